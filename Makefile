@@ -1,0 +1,26 @@
+# The README's two commands: `make run` and `make test`. Both set up first.
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= reports/latest
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint bench clean
+
+setup:
+	@bash tools/setup.sh
+
+run: setup
+	$(BIN)/osm-conformance run --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check conformance tests
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python -m conformance.bench
+
+clean:
+	rm -rf $(VENV) reports/latest .cache

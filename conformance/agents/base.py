@@ -1,0 +1,95 @@
+"""The one protocol every agent implements.
+
+An agent is a product (or a real engine) seen from outside: it sends a
+message for a function, and it receives one and says what it found. The
+matrix knows nothing else about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from cryptography import x509
+
+from conformance.smime.options import Function
+from conformance.status import ErrorCode, Status
+
+
+@dataclass(frozen=True)
+class Party:
+    """A professional as an agent sees it: an exported identity directory.
+
+    `identity_dir` follows the PKI export layout (sign.pem, sign.key.pem,
+    encrypt.pem, ..., identity.json). Agents that use a token address the keys
+    through it; agents that run a tool import the files.
+    """
+
+    identity_dir: Path
+    email: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    function: Function
+    content: bytes  # a MIME entity (headers + body), as the user composed it
+    sender: Party
+    recipients: tuple[x509.Certificate, ...]  # encryption certificates of the recipients
+    recipient_emails: tuple[str, ...]
+    subject: str = ""
+    date: str | None = None  # RFC 5322 date; None = now
+    message_id: str | None = None  # None = generated
+
+
+@dataclass
+class Evidence:
+    """What a tool printed, kept for the report. Paths are filled by the matrix."""
+
+    command: list[str] = field(default_factory=list)
+    stdout: bytes = b""
+    stderr: bytes = b""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SendResult:
+    message: bytes | None  # whole RFC 5322 message; None when sending failed
+    error: ErrorCode | None = None
+    reason: str = ""
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+@dataclass(frozen=True)
+class ReceiveRequest:
+    message: bytes
+    recipient: Party
+    trust: tuple[Path, ...]  # CA certificates (PEM) to trust
+    crls: tuple[Path, ...] = ()
+
+
+@dataclass
+class Reception:
+    content: bytes | None  # the innermost MIME entity, exactly as recovered
+    status: Status
+    evidence: Evidence = field(default_factory=Evidence)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    send: frozenset[Function]
+    receive: frozenset[Function]
+
+
+@runtime_checkable
+class Agent(Protocol):
+    id: str
+
+    def capabilities(self) -> Capabilities: ...
+
+    def version(self) -> str: ...
+
+    def send(self, request: SendRequest) -> SendResult: ...
+
+    def receive(self, request: ReceiveRequest) -> Reception: ...

@@ -1,0 +1,130 @@
+"""Every choice the engine makes, as explicit options with no hidden defaults.
+
+These dataclasses are the contract between the engine and the product
+profiles: each field a product can differ on is here, with its closed set of
+values, and the profile schema maps onto them one to one. The defaults are
+those of the built-in modern `reference` agent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+Digest = Literal["sha1", "sha256", "sha384", "sha512"]
+SignatureAlgorithm = Literal["rsa-pkcs1v15", "rsa-pss"]
+SignatureFormat = Literal["multipart-signed", "opaque"]
+CertificatesIncluded = Literal["none", "signer", "chain"]
+RecipientIdentifier = Literal["issuer-serial", "ski"]
+SignedAttribute = Literal[
+    "content-type", "message-digest", "signing-time", "smime-capabilities", "signing-certificate-v2"
+]
+ContentCipher = Literal[
+    "des-ede3-cbc",
+    "rc2-40-cbc",
+    "rc2-128-cbc",
+    "aes128-cbc",
+    "aes192-cbc",
+    "aes256-cbc",
+    "aes128-gcm",  # AuthEnvelopedData (RFC 5083/5084)
+    "aes256-gcm",  # AuthEnvelopedData (RFC 5083/5084)
+]
+KeyTransport = Literal["rsa-pkcs1v15", "rsa-oaep-sha1", "rsa-oaep-sha256"]
+Order = Literal["sign-then-encrypt", "encrypt-then-sign", "triple-wrap"]
+MediaTypes = Literal["modern", "legacy"]  # application/pkcs7-* or application/x-pkcs7-*
+TransferEncoding = Literal["base64", "quoted-printable", "7bit", "8bit"]
+ContentEncoding = Literal["keep", "quoted-printable", "base64"]
+Charset = Literal["iso-8859-1", "utf-8"]
+Function = Literal["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"]
+MicalgCase = Literal["lower", "upper"]
+
+DIGESTS: tuple[Digest, ...] = get_args(Digest)
+SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = get_args(SignatureAlgorithm)
+SIGNATURE_FORMATS: tuple[SignatureFormat, ...] = get_args(SignatureFormat)
+CONTENT_CIPHERS: tuple[ContentCipher, ...] = get_args(ContentCipher)
+KEY_TRANSPORTS: tuple[KeyTransport, ...] = get_args(KeyTransport)
+MEDIA_TYPES: tuple[MediaTypes, ...] = get_args(MediaTypes)
+FUNCTIONS: tuple[Function, ...] = get_args(Function)
+ALL_SIGNED_ATTRIBUTES: frozenset[SignedAttribute] = frozenset(get_args(SignedAttribute))
+AEAD_CIPHERS: frozenset[ContentCipher] = frozenset({"aes128-gcm", "aes256-gcm"})
+
+
+@dataclass(frozen=True)
+class SignOptions:
+    format: SignatureFormat = "multipart-signed"
+    digest: Digest = "sha256"
+    algorithm: SignatureAlgorithm = "rsa-pkcs1v15"
+    certificates: CertificatesIncluded = "chain"
+    # An empty set means no signed attributes at all (signature over the content digest).
+    signed_attributes: frozenset[SignedAttribute] = ALL_SIGNED_ATTRIBUTES
+    signer_identifier: RecipientIdentifier = "issuer-serial"
+    # Canonicalise line endings to CRLF before signing (RFC 8551 3.1.1); False is a quirk.
+    canonicalize: bool = True
+    micalg_case: MicalgCase = "lower"
+
+
+@dataclass(frozen=True)
+class EncryptOptions:
+    content: ContentCipher = "aes256-cbc"
+    key_transport: KeyTransport = "rsa-oaep-sha256"
+    recipient_identifier: RecipientIdentifier = "issuer-serial"
+    encrypt_to_self: bool = True
+
+
+@dataclass(frozen=True)
+class MimeOptions:
+    media_types: MediaTypes = "modern"
+    # How the CMS blob is written in the message.
+    cms_transfer_encoding: Literal["base64"] = "base64"
+    # What the sender does to the content's text parts before signing:
+    # keep them as given, or re-encode them (RFC 8551 asks for 7-bit data).
+    content_encoding: ContentEncoding = "quoted-printable"
+    charset: Charset = "utf-8"
+    # Put the sender's chosen name parameter (smime.p7m / smime.p7s) on the CMS parts.
+    name_parameters: bool = True
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    sign: SignOptions = field(default_factory=SignOptions)
+    encrypt: EncryptOptions = field(default_factory=EncryptOptions)
+    mime: MimeOptions = field(default_factory=MimeOptions)
+    order: Order = "sign-then-encrypt"
+
+
+@dataclass(frozen=True)
+class ReceiveQuirks:
+    """Documented deviations a receiver may have (profiles name them)."""
+
+    strip_trailing_whitespace: bool = False  # strips trailing blanks before verifying
+    no_canonicalize: bool = False  # verifies over LF lines instead of CRLF
+    micalg_case_sensitive: bool = False  # refuses micalg=SHA-256 when it expects sha-256
+    max_message_bytes: int | None = None  # refuses messages over this size
+
+
+@dataclass(frozen=True)
+class ReceiveOptions:
+    """What a receiver accepts and requires. None means 'anything the engine reads'."""
+
+    ciphers: frozenset[ContentCipher] | None = None
+    key_transports: frozenset[KeyTransport] | None = None
+    digests: frozenset[Digest] | None = None
+    signature_algorithms: frozenset[SignatureAlgorithm] | None = None
+    formats: frozenset[SignatureFormat] | None = None
+    media_types: frozenset[MediaTypes] | None = None
+    require_signature: bool = False
+    require_encryption: bool = False
+    require_chain: bool = True  # a chain to the trust anchors is required for authentication
+    check_revocation: bool = True
+    check_sender_address: bool = True  # From: must equal the signer certificate's address
+    quirks: ReceiveQuirks = field(default_factory=ReceiveQuirks)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a hostile message from hanging or exhausting the reader."""
+
+    max_message_bytes: int = 64 * 1024 * 1024
+    max_depth: int = 8  # nested S/MIME layers and multiparts together
+    max_parts: int = 256
+    max_cms_bytes: int = 64 * 1024 * 1024

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set-up for osm-conformance: installs what is missing, quickly does nothing
+# when everything is there. Called by `make setup` (and so by `make run` and
+# `make test`). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+# Debian package -> a file that proves it is installed.
+declare -A DEBS=(
+  [softhsm2]=/usr/lib/softhsm/libsofthsm2.so
+  [libnss3-tools]=/usr/bin/cmsutil
+  [gpgsm]=/usr/bin/gpgsm
+  [openssl]=/usr/bin/openssl
+  [chromium]=/usr/bin/chromium
+)
+
+missing=()
+for pkg in "${!DEBS[@]}"; do
+  [ -e "${DEBS[$pkg]}" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: WARNING: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+    echo "setup: the tests and agents that need them will be skipped, with this reason." >&2
+  fi
+fi
+
+# The virtual environment: rebuilt only when pyproject.toml changed.
+stamp=$VENV/.osm-setup-stamp
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -x $VENV/bin/python ]; then
+  echo "setup: creating $VENV"
+  $PYTHON -m venv $VENV
+fi
+if [ ! -f $stamp ] || [ "$(cat $stamp)" != "$want" ]; then
+  echo "setup: installing the package and its dependencies into $VENV"
+  $VENV/bin/python -m pip install -q --upgrade pip >/dev/null
+  $VENV/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > $stamp
+fi
