@@ -1,0 +1,168 @@
+"""results.json: the whole outcome of a run, the only input of the reports.
+
+Pydantic models so that the file has a JSON Schema (docs/results.schema.json,
+generated) and a report can refuse a file that does not follow it with a
+message naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from conformance.errors import UserError
+
+FORMAT = "osm-conformance/results/1"
+
+Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
+Interop = Literal["full", "partial", "none"]
+ServiceName = Literal["authentication", "integrity", "non_repudiation", "confidentiality"]
+SERVICES: tuple[ServiceName, ...] = (
+    "authentication",
+    "integrity",
+    "non_repudiation",
+    "confidentiality",
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunInfo(_Model):
+    seed: int
+    examples: int = Field(description="examples tried per cell, basic example included")
+    started: str
+    finished: str | None = None
+    complete: bool = Field(description="false when the run was interrupted")
+    duration_s: float | None = None
+    suite_version: str
+    engines: dict[str, str] = Field(default_factory=dict, description="engine id -> version")
+    functions: list[str] = Field(default_factory=list)
+    validation_time: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class Fact(_Model):
+    """One fact of the comparison table, with where it comes from."""
+
+    value: Any
+    source: str | None = Field(default=None, description="citation, e.g. the source slide")
+    assumed: bool = False
+    note: str | None = None
+
+
+class AgentInfo(_Model):
+    id: str
+    name: str
+    vendor: str | None = None
+    kind: str
+    homologation: str
+    engine: str = Field(description="builtin, apicrypt-model, openssl, nss, gpgsm, command")
+    reference_engine: bool = False
+    observed_by_hand: bool = False
+    sends: dict[str, Any] = Field(default_factory=dict, description="what it sends (summary)")
+    accepts: dict[str, Any] = Field(default_factory=dict, description="what it accepts (summary)")
+    criteria: dict[str, Fact] = Field(default_factory=dict, description="comparison table facts")
+
+
+class Counterexample(_Model):
+    description: str
+    reason: str
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Cell(_Model):
+    sender: str
+    receiver: str
+    function: str
+    verdict: Verdict
+    expected: Verdict | None = None
+    expected_source: str | None = None
+    contradiction: bool = False
+    examples: int = 0
+    reason: str | None = None
+    counterexample: Counterexample | None = None
+    services: dict[str, bool] = Field(default_factory=dict, description="services held")
+    services_required: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list, description="paths relative to results.json")
+    checks: str | None = Field(default=None, description="validator report of the basic message")
+    duration_s: float = 0.0
+
+
+class Pair(_Model):
+    sender: str
+    receiver: str
+    interop: Interop
+    expected: Interop | None = None
+    expected_source: str | None = None
+    contradiction: bool = False
+
+
+class Contradiction(_Model):
+    sender: str
+    receiver: str
+    function: str | None
+    expected: str
+    observed: str
+    source: str | None = None
+
+
+class PracticeSoftware(_Model):
+    editor: str
+    statement: str
+    status: str | None = None
+    source: str | None = None
+
+
+class Results(_Model):
+    format: Literal["osm-conformance/results/1"] = FORMAT
+    run: RunInfo
+    agents: list[AgentInfo]
+    cells: list[Cell]
+    pairs: list[Pair]
+    contradictions: list[Contradiction] = Field(default_factory=list)
+    practice_software: list[PracticeSoftware] = Field(default_factory=list)
+
+    def cell(self, sender: str, receiver: str, function: str) -> Cell | None:
+        for c in self.cells:
+            if (c.sender, c.receiver, c.function) == (sender, receiver, function):
+                return c
+        return None
+
+    def dump(self, path: Path) -> None:
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(path)  # atomic: an interrupted write never leaves half a file
+
+
+def load_results(path: Path) -> Results:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"{path}: no such file") from exc
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from exc
+    try:
+        return Results.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"{path}: {loc}: {first['msg']} ({exc.error_count()} error(s))") from exc
+
+
+def interop_of(verdicts: list[str]) -> Interop:
+    """A pair is full when every function it does passes, none when nothing passes."""
+    considered = [v for v in verdicts if v != "unsupported"]
+    if considered and all(v == "pass" for v in considered):
+        return "full"
+    if any(v in ("pass", "partial") for v in considered):
+        return "partial"
+    return "none"
+
+
+def json_schema() -> dict[str, Any]:
+    return Results.model_json_schema()
