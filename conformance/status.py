@@ -23,6 +23,7 @@ class ErrorCode(str, Enum):
     CANNOT_DECRYPT = "cannot-decrypt"  # not for me, no key, or the token refused
     NOT_ENCRYPTED = "not-encrypted"  # encryption was required and there is none
     UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
+    UNSUPPORTED_FORMAT = "unsupported-format"  # not a format it reads (S/MIME vs Apicrypt model)
     UNSUPPORTED_FUNCTION = "unsupported-function"
     MALFORMED = "malformed"  # not MIME, not CMS, over a limit, inconsistent
     INTERNAL = "internal"  # the agent itself broke: a harness error, never a verdict
@@ -37,6 +38,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.CANNOT_DECRYPT: 13,
     ErrorCode.NOT_ENCRYPTED: 13,
     ErrorCode.UNSUPPORTED_ALGORITHM: 14,
+    ErrorCode.UNSUPPORTED_FORMAT: 14,
     ErrorCode.UNSUPPORTED_FUNCTION: 15,
     ErrorCode.MALFORMED: 16,
     ErrorCode.INTERNAL: 70,
@@ -48,6 +50,7 @@ PRECEDENCE: list[ErrorCode] = [
     ErrorCode.INTERNAL,
     ErrorCode.MALFORMED,
     ErrorCode.UNSUPPORTED_FUNCTION,
+    ErrorCode.UNSUPPORTED_FORMAT,
     ErrorCode.CANNOT_DECRYPT,
     ErrorCode.UNSUPPORTED_ALGORITHM,
     ErrorCode.NOT_ENCRYPTED,

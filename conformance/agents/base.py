@@ -29,6 +29,16 @@ class Party:
     identity_dir: Path
     email: str
     name: str
+    # The directories ("annuaires") this professional is listed in: "cps" (the
+    # health CA's, for S/MIME) and/or "apicrypt" (the association's). A sender
+    # looks the recipient up there to choose what format it can use.
+    directories: frozenset[str] = frozenset({"cps"})
+    # PKCS#11 URIs (RFC 7512) for keys kept on a token instead of in the directory,
+    # as (role, uri) pairs: a real CPS card, for instance.
+    key_uris: tuple[tuple[str, str], ...] = ()
+
+    def key_uri(self, role: str) -> str | None:
+        return dict(self.key_uris).get(role)
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class SendRequest:
     sender: Party
     recipients: tuple[x509.Certificate, ...]  # encryption certificates of the recipients
     recipient_emails: tuple[str, ...]
+    recipient_parties: tuple[Party, ...] = ()  # the same recipients, when known as parties
     subject: str = ""
     date: str | None = None  # RFC 5322 date; None = now
     message_id: str | None = None  # None = generated

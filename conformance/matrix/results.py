@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conformance.errors import UserError
 
-FORMAT = "osm-conformance/results/1"
+FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
 
 Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
 Interop = Literal["full", "partial", "none"]

@@ -1,0 +1,227 @@
+"""`osm-conformance agent PROFILE send|receive|version|capabilities`: the agent contract.
+
+The same verbs a vendor adapter implements (docs/agent-cli.md), here backed by
+the built-in agents, so that the contract is tested by use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from conformance.agents import identity_files as files
+from conformance.agents.base import Party, ReceiveRequest, SendRequest
+from conformance.agents.factory import close_agent, make_agent
+from conformance.errors import UserError
+from conformance.profiles.loader import load_profile
+from conformance.smime.options import FUNCTIONS
+from conformance.status import EXIT_CODES, ErrorCode
+
+DIRECTORIES = ("cps", "apicrypt")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "agent",
+        help="run one agent: send or receive a message (the adapter contract)",
+        description="Run one agent through the stateless agent command line "
+        "(docs/agent-cli.md). Exit codes: 0 done; "
+        + ", ".join(f"{v} {k.value}" for k, v in sorted(EXIT_CODES.items(), key=lambda i: i[1]))
+        + ".",
+    )
+    parser.add_argument("profile", metavar="PROFILE", help="profile id or YAML file")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+    send = verbs.add_parser(
+        "send",
+        help="read a MIME entity on stdin, write the whole message on stdout",
+        description="Read the content (a MIME entity) on stdin and write the whole "
+        "RFC 5322 message for FUNCTION on stdout.",
+    )
+    send.add_argument("--function", required=True, choices=FUNCTIONS)
+    send.add_argument(
+        "--from",
+        dest="sender",
+        required=True,
+        metavar="IDENTITY_DIR",
+        help="the sender's identity directory (PKI export layout)",
+    )
+    send.add_argument(
+        "--to",
+        action="append",
+        default=[],
+        metavar="CERT|IDENTITY_DIR",
+        help="a recipient's encryption certificate (PEM/DER) or identity directory; repeatable",
+    )
+    send.add_argument("--subject", default="")
+    send.add_argument("--date", help="RFC 5322 date (default: now)")
+    send.add_argument("--message-id", help="Message-ID (default: generated)")
+    send.add_argument(
+        "--recipient-in",
+        metavar="LIST",
+        help="directories the recipients are listed in: cps, apicrypt "
+        "(comma separated; default cps)",
+    )
+    send.add_argument(
+        "--sign-key",
+        metavar="PKCS11_URI",
+        help="sign with this token key instead of the directory's",
+    )
+    send.set_defaults(func=_send)
+
+    receive = verbs.add_parser(
+        "receive",
+        help="read a message on stdin, write its content on stdout and the status JSON",
+        description="Read a message on stdin; write the recovered content on stdout "
+        "and the security status as JSON to --status-out.",
+    )
+    receive.add_argument(
+        "--identity",
+        required=True,
+        metavar="IDENTITY_DIR",
+        help="the recipient's identity directory (PKI export layout)",
+    )
+    receive.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="CA_PEM",
+        help="a trusted CA certificate file; repeatable",
+    )
+    receive.add_argument(
+        "--crl", action="append", default=[], metavar="CRL_PEM", help="a CRL file; repeatable"
+    )
+    receive.add_argument("--status-out", metavar="FILE", help="write the status JSON here")
+    receive.add_argument(
+        "--decrypt-key",
+        metavar="PKCS11_URI",
+        help="decrypt with this token key instead of the directory's",
+    )
+    receive.set_defaults(func=_receive)
+
+    version = verbs.add_parser("version", help="print the agent's version")
+    version.set_defaults(func=_version)
+    caps = verbs.add_parser("capabilities", help="print the functions it sends and receives")
+    caps.set_defaults(func=_capabilities)
+
+
+def _party(
+    directory: str,
+    key_uris: tuple[tuple[str, str], ...] = (),
+    directories: frozenset[str] = frozenset({"cps"}),
+) -> Party:
+    path = Path(directory)
+    if not path.is_dir():
+        raise UserError(f"{directory}: not an identity directory")
+    data = files.identity_json(path.resolve())
+    email = data.get("email")
+    if not isinstance(email, str):
+        raise UserError(f"{path / 'identity.json'}: field 'email' missing")
+    return Party(path.resolve(), email, str(data.get("name", email)), directories, key_uris)
+
+
+def _recipient(arg: str, directories: frozenset[str]) -> tuple[Any, Party | None]:
+    path = Path(arg)
+    if path.is_dir():
+        party = _party(arg, directories=directories)
+        return files.role_certificate(party.identity_dir, "encrypt"), party
+    return files.certificate(path), None
+
+
+def _send(args: argparse.Namespace) -> int:
+    if not args.to and args.function != "sign":
+        raise UserError(f"--to is required for function {args.function}")
+    directories = frozenset(DIRECTORIES[:1])
+    if args.recipient_in:
+        directories = frozenset(d.strip() for d in args.recipient_in.split(",") if d.strip())
+        unknown = directories - set(DIRECTORIES)
+        if unknown:
+            raise UserError(f"--recipient-in: unknown directory {', '.join(sorted(unknown))}")
+    uris = (("sign", args.sign_key),) if args.sign_key else ()
+    sender = _party(args.sender, uris)
+    recipients = [_recipient(t, directories) for t in args.to]
+    emails = []
+    for cert, party in recipients:
+        if party is not None:
+            emails.append(party.email)
+        else:
+            emails.append(files.certificate_email(cert) or "")
+    parties = tuple(p for _, p in recipients if p is not None)
+    agent = make_agent(load_profile(args.profile))
+    try:
+        result = agent.send(
+            SendRequest(
+                function=args.function,
+                content=sys.stdin.buffer.read(),
+                sender=sender,
+                recipients=tuple(c for c, _ in recipients),
+                recipient_emails=tuple(emails),
+                recipient_parties=parties if len(parties) == len(recipients) else (),
+                subject=args.subject,
+                date=args.date,
+                message_id=args.message_id,
+            )
+        )
+    finally:
+        close_agent(agent)
+    _print_evidence(result.evidence.stderr)
+    if result.message is None:
+        code = result.error or ErrorCode.INTERNAL
+        print(f"osm-conformance agent: {code.value}: {result.reason}", file=sys.stderr)
+        return EXIT_CODES[code]
+    sys.stdout.buffer.write(result.message)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def _receive(args: argparse.Namespace) -> int:
+    uris = (("encrypt", args.decrypt_key),) if args.decrypt_key else ()
+    party = _party(args.identity, uris)
+    for p in [*args.trust, *args.crl]:
+        if not Path(p).is_file():
+            raise UserError(f"{p}: no such file")
+    agent = make_agent(load_profile(args.profile))
+    try:
+        reception = agent.receive(
+            ReceiveRequest(
+                message=sys.stdin.buffer.read(),
+                recipient=party,
+                trust=tuple(Path(p) for p in args.trust),
+                crls=tuple(Path(p) for p in args.crl),
+            )
+        )
+    finally:
+        close_agent(agent)
+    status = reception.status
+    if args.status_out:
+        Path(args.status_out).write_text(status.dumps() + "\n", encoding="utf-8")
+    _print_evidence(reception.evidence.stderr)
+    for err in status.errors:
+        print(f"osm-conformance agent: {err.code.value}: {err.message}", file=sys.stderr)
+    if reception.content is not None:
+        sys.stdout.buffer.write(reception.content)
+        sys.stdout.buffer.flush()
+    return status.exit_code()
+
+
+def _version(args: argparse.Namespace) -> int:
+    agent = make_agent(load_profile(args.profile))
+    try:
+        print(agent.version())
+    finally:
+        close_agent(agent)
+    return 0
+
+
+def _capabilities(args: argparse.Namespace) -> int:
+    caps = load_profile(args.profile).capabilities()
+    print(json.dumps({"send": sorted(caps.send), "receive": sorted(caps.receive)}))
+    return 0
+
+
+def _print_evidence(stderr: bytes) -> None:
+    if stderr:
+        sys.stderr.write(stderr.decode("utf-8", "replace"))

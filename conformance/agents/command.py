@@ -1,0 +1,157 @@
+"""A vendor adapter: any executable that implements the agent command line.
+
+The contract (docs/agent-cli.md) is the same as `osm-conformance agent
+PROFILE ...`: `send` reads a MIME entity on stdin and writes the message;
+`receive` reads a message, writes the content and the status JSON, and says
+what went wrong through its exit code. Each call runs in a temporary
+directory of its own, bounded in time, and what the adapter printed is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from conformance.agents.base import (
+    Capabilities,
+    Evidence,
+    ReceiveRequest,
+    Reception,
+    SendRequest,
+    SendResult,
+)
+from conformance.agents.tools import ToolTimeout, run
+from conformance.status import CODE_BY_EXIT, ErrorCode, Status
+
+
+class CommandAgent:
+    def __init__(
+        self,
+        agent_id: str,
+        argv: Sequence[str],
+        capabilities: Capabilities,
+        *,
+        timeout: float = 60.0,
+        version: str | None = None,
+    ) -> None:
+        if not argv:
+            raise ValueError("a command agent needs a command")
+        self.id = agent_id
+        self.argv = list(argv)
+        self._capabilities = capabilities
+        self.timeout = timeout
+        self._version = version
+
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def version(self) -> str:
+        if self._version is None:
+            ev = Evidence()
+            try:
+                result = run([*self.argv, "version"], evidence=ev, timeout=self.timeout)
+                text = result.stdout.decode("utf-8", "replace").strip()
+                self._version = text.splitlines()[0] if result.ok and text else "unknown"
+            except (ToolTimeout, OSError):
+                self._version = "unknown"
+        return self._version
+
+    def send(self, request: SendRequest) -> SendResult:
+        ev = Evidence()
+        with tempfile.TemporaryDirectory(prefix=f"osm-{self.id}-") as tmp:
+            work = Path(tmp)
+            args = [
+                *self.argv,
+                "send",
+                "--function",
+                request.function,
+                "--from",
+                str(request.sender.identity_dir),
+                "--subject",
+                request.subject,
+            ]
+            for i, cert in enumerate(request.recipients):
+                path = work / f"recipient-{i}.pem"
+                path.write_bytes(cert.public_bytes(Encoding.PEM))
+                args += ["--to", str(path)]
+            directories = _common_directories(request)
+            if directories:
+                args += ["--recipient-in", ",".join(sorted(directories))]
+            if request.date:
+                args += ["--date", request.date]
+            if request.message_id:
+                args += ["--message-id", request.message_id]
+            try:
+                result = run(
+                    args, evidence=ev, input=request.content, timeout=self.timeout, cwd=work
+                )
+            except ToolTimeout as exc:
+                return SendResult(None, ErrorCode.INTERNAL, f"adapter timed out: {exc}", ev)
+            except OSError as exc:
+                return SendResult(None, ErrorCode.INTERNAL, f"adapter did not start: {exc}", ev)
+        if result.returncode == 0 and result.stdout:
+            return SendResult(result.stdout, evidence=ev)
+        code = CODE_BY_EXIT.get(result.returncode, ErrorCode.INTERNAL)
+        reason = result.stderr.decode("utf-8", "replace").strip()[-500:] or (
+            f"adapter exited {result.returncode}" + ("" if result.stdout else " with no message")
+        )
+        return SendResult(None, code, reason, ev)
+
+    def receive(self, request: ReceiveRequest) -> Reception:
+        ev = Evidence()
+        with tempfile.TemporaryDirectory(prefix=f"osm-{self.id}-") as tmp:
+            work = Path(tmp)
+            status_path = work / "status.json"
+            args = [
+                *self.argv,
+                "receive",
+                "--identity",
+                str(request.recipient.identity_dir),
+                "--status-out",
+                str(status_path),
+            ]
+            for p in request.trust:
+                args += ["--trust", str(p)]
+            for p in request.crls:
+                args += ["--crl", str(p)]
+            try:
+                result = run(
+                    args, evidence=ev, input=request.message, timeout=self.timeout, cwd=work
+                )
+            except ToolTimeout as exc:
+                return _broken(f"adapter timed out: {exc}", ev)
+            except OSError as exc:
+                return _broken(f"adapter did not start: {exc}", ev)
+            try:
+                status = Status.from_json(json.loads(status_path.read_text(encoding="utf-8")))
+            except FileNotFoundError:
+                return _broken(f"adapter exited {result.returncode} and wrote no status", ev)
+            except (json.JSONDecodeError, ValueError) as exc:
+                return _broken(f"adapter wrote a bad status: {exc}", ev)
+        expected = status.exit_code()
+        if result.returncode != expected:
+            ev.notes.append(
+                f"exit code {result.returncode} disagrees with the status (expected {expected})"
+            )
+            if result.returncode != 0 and status.ok:
+                code = CODE_BY_EXIT.get(result.returncode, ErrorCode.INTERNAL)
+                status.add_error(code, f"adapter exited {result.returncode}")
+        content = result.stdout if result.returncode == 0 or result.stdout else None
+        return Reception(content, status, ev)
+
+
+def _common_directories(request: SendRequest) -> frozenset[str]:
+    if not request.recipient_parties:
+        return frozenset()
+    sets = [p.directories for p in request.recipient_parties]
+    return frozenset.intersection(*sets)
+
+
+def _broken(message: str, ev: Evidence) -> Reception:
+    status = Status()
+    status.add_error(ErrorCode.INTERNAL, message)
+    return Reception(None, status, ev)

@@ -1,0 +1,90 @@
+"""From a profile to a running agent: the one place that maps `engine.type` to code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from conformance.agents.base import (
+    Agent,
+    Capabilities,
+    ReceiveRequest,
+    Reception,
+    SendRequest,
+    SendResult,
+)
+from conformance.agents.command import CommandAgent
+from conformance.agents.profiled import ProfileAgent
+from conformance.profiles.schema import Profile
+
+REAL_ENGINES = ("openssl", "nss", "gpgsm")
+
+
+@dataclass
+class _Named:
+    """A real engine under its profile's id, doing the functions its profile declares."""
+
+    inner: Agent
+    id: str
+    caps: Capabilities
+
+    def capabilities(self) -> Capabilities:
+        return self.caps
+
+    def version(self) -> str:
+        return self.inner.version()
+
+    def send(self, request: SendRequest) -> SendResult:
+        return self.inner.send(request)
+
+    def receive(self, request: ReceiveRequest) -> Reception:
+        return self.inner.receive(request)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
+
+def make_agent(
+    profile: Profile,
+    *,
+    workdir: Path | None = None,
+    rng: Callable[[int], bytes] = os.urandom,
+    validation_time: datetime | None = None,
+) -> Agent:
+    """The agent a profile describes. Raises MissingComponent when its tool is absent."""
+    engine = profile.engine
+    caps = profile.capabilities()
+    if engine.type in ("builtin", "apicrypt-model"):
+        return ProfileAgent(profile, rng=rng, validation_time=validation_time)
+    if engine.type == "command":
+        assert engine.argv is not None  # the schema requires argv for command engines
+        return CommandAgent(profile.id, engine.argv, caps, timeout=engine.timeout_s)
+    sub = workdir / profile.id if workdir is not None else None
+    options = profile.send_options()
+    inner: Agent
+    if engine.type == "openssl":
+        from conformance.agents.openssl import OpenSSLAgent
+
+        inner = OpenSSLAgent(options, sub, timeout=engine.timeout_s)
+    elif engine.type == "nss":
+        from conformance.agents.nss import NssAgent
+
+        inner = NssAgent(options, sub, timeout=engine.timeout_s)
+    elif engine.type == "gpgsm":
+        from conformance.agents.gpgsm import GpgsmAgent
+
+        inner = GpgsmAgent(options, sub, timeout=engine.timeout_s)
+    else:  # pragma: no cover - the schema's enumeration is exhaustive
+        raise ValueError(f"unknown engine type {engine.type!r}")
+    return _Named(inner, profile.id, caps)
+
+
+def close_agent(agent: Agent) -> None:
+    close = getattr(agent, "close", None)
+    if close is not None:
+        close()

@@ -1,0 +1,294 @@
+"""The `gpgsm` reference engine: GnuPG's S/MIME, the engine of KMail and Kleopatra.
+
+Each instance has its own GNUPGHOME (loopback pinentry, no dirmngr, policy
+checks off), into which it imports the identities' legacy-PBE PKCS#12 and the
+CA certificates. Trust is gpg-agent's trustlist.txt: the sender's roots while
+sending (gpgsm signs and encrypts only along a trusted chain), exactly the
+request's anchors while receiving. Without dirmngr gpgsm cannot load CRLs, so
+CRL checks are off and every reception says so in its evidence. gpgsm reads
+and writes raw CMS; mime_wrap adds the S/MIME MIME. gpgsm 2.2.40 has no OAEP
+and no AES-GCM: options asking for them make the send fail.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from cryptography import x509
+
+from conformance.agents import mime_wrap
+from conformance.agents.base import Evidence, Party, ReceiveRequest
+from conformance.agents.tool_agent import (
+    P12_PASSWORD,
+    PartyFiles,
+    SendFailure,
+    StepResult,
+    ToolAgent,
+    pem,
+    sha1_hex,
+)
+from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.smime.options import ContentCipher, SendOptions
+from conformance.status import ErrorCode
+
+CIPHERS: dict[ContentCipher, str] = {
+    "des-ede3-cbc": "3DES",
+    "aes128-cbc": "AES128",
+    "aes192-cbc": "AES192",
+    "aes256-cbc": "AES256",
+}
+_DIGESTS = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
+CONFIG = "disable-dirmngr\ndisable-crl-checks\ndisable-policy-checks\n"
+CRL_NOTE = ("gpgsm: CRL checks are off: loading CRLs needs dirmngr, which this sandboxed "
+            "GNUPGHOME does not run; revocation is not checked by this engine")
+_TRUST_BAD = ("TRUST_UNDEFINED", "TRUST_NEVER")
+
+
+def _status(result: ToolRun) -> list[list[str]]:
+    """The [GNUPG:] status lines gpgsm wrote, split into words."""
+    lines = []
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("[GNUPG:] "):
+            lines.append(line[9:].split())
+    return lines
+
+
+def _summary(result: ToolRun) -> str:
+    return " ".join(result.text().split())[:600]
+
+
+class GpgsmAgent(ToolAgent):
+    """gpgsm with a private GNUPGHOME per instance."""
+
+    id = "gpgsm"
+    package = "gpgsm"
+
+    def __init__(
+        self, options: SendOptions | None = None, workdir: Path | None = None,
+        identity: Party | None = None, timeout: float = 60.0,
+    ) -> None:
+        self.gpgsm = require("gpgsm", self.package)
+        self.connect = require("gpg-connect-agent", "gnupg-utils")
+        self.gpgconf = require("gpgconf", "gpgconf")
+        # A short path of its own: gpg-agent's socket path must stay under 108 bytes.
+        self.home = Path(tempfile.mkdtemp(prefix="osm-gh-", dir="/tmp"))
+        self.home.chmod(0o700)
+        (self.home / "gpg-agent.conf").write_text("allow-loopback-pinentry\n")
+        (self.home / "gpgsm.conf").write_text(CONFIG)
+        (self.home / "trustlist.txt").write_text("")
+        self._prepared: set[Path] = set()
+        self._trusted: frozenset[str] = frozenset()
+        self._imported: set[str] = set()
+        self.setup_evidence = Evidence()
+        super().__init__(options, workdir, identity, timeout)
+
+    def version(self) -> str:
+        return version_of(self.gpgsm, "--version")
+
+    def close(self) -> None:
+        run([self.gpgconf, "--homedir", self.home, "--kill", "gpg-agent"], timeout=15)
+        shutil.rmtree(self.home, ignore_errors=True)
+        super().close()
+
+    def _gpgsm(self, args: list[str | Path], ev: Evidence, passphrase: bool = False) -> ToolRun:
+        argv: list[str | Path] = [self.gpgsm, "--homedir", self.home, "--batch", "--no-tty",
+                                  "--status-fd", "1"]
+        stdin = b""
+        if passphrase:
+            argv += ["--pinentry-mode", "loopback", "--passphrase-fd", "0"]
+            stdin = P12_PASSWORD + b"\n"
+        return run([*argv, *args], evidence=ev, input=stdin, timeout=self.timeout,
+                   env={"GNUPGHOME": str(self.home)})
+
+    # -- the home -------------------------------------------------------------------
+
+    def _import_certs(self, certs: list[x509.Certificate], ev: Evidence) -> None:
+        new = [c for c in certs if sha1_hex(c) not in self._imported]
+        if not new:
+            return
+        path = self.tmp("certs.pem")
+        path.write_bytes(b"".join(pem(c) for c in new))
+        result = self._gpgsm(["--import", path], ev)
+        if not result.ok:
+            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --import failed: {_summary(result)}")
+        self._imported.update(sha1_hex(c) for c in new)
+
+    def _secret_fingerprints(self, ev: Evidence) -> set[str]:
+        result = self._gpgsm(["--with-colons", "--list-secret-keys"], ev)
+        return {line.split(":")[9].upper() for line in result.stdout.decode().splitlines()
+                if line.startswith("fpr:")}
+
+    def prepare(self, party: Party) -> None:
+        """Import the identity's PKCS#12 (and, for a role it lacks, one made from the PEM)."""
+        directory = party.identity_dir.resolve()
+        if directory in self._prepared:
+            return
+        ev = self.setup_evidence
+        files = PartyFiles(directory)
+        if files.p12 is not None:
+            result = self._gpgsm(["--import", files.p12], ev, passphrase=True)
+            if not result.ok:
+                ev.notes.append(f"gpgsm could not import {files.p12}: {_summary(result)}")
+        self._import_certs(files.ca_certificates(), ev)
+        have = self._secret_fingerprints(ev)
+        for role in ("sign", "encrypt"):
+            if files.key(role).exists() and sha1_hex(files.certificate(role)) not in have:
+                ev.notes.append(f"identity.p12 lacks the {role} key: importing it alone")
+                p12 = self.tmp(f"{role}.p12")
+                p12.write_bytes(files.role_p12(role))
+                result = self._gpgsm(["--import", p12], ev, passphrase=True)
+                if not result.ok:
+                    raise SendFailure(ErrorCode.INTERNAL,
+                                      f"gpgsm --import {role} key failed: {_summary(result)}")
+        self._prepared.add(directory)
+
+    def _set_trust(self, certs: list[x509.Certificate], ev: Evidence) -> None:
+        """trustlist.txt lists exactly these roots (flag S: trusted for S/MIME)."""
+        self._import_certs(certs, ev)
+        wanted = frozenset(sha1_hex(c) for c in certs)
+        if wanted == self._trusted:
+            return
+        (self.home / "trustlist.txt").write_text("".join(f"{fp} S\n" for fp in sorted(wanted)))
+        run([self.connect, "--homedir", self.home, "reloadagent", "/bye"], evidence=ev,
+            timeout=self.timeout, env={"GNUPGHOME": str(self.home)})
+        self._trusted = wanted
+
+    # -- send -------------------------------------------------------------------------
+
+    def _check_options(self, what: str) -> None:
+        o = self.options
+        if o is None:
+            return
+        problems: list[str] = []
+        if what == "sign" and o.sign.algorithm == "rsa-pss":
+            problems.append("gpgsm 2.2 does not sign with RSA-PSS")
+        if what == "encrypt":
+            if o.encrypt.key_transport != "rsa-pkcs1v15":
+                problems.append(f"gpgsm 2.2 has no {o.encrypt.key_transport} key transport")
+            if o.encrypt.content not in CIPHERS:
+                problems.append(f"gpgsm 2.2 cannot encrypt with {o.encrypt.content}")
+        if problems:
+            raise SendFailure(ErrorCode.UNSUPPORTED_ALGORITHM, "; ".join(problems))
+
+    def _sign(self, content: bytes, sender: Party, ev: Evidence) -> bytes:
+        self._check_options("sign")
+        files = PartyFiles(sender.identity_dir)
+        self._set_trust(files.roots(), ev)
+        so = self.options.sign if self.options else None
+        detached = so is None or so.format == "multipart-signed"
+        data = mime_wrap.canonical(content) if so is None or so.canonicalize else content
+        src, out = self.tmp("content"), self.tmp("signed.p7s")
+        src.write_bytes(data)
+        include = {"chain": "-1", "signer": "1", "none": "0"}[so.certificates if so else "chain"]
+        digest = so.digest if so else "sha256"
+        args: list[str | Path] = [
+            "--local-user", "0x" + sha1_hex(files.certificate("sign")),
+            "--include-certs", include, "--digest-algo", _DIGESTS[digest],
+            "--output", out, "--detach-sign" if detached else "--sign", src,
+        ]
+        result = self._gpgsm(args, ev, passphrase=True)
+        if not result.ok:
+            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --sign failed: {_summary(result)}")
+        cms = out.read_bytes()
+        legacy = bool(self.options and self.options.mime.media_types == "legacy")
+        if detached:
+            micalg = {"sha1": "sha-1", "sha256": "sha-256", "sha384": "sha-384",
+                      "sha512": "sha-512"}[digest]
+            return mime_wrap.wrap_detached(data, cms, micalg, legacy)
+        return mime_wrap.wrap_cms(cms, "signed-data", legacy)
+
+    def _encrypt(
+        self, entity: bytes, recipients: list[x509.Certificate], sender: Party, ev: Evidence
+    ) -> bytes:
+        self._check_options("encrypt")
+        self._set_trust(PartyFiles(sender.identity_dir).roots(), ev)
+        self._import_certs(recipients, ev)
+        src, out = self.tmp("inner.eml"), self.tmp("enveloped.p7m")
+        src.write_bytes(entity)
+        args: list[str | Path] = []
+        for cert in recipients:
+            args += ["--recipient", "0x" + sha1_hex(cert)]
+        if self.options is not None:
+            args += ["--cipher-algo", CIPHERS[self.options.encrypt.content]]
+        result = self._gpgsm([*args, "--output", out, "--encrypt", src], ev)
+        if not result.ok:
+            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --encrypt failed: {_summary(result)}")
+        legacy = bool(self.options and self.options.mime.media_types == "legacy")
+        return mime_wrap.wrap_cms(out.read_bytes(), "enveloped-data", legacy)
+
+    # -- receive ----------------------------------------------------------------------
+
+    def _decrypt(
+        self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
+    ) -> StepResult:
+        assert layer.cms is not None
+        src, out = self.tmp("in.p7m"), self.tmp("decrypted")
+        src.write_bytes(layer.cms)
+        result = self._gpgsm(["--output", out, "--decrypt", src], ev, passphrase=True)
+        words = _status(result)
+        # gpgsm exits 2 when it could not look up a certificate of another recipient,
+        # yet decrypts: its DECRYPTION_OKAY status is the verdict.
+        if any(w[0] == "DECRYPTION_OKAY" for w in words) and out.exists():
+            if not result.ok:
+                ev.notes.append(f"gpgsm --decrypt exited {result.returncode} after "
+                                "DECRYPTION_OKAY")
+            return StepResult(out.read_bytes())
+        text = result.text()
+        message = f"gpgsm --decrypt: {_summary(result)}"
+        if layer.kind == "authEnveloped-data" or re.search(
+            r"unsupported|not supported|unknown (cipher|algorithm)|invalid cipher algorithm",
+            text, re.I,
+        ):
+            return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)])
+        if re.search(r"invalid object|ber error|der error|malformed|invalid CMS", text, re.I):
+            return StepResult(None, [(ErrorCode.MALFORMED, message)])
+        return StepResult(None, [(ErrorCode.CANNOT_DECRYPT, message)])
+
+    def _verify(
+        self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
+    ) -> StepResult:
+        assert layer.cms is not None
+        roots: list[x509.Certificate] = []
+        for path in request.trust:
+            roots.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+        self._set_trust(roots, ev)
+        if request.crls:
+            ev.notes.append(CRL_NOTE)
+        src, out = self.tmp("in.p7s"), self.tmp("verified")
+        src.write_bytes(layer.cms)
+        if layer.signed_content is not None:
+            content = self.tmp("content")
+            content.write_bytes(layer.signed_content)
+            result = self._gpgsm(["--verify", src, content], ev)
+            recovered: bytes | None = layer.signed_content
+        else:
+            result = self._gpgsm(["--output", out, "--verify", src], ev)
+            recovered = out.read_bytes() if out.exists() else None
+        words = _status(result)
+        signer = self.signer_from_cms(layer.cms)
+        kinds = [w[0] for w in words]
+        message = f"gpgsm --verify: {_summary(result)}"
+        if "BADSIG" in kinds:
+            return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
+        if "GOODSIG" in kinds or "VALIDSIG" in kinds:
+            if result.ok and ("TRUST_FULLY" in kinds or "TRUST_ULTIMATE" in kinds):
+                return StepResult(recovered, [], True, True, signer)
+            code = ErrorCode.REVOKED_SIGNER if re.search(r"revoked", result.text(), re.I) \
+                else ErrorCode.UNTRUSTED_SIGNER
+            return StepResult(recovered, [(code, message)], True, False, signer)
+        errsig = next((w for w in words if w[0] == "ERRSIG"), None)
+        if errsig is not None:
+            # ERRSIG <keyid> <pkalgo> <hashalgo> ... <rc>: 4 = unsupported algorithm, 9 = no key.
+            rc = errsig[6] if len(errsig) > 6 else ""
+            if rc == "4":
+                return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None,
+                                  None, signer)
+            return StepResult(None, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer)
+        if re.search(r"certificate chain|not trusted|no issuer|root certificate", result.text(),
+                     re.I):
+            return StepResult(recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False,
+                              signer)
+        return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)

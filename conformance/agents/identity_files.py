@@ -1,0 +1,111 @@
+"""Reading an identity directory (the PKI export layout) and trust files, cached.
+
+Agents are called thousands of times per run with the same few directories:
+certificates and keys are parsed once per process.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography import x509
+
+from conformance.agents.base import Party
+from conformance.errors import UserError
+from conformance.token import PrivateKeyHandle, open_key
+from conformance.token.base import Role
+
+
+@lru_cache(maxsize=4096)
+def _pem_certificates(path: Path) -> tuple[x509.Certificate, ...]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError:
+        pass
+    try:
+        return (x509.load_der_x509_certificate(data),)
+    except ValueError:
+        raise UserError(f"{path}: not a PEM or DER certificate") from None
+
+
+def certificates(path: Path) -> tuple[x509.Certificate, ...]:
+    return _pem_certificates(path.resolve())
+
+
+def certificate(path: Path) -> x509.Certificate:
+    return certificates(path)[0]
+
+
+@lru_cache(maxsize=256)
+def _crls(path: Path) -> tuple[x509.CertificateRevocationList, ...]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    blocks = [b for b in data.split(b"-----END X509 CRL-----") if b"-----BEGIN X509 CRL" in b]
+    try:
+        if blocks:
+            return tuple(x509.load_pem_x509_crl(b + b"-----END X509 CRL-----\n") for b in blocks)
+        return (x509.load_der_x509_crl(data),)
+    except ValueError:
+        raise UserError(f"{path}: not a PEM or DER CRL") from None
+
+
+def crls(paths: tuple[Path, ...]) -> list[x509.CertificateRevocationList]:
+    return [crl for p in paths for crl in _crls(p.resolve())]
+
+
+def trust_anchors(paths: tuple[Path, ...]) -> list[x509.Certificate]:
+    return [c for p in paths for c in certificates(p)]
+
+
+@lru_cache(maxsize=1024)
+def _key(where: Path | str, role: Role) -> PrivateKeyHandle:
+    return open_key(where, role)
+
+
+def key(party: Party, role: Role) -> PrivateKeyHandle:
+    """The party's private key for a role: on the token its URI names, or its directory's."""
+    return _key(party.key_uri(role) or party.identity_dir, role)
+
+
+def role_certificate(identity_dir: Path, role: Role) -> x509.Certificate:
+    return certificate(identity_dir / f"{role}.pem")
+
+
+def intermediates(identity_dir: Path) -> list[x509.Certificate]:
+    """The CA certificates that issued this identity, without the self-signed root."""
+    path = identity_dir / "chain.pem"
+    if not path.exists():
+        return []
+    return [c for c in certificates(path) if c.issuer != c.subject]
+
+
+@lru_cache(maxsize=1024)
+def identity_json(identity_dir: Path) -> dict[str, object]:
+    path = identity_dir / "identity.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    return data
+
+
+def certificate_email(cert: x509.Certificate) -> str | None:
+    """The first rfc822Name of the certificate's subjectAltName."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    emails = san.get_values_for_type(x509.RFC822Name)
+    return emails[0] if emails else None

@@ -1,0 +1,340 @@
+"""The `nss` reference engine: NSS `cmsutil`, the CMS engine of Thunderbird.
+
+Each instance has its own NSS database (certutil -N), into which it imports
+the identities' PKCS#12 (pk12util), the CA certificates, the recipients'
+certificates and the trust anchors and CRLs of each reception (certutil,
+crlutil). cmsutil reads and writes raw CMS; mime_wrap adds the S/MIME MIME a
+mail client would. cmsutil chooses its own content cipher and key transport
+(PKCS#1 v1.5; NSS 3.87 has no OAEP and no AES-GCM): options asking for what
+the tool cannot do make the send fail with UNSUPPORTED_ALGORITHM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from conformance.agents import mime_wrap
+from conformance.agents.base import Evidence, Party, ReceiveRequest
+from conformance.agents.tool_agent import (
+    P12_PASSWORD,
+    PartyFiles,
+    SendFailure,
+    StepResult,
+    ToolAgent,
+    pem,
+    sha1_hex,
+)
+from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.smime.options import SendOptions
+from conformance.status import ErrorCode
+
+_DIGESTS = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
+_STATUS = re.compile(r"signer (\d+) status = (\w+)")
+_NSS_ERROR = re.compile(r"(SEC_ERROR_\w+|SSL_ERROR_\w+|PR_\w+_ERROR)(?::\s*(.*))?")
+# cmsutil's signer status names (NSSCMSVerificationStatus) that concern the certificate.
+_CERT_STATUSES = {"SigningCertNotTrusted", "SigningCertNotFound", "SigningCertRevoked"}
+_UNSUPPORTED_ERRORS = {
+    "SEC_ERROR_INVALID_ALGORITHM", "SEC_ERROR_BAD_EXPORT_ALGORITHM",
+    "SEC_ERROR_NO_TOKEN", "SEC_ERROR_PKCS7_KEYALG_MISMATCH", "SEC_ERROR_UNSUPPORTED_KEYALG",
+    "SEC_ERROR_UNSUPPORTED_ELLIPTIC_CURVE", "SEC_ERROR_UNSUPPORTED_MESSAGE_TYPE",
+    "SEC_ERROR_LIBRARY_FAILURE",
+}
+
+
+def _summary(result: ToolRun) -> str:
+    return " ".join(result.text().split())[:600]
+
+
+class NssAgent(ToolAgent):
+    """NSS cmsutil with a private database per instance."""
+
+    id = "nss"
+    package = "libnss3-tools"
+
+    def __init__(
+        self, options: SendOptions | None = None, workdir: Path | None = None,
+        identity: Party | None = None, timeout: float = 60.0,
+    ) -> None:
+        self.cmsutil = require("cmsutil", self.package)
+        self.certutil = require("certutil", self.package)
+        self.pk12util = require("pk12util", self.package)
+        self.crlutil = require("crlutil", self.package)
+        self._db: Path | None = None
+        self._prepared: set[Path] = set()
+        self._known: dict[str, str] = {}  # SHA-1 of every certificate added -> nickname used
+        self._trusted: set[str] = set()
+        self._crls: set[Path] = set()
+        self._sign_nick: dict[Path, str] = {}
+        self.setup_evidence = Evidence()
+        super().__init__(options, workdir, identity, timeout)
+
+    def version(self) -> str:
+        pkg = version_of("dpkg-query", "-W", "-f", "${Version}", "libnss3")
+        return f"NSS cmsutil (libnss3 {pkg})"
+
+    @property
+    def db(self) -> str:
+        if self._db is None:
+            self._db = self.workdir / "nssdb"
+            self._db.mkdir()
+            self._tool([self.certutil, "-N", "--empty-password", "-d", f"sql:{self._db}"],
+                       self.setup_evidence, must=True)
+        return f"sql:{self._db}"
+
+    def _tool(self, args: list[str | Path], ev: Evidence, must: bool = False) -> ToolRun:
+        result = run(args, evidence=ev, timeout=self.timeout)
+        if must and not result.ok:
+            raise SendFailure(ErrorCode.INTERNAL, f"{Path(str(args[0])).name} failed: "
+                              f"{_summary(result)}")
+        return result
+
+    # -- the database ---------------------------------------------------------------
+
+    def _add_cert(self, cert: x509.Certificate, trust: str, ev: Evidence) -> None:
+        """Add (or re-trust) a certificate; NSS keeps the nickname it first filed it under."""
+        fp = sha1_hex(cert)
+        path = self.tmp("cert.pem")
+        path.write_bytes(pem(cert))
+        self._tool([self.certutil, "-A", "-d", self.db, "-n", self._known.get(fp, f"c-{fp[:16]}"),
+                    "-t", trust, "-a", "-i", path], ev, must=True)
+        if fp not in self._known:
+            self._refresh(ev)
+
+    def _refresh(self, ev: Evidence) -> set[str]:
+        """Re-read the db: every certificate's real nickname; returns those with a key."""
+        listing = self._tool([self.certutil, "-L", "-d", self.db], ev, must=True)
+        users: set[str] = set()
+        self._known = {}
+        for line in listing.stdout.decode("utf-8", "replace").splitlines()[3:]:
+            m = re.match(r"^(.*?)\s+(\S*,\S*,\S*)\s*$", line)
+            if not m:
+                continue
+            nick = m.group(1).strip()
+            certs = self._tool([self.certutil, "-L", "-d", self.db, "-n", nick, "-a"], ev)
+            for cert in x509.load_pem_x509_certificates(certs.stdout) if certs.ok else []:
+                self._known[sha1_hex(cert)] = nick
+                if "u" in m.group(2):
+                    users.add(sha1_hex(cert))
+        return users
+
+    def _key_ids(self, ev: Evidence) -> set[str]:
+        """CKA_IDs of the private keys in the db (certutil -K)."""
+        listing = self._tool([self.certutil, "-K", "-d", self.db], ev)
+        return set(re.findall(r"^<\s*\d+>\s+\w+\s+([0-9a-f]{40})", listing.stdout.decode(
+            "utf-8", "replace"), re.M))
+
+    @staticmethod
+    def _key_id(cert: x509.Certificate) -> str:
+        """NSS's CKA_ID of an RSA key: SHA-1 of the modulus (certutil -L -n groups certs
+        by subject, so the key list, not the certificate list, tells which ones have a key)."""
+        key = cert.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            return ""
+        n = key.public_numbers().n
+        return hashlib.sha1(n.to_bytes((n.bit_length() + 7) // 8, "big")).hexdigest()
+
+    def prepare(self, party: Party) -> None:
+        """Import the identity's PKCS#12 (and, for a role it lacks, one made from the PEM)."""
+        directory = party.identity_dir.resolve()
+        if directory in self._prepared:
+            return
+        ev = self.setup_evidence
+        files = PartyFiles(directory)
+        if files.p12 is not None:
+            self._tool([self.pk12util, "-i", files.p12, "-W", P12_PASSWORD.decode(), "-d",
+                        self.db], ev, must=True)
+        users = self._refresh(ev)
+        for cert in files.ca_certificates():
+            # Only new ones: re-adding would reset the trust a reception gave an anchor.
+            if sha1_hex(cert) not in self._known:
+                self._add_cert(cert, ",,", ev)
+        keys = self._key_ids(ev)
+        for role in ("sign", "encrypt"):
+            if not files.key(role).exists():
+                continue
+            if self._key_id(files.certificate(role)) not in keys:
+                ev.notes.append(f"identity.p12 lacks the {role} key: importing it alone")
+                p12 = self.tmp(f"{role}.p12")
+                p12.write_bytes(files.role_p12(role))
+                self._tool([self.pk12util, "-i", p12, "-W", P12_PASSWORD.decode(), "-d",
+                            self.db], ev, must=True)
+                users = self._refresh(ev)
+                keys = self._key_ids(ev)
+        sign_fp = sha1_hex(files.certificate("sign"))
+        if sign_fp in users:
+            self._sign_nick[directory] = self._known[sign_fp]
+        self._prepared.add(directory)
+
+    def _sync_trust(self, request: ReceiveRequest, ev: Evidence) -> None:
+        """Make the db trust exactly the request's anchors and hold its CRLs."""
+        wanted: dict[str, x509.Certificate] = {}
+        for path in request.trust:
+            for cert in x509.load_pem_x509_certificates(Path(path).read_bytes()):
+                wanted[sha1_hex(cert)] = cert
+        for fp in self._trusted - wanted.keys():
+            self._tool([self.certutil, "-M", "-d", self.db, "-n", self._known[fp], "-t", ",,"],
+                       ev, must=True)
+        for fp, cert in wanted.items():
+            if fp not in self._trusted:
+                self._add_cert(cert, "C,C,C", ev)
+        self._trusted = set(wanted)
+        for crl_path in request.crls:
+            path = Path(crl_path).resolve()
+            if path in self._crls:
+                continue
+            data = path.read_bytes()
+            crl = x509.load_pem_x509_crl(data) if b"BEGIN X509 CRL" in data \
+                else x509.load_der_x509_crl(data)
+            der = self.tmp("crl.der")
+            der.write_bytes(crl.public_bytes(serialization.Encoding.DER))
+            result = self._tool([self.crlutil, "-I", "-d", self.db, "-t", "1", "-i", der], ev)
+            if not result.ok:
+                ev.notes.append(f"crlutil could not import {path}: {_summary(result)}")
+            self._crls.add(path)
+
+    # -- send -------------------------------------------------------------------------
+
+    def _check_options(self, what: str) -> None:
+        o = self.options
+        if o is None:
+            return
+        problems: list[str] = []
+        if what == "sign" and o.sign.algorithm == "rsa-pss":
+            problems.append("cmsutil -S has no RSA-PSS option")
+        if what == "encrypt":
+            if o.encrypt.key_transport != "rsa-pkcs1v15":
+                problems.append(f"cmsutil -E has no {o.encrypt.key_transport} key transport")
+            if o.encrypt.content.endswith("gcm"):
+                problems.append(f"cmsutil -E cannot make AuthEnvelopedData ({o.encrypt.content})")
+        if problems:
+            raise SendFailure(ErrorCode.UNSUPPORTED_ALGORITHM, "; ".join(problems))
+
+    def _sign(self, content: bytes, sender: Party, ev: Evidence) -> bytes:
+        self._check_options("sign")
+        so = self.options.sign if self.options else None
+        nick = self._sign_nick.get(sender.identity_dir.resolve())
+        if nick is None:
+            raise SendFailure(ErrorCode.INTERNAL, f"no signing key of {sender.identity_dir} in "
+                              "the NSS database")
+        detached = so is None or so.format == "multipart-signed"
+        canonical = so is None or so.canonicalize
+        data = mime_wrap.canonical(content) if canonical else content
+        src, out = self.tmp("content"), self.tmp("signed.p7s")
+        src.write_bytes(data)
+        digest = so.digest if so else "sha256"
+        args: list[str | Path] = [self.cmsutil, "-S", "-d", self.db, "-N", nick, "-Y", "NONE",
+                                  "-H", _DIGESTS[digest], "-i", src, "-o", out]
+        if detached:
+            args.append("-T")
+        if so is None or "signing-time" in so.signed_attributes:
+            args.append("-G")
+        if so is None or "smime-capabilities" in so.signed_attributes:
+            args.append("-P")
+        result = self._tool(args, ev)
+        if not result.ok:
+            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -S failed: {_summary(result)}")
+        cms = out.read_bytes()
+        legacy = bool(self.options and self.options.mime.media_types == "legacy")
+        if detached:
+            micalg = {"sha1": "sha-1", "sha256": "sha-256", "sha384": "sha-384",
+                      "sha512": "sha-512"}[digest]
+            return mime_wrap.wrap_detached(data, cms, micalg, legacy)
+        return mime_wrap.wrap_cms(cms, "signed-data", legacy)
+
+    def _encrypt(
+        self, entity: bytes, recipients: list[x509.Certificate], sender: Party, ev: Evidence
+    ) -> bytes:
+        self._check_options("encrypt")
+        for cert in recipients:
+            if sha1_hex(cert) not in self._known:
+                self._add_cert(cert, ",,", ev)
+        src, out = self.tmp("inner.eml"), self.tmp("enveloped.p7m")
+        src.write_bytes(entity)
+        # -r takes nicknames; NSS files certificates of one subject under one nickname and
+        # picks among them the one fit for encryption.
+        nicks = ",".join(dict.fromkeys(self._known[sha1_hex(c)] for c in recipients))
+        result = self._tool([self.cmsutil, "-E", "-d", self.db, "-r", nicks, "-i", src,
+                             "-o", out], ev)
+        if not result.ok:
+            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -E failed: {_summary(result)}")
+        legacy = bool(self.options and self.options.mime.media_types == "legacy")
+        return mime_wrap.wrap_cms(out.read_bytes(), "enveloped-data", legacy)
+
+    # -- receive ----------------------------------------------------------------------
+
+    def _decrypt(
+        self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
+    ) -> StepResult:
+        assert layer.cms is not None
+        src, out = self.tmp("in.p7m"), self.tmp("decrypted")
+        src.write_bytes(layer.cms)
+        result = self._tool([self.cmsutil, "-D", "-d", self.db, "-i", src, "-o", out], ev)
+        if result.ok:
+            return StepResult(out.read_bytes())
+        return StepResult(None, [self._decrypt_error(result, layer)])
+
+    @staticmethod
+    def _decrypt_error(result: ToolRun, layer: mime_wrap.Layer) -> tuple[ErrorCode, str]:
+        text = result.text()
+        m = _NSS_ERROR.search(text)
+        name = m.group(1) if m else ""
+        message = f"cmsutil -D: {_summary(result)}"
+        if layer.kind == "authEnveloped-data" or name in _UNSUPPORTED_ERRORS:
+            return ErrorCode.UNSUPPORTED_ALGORITHM, message
+        if name in ("SEC_ERROR_BAD_DER", "SEC_ERROR_BAD_DATA", "SEC_ERROR_INVALID_ARGS"):
+            return ErrorCode.MALFORMED, message
+        return ErrorCode.CANNOT_DECRYPT, message
+
+    def _verify(
+        self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
+    ) -> StepResult:
+        assert layer.cms is not None
+        self._sync_trust(request, ev)
+        src, out = self.tmp("in.p7s"), self.tmp("verified")
+        src.write_bytes(layer.cms)
+        args: list[str | Path] = [self.cmsutil, "-D", "-d", self.db, "-i", src, "-o", out]
+        if layer.signed_content is not None:
+            content = self.tmp("content")
+            content.write_bytes(layer.signed_content)
+            args += ["-c", content]
+        result = self._tool(args, ev)
+        signer = self.signer_from_cms(layer.cms)
+        recovered = layer.signed_content if layer.signed_content is not None else (
+            out.read_bytes() if out.exists() else None)
+        statuses = _STATUS.findall(result.text())
+        if result.ok:
+            return StepResult(recovered, [], True, True, signer)
+        message = f"cmsutil -D: {_summary(result)}"
+        worst = next((s for _, s in statuses if s != "GoodSignature"), "")
+        if worst in ("BadSignature", "DigestMismatch"):
+            return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
+        if worst == "SigningCertRevoked":
+            # cmsutil checks the certificate before the signature: the latter is unknown.
+            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False,
+                              signer)
+        if worst in _CERT_STATUSES:
+            return StepResult(recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False,
+                              signer)
+        if worst in ("UnsupportedSignatureAlgorithm", "SignatureAlgorithmUnknown",
+                     "DigestAlgorithmUnknown"):
+            return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None, None,
+                              signer)
+        m = _NSS_ERROR.search(result.text())
+        name = m.group(1) if m else ""
+        if name in ("SEC_ERROR_UNTRUSTED_ISSUER", "SEC_ERROR_UNKNOWN_ISSUER",
+                    "SEC_ERROR_UNTRUSTED_CERT", "SEC_ERROR_EXPIRED_CERTIFICATE",
+                    "SEC_ERROR_INADEQUATE_KEY_USAGE", "SEC_ERROR_INADEQUATE_CERT_TYPE"):
+            return StepResult(recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False,
+                              signer)
+        if name == "SEC_ERROR_REVOKED_CERTIFICATE":
+            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False,
+                              signer)
+        if name == "SEC_ERROR_PKCS7_BAD_SIGNATURE":
+            return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
+        return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)

@@ -1,0 +1,221 @@
+"""The profile-driven agent: the engine configured by a product's profile.
+
+Every send and receive field and every quirk of the profile is honoured
+through the engine's options; nothing here knows which product it plays.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+
+from conformance import __version__
+from conformance.agents import identity_files as files
+from conformance.agents.base import (
+    Capabilities,
+    Evidence,
+    Party,
+    ReceiveRequest,
+    Reception,
+    SendRequest,
+    SendResult,
+)
+from conformance.apicrypt import client as apicrypt
+from conformance.apicrypt.wire import is_apicrypt
+from conformance.errors import UserError
+from conformance.functions import OPERATION
+from conformance.profiles.schema import Profile
+from conformance.smime.compose import ComposeError, Headers, build_message
+from conformance.smime.options import Limits, ReceiveOptions, SendOptions
+from conformance.smime.receive import read_message
+from conformance.status import ErrorCode, Status
+from conformance.token import TokenError, UnsupportedMechanism
+
+Rng = Callable[[int], bytes]
+
+
+def _message_id(rng: Rng, domain: str) -> str:
+    return f"<{rng(12).hex()}@{domain}>"
+
+
+def _date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class ProfileAgent:
+    """An S/MIME product (and, where its profile says, an Apicrypt-model speaker)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        *,
+        rng: Rng = os.urandom,
+        validation_time: datetime | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.profile = profile
+        self.id = profile.id
+        self.rng = rng
+        self.validation_time = validation_time
+        self.limits = limits or Limits()
+
+    def capabilities(self) -> Capabilities:
+        return self.profile.capabilities()
+
+    def version(self) -> str:
+        return f"osm-conformance {__version__} engine, profile {self.profile.id}"
+
+    @cached_property
+    def _send_options(self) -> SendOptions:
+        return self.profile.send_options()
+
+    @cached_property
+    def _receive_options(self) -> ReceiveOptions:
+        return self.profile.receive_options()
+
+    # --- send ---
+
+    def _uses_apicrypt(self, request: SendRequest) -> bool:
+        send = self.profile.send
+        if send.format == "apicrypt":
+            return True
+        parties = request.recipient_parties
+        return (
+            request.function in send.apicrypt_functions
+            and bool(parties)
+            and all("cps" not in p.directories and "apicrypt" in p.directories for p in parties)
+        )
+
+    def send(self, request: SendRequest) -> SendResult:
+        if request.function not in self.capabilities().send:
+            return SendResult(
+                None, ErrorCode.UNSUPPORTED_FUNCTION, f"{self.id} does not send {request.function}"
+            )
+        try:
+            if self._uses_apicrypt(request):
+                return self._send_apicrypt(request)
+            return self._send_smime(request)
+        except UnsupportedMechanism as exc:
+            return SendResult(None, ErrorCode.UNSUPPORTED_ALGORITHM, f"sender's token: {exc}")
+        except (TokenError, ComposeError, apicrypt.ApicryptSendError) as exc:
+            return SendResult(None, ErrorCode.UNSUPPORTED_FUNCTION, str(exc))
+        except UserError as exc:
+            return SendResult(None, ErrorCode.INTERNAL, str(exc))
+        except Exception as exc:  # a bug: the harness reports it as an error, not a verdict
+            return SendResult(None, ErrorCode.INTERNAL, _describe_bug(exc))
+
+    def _send_apicrypt(self, request: SendRequest) -> SendResult:
+        # Apicrypt itself signs whatever it sends; an S/MIME product that only
+        # speaks the envelope cannot make an Apicrypt signature.
+        signs = self.profile.send.format == "apicrypt" and request.function != "encrypt"
+        domain = request.sender.email.rpartition("@")[2] or "localhost"
+        message = apicrypt.send(
+            request.content,
+            identity_dir=request.sender.identity_dir,
+            from_addr=request.sender.email,
+            recipients=list(request.recipient_emails),
+            subject=request.subject,
+            date=request.date or datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            message_id=request.message_id or _message_id(self.rng, domain),
+            sign=signs,
+            rng=self.rng,
+        )
+        return SendResult(
+            message, evidence=Evidence(notes=["Apicrypt model format, via the relay"])
+        )
+
+    def _send_smime(self, request: SendRequest) -> SendResult:
+        options = self._send_options
+        operation = OPERATION[request.function]
+        sender_dir = request.sender.identity_dir
+        signer = files.key(request.sender, "sign") if operation != "encrypt" else None
+        headers = Headers(
+            from_addr=request.sender.email,
+            from_name=request.sender.name,
+            to=list(request.recipient_emails),
+            subject=request.subject,
+            date=_date(request.date),
+            message_id=request.message_id,
+        )
+        message = build_message(
+            request.content,
+            operation,
+            options,
+            signer,
+            files.intermediates(sender_dir),
+            list(request.recipients),
+            headers,
+            rng=self.rng,
+            self_certificate=files.role_certificate(sender_dir, "encrypt"),
+        )
+        return SendResult(message)
+
+    # --- receive ---
+
+    def receive(self, request: ReceiveRequest) -> Reception:
+        try:
+            return self._receive(request)
+        except UserError as exc:
+            status = Status()
+            status.add_error(ErrorCode.INTERNAL, str(exc))
+            return Reception(None, status)
+        except Exception as exc:
+            status = Status()
+            status.add_error(ErrorCode.INTERNAL, _describe_bug(exc))
+            return Reception(None, status)
+
+    def _receive(self, request: ReceiveRequest) -> Reception:
+        receive = self.profile.receive
+        if is_apicrypt(request.message):
+            if receive.apicrypt.reads == "none":
+                return _refused(
+                    ErrorCode.UNSUPPORTED_FORMAT,
+                    f"{self.id} does not read the Apicrypt format (model)",
+                )
+            content, status = apicrypt.read(
+                request.message,
+                identity_dir=request.recipient.identity_dir,
+                reads=receive.apicrypt.reads,
+                holds_key=receive.apicrypt.holds_key,
+                require_signature=receive.apicrypt.require_signature,
+            )
+            return Reception(content, status)
+        if receive.smime is None:
+            return _refused(ErrorCode.UNSUPPORTED_FORMAT, f"{self.id} does not read S/MIME")
+        recipient = request.recipient.identity_dir
+        content, status = read_message(
+            request.message,
+            keys=[files.key(request.recipient, "encrypt")],
+            trust=files.trust_anchors(request.trust),
+            crls=files.crls(request.crls),
+            directory=None,
+            options=self._receive_options,
+            limits=self.limits,
+            validation_time=self.validation_time,
+            intermediates=files.intermediates(recipient),
+        )
+        return Reception(content, status)
+
+
+def _refused(code: ErrorCode, message: str) -> Reception:
+    status = Status()
+    status.add_error(code, message)
+    return Reception(None, status)
+
+
+def _describe_bug(exc: BaseException) -> str:
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+__all__ = ["Party", "ProfileAgent"]

@@ -1,0 +1,326 @@
+"""What the three real-engine agents share: the layer walk, the status, the files.
+
+Each real engine (openssl, NSS, gpgsm) only knows how to sign, encrypt,
+decrypt and verify one layer with its tool. This base class turns those steps
+into the Agent protocol: it composes the layers of a function on send, walks
+the layers of a message on receive (outside in), fills the algorithms from the
+CMS itself, and derives the four services from what the tool said. A hung tool
+or an unexpected crash becomes an INTERNAL error, never a verdict.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from conformance.agents import cms_inspect, mime_wrap
+from conformance.agents.base import (
+    Capabilities,
+    Evidence,
+    Party,
+    ReceiveRequest,
+    Reception,
+    SendRequest,
+    SendResult,
+)
+from conformance.agents.tools import ToolTimeout
+from conformance.smime.options import FUNCTIONS, SendOptions
+from conformance.status import Algorithms, ErrorCode, Status
+
+MAX_LAYERS = 8
+P12_PASSWORD = b"test"
+
+
+class SendFailure(Exception):
+    """A send step the tool refused; carries the status code and the tool's words."""
+
+    def __init__(self, code: ErrorCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass
+class StepResult:
+    """The outcome of one receive step (decrypt or verify) as the tool reported it."""
+
+    content: bytes | None
+    errors: list[tuple[ErrorCode, str]] = field(default_factory=list)
+    signature_valid: bool | None = None
+    chain_valid: bool | None = None
+    signer: x509.Certificate | None = None
+
+
+@dataclass(frozen=True)
+class PartyFiles:
+    """The files of an identity in the PKI export layout."""
+
+    directory: Path
+
+    def cert(self, role: str) -> Path:
+        return self.directory / f"{role}.pem"
+
+    def key(self, role: str) -> Path:
+        return self.directory / f"{role}.key.pem"
+
+    def certificate(self, role: str) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert(role).read_bytes())
+
+    @property
+    def p12(self) -> Path | None:
+        path = self.directory / "identity.p12"
+        return path if path.exists() else None
+
+    def ca_certificates(self) -> list[x509.Certificate]:
+        """The CA certificates that come with the export (DIR/ca/*.pem beside identities/)."""
+        ca_dir = self.directory.parent.parent / "ca"
+        certs: list[x509.Certificate] = []
+        if ca_dir.is_dir():
+            for path in sorted(ca_dir.glob("*.pem")):
+                data = path.read_bytes()
+                if b"BEGIN CERTIFICATE" in data:
+                    certs.extend(x509.load_pem_x509_certificates(data))
+        return certs
+
+    def chain(self) -> list[x509.Certificate]:
+        """Intermediates (not self-signed) of the export, each once."""
+        unique = {sha1_hex(c): c for c in self.ca_certificates() if c.issuer != c.subject}
+        return list(unique.values())
+
+    def roots(self) -> list[x509.Certificate]:
+        return [c for c in self.ca_certificates() if c.issuer == c.subject]
+
+    def role_p12(self, role: str) -> bytes:
+        """A legacy-PBE PKCS#12 of one role, for a tool whose import of identity.p12 lacked it.
+
+        The export's own <role>.p12 when there is one; otherwise made from the PEM files.
+        """
+        exported = self.directory / f"{role}.p12"
+        if exported.exists():
+            return exported.read_bytes()
+        key = serialization.load_pem_private_key(self.key(role).read_bytes(), None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError(f"{self.key(role)}: not an RSA key")
+        enc = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(2048)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())
+            .build(P12_PASSWORD)
+        )
+        return pkcs12.serialize_key_and_certificates(
+            role.encode(), key, self.certificate(role), self.chain() or None, enc
+        )
+
+
+def pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def sha1_hex(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA1()).hex().upper()
+
+
+def services(status: Status) -> None:
+    """The four services from what was found (see conformance/status.py)."""
+    s = status.services
+    s.integrity = status.signature_valid is True
+    s.authentication = s.integrity and status.chain_valid is True
+    s.non_repudiation = s.authentication and bool(status.signer and status.signer.non_repudiation)
+    s.confidentiality = status.encrypted and status.decrypted
+
+
+class ToolAgent(ABC):
+    """A real engine seen as an Agent; subclasses implement the four tool steps."""
+
+    id: str
+    package: str
+
+    def __init__(
+        self, options: SendOptions | None = None, workdir: Path | None = None,
+        identity: Party | None = None, timeout: float = 60.0,
+    ) -> None:
+        self.options = options
+        self.timeout = timeout
+        self._own_workdir = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"osm-{self.id}-")) if workdir is None \
+            else workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._counter = 0
+        if identity is not None:
+            self.prepare(identity)
+
+    # -- the tool steps ---------------------------------------------------------------
+
+    def prepare(self, party: Party) -> None:  # noqa: B027 - optional hook
+        """Load an identity into the tool's own store (NSS db, GNUPGHOME); default none."""
+
+    @abstractmethod
+    def _sign(self, content: bytes, sender: Party, ev: Evidence) -> bytes:
+        """A signed MIME entity (no message headers) around `content`."""
+
+    @abstractmethod
+    def _encrypt(
+        self, entity: bytes, recipients: list[x509.Certificate], sender: Party, ev: Evidence
+    ) -> bytes:
+        """An enveloped MIME entity around `entity`."""
+
+    @abstractmethod
+    def _decrypt(
+        self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
+    ) -> StepResult: ...
+
+    @abstractmethod
+    def _verify(
+        self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
+    ) -> StepResult: ...
+
+    @abstractmethod
+    def version(self) -> str: ...
+
+    def _headers(self, request: SendRequest) -> bytes:
+        return mime_wrap.envelope_headers(
+            request.sender.email, request.recipient_emails, request.subject, request.date,
+            request.message_id,
+        )
+
+    def _finish(self, entity: bytes, request: SendRequest, ev: Evidence) -> bytes:
+        """The whole message: the mail client's headers above the last entity."""
+        return self._headers(request) + entity
+
+    # -- the Agent protocol -----------------------------------------------------------
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(send=frozenset(FUNCTIONS), receive=frozenset(FUNCTIONS))
+
+    def tmp(self, name: str) -> Path:
+        """A fresh file name in this instance's work directory."""
+        self._counter += 1
+        return self.workdir / f"{self._counter:05d}-{name}"
+
+    def close(self) -> None:
+        """Remove the instance's temporary directory (databases, homes, files)."""
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> ToolAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send(self, request: SendRequest) -> SendResult:
+        ev = Evidence()
+        try:
+            self.prepare(request.sender)
+            message = self._compose(request, ev)
+        except SendFailure as exc:
+            return SendResult(None, exc.code, exc.reason, ev)
+        except ToolTimeout as exc:
+            return SendResult(None, ErrorCode.INTERNAL, str(exc), ev)
+        return SendResult(message, evidence=ev)
+
+    def _recipients(self, request: SendRequest) -> list[x509.Certificate]:
+        recipients = list(request.recipients)
+        to_self = self.options.encrypt.encrypt_to_self if self.options else True
+        if to_self:
+            own = PartyFiles(request.sender.identity_dir).certificate("encrypt")
+            if own not in recipients:
+                recipients.append(own)
+        return recipients
+
+    def _compose(self, request: SendRequest, ev: Evidence) -> bytes:
+        order = self.options.order if self.options else "sign-then-encrypt"
+        content = request.content
+        if request.function == "sign":
+            return self._finish(self._sign(content, request.sender, ev), request, ev)
+        if request.function == "encrypt":
+            entity = self._encrypt(content, self._recipients(request), request.sender, ev)
+            return self._finish(entity, request, ev)
+        # sign-encrypt, hprim-net, attachments: both services, in the configured order.
+        recipients = self._recipients(request)
+        if order == "encrypt-then-sign":
+            entity = self._sign(self._encrypt(content, recipients, request.sender, ev),
+                                request.sender, ev)
+        else:
+            entity = self._encrypt(self._sign(content, request.sender, ev), recipients,
+                                   request.sender, ev)
+            if order == "triple-wrap":
+                entity = self._sign(entity, request.sender, ev)
+        return self._finish(entity, request, ev)
+
+    def receive(self, request: ReceiveRequest) -> Reception:
+        ev = Evidence()
+        status = Status()
+        content: bytes | None = None
+        try:
+            self.prepare(request.recipient)
+            content = self._walk(request, status, ev)
+        except mime_wrap.MalformedMessage as exc:
+            status.add_error(ErrorCode.MALFORMED, str(exc))
+        except ToolTimeout as exc:
+            status.add_error(ErrorCode.INTERNAL, str(exc))
+        services(status)
+        return Reception(content, status, ev)
+
+    def _walk(self, request: ReceiveRequest, status: Status, ev: Evidence) -> bytes | None:
+        data = request.message
+        for _ in range(MAX_LAYERS):
+            layer = mime_wrap.classify(data)
+            if layer.kind == "plain":
+                return data
+            status.layers.append(layer.kind)
+            if layer.cms is not None:
+                self._note_algorithms(layer.cms, status.algorithms, ev)
+            if layer.kind in ("enveloped-data", "authEnveloped-data"):
+                status.encrypted = True
+                step = self._decrypt(data, layer, request, ev)
+                if step.content is not None and not step.errors:
+                    status.decrypted = True
+            else:
+                status.signed = True
+                step = self._verify(data, layer, request, ev)
+                # The outermost verdict wins: an inner layer does not repair an outer one.
+                if status.signature_valid is not False:
+                    status.signature_valid = step.signature_valid
+                if status.chain_valid is not False:
+                    status.chain_valid = step.chain_valid
+                if step.signer is not None and status.signer is None:
+                    status.signer = cms_inspect.signer_of(step.signer)
+            for code, message in step.errors:
+                status.add_error(code, message)
+            if step.content is None:
+                return None
+            data = step.content
+        status.add_error(ErrorCode.MALFORMED, f"more than {MAX_LAYERS} S/MIME layers")
+        return None
+
+    @staticmethod
+    def _note_algorithms(cms: bytes, algs: Algorithms, ev: Evidence) -> None:
+        try:
+            facts = cms_inspect.inspect(cms)
+        except (ValueError, TypeError, KeyError) as exc:
+            ev.notes.append(f"could not read the CMS structure for its algorithms: {exc}")
+            return
+        for name in ("digest", "signature", "content_encryption", "key_transport"):
+            values: list[str] = getattr(algs, name)
+            for value in getattr(facts.algorithms, name):
+                if value not in values:
+                    values.append(value)
+
+    @staticmethod
+    def signer_from_cms(cms: bytes | None) -> x509.Certificate | None:
+        if cms is None:
+            return None
+        try:
+            return cms_inspect.inspect(cms).signer_certificate
+        except (ValueError, TypeError, KeyError):
+            return None

@@ -1,0 +1,11 @@
+"""A MODEL of Apicrypt, not Apicrypt.
+
+Apicrypt's real format is secret. This package is the project's stand-in with
+the same properties as the source document describes them: per-user keys
+issued by the association, a trusted relay that decrypts with the sender's key
+and re-encrypts for the recipient's, and a signature of its own that is not
+CPS-based. Every message it writes says so in its headers and armour.
+"""
+
+MODEL_LABEL = "osm-conformance model of Apicrypt (NOT the real Apicrypt format)"
+RELAY_ADDRESS = "relais-apicrypt@osm-test.example"

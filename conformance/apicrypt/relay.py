@@ -1,0 +1,65 @@
+"""The trusted relay of the Apicrypt model: a real step of every Apicrypt exchange.
+
+The sender encrypts with its own key and mails the relay; the relay, which
+holds every user's key, decrypts and re-encrypts for each recipient's key.
+The payload (content and Apicrypt signature) passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from conformance.apicrypt import RELAY_ADDRESS
+from conformance.apicrypt.keys import issue_key
+from conformance.apicrypt.wire import (
+    RECIPIENTS_HEADER,
+    WireError,
+    armour,
+    dearmour,
+    headers_of,
+    is_apicrypt,
+    mail,
+    seal,
+    unseal,
+)
+
+
+class DeliveryError(Exception):
+    """The transport could not deliver the message (a bounce)."""
+
+
+def addressed_to_relay(message: bytes) -> bool:
+    head = headers_of(message)
+    return RELAY_ADDRESS in (head.get("To") or "") and is_apicrypt(message)
+
+
+def forward(message: bytes, recipient: str, rng: Callable[[int], bytes] = os.urandom) -> bytes:
+    """The message the relay sends on to `recipient`."""
+    head = headers_of(message)
+    wanted = [
+        a.strip().lower() for a in (head.get(RECIPIENTS_HEADER) or "").split(",") if a.strip()
+    ]
+    if recipient.lower() not in wanted:
+        raise DeliveryError(f"relay: {recipient} is not a recipient of this message")
+    try:
+        sealed = dearmour(message)
+        payload = unseal(issue_key(sealed.key_owner), sealed)
+    except WireError as exc:
+        raise DeliveryError(f"relay refused the message: {exc}") from None
+    block = armour(seal(issue_key(recipient), payload, rng))
+    return f"Received: by {RELAY_ADDRESS} (Apicrypt model relay)\r\n".encode() + mail(
+        block,
+        from_addr=head.get("From") or "",
+        to=[recipient],
+        subject=str(head.get("Subject") or ""),
+        date=head.get("Date") or "",
+        message_id=head.get("Message-ID") or "",
+    )
+
+
+def transport(message: bytes, recipient: str) -> bytes:
+    """In-memory mail transport: through the relay when the message is addressed to it."""
+    if addressed_to_relay(message):
+        return forward(message, recipient)
+    return message

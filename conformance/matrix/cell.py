@@ -1,0 +1,160 @@
+"""The cell procedure: a fixed basic example, then hypothesis looks for a failing one.
+
+- basic example fails            -> fail (with its reason)
+- a generated example fails      -> partial (the shrunk counterexample kept)
+- none fails                     -> pass
+- a side does not do the function -> unsupported
+- the harness breaks             -> error (never fail)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, Verbosity, given
+from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as hypothesis_settings
+
+from conformance.functions import REQUIRED_SERVICES
+from conformance.matrix.evidence import EvidenceWriter
+from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
+from conformance.matrix.results import Cell, Counterexample
+from conformance.scenarios import basic_scenario, scenarios
+from conformance.scenarios.model import Scenario
+from conformance.smime.options import Function
+
+
+@dataclass(frozen=True)
+class CellSettings:
+    examples: int = 25  # basic example included
+    seed: int = 0
+    out_dir: Path | None = None
+    # Shrinking runs many exchanges; past this many, the best counterexample so far is kept.
+    shrink_budget: int = 60
+
+
+def cell_seed(run_seed: int, sender: str, receiver: str, function: str) -> int:
+    """Each cell draws from its own seed, so cells are reproducible in any order or worker."""
+    digest = hashlib.sha256(f"{run_seed}/{sender}/{receiver}/{function}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class _Failed(Exception):
+    pass
+
+
+def run_cell(
+    sender: Seat, receiver: Seat, function: Function, world: World, settings: CellSettings
+) -> Cell:
+    started = time.perf_counter()
+    cell = Cell(
+        sender=sender.agent.id,
+        receiver=receiver.agent.id,
+        function=function,
+        verdict="error",
+        services_required=list(REQUIRED_SERVICES[function]),
+    )
+    evidence = EvidenceWriter(settings.out_dir, cell.sender, cell.receiver, function)
+    try:
+        _judge(cell, sender, receiver, function, world, settings, evidence)
+    except HarnessError as exc:
+        cell.verdict = "error"
+        cell.reason = str(exc)
+    except Exception as exc:  # a bug anywhere in the harness is an error, not a verdict
+        cell.verdict = "error"
+        cell.reason = f"harness error: {type(exc).__name__}: {exc}"
+    cell.evidence = evidence.paths
+    cell.duration_s = round(time.perf_counter() - started, 4)
+    return cell
+
+
+def _judge(
+    cell: Cell,
+    sender: Seat,
+    receiver: Seat,
+    function: Function,
+    world: World,
+    settings: CellSettings,
+    evidence: EvidenceWriter,
+) -> None:
+    if function not in sender.agent.capabilities().send:
+        cell.verdict, cell.reason = "unsupported", f"{cell.sender} does not send {function}"
+        return
+    if function not in receiver.agent.capabilities().receive:
+        cell.verdict, cell.reason = "unsupported", f"{cell.receiver} does not receive {function}"
+        return
+
+    basic = basic_scenario(function)
+    obs = exchange(basic, sender, receiver, world)
+    cell.examples = 1
+    cell.services = obs.services
+    evidence.observation("basic", obs, basic.describe())
+    if not obs.ok:
+        cell.verdict, cell.reason = "fail", obs.reason
+        return
+
+    found = _search(sender, receiver, function, world, settings)
+    cell.examples = found.tried + 1
+    if found.counterexample is None:
+        cell.verdict = "pass"
+        return
+    scenario, failing = found.counterexample
+    paths = evidence.observation("counterexample", failing, scenario.describe())
+    cell.verdict, cell.reason = "partial", failing.reason
+    cell.counterexample = Counterexample(
+        description=scenario.describe(), reason=failing.reason or "", evidence=paths
+    )
+
+
+@dataclass
+class _Search:
+    tried: int = 0
+    counterexample: tuple[Scenario, Observation] | None = None
+
+
+def _search(
+    sender: Seat, receiver: Seat, function: Function, world: World, settings: CellSettings
+) -> _Search:
+    state = _Search()
+    failures = 0
+    if settings.examples <= 1:
+        return state
+
+    def check(scenario: Scenario) -> None:
+        nonlocal failures
+        best = state.counterexample
+        if best is not None and failures >= settings.shrink_budget:
+            # Budget spent: only the best counterexample so far still fails, so the
+            # shrinker stops and hypothesis replays that one.
+            if scenario == best[0]:
+                raise _Failed(best[1].reason)
+            return
+        state.tried += 1
+        obs = exchange(scenario, sender, receiver, world)
+        if not obs.ok:
+            failures += 1
+            state.counterexample = (scenario, obs)
+            raise _Failed(obs.reason)
+
+    test = given(scenarios(function))(check)
+    test = hypothesis_settings(
+        max_examples=settings.examples - 1,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        report_multiple_bugs=False,
+        print_blob=False,
+        verbosity=Verbosity.quiet,
+    )(test)
+    test = hypothesis_seed(cell_seed(settings.seed, sender.agent.id, receiver.agent.id, function))(
+        test
+    )
+    with contextlib.suppress(_Failed):
+        test()
+    return state

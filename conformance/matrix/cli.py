@@ -1,0 +1,135 @@
+"""`osm-conformance run`: the interop matrix, through pytest (and pytest-xdist for --jobs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from conformance.errors import UserError
+from conformance.matrix.finish import RESULTS_FILE
+from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
+from conformance.smime.options import FUNCTIONS
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the interop matrix and write results.json and the report",
+        description="Run every sender x receiver x function of the selected profiles: a "
+        "basic example per cell, then hypothesis looks for a failing one. Writes "
+        "OUT/results.json, the evidence under OUT/evidence/ and the HTML report.",
+    )
+    parser.add_argument(
+        "--profiles",
+        nargs="+",
+        default=[],
+        metavar="DIR|FILE",
+        help="profile files or directories (default: the shipped profiles)",
+    )
+    parser.add_argument(
+        "--sender", action="append", default=[], metavar="ID", help="only this sender (repeatable)"
+    )
+    parser.add_argument(
+        "--receiver",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this receiver (repeatable)",
+    )
+    parser.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        choices=FUNCTIONS,
+        help="only this function (repeatable)",
+    )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        help=f"examples per cell, the basic one included (default {DEFAULT_EXAMPLES})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed of the run; the same seed gives the same results (default {DEFAULT_SEED})",
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="parallel workers (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/latest"),
+        metavar="DIR",
+        help="output directory (default reports/latest)",
+    )
+    parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
+    parser.add_argument(
+        "--junit-xml",
+        type=Path,
+        metavar="FILE",
+        help="also write a JUnit XML file (one test case per cell)",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    if args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    if args.examples < 1:
+        raise UserError("--examples must be at least 1 (the basic example)")
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    stale = out / RESULTS_FILE
+    if stale.exists():
+        stale.unlink()
+    module = Path(__file__).with_name("test_matrix.py")
+    argv = [
+        str(module),
+        "--osm-matrix",
+        f"--osm-examples={args.examples}",
+        f"--osm-seed={args.seed}",
+        f"--osm-out={out}",
+        f"--osm-lang={args.lang}",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=",
+        "--rootdir",
+        str(module.parent),
+        "--confcutdir",
+        str(module.parent),
+    ]
+    if not args.quiet:
+        argv.append("--osm-progress")
+    argv += [f"--osm-profiles={p}" for p in args.profiles]
+    argv += [f"--osm-sender={s}" for s in args.sender]
+    argv += [f"--osm-receiver={r}" for r in args.receiver]
+    argv += [f"--osm-function={f}" for f in args.function]
+    if args.jobs > 1:
+        argv += ["-n", str(args.jobs)]
+    if args.junit_xml:
+        argv.append(f"--junit-xml={args.junit_xml.resolve()}")
+    code = pytest.main(argv)
+    if not stale.exists():
+        raise UserError(f"the run wrote no {RESULTS_FILE} (pytest exit code {int(code)})")
+    results = json.loads(stale.read_text(encoding="utf-8"))
+    if not results["run"]["complete"]:
+        return 130
+    if any(c["verdict"] == "error" for c in results["cells"]):
+        return 1
+    return 0

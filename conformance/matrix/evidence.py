@@ -1,0 +1,67 @@
+"""Evidence files of a cell: the messages as .eml, what the receiver said, the counterexample.
+
+Paths are recorded relative to the run's output directory, so the report
+(written beside results.json) can link them and the directory can be moved.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from conformance.matrix.exchange import Observation
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+class EvidenceWriter:
+    def __init__(self, out_dir: Path | None, sender: str, receiver: str, function: str) -> None:
+        self.out_dir = out_dir
+        self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / _safe(function)
+        self.paths: list[str] = []
+
+    def _write(self, name: str, data: bytes) -> str | None:
+        if self.out_dir is None:
+            return None
+        path = self.out_dir / self.rel / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        rel = str(self.rel / name)
+        self.paths.append(rel)
+        return rel
+
+    def observation(
+        self, prefix: str, obs: Observation, description: str | None = None
+    ) -> list[str]:
+        """Write what one exchange produced; returns the paths written."""
+        start = len(self.paths)
+        if description is not None:
+            text = f"{description}\n\nreason: {obs.reason}\n"
+            self._write(f"{prefix}.txt", text.encode("utf-8"))
+        self._write(f"{prefix}.content.eml", obs.entity)
+        if obs.message is not None:
+            self._write(f"{prefix}.sent.eml", obs.message)
+        if obs.delivered is not None and obs.delivered != obs.message:
+            self._write(f"{prefix}.delivered.eml", obs.delivered)
+        tool_output = []
+        if obs.send is not None:
+            tool_output.append(("send", obs.send.evidence))
+        if obs.reception is not None:
+            status = obs.reception.status.to_json()
+            self._write(f"{prefix}.status.json", json.dumps(status, indent=2).encode("utf-8"))
+            if obs.reception.content is not None:
+                self._write(f"{prefix}.received.eml", obs.reception.content)
+            tool_output.append(("receive", obs.reception.evidence))
+        for side, ev in tool_output:
+            if ev.command or ev.stdout or ev.stderr or ev.notes:
+                log = [f"$ {' '.join(ev.command)}" if ev.command else ""]
+                log += ev.notes
+                if ev.stderr:
+                    log.append("--- stderr ---\n" + ev.stderr.decode("utf-8", "replace"))
+                if ev.stdout and side == "receive" and len(ev.stdout) < 65536:
+                    log.append("--- stdout ---\n" + ev.stdout.decode("utf-8", "replace"))
+                self._write(f"{prefix}.{side}.log", "\n".join(log).encode("utf-8"))
+        return self.paths[start:]

@@ -1,0 +1,131 @@
+"""One exchange: a scenario sent by one agent, carried, read by another, judged.
+
+The judgement is the only place where "did it work" is decided: the receiver
+must report no error, hold every service the function promises, and have
+recovered the content the sender's user composed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+
+from conformance.agents.base import Agent, Party, ReceiveRequest, Reception, SendRequest, SendResult
+from conformance.apicrypt.relay import DeliveryError
+from conformance.apicrypt.relay import transport as relay_transport
+from conformance.functions import REQUIRED_SERVICES
+from conformance.scenarios import build_entity, compare
+from conformance.scenarios.model import Scenario
+from conformance.status import ErrorCode
+
+
+class HarnessError(Exception):
+    """The harness or an agent broke: the cell's verdict is `error`, never `fail`."""
+
+
+@dataclass(frozen=True)
+class Addressee:
+    """A professional one can encrypt to."""
+
+    party: Party
+    encryption_certificate: x509.Certificate
+
+
+@dataclass(frozen=True)
+class Seat(Addressee):
+    """An agent with the professional who uses it in this exchange."""
+
+    agent: Agent
+
+
+# Carries a message to one recipient (an address); raises DeliveryError on a bounce.
+Transport = Callable[[bytes, str], bytes]
+
+
+@dataclass(frozen=True)
+class World:
+    """What every exchange shares: trust anchors, CRLs, extra recipients, the transport."""
+
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...]
+    bystanders: tuple[Addressee, ...] = ()  # extra recipients for "several recipients" scenarios
+    transport: Transport = relay_transport
+    date: str = "Tue, 15 Jul 2008 10:00:00 +0200"
+
+
+@dataclass
+class Observation:
+    ok: bool
+    reason: str | None
+    services: dict[str, bool] = field(default_factory=dict)
+    entity: bytes = b""
+    message: bytes | None = None
+    delivered: bytes | None = None
+    send: SendResult | None = None
+    reception: Reception | None = None
+
+
+def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> Observation:
+    entity = build_entity(scenario)
+    extra = world.bystanders[: scenario.extra_recipients]
+    recipients = (receiver, *extra)
+    request = SendRequest(
+        function=scenario.function,
+        content=entity,
+        sender=sender.party,
+        recipients=tuple(r.encryption_certificate for r in recipients),
+        recipient_emails=tuple(r.party.email for r in recipients),
+        recipient_parties=tuple(r.party for r in recipients),
+        subject=scenario.subject,
+        date=world.date,
+        message_id=None,
+    )
+    sent = sender.agent.send(request)
+    obs = Observation(ok=False, reason=None, entity=entity, send=sent)
+    if sent.message is None:
+        if sent.error is ErrorCode.INTERNAL:
+            raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
+        obs.reason = f"sender cannot send: {sent.reason}"
+        return obs
+    obs.message = sent.message
+    try:
+        delivered = world.transport(sent.message, receiver.party.email)
+    except DeliveryError as exc:
+        obs.reason = f"not delivered: {exc}"
+        return obs
+    obs.delivered = delivered
+    reception = receiver.agent.receive(
+        ReceiveRequest(
+            message=delivered, recipient=receiver.party, trust=world.trust, crls=world.crls
+        )
+    )
+    obs.reception = reception
+    status = reception.status
+    obs.services = {
+        "authentication": status.services.authentication,
+        "integrity": status.services.integrity,
+        "non_repudiation": status.services.non_repudiation,
+        "confidentiality": status.services.confidentiality,
+    }
+    primary = status.primary_error()
+    if primary is not None and primary.code is ErrorCode.INTERNAL:
+        raise HarnessError(f"receiver {receiver.agent.id}: {primary.message}")
+    if primary is not None:
+        obs.reason = f"{primary.code.value}: {primary.message}"
+        return obs
+    missing = [s for s in REQUIRED_SERVICES[scenario.function] if not obs.services.get(s)]
+    if missing:
+        obs.reason = "services not held: " + ", ".join(m.replace("_", "-") for m in missing)
+        return obs
+    if reception.content is None:
+        obs.reason = "receiver recovered no content"
+        return obs
+    differences = compare(scenario, reception.content)
+    if differences:
+        obs.reason = "content differs: " + "; ".join(differences[:3])
+        return obs
+    obs.ok = True
+    return obs

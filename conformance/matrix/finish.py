@@ -1,0 +1,132 @@
+"""The end of a run: results.json, the report, the summary in the terminal.
+
+Called by the controlling process, also when the run was interrupted: what
+was gathered is written, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conformance import __version__
+from conformance.agents.factory import close_agent, make_agent
+from conformance.errors import UserError
+from conformance.matrix.assemble import assemble
+from conformance.matrix.results import Cell, Results, RunInfo
+from conformance.matrix.spec import MatrixSpec
+from conformance.profiles.claims import shipped_claims
+
+RESULTS_FILE = "results.json"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def engine_versions(spec: MatrixSpec, agent_ids: list[str]) -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for agent_id in agent_ids:
+        try:
+            agent = make_agent(spec.profiles()[agent_id])
+        except UserError as exc:
+            versions[agent_id] = f"unavailable: {exc}"
+            continue
+        try:
+            versions[agent_id] = agent.version()
+        except Exception as exc:  # a version probe must not lose a run's results
+            versions[agent_id] = f"unknown ({type(exc).__name__})"
+        finally:
+            close_agent(agent)
+    return versions
+
+
+def finish_run(
+    spec: MatrixSpec, cells: list[Cell], *, started: float, complete: bool, lang: str = "fr"
+) -> Results:
+    finished = time.time()
+    agent_ids = spec.agent_ids()
+    run = RunInfo(
+        seed=spec.seed,
+        examples=spec.examples,
+        started=_iso(started),
+        finished=_iso(finished),
+        complete=complete,
+        duration_s=round(finished - started, 2),
+        suite_version=__version__,
+        engines=engine_versions(spec, agent_ids),
+        functions=list(spec.functions),
+        validation_time=_iso(finished),
+        settings={
+            "senders": list(spec.senders),
+            "receivers": list(spec.receivers),
+            "profiles": list(spec.profile_paths),
+            "cells_planned": len(spec.cells()),
+            "cells_done": len(cells),
+        },
+    )
+    profiles = {k: v for k, v in spec.profiles().items() if k in agent_ids}
+    results = assemble(run, profiles, cells, shipped_claims())
+    if spec.out_dir is not None:
+        spec.out_dir.mkdir(parents=True, exist_ok=True)
+        path = spec.out_dir / RESULTS_FILE
+        results.dump(path)
+        html = render(results, spec.out_dir, lang)
+        print(f"results: {path}", file=sys.stderr)
+        if html is not None:
+            print(f"report:  {html}", file=sys.stderr)
+    print(summary(results))
+    return results
+
+
+def render(results: Results, out_dir: Path, lang: str) -> Path | None:
+    try:
+        from conformance.report.render import render_report
+    except ImportError:  # the report package is optional for a bare run
+        return None
+    return render_report(results, out_dir, lang=lang)
+
+
+def summary(results: Results) -> str:
+    verdicts = Counter(c.verdict for c in results.cells)
+    interop = Counter(p.interop for p in results.pairs)
+    lines = [
+        "",
+        f"osm-conformance: {len(results.cells)} cells, {len(results.pairs)} pairs, "
+        f"{results.run.duration_s}s, seed {results.run.seed}"
+        + ("" if results.run.complete else "  (INCOMPLETE RUN)"),
+        "verdicts: "
+        + ", ".join(
+            f"{k} {verdicts[k]}" for k in ("pass", "partial", "fail", "unsupported", "error")
+        ),
+        "pairs:    " + ", ".join(f"{k} {interop[k]}" for k in ("full", "partial", "none")),
+    ]
+    ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})
+    if 1 < len(ids) <= 30:
+        mark = {"full": "●", "partial": "◐", "none": "○"}
+        grid = {(p.sender, p.receiver): mark[p.interop] for p in results.pairs}
+        width = max(len(i) for i in ids)
+        lines.append("")
+        lines.append(" " * (width + 1) + " ".join(f"{n:>2}" for n in range(1, len(ids) + 1)))
+        for n, s in enumerate(ids, 1):
+            row = " ".join(f"{grid.get((s, r), ' '):>2}" for r in ids)
+            lines.append(f"{s:>{width}} {row}   {n:>2}")
+        lines.append("● full  ◐ partial  ○ none   (rows send, columns receive, numbered as rows)")
+    if results.contradictions:
+        lines.append("")
+        lines.append(f"contradictions with the published claims: {len(results.contradictions)}")
+        for c in results.contradictions[:15]:
+            what = c.function or "pair"
+            lines.append(
+                f"  {c.sender} -> {c.receiver} {what}: expected {c.expected}, observed {c.observed}"
+            )
+    errors = [e for e in results.cells if e.verdict == "error"]
+    if errors:
+        lines.append("")
+        lines.append(f"harness errors: {len(errors)}")
+        for cell in errors[:10]:
+            lines.append(f"  {cell.sender} -> {cell.receiver} {cell.function}: {cell.reason}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""What a run covers: profiles, selection of senders, receivers and functions, examples, seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance.errors import UserError
+from conformance.profiles.loader import load_profiles
+from conformance.profiles.schema import Profile
+from conformance.smime.options import FUNCTIONS, Function
+
+DEFAULT_SEED = 2008
+DEFAULT_EXAMPLES = 25
+
+CellKey = tuple[str, str, Function]
+
+
+@dataclass(frozen=True)
+class MatrixSpec:
+    profile_paths: tuple[str, ...] = ()  # empty: the shipped profiles
+    senders: tuple[str, ...] = ()  # empty: all
+    receivers: tuple[str, ...] = ()
+    functions: tuple[Function, ...] = FUNCTIONS
+    examples: int = DEFAULT_EXAMPLES
+    seed: int = DEFAULT_SEED
+    out_dir: Path | None = None
+    _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
+
+    def profiles(self) -> dict[str, Profile]:
+        if not self._profiles:
+            paths = [Path(p) for p in self.profile_paths] if self.profile_paths else None
+            loaded = load_profiles(_existing(paths) if paths else None)
+            self._profiles.update(loaded)
+        return self._profiles
+
+    def _select(self, wanted: tuple[str, ...], what: str) -> list[str]:
+        known = sorted(self.profiles())
+        if not wanted:
+            return known
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise UserError(
+                f"--{what}: unknown profile {', '.join(unknown)} (known: {', '.join(known)})"
+            )
+        return [k for k in known if k in wanted]
+
+    def cells(self) -> list[CellKey]:
+        if self.examples < 1:
+            raise UserError("--examples must be at least 1 (the basic example)")
+        senders = self._select(self.senders, "sender")
+        receivers = self._select(self.receivers, "receiver")
+        return [(s, r, f) for s in senders for r in receivers for f in self.functions]
+
+    def agent_ids(self) -> list[str]:
+        keys = self.cells()
+        return sorted({k[0] for k in keys} | {k[1] for k in keys})
+
+
+def _existing(paths: list[Path]) -> list[Path]:
+    for path in paths:
+        if not path.exists():
+            raise UserError(f"{path}: no such profile file or directory")
+    return paths

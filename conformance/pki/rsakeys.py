@@ -1,0 +1,126 @@
+"""Deterministic RSA key generation from the PKI seed.
+
+Why hand-written: no maintained library generates RSA keys from a seed
+(cryptography and OpenSSL draw from the system RNG), yet the committed test
+PKI must be reproducible byte for byte. So the primes are drawn from
+`HashStream` (SHA-256 in counter mode over seed + label), sieved by trial
+division with small primes and proven probable primes with Miller-Rabin
+(witnesses also drawn from the stream); the key itself is then assembled by
+cryptography's RSAPrivateNumbers (the PKI tests load the committed keys
+with OpenSSL's full key check).
+
+gmpy2 only speeds up the modular exponentiation (about 10x); the result is
+the same integer with or without it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from conformance.pki.drbg import HashStream
+
+PUBLIC_EXPONENT = 65537
+
+_powmod: Callable[[int, int, int], int]
+try:
+    from gmpy2 import powmod as _gmpy_powmod  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+    def _powmod(base: int, exponent: int, modulus: int) -> int:
+        return int(_gmpy_powmod(base, exponent, modulus))
+
+except ImportError:  # pragma: no cover - slower, same result
+
+    def _powmod(base: int, exponent: int, modulus: int) -> int:
+        return pow(base, exponent, modulus)
+
+
+def _small_primes(limit: int) -> list[int]:
+    sieve = bytearray([1]) * limit
+    sieve[0:2] = b"\x00\x00"
+    for i in range(2, math.isqrt(limit) + 1):
+        if sieve[i]:
+            sieve[i * i :: i] = bytearray(len(sieve[i * i :: i]))
+    return [i for i, flag in enumerate(sieve) if flag]
+
+
+_SMALL_PRIMES = _small_primes(4096)
+_PRIMORIAL = math.prod(_SMALL_PRIMES)
+
+
+def _miller_rabin_rounds(bits: int) -> int:
+    """Rounds for an error below 2**-100 on random candidates.
+
+    FIPS 186-5 Table B.1 asks 4 rounds (1024-bit primes of RSA-2048) to 6
+    (512-bit ones); 8 is a generous margin that costs little.
+    """
+    return 8 if bits >= 512 else 16
+
+
+def is_probable_prime(n: int, stream: HashStream, rounds: int) -> bool:
+    if n < 2:
+        return False
+    for p in _SMALL_PRIMES[:64]:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    for _ in range(rounds):
+        a = 2 + stream.randbelow(n - 3)
+        x = _powmod(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def generate_prime(stream: HashStream, bits: int) -> int:
+    """A prime of exactly `bits` bits with its two top bits set, p-1 prime to e."""
+    rounds = _miller_rabin_rounds(bits)
+    while True:
+        candidate = stream.randbits(bits) | (0b11 << (bits - 2)) | 1
+        if math.gcd(candidate, _PRIMORIAL) != 1:
+            continue
+        if math.gcd(candidate - 1, PUBLIC_EXPONENT) != 1:
+            continue
+        if is_probable_prime(candidate, stream, rounds):
+            return candidate
+
+
+def derive_rsa_key(seed: int, label: str, bits: int = 2048) -> rsa.RSAPrivateKey:
+    """The RSA key of `label` (for example "pro01/sign") under `seed`."""
+    if bits < 512 or bits % 2:
+        raise ValueError(f"unsupported RSA key size {bits}")
+    stream = HashStream(seed, "rsa/" + label)
+    half = bits // 2
+    while True:
+        p = generate_prime(stream, half)
+        q = generate_prime(stream, half)
+        # FIPS 186-5 A.1.3: |p - q| > 2**(nlen/2 - 100).
+        if abs(p - q) > 1 << (half - 100):
+            break
+    p, q = max(p, q), min(p, q)
+    n = p * q
+    lam = math.lcm(p - 1, q - 1)
+    d = pow(PUBLIC_EXPONENT, -1, lam)
+    numbers = rsa.RSAPrivateNumbers(
+        p=p,
+        q=q,
+        d=d,
+        dmp1=rsa.rsa_crt_dmp1(d, p),
+        dmq1=rsa.rsa_crt_dmq1(d, q),
+        iqmp=rsa.rsa_crt_iqmp(p, q),
+        public_numbers=rsa.RSAPublicNumbers(PUBLIC_EXPONENT, n),
+    )
+    # OpenSSL's own check (RSA_check_key) would re-test both primes and cost
+    # more than generating them; the PKI tests run it on the committed keys.
+    return numbers.private_key(unsafe_skip_rsa_key_validation=True)

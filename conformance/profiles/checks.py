@@ -1,0 +1,152 @@
+"""Rules a profile must follow beyond its types: consistency and provenance.
+
+Each rule returns (location, message) pairs; the loader turns a location
+into the file and line it came from. Kept apart from the models so that a
+rule can look at several sections and at the shared list of sources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from conformance.profiles.schema import Citation, Profile, Source, field_paths
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str]
+
+_SMIME_SEND_PARTS = ("order", "signature", "encryption", "mime")
+_FIELD_PATHS = frozenset(field_paths())
+
+
+def check_profile(
+    profile: Profile, sources: Mapping[str, Source], stated: Iterable[Loc]
+) -> list[Problem]:
+    """All rule violations of a resolved profile. `stated`: the paths its YAML sets."""
+    return [
+        *_send_rules(profile),
+        *_receive_rules(profile),
+        *_engine_rules(profile),
+        *_provenance_rules(profile, sources, stated),
+    ]
+
+
+def _send_rules(p: Profile) -> list[Problem]:
+    out: list[Problem] = []
+    send = p.send
+    if send.format == "smime":
+        for part in _SMIME_SEND_PARTS:
+            if getattr(send, part) is None:
+                out.append((("send", part), "required when send.format is smime"))
+    else:
+        for part in _SMIME_SEND_PARTS:
+            if getattr(send, part) is not None:
+                out.append((("send", part), "not allowed when send.format is apicrypt"))
+        if send.apicrypt_functions:
+            out.append(
+                (
+                    ("send", "apicrypt_functions"),
+                    "not allowed when send.format is apicrypt (use functions)",
+                )
+            )
+    if send.format == "apicrypt" and "hprim-net" in send.functions:
+        out.append(
+            (("send", "functions"), "hprim-net is S/MIME: an apicrypt sender cannot send it")
+        )
+    if "hprim-net" in send.apicrypt_functions:
+        out.append(
+            (("send", "apicrypt_functions"), "hprim-net is S/MIME: it cannot be sent as Apicrypt")
+        )
+    return out
+
+
+def _receive_rules(p: Profile) -> list[Problem]:
+    out: list[Problem] = []
+    receive = p.receive
+    listed = "hprim-net" in receive.functions
+    if receive.reads_hprim_net and not listed:
+        out.append(
+            (("receive", "reads_hprim_net"), "true, but 'hprim-net' is not in receive.functions")
+        )
+    if listed and not receive.reads_hprim_net:
+        out.append(
+            (("receive", "functions"), "lists 'hprim-net' but receive.reads_hprim_net is false")
+        )
+    if receive.reads_hprim_net and receive.smime is None:
+        out.append(
+            (("receive", "reads_hprim_net"), "HPRIM-Net is S/MIME, but receive.smime is null")
+        )
+    if receive.smime is None and receive.apicrypt.reads == "none" and receive.functions:
+        out.append(
+            (("receive", "functions"), "lists functions but it reads neither S/MIME nor Apicrypt")
+        )
+    if receive.apicrypt.reads == "envelope-only" and receive.apicrypt.require_signature:
+        out.append(
+            (
+                ("receive", "apicrypt", "require_signature"),
+                "an envelope-only reader cannot require the Apicrypt signature it cannot check",
+            )
+        )
+    return out
+
+
+def _engine_rules(p: Profile) -> list[Problem]:
+    out: list[Problem] = []
+    engine = p.engine
+    if engine.type == "command" and not engine.argv:
+        out.append((("engine", "argv"), "required when engine.type is command"))
+    if engine.type != "command" and engine.argv is not None:
+        out.append((("engine", "argv"), f"only for engine.type command, not {engine.type}"))
+    if engine.executable is not None and engine.type not in ("openssl", "nss", "gpgsm"):
+        out.append((("engine", "executable"), f"only for openssl, nss or gpgsm, not {engine.type}"))
+    if engine.type == "apicrypt-model" and p.send.format != "apicrypt":
+        out.append((("engine", "type"), "apicrypt-model needs send.format apicrypt"))
+    if p.send.format == "apicrypt" and engine.type not in ("apicrypt-model", "command"):
+        out.append(
+            (
+                ("send", "format"),
+                f"apicrypt needs engine.type apicrypt-model or command, not {engine.type}",
+            )
+        )
+    return out
+
+
+def _citation_rules(loc: Loc, citation: Citation, sources: Mapping[str, Source]) -> list[Problem]:
+    out: list[Problem] = []
+    if citation.assumed:
+        if not citation.reason:
+            out.append(((*loc, "reason"), "an assumed fact needs its reason"))
+        if citation.source is not None:
+            out.append(((*loc, "source"), "a fact is either assumed or sourced, not both"))
+    elif citation.source is None:
+        out.append((loc, "cite a source, or set assumed: true with a reason"))
+    if citation.source is not None and citation.source not in sources:
+        known = ", ".join(sorted(sources))
+        out.append(((*loc, "source"), f"unknown source {citation.source!r} (known: {known})"))
+    return out
+
+
+def _provenance_rules(
+    p: Profile, sources: Mapping[str, Source], stated: Iterable[Loc]
+) -> list[Problem]:
+    out: list[Problem] = []
+    for key, citation in p.provenance.items():
+        loc: Loc = ("provenance", key)
+        if key not in _FIELD_PATHS:
+            out.append((loc, f"{key!r} is not a field of a profile"))
+            continue
+        out.extend(_citation_rules(loc, citation, sources))
+    for path in stated:
+        if not path or path[0] not in _SECTIONS_WITH_FACTS or isinstance(path[-1], int):
+            continue
+        dotted = ".".join(str(part) for part in path)
+        if dotted not in _FIELD_PATHS or dotted in _FIELD_PATHS_WITH_CHILDREN:
+            continue  # a section (its leaves are checked) or a list item
+        if p.citation(dotted) is None:
+            out.append((path, "no provenance: cite a source or mark it assumed under provenance:"))
+    return out
+
+
+_SECTIONS_WITH_FACTS = frozenset(path for path in _FIELD_PATHS if "." not in path)
+_FIELD_PATHS_WITH_CHILDREN = frozenset(
+    path.rsplit(".", 1)[0] for path in _FIELD_PATHS if "." in path
+)

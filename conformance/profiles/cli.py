@@ -1,0 +1,184 @@
+"""`osm-conformance profiles ...`: lint, list, show, new, schema, docs."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.errors import UserError
+from conformance.paths import PROFILES_DIR
+from conformance.profiles import docgen
+from conformance.profiles.claims import CLAIMS_FILE, lint_claims
+from conformance.profiles.loader import (
+    ProfileError,
+    display_path,
+    lint,
+    load_profile,
+    load_profiles,
+)
+from conformance.profiles.practice import PRACTICE_FILE, lint_practice_software
+from conformance.profiles.schema import ID_PATTERN, Profile
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "profiles",
+        help="product profiles: lint, list, show, new, schema, docs",
+        description="Product profiles (profiles/*.yaml): one YAML file per product.",
+    )
+    sub = parser.add_subparsers(dest="profiles_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "lint",
+        help="check profiles; exit 1 on any problem",
+        description="Check profiles (default: the shipped ones, with claims.yaml "
+        "and practice-software.yaml). Every problem is printed as FILE:LINE: FIELD: message.",
+    )
+    p.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="profile files or directories"
+    )
+    p.set_defaults(func=_lint)
+
+    p = sub.add_parser("list", help="table of the profiles")
+    p.add_argument(
+        "paths", nargs="*", type=Path, metavar="PATH", help="profile files or directories"
+    )
+    p.set_defaults(func=_list)
+
+    p = sub.add_parser("show", help="print a profile with extends applied, as YAML")
+    p.add_argument("profile", metavar="ID_OR_PATH")
+    p.set_defaults(func=_show)
+
+    p = sub.add_parser("new", help="write profiles/ID.yaml extending another profile")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--from", dest="base", required=True, metavar="OTHER", help="profile to extend")
+    p.add_argument(
+        "--dir", type=Path, default=PROFILES_DIR, help="where to write (default: profiles/)"
+    )
+    p.set_defaults(func=_new)
+
+    p = sub.add_parser(
+        "schema", help="print the JSON Schema of a profile (--write: profiles/schema.json)"
+    )
+    p.add_argument("--write", action="store_true", help=f"write {display_path(docgen.SCHEMA_FILE)}")
+    p.set_defaults(func=_schema)
+
+    p = sub.add_parser("docs", help="print the field reference (--write: into docs/profiles.md)")
+    p.add_argument("--write", action="store_true", help=f"update {display_path(docgen.DOCS_FILE)}")
+    p.set_defaults(func=_docs)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    problems = lint(args.paths or None)
+    if not args.paths:
+        problems += lint_claims() + lint_practice_software()
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    checked = (
+        "shipped profiles, " + ", ".join(display_path(p) for p in (CLAIMS_FILE, PRACTICE_FILE))
+        if not args.paths
+        else ", ".join(str(p) for p in args.paths)
+    )
+    print(f"ok: {checked}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    profiles = load_profiles(args.paths or None, include_abstract=True)
+    rows = [("ID", "NAME", "VENDOR", "KIND", "HOMOLOGATION")]
+    for p in profiles.values():
+        kind = p.identity.kind + (" (abstract)" if p.abstract else "")
+        rows.append((p.id, p.identity.name, p.identity.vendor or "-", kind, p.homologation.status))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    data = profile.model_dump(mode="json")
+    print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100), end="")
+    return 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    if not re.match(ID_PATTERN, args.id):
+        raise UserError(f"{args.id!r} is not a profile id (lower-case letters, digits and '-')")
+    base = load_profile(args.base)
+    target: Path = args.dir / f"{args.id}.yaml"
+    if target.exists():
+        raise UserError(f"{display_path(target)} already exists")
+    target.write_text(skeleton(args.id, base), encoding="utf-8")
+    problems = lint([target])
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"wrote {display_path(target)}")
+    return 1 if problems else 0
+
+
+def skeleton(new_id: str, base: Profile) -> str:
+    """A short profile extending `base`, with the base's values as commented hints."""
+    inherited = base.model_dump(
+        mode="json", exclude={"id", "extends", "abstract", "provenance", "sources"}
+    )
+    hints = yaml.safe_dump(inherited, sort_keys=False, allow_unicode=True, width=100)
+    commented = "".join(f"# {line}\n" if line.strip() else "#\n" for line in hints.splitlines())
+    return (
+        f"# Profile {new_id}: starts from {base.id} (extends) and overrides what differs.\n"
+        f"# Check it with `osm-conformance profiles lint PATH-OF-THIS-FILE`;\n"
+        f"# `osm-conformance profiles show {new_id}` prints the result. Every fact you\n"
+        "# set needs a citation under provenance: (a source id, or assumed with a reason).\n"
+        f"id: {new_id}\n"
+        f"extends: {base.id}\n"
+        "identity:\n"
+        f"  name: {new_id}\n"
+        "provenance:\n"
+        "  identity.name:\n"
+        "    assumed: true\n"
+        "    reason: placeholder written by `profiles new`; give the real name and its source\n"
+        "\n"
+        f"# Values inherited from {base.id} (uncomment and edit what differs):\n"
+        f"{commented}"
+    )
+
+
+def _schema(args: argparse.Namespace) -> int:
+    text = docgen.schema_json()
+    if args.write:
+        docgen.SCHEMA_FILE.write_text(text, encoding="utf-8")
+        print(f"wrote {display_path(docgen.SCHEMA_FILE)}")
+    else:
+        print(text, end="")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    reference = docgen.field_reference()
+    if not args.write:
+        print(reference, end="")
+        return 0
+    path = docgen.DOCS_FILE
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if docgen.BEGIN not in text or docgen.END not in text:
+        raise UserError(
+            f"{display_path(path)}: markers {docgen.BEGIN!r} and {docgen.END!r} not found"
+        )
+    head, rest = text.split(docgen.BEGIN, 1)
+    _, tail = rest.split(docgen.END, 1)
+    path.write_text(f"{head}{docgen.BEGIN}\n{reference}\n{docgen.END}{tail}", encoding="utf-8")
+    print(f"wrote {display_path(path)}")
+    return 0
+
+
+__all__ = ["ProfileError", "register", "skeleton"]

@@ -1,0 +1,455 @@
+"""Load profiles from YAML: resolve `extends`, validate, and say where it is wrong.
+
+Every problem names the file, the line and the field, and all problems of a
+run are reported together (a `ProfileError` carries the list). Lines come
+from `yaml_lines`; after an `extends` merge each value keeps the file and
+line it was written at, so an error in an inherited value points at the base.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from conformance.errors import UserError
+from conformance.paths import PROFILES_DIR
+from conformance.profiles import yaml_lines
+from conformance.profiles.checks import check_profile
+from conformance.profiles.schema import ID_PATTERN, Profile, Source, section_model
+
+Loc = tuple[str | int, ...]
+Origin = tuple[Path, int]
+M = TypeVar("M", bound=BaseModel)
+
+# YAML files of the profiles directory that are data, not profiles.
+DATA_FILES = frozenset({"claims.yaml", "practice-software.yaml", "sources.yaml"})
+SOURCES_FILE = "sources.yaml"
+# Keys that belong to one file and are not inherited through `extends`.
+_NOT_INHERITED = ("id", "abstract", "extends")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = display_path(self.file)
+        return f"{where}:{self.line}: {self.message}" if self.line else f"{where}: {self.message}"
+
+
+class ProfileError(UserError):
+    """One or more problems in profiles or their data files, all listed."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when inside it (as users typed it)."""
+    try:
+        return os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+# --- reading and validating any YAML file ------------------------------------------------
+
+
+@dataclass
+class Document:
+    path: Path
+    data: dict[str, Any]
+    lines: dict[Loc, int]
+
+    @property
+    def id(self) -> str | None:
+        value = self.data.get("id")
+        return value if isinstance(value, str) else None
+
+    def origins(self) -> dict[Loc, Origin]:
+        return {loc: (self.path, line) for loc, line in self.lines.items()}
+
+
+def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
+    """Parse a YAML file whose top level must be a mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(path, None, f"cannot read: {exc}")]
+    parsed = yaml_lines.parse(text)
+    problems = [Problem(path, p.line, p.message) for p in parsed.problems]
+    if parsed.data is None and not problems:
+        problems.append(Problem(path, 1, "empty file: expected a mapping"))
+    elif parsed.data is not None and not isinstance(parsed.data, dict):
+        problems.append(Problem(path, 1, "expected a mapping at the top level"))
+    if problems:
+        return None, problems
+    return Document(path, parsed.data, parsed.lines), []
+
+
+def validate(
+    model: type[M], data: Any, origins: Mapping[Loc, Origin], fallback: Path
+) -> tuple[M | None, list[Problem]]:
+    """Validate data against a model; each error is placed at its file and line."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = [
+            place(origins, loc, message, fallback) for loc, message in describe_errors(model, exc)
+        ]
+        return None, problems
+
+
+def place(origins: Mapping[Loc, Origin], loc: Loc, message: str, fallback: Path) -> Problem:
+    """The problem at the closest known location (a missing key: its parent's line)."""
+    for end in range(len(loc), -1, -1):
+        found = origins.get(loc[:end])
+        if found is not None:
+            return Problem(found[0], found[1], f"{format_loc(loc)}: {message}" if loc else message)
+    return Problem(fallback, None, f"{format_loc(loc)}: {message}" if loc else message)
+
+
+def format_loc(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "." in part:
+            out += f'["{part}"]'
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+_TYPE_WORDS = {
+    "bool_type": "true or false",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "dict_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def describe_errors(model: type[BaseModel], exc: ValidationError) -> list[tuple[Loc, str]]:
+    """Pydantic's errors in the words of a profile author."""
+    out = []
+    for err in exc.errors():
+        # A bad mapping key comes as (..., key, "[key]"): the key itself is the place.
+        loc: Loc = tuple(part for part in err["loc"] if part != "[key]")
+        out.append((loc, _describe(model, err, loc)))
+    return out
+
+
+def _describe(model: type[BaseModel], err: ErrorDetails, loc: Loc) -> str:
+    kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        head, _, last = expected.rpartition(" or ")
+        allowed = f"{head}, {last}" if head else last
+        return f"{value!r} is not one of {allowed}"
+    if kind == "extra_forbidden":
+        allowed_names = _fields_at(model, loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed_names, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        known = f"; known: {', '.join(allowed_names)}" if allowed_names else ""
+        return f"unknown field{suggestion}{known}"
+    if kind == "missing":
+        return "missing required field"
+    if kind in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[kind]}, got {value!r}"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} does not match the pattern {ctx.get('pattern')}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"{message[:1].lower()}{message[1:]} (got {value!r})"
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """Field names of the model found at `loc` (walking through lists and mappings)."""
+    current: type[BaseModel] | None = model
+    skip = False
+    for part in loc:
+        if skip:
+            skip = False
+            continue
+        if current is None or not isinstance(part, str) or part not in current.model_fields:
+            return []
+        annotation = current.model_fields[part].annotation
+        current = section_model(annotation)
+        skip = _is_container(annotation)
+    return list(current.model_fields) if current is not None else []
+
+
+def _is_container(annotation: Any) -> bool:
+    if get_origin(annotation) in (list, dict):
+        return True
+    return any(_is_container(arg) for arg in get_args(annotation) if arg is not type(None))
+
+
+# --- profiles ------------------------------------------------------------------------------
+
+
+def profile_paths(paths: Iterable[Path | str] | None = None) -> list[Path]:
+    """The profile files named (directories: their *.yaml, less the data files)."""
+    out: list[Path] = []
+    for raw in [PROFILES_DIR] if paths is None else paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(p for p in sorted(path.glob("*.yaml")) if p.name not in DATA_FILES)
+        else:
+            out.append(path)
+    return out
+
+
+def load_sources(paths: Iterable[Path]) -> tuple[dict[str, Source], list[Problem]]:
+    """The shared sources files (a `sources:` list each)."""
+    sources: dict[str, Source] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        doc, found = read_document(path)
+        problems += found
+        if doc is None:
+            continue
+        loaded, found = validate(_SourcesFile, doc.data, doc.origins(), path)
+        problems += found
+        for index, source in enumerate(loaded.sources if loaded else []):
+            if source.id in sources:
+                line = doc.lines.get(("sources", index))
+                problems.append(
+                    Problem(path, line, f"sources[{index}].id: duplicate source {source.id!r}")
+                )
+            sources[source.id] = source
+    return sources, problems
+
+
+class _SourcesFile(BaseModel):
+    model_config = Profile.model_config
+    sources: list[Source]
+
+
+@dataclass
+class _Resolved:
+    data: dict[str, Any]
+    origins: dict[Loc, Origin]
+
+
+def _resolve(doc: Document, docs: Mapping[str, Document]) -> tuple[_Resolved | None, list[Problem]]:
+    """Merge the `extends` chain of a document (deep merge, the child wins)."""
+    chain = [doc]
+    while True:
+        current = chain[-1]
+        target = current.data.get("extends")
+        if target is None:
+            break
+        line = current.lines.get(("extends",))
+        if not isinstance(target, str):
+            return None, [
+                Problem(current.path, line, f"extends: expected a profile id, got {target!r}")
+            ]
+        if any(d.id == target for d in chain):
+            cycle = " -> ".join([*(d.id or "?" for d in chain), target])
+            first_line = doc.lines.get(("extends",))
+            return None, [Problem(doc.path, first_line, f"extends: cycle {cycle}")]
+        base = docs.get(target)
+        if base is None:
+            hint = difflib.get_close_matches(target, list(docs), n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            return None, [
+                Problem(current.path, line, f"extends: unknown profile {target!r}{suggestion}")
+            ]
+        chain.append(base)
+    data: dict[str, Any] = {}
+    origins: dict[Loc, Origin] = {}
+    for index, item in enumerate(reversed(chain)):
+        own = item.data if index == len(chain) - 1 else _without(item.data, _NOT_INHERITED)
+        data = _merge(data, own)
+        origins.update(
+            {loc: o for loc, o in item.origins().items() if loc[:1] not in _meta(index, chain)}
+        )
+    origins = {loc: origins[loc] for loc in _all_locs(data) if loc in origins}
+    origins[()] = (doc.path, 1)
+    return _Resolved(data, origins), []
+
+
+def _meta(index: int, chain: list[Document]) -> tuple[Loc, ...]:
+    return () if index == len(chain) - 1 else tuple((key,) for key in _NOT_INHERITED)
+
+
+def _without(data: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in keys}
+
+
+def _merge(base: Any, child: Any, path: Loc = ()) -> Any:
+    """Deep merge of mappings; any other value of the child replaces the base's.
+
+    A citation is one fact about a fact: the child's replaces the base's whole.
+    """
+    if isinstance(base, dict) and isinstance(child, dict):
+        if len(path) == 2 and path[0] == "provenance":
+            return child
+        merged = dict(base)
+        for key, value in child.items():
+            merged[key] = _merge(base[key], value, (*path, key)) if key in base else value
+        return merged
+    return child
+
+
+def _all_locs(data: Any, prefix: Loc = ()) -> list[Loc]:
+    locs = [prefix]
+    if isinstance(data, dict):
+        for key, value in data.items():
+            locs += _all_locs(value, (*prefix, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            locs += _all_locs(value, (*prefix, index))
+    return locs
+
+
+def _read_all(paths: Sequence[Path]) -> tuple[dict[str, Document], list[Problem]]:
+    docs: dict[str, Document] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        doc, found = read_document(path)
+        problems += found
+        if doc is None:
+            continue
+        doc_id = doc.id
+        if doc_id is None:
+            continue  # reported by validation as a missing or wrong id
+        if doc_id in docs:
+            first = docs[doc_id].path
+            problems.append(
+                Problem(
+                    path,
+                    doc.lines.get(("id",)),
+                    f"id: duplicate profile id {doc_id!r}: "
+                    f"{display_path(first)} and {display_path(path)}",
+                )
+            )
+            continue
+        docs[doc_id] = doc
+    return docs, problems
+
+
+def _load(paths: Sequence[Path], with_shipped: bool) -> tuple[dict[str, Profile], list[Problem]]:
+    """Profiles of the given files (the shipped ones are bases they may extend)."""
+    named, problems = _read_all(paths)
+    docs = dict(named)
+    bases: dict[str, Document] = {}
+    source_files = {p.parent / SOURCES_FILE for p in paths} | {PROFILES_DIR / SOURCES_FILE}
+    if with_shipped:
+        # Bases a named profile may extend: its neighbours, then the shipped profiles.
+        # They are only read here; they are linted when named themselves.
+        given = {q.resolve() for q in paths}
+        neighbours = profile_paths(sorted({p.parent for p in paths}))
+        for group in (profile_paths(), neighbours):
+            found_docs, _ = _read_all([p for p in group if p.resolve() not in given])
+            bases.update(found_docs)
+        docs = {**bases, **named}
+    sources, found = load_sources(sorted(p for p in source_files if p.exists()))
+    problems += found
+    unnamed = [p for p in paths if not any(d.path == p for d in named.values())]
+    for path in unnamed:  # parse failures are already reported; an id-less document is not
+        doc, _ = read_document(path)
+        if doc is not None and doc.id is None:
+            _, found = validate(Profile, doc.data, doc.origins(), path)
+            problems += found
+    profiles: dict[str, Profile] = {}
+    for doc_id, doc in named.items():
+        profile, found = _load_one(doc, docs, sources)
+        problems += found
+        if profile is not None:
+            profiles[doc_id] = profile
+    return profiles, problems
+
+
+def _load_one(
+    doc: Document, docs: Mapping[str, Document], sources: Mapping[str, Source]
+) -> tuple[Profile | None, list[Problem]]:
+    resolved, problems = _resolve(doc, docs)
+    if resolved is None:
+        return None, problems
+    if doc.id != doc.path.stem and _valid_id(doc.id):
+        problems.append(
+            Problem(
+                doc.path,
+                doc.lines.get(("id",)),
+                f"id: {doc.id!r} does not match the file name {doc.path.name!r}",
+            )
+        )
+    profile, found = validate(Profile, resolved.data, resolved.origins, doc.path)
+    if profile is None:
+        return None, problems + found
+    own = {s.id: s for s in profile.sources}
+    for index, source in enumerate(profile.sources):
+        if source.id in sources:
+            problems.append(
+                place(
+                    resolved.origins,
+                    ("sources", index, "id"),
+                    f"source {source.id!r} is already defined in {SOURCES_FILE}",
+                    doc.path,
+                )
+            )
+    stated = [loc for loc in resolved.origins if loc]
+    for loc, message in check_profile(profile, {**sources, **own}, stated):
+        problems.append(place(resolved.origins, loc, message, doc.path))
+    return (None if problems else profile), problems
+
+
+def _valid_id(value: str | None) -> bool:
+    import re
+
+    return value is not None and re.match(ID_PATTERN, value) is not None
+
+
+def load_profiles(
+    paths: Iterable[Path | str] | None = None, *, include_abstract: bool = False
+) -> dict[str, Profile]:
+    """Load and validate profiles (default: the shipped ones).
+
+    Raises ProfileError listing every problem. Abstract bases are left out unless asked for.
+    """
+    files = profile_paths(paths)
+    profiles, problems = _load(files, with_shipped=paths is not None)
+    if problems:
+        raise ProfileError(problems)
+    return {k: v for k, v in sorted(profiles.items()) if include_abstract or not v.abstract}
+
+
+def lint(paths: Iterable[Path | str] | None = None) -> list[Problem]:
+    """Every problem in the named profiles (default: the shipped ones)."""
+    files = profile_paths(paths)
+    return _load(files, with_shipped=paths is not None)[1]
+
+
+def load_profile(id_or_path: str | Path) -> Profile:
+    """One profile, by shipped id or by file path."""
+    text = str(id_or_path)
+    if text.endswith((".yaml", ".yml")) or os.sep in text:
+        path = Path(text)
+        if not path.exists():
+            raise UserError(f"{text}: no such profile file")
+        profiles = load_profiles([path], include_abstract=True)
+        return next(iter(profiles.values()))
+    profiles = load_profiles(include_abstract=True)
+    if text not in profiles:
+        hint = difflib.get_close_matches(text, list(profiles), n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise UserError(f"unknown profile {text!r}{suggestion}; known: {', '.join(profiles)}")
+    return profiles[text]
+
+
+LoadFn = Callable[[Iterable[Path | str] | None], dict[str, Profile]]

@@ -1,0 +1,157 @@
+"""The pytest plugin of osm-conformance (registered through the pytest11 entry point).
+
+It does nothing unless `--osm-matrix` is given. Then the matrix's cells are
+pytest items (conformance/matrix/test_matrix.py), so pytest-xdist spreads
+them over the cores and vendors get JUnit output in their own CI; the
+controlling process gathers every cell, writes results.json (and the report)
+even when the run is interrupted, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.matrix.results import Cell
+from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, MatrixSpec
+from conformance.smime.options import FUNCTIONS
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("osm-conformance", "osm-conformance interop matrix")
+    group.addoption("--osm-matrix", action="store_true", help="run the interop matrix")
+    group.addoption(
+        "--osm-profiles",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="profile files or directories (default: the shipped profiles)",
+    )
+    group.addoption("--osm-sender", action="append", default=[], metavar="ID")
+    group.addoption("--osm-receiver", action="append", default=[], metavar="ID")
+    group.addoption("--osm-function", action="append", default=[], choices=FUNCTIONS)
+    group.addoption(
+        "--osm-examples",
+        type=int,
+        default=DEFAULT_EXAMPLES,
+        help="examples per cell, the basic one included",
+    )
+    group.addoption("--osm-seed", type=int, default=DEFAULT_SEED)
+    group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
+    group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
+    group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
+
+
+def spec_from(config: pytest.Config) -> MatrixSpec:
+    out = config.getoption("osm_out")
+    return MatrixSpec(
+        profile_paths=tuple(config.getoption("osm_profiles")),
+        senders=tuple(config.getoption("osm_sender")),
+        receivers=tuple(config.getoption("osm_receiver")),
+        functions=tuple(config.getoption("osm_function")) or FUNCTIONS,
+        examples=config.getoption("osm_examples"),
+        seed=config.getoption("osm_seed"),
+        out_dir=Path(out).resolve() if out else None,
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("osm_matrix"):
+        config.pluginmanager.register(MatrixPlugin(config), "osm-matrix")
+
+
+class MatrixPlugin:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.spec = spec_from(config)
+        self.is_worker = hasattr(config, "workerinput")
+        self.cells: dict[str, Cell] = {}
+        self.started = time.time()
+        self.total = 0
+
+    # --- collection (every process) ---
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "osm_cell" in metafunc.fixturenames:
+            keys = self.spec.cells()
+            metafunc.parametrize("osm_cell", keys, ids=[f"{s}->{r}:{f}" for s, r, f in keys])
+
+    @pytest.fixture(scope="session")
+    def osm_spec(self) -> MatrixSpec:
+        return self.spec
+
+    @pytest.fixture(scope="session")
+    def osm_cast(self) -> Any:
+        from conformance.matrix.cast import Cast
+
+        with tempfile.TemporaryDirectory(prefix="osm-agents-") as tmp:
+            cast = Cast(self.spec.profiles(), workdir=Path(tmp))
+            yield cast
+            cast.close()
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
+
+    # --- gathering (the controlling process) ---
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        props = dict(report.user_properties)
+        if report.nodeid in self.cells:
+            return
+        if "osm_cell" in props:
+            cell = Cell.model_validate_json(str(props["osm_cell"]))
+            self.cells[report.nodeid] = cell
+        elif report.failed and "[" in report.nodeid:
+            # A crashed worker or a broken fixture: the harness broke, the cell is an error.
+            key = report.nodeid.rsplit("[", 1)[1].rstrip("]")
+            sender, _, rest = key.partition("->")
+            receiver, _, function = rest.rpartition(":")
+            self.cells[report.nodeid] = Cell(
+                sender=sender,
+                receiver=receiver,
+                function=function,
+                verdict="error",
+                reason=f"harness error ({report.when}): {str(report.longrepr)[-400:]}",
+            )
+        else:
+            return
+        if self.config.getoption("osm_progress"):
+            self._progress(self.cells[report.nodeid])
+
+    def _progress(self, cell: Cell) -> None:
+        done = len(self.cells)
+        total = max(self.total, done)
+        width = 30
+        filled = int(width * done / total) if total else width
+        elapsed = time.time() - self.started
+        eta = elapsed / done * (total - done) if done else 0
+        line = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+            f"{elapsed:5.0f}s eta {eta:4.0f}s  {cell.sender} -> {cell.receiver} "
+            f"{cell.function}: {cell.verdict}"
+        )
+        sys.stderr.write(line[:150].ljust(150))
+        sys.stderr.flush()
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.is_worker:
+            return
+        if self.config.getoption("osm_progress"):
+            sys.stderr.write("\n")
+        from conformance.matrix.finish import finish_run
+
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
+        finish_run(
+            self.spec,
+            list(self.cells.values()),
+            started=self.started,
+            complete=not interrupted and len(self.cells) >= self.total,
+            lang=self.config.getoption("osm_lang"),
+        )

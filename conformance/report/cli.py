@@ -1,0 +1,73 @@
+"""`osm-conformance report` (HTML from results.json) and `osm-conformance diff`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from conformance.matrix.results import load_results
+from conformance.report.diff import diff_results, summary
+from conformance.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from conformance.report.render import render_report
+
+
+def register(subparsers: Any) -> None:
+    report = subparsers.add_parser(
+        "report",
+        help="render the HTML report (matrix, comparison table, product sheets)",
+        description=(
+            "Render results.json into DIR/index.html (the interop matrix), "
+            "DIR/comparison.html (the source document's comparison table) and "
+            "DIR/products/<id>.html. Evidence paths in results.json are relative to "
+            "its directory: render into that directory for the evidence links to work."
+        ),
+    )
+    report.add_argument("results", type=Path, metavar="RESULTS.json")
+    report.add_argument("--out", type=Path, help="output directory (default: beside RESULTS.json)")
+    report.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE,
+                        help="language of the pages (default: %(default)s)")
+    report.add_argument("--baseline", type=Path, metavar="OLD.json",
+                        help="an earlier results.json: mark and list the cells that changed")
+    report.set_defaults(func=_report)
+
+    diff = subparsers.add_parser(
+        "diff",
+        help="list the cells whose verdict changed between two runs",
+        description=(
+            "Compare two results.json files cell by cell: regressions (pass -> partial "
+            "or fail, partial -> fail), improvements, and other changes (unsupported, "
+            "harness errors, cells only in one run). Always exits 0 when both files load."
+        ),
+    )
+    diff.add_argument("old", type=Path, metavar="OLD.json")
+    diff.add_argument("new", type=Path, metavar="NEW.json")
+    diff.add_argument("--json", action="store_true", help="machine-readable output")
+    diff.set_defaults(func=_diff)
+
+
+def _report(args: argparse.Namespace) -> int:
+    results = load_results(args.results)
+    baseline = load_results(args.baseline) if args.baseline else None
+    out = args.out if args.out is not None else args.results.parent
+    index = render_report(results, out, lang=args.lang, baseline=baseline)
+    print(index)
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    changes = diff_results(load_results(args.old), load_results(args.new))
+    counts = summary(changes)
+    if args.json:
+        print(json.dumps({"summary": counts, "changes": [c.as_dict() for c in changes]},
+                         indent=2, ensure_ascii=False))
+        return 0
+    for change in changes:
+        before = change.before or "(absent)"
+        after = change.after or "(absent)"
+        print(f"{change.kind:<12} {change.sender} -> {change.receiver} "
+              f"{change.function}: {before} -> {after}")
+    print(f"{counts['regression']} regression(s), {counts['improvement']} improvement(s), "
+          f"{counts['other']} other change(s)")
+    return 0

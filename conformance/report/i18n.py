@@ -1,0 +1,270 @@
+"""The one catalogue of every string the reports show, in French (default) and English.
+
+Templates never hold prose: they call `t("key")`, so that a missing translation
+is a KeyError in the tests rather than a mixed-language page. Values that come
+from results.json (a function, a verdict, a profile's enum value) go through
+`t.label(prefix, value)`, which translates known values and shows unknown ones
+as they are (escaped by the template like any other data).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from conformance.errors import UserError
+
+LANGUAGES: Final = ("fr", "en")
+DEFAULT_LANGUAGE: Final = "fr"
+
+# key -> (French, English)
+CATALOGUE: Final[dict[str, tuple[str, str]]] = {
+    "sep": (" : ", ": "),  # between a label and its value
+    # page titles and navigation
+    "suite": ("osm-conformance · messagerie sécurisée de santé",
+              "osm-conformance · secure health messaging"),
+    "title.matrix": ("Matrice d'interopérabilité", "Interoperability matrix"),
+    "title.comparison": ("Comment choisir ? Le tableau comparatif",
+                         "How to choose? The comparison table"),
+    "title.product": ("Fiche produit", "Product sheet"),
+    "nav.matrix": ("Matrice", "Matrix"),
+    "nav.comparison": ("Comparatif", "Comparison"),
+    "nav.products": ("Produits", "Products"),
+    "footer.rendered": ("Rendu depuis results.json ({format}) par osm-conformance.",
+                        "Rendered from results.json ({format}) by osm-conformance."),
+    # run information
+    "run.title": ("Exécution", "Run"),
+    "run.seed": ("Graine", "Seed"),
+    "run.started": ("Début", "Started"),
+    "run.finished": ("Fin", "Finished"),
+    "run.duration": ("Durée", "Duration"),
+    "run.seconds": ("{value} s", "{value} s"),
+    "run.examples": ("Exemples par cellule", "Examples per cell"),
+    "run.suite": ("Version de la suite", "Suite version"),
+    "run.engines": ("Moteurs", "Engines"),
+    "run.validation_time": ("Date de validation", "Validation time"),
+    "run.complete": ("Exécution complète", "Complete run"),
+    "run.incomplete": (
+        "Exécution INCOMPLÈTE : elle a été interrompue ; les cellules absentes n'ont "
+        "pas été exécutées et les résultats ci-dessous sont partiels.",
+        "INCOMPLETE run: it was interrupted; missing cells were not run and the "
+        "results below are partial.",
+    ),
+    "run.incomplete_short": ("incomplète", "incomplete"),
+    "run.cells": ("{done} cellules sur {total}", "{done} of {total} cells"),
+    # the matrix
+    "matrix.intro": (
+        "Chaque ligne est un expéditeur, chaque colonne un destinataire. Une cellule "
+        "donne l'interopérabilité de la paire puis une marque par fonction, dans "
+        "l'ordre de la légende. Cliquez une cellule pour son détail.",
+        "Each row is a sender, each column a receiver. A cell gives the pair's "
+        "interoperability, then one mark per function, in the legend's order. "
+        "Click a cell for its detail.",
+    ),
+    "matrix.corner": ("Expéditeur ↓ · Destinataire →", "Sender ↓ · Receiver →"),
+    "matrix.open": ("Détail de {sender} → {receiver}", "Detail of {sender} → {receiver}"),
+    "matrix.empty": ("Aucun agent dans ce résultat.", "No agent in these results."),
+    "legend.title": ("Légende", "Legend"),
+    "legend.functions": ("Fonctions, dans l'ordre des marques", "Functions, in mark order"),
+    "legend.verdicts": ("Verdicts", "Verdicts"),
+    "legend.interop": ("Interopérabilité de la paire", "Pair interoperability"),
+    "legend.marks": ("Autres marques", "Other marks"),
+    "filter.title": ("Filtres", "Filters"),
+    "filter.functions": ("Fonctions", "Functions"),
+    "filter.homologation": ("Homologation", "Homologation"),
+    "filter.all": ("tous les produits", "all products"),
+    "filter.homologated": ("homologués OSM seulement", "OSM homologated only"),
+    "filter.not_homologated": ("non homologués seulement", "not homologated only"),
+    "filter.engines": ("montrer les moteurs réels", "show the real engines"),
+    "filter.contradictions": ("seulement les contradictions", "contradictions only"),
+    # verdicts, interoperability, functions, services
+    "verdict.pass": ("réussi", "pass"),
+    "verdict.partial": ("partiel", "partial"),
+    "verdict.fail": ("échec", "fail"),
+    "verdict.unsupported": ("non pris en charge", "unsupported"),
+    "verdict.error": ("erreur du banc", "harness error"),
+    "verdict.missing": ("non exécuté", "not run"),
+    "verdict_help.pass": ("tous les exemples passent avec tous les services promis",
+                          "every example went through with every promised service"),
+    "verdict_help.partial": ("l'exemple de base passe, un exemple généré échoue",
+                             "the basic example passes, a generated one fails"),
+    "verdict_help.fail": ("l'exemple de base échoue", "the basic example fails"),
+    "verdict_help.unsupported": ("un côté déclare ne pas faire cette fonction",
+                                 "one side declares it does not do this function"),
+    "verdict_help.error": ("le banc de test lui-même a échoué (pas un échec du produit)",
+                           "the harness itself broke (not a product failure)"),
+    "verdict_help.missing": ("cellule absente des résultats",
+                             "cell absent from the results"),
+    "interop.full": ("totale", "full"),
+    "interop.partial": ("partielle", "partial"),
+    "interop.none": ("aucune", "none"),
+    "interop.unknown": ("non mesurée", "not measured"),
+    "interop_help.full": ("toutes ses fonctions passent", "all its functions pass"),
+    "interop_help.partial": ("certaines passent", "some pass"),
+    "interop_help.none": ("aucune ne passe", "none passes"),
+    "fn.sign": ("signature", "sign"),
+    "fn.encrypt": ("chiffrement", "encrypt"),
+    "fn.sign-encrypt": ("signature et chiffrement", "sign and encrypt"),
+    "fn.hprim-net": ("HPRIM-Net", "HPRIM-Net"),
+    "fn.attachments": ("pièces jointes", "attachments"),
+    "svc.authentication": ("authentification", "authentication"),
+    "svc.integrity": ("intégrité", "integrity"),
+    "svc.non_repudiation": ("non-répudiation", "non-repudiation"),
+    "svc.confidentiality": ("confidentialité", "confidentiality"),
+    "svc.held": ("assuré", "held"),
+    "svc.lost": ("requis, non assuré", "required, not held"),
+    "svc.not_required": ("non requis", "not required"),
+    # marks
+    "mark.contradiction": ("contredit l'annonce publiée", "contradicts the published claim"),
+    "mark.engine": ("moteur réel", "real engine"),
+    "mark.by_hand": ("observé à la main", "observed by hand"),
+    "mark.changed": ("changé depuis la référence", "changed since the baseline"),
+    "mark.assumed": ("fait supposé (absent du document source)",
+                     "assumed fact (not in the source document)"),
+    # cell detail
+    "detail.pair": ("{sender} → {receiver}", "{sender} → {receiver}"),
+    "detail.interop": ("Interopérabilité", "Interoperability"),
+    "detail.expected_interop": ("annoncée : {value}", "claimed: {value}"),
+    "detail.function": ("Fonction", "Function"),
+    "detail.verdict": ("Verdict", "Verdict"),
+    "detail.expected": ("Attendu", "Expected"),
+    "detail.reason": ("Raison", "Reason"),
+    "detail.services": ("Services", "Services"),
+    "detail.counterexample": ("Contre-exemple", "Counterexample"),
+    "detail.evidence": ("Preuves", "Evidence"),
+    "detail.examples": ("Exemples", "Examples"),
+    "detail.checks": ("Contrôles du validateur", "Validator checks"),
+    "detail.source": ("source : {source}", "source: {source}"),
+    "detail.close": ("Fermer", "Close"),
+    "detail.none": ("—", "—"),
+    "detail.was": ("avant : {value}", "before: {value}"),
+    # contradictions
+    "ctr.title": ("Observations qui contredisent une annonce publiée",
+                  "Observations that contradict a published claim"),
+    "ctr.none": ("Aucune observation ne contredit les annonces publiées.",
+                 "No observation contradicts the published claims."),
+    "ctr.pair": ("Paire", "Pair"),
+    "ctr.function": ("Fonction", "Function"),
+    "ctr.expected": ("Annoncé", "Claimed"),
+    "ctr.observed": ("Observé", "Observed"),
+    "ctr.source": ("Source", "Source"),
+    "ctr.whole_pair": ("toute la paire", "whole pair"),
+    # baseline diff
+    "base.title": ("Changements depuis la référence", "Changes since the baseline"),
+    "base.intro": ("Référence : exécution du {started}, graine {seed}.",
+                   "Baseline: run of {started}, seed {seed}."),
+    "base.none": ("Aucun verdict n'a changé.", "No verdict changed."),
+    "base.kind": ("Nature", "Kind"),
+    "base.before": ("Avant", "Before"),
+    "base.after": ("Après", "After"),
+    "base.regression": ("régression", "regression"),
+    "base.improvement": ("amélioration", "improvement"),
+    "base.other": ("changement", "change"),
+    "base.summary": ("{regressions} régression(s), {improvements} amélioration(s), "
+                     "{other} autre(s) changement(s)",
+                     "{regressions} regression(s), {improvements} improvement(s), "
+                     "{other} other change(s)"),
+    # comparison table
+    "cmp.intro": (
+        "Le tableau « Comment choisir ? » du document source (étude ESPS, juillet 2008), "
+        "produits en colonnes. La ligne Interopérabilité est mesurée par la matrice ; "
+        "l'annonce publiée est rappelée quand elle diffère. Survolez un fait pour sa "
+        "source ; les notes en bas de page les donnent toutes.",
+        "The source document's table \"Comment choisir ?\" (ESPS study, July 2008), "
+        "products as columns. The Interoperability row is measured by the matrix; the "
+        "published claim is recalled where it differs. Hover over a fact for its source; "
+        "the footnotes give them all.",
+    ),
+    "cmp.criterion": ("Critère", "Criterion"),
+    "cmp.measured": ("mesurée", "measured"),
+    "cmp.claimed": ("annoncé : {value}", "claimed: {value}"),
+    "cmp.no_fact": ("non renseigné", "not given"),
+    "cmp.no_product": ("Aucun produit avec des critères dans ce résultat.",
+                       "No product with criteria in these results."),
+    "cmp.sources": ("Sources", "Sources"),
+    "cmp.assumed_note": ("* fait supposé : absent du document source, valeur plausible "
+                         "choisie par le profil.",
+                         "* assumed fact: not in the source document, a plausible value "
+                         "chosen by the profile."),
+    "cmp.interop_rule": (
+        "Interopérabilité mesurée : totale si toutes les paires du produit (dans les deux "
+        "sens) avec les produits homologués OSM sont totales, aucune si aucune ne passe, "
+        "partielle sinon.",
+        "Measured interoperability: full if all the product's pairs (both ways) with the "
+        "OSM homologated products are full, none if none passes, partial otherwise.",
+    ),
+    "crit.interoperability": ("Interopérabilité", "Interoperability"),
+    "crit.compliance": ("Conformité à la réglementation", "Compliance with regulations"),
+    "crit.proprietary": ("Solution propriétaire", "Proprietary solution"),
+    "crit.macintosh": ("Support du Macintosh", "Macintosh support"),
+    "crit.lgc_integration": ("Intégration dans les LGC", "Integration in practice software"),
+    "crit.ease_of_installation": ("Facilité d'installation", "Ease of installation"),
+    "crit.ease_of_use": ("Facilité d'utilisation", "Ease of use"),
+    "crit.minimum_configuration": ("Configuration minimum du poste (RAM, place disque)",
+                                   "Minimum configuration (RAM, disk space)"),
+    "value.True": ("Oui", "Yes"),
+    "value.False": ("Non", "No"),
+    "value.yes": ("Oui", "Yes"),
+    "value.no": ("Non", "No"),
+    "value.yes-but": ("Oui mais", "Yes but"),
+    "value.full": ("Oui", "Yes"),
+    "value.partial": ("Partielle", "Partial"),
+    "value.none": ("Aucune", "None"),
+    "value.relay": ("Relais", "Relay"),
+    "value.integrated": ("Intégré", "Integrated"),
+    "value.both": ("Relais et intégré", "Relay and integrated"),
+    "practice.title": ("Les logiciels de gestion de cabinet (LGC)",
+                       "Practice management software (LGC)"),
+    "practice.intro": ("Développements en cours (ou terminés), d'après le document source.",
+                       "Developments under way (or finished), from the source document."),
+    "practice.editor": ("Éditeur de LGC", "Software editor"),
+    "practice.statement": ("Proposera à terme une messagerie homologable OSM",
+                           "Will offer an OSM-homologable secure mail"),
+    "practice.status": ("Statut", "Status"),
+    "practice.none": ("Pas de table des LGC dans ce résultat.",
+                      "No practice-software table in these results."),
+    # agents and product sheets
+    "homol.osm": ("homologué OSM", "OSM homologated"),
+    "homol.pending": ("homologation en cours", "homologation pending"),
+    "homol.none": ("non homologué", "not homologated"),
+    "homol.not-applicable": ("sans objet", "not applicable"),
+    "prod.vendor": ("Éditeur", "Vendor"),
+    "prod.kind": ("Type", "Kind"),
+    "prod.homologation": ("Homologation", "Homologation"),
+    "prod.engine": ("Moteur", "Engine"),
+    "prod.sends": ("Ce qu'il envoie", "What it sends"),
+    "prod.accepts": ("Ce qu'il accepte", "What it accepts"),
+    "prod.nothing": ("rien de déclaré", "nothing declared"),
+    "prod.criteria": ("Critères du tableau comparatif", "Comparison table criteria"),
+    "prod.as_sender": ("Comme expéditeur (sa ligne de la matrice)",
+                       "As sender (its row of the matrix)"),
+    "prod.as_receiver": ("Comme destinataire (sa colonne de la matrice)",
+                         "As receiver (its column of the matrix)"),
+    "prod.peer": ("Correspondant", "Peer"),
+    "prod.findings": ("Constats", "Findings"),
+    "prod.no_findings": ("Aucun constat : ni échec, ni résultat partiel, ni contradiction.",
+                         "No finding: no failure, no partial result, no contradiction."),
+    "prod.all": ("Tous les produits", "All products"),
+    "prod.measured_interop": ("Interopérabilité mesurée", "Measured interoperability"),
+}
+
+
+class Translator:
+    """Looks strings up in the catalogue for one language."""
+
+    def __init__(self, lang: str = DEFAULT_LANGUAGE) -> None:
+        if lang not in LANGUAGES:
+            raise UserError(f"--lang: {lang!r} is not one of {', '.join(LANGUAGES)}")
+        self.lang = lang
+        self._index = LANGUAGES.index(lang)
+
+    def __call__(self, key: str, **params: object) -> str:
+        text = CATALOGUE[key][self._index]  # a missing key is a bug: let it raise
+        return text.format(**params) if params else text
+
+    def has(self, key: str) -> bool:
+        return key in CATALOGUE
+
+    def label(self, prefix: str, value: object) -> str:
+        """The translation of a known value, or the value itself."""
+        key = f"{prefix}.{value}"
+        return self(key) if key in CATALOGUE else str(value)

@@ -1,0 +1,111 @@
+"""Render results.json into self-contained HTML pages (no external fonts,
+scripts or styles, so that the report opens from disk and can be mailed).
+
+Pages: index.html (the matrix), comparison.html (the source document's table
+"Comment choisir ?"), products/<id>.html (one sheet per agent). Jinja2 with
+autoescape on: everything that comes from profiles and messages is data.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from conformance import __version__
+from conformance.matrix.results import SERVICES, Results
+from conformance.report import fragments, views
+from conformance.report.diff import summary
+from conformance.report.i18n import Translator
+
+
+@functools.cache
+def _environment(lang: str) -> jinja2.Environment:
+    """One environment per language: the catalogue look-ups are filters (`"key"|tr`,
+    `value|label("fn")`), which compiled templates call directly, fast."""
+    t = Translator(lang)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("conformance.report", "templates"),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["tr"] = t
+    env.filters["label"] = lambda value, prefix: t.label(prefix, value)
+    env.filters["href"] = views.evidence_href
+    env.filters.update(fragments.filters(t))
+    return env
+
+
+@functools.cache
+def _static(name: str) -> Markup:
+    """A file of static/ to inline; ours, so trusted markup (never user data)."""
+    text = resources.files("conformance.report").joinpath("static", name).read_text("utf-8")
+    return Markup(text)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # a reader never sees half a page
+
+
+def render_report(
+    results: Results, out: Path, lang: str = "fr", baseline: Results | None = None
+) -> Path:
+    """Write index.html, comparison.html and products/*.html into `out`; return
+    the path of index.html. Evidence paths in `results` are relative to `out`."""
+    t = Translator(lang)
+    model = views.ReportModel(results, t, baseline)
+    env = _environment(lang)
+    common: dict[str, Any] = {
+        "t": t,
+        "m": model,
+        "run": results.run,
+        "lang": lang,
+        "version": __version__,
+        "format": results.format,
+        "css": _static("report.css"),
+        "services": SERVICES,
+        "symbols": views.VERDICT_SYMBOLS,
+        "interop_symbols": views.INTEROP_SYMBOLS,
+        "marks": views.MARK_SYMBOLS,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    index = out / "index.html"
+    _write(
+        index,
+        env.get_template("index.html.j2").render(
+            common,
+            root="",
+            page="matrix",
+            js=_static("matrix.js"),
+            change_counts=summary(model.changes),
+        ),
+    )
+    _write(
+        out / "comparison.html",
+        env.get_template("comparison.html.j2").render(
+            common, root="", page="comparison", cmp=model.comparison()
+        ),
+    )
+    product_template = env.get_template("product.html.j2")
+    written = set()
+    for agent in model.agents:
+        written.add(out / agent.page)
+        _write(
+            out / agent.page,
+            product_template.render(
+                common, root="../", page="product", p=model.product(agent)
+            ),
+        )
+    for stale in (out / "products").glob("*.html"):
+        if stale not in written:  # an agent of an earlier run, gone from this one
+            stale.unlink()
+    return index

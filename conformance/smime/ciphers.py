@@ -1,0 +1,204 @@
+"""Content encryption and decryption for every `ContentCipher`.
+
+CBC ciphers use PKCS#7 padding (RFC 5652 6.3); AES-GCM follows RFC 5084
+(12-byte nonce, tag of `aes_ICVlen` bytes, the tag kept apart for the `mac`
+field of AuthEnvelopedData). Randomness (keys, IVs, nonces) comes from an
+injected `rng` so that a seeded generator gives byte-identical messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asn1crypto import algos
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.decrepit.ciphers.algorithms import RC2 as _CryptographyRC2
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
+from cryptography.hazmat.primitives.ciphers.algorithms import AES
+
+from conformance.smime import rc2
+from conformance.smime.algorithms import (
+    GCMParameters,
+    UnsupportedAlgorithm,
+    block_size,
+    content_cipher_algorithm,
+    content_cipher_from_algorithm,
+    is_aead,
+    key_length,
+    rc2_effective_bits,
+)
+from conformance.smime.options import ContentCipher
+
+__all__ = [
+    "DecryptionError",
+    "Encrypted",
+    "Rng",
+    "decrypt_content",
+    "encrypt_content",
+    "generate_key",
+    "key_length",
+]
+
+Rng = Callable[[int], bytes]
+
+
+class DecryptionError(ValueError):
+    """Content decryption failed: wrong key, bad padding, bad GCM tag, truncated data."""
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    """Result of content encryption: the contentEncryptionAlgorithm to write, and the data.
+
+    `tag` is the GCM authentication tag (the `mac` of AuthEnvelopedData), None for CBC.
+    """
+
+    algorithm: algos.EncryptionAlgorithm
+    ciphertext: bytes
+    tag: bytes | None = None
+
+
+def _set_odd_parity(key: bytes) -> bytes:
+    """DES keys carry odd parity in each byte's low bit (FIPS 46-3); readers may check it."""
+    return bytes((b & 0xFE) | ((bin(b >> 1).count("1") + 1) & 1) for b in key)
+
+
+def generate_key(cipher: ContentCipher, rng: Rng = os.urandom) -> bytes:
+    """A fresh content-encryption key of the right length (odd parity for 3DES)."""
+    key = rng(key_length(cipher))
+    return _set_odd_parity(key) if cipher == "des-ede3-cbc" else key
+
+
+def _pad(data: bytes, size: int) -> bytes:
+    n = size - len(data) % size
+    return data + bytes([n]) * n
+
+
+def _unpad(data: bytes, size: int) -> bytes:
+    if not data or len(data) % size:
+        raise DecryptionError("ciphertext is not a whole number of cipher blocks")
+    n = data[-1]
+    if not 1 <= n <= size or data[-n:] != bytes([n]) * n:
+        raise DecryptionError("bad padding (wrong key or corrupted ciphertext)")
+    return data[:-n]
+
+
+def _block_cipher(cipher: ContentCipher, key: bytes) -> CipherAlgorithm:
+    if cipher == "des-ede3-cbc":
+        return TripleDES(key)
+    return AES(key)
+
+
+def _rc2_bits(cipher: ContentCipher) -> int:
+    return 40 if cipher == "rc2-40-cbc" else 128
+
+
+def _cbc(
+    encrypt: bool, cipher: ContentCipher, key: bytes, iv: bytes, data: bytes, bits: int
+) -> bytes:
+    """Raw CBC over whole blocks, for every CBC cipher (RC2 by hand unless 128/128)."""
+    if cipher.startswith("rc2"):
+        if len(key) == 16 and bits == 128:
+            algorithm: CipherAlgorithm = _CryptographyRC2(key)
+        else:
+            run = rc2.cbc_encrypt if encrypt else rc2.cbc_decrypt
+            return run(key, bits, iv, data)
+    else:
+        algorithm = _block_cipher(cipher, key)
+    context = Cipher(algorithm, modes.CBC(iv))
+    worker = context.encryptor() if encrypt else context.decryptor()
+    return worker.update(data) + worker.finalize()
+
+
+def _check_key(cipher: ContentCipher, key: bytes) -> None:
+    if cipher.startswith("rc2"):
+        if not 1 <= len(key) <= 128:
+            raise DecryptionError(f"RC2 key of {len(key)} bytes")
+    elif len(key) != key_length(cipher):
+        raise DecryptionError(f"{cipher} needs a {key_length(cipher)}-byte key, got {len(key)}")
+
+
+def encrypt_content(
+    cipher: ContentCipher,
+    key: bytes,
+    plaintext: bytes,
+    rng: Rng = os.urandom,
+    *,
+    tag_length: int = 16,
+    aad: bytes = b"",
+) -> Encrypted:
+    """Encrypt `plaintext` under `key`, drawing the IV or nonce from `rng`.
+
+    `aad` (GCM only) is the DER of the authAttrs of AuthEnvelopedData, if any.
+    """
+    _check_key(cipher, key)
+    iv = rng(block_size(cipher))
+    if is_aead(cipher):
+        if tag_length not in (12, 13, 14, 15, 16):
+            raise ValueError(f"GCM tag length must be 12 to 16 bytes (RFC 5084), got {tag_length}")
+        encryptor = Cipher(AES(key), modes.GCM(iv)).encryptor()
+        if aad:
+            encryptor.authenticate_additional_data(aad)
+        ciphertext = encryptor.update(plaintext) + encryptor.finalize()
+        return Encrypted(
+            content_cipher_algorithm(cipher, iv, tag_length),
+            ciphertext,
+            encryptor.tag[:tag_length],
+        )
+    size = len(iv)
+    ciphertext = _cbc(True, cipher, key, iv, _pad(plaintext, size), _rc2_bits(cipher))
+    return Encrypted(content_cipher_algorithm(cipher, iv), ciphertext)
+
+
+def decrypt_content(
+    algorithm: algos.EncryptionAlgorithm,
+    key: bytes,
+    ciphertext: bytes,
+    tag: bytes | None = None,
+    *,
+    aad: bytes = b"",
+) -> bytes:
+    """Decrypt content described by a contentEncryptionAlgorithm.
+
+    Raises UnsupportedAlgorithm for an algorithm without an option name, and
+    DecryptionError for a wrong key length, bad padding or a bad GCM tag.
+    RC2 uses the key as given (any length) at the parameters' effective bits.
+    """
+    cipher = content_cipher_from_algorithm(algorithm)
+    _check_key(cipher, key)
+    params = algorithm["parameters"]
+    if is_aead(cipher):
+        if not isinstance(params, GCMParameters):
+            raise UnsupportedAlgorithm(
+                "content-cipher", algorithm["algorithm"].dotted, "no GCM params"
+            )
+        nonce = bytes(params["aes_nonce"].native)
+        icv_len = int(params["aes_icvlen"].native)
+        if tag is None or len(tag) != icv_len or not 12 <= icv_len <= 16:
+            raise DecryptionError(
+                f"GCM tag of {0 if tag is None else len(tag)} bytes, parameters say {icv_len}"
+            )
+        if not nonce:
+            raise DecryptionError("empty GCM nonce")
+        decryptor = Cipher(AES(key), modes.GCM(nonce, tag, min_tag_length=12)).decryptor()
+        if aad:
+            decryptor.authenticate_additional_data(aad)
+        try:
+            return decryptor.update(ciphertext) + decryptor.finalize()
+        except InvalidTag:
+            raise DecryptionError("GCM authentication tag does not match") from None
+    if cipher.startswith("rc2"):
+        iv = bytes(params["iv"].native)
+        bits = rc2_effective_bits(params["rc2_parameter_version"].native)
+    else:
+        iv = bytes(params.native) if params.native is not None else b""
+        bits = 0
+    size = block_size(cipher)
+    if len(iv) != size:
+        raise DecryptionError(f"{cipher} IV of {len(iv)} bytes, expected {size}")
+    if not ciphertext or len(ciphertext) % size:
+        raise DecryptionError("ciphertext is not a whole number of cipher blocks")
+    return _unpad(_cbc(False, cipher, key, iv, ciphertext, bits), size)

@@ -1,0 +1,625 @@
+"""CMS reading: SignedData verification and (Auth)EnvelopedData decryption.
+
+asn1crypto parses DER and BER (indefinite lengths, constructed OCTET STRINGs,
+which NSS writes); cryptography does the primitives. Everything that can go
+wrong is raised as a `ReadError` with its status code: MALFORMED for what
+does not parse, UNSUPPORTED_ALGORITHM for what the engine or the receiver's
+options do not take, BAD_SIGNATURE and CANNOT_DECRYPT for the verdicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from asn1crypto import algos, cms, core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.x509.oid import ObjectIdentifier
+
+from conformance.smime import algorithms as alg
+from conformance.smime.ciphers import DecryptionError, decrypt_content
+from conformance.smime.options import Digest, ReceiveOptions
+from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
+from conformance.status import Algorithms, ErrorCode
+from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
+
+_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3"
+_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4"
+_ID_DATA = "1.2.840.113549.1.7.1"
+# DSA (RFC 3370 3.1, RFC 5754 3.1): read for the RFC 4134 corpus; it has no option name.
+_DSA_SIGNATURES: dict[str, str | None] = {
+    "1.2.840.10040.4.1": None,  # id-dsa: the SignerInfo digest decides
+    "1.2.840.10040.4.3": "sha1",
+    "2.16.840.1.101.3.4.3.2": "sha256",
+}
+_DIGEST_LABEL = "digest"
+_SIGNATURE_LABEL = "signature algorithm"
+_CIPHER_LABEL = "content encryption"
+_KEY_TRANSPORT_LABEL = "key transport"
+
+# CMS content types as S/MIME names them (smime-type values, RFC 8551 3.2.2).
+LAYER_NAMES: dict[str, str] = {
+    "1.2.840.113549.1.7.2": "signed-data",
+    "1.2.840.113549.1.7.3": "enveloped-data",
+    "1.2.840.113549.1.9.16.1.23": "authEnveloped-data",
+    "1.2.840.113549.1.7.1": "data",
+    "1.2.840.113549.1.7.5": "digested-data",
+    "1.2.840.113549.1.7.6": "encrypted-data",
+    "1.2.840.113549.1.9.16.1.9": "compressed-data",
+}
+
+
+class CertificateDirectory(Protocol):
+    """What the reader needs of `pki.directory.Directory`: certificate look-ups."""
+
+    def find_certificate(self, issuer: x509.Name, serial: int) -> x509.Certificate | None: ...
+
+    def find_by_ski(self, ski: bytes) -> x509.Certificate | None: ...
+
+
+def layer_name(content_type_oid: str) -> str:
+    return LAYER_NAMES.get(content_type_oid, content_type_oid)
+
+
+def check_accepted(label: str, name: str, accepted: Iterable[str] | None) -> None:
+    """UNSUPPORTED_ALGORITHM when the receiver's options exclude what was found."""
+    if accepted is not None and name not in accepted:
+        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"receiver does not accept {label} {name}")
+
+
+def _note(values: list[str], name: str) -> None:
+    if name not in values:
+        values.append(name)
+
+
+def _unsupported(exc: alg.UnsupportedAlgorithm, label: str) -> ReadError:
+    detail = f" ({exc.detail})" if exc.detail else ""
+    return ReadError(
+        ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support {label} {exc.oid}{detail}"
+    )
+
+
+def _der_set(contents: bytes) -> bytes:
+    """A DER SET OF header (tag 0x31) around the given contents."""
+    n = len(contents)
+    if n < 0x80:
+        length = bytes([n])
+    else:
+        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        length = bytes([0x80 | len(raw)]) + raw
+    return b"\x31" + length + contents
+
+
+def octets(value: core.Asn1Value) -> bytes:
+    """The bytes of an OCTET STRING, chunks of a constructed (BER) one joined."""
+    if isinstance(value, core.OctetString | core.ParsableOctetString):
+        return bytes(value)
+    raise TypeError(f"expected an OCTET STRING, found {type(value).__name__}")
+
+
+# --- loading --------------------------------------------------------------------------
+
+
+def load_content_info(der: bytes, where: str, budget: Budget) -> tuple[str, core.Asn1Value]:
+    """(content type OID, parsed content) of a ContentInfo; MALFORMED if it does not parse."""
+    budget.check_cms_size(len(der), where)
+    if not der:
+        raise malformed(where, "empty CMS object")
+    with asn1_guard(where):
+        info = cms.ContentInfo.load(der, strict=False)
+        content_type = info["content_type"].dotted
+        content = info["content"]
+        if content is None or isinstance(content, core.Void):
+            raise malformed(where, f"ContentInfo of type {layer_name(content_type)} has no content")
+        # Force the top-level parse now so that truncation is reported here.
+        _ = content.native if content_type == _ID_DATA else len(content)
+    return content_type, content
+
+
+# --- certificates ---------------------------------------------------------------------
+
+
+@dataclass
+class CertificatePool:
+    """Certificates the reader may use: those in the message, then the directory."""
+
+    message: list[asn1_x509.Certificate]
+    directory: CertificateDirectory | None = None
+    extra: list[asn1_x509.Certificate] = field(default_factory=list)  # anchors, intermediates
+
+    def find_signer(self, sid: cms.SignerIdentifier) -> asn1_x509.Certificate | None:
+        for cert in self.message:
+            if _matches(sid, cert):
+                return cert
+        return self._from_directory(sid)
+
+    def _from_directory(self, sid: cms.SignerIdentifier) -> asn1_x509.Certificate | None:
+        if self.directory is None:
+            return None
+        found: x509.Certificate | None = None
+        if sid.name == "subject_key_identifier":
+            found = self.directory.find_by_ski(bytes(sid.chosen.native))
+        else:
+            name = crypto_name(sid.chosen["issuer"])
+            if name is not None:
+                found = self.directory.find_certificate(
+                    name, int(sid.chosen["serial_number"].native)
+                )
+        if found is None:
+            return None
+        cert = to_asn1(found)
+        return cert if _matches(sid, cert) else None
+
+    def issuer_of(self, cert: asn1_x509.Certificate) -> asn1_x509.Certificate | None:
+        for candidate in [*self.message, *self.extra]:
+            if candidate.subject == cert.issuer:
+                return candidate
+        return None
+
+
+def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def crypto_name(name: asn1_x509.Name) -> x509.Name | None:
+    """The issuer as a cryptography Name for the directory, None if it cannot be converted."""
+    try:
+        rdns = []
+        for rdn in name.chosen:
+            attributes = []
+            for atv in rdn:
+                value = atv["value"].native
+                if not isinstance(value, str):
+                    return None
+                attributes.append(x509.NameAttribute(ObjectIdentifier(atv["type"].dotted), value))
+            rdns.append(x509.RelativeDistinguishedName(attributes))
+        return x509.Name(rdns)
+    except (ValueError, TypeError):
+        return None
+
+
+def subject_key_identifier(cert: asn1_x509.Certificate) -> bytes | None:
+    value = cert.key_identifier_value
+    return bytes(value.native) if value is not None else None
+
+
+def _matches(
+    sid: cms.SignerIdentifier | cms.RecipientIdentifier, cert: asn1_x509.Certificate
+) -> bool:
+    if sid.name == "subject_key_identifier":
+        ski = subject_key_identifier(cert)
+        return ski is not None and hmac.compare_digest(ski, bytes(sid.chosen.native))
+    ias = sid.chosen
+    return bool(cert.serial_number == ias["serial_number"].native and cert.issuer == ias["issuer"])
+
+
+def message_certificates(signed_data: cms.SignedData, where: str) -> list[asn1_x509.Certificate]:
+    """The X.509 certificates of a SignedData (other certificate formats are skipped)."""
+    found: list[asn1_x509.Certificate] = []
+    with asn1_guard(f"{where}: certificates"):
+        for choice in signed_data["certificates"] or []:
+            if choice.name == "certificate":
+                found.append(choice.chosen)
+    return found
+
+
+# --- SignedData -----------------------------------------------------------------------
+
+
+@dataclass
+class SignerOutcome:
+    """One SignerInfo: what was found, and `error` None when the signature verified."""
+
+    index: int
+    certificate: asn1_x509.Certificate | None = None
+    digest: str | None = None
+    signature: str | None = None
+    error: ReadError | None = None
+
+
+@dataclass
+class SignedResult:
+    content: bytes | None  # the encapsulated content, None when detached
+    content_type: str  # eContentType, dotted
+    certificates: list[asn1_x509.Certificate]  # X.509 certificates carried by the message
+    signers: list[SignerOutcome]
+
+
+def read_signed_data(
+    signed_data: core.Asn1Value,
+    where: str,
+    *,
+    detached: bytes | None,
+    pool: CertificatePool,
+    options: ReceiveOptions,
+    found: Algorithms,
+) -> SignedResult:
+    """Verify every SignerInfo over the encapsulated or the detached content.
+
+    Per-signer failures (bad signature, unknown certificate, refused
+    algorithm) are kept in the outcomes; only a structure that does not parse
+    raises.
+    """
+    if not isinstance(signed_data, cms.SignedData):
+        raise malformed(where, "content is not a SignedData")
+    with asn1_guard(f"{where}: SignedData"):
+        encap = signed_data["encap_content_info"]
+        content_type = encap["content_type"].dotted
+        econtent = encap["content"]
+        embedded = None if econtent is None or isinstance(econtent, core.Void) else octets(econtent)
+        signer_infos = list(signed_data["signer_infos"])
+    if detached is not None and embedded is not None:
+        raise malformed(where, "detached signature whose SignedData also carries content")
+    content = detached if detached is not None else embedded
+    pool.message = message_certificates(signed_data, where)
+    outcomes = []
+    for index, signer_info in enumerate(signer_infos, start=1):
+        outcome = SignerOutcome(index)
+        try:
+            _verify_signer(
+                signer_info,
+                f"{where}: signer {index}",
+                content,
+                content_type,
+                pool,
+                options,
+                found,
+                outcome,
+            )
+        except ReadError as exc:
+            outcome.error = exc
+        outcomes.append(outcome)
+    return SignedResult(embedded, content_type, pool.message, outcomes)
+
+
+def _verify_signer(
+    signer_info: cms.SignerInfo,
+    where: str,
+    content: bytes | None,
+    content_type: str,
+    pool: CertificatePool,
+    options: ReceiveOptions,
+    found: Algorithms,
+    outcome: SignerOutcome,
+) -> None:
+    with asn1_guard(where):
+        sid = signer_info["sid"]
+        digest_oid = signer_info["digest_algorithm"]["algorithm"].dotted
+        signature_algorithm = signer_info["signature_algorithm"]
+        signature_oid = signature_algorithm["algorithm"].dotted
+        signature = bytes(signer_info["signature"].native)
+        signed_attrs = signer_info["signed_attrs"]
+        has_attrs = signed_attrs is not None and not isinstance(signed_attrs, core.Void)
+        attrs = list(signed_attrs) if has_attrs else []
+        attrs_der = _der_set(signed_attrs.contents) if has_attrs else b""
+        signer_cert = pool.find_signer(sid)
+    if signer_cert is not None:
+        with asn1_guard(f"{where}: signer certificate"):
+            _ = signer_cert.native  # parse it all now: extensions are read later
+
+    # Algorithms first, so that the status names them even when refused.
+    digest_name = alg.digest_name_from_oid(digest_oid)
+    outcome.digest = digest_name or digest_oid
+    _note(found.digest, outcome.digest)
+    dsa_digest: str | None = None
+    sig_info: alg.SignatureInfo | None = None
+    if signature_oid in _DSA_SIGNATURES:
+        outcome.signature = signature_oid
+        dsa_digest = _DSA_SIGNATURES[signature_oid] or digest_name
+    else:
+        try:
+            sig_info = alg.signature_from_algorithm(signature_algorithm)
+            outcome.signature = sig_info.algorithm
+        except alg.UnsupportedAlgorithm as exc:
+            outcome.signature = exc.oid
+            _note(found.signature, exc.oid)
+            raise _unsupported(exc, _SIGNATURE_LABEL) from None
+    _note(found.signature, outcome.signature)
+    if digest_name is None:
+        raise ReadError(
+            ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support {_DIGEST_LABEL} {digest_oid}"
+        )
+    check_accepted(_DIGEST_LABEL, digest_name, options.digests)
+    check_accepted(_SIGNATURE_LABEL, outcome.signature, options.signature_algorithms)
+
+    if signer_cert is None:
+        raise ReadError(
+            ErrorCode.UNTRUSTED_SIGNER,
+            f"{where}: signer certificate ({_describe_sid(sid)}) is neither in the message "
+            "nor in the directory",
+        )
+    outcome.certificate = signer_cert
+    if content is None:
+        raise malformed(where, "no content to verify: detached signature without its content")
+
+    hash_name = alg.hash_algorithm(digest_name)
+    if has_attrs:
+        with asn1_guard(f"{where}: signed attributes"):
+            _check_signed_attributes(attrs, where, content, content_type, hash_name)
+        signed_bytes = attrs_der
+    else:
+        signed_bytes = content
+
+    public_key = _public_key(signer_cert, pool, where)
+    try:
+        if sig_info is not None:
+            if not isinstance(public_key, rsa.RSAPublicKey):
+                raise ReadError(
+                    ErrorCode.BAD_SIGNATURE, f"{where}: RSA signature but the key is not RSA"
+                )
+            _verify_rsa(public_key, sig_info, digest_name, signature, signed_bytes)
+        else:
+            if not isinstance(public_key, dsa.DSAPublicKey):
+                raise ReadError(
+                    ErrorCode.BAD_SIGNATURE, f"{where}: DSA signature but the key is not DSA"
+                )
+            if dsa_digest not in ("sha1", "sha256", "sha384", "sha512"):
+                raise ReadError(
+                    ErrorCode.UNSUPPORTED_ALGORITHM,
+                    f"engine does not support DSA with {dsa_digest}",
+                )
+            public_key.verify(signature, signed_bytes, alg.hash_algorithm(dsa_digest))  # type: ignore[arg-type]
+    except InvalidSignature:
+        raise ReadError(
+            ErrorCode.BAD_SIGNATURE,
+            f"{where}: the signature does not verify with the key of "
+            f"{signer_cert.subject.human_friendly}",
+        ) from None
+    except CryptoUnsupported as exc:
+        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
+
+
+def _describe_sid(sid: cms.SignerIdentifier | cms.RecipientIdentifier) -> str:
+    if sid.name == "subject_key_identifier":
+        return f"subject key identifier {bytes(sid.chosen.native).hex()}"
+    ias = sid.chosen
+    return f"issuer {ias['issuer'].human_friendly}, serial {ias['serial_number'].native:#x}"
+
+
+def _single_attribute(
+    attrs: Sequence[cms.CMSAttribute], oid: str, label: str, where: str
+) -> core.Asn1Value:
+    values = [a["values"] for a in attrs if a["type"].dotted == oid]
+    if len(values) != 1 or len(values[0]) != 1:
+        raise ReadError(
+            ErrorCode.BAD_SIGNATURE,
+            f"{where}: signed attributes must hold one {label} attribute with one value "
+            "(RFC 5652 5.3)",
+        )
+    return values[0][0]
+
+
+def _check_signed_attributes(
+    attrs: Sequence[cms.CMSAttribute],
+    where: str,
+    content: bytes,
+    content_type: str,
+    hash_algorithm: hashes.HashAlgorithm,
+) -> None:
+    """RFC 5652 5.4/11.1/11.2: content-type equals eContentType, message-digest matches."""
+    declared = _single_attribute(attrs, _CONTENT_TYPE_ATTR, "content-type", where)
+    if declared.dotted != content_type:
+        raise ReadError(
+            ErrorCode.BAD_SIGNATURE,
+            f"{where}: content-type attribute {layer_name(declared.dotted)} differs from "
+            f"eContentType {layer_name(content_type)}",
+        )
+    expected = bytes(_single_attribute(attrs, _MESSAGE_DIGEST_ATTR, "message-digest", where).native)
+    digest = hashes.Hash(hash_algorithm)
+    digest.update(content)
+    if not hmac.compare_digest(digest.finalize(), expected):
+        raise ReadError(
+            ErrorCode.BAD_SIGNATURE,
+            f"{where}: message-digest attribute does not match the content (content altered)",
+        )
+
+
+def _verify_rsa(
+    key: rsa.RSAPublicKey,
+    info: alg.SignatureInfo,
+    digest: Digest,
+    signature: bytes,
+    data: bytes,
+) -> None:
+    hash_name = info.digest or digest
+    hash_algorithm = alg.hash_algorithm(hash_name)
+    if info.algorithm == "rsa-pss":
+        mgf_hash = alg.hash_algorithm(info.mgf_digest or hash_name)
+        pad: padding.AsymmetricPadding = padding.PSS(
+            mgf=padding.MGF1(mgf_hash), salt_length=info.salt_length or 0
+        )
+    else:
+        pad = padding.PKCS1v15()
+    key.verify(signature, data, pad, hash_algorithm)
+
+
+def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) -> PublicKeyTypes:
+    """The signer's public key; a DSA key without parameters inherits its issuer's.
+
+    RFC 3279 2.3.2 allows it; cryptography cannot load such a key, so the
+    public numbers are put together here from the two certificates.
+    """
+    with asn1_guard(f"{where}: signer public key"):
+        spki = cert["tbs_certificate"]["subject_public_key_info"]
+        key_oid = spki["algorithm"]["algorithm"].dotted
+        params = spki["algorithm"]["parameters"]
+        if key_oid == "1.2.840.10040.4.1" and (params is None or params.native is None):
+            issuer = pool.issuer_of(cert)
+            issuer_params = (
+                issuer["tbs_certificate"]["subject_public_key_info"]["algorithm"]["parameters"]
+                if issuer is not None
+                else None
+            )
+            if issuer_params is None or issuer_params.native is None:
+                raise ReadError(
+                    ErrorCode.UNSUPPORTED_ALGORITHM,
+                    f"{where}: DSA key without parameters and no issuer certificate "
+                    "to inherit them from",
+                )
+            p, q, g = (int(issuer_params[n].native) for n in ("p", "q", "g"))
+            y = int(spki["public_key"].parsed.native)
+            return dsa.DSAPublicNumbers(y, dsa.DSAParameterNumbers(p, q, g)).public_key()
+    try:
+        return serialization.load_der_public_key(spki.dump())
+    except (ValueError, CryptoUnsupported) as exc:
+        raise ReadError(
+            ErrorCode.UNSUPPORTED_ALGORITHM,
+            f"{where}: signer public key algorithm {key_oid} is not readable: {exc}",
+        ) from None
+
+
+# --- EnvelopedData / AuthEnvelopedData ------------------------------------------------
+
+
+@dataclass
+class Decrypted:
+    content: bytes
+    content_type: str  # dotted
+    cipher: str
+    key_transport: str
+    aead: bool  # the GCM tag was checked
+
+
+def _key_certificates(keys: Sequence[PrivateKeyHandle]) -> list[asn1_x509.Certificate]:
+    return [to_asn1(key.certificate) for key in keys]
+
+
+def decrypt_enveloped(
+    envelope: core.Asn1Value,
+    where: str,
+    *,
+    keys: Sequence[PrivateKeyHandle],
+    options: ReceiveOptions,
+    found: Algorithms,
+) -> Decrypted:
+    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content."""
+    aead = isinstance(envelope, cms.AuthEnvelopedData)
+    if not aead and not isinstance(envelope, cms.EnvelopedData):
+        raise malformed(where, "content is not an EnvelopedData")
+    label = "AuthEnvelopedData" if aead else "EnvelopedData"
+    with asn1_guard(f"{where}: {label}"):
+        info = envelope["auth_encrypted_content_info" if aead else "encrypted_content_info"]
+        content_type = info["content_type"].dotted
+        cipher_algorithm = info["content_encryption_algorithm"]
+        cipher_oid = cipher_algorithm["algorithm"].dotted
+        encrypted = info["encrypted_content"]
+        ciphertext = (
+            None if encrypted is None or isinstance(encrypted, core.Void) else octets(encrypted)
+        )
+        recipients = list(envelope["recipient_infos"])
+        tag = bytes(envelope["mac"].native) if aead else None
+        aad = b""
+        if (
+            aead
+            and envelope["auth_attrs"] is not None
+            and not isinstance(envelope["auth_attrs"], core.Void)
+        ):
+            aad = _der_set(envelope["auth_attrs"].contents)
+        key_certs = _key_certificates(keys)
+
+    try:
+        cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
+    except alg.UnsupportedAlgorithm as exc:
+        _note(found.content_encryption, exc.oid)
+        raise _unsupported(exc, _CIPHER_LABEL) from None
+    except PARSE_ERRORS as exc:
+        raise malformed(
+            where, f"bad content encryption parameters for {cipher_oid}: {exc}"
+        ) from exc
+    _note(found.content_encryption, cipher)
+
+    chosen: tuple[cms.KeyTransRecipientInfo, PrivateKeyHandle] | None = None
+    seen: list[str] = []
+    with asn1_guard(f"{where}: recipientInfos"):
+        for recipient in recipients:
+            if recipient.name != "ktri":
+                seen.append(f"{recipient.name} (not key transport)")
+                continue
+            rid = recipient.chosen["rid"]
+            seen.append(_describe_sid(rid))
+            for key, cert in zip(keys, key_certs, strict=True):
+                if chosen is None and _matches(rid, cert):
+                    chosen = (recipient.chosen, key)
+    if chosen is None:
+        listing = "; ".join(seen) or "none"
+        raise ReadError(
+            ErrorCode.CANNOT_DECRYPT,
+            f"{where}: not for me: no recipient matches my keys (recipients: {listing})",
+        )
+    recipient_info, key = chosen
+    try:
+        key_transport = alg.key_transport_from_algorithm(recipient_info["key_encryption_algorithm"])
+    except alg.UnsupportedAlgorithm as exc:
+        _note(found.key_transport, exc.oid)
+        raise _unsupported(exc, _KEY_TRANSPORT_LABEL) from None
+    _note(found.key_transport, key_transport)
+    check_accepted(_CIPHER_LABEL, cipher, options.ciphers)
+    check_accepted(_KEY_TRANSPORT_LABEL, key_transport, options.key_transports)
+    if ciphertext is None:
+        raise malformed(where, f"{label} without encrypted content (detached content is not read)")
+
+    with asn1_guard(f"{where}: encrypted key"):
+        wrapped = bytes(recipient_info["encrypted_key"].native)
+    try:
+        content_key = key.decrypt(wrapped, key_transport)
+    except UnsupportedMechanism as exc:
+        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
+    except TokenError as exc:
+        raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: key unwrap failed: {exc}") from None
+    try:
+        plaintext = decrypt_content(cipher_algorithm, content_key, ciphertext, tag, aad=aad)
+    except alg.UnsupportedAlgorithm as exc:
+        raise _unsupported(exc, _CIPHER_LABEL) from None
+    except DecryptionError as exc:
+        raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: {cipher}: {exc}") from None
+    except PARSE_ERRORS as exc:
+        raise malformed(where, f"{cipher} parameters: {exc}") from exc
+    return Decrypted(plaintext, content_type, cipher, key_transport, aead)
+
+
+# --- the other RFC 5652 types (RFC 4134 sections 6 and 7) -----------------------------
+
+
+def read_digested_data(content: core.Asn1Value, where: str) -> bytes:
+    """The content of a DigestedData whose digest matches; BAD_SIGNATURE otherwise."""
+    if not isinstance(content, cms.DigestedData):
+        raise malformed(where, "content is not a DigestedData")
+    with asn1_guard(f"{where}: DigestedData"):
+        oid = content["digest_algorithm"]["algorithm"].dotted
+        data = octets(content["encap_content_info"]["content"])
+        expected = bytes(content["digest"].native)
+    name = alg.digest_name_from_oid(oid)
+    if name is None:
+        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support digest {oid}")
+    if not hmac.compare_digest(hashlib.new(name, data).digest(), expected):
+        raise ReadError(ErrorCode.BAD_SIGNATURE, f"{where}: digest does not match the content")
+    return data
+
+
+def read_encrypted_data(content: core.Asn1Value, where: str, key: bytes) -> bytes:
+    """The content of an EncryptedData under a symmetric key known out of band."""
+    if not isinstance(content, cms.EncryptedData):
+        raise malformed(where, "content is not an EncryptedData")
+    with asn1_guard(f"{where}: EncryptedData"):
+        info = content["encrypted_content_info"]
+        algorithm: algos.EncryptionAlgorithm = info["content_encryption_algorithm"]
+        ciphertext = octets(info["encrypted_content"])
+    try:
+        return decrypt_content(algorithm, key, ciphertext)
+    except alg.UnsupportedAlgorithm as exc:
+        raise _unsupported(exc, _CIPHER_LABEL) from None
+    except DecryptionError as exc:
+        raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: {exc}") from None

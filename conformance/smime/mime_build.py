@@ -1,0 +1,275 @@
+"""MIME writing for the send side: exact bytes, CRLF line endings.
+
+Messages are written byte by byte here rather than by the stdlib `email`
+generator, because a multipart/signed message is only valid if the signed
+part appears exactly as signed; `email` re-folds headers and rewrites line
+endings. The stdlib is used only to read parameters of the user's content
+headers and to encode RFC 2047 words and addresses.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import Header
+from email.parser import BytesHeaderParser
+from email.utils import format_datetime, formataddr
+from typing import Literal
+
+from conformance.smime.options import Charset, ContentEncoding, MimeOptions
+
+__all__ = [
+    "CRLF",
+    "Headers",
+    "SmimeType",
+    "base64_body",
+    "canonicalize",
+    "cms_entity",
+    "encode_content",
+    "message_headers",
+    "multipart_signed",
+    "split_entity",
+]
+
+CRLF = b"\r\n"
+SmimeType = Literal["signed-data", "enveloped-data", "authEnveloped-data"]
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_TEXT_TYPES = ("text/",)
+
+
+@dataclass(frozen=True)
+class Headers:
+    """The RFC 5322 header fields of a message the engine writes.
+
+    `date` None means now; `message_id` None means one drawn from the
+    generator (so seeded runs give identical messages). Addresses are bare
+    (`user@example.org`); `from_name` may be non-ASCII (RFC 2047).
+    """
+
+    from_addr: str
+    to: list[str] = field(default_factory=list)
+    subject: str = ""
+    from_name: str = ""
+    date: datetime | None = None
+    message_id: str | None = None
+
+
+def canonicalize(data: bytes) -> bytes:
+    """Every line break (CR, LF or CRLF) as CRLF: the canonical form of RFC 8551 3.1.1."""
+    return _LINE_BREAK.sub(CRLF, data)
+
+
+def base64_body(data: bytes) -> bytes:
+    """Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8)."""
+    encoded = base64.b64encode(data)
+    return b"".join(encoded[i : i + 76] + CRLF for i in range(0, len(encoded), 76))
+
+
+def split_entity(entity: bytes) -> tuple[bytes, bytes, bytes]:
+    """(header block, separator, body) of a MIME entity; the separator is the blank line.
+
+    An entity without a blank line is all headers (empty body); one that does
+    not start with a header field is all body.
+    """
+    if entity.startswith((b"\r\n", b"\n")):
+        sep = b"\r\n" if entity.startswith(b"\r\n") else b"\n"
+        return b"", sep, entity[len(sep) :]
+    match = _BLANK_LINE.search(entity)
+    if match is None:
+        return entity, b"", b""
+    return entity[: match.start()], entity[match.start() : match.end()], entity[match.end() :]
+
+
+def _header_value_ok(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"{what} contains a line break")
+    return value
+
+
+def _encoded_header(name: str, value: str, charset: Charset) -> bytes:
+    """`Name: value` folded at 76 columns, with RFC 2047 words when not ASCII."""
+    _header_value_ok(value, name)
+    ascii_only = value.isascii()
+    header = Header(value, "us-ascii" if ascii_only else charset, header_name=name)
+    try:
+        text = header.encode(linesep="\r\n")
+    except UnicodeEncodeError:  # not representable in ISO-8859-1: UTF-8 words
+        text = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {text}".encode("ascii") + CRLF
+
+
+def _address(name: str, address: str, charset: Charset) -> str:
+    _header_value_ok(address, "address")
+    if not name:
+        return address
+    try:
+        return formataddr((_header_value_ok(name, "name"), address), charset=charset)
+    except UnicodeEncodeError:
+        return formataddr((name, address), charset="utf-8")
+
+
+def message_headers(headers: Headers, charset: Charset, rng_token: bytes) -> bytes:
+    """From, To, Date, Message-ID, Subject, MIME-Version (RFC 5322, RFC 2047, RFC 2045).
+
+    `rng_token` makes the Message-ID when the headers do not give one.
+    """
+    date = headers.date or datetime.now(UTC)
+    domain = headers.from_addr.rpartition("@")[2] or "localhost"
+    message_id = headers.message_id or f"<{rng_token.hex()}@{domain}>"
+    out = [
+        b"From: " + _address(headers.from_name, headers.from_addr, charset).encode("ascii") + CRLF,
+    ]
+    if headers.to:
+        to = ", ".join(_address("", a, charset) for a in headers.to)
+        out.append(b"To: " + to.encode("ascii") + CRLF)
+    out.append(b"Date: " + format_datetime(date).encode("ascii") + CRLF)
+    out.append(b"Message-ID: " + _header_value_ok(message_id, "Message-ID").encode("ascii") + CRLF)
+    out.append(_encoded_header("Subject", headers.subject, charset))
+    out.append(b"MIME-Version: 1.0" + CRLF)
+    return b"".join(out)
+
+
+# --- the user's content ---------------------------------------------------------------
+
+
+def _content_headers(header_block: bytes) -> tuple[str, str | None, str]:
+    """(media type, boundary, transfer encoding) of a header block, with RFC 2045 defaults."""
+    message = BytesHeaderParser().parsebytes(header_block + b"\r\n\r\n")
+    boundary = message.get_param("boundary")
+    cte = str(message.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+    return message.get_content_type(), boundary if isinstance(boundary, str) else None, cte
+
+
+def _replace_cte(header_block: bytes, value: str) -> bytes:
+    """Drop any Content-Transfer-Encoding field (with folded lines) and add `value`."""
+    lines = _LINE_BREAK.split(header_block) if header_block else []
+    kept: list[bytes] = []
+    skipping = False
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and skipping:
+            continue
+        skipping = line.lower().startswith(b"content-transfer-encoding:")
+        if not skipping:
+            kept.append(line)
+    kept.append(f"Content-Transfer-Encoding: {value}".encode("ascii"))
+    return CRLF.join(kept)
+
+
+def _quoted_printable(body: bytes) -> bytes:
+    """Quoted-printable text, line by line, so line breaks stay (CRLF) line breaks."""
+    lines = _LINE_BREAK.split(body)
+    encoded = [binascii.b2a_qp(line, quotetabs=False, istext=True) for line in lines]
+    return canonicalize(CRLF.join(encoded))
+
+
+def _encode_leaf(entity: bytes, encoding: ContentEncoding) -> bytes:
+    header_block, _sep, body = split_entity(entity)
+    media_type, _boundary, cte = _content_headers(header_block)
+    if cte in ("base64", "quoted-printable") or body.isascii():
+        return entity
+    if media_type.startswith("message/"):
+        return entity  # RFC 2046 5.2.1: message/rfc822 may not be base64/QP encoded
+    if media_type.startswith(_TEXT_TYPES) and encoding == "quoted-printable":
+        return (
+            _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + _quoted_printable(body)
+        )
+    return _replace_cte(header_block, "base64") + CRLF + CRLF + base64_body(body)
+
+
+def encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> bytes:
+    """Re-encode parts with 8-bit data (text: `encoding`; other types: base64).
+
+    "keep" returns the entity untouched (a quirk: 8-bit data inside a
+    signature). Multiparts are walked, and only their parts' bytes replaced,
+    so that everything else (preamble, delimiters) is kept as written.
+    """
+    if encoding == "keep":
+        return entity
+    header_block, _sep, body = split_entity(entity)
+    media_type, boundary, _cte = _content_headers(header_block)
+    if not media_type.startswith("multipart/") or boundary is None or depth > 16:
+        return _encode_leaf(entity, encoding)
+    delimiter = re.compile(
+        rb"(?:^|\r?\n)--" + re.escape(boundary.encode("latin-1")) + rb"(--)?[ \t]*(\r?\n|\Z)"
+    )
+    out = bytearray(entity[: len(entity) - len(body)])
+    pos = 0
+    part_start: int | None = None
+    for match in delimiter.finditer(body):
+        if part_start is None:
+            out += body[pos : match.end()]
+        else:
+            out += encode_content(body[part_start : match.start()], encoding, depth + 1)
+            out += body[match.start() : match.end()]
+        pos = match.end()
+        part_start = None if match.group(1) else match.end()
+        if match.group(1):
+            break
+    if part_start is not None:  # no close delimiter: the last part runs to the end
+        out += encode_content(body[part_start:], encoding, depth + 1)
+    else:
+        out += body[pos:]
+    return bytes(out)
+
+
+# --- S/MIME entities ------------------------------------------------------------------
+
+
+def _media(kind: Literal["mime", "signature"], options: MimeOptions) -> str:
+    prefix = "application/x-pkcs7-" if options.media_types == "legacy" else "application/pkcs7-"
+    return prefix + kind
+
+
+def cms_entity(der: bytes, smime_type: SmimeType, options: MimeOptions) -> bytes:
+    """An application/pkcs7-mime entity carrying `der` in base64."""
+    content_type = f"{_media('mime', options)}; smime-type={smime_type}"
+    lines = []
+    if options.name_parameters:
+        content_type += '; name="smime.p7m"'
+        lines.append(b'Content-Disposition: attachment; filename="smime.p7m"')
+    lines.insert(0, b"Content-Type: " + content_type.encode("ascii"))
+    lines.append(b"Content-Transfer-Encoding: base64")
+    return CRLF.join(lines) + CRLF + CRLF + base64_body(der)
+
+
+def multipart_signed(
+    signed_part: bytes, signature: bytes, micalg: str, boundary: str, options: MimeOptions
+) -> bytes:
+    """A multipart/signed entity (RFC 1847, RFC 8551 3.5.3).
+
+    `signed_part` is inserted exactly as signed; the CRLF before each
+    delimiter belongs to the delimiter, not to the part.
+    """
+    protocol = _media("signature", options)
+    if boundary.encode("ascii") in signed_part:
+        raise ValueError("the multipart boundary occurs in the signed content")
+    dash = b"--" + boundary.encode("ascii")
+    sig_type = protocol + ('; name="smime.p7s"' if options.name_parameters else "")
+    sig_headers = [
+        b"Content-Type: " + sig_type.encode("ascii"),
+        b"Content-Transfer-Encoding: base64",
+    ]
+    if options.name_parameters:
+        sig_headers.append(b'Content-Disposition: attachment; filename="smime.p7s"')
+    head = (
+        f'Content-Type: multipart/signed; protocol="{protocol}"; micalg={micalg};\r\n'
+        f'\tboundary="{boundary}"\r\n'
+    ).encode("ascii")
+    return b"".join(
+        [
+            head,
+            CRLF,
+            b"This is an S/MIME signed message" + CRLF,
+            CRLF,
+            dash + CRLF,
+            signed_part,
+            CRLF + dash + CRLF,
+            CRLF.join(sig_headers) + CRLF + CRLF,
+            base64_body(signature),  # ends with CRLF: the delimiter's own CRLF follows
+            dash + b"--" + CRLF,
+        ]
+    )

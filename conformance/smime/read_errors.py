@@ -1,0 +1,82 @@
+"""The one exception the read side raises internally, and the budget it spends.
+
+Every reader module raises `ReadError` with a status code and a message that
+names the MIME part (or CMS field) at fault; `receive.read_message` turns it
+into a Status error. `Budget` carries the Limits through the recursion so a
+hostile message (deep nesting, thousands of parts) stops early.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from conformance.smime.options import Limits
+from conformance.status import ErrorCode
+
+
+class ReadError(Exception):
+    """A classified failure while reading: `code` is the Status error code."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+def malformed(where: str, what: str) -> ReadError:
+    return ReadError(ErrorCode.MALFORMED, f"{where}: {what}")
+
+
+# What asn1crypto (and the decoders) raise on bad input. They are classified as
+# MALFORMED only inside `asn1_guard`, around parsing code, never around our logic.
+PARSE_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+)
+
+
+@contextmanager
+def asn1_guard(where: str) -> Iterator[None]:
+    """Turn a parser exception inside the block into MALFORMED naming `where`."""
+    try:
+        yield
+    except ReadError:
+        raise
+    except PARSE_ERRORS as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise malformed(where, f"invalid CMS/ASN.1: {detail[:200]}") from exc
+
+
+@dataclass
+class Budget:
+    """Work left for this message: parts seen so far, against the Limits."""
+
+    limits: Limits
+    parts: int = 0
+
+    def count_part(self, where: str) -> None:
+        self.parts += 1
+        if self.parts > self.limits.max_parts:
+            raise malformed(
+                where, f"more than {self.limits.max_parts} MIME parts (limit max_parts)"
+            )
+
+    def check_depth(self, depth: int, where: str) -> None:
+        if depth > self.limits.max_depth:
+            raise malformed(
+                where, f"nesting deeper than {self.limits.max_depth} levels (limit max_depth)"
+            )
+
+    def check_cms_size(self, size: int, where: str) -> None:
+        if size > self.limits.max_cms_bytes:
+            raise malformed(
+                where,
+                f"CMS object of {size} bytes over {self.limits.max_cms_bytes} "
+                "(limit max_cms_bytes)",
+            )

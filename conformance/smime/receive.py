@@ -1,0 +1,408 @@
+"""The read side of the engine: from a received message to its content and security status.
+
+`read_message` peels the S/MIME layers outside in (multipart/signed, opaque
+signed-data, enveloped-data, authEnveloped-data, in any nesting), verifies
+each signature over the exact bytes received, decrypts with the recipient's
+token, validates signer chains, and sums it all up in a `Status`. It never
+raises: every failure is a Status error code, a bug is INTERNAL.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import getaddresses
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+
+from conformance.smime import cms_read, mime_read
+from conformance.smime.algorithms import micalg_name
+from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
+from conformance.smime.mime_read import Entity, child_where, parse_entity
+from conformance.smime.options import DIGESTS, Limits, MediaTypes, ReceiveOptions
+from conformance.smime.read_errors import Budget, ReadError, malformed
+from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer
+from conformance.status import ErrorCode, Signer, Status
+from conformance.token.base import PrivateKeyHandle
+
+__all__ = ["read_message"]
+
+_PKCS7_MIME = {"application/pkcs7-mime": "modern", "application/x-pkcs7-mime": "legacy"}
+_PKCS7_SIGNATURE = {
+    "application/pkcs7-signature": "modern",
+    "application/x-pkcs7-signature": "legacy",
+}
+_MICALG_NAMES = frozenset(micalg_name(d) for d in DIGESTS)
+_ID_DATA = "1.2.840.113549.1.7.1"
+_SIGNED = "1.2.840.113549.1.7.2"
+_ENVELOPED = "1.2.840.113549.1.7.3"
+_AUTH_ENVELOPED = "1.2.840.113549.1.9.16.1.23"
+
+
+@dataclass
+class _Signature:
+    """One signed layer: did all its signers verify, and do their chains hold."""
+
+    valid: bool
+    chain_valid: bool | None
+    certificate: asn1_x509.Certificate | None
+
+
+@dataclass
+class _Reader:
+    keys: Sequence[PrivateKeyHandle]
+    trust: Sequence[x509.Certificate]
+    crls: Sequence[x509.CertificateRevocationList]
+    directory: CertificateDirectory | None
+    options: ReceiveOptions
+    limits: Limits
+    validation_time: datetime | None
+    intermediates: Sequence[x509.Certificate]
+    status: Status
+    budget: Budget = field(init=False)
+    signatures: list[_Signature] = field(default_factory=list)
+    aead_verified: bool = False
+    from_addresses: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.budget = Budget(self.limits)
+
+    # --- entry ------------------------------------------------------------------------
+
+    def read(self, message: bytes) -> bytes | None:
+        size = len(message)
+        if size > self.limits.max_message_bytes:
+            raise malformed(
+                "message",
+                f"{size} bytes, over the limit of {self.limits.max_message_bytes} "
+                "(max_message_bytes)",
+            )
+        quirk_max = self.options.quirks.max_message_bytes
+        if quirk_max is not None and size > quirk_max:
+            raise malformed(
+                "message", f"{size} bytes: the receiver refuses messages over {quirk_max} bytes"
+            )
+        top = parse_entity(message, "message", require_headers=True)
+        self.from_addresses = [
+            addr.lower() for _, addr in getaddresses(top.headers.get_all("from", [])) if addr
+        ]
+        self.budget.count_part("message")
+        return self._entity(top, 1)
+
+    def _entity(self, entity: Entity, depth: int) -> bytes | None:
+        self.budget.check_depth(depth, entity.where)
+        ctype = entity.content_type
+        if ctype == "multipart/signed":
+            return self._multipart_signed(entity, depth)
+        if ctype in _PKCS7_MIME or self._named_p7m(entity):
+            return self._pkcs7_mime(entity, depth)
+        self._check_structure(entity, depth)
+        return entity.raw
+
+    def _named_p7m(self, entity: Entity) -> bool:
+        """application/octet-stream named smime.p7m: what some old clients send."""
+        if entity.content_type != "application/octet-stream":
+            return False
+        name = entity.param("name") or entity.disposition_param("filename") or ""
+        return name.lower().endswith(".p7m")
+
+    def _media_type(self, entity: Entity, ctype: str) -> None:
+        kind: MediaTypes = (
+            "legacy"
+            if ctype.startswith("application/x-") or ctype == "application/octet-stream"
+            else "modern"
+        )
+        accepted = self.options.media_types
+        if accepted is not None and kind not in accepted:
+            raise ReadError(
+                ErrorCode.UNSUPPORTED_ALGORITHM, f"receiver does not accept media type {ctype}"
+            )
+
+    def _check_structure(self, entity: Entity, depth: int) -> None:
+        """Walk the content's multiparts so that hostile structure is bounded and reported."""
+        if not entity.content_type.startswith("multipart/"):
+            return
+        for index, raw in enumerate(mime_read.split_multipart(entity, self.budget), start=1):
+            where = child_where(entity.where, index)
+            self.budget.check_depth(depth + 1, where)
+            self._check_structure(parse_entity(raw, where, require_headers=False), depth + 1)
+
+    # --- multipart/signed -------------------------------------------------------------
+
+    def _multipart_signed(self, entity: Entity, depth: int) -> bytes | None:
+        check_accepted("signature format", "multipart-signed", self.options.formats)
+        parts = mime_read.split_multipart(entity, self.budget)
+        if len(parts) != 2:
+            raise malformed(
+                entity.where, f"multipart/signed has {len(parts)} parts, not 2 (RFC 1847)"
+            )
+        signature_part = parse_entity(parts[1], child_where(entity.where, 2), require_headers=False)
+        sig_type = signature_part.content_type
+        if sig_type not in _PKCS7_SIGNATURE:
+            raise malformed(
+                signature_part.where,
+                f"second part of multipart/signed is {sig_type}, not a PKCS#7 signature",
+            )
+        self._media_type(signature_part, sig_type)
+        self._check_micalg(entity)
+        signed = parts[0]
+        quirks = self.options.quirks
+        if quirks.strip_trailing_whitespace:
+            signed = mime_read.strip_trailing_whitespace(signed)
+        signed = (
+            mime_read.to_lf(signed) if quirks.no_canonicalize else mime_read.canonicalize(signed)
+        )
+        der = mime_read.decode_body(signature_part)
+        content_type, content = cms_read.load_content_info(der, signature_part.where, self.budget)
+        if content_type != _SIGNED:
+            raise malformed(
+                signature_part.where,
+                f"signature part holds {cms_read.layer_name(content_type)}, not signed-data",
+            )
+        self.status.layers.append("signed-data")
+        self._signed(content, signature_part.where, signed)
+        first = parse_entity(parts[0], child_where(entity.where, 1), require_headers=False)
+        return self._entity(first, depth + 1)
+
+    def _check_micalg(self, entity: Entity) -> None:
+        if not self.options.quirks.micalg_case_sensitive:
+            return
+        micalg = entity.param("micalg") or ""
+        for value in micalg.split(","):
+            if value.strip() not in _MICALG_NAMES:
+                raise ReadError(
+                    ErrorCode.UNSUPPORTED_ALGORITHM,
+                    f"receiver does not recognise micalg {value.strip()!r} (it expects exactly "
+                    f"one of {', '.join(sorted(_MICALG_NAMES))})",
+                )
+
+    # --- application/pkcs7-mime -------------------------------------------------------
+
+    def _pkcs7_mime(self, entity: Entity, depth: int) -> bytes | None:
+        self._media_type(entity, entity.content_type)
+        der = mime_read.decode_body(entity)
+        content_type, content = cms_read.load_content_info(der, entity.where, self.budget)
+        layer = cms_read.layer_name(content_type)
+        if content_type == _SIGNED:
+            check_accepted("signature format", "opaque", self.options.formats)
+            self.status.layers.append(layer)
+            result = self._signed(content, entity.where, None)
+            if result.content is None:
+                if not result.signers:
+                    self.status.layers[-1] = "certs-only"
+                    return None
+                raise malformed(entity.where, "opaque signed-data without its content")
+            if result.content_type != _ID_DATA:
+                raise ReadError(
+                    ErrorCode.UNSUPPORTED_FUNCTION,
+                    f"{entity.where}: encapsulated content type "
+                    f"{cms_read.layer_name(result.content_type)} is not read "
+                    "(S/MIME carries a MIME entity as id-data)",
+                )
+            inner = result.content
+        elif content_type in (_ENVELOPED, _AUTH_ENVELOPED):
+            self.status.layers.append(layer)
+            self.status.encrypted = True
+            decrypted = cms_read.decrypt_enveloped(
+                content,
+                entity.where,
+                keys=self.keys,
+                options=self.options,
+                found=self.status.algorithms,
+            )
+            self.status.decrypted = True
+            self.aead_verified = self.aead_verified or decrypted.aead
+            inner = decrypted.content
+        elif content_type == _ID_DATA:
+            inner = cms_read.octets(content)
+        else:
+            raise ReadError(
+                ErrorCode.UNSUPPORTED_FUNCTION,
+                f"{entity.where}: CMS content type {layer} is not read",
+            )
+        where = f"{entity.where} ({layer} content)"
+        return self._entity(parse_entity(inner, where, require_headers=False), depth + 1)
+
+    # --- signatures -------------------------------------------------------------------
+
+    def _signed(self, content: object, where: str, detached: bytes | None) -> cms_read.SignedResult:
+        extra = [cms_read.to_asn1(c) for c in (*self.trust, *self.intermediates)]
+        pool = CertificatePool([], self.directory, extra)
+        result = cms_read.read_signed_data(
+            content,  # type: ignore[arg-type]
+            where,
+            detached=detached,
+            pool=pool,
+            options=self.options,
+            found=self.status.algorithms,
+        )
+        if not result.signers:
+            return result
+        self.status.signed = True
+        valid = True
+        chain_valid: bool | None = True
+        certificate: asn1_x509.Certificate | None = None
+        for outcome in result.signers:
+            if outcome.error is not None:
+                self.status.add_error(outcome.error.code, outcome.error.message)
+                valid = False
+                continue
+            assert outcome.certificate is not None
+            certificate = certificate or outcome.certificate
+            chain = self._chain(outcome.certificate, result.certificates)
+            if not chain.valid:
+                chain_valid = False
+                if self.options.require_chain and chain.code is not None:
+                    self.status.add_error(
+                        chain.code, f"{where}: signer {outcome.index}: {chain.message}"
+                    )
+        if certificate is None:
+            certificate = next((o.certificate for o in result.signers if o.certificate), None)
+            chain_valid = None
+        self.signatures.append(_Signature(valid, chain_valid if valid else None, certificate))
+        return result
+
+    def _chain(
+        self, certificate: asn1_x509.Certificate, carried: list[asn1_x509.Certificate]
+    ) -> ChainResult:
+        digests = self.options.digests
+        weak = {"md2", "md5"}
+        if digests is not None and "sha1" not in digests:
+            weak.add("sha1")
+        return validate_signer(
+            certificate,
+            trust=self.trust,
+            intermediates=[*carried, *self.intermediates],
+            crls=self.crls,
+            moment=self.validation_time,
+            check_revocation=self.options.check_revocation,
+            weak_digests=frozenset(weak),
+        )
+
+    # --- summing up -------------------------------------------------------------------
+
+    def finish(self) -> None:
+        status = self.status
+        options = self.options
+        if options.require_signature and not status.signed:
+            status.add_error(
+                ErrorCode.NO_SIGNATURE, "no signature: the receiver requires signed messages"
+            )
+        if options.require_encryption and not status.encrypted:
+            status.add_error(
+                ErrorCode.NOT_ENCRYPTED, "not encrypted: the receiver requires encrypted messages"
+            )
+        if self.signatures:
+            status.signature_valid = all(s.valid for s in self.signatures)
+            chains = [s.chain_valid for s in self.signatures]
+            status.chain_valid = None if None in chains else all(c is True for c in chains)
+            innermost = next(
+                (s.certificate for s in reversed(self.signatures) if s.certificate), None
+            )
+            if innermost is not None:
+                status.signer = describe_signer(innermost)
+        signature_ok = bool(status.signed and status.signature_valid)
+        sender_ok = True
+        if signature_ok and options.check_sender_address and status.signer is not None:
+            sender_ok = self._sender_matches(self.signatures[-1].certificate)
+        stopping = {e.code for e in status.errors} & {ErrorCode.MALFORMED, ErrorCode.INTERNAL}
+        if stopping:
+            return
+        services = status.services
+        services.integrity = signature_ok or (
+            self.aead_verified and status.signature_valid is not False
+        )
+        chain_ok = status.chain_valid is True or not options.require_chain
+        services.authentication = signature_ok and chain_ok and sender_ok
+        services.non_repudiation = bool(
+            services.authentication and status.signer is not None and status.signer.non_repudiation
+        )
+        services.confidentiality = status.encrypted and status.decrypted
+
+    def _sender_matches(self, certificate: asn1_x509.Certificate | None) -> bool:
+        if certificate is None:
+            return False
+        addresses = certificate_emails(certificate)
+        if not self.from_addresses:
+            return True  # nothing to compare: no From field
+        if any(a in addresses for a in self.from_addresses):
+            return True
+        shown = ", ".join(sorted(addresses)) or "no email address"
+        self.status.add_error(
+            ErrorCode.SIGNER_MISMATCH,
+            f"From: {', '.join(self.from_addresses)} differs from the signer certificate ({shown})",
+        )
+        return False
+
+
+def certificate_emails(certificate: asn1_x509.Certificate) -> set[str]:
+    """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
+    found: set[str] = set()
+    san = certificate.subject_alt_name_value
+    if san is not None:
+        found = {str(g.native).lower() for g in san if g.name == "rfc822_name"}
+    if not found:
+        value = certificate.subject.native.get("email_address")
+        values = value if isinstance(value, list) else [value] if value else []
+        found = {str(v).lower() for v in values}
+    return found
+
+
+def describe_signer(certificate: asn1_x509.Certificate) -> Signer:
+    """The status's view of a signer, read with asn1crypto (it takes keys cryptography refuses)."""
+    emails = sorted(certificate_emails(certificate))
+    serial = certificate.subject.native.get("serial_number")
+    name = cms_read.crypto_name(certificate.subject)
+    return Signer(
+        subject=name.rfc4514_string() if name is not None else certificate.subject.human_friendly,
+        email=emails[0] if emails else None,
+        idnat=str(serial[0] if isinstance(serial, list) else serial) if serial else None,
+        non_repudiation=key_allows_non_repudiation(certificate),
+    )
+
+
+def read_message(
+    message: bytes,
+    *,
+    keys: Sequence[PrivateKeyHandle],
+    trust: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    directory: CertificateDirectory | None,
+    options: ReceiveOptions,
+    limits: Limits = Limits(),  # noqa: B008 (frozen dataclass)
+    validation_time: datetime | None = None,
+    intermediates: Sequence[x509.Certificate] = (),
+) -> tuple[bytes | None, Status]:
+    """Read a received RFC 5322 message: (innermost content or None, status).
+
+    The content is the innermost MIME entity exactly as recovered: the signed
+    part's bytes for multipart/signed, the encapsulated or decrypted bytes
+    otherwise. Never raises.
+    """
+    status = Status()
+    reader = _Reader(
+        keys, trust, crls, directory, options, limits, validation_time, intermediates, status
+    )
+    content: bytes | None = None
+    try:
+        content = reader.read(message)
+    except ReadError as exc:
+        status.add_error(exc.code, exc.message)
+    except Exception as exc:  # a bug of ours: surfaced, never a verdict
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "/conformance/" in f.filename]
+        frame = (ours or frames)[-1]
+        status.add_error(
+            ErrorCode.INTERNAL,
+            f"{type(exc).__name__}: {exc} (at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno})",
+        )
+    try:
+        reader.finish()
+    except Exception as exc:
+        status.add_error(ErrorCode.INTERNAL, f"{type(exc).__name__} while summing up: {exc}")
+    if any(e.code == ErrorCode.INTERNAL for e in status.errors):
+        content = None
+    return content, status

@@ -1,0 +1,77 @@
+"""RSA key transport encryption (RFC 8017 7.1.1 EME-OAEP, 7.2.1 EME-PKCS1-v1_5).
+
+Hand-written because cryptography draws the padding randomness itself and
+offers no way to inject it, while the golden corpus needs byte-identical
+messages from a seeded generator. Only the public-key (encryption) side is
+here; decryption goes through the token (PKCS#11 or cryptography), where
+the padding checks belong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from conformance.smime.algorithms import oaep_digest
+from conformance.smime.options import KeyTransport
+
+__all__ = ["encrypt_key", "mgf1", "oaep_encode", "pkcs1v15_encode"]
+
+Rng = Callable[[int], bytes]
+
+
+def _nonzero_bytes(n: int, rng: Rng) -> bytes:
+    """n random non-zero octets (PS of EME-PKCS1-v1_5), drawing more as zeros are dropped."""
+    out = bytearray()
+    while len(out) < n:
+        out += bytes(b for b in rng(n - len(out)) if b)
+    return bytes(out)
+
+
+def pkcs1v15_encode(message: bytes, k: int, rng: Rng) -> bytes:
+    """EM = 0x00 || 0x02 || PS || 0x00 || M, with |PS| >= 8 (RFC 8017 7.2.1 step 2)."""
+    if len(message) > k - 11:
+        raise ValueError(f"message of {len(message)} bytes too long for a {k}-byte RSA key")
+    ps = _nonzero_bytes(k - len(message) - 3, rng)
+    return b"\x00\x02" + ps + b"\x00" + message
+
+
+def mgf1(seed: bytes, length: int, hash_name: str) -> bytes:
+    """MGF1 (RFC 8017 B.2.1)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < length:
+        out += hashlib.new(hash_name, seed + counter.to_bytes(4, "big")).digest()
+        counter += 1
+    return bytes(out[:length])
+
+
+def oaep_encode(message: bytes, k: int, hash_name: str, rng: Rng, label: bytes = b"") -> bytes:
+    """EME-OAEP encoding (RFC 8017 7.1.1 step 2), MGF1 with the same hash."""
+    h_len = hashlib.new(hash_name).digest_size
+    if len(message) > k - 2 * h_len - 2:
+        raise ValueError(f"message of {len(message)} bytes too long for OAEP with a {k}-byte key")
+    l_hash = hashlib.new(hash_name, label).digest()
+    ps = bytes(k - len(message) - 2 * h_len - 2)
+    db = l_hash + ps + b"\x01" + message
+    seed = rng(h_len)
+    if len(seed) != h_len:
+        raise ValueError("the random generator returned too few bytes")
+    masked_db = bytes(a ^ b for a, b in zip(db, mgf1(seed, k - h_len - 1, hash_name), strict=True))
+    masked_seed = bytes(a ^ b for a, b in zip(seed, mgf1(masked_db, h_len, hash_name), strict=True))
+    return b"\x00" + masked_seed + masked_db
+
+
+def encrypt_key(
+    public_key: RSAPublicKey, key: bytes, key_transport: KeyTransport, rng: Rng = os.urandom
+) -> bytes:
+    """Encrypt a content-encryption key for a recipient (RSAES-PKCS1-v1_5 or RSAES-OAEP)."""
+    numbers = public_key.public_numbers()
+    k = (numbers.n.bit_length() + 7) // 8
+    digest = oaep_digest(key_transport)
+    encoded = pkcs1v15_encode(key, k, rng) if digest is None else oaep_encode(key, k, digest, rng)
+    c = pow(int.from_bytes(encoded, "big"), numbers.e, numbers.n)
+    return c.to_bytes(k, "big")

@@ -1,0 +1,222 @@
+"""Signer certificate validation: the path by pyhanko-certvalidator, then S/MIME usage.
+
+pyhanko-certvalidator builds and validates the path (signatures, validity at
+the given time, CRLs in hard-fail mode with the CRLs given and no fetching,
+weak algorithms). The S/MIME usage rules of RFC 8550 4.4 are checked here on
+the end-entity certificate, because they are either-or rules that pyhanko's
+`validate_usage` cannot express: key usage, when present, must allow
+digitalSignature or nonRepudiation; extended key usage, when present, must
+hold emailProtection or anyExtendedKeyUsage. Results are cached in-process
+per (certificate, intermediates, anchors, CRLs, time, policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Coroutine, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeAlias, TypeVar
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    DisallowedAlgorithmError,
+    ExpiredError,
+    InsufficientRevinfoError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+    ValidationError,
+)
+from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+
+from conformance.status import ErrorCode
+
+__all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate_signer"]
+
+_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
+_ANY_EKU = "2.5.29.37.0"
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[Any, ...], ChainResult] = OrderedDict()
+_lock = threading.Lock()
+
+Cert: TypeAlias = "x509.Certificate | asn1_x509.Certificate"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """`code` is None when the chain is valid; otherwise UNTRUSTED_SIGNER or REVOKED_SIGNER."""
+
+    valid: bool
+    code: ErrorCode | None
+    message: str
+
+
+def _asn1(cert: Cert) -> asn1_x509.Certificate:
+    if isinstance(cert, asn1_x509.Certificate):
+        return cert
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _fingerprint(der: bytes) -> bytes:
+    return hashlib.sha256(der).digest()
+
+
+def _fingerprints(items: Iterable[bytes]) -> frozenset[bytes]:
+    return frozenset(_fingerprint(d) for d in items)
+
+
+def key_allows_non_repudiation(cert: Cert) -> bool:
+    """True when the key usage extension has nonRepudiation (contentCommitment)."""
+    usage = _asn1(cert).key_usage_value
+    return usage is not None and "non_repudiation" in usage.native
+
+
+def _usage_problem(cert: asn1_x509.Certificate) -> str | None:
+    usage = cert.key_usage_value
+    if usage is not None and not {"digital_signature", "non_repudiation"} & set(usage.native):
+        return "key usage allows neither digitalSignature nor nonRepudiation (RFC 8550 4.4.2)"
+    eku = cert.extended_key_usage_value
+    if eku is not None:
+        purposes = {p.dotted for p in eku}
+        if not {_EMAIL_PROTECTION, _ANY_EKU} & purposes:
+            return "extended key usage lacks emailProtection (RFC 8550 4.4.4)"
+    return None
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, or in a worker thread when this thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _describe(exc: Exception, subject: str) -> ChainResult:
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, RevokedError):
+        return ChainResult(False, ErrorCode.REVOKED_SIGNER, f"signer {subject}: revoked: {text}")
+    if isinstance(exc, ExpiredError):
+        reason = f"expired: {text}"
+    elif isinstance(exc, NotYetValidError):
+        reason = f"not yet valid: {text}"
+    elif isinstance(exc, PathBuildingError):
+        reason = f"unknown issuer: no path to a trust anchor ({text})"
+    elif isinstance(exc, InsufficientRevinfoError):
+        reason = f"revocation status unknown: {text}"
+    elif isinstance(exc, DisallowedAlgorithmError):
+        reason = f"weak or refused algorithm in the chain: {text}"
+    else:
+        reason = text
+    return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {reason}")
+
+
+def validate_signer(
+    certificate: Cert,
+    *,
+    trust: Sequence[Cert],
+    intermediates: Sequence[Cert] = (),
+    crls: Sequence[x509.CertificateRevocationList] = (),
+    moment: datetime | None = None,
+    check_revocation: bool = True,
+    weak_digests: frozenset[str] = frozenset({"md2", "md5", "sha1"}),
+    min_rsa_bits: int = 2048,
+    min_dsa_bits: int = 2048,
+) -> ChainResult:
+    """Validate a signer certificate's path to `trust` and its S/MIME usage.
+
+    `moment` defaults to now (then cached per minute). `weak_digests` are the
+    hash names refused in certificate and CRL signatures (pyhanko names);
+    signatures by RSA or DSA keys shorter than the given sizes are refused.
+    """
+    cert = _asn1(certificate)
+    subject = cert.subject.human_friendly
+    if not trust:
+        return ChainResult(
+            False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: no trust anchors given"
+        )
+    if moment is None:
+        moment = datetime.now(UTC).replace(second=0, microsecond=0)
+    elif moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    anchors = [_asn1(c) for c in trust]
+    others = [_asn1(c) for c in intermediates]
+    crl_ders = [c.public_bytes(serialization.Encoding.DER) for c in crls]
+    key = (
+        _fingerprint(cert.dump()),
+        _fingerprints(c.dump() for c in others),
+        _fingerprints(c.dump() for c in anchors),
+        _fingerprints(crl_ders) if check_revocation else None,
+        moment,
+        weak_digests,
+        min_rsa_bits,
+        min_dsa_bits,
+    )
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    policy = DisallowWeakAlgorithmsPolicy(  # type: ignore[no-untyped-call]
+        weak_hash_algos=weak_digests,
+        rsa_key_size_threshold=min_rsa_bits,
+        dsa_key_size_threshold=min_dsa_bits,
+    )
+    result = _validate(cert, subject, anchors, others, crl_ders, moment, check_revocation, policy)
+    with _lock:
+        _cache[key] = result
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _validate(
+    cert: asn1_x509.Certificate,
+    subject: str,
+    anchors: list[asn1_x509.Certificate],
+    others: list[asn1_x509.Certificate],
+    crl_ders: list[bytes],
+    moment: datetime,
+    check_revocation: bool,
+    policy: DisallowWeakAlgorithmsPolicy,
+) -> ChainResult:
+    context = ValidationContext(
+        trust_roots=anchors,
+        other_certs=others,
+        moment=moment,
+        allow_fetching=False,
+        crls=[asn1_crl.CertificateList.load(d) for d in crl_ders] if check_revocation else [],
+        revocation_mode="hard-fail" if check_revocation else "soft-fail",
+        algorithm_usage_policy=policy,
+    )
+    validator = CertificateValidator(cert, others, validation_context=context)
+    try:
+        _run(validator.async_validate_path())
+    except (ValidationError, PathBuildingError, PathValidationError) as exc:
+        return _describe(exc, subject)
+    except (ValueError, TypeError, KeyError) as exc:
+        # A certificate or CRL that pyhanko cannot parse: no trust can come of it.
+        return ChainResult(
+            False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
+        )
+    problem = _usage_problem(cert)
+    if problem is not None:
+        return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
+    return ChainResult(True, None, f"signer {subject}: valid chain to a trust anchor")
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,111 @@
+"""What every token offers: a private key that signs and decrypts, nothing more.
+
+A CPS card never lets its private keys out, so the engine only ever holds a
+handle. The two implementations (PKCS#11 in `pkcs11.py`, in-memory keys in
+`software.py`) give the same results for the same inputs; where a token cannot
+do an operation it raises `UnsupportedMechanism`, because a token's limits are
+interoperability findings, not crashes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol, runtime_checkable
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from conformance.smime.options import Digest, KeyTransport, SignatureAlgorithm
+
+Role = Literal["auth", "sign", "encrypt"]
+ROLES: tuple[Role, ...] = ("auth", "sign", "encrypt")
+
+
+class TokenError(Exception):
+    """A token operation failed (wrong PIN, missing token, bad ciphertext...)."""
+
+
+class UnsupportedMechanism(TokenError):
+    """The token refuses a mechanism (or its parameters): a finding, not a bug."""
+
+    def __init__(self, mechanism: str, detail: str = "") -> None:
+        self.mechanism = mechanism
+        self.detail = detail
+        message = f"token does not support mechanism {mechanism}"
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+
+class KeyNotFound(TokenError):
+    """No private key on the token matches the identity, role or URI asked for."""
+
+
+@runtime_checkable
+class PrivateKeyHandle(Protocol):
+    """A private key kept by a token, with the certificate that names it."""
+
+    label: str
+    certificate: x509.Certificate
+
+    def sign(self, data: bytes, digest: Digest, algorithm: SignatureAlgorithm) -> bytes:
+        """Hash `data` with `digest` and sign it (PSS: MGF1 same digest, salt = digest size)."""
+        ...
+
+    def decrypt(self, ciphertext: bytes, key_transport: KeyTransport) -> bytes:
+        """Unwrap an RSA-encrypted content key (OAEP: MGF1 same hash, empty label)."""
+        ...
+
+
+@runtime_checkable
+class Token(Protocol):
+    """A set of private keys addressed by identity and role, or by PKCS#11 URI."""
+
+    def key(self, identity_id: str, role: Role) -> PrivateKeyHandle: ...
+
+    def key_by_uri(self, uri: str) -> PrivateKeyHandle: ...
+
+
+def hash_algorithm(digest: Digest) -> hashes.HashAlgorithm:
+    """The `cryptography` hash object for a digest name."""
+    algorithms: dict[str, hashes.HashAlgorithm] = {
+        "sha1": hashes.SHA1(),
+        "sha256": hashes.SHA256(),
+        "sha384": hashes.SHA384(),
+        "sha512": hashes.SHA512(),
+    }
+    try:
+        return algorithms[digest]
+    except KeyError:
+        expected = ", ".join(algorithms)
+        raise TokenError(f"unknown digest {digest!r}; expected one of {expected}") from None
+
+
+def oaep_digest(key_transport: KeyTransport) -> Digest | None:
+    """The OAEP hash of a key transport name, None for PKCS#1 v1.5."""
+    if key_transport == "rsa-pkcs1v15":
+        return None
+    if key_transport == "rsa-oaep-sha1":
+        return "sha1"
+    if key_transport == "rsa-oaep-sha256":
+        return "sha256"
+    raise TokenError(
+        f"unknown key transport {key_transport!r}; "
+        "expected rsa-pkcs1v15, rsa-oaep-sha1 or rsa-oaep-sha256"
+    )
+
+
+def check_signature_algorithm(algorithm: SignatureAlgorithm) -> None:
+    if algorithm not in ("rsa-pkcs1v15", "rsa-pss"):
+        raise TokenError(
+            f"unknown signature algorithm {algorithm!r}; expected rsa-pkcs1v15 or rsa-pss"
+        )
+
+
+def subject_key_identifier(certificate: x509.Certificate) -> bytes:
+    """The certificate's SKI extension, else the RFC 5280 method 1 value.
+
+    It is the CKA_ID that ties a key on the token to its certificate.
+    """
+    try:
+        ext = certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
+        return ext.value.digest
+    except x509.ExtensionNotFound:
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest

@@ -1,0 +1,110 @@
+"""Reading an identity directory in the export layout, without the PKI package.
+
+The token layer must work on any exported identity (a vendor's copy, a test's
+throwaway one), so it reads the files itself: `<role>.pem`, `<role>.key.pem`
+and, when present, `identity.json` for the identity's id and for other file
+names ("certificates"/"keys": role -> file name, as conformance.pki writes).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from conformance.errors import UserError
+from conformance.token.base import ROLES, Role
+
+
+def check_role(role: str) -> Role:
+    for known in ROLES:
+        if role == known:
+            return known
+    raise UserError(f"unknown key role {role!r}; expected one of {', '.join(ROLES)}")
+
+
+def _metadata(directory: Path) -> dict[str, Any]:
+    meta = directory / "identity.json"
+    try:
+        stamp = meta.stat()
+    except OSError:
+        return {}
+    return _read_metadata(meta, stamp.st_mtime_ns, stamp.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _read_metadata(meta: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{meta}: not readable JSON: {exc}") from None
+    return data if isinstance(data, dict) else {}
+
+
+def identity_id(directory: Path) -> str:
+    """The id from identity.json, else the directory's name."""
+    value = _metadata(directory).get("id")
+    return value if isinstance(value, str) and value else directory.name
+
+
+def _file(directory: Path, field: str, role: Role, suffix: str) -> Path:
+    names = _metadata(directory).get(field)
+    name = names.get(role) if isinstance(names, dict) else None
+    if not isinstance(name, str) or not name or "/" in name:
+        name = f"{role}{suffix}"
+    return directory / name
+
+
+def certificate_path(directory: Path, role: Role) -> Path:
+    return _file(directory, "certificates", role, ".pem")
+
+
+def key_path(directory: Path, role: Role) -> Path:
+    return _file(directory, "keys", role, ".key.pem")
+
+
+def key_roles(directory: Path) -> list[Role]:
+    """The roles for which the directory holds both a certificate and a private key."""
+    return [
+        role
+        for role in ROLES
+        if certificate_path(directory, role).is_file() and key_path(directory, role).is_file()
+    ]
+
+
+def load_certificate(directory: Path, role: Role) -> x509.Certificate:
+    path = certificate_path(directory, role)
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except FileNotFoundError:
+        raise UserError(f"{path}: no {role} certificate in this identity directory") from None
+    except ValueError as exc:
+        raise UserError(f"{path}: not a PEM certificate: {exc}") from None
+
+
+def load_private_key(directory: Path, role: Role, *, validate: bool = True) -> rsa.RSAPrivateKey:
+    """The role's RSA key. `validate=False` skips OpenSSL's RSA consistency check
+    (~20-150 ms a key), for keys only handed on to a token."""
+    path = key_path(directory, role)
+    try:
+        key = serialization.load_pem_private_key(
+            path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=not validate
+        )
+    except FileNotFoundError:
+        raise UserError(f"{path}: no {role} private key in this identity directory") from None
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{path}: not an unencrypted PEM private key: {exc}") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise UserError(f"{path}: not an RSA private key (CPS keys are RSA)")
+    return key
+
+
+def check_identity_dir(directory: Path) -> Path:
+    if not directory.is_dir():
+        raise UserError(f"{directory}: not an identity directory (export layout expected)")
+    return directory

@@ -1,0 +1,519 @@
+"""Send side of the engine, in process: algorithms, ciphers, RSA padding, CMS, MIME.
+
+The real engines read these messages in test_smime_build_engines.py.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from asn1crypto import algos, cms
+from cryptography.hazmat.decrepit.ciphers.algorithms import RC2 as CryptographyRC2
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.serialization import Encoding
+from smime_build_support import NOW, BuildPKI, make_pki
+
+from conformance.smime import algorithms as alg
+from conformance.smime import ciphers, rc2, rsa_padding
+from conformance.smime.cms_build import build_enveloped_data, build_signed_data
+from conformance.smime.compose import ComposeError, Headers, build_message
+from conformance.smime.mime_build import canonicalize, encode_content, split_entity
+from conformance.smime.options import (
+    ALL_SIGNED_ATTRIBUTES,
+    CONTENT_CIPHERS,
+    DIGESTS,
+    KEY_TRANSPORTS,
+    EncryptOptions,
+    MimeOptions,
+    SendOptions,
+    SignOptions,
+)
+
+
+def seeded(seed: int) -> Callable[[int], bytes]:
+    generator = random.Random(seed)
+    return generator.randbytes
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> BuildPKI:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+LETTER = (
+    "Content-Type: text/plain; charset=utf-8\n\n"
+    "Cher confrère,\nVoici les résultats de Mme Dupont.\n  \nBien à vous\n"
+).encode()
+
+
+# --- algorithms ------------------------------------------------------------------------
+
+
+def test_digest_oids_round_trip() -> None:
+    for digest in DIGESTS:
+        assert alg.digest_name_from_oid(alg.digest_oid(digest)) == digest
+    assert alg.digest_name_from_oid("1.2.840.113549.2.5") is None  # MD5
+    with pytest.raises(alg.UnsupportedAlgorithm) as info:
+        alg.digest_from_oid("1.2.840.113549.2.5")
+    assert info.value.oid == "1.2.840.113549.2.5"
+
+
+def test_micalg_names() -> None:
+    assert [alg.micalg_name(d) for d in DIGESTS] == ["sha-1", "sha-256", "sha-384", "sha-512"]
+    assert alg.micalg_name("sha256", "upper") == "SHA-256"
+    assert alg.digest_from_micalg("sha1") == "sha1"  # RFC 3851 spelling
+    assert alg.digest_from_micalg("SHA-512") == "sha512"
+    assert alg.digest_from_micalg("md5") is None
+
+
+@pytest.mark.parametrize("cipher", CONTENT_CIPHERS)
+def test_content_cipher_round_trip(cipher: str) -> None:
+    value = alg.content_cipher_algorithm(cipher, bytes(alg.block_size(cipher)))  # type: ignore[arg-type]
+    parsed = algos.EncryptionAlgorithm.load(value.dump())
+    assert alg.content_cipher_from_algorithm(parsed) == cipher
+
+
+def test_rc2_parameter_versions() -> None:
+    # RFC 2268 section 6 / RFC 8018 B.2.3: 40 bits -> 160, 128 bits -> 58.
+    rc2_40 = alg.content_cipher_algorithm("rc2-40-cbc", bytes(8))
+    assert rc2_40["parameters"]["rc2_parameter_version"].native == 160
+    rc2_128 = alg.content_cipher_algorithm("rc2-128-cbc", bytes(8))
+    assert rc2_128["parameters"]["rc2_parameter_version"].native == 58
+    odd = algos.EncryptionAlgorithm(
+        {"algorithm": "rc2", "parameters": {"rc2_parameter_version": 120, "iv": bytes(8)}}
+    )
+    with pytest.raises(alg.UnsupportedAlgorithm, match="64 effective bits"):
+        alg.content_cipher_from_algorithm(odd)
+
+
+def test_unknown_cipher_is_named() -> None:
+    des = algos.EncryptionAlgorithm({"algorithm": "des", "parameters": bytes(8)})
+    with pytest.raises(alg.UnsupportedAlgorithm) as info:
+        alg.content_cipher_from_algorithm(des)
+    assert info.value.oid == "1.3.14.3.2.7"
+    assert info.value.kind == "content-cipher"
+
+
+@pytest.mark.parametrize("transport", KEY_TRANSPORTS)
+def test_key_transport_round_trip(transport: str) -> None:
+    der = alg.key_transport_algorithm(transport).dump()  # type: ignore[arg-type]
+    assert alg.key_transport_from_algorithm(cms.KeyEncryptionAlgorithm.load(der)) == transport
+
+
+def test_key_transport_oaep_params() -> None:
+    # OAEP-SHA1 writes the all-default RSAES-OAEP-params: an empty SEQUENCE.
+    assert alg.key_transport_algorithm("rsa-oaep-sha1").dump().endswith(b"\x30\x00")
+    absent = cms.KeyEncryptionAlgorithm.load(bytes.fromhex("300b06092a864886f70d010107"))
+    assert alg.key_transport_from_algorithm(absent) == "rsa-oaep-sha1"
+    mixed = cms.KeyEncryptionAlgorithm(
+        {
+            "algorithm": "rsaes_oaep",
+            "parameters": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "mask_gen_algorithm": {"algorithm": "mgf1", "parameters": {"algorithm": "sha1"}},
+            },
+        }
+    )
+    with pytest.raises(alg.UnsupportedAlgorithm, match="MGF1-sha1"):
+        alg.key_transport_from_algorithm(cms.KeyEncryptionAlgorithm.load(mixed.dump()))
+
+
+@pytest.mark.parametrize("digest", DIGESTS)
+def test_pss_parameters(digest: str) -> None:
+    value = alg.signature_algorithm("rsa-pss", digest)  # type: ignore[arg-type]
+    info = alg.signature_from_algorithm(algos.SignedDigestAlgorithm.load(value.dump()))
+    assert info == alg.SignatureInfo("rsa-pss", digest, alg.digest_size(digest), digest)  # type: ignore[arg-type]
+
+
+def test_smime_capabilities_round_trip() -> None:
+    for cipher in CONTENT_CIPHERS:
+        der = alg.capability_identifier(cipher).dump()
+        parsed = cms.SMIMECapabilityIdentifier.load(der)
+        assert alg.content_cipher_from_capability(parsed) == cipher
+
+
+# --- RC2 and content ciphers ------------------------------------------------------------
+
+# RFC 2268 section 5: key, effective bits, plaintext, ciphertext.
+RFC2268_VECTORS = [
+    ("0000000000000000", 63, "0000000000000000", "ebb773f993278eff"),
+    ("ffffffffffffffff", 64, "ffffffffffffffff", "278b27e42e2f0d49"),
+    ("3000000000000000", 64, "1000000000000001", "30649edf9be7d2c2"),
+    ("88", 64, "0000000000000000", "61a8a244adacccf0"),
+    ("88bca90e90875a", 64, "0000000000000000", "6ccf4308974c267f"),
+    ("88bca90e90875a7f0f79c384627bafb2", 64, "0000000000000000", "1a807d272bbe5db1"),
+    ("88bca90e90875a7f0f79c384627bafb2", 128, "0000000000000000", "2269552ab0f85ca6"),
+    (
+        "88bca90e90875a7f0f79c384627bafb216f80a6f85920584c42fceb0be255daf1e",
+        129,
+        "0000000000000000",
+        "5b78d3a43dfff1f1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "bits", "plain", "cipher"), RFC2268_VECTORS)
+def test_rc2_rfc2268_vectors(key: str, bits: int, plain: str, cipher: str) -> None:
+    block = rc2.RC2(bytes.fromhex(key), bits)
+    assert block.encrypt_block(bytes.fromhex(plain)).hex() == cipher
+    assert block.decrypt_block(bytes.fromhex(cipher)).hex() == plain
+
+
+def test_rc2_matches_cryptography_at_128_bits() -> None:
+    rng = seeded(7)
+    key, iv, data = rng(16), rng(8), rng(64)
+    encryptor = Cipher(CryptographyRC2(key), modes.CBC(iv)).encryptor()
+    assert rc2.cbc_encrypt(key, 128, iv, data) == encryptor.update(data) + encryptor.finalize()
+
+
+@pytest.mark.parametrize("cipher", CONTENT_CIPHERS)
+@pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])
+def test_cipher_round_trip(cipher: str, size: int) -> None:
+    rng = seeded(size)
+    key = ciphers.generate_key(cipher, rng)  # type: ignore[arg-type]
+    assert len(key) == ciphers.key_length(cipher)  # type: ignore[arg-type]
+    data = rng(size)
+    out = ciphers.encrypt_content(cipher, key, data, rng)  # type: ignore[arg-type]
+    assert out.ciphertext != data or size == 0
+    assert (out.tag is not None) == alg.is_aead(cipher)  # type: ignore[arg-type]
+    assert ciphers.decrypt_content(out.algorithm, key, out.ciphertext, out.tag) == data
+
+
+def test_3des_key_has_odd_parity() -> None:
+    key = ciphers.generate_key("des-ede3-cbc", seeded(1))
+    assert all(bin(b).count("1") % 2 == 1 for b in key)
+
+
+def test_cbc_wrong_key_is_a_decryption_error() -> None:
+    out = ciphers.encrypt_content("aes256-cbc", bytes(32), b"x" * 40, seeded(2))
+    with pytest.raises(ciphers.DecryptionError, match="padding"):
+        ciphers.decrypt_content(out.algorithm, b"\x01" * 32, out.ciphertext)
+    with pytest.raises(ciphers.DecryptionError, match="whole number"):
+        ciphers.decrypt_content(out.algorithm, bytes(32), out.ciphertext[:-3])
+    with pytest.raises(ciphers.DecryptionError, match="32-byte key"):
+        ciphers.decrypt_content(out.algorithm, bytes(16), out.ciphertext)
+
+
+def test_gcm_tag_checked_and_short_tags() -> None:
+    out = ciphers.encrypt_content("aes128-gcm", bytes(16), b"hello", seeded(3), tag_length=12)
+    assert out.tag is not None and len(out.tag) == 12
+    assert out.algorithm["parameters"]["aes_icvlen"].native == 12
+    assert ciphers.decrypt_content(out.algorithm, bytes(16), out.ciphertext, out.tag) == b"hello"
+    bad = bytes([out.tag[0] ^ 1]) + out.tag[1:]
+    with pytest.raises(ciphers.DecryptionError, match="tag"):
+        ciphers.decrypt_content(out.algorithm, bytes(16), out.ciphertext, bad)
+    with pytest.raises(ciphers.DecryptionError, match="12"):
+        ciphers.decrypt_content(out.algorithm, bytes(16), out.ciphertext, out.tag + b"\0")
+
+
+# --- RSA padding ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", KEY_TRANSPORTS)
+def test_rsa_key_transport_decrypted_by_cryptography(pki: BuildPKI, transport: str) -> None:
+    key = pki.people["bob"].encrypt_key.private_key
+    cek = bytes(range(32))
+    wrapped = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))  # type: ignore[arg-type]
+    if transport == "rsa-pkcs1v15":
+        pad: padding.AsymmetricPadding = padding.PKCS1v15()
+    else:
+        h = hashes.SHA1() if transport == "rsa-oaep-sha1" else hashes.SHA256()
+        pad = padding.OAEP(padding.MGF1(h), h, None)
+    assert key.decrypt(wrapped, pad) == cek
+    again = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))  # type: ignore[arg-type]
+    assert again == wrapped  # the padding randomness is the injected one
+    assert rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(5)) != wrapped  # type: ignore[arg-type]
+
+
+def test_pkcs1v15_padding_has_no_zero_byte() -> None:
+    zeros_then_ones = iter([bytes(300), b"\x01" * 300])
+    encoded = rsa_padding.pkcs1v15_encode(b"key", 64, lambda n: next(zeros_then_ones)[:n])
+    assert encoded[:2] == b"\x00\x02" and 0 not in encoded[2:-4] and encoded[-4:] == b"\x00key"
+
+
+# --- CMS --------------------------------------------------------------------------------
+
+
+def _signer_info(der: bytes) -> cms.SignerInfo:
+    return cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+
+
+@pytest.mark.parametrize("identifier", ["issuer-serial", "ski"])
+def test_signed_data_versions(pki: BuildPKI, identifier: str) -> None:
+    options = SignOptions(signer_identifier=identifier)  # type: ignore[arg-type]
+    der = build_signed_data(
+        b"hi", pki.people["alice"].sign_key, options, detached=True, signing_time=NOW
+    )
+    signed = cms.ContentInfo.load(der)["content"]
+    expected = (1, 1) if identifier == "issuer-serial" else (3, 3)
+    assert (signed["version"].native, signed["signer_infos"][0]["version"].native) == (
+        f"v{expected[0]}",
+        f"v{expected[1]}",
+    )
+    assert signed["encap_content_info"]["content"].native is None
+
+
+def test_signed_attributes_and_signature(pki: BuildPKI) -> None:
+    alice = pki.people["alice"]
+    der = build_signed_data(
+        b"content",
+        alice.sign_key,
+        SignOptions(digest="sha384", certificates="chain"),
+        detached=False,
+        chain=[pki.intermediate],
+        signing_time=NOW,
+        capabilities=["aes256-cbc", "des-ede3-cbc"],
+    )
+    signed = cms.ContentInfo.load(der)["content"]
+    assert signed["encap_content_info"]["content"].native == b"content"
+    assert len(signed["certificates"]) == 2
+    info = signed["signer_infos"][0]
+    attrs = {a["type"].native: a["values"][0] for a in info["signed_attrs"]}
+    assert set(attrs) == {
+        "content_type",
+        "message_digest",
+        "signing_time",
+        "smime_capabilities",
+        "signing_certificate_v2",
+    }
+    assert attrs["message_digest"].native == hashlib.sha384(b"content").digest()
+    assert attrs["signing_time"].native == NOW
+    caps = [alg.content_cipher_from_capability(c) for c in attrs["smime_capabilities"]]
+    assert caps == ["aes256-cbc", "des-ede3-cbc"]
+    ess = attrs["signing_certificate_v2"]["certs"][0]
+    cert_der = alice.sign_key.certificate.public_bytes(Encoding.DER)
+    assert ess["cert_hash"].native == hashlib.sha384(cert_der).digest()
+    assert ess["issuer_serial"]["serial_number"].native == alice.sign_key.certificate.serial_number
+    # The signature is over the DER SET OF the signed attributes.
+    signed_attrs = info["signed_attrs"].untag().dump(force=True)
+    alice.sign_key.certificate.public_key().verify(  # type: ignore[union-attr,call-arg]
+        info["signature"].native,
+        signed_attrs,
+        padding.PKCS1v15(),
+        hashes.SHA384(),  # type: ignore[arg-type]
+    )
+
+
+def test_no_signed_attributes_signs_the_content(pki: BuildPKI) -> None:
+    alice = pki.people["alice"]
+    options = SignOptions(signed_attributes=frozenset(), algorithm="rsa-pss", certificates="none")
+    der = build_signed_data(b"content", alice.sign_key, options, detached=True, signing_time=NOW)
+    signed = cms.ContentInfo.load(der)["content"]
+    info = signed["signer_infos"][0]
+    assert info["signed_attrs"].native is None
+    assert signed["certificates"].native is None
+    pss = padding.PSS(padding.MGF1(hashes.SHA256()), 32)
+    alice.sign_key.certificate.public_key().verify(  # type: ignore[union-attr,call-arg]
+        info["signature"].native,
+        b"content",
+        pss,
+        hashes.SHA256(),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize("identifier", ["issuer-serial", "ski"])
+def test_enveloped_data_versions_and_recipients(pki: BuildPKI, identifier: str) -> None:
+    bob, carol = pki.people["bob"], pki.people["carol"]
+    options = EncryptOptions(content="aes128-cbc", recipient_identifier=identifier)  # type: ignore[arg-type]
+    certs = [
+        bob.encrypt_key.certificate,
+        carol.encrypt_key.certificate,
+        bob.encrypt_key.certificate,
+    ]
+    der = build_enveloped_data(b"secret", certs, options, seeded(1))
+    env = cms.ContentInfo.load(der)["content"]
+    assert env["version"].native == ("v0" if identifier == "issuer-serial" else "v2")
+    assert len(env["recipient_infos"]) == 2  # the duplicate is written once
+
+
+# --- MIME and the whole message ---------------------------------------------------------
+
+
+def _headers(pki: BuildPKI, **changes: object) -> Headers:
+    base = Headers(
+        from_addr=pki.people["alice"].email,
+        from_name="Alice Émile",
+        to=[pki.people["bob"].email, pki.people["carol"].email],
+        subject="Résultats de laboratoire",
+        date=NOW,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def _build(
+    pki: BuildPKI, operation: str, options: SendOptions, seed: int = 1, **kw: object
+) -> bytes:
+    alice, bob = pki.people["alice"], pki.people["bob"]
+    return build_message(
+        kw.get("content", LETTER),  # type: ignore[arg-type]
+        operation,  # type: ignore[arg-type]
+        options,
+        alice.sign_key,
+        [pki.intermediate],
+        [bob.encrypt_key.certificate],
+        _headers(pki),
+        seeded(seed),
+        alice.encrypt_key.certificate,
+    )
+
+
+@pytest.mark.parametrize("operation", ["sign", "encrypt", "sign-encrypt"])
+def test_deterministic_with_a_seed(pki: BuildPKI, operation: str) -> None:
+    first = _build(pki, operation, SendOptions())
+    assert _build(pki, operation, SendOptions()) == first
+    assert _build(pki, operation, SendOptions(), seed=2) != first
+
+
+def test_headers(pki: BuildPKI) -> None:
+    message = _build(pki, "sign", SendOptions())
+    head = message.split(b"\r\n\r\n", 1)[0]
+    assert b"\n" not in head.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(message, policy=email.policy.default)
+    assert str(parsed["Subject"]) == "Résultats de laboratoire"
+    assert parsed["From"].addresses[0].display_name == "Alice Émile"
+    assert [a.addr_spec for a in parsed["To"].addresses] == [
+        "bob@sante.example",
+        "carol@sante.example",
+    ]
+    assert parsed["Date"].datetime == NOW
+    assert parsed["Message-ID"].endswith("@sante.example>")
+    assert parsed["MIME-Version"] == "1.0"
+    assert b"=?utf-8?" in head and b"\xc3" not in head
+
+
+def test_latin1_header_words(pki: BuildPKI) -> None:
+    options = SendOptions(mime=MimeOptions(charset="iso-8859-1"))
+    head = _build(pki, "sign", options).split(b"\r\n\r\n", 1)[0]
+    assert b"=?iso-8859-1?q?R=E9sultats" in head
+
+
+def test_header_injection_refused(pki: BuildPKI) -> None:
+    alice = pki.people["alice"]
+    with pytest.raises(ComposeError, match="line break"):
+        build_message(
+            LETTER, "sign", SendOptions(), alice.sign_key, [], [],
+            _headers(pki, subject="x\r\nBcc: eve@example.org"), seeded(1),
+        )  # fmt: skip
+
+
+def test_missing_signer_or_recipient(pki: BuildPKI) -> None:
+    with pytest.raises(ComposeError, match="signing key"):
+        build_message(LETTER, "sign", SendOptions(), None, [], [], _headers(pki))
+    with pytest.raises(ComposeError, match="recipient"):
+        build_message(LETTER, "encrypt", SendOptions(), None, [], [], _headers(pki))
+
+
+def _signed_part(message: bytes) -> tuple[bytes, bytes]:
+    """(the first part of a multipart/signed message as written, its signature DER)."""
+    parsed = email.message_from_bytes(message)
+    boundary = parsed.get_boundary()
+    assert boundary is not None
+    dash = b"--" + boundary.encode()
+    body = message.split(b"\r\n\r\n", 1)[1]
+    first = body.index(dash + b"\r\n") + len(dash) + 2
+    end = body.index(b"\r\n" + dash, first)
+    signature = parsed.get_payload()[1].get_payload(decode=True)
+    return body[first:end], signature
+
+
+def test_multipart_signed_part_is_what_was_signed(pki: BuildPKI) -> None:
+    message = _build(pki, "sign", SendOptions())
+    assert b'protocol="application/pkcs7-signature"; micalg=sha-256' in message
+    part, signature = _signed_part(message)
+    assert part == canonicalize(encode_content(LETTER, "quoted-printable"))
+    assert b"Content-Transfer-Encoding: quoted-printable" in part
+    assert b"confr=C3=A8re" in part
+    attrs = _signer_info(signature)["signed_attrs"]
+    digest = {a["type"].native: a["values"][0].native for a in attrs}["message_digest"]
+    assert digest == hashlib.sha256(part).digest()
+
+
+def test_no_canonicalisation_quirk_signs_lf(pki: BuildPKI) -> None:
+    options = SendOptions(
+        sign=SignOptions(canonicalize=False, micalg_case="upper"),
+        mime=MimeOptions(content_encoding="keep"),
+    )
+    message = _build(pki, "sign", options)
+    assert b"micalg=SHA-256" in message
+    part, signature = _signed_part(message)
+    assert part == LETTER  # LF and 8-bit bytes kept
+    attrs = _signer_info(signature)["signed_attrs"]
+    digest = {a["type"].native: a["values"][0].native for a in attrs}["message_digest"]
+    assert digest == hashlib.sha256(LETTER).digest()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("keep", None), ("quoted-printable", b"quoted-printable"), ("base64", b"base64")],
+)
+def test_content_encoding(encoding: str, expected: bytes | None) -> None:
+    out = encode_content(LETTER, encoding)  # type: ignore[arg-type]
+    header, _sep, body = split_entity(out)
+    if expected is None:
+        assert out == LETTER
+        return
+    assert header.endswith(b"Content-Transfer-Encoding: " + expected)
+    assert body.isascii()
+    decoded = email.message_from_bytes(out).get_payload(decode=True)
+    assert decoded.replace(b"\r\n", b"\n") == LETTER.split(b"\n\n", 1)[1]
+
+
+def test_content_encoding_walks_multiparts() -> None:
+    entity = (
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\npreamble\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nd\xe9j\xe0\r\n"
+        b"--b1\r\nContent-Type: application/octet-stream\r\n\r\n\x00\xff\x10\r\n"
+        b"--b1\r\nContent-Type: text/plain\r\n\r\nascii\r\n--b1--\r\nepilogue\r\n"
+    )
+    out = encode_content(entity, "quoted-printable")
+    assert out.isascii()
+    assert b"d=E9j=E0" in out and b"ascii\r\n--b1--\r\nepilogue\r\n" in out
+    parts = email.message_from_bytes(out).get_payload()
+    assert parts[1]["Content-Transfer-Encoding"] == "base64"
+    assert parts[1].get_payload(decode=True) == b"\x00\xff\x10"
+    assert out.startswith(
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\npreamble\r\n--b1\r\n'
+    )
+
+
+@pytest.mark.parametrize("media_types", ["modern", "legacy"])
+@pytest.mark.parametrize("cipher", ["aes256-cbc", "aes128-gcm"])
+def test_media_types(pki: BuildPKI, media_types: str, cipher: str) -> None:
+    options = SendOptions(
+        sign=SignOptions(format="opaque"),
+        encrypt=EncryptOptions(content=cipher),  # type: ignore[arg-type]
+        mime=MimeOptions(media_types=media_types),  # type: ignore[arg-type]
+        order="encrypt-then-sign",
+    )
+    message = _build(pki, "sign-encrypt", options)
+    prefix = b"application/x-pkcs7-" if media_types == "legacy" else b"application/pkcs7-"
+    assert b"Content-Type: " + prefix + b'mime; smime-type=signed-data; name="smime.p7m"' in message
+    inner = cms.ContentInfo.load(email.message_from_bytes(message).get_payload(decode=True))[
+        "content"
+    ]["encap_content_info"]["content"].native
+    kind = b"authEnveloped-data" if cipher.endswith("gcm") else b"enveloped-data"
+    assert b"Content-Type: " + prefix + b"mime; smime-type=" + kind in inner
+
+
+def test_name_parameters_off(pki: BuildPKI) -> None:
+    message = _build(pki, "sign", SendOptions(mime=MimeOptions(name_parameters=False)))
+    assert b"smime.p7s" not in message
+
+
+def test_all_signed_attributes_default() -> None:
+    assert SignOptions().signed_attributes == ALL_SIGNED_ATTRIBUTES
+
+
+def test_writes_no_files(pki: BuildPKI, tmp_path: Path) -> None:
+    before = sorted(pki.directory.rglob("*"))
+    _build(pki, "sign-encrypt", SendOptions())
+    assert sorted(pki.directory.rglob("*")) == before

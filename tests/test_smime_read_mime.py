@@ -1,0 +1,85 @@
+"""MIME cutting on the exact bytes: RFC 2046 5.1.1 delimiters, headers, transfer encodings."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.smime import mime_read
+from conformance.smime.options import Limits
+from conformance.smime.read_errors import Budget, ReadError
+from conformance.status import ErrorCode
+
+
+def _entity(raw: bytes) -> mime_read.Entity:
+    return mime_read.parse_entity(raw, "message", require_headers=True)
+
+
+def _parts(raw: bytes) -> list[bytes]:
+    return mime_read.split_multipart(_entity(raw), Budget(Limits()))
+
+
+def test_crlf_before_delimiter_belongs_to_it() -> None:
+    raw = (
+        b'Content-Type: multipart/signed; boundary="b"\r\n\r\npreamble\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nline 1\r\nline 2\r\n\r\n"
+        b"--b\r\n\r\nsig\r\n--b--\r\nepilogue"
+    )
+    assert _parts(raw) == [b"Content-Type: text/plain\r\n\r\nline 1\r\nline 2\r\n", b"\r\nsig"]
+
+
+def test_lf_only_message_and_transport_padding() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=b\n\n--b  \nA\n--bX\nstill A\n--b\nB\n--b--\n"
+    assert _parts(raw) == [b"A\n--bX\nstill A", b"B"]
+
+
+def test_first_delimiter_at_body_start_and_empty_part() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\nx\r\n--b--"
+    assert _parts(raw) == [b"", b"x"]
+
+
+def test_rfc2231_boundary_parameter() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary*=''b%20c\r\n\r\n--b c\r\nx\r\n--b c--\r\n"
+    assert _parts(raw) == [b"x"]
+
+
+def test_folded_content_type_header() -> None:
+    raw = (
+        b"Content-Type: application/pkcs7-mime;\r\n\tsmime-type=enveloped-data;\r\n"
+        b" name=smime.p7m\r\n\r\nX"
+    )
+    entity = _entity(raw)
+    assert entity.content_type == "application/pkcs7-mime"
+    assert entity.param("smime-type") == "enveloped-data"
+    assert entity.param("name") == "smime.p7m"
+    assert entity.body == b"X"
+
+
+def test_headerless_content() -> None:
+    entity = mime_read.parse_entity(b"This is some sample content.", "x", require_headers=False)
+    assert entity.header == b"" and entity.body == b"This is some sample content."
+    assert entity.content_type == "text/plain"
+    with pytest.raises(ReadError) as caught:
+        mime_read.parse_entity(b"This is some sample content.", "message", require_headers=True)
+    assert caught.value.code == ErrorCode.MALFORMED
+
+
+def test_base64_with_line_breaks_and_bad_base64() -> None:
+    good = _entity(b"Content-Transfer-Encoding: base64\r\n\r\nSGVs\r\nbG8=\r\n")
+    assert mime_read.decode_body(good) == b"Hello"
+    bad = _entity(b"Content-Transfer-Encoding: base64\r\n\r\nSGVs*bG8=\r\n")
+    with pytest.raises(ReadError, match="bad base64"):
+        mime_read.decode_body(bad)
+    qp = _entity(b"Content-Transfer-Encoding: quoted-printable\r\n\r\nr=E9sultat=\r\n ok")
+    assert mime_read.decode_body(qp) == b"r\xe9sultat ok"
+
+
+def test_canonical_forms() -> None:
+    assert mime_read.canonicalize(b"a\nb\r\nc\n") == b"a\r\nb\r\nc\r\n"
+    assert mime_read.to_lf(b"a\r\nb\r\n") == b"a\nb\n"
+    assert mime_read.strip_trailing_whitespace(b"a  \r\nb\t\nc ") == b"a\r\nb\nc"
+
+
+def test_part_budget() -> None:
+    raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\nx\r\n" * 5 + b"--b--"
+    with pytest.raises(ReadError, match="max_parts"):
+        mime_read.split_multipart(_entity(raw), Budget(Limits(max_parts=3)))
