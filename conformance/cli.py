@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "conformance.vectors.cli",
     "conformance.pki.cli",
     "conformance.token.cli",
+    "conformance.schemas",
 ]
 
 Handler = Callable[[argparse.Namespace], int]

@@ -46,6 +46,11 @@ def _keys() -> tuple[rsa.RSAPrivateKey, ...]:
     return tuple(rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(7))
 
 
+@functools.cache
+def _weak_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
 @dataclass
 class Person:
     email: str
@@ -159,6 +164,7 @@ def _leaf(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     serial: int | None = None,
+    crl_point: bool = True,
 ) -> x509.Certificate:
     usage = x509.KeyUsage(
         digital_signature=sign,
@@ -172,7 +178,7 @@ def _leaf(
         decipher_only=False,
     )
     ca, ca_key = issuer
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(_name(cn, email, "899700" + str(sum(cn.encode())).zfill(6)))
         .issuer_name(ca.subject)
@@ -191,9 +197,10 @@ def _leaf(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,
         )
-        .add_extension(_crl_point("intermediate"), critical=False)
-        .sign(ca_key, hashes.SHA256())
     )
+    if crl_point:
+        builder = builder.add_extension(_crl_point("intermediate"), critical=False)
+    return builder.sign(ca_key, hashes.SHA256())
 
 
 def _crl(
@@ -266,6 +273,11 @@ def build_pki(directory: Path) -> ReadPKI:
             defect_key,
         ),
         "revoked": (_leaf("Re Voked", "revoked@osm.test", defect_key, issuer), defect_key),
+        "revoked-nocdp": (
+            _leaf("Re Voked Two", "revoked2@osm.test", defect_key, issuer, crl_point=False),
+            defect_key,
+        ),
+        "weak": (_leaf("Weak Key", "weak@osm.test", _weak_key(), issuer), _weak_key()),
         "unknown": (
             _leaf("Un Known", "unknown@osm.test", defect_key, (other, other_key)),
             defect_key,
@@ -273,7 +285,11 @@ def build_pki(directory: Path) -> ReadPKI:
     }
     crls = [
         _crl(root, root_key, []),
-        _crl(inter, inter_key, [people["revoked"][0].serial_number]),
+        _crl(
+            inter,
+            inter_key,
+            [people["revoked"][0].serial_number, people["revoked-nocdp"][0].serial_number],
+        ),
     ]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "root.pem").write_bytes(_pem(root))

@@ -452,3 +452,14 @@ def test_build_refuses_foreign_directory(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not a test PKI"):
         build_pki(tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_build_replaces_a_previous_pki(tmp_path: Path) -> None:
+    target = tmp_path / "pki"
+    first = build_pki(target, seed=3, only=[])
+    root = (target / "ca" / "root.pem").read_bytes()
+    assert first.keys == 4 and load_pki(target).identities == {}
+    build_pki(target, seed=4, only=[])
+    assert (target / "ca" / "root.pem").read_bytes() != root
+    assert load_pki(target).seed == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pki"]  # no staging left behind

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from random import Random
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
@@ -17,17 +16,15 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare, scenarios
 from conformance.scenarios.attachments import DICOM_PREAMBLE, PNG_SIGNATURE
 from conformance.scenarios.model import line_problems
-from conformance.scenarios.strategies import letters
 from conformance.smime.options import FUNCTIONS, Function
 
-SAMPLE = 200
+SAMPLE = 160
 
 
-@cache
-def _sample(function: Function) -> tuple[Scenario, ...]:
+def _generate(function: Function, n: int) -> tuple[Scenario, ...]:
     found: list[Scenario] = []
 
-    @settings(max_examples=SAMPLE, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(scenarios(function))
     def collect(scenario: Scenario) -> None:
@@ -35,6 +32,11 @@ def _sample(function: Function) -> tuple[Scenario, ...]:
 
     collect()
     return tuple(found)
+
+
+@cache
+def _sample(function: Function, n: int = SAMPLE) -> tuple[Scenario, ...]:
+    return _generate(function, n)
 
 
 def _lines(s: Scenario) -> list[str]:
@@ -90,28 +92,37 @@ def test_attachments_have_each_feature(feature: str) -> None:
 
 
 def test_hprim_net_has_both_variants() -> None:
-    sample = _sample("hprim-net")
+    sample = _sample("hprim-net", 30)
     assert all(s.hprim is not None and not s.attachments for s in sample)
     assert {s.hprim.variant for s in sample if s.hprim} == {"medecin", "sante"}
 
 
 @pytest.mark.parametrize("function", ["sign", "encrypt", "sign-encrypt"])
 def test_plain_functions_carry_a_letter_only(function: Function) -> None:
-    assert all(not s.attachments and s.hprim is None for s in _sample(function))
+    assert all(not s.attachments and s.hprim is None for s in _sample(function, 30))
+
+
+def _strips_trailing_whitespace(entity: bytes) -> bytes:
+    """A lossy receiver, as the matrix may meet one."""
+    return b"\r\n".join(line.rstrip(b" \t") for line in entity.split(b"\r\n"))
 
 
 def test_shrinking_gives_a_readable_counterexample() -> None:
-    config = settings(max_examples=2000, database=None, deadline=None,
+    config = settings(max_examples=1000, database=None, deadline=None,
                       suppress_health_check=list(HealthCheck))
-    body: Any = find(letters("iso-8859-1"), lambda b: "\r" in b.replace("\r\n", ""),
-                     settings=config, random=Random(1))
-    assert body.count("\r\n") <= 1 and len(body) < 150, repr(body)
-    assert "bare CR" in Scenario("sign", body=body, charset="iso-8859-1").describe()
+    found: Scenario = find(
+        scenarios("sign"),
+        lambda s: compare(s, _strips_trailing_whitespace(build_entity(s))) != [],
+        settings=config, random=Random(3))
+    assert len(found.body) <= 3 and found.attachments == (), found.describe()
+    assert "trailing whitespace" in found.describe()
+    assert compare(found, _strips_trailing_whitespace(build_entity(found))) == [
+        "letter: trailing whitespace lost on line(s) 1"]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_generated_scenarios_arrive_intact_without_transport(function: Function) -> None:
-    for scenario in _sample(function)[:60]:
+    for scenario in _sample(function, 30):
         assert compare(scenario, build_entity(scenario)) == [], scenario.describe()
 
 
@@ -125,8 +136,6 @@ def test_basic_scenarios(function: Function) -> None:
 
 
 def test_sample_is_deterministic() -> None:
-    first = _sample("sign")
-    _sample.cache_clear()
-    assert _sample("sign") == first
+    assert _generate("encrypt", 30) == _sample("encrypt", 30)
 
 

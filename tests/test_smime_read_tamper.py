@@ -170,6 +170,8 @@ def test_swapped_certificate_forged_with_same_issuer_and_serial(pki: ReadPKI) ->
         ("expired", ErrorCode.UNTRUSTED_SIGNER, "expired"),
         ("notyet", ErrorCode.UNTRUSTED_SIGNER, "not yet valid"),
         ("revoked", ErrorCode.REVOKED_SIGNER, "revoked"),
+        ("revoked-nocdp", ErrorCode.REVOKED_SIGNER, "revoked"),
+        ("weak", ErrorCode.UNTRUSTED_SIGNER, "weak key: RSA 1024 bits"),
         ("unknown", ErrorCode.UNTRUSTED_SIGNER, "unknown issuer"),
     ],
 )

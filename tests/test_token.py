@@ -370,10 +370,12 @@ print(signature.hex())
 
 @needs_softhsm
 @pytest.mark.softhsm
-def test_two_processes_use_their_own_token(identities: list[Path], cache: Path) -> None:
-    softhsm.provision(identities)  # the template exists: children only copy it
+def test_two_processes_use_their_own_token(identities: list[Path], tmp_path: Path) -> None:
+    """Two processes at once on a fresh cache: both race to build the template,
+    then each signs on its own copy of the token."""
     env = {k: v for k, v in os.environ.items() if k not in ("SOFTHSM2_CONF", "PYTEST_XDIST_WORKER")}
     env["OSM_CONFORMANCE_TOKEN"] = "softhsm"
+    env["OSM_CONFORMANCE_CACHE"] = str(tmp_path)
     children = [
         subprocess.Popen(
             [sys.executable, "-c", CHILD, str(identities[0])],
@@ -388,11 +390,12 @@ def test_two_processes_use_their_own_token(identities: list[Path], cache: Path) 
     assert [c.returncode for c in children] == [0, 0], [err for _, err in outputs]
     confs = [out.splitlines()[0] for out, _ in outputs]
     assert confs[0] != confs[1]
-    assert all(conf.startswith(str(cache / "softhsm" / "proc-main-")) for conf in confs)
+    assert all(conf.startswith(str(tmp_path / "softhsm" / "proc-main-")) for conf in confs)
     signer = software_key(identities[0], "sign")
     for out, _ in outputs:
         verify(signer, b"message 99", bytes.fromhex(out.splitlines()[1]), "sha256", "rsa-pkcs1v15")
-    # each child removed its token directory on exit
+    # one template survived the race; each child removed its own token directory on exit
+    assert [p.name.startswith("template-") for p in (tmp_path / "softhsm").iterdir()] == [True]
     assert not any(Path(conf).exists() for conf in confs)
 
 

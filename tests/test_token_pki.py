@@ -145,6 +145,20 @@ def test_open_key_on_a_pki_identity_directory(pki: TestPKI) -> None:
     verify_pkcs1(key.certificate.public_key(), b"a", key.sign(b"a", "sha256", "rsa-pkcs1v15"))
 
 
+def test_default_token_falls_back_to_software_with_a_warning(
+    pki: TestPKI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import conformance.token as token_package
+
+    monkeypatch.delenv("OSM_CONFORMANCE_TOKEN", raising=False)
+    monkeypatch.setenv(softhsm.MODULE_ENV, "/nonexistent/libsofthsm2.so")
+    monkeypatch.setattr(token_package, "_warned", [])
+    token = default_token(pki)
+    assert isinstance(token, SoftwareToken)
+    assert "warning: SoftHSM2 is not installed (Debian package softhsm2)" in capsys.readouterr().err
+    assert token.key("pro03", "sign").certificate == pki.identity("pro03").certificate("sign")
+
+
 def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "SOFTHSM2_CONF"}
     env["OSM_CONFORMANCE_CACHE"] = str(cache)

@@ -63,7 +63,13 @@ def make_agent(
         return ProfileAgent(profile, rng=rng, validation_time=validation_time)
     if engine.type == "command":
         assert engine.argv is not None  # the schema requires argv for command engines
-        return CommandAgent(profile.id, engine.argv, caps, timeout=engine.timeout_s)
+        # Relative paths in argv are taken from where the user runs the suite, since
+        # each call runs in a temporary directory of its own.
+        argv = [
+            str(Path(a).resolve()) if "/" in a and not Path(a).is_absolute() else a
+            for a in engine.argv
+        ]
+        return CommandAgent(profile.id, argv, caps, timeout=engine.timeout_s)
     sub = workdir / profile.id if workdir is not None else None
     options = profile.send_options()
     inner: Agent

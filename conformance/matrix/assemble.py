@@ -27,16 +27,17 @@ from conformance.profiles.loader import load_sources
 from conformance.profiles.practice import load_practice_software
 from conformance.profiles.schema import Profile, Source
 
-CRITERIA = (
-    "interoperability",
-    "compliance",
-    "proprietary",
-    "macintosh",
-    "integration",
-    "installation_ease",
-    "ease_of_use",
-    "minimum_configuration",
-)
+# results.json criterion key -> profile field (the report's rows, in its order).
+CRITERIA = {
+    "interoperability": "interoperability",
+    "compliance": "compliance",
+    "proprietary": "proprietary",
+    "macintosh": "macintosh",
+    "lgc_integration": "integration",
+    "ease_of_installation": "installation_ease",
+    "ease_of_use": "ease_of_use",
+    "minimum_configuration": "minimum_configuration",
+}
 
 
 def _sources() -> dict[str, Source]:
@@ -61,13 +62,13 @@ def _fact(profile: Profile, name: str, value: Any, sources: Mapping[str, Source]
 
 def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
     criteria: dict[str, Fact] = {}
-    for name in CRITERIA:
+    for key, name in CRITERIA.items():
         value = getattr(profile.criteria, name)
         if value is None:
             continue
-        if hasattr(value, "model_dump"):
-            value = value.model_dump(exclude_none=True)
-        criteria[name] = _fact(profile, name, value, sources)
+        if name == "minimum_configuration":
+            value = value.text
+        criteria[key] = _fact(profile, name, value, sources)
     send = profile.send.model_dump(exclude_none=True, mode="json")
     receive = profile.receive.model_dump(exclude_none=True, mode="json")
     return AgentInfo(

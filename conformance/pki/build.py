@@ -1,6 +1,6 @@
 """Build the whole test PKI from a seed into a directory (the export layout).
 
-Same seed, same bytes: keys come from `rsakeys.derive_rsa_key`, serials from
+Same seed, same bytes: keys come from `rsakeys.derive_rsa_keys`, serials from
 `drbg.derived_serial`, dates are constants of `defects`, and PKCS#1 v1.5
 signatures are deterministic. PKCS#12 files (random salts) are only made by
 `pki export`, never here.
@@ -36,8 +36,9 @@ from conformance.pki.drbg import derived_serial
 from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, ROLES
 from conformance.pki.people import Person, roster
 from conformance.pki.readme import pki_readme
-from conformance.pki.rsakeys import derive_rsa_key
+from conformance.pki.rsakeys import derive_rsa_keys
 
+CA_LEVELS = ("root", "intermediate")
 DEFAULT_SEED = 2008  # the year of the ESPS study the project follows
 FORMAT_VERSION = 1
 
@@ -76,8 +77,13 @@ def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def _hierarchy(seed: int, prefix: str, root_cn: str, inter_cn: str, org: str) -> list[Authority]:
-    root_key = derive_rsa_key(seed, f"{prefix}/root")
+Keys = dict[str, rsa.RSAPrivateKey]
+
+
+def _hierarchy(
+    seed: int, keys: Keys, prefix: str, root_cn: str, inter_cn: str, org: str
+) -> list[Authority]:
+    root_key = keys[f"{prefix}/root"]
     root = certs.root_certificate(
         certs.ca_name(root_cn, org),
         root_key,
@@ -85,7 +91,7 @@ def _hierarchy(seed: int, prefix: str, root_cn: str, inter_cn: str, org: str) ->
         CA_FROM,
         CA_UNTIL,
     )
-    inter_key = derive_rsa_key(seed, f"{prefix}/intermediate")
+    inter_key = keys[f"{prefix}/intermediate"]
     inter = certs.intermediate_certificate(
         certs.ca_name(inter_cn, org),
         inter_key.public_key(),
@@ -121,14 +127,14 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _build_identity(
-    seed: int, person: Person, hierarchies: dict[str, list[Authority]], out: Path
-) -> int:
+    seed: int, keys: Keys, person: Person, hierarchies: dict[str, list[Authority]], out: Path
+) -> None:
     plan = plan_for(person.defect, person.email)
     root, issuer = hierarchies[plan.issuer]
     subject = certs.Subject(person.given_name, person.surname, person.profession, person.idnat)
     out.mkdir(parents=True)
     for role in ROLES:
-        key = derive_rsa_key(seed, f"{person.id}/{role}", plan.key_bits)
+        key = keys[f"{person.id}/{role}"]
         cert = certs.end_entity_certificate(
             subject,
             role,
@@ -149,7 +155,6 @@ def _build_identity(
         (out / f"{role}.key.pem").write_bytes(_key_pem(key))
     (out / "chain.pem").write_bytes(_pem(issuer.certificate) + _pem(root.certificate))
     _write_json(out / IDENTITY_FILE, _identity_json(person))
-    return len(ROLES)
 
 
 def _revoked(seed: int, people: list[Person]) -> list[tuple[int, Any]]:
@@ -193,9 +198,14 @@ def generate(
             raise UserError(f"unknown identity id(s): {', '.join(unknown)}")
     chosen = [p for p in people if only is None or p.id in only]
 
-    main = _hierarchy(seed, "ca", ROOT_CN, INTERMEDIATE_CN, CA_ORG)
+    wanted = [(f"{prefix}/{ca}", 2048) for prefix in ("ca", "ca-unknown") for ca in CA_LEVELS]
+    wanted += [
+        (f"{p.id}/{role}", plan_for(p.defect, p.email).key_bits) for p in chosen for role in ROLES
+    ]
+    keys = derive_rsa_keys(seed, wanted)
+    main = _hierarchy(seed, keys, "ca", ROOT_CN, INTERMEDIATE_CN, CA_ORG)
     unknown_ca = _hierarchy(
-        seed, "ca-unknown", UNKNOWN_ROOT_CN, UNKNOWN_INTERMEDIATE_CN, UNKNOWN_ORG
+        seed, keys, "ca-unknown", UNKNOWN_ROOT_CN, UNKNOWN_INTERMEDIATE_CN, UNKNOWN_ORG
     )
     _write_crls(out / "ca", main, _revoked(seed, people))
     _write_crls(out / "ca-unknown", unknown_ca, [])
@@ -206,9 +216,8 @@ def generate(
             (keys_dir / f"{prefix}{label}.key.pem").write_bytes(_key_pem(authority.key))
 
     hierarchies = {"intermediate": main, "unknown": unknown_ca}
-    key_count = 4
     for person in chosen:
-        key_count += _build_identity(seed, person, hierarchies, out / "identities" / person.id)
+        _build_identity(seed, keys, person, hierarchies, out / "identities" / person.id)
 
     _write_json(
         out / MANIFEST_FILE,
@@ -224,7 +233,7 @@ def generate(
     )
     (out / "README.md").write_text(pki_readme(seed), encoding="utf-8")
     return BuildReport(
-        out, seed, tuple(p.id for p in chosen), key_count, time.perf_counter() - started
+        out, seed, tuple(p.id for p in chosen), len(keys), time.perf_counter() - started
     )
 
 

@@ -61,7 +61,12 @@ the same seed gives the same bytes. To regenerate:
 
     .venv/bin/osm-conformance pki init --seed {seed}
 
-`osm-conformance pki export DIR` copies it for a product, adding PKCS#12 files.
+`osm-conformance pki export DIR` copies it for a product (without `ca-keys/`)
+and adds PKCS#12 files, password `test`, legacy PBE (pbeWithSHA1And3-KeyTripleDES-CBC,
+HMAC-SHA1) so that gpgsm and old tools import them: `identity.p12` holds the
+signature key and certificate, the encryption certificate and the CA chain
+(one key per file: gpgsm reads no more); `auth.p12`, `sign.p12` and
+`encrypt.p12` hold each role's key, certificate and chain.
 
 ## Layout (the export layout of DESIGN.md)
 

@@ -16,7 +16,9 @@ the same integer with or without it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -96,8 +98,8 @@ def generate_prime(stream: HashStream, bits: int) -> int:
             return candidate
 
 
-def derive_rsa_key(seed: int, label: str, bits: int = 2048) -> rsa.RSAPrivateKey:
-    """The RSA key of `label` (for example "pro01/sign") under `seed`."""
+def derive_rsa_primes(seed: int, label: str, bits: int = 2048) -> tuple[int, int]:
+    """The primes (p > q) of the RSA key of `label` (for example "pro01/sign") under `seed`."""
     if bits < 512 or bits % 2:
         raise ValueError(f"unsupported RSA key size {bits}")
     stream = HashStream(seed, "rsa/" + label)
@@ -107,11 +109,12 @@ def derive_rsa_key(seed: int, label: str, bits: int = 2048) -> rsa.RSAPrivateKey
         q = generate_prime(stream, half)
         # FIPS 186-5 A.1.3: |p - q| > 2**(nlen/2 - 100).
         if abs(p - q) > 1 << (half - 100):
-            break
-    p, q = max(p, q), min(p, q)
+            return max(p, q), min(p, q)
+
+
+def rsa_key_from_primes(p: int, q: int) -> rsa.RSAPrivateKey:
     n = p * q
-    lam = math.lcm(p - 1, q - 1)
-    d = pow(PUBLIC_EXPONENT, -1, lam)
+    d = pow(PUBLIC_EXPONENT, -1, math.lcm(p - 1, q - 1))
     numbers = rsa.RSAPrivateNumbers(
         p=p,
         q=q,
@@ -124,3 +127,28 @@ def derive_rsa_key(seed: int, label: str, bits: int = 2048) -> rsa.RSAPrivateKey
     # OpenSSL's own check (RSA_check_key) would re-test both primes and cost
     # more than generating them; the PKI tests run it on the committed keys.
     return numbers.private_key(unsafe_skip_rsa_key_validation=True)
+
+
+def derive_rsa_key(seed: int, label: str, bits: int = 2048) -> rsa.RSAPrivateKey:
+    """The RSA key of `label` (for example "pro01/sign") under `seed`."""
+    return rsa_key_from_primes(*derive_rsa_primes(seed, label, bits))
+
+
+def _primes_job(job: tuple[int, str, int]) -> tuple[int, int]:
+    return derive_rsa_primes(*job)
+
+
+def derive_rsa_keys(
+    seed: int, wanted: Sequence[tuple[str, int]], workers: int | None = None
+) -> dict[str, rsa.RSAPrivateKey]:
+    """Many keys at once, (label, bits) each, on all cores: each key depends on its label only."""
+    jobs = [(seed, label, bits) for label, bits in wanted]
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or len(jobs) < 8:
+        primes = [_primes_job(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            primes = list(pool.map(_primes_job, jobs, chunksize=4))
+    return {
+        label: rsa_key_from_primes(p, q) for (label, _), (p, q) in zip(wanted, primes, strict=True)
+    }

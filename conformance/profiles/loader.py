@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -348,7 +349,9 @@ def _load(paths: Sequence[Path], with_shipped: bool) -> tuple[dict[str, Profile]
     named, problems = _read_all(paths)
     docs = dict(named)
     bases: dict[str, Document] = {}
-    source_files = {p.parent / SOURCES_FILE for p in paths} | {PROFILES_DIR / SOURCES_FILE}
+    source_files = {(p.parent / SOURCES_FILE).resolve() for p in paths} | {
+        (PROFILES_DIR / SOURCES_FILE).resolve()
+    }
     if with_shipped:
         # Bases a named profile may extend: its neighbours, then the shipped profiles.
         # They are only read here; they are linted when named themselves.
@@ -410,8 +413,6 @@ def _load_one(
 
 
 def _valid_id(value: str | None) -> bool:
-    import re
-
     return value is not None and re.match(ID_PATTERN, value) is not None
 
 
@@ -451,5 +452,3 @@ def load_profile(id_or_path: str | Path) -> Profile:
         raise UserError(f"unknown profile {text!r}{suggestion}; known: {', '.join(profiles)}")
     return profiles[text]
 
-
-LoadFn = Callable[[Iterable[Path | str] | None], dict[str, Profile]]

@@ -14,6 +14,7 @@ GCMParameters (RFC 5084) for the AES-GCM identifiers, and, through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import asn1crypto.tsp  # noqa: F401  (registers signing_certificate(_v2) attributes)
@@ -41,6 +42,7 @@ __all__ = [
     "content_cipher_from_capability",
     "content_cipher_oid",
     "digest_algorithm",
+    "digest_algorithm_der",
     "digest_from_micalg",
     "digest_from_oid",
     "digest_name_from_oid",
@@ -50,12 +52,15 @@ __all__ = [
     "is_aead",
     "key_length",
     "key_transport_algorithm",
+    "key_transport_algorithm_der",
     "key_transport_from_algorithm",
     "micalg_name",
     "oaep_digest",
     "rc2_effective_bits",
     "rc2_parameter_version",
     "signature_algorithm",
+    "signature_algorithm_der",
+    "smime_capabilities_der",
     "signature_from_algorithm",
 ]
 
@@ -134,6 +139,12 @@ def digest_size(name: Digest) -> int:
 def digest_algorithm(name: Digest) -> algos.DigestAlgorithm:
     """AlgorithmIdentifier for a digest (asn1crypto writes NULL parameters, RFC 5754 allows it)."""
     return algos.DigestAlgorithm({"algorithm": _DIGEST_OIDS[name]})
+
+
+@lru_cache(maxsize=None)
+def digest_algorithm_der(name: Digest) -> bytes:
+    """DER of `digest_algorithm(name)`, cached (the send side writes it in every message)."""
+    return bytes(digest_algorithm(name).dump())
 
 
 def hash_algorithm(name: Digest) -> hashes.HashAlgorithm:
@@ -215,6 +226,12 @@ def signature_algorithm(
         )
         return algos.SignedDigestAlgorithm({"algorithm": _RSASSA_PSS, "parameters": params})
     raise UnsupportedAlgorithm("signature", str(algorithm))
+
+
+@lru_cache(maxsize=None)
+def signature_algorithm_der(algorithm: SignatureAlgorithm, digest: Digest) -> bytes:
+    """DER of `signature_algorithm(algorithm, digest)`, cached."""
+    return bytes(signature_algorithm(algorithm, digest).dump())
 
 
 def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInfo:
@@ -373,6 +390,12 @@ def capability_identifier(cipher: ContentCipher) -> cms.SMIMECapabilityIdentifie
     return cms.SMIMECapabilityIdentifier(entry)
 
 
+@lru_cache(maxsize=64)
+def smime_capabilities_der(ciphers: tuple[ContentCipher, ...]) -> bytes:
+    """DER of the SMIMECapabilities SEQUENCE listing `ciphers` in order, cached."""
+    return bytes(cms.SMIMECapabilites([capability_identifier(c) for c in ciphers]).dump())
+
+
 def content_cipher_from_capability(value: cms.SMIMECapabilityIdentifier) -> ContentCipher | None:
     """Cipher named by an SMIMECapability, or None (not a cipher we know)."""
     oid = value["capability_id"].dotted
@@ -421,6 +444,12 @@ def key_transport_algorithm(key_transport: KeyTransport) -> cms.KeyEncryptionAlg
             }
         )
     return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": params})
+
+
+@lru_cache(maxsize=None)
+def key_transport_algorithm_der(key_transport: KeyTransport) -> bytes:
+    """DER of `key_transport_algorithm(key_transport)`, cached."""
+    return bytes(key_transport_algorithm(key_transport).dump())
 
 
 def key_transport_from_algorithm(value: cms.KeyEncryptionAlgorithm) -> KeyTransport:

@@ -1,10 +1,15 @@
 """CMS structures the send side writes (RFC 5652, 5083/5084), as DER.
 
-asn1crypto builds the structures; the private-key operations go through a
-`PrivateKeyHandle` (the key never leaves its token); the content-key
-wrapping uses `rsa_padding` so that an injected generator gives
-byte-identical output. Every choice comes from the options: nothing here
-knows which product it plays.
+The private-key operations go through a `PrivateKeyHandle` (the key never
+leaves its token); the content-key wrapping uses `rsa_padding` so that an
+injected generator gives byte-identical output. Every choice comes from the
+options: nothing here knows which product it plays.
+
+Speed: asn1crypto encodes the parts that never change per certificate or per
+option (issuer-and-serial, ESS signing-certificate-v2, algorithm identifiers,
+SMIMECapabilities), once, cached; the per-message structures around them are
+concatenated DER (`der`), because building them as asn1crypto trees cost
+more than the RSA work of a whole exchange.
 """
 
 from __future__ import annotations
@@ -13,19 +18,23 @@ import hashlib
 import os
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
-from asn1crypto import cms, core, keys, tsp
+from asn1crypto import cms, core, keys, parser, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm as CryptographyUnsupported
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from conformance.smime import der
 from conformance.smime.algorithms import (
-    capability_identifier,
     digest_algorithm,
+    digest_algorithm_der,
     is_aead,
-    key_transport_algorithm,
-    signature_algorithm,
+    key_transport_algorithm_der,
+    signature_algorithm_der,
+    smime_capabilities_der,
 )
 from conformance.smime.ciphers import Rng, encrypt_content, generate_key
 from conformance.smime.options import (
@@ -49,6 +58,14 @@ __all__ = [
 ]
 
 ID_DATA = "1.2.840.113549.1.7.1"
+_ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
+_ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
+_ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
+_ATTR_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+_ATTR_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+_ATTR_SIGNING_TIME = "1.2.840.113549.1.9.5"
+_ATTR_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
+_ATTR_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
 
 
 class RecipientError(ValueError):
@@ -63,35 +80,51 @@ def _hash(data: bytes, digest: Digest) -> bytes:
     return hashlib.new(digest, data).digest()
 
 
-def _signer_identifier(
-    certificate: x509.Certificate, kind: RecipientIdentifier
-) -> tuple[int, dict[str, object]]:
-    """(SignerInfo/KTRI version offset, identifier choice): issuer-serial or SKI."""
-    if kind == "ski":
-        return 2, {"subject_key_identifier": subject_key_identifier(certificate)}
+# --- parts cached per certificate (keyed on the certificate: equal means same DER) ----
+
+
+@lru_cache(maxsize=512)
+def _certificate_der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(Encoding.DER)
+
+
+@lru_cache(maxsize=512)
+def _issuer_and_serial(certificate: x509.Certificate) -> bytes:
+    """IssuerAndSerialNumber DER, the issuer Name exactly as encoded in the certificate."""
     cert = to_asn1_certificate(certificate)
-    return 0, {
-        "issuer_and_serial_number": cms.IssuerAndSerialNumber(
-            {"issuer": cert.issuer, "serial_number": cert.serial_number}
-        )
-    }
+    value = cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})
+    return bytes(value.dump())
 
 
-def _signing_certificate_v2(
-    certificate: x509.Certificate, digest: Digest
-) -> tsp.SigningCertificateV2:
+@lru_cache(maxsize=512)
+def _ski(certificate: x509.Certificate) -> bytes:
+    return subject_key_identifier(certificate)
+
+
+def _identifier(certificate: x509.Certificate, kind: RecipientIdentifier) -> tuple[int, bytes]:
+    """(SignerInfo/KTRI version offset, SignerIdentifier/RecipientIdentifier DER).
+
+    issuerAndSerialNumber, or subjectKeyIdentifier as [0] IMPLICIT OCTET STRING.
+    """
+    if kind == "ski":
+        return 2, der.tlv(0x80, _ski(certificate))
+    return 0, _issuer_and_serial(certificate)
+
+
+@lru_cache(maxsize=512)
+def _signing_certificate_v2(certificate: x509.Certificate, digest: Digest) -> bytes:
     """ESS signing-certificate-v2 (RFC 5035): the signer certificate hash and issuer-serial.
 
     The hash is the signature's digest; SHA-256 is the DEFAULT and so is omitted in DER.
     """
-    der = certificate.public_bytes(Encoding.DER)
-    cert = asn1_x509.Certificate.load(der)
-    return tsp.SigningCertificateV2(
+    certificate_der = _certificate_der(certificate)
+    cert = asn1_x509.Certificate.load(certificate_der)
+    value = tsp.SigningCertificateV2(
         {
             "certs": [
                 {
                     "hash_algorithm": digest_algorithm(digest),
-                    "cert_hash": _hash(der, digest),
+                    "cert_hash": _hash(certificate_der, digest),
                     "issuer_serial": {
                         "issuer": [asn1_x509.GeneralName({"directory_name": cert.issuer})],
                         "serial_number": cert.serial_number,
@@ -100,6 +133,24 @@ def _signing_certificate_v2(
             ]
         }
     )
+    return bytes(value.dump())
+
+
+@lru_cache(maxsize=64)
+def _content_type(value: str) -> bytes:
+    """ContentType OID DER; `value` is a dotted OID or an asn1crypto name ("data")."""
+    return bytes(cms.ContentType(value).dump())
+
+
+def _attribute(oid: str, value: bytes) -> bytes:
+    """Attribute ::= SEQUENCE { attrType, attrValues SET OF } with one value."""
+    return der.sequence(der.oid(oid), der.set_of(value))
+
+
+def _time(moment: datetime) -> bytes:
+    """RFC 5652 11.3: UTCTime for 1950-2049, GeneralizedTime otherwise."""
+    kind = "utc_time" if 1950 <= moment.year < 2050 else "generalized_time"
+    return bytes(cms.Time({kind: moment}).dump())
 
 
 def signed_attributes(
@@ -109,31 +160,32 @@ def signed_attributes(
     signing_time: datetime,
     capabilities: Sequence[ContentCipher],
     content_type: str = ID_DATA,
-) -> cms.CMSAttributes | None:
-    """The signed attributes the options ask for, or None when the set is empty."""
+) -> bytes | None:
+    """DER of the SET OF signed attributes the options ask for, or None when it is empty.
+
+    This is what the signature covers (RFC 5652 5.4: the SET OF tag, not [0]).
+    """
     wanted = options.signed_attributes
-    attributes: list[cms.CMSAttribute] = []
+    attributes: list[bytes] = []
     if "content-type" in wanted:
-        attributes.append(cms.CMSAttribute({"type": "content_type", "values": [content_type]}))
+        attributes.append(_attribute(_ATTR_CONTENT_TYPE, _content_type(content_type)))
     if "signing-time" in wanted:
-        time = cms.Time({"utc_time": signing_time})
-        if not 1950 <= signing_time.year < 2050:
-            time = cms.Time({"generalized_time": signing_time})
-        attributes.append(cms.CMSAttribute({"type": "signing_time", "values": [time]}))
+        attributes.append(_attribute(_ATTR_SIGNING_TIME, _time(signing_time)))
     if "message-digest" in wanted:
-        value = _hash(content, options.digest)
-        attributes.append(cms.CMSAttribute({"type": "message_digest", "values": [value]}))
+        value = der.octet_string(_hash(content, options.digest))
+        attributes.append(_attribute(_ATTR_MESSAGE_DIGEST, value))
     if "smime-capabilities" in wanted:
-        caps = cms.SMIMECapabilites([capability_identifier(c) for c in capabilities])
-        attributes.append(cms.CMSAttribute({"type": "smime_capabilities", "values": [caps]}))
+        caps = smime_capabilities_der(tuple(capabilities))
+        attributes.append(_attribute(_ATTR_SMIME_CAPABILITIES, caps))
     if "signing-certificate-v2" in wanted:
         ess = _signing_certificate_v2(certificate, options.digest)
-        attributes.append(cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}))
-    return cms.CMSAttributes(attributes) if attributes else None
+        attributes.append(_attribute(_ATTR_SIGNING_CERTIFICATE_V2, ess))
+    return der.set_of(*attributes) if attributes else None
 
 
-def _content_info(content_type: str, content: core.Asn1Value) -> bytes:
-    return bytes(cms.ContentInfo({"content_type": content_type, "content": content}).dump())
+def _content_info(content_type: str, content: bytes) -> bytes:
+    """ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT content }."""
+    return der.sequence(der.oid(content_type), der.context_explicit(0, content))
 
 
 def build_signed_data(
@@ -156,55 +208,70 @@ def build_signed_data(
     attrs = signed_attributes(
         content, options, certificate, signing_time, capabilities, content_type
     )
-    to_sign = content if attrs is None else bytes(attrs.dump())
+    to_sign = content if attrs is None else attrs
     signature = signer.sign(to_sign, options.digest, options.algorithm)
-    offset, sid = _signer_identifier(certificate, options.signer_identifier)
-    signer_info: dict[str, object] = {
-        "version": 1 + offset,
-        "sid": cms.SignerIdentifier(sid),
-        "digest_algorithm": digest_algorithm(options.digest),
-        "signature_algorithm": signature_algorithm(options.algorithm, options.digest),
-        "signature": signature,
-    }
-    if attrs is not None:
-        signer_info["signed_attrs"] = attrs
+    offset, sid = _identifier(certificate, options.signer_identifier)
+    digest_algorithm_id = digest_algorithm_der(options.digest)
+    signer_info = der.sequence(
+        der.integer(1 + offset),
+        sid,
+        digest_algorithm_id,
+        der.context_implicit(0, attrs) if attrs is not None else b"",
+        signature_algorithm_der(options.algorithm, options.digest),
+        der.octet_string(signature),
+    )
     certificates: list[x509.Certificate] = []
     if options.certificates in ("signer", "chain"):
         certificates.append(certificate)
     if options.certificates == "chain":
         certificates.extend(c for c in chain if c != certificate)
-    encap: dict[str, object] = {"content_type": content_type}
-    if not detached:
-        encap["content"] = content  # asn1crypto wraps it in the spec'd OCTET STRING type
-    signed: dict[str, object] = {
-        # RFC 5652 5.1: version 3 with an SKI signer or non-data content, else 1.
-        "version": 3 if offset or content_type != ID_DATA else 1,
-        "digest_algorithms": [digest_algorithm(options.digest)],
-        "encap_content_info": encap,
-        "signer_infos": [signer_info],
-    }
-    if certificates:
-        signed["certificates"] = [to_asn1_certificate(c) for c in certificates]
-    return _content_info("signed_data", cms.SignedData(signed))
+    content_type_id = _content_type(content_type)
+    encap = der.sequence(
+        content_type_id,
+        b"" if detached else der.context_explicit(0, der.octet_string(content)),
+    )
+    # RFC 5652 5.1: version 3 with an SKI signer or non-data content, else 1.
+    version = 3 if offset or content_type_id != _content_type(ID_DATA) else 1
+    certificate_set = (
+        der.context_implicit(0, der.set_of(*(_certificate_der(c) for c in certificates)))
+        if certificates
+        else b""
+    )
+    signed = der.sequence(
+        der.integer(version),
+        der.set_of(digest_algorithm_id),
+        encap,
+        certificate_set,
+        der.set_of(signer_info),
+    )
+    return _content_info(_ID_SIGNED_DATA, signed)
 
 
+def _spki_rsa_key(certificate: x509.Certificate) -> RSAPublicKey:
+    """The RSA key read from the SubjectPublicKeyInfo bit string, whatever its algorithm OID."""
+    tbs = to_asn1_certificate(certificate)["tbs_certificate"]
+    spki = parser.parse(tbs["subject_public_key_info"].dump())[4]
+    algorithm_length = parser.peek(spki)
+    bit_string = parser.parse(spki[algorithm_length:])
+    if bit_string[2] != 3 or not bit_string[4] or bit_string[4][0] != 0:
+        raise ValueError("subjectPublicKey is not a whole-octet BIT STRING")
+    rsa = keys.RSAPublicKey.load(bit_string[4][1:])
+    return RSAPublicNumbers(int(rsa["public_exponent"].native), int(rsa["modulus"].native)).public_key()
+
+
+@lru_cache(maxsize=512)
 def _rsa_public_key(certificate: x509.Certificate) -> RSAPublicKey:
     """The recipient's RSA key; also read by hand when cryptography refuses the SPKI
     (old CPS certificates name RSA with the private OID 1.2.250.1.71.2.6.1)."""
     try:
         key = certificate.public_key()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, CryptographyUnsupported):
         key = None
     if isinstance(key, RSAPublicKey):
         return key
     subject = certificate.subject.rfc4514_string()
     try:
-        spki = asn1_x509.Certificate.load(certificate.public_bytes(Encoding.DER))[
-            "tbs_certificate"
-        ]["subject_public_key_info"]
-        rsa = keys.RSAPublicKey.load(spki["public_key"].contents[1:])
-        numbers = RSAPublicNumbers(int(rsa["public_exponent"].native), int(rsa["modulus"].native))
-        return numbers.public_key()
+        return _spki_rsa_key(certificate)
     except (ValueError, TypeError, KeyError) as exc:
         raise RecipientError(f"recipient {subject}: not an RSA public key ({exc})") from None
 
@@ -215,26 +282,19 @@ def _recipient_infos(
     key_transport: KeyTransport,
     identifier: RecipientIdentifier,
     rng: Rng,
-) -> tuple[list[cms.RecipientInfo], bool]:
-    """KeyTransRecipientInfo for each recipient; also whether any has version 2 (SKI)."""
+) -> tuple[bytes, bool]:
+    """RecipientInfos (SET OF KeyTransRecipientInfo) DER; also whether any has version 2 (SKI)."""
     if not recipients:
         raise RecipientError("no recipient to encrypt to")
     infos = []
     any_ski = False
+    algorithm = key_transport_algorithm_der(key_transport)
     for certificate in recipients:
-        offset, rid = _signer_identifier(certificate, identifier)
+        offset, rid = _identifier(certificate, identifier)
         any_ski = any_ski or bool(offset)
         wrapped = encrypt_key(_rsa_public_key(certificate), key, key_transport, rng)
-        ktri = cms.KeyTransRecipientInfo(
-            {
-                "version": offset,
-                "rid": cms.RecipientIdentifier(rid),
-                "key_encryption_algorithm": key_transport_algorithm(key_transport),
-                "encrypted_key": wrapped,
-            }
-        )
-        infos.append(cms.RecipientInfo({"ktri": ktri}))
-    return infos, any_ski
+        infos.append(der.sequence(der.integer(offset), rid, algorithm, der.octet_string(wrapped)))
+    return der.set_of(*infos), any_ski
 
 
 def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
@@ -243,6 +303,13 @@ def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
         if cert not in seen:
             seen.append(cert)
     return seen
+
+
+def _encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
+    """EncryptedContentInfo, the ciphertext as [0] IMPLICIT OCTET STRING."""
+    return der.sequence(
+        _content_type(content_type), bytes(algorithm.dump()), der.tlv(0x80, data)
+    )
 
 
 def build_enveloped_data(
@@ -267,19 +334,13 @@ def build_enveloped_data(
         cek, _unique(recipients), options.key_transport, options.recipient_identifier, rng
     )
     encrypted = encrypt_content(options.content, cek, content, rng)
-    enveloped = cms.EnvelopedData(
-        {
-            # RFC 5652 6.1: version 2 when a RecipientInfo has version 2, else 0.
-            "version": 2 if any_ski else 0,
-            "recipient_infos": infos,
-            "encrypted_content_info": {
-                "content_type": content_type,
-                "content_encryption_algorithm": encrypted.algorithm,
-                "encrypted_content": encrypted.ciphertext,
-            },
-        }
+    enveloped = der.sequence(
+        # RFC 5652 6.1: version 2 when a RecipientInfo has version 2, else 0.
+        der.integer(2 if any_ski else 0),
+        infos,
+        _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
     )
-    return _content_info("enveloped_data", enveloped)
+    return _content_info(_ID_ENVELOPED_DATA, enveloped)
 
 
 def build_auth_enveloped_data(
@@ -305,16 +366,12 @@ def build_auth_enveloped_data(
     )
     aad = bytes(auth_attributes.dump()) if auth_attributes is not None else b""
     encrypted = encrypt_content(options.content, cek, content, rng, tag_length=tag_length, aad=aad)
-    value: dict[str, object] = {
-        "version": 0,
-        "recipient_infos": infos,
-        "auth_encrypted_content_info": {
-            "content_type": content_type,
-            "content_encryption_algorithm": encrypted.algorithm,
-            "encrypted_content": encrypted.ciphertext,
-        },
-        "mac": encrypted.tag,
-    }
-    if auth_attributes is not None:
-        value["auth_attrs"] = auth_attributes
-    return _content_info("authenticated_enveloped_data", cms.AuthEnvelopedData(value))
+    assert encrypted.tag is not None  # AEAD ciphers always give a tag
+    value = der.sequence(
+        der.integer(0),
+        infos,
+        _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
+        der.context_implicit(1, aad) if aad else b"",
+        der.octet_string(encrypted.tag),
+    )
+    return _content_info(_ID_AUTH_ENVELOPED_DATA, value)

@@ -9,6 +9,7 @@ options do not take, BAD_SIGNATURE and CANNOT_DECRYPT for the verdicts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
@@ -167,7 +168,13 @@ class CertificatePool:
 
 
 def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    """The asn1crypto view of a certificate (cached: the same few are used for every message)."""
+    return _load_certificate(cert.public_bytes(serialization.Encoding.DER))
+
+
+@functools.lru_cache(maxsize=512)
+def _load_certificate(der: bytes) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(der)
 
 
 def to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
@@ -203,7 +210,10 @@ def _matches(
         ski = subject_key_identifier(cert)
         return ski is not None and hmac.compare_digest(ski, bytes(sid.chosen.native))
     ias = sid.chosen
-    return bool(cert.serial_number == ias["serial_number"].native and cert.issuer == ias["issuer"])
+    if cert.serial_number != ias["serial_number"].native:
+        return False
+    # Same bytes first: asn1crypto's RFC 5280 name comparison is right but slow.
+    return bool(cert.issuer.dump() == ias["issuer"].dump() or cert.issuer == ias["issuer"])
 
 
 def message_certificates(signed_data: cms.SignedData, where: str) -> list[asn1_x509.Certificate]:
@@ -308,7 +318,9 @@ def _verify_signer(
         signer_cert = pool.find_signer(sid)
     if signer_cert is not None:
         with asn1_guard(f"{where}: signer certificate"):
-            _ = signer_cert.native  # parse it all now: extensions are read later
+            # Parse now what is read later (extensions, subject), so that a
+            # corrupt certificate is MALFORMED here rather than a crash there.
+            _ = (signer_cert.key_usage_value, signer_cert.subject.native)
 
     # Algorithms first, so that the status names them even when refused.
     digest_name = alg.digest_name_from_oid(digest_oid)

@@ -1,7 +1,7 @@
 """Signer certificate validation: the path by pyhanko-certvalidator, then S/MIME usage.
 
 pyhanko-certvalidator builds and validates the path (signatures, validity at
-the given time, CRLs in hard-fail mode with the CRLs given and no fetching,
+the given time, the CRLs given and no fetching,
 weak algorithms). The S/MIME usage rules of RFC 8550 4.4 are checked here on
 the end-entity certificate, because they are either-or rules that pyhanko's
 `validate_usage` cannot express: key usage, when present, must allow
@@ -91,6 +91,19 @@ def _usage_problem(cert: asn1_x509.Certificate) -> str | None:
         purposes = {p.dotted for p in eku}
         if not {_EMAIL_PROTECTION, _ANY_EKU} & purposes:
             return "extended key usage lacks emailProtection (RFC 8550 4.4.4)"
+    return None
+
+
+def _weak_key(cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy) -> str | None:
+    """The signer's own key size (pyhanko checks only the keys that sign certificates)."""
+    try:
+        algorithm = cert.public_key.algorithm
+        bits = cert.public_key.bit_size
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None  # e.g. DSA parameters inherited from the issuer: sized by its chain
+    minimum = {"rsa": policy.rsa_key_size_threshold, "dsa": policy.dsa_key_size_threshold}
+    if algorithm in minimum and bits < minimum[algorithm]:
+        return f"weak key: {algorithm.upper()} {bits} bits, policy requires {minimum[algorithm]}"
     return None
 
 
@@ -198,7 +211,11 @@ def _validate(
         moment=moment,
         allow_fetching=False,
         crls=[asn1_crl.CertificateList.load(d) for d in crl_ders] if check_revocation else [],
-        revocation_mode="hard-fail" if check_revocation else "soft-fail",
+        # "require", not "hard-fail": pyhanko's hard-fail skips revocation for a
+        # certificate without a CRL distribution point, even when a given CRL
+        # revokes it (the test PKI's certificates have none). With "require",
+        # every certificate under the anchor must be covered by a valid given CRL.
+        revocation_mode="require" if check_revocation else "soft-fail",
         algorithm_usage_policy=policy,
     )
     validator = CertificateValidator(cert, others, validation_context=context)
@@ -211,7 +228,7 @@ def _validate(
         return ChainResult(
             False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
         )
-    problem = _usage_problem(cert)
+    problem = _usage_problem(cert) or _weak_key(cert, policy)
     if problem is not None:
         return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
     return ChainResult(True, None, f"signer {subject}: valid chain to a trust anchor")

@@ -126,7 +126,7 @@ def open_key(identity_dir_or_uri: str | Path, role: Role) -> PrivateKeyHandle:
         )
     from conformance.token import softhsm
 
-    setup = softhsm.provision(_siblings(directory))
+    setup = softhsm.provision([directory] if softhsm.holds(directory) else _siblings(directory))
     token = setup.token()
     return token.key_by_id(subject_key_identifier(certificate), certificate)
 

@@ -93,12 +93,15 @@ def load_library(module: Path | str) -> Any:
 # One logged-in session per (module, token serial) in this process: PKCS#11
 # logins are per application, so a second C_Login would fail.
 _SESSIONS: dict[tuple[str, bytes], Any] = {}
+# Objects found, per session: a search over ~250 objects costs SoftHSM ~4 ms.
+_FOUND: dict[tuple[int, int, str | None, bytes | None], Any] = {}
 
 
 def forget_sessions(module: Path | str | None = None) -> None:
     """Drop cached sessions (after the library was re-initialised on another token dir)."""
     for key in [k for k in _SESSIONS if module is None or k[0] == str(module)]:
         del _SESSIONS[key]
+    _FOUND.clear()
 
 
 class Pkcs11Key:
@@ -255,6 +258,15 @@ class Pkcs11Token:
         )
 
     def _find(self, object_class: ObjectClass, label: str | None, key_id: bytes | None) -> Any:
+        cache_key = (id(self.session), int(object_class), label, key_id)
+        if cache_key in _FOUND:
+            return _FOUND[cache_key]
+        found = self._search(object_class, label, key_id)
+        if found is not None:
+            _FOUND[cache_key] = found
+        return found
+
+    def _search(self, object_class: ObjectClass, label: str | None, key_id: bytes | None) -> Any:
         attrs: dict[Attribute, Any] = {Attribute.CLASS: object_class}
         if label is not None:
             attrs[Attribute.LABEL] = label
@@ -282,7 +294,8 @@ class Pkcs11Token:
                 )
                 if part
             )
-            raise KeyNotFound(f"token {self.label!r}: no private key with {wanted}")
+            hint = "" if self.pin is not None else " (no PIN given: private keys show after login)"
+            raise KeyNotFound(f"token {self.label!r}: no private key with {wanted}{hint}")
         key_label = str(key[Attribute.LABEL])
         if certificate is None:
             cert_id = bytes(key[Attribute.ID])

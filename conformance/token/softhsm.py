@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import hashlib
+import multiprocessing.util
 import os
 import re
 import shutil
@@ -262,6 +263,11 @@ def _remove(directory: Path) -> None:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+def _remove_if_owner(directory: Path, owner: int) -> None:
+    if os.getpid() == owner:
+        _remove(directory)
+
+
 def copy_token(template: Path, directory: Path, *, in_memory: bool) -> Path:
     """Copy the template's token files for one process; returns its softhsm2.conf.
 
@@ -341,12 +347,21 @@ def provision(
     target = directory if directory is not None else process_directory()
     if directory is None:
         _remove_stale(target.parent)
-        atexit.register(_remove, target)
+        owner = os.getpid()
+        # atexit for normal exits; multiprocessing's Finalize for its children,
+        # which leave through os._exit. Both skip a forked child (other pid).
+        atexit.register(_remove_if_owner, target, owner)
+        multiprocessing.util.Finalize(None, _remove_if_owner, (target, owner), exitpriority=0)
     conf = copy_token(template, target, in_memory=directory is None)
     setup = SoftHsmSetup(module_path(), conf, target, label, pin)
     _PROCESS[key] = setup
     _IMPORTED.update((key, d) for d in dirs)
     return setup
+
+
+def holds(directory: Path) -> bool:
+    """Whether this process's token already holds that identity's keys."""
+    return any(key.startswith(f"{os.getpid()}\0") and held == directory for key, held in _IMPORTED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Example adapter for a FICTITIOUS product, "FictiMail", driving `openssl cms`.
+
+It implements the agent command line of osm-conformance (docs/agent-cli.md)
+with nothing but the Python standard library and the openssl tool, to show a
+vendor what an adapter has to do: translate `send` and `receive` into its
+product's own commands, and its product's output into the status JSON and
+the exit codes. Use it as a template: replace the `openssl` calls by calls
+to your product.
+
+    fictimail.py send --function sign-encrypt --from ID_DIR --to CERT < entity > message
+    fictimail.py receive --identity ID_DIR --trust CA --status-out s.json < message > content
+"""
+
+from __future__ import annotations
+
+import argparse
+import email.utils
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+EXIT = {"no-signature": 10, "bad-signature": 11, "untrusted-signer": 12, "cannot-decrypt": 13,
+        "unsupported-algorithm": 14, "unsupported-function": 15, "malformed": 16, "internal": 70}
+FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+
+
+def openssl(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=60,
+                          check=False, env={**os.environ, "LC_ALL": "C"})
+
+
+def identity(directory: str) -> dict[str, str]:
+    return json.loads((Path(directory) / "identity.json").read_text(encoding="utf-8"))
+
+
+def send(args: argparse.Namespace) -> int:
+    me = Path(args.sender)
+    entity = sys.stdin.buffer.read()
+    signs = args.function != "encrypt"
+    encrypts = args.function != "sign"
+    if signs:
+        run = openssl("cms", "-sign", "-signer", str(me / "sign.pem"), "-inkey",
+                      str(me / "sign.key.pem"), "-certfile", str(me / "chain.pem"),
+                      "-md", "sha256", "-crlfeol", data=entity)
+        if run.returncode:
+            sys.stderr.write(run.stderr.decode(errors="replace"))
+            return EXIT["internal"]
+        entity = run.stdout.split(b"\r\n", 1)[1]  # drop openssl's MIME-Version line
+    if encrypts:
+        run = openssl("cms", "-encrypt", "-aes-256-cbc", "-crlfeol", *args.to,
+                      str(me / "encrypt.pem"), data=entity)
+        if run.returncode:
+            sys.stderr.write(run.stderr.decode(errors="replace"))
+            return EXIT["internal"]
+        entity = run.stdout.split(b"\r\n", 1)[1]
+    sender = identity(args.sender)
+    recipients = [email_of(Path(t)) for t in args.to]
+    headers = [
+        f"From: {sender['email']}",
+        f"To: {', '.join(r for r in recipients if r)}",
+        f"Date: {args.date or email.utils.formatdate(localtime=True)}",
+        f"Message-ID: {args.message_id or email.utils.make_msgid(domain='fictimail.example')}",
+        f"Subject: {args.subject}",  # FictiMail writes ASCII subjects only (a real finding)
+        "MIME-Version: 1.0",
+    ]
+    sys.stdout.buffer.write("\r\n".join(headers).encode("utf-8") + b"\r\n" + entity)
+    return 0
+
+
+def email_of(cert: Path) -> str:
+    run = openssl("x509", "-in", str(cert), "-noout", "-ext", "subjectAltName")
+    for word in run.stdout.decode(errors="replace").replace(",", " ").split():
+        if word.startswith("email:"):
+            return word[len("email:"):]
+    return ""
+
+
+def receive(args: argparse.Namespace) -> int:
+    me = Path(args.identity)
+    message = sys.stdin.buffer.read()
+    status: dict[str, object] = {
+        "decrypted": False, "encrypted": False, "signed": False, "signature_valid": None,
+        "chain_valid": None, "signer": None, "layers": [], "errors": [],
+        "algorithms": {"digest": [], "signature": [], "content_encryption": [],
+                       "key_transport": []},
+        "services": {"authentication": False, "integrity": False, "non_repudiation": False,
+                     "confidentiality": False},
+    }
+    errors: list[dict[str, str]] = status["errors"]  # type: ignore[assignment]
+    services: dict[str, bool] = status["services"]  # type: ignore[assignment]
+    layers: list[str] = status["layers"]  # type: ignore[assignment]
+    content = message
+    head = message.split(b"\r\n\r\n", 1)[0].lower()
+    if b"enveloped-data" in head:
+        status["encrypted"] = True
+        layers.append("enveloped-data")
+        run = openssl("cms", "-decrypt", "-recip", str(me / "encrypt.pem"), "-inkey",
+                      str(me / "encrypt.key.pem"), data=message)
+        if run.returncode:
+            text = run.stderr.decode(errors="replace").strip()
+            code = "unsupported-algorithm" if "unsupported" in text else "cannot-decrypt"
+            errors.append({"code": code, "message": f"FictiMail (openssl): {text[-300:]}"})
+            return finish(args, status, None)
+        status["decrypted"] = services["confidentiality"] = True
+        content = run.stdout
+    head = content.split(b"\r\n\r\n", 1)[0].lower()
+    if b"signed" in head and (b"pkcs7-signature" in head or b"signed-data" in head):
+        status["signed"] = True
+        layers.append("signed-data")
+        with tempfile.TemporaryDirectory() as tmp:
+            signer = Path(tmp) / "signer.pem"
+            only_sig = openssl("cms", "-verify", "-noverify", "-signer", str(signer), data=content)
+            status["signature_valid"] = only_sig.returncode == 0
+            if only_sig.returncode:
+                errors.append({"code": "bad-signature", "message": only_sig.stderr.decode(
+                    errors="replace").strip()[-300:]})
+                return finish(args, status, None)
+            trust = [a for t in args.trust for a in ("-CAfile", t)]
+            full = openssl("cms", "-verify", *trust, "-purpose", "smimesign", data=content)
+            status["chain_valid"] = full.returncode == 0
+            if full.returncode:
+                errors.append({"code": "untrusted-signer", "message": full.stderr.decode(
+                    errors="replace").strip()[-300:]})
+            usage = openssl("x509", "-in", str(signer), "-noout", "-ext", "keyUsage").stdout
+            status["signer"] = {"subject": openssl("x509", "-in", str(signer), "-noout",
+                                                   "-subject").stdout.decode().strip(),
+                                "email": email_of(signer) or None, "idnat": None,
+                                "non_repudiation": b"Non Repudiation" in usage}
+            services["integrity"] = True
+            services["authentication"] = full.returncode == 0
+            services["non_repudiation"] = services["authentication"] and b"Non Repudiation" in usage
+            content = only_sig.stdout
+    return finish(args, status, content)
+
+
+def finish(args: argparse.Namespace, status: dict[str, object], content: bytes | None) -> int:
+    if args.status_out:
+        Path(args.status_out).write_text(json.dumps(status, indent=2), encoding="utf-8")
+    if content is not None:
+        sys.stdout.buffer.write(content)
+    errors = status["errors"]
+    assert isinstance(errors, list)
+    return min((EXIT[e["code"]] for e in errors), default=0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    verbs = parser.add_subparsers(dest="verb", required=True)
+    s = verbs.add_parser("send")
+    s.add_argument("--function", required=True, choices=FUNCTIONS)
+    s.add_argument("--from", dest="sender", required=True)
+    s.add_argument("--to", action="append", default=[])
+    s.add_argument("--subject", default="")
+    s.add_argument("--date")
+    s.add_argument("--message-id")
+    s.add_argument("--recipient-in")
+    r = verbs.add_parser("receive")
+    r.add_argument("--identity", required=True)
+    r.add_argument("--trust", action="append", default=[])
+    r.add_argument("--crl", action="append", default=[])
+    r.add_argument("--status-out")
+    verbs.add_parser("version")
+    args = parser.parse_args()
+    if args.verb == "version":
+        print("FictiMail 1.0 (example adapter over " + openssl("version").stdout.decode().strip() + ")")
+        return 0
+    try:
+        return send(args) if args.verb == "send" else receive(args)
+    except Exception as exc:  # an adapter bug must read as an internal error, not a verdict
+        print(f"fictimail: internal error: {exc}", file=sys.stderr)
+        return EXIT["internal"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
