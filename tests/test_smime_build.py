@@ -26,7 +26,12 @@ from conformance.smime import algorithms as alg
 from conformance.smime import ciphers, rc2, rsa_padding
 from conformance.smime.cms_build import build_enveloped_data, build_signed_data
 from conformance.smime.compose import ComposeError, Headers, build_message
-from conformance.smime.mime_build import canonicalize, encode_content, split_entity
+from conformance.smime.mime_build import (
+    canonicalize,
+    encode_content,
+    message_headers,
+    split_entity,
+)
 from conformance.smime.options import (
     ALL_SIGNED_ATTRIBUTES,
     CONTENT_CIPHERS,
@@ -360,7 +365,7 @@ def _build(
         alice.sign_key,
         [pki.intermediate],
         [bob.encrypt_key.certificate],
-        _headers(pki),
+        kw.get("headers", _headers(pki)),  # type: ignore[arg-type]
         seeded(seed),
         alice.encrypt_key.certificate,
     )
@@ -394,6 +399,35 @@ def test_latin1_header_words(pki: BuildPKI) -> None:
     options = SendOptions(mime=MimeOptions(charset="iso-8859-1"))
     head = _build(pki, "sign", options).split(b"\r\n\r\n", 1)[0]
     assert b"=?iso-8859-1?q?R=E9sultats" in head
+
+
+@pytest.mark.parametrize("charset", ["iso-8859-1", "utf-8"])
+def test_header_text_outside_the_charset_gets_utf8_words(charset: str) -> None:
+    headers = Headers(
+        from_addr="oe@sante.example",
+        from_name="Œdipe Lefèvre",
+        subject="Bilan – Œdème",
+        date=NOW,
+        message_id="<1@sante.example>",
+    )
+    head = message_headers(headers, charset, bytes(16))  # type: ignore[arg-type]
+    assert head.isascii()
+    parsed = email.message_from_bytes(head + b"\r\n", policy=email.policy.default)
+    assert str(parsed["Subject"]) == "Bilan – Œdème"
+    assert parsed["From"].addresses[0].display_name == "Œdipe Lefèvre"
+    assert b"Subject: =?utf-8?" in head and b"From: =?utf-8?" in head
+    # Text the configured charset can carry keeps that charset.
+    fits = message_headers(replace(headers, subject="Lefèvre"), charset, bytes(16))  # type: ignore[arg-type]
+    assert f"Subject: =?{charset}?".encode() in fits
+
+
+def test_latin1_message_with_text_outside_latin1(pki: BuildPKI) -> None:
+    options = SendOptions(mime=MimeOptions(charset="iso-8859-1"))
+    headers = _headers(pki, subject="Résultats – Œdème", from_name="Œdipe Émile")
+    message = _build(pki, "sign", options, headers=headers)
+    parsed = email.message_from_bytes(message, policy=email.policy.default)
+    assert str(parsed["Subject"]) == "Résultats – Œdème"
+    assert parsed["From"].addresses[0].display_name == "Œdipe Émile"
 
 
 def test_header_injection_refused(pki: BuildPKI) -> None:

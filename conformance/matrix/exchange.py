@@ -53,7 +53,8 @@ class World:
     crls: tuple[Path, ...]
     bystanders: tuple[Addressee, ...] = ()  # extra recipients for "several recipients" scenarios
     transport: Transport = relay_transport
-    date: str = "Tue, 15 Jul 2008 10:00:00 +0200"
+    # Fixed, for reproducible messages; inside the test certificates' validity (2020-2045).
+    date: str = "Tue, 15 Jul 2025 10:00:00 +0200"
 
 
 @dataclass

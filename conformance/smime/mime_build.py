@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from email.header import Header
 from email.parser import BytesHeaderParser
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from typing import Literal
 
 from conformance.smime.options import Charset, ContentEncoding, MimeOptions
@@ -65,8 +66,7 @@ def canonicalize(data: bytes) -> bytes:
 
 def base64_body(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8)."""
-    encoded = base64.b64encode(data)
-    return b"".join(encoded[i : i + 76] + CRLF for i in range(0, len(encoded), 76))
+    return base64.encodebytes(data).replace(b"\n", CRLF)  # encodebytes: 76-character lines
 
 
 def split_entity(entity: bytes) -> tuple[bytes, bytes, bytes]:
@@ -90,26 +90,38 @@ def _header_value_ok(value: str, what: str) -> str:
     return value
 
 
-def _encoded_header(name: str, value: str, charset: Charset) -> bytes:
-    """`Name: value` folded at 76 columns, with RFC 2047 words when not ASCII."""
-    _header_value_ok(value, name)
-    ascii_only = value.isascii()
-    header = Header(value, "us-ascii" if ascii_only else charset, header_name=name)
+def _word_charset(value: str, charset: Charset) -> str:
+    """The charset of the encoded words for `value`: us-ascii, the configured one,
+    or UTF-8 when the configured one cannot carry the text ('Œ', '–' are not in
+    ISO-8859-1): mail clients pick a charset that can, rather than fail."""
+    if value.isascii():
+        return "us-ascii"
     try:
-        text = header.encode(linesep="\r\n")
-    except UnicodeEncodeError:  # not representable in ISO-8859-1: UTF-8 words
-        text = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+        value.encode(charset)
+    except UnicodeEncodeError:
+        return "utf-8"
+    return charset
+
+
+@lru_cache(maxsize=256)
+def _encoded_header(name: str, value: str, charset: Charset) -> bytes:
+    """`Name: value` folded at 76 columns, with RFC 2047 words when not ASCII.
+
+    Cached: the email package's word encoding is slow, and a run repeats subjects.
+    """
+    _header_value_ok(value, name)
+    header = Header(value, _word_charset(value, charset), header_name=name)
+    text = header.encode(linesep="\r\n")
     return f"{name}: {text}".encode("ascii") + CRLF
 
 
+@lru_cache(maxsize=256)
 def _address(name: str, address: str, charset: Charset) -> str:
     _header_value_ok(address, "address")
     if not name:
         return address
-    try:
-        return formataddr((_header_value_ok(name, "name"), address), charset=charset)
-    except UnicodeEncodeError:
-        return formataddr((name, address), charset="utf-8")
+    _header_value_ok(name, "name")
+    return formataddr((name, address), charset=_word_charset(name, charset))
 
 
 def message_headers(headers: Headers, charset: Charset, rng_token: bytes) -> bytes:

@@ -49,6 +49,13 @@ def mgf1(seed: bytes, length: int, hash_name: str) -> bytes:
     return bytes(out[:length])
 
 
+def _xor(a: bytes, b: bytes) -> bytes:
+    """Octet-wise XOR of two strings of the same length (as integers: one C-level operation)."""
+    if len(a) != len(b):
+        raise ValueError("XOR of strings of different lengths")
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(len(a), "big")
+
+
 def oaep_encode(message: bytes, k: int, hash_name: str, rng: Rng, label: bytes = b"") -> bytes:
     """EME-OAEP encoding (RFC 8017 7.1.1 step 2), MGF1 with the same hash."""
     h_len = hashlib.new(hash_name).digest_size
@@ -60,8 +67,8 @@ def oaep_encode(message: bytes, k: int, hash_name: str, rng: Rng, label: bytes =
     seed = rng(h_len)
     if len(seed) != h_len:
         raise ValueError("the random generator returned too few bytes")
-    masked_db = bytes(a ^ b for a, b in zip(db, mgf1(seed, k - h_len - 1, hash_name), strict=True))
-    masked_seed = bytes(a ^ b for a, b in zip(seed, mgf1(masked_db, h_len, hash_name), strict=True))
+    masked_db = _xor(db, mgf1(seed, k - h_len - 1, hash_name))
+    masked_seed = _xor(seed, mgf1(masked_db, h_len, hash_name))
     return b"\x00" + masked_seed + masked_db
 
 

@@ -1,0 +1,1 @@
+"""The rule modules, one per group of the catalogue (see `conformance.check.catalogue`)."""

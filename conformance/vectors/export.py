@@ -1,0 +1,223 @@
+"""`vectors export --for PROFILE`: identities and messages for a product the suite cannot drive.
+
+Each message is really sent by another profile's agent (seeded, so a re-export
+gives the same bytes where the engine draws from the seed), carried through the
+in-memory transport (the Apicrypt relay included), and read by the product's
+own profile agent: the manifest's `expected` is that reading judged exactly as a
+cell of the matrix judges its basic example (`matrix.exchange`), never a table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from conformance.agents import identity_files as files
+from conformance.agents.base import Agent
+from conformance.agents.factory import close_agent, make_agent
+from conformance.agents.profiled import ProfileAgent
+from conformance.apicrypt.keys import write_key
+from conformance.errors import MissingComponent, UserError
+from conformance.functions import FUNCTIONS, Function
+from conformance.matrix.cast import Cast
+from conformance.matrix.exchange import HarnessError, Seat, exchange
+from conformance.pki.export import export_pki
+from conformance.profiles.claims import shipped_claims
+from conformance.profiles.schema import Profile
+from conformance.scenarios import basic_scenario, build_entity
+from conformance.scenarios.model import Scenario
+from conformance.vectors.common import (
+    VECTORS_SEED,
+    seeded_rng,
+    seeded_transport,
+    sha256_file,
+    shipped_profile,
+    shipped_profiles,
+)
+from conformance.vectors.manifest import (
+    MANIFEST_FILE,
+    Claim,
+    ExportManifest,
+    Skipped,
+    Vector,
+    dump,
+)
+from conformance.vectors.readable import readable_content
+
+RECORD_FILE = "record.csv"
+RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
+# Engines that draw their own randomness (the seeded rng cannot reach them).
+SELF_SEEDED = ("openssl", "nss", "gpgsm", "command")
+
+
+def export_vectors(
+    product: str,
+    out: Path,
+    *,
+    senders: Sequence[str] | None = None,
+    functions: Sequence[Function] | None = None,
+    seed: int = VECTORS_SEED,
+) -> ExportManifest:
+    """Write the identities, vectors, manifest, README and record template into `out`."""
+    profiles = shipped_profiles()
+    vendor = shipped_profile(product, profiles)
+    chosen = list(dict.fromkeys(senders)) if senders else [p for p in profiles if p != product]
+    for sender in chosen:
+        shipped_profile(sender, profiles)
+        if sender == product:
+            raise UserError(f"--sender {sender}: the product's own profile is not a sender here")
+    wanted = tuple(functions) if functions else FUNCTIONS
+    cast = Cast(profiles)
+    vendor_from, vendor_to = cast.users(product)
+    identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a directory")
+    export_pki(cast.pki, out, identities)
+    for identity_id in dict.fromkeys(identities):
+        write_key(out / "identities" / identity_id, cast.pki.identity(identity_id).email)
+
+    receiver = cast.party(vendor_to, vendor)
+    receiver_seat = Seat(
+        receiver, files.role_certificate(receiver.identity_dir, "encrypt"), ProfileAgent(vendor)
+    )
+    manifest = ExportManifest(
+        product=product,
+        recipient=vendor_to,
+        recipient_email=receiver.email,
+        sender_identity=vendor_from,
+        seed=seed,
+        date=cast.world().date,
+        vectors=[],
+    )
+    plaintexts: dict[Function, tuple[str, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="osm-vectors-") as work:
+        for sender in chosen:
+            _export_sender(
+                cast, profiles[sender], vendor, receiver_seat, wanted, out, Path(work),
+                manifest, plaintexts,
+            )
+    dump(manifest, out / MANIFEST_FILE)
+    _write_record_template(manifest, out / RECORD_FILE)
+    (out / "README.md").write_text(tester_readme(manifest, cast), encoding="utf-8")
+    return manifest
+
+
+def _label(seed: int, sender: str, product: str, function: str) -> str:
+    return f"vectors/{seed}/{sender}/{product}/{function}"
+
+
+def _export_sender(
+    cast: Cast,
+    profile: Profile,
+    vendor: Profile,
+    receiver_seat: Seat,
+    wanted: Sequence[Function],
+    out: Path,
+    work: Path,
+    manifest: ExportManifest,
+    plaintexts: dict[Function, tuple[str, str]],
+) -> None:
+    both = profile.capabilities().send & vendor.capabilities().receive
+    functions = [f for f in wanted if f in both]
+    party = cast.party(cast.users(profile.id)[0], profile)
+    certificate = files.role_certificate(party.identity_dir, "encrypt")
+    shared: Agent | None = None
+    try:
+        for function in functions:
+            label = _label(manifest.seed, profile.id, vendor.id, function)
+            try:
+                if profile.engine.type in SELF_SEEDED:
+                    if shared is None:
+                        shared = make_agent(profile, workdir=work)
+                    agent = shared
+                else:
+                    agent = make_agent(profile, workdir=work, rng=seeded_rng(label, manifest.seed))
+            except MissingComponent as exc:
+                manifest.skipped.append(Skipped(sender=profile.id, function=function,
+                                                reason=f"sender unavailable: {exc}"))
+                continue
+            scenario = basic_scenario(function)
+            world = dataclasses.replace(cast.world(), transport=seeded_transport(label, manifest.seed))
+            try:
+                obs = exchange(scenario, Seat(party, certificate, agent), receiver_seat, world)
+            except HarnessError as exc:
+                manifest.skipped.append(Skipped(sender=profile.id, function=function,
+                                                reason=f"harness error: {exc}"))
+                continue
+            if obs.delivered is None:
+                manifest.skipped.append(Skipped(sender=profile.id, function=function,
+                                                reason=obs.reason or "nothing delivered"))
+                continue
+            rel = f"messages/{profile.id}/{function}.eml"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(obs.delivered)
+            if function not in plaintexts:
+                plaintexts[function] = _write_plaintext(scenario, out)
+            mime, readable = plaintexts[function]
+            exp = shipped_claims().expected(profile.id, vendor.id, function)
+            manifest.vectors.append(
+                Vector(
+                    file=rel,
+                    sender=profile.id,
+                    sender_identity=party.identity_dir.name,
+                    function=function,
+                    expected="pass" if obs.ok else "fail",
+                    expected_reason=obs.reason,
+                    expected_services=obs.services,
+                    claim=Claim(value=exp.value, claim=exp.claim, source=exp.source,
+                                quote=exp.quote) if exp else None,
+                    plaintext=mime,
+                    readable=readable,
+                    sha256=sha256_file(out / rel),
+                )
+            )
+    finally:
+        if shared is not None:
+            close_agent(shared)
+
+
+def _write_plaintext(scenario: Scenario, out: Path) -> tuple[str, str]:
+    directory = out / "plaintext"
+    directory.mkdir(parents=True, exist_ok=True)
+    mime = f"plaintext/{scenario.function}.mime"
+    readable = f"plaintext/{scenario.function}.txt"
+    (out / mime).write_bytes(build_entity(scenario))
+    (out / readable).write_text(readable_content(scenario), encoding="utf-8")
+    return mime, readable
+
+
+def _write_record_template(manifest: ExportManifest, path: Path) -> None:
+    lines = [",".join(RECORD_COLUMNS)]
+    lines += [f"{v.file},,,,," for v in manifest.vectors]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
+    """The README in front of the human tester, filled in for this export."""
+    template = resources.files("conformance.vectors").joinpath("templates/README.md").read_text(
+        encoding="utf-8"
+    )
+    recipient = cast.pki.identity(manifest.recipient)
+    sender = cast.pki.identity(manifest.sender_identity)
+    rows = "\n".join(
+        f"| `{v.file}` | {v.sender} | {v.function} | {v.expected or 'n/a'} | "
+        f"{v.claim.value if v.claim else ''} |"
+        for v in manifest.vectors
+    )
+    skipped = "\n".join(f"- {s.sender} {s.function}: {s.reason}" for s in manifest.skipped)
+    return Template(template).substitute(
+        product=manifest.product,
+        recipient_id=recipient.id,
+        recipient_name=recipient.name,
+        recipient_email=recipient.email,
+        sender_id=sender.id,
+        sender_name=sender.name,
+        sender_email=sender.email,
+        count=len(manifest.vectors),
+        rows=rows or "| (none) | | | | |",
+        skipped=skipped or "- (none)",
+    )

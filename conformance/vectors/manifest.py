@@ -1,0 +1,127 @@
+"""The two manifests: what `vectors export` writes, what `vectors verify` reads.
+
+Both are JSON with a pydantic model, so that a bad file is refused with a
+message naming the file and the field at fault (documented in docs/vectors.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from conformance.errors import UserError
+from conformance.matrix.results import Verdict
+
+MANIFEST_FILE = "manifest.json"
+M = TypeVar("M", bound=BaseModel)
+EXPORT_FORMAT: Literal["osm-conformance/vectors/1"] = "osm-conformance/vectors/1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Claim(_Model):
+    """The published claim about this cell (profiles/claims.yaml), when there is one."""
+
+    value: str
+    claim: str
+    source: str
+    quote: str
+
+
+class Vector(_Model):
+    file: str = Field(description="the message, relative to the export directory")
+    sender: str = Field(description="profile id of the agent that wrote it")
+    sender_identity: str
+    function: str
+    expected: Verdict | None = Field(
+        description="verdict if the product follows its profile: its own profile's agent read "
+        "the message and it was judged as in the matrix; null when the harness broke"
+    )
+    expected_reason: str | None = None
+    expected_services: dict[str, bool] = Field(default_factory=dict)
+    claim: Claim | None = None
+    plaintext: str = Field(description="the MIME entity the sender's user composed")
+    readable: str = Field(description="the same content for a human: letter text, file digests")
+    sha256: str
+
+
+class Skipped(_Model):
+    sender: str
+    function: str
+    reason: str
+
+
+class ExportManifest(_Model):
+    format: Literal["osm-conformance/vectors/1"] = EXPORT_FORMAT
+    product: str = Field(description="profile id the vectors are for")
+    recipient: str = Field(description="identity id every vector is addressed to")
+    recipient_email: str
+    sender_identity: str = Field(description="identity id the product sends from")
+    seed: int
+    date: str
+    vectors: list[Vector]
+    skipped: list[Skipped] = Field(default_factory=list)
+
+
+class Message(_Model):
+    """One message the product wrote (verify's input)."""
+
+    file: str = Field(description="the .eml file, relative to the manifest")
+    recipient: str = Field(description="identity id the product addressed it to")
+    function: str
+    plaintext: str | None = Field(
+        default=None, description="file with what the product's user composed (MIME or text)"
+    )
+    sender: str | None = Field(default=None, description="identity id the product signed as")
+
+
+class VerifyManifest(_Model):
+    messages: list[Message] = Field(min_length=1)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected {MANIFEST_FILE}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
+
+
+def _validate(model: type[M], data: Any, path: Path) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{path}: {loc}: {err['msg']}")
+        more = exc.error_count() - len(problems)
+        raise UserError("\n".join(problems) + (f"\n... and {more} more" if more > 0 else "")) from None
+
+
+def load_export_manifest(directory: Path) -> ExportManifest:
+    path = directory / MANIFEST_FILE if directory.is_dir() else directory
+    return _validate(ExportManifest, _read_json(path), path)
+
+
+def load_verify_manifest(directory: Path) -> VerifyManifest:
+    if not directory.is_dir():
+        raise UserError(f"{directory}: not a directory (expected the product's messages)")
+    path = directory / MANIFEST_FILE
+    return _validate(VerifyManifest, _read_json(path), path)
+
+
+def dump(model: BaseModel, path: Path) -> None:
+    path.write_text(model.model_dump_json(indent=2) + "\n", encoding="utf-8")

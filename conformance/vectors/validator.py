@@ -1,0 +1,83 @@
+"""The message validator (conformance.check) as verify uses it, when it is installed.
+
+The validator is its own package; while it is absent the report says so for
+every message ("validator not available") instead of inventing a result.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+UNAVAILABLE = "validator not available (conformance.check is not installed)"
+
+
+@dataclass
+class Validation:
+    """What the validator said about one message (or why it said nothing)."""
+
+    available: bool
+    counts: dict[str, int] = field(default_factory=dict)  # check status -> how many
+    failed: list[str] = field(default_factory=list)  # "id: title (found ...)" of failing checks
+    errors: list[str] = field(default_factory=list)
+    text: str = ""
+    data: dict[str, Any] | None = None
+
+    def summary(self) -> str:
+        if not self.available:
+            return "n/a"
+        if self.errors and not self.counts:
+            return "error: " + "; ".join(self.errors)[:80]
+        return ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+
+
+def _run_checks() -> Any | None:
+    try:
+        module = importlib.import_module("conformance.check")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("conformance.check",):
+            return None
+        raise
+    return getattr(module, "run_checks", None)
+
+
+def validate(
+    message: bytes,
+    *,
+    identity_dir: Path | None,
+    trust: tuple[Path, ...],
+    crls: tuple[Path, ...],
+    expected_sender: str | None = None,
+    expected_recipient: str | None = None,
+) -> Validation:
+    run_checks = _run_checks()
+    if run_checks is None:
+        return Validation(available=False, text=UNAVAILABLE)
+    report = run_checks(
+        message,
+        identity_dir=identity_dir,
+        trust=trust,
+        crls=crls,
+        expected_sender=expected_sender,
+        expected_recipient=expected_recipient,
+    )
+    counts: Counter[str] = Counter()
+    failed: list[str] = []
+    for check in report.checks:
+        status = str(getattr(check.status, "value", check.status))
+        counts[status] += 1
+        if status in ("fail", "error"):
+            found = f" (found {check.found})" if check.found not in (None, "") else ""
+            failed.append(f"{check.id}: {check.title}{found}")
+    data = report.to_json()
+    return Validation(
+        available=True,
+        counts=dict(counts),
+        failed=failed,
+        errors=[str(e) for e in (report.errors or [])],
+        text=str(report.to_text()),
+        data=data if isinstance(data, dict) else {"report": data},
+    )
