@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import pytest
 from conformance.matrix.results import Cell
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, MatrixSpec
 from conformance.smime.options import FUNCTIONS
+
+PLUGIN_NAME = "osm-matrix"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,7 +65,42 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
-        config.pluginmanager.register(MatrixPlugin(config), "osm-matrix")
+        config.pluginmanager.register(MatrixPlugin(config), PLUGIN_NAME)
+
+
+def _matrix(config: pytest.Config) -> MatrixPlugin:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if plugin is None:
+        pytest.skip("the interop matrix runs only with --osm-matrix")
+    assert isinstance(plugin, MatrixPlugin)
+    return plugin
+
+
+# Module-level fixtures (pytest 9 deprecates session fixtures defined on a plugin
+# instance). Without --osm-matrix the matrix's test is skipped, not an error.
+
+
+@pytest.fixture(scope="session")
+def osm_spec(pytestconfig: pytest.Config) -> MatrixSpec:
+    return _matrix(pytestconfig).spec
+
+
+@pytest.fixture(scope="session")
+def osm_cast(pytestconfig: pytest.Config) -> Iterator[Any]:
+    from conformance.matrix.cast import Cast
+
+    spec = _matrix(pytestconfig).spec
+    with tempfile.TemporaryDirectory(prefix="osm-agents-") as tmp:
+        cast = Cast(spec.profiles(), workdir=Path(tmp))
+        yield cast
+        cast.close()
+
+
+@pytest.fixture
+def osm_cell(pytestconfig: pytest.Config) -> Any:
+    """Overridden by the matrix's parametrisation; reached only without --osm-matrix."""
+    _matrix(pytestconfig)
+    raise AssertionError("osm_cell is parametrised by the matrix plugin")
 
 
 class MatrixPlugin:
@@ -81,21 +119,14 @@ class MatrixPlugin:
             keys = self.spec.cells()
             metafunc.parametrize("osm_cell", keys, ids=[f"{s}->{r}:{f}" for s, r, f in keys])
 
-    @pytest.fixture(scope="session")
-    def osm_spec(self) -> MatrixSpec:
-        return self.spec
-
-    @pytest.fixture(scope="session")
-    def osm_cast(self) -> Any:
-        from conformance.matrix.cast import Cast
-
-        with tempfile.TemporaryDirectory(prefix="osm-agents-") as tmp:
-            cast = Cast(self.spec.profiles(), workdir=Path(tmp))
-            yield cast
-            cast.close()
-
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        # Under pytest-xdist the controlling process collects nothing itself: the
+        # workers' collections give the number of cells to expect.
+        self.total = max(self.total, len(ids))
 
     # --- gathering (the controlling process) ---
 

@@ -9,6 +9,7 @@ import email
 import email.policy
 import hashlib
 import random
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -551,3 +552,11 @@ def test_writes_no_files(pki: BuildPKI, tmp_path: Path) -> None:
     before = sorted(pki.directory.rglob("*"))
     _build(pki, "sign-encrypt", SendOptions())
     assert sorted(pki.directory.rglob("*")) == before
+
+
+def test_canonicalize_fast_paths_match_the_definition() -> None:
+    line_break = re.compile(rb"\r\n|\r|\n")
+    generator = random.Random(7)
+    for _ in range(3000):
+        data = bytes(generator.choice(b"a\r\n") for _ in range(generator.randrange(12)))
+        assert canonicalize(data) == line_break.sub(b"\r\n", data), data

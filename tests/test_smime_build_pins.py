@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
+from asn1crypto import core
 from cryptography import x509
 
 from conformance.pki.model import TestPKI, load_pki
+from conformance.smime import der
 from conformance.smime.compose import Headers, Operation, build_message
 from conformance.smime.options import (
     ContentCipher,
@@ -130,26 +132,27 @@ CASES: dict[str, Case] = {
     "private-rsa-oid-recipient": Case("encrypt", recipients=("defect-gip-cps-oid",)),
 }
 
+# The first 128 bits of the SHA-256 of each message.
 PINS: dict[str, str] = {
-    "3des-pkcs1": "0b8ac08448ec6086f1765c586477f16b6b8c6534e1c80321153985c85826c0d5",
-    "aes192": "3506fec2fc14184b22daf2294021c5ebca059372c5ae827fdda56d2c0c7d43c1",
-    "aes256-gcm-oaep-sha1": "0ef8a2184eac753340e92b5b561e142e41e7b01d1fcefc0866e037fb45766148",
-    "capabilities-rc2-3des": "b2c8bad26d74ca4ab4208aa6eb0ebbae8e074585261dad1b882cf025966ffe51",
-    "default-encrypt": "a12dca7c4330ce53cbb65fc153dba283e1971ba3a98af0016654ac483d38ef12",
-    "default-sign": "4a34c4c5ee2d31deef9e9209a223f73b0423871c5c59fa0629e1aa171948ddb0",
-    "default-sign-encrypt": "5aefaf9ed75764a5e5b99566a297cb8419fc8b10128ef155a220a61a0ac6a0ef",
-    "encrypt-then-sign": "ad29738e88e5db12a860082999f318047730d26dc0a36cb5870df9aa32167204",
-    "gcm-pkcs1-ski-two-recipients": "14369270de7914d52d503114d53ed7dbd4c18ad6cf05bc0bec87dcc9369c9977",
-    "latin1-base64": "81e2cee052482100be1e10bd2462e5e23f918b383f1add3635271b57442bfdd0",
-    "opaque-sha1-none-no-attributes": "fe17532691739dd754a49fa7aaa52ddf939325e96258517fc236d24ae73af7a1",
-    "opaque-sha384-some-attributes": "870d43c1f2e164bffc5598a074a21cd14c5f0fcb665ee638f8f4fb6e3e67cea0",
-    "private-rsa-oid-recipient": "0f60acc9d848759f4a7602fc127b230db276b44a5e18407816159ebc794d622a",
-    "pss-sha256-stand-in": "5249e258a21a41697f15ff978bf80d88f8ff62bce2e10d0d855e3107c68cdc4f",
-    "rc2-128": "8572a240350e1bedd131cfe76008d72ef4b897248f6664d6625916da3e3f2a55",
-    "rc2-40-no-self": "64438afe25df308a62fff0a1dffb14418c778c4c22d0086ceb8de07a071c0999",
-    "sign-sha512-ski-signer-legacy": "f3c6ca13bc65ad9c1f9bfccfe1846cf33284a0aff8c3dd13c873d9cdcd01c680",
-    "signing-time-2050": "b77e3080358c735582575624c2e19ba9d76197460e4ca0e94d7bd9318723f477",
-    "triple-wrap-opaque": "156401f283af4b69e9224afc4ab13706584f7f20e5b4d50b08cbeab50501d6ea",
+    "3des-pkcs1": "0b8ac08448ec6086f1765c586477f16b",
+    "aes192": "3506fec2fc14184b22daf2294021c5eb",
+    "aes256-gcm-oaep-sha1": "0ef8a2184eac753340e92b5b561e142e",
+    "capabilities-rc2-3des": "b2c8bad26d74ca4ab4208aa6eb0ebbae",
+    "default-encrypt": "a12dca7c4330ce53cbb65fc153dba283",
+    "default-sign": "4a34c4c5ee2d31deef9e9209a223f73b",
+    "default-sign-encrypt": "5aefaf9ed75764a5e5b99566a297cb84",
+    "encrypt-then-sign": "ad29738e88e5db12a860082999f31804",
+    "gcm-pkcs1-ski-two-recipients": "14369270de7914d52d503114d53ed7db",
+    "latin1-base64": "81e2cee052482100be1e10bd2462e5e2",
+    "opaque-sha1-none-no-attributes": "fe17532691739dd754a49fa7aaa52ddf",
+    "opaque-sha384-some-attributes": "870d43c1f2e164bffc5598a074a21cd1",
+    "private-rsa-oid-recipient": "0f60acc9d848759f4a7602fc127b230d",
+    "pss-sha256-stand-in": "5249e258a21a41697f15ff978bf80d88",
+    "rc2-128": "8572a240350e1bedd131cfe76008d72e",
+    "rc2-40-no-self": "64438afe25df308a62fff0a1dffb1441",
+    "sign-sha512-ski-signer-legacy": "f3c6ca13bc65ad9c1f9bfccfe1846cf3",
+    "signing-time-2050": "b77e3080358c735582575624c2e19ba9",
+    "triple-wrap-opaque": "156401f283af4b69e9224afc4ab13706",
 }
 
 
@@ -190,7 +193,32 @@ def pki() -> TestPKI:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_output_bytes_are_pinned(pki: TestPKI, name: str) -> None:
-    digest = hashlib.sha256(build(pki, CASES[name])).hexdigest()
+    digest = hashlib.sha256(build(pki, CASES[name])).hexdigest()[:32]
     if os.environ.get("OSM_PRINT_PINS"):
         print(f'    "{name}": "{digest}",')
     assert digest == PINS[name]
+
+
+# --- the DER writer under those structures, against asn1crypto -------------------------
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 255, 256, 2**63, 2**159 + 12345])
+def test_der_integer(value: int) -> None:
+    assert der.integer(value) == core.Integer(value).dump()
+    with pytest.raises(ValueError):
+        der.integer(-1)
+
+
+@pytest.mark.parametrize("size", [0, 127, 128, 255, 256, 65535, 65536])
+def test_der_lengths(size: int) -> None:
+    data = bytes(size)
+    assert der.octet_string(data) == core.OctetString(data).dump()
+
+
+def test_der_set_of_sorts_and_tags() -> None:
+    parts = [der.octet_string(b"\x02"), der.integer(5), der.octet_string(b"\x01")]
+    assert der.set_of(*parts) == b"\x31\x09\x02\x01\x05\x04\x01\x01\x04\x01\x02"
+    assert der.context_implicit(0, der.set_of(b"\x05\x00")) == b"\xa0\x02\x05\x00"
+    assert der.context_implicit(0, der.octet_string(b"k")) == b"\x80\x01k"
+    assert der.context_explicit(0, b"\x05\x00") == b"\xa0\x02\x05\x00"
+    assert der.oid("1.2.840.113549.1.7.1") == core.ObjectIdentifier("1.2.840.113549.1.7.1").dump()

@@ -70,9 +70,24 @@ def _key(where: Path | str, role: Role) -> PrivateKeyHandle:
     return open_key(where, role)
 
 
-def key(party: Party, role: Role) -> PrivateKeyHandle:
-    """The party's private key for a role: on the token its URI names, or its directory's."""
-    return _key(party.key_uri(role) or party.identity_dir, role)
+@lru_cache(maxsize=1024)
+def _software_key(directory: Path, role: Role) -> PrivateKeyHandle:
+    from conformance.token.files import identity_id, load_private_key
+    from conformance.token.software import SoftwareKey
+
+    cert = role_certificate(directory, role)
+    return SoftwareKey(load_private_key(directory, role), cert, f"{identity_id(directory)}-{role}")
+
+
+def key(party: Party, role: Role, *, software: bool = False) -> PrivateKeyHandle:
+    """The party's private key for a role: on the token its URI names, in the program
+    (`software`), or on this process's token provisioned from its directory."""
+    uri = party.key_uri(role)
+    if uri is not None:
+        return _key(uri, role)
+    if software:
+        return _software_key(party.identity_dir, role)
+    return _key(party.identity_dir, role)
 
 
 def role_certificate(identity_dir: Path, role: Role) -> x509.Certificate:

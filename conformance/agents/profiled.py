@@ -67,6 +67,7 @@ class ProfileAgent:
         self.rng = rng
         self.validation_time = validation_time
         self.limits = limits or Limits()
+        self._software = profile.engine.keys == "software"
 
     def capabilities(self) -> Capabilities:
         return self.profile.capabilities()
@@ -137,7 +138,11 @@ class ProfileAgent:
         options = self._send_options
         operation = OPERATION[request.function]
         sender_dir = request.sender.identity_dir
-        signer = files.key(request.sender, "sign") if operation != "encrypt" else None
+        signer = (
+            files.key(request.sender, "sign", software=self._software)
+            if operation != "encrypt"
+            else None
+        )
         headers = Headers(
             from_addr=request.sender.email,
             from_name=request.sender.name,
@@ -194,7 +199,7 @@ class ProfileAgent:
         recipient = request.recipient.identity_dir
         content, status = read_message(
             request.message,
-            keys=[files.key(request.recipient, "encrypt")],
+            keys=[files.key(request.recipient, "encrypt", software=self._software)],
             trust=files.trust_anchors(request.trust),
             crls=files.crls(request.crls),
             directory=None,

@@ -78,11 +78,8 @@ def read(
     try:
         opened = parse_payload(unseal(key, dearmour(message)))
     except WireError as exc:
-        code = (
-            ErrorCode.CANNOT_DECRYPT
-            if "decrypt" in str(exc) or "key" in str(exc)
-            else ErrorCode.MALFORMED
-        )
+        # Well formed but not for this key, or altered: cannot-decrypt; else malformed.
+        code = ErrorCode.CANNOT_DECRYPT if exc.undecryptable else ErrorCode.MALFORMED
         status.add_error(code, f"Apicrypt model: {exc}")
         return None, status
     status.encrypted = status.decrypted = True

@@ -15,6 +15,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -50,7 +51,7 @@ class Node:
 
     # --- header fields --------------------------------------------------------------
 
-    @property
+    @cached_property
     def content_type(self) -> str:
         """Lowercase type/subtype; text/plain when absent or invalid (RFC 2045 5.2)."""
         return self.headers.get_content_type()
@@ -71,7 +72,7 @@ class Node:
             return None
         return str(collapse_rfc2231_value(value)).strip()  # type: ignore[arg-type]
 
-    @property
+    @cached_property
     def transfer_encoding(self) -> str:
         value = self.headers.get("content-transfer-encoding")
         return str(value).strip().lower() if value is not None else "7bit"

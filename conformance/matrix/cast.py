@@ -110,7 +110,7 @@ class Cast:
         for identity_id in valid[-2:]:
             directory = self.export / "identities" / identity_id
             data = files.identity_json(directory)
-            listed = frozenset({"cps", "apicrypt"})
+            listed = frozenset({"cps", "apicrypt"})  # exchange() lists them as its receiver
             party = Party(directory, str(data["email"]), str(data["name"]), listed)
             cert = files.role_certificate(directory, "encrypt")
             bystanders.append(Addressee(party, cert))

@@ -133,7 +133,8 @@ def _search(
             if scenario == best[0]:
                 raise _Failed(best[1].reason)
             return
-        state.tried += 1
+        if best is None:
+            state.tried += 1  # shrinking's exchanges are not examples of the cell
         obs = exchange(scenario, sender, receiver, world)
         if not obs.ok:
             failures += 1

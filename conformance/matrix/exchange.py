@@ -8,7 +8,7 @@ recovered the content the sender's user composed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cryptography import x509
@@ -71,7 +71,14 @@ class Observation:
 
 def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> Observation:
     entity = build_entity(scenario)
-    extra = world.bystanders[: scenario.extra_recipients]
+    # Extra recipients are listed where the cell's receiver is, so that a sender's
+    # choice of format (S/MIME or Apicrypt) is made for this receiver, not for them.
+    extra = [
+        Addressee(
+            replace(b.party, directories=receiver.party.directories), b.encryption_certificate
+        )
+        for b in world.bystanders[: scenario.extra_recipients]
+    ]
     recipients = (receiver, *extra)
     request = SendRequest(
         function=scenario.function,

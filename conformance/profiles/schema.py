@@ -57,6 +57,7 @@ Ease = Literal["+", "++", "+++"]
 SendFormat = Literal["smime", "apicrypt"]
 ApicryptReading = Literal["none", "envelope-only", "full"]
 EngineType = Literal["builtin", "apicrypt-model", "openssl", "nss", "gpgsm", "command"]
+KeyStore = Literal["card", "software"]
 SourceKind = Literal["source-document", "vendor-statement", "engine-documentation", "project"]
 
 T = TypeVar("T")
@@ -369,6 +370,12 @@ class Engine(Section):
     )
     timeout_s: float = Field(
         default=60.0, gt=0, description="Seconds before a run of the tool is abandoned."
+    )
+    keys: KeyStore = Field(
+        default="card",
+        description="Where the built-in engine keeps the user's private keys: card (the CPS "
+        "card: a PKCS#11 token, SoftHSM2 standing in) or software (a key store in the "
+        "program, as a modern mail client has).",
     )
 
 

@@ -14,7 +14,7 @@ GCMParameters (RFC 5084) for the AES-GCM identifiers, and, through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import ClassVar
 
 import asn1crypto.tsp  # noqa: F401  (registers signing_certificate(_v2) attributes)
@@ -60,8 +60,8 @@ __all__ = [
     "rc2_parameter_version",
     "signature_algorithm",
     "signature_algorithm_der",
-    "smime_capabilities_der",
     "signature_from_algorithm",
+    "smime_capabilities_der",
 ]
 
 
@@ -141,7 +141,7 @@ def digest_algorithm(name: Digest) -> algos.DigestAlgorithm:
     return algos.DigestAlgorithm({"algorithm": _DIGEST_OIDS[name]})
 
 
-@lru_cache(maxsize=None)
+@cache
 def digest_algorithm_der(name: Digest) -> bytes:
     """DER of `digest_algorithm(name)`, cached (the send side writes it in every message)."""
     return bytes(digest_algorithm(name).dump())
@@ -228,7 +228,7 @@ def signature_algorithm(
     raise UnsupportedAlgorithm("signature", str(algorithm))
 
 
-@lru_cache(maxsize=None)
+@cache
 def signature_algorithm_der(algorithm: SignatureAlgorithm, digest: Digest) -> bytes:
     """DER of `signature_algorithm(algorithm, digest)`, cached."""
     return bytes(signature_algorithm(algorithm, digest).dump())
@@ -446,7 +446,7 @@ def key_transport_algorithm(key_transport: KeyTransport) -> cms.KeyEncryptionAlg
     return cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_oaep", "parameters": params})
 
 
-@lru_cache(maxsize=None)
+@cache
 def key_transport_algorithm_der(key_transport: KeyTransport) -> bytes:
     """DER of `key_transport_algorithm(key_transport)`, cached."""
     return bytes(key_transport_algorithm(key_transport).dump())
@@ -457,7 +457,14 @@ def key_transport_from_algorithm(value: cms.KeyEncryptionAlgorithm) -> KeyTransp
 
     OAEP: the hash comes from RSAES-OAEP-params (absent parameters = SHA-1);
     an MGF1 hash different from it, or a non-empty label, has no option name.
+    Cached on the encoding: parsing the OAEP parameters is slow, and they repeat.
     """
+    return _key_transport_from_der(bytes(value.dump()))
+
+
+@lru_cache(maxsize=64)
+def _key_transport_from_der(encoded: bytes) -> KeyTransport:
+    value = cms.KeyEncryptionAlgorithm.load(encoded)
     oid = value["algorithm"].dotted
     if oid == _RSA_ENCRYPTION:
         return "rsa-pkcs1v15"

@@ -256,7 +256,9 @@ def _spki_rsa_key(certificate: x509.Certificate) -> RSAPublicKey:
     if bit_string[2] != 3 or not bit_string[4] or bit_string[4][0] != 0:
         raise ValueError("subjectPublicKey is not a whole-octet BIT STRING")
     rsa = keys.RSAPublicKey.load(bit_string[4][1:])
-    return RSAPublicNumbers(int(rsa["public_exponent"].native), int(rsa["modulus"].native)).public_key()
+    return RSAPublicNumbers(
+        int(rsa["public_exponent"].native), int(rsa["modulus"].native)
+    ).public_key()
 
 
 @lru_cache(maxsize=512)
@@ -307,9 +309,7 @@ def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
 
 def _encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
     """EncryptedContentInfo, the ciphertext as [0] IMPLICIT OCTET STRING."""
-    return der.sequence(
-        _content_type(content_type), bytes(algorithm.dump()), der.tlv(0x80, data)
-    )
+    return der.sequence(_content_type(content_type), bytes(algorithm.dump()), der.tlv(0x80, data))
 
 
 def build_enveloped_data(

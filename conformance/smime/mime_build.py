@@ -61,12 +61,18 @@ class Headers:
 
 def canonicalize(data: bytes) -> bytes:
     """Every line break (CR, LF or CRLF) as CRLF: the canonical form of RFC 8551 3.1.1."""
+    crlf = data.count(CRLF)
+    if data.count(b"\r") == crlf:  # no lone CR: only LF need a CR (C-speed paths)
+        return data if data.count(b"\n") == crlf else data.replace(CRLF, b"\n").replace(b"\n", CRLF)
     return _LINE_BREAK.sub(CRLF, data)
 
 
 def base64_body(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8)."""
-    return base64.encodebytes(data).replace(b"\n", CRLF)  # encodebytes: 76-character lines
+    encoded = base64.b64encode(data)
+    if not encoded:
+        return b""
+    return CRLF.join([encoded[i : i + 76] for i in range(0, len(encoded), 76)]) + CRLF
 
 
 def split_entity(entity: bytes) -> tuple[bytes, bytes, bytes]:
@@ -148,8 +154,12 @@ def message_headers(headers: Headers, charset: Charset, rng_token: bytes) -> byt
 # --- the user's content ---------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
 def _content_headers(header_block: bytes) -> tuple[str, str | None, str]:
-    """(media type, boundary, transfer encoding) of a header block, with RFC 2045 defaults."""
+    """(media type, boundary, transfer encoding) of a header block, with RFC 2045 defaults.
+
+    Cached: the email parser is slow for what it does here, and letters repeat their headers.
+    """
     message = BytesHeaderParser().parsebytes(header_block + b"\r\n\r\n")
     boundary = message.get_param("boundary")
     cte = str(message.get("Content-Transfer-Encoding", "7bit")).strip().lower()

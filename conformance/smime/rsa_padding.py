@@ -22,6 +22,17 @@ __all__ = ["encrypt_key", "mgf1", "oaep_encode", "pkcs1v15_encode"]
 
 Rng = Callable[[int], bytes]
 
+try:  # gmpy2 (a dependency) does the public-key exponentiation about 8x faster than pow()
+    from gmpy2 import powmod as _gmpy_powmod  # type: ignore[import-not-found,import-untyped,unused-ignore]
+
+    def _powmod(base: int, exponent: int, modulus: int) -> int:
+        return int(_gmpy_powmod(base, exponent, modulus))
+
+except ImportError:  # pragma: no cover - slower, same result
+
+    def _powmod(base: int, exponent: int, modulus: int) -> int:
+        return pow(base, exponent, modulus)
+
 
 def _nonzero_bytes(n: int, rng: Rng) -> bytes:
     """n random non-zero octets (PS of EME-PKCS1-v1_5), drawing more as zeros are dropped."""
@@ -80,5 +91,5 @@ def encrypt_key(
     k = (numbers.n.bit_length() + 7) // 8
     digest = oaep_digest(key_transport)
     encoded = pkcs1v15_encode(key, k, rng) if digest is None else oaep_encode(key, k, digest, rng)
-    c = pow(int.from_bytes(encoded, "big"), numbers.e, numbers.n)
+    c = _powmod(int.from_bytes(encoded, "big"), numbers.e, numbers.n)
     return c.to_bytes(k, "big")

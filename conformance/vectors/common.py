@@ -62,7 +62,8 @@ def shipped_profile(profile_id: str, profiles: dict[str, Profile] | None = None)
 
 def check_function(value: object, where: str) -> Function:
     if value not in FUNCTIONS:
-        raise UserError(f"{where}: unknown function {value!r}; expected one of {', '.join(FUNCTIONS)}")
+        known = ", ".join(FUNCTIONS)
+        raise UserError(f"{where}: unknown function {value!r}; expected one of {known}")
     return value  # type: ignore[return-value]
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
-from string import Template
+
+import jinja2
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
@@ -141,7 +141,8 @@ def _export_sender(
                                                 reason=f"sender unavailable: {exc}"))
                 continue
             scenario = basic_scenario(function)
-            world = dataclasses.replace(cast.world(), transport=seeded_transport(label, manifest.seed))
+            transport = seeded_transport(label, manifest.seed)
+            world = dataclasses.replace(cast.world(), transport=transport)
             try:
                 obs = exchange(scenario, Seat(party, certificate, agent), receiver_seat, world)
             except HarnessError as exc:
@@ -198,18 +199,15 @@ def _write_record_template(manifest: ExportManifest, path: Path) -> None:
 
 def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
     """The README in front of the human tester, filled in for this export."""
-    template = resources.files("conformance.vectors").joinpath("templates/README.md").read_text(
-        encoding="utf-8"
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("conformance.vectors", "templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # Markdown, not HTML
     )
     recipient = cast.pki.identity(manifest.recipient)
     sender = cast.pki.identity(manifest.sender_identity)
-    rows = "\n".join(
-        f"| `{v.file}` | {v.sender} | {v.function} | {v.expected or 'n/a'} | "
-        f"{v.claim.value if v.claim else ''} |"
-        for v in manifest.vectors
-    )
-    skipped = "\n".join(f"- {s.sender} {s.function}: {s.reason}" for s in manifest.skipped)
-    return Template(template).substitute(
+    return env.get_template("tester-README.md.j2").render(
         product=manifest.product,
         recipient_id=recipient.id,
         recipient_name=recipient.name,
@@ -217,7 +215,6 @@ def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
         sender_id=sender.id,
         sender_name=sender.name,
         sender_email=sender.email,
-        count=len(manifest.vectors),
-        rows=rows or "| (none) | | | | |",
-        skipped=skipped or "- (none)",
+        vectors=manifest.vectors,
+        skipped=manifest.skipped,
     )

@@ -108,7 +108,8 @@ def _validate(model: type[M], data: Any, path: Path) -> M:
             loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
             problems.append(f"{path}: {loc}: {err['msg']}")
         more = exc.error_count() - len(problems)
-        raise UserError("\n".join(problems) + (f"\n... and {more} more" if more > 0 else "")) from None
+        tail = f"\n... and {more} more" if more > 0 else ""
+        raise UserError("\n".join(problems) + tail) from None
 
 
 def load_export_manifest(directory: Path) -> ExportManifest:

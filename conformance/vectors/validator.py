@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.errors import UserError
+
+# The validator's check statuses, most telling first.
+STATUSES = ("ERROR", "WARNING", "INFO", "SUCCESS")
 UNAVAILABLE = "validator not available (conformance.check is not installed)"
 
 
@@ -21,17 +25,14 @@ class Validation:
 
     available: bool
     counts: dict[str, int] = field(default_factory=dict)  # check status -> how many
-    failed: list[str] = field(default_factory=list)  # "id: title (found ...)" of failing checks
-    errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "id [part]: title (found ...)", ERROR only
     text: str = ""
     data: dict[str, Any] | None = None
 
     def summary(self) -> str:
         if not self.available:
             return "n/a"
-        if self.errors and not self.counts:
-            return "error: " + "; ".join(self.errors)[:80]
-        return ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        return ", ".join(f"{self.counts[s]} {s.lower()}" for s in STATUSES if self.counts.get(s))
 
 
 def _run_checks() -> Any | None:
@@ -56,28 +57,31 @@ def validate(
     run_checks = _run_checks()
     if run_checks is None:
         return Validation(available=False, text=UNAVAILABLE)
-    report = run_checks(
-        message,
-        identity_dir=identity_dir,
-        trust=trust,
-        crls=crls,
-        expected_sender=expected_sender,
-        expected_recipient=expected_recipient,
-    )
+    try:
+        report = run_checks(
+            message,
+            identity_dir=identity_dir,
+            trust=trust,
+            crls=crls,
+            expected_sender=expected_sender,
+            expected_recipient=expected_recipient,
+        )
+        text = str(report.to_text())
+    except (UserError, ImportError) as exc:  # the validator's own set-up, not this message
+        return Validation(available=False, text=f"validator could not run: {exc}")
     counts: Counter[str] = Counter()
     failed: list[str] = []
     for check in report.checks:
-        status = str(getattr(check.status, "value", check.status))
+        status = str(check.status)
         counts[status] += 1
-        if status in ("fail", "error"):
-            found = f" (found {check.found})" if check.found not in (None, "") else ""
-            failed.append(f"{check.id}: {check.title}{found}")
+        if status == "ERROR":
+            found = f" (found {check.found})" if check.found else ""
+            failed.append(f"{check.id} [{check.part}]: {check.title}{found}")
     data = report.to_json()
     return Validation(
         available=True,
         counts=dict(counts),
         failed=failed,
-        errors=[str(e) for e in (report.errors or [])],
-        text=str(report.to_text()),
+        text=text,
         data=data if isinstance(data, dict) else {"report": data},
     )

@@ -1,0 +1,253 @@
+"""Speed of the engine: in-process exchanges per second beside OpenSSL's raw RSA speed.
+
+One exchange is a 10 kB letter signed, encrypted, decrypted and verified with
+chain validation (pro01 -> pro02 of the test PKI), through the engine's own
+entry points (`build_message`, `read_message`). It costs two RSA private-key
+operations (sign, decrypt), so `openssl speed rsa2048` signs per second
+divided by two is the bound no implementation can pass on this machine; the
+ratio to it says how much the MIME, CMS and validation work adds. Plain
+figures, no verdict: timings depend on the machine and its load.
+
+    .venv/bin/python -m conformance.bench [--seconds S] [--size BYTES] [--no-softhsm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+from conformance.pki.model import Identity, TestPKI, load_pki
+from conformance.smime import receive, validate
+from conformance.smime.compose import Headers, build_message
+from conformance.smime.options import EncryptOptions, ReceiveOptions, SendOptions
+from conformance.token.base import PrivateKeyHandle
+from conformance.token.software import SoftwareKey
+
+SENDER = "pro01"
+RECEIVER = "pro02"
+_PARAGRAPH = (
+    "Cher confrère, je vous adresse les résultats du bilan de Mme Dupont : "
+    "hémoglobine 13,2 g/dl, plaquettes 250 000/mm³, créatinine 78 µmol/l. "
+    "L'échographie de contrôle est prévue à trois mois. Bien à vous.\n"
+)
+
+
+def letter(size: int) -> bytes:
+    """A text/plain MIME entity of about `size` bytes of French text (8-bit, UTF-8)."""
+    head = b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+    line = _PARAGRAPH.encode()
+    body = line * max(1, (size - len(head)) // len(line))
+    return head + body
+
+
+@dataclass
+class Timings:
+    """Seconds spent, summed over `count` exchanges."""
+
+    count: int = 0
+    build: float = 0.0
+    read: float = 0.0
+    chain: float = 0.0
+
+    def per_exchange_ms(self, value: float) -> float:
+        return value / self.count * 1000 if self.count else 0.0
+
+
+@contextmanager
+def _timed_validation(timings: Timings) -> Iterator[None]:
+    """Add the time spent in `validate_signer`, as called by the read side, to `timings`."""
+    original = validate.validate_signer  # what the read side imported by name
+
+    def timed(*args: Any, **kwargs: Any) -> validate.ChainResult:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            timings.chain += time.perf_counter() - start
+
+    with mock.patch("conformance.smime.receive.validate_signer", timed):
+        yield
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """Everything one exchange needs, prepared once."""
+
+    pki: TestPKI
+    content: bytes
+    signer: PrivateKeyHandle
+    decryptor: PrivateKeyHandle
+    sender: Identity
+    receiver: Identity
+    options: SendOptions = SendOptions()  # noqa: RUF009 (frozen dataclass)
+
+    def run(self, timings: Timings) -> None:
+        """One exchange, timed by phase; raises RuntimeError when it does not round-trip."""
+        start = time.perf_counter()
+        message = build_message(
+            self.content,
+            "sign-encrypt",
+            self.options,
+            self.signer,
+            self.pki.intermediates(),
+            [self.receiver.certificate("encrypt")],
+            Headers(
+                from_addr=self.sender.email,
+                to=[self.receiver.email],
+                subject="Résultats de laboratoire",
+                from_name=self.sender.name,
+            ),
+            self_certificate=self.sender.certificate("encrypt"),
+        )
+        middle = time.perf_counter()
+        content, status = receive.read_message(
+            message,
+            keys=[self.decryptor],
+            trust=[self.pki.root],
+            crls=list(self.pki.crls),
+            directory=None,
+            options=ReceiveOptions(),
+        )
+        end = time.perf_counter()
+        timings.count += 1
+        timings.build += middle - start
+        timings.read += end - middle
+        if status.errors or not status.signature_valid or not status.chain_valid:
+            problems = "; ".join(f"{e.code}: {e.message}" for e in status.errors)
+            raise RuntimeError(f"the exchange did not verify: {problems or status}")
+        if content is None or b"plaquettes 250" not in content:
+            raise RuntimeError("the exchange did not give the letter back")
+
+
+def measure(exchange: Exchange, seconds: float, cold_chain: bool = False) -> Timings:
+    """Exchanges for about `seconds` after a warm-up; `cold_chain` empties the chain cache."""
+    exchange.run(Timings())
+    timings = Timings()
+    deadline = time.perf_counter() + seconds
+    with _timed_validation(timings):
+        while time.perf_counter() < deadline or timings.count < 3:
+            if cold_chain:
+                validate.clear_cache()
+            exchange.run(timings)
+    return timings
+
+
+def openssl_rsa_signs(seconds: int) -> float | None:
+    """`openssl speed -seconds N rsa2048` sign/s, or None when openssl is missing or unreadable."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    done = subprocess.run(
+        [openssl, "speed", "-seconds", str(seconds), "rsa2048"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return parse_openssl_speed(done.stdout)
+
+
+def parse_openssl_speed(output: str) -> float | None:
+    """The sign/s column of the `rsa 2048 bits` line, whatever other columns there are."""
+    header: list[str] | None = None
+    for line in output.splitlines():
+        words = line.split()
+        if "sign/s" in words:
+            header = words
+        elif header is not None and re.match(r"\s*rsa\s+2048\s+bits?\b", line):
+            values = re.split(r"\s+", line.split("bits", 1)[1].strip())
+            if len(values) == len(header):
+                return float(values[header.index("sign/s")])
+    return None
+
+
+def _software_keys(pki: TestPKI) -> tuple[PrivateKeyHandle, PrivateKeyHandle]:
+    sender, receiver = pki.identities[SENDER], pki.identities[RECEIVER]
+    signer = SoftwareKey(sender.private_key("sign"), sender.certificate("sign"), f"{SENDER}-sign")
+    decryptor = SoftwareKey(
+        receiver.private_key("encrypt"), receiver.certificate("encrypt"), f"{RECEIVER}-encrypt"
+    )
+    return signer, decryptor
+
+
+def _softhsm_keys(pki: TestPKI) -> tuple[PrivateKeyHandle, PrivateKeyHandle] | str:
+    """The same keys on SoftHSM, or why not (not installed)."""
+    from conformance.token import open_key, softhsm
+
+    if not softhsm.available():
+        return "SoftHSM is not installed"
+    saved = os.environ.pop("OSM_CONFORMANCE_TOKEN", None)
+    try:
+        signer = open_key(pki.identities[SENDER].directory, "sign")
+        decryptor = open_key(pki.identities[RECEIVER].directory, "encrypt")
+    finally:
+        if saved is not None:
+            os.environ["OSM_CONFORMANCE_TOKEN"] = saved
+    return signer, decryptor
+
+
+def _report(name: str, timings: Timings, bound: float | None, out: Callable[[str], None]) -> None:
+    rate = timings.count / (timings.build + timings.read)
+    ratio = f"  ({rate / bound:.2f} of the RSA bound)" if bound else ""
+    out(f"{name}: {rate:8.1f} exchanges/s{ratio}   [{timings.count} exchanges]")
+    out(
+        f"    ms per exchange: build {timings.per_exchange_ms(timings.build):.2f}, "
+        f"read {timings.per_exchange_ms(timings.read):.2f} "
+        f"(of which chain validation {timings.per_exchange_ms(timings.chain):.2f})"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.bench",
+        description="In-process S/MIME exchanges per second, beside openssl speed rsa2048.",
+    )
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--size", type=int, default=10_000, help="letter size in bytes")
+    parser.add_argument("--no-softhsm", action="store_true", help="skip the SoftHSM measurement")
+    args = parser.parse_args(argv)
+    out = print
+
+    pki = load_pki()
+    content = letter(args.size)
+    sender, receiver = pki.identities[SENDER], pki.identities[RECEIVER]
+    signs = openssl_rsa_signs(2)
+    bound = signs / 2 if signs else None
+    out(f"letter: {len(content)} bytes, sign-encrypt then decrypt-verify, {SENDER} -> {RECEIVER}")
+    if signs:
+        out(f"openssl speed rsa2048: {signs:.1f} sign/s -> RSA bound {bound:.1f} exchanges/s")
+    else:
+        out("openssl speed rsa2048: not available (no ratio to the RSA bound)")
+
+    signer, decryptor = _software_keys(pki)
+    software = Exchange(pki, content, signer, decryptor, sender, receiver)
+    _report("software keys", measure(software, args.seconds), bound, out)
+    cold = measure(software, min(args.seconds, 1.0), cold_chain=True)
+    out(
+        f"    chain validation without its cache: {cold.per_exchange_ms(cold.chain):.2f} ms "
+        f"(exchange {cold.per_exchange_ms(cold.build + cold.read):.2f} ms)"
+    )
+    if not args.no_softhsm:
+        keys = _softhsm_keys(pki)
+        if isinstance(keys, str):
+            out(f"SoftHSM: skipped ({keys})")
+        else:
+            # SoftHSM 2.6 has OAEP with SHA-1 only (CKR_ARGUMENTS_BAD for SHA-256).
+            options = SendOptions(encrypt=EncryptOptions(key_transport="rsa-oaep-sha1"))
+            hsm = Exchange(pki, content, keys[0], keys[1], sender, receiver, options)
+            _report("SoftHSM keys (RSA-OAEP SHA-1)", measure(hsm, args.seconds), bound, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Certificate facts read with asn1crypto, robust to keys no library parses.
+
+Some early GIP-CPS certificates tag their RSA key with the non-standard OID
+1.2.250.1.71.2.6.1; asn1crypto and cryptography both refuse to parse such a
+SubjectPublicKeyInfo. The validator must report that, not crash, so the
+key is read here through a generic structure (algorithm OID + BIT STRING),
+and an RSA key under that OID is still usable to verify signatures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from asn1crypto import core, keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
+GIP_CPS_RSA_OID = "1.2.250.1.71.2.6.1"
+EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
+ANY_EKU = "2.5.29.37.0"
+IDNAT = re.compile(r"^\d{12}$")
+TEST_IDNAT_PREFIX = "8997"
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnboundLocalError)
+
+
+class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[str, type, dict[str, bool]] | tuple[str, type]]] = [
+        ("algorithm", core.ObjectIdentifier),
+        ("parameters", core.Any, {"optional": True}),
+    ]
+
+
+class _GenericSpki(core.Sequence):  # type: ignore[misc]
+    _fields: ClassVar[list[tuple[str, type, dict[str, bool]] | tuple[str, type]]] = [
+        ("algorithm", _AlgorithmIdentifier),
+        ("public_key", core.OctetBitString),
+    ]
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    algorithm_oid: str
+    rsa_bits: int | None  # None: not an RSA key (or not readable as one)
+    public_key: PublicKeyTypes | None
+    error: str | None
+
+
+def key_facts(cert: asn1_x509.Certificate) -> KeyFacts:
+    """The public key's algorithm OID, its RSA size, and a usable key object when possible."""
+    try:
+        spki = _GenericSpki.load(cert["tbs_certificate"]["subject_public_key_info"].dump())
+        oid = spki["algorithm"]["algorithm"].dotted
+        raw = bytes(spki["public_key"])
+    except _PARSE_ERRORS as exc:
+        return KeyFacts("?", None, None, f"SubjectPublicKeyInfo does not parse: {exc}")
+    if oid in (RSA_ENCRYPTION, GIP_CPS_RSA_OID):
+        try:
+            numbers = keys.RSAPublicKey.load(raw)
+            n = int(numbers["modulus"].native)
+            e = int(numbers["public_exponent"].native)
+            key = rsa.RSAPublicNumbers(e, n).public_key()
+        except _PARSE_ERRORS as exc:
+            return KeyFacts(oid, None, None, f"RSA public key does not parse: {exc}")
+        return KeyFacts(oid, n.bit_length(), key, None)
+    try:
+        other = serialization.load_der_public_key(spki.dump())
+    except Exception as exc:  # cryptography refuses what it does not know
+        return KeyFacts(oid, None, None, f"public key algorithm {oid} is not readable: {exc}")
+    return KeyFacts(oid, None, other, None)
+
+
+def subject_text(cert: asn1_x509.Certificate) -> str:
+    try:
+        return str(cert.subject.human_friendly)
+    except _PARSE_ERRORS:
+        return "(unreadable subject)"
+
+
+def key_usage(cert: asn1_x509.Certificate) -> set[str] | None:
+    """Key usage names (asn1crypto's), or None when the extension is absent."""
+    value = cert.key_usage_value
+    return None if value is None else set(value.native)
+
+
+def extended_key_usage(cert: asn1_x509.Certificate) -> set[str] | None:
+    value = cert.extended_key_usage_value
+    return None if value is None else {p.dotted for p in value}
+
+
+def emails(cert: asn1_x509.Certificate) -> set[str]:
+    """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
+    found: set[str] = set()
+    san = cert.subject_alt_name_value
+    if san is not None:
+        found = {str(g.native).lower() for g in san if g.name == "rfc822_name"}
+    if not found:
+        value = cert.subject.native.get("email_address")
+        values = value if isinstance(value, list) else [value] if value else []
+        found = {str(v).lower() for v in values}
+    return found
+
+
+def serial_numbers(cert: asn1_x509.Certificate) -> list[str]:
+    """The subject's serialNumber attributes (where the CPS puts the idNat)."""
+    value = cert.subject.native.get("serial_number")
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def validity(cert: asn1_x509.Certificate) -> tuple[datetime, datetime]:
+    v = cert["tbs_certificate"]["validity"]
+    return v["not_before"].native, v["not_after"].native
+
+
+def signature_hash(cert: asn1_x509.Certificate) -> str:
+    """The hash of the certificate's own signature (sha1, sha256, ...), or its OID."""
+    algorithm = cert["signature_algorithm"]
+    try:
+        return str(algorithm.hash_algo)
+    except _PARSE_ERRORS:
+        return str(algorithm["algorithm"].dotted)
+
+
+def is_ca(cert: asn1_x509.Certificate) -> bool:
+    value = cert.basic_constraints_value
+    return bool(value is not None and value["ca"].native)

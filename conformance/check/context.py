@@ -1,0 +1,248 @@
+"""Everything the rules look at, computed once per message: the tree, the layers,
+the certificates and the policy."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any, TypeVar
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
+from conformance.check.policy import Policy
+from conformance.check.tree import Node, parse_message
+from conformance.errors import UserError
+from conformance.token.base import PrivateKeyHandle
+
+
+T = TypeVar("T")
+
+
+def _stamp(path: Path) -> tuple[str, int]:
+    """Cache key of a file: its resolved path and modification time (0 when absent)."""
+    resolved = path.resolve()
+    try:
+        return str(resolved), resolved.stat().st_mtime_ns
+    except OSError:
+        return str(resolved), 0
+
+
+def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def read_pem_certificates(path: Path) -> list[x509.Certificate]:
+    return list(_pem_certificates(_stamp(path)))
+
+
+@functools.lru_cache(maxsize=256)
+def _pem_certificates(stamp: tuple[str, int]) -> tuple[x509.Certificate, ...]:
+    path = Path(stamp[0])
+    try:
+        return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UserError(f"{path}: not a PEM certificate file ({exc})") from None
+
+
+def read_pem_crl(path: Path) -> x509.CertificateRevocationList:
+    return _crl(_stamp(path))
+
+
+@functools.lru_cache(maxsize=256)
+def _crl(stamp: tuple[str, int]) -> x509.CertificateRevocationList:
+    path = Path(stamp[0])
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return x509.load_pem_x509_crl(data)
+    except ValueError:
+        try:
+            return x509.load_der_x509_crl(data)
+        except ValueError as exc:
+            raise UserError(f"{path}: not a PEM or DER CRL ({exc})") from None
+
+
+@dataclass
+class SignerEntry:
+    """A signer of some layer, with the part its findings are reported on."""
+
+    layer: CmsLayer
+    signer: SignerFacts
+
+    @property
+    def part(self) -> str:
+        return self.layer.part.path
+
+
+@dataclass
+class RecipientCertificate:
+    """A certificate a RecipientInfo names, when it is known (identity, message, directory)."""
+
+    part: str
+    certificate: asn1_x509.Certificate
+
+
+@dataclass
+class Context:
+    message: bytes
+    root: Node
+    policy: Policy
+    trust: list[x509.Certificate]
+    crls: list[x509.CertificateRevocationList]
+    identity_certificates: list[asn1_x509.Certificate]  # all roles of --identity
+    intended: asn1_x509.Certificate | None  # the recipient's encryption certificate
+    intended_source: str  # where `intended` came from, for messages
+    identity_given: bool
+    expected_sender: str | None
+    expected_recipient: str | None
+    layers: list[CmsLayer] = field(default_factory=list)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _memo: dict[str, Any] = field(default_factory=dict)
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute once per message what several rules need (certificate lists, ...)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        value: T = self._memo[key]
+        return value
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.root.walk()
+
+    def from_addresses(self) -> list[str]:
+        return [a.lower() for _, a in getaddresses(self.root.headers.get_all("from", [])) if a]
+
+    def signers(self) -> list[SignerEntry]:
+        return [
+            SignerEntry(layer, signer)
+            for layer in self.layers
+            if layer.signed is not None
+            for signer in layer.signed.signers
+        ]
+
+    def message_certificates(self) -> list[asn1_x509.Certificate]:
+        found: list[asn1_x509.Certificate] = []
+        for layer in self.layers:
+            if layer.signed is not None:
+                found.extend(layer.signed.certificates)
+        return found
+
+    def recipient_certificates(self) -> list[RecipientCertificate]:
+        """Certificates named by RecipientInfos that we can resolve."""
+        pool = [*self.identity_certificates, *self.message_certificates()]
+        if self.intended is not None:
+            pool.append(self.intended)
+        found: list[RecipientCertificate] = []
+        seen: set[bytes] = set()
+        for layer in self.layers:
+            if layer.envelope is None:
+                continue
+            for recipient in layer.envelope.recipients:
+                if recipient.rid_value is None:
+                    continue
+                for cert in pool:
+                    if matches(recipient.rid_value, cert) and cert.dump() not in seen:
+                        seen.add(cert.dump())
+                        found.append(RecipientCertificate(layer.part.path, cert))
+                        break
+        return found
+
+
+def _intended(
+    identity_dir: Path | None, expected_recipient: str | None
+) -> tuple[asn1_x509.Certificate | None, str, list[asn1_x509.Certificate]]:
+    from conformance.token.files import check_identity_dir, load_certificate
+
+    identity_certs: list[asn1_x509.Certificate] = []
+    encrypt: asn1_x509.Certificate | None = None
+    if identity_dir is not None:
+        directory = check_identity_dir(Path(identity_dir))
+        for role in ("encrypt", "sign", "auth"):
+            try:
+                cert = to_asn1(load_certificate(directory, role))  # type: ignore[arg-type]
+            except UserError:
+                continue
+            identity_certs.append(cert)
+            if role == "encrypt":
+                encrypt = cert
+        if encrypt is not None:
+            return encrypt, f"the encryption certificate of {directory.name}", identity_certs
+    if expected_recipient:
+        try:
+            from conformance.pki.directory import Directory
+            from conformance.pki.model import load_pki
+
+            cert = Directory(load_pki()).encryption_certificate(expected_recipient)
+        except (UserError, OSError, ValueError):
+            cert = None
+        if cert is not None:
+            return to_asn1(cert), f"the test PKI's certificate of {expected_recipient}", []
+    return None, "", identity_certs
+
+
+def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, str | None]:
+    if identity_dir is None:
+        return None, None
+    directory = Path(identity_dir)
+    return _cached_key(_stamp(directory), _stamp(directory / "encrypt.key.pem")[1])
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_key(
+    directory: tuple[str, int], key_mtime: int
+) -> tuple[PrivateKeyHandle | None, str | None]:
+    """The identity's encryption key, opened once per process (loading validates the RSA key:
+    tens of milliseconds, more than all the rules together)."""
+    from conformance.token import open_key
+
+    try:
+        return open_key(Path(directory[0]), "encrypt"), None
+    except Exception as exc:  # token errors, missing key file: the finding is "cannot decrypt"
+        return None, f"cannot open the encryption key of {directory[0]}: {exc}"
+
+
+def build_context(
+    message: bytes,
+    *,
+    policy: Policy,
+    identity_dir: Path | None,
+    trust: Sequence[Path],
+    crls: Sequence[Path],
+    expected_sender: str | None,
+    expected_recipient: str | None,
+) -> Context:
+    """Parse and read the message. UserError only for bad trust, CRL or identity files."""
+    trust_certs = [c for p in trust for c in read_pem_certificates(Path(p))]
+    crl_list = [read_pem_crl(Path(p)) for p in crls]
+    intended, source, identity_certs = _intended(identity_dir, expected_recipient)
+    root = parse_message(message)
+    context = Context(
+        message=message,
+        root=root,
+        policy=policy,
+        trust=trust_certs,
+        crls=crl_list,
+        identity_certificates=identity_certs,
+        intended=intended,
+        intended_source=source,
+        identity_given=identity_dir is not None,
+        expected_sender=expected_sender,
+        expected_recipient=expected_recipient,
+    )
+    key, key_error = _open_key(identity_dir)
+    reader = LayerReader(key, key_error, [to_asn1(c) for c in trust_certs])
+    reader.read(root)
+    context.layers = reader.layers
+    return context

@@ -1,0 +1,193 @@
+"""RFC 5322 header rules: the fields every message needs, ASCII, RFC 2047 words."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from collections.abc import Iterator
+from email.utils import getaddresses, parsedate_to_datetime
+
+from conformance.check.catalogue import Outcome, rule
+from conformance.check.context import Context
+
+_MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
+_WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
+_WORD = re.compile(r"=\?([^?\s*]+)(\*[A-Za-z0-9-]+)?\?([BbQq])\?([^?\s]*)\?=")
+_Q_TEXT = re.compile(r"^(?:[!-<>@-~]|=[0-9A-Fa-f]{2})*$")  # printable but = and ?
+_NON_ASCII = re.compile(rb"[^\x01-\x7f]")
+
+
+def _values(context: Context, name: str) -> list[str]:
+    return [str(v) for v in context.root.headers.get_all(name, [])]
+
+
+def _addresses(values: list[str]) -> list[str]:
+    return [a for _, a in getaddresses(values) if a and "@" in a]
+
+
+def _clip(text: str, size: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+@rule("HDR-001", "From present", "RFC 5322 3.6 / 3.6.2",
+      "Exactly one From field holding at least one mailbox: the sender the signature is checked against.")
+def from_present(context: Context) -> Iterator[Outcome]:
+    values = _values(context, "from")
+    addresses = _addresses(values)
+    expected = "one From field with a mailbox"
+    if len(values) == 1 and addresses:
+        yield Outcome("1", True, f"From: {_clip(values[0])}", expected)
+    elif not values:
+        yield Outcome("1", False, "no From field", expected)
+    elif len(values) > 1:
+        yield Outcome("1", False, f"{len(values)} From fields", expected)
+    else:
+        yield Outcome("1", False, f"From: {_clip(values[0])} holds no address", expected)
+
+
+@rule("HDR-002", "To present", "RFC 5322 3.6.3",
+      "A To field naming the recipient: a secure message is addressed to a professional.")
+def to_present(context: Context) -> Iterator[Outcome]:
+    values = _values(context, "to")
+    addresses = _addresses(values)
+    expected = "a To field with at least one address"
+    if addresses:
+        yield Outcome("1", True, f"To: {_clip(', '.join(addresses))}", expected)
+    else:
+        found = "no To field" if not values else f"To: {_clip(values[0])} holds no address"
+        yield Outcome("1", False, found, expected)
+
+
+@rule("HDR-003", "Date present and valid", "RFC 5322 3.6.1 / 3.3",
+      "Exactly one Date field in RFC 5322 date-time syntax.")
+def date_present(context: Context) -> Iterator[Outcome]:
+    values = _values(context, "date")
+    expected = "one Date field in RFC 5322 date-time syntax"
+    if len(values) != 1:
+        yield Outcome("1", False, f"{len(values)} Date fields", expected)
+        return
+    try:
+        moment = parsedate_to_datetime(values[0])
+    except (TypeError, ValueError, IndexError):
+        moment = None
+    if moment is None:
+        yield Outcome("1", False, f"Date: {_clip(values[0])} does not parse", expected)
+    else:
+        yield Outcome("1", True, f"Date: {_clip(values[0])}", expected)
+
+
+@rule("HDR-004", "Message-ID present and well-formed", "RFC 5322 3.6.4",
+      "A Message-ID of the form <left@right>, so replies and receipts can refer to it.")
+def message_id(context: Context) -> Iterator[Outcome]:
+    values = _values(context, "message-id")
+    expected = "one Message-ID <id-left@id-right>"
+    if len(values) != 1:
+        yield Outcome("1", False, f"{len(values)} Message-ID fields", expected)
+        return
+    value = " ".join(values[0].split())
+    yield Outcome("1", bool(_MSG_ID.match(value)), f"Message-ID: {_clip(value)}", expected)
+
+
+@rule("HDR-005", "MIME-Version present", "RFC 2045 4",
+      "MIME-Version: 1.0 in the message header: without it the body is plain RFC 5322 text.")
+def mime_version(context: Context) -> Iterator[Outcome]:
+    values = _values(context, "mime-version")
+    expected = "MIME-Version: 1.0"
+    if not values:
+        yield Outcome("1", False, "no MIME-Version field", expected)
+        return
+    version = re.sub(r"\([^)]*\)", "", values[0]).replace(" ", "").strip()
+    yield Outcome("1", version == "1.0" and len(values) == 1, f"MIME-Version: {_clip(values[0])}", expected)
+
+
+@rule("HDR-006", "Header fields are ASCII", "RFC 5322 2.2 / RFC 2047",
+      "Header fields hold US-ASCII only; other characters must be RFC 2047 encoded words.")
+def ascii_headers(context: Context) -> Iterator[Outcome]:
+    expected = "US-ASCII header fields (non-ASCII text as RFC 2047 encoded words)"
+    for node in context.nodes:
+        if not node.header:
+            continue
+        bad = _NON_ASCII.search(node.header)
+        if bad is None:
+            yield Outcome(node.path, True, "ASCII only", expected)
+            continue
+        line_no = node.header.count(b"\n", 0, bad.start()) + 1
+        line = node.header.split(b"\n")[line_no - 1].decode("utf-8", "replace")
+        found = f"byte {bad.group()!r} in header line {line_no}: {_clip(line, 60)}"
+        yield Outcome(node.path, False, found, expected)
+
+
+def _word_problem(word: re.Match[str]) -> str | None:
+    charset, _, encoding, text = word.groups()
+    if len(word.group(0)) > 75:
+        return f"encoded word longer than 75 characters: {_clip(word.group(0), 40)}"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return f"unknown charset {charset!r} in {_clip(word.group(0), 40)}"
+    if encoding in "Bb":
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return f"bad base64 in {_clip(word.group(0), 40)}"
+    else:
+        if not _Q_TEXT.match(text):
+            return f"bad Q encoding in {_clip(word.group(0), 40)}"
+        raw = binascii.a2b_qp(text.replace("_", " "), header=True)
+    try:
+        raw.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return f"text of {_clip(word.group(0), 40)} is not valid {charset}"
+    return None
+
+
+@rule("HDR-007", "Encoded words well-formed", "RFC 2047 2 / 4 / 5",
+      "Every =?charset?B|Q?text?= word is complete, names a known charset, decodes, "
+      "and is at most 75 characters.")
+def encoded_words(context: Context) -> Iterator[Outcome]:
+    expected = "well-formed RFC 2047 encoded words"
+    for node in context.nodes:
+        if not node.header:
+            continue
+        text = node.header.decode("ascii", "replace")
+        unfolded = re.sub(r"\r?\n[ \t]", " ", text)
+        problems: list[str] = []
+        count = 0
+        for start in _WORD_START.finditer(unfolded):
+            count += 1
+            word = _WORD.match(unfolded, start.start())
+            if word is None:
+                problems.append(f"incomplete encoded word {_clip(unfolded[start.start():], 40)}")
+                continue
+            problem = _word_problem(word)
+            if problem:
+                problems.append(problem)
+        if problems:
+            yield Outcome(node.path, False, "; ".join(problems[:3]), expected)
+        elif count or node.path == "1":
+            yield Outcome(node.path, True, f"{count} encoded word(s), all well-formed", expected)
+
+
+@rule("HDR-008", "From is the expected sender", "OSM: the sender's address",
+      "When the expected sender is given, From: names it (case-insensitive).")
+def expected_sender(context: Context) -> Iterator[Outcome]:
+    wanted = context.expected_sender
+    if not wanted:
+        return
+    found = context.from_addresses()
+    ok = wanted.strip().lower() in found
+    yield Outcome("1", ok, f"From: {', '.join(found) or 'none'}", wanted)
+
+
+@rule("HDR-009", "To holds the expected recipient", "OSM: the recipient's address",
+      "When the expected recipient is given, To: or Cc: names it (case-insensitive).")
+def expected_recipient(context: Context) -> Iterator[Outcome]:
+    wanted = context.expected_recipient
+    if not wanted:
+        return
+    found = [a.lower() for a in _addresses(_values(context, "to") + _values(context, "cc"))]
+    ok = wanted.strip().lower() in found
+    yield Outcome("1", ok, f"To/Cc: {_clip(', '.join(found)) or 'none'}", wanted)

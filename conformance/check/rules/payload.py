@@ -1,0 +1,65 @@
+"""Payload rules: HPRIM lab results carried in the message (HPRIM-Net)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from conformance.check.catalogue import Outcome, rule
+from conformance.check.context import Context
+from conformance.check.layers import PKCS7_SIGNATURE, is_cms_part
+from conformance.check.tree import Node
+from conformance.scenarios import hprim
+
+_HPRIM_NAMES = (".hpr", ".hpm", ".hps", ".hprim")
+_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+
+
+def _file_name(node: Node) -> str:
+    return (node.param("filename", "content-disposition") or node.param("name") or "").lower()
+
+
+def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
+    """Leaf parts that are HPRIM: by file name, or by content (H| record, ****LAB**** block)."""
+    found = []
+    for node in context.nodes:
+        if node.is_multipart or node.children or is_cms_part(node) or node.content_type in PKCS7_SIGNATURE:
+            continue
+        data = node.decoded()
+        if data is None:
+            continue
+        named = _file_name(node).endswith(_HPRIM_NAMES)
+        head = data.lstrip()[:4096]
+        looks = head.startswith(b"H|") or b"****LAB****" in data[:65536]
+        if named or looks:
+            found.append((node, data))
+    return found
+
+
+@rule("PAY-001", "HPRIM content well-formed", "HPRIM Médecin 3.0 / HPRIM Santé 2.x",
+      "A part that is HPRIM (named .hpr/.hpm/.hps, or starting with an H| record, or holding a "
+      "****LAB**** block) parses: header, result lines, end marks.")
+def hprim_well_formed(context: Context) -> Iterator[Outcome]:
+    for node, data in hprim_parts(context):
+        try:
+            report = hprim.parse(data)
+        except hprim.HprimError as exc:
+            yield Outcome(node.path, False, str(exc), "a well-formed HPRIM file")
+            continue
+        except Exception as exc:  # the parser's own limits: still a malformed file
+            yield Outcome(node.path, False, f"HPRIM: {exc}", "a well-formed HPRIM file")
+            continue
+        found = f"HPRIM {report.variant}, {len(report.results)} result(s)"
+        yield Outcome(node.path, True, found, "a well-formed HPRIM file")
+
+
+@rule("PAY-002", "HPRIM carried byte for byte", "HPRIM-Net / RFC 2045 6.8 / RFC 2046 4.1.1",
+      "An HPRIM file must arrive with its exact line endings and ISO-8859-1 accents: it is sent "
+      "base64-encoded, or as text whose line endings are already CRLF.")
+def hprim_transport(context: Context) -> Iterator[Outcome]:
+    for node, data in hprim_parts(context):
+        cte = node.transfer_encoding
+        bare = _BARE_EOL.search(data)
+        ok = cte == "base64" or (bare is None and node.content_type.startswith("text/"))
+        found = f"{node.content_type}, {cte}" + (", bare CR or LF line ends" if bare else "")
+        yield Outcome(node.path, ok, found, "base64, or CRLF text")

@@ -1,0 +1,356 @@
+"""`vectors verify DIR --as PROFILE`: the product's row of the matrix, without an adapter.
+
+DIR holds messages the real product wrote and a manifest naming, for each,
+its recipient (an identity id) and function. Each message goes to the
+validator and, through the in-memory transport (so the Apicrypt relay works),
+to every receiver profile's agent, judged as the matrix judges a cell: no
+error, the function's services held, and, when the manifest gives the
+plaintext, the same content.
+
+Input is checked before anything is read (missing files, unknown function or
+identity, a file that is not mail, a recipient the message is not addressed
+to); a function the message plainly does not do (the manifest says "sign" but
+it is encrypted) is reported as an input error and given no verdict.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+from pathlib import Path
+
+from conformance.agents import identity_files as files
+from conformance.agents.base import Agent, Party, ReceiveRequest, Reception
+from conformance.agents.factory import close_agent, make_agent
+from conformance.apicrypt.relay import DeliveryError, transport
+from conformance.apicrypt.wire import RECIPIENTS_HEADER
+from conformance.errors import MissingComponent, UserError
+from conformance.functions import OPERATION, REQUIRED_SERVICES, Function
+from conformance.matrix.cast import directories_of
+from conformance.matrix.results import Verdict
+from conformance.profiles.schema import Profile
+from conformance.status import ErrorCode
+from conformance.vectors.common import (
+    check_function,
+    mime_problem,
+    shipped_cast,
+    shipped_profile,
+    shipped_profiles,
+)
+from conformance.vectors.manifest import MANIFEST_FILE, Message, load_verify_manifest
+from conformance.vectors.readable import content_differences
+from conformance.vectors.validator import Validation, validate
+
+SERVICE_LETTERS = {
+    "authentication": "A",
+    "integrity": "I",
+    "non_repudiation": "N",
+    "confidentiality": "C",
+}
+
+
+@dataclass
+class Reading:
+    """One receiver's reading of one message, judged."""
+
+    receiver: str
+    verdict: Verdict
+    reason: str | None = None
+    services: dict[str, bool] = field(default_factory=dict)
+    signed: bool = False
+    encrypted: bool = False
+    decrypted: bool = False
+    content: bool = False  # recovered some content
+
+
+@dataclass
+class Checked:
+    """One message of the manifest, with what the validator and the receivers found."""
+
+    index: int
+    entry: Message
+    function: Function
+    path: Path
+    recipient: Party
+    validation: Validation
+    plaintext: Path | None = None
+    readings: list[Reading] = field(default_factory=list)
+    input_error: str | None = None  # the manifest lies about the function: no verdict
+
+    @property
+    def where(self) -> str:
+        return f"{MANIFEST_FILE} messages[{self.index}] ({self.entry.file})"
+
+
+@dataclass
+class VerifyReport:
+    product: str
+    directory: Path
+    receivers: list[str]
+    messages: list[Checked]
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...]
+
+    @property
+    def input_errors(self) -> list[str]:
+        return [f"{m.where}: {m.input_error}" for m in self.messages if m.input_error]
+
+
+@dataclass
+class _Inputs:
+    identities: Path
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...]
+
+
+def verify_messages(
+    directory: Path,
+    product: str,
+    *,
+    receivers: Sequence[str] | None = None,
+    identities: Path | None = None,
+    trust: Sequence[Path] = (),
+    crls: Sequence[Path] = (),
+) -> VerifyReport:
+    """Read every message of `directory`'s manifest with the validator and the receivers.
+
+    `identities` (default: the test PKI's export) holds `<recipient id>/`
+    directories in the export layout; `trust` and `crls` default to its CA.
+    """
+    profiles = shipped_profiles()
+    shipped_profile(product, profiles)
+    chosen = list(dict.fromkeys(receivers)) if receivers else list(profiles)
+    for receiver in chosen:
+        shipped_profile(receiver, profiles)
+    inputs = _inputs(identities, trust, crls)
+    manifest = load_verify_manifest(directory)
+    checked = _precheck(directory, manifest.messages, inputs)
+    report = VerifyReport(product, directory, chosen, checked, inputs.trust, inputs.crls)
+    with tempfile.TemporaryDirectory(prefix="osm-verify-") as work:
+        agents: dict[str, Agent | MissingComponent] = {}
+        try:
+            for receiver in chosen:
+                try:
+                    agents[receiver] = make_agent(profiles[receiver], workdir=Path(work))
+                except MissingComponent as exc:
+                    agents[receiver] = exc
+            for item in checked:
+                message = item.path.read_bytes()
+                item.validation = validate(
+                    message,
+                    identity_dir=item.recipient.identity_dir,
+                    trust=inputs.trust,
+                    crls=inputs.crls,
+                    expected_sender=_sender_email(item, inputs),
+                    expected_recipient=item.recipient.email,
+                )
+                for receiver in chosen:
+                    item.readings.append(
+                        _read(message, item, profiles[receiver], agents[receiver], inputs)
+                    )
+                item.input_error = _function_mismatch(item, message)
+        finally:
+            for agent in agents.values():
+                if not isinstance(agent, MissingComponent):
+                    close_agent(agent)
+    return report
+
+
+def _inputs(identities: Path | None, trust: Sequence[Path], crls: Sequence[Path]) -> _Inputs:
+    if identities is None or not trust:
+        export = shipped_cast().export
+        identities = identities or export / "identities"
+        if not trust:
+            trust = [export / "ca" / "root.pem"]
+            crls = crls or [export / "ca" / "root.crl.pem", export / "ca" / "intermediate.crl.pem"]
+    if not identities.is_dir():
+        raise UserError(f"{identities}: no such identities directory")
+    for path in (*trust, *crls):
+        if not path.is_file():
+            raise UserError(f"{path}: no such file")
+    for path in trust:  # the agent contract (and the openssl agent) take PEM anchors
+        if b"-----BEGIN CERTIFICATE-----" not in path.read_bytes():
+            raise UserError(f"{path}: not a PEM certificate (convert it: openssl x509 -inform DER)")
+    return _Inputs(identities, tuple(trust), tuple(crls))
+
+
+def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> list[Checked]:
+    problems: list[str] = []
+    checked: list[Checked] = []
+    for index, entry in enumerate(entries):
+        where = f"{directory / MANIFEST_FILE}: messages[{index}]"
+        before = len(problems)
+        try:
+            function = check_function(entry.function, f"{where}.function")
+        except UserError as exc:
+            problems.append(str(exc))
+            function = "sign"
+        path = directory / entry.file
+        if not path.is_file():
+            problems.append(f"{where}.file: {entry.file!r} does not exist in {directory}")
+        else:
+            why = mime_problem(path.read_bytes())
+            if why is not None:
+                problems.append(f"{path}: {why}")
+        if entry.plaintext is not None and not (directory / entry.plaintext).is_file():
+            problems.append(f"{where}.plaintext: {entry.plaintext!r} does not exist in {directory}")
+        recipient = _party(inputs.identities, entry.recipient, f"{where}.recipient", problems)
+        if entry.sender is not None:
+            _party(inputs.identities, entry.sender, f"{where}.sender", problems)
+        if len(problems) == before and recipient is not None:
+            addressed = _addressees(path.read_bytes())
+            # A To: without any full address (RFC 4134's "To: User2") cannot be checked.
+            checkable = any("@" in a for a in addressed)
+            if checkable and recipient.email.lower() not in addressed:
+                problems.append(
+                    f"{path}: not addressed to {entry.recipient} <{recipient.email}> "
+                    f"(To/Cc: {', '.join(sorted(addressed)) or 'none'}): "
+                    f"{where}.recipient does not match the message"
+                )
+        if len(problems) == before and recipient is not None:
+            plaintext = directory / entry.plaintext if entry.plaintext is not None else None
+            checked.append(
+                Checked(
+                    index, entry, function, path, recipient, Validation(available=False), plaintext
+                )
+            )
+    if problems:
+        raise UserError("\n".join(problems))
+    return checked
+
+
+def _party(root: Path, identity_id: str, where: str, problems: list[str]) -> Party | None:
+    directory = root / identity_id
+    if "/" in identity_id or not (directory / "identity.json").is_file():
+        problems.append(f"{where}: unknown identity {identity_id!r} (no {directory}/identity.json)")
+        return None
+    if not (directory / "encrypt.pem").is_file():
+        problems.append(f"{where}: {directory} has no encrypt.pem")
+        return None
+    try:
+        data = files.identity_json(directory.resolve())
+    except UserError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+    return Party(directory.resolve(), str(data.get("email", "")), str(data.get("name", "")))
+
+
+def _addressees(message: bytes) -> set[str]:
+    head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
+    fields = [str(v) for name in ("To", "Cc", RECIPIENTS_HEADER) for v in head.get_all(name, [])]
+    return {addr.lower() for _, addr in getaddresses(fields) if addr}
+
+
+def _sender_email(item: Checked, inputs: _Inputs) -> str | None:
+    if item.entry.sender is None:
+        return None
+    data = files.identity_json((inputs.identities / item.entry.sender).resolve())
+    return str(data.get("email", "")) or None
+
+
+def _read(
+    message: bytes,
+    item: Checked,
+    profile: Profile,
+    agent: Agent | MissingComponent,
+    inputs: _Inputs,
+) -> Reading:
+    if isinstance(agent, MissingComponent):
+        return Reading(profile.id, "error", f"receiver unavailable: {agent}")
+    if item.function not in agent.capabilities().receive:
+        return Reading(profile.id, "unsupported", f"{profile.id} does not receive {item.function}")
+    party = Party(
+        item.recipient.identity_dir,
+        item.recipient.email,
+        item.recipient.name,
+        directories_of(profile),
+    )
+    try:
+        delivered = transport(message, party.email)
+    except DeliveryError as exc:
+        return Reading(profile.id, "fail", f"not delivered: {exc}")
+    reception = agent.receive(ReceiveRequest(delivered, party, inputs.trust, inputs.crls))
+    expected = item.plaintext.read_bytes() if item.plaintext is not None else None
+    return judge(profile.id, item.function, reception, expected)
+
+
+def judge(
+    receiver: str, function: Function, reception: Reception, plaintext: bytes | None
+) -> Reading:
+    """The matrix's judgement (matrix.exchange) of one reception; `plaintext` optional."""
+    status = reception.status
+    services = {
+        "authentication": status.services.authentication,
+        "integrity": status.services.integrity,
+        "non_repudiation": status.services.non_repudiation,
+        "confidentiality": status.services.confidentiality,
+    }
+    reading = Reading(
+        receiver,
+        "fail",
+        services=services,
+        signed=status.signed,
+        encrypted=status.encrypted,
+        decrypted=status.decrypted,
+        content=reception.content is not None,
+    )
+    primary = status.primary_error()
+    if primary is not None:
+        reading.verdict = "error" if primary.code is ErrorCode.INTERNAL else "fail"
+        reading.reason = f"{primary.code.value}: {primary.message}"
+        return reading
+    missing = [s for s in REQUIRED_SERVICES[function] if not services.get(s)]
+    if missing:
+        reading.reason = "services not held: " + ", ".join(m.replace("_", "-") for m in missing)
+        return reading
+    if reception.content is None:
+        reading.reason = "receiver recovered no content"
+        return reading
+    if plaintext is not None:
+        differences = content_differences(plaintext, reception.content)
+        if differences:
+            reading.reason = "content differs: " + "; ".join(differences[:3])
+            return reading
+    reading.verdict = "pass"
+    return reading
+
+
+def _function_mismatch(item: Checked, message: bytes) -> str | None:
+    """Why the message plainly is not what the manifest's function sends (None: it may be)."""
+    operation = OPERATION[item.function]
+    readings = item.readings
+    head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
+    top = head.get_content_type()
+    smime_type = str(head.get_param("smime-type", "") or "").lower()
+    encrypted = any(r.encrypted for r in readings) or "enveloped" in smime_type
+    read_fully = [r for r in readings if r.content]
+    if operation == "sign" and encrypted:
+        return f"the manifest says {item.function}, but the message is encrypted ({top})"
+    if operation != "sign" and not encrypted and read_fully:
+        return f"the manifest says {item.function}, but the message is not encrypted ({top})"
+    if operation == "sign-encrypt" and any(r.decrypted for r in readings) and not any(
+        r.signed for r in readings
+    ):
+        return f"the manifest says {item.function}, but the message is not signed"
+    return None
+
+
+def copy_evidence(report: VerifyReport, out: Path, subdir: str) -> dict[int, list[str]]:
+    """Copy each message and its validator report under out/evidence/; paths per message."""
+    paths: dict[int, list[str]] = {}
+    base = out / "evidence" / subdir
+    for item in report.messages:
+        target = base / item.entry.file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(item.path, target)
+        found = [str(target.relative_to(out))]
+        checks = target.with_name(target.name + ".checks.txt")
+        checks.write_text(item.validation.text + "\n", encoding="utf-8")
+        found.append(str(checks.relative_to(out)))
+        paths[item.index] = found
+    return paths

@@ -1,0 +1,183 @@
+"""vectors import (the tester's record into results.json) and the golden corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.cli import main
+from conformance.errors import UserError
+from conformance.matrix.results import load_results
+from conformance.vectors import golden
+from conformance.vectors.export import export_vectors
+from conformance.vectors.manual import import_record
+
+os.environ.setdefault("OSM_CONFORMANCE_TOKEN", "software")
+
+PRODUCT = "docteur-net-cps"
+REAL = f"{PRODUCT}-real"
+SIGN = "messages/sermentis-mms/sign.eml"
+ENCRYPT = "messages/sermentis-mms/encrypt.eml"
+APICRYPT = "messages/apimail-apicrypt/sign.eml"
+
+
+@pytest.fixture(scope="module")
+def vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("vectors")
+    export_vectors(PRODUCT, out, senders=["sermentis-mms", "apimail-apicrypt"],
+                   functions=["sign", "encrypt"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def verified(tmp_path_factory: pytest.TempPathFactory, vectors: Path) -> Path:
+    """A results.json to fold into: the verified row of a product (any run's file will do)."""
+    tmp_path = tmp_path_factory.mktemp("verified")
+    messages = tmp_path / "msgs"
+    messages.mkdir()
+    shutil.copyfile(vectors / SIGN, messages / "sign.eml")
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    (messages / "manifest.json").write_text(json.dumps({"messages": [
+        {"file": "sign.eml", "recipient": manifest["recipient"], "function": "sign"}]}))
+    out = tmp_path / "verified"
+    assert main(["vectors", "verify", str(messages), "--as", "sermentis-mms",
+                 "--receiver", PRODUCT, "--out", str(out)]) == 0
+    return out / "results.json"
+
+
+@pytest.fixture
+def results(tmp_path: Path, verified: Path) -> Path:
+    copy = tmp_path / "results.json"
+    shutil.copyfile(verified, copy)
+    return copy
+
+
+def _record(vectors: Path, name: str, text: str) -> Path:
+    path = vectors / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_import_csv(vectors: Path, results: Path, tmp_path: Path) -> None:
+    record = _record(vectors, "rec.csv", (
+        "file,opened,signature,decrypted,content_ok,notes\n"
+        f"{SIGN},yes,valid,no,yes,\n"
+        f"{ENCRYPT},oui,absente,oui,non,accents perdus\n"
+        f"{APICRYPT},no,,,,format inconnu\n"
+        "\n"
+    ))
+    new = tmp_path / "new.json"
+    assert main(["vectors", "import", str(results), str(record), "--as", PRODUCT,
+                 "--out", str(new)]) == 0
+    data = load_results(new)
+    real = next(a for a in data.agents if a.id == REAL)
+    assert real.observed_by_hand and real.engine == "real-product"
+    cells = {(c.sender, c.function): c for c in data.cells if c.receiver == REAL}
+    assert cells[("sermentis-mms", "sign")].verdict == "pass"
+    assert cells[("sermentis-mms", "sign")].services["non_repudiation"]
+    encrypt = cells[("sermentis-mms", "encrypt")]
+    assert encrypt.verdict == "fail"
+    assert encrypt.reason is not None and "content differs" in encrypt.reason
+    assert "accents perdus" in encrypt.reason and "predicts pass" in encrypt.reason
+    apicrypt = cells[("apimail-apicrypt", "sign")]
+    assert apicrypt.verdict == "fail" and apicrypt.reason.startswith("not opened")
+    # the claims about docteur-net-cps apply to its real copy
+    assert apicrypt.expected == "fail" and not apicrypt.contradiction
+    assert encrypt.expected == "pass" and encrypt.contradiction
+    assert any(c.receiver == REAL and c.function == "encrypt" for c in data.contradictions)
+    assert any(p.sender == "sermentis-mms" and p.receiver == REAL for p in data.pairs)
+    # the cells of the original file are kept, the simulated senders added as agents
+    assert any(c.sender == "sermentis-mms-real" for c in data.cells)
+    assert {"sermentis-mms", "apimail-apicrypt", PRODUCT} <= {a.id for a in data.agents}
+    assert main(["report", str(new), "--out", str(tmp_path / "html")]) == 0
+
+
+def test_import_yaml_and_reimport_replaces(vectors: Path, results: Path) -> None:
+    first = _record(vectors, "rec1.yaml", f"- file: {SIGN}\n  opened: no\n")
+    folded, missing = import_record(results, first, PRODUCT)
+    assert ENCRYPT in missing
+    folded.dump(results)
+    second = _record(vectors, "rec2.yaml", (
+        f"- file: {SIGN}\n  opened: yes\n  signature: valid\n  decrypted: no\n"
+        "  content_ok: yes\n"
+    ))
+    folded, _ = import_record(results, second, PRODUCT)
+    mine = [c for c in folded.cells if c.receiver == REAL]
+    assert [(c.sender, c.function, c.verdict) for c in mine] == [("sermentis-mms", "sign", "pass")]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("bad1.csv", f"file,opened\n{SIGN},yes\nmessages/x/none.eml,no\n",
+         r"bad1.csv:2: column 'signature' is empty"),
+        ("bad2.csv", "file,opened\nmessages/x/none.eml,no\n",
+         r"bad2.csv:2: unknown vector file 'messages/x/none.eml'"),
+        ("bad3.csv", f"file,opened\n{SIGN},maybe\n",
+         r"bad3.csv:2: column 'opened': 'maybe' is not yes/no"),
+        ("bad4.csv", f"file,opened,signature,decrypted,content_ok\n{SIGN},yes,green,no,yes\n",
+         r"bad4.csv:2: column 'signature': 'green' is not valid, invalid or absent"),
+        ("bad5.csv", f"file,opened,colour\n{SIGN},no,blue\n", r"bad5.csv:2: unknown column"),
+        ("bad6.csv", f"file,opened\n{SIGN},no\n{SIGN},no\n",
+         r"bad6.csv:3: .* is already recorded at .*bad6.csv:2"),
+        ("bad7.yaml", f"- file: {SIGN}\n  opened: yes\n  signature: valid\n"
+         "- file: x\n  opened: [\n", r"bad7.yaml:\d+: not YAML"),
+        ("bad8.yaml", f"- file: {SIGN}\n  opened: no\n- file: {ENCRYPT}\n  opened: yes\n",
+         r"bad8.yaml:3: column 'signature' is empty"),
+        ("bad9.txt", "anything", r"bad9.txt: expected a .csv, .yaml or .yml record"),
+    ],
+)
+def test_bad_records_name_file_and_line(
+    vectors: Path, results: Path, name: str, text: str, message: str
+) -> None:
+    before = results.read_bytes()
+    record = _record(vectors, name, text)
+    with pytest.raises(UserError, match=message):
+        import_record(results, record, PRODUCT)
+    assert results.read_bytes() == before  # nothing folded, no verdict invented
+
+
+def test_import_refuses_vectors_of_another_product(vectors: Path, results: Path) -> None:
+    record = _record(vectors, "other.csv", f"file,opened\n{SIGN},no\n")
+    with pytest.raises(UserError, match="exported for 'docteur-net-cps', not 'smm'"):
+        import_record(results, record, "smm")
+    with pytest.raises(UserError, match="no such file"):
+        import_record(results.with_name("absent.json"), record, PRODUCT)
+
+
+# --- golden corpus ----------------------------------------------------------------------
+
+
+def test_golden_corpus_in_sync() -> None:
+    problems = golden.check()
+    assert problems == [], "\n".join(problems[:20])
+
+
+def test_golden_covers_profile_driven_senders_only() -> None:
+    names = {p.name for p in golden.GOLDEN_DIR.iterdir() if p.is_dir()}
+    assert names == set(golden.golden_profiles())
+    assert not names & {"openssl", "nss", "gpgsm"}
+    assert (golden.GOLDEN_DIR / "apimail-apicrypt" / "sign.json").is_file()
+
+
+def test_golden_check_sees_changed_bytes_and_readings(tmp_path: Path) -> None:
+    shutil.copytree(golden.GOLDEN_DIR / "smm", tmp_path / "smm")
+    assert golden.check(tmp_path, ["smm"]) == []
+    eml = tmp_path / "smm" / "sign.eml"
+    eml.write_bytes(eml.read_bytes().replace(b"Subject: ", b"Subject: X", 1))
+    reading = tmp_path / "smm" / "encrypt.json"
+    data = json.loads(reading.read_text())
+    data["reading"]["algorithms"]["content_encryption"] = ["rc2-40"]
+    reading.write_text(json.dumps(data))
+    problems = golden.check(tmp_path, ["smm"])
+    assert "smm/sign: message bytes differ from" in "\n".join(problems)
+    assert any("reading.algorithms.content_encryption: ['rc2-40'] ->" in p for p in problems)
+    (tmp_path / "smm" / "attachments.json").unlink()
+    assert any("smm/attachments: missing" in p for p in golden.check(tmp_path, ["smm"]))
+    assert main(["vectors", "golden", "--check", "--dir", str(tmp_path), "--profile", "smm"]) == 1
+    assert main(["vectors", "golden", "--write", "--dir", str(tmp_path), "--profile", "smm"]) == 0
+    assert golden.check(tmp_path, ["smm"]) == []
