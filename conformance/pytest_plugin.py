@@ -35,16 +35,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="profile files or directories (default: the shipped profiles)",
     )
-    group.addoption("--osm-sender", action="append", default=[], metavar="ID")
-    group.addoption("--osm-receiver", action="append", default=[], metavar="ID")
-    group.addoption("--osm-function", action="append", default=[], choices=FUNCTIONS)
+    group.addoption(
+        "--osm-sender", action="append", default=[], metavar="ID", help="only this sender"
+    )
+    group.addoption(
+        "--osm-receiver", action="append", default=[], metavar="ID", help="only this receiver"
+    )
+    group.addoption(
+        "--osm-function",
+        action="append",
+        default=[],
+        choices=FUNCTIONS,
+        help="only this function",
+    )
     group.addoption(
         "--osm-examples",
         type=int,
         default=DEFAULT_EXAMPLES,
         help="examples per cell, the basic one included",
     )
-    group.addoption("--osm-seed", type=int, default=DEFAULT_SEED)
+    group.addoption(
+        "--osm-seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the run; the same seed gives the same results",
+    )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")

@@ -53,7 +53,8 @@ def cells_of(results: dict[str, Any], sender: str, receiver: str) -> dict[str, d
 
 
 def pair(results: dict[str, Any], sender: str, receiver: str) -> dict[str, Any]:
-    (found,) = [p for p in results["pairs"] if (p["sender"], p["receiver"]) == (sender, receiver)]
+    pairs: list[dict[str, Any]] = results["pairs"]
+    (found,) = [p for p in pairs if (p["sender"], p["receiver"]) == (sender, receiver)]
     return found
 
 

@@ -123,12 +123,16 @@ def _party(
     return Party(path.resolve(), email, str(data.get("name", email)), directories, key_uris)
 
 
-def _recipient(arg: str, directories: frozenset[str]) -> tuple[Any, Party | None]:
+def _recipient(arg: str, directories: frozenset[str]) -> tuple[Any, Party]:
     path = Path(arg)
     if path.is_dir():
         party = _party(arg, directories=directories)
         return files.role_certificate(party.identity_dir, "encrypt"), party
-    return files.certificate(path), None
+    cert = files.certificate(path)
+    email = files.certificate_email(cert) or ""
+    # Known by its certificate alone: the directories it is listed in (--recipient-in)
+    # are what a sender needs to choose the format; it has no identity directory here.
+    return cert, Party(path.resolve().parent, email, email, directories)
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -143,13 +147,7 @@ def _send(args: argparse.Namespace) -> int:
     uris = (("sign", args.sign_key),) if args.sign_key else ()
     sender = _party(args.sender, uris)
     recipients = [_recipient(t, directories) for t in args.to]
-    emails = []
-    for cert, party in recipients:
-        if party is not None:
-            emails.append(party.email)
-        else:
-            emails.append(files.certificate_email(cert) or "")
-    parties = tuple(p for _, p in recipients if p is not None)
+    parties = tuple(p for _, p in recipients)
     agent = make_agent(load_profile(args.profile))
     try:
         result = agent.send(
@@ -158,8 +156,8 @@ def _send(args: argparse.Namespace) -> int:
                 content=sys.stdin.buffer.read(),
                 sender=sender,
                 recipients=tuple(c for c, _ in recipients),
-                recipient_emails=tuple(emails),
-                recipient_parties=parties if len(parties) == len(recipients) else (),
+                recipient_emails=tuple(p.email for p in parties),
+                recipient_parties=parties,
                 subject=args.subject,
                 date=args.date,
                 message_id=args.message_id,

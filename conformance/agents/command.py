@@ -25,6 +25,7 @@ from conformance.agents.base import (
     SendResult,
 )
 from conformance.agents.tools import ToolTimeout, run
+from conformance.errors import MissingComponent
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
 
 
@@ -56,7 +57,7 @@ class CommandAgent:
                 result = run([*self.argv, "version"], evidence=ev, timeout=self.timeout)
                 text = result.stdout.decode("utf-8", "replace").strip()
                 self._version = text.splitlines()[0] if result.ok and text else "unknown"
-            except (ToolTimeout, OSError):
+            except (ToolTimeout, MissingComponent):
                 self._version = "unknown"
         return self._version
 
@@ -91,7 +92,7 @@ class CommandAgent:
                 )
             except ToolTimeout as exc:
                 return SendResult(None, ErrorCode.INTERNAL, f"adapter timed out: {exc}", ev)
-            except OSError as exc:
+            except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return SendResult(None, ErrorCode.INTERNAL, f"adapter did not start: {exc}", ev)
         if result.returncode == 0 and result.stdout:
             return SendResult(result.stdout, evidence=ev)
@@ -124,7 +125,7 @@ class CommandAgent:
                 )
             except ToolTimeout as exc:
                 return _broken(f"adapter timed out: {exc}", ev)
-            except OSError as exc:
+            except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return _broken(f"adapter did not start: {exc}", ev)
             try:
                 status = Status.from_json(json.loads(status_path.read_text(encoding="utf-8")))
@@ -134,21 +135,22 @@ class CommandAgent:
                 return _broken(f"adapter wrote a bad status: {exc}", ev)
         expected = status.exit_code()
         if result.returncode != expected:
-            ev.notes.append(
-                f"exit code {result.returncode} disagrees with the status (expected {expected})"
+            # Which one to believe is unknown: the adapter is broken, not the message.
+            return _broken(
+                f"adapter's exit code {result.returncode} disagrees with its status "
+                f"(which gives {expected})",
+                ev,
             )
-            if result.returncode != 0 and status.ok:
-                code = CODE_BY_EXIT.get(result.returncode, ErrorCode.INTERNAL)
-                status.add_error(code, f"adapter exited {result.returncode}")
         content = result.stdout if result.returncode == 0 or result.stdout else None
         return Reception(content, status, ev)
 
 
 def _common_directories(request: SendRequest) -> frozenset[str]:
+    """Every directory some recipient is listed in: one list for all, so a recipient
+    in the CPS directory keeps the message S/MIME, as the in-process agent decides."""
     if not request.recipient_parties:
         return frozenset()
-    sets = [p.directories for p in request.recipient_parties]
-    return frozenset.intersection(*sets)
+    return frozenset().union(*(p.directories for p in request.recipient_parties))
 
 
 def _broken(message: str, ev: Evidence) -> Reception:

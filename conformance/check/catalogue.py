@@ -67,9 +67,9 @@ class Rule:
 _RULES: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, title: str, reference: str, description: str) -> Callable[
-    [RuleFunction], RuleFunction
-]:
+def rule(
+    rule_id: str, title: str, reference: str, description: str
+) -> Callable[[RuleFunction], RuleFunction]:
     """Register a rule function under its stable id."""
     if not _ID.match(rule_id):
         raise ValueError(f"rule id {rule_id!r} is not GROUP-NNN")

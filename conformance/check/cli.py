@@ -29,19 +29,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("message", nargs="?", type=Path, help="the message file (.eml)")
     parser.add_argument(
-        "--identity", type=Path, metavar="DIR",
+        "--identity",
+        type=Path,
+        metavar="DIR",
         help="the recipient's identity directory (export layout): decrypts and checks inner layers",
     )
     parser.add_argument(
-        "--trust", type=Path, action="append", default=[], metavar="CA_PEM",
+        "--trust",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CA_PEM",
         help="a trust anchor (PEM, repeatable); without it the chain is not checked",
     )
     parser.add_argument(
-        "--crl", type=Path, action="append", default=[], metavar="CRL_PEM",
+        "--crl",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CRL_PEM",
         help="a CRL (PEM or DER, repeatable); without it revocation is not checked",
     )
     parser.add_argument(
-        "--policy", default=DEFAULT_POLICY, choices=policy_names(),
+        "--policy",
+        default=DEFAULT_POLICY,
+        choices=policy_names(),
         help=f"the policy giving each rule's severity (default {DEFAULT_POLICY})",
     )
     parser.add_argument("--sender", metavar="ADDRESS", help="the expected sender address")
@@ -52,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--catalogue", action="store_true", help="list the rules instead of checking a message"
     )
     parser.add_argument(
-        "--markdown", action="store_true",
+        "--markdown",
+        action="store_true",
         help="with --catalogue: print docs/check-rules.md (the generated rule reference)",
     )
     parser.set_defaults(func=handle)

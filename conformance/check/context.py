@@ -21,7 +21,6 @@ from conformance.check.tree import Node, parse_message
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle
 
-
 T = TypeVar("T")
 
 

@@ -276,6 +276,7 @@ class LayerReader:
         digest_oid = info["digest_algorithm"]["algorithm"].dotted
         digest = alg.digest_name_from_oid(digest_oid)
         sig_info: alg.SignatureInfo | None = None
+        signature_name: str
         try:
             sig_info = alg.signature_from_algorithm(info["signature_algorithm"])
             signature_name = sig_info.algorithm
@@ -366,6 +367,8 @@ class LayerReader:
         except _ERRORS as exc:
             layer.error = f"EnvelopedData does not parse: {_short(exc)}"
             return None
+        cipher: str
+        known: bool
         try:
             cipher, known = alg.content_cipher_from_algorithm(cipher_algorithm), True
         except alg.UnsupportedAlgorithm as exc:
@@ -405,8 +408,12 @@ class LayerReader:
             return RecipientFacts(recipient.name, "(not key transport)", None, False, None)
         ktri = recipient.chosen
         rid = ktri["rid"]
+        transport: str
         try:
-            transport, known = alg.key_transport_from_algorithm(ktri["key_encryption_algorithm"]), True
+            transport, known = (
+                alg.key_transport_from_algorithm(ktri["key_encryption_algorithm"]),
+                True,
+            )
         except alg.UnsupportedAlgorithm as exc:
             transport, known = exc.oid + (f" ({exc.detail})" if exc.detail else ""), False
         return RecipientFacts("ktri", _describe_rid(rid), transport, known, rid)

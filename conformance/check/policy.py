@@ -53,7 +53,9 @@ class Policy:
 
 def policy_names() -> list[str]:
     folder = resources.files("conformance.check") / "policies"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def _fail(where: str, what: str) -> UserError:
@@ -79,7 +81,9 @@ def parse_policy(data: Any, where: str) -> Policy:
         raise _fail(where, f"severity: no severity for rule(s) {', '.join(missing)}")
     for rule_id, value in severities.items():
         if value not in SEVERITIES:
-            raise _fail(where, f"severity.{rule_id}: {value!r} is not one of {', '.join(SEVERITIES)}")
+            raise _fail(
+                where, f"severity.{rule_id}: {value!r} is not one of {', '.join(SEVERITIES)}"
+            )
     algorithms = data.get("algorithms")
     if not isinstance(algorithms, dict):
         raise _fail(where, "field 'algorithms' must be a mapping")
@@ -91,7 +95,8 @@ def parse_policy(data: Any, where: str) -> Policy:
         for name, status in table.items():
             if status not in STATUSES:
                 raise _fail(
-                    where, f"algorithms.{kind}.{name}: {status!r} is not one of {', '.join(STATUSES)}"
+                    where,
+                    f"algorithms.{kind}.{name}: {status!r} is not one of {', '.join(STATUSES)}",
                 )
         grades[kind] = {str(k): cast(CheckStatus, v) for k, v in table.items()}
     extra = sorted(set(algorithms) - set(ALGORITHM_KINDS))

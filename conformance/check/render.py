@@ -33,7 +33,9 @@ def text_table(report: CheckReport, width: int | None = None) -> str:
     lines.append("  ".join("-" * sizes[c] for c in _COLUMNS))
     for check in report.checks:
         values = {c: str(getattr(check, c)) for c in _COLUMNS}
-        lines.append("  ".join(_cut(values[c], sizes[c]).ljust(sizes[c]) for c in _COLUMNS).rstrip())
+        lines.append(
+            "  ".join(_cut(values[c], sizes[c]).ljust(sizes[c]) for c in _COLUMNS).rstrip()
+        )
     counts = report.counts()
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     lines.append("")

@@ -15,11 +15,11 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
+from functools import cached_property
 from typing import Any
 
 MAX_DEPTH = 8

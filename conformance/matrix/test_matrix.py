@@ -1,6 +1,6 @@
 """The matrix as pytest items: one test per cell (sender, receiver, function).
 
-Collected only when the osm-conformance plugin is asked to run a matrix:
+Runs when the osm-conformance plugin is asked for a matrix (skipped otherwise):
     pytest --pyargs conformance.matrix.test_matrix --osm-matrix [--osm-...] -n auto
 A cell's test fails when its verdict is `error`, or `fail`/`partial` where the
 published claims do not expect it (an expected finding is an xfail); it is

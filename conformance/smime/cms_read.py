@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ObjectIdentifier
 
 from conformance.smime import algorithms as alg
+from conformance.smime import read_cache
 from conformance.smime.ciphers import DecryptionError, decrypt_content
 from conformance.smime.options import Digest, ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
@@ -169,12 +170,7 @@ class CertificatePool:
 
 def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     """The asn1crypto view of a certificate (cached: the same few are used for every message)."""
-    return _load_certificate(cert.public_bytes(serialization.Encoding.DER))
-
-
-@functools.lru_cache(maxsize=512)
-def _load_certificate(der: bytes) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(der)
+    return read_cache.asn1_certificate(cert)
 
 
 def to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
@@ -222,7 +218,9 @@ def message_certificates(signed_data: cms.SignedData, where: str) -> list[asn1_x
     with asn1_guard(f"{where}: certificates"):
         for choice in signed_data["certificates"] or []:
             if choice.name == "certificate":
-                found.append(choice.chosen)
+                # One shared parse per encoding: the same certificates come with
+                # every message, and their fields are then read only once.
+                found.append(read_cache.load_certificate(bytes(choice.chosen.dump())))
     return found
 
 
@@ -398,7 +396,14 @@ def _describe_sid(sid: cms.SignerIdentifier | cms.RecipientIdentifier) -> str:
     if sid.name == "subject_key_identifier":
         return f"subject key identifier {bytes(sid.chosen.native).hex()}"
     ias = sid.chosen
-    return f"issuer {ias['issuer'].human_friendly}, serial {ias['serial_number'].native:#x}"
+    issuer = _describe_name(bytes(ias["issuer"].dump()))
+    return f"issuer {issuer}, serial {ias['serial_number'].native:#x}"
+
+
+@functools.lru_cache(maxsize=512)
+def _describe_name(der: bytes) -> str:
+    """A Name as people read it (slow in asn1crypto, and the same issuers recur)."""
+    return str(asn1_x509.Name.load(der).human_friendly)
 
 
 def _single_attribute(
@@ -485,12 +490,18 @@ def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) 
             y = int(spki["public_key"].parsed.native)
             return dsa.DSAPublicNumbers(y, dsa.DSAParameterNumbers(p, q, g)).public_key()
     try:
-        return serialization.load_der_public_key(spki.dump())
+        return _load_public_key(bytes(spki.dump()))
     except (ValueError, CryptoUnsupported) as exc:
         raise ReadError(
             ErrorCode.UNSUPPORTED_ALGORITHM,
             f"{where}: signer public key algorithm {key_oid} is not readable: {exc}",
         ) from None
+
+
+@functools.lru_cache(maxsize=512)
+def _load_public_key(der: bytes) -> PublicKeyTypes:
+    """cryptography's key of a SubjectPublicKeyInfo (cached: the same signers recur)."""
+    return serialization.load_der_public_key(der)
 
 
 # --- EnvelopedData / AuthEnvelopedData ------------------------------------------------

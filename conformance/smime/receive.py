@@ -9,6 +9,7 @@ raises: every failure is a Status error code, a bug is INTERNAL.
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.mime_read import Entity, child_where, parse_entity
 from conformance.smime.options import DIGESTS, Limits, MediaTypes, ReceiveOptions
+from conformance.smime.read_cache import load_certificate
 from conformance.smime.read_errors import Budget, ReadError, malformed
 from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer
 from conformance.status import ErrorCode, Signer, Status
@@ -338,8 +340,14 @@ class _Reader:
         return False
 
 
-def certificate_emails(certificate: asn1_x509.Certificate) -> set[str]:
+def certificate_emails(certificate: asn1_x509.Certificate) -> frozenset[str]:
     """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
+    return _certificate_emails(bytes(certificate.dump()))
+
+
+@functools.lru_cache(maxsize=512)
+def _certificate_emails(der: bytes) -> frozenset[str]:
+    certificate = load_certificate(der)
     found: set[str] = set()
     san = certificate.subject_alt_name_value
     if san is not None:
@@ -348,19 +356,27 @@ def certificate_emails(certificate: asn1_x509.Certificate) -> set[str]:
         value = certificate.subject.native.get("email_address")
         values = value if isinstance(value, list) else [value] if value else []
         found = {str(v).lower() for v in values}
-    return found
+    return frozenset(found)
 
 
 def describe_signer(certificate: asn1_x509.Certificate) -> Signer:
     """The status's view of a signer, read with asn1crypto (it takes keys cryptography refuses)."""
+    subject, email, idnat, non_repudiation = _signer_fields(bytes(certificate.dump()))
+    return Signer(subject=subject, email=email, idnat=idnat, non_repudiation=non_repudiation)
+
+
+@functools.lru_cache(maxsize=512)
+def _signer_fields(der: bytes) -> tuple[str, str | None, str | None, bool]:
+    """What `describe_signer` says of these bytes (cached: the same signers recur)."""
+    certificate = load_certificate(der)
     emails = sorted(certificate_emails(certificate))
     serial = certificate.subject.native.get("serial_number")
     name = cms_read.crypto_name(certificate.subject)
-    return Signer(
-        subject=name.rfc4514_string() if name is not None else certificate.subject.human_friendly,
-        email=emails[0] if emails else None,
-        idnat=str(serial[0] if isinstance(serial, list) else serial) if serial else None,
-        non_repudiation=key_allows_non_repudiation(certificate),
+    return (
+        name.rfc4514_string() if name is not None else certificate.subject.human_friendly,
+        emails[0] if emails else None,
+        str(serial[0] if isinstance(serial, list) else serial) if serial else None,
+        key_allows_non_repudiation(certificate),
     )
 
 

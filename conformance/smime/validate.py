@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
@@ -25,7 +24,6 @@ from typing import Any, TypeAlias, TypeVar
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError,
@@ -39,6 +37,7 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 
+from conformance.smime import read_cache
 from conformance.status import ErrorCode
 
 __all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate_signer"]
@@ -65,15 +64,11 @@ class ChainResult:
 def _asn1(cert: Cert) -> asn1_x509.Certificate:
     if isinstance(cert, asn1_x509.Certificate):
         return cert
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
-def _fingerprint(der: bytes) -> bytes:
-    return hashlib.sha256(der).digest()
+    return read_cache.asn1_certificate(cert)
 
 
 def _fingerprints(items: Iterable[bytes]) -> frozenset[bytes]:
-    return frozenset(_fingerprint(d) for d in items)
+    return frozenset(read_cache.fingerprint(d) for d in items)
 
 
 def key_allows_non_repudiation(cert: Cert) -> bool:
@@ -105,6 +100,10 @@ def _weak_key(cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy)
     if algorithm in minimum and bits < minimum[algorithm]:
         return f"weak key: {algorithm.upper()} {bits} bits, policy requires {minimum[algorithm]}"
     return None
+
+
+def _subject(cert: asn1_x509.Certificate) -> str:
+    return str(cert.subject.human_friendly)
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -155,10 +154,11 @@ def validate_signer(
     signatures by RSA or DSA keys shorter than the given sizes are refused.
     """
     cert = _asn1(certificate)
-    subject = cert.subject.human_friendly
     if not trust:
         return ChainResult(
-            False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: no trust anchors given"
+            False,
+            ErrorCode.UNTRUSTED_SIGNER,
+            f"signer {_subject(cert)}: no trust anchors given",
         )
     if moment is None:
         moment = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -166,11 +166,13 @@ def validate_signer(
         moment = moment.replace(tzinfo=UTC)
     anchors = [_asn1(c) for c in trust]
     others = [_asn1(c) for c in intermediates]
-    crl_ders = [c.public_bytes(serialization.Encoding.DER) for c in crls]
+    crl_ders = [read_cache.crl_der(c) for c in crls]
+    # The key is made of fingerprints of the exact encodings (asn1crypto's
+    # `dump` returns the bytes parsed, without re-encoding them).
     key = (
-        _fingerprint(cert.dump()),
-        _fingerprints(c.dump() for c in others),
-        _fingerprints(c.dump() for c in anchors),
+        read_cache.fingerprint(bytes(cert.dump())),
+        _fingerprints(bytes(c.dump()) for c in others),
+        _fingerprints(bytes(c.dump()) for c in anchors),
         _fingerprints(crl_ders) if check_revocation else None,
         moment,
         weak_digests,
@@ -182,6 +184,7 @@ def validate_signer(
         if cached is not None:
             _cache.move_to_end(key)
             return cached
+    subject = _subject(cert)
     policy = DisallowWeakAlgorithmsPolicy(  # type: ignore[no-untyped-call]
         weak_hash_algos=weak_digests,
         rsa_key_size_threshold=min_rsa_bits,

@@ -54,8 +54,13 @@ def _find_signature_subjects(context: Context) -> list[Subject]:
         seen.add((entry.part, cert.dump()))
         moment = entry.signer.signing_time
         found.append(
-            Subject(entry.part, "signature", cert, moment or context.now,
-                    "the signing time" if moment else "now")
+            Subject(
+                entry.part,
+                "signature",
+                cert,
+                moment or context.now,
+                "the signing time" if moment else "now",
+            )
         )
     return found
 
@@ -86,17 +91,23 @@ def _clamp(moment: datetime, cert: asn1_x509.Certificate) -> datetime:
     return min(max(moment, start), end)
 
 
-@rule("CERT-001", "Certificate chains to a trust anchor", "RFC 5280 6 / RFC 8550 4.2",
-      "A path from the signer's certificate, through the certificates of the message, to one of the "
-      "given trust anchors (--trust), with valid signatures (validity, revocation, key size and "
-      "algorithms have rules of their own).")
+@rule(
+    "CERT-001",
+    "Certificate chains to a trust anchor",
+    "RFC 5280 6 / RFC 8550 4.2",
+    "A path from the signer's certificate, through the certificates of the message, to one of the "
+    "given trust anchors (--trust), with valid signatures (validity, revocation, key size and "
+    "algorithms have rules of their own).",
+)
 def chain(context: Context) -> Iterator[Outcome]:
     from conformance.smime.validate import validate_signer
 
     for subject in _signature_subjects(context):
         expected = "a valid path to a trust anchor"
         if not context.trust:
-            yield Outcome(subject.part, False, "not checked: no trust anchors given", expected, "INFO")
+            yield Outcome(
+                subject.part, False, "not checked: no trust anchors given", expected, "INFO"
+            )
             continue
         # Validity has its own rule: judge the path at a moment inside the certificate's
         # validity, rounded to the day so that pyhanko's (slow) verdict is cached.
@@ -116,21 +127,31 @@ def chain(context: Context) -> Iterator[Outcome]:
                 min_dsa_bits=512,
             )
         except Exception as exc:  # a certificate pyhanko cannot handle: no path can be trusted
-            yield Outcome(subject.part, False, f"{subject.label}: cannot validate: {type(exc).__name__}: {exc}",
-                          expected)
+            yield Outcome(
+                subject.part,
+                False,
+                f"{subject.label}: cannot validate: {type(exc).__name__}: {exc}",
+                expected,
+            )
             continue
         yield Outcome(subject.part, result.valid, result.message, expected)
 
 
-@rule("CERT-002", "Certificate valid at the signing time", "RFC 5280 4.1.2.5 / RFC 8550 4.2",
-      "The signature certificate is within its validity period at the signing time (now when the "
-      "message has no signing-time); the encryption certificate now.")
+@rule(
+    "CERT-002",
+    "Certificate valid at the signing time",
+    "RFC 5280 4.1.2.5 / RFC 8550 4.2",
+    "The signature certificate is within its validity period at the signing time (now when the "
+    "message has no signing-time); the encryption certificate now.",
+)
 def validity(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         start, end = certs.validity(subject.certificate)
         ok = start <= subject.moment <= end
-        found = (f"{subject.role} certificate valid {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
-                 f"{subject.moment_source} {subject.moment:%Y-%m-%d %H:%M}")
+        found = (
+            f"{subject.role} certificate valid {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
+            f"{subject.moment_source} {subject.moment:%Y-%m-%d %H:%M}"
+        )
         yield Outcome(subject.part, ok, found, f"valid at {subject.moment_source}")
 
 
@@ -139,24 +160,41 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
     if not context.crls:
         return Outcome(subject.part, False, "not checked: no CRL given", expected, "INFO")
     cert = x509.load_der_x509_certificate(subject.certificate.dump())
-    issuers = [c for c in (*context.trust, *_crypto(context.message_certificates()))
-               if c.subject == cert.issuer]
+    issuers = [
+        c
+        for c in (*context.trust, *_crypto(context.message_certificates()))
+        if c.subject == cert.issuer
+    ]
     covering = [crl for crl in context.crls if crl.issuer == cert.issuer]
     if not covering:
-        return Outcome(subject.part, False, f"not checked: no CRL of {cert.issuer.rfc4514_string()}",
-                       expected, "INFO")
+        return Outcome(
+            subject.part,
+            False,
+            f"not checked: no CRL of {cert.issuer.rfc4514_string()}",
+            expected,
+            "INFO",
+        )
     for crl in covering:
         if issuers and not any(_crl_signed_by(crl, i) for i in issuers):
-            return Outcome(subject.part, False, "the CRL's signature does not verify with its issuer's key",
-                           "a CRL signed by the issuer")
+            return Outcome(
+                subject.part,
+                False,
+                "the CRL's signature does not verify with its issuer's key",
+                "a CRL signed by the issuer",
+            )
         revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
         if revoked is not None:
             when = revoked.revocation_date_utc
             if when <= subject.moment:
-                return Outcome(subject.part, False,
-                               f"{subject.label} revoked on {when:%Y-%m-%d}", expected)
-    return Outcome(subject.part, True, f"serial {cert.serial_number:#x} not on {len(covering)} CRL(s)",
-                   expected)
+                return Outcome(
+                    subject.part, False, f"{subject.label} revoked on {when:%Y-%m-%d}", expected
+                )
+    return Outcome(
+        subject.part,
+        True,
+        f"serial {cert.serial_number:#x} not on {len(covering)} CRL(s)",
+        expected,
+    )
 
 
 def _crypto(items: list[asn1_x509.Certificate]) -> list[x509.Certificate]:
@@ -171,16 +209,25 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate
     return isinstance(key, rsa.RSAPublicKey) and crl.is_signature_valid(key)
 
 
-@rule("CERT-003", "Certificate not revoked", "RFC 5280 5.3 / 6.3",
-      "The certificate is not on the CRL of its issuer among the given CRLs (--crl) at the signing time.")
+@rule(
+    "CERT-003",
+    "Certificate not revoked",
+    "RFC 5280 5.3 / 6.3",
+    "The certificate is not on the CRL of its issuer among the given CRLs (--crl) "
+    "at the signing time.",
+)
 def revocation(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         yield _revocation(context, subject)
 
 
-@rule("CERT-004", "Signature certificate allows non-repudiation", "OSM/CPS: signature key / RFC 5280 4.2.1.3",
-      "A CPS signature certificate has the nonRepudiation (contentCommitment) key usage; without it "
-      "the signature gives authentication, not non-repudiation.")
+@rule(
+    "CERT-004",
+    "Signature certificate allows non-repudiation",
+    "OSM/CPS: signature key / RFC 5280 4.2.1.3",
+    "A CPS signature certificate has the nonRepudiation (contentCommitment) key usage; without it "
+    "the signature gives authentication, not non-repudiation.",
+)
 def non_repudiation(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         usage = certs.key_usage(subject.certificate)
@@ -188,8 +235,12 @@ def non_repudiation(context: Context) -> Iterator[Outcome]:
         yield Outcome(subject.part, ok, f"key usage: {_usage_text(usage)}", "nonRepudiation")
 
 
-@rule("CERT-005", "Encryption certificate allows key encipherment", "RFC 8550 4.4.2 / RFC 5280 4.2.1.3",
-      "The certificate a RecipientInfo names has the keyEncipherment key usage (RSA key transport).")
+@rule(
+    "CERT-005",
+    "Encryption certificate allows key encipherment",
+    "RFC 8550 4.4.2 / RFC 5280 4.2.1.3",
+    "The certificate a RecipientInfo names has the keyEncipherment key usage (RSA key transport).",
+)
 def key_encipherment(context: Context) -> Iterator[Outcome]:
     for subject in _encryption_subjects(context):
         usage = certs.key_usage(subject.certificate)
@@ -198,32 +249,52 @@ def key_encipherment(context: Context) -> Iterator[Outcome]:
         yield Outcome(subject.part, ok, found, "keyEncipherment")
 
 
-@rule("CERT-006", "Extended key usage allows email protection", "RFC 8550 4.4.4",
-      "When present, the extended key usage holds emailProtection (or anyExtendedKeyUsage).")
+@rule(
+    "CERT-006",
+    "Extended key usage allows email protection",
+    "RFC 8550 4.4.4",
+    "When present, the extended key usage holds emailProtection (or anyExtendedKeyUsage).",
+)
 def email_protection(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         eku = certs.extended_key_usage(subject.certificate)
         if eku is None:
-            yield Outcome(subject.part, True, f"{subject.role}: no extended key usage (any use)", "emailProtection")
+            yield Outcome(
+                subject.part,
+                True,
+                f"{subject.role}: no extended key usage (any use)",
+                "emailProtection",
+            )
             continue
         ok = bool({certs.EMAIL_PROTECTION, certs.ANY_EKU} & eku)
-        yield Outcome(subject.part, ok, f"{subject.role}: {', '.join(sorted(eku))}", "emailProtection")
+        yield Outcome(
+            subject.part, ok, f"{subject.role}: {', '.join(sorted(eku))}", "emailProtection"
+        )
 
 
-@rule("CERT-007", "Sender address equals the certificate's", "RFC 8550 3 / RFC 8551 3.1 / OSM",
-      "The From: address is one of the signature certificate's rfc822Name (or emailAddress) values.")
+@rule(
+    "CERT-007",
+    "Sender address equals the certificate's",
+    "RFC 8550 3 / RFC 8551 3.1 / OSM",
+    "The From: address is one of the signature certificate's rfc822Name (or emailAddress) values.",
+)
 def sender_address(context: Context) -> Iterator[Outcome]:
     senders = context.from_addresses()
     for subject in _signature_subjects(context):
         addresses = certs.emails(subject.certificate)
         ok = bool(addresses) and any(a in addresses for a in senders)
-        found = f"From: {', '.join(senders) or 'none'}; certificate: {', '.join(sorted(addresses)) or 'no address'}"
+        shown = ", ".join(sorted(addresses)) or "no address"
+        found = f"From: {', '.join(senders) or 'none'}; certificate: {shown}"
         yield Outcome(subject.part, ok, found, "From: equal to a certificate address")
 
 
-@rule("CERT-008", "National identifier present and well-formed", "CPS: idNat in the subject serialNumber",
-      "The signature certificate's subject serialNumber holds the professional's idNat: 12 digits "
-      "(RPPS or ADELI with its prefix).")
+@rule(
+    "CERT-008",
+    "National identifier present and well-formed",
+    "CPS: idNat in the subject serialNumber",
+    "The signature certificate's subject serialNumber holds the professional's idNat: 12 digits "
+    "(RPPS or ADELI with its prefix).",
+)
 def national_identifier(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         values = certs.serial_numbers(subject.certificate)
@@ -232,8 +303,12 @@ def national_identifier(context: Context) -> Iterator[Outcome]:
         yield Outcome(subject.part, ok, found, "one serialNumber of 12 digits")
 
 
-@rule("CERT-009", "National identifier is not a test identifier", "CPS: test cards use idNat 8997...",
-      "Test CPS cards carry identifiers beginning with 8997: reported for information.")
+@rule(
+    "CERT-009",
+    "National identifier is not a test identifier",
+    "CPS: test cards use idNat 8997...",
+    "Test CPS cards carry identifiers beginning with 8997: reported for information.",
+)
 def test_identifier(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         values = [v for v in certs.serial_numbers(subject.certificate) if certs.IDNAT.match(v)]
@@ -244,32 +319,54 @@ def test_identifier(context: Context) -> Iterator[Outcome]:
         yield Outcome(subject.part, not test, found, "a production identifier")
 
 
-@rule("CERT-010", "RSA key size allowed by the policy", "RFC 8551 2.2 / ANSSI RGS B1",
-      "RSA keys of at least the policy's minimum (2048 bits).")
+@rule(
+    "CERT-010",
+    "RSA key size allowed by the policy",
+    "RFC 8551 2.2 / ANSSI RGS B1",
+    "RSA keys of at least the policy's minimum (2048 bits).",
+)
 def key_size(context: Context) -> Iterator[Outcome]:
     minimum = context.policy.min_rsa_bits
     for subject in _all_subjects(context):
         facts = certs.key_facts(subject.certificate)
         if facts.rsa_bits is None:
             continue
-        yield Outcome(subject.part, facts.rsa_bits >= minimum,
-                      f"{subject.role}: RSA {facts.rsa_bits} bits", f"at least {minimum} bits")
+        yield Outcome(
+            subject.part,
+            facts.rsa_bits >= minimum,
+            f"{subject.role}: RSA {facts.rsa_bits} bits",
+            f"at least {minimum} bits",
+        )
 
 
-@rule("CERT-011", "Certificate signature algorithm allowed by the policy", "RFC 5280 4.1.1.2 / RFC 8551 2.2",
-      "The issuer signed the certificate with a hash the policy accepts (SHA-1 only tolerated in osm-2008).")
+@rule(
+    "CERT-011",
+    "Certificate signature algorithm allowed by the policy",
+    "RFC 5280 4.1.1.2 / RFC 8551 2.2",
+    "The issuer signed the certificate with a hash the policy accepts "
+    "(SHA-1 only tolerated in osm-2008).",
+)
 def certificate_signature(context: Context) -> Iterator[Outcome]:
     accepted = ", ".join(context.policy.accepted("certificate_signature"))
     for subject in _all_subjects(context):
         hash_name = certs.signature_hash(subject.certificate)
         grade = context.policy.grade("certificate_signature", hash_name)
-        yield Outcome(subject.part, grade == "SUCCESS", f"{subject.role}: signed with {hash_name}", accepted,
-                      None if grade in (None, "SUCCESS") else grade)
+        yield Outcome(
+            subject.part,
+            grade == "SUCCESS",
+            f"{subject.role}: signed with {hash_name}",
+            accepted,
+            None if grade in (None, "SUCCESS") else grade,
+        )
 
 
-@rule("CERT-012", "Public key algorithm identifier standard", "RFC 3279 2.3.1 / GIP-CPS",
-      "The key is tagged rsaEncryption. The non-standard GIP-CPS RSA key OID 1.2.250.1.71.2.6.1 of "
-      "early CPS cards is recognised and reported: many tools cannot parse it.")
+@rule(
+    "CERT-012",
+    "Public key algorithm identifier standard",
+    "RFC 3279 2.3.1 / GIP-CPS",
+    "The key is tagged rsaEncryption. The non-standard GIP-CPS RSA key OID 1.2.250.1.71.2.6.1 of "
+    "early CPS cards is recognised and reported: many tools cannot parse it.",
+)
 def key_algorithm(context: Context) -> Iterator[Outcome]:
     expected = f"rsaEncryption ({certs.RSA_ENCRYPTION})"
     for subject in _all_subjects(context):
@@ -277,12 +374,19 @@ def key_algorithm(context: Context) -> Iterator[Outcome]:
         if facts.algorithm_oid == certs.RSA_ENCRYPTION and facts.error is None:
             yield Outcome(subject.part, True, f"{subject.role}: rsaEncryption", expected)
         elif facts.algorithm_oid == certs.GIP_CPS_RSA_OID:
-            yield Outcome(subject.part, False,
-                          f"{subject.role}: non-standard GIP-CPS RSA key OID {certs.GIP_CPS_RSA_OID}, "
-                          "many tools cannot parse it", expected, "WARNING")
+            yield Outcome(
+                subject.part,
+                False,
+                f"{subject.role}: non-standard GIP-CPS RSA key OID {certs.GIP_CPS_RSA_OID}, "
+                "many tools cannot parse it",
+                expected,
+                "WARNING",
+            )
         else:
-            yield Outcome(subject.part, False,
-                          f"{subject.role}: {facts.algorithm_oid}" + (f" ({facts.error})" if facts.error else ""),
-                          expected)
-
-
+            yield Outcome(
+                subject.part,
+                False,
+                f"{subject.role}: {facts.algorithm_oid}"
+                + (f" ({facts.error})" if facts.error else ""),
+                expected,
+            )

@@ -10,20 +10,30 @@ from conformance.smime import algorithms as alg
 from conformance.smime.cms_read import layer_name
 
 
-@rule("CMS-001", "CMS object readable and of the right type", "RFC 5652 3 / RFC 8551 3.5.3",
-      "Each S/MIME part holds a CMS ContentInfo that parses; a signature part holds a SignedData.")
+@rule(
+    "CMS-001",
+    "CMS object readable and of the right type",
+    "RFC 5652 3 / RFC 8551 3.5.3",
+    "Each S/MIME part holds a CMS ContentInfo that parses; a signature part holds a SignedData.",
+)
 def readable(context: Context) -> Iterator[Outcome]:
     for layer in context.layers:
         expected = "a CMS SignedData" if layer.container is not layer.part else "a CMS ContentInfo"
         if layer.error is None:
             yield Outcome(layer.part.path, True, layer.name, expected)
         else:
-            yield Outcome(layer.part.path, False, f"part {layer.part.path}: {layer.error}", expected)
+            yield Outcome(
+                layer.part.path, False, f"part {layer.part.path}: {layer.error}", expected
+            )
 
 
-@rule("CMS-002", "Signer certificate included", "RFC 8551 2.4.1 / RFC 5652 5.1",
-      "The SignedData carries certificates, among them the signer's, so that any receiver can "
-      "verify without a directory.")
+@rule(
+    "CMS-002",
+    "Signer certificate included",
+    "RFC 8551 2.4.1 / RFC 5652 5.1",
+    "The SignedData carries certificates, among them the signer's, so that any receiver can "
+    "verify without a directory.",
+)
 def signer_certificate(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         signed = entry.layer.signed
@@ -41,18 +51,28 @@ def signer_certificate(context: Context) -> Iterator[Outcome]:
         yield Outcome(entry.part, included, found, expected)
 
 
-@rule("CMS-003", "Signed attributes present", "RFC 8551 2.5 / RFC 5652 5.3",
-      "The SignerInfo has signed attributes (content-type, message-digest, signing-time, "
-      "capabilities) rather than a bare signature over the content.")
+@rule(
+    "CMS-003",
+    "Signed attributes present",
+    "RFC 8551 2.5 / RFC 5652 5.3",
+    "The SignerInfo has signed attributes (content-type, message-digest, signing-time, "
+    "capabilities) rather than a bare signature over the content.",
+)
 def signed_attributes(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         present = entry.signer.has_signed_attributes
         found = "signed attributes present" if present else "no signed attributes"
-        yield Outcome(entry.part, present, f"signer {entry.signer.index}: {found}", "signed attributes")
+        yield Outcome(
+            entry.part, present, f"signer {entry.signer.index}: {found}", "signed attributes"
+        )
 
 
-@rule("CMS-004", "message-digest attribute matches the content", "RFC 5652 11.2 / 5.4",
-      "Exactly one message-digest value, equal to the digest of the content as received.")
+@rule(
+    "CMS-004",
+    "message-digest attribute matches the content",
+    "RFC 5652 11.2 / 5.4",
+    "Exactly one message-digest value, equal to the digest of the content as received.",
+)
 def message_digest(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         signer = entry.signer
@@ -68,11 +88,17 @@ def message_digest(context: Context) -> Iterator[Outcome]:
         elif signer.message_digest_ok:
             yield Outcome(entry.part, True, f"{signer.digest} digest matches", expected)
         else:
-            yield Outcome(entry.part, False, "message-digest differs from the content (altered?)", expected)
+            yield Outcome(
+                entry.part, False, "message-digest differs from the content (altered?)", expected
+            )
 
 
-@rule("CMS-005", "content-type attribute matches eContentType", "RFC 5652 11.1 / 5.3",
-      "Exactly one content-type attribute, equal to the SignedData's eContentType.")
+@rule(
+    "CMS-005",
+    "content-type attribute matches eContentType",
+    "RFC 5652 11.1 / 5.3",
+    "Exactly one content-type attribute, equal to the SignedData's eContentType.",
+)
 def content_type_attribute(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         signer = entry.signer
@@ -86,8 +112,12 @@ def content_type_attribute(context: Context) -> Iterator[Outcome]:
         yield Outcome(entry.part, ok, found, f"content-type {wanted}")
 
 
-@rule("CMS-006", "signing-time present", "RFC 8551 2.5.1 / RFC 5652 11.3",
-      "The signing-time attribute dates the signature; certificates are judged at that time.")
+@rule(
+    "CMS-006",
+    "signing-time present",
+    "RFC 8551 2.5.1 / RFC 5652 11.3",
+    "The signing-time attribute dates the signature; certificates are judged at that time.",
+)
 def signing_time(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         moment = entry.signer.signing_time
@@ -95,29 +125,51 @@ def signing_time(context: Context) -> Iterator[Outcome]:
         yield Outcome(entry.part, moment is not None, found, "a signing-time attribute")
 
 
-@rule("CMS-007", "Digest algorithm allowed by the policy", "RFC 8551 2.1 / RFC 5754",
-      "The SignerInfo digest is one the policy accepts (SHA-1 only tolerated in osm-2008).")
+@rule(
+    "CMS-007",
+    "Digest algorithm allowed by the policy",
+    "RFC 8551 2.1 / RFC 5754",
+    "The SignerInfo digest is one the policy accepts (SHA-1 only tolerated in osm-2008).",
+)
 def digest_allowed(context: Context) -> Iterator[Outcome]:
     accepted = ", ".join(context.policy.accepted("digest"))
     for entry in context.signers():
         grade = context.policy.grade("digest", entry.signer.digest)
-        yield Outcome(entry.part, grade == "SUCCESS", entry.signer.digest, accepted,
-                      None if grade in (None, "SUCCESS") else grade)
+        yield Outcome(
+            entry.part,
+            grade == "SUCCESS",
+            entry.signer.digest,
+            accepted,
+            None if grade in (None, "SUCCESS") else grade,
+        )
 
 
-@rule("CMS-008", "Signature algorithm allowed by the policy", "RFC 8551 2.2 / RFC 4056",
-      "RSA PKCS#1 v1.5 or RSASSA-PSS, as the policy accepts.")
+@rule(
+    "CMS-008",
+    "Signature algorithm allowed by the policy",
+    "RFC 8551 2.2 / RFC 4056",
+    "RSA PKCS#1 v1.5 or RSASSA-PSS, as the policy accepts.",
+)
 def signature_allowed(context: Context) -> Iterator[Outcome]:
     accepted = ", ".join(context.policy.accepted("signature"))
     for entry in context.signers():
         grade = context.policy.grade("signature", entry.signer.signature)
-        yield Outcome(entry.part, grade == "SUCCESS", entry.signer.signature, accepted,
-                      None if grade in (None, "SUCCESS") else grade)
+        yield Outcome(
+            entry.part,
+            grade == "SUCCESS",
+            entry.signer.signature,
+            accepted,
+            None if grade in (None, "SUCCESS") else grade,
+        )
 
 
-@rule("CMS-009", "Signature verifies", "RFC 5652 5.6",
-      "The signature verifies with the signer's public key over the signed attributes (or the "
-      "content), the content being the exact bytes received.")
+@rule(
+    "CMS-009",
+    "Signature verifies",
+    "RFC 5652 5.6",
+    "The signature verifies with the signer's public key over the signed attributes (or the "
+    "content), the content being the exact bytes received.",
+)
 def signature_verifies(context: Context) -> Iterator[Outcome]:
     expected = "a signature that verifies"
     for entry in context.signers():
@@ -125,14 +177,26 @@ def signature_verifies(context: Context) -> Iterator[Outcome]:
         if signer.signature_ok:
             yield Outcome(entry.part, True, f"signer {signer.index}: verified", expected)
         elif signer.signature_ok is None and signer.certificate is None:
-            yield Outcome(entry.part, False, f"signer {signer.index}: not verified: {signer.signature_error}",
-                          expected, "INFO")
+            yield Outcome(
+                entry.part,
+                False,
+                f"signer {signer.index}: not verified: {signer.signature_error}",
+                expected,
+                "INFO",
+            )
         else:
-            yield Outcome(entry.part, False, f"signer {signer.index}: {signer.signature_error}", expected)
+            yield Outcome(
+                entry.part, False, f"signer {signer.index}: {signer.signature_error}", expected
+            )
 
 
-@rule("CMS-010", "SignerInfo digest listed in digestAlgorithms", "RFC 5652 5.1",
-      "SignedData.digestAlgorithms lists every digest its SignerInfos use (one-pass readers rely on it).")
+@rule(
+    "CMS-010",
+    "SignerInfo digest listed in digestAlgorithms",
+    "RFC 5652 5.1",
+    "SignedData.digestAlgorithms lists every digest its SignerInfos use "
+    "(one-pass readers rely on it).",
+)
 def digest_listed(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         signed = entry.layer.signed
@@ -143,16 +207,23 @@ def digest_listed(context: Context) -> Iterator[Outcome]:
         yield Outcome(entry.part, ok, found, f"{entry.signer.digest} listed")
 
 
-@rule("CMS-011", "SignedData has a signer", "RFC 8551 3.5 / RFC 5652 5.1",
-      "A signed message's SignedData holds at least one SignerInfo (none is a certs-only message).")
+@rule(
+    "CMS-011",
+    "SignedData has a signer",
+    "RFC 8551 3.5 / RFC 5652 5.1",
+    "A signed message's SignedData holds at least one SignerInfo (none is a certs-only message).",
+)
 def has_signer(context: Context) -> Iterator[Outcome]:
     for layer in context.layers:
         if layer.signed is None:
             continue
         count = len(layer.signed.signers)
-        certs_only = layer.container is layer.part and (layer.part.param("smime-type") or "").lower() == "certs-only"
+        certs_only = (
+            layer.container is layer.part
+            and (layer.part.param("smime-type") or "").lower() == "certs-only"
+        )
         if certs_only:
             continue
-        yield Outcome(layer.part.path, count > 0, f"{count} SignerInfo(s)", "at least one SignerInfo")
-
-
+        yield Outcome(
+            layer.part.path, count > 0, f"{count} SignerInfo(s)", "at least one SignerInfo"
+        )

@@ -14,21 +14,36 @@ def _envelopes(context: Context) -> list[CmsLayer]:
     return [layer for layer in context.layers if layer.envelope is not None]
 
 
-@rule("ENC-001", "Content cipher allowed by the policy", "RFC 8551 2.7 / RFC 5084 / RFC 3565",
-      "The content-encryption algorithm is one the policy accepts (3DES only under osm-2008).")
+@rule(
+    "ENC-001",
+    "Content cipher allowed by the policy",
+    "RFC 8551 2.7 / RFC 5084 / RFC 3565",
+    "The content-encryption algorithm is one the policy accepts (3DES only under osm-2008).",
+)
 def cipher_allowed(context: Context) -> Iterator[Outcome]:
     accepted = ", ".join(context.policy.accepted("content_cipher"))
     for layer in _envelopes(context):
         assert layer.envelope is not None
         cipher = layer.envelope.cipher
-        grade = context.policy.grade("content_cipher", cipher) if layer.envelope.cipher_known else None
-        yield Outcome(layer.part.path, grade == "SUCCESS", cipher, accepted,
-                      None if grade in (None, "SUCCESS") else grade)
+        grade = (
+            context.policy.grade("content_cipher", cipher) if layer.envelope.cipher_known else None
+        )
+        yield Outcome(
+            layer.part.path,
+            grade == "SUCCESS",
+            cipher,
+            accepted,
+            None if grade in (None, "SUCCESS") else grade,
+        )
 
 
-@rule("ENC-002", "Key transport allowed by the policy", "RFC 8551 2.3 / RFC 3560 / RFC 8017",
-      "Each RecipientInfo wraps the content key with an accepted key transport; RSA-OAEP is "
-      "preferred today, PKCS#1 v1.5 is what 2008 tools used.")
+@rule(
+    "ENC-002",
+    "Key transport allowed by the policy",
+    "RFC 8551 2.3 / RFC 3560 / RFC 8017",
+    "Each RecipientInfo wraps the content key with an accepted key transport; RSA-OAEP is "
+    "preferred today, PKCS#1 v1.5 is what 2008 tools used.",
+)
 def key_transport(context: Context) -> Iterator[Outcome]:
     accepted = ", ".join(context.policy.accepted("key_transport"))
     for layer in _envelopes(context):
@@ -36,39 +51,63 @@ def key_transport(context: Context) -> Iterator[Outcome]:
         for index, recipient in enumerate(layer.envelope.recipients, start=1):
             name = recipient.key_transport or f"{recipient.kind} (not key transport)"
             grade = context.policy.grade("key_transport", name) if recipient.known else None
-            yield Outcome(layer.part.path, grade == "SUCCESS", f"recipient {index}: {name}", accepted,
-                          None if grade in (None, "SUCCESS") else grade)
+            yield Outcome(
+                layer.part.path,
+                grade == "SUCCESS",
+                f"recipient {index}: {name}",
+                accepted,
+                None if grade in (None, "SUCCESS") else grade,
+            )
 
 
-@rule("ENC-003", "Encrypted for the intended recipient", "RFC 5652 6.2 / RFC 8551 3.3",
-      "A RecipientInfo names the intended recipient's encryption certificate (the identity's, or "
-      "the expected recipient's in the test PKI).")
+@rule(
+    "ENC-003",
+    "Encrypted for the intended recipient",
+    "RFC 5652 6.2 / RFC 8551 3.3",
+    "A RecipientInfo names the intended recipient's encryption certificate (the identity's, or "
+    "the expected recipient's in the test PKI).",
+)
 def intended_recipient(context: Context) -> Iterator[Outcome]:
     for layer in _envelopes(context):
         assert layer.envelope is not None
         rids = [r.rid for r in layer.envelope.recipients]
         found = f"{len(rids)} recipient(s): " + "; ".join(rids[:4])
         if context.intended is None:
-            yield Outcome(layer.part.path, False, f"not checked (no identity or expected recipient): {found}",
-                          "a RecipientInfo for the recipient", "INFO")
+            yield Outcome(
+                layer.part.path,
+                False,
+                f"not checked (no identity or expected recipient): {found}",
+                "a RecipientInfo for the recipient",
+                "INFO",
+            )
             continue
-        ok = any(r.rid_value is not None and matches(r.rid_value, context.intended)
-                 for r in layer.envelope.recipients)
+        ok = any(
+            r.rid_value is not None and matches(r.rid_value, context.intended)
+            for r in layer.envelope.recipients
+        )
         yield Outcome(layer.part.path, ok, found, f"a RecipientInfo for {context.intended_source}")
 
 
-@rule("ENC-004", "Decrypts with the recipient's key", "RFC 5652 6 / RFC 8551 3.3",
-      "With the identity given, its encryption key unwraps the content key and the content decrypts.")
+@rule(
+    "ENC-004",
+    "Decrypts with the recipient's key",
+    "RFC 5652 6 / RFC 8551 3.3",
+    "With the identity given, its encryption key unwraps the content key and the content decrypts.",
+)
 def decrypts(context: Context) -> Iterator[Outcome]:
     for layer in _envelopes(context):
         assert layer.envelope is not None
         expected = "the content decrypts with the identity's key"
         if layer.envelope.decrypted is None:
-            yield Outcome(layer.part.path, False, "not checked: no identity given", expected, "INFO")
+            yield Outcome(
+                layer.part.path, False, "not checked: no identity given", expected, "INFO"
+            )
         elif layer.envelope.decrypted:
             yield Outcome(layer.part.path, True, f"decrypted ({layer.envelope.cipher})", expected)
         else:
-            yield Outcome(layer.part.path, False, f"not decrypted: {layer.envelope.decrypt_error}", expected)
+            yield Outcome(
+                layer.part.path, False, f"not decrypted: {layer.envelope.decrypt_error}", expected
+            )
 
 
 def _signed_inside(context: Context, inner: Node) -> bool:
@@ -81,21 +120,38 @@ def _signed_inside(context: Context, inner: Node) -> bool:
     )
 
 
-@rule("ENC-005", "Encrypted content protected against tampering", "EFAIL (2018) / RFC 8551 2.7.2 / RFC 5083",
-      "CBC content can be altered undetected (EFAIL-style malleability) unless a signature inside "
-      "the encryption covers it, or the cipher is authenticated (AES-GCM, AuthEnvelopedData).")
+@rule(
+    "ENC-005",
+    "Encrypted content protected against tampering",
+    "EFAIL (2018) / RFC 8551 2.7.2 / RFC 5083",
+    "CBC content can be altered undetected (EFAIL-style malleability) unless a signature inside "
+    "the encryption covers it, or the cipher is authenticated (AES-GCM, AuthEnvelopedData).",
+)
 def integrity(context: Context) -> Iterator[Outcome]:
     expected = "AES-GCM, or a signature inside the encryption"
     for layer in _envelopes(context):
         envelope = layer.envelope
         assert envelope is not None
         if envelope.aead:
-            yield Outcome(layer.part.path, True, f"{envelope.cipher}: authenticated encryption", expected)
+            yield Outcome(
+                layer.part.path, True, f"{envelope.cipher}: authenticated encryption", expected
+            )
         elif layer.inner is None:
-            yield Outcome(layer.part.path, False, f"{envelope.cipher}: cannot tell, not decrypted",
-                          expected, "INFO")
+            yield Outcome(
+                layer.part.path,
+                False,
+                f"{envelope.cipher}: cannot tell, not decrypted",
+                expected,
+                "INFO",
+            )
         elif _signed_inside(context, layer.inner):
-            yield Outcome(layer.part.path, True, f"{envelope.cipher} with a signature inside", expected)
+            yield Outcome(
+                layer.part.path, True, f"{envelope.cipher} with a signature inside", expected
+            )
         else:
-            yield Outcome(layer.part.path, False,
-                          f"{envelope.cipher} content with no signature inside the encryption", expected)
+            yield Outcome(
+                layer.part.path,
+                False,
+                f"{envelope.cipher} content with no signature inside the encryption",
+                expected,
+            )

@@ -32,8 +32,13 @@ def _clip(text: str, size: int = 80) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-@rule("HDR-001", "From present", "RFC 5322 3.6 / 3.6.2",
-      "Exactly one From field holding at least one mailbox: the sender the signature is checked against.")
+@rule(
+    "HDR-001",
+    "From present",
+    "RFC 5322 3.6 / 3.6.2",
+    "Exactly one From field holding at least one mailbox: "
+    "the sender the signature is checked against.",
+)
 def from_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "from")
     addresses = _addresses(values)
@@ -48,8 +53,12 @@ def from_present(context: Context) -> Iterator[Outcome]:
         yield Outcome("1", False, f"From: {_clip(values[0])} holds no address", expected)
 
 
-@rule("HDR-002", "To present", "RFC 5322 3.6.3",
-      "A To field naming the recipient: a secure message is addressed to a professional.")
+@rule(
+    "HDR-002",
+    "To present",
+    "RFC 5322 3.6.3",
+    "A To field naming the recipient: a secure message is addressed to a professional.",
+)
 def to_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "to")
     addresses = _addresses(values)
@@ -61,8 +70,12 @@ def to_present(context: Context) -> Iterator[Outcome]:
         yield Outcome("1", False, found, expected)
 
 
-@rule("HDR-003", "Date present and valid", "RFC 5322 3.6.1 / 3.3",
-      "Exactly one Date field in RFC 5322 date-time syntax.")
+@rule(
+    "HDR-003",
+    "Date present and valid",
+    "RFC 5322 3.6.1 / 3.3",
+    "Exactly one Date field in RFC 5322 date-time syntax.",
+)
 def date_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "date")
     expected = "one Date field in RFC 5322 date-time syntax"
@@ -79,8 +92,12 @@ def date_present(context: Context) -> Iterator[Outcome]:
         yield Outcome("1", True, f"Date: {_clip(values[0])}", expected)
 
 
-@rule("HDR-004", "Message-ID present and well-formed", "RFC 5322 3.6.4",
-      "A Message-ID of the form <left@right>, so replies and receipts can refer to it.")
+@rule(
+    "HDR-004",
+    "Message-ID present and well-formed",
+    "RFC 5322 3.6.4",
+    "A Message-ID of the form <left@right>, so replies and receipts can refer to it.",
+)
 def message_id(context: Context) -> Iterator[Outcome]:
     values = _values(context, "message-id")
     expected = "one Message-ID <id-left@id-right>"
@@ -91,8 +108,12 @@ def message_id(context: Context) -> Iterator[Outcome]:
     yield Outcome("1", bool(_MSG_ID.match(value)), f"Message-ID: {_clip(value)}", expected)
 
 
-@rule("HDR-005", "MIME-Version present", "RFC 2045 4",
-      "MIME-Version: 1.0 in the message header: without it the body is plain RFC 5322 text.")
+@rule(
+    "HDR-005",
+    "MIME-Version present",
+    "RFC 2045 4",
+    "MIME-Version: 1.0 in the message header: without it the body is plain RFC 5322 text.",
+)
 def mime_version(context: Context) -> Iterator[Outcome]:
     values = _values(context, "mime-version")
     expected = "MIME-Version: 1.0"
@@ -100,11 +121,17 @@ def mime_version(context: Context) -> Iterator[Outcome]:
         yield Outcome("1", False, "no MIME-Version field", expected)
         return
     version = re.sub(r"\([^)]*\)", "", values[0]).replace(" ", "").strip()
-    yield Outcome("1", version == "1.0" and len(values) == 1, f"MIME-Version: {_clip(values[0])}", expected)
+    yield Outcome(
+        "1", version == "1.0" and len(values) == 1, f"MIME-Version: {_clip(values[0])}", expected
+    )
 
 
-@rule("HDR-006", "Header fields are ASCII", "RFC 5322 2.2 / RFC 2047",
-      "Header fields hold US-ASCII only; other characters must be RFC 2047 encoded words.")
+@rule(
+    "HDR-006",
+    "Header fields are ASCII",
+    "RFC 5322 2.2 / RFC 2047",
+    "Header fields hold US-ASCII only; other characters must be RFC 2047 encoded words.",
+)
 def ascii_headers(context: Context) -> Iterator[Outcome]:
     expected = "US-ASCII header fields (non-ASCII text as RFC 2047 encoded words)"
     for node in context.nodes:
@@ -144,9 +171,13 @@ def _word_problem(word: re.Match[str]) -> str | None:
     return None
 
 
-@rule("HDR-007", "Encoded words well-formed", "RFC 2047 2 / 4 / 5",
-      "Every =?charset?B|Q?text?= word is complete, names a known charset, decodes, "
-      "and is at most 75 characters.")
+@rule(
+    "HDR-007",
+    "Encoded words well-formed",
+    "RFC 2047 2 / 4 / 5",
+    "Every =?charset?B|Q?text?= word is complete, names a known charset, decodes, "
+    "and is at most 75 characters.",
+)
 def encoded_words(context: Context) -> Iterator[Outcome]:
     expected = "well-formed RFC 2047 encoded words"
     for node in context.nodes:
@@ -160,7 +191,7 @@ def encoded_words(context: Context) -> Iterator[Outcome]:
             count += 1
             word = _WORD.match(unfolded, start.start())
             if word is None:
-                problems.append(f"incomplete encoded word {_clip(unfolded[start.start():], 40)}")
+                problems.append(f"incomplete encoded word {_clip(unfolded[start.start() :], 40)}")
                 continue
             problem = _word_problem(word)
             if problem:
@@ -171,8 +202,12 @@ def encoded_words(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, True, f"{count} encoded word(s), all well-formed", expected)
 
 
-@rule("HDR-008", "From is the expected sender", "OSM: the sender's address",
-      "When the expected sender is given, From: names it (case-insensitive).")
+@rule(
+    "HDR-008",
+    "From is the expected sender",
+    "OSM: the sender's address",
+    "When the expected sender is given, From: names it (case-insensitive).",
+)
 def expected_sender(context: Context) -> Iterator[Outcome]:
     wanted = context.expected_sender
     if not wanted:
@@ -182,8 +217,12 @@ def expected_sender(context: Context) -> Iterator[Outcome]:
     yield Outcome("1", ok, f"From: {', '.join(found) or 'none'}", wanted)
 
 
-@rule("HDR-009", "To holds the expected recipient", "OSM: the recipient's address",
-      "When the expected recipient is given, To: or Cc: names it (case-insensitive).")
+@rule(
+    "HDR-009",
+    "To holds the expected recipient",
+    "OSM: the recipient's address",
+    "When the expected recipient is given, To: or Cc: names it (case-insensitive).",
+)
 def expected_recipient(context: Context) -> Iterator[Outcome]:
     wanted = context.expected_recipient
     if not wanted:

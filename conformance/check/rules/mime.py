@@ -22,9 +22,13 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-@rule("MIME-001", "CRLF line endings", "RFC 5322 2.3 / RFC 2046 4.1.1 / RFC 8551 3.1.1",
-      "Every line ends with CRLF: a bare LF or CR is altered by transports, which breaks "
-      "signatures over the exact bytes.")
+@rule(
+    "MIME-001",
+    "CRLF line endings",
+    "RFC 5322 2.3 / RFC 2046 4.1.1 / RFC 8551 3.1.1",
+    "Every line ends with CRLF: a bare LF or CR is altered by transports, which breaks "
+    "signatures over the exact bytes.",
+)
 def crlf(context: Context) -> Iterator[Outcome]:
     expected = "CRLF at the end of every line"
     for node in context.nodes:
@@ -36,14 +40,24 @@ def crlf(context: Context) -> Iterator[Outcome]:
             continue
         found = []
         if bare_lf is not None:
-            found.append(f"{len(_BARE_LF.findall(data))} bare LF (first at line {_line_of(data, bare_lf.start())})")
+            found.append(
+                f"{len(_BARE_LF.findall(data))} bare LF "
+                f"(first at line {_line_of(data, bare_lf.start())})"
+            )
         if bare_cr is not None:
-            found.append(f"{len(_BARE_CR.findall(data))} bare CR (first at line {_line_of(data, bare_cr.start())})")
+            found.append(
+                f"{len(_BARE_CR.findall(data))} bare CR "
+                f"(first at line {_line_of(data, bare_cr.start())})"
+            )
         yield Outcome(node.path, False, ", ".join(found), expected)
 
 
-@rule("MIME-002", "Lines at most 998 characters", "RFC 5322 2.1.1 / RFC 2045 2.8",
-      "No line longer than 998 octets (excluding CRLF); longer lines are broken by relays.")
+@rule(
+    "MIME-002",
+    "Lines at most 998 characters",
+    "RFC 5322 2.1.1 / RFC 2045 2.8",
+    "No line longer than 998 octets (excluding CRLF); longer lines are broken by relays.",
+)
 def line_length(context: Context) -> Iterator[Outcome]:
     expected = "lines of at most 998 octets"
     for node in context.nodes:
@@ -75,8 +89,12 @@ def _type_problem(node: Node) -> str | None:
     return None
 
 
-@rule("MIME-003", "Content-Type valid with its required parameters", "RFC 2045 5.1 / RFC 2046",
-      "Content-Type is type/subtype; multipart types carry a boundary; 8-bit text names its charset.")
+@rule(
+    "MIME-003",
+    "Content-Type valid with its required parameters",
+    "RFC 2045 5.1 / RFC 2046",
+    "Content-Type is type/subtype; multipart types carry a boundary; 8-bit text names its charset.",
+)
 def content_type(context: Context) -> Iterator[Outcome]:
     expected = "type/subtype with its required parameters"
     for node in context.nodes:
@@ -84,12 +102,20 @@ def content_type(context: Context) -> Iterator[Outcome]:
         if problem is not None:
             yield Outcome(node.path, False, problem, expected)
         else:
-            declared = "absent (text/plain by default)" if node.declared_type is None else node.content_type
+            declared = (
+                "absent (text/plain by default)"
+                if node.declared_type is None
+                else node.content_type
+            )
             yield Outcome(node.path, True, declared, expected)
 
 
-@rule("MIME-004", "Multipart boundaries delimit the parts", "RFC 2046 5.1.1",
-      "A multipart has a valid boundary (1 to 70 characters), delimiter lines and a close delimiter.")
+@rule(
+    "MIME-004",
+    "Multipart boundaries delimit the parts",
+    "RFC 2046 5.1.1",
+    "A multipart has a valid boundary (1 to 70 characters), delimiter lines and a close delimiter.",
+)
 def boundaries(context: Context) -> Iterator[Outcome]:
     expected = "boundary parameter, delimiter lines and a close delimiter"
     for node in context.nodes:
@@ -101,9 +127,13 @@ def boundaries(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, True, f"{len(node.children)} parts, closed", expected)
 
 
-@rule("MIME-005", "Content-Transfer-Encoding known and allowed", "RFC 2045 6.1 / 6.4",
-      "The transfer encoding is 7bit, 8bit, binary, quoted-printable or base64; "
-      "multiparts use only 7bit, 8bit or binary.")
+@rule(
+    "MIME-005",
+    "Content-Transfer-Encoding known and allowed",
+    "RFC 2045 6.1 / 6.4",
+    "The transfer encoding is 7bit, 8bit, binary, quoted-printable or base64; "
+    "multiparts use only 7bit, 8bit or binary.",
+)
 def transfer_encoding(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         cte = node.transfer_encoding
@@ -115,8 +145,12 @@ def transfer_encoding(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, cte in _KNOWN_CTE, cte, expected)
 
 
-@rule("MIME-006", "7bit parts hold 7-bit data", "RFC 2045 2.7 / 6.2",
-      "A part declared (or defaulting to) 7bit has no octet over 127, no NUL and no bare CR.")
+@rule(
+    "MIME-006",
+    "7bit parts hold 7-bit data",
+    "RFC 2045 2.7 / 6.2",
+    "A part declared (or defaulting to) 7bit has no octet over 127, no NUL and no bare CR.",
+)
 def seven_bit(context: Context) -> Iterator[Outcome]:
     expected = "only 7-bit lines in a 7bit part"
     for node in context.nodes:
@@ -126,7 +160,8 @@ def seven_bit(context: Context) -> Iterator[Outcome]:
         eight = _EIGHT_BIT.search(body)
         if eight is not None:
             line = _line_of(body, eight.start())
-            found = f"{len(_EIGHT_BIT.findall(body))} 8-bit octet(s), first {eight.group()!r} in body line {line}"
+            count = len(_EIGHT_BIT.findall(body))
+            found = f"{count} 8-bit octet(s), first {eight.group()!r} in body line {line}"
             yield Outcome(node.path, False, found, expected)
         elif b"\x00" in body:
             yield Outcome(node.path, False, "NUL octet in the body", expected)
@@ -134,9 +169,13 @@ def seven_bit(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, True, "7-bit data", expected)
 
 
-@rule("MIME-007", "Encoded body decodes", "RFC 2045 6.7 / 6.8",
-      "A base64 body uses the base64 alphabet with correct padding; a quoted-printable body "
-      "uses only =XX escapes and soft line breaks.")
+@rule(
+    "MIME-007",
+    "Encoded body decodes",
+    "RFC 2045 6.7 / 6.8",
+    "A base64 body uses the base64 alphabet with correct padding; a quoted-printable body "
+    "uses only =XX escapes and soft line breaks.",
+)
 def body_decodes(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         cte = node.transfer_encoding
@@ -145,6 +184,8 @@ def body_decodes(context: Context) -> Iterator[Outcome]:
         error = node.decode_error()
         expected = f"valid {cte}"
         if error is None:
-            yield Outcome(node.path, True, f"{cte}, {len(node.decoded() or b'')} octets decoded", expected)
+            yield Outcome(
+                node.path, True, f"{cte}, {len(node.decoded() or b'')} octets decoded", expected
+            )
         else:
             yield Outcome(node.path, False, f"part {node.path}: {error}", expected)

@@ -23,7 +23,12 @@ def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
     """Leaf parts that are HPRIM: by file name, or by content (H| record, ****LAB**** block)."""
     found = []
     for node in context.nodes:
-        if node.is_multipart or node.children or is_cms_part(node) or node.content_type in PKCS7_SIGNATURE:
+        if (
+            node.is_multipart
+            or node.children
+            or is_cms_part(node)
+            or node.content_type in PKCS7_SIGNATURE
+        ):
             continue
         data = node.decoded()
         if data is None:
@@ -36,9 +41,13 @@ def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
     return found
 
 
-@rule("PAY-001", "HPRIM content well-formed", "HPRIM Médecin 3.0 / HPRIM Santé 2.x",
-      "A part that is HPRIM (named .hpr/.hpm/.hps, or starting with an H| record, or holding a "
-      "****LAB**** block) parses: header, result lines, end marks.")
+@rule(
+    "PAY-001",
+    "HPRIM content well-formed",
+    "HPRIM Médecin 3.0 / HPRIM Santé 2.x",
+    "A part that is HPRIM (named .hpr/.hpm/.hps, or starting with an H| record, or holding a "
+    "****LAB**** block) parses: header, result lines, end marks.",
+)
 def hprim_well_formed(context: Context) -> Iterator[Outcome]:
     for node, data in hprim_parts(context):
         try:
@@ -53,9 +62,13 @@ def hprim_well_formed(context: Context) -> Iterator[Outcome]:
         yield Outcome(node.path, True, found, "a well-formed HPRIM file")
 
 
-@rule("PAY-002", "HPRIM carried byte for byte", "HPRIM-Net / RFC 2045 6.8 / RFC 2046 4.1.1",
-      "An HPRIM file must arrive with its exact line endings and ISO-8859-1 accents: it is sent "
-      "base64-encoded, or as text whose line endings are already CRLF.")
+@rule(
+    "PAY-002",
+    "HPRIM carried byte for byte",
+    "HPRIM-Net / RFC 2045 6.8 / RFC 2046 4.1.1",
+    "An HPRIM file must arrive with its exact line endings and ISO-8859-1 accents: it is sent "
+    "base64-encoded, or as text whose line endings are already CRLF.",
+)
 def hprim_transport(context: Context) -> Iterator[Outcome]:
     for node, data in hprim_parts(context):
         cte = node.transfer_encoding

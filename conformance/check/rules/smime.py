@@ -11,7 +11,13 @@ from conformance.check.layers import PKCS7_SIGNATURE, CmsLayer, is_cms_part
 from conformance.check.tree import Node
 
 # RFC 5751 / 8551 3.5.3.2 names, and the RFC 3851 spellings still met in 2008.
-MICALG_RFC5751 = {"sha-1": "sha1", "sha-256": "sha256", "sha-384": "sha384", "sha-512": "sha512", "md5": "md5"}
+MICALG_RFC5751 = {
+    "sha-1": "sha1",
+    "sha-256": "sha256",
+    "sha-384": "sha384",
+    "sha-512": "sha512",
+    "md5": "md5",
+}
 MICALG_RFC3851 = {"sha1": "sha1"}
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 
@@ -33,13 +39,19 @@ def _layer_of(context: Context, part: Node) -> CmsLayer | None:
     return next((layer for layer in context.layers if layer.part is part), None)
 
 
-@rule("SMIME-001", "S/MIME media types are the standard ones", "RFC 8551 3.2 / 3.2.1",
-      "application/pkcs7-mime and application/pkcs7-signature; the legacy x-pkcs7-* types "
-      "(and application/octet-stream named .p7m) are read by most agents but are not standard.")
+@rule(
+    "SMIME-001",
+    "S/MIME media types are the standard ones",
+    "RFC 8551 3.2 / 3.2.1",
+    "application/pkcs7-mime and application/pkcs7-signature; the legacy x-pkcs7-* types "
+    "(and application/octet-stream named .p7m) are read by most agents but are not standard.",
+)
 def media_types(context: Context) -> Iterator[Outcome]:
     for part in _cms_parts(context):
         ctype = part.content_type
-        modern = "application/pkcs7-signature" if ctype in PKCS7_SIGNATURE else "application/pkcs7-mime"
+        modern = (
+            "application/pkcs7-signature" if ctype in PKCS7_SIGNATURE else "application/pkcs7-mime"
+        )
         yield Outcome(part.path, ctype == modern, ctype, modern)
     for node in _signed_multiparts(context):
         protocol = (node.param("protocol") or "").lower()
@@ -47,9 +59,13 @@ def media_types(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, False, f'protocol="{protocol}"', "application/pkcs7-signature")
 
 
-@rule("SMIME-002", "smime-type present and right", "RFC 8551 3.2.2",
-      "An application/pkcs7-mime part names what its CMS object is: signed-data, "
-      "enveloped-data, authEnveloped-data or certs-only, matching the object.")
+@rule(
+    "SMIME-002",
+    "smime-type present and right",
+    "RFC 8551 3.2.2",
+    "An application/pkcs7-mime part names what its CMS object is: signed-data, "
+    "enveloped-data, authEnveloped-data or certs-only, matching the object.",
+)
 def smime_type(context: Context) -> Iterator[Outcome]:
     for part in _cms_parts(context):
         if part.content_type in PKCS7_SIGNATURE:
@@ -65,7 +81,9 @@ def smime_type(context: Context) -> Iterator[Outcome]:
         if declared is None:
             yield Outcome(part.path, False, "no smime-type parameter", expected)
         elif actual is not None and declared.lower() != actual.lower():
-            yield Outcome(part.path, False, f"smime-type={declared}, but the CMS object is {actual}", expected)
+            yield Outcome(
+                part.path, False, f"smime-type={declared}, but the CMS object is {actual}", expected
+            )
         else:
             yield Outcome(part.path, True, f"smime-type={declared}", expected)
 
@@ -79,9 +97,13 @@ def _expected_extension(part: Node, context: Context) -> str:
     return ".p7m"
 
 
-@rule("SMIME-003", "CMS parts named smime.p7m / smime.p7s", "RFC 8551 3.2.1",
-      "A name (or filename) parameter with the extension of the CMS object, which many "
-      "agents use to recognise S/MIME.")
+@rule(
+    "SMIME-003",
+    "CMS parts named smime.p7m / smime.p7s",
+    "RFC 8551 3.2.1",
+    "A name (or filename) parameter with the extension of the CMS object, which many "
+    "agents use to recognise S/MIME.",
+)
 def name_parameters(context: Context) -> Iterator[Outcome]:
     for part in _cms_parts(context):
         extension = _expected_extension(part, context)
@@ -94,9 +116,13 @@ def name_parameters(context: Context) -> Iterator[Outcome]:
             yield Outcome(part.path, ok, f'name="{name}"', f"a name ending in {extension}")
 
 
-@rule("SMIME-004", "multipart/signed protocol exact", "RFC 1847 2.1 / RFC 8551 3.5.3",
-      "The protocol parameter is present and is exactly the signature part's type "
-      "(application/pkcs7-signature).")
+@rule(
+    "SMIME-004",
+    "multipart/signed protocol exact",
+    "RFC 1847 2.1 / RFC 8551 3.5.3",
+    "The protocol parameter is present and is exactly the signature part's type "
+    "(application/pkcs7-signature).",
+)
 def protocol(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         value = node.param("protocol")
@@ -109,13 +135,19 @@ def protocol(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, ok, f'protocol="{value}"', f'protocol="{expected}"')
 
 
-@rule("SMIME-005", "micalg present", "RFC 8551 3.5.3 / 3.5.3.2",
-      "multipart/signed carries the micalg parameter naming the digest of the signature.")
+@rule(
+    "SMIME-005",
+    "micalg present",
+    "RFC 8551 3.5.3 / 3.5.3.2",
+    "multipart/signed carries the micalg parameter naming the digest of the signature.",
+)
 def micalg_present(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         value = node.param("micalg")
         expected = "a micalg parameter (sha-256, ...)"
-        yield Outcome(node.path, bool(value), f"micalg={value}" if value else "no micalg parameter", expected)
+        yield Outcome(
+            node.path, bool(value), f"micalg={value}" if value else "no micalg parameter", expected
+        )
 
 
 def _signer_digests(context: Context, node: Node) -> list[str]:
@@ -131,9 +163,13 @@ def _micalg_tokens(value: str) -> list[str]:
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
-@rule("SMIME-006", "micalg equals the digest used", "RFC 8551 3.5.3.2 / RFC 5751 3.4.3.2",
-      "Each micalg value names, exactly (compared case-insensitively, whole names only), a digest "
-      "algorithm the SignerInfos use, and every SignerInfo digest is named.")
+@rule(
+    "SMIME-006",
+    "micalg equals the digest used",
+    "RFC 8551 3.5.3.2 / RFC 5751 3.4.3.2",
+    "Each micalg value names, exactly (compared case-insensitively, whole names only), a digest "
+    "algorithm the SignerInfos use, and every SignerInfo digest is named.",
+)
 def micalg_matches(context: Context) -> Iterator[Outcome]:
     names = {**MICALG_RFC5751, **MICALG_RFC3851}
     for node in _signed_multiparts(context):
@@ -149,18 +185,28 @@ def micalg_matches(context: Context) -> Iterator[Outcome]:
         yield Outcome(node.path, ok, found, f"micalg={expected_names}")
 
 
-@rule("SMIME-007", "micalg in lower case", "RFC 8551 3.5.3.2",
-      "Values are case-insensitive, but the RFC writes them in lower case and some agents "
-      "compare them exactly: upper case is reported.")
+@rule(
+    "SMIME-007",
+    "micalg in lower case",
+    "RFC 8551 3.5.3.2",
+    "Values are case-insensitive, but the RFC writes them in lower case and some agents "
+    "compare them exactly: upper case is reported.",
+)
 def micalg_case(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         value = node.param("micalg")
         if value:
-            yield Outcome(node.path, value == value.lower(), f"micalg={value}", f"micalg={value.lower()}")
+            yield Outcome(
+                node.path, value == value.lower(), f"micalg={value}", f"micalg={value.lower()}"
+            )
 
 
-@rule("SMIME-008", "micalg uses the RFC 5751 names", "RFC 5751 3.4.3.2 / RFC 8551 3.5.3.2",
-      "sha-1, sha-256, sha-384, sha-512; the RFC 3851 spelling sha1 is reported.")
+@rule(
+    "SMIME-008",
+    "micalg uses the RFC 5751 names",
+    "RFC 5751 3.4.3.2 / RFC 8551 3.5.3.2",
+    "sha-1, sha-256, sha-384, sha-512; the RFC 3851 spelling sha1 is reported.",
+)
 def micalg_names(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         value = node.param("micalg")
@@ -181,9 +227,13 @@ def _eight_bit_leaves(node: Node) -> list[str]:
     return found
 
 
-@rule("SMIME-009", "Signed content is 7-bit", "RFC 8551 3.1.2 / 3.1.3",
-      "The content of a multipart/signed is transfer-encoded to 7 bits (quoted-printable or base64) "
-      "so that no relay re-encodes it, which would break the signature.")
+@rule(
+    "SMIME-009",
+    "Signed content is 7-bit",
+    "RFC 8551 3.1.2 / 3.1.3",
+    "The content of a multipart/signed is transfer-encoded to 7 bits (quoted-printable or base64) "
+    "so that no relay re-encodes it, which would break the signature.",
+)
 def signed_seven_bit(context: Context) -> Iterator[Outcome]:
     expected = "7bit, quoted-printable or base64 parts only"
     for node in _signed_multiparts(context):
@@ -194,8 +244,12 @@ def signed_seven_bit(context: Context) -> Iterator[Outcome]:
         yield Outcome(node.children[0].path, not bad, found, expected)
 
 
-@rule("SMIME-010", "multipart/signed has content and signature", "RFC 1847 2.1 / RFC 8551 3.5.3",
-      "Exactly two body parts: the signed content, then the signature of the protocol's type.")
+@rule(
+    "SMIME-010",
+    "multipart/signed has content and signature",
+    "RFC 1847 2.1 / RFC 8551 3.5.3",
+    "Exactly two body parts: the signed content, then the signature of the protocol's type.",
+)
 def two_parts(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         count = len(node.children)
@@ -208,8 +262,12 @@ def two_parts(context: Context) -> Iterator[Outcome]:
         yield Outcome(node.path, ok, f"2 parts, the second {second}", expected)
 
 
-@rule("SMIME-011", "CMS parts are base64-encoded", "RFC 8551 3.1.3 / 3.2",
-      "The binary CMS object is carried in base64, the only encoding that survives every transport.")
+@rule(
+    "SMIME-011",
+    "CMS parts are base64-encoded",
+    "RFC 8551 3.1.3 / 3.2",
+    "The binary CMS object is carried in base64, the only encoding that survives every transport.",
+)
 def cms_base64(context: Context) -> Iterator[Outcome]:
     for part in _cms_parts(context):
         cte = part.transfer_encoding

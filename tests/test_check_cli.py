@@ -1,0 +1,215 @@
+"""`osm-conformance check`: exit codes, --json shape, --html escaping, the catalogue,
+the policies, and docs/check-rules.md kept in sync with the code."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conformance.check.catalogue import GROUPS, all_rules
+from conformance.check.policy import load_policy, parse_policy, policy_names
+from conformance.check.render import catalogue_markdown
+from conformance.cli import main
+from conformance.errors import UserError
+from conformance.paths import REPO_DIR
+from conformance.pki.model import load_pki
+from conformance.smime.compose import Headers, build_message
+from conformance.smime.options import SendOptions
+from conformance.token.software import SoftwareKey
+
+PKI = load_pki()
+TEXT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
+
+
+def _message(sender: str = "pro01", subject: str = "Compte rendu") -> bytes:
+    who = PKI.identities[sender]
+    to = PKI.identities["pro02"]
+    headers = Headers(
+        from_addr=who.email,
+        to=[to.email],
+        subject=subject,
+        date=datetime(2025, 3, 1, 12, tzinfo=UTC),
+    )
+    signer = SoftwareKey(who.private_key("sign"), who.certificate("sign"), sender)
+    return build_message(
+        TEXT,
+        "sign",
+        SendOptions(),
+        signer,
+        [PKI.intermediate],
+        [],
+        headers,
+        rng=random.Random(1).randbytes,
+    )
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    path = tmp_path / "good.eml"
+    path.write_bytes(_message())
+    return path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = main(["check", *map(str, args)])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_exit_0_on_a_good_message_and_prints_the_table(
+    good: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust = PKI.trust_paths()[0]
+    code, out, _ = _run(
+        capsys, good, "--trust", trust, *[x for c in PKI.crl_paths() for x in ("--crl", c)]
+    )
+    assert code == 0
+    assert out.splitlines()[0].split()[:3] == ["ID", "STATUS", "PART"]
+    assert "CMS-009    SUCCESS  1.2" in out
+
+
+def test_exit_1_when_an_error_rule_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "revoked.eml"
+    path.write_bytes(_message("defect-revoked"))
+    args: list[str | Path] = [path, "--trust", PKI.trust_paths()[0]]
+    for crl in PKI.crl_paths():
+        args += ["--crl", crl]
+    code, out, _ = _run(capsys, *args)
+    assert code == 1
+    assert any(line.startswith("CERT-003") and "ERROR" in line for line in out.splitlines())
+
+
+def test_warnings_only_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sha1-cert.eml"
+    path.write_bytes(_message("defect-sha1"))
+    code, out, _ = _run(capsys, path, "--trust", PKI.trust_paths()[0])
+    assert code == 0 and "WARNING" in out
+    code, _, _ = _run(capsys, path, "--trust", PKI.trust_paths()[0], "--policy", "modern")
+    assert code == 1
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["/no/such/message.eml"],
+        ["MSG", "--trust", "/no/such/root.pem"],
+        ["MSG", "--crl", "/no/crl"],
+        ["MSG", "--identity", "/no/such/dir"],
+        ["MSG", "--policy", "lenient"],
+        [],
+        ["MSG", "--markdown"],
+    ],
+)
+def test_usage_errors_exit_2(
+    args: list[str], good: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [str(good) if a == "MSG" else a for a in args]
+    try:
+        code = main(["check", *args])
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip()
+
+
+def test_json_shape(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, good, "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert set(data) >= {"message", "checks", "policy"}
+    assert data["policy"] == "osm-2008"
+    part = data["message"]["parts"][0]
+    assert set(part) >= {"path", "content_type", "params", "transfer_encoding", "size"}
+    assert part["path"] == "1" and part["content_type"] == "multipart/signed"
+    assert part["params"]["micalg"] == "sha-256"
+    assert [p["path"] for p in data["message"]["parts"]] == ["1", "1.1", "1.2"]
+    for check in data["checks"]:
+        assert set(check) == {"id", "status", "title", "found", "expected", "reference", "part"}
+        assert check["status"] in ("SUCCESS", "ERROR", "WARNING", "INFO")
+    assert {c["id"] for c in data["checks"]} >= {"HDR-001", "SMIME-006", "CMS-009", "CERT-004"}
+
+
+def test_html_is_self_contained_and_escapes_the_subject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "xss.eml"
+    path.write_bytes(_message(subject="<script>alert(1)</script> & co"))
+    out_file = tmp_path / "report.html"
+    code, _, _ = _run(capsys, path, "--html", out_file)
+    html = out_file.read_text(encoding="utf-8")
+    assert code == 0
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "http://" not in html and "https://" not in html and "<link" not in html
+    assert "CMS-009" in html
+
+
+def test_docs_in_sync_with_the_code() -> None:
+    doc = REPO_DIR / "docs" / "check-rules.md"
+    assert doc.read_text(encoding="utf-8") == catalogue_markdown(), (
+        "docs/check-rules.md is stale: run "
+        "`osm-conformance check --catalogue --markdown > docs/check-rules.md`"
+    )
+
+
+def test_catalogue_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "--catalogue")
+    assert code == 0
+    assert len(out.splitlines()) == len(all_rules())
+    code, out, _ = _run(capsys, "--catalogue", "--markdown")
+    assert out == catalogue_markdown()
+
+
+def test_rule_ids_are_stable_and_documented() -> None:
+    rules = all_rules()
+    ids = [r.id for r in rules]
+    assert len(ids) == len(set(ids))
+    assert {r.group for r in rules} == set(GROUPS)
+    for r in rules:
+        assert r.title and r.reference and r.description, r.id
+    # Ids are never renumbered: the first ones of each group keep their meaning.
+    titles = {r.id: r.title for r in rules}
+    assert titles["HDR-001"] == "From present"
+    assert titles["SMIME-006"] == "micalg equals the digest used"
+    assert titles["CERT-012"] == "Public key algorithm identifier standard"
+
+
+def test_policies_cover_every_rule_and_differ() -> None:
+    assert set(policy_names()) >= {"osm-2008", "modern"}
+    old, new = load_policy("osm-2008"), load_policy("modern")
+    assert old.grade("digest", "sha1") == "WARNING" and new.grade("digest", "sha1") is None
+    assert old.grade("content_cipher", "des-ede3-cbc") == "SUCCESS"
+    assert new.grade("content_cipher", "des-ede3-cbc") is None
+    assert (old.severity("ENC-005"), new.severity("ENC-005")) == ("WARNING", "ERROR")
+    assert (old.severity("CERT-010"), new.severity("CERT-010")) == ("WARNING", "ERROR")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["severity"].pop("HDR-001"), "no severity for rule(s) HDR-001"),
+        (lambda d: d["severity"].update({"HDR-999": "ERROR"}), "unknown rule id(s) HDR-999"),
+        (lambda d: d["severity"].update({"HDR-001": "FATAL"}), "severity.HDR-001"),
+        (lambda d: d["algorithms"]["digest"].update({"sha1": "MAYBE"}), "algorithms.digest.sha1"),
+        (lambda d: d.update({"min_rsa_bits": "big"}), "min_rsa_bits"),
+    ],
+)
+def test_bad_policy_is_a_clear_error(change: object, message: str) -> None:
+    import copy
+
+    import yaml
+
+    from conformance.check import policy as policy_module
+
+    path = Path(policy_module.__file__).parent / "policies" / "modern.yaml"
+    data = copy.deepcopy(yaml.safe_load(path.read_text(encoding="utf-8")))
+    change(data)  # type: ignore[operator]
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_policy(data, "test.yaml")
