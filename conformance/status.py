@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     NO_SIGNATURE = "no-signature"  # a signature was required and there is none
     BAD_SIGNATURE = "bad-signature"  # the signature does not verify over what arrived
     UNTRUSTED_SIGNER = "untrusted-signer"  # no valid chain to the trust anchors
@@ -155,7 +155,9 @@ class Status:
                 try:
                     code = ErrorCode(e["code"])
                 except (KeyError, ValueError, TypeError) as exc:
-                    raise ValueError(f"status: errors[{i}].code: {e!r} is not a known code") from exc
+                    raise ValueError(
+                        f"status: errors[{i}].code: {e!r} is not a known code"
+                    ) from exc
                 errors.append(StatusError(code, str(e.get("message", ""))))
             return cls(
                 decrypted=bool(data.get("decrypted", False)),

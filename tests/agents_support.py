@@ -162,9 +162,9 @@ def _smime(sender: Profile, receiver: Profile, function: Function) -> Implied:
                 "malformed",
             )
     on_card = receiver.engine.type == "builtin" and receiver.engine.keys == "card"
-    if encrypts and on_card and token_kind() == "softhsm":
-        if send.encryption.key_transport in SOFTHSM_CANNOT_DECRYPT:
-            return _fail("SoftHSM cannot decrypt it", "cannot-decrypt", "unsupported-algorithm")
+    softhsm_cannot = on_card and send.encryption.key_transport in SOFTHSM_CANNOT_DECRYPT
+    if encrypts and softhsm_cannot and token_kind() == "softhsm":
+        return _fail("SoftHSM cannot decrypt it", "cannot-decrypt", "unsupported-algorithm")
     if accept.require_signature and not signs:
         return _fail(f"{receiver.id} requires a signature", "no-signature")
     if accept.require_encryption and not encrypts:

@@ -65,7 +65,8 @@ def reason_code(obs: Observation) -> str | None:
 def through_command(cast: Cast, agent_id: str, role: str) -> Seat:
     seat = cast.seat(agent_id, role)
     caps = cast.profiles[agent_id].capabilities()
-    return Seat(seat.party, seat.encryption_certificate, CommandAgent(agent_id, [*AGENT, agent_id], caps))
+    command = CommandAgent(agent_id, [*AGENT, agent_id], caps)
+    return Seat(seat.party, seat.encryption_certificate, command)
 
 
 # --- 1. whole exchanges through `osm-conformance agent`, as in process -------------------
@@ -85,16 +86,27 @@ def test_command_agent_matches_the_agent_in_process(
     scenario = basic_scenario(function)
     if direction == "command-sends":
         sender, receiver = commanded, builtin
-        via = exchange(scenario, through_command(cast, sender, "sender"),
-                       cast.seat(receiver, "receiver"), cast.world())
+        via = exchange(
+            scenario,
+            through_command(cast, sender, "sender"),
+            cast.seat(receiver, "receiver"),
+            cast.world(),
+        )
     else:
         sender, receiver = builtin, commanded
-        via = exchange(scenario, cast.seat(sender, "sender"),
-                       through_command(cast, receiver, "receiver"), cast.world())
-    direct = exchange(scenario, cast.seat(sender, "sender"), cast.seat(receiver, "receiver"),
-                      cast.world())
+        via = exchange(
+            scenario,
+            cast.seat(sender, "sender"),
+            through_command(cast, receiver, "receiver"),
+            cast.world(),
+        )
+    direct = exchange(
+        scenario, cast.seat(sender, "sender"), cast.seat(receiver, "receiver"), cast.world()
+    )
     assert (via.ok, reason_code(via), via.services) == (
-        direct.ok, reason_code(direct), direct.services
+        direct.ok,
+        reason_code(direct),
+        direct.services,
     ), f"through the command: {via.reason}; in process: {direct.reason}"
     if direct.ok:
         assert via.reception is not None and via.reception.content == direct.reception.content  # type: ignore[union-attr]
@@ -118,10 +130,12 @@ def test_example_adapter_exchanges_with_builtin_agents(
     for partner in ("reference", "smm"):
         mine = cast.seat(partner, "sender")  # a user of its own for the adapter
         adapter = Seat(mine.party, mine.encryption_certificate, agent)
-        there = exchange(basic_scenario(function), adapter, cast.seat(partner, "receiver"),
-                         cast.world())
-        back = exchange(basic_scenario(function), cast.seat(partner, "sender"), adapter,
-                        cast.world())
+        there = exchange(
+            basic_scenario(function), adapter, cast.seat(partner, "receiver"), cast.world()
+        )
+        back = exchange(
+            basic_scenario(function), cast.seat(partner, "sender"), adapter, cast.world()
+        )
         assert there.ok, f"fictimail -> {partner} {function}: {there.reason}"
         assert back.ok, f"{partner} -> fictimail {function}: {back.reason}"
         assert there.send is not None and "fictimail.py" in " ".join(there.send.evidence.command)
@@ -134,8 +148,15 @@ def test_example_adapter_exchanges_with_builtin_agents(
 
 def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "OSM_CONFORMANCE_TOKEN": "software"}
-    return subprocess.run([*AGENT, *args], input=stdin, capture_output=True, env=env,
-                          cwd=REPO, timeout=120, check=False)
+    return subprocess.run(
+        [*AGENT, *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
 
 
 @dataclass
@@ -152,8 +173,14 @@ class Pki:
         ids = [i.id for i in load_pki().valid_identities()]
         self.sender, self.me, self.other = (export / "identities" / i for i in ids[:3])
         ca = export / "ca"
-        self.trust = ["--trust", str(ca / "root.pem"),
-                      "--crl", str(ca / "root.crl.pem"), "--crl", str(ca / "intermediate.crl.pem")]
+        self.trust = [
+            "--trust",
+            str(ca / "root.pem"),
+            "--crl",
+            str(ca / "root.crl.pem"),
+            "--crl",
+            str(ca / "intermediate.crl.pem"),
+        ]
         self.patch = patch
 
     def agent(self, *args: str, stdin: bytes = b"") -> Ran:
@@ -171,14 +198,33 @@ class Pki:
         return Ran(code, out.getvalue(), err.getvalue())
 
     def send(self, profile: str, function: str, to: Path) -> bytes:
-        ran = self.agent(profile, "send", "--function", function, "--from", str(self.sender),
-                         "--to", str(to / "encrypt.pem"), "--subject", "CR", stdin=ENTITY)
+        ran = self.agent(
+            profile,
+            "send",
+            "--function",
+            function,
+            "--from",
+            str(self.sender),
+            "--to",
+            str(to / "encrypt.pem"),
+            "--subject",
+            "CR",
+            stdin=ENTITY,
+        )
         assert ran.code == 0, ran.stderr
         return ran.stdout
 
     def receive(self, profile: str, message: bytes, me: Path, status: Path) -> tuple[Ran, Status]:
-        ran = self.agent(profile, "receive", "--identity", str(me), *self.trust,
-                         "--status-out", str(status), stdin=message)
+        ran = self.agent(
+            profile,
+            "receive",
+            "--identity",
+            str(me),
+            *self.trust,
+            "--status-out",
+            str(status),
+            stdin=message,
+        )
         parsed = Status.from_json(json.loads(status.read_text()))
         assert ran.code == parsed.exit_code(), "the exit code agrees with the status"
         return ran, parsed
@@ -190,12 +236,31 @@ def pki(export: Path, software_keys: None, monkeypatch: pytest.MonkeyPatch) -> P
 
 
 def test_the_installed_command_sends_and_receives(pki: Pki, tmp_path: Path) -> None:
-    sent = cli("smm", "send", "--function", "sign-encrypt", "--from", str(pki.sender),
-               "--to", str(pki.me / "encrypt.pem"), "--subject", "CR", stdin=ENTITY)
+    sent = cli(
+        "smm",
+        "send",
+        "--function",
+        "sign-encrypt",
+        "--from",
+        str(pki.sender),
+        "--to",
+        str(pki.me / "encrypt.pem"),
+        "--subject",
+        "CR",
+        stdin=ENTITY,
+    )
     assert sent.returncode == 0, sent.stderr.decode()
     status = tmp_path / "status.json"
-    got = cli("reference", "receive", "--identity", str(pki.me), *pki.trust,
-              "--status-out", str(status), stdin=sent.stdout)
+    got = cli(
+        "reference",
+        "receive",
+        "--identity",
+        str(pki.me),
+        *pki.trust,
+        "--status-out",
+        str(status),
+        stdin=sent.stdout,
+    )
     assert got.returncode == 0, got.stderr.decode()
     assert got.stdout.replace(b"\r\n", b"\n").endswith(b"Bonjour, voici le compte rendu.\n")
     assert Status.from_json(json.loads(status.read_text())).ok
@@ -207,7 +272,10 @@ def test_receive_success_is_0_with_content_and_services(pki: Pki, tmp_path: Path
     assert ran.code == 0 and status.ok and ran.stderr == ""
     assert ran.stdout.replace(b"\r\n", b"\n").endswith(b"Bonjour, voici le compte rendu.\n")
     assert status.services.as_set() == {
-        "authentication", "integrity", "non_repudiation", "confidentiality"
+        "authentication",
+        "integrity",
+        "non_repudiation",
+        "confidentiality",
     }
     assert "des-ede3-cbc" in status.algorithms.content_encryption
     assert status.signer is not None and status.signer.non_repudiation
@@ -268,8 +336,17 @@ def test_receive_malformed_is_16(pki: Pki, tmp_path: Path, message: bytes) -> No
 def test_unsupported_function_is_15(pki: Pki) -> None:
     lacking = [p for p in load_profiles().values() if "hprim-net" not in p.capabilities().send]
     assert lacking, "a shipped profile lacks HPRIM-Net (Apicrypt does not speak it)"
-    ran = pki.agent(lacking[0].id, "send", "--function", "hprim-net", "--from", str(pki.sender),
-                    "--to", str(pki.me / "encrypt.pem"), stdin=ENTITY)
+    ran = pki.agent(
+        lacking[0].id,
+        "send",
+        "--function",
+        "hprim-net",
+        "--from",
+        str(pki.sender),
+        "--to",
+        str(pki.me / "encrypt.pem"),
+        stdin=ENTITY,
+    )
     assert ran.code == 15 and ran.stdout == b""
     assert "unsupported-function" in ran.stderr
 
@@ -277,10 +354,12 @@ def test_unsupported_function_is_15(pki: Pki) -> None:
 def test_missing_files_are_2_with_a_clear_message(pki: Pki, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "root.pem"
     runs = {
-        "trust file": pki.agent("smm", "receive", "--identity", str(pki.me), "--trust",
-                                str(missing)),
-        "identity": pki.agent("smm", "receive", "--identity", str(tmp_path / "nobody"),
-                              "--trust", str(missing)),
+        "trust file": pki.agent(
+            "smm", "receive", "--identity", str(pki.me), "--trust", str(missing)
+        ),
+        "identity": pki.agent(
+            "smm", "receive", "--identity", str(tmp_path / "nobody"), "--trust", str(missing)
+        ),
         "no --identity": pki.agent("smm", "receive"),
         "no --from": pki.agent("smm", "send", "--function", "sign"),
     }
@@ -313,8 +392,12 @@ def test_a_whole_exchange_with_keys_on_softhsm(
     try:
         sender = cast.seat("smm", "sender")
         assert isinstance(identity_files.key(sender.party, "sign"), Pkcs11Key)
-        obs = exchange(basic_scenario("sign-encrypt"), sender,
-                       cast.seat("sermentis-mms", "receiver"), cast.world())
+        obs = exchange(
+            basic_scenario("sign-encrypt"),
+            sender,
+            cast.seat("sermentis-mms", "receiver"),
+            cast.world(),
+        )
         assert obs.ok, obs.reason
     finally:
         cast.close()
@@ -335,10 +418,16 @@ def adapter(tmp_path: Path, name: str, body: str) -> list[str]:
     return [sys.executable, str(script)]
 
 
-OK_STATUS = json.dumps({"decrypted": True, "encrypted": True, "errors": [],
-                        "services": {"confidentiality": True}})
-BAD_SIG_STATUS = json.dumps({"signed": True, "signature_valid": False,
-                             "errors": [{"code": "bad-signature", "message": "no"}]})
+OK_STATUS = json.dumps(
+    {"decrypted": True, "encrypted": True, "errors": [], "services": {"confidentiality": True}}
+)
+BAD_SIG_STATUS = json.dumps(
+    {
+        "signed": True,
+        "signature_valid": False,
+        "errors": [{"code": "bad-signature", "message": "no"}],
+    }
+)
 BROKEN = {
     "no-status": ("sys.stdout.write('hello')\n", "wrote no status"),
     "invalid-json": ("open(status_out, 'w').write('{not json')\n", "bad status"),
@@ -346,8 +435,10 @@ BROKEN = {
         "open(status_out, 'w').write(json.dumps({'errors': [{'code': 'oops'}]}))\n",
         "bad status",
     ),
-    "exit-11-status-ok": (f"open(status_out, 'w').write({OK_STATUS!r})\nsys.exit(11)\n",
-                          "disagrees"),
+    "exit-11-status-ok": (
+        f"open(status_out, 'w').write({OK_STATUS!r})\nsys.exit(11)\n",
+        "disagrees",
+    ),
     "exit-0-status-bad": (f"open(status_out, 'w').write({BAD_SIG_STATUS!r})\n", "disagrees"),
     "timeout": ("time.sleep(30)\n", "timed out"),
 }
@@ -355,8 +446,7 @@ BROKEN = {
 
 def receive_with(argv: list[str], pki: Pki, timeout: float = 20.0) -> Status:
     agent = CommandAgent("broken", argv, ALL, timeout=timeout)
-    request = ReceiveRequest(message=b"From: a@b\r\n\r\nx\r\n", recipient=_party(pki.me),
-                             trust=())
+    request = ReceiveRequest(message=b"From: a@b\r\n\r\nx\r\n", recipient=_party(pki.me), trust=())
     return agent.receive(request).status
 
 
@@ -376,8 +466,9 @@ def test_a_broken_adapter_is_an_internal_error(pki: Pki, tmp_path: Path, case: s
 
 def test_a_well_behaved_adapter_gives_its_verdict(pki: Pki, tmp_path: Path) -> None:
     """The control of the test above: agreeing exit code and status are taken as they are."""
-    good = adapter(tmp_path, "good", f"open(status_out, 'w').write({BAD_SIG_STATUS!r})\n"
-                                     "sys.exit(11)\n")
+    good = adapter(
+        tmp_path, "good", f"open(status_out, 'w').write({BAD_SIG_STATUS!r})\nsys.exit(11)\n"
+    )
     status = receive_with(good, pki)
     assert [e.code for e in status.errors] == [ErrorCode.BAD_SIGNATURE]
 
@@ -385,8 +476,13 @@ def test_a_well_behaved_adapter_gives_its_verdict(pki: Pki, tmp_path: Path) -> N
 def test_an_adapter_that_does_not_start_or_hangs_on_send_is_internal(
     pki: Pki, tmp_path: Path
 ) -> None:
-    request = SendRequest(function="sign", content=ENTITY, sender=_party(pki.sender),
-                          recipients=(), recipient_emails=())
+    request = SendRequest(
+        function="sign",
+        content=ENTITY,
+        sender=_party(pki.sender),
+        recipients=(),
+        recipient_emails=(),
+    )
     for argv, words in (
         ([str(tmp_path / "no-such-adapter")], "did not start"),
         (adapter(tmp_path, "slow", "time.sleep(30)\n"), "timed out"),
@@ -399,8 +495,11 @@ def test_an_adapter_that_does_not_start_or_hangs_on_send_is_internal(
 
 def test_a_broken_adapter_makes_the_exchange_a_harness_error(cast: Cast, tmp_path: Path) -> None:
     seat = cast.seat("smm", "receiver")
-    broken = Seat(seat.party, seat.encryption_certificate,
-                  CommandAgent("broken", adapter(tmp_path, "b", BROKEN["invalid-json"][0]), ALL))
+    broken = Seat(
+        seat.party,
+        seat.encryption_certificate,
+        CommandAgent("broken", adapter(tmp_path, "b", BROKEN["invalid-json"][0]), ALL),
+    )
     with pytest.raises(HarnessError, match="bad status"):
         exchange(basic_scenario("sign"), cast.seat("smm", "sender"), broken, cast.world())
     assert build_entity(basic_scenario("sign"))  # the scenario itself is fine

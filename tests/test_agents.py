@@ -106,7 +106,7 @@ FUNCTIONS3: tuple[Function, ...] = ("sign", "encrypt", "sign-encrypt")
 
 
 def test_osm_products_interoperate(cast: Cast) -> None:
-    """"Toutes les Messageries OSM sont inter opérables de principe": every ordered
+    """The source: "Toutes les Messageries OSM sont inter opérables de principe"; every ordered
     pair of OSM products, every function."""
     assert len(OSM) >= 9
     failures = []
@@ -121,7 +121,7 @@ def test_osm_products_interoperate(cast: Cast) -> None:
 
 @pytest.mark.parametrize("osm", OSM_BUT_EASYCRYPT)
 def test_apicrypt_and_smime_products_read_nothing_of_each_other(cast: Cast, osm: str) -> None:
-    """"Apicrypt <-> client de messagerie homologué OSM: aucune interopérabilité"."""
+    """The source: "Apicrypt <-> client de messagerie homologué OSM: aucune interopérabilité"."""
     for apicrypt in APICRYPT:
         for sender, receiver in ((apicrypt, osm), (osm, apicrypt)):
             for function in FUNCTIONS3:
@@ -135,7 +135,8 @@ def test_apicrypt_and_smime_products_read_nothing_of_each_other(cast: Cast, osm:
 
 
 def test_apicrypt_and_easycrypt_encryption_works_signature_does_not(cast: Cast) -> None:
-    """"Apicrypt <-> EASYCRYPT.net: interopérabilité partielle, restreinte au chiffrement"."""
+    """The source: "Apicrypt <-> EASYCRYPT.net: interopérabilité partielle, restreinte
+    à la fonction « chiffrement »"."""
     for apicrypt in APICRYPT:
         for sender, receiver in ((apicrypt, EASYCRYPT), (EASYCRYPT, apicrypt)):
             obs = run(cast, sender, receiver, "encrypt")

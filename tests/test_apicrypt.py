@@ -41,7 +41,7 @@ from conformance.matrix.exchange import exchange
 from conformance.pki.model import load_pki
 from conformance.profiles.loader import load_profiles
 from conformance.scenarios import basic_scenario, build_entity
-from conformance.status import ErrorCode
+from conformance.status import ErrorCode, Status
 
 __all__ = ["software_keys"]
 
@@ -86,7 +86,7 @@ def sent(sender: Path, *recipients: Path, sign: bool = True) -> bytes:
     )
 
 
-def read(message: bytes, me: Path, reads: str = "full", **kw: bool) -> tuple[bytes | None, object]:
+def read(message: bytes, me: Path, reads: str = "full", **kw: bool) -> tuple[bytes | None, Status]:
     content, status = apicrypt.read(
         message,
         identity_dir=me,
@@ -102,7 +102,8 @@ def read(message: bytes, me: Path, reads: str = "full", **kw: bool) -> tuple[byt
 
 def test_keys_are_per_user_deterministic_and_distinct() -> None:
     a, b = issue_key("a@osm-test.example"), issue_key("b@osm-test.example")
-    assert a == issue_key("a@osm-test.example") == replace(issue_key("A@OSM-test.example"), owner=a.owner)
+    same = replace(issue_key("A@OSM-test.example"), owner=a.owner)  # case does not matter
+    assert a == issue_key("a@osm-test.example") == same
     assert a.envelope_key != b.envelope_key and a.signing_seed != b.signing_seed
     assert len(a.envelope_key) == 32 and a.envelope_key != a.signing_seed
 
@@ -148,8 +149,12 @@ def test_smime_and_plain_mail_are_not_taken_for_the_model() -> None:
 def test_armour_round_trip() -> None:
     key = issue_key("a@osm-test.example")
     sealed = seal(key, b"Signature: none\r\nhello", _rng)
-    assert dearmour(mail(armour(sealed), from_addr="a", to=["b"], subject="s", date=DATE,
-                         message_id="<m>")) == sealed
+    assert (
+        dearmour(
+            mail(armour(sealed), from_addr="a", to=["b"], subject="s", date=DATE, message_id="<m>")
+        )
+        == sealed
+    )
 
 
 # --- the relay ----------------------------------------------------------------------------
@@ -165,11 +170,14 @@ def test_relay_re_encrypts_for_the_recipient_and_keeps_the_signature(
     assert dearmour(delivered).ciphertext != dearmour(message).ciphertext
     assert not addressed_to_relay(delivered)
     content, status = read(delivered, b)
-    assert status.ok, status.errors  # type: ignore[attr-defined]
+    assert status.ok, status.errors
     assert content == ENTITY
-    assert status.signature_valid is True  # type: ignore[attr-defined]
-    assert status.services.as_set() == {  # type: ignore[attr-defined]
-        "authentication", "integrity", "non_repudiation", "confidentiality"
+    assert status.signature_valid is True
+    assert status.services.as_set() == {
+        "authentication",
+        "integrity",
+        "non_repudiation",
+        "confidentiality",
     }
 
 
@@ -177,7 +185,7 @@ def test_without_the_relay_the_recipient_reads_nothing(users: tuple[Path, ...]) 
     a, b, _ = users
     content, status = read(sent(a, b), b)
     assert content is None
-    assert [e.code for e in status.errors] == [ErrorCode.CANNOT_DECRYPT]  # type: ignore[attr-defined]
+    assert [e.code for e in status.errors] == [ErrorCode.CANNOT_DECRYPT]
 
 
 def test_the_relay_refuses_a_recipient_not_listed(users: tuple[Path, ...]) -> None:
@@ -187,7 +195,7 @@ def test_the_relay_refuses_a_recipient_not_listed(users: tuple[Path, ...]) -> No
         forward(message, email_of(c))
     # Nor may the listed recipient's copy be read by the third party.
     content, status = read(forward(message, email_of(b)), c)
-    assert content is None and not status.ok  # type: ignore[attr-defined]
+    assert content is None and not status.ok
 
 
 def test_the_relay_refuses_a_message_it_cannot_open(users: tuple[Path, ...]) -> None:
@@ -251,9 +259,9 @@ def test_envelope_only_reader_opens_but_does_not_check(users: tuple[Path, ...]) 
     a, b, _ = users
     delivered = forward(sent(a, b), email_of(b))
     content, status = read(delivered, b, reads="envelope-only")
-    assert content == ENTITY and status.ok  # type: ignore[attr-defined]
-    assert status.signed and status.signature_valid is None  # type: ignore[attr-defined]
-    assert status.services.as_set() == {"confidentiality"}  # type: ignore[attr-defined]
+    assert content == ENTITY and status.ok
+    assert status.signed and status.signature_valid is None
+    assert status.services.as_set() == {"confidentiality"}
 
 
 def test_no_key_no_reading(users: tuple[Path, ...]) -> None:
@@ -262,7 +270,7 @@ def test_no_key_no_reading(users: tuple[Path, ...]) -> None:
     for reads in ("envelope-only", "full"):
         content, status = read(delivered, b, reads=reads, holds_key=False)
         assert content is None
-        assert [e.code for e in status.errors] == [ErrorCode.CANNOT_DECRYPT]  # type: ignore[attr-defined]
+        assert [e.code for e in status.errors] == [ErrorCode.CANNOT_DECRYPT]
 
 
 def test_unsigned_envelope_and_a_reader_that_requires_the_signature(
@@ -271,10 +279,10 @@ def test_unsigned_envelope_and_a_reader_that_requires_the_signature(
     a, b, _ = users
     delivered = forward(sent(a, b, sign=False), email_of(b))
     content, status = read(delivered, b)
-    assert content == ENTITY and status.ok and not status.signed  # type: ignore[attr-defined]
-    assert status.services.as_set() == {"confidentiality"}  # type: ignore[attr-defined]
+    assert content == ENTITY and status.ok and not status.signed
+    assert status.services.as_set() == {"confidentiality"}
     _, strict = read(delivered, b, require_signature=True)
-    assert [e.code for e in strict.errors] == [ErrorCode.NO_SIGNATURE]  # type: ignore[attr-defined]
+    assert [e.code for e in strict.errors] == [ErrorCode.NO_SIGNATURE]
 
 
 def test_a_signature_by_another_user_does_not_verify(users: tuple[Path, ...]) -> None:
@@ -284,15 +292,16 @@ def test_a_signature_by_another_user_does_not_verify(users: tuple[Path, ...]) ->
     forged = base64.b64encode(other.sign(signed)).decode()
     payload = f"Signature: {email_of(a)} {forged}\r\n".encode() + ENTITY
     block = armour(seal(issue_key(email_of(b)), payload, _rng))
-    message = mail(block, from_addr=email_of(a), to=[email_of(b)], subject="s", date=DATE,
-                   message_id="<f@x>")
-    content, status = read(message, b)
-    assert status.signature_valid is False  # type: ignore[attr-defined]
-    assert [e.code for e in status.errors] == [ErrorCode.BAD_SIGNATURE]  # type: ignore[attr-defined]
-    assert not status.services.integrity and not status.services.authentication  # type: ignore[attr-defined]
+    message = mail(
+        block, from_addr=email_of(a), to=[email_of(b)], subject="s", date=DATE, message_id="<f@x>"
+    )
+    _, status = read(message, b)
+    assert status.signature_valid is False
+    assert [e.code for e in status.errors] == [ErrorCode.BAD_SIGNATURE]
+    assert not status.services.integrity and not status.services.authentication
     # The envelope-only reader cannot tell: it holds confidentiality only, never more.
     _, blind = read(message, b, reads="envelope-only")
-    assert blind.services.as_set() == {"confidentiality"}  # type: ignore[attr-defined]
+    assert blind.services.as_set() == {"confidentiality"}
 
 
 # --- tampering never passes -----------------------------------------------------------------
@@ -332,7 +341,7 @@ def test_a_broken_block_is_malformed_an_altered_one_cannot_be_decrypted(
         assert old in message
         content, status = read(message.replace(old, new, 1), me)
         assert content is None
-        assert [e.code for e in status.errors] == [code], (old, status.errors)  # type: ignore[attr-defined]
+        assert [e.code for e in status.errors] == [code], (old, status.errors)
 
 
 @settings(max_examples=120, derandomize=True, deadline=None, database=None)
@@ -340,14 +349,14 @@ def test_a_broken_block_is_malformed_an_altered_one_cannot_be_decrypted(
 def test_tampering_with_the_block_never_passes(
     delivered: tuple[bytes, Path, bytes], where: float, mask: int
 ) -> None:
-    original, me, message = delivered
+    _, me, message = delivered
     content, status = read(_flip(message, where, mask), me)
-    if status.ok:  # type: ignore[attr-defined]
+    if status.ok:
         # Only a change that does not change the data (base64 line breaks, unused bits).
         assert content == ENTITY
         return
-    codes = {e.code for e in status.errors}  # type: ignore[attr-defined]
-    assert codes <= {ErrorCode.CANNOT_DECRYPT, ErrorCode.MALFORMED}, status.errors  # type: ignore[attr-defined]
+    codes = {e.code for e in status.errors}
+    assert codes <= {ErrorCode.CANNOT_DECRYPT, ErrorCode.MALFORMED}, status.errors
     assert content is None
 
 
@@ -362,12 +371,13 @@ def test_tampering_before_the_relay_is_refused_or_harmless(
     except DeliveryError:
         return
     content, status = read(relayed, me)
-    assert status.ok and content == ENTITY, status.errors  # type: ignore[attr-defined]
+    assert status.ok and content == ENTITY, status.errors
 
 
 def test_tampered_messages_in_a_whole_exchange_are_never_a_pass(cast: Cast) -> None:
     entity = build_entity(basic_scenario("encrypt"))
     for mask_at in (0.1, 0.5, 0.9):
+
         def tamper(message: bytes, to: str, at: float = mask_at) -> bytes:
             return _flip(forward(message, to), at, 0x01)
 

@@ -922,3 +922,23 @@ def test_deep_nesting_is_bounded() -> None:
 def test_replace_keeps_options_hashable() -> None:
     # make() is cached on its arguments: options must stay hashable (frozen dataclasses).
     assert hash(replace(DEFAULT, order="encrypt-then-sign"))
+
+
+@pytest.mark.softhsm
+def test_softhsm_token_decrypts_and_lacking_oaep_sha256_is_no_finding(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from conformance.token import softhsm
+
+    if not softhsm.available():
+        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "softhsm")
+    monkeypatch.setenv("OSM_CONFORMANCE_CACHE", str(tmp_path))
+    v15 = make(
+        "sign-encrypt", options=SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+    )
+    assert_passes(check(v15, identity="pro02"), "ENC-004", "1")
+    report = check(make("sign-encrypt"), identity="pro02")  # OAEP-SHA256: SoftHSM 2.6 refuses
+    assert_passes(report, "ENC-004", "1")
+    assert "software key" in report.by_id("ENC-004")[0].found
+    assert_passes(report, "CMS-009", "1.1.2")

@@ -9,6 +9,7 @@ and an RSA key under that OID is still usable to verify signatures.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -54,7 +55,16 @@ class KeyFacts:
 def key_facts(cert: asn1_x509.Certificate) -> KeyFacts:
     """The public key's algorithm OID, its RSA size, and a usable key object when possible."""
     try:
-        spki = _GenericSpki.load(cert["tbs_certificate"]["subject_public_key_info"].dump())
+        der = cert["tbs_certificate"]["subject_public_key_info"].dump()
+    except _PARSE_ERRORS as exc:
+        return KeyFacts("?", None, None, f"SubjectPublicKeyInfo does not parse: {exc}")
+    return _key_facts(der)
+
+
+@functools.lru_cache(maxsize=1024)
+def _key_facts(der: bytes) -> KeyFacts:
+    try:
+        spki = _GenericSpki.load(der)
         oid = spki["algorithm"]["algorithm"].dotted
         raw = bytes(spki["public_key"])
     except _PARSE_ERRORS as exc:

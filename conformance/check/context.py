@@ -194,13 +194,19 @@ def _intended(
 def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, str | None]:
     if identity_dir is None:
         return None, None
+    from conformance.token import token_kind
+
     directory = Path(identity_dir)
-    return _cached_key(_stamp(directory), _stamp(directory / "encrypt.key.pem")[1])
+    try:
+        kind = token_kind()
+    except UserError as exc:
+        return None, str(exc)
+    return _cached_key(_stamp(directory), _stamp(directory / "encrypt.key.pem")[1], kind)
 
 
 @functools.lru_cache(maxsize=64)
 def _cached_key(
-    directory: tuple[str, int], key_mtime: int
+    directory: tuple[str, int], key_mtime: int, kind: str
 ) -> tuple[PrivateKeyHandle | None, str | None]:
     """The identity's encryption key, opened once per process (loading validates the RSA key:
     tens of milliseconds, more than all the rules together)."""
@@ -210,6 +216,28 @@ def _cached_key(
         return open_key(Path(directory[0]), "encrypt"), None
     except Exception as exc:  # token errors, missing key file: the finding is "cannot decrypt"
         return None, f"cannot open the encryption key of {directory[0]}: {exc}"
+
+
+def _software_key(directory: Path) -> PrivateKeyHandle | None:
+    from conformance.token import token_kind
+
+    if token_kind() == "software":
+        return None  # the key already is the software key: nothing else to try
+    return _cached_software_key(_stamp(directory))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_software_key(directory: tuple[str, int]) -> PrivateKeyHandle | None:
+    from conformance.token.files import load_certificate, load_private_key
+    from conformance.token.software import SoftwareKey
+
+    path = Path(directory[0])
+    try:
+        return SoftwareKey(
+            load_private_key(path, "encrypt"), load_certificate(path, "encrypt"), path.name
+        )
+    except UserError:
+        return None
 
 
 def build_context(
@@ -242,6 +270,8 @@ def build_context(
     )
     key, key_error = _open_key(identity_dir)
     reader = LayerReader(key, key_error, [to_asn1(c) for c in trust_certs])
+    if identity_dir is not None:
+        reader.fallback = functools.partial(_software_key, Path(identity_dir))
     reader.read(root)
     context.layers = reader.layers
     return context

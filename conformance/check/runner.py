@@ -16,6 +16,7 @@ from conformance.check.catalogue import Rule, all_rules
 from conformance.check.context import Context, build_context
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
+from conformance.errors import UserError
 
 
 def _summary(context: Context) -> dict[str, Any]:
@@ -92,15 +93,31 @@ def run_checks(
     policy or unreadable trust, CRL or identity files (configuration, not input).
     """
     chosen = load_policy(policy)
-    context = build_context(
-        bytes(message),
-        policy=chosen,
-        identity_dir=identity_dir,
-        trust=trust,
-        crls=crls,
-        expected_sender=expected_sender,
-        expected_recipient=expected_recipient,
-    )
+    try:
+        context = build_context(
+            bytes(message),
+            policy=chosen,
+            identity_dir=identity_dir,
+            trust=trust,
+            crls=crls,
+            expected_sender=expected_sender,
+            expected_recipient=expected_recipient,
+        )
+    except UserError:
+        raise
+    except Exception as exc:  # a validator bug while parsing: one visible ERROR, no traceback
+        failed = Check(
+            "MIME-004",
+            "ERROR",
+            "the message could not be parsed",
+            f"the validator failed while parsing: {type(exc).__name__}: {exc}",
+            "a message the validator can walk",
+            "RFC 5322 / RFC 2045",
+            "1",
+        )
+        return CheckReport(
+            message={"size": len(message), "parts": []}, checks=[failed], policy=chosen.id
+        )
     report = CheckReport(message=_summary(context), policy=chosen.id)
     for rule in all_rules():
         report.checks.extend(_run_rule(rule, context))

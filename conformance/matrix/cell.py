@@ -93,6 +93,7 @@ def _judge(
     cell.examples = 1
     cell.services = obs.services
     evidence.observation("basic", obs, basic.describe())
+    cell.checks = evidence.checks("basic", obs, sender, receiver, world)
     if not obs.ok:
         cell.verdict, cell.reason = "fail", obs.reason
         return

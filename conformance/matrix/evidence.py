@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from conformance.matrix.exchange import Observation
+from conformance.matrix.exchange import Observation, Seat, World
 
 
 def _safe(name: str) -> str:
@@ -65,3 +65,23 @@ class EvidenceWriter:
                     log.append("--- stdout ---\n" + ev.stdout.decode("utf-8", "replace"))
                 self._write(f"{prefix}.{side}.log", "\n".join(log).encode("utf-8"))
         return self.paths[start:]
+
+    def checks(
+        self, prefix: str, obs: Observation, sender: Seat, receiver: Seat, world: World
+    ) -> str | None:
+        """The validator's report on the message as delivered (text and JSON beside it)."""
+        message = obs.delivered if obs.delivered is not None else obs.message
+        if self.out_dir is None or message is None:
+            return None
+        from conformance.check import run_checks
+
+        report = run_checks(
+            message,
+            identity_dir=receiver.party.identity_dir,
+            trust=world.trust,
+            crls=world.crls,
+            expected_sender=sender.party.email,
+            expected_recipient=receiver.party.email,
+        )
+        self._write(f"{prefix}.checks.json", json.dumps(report.to_json(), indent=2).encode())
+        return self._write(f"{prefix}.checks.html", report.to_html().encode("utf-8"))

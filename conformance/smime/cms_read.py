@@ -202,14 +202,22 @@ def subject_key_identifier(cert: asn1_x509.Certificate) -> bytes | None:
 def _matches(
     sid: cms.SignerIdentifier | cms.RecipientIdentifier, cert: asn1_x509.Certificate
 ) -> bool:
+    issuer_der, serial, ski = _identifiers(read_cache.loaded_der(cert))
     if sid.name == "subject_key_identifier":
-        ski = subject_key_identifier(cert)
         return ski is not None and hmac.compare_digest(ski, bytes(sid.chosen.native))
     ias = sid.chosen
-    if cert.serial_number != ias["serial_number"].native:
+    if serial != ias["serial_number"].native:
         return False
     # Same bytes first: asn1crypto's RFC 5280 name comparison is right but slow.
-    return bool(cert.issuer.dump() == ias["issuer"].dump() or cert.issuer == ias["issuer"])
+    issuer = ias["issuer"]
+    return bool(issuer_der == issuer.dump() or cert.issuer == issuer)
+
+
+@functools.lru_cache(maxsize=1024)
+def _identifiers(der: bytes) -> tuple[bytes, int, bytes | None]:
+    """(issuer DER, serial number, subject key identifier) of a certificate's encoding."""
+    cert = read_cache.load_certificate(der)
+    return bytes(cert.issuer.dump()), int(cert.serial_number), subject_key_identifier(cert)
 
 
 def message_certificates(signed_data: cms.SignedData, where: str) -> list[asn1_x509.Certificate]:
@@ -406,10 +414,10 @@ def _describe_name(der: bytes) -> str:
     return str(asn1_x509.Name.load(der).human_friendly)
 
 
-def _single_attribute(
-    attrs: Sequence[cms.CMSAttribute], oid: str, label: str, where: str
+def _single_value(
+    found: dict[str, list[core.Asn1Value]], oid: str, label: str, where: str
 ) -> core.Asn1Value:
-    values = [a["values"] for a in attrs if a["type"].dotted == oid]
+    values = found[oid]
     if len(values) != 1 or len(values[0]) != 1:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
@@ -427,14 +435,19 @@ def _check_signed_attributes(
     hash_algorithm: hashes.HashAlgorithm,
 ) -> None:
     """RFC 5652 5.4/11.1/11.2: content-type equals eContentType, message-digest matches."""
-    declared = _single_attribute(attrs, _CONTENT_TYPE_ATTR, "content-type", where)
+    found: dict[str, list[core.Asn1Value]] = {_CONTENT_TYPE_ATTR: [], _MESSAGE_DIGEST_ATTR: []}
+    for attr in attrs:  # one pass: reading an attribute's type parses it
+        values = found.get(attr["type"].dotted)
+        if values is not None:
+            values.append(attr["values"])
+    declared = _single_value(found, _CONTENT_TYPE_ATTR, "content-type", where)
     if declared.dotted != content_type:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
             f"{where}: content-type attribute {layer_name(declared.dotted)} differs from "
             f"eContentType {layer_name(content_type)}",
         )
-    expected = bytes(_single_attribute(attrs, _MESSAGE_DIGEST_ATTR, "message-digest", where).native)
+    expected = bytes(_single_value(found, _MESSAGE_DIGEST_ATTR, "message-digest", where).native)
     digest = hashes.Hash(hash_algorithm)
     digest.update(content)
     if not hmac.compare_digest(digest.finalize(), expected):
@@ -470,10 +483,9 @@ def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) 
     public numbers are put together here from the two certificates.
     """
     with asn1_guard(f"{where}: signer public key"):
-        spki = cert["tbs_certificate"]["subject_public_key_info"]
-        key_oid = spki["algorithm"]["algorithm"].dotted
-        params = spki["algorithm"]["parameters"]
-        if key_oid == "1.2.840.10040.4.1" and (params is None or params.native is None):
+        key_oid, inherits, spki_der = _key_info(read_cache.loaded_der(cert))
+        if inherits:
+            spki = cert["tbs_certificate"]["subject_public_key_info"]
             issuer = pool.issuer_of(cert)
             issuer_params = (
                 issuer["tbs_certificate"]["subject_public_key_info"]["algorithm"]["parameters"]
@@ -490,12 +502,22 @@ def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) 
             y = int(spki["public_key"].parsed.native)
             return dsa.DSAPublicNumbers(y, dsa.DSAParameterNumbers(p, q, g)).public_key()
     try:
-        return _load_public_key(bytes(spki.dump()))
+        return _load_public_key(spki_der)
     except (ValueError, CryptoUnsupported) as exc:
         raise ReadError(
             ErrorCode.UNSUPPORTED_ALGORITHM,
             f"{where}: signer public key algorithm {key_oid} is not readable: {exc}",
         ) from None
+
+
+@functools.lru_cache(maxsize=512)
+def _key_info(der: bytes) -> tuple[str, bool, bytes]:
+    """(key algorithm OID, DSA key inheriting its issuer's parameters, SPKI DER)."""
+    spki = read_cache.load_certificate(der)["tbs_certificate"]["subject_public_key_info"]
+    key_oid = spki["algorithm"]["algorithm"].dotted
+    params = spki["algorithm"]["parameters"]
+    inherits = key_oid == "1.2.840.10040.4.1" and (params is None or params.native is None)
+    return key_oid, inherits, bytes(spki.dump())
 
 
 @functools.lru_cache(maxsize=512)

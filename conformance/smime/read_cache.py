@@ -23,7 +23,14 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-__all__ = ["asn1_certificate", "certificate_der", "crl_der", "fingerprint", "load_certificate"]
+__all__ = [
+    "asn1_certificate",
+    "certificate_der",
+    "crl_der",
+    "fingerprint",
+    "load_certificate",
+    "loaded_der",
+]
 
 _MAX_OBJECTS = 1024
 _lock = threading.Lock()
@@ -55,14 +62,44 @@ def crl_der(crl: x509.CertificateRevocationList) -> bytes:
     return _der(crl)
 
 
-@functools.lru_cache(maxsize=1024)
+_certificates: OrderedDict[bytes, asn1_x509.Certificate] = OrderedDict()
+# id(parsed certificate) -> (certificate, DER): the bytes it was loaded from.
+_loaded: dict[int, tuple[asn1_x509.Certificate, bytes]] = {}
+
+
 def load_certificate(der: bytes) -> asn1_x509.Certificate:
     """The asn1crypto certificate of these bytes, one shared object per encoding.
 
     Callers only read it; asn1crypto parses fields lazily and keeps them, so
     a shared object is parsed once for all the messages that carry it.
     """
-    return asn1_x509.Certificate.load(der)
+    with _lock:
+        cert = _certificates.get(der)
+        if cert is not None:
+            _certificates.move_to_end(der)
+            return cert
+    cert = asn1_x509.Certificate.load(der)
+    with _lock:
+        if der in _certificates:
+            return _certificates[der]
+        _certificates[der] = cert
+        _loaded[id(cert)] = (cert, der)
+        while len(_certificates) > _MAX_OBJECTS:
+            _, old = _certificates.popitem(last=False)
+            del _loaded[id(old)]
+    return cert
+
+
+def loaded_der(cert: asn1_x509.Certificate) -> bytes:
+    """The bytes a certificate was parsed from.
+
+    Known without work for those of `load_certificate`; otherwise `dump()`,
+    which walks every parsed field to see whether it changed.
+    """
+    entry = _loaded.get(id(cert))
+    if entry is not None and entry[0] is cert:
+        return entry[1]
+    return bytes(cert.dump())
 
 
 def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:

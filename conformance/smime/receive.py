@@ -24,7 +24,7 @@ from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.mime_read import Entity, child_where, parse_entity
 from conformance.smime.options import DIGESTS, Limits, MediaTypes, ReceiveOptions
-from conformance.smime.read_cache import load_certificate
+from conformance.smime.read_cache import load_certificate, loaded_der
 from conformance.smime.read_errors import Budget, ReadError, malformed
 from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer
 from conformance.status import ErrorCode, Signer, Status
@@ -342,7 +342,7 @@ class _Reader:
 
 def certificate_emails(certificate: asn1_x509.Certificate) -> frozenset[str]:
     """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
-    return _certificate_emails(bytes(certificate.dump()))
+    return _certificate_emails(loaded_der(certificate))
 
 
 @functools.lru_cache(maxsize=512)
@@ -361,7 +361,7 @@ def _certificate_emails(der: bytes) -> frozenset[str]:
 
 def describe_signer(certificate: asn1_x509.Certificate) -> Signer:
     """The status's view of a signer, read with asn1crypto (it takes keys cryptography refuses)."""
-    subject, email, idnat, non_repudiation = _signer_fields(bytes(certificate.dump()))
+    subject, email, idnat, non_repudiation = _signer_fields(loaded_der(certificate))
     return Signer(subject=subject, email=email, idnat=idnat, non_repudiation=non_repudiation)
 
 

@@ -167,12 +167,11 @@ def validate_signer(
     anchors = [_asn1(c) for c in trust]
     others = [_asn1(c) for c in intermediates]
     crl_ders = [read_cache.crl_der(c) for c in crls]
-    # The key is made of fingerprints of the exact encodings (asn1crypto's
-    # `dump` returns the bytes parsed, without re-encoding them).
+    # The key is made of fingerprints of the exact encodings.
     key = (
-        read_cache.fingerprint(bytes(cert.dump())),
-        _fingerprints(bytes(c.dump()) for c in others),
-        _fingerprints(bytes(c.dump()) for c in anchors),
+        read_cache.fingerprint(read_cache.loaded_der(cert)),
+        _fingerprints(read_cache.loaded_der(c) for c in others),
+        _fingerprints(read_cache.loaded_der(c) for c in anchors),
         _fingerprints(crl_ders) if check_revocation else None,
         moment,
         weak_digests,

@@ -103,7 +103,9 @@ def decrypts(context: Context) -> Iterator[Outcome]:
                 layer.part.path, False, "not checked: no identity given", expected, "INFO"
             )
         elif layer.envelope.decrypted:
-            yield Outcome(layer.part.path, True, f"decrypted ({layer.envelope.cipher})", expected)
+            note = f"; {layer.envelope.decrypt_note}" if layer.envelope.decrypt_note else ""
+            found = f"decrypted ({layer.envelope.cipher}){note}"
+            yield Outcome(layer.part.path, True, found, expected)
         else:
             yield Outcome(
                 layer.part.path, False, f"not decrypted: {layer.envelope.decrypt_error}", expected
