@@ -40,6 +40,7 @@ ENGINE_CANNOT_READ: dict[str, frozenset[str]] = {
     "nss": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
     "gpgsm": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
 }
+MEDIA_TYPES = {"modern": ("application/pkcs7-",), "legacy": ("application/x-pkcs7-",)}
 # DESIGN.md: "SoftHSM 2.6.1 decrypts RSA PKCS#1 v1.5 and OAEP with SHA-1 only".
 SOFTHSM_CANNOT_DECRYPT = frozenset({"rsa-oaep-sha256"})
 
@@ -150,7 +151,10 @@ def _smime(sender: Profile, receiver: Profile, function: Function) -> Implied:
         ]
     for value, accepted in used:
         if accepted is not None and value not in accepted:
-            return _fail(f"{receiver.id} does not accept {value}", value)
+            # A media type family is named by its media types in reasons.
+            return _fail(
+                f"{receiver.id} does not accept {value}", value, *MEDIA_TYPES.get(value, ())
+            )
     cannot = ENGINE_CANNOT_READ.get(receiver.engine.type, frozenset())
     for value, _ in used:
         if value in cannot:

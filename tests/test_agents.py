@@ -228,6 +228,40 @@ def test_a_product_that_drops_3des_no_longer_reads_3des_senders(
         cast.close()
 
 
+@pytest.mark.parametrize(
+    ("accept_list", "sent"),
+    [
+        ("ciphers", "encryption.content"),
+        ("key_transports", "encryption.key_transport"),
+        ("digests", "signature.digest"),
+        ("formats", "signature.format"),
+        ("media_types", "mime.media_types"),
+    ],
+)
+def test_each_accept_list_refuses_what_it_leaves_out(
+    software_keys: None, tmp_path: Path, accept_list: str, sent: str
+) -> None:
+    sender = PROFILES["reference"]
+    value = sender.send
+    for name in sent.split("."):
+        value = getattr(value, name)
+    base = PROFILES["sermentis-mms"]
+    assert base.receive.smime is not None
+    accepted = getattr(base.receive.smime, accept_list)
+    assert value in accepted, "the unchanged product accepts it"
+    narrowed = [v for v in accepted if v != value]
+    variant = with_changes(base, "sermentis-narrow", receive={f"smime.{accept_list}": narrowed})
+    want = implied(sender, variant, "sign-encrypt")
+    assert want is not None and not want.ok and value in want.words[0]
+    cast = _variant_cast(tmp_path, variant)
+    try:
+        obs = run(cast, sender.id, variant.id, "sign-encrypt")
+        want.check(obs.ok, obs.reason)
+        assert run(cast, sender.id, base.id, "sign-encrypt").ok
+    finally:
+        cast.close()
+
+
 def test_a_product_that_starts_sending_aes_is_read_by_the_one_without_3des(
     software_keys: None, tmp_path: Path
 ) -> None:

@@ -18,7 +18,6 @@ from pathlib import Path
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, Party
 from conformance.agents.factory import close_agent, make_agent
-from conformance.apicrypt.keys import write_key
 from conformance.matrix.exchange import Addressee, Seat, World
 from conformance.paths import cache_dir
 from conformance.pki.export import export_pki
@@ -48,9 +47,7 @@ def exported_pki(pki: TestPKI) -> Path:
     if not (target / ".complete").exists():
         tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        export_pki(pki, tmp)
-        for identity in pki.identities.values():
-            write_key(tmp / "identities" / identity.id, identity.email)
+        export_pki(pki, tmp)  # PKCS#12 files and Apicrypt-model keys included
         (tmp / ".complete").write_text("ok\n")
         try:
             tmp.rename(target)

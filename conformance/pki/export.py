@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 
+from conformance.apicrypt.keys import write_key
 from conformance.errors import UserError
 from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, Identity, Role, TestPKI
 
@@ -140,6 +141,8 @@ def export_pki(pki: TestPKI, out: Path, identity_ids: Sequence[str] | None = Non
             names += [identity.certificate_path(role).name, identity.key_path(role).name]
         _copy_files(identity.directory, target, names)
         _write_p12s(identity, target)
+        # The association issues every member an Apicrypt-model key (docs/apicrypt-model.md).
+        write_key(target, identity.email)
     manifest = {
         "format": 1,
         "seed": pki.seed,

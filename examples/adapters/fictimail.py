@@ -23,8 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-EXIT = {"no-signature": 10, "bad-signature": 11, "untrusted-signer": 12, "cannot-decrypt": 13,
-        "unsupported-algorithm": 14, "unsupported-function": 15, "malformed": 16, "internal": 70}
+# The contract's exit codes, in its order of precedence (docs/agent-cli.md).
+EXIT = {"internal": 70, "malformed": 16, "unsupported-function": 15, "unsupported-format": 14,
+        "cannot-decrypt": 13, "unsupported-algorithm": 14, "not-encrypted": 13,
+        "bad-signature": 11, "revoked-signer": 12, "untrusted-signer": 12,
+        "signer-mismatch": 12, "no-signature": 10}
+PRECEDENCE = list(EXIT)
 FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
 
 
@@ -144,7 +148,8 @@ def finish(args: argparse.Namespace, status: dict[str, object], content: bytes |
         sys.stdout.buffer.write(content)
     errors = status["errors"]
     assert isinstance(errors, list)
-    return min((EXIT[e["code"]] for e in errors), default=0)
+    codes = sorted((e["code"] for e in errors), key=PRECEDENCE.index)
+    return EXIT[codes[0]] if codes else 0
 
 
 def main() -> int:
