@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import unicodedata
 from email.utils import encode_rfc2231, quote
 
@@ -123,6 +124,15 @@ def encode_base64(data: bytes, *, final_break: bool) -> bytes:
     return CRLF.join(lines) + (CRLF if final_break and lines else b"")
 
 
+_QP_LITERAL = re.compile(rb"[\x21-\x3c\x3e-\x7e\t ]*")
+_QP_CHUNK = QP_LINE - 1  # characters before a soft line break "="
+_QP_ENCODED = [b"=%02X" % b for b in range(256)]
+_QP_TOKEN = [
+    bytes([b]) if (33 <= b <= 126 and b != 61) or b in (9, 32) else _QP_ENCODED[b]
+    for b in range(256)
+]
+
+
 def encode_quoted_printable(raw: bytes) -> bytes:
     """Quoted-printable (RFC 2045 s.6.7) that keeps every byte of the text.
 
@@ -131,22 +141,36 @@ def encode_quoted_printable(raw: bytes) -> bytes:
     the start of an encoded line are protected (=46, =2E) as RFC 2049 s.3
     advises, because mailbox and SMTP software alter them.
     """
-    out: list[bytes] = []
-    for line in raw.split(CRLF):
-        physical: list[bytes] = []
-        current = b""
-        last = len(line) - 1
-        for i, byte in enumerate(line):
-            literal = (33 <= byte <= 126 and byte != 61) or (byte in (9, 32) and i != last)
-            if current == b"" and (line.startswith(b"From ", i) or byte == 46):
-                literal = False
-            token = bytes([byte]) if literal else b"=%02X" % byte
-            if len(current) + len(token) > QP_LINE - 1:  # room for the soft break "="
-                physical.append(current + b"=")
-                current = b""
-                if line.startswith(b"From ", i) or byte == 46:
-                    token = b"=%02X" % byte
-            current += token
-        physical.append(current)
-        out.append(CRLF.join(physical))
-    return CRLF.join(out)
+    return CRLF.join(_qp_line(line) for line in raw.split(CRLF))
+
+
+def _qp_special(line: bytes, i: int) -> bool:
+    return line[i] == 46 or line.startswith(b"From ", i)
+
+
+def _qp_line(line: bytes) -> bytes:
+    # Fast path, same bytes as the general one: a line of literal characters only
+    # is cut every 75 characters, unless a cut lands on "From " or ".".
+    if _QP_LITERAL.fullmatch(line) and (not line or line[-1] not in (9, 32)):
+        starts = range(0, len(line), _QP_CHUNK)
+        if not any(_qp_special(line, i) for i in starts):
+            return b"=\r\n".join(line[i : i + _QP_CHUNK] for i in starts)
+    tokens = [_QP_TOKEN[b] for b in line]
+    if line and line[-1] in (9, 32):  # a blank ending a line is encoded
+        tokens[-1] = _QP_ENCODED[line[-1]]
+    physical: list[bytes] = []
+    current: list[bytes] = []
+    width = 0
+    for i, token in enumerate(tokens):
+        if width == 0 and _qp_special(line, i):
+            token = _QP_ENCODED[line[i]]
+        if width + len(token) > _QP_CHUNK:  # room for the soft break "="
+            current.append(b"=")
+            physical.append(b"".join(current))
+            current, width = [], 0
+            if _qp_special(line, i):
+                token = _QP_ENCODED[line[i]]
+        current.append(token)
+        width += len(token)
+    physical.append(b"".join(current))
+    return CRLF.join(physical)

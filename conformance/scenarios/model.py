@@ -67,13 +67,9 @@ class HprimPayload:
 
 def line_problems(raw: bytes) -> tuple[int, int, int]:
     """Count (lines over 998 octets, bare CRs, bare LFs) in CRLF-broken bytes."""
-    long_lines = bare_cr = bare_lf = 0
-    for line in raw.split(b"\r\n"):
-        if len(line) > MAX_LINE_OCTETS:
-            long_lines += 1
-        bare_cr += line.count(b"\r")
-        bare_lf += line.count(b"\n")
-    return long_lines, bare_cr, bare_lf
+    crlf = raw.count(b"\r\n")  # the same non-overlapping breaks as split() finds
+    long_lines = sum(1 for line in raw.split(b"\r\n") if len(line) > MAX_LINE_OCTETS)
+    return long_lines, raw.count(b"\r") - crlf, raw.count(b"\n") - crlf
 
 
 def allowed_transfer_encodings(body: str, charset: Charset) -> tuple[TransferEncoding, ...]:
