@@ -94,8 +94,10 @@ def _weak_key(cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy)
     try:
         algorithm = cert.public_key.algorithm
         bits = cert.public_key.bit_size
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None  # e.g. DSA parameters inherited from the issuer: sized by its chain
+    except (ValueError, TypeError, KeyError, AttributeError, UnboundLocalError):
+        # DSA parameters inherited from the issuer (sized by its chain), or a key
+        # algorithm asn1crypto does not know (the old GIP-CPS RSA OID).
+        return None
     minimum = {"rsa": policy.rsa_key_size_threshold, "dsa": policy.dsa_key_size_threshold}
     if algorithm in minimum and bits < minimum[algorithm]:
         return f"weak key: {algorithm.upper()} {bits} bits, policy requires {minimum[algorithm]}"
