@@ -1,6 +1,7 @@
 """Benchmark of the default matrix (not a test): how long, how many exchanges, where the time goes.
 
     python -m conformance.matrix.bench [--jobs N] [--examples N] [--seed N] [--out DIR] [--profile]
+    python -m conformance.matrix.bench --results DIR/results.json   # analyse a finished run
 
 It runs `osm-conformance run` on every shipped profile and function, then
 reads results.json: wall time, exchanges per second (basic and generated
@@ -41,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile", action="store_true", help="one worker under cProfile; time per library"
     )
+    for side in ("sender", "receiver", "function"):
+        parser.add_argument(f"--{side}", action="append", default=[], help="a selection")
+    parser.add_argument(
+        "--results", type=Path, metavar="FILE", help="only analyse this results.json of a run"
+    )
     return parser
 
 
@@ -80,18 +86,20 @@ def report(results: Results, wall: float) -> str:
         f"default matrix: {len(results.agents)} agents, {len(cells)} cells, "
         f"{results.run.examples} examples per cell, seed {results.run.seed}",
         f"wall time {wall:.1f} s (run.duration_s {results.run.duration_s}), "
-        f"{exchanges} exchanges, {exchanges / wall:.0f} exchanges/s",
-        f"time inside cells {busy:.1f} s ({busy / wall:.2f} x wall: workers' overlap "
+        f"{exchanges} exchanges, {exchanges / max(wall, 1e-9):.0f} exchanges/s",
+        f"time inside cells {busy:.1f} s ({busy / max(wall, 1e-9):.2f} x wall: workers' overlap "
         "minus start-up and gathering)",
         "",
         "time in cells by engines (sender -> receiver):",
     ]
-    per: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    seconds_of: dict[tuple[str, str], float] = defaultdict(float)
+    exchanges_of: dict[tuple[str, str], int] = defaultdict(int)
     for c in cells:
         key = (engine.get(c.sender, "?"), engine.get(c.receiver, "?"))
-        per[key][0] += c.duration_s
-        per[key][1] += c.examples
-    for (s, r), (seconds, n) in sorted(per.items(), key=lambda kv: -kv[1][0]):
+        seconds_of[key] += c.duration_s
+        exchanges_of[key] += c.examples
+    for (s, r), seconds in sorted(seconds_of.items(), key=lambda kv: -kv[1]):
+        n = exchanges_of[(s, r)]
         rate = n / seconds if seconds else 0.0
         lines.append(f"  {s:>14} -> {r:<14} {seconds:7.1f} s  {n:6d} exchanges  {rate:6.0f}/s")
     lines += ["", "slowest cells:"]
@@ -105,11 +113,17 @@ def report(results: Results, wall: float) -> str:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.results is not None:
+        results = load_results(args.results)
+        print(report(results, results.run.duration_s or 0.0))
+        return 0
     jobs = 1 if args.profile else args.jobs
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
         out: Path = args.out or Path(tmp)
         command = ["run", "--quiet", "--jobs", str(jobs), "--examples", str(args.examples)]
         command += ["--seed", str(args.seed), "--out", str(out)]
+        for side in ("sender", "receiver", "function"):
+            command += [a for value in getattr(args, side) for a in (f"--{side}", value)]
         profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
         if profiler is not None:
