@@ -16,7 +16,8 @@ test: setup
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check conformance tests
+	$(BIN)/ruff check conformance tests examples conftest.py
+	$(BIN)/ruff format --check conformance tests examples conftest.py
 	$(BIN)/mypy
 
 bench: setup

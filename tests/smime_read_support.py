@@ -1,7 +1,7 @@
 """Shared by the read-side tests: a throwaway PKI, tool runners, MIME wrapping.
 
-The PKI is built once per process with `cryptography` (until the project's
-own test PKI under vectors/pki/ is in place): a root, an intermediate with a
+The PKI is built once per process with tests/pki_support.py (dates around
+now, defects the committed test PKI lacks): a root, an intermediate with a
 CRL, signers with nonRepudiation + emailProtection + SAN, an encryption
 recipient, and defective signers (expired, not yet valid, revoked, under an
 unknown root, without nonRepudiation, signature-only for NSS).
@@ -21,17 +21,20 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
+from pki_support import authority, cert_pem, crl, key_pem, leaf, name
 
+from conformance.pki.build import Authority
+from conformance.pki.export import P12_PASSWORD, pkcs12_bytes
+from conformance.pki.model import Role
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import Status
 from conformance.token.software import SoftwareKey
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+ORG = "OSM read test"
 CONTENT = (
     b"Content-Type: text/plain; charset=utf-8\r\n"
     b"Content-Transfer-Encoding: 7bit\r\n"
@@ -104,219 +107,108 @@ class ReadPKI:
         )
 
 
-def _name(cn: str, email: str | None = None, idnat: str | None = None) -> x509.Name:
-    attrs = [
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OSM read test"),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ]
-    if idnat:
-        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, idnat))
-    if email:
-        attrs.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, email))
-    return x509.Name(attrs)
-
-
 def _crl_point(name: str) -> x509.CRLDistributionPoints:
     uri = x509.UniformResourceIdentifier(f"http://crl.osm.test/{name}.crl")
     return x509.CRLDistributionPoints([x509.DistributionPoint([uri], None, None, None)])
 
 
-def _ca(
-    cn: str,
-    key: rsa.RSAPrivateKey,
-    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
-) -> x509.Certificate:
-    subject = _name(cn)
-    issuer_name, issuer_key = (issuer[0].subject, issuer[1]) if issuer else (subject, key)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(days=30))
-        .not_valid_after(NOW + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    if issuer:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        ).add_extension(_crl_point("root"), critical=False)
-    return builder.sign(issuer_key, hashes.SHA256())
-
-
-def _leaf(
+def _signer(
     cn: str,
     email: str,
     key: rsa.RSAPrivateKey,
-    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey],
+    issuer: Authority,
     *,
-    sign: bool = True,
-    encrypt: bool = False,
-    non_repudiation: bool = True,
+    role: Role = "sign",
+    nonrepudiation: bool = True,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
-    serial: int | None = None,
     crl_point: bool = True,
 ) -> x509.Certificate:
-    usage = x509.KeyUsage(
-        digital_signature=sign,
-        content_commitment=sign and non_repudiation,
-        key_encipherment=encrypt,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    ca, ca_key = issuer
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(cn, email, "899700" + str(sum(cn.encode())).zfill(6)))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(serial or x509.random_serial_number())
-        .not_valid_before(start or NOW - dt.timedelta(days=10))
-        .not_valid_after(end or NOW + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
-        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-    )
-    if crl_point:
-        builder = builder.add_extension(_crl_point("intermediate"), critical=False)
-    return builder.sign(ca_key, hashes.SHA256())
-
-
-def _crl(
-    ca: x509.Certificate, key: rsa.RSAPrivateKey, revoked: list[int]
-) -> x509.CertificateRevocationList:
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(ca.subject)
-        .last_update(NOW - dt.timedelta(days=1))
-        .next_update(NOW + dt.timedelta(days=30))
-    )
-    for serial in revoked:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder()
-            .serial_number(serial)
-            .revocation_date(NOW - dt.timedelta(days=2))
-            .build()
-        )
-    return builder.sign(key, hashes.SHA256())
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+    """A leaf with an IDNat derived from its name and, unless told, a CRL distribution point."""
+    return leaf(
+        issuer,
+        name(cn, email, "899700" + str(sum(cn.encode())).zfill(6), ORG),
+        email,
+        role,
+        key,
+        start or NOW - dt.timedelta(days=10),
+        end or NOW + dt.timedelta(days=365),
+        nonrepudiation=nonrepudiation,
+        extensions=[_crl_point("intermediate")] if crl_point else [],
     )
 
 
 def build_pki(directory: Path) -> ReadPKI:
     root_key, inter_key, other_key, alice_key, bob_key, carol_key, defect_key = _keys()
-    root = _ca("Read Test Root", root_key, None)
-    inter = _ca("Read Test Intermediate", inter_key, (root, root_key))
-    other = _ca("Unknown Root", other_key, None)
-    issuer = (inter, inter_key)
+    start, end = NOW - dt.timedelta(days=30), NOW + dt.timedelta(days=3650)
+    root = authority(name("Read Test Root", organization=ORG), root_key, None, start, end)
+    inter = authority(name("Read Test Intermediate", organization=ORG), inter_key, root, start, end)
+    other = authority(name("Unknown Root", organization=ORG), other_key, None, start, end)
     people: dict[str, tuple[x509.Certificate, rsa.RSAPrivateKey]] = {
-        "alice": (_leaf("Alice Martin", "alice@osm.test", alice_key, issuer), alice_key),
-        "bob": (
-            _leaf("Bob Durand", "bob@osm.test", bob_key, issuer, sign=False, encrypt=True),
-            bob_key,
-        ),
+        "alice": (_signer("Alice Martin", "alice@osm.test", alice_key, inter), alice_key),
+        "bob": (_signer("Bob Durand", "bob@osm.test", bob_key, inter, role="encrypt"), bob_key),
         "carol": (
-            _leaf("Carol NoNR", "carol@osm.test", carol_key, issuer, non_repudiation=False),
+            _signer("Carol NoNR", "carol@osm.test", carol_key, inter, nonrepudiation=False),
             carol_key,
         ),
         "expired": (
-            _leaf(
+            _signer(
                 "Ex Pired",
                 "expired@osm.test",
                 defect_key,
-                issuer,
+                inter,
                 start=NOW - dt.timedelta(days=400),
                 end=NOW - dt.timedelta(days=2),
             ),
             defect_key,
         ),
         "notyet": (
-            _leaf(
+            _signer(
                 "Not Yet",
                 "notyet@osm.test",
                 defect_key,
-                issuer,
+                inter,
                 start=NOW + dt.timedelta(days=2),
                 end=NOW + dt.timedelta(days=400),
             ),
             defect_key,
         ),
-        "revoked": (_leaf("Re Voked", "revoked@osm.test", defect_key, issuer), defect_key),
+        "revoked": (_signer("Re Voked", "revoked@osm.test", defect_key, inter), defect_key),
         "revoked-nocdp": (
-            _leaf("Re Voked Two", "revoked2@osm.test", defect_key, issuer, crl_point=False),
+            _signer("Re Voked Two", "revoked2@osm.test", defect_key, inter, crl_point=False),
             defect_key,
         ),
-        "weak": (_leaf("Weak Key", "weak@osm.test", _weak_key(), issuer), _weak_key()),
-        "unknown": (
-            _leaf("Un Known", "unknown@osm.test", defect_key, (other, other_key)),
-            defect_key,
-        ),
+        "weak": (_signer("Weak Key", "weak@osm.test", _weak_key(), inter), _weak_key()),
+        "unknown": (_signer("Un Known", "unknown@osm.test", defect_key, other), defect_key),
     }
+    revoked = [people[who][0].serial_number for who in ("revoked", "revoked-nocdp")]
     crls = [
-        _crl(root, root_key, []),
-        _crl(
+        crl(root, NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=30)),
+        crl(
             inter,
-            inter_key,
-            [people["revoked"][0].serial_number, people["revoked-nocdp"][0].serial_number],
+            NOW - dt.timedelta(days=1),
+            NOW + dt.timedelta(days=30),
+            [(serial, NOW - dt.timedelta(days=2)) for serial in revoked],
         ),
     ]
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "root.pem").write_bytes(_pem(root))
-    (directory / "chain.pem").write_bytes(_pem(inter) + _pem(root))
-    pki = ReadPKI(directory, root, inter, other, crls)
-    for name, (cert, key) in people.items():
-        cert_path = directory / f"{name}.pem"
-        key_path = directory / f"{name}.key.pem"
-        cert_path.write_bytes(_pem(cert))
-        key_path.write_bytes(_key_pem(key))
+    (directory / "root.pem").write_bytes(cert_pem(root.certificate))
+    (directory / "chain.pem").write_bytes(cert_pem(inter.certificate) + cert_pem(root.certificate))
+    pki = ReadPKI(directory, root.certificate, inter.certificate, other.certificate, crls)
+    for who, (cert, key) in people.items():
+        cert_path = directory / f"{who}.pem"
+        key_path = directory / f"{who}.key.pem"
+        cert_path.write_bytes(cert_pem(cert))
+        key_path.write_bytes(key_pem(key))
         email = cert.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)[0].value
-        pki.people[name] = Person(str(email), cert, key, cert_path, key_path)
+        pki.people[who] = Person(str(email), cert, key, cert_path, key_path)
     return pki
 
 
 def legacy_p12(person: Person, chain: list[x509.Certificate], password: bytes) -> bytes:
     """A PKCS#12 with legacy PBE (3DES, SHA-1 MAC): what gpgsm and NSS import."""
-    legacy = (
-        serialization.PrivateFormat.PKCS12.encryption_builder()
-        .kdf_rounds(2048)
-        .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-        .hmac_hash(hashes.SHA1())
-        .build(password)
-    )
-    return pkcs12.serialize_key_and_certificates(
-        person.email.encode(), person.key, person.cert, chain, legacy
-    )
+    assert password == P12_PASSWORD, "the export's legacy PBE has the password 'test'"
+    return pkcs12_bytes(person.email, person.key, person.cert, chain)
 
 
 @pytest.fixture(scope="session")

@@ -49,11 +49,19 @@ def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, list[str], Path]]:
     index = render_report(results, tmp_path)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("request", lambda r: problems.append(f"request: {r.url}")
-            if not r.url.startswith("file://") else None)
+    page.on(
+        "request",
+        lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file://") else None,
+    )
     page.goto(index.as_uri())
     yield page, problems, tmp_path
     page.close()
@@ -121,8 +129,9 @@ def test_comparison_table_fits_an_a4_landscape_page(browser: Any, tmp_path: Path
     for i in range(8):
         extra = model.model_copy(deep=True)
         extra.id, extra.name = f"product-{i}", f"Security Box® Mail {i}"
-        extra.criteria["minimum_configuration"].value = (
-            "Gourmand en RAM (512 Mo) et espace disque (100 Mo)")
+        extra.criteria[
+            "minimum_configuration"
+        ].value = "Gourmand en RAM (512 Mo) et espace disque (100 Mo)"
         results.agents.insert(3, extra)
     render_report(results, tmp_path)
     # A4 landscape less the 8 mm margins: 281 x 194 mm = 1062 x 733 CSS pixels

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from test_real_engines_pki import make_pki
+from pki_support import export_layout_pki
 
 from conformance.agents.base import Agent, Party, ReceiveRequest, SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
@@ -54,7 +54,7 @@ def need(*names: str) -> None:
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_pki(tmp_path_factory.mktemp("pki"))
+    return export_layout_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")

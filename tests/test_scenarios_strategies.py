@@ -24,8 +24,14 @@ SAMPLE = 160
 def _generate(function: Function, n: int) -> tuple[Scenario, ...]:
     found: list[Scenario] = []
 
-    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=n,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(scenarios(function))
     def collect(scenario: Scenario) -> None:
         found.append(scenario)
@@ -108,17 +114,21 @@ def _strips_trailing_whitespace(entity: bytes) -> bytes:
 
 
 def test_shrinking_gives_a_readable_counterexample() -> None:
-    config = settings(max_examples=1000, database=None, deadline=None,
-                      suppress_health_check=list(HealthCheck))
+    config = settings(
+        max_examples=1000, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     found: Scenario = find(
         scenarios("sign"),
         lambda s: compare(s, _strips_trailing_whitespace(build_entity(s))) != [],
-        settings=config, random=Random(3))
+        settings=config,
+        random=Random(3),
+    )
     # Small and readable; the exact minimum reached depends on the shrinker's path.
     assert len(found.body) <= 40 and found.attachments == (), found.describe()
     assert "trailing whitespace" in found.describe()
     assert compare(found, _strips_trailing_whitespace(build_entity(found))) == [
-        "letter: trailing whitespace lost on line(s) 1"]
+        "letter: trailing whitespace lost on line(s) 1"
+    ]
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -138,5 +148,3 @@ def test_basic_scenarios(function: Function) -> None:
 
 def test_sample_is_deterministic() -> None:
     assert _generate("encrypt", 30) == _sample("encrypt", 30)
-
-

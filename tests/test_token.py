@@ -21,9 +21,11 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from pki_support import authority, cert_pem, key_pem, leaf, rsa_key
+from pki_support import name as pki_name
 
 from conformance.errors import MissingComponent, UserError
+from conformance.pki.model import Role
 from conformance.smime.options import Digest, KeyTransport, SignatureAlgorithm
 from conformance.token import (
     KeyNotFound,
@@ -51,35 +53,20 @@ needs_softhsm = pytest.mark.skipif(
 
 def make_identities(root: Path, names: list[str]) -> list[Path]:
     """Identities in the export layout: <root>/identities/<id>/<role>{.pem,.key.pem}."""
-    ca_key = rsa.generate_private_key(65537, 2048)
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Throwaway TEST CA")])
     start = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    end = start + datetime.timedelta(days=3650)
+    ca = authority(pki_name("Throwaway TEST CA"), rsa_key(), None, start, end)
     directories = []
     for name in names:
         directory = root / "identities" / name
         directory.mkdir(parents=True)
+        role: Role
         for role in ("auth", "sign", "encrypt"):
-            key = rsa.generate_private_key(65537, 2048)
-            subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} {role}")])
-            cert = (
-                x509.CertificateBuilder()
-                .subject_name(subject)
-                .issuer_name(ca_name)
-                .public_key(key.public_key())
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(start)
-                .not_valid_after(start + datetime.timedelta(days=3650))
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-                .sign(ca_key, hashes.SHA256())
-            )
-            (directory / f"{role}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-            (directory / f"{role}.key.pem").write_bytes(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
+            key = rsa_key()
+            email = f"{name}@osm.test"
+            cert = leaf(ca, pki_name(f"{name} {role}"), email, role, key, start, end)
+            (directory / f"{role}.pem").write_bytes(cert_pem(cert))
+            (directory / f"{role}.key.pem").write_bytes(key_pem(key))
         (directory / "identity.json").write_text(json.dumps({"id": name}), encoding="utf-8")
         directories.append(directory)
     return directories

@@ -84,9 +84,7 @@ def test_expected_is_the_product_profiles_own_reading(exported: Path) -> None:
     agent = ProfileAgent(vendor)
     for vector in manifest.vectors:
         message = (exported / vector.file).read_bytes()
-        reception = agent.receive(
-            ReceiveRequest(message, party, world.trust, world.crls)
-        )
+        reception = agent.receive(ReceiveRequest(message, party, world.trust, world.crls))
         plaintext = (exported / vector.plaintext).read_bytes()
         reading = judge(PRODUCT, vector.function, reception, plaintext)  # type: ignore[arg-type]
         assert reading.verdict == vector.expected, (vector.file, reading.reason)
@@ -104,8 +102,12 @@ def test_exported_vectors_verify_as_the_manifest_expects(exported: Path, tmp_pat
     manifest = load_export_manifest(exported)
     chosen = [v for v in manifest.vectors if v.function in ("sign", "encrypt")]
     entries = [
-        {"file": v.file, "recipient": manifest.recipient, "function": v.function,
-         "plaintext": v.plaintext}
+        {
+            "file": v.file,
+            "recipient": manifest.recipient,
+            "function": v.function,
+            "plaintext": v.plaintext,
+        }
         for v in chosen
     ]
     (exported / "manifest.json").rename(tmp_path / "export-manifest.json")
@@ -144,9 +146,15 @@ def _product_messages(directory: Path, functions: tuple[str, ...] = FUNCTIONS) -
         assert sent.message is not None, sent.reason
         (directory / f"{function}.eml").write_bytes(sent.message)
         (directory / f"{function}.mime").write_bytes(entity)
-        entries.append({"file": f"{function}.eml", "recipient": receiver_id,
-                        "function": function, "plaintext": f"{function}.mime",
-                        "sender": sender_id})
+        entries.append(
+            {
+                "file": f"{function}.eml",
+                "recipient": receiver_id,
+                "function": function,
+                "plaintext": f"{function}.mime",
+                "sender": sender_id,
+            }
+        )
     (directory / "manifest.json").write_text(json.dumps({"messages": entries}, indent=1))
     return {"sender": sender_id, "recipient": receiver_id}
 
@@ -156,10 +164,23 @@ def test_round_trip_product_row(tmp_path: Path, capsys: pytest.CaptureFixture[st
     messages.mkdir()
     _product_messages(messages)
     out = tmp_path / "verified"
-    code = main([
-        "vectors", "verify", str(messages), "--as", PRODUCT, "--receiver", "sermentis-mms",
-        "--receiver", "easycrypt-net", "--receiver", "apimail-apicrypt", "--out", str(out),
-    ])
+    code = main(
+        [
+            "vectors",
+            "verify",
+            str(messages),
+            "--as",
+            PRODUCT,
+            "--receiver",
+            "sermentis-mms",
+            "--receiver",
+            "easycrypt-net",
+            "--receiver",
+            "apimail-apicrypt",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "read with AIN: sermentis-mms, easycrypt-net" in printed
@@ -202,11 +223,14 @@ def _manifest(directory: Path, entries: list[dict[str, str]]) -> None:
 
 def test_missing_file_unknown_function_unknown_recipient(tmp_path: Path) -> None:
     ids = _product_messages(tmp_path, ("sign",))
-    _manifest(tmp_path, [
-        {"file": "absent.eml", "recipient": ids["recipient"], "function": "sign"},
-        {"file": "sign.eml", "recipient": ids["recipient"], "function": "fax"},
-        {"file": "sign.eml", "recipient": "pro99", "function": "sign"},
-    ])
+    _manifest(
+        tmp_path,
+        [
+            {"file": "absent.eml", "recipient": ids["recipient"], "function": "sign"},
+            {"file": "sign.eml", "recipient": ids["recipient"], "function": "fax"},
+            {"file": "sign.eml", "recipient": "pro99", "function": "sign"},
+        ],
+    )
     with pytest.raises(UserError) as caught:
         verify_messages(tmp_path, PRODUCT, receivers=["sermentis-mms"])
     text = str(caught.value)
@@ -226,10 +250,13 @@ def test_non_mime_file(tmp_path: Path) -> None:
     ids = _product_messages(tmp_path, ("sign",))
     (tmp_path / "photo.eml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00binary")
     (tmp_path / "empty.eml").write_bytes(b"")
-    _manifest(tmp_path, [
-        {"file": "photo.eml", "recipient": ids["recipient"], "function": "sign"},
-        {"file": "empty.eml", "recipient": ids["recipient"], "function": "sign"},
-    ])
+    _manifest(
+        tmp_path,
+        [
+            {"file": "photo.eml", "recipient": ids["recipient"], "function": "sign"},
+            {"file": "empty.eml", "recipient": ids["recipient"], "function": "sign"},
+        ],
+    )
     with pytest.raises(UserError) as caught:
         verify_messages(tmp_path, PRODUCT, receivers=["sermentis-mms"])
     assert "photo.eml: not a mail message" in str(caught.value)
@@ -240,19 +267,36 @@ def test_manifest_lying_about_the_function_gets_no_verdict(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = _product_messages(tmp_path, ("sign-encrypt", "sign"))
-    _manifest(tmp_path, [
-        {"file": "sign-encrypt.eml", "recipient": ids["recipient"], "function": "sign"},
-        {"file": "sign.eml", "recipient": ids["recipient"], "function": "encrypt"},
-    ])
+    _manifest(
+        tmp_path,
+        [
+            {"file": "sign-encrypt.eml", "recipient": ids["recipient"], "function": "sign"},
+            {"file": "sign.eml", "recipient": ids["recipient"], "function": "encrypt"},
+        ],
+    )
     out = tmp_path / "out"
-    code = main(["vectors", "verify", str(tmp_path), "--as", PRODUCT,
-                 "--receiver", "sermentis-mms", "--out", str(out)])
+    code = main(
+        [
+            "vectors",
+            "verify",
+            str(tmp_path),
+            "--as",
+            PRODUCT,
+            "--receiver",
+            "sermentis-mms",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
-    assert "messages[0] (sign-encrypt.eml): the manifest says sign, but the message is encrypted" \
+    assert (
+        "messages[0] (sign-encrypt.eml): the manifest says sign, but the message is encrypted"
         in err
-    assert "messages[1] (sign.eml): the manifest says encrypt, but the message is not encrypted" \
-        in err
+    )
+    assert (
+        "messages[1] (sign.eml): the manifest says encrypt, but the message is not encrypted" in err
+    )
     results = load_results(out / "results.json")
     assert {c.verdict for c in results.cells} == {"error"}  # never pass or fail
 
@@ -292,25 +336,40 @@ def test_rfc4134_through_verify(tmp_path: Path) -> None:
     user2 = tmp_path / "ids" / "user2"  # RFC 4134 writes "To: User2@examples.com" / "User2"
     user2.mkdir(parents=True)
     _pem_certificate("BobRSASignByCarl.cer", user2 / "encrypt.pem")
-    key = serialization.load_der_private_key((RFC4134_DIR / "BobPrivRSAEncrypt.pri").read_bytes(),
-                                             None)
-    (user2 / "encrypt.key.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    (user2 / "identity.json").write_text(json.dumps(
-        {"id": "user2", "name": "User2 (Bob)", "email": "User2@examples.com"}))
+    key = serialization.load_der_private_key(
+        (RFC4134_DIR / "BobPrivRSAEncrypt.pri").read_bytes(), None
+    )
+    (user2 / "encrypt.key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (user2 / "identity.json").write_text(
+        json.dumps({"id": "user2", "name": "User2 (Bob)", "email": "User2@examples.com"})
+    )
     messages = tmp_path / "msgs"
     messages.mkdir()
     for name in ("4.8.eml", "5.3.eml"):
         shutil.copyfile(RFC4134_DIR / name, messages / name)
-    _manifest(messages, [
-        {"file": "4.8.eml", "recipient": "user2", "function": "sign"},
-        {"file": "5.3.eml", "recipient": "user2", "function": "encrypt"},
-    ])
-    trust = [_pem_certificate(n, tmp_path / (n + ".pem"))
-             for n in ("CarlRSASelf.cer", "CarlDSSSelf.cer")]
-    report = verify_messages(messages, PRODUCT, receivers=["reference", PRODUCT],
-                             identities=tmp_path / "ids", trust=trust)
+    _manifest(
+        messages,
+        [
+            {"file": "4.8.eml", "recipient": "user2", "function": "sign"},
+            {"file": "5.3.eml", "recipient": "user2", "function": "encrypt"},
+        ],
+    )
+    trust = [
+        _pem_certificate(n, tmp_path / (n + ".pem")) for n in ("CarlRSASelf.cer", "CarlDSSSelf.cer")
+    ]
+    report = verify_messages(
+        messages,
+        PRODUCT,
+        receivers=["reference", PRODUCT],
+        identities=tmp_path / "ids",
+        trust=trust,
+    )
     signed, enveloped = report.messages
     for reading in signed.readings:
         assert reading.verdict == "fail"
@@ -322,14 +381,22 @@ def test_rfc4134_through_verify(tmp_path: Path) -> None:
         assert reading.services["confidentiality"]
     assert report.input_errors == []
     with pytest.raises(UserError, match="not a PEM certificate"):
-        verify_messages(messages, PRODUCT, receivers=["reference"], identities=tmp_path / "ids",
-                        trust=[RFC4134_DIR / "CarlRSASelf.cer"])
+        verify_messages(
+            messages,
+            PRODUCT,
+            receivers=["reference"],
+            identities=tmp_path / "ids",
+            trust=[RFC4134_DIR / "CarlRSASelf.cer"],
+        )
 
 
 def test_cli_help_lists_the_actions() -> None:
     done = subprocess.run(
-        [str(Path(__file__).parents[1] / ".venv" / "bin" / "osm-conformance"), "vectors",
-         "--help"], capture_output=True, text=True, check=False)
+        [str(Path(__file__).parents[1] / ".venv" / "bin" / "osm-conformance"), "vectors", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0
     for action in ("export", "verify", "import", "golden"):
         assert action in done.stdout

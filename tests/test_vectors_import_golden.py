@@ -28,8 +28,9 @@ APICRYPT = "messages/apimail-apicrypt/sign.eml"
 @pytest.fixture(scope="module")
 def vectors(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("vectors")
-    export_vectors(PRODUCT, out, senders=["sermentis-mms", "apimail-apicrypt"],
-                   functions=["sign", "encrypt"])
+    export_vectors(
+        PRODUCT, out, senders=["sermentis-mms", "apimail-apicrypt"], functions=["sign", "encrypt"]
+    )
     return out
 
 
@@ -41,11 +42,32 @@ def verified(tmp_path_factory: pytest.TempPathFactory, vectors: Path) -> Path:
     messages.mkdir()
     shutil.copyfile(vectors / SIGN, messages / "sign.eml")
     manifest = json.loads((vectors / "manifest.json").read_text())
-    (messages / "manifest.json").write_text(json.dumps({"messages": [
-        {"file": "sign.eml", "recipient": manifest["recipient"], "function": "sign"}]}))
+    (messages / "manifest.json").write_text(
+        json.dumps(
+            {
+                "messages": [
+                    {"file": "sign.eml", "recipient": manifest["recipient"], "function": "sign"}
+                ]
+            }
+        )
+    )
     out = tmp_path / "verified"
-    assert main(["vectors", "verify", str(messages), "--as", "sermentis-mms",
-                 "--receiver", PRODUCT, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "vectors",
+                "verify",
+                str(messages),
+                "--as",
+                "sermentis-mms",
+                "--receiver",
+                PRODUCT,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out / "results.json"
 
 
@@ -63,16 +85,22 @@ def _record(vectors: Path, name: str, text: str) -> Path:
 
 
 def test_import_csv(vectors: Path, results: Path, tmp_path: Path) -> None:
-    record = _record(vectors, "rec.csv", (
-        "file,opened,signature,decrypted,content_ok,notes\n"
-        f"{SIGN},yes,valid,no,yes,\n"
-        f"{ENCRYPT},oui,absente,oui,non,accents perdus\n"
-        f"{APICRYPT},no,,,,format inconnu\n"
-        "\n"
-    ))
+    record = _record(
+        vectors,
+        "rec.csv",
+        (
+            "file,opened,signature,decrypted,content_ok,notes\n"
+            f"{SIGN},yes,valid,no,yes,\n"
+            f"{ENCRYPT},oui,absente,oui,non,accents perdus\n"
+            f"{APICRYPT},no,,,,format inconnu\n"
+            "\n"
+        ),
+    )
     new = tmp_path / "new.json"
-    assert main(["vectors", "import", str(results), str(record), "--as", PRODUCT,
-                 "--out", str(new)]) == 0
+    assert (
+        main(["vectors", "import", str(results), str(record), "--as", PRODUCT, "--out", str(new)])
+        == 0
+    )
     data = load_results(new)
     real = next(a for a in data.agents if a.id == REAL)
     assert real.observed_by_hand and real.engine == "real-product"
@@ -101,10 +129,14 @@ def test_import_yaml_and_reimport_replaces(vectors: Path, results: Path) -> None
     folded, missing = import_record(results, first, PRODUCT)
     assert ENCRYPT in missing
     folded.dump(results)
-    second = _record(vectors, "rec2.yaml", (
-        f"- file: {SIGN}\n  opened: yes\n  signature: valid\n  decrypted: no\n"
-        "  content_ok: yes\n"
-    ))
+    second = _record(
+        vectors,
+        "rec2.yaml",
+        (
+            f"- file: {SIGN}\n  opened: yes\n  signature: valid\n  decrypted: no\n"
+            "  content_ok: yes\n"
+        ),
+    )
     folded, _ = import_record(results, second, PRODUCT)
     mine = [c for c in folded.cells if c.receiver == REAL]
     assert [(c.sender, c.function, c.verdict) for c in mine] == [("sermentis-mms", "sign", "pass")]
@@ -113,21 +145,42 @@ def test_import_yaml_and_reimport_replaces(vectors: Path, results: Path) -> None
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("bad1.csv", f"file,opened\n{SIGN},yes\nmessages/x/none.eml,no\n",
-         r"bad1.csv:2: column 'signature' is empty"),
-        ("bad2.csv", "file,opened\nmessages/x/none.eml,no\n",
-         r"bad2.csv:2: unknown vector file 'messages/x/none.eml'"),
-        ("bad3.csv", f"file,opened\n{SIGN},maybe\n",
-         r"bad3.csv:2: column 'opened': 'maybe' is not yes/no"),
-        ("bad4.csv", f"file,opened,signature,decrypted,content_ok\n{SIGN},yes,green,no,yes\n",
-         r"bad4.csv:2: column 'signature': 'green' is not valid, invalid or absent"),
+        (
+            "bad1.csv",
+            f"file,opened\n{SIGN},yes\nmessages/x/none.eml,no\n",
+            r"bad1.csv:2: column 'signature' is empty",
+        ),
+        (
+            "bad2.csv",
+            "file,opened\nmessages/x/none.eml,no\n",
+            r"bad2.csv:2: unknown vector file 'messages/x/none.eml'",
+        ),
+        (
+            "bad3.csv",
+            f"file,opened\n{SIGN},maybe\n",
+            r"bad3.csv:2: column 'opened': 'maybe' is not yes/no",
+        ),
+        (
+            "bad4.csv",
+            f"file,opened,signature,decrypted,content_ok\n{SIGN},yes,green,no,yes\n",
+            r"bad4.csv:2: column 'signature': 'green' is not valid, invalid or absent",
+        ),
         ("bad5.csv", f"file,opened,colour\n{SIGN},no,blue\n", r"bad5.csv:2: unknown column"),
-        ("bad6.csv", f"file,opened\n{SIGN},no\n{SIGN},no\n",
-         r"bad6.csv:3: .* is already recorded at .*bad6.csv:2"),
-        ("bad7.yaml", f"- file: {SIGN}\n  opened: yes\n  signature: valid\n"
-         "- file: x\n  opened: [\n", r"bad7.yaml:\d+: not YAML"),
-        ("bad8.yaml", f"- file: {SIGN}\n  opened: no\n- file: {ENCRYPT}\n  opened: yes\n",
-         r"bad8.yaml:3: column 'signature' is empty"),
+        (
+            "bad6.csv",
+            f"file,opened\n{SIGN},no\n{SIGN},no\n",
+            r"bad6.csv:3: .* is already recorded at .*bad6.csv:2",
+        ),
+        (
+            "bad7.yaml",
+            f"- file: {SIGN}\n  opened: yes\n  signature: valid\n- file: x\n  opened: [\n",
+            r"bad7.yaml:\d+: not YAML",
+        ),
+        (
+            "bad8.yaml",
+            f"- file: {SIGN}\n  opened: no\n- file: {ENCRYPT}\n  opened: yes\n",
+            r"bad8.yaml:3: column 'signature' is empty",
+        ),
         ("bad9.txt", "anything", r"bad9.txt: expected a .csv, .yaml or .yml record"),
     ],
 )

@@ -74,9 +74,7 @@ def _signature_name(alg: cms.SignedDigestAlgorithm) -> str:
     return str(alg["algorithm"].dotted)
 
 
-def _match_signer(
-    signed: cms.SignedData, sid: cms.SignerIdentifier
-) -> x509.Certificate | None:
+def _match_signer(signed: cms.SignedData, sid: cms.SignerIdentifier) -> x509.Certificate | None:
     for choice in signed["certificates"] or []:
         if choice.name != "certificate":
             continue
@@ -103,13 +101,19 @@ def inspect(data: bytes) -> CmsFacts:
                 _add(algs.key_transport, _key_transport_name(ri.chosen["key_encryption_algorithm"]))
             else:
                 _add(algs.key_transport, ri.name)
-        eci = content["auth_encrypted_content_info" if ctype != "enveloped_data"
-                      else "encrypted_content_info"]
+        eci = content[
+            "auth_encrypted_content_info" if ctype != "enveloped_data" else "encrypted_content_info"
+        ]
         _add(algs.content_encryption, _cipher_name(eci["content_encryption_algorithm"]))
     elif ctype == "signed_data":
         for si in content["signer_infos"]:
-            _add(algs.digest, _DIGESTS.get(si["digest_algorithm"]["algorithm"].native,
-                                           si["digest_algorithm"]["algorithm"].dotted))
+            _add(
+                algs.digest,
+                _DIGESTS.get(
+                    si["digest_algorithm"]["algorithm"].native,
+                    si["digest_algorithm"]["algorithm"].dotted,
+                ),
+            )
             _add(algs.signature, _signature_name(si["signature_algorithm"]))
             if facts.signer_certificate is None:
                 facts.signer_certificate = _match_signer(content, si["sid"])

@@ -29,9 +29,10 @@ from conformance.agents.tool_agent import (
     ToolAgent,
     pem,
     sha1_hex,
+    summary,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
-from conformance.smime.options import ContentCipher, SendOptions
+from conformance.smime.options import ContentCipher
 from conformance.status import ErrorCode
 
 CIPHERS: dict[ContentCipher, str] = {
@@ -42,8 +43,10 @@ CIPHERS: dict[ContentCipher, str] = {
 }
 _DIGESTS = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
 CONFIG = "disable-dirmngr\ndisable-crl-checks\ndisable-policy-checks\n"
-CRL_NOTE = ("gpgsm: CRL checks are off: loading CRLs needs dirmngr, which this sandboxed "
-            "GNUPGHOME does not run; revocation is not checked by this engine")
+CRL_NOTE = (
+    "gpgsm: CRL checks are off: loading CRLs needs dirmngr, which this sandboxed "
+    "GNUPGHOME does not run; revocation is not checked by this engine"
+)
 _TRUST_BAD = ("TRUST_UNDEFINED", "TRUST_NEVER")
 
 
@@ -56,20 +59,13 @@ def _status(result: ToolRun) -> list[list[str]]:
     return lines
 
 
-def _summary(result: ToolRun) -> str:
-    return " ".join(result.text().split())[:600]
-
-
 class GpgsmAgent(ToolAgent):
     """gpgsm with a private GNUPGHOME per instance."""
 
     id = "gpgsm"
     package = "gpgsm"
 
-    def __init__(
-        self, options: SendOptions | None = None, workdir: Path | None = None,
-        identity: Party | None = None, timeout: float = 60.0,
-    ) -> None:
+    def _setup(self) -> None:
         self.gpgsm = require("gpgsm", self.package)
         self.connect = require("gpg-connect-agent", "gnupg-utils")
         self.gpgconf = require("gpgconf", "gpgconf")
@@ -84,8 +80,6 @@ class GpgsmAgent(ToolAgent):
         self._prepared: set[Path] = set()
         self._trusted: frozenset[str] = frozenset()
         self._imported: set[str] = set()
-        self.setup_evidence = Evidence()
-        super().__init__(options, workdir, identity, timeout)
 
     def version(self) -> str:
         return version_of(self.gpgsm, "--version")
@@ -96,14 +90,26 @@ class GpgsmAgent(ToolAgent):
         super().close()
 
     def _gpgsm(self, args: list[str | Path], ev: Evidence, passphrase: bool = False) -> ToolRun:
-        argv: list[str | Path] = [self.gpgsm, "--homedir", self.home, "--batch", "--no-tty",
-                                  "--status-fd", "1"]
+        argv: list[str | Path] = [
+            self.gpgsm,
+            "--homedir",
+            self.home,
+            "--batch",
+            "--no-tty",
+            "--status-fd",
+            "1",
+        ]
         stdin = b""
         if passphrase:
             argv += ["--pinentry-mode", "loopback", "--passphrase-fd", "0"]
             stdin = P12_PASSWORD + b"\n"
-        return run([*argv, *args], evidence=ev, input=stdin, timeout=self.timeout,
-                   env={"GNUPGHOME": str(self.home)})
+        return run(
+            [*argv, *args],
+            evidence=ev,
+            input=stdin,
+            timeout=self.timeout,
+            env={"GNUPGHOME": str(self.home)},
+        )
 
     # -- the home -------------------------------------------------------------------
 
@@ -115,13 +121,16 @@ class GpgsmAgent(ToolAgent):
         path.write_bytes(b"".join(pem(c) for c in new))
         result = self._gpgsm(["--import", path], ev)
         if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --import failed: {_summary(result)}")
+            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --import failed: {summary(result)}")
         self._imported.update(sha1_hex(c) for c in new)
 
     def _secret_fingerprints(self, ev: Evidence) -> set[str]:
         result = self._gpgsm(["--with-colons", "--list-secret-keys"], ev)
-        return {line.split(":")[9].upper() for line in result.stdout.decode().splitlines()
-                if line.startswith("fpr:")}
+        return {
+            line.split(":")[9].upper()
+            for line in result.stdout.decode().splitlines()
+            if line.startswith("fpr:")
+        }
 
     def prepare(self, party: Party) -> None:
         """Import the identity's PKCS#12 (and, for a role it lacks, one made from the PEM)."""
@@ -133,7 +142,7 @@ class GpgsmAgent(ToolAgent):
         if files.p12 is not None:
             result = self._gpgsm(["--import", files.p12], ev, passphrase=True)
             if not result.ok:
-                ev.notes.append(f"gpgsm could not import {files.p12}: {_summary(result)}")
+                ev.notes.append(f"gpgsm could not import {files.p12}: {summary(result)}")
         self._import_certs(files.ca_certificates(), ev)
         have = self._secret_fingerprints(ev)
         for role in ("sign", "encrypt"):
@@ -143,8 +152,9 @@ class GpgsmAgent(ToolAgent):
                 p12.write_bytes(files.role_p12(role))
                 result = self._gpgsm(["--import", p12], ev, passphrase=True)
                 if not result.ok:
-                    raise SendFailure(ErrorCode.INTERNAL,
-                                      f"gpgsm --import {role} key failed: {_summary(result)}")
+                    raise SendFailure(
+                        ErrorCode.INTERNAL, f"gpgsm --import {role} key failed: {summary(result)}"
+                    )
         self._prepared.add(directory)
 
     def _set_trust(self, certs: list[x509.Certificate], ev: Evidence) -> None:
@@ -154,8 +164,12 @@ class GpgsmAgent(ToolAgent):
         if wanted == self._trusted:
             return
         (self.home / "trustlist.txt").write_text("".join(f"{fp} S\n" for fp in sorted(wanted)))
-        run([self.connect, "--homedir", self.home, "reloadagent", "/bye"], evidence=ev,
-            timeout=self.timeout, env={"GNUPGHOME": str(self.home)})
+        run(
+            [self.connect, "--homedir", self.home, "reloadagent", "/bye"],
+            evidence=ev,
+            timeout=self.timeout,
+            env={"GNUPGHOME": str(self.home)},
+        )
         self._trusted = wanted
 
     # -- send -------------------------------------------------------------------------
@@ -187,18 +201,29 @@ class GpgsmAgent(ToolAgent):
         include = {"chain": "-1", "signer": "1", "none": "0"}[so.certificates if so else "chain"]
         digest = so.digest if so else "sha256"
         args: list[str | Path] = [
-            "--local-user", "0x" + sha1_hex(files.certificate("sign")),
-            "--include-certs", include, "--digest-algo", _DIGESTS[digest],
-            "--output", out, "--detach-sign" if detached else "--sign", src,
+            "--local-user",
+            "0x" + sha1_hex(files.certificate("sign")),
+            "--include-certs",
+            include,
+            "--digest-algo",
+            _DIGESTS[digest],
+            "--output",
+            out,
+            "--detach-sign" if detached else "--sign",
+            src,
         ]
         result = self._gpgsm(args, ev, passphrase=True)
         if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --sign failed: {_summary(result)}")
+            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --sign failed: {summary(result)}")
         cms = out.read_bytes()
         legacy = bool(self.options and self.options.mime.media_types == "legacy")
         if detached:
-            micalg = {"sha1": "sha-1", "sha256": "sha-256", "sha384": "sha-384",
-                      "sha512": "sha-512"}[digest]
+            micalg = {
+                "sha1": "sha-1",
+                "sha256": "sha-256",
+                "sha384": "sha-384",
+                "sha512": "sha-512",
+            }[digest]
             return mime_wrap.wrap_detached(data, cms, micalg, legacy)
         return mime_wrap.wrap_cms(cms, "signed-data", legacy)
 
@@ -217,7 +242,7 @@ class GpgsmAgent(ToolAgent):
             args += ["--cipher-algo", CIPHERS[self.options.encrypt.content]]
         result = self._gpgsm([*args, "--output", out, "--encrypt", src], ev)
         if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --encrypt failed: {_summary(result)}")
+            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --encrypt failed: {summary(result)}")
         legacy = bool(self.options and self.options.mime.media_types == "legacy")
         return mime_wrap.wrap_cms(out.read_bytes(), "enveloped-data", legacy)
 
@@ -235,14 +260,14 @@ class GpgsmAgent(ToolAgent):
         # yet decrypts: its DECRYPTION_OKAY status is the verdict.
         if any(w[0] == "DECRYPTION_OKAY" for w in words) and out.exists():
             if not result.ok:
-                ev.notes.append(f"gpgsm --decrypt exited {result.returncode} after "
-                                "DECRYPTION_OKAY")
+                ev.notes.append(f"gpgsm --decrypt exited {result.returncode} after DECRYPTION_OKAY")
             return StepResult(out.read_bytes())
         text = result.text()
-        message = f"gpgsm --decrypt: {_summary(result)}"
+        message = f"gpgsm --decrypt: {summary(result)}"
         if layer.kind == "authEnveloped-data" or re.search(
             r"unsupported|not supported|unknown (cipher|algorithm)|invalid cipher algorithm",
-            text, re.I,
+            text,
+            re.I,
         ):
             return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)])
         if re.search(r"invalid object|ber error|der error|malformed|invalid CMS", text, re.I):
@@ -272,25 +297,31 @@ class GpgsmAgent(ToolAgent):
         words = _status(result)
         signer = self.signer_from_cms(layer.cms)
         kinds = [w[0] for w in words]
-        message = f"gpgsm --verify: {_summary(result)}"
+        message = f"gpgsm --verify: {summary(result)}"
         if "BADSIG" in kinds:
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
         if "GOODSIG" in kinds or "VALIDSIG" in kinds:
             if result.ok and ("TRUST_FULLY" in kinds or "TRUST_ULTIMATE" in kinds):
                 return StepResult(recovered, [], True, True, signer)
-            code = ErrorCode.REVOKED_SIGNER if re.search(r"revoked", result.text(), re.I) \
+            code = (
+                ErrorCode.REVOKED_SIGNER
+                if re.search(r"revoked", result.text(), re.I)
                 else ErrorCode.UNTRUSTED_SIGNER
+            )
             return StepResult(recovered, [(code, message)], True, False, signer)
         errsig = next((w for w in words if w[0] == "ERRSIG"), None)
         if errsig is not None:
             # ERRSIG <keyid> <pkalgo> <hashalgo> ... <rc>: 4 = unsupported algorithm, 9 = no key.
             rc = errsig[6] if len(errsig) > 6 else ""
             if rc == "4":
-                return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None,
-                                  None, signer)
+                return StepResult(
+                    None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None, None, signer
+                )
             return StepResult(None, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer)
-        if re.search(r"certificate chain|not trusted|no issuer|root certificate", result.text(),
-                     re.I):
-            return StepResult(recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False,
-                              signer)
+        if re.search(
+            r"certificate chain|not trusted|no issuer|root certificate", result.text(), re.I
+        ):
+            return StepResult(
+                recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer
+            )
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)

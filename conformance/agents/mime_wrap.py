@@ -105,8 +105,9 @@ def classify(entity: bytes) -> Layer:
             return Layer("signed-data", cms, media_type=ctype)
         if smime_type in ("enveloped-data", ""):
             # Old clients omit smime-type; the CMS content type decides then.
-            return Layer(_kind_of_cms(cms) if not smime_type else "enveloped-data", cms,
-                         media_type=ctype)
+            return Layer(
+                _kind_of_cms(cms) if not smime_type else "enveloped-data", cms, media_type=ctype
+            )
         raise MalformedMessage(f"{ctype}: unknown smime-type {smime_type!r}")
     if ctype == "multipart/signed":
         boundary = params.get("boundary")
@@ -147,7 +148,10 @@ def _base64_lines(data: bytes) -> bytes:
 
 
 def envelope_headers(
-    sender: str, recipients: tuple[str, ...], subject: str, date: str | None,
+    sender: str,
+    recipients: tuple[str, ...],
+    subject: str,
+    date: str | None,
     message_id: str | None,
 ) -> bytes:
     """The RFC 5322 header lines a mail client writes above the S/MIME entity."""

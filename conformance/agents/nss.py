@@ -29,9 +29,9 @@ from conformance.agents.tool_agent import (
     ToolAgent,
     pem,
     sha1_hex,
+    summary,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
-from conformance.smime.options import SendOptions
 from conformance.status import ErrorCode
 
 _DIGESTS = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
@@ -40,15 +40,15 @@ _NSS_ERROR = re.compile(r"(SEC_ERROR_\w+|SSL_ERROR_\w+|PR_\w+_ERROR)(?::\s*(.*))
 # cmsutil's signer status names (NSSCMSVerificationStatus) that concern the certificate.
 _CERT_STATUSES = {"SigningCertNotTrusted", "SigningCertNotFound", "SigningCertRevoked"}
 _UNSUPPORTED_ERRORS = {
-    "SEC_ERROR_INVALID_ALGORITHM", "SEC_ERROR_BAD_EXPORT_ALGORITHM",
-    "SEC_ERROR_NO_TOKEN", "SEC_ERROR_PKCS7_KEYALG_MISMATCH", "SEC_ERROR_UNSUPPORTED_KEYALG",
-    "SEC_ERROR_UNSUPPORTED_ELLIPTIC_CURVE", "SEC_ERROR_UNSUPPORTED_MESSAGE_TYPE",
+    "SEC_ERROR_INVALID_ALGORITHM",
+    "SEC_ERROR_BAD_EXPORT_ALGORITHM",
+    "SEC_ERROR_NO_TOKEN",
+    "SEC_ERROR_PKCS7_KEYALG_MISMATCH",
+    "SEC_ERROR_UNSUPPORTED_KEYALG",
+    "SEC_ERROR_UNSUPPORTED_ELLIPTIC_CURVE",
+    "SEC_ERROR_UNSUPPORTED_MESSAGE_TYPE",
     "SEC_ERROR_LIBRARY_FAILURE",
 }
-
-
-def _summary(result: ToolRun) -> str:
-    return " ".join(result.text().split())[:600]
 
 
 class NssAgent(ToolAgent):
@@ -57,10 +57,7 @@ class NssAgent(ToolAgent):
     id = "nss"
     package = "libnss3-tools"
 
-    def __init__(
-        self, options: SendOptions | None = None, workdir: Path | None = None,
-        identity: Party | None = None, timeout: float = 60.0,
-    ) -> None:
+    def _setup(self) -> None:
         self.cmsutil = require("cmsutil", self.package)
         self.certutil = require("certutil", self.package)
         self.pk12util = require("pk12util", self.package)
@@ -71,8 +68,6 @@ class NssAgent(ToolAgent):
         self._trusted: set[str] = set()
         self._crls: set[Path] = set()
         self._sign_nick: dict[Path, str] = {}
-        self.setup_evidence = Evidence()
-        super().__init__(options, workdir, identity, timeout)
 
     def version(self) -> str:
         pkg = version_of("dpkg-query", "-W", "-f", "${Version}", "libnss3")
@@ -83,15 +78,19 @@ class NssAgent(ToolAgent):
         if self._db is None:
             self._db = self.workdir / "nssdb"
             self._db.mkdir()
-            self._tool([self.certutil, "-N", "--empty-password", "-d", f"sql:{self._db}"],
-                       self.setup_evidence, must=True)
+            self._tool(
+                [self.certutil, "-N", "--empty-password", "-d", f"sql:{self._db}"],
+                self.setup_evidence,
+                must=True,
+            )
         return f"sql:{self._db}"
 
     def _tool(self, args: list[str | Path], ev: Evidence, must: bool = False) -> ToolRun:
         result = run(args, evidence=ev, timeout=self.timeout)
         if must and not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"{Path(str(args[0])).name} failed: "
-                              f"{_summary(result)}")
+            raise SendFailure(
+                ErrorCode.INTERNAL, f"{Path(str(args[0])).name} failed: {summary(result)}"
+            )
         return result
 
     # -- the database ---------------------------------------------------------------
@@ -101,8 +100,23 @@ class NssAgent(ToolAgent):
         fp = sha1_hex(cert)
         path = self.tmp("cert.pem")
         path.write_bytes(pem(cert))
-        self._tool([self.certutil, "-A", "-d", self.db, "-n", self._known.get(fp, f"c-{fp[:16]}"),
-                    "-t", trust, "-a", "-i", path], ev, must=True)
+        self._tool(
+            [
+                self.certutil,
+                "-A",
+                "-d",
+                self.db,
+                "-n",
+                self._known.get(fp, f"c-{fp[:16]}"),
+                "-t",
+                trust,
+                "-a",
+                "-i",
+                path,
+            ],
+            ev,
+            must=True,
+        )
         if fp not in self._known:
             self._refresh(ev)
 
@@ -126,8 +140,11 @@ class NssAgent(ToolAgent):
     def _key_ids(self, ev: Evidence) -> set[str]:
         """CKA_IDs of the private keys in the db (certutil -K)."""
         listing = self._tool([self.certutil, "-K", "-d", self.db], ev)
-        return set(re.findall(r"^<\s*\d+>\s+\w+\s+([0-9a-f]{40})", listing.stdout.decode(
-            "utf-8", "replace"), re.M))
+        return set(
+            re.findall(
+                r"^<\s*\d+>\s+\w+\s+([0-9a-f]{40})", listing.stdout.decode("utf-8", "replace"), re.M
+            )
+        )
 
     @staticmethod
     def _key_id(cert: x509.Certificate) -> str:
@@ -147,8 +164,11 @@ class NssAgent(ToolAgent):
         ev = self.setup_evidence
         files = PartyFiles(directory)
         if files.p12 is not None:
-            self._tool([self.pk12util, "-i", files.p12, "-W", P12_PASSWORD.decode(), "-d",
-                        self.db], ev, must=True)
+            self._tool(
+                [self.pk12util, "-i", files.p12, "-W", P12_PASSWORD.decode(), "-d", self.db],
+                ev,
+                must=True,
+            )
         users = self._refresh(ev)
         for cert in files.ca_certificates():
             # Only new ones: re-adding would reset the trust a reception gave an anchor.
@@ -162,8 +182,11 @@ class NssAgent(ToolAgent):
                 ev.notes.append(f"identity.p12 lacks the {role} key: importing it alone")
                 p12 = self.tmp(f"{role}.p12")
                 p12.write_bytes(files.role_p12(role))
-                self._tool([self.pk12util, "-i", p12, "-W", P12_PASSWORD.decode(), "-d",
-                            self.db], ev, must=True)
+                self._tool(
+                    [self.pk12util, "-i", p12, "-W", P12_PASSWORD.decode(), "-d", self.db],
+                    ev,
+                    must=True,
+                )
                 users = self._refresh(ev)
                 keys = self._key_ids(ev)
         sign_fp = sha1_hex(files.certificate("sign"))
@@ -178,8 +201,11 @@ class NssAgent(ToolAgent):
             for cert in x509.load_pem_x509_certificates(Path(path).read_bytes()):
                 wanted[sha1_hex(cert)] = cert
         for fp in self._trusted - wanted.keys():
-            self._tool([self.certutil, "-M", "-d", self.db, "-n", self._known[fp], "-t", ",,"],
-                       ev, must=True)
+            self._tool(
+                [self.certutil, "-M", "-d", self.db, "-n", self._known[fp], "-t", ",,"],
+                ev,
+                must=True,
+            )
         for fp, cert in wanted.items():
             if fp not in self._trusted:
                 self._add_cert(cert, "C,C,C", ev)
@@ -189,13 +215,16 @@ class NssAgent(ToolAgent):
             if path in self._crls:
                 continue
             data = path.read_bytes()
-            crl = x509.load_pem_x509_crl(data) if b"BEGIN X509 CRL" in data \
+            crl = (
+                x509.load_pem_x509_crl(data)
+                if b"BEGIN X509 CRL" in data
                 else x509.load_der_x509_crl(data)
+            )
             der = self.tmp("crl.der")
             der.write_bytes(crl.public_bytes(serialization.Encoding.DER))
             result = self._tool([self.crlutil, "-I", "-d", self.db, "-t", "1", "-i", der], ev)
             if not result.ok:
-                ev.notes.append(f"crlutil could not import {path}: {_summary(result)}")
+                ev.notes.append(f"crlutil could not import {path}: {summary(result)}")
             self._crls.add(path)
 
     # -- send -------------------------------------------------------------------------
@@ -220,16 +249,31 @@ class NssAgent(ToolAgent):
         so = self.options.sign if self.options else None
         nick = self._sign_nick.get(sender.identity_dir.resolve())
         if nick is None:
-            raise SendFailure(ErrorCode.INTERNAL, f"no signing key of {sender.identity_dir} in "
-                              "the NSS database")
+            raise SendFailure(
+                ErrorCode.INTERNAL, f"no signing key of {sender.identity_dir} in the NSS database"
+            )
         detached = so is None or so.format == "multipart-signed"
         canonical = so is None or so.canonicalize
         data = mime_wrap.canonical(content) if canonical else content
         src, out = self.tmp("content"), self.tmp("signed.p7s")
         src.write_bytes(data)
         digest = so.digest if so else "sha256"
-        args: list[str | Path] = [self.cmsutil, "-S", "-d", self.db, "-N", nick, "-Y", "NONE",
-                                  "-H", _DIGESTS[digest], "-i", src, "-o", out]
+        args: list[str | Path] = [
+            self.cmsutil,
+            "-S",
+            "-d",
+            self.db,
+            "-N",
+            nick,
+            "-Y",
+            "NONE",
+            "-H",
+            _DIGESTS[digest],
+            "-i",
+            src,
+            "-o",
+            out,
+        ]
         if detached:
             args.append("-T")
         if so is None or "signing-time" in so.signed_attributes:
@@ -238,12 +282,16 @@ class NssAgent(ToolAgent):
             args.append("-P")
         result = self._tool(args, ev)
         if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -S failed: {_summary(result)}")
+            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -S failed: {summary(result)}")
         cms = out.read_bytes()
         legacy = bool(self.options and self.options.mime.media_types == "legacy")
         if detached:
-            micalg = {"sha1": "sha-1", "sha256": "sha-256", "sha384": "sha-384",
-                      "sha512": "sha-512"}[digest]
+            micalg = {
+                "sha1": "sha-1",
+                "sha256": "sha-256",
+                "sha384": "sha-384",
+                "sha512": "sha-512",
+            }[digest]
             return mime_wrap.wrap_detached(data, cms, micalg, legacy)
         return mime_wrap.wrap_cms(cms, "signed-data", legacy)
 
@@ -259,10 +307,11 @@ class NssAgent(ToolAgent):
         # -r takes nicknames; NSS files certificates of one subject under one nickname and
         # picks among them the one fit for encryption.
         nicks = ",".join(dict.fromkeys(self._known[sha1_hex(c)] for c in recipients))
-        result = self._tool([self.cmsutil, "-E", "-d", self.db, "-r", nicks, "-i", src,
-                             "-o", out], ev)
+        result = self._tool(
+            [self.cmsutil, "-E", "-d", self.db, "-r", nicks, "-i", src, "-o", out], ev
+        )
         if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -E failed: {_summary(result)}")
+            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -E failed: {summary(result)}")
         legacy = bool(self.options and self.options.mime.media_types == "legacy")
         return mime_wrap.wrap_cms(out.read_bytes(), "enveloped-data", legacy)
 
@@ -284,7 +333,7 @@ class NssAgent(ToolAgent):
         text = result.text()
         m = _NSS_ERROR.search(text)
         name = m.group(1) if m else ""
-        message = f"cmsutil -D: {_summary(result)}"
+        message = f"cmsutil -D: {summary(result)}"
         if layer.kind == "authEnveloped-data" or name in _UNSUPPORTED_ERRORS:
             return ErrorCode.UNSUPPORTED_ALGORITHM, message
         if name in ("SEC_ERROR_BAD_DER", "SEC_ERROR_BAD_DATA", "SEC_ERROR_INVALID_ARGS"):
@@ -305,36 +354,48 @@ class NssAgent(ToolAgent):
             args += ["-c", content]
         result = self._tool(args, ev)
         signer = self.signer_from_cms(layer.cms)
-        recovered = layer.signed_content if layer.signed_content is not None else (
-            out.read_bytes() if out.exists() else None)
+        recovered = (
+            layer.signed_content
+            if layer.signed_content is not None
+            else (out.read_bytes() if out.exists() else None)
+        )
         statuses = _STATUS.findall(result.text())
         if result.ok:
             return StepResult(recovered, [], True, True, signer)
-        message = f"cmsutil -D: {_summary(result)}"
+        message = f"cmsutil -D: {summary(result)}"
         worst = next((s for _, s in statuses if s != "GoodSignature"), "")
         if worst in ("BadSignature", "DigestMismatch"):
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
         if worst == "SigningCertRevoked":
             # cmsutil checks the certificate before the signature: the latter is unknown.
-            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False,
-                              signer)
+            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False, signer)
         if worst in _CERT_STATUSES:
-            return StepResult(recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False,
-                              signer)
-        if worst in ("UnsupportedSignatureAlgorithm", "SignatureAlgorithmUnknown",
-                     "DigestAlgorithmUnknown"):
-            return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None, None,
-                              signer)
+            return StepResult(
+                recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer
+            )
+        if worst in (
+            "UnsupportedSignatureAlgorithm",
+            "SignatureAlgorithmUnknown",
+            "DigestAlgorithmUnknown",
+        ):
+            return StepResult(
+                None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None, None, signer
+            )
         m = _NSS_ERROR.search(result.text())
         name = m.group(1) if m else ""
-        if name in ("SEC_ERROR_UNTRUSTED_ISSUER", "SEC_ERROR_UNKNOWN_ISSUER",
-                    "SEC_ERROR_UNTRUSTED_CERT", "SEC_ERROR_EXPIRED_CERTIFICATE",
-                    "SEC_ERROR_INADEQUATE_KEY_USAGE", "SEC_ERROR_INADEQUATE_CERT_TYPE"):
-            return StepResult(recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False,
-                              signer)
+        if name in (
+            "SEC_ERROR_UNTRUSTED_ISSUER",
+            "SEC_ERROR_UNKNOWN_ISSUER",
+            "SEC_ERROR_UNTRUSTED_CERT",
+            "SEC_ERROR_EXPIRED_CERTIFICATE",
+            "SEC_ERROR_INADEQUATE_KEY_USAGE",
+            "SEC_ERROR_INADEQUATE_CERT_TYPE",
+        ):
+            return StepResult(
+                recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer
+            )
         if name == "SEC_ERROR_REVOKED_CERTIFICATE":
-            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False,
-                              signer)
+            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False, signer)
         if name == "SEC_ERROR_PKCS7_BAD_SIGNATURE":
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)

@@ -74,12 +74,11 @@ class OpenSSLAgent(ToolAgent):
     id = "openssl"
     package = "openssl"
 
-    def __init__(
-        self, options: SendOptions | None = None, workdir: Path | None = None,
-        identity: Party | None = None, timeout: float = 60.0,
-    ) -> None:
+    def _setup(self) -> None:
         self.exe = require("openssl", self.package)
-        super().__init__(options or SendOptions(), workdir, identity, timeout)
+
+    def _default_options(self) -> SendOptions:
+        return SendOptions()
 
     @property
     def opts(self) -> SendOptions:
@@ -107,8 +106,20 @@ class OpenSSLAgent(ToolAgent):
         src, out = self.tmp("content"), self.tmp("signed.eml")
         src.write_bytes(content)
         args: list[str | Path] = [
-            "cms", "-sign", "-in", src, "-out", out, "-outform", "SMIME",
-            "-signer", files.cert("sign"), "-inkey", files.key("sign"), "-md", so.digest,
+            "cms",
+            "-sign",
+            "-in",
+            src,
+            "-out",
+            out,
+            "-outform",
+            "SMIME",
+            "-signer",
+            files.cert("sign"),
+            "-inkey",
+            files.key("sign"),
+            "-md",
+            so.digest,
         ]
         if so.algorithm == "rsa-pss":
             args += ["-keyopt", "rsa_padding_mode:pss"]
@@ -132,8 +143,11 @@ class OpenSSLAgent(ToolAgent):
             args.append("-binary")
         result = self._run(args, ev)
         if not result.ok:
-            code = ErrorCode.UNSUPPORTED_ALGORITHM if _UNSUPPORTED.search(result.text()) \
+            code = (
+                ErrorCode.UNSUPPORTED_ALGORITHM
+                if _UNSUPPORTED.search(result.text())
                 else ErrorCode.INTERNAL
+            )
             raise SendFailure(code, f"openssl cms -sign failed: {result.text().strip()[:600]}")
         return out.read_bytes()
 
@@ -144,8 +158,17 @@ class OpenSSLAgent(ToolAgent):
         src, out = self.tmp("inner.eml"), self.tmp("enveloped.eml")
         src.write_bytes(entity)
         args: list[str | Path] = [
-            "cms", "-encrypt", "-binary", "-crlfeol", "-in", src, "-out", out,
-            "-outform", "SMIME", CIPHER_FLAGS[eo.content],
+            "cms",
+            "-encrypt",
+            "-binary",
+            "-crlfeol",
+            "-in",
+            src,
+            "-out",
+            out,
+            "-outform",
+            "SMIME",
+            CIPHER_FLAGS[eo.content],
         ]
         if eo.recipient_identifier == "ski":
             args.append("-keyid")
@@ -157,15 +180,25 @@ class OpenSSLAgent(ToolAgent):
             if eo.key_transport == "rsa-oaep-sha1":
                 args += ["-keyopt", "rsa_padding_mode:oaep"]
             elif eo.key_transport == "rsa-oaep-sha256":
-                args += ["-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256",
-                         "-keyopt", "rsa_mgf1_md:sha256"]
+                args += [
+                    "-keyopt",
+                    "rsa_padding_mode:oaep",
+                    "-keyopt",
+                    "rsa_oaep_md:sha256",
+                    "-keyopt",
+                    "rsa_mgf1_md:sha256",
+                ]
         result = self._run(args, ev)
         if not result.ok:
-            code = ErrorCode.UNSUPPORTED_ALGORITHM if _UNSUPPORTED.search(result.text()) \
+            code = (
+                ErrorCode.UNSUPPORTED_ALGORITHM
+                if _UNSUPPORTED.search(result.text())
                 else ErrorCode.INTERNAL
+            )
             raise SendFailure(
-                code, f"openssl cms -encrypt ({eo.content}, {eo.key_transport}) failed: "
-                f"{result.text().strip()[:600]}"
+                code,
+                f"openssl cms -encrypt ({eo.content}, {eo.key_transport}) failed: "
+                f"{result.text().strip()[:600]}",
             )
         return out.read_bytes()
 
@@ -178,8 +211,21 @@ class OpenSSLAgent(ToolAgent):
         src, out = self.tmp("in.eml"), self.tmp("decrypted")
         src.write_bytes(entity)
         result = self._run(
-            ["cms", "-decrypt", "-binary", "-inform", "SMIME", "-in", src, "-out", out,
-             "-recip", files.cert("encrypt"), "-inkey", files.key("encrypt")],
+            [
+                "cms",
+                "-decrypt",
+                "-binary",
+                "-inform",
+                "SMIME",
+                "-in",
+                src,
+                "-out",
+                out,
+                "-recip",
+                files.cert("encrypt"),
+                "-inkey",
+                files.key("encrypt"),
+            ],
             ev,
         )
         if not result.ok:
@@ -203,8 +249,20 @@ class OpenSSLAgent(ToolAgent):
     ) -> StepResult:
         src, out, signer = self.tmp("in.eml"), self.tmp("verified"), self.tmp("signer.pem")
         src.write_bytes(entity)
-        base: list[str | Path] = ["cms", "-verify", "-inform", "SMIME", "-in", src, "-out", out,
-                                  "-signer", signer, "-purpose", "smimesign"]
+        base: list[str | Path] = [
+            "cms",
+            "-verify",
+            "-inform",
+            "SMIME",
+            "-in",
+            src,
+            "-out",
+            out,
+            "-signer",
+            signer,
+            "-purpose",
+            "smimesign",
+        ]
         full = [*base, "-CAfile", self._trust_bundle(request), "-no-CApath", "-no-CAstore"]
         if request.crls:
             full.append("-crl_check")
@@ -219,23 +277,35 @@ class OpenSSLAgent(ToolAgent):
                 errors = [(ErrorCode.BAD_SIGNATURE, f"openssl cms -verify: {summary}")]
                 return StepResult(None, errors, False, None, self.signer_from_cms(layer.cms))
             if re.search(r"signer certificate not found|no signer", text, re.I):
-                return StepResult(None, [(ErrorCode.UNTRUSTED_SIGNER,
-                                          f"openssl cms -verify: {summary}")], None, False)
-            code = ErrorCode.UNSUPPORTED_ALGORITHM if _UNSUPPORTED.search(text) \
+                return StepResult(
+                    None,
+                    [(ErrorCode.UNTRUSTED_SIGNER, f"openssl cms -verify: {summary}")],
+                    None,
+                    False,
+                )
+            code = (
+                ErrorCode.UNSUPPORTED_ALGORITHM
+                if _UNSUPPORTED.search(text)
                 else ErrorCode.MALFORMED
+            )
             return StepResult(None, [(code, f"openssl cms -verify: {summary}")])
         # The chain failed: ask OpenSSL about the signature alone (-noverify).
         reason = chain.group(1).strip()
-        code = ErrorCode.REVOKED_SIGNER if "revoked" in reason.lower() \
-            else ErrorCode.UNTRUSTED_SIGNER
+        code = (
+            ErrorCode.REVOKED_SIGNER if "revoked" in reason.lower() else ErrorCode.UNTRUSTED_SIGNER
+        )
         errors = [(code, f"openssl cms -verify: {summary}")]
         again = self._run([*base, "-noverify"], ev)
         if again.ok:
             return StepResult(out.read_bytes(), errors, True, False, self._signer(signer, layer))
         sig_text = again.text()
         if _BAD_SIGNATURE.search(sig_text):
-            errors.append((ErrorCode.BAD_SIGNATURE, "openssl cms -verify -noverify: "
-                           + " ".join(sig_text.split())[:600]))
+            errors.append(
+                (
+                    ErrorCode.BAD_SIGNATURE,
+                    "openssl cms -verify -noverify: " + " ".join(sig_text.split())[:600],
+                )
+            )
             return StepResult(None, errors, False, False, self.signer_from_cms(layer.cms))
         return StepResult(None, errors, None, False, self.signer_from_cms(layer.cms))
 

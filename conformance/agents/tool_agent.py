@@ -31,12 +31,13 @@ from conformance.agents.base import (
     SendRequest,
     SendResult,
 )
-from conformance.agents.tools import ToolTimeout
+from conformance.agents.tools import ToolRun, ToolTimeout
+from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
+from conformance.pki.export import legacy_pbe
 from conformance.smime.options import FUNCTIONS, SendOptions
 from conformance.status import Algorithms, ErrorCode, Status
 
 MAX_LAYERS = 8
-P12_PASSWORD = b"test"
 
 
 class SendFailure(Exception):
@@ -109,16 +110,14 @@ class PartyFiles:
         key = serialization.load_pem_private_key(self.key(role).read_bytes(), None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError(f"{self.key(role)}: not an RSA key")
-        enc = (
-            serialization.PrivateFormat.PKCS12.encryption_builder()
-            .kdf_rounds(2048)
-            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-            .hmac_hash(hashes.SHA1())
-            .build(P12_PASSWORD)
-        )
         return pkcs12.serialize_key_and_certificates(
-            role.encode(), key, self.certificate(role), self.chain() or None, enc
+            role.encode(), key, self.certificate(role), self.chain() or None, legacy_pbe()
         )
+
+
+def summary(result: ToolRun) -> str:
+    """A tool's output on one line, cut to 600 characters: for error messages and notes."""
+    return " ".join(result.text().split())[:600]
 
 
 def pem(cert: x509.Certificate) -> bytes:
@@ -145,18 +144,31 @@ class ToolAgent(ABC):
     package: str
 
     def __init__(
-        self, options: SendOptions | None = None, workdir: Path | None = None,
-        identity: Party | None = None, timeout: float = 60.0,
+        self,
+        options: SendOptions | None = None,
+        workdir: Path | None = None,
+        identity: Party | None = None,
+        timeout: float = 60.0,
     ) -> None:
-        self.options = options
+        self.setup_evidence = Evidence()
+        self._setup()
+        self.options = options if options is not None else self._default_options()
         self.timeout = timeout
         self._own_workdir = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"osm-{self.id}-")) if workdir is None \
-            else workdir
+        self.workdir = (
+            Path(tempfile.mkdtemp(prefix=f"osm-{self.id}-")) if workdir is None else workdir
+        )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._counter = 0
         if identity is not None:
             self.prepare(identity)
+
+    def _setup(self) -> None:  # noqa: B027 - optional hook
+        """Find the tool and set up its own state; runs first, before any work directory."""
+
+    def _default_options(self) -> SendOptions | None:
+        """The send options when none are given: None lets the tool use its own defaults."""
+        return None
 
     # -- the tool steps ---------------------------------------------------------------
 
@@ -188,7 +200,10 @@ class ToolAgent(ABC):
 
     def _headers(self, request: SendRequest) -> bytes:
         return mime_wrap.envelope_headers(
-            request.sender.email, request.recipient_emails, request.subject, request.date,
+            request.sender.email,
+            request.recipient_emails,
+            request.subject,
+            request.date,
             request.message_id,
         )
 
@@ -248,11 +263,13 @@ class ToolAgent(ABC):
         # sign-encrypt, hprim-net, attachments: both services, in the configured order.
         recipients = self._recipients(request)
         if order == "encrypt-then-sign":
-            entity = self._sign(self._encrypt(content, recipients, request.sender, ev),
-                                request.sender, ev)
+            entity = self._sign(
+                self._encrypt(content, recipients, request.sender, ev), request.sender, ev
+            )
         else:
-            entity = self._encrypt(self._sign(content, request.sender, ev), recipients,
-                                   request.sender, ev)
+            entity = self._encrypt(
+                self._sign(content, request.sender, ev), recipients, request.sender, ev
+            )
             if order == "triple-wrap":
                 entity = self._sign(entity, request.sender, ev)
         return self._finish(entity, request, ev)

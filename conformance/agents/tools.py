@@ -95,7 +95,12 @@ def run(
     start = time.monotonic()
     try:
         proc = subprocess.run(
-            argv, input=input, capture_output=True, timeout=timeout, env=full_env, cwd=cwd,
+            argv,
+            input=input,
+            capture_output=True,
+            timeout=timeout,
+            env=full_env,
+            cwd=cwd,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:

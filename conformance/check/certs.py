@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+from conformance.smime.read_cache import certificate_emails
+
 RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
 GIP_CPS_RSA_OID = "1.2.250.1.71.2.6.1"
 EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
@@ -105,15 +107,7 @@ def extended_key_usage(cert: asn1_x509.Certificate) -> set[str] | None:
 
 def emails(cert: asn1_x509.Certificate) -> set[str]:
     """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
-    found: set[str] = set()
-    san = cert.subject_alt_name_value
-    if san is not None:
-        found = {str(g.native).lower() for g in san if g.name == "rfc822_name"}
-    if not found:
-        value = cert.subject.native.get("email_address")
-        values = value if isinstance(value, list) else [value] if value else []
-        found = {str(v).lower() for v in values}
-    return found
+    return set(certificate_emails(cert))
 
 
 def serial_numbers(cert: asn1_x509.Certificate) -> list[str]:

@@ -43,17 +43,6 @@ PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature
 _ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
 
 
-def _der_set(contents: bytes) -> bytes:
-    """DER SET OF header around signed attributes: what the signature covers (RFC 5652 5.4)."""
-    n = len(contents)
-    if n < 0x80:
-        length = bytes([n])
-    else:
-        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        length = bytes([0x80 | len(raw)]) + raw
-    return b"\x31" + length + contents
-
-
 def _short(exc: object) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
@@ -323,7 +312,7 @@ class LayerReader:
             signer.message_digest_ok = any(
                 hmac.compare_digest(computed, v) for v in signer.message_digest_attr
             )
-        signed_bytes = _der_set(attrs_value.contents) if has_attrs else content
+        signed_bytes = cms_read.der_set(attrs_value.contents) if has_attrs else content
         signer.signature_ok, signer.signature_error = self._verify(
             signer, bytes(info["signature"].native), signed_bytes, digest
         )

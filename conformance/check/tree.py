@@ -22,6 +22,8 @@ from email.utils import collapse_rfc2231_value
 from functools import cached_property
 from typing import Any
 
+from conformance.smime.mime_read import delimited_spans
+
 MAX_DEPTH = 8
 MAX_PARTS = 256
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
@@ -195,32 +197,7 @@ def _split_multipart(node: Node, counter: list[int]) -> None:
         return
     delim = b"--" + boundary.encode("utf-8", "surrogateescape")
     body = node.body
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    closed = False
-    pos = 0
-    while True:
-        i = body.find(delim, pos)
-        if i < 0:
-            break
-        pos = i + len(delim)
-        if i > 0 and body[i - 1 : i] != b"\n":
-            continue
-        is_close = body[pos : pos + 2] == b"--"
-        j = pos + 2 if is_close else pos
-        while body[j : j + 1] in (b" ", b"\t"):
-            j += 1
-        if j < len(body) and body[j : j + 1] not in (b"\r", b"\n") and not is_close:
-            continue  # a longer string that starts like our delimiter
-        if start is not None:
-            end = i - 2 if body[i - 2 : i] == b"\r\n" else i - 1
-            spans.append((start, max(end, start)))
-        if is_close:
-            closed = True
-            break
-        nl = body.find(b"\n", j)
-        start = len(body) if nl < 0 else nl + 1
-        pos = start
+    spans, start, closed = delimited_spans(body, delim)
     if start is None:
         node.structure.append(f"no delimiter line {delim.decode('utf-8', 'replace')!r} in the body")
         node.gaps = body

@@ -105,6 +105,9 @@ def _judge(
         return
     scenario, failing = found.counterexample
     paths = evidence.observation("counterexample", failing, scenario.describe())
+    checks = evidence.checks("counterexample", failing, sender, receiver, world)
+    if checks is not None:
+        paths.append(checks)
     cell.verdict, cell.reason = "partial", failing.reason
     cell.counterexample = Counterexample(
         description=scenario.describe(), reason=failing.reason or "", evidence=paths

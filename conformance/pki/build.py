@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.errors import UserError
 from conformance.pki import certs
+from conformance.pki.certs import cert_pem, key_pem
 from conformance.pki.defects import (
     CA_FROM,
     CA_UNTIL,
@@ -63,18 +64,6 @@ class BuildReport:
     identities: tuple[str, ...]
     keys: int
     seconds: float
-
-
-def _pem(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
 
 
 Keys = dict[str, rsa.RSAPrivateKey]
@@ -151,9 +140,9 @@ def _build_identity(
             cert = certs.rewrite_and_sign(
                 cert, issuer.key, plan.signature_hash, plan.spki_algorithm
             )
-        (out / f"{role}.pem").write_bytes(_pem(cert))
-        (out / f"{role}.key.pem").write_bytes(_key_pem(key))
-    (out / "chain.pem").write_bytes(_pem(issuer.certificate) + _pem(root.certificate))
+        (out / f"{role}.pem").write_bytes(cert_pem(cert))
+        (out / f"{role}.key.pem").write_bytes(key_pem(key))
+    (out / "chain.pem").write_bytes(cert_pem(issuer.certificate) + cert_pem(root.certificate))
     _write_json(out / IDENTITY_FILE, _identity_json(person))
 
 
@@ -178,9 +167,9 @@ def _write_crls(out: Path, authorities: list[Authority], revoked: list[tuple[int
         inter.certificate, inter.key, 1, CRL_THIS_UPDATE, CRL_NEXT_UPDATE, revoked
     )
     enc = serialization.Encoding.PEM
-    (out / "root.pem").write_bytes(_pem(root.certificate))
-    (out / "intermediate.pem").write_bytes(_pem(inter.certificate))
-    (out / "ca-bundle.pem").write_bytes(_pem(root.certificate) + _pem(inter.certificate))
+    (out / "root.pem").write_bytes(cert_pem(root.certificate))
+    (out / "intermediate.pem").write_bytes(cert_pem(inter.certificate))
+    (out / "ca-bundle.pem").write_bytes(cert_pem(root.certificate) + cert_pem(inter.certificate))
     (out / "root.crl.pem").write_bytes(root_crl.public_bytes(enc))
     (out / "intermediate.crl.pem").write_bytes(inter_crl.public_bytes(enc))
 
@@ -213,7 +202,7 @@ def generate(
     keys_dir.mkdir()
     for prefix, pair in (("", main), ("unknown-", unknown_ca)):
         for label, authority in zip(("root", "intermediate"), pair, strict=True):
-            (keys_dir / f"{prefix}{label}.key.pem").write_bytes(_key_pem(authority.key))
+            (keys_dir / f"{prefix}{label}.key.pem").write_bytes(key_pem(authority.key))
 
     hierarchies = {"intermediate": main, "unknown": unknown_ca}
     for person in chosen:

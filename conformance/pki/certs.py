@@ -62,6 +62,19 @@ class Subject:
         )
 
 
+def cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def key_pem(key: rsa.RSAPrivateKey) -> bytes:
+    """Unencrypted PKCS#8: the test keys are public anyway."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 def ca_name(common_name: str, organization: str) -> x509.Name:
     return x509.Name(
         [
@@ -169,7 +182,7 @@ EXTENDED_KEY_USAGE: dict[Role, x509.ObjectIdentifier] = {
 
 
 def end_entity_certificate(
-    subject: Subject,
+    subject: Subject | x509.Name,
     role: Role,
     email: str,
     public_key: rsa.RSAPublicKey,
@@ -179,9 +192,13 @@ def end_entity_certificate(
     not_before: datetime,
     not_after: datetime,
     nonrepudiation: bool = True,
+    extensions: Sequence[x509.ExtensionType] = (),
 ) -> x509.Certificate:
+    """`subject` is a professional (the test PKI) or a ready name (tests' throwaway PKIs);
+    `extensions` are added, non-critical, after the profile's own."""
+    name = subject.name() if isinstance(subject, Subject) else subject
     builder = (
-        _base(subject.name(), issuer_cert.subject, public_key, serial, not_before, not_after)
+        _base(name, issuer_cert.subject, public_key, serial, not_before, not_after)
         .add_extension(_aki(issuer_cert), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(key_usage(role, nonrepudiation), critical=True)
@@ -189,6 +206,8 @@ def end_entity_certificate(
         .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
         .add_extension(_policies([POLICY_OIDS[role]]), critical=False)
     )
+    for extension in extensions:
+        builder = builder.add_extension(extension, critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 

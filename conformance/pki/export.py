@@ -56,7 +56,8 @@ because its certificate's key cannot be parsed to match them.
 """
 
 
-def _encryption() -> KeySerializationEncryption:
+def legacy_pbe() -> KeySerializationEncryption:
+    """Password "test", 3DES keys and certificates, SHA-1 MAC: what gpgsm and old tools import."""
     return (
         PrivateFormat.PKCS12.encryption_builder()
         .kdf_rounds(P12_KDF_ROUNDS)
@@ -75,14 +76,12 @@ def pkcs12_bytes(
     """A legacy-PBE PKCS#12 of one key, its certificate and `extra` certificates."""
     friendly = name.encode("utf-8")
     try:
-        return pkcs12.serialize_key_and_certificates(
-            friendly, key, cert, list(extra), _encryption()
-        )
+        return pkcs12.serialize_key_and_certificates(friendly, key, cert, list(extra), legacy_pbe())
     except UnsupportedAlgorithm:
         # The certificate's key uses an algorithm OID OpenSSL cannot parse (the
         # GIP-CPS one): store key and certificate without pairing them.
         return pkcs12.serialize_key_and_certificates(
-            friendly, key, None, [cert, *extra], _encryption()
+            friendly, key, None, [cert, *extra], legacy_pbe()
         )
 
 

@@ -451,4 +451,3 @@ def load_profile(id_or_path: str | Path) -> Profile:
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise UserError(f"unknown profile {text!r}{suggestion}; known: {', '.join(profiles)}")
     return profiles[text]
-

@@ -26,10 +26,18 @@ def register(subparsers: Any) -> None:
     )
     report.add_argument("results", type=Path, metavar="RESULTS.json")
     report.add_argument("--out", type=Path, help="output directory (default: beside RESULTS.json)")
-    report.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE,
-                        help="language of the pages (default: %(default)s)")
-    report.add_argument("--baseline", type=Path, metavar="OLD.json",
-                        help="an earlier results.json: mark and list the cells that changed")
+    report.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help="language of the pages (default: %(default)s)",
+    )
+    report.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="OLD.json",
+        help="an earlier results.json: mark and list the cells that changed",
+    )
     report.set_defaults(func=_report)
 
     diff = subparsers.add_parser(
@@ -60,14 +68,23 @@ def _diff(args: argparse.Namespace) -> int:
     changes = diff_results(load_results(args.old), load_results(args.new))
     counts = summary(changes)
     if args.json:
-        print(json.dumps({"summary": counts, "changes": [c.as_dict() for c in changes]},
-                         indent=2, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"summary": counts, "changes": [c.as_dict() for c in changes]},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return 0
     for change in changes:
         before = change.before or "(absent)"
         after = change.after or "(absent)"
-        print(f"{change.kind:<12} {change.sender} -> {change.receiver} "
-              f"{change.function}: {before} -> {after}")
-    print(f"{counts['regression']} regression(s), {counts['improvement']} improvement(s), "
-          f"{counts['other']} other change(s)")
+        print(
+            f"{change.kind:<12} {change.sender} -> {change.receiver} "
+            f"{change.function}: {before} -> {after}"
+        )
+    print(
+        f"{counts['regression']} regression(s), {counts['improvement']} improvement(s), "
+        f"{counts['other']} other change(s)"
+    )
     return 0

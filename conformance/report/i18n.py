@@ -20,17 +20,23 @@ DEFAULT_LANGUAGE: Final = "fr"
 CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "sep": (" : ", ": "),  # between a label and its value
     # page titles and navigation
-    "suite": ("osm-conformance · messagerie sécurisée de santé",
-              "osm-conformance · secure health messaging"),
+    "suite": (
+        "osm-conformance · messagerie sécurisée de santé",
+        "osm-conformance · secure health messaging",
+    ),
     "title.matrix": ("Matrice d'interopérabilité", "Interoperability matrix"),
-    "title.comparison": ("Comment choisir ? Le tableau comparatif",
-                         "How to choose? The comparison table"),
+    "title.comparison": (
+        "Comment choisir ? Le tableau comparatif",
+        "How to choose? The comparison table",
+    ),
     "title.product": ("Fiche produit", "Product sheet"),
     "nav.matrix": ("Matrice", "Matrix"),
     "nav.comparison": ("Comparatif", "Comparison"),
     "nav.products": ("Produits", "Products"),
-    "footer.rendered": ("Rendu depuis results.json ({format}) par osm-conformance.",
-                        "Rendered from results.json ({format}) by osm-conformance."),
+    "footer.rendered": (
+        "Rendu depuis results.json ({format}) par osm-conformance.",
+        "Rendered from results.json ({format}) by osm-conformance.",
+    ),
     # run information
     "run.title": ("Exécution", "Run"),
     "run.seed": ("Graine", "Seed"),
@@ -83,17 +89,24 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "verdict.unsupported": ("non pris en charge", "unsupported"),
     "verdict.error": ("erreur du banc", "harness error"),
     "verdict.missing": ("non exécuté", "not run"),
-    "verdict_help.pass": ("tous les exemples passent avec tous les services promis",
-                          "every example went through with every promised service"),
-    "verdict_help.partial": ("l'exemple de base passe, un exemple généré échoue",
-                             "the basic example passes, a generated one fails"),
+    "verdict_help.pass": (
+        "tous les exemples passent avec tous les services promis",
+        "every example went through with every promised service",
+    ),
+    "verdict_help.partial": (
+        "l'exemple de base passe, un exemple généré échoue",
+        "the basic example passes, a generated one fails",
+    ),
     "verdict_help.fail": ("l'exemple de base échoue", "the basic example fails"),
-    "verdict_help.unsupported": ("un côté déclare ne pas faire cette fonction",
-                                 "one side declares it does not do this function"),
-    "verdict_help.error": ("le banc de test lui-même a échoué (pas un échec du produit)",
-                           "the harness itself broke (not a product failure)"),
-    "verdict_help.missing": ("cellule absente des résultats",
-                             "cell absent from the results"),
+    "verdict_help.unsupported": (
+        "un côté déclare ne pas faire cette fonction",
+        "one side declares it does not do this function",
+    ),
+    "verdict_help.error": (
+        "le banc de test lui-même a échoué (pas un échec du produit)",
+        "the harness itself broke (not a product failure)",
+    ),
+    "verdict_help.missing": ("cellule absente des résultats", "cell absent from the results"),
     "interop.full": ("totale", "full"),
     "interop.partial": ("partielle", "partial"),
     "interop.none": ("aucune", "none"),
@@ -118,8 +131,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "mark.engine": ("moteur réel", "real engine"),
     "mark.by_hand": ("observé à la main", "observed by hand"),
     "mark.changed": ("changé depuis la référence", "changed since the baseline"),
-    "mark.assumed": ("fait supposé (absent du document source)",
-                     "assumed fact (not in the source document)"),
+    "mark.assumed": (
+        "fait supposé (absent du document source)",
+        "assumed fact (not in the source document)",
+    ),
     # cell detail
     "detail.pair": ("{sender} → {receiver}", "{sender} → {receiver}"),
     "detail.interop": ("Interopérabilité", "Interoperability"),
@@ -138,10 +153,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "detail.none": ("—", "—"),
     "detail.was": ("avant : {value}", "before: {value}"),
     # contradictions
-    "ctr.title": ("Observations qui contredisent une annonce publiée",
-                  "Observations that contradict a published claim"),
-    "ctr.none": ("Aucune observation ne contredit les annonces publiées.",
-                 "No observation contradicts the published claims."),
+    "ctr.title": (
+        "Observations qui contredisent une annonce publiée",
+        "Observations that contradict a published claim",
+    ),
+    "ctr.none": (
+        "Aucune observation ne contredit les annonces publiées.",
+        "No observation contradicts the published claims.",
+    ),
     "ctr.pair": ("Paire", "Pair"),
     "ctr.function": ("Fonction", "Function"),
     "ctr.expected": ("Annoncé", "Claimed"),
@@ -150,8 +169,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ctr.whole_pair": ("toute la paire", "whole pair"),
     # baseline diff
     "base.title": ("Changements depuis la référence", "Changes since the baseline"),
-    "base.intro": ("Référence : exécution du {started}, graine {seed}.",
-                   "Baseline: run of {started}, seed {seed}."),
+    "base.intro": (
+        "Référence : exécution du {started}, graine {seed}.",
+        "Baseline: run of {started}, seed {seed}.",
+    ),
     "base.none": ("Aucun verdict n'a changé.", "No verdict changed."),
     "base.kind": ("Nature", "Kind"),
     "base.before": ("Avant", "Before"),
@@ -159,17 +180,18 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "base.regression": ("régression", "regression"),
     "base.improvement": ("amélioration", "improvement"),
     "base.other": ("changement", "change"),
-    "base.summary": ("{regressions} régression(s), {improvements} amélioration(s), "
-                     "{other} autre(s) changement(s)",
-                     "{regressions} regression(s), {improvements} improvement(s), "
-                     "{other} other change(s)"),
+    "base.summary": (
+        "{regressions} régression(s), {improvements} amélioration(s), "
+        "{other} autre(s) changement(s)",
+        "{regressions} regression(s), {improvements} improvement(s), {other} other change(s)",
+    ),
     # comparison table
     "cmp.intro": (
         "Le tableau « Comment choisir ? » du document source (étude ESPS, juillet 2008), "
         "produits en colonnes. La ligne Interopérabilité est mesurée par la matrice ; "
         "l'annonce publiée est rappelée quand elle diffère. Survolez un fait pour sa "
         "source ; les notes en bas de page les donnent toutes.",
-        "The source document's table \"Comment choisir ?\" (ESPS study, July 2008), "
+        'The source document\'s table "Comment choisir ?" (ESPS study, July 2008), '
         "products as columns. The Interoperability row is measured by the matrix; the "
         "published claim is recalled where it differs. Hover over a fact for its source; "
         "the footnotes give them all.",
@@ -178,13 +200,15 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "cmp.measured": ("mesurée", "measured"),
     "cmp.claimed": ("annoncé : {value}", "claimed: {value}"),
     "cmp.no_fact": ("non renseigné", "not given"),
-    "cmp.no_product": ("Aucun produit avec des critères dans ce résultat.",
-                       "No product with criteria in these results."),
+    "cmp.no_product": (
+        "Aucun produit avec des critères dans ce résultat.",
+        "No product with criteria in these results.",
+    ),
     "cmp.sources": ("Sources", "Sources"),
-    "cmp.assumed_note": ("* fait supposé : absent du document source, valeur plausible "
-                         "choisie par le profil.",
-                         "* assumed fact: not in the source document, a plausible value "
-                         "chosen by the profile."),
+    "cmp.assumed_note": (
+        "* fait supposé : absent du document source, valeur plausible choisie par le profil.",
+        "* assumed fact: not in the source document, a plausible value chosen by the profile.",
+    ),
     "cmp.interop_rule": (
         "Interopérabilité mesurée : totale si toutes les paires du produit (dans les deux "
         "sens) avec les produits homologués OSM sont totales, aucune si aucune ne passe, "
@@ -199,8 +223,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "crit.lgc_integration": ("Intégration dans les LGC", "Integration in practice software"),
     "crit.ease_of_installation": ("Facilité d'installation", "Ease of installation"),
     "crit.ease_of_use": ("Facilité d'utilisation", "Ease of use"),
-    "crit.minimum_configuration": ("Configuration minimum du poste (RAM, place disque)",
-                                   "Minimum configuration (RAM, disk space)"),
+    "crit.minimum_configuration": (
+        "Configuration minimum du poste (RAM, place disque)",
+        "Minimum configuration (RAM, disk space)",
+    ),
     "value.True": ("Oui", "Yes"),
     "value.False": ("Non", "No"),
     "value.yes": ("Oui", "Yes"),
@@ -212,16 +238,24 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "value.relay": ("Relais", "Relay"),
     "value.integrated": ("Intégré", "Integrated"),
     "value.both": ("Relais et intégré", "Relay and integrated"),
-    "practice.title": ("Les logiciels de gestion de cabinet (LGC)",
-                       "Practice management software (LGC)"),
-    "practice.intro": ("Développements en cours (ou terminés), d'après le document source.",
-                       "Developments under way (or finished), from the source document."),
+    "practice.title": (
+        "Les logiciels de gestion de cabinet (LGC)",
+        "Practice management software (LGC)",
+    ),
+    "practice.intro": (
+        "Développements en cours (ou terminés), d'après le document source.",
+        "Developments under way (or finished), from the source document.",
+    ),
     "practice.editor": ("Éditeur de LGC", "Software editor"),
-    "practice.statement": ("Proposera à terme une messagerie homologable OSM",
-                           "Will offer an OSM-homologable secure mail"),
+    "practice.statement": (
+        "Proposera à terme une messagerie homologable OSM",
+        "Will offer an OSM-homologable secure mail",
+    ),
     "practice.status": ("Statut", "Status"),
-    "practice.none": ("Pas de table des LGC dans ce résultat.",
-                      "No practice-software table in these results."),
+    "practice.none": (
+        "Pas de table des LGC dans ce résultat.",
+        "No practice-software table in these results.",
+    ),
     # agents and product sheets
     "homol.osm": ("homologué OSM", "OSM homologated"),
     "homol.pending": ("homologation en cours", "homologation pending"),
@@ -235,14 +269,20 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "prod.accepts": ("Ce qu'il accepte", "What it accepts"),
     "prod.nothing": ("rien de déclaré", "nothing declared"),
     "prod.criteria": ("Critères du tableau comparatif", "Comparison table criteria"),
-    "prod.as_sender": ("Comme expéditeur (sa ligne de la matrice)",
-                       "As sender (its row of the matrix)"),
-    "prod.as_receiver": ("Comme destinataire (sa colonne de la matrice)",
-                         "As receiver (its column of the matrix)"),
+    "prod.as_sender": (
+        "Comme expéditeur (sa ligne de la matrice)",
+        "As sender (its row of the matrix)",
+    ),
+    "prod.as_receiver": (
+        "Comme destinataire (sa colonne de la matrice)",
+        "As receiver (its column of the matrix)",
+    ),
     "prod.peer": ("Correspondant", "Peer"),
     "prod.findings": ("Constats", "Findings"),
-    "prod.no_findings": ("Aucun constat : ni échec, ni résultat partiel, ni contradiction.",
-                         "No finding: no failure, no partial result, no contradiction."),
+    "prod.no_findings": (
+        "Aucun constat : ni échec, ni résultat partiel, ni contradiction.",
+        "No finding: no failure, no partial result, no contradiction.",
+    ),
     "prod.all": ("Tous les produits", "All products"),
     "prod.measured_interop": ("Interopérabilité mesurée", "Measured interoperability"),
 }

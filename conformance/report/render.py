@@ -101,9 +101,7 @@ def render_report(
         written.add(out / agent.page)
         _write(
             out / agent.page,
-            product_template.render(
-                common, root="../", page="product", p=model.product(agent)
-            ),
+            product_template.render(common, root="../", page="product", p=model.product(agent)),
         )
     for stale in (out / "products").glob("*.html"):
         if stale not in written:  # an agent of an earlier run, gone from this one

@@ -232,10 +232,12 @@ class ReportModel:
         receivers = {c.receiver for c in results.cells} | {p.receiver for p in results.pairs}
         everyone = not results.cells and not results.pairs
         # An interrupted run shows every agent, so that what was not run is visible.
-        self.rows = [a for a in self.agents if everyone or not results.run.complete
-                     or a.info.id in senders]
-        self.columns = [a for a in self.agents if everyone or not results.run.complete
-                        or a.info.id in receivers]
+        self.rows = [
+            a for a in self.agents if everyone or not results.run.complete or a.info.id in senders
+        ]
+        self.columns = [
+            a for a in self.agents if everyone or not results.run.complete or a.info.id in receivers
+        ]
         self.pairs: dict[tuple[str, str], PairView] = {}
         for s in self.agents:
             for r in self.agents:
@@ -244,11 +246,8 @@ class ReportModel:
                     self._function_view(f, cells.get((*key, f)), change_of.get((*key, f)))
                     for f in self.functions
                 ]
-                self.pairs[key] = PairView(
-                    f"d-{s.index}-{r.index}", s, r, pairs.get(key), fviews
-                )
-        self.grid = [[self.pairs[(s.info.id, r.info.id)] for r in self.columns]
-                     for s in self.rows]
+                self.pairs[key] = PairView(f"d-{s.index}-{r.index}", s, r, pairs.get(key), fviews)
+        self.grid = [[self.pairs[(s.info.id, r.info.id)] for r in self.columns] for s in self.rows]
         self.details = [pv for row in self.grid for pv in row if pv.has_data]
         self.unknown_agents = sorted((senders | receivers) - set(by_id))
 
@@ -256,8 +255,9 @@ class ReportModel:
         view = self.by_id.get(agent_id)
         return view.info.name if view else agent_id
 
-    def _function_view(self, function: str, cell: Cell | None, change: Change | None
-                       ) -> FunctionView:
+    def _function_view(
+        self, function: str, cell: Cell | None, change: Change | None
+    ) -> FunctionView:
         t = self.t
         view = FunctionView(function, cell, change)
         parts = [t.label("fn", function) + t("sep") + t(f"verdict.{view.verdict}")]
@@ -340,23 +340,23 @@ class ReportModel:
             if criterion == "interoperability":
                 criteria.append((criterion, self.interop_fact(agent, notes)))
             elif criterion in agent.info.criteria:
-                criteria.append(
-                    (criterion, self.fact_view(agent.info.criteria[criterion], notes))
-                )
+                criteria.append((criterion, self.fact_view(agent.info.criteria[criterion], notes)))
         aid = agent.info.id
-        row = [self.pairs[(aid, r.info.id)] for r in self.columns
-               if self.pairs[(aid, r.info.id)].has_data]
-        column = [self.pairs[(s.info.id, aid)] for s in self.rows
-                  if self.pairs[(s.info.id, aid)].has_data]
+        row = [
+            self.pairs[(aid, r.info.id)]
+            for r in self.columns
+            if self.pairs[(aid, r.info.id)].has_data
+        ]
+        column = [
+            self.pairs[(s.info.id, aid)] for s in self.rows if self.pairs[(s.info.id, aid)].has_data
+        ]
         findings = [
             (pv, fv)
             for pv in [*row, *(c for c in column if c.sender is not agent)]
             for fv in pv.functions
             if fv.verdict in ("fail", "partial")
         ]
-        contradictions = [
-            c for c in self.results.contradictions if aid in (c.sender, c.receiver)
-        ]
+        contradictions = [c for c in self.results.contradictions if aid in (c.sender, c.receiver)]
         return ProductView(
             agent,
             self.summary_items(agent.info.sends),
@@ -402,8 +402,13 @@ def _functions(results: Results) -> list[str]:
             seen.append(cell.function)
     if results.run.functions:
         return seen
-    return sorted(seen, key=lambda f: (KNOWN_FUNCTIONS.index(f) if f in KNOWN_FUNCTIONS
-                                       else len(KNOWN_FUNCTIONS), f))
+    return sorted(
+        seen,
+        key=lambda f: (
+            KNOWN_FUNCTIONS.index(f) if f in KNOWN_FUNCTIONS else len(KNOWN_FUNCTIONS),
+            f,
+        ),
+    )
 
 
 def _ordered_agents(agents: Iterable[AgentInfo]) -> list[AgentView]:

@@ -25,7 +25,9 @@ def pdf_like(payload: bytes = b"") -> bytes:
     """%PDF-1.4 with the binary marker comment, an object holding `payload`, %%EOF."""
     return (
         b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
-        b"1 0 obj\n<< /Length " + str(len(payload)).encode() + b" >>\nstream\n"
+        b"1 0 obj\n<< /Length "
+        + str(len(payload)).encode()
+        + b" >>\nstream\n"
         + payload
         + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
     )
@@ -38,8 +40,12 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 def png_like(payload: bytes = b"") -> bytes:
     """The PNG signature, an IHDR chunk for a 1x1 image, `payload` in an IDAT chunk, IEND."""
     ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (PNG_SIGNATURE + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", payload)
-            + _png_chunk(b"IEND", b""))
+    return (
+        PNG_SIGNATURE
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", payload)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def dicom_like(payload: bytes = b"") -> bytes:

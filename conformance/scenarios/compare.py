@@ -69,8 +69,10 @@ def compare(scenario: Scenario, received_entity: bytes) -> list[str]:
         h = scenario.hprim
         expected_files.append(_Expected(h.filename, HPRIM_MEDIA_TYPE, h.data, h.variant))
     if expected_files and not message.is_multipart():
-        reasons.append(f"received a single {top} entity, expected multipart/mixed "
-                       f"with {len(expected_files)} file(s)")
+        reasons.append(
+            f"received a single {top} entity, expected multipart/mixed "
+            f"with {len(expected_files)} file(s)"
+        )
     if letter is None:
         reasons.append("letter: no text/plain part received")
     else:
@@ -91,8 +93,12 @@ def _split(message: Message) -> tuple[_Part | None, list[_Part]]:
             continue
         part = _Part(leaf.get_content_type(), part_filename(leaf), leaf)
         disposition = (leaf.get("Content-Disposition") or "").split(";")[0].strip().lower()
-        if (letter is None and part.media_type == "text/plain" and part.filename is None
-                and disposition != "attachment"):
+        if (
+            letter is None
+            and part.media_type == "text/plain"
+            and part.filename is None
+            and disposition != "attachment"
+        ):
             letter = part
         else:
             files.append(part)
@@ -167,8 +173,10 @@ def _compare_letter(expected: str, part: Message) -> list[str]:
     try:
         text = raw.decode(charset)
     except UnicodeDecodeError as exc:
-        return [f"letter: not valid {charset}: byte {raw[exc.start]:#04x} at offset {exc.start}"
-                + _recoding_hint(expected, raw)]
+        return [
+            f"letter: not valid {charset}: byte {raw[exc.start]:#04x} at offset {exc.start}"
+            + _recoding_hint(expected, raw)
+        ]
     if text in (expected, expected.replace("\r\n", "\n")):
         return []
     return ["letter: " + _explain_text(expected, text, charset, raw)]
@@ -197,8 +205,7 @@ def _explain_text(expected: str, text: str, charset: str, raw: bytes) -> str:
         pass
     exp_lines, got_lines = exp.split("\n"), got.split("\n")
     if [x.rstrip(" \t") for x in exp_lines] == [x.rstrip(" \t") for x in got_lines]:
-        lost = [i + 1 for i, (x, y) in enumerate(zip(exp_lines, got_lines, strict=True))
-                if x != y]
+        lost = [i + 1 for i, (x, y) in enumerate(zip(exp_lines, got_lines, strict=True)) if x != y]
         return f"trailing whitespace lost on line(s) {_numbers(lost)}"
     if exp.replace("\r", "\n") == got.replace("\r", "\n"):
         return "bare CR or LF inside a line turned into a line break (or back)"
@@ -220,11 +227,15 @@ def _first_difference(exp_lines: list[str], got_lines: list[str]) -> str:
             continue
         if x is None or y is None:
             return f"{len(got_lines)} lines, expected {len(exp_lines)}; line {i + 1} is " + (
-                f"extra: {_clip(y or '')}" if x is None else f"missing: {_clip(x)}")
-        col = next((j for j, (a, b) in enumerate(zip(x, y, strict=False)) if a != b),
-                   min(len(x), len(y)))
-        return (f"line {i + 1} differs from column {col + 1}: expected {_clip(x[col:])}, "
-                f"got {_clip(y[col:])}")
+                f"extra: {_clip(y or '')}" if x is None else f"missing: {_clip(x)}"
+            )
+        col = next(
+            (j for j, (a, b) in enumerate(zip(x, y, strict=False)) if a != b), min(len(x), len(y))
+        )
+        return (
+            f"line {i + 1} differs from column {col + 1}: expected {_clip(x[col:])}, "
+            f"got {_clip(y[col:])}"
+        )
     return "text differs"  # pragma: no cover - lines equal means texts equal
 
 
@@ -260,8 +271,10 @@ def _compare_files(expected: list[_Expected], received: list[_Part]) -> list[str
             continue
         reasons += _compare_file(exp, part)
     for part in remaining:
-        reasons.append(f"unexpected extra part {part.media_type}"
-                       + (f" {part.filename!r}" if part.filename else ""))
+        reasons.append(
+            f"unexpected extra part {part.media_type}"
+            + (f" {part.filename!r}" if part.filename else "")
+        )
     return reasons
 
 
@@ -301,8 +314,10 @@ def describe_bytes_difference(expected: bytes, received: bytes) -> str | None:
         ("line endings became CRLF", lambda b: b.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")),
         ("CR line endings became CRLF", lambda b: b.replace(b"\r", b"\r\n")),
         ("CR line endings became LF", lambda b: b.replace(b"\r", b"\n")),
-        ("ISO-8859-1 accents re-encoded as UTF-8",
-         lambda b: b.decode("iso-8859-1").encode("utf-8")),
+        (
+            "ISO-8859-1 accents re-encoded as UTF-8",
+            lambda b: b.decode("iso-8859-1").encode("utf-8"),
+        ),
         ("trailing whitespace stripped from lines", _strip_trailing),
     )
     for label, transform in transforms:
@@ -311,11 +326,13 @@ def describe_bytes_difference(expected: bytes, received: bytes) -> str | None:
     if len(expected) == len(received):
         diffs = [i for i, (a, b) in enumerate(zip(expected, received, strict=True)) if a != b]
         return f"{len(diffs)} byte(s) differ from offset {diffs[0]}"
-    first = next((i for i, (a, b) in enumerate(zip(expected, received, strict=False)) if a != b),
-                 min(len(expected), len(received)))
-    if received == expected[:len(received)]:
+    first = next(
+        (i for i, (a, b) in enumerate(zip(expected, received, strict=False)) if a != b),
+        min(len(expected), len(received)),
+    )
+    if received == expected[: len(received)]:
         return f"truncated to {len(received)} of {len(expected)} bytes"
-    if received[:len(expected)] == expected:
+    if received[: len(expected)] == expected:
         return f"{len(received) - len(expected)} extra byte(s) at the end"
     return f"{len(received)} bytes instead of {len(expected)}, first difference at offset {first}"
 

@@ -120,7 +120,7 @@ def encode_body(raw: bytes, encoding: str) -> bytes:
 
 def encode_base64(data: bytes, *, final_break: bool) -> bytes:
     text = base64.b64encode(data)
-    lines = [text[i:i + 76] for i in range(0, len(text), 76)]
+    lines = [text[i : i + 76] for i in range(0, len(text), 76)]
     return CRLF.join(lines) + (CRLF if final_break and lines else b"")
 
 

@@ -112,7 +112,7 @@ def generate(report: HprimReport) -> bytes:
         return text.encode(ENCODING)
     except UnicodeEncodeError as exc:
         raise ValueError(
-            f"HPRIM is ISO-8859-1: {exc.object[exc.start:exc.end]!r} cannot be written"
+            f"HPRIM is ISO-8859-1: {exc.object[exc.start : exc.end]!r} cannot be written"
         ) from exc
 
 
@@ -163,8 +163,21 @@ def _generate_medecin(r: HprimReport) -> str:
     if r.results:
         body.append(LAB_BEGIN)
         for res in r.results:
-            fields = [res.label, res.code, value_type(res.value), res.value, res.unit,
-                      res.low, res.high, res.flag, "F", "", "", "", ""]
+            fields = [
+                res.label,
+                res.code,
+                value_type(res.value),
+                res.value,
+                res.unit,
+                res.low,
+                res.high,
+                res.flag,
+                "F",
+                "",
+                "",
+                "",
+                "",
+            ]
             for f in fields:
                 _check_plain(f, "RES field", "|")
             _check_flag(res)
@@ -190,8 +203,13 @@ class _Delimiters:
 
     def escape_text(self, value: str) -> str:
         e = self.escape
-        table = {e: f"{e}E{e}", self.field: f"{e}F{e}", self.component: f"{e}S{e}",
-                 self.repetition: f"{e}R{e}", self.subcomponent: f"{e}T{e}"}
+        table = {
+            e: f"{e}E{e}",
+            self.field: f"{e}F{e}",
+            self.component: f"{e}S{e}",
+            self.repetition: f"{e}R{e}",
+            self.subcomponent: f"{e}T{e}",
+        }
         return "".join(table.get(c, c) for c in value)
 
     def components(self, value: str, line: int, count: int) -> list[str]:
@@ -203,16 +221,21 @@ class _Delimiters:
         e = self.escape
         if e not in value:
             return value
-        table = {"E": e, "F": self.field, "S": self.component,
-                 "R": self.repetition, "T": self.subcomponent}
+        table = {
+            "E": e,
+            "F": self.field,
+            "S": self.component,
+            "R": self.repetition,
+            "T": self.subcomponent,
+        }
         out, i = [], 0
         while i < len(value):
             c = value[i]
             if c == e:
                 end = value.find(e, i + 1)
-                code = value[i + 1:end] if end > 0 else ""
+                code = value[i + 1 : end] if end > 0 else ""
                 if code not in table:
-                    raise HprimError(line, f"unknown escape sequence {value[i:i + 4]!r}")
+                    raise HprimError(line, f"unknown escape sequence {value[i : i + 4]!r}")
                 out.append(table[code])
                 i = end + 1
             else:
@@ -239,15 +262,37 @@ def _generate_sante(r: HprimReport) -> str:
 
     p = r.patient
     records = [
-        "H|" + d.declaration + "|" + "|".join([
-            "RESULTATS.HPR", "", comp(esc(r.sender_code, "sender code"),
-                                      esc(r.sender_name, "sender")),
-            "", "ORU", "", "", comp(esc(r.recipient_code, "recipient code"),
-                                    esc(r.recipient_name, "recipient")),
-            "", "P", "H2.2" + d.component + "C", _compact(r.date)]),
-        "|".join(["P", "1", esc(p.id, "patient id"), "", "",
-                  comp(esc(p.surname, "surname"), esc(p.given_name, "given name")), "",
-                  _compact(p.birth_date)]),
+        "H|"
+        + d.declaration
+        + "|"
+        + "|".join(
+            [
+                "RESULTATS.HPR",
+                "",
+                comp(esc(r.sender_code, "sender code"), esc(r.sender_name, "sender")),
+                "",
+                "ORU",
+                "",
+                "",
+                comp(esc(r.recipient_code, "recipient code"), esc(r.recipient_name, "recipient")),
+                "",
+                "P",
+                "H2.2" + d.component + "C",
+                _compact(r.date),
+            ]
+        ),
+        "|".join(
+            [
+                "P",
+                "1",
+                esc(p.id, "patient id"),
+                "",
+                "",
+                comp(esc(p.surname, "surname"), esc(p.given_name, "given name")),
+                "",
+                _compact(p.birth_date),
+            ]
+        ),
     ]
     for n, text in enumerate(r.comments, 1):
         records.append(f"C|{n}|L|{esc(text, 'comment')}|G")
@@ -256,12 +301,30 @@ def _generate_sante(r: HprimReport) -> str:
         for n, res in enumerate(r.results, 1):
             kind = "NM" if value_type(res.value) == "N" else "ST"
             ident = comp(esc(res.code, "code"), esc(res.label, "label"), "L")
-            span = (f"{esc(res.low, 'low')}{d.component}{esc(res.high, 'high')}"
-                    if res.low or res.high else "")
+            span = (
+                f"{esc(res.low, 'low')}{d.component}{esc(res.high, 'high')}"
+                if res.low or res.high
+                else ""
+            )
             _check_flag(res)
-            records.append("|".join(["OBX", str(n), kind, ident, "", esc(res.value, "value"),
-                                     esc(res.unit, "unit"), span, esc(res.flag, "flag"),
-                                     "", "", "F"]))
+            records.append(
+                "|".join(
+                    [
+                        "OBX",
+                        str(n),
+                        kind,
+                        ident,
+                        "",
+                        esc(res.value, "value"),
+                        esc(res.unit, "unit"),
+                        span,
+                        esc(res.flag, "flag"),
+                        "",
+                        "",
+                        "F",
+                    ]
+                )
+            )
     records.append("L|1")
     return "".join(_continue(rec) + "\r" for rec in records)
 
@@ -328,14 +391,13 @@ def _parse_medecin(text: str) -> HprimReport:
     if lines and lines[-1] == "":
         lines.pop()
     if len(lines) < MEDECIN_HEADER_LINES:
-        raise HprimError(
-            len(lines) + 1, f"header has {len(lines)} lines, HPRIM Médecin needs 12"
-        )
+        raise HprimError(len(lines) + 1, f"header has {len(lines)} lines, HPRIM Médecin needs 12")
     h = lines[:MEDECIN_HEADER_LINES]
     sender_code, sender_name = _split_party(h[10])
     recipient_code, recipient_name = _split_party(h[11])
-    patient = Patient(id=h[0], surname=h[1], given_name=h[2],
-                      birth_date=_parse_fr_date(h[6], 7, "birth date"))
+    patient = Patient(
+        id=h[0], surname=h[1], given_name=h[2], birth_date=_parse_fr_date(h[6], 7, "birth date")
+    )
     comments: list[str] = []
     results: list[Result] = []
     state = "text"  # text -> lab -> after
@@ -366,10 +428,16 @@ def _parse_medecin(text: str) -> HprimReport:
     if state == "lab":
         raise HprimError(len(lines), f"LAB block not closed by {LAB_END}")
     return HprimReport(
-        variant="medecin", patient=patient, results=tuple(results), request_id=h[8],
-        date=_parse_fr_date(h[9], 10, "date"), sender_code=sender_code,
-        sender_name=sender_name, recipient_code=recipient_code,
-        recipient_name=recipient_name, comments=tuple(comments),
+        variant="medecin",
+        patient=patient,
+        results=tuple(results),
+        request_id=h[8],
+        date=_parse_fr_date(h[9], 10, "date"),
+        sender_code=sender_code,
+        sender_name=sender_name,
+        recipient_code=recipient_code,
+        recipient_name=recipient_name,
+        comments=tuple(comments),
     )
 
 
@@ -420,16 +488,18 @@ def _parse_sante(text: str) -> HprimReport:
     if len(header) < 6 or header[0] != "H":
         raise HprimError(number, f"HPRIM Santé opens with an H record, not {header[:10]!r}")
     f = header[1]
-    d = _Delimiters(field=f, component=header[2], repetition=header[3],
-                    escape=header[4], subcomponent=header[5])
+    d = _Delimiters(
+        field=f, component=header[2], repetition=header[3], escape=header[4], subcomponent=header[5]
+    )
     if len({d.field, d.component, d.repetition, d.escape, d.subcomponent}) != 5:
         raise HprimError(number, f"H record declares clashing delimiters {header[1:6]!r}")
 
     def fields(rec: str, n: int, minimum: int) -> list[str]:
         parts = rec.split(f)
         if len(parts) < minimum:
-            raise HprimError(n, f"{parts[0]} record has {len(parts) - 1} fields, "
-                                f"at least {minimum - 1} needed")
+            raise HprimError(
+                n, f"{parts[0]} record has {len(parts) - 1} fields, at least {minimum - 1} needed"
+            )
         return parts + [""] * (20 - len(parts)) if len(parts) < 20 else parts
 
     hf = fields(header, number, 2)
@@ -450,9 +520,12 @@ def _parse_sante(text: str) -> HprimReport:
                 raise HprimError(number, "a second P record: one patient per report here")
             pf = fields(rec, number, 7)
             surname, given = d.components(pf[5], number, 2)
-            patient = Patient(id=d.unescape_text(pf[2], number), surname=surname,
-                              given_name=given,
-                              birth_date=_parse_compact_date(pf[7], number, "birth date"))
+            patient = Patient(
+                id=d.unescape_text(pf[2], number),
+                surname=surname,
+                given_name=given,
+                birth_date=_parse_compact_date(pf[7], number, "birth date"),
+            )
         elif kind == "OBR":
             request_id = d.unescape_text(fields(rec, number, 3)[2], number)
         elif kind == "OBX":
@@ -472,9 +545,15 @@ def _parse_sante(text: str) -> HprimReport:
     if not ended:
         raise HprimError(records[-1][0], "no L (end) record: the file is truncated")
     return HprimReport(
-        variant="sante", patient=patient, results=tuple(results), request_id=request_id,
-        date=report_date, sender_code=sender_code, sender_name=sender_name,
-        recipient_code=recipient_code, recipient_name=recipient_name,
+        variant="sante",
+        patient=patient,
+        results=tuple(results),
+        request_id=request_id,
+        date=report_date,
+        sender_code=sender_code,
+        sender_name=sender_name,
+        recipient_code=recipient_code,
+        recipient_name=recipient_name,
         comments=tuple(comments),
     )
 
@@ -495,8 +574,15 @@ def _parse_obx(of: list[str], d: _Delimiters, number: int) -> Result:
     flag = d.unescape_text(of[8], number)
     if flag not in FLAGS:
         raise HprimError(number, f"OBX abnormality flag {flag!r} is not one of {FLAGS[1:]}")
-    return Result(code=code, label=label, value=d.unescape_text(of[5], number),
-                  unit=d.unescape_text(of[6], number), low=low, high=high, flag=flag)
+    return Result(
+        code=code,
+        label=label,
+        value=d.unescape_text(of[5], number),
+        unit=d.unescape_text(of[6], number),
+        low=low,
+        high=high,
+        flag=flag,
+    )
 
 
 def describe_difference(expected: HprimReport, received: HprimReport) -> list[str]:
@@ -511,11 +597,22 @@ def describe_difference(expected: HprimReport, received: HprimReport) -> list[st
     for n, (a, b) in enumerate(zip(expected.results, received.results, strict=False), 1):
         if a != b:
             names = ("code", "label", "value", "unit", "low", "high", "flag")
-            diffs = [f"{k} {x!r} became {y!r}"
-                     for k, x, y in zip(names, a.as_tuple(), b.as_tuple(), strict=True) if x != y]
+            diffs = [
+                f"{k} {x!r} became {y!r}"
+                for k, x, y in zip(names, a.as_tuple(), b.as_tuple(), strict=True)
+                if x != y
+            ]
             reasons.append(f"result {n} ({a.code} {a.label}): " + ", ".join(diffs))
-    for name in ("request_id", "date", "sender_code", "sender_name", "recipient_code",
-                 "recipient_name", "comments", "variant"):
+    for name in (
+        "request_id",
+        "date",
+        "sender_code",
+        "sender_name",
+        "recipient_code",
+        "recipient_name",
+        "comments",
+        "variant",
+    ):
         x, y = getattr(expected, name), getattr(received, name)
         if x != y:
             reasons.append(f"{name} {x!r} became {y!r}")

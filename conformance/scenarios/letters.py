@@ -56,14 +56,17 @@ PATIENTS: tuple[tuple[str, str], ...] = (
 
 def basic_letter() -> str:
     """The fixed first letter: short, a few accents, CRLF line breaks, final line break."""
-    return "\r\n".join(
-        (
-            "Cher confrère,",
-            "",
-            "Je vous adresse Mme Hélène GÉRARD pour avis cardiologique.",
-            "Créatininémie à 98 µmol/l.",
-            "",
-            "Bien confraternellement.",
-            "Dr François Lefèvre",
+    return (
+        "\r\n".join(
+            (
+                "Cher confrère,",
+                "",
+                "Je vous adresse Mme Hélène GÉRARD pour avis cardiologique.",
+                "Créatininémie à 98 µmol/l.",
+                "",
+                "Bien confraternellement.",
+                "Dr François Lefèvre",
+            )
         )
-    ) + "\r\n"
+        + "\r\n"
+    )

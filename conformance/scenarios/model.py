@@ -114,7 +114,7 @@ class Scenario:
             self.body.encode(self.charset)
         except UnicodeEncodeError as exc:
             raise ValueError(
-                f"letter text has {exc.object[exc.start:exc.end]!r}, not in {self.charset}"
+                f"letter text has {exc.object[exc.start : exc.end]!r}, not in {self.charset}"
             ) from exc
         if self.transfer_encoding not in allowed_transfer_encodings(self.body, self.charset):
             raise ValueError(

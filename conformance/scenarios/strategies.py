@@ -71,13 +71,42 @@ def _pick(options: tuple[_T, ...], code: int) -> _T:
 # low nibble which sentence or variant. A shrunk line is a plain sentence, or
 # the shortest line of its kind.
 _LINE_KINDS = (
-    "plain", "short", "plain", "trailing", "plain", "from", "plain", "dash",
-    "plain", "bare-cr", "plain", "bare-lf", "plain", "long", "plain", "free",
+    "plain",
+    "short",
+    "plain",
+    "trailing",
+    "plain",
+    "from",
+    "plain",
+    "dash",
+    "plain",
+    "bare-cr",
+    "plain",
+    "bare-lf",
+    "plain",
+    "long",
+    "plain",
+    "free",
 )
 # Short lines, the plainest first; " " and "-- " (the signature separator) end in blanks.
 # (Those with trailing blanks come together, so that one shrinks to " ".)
 _SHORT_LINES = (
-    "", " ", "  ", "\t", " \t", "-- ", "-", "--", "---", ".", "M.", "Dr", "é", "Né", "Çà", "ok",
+    "",
+    " ",
+    "  ",
+    "\t",
+    " \t",
+    "-- ",
+    "-",
+    "--",
+    "---",
+    ".",
+    "M.",
+    "Dr",
+    "é",
+    "Né",
+    "Çà",
+    "ok",
 )
 _TRAILING = (" ", "  ", "\t", " \t")
 
@@ -280,7 +309,10 @@ def _free_results(variant: HprimVariant) -> st.SearchStrategy[hprim.Result]:
         hprim.Result,
         code=st.text(alphabet=_CODE_ALPHABET, min_size=1, max_size=8),
         label=_hprim_text(variant, 1).filter(lambda x: "|" not in x),
-        value=field, unit=field, low=field, high=field,
+        value=field,
+        unit=field,
+        low=field,
+        high=field,
         flag=st.sampled_from(hprim.FLAGS),
     )
 
@@ -313,10 +345,19 @@ def _report_parts(variant: HprimVariant) -> st.SearchStrategy[hprim.HprimReport]
         lambda name, pid, birth, results, **kw: hprim.HprimReport(
             variant=variant,
             patient=hprim.Patient(id=pid, surname=name[0], given_name=name[1], birth_date=birth),
-            results=tuple(results), **kw),
-        names, _CODES, _DATES, st.lists(hprim_results(variant), min_size=1, max_size=8),
-        request_id=_CODES, date=_DATES, sender_code=_CODES, sender_name=text,
-        recipient_code=_CODES, recipient_name=text,
+            results=tuple(results),
+            **kw,
+        ),
+        names,
+        _CODES,
+        _DATES,
+        st.lists(hprim_results(variant), min_size=1, max_size=8),
+        request_id=_CODES,
+        date=_DATES,
+        sender_code=_CODES,
+        sender_name=text,
+        recipient_code=_CODES,
+        recipient_name=text,
         comments=st.lists(text, max_size=3).map(tuple),
     )
 
@@ -366,8 +407,12 @@ def _draw_hprim(draw: st.DrawFn, variant: HprimVariant | None) -> HprimPayload:
     surname, given_name = _pick(PATIENTS, head[1])
     report = hprim.HprimReport(
         variant=chosen,
-        patient=hprim.Patient(id=_pick(_HPRIM_CODES, head[2]), surname=surname,
-                              given_name=given_name, birth_date=_hprim_date(head[3], 1920)),
+        patient=hprim.Patient(
+            id=_pick(_HPRIM_CODES, head[2]),
+            surname=surname,
+            given_name=given_name,
+            birth_date=_hprim_date(head[3], 1920),
+        ),
         results=tuple(_hprim_result(c, i) for i, c in enumerate(codes)),
         request_id=_pick(_HPRIM_CODES, head[2] >> 3),
         date=_hprim_date(head[4], 1990),
@@ -377,8 +422,9 @@ def _draw_hprim(draw: st.DrawFn, variant: HprimVariant | None) -> HprimPayload:
         recipient_name=_pick(_HPRIM_NAMES, head[4] >> 5),
         comments=(free,) if free else (),
     )
-    return HprimPayload(variant=chosen, data=hprim.generate(report),
-                        filename=_pick(_HPRIM_FILENAMES, head[0] >> 1))
+    return HprimPayload(
+        variant=chosen, data=hprim.generate(report), filename=_pick(_HPRIM_FILENAMES, head[0] >> 1)
+    )
 
 
 def hprim_payloads(variant: HprimVariant | None = None) -> st.SearchStrategy[HprimPayload]:
@@ -390,8 +436,9 @@ def basic_hprim_report(variant: HprimVariant = "medecin") -> hprim.HprimReport:
     """The fixed HPRIM example: Hélène GÉRARD's blood test, with accents in ISO-8859-1."""
     return hprim.HprimReport(
         variant=variant,
-        patient=hprim.Patient(id="P0042", surname="GÉRARD", given_name="Hélène",
-                              birth_date=date(1957, 4, 3)),
+        patient=hprim.Patient(
+            id="P0042", surname="GÉRARD", given_name="Hélène", birth_date=date(1957, 4, 3)
+        ),
         results=(
             hprim.Result("HB", "Hémoglobine", "13,2", "g/dl", "12", "16", "N"),
             hprim.Result("CREA", "Créatininémie", "98", "µmol/l", "45", "90", "H"),

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ObjectIdentifier
 
 from conformance.smime import algorithms as alg
-from conformance.smime import read_cache
+from conformance.smime import der, read_cache
 from conformance.smime.ciphers import DecryptionError, decrypt_content
 from conformance.smime.options import Digest, ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
@@ -90,15 +90,10 @@ def _unsupported(exc: alg.UnsupportedAlgorithm, label: str) -> ReadError:
     )
 
 
-def _der_set(contents: bytes) -> bytes:
-    """A DER SET OF header (tag 0x31) around the given contents."""
-    n = len(contents)
-    if n < 0x80:
-        length = bytes([n])
-    else:
-        raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
-        length = bytes([0x80 | len(raw)]) + raw
-    return b"\x31" + length + contents
+def der_set(contents: bytes) -> bytes:
+    """The SET OF tag and length around signed attributes as received: what the signature
+    covers (RFC 5652 5.4). Not `der.set_of`, which would re-sort them."""
+    return der.tlv(0x31, contents)
 
 
 def octets(value: core.Asn1Value) -> bytes:
@@ -320,7 +315,7 @@ def _verify_signer(
         signed_attrs = signer_info["signed_attrs"]
         has_attrs = signed_attrs is not None and not isinstance(signed_attrs, core.Void)
         attrs = list(signed_attrs) if has_attrs else []
-        attrs_der = _der_set(signed_attrs.contents) if has_attrs else b""
+        attrs_der = der_set(signed_attrs.contents) if has_attrs else b""
         signer_cert = pool.find_signer(sid)
     if signer_cert is not None:
         with asn1_guard(f"{where}: signer certificate"):
@@ -572,7 +567,7 @@ def decrypt_enveloped(
             and envelope["auth_attrs"] is not None
             and not isinstance(envelope["auth_attrs"], core.Void)
         ):
-            aad = _der_set(envelope["auth_attrs"].contents)
+            aad = der_set(envelope["auth_attrs"].contents)
         key_certs = _key_certificates(keys)
 
     try:

@@ -147,8 +147,29 @@ def split_multipart(entity: Entity, budget: Budget) -> list[bytes]:
     if len(boundary) > 200:
         raise malformed(entity.where, "boundary parameter longer than 200 characters")
     delim = b"--" + boundary.encode("utf-8", "surrogateescape")
-    body = entity.body
+    spans, last_start, closed = delimited_spans(entity.body, delim)
     parts: list[bytes] = []
+    for a, b in spans:
+        parts.append(entity.body[a:b])
+        budget.count_part(child_where(entity.where, len(parts)))
+    if last_start is None:
+        raise malformed(
+            entity.where, f"no boundary delimiter {delim.decode('utf-8', 'replace')!r} in the body"
+        )
+    if not closed:
+        raise malformed(entity.where, "missing close delimiter (truncated multipart)")
+    return parts
+
+
+def delimited_spans(body: bytes, delim: bytes) -> tuple[list[tuple[int, int]], int | None, bool]:
+    """Where each complete body part lies between delimiter lines, on the raw bytes.
+
+    Returns the (start, end) of each part closed by a later delimiter, where the
+    last part begins (None: no delimiter line at all), and whether the close
+    delimiter was found. Shared by the engine, which stops at what is wrong, and
+    the validator (check.tree), which reports it and goes on.
+    """
+    spans: list[tuple[int, int]] = []
     start: int | None = None  # where the current part's bytes begin
     closed = False
     pos = 0
@@ -168,21 +189,14 @@ def split_multipart(entity: Entity, budget: Budget) -> list[bytes]:
             continue  # "--boundaryX": a longer string, not our delimiter
         if start is not None:
             end = i - 2 if body[i - 2 : i] == b"\r\n" else i - 1
-            parts.append(body[start : max(end, start)])
-            budget.count_part(child_where(entity.where, len(parts)))
+            spans.append((start, max(end, start)))
         if is_close:
             closed = True
             break
         nl = body.find(b"\n", j)
         start = len(body) if nl < 0 else nl + 1
         pos = start
-    if start is None:
-        raise malformed(
-            entity.where, f"no boundary delimiter {delim.decode('utf-8', 'replace')!r} in the body"
-        )
-    if not closed:
-        raise malformed(entity.where, "missing close delimiter (truncated multipart)")
-    return parts
+    return spans, start, closed
 
 
 def canonicalize(data: bytes) -> bytes:

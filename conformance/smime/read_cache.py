@@ -110,3 +110,22 @@ def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
 def fingerprint(der: bytes) -> bytes:
     """SHA-256 of an encoding (the chain cache's key material)."""
     return hashlib.sha256(der).digest()
+
+
+def certificate_emails(certificate: asn1_x509.Certificate) -> frozenset[str]:
+    """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
+    return _certificate_emails(loaded_der(certificate))
+
+
+@functools.lru_cache(maxsize=512)
+def _certificate_emails(der: bytes) -> frozenset[str]:
+    certificate = load_certificate(der)
+    found: set[str] = set()
+    san = certificate.subject_alt_name_value
+    if san is not None:
+        found = {str(g.native).lower() for g in san if g.name == "rfc822_name"}
+    if not found:
+        value = certificate.subject.native.get("email_address")
+        values = value if isinstance(value, list) else [value] if value else []
+        found = {str(v).lower() for v in values}
+    return frozenset(found)

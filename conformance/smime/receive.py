@@ -24,7 +24,7 @@ from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.mime_read import Entity, child_where, parse_entity
 from conformance.smime.options import DIGESTS, Limits, MediaTypes, ReceiveOptions
-from conformance.smime.read_cache import load_certificate, loaded_der
+from conformance.smime.read_cache import certificate_emails, load_certificate, loaded_der
 from conformance.smime.read_errors import Budget, ReadError, malformed
 from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer
 from conformance.status import ErrorCode, Signer, Status
@@ -338,25 +338,6 @@ class _Reader:
             f"From: {', '.join(self.from_addresses)} differs from the signer certificate ({shown})",
         )
         return False
-
-
-def certificate_emails(certificate: asn1_x509.Certificate) -> frozenset[str]:
-    """rfc822Name entries of the SAN, else the subject's emailAddress (RFC 8550 3), lowercased."""
-    return _certificate_emails(loaded_der(certificate))
-
-
-@functools.lru_cache(maxsize=512)
-def _certificate_emails(der: bytes) -> frozenset[str]:
-    certificate = load_certificate(der)
-    found: set[str] = set()
-    san = certificate.subject_alt_name_value
-    if san is not None:
-        found = {str(g.native).lower() for g in san if g.name == "rfc822_name"}
-    if not found:
-        value = certificate.subject.native.get("email_address")
-        values = value if isinstance(value, list) else [value] if value else []
-        found = {str(v).lower() for v in values}
-    return frozenset(found)
 
 
 def describe_signer(certificate: asn1_x509.Certificate) -> Signer:

@@ -32,13 +32,24 @@ def register(subparsers: Any) -> None:
         "DIR/plaintext/, DIR/manifest.json (with the verdict expected if the product follows "
         "its profile), DIR/record.csv (to fill in) and DIR/README.md for the tester.",
     )
-    export.add_argument("--for", dest="product", required=True, metavar="PROFILE",
-                        help="the product's profile id")
+    export.add_argument(
+        "--for", dest="product", required=True, metavar="PROFILE", help="the product's profile id"
+    )
     export.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
-    export.add_argument("--sender", action="append", default=[], metavar="ID",
-                        help="only this sender profile (repeatable; default: every other one)")
-    export.add_argument("--function", action="append", default=[], choices=FUNCTIONS,
-                        help="only this function (repeatable)")
+    export.add_argument(
+        "--sender",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this sender profile (repeatable; default: every other one)",
+    )
+    export.add_argument(
+        "--function",
+        action="append",
+        default=[],
+        choices=FUNCTIONS,
+        help="only this function (repeatable)",
+    )
     export.set_defaults(func=_export)
 
     verify = sub.add_parser(
@@ -51,19 +62,48 @@ def register(subparsers: Any) -> None:
         "row of the matrix without an adapter. Exit 2 when the manifest is wrong.",
     )
     verify.add_argument("directory", type=Path, metavar="DIR")
-    verify.add_argument("--as", dest="product", required=True, metavar="PROFILE",
-                        help="the profile the product claims to follow")
-    verify.add_argument("--receiver", action="append", default=[], metavar="ID",
-                        help="only this receiver profile (repeatable; default: every one)")
-    verify.add_argument("--identities", type=Path, metavar="DIR",
-                        help="identity directories of the recipients (default: the test PKI)")
-    verify.add_argument("--trust", type=Path, action="append", default=[], metavar="PEM",
-                        help="trust anchor (repeatable; default: the test PKI's root)")
-    verify.add_argument("--crl", type=Path, action="append", default=[], metavar="FILE",
-                        help="CRL (repeatable; default: the test PKI's CRLs)")
-    verify.add_argument("--out", type=Path, metavar="DIR",
-                        help="write DIR/results.json (render with `osm-conformance report`) "
-                        "and the evidence")
+    verify.add_argument(
+        "--as",
+        dest="product",
+        required=True,
+        metavar="PROFILE",
+        help="the profile the product claims to follow",
+    )
+    verify.add_argument(
+        "--receiver",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this receiver profile (repeatable; default: every one)",
+    )
+    verify.add_argument(
+        "--identities",
+        type=Path,
+        metavar="DIR",
+        help="identity directories of the recipients (default: the test PKI)",
+    )
+    verify.add_argument(
+        "--trust",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="trust anchor (repeatable; default: the test PKI's root)",
+    )
+    verify.add_argument(
+        "--crl",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CRL (repeatable; default: the test PKI's CRLs)",
+    )
+    verify.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write DIR/results.json (render with `osm-conformance report`) and the evidence",
+    )
     verify.set_defaults(func=_verify)
 
     imp = sub.add_parser(
@@ -76,10 +116,18 @@ def register(subparsers: Any) -> None:
     imp.add_argument("results", type=Path, metavar="RESULTS.json")
     imp.add_argument("record", type=Path, metavar="RECORDED.csv|yaml")
     imp.add_argument("--as", dest="product", required=True, metavar="PROFILE")
-    imp.add_argument("--vectors", type=Path, metavar="DIR",
-                     help="the export directory (default: the record's directory)")
-    imp.add_argument("--out", type=Path, metavar="NEW_RESULTS.json",
-                     help="write here (default: update RESULTS.json in place)")
+    imp.add_argument(
+        "--vectors",
+        type=Path,
+        metavar="DIR",
+        help="the export directory (default: the record's directory)",
+    )
+    imp.add_argument(
+        "--out",
+        type=Path,
+        metavar="NEW_RESULTS.json",
+        help="write here (default: update RESULTS.json in place)",
+    )
     imp.set_defaults(func=_import)
 
     golden = sub.add_parser(
@@ -92,8 +140,13 @@ def register(subparsers: Any) -> None:
     mode = golden.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="compare (the default)")
     mode.add_argument("--write", action="store_true", help="regenerate")
-    golden.add_argument("--profile", action="append", default=[], metavar="ID",
-                        help="only this profile (repeatable)")
+    golden.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only this profile (repeatable)",
+    )
     golden.add_argument("--dir", type=Path, default=None, help="corpus directory")
     golden.set_defaults(func=_golden)
 
@@ -109,8 +162,10 @@ def _export(args: argparse.Namespace) -> int:
         key = vector.expected or "no verdict"
         counts[key] = counts.get(key, 0) + 1
     summary = ", ".join(f"{n} expected {k}" for k, n in sorted(counts.items()))
-    print(f"{len(manifest.vectors)} vector(s) for {manifest.product} in {args.out} ({summary}); "
-          f"recipient {manifest.recipient} <{manifest.recipient_email}>")
+    print(
+        f"{len(manifest.vectors)} vector(s) for {manifest.product} in {args.out} ({summary}); "
+        f"recipient {manifest.recipient} <{manifest.recipient_email}>"
+    )
     for skipped in manifest.skipped:
         print(f"  not exported: {skipped.sender} {skipped.function}: {skipped.reason}")
     print(f"tester's instructions: {args.out / 'README.md'}")
@@ -154,8 +209,10 @@ def _import(args: argparse.Namespace) -> int:
     counts: dict[str, int] = {}
     for cell in mine:
         counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
-    print(f"{target}: {len(mine)} cell(s) of {real_id(args.product)} (observed by hand): "
-          + ", ".join(f"{v} {n}" for v, n in sorted(counts.items())))
+    print(
+        f"{target}: {len(mine)} cell(s) of {real_id(args.product)} (observed by hand): "
+        + ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
+    )
     if missing:
         print(f"not recorded ({len(missing)}): " + ", ".join(missing))
     return 0
@@ -174,8 +231,11 @@ def _golden(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} difference(s): if the change is intended, run "
-              "`osm-conformance vectors golden --write` and review the diff", file=sys.stderr)
+        print(
+            f"{len(problems)} difference(s): if the change is intended, run "
+            "`osm-conformance vectors golden --write` and review the diff",
+            file=sys.stderr,
+        )
         return 1
     print(f"golden corpus in sync ({directory})")
     return 0

@@ -97,8 +97,15 @@ def export_vectors(
     with tempfile.TemporaryDirectory(prefix="osm-vectors-") as work:
         for sender in chosen:
             _export_sender(
-                cast, profiles[sender], vendor, receiver_seat, wanted, out, Path(work),
-                manifest, plaintexts,
+                cast,
+                profiles[sender],
+                vendor,
+                receiver_seat,
+                wanted,
+                out,
+                Path(work),
+                manifest,
+                plaintexts,
             )
     dump(manifest, out / MANIFEST_FILE)
     _write_record_template(manifest, out / RECORD_FILE)
@@ -137,8 +144,11 @@ def _export_sender(
                 else:
                     agent = make_agent(profile, workdir=work, rng=seeded_rng(label, manifest.seed))
             except MissingComponent as exc:
-                manifest.skipped.append(Skipped(sender=profile.id, function=function,
-                                                reason=f"sender unavailable: {exc}"))
+                manifest.skipped.append(
+                    Skipped(
+                        sender=profile.id, function=function, reason=f"sender unavailable: {exc}"
+                    )
+                )
                 continue
             scenario = basic_scenario(function)
             transport = seeded_transport(label, manifest.seed)
@@ -146,12 +156,18 @@ def _export_sender(
             try:
                 obs = exchange(scenario, Seat(party, certificate, agent), receiver_seat, world)
             except HarnessError as exc:
-                manifest.skipped.append(Skipped(sender=profile.id, function=function,
-                                                reason=f"harness error: {exc}"))
+                manifest.skipped.append(
+                    Skipped(sender=profile.id, function=function, reason=f"harness error: {exc}")
+                )
                 continue
             if obs.delivered is None:
-                manifest.skipped.append(Skipped(sender=profile.id, function=function,
-                                                reason=obs.reason or "nothing delivered"))
+                manifest.skipped.append(
+                    Skipped(
+                        sender=profile.id,
+                        function=function,
+                        reason=obs.reason or "nothing delivered",
+                    )
+                )
                 continue
             rel = f"messages/{profile.id}/{function}.eml"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -169,8 +185,11 @@ def _export_sender(
                     expected="pass" if obs.ok else "fail",
                     expected_reason=obs.reason,
                     expected_services=obs.services,
-                    claim=Claim(value=exp.value, claim=exp.claim, source=exp.source,
-                                quote=exp.quote) if exp else None,
+                    claim=Claim(
+                        value=exp.value, claim=exp.claim, source=exp.source, quote=exp.quote
+                    )
+                    if exp
+                    else None,
                     plaintext=mime,
                     readable=readable,
                     sha256=sha256_file(out / rel),

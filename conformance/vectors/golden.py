@@ -158,8 +158,10 @@ def generate_all(profile_ids: list[str] | None = None) -> list[Golden]:
     chosen = profile_ids or list(profiles)
     for profile_id in chosen:
         if profile_id not in profiles:
-            raise UserError(f"{profile_id!r} is not in the golden corpus; it holds the "
-                            f"profile-driven engines: {', '.join(profiles)}")
+            raise UserError(
+                f"{profile_id!r} is not in the golden corpus; it holds the "
+                f"profile-driven engines: {', '.join(profiles)}"
+            )
     out = []
     for profile_id in chosen:
         profile = profiles[profile_id]

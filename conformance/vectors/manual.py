@@ -83,20 +83,25 @@ def _signature(value: Any, where: str, required: bool) -> SignatureShown | None:
     text = _text(value).lower()
     if not text:
         if required:
-            raise UserError(f"{where}: column 'signature' is empty (expected valid, invalid "
-                            "or absent)")
+            raise UserError(
+                f"{where}: column 'signature' is empty (expected valid, invalid or absent)"
+            )
         return None
     if text not in _SIGNATURE:
-        raise UserError(f"{where}: column 'signature': {_text(value)!r} is not valid, invalid "
-                        "or absent (valide, invalide, absente)")
+        raise UserError(
+            f"{where}: column 'signature': {_text(value)!r} is not valid, invalid "
+            "or absent (valide, invalide, absente)"
+        )
     return _SIGNATURE[text]
 
 
 def _line(row: Mapping[str, Any], where: str) -> Recorded | None:
     unknown = sorted(k for k in row if k not in COLUMNS and k is not None)
     if unknown:
-        raise UserError(f"{where}: unknown column(s) {', '.join(map(repr, unknown))}; "
-                        f"expected {', '.join(COLUMNS)}")
+        raise UserError(
+            f"{where}: unknown column(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(COLUMNS)}"
+        )
     file = _text(row.get("file"))
     if not file or file.startswith("#"):
         if any(_text(row.get(c)) for c in COLUMNS[1:]) and not file.startswith("#"):
@@ -188,8 +193,11 @@ def judge_record(record: Recorded, vector: Vector) -> tuple[Verdict, str | None,
         return "fail", "the product showed the signature as invalid", services
     missing = [s for s in REQUIRED_SERVICES[function] if not services[s]]
     if missing:
-        return "fail", "services not held: " + ", ".join(m.replace("_", "-") for m in missing), \
-            services
+        return (
+            "fail",
+            "services not held: " + ", ".join(m.replace("_", "-") for m in missing),
+            services,
+        )
     if not record.content_ok:
         return "fail", "content differs (as recorded by the tester)", services
     return "pass", None, services
@@ -204,18 +212,24 @@ def record_cells(
     for record in records:
         vector = by_file.get(record.file)
         if vector is None:
-            raise UserError(f"{record.where}: unknown vector file {record.file!r} "
-                            f"(not listed in {manifest_path})")
+            raise UserError(
+                f"{record.where}: unknown vector file {record.file!r} "
+                f"(not listed in {manifest_path})"
+            )
         if record.file in seen:
-            raise UserError(f"{record.where}: {record.file!r} is already recorded at "
-                            f"{seen[record.file]}")
+            raise UserError(
+                f"{record.where}: {record.file!r} is already recorded at {seen[record.file]}"
+            )
         seen[record.file] = record.where
         verdict, reason, services = judge_record(record, vector)
-        parts = [p for p in (reason, f"tester's notes: {record.notes}" if record.notes else None)
-                 if p]
+        parts = [
+            p for p in (reason, f"tester's notes: {record.notes}" if record.notes else None) if p
+        ]
         if vector.expected is not None and vector.expected != verdict:
-            parts.append(f"the profile {product} predicts {vector.expected}"
-                         + (f" ({vector.expected_reason})" if vector.expected_reason else ""))
+            parts.append(
+                f"the profile {product} predicts {vector.expected}"
+                + (f" ({vector.expected_reason})" if vector.expected_reason else "")
+            )
         cells.append(
             Cell(
                 sender=vector.sender,
@@ -247,8 +261,9 @@ def import_record(
         raise UserError(f"{manifest_path}: no such file (give the export directory with --vectors)")
     manifest = load_export_manifest(manifest_path)
     if manifest.product != product:
-        raise UserError(f"{manifest_path}: the vectors were exported for {manifest.product!r}, "
-                        f"not {product!r}")
+        raise UserError(
+            f"{manifest_path}: the vectors were exported for {manifest.product!r}, not {product!r}"
+        )
     records = read_record(record_path)
     cells = record_cells(records, manifest, manifest_path, product)
     recorded = {r.file for r in records}

@@ -182,8 +182,9 @@ def fold_cells(
     agents = list(results.agents)
     real = real_id(product.id)
     if real in known:
-        agents = [a.model_copy(update={"observed_by_hand": True}) if a.id == real else a
-                  for a in agents]
+        agents = [
+            a.model_copy(update={"observed_by_hand": True}) if a.id == real else a for a in agents
+        ]
     else:
         agents.append(product_agent(product, note))
     sources, _ = load_sources([PROFILES_DIR / "sources.yaml"])

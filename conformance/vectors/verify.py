@@ -333,8 +333,10 @@ def _function_mismatch(item: Checked, message: bytes) -> str | None:
         return f"the manifest says {item.function}, but the message is encrypted ({top})"
     if operation != "sign" and not encrypted and read_fully:
         return f"the manifest says {item.function}, but the message is not encrypted ({top})"
-    if operation == "sign-encrypt" and any(r.decrypted for r in readings) and not any(
-        r.signed for r in readings
+    if (
+        operation == "sign-encrypt"
+        and any(r.decrypted for r in readings)
+        and not any(r.signed for r in readings)
     ):
         return f"the manifest says {item.function}, but the message is not signed"
     return None

@@ -24,17 +24,33 @@ import tempfile
 from pathlib import Path
 
 # The contract's exit codes, in its order of precedence (docs/agent-cli.md).
-EXIT = {"internal": 70, "malformed": 16, "unsupported-function": 15, "unsupported-format": 14,
-        "cannot-decrypt": 13, "unsupported-algorithm": 14, "not-encrypted": 13,
-        "bad-signature": 11, "revoked-signer": 12, "untrusted-signer": 12,
-        "signer-mismatch": 12, "no-signature": 10}
+EXIT = {
+    "internal": 70,
+    "malformed": 16,
+    "unsupported-function": 15,
+    "unsupported-format": 14,
+    "cannot-decrypt": 13,
+    "unsupported-algorithm": 14,
+    "not-encrypted": 13,
+    "bad-signature": 11,
+    "revoked-signer": 12,
+    "untrusted-signer": 12,
+    "signer-mismatch": 12,
+    "no-signature": 10,
+}
 PRECEDENCE = list(EXIT)
 FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
 
 
 def openssl(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["openssl", *args], input=data, capture_output=True, timeout=60,
-                          check=False, env={**os.environ, "LC_ALL": "C"})
+    return subprocess.run(
+        ["openssl", *args],
+        input=data,
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LC_ALL": "C"},
+    )
 
 
 def identity(directory: str) -> dict[str, str]:
@@ -47,16 +63,34 @@ def send(args: argparse.Namespace) -> int:
     signs = args.function != "encrypt"
     encrypts = args.function != "sign"
     if signs:
-        run = openssl("cms", "-sign", "-signer", str(me / "sign.pem"), "-inkey",
-                      str(me / "sign.key.pem"), "-certfile", str(me / "chain.pem"),
-                      "-md", "sha256", "-crlfeol", data=entity)
+        run = openssl(
+            "cms",
+            "-sign",
+            "-signer",
+            str(me / "sign.pem"),
+            "-inkey",
+            str(me / "sign.key.pem"),
+            "-certfile",
+            str(me / "chain.pem"),
+            "-md",
+            "sha256",
+            "-crlfeol",
+            data=entity,
+        )
         if run.returncode:
             sys.stderr.write(run.stderr.decode(errors="replace"))
             return EXIT["internal"]
         entity = run.stdout.split(b"\r\n", 1)[1]  # drop openssl's MIME-Version line
     if encrypts:
-        run = openssl("cms", "-encrypt", "-aes-256-cbc", "-crlfeol", *args.to,
-                      str(me / "encrypt.pem"), data=entity)
+        run = openssl(
+            "cms",
+            "-encrypt",
+            "-aes-256-cbc",
+            "-crlfeol",
+            *args.to,
+            str(me / "encrypt.pem"),
+            data=entity,
+        )
         if run.returncode:
             sys.stderr.write(run.stderr.decode(errors="replace"))
             return EXIT["internal"]
@@ -79,7 +113,7 @@ def email_of(cert: Path) -> str:
     run = openssl("x509", "-in", str(cert), "-noout", "-ext", "subjectAltName")
     for word in run.stdout.decode(errors="replace").replace(",", " ").split():
         if word.startswith("email:"):
-            return word[len("email:"):]
+            return word[len("email:") :]
     return ""
 
 
@@ -87,12 +121,26 @@ def receive(args: argparse.Namespace) -> int:
     me = Path(args.identity)
     message = sys.stdin.buffer.read()
     status: dict[str, object] = {
-        "decrypted": False, "encrypted": False, "signed": False, "signature_valid": None,
-        "chain_valid": None, "signer": None, "layers": [], "errors": [],
-        "algorithms": {"digest": [], "signature": [], "content_encryption": [],
-                       "key_transport": []},
-        "services": {"authentication": False, "integrity": False, "non_repudiation": False,
-                     "confidentiality": False},
+        "decrypted": False,
+        "encrypted": False,
+        "signed": False,
+        "signature_valid": None,
+        "chain_valid": None,
+        "signer": None,
+        "layers": [],
+        "errors": [],
+        "algorithms": {
+            "digest": [],
+            "signature": [],
+            "content_encryption": [],
+            "key_transport": [],
+        },
+        "services": {
+            "authentication": False,
+            "integrity": False,
+            "non_repudiation": False,
+            "confidentiality": False,
+        },
     }
     errors: list[dict[str, str]] = status["errors"]  # type: ignore[assignment]
     services: dict[str, bool] = status["services"]  # type: ignore[assignment]
@@ -102,8 +150,15 @@ def receive(args: argparse.Namespace) -> int:
     if b"enveloped-data" in head:
         status["encrypted"] = True
         layers.append("enveloped-data")
-        run = openssl("cms", "-decrypt", "-recip", str(me / "encrypt.pem"), "-inkey",
-                      str(me / "encrypt.key.pem"), data=message)
+        run = openssl(
+            "cms",
+            "-decrypt",
+            "-recip",
+            str(me / "encrypt.pem"),
+            "-inkey",
+            str(me / "encrypt.key.pem"),
+            data=message,
+        )
         if run.returncode:
             text = run.stderr.decode(errors="replace").strip()
             code = "unsupported-algorithm" if "unsupported" in text else "cannot-decrypt"
@@ -120,20 +175,32 @@ def receive(args: argparse.Namespace) -> int:
             only_sig = openssl("cms", "-verify", "-noverify", "-signer", str(signer), data=content)
             status["signature_valid"] = only_sig.returncode == 0
             if only_sig.returncode:
-                errors.append({"code": "bad-signature", "message": only_sig.stderr.decode(
-                    errors="replace").strip()[-300:]})
+                errors.append(
+                    {
+                        "code": "bad-signature",
+                        "message": only_sig.stderr.decode(errors="replace").strip()[-300:],
+                    }
+                )
                 return finish(args, status, None)
             trust = [a for t in args.trust for a in ("-CAfile", t)]
             full = openssl("cms", "-verify", *trust, "-purpose", "smimesign", data=content)
             status["chain_valid"] = full.returncode == 0
             if full.returncode:
-                errors.append({"code": "untrusted-signer", "message": full.stderr.decode(
-                    errors="replace").strip()[-300:]})
+                errors.append(
+                    {
+                        "code": "untrusted-signer",
+                        "message": full.stderr.decode(errors="replace").strip()[-300:],
+                    }
+                )
             usage = openssl("x509", "-in", str(signer), "-noout", "-ext", "keyUsage").stdout
-            status["signer"] = {"subject": openssl("x509", "-in", str(signer), "-noout",
-                                                   "-subject").stdout.decode().strip(),
-                                "email": email_of(signer) or None, "idnat": None,
-                                "non_repudiation": b"Non Repudiation" in usage}
+            status["signer"] = {
+                "subject": openssl("x509", "-in", str(signer), "-noout", "-subject")
+                .stdout.decode()
+                .strip(),
+                "email": email_of(signer) or None,
+                "idnat": None,
+                "non_repudiation": b"Non Repudiation" in usage,
+            }
             services["integrity"] = True
             services["authentication"] = full.returncode == 0
             services["non_repudiation"] = services["authentication"] and b"Non Repudiation" in usage
@@ -171,7 +238,11 @@ def main() -> int:
     verbs.add_parser("version")
     args = parser.parse_args()
     if args.verb == "version":
-        print("FictiMail 1.0 (example adapter over " + openssl("version").stdout.decode().strip() + ")")
+        print(
+            "FictiMail 1.0 (example adapter over "
+            + openssl("version").stdout.decode().strip()
+            + ")"
+        )
         return 0
     try:
         return send(args) if args.verb == "send" else receive(args)
