@@ -19,7 +19,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import (
@@ -33,7 +32,7 @@ from conformance.agents.base import (
 )
 from conformance.agents.tools import ToolRun, ToolTimeout
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
-from conformance.pki.export import legacy_pbe
+from conformance.pki.export import pkcs12_bytes
 from conformance.smime.options import FUNCTIONS, SendOptions
 from conformance.status import Algorithms, ErrorCode, Status
 
@@ -110,9 +109,7 @@ class PartyFiles:
         key = serialization.load_pem_private_key(self.key(role).read_bytes(), None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError(f"{self.key(role)}: not an RSA key")
-        return pkcs12.serialize_key_and_certificates(
-            role.encode(), key, self.certificate(role), self.chain() or None, legacy_pbe()
-        )
+        return pkcs12_bytes(role, key, self.certificate(role), self.chain())
 
 
 def summary(result: ToolRun) -> str:

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import (
 from conformance.apicrypt.keys import write_key
 from conformance.errors import UserError
 from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, Identity, Role, TestPKI
+from conformance.pki.p12_gpgsm import gpgsm_can_open
 
 P12_PASSWORD = b"test"
 # The classic iteration count of legacy tools; the password is public anyway.
@@ -73,16 +74,26 @@ def pkcs12_bytes(
     cert: x509.Certificate,
     extra: Sequence[x509.Certificate],
 ) -> bytes:
-    """A legacy-PBE PKCS#12 of one key, its certificate and `extra` certificates."""
+    """A legacy-PBE PKCS#12 of one key, its certificate and `extra` certificates.
+
+    Drawn again while its salts would trip gpgsm's PKCS#12 reader (p12_gpgsm.py),
+    so that every exported file imports into gpgsm as into other tools.
+    """
     friendly = name.encode("utf-8")
-    try:
-        return pkcs12.serialize_key_and_certificates(friendly, key, cert, list(extra), legacy_pbe())
-    except UnsupportedAlgorithm:
-        # The certificate's key uses an algorithm OID OpenSSL cannot parse (the
-        # GIP-CPS one): store key and certificate without pairing them.
-        return pkcs12.serialize_key_and_certificates(
-            friendly, key, None, [cert, *extra], legacy_pbe()
-        )
+    for _ in range(64):
+        try:
+            data = pkcs12.serialize_key_and_certificates(
+                friendly, key, cert, list(extra), legacy_pbe()
+            )
+        except UnsupportedAlgorithm:
+            # The certificate's key uses an algorithm OID OpenSSL cannot parse (the
+            # GIP-CPS one): store key and certificate without pairing them.
+            data = pkcs12.serialize_key_and_certificates(
+                friendly, key, None, [cert, *extra], legacy_pbe()
+            )
+        if gpgsm_can_open(data, P12_PASSWORD):
+            return data
+    raise RuntimeError("no PKCS#12 salt gpgsm accepts in 64 draws")  # p < 1e-90
 
 
 def _write_p12s(identity: Identity, out: Path) -> None:
