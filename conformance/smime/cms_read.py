@@ -1,7 +1,10 @@
 """CMS reading: SignedData verification and (Auth)EnvelopedData decryption.
 
 asn1crypto parses DER and BER (indefinite lengths, constructed OCTET STRINGs,
-which NSS writes); cryptography does the primitives. Everything that can go
+which NSS writes); cryptography does the primitives. For speed, the engine
+reads plain DER through `cms_fast` (`read_content_info`), which extracts the
+same values without asn1crypto's object model and leaves everything else to
+asn1crypto; the readers below take either form. Everything that can go
 wrong is raised as a `ReadError` with its status code: MALFORMED for what
 does not parse, UNSUPPORTED_ALGORITHM for what the engine or the receiver's
 options do not take, BAD_SIGNATURE and CANNOT_DECRYPT for the verdicts.
@@ -14,7 +17,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeAlias
 
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
@@ -29,13 +32,22 @@ from cryptography.x509.oid import ObjectIdentifier
 from conformance.smime import algorithms as alg
 from conformance.smime import der, read_cache
 from conformance.smime.ciphers import DecryptionError, decrypt_content
-from conformance.smime.options import Digest, ReceiveOptions
+from conformance.smime.cms_fast import (
+    EnvelopedParts,
+    Identifier,
+    RecipientParts,
+    SignedParts,
+    SignerParts,
+    walk_content_info,
+)
+from conformance.smime.options import Digest, KeyTransport, ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
 
 _CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3"
 _MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4"
+_SignerId: TypeAlias = "cms.SignerIdentifier | cms.RecipientIdentifier | Identifier"
 _ID_DATA = "1.2.840.113549.1.7.1"
 # DSA (RFC 3370 3.1, RFC 5754 3.1): read for the RFC 4134 corpus; it has no option name.
 _DSA_SIGNATURES: dict[str, str | None] = {
@@ -106,6 +118,18 @@ def octets(value: core.Asn1Value) -> bytes:
 # --- loading --------------------------------------------------------------------------
 
 
+def read_content_info(
+    der: bytes, where: str, budget: Budget
+) -> tuple[str, core.Asn1Value | SignedParts | EnvelopedParts]:
+    """`load_content_info`, except that signed, enveloped and authEnveloped data in
+    plain DER come back as the parts `cms_fast` extracted (which the readers here take)."""
+    budget.check_cms_size(len(der), where)
+    fast = walk_content_info(der) if der else None
+    if fast is not None:
+        return fast
+    return load_content_info(der, where, budget)
+
+
 def load_content_info(der: bytes, where: str, budget: Budget) -> tuple[str, core.Asn1Value]:
     """(content type OID, parsed content) of a ContentInfo; MALFORMED if it does not parse."""
     budget.check_cms_size(len(der), where)
@@ -133,17 +157,24 @@ class CertificatePool:
     directory: CertificateDirectory | None = None
     extra: list[asn1_x509.Certificate] = field(default_factory=list)  # anchors, intermediates
 
-    def find_signer(self, sid: cms.SignerIdentifier) -> asn1_x509.Certificate | None:
+    def find_signer(self, sid: _SignerId) -> asn1_x509.Certificate | None:
         for cert in self.message:
             if _matches(sid, cert):
                 return cert
         return self._from_directory(sid)
 
-    def _from_directory(self, sid: cms.SignerIdentifier) -> asn1_x509.Certificate | None:
+    def _from_directory(self, sid: _SignerId) -> asn1_x509.Certificate | None:
         if self.directory is None:
             return None
         found: x509.Certificate | None = None
-        if sid.name == "subject_key_identifier":
+        if isinstance(sid, Identifier):
+            if sid.ski is not None:
+                found = self.directory.find_by_ski(sid.ski)
+            else:
+                name = crypto_name(_load_name(sid.issuer))
+                if name is not None:
+                    found = self.directory.find_certificate(name, sid.serial)
+        elif sid.name == "subject_key_identifier":
             found = self.directory.find_by_ski(bytes(sid.chosen.native))
         else:
             name = crypto_name(sid.chosen["issuer"])
@@ -194,10 +225,14 @@ def subject_key_identifier(cert: asn1_x509.Certificate) -> bytes | None:
     return bytes(value.native) if value is not None else None
 
 
-def _matches(
-    sid: cms.SignerIdentifier | cms.RecipientIdentifier, cert: asn1_x509.Certificate
-) -> bool:
+def _matches(sid: _SignerId, cert: asn1_x509.Certificate) -> bool:
     issuer_der, serial, ski = _identifiers(read_cache.loaded_der(cert))
+    if isinstance(sid, Identifier):
+        if sid.ski is not None:
+            return ski is not None and hmac.compare_digest(ski, sid.ski)
+        if serial != sid.serial:
+            return False
+        return bool(issuer_der == sid.issuer or cert.issuer == _load_name(sid.issuer))
     if sid.name == "subject_key_identifier":
         return ski is not None and hmac.compare_digest(ski, bytes(sid.chosen.native))
     ias = sid.chosen
@@ -206,6 +241,11 @@ def _matches(
     # Same bytes first: asn1crypto's RFC 5280 name comparison is right but slow.
     issuer = ias["issuer"]
     return bool(issuer_der == issuer.dump() or cert.issuer == issuer)
+
+
+def _load_name(der: bytes) -> asn1_x509.Name:
+    """An issuer Name from its DER, as asn1crypto would have parsed it in place."""
+    return asn1_x509.Name.load(der)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -250,7 +290,7 @@ class SignedResult:
 
 
 def read_signed_data(
-    signed_data: core.Asn1Value,
+    signed_data: core.Asn1Value | SignedParts,
     where: str,
     *,
     detached: bytes | None,
@@ -262,20 +302,33 @@ def read_signed_data(
 
     Per-signer failures (bad signature, unknown certificate, refused
     algorithm) are kept in the outcomes; only a structure that does not parse
-    raises.
+    raises. `signed_data` is asn1crypto's SignedData or what `cms_fast` took
+    out of one.
     """
-    if not isinstance(signed_data, cms.SignedData):
+    signer_infos: Sequence[cms.SignerInfo | SignerParts]
+    if isinstance(signed_data, SignedParts):
+        content_type = signed_data.content_type
+        embedded = signed_data.content
+        signer_infos = signed_data.signers
+    elif isinstance(signed_data, cms.SignedData):
+        with asn1_guard(f"{where}: SignedData"):
+            encap = signed_data["encap_content_info"]
+            content_type = encap["content_type"].dotted
+            econtent = encap["content"]
+            embedded = (
+                None if econtent is None or isinstance(econtent, core.Void) else octets(econtent)
+            )
+            signer_infos = list(signed_data["signer_infos"])
+    else:
         raise malformed(where, "content is not a SignedData")
-    with asn1_guard(f"{where}: SignedData"):
-        encap = signed_data["encap_content_info"]
-        content_type = encap["content_type"].dotted
-        econtent = encap["content"]
-        embedded = None if econtent is None or isinstance(econtent, core.Void) else octets(econtent)
-        signer_infos = list(signed_data["signer_infos"])
     if detached is not None and embedded is not None:
         raise malformed(where, "detached signature whose SignedData also carries content")
     content = detached if detached is not None else embedded
-    pool.message = message_certificates(signed_data, where)
+    if isinstance(signed_data, SignedParts):
+        with asn1_guard(f"{where}: certificates"):
+            pool.message = [read_cache.load_certificate(d) for d in signed_data.certificates]
+    else:
+        pool.message = message_certificates(signed_data, where)
     outcomes = []
     for index, signer_info in enumerate(signer_infos, start=1):
         outcome = SignerOutcome(index)
@@ -297,7 +350,7 @@ def read_signed_data(
 
 
 def _verify_signer(
-    signer_info: cms.SignerInfo,
+    signer_info: cms.SignerInfo | SignerParts,
     where: str,
     content: bytes | None,
     content_type: str,
@@ -306,16 +359,29 @@ def _verify_signer(
     found: Algorithms,
     outcome: SignerOutcome,
 ) -> None:
+    sid: _SignerId
+    signature_algorithm: algos.SignedDigestAlgorithm | bytes
+    attrs: Sequence[cms.CMSAttribute] | SignerParts
     with asn1_guard(where):
-        sid = signer_info["sid"]
-        digest_oid = signer_info["digest_algorithm"]["algorithm"].dotted
-        signature_algorithm = signer_info["signature_algorithm"]
-        signature_oid = signature_algorithm["algorithm"].dotted
-        signature = bytes(signer_info["signature"].native)
-        signed_attrs = signer_info["signed_attrs"]
-        has_attrs = signed_attrs is not None and not isinstance(signed_attrs, core.Void)
-        attrs = list(signed_attrs) if has_attrs else []
-        attrs_der = der_set(signed_attrs.contents) if has_attrs else b""
+        if isinstance(signer_info, SignerParts):
+            sid = signer_info.sid
+            digest_oid = signer_info.digest_oid
+            signature_algorithm = signer_info.signature_algorithm
+            signature_oid = signer_info.signature_oid
+            signature = signer_info.signature
+            has_attrs = signer_info.signed_attrs is not None
+            attrs = signer_info
+            attrs_der = der_set(signer_info.signed_attrs or b"") if has_attrs else b""
+        else:
+            sid = signer_info["sid"]
+            digest_oid = signer_info["digest_algorithm"]["algorithm"].dotted
+            signature_algorithm = signer_info["signature_algorithm"]
+            signature_oid = signature_algorithm["algorithm"].dotted
+            signature = bytes(signer_info["signature"].native)
+            signed_attrs = signer_info["signed_attrs"]
+            has_attrs = signed_attrs is not None and not isinstance(signed_attrs, core.Void)
+            attrs = list(signed_attrs) if has_attrs else []
+            attrs_der = der_set(signed_attrs.contents) if has_attrs else b""
         signer_cert = pool.find_signer(sid)
     if signer_cert is not None:
         with asn1_guard(f"{where}: signer certificate"):
@@ -334,7 +400,7 @@ def _verify_signer(
         dsa_digest = _DSA_SIGNATURES[signature_oid] or digest_name
     else:
         try:
-            sig_info = alg.signature_from_algorithm(signature_algorithm)
+            sig_info = _signature_info(signature_algorithm)
             outcome.signature = sig_info.algorithm
         except alg.UnsupportedAlgorithm as exc:
             outcome.signature = exc.oid
@@ -395,7 +461,24 @@ def _verify_signer(
         raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
 
 
-def _describe_sid(sid: cms.SignerIdentifier | cms.RecipientIdentifier) -> str:
+def _signature_info(value: algos.SignedDigestAlgorithm | bytes) -> alg.SignatureInfo:
+    """`alg.signature_from_algorithm`, on the parsed value or on its DER (then cached)."""
+    if isinstance(value, bytes):
+        return _signature_info_of_der(value)
+    return alg.signature_from_algorithm(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _signature_info_of_der(der: bytes) -> alg.SignatureInfo:
+    # Only results are cached; an UnsupportedAlgorithm is raised afresh each time.
+    return alg.signature_from_algorithm(algos.SignedDigestAlgorithm.load(der))
+
+
+def _describe_sid(sid: _SignerId) -> str:
+    if isinstance(sid, Identifier):
+        if sid.ski is not None:
+            return f"subject key identifier {sid.ski.hex()}"
+        return f"issuer {_describe_name(sid.issuer)}, serial {sid.serial:#x}"
     if sid.name == "subject_key_identifier":
         return f"subject key identifier {bytes(sid.chosen.native).hex()}"
     ias = sid.chosen
@@ -409,9 +492,7 @@ def _describe_name(der: bytes) -> str:
     return str(asn1_x509.Name.load(der).human_friendly)
 
 
-def _single_value(
-    found: dict[str, list[core.Asn1Value]], oid: str, label: str, where: str
-) -> core.Asn1Value:
+def _single_value(found: dict[str, list[Any]], oid: str, label: str, where: str) -> Any:
     values = found[oid]
     if len(values) != 1 or len(values[0]) != 1:
         raise ReadError(
@@ -423,26 +504,35 @@ def _single_value(
 
 
 def _check_signed_attributes(
-    attrs: Sequence[cms.CMSAttribute],
+    attrs: Sequence[cms.CMSAttribute] | SignerParts,
     where: str,
     content: bytes,
     content_type: str,
     hash_algorithm: hashes.HashAlgorithm,
 ) -> None:
     """RFC 5652 5.4/11.1/11.2: content-type equals eContentType, message-digest matches."""
-    found: dict[str, list[core.Asn1Value]] = {_CONTENT_TYPE_ATTR: [], _MESSAGE_DIGEST_ATTR: []}
-    for attr in attrs:  # one pass: reading an attribute's type parses it
-        values = found.get(attr["type"].dotted)
-        if values is not None:
-            values.append(attr["values"])
-    declared = _single_value(found, _CONTENT_TYPE_ATTR, "content-type", where)
-    if declared.dotted != content_type:
+    found: dict[str, list[Any]]
+    if isinstance(attrs, SignerParts):  # already decoded by cms_fast
+        found = {
+            _CONTENT_TYPE_ATTR: list(attrs.content_types),
+            _MESSAGE_DIGEST_ATTR: list(attrs.message_digests),
+        }
+    else:
+        found = {_CONTENT_TYPE_ATTR: [], _MESSAGE_DIGEST_ATTR: []}
+        for attr in attrs:  # one pass: reading an attribute's type parses it
+            values = found.get(attr["type"].dotted)
+            if values is not None:
+                values.append(attr["values"])
+    declared_value = _single_value(found, _CONTENT_TYPE_ATTR, "content-type", where)
+    declared = declared_value if isinstance(declared_value, str) else declared_value.dotted
+    if declared != content_type:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
-            f"{where}: content-type attribute {layer_name(declared.dotted)} differs from "
+            f"{where}: content-type attribute {layer_name(declared)} differs from "
             f"eContentType {layer_name(content_type)}",
         )
-    expected = bytes(_single_value(found, _MESSAGE_DIGEST_ATTR, "message-digest", where).native)
+    digest_value = _single_value(found, _MESSAGE_DIGEST_ATTR, "message-digest", where)
+    expected = digest_value if isinstance(digest_value, bytes) else bytes(digest_value.native)
     digest = hashes.Hash(hash_algorithm)
     digest.update(content)
     if not hmac.compare_digest(digest.finalize(), expected):
@@ -538,14 +628,19 @@ def _key_certificates(keys: Sequence[PrivateKeyHandle]) -> list[asn1_x509.Certif
 
 
 def decrypt_enveloped(
-    envelope: core.Asn1Value,
+    envelope: core.Asn1Value | EnvelopedParts,
     where: str,
     *,
     keys: Sequence[PrivateKeyHandle],
     options: ReceiveOptions,
     found: Algorithms,
 ) -> Decrypted:
-    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content."""
+    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content.
+
+    `envelope` is asn1crypto's (Auth)EnvelopedData or what `cms_fast` took out of one.
+    """
+    if isinstance(envelope, EnvelopedParts):
+        return _decrypt_parts(envelope, where, keys=keys, options=options, found=found)
     aead = isinstance(envelope, cms.AuthEnvelopedData)
     if not aead and not isinstance(envelope, cms.EnvelopedData):
         raise malformed(where, "content is not an EnvelopedData")
@@ -569,6 +664,74 @@ def decrypt_enveloped(
         ):
             aad = der_set(envelope["auth_attrs"].contents)
         key_certs = _key_certificates(keys)
+    return _decrypt(
+        where,
+        label,
+        content_type=content_type,
+        cipher_algorithm=cipher_algorithm,
+        cipher_oid=cipher_oid,
+        ciphertext=ciphertext,
+        recipients=recipients,
+        aead=aead,
+        tag=tag,
+        aad=aad,
+        keys=keys,
+        key_certs=key_certs,
+        options=options,
+        found=found,
+    )
+
+
+def _decrypt_parts(
+    envelope: EnvelopedParts,
+    where: str,
+    *,
+    keys: Sequence[PrivateKeyHandle],
+    options: ReceiveOptions,
+    found: Algorithms,
+) -> Decrypted:
+    label = "AuthEnvelopedData" if envelope.aead else "EnvelopedData"
+    with asn1_guard(f"{where}: {label}"):
+        # Loaded from the same bytes with the same spec as asn1crypto's field.
+        cipher_algorithm = algos.EncryptionAlgorithm.load(envelope.cipher_algorithm)
+        aad = der_set(envelope.auth_attrs) if envelope.auth_attrs is not None else b""
+        key_certs = _key_certificates(keys)
+    return _decrypt(
+        where,
+        label,
+        content_type=envelope.content_type,
+        cipher_algorithm=cipher_algorithm,
+        cipher_oid=envelope.cipher_oid,
+        ciphertext=envelope.ciphertext,
+        recipients=envelope.recipients,
+        aead=envelope.aead,
+        tag=envelope.mac,
+        aad=aad,
+        keys=keys,
+        key_certs=key_certs,
+        options=options,
+        found=found,
+    )
+
+
+def _decrypt(
+    where: str,
+    label: str,
+    *,
+    content_type: str,
+    cipher_algorithm: algos.EncryptionAlgorithm,
+    cipher_oid: str,
+    ciphertext: bytes | None,
+    recipients: Sequence[cms.RecipientInfo | RecipientParts],
+    aead: bool,
+    tag: bytes | None,
+    aad: bytes,
+    keys: Sequence[PrivateKeyHandle],
+    key_certs: list[asn1_x509.Certificate],
+    options: ReceiveOptions,
+    found: Algorithms,
+) -> Decrypted:
+    """The part shared by both readings: choose the recipient, unwrap, decrypt."""
 
     try:
         cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
@@ -581,18 +744,24 @@ def decrypt_enveloped(
         ) from exc
     _note(found.content_encryption, cipher)
 
-    chosen: tuple[cms.KeyTransRecipientInfo, PrivateKeyHandle] | None = None
+    chosen: tuple[cms.KeyTransRecipientInfo | RecipientParts, PrivateKeyHandle] | None = None
     seen: list[str] = []
     with asn1_guard(f"{where}: recipientInfos"):
         for recipient in recipients:
             if recipient.name != "ktri":
                 seen.append(f"{recipient.name} (not key transport)")
                 continue
-            rid = recipient.chosen["rid"]
+            if isinstance(recipient, RecipientParts):
+                assert recipient.rid is not None
+                rid: _SignerId = recipient.rid
+                info: cms.KeyTransRecipientInfo | RecipientParts = recipient
+            else:
+                rid = recipient.chosen["rid"]
+                info = recipient.chosen
             seen.append(_describe_sid(rid))
             for key, cert in zip(keys, key_certs, strict=True):
                 if chosen is None and _matches(rid, cert):
-                    chosen = (recipient.chosen, key)
+                    chosen = (info, key)
     if chosen is None:
         listing = "; ".join(seen) or "none"
         raise ReadError(
@@ -601,7 +770,12 @@ def decrypt_enveloped(
         )
     recipient_info, key = chosen
     try:
-        key_transport = alg.key_transport_from_algorithm(recipient_info["key_encryption_algorithm"])
+        if isinstance(recipient_info, RecipientParts):
+            key_transport = _key_transport_of_der(recipient_info.key_algorithm)
+        else:
+            key_transport = alg.key_transport_from_algorithm(
+                recipient_info["key_encryption_algorithm"]
+            )
     except alg.UnsupportedAlgorithm as exc:
         _note(found.key_transport, exc.oid)
         raise _unsupported(exc, _KEY_TRANSPORT_LABEL) from None
@@ -612,7 +786,10 @@ def decrypt_enveloped(
         raise malformed(where, f"{label} without encrypted content (detached content is not read)")
 
     with asn1_guard(f"{where}: encrypted key"):
-        wrapped = bytes(recipient_info["encrypted_key"].native)
+        if isinstance(recipient_info, RecipientParts):
+            wrapped = recipient_info.encrypted_key
+        else:
+            wrapped = bytes(recipient_info["encrypted_key"].native)
     try:
         content_key = key.decrypt(wrapped, key_transport)
     except UnsupportedMechanism as exc:
@@ -628,6 +805,12 @@ def decrypt_enveloped(
     except PARSE_ERRORS as exc:
         raise malformed(where, f"{cipher} parameters: {exc}") from exc
     return Decrypted(plaintext, content_type, cipher, key_transport, aead)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_transport_of_der(der: bytes) -> KeyTransport:
+    """`alg.key_transport_from_algorithm` of a KeyEncryptionAlgorithm's DER (results cached)."""
+    return alg.key_transport_from_algorithm(cms.KeyEncryptionAlgorithm.load(der))
 
 
 # --- the other RFC 5652 types (RFC 4134 sections 6 and 7) -----------------------------

@@ -158,7 +158,7 @@ class _Reader:
             mime_read.to_lf(signed) if quirks.no_canonicalize else mime_read.canonicalize(signed)
         )
         der = mime_read.decode_body(signature_part)
-        content_type, content = cms_read.load_content_info(der, signature_part.where, self.budget)
+        content_type, content = cms_read.read_content_info(der, signature_part.where, self.budget)
         if content_type != _SIGNED:
             raise malformed(
                 signature_part.where,
@@ -186,7 +186,7 @@ class _Reader:
     def _pkcs7_mime(self, entity: Entity, depth: int) -> bytes | None:
         self._media_type(entity, entity.content_type)
         der = mime_read.decode_body(entity)
-        content_type, content = cms_read.load_content_info(der, entity.where, self.budget)
+        content_type, content = cms_read.read_content_info(der, entity.where, self.budget)
         layer = cms_read.layer_name(content_type)
         if content_type == _SIGNED:
             check_accepted("signature format", "opaque", self.options.formats)
