@@ -12,14 +12,15 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.matrix.results import Cell
-from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, MatrixSpec
+from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, CellKey, MatrixSpec
+from conformance.profiles.schema import Profile
 from conformance.smime.options import FUNCTIONS
 
 PLUGIN_NAME = "osm-matrix"
@@ -78,6 +79,24 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
     )
 
 
+# Engines that run external processes: their cells take several times longer.
+_PROCESS_ENGINES = ("openssl", "nss", "gpgsm", "command")
+
+
+def slow_first(keys: list[CellKey], profiles: Mapping[str, Profile]) -> list[CellKey]:
+    """The cells with the most external-tool sides first (stable otherwise), so that
+    the run does not end on a long cell while the other workers idle."""
+
+    def tools(key: CellKey) -> int:
+        return sum(
+            profiles[agent].engine.type in _PROCESS_ENGINES
+            for agent in key[:2]
+            if agent in profiles
+        )
+
+    return sorted(keys, key=lambda key: -tools(key))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
         config.pluginmanager.register(MatrixPlugin(config), PLUGIN_NAME)
@@ -131,7 +150,7 @@ class MatrixPlugin:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "osm_cell" in metafunc.fixturenames:
-            keys = self.spec.cells()
+            keys = slow_first(self.spec.cells(), self.spec.profiles())
             metafunc.parametrize("osm_cell", keys, ids=[f"{s}->{r}:{f}" for s, r, f in keys])
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:

@@ -10,8 +10,10 @@ conformance.smime.options; an algorithm without one is shown as its OID.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from asn1crypto import cms, core
+from asn1crypto import x509 as x509_asn1
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -74,6 +76,12 @@ def _signature_name(alg: cms.SignedDigestAlgorithm) -> str:
     return str(alg["algorithm"].dotted)
 
 
+def _same_name(a: x509_asn1.Name, b: x509_asn1.Name) -> bool:
+    # Equal encodings are equal names; only different ones need asn1crypto's
+    # comparison (RFC 5280 s.7.1 preparation of every value), which is slow.
+    return a.dump() == b.dump() or bool(a == b)
+
+
 def _match_signer(signed: cms.SignedData, sid: cms.SignerIdentifier) -> x509.Certificate | None:
     for choice in signed["certificates"] or []:
         if choice.name != "certificate":
@@ -81,7 +89,9 @@ def _match_signer(signed: cms.SignedData, sid: cms.SignerIdentifier) -> x509.Cer
         cert = choice.chosen
         if sid.name == "issuer_and_serial_number":
             want = sid.chosen
-            if cert.issuer == want["issuer"] and cert.serial_number == want["serial_number"].native:
+            if cert.serial_number == want["serial_number"].native and _same_name(
+                cert.issuer, want["issuer"]
+            ):
                 return x509.load_der_x509_certificate(cert.dump())
         elif cert.key_identifier == sid.chosen.native:
             return x509.load_der_x509_certificate(cert.dump())
@@ -90,6 +100,24 @@ def _match_signer(signed: cms.SignedData, sid: cms.SignerIdentifier) -> x509.Cer
 
 def inspect(data: bytes) -> CmsFacts:
     """Facts about a CMS ContentInfo; raises ValueError when it is not one."""
+    facts = _inspect(data)
+    algs = facts.algorithms
+    return CmsFacts(
+        facts.content_type,
+        Algorithms(
+            list(algs.digest),
+            list(algs.signature),
+            list(algs.content_encryption),
+            list(algs.key_transport),
+        ),
+        facts.signer_certificate,
+    )
+
+
+# A receiving agent reads each CMS layer twice (its algorithms, then its signer):
+# the parse is kept for the last few objects (callers get their own copy).
+@lru_cache(maxsize=16)
+def _inspect(data: bytes) -> CmsFacts:
     info = cms.ContentInfo.load(data)
     ctype = info["content_type"].native
     facts = CmsFacts(str(ctype))

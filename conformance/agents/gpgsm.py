@@ -28,6 +28,7 @@ from conformance.agents.tool_agent import (
     StepResult,
     ToolAgent,
     pem,
+    pem_certificates,
     sha1_hex,
     summary,
 )
@@ -280,7 +281,7 @@ class GpgsmAgent(ToolAgent):
         assert layer.cms is not None
         roots: list[x509.Certificate] = []
         for path in request.trust:
-            roots.extend(x509.load_pem_x509_certificates(Path(path).read_bytes()))
+            roots.extend(pem_certificates(Path(path)))
         self._set_trust(roots, ev)
         if request.crls:
             ev.notes.append(CRL_NOTE)

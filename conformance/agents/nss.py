@@ -28,6 +28,7 @@ from conformance.agents.tool_agent import (
     StepResult,
     ToolAgent,
     pem,
+    pem_certificates,
     sha1_hex,
     summary,
 )
@@ -198,7 +199,7 @@ class NssAgent(ToolAgent):
         """Make the db trust exactly the request's anchors and hold its CRLs."""
         wanted: dict[str, x509.Certificate] = {}
         for path in request.trust:
-            for cert in x509.load_pem_x509_certificates(Path(path).read_bytes()):
+            for cert in pem_certificates(Path(path)):
                 wanted[sha1_hex(cert)] = cert
         for fp in self._trusted - wanted.keys():
             self._tool(

@@ -76,6 +76,7 @@ class OpenSSLAgent(ToolAgent):
 
     def _setup(self) -> None:
         self.exe = require("openssl", self.package)
+        self._written: dict[tuple[str, bytes], Path] = {}
 
     def _default_options(self) -> SendOptions:
         return SendOptions()
@@ -125,9 +126,9 @@ class OpenSSLAgent(ToolAgent):
             args += ["-keyopt", "rsa_padding_mode:pss"]
         if so.format == "opaque":
             args.append("-nodetach")
-        if so.certificates == "chain" and files.chain():
-            chain = self.tmp("chain.pem")
-            chain.write_bytes(b"".join(pem(c) for c in files.chain()))
+        intermediates = files.chain() if so.certificates == "chain" else []
+        if intermediates:
+            chain = self._file_of(b"".join(pem(c) for c in intermediates), "chain.pem")
             args += ["-certfile", chain]
         elif so.certificates == "none":
             args.append("-nocerts")
@@ -173,8 +174,7 @@ class OpenSSLAgent(ToolAgent):
         if eo.recipient_identifier == "ski":
             args.append("-keyid")
         for cert in recipients:
-            path = self.tmp("recipient.pem")
-            path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+            path = self._file_of(pem(cert), "recipient.pem")
             args += ["-recip", path]
             # -keyopt applies to the -recip just before it.
             if eo.key_transport == "rsa-oaep-sha1":
@@ -234,15 +234,25 @@ class OpenSSLAgent(ToolAgent):
 
     def _trust_bundle(self, request: ReceiveRequest) -> Path:
         """Trust anchors and CRLs in one CAfile: `openssl cms` has no -CRLfile."""
-        bundle = self.tmp("trust.pem")
         parts = [Path(p).read_bytes() for p in request.trust]
         for crl_path in request.crls:
             data = Path(crl_path).read_bytes()
             if b"BEGIN X509 CRL" not in data:
                 data = x509.load_der_x509_crl(data).public_bytes(serialization.Encoding.PEM)
             parts.append(data)
-        bundle.write_bytes(b"\n".join(parts))
-        return bundle
+        return self._file_of(b"\n".join(parts), "trust.pem")
+
+    def _file_of(self, data: bytes, name: str) -> Path:
+        """A file holding `data`, written once per content: the trust bundle and the
+        chain are the same at nearly every call."""
+        path = self._written.get((name, data))
+        if path is None or not path.exists():
+            path = self.tmp(name)
+            path.write_bytes(data)
+            if len(self._written) > 64:
+                self._written.clear()
+            self._written[(name, data)] = path
+        return path
 
     def _verify(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence

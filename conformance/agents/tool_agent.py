@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -59,6 +60,18 @@ class StepResult:
     signer: x509.Certificate | None = None
 
 
+@lru_cache(maxsize=512)
+def _pem_certificates(path: Path, stamp: tuple[int, int]) -> tuple[x509.Certificate, ...]:
+    return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
+
+
+def pem_certificates(path: Path) -> list[x509.Certificate]:
+    """The certificates of a PEM file (ValueError if none), parsed once per version of
+    the file: the agents read the same few identity and trust files at every call."""
+    info = Path(path).stat()
+    return list(_pem_certificates(Path(path), (info.st_mtime_ns, info.st_size)))
+
+
 @dataclass(frozen=True)
 class PartyFiles:
     """The files of an identity in the PKI export layout."""
@@ -72,7 +85,7 @@ class PartyFiles:
         return self.directory / f"{role}.key.pem"
 
     def certificate(self, role: str) -> x509.Certificate:
-        return x509.load_pem_x509_certificate(self.cert(role).read_bytes())
+        return pem_certificates(self.cert(role))[0]
 
     @property
     def p12(self) -> Path | None:
@@ -85,9 +98,8 @@ class PartyFiles:
         certs: list[x509.Certificate] = []
         if ca_dir.is_dir():
             for path in sorted(ca_dir.glob("*.pem")):
-                data = path.read_bytes()
-                if b"BEGIN CERTIFICATE" in data:
-                    certs.extend(x509.load_pem_x509_certificates(data))
+                if b"BEGIN CERTIFICATE" in path.read_bytes():
+                    certs.extend(pem_certificates(path))
         return certs
 
     def chain(self) -> list[x509.Certificate]:

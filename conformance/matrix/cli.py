@@ -109,6 +109,9 @@ def _run(args: argparse.Namespace) -> int:
         "no:cacheprovider",
         "-o",
         "addopts=",
+        # No assertion rewriting: the plugin's distribution (all of `conformance`) would
+        # otherwise be rewritten and compiled again by every worker, for no use here.
+        "--assert=plain",
         "--rootdir",
         str(module.parent),
         "--confcutdir",
@@ -121,7 +124,9 @@ def _run(args: argparse.Namespace) -> int:
     argv += [f"--osm-receiver={r}" for r in args.receiver]
     argv += [f"--osm-function={f}" for f in args.function]
     if args.jobs > 1:
-        argv += ["-n", str(args.jobs)]
+        # worksteal: an idle worker takes half of another's remaining cells, so both
+        # stay busy to the end (cells last from milliseconds to seconds).
+        argv += ["-n", str(args.jobs), "--dist", "worksteal"]
     if args.junit_xml:
         # xunit1: the family whose test cases may carry the osm_cell property.
         argv += [f"--junit-xml={args.junit_xml.resolve()}", "-o", "junit_family=xunit1"]
