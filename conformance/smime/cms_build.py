@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from asn1crypto import cms, core, keys, parser, tsp
@@ -45,6 +45,7 @@ from conformance.smime.options import (
     RecipientIdentifier,
     SignOptions,
 )
+from conformance.smime.read_cache import certificate_der
 from conformance.smime.rsa_padding import encrypt_key
 from conformance.token.base import PrivateKeyHandle, subject_key_identifier
 
@@ -80,18 +81,23 @@ def _hash(data: bytes, digest: Digest) -> bytes:
     return hashlib.new(digest, data).digest()
 
 
-# --- parts cached per certificate (keyed on the certificate: equal means same DER) ----
+# --- parts cached per certificate ------------------------------------------------------
+# Keyed on the DER, remembered per object by `read_cache`: hashing or comparing a
+# cryptography Certificate serialises it again (several microseconds a time).
 
 
-@lru_cache(maxsize=512)
 def _certificate_der(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(Encoding.DER)
+    return certificate_der(certificate)
 
 
-@lru_cache(maxsize=512)
 def _issuer_and_serial(certificate: x509.Certificate) -> bytes:
     """IssuerAndSerialNumber DER, the issuer Name exactly as encoded in the certificate."""
-    cert = to_asn1_certificate(certificate)
+    return _issuer_and_serial_of(_certificate_der(certificate))
+
+
+@lru_cache(maxsize=512)
+def _issuer_and_serial_of(certificate_der: bytes) -> bytes:
+    cert = asn1_x509.Certificate.load(certificate_der)
     value = cms.IssuerAndSerialNumber({"issuer": cert.issuer, "serial_number": cert.serial_number})
     return bytes(value.dump())
 
@@ -111,13 +117,16 @@ def _identifier(certificate: x509.Certificate, kind: RecipientIdentifier) -> tup
     return 0, _issuer_and_serial(certificate)
 
 
-@lru_cache(maxsize=512)
 def _signing_certificate_v2(certificate: x509.Certificate, digest: Digest) -> bytes:
     """ESS signing-certificate-v2 (RFC 5035): the signer certificate hash and issuer-serial.
 
     The hash is the signature's digest; SHA-256 is the DEFAULT and so is omitted in DER.
     """
-    certificate_der = _certificate_der(certificate)
+    return _signing_certificate_v2_of(_certificate_der(certificate), digest)
+
+
+@lru_cache(maxsize=512)
+def _signing_certificate_v2_of(certificate_der: bytes, digest: Digest) -> bytes:
     cert = asn1_x509.Certificate.load(certificate_der)
     value = tsp.SigningCertificateV2(
         {
@@ -137,6 +146,7 @@ def _signing_certificate_v2(certificate: x509.Certificate, digest: Digest) -> by
 
 
 @lru_cache(maxsize=64)
+@lru_cache(maxsize=64)
 def _content_type(value: str) -> bytes:
     """ContentType OID DER; `value` is a dotted OID or an asn1crypto name ("data")."""
     return bytes(cms.ContentType(value).dump())
@@ -149,6 +159,11 @@ def _attribute(oid: str, value: bytes) -> bytes:
 
 def _time(moment: datetime) -> bytes:
     """RFC 5652 11.3: UTCTime for 1950-2049, GeneralizedTime otherwise."""
+    if moment.tzinfo is not None and 1950 <= moment.year < 2050:
+        # asn1crypto's UTCTime, written directly (it costs more than the rest of
+        # the attributes): the instant in UTC as YYMMDDHHMMSSZ, fractions dropped.
+        text = moment.astimezone(UTC).strftime("%y%m%d%H%M%SZ").encode("ascii")
+        return der.tlv(0x17, text)
     kind = "utc_time" if 1950 <= moment.year < 2050 else "generalized_time"
     return bytes(cms.Time({kind: moment}).dump())
 
@@ -224,7 +239,8 @@ def build_signed_data(
     if options.certificates in ("signer", "chain"):
         certificates.append(certificate)
     if options.certificates == "chain":
-        certificates.extend(c for c in chain if c != certificate)
+        own = _certificate_der(certificate)
+        certificates.extend(c for c in chain if _certificate_der(c) != own)
     content_type_id = _content_type(content_type)
     encap = der.sequence(
         content_type_id,
@@ -261,10 +277,24 @@ def _spki_rsa_key(certificate: x509.Certificate) -> RSAPublicKey:
     ).public_key()
 
 
-@lru_cache(maxsize=512)
 def _rsa_public_key(certificate: x509.Certificate) -> RSAPublicKey:
     """The recipient's RSA key; also read by hand when cryptography refuses the SPKI
     (old CPS certificates name RSA with the private OID 1.2.250.1.71.2.6.1)."""
+    encoded = _certificate_der(certificate)
+    key = _rsa_keys.get(encoded)
+    if key is None:
+        key = _read_rsa_public_key(certificate)
+        if len(_rsa_keys) >= 512:
+            _rsa_keys.clear()
+        _rsa_keys[encoded] = key
+    return key
+
+
+# Certificate DER -> its RSA key (a dict, not lru_cache: that would hash the Certificate).
+_rsa_keys: dict[bytes, RSAPublicKey] = {}
+
+
+def _read_rsa_public_key(certificate: x509.Certificate) -> RSAPublicKey:
     try:
         key = certificate.public_key()
     except (ValueError, TypeError, CryptographyUnsupported):
@@ -300,11 +330,10 @@ def _recipient_infos(
 
 
 def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
-    seen: list[x509.Certificate] = []
+    seen: dict[bytes, x509.Certificate] = {}
     for cert in recipients:
-        if cert not in seen:
-            seen.append(cert)
-    return seen
+        seen.setdefault(_certificate_der(cert), cert)
+    return list(seen.values())
 
 
 def _encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:

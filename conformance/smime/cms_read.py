@@ -797,7 +797,9 @@ def _decrypt(
     except TokenError as exc:
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: key unwrap failed: {exc}") from None
     try:
-        plaintext = decrypt_content(cipher_algorithm, content_key, ciphertext, tag, aad=aad)
+        plaintext = decrypt_content(
+            cipher_algorithm, content_key, ciphertext, tag, aad=aad, cipher=cipher
+        )
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except DecryptionError as exc:

@@ -182,7 +182,17 @@ def _replace_cte(header_block: bytes, value: str) -> bytes:
 
 
 def _quoted_printable(body: bytes) -> bytes:
-    """Quoted-printable text, line by line, so line breaks stay (CRLF) line breaks."""
+    """Quoted-printable text, line by line, so line breaks stay (CRLF) line breaks.
+
+    With LF-only breaks and no blank before one, `b2a_qp` over the whole body
+    gives the same bytes as line by line (it restarts its column count at each
+    LF and looks ahead only to the next byte), in one C call instead of one per
+    line. A blank before a break is encoded after the column check there, so
+    those bodies (and any CR) take the line-by-line path.
+    """
+    if b"\r" not in body and b" \n" not in body and b"\t\n" not in body:
+        # No CR in, none out (soft breaks are "=\n" without CRLF in the input).
+        return binascii.b2a_qp(body, quotetabs=False, istext=True).replace(b"\n", CRLF)
     lines = _LINE_BREAK.split(body)
     encoded = [binascii.b2a_qp(line, quotetabs=False, istext=True) for line in lines]
     return canonicalize(CRLF.join(encoded))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -40,9 +41,13 @@ class Entity:
     headers: Message  # parsed header fields only
     where: str  # "message", "part 1.2", ...
 
-    @property
+    @functools.cached_property
     def content_type(self) -> str:
-        """Lowercase type/subtype (text/plain when absent or invalid, RFC 2045 5.2)."""
+        """Lowercase type/subtype (text/plain when absent or invalid, RFC 2045 5.2).
+
+        Cached (the headers are not changed after parsing): the read side asks
+        several times per entity, and `email` parses the field again each time.
+        """
         return self.headers.get_content_type()
 
     def param(self, name: str) -> str | None:
@@ -235,6 +240,8 @@ def delimited_spans(body: bytes, delim: bytes) -> tuple[list[tuple[int, int]], i
 
 def canonicalize(data: bytes) -> bytes:
     """Line endings to CRLF (RFC 8551 3.1.1): every bare LF becomes CRLF."""
+    if data.count(b"\n") == data.count(b"\r\n"):
+        return data  # already canonical: spare two copies
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 

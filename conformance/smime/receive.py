@@ -44,6 +44,18 @@ _ENVELOPED = "1.2.840.113549.1.7.3"
 _AUTH_ENVELOPED = "1.2.840.113549.1.9.16.1.23"
 
 
+def _from_addresses(values: Sequence[object]) -> list[str]:
+    """The lowercased addresses of the From: fields (`getaddresses`, cached on the text)."""
+    if all(isinstance(value, str) for value in values):
+        return list(_cached_addresses(tuple(values)))  # type: ignore[arg-type]
+    return [addr.lower() for _, addr in getaddresses(values) if addr]  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(addr.lower() for _, addr in getaddresses(values) if addr)
+
+
 @dataclass
 class _Signature:
     """One signed layer: did all its signers verify, and do their chains hold."""
@@ -88,9 +100,7 @@ class _Reader:
                 "message", f"{size} bytes: the receiver refuses messages over {quirk_max} bytes"
             )
         top = parse_entity(message, "message", require_headers=True)
-        self.from_addresses = [
-            addr.lower() for _, addr in getaddresses(top.headers.get_all("from", [])) if addr
-        ]
+        self.from_addresses = _from_addresses(top.headers.get_all("from", []))
         self.budget.count_part("message")
         return self._entity(top, 1)
 

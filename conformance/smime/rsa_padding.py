@@ -9,9 +9,11 @@ the padding checks belong.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -50,14 +52,26 @@ def pkcs1v15_encode(message: bytes, k: int, rng: Rng) -> bytes:
     return b"\x00\x02" + ps + b"\x00" + message
 
 
+# The named constructors: `hashlib.new` looks the name up again on every call.
+_HASHES: dict[str, Callable[[bytes], Any]] = {
+    "sha1": hashlib.sha1,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+
+
+def _hasher(hash_name: str) -> Callable[[bytes], Any]:
+    return _HASHES.get(hash_name) or functools.partial(hashlib.new, hash_name)
+
+
 def mgf1(seed: bytes, length: int, hash_name: str) -> bytes:
     """MGF1 (RFC 8017 B.2.1)."""
-    out = bytearray()
-    counter = 0
-    while len(out) < length:
-        out += hashlib.new(hash_name, seed + counter.to_bytes(4, "big")).digest()
-        counter += 1
-    return bytes(out[:length])
+    new = _hasher(hash_name)
+    size = new(b"").digest_size
+    blocks = (length + size - 1) // size
+    out = b"".join([new(seed + counter.to_bytes(4, "big")).digest() for counter in range(blocks)])
+    return out[:length]
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
@@ -69,10 +83,11 @@ def _xor(a: bytes, b: bytes) -> bytes:
 
 def oaep_encode(message: bytes, k: int, hash_name: str, rng: Rng, label: bytes = b"") -> bytes:
     """EME-OAEP encoding (RFC 8017 7.1.1 step 2), MGF1 with the same hash."""
-    h_len = hashlib.new(hash_name).digest_size
+    new = _hasher(hash_name)
+    h_len = new(b"").digest_size
     if len(message) > k - 2 * h_len - 2:
         raise ValueError(f"message of {len(message)} bytes too long for OAEP with a {k}-byte key")
-    l_hash = hashlib.new(hash_name, label).digest()
+    l_hash = new(label).digest()
     ps = bytes(k - len(message) - 2 * h_len - 2)
     db = l_hash + ps + b"\x01" + message
     seed = rng(h_len)
