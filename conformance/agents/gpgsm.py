@@ -12,9 +12,12 @@ and no AES-GCM: options asking for them make the send fail.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import subprocess
 import tempfile
+import weakref
 from pathlib import Path
 
 from cryptography import x509
@@ -73,6 +76,9 @@ class GpgsmAgent(ToolAgent):
         # A short path of its own: gpg-agent's socket path must stay under 108 bytes.
         self.home = Path(tempfile.mkdtemp(prefix="osm-gh-", dir="/tmp"))
         self.home.chmod(0o700)
+        # Whatever happens to this instance (never closed, interpreter exit), its
+        # gpg-agent is stopped and its home removed.
+        self._finalizer = weakref.finalize(self, _stop_home, self.gpgconf, self.home)
         # The lowest S2K count: keys are re-protected with it on import, so unlocking
         # one for each signature costs milliseconds instead of a calibrated ~0.5 s.
         (self.home / "gpg-agent.conf").write_text("allow-loopback-pinentry\ns2k-count 65536\n")
@@ -86,8 +92,7 @@ class GpgsmAgent(ToolAgent):
         return version_of(self.gpgsm, "--version")
 
     def close(self) -> None:
-        run([self.gpgconf, "--homedir", self.home, "--kill", "gpg-agent"], timeout=15)
-        shutil.rmtree(self.home, ignore_errors=True)
+        self._finalizer()
         super().close()
 
     def _gpgsm(self, args: list[str | Path], ev: Evidence, passphrase: bool = False) -> ToolRun:
@@ -326,3 +331,14 @@ class GpgsmAgent(ToolAgent):
                 recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer
             )
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)
+
+
+def _stop_home(gpgconf: str, home: Path) -> None:
+    with contextlib.suppress(Exception):
+        subprocess.run(
+            [gpgconf, "--homedir", str(home), "--kill", "gpg-agent"],
+            capture_output=True,
+            timeout=15,
+            check=False,
+        )
+    shutil.rmtree(home, ignore_errors=True)
