@@ -285,16 +285,7 @@ class NssAgent(ToolAgent):
         if not result.ok:
             raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -S failed: {summary(result)}")
         cms = out.read_bytes()
-        legacy = bool(self.options and self.options.mime.media_types == "legacy")
-        if detached:
-            micalg = {
-                "sha1": "sha-1",
-                "sha256": "sha-256",
-                "sha384": "sha-384",
-                "sha512": "sha-512",
-            }[digest]
-            return mime_wrap.wrap_detached(data, cms, micalg, legacy)
-        return mime_wrap.wrap_cms(cms, "signed-data", legacy)
+        return self._wrap_signed(data, cms, detached=detached, digest=digest)
 
     def _encrypt(
         self, entity: bytes, recipients: list[x509.Certificate], sender: Party, ev: Evidence

@@ -34,7 +34,8 @@ from conformance.agents.base import (
 from conformance.agents.tools import ToolRun, ToolTimeout
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
 from conformance.pki.export import pkcs12_bytes
-from conformance.smime.options import FUNCTIONS, SendOptions
+from conformance.smime.algorithms import micalg_name
+from conformance.smime.options import FUNCTIONS, Digest, SendOptions
 from conformance.status import Algorithms, ErrorCode, Status
 
 MAX_LAYERS = 8
@@ -206,6 +207,13 @@ class ToolAgent(ABC):
 
     @abstractmethod
     def version(self) -> str: ...
+
+    def _wrap_signed(self, data: bytes, cms: bytes, *, detached: bool, digest: Digest) -> bytes:
+        """The tool's raw signature as S/MIME: multipart/signed around `data`, or opaque."""
+        legacy = bool(self.options and self.options.mime.media_types == "legacy")
+        if detached:
+            return mime_wrap.wrap_detached(data, cms, micalg_name(digest, "lower"), legacy)
+        return mime_wrap.wrap_cms(cms, "signed-data", legacy)
 
     def _headers(self, request: SendRequest) -> bytes:
         return mime_wrap.envelope_headers(
