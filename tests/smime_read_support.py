@@ -314,3 +314,19 @@ def multipart_signed(
         + base64.encodebytes(signature_der).replace(b"\n", b"\r\n")
         + f"\r\n--{boundary}--\r\n".encode()
     )
+
+
+def opaque_signed_der(pki: ReadPKI) -> bytes:
+    """An attached SignedData by alice, DER, made by openssl cms."""
+    alice = pki.people["alice"]
+    return openssl(
+        "cms",
+        "-sign",
+        "-signer",
+        str(alice.cert_path),
+        "-inkey",
+        str(alice.key_path),
+        "-nodetach",
+        "-outform",
+        "DER",
+    )

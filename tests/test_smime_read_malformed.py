@@ -8,7 +8,15 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from smime_read_support import CONTENT, ReadPKI, headers, openssl, pki, wrap_cms
+from smime_read_support import (
+    CONTENT,
+    ReadPKI,
+    headers,
+    opaque_signed_der,
+    openssl,
+    pki,
+    wrap_cms,
+)
 
 from conformance.smime.options import Limits
 from conformance.status import ErrorCode, Status
@@ -25,18 +33,7 @@ def _malformed(status: Status, *words: str) -> None:
 
 
 def _signed_der(pki: ReadPKI) -> bytes:
-    alice = pki.people["alice"]
-    return openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(alice.cert_path),
-        "-inkey",
-        str(alice.key_path),
-        "-nodetach",
-        "-outform",
-        "DER",
-    )
+    return opaque_signed_der(pki)
 
 
 @pytest.mark.parametrize(

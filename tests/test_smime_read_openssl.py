@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from smime_read_support import CONTENT, Directory, ReadPKI, openssl, pki, wrap_cms
+from smime_read_support import (
+    CONTENT,
+    Directory,
+    ReadPKI,
+    opaque_signed_der,
+    openssl,
+    pki,
+    wrap_cms,
+)
 
 from conformance.smime.options import ReceiveOptions
 from conformance.status import ErrorCode
@@ -280,18 +288,7 @@ def test_sender_address_mismatch(pki: ReadPKI) -> None:
 
 def test_opaque_message_wrapped_by_hand(pki: ReadPKI) -> None:
     """A raw DER SignedData in an application/pkcs7-mime without smime-type."""
-    alice = pki.people["alice"]
-    der = openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(alice.cert_path),
-        "-inkey",
-        str(alice.key_path),
-        "-nodetach",
-        "-outform",
-        "DER",
-    )
+    der = opaque_signed_der(pki)
     for media in ("application/pkcs7-mime", "application/x-pkcs7-mime", "application/octet-stream"):
         content, status = pki.read(wrap_cms(der, None, media=media))
         assert status.errors == [], media

@@ -240,8 +240,7 @@ class GpgsmAgent(ToolAgent):
         result = self._gpgsm([*args, "--output", out, "--encrypt", src], ev)
         if not result.ok:
             raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --encrypt failed: {summary(result)}")
-        legacy = bool(self.options and self.options.mime.media_types == "legacy")
-        return mime_wrap.wrap_cms(out.read_bytes(), "enveloped-data", legacy)
+        return self._wrap_enveloped(out.read_bytes())
 
     # -- receive ----------------------------------------------------------------------
 

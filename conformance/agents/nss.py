@@ -304,8 +304,7 @@ class NssAgent(ToolAgent):
         )
         if not result.ok:
             raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -E failed: {summary(result)}")
-        legacy = bool(self.options and self.options.mime.media_types == "legacy")
-        return mime_wrap.wrap_cms(out.read_bytes(), "enveloped-data", legacy)
+        return self._wrap_enveloped(out.read_bytes())
 
     # -- receive ----------------------------------------------------------------------
 

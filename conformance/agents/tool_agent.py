@@ -208,12 +208,20 @@ class ToolAgent(ABC):
     @abstractmethod
     def version(self) -> str: ...
 
+    @property
+    def _legacy(self) -> bool:
+        """The profile asks for the legacy application/x-pkcs7-* media types."""
+        return bool(self.options and self.options.mime.media_types == "legacy")
+
     def _wrap_signed(self, data: bytes, cms: bytes, *, detached: bool, digest: Digest) -> bytes:
         """The tool's raw signature as S/MIME: multipart/signed around `data`, or opaque."""
-        legacy = bool(self.options and self.options.mime.media_types == "legacy")
         if detached:
-            return mime_wrap.wrap_detached(data, cms, micalg_name(digest, "lower"), legacy)
-        return mime_wrap.wrap_cms(cms, "signed-data", legacy)
+            return mime_wrap.wrap_detached(data, cms, micalg_name(digest, "lower"), self._legacy)
+        return mime_wrap.wrap_cms(cms, "signed-data", self._legacy)
+
+    def _wrap_enveloped(self, cms: bytes) -> bytes:
+        """The tool's raw EnvelopedData as an S/MIME entity."""
+        return mime_wrap.wrap_cms(cms, "enveloped-data", self._legacy)
 
     def _headers(self, request: SendRequest) -> bytes:
         return mime_wrap.envelope_headers(
