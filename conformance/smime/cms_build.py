@@ -46,7 +46,7 @@ from conformance.smime.options import (
     SignOptions,
 )
 from conformance.smime.read_cache import certificate_der
-from conformance.smime.rsa_padding import encrypt_key
+from conformance.smime.rsa_padding import RecipientKey, encrypt_key
 from conformance.token.base import PrivateKeyHandle, subject_key_identifier
 
 __all__ = [
@@ -162,7 +162,15 @@ def _time(moment: datetime) -> bytes:
     if moment.tzinfo is not None and 1950 <= moment.year < 2050:
         # asn1crypto's UTCTime, written directly (it costs more than the rest of
         # the attributes): the instant in UTC as YYMMDDHHMMSSZ, fractions dropped.
-        text = moment.astimezone(UTC).strftime("%y%m%d%H%M%SZ").encode("ascii")
+        t = moment.astimezone(UTC)  # (strftime costs more than the rest of this function)
+        text = b"%02d%02d%02d%02d%02d%02dZ" % (
+            t.year % 100,
+            t.month,
+            t.day,
+            t.hour,
+            t.minute,
+            t.second,
+        )
         return der.tlv(0x17, text)
     kind = "utc_time" if 1950 <= moment.year < 2050 else "generalized_time"
     return bytes(cms.Time({kind: moment}).dump())
@@ -277,13 +285,13 @@ def _spki_rsa_key(certificate: x509.Certificate) -> RSAPublicKey:
     ).public_key()
 
 
-def _rsa_public_key(certificate: x509.Certificate) -> RSAPublicKey:
+def _rsa_public_key(certificate: x509.Certificate) -> RecipientKey:
     """The recipient's RSA key; also read by hand when cryptography refuses the SPKI
     (old CPS certificates name RSA with the private OID 1.2.250.1.71.2.6.1)."""
     encoded = _certificate_der(certificate)
     key = _rsa_keys.get(encoded)
     if key is None:
-        key = _read_rsa_public_key(certificate)
+        key = RecipientKey.of(_read_rsa_public_key(certificate))
         if len(_rsa_keys) >= 512:
             _rsa_keys.clear()
         _rsa_keys[encoded] = key
@@ -291,7 +299,7 @@ def _rsa_public_key(certificate: x509.Certificate) -> RSAPublicKey:
 
 
 # Certificate DER -> its RSA key (a dict, not lru_cache: that would hash the Certificate).
-_rsa_keys: dict[bytes, RSAPublicKey] = {}
+_rsa_keys: dict[bytes, RecipientKey] = {}
 
 
 def _read_rsa_public_key(certificate: x509.Certificate) -> RSAPublicKey:

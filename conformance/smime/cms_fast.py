@@ -16,7 +16,7 @@ asn1crypto path would have read the same values without error.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "AUTH_ENVELOPED",
@@ -42,12 +42,15 @@ MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4"
 _OTHER_RECIPIENTS = {0xA1: "kari", 0xA2: "kekri", 0xA3: "pwri", 0xA4: "ori"}
 
 
+# The parts are named tuples, not frozen dataclasses: a frozen dataclass sets each
+# field through object.__setattr__, a few microseconds per message for these.
+
+
 class _Unhandled(Exception):
     """Not plain DER of the expected shape: leave it to asn1crypto."""
 
 
-@dataclass(frozen=True)
-class Identifier:
+class Identifier(NamedTuple):
     """A SignerIdentifier / RecipientIdentifier: subject key identifier, or issuer and serial."""
 
     ski: bytes | None
@@ -55,8 +58,7 @@ class Identifier:
     serial: int
 
 
-@dataclass(frozen=True)
-class SignerParts:
+class SignerParts(NamedTuple):
     sid: Identifier
     digest_oid: str
     signature_algorithm: bytes  # AlgorithmIdentifier DER
@@ -68,24 +70,21 @@ class SignerParts:
     message_digests: tuple[tuple[bytes, ...], ...]
 
 
-@dataclass(frozen=True)
-class SignedParts:
+class SignedParts(NamedTuple):
     content_type: str  # eContentType
     content: bytes | None  # eContent, None when absent
     certificates: tuple[bytes, ...]  # DER of each X.509 certificate
     signers: tuple[SignerParts, ...]
 
 
-@dataclass(frozen=True)
-class RecipientParts:
+class RecipientParts(NamedTuple):
     name: str  # "ktri", "kari", ... as asn1crypto names the RecipientInfo choice
     rid: Identifier | None  # ktri only
     key_algorithm: bytes  # KeyEncryptionAlgorithm DER (ktri only)
     encrypted_key: bytes
 
 
-@dataclass(frozen=True)
-class EnvelopedParts:
+class EnvelopedParts(NamedTuple):
     aead: bool
     content_type: str
     cipher_algorithm: bytes  # ContentEncryptionAlgorithmIdentifier DER

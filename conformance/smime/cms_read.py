@@ -17,7 +17,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, cast
 
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
@@ -31,7 +31,7 @@ from cryptography.x509.oid import ObjectIdentifier
 
 from conformance.smime import algorithms as alg
 from conformance.smime import der, read_cache
-from conformance.smime.ciphers import DecryptionError, decrypt_content
+from conformance.smime.ciphers import DecryptionError, decrypt_cbc, decrypt_content, plain_cbc
 from conformance.smime.cms_fast import (
     EnvelopedParts,
     Identifier,
@@ -40,7 +40,7 @@ from conformance.smime.cms_fast import (
     SignerParts,
     walk_content_info,
 )
-from conformance.smime.options import Digest, KeyTransport, ReceiveOptions
+from conformance.smime.options import ContentCipher, Digest, KeyTransport, ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
@@ -519,7 +519,8 @@ def _check_signed_attributes(
         }
     else:
         found = {_CONTENT_TYPE_ATTR: [], _MESSAGE_DIGEST_ATTR: []}
-        for attr in attrs:  # one pass: reading an attribute's type parses it
+        # (a cast: SignerParts is itself a sequence, a named tuple, so isinstance cannot narrow)
+        for attr in cast(Sequence[cms.CMSAttribute], attrs):  # one pass: reading a type parses it
             values = found.get(attr["type"].dotted)
             if values is not None:
                 values.append(attr["values"])
@@ -691,9 +692,12 @@ def _decrypt_parts(
     found: Algorithms,
 ) -> Decrypted:
     label = "AuthEnvelopedData" if envelope.aead else "EnvelopedData"
+    plain = plain_cbc(envelope.cipher_algorithm)
     with asn1_guard(f"{where}: {label}"):
         # Loaded from the same bytes with the same spec as asn1crypto's field.
-        cipher_algorithm = algos.EncryptionAlgorithm.load(envelope.cipher_algorithm)
+        cipher_algorithm = (
+            algos.EncryptionAlgorithm.load(envelope.cipher_algorithm) if plain is None else None
+        )
         aad = der_set(envelope.auth_attrs) if envelope.auth_attrs is not None else b""
         key_certs = _key_certificates(keys)
     return _decrypt(
@@ -711,6 +715,7 @@ def _decrypt_parts(
         key_certs=key_certs,
         options=options,
         found=found,
+        plain=plain,
     )
 
 
@@ -719,7 +724,7 @@ def _decrypt(
     label: str,
     *,
     content_type: str,
-    cipher_algorithm: algos.EncryptionAlgorithm,
+    cipher_algorithm: algos.EncryptionAlgorithm | None,
     cipher_oid: str,
     ciphertext: bytes | None,
     recipients: Sequence[cms.RecipientInfo | RecipientParts],
@@ -730,11 +735,19 @@ def _decrypt(
     key_certs: list[asn1_x509.Certificate],
     options: ReceiveOptions,
     found: Algorithms,
+    plain: tuple[ContentCipher, bytes] | None = None,
 ) -> Decrypted:
-    """The part shared by both readings: choose the recipient, unwrap, decrypt."""
+    """The part shared by both readings: choose the recipient, unwrap, decrypt.
 
+    `plain` is the (cipher, IV) of a plain CBC algorithm (`ciphers.plain_cbc`),
+    given instead of the parsed `cipher_algorithm`.
+    """
     try:
-        cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
+        if plain is not None:
+            cipher = plain[0]
+        else:
+            assert cipher_algorithm is not None
+            cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
     except alg.UnsupportedAlgorithm as exc:
         _note(found.content_encryption, exc.oid)
         raise _unsupported(exc, _CIPHER_LABEL) from None
@@ -797,9 +810,13 @@ def _decrypt(
     except TokenError as exc:
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: key unwrap failed: {exc}") from None
     try:
-        plaintext = decrypt_content(
-            cipher_algorithm, content_key, ciphertext, tag, aad=aad, cipher=cipher
-        )
+        if plain is not None:
+            plaintext = decrypt_cbc(cipher, content_key, plain[1], ciphertext)
+        else:
+            assert cipher_algorithm is not None
+            plaintext = decrypt_content(
+                cipher_algorithm, content_key, ciphertext, tag, aad=aad, cipher=cipher
+            )
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except DecryptionError as exc:

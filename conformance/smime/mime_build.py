@@ -130,6 +130,29 @@ def _address(name: str, address: str, charset: Charset) -> str:
     return formataddr((name, address), charset=_word_charset(name, charset))
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date(moment: datetime) -> bytes:
+    """RFC 5322 3.3 date-time, as `email.utils.format_datetime` writes it.
+
+    Written directly for UTC, the engine's usual case (the stdlib goes through
+    `timetuple` and `strftime("%z")`, a measurable part of building a message).
+    """
+    if moment.tzinfo is None or moment.utcoffset():
+        return format_datetime(moment).encode("ascii")
+    return b"%s, %02d %s %04d %02d:%02d:%02d +0000" % (
+        _DAYS[moment.weekday()].encode("ascii"),
+        moment.day,
+        _MONTHS[moment.month - 1].encode("ascii"),
+        moment.year,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
+
+
 def message_headers(headers: Headers, charset: Charset, rng_token: bytes) -> bytes:
     """From, To, Date, Message-ID, Subject, MIME-Version (RFC 5322, RFC 2047, RFC 2045).
 
@@ -144,7 +167,7 @@ def message_headers(headers: Headers, charset: Charset, rng_token: bytes) -> byt
     if headers.to:
         to = ", ".join(_address("", a, charset) for a in headers.to)
         out.append(b"To: " + to.encode("ascii") + CRLF)
-    out.append(b"Date: " + format_datetime(date).encode("ascii") + CRLF)
+    out.append(b"Date: " + _date(date) + CRLF)
     out.append(b"Message-ID: " + _header_value_ok(message_id, "Message-ID").encode("ascii") + CRLF)
     out.append(_encoded_header("Subject", headers.subject, charset))
     out.append(b"MIME-Version: 1.0" + CRLF)

@@ -39,11 +39,12 @@ _ders: OrderedDict[int, tuple[object, bytes]] = OrderedDict()
 
 
 def _der(value: x509.Certificate | x509.CertificateRevocationList) -> bytes:
+    # Looked up without the lock: one dict read is atomic, and an entry is
+    # only trusted when it holds this very object.
+    entry = _ders.get(id(value))
+    if entry is not None and entry[0] is value:
+        return entry[1]
     key = id(value)
-    with _lock:
-        entry = _ders.get(key)
-        if entry is not None and entry[0] is value:
-            return entry[1]
     der = value.public_bytes(Encoding.DER)
     with _lock:
         _ders[key] = (value, der)

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -20,20 +21,22 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from conformance.smime.algorithms import oaep_digest
 from conformance.smime.options import KeyTransport
 
-__all__ = ["encrypt_key", "mgf1", "oaep_encode", "pkcs1v15_encode"]
+__all__ = ["RecipientKey", "encrypt_key", "mgf1", "oaep_encode", "pkcs1v15_encode"]
 
 Rng = Callable[[int], bytes]
 
 try:  # gmpy2 (a dependency) does the public-key exponentiation about 8x faster than pow()
+    from gmpy2 import mpz as _integer  # type: ignore[import-not-found,import-untyped,unused-ignore]
     from gmpy2 import powmod as _gmpy_powmod  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
-    def _powmod(base: int, exponent: int, modulus: int) -> int:
+    def _powmod(base: int, exponent: Any, modulus: Any) -> int:
         return int(_gmpy_powmod(base, exponent, modulus))
 
 except ImportError:  # pragma: no cover - slower, same result
+    _integer = int
 
-    def _powmod(base: int, exponent: int, modulus: int) -> int:
-        return pow(base, exponent, modulus)
+    def _powmod(base: int, exponent: Any, modulus: Any) -> int:
+        return int(pow(base, exponent, modulus))
 
 
 def _nonzero_bytes(n: int, rng: Rng) -> bytes:
@@ -65,13 +68,24 @@ def _hasher(hash_name: str) -> Callable[[bytes], Any]:
     return _HASHES.get(hash_name) or functools.partial(hashlib.new, hash_name)
 
 
+# Counter octet strings of MGF1 (C in RFC 8017 B.2.1), made once; enough for any key here.
+_COUNTERS = tuple(i.to_bytes(4, "big") for i in range(64))
+
+
 def mgf1(seed: bytes, length: int, hash_name: str) -> bytes:
-    """MGF1 (RFC 8017 B.2.1)."""
+    """MGF1 (RFC 8017 B.2.1): each block hashes a copy of the hash state after the seed."""
     new = _hasher(hash_name)
-    size = new(b"").digest_size
-    blocks = (length + size - 1) // size
-    out = b"".join([new(seed + counter.to_bytes(4, "big")).digest() for counter in range(blocks)])
-    return out[:length]
+    seeded = new(seed)
+    blocks = (length + seeded.digest_size - 1) // seeded.digest_size
+    counters = (
+        _COUNTERS if blocks <= len(_COUNTERS) else [i.to_bytes(4, "big") for i in range(blocks)]
+    )
+    out = []
+    for counter in counters[:blocks]:
+        block = seeded.copy()
+        block.update(counter)
+        out.append(block.digest())
+    return b"".join(out)[:length]
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
@@ -98,13 +112,31 @@ def oaep_encode(message: bytes, k: int, hash_name: str, rng: Rng, label: bytes =
     return b"\x00" + masked_seed + masked_db
 
 
+@dataclass(frozen=True)
+class RecipientKey:
+    """What key transport needs of a public key, read once (`public_numbers()` builds
+    Python integers from the key on every call)."""
+
+    size: int  # k, the modulus length in octets
+    exponent: Any  # e and n, as the exponentiation takes them (gmpy2 integers when available)
+    modulus: Any
+
+    @classmethod
+    def of(cls, public_key: RSAPublicKey) -> RecipientKey:
+        numbers = public_key.public_numbers()
+        return cls((numbers.n.bit_length() + 7) // 8, _integer(numbers.e), _integer(numbers.n))
+
+
 def encrypt_key(
-    public_key: RSAPublicKey, key: bytes, key_transport: KeyTransport, rng: Rng = os.urandom
+    public_key: RSAPublicKey | RecipientKey,
+    key: bytes,
+    key_transport: KeyTransport,
+    rng: Rng = os.urandom,
 ) -> bytes:
     """Encrypt a content-encryption key for a recipient (RSAES-PKCS1-v1_5 or RSAES-OAEP)."""
-    numbers = public_key.public_numbers()
-    k = (numbers.n.bit_length() + 7) // 8
+    recipient = public_key if isinstance(public_key, RecipientKey) else RecipientKey.of(public_key)
+    k = recipient.size
     digest = oaep_digest(key_transport)
     encoded = pkcs1v15_encode(key, k, rng) if digest is None else oaep_encode(key, k, digest, rng)
-    c = _powmod(int.from_bytes(encoded, "big"), numbers.e, numbers.n)
+    c = _powmod(int.from_bytes(encoded, "big"), recipient.exponent, recipient.modulus)
     return c.to_bytes(k, "big")
