@@ -9,7 +9,6 @@ headers and to encode RFC 2047 words and addresses.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import Literal
 
+from conformance.smime import b64
 from conformance.smime.options import Charset, ContentEncoding, MimeOptions
 
 __all__ = [
@@ -69,10 +69,7 @@ def canonicalize(data: bytes) -> bytes:
 
 def base64_body(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, each ended by CRLF (RFC 2045 6.8)."""
-    encoded = base64.b64encode(data)
-    if not encoded:
-        return b""
-    return CRLF.join([encoded[i : i + 76] for i in range(0, len(encoded), 76)]) + CRLF
+    return b64.encode_lines(data)
 
 
 def split_entity(entity: bytes) -> tuple[bytes, bytes, bytes]:
