@@ -21,6 +21,8 @@ from email.parser import BytesHeaderParser
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from conformance.smime.b64 import encode_lines
+
 LayerKind = Literal[
     "enveloped-data", "authEnveloped-data", "signed-data", "multipart-signed", "plain"
 ]
@@ -143,10 +145,6 @@ def canonical(content: bytes) -> bytes:
     return re.sub(rb"\r?\n", b"\r\n", content)
 
 
-def _base64_lines(data: bytes) -> bytes:
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
-
-
 def envelope_headers(
     sender: str,
     recipients: tuple[str, ...],
@@ -174,7 +172,7 @@ def wrap_cms(cms: bytes, smime_type: str, legacy: bool = False, headers: bytes =
         + f"Content-Type: {media}; smime-type={smime_type}; name=smime.p7m\r\n"
         "Content-Transfer-Encoding: base64\r\n"
         "Content-Disposition: attachment; filename=smime.p7m\r\n\r\n".encode()
-        + _base64_lines(cms)
+        + encode_lines(cms)
     )
 
 
@@ -199,6 +197,6 @@ def wrap_detached(
             "Content-Transfer-Encoding: base64\r\n"
             "Content-Disposition: attachment; filename=smime.p7s\r\n\r\n"
         ).encode()
-        + _base64_lines(cms)
+        + encode_lines(cms)
         + f"\r\n--{boundary}--\r\n".encode()
     )

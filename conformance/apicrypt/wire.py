@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from conformance.apicrypt import MODEL_LABEL
 from conformance.apicrypt.keys import ApicryptKey, public_signing_key
+from conformance.smime.b64 import encode_lines
 
 BEGIN = b"-----BEGIN APICRYPT MODEL MESSAGE-----"
 END = b"-----END APICRYPT MODEL MESSAGE-----"
@@ -132,7 +133,7 @@ def parse_payload(payload: bytes) -> Opened:
 
 
 def armour(sealed: Sealed) -> bytes:
-    body = base64.encodebytes(sealed.ciphertext).replace(b"\n", b"\r\n")
+    body = encode_lines(sealed.ciphertext)
     return (
         BEGIN
         + f"\r\nKey-Owner: {sealed.key_owner}\r\n".encode()
