@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from conformance import __version__
+from conformance.cli_support import print_error
 from conformance.errors import UserError
 
 # Command -> module that registers it, in the order `--help` lists them. A command
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except UserError as exc:
-        print(f"osm-conformance: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("osm-conformance: interrupted", file=sys.stderr)

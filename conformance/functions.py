@@ -6,9 +6,12 @@ letter with attachments); the operation is what the S/MIME engine does for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Literal
 
 from conformance.smime.options import FUNCTIONS, Function
+from conformance.status import Services
 
 Service = Literal["authentication", "integrity", "non_repudiation", "confidentiality"]
 Operation = Literal["sign", "encrypt", "sign-encrypt"]
@@ -36,4 +39,30 @@ OPERATION: dict[Function, Operation] = {
     "attachments": "sign-encrypt",
 }
 
-__all__ = ["ALL_SERVICES", "FUNCTIONS", "OPERATION", "REQUIRED_SERVICES", "Function", "Service"]
+__all__ = [
+    "ALL_SERVICES",
+    "FUNCTIONS",
+    "OPERATION",
+    "REQUIRED_SERVICES",
+    "Function",
+    "Service",
+    "services_held",
+    "shortfall",
+]
+
+
+def services_held(services: Services) -> dict[str, bool]:
+    """The four services of a status, by name (what results and readings record)."""
+    return asdict(services)
+
+
+def shortfall(function: Function, held: Mapping[str, bool], content: bytes | None) -> str | None:
+    """Why a reception without error still does not deliver `function`: a required
+    service not held, or no content recovered; None when it does. The one rule the
+    matrix and `vectors verify` judge by."""
+    missing = [s for s in REQUIRED_SERVICES[function] if not held.get(s)]
+    if missing:
+        return "services not held: " + ", ".join(m.replace("_", "-") for m in missing)
+    if content is None:
+        return "receiver recovered no content"
+    return None

@@ -9,11 +9,14 @@ so that openssl, cmsutil and gpgsm can read them. Fixed dates around NOW
 
 from __future__ import annotations
 
+import random
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from pki_support import authority, cert_pem, key_pem, leaf, name, rsa_key
 
@@ -86,6 +89,16 @@ def make_pki(directory: Path) -> BuildPKI:
         intermediate_pem=_write(directory / "intermediate.pem", cert_pem(inter.certificate)),
         people=people,
     )
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> BuildPKI:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def seeded(seed: int) -> Callable[[int], bytes]:
+    """A reproducible source of random bytes: the same seed builds the same message."""
+    return random.Random(seed).randbytes
 
 
 def run(command: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:

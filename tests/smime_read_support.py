@@ -265,6 +265,12 @@ def openssl(*args: str, data: bytes = CONTENT) -> bytes:
     return run(["openssl", *args], data)
 
 
+def openssl_sign(person: Person, *args: str, tool: str = "cms", data: bytes = CONTENT) -> bytes:
+    """`openssl cms|smime -sign` as `person`: the signer options every signing test passes."""
+    signer = ["-signer", str(person.cert_path), "-inkey", str(person.key_path)]
+    return openssl(tool, "-sign", *signer, *args, data=data)
+
+
 def headers(sender: str = "alice@osm.test", recipient: str = "bob@osm.test") -> bytes:
     return (f"From: {sender}\r\nTo: {recipient}\r\nSubject: test\r\nMIME-Version: 1.0\r\n").encode()
 
@@ -318,15 +324,4 @@ def multipart_signed(
 
 def opaque_signed_der(pki: ReadPKI) -> bytes:
     """An attached SignedData by alice, DER, made by openssl cms."""
-    alice = pki.people["alice"]
-    return openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(alice.cert_path),
-        "-inkey",
-        str(alice.key_path),
-        "-nodetach",
-        "-outform",
-        "DER",
-    )
+    return openssl_sign(pki.people["alice"], "-nodetach", "-outform", "DER")

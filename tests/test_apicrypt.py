@@ -37,10 +37,11 @@ from conformance.apicrypt.wire import (
 )
 from conformance.errors import UserError
 from conformance.matrix.cast import Cast, exported_pki
-from conformance.matrix.exchange import exchange
+from conformance.matrix.exchange import Observation, World, exchange
 from conformance.pki.model import load_pki
 from conformance.profiles.loader import load_profiles
 from conformance.scenarios import basic_scenario, build_entity
+from conformance.smime.options import Function
 from conformance.status import ErrorCode, Status
 
 __all__ = ["software_keys"]
@@ -217,23 +218,25 @@ def cast(software_keys: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
     made.close()
 
 
+def _from_apicrypt(
+    cast: Cast, function: Function, receiver: str, world: World | None = None
+) -> Observation:
+    """One exchange sent by the Apicrypt client; `world` defaults to the cast's, with the relay."""
+    return exchange(
+        basic_scenario(function),
+        cast.seat("apimail-apicrypt", "sender"),
+        cast.seat(receiver, "receiver"),
+        cast.world() if world is None else world,
+    )
+
+
 def test_exchanges_without_the_relay_fail(cast: Cast) -> None:
     world = replace(cast.world(), transport=lambda message, to: message)
     for receiver in cast.profiles:
-        obs = exchange(
-            basic_scenario("encrypt"),
-            cast.seat("apimail-apicrypt", "sender"),
-            cast.seat(receiver, "receiver"),
-            world,
-        )
+        obs = _from_apicrypt(cast, "encrypt", receiver, world)
         assert not obs.ok and (obs.reason or "").startswith("cannot-decrypt"), obs.reason
         # The same exchange through the relay works.
-        assert exchange(
-            basic_scenario("encrypt"),
-            cast.seat("apimail-apicrypt", "sender"),
-            cast.seat(receiver, "receiver"),
-            cast.world(),
-        ).ok
+        assert _from_apicrypt(cast, "encrypt", receiver).ok
 
 
 def test_a_relay_that_delivers_to_someone_else_is_a_bounce(cast: Cast) -> None:
@@ -243,12 +246,7 @@ def test_a_relay_that_delivers_to_someone_else_is_a_bounce(cast: Cast) -> None:
         return forward(message, stranger)
 
     world = replace(cast.world(), transport=misdirect)
-    obs = exchange(
-        basic_scenario("sign-encrypt"),
-        cast.seat("apimail-apicrypt", "sender"),
-        cast.seat("apimail-apicrypt", "receiver"),
-        world,
-    )
+    obs = _from_apicrypt(cast, "sign-encrypt", "apimail-apicrypt", world)
     assert not obs.ok and (obs.reason or "").startswith("not delivered"), obs.reason
 
 
@@ -382,12 +380,7 @@ def test_tampered_messages_in_a_whole_exchange_are_never_a_pass(cast: Cast) -> N
             return _flip(forward(message, to), at, 0x01)
 
         world = replace(cast.world(), transport=tamper)
-        obs = exchange(
-            basic_scenario("encrypt"),
-            cast.seat("apimail-apicrypt", "sender"),
-            cast.seat("easycrypt-net", "receiver"),
-            world,
-        )
+        obs = _from_apicrypt(cast, "encrypt", "easycrypt-net", world)
         assert not obs.ok or (obs.reception is not None and obs.reception.content == entity)
         if not obs.ok:
             assert (obs.reason or "").split(":")[0] in ("cannot-decrypt", "malformed"), obs.reason

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conformance.matrix.assemble import contradictions_of
 from conformance.matrix.results import (
     SERVICES,
     AgentInfo,
     Cell,
-    Contradiction,
     Counterexample,
     Fact,
     Pair,
@@ -259,18 +259,6 @@ def sample_results(root: Path, complete: bool = True) -> Results:
             cell.expected = "pass"
             cell.expected_source = HOMOLOGATION
             cell.contradiction = cell.verdict != "pass"
-    contradictions = [
-        Contradiction(
-            sender=c.sender,
-            receiver=c.receiver,
-            function=c.function,
-            expected=c.expected or "",
-            observed=c.verdict,
-            source=c.expected_source,
-        )
-        for c in cells
-        if c.contradiction
-    ]
     pairs: list[Pair] = []
     for s in ids:
         for r in ids:
@@ -279,18 +267,8 @@ def sample_results(root: Path, complete: bool = True) -> Results:
             if {s, r} <= {"easycrypt-net", "docteur-net-cps"}:
                 pair.expected, pair.expected_source = "full", HOMOLOGATION
                 pair.contradiction = pair.interop != "full"
-                if pair.contradiction:
-                    contradictions.append(
-                        Contradiction(
-                            sender=s,
-                            receiver=r,
-                            function=None,
-                            expected="full",
-                            observed=pair.interop,
-                            source=HOMOLOGATION,
-                        )
-                    )
             pairs.append(pair)
+    contradictions = contradictions_of(cells, pairs)  # as a run lists them: pairs, then cells
     if not complete:
         cells = cells[: len(cells) // 2]
     return Results(

@@ -10,7 +10,6 @@ import email.policy
 import hashlib
 import random
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import Encoding
-from smime_build_support import NOW, BuildPKI, make_pki
+from smime_build_support import NOW, BuildPKI, pki, seeded
 
 from conformance.smime import algorithms as alg
 from conformance.smime import ciphers, rc2, rsa_padding
@@ -44,16 +43,7 @@ from conformance.smime.options import (
     SignOptions,
 )
 
-
-def seeded(seed: int) -> Callable[[int], bytes]:
-    generator = random.Random(seed)
-    return generator.randbytes
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> BuildPKI:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
+__all__ = ["pki"]
 
 LETTER = (
     "Content-Type: text/plain; charset=utf-8\n\n"

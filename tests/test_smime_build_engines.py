@@ -8,16 +8,15 @@ asserts that exact refusal: it is an interoperability finding.
 from __future__ import annotations
 
 import email
-import random
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from smime_build_support import NOW, BuildPKI, Person, make_pki, run
+from smime_build_support import NOW, BuildPKI, Person, pki, run, seeded
 
 from conformance.smime.compose import Headers, build_message
 from conformance.smime.options import (
@@ -29,6 +28,8 @@ from conformance.smime.options import (
     SendOptions,
     SignOptions,
 )
+
+__all__ = ["pki"]
 
 pytestmark = pytest.mark.engines
 
@@ -42,15 +43,6 @@ OPENSSL_LEGACY = ["-provider", "legacy", "-provider", "default"]
 def need(tool: str) -> None:
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> BuildPKI:
-    return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-def seeded(seed: int) -> Callable[[int], bytes]:
-    return random.Random(seed).randbytes
 
 
 def build(

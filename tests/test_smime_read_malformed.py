@@ -14,6 +14,7 @@ from smime_read_support import (
     headers,
     opaque_signed_der,
     openssl,
+    openssl_sign,
     pki,
     wrap_cms,
 )
@@ -30,10 +31,6 @@ def _malformed(status: Status, *words: str) -> None:
         assert word in status.errors[0].message, status.errors[0].message
     assert status.services.as_set() == set()
     assert status.exit_code() == 16
-
-
-def _signed_der(pki: ReadPKI) -> bytes:
-    return opaque_signed_der(pki)
 
 
 @pytest.mark.parametrize(
@@ -64,7 +61,7 @@ def test_unknown_transfer_encoding(pki: ReadPKI) -> None:
 
 @pytest.mark.engines
 def test_truncated_cms(pki: ReadPKI) -> None:
-    der = _signed_der(pki)
+    der = opaque_signed_der(pki)
     for cut in (1, 2, 10, len(der) // 2, len(der) - 1):
         _malformed(pki.read(wrap_cms(der[:cut], "signed-data"))[1], "message")
 
@@ -147,18 +144,7 @@ def test_deep_smime_nesting_is_bounded(pki: ReadPKI) -> None:
     message = CONTENT
     alice = pki.people["alice"]
     for _ in range(4):
-        message = openssl(
-            "cms",
-            "-sign",
-            "-signer",
-            str(alice.cert_path),
-            "-inkey",
-            str(alice.key_path),
-            "-nodetach",
-            "-from",
-            "alice@osm.test",
-            data=message,
-        )
+        message = openssl_sign(alice, "-nodetach", "-from", "alice@osm.test", data=message)
     _, ok = pki.read(message)
     assert ok.errors == [] and len(ok.layers) == 4
     _, status = pki.read(message, limits=Limits(max_depth=3))
@@ -207,9 +193,8 @@ _SEEDS: dict[str, bytes] = {}
 def _seed_messages(pki: ReadPKI) -> list[bytes]:
     if not _SEEDS:
         alice, bob = pki.people["alice"], pki.people["bob"]
-        sign = ["cms", "-sign", "-signer", str(alice.cert_path), "-inkey", str(alice.key_path)]
-        _SEEDS["clear"] = openssl(*sign, "-from", "alice@osm.test")
-        signed = openssl(*sign, "-nodetach", "-from", "alice@osm.test")
+        _SEEDS["clear"] = openssl_sign(alice, "-from", "alice@osm.test")
+        signed = openssl_sign(alice, "-nodetach", "-from", "alice@osm.test")
         _SEEDS["sign-encrypt"] = openssl(
             "cms", "-encrypt", "-aes256", "-recip", str(bob.cert_path), data=signed
         )

@@ -137,6 +137,7 @@ _PARAM_VALUES = [
     'application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
     'text/plain; charset="us-ascii" ; format=flowed',
     'text/plain; name="a b;c=d.txt"',
+    'text/plain; name=" a b "; charset=""',
     "text/plain; BOUNDARY=x; boundary=y",
     "text/plain;",
     "text/plain; name*=utf-8''r%C3%A9sultat",

@@ -9,6 +9,7 @@ from smime_read_support import (
     ReadPKI,
     opaque_signed_der,
     openssl,
+    openssl_sign,
     pki,
     wrap_cms,
 )
@@ -25,21 +26,8 @@ ALL = {"authentication", "integrity", "non_repudiation"}
 
 def _sign(pki: ReadPKI, *extra: str, tool: str = "cms", who: str = "alice") -> bytes:
     person = pki.people[who]
-    return openssl(
-        tool,
-        "-sign",
-        "-signer",
-        str(person.cert_path),
-        "-inkey",
-        str(person.key_path),
-        "-from",
-        person.email,
-        "-to",
-        "bob@osm.test",
-        "-subject",
-        "read test",
-        *extra,
-    )
+    mail = ["-from", person.email, "-to", "bob@osm.test", "-subject", "read test"]
+    return openssl_sign(person, *mail, *extra, tool=tool)
 
 
 @pytest.mark.parametrize(
@@ -223,17 +211,7 @@ def test_signed_then_encrypted(pki: ReadPKI) -> None:
 def test_encrypted_then_signed(pki: ReadPKI) -> None:
     alice = pki.people["alice"]
     encrypted = openssl("cms", "-encrypt", "-aes128", "-recip", str(pki.people["bob"].cert_path))
-    message = openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(alice.cert_path),
-        "-inkey",
-        str(alice.key_path),
-        "-from",
-        alice.email,
-        data=encrypted,
-    )
+    message = openssl_sign(alice, "-from", alice.email, data=encrypted)
     content, status = pki.read(message)
     assert status.errors == [] and content == CONTENT
     assert status.layers == ["signed-data", "enveloped-data"]
@@ -242,18 +220,7 @@ def test_encrypted_then_signed(pki: ReadPKI) -> None:
 
 def test_triple_wrap(pki: ReadPKI) -> None:
     alice = pki.people["alice"]
-    message = openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(alice.cert_path),
-        "-inkey",
-        str(alice.key_path),
-        "-nodetach",
-        "-from",
-        alice.email,
-        data=_pipe_sign_encrypt(pki),
-    )
+    message = openssl_sign(alice, "-nodetach", "-from", alice.email, data=_pipe_sign_encrypt(pki))
     content, status = pki.read(message)
     assert status.errors == [] and content == CONTENT
     assert status.layers == ["signed-data", "enveloped-data", "signed-data"]

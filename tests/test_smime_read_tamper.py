@@ -10,7 +10,16 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from smime_read_support import CONTENT, NOW, ReadPKI, multipart_signed, openssl, pki, wrap_cms
+from smime_read_support import (
+    CONTENT,
+    NOW,
+    ReadPKI,
+    multipart_signed,
+    openssl,
+    openssl_sign,
+    pki,
+    wrap_cms,
+)
 
 from conformance.smime.options import ReceiveOptions, ReceiveQuirks
 from conformance.status import ErrorCode, Status
@@ -21,21 +30,8 @@ pytestmark = pytest.mark.engines
 
 
 def _der(pki: ReadPKI, *args: str, who: str = "alice", data: bytes = CONTENT) -> bytes:
-    person = pki.people[who]
-    return openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(person.cert_path),
-        "-inkey",
-        str(person.key_path),
-        "-certfile",
-        str(pki.chain_path),
-        "-outform",
-        "DER",
-        *args,
-        data=data,
-    )
+    chain = ["-certfile", str(pki.chain_path)]
+    return openssl_sign(pki.people[who], *chain, "-outform", "DER", *args, data=data)
 
 
 def _flip(data: bytes, at: int) -> bytes:
@@ -68,16 +64,7 @@ def test_untouched_opaque_message_is_accepted(pki: ReadPKI) -> None:
 
 
 def test_one_byte_of_multipart_content(pki: ReadPKI) -> None:
-    message = openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(pki.people["alice"].cert_path),
-        "-inkey",
-        str(pki.people["alice"].key_path),
-        "-from",
-        "alice@osm.test",
-    )
+    message = openssl_sign(pki.people["alice"], "-from", "alice@osm.test")
     tampered = message.replace(b"resultat normal", b"resultat anormal")
     _, status = pki.read(tampered)
     _no_accept(status, ErrorCode.BAD_SIGNATURE)
@@ -259,17 +246,7 @@ def test_gcm_tampering(pki: ReadPKI, where: str) -> None:
 
 def test_cbc_tampering_under_a_signature(pki: ReadPKI) -> None:
     """CBC has no integrity of its own: the inner signature must catch the change."""
-    signed = openssl(
-        "cms",
-        "-sign",
-        "-signer",
-        str(pki.people["alice"].cert_path),
-        "-inkey",
-        str(pki.people["alice"].key_path),
-        "-nodetach",
-        "-from",
-        "alice@osm.test",
-    )
+    signed = openssl_sign(pki.people["alice"], "-nodetach", "-from", "alice@osm.test")
     der = openssl(
         "cms",
         "-encrypt",

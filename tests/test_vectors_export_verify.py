@@ -41,6 +41,18 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _manifest(directory: Path, entries: list[dict[str, str]]) -> None:
+    (directory / "manifest.json").write_text(json.dumps({"messages": entries}))
+
+
+def _verify_cli(messages: Path, out: Path, *receivers: str) -> int:
+    """`vectors verify` as a user runs it: the product's messages, read by `receivers`."""
+    argv = ["vectors", "verify", str(messages), "--as", PRODUCT, "--out", str(out)]
+    for receiver in receivers:
+        argv += ["--receiver", receiver]
+    return main(argv)
+
+
 def test_export_layout_and_manifest(exported: Path) -> None:
     manifest = load_export_manifest(exported)
     sender_id, receiver_id = shipped_cast().users(PRODUCT)
@@ -112,7 +124,7 @@ def test_exported_vectors_verify_as_the_manifest_expects(exported: Path, tmp_pat
     ]
     (exported / "manifest.json").rename(tmp_path / "export-manifest.json")
     try:
-        (exported / "manifest.json").write_text(json.dumps({"messages": entries}))
+        _manifest(exported, entries)
         report = verify_messages(exported, PRODUCT, receivers=[PRODUCT])
     finally:
         (tmp_path / "export-manifest.json").replace(exported / "manifest.json")
@@ -164,23 +176,7 @@ def test_round_trip_product_row(tmp_path: Path, capsys: pytest.CaptureFixture[st
     messages.mkdir()
     _product_messages(messages)
     out = tmp_path / "verified"
-    code = main(
-        [
-            "vectors",
-            "verify",
-            str(messages),
-            "--as",
-            PRODUCT,
-            "--receiver",
-            "sermentis-mms",
-            "--receiver",
-            "easycrypt-net",
-            "--receiver",
-            "apimail-apicrypt",
-            "--out",
-            str(out),
-        ]
-    )
+    code = _verify_cli(messages, out, "sermentis-mms", "easycrypt-net", "apimail-apicrypt")
     assert code == 0
     printed = capsys.readouterr().out
     assert "read with AIN: sermentis-mms, easycrypt-net" in printed
@@ -215,10 +211,6 @@ def test_content_that_differs_is_a_fail(tmp_path: Path) -> None:
 
 
 # --- bad input ------------------------------------------------------------------------
-
-
-def _manifest(directory: Path, entries: list[dict[str, str]]) -> None:
-    (directory / "manifest.json").write_text(json.dumps({"messages": entries}))
 
 
 def test_missing_file_unknown_function_unknown_recipient(tmp_path: Path) -> None:
@@ -275,19 +267,7 @@ def test_manifest_lying_about_the_function_gets_no_verdict(
         ],
     )
     out = tmp_path / "out"
-    code = main(
-        [
-            "vectors",
-            "verify",
-            str(tmp_path),
-            "--as",
-            PRODUCT,
-            "--receiver",
-            "sermentis-mms",
-            "--out",
-            str(out),
-        ]
-    )
+    code = _verify_cli(tmp_path, out, "sermentis-mms")
     assert code == 2
     err = capsys.readouterr().err
     assert (

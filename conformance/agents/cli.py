@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Party, ReceiveRequest, SendRequest
+from conformance.agents.base import Agent, Party, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
@@ -108,6 +110,16 @@ def register(subparsers: Any) -> None:
     caps.set_defaults(func=_capabilities)
 
 
+@contextmanager
+def _agent(profile: str) -> Iterator[Agent]:
+    """The profile's agent for one verb, closed however the verb ends."""
+    agent = make_agent(load_profile(profile))
+    try:
+        yield agent
+    finally:
+        close_agent(agent)
+
+
 def _party(
     directory: str,
     key_uris: tuple[tuple[str, str], ...] = (),
@@ -148,8 +160,7 @@ def _send(args: argparse.Namespace) -> int:
     sender = _party(args.sender, uris)
     recipients = [_recipient(t, directories) for t in args.to]
     parties = tuple(p for _, p in recipients)
-    agent = make_agent(load_profile(args.profile))
-    try:
+    with _agent(args.profile) as agent:
         result = agent.send(
             SendRequest(
                 function=args.function,
@@ -163,8 +174,6 @@ def _send(args: argparse.Namespace) -> int:
                 message_id=args.message_id,
             )
         )
-    finally:
-        close_agent(agent)
     _print_evidence(result.evidence.stderr)
     if result.message is None:
         code = result.error or ErrorCode.INTERNAL
@@ -181,8 +190,7 @@ def _receive(args: argparse.Namespace) -> int:
     for p in [*args.trust, *args.crl]:
         if not Path(p).is_file():
             raise UserError(f"{p}: no such file")
-    agent = make_agent(load_profile(args.profile))
-    try:
+    with _agent(args.profile) as agent:
         reception = agent.receive(
             ReceiveRequest(
                 message=sys.stdin.buffer.read(),
@@ -191,8 +199,6 @@ def _receive(args: argparse.Namespace) -> int:
                 crls=tuple(Path(p) for p in args.crl),
             )
         )
-    finally:
-        close_agent(agent)
     status = reception.status
     if args.status_out:
         Path(args.status_out).write_text(status.dumps() + "\n", encoding="utf-8")
@@ -206,11 +212,8 @@ def _receive(args: argparse.Namespace) -> int:
 
 
 def _version(args: argparse.Namespace) -> int:
-    agent = make_agent(load_profile(args.profile))
-    try:
+    with _agent(args.profile) as agent:
         print(agent.version())
-    finally:
-        close_agent(agent)
     return 0
 
 

@@ -32,6 +32,7 @@ from conformance.agents.tool_agent import (
     ToolAgent,
     pem,
     pem_certificates,
+    require_ok,
     sha1_hex,
     summary,
 )
@@ -126,8 +127,7 @@ class GpgsmAgent(ToolAgent):
         path = self.tmp("certs.pem")
         path.write_bytes(b"".join(pem(c) for c in new))
         result = self._gpgsm(["--import", path], ev)
-        if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --import failed: {summary(result)}")
+        require_ok(result, "gpgsm --import")
         self._imported.update(sha1_hex(c) for c in new)
 
     def _secret_fingerprints(self, ev: Evidence) -> set[str]:
@@ -219,8 +219,7 @@ class GpgsmAgent(ToolAgent):
             src,
         ]
         result = self._gpgsm(args, ev, passphrase=True)
-        if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --sign failed: {summary(result)}")
+        require_ok(result, "gpgsm --sign")
         cms = out.read_bytes()
         return self._wrap_signed(data, cms, detached=detached, digest=digest)
 
@@ -238,8 +237,7 @@ class GpgsmAgent(ToolAgent):
         if self.options is not None:
             args += ["--cipher-algo", CIPHERS[self.options.encrypt.content]]
         result = self._gpgsm([*args, "--output", out, "--encrypt", src], ev)
-        if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"gpgsm --encrypt failed: {summary(result)}")
+        require_ok(result, "gpgsm --encrypt")
         return self._wrap_enveloped(out.read_bytes())
 
     # -- receive ----------------------------------------------------------------------
@@ -247,9 +245,7 @@ class GpgsmAgent(ToolAgent):
     def _decrypt(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
-        assert layer.cms is not None
-        src, out = self.tmp("in.p7m"), self.tmp("decrypted")
-        src.write_bytes(layer.cms)
+        src, out = self.cms_files(layer.cms)
         result = self._gpgsm(["--output", out, "--decrypt", src], ev, passphrase=True)
         words = _status(result)
         # gpgsm exits 2 when it could not look up a certificate of another recipient,

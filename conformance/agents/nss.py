@@ -29,6 +29,7 @@ from conformance.agents.tool_agent import (
     ToolAgent,
     pem,
     pem_certificates,
+    require_ok,
     sha1_hex,
     summary,
 )
@@ -282,8 +283,7 @@ class NssAgent(ToolAgent):
         if so is None or "smime-capabilities" in so.signed_attributes:
             args.append("-P")
         result = self._tool(args, ev)
-        if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -S failed: {summary(result)}")
+        require_ok(result, "cmsutil -S")
         cms = out.read_bytes()
         return self._wrap_signed(data, cms, detached=detached, digest=digest)
 
@@ -302,8 +302,7 @@ class NssAgent(ToolAgent):
         result = self._tool(
             [self.cmsutil, "-E", "-d", self.db, "-r", nicks, "-i", src, "-o", out], ev
         )
-        if not result.ok:
-            raise SendFailure(ErrorCode.INTERNAL, f"cmsutil -E failed: {summary(result)}")
+        require_ok(result, "cmsutil -E")
         return self._wrap_enveloped(out.read_bytes())
 
     # -- receive ----------------------------------------------------------------------
@@ -311,9 +310,7 @@ class NssAgent(ToolAgent):
     def _decrypt(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
-        assert layer.cms is not None
-        src, out = self.tmp("in.p7m"), self.tmp("decrypted")
-        src.write_bytes(layer.cms)
+        src, out = self.cms_files(layer.cms)
         result = self._tool([self.cmsutil, "-D", "-d", self.db, "-i", src, "-o", out], ev)
         if result.ok:
             return StepResult(out.read_bytes())

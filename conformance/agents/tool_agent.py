@@ -130,6 +130,12 @@ def summary(result: ToolRun) -> str:
     return " ".join(result.text().split())[:600]
 
 
+def require_ok(result: ToolRun, what: str) -> None:
+    """A send step the tool refused: a SendFailure naming the command and its words."""
+    if not result.ok:
+        raise SendFailure(ErrorCode.INTERNAL, f"{what} failed: {summary(result)}")
+
+
 def pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -245,6 +251,13 @@ class ToolAgent(ABC):
         """A fresh file name in this instance's work directory."""
         self._counter += 1
         return self.workdir / f"{self._counter:05d}-{name}"
+
+    def cms_files(self, cms: bytes | None) -> tuple[Path, Path]:
+        """(input file holding a layer's CMS, fresh output file) for a decrypt step."""
+        assert cms is not None
+        src, out = self.tmp("in.p7m"), self.tmp("decrypted")
+        src.write_bytes(cms)
+        return src, out
 
     def close(self) -> None:
         """Remove the instance's temporary directory (databases, homes, files)."""

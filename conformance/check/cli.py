@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from conformance.cli_support import print_json
 from conformance.errors import UserError
 
 _DESCRIPTION = """\
@@ -113,7 +113,7 @@ def handle(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UserError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     if args.json:
-        sys.stdout.write(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+        print_json(report.to_json())
     else:
         sys.stdout.write(report.to_text())
     return 1 if report.errors else 0

@@ -30,7 +30,6 @@ _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 _BCHARS = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")
 _QP_BAD_ESCAPE = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*\r?\n|[ \t]*\Z)")
-_KNOWN_CTE = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from cryptography import x509
 from conformance.agents.base import Agent, Party, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt.relay import DeliveryError
 from conformance.apicrypt.relay import transport as relay_transport
-from conformance.functions import REQUIRED_SERVICES
+from conformance.functions import services_held, shortfall
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode
@@ -112,24 +112,15 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     )
     obs.reception = reception
     status = reception.status
-    obs.services = {
-        "authentication": status.services.authentication,
-        "integrity": status.services.integrity,
-        "non_repudiation": status.services.non_repudiation,
-        "confidentiality": status.services.confidentiality,
-    }
+    obs.services = services_held(status.services)
     primary = status.primary_error()
     if primary is not None and primary.code is ErrorCode.INTERNAL:
         raise HarnessError(f"receiver {receiver.agent.id}: {primary.message}")
     if primary is not None:
         obs.reason = f"{primary.code.value}: {primary.message}"
         return obs
-    missing = [s for s in REQUIRED_SERVICES[scenario.function] if not obs.services.get(s)]
-    if missing:
-        obs.reason = "services not held: " + ", ".join(m.replace("_", "-") for m in missing)
-        return obs
-    if reception.content is None:
-        obs.reason = "receiver recovered no content"
+    obs.reason = shortfall(scenario.function, obs.services, reception.content)
+    if obs.reason is not None or reception.content is None:
         return obs
     differences = compare(scenario, reception.content)
     if differences:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from conformance import paths
+from conformance.cli_support import print_json, print_table
 from conformance.errors import UserError
 
 
@@ -98,15 +98,14 @@ def _show(args: argparse.Namespace) -> int:
         for _, i in sorted(pki.identities.items())
     ]
     if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        print_json(rows)
         return 0
     print(f"test PKI {pki.directory} (seed {pki.seed}); TEST KEYS ONLY")
     print(f"trust anchor: {pki.root.subject.rfc4514_string()}")
     headers = ["id", "name", "email", "idnat", "profession", "defect"]
-    table = [headers] + [[str(r[h] if r[h] is not None else "-") for h in headers] for r in rows]
-    widths = [max(len(line[c]) for line in table) for c in range(len(headers))]
-    for line in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    print_table(
+        [headers] + [[str(r[h] if r[h] is not None else "-") for h in headers] for r in rows]
+    )
     return 0
 
 

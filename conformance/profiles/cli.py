@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from conformance.cli_support import print_table
 from conformance.errors import UserError
 from conformance.paths import PROFILES_DIR
 from conformance.profiles import docgen
@@ -97,11 +98,7 @@ def _list(args: argparse.Namespace) -> int:
     for p in profiles.values():
         kind = p.identity.kind + (" (abstract)" if p.abstract else "")
         rows.append((p.id, p.identity.name, p.identity.vendor or "-", kind, p.homologation.status))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    print_table(rows)
     return 0
 
 

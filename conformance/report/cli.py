@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
+from conformance.cli_support import print_json
 from conformance.matrix.results import load_results
 from conformance.report.diff import diff_results, summary
 from conformance.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -68,13 +68,7 @@ def _diff(args: argparse.Namespace) -> int:
     changes = diff_results(load_results(args.old), load_results(args.new))
     counts = summary(changes)
     if args.json:
-        print(
-            json.dumps(
-                {"summary": counts, "changes": [c.as_dict() for c in changes]},
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        print_json({"summary": counts, "changes": [c.as_dict() for c in changes]})
         return 0
     for change in changes:
         before = change.before or "(absent)"

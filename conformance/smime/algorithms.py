@@ -235,6 +235,18 @@ def signature_algorithm_der(algorithm: SignatureAlgorithm, digest: Digest) -> by
     return bytes(signature_algorithm(algorithm, digest).dump())
 
 
+def _hash_and_mgf1(
+    params: algos.RSASSAPSSParams | algos.RSAESOAEPParams, kind: str, oid: str
+) -> tuple[Digest, Digest]:
+    """(hash, MGF1 hash) of RSASSA-PSS or RSAES-OAEP parameters (RFC 8017 A.2.1, A.2.3);
+    UnsupportedAlgorithm for a mask generation function other than MGF1."""
+    digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
+    mgf = params["mask_gen_algorithm"]
+    if mgf["algorithm"].dotted != _MGF1:
+        raise UnsupportedAlgorithm(kind, oid, f"mask generation {mgf['algorithm'].dotted}")
+    return digest, digest_from_oid(mgf["parameters"]["algorithm"].dotted)
+
+
 def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInfo:
     """Option name (and PSS parameters) of a signatureAlgorithm; raises UnsupportedAlgorithm."""
     oid = value["algorithm"].dotted
@@ -247,12 +259,7 @@ def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInf
             params = value["parameters"]
             if not isinstance(params, algos.RSASSAPSSParams):
                 params = algos.RSASSAPSSParams()  # absent parameters: all defaults (SHA-1)
-            digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
-            mgf = params["mask_gen_algorithm"]
-            if mgf["algorithm"].dotted != _MGF1:
-                detail = f"mask generation {mgf['algorithm'].dotted}"
-                raise UnsupportedAlgorithm("signature", oid, detail)
-            mgf_digest = digest_from_oid(mgf["parameters"]["algorithm"].dotted)
+            digest, mgf_digest = _hash_and_mgf1(params, "signature", oid)
             salt = int(params["salt_length"].native)
             if params["trailer_field"].native not in ("trailer_field_bc", 1):
                 raise UnsupportedAlgorithm("signature", oid, "trailer field other than 1")
@@ -279,6 +286,11 @@ _CIPHER_OIDS: dict[ContentCipher, str] = {
 }
 _CIPHER_BY_OID: dict[str, ContentCipher] = {
     oid: name for name, oid in _CIPHER_OIDS.items() if oid != _RC2
+}
+# The same, keyed on the OBJECT IDENTIFIER's encoding: read from an algorithm
+# identifier's bytes without asn1crypto parsing its fields (the read side's case).
+_CIPHER_BY_OID_DER: dict[bytes, ContentCipher] = {
+    der.oid(oid): name for oid, name in _CIPHER_BY_OID.items()
 }
 _KEY_LENGTHS: dict[ContentCipher, int] = {
     "des-ede3-cbc": 24,
@@ -370,6 +382,12 @@ def content_cipher_from_algorithm(value: algos.EncryptionAlgorithm) -> ContentCi
     RC2 maps by its effective key bits (rc2ParameterVersion 160 -> 40, 58 -> 128);
     other RC2 strengths have no option name and are unsupported.
     """
+    contents = value.contents
+    if contents and len(contents) > 2 and contents[0] == 0x06 and not contents[1] & 0x80:
+        # Every cipher but RC2 is named by its OID alone.
+        found = _CIPHER_BY_OID_DER.get(contents[: 2 + contents[1]])
+        if found is not None:
+            return found
     oid = value["algorithm"].dotted
     if oid == _RC2:
         params = value["parameters"]
@@ -481,12 +499,7 @@ def _key_transport_from_der(encoded: bytes) -> KeyTransport:
         params = value["parameters"]
         if not isinstance(params, algos.RSAESOAEPParams):
             params = algos.RSAESOAEPParams.load(b"\x30\x00")
-        digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
-        mgf = params["mask_gen_algorithm"]
-        if mgf["algorithm"].dotted != _MGF1:
-            detail = f"mask generation {mgf['algorithm'].dotted}"
-            raise UnsupportedAlgorithm("key-transport", oid, detail)
-        mgf_digest = digest_from_oid(mgf["parameters"]["algorithm"].dotted)
+        digest, mgf_digest = _hash_and_mgf1(params, "key-transport", oid)
         label = params["p_source_algorithm"]["parameters"].native
     except UnsupportedAlgorithm:
         raise

@@ -19,14 +19,13 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
-from conformance.smime import der, rc2
+from conformance.smime import rc2
 from conformance.smime.algorithms import (
     GCMParameters,
     UnsupportedAlgorithm,
     block_size,
     content_cipher_algorithm,
     content_cipher_from_algorithm,
-    content_cipher_oid,
     is_aead,
     key_length,
     rc2_effective_bits,
@@ -37,12 +36,10 @@ __all__ = [
     "DecryptionError",
     "Encrypted",
     "Rng",
-    "decrypt_cbc",
     "decrypt_content",
     "encrypt_content",
     "generate_key",
     "key_length",
-    "plain_cbc",
 ]
 
 Rng = Callable[[int], bytes]
@@ -225,47 +222,9 @@ def decrypt_content(
             params = algorithm["parameters"]
             iv = bytes(params.native) if params.native is not None else b""
         bits = 0
-    return _decrypt_cbc(cipher, key, iv, ciphertext, bits)
-
-
-def _decrypt_cbc(
-    cipher: ContentCipher, key: bytes, iv: bytes, ciphertext: bytes, bits: int
-) -> bytes:
     size = block_size(cipher)
     if len(iv) != size:
         raise DecryptionError(f"{cipher} IV of {len(iv)} bytes, expected {size}")
     if not ciphertext or len(ciphertext) % size:
         raise DecryptionError("ciphertext is not a whole number of cipher blocks")
     return _unpad(_cbc(False, cipher, key, iv, ciphertext, bits), size)
-
-
-# The OBJECT IDENTIFIER encodings of the CBC ciphers whose parameters are the IV alone.
-_IV_ONLY_CBC: dict[bytes, ContentCipher] = {
-    der.oid(content_cipher_oid(name)): name
-    for name in ("des-ede3-cbc", "aes128-cbc", "aes192-cbc", "aes256-cbc")
-}
-
-
-def plain_cbc(algorithm_der: bytes) -> tuple[ContentCipher, bytes] | None:
-    """(cipher, IV) of a contentEncryptionAlgorithm that is exactly SEQUENCE { OID of a
-    CBC cipher above, OCTET STRING IV } in short-form lengths, read without asn1crypto
-    (what `content_cipher_from_algorithm` and `decrypt_content` would read from it);
-    None for anything else, which takes that path."""
-    if (
-        len(algorithm_der) < 2
-        or algorithm_der[0] != 0x30
-        or algorithm_der[1] != len(algorithm_der) - 2
-    ):
-        return None
-    contents = algorithm_der[2:]
-    iv = _plain_iv(contents)
-    if iv is None:
-        return None
-    cipher = _IV_ONLY_CBC.get(contents[: 2 + contents[1]])
-    return None if cipher is None else (cipher, iv)
-
-
-def decrypt_cbc(cipher: ContentCipher, key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
-    """`decrypt_content` for what `plain_cbc` read: a CBC cipher other than RC2, and its IV."""
-    _check_key(cipher, key)
-    return _decrypt_cbc(cipher, key, iv, ciphertext, 0)

@@ -344,6 +344,18 @@ def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
     return list(seen.values())
 
 
+def _content_key(
+    recipients: Sequence[x509.Certificate], options: EncryptOptions, rng: Rng
+) -> tuple[bytes, bytes, bool]:
+    """A fresh content-encryption key, its RecipientInfos (one per distinct
+    certificate) and whether any has version 2."""
+    cek = generate_key(options.content, rng)
+    infos, any_ski = _recipient_infos(
+        cek, _unique(recipients), options.key_transport, options.recipient_identifier, rng
+    )
+    return cek, infos, any_ski
+
+
 def _encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
     """EncryptedContentInfo, the ciphertext as [0] IMPLICIT OCTET STRING."""
     return der.sequence(_content_type(content_type), bytes(algorithm.dump()), der.tlv(0x80, data))
@@ -366,10 +378,7 @@ def build_enveloped_data(
         return build_auth_enveloped_data(
             content, recipients, options, rng, content_type=content_type
         )
-    cek = generate_key(options.content, rng)
-    infos, any_ski = _recipient_infos(
-        cek, _unique(recipients), options.key_transport, options.recipient_identifier, rng
-    )
+    cek, infos, any_ski = _content_key(recipients, options, rng)
     encrypted = encrypt_content(options.content, cek, content, rng)
     enveloped = der.sequence(
         # RFC 5652 6.1: version 2 when a RecipientInfo has version 2, else 0.
@@ -397,10 +406,7 @@ def build_auth_enveloped_data(
     """
     if not is_aead(options.content):
         raise ValueError(f"{options.content} is not an AEAD cipher for AuthEnvelopedData")
-    cek = generate_key(options.content, rng)
-    infos, _ = _recipient_infos(
-        cek, _unique(recipients), options.key_transport, options.recipient_identifier, rng
-    )
+    cek, infos, _ = _content_key(recipients, options, rng)
     aad = bytes(auth_attributes.dump()) if auth_attributes is not None else b""
     encrypted = encrypt_content(options.content, cek, content, rng, tag_length=tag_length, aad=aad)
     assert encrypted.tag is not None  # AEAD ciphers always give a tag

@@ -31,7 +31,7 @@ from cryptography.x509.oid import ObjectIdentifier
 
 from conformance.smime import algorithms as alg
 from conformance.smime import der, read_cache
-from conformance.smime.ciphers import DecryptionError, decrypt_cbc, decrypt_content, plain_cbc
+from conformance.smime.ciphers import DecryptionError, decrypt_content
 from conformance.smime.cms_fast import (
     EnvelopedParts,
     Identifier,
@@ -40,7 +40,7 @@ from conformance.smime.cms_fast import (
     SignerParts,
     walk_content_info,
 )
-from conformance.smime.options import ContentCipher, Digest, KeyTransport, ReceiveOptions
+from conformance.smime.options import Digest, KeyTransport, ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
@@ -692,12 +692,9 @@ def _decrypt_parts(
     found: Algorithms,
 ) -> Decrypted:
     label = "AuthEnvelopedData" if envelope.aead else "EnvelopedData"
-    plain = plain_cbc(envelope.cipher_algorithm)
     with asn1_guard(f"{where}: {label}"):
         # Loaded from the same bytes with the same spec as asn1crypto's field.
-        cipher_algorithm = (
-            algos.EncryptionAlgorithm.load(envelope.cipher_algorithm) if plain is None else None
-        )
+        cipher_algorithm = algos.EncryptionAlgorithm.load(envelope.cipher_algorithm)
         aad = der_set(envelope.auth_attrs) if envelope.auth_attrs is not None else b""
         key_certs = _key_certificates(keys)
     return _decrypt(
@@ -715,7 +712,6 @@ def _decrypt_parts(
         key_certs=key_certs,
         options=options,
         found=found,
-        plain=plain,
     )
 
 
@@ -724,7 +720,7 @@ def _decrypt(
     label: str,
     *,
     content_type: str,
-    cipher_algorithm: algos.EncryptionAlgorithm | None,
+    cipher_algorithm: algos.EncryptionAlgorithm,
     cipher_oid: str,
     ciphertext: bytes | None,
     recipients: Sequence[cms.RecipientInfo | RecipientParts],
@@ -735,19 +731,10 @@ def _decrypt(
     key_certs: list[asn1_x509.Certificate],
     options: ReceiveOptions,
     found: Algorithms,
-    plain: tuple[ContentCipher, bytes] | None = None,
 ) -> Decrypted:
-    """The part shared by both readings: choose the recipient, unwrap, decrypt.
-
-    `plain` is the (cipher, IV) of a plain CBC algorithm (`ciphers.plain_cbc`),
-    given instead of the parsed `cipher_algorithm`.
-    """
+    """The part shared by both readings: choose the recipient, unwrap, decrypt."""
     try:
-        if plain is not None:
-            cipher = plain[0]
-        else:
-            assert cipher_algorithm is not None
-            cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
+        cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
     except alg.UnsupportedAlgorithm as exc:
         _note(found.content_encryption, exc.oid)
         raise _unsupported(exc, _CIPHER_LABEL) from None
@@ -810,13 +797,9 @@ def _decrypt(
     except TokenError as exc:
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: key unwrap failed: {exc}") from None
     try:
-        if plain is not None:
-            plaintext = decrypt_cbc(cipher, content_key, plain[1], ciphertext)
-        else:
-            assert cipher_algorithm is not None
-            plaintext = decrypt_content(
-                cipher_algorithm, content_key, ciphertext, tag, aad=aad, cipher=cipher
-            )
+        plaintext = decrypt_content(
+            cipher_algorithm, content_key, ciphertext, tag, aad=aad, cipher=cipher
+        )
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except DecryptionError as exc:

@@ -92,7 +92,7 @@ def _simple_params(value: str) -> dict[str, str] | None:
         return None
     found: dict[str, str] = {}
     for name, text in _SIMPLE_PARAMETER.findall(value):
-        found.setdefault(name.lower(), text[1:-1] if text[:1] == '"' else text)
+        found.setdefault(name.lower(), (text[1:-1] if text[:1] == '"' else text).strip())
     return found
 
 

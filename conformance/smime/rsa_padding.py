@@ -68,22 +68,14 @@ def _hasher(hash_name: str) -> Callable[[bytes], Any]:
     return _HASHES.get(hash_name) or functools.partial(hashlib.new, hash_name)
 
 
-# Counter octet strings of MGF1 (C in RFC 8017 B.2.1), made once; enough for any key here.
-_COUNTERS = tuple(i.to_bytes(4, "big") for i in range(64))
-
-
 def mgf1(seed: bytes, length: int, hash_name: str) -> bytes:
     """MGF1 (RFC 8017 B.2.1): each block hashes a copy of the hash state after the seed."""
-    new = _hasher(hash_name)
-    seeded = new(seed)
+    seeded = _hasher(hash_name)(seed)
     blocks = (length + seeded.digest_size - 1) // seeded.digest_size
-    counters = (
-        _COUNTERS if blocks <= len(_COUNTERS) else [i.to_bytes(4, "big") for i in range(blocks)]
-    )
     out = []
-    for counter in counters[:blocks]:
+    for counter in range(blocks):
         block = seeded.copy()
-        block.update(counter)
+        block.update(counter.to_bytes(4, "big"))
         out.append(block.digest())
     return b"".join(out)[:length]
 

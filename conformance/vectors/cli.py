@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.cli_support import print_error
 from conformance.functions import FUNCTIONS
 from conformance.vectors.common import real_id, shipped_profiles
 
@@ -195,7 +196,7 @@ def _verify(args: argparse.Namespace) -> int:
         results.dump(path)
         print(f"\nresults: {path}  (render: osm-conformance report {path})")
     for error in report.input_errors:
-        print(f"osm-conformance: error: {error}", file=sys.stderr)
+        print_error(error)
     return 2 if report.input_errors else 0
 
 

@@ -30,7 +30,7 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.apicrypt.relay import DeliveryError, transport
 from conformance.apicrypt.wire import RECIPIENTS_HEADER
 from conformance.errors import MissingComponent, UserError
-from conformance.functions import OPERATION, REQUIRED_SERVICES, Function
+from conformance.functions import OPERATION, Function, services_held, shortfall
 from conformance.matrix.cast import directories_of
 from conformance.matrix.results import Verdict
 from conformance.profiles.schema import Profile
@@ -284,12 +284,7 @@ def judge(
 ) -> Reading:
     """The matrix's judgement (matrix.exchange) of one reception; `plaintext` optional."""
     status = reception.status
-    services = {
-        "authentication": status.services.authentication,
-        "integrity": status.services.integrity,
-        "non_repudiation": status.services.non_repudiation,
-        "confidentiality": status.services.confidentiality,
-    }
+    services = services_held(status.services)
     reading = Reading(
         receiver,
         "fail",
@@ -304,12 +299,8 @@ def judge(
         reading.verdict = "error" if primary.code is ErrorCode.INTERNAL else "fail"
         reading.reason = f"{primary.code.value}: {primary.message}"
         return reading
-    missing = [s for s in REQUIRED_SERVICES[function] if not services.get(s)]
-    if missing:
-        reading.reason = "services not held: " + ", ".join(m.replace("_", "-") for m in missing)
-        return reading
-    if reception.content is None:
-        reading.reason = "receiver recovered no content"
+    reading.reason = shortfall(function, services, reception.content)
+    if reading.reason is not None or reception.content is None:
         return reading
     if plaintext is not None:
         differences = content_differences(plaintext, reception.content)

@@ -1,1 +1,32 @@
-"""The rule modules, one per group of the catalogue (see `conformance.check.catalogue`)."""
+"""The rule modules, one per group of the catalogue (see `conformance.check.catalogue`),
+and the helpers they share."""
+
+from __future__ import annotations
+
+import re
+
+from conformance.check.catalogue import Outcome
+from conformance.check.context import Context
+
+EIGHT_BIT = re.compile(rb"[\x80-\xff]")
+
+
+def line_of(data: bytes, offset: int) -> int:
+    """The 1-based line number of a byte offset, for findings that point at a line."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def graded(
+    context: Context, kind: str, part: str, name: str, found: str | None = None, known: bool = True
+) -> Outcome:
+    """An algorithm choice judged by the policy's grade of `kind`: SUCCESS passes, a tolerated
+    grade (WARNING, INFO) is reported as such, and an unlisted (or unknown, `known` False)
+    algorithm fails with the rule's severity. `found` defaults to the algorithm's name."""
+    grade = context.policy.grade(kind, name) if known else None
+    return Outcome(
+        part,
+        grade == "SUCCESS",
+        name if found is None else found,
+        ", ".join(context.policy.accepted(kind)),
+        None if grade in (None, "SUCCESS") else grade,
+    )

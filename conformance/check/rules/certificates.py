@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from conformance.check import certs
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.rules import graded
 
 _KEY_USAGE_NAMES = {
     "digital_signature": "digitalSignature",
@@ -351,17 +352,10 @@ def key_size(context: Context) -> Iterator[Outcome]:
     "(SHA-1 only tolerated in osm-2008).",
 )
 def certificate_signature(context: Context) -> Iterator[Outcome]:
-    accepted = ", ".join(context.policy.accepted("certificate_signature"))
     for subject in _all_subjects(context):
         hash_name = certs.signature_hash(subject.certificate)
-        grade = context.policy.grade("certificate_signature", hash_name)
-        yield Outcome(
-            subject.part,
-            grade == "SUCCESS",
-            f"{subject.role}: signed with {hash_name}",
-            accepted,
-            None if grade in (None, "SUCCESS") else grade,
-        )
+        found = f"{subject.role}: signed with {hash_name}"
+        yield graded(context, "certificate_signature", subject.part, hash_name, found)
 
 
 @rule(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.rules import graded
 from conformance.smime import algorithms as alg
 from conformance.smime.cms_read import layer_name
 
@@ -132,16 +133,8 @@ def signing_time(context: Context) -> Iterator[Outcome]:
     "The SignerInfo digest is one the policy accepts (SHA-1 only tolerated in osm-2008).",
 )
 def digest_allowed(context: Context) -> Iterator[Outcome]:
-    accepted = ", ".join(context.policy.accepted("digest"))
     for entry in context.signers():
-        grade = context.policy.grade("digest", entry.signer.digest)
-        yield Outcome(
-            entry.part,
-            grade == "SUCCESS",
-            entry.signer.digest,
-            accepted,
-            None if grade in (None, "SUCCESS") else grade,
-        )
+        yield graded(context, "digest", entry.part, entry.signer.digest)
 
 
 @rule(
@@ -151,16 +144,8 @@ def digest_allowed(context: Context) -> Iterator[Outcome]:
     "RSA PKCS#1 v1.5 or RSASSA-PSS, as the policy accepts.",
 )
 def signature_allowed(context: Context) -> Iterator[Outcome]:
-    accepted = ", ".join(context.policy.accepted("signature"))
     for entry in context.signers():
-        grade = context.policy.grade("signature", entry.signer.signature)
-        yield Outcome(
-            entry.part,
-            grade == "SUCCESS",
-            entry.signer.signature,
-            accepted,
-            None if grade in (None, "SUCCESS") else grade,
-        )
+        yield graded(context, "signature", entry.part, entry.signer.signature)
 
 
 @rule(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.layers import CmsLayer, matches
+from conformance.check.rules import graded
 from conformance.check.tree import Node
 
 
@@ -21,19 +22,11 @@ def _envelopes(context: Context) -> list[CmsLayer]:
     "The content-encryption algorithm is one the policy accepts (3DES only under osm-2008).",
 )
 def cipher_allowed(context: Context) -> Iterator[Outcome]:
-    accepted = ", ".join(context.policy.accepted("content_cipher"))
     for layer in _envelopes(context):
-        assert layer.envelope is not None
-        cipher = layer.envelope.cipher
-        grade = (
-            context.policy.grade("content_cipher", cipher) if layer.envelope.cipher_known else None
-        )
-        yield Outcome(
-            layer.part.path,
-            grade == "SUCCESS",
-            cipher,
-            accepted,
-            None if grade in (None, "SUCCESS") else grade,
+        envelope = layer.envelope
+        assert envelope is not None
+        yield graded(
+            context, "content_cipher", layer.part.path, envelope.cipher, known=envelope.cipher_known
         )
 
 
@@ -45,18 +38,13 @@ def cipher_allowed(context: Context) -> Iterator[Outcome]:
     "preferred today, PKCS#1 v1.5 is what 2008 tools used.",
 )
 def key_transport(context: Context) -> Iterator[Outcome]:
-    accepted = ", ".join(context.policy.accepted("key_transport"))
     for layer in _envelopes(context):
         assert layer.envelope is not None
         for index, recipient in enumerate(layer.envelope.recipients, start=1):
             name = recipient.key_transport or f"{recipient.kind} (not key transport)"
-            grade = context.policy.grade("key_transport", name) if recipient.known else None
-            yield Outcome(
-                layer.part.path,
-                grade == "SUCCESS",
-                f"recipient {index}: {name}",
-                accepted,
-                None if grade in (None, "SUCCESS") else grade,
+            found = f"recipient {index}: {name}"
+            yield graded(
+                context, "key_transport", layer.part.path, name, found, known=recipient.known
             )
 
 

@@ -11,6 +11,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.rules import line_of
 
 _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
@@ -141,7 +142,7 @@ def ascii_headers(context: Context) -> Iterator[Outcome]:
         if bad is None:
             yield Outcome(node.path, True, "ASCII only", expected)
             continue
-        line_no = node.header.count(b"\n", 0, bad.start()) + 1
+        line_no = line_of(node.header, bad.start())
         line = node.header.split(b"\n")[line_no - 1].decode("utf-8", "replace")
         found = f"byte {bad.group()!r} in header line {line_no}: {_clip(line, 60)}"
         yield Outcome(node.path, False, found, expected)

@@ -7,19 +7,24 @@ from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.rules import EIGHT_BIT, line_of
 from conformance.check.tree import Node
 
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
 _CONTENT_TYPE = re.compile(rf"^\s*{_TOKEN}/{_TOKEN}\s*(;.*)?$", re.DOTALL)
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
-_EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 _KNOWN_CTE = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 _IDENTITY_CTE = ("7bit", "8bit", "binary")
 
 
-def _line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
+def _bare_line_ends(data: bytes) -> list[str]:
+    """How many bare LF, then bare CR, the bytes hold, and the line of the first."""
+    return [
+        f"{len(pattern.findall(data))} bare {name} (first at line {line_of(data, first.start())})"
+        for name, pattern in (("LF", _BARE_LF), ("CR", _BARE_CR))
+        if (first := pattern.search(data)) is not None
+    ]
 
 
 @rule(
@@ -32,24 +37,11 @@ def _line_of(data: bytes, offset: int) -> int:
 def crlf(context: Context) -> Iterator[Outcome]:
     expected = "CRLF at the end of every line"
     for node in context.nodes:
-        data = node.own_bytes()
-        bare_lf = _BARE_LF.search(data)
-        bare_cr = _BARE_CR.search(data)
-        if bare_lf is None and bare_cr is None:
+        found = _bare_line_ends(node.own_bytes())
+        if found:
+            yield Outcome(node.path, False, ", ".join(found), expected)
+        else:
             yield Outcome(node.path, True, "CRLF only", expected)
-            continue
-        found = []
-        if bare_lf is not None:
-            found.append(
-                f"{len(_BARE_LF.findall(data))} bare LF "
-                f"(first at line {_line_of(data, bare_lf.start())})"
-            )
-        if bare_cr is not None:
-            found.append(
-                f"{len(_BARE_CR.findall(data))} bare CR "
-                f"(first at line {_line_of(data, bare_cr.start())})"
-            )
-        yield Outcome(node.path, False, ", ".join(found), expected)
 
 
 @rule(
@@ -84,7 +76,7 @@ def _type_problem(node: Node) -> str | None:
         return f"{node.content_type} without its boundary parameter"
     if node.content_type.startswith("text/") and node.param("charset") is None:
         data = node.decoded()
-        if data is not None and _EIGHT_BIT.search(data):
+        if data is not None and EIGHT_BIT.search(data):
             return f"{node.content_type} with 8-bit text and no charset parameter"
     return None
 
@@ -157,10 +149,10 @@ def seven_bit(context: Context) -> Iterator[Outcome]:
         if node.is_multipart or node.transfer_encoding != "7bit":
             continue
         body = node.body
-        eight = _EIGHT_BIT.search(body)
+        eight = EIGHT_BIT.search(body)
         if eight is not None:
-            line = _line_of(body, eight.start())
-            count = len(_EIGHT_BIT.findall(body))
+            line = line_of(body, eight.start())
+            count = len(EIGHT_BIT.findall(body))
             found = f"{count} 8-bit octet(s), first {eight.group()!r} in body line {line}"
             yield Outcome(node.path, False, found, expected)
         elif b"\x00" in body:

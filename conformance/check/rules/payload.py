@@ -49,17 +49,18 @@ def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
     "****LAB**** block) parses: header, result lines, end marks.",
 )
 def hprim_well_formed(context: Context) -> Iterator[Outcome]:
+    expected = "a well-formed HPRIM file"
     for node, data in hprim_parts(context):
         try:
             report = hprim.parse(data)
         except hprim.HprimError as exc:
-            yield Outcome(node.path, False, str(exc), "a well-formed HPRIM file")
+            yield Outcome(node.path, False, str(exc), expected)
             continue
         except Exception as exc:  # the parser's own limits: still a malformed file
-            yield Outcome(node.path, False, f"HPRIM: {exc}", "a well-formed HPRIM file")
+            yield Outcome(node.path, False, f"HPRIM: {exc}", expected)
             continue
         found = f"HPRIM {report.variant}, {len(report.results)} result(s)"
-        yield Outcome(node.path, True, found, "a well-formed HPRIM file")
+        yield Outcome(node.path, True, found, expected)
 
 
 @rule(

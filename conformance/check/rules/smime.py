@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.layers import PKCS7_SIGNATURE, CmsLayer, is_cms_part
+from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
 
 # RFC 5751 / 8551 3.5.3.2 names, and the RFC 3851 spellings still met in 2008.
@@ -19,7 +19,6 @@ MICALG_RFC5751 = {
     "md5": "md5",
 }
 MICALG_RFC3851 = {"sha1": "sha1"}
-_EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 
 
 def _signed_multiparts(context: Context) -> list[Node]:
@@ -222,7 +221,7 @@ def _eight_bit_leaves(node: Node) -> list[str]:
     for part in node.walk():
         if part.is_multipart:
             continue
-        if part.transfer_encoding in ("8bit", "binary") or _EIGHT_BIT.search(part.body):
+        if part.transfer_encoding in ("8bit", "binary") or EIGHT_BIT.search(part.body):
             found.append(f"{part.path} ({part.transfer_encoding})")
     return found
 
