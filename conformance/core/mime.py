@@ -25,7 +25,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value
-from typing import Literal
+from typing import Any, Literal
 
 import pybase64
 
@@ -145,7 +145,7 @@ _SIMPLE_PARAMETER = re.compile(rf";\s*{_PARAMETER}", re.ASCII)
 class Entity:
     """One MIME entity over its exact bytes, with its parts when it is a multipart.
 
-    `offset` and `line` place `raw` in the bytes given to `read`; `body_offset` places
+    `offset` (and `line`) place `raw` in the bytes given to `read`; `body_offset` places
     the body in `raw`. A multipart's `spans` are where its parts lie in its body;
     what lies outside them (preamble, delimiter lines, epilogue) is its own.
     """
@@ -158,8 +158,9 @@ class Entity:
     origin: str  # "message", "mime" (a multipart's part), or what carried the bytes
     depth: int
     has_headers: bool  # False: the first line was no header field, all is body
+    content_type: str  # lowercase type/subtype; text/plain when absent or invalid (RFC 2045 5.2)
+    source: bytes = field(repr=False)  # the bytes given to `read` (shared, not copied)
     offset: int
-    line: int
     body_offset: int
     boundary: str | None = None
     spans: tuple[tuple[int, int], ...] = ()
@@ -173,12 +174,6 @@ class Entity:
 
     # --- header fields --------------------------------------------------------------
 
-    @functools.cached_property
-    def content_type(self) -> str:
-        """Lowercase type/subtype; text/plain when absent or invalid (RFC 2045 5.2).
-        Cached: judges ask several times, and `email` parses the field each time."""
-        return self.headers.get_content_type()
-
     @property
     def declared_type(self) -> str | None:
         value = self.headers.get("content-type")
@@ -190,19 +185,7 @@ class Entity:
 
     def param(self, name: str, header: str = "content-type") -> str | None:
         """A parameter of a field (RFC 2231 values collapsed), or None."""
-        raw = self.headers.get(header)
-        if raw is None:
-            return None
-        simple = _simple_params(str(raw))
-        if simple is not None:
-            return simple.get(name.lower())
-        try:
-            value = self.headers.get_param(name, None, header=header)
-        except (ValueError, TypeError, LookupError):
-            return None
-        if value is None:
-            return None
-        return str(collapse_rfc2231_value(value)).strip()  # type: ignore[arg-type]
+        return _param(self.headers, name, header)
 
     @functools.cached_property
     def transfer_encoding(self) -> str:
@@ -210,6 +193,11 @@ class Entity:
         return str(value).strip().lower() if value is not None else "7bit"
 
     # --- body -----------------------------------------------------------------------
+
+    @functools.cached_property
+    def line(self) -> int:
+        """The line (of the bytes read) where the entity begins; counted on demand."""
+        return _line_at(self.source, self.offset)
 
     @property
     def body_line(self) -> int:
@@ -233,7 +221,7 @@ class Entity:
     @functools.cached_property
     def decoding(self) -> Decoded:
         """The body with its Content-Transfer-Encoding undone (RFC 2045 6), on demand."""
-        return _decode(self.body, self.transfer_encoding, self.path, self.body_line)
+        return _decode(self)
 
     def decoded(self) -> bytes | None:
         return self.decoding.data
@@ -346,11 +334,16 @@ def read(
     inside a CMS object, which a receiver counts with its layers).
     """
     tally = count if count is not None else Count()
-    return _read(raw, path, origin, depth, limits, tally, count_self, broken_header, 0, 1)
+    return _read(raw, raw, path, origin, depth, limits, tally, count_self, broken_header, 0)
+
+
+def _line_at(source: bytes, offset: int) -> int:
+    return source.count(b"\n", 0, offset) + 1
 
 
 def _read(
     raw: bytes,
+    source: bytes,
     path: str,
     origin: str,
     depth: int,
@@ -359,146 +352,151 @@ def _read(
     count_self: bool,
     broken_header: BrokenHeader,
     offset: int,
-    line: int,
 ) -> Entity:
     header, body_offset, has_headers, bad_line = _split_header(raw)
     header_defects: list[Defect] = []
     if not has_headers:
+        line = _line_at(source, offset)
         header_defects.append(
             Defect("no-header", path, line, "the first line is not a header field")
         )
     if bad_line is not None:
+        line = _line_at(source, offset)
         message = f"header line {bad_line} is not a header field (no colon)"
         header_defects.append(Defect("header-without-colon", path, line + bad_line - 1, message))
         if broken_header == "body":
             header, body_offset, has_headers = b"", 0, False
     bad = _NON_ASCII.search(header)
     if bad is not None:
+        line = _line_at(source, offset)
         in_header = header.count(b"\n", 0, bad.start()) + 1
         message = f"byte {bad.group()!r} in header line {in_header}"
         header_defects.append(Defect("non-ascii-header", path, line + in_header - 1, message))
     if count_self:
         count.entities += 1
-    entity = Entity(
+    headers = _parse_headers(header)
+    content_type = headers.get_content_type()
+    body = raw[body_offset:]
+    facts: _Parts = {}
+    structure: list[Defect] = []
+    if content_type.startswith("multipart/"):
+        boundary = _param(headers, "boundary", "content-type")
+        place = (source, path, depth, offset + body_offset)
+        facts = _read_parts(body, boundary, content_type, place, limits, count, broken_header)
+        notes = facts.pop("notes")
+        if notes:
+            line = _line_at(source, offset)
+            structure = [Defect(code, path, line, message) for code, message in notes]
+    return Entity(
         raw=raw,
         header=header,
-        body=raw[body_offset:],
-        headers=_parse_headers(header),
+        body=body,
+        headers=headers,
         path=path,
         origin=origin,
         depth=depth,
         has_headers=has_headers,
+        content_type=content_type,
+        source=source,
         offset=offset,
-        line=line,
         body_offset=body_offset,
         header_defects=tuple(header_defects),
         limits=limits,
+        structure=tuple(structure),
+        **facts,  # type: ignore[arg-type]
     )
-    if not entity.is_multipart:
-        return entity
-    return _read_parts(entity, limits, count, broken_header)
+
+
+_Parts = dict[str, Any]
 
 
 def _read_parts(
-    entity: Entity, limits: MimeLimits, count: Count, broken_header: BrokenHeader
-) -> Entity:
-    """The multipart with its parts cut and read (RFC 2046 5.1.1), within the limits."""
-    path, line = entity.path, entity.line
-    defects: list[Defect] = []
-
-    def note(code: DefectCode, message: str) -> None:
-        defects.append(Defect(code, path, line, message))
-
-    boundary = entity.param("boundary")
+    body: bytes,
+    boundary: str | None,
+    content_type: str,
+    place: tuple[bytes, str, int, int],
+    limits: MimeLimits,
+    count: Count,
+    broken_header: BrokenHeader,
+) -> _Parts:
+    """A multipart's parts cut and read (RFC 2046 5.1.1) within the limits, and what is
+    wrong with its structure ("notes": (code, message) pairs). `place`: the multipart's
+    bytes read, path and depth, where its body begins in the bytes read."""
+    source, path, depth, offset = place
+    notes: list[tuple[DefectCode, str]] = []
     if not boundary:
-        note("missing-boundary", f"{entity.content_type} without a boundary parameter")
-        return _with(entity, defects)
+        notes.append(("missing-boundary", f"{content_type} without a boundary parameter"))
+        return {"notes": notes}
     if not _BCHARS.match(boundary):
-        note(
-            "bad-boundary",
-            f"boundary {boundary[:80]!r} is not 1 to 70 characters of the RFC 2046 set",
+        notes.append(
+            (
+                "bad-boundary",
+                f"boundary {boundary[:80]!r} is not 1 to 70 characters of the RFC 2046 set",
+            )
         )
     if len(boundary) > limits.max_boundary:
-        note(
-            "boundary-too-long",
-            f"boundary parameter longer than {limits.max_boundary} characters",
+        notes.append(
+            (
+                "boundary-too-long",
+                f"boundary parameter longer than {limits.max_boundary} characters",
+            )
         )
-    if entity.depth + 1 > limits.max_depth:
-        note(
-            "depth-limit",
-            f"nesting deeper than {limits.max_depth} levels (limit max_depth): parts not examined",
+    if depth + 1 > limits.max_depth:
+        notes.append(
+            (
+                "depth-limit",
+                f"nesting deeper than {limits.max_depth} levels (limit max_depth): "
+                "parts not examined",
+            )
         )
-        return _with(entity, defects, boundary=boundary)
+        return {"notes": notes, "boundary": boundary}
     delim = b"--" + boundary.encode("utf-8", "surrogateescape")
     shown = delim.decode("utf-8", "replace")
-    body = entity.body
     spans, first, last_start, closed, close_end = _delimited(body, delim)
     if last_start is None:
-        note("no-delimiter", f"no boundary delimiter {shown!r} in the body")
-        return _with(entity, defects, boundary=boundary)
+        notes.append(("no-delimiter", f"no boundary delimiter {shown!r} in the body"))
+        return {"notes": notes, "boundary": boundary}
     if not closed:
-        note("unterminated-multipart", f"no close delimiter {shown}-- (truncated multipart)")
+        notes.append(
+            ("unterminated-multipart", f"no close delimiter {shown}-- (truncated multipart)")
+        )
         spans.append((last_start, len(body)))
     children: list[Entity] = []
-    base = entity.body_offset
-    lines = line + entity.raw.count(b"\n", 0, base)
-    counted_to = 0
     for index, (a, b) in enumerate(spans, start=1):
         if count.entities >= limits.max_parts:
-            note(
-                "parts-limit",
-                f"more than {limits.max_parts} MIME parts (limit max_parts): the rest not examined",
+            notes.append(
+                (
+                    "parts-limit",
+                    f"more than {limits.max_parts} MIME parts (limit max_parts): "
+                    "the rest not examined",
+                )
             )
             break
-        lines += body.count(b"\n", counted_to, a)
-        counted_to = a
         children.append(
             _read(
                 body[a:b],
+                source,
                 f"{path}.{index}",
                 "mime",
-                entity.depth + 1,
+                depth + 1,
                 limits,
                 count,
                 True,
                 broken_header,
-                entity.offset + base + a,
-                lines,
+                offset + a,
             )
         )
     if not spans:
-        note("no-parts", "multipart with no body part")
-    return _with(
-        entity,
-        defects,
-        boundary=boundary,
-        spans=tuple(spans),
-        preamble=body[:first],
-        epilogue=body[close_end:] if closed else b"",
-        closed=closed,
-        children=tuple(children),
-    )
-
-
-def _with(entity: Entity, defects: list[Defect], **facts: object) -> Entity:
-    """The entity with its multipart facts (a new immutable record)."""
-    return Entity(
-        raw=entity.raw,
-        header=entity.header,
-        body=entity.body,
-        headers=entity.headers,
-        path=entity.path,
-        origin=entity.origin,
-        depth=entity.depth,
-        has_headers=entity.has_headers,
-        offset=entity.offset,
-        line=entity.line,
-        body_offset=entity.body_offset,
-        header_defects=entity.header_defects,
-        limits=entity.limits,
-        structure=tuple(defects),
-        **facts,  # type: ignore[arg-type]
-    )
+        notes.append(("no-parts", "multipart with no body part"))
+    return {
+        "notes": notes,
+        "boundary": boundary,
+        "spans": tuple(spans),
+        "preamble": body[:first],
+        "epilogue": body[close_end:] if closed else b"",
+        "closed": closed,
+        "children": tuple(children),
+    }
 
 
 def _delimited(
@@ -619,6 +617,24 @@ def _header_fields(header: bytes) -> tuple[tuple[str, str], ...] | None:
     return tuple(fields)
 
 
+def _param(headers: Message, name: str, header: str) -> str | None:
+    """A parameter of a header field as `Message.get_param` reads it (RFC 2231 values
+    collapsed), through the plain-value regex first; None when absent or unreadable."""
+    raw = headers.get(header)
+    if raw is None:
+        return None
+    simple = _simple_params(str(raw))
+    if simple is not None:
+        return simple.get(name.lower())
+    try:
+        value = headers.get_param(name, None, header=header)
+    except (ValueError, TypeError, LookupError):
+        return None
+    if value is None:
+        return None
+    return str(collapse_rfc2231_value(value)).strip()  # type: ignore[arg-type]
+
+
 def _simple_params(value: str) -> dict[str, str] | None:
     """The parameters of a plain field value, as `Message.get_param` reads them; None for
     anything else (left to it). Hand-written: `get_param` costs tens of microseconds a
@@ -631,7 +647,8 @@ def _simple_params(value: str) -> dict[str, str] | None:
     return found
 
 
-def _decode(body: bytes, cte: str, path: str, line: int) -> Decoded:
+def _decode(entity: Entity) -> Decoded:
+    body, cte, path = entity.body, entity.transfer_encoding, entity.path
     if cte == "base64":
         fast = _base64_lines(body)
         if fast is not None:
@@ -645,19 +662,19 @@ def _decode(body: bytes, cte: str, path: str, line: int) -> Decoded:
                 return Decoded(base64.b64decode(compact, validate=True), None)
             except (binascii.Error, ValueError) as exc:
                 message = f"base64 is not valid: {exc}"
-        return Decoded(None, Defect("bad-base64", path, line, message))
+        return Decoded(None, Defect("bad-base64", path, entity.body_line, message))
     if cte == "quoted-printable":
         bad_qp = _QP_BAD_ESCAPE.search(body)
         if bad_qp is not None:
             near = body[bad_qp.start() : bad_qp.start() + 3]
             message = f"quoted-printable is not valid: {near!r} is not an =XX escape"
-            at = line + body.count(b"\n", 0, bad_qp.start())
+            at = entity.body_line + body.count(b"\n", 0, bad_qp.start())
             return Decoded(None, Defect("bad-quoted-printable", path, at, message))
         return Decoded(binascii.a2b_qp(body), None)
     if cte in ("7bit", "8bit", "binary"):
         return Decoded(body, None)
     message = f"unknown Content-Transfer-Encoding {cte!r}"
-    return Decoded(None, Defect("unknown-transfer-encoding", path, line, message))
+    return Decoded(None, Defect("unknown-transfer-encoding", path, entity.body_line, message))
 
 
 def _base64_lines(body: bytes) -> bytes | None:

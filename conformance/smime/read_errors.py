@@ -9,6 +9,7 @@ reader counts the entities of every layer in its `count`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class Budget:
     limits: Limits
     count: Count = field(default_factory=Count)
 
-    @property
+    @functools.cached_property
     def mime_limits(self) -> MimeLimits:
         """The Limits as the MIME reader takes them."""
         return MimeLimits(max_depth=self.limits.max_depth, max_parts=self.limits.max_parts)
