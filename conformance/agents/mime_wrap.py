@@ -73,7 +73,7 @@ def classify(data: bytes) -> Layer:
             )
         raise MalformedMessage(f"{ctype}: unknown smime-type {smime_type!r}")
     if ctype == "multipart/signed":
-        found = entity.defect("missing-boundary", "no-delimiter", "unterminated-multipart")
+        found = entity.defects_of("missing-boundary", "no-delimiter", "unterminated-multipart")
         if found:
             raise MalformedMessage(f"multipart/signed: {found[0].message}")
         parts = entity.children

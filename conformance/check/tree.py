@@ -100,7 +100,7 @@ class Node:
         return None if defect is None else defect.message
 
     def defects(self, *codes: DefectCode) -> list[Defect]:
-        return self.entity.defect(*codes)
+        return self.entity.defects_of(*codes)
 
     @property
     def structure(self) -> list[str]:

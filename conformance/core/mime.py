@@ -64,21 +64,6 @@ DefectCode = Literal[
     "unknown-transfer-encoding",
 ]
 
-# The defects found while cutting the tree (always recorded, at no extra cost);
-# the others are found on demand by `Entity.defects`.
-STRUCTURE: frozenset[DefectCode] = frozenset(
-    {
-        "missing-boundary",
-        "bad-boundary",
-        "boundary-too-long",
-        "no-delimiter",
-        "unterminated-multipart",
-        "no-parts",
-        "depth-limit",
-        "parts-limit",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Defect:
@@ -244,7 +229,7 @@ class Entity:
                 found.append(self.decoding.defect)
         return tuple(found)
 
-    def defect(self, *codes: DefectCode) -> list[Defect]:
+    def defects_of(self, *codes: DefectCode) -> list[Defect]:
         """The defects of these codes, in the order found."""
         return [d for d in self.defects if d.code in codes]
 
