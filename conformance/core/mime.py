@@ -351,7 +351,7 @@ def _read(
         header_defects.append(Defect("header-without-colon", path, line + bad_line - 1, message))
         if broken_header == "body":
             header, body_offset, has_headers = b"", 0, False
-    bad = _NON_ASCII.search(header)
+    bad = None if header.isascii() and b"\x00" not in header else _NON_ASCII.search(header)
     if bad is not None:
         line = _line_at(source, offset)
         in_header = header.count(b"\n", 0, bad.start()) + 1
