@@ -150,7 +150,7 @@ class _Reader:
             return self._multipart_signed(entity, where, depth)
         if ctype in _PKCS7_MIME or self._named_p7m(entity):
             return self._pkcs7_mime(entity, where, depth)
-        self._check_structure(entity, where, depth)
+        self._check_structure(entity, where)
         return entity.raw
 
     def _named_p7m(self, entity: Entity) -> bool:
@@ -172,15 +172,14 @@ class _Reader:
                 ErrorCode.UNSUPPORTED_ALGORITHM, f"receiver does not accept media type {ctype}"
             )
 
-    def _check_structure(self, entity: Entity, where: str, depth: int) -> None:
-        """Walk the content's multiparts so that hostile structure is refused."""
+    def _check_structure(self, entity: Entity, where: str) -> None:
+        """Walk the content's multiparts so that hostile structure is refused (the reader
+        bounded it: no part lies deeper than max_depth)."""
         if not entity.is_multipart:
             return
         self._refuse_defects(entity, where)
         for index, child in enumerate(entity.children, start=1):
-            child_at = child_where(where, index)
-            self.budget.check_depth(depth + 1, child_at)
-            self._check_structure(child, child_at, depth + 1)
+            self._check_structure(child, child_where(where, index))
 
     @staticmethod
     def _refuse_defects(entity: Entity, where: str) -> None:
