@@ -289,3 +289,32 @@ def test_the_preamble_and_epilogue_as_the_email_package_reads_them() -> None:
 def test_degenerate_inputs(raw: bytes) -> None:
     entity = mime.read(raw)
     assert entity.raw == raw and entity.children == ()
+
+
+# --- the receiver and the validator judge the same reading -----------------------------------
+
+_BROKEN = {
+    "missing-boundary": b"Content-Type: multipart/mixed\r\n\r\n--b\r\nx\r\n--b--\r\n",
+    "no-delimiter": b'Content-Type: multipart/mixed; boundary="zz"\r\n\r\n--b\r\nx\r\n--b--\r\n',
+    "unterminated-multipart": b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nx\r\n',
+}
+
+
+@pytest.mark.parametrize("code", sorted(_BROKEN))
+def test_the_receiver_refuses_what_the_validator_reports(code: str) -> None:
+    from conformance.check import run_checks
+    from conformance.smime.options import ReceiveOptions
+    from conformance.smime.receive import read_message
+    from conformance.status import ErrorCode
+
+    message = b"From: a@b.example\r\nMIME-Version: 1.0\r\n" + _BROKEN[code]
+    (defect,) = mime.read(message).structure
+    assert defect.code == code
+    _, status = read_message(
+        message, keys=[], trust=[], crls=[], directory=None, options=ReceiveOptions()
+    )
+    assert [(e.code, e.message) for e in status.errors] == [
+        (ErrorCode.MALFORMED, f"message: {defect.message}")
+    ]
+    (finding,) = run_checks(message).by_id("MIME-004")
+    assert (finding.part, finding.found) == ("1", defect.message)
