@@ -35,13 +35,13 @@ from conformance.apicrypt.wire import (
     mail,
     seal,
 )
+from conformance.core.vocabulary import Function
 from conformance.errors import UserError
 from conformance.matrix.cast import Cast, exported_pki
 from conformance.matrix.exchange import Observation, World, exchange
 from conformance.pki.model import load_pki
 from conformance.profiles.loader import load_profiles
 from conformance.scenarios import basic_scenario, build_entity
-from conformance.smime.options import Function
 from conformance.status import ErrorCode, Status
 
 __all__ = ["software_keys"]

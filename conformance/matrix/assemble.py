@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from conformance.core.vocabulary import REAL_TOOLS
 from conformance.matrix.results import (
     AgentInfo,
     Cell,
@@ -78,7 +79,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
         kind=profile.identity.kind,
         homologation=profile.homologation.status,
         engine=profile.engine.type,
-        reference_engine=profile.engine.type in ("openssl", "nss", "gpgsm"),
+        reference_engine=profile.engine.type in REAL_TOOLS,
         sends=send,
         accepts=receive,
         criteria=criteria,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from conformance.core.vocabulary import SERVICES
 from conformance.matrix.results import (
-    SERVICES,
     AgentInfo,
     Cell,
     Contradiction,

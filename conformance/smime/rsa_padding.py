@@ -18,8 +18,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from conformance.core.vocabulary import KeyTransport
 from conformance.smime.algorithms import oaep_digest
-from conformance.smime.options import KeyTransport
 
 __all__ = ["RecipientKey", "encrypt_key", "mgf1", "oaep_encode", "pkcs1v15_encode"]
 

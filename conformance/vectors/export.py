@@ -21,8 +21,8 @@ from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
 from conformance.apicrypt.keys import write_key
+from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
-from conformance.functions import FUNCTIONS, Function
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import HarnessError, Seat, exchange
 from conformance.pki.export import export_pki
@@ -50,8 +50,6 @@ from conformance.vectors.readable import readable_content
 
 RECORD_FILE = "record.csv"
 RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
-# Engines that draw their own randomness (the seeded rng cannot reach them).
-SELF_SEEDED = ("openssl", "nss", "gpgsm", "command")
 
 
 def export_vectors(
@@ -137,7 +135,7 @@ def _export_sender(
         for function in functions:
             label = _label(manifest.seed, profile.id, vendor.id, function)
             try:
-                if profile.engine.type in SELF_SEEDED:
+                if profile.engine.type in PROCESS_AGENTS:
                     if shared is None:
                         shared = make_agent(profile, workdir=work)
                     agent = shared

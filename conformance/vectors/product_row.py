@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance import __version__
-from conformance.functions import FUNCTIONS, REQUIRED_SERVICES
+from conformance.core.vocabulary import FUNCTIONS
+from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.assemble import (
     agent_info,
     assemble,
