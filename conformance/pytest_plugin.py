@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
-from conformance.matrix.results import Cell
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, CellKey, MatrixSpec
 from conformance.profiles.schema import Profile
+from conformance.results import Cell
 
 PLUGIN_NAME = "osm-matrix"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from conformance.core.vocabulary import SERVICES
 from conformance.matrix.assemble import contradictions_of
-from conformance.matrix.results import (
+from conformance.results import (
     AgentInfo,
     Cell,
     Counterexample,

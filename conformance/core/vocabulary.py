@@ -58,6 +58,10 @@ ContentCipher = Literal[
     "aes256-gcm",  # AuthEnvelopedData (RFC 5083/5084)
 ]
 CONTENT_CIPHERS: tuple[ContentCipher, ...] = get_args(ContentCipher)
+# Every artefact of the Apicrypt model (key files, messages) carries this label,
+# so that none is taken for the real, secret format (docs/apicrypt-model.md).
+MODEL_LABEL = "osm-conformance model of Apicrypt (NOT the real Apicrypt format)"
+
 # How the CMS blob is written in the message: the engine and the profiles offer one.
 CmsTransferEncoding = Literal["base64"]
 

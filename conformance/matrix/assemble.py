@@ -11,7 +11,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from conformance.core.vocabulary import REAL_TOOLS
-from conformance.matrix.results import (
+from conformance.paths import PROFILES_DIR
+from conformance.profiles.claims import Claims
+from conformance.profiles.loader import load_sources
+from conformance.profiles.practice import load_practice_software
+from conformance.profiles.schema import Profile, Source
+from conformance.results import (
     AgentInfo,
     Cell,
     Contradiction,
@@ -22,11 +27,6 @@ from conformance.matrix.results import (
     RunInfo,
     interop_of,
 )
-from conformance.paths import PROFILES_DIR
-from conformance.profiles.claims import Claims
-from conformance.profiles.loader import load_sources
-from conformance.profiles.practice import load_practice_software
-from conformance.profiles.schema import Profile, Source
 
 # results.json criterion key -> profile field (the report's rows, in its order).
 CRITERIA = {

@@ -23,7 +23,7 @@ from conformance.core.vocabulary import Function
 from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
-from conformance.matrix.results import Cell, Counterexample
+from conformance.results import Cell, Counterexample
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.model import Scenario
 

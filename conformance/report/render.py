@@ -18,10 +18,10 @@ from markupsafe import Markup
 
 from conformance import __version__
 from conformance.core.vocabulary import SERVICES
-from conformance.matrix.results import Results
 from conformance.report import fragments, views
 from conformance.report.diff import summary
 from conformance.report.i18n import Translator
+from conformance.results import Results
 
 
 @functools.cache

@@ -20,11 +20,11 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
-from conformance.apicrypt.keys import write_key
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import HarnessError, Seat, exchange
+from conformance.pki.apicrypt_keys import write_key
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile

@@ -33,8 +33,8 @@ from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import OPERATION, services_held, shortfall
 from conformance.matrix.cast import directories_of
-from conformance.matrix.results import Verdict
 from conformance.profiles.schema import Profile
+from conformance.results import Verdict
 from conformance.status import ErrorCode
 from conformance.vectors.common import (
     check_function,
