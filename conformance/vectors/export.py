@@ -24,7 +24,6 @@ from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import HarnessError, Seat, exchange
-from conformance.pki.apicrypt_keys import write_key
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile
@@ -74,9 +73,7 @@ def export_vectors(
     identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
-    export_pki(cast.pki, out, identities)
-    for identity_id in dict.fromkeys(identities):
-        write_key(out / "identities" / identity_id, cast.pki.identity(identity_id).email)
+    export_pki(cast.pki, out, identities)  # Apicrypt-model keys included
 
     receiver = cast.party(vendor_to, vendor)
     receiver_seat = Seat(
