@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core.vocabulary import Function
 from conformance.functions import OPERATION, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast, directories_of
 from conformance.profiles.schema import Profile, Quirks
-from conformance.smime.options import Function
 from conformance.token import token_kind
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
-from conformance.matrix.results import Results, load_results
 from conformance.paths import PROFILES_DIR, REPO_DIR
+from conformance.results import Results, load_results
 from conformance.schemas import render, schemas
 
 ENV = {**os.environ, "OSM_CONFORMANCE_TOKEN": "software"}

@@ -18,16 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from smime_build_support import NOW, BuildPKI, Person, pki, run, seeded
 
+from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
 from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import (
-    CONTENT_CIPHERS,
-    DIGESTS,
-    KEY_TRANSPORTS,
-    EncryptOptions,
-    MimeOptions,
-    SendOptions,
-    SignOptions,
-)
+from conformance.smime.options import EncryptOptions, MimeOptions, SendOptions, SignOptions
 
 __all__ = ["pki"]
 

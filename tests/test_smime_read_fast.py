@@ -21,6 +21,7 @@ from asn1crypto import cms, core
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.core.vocabulary import ContentCipher
 from conformance.paths import RFC4134_DIR
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime import cms_build, cms_read
@@ -37,7 +38,6 @@ from conformance.smime.cms_fast import (
 from conformance.smime.mime_read import _parse_headers
 from conformance.smime.options import (
     ALL_SIGNED_ATTRIBUTES,
-    ContentCipher,
     EncryptOptions,
     ReceiveOptions,
     SignOptions,

@@ -18,10 +18,10 @@ from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
 from conformance.apicrypt.relay import transport
 from conformance.cli import main
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
-from conformance.functions import FUNCTIONS
-from conformance.matrix.results import load_results
 from conformance.paths import RFC4134_DIR
+from conformance.results import load_results
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.vectors.common import seeded_rng, shipped_cast
 from conformance.vectors.export import export_vectors
