@@ -1,4 +1,4 @@
-"""`pki export`: the layout of DESIGN.md, and PKCS#12 files that openssl, NSS and gpgsm import."""
+"""`pki export`: the layout of docs/design.md; PKCS#12 files that openssl, NSS and gpgsm import."""
 
 from __future__ import annotations
 

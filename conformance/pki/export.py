@@ -1,4 +1,4 @@
-"""`pki export DIR`: the test PKI as a vendor imports it (the layout of DESIGN.md).
+"""`pki export DIR`: the test PKI as a vendor imports it (the layout of docs/design.md).
 
 Copies the CA certificates, CRLs and identity files, and adds PKCS#12 files
 with password "test" in the legacy PBE (pbeWithSHA1And3-KeyTripleDES-CBC for

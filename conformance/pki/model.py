@@ -1,6 +1,6 @@
 """The test PKI as the rest of the project sees it: identities, CAs, CRLs.
 
-Everything is read from a directory in the export layout of DESIGN.md
+Everything is read from a directory in the export layout of docs/design.md
 (vectors/pki/ itself is one), so a vendor's exported copy, a subset, or a
 freshly built PKI load the same way. Files are parsed lazily and cached by
 path and modification time.
