@@ -4,26 +4,16 @@ Encoding and decoding the body of an S/MIME message was a fifth of an
 exchange with the standard library (its `binascii` loops byte by byte);
 `pybase64` does the same work with SIMD. The results are the standard
 library's: the encoder writes what `base64.encodebytes` writes with CRLF line
-ends. (Decoding is the MIME reader's, `conformance.core.mime`.) Without
-`pybase64` the standard library does the same, slower.
+ends. (Decoding is the MIME reader's, `conformance.core.mime`.)
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Callable
+import pybase64
 
 __all__ = ["encode_lines"]
-
-_encodebytes: Callable[[bytes], bytes]
-try:
-    import pybase64
-
-    _encodebytes = pybase64.encodebytes
-except ImportError:  # pragma: no cover - the standard library, same bytes
-    _encodebytes = base64.encodebytes
 
 
 def encode_lines(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, each ended by CRLF (empty for no data)."""
-    return _encodebytes(data).replace(b"\n", b"\r\n")
+    return pybase64.encodebytes(data).replace(b"\n", b"\r\n")

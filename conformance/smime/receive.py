@@ -21,10 +21,11 @@ from cryptography import x509
 
 from conformance.core import mime
 from conformance.core.mime import Defect, DefectCode, Entity
+from conformance.core.vocabulary import DIGESTS
 from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
-from conformance.smime.options import DIGESTS, Limits, MediaTypes, ReceiveOptions
+from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
 from conformance.smime.read_cache import certificate_emails, load_certificate, loaded_der
 from conformance.smime.read_errors import Budget, ReadError, malformed
 from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer
