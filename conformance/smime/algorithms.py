@@ -21,6 +21,7 @@ import asn1crypto.tsp  # noqa: F401  (registers signing_certificate(_v2) attribu
 from asn1crypto import algos, cms, core
 from cryptography.hazmat.primitives import hashes
 
+from conformance.core import oids
 from conformance.smime import der
 from conformance.smime.options import (
     AEAD_CIPHERS,
@@ -100,10 +101,10 @@ for _gcm in ("aes128_gcm", "aes192_gcm", "aes256_gcm"):
 # --- digests --------------------------------------------------------------------------
 
 _DIGEST_OIDS: dict[Digest, str] = {
-    "sha1": "1.3.14.3.2.26",
-    "sha256": "2.16.840.1.101.3.4.2.1",
-    "sha384": "2.16.840.1.101.3.4.2.2",
-    "sha512": "2.16.840.1.101.3.4.2.3",
+    "sha1": oids.SHA1,
+    "sha256": oids.SHA256,
+    "sha384": oids.SHA384,
+    "sha512": oids.SHA512,
 }
 _DIGEST_BY_OID: dict[str, Digest] = {oid: name for name, oid in _DIGEST_OIDS.items()}
 _DIGEST_SIZES: dict[Digest, int] = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
@@ -175,15 +176,15 @@ def digest_from_micalg(value: str) -> Digest | None:
 
 # --- signatures -----------------------------------------------------------------------
 
-_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-_RSASSA_PSS = "1.2.840.113549.1.1.10"
-_MGF1 = "1.2.840.113549.1.1.8"
+_RSA_ENCRYPTION = oids.RSA_ENCRYPTION
+_RSASSA_PSS = oids.RSASSA_PSS
+_MGF1 = oids.MGF1
 _RSA_WITH: dict[str, Digest] = {
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.3.14.3.2.29": "sha1",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
+    oids.SHA1_WITH_RSA: "sha1",
+    oids.SHA1_WITH_RSA_OIW: "sha1",
+    oids.SHA256_WITH_RSA: "sha256",
+    oids.SHA384_WITH_RSA: "sha384",
+    oids.SHA512_WITH_RSA: "sha512",
 }
 
 
@@ -273,16 +274,16 @@ def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInf
 
 # --- content ciphers ------------------------------------------------------------------
 
-_RC2 = "1.2.840.113549.3.2"
+_RC2 = oids.RC2_CBC
 _CIPHER_OIDS: dict[ContentCipher, str] = {
-    "des-ede3-cbc": "1.2.840.113549.3.7",
+    "des-ede3-cbc": oids.DES_EDE3_CBC,
     "rc2-40-cbc": _RC2,
     "rc2-128-cbc": _RC2,
-    "aes128-cbc": "2.16.840.1.101.3.4.1.2",
-    "aes192-cbc": "2.16.840.1.101.3.4.1.22",
-    "aes256-cbc": "2.16.840.1.101.3.4.1.42",
-    "aes128-gcm": "2.16.840.1.101.3.4.1.6",
-    "aes256-gcm": "2.16.840.1.101.3.4.1.46",
+    "aes128-cbc": oids.AES128_CBC,
+    "aes192-cbc": oids.AES192_CBC,
+    "aes256-cbc": oids.AES256_CBC,
+    "aes128-gcm": oids.AES128_GCM,
+    "aes256-gcm": oids.AES256_GCM,
 }
 _CIPHER_BY_OID: dict[str, ContentCipher] = {
     oid: name for name, oid in _CIPHER_OIDS.items() if oid != _RC2
@@ -437,7 +438,7 @@ def content_cipher_from_capability(value: cms.SMIMECapabilityIdentifier) -> Cont
 
 # --- key transport --------------------------------------------------------------------
 
-_RSAES_OAEP = "1.2.840.113549.1.1.7"
+_RSAES_OAEP = oids.RSAES_OAEP
 _OAEP_DIGEST: dict[KeyTransport, Digest] = {"rsa-oaep-sha1": "sha1", "rsa-oaep-sha256": "sha256"}
 _OAEP_BY_DIGEST: dict[Digest, KeyTransport] = {v: k for k, v in _OAEP_DIGEST.items()}
 

@@ -27,6 +27,8 @@ from cryptography.exceptions import UnsupportedAlgorithm as CryptographyUnsuppor
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from conformance.core import oids
+from conformance.core.certificates import certificate_der
 from conformance.smime import der
 from conformance.smime.algorithms import (
     digest_algorithm,
@@ -45,7 +47,6 @@ from conformance.smime.options import (
     RecipientIdentifier,
     SignOptions,
 )
-from conformance.smime.read_cache import certificate_der
 from conformance.smime.rsa_padding import RecipientKey, encrypt_key
 from conformance.token.base import PrivateKeyHandle, subject_key_identifier
 
@@ -58,15 +59,15 @@ __all__ = [
     "to_asn1_certificate",
 ]
 
-ID_DATA = "1.2.840.113549.1.7.1"
-_ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-_ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
-_ATTR_CONTENT_TYPE = "1.2.840.113549.1.9.3"
-_ATTR_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-_ATTR_SIGNING_TIME = "1.2.840.113549.1.9.5"
-_ATTR_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
-_ATTR_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
+ID_DATA = oids.DATA
+_ID_SIGNED_DATA = oids.SIGNED_DATA
+_ID_ENVELOPED_DATA = oids.ENVELOPED_DATA
+_ID_AUTH_ENVELOPED_DATA = oids.AUTH_ENVELOPED_DATA
+_ATTR_CONTENT_TYPE = oids.CONTENT_TYPE
+_ATTR_MESSAGE_DIGEST = oids.MESSAGE_DIGEST
+_ATTR_SIGNING_TIME = oids.SIGNING_TIME
+_ATTR_SMIME_CAPABILITIES = oids.SMIME_CAPABILITIES
+_ATTR_SIGNING_CERTIFICATE_V2 = oids.SIGNING_CERTIFICATE_V2
 
 
 class RecipientError(ValueError):
