@@ -83,7 +83,7 @@ def _hash(data: bytes, digest: Digest) -> bytes:
 
 
 # --- parts cached per certificate ------------------------------------------------------
-# Keyed on the DER, remembered per object by `read_cache`: hashing or comparing a
+# Keyed on the DER, remembered per object by `core.certificates`: hashing or comparing a
 # cryptography Certificate serialises it again (several microseconds a time).
 
 
