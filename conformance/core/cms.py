@@ -173,11 +173,6 @@ class ContentInfo(NamedTuple):
 
 def signing_time(value: bytes) -> datetime | None:
     """A signing-time value (UTCTime or GeneralizedTime DER), None when it does not read."""
-    return _signing_time(value)
-
-
-@functools.lru_cache(maxsize=256)
-def _signing_time(value: bytes) -> datetime | None:
     try:
         moment = cms.Time.load(value).native
     except (ValueError, TypeError, KeyError, IndexError, OverflowError):

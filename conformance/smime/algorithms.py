@@ -56,6 +56,7 @@ __all__ = [
     "key_transport_algorithm",
     "key_transport_algorithm_der",
     "key_transport_from_algorithm",
+    "key_transport_from_der",
     "micalg_name",
     "oaep_digest",
     "rc2_effective_bits",
@@ -485,11 +486,12 @@ def key_transport_from_algorithm(value: cms.KeyEncryptionAlgorithm) -> KeyTransp
     an MGF1 hash different from it, or a non-empty label, has no option name.
     Cached on the encoding: parsing the OAEP parameters is slow, and they repeat.
     """
-    return _key_transport_from_der(bytes(value.dump()))
+    return key_transport_from_der(bytes(value.dump()))
 
 
 @lru_cache(maxsize=64)
-def _key_transport_from_der(encoded: bytes) -> KeyTransport:
+def key_transport_from_der(encoded: bytes) -> KeyTransport:
+    """`key_transport_from_algorithm` of a KeyEncryptionAlgorithm's DER (results cached)."""
     value = cms.KeyEncryptionAlgorithm.load(encoded)
     oid = value["algorithm"].dotted
     if oid == _RSA_ENCRYPTION:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from asn1crypto import algos, cms
+from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -472,18 +472,22 @@ def decrypt_enveloped(
     _note(found.content_encryption, cipher)
 
     chosen: tuple[bytes, bytes, PrivateKeyHandle] | None = None
-    seen: list[str] = []
     with asn1_guard(f"{where}: recipientInfos"):
         for recipient in envelope.recipients:
             if recipient.rid is None:
-                seen.append(f"{recipient.name} (not key transport)")
                 continue
-            seen.append(certificates.describe_identifier(recipient.rid))
             for key, cert in zip(keys, key_certs, strict=True):
                 if chosen is None and certificates.matches(recipient.rid, cert):
                     chosen = (recipient.key_algorithm, recipient.encrypted_key, key)
     if chosen is None:
-        listing = "; ".join(seen) or "none"
+        # Described only on failure: reading the issuers' names is slow.
+        listing = "; ".join(
+            f"{r.name} (not key transport)"
+            if r.rid is None
+            else certificates.describe_identifier(r.rid)
+            for r in envelope.recipients
+        )
+        listing = listing or "none"
         raise ReadError(
             ErrorCode.CANNOT_DECRYPT,
             f"{where}: not for me: no recipient matches my keys (recipients: {listing})",
@@ -522,13 +526,8 @@ def decrypt_enveloped(
 
 
 def key_transport_of(algorithm_der: bytes) -> KeyTransport:
-    """`alg.key_transport_from_algorithm` of a KeyEncryptionAlgorithm's DER (results cached)."""
-    return _key_transport_of_der(algorithm_der)
-
-
-@functools.lru_cache(maxsize=64)
-def _key_transport_of_der(algorithm_der: bytes) -> KeyTransport:
-    return alg.key_transport_from_algorithm(cms.KeyEncryptionAlgorithm.load(algorithm_der))
+    """The option name of a KeyEncryptionAlgorithm's DER (`alg.key_transport_from_der`)."""
+    return alg.key_transport_from_der(algorithm_der)
 
 
 # --- the other RFC 5652 types (RFC 4134 sections 6 and 7) -----------------------------
