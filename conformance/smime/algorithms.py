@@ -177,9 +177,6 @@ def digest_from_micalg(value: str) -> Digest | None:
 
 # --- signatures -----------------------------------------------------------------------
 
-_RSA_ENCRYPTION = oids.RSA_ENCRYPTION
-_RSASSA_PSS = oids.RSASSA_PSS
-_MGF1 = oids.MGF1
 _RSA_WITH: dict[str, Digest] = {
     oids.SHA1_WITH_RSA: "sha1",
     oids.SHA1_WITH_RSA_OIW: "sha1",
@@ -215,7 +212,7 @@ def signature_algorithm(
     (RFC 4056): the hash, MGF1 with the same hash, salt = hash length.
     """
     if algorithm == "rsa-pkcs1v15":
-        return algos.SignedDigestAlgorithm({"algorithm": _RSA_ENCRYPTION})
+        return algos.SignedDigestAlgorithm({"algorithm": oids.RSA_ENCRYPTION})
     if algorithm == "rsa-pss":
         params = algos.RSASSAPSSParams(
             {
@@ -227,7 +224,7 @@ def signature_algorithm(
                 "salt_length": _DIGEST_SIZES[digest],
             }
         )
-        return algos.SignedDigestAlgorithm({"algorithm": _RSASSA_PSS, "parameters": params})
+        return algos.SignedDigestAlgorithm({"algorithm": oids.RSASSA_PSS, "parameters": params})
     raise UnsupportedAlgorithm("signature", str(algorithm))
 
 
@@ -244,7 +241,7 @@ def _hash_and_mgf1(
     UnsupportedAlgorithm for a mask generation function other than MGF1."""
     digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
     mgf = params["mask_gen_algorithm"]
-    if mgf["algorithm"].dotted != _MGF1:
+    if mgf["algorithm"].dotted != oids.MGF1:
         raise UnsupportedAlgorithm(kind, oid, f"mask generation {mgf['algorithm'].dotted}")
     return digest, digest_from_oid(mgf["parameters"]["algorithm"].dotted)
 
@@ -252,11 +249,11 @@ def _hash_and_mgf1(
 def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInfo:
     """Option name (and PSS parameters) of a signatureAlgorithm; raises UnsupportedAlgorithm."""
     oid = value["algorithm"].dotted
-    if oid == _RSA_ENCRYPTION:
+    if oid == oids.RSA_ENCRYPTION:
         return SignatureInfo("rsa-pkcs1v15", None)
     if oid in _RSA_WITH:
         return SignatureInfo("rsa-pkcs1v15", _RSA_WITH[oid])
-    if oid == _RSASSA_PSS:
+    if oid == oids.RSASSA_PSS:
         try:
             params = value["parameters"]
             if not isinstance(params, algos.RSASSAPSSParams):
@@ -275,11 +272,10 @@ def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInf
 
 # --- content ciphers ------------------------------------------------------------------
 
-_RC2 = oids.RC2_CBC
 _CIPHER_OIDS: dict[ContentCipher, str] = {
     "des-ede3-cbc": oids.DES_EDE3_CBC,
-    "rc2-40-cbc": _RC2,
-    "rc2-128-cbc": _RC2,
+    "rc2-40-cbc": oids.RC2_CBC,
+    "rc2-128-cbc": oids.RC2_CBC,
     "aes128-cbc": oids.AES128_CBC,
     "aes192-cbc": oids.AES192_CBC,
     "aes256-cbc": oids.AES256_CBC,
@@ -287,7 +283,7 @@ _CIPHER_OIDS: dict[ContentCipher, str] = {
     "aes256-gcm": oids.AES256_GCM,
 }
 _CIPHER_BY_OID: dict[str, ContentCipher] = {
-    oid: name for name, oid in _CIPHER_OIDS.items() if oid != _RC2
+    oid: name for name, oid in _CIPHER_OIDS.items() if oid != oids.RC2_CBC
 }
 # The same, keyed on the OBJECT IDENTIFIER's encoding: read from an algorithm
 # identifier's bytes without asn1crypto parsing its fields (the read side's case).
@@ -339,7 +335,7 @@ def rc2_parameter_version(effective_bits: int) -> int:
         return _RC2_VERSIONS[effective_bits]
     except KeyError:
         detail = f"RC2 with {effective_bits} effective bits"
-        raise UnsupportedAlgorithm("content-cipher", _RC2, detail) from None
+        raise UnsupportedAlgorithm("content-cipher", oids.RC2_CBC, detail) from None
 
 
 def rc2_effective_bits(version: int | None) -> int:
@@ -352,7 +348,7 @@ def rc2_effective_bits(version: int | None) -> int:
         return _RC2_BITS_BY_VERSION[version]
     except KeyError:
         detail = f"rc2ParameterVersion {version}"
-        raise UnsupportedAlgorithm("content-cipher", _RC2, detail) from None
+        raise UnsupportedAlgorithm("content-cipher", oids.RC2_CBC, detail) from None
 
 
 def content_cipher_algorithm(
@@ -391,7 +387,7 @@ def content_cipher_from_algorithm(value: algos.EncryptionAlgorithm) -> ContentCi
         if found is not None:
             return found
     oid = value["algorithm"].dotted
-    if oid == _RC2:
+    if oid == oids.RC2_CBC:
         params = value["parameters"]
         if not isinstance(params, algos.Rc2Params):
             raise UnsupportedAlgorithm("content-cipher", oid, "missing RC2-CBCParameter")
@@ -426,7 +422,7 @@ def smime_capabilities_der(ciphers: tuple[ContentCipher, ...]) -> bytes:
 def content_cipher_from_capability(value: cms.SMIMECapabilityIdentifier) -> ContentCipher | None:
     """Cipher named by an SMIMECapability, or None (not a cipher we know)."""
     oid = value["capability_id"].dotted
-    if oid == _RC2:
+    if oid == oids.RC2_CBC:
         raw = value["parameters"]
         try:
             bits = core.Integer.load(raw.dump()).native if raw.native is not None else None
@@ -439,7 +435,6 @@ def content_cipher_from_capability(value: cms.SMIMECapabilityIdentifier) -> Cont
 
 # --- key transport --------------------------------------------------------------------
 
-_RSAES_OAEP = oids.RSAES_OAEP
 _OAEP_DIGEST: dict[KeyTransport, Digest] = {"rsa-oaep-sha1": "sha1", "rsa-oaep-sha256": "sha256"}
 _OAEP_BY_DIGEST: dict[Digest, KeyTransport] = {v: k for k, v in _OAEP_DIGEST.items()}
 
@@ -494,9 +489,9 @@ def key_transport_from_der(encoded: bytes) -> KeyTransport:
     """`key_transport_from_algorithm` of a KeyEncryptionAlgorithm's DER (results cached)."""
     value = cms.KeyEncryptionAlgorithm.load(encoded)
     oid = value["algorithm"].dotted
-    if oid == _RSA_ENCRYPTION:
+    if oid == oids.RSA_ENCRYPTION:
         return "rsa-pkcs1v15"
-    if oid != _RSAES_OAEP:
+    if oid != oids.RSAES_OAEP:
         raise UnsupportedAlgorithm("key-transport", oid)
     try:
         params = value["parameters"]

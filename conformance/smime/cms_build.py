@@ -59,16 +59,6 @@ __all__ = [
     "to_asn1_certificate",
 ]
 
-ID_DATA = oids.DATA
-_ID_SIGNED_DATA = oids.SIGNED_DATA
-_ID_ENVELOPED_DATA = oids.ENVELOPED_DATA
-_ID_AUTH_ENVELOPED_DATA = oids.AUTH_ENVELOPED_DATA
-_ATTR_CONTENT_TYPE = oids.CONTENT_TYPE
-_ATTR_MESSAGE_DIGEST = oids.MESSAGE_DIGEST
-_ATTR_SIGNING_TIME = oids.SIGNING_TIME
-_ATTR_SMIME_CAPABILITIES = oids.SMIME_CAPABILITIES
-_ATTR_SIGNING_CERTIFICATE_V2 = oids.SIGNING_CERTIFICATE_V2
-
 
 class RecipientError(ValueError):
     """A recipient certificate cannot be encrypted to (not RSA, unreadable key)."""
@@ -183,7 +173,7 @@ def signed_attributes(
     certificate: x509.Certificate,
     signing_time: datetime,
     capabilities: Sequence[ContentCipher],
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
 ) -> bytes | None:
     """DER of the SET OF signed attributes the options ask for, or None when it is empty.
 
@@ -192,18 +182,18 @@ def signed_attributes(
     wanted = options.signed_attributes
     attributes: list[bytes] = []
     if "content-type" in wanted:
-        attributes.append(_attribute(_ATTR_CONTENT_TYPE, _content_type(content_type)))
+        attributes.append(_attribute(oids.CONTENT_TYPE, _content_type(content_type)))
     if "signing-time" in wanted:
-        attributes.append(_attribute(_ATTR_SIGNING_TIME, _time(signing_time)))
+        attributes.append(_attribute(oids.SIGNING_TIME, _time(signing_time)))
     if "message-digest" in wanted:
         value = der.octet_string(_hash(content, options.digest))
-        attributes.append(_attribute(_ATTR_MESSAGE_DIGEST, value))
+        attributes.append(_attribute(oids.MESSAGE_DIGEST, value))
     if "smime-capabilities" in wanted:
         caps = smime_capabilities_der(tuple(capabilities))
-        attributes.append(_attribute(_ATTR_SMIME_CAPABILITIES, caps))
+        attributes.append(_attribute(oids.SMIME_CAPABILITIES, caps))
     if "signing-certificate-v2" in wanted:
         ess = _signing_certificate_v2(certificate, options.digest)
-        attributes.append(_attribute(_ATTR_SIGNING_CERTIFICATE_V2, ess))
+        attributes.append(_attribute(oids.SIGNING_CERTIFICATE_V2, ess))
     return der.set_of(*attributes) if attributes else None
 
 
@@ -221,7 +211,7 @@ def build_signed_data(
     chain: Sequence[x509.Certificate] = (),
     signing_time: datetime,
     capabilities: Sequence[ContentCipher] = (),
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
 ) -> bytes:
     """ContentInfo(SignedData) with one signer, as DER.
 
@@ -256,7 +246,7 @@ def build_signed_data(
         b"" if detached else der.context_explicit(0, der.octet_string(content)),
     )
     # RFC 5652 5.1: version 3 with an SKI signer or non-data content, else 1.
-    version = 3 if offset or content_type_id != _content_type(ID_DATA) else 1
+    version = 3 if offset or content_type_id != _content_type(oids.DATA) else 1
     certificate_set = (
         der.context_implicit(0, der.set_of(*(_certificate_der(c) for c in certificates)))
         if certificates
@@ -269,7 +259,7 @@ def build_signed_data(
         certificate_set,
         der.set_of(signer_info),
     )
-    return _content_info(_ID_SIGNED_DATA, signed)
+    return _content_info(oids.SIGNED_DATA, signed)
 
 
 def _spki_rsa_key(certificate: x509.Certificate) -> RSAPublicKey:
@@ -368,7 +358,7 @@ def build_enveloped_data(
     options: EncryptOptions,
     rng: Rng = os.urandom,
     *,
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
 ) -> bytes:
     """ContentInfo(EnvelopedData), or AuthEnvelopedData for an AEAD cipher, as DER.
 
@@ -387,7 +377,7 @@ def build_enveloped_data(
         infos,
         _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
     )
-    return _content_info(_ID_ENVELOPED_DATA, enveloped)
+    return _content_info(oids.ENVELOPED_DATA, enveloped)
 
 
 def build_auth_enveloped_data(
@@ -396,7 +386,7 @@ def build_auth_enveloped_data(
     options: EncryptOptions,
     rng: Rng = os.urandom,
     *,
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
     auth_attributes: cms.CMSAttributes | None = None,
     tag_length: int = 16,
 ) -> bytes:
@@ -418,4 +408,4 @@ def build_auth_enveloped_data(
         der.context_implicit(1, aad) if aad else b"",
         der.octet_string(encrypted.tag),
     )
-    return _content_info(_ID_AUTH_ENVELOPED_DATA, value)
+    return _content_info(oids.AUTH_ENVELOPED_DATA, value)
