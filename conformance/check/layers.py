@@ -25,7 +25,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from conformance.check.certs import key_facts
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
 from conformance.core import certificates, oids
-from conformance.core.certificates import matches
 from conformance.core.cms import (
     CmsError,
     DataParts,
@@ -259,7 +258,7 @@ class LayerReader:
             signature=signature_name,
             signature_info=sig_info,
         )
-        signer.certificate = next((c for c in pool if _matches(info.sid, c)), None)
+        signer.certificate = next((c for c in pool if matches(info.sid, c)), None)
         has_attrs = info.signed_attrs is not None
         signer.has_signed_attributes = has_attrs
         for values in info.content_types:
@@ -369,9 +368,10 @@ class LayerReader:
         )
 
 
-def _matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
-    """`matches`, False for a certificate too damaged to compare (the validator never raises)."""
+def matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
+    """`core.certificates.matches`, False for a certificate too damaged to compare
+    (the validator never raises)."""
     try:
-        return matches(sid, cert)
+        return certificates.matches(sid, cert)
     except _ERRORS:
         return False
