@@ -40,7 +40,7 @@ from conformance.core.cms import (
     parse,
     walk,
 )
-from conformance.paths import REPO_DIR, VECTORS_DIR
+from conformance.paths import REPO_DIR, RFC4134_DIR, VECTORS_DIR
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime import cms_build, der
 from conformance.smime.options import EncryptOptions, Limits, ReceiveOptions, SignOptions
@@ -113,7 +113,10 @@ def corpus() -> tuple[bytes, ...]:
         _enveloped("aes256-gcm"),
         _enveloped("rc2-40-cbc"),
     ]
-    return tuple(dict.fromkeys([*_golden_cms(), *made]))
+    data = der.sequence(der.oid(oids.DATA), der.tlv(0xA0, der.octet_string(CONTENT)))
+    # RFC 4134 adds DigestedData, EncryptedData, DSA signers and NSS-style BER when present.
+    rfc4134 = [p.read_bytes() for p in sorted(RFC4134_DIR.glob("[0-9]*.bin"))]
+    return tuple(dict.fromkeys([*_golden_cms(), *rfc4134, data, *made]))
 
 
 # --- BER re-encoding ------------------------------------------------------------------
@@ -276,6 +279,12 @@ def test_asn1crypto_runs_only_on_what_the_walk_does_not_take(
 
     monkeypatch.setattr(core_cms, "_asn1crypto_parts", counting)
     for data in corpus():
+        calls.clear()
+        parse(data)
+        assert len(calls) == (0 if walk(data) is not None else 1)
+    # Every DER seed is the walk's: the golden messages' CMS and the engine's.
+    calls.clear()
+    for data in [*_golden_cms(), *corpus()[-6:]]:
         parse(data)
     assert calls == []
     for data in corpus()[-6:]:

@@ -20,8 +20,8 @@ the same parts. So the fallback runs only on what the walk does not take
 (the BER that NSS writes, for one), and on every input both take they give
 equal parts (tests/test_core_cms.py checks it over a mutated corpus).
 
-A constructed, definite-length OCTET STRING as encapsulated content (or
-encrypted content) is legitimate BER (X.690 8.7.3, RFC 5652 5.2 allows BER)
+A constructed, definite-length OCTET STRING as content (data, eContent or
+encryptedContent) is legitimate BER (X.690 8.7.3; RFC 5652 5.2 allows BER)
 and is ACCEPTED by both readings: the walk joins one level of primitive
 chunks, the fallback any nesting (asn1crypto cannot build such a string
 itself, so the fallback joins the chunks from asn1crypto's raw parser).
@@ -597,13 +597,17 @@ def _present(value: object) -> bool:
 def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
     info = cms.ContentInfo.load(der, strict=False)
     content_type = info["content_type"].dotted
+    missing = CmsError("", f"ContentInfo of type {layer_name(content_type)} has no content")
+    fields = _raw_children(info.contents)
+    if len(fields) < 2:
+        raise missing
+    if content_type == oids.DATA:  # read raw: asn1crypto refuses a constructed definite string
+        return ContentInfo(content_type, DataParts(_raw_octets(fields[1], explicit=True)))
     content = info["content"]
     if not _present(content):
-        raise CmsError("", f"ContentInfo of type {layer_name(content_type)} has no content")
+        raise missing
     parts: Parts
-    if content_type == oids.DATA:
-        parts = DataParts(_raw_octets(_raw_children(info.contents)[1], explicit=True))
-    elif content_type == oids.SIGNED_DATA:
+    if content_type == oids.SIGNED_DATA:
         at.where = "SignedData"
         parts = _asn1crypto_signed(content, at)
     elif content_type in (oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA):
@@ -636,25 +640,28 @@ def _raw_children(contents: bytes) -> list[tuple[int, int, int, bytes, bytes, by
     return found
 
 
-def _raw_octets(element: tuple[int, int, int, bytes, bytes, bytes], *, explicit: bool) -> bytes:
+def _raw_octets(
+    element: tuple[int, int, int, bytes, bytes, bytes], *, explicit: bool, implicit: bool = False
+) -> bytes:
     """An OCTET STRING's bytes, primitive or constructed (chunks joined at any depth).
 
-    With `explicit`, the element is an [n] EXPLICIT wrapper around the string.
+    With `explicit`, the element is an [0] EXPLICIT wrapper around the string;
+    with `implicit`, the string itself is tagged [0] IMPLICIT (encryptedContent).
     asn1crypto itself refuses a constructed definite-length string, which BER allows.
     """
     if explicit:
+        if element[:3] != (2, 1, 0):
+            raise ValueError("content is not [0] EXPLICIT")
         inner = _raw_children(element[4])
         if len(inner) != 1:
-            raise ValueError("explicit tag does not hold one OCTET STRING")
+            raise ValueError("[0] EXPLICIT does not hold one OCTET STRING")
         element = inner[0]
+    expected = (2, 0) if implicit else (0, 4)  # (class, tag): context [0] or OCTET STRING
+    if (element[0], element[2]) != expected:
+        raise ValueError("content is not an OCTET STRING")
     if element[1] == 0:  # primitive
         return element[4]
-    chunks = []
-    for chunk in _raw_children(element[4]):
-        if chunk[0] != 0 or chunk[2] != 4:
-            raise ValueError("constructed OCTET STRING holds something other than OCTET STRINGs")
-        chunks.append(_raw_octets(chunk, explicit=False))
-    return b"".join(chunks)
+    return b"".join(_raw_octets(chunk, explicit=False) for chunk in _raw_children(element[4]))
 
 
 def _asn1crypto_encapsulated(encap: cms.EncapsulatedContentInfo) -> tuple[str, bytes | None]:
@@ -728,7 +735,7 @@ def _asn1crypto_encrypted_info(
 ) -> tuple[str, bytes, str, bytes | None]:
     algorithm = info["content_encryption_algorithm"]
     fields = _raw_children(info.contents)
-    ciphertext = _raw_octets(fields[2], explicit=False) if len(fields) > 2 else None
+    ciphertext = _raw_octets(fields[2], explicit=False, implicit=True) if len(fields) > 2 else None
     return (
         info["content_type"].dotted,
         bytes(algorithm.dump()),
