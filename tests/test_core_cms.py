@@ -12,6 +12,7 @@ ever escapes.
 from __future__ import annotations
 
 import ast
+import base64
 import datetime as dt
 import email
 import functools
@@ -211,6 +212,8 @@ def _mutate(data: bytes, draw: Callable[[st.SearchStrategy[int]], int], kind: st
         return data[:position] + bytes([draw(st.integers(0, 255))]) + data[position:]
     if kind == "length":  # a length octet one more or one less
         lengths = [m.start() + 1 for m in re.finditer(rb"[\x02\x04\x06\x30\x31\xa0\xa1]", data)]
+        if not lengths:
+            return data
         at = lengths[draw(st.integers(0, len(lengths) - 1))]
         if at >= len(data):
             return data
@@ -304,10 +307,8 @@ def test_asn1crypto_runs_only_on_what_the_walk_does_not_take(
     assert calls == []
 
 
-@pytest.mark.parametrize("where", ["fast", "asn1crypto"])
-def test_constructed_definite_length_econtent_is_accepted(where: str) -> None:
-    """BER allows a constructed definite-length OCTET STRING: both readings accept it."""
-    original = _signed()
+def _constructed_econtent(original: bytes) -> bytes:
+    """`original` SignedData with its eContent as a constructed, definite-length string."""
     top = _children(original)[0]
     _, a, b = _tlv(top, 0)
     content_type, explicit = _children(top[a:b])
@@ -321,13 +322,41 @@ def test_constructed_definite_length_econtent_is_accepted(where: str) -> None:
     string = _chunked(0x04, wrapper[s:e][s2:e2], 9, definite=True)
     fields[2] = der.tlv(0x30, econtent_type + der.tlv(0xA0, string))
     signed_data = der.tlv(0x30, b"".join(fields))
-    message = der.tlv(0x30, content_type + der.tlv(0xA0, signed_data))
+    return der.tlv(0x30, content_type + der.tlv(0xA0, signed_data))
+
+
+@pytest.mark.parametrize("where", ["fast", "asn1crypto"])
+def test_constructed_definite_length_econtent_is_accepted(where: str) -> None:
+    """BER allows a constructed definite-length OCTET STRING: both readings accept it."""
+    original = _signed()
+    message = _constructed_econtent(original)
     assert message != original
     read = walk(message) if where == "fast" else from_asn1crypto(message)
     assert read is not None
     assert isinstance(read.content, SignedParts)
     assert read.content.content == CONTENT
     assert read == walk(original)
+
+
+def test_the_receiver_verifies_a_constructed_econtent() -> None:
+    der_message = _constructed_econtent(_signed())
+    message = (
+        b"From: pro01@test\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: application/pkcs7-mime; smime-type=signed-data\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(der_message).replace(b"\n", b"\r\n")
+    )
+    content, status = read_message(
+        message,
+        keys=[],
+        trust=[_pki().root],
+        crls=list(_pki().crls),
+        directory=None,
+        options=ReceiveOptions(check_sender_address=False),
+        validation_time=MOMENT,
+    )
+    assert content == CONTENT
+    assert status.signature_valid is True and status.errors == []
 
 
 def test_errors_are_one_type_with_where_and_detail() -> None:
