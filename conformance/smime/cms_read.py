@@ -39,6 +39,7 @@ from conformance.core.cms import (
     EncryptedParts,
     EnvelopedParts,
     Identifier,
+    Parts,
     SignedParts,
     SignerParts,
     layer_name,
@@ -189,7 +190,7 @@ class SignedResult:
 
 
 def read_signed_data(
-    signed_data: SignedParts,
+    signed_data: Parts,
     where: str,
     *,
     detached: bytes | None,
@@ -444,7 +445,7 @@ class Decrypted:
 
 
 def decrypt_enveloped(
-    envelope: EnvelopedParts,
+    envelope: Parts,
     where: str,
     *,
     keys: Sequence[PrivateKeyHandle],
@@ -533,7 +534,7 @@ def key_transport_of(algorithm_der: bytes) -> KeyTransport:
 # --- the other RFC 5652 types (RFC 4134 sections 6 and 7) -----------------------------
 
 
-def read_digested_data(content: DigestedParts, where: str) -> bytes:
+def read_digested_data(content: Parts, where: str) -> bytes:
     """The content of a DigestedData whose digest matches; BAD_SIGNATURE otherwise."""
     if not isinstance(content, DigestedParts):
         raise malformed(where, "content is not a DigestedData")
@@ -549,7 +550,7 @@ def read_digested_data(content: DigestedParts, where: str) -> bytes:
     return content.content
 
 
-def read_encrypted_data(content: EncryptedParts, where: str, key: bytes) -> bytes:
+def read_encrypted_data(content: Parts, where: str, key: bytes) -> bytes:
     """The content of an EncryptedData under a symmetric key known out of band."""
     if not isinstance(content, EncryptedParts):
         raise malformed(where, "content is not an EncryptedData")

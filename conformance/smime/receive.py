@@ -20,7 +20,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from conformance.core import certificates, oids
-from conformance.core.cms import DataParts
+from conformance.core.cms import DataParts, Parts
 from conformance.smime import cms_read, mime_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
@@ -216,7 +216,7 @@ class _Reader:
             self.status.layers.append(layer)
             self.status.encrypted = True
             decrypted = cms_read.decrypt_enveloped(
-                content,  # type: ignore[arg-type]
+                content,
                 entity.where,
                 keys=self.keys,
                 options=self.options,
@@ -237,11 +237,11 @@ class _Reader:
 
     # --- signatures -------------------------------------------------------------------
 
-    def _signed(self, content: object, where: str, detached: bytes | None) -> cms_read.SignedResult:
+    def _signed(self, content: Parts, where: str, detached: bytes | None) -> cms_read.SignedResult:
         extra = [certificates.asn1_certificate(c) for c in (*self.trust, *self.intermediates)]
         pool = CertificatePool([], self.directory, extra)
         result = cms_read.read_signed_data(
-            content,  # type: ignore[arg-type]
+            content,
             where,
             detached=detached,
             pool=pool,
