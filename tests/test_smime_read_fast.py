@@ -1,10 +1,11 @@
-"""The fast CMS walk (cms_fast) against asn1crypto, and the fast header splitter against the stdlib.
+"""The fast CMS walk against the asn1crypto reading; the fast header splitter against the stdlib.
 
-The reader trusts `cms_fast` only where it extracts exactly what asn1crypto
-would: the reference extraction here is written with asn1crypto, and both
-readings of the same bytes must agree, down to the read results (outcomes,
-error codes and messages), on messages built with random send options, on
-mutated bytes and on the RFC 4134 corpus (whose BER must go to asn1crypto).
+The reader trusts the walk of `core.cms` only where it extracts exactly what
+the asn1crypto reading (`core.cms.from_asn1crypto`) extracts: both readings
+of the same bytes must agree, down to the read results (outcomes, error
+codes and messages), on messages built with random send options, on mutated
+bytes and on the RFC 4134 corpus (whose BER must go to asn1crypto). The
+wider differential test over the golden corpus is tests/test_core_cms.py.
 """
 
 from __future__ import annotations
@@ -16,25 +17,24 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 from typing import Any, get_args
 
-from asn1crypto import cms, core
+from asn1crypto import cms
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.core import certificates
+from conformance.core.cms import (
+    ContentInfo,
+    EnvelopedParts,
+    Parts,
+    SignedParts,
+    from_asn1crypto,
+    walk,
+)
 from conformance.core.mime import _parse_headers
 from conformance.core.vocabulary import ContentCipher
 from conformance.paths import RFC4134_DIR
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime import cms_build, cms_read
-from conformance.smime.cms_fast import (
-    CONTENT_TYPE_ATTR,
-    MESSAGE_DIGEST_ATTR,
-    EnvelopedParts,
-    Identifier,
-    RecipientParts,
-    SignedParts,
-    SignerParts,
-    walk_content_info,
-)
 from conformance.smime.options import (
     ALL_SIGNED_ATTRIBUTES,
     EncryptOptions,
@@ -68,96 +68,15 @@ def _key(identity: str, role: str) -> SoftwareKey:
     return SoftwareKey(person.private_key(role), person.certificate(role), f"{identity}-{role}")  # type: ignore[arg-type]
 
 
-# --- the reference extraction, with asn1crypto ------------------------------------------
+# --- the two readings -------------------------------------------------------------------
 
 
-def _identifier(sid: Any) -> Identifier:
-    if sid.name == "subject_key_identifier":
-        return Identifier(bytes(sid.chosen.native), b"", 0)
-    ias = sid.chosen
-    return Identifier(None, bytes(ias["issuer"].dump()), int(ias["serial_number"].native))
+def _slow(der: bytes) -> ContentInfo:
+    return from_asn1crypto(der)
 
 
-def _present(value: Any) -> bool:
-    return value is not None and not isinstance(value, core.Void)
-
-
-def _slow_signer(info: cms.SignerInfo) -> SignerParts:
-    attrs = info["signed_attrs"]
-    types: list[tuple[str, ...]] = []
-    digests: list[tuple[bytes, ...]] = []
-    for attr in attrs if _present(attrs) else []:
-        if attr["type"].dotted == CONTENT_TYPE_ATTR:
-            types.append(tuple(v.dotted for v in attr["values"]))
-        elif attr["type"].dotted == MESSAGE_DIGEST_ATTR:
-            digests.append(tuple(bytes(v.native) for v in attr["values"]))
-    return SignerParts(
-        _identifier(info["sid"]),
-        info["digest_algorithm"]["algorithm"].dotted,
-        bytes(info["signature_algorithm"].dump()),
-        info["signature_algorithm"]["algorithm"].dotted,
-        bytes(info["signature"].native),
-        bytes(attrs.contents) if _present(attrs) else None,
-        tuple(types),
-        tuple(digests),
-    )
-
-
-def _slow_signed(value: cms.SignedData) -> SignedParts:
-    encap = value["encap_content_info"]
-    econtent = encap["content"]
-    certificates = value["certificates"]
-    return SignedParts(
-        encap["content_type"].dotted,
-        cms_read.octets(econtent) if _present(econtent) else None,
-        tuple(
-            bytes(c.chosen.dump())
-            for c in (certificates if _present(certificates) else [])
-            if c.name == "certificate"
-        ),
-        tuple(_slow_signer(i) for i in value["signer_infos"]),
-    )
-
-
-def _slow_recipient(info: cms.RecipientInfo) -> RecipientParts:
-    if info.name != "ktri":
-        return RecipientParts(info.name, None, b"", b"")
-    ktri = info.chosen
-    return RecipientParts(
-        "ktri",
-        _identifier(ktri["rid"]),
-        bytes(ktri["key_encryption_algorithm"].dump()),
-        bytes(ktri["encrypted_key"].native),
-    )
-
-
-def _slow_enveloped(value: Any) -> EnvelopedParts:
-    aead = isinstance(value, cms.AuthEnvelopedData)
-    info = value["auth_encrypted_content_info" if aead else "encrypted_content_info"]
-    encrypted = info["encrypted_content"]
-    attrs: Any = value["auth_attrs"] if aead else None
-    return EnvelopedParts(
-        aead,
-        info["content_type"].dotted,
-        bytes(info["content_encryption_algorithm"].dump()),
-        info["content_encryption_algorithm"]["algorithm"].dotted,
-        cms_read.octets(encrypted) if _present(encrypted) else None,
-        tuple(_slow_recipient(r) for r in value["recipient_infos"]),
-        bytes(value["mac"].native) if aead else None,
-        bytes(attrs.contents) if _present(attrs) else None,
-    )
-
-
-def _slow(der: bytes) -> tuple[str, SignedParts | EnvelopedParts]:
-    info = cms.ContentInfo.load(der, strict=False)
-    content = info["content"]
-    if isinstance(content, cms.SignedData):
-        return info["content_type"].dotted, _slow_signed(content)
-    return info["content_type"].dotted, _slow_enveloped(content)
-
-
-def _agree(der: bytes) -> tuple[str, SignedParts | EnvelopedParts]:
-    fast = walk_content_info(der)
+def _agree(der: bytes) -> ContentInfo:
+    fast = walk(der)
     assert fast is not None, "the fast walk refused DER it should read"
     assert fast == _slow(der)
     return fast
@@ -167,7 +86,7 @@ def _agree(der: bytes) -> tuple[str, SignedParts | EnvelopedParts]:
 
 
 def _signed_outcome(content: Any) -> Any:
-    pool = cms_read.CertificatePool([], None, [cms_read.to_asn1(_pki().root)])
+    pool = cms_read.CertificatePool([], None, [certificates.asn1_certificate(_pki().root)])
     found = Algorithms()
     try:
         result = cms_read.read_signed_data(
@@ -201,10 +120,10 @@ def _decrypted_outcome(content: Any, keys: list[SoftwareKey]) -> Any:
 
 def _both_readings_agree(der: bytes, keys: list[SoftwareKey]) -> None:
     """When the fast walk reads `der`, reading its parts gives what reading asn1crypto's gives."""
-    fast = walk_content_info(der)
+    fast = walk(der)
     if fast is None:
         return
-    _, slow_content = cms_read.load_content_info(der, "m", _budget())
+    slow_content: Parts = _slow(der).content
     if isinstance(fast[1], SignedParts):
         assert _signed_outcome(fast[1]) == _signed_outcome(slow_content)
     else:
@@ -316,7 +235,7 @@ def test_mutated_cms_reads_the_same_both_ways(kind: str, data: st.DataObject) ->
         mutated = der[:position]
     else:
         mutated = der[:position] + bytes([data.draw(st.integers(0, 255))]) + der[position:]
-    fast = walk_content_info(mutated)
+    fast = walk(mutated)
     if fast is not None:
         assert fast == _slow(mutated)
         _both_readings_agree(mutated, [_key("pro02", "encrypt")])
@@ -335,7 +254,7 @@ def test_rfc4134_corpus() -> None:
     read = 0
     for path in sorted(RFC4134_DIR.glob("[0-9]*.bin")):
         der = path.read_bytes()
-        fast = walk_content_info(der)
+        fast = walk(der)
         if der[1:2] == b"\x80":  # indefinite length (BER): always asn1crypto's
             assert fast is None, path.name
         if fast is not None:
@@ -343,7 +262,7 @@ def test_rfc4134_corpus() -> None:
             read += 1
         _, content = cms_read.read_content_info(der, path.name, _budget())
         assert content is not None
-    assert read >= 2  # the DER samples (3.1 is data: not fast-walked)
+    assert read >= 2  # the DER samples (3.1, 4.5: BER, read by asn1crypto)
 
 
 # --- the header splitter -------------------------------------------------------------

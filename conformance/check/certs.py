@@ -21,12 +21,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from conformance.smime.read_cache import certificate_emails
+from conformance.core import oids
+from conformance.core.certificates import certificate_emails
 
-RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-GIP_CPS_RSA_OID = "1.2.250.1.71.2.6.1"
-EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
-ANY_EKU = "2.5.29.37.0"
+RSA_ENCRYPTION = oids.RSA_ENCRYPTION
+GIP_CPS_RSA_OID = oids.GIP_CPS_RSA
+EMAIL_PROTECTION = oids.EMAIL_PROTECTION
+ANY_EKU = oids.ANY_EXTENDED_KEY_USAGE
 IDNAT = re.compile(r"^\d{12}$")
 TEST_IDNAT_PREFIX = "8997"
 _PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnboundLocalError)

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
 from conformance.check.policy import Policy
 from conformance.check.tree import Node, parse_message
+from conformance.core import certificates
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle
 
@@ -34,7 +34,7 @@ def _stamp(path: Path) -> tuple[str, int]:
 
 
 def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    return certificates.asn1_certificate(cert)  # the one cached parse of its DER
 
 
 def read_pem_certificates(path: Path) -> list[x509.Certificate]:

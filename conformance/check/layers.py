@@ -17,27 +17,48 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from asn1crypto import cms, core
+from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.check.certs import key_facts
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
+from conformance.core import certificates, oids
+from conformance.core.cms import (
+    CmsError,
+    DataParts,
+    EnvelopedParts,
+    Identifier,
+    Parts,
+    RecipientParts,
+    SignedParts,
+    SignerParts,
+    layer_name,
+    parse,
+    signing_time,
+)
+from conformance.core.vocabulary import Digest
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
 from conformance.smime.options import ReceiveOptions
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle
 
+__all__ = [
+    "PKCS7_MIME",
+    "PKCS7_SIGNATURE",
+    "CmsLayer",
+    "EnvelopeFacts",
+    "LayerReader",
+    "RecipientFacts",
+    "SignedFacts",
+    "SignerFacts",
+    "is_cms_part",
+    "matches",
+]
+
 UNSUPPORTED = ErrorCode.UNSUPPORTED_ALGORITHM
-ID_DATA = "1.2.840.113549.1.7.1"
-SIGNED_DATA = "1.2.840.113549.1.7.2"
-ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
-_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3"
-_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4"
-_SIGNING_TIME_ATTR = "1.2.840.113549.1.9.5"
 PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
 _ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
@@ -82,7 +103,7 @@ class RecipientFacts:
     rid: str
     key_transport: str | None  # option name, or the OID when unknown
     known: bool
-    rid_value: cms.RecipientIdentifier | None
+    rid_value: Identifier | None
 
 
 @dataclass
@@ -110,31 +131,7 @@ class CmsLayer:
 
     @property
     def name(self) -> str:
-        return cms_read.layer_name(self.content_type) if self.content_type else "unreadable CMS"
-
-
-def _describe_rid(rid: cms.SignerIdentifier | cms.RecipientIdentifier) -> str:
-    if rid.name == "subject_key_identifier":
-        return f"subject key identifier {bytes(rid.chosen.native).hex()}"
-    ias = rid.chosen
-    return f"issuer {ias['issuer'].human_friendly}, serial {ias['serial_number'].native:#x}"
-
-
-def matches(
-    rid: cms.SignerIdentifier | cms.RecipientIdentifier, cert: asn1_x509.Certificate
-) -> bool:
-    try:
-        if rid.name == "subject_key_identifier":
-            ski = cert.key_identifier_value
-            return ski is not None and hmac.compare_digest(
-                bytes(ski.native), bytes(rid.chosen.native)
-            )
-        ias = rid.chosen
-        if cert.serial_number != ias["serial_number"].native:
-            return False
-        return bool(cert.issuer.dump() == ias["issuer"].dump() or cert.issuer == ias["issuer"])
-    except _ERRORS:
-        return False
+        return layer_name(self.content_type) if self.content_type else "unreadable CMS"
 
 
 def is_cms_part(node: Node) -> bool:
@@ -167,54 +164,47 @@ class LayerReader:
         for child in list(node.children):
             self.read(child)
 
-    def _load(self, part: Node, container: Node) -> tuple[CmsLayer, core.Asn1Value | None]:
+    def _load(self, part: Node, container: Node) -> tuple[CmsLayer, Parts]:
         layer = CmsLayer(part, container, "")
         self.layers.append(layer)
         der = part.decoded()
         if der is None:
             layer.error = f"the body does not decode ({part.decode_error()})"
             return layer, None
-        if not der:
-            layer.error = "empty CMS object"
-            return layer, None
         try:
-            info = cms.ContentInfo.load(der, strict=False)
-            layer.content_type = info["content_type"].dotted
-            content = info["content"]
-            if content is None or isinstance(content, core.Void):
-                layer.error = f"ContentInfo of type {layer.name} has no content"
-                return layer, None
-            _ = len(content) if layer.content_type != ID_DATA else content.native
-        except _ERRORS as exc:
-            layer.error = f"not a CMS ContentInfo: {_short(exc)}"
+            info = parse(der)
+        except CmsError as exc:
+            if exc.where in ("", "ContentInfo"):
+                layer.error = (
+                    exc.detail if not exc.where else f"not a CMS ContentInfo: {exc.detail}"
+                )
+            else:
+                layer.error = f"{exc.where} does not parse: {exc.detail}"
             return layer, None
-        return layer, content
+        layer.content_type = info.content_type
+        return layer, info.content
 
     def _detached(self, node: Node) -> None:
         signature = node.children[1]
         layer, content = self._load(signature, node)
-        if content is None or layer.content_type != SIGNED_DATA:
-            if content is not None:
-                layer.error = f"the signature part holds {layer.name}, not signed-data"
+        if layer.error is not None:
+            return
+        if not isinstance(content, SignedParts):
+            layer.error = f"the signature part holds {layer.name}, not signed-data"
             return
         self._signed(layer, content, node.children[0].raw)
 
     def _opaque(self, node: Node) -> None:
         layer, content = self._load(node, node)
-        if content is None:
-            return
         inner: bytes | None = None
-        if layer.content_type == SIGNED_DATA:
+        if isinstance(content, SignedParts):
             self._signed(layer, content, None)
-            if layer.signed is not None and layer.signed.econtent_type == ID_DATA:
+            if layer.signed is not None and layer.signed.econtent_type == oids.DATA:
                 inner = layer.signed.content
-        elif layer.content_type in (ENVELOPED_DATA, AUTH_ENVELOPED_DATA):
+        elif isinstance(content, EnvelopedParts):
             inner = self._envelope(layer, content)
-        elif layer.content_type == ID_DATA:
-            try:
-                inner = cms_read.octets(content)
-            except _ERRORS as exc:
-                layer.error = f"data content does not parse: {_short(exc)}"
+        elif isinstance(content, DataParts):
+            inner = content.content
         if inner is not None and node.depth < MAX_DEPTH:
             child = parse_node(inner, f"{node.path}.1", layer.name, node.depth + 1, self.parts)
             node.children.append(child)
@@ -222,39 +212,23 @@ class LayerReader:
 
     # --- SignedData -----------------------------------------------------------------
 
-    def _signed(self, layer: CmsLayer, content: core.Asn1Value, detached: bytes | None) -> None:
-        if not isinstance(content, cms.SignedData):
-            layer.error = "content is not a SignedData"
-            return
+    def _signed(self, layer: CmsLayer, content: SignedParts, detached: bytes | None) -> None:
         try:
-            encap = content["encap_content_info"]
-            econtent_type = encap["content_type"].dotted
-            econtent = encap["content"]
-            embedded = (
-                None
-                if econtent is None or isinstance(econtent, core.Void)
-                else cms_read.octets(econtent)
-            )
-            certificates = [
-                c.chosen for c in (content["certificates"] or []) if c.name == "certificate"
-            ]
-            digests = [d["algorithm"].dotted for d in content["digest_algorithms"]]
-            signer_infos = list(content["signer_infos"])
+            certs = [certificates.load_certificate(c) for c in content.certificates]
         except _ERRORS as exc:
             layer.error = f"SignedData does not parse: {_short(exc)}"
             return
-        signed_content = detached if detached is not None else embedded
         facts = SignedFacts(
             detached=detached is not None,
-            econtent_type=econtent_type,
-            content=signed_content,
-            certificates=certificates,
-            digest_algorithms=digests,
+            econtent_type=content.content_type,
+            content=detached if detached is not None else content.content,
+            certificates=certs,
+            digest_algorithms=list(content.digest_algorithms),
             signers=[],
         )
         layer.signed = facts
-        pool = [*certificates, *self.extra_certificates]
-        for index, signer_info in enumerate(signer_infos, start=1):
+        pool = [*certs, *self.extra_certificates]
+        for index, signer_info in enumerate(content.signers, start=1):
             try:
                 facts.signers.append(self._signer(index, signer_info, facts, pool))
             except _ERRORS as exc:
@@ -263,64 +237,58 @@ class LayerReader:
     def _signer(
         self,
         index: int,
-        info: cms.SignerInfo,
+        info: SignerParts,
         facts: SignedFacts,
         pool: list[asn1_x509.Certificate],
     ) -> SignerFacts:
-        sid = info["sid"]
-        digest_oid = info["digest_algorithm"]["algorithm"].dotted
-        digest = alg.digest_name_from_oid(digest_oid)
+        digest = alg.digest_name_from_oid(info.digest_oid)
         sig_info: alg.SignatureInfo | None = None
         signature_name: str
         try:
-            sig_info = alg.signature_from_algorithm(info["signature_algorithm"])
+            sig_info = cms_read.signature_info(info.signature_algorithm)
             signature_name = sig_info.algorithm
         except alg.UnsupportedAlgorithm as exc:
             signature_name = exc.oid
+        except _ERRORS:
+            signature_name = info.signature_oid
         signer = SignerFacts(
             index=index,
-            sid=_describe_rid(sid),
-            digest=digest or digest_oid,
+            sid=certificates.describe_identifier(info.sid),
+            digest=digest or info.digest_oid,
             digest_known=digest is not None,
             signature=signature_name,
             signature_info=sig_info,
         )
-        signer.certificate = next((c for c in pool if matches(sid, c)), None)
-        attrs_value = info["signed_attrs"]
-        has_attrs = attrs_value is not None and not isinstance(attrs_value, core.Void)
+        signer.certificate = next((c for c in pool if matches(info.sid, c)), None)
+        has_attrs = info.signed_attrs is not None
         signer.has_signed_attributes = has_attrs
-        attrs = list(attrs_value) if has_attrs else []
-        for attr in attrs:
-            oid = attr["type"].dotted
-            values = list(attr["values"])
-            if oid == _CONTENT_TYPE_ATTR:
-                signer.content_type_attr.extend(v.dotted for v in values)
-            elif oid == _MESSAGE_DIGEST_ATTR:
-                signer.message_digest_attr.extend(bytes(v.native) for v in values)
-            elif oid == _SIGNING_TIME_ATTR and values:
-                moment = values[0].native
-                signer.signing_time = moment if isinstance(moment, datetime) else None
+        for values in info.content_types:
+            signer.content_type_attr.extend(values)
+        for digests in info.message_digests:
+            signer.message_digest_attr.extend(digests)
+        if info.signing_times and info.signing_times[0]:
+            signer.signing_time = signing_time(info.signing_times[0][0])
         content = facts.content
         if content is None:
             signer.signature_error = "no content to verify (detached signature without content)"
             return signer
         if digest is None:
-            signer.signature_error = f"unknown digest algorithm {digest_oid}"
+            signer.signature_error = f"unknown digest algorithm {info.digest_oid}"
             return signer
         if has_attrs and signer.message_digest_attr:
             computed = hashlib.new(digest, content).digest()
             signer.message_digest_ok = any(
                 hmac.compare_digest(computed, v) for v in signer.message_digest_attr
             )
-        signed_bytes = cms_read.der_set(attrs_value.contents) if has_attrs else content
+        signed_bytes = cms_read.der_set(info.signed_attrs or b"") if has_attrs else content
         signer.signature_ok, signer.signature_error = self._verify(
-            signer, bytes(info["signature"].native), signed_bytes, digest
+            signer, info.signature, signed_bytes, digest
         )
         return signer
 
     @staticmethod
     def _verify(
-        signer: SignerFacts, signature: bytes, data: bytes, digest: str
+        signer: SignerFacts, signature: bytes, data: bytes, digest: Digest
     ) -> tuple[bool | None, str | None]:
         if signer.certificate is None:
             return None, "the signer's certificate is not in the message"
@@ -330,17 +298,8 @@ class LayerReader:
         key = facts.public_key
         if not isinstance(key, rsa.RSAPublicKey):
             return None, facts.error or "the signer's key is not an RSA key"
-        info = signer.signature_info
-        hash_name = info.digest or digest
         try:
-            hash_algorithm = alg.hash_algorithm(hash_name)  # type: ignore[arg-type]
-            pad: padding.AsymmetricPadding
-            if info.algorithm == "rsa-pss":
-                mgf = alg.hash_algorithm(info.mgf_digest or hash_name)  # type: ignore[arg-type]
-                pad = padding.PSS(mgf=padding.MGF1(mgf), salt_length=info.salt_length or 0)
-            else:
-                pad = padding.PKCS1v15()
-            key.verify(signature, data, pad, hash_algorithm)
+            cms_read.verify_signature(key, signer.signature_info, digest, signature, data)
         except InvalidSignature:
             return False, "the signature does not verify with the signer's key"
         except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
@@ -349,30 +308,19 @@ class LayerReader:
 
     # --- EnvelopedData --------------------------------------------------------------
 
-    def _envelope(self, layer: CmsLayer, content: core.Asn1Value) -> bytes | None:
-        aead = isinstance(content, cms.AuthEnvelopedData)
-        if not aead and not isinstance(content, cms.EnvelopedData):
-            layer.error = "content is not an EnvelopedData"
-            return None
-        try:
-            info = content["auth_encrypted_content_info" if aead else "encrypted_content_info"]
-            cipher_algorithm = info["content_encryption_algorithm"]
-            cipher_oid = cipher_algorithm["algorithm"].dotted
-            recipient_infos = list(content["recipient_infos"])
-        except _ERRORS as exc:
-            layer.error = f"EnvelopedData does not parse: {_short(exc)}"
-            return None
+    def _envelope(self, layer: CmsLayer, content: EnvelopedParts) -> bytes | None:
         cipher: str
         known: bool
         try:
-            cipher, known = alg.content_cipher_from_algorithm(cipher_algorithm), True
+            algorithm = algos.EncryptionAlgorithm.load(content.cipher_algorithm)
+            cipher, known = alg.content_cipher_from_algorithm(algorithm), True
         except alg.UnsupportedAlgorithm as exc:
             cipher, known = (exc.oid + (f" ({exc.detail})" if exc.detail else "")), False
         except _ERRORS as exc:
-            cipher, known = f"{cipher_oid} (bad parameters: {_short(exc)})", False
-        envelope = EnvelopeFacts(aead, cipher, known, [])
+            cipher, known = f"{content.cipher_oid} (bad parameters: {_short(exc)})", False
+        envelope = EnvelopeFacts(content.aead, cipher, known, [])
         layer.envelope = envelope
-        for recipient in recipient_infos:
+        for recipient in content.recipients:
             try:
                 envelope.recipients.append(self._recipient(recipient))
             except _ERRORS as exc:
@@ -402,23 +350,29 @@ class LayerReader:
         return decrypted.content
 
     @staticmethod
-    def _decrypt(content: core.Asn1Value, where: str, key: PrivateKeyHandle) -> cms_read.Decrypted:
+    def _decrypt(content: EnvelopedParts, where: str, key: PrivateKeyHandle) -> cms_read.Decrypted:
         return cms_read.decrypt_enveloped(
             content, where, keys=[key], options=ReceiveOptions(), found=Algorithms()
         )
 
     @staticmethod
-    def _recipient(recipient: cms.RecipientInfo) -> RecipientFacts:
-        if recipient.name != "ktri":
+    def _recipient(recipient: RecipientParts) -> RecipientFacts:
+        if recipient.rid is None:
             return RecipientFacts(recipient.name, "(not key transport)", None, False, None)
-        ktri = recipient.chosen
-        rid = ktri["rid"]
         transport: str
         try:
-            transport, known = (
-                alg.key_transport_from_algorithm(ktri["key_encryption_algorithm"]),
-                True,
-            )
+            transport, known = cms_read.key_transport_of(recipient.key_algorithm), True
         except alg.UnsupportedAlgorithm as exc:
             transport, known = exc.oid + (f" ({exc.detail})" if exc.detail else ""), False
-        return RecipientFacts("ktri", _describe_rid(rid), transport, known, rid)
+        return RecipientFacts(
+            "ktri", certificates.describe_identifier(recipient.rid), transport, known, recipient.rid
+        )
+
+
+def matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
+    """`core.certificates.matches`, False for a certificate too damaged to compare
+    (the validator never raises)."""
+    try:
+        return certificates.matches(sid, cert)
+    except _ERRORS:
+        return False

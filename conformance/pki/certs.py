@@ -23,11 +23,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from conformance.core import oids
 from conformance.core.vocabulary import Role
 
 # Invented, test-only branch under the health CA's arc 1.2.250.1.71: no real
 # policy has these numbers, and nothing outside this project knows them.
-TEST_POLICY_ARC = "1.2.250.1.71.999"
+TEST_POLICY_ARC = oids.TEST_POLICY_ARC
 POLICY_OIDS: dict[Role, x509.ObjectIdentifier] = {
     "auth": x509.ObjectIdentifier(TEST_POLICY_ARC + ".1"),
     "sign": x509.ObjectIdentifier(TEST_POLICY_ARC + ".2"),

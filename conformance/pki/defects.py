@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from conformance.core import oids
+
 # Validity of valid end-entity certificates: validation at "now" works until then.
 VALID_FROM = datetime(2020, 1, 1, tzinfo=UTC)
 VALID_UNTIL = datetime(2045, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -24,7 +26,7 @@ CRL_NEXT_UPDATE = VALID_UNTIL
 REVOCATION_DATE = datetime(2020, 1, 15, tzinfo=UTC)
 
 # The non-standard RSA key OID of some early GIP-CPS certificates.
-GIP_CPS_RSA_OID = "1.2.250.1.71.2.6.1"
+GIP_CPS_RSA_OID = oids.GIP_CPS_RSA
 
 DEFECTS: dict[str, str] = {
     "expired": "all certificates expired on 2019-12-31",

@@ -21,6 +21,7 @@ import asn1crypto.tsp  # noqa: F401  (registers signing_certificate(_v2) attribu
 from asn1crypto import algos, cms, core
 from cryptography.hazmat.primitives import hashes
 
+from conformance.core import oids
 from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport, SignatureAlgorithm
 from conformance.smime import der
 from conformance.smime.options import AEAD_CIPHERS, MicalgCase
@@ -49,6 +50,7 @@ __all__ = [
     "key_transport_algorithm",
     "key_transport_algorithm_der",
     "key_transport_from_algorithm",
+    "key_transport_from_der",
     "micalg_name",
     "oaep_digest",
     "rc2_effective_bits",
@@ -94,10 +96,10 @@ for _gcm in ("aes128_gcm", "aes192_gcm", "aes256_gcm"):
 # --- digests --------------------------------------------------------------------------
 
 _DIGEST_OIDS: dict[Digest, str] = {
-    "sha1": "1.3.14.3.2.26",
-    "sha256": "2.16.840.1.101.3.4.2.1",
-    "sha384": "2.16.840.1.101.3.4.2.2",
-    "sha512": "2.16.840.1.101.3.4.2.3",
+    "sha1": oids.SHA1,
+    "sha256": oids.SHA256,
+    "sha384": oids.SHA384,
+    "sha512": oids.SHA512,
 }
 _DIGEST_BY_OID: dict[str, Digest] = {oid: name for name, oid in _DIGEST_OIDS.items()}
 _DIGEST_SIZES: dict[Digest, int] = {"sha1": 20, "sha256": 32, "sha384": 48, "sha512": 64}
@@ -169,15 +171,12 @@ def digest_from_micalg(value: str) -> Digest | None:
 
 # --- signatures -----------------------------------------------------------------------
 
-_RSA_ENCRYPTION = "1.2.840.113549.1.1.1"
-_RSASSA_PSS = "1.2.840.113549.1.1.10"
-_MGF1 = "1.2.840.113549.1.1.8"
 _RSA_WITH: dict[str, Digest] = {
-    "1.2.840.113549.1.1.5": "sha1",
-    "1.3.14.3.2.29": "sha1",
-    "1.2.840.113549.1.1.11": "sha256",
-    "1.2.840.113549.1.1.12": "sha384",
-    "1.2.840.113549.1.1.13": "sha512",
+    oids.SHA1_WITH_RSA: "sha1",
+    oids.SHA1_WITH_RSA_OIW: "sha1",
+    oids.SHA256_WITH_RSA: "sha256",
+    oids.SHA384_WITH_RSA: "sha384",
+    oids.SHA512_WITH_RSA: "sha512",
 }
 
 
@@ -207,7 +206,7 @@ def signature_algorithm(
     (RFC 4056): the hash, MGF1 with the same hash, salt = hash length.
     """
     if algorithm == "rsa-pkcs1v15":
-        return algos.SignedDigestAlgorithm({"algorithm": _RSA_ENCRYPTION})
+        return algos.SignedDigestAlgorithm({"algorithm": oids.RSA_ENCRYPTION})
     if algorithm == "rsa-pss":
         params = algos.RSASSAPSSParams(
             {
@@ -219,7 +218,7 @@ def signature_algorithm(
                 "salt_length": _DIGEST_SIZES[digest],
             }
         )
-        return algos.SignedDigestAlgorithm({"algorithm": _RSASSA_PSS, "parameters": params})
+        return algos.SignedDigestAlgorithm({"algorithm": oids.RSASSA_PSS, "parameters": params})
     raise UnsupportedAlgorithm("signature", str(algorithm))
 
 
@@ -236,7 +235,7 @@ def _hash_and_mgf1(
     UnsupportedAlgorithm for a mask generation function other than MGF1."""
     digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
     mgf = params["mask_gen_algorithm"]
-    if mgf["algorithm"].dotted != _MGF1:
+    if mgf["algorithm"].dotted != oids.MGF1:
         raise UnsupportedAlgorithm(kind, oid, f"mask generation {mgf['algorithm'].dotted}")
     return digest, digest_from_oid(mgf["parameters"]["algorithm"].dotted)
 
@@ -244,11 +243,11 @@ def _hash_and_mgf1(
 def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInfo:
     """Option name (and PSS parameters) of a signatureAlgorithm; raises UnsupportedAlgorithm."""
     oid = value["algorithm"].dotted
-    if oid == _RSA_ENCRYPTION:
+    if oid == oids.RSA_ENCRYPTION:
         return SignatureInfo("rsa-pkcs1v15", None)
     if oid in _RSA_WITH:
         return SignatureInfo("rsa-pkcs1v15", _RSA_WITH[oid])
-    if oid == _RSASSA_PSS:
+    if oid == oids.RSASSA_PSS:
         try:
             params = value["parameters"]
             if not isinstance(params, algos.RSASSAPSSParams):
@@ -267,19 +266,18 @@ def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInf
 
 # --- content ciphers ------------------------------------------------------------------
 
-_RC2 = "1.2.840.113549.3.2"
 _CIPHER_OIDS: dict[ContentCipher, str] = {
-    "des-ede3-cbc": "1.2.840.113549.3.7",
-    "rc2-40-cbc": _RC2,
-    "rc2-128-cbc": _RC2,
-    "aes128-cbc": "2.16.840.1.101.3.4.1.2",
-    "aes192-cbc": "2.16.840.1.101.3.4.1.22",
-    "aes256-cbc": "2.16.840.1.101.3.4.1.42",
-    "aes128-gcm": "2.16.840.1.101.3.4.1.6",
-    "aes256-gcm": "2.16.840.1.101.3.4.1.46",
+    "des-ede3-cbc": oids.DES_EDE3_CBC,
+    "rc2-40-cbc": oids.RC2_CBC,
+    "rc2-128-cbc": oids.RC2_CBC,
+    "aes128-cbc": oids.AES128_CBC,
+    "aes192-cbc": oids.AES192_CBC,
+    "aes256-cbc": oids.AES256_CBC,
+    "aes128-gcm": oids.AES128_GCM,
+    "aes256-gcm": oids.AES256_GCM,
 }
 _CIPHER_BY_OID: dict[str, ContentCipher] = {
-    oid: name for name, oid in _CIPHER_OIDS.items() if oid != _RC2
+    oid: name for name, oid in _CIPHER_OIDS.items() if oid != oids.RC2_CBC
 }
 # The same, keyed on the OBJECT IDENTIFIER's encoding: read from an algorithm
 # identifier's bytes without asn1crypto parsing its fields (the read side's case).
@@ -331,7 +329,7 @@ def rc2_parameter_version(effective_bits: int) -> int:
         return _RC2_VERSIONS[effective_bits]
     except KeyError:
         detail = f"RC2 with {effective_bits} effective bits"
-        raise UnsupportedAlgorithm("content-cipher", _RC2, detail) from None
+        raise UnsupportedAlgorithm("content-cipher", oids.RC2_CBC, detail) from None
 
 
 def rc2_effective_bits(version: int | None) -> int:
@@ -344,7 +342,7 @@ def rc2_effective_bits(version: int | None) -> int:
         return _RC2_BITS_BY_VERSION[version]
     except KeyError:
         detail = f"rc2ParameterVersion {version}"
-        raise UnsupportedAlgorithm("content-cipher", _RC2, detail) from None
+        raise UnsupportedAlgorithm("content-cipher", oids.RC2_CBC, detail) from None
 
 
 def content_cipher_algorithm(
@@ -383,7 +381,7 @@ def content_cipher_from_algorithm(value: algos.EncryptionAlgorithm) -> ContentCi
         if found is not None:
             return found
     oid = value["algorithm"].dotted
-    if oid == _RC2:
+    if oid == oids.RC2_CBC:
         params = value["parameters"]
         if not isinstance(params, algos.Rc2Params):
             raise UnsupportedAlgorithm("content-cipher", oid, "missing RC2-CBCParameter")
@@ -418,7 +416,7 @@ def smime_capabilities_der(ciphers: tuple[ContentCipher, ...]) -> bytes:
 def content_cipher_from_capability(value: cms.SMIMECapabilityIdentifier) -> ContentCipher | None:
     """Cipher named by an SMIMECapability, or None (not a cipher we know)."""
     oid = value["capability_id"].dotted
-    if oid == _RC2:
+    if oid == oids.RC2_CBC:
         raw = value["parameters"]
         try:
             bits = core.Integer.load(raw.dump()).native if raw.native is not None else None
@@ -431,7 +429,6 @@ def content_cipher_from_capability(value: cms.SMIMECapabilityIdentifier) -> Cont
 
 # --- key transport --------------------------------------------------------------------
 
-_RSAES_OAEP = "1.2.840.113549.1.1.7"
 _OAEP_DIGEST: dict[KeyTransport, Digest] = {"rsa-oaep-sha1": "sha1", "rsa-oaep-sha256": "sha256"}
 _OAEP_BY_DIGEST: dict[Digest, KeyTransport] = {v: k for k, v in _OAEP_DIGEST.items()}
 
@@ -478,16 +475,17 @@ def key_transport_from_algorithm(value: cms.KeyEncryptionAlgorithm) -> KeyTransp
     an MGF1 hash different from it, or a non-empty label, has no option name.
     Cached on the encoding: parsing the OAEP parameters is slow, and they repeat.
     """
-    return _key_transport_from_der(bytes(value.dump()))
+    return key_transport_from_der(bytes(value.dump()))
 
 
 @lru_cache(maxsize=64)
-def _key_transport_from_der(encoded: bytes) -> KeyTransport:
+def key_transport_from_der(encoded: bytes) -> KeyTransport:
+    """`key_transport_from_algorithm` of a KeyEncryptionAlgorithm's DER (results cached)."""
     value = cms.KeyEncryptionAlgorithm.load(encoded)
     oid = value["algorithm"].dotted
-    if oid == _RSA_ENCRYPTION:
+    if oid == oids.RSA_ENCRYPTION:
         return "rsa-pkcs1v15"
-    if oid != _RSAES_OAEP:
+    if oid != oids.RSAES_OAEP:
         raise UnsupportedAlgorithm("key-transport", oid)
     try:
         params = value["parameters"]

@@ -27,6 +27,8 @@ from cryptography.exceptions import UnsupportedAlgorithm as CryptographyUnsuppor
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from conformance.core import oids
+from conformance.core.certificates import certificate_der
 from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport
 from conformance.smime import der
 from conformance.smime.algorithms import (
@@ -39,7 +41,6 @@ from conformance.smime.algorithms import (
 )
 from conformance.smime.ciphers import Rng, encrypt_content, generate_key
 from conformance.smime.options import EncryptOptions, RecipientIdentifier, SignOptions
-from conformance.smime.read_cache import certificate_der
 from conformance.smime.rsa_padding import RecipientKey, encrypt_key
 from conformance.token.base import PrivateKeyHandle, subject_key_identifier
 
@@ -51,16 +52,6 @@ __all__ = [
     "signed_attributes",
     "to_asn1_certificate",
 ]
-
-ID_DATA = "1.2.840.113549.1.7.1"
-_ID_SIGNED_DATA = "1.2.840.113549.1.7.2"
-_ID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-_ID_AUTH_ENVELOPED_DATA = "1.2.840.113549.1.9.16.1.23"
-_ATTR_CONTENT_TYPE = "1.2.840.113549.1.9.3"
-_ATTR_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-_ATTR_SIGNING_TIME = "1.2.840.113549.1.9.5"
-_ATTR_SMIME_CAPABILITIES = "1.2.840.113549.1.9.15"
-_ATTR_SIGNING_CERTIFICATE_V2 = "1.2.840.113549.1.9.16.2.47"
 
 
 class RecipientError(ValueError):
@@ -76,7 +67,7 @@ def _hash(data: bytes, digest: Digest) -> bytes:
 
 
 # --- parts cached per certificate ------------------------------------------------------
-# Keyed on the DER, remembered per object by `read_cache`: hashing or comparing a
+# Keyed on the DER, remembered per object by `core.certificates`: hashing or comparing a
 # cryptography Certificate serialises it again (several microseconds a time).
 
 
@@ -176,7 +167,7 @@ def signed_attributes(
     certificate: x509.Certificate,
     signing_time: datetime,
     capabilities: Sequence[ContentCipher],
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
 ) -> bytes | None:
     """DER of the SET OF signed attributes the options ask for, or None when it is empty.
 
@@ -185,18 +176,18 @@ def signed_attributes(
     wanted = options.signed_attributes
     attributes: list[bytes] = []
     if "content-type" in wanted:
-        attributes.append(_attribute(_ATTR_CONTENT_TYPE, _content_type(content_type)))
+        attributes.append(_attribute(oids.CONTENT_TYPE, _content_type(content_type)))
     if "signing-time" in wanted:
-        attributes.append(_attribute(_ATTR_SIGNING_TIME, _time(signing_time)))
+        attributes.append(_attribute(oids.SIGNING_TIME, _time(signing_time)))
     if "message-digest" in wanted:
         value = der.octet_string(_hash(content, options.digest))
-        attributes.append(_attribute(_ATTR_MESSAGE_DIGEST, value))
+        attributes.append(_attribute(oids.MESSAGE_DIGEST, value))
     if "smime-capabilities" in wanted:
         caps = smime_capabilities_der(tuple(capabilities))
-        attributes.append(_attribute(_ATTR_SMIME_CAPABILITIES, caps))
+        attributes.append(_attribute(oids.SMIME_CAPABILITIES, caps))
     if "signing-certificate-v2" in wanted:
         ess = _signing_certificate_v2(certificate, options.digest)
-        attributes.append(_attribute(_ATTR_SIGNING_CERTIFICATE_V2, ess))
+        attributes.append(_attribute(oids.SIGNING_CERTIFICATE_V2, ess))
     return der.set_of(*attributes) if attributes else None
 
 
@@ -214,7 +205,7 @@ def build_signed_data(
     chain: Sequence[x509.Certificate] = (),
     signing_time: datetime,
     capabilities: Sequence[ContentCipher] = (),
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
 ) -> bytes:
     """ContentInfo(SignedData) with one signer, as DER.
 
@@ -249,7 +240,7 @@ def build_signed_data(
         b"" if detached else der.context_explicit(0, der.octet_string(content)),
     )
     # RFC 5652 5.1: version 3 with an SKI signer or non-data content, else 1.
-    version = 3 if offset or content_type_id != _content_type(ID_DATA) else 1
+    version = 3 if offset or content_type_id != _content_type(oids.DATA) else 1
     certificate_set = (
         der.context_implicit(0, der.set_of(*(_certificate_der(c) for c in certificates)))
         if certificates
@@ -262,7 +253,7 @@ def build_signed_data(
         certificate_set,
         der.set_of(signer_info),
     )
-    return _content_info(_ID_SIGNED_DATA, signed)
+    return _content_info(oids.SIGNED_DATA, signed)
 
 
 def _spki_rsa_key(certificate: x509.Certificate) -> RSAPublicKey:
@@ -361,7 +352,7 @@ def build_enveloped_data(
     options: EncryptOptions,
     rng: Rng = os.urandom,
     *,
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
 ) -> bytes:
     """ContentInfo(EnvelopedData), or AuthEnvelopedData for an AEAD cipher, as DER.
 
@@ -380,7 +371,7 @@ def build_enveloped_data(
         infos,
         _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
     )
-    return _content_info(_ID_ENVELOPED_DATA, enveloped)
+    return _content_info(oids.ENVELOPED_DATA, enveloped)
 
 
 def build_auth_enveloped_data(
@@ -389,7 +380,7 @@ def build_auth_enveloped_data(
     options: EncryptOptions,
     rng: Rng = os.urandom,
     *,
-    content_type: str = ID_DATA,
+    content_type: str = oids.DATA,
     auth_attributes: cms.CMSAttributes | None = None,
     tag_length: int = 16,
 ) -> bytes:
@@ -411,4 +402,4 @@ def build_auth_enveloped_data(
         der.context_implicit(1, aad) if aad else b"",
         der.octet_string(encrypted.tag),
     )
-    return _content_info(_ID_AUTH_ENVELOPED_DATA, value)
+    return _content_info(oids.AUTH_ENVELOPED_DATA, value)

@@ -1,13 +1,16 @@
-"""CMS reading: SignedData verification and (Auth)EnvelopedData decryption.
+"""CMS judging: SignedData verification and (Auth)EnvelopedData decryption, over parts.
 
-asn1crypto parses DER and BER (indefinite lengths, constructed OCTET STRINGs,
-which NSS writes); cryptography does the primitives. For speed, the engine
-reads plain DER through `cms_fast` (`read_content_info`), which extracts the
-same values without asn1crypto's object model and leaves everything else to
-asn1crypto; the readers below take either form. Everything that can go
-wrong is raised as a `ReadError` with its status code: MALFORMED for what
-does not parse, UNSUPPORTED_ALGORITHM for what the engine or the receiver's
-options do not take, BAD_SIGNATURE and CANNOT_DECRYPT for the verdicts.
+`read_content_info` reads a CMS object once through the project's one
+reader (`core.cms`: the fast DER walk, asn1crypto for the BER it leaves);
+the functions here judge the immutable parts it returns, whichever reading
+made them. cryptography does the primitives. Everything that can go wrong is
+raised as a `ReadError` with its status code: MALFORMED for what does not
+parse, UNSUPPORTED_ALGORITHM for what the engine or the receiver's options
+do not take, BAD_SIGNATURE and CANNOT_DECRYPT for the verdicts.
+
+`verify_signature` (RSA PKCS#1 v1.5 and PSS) and `core.certificates.matches`
+are the one verification and the one signer matching, also used by the
+validator (`check.layers`).
 """
 
 from __future__ import annotations
@@ -17,60 +20,69 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias, cast
+from typing import Protocol, TypeVar
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
-from cryptography.x509.oid import ObjectIdentifier
 
-from conformance.core.vocabulary import Digest, KeyTransport
-from conformance.smime import algorithms as alg
-from conformance.smime import der, read_cache
-from conformance.smime.ciphers import DecryptionError, decrypt_content
-from conformance.smime.cms_fast import (
+from conformance.core import certificates, oids
+from conformance.core.cms import (
+    CmsError,
+    ContentInfo,
+    DigestedParts,
+    EncryptedParts,
     EnvelopedParts,
     Identifier,
-    RecipientParts,
+    Parts,
     SignedParts,
     SignerParts,
-    walk_content_info,
+    layer_name,
+    parse,
 )
+from conformance.core.vocabulary import Digest, KeyTransport
+from conformance.smime import algorithms as alg
+from conformance.smime import der
+from conformance.smime.ciphers import DecryptionError, decrypt_content
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
 
-_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3"
-_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4"
-_SignerId: TypeAlias = "cms.SignerIdentifier | cms.RecipientIdentifier | Identifier"
-_ID_DATA = "1.2.840.113549.1.7.1"
+__all__ = [
+    "CertificateDirectory",
+    "CertificatePool",
+    "Decrypted",
+    "SignedResult",
+    "SignerOutcome",
+    "check_accepted",
+    "decrypt_enveloped",
+    "der_set",
+    "layer_name",
+    "read_content_info",
+    "read_digested_data",
+    "read_encrypted_data",
+    "read_signed_data",
+    "signature_info",
+    "verify_signature",
+]
+
 # DSA (RFC 3370 3.1, RFC 5754 3.1): read for the RFC 4134 corpus; it has no option name.
 _DSA_SIGNATURES: dict[str, str | None] = {
-    "1.2.840.10040.4.1": None,  # id-dsa: the SignerInfo digest decides
-    "1.2.840.10040.4.3": "sha1",
-    "2.16.840.1.101.3.4.3.2": "sha256",
+    oids.DSA: None,  # id-dsa: the SignerInfo digest decides
+    oids.DSA_WITH_SHA1: "sha1",
+    oids.DSA_WITH_SHA256: "sha256",
 }
+_V = TypeVar("_V")
 _DIGEST_LABEL = "digest"
 _SIGNATURE_LABEL = "signature algorithm"
 _CIPHER_LABEL = "content encryption"
 _KEY_TRANSPORT_LABEL = "key transport"
-
-# CMS content types as S/MIME names them (smime-type values, RFC 8551 3.2.2).
-LAYER_NAMES: dict[str, str] = {
-    "1.2.840.113549.1.7.2": "signed-data",
-    "1.2.840.113549.1.7.3": "enveloped-data",
-    "1.2.840.113549.1.9.16.1.23": "authEnveloped-data",
-    "1.2.840.113549.1.7.1": "data",
-    "1.2.840.113549.1.7.5": "digested-data",
-    "1.2.840.113549.1.7.6": "encrypted-data",
-    "1.2.840.113549.1.9.16.1.9": "compressed-data",
-}
 
 
 class CertificateDirectory(Protocol):
@@ -79,10 +91,6 @@ class CertificateDirectory(Protocol):
     def find_certificate(self, issuer: x509.Name, serial: int) -> x509.Certificate | None: ...
 
     def find_by_ski(self, ski: bytes) -> x509.Certificate | None: ...
-
-
-def layer_name(content_type_oid: str) -> str:
-    return LAYER_NAMES.get(content_type_oid, content_type_oid)
 
 
 def check_accepted(label: str, name: str, accepted: Iterable[str] | None) -> None:
@@ -109,42 +117,16 @@ def der_set(contents: bytes) -> bytes:
     return der.tlv(0x31, contents)
 
 
-def octets(value: core.Asn1Value) -> bytes:
-    """The bytes of an OCTET STRING, chunks of a constructed (BER) one joined."""
-    if isinstance(value, core.OctetString | core.ParsableOctetString):
-        return bytes(value)
-    raise TypeError(f"expected an OCTET STRING, found {type(value).__name__}")
-
-
 # --- loading --------------------------------------------------------------------------
 
 
-def read_content_info(
-    der: bytes, where: str, budget: Budget
-) -> tuple[str, core.Asn1Value | SignedParts | EnvelopedParts]:
-    """`load_content_info`, except that signed, enveloped and authEnveloped data in
-    plain DER come back as the parts `cms_fast` extracted (which the readers here take)."""
-    budget.check_cms_size(len(der), where)
-    fast = walk_content_info(der) if der else None
-    if fast is not None:
-        return fast
-    return load_content_info(der, where, budget)
-
-
-def load_content_info(der: bytes, where: str, budget: Budget) -> tuple[str, core.Asn1Value]:
-    """(content type OID, parsed content) of a ContentInfo; MALFORMED if it does not parse."""
-    budget.check_cms_size(len(der), where)
-    if not der:
-        raise malformed(where, "empty CMS object")
-    with asn1_guard(where):
-        info = cms.ContentInfo.load(der, strict=False)
-        content_type = info["content_type"].dotted
-        content = info["content"]
-        if content is None or isinstance(content, core.Void):
-            raise malformed(where, f"ContentInfo of type {layer_name(content_type)} has no content")
-        # Force the top-level parse now so that truncation is reported here.
-        _ = content.native if content_type == _ID_DATA else len(content)
-    return content_type, content
+def read_content_info(data: bytes, where: str, budget: Budget) -> ContentInfo:
+    """The parts of a ContentInfo (`core.cms.parse`); MALFORMED if it does not parse."""
+    budget.check_cms_size(len(data), where)
+    try:
+        return parse(data)
+    except CmsError as exc:
+        raise malformed(f"{where}: {exc.where}" if exc.where else where, exc.detail) from exc
 
 
 # --- certificates ---------------------------------------------------------------------
@@ -158,114 +140,32 @@ class CertificatePool:
     directory: CertificateDirectory | None = None
     extra: list[asn1_x509.Certificate] = field(default_factory=list)  # anchors, intermediates
 
-    def find_signer(self, sid: _SignerId) -> asn1_x509.Certificate | None:
+    def find_signer(self, sid: Identifier) -> asn1_x509.Certificate | None:
         for cert in self.message:
-            if _matches(sid, cert):
+            if certificates.matches(sid, cert):
                 return cert
         return self._from_directory(sid)
 
-    def _from_directory(self, sid: _SignerId) -> asn1_x509.Certificate | None:
+    def _from_directory(self, sid: Identifier) -> asn1_x509.Certificate | None:
         if self.directory is None:
             return None
         found: x509.Certificate | None = None
-        if isinstance(sid, Identifier):
-            if sid.ski is not None:
-                found = self.directory.find_by_ski(sid.ski)
-            else:
-                name = crypto_name(_load_name(sid.issuer))
-                if name is not None:
-                    found = self.directory.find_certificate(name, sid.serial)
-        elif sid.name == "subject_key_identifier":
-            found = self.directory.find_by_ski(bytes(sid.chosen.native))
+        if sid.ski is not None:
+            found = self.directory.find_by_ski(sid.ski)
         else:
-            name = crypto_name(sid.chosen["issuer"])
+            name = certificates.crypto_name(asn1_x509.Name.load(sid.issuer))
             if name is not None:
-                found = self.directory.find_certificate(
-                    name, int(sid.chosen["serial_number"].native)
-                )
+                found = self.directory.find_certificate(name, sid.serial)
         if found is None:
             return None
-        cert = to_asn1(found)
-        return cert if _matches(sid, cert) else None
+        cert = certificates.asn1_certificate(found)
+        return cert if certificates.matches(sid, cert) else None
 
     def issuer_of(self, cert: asn1_x509.Certificate) -> asn1_x509.Certificate | None:
         for candidate in [*self.message, *self.extra]:
             if candidate.subject == cert.issuer:
                 return candidate
         return None
-
-
-def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    """The asn1crypto view of a certificate (cached: the same few are used for every message)."""
-    return read_cache.asn1_certificate(cert)
-
-
-def to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
-    return x509.load_der_x509_certificate(cert.dump())
-
-
-def crypto_name(name: asn1_x509.Name) -> x509.Name | None:
-    """The issuer as a cryptography Name for the directory, None if it cannot be converted."""
-    try:
-        rdns = []
-        for rdn in name.chosen:
-            attributes = []
-            for atv in rdn:
-                value = atv["value"].native
-                if not isinstance(value, str):
-                    return None
-                attributes.append(x509.NameAttribute(ObjectIdentifier(atv["type"].dotted), value))
-            rdns.append(x509.RelativeDistinguishedName(attributes))
-        return x509.Name(rdns)
-    except (ValueError, TypeError):
-        return None
-
-
-def subject_key_identifier(cert: asn1_x509.Certificate) -> bytes | None:
-    value = cert.key_identifier_value
-    return bytes(value.native) if value is not None else None
-
-
-def _matches(sid: _SignerId, cert: asn1_x509.Certificate) -> bool:
-    issuer_der, serial, ski = _identifiers(read_cache.loaded_der(cert))
-    if isinstance(sid, Identifier):
-        if sid.ski is not None:
-            return ski is not None and hmac.compare_digest(ski, sid.ski)
-        if serial != sid.serial:
-            return False
-        return bool(issuer_der == sid.issuer or cert.issuer == _load_name(sid.issuer))
-    if sid.name == "subject_key_identifier":
-        return ski is not None and hmac.compare_digest(ski, bytes(sid.chosen.native))
-    ias = sid.chosen
-    if serial != ias["serial_number"].native:
-        return False
-    # Same bytes first: asn1crypto's RFC 5280 name comparison is right but slow.
-    issuer = ias["issuer"]
-    return bool(issuer_der == issuer.dump() or cert.issuer == issuer)
-
-
-def _load_name(der: bytes) -> asn1_x509.Name:
-    """An issuer Name from its DER, as asn1crypto would have parsed it in place."""
-    return asn1_x509.Name.load(der)
-
-
-@functools.lru_cache(maxsize=1024)
-def _identifiers(der: bytes) -> tuple[bytes, int, bytes | None]:
-    """(issuer DER, serial number, subject key identifier) of a certificate's encoding."""
-    cert = read_cache.load_certificate(der)
-    return bytes(cert.issuer.dump()), int(cert.serial_number), subject_key_identifier(cert)
-
-
-def message_certificates(signed_data: cms.SignedData, where: str) -> list[asn1_x509.Certificate]:
-    """The X.509 certificates of a SignedData (other certificate formats are skipped)."""
-    found: list[asn1_x509.Certificate] = []
-    with asn1_guard(f"{where}: certificates"):
-        for choice in signed_data["certificates"] or []:
-            if choice.name == "certificate":
-                # One shared parse per encoding: the same certificates come with
-                # every message, and their fields are then read only once.
-                found.append(read_cache.load_certificate(bytes(choice.chosen.dump())))
-    return found
 
 
 # --- SignedData -----------------------------------------------------------------------
@@ -291,7 +191,7 @@ class SignedResult:
 
 
 def read_signed_data(
-    signed_data: core.Asn1Value | SignedParts,
+    signed_data: Parts,
     where: str,
     *,
     detached: bytes | None,
@@ -303,42 +203,26 @@ def read_signed_data(
 
     Per-signer failures (bad signature, unknown certificate, refused
     algorithm) are kept in the outcomes; only a structure that does not parse
-    raises. `signed_data` is asn1crypto's SignedData or what `cms_fast` took
-    out of one.
+    raises.
     """
-    signer_infos: Sequence[cms.SignerInfo | SignerParts]
-    if isinstance(signed_data, SignedParts):
-        content_type = signed_data.content_type
-        embedded = signed_data.content
-        signer_infos = signed_data.signers
-    elif isinstance(signed_data, cms.SignedData):
-        with asn1_guard(f"{where}: SignedData"):
-            encap = signed_data["encap_content_info"]
-            content_type = encap["content_type"].dotted
-            econtent = encap["content"]
-            embedded = (
-                None if econtent is None or isinstance(econtent, core.Void) else octets(econtent)
-            )
-            signer_infos = list(signed_data["signer_infos"])
-    else:
+    if not isinstance(signed_data, SignedParts):
         raise malformed(where, "content is not a SignedData")
+    embedded = signed_data.content
     if detached is not None and embedded is not None:
         raise malformed(where, "detached signature whose SignedData also carries content")
     content = detached if detached is not None else embedded
-    if isinstance(signed_data, SignedParts):
-        with asn1_guard(f"{where}: certificates"):
-            pool.message = [read_cache.load_certificate(d) for d in signed_data.certificates]
-    else:
-        pool.message = message_certificates(signed_data, where)
+    with asn1_guard(f"{where}: certificates"):
+        # One shared parse per encoding: the same certificates come with every message.
+        pool.message = [certificates.load_certificate(d) for d in signed_data.certificates]
     outcomes = []
-    for index, signer_info in enumerate(signer_infos, start=1):
+    for index, signer_info in enumerate(signed_data.signers, start=1):
         outcome = SignerOutcome(index)
         try:
             _verify_signer(
                 signer_info,
                 f"{where}: signer {index}",
                 content,
-                content_type,
+                signed_data.content_type,
                 pool,
                 options,
                 found,
@@ -347,11 +231,11 @@ def read_signed_data(
         except ReadError as exc:
             outcome.error = exc
         outcomes.append(outcome)
-    return SignedResult(embedded, content_type, pool.message, outcomes)
+    return SignedResult(embedded, signed_data.content_type, pool.message, outcomes)
 
 
 def _verify_signer(
-    signer_info: cms.SignerInfo | SignerParts,
+    signer: SignerParts,
     where: str,
     content: bytes | None,
     content_type: str,
@@ -360,30 +244,8 @@ def _verify_signer(
     found: Algorithms,
     outcome: SignerOutcome,
 ) -> None:
-    sid: _SignerId
-    signature_algorithm: algos.SignedDigestAlgorithm | bytes
-    attrs: Sequence[cms.CMSAttribute] | SignerParts
     with asn1_guard(where):
-        if isinstance(signer_info, SignerParts):
-            sid = signer_info.sid
-            digest_oid = signer_info.digest_oid
-            signature_algorithm = signer_info.signature_algorithm
-            signature_oid = signer_info.signature_oid
-            signature = signer_info.signature
-            has_attrs = signer_info.signed_attrs is not None
-            attrs = signer_info
-            attrs_der = der_set(signer_info.signed_attrs or b"") if has_attrs else b""
-        else:
-            sid = signer_info["sid"]
-            digest_oid = signer_info["digest_algorithm"]["algorithm"].dotted
-            signature_algorithm = signer_info["signature_algorithm"]
-            signature_oid = signature_algorithm["algorithm"].dotted
-            signature = bytes(signer_info["signature"].native)
-            signed_attrs = signer_info["signed_attrs"]
-            has_attrs = signed_attrs is not None and not isinstance(signed_attrs, core.Void)
-            attrs = list(signed_attrs) if has_attrs else []
-            attrs_der = der_set(signed_attrs.contents) if has_attrs else b""
-        signer_cert = pool.find_signer(sid)
+        signer_cert = pool.find_signer(signer.sid)
     if signer_cert is not None:
         with asn1_guard(f"{where}: signer certificate"):
             # Parse now what is read later (extensions, subject), so that a
@@ -391,26 +253,29 @@ def _verify_signer(
             _ = (signer_cert.key_usage_value, signer_cert.subject.native)
 
     # Algorithms first, so that the status names them even when refused.
-    digest_name = alg.digest_name_from_oid(digest_oid)
-    outcome.digest = digest_name or digest_oid
+    digest_name = alg.digest_name_from_oid(signer.digest_oid)
+    outcome.digest = digest_name or signer.digest_oid
     _note(found.digest, outcome.digest)
     dsa_digest: str | None = None
     sig_info: alg.SignatureInfo | None = None
-    if signature_oid in _DSA_SIGNATURES:
-        outcome.signature = signature_oid
-        dsa_digest = _DSA_SIGNATURES[signature_oid] or digest_name
+    if signer.signature_oid in _DSA_SIGNATURES:
+        outcome.signature = signer.signature_oid
+        dsa_digest = _DSA_SIGNATURES[signer.signature_oid] or digest_name
     else:
         try:
-            sig_info = _signature_info(signature_algorithm)
+            sig_info = signature_info(signer.signature_algorithm)
             outcome.signature = sig_info.algorithm
         except alg.UnsupportedAlgorithm as exc:
             outcome.signature = exc.oid
             _note(found.signature, exc.oid)
             raise _unsupported(exc, _SIGNATURE_LABEL) from None
+        except PARSE_ERRORS as exc:
+            raise malformed(where, f"signature algorithm does not parse: {exc}") from exc
     _note(found.signature, outcome.signature)
     if digest_name is None:
         raise ReadError(
-            ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support {_DIGEST_LABEL} {digest_oid}"
+            ErrorCode.UNSUPPORTED_ALGORITHM,
+            f"engine does not support {_DIGEST_LABEL} {signer.digest_oid}",
         )
     check_accepted(_DIGEST_LABEL, digest_name, options.digests)
     check_accepted(_SIGNATURE_LABEL, outcome.signature, options.signature_algorithms)
@@ -418,18 +283,17 @@ def _verify_signer(
     if signer_cert is None:
         raise ReadError(
             ErrorCode.UNTRUSTED_SIGNER,
-            f"{where}: signer certificate ({_describe_sid(sid)}) is neither in the message "
-            "nor in the directory",
+            f"{where}: signer certificate ({certificates.describe_identifier(signer.sid)}) "
+            "is neither in the message nor in the directory",
         )
     outcome.certificate = signer_cert
     if content is None:
         raise malformed(where, "no content to verify: detached signature without its content")
 
     hash_name = alg.hash_algorithm(digest_name)
-    if has_attrs:
-        with asn1_guard(f"{where}: signed attributes"):
-            _check_signed_attributes(attrs, where, content, content_type, hash_name)
-        signed_bytes = attrs_der
+    if signer.signed_attrs is not None:
+        _check_signed_attributes(signer, where, content, content_type, hash_name)
+        signed_bytes = der_set(signer.signed_attrs)
     else:
         signed_bytes = content
 
@@ -440,7 +304,7 @@ def _verify_signer(
                 raise ReadError(
                     ErrorCode.BAD_SIGNATURE, f"{where}: RSA signature but the key is not RSA"
                 )
-            _verify_rsa(public_key, sig_info, digest_name, signature, signed_bytes)
+            verify_signature(public_key, sig_info, digest_name, signer.signature, signed_bytes)
         else:
             if not isinstance(public_key, dsa.DSAPublicKey):
                 raise ReadError(
@@ -451,7 +315,7 @@ def _verify_signer(
                     ErrorCode.UNSUPPORTED_ALGORITHM,
                     f"engine does not support DSA with {dsa_digest}",
                 )
-            public_key.verify(signature, signed_bytes, alg.hash_algorithm(dsa_digest))  # type: ignore[arg-type]
+            public_key.verify(signer.signature, signed_bytes, alg.hash_algorithm(dsa_digest))  # type: ignore[arg-type]
     except InvalidSignature:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
@@ -462,39 +326,20 @@ def _verify_signer(
         raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
 
 
-def _signature_info(value: algos.SignedDigestAlgorithm | bytes) -> alg.SignatureInfo:
-    """`alg.signature_from_algorithm`, on the parsed value or on its DER (then cached)."""
-    if isinstance(value, bytes):
-        return _signature_info_of_der(value)
-    return alg.signature_from_algorithm(value)
+def signature_info(algorithm_der: bytes) -> alg.SignatureInfo:
+    """`alg.signature_from_algorithm` of a signatureAlgorithm's DER (results cached).
+
+    Only results are cached; an UnsupportedAlgorithm is raised afresh each time.
+    """
+    return _signature_info_of_der(algorithm_der)
 
 
 @functools.lru_cache(maxsize=256)
-def _signature_info_of_der(der: bytes) -> alg.SignatureInfo:
-    # Only results are cached; an UnsupportedAlgorithm is raised afresh each time.
-    return alg.signature_from_algorithm(algos.SignedDigestAlgorithm.load(der))
+def _signature_info_of_der(algorithm_der: bytes) -> alg.SignatureInfo:
+    return alg.signature_from_algorithm(algos.SignedDigestAlgorithm.load(algorithm_der))
 
 
-def _describe_sid(sid: _SignerId) -> str:
-    if isinstance(sid, Identifier):
-        if sid.ski is not None:
-            return f"subject key identifier {sid.ski.hex()}"
-        return f"issuer {_describe_name(sid.issuer)}, serial {sid.serial:#x}"
-    if sid.name == "subject_key_identifier":
-        return f"subject key identifier {bytes(sid.chosen.native).hex()}"
-    ias = sid.chosen
-    issuer = _describe_name(bytes(ias["issuer"].dump()))
-    return f"issuer {issuer}, serial {ias['serial_number'].native:#x}"
-
-
-@functools.lru_cache(maxsize=512)
-def _describe_name(der: bytes) -> str:
-    """A Name as people read it (slow in asn1crypto, and the same issuers recur)."""
-    return str(asn1_x509.Name.load(der).human_friendly)
-
-
-def _single_value(found: dict[str, list[Any]], oid: str, label: str, where: str) -> Any:
-    values = found[oid]
+def _single_value(values: tuple[tuple[_V, ...], ...], label: str, where: str) -> _V:
     if len(values) != 1 or len(values[0]) != 1:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
@@ -505,36 +350,21 @@ def _single_value(found: dict[str, list[Any]], oid: str, label: str, where: str)
 
 
 def _check_signed_attributes(
-    attrs: Sequence[cms.CMSAttribute] | SignerParts,
+    signer: SignerParts,
     where: str,
     content: bytes,
     content_type: str,
     hash_algorithm: hashes.HashAlgorithm,
 ) -> None:
     """RFC 5652 5.4/11.1/11.2: content-type equals eContentType, message-digest matches."""
-    found: dict[str, list[Any]]
-    if isinstance(attrs, SignerParts):  # already decoded by cms_fast
-        found = {
-            _CONTENT_TYPE_ATTR: list(attrs.content_types),
-            _MESSAGE_DIGEST_ATTR: list(attrs.message_digests),
-        }
-    else:
-        found = {_CONTENT_TYPE_ATTR: [], _MESSAGE_DIGEST_ATTR: []}
-        # (a cast: SignerParts is itself a sequence, a named tuple, so isinstance cannot narrow)
-        for attr in cast(Sequence[cms.CMSAttribute], attrs):  # one pass: reading a type parses it
-            values = found.get(attr["type"].dotted)
-            if values is not None:
-                values.append(attr["values"])
-    declared_value = _single_value(found, _CONTENT_TYPE_ATTR, "content-type", where)
-    declared = declared_value if isinstance(declared_value, str) else declared_value.dotted
+    declared = _single_value(signer.content_types, "content-type", where)
     if declared != content_type:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
             f"{where}: content-type attribute {layer_name(declared)} differs from "
             f"eContentType {layer_name(content_type)}",
         )
-    digest_value = _single_value(found, _MESSAGE_DIGEST_ATTR, "message-digest", where)
-    expected = digest_value if isinstance(digest_value, bytes) else bytes(digest_value.native)
+    expected = _single_value(signer.message_digests, "message-digest", where)
     digest = hashes.Hash(hash_algorithm)
     digest.update(content)
     if not hmac.compare_digest(digest.finalize(), expected):
@@ -544,13 +374,19 @@ def _check_signed_attributes(
         )
 
 
-def _verify_rsa(
+def verify_signature(
     key: rsa.RSAPublicKey,
     info: alg.SignatureInfo,
     digest: Digest,
     signature: bytes,
     data: bytes,
 ) -> None:
+    """Verify an RSA signature (PKCS#1 v1.5 or PSS with its parameters); InvalidSignature.
+
+    The hash is the one the signature algorithm names, else the SignerInfo's
+    digest (plain rsaEncryption, RFC 3370 3.2); PSS takes its MGF1 hash and
+    salt length from RSASSA-PSS-params (RFC 4056).
+    """
     hash_name = info.digest or digest
     hash_algorithm = alg.hash_algorithm(hash_name)
     if info.algorithm == "rsa-pss":
@@ -570,8 +406,8 @@ def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) 
     public numbers are put together here from the two certificates.
     """
     with asn1_guard(f"{where}: signer public key"):
-        key_oid, inherits, spki_der = _key_info(read_cache.loaded_der(cert))
-        if inherits:
+        info = certificates.key_info(certificates.loaded_der(cert))
+        if info.inherits_parameters:
             spki = cert["tbs_certificate"]["subject_public_key_info"]
             issuer = pool.issuer_of(cert)
             issuer_params = (
@@ -589,28 +425,12 @@ def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) 
             y = int(spki["public_key"].parsed.native)
             return dsa.DSAPublicNumbers(y, dsa.DSAParameterNumbers(p, q, g)).public_key()
     try:
-        return _load_public_key(spki_der)
+        return certificates.public_key(info.spki)
     except (ValueError, CryptoUnsupported) as exc:
         raise ReadError(
             ErrorCode.UNSUPPORTED_ALGORITHM,
-            f"{where}: signer public key algorithm {key_oid} is not readable: {exc}",
+            f"{where}: signer public key algorithm {info.oid} is not readable: {exc}",
         ) from None
-
-
-@functools.lru_cache(maxsize=512)
-def _key_info(der: bytes) -> tuple[str, bool, bytes]:
-    """(key algorithm OID, DSA key inheriting its issuer's parameters, SPKI DER)."""
-    spki = read_cache.load_certificate(der)["tbs_certificate"]["subject_public_key_info"]
-    key_oid = spki["algorithm"]["algorithm"].dotted
-    params = spki["algorithm"]["parameters"]
-    inherits = key_oid == "1.2.840.10040.4.1" and (params is None or params.native is None)
-    return key_oid, inherits, bytes(spki.dump())
-
-
-@functools.lru_cache(maxsize=512)
-def _load_public_key(der: bytes) -> PublicKeyTypes:
-    """cryptography's key of a SubjectPublicKeyInfo (cached: the same signers recur)."""
-    return serialization.load_der_public_key(der)
 
 
 # --- EnvelopedData / AuthEnvelopedData ------------------------------------------------
@@ -625,115 +445,23 @@ class Decrypted:
     aead: bool  # the GCM tag was checked
 
 
-def _key_certificates(keys: Sequence[PrivateKeyHandle]) -> list[asn1_x509.Certificate]:
-    return [to_asn1(key.certificate) for key in keys]
-
-
 def decrypt_enveloped(
-    envelope: core.Asn1Value | EnvelopedParts,
+    envelope: Parts,
     where: str,
     *,
     keys: Sequence[PrivateKeyHandle],
     options: ReceiveOptions,
     found: Algorithms,
 ) -> Decrypted:
-    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content.
-
-    `envelope` is asn1crypto's (Auth)EnvelopedData or what `cms_fast` took out of one.
-    """
-    if isinstance(envelope, EnvelopedParts):
-        return _decrypt_parts(envelope, where, keys=keys, options=options, found=found)
-    aead = isinstance(envelope, cms.AuthEnvelopedData)
-    if not aead and not isinstance(envelope, cms.EnvelopedData):
+    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content."""
+    if not isinstance(envelope, EnvelopedParts):
         raise malformed(where, "content is not an EnvelopedData")
-    label = "AuthEnvelopedData" if aead else "EnvelopedData"
-    with asn1_guard(f"{where}: {label}"):
-        info = envelope["auth_encrypted_content_info" if aead else "encrypted_content_info"]
-        content_type = info["content_type"].dotted
-        cipher_algorithm = info["content_encryption_algorithm"]
-        cipher_oid = cipher_algorithm["algorithm"].dotted
-        encrypted = info["encrypted_content"]
-        ciphertext = (
-            None if encrypted is None or isinstance(encrypted, core.Void) else octets(encrypted)
-        )
-        recipients = list(envelope["recipient_infos"])
-        tag = bytes(envelope["mac"].native) if aead else None
-        aad = b""
-        if (
-            aead
-            and envelope["auth_attrs"] is not None
-            and not isinstance(envelope["auth_attrs"], core.Void)
-        ):
-            aad = der_set(envelope["auth_attrs"].contents)
-        key_certs = _key_certificates(keys)
-    return _decrypt(
-        where,
-        label,
-        content_type=content_type,
-        cipher_algorithm=cipher_algorithm,
-        cipher_oid=cipher_oid,
-        ciphertext=ciphertext,
-        recipients=recipients,
-        aead=aead,
-        tag=tag,
-        aad=aad,
-        keys=keys,
-        key_certs=key_certs,
-        options=options,
-        found=found,
-    )
-
-
-def _decrypt_parts(
-    envelope: EnvelopedParts,
-    where: str,
-    *,
-    keys: Sequence[PrivateKeyHandle],
-    options: ReceiveOptions,
-    found: Algorithms,
-) -> Decrypted:
     label = "AuthEnvelopedData" if envelope.aead else "EnvelopedData"
     with asn1_guard(f"{where}: {label}"):
         # Loaded from the same bytes with the same spec as asn1crypto's field.
         cipher_algorithm = algos.EncryptionAlgorithm.load(envelope.cipher_algorithm)
         aad = der_set(envelope.auth_attrs) if envelope.auth_attrs is not None else b""
-        key_certs = _key_certificates(keys)
-    return _decrypt(
-        where,
-        label,
-        content_type=envelope.content_type,
-        cipher_algorithm=cipher_algorithm,
-        cipher_oid=envelope.cipher_oid,
-        ciphertext=envelope.ciphertext,
-        recipients=envelope.recipients,
-        aead=envelope.aead,
-        tag=envelope.mac,
-        aad=aad,
-        keys=keys,
-        key_certs=key_certs,
-        options=options,
-        found=found,
-    )
-
-
-def _decrypt(
-    where: str,
-    label: str,
-    *,
-    content_type: str,
-    cipher_algorithm: algos.EncryptionAlgorithm,
-    cipher_oid: str,
-    ciphertext: bytes | None,
-    recipients: Sequence[cms.RecipientInfo | RecipientParts],
-    aead: bool,
-    tag: bytes | None,
-    aad: bytes,
-    keys: Sequence[PrivateKeyHandle],
-    key_certs: list[asn1_x509.Certificate],
-    options: ReceiveOptions,
-    found: Algorithms,
-) -> Decrypted:
-    """The part shared by both readings: choose the recipient, unwrap, decrypt."""
+        key_certs = [certificates.asn1_certificate(key.certificate) for key in keys]
     try:
         cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
     except alg.UnsupportedAlgorithm as exc:
@@ -741,56 +469,45 @@ def _decrypt(
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except PARSE_ERRORS as exc:
         raise malformed(
-            where, f"bad content encryption parameters for {cipher_oid}: {exc}"
+            where, f"bad content encryption parameters for {envelope.cipher_oid}: {exc}"
         ) from exc
     _note(found.content_encryption, cipher)
 
-    chosen: tuple[cms.KeyTransRecipientInfo | RecipientParts, PrivateKeyHandle] | None = None
-    seen: list[str] = []
+    chosen: tuple[bytes, bytes, PrivateKeyHandle] | None = None
     with asn1_guard(f"{where}: recipientInfos"):
-        for recipient in recipients:
-            if recipient.name != "ktri":
-                seen.append(f"{recipient.name} (not key transport)")
+        for recipient in envelope.recipients:
+            if recipient.rid is None:
                 continue
-            if isinstance(recipient, RecipientParts):
-                assert recipient.rid is not None
-                rid: _SignerId = recipient.rid
-                info: cms.KeyTransRecipientInfo | RecipientParts = recipient
-            else:
-                rid = recipient.chosen["rid"]
-                info = recipient.chosen
-            seen.append(_describe_sid(rid))
             for key, cert in zip(keys, key_certs, strict=True):
-                if chosen is None and _matches(rid, cert):
-                    chosen = (info, key)
+                if chosen is None and certificates.matches(recipient.rid, cert):
+                    chosen = (recipient.key_algorithm, recipient.encrypted_key, key)
     if chosen is None:
-        listing = "; ".join(seen) or "none"
+        # Described only on failure: reading the issuers' names is slow.
+        listing = "; ".join(
+            f"{r.name} (not key transport)"
+            if r.rid is None
+            else certificates.describe_identifier(r.rid)
+            for r in envelope.recipients
+        )
+        listing = listing or "none"
         raise ReadError(
             ErrorCode.CANNOT_DECRYPT,
             f"{where}: not for me: no recipient matches my keys (recipients: {listing})",
         )
-    recipient_info, key = chosen
+    key_algorithm, wrapped, key = chosen
     try:
-        if isinstance(recipient_info, RecipientParts):
-            key_transport = _key_transport_of_der(recipient_info.key_algorithm)
-        else:
-            key_transport = alg.key_transport_from_algorithm(
-                recipient_info["key_encryption_algorithm"]
-            )
+        key_transport = key_transport_of(key_algorithm)
     except alg.UnsupportedAlgorithm as exc:
         _note(found.key_transport, exc.oid)
         raise _unsupported(exc, _KEY_TRANSPORT_LABEL) from None
+    except PARSE_ERRORS as exc:
+        raise malformed(where, f"key transport algorithm does not parse: {exc}") from exc
     _note(found.key_transport, key_transport)
     check_accepted(_CIPHER_LABEL, cipher, options.ciphers)
     check_accepted(_KEY_TRANSPORT_LABEL, key_transport, options.key_transports)
-    if ciphertext is None:
+    if envelope.ciphertext is None:
         raise malformed(where, f"{label} without encrypted content (detached content is not read)")
 
-    with asn1_guard(f"{where}: encrypted key"):
-        if isinstance(recipient_info, RecipientParts):
-            wrapped = recipient_info.encrypted_key
-        else:
-            wrapped = bytes(recipient_info["encrypted_key"].native)
     try:
         content_key = key.decrypt(wrapped, key_transport)
     except UnsupportedMechanism as exc:
@@ -799,7 +516,7 @@ def _decrypt(
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: key unwrap failed: {exc}") from None
     try:
         plaintext = decrypt_content(
-            cipher_algorithm, content_key, ciphertext, tag, aad=aad, cipher=cipher
+            cipher_algorithm, content_key, envelope.ciphertext, envelope.mac, aad=aad, cipher=cipher
         )
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
@@ -807,44 +524,43 @@ def _decrypt(
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: {cipher}: {exc}") from None
     except PARSE_ERRORS as exc:
         raise malformed(where, f"{cipher} parameters: {exc}") from exc
-    return Decrypted(plaintext, content_type, cipher, key_transport, aead)
+    return Decrypted(plaintext, envelope.content_type, cipher, key_transport, envelope.aead)
 
 
-@functools.lru_cache(maxsize=64)
-def _key_transport_of_der(der: bytes) -> KeyTransport:
-    """`alg.key_transport_from_algorithm` of a KeyEncryptionAlgorithm's DER (results cached)."""
-    return alg.key_transport_from_algorithm(cms.KeyEncryptionAlgorithm.load(der))
+def key_transport_of(algorithm_der: bytes) -> KeyTransport:
+    """The option name of a KeyEncryptionAlgorithm's DER (`alg.key_transport_from_der`)."""
+    return alg.key_transport_from_der(algorithm_der)
 
 
 # --- the other RFC 5652 types (RFC 4134 sections 6 and 7) -----------------------------
 
 
-def read_digested_data(content: core.Asn1Value, where: str) -> bytes:
+def read_digested_data(content: Parts, where: str) -> bytes:
     """The content of a DigestedData whose digest matches; BAD_SIGNATURE otherwise."""
-    if not isinstance(content, cms.DigestedData):
+    if not isinstance(content, DigestedParts):
         raise malformed(where, "content is not a DigestedData")
-    with asn1_guard(f"{where}: DigestedData"):
-        oid = content["digest_algorithm"]["algorithm"].dotted
-        data = octets(content["encap_content_info"]["content"])
-        expected = bytes(content["digest"].native)
-    name = alg.digest_name_from_oid(oid)
+    if content.content is None:
+        raise malformed(where, "DigestedData without content")
+    name = alg.digest_name_from_oid(content.digest_oid)
     if name is None:
-        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support digest {oid}")
-    if not hmac.compare_digest(hashlib.new(name, data).digest(), expected):
+        raise ReadError(
+            ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support digest {content.digest_oid}"
+        )
+    if not hmac.compare_digest(hashlib.new(name, content.content).digest(), content.digest):
         raise ReadError(ErrorCode.BAD_SIGNATURE, f"{where}: digest does not match the content")
-    return data
+    return content.content
 
 
-def read_encrypted_data(content: core.Asn1Value, where: str, key: bytes) -> bytes:
+def read_encrypted_data(content: Parts, where: str, key: bytes) -> bytes:
     """The content of an EncryptedData under a symmetric key known out of band."""
-    if not isinstance(content, cms.EncryptedData):
+    if not isinstance(content, EncryptedParts):
         raise malformed(where, "content is not an EncryptedData")
+    if content.ciphertext is None:
+        raise malformed(where, "EncryptedData without encrypted content")
     with asn1_guard(f"{where}: EncryptedData"):
-        info = content["encrypted_content_info"]
-        algorithm: algos.EncryptionAlgorithm = info["content_encryption_algorithm"]
-        ciphertext = octets(info["encrypted_content"])
+        algorithm = algos.EncryptionAlgorithm.load(content.cipher_algorithm)
     try:
-        return decrypt_content(algorithm, key, ciphertext)
+        return decrypt_content(algorithm, key, content.ciphertext)
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except DecryptionError as exc:

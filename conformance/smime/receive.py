@@ -19,16 +19,16 @@ from email.utils import getaddresses
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from conformance.core import mime
+from conformance.core import certificates, mime, oids
+from conformance.core.cms import DataParts, Parts
 from conformance.core.mime import Defect, DefectCode, Entity
 from conformance.core.vocabulary import DIGESTS
 from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
-from conformance.smime.read_cache import certificate_emails, load_certificate, loaded_der
 from conformance.smime.read_errors import Budget, ReadError, malformed
-from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer
+from conformance.smime.validate import ChainResult, validate_signer
 from conformance.status import ErrorCode, Signer, Status
 from conformance.token.base import PrivateKeyHandle
 
@@ -40,10 +40,6 @@ _PKCS7_SIGNATURE = {
     "application/x-pkcs7-signature": "legacy",
 }
 _MICALG_NAMES = frozenset(micalg_name(d) for d in DIGESTS)
-_ID_DATA = "1.2.840.113549.1.7.1"
-_SIGNED = "1.2.840.113549.1.7.2"
-_ENVELOPED = "1.2.840.113549.1.7.3"
-_AUTH_ENVELOPED = "1.2.840.113549.1.9.16.1.23"
 # The structure defects the receiver refuses, in the order it names them.
 _REFUSED: tuple[DefectCode, ...] = (
     "missing-boundary",
@@ -234,7 +230,7 @@ class _Reader:
         signed = mime.to_lf(signed) if quirks.no_canonicalize else mime.canonicalize(signed)
         der = self._decode(signature_part, signature_where)
         content_type, content = cms_read.read_content_info(der, signature_where, self.budget)
-        if content_type != _SIGNED:
+        if content_type != oids.SIGNED_DATA:
             raise malformed(
                 signature_where,
                 f"signature part holds {cms_read.layer_name(content_type)}, not signed-data",
@@ -262,7 +258,7 @@ class _Reader:
         der = self._decode(entity, where)
         content_type, content = cms_read.read_content_info(der, where, self.budget)
         layer = cms_read.layer_name(content_type)
-        if content_type == _SIGNED:
+        if content_type == oids.SIGNED_DATA:
             check_accepted("signature format", "opaque", self.options.formats)
             self.status.layers.append(layer)
             result = self._signed(content, where, None)
@@ -271,7 +267,7 @@ class _Reader:
                     self.status.layers[-1] = "certs-only"
                     return None
                 raise malformed(where, "opaque signed-data without its content")
-            if result.content_type != _ID_DATA:
+            if result.content_type != oids.DATA:
                 raise ReadError(
                     ErrorCode.UNSUPPORTED_FUNCTION,
                     f"{where}: encapsulated content type "
@@ -279,7 +275,7 @@ class _Reader:
                     "(S/MIME carries a MIME entity as id-data)",
                 )
             inner = result.content
-        elif content_type in (_ENVELOPED, _AUTH_ENVELOPED):
+        elif content_type in (oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA):
             self.status.layers.append(layer)
             self.status.encrypted = True
             decrypted = cms_read.decrypt_enveloped(
@@ -292,8 +288,8 @@ class _Reader:
             self.status.decrypted = True
             self.aead_verified = self.aead_verified or decrypted.aead
             inner = decrypted.content
-        elif content_type == _ID_DATA:
-            inner = cms_read.octets(content)
+        elif content_type == oids.DATA and isinstance(content, DataParts):
+            inner = content.content
         else:
             raise ReadError(
                 ErrorCode.UNSUPPORTED_FUNCTION,
@@ -305,11 +301,11 @@ class _Reader:
 
     # --- signatures -------------------------------------------------------------------
 
-    def _signed(self, content: object, where: str, detached: bytes | None) -> cms_read.SignedResult:
-        extra = [cms_read.to_asn1(c) for c in (*self.trust, *self.intermediates)]
+    def _signed(self, content: Parts, where: str, detached: bytes | None) -> cms_read.SignedResult:
+        extra = [certificates.asn1_certificate(c) for c in (*self.trust, *self.intermediates)]
         pool = CertificatePool([], self.directory, extra)
         result = cms_read.read_signed_data(
-            content,  # type: ignore[arg-type]
+            content,
             where,
             detached=detached,
             pool=pool,
@@ -402,7 +398,7 @@ class _Reader:
     def _sender_matches(self, certificate: asn1_x509.Certificate | None) -> bool:
         if certificate is None:
             return False
-        addresses = certificate_emails(certificate)
+        addresses = certificates.certificate_emails(certificate)
         if not self.from_addresses:
             return True  # nothing to compare: no From field
         if any(a in addresses for a in self.from_addresses):
@@ -416,23 +412,13 @@ class _Reader:
 
 
 def describe_signer(certificate: asn1_x509.Certificate) -> Signer:
-    """The status's view of a signer, read with asn1crypto (it takes keys cryptography refuses)."""
-    subject, email, idnat, non_repudiation = _signer_fields(loaded_der(certificate))
-    return Signer(subject=subject, email=email, idnat=idnat, non_repudiation=non_repudiation)
-
-
-@functools.lru_cache(maxsize=512)
-def _signer_fields(der: bytes) -> tuple[str, str | None, str | None, bool]:
-    """What `describe_signer` says of these bytes (cached: the same signers recur)."""
-    certificate = load_certificate(der)
-    emails = sorted(certificate_emails(certificate))
-    serial = certificate.subject.native.get("serial_number")
-    name = cms_read.crypto_name(certificate.subject)
-    return (
-        name.rfc4514_string() if name is not None else certificate.subject.human_friendly,
-        emails[0] if emails else None,
-        str(serial[0] if isinstance(serial, list) else serial) if serial else None,
-        key_allows_non_repudiation(certificate),
+    """The status's view of a signer: the one rule of `core.certificates.signer_view`."""
+    view = certificates.signer_view(certificate)
+    return Signer(
+        subject=view.subject,
+        email=view.email,
+        idnat=view.idnat,
+        non_repudiation=view.non_repudiation,
     )
 
 

@@ -37,13 +37,14 @@ from pyhanko_certvalidator.errors import (
 )
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 
-from conformance.smime import read_cache
+from conformance.core import certificates as read_cache
+from conformance.core import oids
 from conformance.status import ErrorCode
 
 __all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate_signer"]
 
-_EMAIL_PROTECTION = "1.3.6.1.5.5.7.3.4"
-_ANY_EKU = "2.5.29.37.0"
+_EMAIL_PROTECTION = oids.EMAIL_PROTECTION
+_ANY_EKU = oids.ANY_EXTENDED_KEY_USAGE
 _CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[Any, ...], ChainResult] = OrderedDict()
 _lock = threading.Lock()

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
+from conformance.core.cms import layer_name
 from conformance.smime import algorithms as alg
-from conformance.smime.cms_read import layer_name
 
 
 @rule(
