@@ -163,3 +163,45 @@ def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
     inner = find_cycle(edges, "toy.b")
     assert inner is not None
     assert {(e.source, e.target) for e in inner} == {("toy.b.y", "toy.b.z"), ("toy.b.z", "toy.b.y")}
+
+
+# The layers of docs/design.md, from the bottom; a module imports only from its
+# own layer and those below. Each package's `cli` module and the benchmarks are
+# entry points, in the command-line layer whatever package holds them.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("core",),
+    ("errors", "paths", "status", "functions", "results", "cli_support"),
+    ("pki", "token"),
+    ("smime",),
+    ("scenarios",),
+    ("check",),
+    ("apicrypt", "profiles", "agents"),
+    ("report",),
+    ("matrix",),
+    ("vectors",),
+    ("cli", "__main__", "pytest_plugin", "schemas", "bench", "matrix.bench"),
+)
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module: its `cli` modules and benchmarks are command line."""
+    relative = module.removeprefix(PACKAGE + ".")
+    if relative.split(".")[-1] == "cli" or relative == PACKAGE:
+        return len(LAYERS) - 1
+    best: tuple[int, int] | None = None  # (prefix length, layer)
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if relative == name or relative.startswith(name + "."):
+                if best is None or len(name) > best[0]:
+                    best = (len(name), index)
+    assert best is not None, f"{module} is in no layer of LAYERS: add it (and to docs/design.md)"
+    return best[1]
+
+
+def test_no_layer_imports_a_higher_one() -> None:
+    upward = [
+        e
+        for e in EDGES
+        if e.source != PACKAGE and e.target != PACKAGE and layer_of(e.target) > layer_of(e.source)
+    ]
+    assert not upward, "imports from a higher layer (docs/design.md, Layers):\n" + describe(upward)
