@@ -191,9 +191,9 @@ def layer_of(module: str) -> int:
     best: tuple[int, int] | None = None  # (prefix length, layer)
     for index, names in enumerate(LAYERS):
         for name in names:
-            if relative == name or relative.startswith(name + "."):
-                if best is None or len(name) > best[0]:
-                    best = (len(name), index)
+            inside = relative == name or relative.startswith(name + ".")
+            if inside and (best is None or len(name) > best[0]):
+                best = (len(name), index)
     assert best is not None, f"{module} is in no layer of LAYERS: add it (and to docs/design.md)"
     return best[1]
 
