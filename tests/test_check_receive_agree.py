@@ -1,0 +1,298 @@
+"""`check` and the strict receiver agree on every message the suite has.
+
+Both judge the same bytes with the same trust anchors, CRLs and recipient
+identity: the golden corpus (vectors/golden), the RFC 4134 examples, messages
+sent by the real engines (openssl, NSS cmsutil, gpgsm) and messages signed by
+`openssl cms` with the test PKI's defective identities. They must give the same
+signature verdict, chain verdict, revocation verdict and decryption.
+
+How the validator's rules are read as one verdict (`checked`): the signature is
+valid when every CMS-009 check succeeds; the chain is valid when the signer's
+path (CERT-001), validity (CERT-002), revocation (CERT-003), extended key usage
+(CERT-006) and key size (CERT-010) all succeed on the signed parts, which is
+what the receiver's chain covers (smime/validate.py); revoked means a CERT-003
+failure saying so; decrypted means every ENC-004 check succeeds. Policy grades
+(SHA-1 certificates tolerated or not) are the policy's business, not compared.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from smime_read_support import multipart_signed, openssl
+
+from conformance.agents.base import Party, SendRequest
+from conformance.agents.gpgsm import GpgsmAgent
+from conformance.agents.nss import NssAgent
+from conformance.agents.openssl import OpenSSLAgent
+from conformance.agents.tool_agent import ToolAgent
+from conformance.check.model import Check, CheckReport
+from conformance.check.runner import run_checks
+from conformance.paths import RFC4134_DIR, VECTORS_DIR
+from conformance.pki.export import export_pki
+from conformance.pki.model import load_pki, read_certificates, read_crl
+from conformance.smime.options import EncryptOptions, Function, ReceiveOptions, SendOptions
+from conformance.smime.receive import read_message
+from conformance.status import ErrorCode
+from conformance.token.software import SoftwareKey
+
+pytestmark = pytest.mark.engines
+
+PKI = load_pki()
+GOLDEN = sorted((VECTORS_DIR / "golden").glob("*/*.eml"))
+ENGINE_FUNCTIONS: tuple[Function, ...] = ("sign", "encrypt", "sign-encrypt")
+DEFECTS = ("revoked", "unknown-root", "expired", "not-yet-valid", "weak-key", "sha1")
+CONTENT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nCompte rendu: normal.\r\n"
+
+
+def rfc4134(name: str) -> bytes:
+    """One file of the RFC 4134 examples: the one place that knows where they are kept."""
+    return (RFC4134_DIR / name).read_bytes()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What both sides are given: anchors, CRLs, and the recipient (directory and key)."""
+
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...]
+    identity: Path
+    key: SoftwareKey
+
+
+@dataclass(frozen=True)
+class Reading:
+    signature_valid: bool | None
+    chain_valid: bool | None
+    revoked: bool
+    decrypted: bool
+
+
+def received(message: bytes, setting: Setting) -> Reading:
+    _, status = read_message(
+        message,
+        keys=[setting.key],
+        trust=[c for p in setting.trust for c in read_certificates(p)],
+        crls=[read_crl(p) for p in setting.crls],
+        directory=None,
+        options=ReceiveOptions(),
+    )
+    return Reading(
+        status.signature_valid,
+        status.chain_valid,
+        any(e.code == ErrorCode.REVOKED_SIGNER for e in status.errors),
+        status.decrypted,
+    )
+
+
+def _all_succeed(checks: list[Check]) -> bool:
+    return all(c.status == "SUCCESS" for c in checks)
+
+
+def verdict(report: CheckReport) -> Reading:
+    signatures = report.by_id("CMS-009")
+    signed_parts = {c.part for c in signatures}
+
+    def on_signed(rule_id: str) -> list[Check]:
+        return [c for c in report.by_id(rule_id) if c.part in signed_parts]
+
+    signature_valid = _all_succeed(signatures) if signatures else None
+    chain_valid: bool | None = None
+    if signature_valid and report.by_id("CERT-001"):
+        rules = ("CERT-001", "CERT-002", "CERT-003", "CERT-006", "CERT-010")
+        chain_valid = all(_all_succeed(on_signed(r)) for r in rules)
+    revoked = any(
+        c.status not in ("SUCCESS", "INFO") and " revoked " in c.found
+        for c in on_signed("CERT-003")
+    )
+    decryptions = report.by_id("ENC-004")
+    return Reading(
+        signature_valid, chain_valid, revoked, bool(decryptions) and _all_succeed(decryptions)
+    )
+
+
+def checked(message: bytes, setting: Setting) -> Reading:
+    return verdict(
+        run_checks(message, identity_dir=setting.identity, trust=setting.trust, crls=setting.crls)
+    )
+
+
+def _agree(message: bytes, setting: Setting) -> Reading:
+    receiver, validator = received(message, setting), checked(message, setting)
+    assert validator == receiver, f"check says {validator}, receive says {receiver}"
+    return receiver
+
+
+@pytest.fixture(autouse=True)
+def _software_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check --identity` opens the key from the files, as the receiver's SoftwareKey does."""
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "software")
+
+
+def _pki_setting(root: Path) -> Setting:
+    """The test PKI as users install it: the CA bundle trusted, both CRLs, pro02 receiving."""
+    me = PKI.identity("pro02")
+    return Setting(
+        (root / "ca" / "ca-bundle.pem",),
+        (root / "ca" / "root.crl.pem", root / "ca" / "intermediate.crl.pem"),
+        root / "identities" / "pro02",
+        SoftwareKey(me.private_key("encrypt"), me.certificate("encrypt"), "pro02"),
+    )
+
+
+# --- the golden corpus ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[f"{p.parent.name}/{p.stem}" for p in GOLDEN])
+def test_golden_corpus(path: Path) -> None:
+    reading = _agree(path.read_bytes(), _pki_setting(PKI.directory))
+    if "apicrypt" not in path.parent.name:  # the Apicrypt model is not S/MIME: nothing to judge
+        assert reading.signature_valid is not False and reading.chain_valid is not False
+
+
+# --- the RFC 4134 examples -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rfc4134_setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
+    """Carl's two roots trusted, Carl's CRLs (1999, no nextUpdate), Bob receiving."""
+    directory = tmp_path_factory.mktemp("rfc4134")
+    bob = x509.load_der_x509_certificate(rfc4134("BobRSASignByCarl.cer"))
+    key = serialization.load_der_private_key(rfc4134("BobPrivRSAEncrypt.pri"), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    (directory / "encrypt.pem").write_bytes(bob.public_bytes(serialization.Encoding.PEM))
+    (directory / "encrypt.key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    trust = []
+    for name in ("CarlRSASelf.cer", "CarlDSSSelf.cer"):
+        pem = x509.load_der_x509_certificate(rfc4134(name)).public_bytes(serialization.Encoding.PEM)
+        (directory / f"{name}.pem").write_bytes(pem)
+        trust.append(directory / f"{name}.pem")
+    crls = []
+    for name in ("CarlRSACRLEmpty.crl", "CarlDSSCRLEmpty.crl"):
+        crl = x509.load_der_x509_crl(rfc4134(name))
+        (directory / f"{name}.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        crls.append(directory / f"{name}.pem")
+    return Setting(tuple(trust), tuple(crls), directory, SoftwareKey(key, bob, "bob"))
+
+
+def _wrapped(name: str) -> bytes:
+    """A CMS object of the corpus as the body of an application/pkcs7-mime message."""
+    return (
+        b"From: AliceDSS@example.com\r\nTo: User2@examples.com\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: application/pkcs7-mime\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+    ) + base64.encodebytes(rfc4134(name)).replace(b"\n", b"\r\n")
+
+
+RFC4134_MESSAGES = {
+    **{name: lambda name=name: rfc4134(name) for name in ("4.8.eml", "4.9.eml", "5.3.eml")},
+    **{
+        name: lambda name=name: _wrapped(name)
+        for name in (
+            *("3.1.bin", "3.2.bin", "4.1.bin", "4.2.bin", "4.4.bin", "4.5.bin", "4.6.bin"),
+            *("4.7.bin", "4.10.bin", "4.11.bin", "5.1.bin", "5.2.bin"),
+        )
+    },
+    "4.3.bin": lambda: multipart_signed(
+        rfc4134("ExContent.bin"), rfc4134("4.3.bin"), micalg="sha1"
+    ),
+}
+SIGNED_4134 = {"4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10"}
+
+
+@pytest.mark.parametrize("name", list(RFC4134_MESSAGES))
+def test_rfc4134_examples(name: str, rfc4134_setting: Setting) -> None:
+    reading = _agree(RFC4134_MESSAGES[name](), rfc4134_setting)
+    number = name.rsplit(".", 1)[0]
+    assert reading.signature_valid is (True if number in SIGNED_4134 else None)
+    assert reading.decrypted is (number in {"5.1", "5.2", "5.3"})
+
+
+# --- the real engines ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test PKI exported as products get it (PKCS#12 files for NSS and gpgsm)."""
+    out = tmp_path_factory.mktemp("export")
+    export_pki(PKI, out, ["pro01", "pro02"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ToolAgent]]:
+    # PKCS#1 v1.5 key transport from openssl: what every engine reads (as test_real_engines).
+    options = SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+    made: dict[str, ToolAgent] = {
+        "openssl": OpenSSLAgent(options, tmp_path_factory.mktemp("openssl")),
+        "nss": NssAgent(workdir=tmp_path_factory.mktemp("nss")),
+        "gpgsm": GpgsmAgent(workdir=tmp_path_factory.mktemp("gpgsm")),
+    }
+    yield made
+    for agent in made.values():
+        agent.close()
+
+
+@pytest.mark.parametrize("function", ENGINE_FUNCTIONS)
+@pytest.mark.parametrize("engine", ["openssl", "nss", "gpgsm"])
+def test_real_engine_messages(
+    engines: dict[str, ToolAgent], export: Path, engine: str, function: Function
+) -> None:
+    sender, recipient = PKI.identity("pro01"), PKI.identity("pro02")
+    result = engines[engine].send(
+        SendRequest(
+            function,
+            CONTENT,
+            Party(export / "identities" / "pro01", sender.email, "pro01"),
+            (recipient.certificate("encrypt"),),
+            (recipient.email,),
+            subject="Compte rendu",
+        )
+    )
+    if result.message is None:
+        pytest.skip(f"{engine} cannot send here: {result.error} {result.reason}")
+    reading = _agree(result.message, _pki_setting(export))
+    assert reading.decrypted is (function != "sign")
+    if function != "encrypt":
+        assert reading.signature_valid and reading.chain_valid
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_openssl_signed_by_defective_identities(defect: str) -> None:
+    """The negative twins: both sides must refuse the same signers for the same reason."""
+    who = PKI.defective(defect)
+    message = openssl(
+        "cms",
+        "-sign",
+        "-crlfeol",
+        "-signer",
+        str(who.certificate_path("sign")),
+        "-inkey",
+        str(who.key_path("sign")),
+        "-certfile",
+        str(who.directory / "chain.pem"),
+        "-from",
+        who.email,
+        "-to",
+        PKI.identity("pro02").email,
+        "-subject",
+        "Compte rendu",
+        data=CONTENT,
+    )
+    reading = _agree(message, _pki_setting(PKI.directory))
+    assert reading.signature_valid is True
+    assert reading.revoked is (defect == "revoked")
+    if defect != "sha1":  # SHA-1 certificate signatures: the receiver's policy takes them
+        assert reading.chain_valid is False
