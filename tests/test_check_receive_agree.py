@@ -18,6 +18,7 @@ failure saying so; decrypted means every ENC-004 check succeeds. Policy grades
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,9 @@ from conformance.agents.tool_agent import ToolAgent
 from conformance.check.model import Check, CheckReport
 from conformance.check.runner import run_checks
 from conformance.paths import RFC4134_DIR, VECTORS_DIR
+from conformance.pki import certs
 from conformance.pki.export import export_pki
-from conformance.pki.model import load_pki, read_certificates, read_crl
+from conformance.pki.model import Identity, load_pki, read_certificates, read_crl, read_private_key
 from conformance.smime.options import EncryptOptions, Function, ReceiveOptions, SendOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode
@@ -269,11 +271,8 @@ def test_real_engine_messages(
         assert reading.signature_valid and reading.chain_valid
 
 
-@pytest.mark.parametrize("defect", DEFECTS)
-def test_openssl_signed_by_defective_identities(defect: str) -> None:
-    """The negative twins: both sides must refuse the same signers for the same reason."""
-    who = PKI.defective(defect)
-    message = openssl(
+def _openssl_signed(who: Identity) -> bytes:
+    return openssl(
         "cms",
         "-sign",
         "-crlfeol",
@@ -291,8 +290,42 @@ def test_openssl_signed_by_defective_identities(defect: str) -> None:
         "Compte rendu",
         data=CONTENT,
     )
-    reading = _agree(message, _pki_setting(PKI.directory))
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_openssl_signed_by_defective_identities(defect: str) -> None:
+    """The negative twins: both sides must refuse the same signers for the same reason."""
+    reading = _agree(_openssl_signed(PKI.defective(defect)), _pki_setting(PKI.directory))
     assert reading.signature_valid is True
     assert reading.revoked is (defect == "revoked")
     if defect != "sha1":  # SHA-1 certificate signatures: the receiver's policy takes them
         assert reading.chain_valid is False
+
+
+@pytest.mark.parametrize("crl_kind", ["out-of-date", "current"])
+@pytest.mark.parametrize("signer", ["pro01", "defect-revoked"])
+def test_only_a_current_crl_signed_by_the_issuer_tells_the_status(
+    signer: str, crl_kind: str, tmp_path: Path
+) -> None:
+    """RFC 5280 6.3.3: a CRL past its next update says nothing (both sides: status
+    unknown, not revoked), even of a certificate it lists; a current one does."""
+    who = PKI.identity(signer)
+    now = dt.datetime.now(dt.UTC)
+    revoked = [
+        (PKI.defective("revoked").certificate("sign").serial_number, now - dt.timedelta(days=30))
+    ]
+    key = read_private_key(PKI.directory / "ca-keys" / "intermediate.key.pem")
+    this_update = now - dt.timedelta(days=(20 if crl_kind == "out-of-date" else 1))
+    next_update = (
+        now - dt.timedelta(days=10) if crl_kind == "out-of-date" else now + dt.timedelta(days=10)
+    )
+    crl = certs.crl(PKI.intermediate, key, 2, this_update, next_update, revoked)
+    path = tmp_path / "intermediate.crl.pem"
+    path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    setting = _pki_setting(PKI.directory)
+    setting = Setting(
+        setting.trust, (PKI.directory / "ca" / "root.crl.pem", path), setting.identity, setting.key
+    )
+    reading = _agree(_openssl_signed(who), setting)
+    assert reading.revoked is (crl_kind == "current" and signer == "defect-revoked")
+    assert reading.chain_valid is (crl_kind == "current" and signer == "pro01")

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from conformance.check import certs
 from conformance.check.catalogue import Outcome, rule
@@ -165,22 +167,27 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
     if not context.crls:
         return Outcome(subject.part, False, "not checked: no CRL given", expected, "INFO")
     cert = x509.load_der_x509_certificate(subject.certificate.dump())
-    issuers = [
-        c
-        for c in (*context.trust, *_crypto(context.message_certificates()))
-        if c.subject == cert.issuer
-    ]
+    issuer = cert.issuer.rfc4514_string()
     covering = [crl for crl in context.crls if crl.issuer == cert.issuer]
     if not covering:
-        return Outcome(
-            subject.part,
-            False,
-            f"not checked: no CRL of {cert.issuer.rfc4514_string()}",
-            expected,
-            "INFO",
-        )
-    for crl in covering:
-        if issuers and not any(_crl_signed_by(crl, i) for i in issuers):
+        return Outcome(subject.part, False, f"not checked: no CRL of {issuer}", expected, "INFO")
+    # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
+    # says anything of the status (the receiver's path validation asks the same).
+    problems = [_unusable(crl, subject) for crl in covering]
+    current = [crl for crl, problem in zip(covering, problems, strict=True) if problem is None]
+    if not current:
+        found = f"not checked: the CRL of {issuer} " + "; ".join(p for p in problems if p)
+        return Outcome(subject.part, False, found, expected, "INFO")
+    issuers = [
+        c
+        for c in (*_asn1(context.trust), *context.message_certificates())
+        if c.subject == subject.certificate.issuer
+    ]
+    if not issuers:
+        found = f"not checked: the certificate of {issuer} is unknown, its CRL cannot be verified"
+        return Outcome(subject.part, False, found, expected, "INFO")
+    for crl in current:
+        if not any(_crl_signed_by(crl, i) for i in issuers):
             return Outcome(
                 subject.part,
                 False,
@@ -197,21 +204,68 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
     return Outcome(
         subject.part,
         True,
-        f"serial {cert.serial_number:#x} not on {len(covering)} CRL(s)",
+        f"serial {cert.serial_number:#x} not on {len(current)} CRL(s)",
         expected,
     )
 
 
-def _crypto(items: list[asn1_x509.Certificate]) -> list[x509.Certificate]:
-    return [x509.load_der_x509_certificate(c.dump()) for c in items]
+# CRLs signed with these hashes prove nothing (the receiver refuses them too: smime/validate.py).
+_REFUSED_CRL_HASHES = frozenset({"md2", "md5"})
 
 
-def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | None:
+    """Why this CRL cannot tell the status at the subject's moment, or None when it can."""
+    next_update = crl.next_update_utc
+    if next_update is None:
+        return "has no next update (RFC 5280 5.1.2.5): it is never current"
+    if subject.moment > next_update:
+        return (
+            f"is out of date: next update {next_update:%Y-%m-%d}, "
+            f"before {subject.moment_source} ({subject.moment:%Y-%m-%d})"
+        )
+    algorithm = asn1_crl.CertificateList.load(_crl_der(crl))["signature_algorithm"]
     try:
-        key = issuer.public_key()
-    except Exception:
+        hash_name = str(algorithm.hash_algo)
+    except (ValueError, KeyError):
+        hash_name = ""
+    if hash_name in _REFUSED_CRL_HASHES:
+        return f"is signed with {hash_name}, a refused hash"
+    return None
+
+
+def _asn1(items: list[x509.Certificate]) -> list[asn1_x509.Certificate]:
+    return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in items]
+
+
+def _crl_der(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.DER)
+
+
+def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: asn1_x509.Certificate) -> bool:
+    """The CRL's signature checked by pyhanko's validator (RSA, RSA-PSS, DSA, ECDSA: the
+    algorithms a path validation takes), not only RSA as cryptography's `is_signature_valid`."""
+    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
+
+    try:
+        parsed = asn1_crl.CertificateList.load(_crl_der(crl))
+        DefaultSignatureValidator().validate_signature(
+            bytes(parsed["signature"]),
+            parsed["tbs_cert_list"].dump(),
+            issuer.public_key,
+            parsed["signature_algorithm"],
+        )
+    except (
+        InvalidSignature,
+        UnsupportedAlgorithm,
+        ValueError,
+        TypeError,
+        KeyError,
+        AssertionError,
+    ):
+        # AssertionError: pyhanko asserts the key type matches the algorithm (a DSA key
+        # offered for an RSA signature): that key did not sign it.
         return False
-    return isinstance(key, rsa.RSAPublicKey) and crl.is_signature_valid(key)
+    return True
 
 
 @rule(
@@ -219,7 +273,8 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate
     "Certificate not revoked",
     "RFC 5280 5.3 / 6.3",
     "The certificate is not on the CRL of its issuer among the given CRLs (--crl) "
-    "at the signing time.",
+    "at the signing time. Only a CRL current at that time (before its next update) whose "
+    "signature verifies with the issuer's key tells the status; otherwise: not checked.",
 )
 def revocation(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
