@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,7 +181,10 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
         return Outcome(subject.part, False, found, expected, "INFO")
     issuers = [
         c
-        for c in (*_asn1(context.trust), *context.message_certificates())
+        for c in (
+            *context.memo("trust-asn1", lambda: _asn1(context.trust)),
+            *context.message_certificates(),
+        )
         if c.subject == subject.certificate.issuer
     ]
     if not issuers:
@@ -223,11 +227,11 @@ def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | No
             f"is out of date: next update {next_update:%Y-%m-%d}, "
             f"before {subject.moment_source} ({subject.moment:%Y-%m-%d})"
         )
-    algorithm = asn1_crl.CertificateList.load(_crl_der(crl))["signature_algorithm"]
     try:
-        hash_name = str(algorithm.hash_algo)
-    except (ValueError, KeyError):
-        hash_name = ""
+        algorithm = crl.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        algorithm = None  # judged when its signature is checked
+    hash_name = algorithm.name if algorithm is not None else ""
     if hash_name in _REFUSED_CRL_HASHES:
         return f"is signed with {hash_name}, a refused hash"
     return None
@@ -242,16 +246,22 @@ def _crl_der(crl: x509.CertificateRevocationList) -> bytes:
 
 
 def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: asn1_x509.Certificate) -> bool:
+    return _crl_signature_verifies(_crl_der(crl), issuer.dump())
+
+
+@functools.lru_cache(maxsize=256)
+def _crl_signature_verifies(crl_der: bytes, issuer_der: bytes) -> bool:
     """The CRL's signature checked by pyhanko's validator (RSA, RSA-PSS, DSA, ECDSA: the
-    algorithms a path validation takes), not only RSA as cryptography's `is_signature_valid`."""
+    algorithms a path validation takes), not only RSA as cryptography's `is_signature_valid`.
+    Cached: the same CRLs and issuers recur across the messages of a run."""
     from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
 
     try:
-        parsed = asn1_crl.CertificateList.load(_crl_der(crl))
+        parsed = asn1_crl.CertificateList.load(crl_der)
         DefaultSignatureValidator().validate_signature(
             bytes(parsed["signature"]),
             parsed["tbs_cert_list"].dump(),
-            issuer.public_key,
+            asn1_x509.Certificate.load(issuer_der).public_key,
             parsed["signature_algorithm"],
         )
     except (
