@@ -167,50 +167,50 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
     expected = "not on the issuer's CRL"
     if not context.crls:
         return Outcome(subject.part, False, "not checked: no CRL given", expected, "INFO")
-    cert = x509.load_der_x509_certificate(subject.certificate.dump())
-    issuer = cert.issuer.rfc4514_string()
-    covering = [crl for crl in context.crls if crl.issuer == cert.issuer]
+    # Names compared as DER, the certificate read with asn1crypto: it may hold a key
+    # cryptography cannot load (inherited DSA parameters, the GIP-CPS key OID).
+    issuer_der = subject.certificate.issuer.dump()
+    covering = [crl for crl in context.crls if crl.issuer.public_bytes() == issuer_der]
     if not covering:
-        return Outcome(subject.part, False, f"not checked: no CRL of {issuer}", expected, "INFO")
+        return Outcome(
+            subject.part, False, f"not checked: no CRL of {_issuer(subject)}", expected, "INFO"
+        )
     # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
     # says anything of the status (the receiver's path validation asks the same).
     problems = [_unusable(crl, subject) for crl in covering]
     current = [crl for crl, problem in zip(covering, problems, strict=True) if problem is None]
     if not current:
-        found = f"not checked: the CRL of {issuer} " + "; ".join(p for p in problems if p)
+        found = f"not checked: the CRL of {_issuer(subject)} " + "; ".join(p for p in problems if p)
         return Outcome(subject.part, False, found, expected, "INFO")
-    issuers = [
-        c
-        for c in (
-            *context.memo("trust-asn1", lambda: _asn1(context.trust)),
-            *context.message_certificates(),
-        )
-        if c.subject == subject.certificate.issuer
-    ]
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    issuers = [der for name, der in known if name == issuer_der]
     if not issuers:
-        found = f"not checked: the certificate of {issuer} is unknown, its CRL cannot be verified"
+        found = (
+            f"not checked: the certificate of {_issuer(subject)} is unknown, "
+            "its CRL cannot be verified"
+        )
         return Outcome(subject.part, False, found, expected, "INFO")
+    serial = int(subject.certificate.serial_number)
     for crl in current:
-        if not any(_crl_signed_by(crl, i) for i in issuers):
+        if not any(_crl_signature_verifies(_crl_der(crl), i) for i in issuers):
             return Outcome(
                 subject.part,
                 False,
                 "the CRL's signature does not verify with its issuer's key",
                 "a CRL signed by the issuer",
             )
-        revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        revoked = crl.get_revoked_certificate_by_serial_number(serial)
         if revoked is not None:
             when = revoked.revocation_date_utc
             if when <= subject.moment:
                 return Outcome(
                     subject.part, False, f"{subject.label} revoked on {when:%Y-%m-%d}", expected
                 )
-    return Outcome(
-        subject.part,
-        True,
-        f"serial {cert.serial_number:#x} not on {len(current)} CRL(s)",
-        expected,
-    )
+    return Outcome(subject.part, True, f"serial {serial:#x} not on {len(current)} CRL(s)", expected)
+
+
+def _issuer(subject: Subject) -> str:
+    return str(subject.certificate.issuer.human_friendly)
 
 
 # CRLs signed with these hashes prove nothing (the receiver refuses them too: smime/validate.py).
@@ -237,16 +237,18 @@ def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | No
     return None
 
 
-def _asn1(items: list[x509.Certificate]) -> list[asn1_x509.Certificate]:
-    return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in items]
+def _issuers(context: Context) -> list[tuple[bytes, bytes]]:
+    """(subject DER, certificate DER) of what may have signed a CRL: anchors, then the message's."""
+    anchors = [
+        (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER))
+        for c in context.trust
+    ]
+    carried = [(c.subject.dump(), c.dump()) for c in context.message_certificates()]
+    return [*anchors, *carried]
 
 
 def _crl_der(crl: x509.CertificateRevocationList) -> bytes:
     return crl.public_bytes(serialization.Encoding.DER)
-
-
-def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: asn1_x509.Certificate) -> bool:
-    return _crl_signature_verifies(_crl_der(crl), issuer.dump())
 
 
 @functools.lru_cache(maxsize=256)
