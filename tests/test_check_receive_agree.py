@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from smime_read_support import multipart_signed, openssl
 
 from conformance.agents.base import Party, SendRequest
@@ -167,7 +167,7 @@ def test_golden_corpus(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def rfc4134_setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
-    """Carl's two roots trusted, Carl's CRLs (1999, no nextUpdate), Bob receiving."""
+    """Carl's two roots trusted, a current CRL of each, Bob receiving."""
     directory = tmp_path_factory.mktemp("rfc4134")
     bob = x509.load_der_x509_certificate(rfc4134("BobRSASignByCarl.cer"))
     key = serialization.load_der_private_key(rfc4134("BobPrivRSAEncrypt.pri"), None)
@@ -185,11 +185,27 @@ def rfc4134_setting(tmp_path_factory: pytest.TempPathFactory) -> Setting:
         pem = x509.load_der_x509_certificate(rfc4134(name)).public_bytes(serialization.Encoding.PEM)
         (directory / f"{name}.pem").write_bytes(pem)
         trust.append(directory / f"{name}.pem")
+    # The corpus CRLs (1999, no nextUpdate) are never current: both sides would only say
+    # "unknown" (test_only_a_current_crl_... covers that); fresh empty CRLs signed by Carl's
+    # keys let the chains be judged in full.
+    now = dt.datetime.now(dt.UTC)
     crls = []
-    for name in ("CarlRSACRLEmpty.crl", "CarlDSSCRLEmpty.crl"):
-        crl = x509.load_der_x509_crl(rfc4134(name))
-        (directory / f"{name}.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
-        crls.append(directory / f"{name}.pem")
+    for ca, ca_key in (
+        ("CarlRSASelf.cer", "CarlPrivRSASign.pri"),
+        ("CarlDSSSelf.cer", "CarlPrivDSSSign.pri"),
+    ):
+        issuer = x509.load_der_x509_certificate(rfc4134(ca))
+        signing_key = serialization.load_der_private_key(rfc4134(ca_key), None)
+        assert isinstance(signing_key, (rsa.RSAPrivateKey, dsa.DSAPrivateKey))
+        crl = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer.subject)
+            .last_update(now - dt.timedelta(days=1))
+            .next_update(now + dt.timedelta(days=30))
+            .sign(signing_key, hashes.SHA256())
+        )
+        (directory / f"{ca}.crl.pem").write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        crls.append(directory / f"{ca}.crl.pem")
     return Setting(tuple(trust), tuple(crls), directory, SoftwareKey(key, bob, "bob"))
 
 

@@ -393,20 +393,26 @@ def test_identifier(context: Context) -> Iterator[Outcome]:
 
 @rule(
     "CERT-010",
-    "RSA key size allowed by the policy",
+    "RSA and DSA key size allowed by the policy",
     "RFC 8551 2.2 / ANSSI RGS B1",
-    "RSA keys of at least the policy's minimum (2048 bits).",
+    "RSA and DSA keys of at least the policy's minimum (2048 bits: RGS B1 sets the same floor "
+    "for both, and the receiver refuses shorter ones of either).",
 )
 def key_size(context: Context) -> Iterator[Outcome]:
     minimum = context.policy.min_rsa_bits
     for subject in _all_subjects(context):
         facts = certs.key_facts(subject.certificate)
-        if facts.rsa_bits is None:
-            continue
+        if facts.rsa_bits is not None:
+            name, bits = "RSA", facts.rsa_bits
+        else:
+            dsa_bits = certs.dsa_bits(subject.certificate)
+            if dsa_bits is None:
+                continue
+            name, bits = "DSA", dsa_bits
         yield Outcome(
             subject.part,
-            facts.rsa_bits >= minimum,
-            f"{subject.role}: RSA {facts.rsa_bits} bits",
+            bits >= minimum,
+            f"{subject.role}: {name} {bits} bits",
             f"at least {minimum} bits",
         )
 
