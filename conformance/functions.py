@@ -10,25 +10,17 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Literal
 
-from conformance.smime.options import FUNCTIONS, Function
+from conformance.core.vocabulary import SERVICES, Function, Service
 from conformance.status import Services
 
-Service = Literal["authentication", "integrity", "non_repudiation", "confidentiality"]
 Operation = Literal["sign", "encrypt", "sign-encrypt"]
-
-ALL_SERVICES: tuple[Service, ...] = (
-    "authentication",
-    "integrity",
-    "non_repudiation",
-    "confidentiality",
-)
 
 REQUIRED_SERVICES: dict[Function, tuple[Service, ...]] = {
     "sign": ("authentication", "integrity", "non_repudiation"),
     "encrypt": ("confidentiality",),
-    "sign-encrypt": ALL_SERVICES,
-    "hprim-net": ALL_SERVICES,  # HPRIM-Net: HPRIM signed with the CPS card and encrypted
-    "attachments": ALL_SERVICES,
+    "sign-encrypt": SERVICES,
+    "hprim-net": SERVICES,  # HPRIM-Net: HPRIM signed with the CPS card and encrypted
+    "attachments": SERVICES,
 }
 
 OPERATION: dict[Function, Operation] = {
@@ -39,16 +31,7 @@ OPERATION: dict[Function, Operation] = {
     "attachments": "sign-encrypt",
 }
 
-__all__ = [
-    "ALL_SERVICES",
-    "FUNCTIONS",
-    "OPERATION",
-    "REQUIRED_SERVICES",
-    "Function",
-    "Service",
-    "services_held",
-    "shortfall",
-]
+__all__ = ["OPERATION", "REQUIRED_SERVICES", "services_held", "shortfall"]
 
 
 def services_held(services: Services) -> dict[str, bool]:

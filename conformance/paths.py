@@ -10,8 +10,7 @@ REPO_DIR = PACKAGE_DIR.parent
 PROFILES_DIR = REPO_DIR / "profiles"
 VECTORS_DIR = REPO_DIR / "vectors"
 PKI_DIR = VECTORS_DIR / "pki"
-SHARED_DIR = REPO_DIR.parent / "shared"
-RFC4134_DIR = SHARED_DIR / "vectors" / "rfc4134"
+RFC4134_DIR = VECTORS_DIR / "rfc4134"
 
 
 def cache_dir() -> Path:

@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from conformance.matrix.results import Cell
+from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, CellKey, MatrixSpec
 from conformance.profiles.schema import Profile
-from conformance.smime.options import FUNCTIONS
+from conformance.results import Cell
 
 PLUGIN_NAME = "osm-matrix"
 
@@ -79,19 +79,13 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
     )
 
 
-# Engines that run external processes: their cells take several times longer.
-_PROCESS_ENGINES = ("openssl", "nss", "gpgsm", "command")
-
-
 def slow_first(keys: list[CellKey], profiles: Mapping[str, Profile]) -> list[CellKey]:
     """The cells with the most external-tool sides first (stable otherwise), so that
     the run does not end on a long cell while the other workers idle."""
 
     def tools(key: CellKey) -> int:
         return sum(
-            profiles[agent].engine.type in _PROCESS_ENGINES
-            for agent in key[:2]
-            if agent in profiles
+            profiles[agent].engine.type in PROCESS_AGENTS for agent in key[:2] if agent in profiles
         )
 
     return sorted(keys, key=lambda key: -tools(key))

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from conformance.matrix.results import json_schema as results_schema
 from conformance.paths import REPO_DIR
+from conformance.results import json_schema as results_schema
 from conformance.status import Status
 
 DOCS = REPO_DIR / "docs"

@@ -5,7 +5,7 @@ options, accept lists, Apicrypt reading, key) and says whether a basic
 exchange must pass and, if not, which words its reason must contain. It is
 the profiles' meaning written once more, independently of the engine, so
 that an engine which stops honouring a profile field fails a test. The only
-facts it adds are the real tools' known limits (DESIGN.md, "Real components
+facts it adds are the real tools' known limits (docs/design.md, "Real components
 and known facts"), which their profiles leave open (null accept lists).
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core.vocabulary import Function
 from conformance.functions import OPERATION, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast, directories_of
 from conformance.profiles.schema import Profile, Quirks
-from conformance.smime.options import Function
 from conformance.token import token_kind
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,14 +34,14 @@ ENGINE_TOOLS: dict[str, tuple[str, ...]] = {
 }
 REAL_ENGINES = tuple(ENGINE_TOOLS)
 
-# DESIGN.md: "NSS cmsutil 3.87 and gpgsm 2.2.40 handle neither OAEP nor AES-GCM".
+# docs/design.md: "NSS cmsutil 3.87 and gpgsm 2.2.40 handle neither OAEP nor AES-GCM".
 # Their profiles say "anything the tool reads" (null lists); this is what it cannot.
 ENGINE_CANNOT_READ: dict[str, frozenset[str]] = {
     "nss": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
     "gpgsm": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
 }
 MEDIA_TYPES = {"modern": ("application/pkcs7-",), "legacy": ("application/x-pkcs7-",)}
-# DESIGN.md: "SoftHSM 2.6.1 decrypts RSA PKCS#1 v1.5 and OAEP with SHA-1 only".
+# docs/design.md: "SoftHSM 2.6.1 decrypts RSA PKCS#1 v1.5 and OAEP with SHA-1 only".
 SOFTHSM_CANNOT_DECRYPT = frozenset({"rsa-oaep-sha256"})
 
 

@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from conformance.core.vocabulary import Role
 from conformance.pki import certs
 from conformance.pki.build import Authority
 from conformance.pki.export import pkcs12_bytes
-from conformance.pki.model import Role
 
 cert_pem = certs.cert_pem
 key_pem = certs.key_pem

@@ -20,7 +20,7 @@ import pytest
 from cryptography import x509
 from pki_support import authority, cert_pem, key_pem, leaf, name, rsa_key
 
-from conformance.pki.model import Role
+from conformance.core.vocabulary import Role
 from conformance.token.software import SoftwareKey
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

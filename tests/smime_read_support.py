@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from pki_support import authority, cert_pem, crl, key_pem, leaf, name
 
+from conformance.core.vocabulary import Role
 from conformance.pki.build import Authority
 from conformance.pki.export import P12_PASSWORD, pkcs12_bytes
-from conformance.pki.model import Role
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import Status

@@ -25,16 +25,16 @@ from pathlib import Path
 import pytest
 from agents_support import REPO, make_cast, software_keys
 
-from conformance.agents.base import Capabilities, Party, ReceiveRequest, SendRequest
+from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.command import CommandAgent
 from conformance.agents.factory import make_agent
 from conformance.cli import main
+from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
 from conformance.matrix.cast import Cast, exported_pki
 from conformance.matrix.exchange import HarnessError, Observation, Seat, exchange
 from conformance.pki.model import load_pki
 from conformance.profiles.loader import load_profile, load_profiles
 from conformance.scenarios import basic_scenario, build_entity
-from conformance.smime.options import FUNCTIONS, Function
 from conformance.status import EXIT_CODES, ErrorCode, Status
 
 __all__ = ["software_keys"]

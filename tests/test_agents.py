@@ -25,12 +25,12 @@ from agents_support import (
 )
 
 from conformance.agents.profiled import ProfileAgent
+from conformance.core.vocabulary import Function
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import Observation, exchange
 from conformance.profiles.loader import load_profiles
 from conformance.profiles.schema import Profile
 from conformance.scenarios import basic_scenario
-from conformance.smime.options import Function
 from conformance.status import ErrorCode
 
 __all__ = ["software_keys"]  # the module fixture, used below

@@ -20,9 +20,8 @@ from agents_support import make_cast, software_keys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.apicrypt import MODEL_LABEL, RELAY_ADDRESS
+from conformance.apicrypt import RELAY_ADDRESS
 from conformance.apicrypt import client as apicrypt
-from conformance.apicrypt.keys import KEY_FILE, issue_key, load_key, write_key
 from conformance.apicrypt.relay import DeliveryError, addressed_to_relay, forward
 from conformance.apicrypt.wire import (
     BEGIN,
@@ -35,13 +34,14 @@ from conformance.apicrypt.wire import (
     mail,
     seal,
 )
+from conformance.core.vocabulary import MODEL_LABEL, Function
 from conformance.errors import UserError
 from conformance.matrix.cast import Cast, exported_pki
 from conformance.matrix.exchange import Observation, World, exchange
+from conformance.pki.apicrypt_keys import KEY_FILE, issue_key, load_key, write_key
 from conformance.pki.model import load_pki
 from conformance.profiles.loader import load_profiles
 from conformance.scenarios import basic_scenario, build_entity
-from conformance.smime.options import Function
 from conformance.status import ErrorCode, Status
 
 __all__ = ["software_keys"]

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.agents.base import Capabilities, ReceiveRequest, Reception, SendRequest, SendResult
+from conformance.agents.base import ReceiveRequest, Reception, SendRequest, SendResult
+from conformance.core.vocabulary import Capabilities, Function
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, cell_seed, run_cell
-from conformance.matrix.results import Cell
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.loader import load_profiles
-from conformance.smime.options import Function
+from conformance.results import Cell
 
 ASSUMED = "{assumed: true, reason: a test profile}"
 

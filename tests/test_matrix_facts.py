@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.exchange import exchange
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.loader import load_profiles
 from conformance.scenarios import basic_scenario
-from conformance.smime.options import FUNCTIONS
 
 OSM = ("docteur-net-cps", "easycrypt-net", "smm")
 APICRYPT = "apimail-apicrypt"

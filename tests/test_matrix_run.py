@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
-from conformance.matrix.results import Results, load_results
 from conformance.paths import PROFILES_DIR, REPO_DIR
+from conformance.results import Results, load_results
 from conformance.schemas import render, schemas
 
 ENV = {**os.environ, "OSM_CONFORMANCE_TOKEN": "software"}
@@ -169,7 +169,9 @@ def junit_cells(path: Path) -> dict[str, dict[str, Any]]:
 def test_interrupted_run_writes_what_it_has(tmp_path: Path) -> None:
     """Ctrl-C during a run with two workers: results.json holds the cells done, incomplete."""
     out = tmp_path / "out"
-    argv = [sys.executable, "-m", "conformance", "run", "--jobs", "2", "--examples", "3"]
+    # Enough examples per cell that nine cells cannot finish between the first
+    # progress line and the signal (with 3 the whole run sometimes beat it).
+    argv = [sys.executable, "-m", "conformance", "run", "--jobs", "2", "--examples", "100"]
     argv += ["--sender", "reference", "--receiver", "reference", "--receiver", "docteur-net-cps"]
     argv += ["--out", str(out)]
     proc = subprocess.Popen(

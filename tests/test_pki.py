@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from conformance.core.vocabulary import ROLES
 from conformance.errors import UserError
 from conformance.paths import PKI_DIR
-from conformance.pki import ROLES, Directory, Identity, TestPKI, load_pki
+from conformance.pki import Directory, Identity, TestPKI, load_pki
 from conformance.pki.build import build_pki, generate
 from conformance.pki.defects import DEFECTS, GIP_CPS_RSA_OID
 from conformance.pki.people import idnat

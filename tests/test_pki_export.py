@@ -1,4 +1,4 @@
-"""`pki export`: the layout of DESIGN.md, and PKCS#12 files that openssl, NSS and gpgsm import."""
+"""`pki export`: the layout of docs/design.md; PKCS#12 files that openssl, NSS and gpgsm import."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from conformance.cli import main
+from conformance.core.vocabulary import ROLES
 from conformance.paths import PKI_DIR
-from conformance.pki import ROLES, load_pki
+from conformance.pki import load_pki
 
 SUBSET = ["pro01", "defect-weak-key", "defect-gip-cps-oid"]
 

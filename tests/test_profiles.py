@@ -10,10 +10,11 @@ from typing import Any, get_args, get_origin, get_type_hints
 import pytest
 
 from conformance.cli import main
+from conformance.core.vocabulary import CmsTransferEncoding
 from conformance.paths import PROFILES_DIR
 from conformance.profiles import docgen
 from conformance.profiles.loader import ProfileError, lint, load_profile, load_profiles
-from conformance.profiles.schema import CmsTransferEncoding, Profile, field_paths, section_model
+from conformance.profiles.schema import Profile, field_paths, section_model
 from conformance.smime.options import MimeOptions, ReceiveOptions, SendOptions
 
 PRODUCTS = {

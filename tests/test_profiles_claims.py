@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.profiles import claims
 from conformance.profiles.claims import lint_claims, load_claims
 from conformance.profiles.loader import ProfileError, load_profiles
 from conformance.profiles.practice import lint_practice_software, load_practice_software
 from conformance.profiles.schema import Profile
-from conformance.smime.options import FUNCTIONS
 
 OSM = [
     "apimail-smime",

@@ -17,12 +17,13 @@ import pytest
 from cryptography import x509
 from pki_support import export_layout_pki
 
-from conformance.agents.base import Agent, Party, ReceiveRequest, SendRequest
+from conformance.agents.base import Agent, ReceiveRequest, SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
 from conformance.agents.tool_agent import ToolAgent
-from conformance.smime.options import EncryptOptions, Function, SendOptions
+from conformance.core.vocabulary import Function, Party
+from conformance.smime.options import EncryptOptions, SendOptions
 from conformance.status import ErrorCode
 
 TOOLS = {

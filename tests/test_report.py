@@ -20,7 +20,6 @@ from test_report_sample import (
 
 from conformance.cli import main
 from conformance.errors import UserError
-from conformance.matrix.results import Results, load_results
 from conformance.report import render_report
 from conformance.report.i18n import CATALOGUE, Translator
 from conformance.report.views import (
@@ -29,6 +28,7 @@ from conformance.report.views import (
     evidence_href,
     product_filename,
 )
+from conformance.results import Results, load_results
 
 
 class Elements(HTMLParser):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conformance.core.vocabulary import SERVICES
 from conformance.matrix.assemble import contradictions_of
-from conformance.matrix.results import (
-    SERVICES,
+from conformance.results import (
     AgentInfo,
     Cell,
     Counterexample,

@@ -6,12 +6,12 @@ from dataclasses import replace
 
 import pytest
 
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare
 from conformance.scenarios import hprim as hp
 from conformance.scenarios.compare import describe_bytes_difference
 from conformance.scenarios.model import HprimPayload
 from conformance.scenarios.strategies import basic_hprim_report
-from conformance.smime.options import FUNCTIONS
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -13,10 +13,10 @@ from random import Random
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 
+from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare, scenarios
 from conformance.scenarios.attachments import DICOM_PREAMBLE, PNG_SIGNATURE
 from conformance.scenarios.model import line_problems
-from conformance.smime.options import FUNCTIONS, Function
 
 SAMPLE = 160
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import Encoding
 from smime_build_support import NOW, BuildPKI, pki, seeded
 
+from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
 from conformance.smime import algorithms as alg
 from conformance.smime import ciphers, rc2, rsa_padding
 from conformance.smime.cms_build import build_enveloped_data, build_signed_data
@@ -34,9 +35,6 @@ from conformance.smime.mime_build import (
 )
 from conformance.smime.options import (
     ALL_SIGNED_ATTRIBUTES,
-    CONTENT_CIPHERS,
-    DIGESTS,
-    KEY_TRANSPORTS,
     EncryptOptions,
     MimeOptions,
     SendOptions,

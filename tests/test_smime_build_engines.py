@@ -18,16 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from smime_build_support import NOW, BuildPKI, Person, pki, run, seeded
 
+from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
+from conformance.pki.export import P12_PASSWORD, pkcs12_bytes
 from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import (
-    CONTENT_CIPHERS,
-    DIGESTS,
-    KEY_TRANSPORTS,
-    EncryptOptions,
-    MimeOptions,
-    SendOptions,
-    SignOptions,
-)
+from conformance.smime.options import EncryptOptions, MimeOptions, SendOptions, SignOptions
 
 __all__ = ["pki"]
 
@@ -38,6 +32,7 @@ LETTER = (
     "Cher confrère,\nVoici les résultats.\n\nBien à vous\n"
 ).encode()
 OPENSSL_LEGACY = ["-provider", "legacy", "-provider", "default"]
+PASS = P12_PASSWORD + b"\n"  # the PKCS#12 password, as gpgsm reads it on --passphrase-fd 0
 
 
 def need(tool: str) -> None:
@@ -271,7 +266,7 @@ def nss_db(pki: BuildPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["certutil", "-N", "-d", db, "--empty-password"],
         ["certutil", "-A", "-d", db, "-n", "root", "-t", "C,C,C", "-i", str(pki.root_pem)],
         ["certutil", "-A", "-d", db, "-n", "inter", "-t", ",,", "-i", str(pki.intermediate_pem)],
-        ["pk12util", "-i", str(_p12(pki, "bob")), "-d", db, "-W", "test", "-K", ""],
+        ["pk12util", "-i", str(_p12(pki, "bob")), "-d", db, "-W", P12_PASSWORD.decode(), "-K", ""],
     ):
         result = run(command)
         assert result.returncode == 0, f"{command}: {result.stderr.decode()}"
@@ -279,15 +274,17 @@ def nss_db(pki: BuildPKI, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _p12(pki: BuildPKI, name: str) -> Path:
-    """Legacy-PBE PKCS#12 (RC2-40 certificate bag) that NSS and gpgsm both import."""
+    """The person's encryption key and certificate as the PKI export writes them.
+
+    Through the export's own writer (legacy PBE, password P12_PASSWORD), which draws
+    again any salt that gpgsm 2.2 would derive a wrong key from (p12_gpgsm.py):
+    `openssl pkcs12 -legacy` with random salts failed the gpgsm import about
+    once in thirty.
+    """
     path = pki.directory / f"{name}.p12"
     if not path.exists():
-        person = pki.people[name]
-        result = run(
-            ["openssl", "pkcs12", "-export", "-legacy", "-in", str(person.encrypt_pem),
-             "-inkey", str(person.encrypt_key_pem), "-passout", "pass:test", "-out", str(path)]
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr.decode()
+        key = pki.people[name].encrypt_key
+        path.write_bytes(pkcs12_bytes(key.label, key.private_key, key.certificate, []))
     return path
 
 
@@ -353,9 +350,7 @@ def gpgsm_home(pki: BuildPKI, tmp_path_factory: pytest.TempPathFactory) -> Itera
     try:
         result = gpgsm(home, "--import", str(pki.root_pem), str(pki.intermediate_pem))
         assert result.returncode == 0, result.stderr.decode()
-        result = gpgsm(
-            home, "--passphrase-fd", "0", "--import", str(_p12(pki, "bob")), stdin=b"test\n"
-        )
+        result = gpgsm(home, "--passphrase-fd", "0", "--import", str(_p12(pki, "bob")), stdin=PASS)
         assert b"secret keys imported: 1" in result.stderr, result.stderr.decode()
         yield home
     finally:
@@ -399,7 +394,7 @@ def test_gpgsm_decrypts_without_oaep_gcm_or_rc2(
     )
     blob = gpgsm_home / "env.der"
     blob.write_bytes(parts(build(pki, "encrypt", options)).der)
-    result = gpgsm(gpgsm_home, "--passphrase-fd", "0", "--decrypt", str(blob), stdin=b"test\n")
+    result = gpgsm(gpgsm_home, "--passphrase-fd", "0", "--decrypt", str(blob), stdin=PASS)
     status = b"".join(
         line for line in result.stdout.splitlines(True) if line.startswith(b"[GNUPG:]")
     )

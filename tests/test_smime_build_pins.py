@@ -24,19 +24,11 @@ import pytest
 from asn1crypto import core
 from cryptography import x509
 
+from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport, SignatureAlgorithm
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime import der
 from conformance.smime.compose import Headers, Operation, build_message
-from conformance.smime.options import (
-    ContentCipher,
-    Digest,
-    EncryptOptions,
-    KeyTransport,
-    MimeOptions,
-    SendOptions,
-    SignatureAlgorithm,
-    SignOptions,
-)
+from conformance.smime.options import EncryptOptions, MimeOptions, SendOptions, SignOptions
 from conformance.token.software import SoftwareKey
 
 DATE = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

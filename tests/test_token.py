@@ -24,9 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pki_support import authority, cert_pem, key_pem, leaf, rsa_key
 from pki_support import name as pki_name
 
+from conformance.core.vocabulary import Digest, KeyTransport, Role, SignatureAlgorithm
 from conformance.errors import MissingComponent, UserError
-from conformance.pki.model import Role
-from conformance.smime.options import Digest, KeyTransport, SignatureAlgorithm
 from conformance.token import (
     KeyNotFound,
     PrivateKeyHandle,

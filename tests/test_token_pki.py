@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from conformance import paths
+from conformance.core.vocabulary import ROLES
 from conformance.pki.model import TestPKI, load_pki
 from conformance.token import (
     Token,
@@ -23,7 +24,7 @@ from conformance.token import (
     softhsm,
 )
 from conformance.token import pkcs11 as p11
-from conformance.token.base import ROLES, subject_key_identifier
+from conformance.token.base import subject_key_identifier
 from conformance.token.software import SoftwareToken
 
 pytestmark = [

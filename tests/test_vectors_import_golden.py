@@ -11,7 +11,7 @@ import pytest
 
 from conformance.cli import main
 from conformance.errors import UserError
-from conformance.matrix.results import load_results
+from conformance.results import load_results
 from conformance.vectors import golden
 from conformance.vectors.export import export_vectors
 from conformance.vectors.manual import import_record

@@ -13,32 +13,8 @@ from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 
-from conformance.smime.options import Function
+from conformance.core.vocabulary import Capabilities, Function, Party
 from conformance.status import ErrorCode, Status
-
-
-@dataclass(frozen=True)
-class Party:
-    """A professional as an agent sees it: an exported identity directory.
-
-    `identity_dir` follows the PKI export layout (sign.pem, sign.key.pem,
-    encrypt.pem, ..., identity.json). Agents that use a token address the keys
-    through it; agents that run a tool import the files.
-    """
-
-    identity_dir: Path
-    email: str
-    name: str
-    # The directories ("annuaires") this professional is listed in: "cps" (the
-    # health CA's, for S/MIME) and/or "apicrypt" (the association's). A sender
-    # looks the recipient up there to choose what format it can use.
-    directories: frozenset[str] = frozenset({"cps"})
-    # PKCS#11 URIs (RFC 7512) for keys kept on a token instead of in the directory,
-    # as (role, uri) pairs: a real CPS card, for instance.
-    key_uris: tuple[tuple[str, str], ...] = ()
-
-    def key_uri(self, role: str) -> str | None:
-        return dict(self.key_uris).get(role)
 
 
 @dataclass(frozen=True)
@@ -85,12 +61,6 @@ class Reception:
     content: bytes | None  # the innermost MIME entity, exactly as recovered
     status: Status
     evidence: Evidence = field(default_factory=Evidence)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    send: frozenset[Function]
-    receive: frozenset[Function]
 
 
 @runtime_checkable

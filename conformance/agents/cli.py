@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent, Party, ReceiveRequest, SendRequest
+from conformance.agents.base import Agent, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
+from conformance.core.vocabulary import FUNCTIONS, Party
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
-from conformance.smime.options import FUNCTIONS
 from conformance.status import EXIT_CODES, ErrorCode
 
 DIRECTORIES = ("cps", "apicrypt")

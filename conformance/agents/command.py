@@ -16,15 +16,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from conformance.agents.base import (
-    Capabilities,
-    Evidence,
-    ReceiveRequest,
-    Reception,
-    SendRequest,
-    SendResult,
-)
+from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.tools import ToolTimeout, run
+from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
 

@@ -8,19 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from conformance.agents.base import (
-    Agent,
-    Capabilities,
-    ReceiveRequest,
-    Reception,
-    SendRequest,
-    SendResult,
-)
+from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.command import CommandAgent
 from conformance.agents.profiled import ProfileAgent
+from conformance.core.vocabulary import Capabilities
 from conformance.profiles.schema import Profile
-
-REAL_ENGINES = ("openssl", "nss", "gpgsm")
 
 
 @dataclass

@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography import x509
 
 from conformance.agents import mime_wrap
-from conformance.agents.base import Evidence, Party, ReceiveRequest
+from conformance.agents.base import Evidence, ReceiveRequest
 from conformance.agents.tool_agent import (
     P12_PASSWORD,
     PartyFiles,
@@ -37,7 +37,7 @@ from conformance.agents.tool_agent import (
     summary,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
-from conformance.smime.options import ContentCipher
+from conformance.core.vocabulary import ContentCipher, Party
 from conformance.status import ErrorCode
 
 CIPHERS: dict[ContentCipher, str] = {

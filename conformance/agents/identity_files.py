@@ -12,10 +12,9 @@ from pathlib import Path
 
 from cryptography import x509
 
-from conformance.agents.base import Party
+from conformance.core.vocabulary import Party, Role
 from conformance.errors import UserError
 from conformance.token import PrivateKeyHandle, open_key
-from conformance.token.base import Role
 
 
 @lru_cache(maxsize=4096)

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.agents import mime_wrap
-from conformance.agents.base import Evidence, Party, ReceiveRequest
+from conformance.agents.base import Evidence, ReceiveRequest
 from conformance.agents.tool_agent import (
     P12_PASSWORD,
     PartyFiles,
@@ -34,6 +34,7 @@ from conformance.agents.tool_agent import (
     summary,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.core.vocabulary import Party
 from conformance.status import ErrorCode
 
 _DIGESTS = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}

@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from conformance.agents import mime_wrap
-from conformance.agents.base import Evidence, Party, ReceiveRequest, SendRequest
+from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
 from conformance.agents.tool_agent import (
     PartyFiles,
     SendFailure,
@@ -24,7 +24,8 @@ from conformance.agents.tool_agent import (
     pem,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
-from conformance.smime.options import ContentCipher, SendOptions
+from conformance.core.vocabulary import ContentCipher, Party
+from conformance.smime.options import SendOptions
 from conformance.status import ErrorCode
 
 CIPHER_FLAGS: dict[ContentCipher, str] = {

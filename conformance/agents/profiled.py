@@ -15,17 +15,10 @@ from functools import cached_property
 
 from conformance import __version__
 from conformance.agents import identity_files as files
-from conformance.agents.base import (
-    Capabilities,
-    Evidence,
-    Party,
-    ReceiveRequest,
-    Reception,
-    SendRequest,
-    SendResult,
-)
+from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
+from conformance.core.vocabulary import Capabilities, Party
 from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile

@@ -22,20 +22,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.agents import cms_inspect, mime_wrap
-from conformance.agents.base import (
-    Capabilities,
-    Evidence,
-    Party,
-    ReceiveRequest,
-    Reception,
-    SendRequest,
-    SendResult,
-)
+from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.tools import ToolRun, ToolTimeout
+from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
 from conformance.pki.export import pkcs12_bytes
 from conformance.smime.algorithms import micalg_name
-from conformance.smime.options import FUNCTIONS, Digest, SendOptions
+from conformance.smime.options import SendOptions
 from conformance.status import Algorithms, ErrorCode, Status
 
 MAX_LAYERS = 8

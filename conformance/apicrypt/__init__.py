@@ -7,5 +7,4 @@ and re-encrypts for the recipient's, and a signature of its own that is not
 CPS-based. Every message it writes says so in its headers and armour.
 """
 
-MODEL_LABEL = "osm-conformance model of Apicrypt (NOT the real Apicrypt format)"
 RELAY_ADDRESS = "relais-apicrypt@osm-test.example"

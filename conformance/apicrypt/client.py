@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Literal
 
 from conformance.apicrypt import RELAY_ADDRESS
-from conformance.apicrypt.keys import load_key
 from conformance.apicrypt.wire import (
     WireError,
     armour,
@@ -24,6 +23,7 @@ from conformance.apicrypt.wire import (
     seal,
     unseal,
 )
+from conformance.pki.apicrypt_keys import load_key
 from conformance.status import ErrorCode, Status
 
 ALGORITHM_ENVELOPE = "apicrypt-model-aes256-gcm"

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 
 from conformance.apicrypt import RELAY_ADDRESS
-from conformance.apicrypt.keys import issue_key
 from conformance.apicrypt.wire import (
     RECIPIENTS_HEADER,
     WireError,
@@ -23,6 +22,7 @@ from conformance.apicrypt.wire import (
     seal,
     unseal,
 )
+from conformance.pki.apicrypt_keys import issue_key
 
 
 class DeliveryError(Exception):

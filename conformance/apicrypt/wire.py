@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conformance.apicrypt import MODEL_LABEL
-from conformance.apicrypt.keys import ApicryptKey, public_signing_key
+from conformance.core.vocabulary import MODEL_LABEL
+from conformance.pki.apicrypt_keys import ApicryptKey, public_signing_key
 from conformance.smime.b64 import encode_lines
 
 BEGIN = b"-----BEGIN APICRYPT MODEL MESSAGE-----"

@@ -2,7 +2,8 @@
 
     from conformance.check import run_checks
     report = run_checks(message_bytes, identity_dir=..., trust=[root_pem], policy="modern")
-    report.errors, report.to_json(), report.to_text(), report.to_html()
+    report.errors, report.to_json()
+    text_table(report), html_page(report)  # from conformance.check.render
 
 Rules live in `conformance.check.rules` (one module per group), their
 severities and accepted algorithms in the policies (`policies/*.yaml`).

@@ -95,5 +95,10 @@ def all_rules() -> list[Rule]:
     return [_RULES[i] for i in sorted(_RULES, key=_sort_key)]
 
 
+def rule_ids() -> frozenset[str]:
+    """The ids of every rule: what a policy must give a severity to."""
+    return frozenset(r.id for r in all_rules())
+
+
 def get_rule(rule_id: str) -> Rule | None:
     return {r.id: r for r in all_rules()}.get(rule_id)

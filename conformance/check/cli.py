@@ -77,7 +77,7 @@ def _require_file(path: Path, what: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from conformance.check.render import catalogue_markdown, catalogue_text
+    from conformance.check.render import catalogue_markdown, catalogue_text, html_page, text_table
     from conformance.check.runner import run_checks
 
     if args.catalogue:
@@ -109,11 +109,11 @@ def handle(args: argparse.Namespace) -> int:
     )
     if args.html is not None:
         try:
-            args.html.write_text(report.to_html(), encoding="utf-8")
+            args.html.write_text(html_page(report), encoding="utf-8")
         except OSError as exc:
             raise UserError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     if args.json:
         print_json(report.to_json())
     else:
-        sys.stdout.write(report.to_text())
+        sys.stdout.write(text_table(report))
     return 1 if report.errors else 0

@@ -1,5 +1,6 @@
 """What the validator reports: one `Check` per rule and MIME part, gathered in a `CheckReport`.
 
+Plain data: the renderings (terminal table, HTML page) are check/render.py's.
 The JSON shape (`CheckReport.to_json`) is a public contract: the matrix, the
 vector tools and testers' scripts read it. `message` summarises the MIME
 tree; `checks` lists `{id, status, title, found, expected, reference, part}`.
@@ -70,13 +71,3 @@ class CheckReport:
             "summary": self.counts(),
             "checks": [c.to_json() for c in self.checks],
         }
-
-    def to_text(self) -> str:
-        from conformance.check.render import text_table
-
-        return text_table(self)
-
-    def to_html(self) -> str:
-        from conformance.check.render import html_page
-
-        return html_page(self)

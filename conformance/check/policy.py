@@ -11,13 +11,13 @@ listed fails with the rule's severity.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
 
 import yaml
 
-from conformance.check.catalogue import all_rules
 from conformance.check.model import SEVERITIES, STATUSES, CheckStatus, Severity
 from conformance.errors import UserError
 
@@ -62,8 +62,9 @@ def _fail(where: str, what: str) -> UserError:
     return UserError(f"policy {where}: {what}")
 
 
-def parse_policy(data: Any, where: str) -> Policy:
-    """Validate a policy's YAML data; UserError naming the file and field at fault."""
+def parse_policy(data: Any, where: str, rule_ids: Collection[str]) -> Policy:
+    """Validate a policy's YAML data against the catalogue's `rule_ids` (a severity
+    for each, no other); UserError naming the file and field at fault."""
     if not isinstance(data, dict):
         raise _fail(where, "expected a mapping at the top level")
     for key in ("id", "title", "description"):
@@ -72,7 +73,7 @@ def parse_policy(data: Any, where: str) -> Policy:
     severities = data.get("severity")
     if not isinstance(severities, dict):
         raise _fail(where, "field 'severity' must map rule ids to ERROR, WARNING or INFO")
-    known = {r.id for r in all_rules()}
+    known = set(rule_ids)
     unknown = sorted(set(map(str, severities)) - known)
     if unknown:
         raise _fail(where, f"severity: unknown rule id(s) {', '.join(unknown)}")
@@ -116,8 +117,9 @@ def parse_policy(data: Any, where: str) -> Policy:
 
 
 @functools.cache
-def load_policy(name: str = DEFAULT_POLICY) -> Policy:
-    """A shipped policy by name; UserError listing the known names otherwise."""
+def load_policy(name: str, rule_ids: frozenset[str]) -> Policy:
+    """A shipped policy by name, checked against the catalogue's `rule_ids`
+    (`catalogue.rule_ids()`); UserError listing the known names otherwise."""
     if name not in policy_names():
         raise UserError(f"unknown policy {name!r}; known policies: {', '.join(policy_names())}")
     resource = resources.files("conformance.check") / "policies" / f"{name}.yaml"
@@ -126,7 +128,7 @@ def load_policy(name: str = DEFAULT_POLICY) -> Policy:
         data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise _fail(where, f"invalid YAML: {exc}") from None
-    policy = parse_policy(data, where)
+    policy = parse_policy(data, where, rule_ids)
     if policy.id != name:
         raise _fail(where, f"id {policy.id!r} differs from the file name")
     return policy

@@ -9,7 +9,7 @@ import textwrap
 import jinja2
 
 from conformance import __version__
-from conformance.check.catalogue import GROUPS, all_rules
+from conformance.check.catalogue import GROUPS, all_rules, rule_ids
 from conformance.check.model import CheckReport
 from conformance.check.policy import load_policy, policy_names
 
@@ -57,7 +57,7 @@ def _environment() -> jinja2.Environment:
 def html_page(report: CheckReport) -> str:
     """A self-contained HTML page (inline style, no script, no external resource)."""
     template = _environment().get_template("report.html.j2")
-    policy = load_policy(report.policy)
+    policy = load_policy(report.policy, rule_ids())
     return template.render(
         report=report,
         counts=report.counts(),
@@ -69,8 +69,11 @@ def html_page(report: CheckReport) -> str:
 
 def catalogue_text() -> str:
     lines = []
+    ids = rule_ids()
     for rule in all_rules():
-        severities = " ".join(f"{p}={load_policy(p).severity(rule.id)}" for p in policy_names())
+        severities = " ".join(
+            f"{p}={load_policy(p, ids).severity(rule.id)}" for p in policy_names()
+        )
         lines.append(f"{rule.id:10} {rule.title}  [{rule.reference}]  {severities}")
     return "\n".join(lines) + "\n"
 
@@ -82,7 +85,7 @@ def _md(text: str) -> str:
 def catalogue_markdown() -> str:
     """docs/check-rules.md: generated from the rules and the policies (a test keeps it in sync)."""
     names = policy_names()
-    policies = [load_policy(n) for n in names]
+    policies = [load_policy(n, rule_ids()) for n in names]
     out = [
         "# Conformance rules of `osm-conformance check`",
         "",

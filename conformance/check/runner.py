@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.check.catalogue import Rule, all_rules
+from conformance.check.catalogue import Rule, all_rules, rule_ids
 from conformance.check.context import Context, build_context
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
@@ -92,7 +92,7 @@ def run_checks(
     Never raises on the message's content; raises UserError for an unknown
     policy or unreadable trust, CRL or identity files (configuration, not input).
     """
-    chosen = load_policy(policy)
+    chosen = load_policy(policy, rule_ids())
     try:
         context = build_context(
             bytes(message),

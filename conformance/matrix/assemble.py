@@ -10,7 +10,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from conformance.matrix.results import (
+from conformance.core.vocabulary import REAL_TOOLS
+from conformance.paths import PROFILES_DIR
+from conformance.profiles.claims import Claims
+from conformance.profiles.loader import load_sources
+from conformance.profiles.practice import load_practice_software
+from conformance.profiles.schema import Profile, Source
+from conformance.results import (
     AgentInfo,
     Cell,
     Contradiction,
@@ -21,11 +27,6 @@ from conformance.matrix.results import (
     RunInfo,
     interop_of,
 )
-from conformance.paths import PROFILES_DIR
-from conformance.profiles.claims import Claims
-from conformance.profiles.loader import load_sources
-from conformance.profiles.practice import load_practice_software
-from conformance.profiles.schema import Profile, Source
 
 # results.json criterion key -> profile field (the report's rows, in its order).
 CRITERIA = {
@@ -78,7 +79,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
         kind=profile.identity.kind,
         homologation=profile.homologation.status,
         engine=profile.engine.type,
-        reference_engine=profile.engine.type in ("openssl", "nss", "gpgsm"),
+        reference_engine=profile.engine.type in REAL_TOOLS,
         sends=send,
         accepts=receive,
         criteria=criteria,

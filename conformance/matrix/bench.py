@@ -26,8 +26,8 @@ from pathlib import Path
 
 from conformance.cli import main as cli_main
 from conformance.matrix.finish import RESULTS_FILE
-from conformance.matrix.results import Results, load_results
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
+from conformance.results import Results, load_results
 
 
 def _parser() -> argparse.ArgumentParser:

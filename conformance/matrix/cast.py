@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent, Party
+from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
+from conformance.core.vocabulary import Party
 from conformance.matrix.exchange import Addressee, Seat, World
 from conformance.paths import cache_dir
 from conformance.pki.export import export_pki

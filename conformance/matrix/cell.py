@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, Phase, Verbosity, given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
 
+from conformance.core.vocabulary import Function
 from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
-from conformance.matrix.results import Cell, Counterexample
+from conformance.results import Cell, Counterexample
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.model import Scenario
-from conformance.smime.options import Function
 
 
 @dataclass(frozen=True)

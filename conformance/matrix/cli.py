@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
-from conformance.smime.options import FUNCTIONS
 
 
 def register(subparsers: Any) -> None:

@@ -74,6 +74,7 @@ class EvidenceWriter:
         if self.out_dir is None or message is None:
             return None
         from conformance.check import run_checks
+        from conformance.check.render import html_page
 
         report = run_checks(
             message,
@@ -84,4 +85,4 @@ class EvidenceWriter:
             expected_recipient=receiver.party.email,
         )
         self._write(f"{prefix}.checks.json", json.dumps(report.to_json(), indent=2).encode())
-        return self._write(f"{prefix}.checks.html", report.to_html().encode("utf-8"))
+        return self._write(f"{prefix}.checks.html", html_page(report).encode("utf-8"))

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from conformance.agents.base import Agent, Party, ReceiveRequest, Reception, SendRequest, SendResult
+from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt.relay import DeliveryError
 from conformance.apicrypt.relay import transport as relay_transport
+from conformance.core.vocabulary import Party
 from conformance.functions import services_held, shortfall
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario

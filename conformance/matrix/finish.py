@@ -10,15 +10,15 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
 from conformance.matrix.assemble import assemble
-from conformance.matrix.results import Cell, Results, RunInfo
 from conformance.matrix.spec import MatrixSpec
 from conformance.profiles.claims import shipped_claims
+from conformance.report.render import render_report
+from conformance.results import Cell, Results, RunInfo
 
 RESULTS_FILE = "results.json"
 
@@ -74,20 +74,11 @@ def finish_run(
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         path = spec.out_dir / RESULTS_FILE
         results.dump(path)
-        html = render(results, spec.out_dir, lang)
+        html = render_report(results, spec.out_dir, lang=lang)
         print(f"results: {path}", file=sys.stderr)
-        if html is not None:
-            print(f"report:  {html}", file=sys.stderr)
+        print(f"report:  {html}", file=sys.stderr)
     print(summary(results))
     return results
-
-
-def render(results: Results, out_dir: Path, lang: str) -> Path | None:
-    try:
-        from conformance.report.render import render_report
-    except ImportError:  # the report package is optional for a bare run
-        return None
-    return render_report(results, out_dir, lang=lang)
 
 
 def summary(results: Results) -> str:

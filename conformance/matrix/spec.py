@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profiles
 from conformance.profiles.schema import Profile
-from conformance.smime.options import FUNCTIONS, Function
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25

@@ -15,9 +15,9 @@ import pytest
 
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
-from conformance.matrix.results import Cell
 from conformance.matrix.spec import CellKey, MatrixSpec
 from conformance.profiles.claims import shipped_claims
+from conformance.results import Cell
 
 
 def test_cell(

@@ -7,6 +7,6 @@ through `model` and looked up through `directory` (the "annuaire").
 """
 
 from conformance.pki.directory import Directory
-from conformance.pki.model import ROLES, Identity, Role, TestPKI, load_pki
+from conformance.pki.model import Identity, TestPKI, load_pki
 
-__all__ = ["ROLES", "Directory", "Identity", "Role", "TestPKI", "load_pki"]
+__all__ = ["Directory", "Identity", "TestPKI", "load_pki"]

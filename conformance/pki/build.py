@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.core.vocabulary import ROLES
 from conformance.errors import UserError
 from conformance.pki import certs
 from conformance.pki.certs import cert_pem, key_pem
@@ -34,7 +35,7 @@ from conformance.pki.defects import (
     plan_for,
 )
 from conformance.pki.drbg import derived_serial
-from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, ROLES
+from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE
 from conformance.pki.people import Person, roster
 from conformance.pki.readme import pki_readme
 from conformance.pki.rsakeys import derive_rsa_keys

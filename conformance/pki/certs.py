@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from conformance.pki.model import Role
+from conformance.core.vocabulary import Role
 
 # Invented, test-only branch under the health CA's arc 1.2.250.1.71: no real
 # policy has these numbers, and nothing outside this project knows them.

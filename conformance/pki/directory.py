@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from cryptography import x509
 
-from conformance.pki.model import ROLES, Identity, Role, TestPKI
+from conformance.core.vocabulary import ROLES, Role
+from conformance.pki.model import Identity, TestPKI
 
 
 def _ski(cert: x509.Certificate) -> bytes | None:

@@ -1,4 +1,4 @@
-"""`pki export DIR`: the test PKI as a vendor imports it (the layout of DESIGN.md).
+"""`pki export DIR`: the test PKI as a vendor imports it (the layout of docs/design.md).
 
 Copies the CA certificates, CRLs and identity files, and adds PKCS#12 files
 with password "test" in the legacy PBE (pbeWithSHA1And3-KeyTripleDES-CBC for
@@ -30,9 +30,10 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 
-from conformance.apicrypt.keys import write_key
+from conformance.core.vocabulary import Role
 from conformance.errors import UserError
-from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, Identity, Role, TestPKI
+from conformance.pki.apicrypt_keys import write_key
+from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, Identity, TestPKI
 from conformance.pki.p12_gpgsm import gpgsm_can_open
 
 P12_PASSWORD = b"test"

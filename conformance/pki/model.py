@@ -1,6 +1,6 @@
 """The test PKI as the rest of the project sees it: identities, CAs, CRLs.
 
-Everything is read from a directory in the export layout of DESIGN.md
+Everything is read from a directory in the export layout of docs/design.md
 (vectors/pki/ itself is one), so a vendor's exported copy, a subset, or a
 freshly built PKI load the same way. Files are parsed lazily and cached by
 path and modification time.
@@ -12,18 +12,15 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conformance.agents.base import Party
+from conformance.core.vocabulary import ROLES, Party, Role
 from conformance.errors import UserError
 from conformance.paths import PKI_DIR
-
-Role = Literal["auth", "sign", "encrypt"]
-ROLES: tuple[Role, ...] = get_args(Role)
 
 IDENTITY_FILE = "identity.json"
 MANIFEST_FILE = "pki.json"

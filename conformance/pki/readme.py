@@ -68,7 +68,7 @@ signature key and certificate, the encryption certificate and the CA chain
 (one key per file: gpgsm reads no more); `auth.p12`, `sign.p12` and
 `encrypt.p12` hold each role's key, certificate and chain.
 
-## Layout (the export layout of DESIGN.md)
+## Layout (the export layout of docs/design.md)
 
 {layout}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from conformance.core.vocabulary import REAL_TOOLS
 from conformance.profiles.schema import Citation, Profile, Source, field_paths
 
 Loc = tuple[str | int, ...]
@@ -96,7 +97,7 @@ def _engine_rules(p: Profile) -> list[Problem]:
         out.append((("engine", "argv"), "required when engine.type is command"))
     if engine.type != "command" and engine.argv is not None:
         out.append((("engine", "argv"), f"only for engine.type command, not {engine.type}"))
-    if engine.executable is not None and engine.type not in ("openssl", "nss", "gpgsm"):
+    if engine.executable is not None and engine.type not in REAL_TOOLS:
         out.append((("engine", "executable"), f"only for openssl, nss or gpgsm, not {engine.type}"))
     if engine.type == "apicrypt-model" and p.send.format != "apicrypt":
         out.append((("engine", "type"), "apicrypt-model needs send.format apicrypt"))

@@ -17,6 +17,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import Field
 
+from conformance.core.vocabulary import Function
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.loader import (
     Loc,
@@ -28,7 +29,6 @@ from conformance.profiles.loader import (
     validate,
 )
 from conformance.profiles.schema import ComplianceClaim, Section, SourceId, Text
-from conformance.smime.options import Function
 
 Verdict = Literal["pass", "partial", "fail", "unsupported"]
 Interop = Literal["full", "partial", "none"]

@@ -14,16 +14,21 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from conformance.agents.base import Capabilities
+from conformance.core.vocabulary import (
+    AgentKind,
+    Capabilities,
+    CmsTransferEncoding,
+    ContentCipher,
+    Digest,
+    Function,
+    KeyTransport,
+    SignatureAlgorithm,
+)
 from conformance.smime.options import (
     CertificatesIncluded,
     Charset,
-    ContentCipher,
     ContentEncoding,
-    Digest,
     EncryptOptions,
-    Function,
-    KeyTransport,
     MediaTypes,
     MicalgCase,
     MimeOptions,
@@ -32,14 +37,10 @@ from conformance.smime.options import (
     ReceiveQuirks,
     RecipientIdentifier,
     SendOptions,
-    SignatureAlgorithm,
     SignatureFormat,
     SignedAttribute,
     SignOptions,
 )
-
-# The engine declares this one inline; a test keeps the two the same type.
-CmsTransferEncoding = Literal["base64"]
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 ProfileId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -56,7 +57,6 @@ Integration = Literal["relay", "integrated", "both", "none"]
 Ease = Literal["+", "++", "+++"]
 SendFormat = Literal["smime", "apicrypt"]
 ApicryptReading = Literal["none", "envelope-only", "full"]
-EngineType = Literal["builtin", "apicrypt-model", "openssl", "nss", "gpgsm", "command"]
 KeyStore = Literal["card", "software"]
 SourceKind = Literal["source-document", "vendor-statement", "engine-documentation", "project"]
 
@@ -357,7 +357,7 @@ class Quirks(Section):
 class Engine(Section):
     """How the agent is realised."""
 
-    type: EngineType = Field(
+    type: AgentKind = Field(
         description="builtin (profile-driven engine), apicrypt-model, openssl, nss, gpgsm, "
         "or command "
         "(a vendor adapter implementing the agent command line)."

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.cli_support import print_json
-from conformance.matrix.results import load_results
 from conformance.report.diff import diff_results, summary
 from conformance.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from conformance.report.render import render_report
+from conformance.results import load_results
 
 
 def register(subparsers: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from conformance.matrix.results import Results
+from conformance.results import Results
 
 ChangeKind = Literal["regression", "improvement", "other"]
 # Only these three verdicts describe the product; the others are not ranked.

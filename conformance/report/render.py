@@ -17,10 +17,11 @@ import jinja2
 from markupsafe import Markup
 
 from conformance import __version__
-from conformance.matrix.results import SERVICES, Results
+from conformance.core.vocabulary import SERVICES
 from conformance.report import fragments, views
 from conformance.report.diff import summary
 from conformance.report.i18n import Translator
+from conformance.results import Results
 
 
 @functools.cache

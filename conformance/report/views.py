@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from conformance.matrix.results import (
-    SERVICES,
+from conformance.core.vocabulary import SERVICES
+from conformance.report.diff import Change, diff_results
+from conformance.report.i18n import Translator
+from conformance.results import (
     AgentInfo,
     Cell,
     Contradiction,
@@ -24,8 +26,6 @@ from conformance.matrix.results import (
     PracticeSoftware,
     Results,
 )
-from conformance.report.diff import Change, diff_results
-from conformance.report.i18n import Translator
 
 # The comparison table's rows, in the source document's order. These are the
 # keys of AgentInfo.criteria the matrix runner fills from the profiles.

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from conformance.smime.options import FUNCTIONS, Function
+from conformance.core.vocabulary import FUNCTIONS, Function
 
 Charset = Literal["iso-8859-1", "utf-8"]
 TransferEncoding = Literal["7bit", "8bit", "quoted-printable", "base64"]

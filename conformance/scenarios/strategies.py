@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
+from conformance.core.vocabulary import Function
 from conformance.scenarios import hprim
 from conformance.scenarios.attachments import (
     DICOM_MEDIA_TYPE,
@@ -46,7 +47,6 @@ from conformance.scenarios.model import (
     Scenario,
     allowed_transfer_encodings,
 )
-from conformance.smime.options import Function
 
 _T = TypeVar("_T")
 

@@ -21,15 +21,9 @@ import asn1crypto.tsp  # noqa: F401  (registers signing_certificate(_v2) attribu
 from asn1crypto import algos, cms, core
 from cryptography.hazmat.primitives import hashes
 
+from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport, SignatureAlgorithm
 from conformance.smime import der
-from conformance.smime.options import (
-    AEAD_CIPHERS,
-    ContentCipher,
-    Digest,
-    KeyTransport,
-    MicalgCase,
-    SignatureAlgorithm,
-)
+from conformance.smime.options import AEAD_CIPHERS, MicalgCase
 
 __all__ = [
     "AEAD_CIPHERS",

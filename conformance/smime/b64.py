@@ -6,38 +6,21 @@ exchange with the standard library (its `binascii` loops byte by byte);
 library's: the encoder writes what `base64.encodebytes` writes with CRLF line
 ends, and the decoder here accepts only bodies that the reader's checked path
 (`base64.b64decode(..., validate=True)` on the body without blanks) decodes to
-the same bytes, leaving everything else to that path. Without `pybase64` the
-standard library does the same, slower.
+the same bytes, leaving everything else to that path.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
-from collections.abc import Callable
+
+import pybase64
 
 __all__ = ["decode_lines", "encode_lines"]
-
-_encodebytes: Callable[[bytes], bytes]
-_decode_checked: Callable[[bytes], bytes]
-try:
-    import pybase64
-
-    _encodebytes = pybase64.encodebytes
-
-    def _decode_checked(data: bytes) -> bytes:
-        return pybase64.b64decode(data, validate=True)
-
-except ImportError:  # pragma: no cover - the standard library, same bytes
-    _encodebytes = base64.encodebytes
-
-    def _decode_checked(data: bytes) -> bytes:
-        return base64.b64decode(data, validate=True)
 
 
 def encode_lines(data: bytes) -> bytes:
     """Base64 in lines of 76 characters, each ended by CRLF (empty for no data)."""
-    return _encodebytes(data).replace(b"\n", b"\r\n")
+    return pybase64.encodebytes(data).replace(b"\n", b"\r\n")
 
 
 def decode_lines(body: bytes) -> bytes | None:
@@ -51,6 +34,6 @@ def decode_lines(body: bytes) -> bytes | None:
     if pad != -1 and (pad < size - 2 or compact[size - 1] != 0x3D):
         return None  # '=' only as the last one or two characters
     try:
-        return _decode_checked(compact)
+        return pybase64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
         return None

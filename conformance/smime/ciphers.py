@@ -19,6 +19,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
+from conformance.core.vocabulary import ContentCipher
 from conformance.smime import rc2
 from conformance.smime.algorithms import (
     GCMParameters,
@@ -30,7 +31,6 @@ from conformance.smime.algorithms import (
     key_length,
     rc2_effective_bits,
 )
-from conformance.smime.options import ContentCipher
 
 __all__ = [
     "DecryptionError",

@@ -27,6 +27,7 @@ from cryptography.exceptions import UnsupportedAlgorithm as CryptographyUnsuppor
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport
 from conformance.smime import der
 from conformance.smime.algorithms import (
     digest_algorithm,
@@ -37,14 +38,7 @@ from conformance.smime.algorithms import (
     smime_capabilities_der,
 )
 from conformance.smime.ciphers import Rng, encrypt_content, generate_key
-from conformance.smime.options import (
-    ContentCipher,
-    Digest,
-    EncryptOptions,
-    KeyTransport,
-    RecipientIdentifier,
-    SignOptions,
-)
+from conformance.smime.options import EncryptOptions, RecipientIdentifier, SignOptions
 from conformance.smime.read_cache import certificate_der
 from conformance.smime.rsa_padding import RecipientKey, encrypt_key
 from conformance.token.base import PrivateKeyHandle, subject_key_identifier

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.x509.oid import ObjectIdentifier
 
+from conformance.core.vocabulary import Digest, KeyTransport
 from conformance.smime import algorithms as alg
 from conformance.smime import der, read_cache
 from conformance.smime.ciphers import DecryptionError, decrypt_content
@@ -40,7 +41,7 @@ from conformance.smime.cms_fast import (
     SignerParts,
     walk_content_info,
 )
-from conformance.smime.options import Digest, KeyTransport, ReceiveOptions
+from conformance.smime.options import ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism

@@ -18,6 +18,7 @@ from typing import Literal
 
 from cryptography import x509
 
+from conformance.core.vocabulary import ContentCipher
 from conformance.errors import UserError
 from conformance.smime.algorithms import is_aead, micalg_name
 from conformance.smime.ciphers import Rng
@@ -31,7 +32,7 @@ from conformance.smime.mime_build import (
     message_headers,
     multipart_signed,
 )
-from conformance.smime.options import ContentCipher, SendOptions
+from conformance.smime.options import SendOptions
 from conformance.token.base import PrivateKeyHandle
 
 __all__ = ["ComposeError", "Headers", "Operation", "build_message", "encrypt_entity", "sign_entity"]

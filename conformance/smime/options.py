@@ -11,40 +11,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-Digest = Literal["sha1", "sha256", "sha384", "sha512"]
-SignatureAlgorithm = Literal["rsa-pkcs1v15", "rsa-pss"]
+from conformance.core.vocabulary import (
+    CmsTransferEncoding,
+    ContentCipher,
+    Digest,
+    KeyTransport,
+    SignatureAlgorithm,
+)
+
 SignatureFormat = Literal["multipart-signed", "opaque"]
 CertificatesIncluded = Literal["none", "signer", "chain"]
 RecipientIdentifier = Literal["issuer-serial", "ski"]
 SignedAttribute = Literal[
     "content-type", "message-digest", "signing-time", "smime-capabilities", "signing-certificate-v2"
 ]
-ContentCipher = Literal[
-    "des-ede3-cbc",
-    "rc2-40-cbc",
-    "rc2-128-cbc",
-    "aes128-cbc",
-    "aes192-cbc",
-    "aes256-cbc",
-    "aes128-gcm",  # AuthEnvelopedData (RFC 5083/5084)
-    "aes256-gcm",  # AuthEnvelopedData (RFC 5083/5084)
-]
-KeyTransport = Literal["rsa-pkcs1v15", "rsa-oaep-sha1", "rsa-oaep-sha256"]
 Order = Literal["sign-then-encrypt", "encrypt-then-sign", "triple-wrap"]
 MediaTypes = Literal["modern", "legacy"]  # application/pkcs7-* or application/x-pkcs7-*
 TransferEncoding = Literal["base64", "quoted-printable", "7bit", "8bit"]
 ContentEncoding = Literal["keep", "quoted-printable", "base64"]
 Charset = Literal["iso-8859-1", "utf-8"]
-Function = Literal["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"]
 MicalgCase = Literal["lower", "upper"]
 
-DIGESTS: tuple[Digest, ...] = get_args(Digest)
-SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = get_args(SignatureAlgorithm)
 SIGNATURE_FORMATS: tuple[SignatureFormat, ...] = get_args(SignatureFormat)
-CONTENT_CIPHERS: tuple[ContentCipher, ...] = get_args(ContentCipher)
-KEY_TRANSPORTS: tuple[KeyTransport, ...] = get_args(KeyTransport)
 MEDIA_TYPES: tuple[MediaTypes, ...] = get_args(MediaTypes)
-FUNCTIONS: tuple[Function, ...] = get_args(Function)
 ALL_SIGNED_ATTRIBUTES: frozenset[SignedAttribute] = frozenset(get_args(SignedAttribute))
 AEAD_CIPHERS: frozenset[ContentCipher] = frozenset({"aes128-gcm", "aes256-gcm"})
 
@@ -75,7 +64,7 @@ class EncryptOptions:
 class MimeOptions:
     media_types: MediaTypes = "modern"
     # How the CMS blob is written in the message.
-    cms_transfer_encoding: Literal["base64"] = "base64"
+    cms_transfer_encoding: CmsTransferEncoding = "base64"
     # What the sender does to the content's text parts before signing:
     # keep them as given, or re-encode them (RFC 8551 asks for 7-bit data).
     content_encoding: ContentEncoding = "quoted-printable"

@@ -19,11 +19,12 @@ from email.utils import getaddresses
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
+from conformance.core.vocabulary import DIGESTS
 from conformance.smime import cms_read, mime_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.mime_read import Entity, child_where, parse_entity
-from conformance.smime.options import DIGESTS, Limits, MediaTypes, ReceiveOptions
+from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
 from conformance.smime.read_cache import certificate_emails, load_certificate, loaded_der
 from conformance.smime.read_errors import Budget, ReadError, malformed
 from conformance.smime.validate import ChainResult, key_allows_non_repudiation, validate_signer

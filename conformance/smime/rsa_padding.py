@@ -16,27 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import gmpy2  # type: ignore[import-not-found,import-untyped,unused-ignore]
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from conformance.core.vocabulary import KeyTransport
 from conformance.smime.algorithms import oaep_digest
-from conformance.smime.options import KeyTransport
 
 __all__ = ["RecipientKey", "encrypt_key", "mgf1", "oaep_encode", "pkcs1v15_encode"]
 
 Rng = Callable[[int], bytes]
-
-try:  # gmpy2 (a dependency) does the public-key exponentiation about 8x faster than pow()
-    from gmpy2 import mpz as _integer  # type: ignore[import-not-found,import-untyped,unused-ignore]
-    from gmpy2 import powmod as _gmpy_powmod  # type: ignore[import-not-found,import-untyped,unused-ignore]
-
-    def _powmod(base: int, exponent: Any, modulus: Any) -> int:
-        return int(_gmpy_powmod(base, exponent, modulus))
-
-except ImportError:  # pragma: no cover - slower, same result
-    _integer = int
-
-    def _powmod(base: int, exponent: Any, modulus: Any) -> int:
-        return int(pow(base, exponent, modulus))
 
 
 def _nonzero_bytes(n: int, rng: Rng) -> bytes:
@@ -110,13 +98,15 @@ class RecipientKey:
     Python integers from the key on every call)."""
 
     size: int  # k, the modulus length in octets
-    exponent: Any  # e and n, as the exponentiation takes them (gmpy2 integers when available)
+    # e and n as gmpy2 integers, converted once: gmpy2 (a dependency) does the
+    # public-key exponentiation about 8x faster than pow().
+    exponent: Any
     modulus: Any
 
     @classmethod
     def of(cls, public_key: RSAPublicKey) -> RecipientKey:
         numbers = public_key.public_numbers()
-        return cls((numbers.n.bit_length() + 7) // 8, _integer(numbers.e), _integer(numbers.n))
+        return cls((numbers.n.bit_length() + 7) // 8, gmpy2.mpz(numbers.e), gmpy2.mpz(numbers.n))
 
 
 def encrypt_key(
@@ -130,5 +120,5 @@ def encrypt_key(
     k = recipient.size
     digest = oaep_digest(key_transport)
     encoded = pkcs1v15_encode(key, k, rng) if digest is None else oaep_encode(key, k, digest, rng)
-    c = _powmod(int.from_bytes(encoded, "big"), recipient.exponent, recipient.modulus)
+    c = int(gmpy2.powmod(int.from_bytes(encoded, "big"), recipient.exponent, recipient.modulus))
     return c.to_bytes(k, "big")

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance.core.vocabulary import Role
 from conformance.errors import UserError
 from conformance.token.base import (
     KeyNotFound,
     PrivateKeyHandle,
-    Role,
     Token,
     TokenError,
     UnsupportedMechanism,
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = [
     "KeyNotFound",
     "PrivateKeyHandle",
-    "Role",
     "Token",
     "TokenError",
     "UnsupportedMechanism",

@@ -9,15 +9,12 @@ interoperability findings, not crashes.
 
 from __future__ import annotations
 
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from conformance.smime.options import Digest, KeyTransport, SignatureAlgorithm
-
-Role = Literal["auth", "sign", "encrypt"]
-ROLES: tuple[Role, ...] = ("auth", "sign", "encrypt")
+from conformance.core.vocabulary import Digest, KeyTransport, Role, SignatureAlgorithm
 
 
 class TokenError(Exception):

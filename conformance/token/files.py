@@ -17,8 +17,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
-from conformance.token.base import ROLES, Role
 
 
 def check_role(role: str) -> Role:

@@ -21,12 +21,11 @@ from cryptography import x509
 from pkcs11 import MGF, Attribute, Mechanism, ObjectClass
 from pkcs11 import exceptions as ckr
 
+from conformance.core.vocabulary import Digest, KeyTransport, Role, SignatureAlgorithm
 from conformance.errors import MissingComponent, UserError
-from conformance.smime.options import Digest, KeyTransport, SignatureAlgorithm
 from conformance.token.base import (
     KeyNotFound,
     PrivateKeyHandle,
-    Role,
     TokenError,
     UnsupportedMechanism,
     check_signature_algorithm,

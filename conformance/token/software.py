@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from conformance.smime.options import Digest, KeyTransport, SignatureAlgorithm
+from conformance.core.vocabulary import Digest, KeyTransport, Role, SignatureAlgorithm
 from conformance.token.base import (
     KeyNotFound,
     PrivateKeyHandle,
-    Role,
     TokenError,
     check_signature_algorithm,
     hash_algorithm,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.cli_support import print_error
-from conformance.functions import FUNCTIONS
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.vectors.common import real_id, shipped_profiles
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.wire import is_apicrypt
+from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
-from conformance.functions import FUNCTIONS, Function
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import Transport
 from conformance.pki.drbg import HashStream

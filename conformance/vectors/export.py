@@ -20,9 +20,8 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
-from conformance.apicrypt.keys import write_key
+from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
-from conformance.functions import FUNCTIONS, Function
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import HarnessError, Seat, exchange
 from conformance.pki.export import export_pki
@@ -50,8 +49,6 @@ from conformance.vectors.readable import readable_content
 
 RECORD_FILE = "record.csv"
 RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
-# Engines that draw their own randomness (the seeded rng cannot reach them).
-SELF_SEEDED = ("openssl", "nss", "gpgsm", "command")
 
 
 def export_vectors(
@@ -76,9 +73,7 @@ def export_vectors(
     identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
-    export_pki(cast.pki, out, identities)
-    for identity_id in dict.fromkeys(identities):
-        write_key(out / "identities" / identity_id, cast.pki.identity(identity_id).email)
+    export_pki(cast.pki, out, identities)  # Apicrypt-model keys included
 
     receiver = cast.party(vendor_to, vendor)
     receiver_seat = Seat(
@@ -137,7 +132,7 @@ def _export_sender(
         for function in functions:
             label = _label(manifest.seed, profile.id, vendor.id, function)
             try:
-                if profile.engine.type in SELF_SEEDED:
+                if profile.engine.type in PROCESS_AGENTS:
                     if shared is None:
                         shared = make_agent(profile, workdir=work)
                     agent = shared

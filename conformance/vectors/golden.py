@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Party, ReceiveRequest, SendRequest
+from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
+from conformance.core.vocabulary import FUNCTIONS, Function, Party
 from conformance.errors import UserError
-from conformance.functions import FUNCTIONS, REQUIRED_SERVICES, Function
+from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.cast import directories_of
 from conformance.paths import VECTORS_DIR
 from conformance.profiles.schema import Profile

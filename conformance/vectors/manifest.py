@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conformance.errors import UserError
-from conformance.matrix.results import Verdict
+from conformance.results import Verdict
 
 MANIFEST_FILE = "manifest.json"
 M = TypeVar("M", bound=BaseModel)

@@ -22,8 +22,8 @@ import yaml
 
 from conformance.errors import UserError
 from conformance.functions import REQUIRED_SERVICES
-from conformance.matrix.results import Cell, Results, Verdict, load_results
 from conformance.profiles.schema import Profile
+from conformance.results import Cell, Results, Verdict, load_results
 from conformance.vectors.common import check_function, real_id, shipped_profile, shipped_profiles
 from conformance.vectors.manifest import MANIFEST_FILE, ExportManifest, Vector, load_export_manifest
 from conformance.vectors.product_row import fold_cells

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance import __version__
-from conformance.functions import FUNCTIONS, REQUIRED_SERVICES
+from conformance.core.vocabulary import FUNCTIONS
+from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.assemble import (
     agent_info,
     assemble,
@@ -22,11 +23,11 @@ from conformance.matrix.assemble import (
     pairs_of,
     with_expectations,
 )
-from conformance.matrix.results import AgentInfo, Cell, Results, RunInfo, Verdict
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims, shipped_claims
 from conformance.profiles.loader import load_sources
 from conformance.profiles.schema import Profile
+from conformance.results import AgentInfo, Cell, Results, RunInfo, Verdict
 from conformance.vectors.common import real_id
 from conformance.vectors.verify import VerifyReport
 

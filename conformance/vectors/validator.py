@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.check.render import text_table
 from conformance.errors import UserError
 
 # The validator's check statuses, most telling first.
@@ -66,7 +67,7 @@ def validate(
             expected_sender=expected_sender,
             expected_recipient=expected_recipient,
         )
-        text = str(report.to_text())
+        text = text_table(report)
     except (UserError, ImportError) as exc:  # the validator's own set-up, not this message
         return Validation(available=False, text=f"validator could not run: {exc}")
     counts: Counter[str] = Counter()

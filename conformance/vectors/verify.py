@@ -25,15 +25,16 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent, Party, ReceiveRequest, Reception
+from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.agents.factory import close_agent, make_agent
 from conformance.apicrypt.relay import DeliveryError, transport
 from conformance.apicrypt.wire import RECIPIENTS_HEADER
+from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent, UserError
-from conformance.functions import OPERATION, Function, services_held, shortfall
+from conformance.functions import OPERATION, services_held, shortfall
 from conformance.matrix.cast import directories_of
-from conformance.matrix.results import Verdict
 from conformance.profiles.schema import Profile
+from conformance.results import Verdict
 from conformance.status import ErrorCode
 from conformance.vectors.common import (
     check_function,

@@ -4,7 +4,9 @@ Each user gets a symmetric key (AES-256, for the envelope between the user
 and the relay) and a signing key of Apicrypt's own (Ed25519: not a CPS key).
 The association derives them from its master secret, so the relay holds
 everyone's key without a key file per user; a user holds only its own, in
-`apicrypt.key.json` beside its certificates in the PKI export.
+`apicrypt.key.json` beside its certificates in the PKI export. The keys are
+issued with the test PKI and exported with it, so they live in the PKI layer:
+the model (`conformance.apicrypt`) reads them from here.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from conformance.apicrypt import MODEL_LABEL
+from conformance.core.vocabulary import MODEL_LABEL
 from conformance.errors import UserError
 
 KEY_FILE = "apicrypt.key.json"

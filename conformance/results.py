@@ -19,13 +19,6 @@ FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
 
 Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
 Interop = Literal["full", "partial", "none"]
-ServiceName = Literal["authentication", "integrity", "non_repudiation", "confidentiality"]
-SERVICES: tuple[ServiceName, ...] = (
-    "authentication",
-    "integrity",
-    "non_repudiation",
-    "confidentiality",
-)
 
 
 class _Model(BaseModel):

@@ -1,0 +1,98 @@
+"""The shared vocabulary: the names every layer speaks, each defined once.
+
+The PKI, the token, the engine, the profiles, the agents, the matrix and the
+reports all speak of certificate roles, functions, security services, parties
+and the real tools. When each package defined its own copy the copies could
+drift, and a package needing another's name had to import it, which is how
+the packages came to import each other in a circle. Here, below everything,
+they share the names without depending on one another. This module imports
+nothing from the project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+# The three keys and certificates of a professional: the CPS card's
+# authentication and signature keys, and the encryption key issued beside it.
+Role = Literal["auth", "sign", "encrypt"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+# What a user does with a product; the matrix has one column per function.
+Function = Literal["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"]
+FUNCTIONS: tuple[Function, ...] = get_args(Function)
+
+# The four security services every report speaks of, spelled as in the status JSON.
+Service = Literal["authentication", "integrity", "non_repudiation", "confidentiality"]
+SERVICES: tuple[Service, ...] = get_args(Service)
+
+# What runs an agent: the built-in engine, the Apicrypt model, a real tool, or
+# a vendor's adapter command (a profile's `engine.type`).
+AgentKind = Literal["builtin", "apicrypt-model", "openssl", "nss", "gpgsm", "command"]
+AGENT_KINDS: tuple[AgentKind, ...] = get_args(AgentKind)
+# The real S/MIME tools the suite drives beside the profiles.
+RealTool = Literal["openssl", "nss", "gpgsm"]
+REAL_TOOLS: tuple[RealTool, ...] = get_args(RealTool)
+# The agents that run in a process of their own: they draw their randomness
+# themselves (the seed of a run cannot reproduce their messages), and their
+# cells take several times longer.
+PROCESS_AGENTS: tuple[AgentKind, ...] = (*REAL_TOOLS, "command")
+
+# Algorithm names, shared by the engine's options, the profiles and the token.
+Digest = Literal["sha1", "sha256", "sha384", "sha512"]
+DIGESTS: tuple[Digest, ...] = get_args(Digest)
+SignatureAlgorithm = Literal["rsa-pkcs1v15", "rsa-pss"]
+SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = get_args(SignatureAlgorithm)
+KeyTransport = Literal["rsa-pkcs1v15", "rsa-oaep-sha1", "rsa-oaep-sha256"]
+KEY_TRANSPORTS: tuple[KeyTransport, ...] = get_args(KeyTransport)
+ContentCipher = Literal[
+    "des-ede3-cbc",
+    "rc2-40-cbc",
+    "rc2-128-cbc",
+    "aes128-cbc",
+    "aes192-cbc",
+    "aes256-cbc",
+    "aes128-gcm",  # AuthEnvelopedData (RFC 5083/5084)
+    "aes256-gcm",  # AuthEnvelopedData (RFC 5083/5084)
+]
+CONTENT_CIPHERS: tuple[ContentCipher, ...] = get_args(ContentCipher)
+# Every artefact of the Apicrypt model (key files, messages) carries this label,
+# so that none is taken for the real, secret format (docs/apicrypt-model.md).
+MODEL_LABEL = "osm-conformance model of Apicrypt (NOT the real Apicrypt format)"
+
+# How the CMS blob is written in the message: the engine and the profiles offer one.
+CmsTransferEncoding = Literal["base64"]
+
+
+@dataclass(frozen=True)
+class Party:
+    """A professional as an agent sees it: an exported identity directory.
+
+    `identity_dir` follows the PKI export layout (sign.pem, sign.key.pem,
+    encrypt.pem, ..., identity.json). Agents that use a token address the keys
+    through it; agents that run a tool import the files.
+    """
+
+    identity_dir: Path
+    email: str
+    name: str
+    # The directories ("annuaires") this professional is listed in: "cps" (the
+    # health CA's, for S/MIME) and/or "apicrypt" (the association's). A sender
+    # looks the recipient up there to choose what format it can use.
+    directories: frozenset[str] = frozenset({"cps"})
+    # PKCS#11 URIs (RFC 7512) for keys kept on a token instead of in the directory,
+    # as (role, uri) pairs: a real CPS card, for instance.
+    key_uris: tuple[tuple[str, str], ...] = ()
+
+    def key_uri(self, role: str) -> str | None:
+        return dict(self.key_uris).get(role)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The functions an agent sends and receives (a profile declares them)."""
+
+    send: frozenset[Function]
+    receive: frozenset[Function]
