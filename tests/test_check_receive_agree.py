@@ -29,18 +29,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 from smime_read_support import multipart_signed, openssl
 
-from conformance.agents.base import Party, SendRequest
+from conformance.agents.base import SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
 from conformance.agents.tool_agent import ToolAgent
 from conformance.check.model import Check, CheckReport
 from conformance.check.runner import run_checks
+from conformance.core.vocabulary import Function, Party
 from conformance.paths import RFC4134_DIR, VECTORS_DIR
 from conformance.pki import certs
 from conformance.pki.export import export_pki
 from conformance.pki.model import Identity, load_pki, read_certificates, read_crl, read_private_key
-from conformance.smime.options import EncryptOptions, Function, ReceiveOptions, SendOptions
+from conformance.smime.options import EncryptOptions, ReceiveOptions, SendOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode
 from conformance.token.software import SoftwareKey
