@@ -226,3 +226,37 @@ def test_the_agent_command_trusts_the_whole_bundle(
     )
     assert code == status.exit_code() != 0
     assert [e.code for e in status.errors] == [ErrorCode.REVOKED_SIGNER]
+
+
+@pytest.mark.parametrize("anchors", list(ANCHORS))
+def test_an_intermediate_the_root_revoked_is_refused_whenever_the_root_is_trusted(
+    messages: dict[str, bytes], anchors: str, tmp_path: Path
+) -> None:
+    """The root's CRL is asked about the intermediate even when the intermediate is trusted
+    too (OpenSSL and NSS build the path to the root); trusted alone, the intermediate is an
+    anchor, taken as given (RFC 5280 6.1.1 (d)). The receiver's chain only: the validator's
+    CERT-003 judges the signer's own certificate."""
+    root_key = read_private_key(PKI.directory / "ca-keys" / "root.key.pem")
+    now = dt.datetime.now(dt.UTC)
+    revoked = [(PKI.intermediate.serial_number, now - dt.timedelta(days=2))]
+    crl = certs.crl(
+        PKI.root, root_key, 9, now - dt.timedelta(days=1), now + dt.timedelta(days=9), revoked
+    )
+    path = tmp_path / "root.crl.pem"
+    path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+    verdict = _receive(messages["valid"], ANCHORS[anchors], (path, CA / "intermediate.crl.pem"))
+    assert verdict.outcome == ("trusted" if anchors == "intermediate" else "revoked"), (
+        verdict.detail
+    )
+
+
+@pytest.mark.parametrize("anchors", ["root+intermediate", "intermediate+root", "bundle"])
+@pytest.mark.parametrize("signer", ["valid", "revoked"])
+def test_trusting_the_root_as_well_asks_no_more_crls_than_the_intermediate_alone(
+    messages: dict[str, bytes], anchors: str, signer: str
+) -> None:
+    """Without the root's CRL the path to the root cannot be judged; the intermediate, also
+    trusted, still is an anchor: one more anchor never turns a valid chain into a refused one."""
+    own_crl = (CA / "intermediate.crl.pem",)
+    assert _receive(messages[signer], ANCHORS[anchors], own_crl).outcome == EXPECTED[signer]
+    assert _check(messages[signer], ANCHORS[anchors], own_crl).outcome == EXPECTED[signer]

@@ -263,6 +263,40 @@ def _validate(
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
 ) -> ChainResult:
+    """The path to the given anchors; an anchor certified by another one is first taken as
+    an intermediate.
+
+    pyhanko stops at the nearest anchor: with a root and its intermediate both trusted (the
+    whole IGC-Santé bundle), the root's CRL would never be asked about the intermediate.
+    So the path up to the topmost anchors is tried first, as OpenSSL and NSS build it; only
+    when it fails for another reason than a revocation (no CRL of the root, say) is the
+    intermediate taken as the anchor it was also given as: trusting one more anchor never
+    makes a valid chain fail, and a revocation the root's CRL states is never skipped.
+    """
+    names = {a.subject.dump() for a in anchors}
+    lower = [a for a in anchors if a.issuer.dump() != a.subject.dump() and a.issuer.dump() in names]
+    if check_revocation and lower:
+        top = [a for a in anchors if all(a is not b for b in lower)]
+        first = _validate_path(
+            cert, subject, top, [*others, *lower], crl_ders, moment, check_revocation, policy
+        )
+        if first.valid or first.code == ErrorCode.REVOKED_SIGNER:
+            return first
+    return _validate_path(
+        cert, subject, anchors, others, crl_ders, moment, check_revocation, policy
+    )
+
+
+def _validate_path(
+    cert: asn1_x509.Certificate,
+    subject: str,
+    anchors: list[asn1_x509.Certificate],
+    others: list[asn1_x509.Certificate],
+    crl_ders: list[bytes],
+    moment: datetime,
+    check_revocation: bool,
+    policy: DisallowWeakAlgorithmsPolicy,
+) -> ChainResult:
     context = ValidationContext(
         trust_roots=anchors,
         other_certs=others,
