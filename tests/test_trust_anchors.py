@@ -9,7 +9,8 @@ an anchor; revocation is then checked against that anchor's own CRL). In each
 one a valid signer is trusted, a revoked one is refused as revoked, and one
 under an unknown root is untrusted. The intermediate given as anchor once made
 the receiver answer "the chain of trust for the CRL issuer could not be
-determined" (smime/validate.py, `_AnchorPath`).
+determined" (smime/validate.py, `_AnchorPath`). Trusting the root as well, the
+root's CRL is still asked about the intermediate when it is given (`_validate`).
 """
 
 from __future__ import annotations

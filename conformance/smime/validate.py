@@ -4,7 +4,9 @@ pyhanko-certvalidator builds and validates the path (signatures, validity at
 the given time, the CRLs given and no fetching, weak algorithms). Its paths
 are wrapped in `_AnchorPath` so that a CRL signed by the trust anchor itself
 is taken when that anchor is not self-signed (an intermediate given as
-anchor: see the class). The S/MIME usage rules of RFC 8550 4.4 are checked
+anchor: see the class); an anchor certified by another given anchor is first
+taken as an intermediate, so that the root's CRL is asked about it
+(`_validate`). The S/MIME usage rules of RFC 8550 4.4 are checked
 here on the end-entity certificate, because they are either-or rules that
 pyhanko's `validate_usage` cannot express: key usage, when present, must allow
 digitalSignature or nonRepudiation; extended key usage, when present, must
