@@ -230,13 +230,13 @@ def test_the_agent_command_trusts_the_whole_bundle(
 
 
 @pytest.mark.parametrize("anchors", list(ANCHORS))
+@pytest.mark.parametrize("side", ["check", "receive"])
 def test_an_intermediate_the_root_revoked_is_refused_whenever_the_root_is_trusted(
-    messages: dict[str, bytes], anchors: str, tmp_path: Path
+    messages: dict[str, bytes], side: str, anchors: str, tmp_path: Path
 ) -> None:
     """The root's CRL is asked about the intermediate even when the intermediate is trusted
     too (OpenSSL and NSS build the path to the root); trusted alone, the intermediate is an
-    anchor, taken as given (RFC 5280 6.1.1 (d)). The receiver's chain only: the validator's
-    CERT-003 judges the signer's own certificate."""
+    anchor, taken as given (RFC 5280 6.1.1 (d))."""
     root_key = read_private_key(PKI.directory / "ca-keys" / "root.key.pem")
     now = dt.datetime.now(dt.UTC)
     revoked = [(PKI.intermediate.serial_number, now - dt.timedelta(days=2))]
@@ -245,7 +245,8 @@ def test_an_intermediate_the_root_revoked_is_refused_whenever_the_root_is_truste
     )
     path = tmp_path / "root.crl.pem"
     path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
-    verdict = _receive(messages["valid"], ANCHORS[anchors], (path, CA / "intermediate.crl.pem"))
+    judge = _check if side == "check" else _receive
+    verdict = judge(messages["valid"], ANCHORS[anchors], (path, CA / "intermediate.crl.pem"))
     assert verdict.outcome == ("trusted" if anchors == "intermediate" else "revoked"), (
         verdict.detail
     )

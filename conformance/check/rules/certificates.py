@@ -164,33 +164,74 @@ def validity(context: Context) -> Iterator[Outcome]:
 
 
 def _revocation(context: Context, subject: Subject) -> Outcome:
+    """The certificate's own status, then, for a signer, that of the CAs above it up to the
+    anchor, as the receiver's path validation asks: every CA under the anchor needs a
+    current CRL of its issuer; a CA given as an anchor under another anchor needs none, but
+    one that revokes it is heeded (smime/validate.py, `_validate`)."""
+    own = _status(context, subject, subject.certificate, subject.label)
+    if not own.passed or subject.role != "signature":
+        return own
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    for ca, anchor in _issuing_cas(context, subject.certificate):
+        if anchor and not any(a and name == ca.issuer.dump() for name, _, a in known):
+            break  # the path ends at this anchor (RFC 5280 6.1.1 (d)): nothing above is asked
+        found = _status(context, subject, ca, f"issuing CA {certs.subject_text(ca)}")
+        if found.passed or (anchor and found.status == "INFO"):
+            continue
+        return found
+    return own
+
+
+def _issuing_cas(
+    context: Context, cert: asn1_x509.Certificate
+) -> Iterator[tuple[asn1_x509.Certificate, bool]]:
+    """(CA, given as an anchor) from the certificate's issuer up, the self-issued root left
+    out (nothing above it can revoke it); found by name among the anchors and the message's."""
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    seen = {cert.dump()}
+    for _ in range(8):  # a path longer than this is no S/MIME chain
+        found = next(
+            ((der, anchor) for name, der, anchor in known if name == cert.issuer.dump()
+             and der not in seen),
+            None,
+        )  # fmt: skip
+        if found is None:
+            return
+        cert = asn1_x509.Certificate.load(found[0])
+        if cert.issuer.dump() == cert.subject.dump():
+            return
+        seen.add(found[0])
+        yield cert, found[1]
+
+
+def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, label: str) -> Outcome:
+    """Whether `cert` is on a current CRL of its issuer at the subject's moment."""
     expected = "not on the issuer's CRL"
     if not context.crls:
         return Outcome(subject.part, False, "not checked: no CRL given", expected, "INFO")
     # Names compared as DER, the certificate read with asn1crypto: it may hold a key
     # cryptography cannot load (inherited DSA parameters, the GIP-CPS key OID).
-    issuer_der = subject.certificate.issuer.dump()
+    issuer_der = cert.issuer.dump()
+    issuer_text = str(cert.issuer.human_friendly)
     covering = [crl for crl in context.crls if crl.issuer.public_bytes() == issuer_der]
     if not covering:
-        return Outcome(
-            subject.part, False, f"not checked: no CRL of {_issuer(subject)}", expected, "INFO"
-        )
+        found = f"not checked: no CRL of {issuer_text}"
+        return Outcome(subject.part, False, found, expected, "INFO")
     # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
     # says anything of the status (the receiver's path validation asks the same).
     problems = [_unusable(crl, subject) for crl in covering]
     current = [crl for crl, problem in zip(covering, problems, strict=True) if problem is None]
     if not current:
-        found = f"not checked: the CRL of {_issuer(subject)} " + "; ".join(p for p in problems if p)
+        found = f"not checked: the CRL of {issuer_text} " + "; ".join(p for p in problems if p)
         return Outcome(subject.part, False, found, expected, "INFO")
     known = context.memo("crl-issuers", lambda: _issuers(context))
-    issuers = [der for name, der in known if name == issuer_der]
+    issuers = [der for name, der, _ in known if name == issuer_der]
     if not issuers:
         found = (
-            f"not checked: the certificate of {_issuer(subject)} is unknown, "
-            "its CRL cannot be verified"
+            f"not checked: the certificate of {issuer_text} is unknown, its CRL cannot be verified"
         )
         return Outcome(subject.part, False, found, expected, "INFO")
-    serial = int(subject.certificate.serial_number)
+    serial = int(cert.serial_number)
     for crl in current:
         if not any(_crl_signature_verifies(_crl_der(crl), i) for i in issuers):
             return Outcome(
@@ -203,14 +244,8 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
         if revoked is not None:
             when = revoked.revocation_date_utc
             if when <= subject.moment:
-                return Outcome(
-                    subject.part, False, f"{subject.label} revoked on {when:%Y-%m-%d}", expected
-                )
+                return Outcome(subject.part, False, f"{label} revoked on {when:%Y-%m-%d}", expected)
     return Outcome(subject.part, True, f"serial {serial:#x} not on {len(current)} CRL(s)", expected)
-
-
-def _issuer(subject: Subject) -> str:
-    return str(subject.certificate.issuer.human_friendly)
 
 
 # CRLs signed with these hashes prove nothing (the receiver refuses them too: smime/validate.py).
@@ -237,13 +272,14 @@ def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | No
     return None
 
 
-def _issuers(context: Context) -> list[tuple[bytes, bytes]]:
-    """(subject DER, certificate DER) of what may have signed a CRL: anchors, then the message's."""
+def _issuers(context: Context) -> list[tuple[bytes, bytes, bool]]:
+    """(subject DER, certificate DER, given as an anchor) of what may have signed a CRL or a
+    certificate: the anchors, then the message's certificates."""
     anchors = [
-        (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER))
+        (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), True)
         for c in context.trust
     ]
-    carried = [(c.subject.dump(), c.dump()) for c in context.message_certificates()]
+    carried = [(c.subject.dump(), c.dump(), False) for c in context.message_certificates()]
     return [*anchors, *carried]
 
 
@@ -285,8 +321,9 @@ def _crl_signature_verifies(crl_der: bytes, issuer_der: bytes) -> bool:
     "Certificate not revoked",
     "RFC 5280 5.3 / 6.3",
     "The certificate is not on the CRL of its issuer among the given CRLs (--crl) "
-    "at the signing time. Only a CRL current at that time (before its next update) whose "
-    "signature verifies with the issuer's key tells the status; otherwise: not checked.",
+    "at the signing time; for a signer, neither is any CA above it up to the trust anchor. "
+    "Only a CRL current at that time (before its next update) whose signature verifies with "
+    "the issuer's key tells the status; otherwise: not checked.",
 )
 def revocation(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
