@@ -17,6 +17,7 @@ from conformance.check import certs
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
+from conformance.smime.read_cache import load_certificate
 
 _KEY_USAGE_NAMES = {
     "digital_signature": "digitalSignature",
@@ -197,7 +198,7 @@ def _issuing_cas(
         )  # fmt: skip
         if found is None:
             return
-        cert = asn1_x509.Certificate.load(found[0])
+        cert = load_certificate(found[0])
         if cert.issuer.dump() == cert.subject.dump():
             return
         seen.add(found[0])
@@ -212,23 +213,25 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
     # Names compared as DER, the certificate read with asn1crypto: it may hold a key
     # cryptography cannot load (inherited DSA parameters, the GIP-CPS key OID).
     issuer_der = cert.issuer.dump()
-    issuer_text = str(cert.issuer.human_friendly)
     covering = [crl for crl in context.crls if crl.issuer.public_bytes() == issuer_der]
     if not covering:
-        found = f"not checked: no CRL of {issuer_text}"
+        found = f"not checked: no CRL of {_name(cert.issuer)}"
         return Outcome(subject.part, False, found, expected, "INFO")
     # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
     # says anything of the status (the receiver's path validation asks the same).
     problems = [_unusable(crl, subject) for crl in covering]
     current = [crl for crl, problem in zip(covering, problems, strict=True) if problem is None]
     if not current:
-        found = f"not checked: the CRL of {issuer_text} " + "; ".join(p for p in problems if p)
+        found = f"not checked: the CRL of {_name(cert.issuer)} " + "; ".join(
+            p for p in problems if p
+        )
         return Outcome(subject.part, False, found, expected, "INFO")
     known = context.memo("crl-issuers", lambda: _issuers(context))
     issuers = [der for name, der, _ in known if name == issuer_der]
     if not issuers:
         found = (
-            f"not checked: the certificate of {issuer_text} is unknown, its CRL cannot be verified"
+            f"not checked: the certificate of {_name(cert.issuer)} is unknown, "
+            "its CRL cannot be verified"
         )
         return Outcome(subject.part, False, found, expected, "INFO")
     serial = int(cert.serial_number)
@@ -246,6 +249,10 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
             if when <= subject.moment:
                 return Outcome(subject.part, False, f"{label} revoked on {when:%Y-%m-%d}", expected)
     return Outcome(subject.part, True, f"serial {serial:#x} not on {len(current)} CRL(s)", expected)
+
+
+def _name(name: asn1_x509.Name) -> str:
+    return str(name.human_friendly)
 
 
 # CRLs signed with these hashes prove nothing (the receiver refuses them too: smime/validate.py).
