@@ -191,11 +191,9 @@ def _issuing_cas(
     known = context.memo("crl-issuers", lambda: _issuers(context))
     seen = {cert.dump()}
     for _ in range(8):  # a path longer than this is no S/MIME chain
-        found = next(
-            ((der, anchor) for name, der, anchor in known if name == cert.issuer.dump()
-             and der not in seen),
-            None,
-        )  # fmt: skip
+        wanted = cert.issuer.dump()
+        candidates = [(der, a) for name, der, a in known if name == wanted and der not in seen]
+        found = candidates[0] if candidates else None
         if found is None:
             return
         cert = load_certificate(found[0])
