@@ -20,6 +20,7 @@ from asn1crypto import cms, core
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.core.mime import _parse_headers
 from conformance.core.vocabulary import ContentCipher
 from conformance.paths import RFC4134_DIR
 from conformance.pki.model import TestPKI, load_pki
@@ -34,7 +35,6 @@ from conformance.smime.cms_fast import (
     SignerParts,
     walk_content_info,
 )
-from conformance.smime.mime_read import _parse_headers
 from conformance.smime.options import (
     ALL_SIGNED_ATTRIBUTES,
     EncryptOptions,

@@ -1,4 +1,5 @@
-"""MIME cutting on the exact bytes: RFC 2046 5.1.1 delimiters, headers, transfer encodings."""
+"""MIME cutting on the exact bytes (the core reader as the receiver uses it): RFC 2046 5.1.1
+delimiters, headers, transfer encodings."""
 
 from __future__ import annotations
 
@@ -10,18 +11,29 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.smime import b64, mime_read
-from conformance.smime.options import Limits
-from conformance.smime.read_errors import Budget, ReadError
-from conformance.status import ErrorCode
+from conformance.core import mime
+from conformance.core.mime import _base64_lines
+from conformance.smime import b64
 
 
-def _entity(raw: bytes) -> mime_read.Entity:
-    return mime_read.parse_entity(raw, "message", require_headers=True)
+def _entity(raw: bytes, limits: mime.MimeLimits = mime.MimeLimits()) -> mime.Entity:  # noqa: B008
+    entity = mime.read(raw, limits=limits, broken_header="body")
+    assert entity.has_headers and entity.header
+    return entity
 
 
 def _parts(raw: bytes) -> list[bytes]:
-    return mime_read.split_multipart(_entity(raw), Budget(Limits()))
+    entity = _entity(raw)
+    assert entity.structure == ()
+    return [part.raw for part in entity.children]
+
+
+def _decode(entity: mime.Entity) -> bytes:
+    decoding = entity.decoding
+    if decoding.defect is not None:
+        raise ValueError(decoding.defect.message)
+    assert decoding.data is not None
+    return decoding.data
 
 
 def test_crlf_before_delimiter_belongs_to_it() -> None:
@@ -61,34 +73,36 @@ def test_folded_content_type_header() -> None:
 
 
 def test_headerless_content() -> None:
-    entity = mime_read.parse_entity(b"This is some sample content.", "x", require_headers=False)
+    entity = mime.read(b"This is some sample content.", broken_header="body")
     assert entity.header == b"" and entity.body == b"This is some sample content."
     assert entity.content_type == "text/plain"
-    with pytest.raises(ReadError) as caught:
-        mime_read.parse_entity(b"This is some sample content.", "message", require_headers=True)
-    assert caught.value.code == ErrorCode.MALFORMED
+    assert not entity.has_headers
+    assert [d.code for d in entity.defects if d.code == "no-header"] == ["no-header"]
 
 
 def test_base64_with_line_breaks_and_bad_base64() -> None:
     good = _entity(b"Content-Transfer-Encoding: base64\r\n\r\nSGVs\r\nbG8=\r\n")
-    assert mime_read.decode_body(good) == b"Hello"
+    assert _decode(good) == b"Hello"
     bad = _entity(b"Content-Transfer-Encoding: base64\r\n\r\nSGVs*bG8=\r\n")
-    with pytest.raises(ReadError, match="bad base64"):
-        mime_read.decode_body(bad)
+    with pytest.raises(ValueError, match="base64 is not valid"):
+        _decode(bad)
+    assert bad.decoding.defect is not None and bad.decoding.defect.code == "bad-base64"
     qp = _entity(b"Content-Transfer-Encoding: quoted-printable\r\n\r\nr=E9sultat=\r\n ok")
-    assert mime_read.decode_body(qp) == b"r\xe9sultat ok"
+    assert _decode(qp) == b"r\xe9sultat ok"
 
 
 def test_canonical_forms() -> None:
-    assert mime_read.canonicalize(b"a\nb\r\nc\n") == b"a\r\nb\r\nc\r\n"
-    assert mime_read.to_lf(b"a\r\nb\r\n") == b"a\nb\n"
-    assert mime_read.strip_trailing_whitespace(b"a  \r\nb\t\nc ") == b"a\r\nb\nc"
+    assert mime.canonicalize(b"a\nb\r\nc\n") == b"a\r\nb\r\nc\r\n"
+    assert mime.to_lf(b"a\r\nb\r\n") == b"a\nb\n"
+    assert mime.strip_trailing_whitespace(b"a  \r\nb\t\nc ") == b"a\r\nb\nc"
 
 
 def test_part_budget() -> None:
     raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n" + b"--b\r\nx\r\n" * 5 + b"--b--"
-    with pytest.raises(ReadError, match="max_parts"):
-        mime_read.split_multipart(_entity(raw), Budget(Limits(max_parts=3)))
+    entity = _entity(raw, mime.MimeLimits(max_parts=3))
+    (defect,) = entity.structure
+    assert defect.code == "parts-limit" and "max_parts" in defect.message
+    assert len(entity.children) == 2  # the message and two parts: three entities
 
 
 @given(
@@ -115,17 +129,15 @@ def test_base64_fast_path_agrees_with_checked_decoding(
         expected: bytes | None = base64.b64decode(body.translate(None, b" \t\r\n"), validate=True)
     except ValueError:
         expected = None
-    fast = b64.decode_lines(body)
+    fast = _base64_lines(body)
     if fast is not None:
         assert fast == expected
-    entity = mime_read.parse_entity(
-        b"Content-Transfer-Encoding: base64\r\n\r\n" + body, "part 1", require_headers=True
-    )
+    entity = _entity(b"Content-Transfer-Encoding: base64\r\n\r\n" + body)
     if expected is None:
-        with pytest.raises(ReadError):
-            mime_read.decode_body(entity)
+        with pytest.raises(ValueError):
+            _decode(entity)
     else:
-        assert mime_read.decode_body(entity) == expected
+        assert _decode(entity) == expected
     if not noise:
         assert fast == data  # the plain layout always takes the fast path
         assert b64.encode_lines(data) == base64.encodebytes(data).replace(b"\n", b"\r\n")
@@ -149,9 +161,7 @@ _PARAM_VALUES = [
 
 @pytest.mark.parametrize("value", _PARAM_VALUES)
 def test_parameters_read_as_the_email_package_reads_them(value: str) -> None:
-    entity = mime_read.parse_entity(
-        f"Content-Type: {value}\r\n\r\nbody".encode(), "part 1", require_headers=True
-    )
+    entity = _entity(f"Content-Type: {value}\r\n\r\nbody".encode())
     reference = Message()
     reference["content-type"] = value
     for name in ("boundary", "charset", "name", "protocol", "micalg", "format", "a", "smime-type"):

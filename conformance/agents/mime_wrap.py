@@ -2,8 +2,9 @@
 
 NSS `cmsutil` and `gpgsm` read and write raw CMS; a mail client around them
 (Thunderbird, KMail) adds the MIME of RFC 8551. This module is that minimal
-client layer and nothing more: it wraps CMS into the standard media types and
-finds the CMS (and, for multipart/signed, the exact signed bytes) in a message.
+client layer and nothing more: it wraps CMS into the standard media types and,
+reading through the core MIME reader, finds the CMS (and, for multipart/signed,
+the exact signed bytes) in a message.
 It never re-serialises what it unwraps: signatures are over the bytes received.
 It is hand-written because the standard library's email package re-folds and
 re-encodes parts when it writes them back, which would break signatures.
@@ -11,16 +12,13 @@ re-encodes parts when it writes them back, which would break signatures.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import itertools
-import re
 import secrets
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
 from email.utils import formatdate, make_msgid
 from typing import Literal
 
+from conformance.core import mime
+from conformance.core.mime import Entity
 from conformance.smime.b64 import encode_lines
 
 LayerKind = Literal[
@@ -29,6 +27,8 @@ LayerKind = Literal[
 
 PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+# One entity and its parts are all an S/MIME layer needs: deeper nesting is not read.
+_LIMITS = mime.MimeLimits(max_depth=2)
 
 
 class MalformedMessage(ValueError):
@@ -43,63 +43,24 @@ class Layer:
     media_type: str = ""
 
 
-def split_headers(entity: bytes) -> tuple[bytes, bytes]:
-    """Header block and body of an entity, cut at the first empty line (CRLF or LF)."""
-    m = re.search(rb"\r?\n\r?\n", entity)
-    if m is None:
-        return entity, b""
-    return entity[: m.start()], entity[m.end() :]
+def _cms_from_entity(entity: Entity, where: str) -> bytes:
+    cte = entity.transfer_encoding
+    if cte not in ("base64", "binary", "8bit", "7bit"):
+        raise MalformedMessage(f"{where}: unsupported Content-Transfer-Encoding {cte!r} for CMS")
+    decoding = entity.decoding
+    if decoding.defect is not None:
+        raise MalformedMessage(f"{where}: the body is not valid base64 ({decoding.defect.message})")
+    assert decoding.data is not None
+    return decoding.data
 
 
-def _content_type(header_block: bytes) -> tuple[str, dict[str, str]]:
-    msg = BytesHeaderParser().parsebytes(header_block + b"\r\n\r\n")
-    ctype = msg.get_content_type().lower()
-    params = {k.lower(): v for k, v in msg.get_params(failobj=[], header="content-type")[1:]}
-    return ctype, {k: str(v) for k, v in params.items()}
-
-
-def _decode_base64(body: bytes, where: str) -> bytes:
-    try:
-        return base64.b64decode(re.sub(rb"\s+", b"", body), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise MalformedMessage(f"{where}: the body is not valid base64 ({exc})") from exc
-
-
-def _cms_from_entity(entity: bytes, where: str) -> bytes:
-    headers, body = split_headers(entity)
-    msg = BytesHeaderParser().parsebytes(headers + b"\r\n\r\n")
-    cte = (msg.get("content-transfer-encoding") or "7bit").strip().lower()
-    if cte == "base64":
-        return _decode_base64(body, where)
-    if cte in ("binary", "8bit", "7bit"):
-        return body
-    raise MalformedMessage(f"{where}: unsupported Content-Transfer-Encoding {cte!r} for CMS")
-
-
-def _multipart_parts(body: bytes, boundary: str) -> list[bytes]:
-    """Exact bytes of each part of a multipart body (RFC 2046 5.1.1 delimiters)."""
-    delim = re.escape(b"--" + boundary.encode("ascii", "replace"))
-    # A delimiter line starts a line and may carry trailing whitespace.
-    pattern = re.compile(rb"(?:^|\r?\n)" + delim + rb"(--)?[ \t]*(?=\r?\n|$)")
-    marks = list(pattern.finditer(body))
-    parts: list[bytes] = []
-    for here, nxt in itertools.pairwise(marks):
-        if here.group(1):  # close delimiter
-            break
-        start = here.end()
-        start += 2 if body[start : start + 2] == b"\r\n" else 1
-        parts.append(body[start : nxt.start()])
-    if not marks or not any(m.group(1) for m in marks):
-        raise MalformedMessage(f"multipart: no closing delimiter for boundary {boundary!r}")
-    return parts
-
-
-def classify(entity: bytes) -> Layer:
-    """What this entity is, as an S/MIME reader sees it from its Content-Type."""
-    headers, body = split_headers(entity)
-    ctype, params = _content_type(headers)
+def classify(data: bytes) -> Layer:
+    """What this entity is, as an S/MIME reader sees it from its Content-Type (read by the
+    core MIME reader: the signed part is the exact bytes between the delimiters)."""
+    entity = mime.read(data, limits=_LIMITS)
+    ctype = entity.content_type
     if ctype in PKCS7_MIME:
-        smime_type = params.get("smime-type", "").lower()
+        smime_type = (entity.param("smime-type") or "").lower()
         cms = _cms_from_entity(entity, ctype)
         if smime_type == "authenveloped-data":
             return Layer("authEnveloped-data", cms, media_type=ctype)
@@ -112,17 +73,17 @@ def classify(entity: bytes) -> Layer:
             )
         raise MalformedMessage(f"{ctype}: unknown smime-type {smime_type!r}")
     if ctype == "multipart/signed":
-        boundary = params.get("boundary")
-        if not boundary:
-            raise MalformedMessage("multipart/signed: no boundary parameter")
-        parts = _multipart_parts(body, boundary)
+        found = entity.defects_of("missing-boundary", "no-delimiter", "unterminated-multipart")
+        if found:
+            raise MalformedMessage(f"multipart/signed: {found[0].message}")
+        parts = entity.children
         if len(parts) != 2:
             raise MalformedMessage(f"multipart/signed: {len(parts)} parts instead of 2")
-        sig_ctype, _ = _content_type(split_headers(parts[1])[0])
+        sig_ctype = parts[1].content_type
         if sig_ctype not in PKCS7_SIGNATURE:
             raise MalformedMessage(f"multipart/signed: second part is {sig_ctype}, not a signature")
         cms = _cms_from_entity(parts[1], "multipart/signed signature part")
-        return Layer("multipart-signed", cms, signed_content=parts[0], media_type=ctype)
+        return Layer("multipart-signed", cms, signed_content=parts[0].raw, media_type=ctype)
     return Layer("plain", media_type=ctype)
 
 
@@ -142,7 +103,7 @@ def _kind_of_cms(cms: bytes) -> LayerKind:
 
 def canonical(content: bytes) -> bytes:
     """CRLF line endings (RFC 8551 3.1.1), what a client does before signing."""
-    return re.sub(rb"\r?\n", b"\r\n", content)
+    return mime.canonicalize(content)
 
 
 def envelope_headers(

@@ -3,15 +3,18 @@
 Every reader module raises `ReadError` with a status code and a message that
 names the MIME part (or CMS field) at fault; `receive.read_message` turns it
 into a Status error. `Budget` carries the Limits through the recursion so a
-hostile message (deep nesting, thousands of parts) stops early.
+hostile message (deep nesting, thousands of parts) stops early; the MIME
+reader counts the entities of every layer in its `count`.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from conformance.core.mime import Count, MimeLimits
 from conformance.smime.options import Limits
 from conformance.status import ErrorCode
 
@@ -55,17 +58,15 @@ def asn1_guard(where: str) -> Iterator[None]:
 
 @dataclass
 class Budget:
-    """Work left for this message: parts seen so far, against the Limits."""
+    """Work left for this message: MIME entities read so far, against the Limits."""
 
     limits: Limits
-    parts: int = 0
+    count: Count = field(default_factory=Count)
 
-    def count_part(self, where: str) -> None:
-        self.parts += 1
-        if self.parts > self.limits.max_parts:
-            raise malformed(
-                where, f"more than {self.limits.max_parts} MIME parts (limit max_parts)"
-            )
+    @functools.cached_property
+    def mime_limits(self) -> MimeLimits:
+        """The Limits as the MIME reader takes them."""
+        return MimeLimits(max_depth=self.limits.max_depth, max_parts=self.limits.max_parts)
 
     def check_depth(self, depth: int, where: str) -> None:
         if depth > self.limits.max_depth:

@@ -19,11 +19,12 @@ from email.utils import getaddresses
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
+from conformance.core import mime
+from conformance.core.mime import Defect, DefectCode, Entity
 from conformance.core.vocabulary import DIGESTS
-from conformance.smime import cms_read, mime_read
+from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
-from conformance.smime.mime_read import Entity, child_where, parse_entity
 from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
 from conformance.smime.read_cache import certificate_emails, load_certificate, loaded_der
 from conformance.smime.read_errors import Budget, ReadError, malformed
@@ -43,6 +44,24 @@ _ID_DATA = "1.2.840.113549.1.7.1"
 _SIGNED = "1.2.840.113549.1.7.2"
 _ENVELOPED = "1.2.840.113549.1.7.3"
 _AUTH_ENVELOPED = "1.2.840.113549.1.9.16.1.23"
+# The structure defects the receiver refuses, in the order it names them.
+_REFUSED: tuple[DefectCode, ...] = (
+    "missing-boundary",
+    "boundary-too-long",
+    "parts-limit",
+    "no-delimiter",
+    "unterminated-multipart",
+    "depth-limit",
+)
+
+
+def child_where(parent: str, index: int) -> str:
+    """Part names in the IMAP style: part 1, part 1.2; inside decoded content, a suffix."""
+    if parent == "message":
+        return f"part {index}"
+    if parent.startswith("part ") and " " not in parent[5:]:
+        return f"{parent}.{index}"
+    return f"{parent}, part {index}"
 
 
 def _from_addresses(values: Sequence[object]) -> list[str]:
@@ -100,26 +119,46 @@ class _Reader:
             raise malformed(
                 "message", f"{size} bytes: the receiver refuses messages over {quirk_max} bytes"
             )
-        top = parse_entity(message, "message", require_headers=True)
+        top = self._read_mime(message, "message", 1)
+        if not top.has_headers:
+            raise malformed(
+                "message", "not an RFC 5322/MIME entity: the first line is not a header field"
+            )
+        if not top.header:
+            raise malformed("message", "not an RFC 5322 message: no header fields")
         self.from_addresses = _from_addresses(top.headers.get_all("from", []))
-        self.budget.count_part("message")
-        return self._entity(top, 1)
+        return self._entity(top, "message", 1)
 
-    def _entity(self, entity: Entity, depth: int) -> bytes | None:
-        self.budget.check_depth(depth, entity.where)
+    def _read_mime(self, data: bytes, origin: str, depth: int) -> Entity:
+        """The MIME tree of a message (counted), or of content found in a CMS layer.
+
+        A header block broken by a line that is no field makes the entity a headerless
+        body: content that is not a MIME entity is delivered as it is."""
+        return mime.read(
+            data,
+            origin=origin,
+            depth=depth,
+            limits=self.budget.mime_limits,
+            count=self.budget.count,
+            count_self=origin == "message",
+            broken_header="body",
+        )
+
+    def _entity(self, entity: Entity, where: str, depth: int) -> bytes | None:
+        self.budget.check_depth(depth, where)
         ctype = entity.content_type
         if ctype == "multipart/signed":
-            return self._multipart_signed(entity, depth)
+            return self._multipart_signed(entity, where, depth)
         if ctype in _PKCS7_MIME or self._named_p7m(entity):
-            return self._pkcs7_mime(entity, depth)
-        self._check_structure(entity, depth)
+            return self._pkcs7_mime(entity, where, depth)
+        self._check_structure(entity, where)
         return entity.raw
 
     def _named_p7m(self, entity: Entity) -> bool:
         """application/octet-stream named smime.p7m: what some old clients send."""
         if entity.content_type != "application/octet-stream":
             return False
-        name = entity.param("name") or entity.disposition_param("filename") or ""
+        name = entity.param("name") or entity.param("filename", "content-disposition") or ""
         return name.lower().endswith(".p7m")
 
     def _media_type(self, entity: Entity, ctype: str) -> None:
@@ -134,51 +173,75 @@ class _Reader:
                 ErrorCode.UNSUPPORTED_ALGORITHM, f"receiver does not accept media type {ctype}"
             )
 
-    def _check_structure(self, entity: Entity, depth: int) -> None:
-        """Walk the content's multiparts so that hostile structure is bounded and reported."""
-        if not entity.content_type.startswith("multipart/"):
+    def _check_structure(self, entity: Entity, where: str) -> None:
+        """Walk the content's multiparts so that hostile structure is refused (the reader
+        bounded it: no part lies deeper than max_depth)."""
+        if not entity.is_multipart:
             return
-        for index, raw in enumerate(mime_read.split_multipart(entity, self.budget), start=1):
-            where = child_where(entity.where, index)
-            self.budget.check_depth(depth + 1, where)
-            self._check_structure(parse_entity(raw, where, require_headers=False), depth + 1)
+        self._refuse_defects(entity, where)
+        for index, child in enumerate(entity.children, start=1):
+            self._check_structure(child, child_where(where, index))
+
+    @staticmethod
+    def _refuse_defects(entity: Entity, where: str) -> None:
+        """MALFORMED for the first structure defect the receiver refuses; the limits name
+        the part they stopped at."""
+        for code in _REFUSED:
+            defect: Defect | None = next((d for d in entity.structure if d.code == code), None)
+            if defect is None:
+                continue
+            at = where
+            if code == "parts-limit":
+                at = child_where(where, len(entity.children) + 1)
+            elif code == "depth-limit":
+                at = child_where(where, 1)
+            raise malformed(at, defect.message)
+
+    @staticmethod
+    def _decode(entity: Entity, where: str) -> bytes:
+        """The body with its transfer encoding undone; a body that does not decode is
+        MALFORMED."""
+        decoding = entity.decoding
+        if decoding.data is not None:
+            return decoding.data
+        assert decoding.defect is not None
+        if decoding.defect.code == "bad-base64":
+            raise malformed(where, f"bad base64 body ({decoding.defect.message})")
+        raise malformed(where, decoding.defect.message)
 
     # --- multipart/signed -------------------------------------------------------------
 
-    def _multipart_signed(self, entity: Entity, depth: int) -> bytes | None:
+    def _multipart_signed(self, entity: Entity, where: str, depth: int) -> bytes | None:
         check_accepted("signature format", "multipart-signed", self.options.formats)
-        parts = mime_read.split_multipart(entity, self.budget)
+        self._refuse_defects(entity, where)
+        parts = entity.children
         if len(parts) != 2:
-            raise malformed(
-                entity.where, f"multipart/signed has {len(parts)} parts, not 2 (RFC 1847)"
-            )
-        signature_part = parse_entity(parts[1], child_where(entity.where, 2), require_headers=False)
+            raise malformed(where, f"multipart/signed has {len(parts)} parts, not 2 (RFC 1847)")
+        signature_part = parts[1]
+        signature_where = child_where(where, 2)
         sig_type = signature_part.content_type
         if sig_type not in _PKCS7_SIGNATURE:
             raise malformed(
-                signature_part.where,
+                signature_where,
                 f"second part of multipart/signed is {sig_type}, not a PKCS#7 signature",
             )
         self._media_type(signature_part, sig_type)
         self._check_micalg(entity)
-        signed = parts[0]
+        signed = parts[0].raw
         quirks = self.options.quirks
         if quirks.strip_trailing_whitespace:
-            signed = mime_read.strip_trailing_whitespace(signed)
-        signed = (
-            mime_read.to_lf(signed) if quirks.no_canonicalize else mime_read.canonicalize(signed)
-        )
-        der = mime_read.decode_body(signature_part)
-        content_type, content = cms_read.read_content_info(der, signature_part.where, self.budget)
+            signed = mime.strip_trailing_whitespace(signed)
+        signed = mime.to_lf(signed) if quirks.no_canonicalize else mime.canonicalize(signed)
+        der = self._decode(signature_part, signature_where)
+        content_type, content = cms_read.read_content_info(der, signature_where, self.budget)
         if content_type != _SIGNED:
             raise malformed(
-                signature_part.where,
+                signature_where,
                 f"signature part holds {cms_read.layer_name(content_type)}, not signed-data",
             )
         self.status.layers.append("signed-data")
-        self._signed(content, signature_part.where, signed)
-        first = parse_entity(parts[0], child_where(entity.where, 1), require_headers=False)
-        return self._entity(first, depth + 1)
+        self._signed(content, signature_where, signed)
+        return self._entity(parts[0], child_where(where, 1), depth + 1)
 
     def _check_micalg(self, entity: Entity) -> None:
         if not self.options.quirks.micalg_case_sensitive:
@@ -194,24 +257,24 @@ class _Reader:
 
     # --- application/pkcs7-mime -------------------------------------------------------
 
-    def _pkcs7_mime(self, entity: Entity, depth: int) -> bytes | None:
+    def _pkcs7_mime(self, entity: Entity, where: str, depth: int) -> bytes | None:
         self._media_type(entity, entity.content_type)
-        der = mime_read.decode_body(entity)
-        content_type, content = cms_read.read_content_info(der, entity.where, self.budget)
+        der = self._decode(entity, where)
+        content_type, content = cms_read.read_content_info(der, where, self.budget)
         layer = cms_read.layer_name(content_type)
         if content_type == _SIGNED:
             check_accepted("signature format", "opaque", self.options.formats)
             self.status.layers.append(layer)
-            result = self._signed(content, entity.where, None)
+            result = self._signed(content, where, None)
             if result.content is None:
                 if not result.signers:
                     self.status.layers[-1] = "certs-only"
                     return None
-                raise malformed(entity.where, "opaque signed-data without its content")
+                raise malformed(where, "opaque signed-data without its content")
             if result.content_type != _ID_DATA:
                 raise ReadError(
                     ErrorCode.UNSUPPORTED_FUNCTION,
-                    f"{entity.where}: encapsulated content type "
+                    f"{where}: encapsulated content type "
                     f"{cms_read.layer_name(result.content_type)} is not read "
                     "(S/MIME carries a MIME entity as id-data)",
                 )
@@ -221,7 +284,7 @@ class _Reader:
             self.status.encrypted = True
             decrypted = cms_read.decrypt_enveloped(
                 content,
-                entity.where,
+                where,
                 keys=self.keys,
                 options=self.options,
                 found=self.status.algorithms,
@@ -234,10 +297,11 @@ class _Reader:
         else:
             raise ReadError(
                 ErrorCode.UNSUPPORTED_FUNCTION,
-                f"{entity.where}: CMS content type {layer} is not read",
+                f"{where}: CMS content type {layer} is not read",
             )
-        where = f"{entity.where} ({layer} content)"
-        return self._entity(parse_entity(inner, where, require_headers=False), depth + 1)
+        return self._entity(
+            self._read_mime(inner, layer, depth + 1), f"{where} ({layer} content)", depth + 1
+        )
 
     # --- signatures -------------------------------------------------------------------
 

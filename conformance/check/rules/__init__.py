@@ -11,11 +11,6 @@ from conformance.check.context import Context
 EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 
 
-def line_of(data: bytes, offset: int) -> int:
-    """The 1-based line number of a byte offset, for findings that point at a line."""
-    return data.count(b"\n", 0, offset) + 1
-
-
 def graded(
     context: Context, kind: str, part: str, name: str, found: str | None = None, known: bool = True
 ) -> Outcome:

@@ -11,13 +11,11 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
-from conformance.check.rules import line_of
 
 _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
 _WORD = re.compile(r"=\?([^?\s*]+)(\*[A-Za-z0-9-]+)?\?([BbQq])\?([^?\s]*)\?=")
 _Q_TEXT = re.compile(r"^(?:[!-<>@-~]|=[0-9A-Fa-f]{2})*$")  # printable but = and ?
-_NON_ASCII = re.compile(rb"[^\x01-\x7f]")
 
 
 def _values(context: Context, name: str) -> list[str]:
@@ -138,14 +136,13 @@ def ascii_headers(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         if not node.header:
             continue
-        bad = _NON_ASCII.search(node.header)
-        if bad is None:
+        bad = node.defects("non-ascii-header")
+        if not bad:
             yield Outcome(node.path, True, "ASCII only", expected)
             continue
-        line_no = line_of(node.header, bad.start())
+        line_no = bad[0].line - node.entity.line + 1
         line = node.header.split(b"\n")[line_no - 1].decode("utf-8", "replace")
-        found = f"byte {bad.group()!r} in header line {line_no}: {_clip(line, 60)}"
-        yield Outcome(node.path, False, found, expected)
+        yield Outcome(node.path, False, f"{bad[0].message}: {_clip(line, 60)}", expected)
 
 
 def _word_problem(word: re.Match[str]) -> str | None:

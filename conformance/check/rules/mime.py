@@ -7,24 +7,13 @@ from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
-from conformance.check.rules import EIGHT_BIT, line_of
+from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
 
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
 _CONTENT_TYPE = re.compile(rf"^\s*{_TOKEN}/{_TOKEN}\s*(;.*)?$", re.DOTALL)
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-_BARE_CR = re.compile(rb"\r(?!\n)")
 _KNOWN_CTE = ("7bit", "8bit", "binary", "quoted-printable", "base64")
 _IDENTITY_CTE = ("7bit", "8bit", "binary")
-
-
-def _bare_line_ends(data: bytes) -> list[str]:
-    """How many bare LF, then bare CR, the bytes hold, and the line of the first."""
-    return [
-        f"{len(pattern.findall(data))} bare {name} (first at line {line_of(data, first.start())})"
-        for name, pattern in (("LF", _BARE_LF), ("CR", _BARE_CR))
-        if (first := pattern.search(data)) is not None
-    ]
 
 
 @rule(
@@ -37,7 +26,7 @@ def _bare_line_ends(data: bytes) -> list[str]:
 def crlf(context: Context) -> Iterator[Outcome]:
     expected = "CRLF at the end of every line"
     for node in context.nodes:
-        found = _bare_line_ends(node.own_bytes())
+        found = [d.message for d in node.defects("bare-lf", "bare-cr")]
         if found:
             yield Outcome(node.path, False, ", ".join(found), expected)
         else:
@@ -53,16 +42,11 @@ def crlf(context: Context) -> Iterator[Outcome]:
 def line_length(context: Context) -> Iterator[Outcome]:
     expected = "lines of at most 998 octets"
     for node in context.nodes:
-        data = node.own_bytes()
-        longest = 0
-        where = 0
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            size = len(line.removesuffix(b"\r"))
-            if size > longest:
-                longest, where = size, number
-        if longest > 998:
-            yield Outcome(node.path, False, f"line {where} has {longest} octets", expected)
+        found = node.defects("long-line")
+        if found:
+            yield Outcome(node.path, False, found[0].message, expected)
         else:
+            longest, _ = node.entity.longest_line
             yield Outcome(node.path, True, f"longest line {longest} octets", expected)
 
 
@@ -148,15 +132,9 @@ def seven_bit(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         if node.is_multipart or node.transfer_encoding != "7bit":
             continue
-        body = node.body
-        eight = EIGHT_BIT.search(body)
-        if eight is not None:
-            line = line_of(body, eight.start())
-            count = len(EIGHT_BIT.findall(body))
-            found = f"{count} 8-bit octet(s), first {eight.group()!r} in body line {line}"
-            yield Outcome(node.path, False, found, expected)
-        elif b"\x00" in body:
-            yield Outcome(node.path, False, "NUL octet in the body", expected)
+        found = node.defects("eight-bit-in-7bit", "nul-in-7bit")
+        if found:
+            yield Outcome(node.path, False, found[0].message, expected)
         else:
             yield Outcome(node.path, True, "7-bit data", expected)
 
