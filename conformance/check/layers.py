@@ -24,8 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 
 from conformance.check.certs import key_facts
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
+from conformance.core.mime import canonicalize
 from conformance.smime import algorithms as alg
-from conformance.smime import cms_read, mime_read
+from conformance.smime import cms_read
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.read_errors import ReadError
 from conformance.status import Algorithms, ErrorCode
@@ -200,7 +201,7 @@ class LayerReader:
             return
         # The signature is over the signed part in canonical form (RFC 8551 3.1.1, RFC 1847
         # 2.1): bare LFs count as CRLF, as the receiver counts them; MIME-001 reports them.
-        self._signed(layer, content, mime_read.canonicalize(node.children[0].raw))
+        self._signed(layer, content, canonicalize(node.children[0].raw))
 
     def _opaque(self, node: Node) -> None:
         layer, content = self._load(node, node)
