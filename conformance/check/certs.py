@@ -88,6 +88,16 @@ def _key_facts(der: bytes) -> KeyFacts:
     return KeyFacts(oid, None, other, None)
 
 
+def dsa_bits(cert: asn1_x509.Certificate) -> int | None:
+    """The size of a DSA key (its prime p), None for another key or for parameters inherited
+    from the issuer (RFC 3279 2.3.2: the size is then the issuer's)."""
+    try:
+        key = cert.public_key
+        return int(key.bit_size) if key.algorithm == "dsa" else None
+    except _PARSE_ERRORS:
+        return None
+
+
 def subject_text(cert: asn1_x509.Certificate) -> str:
     try:
         return str(cert.subject.human_friendly)

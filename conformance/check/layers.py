@@ -20,7 +20,7 @@ from datetime import datetime
 from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
 from conformance.check.certs import key_facts
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
@@ -38,10 +38,12 @@ from conformance.core.cms import (
     parse,
     signing_time,
 )
+from conformance.core.mime import canonicalize
 from conformance.core.vocabulary import Digest
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
 from conformance.smime.options import ReceiveOptions
+from conformance.smime.read_errors import ReadError
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle
 
@@ -192,7 +194,9 @@ class LayerReader:
         if not isinstance(content, SignedParts):
             layer.error = f"the signature part holds {layer.name}, not signed-data"
             return
-        self._signed(layer, content, node.children[0].raw)
+        # The signature is over the signed part in canonical form (RFC 8551 3.1.1, RFC 1847
+        # 2.1): bare LFs count as CRLF, as the receiver counts them; MIME-001 reports them.
+        self._signed(layer, content, canonicalize(node.children[0].raw))
 
     def _opaque(self, node: Node) -> None:
         layer, content = self._load(node, node)
@@ -281,6 +285,11 @@ class LayerReader:
                 hmac.compare_digest(computed, v) for v in signer.message_digest_attr
             )
         signed_bytes = cms_read.der_set(info.signed_attrs or b"") if has_attrs else content
+        if signer.signature in cms_read.DSA_SIGNATURES:
+            signer.signature_ok, signer.signature_error = _verify_dsa(
+                signer, pool, info.signature, signed_bytes, digest
+            )
+            return signer
         signer.signature_ok, signer.signature_error = self._verify(
             signer, info.signature, signed_bytes, digest
         )
@@ -376,3 +385,33 @@ def matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
         return certificates.matches(sid, cert)
     except _ERRORS:
         return False
+
+
+def _verify_dsa(
+    signer: SignerFacts,
+    pool: list[asn1_x509.Certificate],
+    signature: bytes,
+    data: bytes,
+    digest: str,
+) -> tuple[bool | None, str | None]:
+    """A DSA signature (RFC 3370 3.1, the RFC 4134 examples), verified as the receiver does:
+    with the engine's key reading, which takes DSA parameters inherited from the issuer
+    (RFC 3279 2.3.2), so that CMS-009 and the receiver give the same verdict."""
+    if signer.certificate is None:
+        return None, "the signer's certificate is not in the message"
+    hash_name = cms_read.DSA_SIGNATURES[signer.signature] or digest
+    try:
+        key = cms_read.signer_public_key(
+            signer.certificate, cms_read.CertificatePool(pool), "signer"
+        )
+    except ReadError as exc:
+        return None, exc.message
+    if not isinstance(key, dsa.DSAPublicKey):
+        return None, "DSA signature but the signer's key is not a DSA key"
+    try:
+        key.verify(signature, data, alg.hash_algorithm(hash_name))  # type: ignore[arg-type]
+    except InvalidSignature:
+        return False, "the signature does not verify with the signer's key"
+    except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
+        return None, f"cannot verify: {_short(exc)}"
+    return True, None

@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 # DSA (RFC 3370 3.1, RFC 5754 3.1): read for the RFC 4134 corpus; it has no option name.
-_DSA_SIGNATURES: dict[str, str | None] = {
+DSA_SIGNATURES: dict[str, str | None] = {
     oids.DSA: None,  # id-dsa: the SignerInfo digest decides
     oids.DSA_WITH_SHA1: "sha1",
     oids.DSA_WITH_SHA256: "sha256",
@@ -258,9 +258,9 @@ def _verify_signer(
     _note(found.digest, outcome.digest)
     dsa_digest: str | None = None
     sig_info: alg.SignatureInfo | None = None
-    if signer.signature_oid in _DSA_SIGNATURES:
+    if signer.signature_oid in DSA_SIGNATURES:
         outcome.signature = signer.signature_oid
-        dsa_digest = _DSA_SIGNATURES[signer.signature_oid] or digest_name
+        dsa_digest = DSA_SIGNATURES[signer.signature_oid] or digest_name
     else:
         try:
             sig_info = signature_info(signer.signature_algorithm)
@@ -297,7 +297,7 @@ def _verify_signer(
     else:
         signed_bytes = content
 
-    public_key = _public_key(signer_cert, pool, where)
+    public_key = signer_public_key(signer_cert, pool, where)
     try:
         if sig_info is not None:
             if not isinstance(public_key, rsa.RSAPublicKey):
@@ -399,7 +399,9 @@ def verify_signature(
     key.verify(signature, data, pad, hash_algorithm)
 
 
-def _public_key(cert: asn1_x509.Certificate, pool: CertificatePool, where: str) -> PublicKeyTypes:
+def signer_public_key(
+    cert: asn1_x509.Certificate, pool: CertificatePool, where: str
+) -> PublicKeyTypes:
     """The signer's public key; a DSA key without parameters inherits its issuer's.
 
     RFC 3279 2.3.2 allows it; cryptography cannot load such a key, so the

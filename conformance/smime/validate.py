@@ -1,10 +1,14 @@
 """Signer certificate validation: the path by pyhanko-certvalidator, then S/MIME usage.
 
 pyhanko-certvalidator builds and validates the path (signatures, validity at
-the given time, the CRLs given and no fetching,
-weak algorithms). The S/MIME usage rules of RFC 8550 4.4 are checked here on
-the end-entity certificate, because they are either-or rules that pyhanko's
-`validate_usage` cannot express: key usage, when present, must allow
+the given time, the CRLs given and no fetching, weak algorithms). Its paths
+are wrapped in `_AnchorPath` so that a CRL signed by the trust anchor itself
+is taken when that anchor is not self-signed (an intermediate given as
+anchor: see the class); an anchor certified by another given anchor is first
+taken as an intermediate, so that the root's CRL is asked about it
+(`_validate`). The S/MIME usage rules of RFC 8550 4.4 are checked
+here on the end-entity certificate, because they are either-or rules that
+pyhanko's `validate_usage` cannot express: key usage, when present, must allow
 digitalSignature or nonRepudiation; extended key usage, when present, must
 hold emailProtection or anyExtendedKeyUsage. Results are cached in-process
 per (certificate, intermediates, anchors, CRLs, time, policy).
@@ -24,7 +28,8 @@ from typing import Any, TypeAlias, TypeVar
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator import ValidationContext, find_valid_path
+from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError,
     ExpiredError,
@@ -35,10 +40,11 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
     ValidationError,
 )
+from pyhanko_certvalidator.path import ValidationPath
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
+from pyhanko_certvalidator.util import CancelableAsyncIterator
 
-from conformance.core import certificates as read_cache
-from conformance.core import oids
+from conformance.core import certificates, oids
 from conformance.status import ErrorCode
 
 __all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate_signer"]
@@ -65,11 +71,11 @@ class ChainResult:
 def _asn1(cert: Cert) -> asn1_x509.Certificate:
     if isinstance(cert, asn1_x509.Certificate):
         return cert
-    return read_cache.asn1_certificate(cert)
+    return certificates.asn1_certificate(cert)
 
 
 def _fingerprints(items: Iterable[bytes]) -> frozenset[bytes]:
-    return frozenset(read_cache.fingerprint(d) for d in items)
+    return frozenset(certificates.fingerprint(d) for d in items)
 
 
 def key_allows_non_repudiation(cert: Cert) -> bool:
@@ -103,6 +109,55 @@ def _weak_key(cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy)
     if algorithm in minimum and bits < minimum[algorithm]:
         return f"weak key: {algorithm.upper()} {bits} bits, policy requires {minimum[algorithm]}"
     return None
+
+
+class _AnchorPath(ValidationPath):  # type: ignore[misc]
+    """A pyhanko path that knows its trust anchor may sign the CRL it is checked against.
+
+    RFC 5280 6.1.1 (d): a trust anchor is a name and a key, self-signed or
+    not; an intermediate CA given as anchor signs the CRL of the certificates
+    under it, and the path to that CRL's issuer (6.3.3 (f)) is the anchor alone.
+    pyhanko 0.33 finds the CRL issuer's path with `truncate_to_issuer_and_append`,
+    which takes the anchor's own certificate for the CRL issuer only when it is
+    self-signed: for any other anchor it finds no path and answers "the chain
+    of trust for the CRL issuer ... could not be determined", so that trusting
+    the intermediate as well as the root turned every valid signature into an
+    untrusted one, and a revoked one into "revocation unknown" (pyHanko issue
+    417 reports the symptom). Here a CRL issuer with the anchor's name and key
+    is the anchor; everything else is pyhanko's (the CRL's signature, dates,
+    scope and entries are still checked by it).
+    """
+
+    def truncate_to_issuer_and_append(self, cert: asn1_x509.Certificate) -> ValidationPath:
+        authority = self.trust_anchor.authority
+        if (
+            isinstance(authority, AuthorityWithCert)
+            and cert.subject == authority.name
+            and cert.public_key.dump() == authority.public_key.dump()
+        ):
+            return ValidationPath(self.trust_anchor, interm=[], leaf=None)
+        return super().truncate_to_issuer_and_append(cert)  # type: ignore[no-any-return]
+
+
+class _AnchorPaths(CancelableAsyncIterator[ValidationPath]):  # type: ignore[misc]
+    """pyhanko's candidate paths, each handed on as an `_AnchorPath`."""
+
+    def __init__(self, paths: CancelableAsyncIterator[ValidationPath]) -> None:
+        self._paths = paths
+
+    def __aiter__(self) -> _AnchorPaths:
+        return self
+
+    async def __anext__(self) -> ValidationPath:
+        path = await self._paths.__anext__()
+        leaf = path.leaf
+        if path.pkix_len == 0 or not isinstance(leaf, asn1_x509.Certificate):
+            return path  # the certificate is itself an anchor: nothing below it to revoke
+        certs = list(path.iter_certs(include_root=False))
+        return _AnchorPath(path.trust_anchor, certs[:-1], leaf)
+
+    async def cancel(self) -> None:
+        await self._paths.cancel()  # type: ignore[no-untyped-call]
 
 
 def _subject(cert: asn1_x509.Certificate) -> str:
@@ -169,12 +224,12 @@ def validate_signer(
         moment = moment.replace(tzinfo=UTC)
     anchors = [_asn1(c) for c in trust]
     others = [_asn1(c) for c in intermediates]
-    crl_ders = [read_cache.crl_der(c) for c in crls]
+    crl_ders = [certificates.crl_der(c) for c in crls]
     # The key is made of fingerprints of the exact encodings.
     key = (
-        read_cache.fingerprint(read_cache.loaded_der(cert)),
-        _fingerprints(read_cache.loaded_der(c) for c in others),
-        _fingerprints(read_cache.loaded_der(c) for c in anchors),
+        certificates.fingerprint(certificates.loaded_der(cert)),
+        _fingerprints(certificates.loaded_der(c) for c in others),
+        _fingerprints(certificates.loaded_der(c) for c in anchors),
         _fingerprints(crl_ders) if check_revocation else None,
         moment,
         weak_digests,
@@ -210,6 +265,40 @@ def _validate(
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
 ) -> ChainResult:
+    """The path to the given anchors; an anchor certified by another one is first taken as
+    an intermediate.
+
+    pyhanko stops at the nearest anchor: with a root and its intermediate both trusted (the
+    whole IGC-Santé bundle), the root's CRL would never be asked about the intermediate.
+    So the path up to the topmost anchors is tried first, as OpenSSL and NSS build it; only
+    when it fails for another reason than a revocation (no CRL of the root, say) is the
+    intermediate taken as the anchor it was also given as: trusting one more anchor never
+    makes a valid chain fail, and a revocation the root's CRL states is never skipped.
+    """
+    names = {a.subject.dump() for a in anchors}
+    lower = [a for a in anchors if a.issuer.dump() != a.subject.dump() and a.issuer.dump() in names]
+    if check_revocation and lower:
+        top = [a for a in anchors if all(a is not b for b in lower)]
+        first = _validate_path(
+            cert, subject, top, [*others, *lower], crl_ders, moment, check_revocation, policy
+        )
+        if first.valid or first.code == ErrorCode.REVOKED_SIGNER:
+            return first
+    return _validate_path(
+        cert, subject, anchors, others, crl_ders, moment, check_revocation, policy
+    )
+
+
+def _validate_path(
+    cert: asn1_x509.Certificate,
+    subject: str,
+    anchors: list[asn1_x509.Certificate],
+    others: list[asn1_x509.Certificate],
+    crl_ders: list[bytes],
+    moment: datetime,
+    check_revocation: bool,
+    policy: DisallowWeakAlgorithmsPolicy,
+) -> ChainResult:
     context = ValidationContext(
         trust_roots=anchors,
         other_certs=others,
@@ -223,9 +312,9 @@ def _validate(
         revocation_mode="require" if check_revocation else "soft-fail",
         algorithm_usage_policy=policy,
     )
-    validator = CertificateValidator(cert, others, validation_context=context)
+    paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert))
     try:
-        _run(validator.async_validate_path())
+        _run(find_valid_path(cert, paths, validation_context=context))
     except (ValidationError, PathBuildingError, PathValidationError) as exc:
         return _describe(exc, subject)
     except (ValueError, TypeError, KeyError) as exc:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from conformance.check import certs
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
+from conformance.core.certificates import load_certificate
 
 _KEY_USAGE_NAMES = {
     "digital_signature": "digitalSignature",
@@ -161,57 +165,160 @@ def validity(context: Context) -> Iterator[Outcome]:
 
 
 def _revocation(context: Context, subject: Subject) -> Outcome:
+    """The certificate's own status, then, for a signer, that of the CAs above it up to the
+    anchor, as the receiver's path validation asks: every CA under the anchor needs a
+    current CRL of its issuer; a CA given as an anchor under another anchor needs none, but
+    one that revokes it is heeded (smime/validate.py, `_validate`)."""
+    own = _status(context, subject, subject.certificate, subject.label)
+    if not own.passed or subject.role != "signature":
+        return own
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    for ca, anchor in _issuing_cas(context, subject.certificate):
+        if anchor and not any(a and name == ca.issuer.dump() for name, _, a in known):
+            break  # the path ends at this anchor (RFC 5280 6.1.1 (d)): nothing above is asked
+        found = _status(context, subject, ca, f"issuing CA {certs.subject_text(ca)}")
+        if found.passed or (anchor and found.status == "INFO"):
+            continue
+        return found
+    return own
+
+
+def _issuing_cas(
+    context: Context, cert: asn1_x509.Certificate
+) -> Iterator[tuple[asn1_x509.Certificate, bool]]:
+    """(CA, given as an anchor) from the certificate's issuer up, the self-issued root left
+    out (nothing above it can revoke it); found by name among the anchors and the message's."""
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    seen = {cert.dump()}
+    for _ in range(8):  # a path longer than this is no S/MIME chain
+        wanted = cert.issuer.dump()
+        candidates = [(der, a) for name, der, a in known if name == wanted and der not in seen]
+        found = candidates[0] if candidates else None
+        if found is None:
+            return
+        cert = load_certificate(found[0])
+        if cert.issuer.dump() == cert.subject.dump():
+            return
+        seen.add(found[0])
+        yield cert, found[1]
+
+
+def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, label: str) -> Outcome:
+    """Whether `cert` is on a current CRL of its issuer at the subject's moment."""
     expected = "not on the issuer's CRL"
     if not context.crls:
         return Outcome(subject.part, False, "not checked: no CRL given", expected, "INFO")
-    cert = x509.load_der_x509_certificate(subject.certificate.dump())
-    issuers = [
-        c
-        for c in (*context.trust, *_crypto(context.message_certificates()))
-        if c.subject == cert.issuer
-    ]
-    covering = [crl for crl in context.crls if crl.issuer == cert.issuer]
+    # Names compared as DER, the certificate read with asn1crypto: it may hold a key
+    # cryptography cannot load (inherited DSA parameters, the GIP-CPS key OID).
+    issuer_der = cert.issuer.dump()
+    covering = [crl for crl in context.crls if crl.issuer.public_bytes() == issuer_der]
     if not covering:
-        return Outcome(
-            subject.part,
-            False,
-            f"not checked: no CRL of {cert.issuer.rfc4514_string()}",
-            expected,
-            "INFO",
+        found = f"not checked: no CRL of {_name(cert.issuer)}"
+        return Outcome(subject.part, False, found, expected, "INFO")
+    # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
+    # says anything of the status (the receiver's path validation asks the same).
+    problems = [_unusable(crl, subject) for crl in covering]
+    current = [crl for crl, problem in zip(covering, problems, strict=True) if problem is None]
+    if not current:
+        found = f"not checked: the CRL of {_name(cert.issuer)} " + "; ".join(
+            p for p in problems if p
         )
-    for crl in covering:
-        if issuers and not any(_crl_signed_by(crl, i) for i in issuers):
+        return Outcome(subject.part, False, found, expected, "INFO")
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    issuers = [der for name, der, _ in known if name == issuer_der]
+    if not issuers:
+        found = (
+            f"not checked: the certificate of {_name(cert.issuer)} is unknown, "
+            "its CRL cannot be verified"
+        )
+        return Outcome(subject.part, False, found, expected, "INFO")
+    serial = int(cert.serial_number)
+    for crl in current:
+        if not any(_crl_signature_verifies(_crl_der(crl), i) for i in issuers):
             return Outcome(
                 subject.part,
                 False,
                 "the CRL's signature does not verify with its issuer's key",
                 "a CRL signed by the issuer",
             )
-        revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        revoked = crl.get_revoked_certificate_by_serial_number(serial)
         if revoked is not None:
             when = revoked.revocation_date_utc
             if when <= subject.moment:
-                return Outcome(
-                    subject.part, False, f"{subject.label} revoked on {when:%Y-%m-%d}", expected
-                )
-    return Outcome(
-        subject.part,
-        True,
-        f"serial {cert.serial_number:#x} not on {len(covering)} CRL(s)",
-        expected,
-    )
+                return Outcome(subject.part, False, f"{label} revoked on {when:%Y-%m-%d}", expected)
+    return Outcome(subject.part, True, f"serial {serial:#x} not on {len(current)} CRL(s)", expected)
 
 
-def _crypto(items: list[asn1_x509.Certificate]) -> list[x509.Certificate]:
-    return [x509.load_der_x509_certificate(c.dump()) for c in items]
+def _name(name: asn1_x509.Name) -> str:
+    return str(name.human_friendly)
 
 
-def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
+# CRLs signed with these hashes prove nothing (the receiver refuses them too: smime/validate.py).
+_REFUSED_CRL_HASHES = frozenset({"md2", "md5"})
+
+
+def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | None:
+    """Why this CRL cannot tell the status at the subject's moment, or None when it can."""
+    next_update = crl.next_update_utc
+    if next_update is None:
+        return "has no next update (RFC 5280 5.1.2.5): it is never current"
+    if subject.moment > next_update:
+        return (
+            f"is out of date: next update {next_update:%Y-%m-%d}, "
+            f"before {subject.moment_source} ({subject.moment:%Y-%m-%d})"
+        )
     try:
-        key = issuer.public_key()
-    except Exception:
+        algorithm = crl.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        algorithm = None  # judged when its signature is checked
+    hash_name = algorithm.name if algorithm is not None else ""
+    if hash_name in _REFUSED_CRL_HASHES:
+        return f"is signed with {hash_name}, a refused hash"
+    return None
+
+
+def _issuers(context: Context) -> list[tuple[bytes, bytes, bool]]:
+    """(subject DER, certificate DER, given as an anchor) of what may have signed a CRL or a
+    certificate: the anchors, then the message's certificates."""
+    anchors = [
+        (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), True)
+        for c in context.trust
+    ]
+    carried = [(c.subject.dump(), c.dump(), False) for c in context.message_certificates()]
+    return [*anchors, *carried]
+
+
+def _crl_der(crl: x509.CertificateRevocationList) -> bytes:
+    return crl.public_bytes(serialization.Encoding.DER)
+
+
+@functools.lru_cache(maxsize=256)
+def _crl_signature_verifies(crl_der: bytes, issuer_der: bytes) -> bool:
+    """The CRL's signature checked by pyhanko's validator (RSA, RSA-PSS, DSA, ECDSA: the
+    algorithms a path validation takes), not only RSA as cryptography's `is_signature_valid`.
+    Cached: the same CRLs and issuers recur across the messages of a run."""
+    from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator
+
+    try:
+        parsed = asn1_crl.CertificateList.load(crl_der)
+        DefaultSignatureValidator().validate_signature(
+            bytes(parsed["signature"]),
+            parsed["tbs_cert_list"].dump(),
+            asn1_x509.Certificate.load(issuer_der).public_key,
+            parsed["signature_algorithm"],
+        )
+    except (
+        InvalidSignature,
+        UnsupportedAlgorithm,
+        ValueError,
+        TypeError,
+        KeyError,
+        AssertionError,
+    ):
+        # AssertionError: pyhanko asserts the key type matches the algorithm (a DSA key
+        # offered for an RSA signature): that key did not sign it.
         return False
-    return isinstance(key, rsa.RSAPublicKey) and crl.is_signature_valid(key)
+    return True
 
 
 @rule(
@@ -219,7 +326,9 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, issuer: x509.Certificate
     "Certificate not revoked",
     "RFC 5280 5.3 / 6.3",
     "The certificate is not on the CRL of its issuer among the given CRLs (--crl) "
-    "at the signing time.",
+    "at the signing time; for a signer, neither is any CA above it up to the trust anchor. "
+    "Only a CRL current at that time (before its next update) whose signature verifies with "
+    "the issuer's key tells the status; otherwise: not checked.",
 )
 def revocation(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
@@ -326,20 +435,26 @@ def test_identifier(context: Context) -> Iterator[Outcome]:
 
 @rule(
     "CERT-010",
-    "RSA key size allowed by the policy",
+    "RSA and DSA key size allowed by the policy",
     "RFC 8551 2.2 / ANSSI RGS B1",
-    "RSA keys of at least the policy's minimum (2048 bits).",
+    "RSA and DSA keys of at least the policy's minimum (2048 bits: RGS B1 sets the same floor "
+    "for both, and the receiver refuses shorter ones of either).",
 )
 def key_size(context: Context) -> Iterator[Outcome]:
     minimum = context.policy.min_rsa_bits
     for subject in _all_subjects(context):
         facts = certs.key_facts(subject.certificate)
-        if facts.rsa_bits is None:
-            continue
+        if facts.rsa_bits is not None:
+            name, bits = "RSA", facts.rsa_bits
+        else:
+            dsa_bits = certs.dsa_bits(subject.certificate)
+            if dsa_bits is None:
+                continue
+            name, bits = "DSA", dsa_bits
         yield Outcome(
             subject.part,
-            facts.rsa_bits >= minimum,
-            f"{subject.role}: RSA {facts.rsa_bits} bits",
+            bits >= minimum,
+            f"{subject.role}: {name} {bits} bits",
             f"at least {minimum} bits",
         )
 

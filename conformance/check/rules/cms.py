@@ -153,7 +153,8 @@ def signature_allowed(context: Context) -> Iterator[Outcome]:
     "Signature verifies",
     "RFC 5652 5.6",
     "The signature verifies with the signer's public key over the signed attributes (or the "
-    "content), the content being the exact bytes received.",
+    "content), the content being the exact bytes received (a multipart/signed part in its "
+    "canonical form, bare LF as CRLF: RFC 8551 3.1.1; MIME-001 reports the bare LF).",
 )
 def signature_verifies(context: Context) -> Iterator[Outcome]:
     expected = "a signature that verifies"
