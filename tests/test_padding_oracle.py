@@ -11,6 +11,8 @@ mechanism before decrypting anything keeps its own reason.
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 from asn1crypto import cms
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pki_support import export_layout_pki
+from pki_support import authority, cert_pem, key_pem, leaf, name, rsa_key
 from smime_build_support import seeded
 
 from conformance.check.layers import LayerReader
@@ -39,13 +41,32 @@ CONTENT = b"Content-Type: text/plain\r\n\r\nCompte rendu\r\n"
 WHERE = "message"
 
 
+def _identities(root: Path) -> Path:
+    """Two identities in the export layout, named apart from other tests' (one SoftHSM token
+    serves the whole test process, and labels must stay unique on it)."""
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    end = start + dt.timedelta(days=365)
+    ca = authority(name("Oracle TEST CA"), rsa_key(), None, start, end)
+    for ident in ("oracle-alice", "oracle-bob"):
+        directory = root / "identities" / ident
+        directory.mkdir(parents=True)
+        email = f"{ident}@osm.test"
+        for role in ("sign", "encrypt"):
+            key = rsa_key()
+            cert = leaf(ca, name(f"{ident} {role}", email), email, role, key, start, end)
+            (directory / f"{role}.pem").write_bytes(cert_pem(cert))
+            (directory / f"{role}.key.pem").write_bytes(key_pem(key))
+        (directory / "identity.json").write_text(json.dumps({"id": ident}), encoding="utf-8")
+    return root
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """alice and bob in the export layout, with a SoftHSM template cache of our own."""
     cache = tmp_path_factory.mktemp("token-cache")
     old = os.environ.get("OSM_CONFORMANCE_CACHE")
     os.environ["OSM_CONFORMANCE_CACHE"] = str(cache)
-    yield export_layout_pki(tmp_path_factory.mktemp("export"))
+    yield _identities(tmp_path_factory.mktemp("export"))
     if old is None:
         os.environ.pop("OSM_CONFORMANCE_CACHE", None)
     else:
@@ -53,7 +74,7 @@ def export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _software(export: Path) -> PrivateKeyHandle:
-    return SoftwareToken([export / "identities" / "bob"]).key("bob", "encrypt")
+    return SoftwareToken([export / "identities" / "oracle-bob"]).key("oracle-bob", "encrypt")
 
 
 def _softhsm(export: Path) -> PrivateKeyHandle:
@@ -61,7 +82,7 @@ def _softhsm(export: Path) -> PrivateKeyHandle:
         pytest.skip(f"SoftHSM2 not installed ({softhsm.module_path()}; Debian package softhsm2)")
     old = os.environ.pop("OSM_CONFORMANCE_TOKEN", None)
     try:
-        return open_key(export / "identities" / "bob", "encrypt")
+        return open_key(export / "identities" / "oracle-bob", "encrypt")
     finally:
         if old is not None:
             os.environ["OSM_CONFORMANCE_TOKEN"] = old
@@ -72,7 +93,7 @@ KEYS: dict[str, Callable[[Path], PrivateKeyHandle]] = {"software": _software, "s
 
 def _certificate(export: Path, who: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(
-        (export / "identities" / who / "encrypt.pem").read_bytes()
+        (export / "identities" / f"oracle-{who}" / "encrypt.pem").read_bytes()
     )
 
 

@@ -91,7 +91,10 @@ _SIGNATURE_LABEL = "signature algorithm"
 _CIPHER_LABEL = "content encryption"
 _KEY_TRANSPORT_LABEL = "key transport"
 # The one answer to every failure after the private key was used (RFC 3218 2.3).
-UNDECRYPTABLE = "cannot decrypt: the content key or the content does not decrypt with my key"
+UNDECRYPTABLE = (
+    "cannot decrypt with my key: the content key does not unwrap or the content does not "
+    "decrypt (RSA padding, key length, content padding or authentication tag: one answer)"
+)
 
 
 class CertificateDirectory(Protocol):
