@@ -65,3 +65,12 @@ def test_an_ordinary_chain_is_one_path(pki: TestPKI) -> None:
     result = _validate(pki, pki.intermediates())
     assert result.valid, result.message
     assert result.paths_tried == 1
+
+
+def test_the_bomb_message_is_read_and_accepted(pki: TestPKI) -> None:
+    """The whole message through the receiver: a genuine signature, the look-alikes ignored."""
+    signer, _ = bench._software_keys(pki)
+    message = bench.bomb_message(pki, signer, 7, 7)
+    _, status = bench.path_bomb_ms(pki, message)
+    assert status.errors == []
+    assert status.signature_valid and status.chain_valid

@@ -30,7 +30,6 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from pyhanko_certvalidator import ValidationContext, find_valid_path
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.errors import (
@@ -48,6 +47,7 @@ from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
 from conformance.core import certificates, oids
+from conformance.smime.read_errors import PARSE_ERRORS
 from conformance.status import ErrorCode
 
 __all__ = [
@@ -312,9 +312,18 @@ def _signed_by(child_der: bytes, issuer_der: bytes) -> bool | None:
         return False
     except ValueError as exc:
         return False if "key type" in str(exc) else None
-    except (TypeError, CryptoUnsupported):
+    except Exception:  # InvalidVersion and the like: pyhanko judges the certificate
         return None
     return True
+
+
+def _name_key(cert: asn1_x509.Certificate, field: str) -> str | None:
+    """The comparable form of a certificate's subject or issuer, as pyhanko matches
+    them; None when the name does not parse (hostile input is judged, not raised)."""
+    try:
+        return str(cert["tbs_certificate"][field].hashable)
+    except PARSE_ERRORS:
+        return None
 
 
 def _issuer_candidates(
@@ -329,12 +338,16 @@ def _issuer_candidates(
     kept, MAX_ISSUERS at most, and followed upwards; when none verifies, the
     first one is kept alone, so that pyhanko still names what is wrong, and
     not followed. A certificate whose key does not verify its subject's
-    signature is on no valid path, so a valid chain is never lost.
+    signature is on no valid path, so a valid chain is never lost. Certificates
+    on no such path (a CRL issuer's own chain carried in the message) are not
+    given to pyhanko.
     """
     by_name: dict[str, list[asn1_x509.Certificate]] = {}
     for other in others:
-        by_name.setdefault(other.subject.hashable, []).append(other)
-    kept: set[bytes] = set()
+        subject_key = _name_key(other, "subject")
+        if subject_key is not None:  # a name that does not read names no issuer
+            by_name.setdefault(subject_key, []).append(other)
+    rank: dict[bytes, int] = {}  # 0 verifies, 1 cannot tell, 2 kept alone though it fails
     seen: set[bytes] = set()
     todo = [cert]
     while todo:
@@ -345,16 +358,19 @@ def _issuer_candidates(
         seen.add(child_der)
         named = [
             c
-            for c in by_name.get(child.issuer.hashable, [])
+            for c in by_name.get(_name_key(child, "issuer") or "", [])
             if certificates.loaded_der(c) != child_der
         ][:MAX_CANDIDATES]
-        verdicts = [(c, _signed_by(child_der, certificates.loaded_der(c))) for c in named]
-        good = [c for c, v in verdicts if v] + [c for c, v in verdicts if v is None]
-        for issuer in good[:MAX_ISSUERS] or named[:1]:
-            kept.add(certificates.loaded_der(issuer))
-            if good:
+        weighed = [(c, _signed_by(child_der, certificates.loaded_der(c))) for c in named]
+        good = [(c, 0) for c, v in weighed if v] + [(c, 1) for c, v in weighed if v is None]
+        for issuer, level in good[:MAX_ISSUERS] or [(c, 2) for c in named[:1]]:
+            der_ = certificates.loaded_der(issuer)
+            rank[der_] = min(level, rank.get(der_, level))
+            if level < 2:
                 todo.append(issuer)
-    return [c for c in others if certificates.loaded_der(c) in kept]
+    # pyhanko tries issuers in the order given: those that verify first.
+    kept = [c for c in others if certificates.loaded_der(c) in rank]
+    return sorted(kept, key=lambda c: rank[certificates.loaded_der(c)])
 
 
 def _validate(
