@@ -12,6 +12,7 @@ import pytest
 from cryptography import x509
 
 from conformance import bench
+from conformance.check.runner import run_checks
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime import validate
 from conformance.status import ErrorCode
@@ -74,3 +75,11 @@ def test_the_bomb_message_is_read_and_accepted(pki: TestPKI) -> None:
     _, status = bench.path_bomb_ms(pki, message)
     assert status.errors == []
     assert status.signature_valid and status.chain_valid
+
+
+def test_the_validator_judges_the_bomb_chain_by_its_real_path(pki: TestPKI) -> None:
+    """`check`'s chain rule builds paths with the same bounded search."""
+    signer, _ = bench._software_keys(pki)
+    validate.clear_cache()
+    report = run_checks(bench.bomb_message(pki, signer, 7, 7), trust=pki.trust_paths())
+    assert [c.status for c in report.by_id("CERT-001")] == ["SUCCESS"], report.by_id("CERT-001")
