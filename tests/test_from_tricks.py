@@ -207,15 +207,17 @@ def check_statuses(message: bytes, policy: str) -> dict[str, list[str]]:
         trust=PKI.trust_paths(),
         crls=PKI.crl_paths(),
         policy=policy,
+        expected_sender=SIGNER.email,
     )
-    return {rule: [c.status for c in report.by_id(rule)] for rule in ("HDR-001", "CERT-007")}
+    rules = ("HDR-001", "HDR-008", "CERT-007")
+    return {rule: [c.status for c in report.by_id(rule)] for rule in rules}
 
 
 @pytest.mark.parametrize("policy", ["osm-2008", "modern"])
 @pytest.mark.parametrize("case", sorted(TRICKS))
 def test_check_reports_an_ambiguous_author_as_error(policy: str, case: str) -> None:
     found = check_statuses(TRICKS[case], policy)
-    assert found["CERT-007"] == ["ERROR"], found
+    assert found["CERT-007"] == found["HDR-008"] == ["ERROR"], found
     if case != "two mailboxes, Sender another":  # the header is well-formed, the author wrong
         assert found["HDR-001"] == ["ERROR"], found
 
@@ -224,4 +226,4 @@ def test_check_reports_an_ambiguous_author_as_error(policy: str, case: str) -> N
 @pytest.mark.parametrize("case", sorted(ACCEPTED))
 def test_check_accepts_one_author_who_is_the_signer(policy: str, case: str) -> None:
     found = check_statuses(ACCEPTED[case], policy)
-    assert found == {"HDR-001": ["SUCCESS"], "CERT-007": ["SUCCESS"]}, found
+    assert found == {"HDR-001": ["SUCCESS"], "HDR-008": ["SUCCESS"], "CERT-007": ["SUCCESS"]}, found

@@ -208,15 +208,17 @@ def encoded_words(context: Context) -> Iterator[Outcome]:
     "HDR-008",
     "From is the expected sender",
     "OSM: the sender's address",
-    "When the expected sender is given, From: names it (case-insensitive).",
+    "When the expected sender is given, the message's one author (From:, or Sender: when From: "
+    "holds several mailboxes) is that address (case-insensitive).",
 )
 def expected_sender(context: Context) -> Iterator[Outcome]:
     wanted = context.expected_sender
     if not wanted:
         return
-    found = context.from_addresses()
-    ok = wanted.strip().lower() in found
-    yield Outcome("1", ok, f"From: {', '.join(found) or 'none'}", wanted)
+    written = author(_values(context, "from"), _values(context, "sender"))
+    ok = written.address == wanted.strip().lower()
+    found = written.describe() + (f" ({written.problem})" if written.problem else "")
+    yield Outcome("1", ok, found, wanted)
 
 
 @rule(
