@@ -24,11 +24,16 @@ class TokenError(Exception):
 class UnsupportedMechanism(TokenError):
     """The token refuses a mechanism (or its parameters): a finding, not a bug."""
 
-    def __init__(self, mechanism: str, detail: str = "") -> None:
+    def __init__(self, mechanism: str, detail: str = "", *, holder: str = "token") -> None:
         self.mechanism = mechanism
         self.detail = detail
-        message = f"token does not support mechanism {mechanism}"
+        self.holder = holder
+        message = f"{holder} does not support mechanism {mechanism}"
         super().__init__(f"{message} ({detail})" if detail else message)
+
+    def held_by(self, holder: str) -> UnsupportedMechanism:
+        """The same refusal, naming who holds the key (a stand-in is not the product)."""
+        return UnsupportedMechanism(self.mechanism, self.detail, holder=holder)
 
 
 class KeyNotFound(TokenError):
