@@ -1,4 +1,4 @@
-"""A 2008 product's failure is explained by its profile; the CPS-card stand-in's limits by the stand-in.
+"""A 2008 product's failure cites its profile; a limit of the CPS-card stand-in, the stand-in.
 
 Issue 16 point 4: `reference` sends RSA-OAEP with SHA-256. The 2008 profiles
 accept RSA PKCS#1 v1.5 only (assumed: the CPS2ter of 2008), so the reason is
@@ -63,9 +63,7 @@ def test_there_are_2008_products() -> None:
 def test_reference_to_2008_products_fails_on_the_profile_not_the_token(
     on_softhsm: None, tmp_path: Path
 ) -> None:
-    profiles = load_profiles(
-        [PROFILES_DIR / f"{n}.yaml" for n in ("reference", *PRODUCTS_2008)]
-    )
+    profiles = load_profiles([PROFILES_DIR / f"{n}.yaml" for n in ("reference", *PRODUCTS_2008)])
     cast = Cast(profiles, workdir=tmp_path / "agents")
     try:
         for product in PRODUCTS_2008:

@@ -176,11 +176,7 @@ class ProfileAgent:
         options = self._send_options
         operation = OPERATION[request.function]
         sender_dir = request.sender.identity_dir
-        signer = (
-            self._key(request.sender, "sign")
-            if operation != "encrypt"
-            else None
-        )
+        signer = self._key(request.sender, "sign") if operation != "encrypt" else None
         headers = Headers(
             from_addr=request.sender.email,
             from_name=request.sender.name,
