@@ -170,6 +170,11 @@ def test_apicrypt_users_between_themselves(cast: Cast) -> None:
 # --- 3. the facts move when the profiles do -----------------------------------------------
 
 
+_ALL_TRANSPORTS: dict[str, object] = {
+    "smime.key_transports": ["rsa-pkcs1v15", "rsa-oaep-sha1", "rsa-oaep-sha256"]
+}
+
+
 def _variant_cast(tmp_path: Path, *variants: Profile) -> Cast:
     profiles = dict(PROFILES)
     for variant in variants:
@@ -200,12 +205,14 @@ def test_easycrypt_without_its_apicrypt_key_reads_nothing_from_apicrypt(
 def test_a_product_that_drops_3des_no_longer_reads_3des_senders(
     software_keys: None, tmp_path: Path
 ) -> None:
-    base = PROFILES["sermentis-mms"]
+    # Widened to reference's OAEP-SHA256 (the 2008 profiles accept PKCS#1 v1.5 only), so
+    # that reference, the one AES sender, is refused for nothing but its cipher.
+    base = with_changes(PROFILES["sermentis-mms"], "sermentis-wide", receive=_ALL_TRANSPORTS)
     assert base.receive.smime is not None and base.receive.smime.ciphers is not None
     assert "des-ede3-cbc" in base.receive.smime.ciphers
     ciphers = [c for c in base.receive.smime.ciphers if c != "des-ede3-cbc"]
     no3des = with_changes(base, "sermentis-no-3des", receive={"smime.ciphers": ciphers})
-    cast = _variant_cast(tmp_path, no3des)
+    cast = _variant_cast(tmp_path, no3des, base)
     senders = {
         i: p.send.encryption.content
         for i, p in PROFILES.items()
@@ -245,7 +252,13 @@ def test_each_accept_list_refuses_what_it_leaves_out(
     value = sender.send
     for name in sent.split("."):
         value = getattr(value, name)
-    base = PROFILES["sermentis-mms"]
+    # A 2008 product widened to every key transport reference may send (the 2008 profiles
+    # accept PKCS#1 v1.5 only), so that each list is narrowed from "accepts it".
+    base = with_changes(
+        PROFILES["sermentis-mms"],
+        "sermentis-wide",
+        receive=_ALL_TRANSPORTS,
+    )
     assert base.receive.smime is not None
     accepted = getattr(base.receive.smime, accept_list)
     assert value in accepted, "the unchanged product accepts it"
@@ -253,7 +266,7 @@ def test_each_accept_list_refuses_what_it_leaves_out(
     variant = with_changes(base, "sermentis-narrow", receive={f"smime.{accept_list}": narrowed})
     want = implied(sender, variant, "sign-encrypt")
     assert want is not None and not want.ok and value in want.words[0]
-    cast = _variant_cast(tmp_path, variant)
+    cast = _variant_cast(tmp_path, variant, base)
     try:
         obs = run(cast, sender.id, variant.id, "sign-encrypt")
         want.check(obs.ok, obs.reason)

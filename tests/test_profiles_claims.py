@@ -192,9 +192,14 @@ def test_osm_send_choices_are_within_every_osm_accept_set() -> None:
 
 def test_reference_and_engines_are_not_refused_by_declaration() -> None:
     profiles = load_profiles()
-    for sender in ("reference", "openssl", "nss", "gpgsm"):
+    for sender in ("openssl", "nss", "gpgsm"):
         for receiver in OSM:
             assert _smime_readable(profiles[sender], profiles[receiver]) == [], (sender, receiver)
+    # Issue 16: reference's RSA-OAEP with SHA-256 is refused by the 2008 profiles' own
+    # declaration (the CPS2ter decrypted PKCS#1 v1.5), and by nothing else.
+    for receiver in OSM:
+        refused = _smime_readable(profiles["reference"], profiles[receiver])
+        assert refused == ["rsa-oaep-sha256 not accepted"], (receiver, refused)
 
 
 def test_apicrypt_mechanisms() -> None:
