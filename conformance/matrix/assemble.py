@@ -63,7 +63,8 @@ def _fact(profile: Profile, name: str, value: Any, sources: Mapping[str, Source]
 
 def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
     criteria: dict[str, Fact] = {}
-    for key, name in CRITERIA.items():
+    # A draft (`profiles new`) has no column in the 2008 table: no criteria, so no row in it.
+    for key, name in () if profile.draft else CRITERIA.items():
         value = getattr(profile.criteria, name)
         if value is None:
             continue

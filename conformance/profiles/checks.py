@@ -136,6 +136,7 @@ def _provenance_rules(
             out.append((loc, f"{key!r} is not a field of a profile"))
             continue
         out.extend(_citation_rules(loc, citation, sources))
+        out.extend(_column_rules(p, key, citation))
     for path in stated:
         if not path or path[0] not in _SECTIONS_WITH_FACTS or isinstance(path[-1], int):
             continue
@@ -147,6 +148,23 @@ def _provenance_rules(
     return out
 
 
+def _column_rules(p: Profile, key: str, citation: Citation) -> list[Problem]:
+    """A criteria fact quoted from the comparison table names its column, and it is this
+    profile's: a profile that inherits another's column (`profiles new --from`) is caught."""
+    loc: Loc = ("provenance", key, "column")
+    criteria = key == "criteria" or key.startswith("criteria.")
+    if citation.column is not None and not criteria:
+        return [(loc, "only a criteria fact quotes a column of the comparison table")]
+    if not criteria:
+        return []
+    if citation.source == COMPARISON_TABLE and citation.column is None:
+        return [(loc[:-1], f"name the column it quotes ({COMPARISON_TABLE}): column: {p.id}")]
+    if citation.column is not None and citation.column != p.id:
+        return [(loc, f"quotes the column of {citation.column!r}, not this profile's ({p.id!r})")]
+    return []
+
+
+COMPARISON_TABLE = "comparison-table"
 _SECTIONS_WITH_FACTS = frozenset(path for path in _FIELD_PATHS if "." not in path)
 _FIELD_PATHS_WITH_CHILDREN = frozenset(
     path.rsplit(".", 1)[0] for path in _FIELD_PATHS if "." in path

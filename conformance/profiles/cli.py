@@ -23,7 +23,7 @@ from conformance.profiles.loader import (
     load_profiles,
 )
 from conformance.profiles.practice import PRACTICE_FILE, lint_practice_software
-from conformance.profiles.schema import ID_PATTERN, Profile
+from conformance.profiles.schema import ID_PATTERN, Criteria, Profile
 
 
 def register(subparsers: Any) -> None:
@@ -125,27 +125,50 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def skeleton(new_id: str, base: Profile) -> str:
-    """A short profile extending `base`, with the base's values as commented hints."""
-    inherited = base.model_dump(
-        mode="json", exclude={"id", "extends", "abstract", "provenance", "sources"}
-    )
+    """A draft profile extending `base`: what identifies `base` is overridden, not inherited.
+
+    Identity, homologation and the comparison-table criteria describe `base`, not the new
+    product, so they are written out explicitly (the new id, `none`, no criteria); every
+    citation `base` would pass on is replaced by an assumption that names where the value
+    came from, so no fact of `base` is presented as sourced for the new product.
+    """
+    draft = "a draft written by `profiles new`"
+    provenance: dict[str, dict[str, object]] = {
+        "identity": {"assumed": True, "reason": f"placeholder of {draft}; give the real one"},
+        "homologation": {"assumed": True, "reason": f"{draft}: no homologation known"},
+        "criteria": {"assumed": True, "reason": f"{draft}: no column of the comparison table"},
+    }
+    for key, citation in base.provenance.items():
+        section = key.split(".", 1)[0]
+        if section in ("identity", "homologation", "criteria"):
+            provenance.setdefault(key, dict(provenance[section]))
+            continue
+        reason = f"as {base.id} (copied by `profiles new`); no source yet for this product"
+        if citation.assumed and citation.reason:
+            reason = f"as {base.id} (copied by `profiles new`), where it is assumed: {citation.reason}"
+        provenance.setdefault(key, {"assumed": True, "reason": reason})
+    data: dict[str, object] = {
+        "id": new_id,
+        "extends": base.id,
+        "draft": True,
+        "identity": {"name": new_id, "vendor": None},
+        "homologation": {"status": "none", "date": None, "note": None},
+        "criteria": dict.fromkeys(Criteria.model_fields),
+        "provenance": provenance,
+    }
+    inherited = base.model_dump(mode="json", include={"send", "receive", "quirks", "engine"})
     hints = yaml.safe_dump(inherited, sort_keys=False, allow_unicode=True, width=100)
     commented = "".join(f"# {line}\n" if line.strip() else "#\n" for line in hints.splitlines())
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     return (
-        f"# Profile {new_id}: starts from {base.id} (extends) and overrides what differs.\n"
-        f"# Check it with `osm-conformance profiles lint PATH-OF-THIS-FILE`;\n"
-        f"# `osm-conformance profiles show {new_id}` prints the result. Every fact you\n"
-        "# set needs a citation under provenance: (a source id, or assumed with a reason).\n"
-        f"id: {new_id}\n"
-        f"extends: {base.id}\n"
-        "identity:\n"
-        f"  name: {new_id}\n"
-        "provenance:\n"
-        "  identity.name:\n"
-        "    assumed: true\n"
-        "    reason: placeholder written by `profiles new`; give the real name and its source\n"
+        f"# Profile {new_id}: a draft starting from {base.id} (extends). Identity, homologation\n"
+        f"# and criteria are not {base.id}'s; every other value is, marked assumed until you\n"
+        f"# cite a source. Check it with `osm-conformance profiles lint PATH-OF-THIS-FILE`;\n"
+        f"# `osm-conformance profiles show {new_id}` prints the result. Remove `draft: true`\n"
+        "# once its facts are sourced: a draft stays out of the 2008 comparison table.\n"
+        f"{body}"
         "\n"
-        f"# Values inherited from {base.id} (uncomment and edit what differs):\n"
+        f"# Behaviour inherited from {base.id} (uncomment and edit what differs):\n"
         f"{commented}"
     )
 

@@ -33,7 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 DATA_FILES = frozenset({"claims.yaml", "practice-software.yaml", "sources.yaml"})
 SOURCES_FILE = "sources.yaml"
 # Keys that belong to one file and are not inherited through `extends`.
-_NOT_INHERITED = ("id", "abstract", "extends")
+_NOT_INHERITED = ("id", "abstract", "extends", "draft")
 
 
 @dataclass(frozen=True)

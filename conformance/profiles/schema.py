@@ -118,6 +118,11 @@ class Citation(Section):
     reason: str | None = Field(
         default=None, description="Why the assumed value was chosen (required when assumed)."
     )
+    column: ProfileId | None = Field(
+        default=None,
+        description="For a criteria fact quoted from the comparison table: the id of the "
+        "profile whose column it quotes (lint: the profile's own id).",
+    )
 
     @property
     def label(self) -> str:
@@ -395,6 +400,11 @@ class Profile(Section):
     )
     abstract: bool = Field(
         default=False, description="A base for others, not an agent of the matrix (not inherited)."
+    )
+    draft: bool = Field(
+        default=False,
+        description="Written by `profiles new` and not yet checked against a source: it plays "
+        "in the matrix but stays out of the 2008 comparison table (not inherited).",
     )
     identity: Identity
     homologation: Homologation
