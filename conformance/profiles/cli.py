@@ -143,9 +143,10 @@ def skeleton(new_id: str, base: Profile) -> str:
         if section in ("identity", "homologation", "criteria"):
             provenance.setdefault(key, dict(provenance[section]))
             continue
-        reason = f"as {base.id} (copied by `profiles new`); no source yet for this product"
+        copied = f"as {base.id} (copied by `profiles new`)"
+        reason = f"{copied}; no source yet for this product"
         if citation.assumed and citation.reason:
-            reason = f"as {base.id} (copied by `profiles new`), where it is assumed: {citation.reason}"
+            reason = f"{copied}, where it is assumed: {citation.reason}"
         provenance.setdefault(key, {"assumed": True, "reason": reason})
     data: dict[str, object] = {
         "id": new_id,
