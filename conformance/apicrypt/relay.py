@@ -1,5 +1,8 @@
 """The trusted relay of the Apicrypt model: a real step of every Apicrypt exchange.
 
+The relay is this project's model choice, not a fact of the source document
+(whose "Relais" column is about integration with practice software).
+
 The sender encrypts with its own key and mails the relay; the relay, which
 holds every user's key, decrypts and re-encrypts for each recipient's key.
 The payload (content and Apicrypt signature) passes through unchanged.
