@@ -29,6 +29,30 @@ ALGORITHM_KINDS = (
     "certificate_signature",
 )
 DEFAULT_POLICY = "osm-2008"
+THRESHOLDS = ("min_rsa_bits", *(f"algorithms.{kind}" for kind in ALGORITHM_KINDS))
+"""The thresholds a policy must cite, as profile facts are: sourced, or assumed with a reason."""
+_CITATION_KEYS = ("source", "quote", "note", "assumed", "reason")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a threshold comes from: a document (and the place in it), or an assumption."""
+
+    source: str | None = None
+    quote: str | None = None
+    note: str | None = None
+    assumed: bool = False
+    reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        """One line for the rule reference: `source: ...` or `assumed: ...`."""
+        if self.assumed:
+            return f"assumed: {self.reason}"
+        text = f"source: {self.source}"
+        if self.quote:
+            text += f' ("{self.quote}")'
+        return f"{text}; {self.note}" if self.note else text
 
 
 @dataclass(frozen=True)
@@ -39,6 +63,7 @@ class Policy:
     severities: dict[str, Severity]
     grades: dict[str, dict[str, CheckStatus]]
     min_rsa_bits: int
+    provenance: dict[str, Citation]
 
     def severity(self, rule_id: str) -> Severity:
         return self.severities.get(rule_id, "ERROR")
@@ -113,7 +138,47 @@ def parse_policy(data: Any, where: str, rule_ids: Collection[str]) -> Policy:
         severities={str(k): cast(Severity, v) for k, v in severities.items()},
         grades=grades,
         min_rsa_bits=bits,
+        provenance=_parse_provenance(data.get("provenance"), where),
     )
+
+
+def _parse_provenance(data: Any, where: str) -> dict[str, Citation]:
+    """A citation for every threshold, like a profile's facts: sourced, or assumed with a reason."""
+    if not isinstance(data, dict):
+        raise _fail(where, f"field 'provenance' must cite each of {', '.join(THRESHOLDS)}")
+    unknown = sorted(set(map(str, data)) - set(THRESHOLDS))
+    if unknown:
+        raise _fail(where, f"provenance: unknown threshold(s) {', '.join(unknown)}")
+    missing = [t for t in THRESHOLDS if t not in data]
+    if missing:
+        raise _fail(where, f"provenance: no citation for {', '.join(missing)}")
+    out: dict[str, Citation] = {}
+    for key in THRESHOLDS:
+        entry = data[key]
+        at = f"provenance.{key}"
+        if not isinstance(entry, dict) or set(map(str, entry)) - set(_CITATION_KEYS):
+            raise _fail(where, f"{at}: expected a mapping of {', '.join(_CITATION_KEYS)}")
+        texts = {k: entry.get(k) for k in ("source", "quote", "note", "reason")}
+        for name, value in texts.items():
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise _fail(where, f"{at}.{name} must be a non-empty string")
+        assumed = entry.get("assumed", False)
+        if not isinstance(assumed, bool):
+            raise _fail(where, f"{at}.assumed must be true or false")
+        if assumed and texts["source"] is not None:
+            raise _fail(where, f"{at}: a threshold is either assumed or sourced, not both")
+        if assumed and texts["reason"] is None:
+            raise _fail(where, f"{at}: an assumed threshold needs its reason")
+        if not assumed and texts["source"] is None:
+            raise _fail(where, f"{at}: cite a source, or set assumed: true with a reason")
+        out[key] = Citation(
+            source=texts["source"],
+            quote=texts["quote"],
+            note=texts["note"],
+            assumed=assumed,
+            reason=" ".join(texts["reason"].split()) if texts["reason"] else None,
+        )
+    return out
 
 
 @functools.cache
@@ -134,4 +199,12 @@ def load_policy(name: str, rule_ids: frozenset[str]) -> Policy:
     return policy
 
 
-__all__ = ["ALGORITHM_KINDS", "Policy", "load_policy", "parse_policy", "policy_names"]
+__all__ = [
+    "ALGORITHM_KINDS",
+    "THRESHOLDS",
+    "Citation",
+    "Policy",
+    "load_policy",
+    "parse_policy",
+    "policy_names",
+]

@@ -118,9 +118,17 @@ def catalogue_markdown() -> str:
             )
     out += ["", "## Algorithms by policy", ""]
     for policy in policies:
-        out += [f"### {policy.id}", "", f"Minimum RSA key size: {policy.min_rsa_bits} bits.", ""]
+        cited = policy.provenance
+        out += [
+            f"### {policy.id}",
+            "",
+            f"Minimum RSA key size: {policy.min_rsa_bits} bits "
+            f"({_md(cited['min_rsa_bits'].label)}).",
+            "",
+        ]
         for kind, table in policy.grades.items():
             graded = ", ".join(f"{name} ({status})" for name, status in table.items())
-            out.append(f"- {kind.replace('_', ' ')}: {graded}; anything else is refused.")
+            why = _md(cited[f"algorithms.{kind}"].label)
+            out.append(f"- {kind.replace('_', ' ')}: {graded}; anything else is refused ({why}).")
         out.append("")
     return "\n".join(textwrap.dedent(line) for line in out).rstrip() + "\n"
