@@ -29,7 +29,7 @@ STAND_IN_WORDS = ("SoftHSM", "CKR_", "token")
 # A 2008 product whose profile accepts OAEP-SHA256, as the base did before issue 16.
 ACCEPTS_OAEP256 = """\
 id: accepts-oaep256
-extends: docteur-net-cps
+extends: osm-2008-base
 receive:
   smime:
     key_transports: [rsa-pkcs1v15, rsa-oaep-sha1, rsa-oaep-sha256]
