@@ -48,10 +48,11 @@ from conformance.core.vocabulary import ContentCipher
 from conformance.pki.model import Identity, TestPKI
 from conformance.profiles.loader import load_profile
 from conformance.rejections.model import RejectionCase
-from conformance.smime import der
+from conformance.smime import cms_read, der
 from conformance.smime.compose import Headers, Operation, build_message
 from conformance.smime.mime_build import encode_content
-from conformance.smime.options import SendOptions
+from conformance.smime.options import ReceiveOptions, SendOptions
+from conformance.status import Algorithms
 from conformance.token.software import SoftwareKey
 
 __all__ = ["DATE", "LETTER", "OTHER_LETTER", "Hostile", "HostileError", "make_hostile", "makers"]
@@ -726,16 +727,25 @@ def _envelope_parts(data: bytes) -> core_cms.EnvelopedParts:
 
 
 def _flip_envelope(
-    ctx: _Context, message: bytes, targets: tuple[str, ...], *, basic_block: int = 1
+    ctx: _Context,
+    message: bytes,
+    targets: tuple[str, ...],
+    *,
+    basic_block: int = 1,
+    within: tuple[int, int] | None = None,
 ) -> Made:
     """Flip one byte of the envelope: the IV, the GCM nonce, the tag or the ciphertext.
-    The basic ciphertext byte is the first of block `basic_block`."""
+
+    The basic ciphertext byte is the first of block `basic_block`. `within` limits the
+    ciphertext bytes to those whose change reaches these plaintext offsets: a CBC
+    change garbles its own block and flips the same byte of the next one."""
     entity, data = _cms_of(message)
     envelope = _envelope_parts(data)
     assert envelope.ciphertext is not None
     target = ctx.draw.choice(targets, "target")
     mask = ctx.draw.xor("mask")
     algorithm = _locate(data, envelope.cipher_algorithm, "content cipher algorithm")
+    positions: list[int] | None = None
     if target == "iv":
         # AES-CBC parameters: the 16-byte IV ends the AlgorithmIdentifier. Flipping it
         # changes the first plaintext block at the same place and nothing else.
@@ -752,17 +762,51 @@ def _flip_envelope(
         start, size, basic = _locate(data, envelope.mac, "tag"), len(envelope.mac), 0
     else:
         ciphertext = envelope.ciphertext
-        start = _locate(data, ciphertext, "ciphertext")
-        # Basic: a byte of the second block, which changes the third plaintext block
-        # at the same place (and garbles the second): the CBC gadget of EFAIL.
-        size = len(ciphertext)
+        start, size = _locate(data, ciphertext, "ciphertext"), len(ciphertext)
         basic = min(16 * basic_block, size - 1)
-    offset = ctx.draw.index(size, basic, "offset")
+        if within is not None:
+            low, high = within
+            positions = [j for j in range(size) if _reaches(j, low, high)]
+    if positions:
+        basic_index = positions.index(basic) if basic in positions else 0
+        offset = positions[ctx.draw.index(len(positions), basic_index, "offset")]
+    else:
+        offset = ctx.draw.index(size, basic, "offset")
     changed = _flip(data, start + offset, mask)
     return (
         f"{target} byte {offset} of {size} xor 0x{mask:02x}",
         _with_cms(message, entity, changed),
     )
+
+
+def _reaches(offset: int, low: int, high: int) -> bool:
+    """Whether flipping ciphertext byte `offset` changes plaintext in [low, high): CBC
+    garbles the byte's own block and flips the same byte of the next block."""
+    block = offset // 16 * 16
+    flipped = offset + 16
+    return (block < high and block + 16 > low) or low <= flipped < high
+
+
+def _signed_span(ctx: _Context, message: bytes) -> tuple[int, int]:
+    """Where the signed part and its signature lie in the decrypted content: the bytes a
+    change must reach to be an attack (a changed preamble or epilogue of the inner
+    multipart/signed is outside both, and reading it intact is right)."""
+    _, data = _cms_of(message)
+    key = SoftwareKey(
+        ctx.recipient.private_key("encrypt"), ctx.recipient.certificate("encrypt"), "recipient"
+    )
+    plain = cms_read.decrypt_enveloped(
+        core_cms.parse(data).content,
+        "hostile",
+        keys=[key],
+        options=ReceiveOptions(),
+        found=Algorithms(),
+    ).content
+    inner = mime.read(plain)
+    if inner.content_type != "multipart/signed" or len(inner.children) != 2:
+        raise HostileError("the encrypted content is not a multipart/signed entity")
+    signed, signature = inner.children
+    return signed.offset, signature.offset + len(signature.raw)
 
 
 def _efail_encrypt_only(ctx: _Context) -> Made:
@@ -772,7 +816,10 @@ def _efail_encrypt_only(ctx: _Context) -> Made:
 def _efail_signed_inside(ctx: _Context) -> Made:
     message = _reference_message(ctx, "sign-encrypt")
     # Block 22 lies in the signed letter, after the multipart/signed and part headers.
-    return _flip_envelope(ctx, message, ("ciphertext", "iv"), basic_block=22)
+    span = _signed_span(ctx, message)
+    # The IV reaches only the first block, the inner entity's header, which the signature
+    # does not cover: a change there that still parses is read intact, rightly.
+    return _flip_envelope(ctx, message, ("ciphertext",), basic_block=22, within=span)
 
 
 def _gcm_altered(ctx: _Context) -> Made:
