@@ -640,6 +640,34 @@ def _from_mismatch_certificate(ctx: _Context) -> Made:
     )
 
 
+_AMBIGUOUS = ("other-first", "signer-first", "two-fields", "no-from")
+
+
+def _from_ambiguous(ctx: _Context) -> Made:
+    """The author made ambiguous (RFC 5322 3.6.2: several From: mailboxes need a Sender:),
+    the signer's own address among the candidates or none given at all."""
+    other = ctx.pki.identity(_other_id(ctx))
+    message = _signed_message(ctx)
+    fields, body, eol = _header_and_body(message)
+    trick = ctx.draw.choice(_AMBIGUOUS, "trick")
+    mine, theirs = _mailbox(ctx.sender), _mailbox(other)
+    replacement = {
+        "other-first": [f"From: {theirs}, {mine}".encode()],
+        "signer-first": [f"From: {mine}, {theirs}".encode()],
+        "two-fields": [f"From: {theirs}".encode(), f"From: {mine}".encode()],
+        "no-from": [],
+    }[trick]
+    at = next(i for i, f in enumerate(fields) if _field_name(f) == b"from")
+    fields = [*fields[:at], *replacement, *fields[at + 1 :]]
+    described = {
+        "other-first": f"From: {other.id}'s mailbox then the signer's, no Sender:",
+        "signer-first": f"From: the signer's mailbox then {other.id}'s, no Sender:",
+        "two-fields": f"two From: fields, {other.id}'s first",
+        "no-from": "no From: field",
+    }[trick]
+    return described, _with_fields(fields, body, eol)
+
+
 # --- class 5: partial signature / wrapping -------------------------------------------
 
 _UNSIGNED_TEXT = (
@@ -981,6 +1009,7 @@ _MAKERS: dict[str, Maker] = {
     "not-for-me-truncated-key": _not_for_me_truncated,
     "from-mismatch-header": _from_mismatch_header,
     "from-mismatch-certificate": _from_mismatch_certificate,
+    "from-mismatch-ambiguous": _from_ambiguous,
     "partial-mixed-unsigned-part": _partial_mixed,
     "partial-forwarded-message": _partial_forwarded,
     "stripped-signature": _stripped,
