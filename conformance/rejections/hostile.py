@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import modes as sym_modes
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import strategies as st
 
 from conformance.agents import identity_files as files
@@ -328,17 +329,12 @@ def _issuer_serial(certificate: x509.Certificate) -> bytes:
     )
 
 
-def _replace_signer(
-    data: bytes, sid: bytes, certificates: list[bytes], signature: bytes | None = None
-) -> bytes:
-    """The signed-data with its first signer's identifier (and certificates) replaced."""
+def _replace_signer(data: bytes, sid: bytes, certificates: list[bytes]) -> bytes:
+    """The signed-data with its first signer's identifier and its certificates replaced."""
     info = asn1_cms.ContentInfo.load(data)
     signed = info["content"]
     signer = signed["signer_infos"][0]
-    signer_changes: dict[str, bytes | None] = {"sid": sid}
-    if signature is not None:
-        signer_changes["signature"] = der.octet_string(signature)
-    signers = [_rebuild(signer, signer_changes)] + [
+    signers = [_rebuild(signer, {"sid": sid})] + [
         s.dump() for s in list(signed["signer_infos"])[1:]
     ]
     new_signed = _rebuild(
@@ -352,8 +348,6 @@ def _replace_signer(
 
 
 def _der_certificate(certificate: x509.Certificate) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     return certificate.public_bytes(Encoding.DER)
 
 
