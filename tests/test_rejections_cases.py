@@ -24,7 +24,7 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
 from conformance.pki import TestPKI, load_pki
 from conformance.profiles.loader import load_profile
-from conformance.rejections.hostile import Hostile, make_hostile, makers
+from conformance.rejections.hostile import Hostile, make_control, make_hostile, makers
 from conformance.rejections.judge import judge
 from conformance.rejections.model import (
     CLASSES,
@@ -204,10 +204,29 @@ def test_reference_gets_the_expected_outcome(
         pytest.skip(f"{producer} not installed")
     hostile = make_hostile(case, producer=producer, pki=pki, sender=SENDER, recipient=RECIPIENT)
     agent = reference[policy]
+    control = make_control(case, producer=producer, pki=pki, sender=SENDER, recipient=RECIPIENT)
+    read = agent.receive(_receive(pki, control)).status
+    assert read.ok, f"reference does not read the valid message: {read.errors}"
     reception = agent.receive(_receive(pki, hostile))
     receives = case.function in agent.capabilities().receive
-    judgement = judge(case, reception.status, policy, receives=receives)
+    judgement = judge(case, reception.status, policy, receives=receives, control=read)
     assert judgement.outcome == "refuses", f"{hostile.variant}: {judgement.reason}"
+
+
+def test_the_control_is_the_unchanged_message(pki: TestPKI) -> None:
+    """The control and the hostile message differ only where the case changed it."""
+    case = BY_ID["altered-signature-value"]
+    control = make_control(case, producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT)
+    other = make_control(
+        BY_ID["altered-content"], producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT
+    )
+    assert control.message == other.message  # one per function and producer
+    hostile = make_hostile(case, producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT)
+    assert len(hostile.message) == len(control.message)
+    changed = [
+        i for i, (a, b) in enumerate(zip(hostile.message, control.message, strict=True)) if a != b
+    ]
+    assert 1 <= len(changed) <= 2, changed  # one DER byte is one or two base64 characters
 
 
 def test_basic_variant_is_deterministic(pki: TestPKI) -> None:

@@ -56,7 +56,16 @@ from conformance.smime.options import ReceiveOptions, SendOptions
 from conformance.status import Algorithms
 from conformance.token.software import SoftwareKey
 
-__all__ = ["DATE", "LETTER", "OTHER_LETTER", "Hostile", "HostileError", "make_hostile", "makers"]
+__all__ = [
+    "DATE",
+    "LETTER",
+    "OTHER_LETTER",
+    "Hostile",
+    "HostileError",
+    "make_control",
+    "make_hostile",
+    "makers",
+]
 
 # A date inside every valid test certificate's validity (2020-2045), fixed so that
 # the reference producer's messages are the same bytes at every run.
@@ -106,6 +115,7 @@ class _Context:
     sender: Identity
     recipient: Identity
     draw: _Draw
+    label: str  # seeds the reference producer's randomness
 
 
 class _Draw:
@@ -189,7 +199,7 @@ def _reference_message(
         files.intermediates(signer.directory),
         [r.certificate("encrypt") for r in to],
         headers,
-        rng=_rng(ctx.case.id, ctx.producer, signer.id, *(r.id for r in to)),
+        rng=_rng(ctx.label, ctx.producer, signer.id, *(r.id for r in to)),
         self_certificate=signer.certificate("encrypt"),
     )
 
@@ -245,9 +255,14 @@ def _splice(message: bytes, start: int, end: int, new: bytes) -> bytes:
 
 
 def _base64_body(der_bytes: bytes, like: bytes) -> bytes:
+    """Base64 laid out as `like` is (line length, line ending, final line break), so that
+    a change of the same length leaves every other byte of the message as it was."""
     eol = b"\r\n" if b"\r\n" in like else b"\n"
+    first = like.split(eol, 1)[0]
+    width = len(first) if first else 76
     text = base64.b64encode(der_bytes)
-    return b"".join(text[i : i + 64] + eol for i in range(0, len(text), 64))
+    body = eol.join(text[i : i + width] for i in range(0, len(text), width))
+    return body + eol if like.endswith(eol) else body
 
 
 def _replace_body(message: bytes, entity: mime.Entity, body: bytes) -> bytes:
@@ -931,7 +946,7 @@ def _single_des(ctx: _Context) -> Made:
     with three equal keys is single DES (the EDE steps cancel)."""
     message = _reference_message(ctx, "encrypt", options=_no_self(_cipher_options("des-ede3-cbc")))
     entity, data = _cms_of(message)
-    rng = random.Random(ctx.case.id)
+    rng = random.Random(ctx.label)
     key, iv = rng.randbytes(8), rng.randbytes(8)
     inner = mime.canonicalize(encode_content(LETTER, _reference_options().mime.content_encoding))
     padder = sym_padding.PKCS7(64).padder()
@@ -1023,6 +1038,34 @@ def makers() -> frozenset[str]:
     return frozenset(_MAKERS)
 
 
+def _context(
+    case: RejectionCase,
+    producer: str,
+    pki: TestPKI,
+    sender: str,
+    recipient: str,
+    data: st.DataObject | None,
+    label: str,
+) -> _Context:
+    if producer not in case.producers:
+        raise HostileError(f"case {case.id}: producer {producer!r} not among {case.producers}")
+    return _Context(
+        case=case,
+        producer=producer,
+        pki=pki,
+        sender=pki.identity(sender),
+        recipient=pki.identity(recipient),
+        draw=_Draw(data),
+        label=label,
+    )
+
+
+def _label(case: RejectionCase) -> str:
+    """The reference producer's seed: one per function, so that a hostile message is its
+    control with the case's change."""
+    return f"valid {case.function}"
+
+
 def make_hostile(
     case: RejectionCase,
     *,
@@ -1038,19 +1081,30 @@ def make_hostile(
     defective-signer cases sign with the PKI's defective identity instead).
     Raises HostileError when the producer fails or the case has no maker.
     """
-    if producer not in case.producers:
-        raise HostileError(f"case {case.id}: producer {producer!r} not among {case.producers}")
     make = _MAKERS.get(case.id)
     if make is None:
         raise HostileError(f"case {case.id}: no hostile message maker")
-    ctx = _Context(
-        case=case,
-        producer=producer,
-        pki=pki,
-        sender=pki.identity(sender),
-        recipient=pki.identity(recipient),
-        draw=_Draw(data),
-    )
+    ctx = _context(case, producer, pki, sender, recipient, data, _label(case))
     made = make(ctx)
     signer = made[2] if len(made) == 3 else ctx.sender.id
     return Hostile(case.id, producer, made[0], made[1], signer, recipient)
+
+
+def make_control(
+    case: RejectionCase, *, producer: str, pki: TestPKI, sender: str, recipient: str
+) -> Hostile:
+    """The valid message of the case's function by `producer`, from `sender` to
+    `recipient`: what the hostile messages are made from, unchanged.
+
+    A receiver that does not read it (an error) cannot show that it refuses the
+    hostile ones: its refusals prove nothing, and `judge` given its status calls
+    the case not-applicable. It depends only on the function and the producer, so
+    a runner may read it once per receiver, function and producer.
+    """
+    ctx = _context(case, producer, pki, sender, recipient, None, _label(case))
+    if case.function == "sign":
+        message = _signed_message(ctx)
+    else:
+        operation: Operation = "encrypt" if case.function == "encrypt" else "sign-encrypt"
+        message = _reference_message(ctx, operation)
+    return Hostile(case.id, producer, "the valid message, unchanged", message, sender, recipient)

@@ -48,18 +48,27 @@ def judge(
     *,
     receives: bool,
     exception: str = "",
+    control: Status | None = None,
 ) -> Judgement:
     """The outcome of `case` for a receiver whose answer was `status`.
 
     `receives` is False when the receiver does not do the case's function (its
     capabilities): not-applicable. `status` None means the harness broke (the
     message could not be made or the agent could not be run): error, with
-    `exception` as the reason.
+    `exception` as the reason. `control`, when given, is the receiver's answer
+    to the valid message (hostile.make_control): if it refused that too, its
+    refusal of the hostile one proves nothing and the case is not-applicable.
     """
     if not receives:
         return Judgement("not-applicable", (), f"the receiver does not receive {case.function}")
     if status is None:
         return Judgement("error", (), f"harness error: {exception or 'no status'}")
+    if control is not None and not control.ok:
+        if ErrorCode.INTERNAL in {e.code for e in control.errors}:
+            return Judgement("error", (), f"receiver broke on the valid message: {_said(control)}")
+        return Judgement(
+            "not-applicable", (), f"the receiver does not read the valid message: {_said(control)}"
+        )
     codes = {e.code for e in status.errors}
     if ErrorCode.INTERNAL in codes:
         return Judgement("error", (), f"receiver broke: {_said(status)}")
