@@ -24,7 +24,13 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
 from conformance.pki import TestPKI, load_pki
 from conformance.profiles.loader import load_profile
-from conformance.rejections.hostile import Hostile, make_control, make_hostile, makers
+from conformance.rejections.hostile import (
+    Hostile,
+    control_key,
+    make_control,
+    make_hostile,
+    makers,
+)
 from conformance.rejections.judge import judge
 from conformance.rejections.model import (
     CLASSES,
@@ -220,7 +226,12 @@ def test_the_control_is_the_unchanged_message(pki: TestPKI) -> None:
     other = make_control(
         BY_ID["altered-content"], producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT
     )
-    assert control.message == other.message  # one per function and producer
+    assert control.message == other.message  # one per control key
+    assert control_key(case, "reference") == control_key(BY_ID["altered-content"], "reference")
+    gcm = BY_ID["efail-gcm-altered"]
+    assert control_key(gcm, "reference") != control_key(
+        BY_ID["efail-cbc-encrypt-only"], "reference"
+    )
     hostile = make_hostile(case, producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT)
     assert len(hostile.message) == len(control.message)
     changed = [

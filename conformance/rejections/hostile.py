@@ -62,6 +62,7 @@ __all__ = [
     "OTHER_LETTER",
     "Hostile",
     "HostileError",
+    "control_key",
     "make_control",
     "make_hostile",
     "makers",
@@ -158,7 +159,12 @@ Maker = Callable[[_Context], Made]
 
 @cache
 def _reference_options() -> SendOptions:
-    return load_profile("reference").send_options()
+    """Reference's send options, with PKCS#1 v1.5 key transport: the one every shipped
+    receiver reads (NSS and gpgsm cannot unwrap OAEP, SoftHSM not OAEP-SHA256) and both
+    policies accept (osm-2008 SUCCESS, modern WARNING). The encryption cases test what a
+    receiver does with a changed envelope, not whether it reads OAEP."""
+    options = load_profile("reference").send_options()
+    return replace(options, encrypt=replace(options.encrypt, key_transport="rsa-pkcs1v15"))
 
 
 def _rng(*labels: str) -> Callable[[int], bytes]:
@@ -960,10 +966,7 @@ def _single_des(ctx: _Context) -> Made:
     recipients = []
     for recipient_info in envelope["recipient_infos"]:
         ktri = recipient_info.chosen
-        encrypted = public.encrypt(
-            key,
-            asym_padding.OAEP(asym_padding.MGF1(hashes.SHA256()), hashes.SHA256(), None),
-        )
+        encrypted = public.encrypt(key, asym_padding.PKCS1v15())
         recipients.append(_rebuild(ktri, {"encrypted_key": der.octet_string(encrypted)}))
     content_info = der.sequence(
         der.oid(oids.DATA),
@@ -1090,21 +1093,42 @@ def make_hostile(
     return Hostile(case.id, producer, made[0], made[1], signer, recipient)
 
 
+def _control_gcm(ctx: _Context) -> bytes:
+    return _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
+
+
+# The cases whose valid message is not their function's usual one.
+_CONTROLS: dict[str, tuple[str, Callable[[_Context], bytes]]] = {
+    "efail-gcm-altered": ("aes256-gcm", _control_gcm),
+}
+
+
+def control_key(case: RejectionCase, producer: str) -> str:
+    """What the control of `case` depends on: cases with the same key share it, so a
+    runner may read it once per receiver and key."""
+    special = _CONTROLS.get(case.id)
+    return f"{producer} {case.function}" + (f" {special[0]}" if special else "")
+
+
 def make_control(
     case: RejectionCase, *, producer: str, pki: TestPKI, sender: str, recipient: str
 ) -> Hostile:
     """The valid message of the case's function by `producer`, from `sender` to
-    `recipient`: what the hostile messages are made from, unchanged.
+    `recipient`: what the hostile messages are made from, unchanged (for AES-GCM,
+    the valid AES-GCM message).
 
     A receiver that does not read it (an error) cannot show that it refuses the
     hostile ones: its refusals prove nothing, and `judge` given its status calls
-    the case not-applicable. It depends only on the function and the producer, so
-    a runner may read it once per receiver, function and producer.
+    the case not-applicable. It depends only on `control_key`.
     """
     ctx = _context(case, producer, pki, sender, recipient, None, _label(case))
-    if case.function == "sign":
+    special = _CONTROLS.get(case.id)
+    if special is not None:
+        message = special[1](ctx)
+    elif case.function == "sign":
         message = _signed_message(ctx)
     else:
         operation: Operation = "encrypt" if case.function == "encrypt" else "sign-encrypt"
         message = _reference_message(ctx, operation)
-    return Hostile(case.id, producer, "the valid message, unchanged", message, sender, recipient)
+    variant = f"the valid message ({control_key(case, producer)}), unchanged"
+    return Hostile(case.id, producer, variant, message, sender, recipient)
