@@ -7,7 +7,11 @@ conformance/agents/openssl.py drives it), so a receiver's parser meets a
 foreign producer too. The change is then made on the parts read by
 conformance/core (the MIME tree, the CMS parts) and the message re-encoded:
 bytes flipped in place where the length stays, DER re-wrapped with
-conformance/smime/der.py where it does not.
+conformance/smime/der.py where it does not. The core parts carry values, not
+where each field's encoding lies, so a re-wrapped structure takes its other
+fields' encodings from asn1crypto, which dumps an untouched field exactly as
+it was received. `make_control` gives the valid message itself, so that a
+receiver's refusal counts only when it reads the valid one.
 
 With `data` None each case gives its basic variant, the same bytes every time
 for a given PKI (a seeded rng; the OpenSSL producer draws its own randomness).
@@ -98,7 +102,9 @@ class HostileError(Exception):
 @dataclass(frozen=True)
 class Hostile:
     """One hostile message. `sender` and `recipient` are identity ids of the test PKI:
-    the receiver reads the message as `recipient`."""
+    the receiver reads the message as `recipient`; `sender` made it (the signer, a
+    defective identity for the defective-signer cases, the forwarder for a forwarded
+    message), whatever its From: says."""
 
     case_id: str
     producer: str
