@@ -117,3 +117,9 @@ def test_a_receiver_that_refuses_the_valid_message_proves_nothing() -> None:
     assert j.outcome == "refuses"
     broke = _status(error=ErrorCode.INTERNAL)
     assert judge(REFUSE, refused, "osm-2008", receives=True, control=broke).outcome == "error"
+
+
+def test_unsupported_after_reading_the_valid_message_is_a_refusal() -> None:
+    said = _status(error=ErrorCode.UNSUPPORTED_FUNCTION)
+    j = judge(REFUSE, said, "osm-2008", receives=True, control=_status("integrity"))
+    assert j.outcome == "refuses" and "unsupported-function" in j.reason

@@ -22,7 +22,8 @@ __all__ = ["OUTCOMES", "Judgement", "Outcome", "judge"]
 Outcome = Literal["refuses", "accepts", "not-applicable", "error"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
-# A receiver that answers with these does not do what the case attacks.
+# A receiver that answers with these does not do what the case attacks, unless it read
+# the valid message (the control): then they are its way of refusing the hostile one.
 _NOT_APPLICABLE = frozenset({ErrorCode.UNSUPPORTED_FUNCTION, ErrorCode.UNSUPPORTED_FORMAT})
 
 
@@ -73,7 +74,7 @@ def judge(
     if ErrorCode.INTERNAL in codes:
         return Judgement("error", (), f"receiver broke: {_said(status)}")
     primary = status.primary_error()
-    if primary is not None and primary.code in _NOT_APPLICABLE:
+    if primary is not None and primary.code in _NOT_APPLICABLE and control is None:
         return Judgement("not-applicable", (), _said(status))
     expectation = case.expectation(policy)
     held = status.services.as_set()
