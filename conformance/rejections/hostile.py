@@ -221,13 +221,15 @@ def _openssl_options() -> SendOptions:
     return load_profile("openssl").send_options()
 
 
-def _openssl_message(ctx: _Context, *, content: bytes = LETTER) -> bytes:
+def _openssl_message(
+    ctx: _Context, *, content: bytes = LETTER, options: SendOptions | None = None
+) -> bytes:
     """A valid signed message as `openssl cms -sign` makes it: the openssl agent, with
-    its profile's options, as the matrix drives it."""
+    its profile's options (or `options`), as the matrix drives it."""
     from conformance.agents.openssl import OpenSSLAgent
 
     with tempfile.TemporaryDirectory(prefix="osm-hostile-") as tmp:
-        agent = OpenSSLAgent(_openssl_options(), Path(tmp))
+        agent = OpenSSLAgent(options or _openssl_options(), Path(tmp))
         try:
             sent = agent.send(
                 SendRequest(
@@ -252,6 +254,21 @@ def _signed_message(ctx: _Context) -> bytes:
     if ctx.producer == "openssl":
         return _openssl_message(ctx)
     return _reference_message(ctx, "sign")
+
+
+def _in_some_format(ctx: _Context) -> tuple[str, bytes]:
+    """The signed letter as multipart/signed (the basic variant) or, when drawn, as opaque
+    signed-data: for the changes made inside the CMS, which both formats carry."""
+    form = ctx.draw.choice(("multipart-signed", "opaque"), "format")
+    if form == "multipart-signed":
+        return "", _signed_message(ctx)
+    if ctx.producer == "openssl":
+        options = _openssl_options()
+        opaque = replace(options, sign=replace(options.sign, format="opaque"))
+        return "opaque signed-data, ", _openssl_message(ctx, options=opaque)
+    options = _reference_options()
+    opaque = replace(options, sign=replace(options.sign, format="opaque"))
+    return "opaque signed-data, ", _reference_message(ctx, "sign", options=opaque)
 
 
 # --- MIME and CMS surgery ------------------------------------------------------------
@@ -416,7 +433,7 @@ def _flip_in_cms(
     ctx: _Context, pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]], what: str
 ) -> Made:
     """Flip one byte of the CMS inside the field that `pick` returns (start, size, basic)."""
-    message = _signed_message(ctx)
+    form, message = _in_some_format(ctx)
     entity, data = _cms_of(message)
     signer = _signed_parts(data).signers[0]
     start, size, basic = pick(data, signer)
@@ -424,7 +441,7 @@ def _flip_in_cms(
     mask = ctx.draw.xor("mask")
     changed = _flip(data, start + offset, mask)
     return (
-        f"{what}, byte {offset} of {size} xor 0x{mask:02x}",
+        f"{form}{what}, byte {offset} of {size} xor 0x{mask:02x}",
         _with_cms(message, entity, changed),
     )
 
@@ -457,7 +474,7 @@ def _pick_signature(data: bytes, signer: core_cms.SignerParts) -> tuple[int, int
 
 
 def _wrong_signer_certificate(ctx: _Context) -> Made:
-    message = _signed_message(ctx)
+    form, message = _in_some_format(ctx)
     entity, data = _cms_of(message)
     parts = _signed_parts(data)
     own = _der_certificate(ctx.sender.certificate("sign"))
@@ -467,13 +484,13 @@ def _wrong_signer_certificate(ctx: _Context) -> Made:
         certificates.append(_der_certificate(other))
     changed = _replace_signer(data, _issuer_serial(other), certificates)
     return (
-        f"signer certificate replaced by {_other_id(ctx)}'s, SignerIdentifier repointed",
+        f"{form}signer certificate replaced by {_other_id(ctx)}'s, SignerIdentifier repointed",
         _with_cms(message, entity, changed),
     )
 
 
 def _wrong_signer_identifier(ctx: _Context) -> Made:
-    message = _signed_message(ctx)
+    form, message = _in_some_format(ctx)
     entity, data = _cms_of(message)
     parts = _signed_parts(data)
     own = _der_certificate(ctx.sender.certificate("sign"))
@@ -481,7 +498,8 @@ def _wrong_signer_identifier(ctx: _Context) -> Made:
     certificates = [c for c in parts.certificates if c != own] + [_der_certificate(other)]
     changed = _replace_signer(data, _issuer_serial(other), certificates)
     return (
-        f"SignerIdentifier names {_other_id(ctx)}'s certificate (carried), the signer's removed",
+        f"{form}SignerIdentifier names {_other_id(ctx)}'s certificate (carried), "
+        "the signer's removed",
         _with_cms(message, entity, changed),
     )
 
@@ -837,9 +855,11 @@ def _reaches(offset: int, low: int, high: int) -> bool:
 
 
 def _signed_span(ctx: _Context, message: bytes) -> tuple[int, int]:
-    """Where the signed part and its signature lie in the decrypted content: the bytes a
-    change must reach to be an attack (a changed preamble or epilogue of the inner
-    multipart/signed is outside both, and reading it intact is right)."""
+    """Where the signed part lies in the decrypted content: the bytes a change must reach
+    to be an attack. The rest of the inner multipart/signed (its header, preamble,
+    delimiters, the signature part's header fields) is not signed, and a change there
+    that still parses is rightly read as intact; a change of the signature's own bytes
+    is the altered-signature-value case."""
     _, data = _cms_of(message)
     key = SoftwareKey(
         ctx.recipient.private_key("encrypt"), ctx.recipient.certificate("encrypt"), "recipient"
@@ -854,8 +874,8 @@ def _signed_span(ctx: _Context, message: bytes) -> tuple[int, int]:
     inner = mime.read(plain)
     if inner.content_type != "multipart/signed" or len(inner.children) != 2:
         raise HostileError("the encrypted content is not a multipart/signed entity")
-    signed, signature = inner.children
-    return signed.offset, signature.offset + len(signature.raw)
+    signed = inner.children[0]
+    return signed.offset, signed.offset + len(signed.raw)
 
 
 def _efail_encrypt_only(ctx: _Context) -> Made:
