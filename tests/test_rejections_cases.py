@@ -1,11 +1,13 @@
 """The rejection cases: valid data, a hostile message for each, and `reference` refusing each.
 
 `reference` is run as the matrix runs it (conformance.agents.factory.make_agent)
-under each policy. Until the run's policy reaches profile receivers (the
-factory's `policy` argument), reference reads as its profile says, which is
-the osm-2008 tolerance: the cases it can only refuse under a policy are marked
-xfail (strict) until then, and the mark goes away by itself once the factory
-takes the policy.
+under each policy, and must read each case's valid message (the control) first.
+Until the run's policy reaches profile receivers (the factory's `policy`
+argument), reference reads as its profile says, which is the osm-2008
+tolerance (and rc2-40-cbc besides); until the one-author rule lands
+(conformance.core.author), it takes any From: mailbox. The cases it can only
+refuse once those land are marked xfail (strict), and the marks go away by
+themselves when they do.
 """
 
 from __future__ import annotations
