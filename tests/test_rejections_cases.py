@@ -4,15 +4,13 @@
 under each policy, and must read each case's valid message (the control) first.
 Until the run's policy reaches profile receivers (the factory's `policy`
 argument), reference reads as its profile says, which is the osm-2008
-tolerance (and rc2-40-cbc besides); until the one-author rule lands
-(conformance.core.author), it takes any From: mailbox. The cases it can only
-refuse once those land are marked xfail (strict), and the marks go away by
-themselves when they do.
+tolerance (and rc2-40-cbc besides). The cases it can only refuse under a
+policy are marked xfail (strict) until then, and the marks go away by
+themselves when the factory takes the policy.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import shutil
 from collections.abc import Iterator
@@ -52,13 +50,6 @@ SENDER, RECIPIENT = "pro01", "pro02"
 PRODUCERS_HERE = {"reference"} | ({"openssl"} if shutil.which("openssl") else set())
 # Whether the factory applies the run's policy to a profile receiver yet.
 POLICY_APPLIES = "policy" in inspect.signature(make_agent).parameters
-# Whether the receiver takes one unambiguous author (conformance.core.author) yet.
-AUTHOR_RULE = importlib.util.find_spec("conformance.core.author") is not None
-# What reference refuses only once it takes one unambiguous author as the message's.
-NEEDS_AUTHOR: dict[str, str] = {
-    "from-mismatch-ambiguous": "reference accepts when any From: mailbox is the signer's, "
-    "until the one-author rule (issue 15 point 6) lands",
-}
 # What reference refuses only once the policy is applied (or once its profile drops
 # rc2-40-cbc), with the reason; under osm-2008 it reads as its profile says.
 NEEDS_POLICY: dict[tuple[str, Policy], str] = {
@@ -111,8 +102,6 @@ def _params() -> list[object]:
                 reason = NEEDS_POLICY.get((case.id, policy))
                 if reason is not None and not POLICY_APPLIES:
                     marks.append(pytest.mark.xfail(reason=reason, strict=True))
-                if case.id in NEEDS_AUTHOR and not AUTHOR_RULE:
-                    marks.append(pytest.mark.xfail(reason=NEEDS_AUTHOR[case.id], strict=True))
                 params.append(
                     pytest.param(
                         case, producer, policy, marks=marks, id=f"{case.id}-{producer}-{policy}"
@@ -260,12 +249,7 @@ def test_basic_variant_is_deterministic(pki: TestPKI) -> None:
 def test_drawn_variants_are_refused(
     data: st.DataObject, pki: TestPKI, reference: dict[Policy, Agent]
 ) -> None:
-    drawn = [
-        c
-        for c in CASES
-        if ((c.id, "osm-2008") not in NEEDS_POLICY or POLICY_APPLIES)
-        and (c.id not in NEEDS_AUTHOR or AUTHOR_RULE)
-    ]
+    drawn = [c for c in CASES if (c.id, "osm-2008") not in NEEDS_POLICY or POLICY_APPLIES]
     case = data.draw(st.sampled_from(drawn), label="case")
     producers = [p for p in case.producers if p in PRODUCERS_HERE]
     producer = data.draw(st.sampled_from(producers), label="producer")
