@@ -83,6 +83,7 @@ class EvidenceWriter:
             crls=world.crls,
             expected_sender=sender.party.email,
             expected_recipient=receiver.party.email,
+            policy=world.policy,
         )
         self._write(f"{prefix}.checks.json", json.dumps(report.to_json(), indent=2).encode())
         return self._write(f"{prefix}.checks.html", html_page(report).encode("utf-8"))

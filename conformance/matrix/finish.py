@@ -31,7 +31,7 @@ def engine_versions(spec: MatrixSpec, agent_ids: list[str]) -> dict[str, str]:
     versions: dict[str, str] = {}
     for agent_id in agent_ids:
         try:
-            agent = make_agent(spec.profiles()[agent_id])
+            agent = make_agent(spec.profiles()[agent_id], policy=spec.policy)
         except UserError as exc:
             versions[agent_id] = f"unavailable: {exc}"
             continue
@@ -64,6 +64,7 @@ def finish_run(
             "senders": list(spec.senders),
             "receivers": list(spec.receivers),
             "profiles": list(spec.profile_paths),
+            "policy": spec.policy,
             "cells_planned": len(spec.cells()),
             "cells_done": len(cells),
         },

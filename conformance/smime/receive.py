@@ -342,7 +342,7 @@ class _Reader:
         self, certificate: asn1_x509.Certificate, carried: list[asn1_x509.Certificate]
     ) -> ChainResult:
         digests = self.options.digests
-        weak = {"md2", "md5"}
+        weak = {"md2", "md5", *self.options.refused_certificate_digests}
         if digests is not None and "sha1" not in digests:
             weak.add("sha1")
         return validate_signer(
@@ -353,6 +353,9 @@ class _Reader:
             moment=self.validation_time,
             check_revocation=self.options.check_revocation,
             weak_digests=frozenset(weak),
+            min_rsa_bits=self.options.min_rsa_bits,
+            check_validity=self.options.check_validity,
+            check_key_usage=self.options.check_key_usage,
         )
 
     # --- summing up -------------------------------------------------------------------

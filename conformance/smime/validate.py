@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias, TypeVar
 
 from asn1crypto import crl as asn1_crl
@@ -52,6 +52,7 @@ __all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate
 _EMAIL_PROTECTION = oids.EMAIL_PROTECTION
 _ANY_EKU = oids.ANY_EXTENDED_KEY_USAGE
 _CACHE_SIZE = 4096
+_NO_TOLERANCE = timedelta(0)
 _cache: OrderedDict[tuple[Any, ...], ChainResult] = OrderedDict()
 _lock = threading.Lock()
 
@@ -204,12 +205,18 @@ def validate_signer(
     weak_digests: frozenset[str] = frozenset({"md2", "md5", "sha1"}),
     min_rsa_bits: int = 2048,
     min_dsa_bits: int = 2048,
+    check_validity: bool = True,
+    check_key_usage: bool = True,
 ) -> ChainResult:
     """Validate a signer certificate's path to `trust` and its S/MIME usage.
 
     `moment` defaults to now (then cached per minute). `weak_digests` are the
     hash names refused in certificate and CRL signatures (pyhanko names);
     signatures by RSA or DSA keys shorter than the given sizes are refused.
+    A receiver that does not check validity (`check_validity` false) has the
+    path validated with a time tolerance that reaches the signer's validity
+    period, so that everything else (chain, revocation, algorithms) is still
+    checked; one that does not check key usage skips the RFC 8550 4.4 usage rules.
     """
     cert = _asn1(certificate)
     if not trust:
@@ -222,6 +229,7 @@ def validate_signer(
         moment = datetime.now(UTC).replace(second=0, microsecond=0)
     elif moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    tolerance = _outside_by(cert, moment) if not check_validity else timedelta(0)
     anchors = [_asn1(c) for c in trust]
     others = [_asn1(c) for c in intermediates]
     crl_ders = [certificates.crl_der(c) for c in crls]
@@ -235,6 +243,8 @@ def validate_signer(
         weak_digests,
         min_rsa_bits,
         min_dsa_bits,
+        check_key_usage,
+        tolerance,
     )
     with _lock:
         cached = _cache.get(key)
@@ -247,12 +257,38 @@ def validate_signer(
         rsa_key_size_threshold=min_rsa_bits,
         dsa_key_size_threshold=min_dsa_bits,
     )
-    result = _validate(cert, subject, anchors, others, crl_ders, moment, check_revocation, policy)
+    result = _validate(
+        cert,
+        subject,
+        anchors,
+        others,
+        crl_ders,
+        moment,
+        check_revocation,
+        policy,
+        tolerance,
+    )
+    if result.valid and check_key_usage:
+        problem = _usage_problem(cert)
+        if problem is not None:
+            result = ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
     with _lock:
         _cache[key] = result
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return result
+
+
+def _outside_by(cert: asn1_x509.Certificate, moment: datetime) -> timedelta:
+    """How far `moment` lies outside the certificate's validity period (zero inside it)."""
+    validity = cert["tbs_certificate"]["validity"]
+    not_before: datetime = validity["not_before"].native
+    not_after: datetime = validity["not_after"].native
+    if moment < not_before:
+        return not_before - moment
+    if moment > not_after:
+        return moment - not_after
+    return timedelta(0)
 
 
 def _validate(
@@ -264,6 +300,7 @@ def _validate(
     moment: datetime,
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
+    tolerance: timedelta = _NO_TOLERANCE,
 ) -> ChainResult:
     """The path to the given anchors; an anchor certified by another one is first taken as
     an intermediate.
@@ -280,12 +317,20 @@ def _validate(
     if check_revocation and lower:
         top = [a for a in anchors if all(a is not b for b in lower)]
         first = _validate_path(
-            cert, subject, top, [*others, *lower], crl_ders, moment, check_revocation, policy
+            cert,
+            subject,
+            top,
+            [*others, *lower],
+            crl_ders,
+            moment,
+            check_revocation,
+            policy,
+            tolerance,
         )
         if first.valid or first.code == ErrorCode.REVOKED_SIGNER:
             return first
     return _validate_path(
-        cert, subject, anchors, others, crl_ders, moment, check_revocation, policy
+        cert, subject, anchors, others, crl_ders, moment, check_revocation, policy, tolerance
     )
 
 
@@ -298,6 +343,7 @@ def _validate_path(
     moment: datetime,
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
+    tolerance: timedelta = _NO_TOLERANCE,
 ) -> ChainResult:
     context = ValidationContext(
         trust_roots=anchors,
@@ -311,6 +357,8 @@ def _validate_path(
         # every certificate under the anchor must be covered by a valid given CRL.
         revocation_mode="require" if check_revocation else "soft-fail",
         algorithm_usage_policy=policy,
+        # pyhanko's default tolerance; more for a receiver that does not check validity.
+        time_tolerance=tolerance + timedelta(seconds=1),
     )
     paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert))
     try:
@@ -322,7 +370,7 @@ def _validate_path(
         return ChainResult(
             False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
         )
-    problem = _usage_problem(cert) or _weak_key(cert, policy)
+    problem = _weak_key(cert, policy)
     if problem is not None:
         return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
     return ChainResult(True, None, f"signer {subject}: valid chain to a trust anchor")

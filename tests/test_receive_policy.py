@@ -1,0 +1,159 @@
+"""What a profile receiver checks: its profile's checks and the run's policy.
+
+A message signed by `openssl cms -sign` with an identity of the test PKI
+(vectors/pki) is read by the strict receiver under the `reference` profile's
+options, put under each policy the way `run --policy` does it
+(`agents.profiled.under_policy`): a receiver refuses what the policy refuses,
+and a check its profile turns off (`check_validity`, `check_key_usage`) lets
+through exactly the defect it would have refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+from smime_read_support import openssl
+
+from conformance.agents.profiled import ProfileAgent, under_policy
+from conformance.check.catalogue import rule_ids
+from conformance.check.policy import load_policy
+from conformance.pki.model import load_pki, read_certificates, read_crl
+from conformance.profiles.loader import load_profiles
+from conformance.smime.options import ReceiveOptions
+from conformance.smime.receive import read_message
+from conformance.smime.validate import clear_cache
+from conformance.status import ErrorCode, Status
+
+pytestmark = pytest.mark.engines
+
+PKI = load_pki()
+CONTENT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nCompte rendu: normal.\r\n"
+MOMENT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+PROFILES = load_profiles()
+
+
+def _sign(identity_id: str, *, role: str = "sign", digest: str = "sha256") -> bytes:
+    who = PKI.identity(identity_id)
+    return openssl(
+        "cms",
+        "-sign",
+        "-crlfeol",
+        "-md",
+        digest,
+        "-signer",
+        str(who.certificate_path(role)),  # type: ignore[arg-type]
+        "-inkey",
+        str(who.key_path(role)),  # type: ignore[arg-type]
+        "-certfile",
+        str(who.directory / "chain.pem"),
+        "-from",
+        who.email,
+        "-to",
+        PKI.identity("pro02").email,
+        "-subject",
+        "Compte rendu",
+        data=CONTENT,
+    )
+
+
+def _read(message: bytes, options: ReceiveOptions) -> Status:
+    clear_cache()
+    trust = [c for p in PKI.trust_paths() for c in read_certificates(p)]
+    _, status = read_message(
+        message,
+        keys=[],
+        trust=trust,
+        crls=[read_crl(p) for p in PKI.crl_paths()],
+        directory=None,
+        options=options,
+        validation_time=MOMENT,
+        intermediates=PKI.intermediates(),
+    )
+    return status
+
+
+def _reference(policy: str) -> ReceiveOptions:
+    return under_policy(PROFILES["reference"].receive_options(), load_policy(policy, rule_ids()))
+
+
+def _codes(status: Status) -> list[ErrorCode]:
+    return [e.code for e in status.errors]
+
+
+def test_valid_signer_is_authenticated_under_both_policies() -> None:
+    message = _sign("pro01")
+    for policy in ("osm-2008", "modern"):
+        status = _read(message, _reference(policy))
+        assert status.ok, (policy, status.errors)
+        assert status.services.authentication and status.services.integrity
+
+
+def test_sha1_digest_is_read_under_osm_2008_and_refused_under_modern() -> None:
+    message = _sign("pro01", digest="sha1")
+    assert _read(message, _reference("osm-2008")).services.authentication
+    modern = _read(message, _reference("modern"))
+    assert ErrorCode.UNSUPPORTED_ALGORITHM in _codes(modern)
+    assert not modern.services.authentication and not modern.services.integrity
+
+
+def test_sha1_certificate_is_tolerated_under_osm_2008_and_untrusted_under_modern() -> None:
+    message = _sign("defect-sha1")
+    assert _read(message, _reference("osm-2008")).services.authentication
+    modern = _read(message, _reference("modern"))
+    assert _codes(modern) == [ErrorCode.UNTRUSTED_SIGNER]
+    assert not modern.services.authentication
+
+
+def test_a_1024_bit_signer_is_refused_under_both_policies() -> None:
+    message = _sign("defect-weak-key")
+    for policy in ("osm-2008", "modern"):
+        status = _read(message, _reference(policy))
+        assert ErrorCode.UNTRUSTED_SIGNER in _codes(status), policy
+        assert not status.services.authentication
+
+
+def test_check_validity_off_lets_an_expired_signer_through_and_nothing_else() -> None:
+    strict = _reference("osm-2008")
+    lax = replace(strict, check_validity=False)
+    for identity in ("defect-expired", "defect-not-yet-valid"):
+        message = _sign(identity)
+        refused = _read(message, strict)
+        assert _codes(refused) == [ErrorCode.UNTRUSTED_SIGNER], identity
+        assert "valid" in refused.errors[0].message
+        assert _read(message, lax).services.authentication, identity
+    # Revocation and the chain are still checked when the dates are not.
+    assert _codes(_read(_sign("defect-revoked"), lax)) == [ErrorCode.REVOKED_SIGNER]
+    assert _codes(_read(_sign("defect-unknown-root"), lax)) == [ErrorCode.UNTRUSTED_SIGNER]
+
+
+def test_check_key_usage_off_accepts_a_signature_by_an_encryption_only_key() -> None:
+    message = _sign("pro01", role="encrypt")
+    strict = _reference("osm-2008")
+    refused = _read(message, strict)
+    assert _codes(refused) == [ErrorCode.UNTRUSTED_SIGNER]
+    assert "key usage" in refused.errors[0].message
+    lax = _read(message, replace(strict, check_key_usage=False))
+    assert lax.ok and lax.services.authentication
+
+
+def test_reference_reads_no_rc2_40_and_the_policy_reaches_the_agent() -> None:
+    reference = PROFILES["reference"]
+    assert reference.receive_options().ciphers is not None
+    assert "rc2-40-cbc" not in reference.receive_options().ciphers
+    modern = ProfileAgent(reference, policy="modern")._receive_options
+    assert modern == _reference("modern")
+    assert modern.digests is not None and "sha1" not in modern.digests
+    assert modern.ciphers is not None and "des-ede3-cbc" not in modern.ciphers
+    assert "sha1" in modern.refused_certificate_digests
+    old = ProfileAgent(reference)._receive_options  # osm-2008, the default
+    assert old.digests is not None and "sha1" in old.digests
+    assert "sha1" not in old.refused_certificate_digests
+
+
+def test_a_receiver_that_reads_anything_reads_what_the_policy_lists() -> None:
+    gpgsm_like = PROFILES["gpgsm"].receive_options()
+    assert gpgsm_like.ciphers is None
+    limited = under_policy(gpgsm_like, load_policy("modern", rule_ids()))
+    assert limited.ciphers == frozenset(load_policy("modern", rule_ids()).grades["content_cipher"])
