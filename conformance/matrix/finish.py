@@ -96,6 +96,12 @@ def summary(results: Results) -> str:
         ),
         "pairs:    " + ", ".join(f"{k} {interop[k]}" for k in ("full", "partial", "none")),
     ]
+    nonconformant = [c for c in results.cells if c.nonconformant]
+    if nonconformant:
+        lines.append(
+            f"non-conformant messages: {len(nonconformant)} cells "
+            f"(policy {results.run.settings.get('policy', 'osm-2008')}; verdicts unchanged)"
+        )
     ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})
     if 1 < len(ids) <= 30:
         mark = {"full": "●", "partial": "◐", "none": "○"}
