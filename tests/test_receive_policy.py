@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from smime_read_support import openssl
@@ -19,8 +20,10 @@ from smime_read_support import openssl
 from conformance.agents.profiled import ProfileAgent, under_policy
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import load_policy
+from conformance.cli import main
 from conformance.pki.model import load_pki, read_certificates, read_crl
 from conformance.profiles.loader import load_profiles
+from conformance.results import load_results
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.smime.validate import clear_cache
@@ -157,3 +160,26 @@ def test_a_receiver_that_reads_anything_reads_what_the_policy_lists() -> None:
     assert gpgsm_like.ciphers is None
     limited = under_policy(gpgsm_like, load_policy("modern", rule_ids()))
     assert limited.ciphers == frozenset(load_policy("modern", rule_ids()).grades["content_cipher"])
+
+
+@pytest.mark.parametrize(("policy", "verdict"), [("osm-2008", "pass"), ("modern", "fail")])
+def test_run_policy_reaches_the_profile_receivers_and_the_validator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: str, verdict: str
+) -> None:
+    """A 2008 product signs with SHA-1: read and conformant under osm-2008; refused by
+    the same `reference` receiver, and non-conformant, under modern."""
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "software")
+    out = tmp_path / "out"
+    argv = ["run", "--quiet", "--jobs", "1", "--examples", "1", "--policy", policy]
+    argv += ["--sender", "docteur-net-cps", "--receiver", "reference", "--function", "sign"]
+    assert main([*argv, "--out", str(out)]) == 0
+    results = load_results(out / "results.json")
+    assert results.run.settings["policy"] == policy
+    got = results.cell("docteur-net-cps", "reference", "sign")
+    assert got is not None and got.sent["digest"] == ["sha1"]
+    assert got.verdict == verdict, got.reason
+    if policy == "modern":
+        assert got.reason is not None and "unsupported-algorithm" in got.reason
+        assert "CMS-007" in got.nonconformant
+    else:
+        assert got.nonconformant == []
