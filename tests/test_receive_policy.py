@@ -21,8 +21,10 @@ from conformance.agents.profiled import ProfileAgent, under_policy
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import load_policy
 from conformance.cli import main
+from conformance.paths import PROFILES_DIR
 from conformance.pki.model import load_pki, read_certificates, read_crl
-from conformance.profiles.loader import load_profiles
+from conformance.profiles.loader import lint, load_profiles
+from conformance.profiles.schema import SmimeReceive
 from conformance.results import load_results
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
@@ -183,3 +185,22 @@ def test_run_policy_reaches_the_profile_receivers_and_the_validator(
         assert "CMS-007" in got.nonconformant
     else:
         assert got.nonconformant == []
+
+
+@pytest.mark.parametrize("field", ["check_validity", "check_key_usage"])
+def test_the_new_checks_need_provenance_like_every_fact(tmp_path: Path, field: str) -> None:
+    """`reference` with its receive section's citation replaced by one per field, all but
+    `field`: lint names the fact that has none."""
+    text = (PROFILES_DIR / "reference.yaml").read_text(encoding="utf-8")
+    section = text[text.index("  receive:\n    source:") : text.index("  engine: {source")]
+    cite = "{source: project-choice}"
+    smime = [f for f in SmimeReceive.model_fields if f != field]
+    lines = [f"  receive.{f}: {cite}\n" for f in ("functions", "reads_hprim_net", "apicrypt")]
+    lines += [f"  receive.smime.{f}: {cite}\n" for f in smime]
+    path = tmp_path / "reference.yaml"
+    path.write_text(text.replace(section, "".join(lines)), encoding="utf-8")
+    got = [str(p).replace(f"{tmp_path}/", "") for p in lint([path])]
+    assert len(got) == 1 and f"receive.smime.{field}: no provenance" in got[0], got
+    path.write_text(text.replace(section, "".join(lines) + f"  receive.smime.{field}: {cite}\n"))
+    assert lint([path]) == []
+    assert getattr(load_profiles([path])["reference"].receive_options(), field) is True
