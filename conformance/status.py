@@ -26,7 +26,9 @@ class ErrorCode(StrEnum):
     BAD_SIGNATURE = "bad-signature"  # the signature does not verify over what arrived
     UNTRUSTED_SIGNER = "untrusted-signer"  # no valid chain to the trust anchors
     REVOKED_SIGNER = "revoked-signer"  # the signer's certificate is on a CRL
-    SIGNER_MISMATCH = "signer-mismatch"  # From: differs from the certificate's address
+    SIGNER_MISMATCH = (
+        "signer-mismatch"  # the author (From:, Sender:) is ambiguous or not the signer
+    )
     CANNOT_DECRYPT = "cannot-decrypt"  # not for me, no key, or the token refused
     NOT_ENCRYPTED = "not-encrypted"  # encryption was required and there is none
     UNSUPPORTED_ALGORITHM = "unsupported-algorithm"

@@ -28,6 +28,7 @@ from pki_support import authority, cert_pem, crl, key_pem, leaf, name
 from conformance.core.vocabulary import Role
 from conformance.pki.build import Authority
 from conformance.pki.export import P12_PASSWORD, pkcs12_bytes
+from conformance.pki.model import Identity
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import Status
@@ -269,6 +270,30 @@ def openssl_sign(person: Person, *args: str, tool: str = "cms", data: bytes = CO
     """`openssl cms|smime -sign` as `person`: the signer options every signing test passes."""
     signer = ["-signer", str(person.cert_path), "-inkey", str(person.key_path)]
     return openssl(tool, "-sign", *signer, *args, data=data)
+
+
+def openssl_signed_by(who: Identity, recipient: str, data: bytes) -> bytes:
+    """`openssl cms -sign` by a test-PKI identity to `recipient`, carrying its issuing CA
+    (`chain.pem`) as users' clients do: a message from a foreign producer."""
+    return openssl(
+        "cms",
+        "-sign",
+        "-crlfeol",
+        *("-signer", str(who.certificate_path("sign")), "-inkey", str(who.key_path("sign"))),
+        *("-certfile", str(who.directory / "chain.pem")),
+        *("-from", who.email, "-to", recipient, "-subject", "Compte rendu"),
+        data=data,
+    )
+
+
+def nested_multipart(depth: int) -> bytes:
+    """A body of `depth` multipart/mixed entities nested one in the other (a nesting bomb)."""
+    body = b"leaf\r\n"
+    for level in range(depth):
+        b = f"b{level}".encode()
+        head = b"Content-Type: multipart/mixed; boundary=" + b + b"\r\n\r\n"
+        body = head + b"--" + b + b"\r\n" + body + b"\r\n--" + b + b"--\r\n"
+    return body
 
 
 def headers(sender: str = "alice@osm.test", recipient: str = "bob@osm.test") -> bytes:

@@ -28,7 +28,7 @@ from agents_support import missing_tools
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
-from smime_read_support import multipart_signed, openssl
+from smime_read_support import multipart_signed, openssl_signed_by
 
 from conformance.agents.base import SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
@@ -41,7 +41,7 @@ from conformance.core.vocabulary import Function, Party
 from conformance.paths import RFC4134_DIR, VECTORS_DIR
 from conformance.pki import certs
 from conformance.pki.export import export_pki
-from conformance.pki.model import Identity, load_pki, read_certificates, read_crl, read_private_key
+from conformance.pki.model import load_pki, read_certificates, read_crl, read_private_key
 from conformance.smime.options import EncryptOptions, ReceiveOptions, SendOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode
@@ -300,31 +300,13 @@ def test_real_engine_messages(
         assert reading.signature_valid and reading.chain_valid
 
 
-def _openssl_signed(who: Identity) -> bytes:
-    return openssl(
-        "cms",
-        "-sign",
-        "-crlfeol",
-        "-signer",
-        str(who.certificate_path("sign")),
-        "-inkey",
-        str(who.key_path("sign")),
-        "-certfile",
-        str(who.directory / "chain.pem"),
-        "-from",
-        who.email,
-        "-to",
-        PKI.identity("pro02").email,
-        "-subject",
-        "Compte rendu",
-        data=CONTENT,
-    )
-
-
 @pytest.mark.parametrize("defect", DEFECTS)
 def test_openssl_signed_by_defective_identities(defect: str) -> None:
     """The negative twins: both sides must refuse the same signers for the same reason."""
-    reading = _agree(_openssl_signed(PKI.defective(defect)), _pki_setting(PKI.directory))
+    reading = _agree(
+        openssl_signed_by(PKI.defective(defect), PKI.identity("pro02").email, CONTENT),
+        _pki_setting(PKI.directory),
+    )
     assert reading.signature_valid is True
     assert reading.revoked is (defect == "revoked")
     if defect != "sha1":  # SHA-1 certificate signatures: the receiver's policy takes them
@@ -355,6 +337,6 @@ def test_only_a_current_crl_signed_by_the_issuer_tells_the_status(
     setting = Setting(
         setting.trust, (PKI.directory / "ca" / "root.crl.pem", path), setting.identity, setting.key
     )
-    reading = _agree(_openssl_signed(who), setting)
+    reading = _agree(openssl_signed_by(who, PKI.identity("pro02").email, CONTENT), setting)
     assert reading.revoked is (crl_kind == "current" and signer == "defect-revoked")
     assert reading.chain_valid is (crl_kind == "current" and signer == "pro01")

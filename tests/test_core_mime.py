@@ -11,6 +11,7 @@ from email.policy import compat32
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from smime_read_support import nested_multipart
 
 from conformance.core import mime
 from conformance.core.mime import Defect, Entity
@@ -142,27 +143,9 @@ def test_long_lines_against_the_limit() -> None:
 # --- bounded on hostile input ------------------------------------------------------------
 
 
-def _nested(depth: int) -> bytes:
-    body = b"leaf\r\n"
-    for level in range(depth):
-        b = f"b{level}".encode()
-        body = (
-            b"Content-Type: multipart/mixed; boundary="
-            + b
-            + b"\r\n\r\n--"
-            + b
-            + b"\r\n"
-            + body
-            + b"\r\n--"
-            + b
-            + b"--\r\n"
-        )
-    return body
-
-
 def test_deep_nesting_stops_at_the_depth_limit() -> None:
     start = time.monotonic()
-    top = mime.read(_nested(1000), limits=mime.MimeLimits(max_depth=8))
+    top = mime.read(nested_multipart(1000), limits=mime.MimeLimits(max_depth=8))
     assert time.monotonic() - start < 2
     entities = list(top.walk())
     assert max(e.depth for e in entities) == 8 and len(entities) == 9

@@ -12,6 +12,7 @@ from smime_read_support import (
     CONTENT,
     ReadPKI,
     headers,
+    nested_multipart,
     opaque_signed_der,
     openssl,
     openssl_sign,
@@ -117,20 +118,7 @@ def test_bad_base64_in_signature_part_names_it(pki: ReadPKI) -> None:
 
 def test_deep_multipart_nesting_is_bounded(pki: ReadPKI) -> None:
     depth = 1000
-    body = b"leaf\r\n"
-    for level in range(depth):
-        b = f"b{level}".encode()
-        body = (
-            b"Content-Type: multipart/mixed; boundary="
-            + b
-            + b"\r\n\r\n--"
-            + b
-            + b"\r\n"
-            + body
-            + b"\r\n--"
-            + b
-            + b"--\r\n"
-        )
+    body = nested_multipart(depth)
     start = time.monotonic()
     content, status = pki.read(headers() + body)
     assert time.monotonic() - start < 2

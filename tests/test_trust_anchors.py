@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from smime_read_support import openssl
+from smime_read_support import openssl_signed_by
 
 from conformance.check.model import CheckReport
 from conformance.check.runner import run_checks
@@ -59,27 +59,7 @@ SIGNERS = {"valid": "pro01", "revoked": "defect-revoked", "unknown-root": "defec
 
 
 def _sign(pki: TestPKI, identity_id: str) -> bytes:
-    """`openssl cms -sign` by the identity, carrying its issuing CA as users' clients do."""
-    who = pki.identity(identity_id)
-    issuer = who.directory / "chain.pem"
-    return openssl(
-        "cms",
-        "-sign",
-        "-crlfeol",
-        "-signer",
-        str(who.certificate_path("sign")),
-        "-inkey",
-        str(who.key_path("sign")),
-        "-certfile",
-        str(issuer),
-        "-from",
-        who.email,
-        "-to",
-        pki.identity("pro02").email,
-        "-subject",
-        "Compte rendu",
-        data=CONTENT,
-    )
+    return openssl_signed_by(pki.identity(identity_id), pki.identity("pro02").email, CONTENT)
 
 
 @pytest.fixture(scope="module")

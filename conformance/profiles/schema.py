@@ -296,7 +296,8 @@ class SmimeReceive(Section):
     )
     check_revocation: bool = Field(description="Checks the signer's certificate against the CRLs.")
     check_sender_address: bool = Field(
-        description="Requires From: to be the signer certificate's address."
+        description="Requires one author (one From: field with one mailbox, or a Sender: naming "
+        "one when From: holds several) who is the signer certificate's address."
     )
     check_validity: bool = Field(
         description="Refuses a signer certificate outside its validity period (expired or not "

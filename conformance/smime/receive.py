@@ -9,17 +9,16 @@ raises: every failure is a Status error code, a bug is INTERNAL.
 
 from __future__ import annotations
 
-import functools
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import getaddresses
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from conformance.core import certificates, mime, oids
+from conformance.core.author import Author, author
 from conformance.core.cms import DataParts, Parts
 from conformance.core.mime import Defect, DefectCode, Entity
 from conformance.core.vocabulary import DIGESTS
@@ -61,18 +60,6 @@ def child_where(parent: str, index: int) -> str:
     return f"{parent}, part {index}"
 
 
-def _from_addresses(values: Sequence[object]) -> list[str]:
-    """The lowercased addresses of the From: fields (`getaddresses`, cached on the text)."""
-    if all(isinstance(value, str) for value in values):
-        return list(_cached_addresses(tuple(values)))  # type: ignore[arg-type]
-    return [addr.lower() for _, addr in getaddresses(values) if addr]  # type: ignore[arg-type]
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(addr.lower() for _, addr in getaddresses(values) if addr)
-
-
 @dataclass
 class _Signature:
     """One signed layer: did all its signers verify, and do their chains hold."""
@@ -97,7 +84,8 @@ class _Reader:
     budget: Budget = field(init=False)
     signatures: list[_Signature] = field(default_factory=list)
     aead_verified: bool = False
-    from_addresses: list[str] = field(default_factory=list)
+    written_by: Author = field(default_factory=lambda: author([]))  # "no From: field"
+    _author_read: bool = False  # a header block with From: or Sender: was found
     scope: str = WHOLE  # the part the signatures being read cover
 
     def __post_init__(self) -> None:
@@ -125,7 +113,7 @@ class _Reader:
             )
         if not top.header:
             raise malformed("message", "not an RFC 5322 message: no header fields")
-        self.from_addresses = _from_addresses(top.headers.get_all("from", []))
+        self._take_author(top)
         return self._entity(top, "message", 1)
 
     def _read_mime(self, data: bytes, origin: str, depth: int) -> Entity:
@@ -322,9 +310,21 @@ class _Reader:
                 ErrorCode.UNSUPPORTED_FUNCTION,
                 f"{where}: CMS content type {layer} is not read",
             )
-        return self._entity(
-            self._read_mime(inner, layer, depth + 1), f"{where} ({layer} content)", depth + 1
-        )
+        found = self._read_mime(inner, layer, depth + 1)
+        self._take_author(found)
+        return self._entity(found, f"{where} ({layer} content)", depth + 1)
+
+    def _take_author(self, entity: Entity) -> None:
+        """The author from the message's header, or else from the first header block found
+        inside a CMS layer that has From: or Sender: (`openssl cms -sign` then `-encrypt`
+        puts the signed message, its From: included, inside the envelope)."""
+        if self._author_read or not entity.has_headers:
+            return
+        headers = entity.headers
+        from_values, sender_values = headers.get_all("from", []), headers.get_all("sender", [])
+        if from_values or sender_values:
+            self._author_read = True
+            self.written_by = author(from_values, sender_values)
 
     # --- signatures -------------------------------------------------------------------
 
@@ -456,18 +456,26 @@ class _Reader:
                 coverage.non_repudiation.append(signature.scope)
 
     def _sender_matches(self, certificate: asn1_x509.Certificate | None) -> bool:
+        """Is the message's one author the signer? (`core.author`: RFC 8550 3, RFC 5322 3.6.2)"""
         if certificate is None:
             return False
         addresses = certificates.certificate_emails(certificate)
-        if not self.from_addresses:
-            return True  # nothing to compare: no From field
-        if any(a in addresses for a in self.from_addresses):
+        written = self.written_by
+        if written.address is not None and written.address in addresses:
             return True
         shown = ", ".join(sorted(addresses)) or "no email address"
-        self.status.add_error(
-            ErrorCode.SIGNER_MISMATCH,
-            f"From: {', '.join(self.from_addresses)} differs from the signer certificate ({shown})",
-        )
+        if written.address is None:
+            message = (
+                f"{written.problem}, so the author is ambiguous and not authenticated "
+                f"({written.describe()}; signer certificate: {shown}); "
+                "the signature itself verifies (integrity holds)"
+            )
+        else:
+            message = (
+                f"{written.describe()} differs from the signer certificate ({shown}); "
+                "the signature itself verifies (integrity holds)"
+            )
+        self.status.add_error(ErrorCode.SIGNER_MISMATCH, message)
         return False
 
 
