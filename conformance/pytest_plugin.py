@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, CellKey, MatrixSpec
 from conformance.profiles.schema import Profile
@@ -61,6 +62,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_SEED,
         help="seed of the run; the same seed gives the same results",
     )
+    group.addoption(
+        "--osm-policy",
+        default=DEFAULT_POLICY,
+        help="the policy the profile receivers and the validator apply (osm-2008, modern)",
+    )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
@@ -75,6 +81,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         functions=tuple(config.getoption("osm_function")) or FUNCTIONS,
         examples=config.getoption("osm_examples"),
         seed=config.getoption("osm_seed"),
+        policy=config.getoption("osm_policy"),
         out_dir=Path(out).resolve() if out else None,
     )
 
@@ -119,7 +126,7 @@ def osm_cast(pytestconfig: pytest.Config) -> Iterator[Any]:
 
     spec = _matrix(pytestconfig).spec
     with tempfile.TemporaryDirectory(prefix="osm-agents-") as tmp:
-        cast = Cast(spec.profiles(), workdir=Path(tmp))
+        cast = Cast(spec.profiles(), workdir=Path(tmp), policy=spec.policy)
         yield cast
         cast.close()
 

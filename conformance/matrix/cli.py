@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
@@ -72,6 +73,13 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="output directory (default reports/latest)",
     )
+    parser.add_argument(
+        "--policy",
+        choices=policy_names(),
+        default=DEFAULT_POLICY,
+        help="the policy every profile receiver applies and the validator judges the sent "
+        f"messages under (default {DEFAULT_POLICY}); real engines are measured as they are",
+    )
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     parser.add_argument(
         "--junit-xml",
@@ -101,6 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         "--osm-matrix",
         f"--osm-examples={args.examples}",
         f"--osm-seed={args.seed}",
+        f"--osm-policy={args.policy}",
         f"--osm-out={out}",
         f"--osm-lang={args.lang}",
         "-p",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profiles
@@ -25,6 +26,7 @@ class MatrixSpec:
     examples: int = DEFAULT_EXAMPLES
     seed: int = DEFAULT_SEED
     out_dir: Path | None = None
+    policy: str = DEFAULT_POLICY  # applies to profile receivers and to the validator
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
 
     def profiles(self) -> dict[str, Profile]:

@@ -54,6 +54,7 @@ VERDICT_SYMBOLS = {
 INTEROP_SYMBOLS = {"full": "●", "partial": "◐", "none": "○", "unknown": "?"}
 MARK_SYMBOLS = {
     "contradiction": "≠",
+    "nonconformant": "⚑",
     "engine": "⚙",
     "by_hand": "✎",
     "changed": "Δ",
@@ -178,6 +179,11 @@ class FunctionView:
         return bool(self.cell and self.cell.contradiction)
 
     @property
+    def nonconformant(self) -> list[str]:
+        """The rules the sender's basic message breaks (the verdict does not count them)."""
+        return list(self.cell.nonconformant) if self.cell else []
+
+    @property
     def services(self) -> list[tuple[str, str, str]]:
         """(service, state, symbol); state is held, lost (required, not held) or
         not_required."""
@@ -220,6 +226,10 @@ class PairView:
     @property
     def changed(self) -> bool:
         return any(f.change for f in self.functions)
+
+    @property
+    def nonconformant(self) -> bool:
+        return any(f.nonconformant for f in self.functions)
 
     @property
     def has_data(self) -> bool:
@@ -325,6 +335,8 @@ class ReportModel:
         parts = [t.label("fn", function) + t("sep") + t(f"verdict.{view.verdict}")]
         if view.contradiction:
             parts.append(t("mark.contradiction"))
+        if view.nonconformant:
+            parts.append(f"{t('mark.nonconformant')} ({', '.join(view.nonconformant)})")
         if change is not None:
             before = t(f"verdict.{change.before or 'missing'}")
             after = t(f"verdict.{change.after or 'missing'}")

@@ -23,7 +23,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias, TypeVar
 
 from asn1crypto import crl as asn1_crl
@@ -61,6 +61,7 @@ __all__ = [
 _EMAIL_PROTECTION = oids.EMAIL_PROTECTION
 _ANY_EKU = oids.ANY_EXTENDED_KEY_USAGE
 _CACHE_SIZE = 4096
+_NO_TOLERANCE = timedelta(0)
 _cache: OrderedDict[tuple[Any, ...], ChainResult] = OrderedDict()
 _lock = threading.Lock()
 
@@ -245,12 +246,18 @@ def validate_signer(
     weak_digests: frozenset[str] = frozenset({"md2", "md5", "sha1"}),
     min_rsa_bits: int = 2048,
     min_dsa_bits: int = 2048,
+    check_validity: bool = True,
+    check_key_usage: bool = True,
 ) -> ChainResult:
     """Validate a signer certificate's path to `trust` and its S/MIME usage.
 
     `moment` defaults to now (then cached per minute). `weak_digests` are the
     hash names refused in certificate and CRL signatures (pyhanko names);
     signatures by RSA or DSA keys shorter than the given sizes are refused.
+    A receiver that does not check validity (`check_validity` false) has the
+    path validated with a time tolerance that reaches the signer's validity
+    period, so that everything else (chain, revocation, algorithms) is still
+    checked; one that does not check key usage skips the RFC 8550 4.4 usage rules.
     """
     cert = _asn1(certificate)
     if not trust:
@@ -263,6 +270,7 @@ def validate_signer(
         moment = datetime.now(UTC).replace(second=0, microsecond=0)
     elif moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    tolerance = _outside_by(cert, moment) if not check_validity else _NO_TOLERANCE
     anchors = [_asn1(c) for c in trust]
     others = [_asn1(c) for c in intermediates]
     crl_ders = [certificates.crl_der(c) for c in crls]
@@ -276,6 +284,8 @@ def validate_signer(
         weak_digests,
         min_rsa_bits,
         min_dsa_bits,
+        check_key_usage,
+        tolerance,
     )
     with _lock:
         cached = _cache.get(key)
@@ -290,14 +300,47 @@ def validate_signer(
     )
     search = _Search()
     result = _validate(
-        cert, subject, anchors, others, crl_ders, moment, check_revocation, policy, search
+        cert,
+        subject,
+        anchors,
+        others,
+        crl_ders,
+        moment,
+        check_revocation,
+        policy,
+        search,
+        tolerance,
     )
     result = replace(result, paths_tried=search.tried)
+    if result.valid and check_key_usage:
+        problem = _usage_problem(cert)
+        if problem is not None:
+            result = replace(
+                result,
+                valid=False,
+                code=ErrorCode.UNTRUSTED_SIGNER,
+                message=f"signer {subject}: {problem}",
+            )
     with _lock:
         _cache[key] = result
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return result
+
+
+def _outside_by(cert: asn1_x509.Certificate, moment: datetime) -> timedelta:
+    """How far `moment` lies outside the certificate's validity period (zero inside it)."""
+    try:
+        validity = cert["tbs_certificate"]["validity"]
+        not_before: datetime = validity["not_before"].native
+        not_after: datetime = validity["not_after"].native
+    except PARSE_ERRORS:
+        return _NO_TOLERANCE  # dates that do not read: pyhanko judges them
+    if moment < not_before:
+        return not_before - moment
+    if moment > not_after:
+        return moment - not_after
+    return _NO_TOLERANCE
 
 
 @functools.lru_cache(maxsize=4096)
@@ -383,6 +426,7 @@ def _validate(
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
     search: _Search,
+    tolerance: timedelta = _NO_TOLERANCE,
 ) -> ChainResult:
     """The path to the given anchors; an anchor certified by another one is first taken as
     an intermediate.
@@ -408,6 +452,7 @@ def _validate(
             check_revocation,
             policy,
             search,
+            tolerance,
         )
         if first.valid or first.code == ErrorCode.REVOKED_SIGNER or search.tried >= MAX_PATHS:
             return first
@@ -421,6 +466,7 @@ def _validate(
         check_revocation,
         policy,
         search,
+        tolerance,
     )
 
 
@@ -434,6 +480,7 @@ def _validate_path(
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
     search: _Search,
+    tolerance: timedelta = _NO_TOLERANCE,
 ) -> ChainResult:
     context = ValidationContext(
         trust_roots=anchors,
@@ -447,6 +494,8 @@ def _validate_path(
         # every certificate under the anchor must be covered by a valid given CRL.
         revocation_mode="require" if check_revocation else "soft-fail",
         algorithm_usage_policy=policy,
+        # pyhanko's default tolerance; more for a receiver that does not check validity.
+        time_tolerance=tolerance + timedelta(seconds=1),
     )
     paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert), search)
     try:
@@ -464,7 +513,7 @@ def _validate_path(
         return ChainResult(
             False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
         )
-    problem = _usage_problem(cert) or _weak_key(cert, policy)
+    problem = _weak_key(cert, policy)  # the usage rules: validate_signer, as asked
     if problem is not None:
         return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
     return ChainResult(True, None, f"signer {subject}: valid chain to a trust anchor")
