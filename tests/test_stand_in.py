@@ -9,10 +9,12 @@ the stand-in, not the product.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from conformance.agents import identity_files
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.paths import PROFILES_DIR
@@ -39,10 +41,13 @@ provenance:
 
 
 @pytest.fixture
-def on_softhsm(monkeypatch: pytest.MonkeyPatch) -> None:
+def on_softhsm(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     if not softhsm.available():
         pytest.skip("SoftHSM2 not installed: the stand-in token cannot be exercised")
     monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "softhsm")
+    identity_files._key.cache_clear()  # keys opened in software by other tests
+    yield
+    identity_files._key.cache_clear()
 
 
 def _encrypt(cast: Cast, sender: str, receiver: str) -> tuple[str, str | None]:

@@ -37,7 +37,8 @@ from conformance.smime.compose import ComposeError, Headers, build_message
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode, Status
-from conformance.token import PrivateKeyHandle, TokenError, UnsupportedMechanism, token_kind
+from conformance.token import PrivateKeyHandle, TokenError, UnsupportedMechanism
+from conformance.token.software import SoftwareKey
 
 Rng = Callable[[int], bytes]
 T = TypeVar("T", bound=str)
@@ -143,7 +144,7 @@ class ProfileAgent:
         key = files.key(party, role, software=self._software)
         if self._software or party.key_uri(role) is not None:
             return key
-        kind = "SoftHSM" if token_kind() == "softhsm" else "software keys"
+        kind = "software keys" if isinstance(key, SoftwareKey) else "SoftHSM"
         return StandInKey(key, f"{STAND_IN} ({kind})")
 
     @cached_property
