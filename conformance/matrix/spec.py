@@ -12,8 +12,12 @@ from conformance.profiles.schema import Profile
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25
+DEFAULT_POLICY = "osm-2008"
+POLICIES = ("osm-2008", "modern")
+DEFAULT_VARIANTS = 4  # hostile variants per rejection case and producer, the basic one included
 
 CellKey = tuple[str, str, Function]
+RejectionKey = tuple[str, str]  # receiver, rejection class
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class MatrixSpec:
     examples: int = DEFAULT_EXAMPLES
     seed: int = DEFAULT_SEED
     out_dir: Path | None = None
+    policy: str = DEFAULT_POLICY  # what the judge and profile receivers apply
+    variants: int = DEFAULT_VARIANTS
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
 
     def profiles(self) -> dict[str, Profile]:
@@ -51,6 +57,15 @@ class MatrixSpec:
         senders = self._select(self.senders, "sender")
         receivers = self._select(self.receivers, "receiver")
         return [(s, r, f) for s in senders for r in receivers for f in self.functions]
+
+    def rejection_cells(self) -> list[RejectionKey]:
+        """Every receiver of the run against every rejection class."""
+        from conformance.rejections.model import CLASSES
+
+        if self.policy not in POLICIES:
+            raise UserError(f"--policy: unknown policy {self.policy} (known: {', '.join(POLICIES)})")
+        receivers = self._select(self.receivers, "receiver")
+        return [(r, c) for r in receivers for c in CLASSES]
 
     def agent_ids(self) -> list[str]:
         keys = self.cells()

@@ -2,7 +2,8 @@
 scripts or styles, so that the report opens from disk and can be mailed).
 
 Pages: index.html (the matrix), comparison.html (the source document's table
-"Comment choisir ?"), products/<id>.html (one sheet per agent). Jinja2 with
+"Comment choisir ?"), refusals.html (the rejection matrix), products/<id>.html
+(one sheet per agent). Jinja2 with
 autoescape on: everything that comes from profiles and messages is data.
 """
 
@@ -18,7 +19,7 @@ from markupsafe import Markup
 
 from conformance import __version__
 from conformance.core.vocabulary import SERVICES
-from conformance.report import fragments, views
+from conformance.report import fragments, refusals, views
 from conformance.report.diff import summary
 from conformance.report.i18n import Translator
 from conformance.results import Results
@@ -60,10 +61,12 @@ def _write(path: Path, text: str) -> None:
 def render_report(
     results: Results, out: Path, lang: str = "fr", baseline: Results | None = None
 ) -> Path:
-    """Write index.html, comparison.html and products/*.html into `out`; return
+    """Write index.html, comparison.html, refusals.html and products/*.html into `out`; return
     the path of index.html. Evidence paths in `results` are relative to `out`."""
     t = Translator(lang)
     model = views.ReportModel(results, t, baseline)
+    names = {a.info.id: (a.info.name, a.page) for a in model.agents}
+    refused = refusals.RefusalModel(results.rejections, t, names)
     env = _environment(lang)
     common: dict[str, Any] = {
         "t": t,
@@ -77,6 +80,10 @@ def render_report(
         "symbols": views.VERDICT_SYMBOLS,
         "interop_symbols": views.INTEROP_SYMBOLS,
         "marks": views.MARK_SYMBOLS,
+        "refusals": refused,
+        "accepting": refused.accepting(),
+        "refusal_symbols": refusals.REFUSAL_SYMBOLS,
+        "refusal_css": refusals.REFUSAL_CSS,
     }
     out.mkdir(parents=True, exist_ok=True)
     index = out / "index.html"
@@ -95,6 +102,10 @@ def render_report(
         env.get_template("comparison.html.j2").render(
             common, root="", page="comparison", cmp=model.comparison()
         ),
+    )
+    _write(
+        out / refusals.PAGE,
+        env.get_template("refusals.html.j2").render(common, root="", page="refusals"),
     )
     product_template = env.get_template("product.html.j2")
     written = set()
