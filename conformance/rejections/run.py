@@ -34,14 +34,10 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.core.vocabulary import Party
 from conformance.pki.model import TestPKI
 from conformance.rejections.hostile import Hostile, make_hostile
-from conformance.rejections.judge import Judgement, judge
-from conformance.rejections.model import RejectionCase, RejectionClass, load_cases
+from conformance.rejections.judge import Judgement, Outcome, judge
+from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
-from conformance.status import ErrorCode
 
-Policy = str  # "osm-2008" | "modern", checked by the case model
-DEFAULT_POLICY = "osm-2008"
-DEFAULT_VARIANTS = 4  # per case and producer, the basic variant included
 
 
 @dataclass(frozen=True)
@@ -58,8 +54,8 @@ class Receiver:
 
 @dataclass(frozen=True)
 class RejectionSettings:
-    policy: Policy = DEFAULT_POLICY
-    variants: int = DEFAULT_VARIANTS
+    policy: Policy = "osm-2008"
+    variants: int = 1  # per case and producer, the basic variant included
     seed: int = 0
     out_dir: Path | None = None
     # Shrinking a false accept runs many receptions; past this many, the best one is kept.
@@ -130,10 +126,6 @@ class _Attempt:
     judgement: Judgement
 
 
-def _error(reason: str) -> Judgement:
-    return Judgement(outcome="error", claimed=(), reason=reason)
-
-
 def attempt(
     case: RejectionCase,
     producer: str,
@@ -155,7 +147,8 @@ def attempt(
     except Exception as exc:
         if _is_hypothesis_control(exc):
             raise
-        return _Attempt(None, None, _error(f"hostile message: {type(exc).__name__}: {exc}"))
+        broke = f"hostile message: {type(exc).__name__}: {exc}"
+        return _Attempt(None, None, judge(case, None, policy, receives=True, exception=broke))
     try:
         reception = receiver.agent.receive(
             ReceiveRequest(
@@ -166,12 +159,9 @@ def attempt(
             )
         )
     except Exception as exc:  # the agent broke: the harness's error, not the receiver's
-        return _Attempt(hostile, None, _error(f"receiver: {type(exc).__name__}: {exc}"))
-    primary = reception.status.primary_error()
-    if primary is not None and primary.code is ErrorCode.INTERNAL:
-        return _Attempt(hostile, reception, _error(f"receiver: {primary.message}"))
-    judged = judge(case, reception.status, policy, receives=True)  # type: ignore[arg-type]
-    return _Attempt(hostile, reception, judged)
+        broke = f"receiver: {type(exc).__name__}: {exc}"
+        return _Attempt(hostile, None, judge(case, None, policy, receives=True, exception=broke))
+    return _Attempt(hostile, reception, judge(case, reception.status, policy, receives=True))
 
 
 def _is_hypothesis_control(exc: BaseException) -> bool:
@@ -234,7 +224,7 @@ def run_case(
     settings: RejectionSettings,
     evidence: _Evidence,
 ) -> RejectionCaseResult:
-    expected = str(case.expected[settings.policy])  # type: ignore[index]
+    expected = case.expectation(settings.policy)
     seed = rejection_seed(settings.seed, receiver.agent.id, case.id, producer)
     prefix = f"{_safe(case.id)}.{_safe(producer)}"
     basic = attempt(case, producer, receiver, pki, settings.policy)
@@ -263,7 +253,7 @@ def run_case(
     return result
 
 
-def cell_verdict(outcomes: list[str]) -> str:
+def cell_verdict(outcomes: list[Outcome]) -> Outcome:
     if "accepts" in outcomes:
         return "accepts"
     if "error" in outcomes:
@@ -290,19 +280,20 @@ def run_rejection_cell(
         evidence = _Evidence(settings.out_dir, agent_id, cls)
         for case in mine:
             if case.function not in receives:
+                judged = judge(case, None, settings.policy, receives=False)
                 cell.cases.append(
                     RejectionCaseResult(
                         case=case.id,
                         producer="-",
-                        outcome="not-applicable",
-                        expected=str(case.expected[settings.policy]),  # type: ignore[index]
-                        reason=f"{agent_id} does not receive {case.function}",
+                        outcome=judged.outcome,
+                        expected=case.expectation(settings.policy),
+                        reason=f"{agent_id}: {judged.reason}",
                     )
                 )
                 continue
             for producer in case.producers:
                 cell.cases.append(run_case(case, producer, receiver, pki, settings, evidence))
-        cell.verdict = cell_verdict([c.outcome for c in cell.cases])  # type: ignore[assignment]
+        cell.verdict = cell_verdict([c.outcome for c in cell.cases])
         cell.reason = _reason(cell)
     except Exception as exc:  # a bug anywhere in the harness is an error, not a verdict
         cell.verdict, cell.reason = "error", f"harness error: {type(exc).__name__}: {exc}"
@@ -333,7 +324,7 @@ def case_infos(
             title=dict(case.title),
             explanation=dict(case.explanation),
             spec=case.spec,
-            expected=str(case.expected[policy]),  # type: ignore[index]
+            expected=case.expectation(policy),
         )
         for case in (cases if cases is not None else load_cases())
     ]
