@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from conformance.paths import REPO_DIR
+from conformance.rejections.model import schema as rejection_cases_schema
 from conformance.results import json_schema as results_schema
 from conformance.status import Status
 
@@ -29,7 +30,11 @@ def status_schema() -> dict[str, Any]:
 def schemas() -> dict[Path, dict[str, Any]]:
     results = results_schema()
     results["title"] = "osm-conformance results.json"
-    return {DOCS / "status.schema.json": status_schema(), DOCS / "results.schema.json": results}
+    return {
+        DOCS / "status.schema.json": status_schema(),
+        DOCS / "results.schema.json": results,
+        DOCS / "rejection-cases.schema.json": rejection_cases_schema(),
+    }
 
 
 def render(schema: dict[str, Any]) -> str:
@@ -39,9 +44,11 @@ def render(schema: dict[str, Any]) -> str:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "schemas",
-        help="print or write the JSON Schemas of the status JSON and results.json",
-        description="The JSON Schemas of the agent status JSON and of results.json, "
-        "generated from the code (docs/status.schema.json, docs/results.schema.json).",
+        help="print or write the JSON Schemas of the status JSON, results.json and the "
+        "rejection cases",
+        description="The JSON Schemas of the agent status JSON, of results.json and of the "
+        "rejection cases, generated from the code (docs/status.schema.json, "
+        "docs/results.schema.json, docs/rejection-cases.schema.json).",
     )
     parser.add_argument("--write", action="store_true", help="write them into docs/")
     parser.set_defaults(func=_run)

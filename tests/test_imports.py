@@ -176,6 +176,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("scenarios",),
     ("check",),
     ("apicrypt", "profiles", "agents"),
+    ("rejections",),
     ("report",),
     ("matrix",),
     ("vectors",),

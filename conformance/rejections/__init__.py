@@ -1,0 +1,1 @@
+"""Rejections: the hostile messages a receiver must refuse, their cases as data, and the judge."""

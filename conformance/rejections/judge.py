@@ -1,0 +1,84 @@
+"""The judge of one rejection: what a receiver's status says about a hostile message.
+
+A receiver passes a case when it refuses the message or delivers it without
+claiming the services the attack breaks: what a user sees is the services the
+receiver shows, so a status that claims authentication for a forged message
+is a false accept whatever else it says. The outcome is pass-oriented:
+`refuses` is "no false accept" (it is also given, with the reason saying so,
+when the case's policy only warns and the receiver accepted); `accepts` names
+the services wrongly claimed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from conformance.rejections.model import Policy, RejectionCase, withheld_service
+from conformance.status import ErrorCode, Status
+
+__all__ = ["OUTCOMES", "Judgement", "Outcome", "judge"]
+
+Outcome = Literal["refuses", "accepts", "not-applicable", "error"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+# A receiver that answers with these does not do what the case attacks.
+_NOT_APPLICABLE = frozenset({ErrorCode.UNSUPPORTED_FUNCTION, ErrorCode.UNSUPPORTED_FORMAT})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    outcome: Outcome
+    claimed: tuple[str, ...]  # the services wrongly claimed (accepts only)
+    reason: str
+
+
+def _said(status: Status) -> str:
+    primary = status.primary_error()
+    if primary is not None:
+        return f"{primary.code.value}: {primary.message}"
+    services = sorted(status.services.as_set())
+    return "delivered, services: " + (", ".join(services) or "none")
+
+
+def judge(
+    case: RejectionCase,
+    status: Status | None,
+    policy: Policy,
+    *,
+    receives: bool,
+    exception: str = "",
+) -> Judgement:
+    """The outcome of `case` for a receiver whose answer was `status`.
+
+    `receives` is False when the receiver does not do the case's function (its
+    capabilities): not-applicable. `status` None means the harness broke (the
+    message could not be made or the agent could not be run): error, with
+    `exception` as the reason.
+    """
+    if not receives:
+        return Judgement("not-applicable", (), f"the receiver does not receive {case.function}")
+    if status is None:
+        return Judgement("error", (), f"harness error: {exception or 'no status'}")
+    codes = {e.code for e in status.errors}
+    if ErrorCode.INTERNAL in codes:
+        return Judgement("error", (), f"receiver broke: {_said(status)}")
+    primary = status.primary_error()
+    if primary is not None and primary.code in _NOT_APPLICABLE:
+        return Judgement("not-applicable", (), _said(status))
+    expectation = case.expectation(policy)
+    held = status.services.as_set()
+    withheld = withheld_service(expectation)
+    forbidden = (withheld,) if withheld is not None else case.breaks
+    claimed = tuple(s for s in forbidden if s in held)
+    if expectation == "warn":
+        tolerated = "tolerated" if claimed else "refused"
+        return Judgement("refuses", (), f"{tolerated} (warn under {policy}): {_said(status)}")
+    if claimed:
+        return Judgement(
+            "accepts",
+            claimed,
+            f"false accept ({expectation} under {policy}): claimed {', '.join(claimed)}; "
+            + _said(status),
+        )
+    return Judgement("refuses", (), f"{expectation} under {policy}: {_said(status)}")
