@@ -25,10 +25,10 @@ from conformance.matrix.spec import (
     DEFAULT_POLICY,
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
-    POLICIES,
     MatrixSpec,
 )
 from conformance.profiles.schema import Profile
+from conformance.rejections.model import POLICIES
 from conformance.results import Cell, RejectionCell
 
 if TYPE_CHECKING:
@@ -235,7 +235,8 @@ class MatrixPlugin:
         else:
             return
         if self.config.getoption("osm_progress"):
-            self._progress(self.cells[report.nodeid])
+            cell = self.cells[report.nodeid]
+            self._progress(f"{cell.sender} -> {cell.receiver} {cell.function}: {cell.verdict}")
 
     def _rejection(self, report: pytest.TestReport, props: dict[str, object]) -> None:
         if "osm_rejection" in props:
@@ -254,22 +255,23 @@ class MatrixPlugin:
             stop = max(stop, self.rejection_span[1])
         self.rejection_span = (start, stop)
         if self.config.getoption("osm_progress"):
-            done, total = len(self.rejections), max(self.rejection_total, len(self.rejections))
-            line = f"\rrejections {done}/{total}  {cell.receiver} {cell.cls}: {cell.verdict}"
-            sys.stderr.write(line[:150].ljust(150))
-            sys.stderr.flush()
+            self._progress(f"{cell.receiver} refusals {cell.cls}: {cell.verdict}")
 
-    def _progress(self, cell: Cell) -> None:
+    def _progress(self, last: str) -> None:
+        """One line: the interop cells' bar, then the rejection cells done (written
+        `rejections=k/n`, so the bar's `done/total` stays the line's only count)."""
         done = len(self.cells)
         total = max(self.total, done)
         width = 30
         filled = int(width * done / total) if total else width
         elapsed = time.time() - self.started
         eta = elapsed / done * (total - done) if done else 0
+        rejections = ""
+        if self.rejection_total:
+            rejections = f" rejections={len(self.rejections)}/{self.rejection_total}"
         line = (
             f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-            f"{elapsed:5.0f}s eta {eta:4.0f}s  {cell.sender} -> {cell.receiver} "
-            f"{cell.function}: {cell.verdict}"
+            f"{elapsed:5.0f}s eta {eta:4.0f}s{rejections}  {last}"
         )
         sys.stderr.write(line[:150].ljust(150))
         sys.stderr.flush()

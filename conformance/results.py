@@ -130,10 +130,10 @@ class RejectionCaseResult(_Model):
 class RejectionCell(_Model):
     """One receiver against one class: refuses only when every case of the class is refused."""
 
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     receiver: str
-    cls: str = Field(alias="class")
+    cls: str = Field(validation_alias="class", serialization_alias="class")
     verdict: RejectionVerdict
     reason: str | None = None
     cases: list[RejectionCaseResult] = Field(default_factory=list)
@@ -144,10 +144,10 @@ class RejectionCaseInfo(_Model):
     """A case as the report explains it (copied from the case data, so the report
     needs nothing but results.json)."""
 
-    model_config = ConfigDict(extra="forbid", validate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     id: str
-    cls: str = Field(alias="class")
+    cls: str = Field(validation_alias="class", serialization_alias="class")
     function: str
     title: dict[str, str] = Field(default_factory=dict, description="language -> title")
     explanation: dict[str, str] = Field(default_factory=dict, description="one sentence")

@@ -57,7 +57,12 @@ def receive(args: argparse.Namespace) -> int:
         "signer": None,
         "layers": layers,
         "errors": errors,
-        "algorithms": {"digest": [], "signature": [], "content_encryption": [], "key_transport": []},
+        "algorithms": {
+            "digest": [],
+            "signature": [],
+            "content_encryption": [],
+            "key_transport": [],
+        },
         "services": {
             "authentication": held,
             "integrity": held,

@@ -17,8 +17,8 @@ from conformance.matrix.spec import (
     DEFAULT_POLICY,
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
-    POLICIES,
 )
+from conformance.rejections.model import POLICIES
 
 
 def register(subparsers: Any) -> None:

@@ -65,7 +65,7 @@ def rejections_section(spec: MatrixSpec, found: RejectionRun) -> Rejections:
     from conformance.rejections.model import CLASSES
     from conformance.rejections.run import case_infos
 
-    order = {c: i for i, c in enumerate(CLASSES)}
+    order: dict[str, int] = {c: i for i, c in enumerate(CLASSES)}
     cells = sorted(found.cells, key=lambda c: (c.receiver, order.get(c.cls, len(order)), c.cls))
     return Rejections(
         policy=spec.policy,

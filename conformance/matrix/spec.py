@@ -1,4 +1,5 @@
-"""What a run covers: profiles, selection of senders, receivers and functions, examples, seed."""
+"""What a run covers: profiles, selection of senders, receivers and functions, examples, seed,
+and for the rejection matrix the policy and the hostile variants per case."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profiles
 from conformance.profiles.schema import Profile
+from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionClass
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25
-DEFAULT_POLICY = "osm-2008"
-POLICIES = ("osm-2008", "modern")
+DEFAULT_POLICY: Policy = "osm-2008"
 DEFAULT_VARIANTS = 4  # hostile variants per rejection case and producer, the basic one included
 
 CellKey = tuple[str, str, Function]
-RejectionKey = tuple[str, str]  # receiver, rejection class
+RejectionKey = tuple[str, RejectionClass]
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class MatrixSpec:
     examples: int = DEFAULT_EXAMPLES
     seed: int = DEFAULT_SEED
     out_dir: Path | None = None
-    policy: str = DEFAULT_POLICY  # what the judge and profile receivers apply
+    policy: Policy = DEFAULT_POLICY  # what the judge and profile receivers apply
     variants: int = DEFAULT_VARIANTS
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
 
@@ -60,10 +61,10 @@ class MatrixSpec:
 
     def rejection_cells(self) -> list[RejectionKey]:
         """Every receiver of the run against every rejection class."""
-        from conformance.rejections.model import CLASSES
-
         if self.policy not in POLICIES:
-            raise UserError(f"--policy: unknown policy {self.policy} (known: {', '.join(POLICIES)})")
+            raise UserError(
+                f"--policy: unknown policy {self.policy} (known: {', '.join(POLICIES)})"
+            )
         receivers = self._select(self.receivers, "receiver")
         return [(r, c) for r in receivers for c in CLASSES]
 

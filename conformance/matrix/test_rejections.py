@@ -43,7 +43,7 @@ def test_rejection_cell(
     )
     cell: RejectionCell = run_rejection_cell(
         receiver_of(osm_cast, receiver),
-        cls,  # type: ignore[arg-type]
+        cls,
         osm_cast.pki,
         settings,
     )

@@ -39,7 +39,6 @@ from conformance.rejections.model import Policy, RejectionCase, RejectionClass, 
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
 
 
-
 @dataclass(frozen=True)
 class Receiver:
     """A receiving agent with the professional who uses it, the one who (seemingly) writes
@@ -307,8 +306,8 @@ def _reason(cell: RejectionCell) -> str | None:
             if case.outcome == outcome:
                 claimed = f" (claims {', '.join(case.claimed)})" if case.claimed else ""
                 return f"{case.case} [{case.producer}]{claimed}: {case.reason}"
-    if cell.verdict == "not-applicable" and cell.cases:
-        return cell.cases[0].reason
+    if cell.verdict == "not-applicable":
+        return cell.cases[0].reason if cell.cases else f"no case of class {cell.cls}"
     return None
 
 
@@ -321,8 +320,8 @@ def case_infos(
             id=case.id,
             cls=case.cls,
             function=case.function,
-            title=dict(case.title),
-            explanation=dict(case.explanation),
+            title={lang: text for lang, text in case.title.items()},
+            explanation={lang: text for lang, text in case.explanation.items()},
             spec=case.spec,
             expected=case.expectation(policy),
         )
