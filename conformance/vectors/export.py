@@ -5,6 +5,10 @@ gives the same bytes where the engine draws from the seed), carried through the
 in-memory transport (the Apicrypt relay included), and read by the product's
 own profile agent: the manifest's `expected` is that reading judged exactly as a
 cell of the matrix judges its basic example (`matrix.exchange`), never a table.
+
+The negative corpus beside them: every rejection case's basic hostile message,
+addressed to the same professional, with its expected outcome per policy (the
+case's data) and what the product's profile agent did with it (the judge).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 import jinja2
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent
+from conformance.agents.base import Agent, ReceiveRequest
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
@@ -27,6 +31,9 @@ from conformance.matrix.exchange import HarnessError, Seat, exchange
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile
+from conformance.rejections.hostile import make_hostile
+from conformance.rejections.judge import judge
+from conformance.rejections.model import load_cases
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.scenarios.model import Scenario
 from conformance.vectors.common import (
@@ -41,6 +48,7 @@ from conformance.vectors.manifest import (
     MANIFEST_FILE,
     Claim,
     ExportManifest,
+    NegativeVector,
     Skipped,
     Vector,
     dump,
@@ -49,6 +57,7 @@ from conformance.vectors.readable import readable_content
 
 RECORD_FILE = "record.csv"
 RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
+NEGATIVE_RECORD_FILE = "negative.csv"
 
 
 def export_vectors(
@@ -102,8 +111,12 @@ def export_vectors(
                 manifest,
                 plaintexts,
             )
+    forger = identities[2] if len(identities) > 2 else vendor_from
+    _export_negatives(cast, receiver_seat, forger, out, manifest)
     dump(manifest, out / MANIFEST_FILE)
     _write_record_template(manifest, out / RECORD_FILE)
+    negative = ["file,refused,notes", *(f"{n.file},," for n in manifest.negatives)]
+    (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
     (out / "README.md").write_text(tester_readme(manifest, cast), encoding="utf-8")
     return manifest
 
@@ -195,6 +208,61 @@ def _export_sender(
             close_agent(shared)
 
 
+def _export_negatives(
+    cast: Cast, receiver_seat: Seat, forger: str, out: Path, manifest: ExportManifest
+) -> None:
+    """The hostile messages of every case the product's function list covers, as
+    `negative/<class>/<case>.<producer>.eml`; a maker that fails is listed in `skipped`."""
+    receives = receiver_seat.agent.capabilities().receive
+    world = cast.world()
+    recipient = receiver_seat.party.identity_dir.name
+    for case in load_cases():
+        if case.function not in receives:
+            continue
+        for producer in case.producers:
+            try:
+                hostile = make_hostile(
+                    case, producer=producer, pki=cast.pki, sender=forger, recipient=recipient,
+                    data=None,
+                )  # fmt: skip
+            except Exception as exc:  # a producer that fails is the harness's, not a vector
+                reason = f"hostile message: {type(exc).__name__}: {exc}"
+                manifest.skipped.append(
+                    Skipped(sender=f"negative:{case.id}:{producer}", function=case.function,
+                            reason=reason)
+                )  # fmt: skip
+                continue
+            rel = f"negative/{case.cls}/{case.id}.{producer}.eml"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(hostile.message)
+            reception = receiver_seat.agent.receive(
+                ReceiveRequest(
+                    message=hostile.message,
+                    recipient=receiver_seat.party,
+                    trust=world.trust,
+                    crls=world.crls,
+                )
+            )
+            judged = judge(case, reception.status, "osm-2008", receives=True)
+            manifest.negatives.append(
+                NegativeVector(
+                    file=rel,
+                    case=case.id,
+                    cls=case.cls,
+                    function=case.function,
+                    producer=producer,
+                    variant=hostile.variant,
+                    expected={policy: e for policy, e in case.expected.items()},
+                    breaks=list(case.breaks),
+                    profile_outcome=judged.outcome,
+                    title=case.title["en"],
+                    explanation=case.explanation["en"],
+                    spec=case.spec,
+                    sha256=sha256_file(out / rel),
+                )
+            )
+
+
 def _write_plaintext(scenario: Scenario, out: Path) -> tuple[str, str]:
     directory = out / "plaintext"
     directory.mkdir(parents=True, exist_ok=True)
@@ -231,4 +299,5 @@ def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
         sender_email=sender.email,
         vectors=manifest.vectors,
         skipped=manifest.skipped,
+        negatives=manifest.negatives,
     )
