@@ -28,11 +28,15 @@ from typing import Any
 from unittest import mock
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from conformance.pki.model import Identity, TestPKI, load_pki
 from conformance.smime import receive, validate
 from conformance.smime.compose import Headers, build_message
 from conformance.smime.options import EncryptOptions, ReceiveOptions, SendOptions
+from conformance.status import Status
 from conformance.token.base import PrivateKeyHandle
 from conformance.token.software import SoftwareKey
 
@@ -51,6 +55,69 @@ def letter(size: int) -> bytes:
     line = _PARAGRAPH.encode()
     body = line * max(1, (size - len(head)) // len(line))
     return head + body
+
+
+def path_bomb(pki: TestPKI, k: int, levels: int) -> list[x509.Certificate]:
+    """`k` look-alike CA certificates at each of `levels` levels above SENDER's signature
+    certificate (the issue 15 attack): the first level bears the name and key identifier of
+    the real intermediate, the last is issued in the root's name, and each level's
+    certificates name the next level's key, so that a path builder sees k^levels paths to
+    the root. The keys are the attacker's: no look-alike is signed by a key of the PKI."""
+    genuine = pki.intermediates()[0]
+    start = genuine.not_valid_before_utc
+    end = genuine.not_valid_after_utc
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=1024) for _ in range(levels)]
+    ids = [x509.SubjectKeyIdentifier.from_public_key(key.public_key()) for key in keys]
+    names = [genuine.subject] + [
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Look-alike CA level {n}")])
+        for n in range(2, levels + 1)
+    ]
+    root_id = pki.root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    own_id = genuine.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    certificates = []
+    for level in range(levels):
+        top = level == levels - 1
+        issuer_name = pki.root.subject if top else names[level + 1]
+        issuer_id = root_id if top else ids[level + 1]
+        signing_key = keys[(level + 1) % levels]
+        for n in range(k):
+            builder = (
+                x509.CertificateBuilder()
+                .subject_name(names[level])
+                .issuer_name(issuer_name)
+                .public_key(keys[level].public_key())
+                .serial_number(1000 * (level + 1) + n)
+                .not_valid_before(start)
+                .not_valid_after(end)
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(own_id if level == 0 else ids[level], critical=False)
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_id),
+                    critical=False,
+                )
+            )
+            certificates.append(builder.sign(signing_key, hashes.SHA256()))
+    return certificates
+
+
+def bomb_message(pki: TestPKI, signer: PrivateKeyHandle, k: int, levels: int) -> bytes:
+    """A message genuinely signed by SENDER that carries `path_bomb(pki, k, levels)` before
+    the real intermediate (multipart/signed, the chain in the SignedData)."""
+    sender = pki.identities[SENDER]
+    headers = Headers(from_addr=sender.email, to=[pki.identities[RECEIVER].email], subject="x")
+    chain = [*path_bomb(pki, k, levels), *pki.intermediates()]
+    return build_message(letter(2_000), "sign", SendOptions(), signer, chain, (), headers)
+
+
+def path_bomb_ms(pki: TestPKI, message: bytes) -> tuple[float, Status]:
+    """The time to read `message` (a `bomb_message`), the chain cache cleared first."""
+    validate.clear_cache()
+    start = time.perf_counter()
+    _, status = receive.read_message(
+        message, keys=(), trust=(pki.root,), crls=pki.crls, directory=None,
+        options=ReceiveOptions(),
+    )  # fmt: skip
+    return (time.perf_counter() - start) * 1000, status
 
 
 @dataclass
@@ -300,6 +367,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(exchange {cold.per_exchange_ms(cold.build + cold.read):.2f} ms)"
     )
     out(f"validator (osm-conformance check) on that message: {validator_ms(software, 1.0):.1f} ms")
+    bomb = bomb_message(pki, signer, 7, 7)
+    bomb_ms, status = path_bomb_ms(pki, bomb)
+    verdict = ", ".join(e.code for e in status.errors) or "accepted"
+    out(f"path bomb k=L=7: {bomb_ms:.0f} ms ({len(bomb) // 1000} kB message, {verdict})")
     if not args.no_softhsm:
         keys = _softhsm_keys(pki)
         if isinstance(keys, str):

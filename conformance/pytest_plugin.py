@@ -19,16 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
-from conformance.matrix.spec import (
-    DEFAULT_EXAMPLES,
-    DEFAULT_POLICY,
-    DEFAULT_SEED,
-    DEFAULT_VARIANTS,
-    MatrixSpec,
-)
+from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.profiles.schema import Profile
-from conformance.rejections.model import POLICIES
 from conformance.results import Cell, RejectionCell
 
 if TYPE_CHECKING:
@@ -75,8 +69,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--osm-policy",
         default=DEFAULT_POLICY,
-        choices=POLICIES,
-        help="the policy receivers and the rejection judge apply",
+        help="the policy the profile receivers, the validator and the rejection judge apply "
+        "(osm-2008, modern)",
     )
     group.addoption(
         "--osm-variants",
@@ -146,7 +140,7 @@ def osm_cast(pytestconfig: pytest.Config) -> Iterator[Any]:
 
     spec = _matrix(pytestconfig).spec
     with tempfile.TemporaryDirectory(prefix="osm-agents-") as tmp:
-        cast = Cast(spec.profiles(), workdir=Path(tmp))
+        cast = Cast(spec.profiles(), workdir=Path(tmp), policy=spec.policy)
         yield cast
         cast.close()
 

@@ -84,6 +84,16 @@ class Cell(_Model):
     services_required: list[str] = Field(default_factory=list)
     evidence: list[str] = Field(default_factory=list, description="paths relative to results.json")
     checks: str | None = Field(default=None, description="validator report of the basic message")
+    sent: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="what the basic message really used, read from it: signature_format, "
+        "digest, signature, content_cipher, key_transport (engine option names or OIDs)",
+    )
+    nonconformant: list[str] = Field(
+        default_factory=list,
+        description="rule ids the basic message breaks with an ERROR under the run's policy "
+        "(the sender's fault; the verdict is unchanged)",
+    )
     duration_s: float = 0.0
 
 

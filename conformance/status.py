@@ -13,13 +13,22 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# The version of the agent contract (docs/agent-cli.md): the status JSON, the exit codes and
+# the capabilities. Every change to the contract bumps it and updates the exit-code table.
+# 2: the status JSON gains `coverage` (the MIME parts each service covers) and
+# `contract_version`; capabilities gain `contract_version`.
+CONTRACT_VERSION = 2
+WHOLE_MESSAGE = "message"  # the coverage name of the whole message
+
 
 class ErrorCode(StrEnum):
     NO_SIGNATURE = "no-signature"  # a signature was required and there is none
     BAD_SIGNATURE = "bad-signature"  # the signature does not verify over what arrived
     UNTRUSTED_SIGNER = "untrusted-signer"  # no valid chain to the trust anchors
     REVOKED_SIGNER = "revoked-signer"  # the signer's certificate is on a CRL
-    SIGNER_MISMATCH = "signer-mismatch"  # From: differs from the certificate's address
+    SIGNER_MISMATCH = (
+        "signer-mismatch"  # the author (From:, Sender:) is ambiguous or not the signer
+    )
     CANNOT_DECRYPT = "cannot-decrypt"  # not for me, no key, or the token refused
     NOT_ENCRYPTED = "not-encrypted"  # encryption was required and there is none
     UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
@@ -103,6 +112,24 @@ class Services:
 
 
 @dataclass
+class Coverage:
+    """Per service, what it covers: "message" (the whole message) or the names of MIME
+    parts ("part 1", "part 1.2", IMAP numbering) when a signature covers only a part
+    beside others. A service is held (`Services`) only when it covers the whole message."""
+
+    authentication: list[str] = field(default_factory=list)
+    integrity: list[str] = field(default_factory=list)
+    non_repudiation: list[str] = field(default_factory=list)
+    confidentiality: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of_services(cls, services: Services) -> Coverage:
+        """The coverage a status without one implies: each service held covers the whole."""
+        held = services.as_set()
+        return cls(**{name: [WHOLE_MESSAGE] if name in held else [] for name in asdict(services)})
+
+
+@dataclass
 class Status:
     """What a receiver found. `layers` lists the S/MIME layers outside in."""
 
@@ -114,8 +141,10 @@ class Status:
     signer: Signer | None = None
     algorithms: Algorithms = field(default_factory=Algorithms)
     services: Services = field(default_factory=Services)
+    coverage: Coverage = field(default_factory=Coverage)
     layers: list[str] = field(default_factory=list)
     errors: list[StatusError] = field(default_factory=list)
+    contract_version: int = CONTRACT_VERSION
 
     def add_error(self, code: ErrorCode, message: str) -> None:
         self.errors.append(StatusError(code, message))
@@ -135,8 +164,19 @@ class Status:
         err = self.primary_error()
         return 0 if err is None else EXIT_CODES[err.code]
 
+    def covered(self) -> Coverage:
+        """The coverage with the whole message added to every service held: an agent that
+        sets only `services` (the real engines) covers the whole message or nothing."""
+        held = self.services.as_set()
+        found = asdict(self.coverage)
+        for name, parts in found.items():
+            if name in held and WHOLE_MESSAGE not in parts:
+                parts.insert(0, WHOLE_MESSAGE)
+        return Coverage(**found)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["coverage"] = asdict(self.covered())
         data["errors"] = [e.to_json() for e in self.errors]
         return data
 
@@ -159,6 +199,13 @@ class Status:
                         f"status: errors[{i}].code: {e!r} is not a known code"
                     ) from exc
                 errors.append(StatusError(code, str(e.get("message", ""))))
+            services = Services(**(data.get("services") or {}))
+            coverage = data.get("coverage")
+            if isinstance(coverage, dict):
+                _check_coverage(services, coverage)
+            version = data.get("contract_version", 1)
+            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+                raise ValueError(f"status: contract_version: {version!r} is not a version")
             return cls(
                 decrypted=bool(data.get("decrypted", False)),
                 encrypted=bool(data.get("encrypted", data.get("decrypted", False))),
@@ -167,9 +214,28 @@ class Status:
                 chain_valid=data.get("chain_valid"),
                 signer=Signer(**signer) if signer else None,
                 algorithms=Algorithms(**(data.get("algorithms") or {})),
-                services=Services(**(data.get("services") or {})),
+                services=services,
+                coverage=(
+                    Coverage(**{k: list(v) for k, v in coverage.items()})
+                    if isinstance(coverage, dict)
+                    else Coverage.of_services(services)
+                ),
                 layers=list(data.get("layers") or []),
                 errors=errors,
+                contract_version=version,
             )
         except TypeError as exc:
             raise ValueError(f"status: {exc}") from exc
+
+
+def _check_coverage(services: Services, coverage: dict[str, Any]) -> None:
+    """A service is held exactly when it covers the whole message (docs/agent-cli.md)."""
+    held = services.as_set()
+    for name, parts in coverage.items():
+        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise ValueError(f"status: coverage.{name}: expected a list of part names")
+        if (name in held) != (WHOLE_MESSAGE in parts):
+            raise ValueError(
+                f"status: coverage.{name} and services.{name} disagree: a service is held "
+                f"exactly when its coverage lists {WHOLE_MESSAGE!r}"
+            )

@@ -106,7 +106,8 @@ def receive(agent: Agent, pki: Path, message: bytes) -> ReceiveRequest:
         message,
         party(pki, "bob"),
         (pki / "ca" / "root.pem",),
-        (pki / "ca" / "intermediate.crl.pem",),
+        # Both CAs' CRLs: gpgsm checks every certificate of the chain against its CRL.
+        (pki / "ca" / "root.crl.pem", pki / "ca" / "intermediate.crl.pem"),
     )
 
 

@@ -38,6 +38,8 @@ SWITCHED_OFF = {
     "require_chain: true": "require_chain: false",
     "check_revocation: true": "check_revocation: false",
     "check_sender_address: true": "check_sender_address: false",
+    "check_validity: true": "check_validity: false",
+    "check_key_usage: true": "check_key_usage: false",
 }
 GUARDED = {
     "defective-revoked",
@@ -46,6 +48,8 @@ GUARDED = {
     "defective-unknown-root",
 }
 GUARDED_CLASSES = {"from-mismatch"}  # check_sender_address: every case of the class
+# (Without nonRepudiation in its key usage a certificate gives no non-repudiation
+# whatever the receiver checks: defective-no-nonrepudiation stays refused.)
 
 
 @pytest.fixture(autouse=True)
@@ -198,6 +202,7 @@ def test_run_includes_the_rejection_matrix_with_its_policy(tmp_path: Path) -> No
     summary = found.receivers[0]
     assert summary.refuses + summary.accepts + summary.not_applicable + summary.error == 9
     assert set(summary.accepted_classes) == {c.cls for c in found.cells if c.verdict == "accepts"}
+    assert found.accepting() == set(), found.receivers  # reference applies the policy too
     assert {i.id for i in found.cases} == set(shipped())
     for cell in found.cells:
         for case in cell.cases:

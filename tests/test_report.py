@@ -7,6 +7,7 @@ import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from test_report_sample import (
@@ -414,3 +415,82 @@ def _timed(results: Results, out: Path) -> float:
     start = time.process_time()
     render_report(results, out)
     return time.process_time() - start
+
+
+# --- evidence links: only files of the run folder, from wherever the report is written ----
+
+
+def local_links(page: Path) -> list[str]:
+    """Every href and src of a page that is neither a URL nor a fragment of the page."""
+    found = []
+    for _, attrs in Elements(page.read_text("utf-8")).tags:
+        for name in ("href", "src"):
+            value = attrs.get(name)
+            if value and not value.startswith(("#", "http:", "https:")):
+                found.append(value)
+    return found
+
+
+def resolve_link(page: Path, link: str) -> Path:
+    return (page.parent / unquote(link.split("#", 1)[0])).resolve()
+
+
+@pytest.mark.parametrize("where", ["elsewhere", "run/nested/report", "."])
+def test_a_report_rendered_to_another_folder_keeps_every_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str
+) -> None:
+    run = tmp_path / "run"
+    results = sample_results(run)
+    results.dump(run / "results.json")
+    out = tmp_path / where
+    assert main(["report", str(run / "results.json"), "--out", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    evidence = 0
+    for page in pages(out):
+        for link in local_links(page):
+            target = resolve_link(page, link)
+            assert target.is_file(), (page, link)
+            evidence += target.is_relative_to(run.resolve() / "evidence")
+    wanted = sum(len(c.evidence) for c in results.cells)
+    assert evidence >= wanted > 10  # every evidence file linked from the matrix at least
+
+
+def test_evidence_paths_that_leave_the_run_folder_are_dropped_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    results = sample_results(run)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not evidence")
+    (run / "evidence" / "link.eml").symlink_to(secret)
+    hostile = [
+        "../../../../etc/passwd",
+        "evidence/../../secret.txt",
+        str(secret),
+        "/etc/passwd",
+        "evidence/link.eml",  # inside by name, outside once the link is followed
+    ]
+    cell = next(c for c in results.cells if c.evidence and c.counterexample)
+    cell.evidence.extend(hostile)
+    cell.counterexample.evidence.append("../secret.txt")  # type: ignore[union-attr]
+    results.dump(run / "results.json")
+    out = tmp_path / "report"
+    assert main(["report", str(run / "results.json"), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
+    for path in hostile:
+        assert f"{where}: evidence path {path!r}" in err, err
+    assert f"{where} (counterexample): evidence path '../secret.txt'" in err
+    assert err.count("warning") == len(hostile) + 1
+    for page in pages(out):
+        html = page.read_text("utf-8")
+        assert "passwd" not in html and "secret.txt" not in html and "link.eml" not in html
+        for link in local_links(page):
+            target = resolve_link(page, link)
+            assert target.is_relative_to(run.resolve()) or target.is_relative_to(out.resolve())
+    # the genuine evidence of that cell is still linked
+    index = out / "index.html"
+    assert any(
+        resolve_link(index, link) == (run / cell.evidence[0]).resolve()
+        for link in local_links(index)
+    )

@@ -20,7 +20,7 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.core.vocabulary import FUNCTIONS, Party
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
-from conformance.status import EXIT_CODES, ErrorCode
+from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode
 
 DIRECTORIES = ("cps", "apicrypt")
 
@@ -106,7 +106,10 @@ def register(subparsers: Any) -> None:
 
     version = verbs.add_parser("version", help="print the agent's version")
     version.set_defaults(func=_version)
-    caps = verbs.add_parser("capabilities", help="print the functions it sends and receives")
+    caps = verbs.add_parser(
+        "capabilities",
+        help="print the contract version and the functions it sends and receives",
+    )
     caps.set_defaults(func=_capabilities)
 
 
@@ -219,7 +222,15 @@ def _version(args: argparse.Namespace) -> int:
 
 def _capabilities(args: argparse.Namespace) -> int:
     caps = load_profile(args.profile).capabilities()
-    print(json.dumps({"send": sorted(caps.send), "receive": sorted(caps.receive)}))
+    print(
+        json.dumps(
+            {
+                "contract_version": CONTRACT_VERSION,
+                "send": sorted(caps.send),
+                "receive": sorted(caps.receive),
+            }
+        )
+    )
     return 0
 
 

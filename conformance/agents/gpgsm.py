@@ -1,18 +1,21 @@
 """The `gpgsm` reference engine: GnuPG's S/MIME, the engine of KMail and Kleopatra.
 
-Each instance has its own GNUPGHOME (loopback pinentry, no dirmngr, policy
-checks off), into which it imports the identities' legacy-PBE PKCS#12 and the
-CA certificates. Trust is gpg-agent's trustlist.txt: the sender's roots while
-sending (gpgsm signs and encrypts only along a trusted chain), exactly the
-request's anchors while receiving. Without dirmngr gpgsm cannot load CRLs, so
-CRL checks are off and every reception says so in its evidence. gpgsm reads
-and writes raw CMS; mime_wrap adds the S/MIME MIME. gpgsm 2.2.40 has no OAEP
-and no AES-GCM: options asking for them make the send fail.
+Each instance has its own GNUPGHOME (loopback pinentry, policy checks off)
+with its own offline dirmngr, into which it imports the identities'
+legacy-PBE PKCS#12 and the CA certificates. Trust is gpg-agent's
+trustlist.txt: the sender's roots while sending (gpgsm signs and encrypts only
+along a trusted chain), exactly the request's anchors while receiving. The
+CRLs a reception is given are loaded into that dirmngr (`gpgsm --call-dirmngr
+loadcrl`), so gpgsm's own revocation check is what the matrix measures; the
+harness adds no check of its own. gpgsm reads and writes raw CMS; mime_wrap
+adds the S/MIME MIME. gpgsm 2.2.40 has no OAEP and no AES-GCM: options asking
+for them make the send fail.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import shutil
 import subprocess
@@ -21,6 +24,7 @@ import weakref
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from conformance.agents import mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest
@@ -38,6 +42,7 @@ from conformance.agents.tool_agent import (
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
 from conformance.core.vocabulary import ContentCipher, Party
+from conformance.errors import MissingComponent
 from conformance.status import ErrorCode
 
 CIPHERS: dict[ContentCipher, str] = {
@@ -47,11 +52,17 @@ CIPHERS: dict[ContentCipher, str] = {
     "aes256-cbc": "AES256",
 }
 _DIGESTS = {"sha1": "SHA1", "sha256": "SHA256", "sha384": "SHA384", "sha512": "SHA512"}
-CONFIG = "disable-dirmngr\ndisable-crl-checks\ndisable-policy-checks\n"
+# The test PKI's certificates carry no CRL distribution point: without
+# enable-issuer-based-crl-check gpgsm would skip their CRL check altogether.
+CONFIG = "disable-policy-checks\nenable-issuer-based-crl-check\n"
+NO_DIRMNGR_CONFIG = "disable-dirmngr\ndisable-crl-checks\ndisable-policy-checks\n"
+# dirmngr offline: it reads only the CRLs it is given, never the network.
+DIRMNGR_CONFIG = "disable-http\ndisable-ldap\n"
 CRL_NOTE = (
-    "gpgsm: CRL checks are off: loading CRLs needs dirmngr, which this sandboxed "
-    "GNUPGHOME does not run; revocation is not checked by this engine"
+    "gpgsm: CRL checks are off: dirmngr is not installed (Debian package dirmngr), "
+    "so this engine cannot load CRLs; revocation is not checked by it"
 )
+NO_CRL_NOTE = "gpgsm: no CRL given: its CRL checks are off for this reception"
 _TRUST_BAD = ("TRUST_UNDEFINED", "TRUST_NEVER")
 
 
@@ -83,8 +94,19 @@ class GpgsmAgent(ToolAgent):
         # The lowest S2K count: keys are re-protected with it on import, so unlocking
         # one for each signature costs milliseconds instead of a calibrated ~0.5 s.
         (self.home / "gpg-agent.conf").write_text("allow-loopback-pinentry\ns2k-count 65536\n")
-        (self.home / "gpgsm.conf").write_text(CONFIG)
+        # The CRLs need dirmngr, and dirmngr-client to hand it the CA certificates first
+        # (`gpgsm --call-dirmngr` cannot answer the SENDCERT_SKI dirmngr asks when it
+        # checks a CRL's issuer).
+        try:
+            require("dirmngr", "dirmngr")
+            self.dirmngr_client: str | None = require("dirmngr-client", "dirmngr")
+        except MissingComponent:
+            self.dirmngr_client = None
+        (self.home / "gpgsm.conf").write_text(CONFIG if self.dirmngr_client else NO_DIRMNGR_CONFIG)
+        (self.home / "dirmngr.conf").write_text(DIRMNGR_CONFIG)
         (self.home / "trustlist.txt").write_text("")
+        self._crls: set[str] = set()  # sha256 of the CRLs dirmngr holds
+        self._cached: set[str] = set()  # the CA certificates dirmngr holds
         self._prepared: set[Path] = set()
         self._trusted: frozenset[str] = frozenset()
         self._imported: set[str] = set()
@@ -178,6 +200,63 @@ class GpgsmAgent(ToolAgent):
         )
         self._trusted = wanted
 
+    def _load_crls(self, request: ReceiveRequest, ev: Evidence) -> None:
+        """Hand dirmngr the CA certificates, then load each given CRL with
+        `gpgsm --call-dirmngr loadcrl`. A CRL is taken only once its issuer's own
+        revocation is known (the root's CRL before the intermediate's), so the files
+        are tried again while one more loads."""
+        assert self.dirmngr_client is not None
+        certs: list[x509.Certificate] = []
+        for path in request.trust:
+            certs.extend(pem_certificates(Path(path)))
+        certs.extend(PartyFiles(request.recipient.identity_dir).ca_certificates())
+        env = {"GNUPGHOME": str(self.home)}
+        for cert in certs:
+            if sha1_hex(cert) in self._cached:
+                continue
+            path = self.tmp("ca.pem")
+            path.write_bytes(pem(cert))
+            result = run(
+                [self.dirmngr_client, "--pem", "--cache-cert", path],
+                evidence=ev,
+                timeout=self.timeout,
+                env=env,
+            )
+            if result.ok:
+                self._cached.add(sha1_hex(cert))
+        pending: dict[str, bytes] = {}
+        for crl_path in request.crls:
+            der = _crl_der(Path(crl_path))
+            if der is None:
+                ev.notes.append(f"{crl_path}: not a CRL, not given to dirmngr")
+                continue
+            digest = hashlib.sha256(der).hexdigest()
+            if digest not in self._crls:
+                pending[digest] = der
+        refused: dict[str, str] = {}
+        while pending:
+            loaded = []
+            for digest, der in pending.items():
+                path = self.tmp(f"{digest[:16]}.crl")
+                path.write_bytes(der)
+                result = self._gpgsm(["--call-dirmngr", "loadcrl", path], ev)
+                if result.ok:
+                    loaded.append(digest)
+                else:
+                    refused[digest] = summary(result)
+            if not loaded:
+                break
+            for digest in loaded:
+                self._crls.add(digest)
+                del pending[digest]
+                refused.pop(digest, None)
+        for reason in refused.values():
+            ev.notes.append(f"dirmngr did not load a CRL: {reason}")
+        ev.notes.append(
+            f"gpgsm: CRL checks on; dirmngr holds {len(self._crls)} CRL(s) "
+            "(gpgsm --call-dirmngr loadcrl)"
+        )
+
     # -- send -------------------------------------------------------------------------
 
     def _check_options(self, what: str) -> None:
@@ -218,7 +297,9 @@ class GpgsmAgent(ToolAgent):
             "--detach-sign" if detached else "--sign",
             src,
         ]
-        result = self._gpgsm(args, ev, passphrase=True)
+        # Signing is not where revocation is measured: the sender's own chain is
+        # not checked against CRLs (a reception is given them, a sending is not).
+        result = self._gpgsm(["--disable-crl-checks", *args], ev, passphrase=True)
         require_ok(result, "gpgsm --sign")
         cms = out.read_bytes()
         return self._wrap_signed(data, cms, detached=detached, digest=digest)
@@ -236,7 +317,7 @@ class GpgsmAgent(ToolAgent):
             args += ["--recipient", "0x" + sha1_hex(cert)]
         if self.options is not None:
             args += ["--cipher-algo", CIPHERS[self.options.encrypt.content]]
-        result = self._gpgsm([*args, "--output", out, "--encrypt", src], ev)
+        result = self._gpgsm(["--disable-crl-checks", *args, "--output", out, "--encrypt", src], ev)
         require_ok(result, "gpgsm --encrypt")
         return self._wrap_enveloped(out.read_bytes())
 
@@ -274,17 +355,24 @@ class GpgsmAgent(ToolAgent):
         for path in request.trust:
             roots.extend(pem_certificates(Path(path)))
         self._set_trust(roots, ev)
-        if request.crls:
-            ev.notes.append(CRL_NOTE)
+        crl_checks: list[str | Path] = []
+        if self.dirmngr_client is None:
+            if request.crls:
+                ev.notes.append(CRL_NOTE)
+        elif request.crls:
+            self._load_crls(request, ev)
+        else:
+            ev.notes.append(NO_CRL_NOTE)
+            crl_checks = ["--disable-crl-checks"]
         src, out = self.tmp("in.p7s"), self.tmp("verified")
         src.write_bytes(layer.cms)
         if layer.signed_content is not None:
             content = self.tmp("content")
             content.write_bytes(layer.signed_content)
-            result = self._gpgsm(["--verify", src, content], ev)
+            result = self._gpgsm([*crl_checks, "--verify", src, content], ev)
             recovered: bytes | None = layer.signed_content
         else:
-            result = self._gpgsm(["--output", out, "--verify", src], ev)
+            result = self._gpgsm([*crl_checks, "--output", out, "--verify", src], ev)
             recovered = out.read_bytes() if out.exists() else None
         words = _status(result)
         signer = self.signer_from_cms(layer.cms)
@@ -319,10 +407,22 @@ class GpgsmAgent(ToolAgent):
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)
 
 
+def _crl_der(path: Path) -> bytes | None:
+    """A CRL file (PEM or DER) as DER, which is what dirmngr loads; None if it is none."""
+    data = path.read_bytes()
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_crl(data).public_bytes(serialization.Encoding.DER)
+        x509.load_der_x509_crl(data)
+    except ValueError:
+        return None
+    return data
+
+
 def _stop_home(gpgconf: str, home: Path) -> None:
     with contextlib.suppress(Exception):
         subprocess.run(
-            [gpgconf, "--homedir", str(home), "--kill", "gpg-agent"],
+            [gpgconf, "--homedir", str(home), "--kill", "all"],  # gpg-agent and dirmngr
             capture_output=True,
             timeout=15,
             check=False,

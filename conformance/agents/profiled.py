@@ -9,15 +9,19 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
+from typing import TypeVar
 
 from conformance import __version__
 from conformance.agents import identity_files as files
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
+from conformance.check.catalogue import rule_ids
+from conformance.check.policy import DEFAULT_POLICY, Policy, load_policy
 from conformance.core.vocabulary import Capabilities, Party
 from conformance.errors import UserError
 from conformance.functions import OPERATION
@@ -29,6 +33,33 @@ from conformance.status import ErrorCode, Status
 from conformance.token import TokenError, UnsupportedMechanism
 
 Rng = Callable[[int], bytes]
+T = TypeVar("T", bound=str)
+
+
+def _allowed(declared: frozenset[T] | None, policy: Policy, kind: str) -> frozenset[T]:
+    """What the receiver declares it reads, less what the policy refuses (an algorithm the
+    policy does not list); a receiver that reads anything reads what the policy lists."""
+    listed = set(policy.grades.get(kind, {}))
+    if declared is None:
+        return frozenset(listed)  # type: ignore[arg-type]
+    return frozenset(name for name in declared if name in listed)
+
+
+def under_policy(options: ReceiveOptions, policy: Policy) -> ReceiveOptions:
+    """A profile receiver's options under the run's policy: it refuses what the policy
+    refuses (algorithms not graded, certificate signature digests not graded, RSA keys
+    under the policy's size) on top of what its profile refuses."""
+    certificate = set(policy.grades.get("certificate_signature", {}))
+    return replace(
+        options,
+        ciphers=_allowed(options.ciphers, policy, "content_cipher"),
+        key_transports=_allowed(options.key_transports, policy, "key_transport"),
+        digests=_allowed(options.digests, policy, "digest"),
+        signature_algorithms=_allowed(options.signature_algorithms, policy, "signature"),
+        refused_certificate_digests=options.refused_certificate_digests
+        | frozenset({"md2", "md5", "sha1"} - certificate),
+        min_rsa_bits=max(options.min_rsa_bits, policy.min_rsa_bits),
+    )
 
 
 def _message_id(rng: Rng, domain: str) -> str:
@@ -54,8 +85,10 @@ class ProfileAgent:
         rng: Rng = os.urandom,
         validation_time: datetime | None = None,
         limits: Limits | None = None,
+        policy: str = DEFAULT_POLICY,
     ) -> None:
         self.profile = profile
+        self.policy = load_policy(policy, rule_ids())
         self.id = profile.id
         self.rng = rng
         self.validation_time = validation_time
@@ -74,7 +107,7 @@ class ProfileAgent:
 
     @cached_property
     def _receive_options(self) -> ReceiveOptions:
-        return self.profile.receive_options()
+        return under_policy(self.profile.receive_options(), self.policy)
 
     # --- send ---
 
@@ -216,4 +249,4 @@ def _describe_bug(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-__all__ = ["Party", "ProfileAgent"]
+__all__ = ["Party", "ProfileAgent", "under_policy"]

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from conformance.core.vocabulary import REAL_TOOLS
+from conformance.matrix.sent import sent_contradictions
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims
 from conformance.profiles.loader import load_sources
@@ -172,6 +173,6 @@ def assemble(
         agents=[agent_info(p, sources) for _, p in sorted(profiles.items())],
         cells=cells,
         pairs=pairs,
-        contradictions=contradictions_of(cells, pairs),
+        contradictions=contradictions_of(cells, pairs) + sent_contradictions(cells, profiles),
         practice_software=practice_table(),
     )

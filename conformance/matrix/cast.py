@@ -18,6 +18,7 @@ from pathlib import Path
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
 from conformance.matrix.exchange import Addressee, Seat, World
 from conformance.paths import cache_dir
@@ -62,6 +63,7 @@ class Cast:
     profiles: dict[str, Profile]
     pki: TestPKI = field(default_factory=load_pki)
     workdir: Path | None = None
+    policy: str = DEFAULT_POLICY
     _agents: dict[str, Agent] = field(default_factory=dict)
     _export: Path | None = None
     _world: World | None = None
@@ -87,7 +89,9 @@ class Cast:
 
     def agent(self, agent_id: str) -> Agent:
         if agent_id not in self._agents:
-            self._agents[agent_id] = make_agent(self.profiles[agent_id], workdir=self.workdir)
+            self._agents[agent_id] = make_agent(
+                self.profiles[agent_id], workdir=self.workdir, policy=self.policy
+            )
         return self._agents[agent_id]
 
     def seat(self, agent_id: str, role: str) -> Seat:
@@ -117,6 +121,7 @@ class Cast:
             trust=(ca / "root.pem",),
             crls=(ca / "root.crl.pem", ca / "intermediate.crl.pem"),
             bystanders=tuple(bystanders),
+            policy=self.policy,
         )
 
     def close(self) -> None:

@@ -21,8 +21,9 @@ from hypothesis import settings as hypothesis_settings
 
 from conformance.core.vocabulary import Function
 from conformance.functions import REQUIRED_SERVICES
-from conformance.matrix.evidence import EvidenceWriter
+from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
+from conformance.matrix.sent import sent_algorithms
 from conformance.results import Cell, Counterexample
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.model import Scenario
@@ -93,7 +94,17 @@ def _judge(
     cell.examples = 1
     cell.services = obs.services
     evidence.observation("basic", obs, basic.describe())
-    cell.checks = evidence.checks("basic", obs, sender, receiver, world)
+    report = validate(obs, sender, receiver, world)
+    cell.nonconformant = nonconformant(report)
+    if obs.message is not None:
+        cell.sent = sent_algorithms(
+            obs.message,
+            identity_dir=receiver.party.identity_dir,
+            trust=world.trust,
+            crls=world.crls,
+            policy=world.policy,
+        )
+    cell.checks = evidence.report("basic", report)
     if not obs.ok:
         cell.verdict, cell.reason = "fail", obs.reason
         return

@@ -9,16 +9,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
 from conformance.matrix.spec import (
     DEFAULT_EXAMPLES,
-    DEFAULT_POLICY,
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
 )
-from conformance.rejections.model import POLICIES
 
 
 def register(subparsers: Any) -> None:
@@ -67,13 +66,6 @@ def register(subparsers: Any) -> None:
         help=f"seed of the run; the same seed gives the same results (default {DEFAULT_SEED})",
     )
     parser.add_argument(
-        "--policy",
-        choices=POLICIES,
-        default=DEFAULT_POLICY,
-        help=f"what receivers must refuse: the policy profile receivers and the rejection "
-        f"judge apply (default {DEFAULT_POLICY})",
-    )
-    parser.add_argument(
         "--no-rejections",
         dest="rejections",
         action="store_false",
@@ -99,6 +91,14 @@ def register(subparsers: Any) -> None:
         default=Path("reports/latest"),
         metavar="DIR",
         help="output directory (default reports/latest)",
+    )
+    parser.add_argument(
+        "--policy",
+        choices=policy_names(),
+        default=DEFAULT_POLICY,
+        help="the policy every profile receiver applies, the validator judges the sent "
+        "messages under and the rejection judge applies (what receivers must refuse; default "
+        f"{DEFAULT_POLICY}); real engines are measured as they are",
     )
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     parser.add_argument(
@@ -132,10 +132,10 @@ def _run(args: argparse.Namespace) -> int:
     argv = [
         *modules,
         "--osm-matrix",
-        f"--osm-policy={args.policy}",
         f"--osm-variants={args.variants}",
         f"--osm-examples={args.examples}",
         f"--osm-seed={args.seed}",
+        f"--osm-policy={args.policy}",
         f"--osm-out={out}",
         f"--osm-lang={args.lang}",
         "-p",

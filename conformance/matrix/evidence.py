@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conformance.matrix.exchange import Observation, Seat, World
+
+if TYPE_CHECKING:
+    from conformance.check.model import CheckReport
 
 
 def _safe(name: str) -> str:
@@ -70,19 +74,41 @@ class EvidenceWriter:
         self, prefix: str, obs: Observation, sender: Seat, receiver: Seat, world: World
     ) -> str | None:
         """The validator's report on the message as delivered (text and JSON beside it)."""
-        message = obs.delivered if obs.delivered is not None else obs.message
-        if self.out_dir is None or message is None:
+        if self.out_dir is None:
             return None
-        from conformance.check import run_checks
+        report = validate(obs, sender, receiver, world)
+        return self.report(prefix, report)
+
+    def report(self, prefix: str, report: CheckReport | None) -> str | None:
+        """Write a validator report already made; returns the HTML's path."""
+        if self.out_dir is None or report is None:
+            return None
         from conformance.check.render import html_page
 
-        report = run_checks(
-            message,
-            identity_dir=receiver.party.identity_dir,
-            trust=world.trust,
-            crls=world.crls,
-            expected_sender=sender.party.email,
-            expected_recipient=receiver.party.email,
-        )
         self._write(f"{prefix}.checks.json", json.dumps(report.to_json(), indent=2).encode())
         return self._write(f"{prefix}.checks.html", html_page(report).encode("utf-8"))
+
+
+def validate(obs: Observation, sender: Seat, receiver: Seat, world: World) -> CheckReport | None:
+    """The validator's report on the message as delivered, under the run's policy."""
+    message = obs.delivered if obs.delivered is not None else obs.message
+    if message is None:
+        return None
+    from conformance.check import run_checks
+
+    return run_checks(
+        message,
+        identity_dir=receiver.party.identity_dir,
+        trust=world.trust,
+        crls=world.crls,
+        expected_sender=sender.party.email,
+        expected_recipient=receiver.party.email,
+        policy=world.policy,
+    )
+
+
+def nonconformant(report: CheckReport | None) -> list[str]:
+    """The rule ids the message breaks with an ERROR under the policy, each once, in order."""
+    if report is None:
+        return []
+    return list(dict.fromkeys(c.id for c in report.errors))

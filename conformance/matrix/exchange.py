@@ -16,6 +16,7 @@ from cryptography import x509
 from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt.relay import DeliveryError
 from conformance.apicrypt.relay import transport as relay_transport
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
 from conformance.functions import services_held, shortfall
 from conformance.scenarios import build_entity, compare
@@ -56,6 +57,7 @@ class World:
     transport: Transport = relay_transport
     # Fixed, for reproducible messages; inside the test certificates' validity (2020-2045).
     date: str = "Tue, 15 Jul 2025 10:00:00 +0200"
+    policy: str = DEFAULT_POLICY  # the run's policy: the validator judges the messages under it
 
 
 @dataclass

@@ -39,7 +39,7 @@ def engine_versions(spec: MatrixSpec, agent_ids: list[str]) -> dict[str, str]:
     versions: dict[str, str] = {}
     for agent_id in agent_ids:
         try:
-            agent = make_agent(spec.profiles()[agent_id])
+            agent = make_agent(spec.profiles()[agent_id], policy=spec.policy)
         except UserError as exc:
             versions[agent_id] = f"unavailable: {exc}"
             continue
@@ -68,10 +68,10 @@ def rejections_section(spec: MatrixSpec, found: RejectionRun) -> Rejections:
     order: dict[str, int] = {c: i for i, c in enumerate(CLASSES)}
     cells = sorted(found.cells, key=lambda c: (c.receiver, order.get(c.cls, len(order)), c.cls))
     return Rejections(
-        policy=spec.policy,
+        policy=spec.rejection_policy(),
         duration_s=found.wall_s,
         classes=list(CLASSES),
-        cases=case_infos(spec.policy),
+        cases=case_infos(spec.rejection_policy()),
         cells=cells,
         receivers=rejection_summaries(cells),
     )
@@ -103,9 +103,9 @@ def finish_run(
             "senders": list(spec.senders),
             "receivers": list(spec.receivers),
             "profiles": list(spec.profile_paths),
+            "policy": spec.policy,
             "cells_planned": len(spec.cells()),
             "cells_done": len(cells),
-            "policy": spec.policy,
             "rejections": rejections is not None,
         },
     )
@@ -142,6 +142,12 @@ def summary(results: Results) -> str:
         ),
         "pairs:    " + ", ".join(f"{k} {interop[k]}" for k in ("full", "partial", "none")),
     ]
+    nonconformant = [c for c in results.cells if c.nonconformant]
+    if nonconformant:
+        lines.append(
+            f"non-conformant messages: {len(nonconformant)} cells "
+            f"(policy {results.run.settings.get('policy', 'osm-2008')}; verdicts unchanged)"
+        )
     ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})
     if 1 < len(ids) <= 30:
         mark = {"full": "●", "partial": "◐", "none": "○"}

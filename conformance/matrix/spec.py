@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profiles
@@ -14,7 +15,6 @@ from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionCla
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25
-DEFAULT_POLICY: Policy = "osm-2008"
 DEFAULT_VARIANTS = 4  # hostile variants per rejection case and producer, the basic one included
 
 CellKey = tuple[str, str, Function]
@@ -30,7 +30,7 @@ class MatrixSpec:
     examples: int = DEFAULT_EXAMPLES
     seed: int = DEFAULT_SEED
     out_dir: Path | None = None
-    policy: Policy = DEFAULT_POLICY  # what the judge and profile receivers apply
+    policy: str = DEFAULT_POLICY  # applies to profile receivers, the validator and the judge
     variants: int = DEFAULT_VARIANTS
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
 
@@ -61,12 +61,17 @@ class MatrixSpec:
 
     def rejection_cells(self) -> list[RejectionKey]:
         """Every receiver of the run against every rejection class."""
-        if self.policy not in POLICIES:
-            raise UserError(
-                f"--policy: unknown policy {self.policy} (known: {', '.join(POLICIES)})"
-            )
+        self.rejection_policy()  # an unknown policy fails before any cell runs
         receivers = self._select(self.receivers, "receiver")
         return [(r, c) for r in receivers for c in CLASSES]
+
+    def rejection_policy(self) -> Policy:
+        """The run's policy as the rejection cases know it (each case has one expectation
+        per policy)."""
+        for known in POLICIES:
+            if self.policy == known:
+                return known
+        raise UserError(f"--policy {self.policy}: the rejection cases know {', '.join(POLICIES)}")
 
     def agent_ids(self) -> list[str]:
         keys = self.cells()

@@ -36,7 +36,7 @@ def test_rejection_cell(
 ) -> None:
     receiver, cls = osm_rejection
     settings = RejectionSettings(
-        policy=osm_spec.policy,
+        policy=osm_spec.rejection_policy(),
         variants=osm_spec.variants,
         seed=osm_spec.seed,
         out_dir=osm_spec.out_dir,

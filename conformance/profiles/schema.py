@@ -296,7 +296,16 @@ class SmimeReceive(Section):
     )
     check_revocation: bool = Field(description="Checks the signer's certificate against the CRLs.")
     check_sender_address: bool = Field(
-        description="Requires From: to be the signer certificate's address."
+        description="Requires one author (one From: field with one mailbox, or a Sender: naming "
+        "one when From: holds several) who is the signer certificate's address."
+    )
+    check_validity: bool = Field(
+        description="Refuses a signer certificate outside its validity period (expired or not "
+        "yet valid)."
+    )
+    check_key_usage: bool = Field(
+        description="Requires the signer certificate's key usage and extended key usage to "
+        "allow S/MIME signing (RFC 8550 4.4)."
     )
 
 
@@ -469,6 +478,8 @@ class Profile(Section):
             require_chain=smime.require_chain,
             check_revocation=smime.check_revocation,
             check_sender_address=smime.check_sender_address,
+            check_validity=smime.check_validity,
+            check_key_usage=smime.check_key_usage,
             quirks=ReceiveQuirks(
                 strip_trailing_whitespace=quirks.receive_strip_trailing_whitespace,
                 no_canonicalize=quirks.receive_no_canonicalize,

@@ -21,7 +21,8 @@ def register(subparsers: Any) -> None:
             "Render results.json into DIR/index.html (the interop matrix), "
             "DIR/comparison.html (the source document's comparison table) and "
             "DIR/products/<id>.html. Evidence paths in results.json are relative to "
-            "its directory: render into that directory for the evidence links to work."
+            "its directory (the run folder); the links are written relative to DIR, and a "
+            "path that leaves the run folder is dropped with a warning."
         ),
     )
     report.add_argument("results", type=Path, metavar="RESULTS.json")
@@ -59,7 +60,9 @@ def _report(args: argparse.Namespace) -> int:
     results = load_results(args.results)
     baseline = load_results(args.baseline) if args.baseline else None
     out = args.out if args.out is not None else args.results.parent
-    index = render_report(results, out, lang=args.lang, baseline=baseline)
+    index = render_report(
+        results, out, lang=args.lang, baseline=baseline, run_dir=args.results.parent
+    )
     print(index)
     return 0
 

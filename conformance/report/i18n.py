@@ -129,6 +129,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "svc.not_required": ("non requis", "not required"),
     # marks
     "mark.contradiction": ("contredit l'annonce publiée", "contradicts the published claim"),
+    "mark.nonconformant": ("message non conforme", "non-conformant message"),
+    "mark.nonconformant_help": (
+        "le message de base de l'émetteur enfreint ces règles du validateur sous la "
+        "politique du passage (le verdict n'en tient pas compte)",
+        "the sender's basic message breaks these rules of the validator under the run's "
+        "policy (the verdict does not count them)",
+    ),
     "mark.engine": ("moteur réel", "real engine"),
     "mark.by_hand": ("observé à la main", "observed by hand"),
     "mark.changed": ("changé depuis la référence", "changed since the baseline"),

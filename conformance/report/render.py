@@ -10,6 +10,7 @@ autoescape on: everything that comes from profiles and messages is data.
 from __future__ import annotations
 
 import functools
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,6 @@ def _environment(lang: str) -> jinja2.Environment:
     )
     env.filters["tr"] = t
     env.filters["label"] = lambda value, prefix: t.label(prefix, value)
-    env.filters["href"] = views.evidence_href
     env.filters.update(fragments.filters(t))
     return env
 
@@ -59,15 +59,25 @@ def _write(path: Path, text: str) -> None:
 
 
 def render_report(
-    results: Results, out: Path, lang: str = "fr", baseline: Results | None = None
+    results: Results,
+    out: Path,
+    lang: str = "fr",
+    baseline: Results | None = None,
+    run_dir: Path | None = None,
 ) -> Path:
     """Write index.html, comparison.html, refusals.html and products/*.html into `out`; return
-    the path of index.html. Evidence paths in `results` are relative to `out`."""
+    the path of index.html. Evidence paths in `results` are relative to `run_dir`
+    (the folder of results.json; default `out`) and are linked relative to `out`;
+    one that leaves the run folder is dropped with a warning on stderr."""
     t = Translator(lang)
     model = views.ReportModel(results, t, baseline)
     names = {a.info.id: (a.info.name, a.page) for a in model.agents}
     refused = refusals.RefusalModel(results.rejections, t, names)
     env = _environment(lang)
+    out.mkdir(parents=True, exist_ok=True)
+    evidence = views.EvidenceLinks(results, out if run_dir is None else run_dir, out)
+    for warning in evidence.warnings:
+        print(f"osm-conformance report: warning: {warning}", file=sys.stderr)
     common: dict[str, Any] = {
         "t": t,
         "m": model,
@@ -80,12 +90,12 @@ def render_report(
         "symbols": views.VERDICT_SYMBOLS,
         "interop_symbols": views.INTEROP_SYMBOLS,
         "marks": views.MARK_SYMBOLS,
+        "evidence": evidence,
         "refusals": refused,
         "accepting": refused.accepting(),
         "refusal_symbols": refusals.REFUSAL_SYMBOLS,
         "refusal_css": refusals.REFUSAL_CSS,
     }
-    out.mkdir(parents=True, exist_ok=True)
     index = out / "index.html"
     _write(
         index,

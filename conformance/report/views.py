@@ -8,9 +8,11 @@ templates stay plain loops and the logic is tested without parsing HTML.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -52,6 +54,7 @@ VERDICT_SYMBOLS = {
 INTEROP_SYMBOLS = {"full": "●", "partial": "◐", "none": "○", "unknown": "?"}
 MARK_SYMBOLS = {
     "contradiction": "≠",
+    "nonconformant": "⚑",
     "engine": "⚙",
     "by_hand": "✎",
     "changed": "Δ",
@@ -78,6 +81,70 @@ def evidence_href(path: str, root: str) -> str | None:
     if not path or path.startswith(("/", "\\")) or _URL_SCHEME.match(path):
         return None
     return root + quote(path.replace("\\", "/"))
+
+
+class EvidenceLinks:
+    """Evidence paths of results.json (relative to its folder, the run folder) as links
+    from the pages of a report written to `out`, wherever that is.
+
+    results.json is data from elsewhere: a path is linked only when it names a file
+    under the run folder once `..` and symbolic links are resolved. An absolute path or
+    one that escapes the run folder is dropped and reported in `warnings`, naming the
+    cell; a URL (`javascript:`, `https:`) is shown as text, never linked.
+    """
+
+    def __init__(self, results: Results, run_dir: Path, out: Path) -> None:
+        self._run = os.path.realpath(run_dir)
+        to_run = os.path.relpath(self._run, os.path.realpath(out)).replace(os.sep, "/")
+        self._prefix = "" if to_run == "." else to_run + "/"  # from `out` to the run folder
+        self._targets: dict[str, str | None] = {}  # path -> relative to `out`, or dropped
+        self.warnings: list[str] = []
+        for cell in results.cells:
+            where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
+            self._judge(where, cell.evidence)
+            if cell.counterexample is not None:
+                self._judge(f"{where} (counterexample)", cell.counterexample.evidence)
+        for rejection in results.rejections.cells if results.rejections else []:
+            for case in rejection.cases:
+                where = f"rejection cell {rejection.receiver} {rejection.cls} ({case.case})"
+                self._judge(where, case.evidence)
+
+    def _judge(self, where: str, paths: Iterable[str]) -> None:
+        for path in paths:
+            if self.target(path) is None and not _URL_SCHEME.match(path):
+                self.warnings.append(
+                    f"{where}: evidence path {path!r} is not under the run folder "
+                    f"{self._run}: dropped"
+                )
+
+    def _target(self, path: str) -> str | None:
+        if evidence_href(path, "") is None:  # empty, absolute or a URL
+            return None
+        inside = self._run.rstrip(os.sep) + os.sep
+        where = os.path.normpath(os.path.join(self._run, path.replace("\\", "/")))
+        if os.path.lexists(where):  # links resolved too (a missing file links nowhere)
+            where = os.path.realpath(where)
+        if not where.startswith(inside):
+            return None
+        return self._prefix + where[len(inside) :].replace(os.sep, "/")
+
+    def links(self, paths: Iterable[str], root: str) -> list[tuple[str, str | None]]:
+        """(text, link or None) for each path listed on a page `root` below the report
+        directory ("" or "../"): escaping paths are dropped, URLs shown as text."""
+        shown: list[tuple[str, str | None]] = []
+        for path in paths:
+            target = self.target(path)
+            if target is not None:
+                shown.append((path, root + quote(target)))
+            elif _URL_SCHEME.match(path):
+                shown.append((path, None))
+        return shown
+
+    def target(self, path: str) -> str | None:
+        """The path relative to the report directory, or None when it is not linked."""
+        if path not in self._targets:  # each path resolved once, whatever the pages
+            self._targets[path] = self._target(path)
+        return self._targets[path]
 
 
 @dataclass
@@ -114,6 +181,11 @@ class FunctionView:
     @property
     def contradiction(self) -> bool:
         return bool(self.cell and self.cell.contradiction)
+
+    @property
+    def nonconformant(self) -> list[str]:
+        """The rules the sender's basic message breaks (the verdict does not count them)."""
+        return list(self.cell.nonconformant) if self.cell else []
 
     @property
     def services(self) -> list[tuple[str, str, str]]:
@@ -158,6 +230,10 @@ class PairView:
     @property
     def changed(self) -> bool:
         return any(f.change for f in self.functions)
+
+    @property
+    def nonconformant(self) -> bool:
+        return any(f.nonconformant for f in self.functions)
 
     @property
     def has_data(self) -> bool:
@@ -263,6 +339,8 @@ class ReportModel:
         parts = [t.label("fn", function) + t("sep") + t(f"verdict.{view.verdict}")]
         if view.contradiction:
             parts.append(t("mark.contradiction"))
+        if view.nonconformant:
+            parts.append(f"{t('mark.nonconformant')} ({', '.join(view.nonconformant)})")
         if change is not None:
             before = t(f"verdict.{change.before or 'missing'}")
             after = t(f"verdict.{change.after or 'missing'}")

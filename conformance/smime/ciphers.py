@@ -33,6 +33,7 @@ from conformance.smime.algorithms import (
 )
 
 __all__ = [
+    "ContentDecryption",
     "DecryptionError",
     "Encrypted",
     "Rng",
@@ -40,6 +41,7 @@ __all__ = [
     "encrypt_content",
     "generate_key",
     "key_length",
+    "prepare_decryption",
 ]
 
 Rng = Callable[[int], bytes]
@@ -169,26 +171,69 @@ def _plain_iv(contents: bytes | None) -> bytes | None:
     return contents[start:]
 
 
-def decrypt_content(
+@dataclass(frozen=True)
+class ContentDecryption:
+    """Content decryption with everything but the key read and checked.
+
+    What `prepare_decryption` refuses (parameters, IV, tag and ciphertext
+    lengths) is public; what `run` refuses (a key of the wrong length, bad
+    CBC padding, a GCM tag that does not match) depends on the content key a
+    private-key operation gave, so the reader reports it without detail.
+    """
+
+    cipher: ContentCipher
+    iv: bytes  # the CBC IV or the GCM nonce
+    bits: int  # RC2 effective key bits, 0 for the other ciphers
+    ciphertext: bytes
+    tag: bytes | None = None
+    aad: bytes = b""
+
+    @property
+    def key_length(self) -> int:
+        return key_length(self.cipher)
+
+    def key_fits(self, key: bytes) -> bool:
+        try:
+            _check_key(self.cipher, key)
+        except DecryptionError:
+            return False
+        return True
+
+    def run(self, key: bytes) -> bytes:
+        """The plaintext; DecryptionError for a wrong key length, bad padding or tag."""
+        _check_key(self.cipher, key)
+        if is_aead(self.cipher):
+            decryptor = Cipher(
+                AES(key), modes.GCM(self.iv, self.tag, min_tag_length=12)
+            ).decryptor()
+            if self.aad:
+                decryptor.authenticate_additional_data(self.aad)
+            try:
+                return decryptor.update(self.ciphertext) + decryptor.finalize()
+            except InvalidTag:
+                raise DecryptionError("GCM authentication tag does not match") from None
+        plain = _cbc(False, self.cipher, key, self.iv, self.ciphertext, self.bits)
+        return _unpad(plain, block_size(self.cipher))
+
+
+def prepare_decryption(
     algorithm: algos.EncryptionAlgorithm,
-    key: bytes,
     ciphertext: bytes,
     tag: bytes | None = None,
     *,
     aad: bytes = b"",
     cipher: ContentCipher | None = None,
-) -> bytes:
-    """Decrypt content described by a contentEncryptionAlgorithm.
+) -> ContentDecryption:
+    """Read a contentEncryptionAlgorithm's parameters and check the public lengths.
 
     Raises UnsupportedAlgorithm for an algorithm without an option name, and
-    DecryptionError for a wrong key length, bad padding or a bad GCM tag.
-    RC2 uses the key as given (any length) at the parameters' effective bits.
+    DecryptionError for parameters that cannot decrypt (IV, nonce or tag length,
+    ciphertext not whole blocks), before any key is used.
     `cipher`, when the caller already has it, is `content_cipher_from_algorithm(algorithm)`
     (not derived again: it reads the parameters through asn1crypto).
     """
     if cipher is None:
         cipher = content_cipher_from_algorithm(algorithm)
-    _check_key(cipher, key)
     if is_aead(cipher):
         params = algorithm["parameters"]
         if not isinstance(params, GCMParameters):
@@ -203,13 +248,7 @@ def decrypt_content(
             )
         if not nonce:
             raise DecryptionError("empty GCM nonce")
-        decryptor = Cipher(AES(key), modes.GCM(nonce, tag, min_tag_length=12)).decryptor()
-        if aad:
-            decryptor.authenticate_additional_data(aad)
-        try:
-            return decryptor.update(ciphertext) + decryptor.finalize()
-        except InvalidTag:
-            raise DecryptionError("GCM authentication tag does not match") from None
+        return ContentDecryption(cipher, nonce, 0, ciphertext, tag, aad)
     if cipher.startswith("rc2"):
         params = algorithm["parameters"]
         iv = bytes(params["iv"].native)
@@ -227,4 +266,25 @@ def decrypt_content(
         raise DecryptionError(f"{cipher} IV of {len(iv)} bytes, expected {size}")
     if not ciphertext or len(ciphertext) % size:
         raise DecryptionError("ciphertext is not a whole number of cipher blocks")
-    return _unpad(_cbc(False, cipher, key, iv, ciphertext, bits), size)
+    return ContentDecryption(cipher, iv, bits, ciphertext)
+
+
+def decrypt_content(
+    algorithm: algos.EncryptionAlgorithm,
+    key: bytes,
+    ciphertext: bytes,
+    tag: bytes | None = None,
+    *,
+    aad: bytes = b"",
+    cipher: ContentCipher | None = None,
+) -> bytes:
+    """Decrypt content described by a contentEncryptionAlgorithm, under a known key.
+
+    Raises UnsupportedAlgorithm for an algorithm without an option name, and
+    DecryptionError for a wrong key length, bad parameters, bad padding or a bad
+    GCM tag. RC2 uses the key as given (any length) at the parameters' effective bits.
+    """
+    if cipher is None:
+        cipher = content_cipher_from_algorithm(algorithm)
+    _check_key(cipher, key)
+    return prepare_decryption(algorithm, ciphertext, tag, aad=aad, cipher=cipher).run(key)

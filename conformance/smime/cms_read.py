@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -48,13 +49,19 @@ from conformance.core.cms import (
 from conformance.core.vocabulary import Digest, KeyTransport
 from conformance.smime import algorithms as alg
 from conformance.smime import der
-from conformance.smime.ciphers import DecryptionError, decrypt_content
+from conformance.smime.ciphers import (
+    ContentDecryption,
+    DecryptionError,
+    decrypt_content,
+    prepare_decryption,
+)
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
 
 __all__ = [
+    "UNDECRYPTABLE",
     "CertificateDirectory",
     "CertificatePool",
     "Decrypted",
@@ -83,6 +90,11 @@ _DIGEST_LABEL = "digest"
 _SIGNATURE_LABEL = "signature algorithm"
 _CIPHER_LABEL = "content encryption"
 _KEY_TRANSPORT_LABEL = "key transport"
+# The one answer to every failure after the private key was used (RFC 3218 2.3).
+UNDECRYPTABLE = (
+    "cannot decrypt with my key: the content key does not unwrap or the content does not "
+    "decrypt (RSA padding, key length, content padding or authentication tag: one answer)"
+)
 
 
 class CertificateDirectory(Protocol):
@@ -510,15 +522,10 @@ def decrypt_enveloped(
     if envelope.ciphertext is None:
         raise malformed(where, f"{label} without encrypted content (detached content is not read)")
 
+    # What can be judged without the private key is judged first, with its own reason.
     try:
-        content_key = key.decrypt(wrapped, key_transport)
-    except UnsupportedMechanism as exc:
-        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
-    except TokenError as exc:
-        raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: key unwrap failed: {exc}") from None
-    try:
-        plaintext = decrypt_content(
-            cipher_algorithm, content_key, envelope.ciphertext, envelope.mac, aad=aad, cipher=cipher
+        decryption = prepare_decryption(
+            cipher_algorithm, envelope.ciphertext, envelope.mac, aad=aad, cipher=cipher
         )
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
@@ -526,7 +533,39 @@ def decrypt_enveloped(
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: {cipher}: {exc}") from None
     except PARSE_ERRORS as exc:
         raise malformed(where, f"{cipher} parameters: {exc}") from exc
+
+    try:
+        content_key: bytes | None = key.decrypt(wrapped, key_transport)
+    except UnsupportedMechanism as exc:
+        # Refused before any decryption (SoftHSM: OAEP-SHA256 at C_DecryptInit): no oracle.
+        raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
+    except TokenError:
+        content_key = None
+    plaintext = _decrypt_after_unwrap(decryption, content_key)
+    if plaintext is None:
+        raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: {UNDECRYPTABLE}")
     return Decrypted(plaintext, envelope.content_type, cipher, key_transport, envelope.aead)
+
+
+def _decrypt_after_unwrap(decryption: ContentDecryption, content_key: bytes | None) -> bytes | None:
+    """The plaintext, or None for any failure once the private key was used.
+
+    RFC 3218 2.3: a bad PKCS#1 v1.5 padding, a content key of the wrong length
+    and a content that does not decrypt must look the same to the sender, in
+    the status text as in the time taken, or the answers are a padding oracle
+    (Bleichenbacher). So a key the token did not give, or gave at the wrong
+    length, is replaced by a random one of the right length and the content is
+    decrypted all the same (implicit rejection), and every failure is one answer.
+    """
+    rejected = content_key is None or not decryption.key_fits(content_key)
+    if content_key is None or rejected:
+        content_key = os.urandom(decryption.key_length)
+    try:
+        plaintext = decryption.run(content_key)
+    except DecryptionError:
+        return None
+    # A random key passes CBC padding about once in 256: its plaintext is noise.
+    return None if rejected else plaintext
 
 
 def key_transport_of(algorithm_der: bytes) -> KeyTransport:

@@ -106,6 +106,13 @@ class ReceiveOptions:
     require_chain: bool = True  # a chain to the trust anchors is required for authentication
     check_revocation: bool = True
     check_sender_address: bool = True  # From: must equal the signer certificate's address
+    check_validity: bool = True  # the signer certificate must be valid at the validation time
+    check_key_usage: bool = True  # key usage and extended key usage must allow S/MIME signing
+    # Set by a policy: hashes refused in certificate and CRL signatures (pyhanko names), on
+    # top of md2, md5 (always) and sha1 (when `digests` leaves it out), and the smallest
+    # RSA key accepted.
+    refused_certificate_digests: frozenset[str] = frozenset()
+    min_rsa_bits: int = 2048
     quirks: ReceiveQuirks = field(default_factory=ReceiveQuirks)
 
 

@@ -9,17 +9,16 @@ raises: every failure is a Status error code, a bug is INTERNAL.
 
 from __future__ import annotations
 
-import functools
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import getaddresses
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from conformance.core import certificates, mime, oids
+from conformance.core.author import Author, author
 from conformance.core.cms import DataParts, Parts
 from conformance.core.mime import Defect, DefectCode, Entity
 from conformance.core.vocabulary import DIGESTS
@@ -29,7 +28,7 @@ from conformance.smime.cms_read import CertificateDirectory, CertificatePool, ch
 from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
 from conformance.smime.read_errors import Budget, ReadError, malformed
 from conformance.smime.validate import ChainResult, validate_signer
-from conformance.status import ErrorCode, Signer, Status
+from conformance.status import WHOLE_MESSAGE, ErrorCode, Signer, Status
 from conformance.token.base import PrivateKeyHandle
 
 __all__ = ["read_message"]
@@ -39,6 +38,7 @@ _PKCS7_SIGNATURE = {
     "application/pkcs7-signature": "modern",
     "application/x-pkcs7-signature": "legacy",
 }
+WHOLE = WHOLE_MESSAGE  # the coverage name of the whole message (docs/agent-cli.md, Coverage)
 _MICALG_NAMES = frozenset(micalg_name(d) for d in DIGESTS)
 # The structure defects the receiver refuses, in the order it names them.
 _REFUSED: tuple[DefectCode, ...] = (
@@ -60,18 +60,6 @@ def child_where(parent: str, index: int) -> str:
     return f"{parent}, part {index}"
 
 
-def _from_addresses(values: Sequence[object]) -> list[str]:
-    """The lowercased addresses of the From: fields (`getaddresses`, cached on the text)."""
-    if all(isinstance(value, str) for value in values):
-        return list(_cached_addresses(tuple(values)))  # type: ignore[arg-type]
-    return [addr.lower() for _, addr in getaddresses(values) if addr]  # type: ignore[arg-type]
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(addr.lower() for _, addr in getaddresses(values) if addr)
-
-
 @dataclass
 class _Signature:
     """One signed layer: did all its signers verify, and do their chains hold."""
@@ -79,6 +67,7 @@ class _Signature:
     valid: bool
     chain_valid: bool | None
     certificate: asn1_x509.Certificate | None
+    scope: str = WHOLE  # what it covers: the whole message, or one part inside a multipart
 
 
 @dataclass
@@ -95,7 +84,9 @@ class _Reader:
     budget: Budget = field(init=False)
     signatures: list[_Signature] = field(default_factory=list)
     aead_verified: bool = False
-    from_addresses: list[str] = field(default_factory=list)
+    written_by: Author = field(default_factory=lambda: author([]))  # "no From: field"
+    _author_read: bool = False  # a header block with From: or Sender: was found
+    scope: str = WHOLE  # the part the signatures being read cover
 
     def __post_init__(self) -> None:
         self.budget = Budget(self.limits)
@@ -122,7 +113,7 @@ class _Reader:
             )
         if not top.header:
             raise malformed("message", "not an RFC 5322 message: no header fields")
-        self.from_addresses = _from_addresses(top.headers.get_all("from", []))
+        self._take_author(top)
         return self._entity(top, "message", 1)
 
     def _read_mime(self, data: bytes, origin: str, depth: int) -> Entity:
@@ -147,7 +138,7 @@ class _Reader:
             return self._multipart_signed(entity, where, depth)
         if ctype in _PKCS7_MIME or self._named_p7m(entity):
             return self._pkcs7_mime(entity, where, depth)
-        self._check_structure(entity, where)
+        self._check_structure(entity, where, depth)
         return entity.raw
 
     def _named_p7m(self, entity: Entity) -> bool:
@@ -169,14 +160,36 @@ class _Reader:
                 ErrorCode.UNSUPPORTED_ALGORITHM, f"receiver does not accept media type {ctype}"
             )
 
-    def _check_structure(self, entity: Entity, where: str) -> None:
+    def _check_structure(self, entity: Entity, where: str, depth: int) -> None:
         """Walk the content's multiparts so that hostile structure is refused (the reader
-        bounded it: no part lies deeper than max_depth)."""
+        bounded it: no part lies deeper than max_depth); a signed part found inside is
+        verified for that part alone."""
         if not entity.is_multipart:
             return
         self._refuse_defects(entity, where)
         for index, child in enumerate(entity.children, start=1):
-            self._check_structure(child, child_where(where, index))
+            child_name = child_where(where, index)
+            if self._is_signed_part(child):
+                self._signed_part(child, child_name, depth + 1)
+            else:
+                self._check_structure(child, child_name, depth + 1)
+
+    @staticmethod
+    def _is_signed_part(entity: Entity) -> bool:
+        if entity.content_type == "multipart/signed":
+            return True
+        smime_type = (entity.param("smime-type") or "").lower()
+        return entity.content_type in _PKCS7_MIME and smime_type == "signed-data"
+
+    def _signed_part(self, entity: Entity, where: str, depth: int) -> None:
+        """A signed part beside others (a multipart/mixed holding a signed letter and an
+        unsigned part): its signatures cover that part only, never the whole message."""
+        outer = self.scope
+        self.scope = where if outer == WHOLE else outer
+        try:
+            self._entity(entity, where, depth)
+        finally:
+            self.scope = outer
 
     @staticmethod
     def _refuse_defects(entity: Entity, where: str) -> None:
@@ -235,7 +248,8 @@ class _Reader:
                 signature_where,
                 f"signature part holds {cms_read.layer_name(content_type)}, not signed-data",
             )
-        self.status.layers.append("signed-data")
+        if self.scope == WHOLE:
+            self.status.layers.append("signed-data")
         self._signed(content, signature_where, signed)
         return self._entity(parts[0], child_where(where, 1), depth + 1)
 
@@ -260,10 +274,11 @@ class _Reader:
         layer = cms_read.layer_name(content_type)
         if content_type == oids.SIGNED_DATA:
             check_accepted("signature format", "opaque", self.options.formats)
-            self.status.layers.append(layer)
+            if self.scope == WHOLE:
+                self.status.layers.append(layer)
             result = self._signed(content, where, None)
             if result.content is None:
-                if not result.signers:
+                if not result.signers and self.scope == WHOLE:
                     self.status.layers[-1] = "certs-only"
                     return None
                 raise malformed(where, "opaque signed-data without its content")
@@ -295,9 +310,21 @@ class _Reader:
                 ErrorCode.UNSUPPORTED_FUNCTION,
                 f"{where}: CMS content type {layer} is not read",
             )
-        return self._entity(
-            self._read_mime(inner, layer, depth + 1), f"{where} ({layer} content)", depth + 1
-        )
+        found = self._read_mime(inner, layer, depth + 1)
+        self._take_author(found)
+        return self._entity(found, f"{where} ({layer} content)", depth + 1)
+
+    def _take_author(self, entity: Entity) -> None:
+        """The author from the message's header, or else from the first header block found
+        inside a CMS layer that has From: or Sender: (`openssl cms -sign` then `-encrypt`
+        puts the signed message, its From: included, inside the envelope)."""
+        if self._author_read or not entity.has_headers:
+            return
+        headers = entity.headers
+        from_values, sender_values = headers.get_all("from", []), headers.get_all("sender", [])
+        if from_values or sender_values:
+            self._author_read = True
+            self.written_by = author(from_values, sender_values)
 
     # --- signatures -------------------------------------------------------------------
 
@@ -335,14 +362,16 @@ class _Reader:
         if certificate is None:
             certificate = next((o.certificate for o in result.signers if o.certificate), None)
             chain_valid = None
-        self.signatures.append(_Signature(valid, chain_valid if valid else None, certificate))
+        self.signatures.append(
+            _Signature(valid, chain_valid if valid else None, certificate, self.scope)
+        )
         return result
 
     def _chain(
         self, certificate: asn1_x509.Certificate, carried: list[asn1_x509.Certificate]
     ) -> ChainResult:
         digests = self.options.digests
-        weak = {"md2", "md5"}
+        weak = {"md2", "md5", *self.options.refused_certificate_digests}
         if digests is not None and "sha1" not in digests:
             weak.add("sha1")
         return validate_signer(
@@ -353,6 +382,9 @@ class _Reader:
             moment=self.validation_time,
             check_revocation=self.options.check_revocation,
             weak_digests=frozenset(weak),
+            min_rsa_bits=self.options.min_rsa_bits,
+            check_validity=self.options.check_validity,
+            check_key_usage=self.options.check_key_usage,
         )
 
     # --- summing up -------------------------------------------------------------------
@@ -360,9 +392,14 @@ class _Reader:
     def finish(self) -> None:
         status = self.status
         options = self.options
-        if options.require_signature and not status.signed:
+        # Only a signature over the whole message gives the message its services; one over
+        # a part beside others (a partial signature) covers that part (status.coverage).
+        whole = [s for s in self.signatures if s.scope == WHOLE]
+        if options.require_signature and not whole:
             status.add_error(
-                ErrorCode.NO_SIGNATURE, "no signature: the receiver requires signed messages"
+                ErrorCode.NO_SIGNATURE,
+                "no signature: the receiver requires signed messages"
+                + (" (a signature covers only a part)" if self.signatures else ""),
             )
         if options.require_encryption and not status.encrypted:
             status.add_error(
@@ -373,14 +410,15 @@ class _Reader:
             chains = [s.chain_valid for s in self.signatures]
             status.chain_valid = None if None in chains else all(c is True for c in chains)
             innermost = next(
-                (s.certificate for s in reversed(self.signatures) if s.certificate), None
+                (s.certificate for s in reversed([*self.signatures, *whole]) if s.certificate),
+                None,
             )
             if innermost is not None:
                 status.signer = describe_signer(innermost)
-        signature_ok = bool(status.signed and status.signature_valid)
+        signature_ok = bool(whole) and all(s.valid for s in whole)
         sender_ok = True
         if signature_ok and options.check_sender_address and status.signer is not None:
-            sender_ok = self._sender_matches(self.signatures[-1].certificate)
+            sender_ok = self._sender_matches(whole[-1].certificate)
         stopping = {e.code for e in status.errors} & {ErrorCode.MALFORMED, ErrorCode.INTERNAL}
         if stopping:
             return
@@ -388,26 +426,56 @@ class _Reader:
         services.integrity = signature_ok or (
             self.aead_verified and status.signature_valid is not False
         )
-        chain_ok = status.chain_valid is True or not options.require_chain
+        chain_ok = all(s.chain_valid is True for s in whole) or not options.require_chain
         services.authentication = signature_ok and chain_ok and sender_ok
         services.non_repudiation = bool(
             services.authentication and status.signer is not None and status.signer.non_repudiation
         )
         services.confidentiality = status.encrypted and status.decrypted
+        self._cover(whole)
+
+    def _cover(self, whole: list[_Signature]) -> None:
+        """status.coverage: the whole message for each service held, and the parts that a
+        signature beside unsigned parts covers."""
+        coverage = self.status.coverage
+        for name in self.status.services.as_set():
+            getattr(coverage, name).append(WHOLE)
+        for signature in self.signatures:
+            if signature in whole or not signature.valid or signature.scope in coverage.integrity:
+                continue
+            coverage.integrity.append(signature.scope)
+            chain_ok = signature.chain_valid is True or not self.options.require_chain
+            sender_ok = not self.options.check_sender_address or self._sender_matches(
+                signature.certificate
+            )
+            if not (chain_ok and sender_ok):
+                continue
+            coverage.authentication.append(signature.scope)
+            certificate = signature.certificate
+            if certificate is not None and describe_signer(certificate).non_repudiation:
+                coverage.non_repudiation.append(signature.scope)
 
     def _sender_matches(self, certificate: asn1_x509.Certificate | None) -> bool:
+        """Is the message's one author the signer? (`core.author`: RFC 8550 3, RFC 5322 3.6.2)"""
         if certificate is None:
             return False
         addresses = certificates.certificate_emails(certificate)
-        if not self.from_addresses:
-            return True  # nothing to compare: no From field
-        if any(a in addresses for a in self.from_addresses):
+        written = self.written_by
+        if written.address is not None and written.address in addresses:
             return True
         shown = ", ".join(sorted(addresses)) or "no email address"
-        self.status.add_error(
-            ErrorCode.SIGNER_MISMATCH,
-            f"From: {', '.join(self.from_addresses)} differs from the signer certificate ({shown})",
-        )
+        if written.address is None:
+            message = (
+                f"{written.problem}, so the author is ambiguous and not authenticated "
+                f"({written.describe()}; signer certificate: {shown}); "
+                "the signature itself verifies (integrity holds)"
+            )
+        else:
+            message = (
+                f"{written.describe()} differs from the signer certificate ({shown}); "
+                "the signature itself verifies (integrity holds)"
+            )
+        self.status.add_error(ErrorCode.SIGNER_MISMATCH, message)
         return False
 
 

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias, TypeVar
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from pyhanko_certvalidator import ValidationContext, find_valid_path
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.errors import (
@@ -45,13 +47,21 @@ from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
 from conformance.core import certificates, oids
+from conformance.smime.read_errors import PARSE_ERRORS
 from conformance.status import ErrorCode
 
-__all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate_signer"]
+__all__ = [
+    "MAX_PATHS",
+    "ChainResult",
+    "clear_cache",
+    "key_allows_non_repudiation",
+    "validate_signer",
+]
 
 _EMAIL_PROTECTION = oids.EMAIL_PROTECTION
 _ANY_EKU = oids.ANY_EXTENDED_KEY_USAGE
 _CACHE_SIZE = 4096
+_NO_TOLERANCE = timedelta(0)
 _cache: OrderedDict[tuple[Any, ...], ChainResult] = OrderedDict()
 _lock = threading.Lock()
 
@@ -59,13 +69,37 @@ Cert: TypeAlias = "x509.Certificate | asn1_x509.Certificate"
 T = TypeVar("T")
 
 
+# The path search is bounded (a message can carry many CA certificates of the same
+# names, and every combination would be a path to try): at most MAX_CANDIDATES
+# same-name certificates are weighed as the issuer of one certificate, at most
+# MAX_ISSUERS of those kept, and at most MAX_PATHS paths validated in all.
+MAX_CANDIDATES = 32
+MAX_ISSUERS = 4
+MAX_PATHS = 16
+
+
 @dataclass(frozen=True)
 class ChainResult:
-    """`code` is None when the chain is valid; otherwise UNTRUSTED_SIGNER or REVOKED_SIGNER."""
+    """`code` is None when the chain is valid; otherwise UNTRUSTED_SIGNER or REVOKED_SIGNER.
+
+    `paths_tried` counts the candidate paths pyhanko validated (at most MAX_PATHS).
+    """
 
     valid: bool
     code: ErrorCode | None
     message: str
+    paths_tried: int = 0
+
+
+class PathBoundReached(Exception):
+    """MAX_PATHS candidate paths were validated and none was valid."""
+
+
+@dataclass
+class _Search:
+    """The paths tried so far, over both passes of `_validate`."""
+
+    tried: int = 0
 
 
 def _asn1(cert: Cert) -> asn1_x509.Certificate:
@@ -140,16 +174,24 @@ class _AnchorPath(ValidationPath):  # type: ignore[misc]
 
 
 class _AnchorPaths(CancelableAsyncIterator[ValidationPath]):  # type: ignore[misc]
-    """pyhanko's candidate paths, each handed on as an `_AnchorPath`."""
+    """pyhanko's candidate paths, each handed on as an `_AnchorPath`, MAX_PATHS at most.
 
-    def __init__(self, paths: CancelableAsyncIterator[ValidationPath]) -> None:
+    pyhanko's `find_valid_path` validates every path its builder emits until one
+    is valid, and offers no limit of its own: this iterator is where they are counted.
+    """
+
+    def __init__(self, paths: CancelableAsyncIterator[ValidationPath], search: _Search) -> None:
         self._paths = paths
+        self._search = search
 
     def __aiter__(self) -> _AnchorPaths:
         return self
 
     async def __anext__(self) -> ValidationPath:
         path = await self._paths.__anext__()
+        if self._search.tried >= MAX_PATHS:
+            raise PathBoundReached
+        self._search.tried += 1
         leaf = path.leaf
         if path.pkix_len == 0 or not isinstance(leaf, asn1_x509.Certificate):
             return path  # the certificate is itself an anchor: nothing below it to revoke
@@ -204,12 +246,18 @@ def validate_signer(
     weak_digests: frozenset[str] = frozenset({"md2", "md5", "sha1"}),
     min_rsa_bits: int = 2048,
     min_dsa_bits: int = 2048,
+    check_validity: bool = True,
+    check_key_usage: bool = True,
 ) -> ChainResult:
     """Validate a signer certificate's path to `trust` and its S/MIME usage.
 
     `moment` defaults to now (then cached per minute). `weak_digests` are the
     hash names refused in certificate and CRL signatures (pyhanko names);
     signatures by RSA or DSA keys shorter than the given sizes are refused.
+    A receiver that does not check validity (`check_validity` false) has the
+    path validated with a time tolerance that reaches the signer's validity
+    period, so that everything else (chain, revocation, algorithms) is still
+    checked; one that does not check key usage skips the RFC 8550 4.4 usage rules.
     """
     cert = _asn1(certificate)
     if not trust:
@@ -222,6 +270,7 @@ def validate_signer(
         moment = datetime.now(UTC).replace(second=0, microsecond=0)
     elif moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    tolerance = _outside_by(cert, moment) if not check_validity else _NO_TOLERANCE
     anchors = [_asn1(c) for c in trust]
     others = [_asn1(c) for c in intermediates]
     crl_ders = [certificates.crl_der(c) for c in crls]
@@ -235,6 +284,8 @@ def validate_signer(
         weak_digests,
         min_rsa_bits,
         min_dsa_bits,
+        check_key_usage,
+        tolerance,
     )
     with _lock:
         cached = _cache.get(key)
@@ -247,12 +298,122 @@ def validate_signer(
         rsa_key_size_threshold=min_rsa_bits,
         dsa_key_size_threshold=min_dsa_bits,
     )
-    result = _validate(cert, subject, anchors, others, crl_ders, moment, check_revocation, policy)
+    search = _Search()
+    result = _validate(
+        cert,
+        subject,
+        anchors,
+        others,
+        crl_ders,
+        moment,
+        check_revocation,
+        policy,
+        search,
+        tolerance,
+    )
+    result = replace(result, paths_tried=search.tried)
+    if result.valid and check_key_usage:
+        problem = _usage_problem(cert)
+        if problem is not None:
+            result = replace(
+                result,
+                valid=False,
+                code=ErrorCode.UNTRUSTED_SIGNER,
+                message=f"signer {subject}: {problem}",
+            )
     with _lock:
         _cache[key] = result
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return result
+
+
+def _outside_by(cert: asn1_x509.Certificate, moment: datetime) -> timedelta:
+    """How far `moment` lies outside the certificate's validity period (zero inside it)."""
+    try:
+        validity = cert["tbs_certificate"]["validity"]
+        not_before: datetime = validity["not_before"].native
+        not_after: datetime = validity["not_after"].native
+    except PARSE_ERRORS:
+        return _NO_TOLERANCE  # dates that do not read: pyhanko judges them
+    if moment < not_before:
+        return not_before - moment
+    if moment > not_after:
+        return moment - not_after
+    return _NO_TOLERANCE
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed_by(child_der: bytes, issuer_der: bytes) -> bool | None:
+    """Whether the issuer's key verifies the child's signature; None when it cannot tell
+    (a key or algorithm cryptography does not take: pyhanko then judges)."""
+    try:
+        child = x509.load_der_x509_certificate(child_der)
+        issuer = x509.load_der_x509_certificate(issuer_der)
+        child.verify_directly_issued_by(issuer)
+    except InvalidSignature:
+        return False
+    except ValueError as exc:
+        return False if "key type" in str(exc) else None
+    except Exception:  # InvalidVersion and the like: pyhanko judges the certificate
+        return None
+    return True
+
+
+def _name_key(cert: asn1_x509.Certificate, field: str) -> str | None:
+    """The comparable form of a certificate's subject or issuer, as pyhanko matches
+    them; None when the name does not parse (hostile input is judged, not raised)."""
+    try:
+        return str(cert["tbs_certificate"][field].hashable)
+    except PARSE_ERRORS:
+        return None
+
+
+def _issuer_candidates(
+    cert: asn1_x509.Certificate, others: list[asn1_x509.Certificate]
+) -> list[asn1_x509.Certificate]:
+    """The certificates of `others` that may stand on a path from `cert`, in their order.
+
+    pyhanko's builder tries every combination of same-name issuers, one path
+    each: k look-alike CA certificates at each of L levels are k^L paths. So
+    the issuers of each certificate are weighed first, up to MAX_CANDIDATES:
+    those whose key verifies its signature (or cannot be checked here) are
+    kept, MAX_ISSUERS at most, and followed upwards; when none verifies, the
+    first one is kept alone, so that pyhanko still names what is wrong, and
+    not followed. A certificate whose key does not verify its subject's
+    signature is on no valid path, so a valid chain is never lost. Certificates
+    on no such path (a CRL issuer's own chain carried in the message) are not
+    given to pyhanko.
+    """
+    by_name: dict[str, list[asn1_x509.Certificate]] = {}
+    for other in others:
+        subject_key = _name_key(other, "subject")
+        if subject_key is not None:  # a name that does not read names no issuer
+            by_name.setdefault(subject_key, []).append(other)
+    rank: dict[bytes, int] = {}  # 0 verifies, 1 cannot tell, 2 kept alone though it fails
+    seen: set[bytes] = set()
+    todo = [cert]
+    while todo:
+        child = todo.pop()
+        child_der = certificates.loaded_der(child)
+        if child_der in seen:
+            continue
+        seen.add(child_der)
+        named = [
+            c
+            for c in by_name.get(_name_key(child, "issuer") or "", [])
+            if certificates.loaded_der(c) != child_der
+        ][:MAX_CANDIDATES]
+        weighed = [(c, _signed_by(child_der, certificates.loaded_der(c))) for c in named]
+        good = [(c, 0) for c, v in weighed if v] + [(c, 1) for c, v in weighed if v is None]
+        for issuer, level in good[:MAX_ISSUERS] or [(c, 2) for c in named[:1]]:
+            der_ = certificates.loaded_der(issuer)
+            rank[der_] = min(level, rank.get(der_, level))
+            if level < 2:
+                todo.append(issuer)
+    # pyhanko tries issuers in the order given: those that verify first.
+    kept = [c for c in others if certificates.loaded_der(c) in rank]
+    return sorted(kept, key=lambda c: rank[certificates.loaded_der(c)])
 
 
 def _validate(
@@ -264,6 +425,8 @@ def _validate(
     moment: datetime,
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
+    search: _Search,
+    tolerance: timedelta = _NO_TOLERANCE,
 ) -> ChainResult:
     """The path to the given anchors; an anchor certified by another one is first taken as
     an intermediate.
@@ -280,12 +443,30 @@ def _validate(
     if check_revocation and lower:
         top = [a for a in anchors if all(a is not b for b in lower)]
         first = _validate_path(
-            cert, subject, top, [*others, *lower], crl_ders, moment, check_revocation, policy
+            cert,
+            subject,
+            top,
+            _issuer_candidates(cert, [*others, *lower]),
+            crl_ders,
+            moment,
+            check_revocation,
+            policy,
+            search,
+            tolerance,
         )
-        if first.valid or first.code == ErrorCode.REVOKED_SIGNER:
+        if first.valid or first.code == ErrorCode.REVOKED_SIGNER or search.tried >= MAX_PATHS:
             return first
     return _validate_path(
-        cert, subject, anchors, others, crl_ders, moment, check_revocation, policy
+        cert,
+        subject,
+        anchors,
+        _issuer_candidates(cert, others),
+        crl_ders,
+        moment,
+        check_revocation,
+        policy,
+        search,
+        tolerance,
     )
 
 
@@ -298,6 +479,8 @@ def _validate_path(
     moment: datetime,
     check_revocation: bool,
     policy: DisallowWeakAlgorithmsPolicy,
+    search: _Search,
+    tolerance: timedelta = _NO_TOLERANCE,
 ) -> ChainResult:
     context = ValidationContext(
         trust_roots=anchors,
@@ -311,10 +494,18 @@ def _validate_path(
         # every certificate under the anchor must be covered by a valid given CRL.
         revocation_mode="require" if check_revocation else "soft-fail",
         algorithm_usage_policy=policy,
+        # pyhanko's default tolerance; more for a receiver that does not check validity.
+        time_tolerance=tolerance + timedelta(seconds=1),
     )
-    paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert))
+    paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert), search)
     try:
         _run(find_valid_path(cert, paths, validation_context=context))
+    except PathBoundReached:
+        return ChainResult(
+            False,
+            ErrorCode.UNTRUSTED_SIGNER,
+            f"signer {subject}: path search bound reached: {search.tried} paths tried",
+        )
     except (ValidationError, PathBuildingError, PathValidationError) as exc:
         return _describe(exc, subject)
     except (ValueError, TypeError, KeyError) as exc:
@@ -322,7 +513,7 @@ def _validate_path(
         return ChainResult(
             False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
         )
-    problem = _usage_problem(cert) or _weak_key(cert, policy)
+    problem = _weak_key(cert, policy)  # the usage rules: validate_signer, as asked
     if problem is not None:
         return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
     return ChainResult(True, None, f"signer {subject}: valid chain to a trust anchor")

@@ -17,6 +17,7 @@ from conformance.check import certs
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
+from conformance.core.author import author
 from conformance.core.certificates import load_certificate
 
 _KEY_USAGE_NAMES = {
@@ -389,17 +390,23 @@ def email_protection(context: Context) -> Iterator[Outcome]:
 @rule(
     "CERT-007",
     "Sender address equals the certificate's",
-    "RFC 8550 3 / RFC 8551 3.1 / OSM",
-    "The From: address is one of the signature certificate's rfc822Name (or emailAddress) values.",
+    "RFC 8550 3 / RFC 8551 3.1 / RFC 5322 3.6.2 / OSM",
+    "The message has one author (one From field with one mailbox, or a Sender field naming "
+    "one when From holds several) and that address is one of the signature certificate's "
+    "rfc822Name (or emailAddress) values: otherwise the signature does not authenticate the "
+    "author, though it may still protect integrity.",
 )
 def sender_address(context: Context) -> Iterator[Outcome]:
-    senders = context.from_addresses()
+    headers = context.root.headers
+    written = author(headers.get_all("from", []), headers.get_all("sender", []))
     for subject in _signature_subjects(context):
         addresses = certs.emails(subject.certificate)
-        ok = bool(addresses) and any(a in addresses for a in senders)
+        ok = written.address is not None and written.address in addresses
         shown = ", ".join(sorted(addresses)) or "no address"
-        found = f"From: {', '.join(senders) or 'none'}; certificate: {shown}"
-        yield Outcome(subject.part, ok, found, "From: equal to a certificate address")
+        found = f"{written.describe()}; certificate: {shown}"
+        if written.address is None:
+            found = f"{written.problem} (the author is ambiguous); {found}"
+        yield Outcome(subject.part, ok, found, "one author, equal to a certificate address")
 
 
 @rule(

@@ -11,6 +11,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.core.author import author, mailboxes
 
 _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
@@ -35,21 +36,24 @@ def _clip(text: str, size: int = 80) -> str:
     "HDR-001",
     "From present",
     "RFC 5322 3.6 / 3.6.2",
-    "Exactly one From field holding at least one mailbox: "
-    "the sender the signature is checked against.",
+    "Exactly one From field holding at least one mailbox, and a Sender field naming one mailbox "
+    "when From holds several: the one author the signature is checked against.",
 )
 def from_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "from")
-    addresses = _addresses(values)
-    expected = "one From field with a mailbox"
-    if len(values) == 1 and addresses:
+    addresses = [a for a in mailboxes(values) or () if "@" in a]  # never raises
+    expected = "one From field with a mailbox (several: a Sender field naming one)"
+    written = author(values, _values(context, "sender"))
+    if len(values) == 1 and addresses and written.address is not None:
         yield Outcome("1", True, f"From: {_clip(values[0])}", expected)
     elif not values:
         yield Outcome("1", False, "no From field", expected)
     elif len(values) > 1:
         yield Outcome("1", False, f"{len(values)} From fields", expected)
-    else:
+    elif not addresses:
         yield Outcome("1", False, f"From: {_clip(values[0])} holds no address", expected)
+    else:
+        yield Outcome("1", False, f"{written.problem}: {_clip(values[0])}", expected)
 
 
 @rule(
@@ -204,15 +208,17 @@ def encoded_words(context: Context) -> Iterator[Outcome]:
     "HDR-008",
     "From is the expected sender",
     "OSM: the sender's address",
-    "When the expected sender is given, From: names it (case-insensitive).",
+    "When the expected sender is given, the message's one author (From:, or Sender: when From: "
+    "holds several mailboxes) is that address (case-insensitive).",
 )
 def expected_sender(context: Context) -> Iterator[Outcome]:
     wanted = context.expected_sender
     if not wanted:
         return
-    found = context.from_addresses()
-    ok = wanted.strip().lower() in found
-    yield Outcome("1", ok, f"From: {', '.join(found) or 'none'}", wanted)
+    written = author(_values(context, "from"), _values(context, "sender"))
+    ok = written.address == wanted.strip().lower()
+    found = written.describe() + (f" ({written.problem})" if written.problem else "")
+    yield Outcome("1", ok, found, wanted)
 
 
 @rule(

@@ -1,0 +1,81 @@
+"""Who wrote a message: the one address a signature may authenticate, or why there is none.
+
+A signature authenticates its signer; it authenticates the message's author
+only when the header names exactly one author and that author is the signer
+(RFC 8550 3, RFC 8551 3.1). RFC 5322 3.6.2 lets From: hold several mailboxes
+only with a Sender: field naming the one responsible for the message, which
+is then the address to compare. A missing From:, two From: fields (the
+"Johnny, you are fired" forgeries, where one client shows the first and
+another the last) or several mailboxes without a single Sender: leave the
+author ambiguous. The strict receiver and the validator both judge by this
+function, so they cannot disagree on which address a signature vouches for.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import getaddresses
+
+__all__ = ["Author", "author", "mailboxes"]
+
+
+@dataclass(frozen=True)
+class Author:
+    """The author's address (lowercased), or None with the reason it is ambiguous."""
+
+    address: str | None
+    problem: str  # "" when `address` is set
+    from_addresses: tuple[str, ...]  # every From: mailbox, in order, for messages
+    by_sender: bool = False  # the address is Sender:'s (From: holds several mailboxes)
+
+    def describe(self) -> str:
+        """`From: a, b` (and `Sender: b`) as the receiver and the validator show it."""
+        shown = f"From: {', '.join(self.from_addresses) or 'none'}"
+        return f"{shown}; Sender: {self.address}" if self.by_sender else shown
+
+
+def author(from_values: Sequence[object], sender_values: Sequence[object] = ()) -> Author:
+    """The author of a message given the values of its From: and Sender: fields."""
+    return _author(tuple(str(v) for v in from_values), tuple(str(v) for v in sender_values))
+
+
+def mailboxes(values: Sequence[object]) -> tuple[str, ...] | None:
+    """The lowercased addresses of address fields; None when they cannot be parsed at all
+    (the standard parser recurses into nested comments and can run out of stack)."""
+    return _mailboxes(tuple(str(v) for v in values))
+
+
+@functools.lru_cache(maxsize=256)
+def _mailboxes(values: tuple[str, ...]) -> tuple[str, ...] | None:
+    try:
+        return tuple(addr.lower() for _, addr in getaddresses(values) if addr)
+    except (RecursionError, ValueError, IndexError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _author(from_values: tuple[str, ...], sender_values: tuple[str, ...]) -> Author:
+    found = _mailboxes(from_values)
+    shown = found or ()
+    if not from_values:
+        return Author(None, "no From: field", shown)
+    if found is None:
+        return Author(None, "the From: field cannot be parsed", shown)
+    if len(from_values) > 1:
+        return Author(None, f"{len(from_values)} From: fields", shown)
+    if not found:
+        return Author(None, "From: holds no address", shown)
+    if len(found) == 1:
+        return Author(found[0], "", shown)
+    several = f"From: holds {len(found)} mailboxes"
+    if not sender_values:
+        return Author(None, f"{several} and there is no Sender: field", shown)
+    if len(sender_values) > 1:
+        return Author(None, f"{several} and there are {len(sender_values)} Sender: fields", shown)
+    sender = _mailboxes(sender_values)
+    if not sender or len(sender) != 1:
+        count = "no" if not sender else str(len(sender))
+        return Author(None, f"{several} and Sender: holds {count} mailbox(es), not one", shown)
+    return Author(sender[0], "", shown, by_sender=True)
