@@ -107,3 +107,19 @@ def test_harness_errors() -> None:
     assert j.outcome == "error" and "disk full" in j.reason
     j = judge(REFUSE, _status(error=ErrorCode.INTERNAL), "osm-2008", receives=True)
     assert j.outcome == "error"
+
+
+def test_a_receiver_that_refuses_the_valid_message_proves_nothing() -> None:
+    refused = _status(error=ErrorCode.UNSUPPORTED_ALGORITHM)
+    j = judge(REFUSE, refused, "osm-2008", receives=True, control=refused)
+    assert j.outcome == "not-applicable" and "valid message" in j.reason
+    j = judge(REFUSE, refused, "osm-2008", receives=True, control=_status("integrity"))
+    assert j.outcome == "refuses"
+    broke = _status(error=ErrorCode.INTERNAL)
+    assert judge(REFUSE, refused, "osm-2008", receives=True, control=broke).outcome == "error"
+
+
+def test_unsupported_after_reading_the_valid_message_is_a_refusal() -> None:
+    said = _status(error=ErrorCode.UNSUPPORTED_FUNCTION)
+    j = judge(REFUSE, said, "osm-2008", receives=True, control=_status("integrity"))
+    assert j.outcome == "refuses" and "unsupported-function" in j.reason

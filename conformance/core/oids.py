@@ -28,6 +28,7 @@ SMIME_CAPABILITIES: Final = "1.2.840.113549.1.9.15"
 SIGNING_CERTIFICATE_V2: Final = "1.2.840.113549.1.9.16.2.47"
 
 # --- digests (RFC 3370 2.1, RFC 5754 2) --------------------------------------------------
+MD5: Final = "1.2.840.113549.2.5"  # refused everywhere: the downgrade cases write it
 SHA1: Final = "1.3.14.3.2.26"
 SHA256: Final = "2.16.840.1.101.3.4.2.1"
 SHA384: Final = "2.16.840.1.101.3.4.2.2"
@@ -38,6 +39,7 @@ RSA_ENCRYPTION: Final = "1.2.840.113549.1.1.1"
 RSAES_OAEP: Final = "1.2.840.113549.1.1.7"
 MGF1: Final = "1.2.840.113549.1.1.8"
 RSASSA_PSS: Final = "1.2.840.113549.1.1.10"
+MD5_WITH_RSA: Final = "1.2.840.113549.1.1.4"
 SHA1_WITH_RSA: Final = "1.2.840.113549.1.1.5"
 SHA1_WITH_RSA_OIW: Final = "1.3.14.3.2.29"  # the OIW spelling old tools write
 SHA256_WITH_RSA: Final = "1.2.840.113549.1.1.11"
@@ -48,6 +50,7 @@ DSA_WITH_SHA1: Final = "1.2.840.10040.4.3"
 DSA_WITH_SHA256: Final = "2.16.840.1.101.3.4.3.2"
 
 # --- content ciphers (RFC 3370 5, RFC 3565, RFC 5084) ------------------------------------
+DES_CBC: Final = "1.3.14.3.2.7"  # single DES: refused everywhere, the downgrade cases write it
 DES_EDE3_CBC: Final = "1.2.840.113549.3.7"
 RC2_CBC: Final = "1.2.840.113549.3.2"
 AES128_CBC: Final = "2.16.840.1.101.3.4.1.2"

@@ -7,7 +7,11 @@ conformance/agents/openssl.py drives it), so a receiver's parser meets a
 foreign producer too. The change is then made on the parts read by
 conformance/core (the MIME tree, the CMS parts) and the message re-encoded:
 bytes flipped in place where the length stays, DER re-wrapped with
-conformance/smime/der.py where it does not.
+conformance/smime/der.py where it does not. The core parts carry values, not
+where each field's encoding lies, so a re-wrapped structure takes its other
+fields' encodings from asn1crypto, which dumps an untouched field exactly as
+it was received. `make_control` gives the valid message itself, so that a
+receiver's refusal counts only when it reads the valid one.
 
 With `data` None each case gives its basic variant, the same bytes every time
 for a given PKI (a seeded rng; the OpenSSL producer draws its own randomness).
@@ -31,22 +35,42 @@ from pathlib import Path
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
 from cryptography import x509
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher
+from cryptography.hazmat.primitives.ciphers import modes as sym_modes
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import strategies as st
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import SendRequest
 from conformance.core import cms as core_cms
 from conformance.core import mime, oids
-from conformance.core.vocabulary import Function
+from conformance.core.vocabulary import ContentCipher
 from conformance.pki.model import Identity, TestPKI
 from conformance.profiles.loader import load_profile
 from conformance.rejections.model import RejectionCase
-from conformance.smime import der
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
+from conformance.smime import cms_read, der
+from conformance.smime.compose import Headers, Operation, build_message
+from conformance.smime.mime_build import encode_content
+from conformance.smime.options import ReceiveOptions, SendOptions
+from conformance.status import Algorithms
 from conformance.token.software import SoftwareKey
 
-__all__ = ["DATE", "LETTER", "OTHER_LETTER", "Hostile", "HostileError", "make_hostile", "makers"]
+__all__ = [
+    "DATE",
+    "LETTER",
+    "OTHER_LETTER",
+    "Hostile",
+    "HostileError",
+    "control_key",
+    "make_control",
+    "make_hostile",
+    "makers",
+]
 
 # A date inside every valid test certificate's validity (2020-2045), fixed so that
 # the reference producer's messages are the same bytes at every run.
@@ -78,7 +102,9 @@ class HostileError(Exception):
 @dataclass(frozen=True)
 class Hostile:
     """One hostile message. `sender` and `recipient` are identity ids of the test PKI:
-    the receiver reads the message as `recipient`."""
+    the receiver reads the message as `recipient`; `sender` made it (the signer, a
+    defective identity for the defective-signer cases, the forwarder for a forwarded
+    message), whatever its From: says."""
 
     case_id: str
     producer: str
@@ -96,6 +122,7 @@ class _Context:
     sender: Identity
     recipient: Identity
     draw: _Draw
+    label: str  # seeds the reference producer's randomness
 
 
 class _Draw:
@@ -127,12 +154,23 @@ class _Draw:
         return self.data.draw(st.integers(1, 255), label=label)
 
 
+# A maker gives the variant line and the message, and the identity id of who sent it
+# when another identity than the sender did (a defective signer, a forwarder).
+Made = tuple[str, bytes] | tuple[str, bytes, str]
+Maker = Callable[[_Context], Made]
+
+
 # --- producers -----------------------------------------------------------------------
 
 
 @cache
 def _reference_options() -> SendOptions:
-    return load_profile("reference").send_options()
+    """Reference's send options, with PKCS#1 v1.5 key transport: the one every shipped
+    receiver reads (NSS and gpgsm cannot unwrap OAEP, SoftHSM not OAEP-SHA256) and both
+    policies accept (osm-2008 SUCCESS, modern WARNING). The encryption cases test what a
+    receiver does with a changed envelope, not whether it reads OAEP."""
+    options = load_profile("reference").send_options()
+    return replace(options, encrypt=replace(options.encrypt, key_transport="rsa-pkcs1v15"))
 
 
 def _rng(*labels: str) -> Callable[[int], bytes]:
@@ -146,7 +184,7 @@ def _sign_key(identity: Identity) -> SoftwareKey:
 
 def _reference_message(
     ctx: _Context,
-    function: Function,
+    operation: Operation,
     *,
     content: bytes = LETTER,
     recipients: tuple[Identity, ...] | None = None,
@@ -156,7 +194,6 @@ def _reference_message(
     """A valid message as `reference` sends it (signer: the sender by default)."""
     options = options or _reference_options()
     signer = signer or ctx.sender
-    operation = {"sign": "sign", "encrypt": "encrypt"}.get(function, "sign-encrypt")
     to = recipients if recipients is not None else (ctx.recipient,)
     headers = Headers(
         from_addr=signer.email,
@@ -168,25 +205,31 @@ def _reference_message(
     )
     return build_message(
         content,
-        operation,  # type: ignore[arg-type]
+        operation,
         options,
         _sign_key(signer) if operation != "encrypt" else None,
         files.intermediates(signer.directory),
         [r.certificate("encrypt") for r in to],
         headers,
-        rng=_rng(ctx.case.id, ctx.producer, signer.id, *(r.id for r in to)),
+        rng=_rng(ctx.label, ctx.producer, signer.id, *(r.id for r in to)),
         self_certificate=signer.certificate("encrypt"),
     )
+
+
+@cache
+def _openssl_options() -> SendOptions:
+    return load_profile("openssl").send_options()
 
 
 def _openssl_message(
     ctx: _Context, *, content: bytes = LETTER, options: SendOptions | None = None
 ) -> bytes:
-    """A valid signed message as `openssl cms -sign` makes it (the openssl agent)."""
+    """A valid signed message as `openssl cms -sign` makes it: the openssl agent, with
+    its profile's options (or `options`), as the matrix drives it."""
     from conformance.agents.openssl import OpenSSLAgent
 
     with tempfile.TemporaryDirectory(prefix="osm-hostile-") as tmp:
-        agent = OpenSSLAgent(options or _reference_options(), Path(tmp))
+        agent = OpenSSLAgent(options or _openssl_options(), Path(tmp))
         try:
             sent = agent.send(
                 SendRequest(
@@ -206,15 +249,26 @@ def _openssl_message(
     return sent.message
 
 
-def _signed_message(ctx: _Context, **kwargs: object) -> bytes:
-    """The case's producer signs (reference or openssl)."""
+def _signed_message(ctx: _Context) -> bytes:
+    """The letter signed by the sender, made by the case's producer (reference or openssl)."""
     if ctx.producer == "openssl":
-        options = kwargs.get("options")
-        content = kwargs.get("content", LETTER)
-        assert options is None or isinstance(options, SendOptions)
-        assert isinstance(content, bytes)
-        return _openssl_message(ctx, content=content, options=options)
-    return _reference_message(ctx, "sign", **kwargs)  # type: ignore[arg-type]
+        return _openssl_message(ctx)
+    return _reference_message(ctx, "sign")
+
+
+def _in_some_format(ctx: _Context) -> tuple[str, bytes]:
+    """The signed letter as multipart/signed (the basic variant) or, when drawn, as opaque
+    signed-data: for the changes made inside the CMS, which both formats carry."""
+    form = ctx.draw.choice(("multipart-signed", "opaque"), "format")
+    if form == "multipart-signed":
+        return "", _signed_message(ctx)
+    if ctx.producer == "openssl":
+        options = _openssl_options()
+        opaque = replace(options, sign=replace(options.sign, format="opaque"))
+        return "opaque signed-data, ", _openssl_message(ctx, options=opaque)
+    options = _reference_options()
+    opaque = replace(options, sign=replace(options.sign, format="opaque"))
+    return "opaque signed-data, ", _reference_message(ctx, "sign", options=opaque)
 
 
 # --- MIME and CMS surgery ------------------------------------------------------------
@@ -230,9 +284,14 @@ def _splice(message: bytes, start: int, end: int, new: bytes) -> bytes:
 
 
 def _base64_body(der_bytes: bytes, like: bytes) -> bytes:
+    """Base64 laid out as `like` is (line length, line ending, final line break), so that
+    a change of the same length leaves every other byte of the message as it was."""
     eol = b"\r\n" if b"\r\n" in like else b"\n"
+    first = like.split(eol, 1)[0]
+    width = len(first) if first else 76
     text = base64.b64encode(der_bytes)
-    return b"".join(text[i : i + 64] + eol for i in range(0, len(text), 64))
+    body = eol.join(text[i : i + width] for i in range(0, len(text), width))
+    return body + eol if like.endswith(eol) else body
 
 
 def _replace_body(message: bytes, entity: mime.Entity, body: bytes) -> bytes:
@@ -314,17 +373,12 @@ def _issuer_serial(certificate: x509.Certificate) -> bytes:
     )
 
 
-def _replace_signer(
-    data: bytes, sid: bytes, certificates: list[bytes], signature: bytes | None = None
-) -> bytes:
-    """The signed-data with its first signer's identifier (and certificates) replaced."""
+def _replace_signer(data: bytes, sid: bytes, certificates: list[bytes]) -> bytes:
+    """The signed-data with its first signer's identifier and its certificates replaced."""
     info = asn1_cms.ContentInfo.load(data)
     signed = info["content"]
     signer = signed["signer_infos"][0]
-    signer_changes: dict[str, bytes | None] = {"sid": sid}
-    if signature is not None:
-        signer_changes["signature"] = der.octet_string(signature)
-    signers = [_rebuild(signer, signer_changes)] + [
+    signers = [_rebuild(signer, {"sid": sid})] + [
         s.dump() for s in list(signed["signer_infos"])[1:]
     ]
     new_signed = _rebuild(
@@ -338,15 +392,13 @@ def _replace_signer(
 
 
 def _der_certificate(certificate: x509.Certificate) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     return certificate.public_bytes(Encoding.DER)
 
 
 # --- class 1: altered ----------------------------------------------------------------
 
 
-def _altered_content(ctx: _Context) -> tuple[str, bytes]:
+def _altered_content(ctx: _Context) -> Made:
     message = _signed_message(ctx)
     _, signed, _ = _multipart_signed(message)
     body_start = _start(signed)
@@ -366,7 +418,7 @@ def _altered_content(ctx: _Context) -> tuple[str, bytes]:
     )
 
 
-def _altered_content_swapped(ctx: _Context) -> tuple[str, bytes]:
+def _altered_content_swapped(ctx: _Context) -> Made:
     message = _signed_message(ctx)
     _, signed, _ = _multipart_signed(message)
     start = signed.offset
@@ -379,9 +431,9 @@ def _altered_content_swapped(ctx: _Context) -> tuple[str, bytes]:
 
 def _flip_in_cms(
     ctx: _Context, pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]], what: str
-) -> tuple[str, bytes]:
+) -> Made:
     """Flip one byte of the CMS inside the field that `pick` returns (start, size, basic)."""
-    message = _signed_message(ctx)
+    form, message = _in_some_format(ctx)
     entity, data = _cms_of(message)
     signer = _signed_parts(data).signers[0]
     start, size, basic = pick(data, signer)
@@ -389,7 +441,7 @@ def _flip_in_cms(
     mask = ctx.draw.xor("mask")
     changed = _flip(data, start + offset, mask)
     return (
-        f"{what}, byte {offset} of {size} xor 0x{mask:02x}",
+        f"{form}{what}, byte {offset} of {size} xor 0x{mask:02x}",
         _with_cms(message, entity, changed),
     )
 
@@ -421,8 +473,8 @@ def _pick_signature(data: bytes, signer: core_cms.SignerParts) -> tuple[int, int
 # --- class 2: wrong signer -----------------------------------------------------------
 
 
-def _wrong_signer_certificate(ctx: _Context) -> tuple[str, bytes]:
-    message = _signed_message(ctx)
+def _wrong_signer_certificate(ctx: _Context) -> Made:
+    form, message = _in_some_format(ctx)
     entity, data = _cms_of(message)
     parts = _signed_parts(data)
     own = _der_certificate(ctx.sender.certificate("sign"))
@@ -432,13 +484,13 @@ def _wrong_signer_certificate(ctx: _Context) -> tuple[str, bytes]:
         certificates.append(_der_certificate(other))
     changed = _replace_signer(data, _issuer_serial(other), certificates)
     return (
-        f"signer certificate replaced by {_other_id(ctx)}'s, SignerIdentifier repointed",
+        f"{form}signer certificate replaced by {_other_id(ctx)}'s, SignerIdentifier repointed",
         _with_cms(message, entity, changed),
     )
 
 
-def _wrong_signer_identifier(ctx: _Context) -> tuple[str, bytes]:
-    message = _signed_message(ctx)
+def _wrong_signer_identifier(ctx: _Context) -> Made:
+    form, message = _in_some_format(ctx)
     entity, data = _cms_of(message)
     parts = _signed_parts(data)
     own = _der_certificate(ctx.sender.certificate("sign"))
@@ -446,7 +498,8 @@ def _wrong_signer_identifier(ctx: _Context) -> tuple[str, bytes]:
     certificates = [c for c in parts.certificates if c != own] + [_der_certificate(other)]
     changed = _replace_signer(data, _issuer_serial(other), certificates)
     return (
-        f"SignerIdentifier names {_other_id(ctx)}'s certificate (carried), the signer's removed",
+        f"{form}SignerIdentifier names {_other_id(ctx)}'s certificate (carried), "
+        "the signer's removed",
         _with_cms(message, entity, changed),
     )
 
@@ -508,7 +561,7 @@ def _no_self(options: SendOptions) -> SendOptions:
     return replace(options, encrypt=replace(options.encrypt, encrypt_to_self=False))
 
 
-def _not_for_me_other(ctx: _Context) -> tuple[str, bytes]:
+def _not_for_me_other(ctx: _Context) -> Made:
     other = ctx.pki.identity(_other_id(ctx))
     message = _reference_message(
         ctx, "encrypt", recipients=(other,), options=_no_self(_reference_options())
@@ -521,7 +574,7 @@ def _not_for_me_other(ctx: _Context) -> tuple[str, bytes]:
     return f"encrypted for {other.id} only, addressed to the receiver", changed
 
 
-def _not_for_me_wrong_key(ctx: _Context) -> tuple[str, bytes]:
+def _not_for_me_wrong_key(ctx: _Context) -> Made:
     other = ctx.pki.identity(_other_id(ctx))
     message = _reference_message(
         ctx, "encrypt", recipients=(ctx.recipient, other), options=_no_self(_reference_options())
@@ -539,7 +592,7 @@ def _not_for_me_wrong_key(ctx: _Context) -> tuple[str, bytes]:
     )
 
 
-def _not_for_me_truncated(ctx: _Context) -> tuple[str, bytes]:
+def _not_for_me_truncated(ctx: _Context) -> Made:
     message = _reference_message(ctx, "encrypt")
     entity, data = _cms_of(message)
     infos = list(_enveloped(data)["content"]["recipient_infos"])
@@ -559,18 +612,415 @@ def _not_for_me_truncated(ctx: _Context) -> tuple[str, bytes]:
     )
 
 
-# --- the table -----------------------------------------------------------------------
+# --- header surgery -----------------------------------------------------------------
 
-# A maker gives the variant line and the message, and the signer's identity id when
-# another identity than the sender signed.
-Made = tuple[str, bytes] | tuple[str, bytes, str]
-Maker = Callable[[_Context], Made]
+
+def _eol(data: bytes) -> bytes:
+    return b"\r\n" if b"\r\n" in data else b"\n"
+
+
+def _header_and_body(message: bytes) -> tuple[list[bytes], bytes, bytes]:
+    """The top header fields (each with its folded lines), the body, the line ending."""
+    top = mime.read(message)
+    eol = _eol(top.header or message)
+    fields: list[bytes] = []
+    for line in top.header.split(eol):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += eol + line
+        elif line:
+            fields.append(line)
+    return fields, top.body, eol
+
+
+def _field_name(field: bytes) -> bytes:
+    return field.split(b":", 1)[0].strip().lower()
+
+
+def _with_fields(fields: list[bytes], body: bytes, eol: bytes) -> bytes:
+    return b"".join(f + eol for f in fields) + eol + body
+
+
+def _set_field(message: bytes, name: str, value: str) -> bytes:
+    fields, body, eol = _header_and_body(message)
+    wanted = name.lower().encode()
+    line = f"{name}: {value}".encode()
+    fields = [line if _field_name(f) == wanted else f for f in fields]
+    return _with_fields(fields, body, eol)
+
+
+def _mailbox(identity: Identity) -> str:
+    return f"{identity.name} <{identity.email}>"
+
+
+# --- class 4: From: differs from the signer ------------------------------------------
+
+
+def _from_mismatch_header(ctx: _Context) -> Made:
+    other = ctx.pki.identity(_other_id(ctx))
+    message = _signed_message(ctx)
+    return (
+        f"signed by {ctx.sender.id}, From: rewritten to {other.id} <{other.email}>",
+        _set_field(message, "From", _mailbox(other)),
+    )
+
+
+def _from_mismatch_certificate(ctx: _Context) -> Made:
+    signer = ctx.pki.defective("email-mismatch")
+    signing = replace(ctx, sender=signer)
+    if ctx.producer == "openssl":
+        message = _openssl_message(signing)
+    else:
+        message = _reference_message(signing, "sign", signer=signer)
+    return (
+        f"signed by {signer.id}, whose certificate carries another address than From: "
+        f"{signer.email}",
+        message,
+        signer.id,
+    )
+
+
+_AMBIGUOUS = ("other-first", "signer-first", "two-fields", "no-from")
+
+
+def _from_ambiguous(ctx: _Context) -> Made:
+    """The author made ambiguous (RFC 5322 3.6.2: several From: mailboxes need a Sender:),
+    the signer's own address among the candidates or none given at all."""
+    other = ctx.pki.identity(_other_id(ctx))
+    message = _signed_message(ctx)
+    fields, body, eol = _header_and_body(message)
+    trick = ctx.draw.choice(_AMBIGUOUS, "trick")
+    mine, theirs = _mailbox(ctx.sender), _mailbox(other)
+    replacement = {
+        "other-first": [f"From: {theirs}, {mine}".encode()],
+        "signer-first": [f"From: {mine}, {theirs}".encode()],
+        "two-fields": [f"From: {theirs}".encode(), f"From: {mine}".encode()],
+        "no-from": [],
+    }[trick]
+    at = next(i for i, f in enumerate(fields) if _field_name(f) == b"from")
+    fields = [*fields[:at], *replacement, *fields[at + 1 :]]
+    described = {
+        "other-first": f"From: {other.id}'s mailbox then the signer's, no Sender:",
+        "signer-first": f"From: the signer's mailbox then {other.id}'s, no Sender:",
+        "two-fields": f"two From: fields, {other.id}'s first",
+        "no-from": "no From: field",
+    }[trick]
+    return described, _with_fields(fields, body, eol)
+
+
+# --- class 5: partial signature / wrapping -------------------------------------------
+
+_UNSIGNED_TEXT = (
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Rectificatif : merci de transmettre le dossier complet de Mme Durand "
+    b"a l'adresse ci-dessous.\r\n"
+)
+_OUTER = ("from", "to", "cc", "date", "subject", "message-id", "mime-version")
+
+
+def _mixed(parts: list[bytes], boundary: str, eol: bytes) -> bytes:
+    text = b"".join(b"--" + boundary.encode() + eol + p.rstrip(b"\r\n") + eol for p in parts)
+    return (
+        f'Content-Type: multipart/mixed; boundary="{boundary}"'.encode()
+        + eol
+        + eol
+        + text
+        + b"--"
+        + boundary.encode()
+        + b"--"
+        + eol
+    )
+
+
+def _partial_mixed(ctx: _Context) -> Made:
+    message = _signed_message(ctx)
+    fields, body, eol = _header_and_body(message)
+    outer = [f for f in fields if _field_name(f).decode() in _OUTER]
+    signed = _with_fields([f for f in fields if _field_name(f).decode() not in _OUTER], body, eol)
+    unsigned = _UNSIGNED_TEXT.replace(b"\r\n", eol)
+    first = ctx.draw.choice(("unsigned", "signed"), "first")
+    parts = [unsigned, signed] if first == "unsigned" else [signed, unsigned]
+    where = "before" if first == "unsigned" else "after"
+    return (
+        f"multipart/mixed: an unsigned text part {where} the genuine multipart/signed part",
+        _with_fields(outer, b"", eol)[: -len(eol)] + _mixed(parts, "hostile-mixed-1", eol),
+    )
+
+
+def _partial_forwarded(ctx: _Context) -> Made:
+    forwarder = ctx.pki.identity(_other_id(ctx))
+    message = _signed_message(ctx)
+    eol = _eol(message)
+    note = _UNSIGNED_TEXT.replace(b"\r\n", eol)
+    forwarded = b"Content-Type: message/rfc822" + eol + eol + message
+    outer = [
+        f"From: {_mailbox(forwarder)}".encode(),
+        f"To: {ctx.recipient.email}".encode(),
+        b"Subject: Fwd: " + SUBJECT.encode(),
+        DATE.strftime("Date: %a, %d %b %Y %H:%M:%S +0000").encode(),
+        b"MIME-Version: 1.0",
+    ]
+    return (
+        f"forwarded by {forwarder.id} (unsigned) around {ctx.sender.id}'s signed message "
+        "as message/rfc822",
+        _with_fields(outer, b"", eol)[: -len(eol)]
+        + _mixed([note, forwarded], "hostile-forward-1", eol),
+        forwarder.id,
+    )
+
+
+# --- class 6: stripped signature -----------------------------------------------------
+
+
+def _stripped(ctx: _Context) -> Made:
+    message = _signed_message(ctx)
+    _, signed, _ = _multipart_signed(message)
+    fields, _, eol = _header_and_body(message)
+    outer = [f for f in fields if _field_name(f) != b"content-type"]
+    return (
+        "multipart/signed replaced by its first part: the same letter, unsigned",
+        _with_fields(outer, b"", eol)[: -len(eol)] + signed.raw,
+    )
+
+
+# --- class 7: encrypt-only malleability (EFAIL) --------------------------------------
+
+
+def _envelope_parts(data: bytes) -> core_cms.EnvelopedParts:
+    info = core_cms.parse(data)
+    if not isinstance(info.content, core_cms.EnvelopedParts) or info.content.ciphertext is None:
+        raise HostileError("the CMS part holds no enveloped-data with its ciphertext")
+    return info.content
+
+
+def _flip_envelope(
+    ctx: _Context,
+    message: bytes,
+    targets: tuple[str, ...],
+    *,
+    basic_block: int = 1,
+    within: tuple[int, int] | None = None,
+) -> Made:
+    """Flip one byte of the envelope: the IV, the GCM nonce, the tag or the ciphertext.
+
+    The basic ciphertext byte is the first of block `basic_block`. `within` limits the
+    ciphertext bytes to those whose change reaches these plaintext offsets: a CBC
+    change garbles its own block and flips the same byte of the next one."""
+    entity, data = _cms_of(message)
+    envelope = _envelope_parts(data)
+    assert envelope.ciphertext is not None
+    target = ctx.draw.choice(targets, "target")
+    mask = ctx.draw.xor("mask")
+    algorithm = _locate(data, envelope.cipher_algorithm, "content cipher algorithm")
+    positions: list[int] | None = None
+    if target == "iv":
+        # AES-CBC parameters: the 16-byte IV ends the AlgorithmIdentifier. Flipping it
+        # changes the first plaintext block at the same place and nothing else.
+        start, size, basic = algorithm + len(envelope.cipher_algorithm) - 16, 16, 0
+    elif target == "nonce":
+        # GCMParameters (RFC 5084): the 12-byte nonce is its first OCTET STRING.
+        at = envelope.cipher_algorithm.find(b"\x04\x0c")
+        if at < 0:
+            raise HostileError("no 12-byte GCM nonce in the cipher parameters")
+        start, size, basic = algorithm + at + 2, 12, 0
+    elif target == "mac":
+        if envelope.mac is None:
+            raise HostileError("no authentication tag")
+        start, size, basic = _locate(data, envelope.mac, "tag"), len(envelope.mac), 0
+    else:
+        ciphertext = envelope.ciphertext
+        start, size = _locate(data, ciphertext, "ciphertext"), len(ciphertext)
+        basic = min(16 * basic_block, size - 1)
+        if within is not None:
+            low, high = within
+            positions = [j for j in range(size) if _reaches(j, low, high)]
+    if positions:
+        basic_index = positions.index(basic) if basic in positions else 0
+        offset = positions[ctx.draw.index(len(positions), basic_index, "offset")]
+    else:
+        offset = ctx.draw.index(size, basic, "offset")
+    changed = _flip(data, start + offset, mask)
+    return (
+        f"{target} byte {offset} of {size} xor 0x{mask:02x}",
+        _with_cms(message, entity, changed),
+    )
+
+
+def _reaches(offset: int, low: int, high: int) -> bool:
+    """Whether flipping ciphertext byte `offset` changes plaintext in [low, high): CBC
+    garbles the byte's own block and flips the same byte of the next block."""
+    block = offset // 16 * 16
+    flipped = offset + 16
+    return (block < high and block + 16 > low) or low <= flipped < high
+
+
+def _signed_span(ctx: _Context, message: bytes) -> tuple[int, int]:
+    """Where the signed part lies in the decrypted content: the bytes a change must reach
+    to be an attack. The rest of the inner multipart/signed (its header, preamble,
+    delimiters, the signature part's header fields) is not signed, and a change there
+    that still parses is rightly read as intact; a change of the signature's own bytes
+    is the altered-signature-value case."""
+    _, data = _cms_of(message)
+    key = SoftwareKey(
+        ctx.recipient.private_key("encrypt"), ctx.recipient.certificate("encrypt"), "recipient"
+    )
+    plain = cms_read.decrypt_enveloped(
+        core_cms.parse(data).content,
+        "hostile",
+        keys=[key],
+        options=ReceiveOptions(),
+        found=Algorithms(),
+    ).content
+    inner = mime.read(plain)
+    if inner.content_type != "multipart/signed" or len(inner.children) != 2:
+        raise HostileError("the encrypted content is not a multipart/signed entity")
+    signed = inner.children[0]
+    return signed.offset, signed.offset + len(signed.raw)
+
+
+def _efail_encrypt_only(ctx: _Context) -> Made:
+    return _flip_envelope(ctx, _reference_message(ctx, "encrypt"), ("iv", "ciphertext"))
+
+
+def _efail_signed_inside(ctx: _Context) -> Made:
+    message = _reference_message(ctx, "sign-encrypt")
+    # Block 22 lies in the signed letter, after the multipart/signed and part headers.
+    span = _signed_span(ctx, message)
+    # The IV reaches only the first block, the inner entity's header, which the signature
+    # does not cover: a change there that still parses is read intact, rightly.
+    return _flip_envelope(ctx, message, ("ciphertext",), basic_block=22, within=span)
+
+
+def _gcm_altered(ctx: _Context) -> Made:
+    message = _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
+    return _flip_envelope(ctx, message, ("ciphertext", "mac", "nonce"))
+
+
+# --- class 9: downgrade --------------------------------------------------------------
+
+_RESIGN_DIGESTS: dict[str, tuple[str, str, hashes.HashAlgorithm]] = {
+    "md5": (oids.MD5, oids.MD5_WITH_RSA, hashes.MD5()),
+    "sha1": (oids.SHA1, oids.SHA1_WITH_RSA, hashes.SHA1()),
+}
+
+
+def _algorithm_identifier(dotted: str) -> bytes:
+    return der.sequence(der.oid(dotted), b"\x05\x00")
+
+
+def _resign(data: bytes, key: SoftwareKey, digest: str, content: bytes) -> bytes:
+    """The signed-data's first signer signed again with `digest` (its attributes re-made)."""
+    digest_oid, signature_oid, algorithm = _RESIGN_DIGESTS[digest]
+    info = asn1_cms.ContentInfo.load(data)
+    signed = info["content"]
+    signer = signed["signer_infos"][0]
+    hasher = hashes.Hash(algorithm)
+    hasher.update(content)
+    attributes = []
+    for attribute in signer["signed_attrs"]:
+        if attribute["type"].dotted == oids.MESSAGE_DIGEST:
+            attributes.append(
+                der.sequence(
+                    der.oid(oids.MESSAGE_DIGEST), der.set_of(der.octet_string(hasher.finalize()))
+                )
+            )
+        else:
+            attributes.append(attribute.dump())
+    signed_attrs = der.set_of(*attributes)
+    signature = key.private_key.sign(signed_attrs, asym_padding.PKCS1v15(), algorithm)
+    new_signer = _rebuild(
+        signer,
+        {
+            "digest_algorithm": _algorithm_identifier(digest_oid),
+            "signed_attrs": der.context_implicit(0, signed_attrs),
+            "signature_algorithm": _algorithm_identifier(signature_oid),
+            "signature": der.octet_string(signature),
+        },
+    )
+    new_signed = _rebuild(
+        signed,
+        {
+            "digest_algorithms": der.set_of(_algorithm_identifier(digest_oid)),
+            "signer_infos": der.set_of(new_signer),
+        },
+    )
+    return _content_info(oids.SIGNED_DATA, new_signed)
+
+
+def _micalg_lie(digest: str) -> Maker:
+    def make(ctx: _Context) -> Made:
+        message = _signed_message(ctx)
+        top, signed, signature = _multipart_signed(message)
+        _, data = _cms_of(message)
+        resigned = _resign(data, _sign_key(ctx.sender), digest, mime.canonicalize(signed.raw))
+        message = _with_cms(message, signature, resigned)
+        # micalg keeps saying sha-256 (what the producer wrote).
+        micalg = top.param("micalg") or ""
+        return (
+            f"signed again with {digest.upper()} over the same part, micalg still {micalg!r}",
+            message,
+        )
+
+    return make
+
+
+def _cipher(content: ContentCipher) -> Maker:
+    def make(ctx: _Context) -> Made:
+        message = _reference_message(ctx, "encrypt", options=_cipher_options(content))
+        return f"content encrypted with {content}", message
+
+    return make
+
+
+def _single_des(ctx: _Context) -> Made:
+    """Single DES: the engine has no such cipher, so the envelope is re-made by hand from
+    reference's (same recipient info layout), with an 8-byte key sent as DES-CBC. DES
+    with three equal keys is single DES (the EDE steps cancel)."""
+    message = _reference_message(ctx, "encrypt", options=_no_self(_cipher_options("des-ede3-cbc")))
+    entity, data = _cms_of(message)
+    rng = random.Random(ctx.label)
+    key, iv = rng.randbytes(8), rng.randbytes(8)
+    inner = mime.canonicalize(encode_content(LETTER, _reference_options().mime.content_encoding))
+    padder = sym_padding.PKCS7(64).padder()
+    padded = padder.update(inner) + padder.finalize()
+    encryptor = Cipher(TripleDES(key * 3), sym_modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padded) + encryptor.finalize()
+    info = _enveloped(data)
+    envelope = info["content"]
+    public = ctx.recipient.certificate("encrypt").public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    recipients = []
+    for recipient_info in envelope["recipient_infos"]:
+        ktri = recipient_info.chosen
+        encrypted = public.encrypt(key, asym_padding.PKCS1v15())
+        recipients.append(_rebuild(ktri, {"encrypted_key": der.octet_string(encrypted)}))
+    content_info = der.sequence(
+        der.oid(oids.DATA),
+        der.sequence(der.oid(oids.DES_CBC), der.octet_string(iv)),
+        der.context_implicit(0, der.octet_string(ciphertext)),
+    )
+    inner_der = _rebuild(
+        envelope,
+        {"recipient_infos": der.set_of(*recipients), "encrypted_content_info": content_info},
+    )
+    return (
+        "content encrypted with single DES-CBC (1.3.14.3.2.7), 56-bit key",
+        _with_cms(message, entity, _content_info(oids.ENVELOPED_DATA, inner_der)),
+    )
+
+
+def _cipher_options(content: ContentCipher) -> SendOptions:
+    options = _reference_options()
+    return replace(options, encrypt=replace(options.encrypt, content=content))
+
+
+# --- the table -----------------------------------------------------------------------
 
 
 def _flipper(
     pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]], what: str
 ) -> Maker:
-    def make(ctx: _Context) -> tuple[str, bytes]:
+    def make(ctx: _Context) -> Made:
         return _flip_in_cms(ctx, pick, what)
 
     return make
@@ -595,12 +1045,54 @@ _MAKERS: dict[str, Maker] = {
     "not-for-me-other-recipient": _not_for_me_other,
     "not-for-me-wrong-key": _not_for_me_wrong_key,
     "not-for-me-truncated-key": _not_for_me_truncated,
+    "from-mismatch-header": _from_mismatch_header,
+    "from-mismatch-certificate": _from_mismatch_certificate,
+    "from-mismatch-ambiguous": _from_ambiguous,
+    "partial-mixed-unsigned-part": _partial_mixed,
+    "partial-forwarded-message": _partial_forwarded,
+    "stripped-signature": _stripped,
+    "efail-cbc-encrypt-only": _efail_encrypt_only,
+    "efail-cbc-signed-inside": _efail_signed_inside,
+    "efail-gcm-altered": _gcm_altered,
+    "downgrade-micalg-sha1": _micalg_lie("sha1"),
+    "downgrade-micalg-md5": _micalg_lie("md5"),
+    "downgrade-rc2-40": _cipher("rc2-40-cbc"),
+    "downgrade-des": _single_des,
+    "downgrade-3des": _cipher("des-ede3-cbc"),
 }
 
 
 def makers() -> frozenset[str]:
     """The case ids this module can make a hostile message for."""
     return frozenset(_MAKERS)
+
+
+def _context(
+    case: RejectionCase,
+    producer: str,
+    pki: TestPKI,
+    sender: str,
+    recipient: str,
+    data: st.DataObject | None,
+    label: str,
+) -> _Context:
+    if producer not in case.producers:
+        raise HostileError(f"case {case.id}: producer {producer!r} not among {case.producers}")
+    return _Context(
+        case=case,
+        producer=producer,
+        pki=pki,
+        sender=pki.identity(sender),
+        recipient=pki.identity(recipient),
+        draw=_Draw(data),
+        label=label,
+    )
+
+
+def _label(case: RejectionCase) -> str:
+    """The reference producer's seed: one per function, so that a hostile message is its
+    control with the case's change."""
+    return f"valid {case.function}"
 
 
 def make_hostile(
@@ -618,19 +1110,51 @@ def make_hostile(
     defective-signer cases sign with the PKI's defective identity instead).
     Raises HostileError when the producer fails or the case has no maker.
     """
-    if producer not in case.producers:
-        raise HostileError(f"case {case.id}: producer {producer!r} not among {case.producers}")
     make = _MAKERS.get(case.id)
     if make is None:
         raise HostileError(f"case {case.id}: no hostile message maker")
-    ctx = _Context(
-        case=case,
-        producer=producer,
-        pki=pki,
-        sender=pki.identity(sender),
-        recipient=pki.identity(recipient),
-        draw=_Draw(data),
-    )
+    ctx = _context(case, producer, pki, sender, recipient, data, _label(case))
     made = make(ctx)
     signer = made[2] if len(made) == 3 else ctx.sender.id
     return Hostile(case.id, producer, made[0], made[1], signer, recipient)
+
+
+def _control_gcm(ctx: _Context) -> bytes:
+    return _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
+
+
+# The cases whose valid message is not their function's usual one.
+_CONTROLS: dict[str, tuple[str, Callable[[_Context], bytes]]] = {
+    "efail-gcm-altered": ("aes256-gcm", _control_gcm),
+}
+
+
+def control_key(case: RejectionCase, producer: str) -> str:
+    """What the control of `case` depends on: cases with the same key share it, so a
+    runner may read it once per receiver and key."""
+    special = _CONTROLS.get(case.id)
+    return f"{producer} {case.function}" + (f" {special[0]}" if special else "")
+
+
+def make_control(
+    case: RejectionCase, *, producer: str, pki: TestPKI, sender: str, recipient: str
+) -> Hostile:
+    """The valid message of the case's function by `producer`, from `sender` to
+    `recipient`: what the hostile messages are made from, unchanged (for AES-GCM,
+    the valid AES-GCM message).
+
+    A receiver that does not read it (an error) cannot show that it refuses the
+    hostile ones: its refusals prove nothing, and `judge` given its status calls
+    the case not-applicable. It depends only on `control_key`.
+    """
+    ctx = _context(case, producer, pki, sender, recipient, None, _label(case))
+    special = _CONTROLS.get(case.id)
+    if special is not None:
+        message = special[1](ctx)
+    elif case.function == "sign":
+        message = _signed_message(ctx)
+    else:
+        operation: Operation = "encrypt" if case.function == "encrypt" else "sign-encrypt"
+        message = _reference_message(ctx, operation)
+    variant = f"the valid message ({control_key(case, producer)}), unchanged"
+    return Hostile(case.id, producer, variant, message, sender, recipient)

@@ -22,7 +22,8 @@ __all__ = ["OUTCOMES", "Judgement", "Outcome", "judge"]
 Outcome = Literal["refuses", "accepts", "not-applicable", "error"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
-# A receiver that answers with these does not do what the case attacks.
+# A receiver that answers with these does not do what the case attacks, unless it read
+# the valid message (the control): then they are its way of refusing the hostile one.
 _NOT_APPLICABLE = frozenset({ErrorCode.UNSUPPORTED_FUNCTION, ErrorCode.UNSUPPORTED_FORMAT})
 
 
@@ -48,23 +49,32 @@ def judge(
     *,
     receives: bool,
     exception: str = "",
+    control: Status | None = None,
 ) -> Judgement:
     """The outcome of `case` for a receiver whose answer was `status`.
 
     `receives` is False when the receiver does not do the case's function (its
     capabilities): not-applicable. `status` None means the harness broke (the
     message could not be made or the agent could not be run): error, with
-    `exception` as the reason.
+    `exception` as the reason. `control`, when given, is the receiver's answer
+    to the valid message (hostile.make_control): if it refused that too, its
+    refusal of the hostile one proves nothing and the case is not-applicable.
     """
     if not receives:
         return Judgement("not-applicable", (), f"the receiver does not receive {case.function}")
     if status is None:
         return Judgement("error", (), f"harness error: {exception or 'no status'}")
+    if control is not None and not control.ok:
+        if ErrorCode.INTERNAL in {e.code for e in control.errors}:
+            return Judgement("error", (), f"receiver broke on the valid message: {_said(control)}")
+        return Judgement(
+            "not-applicable", (), f"the receiver does not read the valid message: {_said(control)}"
+        )
     codes = {e.code for e in status.errors}
     if ErrorCode.INTERNAL in codes:
         return Judgement("error", (), f"receiver broke: {_said(status)}")
     primary = status.primary_error()
-    if primary is not None and primary.code in _NOT_APPLICABLE:
+    if primary is not None and primary.code in _NOT_APPLICABLE and control is None:
         return Judgement("not-applicable", (), _said(status))
     expectation = case.expectation(policy)
     held = status.services.as_set()
