@@ -128,13 +128,17 @@ def test_the_lax_profile_accepts_exactly_what_its_switched_off_checks_guard(cast
 
 
 def test_the_lax_adapter_accepts_every_signed_attack(cast: Cast, tmp_path: Path) -> None:
-    """It decrypts (so what is not for it is refused) and claims every service."""
+    """It claims every service of whatever openssl opens: only what openssl itself
+    cannot decrypt is refused (not for it; AES-GCM whose tag fails; RC2 and DES, which
+    OpenSSL 3 decrypts only with its legacy provider, so either outcome is allowed)."""
     found = outcomes(cast, ADAPTER, out=tmp_path)
     cases = shipped()
     must_refuse = {c for c in cases if cases[c].expectation("osm-2008") != "warn"}
-    expected = {c for c in must_refuse if cases[c].cls != "not-for-me"}
-    assert {c for c, o in found.items() if o == "accepts"} == expected
-    assert all(found[c] == "refuses" for c in cases if cases[c].cls == "not-for-me")
+    openssl_refuses = {c for c in cases if cases[c].cls == "not-for-me"} | {"efail-gcm-altered"}
+    legacy = {"downgrade-rc2-40", "downgrade-des"}
+    expected = must_refuse - openssl_refuses - legacy
+    assert {c for c, o in found.items() if o == "accepts"} - legacy == expected
+    assert all(found[c] == "refuses" for c in openssl_refuses)
     # Each false accept keeps its hostile message and what the adapter said.
     messages = list(tmp_path.rglob("*.hostile.eml"))
     assert {p.parent.parent.name for p in messages} == {ADAPTER}

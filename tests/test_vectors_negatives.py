@@ -41,7 +41,9 @@ def test_the_negative_corpus_is_exported_with_its_expectations(tmp_path: Path) -
         assert negative.expected == dict(case.expected) and negative.breaks == list(case.breaks)
         assert negative.cls == case.cls and negative.title == case.title["en"]
         assert negative.profile_outcome in ("refuses", "accepts", "not-applicable")
-        if negative.producer == "reference":  # the basic variant, the same bytes every time
+        # The signed cases' basic variants are the same bytes at every export (downgrade-des,
+        # an encryption case, is not yet: its DES encryption draws its own randomness).
+        if negative.producer == "reference" and case.function == "sign":
             again = make_hostile(
                 case,
                 producer="reference",

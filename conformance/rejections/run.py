@@ -33,10 +33,11 @@ from hypothesis import strategies as st
 from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.core.vocabulary import Party
 from conformance.pki.model import TestPKI
-from conformance.rejections.hostile import Hostile, make_hostile
+from conformance.rejections.hostile import Hostile, control_key, make_control, make_hostile
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
+from conformance.status import Status
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,54 @@ class _Attempt:
     judgement: Judgement
 
 
+def _receive(receiver: Receiver, message: bytes) -> Reception:
+    return receiver.agent.receive(
+        ReceiveRequest(
+            message=message,
+            recipient=receiver.recipient,
+            trust=receiver.trust,
+            crls=receiver.crls,
+        )
+    )
+
+
+# What a receiver said of the valid message the hostile ones are made from (its
+# status), or why it could not be had (the harness broke); per control_key.
+Controls = dict[str, Status | str]
+
+
+def control_status(
+    case: RejectionCase, producer: str, receiver: Receiver, pki: TestPKI, controls: Controls
+) -> Status | str:
+    """The receiver's answer to the case's valid message, read once per control key: a
+    receiver that does not read the valid message proves nothing by refusing the hostile one."""
+    key = control_key(case, producer)
+    if key not in controls:
+        try:
+            valid = make_control(
+                case,
+                producer=producer,
+                pki=pki,
+                sender=identity_id(receiver.sender),
+                recipient=identity_id(receiver.recipient),
+            )
+            controls[key] = _receive(receiver, valid.message).status
+        except Exception as exc:  # the harness's error, not the receiver's
+            controls[key] = f"valid message ({key}): {type(exc).__name__}: {exc}"
+    return controls[key]
+
+
 def attempt(
     case: RejectionCase,
     producer: str,
     receiver: Receiver,
     pki: TestPKI,
     policy: Policy,
+    control: Status,
     data: Any = None,
 ) -> _Attempt:
-    """Make one hostile message, hand it to the receiver, judge what it said."""
+    """Make one hostile message, hand it to the receiver, judge what it said (beside what
+    it said of the valid message, `control`)."""
     try:
         hostile = make_hostile(
             case,
@@ -149,18 +189,12 @@ def attempt(
         broke = f"hostile message: {type(exc).__name__}: {exc}"
         return _Attempt(None, None, judge(case, None, policy, receives=True, exception=broke))
     try:
-        reception = receiver.agent.receive(
-            ReceiveRequest(
-                message=hostile.message,
-                recipient=receiver.recipient,
-                trust=receiver.trust,
-                crls=receiver.crls,
-            )
-        )
+        reception = _receive(receiver, hostile.message)
     except Exception as exc:  # the agent broke: the harness's error, not the receiver's
         broke = f"receiver: {type(exc).__name__}: {exc}"
         return _Attempt(hostile, None, judge(case, None, policy, receives=True, exception=broke))
-    return _Attempt(hostile, reception, judge(case, reception.status, policy, receives=True))
+    judged = judge(case, reception.status, policy, receives=True, control=control)
+    return _Attempt(hostile, reception, judged)
 
 
 def _is_hypothesis_control(exc: BaseException) -> bool:
@@ -179,6 +213,7 @@ def _search(
     pki: TestPKI,
     settings: RejectionSettings,
     seed: int,
+    control: Status,
 ) -> tuple[int, _Attempt | None]:
     """Drawn variants until one is accepted (or breaks the harness); the shrunk one."""
     tried = 0
@@ -191,7 +226,7 @@ def _search(
             raise _Stop  # budget spent: stop shrinking, keep the best so far
         if best is None:
             tried += 1
-        found = attempt(case, producer, receiver, pki, settings.policy, data)
+        found = attempt(case, producer, receiver, pki, settings.policy, control, data)
         if found.judgement.outcome in ("accepts", "error"):
             failures += 1
             best = found
@@ -222,11 +257,19 @@ def run_case(
     pki: TestPKI,
     settings: RejectionSettings,
     evidence: _Evidence,
+    controls: Controls,
 ) -> RejectionCaseResult:
     expected = case.expectation(settings.policy)
     seed = rejection_seed(settings.seed, receiver.agent.id, case.id, producer)
     prefix = f"{_safe(case.id)}.{_safe(producer)}"
-    basic = attempt(case, producer, receiver, pki, settings.policy)
+    control = control_status(case, producer, receiver, pki, controls)
+    if isinstance(control, str):
+        broke = judge(case, None, settings.policy, receives=True, exception=control)
+        return RejectionCaseResult(
+            case=case.id, producer=producer, outcome=broke.outcome, expected=expected,
+            reason=broke.reason,
+        )  # fmt: skip
+    basic = attempt(case, producer, receiver, pki, settings.policy, control)
     result = RejectionCaseResult(
         case=case.id,
         producer=producer,
@@ -240,7 +283,7 @@ def run_case(
     )
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
-    tried, found = _search(case, producer, receiver, pki, settings, seed)
+    tried, found = _search(case, producer, receiver, pki, settings, seed, control)
     result.examples += tried
     if found is not None:
         result.outcome = found.judgement.outcome
@@ -277,6 +320,7 @@ def run_rejection_cell(
         mine = [c for c in (cases if cases is not None else load_cases()) if c.cls == cls]
         receives = receiver.agent.capabilities().receive
         evidence = _Evidence(settings.out_dir, agent_id, cls)
+        controls: Controls = {}
         for case in mine:
             if case.function not in receives:
                 judged = judge(case, None, settings.policy, receives=False)
@@ -291,7 +335,8 @@ def run_rejection_cell(
                 )
                 continue
             for producer in case.producers:
-                cell.cases.append(run_case(case, producer, receiver, pki, settings, evidence))
+                found = run_case(case, producer, receiver, pki, settings, evidence, controls)
+                cell.cases.append(found)
         cell.verdict = cell_verdict([c.outcome for c in cell.cases])
         cell.reason = _reason(cell)
     except Exception as exc:  # a bug anywhere in the harness is an error, not a verdict

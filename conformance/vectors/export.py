@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent, ReceiveRequest
+from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
@@ -31,9 +31,8 @@ from conformance.matrix.exchange import HarnessError, Seat, exchange
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile
-from conformance.rejections.hostile import make_hostile
-from conformance.rejections.judge import judge
 from conformance.rejections.model import load_cases
+from conformance.rejections.run import Controls, Receiver, attempt, control_status
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.scenarios.model import Scenario
 from conformance.vectors.common import (
@@ -212,38 +211,37 @@ def _export_negatives(
     cast: Cast, receiver_seat: Seat, forger: str, out: Path, manifest: ExportManifest
 ) -> None:
     """The hostile messages of every case the product's function list covers, as
-    `negative/<class>/<case>.<producer>.eml`; a maker that fails is listed in `skipped`."""
-    receives = receiver_seat.agent.capabilities().receive
+    `negative/<class>/<case>.<producer>.eml`, each read by the product's profile agent
+    as a rejection cell reads it; one that could not be made is listed in `skipped`."""
+    vendor = shipped_profiles()[manifest.product]
     world = cast.world()
-    recipient = receiver_seat.party.identity_dir.name
+    receiver = Receiver(
+        receiver_seat.agent,
+        receiver_seat.party,
+        cast.party(forger, vendor),
+        world.trust,
+        world.crls,
+    )
+    receives = receiver.agent.capabilities().receive
+    controls: Controls = {}
     for case in load_cases():
         if case.function not in receives:
             continue
         for producer in case.producers:
-            try:
-                hostile = make_hostile(
-                    case, producer=producer, pki=cast.pki, sender=forger, recipient=recipient,
-                    data=None,
-                )  # fmt: skip
-            except Exception as exc:  # a producer that fails is the harness's, not a vector
-                reason = f"hostile message: {type(exc).__name__}: {exc}"
+            control = control_status(case, producer, receiver, cast.pki, controls)
+            found = None
+            if not isinstance(control, str):
+                found = attempt(case, producer, receiver, cast.pki, "osm-2008", control)
+            if found is None or found.hostile is None:
+                reason = found.judgement.reason if found is not None else str(control)
+                where = f"negative:{case.id}:{producer}"
                 manifest.skipped.append(
-                    Skipped(sender=f"negative:{case.id}:{producer}", function=case.function,
-                            reason=reason)
-                )  # fmt: skip
+                    Skipped(sender=where, function=case.function, reason=reason)
+                )
                 continue
             rel = f"negative/{case.cls}/{case.id}.{producer}.eml"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
-            (out / rel).write_bytes(hostile.message)
-            reception = receiver_seat.agent.receive(
-                ReceiveRequest(
-                    message=hostile.message,
-                    recipient=receiver_seat.party,
-                    trust=world.trust,
-                    crls=world.crls,
-                )
-            )
-            judged = judge(case, reception.status, "osm-2008", receives=True)
+            (out / rel).write_bytes(found.hostile.message)
             manifest.negatives.append(
                 NegativeVector(
                     file=rel,
@@ -251,10 +249,10 @@ def _export_negatives(
                     cls=case.cls,
                     function=case.function,
                     producer=producer,
-                    variant=hostile.variant,
+                    variant=found.hostile.variant,
                     expected={policy: e for policy, e in case.expected.items()},
                     breaks=list(case.breaks),
-                    profile_outcome=judged.outcome,
+                    profile_outcome=found.judgement.outcome,
                     title=case.title["en"],
                     explanation=case.explanation["en"],
                     spec=case.spec,
