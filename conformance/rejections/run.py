@@ -1,9 +1,12 @@
 """The rejection matrix runner: one receiver against every case of one class.
 
 A cell sends the receiver hostile messages it must refuse. Per case and producer:
-the deterministic basic variant first, then hypothesis draws variants (positions,
-bytes, which certificate) looking for one the receiver accepts; the first false
-accept is shrunk and kept with its seed, which replays it. The cell's verdict:
+the valid message they are made from first (read once per control key: a receiver
+that does not read it proves nothing by refusing the hostile ones, and the judge
+calls the case not-applicable), then the deterministic basic variant, then
+hypothesis draws variants (positions, bytes, which certificate) looking for one
+the receiver accepts; the first false accept is shrunk and kept with its seed,
+which replays it. The cell's verdict:
 
 - any case accepted                 -> accepts (naming the case and the services claimed)
 - the harness broke on a case       -> error (never accepts, never refuses)
