@@ -1,10 +1,11 @@
 """The pytest plugin of osm-conformance (registered through the pytest11 entry point).
 
 It does nothing unless `--osm-matrix` is given. Then the matrix's cells are
-pytest items (conformance/matrix/test_matrix.py), so pytest-xdist spreads
-them over the cores and vendors get JUnit output in their own CI; the
-controlling process gathers every cell, writes results.json (and the report)
-even when the run is interrupted, marked incomplete.
+pytest items (conformance/matrix/test_matrix.py), and so are the rejection
+matrix's (conformance/matrix/test_rejections.py, one item per receiver and
+class), so pytest-xdist spreads them over the cores and vendors get JUnit
+output in their own CI; the controlling process gathers every cell, writes
+results.json (and the report) even when the run is interrupted, marked incomplete.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
-from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, CellKey, MatrixSpec
+from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.profiles.schema import Profile
-from conformance.results import Cell
+from conformance.results import Cell, RejectionCell
+
+if TYPE_CHECKING:
+    from conformance.matrix.finish import RejectionRun
 
 PLUGIN_NAME = "osm-matrix"
 
@@ -65,7 +69,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--osm-policy",
         default=DEFAULT_POLICY,
-        help="the policy the profile receivers and the validator apply (osm-2008, modern)",
+        help="the policy the profile receivers, the validator and the rejection judge apply "
+        "(osm-2008, modern)",
+    )
+    group.addoption(
+        "--osm-variants",
+        type=int,
+        default=DEFAULT_VARIANTS,
+        help="hostile variants per rejection case, the basic one included",
     )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
@@ -82,18 +93,21 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         examples=config.getoption("osm_examples"),
         seed=config.getoption("osm_seed"),
         policy=config.getoption("osm_policy"),
+        variants=config.getoption("osm_variants"),
         out_dir=Path(out).resolve() if out else None,
     )
 
 
-def slow_first(keys: list[CellKey], profiles: Mapping[str, Profile]) -> list[CellKey]:
+K = TypeVar("K", bound=tuple[str, ...])
+
+
+def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
     """The cells with the most external-tool sides first (stable otherwise), so that
     the run does not end on a long cell while the other workers idle."""
 
-    def tools(key: CellKey) -> int:
-        return sum(
-            profiles[agent].engine.type in PROCESS_AGENTS for agent in key[:2] if agent in profiles
-        )
+    def tools(key: K) -> int:
+        agents = key[:2] if len(key) == 3 else key[:1]
+        return sum(profiles[a].engine.type in PROCESS_AGENTS for a in agents if a in profiles)
 
     return sorted(keys, key=lambda key: -tools(key))
 
@@ -138,12 +152,25 @@ def osm_cell(pytestconfig: pytest.Config) -> Any:
     raise AssertionError("osm_cell is parametrised by the matrix plugin")
 
 
+@pytest.fixture
+def osm_rejection(pytestconfig: pytest.Config) -> Any:
+    """Overridden by the rejection matrix's parametrisation; reached only without --osm-matrix."""
+    _matrix(pytestconfig)
+    raise AssertionError("osm_rejection is parametrised by the matrix plugin")
+
+
+REJECTION_TEST = "test_rejection_cell["
+
+
 class MatrixPlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.spec = spec_from(config)
         self.is_worker = hasattr(config, "workerinput")
         self.cells: dict[str, Cell] = {}
+        self.rejections: dict[str, RejectionCell] = {}
+        self.rejection_total = 0
+        self.rejection_span: tuple[float, float] | None = None  # first start, last stop
         self.started = time.time()
         self.total = 0
 
@@ -153,15 +180,25 @@ class MatrixPlugin:
         if "osm_cell" in metafunc.fixturenames:
             keys = slow_first(self.spec.cells(), self.spec.profiles())
             metafunc.parametrize("osm_cell", keys, ids=[f"{s}->{r}:{f}" for s, r, f in keys])
+        if "osm_rejection" in metafunc.fixturenames:
+            found = slow_first(self.spec.rejection_cells(), self.spec.profiles())
+            metafunc.parametrize("osm_rejection", found, ids=[f"{r}:{c}" for r, c in found])
+
+    def _count(self, ids: list[str]) -> None:
+        # The progress line and cells_planned count the interop cells; the
+        # rejection cells are counted apart.
+        rejections = sum(REJECTION_TEST in i for i in ids)
+        self.total = max(self.total, len(ids) - rejections)
+        self.rejection_total = max(self.rejection_total, rejections)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.total = len(session.items)
+        self._count([item.nodeid for item in session.items])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         # Under pytest-xdist the controlling process collects nothing itself: the
         # workers' collections give the number of cells to expect.
-        self.total = max(self.total, len(ids))
+        self._count(ids)
 
     # --- gathering (the controlling process) ---
 
@@ -169,7 +206,10 @@ class MatrixPlugin:
         if self.is_worker:
             return
         props = dict(report.user_properties)
-        if report.nodeid in self.cells:
+        if report.nodeid in self.cells or report.nodeid in self.rejections:
+            return
+        if REJECTION_TEST in report.nodeid:
+            self._rejection(report, props)
             return
         if "osm_cell" in props:
             cell = Cell.model_validate_json(str(props["osm_cell"]))
@@ -189,19 +229,43 @@ class MatrixPlugin:
         else:
             return
         if self.config.getoption("osm_progress"):
-            self._progress(self.cells[report.nodeid])
+            cell = self.cells[report.nodeid]
+            self._progress(f"{cell.sender} -> {cell.receiver} {cell.function}: {cell.verdict}")
 
-    def _progress(self, cell: Cell) -> None:
+    def _rejection(self, report: pytest.TestReport, props: dict[str, object]) -> None:
+        if "osm_rejection" in props:
+            cell = RejectionCell.model_validate_json(str(props["osm_rejection"]))
+        elif report.failed:
+            # A crashed worker or a broken fixture: the harness broke, the cell is an error.
+            receiver, _, cls = report.nodeid.rsplit("[", 1)[1].rstrip("]").rpartition(":")
+            reason = f"harness error ({report.when}): {str(report.longrepr)[-400:]}"
+            cell = RejectionCell(receiver=receiver, cls=cls, verdict="error", reason=reason)
+        else:
+            return
+        self.rejections[report.nodeid] = cell
+        start, stop = getattr(report, "start", time.time()), getattr(report, "stop", time.time())
+        if self.rejection_span is not None:
+            start = min(start, self.rejection_span[0])
+            stop = max(stop, self.rejection_span[1])
+        self.rejection_span = (start, stop)
+        if self.config.getoption("osm_progress"):
+            self._progress(f"{cell.receiver} refusals {cell.cls}: {cell.verdict}")
+
+    def _progress(self, last: str) -> None:
+        """One line: the interop cells' bar, then the rejection cells done (written
+        `rejections=k/n`, so the bar's `done/total` stays the line's only count)."""
         done = len(self.cells)
         total = max(self.total, done)
         width = 30
         filled = int(width * done / total) if total else width
         elapsed = time.time() - self.started
         eta = elapsed / done * (total - done) if done else 0
+        rejections = ""
+        if self.rejection_total:
+            rejections = f" rejections={len(self.rejections)}/{self.rejection_total}"
         line = (
             f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-            f"{elapsed:5.0f}s eta {eta:4.0f}s  {cell.sender} -> {cell.receiver} "
-            f"{cell.function}: {cell.verdict}"
+            f"{elapsed:5.0f}s eta {eta:4.0f}s{rejections}  {last}"
         )
         sys.stderr.write(line[:150].ljust(150))
         sys.stderr.flush()
@@ -218,6 +282,19 @@ class MatrixPlugin:
             self.spec,
             list(self.cells.values()),
             started=self.started,
-            complete=not interrupted and len(self.cells) >= self.total,
+            complete=not interrupted
+            and len(self.cells) >= self.total
+            and len(self.rejections) >= self.rejection_total,
             lang=self.config.getoption("osm_lang"),
+            rejections=self._rejection_section(),
         )
+
+    def _rejection_section(self) -> RejectionRun | None:
+        """The rejection cells gathered, or None when the run had none (--no-rejections)."""
+        from conformance.matrix.finish import RejectionRun
+
+        if not self.rejection_total and not self.rejections:
+            return None
+        span = self.rejection_span
+        wall = round(span[1] - span[0], 2) if span is not None else 0.0
+        return RejectionRun(list(self.rejections.values()), self.rejection_total, wall)

@@ -18,6 +18,7 @@ from conformance.errors import UserError
 FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
 
 Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
+RejectionVerdict = Literal["refuses", "accepts", "not-applicable", "error"]
 Interop = Literal["full", "partial", "none"]
 
 
@@ -121,6 +122,79 @@ class PracticeSoftware(_Model):
     source: str | None = None
 
 
+class RejectionCaseResult(_Model):
+    """One case of a rejection cell: the hostile message a receiver got and what it did."""
+
+    case: str
+    producer: str = Field(description="who made the valid message the case alters")
+    outcome: RejectionVerdict
+    expected: str = Field(description="refuse, withhold:<service> or warn, under the run's policy")
+    variant: str = Field(default="", description="what was changed and where (shrunk example)")
+    claimed: list[str] = Field(default_factory=list, description="services wrongly claimed")
+    reason: str = ""
+    evidence: list[str] = Field(default_factory=list, description="paths relative to results.json")
+    seed: int | None = Field(default=None, description="hypothesis seed that replays the variant")
+    examples: int = 0
+
+
+class RejectionCell(_Model):
+    """One receiver against one class: refuses only when every case of the class is refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    receiver: str
+    cls: str = Field(validation_alias="class", serialization_alias="class")
+    verdict: RejectionVerdict
+    reason: str | None = None
+    cases: list[RejectionCaseResult] = Field(default_factory=list)
+    duration_s: float = 0.0
+
+
+class RejectionCaseInfo(_Model):
+    """A case as the report explains it (copied from the case data, so the report
+    needs nothing but results.json)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    id: str
+    cls: str = Field(validation_alias="class", serialization_alias="class")
+    function: str
+    title: dict[str, str] = Field(default_factory=dict, description="language -> title")
+    explanation: dict[str, str] = Field(default_factory=dict, description="one sentence")
+    spec: str = ""
+    expected: str = Field(description="the expectation under the run's policy")
+
+
+class RejectionSummary(_Model):
+    receiver: str
+    refuses: int = 0
+    accepts: int = 0
+    not_applicable: int = 0
+    error: int = 0
+    accepted_classes: list[str] = Field(default_factory=list)
+
+
+class Rejections(_Model):
+    """The rejection matrix: every receiver against hostile messages it must refuse."""
+
+    policy: str
+    duration_s: float | None = Field(default=None, description="wall time of the rejection cells")
+    classes: list[str] = Field(default_factory=list)
+    cases: list[RejectionCaseInfo] = Field(default_factory=list)
+    cells: list[RejectionCell] = Field(default_factory=list)
+    receivers: list[RejectionSummary] = Field(default_factory=list)
+
+    def cell(self, receiver: str, cls: str) -> RejectionCell | None:
+        for c in self.cells:
+            if (c.receiver, c.cls) == (receiver, cls):
+                return c
+        return None
+
+    def accepting(self) -> set[str]:
+        """The receivers with at least one false accept."""
+        return {c.receiver for c in self.cells if c.verdict == "accepts"}
+
+
 class Results(_Model):
     format: Literal["osm-conformance/results/1"] = FORMAT
     run: RunInfo
@@ -129,6 +203,7 @@ class Results(_Model):
     pairs: list[Pair]
     contradictions: list[Contradiction] = Field(default_factory=list)
     practice_software: list[PracticeSoftware] = Field(default_factory=list)
+    rejections: Rejections | None = Field(default=None, description="absent with --no-rejections")
 
     def cell(self, sender: str, receiver: str, function: str) -> Cell | None:
         for c in self.cells:
@@ -165,6 +240,18 @@ def interop_of(verdicts: list[str]) -> Interop:
     if any(v in ("pass", "partial") for v in considered):
         return "partial"
     return "none"
+
+
+def rejection_summaries(cells: list[RejectionCell]) -> list[RejectionSummary]:
+    """Per receiver, how many classes it refuses, accepts, ... (in the cells' order)."""
+    found: dict[str, RejectionSummary] = {}
+    for cell in cells:
+        summary = found.setdefault(cell.receiver, RejectionSummary(receiver=cell.receiver))
+        key = cell.verdict.replace("-", "_")
+        setattr(summary, key, getattr(summary, key) + 1)
+        if cell.verdict == "accepts":
+            summary.accepted_classes.append(cell.cls)
+    return list(found.values())
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`osm-conformance run`: the interop matrix, through pytest (and pytest-xdist for --jobs)."""
+"""`osm-conformance run`: the interop and rejection matrices, through pytest (and
+pytest-xdist for --jobs)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,20 @@ from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
-from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
+from conformance.matrix.spec import (
+    DEFAULT_EXAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_VARIANTS,
+)
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run the interop matrix and write results.json and the report",
+        help="run the interop and rejection matrices and write results.json and the report",
         description="Run every sender x receiver x function of the selected profiles: a "
-        "basic example per cell, then hypothesis looks for a failing one. Writes "
+        "basic example per cell, then hypothesis looks for a failing one. Then every "
+        "receiver gets hostile messages it must refuse (the rejection matrix). Writes "
         "OUT/results.json, the evidence under OUT/evidence/ and the HTML report.",
     )
     parser.add_argument(
@@ -60,6 +66,19 @@ def register(subparsers: Any) -> None:
         help=f"seed of the run; the same seed gives the same results (default {DEFAULT_SEED})",
     )
     parser.add_argument(
+        "--no-rejections",
+        dest="rejections",
+        action="store_false",
+        help="skip the rejection matrix (hostile messages every receiver must refuse)",
+    )
+    parser.add_argument(
+        "--variants",
+        type=int,
+        default=DEFAULT_VARIANTS,
+        help="hostile variants per rejection case and producer, the basic one included "
+        f"(default {DEFAULT_VARIANTS})",
+    )
+    parser.add_argument(
         "--jobs",
         "-j",
         type=int,
@@ -77,15 +96,16 @@ def register(subparsers: Any) -> None:
         "--policy",
         choices=policy_names(),
         default=DEFAULT_POLICY,
-        help="the policy every profile receiver applies and the validator judges the sent "
-        f"messages under (default {DEFAULT_POLICY}); real engines are measured as they are",
+        help="the policy every profile receiver applies, the validator judges the sent "
+        "messages under and the rejection judge applies (what receivers must refuse; default "
+        f"{DEFAULT_POLICY}); real engines are measured as they are",
     )
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     parser.add_argument(
         "--junit-xml",
         type=Path,
         metavar="FILE",
-        help="also write a JUnit XML file (one test case per cell)",
+        help="also write a JUnit XML file (one test case per cell, rejection cells included)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
@@ -98,15 +118,21 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--jobs must be at least 1")
     if args.examples < 1:
         raise UserError("--examples must be at least 1 (the basic example)")
+    if args.variants < 1:
+        raise UserError("--variants must be at least 1 (the basic variant)")
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     stale = out / RESULTS_FILE
     if stale.exists():
         stale.unlink()
     module = Path(__file__).with_name("test_matrix.py")
+    modules = [str(module)]
+    if args.rejections:
+        modules.append(str(module.with_name("test_rejections.py")))
     argv = [
-        str(module),
+        *modules,
         "--osm-matrix",
+        f"--osm-variants={args.variants}",
         f"--osm-examples={args.examples}",
         f"--osm-seed={args.seed}",
         f"--osm-policy={args.policy}",
@@ -146,5 +172,8 @@ def _run(args: argparse.Namespace) -> int:
     if not results["run"]["complete"]:
         return 130
     if any(c["verdict"] == "error" for c in results["cells"]):
+        return 1
+    rejections = results.get("rejections") or {"cells": []}
+    if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from conformance import __version__
@@ -18,7 +19,14 @@ from conformance.matrix.assemble import assemble
 from conformance.matrix.spec import MatrixSpec
 from conformance.profiles.claims import shipped_claims
 from conformance.report.render import render_report
-from conformance.results import Cell, Results, RunInfo
+from conformance.results import (
+    Cell,
+    RejectionCell,
+    Rejections,
+    Results,
+    RunInfo,
+    rejection_summaries,
+)
 
 RESULTS_FILE = "results.json"
 
@@ -44,8 +52,39 @@ def engine_versions(spec: MatrixSpec, agent_ids: list[str]) -> dict[str, str]:
     return versions
 
 
+@dataclass(frozen=True)
+class RejectionRun:
+    """What the rejection matrix's items gave: the cells, how many were planned, the wall time."""
+
+    cells: list[RejectionCell]
+    planned: int
+    wall_s: float
+
+
+def rejections_section(spec: MatrixSpec, found: RejectionRun) -> Rejections:
+    from conformance.rejections.model import CLASSES
+    from conformance.rejections.run import case_infos
+
+    order: dict[str, int] = {c: i for i, c in enumerate(CLASSES)}
+    cells = sorted(found.cells, key=lambda c: (c.receiver, order.get(c.cls, len(order)), c.cls))
+    return Rejections(
+        policy=spec.rejection_policy(),
+        duration_s=found.wall_s,
+        classes=list(CLASSES),
+        cases=case_infos(spec.rejection_policy()),
+        cells=cells,
+        receivers=rejection_summaries(cells),
+    )
+
+
 def finish_run(
-    spec: MatrixSpec, cells: list[Cell], *, started: float, complete: bool, lang: str = "fr"
+    spec: MatrixSpec,
+    cells: list[Cell],
+    *,
+    started: float,
+    complete: bool,
+    lang: str = "fr",
+    rejections: RejectionRun | None = None,
 ) -> Results:
     finished = time.time()
     agent_ids = spec.agent_ids()
@@ -67,10 +106,17 @@ def finish_run(
             "policy": spec.policy,
             "cells_planned": len(spec.cells()),
             "cells_done": len(cells),
+            "rejections": rejections is not None,
         },
     )
+    if rejections is not None:
+        run.settings["rejection_cells_planned"] = rejections.planned
+        run.settings["rejection_cells_done"] = len(rejections.cells)
+        run.settings["rejection_variants"] = spec.variants
     profiles = {k: v for k, v in spec.profiles().items() if k in agent_ids}
     results = assemble(run, profiles, cells, shipped_claims())
+    if rejections is not None:
+        results.rejections = rejections_section(spec, rejections)
     if spec.out_dir is not None:
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         path = spec.out_dir / RESULTS_FILE
@@ -121,6 +167,8 @@ def summary(results: Results) -> str:
             lines.append(
                 f"  {c.sender} -> {c.receiver} {what}: expected {c.expected}, observed {c.observed}"
             )
+    if results.rejections is not None:
+        lines += rejection_summary(results.rejections)
     errors = [e for e in results.cells if e.verdict == "error"]
     if errors:
         lines.append("")
@@ -128,3 +176,19 @@ def summary(results: Results) -> str:
         for cell in errors[:10]:
             lines.append(f"  {cell.sender} -> {cell.receiver} {cell.function}: {cell.reason}")
     return "\n".join(lines)
+
+
+def rejection_summary(found: Rejections) -> list[str]:
+    """The rejection matrix in the terminal: counts, then each false accept."""
+    verdicts = Counter(c.verdict for c in found.cells)
+    lines = [
+        "",
+        f"rejections ({found.policy}): {len(found.cells)} cells, {found.duration_s}s: "
+        + ", ".join(
+            f"{k} {verdicts[k]}" for k in ("refuses", "accepts", "not-applicable", "error")
+        ),
+    ]
+    for cell in found.cells:
+        if cell.verdict in ("accepts", "error"):
+            lines.append(f"  {cell.receiver} {cell.cls}: {cell.verdict}: {cell.reason}"[:200])
+    return lines

@@ -1,4 +1,5 @@
-"""What a run covers: profiles, selection of senders, receivers and functions, examples, seed."""
+"""What a run covers: profiles, selection of senders, receivers and functions, examples, seed,
+and for the rejection matrix the policy and the hostile variants per case."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profiles
 from conformance.profiles.schema import Profile
+from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionClass
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25
+DEFAULT_VARIANTS = 4  # hostile variants per rejection case and producer, the basic one included
 
 CellKey = tuple[str, str, Function]
+RejectionKey = tuple[str, RejectionClass]
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class MatrixSpec:
     examples: int = DEFAULT_EXAMPLES
     seed: int = DEFAULT_SEED
     out_dir: Path | None = None
-    policy: str = DEFAULT_POLICY  # applies to profile receivers and to the validator
+    policy: str = DEFAULT_POLICY  # applies to profile receivers, the validator and the judge
+    variants: int = DEFAULT_VARIANTS
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
 
     def profiles(self) -> dict[str, Profile]:
@@ -53,6 +58,20 @@ class MatrixSpec:
         senders = self._select(self.senders, "sender")
         receivers = self._select(self.receivers, "receiver")
         return [(s, r, f) for s in senders for r in receivers for f in self.functions]
+
+    def rejection_cells(self) -> list[RejectionKey]:
+        """Every receiver of the run against every rejection class."""
+        self.rejection_policy()  # an unknown policy fails before any cell runs
+        receivers = self._select(self.receivers, "receiver")
+        return [(r, c) for r in receivers for c in CLASSES]
+
+    def rejection_policy(self) -> Policy:
+        """The run's policy as the rejection cases know it (each case has one expectation
+        per policy)."""
+        for known in POLICIES:
+            if self.policy == known:
+                return known
+        raise UserError(f"--policy {self.policy}: the rejection cases know {', '.join(POLICIES)}")
 
     def agent_ids(self) -> list[str]:
         keys = self.cells()

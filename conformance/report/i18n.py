@@ -33,6 +33,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "nav.matrix": ("Matrice", "Matrix"),
     "nav.comparison": ("Comparatif", "Comparison"),
     "nav.products": ("Produits", "Products"),
+    "nav.refusals": ("Refus", "Refusals"),
     "footer.rendered": (
         "Rendu depuis results.json ({format}) par osm-conformance.",
         "Rendered from results.json ({format}) by osm-conformance.",
@@ -292,6 +293,76 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "prod.all": ("Tous les produits", "All products"),
     "prod.measured_interop": ("Interopérabilité mesurée", "Measured interoperability"),
+    # the rejection matrix ("Refus" page, marks in the matrix and on product sheets)
+    "title.refusals": ("Refus des messages hostiles", "Refusal of hostile messages"),
+    "ref.intro": (
+        "Chaque ligne est un destinataire, chaque colonne une classe de messages "
+        "hostiles (altérés, forgés, signés par un certificat défectueux...) qu'il doit "
+        "refuser, ou délivrer sans prétendre au service que l'attaque casse. Une cellule "
+        "ne vaut « refuse » que si tous les cas de sa classe sont refusés. Cliquez une "
+        "cellule pour ses cas, le message hostile et ce que le destinataire a répondu.",
+        "Each row is a receiver, each column a class of hostile messages (altered, "
+        "forged, signed with a defective certificate...) it must refuse, or deliver "
+        "without claiming the service the attack breaks. A cell is “refuses” only "
+        "when every case of its class is refused. Click a cell for its cases, the "
+        "hostile message and what the receiver said.",
+    ),
+    "ref.policy": ("Politique", "Policy"),
+    "ref.wall": ("Durée des refus", "Refusal run time"),
+    "ref.none": (
+        "Cette exécution n'a pas lancé la matrice des refus (--no-rejections).",
+        "This run did not run the rejection matrix (--no-rejections).",
+    ),
+    "ref.corner": ("Destinataire ↓ · Classe →", "Receiver ↓ · Class →"),
+    "ref.open": ("Détail de {receiver} · {cls}", "Detail of {receiver} · {cls}"),
+    "ref.case": ("Cas", "Case"),
+    "ref.producer": ("Message valide produit par", "Valid message made by"),
+    "ref.expected": ("Attendu", "Expected"),
+    "ref.outcome": ("Résultat", "Outcome"),
+    "ref.variant": ("Variante", "Variant"),
+    "ref.claimed": ("Services prétendus à tort", "Services wrongly claimed"),
+    "ref.said": ("Réponse du destinataire", "What the receiver said"),
+    "ref.seed": ("Graine (rejoue la variante)", "Seed (replays the variant)"),
+    "ref.spec": ("Référence", "Reference"),
+    "ref.examples": ("Variantes essayées", "Variants tried"),
+    "ref.accepts_mark": ("accepte des messages hostiles", "accepts hostile messages"),
+    "ref.product": ("Refus des messages hostiles", "Refusal of hostile messages"),
+    "ref.product_none": (
+        "Ce produit refuse tous les messages hostiles essayés.",
+        "This product refuses every hostile message tried.",
+    ),
+    "ref.to_page": ("Voir la page des refus", "See the refusals page"),
+    "refusal.refuses": ("refuse", "refuses"),
+    "refusal.accepts": ("accepte", "accepts"),
+    "refusal.not-applicable": ("sans objet", "not applicable"),
+    "refusal.error": ("erreur du banc", "harness error"),
+    "refusal.missing": ("non exécuté", "not run"),
+    "refusal_help.refuses": (
+        "tous les cas sont refusés (ou délivrés sans le service cassé)",
+        "every case is refused (or delivered without the broken service)",
+    ),
+    "refusal_help.accepts": (
+        "au moins un message hostile accepté avec un service qu'il n'a pas",
+        "at least one hostile message accepted with a service it does not have",
+    ),
+    "refusal_help.not-applicable": (
+        "le destinataire ne fait pas la fonction de cette classe",
+        "the receiver does not do this class's function",
+    ),
+    "refusal_help.error": (
+        "le banc de test lui-même a échoué (pas un constat du produit)",
+        "the harness itself broke (not a product finding)",
+    ),
+    "refusal_help.missing": ("cellule absente des résultats", "cell absent from the results"),
+    "rcls.altered": ("altéré après signature", "altered after signing"),
+    "rcls.wrong-signer": ("mauvais signataire", "wrong signer"),
+    "rcls.defective-signer": ("certificat signataire défectueux", "defective signer certificate"),
+    "rcls.from-mismatch": ("From: ≠ signataire", "From: ≠ signer"),
+    "rcls.partial-signature": ("signature partielle", "partial signature"),
+    "rcls.stripped-signature": ("signature retirée", "stripped signature"),
+    "rcls.encrypt-malleability": ("malléabilité du chiffrement", "encryption malleability"),
+    "rcls.not-for-me": ("pas pour moi", "not for me"),
+    "rcls.downgrade": ("dégradation d'algorithme", "algorithm downgrade"),
 }
 
 

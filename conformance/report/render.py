@@ -2,7 +2,8 @@
 scripts or styles, so that the report opens from disk and can be mailed).
 
 Pages: index.html (the matrix), comparison.html (the source document's table
-"Comment choisir ?"), products/<id>.html (one sheet per agent). Jinja2 with
+"Comment choisir ?"), refusals.html (the rejection matrix), products/<id>.html
+(one sheet per agent). Jinja2 with
 autoescape on: everything that comes from profiles and messages is data.
 """
 
@@ -19,7 +20,7 @@ from markupsafe import Markup
 
 from conformance import __version__
 from conformance.core.vocabulary import SERVICES
-from conformance.report import fragments, views
+from conformance.report import fragments, refusals, views
 from conformance.report.diff import summary
 from conformance.report.i18n import Translator
 from conformance.results import Results
@@ -64,12 +65,14 @@ def render_report(
     baseline: Results | None = None,
     run_dir: Path | None = None,
 ) -> Path:
-    """Write index.html, comparison.html and products/*.html into `out`; return
+    """Write index.html, comparison.html, refusals.html and products/*.html into `out`; return
     the path of index.html. Evidence paths in `results` are relative to `run_dir`
     (the folder of results.json; default `out`) and are linked relative to `out`;
     one that leaves the run folder is dropped with a warning on stderr."""
     t = Translator(lang)
     model = views.ReportModel(results, t, baseline)
+    names = {a.info.id: (a.info.name, a.page) for a in model.agents}
+    refused = refusals.RefusalModel(results.rejections, t, names)
     env = _environment(lang)
     out.mkdir(parents=True, exist_ok=True)
     evidence = views.EvidenceLinks(results, out if run_dir is None else run_dir, out)
@@ -88,6 +91,10 @@ def render_report(
         "interop_symbols": views.INTEROP_SYMBOLS,
         "marks": views.MARK_SYMBOLS,
         "evidence": evidence,
+        "refusals": refused,
+        "accepting": refused.accepting(),
+        "refusal_symbols": refusals.REFUSAL_SYMBOLS,
+        "refusal_css": refusals.REFUSAL_CSS,
     }
     index = out / "index.html"
     _write(
@@ -105,6 +112,10 @@ def render_report(
         env.get_template("comparison.html.j2").render(
             common, root="", page="comparison", cmp=model.comparison()
         ),
+    )
+    _write(
+        out / refusals.PAGE,
+        env.get_template("refusals.html.j2").render(common, root="", page="refusals"),
     )
     product_template = env.get_template("product.html.j2")
     written = set()

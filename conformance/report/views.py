@@ -104,6 +104,10 @@ class EvidenceLinks:
             self._judge(where, cell.evidence)
             if cell.counterexample is not None:
                 self._judge(f"{where} (counterexample)", cell.counterexample.evidence)
+        for rejection in results.rejections.cells if results.rejections else []:
+            for case in rejection.cases:
+                where = f"rejection cell {rejection.receiver} {rejection.cls} ({case.case})"
+                self._judge(where, case.evidence)
 
     def _judge(self, where: str, paths: Iterable[str]) -> None:
         for path in paths:

@@ -5,6 +5,10 @@ gives the same bytes where the engine draws from the seed), carried through the
 in-memory transport (the Apicrypt relay included), and read by the product's
 own profile agent: the manifest's `expected` is that reading judged exactly as a
 cell of the matrix judges its basic example (`matrix.exchange`), never a table.
+
+The negative corpus beside them: every rejection case's basic hostile message,
+addressed to the same professional, with its expected outcome per policy (the
+case's data) and what the product's profile agent did with it (the judge).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from conformance.matrix.exchange import HarnessError, Seat, exchange
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile
+from conformance.rejections.model import load_cases
+from conformance.rejections.run import Controls, Receiver, attempt, control_status
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.scenarios.model import Scenario
 from conformance.vectors.common import (
@@ -41,6 +47,7 @@ from conformance.vectors.manifest import (
     MANIFEST_FILE,
     Claim,
     ExportManifest,
+    NegativeVector,
     Skipped,
     Vector,
     dump,
@@ -49,6 +56,7 @@ from conformance.vectors.readable import readable_content
 
 RECORD_FILE = "record.csv"
 RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
+NEGATIVE_RECORD_FILE = "negative.csv"
 
 
 def export_vectors(
@@ -102,8 +110,12 @@ def export_vectors(
                 manifest,
                 plaintexts,
             )
+    forger = identities[2] if len(identities) > 2 else vendor_from
+    _export_negatives(cast, receiver_seat, forger, out, manifest)
     dump(manifest, out / MANIFEST_FILE)
     _write_record_template(manifest, out / RECORD_FILE)
+    negative = ["file,refused,notes", *(f"{n.file},," for n in manifest.negatives)]
+    (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
     (out / "README.md").write_text(tester_readme(manifest, cast), encoding="utf-8")
     return manifest
 
@@ -195,6 +207,60 @@ def _export_sender(
             close_agent(shared)
 
 
+def _export_negatives(
+    cast: Cast, receiver_seat: Seat, forger: str, out: Path, manifest: ExportManifest
+) -> None:
+    """The hostile messages of every case the product's function list covers, as
+    `negative/<class>/<case>.<producer>.eml`, each read by the product's profile agent
+    as a rejection cell reads it; one that could not be made is listed in `skipped`."""
+    vendor = shipped_profiles()[manifest.product]
+    world = cast.world()
+    receiver = Receiver(
+        receiver_seat.agent,
+        receiver_seat.party,
+        cast.party(forger, vendor),
+        world.trust,
+        world.crls,
+    )
+    receives = receiver.agent.capabilities().receive
+    controls: Controls = {}
+    for case in load_cases():
+        if case.function not in receives:
+            continue
+        for producer in case.producers:
+            control = control_status(case, producer, receiver, cast.pki, controls)
+            found = None
+            if not isinstance(control, str):
+                found = attempt(case, producer, receiver, cast.pki, "osm-2008", control)
+            if found is None or found.hostile is None:
+                reason = found.judgement.reason if found is not None else str(control)
+                where = f"negative:{case.id}:{producer}"
+                manifest.skipped.append(
+                    Skipped(sender=where, function=case.function, reason=reason)
+                )
+                continue
+            rel = f"negative/{case.cls}/{case.id}.{producer}.eml"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(found.hostile.message)
+            manifest.negatives.append(
+                NegativeVector(
+                    file=rel,
+                    case=case.id,
+                    cls=case.cls,
+                    function=case.function,
+                    producer=producer,
+                    variant=found.hostile.variant,
+                    expected={policy: e for policy, e in case.expected.items()},
+                    breaks=list(case.breaks),
+                    profile_outcome=found.judgement.outcome,
+                    title=case.title["en"],
+                    explanation=case.explanation["en"],
+                    spec=case.spec,
+                    sha256=sha256_file(out / rel),
+                )
+            )
+
+
 def _write_plaintext(scenario: Scenario, out: Path) -> tuple[str, str]:
     directory = out / "plaintext"
     directory.mkdir(parents=True, exist_ok=True)
@@ -231,4 +297,5 @@ def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
         sender_email=sender.email,
         vectors=manifest.vectors,
         skipped=manifest.skipped,
+        negatives=manifest.negatives,
     )

@@ -56,6 +56,32 @@ class Skipped(_Model):
     reason: str
 
 
+class NegativeVector(_Model):
+    """A hostile message the product must refuse (the rejection matrix's basic variant)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    file: str = Field(description="the message, relative to the export directory")
+    case: str = Field(description="rejection case id (conformance/rejections/cases.yaml)")
+    cls: str = Field(validation_alias="class", serialization_alias="class")
+    function: str
+    producer: str = Field(description="who made the valid message the case alters")
+    variant: str = Field(description="what was changed and where")
+    expected: dict[str, str] = Field(
+        description="per policy: refuse, withhold:<service> or warn (see docs/vectors.md)"
+    )
+    breaks: list[str] = Field(description="the services the product must not show")
+    profile_outcome: str | None = Field(
+        default=None,
+        description="what the product's own profile agent did with it under osm-2008 "
+        "(refuses, accepts, not-applicable, error)",
+    )
+    title: str
+    explanation: str
+    spec: str
+    sha256: str
+
+
 class ExportManifest(_Model):
     format: Literal["osm-conformance/vectors/1"] = EXPORT_FORMAT
     product: str = Field(description="profile id the vectors are for")
@@ -66,6 +92,9 @@ class ExportManifest(_Model):
     date: str
     vectors: list[Vector]
     skipped: list[Skipped] = Field(default_factory=list)
+    negatives: list[NegativeVector] = Field(
+        default_factory=list, description="hostile messages the product must refuse"
+    )
 
 
 class Message(_Model):

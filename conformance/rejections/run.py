@@ -1,0 +1,377 @@
+"""The rejection matrix runner: one receiver against every case of one class.
+
+A cell sends the receiver hostile messages it must refuse. Per case and producer:
+the valid message they are made from first (read once per control key: a receiver
+that does not read it proves nothing by refusing the hostile ones, and the judge
+calls the case not-applicable), then the deterministic basic variant, then
+hypothesis draws variants (positions, bytes, which certificate) looking for one
+the receiver accepts; the first false accept is shrunk and kept with its seed,
+which replays it. The cell's verdict:
+
+- any case accepted                 -> accepts (naming the case and the services claimed)
+- the harness broke on a case       -> error (never accepts, never refuses)
+- every case refused                -> refuses (the receiver may skip a case it does not do)
+- the receiver does not do the class -> not-applicable
+
+The receiver and its professionals come from the caller (the interop matrix's cast),
+so this layer never builds agents itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given
+from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from conformance.agents.base import Agent, ReceiveRequest, Reception
+from conformance.core.vocabulary import Party
+from conformance.pki.model import TestPKI
+from conformance.rejections.hostile import Hostile, control_key, make_control, make_hostile
+from conformance.rejections.judge import Judgement, Outcome, judge
+from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
+from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
+from conformance.status import Status
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """A receiving agent with the professional who uses it, the one who (seemingly) writes
+    to them, and the trust anchors and CRLs the receiver is given."""
+
+    agent: Agent
+    recipient: Party
+    sender: Party
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class RejectionSettings:
+    policy: Policy = "osm-2008"
+    variants: int = 1  # per case and producer, the basic variant included
+    seed: int = 0
+    out_dir: Path | None = None
+    # Shrinking a false accept runs many receptions; past this many, the best one is kept.
+    shrink_budget: int = 30
+
+
+def rejection_seed(run_seed: int, receiver: str, case_id: str, producer: str) -> int:
+    """Each case draws from its own seed, so a cell replays in any order or worker."""
+    text = f"{run_seed}/rejection/{receiver}/{case_id}/{producer}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def identity_id(party: Party) -> str:
+    """The test-PKI identity a party stands for (its directory in the PKI export)."""
+    return party.identity_dir.name
+
+
+class _Evidence:
+    """The hostile message, what the receiver said, and the judgement, under
+    evidence/rejections/<receiver>/<class>/ (paths relative to the run's directory)."""
+
+    def __init__(self, out_dir: Path | None, receiver: str, cls: str) -> None:
+        self.out_dir = out_dir
+        self.rel = Path("evidence") / "rejections" / _safe(receiver) / _safe(cls)
+
+    def write(self, name: str, data: bytes, paths: list[str]) -> None:
+        if self.out_dir is None:
+            return
+        path = self.out_dir / self.rel / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        paths.append(str(self.rel / name))
+
+    def attempt(self, prefix: str, attempt: _Attempt, expected: str) -> list[str]:
+        paths: list[str] = []
+        if attempt.hostile is not None:
+            self.write(f"{prefix}.hostile.eml", attempt.hostile.message, paths)
+        reception = attempt.reception
+        if reception is not None:
+            status = json.dumps(reception.status.to_json(), indent=2).encode("utf-8")
+            self.write(f"{prefix}.status.json", status, paths)
+            ev = reception.evidence
+            if ev.command or ev.stdout or ev.stderr or ev.notes:
+                log = [f"$ {' '.join(ev.command)}" if ev.command else "", *ev.notes]
+                if ev.stderr:
+                    log.append("--- stderr ---\n" + ev.stderr.decode("utf-8", "replace"))
+                if ev.stdout and len(ev.stdout) < 65536:
+                    log.append("--- stdout ---\n" + ev.stdout.decode("utf-8", "replace"))
+                self.write(f"{prefix}.receive.log", "\n".join(log).encode("utf-8"), paths)
+        variant = attempt.hostile.variant if attempt.hostile is not None else ""
+        j = attempt.judgement
+        text = (
+            f"variant: {variant}\nexpected: {expected}\noutcome: {j.outcome}\n"
+            f"claimed: {', '.join(j.claimed) or '-'}\nreason: {j.reason}\n"
+        )
+        self.write(f"{prefix}.txt", text.encode("utf-8"), paths)
+        return paths
+
+
+@dataclass
+class _Attempt:
+    hostile: Hostile | None
+    reception: Reception | None
+    judgement: Judgement
+
+
+def _receive(receiver: Receiver, message: bytes) -> Reception:
+    return receiver.agent.receive(
+        ReceiveRequest(
+            message=message,
+            recipient=receiver.recipient,
+            trust=receiver.trust,
+            crls=receiver.crls,
+        )
+    )
+
+
+# What a receiver said of the valid message the hostile ones are made from (its
+# status), or why it could not be had (the harness broke); per control_key.
+Controls = dict[str, Status | str]
+
+
+def control_status(
+    case: RejectionCase, producer: str, receiver: Receiver, pki: TestPKI, controls: Controls
+) -> Status | str:
+    """The receiver's answer to the case's valid message, read once per control key: a
+    receiver that does not read the valid message proves nothing by refusing the hostile one."""
+    key = control_key(case, producer)
+    if key not in controls:
+        try:
+            valid = make_control(
+                case,
+                producer=producer,
+                pki=pki,
+                sender=identity_id(receiver.sender),
+                recipient=identity_id(receiver.recipient),
+            )
+            controls[key] = _receive(receiver, valid.message).status
+        except Exception as exc:  # the harness's error, not the receiver's
+            controls[key] = f"valid message ({key}): {type(exc).__name__}: {exc}"
+    return controls[key]
+
+
+def attempt(
+    case: RejectionCase,
+    producer: str,
+    receiver: Receiver,
+    pki: TestPKI,
+    policy: Policy,
+    control: Status,
+    data: Any = None,
+) -> _Attempt:
+    """Make one hostile message, hand it to the receiver, judge what it said (beside what
+    it said of the valid message, `control`)."""
+    try:
+        hostile = make_hostile(
+            case,
+            producer=producer,
+            pki=pki,
+            sender=identity_id(receiver.sender),
+            recipient=identity_id(receiver.recipient),
+            data=data,
+        )
+    except Exception as exc:
+        if _is_hypothesis_control(exc):
+            raise
+        broke = f"hostile message: {type(exc).__name__}: {exc}"
+        return _Attempt(None, None, judge(case, None, policy, receives=True, exception=broke))
+    try:
+        reception = _receive(receiver, hostile.message)
+    except Exception as exc:  # the agent broke: the harness's error, not the receiver's
+        broke = f"receiver: {type(exc).__name__}: {exc}"
+        return _Attempt(hostile, None, judge(case, None, policy, receives=True, exception=broke))
+    judged = judge(case, reception.status, policy, receives=True, control=control)
+    return _Attempt(hostile, reception, judged)
+
+
+def _is_hypothesis_control(exc: BaseException) -> bool:
+    """Hypothesis stops a test with exceptions of its own; they must pass through."""
+    return type(exc).__module__.startswith("hypothesis")
+
+
+class _Stop(Exception):
+    pass
+
+
+def _search(
+    case: RejectionCase,
+    producer: str,
+    receiver: Receiver,
+    pki: TestPKI,
+    settings: RejectionSettings,
+    seed: int,
+    control: Status,
+) -> tuple[int, _Attempt | None]:
+    """Drawn variants until one is accepted (or breaks the harness); the shrunk one."""
+    tried = 0
+    best: _Attempt | None = None
+    failures = 0
+
+    def check(data: st.DataObject) -> None:
+        nonlocal tried, best, failures
+        if best is not None and failures >= settings.shrink_budget:
+            raise _Stop  # budget spent: stop shrinking, keep the best so far
+        if best is None:
+            tried += 1
+        found = attempt(case, producer, receiver, pki, settings.policy, control, data)
+        if found.judgement.outcome in ("accepts", "error"):
+            failures += 1
+            best = found
+            raise _Stop(found.judgement.reason)
+
+    test = given(st.data())(check)
+    test = hypothesis_settings(
+        max_examples=settings.variants - 1,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+        report_multiple_bugs=False,
+        print_blob=False,
+        verbosity=Verbosity.quiet,
+    )(test)
+    test = hypothesis_seed(seed)(test)
+    with contextlib.suppress(_Stop):
+        test()
+    return tried, best
+
+
+def run_case(
+    case: RejectionCase,
+    producer: str,
+    receiver: Receiver,
+    pki: TestPKI,
+    settings: RejectionSettings,
+    evidence: _Evidence,
+    controls: Controls,
+) -> RejectionCaseResult:
+    expected = case.expectation(settings.policy)
+    seed = rejection_seed(settings.seed, receiver.agent.id, case.id, producer)
+    prefix = f"{_safe(case.id)}.{_safe(producer)}"
+    control = control_status(case, producer, receiver, pki, controls)
+    if isinstance(control, str):
+        broke = judge(case, None, settings.policy, receives=True, exception=control)
+        return RejectionCaseResult(
+            case=case.id, producer=producer, outcome=broke.outcome, expected=expected,
+            reason=broke.reason,
+        )  # fmt: skip
+    basic = attempt(case, producer, receiver, pki, settings.policy, control)
+    result = RejectionCaseResult(
+        case=case.id,
+        producer=producer,
+        outcome=basic.judgement.outcome,
+        expected=expected,
+        variant=basic.hostile.variant if basic.hostile is not None else "",
+        claimed=list(basic.judgement.claimed),
+        reason=basic.judgement.reason,
+        evidence=evidence.attempt(prefix, basic, expected),
+        examples=1,
+    )
+    if basic.judgement.outcome != "refuses" or settings.variants <= 1:
+        return result
+    tried, found = _search(case, producer, receiver, pki, settings, seed, control)
+    result.examples += tried
+    if found is not None:
+        result.outcome = found.judgement.outcome
+        result.variant = found.hostile.variant if found.hostile is not None else ""
+        result.claimed = list(found.judgement.claimed)
+        result.reason = found.judgement.reason
+        result.seed = seed
+        result.evidence += evidence.attempt(f"{prefix}.shrunk", found, expected)
+    return result
+
+
+def cell_verdict(outcomes: list[Outcome]) -> Outcome:
+    if "accepts" in outcomes:
+        return "accepts"
+    if "error" in outcomes:
+        return "error"
+    if outcomes and all(o == "not-applicable" for o in outcomes):
+        return "not-applicable"
+    return "refuses" if outcomes else "not-applicable"
+
+
+def run_rejection_cell(
+    receiver: Receiver,
+    cls: RejectionClass,
+    pki: TestPKI,
+    settings: RejectionSettings,
+    cases: tuple[RejectionCase, ...] | None = None,
+) -> RejectionCell:
+    """Every case of `cls` against one receiver (never raises: a broken harness is `error`)."""
+    started = time.perf_counter()
+    agent_id = receiver.agent.id
+    cell = RejectionCell(receiver=agent_id, cls=cls, verdict="error")
+    try:
+        mine = [c for c in (cases if cases is not None else load_cases()) if c.cls == cls]
+        receives = receiver.agent.capabilities().receive
+        evidence = _Evidence(settings.out_dir, agent_id, cls)
+        controls: Controls = {}
+        for case in mine:
+            if case.function not in receives:
+                judged = judge(case, None, settings.policy, receives=False)
+                cell.cases.append(
+                    RejectionCaseResult(
+                        case=case.id,
+                        producer="-",
+                        outcome=judged.outcome,
+                        expected=case.expectation(settings.policy),
+                        reason=f"{agent_id}: {judged.reason}",
+                    )
+                )
+                continue
+            for producer in case.producers:
+                found = run_case(case, producer, receiver, pki, settings, evidence, controls)
+                cell.cases.append(found)
+        cell.verdict = cell_verdict([c.outcome for c in cell.cases])
+        cell.reason = _reason(cell)
+    except Exception as exc:  # a bug anywhere in the harness is an error, not a verdict
+        cell.verdict, cell.reason = "error", f"harness error: {type(exc).__name__}: {exc}"
+    cell.duration_s = round(time.perf_counter() - started, 4)
+    return cell
+
+
+def _reason(cell: RejectionCell) -> str | None:
+    for outcome in ("accepts", "error"):
+        for case in cell.cases:
+            if case.outcome == outcome:
+                claimed = f" (claims {', '.join(case.claimed)})" if case.claimed else ""
+                return f"{case.case} [{case.producer}]{claimed}: {case.reason}"
+    if cell.verdict == "not-applicable":
+        return cell.cases[0].reason if cell.cases else f"no case of class {cell.cls}"
+    return None
+
+
+def case_infos(
+    policy: Policy, cases: tuple[RejectionCase, ...] | None = None
+) -> list[RejectionCaseInfo]:
+    """The cases as results.json carries them for the report, expectations under `policy`."""
+    return [
+        RejectionCaseInfo(
+            id=case.id,
+            cls=case.cls,
+            function=case.function,
+            title={lang: text for lang, text in case.title.items()},
+            explanation={lang: text for lang, text in case.explanation.items()},
+            spec=case.spec,
+            expected=case.expectation(policy),
+        )
+        for case in (cases if cases is not None else load_cases())
+    ]
