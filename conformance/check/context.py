@@ -7,7 +7,6 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +16,7 @@ from cryptography import x509
 from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
 from conformance.check.policy import Policy
 from conformance.check.tree import Node, parse_message
-from conformance.core import certificates
+from conformance.core import certificates, mime
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle
 
@@ -121,7 +120,10 @@ class Context:
         return self.root.walk()
 
     def from_addresses(self) -> list[str]:
-        return [a.lower() for _, a in getaddresses(self.root.headers.get_all("from", [])) if a]
+        try:
+            return [a.lower() for a in mime.addresses(self.root.headers.get_all("from", []))]
+        except ValueError:  # unreadable (HDR-001 says so): no address to compare
+            return []
 
     def signers(self) -> list[SignerEntry]:
         return [

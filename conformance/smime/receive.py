@@ -14,7 +14,6 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.utils import getaddresses
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -64,12 +63,12 @@ def _from_addresses(values: Sequence[object]) -> list[str]:
     """The lowercased addresses of the From: fields (`getaddresses`, cached on the text)."""
     if all(isinstance(value, str) for value in values):
         return list(_cached_addresses(tuple(values)))  # type: ignore[arg-type]
-    return [addr.lower() for _, addr in getaddresses(values) if addr]  # type: ignore[arg-type]
+    return [a.lower() for a in mime.addresses(list(values))]
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(addr.lower() for _, addr in getaddresses(values) if addr)
+    return tuple(a.lower() for a in mime.addresses(list(values)))
 
 
 @dataclass
@@ -122,7 +121,10 @@ class _Reader:
             )
         if not top.header:
             raise malformed("message", "not an RFC 5322 message: no header fields")
-        self.from_addresses = _from_addresses(top.headers.get_all("from", []))
+        try:
+            self.from_addresses = _from_addresses(top.headers.get_all("from", []))
+        except ValueError as exc:
+            raise malformed("message", f"the From field cannot be read: {exc}") from None
         return self._entity(top, "message", 1)
 
     def _read_mime(self, data: bytes, origin: str, depth: int) -> Entity:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import threading
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
@@ -45,6 +46,7 @@ from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
 from conformance.core import certificates, oids
+from conformance.smime import library_log
 from conformance.status import ErrorCode
 
 __all__ = ["ChainResult", "clear_cache", "key_allows_non_repudiation", "validate_signer"]
@@ -171,7 +173,8 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         return asyncio.run(coroutine)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        # The caller's context goes along: library warnings are gathered in it.
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coroutine).result()
 
 
 def _describe(exc: Exception, subject: str) -> ChainResult:
@@ -247,7 +250,13 @@ def validate_signer(
         rsa_key_size_threshold=min_rsa_bits,
         dsa_key_size_threshold=min_dsa_bits,
     )
-    result = _validate(cert, subject, anchors, others, crl_ders, moment, check_revocation, policy)
+    with library_log.gathered() as logged:
+        result = _validate(
+            cert, subject, anchors, others, crl_ders, moment, check_revocation, policy
+        )
+    if not result.valid and logged:
+        said = "; ".join(dict.fromkeys(logged))
+        result = ChainResult(False, result.code, f"{result.message} (path builder: {said})")
     with _lock:
         _cache[key] = result
         while len(_cache) > _CACHE_SIZE:

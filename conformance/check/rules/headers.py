@@ -7,10 +7,11 @@ import binascii
 import codecs
 import re
 from collections.abc import Iterator
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.core import mime
 
 _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
@@ -23,7 +24,10 @@ def _values(context: Context, name: str) -> list[str]:
 
 
 def _addresses(values: list[str]) -> list[str]:
-    return [a for _, a in getaddresses(values) if a and "@" in a]
+    try:
+        return [a for a in mime.addresses(values) if "@" in a]
+    except ValueError:  # comments nested too deep to read: no address
+        return []
 
 
 def _clip(text: str, size: int = 80) -> str:
