@@ -60,7 +60,9 @@ def golden_seeds() -> list[Seed]:
 def rfc4134_seeds() -> list[Seed]:
     seeds = [Seed(f"rfc4134/{p.stem}", p.read_bytes()) for p in sorted(RFC4134_DIR.glob("*.eml"))]
     for path in sorted(RFC4134_DIR.glob("*.bin")):
-        seeds.append(Seed(f"rfc4134/{path.stem}", _wrap(path.read_bytes())))
+        der = path.read_bytes()
+        if der.startswith(b"\x30"):  # a CMS object (ExContent.bin is the bare content)
+            seeds.append(Seed(f"rfc4134/{path.stem}", _wrap(der)))
     return seeds
 
 
@@ -123,6 +125,42 @@ def engine_seeds(engines: tuple[str, ...] = tuple(ENGINE_TOOLS)) -> list[Seed]:
     return seeds
 
 
+def option_seeds() -> list[Seed]:
+    """What the engine writes under options no golden profile uses (RSA-PSS, opaque signing,
+    SHA-512, subject key identifiers, AES-GCM): their parameters are fields to mutate too.
+    Made afresh (PSS salts and content keys are random); their bytes are not pinned."""
+    from conformance.smime.compose import Headers, Operation, build_message
+    from conformance.smime.options import EncryptOptions, SendOptions, SignOptions
+
+    sender, recipient = _party(SENDER), _party(RECIPIENT)
+    signer = files.key(sender, "sign", software=True)
+    headers = Headers(from_addr=sender.email, to=[recipient.email], subject="fuzz seed")
+    chain = files.intermediates(sender.identity_dir)
+    to = [files.role_certificate(recipient.identity_dir, "encrypt")]
+    variants: dict[str, tuple[Operation, SendOptions]] = {
+        "pss-sign": ("sign", SendOptions(sign=SignOptions(algorithm="rsa-pss"))),
+        "opaque-sha512-ski": (
+            "sign",
+            SendOptions(
+                sign=SignOptions(format="opaque", digest="sha512", signer_identifier="ski")
+            ),
+        ),
+        "gcm-pss-sign-encrypt": (
+            "sign-encrypt",
+            SendOptions(
+                sign=SignOptions(algorithm="rsa-pss"),
+                encrypt=EncryptOptions(content="aes128-gcm"),
+            ),
+        ),
+    }
+    return [
+        Seed(f"engine/{name}", build_message(_CONTENT, op, options, signer, chain, to, headers))
+        for name, (op, options) in variants.items()
+    ]
+
+
 def load_seeds(*, engines: bool = True) -> list[Seed]:
-    """Every seed: golden, RFC 4134, and (when asked and installed) the real engines'."""
-    return [*golden_seeds(), *rfc4134_seeds(), *(engine_seeds() if engines else [])]
+    """Every seed: golden, RFC 4134, the engine's other options, and (when asked and
+    installed) the real engines'."""
+    seeds = [*golden_seeds(), *rfc4134_seeds(), *option_seeds()]
+    return seeds + (engine_seeds() if engines else [])

@@ -49,7 +49,8 @@ def encode_length(length: int, extra: int = 0) -> bytes:
     if length < 0x80 and not extra:
         return bytes([length])
     body = length.to_bytes(max(1, (length.bit_length() + 7) // 8), "big")
-    body = b"\x00" * extra + body
+    # A short length's minimal long form is one octet: `extra` counts from the short form.
+    body = b"\x00" * (extra if length >= 0x80 else extra - 1) + body
     return bytes([0x80 | len(body)]) + body
 
 

@@ -31,7 +31,7 @@ from conformance.smime.options import Limits, ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode, Status
 
-__all__ = ["FAILURE_CLASSES", "Outcome", "Target", "status_key"]
+__all__ = ["FAILURE_CLASSES", "Outcome", "Target", "answers_in_order", "status_key"]
 
 VALIDATION_TIME = datetime(2025, 7, 15, 8, 0, tzinfo=UTC)
 SLOW_SECONDS = 1.0
@@ -126,6 +126,13 @@ class Target:
         if elapsed > SLOW_SECONDS:
             failures["slow"] = f"{elapsed:.2f} s"
         return Outcome(answer, elapsed, failures)
+
+
+def answers_in_order(target: Target, messages: list[bytes]) -> list[tuple[str, str]]:
+    """Each message's status key on a first read (all in order), then on a second read."""
+    first = [status_key(target.receive(m)[1]) for m in messages]
+    second = [status_key(target.receive(m)[1]) for m in messages]
+    return list(zip(first, second, strict=True))
 
 
 def _difference(first: Status, second: Status) -> str:

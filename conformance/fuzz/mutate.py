@@ -20,7 +20,18 @@ from collections.abc import Callable
 from conformance.core import mime
 from conformance.fuzz.der_tree import Node, encode, parse, walk
 
-__all__ = ["DER_MUTATORS", "MIME_MUTATORS", "mutate", "mutate_der", "pkcs7_bodies"]
+__all__ = [
+    "DER_MUTATORS",
+    "MIME_MUTATORS",
+    "carried_certificates",
+    "edit_cms",
+    "from_tricks",
+    "mutate",
+    "mutate_der",
+    "pkcs7_bodies",
+    "subject_of",
+    "with_from",
+]
 
 DerMutator = Callable[[random.Random, Node], None]
 Mutator = Callable[[random.Random, bytes], bytes]
@@ -220,6 +231,30 @@ def cms_element(rng: random.Random, message: bytes) -> bytes:
     return message[:start] + mutated + message[end:]
 
 
+def edit_cms(message: bytes, edit: Callable[[Node], None], index: int = 0) -> bytes:
+    """The message with `edit` done on the tree of its `index`-th base64 PKCS#7 part."""
+    start, end, _ = pkcs7_bodies(message)[index]
+    root = parse(base64.b64decode(b"".join(message[start:end].split())))
+    if root is None:
+        raise ValueError("the PKCS#7 part does not parse")
+    edit(root)
+    return message[:start] + _b64(encode(root), 76) + message[end:]
+
+
+def carried_certificates(content_info: Node) -> list[Node]:
+    """The certificates a SignedData carries (its [0] IMPLICIT SET), in order."""
+    signed = (content_info.children or [])[1].children or []
+    fields = signed[0].children or [] if signed else []
+    return next((list(f.children or []) for f in fields if f.tag == b"\xa0"), [])
+
+
+def subject_of(certificate: Node) -> Node:
+    """A certificate's subject Name (after the optional version, serial, algorithm, issuer,
+    validity)."""
+    tbs = (certificate.children or [])[0].children or []
+    return tbs[5 if tbs[0].tag == b"\xa0" else 4]
+
+
 # --- MIME ------------------------------------------------------------------------------
 
 
@@ -264,41 +299,44 @@ def header_field(rng: random.Random, message: bytes) -> bytes:
     return _join(lines, sep, body)
 
 
-def _from_value(rng: random.Random, signer: bytes) -> bytes:
+def from_tricks(signer: bytes) -> dict[str, bytes]:
+    """From: values an attacker writes around the signer's address, by name."""
     other = b"attacker@osm-test.example"
-    return rng.choice(
-        (
-            b"<" + other + b">, <" + signer + b">",
-            b"<" + signer + b">, <" + other + b">",
-            b"(" * 3000 + b"x" + b")" * 3000 + b" <" + signer + b">",
-            b'"' + signer + b'" <' + other + b">",
-            b"=?utf-8?b?" + base64.b64encode(signer) + b"?= <" + other + b">",
-            b"undisclosed-recipients:;",
-            b"<" + signer + b"",
-            b"\x00" + signer,
-            b"",
-        )
-    )
+    return {
+        "other-then-signer": b"<" + other + b">, <" + signer + b">",
+        "signer-then-other": b"<" + signer + b">, <" + other + b">",
+        "nested-comments": b"(" * 3000 + b"x" + b")" * 3000 + b" <" + signer + b">",
+        "signer-as-display-name": b'"' + signer + b'" <' + other + b">",
+        "encoded-word": b"=?utf-8?b?" + base64.b64encode(signer) + b"?= <" + other + b">",
+        "group": b"undisclosed-recipients:;",
+        "unclosed": b"<" + signer,
+        "nul": b"\x00" + signer,
+        "empty": b"",
+    }
+
+
+def with_from(message: bytes, values: list[bytes]) -> bytes:
+    """The message with its From fields replaced by `values` (none: no From at all)."""
+    lines, sep, body = _split(message)
+    index = next((i for i, line in enumerate(lines) if line.lower().startswith(b"from:")), 0)
+    kept = [line for line in lines if not line.lower().startswith(b"from:")]
+    kept[index:index] = [b"From: " + value for value in values]
+    return _join(kept, sep, body)
 
 
 def from_field(rng: random.Random, message: bytes) -> bytes:
     """From: tricks: two mailboxes, two fields, none, deep comments, display-name spoofing."""
-    lines, sep, body = _split(message)
-    index = next((i for i, line in enumerate(lines) if line.lower().startswith(b"from:")), None)
-    found = re.search(rb"[\w.+-]+@[\w.-]+", lines[index]) if index is not None else None
+    head = _split(message)[0]
+    field_ = next((line for line in head if line.lower().startswith(b"from:")), b"")
+    found = re.search(rb"[\w.+-]+@[\w.-]+", field_)
     signer = found.group(0) if found else b"pro01@osm-test.example"
+    trick = rng.choice(list(from_tricks(signer).values()))
     choice = rng.randrange(3)
-    if index is not None and choice == 0:
-        del lines[index]
-    elif index is not None and choice == 1:
-        lines.insert(index, b"From: " + _from_value(rng, signer))
-    else:
-        value = b"From: " + _from_value(rng, signer)
-        if index is None:
-            lines.insert(0, value)
-        else:
-            lines[index] = value
-    return _join(lines, sep, body)
+    if choice == 0:
+        return with_from(message, [])
+    if choice == 1:
+        return with_from(message, [trick, field_[5:].strip()])
+    return with_from(message, [trick])
 
 
 def _boundaries(message: bytes) -> list[bytes]:
