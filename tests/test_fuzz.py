@@ -198,6 +198,29 @@ def test_a_damaged_carried_intermediate_is_malformed(target: Target) -> None:
     assert not target.run(message).failures
 
 
+def test_a_damaged_policy_notice_is_malformed(target: Target) -> None:
+    """asn1crypto raised AttributeError ('InstanceOf' object has no attribute 'native') on a
+    certificate-policies user notice whose explicitText tag was changed: `internal` in the
+    receiver, a broken parse in the validator."""
+
+    def edit(root: Node) -> None:
+        notices = [
+            node
+            for cert in mutate.carried_certificates(root)
+            if der_tree.encode(cert) == SIGNER_DER
+            for node, _ in der_tree.walk(cert)
+            if node.tag == b"\x0c" and node.value.startswith(b"TEST ONLY: politique")
+        ]
+        assert notices, "the signer certificate carries a user notice"
+        notices[0].tag = b"\xe8"  # private, constructed, 8: what the fuzzer wrote
+
+    message = mutate.edit_cms(GOLDEN_SIGN, edit)
+    _, status = target.receive(message)
+    assert _codes(status) == {ErrorCode.MALFORMED}, status.errors
+    assert "has no attribute" in status.errors[0].message
+    assert not target.run(message).failures
+
+
 @pytest.mark.parametrize("salt", [b"\xff", b"\x00\xff\xff\xff\xff\xff", b"\x7f" + b"\xff" * 7])
 def test_pss_salt_length_out_of_range_is_refused(target: Target, salt: bytes) -> None:
     """A negative or absurd RSASSA-PSS saltLength reached cryptography (ValueError,

@@ -154,10 +154,20 @@ def parse_problem(der: bytes) -> str | None:
     try:
         cert = asn1_x509.Certificate.load(der, strict=True)
         _ = (cert.native, cert.subject.human_friendly, cert.issuer.human_friendly)
-    except _PARSE_ERRORS as exc:
+    except (*_PARSE_ERRORS, AttributeError) as exc:  # asn1crypto on some damaged extensions
+        if isinstance(exc, AttributeError) and "asn1crypto" not in _origin(exc):
+            raise
         text = str(exc).strip()
         return text.splitlines()[0] if text else type(exc).__name__
     return None
+
+
+def _origin(exc: BaseException) -> str:
+    """The file the exception was raised in (a bug of ours is not a damaged input)."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_code.co_filename if frame is not None else ""
 
 
 def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:

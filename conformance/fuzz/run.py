@@ -73,7 +73,8 @@ def _save(message: bytes, seed: Seed, names: list[str], outcome: Outcome) -> Pat
     digest = hashlib.sha256(message).hexdigest()[:16]
     folder = failure_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{sorted(outcome.failures)[0]}-{digest}.eml"
+    worst = min(outcome.failures, key=FAILURE_CLASSES.index)
+    path = folder / f"{worst}-{digest}.eml"
     path.write_bytes(message)
     note = [
         f"seed message: {seed.name}",
@@ -125,5 +126,7 @@ def _one(
 
 
 def replay(path: Path, target: Target | None = None) -> Outcome:
-    """One saved input judged again."""
-    return (target or Target()).run(path.read_bytes())
+    """One saved input judged again (after an untimed warm-up, as in a run)."""
+    target = target or Target()
+    target.run(load_seeds(engines=False)[0].message)
+    return target.run(path.read_bytes())
