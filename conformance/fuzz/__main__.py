@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conformance.fuzz.harness import Target, answers_in_order
-from conformance.fuzz.run import Budget, fuzz, replay
+from conformance.fuzz.run import Budget, Summary, fuzz, replay
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,10 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         check=not getattr(args, "no_check", False),
         engines=not getattr(args, "no_engines", False),
     )
-    summary = fuzz(budget)
+    summary = fuzz(budget, progress=_progress)
     print("\n".join(summary.lines()))
     sys.stdout.flush()
     return 1 if summary.failed else 0
+
+
+def _progress(summary: Summary, seconds: float) -> None:
+    failures = ", ".join(f"{k} {v}" for k, v in summary.failures.items() if v) or "no failure"
+    print(
+        f"{seconds:7.0f} s  {summary.inputs} inputs ({summary.inputs / seconds:.0f}/s)  {failures}"
+    )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

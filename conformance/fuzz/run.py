@@ -14,6 +14,7 @@ import random
 import shlex
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,14 +88,18 @@ def _save(message: bytes, seed: Seed, names: list[str], outcome: Outcome) -> Pat
     return path
 
 
-def fuzz(budget: Budget, target: Target | None = None) -> Summary:
-    """Run until the budget (seconds or inputs) is spent."""
+def fuzz(
+    budget: Budget,
+    target: Target | None = None,
+    progress: Callable[[Summary, float], None] | None = None,
+) -> Summary:
+    """Run until the budget (seconds or inputs) is spent; `progress` is told every minute."""
     target = target or Target(check=budget.check)
     seeds = load_seeds(engines=budget.engines)
     rng = random.Random(budget.seed)
     summary = Summary()
     target.run(seeds[0].message)  # warm-up: keys, profiles and imports loaded, not timed
-    start = time.perf_counter()
+    start = told = time.perf_counter()
     for seed in seeds:  # the seeds themselves first: the corpus must be clean
         _one(target, seed, seed.message, [], summary, budget)
     while True:
@@ -105,6 +110,10 @@ def fuzz(budget: Budget, target: Target | None = None) -> Summary:
         seed = rng.choice(seeds)
         message, names = mutate(rng, seed.message)
         _one(target, seed, message, names, summary, budget)
+        now = time.perf_counter()
+        if progress is not None and now >= told + 60:
+            told = now
+            progress(summary, now - start)
     summary.seconds = time.perf_counter() - start
     return summary
 
