@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 OUT ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean fuzz
 
 setup:
 	@bash tools/setup.sh
@@ -25,3 +25,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) reports/latest .cache
+
+# Hostile input: FUZZ_SECONDS (default an hour) or FUZZ_ARGS="--inputs N"; failures in .cache/fuzz/failures/.
+FUZZ_SECONDS ?= 3600
+FUZZ_ARGS ?=
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python -m conformance.fuzz run $(FUZZ_ARGS)

@@ -180,6 +180,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("report",),
     ("matrix",),
     ("vectors",),
+    ("fuzz",),
     ("cli", "__main__", "pytest_plugin", "schemas", "bench", "matrix.bench"),
 )
 

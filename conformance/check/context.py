@@ -7,7 +7,6 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -119,9 +118,6 @@ class Context:
     @property
     def nodes(self) -> list[Node]:
         return self.root.walk()
-
-    def from_addresses(self) -> list[str]:
-        return [a.lower() for _, a in getaddresses(self.root.headers.get_all("from", [])) if a]
 
     def signers(self) -> list[SignerEntry]:
         return [

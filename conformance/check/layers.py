@@ -217,6 +217,13 @@ class LayerReader:
     # --- SignedData -----------------------------------------------------------------
 
     def _signed(self, layer: CmsLayer, content: SignedParts, detached: bytes | None) -> None:
+        for index, der in enumerate(content.certificates, start=1):
+            # As the receiver: a carried certificate that does not parse in full
+            # makes the SignedData unreadable (every rule would read its fields).
+            problem = certificates.parse_problem(der)
+            if problem is not None:
+                layer.error = f"certificate {index} does not parse: {problem[:200]}"
+                return
         try:
             certs = [certificates.load_certificate(c) for c in content.certificates]
         except _ERRORS as exc:

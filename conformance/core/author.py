@@ -16,7 +16,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import getaddresses
+
+from conformance.core.mime import addresses
 
 __all__ = ["Author", "author", "mailboxes"]
 
@@ -29,6 +30,7 @@ class Author:
     problem: str  # "" when `address` is set
     from_addresses: tuple[str, ...]  # every From: mailbox, in order, for messages
     by_sender: bool = False  # the address is Sender:'s (From: holds several mailboxes)
+    unreadable: bool = False  # From: cannot be read at all: malformed, not just ambiguous
 
     def describe(self) -> str:
         """`From: a, b` (and `Sender: b`) as the receiver and the validator show it."""
@@ -42,16 +44,16 @@ def author(from_values: Sequence[object], sender_values: Sequence[object] = ()) 
 
 
 def mailboxes(values: Sequence[object]) -> tuple[str, ...] | None:
-    """The lowercased addresses of address fields; None when they cannot be parsed at all
-    (the standard parser recurses into nested comments and can run out of stack)."""
+    """The lowercased addresses of address fields; None when they cannot be read at all
+    (comments nested past `mime.MAX_COMMENT_DEPTH`)."""
     return _mailboxes(tuple(str(v) for v in values))
 
 
 @functools.lru_cache(maxsize=256)
 def _mailboxes(values: tuple[str, ...]) -> tuple[str, ...] | None:
     try:
-        return tuple(addr.lower() for _, addr in getaddresses(values) if addr)
-    except (RecursionError, ValueError, IndexError):
+        return tuple(addr.lower() for addr in addresses(list(values)))
+    except ValueError:
         return None
 
 
@@ -62,7 +64,7 @@ def _author(from_values: tuple[str, ...], sender_values: tuple[str, ...]) -> Aut
     if not from_values:
         return Author(None, "no From: field", shown)
     if found is None:
-        return Author(None, "the From: field cannot be parsed", shown)
+        return Author(None, "the From: field cannot be read", shown, unreadable=True)
     if len(from_values) > 1:
         return Author(None, f"{len(from_values)} From: fields", shown)
     if not found:

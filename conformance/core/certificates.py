@@ -62,6 +62,7 @@ __all__ = [
     "load_certificate",
     "loaded_der",
     "matches",
+    "parse_problem",
     "public_key",
     "same_name",
     "signer_view",
@@ -138,6 +139,35 @@ def loaded_der(cert: asn1_x509.Certificate) -> bytes:
     if entry is not None and entry[0] is cert:
         return entry[1]
     return bytes(cert.dump())
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_problem(der: bytes) -> str | None:
+    """Why a certificate's encoding does not parse in full; None when every field does.
+
+    asn1crypto parses lazily and keeps what it parsed, even half: a field whose
+    parse failed once on the shared object of `load_certificate` can read as
+    empty (or fail elsewhere) the next time. So the whole certificate is parsed
+    here on an object of its own, and the answer, cached on the bytes, is the
+    same for every message that carries them.
+    """
+    try:
+        cert = asn1_x509.Certificate.load(der, strict=True)
+        _ = (cert.native, cert.subject.human_friendly, cert.issuer.human_friendly)
+    except (*_PARSE_ERRORS, AttributeError) as exc:  # asn1crypto on some damaged extensions
+        if isinstance(exc, AttributeError) and "asn1crypto" not in _origin(exc):
+            raise
+        text = str(exc).strip()
+        return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+def _origin(exc: BaseException) -> str:
+    """The file the exception was raised in (a bug of ours is not a damaged input)."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_code.co_filename if frame is not None else ""
 
 
 def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
-from email.utils import collapse_rfc2231_value
+from email.utils import collapse_rfc2231_value, getaddresses
 from typing import Any, Literal
 
 import pybase64
@@ -36,6 +36,7 @@ __all__ = [
     "DefectCode",
     "Entity",
     "MimeLimits",
+    "addresses",
     "canonicalize",
     "read",
     "strip_trailing_whitespace",
@@ -697,3 +698,41 @@ def to_lf(data: bytes) -> bytes:
 def strip_trailing_whitespace(data: bytes) -> bytes:
     """Remove blanks at line ends, keeping each line's own line break."""
     return re.sub(rb"[ \t]+(?=\r?\n|\Z)", b"", data)
+
+
+MAX_COMMENT_DEPTH = 64
+
+
+def _comment_depth(text: str) -> int:
+    """How deep RFC 5322 comments nest in a field (quoted strings and quoted pairs skipped)."""
+    depth = deepest = 0
+    quoted = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quoted:
+            quoted = char != '"'
+        elif char == '"' and not depth:
+            quoted = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")" and depth:
+            depth -= 1
+    return deepest
+
+
+def addresses(values: list[Any]) -> list[str]:
+    """The addresses of address fields (RFC 5322 3.4), as `getaddresses` reads them.
+
+    ValueError for comments nested deeper than MAX_COMMENT_DEPTH: the standard
+    library reads comments by recursion, and a field of a few thousand nested
+    parentheses overflows the stack.
+    """
+    texts = [str(v) for v in values]
+    depth = max((_comment_depth(t) for t in texts), default=0)
+    if depth > MAX_COMMENT_DEPTH:
+        raise ValueError(f"comments nested {depth} deep (more than {MAX_COMMENT_DEPTH})")
+    return [addr for _, addr in getaddresses(texts) if addr]

@@ -240,6 +240,10 @@ def _hash_and_mgf1(
     return digest, digest_from_oid(mgf["parameters"]["algorithm"].dotted)
 
 
+# No RSA key the engine verifies with (up to 8192 bits) leaves room for a longer salt.
+_MAX_SALT = 1024
+
+
 def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInfo:
     """Option name (and PSS parameters) of a signatureAlgorithm; raises UnsupportedAlgorithm."""
     oid = value["algorithm"].dotted
@@ -254,6 +258,8 @@ def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInf
                 params = algos.RSASSAPSSParams()  # absent parameters: all defaults (SHA-1)
             digest, mgf_digest = _hash_and_mgf1(params, "signature", oid)
             salt = int(params["salt_length"].native)
+            if not 0 <= salt <= _MAX_SALT:  # RFC 4055 3.1 says INTEGER; a length is not that
+                raise ValueError(f"salt length {salt} outside 0..{_MAX_SALT}")
             if params["trailer_field"].native not in ("trailer_field_bc", 1):
                 raise UnsupportedAlgorithm("signature", oid, "trailer field other than 1")
         except UnsupportedAlgorithm:

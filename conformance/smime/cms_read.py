@@ -223,6 +223,12 @@ def read_signed_data(
     if detached is not None and embedded is not None:
         raise malformed(where, "detached signature whose SignedData also carries content")
     content = detached if detached is not None else embedded
+    for index, encoding in enumerate(signed_data.certificates, start=1):
+        # Each carried certificate parses in full, or the message is MALFORMED: the
+        # chain builder and the status read any of their fields.
+        problem = certificates.parse_problem(encoding)
+        if problem is not None:
+            raise malformed(f"{where}: certificate {index}", f"invalid CMS/ASN.1: {problem[:200]}")
     with asn1_guard(f"{where}: certificates"):
         # One shared parse per encoding: the same certificates come with every message.
         pool.message = [certificates.load_certificate(d) for d in signed_data.certificates]

@@ -325,6 +325,10 @@ class _Reader:
         if from_values or sender_values:
             self._author_read = True
             self.written_by = author(from_values, sender_values)
+            if self.written_by.unreadable:
+                raise malformed(
+                    "message", "the From: field cannot be read (comments nested too deep)"
+                )
 
     # --- signatures -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import functools
 import threading
 from collections import OrderedDict
@@ -47,6 +48,7 @@ from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
 from conformance.core import certificates, oids
+from conformance.smime import library_log
 from conformance.smime.read_errors import PARSE_ERRORS
 from conformance.status import ErrorCode
 
@@ -213,7 +215,8 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     except RuntimeError:
         return asyncio.run(coroutine)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        # The caller's context goes along: library warnings are gathered in it.
+        return pool.submit(contextvars.copy_context().run, asyncio.run, coroutine).result()
 
 
 def _describe(exc: Exception, subject: str) -> ChainResult:
@@ -299,19 +302,23 @@ def validate_signer(
         dsa_key_size_threshold=min_dsa_bits,
     )
     search = _Search()
-    result = _validate(
-        cert,
-        subject,
-        anchors,
-        others,
-        crl_ders,
-        moment,
-        check_revocation,
-        policy,
-        search,
-        tolerance,
-    )
+    with library_log.gathered() as logged:
+        result = _validate(
+            cert,
+            subject,
+            anchors,
+            others,
+            crl_ders,
+            moment,
+            check_revocation,
+            policy,
+            search,
+            tolerance,
+        )
     result = replace(result, paths_tried=search.tried)
+    if not result.valid and logged:
+        said = "; ".join(dict.fromkeys(logged))
+        result = replace(result, message=f"{result.message} (path builder: {said})")
     if result.valid and check_key_usage:
         problem = _usage_problem(cert)
         if problem is not None:

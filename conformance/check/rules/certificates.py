@@ -242,7 +242,13 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
                 "the CRL's signature does not verify with its issuer's key",
                 "a CRL signed by the issuer",
             )
-        revoked = crl.get_revoked_certificate_by_serial_number(serial)
+        # cryptography's look-up refuses a negative serial (RFC 5280 forbids it, a damaged
+        # certificate has one): the entries are then searched one by one.
+        revoked = (
+            crl.get_revoked_certificate_by_serial_number(serial)
+            if serial >= 0
+            else next((r for r in crl if r.serial_number == serial), None)
+        )
         if revoked is not None:
             when = revoked.revocation_date_utc
             if when <= subject.moment:

@@ -7,7 +7,7 @@ import binascii
 import codecs
 import re
 from collections.abc import Iterator
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
@@ -24,7 +24,8 @@ def _values(context: Context, name: str) -> list[str]:
 
 
 def _addresses(values: list[str]) -> list[str]:
-    return [a for _, a in getaddresses(values) if a and "@" in a]
+    """The addresses of address fields; none when they cannot be read (`mailboxes`)."""
+    return [a for a in mailboxes(values) or () if "@" in a]
 
 
 def _clip(text: str, size: int = 80) -> str:
@@ -41,7 +42,7 @@ def _clip(text: str, size: int = 80) -> str:
 )
 def from_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "from")
-    addresses = [a for a in mailboxes(values) or () if "@" in a]  # never raises
+    addresses = _addresses(values)
     expected = "one From field with a mailbox (several: a Sender field naming one)"
     written = author(values, _values(context, "sender"))
     if len(values) == 1 and addresses and written.address is not None:
