@@ -472,8 +472,12 @@ def scenarios(draw: st.DrawFn, function: Function) -> Scenario:
     flags = draw(_SCENARIO_FLAGS)
     charset: Charset = _pick(CHARSETS, flags[0])
     size = _large_size(flags[2], flags[3], flags[4])
-    body, unit = _draw_letter(draw, charset, flags[1] < 128, size, flags[8] >= 224)
-    encoding = _pick(allowed_transfer_encodings(unit, charset), flags[5])
+    ascii_only = flags[8] >= 224
+    body, unit = _draw_letter(draw, charset, flags[1] < 128, size, ascii_only)
+    allowed = allowed_transfer_encodings(unit, charset)
+    # A letter written without accents is mostly sent as 7bit, what it is written for.
+    seven = ascii_only and "7bit" in allowed and flags[5] < 192
+    encoding = "7bit" if seven else _pick(allowed, flags[5])
     files: tuple[Attachment, ...] = ()
     payload: HprimPayload | None = None
     if function == "attachments":
