@@ -9,7 +9,7 @@ parsing its output.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -108,7 +108,11 @@ class Services:
     confidentiality: bool = False
 
     def as_set(self) -> set[str]:
-        return {k for k, v in asdict(self).items() if v}
+        # Fields read directly: `asdict` deep-copies, ~25 µs a call on every message read.
+        return {name for name in _SERVICE_FIELDS if getattr(self, name)}
+
+
+_SERVICE_FIELDS = tuple(f.name for f in fields(Services))
 
 
 @dataclass
