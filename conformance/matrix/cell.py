@@ -15,9 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypothesis import HealthCheck, Phase, Verbosity, given
-from hypothesis import seed as hypothesis_seed
-from hypothesis import settings as hypothesis_settings
+from hypothesis import Phase, given
 
 from conformance.core.vocabulary import Function
 from conformance.functions import REQUIRED_SERVICES
@@ -27,6 +25,7 @@ from conformance.matrix.sent import sent_algorithms
 from conformance.results import Cell, Counterexample
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.model import Scenario
+from conformance.search import searched
 
 
 @dataclass(frozen=True)
@@ -157,19 +156,11 @@ def _search(
             raise _Failed(obs.reason)
 
     test = given(scenarios(function))(check)
-    test = hypothesis_settings(
-        max_examples=settings.examples - 1,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
+    test = searched(
+        test,
+        examples=settings.examples - 1,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        report_multiple_bugs=False,
-        print_blob=False,
-        verbosity=Verbosity.quiet,
-    )(test)
-    test = hypothesis_seed(cell_seed(settings.seed, sender.agent.id, receiver.agent.id, function))(
-        test
+        seed=cell_seed(settings.seed, sender.agent.id, receiver.agent.id, function),
     )
     with contextlib.suppress(_Failed):
         test()

@@ -28,9 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, given
-from hypothesis import seed as hypothesis_seed
-from hypothesis import settings as hypothesis_settings
+from hypothesis import Phase, given
 from hypothesis import strategies as st
 
 from conformance.agents.base import Agent, ReceiveRequest, Reception
@@ -40,6 +38,7 @@ from conformance.rejections.hostile import Hostile, control_key, make_control, m
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
+from conformance.search import searched
 from conformance.status import Status
 
 
@@ -236,18 +235,9 @@ def _search(
             raise _Stop(found.judgement.reason)
 
     test = given(st.data())(check)
-    test = hypothesis_settings(
-        max_examples=settings.variants - 1,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
-        report_multiple_bugs=False,
-        print_blob=False,
-        verbosity=Verbosity.quiet,
-    )(test)
-    test = hypothesis_seed(seed)(test)
+    test = searched(
+        test, examples=settings.variants - 1, phases=[Phase.generate, Phase.shrink], seed=seed
+    )
     with contextlib.suppress(_Stop):
         test()
     return tried, best

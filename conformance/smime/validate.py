@@ -104,6 +104,20 @@ class _Search:
     tried: int = 0
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every path validation of one signer shares (both passes of `_validate`)."""
+
+    cert: asn1_x509.Certificate
+    subject: str
+    crl_ders: list[bytes]
+    moment: datetime
+    check_revocation: bool
+    policy: DisallowWeakAlgorithmsPolicy
+    search: _Search
+    tolerance: timedelta
+
+
 def _asn1(cert: Cert) -> asn1_x509.Certificate:
     if isinstance(cert, asn1_x509.Certificate):
         return cert
@@ -302,19 +316,9 @@ def validate_signer(
         dsa_key_size_threshold=min_dsa_bits,
     )
     search = _Search()
+    job = _Job(cert, subject, crl_ders, moment, check_revocation, policy, search, tolerance)
     with library_log.gathered() as logged:
-        result = _validate(
-            cert,
-            subject,
-            anchors,
-            others,
-            crl_ders,
-            moment,
-            check_revocation,
-            policy,
-            search,
-            tolerance,
-        )
+        result = _validate(job, anchors, others)
     result = replace(result, paths_tried=search.tried)
     if not result.valid and logged:
         said = "; ".join(dict.fromkeys(logged))
@@ -424,16 +428,7 @@ def _issuer_candidates(
 
 
 def _validate(
-    cert: asn1_x509.Certificate,
-    subject: str,
-    anchors: list[asn1_x509.Certificate],
-    others: list[asn1_x509.Certificate],
-    crl_ders: list[bytes],
-    moment: datetime,
-    check_revocation: bool,
-    policy: DisallowWeakAlgorithmsPolicy,
-    search: _Search,
-    tolerance: timedelta = _NO_TOLERANCE,
+    job: _Job, anchors: list[asn1_x509.Certificate], others: list[asn1_x509.Certificate]
 ) -> ChainResult:
     """The path to the given anchors; an anchor certified by another one is first taken as
     an intermediate.
@@ -447,62 +442,34 @@ def _validate(
     """
     names = {a.subject.dump() for a in anchors}
     lower = [a for a in anchors if a.issuer.dump() != a.subject.dump() and a.issuer.dump() in names]
-    if check_revocation and lower:
+    if job.check_revocation and lower:
         top = [a for a in anchors if all(a is not b for b in lower)]
-        first = _validate_path(
-            cert,
-            subject,
-            top,
-            _issuer_candidates(cert, [*others, *lower]),
-            crl_ders,
-            moment,
-            check_revocation,
-            policy,
-            search,
-            tolerance,
-        )
-        if first.valid or first.code == ErrorCode.REVOKED_SIGNER or search.tried >= MAX_PATHS:
+        first = _validate_path(job, top, _issuer_candidates(job.cert, [*others, *lower]))
+        if first.valid or first.code == ErrorCode.REVOKED_SIGNER or job.search.tried >= MAX_PATHS:
             return first
-    return _validate_path(
-        cert,
-        subject,
-        anchors,
-        _issuer_candidates(cert, others),
-        crl_ders,
-        moment,
-        check_revocation,
-        policy,
-        search,
-        tolerance,
-    )
+    return _validate_path(job, anchors, _issuer_candidates(job.cert, others))
 
 
 def _validate_path(
-    cert: asn1_x509.Certificate,
-    subject: str,
-    anchors: list[asn1_x509.Certificate],
-    others: list[asn1_x509.Certificate],
-    crl_ders: list[bytes],
-    moment: datetime,
-    check_revocation: bool,
-    policy: DisallowWeakAlgorithmsPolicy,
-    search: _Search,
-    tolerance: timedelta = _NO_TOLERANCE,
+    job: _Job, anchors: list[asn1_x509.Certificate], others: list[asn1_x509.Certificate]
 ) -> ChainResult:
+    cert, subject, search, policy = job.cert, job.subject, job.search, job.policy
     context = ValidationContext(
         trust_roots=anchors,
         other_certs=others,
-        moment=moment,
+        moment=job.moment,
         allow_fetching=False,
-        crls=[asn1_crl.CertificateList.load(d) for d in crl_ders] if check_revocation else [],
+        crls=[asn1_crl.CertificateList.load(d) for d in job.crl_ders]
+        if job.check_revocation
+        else [],
         # "require", not "hard-fail": pyhanko's hard-fail skips revocation for a
         # certificate without a CRL distribution point, even when a given CRL
         # revokes it (the test PKI's certificates have none). With "require",
         # every certificate under the anchor must be covered by a valid given CRL.
-        revocation_mode="require" if check_revocation else "soft-fail",
+        revocation_mode="require" if job.check_revocation else "soft-fail",
         algorithm_usage_policy=policy,
         # pyhanko's default tolerance; more for a receiver that does not check validity.
-        time_tolerance=tolerance + timedelta(seconds=1),
+        time_tolerance=job.tolerance + timedelta(seconds=1),
     )
     paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert), search)
     try:
