@@ -26,7 +26,7 @@ bench: setup
 clean:
 	rm -rf $(VENV) reports/latest .cache
 
-# Hostile input: FUZZ_SECONDS (default an hour) or FUZZ_ARGS="--inputs N"; failures in .cache/fuzz/failures/.
+# Hostile input: FUZZ_SECONDS (default an hour) or FUZZ_ARGS="--inputs N"; failures in ~/.cache/osm-conformance/fuzz/failures/ ($$XDG_CACHE_HOME).
 FUZZ_SECONDS ?= 3600
 FUZZ_ARGS ?=
 fuzz: setup

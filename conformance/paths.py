@@ -1,24 +1,66 @@
-"""Where the project keeps its data, in one place so every module agrees."""
+"""Where the project keeps its data, in one place so every module agrees.
+
+What a run reads is package data, found through importlib.resources: the shipped
+profiles (`conformance/data/profiles`) and the test PKI (`conformance/data/pki`).
+A wheel carries the files themselves; in a source checkout these two are
+symbolic links to `profiles/` and `vectors/pki/` at the root, where developers
+edit them, so both read the same files by the same path.
+
+The rest of `vectors/` (golden corpus, RFC 4134 examples) and `docs/` exist
+only in a checkout: developer tools use them (`source_checkout()` says where).
+Caches are per user, never inside the package (`cache_dir()`).
+"""
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
+from conformance.errors import UserError
+
+
+def _package_data(name: str) -> Path:
+    """A directory of package data as a file system path (installs are not zipped)."""
+    found = files("conformance").joinpath("data", name)
+    if not isinstance(found, Path):
+        raise UserError(f"conformance/data/{name}: the package must be installed unzipped")
+    return found.resolve()
+
+
+PROFILES_DIR = _package_data("profiles")
+PKI_DIR = _package_data("pki")
+
+# The source checkout (meaningful only there: see source_checkout()).
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
-PROFILES_DIR = REPO_DIR / "profiles"
 VECTORS_DIR = REPO_DIR / "vectors"
-PKI_DIR = VECTORS_DIR / "pki"
 RFC4134_DIR = VECTORS_DIR / "rfc4134"
 
 
-def cache_dir() -> Path:
-    """Per-user cache (token directories, NSS databases); never committed.
+def source_checkout(needed_for: str) -> Path:
+    """The source checkout's root, for developer tools that write into it.
 
-    OSM_CONFORMANCE_CACHE overrides it, so that tests and workers can isolate.
+    An installed package has none: the error names the tool that needs one.
+    """
+    if not (REPO_DIR / "pyproject.toml").is_file() or not VECTORS_DIR.is_dir():
+        raise UserError(f"{needed_for} works in a source checkout of osm-conformance only")
+    return REPO_DIR
+
+
+def cache_dir() -> Path:
+    """Per-user cache (token directories, NSS databases, fuzz seeds and failures).
+
+    OSM_CONFORMANCE_CACHE overrides it (tests and workers isolate with it); otherwise
+    $XDG_CACHE_HOME/osm-conformance, by default ~/.cache/osm-conformance, in a
+    checkout as for an installed package.
     """
     env = os.environ.get("OSM_CONFORMANCE_CACHE")
-    base = Path(env) if env else REPO_DIR / ".cache"
+    if env:
+        base = Path(env)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+        base = root / "osm-conformance"
     base.mkdir(parents=True, exist_ok=True)
     return base

@@ -46,3 +46,18 @@ if [ ! -f $stamp ] || [ "$(cat $stamp)" != "$want" ]; then
   $VENV/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > $stamp
 fi
+
+# A wheelhouse of the runtime dependencies, so that tests/test_wheel.py installs the built
+# wheel into a fresh environment without the network. Filled once per pyproject.toml.
+WHEELHOUSE=.cache/wheelhouse
+if [ ! -f $WHEELHOUSE/.osm-setup-stamp ] || [ "$(cat $WHEELHOUSE/.osm-setup-stamp)" != "$want" ]; then
+  mapfile -t deps < <($VENV/bin/python -c 'import tomllib
+for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]: print(d)')
+  echo "setup: filling $WHEELHOUSE with the runtime dependencies"
+  mkdir -p $WHEELHOUSE
+  if $VENV/bin/python -m pip wheel -q -w $WHEELHOUSE "${deps[@]}" >/dev/null; then
+    echo "$want" > $WHEELHOUSE/.osm-setup-stamp
+  else
+    echo "setup: WARNING: no wheelhouse (network?); tests/test_wheel.py will be skipped" >&2
+  fi
+fi

@@ -4,7 +4,7 @@ The golden corpus (what every profile-driven product writes), RFC 4134's
 objects (made by others, wrapped as mail where they are bare CMS), and,
 when the tools are installed, what openssl, NSS cmsutil and gpgsm write for
 pro01 -> pro02 of the test PKI. The real engines draw their own randomness,
-so their messages are made once and kept under `.cache/fuzz/seeds/`.
+so their messages are made once and kept under `fuzz/seeds/` of the cache.
 """
 
 from __future__ import annotations

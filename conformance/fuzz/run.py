@@ -2,7 +2,7 @@
 
 `fuzz(budget)` draws a seed and one to three mutations per input from one
 `random.Random(seed)`, so a run is replayable; every failing input is saved
-under `.cache/fuzz/failures/` with a note holding the command that replays
+under `fuzz/failures/` of the cache (paths.cache_dir()) with a note holding the command that replays
 it. The summary gives inputs per second, the count per answer and per
 failure class, and the slowest input.
 """

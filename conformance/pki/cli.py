@@ -32,7 +32,10 @@ def register(subparsers: Any) -> None:
     )
     init.add_argument("--seed", type=int, default=None, help="seed (default: 2008)")
     init.add_argument(
-        "--dir", type=Path, default=paths.PKI_DIR, help="output (default: vectors/pki)"
+        "--dir",
+        type=Path,
+        default=None,
+        help="output (default, in a source checkout only: vectors/pki)",
     )
     init.set_defaults(func=_init)
 
@@ -41,7 +44,9 @@ def register(subparsers: Any) -> None:
         help="list identities: id, name, email, idNat, profession, defect",
         description="List the identities of a PKI directory and their defects.",
     )
-    show.add_argument("--dir", type=Path, default=paths.PKI_DIR, help="PKI (default: vectors/pki)")
+    show.add_argument(
+        "--dir", type=Path, default=paths.PKI_DIR, help="PKI (default: the shipped test PKI)"
+    )
     show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(func=_show)
 
@@ -63,7 +68,7 @@ def register(subparsers: Any) -> None:
         help="export only this identity (repeatable)",
     )
     export.add_argument(
-        "--dir", type=Path, default=paths.PKI_DIR, help="PKI (default: vectors/pki)"
+        "--dir", type=Path, default=paths.PKI_DIR, help="PKI (default: the shipped test PKI)"
     )
     export.set_defaults(func=_export)
 
@@ -74,7 +79,9 @@ def _init(args: argparse.Namespace) -> int:
     seed = DEFAULT_SEED if args.seed is None else args.seed
     if seed < 0:
         raise UserError(f"--seed must be a non-negative integer, not {seed}")
-    report = build_pki(args.dir, seed)
+    if args.dir is None:
+        paths.source_checkout("pki init without --dir (the shipped PKI is vectors/pki there)")
+    report = build_pki(args.dir or paths.PKI_DIR, seed)
     print(
         f"built test PKI in {report.directory} (seed {report.seed}): "
         f"{len(report.identities)} identities, {report.keys} RSA keys, {report.seconds:.1f} s"

@@ -12,7 +12,7 @@ import yaml
 
 from conformance.cli_support import print_table
 from conformance.errors import UserError
-from conformance.paths import PROFILES_DIR
+from conformance.paths import source_checkout
 from conformance.profiles import docgen
 from conformance.profiles.claims import CLAIMS_FILE, lint_claims
 from conformance.profiles.loader import (
@@ -55,11 +55,22 @@ def register(subparsers: Any) -> None:
     p.add_argument("profile", metavar="ID_OR_PATH")
     p.set_defaults(func=_show)
 
-    p = sub.add_parser("new", help="write profiles/ID.yaml extending another profile")
+    p = sub.add_parser(
+        "new",
+        help="write ./profiles/ID.yaml extending another profile",
+        description="Write a draft profile extending another one, into ./profiles/ of the "
+        "working directory (created if needed) unless --out says where.",
+    )
     p.add_argument("id", metavar="ID")
     p.add_argument("--from", dest="base", required=True, metavar="OTHER", help="profile to extend")
     p.add_argument(
-        "--dir", type=Path, default=PROFILES_DIR, help="where to write (default: profiles/)"
+        "--out",
+        "--dir",
+        dest="out",
+        type=Path,
+        default=Path("profiles"),
+        metavar="DIR",
+        help="where to write (default: ./profiles)",
     )
     p.set_defaults(func=_new)
 
@@ -113,9 +124,13 @@ def _new(args: argparse.Namespace) -> int:
     if not re.match(ID_PATTERN, args.id):
         raise UserError(f"{args.id!r} is not a profile id (lower-case letters, digits and '-')")
     base = load_profile(args.base)
-    target: Path = args.dir / f"{args.id}.yaml"
+    target: Path = args.out / f"{args.id}.yaml"
     if target.exists():
         raise UserError(f"{display_path(target)} already exists")
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{args.out}: cannot create ({exc.strerror or exc})") from exc
     target.write_text(skeleton(args.id, base), encoding="utf-8")
     problems = lint([target])
     for problem in problems:
@@ -177,6 +192,7 @@ def skeleton(new_id: str, base: Profile) -> str:
 def _schema(args: argparse.Namespace) -> int:
     text = docgen.schema_json()
     if args.write:
+        source_checkout("profiles schema --write")
         docgen.SCHEMA_FILE.write_text(text, encoding="utf-8")
         print(f"wrote {display_path(docgen.SCHEMA_FILE)}")
     else:
@@ -189,6 +205,7 @@ def _docs(args: argparse.Namespace) -> int:
     if not args.write:
         print(reference, end="")
         return 0
+    source_checkout("profiles docs --write")
     path = docgen.DOCS_FILE
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     if docgen.BEGIN not in text or docgen.END not in text:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance import paths
 from conformance.cli_support import print_error
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.vectors.common import real_id, shipped_profiles
@@ -223,6 +224,8 @@ def _golden(args: argparse.Namespace) -> int:
     from conformance.vectors import golden
 
     directory = args.dir or golden.GOLDEN_DIR
+    if args.dir is None:
+        paths.source_checkout("vectors golden without --dir")
     profiles = args.profile or None
     if args.write:
         written = golden.write(directory, profiles)
