@@ -21,6 +21,7 @@ import pytest
 
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
+from conformance.matrix.progress import Progress
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, RejectionCell
@@ -79,7 +80,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="hostile variants per rejection case, the basic one included",
     )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
-    group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
+    group.addoption(
+        "--osm-progress",
+        action="store_true",
+        help="progress on stderr: a bar on a terminal, otherwise a plain line every tenth of "
+        "the cells (at most every 50)",
+    )
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
 
 
@@ -173,6 +179,7 @@ class MatrixPlugin:
         self.rejection_span: tuple[float, float] | None = None  # first start, last stop
         self.started = time.time()
         self.total = 0
+        self.progress: Progress | None = None  # made at the first cell (--osm-progress)
 
     # --- collection (every process) ---
 
@@ -252,29 +259,17 @@ class MatrixPlugin:
             self._progress(f"{cell.receiver} refusals {cell.cls}: {cell.verdict}")
 
     def _progress(self, last: str) -> None:
-        """One line: the interop cells' bar, then the rejection cells done (written
-        `rejections=k/n`, so the bar's `done/total` stays the line's only count)."""
+        if self.progress is None:
+            self.progress = Progress(sys.stderr, started=self.started)
         done = len(self.cells)
         total = max(self.total, done)
-        width = 30
-        filled = int(width * done / total) if total else width
-        elapsed = time.time() - self.started
-        eta = elapsed / done * (total - done) if done else 0
-        rejections = ""
-        if self.rejection_total:
-            rejections = f" rejections={len(self.rejections)}/{self.rejection_total}"
-        line = (
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-            f"{elapsed:5.0f}s eta {eta:4.0f}s{rejections}  {last}"
-        )
-        sys.stderr.write(line[:150].ljust(150))
-        sys.stderr.flush()
+        self.progress.update(done, total, len(self.rejections), self.rejection_total, last)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.is_worker:
             return
-        if self.config.getoption("osm_progress"):
-            sys.stderr.write("\n")
+        if self.progress is not None:
+            self.progress.close()
         from conformance.matrix.finish import finish_run
 
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
