@@ -56,11 +56,12 @@ def cell(results: Results, sender: str, receiver: str, function: str) -> Any:
 
 def test_run_writes_results_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    profiles = [gcm_smm(tmp_path), PROFILES_DIR / "docteur-net-cps.yaml"]
-    profiles.append(PROFILES_DIR / "reference.yaml")
     argv = ["run", "--quiet", "--jobs", "1", "--examples", "3", "--seed", "77"]
     argv += ["--function", "sign", "--function", "encrypt", "--out", str(out)]
-    argv += ["--profiles", *map(str, profiles)]
+    # A file named alone joins the shipped set, replacing the shipped profile of its id.
+    argv += ["--profiles", str(gcm_smm(tmp_path))]
+    for agent in ("smm", "docteur-net-cps", "reference"):
+        argv += ["--sender", agent, "--receiver", agent]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "osm-conformance: 18 cells, 9 pairs" in printed and "seed 77" in printed

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from conformance.core.vocabulary import REAL_TOOLS
 from conformance.matrix.sent import sent_contradictions
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims
 from conformance.profiles.loader import load_sources
+from conformance.profiles.practice import PracticeSoftware as PracticeTable
 from conformance.profiles.practice import load_practice_software
 from conformance.profiles.schema import Profile, Source
 from conformance.results import (
@@ -148,8 +149,9 @@ def contradictions_of(cells: Iterable[Cell], pairs: Iterable[Pair]) -> list[Cont
     return found
 
 
-def practice_table() -> list[PracticeSoftware]:
-    table = load_practice_software()
+def practice_table(table: PracticeTable | None) -> list[PracticeSoftware]:
+    if table is None:
+        return []
     return [
         PracticeSoftware(
             editor=e.editor,
@@ -162,9 +164,17 @@ def practice_table() -> list[PracticeSoftware]:
 
 
 def assemble(
-    run: RunInfo, profiles: Mapping[str, Profile], cells: list[Cell], claims: Claims
+    run: RunInfo,
+    profiles: Mapping[str, Profile],
+    cells: list[Cell],
+    claims: Claims,
+    *,
+    sources: Mapping[str, Source] | None = None,
+    practice: PracticeTable | Literal["shipped"] | None = "shipped",
 ) -> Results:
-    sources = _sources()
+    """results.json of a run; the sources and practice table default to the shipped ones."""
+    sources = _sources() if sources is None else sources
+    practice = load_practice_software() if practice == "shipped" else practice
     cells = with_expectations(
         sorted(cells, key=lambda c: (c.sender, c.receiver, run.functions.index(c.function))), claims
     )
@@ -175,5 +185,5 @@ def assemble(
         cells=cells,
         pairs=pairs,
         contradictions=contradictions_of(cells, pairs) + sent_contradictions(cells, profiles),
-        practice_software=practice_table(),
+        practice_software=practice_table(practice),
     )

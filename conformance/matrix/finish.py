@@ -17,7 +17,6 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
 from conformance.matrix.assemble import assemble
 from conformance.matrix.spec import MatrixSpec
-from conformance.profiles.claims import shipped_claims
 from conformance.report.render import render_report
 from conformance.results import (
     Cell,
@@ -114,7 +113,9 @@ def finish_run(
         run.settings["rejection_cells_done"] = len(rejections.cells)
         run.settings["rejection_variants"] = spec.variants
     profiles = {k: v for k, v in spec.profiles().items() if k in agent_ids}
-    results = assemble(run, profiles, cells, shipped_claims())
+    results = assemble(
+        run, profiles, cells, spec.claims(), sources=spec.sources(), practice=spec.practice()
+    )
     if rejections is not None:
         results.rejections = rejections_section(spec, rejections)
     if spec.out_dir is not None:

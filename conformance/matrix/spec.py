@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
-from conformance.profiles.loader import load_profiles
-from conformance.profiles.schema import Profile
+from conformance.paths import PROFILES_DIR
+from conformance.profiles.claims import CLAIMS_FILE, Claims, load_claims, shipped_claims
+from conformance.profiles.loader import (
+    SOURCES_FILE,
+    load_profiles,
+    load_sources,
+    profile_paths,
+    run_paths,
+)
+from conformance.profiles.practice import PRACTICE_FILE, PracticeSoftware, load_practice_software
+from conformance.profiles.schema import Profile, Source
 from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionClass
 
 DEFAULT_SEED = 2008
@@ -33,13 +43,70 @@ class MatrixSpec:
     policy: str = DEFAULT_POLICY  # applies to profile receivers, the validator and the judge
     variants: int = DEFAULT_VARIANTS
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
+    _data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def profiles(self) -> dict[str, Profile]:
+        """The run's agents: named folders replace the shipped profiles, files join them."""
         if not self._profiles:
-            paths = [Path(p) for p in self.profile_paths] if self.profile_paths else None
-            loaded = load_profiles(_existing(paths) if paths else None)
-            self._profiles.update(loaded)
+            if self.profile_paths:
+                paths, _ = run_paths(_existing([Path(p) for p in self.profile_paths]))
+                self._profiles.update(load_profiles(paths))
+            else:
+                self._profiles.update(load_profiles())
         return self._profiles
+
+    def _folders(self) -> list[Path] | None:
+        """The named folders whose data files apply (None: the shipped ones)."""
+        if not self.profile_paths:
+            return None
+        _, folders = run_paths([Path(p) for p in self.profile_paths])
+        return None if folders == [PROFILES_DIR] else folders
+
+    def sources(self) -> dict[str, Source]:
+        """The shared sources: the named folders' sources.yaml, else the shipped one."""
+        if "sources" not in self._data:
+            folders = self._folders() or [PROFILES_DIR]
+            files = [f / SOURCES_FILE for f in folders if (f / SOURCES_FILE).is_file()]
+            self._data["sources"] = load_sources(files or [PROFILES_DIR / SOURCES_FILE])[0]
+        found: dict[str, Source] = self._data["sources"]
+        return found
+
+    def claims(self) -> Claims:
+        """The claims the cells are compared with: the named folders' claims.yaml (none
+        when they have none), else the shipped ones."""
+        if "claims" not in self._data:
+            folders = self._folders()
+            claims = shipped_claims() if folders is None else Claims({}, {}, {})
+            ids = self._ids(folders)
+            for folder in folders or ():
+                if (folder / CLAIMS_FILE.name).is_file():
+                    found = load_claims(folder / CLAIMS_FILE.name, ids)
+                    claims = Claims(
+                        {**claims.cells, **found.cells},
+                        {**claims.pairs, **found.pairs},
+                        {**claims.compliance, **found.compliance},
+                    )
+            self._data["claims"] = claims
+        result: Claims = self._data["claims"]
+        return result
+
+    def practice(self) -> PracticeSoftware | None:
+        """The practice software table: the first named folder's that has one (none when
+        none has), else the shipped one."""
+        if "practice" not in self._data:
+            folders = self._folders()
+            table = load_practice_software() if folders is None else None
+            for folder in folders or ():
+                if table is None and (folder / PRACTICE_FILE.name).is_file():
+                    table = load_practice_software(folder / PRACTICE_FILE.name, self._ids(folders))
+            self._data["practice"] = table
+        table_found: PracticeSoftware | None = self._data["practice"]
+        return table_found
+
+    def _ids(self, folders: list[Path] | None) -> set[str]:
+        """Profile ids a data file of the named folders may name (abstract bases too)."""
+        files = profile_paths(folders) + [Path(p) for p in self.profile_paths if Path(p).is_file()]
+        return {f.stem for f in files}
 
     def _select(self, wanted: tuple[str, ...], what: str) -> list[str]:
         known = sorted(self.profiles())

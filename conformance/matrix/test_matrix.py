@@ -16,7 +16,6 @@ import pytest
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import CellKey, MatrixSpec
-from conformance.profiles.claims import shipped_claims
 from conformance.results import Cell
 
 
@@ -35,7 +34,7 @@ def test_cell(
         CellSettings(examples=osm_spec.examples, seed=osm_spec.seed, out_dir=osm_spec.out_dir),
     )
     record_property("osm_cell", cell.model_dump_json())
-    expected = shipped_claims().expected(sender, receiver, function)
+    expected = osm_spec.claims().expected(sender, receiver, function)
     if cell.verdict == "error":
         pytest.fail(f"harness error: {cell.reason}", pytrace=False)
     if cell.verdict == "unsupported":

@@ -215,8 +215,13 @@ def profile_paths(paths: Iterable[Path | str] | None = None) -> list[Path]:
 
 
 def load_sources(paths: Iterable[Path]) -> tuple[dict[str, Source], list[Problem]]:
-    """The shared sources files (a `sources:` list each)."""
+    """The shared sources files (a `sources:` list each).
+
+    An id twice in one file is a mistake; in two files (a copied profiles folder beside
+    the shipped one) it is one source when both say the same, a conflict otherwise.
+    """
     sources: dict[str, Source] = {}
+    defined_in: dict[str, Path] = {}
     problems: list[Problem] = []
     for path in paths:
         doc, found = read_document(path)
@@ -226,12 +231,18 @@ def load_sources(paths: Iterable[Path]) -> tuple[dict[str, Source], list[Problem
         loaded, found = validate(_SourcesFile, doc.data, doc.origins(), path)
         problems += found
         for index, source in enumerate(loaded.sources if loaded else []):
-            if source.id in sources:
+            first = defined_in.get(source.id)
+            if first is not None:
                 line = doc.lines.get(("sources", index))
-                problems.append(
-                    Problem(path, line, f"sources[{index}].id: duplicate source {source.id!r}")
-                )
+                if first == path:
+                    message = f"duplicate source {source.id!r}"
+                elif sources[source.id] != source:
+                    message = f"source {source.id!r} differs from the one in {display_path(first)}"
+                else:
+                    continue
+                problems.append(Problem(path, line, f"sources[{index}].id: {message}"))
             sources[source.id] = source
+            defined_in[source.id] = path
     return sources, problems
 
 
@@ -344,14 +355,20 @@ def _read_all(paths: Sequence[Path]) -> tuple[dict[str, Document], list[Problem]
     return docs, problems
 
 
-def _load(paths: Sequence[Path], with_shipped: bool) -> tuple[dict[str, Profile], list[Problem]]:
-    """Profiles of the given files (the shipped ones are bases they may extend)."""
+def _load(
+    paths: Sequence[Path], with_shipped: bool, own_sources: bool = False
+) -> tuple[dict[str, Profile], list[Problem]]:
+    """Profiles of the given files (the shipped ones are bases they may extend).
+
+    The sources are those beside the files, and the shipped ones unless `own_sources`
+    (a profiles folder with its own sources.yaml was named: it replaces the shipped one).
+    """
     named, problems = _read_all(paths)
     docs = dict(named)
     bases: dict[str, Document] = {}
-    source_files = {(p.parent / SOURCES_FILE).resolve() for p in paths} | {
-        (PROFILES_DIR / SOURCES_FILE).resolve()
-    }
+    source_files = {(p.parent / SOURCES_FILE).resolve() for p in paths}
+    if not own_sources:
+        source_files.add((PROFILES_DIR / SOURCES_FILE).resolve())
     if with_shipped:
         # Bases a named profile may extend: its neighbours, then the shipped profiles.
         # They are only read here; they are linted when named themselves.
@@ -423,8 +440,9 @@ def load_profiles(
 
     Raises ProfileError listing every problem. Abstract bases are left out unless asked for.
     """
-    files = profile_paths(paths)
-    profiles, problems = _load(files, with_shipped=paths is not None)
+    given = None if paths is None else [Path(p) for p in paths]
+    files = profile_paths(given)
+    profiles, problems = _load(files, with_shipped=given is not None, own_sources=_own(given))
     if problems:
         raise ProfileError(problems)
     return {k: v for k, v in sorted(profiles.items()) if include_abstract or not v.abstract}
@@ -432,8 +450,29 @@ def load_profiles(
 
 def lint(paths: Iterable[Path | str] | None = None) -> list[Problem]:
     """Every problem in the named profiles (default: the shipped ones)."""
-    files = profile_paths(paths)
-    return _load(files, with_shipped=paths is not None)[1]
+    given = None if paths is None else [Path(p) for p in paths]
+    files = profile_paths(given)
+    return _load(files, with_shipped=given is not None, own_sources=_own(given))[1]
+
+
+def _own(given: Sequence[Path] | None) -> bool:
+    """A named folder has its own sources.yaml (it replaces the shipped one)."""
+    return any(p.is_dir() and (p / SOURCES_FILE).is_file() for p in given or ())
+
+
+def run_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """What `run --profiles PATH...` loads, and the folders whose data files apply.
+
+    Named folders replace the shipped profiles (their sources, claims and practice
+    table with them); files named alone join the shipped set, a file replacing the
+    shipped profile of its id (a vendor's own build of it).
+    """
+    folders = [p for p in paths if p.is_dir()]
+    if folders:
+        return list(paths), folders
+    named = {p.stem for p in paths}
+    shipped = [p for p in profile_paths() if p.stem not in named]
+    return [*shipped, *paths], [PROFILES_DIR]
 
 
 def load_profile(id_or_path: str | Path) -> Profile:
