@@ -96,6 +96,15 @@ def test_files_named_alone_join_the_shipped_set(tmp_path: Path) -> None:
     assert spec.sources() == load_sources([PROFILES_DIR / "sources.yaml"])[0]
 
 
+def test_the_sources_beside_a_file_named_alone_are_added(tmp_path: Path) -> None:
+    acme = _acme(tmp_path / "vendor")
+    entry = "  - id: acme-datasheet\n    title: ACME Mail datasheet\n    kind: project\n"
+    (acme.parent / "sources.yaml").write_text(f"sources:\n{entry}", encoding="utf-8")
+    sources = MatrixSpec(profile_paths=(str(acme),)).sources()
+    assert sources["acme-datasheet"].title == "ACME Mail datasheet"
+    assert "comparison-table" in sources
+
+
 def test_a_file_of_a_copied_folder_named_alone(copy: Path) -> None:
     """Its folder's sources.yaml says what the shipped one says: one source, no conflict."""
     acme = _acme(copy)

@@ -63,11 +63,17 @@ class MatrixSpec:
         return None if folders == [PROFILES_DIR] else folders
 
     def sources(self) -> dict[str, Source]:
-        """The shared sources: the named folders' sources.yaml, else the shipped one."""
+        """The shared sources: the named folders' sources.yaml, else the shipped one, and
+        those beside files named alone (as the loader reads them)."""
         if "sources" not in self._data:
             folders = self._folders() or [PROFILES_DIR]
             files = [f / SOURCES_FILE for f in folders if (f / SOURCES_FILE).is_file()]
-            self._data["sources"] = load_sources(files or [PROFILES_DIR / SOURCES_FILE])[0]
+            files = files or [PROFILES_DIR / SOURCES_FILE]
+            for named in map(Path, self.profile_paths):
+                beside = (named.parent / SOURCES_FILE).resolve()
+                if named.is_file() and beside.is_file():
+                    files.append(beside)
+            self._data["sources"] = load_sources(dict.fromkeys(f.resolve() for f in files))[0]
         found: dict[str, Source] = self._data["sources"]
         return found
 
