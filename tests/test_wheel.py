@@ -169,6 +169,13 @@ def test_profiles_new_writes_into_the_working_directory(installed: Installed) ->
     assert "acme-mail" in listed
 
 
+def test_commands_that_rewrite_a_checkout_say_they_need_one(installed: Installed) -> None:
+    refused = installed.tool("pki", "init", ok=False)
+    assert refused.returncode == 2
+    assert "pki init without --dir works in a source checkout" in refused.stderr
+    assert not list(installed.venv.glob("lib/python*/site-packages/vectors"))
+
+
 def test_the_pytest_plugin_runs_a_vendor_test_file(installed: Installed) -> None:
     tests = installed.cwd / "vendor-ci"
     tests.mkdir()

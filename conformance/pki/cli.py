@@ -80,7 +80,7 @@ def _init(args: argparse.Namespace) -> int:
     if seed < 0:
         raise UserError(f"--seed must be a non-negative integer, not {seed}")
     if args.dir is None:
-        paths.source_checkout("pki init without --dir (the shipped PKI is vectors/pki there)")
+        paths.source_checkout("pki init without --dir")
     report = build_pki(args.dir or paths.PKI_DIR, seed)
     print(
         f"built test PKI in {report.directory} (seed {report.seed}): "
