@@ -80,12 +80,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="hostile variants per rejection case, the basic one included",
     )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
-    group.addoption(
-        "--osm-progress",
-        action="store_true",
-        help="progress on stderr: a bar on a terminal, otherwise a plain line every tenth of "
-        "the cells (at most every 50)",
-    )
+    group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
 
 

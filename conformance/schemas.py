@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from conformance.paths import REPO_DIR, source_checkout
+from conformance.paths import REPO_DIR
 from conformance.rejections.model import schema as rejection_cases_schema
 from conformance.results import json_schema as results_schema
 from conformance.status import Status
@@ -56,6 +56,8 @@ def register(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     if args.write:
+        from conformance.paths import source_checkout
+
         source_checkout("schemas --write (it refreshes docs/)")
     for path, schema in schemas().items():
         if args.write:

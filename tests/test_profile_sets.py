@@ -7,6 +7,7 @@ were loaded beside the copy's.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -72,6 +73,7 @@ def test_a_folder_without_claims_has_none(copy: Path) -> None:
 
 
 def test_run_with_a_copied_folder(copy: Path, tmp_path: Path) -> None:
+    (copy / "practice-software.yaml").unlink()  # the folder's data, not the shipped one
     out = tmp_path / "out"
     done = subprocess.run(
         [sys.executable, "-m", "conformance", "run", "--profiles", str(copy),
@@ -81,8 +83,11 @@ def test_run_with_a_copied_folder(copy: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert "duplicate source" not in done.stderr
     assert done.returncode == 0, done.stderr[-2000:]
-    results = (out / "results.json").read_text(encoding="utf-8")
-    assert "OpenSSL cms (our build)" in results
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [a["name"] for a in results["agents"] if a["id"] == "openssl"] == [
+        "OpenSSL cms (our build)"
+    ]
+    assert results["practice_software"] == []
 
 
 def test_files_named_alone_join_the_shipped_set(tmp_path: Path) -> None:

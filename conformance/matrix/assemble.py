@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from conformance.core.vocabulary import REAL_TOOLS
 from conformance.matrix.sent import sent_contradictions
@@ -149,9 +149,9 @@ def contradictions_of(cells: Iterable[Cell], pairs: Iterable[Pair]) -> list[Cont
     return found
 
 
-def practice_table(table: PracticeTable | None) -> list[PracticeSoftware]:
-    if table is None:
-        return []
+def practice_table(table: PracticeTable | None = None) -> list[PracticeSoftware]:
+    """The practice software table of results.json (default: the shipped one)."""
+    table = load_practice_software() if table is None else table
     return [
         PracticeSoftware(
             editor=e.editor,
@@ -170,11 +170,9 @@ def assemble(
     claims: Claims,
     *,
     sources: Mapping[str, Source] | None = None,
-    practice: PracticeTable | Literal["shipped"] | None = "shipped",
 ) -> Results:
-    """results.json of a run; the sources and practice table default to the shipped ones."""
+    """results.json of a run; the sources default to the shipped ones."""
     sources = _sources() if sources is None else sources
-    practice = load_practice_software() if practice == "shipped" else practice
     cells = with_expectations(
         sorted(cells, key=lambda c: (c.sender, c.receiver, run.functions.index(c.function))), claims
     )
@@ -185,5 +183,5 @@ def assemble(
         cells=cells,
         pairs=pairs,
         contradictions=contradictions_of(cells, pairs) + sent_contradictions(cells, profiles),
-        practice_software=practice_table(practice),
+        practice_software=practice_table(),
     )

@@ -107,12 +107,7 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also write a JUnit XML file (one test case per cell, rejection cells included)",
     )
-    parser.add_argument(
-        "--quiet",
-        "-q",
-        action="store_true",
-        help="no progress (otherwise a bar on a terminal, plain lines in a log)",
-    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
 
 

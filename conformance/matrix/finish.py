@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
-from conformance.matrix.assemble import assemble
+from conformance.matrix.assemble import assemble, practice_table
 from conformance.matrix.spec import MatrixSpec
 from conformance.report.render import render_report
 from conformance.results import (
@@ -113,9 +113,10 @@ def finish_run(
         run.settings["rejection_cells_done"] = len(rejections.cells)
         run.settings["rejection_variants"] = spec.variants
     profiles = {k: v for k, v in spec.profiles().items() if k in agent_ids}
-    results = assemble(
-        run, profiles, cells, spec.claims(), sources=spec.sources(), practice=spec.practice()
-    )
+    results = assemble(run, profiles, cells, spec.claims(), sources=spec.sources())
+    if spec.profile_paths:  # a named profiles folder brings its own table, or none
+        table = spec.practice()
+        results.practice_software = practice_table(table) if table is not None else []
     if rejections is not None:
         results.rejections = rejections_section(spec, rejections)
     if spec.out_dir is not None:
