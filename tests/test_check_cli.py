@@ -192,6 +192,13 @@ def test_rule_ids_are_stable_and_documented() -> None:
     assert titles["CERT-012"] == "Public key algorithm identifier standard"
 
 
+def test_every_rule_has_a_french_title_and_every_string_both_languages() -> None:
+    from conformance.check.i18n import TEXT, TITLES_FR
+
+    assert set(TITLES_FR) == rule_ids()
+    assert all(len(pair) == 2 and all(pair) for pair in TEXT.values())
+
+
 def test_policies_cover_every_rule_and_differ() -> None:
     assert set(policy_names()) >= {"osm-2008", "modern"}
     old, new = load_policy("osm-2008", rule_ids()), load_policy("modern", rule_ids())

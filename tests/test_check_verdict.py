@@ -73,7 +73,7 @@ def _verdict(out: str) -> str:
         (
             "unknown-root",
             1,
-            "Verdict : 1 erreur, 1 avertissement; non vérifié : CERT-003",
+            "Verdict : 1 erreur, 1 avertissement ; non vérifié : CERT-003",
             "Verdict: 1 error, 1 warning; not checked: CERT-003",
         ),
         ("tampered", 1, "Verdict : 1 erreur, 1 avertissement", "Verdict: 1 error, 1 warning"),
@@ -180,7 +180,7 @@ def test_without_default_trust_the_verdict_is_incomplete(
     code, out = _check(tmp_path, capsys, message, "--no-default-trust")
     assert code == 3
     assert _verdict(out) == (
-        "Verdict : incomplet (non vérifié : CERT-001, CERT-003; 1 avertissement)"
+        "Verdict : incomplet (non vérifié : CERT-001, CERT-003 ; 1 avertissement)"
     )
     assert "Ancres de confiance : aucune" in out
     code, out = _check(tmp_path, capsys, message, "--no-default-trust", "--json")
@@ -336,3 +336,22 @@ def test_no_test_pki_for_the_default_trust_is_a_usage_error(
     assert code == 2
     assert "--no-default-trust" in err and "--trust" in err
     assert main(["check", str(path), "--no-default-trust"]) == 3
+
+
+def test_smime_009_says_why_a_part_is_not_seven_bit() -> None:
+    """It said "8-bit parts: 1.1 (7bit)", which reads as a contradiction: the part is
+    declared 7bit but holds 8-bit octets (MIME-006 is the error for the mislabel)."""
+    anchors, crls = default_trust()
+    who = PKI.identity("pro01")
+    letter = "Content-Type: text/plain; charset=utf-8\n\nCompte rendu: fébrile.\n".encode()
+    signed = openssl(
+        "cms",
+        "-sign",
+        *("-signer", str(who.certificate_path("sign")), "-inkey", str(who.key_path("sign"))),
+        data=letter,
+    )
+    report = check_saved_file(signed, trust=anchors, crls=crls)
+    (finding,) = report.by_id("SMIME-009")
+    assert finding.status == "WARNING"
+    assert finding.found == "part 1.1 holds 8-bit octets though declared 7bit"
+    assert [c.part for c in report.errors if c.id == "MIME-006"] == ["1.1"]

@@ -21,6 +21,7 @@ __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "TITLES_FR", "Language", "Words", "l
 # key -> (French, English)
 TEXT: Final[dict[str, tuple[str, str]]] = {
     "sep": (" : ", ": "),
+    "semicolon": (" ; ", "; "),
     "status.SUCCESS": ("SUCCÈS", "SUCCESS"),
     "status.ERROR": ("ERREUR", "ERROR"),
     "status.WARNING": ("AVERTISSEMENT", "WARNING"),

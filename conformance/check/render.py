@@ -28,11 +28,12 @@ def verdict_line(report: CheckReport, words: Words) -> str:
     verdict = report.verdict()
     warnings = words.count(verdict.warnings, "warning")
     unchecked = words("verdict.unchecked", ids=", ".join(verdict.unchecked))
+    semicolon = words("semicolon")
     if verdict.status == "non-conformant":
         text = f"{words.count(verdict.errors, 'error')}, {warnings}"
-        return f"{text}; {unchecked}" if verdict.unchecked else text
+        return f"{text}{semicolon}{unchecked}" if verdict.unchecked else text
     if verdict.status == "incomplete":
-        extra = f"; {warnings}" if verdict.warnings else ""
+        extra = f"{semicolon}{warnings}" if verdict.warnings else ""
         return f"{words('verdict.incomplete')} ({unchecked}{extra})"
     extra = f" ({warnings})" if verdict.warnings else ""
     return f"{words('verdict.conformant')}{extra}"

@@ -243,8 +243,9 @@ def check_saved_file(message: bytes, **options: Any) -> CheckReport:
         rule.id,
         "WARNING",
         rule.title,
-        f"every line ends in LF (a file saved on Unix, as openssl writes it): checked as saved "
-        f"and in its CRLF form, the form it is sent in, which the report shows; {said}",
+        "lines end in LF, as in a file saved on Unix (openssl keeps only the signed content "
+        "in CRLF): checked as saved and in its CRLF form, the form it is sent in, which this "
+        f"report shows; {said}",
         "CRLF at the end of every line, as the message is sent",
         rule.reference,
         "1",
