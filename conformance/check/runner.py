@@ -18,10 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
-from cryptography import x509
-
 from conformance.check.catalogue import Rule, all_rules, get_rule, rule_ids
-from conformance.check.context import Context, build_context, read_pem_certificates, read_pem_crl
+from conformance.check.context import Context, TrustFiles, build_context, trust_files
 from conformance.check.endings import line_endings
 from conformance.check.i18n import Words
 from conformance.check.model import Check, CheckReport
@@ -91,35 +89,18 @@ def _run_rule(rule: Rule, context: Context) -> list[Check]:
     return checks
 
 
-def _name(name: x509.Name) -> str:
-    """A certificate name as a person reads it: its common name, else the whole name."""
-    common = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return str(common[0].value) if common else name.rfc4514_string()
-
-
-def _trust_record(
-    trust: Sequence[Path], crls: Sequence[Path], origin: TrustOrigin
-) -> dict[str, Any]:
+def _trust_record(files: TrustFiles, origin: TrustOrigin) -> dict[str, Any]:
     """What the chain and revocation rules were given, named, for the report."""
-    anchors = [
-        {"path": str(path), "subject": _name(cert.subject)}
-        for path in trust
-        for cert in read_pem_certificates(Path(path))
-    ]
-    lists = []
-    for path in crls:
-        crl = read_pem_crl(Path(path))
-        update = crl.next_update_utc
-        lists.append(
-            {
-                "path": str(path),
-                "issuer": _name(crl.issuer),
-                "next_update": None if update is None else update.strftime("%Y-%m-%d"),
-            }
-        )
-    if not anchors and not lists:
+    if not files.anchors and not files.crls:
         origin = "none"
-    return {"origin": origin, "anchors": anchors, "crls": lists}
+    return {
+        "origin": origin,
+        "anchors": [{"path": path, "subject": subject} for path, subject in files.anchors],
+        "crls": [
+            {"path": path, "issuer": issuer, "next_update": update}
+            for path, issuer, update in files.crls
+        ],
+    }
 
 
 def default_trust() -> tuple[tuple[Path, ...], tuple[Path, ...]]:
@@ -155,7 +136,6 @@ def run_checks(
     `trust_origin` says, for the report, where `trust` and `crls` came from.
     """
     chosen = load_policy(policy, rule_ids())
-    record = _trust_record(trust, crls, trust_origin)
     try:
         context = build_context(
             bytes(message),
@@ -169,6 +149,7 @@ def run_checks(
     except UserError:
         raise
     except Exception as exc:  # a validator bug while parsing: one visible ERROR, no traceback
+        record = _trust_record(trust_files(trust, crls), trust_origin)
         failed = Check(
             "MIME-004",
             "ERROR",
@@ -189,6 +170,7 @@ def run_checks(
             policy=chosen.id,
             trust=record,
         )
+    record = _trust_record(context.trust_files, trust_origin)
     report = CheckReport(message=_summary(context), policy=chosen.id, trust=record)
     for rule in all_rules():
         report.checks.extend(_run_rule(rule, context))
