@@ -68,8 +68,12 @@ def test_exit_0_on_a_good_message_and_prints_the_table(
         capsys, good, "--trust", trust, *[x for c in PKI.crl_paths() for x in ("--crl", c)]
     )
     assert code == 0
-    assert out.splitlines()[0].split()[:3] == ["ID", "STATUS", "PART"]
-    assert "CMS-009    SUCCESS  1.2" in out
+    assert out.splitlines()[0] == "Verdict : conforme"
+    assert "SUCCÈS         CMS-009   partie 1.2   La signature se vérifie" in out
+    code, out, _ = _run(capsys, good, "--lang", "en")  # the test PKI's anchors and CRLs
+    assert code == 0
+    assert out.splitlines()[0] == "Verdict: conformant"
+    assert "SUCCESS  CMS-009   part 1.2   Signature verifies" in out
 
 
 def test_exit_1_when_an_error_rule_fails(
@@ -80,18 +84,24 @@ def test_exit_1_when_an_error_rule_fails(
     args: list[str | Path] = [path, "--trust", PKI.trust_paths()[0]]
     for crl in PKI.crl_paths():
         args += ["--crl", crl]
-    code, out, _ = _run(capsys, *args)
+    code, out, _ = _run(capsys, *args, "--lang", "en")
     assert code == 1
-    assert any(line.startswith("CERT-003") and "ERROR" in line for line in out.splitlines())
+    assert out.splitlines()[0] == "Verdict: 1 error, 0 warnings"
+    assert any(line.split()[:2] == ["ERROR", "CERT-003"] for line in out.splitlines())
 
 
 def test_warnings_only_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "sha1-cert.eml"
     path.write_bytes(_message("defect-sha1"))
-    code, out, _ = _run(capsys, path, "--trust", PKI.trust_paths()[0])
-    assert code == 0 and "WARNING" in out
-    code, _, _ = _run(capsys, path, "--trust", PKI.trust_paths()[0], "--policy", "modern")
+    code, out, _ = _run(capsys, path)
+    assert code == 0 and "AVERTISSEMENT" in out
+    assert out.splitlines()[0].startswith("Verdict : conforme (")
+    code, _, _ = _run(capsys, path, "--policy", "modern")
     assert code == 1
+    # Anchors without CRLs: revocation is not checked, so the verdict is incomplete.
+    code, out, _ = _run(capsys, path, "--trust", PKI.trust_paths()[0], "--lang", "en")
+    assert code == 3
+    assert out.splitlines()[0].startswith("Verdict: incomplete (not checked: CERT-003; ")
 
 
 @pytest.mark.parametrize(
@@ -123,8 +133,9 @@ def test_json_shape(good: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, good, "--json")
     data = json.loads(out)
     assert code == 0
-    assert set(data) >= {"message", "checks", "policy"}
-    assert data["policy"] == "osm-2008"
+    assert set(data) >= {"message", "checks", "policy", "format", "verdict", "trust"}
+    assert data["policy"] == "osm-2008" and data["format"] == 2
+    assert data["verdict"]["status"] == "conformant"
     part = data["message"]["parts"][0]
     assert set(part) >= {"path", "content_type", "params", "transfer_encoding", "size"}
     assert part["path"] == "1" and part["content_type"] == "multipart/signed"
@@ -179,6 +190,13 @@ def test_rule_ids_are_stable_and_documented() -> None:
     assert titles["HDR-001"] == "From present"
     assert titles["SMIME-006"] == "micalg equals the digest used"
     assert titles["CERT-012"] == "Public key algorithm identifier standard"
+
+
+def test_every_rule_has_a_french_title_and_every_string_both_languages() -> None:
+    from conformance.check.i18n import TEXT, TITLES_FR
+
+    assert set(TITLES_FR) == rule_ids()
+    assert all(len(pair) == 2 and all(pair) for pair in TEXT.values())
 
 
 def test_policies_cover_every_rule_and_differ() -> None:

@@ -37,8 +37,9 @@ _ID = re.compile(r"^(HDR|MIME|SMIME|CMS|ENC|CERT|PAY)-\d{3}$")
 class Outcome:
     """One finding of a rule. `status` None: SUCCESS when `passed`, else the policy's severity.
 
-    A rule sets `status` itself for INFO ("could not be checked: no trust
-    anchors given") and for graded algorithm choices (the policy's grade).
+    A rule sets `status` itself for graded algorithm choices (the policy's
+    grade), and INFO when it could not judge ("not checked: no trust anchors
+    given"), which it says with `checked` False (`not_checked` builds those).
     """
 
     part: str
@@ -46,6 +47,12 @@ class Outcome:
     found: str
     expected: str
     status: CheckStatus | None = None
+    checked: bool = True
+
+
+def not_checked(part: str, found: str, expected: str) -> Outcome:
+    """A rule that could not judge: INFO, and the message's verdict is incomplete."""
+    return Outcome(part, False, found, expected, "INFO", checked=False)
 
 
 RuleFunction = Callable[["Context"], Iterable[Outcome]]

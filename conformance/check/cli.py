@@ -12,13 +12,33 @@ from conformance.errors import UserError
 _DESCRIPTION = """\
 Check one message (RFC 5322 bytes) against the catalogue of conformance rules:
 headers, MIME structure, S/MIME layer, CMS, encryption, certificates, payload.
-Prints one line per check (rule id, status, part, found, expected, reference).
-Exit status: 0 when no rule of severity ERROR fails, 1 when one does, 2 on a
-usage error (missing file, unknown policy).
+Prints the verdict first ("conforme", "2 erreurs, 1 avertissement", "incomplet"),
+what the check used (policy, trust anchors, CRLs), then every check in full,
+errors first, wrapped to the terminal (docs/check-rules.md lists the rules).
+
+Trust (fail-closed): without --trust and --crl, the chain and revocation are
+checked against the shipped test PKI's root and CRLs, named in the output, so
+an unknown root or a revoked signer is an ERROR. --trust/--crl replace them;
+--no-default-trust alone checks neither, and the verdict is then "incomplete".
+
+Line endings: a file whose lines all end in LF (saved on Unix; openssl keeps
+only the signed content in CRLF) is also checked in its CRLF form, the form it
+is sent in and the one reported, with a MIME-001 WARNING saying which form's
+signature verified; mixed line endings stay an ERROR. (Receivers and the
+matrix judge the bytes as received.)
+
+Exit status:
+  0  conformant: no ERROR (warnings allowed)
+  1  non-conformant: at least one ERROR
+  2  usage error (missing file, unknown policy, no test PKI for the default trust)
+  3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
+     no --identity for an encrypted message): not shown conformant
 """
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from conformance.check.i18n import DEFAULT_LANGUAGE, LANGUAGES
+    from conformance.check.model import JSON_FORMAT
     from conformance.check.policy import DEFAULT_POLICY, policy_names
 
     parser = subparsers.add_parser(
@@ -40,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="CA_PEM",
-        help="a trust anchor (PEM, repeatable); without it the chain is not checked",
+        help="a trust anchor (PEM, repeatable), instead of the test PKI's root",
     )
     parser.add_argument(
         "--crl",
@@ -48,7 +68,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="CRL_PEM",
-        help="a CRL (PEM or DER, repeatable); without it revocation is not checked",
+        help="a CRL (PEM or DER, repeatable), instead of the test PKI's CRLs",
+    )
+    parser.add_argument(
+        "--no-default-trust",
+        action="store_true",
+        help="do not trust the test PKI by default: without --trust/--crl, the chain and "
+        "revocation are not checked (verdict incomplete, exit 3)",
     )
     parser.add_argument(
         "--policy",
@@ -58,7 +84,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--sender", metavar="ADDRESS", help="the expected sender address")
     parser.add_argument("--recipient", metavar="ADDRESS", help="the expected recipient address")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help=f"language of the text and HTML reports (default {DEFAULT_LANGUAGE}); "
+        "the JSON is not translated",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help=f"print the report as JSON (format {JSON_FORMAT})"
+    )
     parser.add_argument("--html", type=Path, metavar="OUT", help="also write the report as HTML")
     parser.add_argument(
         "--catalogue", action="store_true", help="list the rules instead of checking a message"
@@ -78,7 +113,7 @@ def _require_file(path: Path, what: str) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from conformance.check.render import catalogue_markdown, catalogue_text, html_page, text_table
-    from conformance.check.runner import run_checks
+    from conformance.check.runner import check_saved_file, default_trust
 
     if args.catalogue:
         sys.stdout.write(catalogue_markdown() if args.markdown else catalogue_text())
@@ -98,22 +133,27 @@ def handle(args: argparse.Namespace) -> int:
         message = args.message.read_bytes()
     except OSError as exc:
         raise UserError(f"{args.message}: cannot read: {exc.strerror or exc}") from None
-    report = run_checks(
+    trust, crls, origin = list(args.trust), list(args.crl), "given"
+    if not trust and not crls and not args.no_default_trust:
+        default_anchors, default_crls = default_trust()
+        trust, crls, origin = list(default_anchors), list(default_crls), "test-pki"
+    report = check_saved_file(
         message,
         identity_dir=args.identity,
-        trust=args.trust,
-        crls=args.crl,
+        trust=trust,
+        crls=crls,
         policy=args.policy,
         expected_sender=args.sender,
         expected_recipient=args.recipient,
+        trust_origin=origin,
     )
     if args.html is not None:
         try:
-            args.html.write_text(html_page(report), encoding="utf-8")
+            args.html.write_text(html_page(report, args.lang), encoding="utf-8")
         except OSError as exc:
             raise UserError(f"{args.html}: cannot write: {exc.strerror or exc}") from None
     if args.json:
         print_json(report.to_json())
     else:
-        sys.stdout.write(text_table(report))
-    return 1 if report.errors else 0
+        sys.stdout.write(text_table(report, lang=args.lang))
+    return report.verdict().exit_code

@@ -71,6 +71,42 @@ def _crl(stamp: tuple[str, int]) -> x509.CertificateRevocationList:
             raise UserError(f"{path}: not a PEM or DER CRL ({exc})") from None
 
 
+def _common_name(name: x509.Name) -> str:
+    """A certificate name as a person reads it: its common name, else the whole name."""
+    common = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(common[0].value) if common else name.rfc4514_string()
+
+
+@dataclass(frozen=True)
+class TrustFiles:
+    """The trust anchors and CRLs a check was given, each named, for the report."""
+
+    anchors: tuple[tuple[str, str], ...] = ()  # (file, subject)
+    crls: tuple[tuple[str, str, str | None], ...] = ()  # (file, issuer, next update)
+
+
+@functools.lru_cache(maxsize=64)
+def _trust_files(
+    anchors: tuple[tuple[str, int], ...], crls: tuple[tuple[str, int], ...]
+) -> TrustFiles:
+    """Named once per version of the files: the matrix checks every message with the same."""
+    named_crls = []
+    for stamp in crls:
+        crl = _crl(stamp)
+        update = crl.next_update_utc
+        named_crls.append(
+            (stamp[0], _common_name(crl.issuer), None if update is None else f"{update:%Y-%m-%d}")
+        )
+    return TrustFiles(
+        tuple((s[0], _common_name(c.subject)) for s in anchors for c in _pem_certificates(s)),
+        tuple(named_crls),
+    )
+
+
+def trust_files(trust: Sequence[Path], crls: Sequence[Path]) -> TrustFiles:
+    return _trust_files(tuple(_stamp(Path(p)) for p in trust), tuple(_stamp(Path(p)) for p in crls))
+
+
 @dataclass
 class SignerEntry:
     """A signer of some layer, with the part its findings are reported on."""
@@ -104,6 +140,7 @@ class Context:
     identity_given: bool
     expected_sender: str | None
     expected_recipient: str | None
+    trust_files: TrustFiles = TrustFiles()
     layers: list[CmsLayer] = field(default_factory=list)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     _memo: dict[str, Any] = field(default_factory=dict)
@@ -247,8 +284,10 @@ def build_context(
     expected_recipient: str | None,
 ) -> Context:
     """Parse and read the message. UserError only for bad trust, CRL or identity files."""
-    trust_certs = [c for p in trust for c in read_pem_certificates(Path(p))]
-    crl_list = [read_pem_crl(Path(p)) for p in crls]
+    anchor_stamps = tuple(_stamp(Path(p)) for p in trust)
+    crl_stamps = tuple(_stamp(Path(p)) for p in crls)
+    trust_certs = [c for s in anchor_stamps for c in _pem_certificates(s)]
+    crl_list = [_crl(s) for s in crl_stamps]
     intended, source, identity_certs = _intended(identity_dir, expected_recipient)
     root = parse_message(message)
     context = Context(
@@ -263,6 +302,7 @@ def build_context(
         identity_given=identity_dir is not None,
         expected_sender=expected_sender,
         expected_recipient=expected_recipient,
+        trust_files=_trust_files(anchor_stamps, crl_stamps),
     )
     key, key_error = _open_key(identity_dir)
     reader = LayerReader(key, key_error, [to_asn1(c) for c in trust_certs])

@@ -10,37 +10,111 @@ import jinja2
 
 from conformance import __version__
 from conformance.check.catalogue import GROUPS, all_rules, rule_ids
-from conformance.check.model import CheckReport
+from conformance.check.i18n import DEFAULT_LANGUAGE, TITLES_FR, Words
+from conformance.check.model import JSON_FORMAT, STATUSES, Check, CheckReport
 from conformance.check.policy import load_policy, policy_names
 
-_COLUMNS = ("id", "status", "part", "found", "expected", "reference")
+# Errors first, then warnings, then the rest: what a tester must act on comes first.
+_ORDER = {"ERROR": 0, "WARNING": 1, "INFO": 2, "SUCCESS": 3}
 
 
-def _cut(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+def ordered(report: CheckReport) -> list[Check]:
+    """The checks, errors first, then warnings, INFO, SUCCESS; catalogue order within each."""
+    return sorted(report.checks, key=lambda c: _ORDER[c.status])
 
 
-def text_table(report: CheckReport, width: int | None = None) -> str:
-    """One line per check: id, status, part, found, expected, reference; then a summary."""
-    width = width or shutil.get_terminal_size((160, 24)).columns
-    fixed = {"id": 9, "status": 7, "part": 7}
-    free = max(width - sum(fixed.values()) - 2 * (len(_COLUMNS) - 1), 60)
-    flexible = {"found": free * 45 // 100, "expected": free * 30 // 100}
-    flexible["reference"] = free - flexible["found"] - flexible["expected"]
-    sizes = {**fixed, **flexible}
-    lines = ["  ".join(c.upper().ljust(sizes[c]) for c in _COLUMNS).rstrip()]
-    lines.append("  ".join("-" * sizes[c] for c in _COLUMNS))
-    for check in report.checks:
-        values = {c: str(getattr(check, c)) for c in _COLUMNS}
-        lines.append(
-            "  ".join(_cut(values[c], sizes[c]).ljust(sizes[c]) for c in _COLUMNS).rstrip()
-        )
-    counts = report.counts()
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+def verdict_line(report: CheckReport, words: Words) -> str:
+    """ "conforme", "2 erreurs, 1 avertissement", "incomplet (non vérifié : CERT-001)"."""
+    verdict = report.verdict()
+    warnings = words.count(verdict.warnings, "warning")
+    unchecked = words("verdict.unchecked", ids=", ".join(verdict.unchecked))
+    semicolon = words("semicolon")
+    if verdict.status == "non-conformant":
+        text = f"{words.count(verdict.errors, 'error')}, {warnings}"
+        return f"{text}{semicolon}{unchecked}" if verdict.unchecked else text
+    if verdict.status == "incomplete":
+        extra = f"{semicolon}{warnings}" if verdict.warnings else ""
+        return f"{words('verdict.incomplete')} ({unchecked}{extra})"
+    extra = f" ({warnings})" if verdict.warnings else ""
+    return f"{words('verdict.conformant')}{extra}"
+
+
+def setting_lines(report: CheckReport, words: Words) -> list[tuple[str, str]]:
+    """(label, value) of what the check used: policy, trust anchors, CRLs, line endings."""
+    trust = report.trust
+    origin = words(f"origin.{trust['origin']}")
+    anchors = "; ".join(f"{a['subject']} ({a['path']})" for a in trust["anchors"])
+    lists = "; ".join(
+        f"{c['issuer']}, "
+        + (words("next_update", date=c["next_update"]) + " " if c["next_update"] else "")
+        + f"({c['path']})"
+        for c in trust["crls"]
+    )
+    lines = [
+        (words("policy"), report.policy),
+        (words("trust"), f"{origin}{words('sep')}{anchors}" if anchors else origin),
+        (words("crls"), f"{origin}{words('sep')}{lists}" if lists else origin),
+    ]
+    if report.line_endings is not None:
+        lines.append((words("line_endings"), line_endings_text(report, words)))
+    return lines
+
+
+def line_endings_text(report: CheckReport, words: Words) -> str:
+    assert report.line_endings is not None
+    verified = words(f"verifies.{report.line_endings['verifies']}")
+    return words("line_endings.text", verified=verified)
+
+
+def _wrap(prefix: str, text: str, width: int, indent: int) -> list[str]:
+    """`prefix` then `text` (its whitespace collapsed) wrapped to `width`, continuation lines
+    indented; never cut: a word longer than the line (a path, an OID) overflows instead."""
+    return textwrap.wrap(
+        " ".join(text.split()),
+        width=max(width, len(prefix) + 20, indent + 20),
+        initial_indent=prefix,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [prefix]
+
+
+def text_table(report: CheckReport, width: int | None = None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """The terminal report: the verdict, what the check used, then every check in full
+    (errors and warnings with what was found and expected, and the reference), wrapped to
+    the terminal's width, nothing truncated; the verdict again at the end."""
+    words = Words(lang)
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    sep = words("sep")
+    verdict = _wrap(f"{words('verdict')}{sep}", verdict_line(report, words), width, 4)
+    lines = list(verdict)
+    for label, value in setting_lines(report, words):
+        lines += _wrap(f"{label}{sep}", value, width, 4)
     lines.append("")
-    lines.append(f"policy {report.policy}: {len(report.checks)} checks: {summary}")
-    return "\n".join(lines) + "\n"
+    status_width = max(len(words.status(s)) for s in STATUSES)
+    indent = status_width + 2
+    labels = {key: words(key) for key in ("found", "expected", "reference")}
+    label_width = max(len(label) for label in labels.values())
+    for check in ordered(report):
+        head = (
+            f"{words.status(check.status):<{status_width}}  {check.id:<9} "
+            f"{words('part')} {check.part:<5} "
+        )
+        title = words.title(check.id, check.title)
+        if check.status in ("ERROR", "WARNING"):
+            lines += _wrap(head, title, width, indent)
+            for key, value in (
+                ("found", check.found),
+                ("expected", check.expected),
+                ("reference", check.reference),
+            ):
+                prefix = " " * indent + labels[key].ljust(label_width) + sep
+                lines += _wrap(prefix, value, width, len(prefix))
+        else:
+            lines += _wrap(head, f"{title}{sep}{check.found}", width, indent)
+    counts = ", ".join(f"{n} {words.status(s)}" for s, n in report.counts().items())
+    lines += ["", f"{words('checks', n=len(report.checks))}{sep}{counts}", *verdict]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 @functools.cache
@@ -54,12 +128,19 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def html_page(report: CheckReport) -> str:
-    """A self-contained HTML page (inline style, no script, no external resource)."""
+def html_page(report: CheckReport, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A self-contained HTML page (inline style, no script, no external resource): a verdict
+    banner, what the check used (policy, trust anchors, CRLs), every check in full."""
+    words = Words(lang)
     template = _environment().get_template("report.html.j2")
     policy = load_policy(report.policy, rule_ids())
     return template.render(
         report=report,
+        checks=ordered(report),
+        verdict=report.verdict(),
+        verdict_text=verdict_line(report, words),
+        line_endings=line_endings_text(report, words) if report.line_endings else None,
+        t=words,
         counts=report.counts(),
         policy=policy,
         version=__version__,
@@ -93,10 +174,36 @@ def catalogue_markdown() -> str:
         "     do not edit: change the rules (conformance/check/rules/) or the policies",
         "     (conformance/check/policies/) and regenerate. -->",
         "",
-        "Each rule has a stable id. A check is SUCCESS when the message passes the rule;",
-        "otherwise its status is the rule's severity under the chosen policy (`--policy`),",
-        "or INFO when the rule could not be checked (no identity, no trust anchors, no CRL).",
-        "Algorithm rules grade each algorithm as the policy lists it (see the end of this page).",
+        "Each rule has a stable id and a title in English and French (in italics; `--lang`).",
+        "A check is SUCCESS when the message passes the rule; otherwise its status is the",
+        "rule's severity under the chosen policy (`--policy`), or INFO when the rule could not",
+        "judge (no identity, no trust anchor, no CRL): it is then *not checked*. Algorithm rules",
+        "grade each algorithm as the policy lists it (see the end of this page).",
+        "",
+        "## Reading the output",
+        "",
+        "The first line is the verdict: **conforme** / *conformant* (no ERROR; warnings are",
+        "counted beside it), **N erreurs, M avertissements** / *N errors, M warnings*, or",
+        "**incomplet** / *incomplete* (no ERROR, but a rule could not judge: the rules not",
+        "checked are named). Then what the check used: the policy, the trust anchors and the",
+        "CRLs, each named with its file. Then every check, errors first, then warnings, INFO",
+        "and SUCCESS, wrapped to the terminal, never cut (`--html` writes the same with a",
+        f"verdict banner; `--json` the machine-readable report, `format` {JSON_FORMAT}).",
+        "",
+        "- **Trust, fail-closed.** Without `--trust` and `--crl`, the chain (CERT-001) and",
+        "  revocation (CERT-003) are judged against the shipped test PKI's root and CRLs",
+        "  (`vectors/pki/ca/`), so a message from an unknown root or a revoked signer is an",
+        "  ERROR. `--trust`/`--crl` replace them; `--no-default-trust` without them leaves",
+        "  both rules *not checked* and the verdict *incomplete*.",
+        "- **Files saved with LF.** `check FILE` also checks a file whose lines end in LF",
+        "  (saved on Unix; openssl keeps only the signed content in CRLF) in its CRLF form,",
+        "  and reports one MIME-001 WARNING saying which form's signature verified. Mixed",
+        "  endings (CRLF and bare LF in one header block or body, or a bare CR) stay an",
+        "  ERROR. Receivers and the matrix never convert: they judge the bytes received.",
+        "- **Exit status:** 0 conformant, 1 non-conformant, 2 usage error, 3 incomplete.",
+        "- **Language:** `--lang fr` (default) or `en` translates the verdict, the statuses,",
+        "  the labels and the rule titles; what a rule found and expected is technical",
+        "  detail written in English; the JSON is never translated.",
         "",
         "## Policies",
         "",
@@ -113,7 +220,8 @@ def catalogue_markdown() -> str:
                 continue
             severities = " | ".join(p.severity(rule.id) for p in policies)
             out.append(
-                f"| {rule.id} | **{_md(rule.title)}**: {_md(rule.description)} | "
+                f"| {rule.id} | **{_md(rule.title)}** (*{_md(TITLES_FR[rule.id])}*): "
+                f"{_md(rule.description)} | "
                 f"{_md(rule.reference)} | {severities} |"
             )
     out += ["", "## Algorithms by policy", ""]

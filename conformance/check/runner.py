@@ -1,22 +1,33 @@
-"""Run every rule of the catalogue on one message: `run_checks`.
+"""Run every rule of the catalogue on one message: `run_checks`; and, for the command
+line only, `check_saved_file` and `default_trust`.
 
 The runner never raises on a message: a rule that breaks on some input is
 reported as an ERROR check naming the rule and the exception (a bug of the
 validator, made visible rather than hidden), and the other rules still run.
+`run_checks` judges the bytes it is given, as a receiver and the matrix do;
+`check_saved_file` is what `check FILE` adds for a file saved with LF line
+endings (check/endings.py): its CRLF form is checked too, and a WARNING says
+which form verified.
 """
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from conformance.check.catalogue import Rule, all_rules, rule_ids
-from conformance.check.context import Context, build_context
+from conformance.check.catalogue import Rule, all_rules, get_rule, rule_ids
+from conformance.check.context import Context, TrustFiles, build_context, trust_files
+from conformance.check.endings import line_endings
+from conformance.check.i18n import Words
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
+from conformance.core.mime import canonicalize
 from conformance.errors import UserError
+
+TrustOrigin = Literal["given", "test-pki", "none"]
 
 
 def _summary(context: Context) -> dict[str, Any]:
@@ -58,6 +69,7 @@ def _run_rule(rule: Rule, context: Context) -> list[Check]:
                     outcome.expected,
                     rule.reference,
                     outcome.part,
+                    outcome.checked,
                 )
             )
     except Exception as exc:  # a validator bug: shown, never a silent pass
@@ -77,6 +89,35 @@ def _run_rule(rule: Rule, context: Context) -> list[Check]:
     return checks
 
 
+def _trust_record(files: TrustFiles, origin: TrustOrigin) -> dict[str, Any]:
+    """What the chain and revocation rules were given, named, for the report."""
+    if not files.anchors and not files.crls:
+        origin = "none"
+    return {
+        "origin": origin,
+        "anchors": [{"path": path, "subject": subject} for path, subject in files.anchors],
+        "crls": [
+            {"path": path, "issuer": issuer, "next_update": update}
+            for path, issuer, update in files.crls
+        ],
+    }
+
+
+def default_trust() -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The shipped test PKI's trust anchors and CRLs: what `check` trusts unless told
+    otherwise, so that an unknown root or a revoked signer is an error, not a silent pass."""
+    from conformance.pki.model import load_pki
+
+    try:
+        pki = load_pki()
+    except UserError as exc:
+        raise UserError(
+            f"check: the default trust anchors are the test PKI's, which cannot be read ({exc}); "
+            "give --trust and --crl, or --no-default-trust"
+        ) from None
+    return pki.trust_paths(), pki.crl_paths()
+
+
 def run_checks(
     message: bytes,
     *,
@@ -86,11 +127,13 @@ def run_checks(
     policy: str = DEFAULT_POLICY,
     expected_sender: str | None = None,
     expected_recipient: str | None = None,
+    trust_origin: TrustOrigin = "given",
 ) -> CheckReport:
     """Check one message against every rule of the catalogue under `policy`.
 
     Never raises on the message's content; raises UserError for an unknown
     policy or unreadable trust, CRL or identity files (configuration, not input).
+    `trust_origin` says, for the report, where `trust` and `crls` came from.
     """
     chosen = load_policy(policy, rule_ids())
     try:
@@ -106,6 +149,7 @@ def run_checks(
     except UserError:
         raise
     except Exception as exc:  # a validator bug while parsing: one visible ERROR, no traceback
+        record = _trust_record(trust_files(trust, crls), trust_origin)
         failed = Check(
             "MIME-004",
             "ERROR",
@@ -116,9 +160,81 @@ def run_checks(
             "1",
         )
         return CheckReport(
-            message={"size": len(message), "parts": []}, checks=[failed], policy=chosen.id
+            message={
+                "size": len(message),
+                "headers": dict.fromkeys(("from", "to", "subject", "date", "message_id")),
+                "layers": [],
+                "parts": [],
+            },
+            checks=[failed],
+            policy=chosen.id,
+            trust=record,
         )
-    report = CheckReport(message=_summary(context), policy=chosen.id)
+    record = _trust_record(context.trust_files, trust_origin)
+    report = CheckReport(message=_summary(context), policy=chosen.id, trust=record)
     for rule in all_rules():
         report.checks.extend(_run_rule(rule, context))
+    return report
+
+
+_SIGNATURE_RULES = ("CMS-004", "CMS-009")  # the digest matches, the signature verifies
+
+
+def _verifies(report: CheckReport) -> bool | None:
+    """Whether every signature of the message verifies; None when it has none."""
+    checks = [c for rule_id in _SIGNATURE_RULES for c in report.by_id(rule_id)]
+    return all(c.status == "SUCCESS" for c in checks) if checks else None
+
+
+def check_saved_file(message: bytes, **options: Any) -> CheckReport:
+    """`run_checks` on a message file, and, when every line of the file ends in LF (as saved
+    on Unix, check/endings.py), on its CRLF form too. The report is then that of the CRLF
+    form, the form the message is sent in (a signature that verifies only over the LF bytes
+    fails there: fail-closed), and its bare-LF findings give way to one MIME-001 WARNING
+    saying which form's signature verified. Mixed endings are judged as they are, with a
+    note saying why. Receivers and the matrix never convert: only this command-line entry
+    does."""
+    as_saved = run_checks(message, **options)
+    endings = line_endings(message)
+    if endings == "mixed":
+        note = (
+            "; the file mixes CRLF and bare LF (or has a bare CR), so it has no single "
+            "CRLF form: judged as it is"
+        )
+        as_saved.checks = [
+            replace(c, found=c.found + note) if c.id == "MIME-001" and c.status != "SUCCESS" else c
+            for c in as_saved.checks
+        ]
+    if endings != "LF":
+        return as_saved
+    report = run_checks(canonicalize(message), **options)
+    saved_ok, crlf_ok = _verifies(as_saved), _verifies(report)
+    if saved_ok is None:
+        verifies = "no-signature"
+    else:
+        verifies = {
+            (True, True): "both",
+            (False, True): "crlf",
+            (True, False): "saved",
+            (False, False): "neither",
+        }[(saved_ok, bool(crlf_ok))]
+    said = Words("en")(f"verifies.{verifies}")
+    rule = get_rule("MIME-001")
+    assert rule is not None
+    warning = Check(
+        rule.id,
+        "WARNING",
+        rule.title,
+        "lines end in LF, as in a file saved on Unix (openssl keeps only the signed content "
+        "in CRLF): checked as saved and in its CRLF form, the form it is sent in, which this "
+        f"report shows; {said}",
+        "CRLF at the end of every line, as the message is sent",
+        rule.reference,
+        "1",
+    )
+    # The CRLF form's own MIME-001 findings (all SUCCESS) give way to it.
+    place = next((i for i, c in enumerate(report.checks) if c.id == rule.id), 0)
+    others = [c for c in report.checks if c.id != rule.id]
+    report.checks = [*others[:place], warning, *others[place:]]
+    report.line_endings = {"saved": "LF", "checked": "CRLF", "verifies": verifies}
     return report

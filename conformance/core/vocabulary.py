@@ -40,6 +40,11 @@ REAL_TOOLS: tuple[RealTool, ...] = get_args(RealTool)
 # cells take several times longer.
 PROCESS_AGENTS: tuple[AgentKind, ...] = (*REAL_TOOLS, "command")
 
+# The languages of what a person reads (the reports, `check`); French first, the default.
+Language = Literal["fr", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "fr"
+
 # Algorithm names, shared by the engine's options, the profiles and the token.
 Digest = Literal["sha1", "sha256", "sha384", "sha512"]
 DIGESTS: tuple[Digest, ...] = get_args(Digest)

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from conformance.core.vocabulary import SERVICES, Function, Service
+from conformance.core.vocabulary import SERVICES, Function, Language, Service
 from conformance.errors import UserError
 
 __all__ = [
@@ -64,7 +64,6 @@ POLICIES: tuple[Policy, ...] = get_args(Policy)
 # Who makes the valid message the hostile one is made from.
 Producer = Literal["reference", "openssl"]
 PRODUCERS: tuple[Producer, ...] = get_args(Producer)
-Language = Literal["fr", "en"]
 
 _EXPECTATION = r"^(refuse|warn|withhold:(" + "|".join(SERVICES) + r"))$"
 Expectation = Annotated[str, StringConstraints(pattern=_EXPECTATION)]

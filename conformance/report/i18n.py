@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from conformance.errors import UserError
 
-LANGUAGES: Final = ("fr", "en")
-DEFAULT_LANGUAGE: Final = "fr"
+__all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "Translator"]
 
 # key -> (French, English)
 CATALOGUE: Final[dict[str, tuple[str, str]]] = {

@@ -14,7 +14,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from conformance.check import certs
-from conformance.check.catalogue import Outcome, rule
+from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
 from conformance.core.author import author
@@ -111,9 +111,7 @@ def chain(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         expected = "a valid path to a trust anchor"
         if not context.trust:
-            yield Outcome(
-                subject.part, False, "not checked: no trust anchors given", expected, "INFO"
-            )
+            yield not_checked(subject.part, "not checked: no trust anchors given", expected)
             continue
         # Validity has its own rule: judge the path at a moment inside the certificate's
         # validity, rounded to the day so that pyhanko's (slow) verdict is cached.
@@ -135,13 +133,11 @@ def chain(context: Context) -> Iterator[Outcome]:
         except Exception as exc:
             # The path validator broke on this certificate (e.g. the GIP-CPS key OID):
             # no verdict either way, said plainly, rather than a wrong ERROR.
-            yield Outcome(
+            yield not_checked(
                 subject.part,
-                False,
                 f"not checked: the path validator failed on {subject.label}: "
                 f"{type(exc).__name__}: {exc}",
                 expected,
-                "INFO",
             )
             continue
         yield Outcome(subject.part, result.valid, result.message, expected)
@@ -208,14 +204,14 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
     """Whether `cert` is on a current CRL of its issuer at the subject's moment."""
     expected = "not on the issuer's CRL"
     if not context.crls:
-        return Outcome(subject.part, False, "not checked: no CRL given", expected, "INFO")
+        return not_checked(subject.part, "not checked: no CRL given", expected)
     # Names compared as DER, the certificate read with asn1crypto: it may hold a key
     # cryptography cannot load (inherited DSA parameters, the GIP-CPS key OID).
     issuer_der = cert.issuer.dump()
     covering = [crl for crl in context.crls if crl.issuer.public_bytes() == issuer_der]
     if not covering:
         found = f"not checked: no CRL of {_name(cert.issuer)}"
-        return Outcome(subject.part, False, found, expected, "INFO")
+        return not_checked(subject.part, found, expected)
     # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
     # says anything of the status (the receiver's path validation asks the same).
     problems = [_unusable(crl, subject) for crl in covering]
@@ -224,7 +220,7 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
         found = f"not checked: the CRL of {_name(cert.issuer)} " + "; ".join(
             p for p in problems if p
         )
-        return Outcome(subject.part, False, found, expected, "INFO")
+        return not_checked(subject.part, found, expected)
     known = context.memo("crl-issuers", lambda: _issuers(context))
     issuers = [der for name, der, _ in known if name == issuer_der]
     if not issuers:
@@ -232,7 +228,7 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
             f"not checked: the certificate of {_name(cert.issuer)} is unknown, "
             "its CRL cannot be verified"
         )
-        return Outcome(subject.part, False, found, expected, "INFO")
+        return not_checked(subject.part, found, expected)
     serial = int(cert.serial_number)
     for crl in current:
         if not any(_crl_signature_verifies(_crl_der(crl), i) for i in issuers):

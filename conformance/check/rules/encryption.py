@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.check.catalogue import Outcome, rule
+from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
 from conformance.check.layers import CmsLayer, matches
 from conformance.check.rules import graded
@@ -61,12 +61,10 @@ def intended_recipient(context: Context) -> Iterator[Outcome]:
         rids = [r.rid for r in layer.envelope.recipients]
         found = f"{len(rids)} recipient(s): " + "; ".join(rids[:4])
         if context.intended is None:
-            yield Outcome(
+            yield not_checked(
                 layer.part.path,
-                False,
                 f"not checked (no identity or expected recipient): {found}",
                 "a RecipientInfo for the recipient",
-                "INFO",
             )
             continue
         ok = any(
@@ -87,9 +85,7 @@ def decrypts(context: Context) -> Iterator[Outcome]:
         assert layer.envelope is not None
         expected = "the content decrypts with the identity's key"
         if layer.envelope.decrypted is None:
-            yield Outcome(
-                layer.part.path, False, "not checked: no identity given", expected, "INFO"
-            )
+            yield not_checked(layer.part.path, "not checked: no identity given", expected)
         elif layer.envelope.decrypted:
             note = f"; {layer.envelope.decrypt_note}" if layer.envelope.decrypt_note else ""
             found = f"decrypted ({layer.envelope.cipher}){note}"
@@ -127,12 +123,8 @@ def integrity(context: Context) -> Iterator[Outcome]:
                 layer.part.path, True, f"{envelope.cipher}: authenticated encryption", expected
             )
         elif layer.inner is None:
-            yield Outcome(
-                layer.part.path,
-                False,
-                f"{envelope.cipher}: cannot tell, not decrypted",
-                expected,
-                "INFO",
+            yield not_checked(
+                layer.part.path, f"not checked: {envelope.cipher}, not decrypted", expected
             )
         elif _signed_inside(context, layer.inner):
             yield Outcome(

@@ -217,12 +217,17 @@ def micalg_names(context: Context) -> Iterator[Outcome]:
 
 
 def _eight_bit_leaves(node: Node) -> list[str]:
+    """The leaves that are not 7-bit, each saying why: declared 8bit or binary, or holding
+    8-bit octets under a 7-bit declaration (then the part is mislabelled, MIME-006)."""
     found = []
     for part in node.walk():
         if part.is_multipart:
             continue
-        if part.transfer_encoding in ("8bit", "binary") or EIGHT_BIT.search(part.body):
-            found.append(f"{part.path} ({part.transfer_encoding})")
+        cte = part.transfer_encoding
+        if cte in ("8bit", "binary"):
+            found.append(f"part {part.path} declared {cte}")
+        elif EIGHT_BIT.search(part.body):
+            found.append(f"part {part.path} holds 8-bit octets though declared {cte}")
     return found
 
 
@@ -239,7 +244,7 @@ def signed_seven_bit(context: Context) -> Iterator[Outcome]:
         if not node.children:
             continue
         bad = _eight_bit_leaves(node.children[0])
-        found = f"8-bit parts: {', '.join(bad)}" if bad else "7-bit"
+        found = "; ".join(bad) if bad else "7-bit"
         yield Outcome(node.children[0].path, not bad, found, expected)
 
 

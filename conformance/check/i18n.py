@@ -1,0 +1,193 @@
+"""What `check` says to a person, in French (the default, like the reports) and English.
+
+The rules register their titles in English (`catalogue.rule`); their French
+titles are here, keyed by the stable rule id, and a test requires one for every
+rule. The details a rule finds (`found`, `expected`) are technical facts
+(algorithm names, serial numbers, RFC sections) written once, in English: a
+translation of each of some hundred formatted messages would drift from the
+code that builds them, while the title, the status and the verdict carry the
+meaning a tester acts on. The JSON report is not translated (a contract).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
+from conformance.errors import UserError
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "TITLES_FR", "Language", "Words", "language"]
+
+# key -> (French, English)
+TEXT: Final[dict[str, tuple[str, str]]] = {
+    "sep": (" : ", ": "),
+    "semicolon": (" ; ", "; "),
+    "status.SUCCESS": ("SUCCÈS", "SUCCESS"),
+    "status.ERROR": ("ERREUR", "ERROR"),
+    "status.WARNING": ("AVERTISSEMENT", "WARNING"),
+    "status.INFO": ("INFO", "INFO"),
+    "verdict": ("Verdict", "Verdict"),
+    "verdict.conformant": ("conforme", "conformant"),
+    "verdict.errors": ("{errors}, {warnings}", "{errors}, {warnings}"),
+    "verdict.incomplete": ("incomplet", "incomplete"),
+    "verdict.unchecked": ("non vérifié : {ids}", "not checked: {ids}"),
+    "count.error": ("{n} erreur", "{n} error"),
+    "count.errors": ("{n} erreurs", "{n} errors"),
+    "count.warning": ("{n} avertissement", "{n} warning"),
+    "count.warnings": ("{n} avertissements", "{n} warnings"),
+    "checks": ("{n} contrôles", "{n} checks"),
+    "policy": ("Politique", "Policy"),
+    "trust": ("Ancres de confiance", "Trust anchors"),
+    "crls": ("LCR", "CRLs"),
+    "origin.test-pki": (
+        "PKI de test livrée (par défaut ; --no-default-trust pour s'en passer)",
+        "the shipped test PKI (by default; --no-default-trust to go without)",
+    ),
+    "origin.given": ("données en argument", "given on the command line"),
+    "origin.none": (
+        "aucune (la chaîne et la révocation ne sont pas vérifiées)",
+        "none (the chain and revocation are not checked)",
+    ),
+    "next_update": ("prochaine mise à jour {date}", "next update {date}"),
+    "line_endings": ("Fins de ligne", "Line endings"),
+    "line_endings.text": (
+        "fichier enregistré en LF (comme sous Unix), vérifié tel quel et sous sa forme CRLF "
+        "(celle de l'envoi, que montre le rapport) : {verified}",
+        "file saved with LF (as on Unix), checked as saved and in its CRLF form (the form it "
+        "is sent in, which the report shows): {verified}",
+    ),
+    "verifies.both": (
+        "la signature se vérifie sous les deux formes",
+        "the signature verifies in both forms",
+    ),
+    "verifies.crlf": (
+        "la signature ne se vérifie que sous sa forme CRLF, pas telle qu'enregistrée",
+        "the signature verifies only in its CRLF form, not as saved",
+    ),
+    "verifies.saved": (
+        "la signature ne se vérifie que telle qu'enregistrée (LF), pas sous sa forme CRLF",
+        "the signature verifies only as saved (LF), not in its CRLF form",
+    ),
+    "verifies.neither": (
+        "la signature ne se vérifie sous aucune des deux formes",
+        "the signature verifies in neither form",
+    ),
+    "verifies.no-signature": ("pas de signature à vérifier", "no signature to verify"),
+    "part": ("partie", "part"),
+    "Part": ("Partie", "Part"),
+    "found": ("constaté", "found"),
+    "expected": ("attendu", "expected"),
+    "reference": ("référence", "reference"),
+    "rule": ("Règle", "Rule"),
+    "status": ("Statut", "Status"),
+    "check": ("Contrôle", "Check"),
+    "title": ("Contrôle du message", "Message check"),
+    "no_subject": ("(sans objet)", "(no subject)"),
+    "size": ("Taille", "Size"),
+    "octets": ("{n} octets", "{n} octets"),
+    "checks.heading": ("Contrôles", "Checks"),
+    "tree.heading": ("Arborescence MIME", "MIME tree"),
+    "tree.type": ("Type de contenu", "Content type"),
+    "tree.params": ("Paramètres", "Parameters"),
+    "tree.encoding": ("Encodage de transfert", "Transfer encoding"),
+    "tree.size": ("Taille", "Size"),
+    "tree.origin": ("Origine", "From"),
+    "setting.heading": ("Réglages du contrôle", "What the check used"),
+    "header.from": ("De", "From"),
+    "header.to": ("À", "To"),
+    "header.date": ("Date", "Date"),
+    "header.message_id": ("Message-ID", "Message-ID"),
+}
+
+TITLES_FR: Final[dict[str, str]] = {
+    "HDR-001": "From présent",
+    "HDR-002": "To présent",
+    "HDR-003": "Date présente et valide",
+    "HDR-004": "Message-ID présent et bien formé",
+    "HDR-005": "MIME-Version présent",
+    "HDR-006": "Champs d'en-tête en ASCII",
+    "HDR-007": "Mots encodés bien formés",
+    "HDR-008": "From est l'expéditeur attendu",
+    "HDR-009": "To contient le destinataire attendu",
+    "MIME-001": "Fins de ligne CRLF",
+    "MIME-002": "Lignes d'au plus 998 caractères",
+    "MIME-003": "Content-Type valide avec ses paramètres requis",
+    "MIME-004": "Les frontières multipart délimitent les parties",
+    "MIME-005": "Content-Transfer-Encoding connu et permis",
+    "MIME-006": "Les parties 7bit ne contiennent que des données 7 bits",
+    "MIME-007": "Le corps encodé se décode",
+    "SMIME-001": "Types de média S/MIME standard",
+    "SMIME-002": "smime-type présent et juste",
+    "SMIME-003": "Parties CMS nommées smime.p7m / smime.p7s",
+    "SMIME-004": "protocol de multipart/signed exact",
+    "SMIME-005": "micalg présent",
+    "SMIME-006": "micalg égal au condensé utilisé",
+    "SMIME-007": "micalg en minuscules",
+    "SMIME-008": "micalg avec les noms de la RFC 5751",
+    "SMIME-009": "Contenu signé en 7 bits",
+    "SMIME-010": "multipart/signed a un contenu et une signature",
+    "SMIME-011": "Parties CMS encodées en base64",
+    "CMS-001": "Objet CMS lisible et du bon type",
+    "CMS-002": "Certificat du signataire inclus",
+    "CMS-003": "Attributs signés présents",
+    "CMS-004": "L'attribut message-digest correspond au contenu",
+    "CMS-005": "L'attribut content-type correspond à eContentType",
+    "CMS-006": "signing-time présent",
+    "CMS-007": "Algorithme de condensé permis par la politique",
+    "CMS-008": "Algorithme de signature permis par la politique",
+    "CMS-009": "La signature se vérifie",
+    "CMS-010": "Condensé du SignerInfo listé dans digestAlgorithms",
+    "CMS-011": "Le SignedData a un signataire",
+    "ENC-001": "Chiffrement du contenu permis par la politique",
+    "ENC-002": "Transport de clé permis par la politique",
+    "ENC-003": "Chiffré pour le destinataire prévu",
+    "ENC-004": "Se déchiffre avec la clé du destinataire",
+    "ENC-005": "Contenu chiffré protégé contre l'altération",
+    "CERT-001": "Le certificat remonte à une ancre de confiance",
+    "CERT-002": "Certificat valide à la date de signature",
+    "CERT-003": "Certificat non révoqué",
+    "CERT-004": "Le certificat de signature permet la non-répudiation",
+    "CERT-005": "Le certificat de chiffrement permet le chiffrement de clé",
+    "CERT-006": "L'usage étendu de clé permet la protection du courrier",
+    "CERT-007": "L'adresse de l'expéditeur est celle du certificat",
+    "CERT-008": "Identifiant national présent et bien formé",
+    "CERT-009": "L'identifiant national n'est pas un identifiant de test",
+    "CERT-010": "Taille de clé RSA et DSA permise par la politique",
+    "CERT-011": "Algorithme de signature du certificat permis par la politique",
+    "CERT-012": "Identifiant d'algorithme de clé publique standard",
+    "PAY-001": "Contenu HPRIM bien formé",
+    "PAY-002": "HPRIM transporté octet pour octet",
+}
+
+
+def language(value: str) -> Language:
+    """`value` as a Language, or a UserError naming the choices."""
+    for known in LANGUAGES:
+        if value == known:
+            return known
+    raise UserError(f"--lang: {value!r} is not one of {', '.join(LANGUAGES)}")
+
+
+class Words:
+    """The strings of one language; a missing key is a bug (KeyError in the tests)."""
+
+    def __init__(self, lang: str = DEFAULT_LANGUAGE) -> None:
+        self.lang = language(lang)
+        self._index = LANGUAGES.index(self.lang)
+
+    def __call__(self, key: str, **params: object) -> str:
+        text = TEXT[key][self._index]
+        return text.format(**params) if params else text
+
+    def status(self, status: str) -> str:
+        return self(f"status.{status}")
+
+    def title(self, rule_id: str, english: str) -> str:
+        """A rule's title in this language (its English title when it has no French one:
+        a test requires one for every rule, so this only protects a page from a KeyError)."""
+        return TITLES_FR.get(rule_id, english) if self.lang == "fr" else english
+
+    def count(self, n: int, noun: str) -> str:
+        """ "1 erreur", "0 erreur", "2 erreurs" (French singular below 2); "1 error", "0 errors"."""
+        singular = n < 2 if self.lang == "fr" else n == 1
+        return self(f"count.{noun}" if singular else f"count.{noun}s", n=n)
