@@ -372,10 +372,6 @@ def _rejections(
     receiver: Receiver, cast: Cast, declared: Capabilities, settings: CheckSettings
 ) -> list[Check]:
     cases = [c for c in load_cases() if settings.cases is None or c.id in settings.cases]
-    if settings.cases is not None:
-        unknown = sorted(settings.cases - {c.id for c in cases})
-        if unknown:
-            raise UserError(f"--case: unknown rejection case {', '.join(unknown)}")
     found = []
     rejection = RejectionSettings(
         policy=settings.policy,
@@ -408,15 +404,17 @@ def _rejection_check(name: str, cell: Any, cases: dict[str, RejectionCase]) -> C
         first = bad[0]
         case = cases.get(first.case)
         title = f" ({case.title['en']})" if case is not None else ""
+        producers = ", ".join(r.producer for r in bad if r.case == first.case)
         if first.outcome == "accepts":
             what = (
-                f"accepts a hostile message: {first.case}{title} from {first.producer}, "
+                f"accepts a hostile message: {first.case}{title} from {producers}, "
                 f"claims {', '.join(first.claimed)}: refuse it (an error code) or withhold "
                 f"those services; {first.reason}"
             )
         else:
-            what = f"broke on {first.case}{title} from {first.producer}: {first.reason}"
-        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            what = f"broke on {first.case}{title} from {producers}: {first.reason}"
+        others = list(dict.fromkeys(r.case for r in bad if r.case != first.case))
+        more = f"; also {', '.join(others)}" if others else ""
         return Check(name, "fail", what + more, cell.duration_s)
     note = f", {len(skipped)} not applicable" if skipped else ""
     return Check(name, "pass", f"{refused} refused{note}", cell.duration_s)
@@ -475,6 +473,10 @@ def check_adapter(
     progress: Callable[[Check], None] | None = None,
 ) -> AdapterReport:
     """Every check of the contract against one adapter (never raises on the adapter's faults)."""
+    if settings.cases:
+        unknown = sorted(settings.cases - {c.id for c in load_cases()})
+        if unknown:
+            raise UserError(f"--case: unknown rejection case {', '.join(unknown)}")
     started = time.perf_counter()
     report = AdapterReport(target.argv)
     timeout = target.timeout or settings.timeout
