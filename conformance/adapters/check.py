@@ -26,7 +26,7 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import Evidence
 from conformance.agents.command import AdapterCall, CommandAgent
 from conformance.agents.factory import make_agent
-from conformance.agents.tools import ToolTimeout, run
+from conformance.agents.tools import ToolRun, ToolTimeout, run
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.matrix.cast import Cast, directories_of
@@ -36,6 +36,7 @@ from conformance.profiles.loader import load_profile, load_profiles
 from conformance.profiles.schema import Profile
 from conformance.rejections.model import CLASSES, Policy, RejectionCase, load_cases
 from conformance.rejections.run import Receiver, RejectionSettings, run_rejection_cell
+from conformance.results import RejectionCell
 from conformance.status import CONTRACT_VERSION
 
 __all__ = [
@@ -169,7 +170,9 @@ def resolve_target(words: Sequence[str]) -> Target:
     return Target(tuple(agent.argv), profile, profile.engine.timeout_s)
 
 
-def _answer(argv: Sequence[str], verb: Sequence[str], timeout: float) -> tuple[Any, float]:
+def _answer(
+    argv: Sequence[str], verb: Sequence[str], timeout: float
+) -> tuple[ToolRun | str, float]:
     """Run one verb outside the matrix (version, capabilities, a usage error)."""
     started = time.perf_counter()
     try:
@@ -181,8 +184,8 @@ def _answer(argv: Sequence[str], verb: Sequence[str], timeout: float) -> tuple[A
     return result, result.seconds
 
 
-def _stderr_tail(result: Any) -> str:
-    text = str(result.stderr.decode("utf-8", "replace")).strip()
+def _stderr_tail(result: ToolRun) -> str:
+    text = result.stderr.decode("utf-8", "replace").strip()
     return f" (stderr: {text.splitlines()[-1][:200]})" if text else ""
 
 
@@ -393,7 +396,7 @@ def _rejections(
     return found
 
 
-def _rejection_check(name: str, cell: Any, cases: dict[str, RejectionCase]) -> Check:
+def _rejection_check(name: str, cell: RejectionCell, cases: dict[str, RejectionCase]) -> Check:
     results = cell.cases
     refused = sum(r.outcome == "refuses" for r in results)
     skipped = [r for r in results if r.outcome == "not-applicable"]
