@@ -26,6 +26,7 @@ COMMANDS = {
     "diff": "conformance.report.cli",
     "check": "conformance.check.cli",
     "agent": "conformance.agents.cli",
+    "adapter": "conformance.adapters.cli",
     "profiles": "conformance.profiles.cli",
     "vectors": "conformance.vectors.cli",
     "pki": "conformance.pki.cli",

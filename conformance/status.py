@@ -9,9 +9,14 @@ parsing its output.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 # The version of the agent contract (docs/agent-cli.md): the status JSON, the exit codes and
 # the capabilities. Every change to the contract bumps it and updates the exit-code table.
@@ -77,6 +82,10 @@ for _code in reversed(PRECEDENCE):
 
 @dataclass
 class StatusError:
+    # The status JSON is a contract: an unknown key is an adapter's mistake, named as such
+    # (and `additionalProperties: false` in docs/status.schema.json).
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
     code: ErrorCode
     message: str
 
@@ -86,6 +95,10 @@ class StatusError:
 
 @dataclass
 class Signer:
+    # The status JSON is a contract: an unknown key is an adapter's mistake, named as such
+    # (and `additionalProperties: false` in docs/status.schema.json).
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
     subject: str
     email: str | None
     idnat: str | None
@@ -94,6 +107,10 @@ class Signer:
 
 @dataclass
 class Algorithms:
+    # The status JSON is a contract: an unknown key is an adapter's mistake, named as such
+    # (and `additionalProperties: false` in docs/status.schema.json).
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
     digest: list[str] = field(default_factory=list)
     signature: list[str] = field(default_factory=list)
     content_encryption: list[str] = field(default_factory=list)
@@ -102,6 +119,10 @@ class Algorithms:
 
 @dataclass
 class Services:
+    # The status JSON is a contract: an unknown key is an adapter's mistake, named as such
+    # (and `additionalProperties: false` in docs/status.schema.json).
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
     authentication: bool = False
     integrity: bool = False
     non_repudiation: bool = False
@@ -121,6 +142,8 @@ class Coverage:
     parts ("part 1", "part 1.2", IMAP numbering) when a signature covers only a part
     beside others. A service is held (`Services`) only when it covers the whole message."""
 
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
     authentication: list[str] = field(default_factory=list)
     integrity: list[str] = field(default_factory=list)
     non_repudiation: list[str] = field(default_factory=list)
@@ -136,6 +159,8 @@ class Coverage:
 @dataclass
 class Status:
     """What a receiver found. `layers` lists the S/MIME layers outside in."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
 
     decrypted: bool = False
     encrypted: bool = False
@@ -188,58 +213,135 @@ class Status:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Status:
-        """Parse an adapter's status JSON; raises ValueError naming the bad field."""
-        if not isinstance(data, dict):
-            raise ValueError("status: expected a JSON object")
+    def from_json(cls, data: Any) -> Status:
+        """Parse an adapter's status (decoded JSON); raises ValueError naming the bad field."""
+        return cls.loads(json.dumps(data))
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> Status:
+        """Parse an adapter's status JSON against its schema (docs/status.schema.json).
+
+        Raises ValueError naming the field and what was expected
+        ("status.services: unexpected key 'non-repudiation' (expected one of ...)"):
+        the adapter's author reads it, so it speaks of JSON, not of Python.
+        """
         try:
-            signer = data.get("signer")
-            errors = []
-            for i, e in enumerate(data.get("errors") or []):
-                try:
-                    code = ErrorCode(e["code"])
-                except (KeyError, ValueError, TypeError) as exc:
-                    raise ValueError(
-                        f"status: errors[{i}].code: {e!r} is not a known code"
-                    ) from exc
-                errors.append(StatusError(code, str(e.get("message", ""))))
-            services = Services(**(data.get("services") or {}))
-            coverage = data.get("coverage")
-            if isinstance(coverage, dict):
-                _check_coverage(services, coverage)
-            version = data.get("contract_version", 1)
-            if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-                raise ValueError(f"status: contract_version: {version!r} is not a version")
-            return cls(
-                decrypted=bool(data.get("decrypted", False)),
-                encrypted=bool(data.get("encrypted", data.get("decrypted", False))),
-                signed=bool(data.get("signed", False)),
-                signature_valid=data.get("signature_valid"),
-                chain_valid=data.get("chain_valid"),
-                signer=Signer(**signer) if signer else None,
-                algorithms=Algorithms(**(data.get("algorithms") or {})),
-                services=services,
-                coverage=(
-                    Coverage(**{k: list(v) for k, v in coverage.items()})
-                    if isinstance(coverage, dict)
-                    else Coverage.of_services(services)
-                ),
-                layers=list(data.get("layers") or []),
-                errors=errors,
-                contract_version=version,
+            raw = json.loads(text)
+        except UnicodeDecodeError:
+            raise ValueError("status: not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f"status: not JSON ({exc.msg.lower()}, line {exc.lineno} column {exc.colno})"
+            ) from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"status: expected a JSON object, got {_json_kind(raw)}")
+        try:
+            status = _status_adapter().validate_json(text, strict=True)
+        except ValidationError as exc:
+            problems = [_describe(e) for e in exc.errors()]
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise ValueError("; ".join(problems[:3]) + more) from None
+        if "encrypted" not in raw:  # version 1 adapters may give `decrypted` only
+            status.encrypted = status.decrypted
+        if status.contract_version < 1:
+            raise ValueError(
+                f"status.contract_version: expected a version (1 or more), got "
+                f"{status.contract_version}"
             )
-        except TypeError as exc:
-            raise ValueError(f"status: {exc}") from exc
+        if "contract_version" not in raw:
+            status.contract_version = 1
+        coverage = raw.get("coverage")
+        if isinstance(coverage, dict):
+            _check_coverage(status.services, coverage)
+        else:
+            status.coverage = Coverage.of_services(status.services)
+        return status
+
+
+@cache
+def _status_adapter() -> TypeAdapter[Status]:
+    return TypeAdapter(Status)
+
+
+_JSON_TYPES = {
+    "bool_type": "true or false",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "list_type": "an array",
+    "dict_type": "an object",
+    "dataclass_type": "an object",
+    "dataclass_exact_type": "an object",
+}
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    kind = {dict: "an object", list: "an array", str: "a string", int: "a number"}
+    for python, name in kind.items():
+        if isinstance(value, python):
+            return f"{name} {json.dumps(value)[:60]}" if python in (str, int) else name
+    return "a number" if isinstance(value, float) else type(value).__name__
+
+
+def _place(loc: tuple[int | str, ...]) -> str:
+    return "status" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+
+
+def _type_at(loc: tuple[int | str, ...]) -> Any:
+    """The annotated type at a path of the status (None when the path leaves it)."""
+    current: Any = Status
+    for part in loc:
+        args = [a for a in typing.get_args(current) if a is not type(None)]
+        origin = typing.get_origin(current)
+        if origin in (list, tuple) and isinstance(part, int):
+            current = args[0] if args else None
+            continue
+        if origin in (typing.Union, types.UnionType) and args:
+            current = args[0]
+        if not (isinstance(part, str) and is_dataclass(current) and isinstance(current, type)):
+            return None
+        current = typing.get_type_hints(current).get(part)
+        if current is None:
+            return None
+    return current
+
+
+def _describe(error: Any) -> str:
+    """One validation error as an adapter author needs it: where, what was expected."""
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    kind = error["type"]
+    found = error.get("input")
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        owner = _type_at(loc[:-1])
+        owner = next((a for a in typing.get_args(owner) if is_dataclass(a)), owner)
+        expected = [f.name for f in fields(owner)] if is_dataclass(owner) else []
+        hint = f" (expected one of {', '.join(expected)})" if expected else ""
+        return f"{_place(loc[:-1])}: unexpected key {str(loc[-1])!r}{hint}"
+    if kind == "missing":
+        return f"{_place(loc)}: missing (required)"
+    if kind == "enum":
+        allowed = error.get("ctx", {}).get("expected", "")
+        return f"{_place(loc)}: {json.dumps(found)} is not one of {allowed}"
+    if kind in _JSON_TYPES:
+        nullable = type(None) in typing.get_args(_type_at(loc))
+        return (
+            f"{_place(loc)}: expected {_JSON_TYPES[kind]}{', or null' if nullable else ''}, "
+            f"got {_json_kind(found)}"
+        )
+    return f"{_place(loc)}: {error['msg']} (got {_json_kind(found)})"
 
 
 def _check_coverage(services: Services, coverage: dict[str, Any]) -> None:
     """A service is held exactly when it covers the whole message (docs/agent-cli.md)."""
     held = services.as_set()
     for name, parts in coverage.items():
-        if not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
-            raise ValueError(f"status: coverage.{name}: expected a list of part names")
         if (name in held) != (WHOLE_MESSAGE in parts):
             raise ValueError(
-                f"status: coverage.{name} and services.{name} disagree: a service is held "
+                f"status.coverage.{name} and status.services.{name} disagree: a service is held "
                 f"exactly when its coverage lists {WHOLE_MESSAGE!r}"
             )

@@ -179,6 +179,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rejections",),
     ("report",),
     ("matrix",),
+    ("adapters",),
     ("vectors",),
     ("fuzz",),
     ("cli", "__main__", "pytest_plugin", "schemas", "bench", "matrix.bench"),

@@ -5,14 +5,19 @@ PROFILE ...`: `send` reads a MIME entity on stdin and writes the message;
 `receive` reads a message, writes the content and the status JSON, and says
 what went wrong through its exit code. Each call runs in a temporary
 directory of its own, bounded in time, and what the adapter printed is kept.
+Whoever needs to see each call as the adapter made it (`adapter check`) passes
+an `on_call` observer: it gets one `AdapterCall` per call, with the contract
+breach found, if any.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -21,6 +26,22 @@ from conformance.agents.tools import ToolTimeout, run
 from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
+
+# What broke the contract in one call: no answer in time, no process, no status file,
+# a status that is not valid against its schema, an exit code the status contradicts.
+Breach = Literal["timeout", "start", "no-status", "status", "exit-code"]
+
+
+@dataclass(frozen=True)
+class AdapterCall:
+    """One call of the adapter: its verb, how long it took, how it exited, what broke."""
+
+    verb: str
+    function: str | None  # send: the function asked for
+    seconds: float
+    returncode: int | None  # None: it did not start or did not end in time
+    breach: Breach | None = None
+    detail: str = ""
 
 
 class CommandAgent:
@@ -32,6 +53,7 @@ class CommandAgent:
         *,
         timeout: float = 60.0,
         version: str | None = None,
+        on_call: Callable[[AdapterCall], None] | None = None,
     ) -> None:
         if not argv:
             raise ValueError("a command agent needs a command")
@@ -40,6 +62,11 @@ class CommandAgent:
         self._capabilities = capabilities
         self.timeout = timeout
         self._version = version
+        self._on_call = on_call
+
+    def _record(self, call: AdapterCall) -> None:
+        if self._on_call is not None:
+            self._on_call(call)
 
     def capabilities(self) -> Capabilities:
         return self._capabilities
@@ -80,21 +107,34 @@ class CommandAgent:
                 args += ["--date", request.date]
             if request.message_id:
                 args += ["--message-id", request.message_id]
+            started = time.perf_counter()
             try:
                 result = run(
                     args, evidence=ev, input=request.content, timeout=self.timeout, cwd=work
                 )
             except ToolTimeout as exc:
-                return SendResult(None, ErrorCode.INTERNAL, f"adapter timed out: {exc}", ev)
+                reason = f"adapter timed out: {exc}"
+                self._record(_call("send", request.function, started, None, "timeout", reason))
+                return SendResult(None, ErrorCode.INTERNAL, reason, ev)
             except MissingComponent as exc:  # `run` reports a command it cannot start so
-                return SendResult(None, ErrorCode.INTERNAL, f"adapter did not start: {exc}", ev)
-        if result.returncode == 0 and result.stdout:
+                reason = f"adapter did not start: {exc}"
+                self._record(_call("send", request.function, started, None, "start", reason))
+                return SendResult(None, ErrorCode.INTERNAL, reason, ev)
+        code = result.returncode
+        breach: Breach | None = None
+        detail = ""
+        if code == 0 and not result.stdout:
+            breach, detail = "exit-code", "send exited 0 but printed no message"
+        elif code not in (0, *CODE_BY_EXIT):
+            breach, detail = "exit-code", f"send exited {code}, not an exit code of the contract"
+        self._record(_call("send", request.function, started, code, breach, detail))
+        if code == 0 and result.stdout:
             return SendResult(result.stdout, evidence=ev)
-        code = CODE_BY_EXIT.get(result.returncode, ErrorCode.INTERNAL)
+        error = CODE_BY_EXIT.get(code, ErrorCode.INTERNAL)
         reason = result.stderr.decode("utf-8", "replace").strip()[-500:] or (
-            f"adapter exited {result.returncode}" + ("" if result.stdout else " with no message")
+            f"adapter exited {code}" + ("" if result.stdout else " with no message")
         )
-        return SendResult(None, code, reason, ev)
+        return SendResult(None, error, reason, ev)
 
     def receive(self, request: ReceiveRequest) -> Reception:
         ev = Evidence()
@@ -113,30 +153,50 @@ class CommandAgent:
                 args += ["--trust", str(p)]
             for p in request.crls:
                 args += ["--crl", str(p)]
+            started = time.perf_counter()
             try:
                 result = run(
                     args, evidence=ev, input=request.message, timeout=self.timeout, cwd=work
                 )
             except ToolTimeout as exc:
-                return _broken(f"adapter timed out: {exc}", ev)
+                return self._broken(f"adapter timed out: {exc}", ev, started, None, "timeout")
             except MissingComponent as exc:  # `run` reports a command it cannot start so
-                return _broken(f"adapter did not start: {exc}", ev)
+                return self._broken(f"adapter did not start: {exc}", ev, started, None, "start")
+            code = result.returncode
             try:
-                status = Status.from_json(json.loads(status_path.read_text(encoding="utf-8")))
+                status = Status.loads(status_path.read_bytes())
             except FileNotFoundError:
-                return _broken(f"adapter exited {result.returncode} and wrote no status", ev)
-            except (json.JSONDecodeError, ValueError) as exc:
-                return _broken(f"adapter wrote a bad status: {exc}", ev)
+                reason = f"adapter exited {code} and wrote no status (--status-out)"
+                return self._broken(reason, ev, started, code, "no-status")
+            except ValueError as exc:
+                return self._broken(f"adapter wrote a bad status: {exc}", ev, started, code)
         expected = status.exit_code()
-        if result.returncode != expected:
+        if code != expected:
             # Which one to believe is unknown: the adapter is broken, not the message.
-            return _broken(
-                f"adapter's exit code {result.returncode} disagrees with its status "
-                f"(which gives {expected})",
-                ev,
+            primary = status.primary_error()
+            said = f" ({primary.code.value})" if primary is not None else " (no error)"
+            reason = (
+                f"adapter's exit code {code} disagrees with its status, whose errors give "
+                f"{expected}{said}"
             )
-        content = result.stdout if result.returncode == 0 or result.stdout else None
+            return self._broken(reason, ev, started, code, "exit-code")
+        self._record(_call("receive", None, started, code))
+        content = result.stdout if code == 0 or result.stdout else None
         return Reception(content, status, ev)
+
+    def _broken(
+        self,
+        message: str,
+        ev: Evidence,
+        started: float,
+        returncode: int | None,
+        breach: Breach = "status",
+    ) -> Reception:
+        """The adapter broke the contract: an `internal` status (an error, never a verdict)."""
+        self._record(_call("receive", None, started, returncode, breach, message))
+        status = Status()
+        status.add_error(ErrorCode.INTERNAL, message)
+        return Reception(None, status, ev)
 
 
 def _common_directories(request: SendRequest) -> frozenset[str]:
@@ -147,7 +207,13 @@ def _common_directories(request: SendRequest) -> frozenset[str]:
     return frozenset().union(*(p.directories for p in request.recipient_parties))
 
 
-def _broken(message: str, ev: Evidence) -> Reception:
-    status = Status()
-    status.add_error(ErrorCode.INTERNAL, message)
-    return Reception(None, status, ev)
+def _call(
+    verb: str,
+    function: str | None,
+    started: float,
+    returncode: int | None,
+    breach: Breach | None = None,
+    detail: str = "",
+) -> AdapterCall:
+    seconds = time.perf_counter() - started
+    return AdapterCall(verb, function, seconds, returncode, breach, detail)

@@ -15,9 +15,12 @@ to your product.
 from __future__ import annotations
 
 import argparse
+import email.header
+import email.parser
 import email.utils
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -39,7 +42,8 @@ EXIT = {
     "no-signature": 10,
 }
 PRECEDENCE = list(EXIT)
-FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+FUNCTIONS = ["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"]
+CONTRACT_VERSION = 2  # the version of docs/agent-cli.md this adapter implements
 
 
 def openssl(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -80,7 +84,7 @@ def send(args: argparse.Namespace) -> int:
         if run.returncode:
             sys.stderr.write(run.stderr.decode(errors="replace"))
             return EXIT["internal"]
-        entity = run.stdout.split(b"\r\n", 1)[1]  # drop openssl's MIME-Version line
+        entity = crlf_after(run.stdout.split(b"\r\n", 1)[1], b"application/pkcs7-signature")
     if encrypts:
         run = openssl(
             "cms",
@@ -94,7 +98,7 @@ def send(args: argparse.Namespace) -> int:
         if run.returncode:
             sys.stderr.write(run.stderr.decode(errors="replace"))
             return EXIT["internal"]
-        entity = run.stdout.split(b"\r\n", 1)[1]
+        entity = crlf_after(run.stdout.split(b"\r\n", 1)[1], b"\r\n\r\n")
     sender = identity(args.sender)
     recipients = [email_of(Path(t)) for t in args.to]
     headers = [
@@ -102,11 +106,44 @@ def send(args: argparse.Namespace) -> int:
         f"To: {', '.join(r for r in recipients if r)}",
         f"Date: {args.date or email.utils.formatdate(localtime=True)}",
         f"Message-ID: {args.message_id or email.utils.make_msgid(domain='fictimail.example')}",
-        f"Subject: {args.subject}",  # FictiMail writes ASCII subjects only (a real finding)
+        f"Subject: {email.header.Header(args.subject, 'utf-8').encode()}",  # RFC 2047
         "MIME-Version: 1.0",
     ]
     sys.stdout.buffer.write("\r\n".join(headers).encode("utf-8") + b"\r\n" + entity)
     return 0
+
+
+def crlf_after(data: bytes, marker: bytes) -> bytes:
+    """openssl writes its base64 with bare LF even with -crlfeol: CRLF from `marker` on
+    (the signature part, or the body of an encrypted entity; the signed part is kept)."""
+    at = data.lower().find(marker)
+    if at < 0:
+        return data
+    return data[:at] + re.sub(rb"(?<!\r)\n", b"\r\n", data[at:])
+
+
+def author(message: bytes) -> str | None:
+    """The one author of the message (From:, or Sender: naming one of several), else None."""
+    head = email.parser.BytesHeaderParser().parsebytes(message.split(b"\r\n\r\n", 1)[0])
+    froms = head.get_all("From") or []
+    boxes = [addr for _, addr in email.utils.getaddresses([str(f) for f in froms]) if addr]
+    if len(froms) != 1 or not boxes:
+        return None
+    if len(boxes) == 1:
+        return boxes[0].lower()
+    senders = [a for _, a in email.utils.getaddresses(head.get_all("Sender") or []) if a]
+    return (
+        senders[0].lower()
+        if len(senders) == 1 and senders[0].lower() in {b.lower() for b in boxes}
+        else None
+    )
+
+
+def digests(signed: bytes) -> list[str]:
+    """The digest algorithms of the signature (openssl's names, e.g. sha256)."""
+    run = openssl("cms", "-cmsout", "-print", "-noout", data=signed)
+    text = run.stdout.decode(errors="replace")
+    return re.findall(r"digestAlgorithm:\s*\n\s*algorithm: (\S+)", text)
 
 
 def email_of(cert: Path) -> str:
@@ -182,14 +219,35 @@ def receive(args: argparse.Namespace) -> int:
                     }
                 )
                 return finish(args, status, None)
-            trust = [a for t in args.trust for a in ("-CAfile", t)]
-            full = openssl("cms", "-verify", *trust, "-purpose", "smimesign", data=content)
+            weak = [d for d in digests(content) if d in ("md5", "md2", "md4")]
+            if weak:  # a digest anyone can collide: FictiMail does not read it
+                status["signature_valid"] = None
+                why = f"FictiMail does not accept the {weak[0]} digest"
+                errors.append({"code": "unsupported-algorithm", "message": why})
+                return finish(args, status, None)
+            # The trust anchors and the CRLs in one file: openssl reads both from -CAfile.
+            anchors = Path(tmp) / "anchors.pem"
+            anchors.write_bytes(
+                b"".join(Path(f).read_bytes() + b"\n" for f in args.trust + args.crl)
+            )
+            revocation = ["-crl_check_all"] if args.crl else []
+            full = openssl(
+                "cms", "-verify", "-CAfile", str(anchors), *revocation, "-purpose", "smimesign",
+                data=content,
+            )  # fmt: skip
             status["chain_valid"] = full.returncode == 0
             if full.returncode:
+                text = full.stderr.decode(errors="replace").strip()
+                code = "revoked-signer" if "revoked" in text else "untrusted-signer"
+                errors.append({"code": code, "message": text[-300:]})
+            signer_email = email_of(signer).lower()
+            written_by = author(message)
+            if written_by is None or written_by != signer_email:
+                said = "no single author" if written_by is None else f"From: {written_by}"
                 errors.append(
                     {
-                        "code": "untrusted-signer",
-                        "message": full.stderr.decode(errors="replace").strip()[-300:],
+                        "code": "signer-mismatch",
+                        "message": f"{said}, but the signer is {signer_email or 'unnamed'}",
                     }
                 )
             usage = openssl("x509", "-in", str(signer), "-noout", "-ext", "keyUsage").stdout
@@ -202,13 +260,18 @@ def receive(args: argparse.Namespace) -> int:
                 "non_repudiation": b"Non Repudiation" in usage,
             }
             services["integrity"] = True
-            services["authentication"] = full.returncode == 0
+            services["authentication"] = full.returncode == 0 and written_by == signer_email
             services["non_repudiation"] = services["authentication"] and b"Non Repudiation" in usage
             content = only_sig.stdout
     return finish(args, status, content)
 
 
 def finish(args: argparse.Namespace, status: dict[str, object], content: bytes | None) -> int:
+    services = status["services"]
+    assert isinstance(services, dict)
+    # Each service held covers the whole message (version 2 of the contract).
+    status["coverage"] = {name: ["message"] if held else [] for name, held in services.items()}
+    status["contract_version"] = CONTRACT_VERSION
     if args.status_out:
         Path(args.status_out).write_text(json.dumps(status, indent=2), encoding="utf-8")
     if content is not None:
@@ -236,7 +299,15 @@ def main() -> int:
     r.add_argument("--crl", action="append", default=[])
     r.add_argument("--status-out")
     verbs.add_parser("version")
+    verbs.add_parser("capabilities")
     args = parser.parse_args()
+    if args.verb == "capabilities":
+        print(
+            json.dumps(
+                {"contract_version": CONTRACT_VERSION, "send": FUNCTIONS, "receive": FUNCTIONS}
+            )
+        )
+        return 0
     if args.verb == "version":
         print(
             "FictiMail 1.0 (example adapter over "

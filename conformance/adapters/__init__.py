@@ -1,0 +1,1 @@
+"""Tools for adapter authors: `adapter check` puts an adapter through the agent contract."""

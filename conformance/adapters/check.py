@@ -1,0 +1,544 @@
+"""`adapter check`: one adapter put through the whole agent contract, with what to fix.
+
+In the spirit of the SOP test suite for OpenPGP implementations, the adapter is
+driven through its own command line only, with the suite's real counterparts:
+the verbs `version` and `capabilities` answered, each declared send function
+read by the `reference` agent and by the openssl CLI, each declared receive
+function fed `reference`'s messages, the rejection corpus (the hostile messages
+its declared receive functions cover), the usage exit code, and, over every
+call made, the status JSON valid against its schema and the exit codes
+consistent with it, with the time each call took. The exchanges, their judge
+and the rejection cells are the matrix's own (`run_cell`, `run_rejection_cell`):
+the check says what the matrix would find, one line per check.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from conformance.agents import identity_files as files
+from conformance.agents.base import Evidence
+from conformance.agents.command import AdapterCall, CommandAgent
+from conformance.agents.factory import make_agent
+from conformance.agents.tools import ToolRun, ToolTimeout, run
+from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
+from conformance.errors import MissingComponent, UserError
+from conformance.matrix.cast import Cast, directories_of
+from conformance.matrix.cell import CellSettings, run_cell
+from conformance.matrix.exchange import Seat, World
+from conformance.profiles.loader import load_profile, load_profiles
+from conformance.profiles.schema import Profile
+from conformance.rejections.model import CLASSES, Policy, RejectionCase, load_cases
+from conformance.rejections.run import Receiver, RejectionSettings, run_rejection_cell
+from conformance.results import RejectionCell
+from conformance.status import CONTRACT_VERSION
+
+__all__ = [
+    "AdapterReport",
+    "Check",
+    "CheckSettings",
+    "Target",
+    "check_adapter",
+    "resolve_target",
+]
+
+Outcome = Literal["pass", "fail", "skip"]
+ADAPTER_ID = "adapter"
+# The counterparts: the suite's own reader and writer, and the openssl command line.
+READERS = ("reference", "openssl")
+USAGE_EXIT = 2  # argparse's, and the contract's, exit code for a usage error
+CONTRACT = "docs/agent-cli.md"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the check: what was checked, its outcome, what was found or what to fix."""
+
+    name: str
+    outcome: Outcome
+    detail: str
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        took = f" ({self.seconds:.2f}s)" if self.seconds else ""
+        return f"{self.outcome.upper():4}  {self.name}{took}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    examples: int = 3  # per function and counterpart, the basic example included
+    variants: int = 1  # per rejection case and producer, the basic variant included
+    seed: int = 0
+    timeout: float = 60.0
+    functions: frozenset[Function] | None = None  # None: every declared function
+    cases: frozenset[str] | None = None  # rejection case ids; None: every case
+    policy: Policy = "osm-2008"
+    out_dir: Path | None = None  # evidence (messages, statuses, logs) when given
+
+
+@dataclass(frozen=True)
+class Target:
+    """The adapter: its command line, and its profile when one was named."""
+
+    argv: tuple[str, ...]
+    profile: Profile | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class AdapterReport:
+    argv: tuple[str, ...]
+    checks: list[Check] = field(default_factory=list)
+    calls: list[AdapterCall] = field(default_factory=list)
+    version: str | None = None
+    contract_version: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(c.outcome != "fail" for c in self.checks)
+
+    def summary(self) -> str:
+        count = {o: sum(c.outcome == o for c in self.checks) for o in ("pass", "fail", "skip")}
+        verdict = "adapter conforms to the contract" if self.ok else "adapter does NOT conform"
+        return (
+            f"{verdict} (version {CONTRACT_VERSION}): {count['pass']} passed, "
+            f"{count['fail']} failed, {count['skip']} skipped, {len(self.calls)} calls "
+            f"in {self.seconds:.1f}s"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "adapter": list(self.argv),
+            "ok": self.ok,
+            "contract_version": CONTRACT_VERSION,
+            "adapter_contract_version": self.contract_version,
+            "version": self.version,
+            "checks": [
+                {
+                    "name": c.name,
+                    "outcome": c.outcome,
+                    "detail": c.detail,
+                    "seconds": round(c.seconds, 4),
+                }
+                for c in self.checks
+            ],
+            "calls": [
+                {
+                    "verb": c.verb,
+                    "function": c.function,
+                    "seconds": round(c.seconds, 4),
+                    "exit": c.returncode,
+                    "breach": c.breach,
+                    "detail": c.detail,
+                }
+                for c in self.calls
+            ],
+            "summary": self.summary(),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def resolve_target(words: Sequence[str]) -> Target:
+    """ADAPTER...: a profile (file or shipped id) whose engine is `command`, or a command line."""
+    if not words:
+        raise UserError("adapter check: name the adapter (its command line, or its profile)")
+    first = words[0]
+    is_profile = len(words) == 1 and (
+        first.endswith((".yaml", ".yml")) or ("/" not in first and first in load_profiles())
+    )
+    if not is_profile:
+        # Each call runs in a temporary directory: relative paths are taken from here.
+        argv = [
+            str(Path(w).resolve()) if "/" in w and not Path(w).is_absolute() else w for w in words
+        ]
+        return Target(tuple(argv))
+    profile = load_profile(first)
+    if profile.engine.type != "command":
+        raise UserError(
+            f"{first}: profile {profile.id!r} has engine type {profile.engine.type!r}; "
+            "adapter check takes an adapter (engine type 'command') or its command line"
+        )
+    agent = make_agent(profile)
+    assert isinstance(agent, CommandAgent)  # the factory's mapping for `command`
+    return Target(tuple(agent.argv), profile, profile.engine.timeout_s)
+
+
+def _answer(
+    argv: Sequence[str], verb: Sequence[str], timeout: float
+) -> tuple[ToolRun | str, float]:
+    """Run one verb outside the matrix (version, capabilities, a usage error)."""
+    started = time.perf_counter()
+    try:
+        result = run([*argv, *verb], evidence=Evidence(), timeout=timeout)
+    except ToolTimeout:
+        return f"no answer within {timeout:.0f}s", time.perf_counter() - started
+    except MissingComponent as exc:
+        return f"does not start: {exc}", time.perf_counter() - started
+    return result, result.seconds
+
+
+def _stderr_tail(result: ToolRun) -> str:
+    text = result.stderr.decode("utf-8", "replace").strip()
+    return f" (stderr: {text.splitlines()[-1][:200]})" if text else ""
+
+
+def check_version(argv: Sequence[str], timeout: float, report: AdapterReport) -> Check:
+    result, seconds = _answer(argv, ["version"], timeout)
+    name = "version"
+    fix = "answer `version` with one line naming the product and its version, exit 0"
+    if isinstance(result, str):
+        return Check(name, "fail", f"{result}: {fix}", seconds)
+    text = result.stdout.decode("utf-8", "replace").strip()
+    if result.returncode != 0:
+        return Check(
+            name, "fail", f"exit {result.returncode}{_stderr_tail(result)}: {fix}", seconds
+        )
+    if not text:
+        return Check(name, "fail", f"printed nothing: {fix}", seconds)
+    report.version = text.splitlines()[0]
+    return Check(name, "pass", report.version, seconds)
+
+
+def _capabilities_problem(data: Any) -> tuple[str | None, Capabilities | None]:
+    """What is wrong with a `capabilities` answer (None when nothing), and what it declares."""
+    if not isinstance(data, dict):
+        return "expected a JSON object", None
+    version = data.get("contract_version")
+    if "contract_version" not in data:
+        return f"contract_version: missing (expected {CONTRACT_VERSION})", None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return f"contract_version: expected an integer, got {json.dumps(version)}", None
+    if version > CONTRACT_VERSION:
+        return (
+            f"contract_version: {version} is newer than this suite's ({CONTRACT_VERSION})",
+            None,
+        )
+    found: dict[str, frozenset[Function]] = {}
+    for key in ("send", "receive"):
+        value = data.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return f"{key}: expected an array of function names ({', '.join(FUNCTIONS)})", None
+        unknown = [v for v in value if v not in FUNCTIONS]
+        if unknown:
+            return (
+                f"{key}: unknown function {unknown[0]!r} (expected one of {', '.join(FUNCTIONS)})",
+                None,
+            )
+        found[key] = frozenset(v for v in FUNCTIONS if v in value)
+    return None, Capabilities(send=found["send"], receive=found["receive"])
+
+
+def check_capabilities(
+    target: Target, timeout: float, report: AdapterReport
+) -> tuple[Check, Capabilities | None]:
+    name = "capabilities"
+    example = json.dumps(
+        {"contract_version": CONTRACT_VERSION, "send": ["sign"], "receive": ["sign"]}
+    )
+    fix = f"print e.g. {example} and exit 0"
+    result, seconds = _answer(target.argv, ["capabilities"], timeout)
+    if isinstance(result, str):
+        return Check(name, "fail", f"{result}: {fix}", seconds), None
+    if result.returncode != 0:
+        return (
+            Check(name, "fail", f"exit {result.returncode}{_stderr_tail(result)}: {fix}", seconds),
+            None,
+        )
+    try:
+        data = json.loads(result.stdout)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        shown = result.stdout.decode("utf-8", "replace").strip()[:80]
+        return Check(name, "fail", f"not JSON ({shown!r}): {fix}", seconds), None
+    problem, caps = _capabilities_problem(data)
+    if problem is not None or caps is None:
+        return Check(name, "fail", f"capabilities.{problem}: {fix}", seconds), None
+    report.contract_version = int(data["contract_version"])
+    if target.profile is not None:
+        declared = target.profile.capabilities()
+        for key in ("send", "receive"):
+            said, wrote = getattr(caps, key), getattr(declared, key)
+            if said != wrote:
+                return (
+                    Check(
+                        name,
+                        "fail",
+                        f"{key} {sorted(said)} differs from profile {target.profile.id}'s "
+                        f"{sorted(wrote)}: make the adapter and its profile declare the same",
+                        seconds,
+                    ),
+                    caps,
+                )
+    older = (
+        f"; states contract_version {report.contract_version}, this suite's is "
+        f"{CONTRACT_VERSION} (see the history in {CONTRACT})"
+        if report.contract_version < CONTRACT_VERSION
+        else ""
+    )
+    detail = (
+        f"contract_version {report.contract_version}, sends {', '.join(sorted(caps.send)) or '-'}, "
+        f"receives {', '.join(sorted(caps.receive)) or '-'}{older}"
+    )
+    return Check(name, "pass", detail, seconds), caps
+
+
+def check_usage(argv: Sequence[str], timeout: float) -> Check:
+    """An option or a verb the adapter does not know is a usage error: exit 2."""
+    name = "usage errors"
+    tries = (
+        ["send", "--osm-no-such-option"],
+        ["receive", "--osm-no-such-option"],
+        ["osm-no-such-verb"],
+    )
+    total = 0.0
+    for words in tries:
+        result, seconds = _answer(argv, words, timeout)
+        total += seconds
+        got = result if isinstance(result, str) else f"exit {result.returncode}"
+        if isinstance(result, str) or result.returncode != USAGE_EXIT:
+            return Check(
+                name,
+                "fail",
+                f"`{' '.join(words)}` gave {got}: exit {USAGE_EXIT} (usage) for an option "
+                "or a verb you do not know, as argparse does",
+                total,
+            )
+    return Check(name, "pass", f"exit {USAGE_EXIT} for an unknown option or verb", total)
+
+
+def _party(directory: Path, directories: frozenset[str]) -> Party:
+    data = files.identity_json(directory)
+    return Party(directory, str(data["email"]), str(data["name"]), directories)
+
+
+def _adapter_seats(cast: Cast, agent: CommandAgent, profile: Profile | None) -> tuple[Seat, Seat]:
+    """The adapter's two professionals: the first pair of identities the counterparts
+    do not use (listed in the CPS directory unless its profile says otherwise)."""
+    taken = {i for agent_id in cast.profiles for i in cast.users(agent_id)}
+    valid = [i.id for i in cast.pki.valid_identities()][:-2]  # the last two are bystanders
+    free = [i for i in valid if i not in taken]
+    directories = directories_of(profile) if profile is not None else frozenset({"cps"})
+    seats = []
+    for identity_id in free[:2]:
+        party = _party(cast.export / "identities" / identity_id, directories)
+        cert = files.role_certificate(party.identity_dir, "encrypt")
+        seats.append(Seat(party, cert, agent))
+    return seats[0], seats[1]
+
+
+def _interop(
+    name: str,
+    sender: Seat,
+    receiver: Seat,
+    function: Function,
+    world: World,
+    settings: CheckSettings,
+) -> Check:
+    cell = run_cell(
+        sender,
+        receiver,
+        function,
+        world,
+        CellSettings(examples=settings.examples, seed=settings.seed, out_dir=settings.out_dir),
+    )
+    examples = f"{cell.examples} example{'s' if cell.examples != 1 else ''}"
+    rules = (
+        f"; the message breaks {', '.join(cell.nonconformant)} (osm-conformance check)"
+        if cell.nonconformant
+        else ""
+    )
+    if cell.verdict == "pass":
+        return Check(
+            name,
+            "pass",
+            f"{examples}, every service and the content intact{rules}",
+            cell.duration_s,
+        )
+    if cell.verdict == "unsupported":
+        return Check(name, "skip", cell.reason or "unsupported", cell.duration_s)
+    what = {
+        "fail": "the basic example failed",
+        "partial": "a generated example failed",
+        "error": "broke",
+    }.get(cell.verdict, cell.verdict)
+    counter = f" [{cell.counterexample.description}]" if cell.counterexample is not None else ""
+    return Check(name, "fail", f"{what}: {cell.reason}{counter}{rules}", cell.duration_s)
+
+
+def _rejections(
+    receiver: Receiver, cast: Cast, declared: Capabilities, settings: CheckSettings
+) -> list[Check]:
+    cases = [c for c in load_cases() if settings.cases is None or c.id in settings.cases]
+    found = []
+    rejection = RejectionSettings(
+        policy=settings.policy,
+        variants=settings.variants,
+        seed=settings.seed,
+        out_dir=settings.out_dir,
+    )
+    for cls in CLASSES:
+        mine = tuple(c for c in cases if c.cls == cls)
+        if not mine:
+            continue
+        name = f"rejections {cls}"
+        covered = [c for c in mine if c.function in declared.receive]
+        if not covered:
+            found.append(Check(name, "skip", "no case of a function it declares it receives"))
+            continue
+        cell = run_rejection_cell(receiver, cls, cast.pki, rejection, cases=mine)
+        found.append(_rejection_check(name, cell, {c.id: c for c in mine}))
+    return found
+
+
+def _rejection_check(name: str, cell: RejectionCell, cases: dict[str, RejectionCase]) -> Check:
+    results = cell.cases
+    refused = sum(r.outcome == "refuses" for r in results)
+    skipped = [r for r in results if r.outcome == "not-applicable"]
+    bad = [r for r in results if r.outcome in ("accepts", "error")]
+    if cell.verdict == "error" and not bad:
+        return Check(name, "fail", f"broke: {cell.reason}", cell.duration_s)
+    if bad:
+        first = bad[0]
+        case = cases.get(first.case)
+        title = f" ({case.title['en']})" if case is not None else ""
+        producers = ", ".join(r.producer for r in bad if r.case == first.case)
+        if first.outcome == "accepts":
+            what = (
+                f"accepts a hostile message: {first.case}{title} from {producers}, "
+                f"claims {', '.join(first.claimed)}: refuse it (an error code) or withhold "
+                f"those services; {first.reason}"
+            )
+        else:
+            what = f"broke on {first.case}{title} from {producers}: {first.reason}"
+        others = list(dict.fromkeys(r.case for r in bad if r.case != first.case))
+        more = f"; also {', '.join(others)}" if others else ""
+        return Check(name, "fail", what + more, cell.duration_s)
+    note = f", {len(skipped)} not applicable" if skipped else ""
+    return Check(name, "pass", f"{refused} refused{note}", cell.duration_s)
+
+
+def _breaches(report: AdapterReport) -> list[Check]:
+    """Over every call the check made: the status JSON and the exit codes."""
+    receives = [c for c in report.calls if c.verb == "receive"]
+    checks = []
+    for breach, name, fix in (
+        (
+            ("status", "no-status"),
+            "status JSON",
+            "write a status valid against docs/status.schema.json to --status-out",
+        ),
+        (
+            ("exit-code",),
+            "exit codes",
+            f"exit with the code of the first error of the status (the order of {CONTRACT})",
+        ),
+    ):
+        calls = [c for c in report.calls if c.breach in breach]
+        if not report.calls:
+            checks.append(Check(name, "skip", "no send or receive was made"))
+        elif calls:
+            first = calls[0]
+            checks.append(
+                Check(
+                    name,
+                    "fail",
+                    f"{len(calls)} of {len(report.calls)} calls: {first.detail}; {fix}",
+                )
+            )
+        else:
+            scope = f"{len(receives)} statuses valid" if name == "status JSON" else "consistent"
+            checks.append(Check(name, "pass", f"{scope} over {len(report.calls)} calls"))
+    return checks
+
+
+def _timing(report: AdapterReport) -> Check:
+    parts = []
+    for verb in ("send", "receive"):
+        took = [c.seconds for c in report.calls if c.verb == verb]
+        if took:
+            median = statistics.median(took)
+            parts.append(f"{verb} {len(took)} calls, median {median:.3f}s, max {max(took):.3f}s")
+    late = [c for c in report.calls if c.breach == "timeout"]
+    if late:
+        return Check("timing", "fail", f"{len(late)} calls timed out: {late[0].detail}")
+    return Check("timing", "pass", "; ".join(parts) or "no send or receive was made")
+
+
+def check_adapter(
+    target: Target,
+    settings: CheckSettings,
+    progress: Callable[[Check], None] | None = None,
+) -> AdapterReport:
+    """Every check of the contract against one adapter (never raises on the adapter's faults)."""
+    if settings.cases:
+        unknown = sorted(settings.cases - {c.id for c in load_cases()})
+        if unknown:
+            raise UserError(f"--case: unknown rejection case {', '.join(unknown)}")
+    started = time.perf_counter()
+    report = AdapterReport(target.argv)
+    timeout = target.timeout or settings.timeout
+
+    def add(check: Check) -> None:
+        report.checks.append(check)
+        if progress is not None:
+            progress(check)
+
+    add(check_version(target.argv, timeout, report))
+    caps_check, declared = check_capabilities(target, timeout, report)
+    add(caps_check)
+    add(check_usage(target.argv, timeout))
+    if declared is None:
+        add(
+            Check("exchanges", "skip", "not run: the capabilities are needed to know the functions")
+        )
+        report.seconds = time.perf_counter() - started
+        return report
+    wanted = settings.functions if settings.functions is not None else frozenset(FUNCTIONS)
+    profiles = load_profiles()
+    cast = Cast({r: profiles[r] for r in READERS}, policy=settings.policy)
+    try:
+        agent = CommandAgent(
+            ADAPTER_ID, target.argv, declared, timeout=timeout, on_call=report.calls.append
+        )
+        world = cast.world()
+        mine_sender, mine_receiver = _adapter_seats(cast, agent, target.profile)
+        for function in [f for f in FUNCTIONS if f in declared.send and f in wanted]:
+            for reader in READERS:
+                try:
+                    seat = cast.seat(reader, "receiver")
+                except MissingComponent as exc:
+                    add(Check(f"send {function} -> {reader}", "skip", str(exc)))
+                    continue
+                add(
+                    _interop(
+                        f"send {function} -> {reader}", mine_sender, seat, function, world, settings
+                    )
+                )
+        for function in [f for f in FUNCTIONS if f in declared.receive and f in wanted]:
+            seat = cast.seat("reference", "sender")
+            add(
+                _interop(
+                    f"receive {function} <- reference",
+                    seat,
+                    mine_receiver,
+                    function,
+                    world,
+                    settings,
+                )
+            )
+        receiver = Receiver(agent, mine_receiver.party, mine_sender.party, world.trust, world.crls)
+        for check in _rejections(receiver, cast, declared, settings):
+            add(check)
+    finally:
+        cast.close()
+    for check in _breaches(report):
+        add(check)
+    add(_timing(report))
+    report.seconds = time.perf_counter() - started
+    return report
