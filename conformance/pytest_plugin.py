@@ -79,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="hostile variants per rejection case, the basic one included",
     )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
+    group.addoption(
+        "--osm-waivers", metavar="FILE", help="known findings to record as waived (docs/matrix.md)"
+    )
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
 
@@ -95,6 +98,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         policy=config.getoption("osm_policy"),
         variants=config.getoption("osm_variants"),
         out_dir=Path(out).resolve() if out else None,
+        waivers=Path(waivers).resolve() if (waivers := config.getoption("osm_waivers")) else None,
     )
 
 

@@ -136,6 +136,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the sender's basic message breaks these rules of the validator under the run's "
         "policy (the verdict does not count them)",
     ),
+    "mark.waived": ("dérogation", "waived"),
+    "detail.waiver": (
+        "{verdict} : {reason} (jusqu'au {expires}, {where})",
+        "{verdict}: {reason} (until {expires}, {where})",
+    ),
     "mark.engine": ("moteur réel", "real engine"),
     "mark.by_hand": ("observé à la main", "observed by hand"),
     "mark.changed": ("changé depuis la référence", "changed since the baseline"),
