@@ -18,6 +18,7 @@ from conformance.matrix.waivers import (
     load_waivers,
     today,
 )
+from conformance.paths import REPO_DIR
 from conformance.report.render import render_report
 from conformance.results import (
     AgentInfo,
@@ -432,3 +433,14 @@ def test_a_real_run_fails_then_passes_with_waivers(
     assert [w["verdict"] for w in data["cells"][0]["waived"]] == [cell.verdict, "non-conformant"]
     assert data["run"]["settings"]["waivers"] == str(path.resolve())
     assert "dérogation" in (out / "index.html").read_text("utf-8")
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    text = (REPO_DIR / "docs" / "matrix.md").read_text("utf-8")
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    loaded = load_waivers(waivers_file(tmp_path, example))
+    assert [w.waiver.target() for w in loaded] == [
+        "openssl -> apimail-apicrypt sign",
+        "sermentis-mms -> mmua pair",
+        "my-product case from-mismatch-header",
+    ]
