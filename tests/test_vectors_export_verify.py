@@ -24,7 +24,7 @@ from conformance.paths import RFC4134_DIR
 from conformance.results import load_results
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.vectors.common import seeded_rng, shipped_cast
-from conformance.vectors.export import export_vectors
+from conformance.vectors.export import export_vectors, software_keys
 from conformance.vectors.manifest import load_export_manifest
 from conformance.vectors.verify import judge, verify_messages
 
@@ -86,20 +86,50 @@ def test_export_layout_and_manifest(exported: Path) -> None:
     assert len(record) == 1 + len(manifest.vectors)
 
 
-def test_expected_is_the_product_profiles_own_reading(exported: Path) -> None:
-    """Re-reading each exported file with the product's profile agent gives `expected`."""
+def test_expected_is_a_standard_readers_reading(exported: Path) -> None:
+    """Re-reading each exported file with the reference agent (software keys) gives
+    `expected`, with the product's own profile agent `profile_expected`; an Apicrypt-model
+    message has no standard reader but the product's profile."""
     manifest = load_export_manifest(exported)
     cast = shipped_cast()
     vendor = cast.profiles[PRODUCT]
     party = cast.party(manifest.recipient, vendor)
     world = cast.world()
-    agent = ProfileAgent(vendor)
+    standard = ProfileAgent(software_keys(cast.profiles["reference"]))
+    own = ProfileAgent(software_keys(vendor))
     for vector in manifest.vectors:
         message = (exported / vector.file).read_bytes()
-        reception = agent.receive(ReceiveRequest(message, party, world.trust, world.crls))
         plaintext = (exported / vector.plaintext).read_bytes()
-        reading = judge(PRODUCT, vector.function, reception, plaintext)  # type: ignore[arg-type]
-        assert reading.verdict == vector.expected, (vector.file, reading.reason)
+        function = vector.function
+        apicrypt = vector.sender == "apimail-apicrypt"
+        for agent, verdict in ((standard, vector.expected), (own, vector.profile_expected)):
+            if agent is standard and apicrypt:
+                assert vector.expected_reader == PRODUCT
+                agent = own
+            reception = agent.receive(ReceiveRequest(message, party, world.trust, world.crls))
+            reading = judge(PRODUCT, function, reception, plaintext)  # type: ignore[arg-type]
+            assert reading.verdict == verdict, (vector.file, agent.id, reading.reason)
+        if not apicrypt:
+            assert vector.expected_reader == "reference (software keys)"
+
+
+def test_expectations_owe_nothing_to_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SoftHSM standing in for the CPS card (as in the matrix), no expectation of the
+    export names the token: both readers hold their keys in software."""
+    from conformance.token import softhsm
+
+    if not softhsm.available():
+        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "softhsm")
+    manifest = export_vectors(PRODUCT, tmp_path, senders=["reference"], functions=["encrypt"])
+    (vector,) = manifest.vectors
+    assert vector.expected == "pass"  # RSA-OAEP with SHA-256: standard, read in software
+    assert vector.profile_expected == "fail"  # docteur-net-cps's profile does not list it
+    assert vector.profile_reason is not None and "rsa-oaep-sha256" in vector.profile_reason
+    text = json.dumps(manifest.model_dump())
+    assert "CKR_" not in text and "stand-in" not in text
 
 
 def test_reexport_gives_the_same_bytes(exported: Path, tmp_path: Path) -> None:

@@ -227,8 +227,14 @@ def record_cells(
         ]
         if vector.expected is not None and vector.expected != verdict:
             parts.append(
-                f"the profile {product} predicts {vector.expected}"
+                f"a reader following the standard ({vector.expected_reader}) gets "
+                f"{vector.expected}"
                 + (f" ({vector.expected_reason})" if vector.expected_reason else "")
+            )
+        if vector.profile_expected is not None and vector.profile_expected != verdict:
+            parts.append(
+                f"the profile {product} predicts {vector.profile_expected}"
+                + (f" ({vector.profile_reason})" if vector.profile_reason else "")
             )
         cells.append(
             Cell(
