@@ -20,6 +20,7 @@ FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
 Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
 RejectionVerdict = Literal["refuses", "accepts", "not-applicable", "error"]
 Interop = Literal["full", "partial", "none"]
+Observed = Literal["by-hand", "machine"]
 
 
 class _Model(BaseModel):
@@ -57,7 +58,16 @@ class AgentInfo(_Model):
     homologation: str
     engine: str = Field(description="builtin, apicrypt-model, openssl, nss, gpgsm, command")
     reference_engine: bool = False
-    observed_by_hand: bool = False
+    observed_by_hand: bool = Field(
+        default=False, description="a person operated the product and recorded what it showed"
+    )
+    observed: list[Observed] = Field(
+        default_factory=list,
+        description="how the results of a real product the suite does not drive were "
+        "obtained: by-hand (a tester's record, vectors import), machine (its messages read by "
+        "the suite, vectors verify, or a record a program wrote, vectors import --observed "
+        "machine)",
+    )
     sends: dict[str, Any] = Field(default_factory=dict, description="what it sends (summary)")
     accepts: dict[str, Any] = Field(default_factory=dict, description="what it accepts (summary)")
     criteria: dict[str, Fact] = Field(default_factory=dict, description="comparison table facts")

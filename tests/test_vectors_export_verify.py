@@ -213,7 +213,8 @@ def test_round_trip_product_row(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "apimail-apicrypt: unsupported-format" in printed
     results = load_results(out / "results.json")
     real = next(a for a in results.agents if a.id == f"{PRODUCT}-real")
-    assert real.observed_by_hand
+    # read by the suite's receivers: machine-observed, not by hand
+    assert real.observed == ["machine"] and not real.observed_by_hand
     verdicts = {(c.receiver, c.function): c.verdict for c in results.cells}
     for function in FUNCTIONS:
         assert verdicts[("sermentis-mms", function)] == "pass"

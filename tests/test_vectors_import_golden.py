@@ -104,6 +104,10 @@ def test_import_csv(vectors: Path, results: Path, tmp_path: Path) -> None:
     data = load_results(new)
     real = next(a for a in data.agents if a.id == REAL)
     assert real.observed_by_hand and real.engine == "real-product"
+    # a tester's record; the verified row beside it was read by the suite
+    assert real.observed == ["by-hand"]
+    verified_row = next(a for a in data.agents if a.id == "sermentis-mms-real")
+    assert verified_row.observed == ["machine"] and not verified_row.observed_by_hand
     cells = {(c.sender, c.function): c for c in data.cells if c.receiver == REAL}
     assert cells[("sermentis-mms", "sign")].verdict == "pass"
     assert cells[("sermentis-mms", "sign")].services["non_repudiation"]

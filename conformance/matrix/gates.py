@@ -38,6 +38,8 @@ GATES: tuple[Gate, ...] = get_args(Gate)
 # `run`'s exit code when a gate named in --fail-on holds an item no waiver covers,
 # or a waiver has expired (1 is a harness error, 2 a usage error, 3 a missing component).
 GATE_EXIT = 4
+# The engine of a real product's entry in results.json (vectors verify and import).
+REAL_PRODUCT = "real-product"
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,16 @@ def _covering(notes: Iterable[WaiverNote], verdict: str) -> WaiverNote | None:
 
 
 def real_agents(results: Results) -> set[str]:
-    """The agents that are implementations, not profile simulations (observed by hand too)."""
-    return {a.id for a in results.agents if a.engine in PROCESS_AGENTS or a.observed_by_hand}
+    """The agents that are implementations, not profile simulations: real engines, adapters,
+    and real products observed outside the matrix (vectors verify and import)."""
+    return {
+        a.id
+        for a in results.agents
+        if a.engine in PROCESS_AGENTS
+        or a.engine == REAL_PRODUCT
+        or a.observed
+        or a.observed_by_hand
+    }
 
 
 def evaluate(

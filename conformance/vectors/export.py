@@ -26,6 +26,7 @@ from pathlib import Path
 
 import jinja2
 
+from conformance import __version__
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
@@ -66,13 +67,13 @@ from conformance.vectors.manifest import (
     Vector,
     dump,
 )
+from conformance.vectors.negative_record import NEGATIVE_COLUMNS, NEGATIVE_RECORD_FILE
 from conformance.vectors.readable import readable_content
 
 RECORD_FILE = "record.csv"
 # The reader that follows the standard: the expectations of every S/MIME vector.
 STANDARD_READER = "reference"
 RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
-NEGATIVE_RECORD_FILE = "negative.csv"
 
 
 def export_vectors(
@@ -132,9 +133,10 @@ def export_vectors(
     _export_negatives(cast, receiver_seat, forger, out, manifest)
     dump(manifest, out / MANIFEST_FILE)
     _write_record_template(manifest, out / RECORD_FILE)
-    negative = ["file,refused,notes", *(f"{n.file},," for n in manifest.negatives)]
+    negative = [",".join(NEGATIVE_COLUMNS), *(f"{n.file},," for n in manifest.negatives)]
     (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(tester_readme(manifest, cast), encoding="utf-8")
+    readme = tester_readme(manifest, cast, chosen, wanted)
+    (out / "README.md").write_text(readme, encoding="utf-8")
     return manifest
 
 
@@ -320,7 +322,9 @@ def _write_record_template(manifest: ExportManifest, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
+def tester_readme(
+    manifest: ExportManifest, cast: Cast, senders: Sequence[str], functions: Sequence[str]
+) -> str:
     """The README in front of the human tester, filled in for this export."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("conformance.vectors", "templates"),
@@ -341,4 +345,7 @@ def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
         vectors=manifest.vectors,
         skipped=manifest.skipped,
         negatives=manifest.negatives,
+        senders=[s for s in senders if any(v.sender == s for v in manifest.vectors)],
+        functions=[f for f in functions if any(v.function == f for v in manifest.vectors)],
+        suite_version=__version__,
     )
