@@ -81,6 +81,12 @@ def test_export_layout_and_manifest(exported: Path) -> None:
         )
     readme = (exported / "README.md").read_text(encoding="utf-8")
     assert "`test`" in readme and receiver_id in readme and "record.csv" in readme
+    # which results.json to import into: a run of the same senders towards the product
+    run = (
+        f"osm-conformance run --receiver {PRODUCT} --sender sermentis-mms --sender apimail-apicrypt"
+    )
+    assert run in readme and f"vectors import run-{PRODUCT}/results.json record.csv" in readme
+    assert "reads `negative.csv`" in readme and "--observed machine" in readme
     record = (exported / "record.csv").read_text(encoding="utf-8").splitlines()
     assert record[0] == "file,opened,signature,decrypted,content_ok,notes"
     assert len(record) == 1 + len(manifest.vectors)
@@ -420,3 +426,32 @@ def test_transport_is_the_relay_for_apicrypt(exported: Path) -> None:
     assert data.startswith(b"Received: by relais-apicrypt")
     assert manifest.recipient_email.encode() in data
     assert transport(data, manifest.recipient_email) == data  # not addressed to the relay again
+
+
+def test_verify_compares_with_the_declared_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docteur-net-cps's messages (SHA-1, 3DES, PKCS#1 v1.5, opaque) verified as if the
+    product claimed the reference profile (SHA-256, AES-256, OAEP-SHA256, multipart)."""
+    messages = tmp_path / "product"
+    messages.mkdir()
+    _product_messages(messages, ("sign", "sign-encrypt"))
+    out = tmp_path / "verified"
+    argv = ["vectors", "verify", str(messages), "--as", "reference", "--out", str(out)]
+    assert main([*argv, "--receiver", "sermentis-mms"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "not as declared: digest: the message uses sha1; the profile reference declares sha256 "
+        "(send.signature.digest)" in printed
+    )
+    assert "content_cipher: the message uses des-ede3-cbc" in printed
+    assert "validator, by rule id" in printed
+    results = load_results(out / "results.json")
+    found = {(c.sender, c.expected, c.observed) for c in results.contradictions}
+    assert ("reference-real", "digest sha256", "digest sha1") in found
+    assert ("reference-real", "content_cipher aes256-cbc", "content_cipher des-ede3-cbc") in found
+    cell = results.cell("reference-real", "sermentis-mms", "sign")
+    assert cell is not None and cell.sent["digest"] == ["sha1"]
+    # as its own profile: nothing to say
+    assert main(["vectors", "verify", str(messages), "--as", PRODUCT, "--receiver", "smm"]) == 0
+    assert "not as declared" not in capsys.readouterr().out
