@@ -444,3 +444,22 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
         "sermentis-mms -> mmua pair",
         "my-product case from-mismatch-header",
     ]
+
+
+def test_a_product_observed_outside_the_matrix_is_real() -> None:
+    """vectors verify / import: the real product's cells and false accepts are findings."""
+    results = crafted(sign="pass", accepts=False)
+    results.agents.append(
+        AgentInfo(
+            id="sim-b-real",
+            name="b",
+            kind="client",
+            homologation="none",
+            engine="real-product",
+            observed=["machine"],
+        )
+    )
+    results.cells.append(
+        Cell(sender="sim-a", receiver="sim-b-real", function="sign", verdict="partial")
+    )
+    assert open_items(results, "finding") == ["sim-a -> sim-b-real sign: partial"]
