@@ -118,6 +118,15 @@ def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
+        waivers = config.getoption("osm_waivers")
+        if waivers:  # a bad waivers file fails now, not after the matrix
+            from conformance.errors import UserError
+            from conformance.matrix.waivers import load_waivers
+
+            try:
+                load_waivers(Path(waivers))
+            except UserError as exc:
+                raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(MatrixPlugin(config), PLUGIN_NAME)
 
 

@@ -463,3 +463,15 @@ def test_a_product_observed_outside_the_matrix_is_real() -> None:
         Cell(sender="sim-a", receiver="sim-b-real", function="sign", verdict="partial")
     )
     assert open_items(results, "finding") == ["sim-a -> sim-b-real sign: partial"]
+
+
+def test_the_plugin_refuses_a_bad_waivers_file_before_the_matrix(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = waivers_file(tmp_path, "- {sender: a, receiver: b, verdict: none}\n")
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs"]
+    argv += ["conformance.matrix.test_matrix", "--osm-matrix", f"--osm-waivers={bad}"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 4  # pytest's usage error
+    assert "waivers.yaml:1: waiver 1: reason: missing required field" in done.stderr

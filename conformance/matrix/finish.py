@@ -137,7 +137,12 @@ def _waive(results: Results, path: Path) -> None:
     from conformance.matrix.waivers import apply_waivers, load_waivers, today
 
     on = today()
-    apply_waivers(results, [w for w in load_waivers(path) if w.waiver.expires >= on])
+    try:
+        loaded = load_waivers(path)
+    except UserError as exc:  # checked before the run; changed since: the results still count
+        print(f"osm-conformance: waivers not applied: {exc}", file=sys.stderr)
+        return
+    apply_waivers(results, [w for w in loaded if w.waiver.expires >= on])
     results.run.settings["waivers"] = str(path)
 
 
