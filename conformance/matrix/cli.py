@@ -36,7 +36,7 @@ def register(subparsers: Any) -> None:
         "receiver gets hostile messages it must refuse (the rejection matrix). Writes "
         "OUT/results.json, the evidence under OUT/evidence/ and the HTML report.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_KeepTables,
     )
     parser.add_argument(
         "--profiles",
@@ -215,6 +215,16 @@ exit codes:
   4    a --fail-on gate holds an item no waiver covers, or a waiver has expired
   130  interrupted (results.json is written, marked incomplete)
 """
+
+
+class _KeepTables(argparse.HelpFormatter):
+    """Fills a one-line text (the description) as usual; keeps a text of several lines (the
+    epilog's tables) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
