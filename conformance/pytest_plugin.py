@@ -80,6 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="hostile variants per rejection case, the basic one included",
     )
     group.addoption("--osm-out", metavar="DIR", help="write results.json and evidence here")
+    group.addoption(
+        "--osm-waivers", metavar="FILE", help="known findings to record as waived (docs/matrix.md)"
+    )
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
 
@@ -96,6 +99,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         policy=config.getoption("osm_policy"),
         variants=config.getoption("osm_variants"),
         out_dir=Path(out).resolve() if out else None,
+        waivers=Path(waivers).resolve() if (waivers := config.getoption("osm_waivers")) else None,
     )
 
 
@@ -115,6 +119,15 @@ def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
+        waivers = config.getoption("osm_waivers")
+        if waivers:  # a bad waivers file fails now, not after the matrix
+            from conformance.errors import UserError
+            from conformance.matrix.waivers import load_waivers
+
+            try:
+                load_waivers(Path(waivers))
+            except UserError as exc:
+                raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(MatrixPlugin(config), PLUGIN_NAME)
 
 

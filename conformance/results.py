@@ -20,6 +20,7 @@ FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
 Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
 RejectionVerdict = Literal["refuses", "accepts", "not-applicable", "error"]
 Interop = Literal["full", "partial", "none"]
+Observed = Literal["by-hand", "machine"]
 
 
 class _Model(BaseModel):
@@ -57,10 +58,31 @@ class AgentInfo(_Model):
     homologation: str
     engine: str = Field(description="builtin, apicrypt-model, openssl, nss, gpgsm, command")
     reference_engine: bool = False
-    observed_by_hand: bool = False
+    observed_by_hand: bool = Field(
+        default=False, description="a person operated the product and recorded what it showed"
+    )
+    observed: list[Observed] = Field(
+        default_factory=list,
+        description="how the results of a real product the suite does not drive were "
+        "obtained: by-hand (a tester's record, vectors import), machine (its messages read by "
+        "the suite, vectors verify, or a record a program wrote, vectors import --observed "
+        "machine)",
+    )
     sends: dict[str, Any] = Field(default_factory=dict, description="what it sends (summary)")
     accepts: dict[str, Any] = Field(default_factory=dict, description="what it accepts (summary)")
     criteria: dict[str, Fact] = Field(default_factory=dict, description="comparison table facts")
+
+
+class WaiverNote(_Model):
+    """A known finding waived by the run's waivers file (docs/matrix.md, CI gates): the
+    cell keeps its verdict; the gates do not count what the waiver covers."""
+
+    verdict: str = Field(
+        description="the verdict waived: a cell's, a pair's, accepts or non-conformant"
+    )
+    reason: str
+    expires: str = Field(description="ISO date; the waiver holds through that day")
+    where: str = Field(description="the waiver in its file, FILE:LINE")
 
 
 class Counterexample(_Model):
@@ -94,6 +116,9 @@ class Cell(_Model):
         description="rule ids the basic message breaks with an ERROR under the run's policy "
         "(the sender's fault; the verdict is unchanged)",
     )
+    waived: list[WaiverNote] = Field(
+        default_factory=list, description="the waivers that cover this cell (run --waivers)"
+    )
     duration_s: float = 0.0
 
 
@@ -104,6 +129,9 @@ class Pair(_Model):
     expected: Interop | None = None
     expected_source: str | None = None
     contradiction: bool = False
+    waived: list[WaiverNote] = Field(
+        default_factory=list, description="the waivers that cover this pair (run --waivers)"
+    )
 
 
 class Contradiction(_Model):
@@ -135,6 +163,9 @@ class RejectionCaseResult(_Model):
     evidence: list[str] = Field(default_factory=list, description="paths relative to results.json")
     seed: int | None = Field(default=None, description="hypothesis seed that replays the variant")
     examples: int = 0
+    waived: list[WaiverNote] = Field(
+        default_factory=list, description="the waivers that cover this case (run --waivers)"
+    )
 
 
 class RejectionCell(_Model):
@@ -147,6 +178,10 @@ class RejectionCell(_Model):
     verdict: RejectionVerdict
     reason: str | None = None
     cases: list[RejectionCaseResult] = Field(default_factory=list)
+    waived: list[WaiverNote] = Field(
+        default_factory=list,
+        description="when every accepted case is waived, their waivers (run --waivers)",
+    )
     duration_s: float = 0.0
 
 

@@ -1,4 +1,5 @@
-"""JSON Schemas of the public files (status JSON, results.json), generated from the code.
+"""JSON Schemas of the public files (status JSON, results.json, rejection cases, waivers),
+generated from the code.
 
 `osm-conformance schemas --write` refreshes docs/; a test keeps them in sync.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from conformance.matrix.waivers import schema as waivers_schema
 from conformance.paths import REPO_DIR
 from conformance.rejections.model import schema as rejection_cases_schema
 from conformance.results import json_schema as results_schema
@@ -34,6 +36,7 @@ def schemas() -> dict[Path, dict[str, Any]]:
         DOCS / "status.schema.json": status_schema(),
         DOCS / "results.schema.json": results,
         DOCS / "rejection-cases.schema.json": rejection_cases_schema(),
+        DOCS / "waivers.schema.json": waivers_schema(),
     }
 
 
@@ -44,11 +47,12 @@ def render(schema: dict[str, Any]) -> str:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "schemas",
-        help="print or write the JSON Schemas of the status JSON, results.json and the "
-        "rejection cases",
-        description="The JSON Schemas of the agent status JSON, of results.json and of the "
-        "rejection cases, generated from the code (docs/status.schema.json, "
-        "docs/results.schema.json, docs/rejection-cases.schema.json).",
+        help="print or write the JSON Schemas of the status JSON, results.json, the "
+        "rejection cases and the waivers file",
+        description="The JSON Schemas of the agent status JSON, of results.json, of the "
+        "rejection cases and of run's waivers file, generated from the code "
+        "(docs/status.schema.json, docs/results.schema.json, "
+        "docs/rejection-cases.schema.json, docs/waivers.schema.json).",
     )
     parser.add_argument("--write", action="store_true", help="write them into docs/")
     parser.set_defaults(func=_run)

@@ -24,7 +24,7 @@ from conformance.paths import RFC4134_DIR
 from conformance.results import load_results
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.vectors.common import seeded_rng, shipped_cast
-from conformance.vectors.export import export_vectors
+from conformance.vectors.export import export_vectors, software_keys
 from conformance.vectors.manifest import load_export_manifest
 from conformance.vectors.verify import judge, verify_messages
 
@@ -81,25 +81,61 @@ def test_export_layout_and_manifest(exported: Path) -> None:
         )
     readme = (exported / "README.md").read_text(encoding="utf-8")
     assert "`test`" in readme and receiver_id in readme and "record.csv" in readme
+    # which results.json to import into: a run of the same senders towards the product
+    run = (
+        f"osm-conformance run --receiver {PRODUCT} --sender sermentis-mms --sender apimail-apicrypt"
+    )
+    assert run in readme and f"vectors import run-{PRODUCT}/results.json record.csv" in readme
+    assert "reads `negative.csv`" in readme and "--observed machine" in readme
     record = (exported / "record.csv").read_text(encoding="utf-8").splitlines()
     assert record[0] == "file,opened,signature,decrypted,content_ok,notes"
     assert len(record) == 1 + len(manifest.vectors)
 
 
-def test_expected_is_the_product_profiles_own_reading(exported: Path) -> None:
-    """Re-reading each exported file with the product's profile agent gives `expected`."""
+def test_expected_is_a_standard_readers_reading(exported: Path) -> None:
+    """Re-reading each exported file with the reference agent (software keys) gives
+    `expected`, with the product's own profile agent `profile_expected`; an Apicrypt-model
+    message has no standard reader but the product's profile."""
     manifest = load_export_manifest(exported)
     cast = shipped_cast()
     vendor = cast.profiles[PRODUCT]
     party = cast.party(manifest.recipient, vendor)
     world = cast.world()
-    agent = ProfileAgent(vendor)
+    standard = ProfileAgent(software_keys(cast.profiles["reference"]))
+    own = ProfileAgent(software_keys(vendor))
     for vector in manifest.vectors:
         message = (exported / vector.file).read_bytes()
-        reception = agent.receive(ReceiveRequest(message, party, world.trust, world.crls))
         plaintext = (exported / vector.plaintext).read_bytes()
-        reading = judge(PRODUCT, vector.function, reception, plaintext)  # type: ignore[arg-type]
-        assert reading.verdict == vector.expected, (vector.file, reading.reason)
+        function = vector.function
+        apicrypt = vector.sender == "apimail-apicrypt"
+        for agent, verdict in ((standard, vector.expected), (own, vector.profile_expected)):
+            if agent is standard and apicrypt:
+                assert vector.expected_reader == PRODUCT
+                agent = own
+            reception = agent.receive(ReceiveRequest(message, party, world.trust, world.crls))
+            reading = judge(PRODUCT, function, reception, plaintext)  # type: ignore[arg-type]
+            assert reading.verdict == verdict, (vector.file, agent.id, reading.reason)
+        if not apicrypt:
+            assert vector.expected_reader == "reference (software keys)"
+
+
+def test_expectations_owe_nothing_to_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SoftHSM standing in for the CPS card (as in the matrix), no expectation of the
+    export names the token: both readers hold their keys in software."""
+    from conformance.token import softhsm
+
+    if not softhsm.available():
+        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "softhsm")
+    manifest = export_vectors(PRODUCT, tmp_path, senders=["reference"], functions=["encrypt"])
+    (vector,) = manifest.vectors
+    assert vector.expected == "pass"  # RSA-OAEP with SHA-256: standard, read in software
+    assert vector.profile_expected == "fail"  # docteur-net-cps's profile does not list it
+    assert vector.profile_reason is not None and "rsa-oaep-sha256" in vector.profile_reason
+    text = json.dumps(manifest.model_dump())
+    assert "CKR_" not in text and "stand-in" not in text
 
 
 def test_reexport_gives_the_same_bytes(exported: Path, tmp_path: Path) -> None:
@@ -183,7 +219,8 @@ def test_round_trip_product_row(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "apimail-apicrypt: unsupported-format" in printed
     results = load_results(out / "results.json")
     real = next(a for a in results.agents if a.id == f"{PRODUCT}-real")
-    assert real.observed_by_hand
+    # read by the suite's receivers: machine-observed, not by hand
+    assert real.observed == ["machine"] and not real.observed_by_hand
     verdicts = {(c.receiver, c.function): c.verdict for c in results.cells}
     for function in FUNCTIONS:
         assert verdicts[("sermentis-mms", function)] == "pass"
@@ -389,3 +426,32 @@ def test_transport_is_the_relay_for_apicrypt(exported: Path) -> None:
     assert data.startswith(b"Received: by relais-apicrypt")
     assert manifest.recipient_email.encode() in data
     assert transport(data, manifest.recipient_email) == data  # not addressed to the relay again
+
+
+def test_verify_compares_with_the_declared_profile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docteur-net-cps's messages (SHA-1, 3DES, PKCS#1 v1.5, opaque) verified as if the
+    product claimed the reference profile (SHA-256, AES-256, OAEP-SHA256, multipart)."""
+    messages = tmp_path / "product"
+    messages.mkdir()
+    _product_messages(messages, ("sign", "sign-encrypt"))
+    out = tmp_path / "verified"
+    argv = ["vectors", "verify", str(messages), "--as", "reference", "--out", str(out)]
+    assert main([*argv, "--receiver", "sermentis-mms"]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "not as declared: digest: the message uses sha1; the profile reference declares sha256 "
+        "(send.signature.digest)" in printed
+    )
+    assert "content_cipher: the message uses des-ede3-cbc" in printed
+    assert "validator, by rule id" in printed
+    results = load_results(out / "results.json")
+    found = {(c.sender, c.expected, c.observed) for c in results.contradictions}
+    assert ("reference-real", "digest sha256", "digest sha1") in found
+    assert ("reference-real", "content_cipher aes256-cbc", "content_cipher des-ede3-cbc") in found
+    cell = results.cell("reference-real", "sermentis-mms", "sign")
+    assert cell is not None and cell.sent["digest"] == ["sha1"]
+    # as its own profile: nothing to say
+    assert main(["vectors", "verify", str(messages), "--as", PRODUCT, "--receiver", "smm"]) == 0
+    assert "not as declared" not in capsys.readouterr().out

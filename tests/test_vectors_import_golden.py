@@ -104,6 +104,10 @@ def test_import_csv(vectors: Path, results: Path, tmp_path: Path) -> None:
     data = load_results(new)
     real = next(a for a in data.agents if a.id == REAL)
     assert real.observed_by_hand and real.engine == "real-product"
+    # a tester's record; the verified row beside it was read by the suite
+    assert real.observed == ["by-hand"]
+    verified_row = next(a for a in data.agents if a.id == "sermentis-mms-real")
+    assert verified_row.observed == ["machine"] and not verified_row.observed_by_hand
     cells = {(c.sender, c.function): c for c in data.cells if c.receiver == REAL}
     assert cells[("sermentis-mms", "sign")].verdict == "pass"
     assert cells[("sermentis-mms", "sign")].services["non_repudiation"]
@@ -234,3 +238,72 @@ def test_golden_check_sees_changed_bytes_and_readings(tmp_path: Path) -> None:
     assert main(["vectors", "golden", "--check", "--dir", str(tmp_path), "--profile", "smm"]) == 1
     assert main(["vectors", "golden", "--write", "--dir", str(tmp_path), "--profile", "smm"]) == 0
     assert golden.check(tmp_path, ["smm"]) == []
+
+
+def test_import_reads_the_negative_record(
+    vectors: Path, results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """negative.csv gives the real product its cells of the rejection matrix; a record a
+    program wrote is labelled machine-observed."""
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    negatives = manifest["negatives"]
+    refuse = [n for n in negatives if n["expected"]["osm-2008"] == "refuse"]
+    warn = next(n for n in negatives if n["expected"]["osm-2008"] == "warn")
+    accepted, refused = refuse[0], next(n for n in refuse if n["class"] != refuse[0]["class"])
+    negative = _record(
+        vectors,
+        "neg.csv",
+        "file,refused,notes\n"
+        f"{accepted['file']},no,signature valide affichée\n"
+        f"{refused['file']},oui,\n"
+        f"{warn['file']},no,\n"
+        f"{negatives[-1]['file']},,\n",
+    )
+    record = _record(vectors, "rec-neg.csv", f"file,opened\n{SIGN},no\n")
+    new = tmp_path / "new.json"
+    argv = ["vectors", "import", str(results), str(record), "--as", PRODUCT, "--out", str(new)]
+    assert main([*argv, "--negative", str(negative), "--observed", "machine"]) == 0
+    assert "rejection matrix: " in capsys.readouterr().out
+    data = load_results(new)
+    assert data.rejections is not None
+    cases = {
+        (c.case, c.producer): c
+        for cell in data.rejections.cells
+        if cell.receiver == REAL
+        for c in cell.cases
+    }
+    assert len(cases) == 3  # the blank line is not recorded
+    first = cases[(accepted["case"], accepted["producer"])]
+    assert first.outcome == "accepts" and "signature valide affichée" in first.reason
+    assert cases[(refused["case"], refused["producer"])].outcome == "refuses"
+    tolerated = cases[(warn["case"], warn["producer"])]
+    assert tolerated.outcome == "refuses" and "warn under osm-2008" in tolerated.reason
+    verdicts = {c.cls: c.verdict for c in data.rejections.cells if c.receiver == REAL}
+    assert verdicts[accepted["class"]] == "accepts"
+    summary = next(s for s in data.rejections.receivers if s.receiver == REAL)
+    assert accepted["class"] in summary.accepted_classes
+    real = next(a for a in data.agents if a.id == REAL)
+    assert real.observed == ["machine"] and not real.observed_by_hand
+    assert main(["report", str(new), "--out", str(tmp_path / "html")]) == 0
+    page = (tmp_path / "html" / "refusals.html").read_text("utf-8")
+    assert REAL in page or "Docteur Net CPS (real product)" in page
+    assert "relevé par programme" in (tmp_path / "html" / "index.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("file,refused,notes\nnegative/x/y.eml,yes,\n", "neg-bad.csv:2: unknown negative vector"),
+        ("file,refused,notes\n{file},maybe,\n", "neg-bad.csv:2: column 'refused': 'maybe'"),
+        ("file,refused,extra\n", "neg-bad.csv:1: the first line must name the columns"),
+        ("file,refused\n{file},yes\n{file},no\n", "neg-bad.csv:3: "),
+    ],
+)
+def test_bad_negative_records_name_file_and_line(
+    vectors: Path, results: Path, text: str, expected: str
+) -> None:
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    negative = _record(vectors, "neg-bad.csv", text.format(file=manifest["negatives"][0]["file"]))
+    record = _record(vectors, "rec-neg2.csv", f"file,opened\n{SIGN},no\n")
+    with pytest.raises(UserError, match=expected):
+        import_record(results, record, PRODUCT, negative_path=negative)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.core.vocabulary import FUNCTIONS
@@ -18,6 +20,11 @@ from conformance.matrix.spec import (
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
 )
+from conformance.results import Results, load_results
+
+if TYPE_CHECKING:
+    from conformance.matrix.gates import Gate
+    from conformance.matrix.waivers import Loaded
 
 
 def register(subparsers: Any) -> None:
@@ -28,6 +35,8 @@ def register(subparsers: Any) -> None:
         "basic example per cell, then hypothesis looks for a failing one. Then every "
         "receiver gets hostile messages it must refuse (the rejection matrix). Writes "
         "OUT/results.json, the evidence under OUT/evidence/ and the HTML report.",
+        epilog=EPILOG,
+        formatter_class=_KeepTables,
     )
     parser.add_argument(
         "--profiles",
@@ -108,12 +117,14 @@ def register(subparsers: Any) -> None:
         help="also write a JUnit XML file (one test case per cell, rejection cells included)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_gate_options(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
+    gates = _gates_before(args)
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
     if args.examples < 1:
@@ -158,6 +169,8 @@ def _run(args: argparse.Namespace) -> int:
     argv += [f"--osm-sender={s}" for s in args.sender]
     argv += [f"--osm-receiver={r}" for r in args.receiver]
     argv += [f"--osm-function={f}" for f in args.function]
+    if args.waivers is not None:
+        argv.append(f"--osm-waivers={args.waivers.resolve()}")
     if args.jobs > 1:
         # worksteal: an idle worker takes half of another's remaining cells, so both
         # stay busy to the end (cells last from milliseconds to seconds).
@@ -169,6 +182,7 @@ def _run(args: argparse.Namespace) -> int:
     if not stale.exists():
         raise UserError(f"the run wrote no {RESULTS_FILE} (pytest exit code {int(code)})")
     results = json.loads(stale.read_text(encoding="utf-8"))
+    gated = _gates_after(gates, stale)
     if not results["run"]["complete"]:
         return 130
     if any(c["verdict"] == "error" for c in results["cells"]):
@@ -176,4 +190,116 @@ def _run(args: argparse.Namespace) -> int:
     rejections = results.get("rejections") or {"cells": []}
     if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
-    return 0
+    return gated
+
+
+# --- CI gates: --fail-on, --baseline, --waivers (conformance/matrix/gates.py) ----------------
+
+EPILOG = """CI gates (--fail-on, any of, comma-separated):
+  contradiction   a cell or pair contradicts a published claim, or a sender's message
+                  used another algorithm than its profile declares
+  regression      against --baseline OLD.json: an interop cell got worse (pass > partial
+                  > fail), or a rejection cell that refused now accepts
+  finding         a fail or partial cell with a real implementation on one side (engine
+                  openssl, nss, gpgsm, command or real-product), or a real receiver
+                  accepting a rejection case
+  non-conformant  a real sender's basic message breaks a rule with an ERROR
+A waiver (--waivers FILE, docs/matrix.md) covers the item of the cell, pair or
+rejection case it names with the verdict observed; an unused waiver is a warning.
+
+exit codes:
+  0    the run completed, no harness error, no gate failed
+  1    a harness error (a cell, interop or rejection, is `error`)
+  2    usage error (bad option, profile file, waivers file or baseline)
+  3    a required component is missing
+  4    a --fail-on gate holds an item no waiver covers, or a waiver has expired
+  130  interrupted (results.json is written, marked incomplete)
+"""
+
+
+class _KeepTables(argparse.HelpFormatter):
+    """Fills a one-line text (the description) as usual; keeps a text of several lines (the
+    epilog's tables) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" not in text:
+            return super()._fill_text(text, width, indent)
+        return "".join(indent + line for line in text.splitlines(keepends=True))
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    from conformance.matrix.gates import GATE_EXIT, GATES
+
+    parser.add_argument(
+        "--fail-on",
+        type=_gate_list,
+        action="extend",
+        default=[],
+        metavar="GATE[,GATE...]",
+        help=f"exit {GATE_EXIT} when one of these gates holds an unwaived item: "
+        f"{', '.join(GATES)} (below)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="OLD.json",
+        help="an earlier results.json, for the regression gate",
+    )
+    parser.add_argument(
+        "--waivers",
+        type=Path,
+        metavar="FILE",
+        help="known findings (YAML list; schema docs/waivers.schema.json): recorded as waived "
+        "in results.json and the report, not counted by the gates; an expired one fails",
+    )
+
+
+def _gate_list(text: str) -> list[str]:
+    from conformance.matrix.gates import parse_gates
+
+    try:
+        return list(parse_gates(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class _Gates:
+    fail_on: list[Gate]
+    baseline: Results | None
+    waivers: list[Loaded]
+
+
+def _gates_before(args: argparse.Namespace) -> _Gates:
+    """Everything the gates need, checked before the run: a bad or expired waivers file, a
+    missing baseline fail in a second, not after the matrix."""
+    from conformance.matrix.gates import GATES
+    from conformance.matrix.waivers import expired, expired_message, load_waivers, today
+
+    if "regression" in args.fail_on and args.baseline is None:
+        raise UserError("--fail-on regression needs --baseline OLD.json (the run to compare with)")
+    baseline = load_results(args.baseline) if args.baseline is not None else None
+    waivers = load_waivers(args.waivers) if args.waivers is not None else []
+    stale = expired(waivers, today())
+    if stale:
+        raise _ExpiredWaivers(expired_message(stale, today()))
+    return _Gates([g for g in GATES if g in args.fail_on], baseline, waivers)
+
+
+class _ExpiredWaivers(UserError):
+    exit_code = 4
+
+
+def _gates_after(gates: _Gates, path: Path) -> int:
+    """The unused waivers (warnings) and the gates' verdict: 4 when one fails, else 0."""
+    from conformance.matrix.gates import GATE_EXIT, evaluate, report
+    from conformance.matrix.waivers import apply_waivers
+
+    results = load_results(path)
+    for unused in apply_waivers(results, gates.waivers):
+        print(f"warning: {unused}", file=sys.stderr)
+    if not gates.fail_on:
+        return 0
+    text, failed = report(evaluate(results, gates.fail_on, gates.baseline), gates.fail_on)
+    print(text)
+    return GATE_EXIT if failed else 0

@@ -108,6 +108,14 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
         obs.reason = f"not delivered: {exc}"
         return obs
     obs.delivered = delivered
+    return read_delivered(scenario, receiver, delivered, world, obs)
+
+
+def read_delivered(
+    scenario: Scenario, receiver: Seat, delivered: bytes, world: World, obs: Observation
+) -> Observation:
+    """The receiver's reading of a delivered message, judged into `obs` (also used to read
+    one message with a second receiver: `vectors export`'s standard reader)."""
     reception = receiver.agent.receive(
         ReceiveRequest(
             message=delivered, recipient=receiver.party, trust=world.trust, crls=world.crls

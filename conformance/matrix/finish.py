@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
@@ -119,6 +120,8 @@ def finish_run(
         results.practice_software = practice_table(table) if table is not None else []
     if rejections is not None:
         results.rejections = rejections_section(spec, rejections)
+    if spec.waivers is not None:
+        _waive(results, spec.waivers)
     if spec.out_dir is not None:
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         path = spec.out_dir / RESULTS_FILE
@@ -128,6 +131,21 @@ def finish_run(
         print(f"report:  {html}", file=sys.stderr)
     print(summary(results))
     return results
+
+
+def _waive(results: Results, path: Path) -> None:
+    """Record the waivers still in force (an expired one covers nothing: `run` refuses it
+    before the run; the plugin alone lets the cell show unwaived)."""
+    from conformance.matrix.waivers import apply_waivers, load_waivers, today
+
+    on = today()
+    try:
+        loaded = load_waivers(path)
+    except UserError as exc:  # checked before the run; changed since: the results still count
+        print(f"osm-conformance: waivers not applied: {exc}", file=sys.stderr)
+        return
+    apply_waivers(results, [w for w in loaded if w.waiver.expires >= on])
+    results.run.settings["waivers"] = str(path)
 
 
 def summary(results: Results) -> str:

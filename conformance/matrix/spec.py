@@ -42,6 +42,7 @@ class MatrixSpec:
     out_dir: Path | None = None
     policy: str = DEFAULT_POLICY  # applies to profile receivers, the validator and the judge
     variants: int = DEFAULT_VARIANTS
+    waivers: Path | None = None  # known findings recorded in results.json (waivers.py)
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
     _data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

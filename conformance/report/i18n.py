@@ -136,8 +136,20 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the sender's basic message breaks these rules of the validator under the run's "
         "policy (the verdict does not count them)",
     ),
+    "mark.waived": ("dérogation", "waived"),
+    "detail.waiver": (
+        "{verdict} : {reason} (jusqu'au {expires}, {where})",
+        "{verdict}: {reason} (until {expires}, {where})",
+    ),
     "mark.engine": ("moteur réel", "real engine"),
     "mark.by_hand": ("observé à la main", "observed by hand"),
+    "mark.by_machine": ("relevé par programme", "machine-observed"),
+    "mark.by_machine_help": (
+        "produit réel non piloté par la suite : ses messages lus par la suite (vectors "
+        "verify), ou un relevé écrit par un programme (vectors import --observed machine)",
+        "a real product the suite does not drive: its messages read by the suite (vectors "
+        "verify), or a record a program wrote (vectors import --observed machine)",
+    ),
     "mark.changed": ("changé depuis la référence", "changed since the baseline"),
     "mark.assumed": (
         "fait supposé (absent du document source)",

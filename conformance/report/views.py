@@ -57,6 +57,7 @@ MARK_SYMBOLS = {
     "nonconformant": "⚑",
     "engine": "⚙",
     "by_hand": "✎",
+    "by_machine": "⌨",
     "changed": "Δ",
     "assumed": "*",
 }

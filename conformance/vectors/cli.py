@@ -113,7 +113,10 @@ def register(subparsers: Any) -> None:
         help="fold a tester's record (CSV or YAML) into results.json",
         description="RECORDED lists per vector: file, opened (yes/no), signature "
         "(valid/invalid/absent), decrypted (yes/no), content_ok (yes/no), notes. Each line "
-        "becomes a cell with the real product (<PROFILE>-real, observed by hand) as receiver.",
+        "becomes a cell with the real product (<PROFILE>-real) as receiver. negative.csv "
+        "beside it (file, refused (yes/no), notes) gives the real product's cells of the "
+        "rejection matrix. Import into the results.json of a run of the same senders "
+        "towards PROFILE (the export's README gives the command).",
     )
     imp.add_argument("results", type=Path, metavar="RESULTS.json")
     imp.add_argument("record", type=Path, metavar="RECORDED.csv|yaml")
@@ -123,6 +126,19 @@ def register(subparsers: Any) -> None:
         type=Path,
         metavar="DIR",
         help="the export directory (default: the record's directory)",
+    )
+    imp.add_argument(
+        "--negative",
+        type=Path,
+        metavar="NEGATIVE.csv",
+        help="the record of the negative corpus (default: negative.csv beside RECORDED, if any)",
+    )
+    imp.add_argument(
+        "--observed",
+        choices=("by-hand", "machine"),
+        default="by-hand",
+        help="how the record was made: by a person (default) or by a program driving the "
+        "product; the report labels the product so",
     )
     imp.add_argument(
         "--out",
@@ -204,17 +220,33 @@ def _verify(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from conformance.vectors.manual import import_record
 
-    results, missing = import_record(args.results, args.record, args.product, args.vectors)
+    results, missing = import_record(
+        args.results,
+        args.record,
+        args.product,
+        args.vectors,
+        observed=args.observed,
+        negative_path=args.negative,
+    )
     target = args.out if args.out is not None else args.results
     results.dump(target)
-    mine = [c for c in results.cells if c.receiver == real_id(args.product)]
+    real = real_id(args.product)
+    mine = [c for c in results.cells if c.receiver == real]
     counts: dict[str, int] = {}
     for cell in mine:
         counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
     print(
-        f"{target}: {len(mine)} cell(s) of {real_id(args.product)} (observed by hand): "
+        f"{target}: {len(mine)} cell(s) of {real} (observed {args.observed}): "
         + ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))
     )
+    rejections = results.rejections.cells if results.rejections else []
+    refusals = [c for c in rejections if c.receiver == real]
+    if refusals:
+        accepted = [c.cls for c in refusals if c.verdict == "accepts"]
+        print(
+            f"rejection matrix: {len(refusals)} class(es) of {real}, "
+            + (f"accepts {', '.join(accepted)}" if accepted else "every recorded case refused")
+        )
     if missing:
         print(f"not recorded ({len(missing)}): " + ", ".join(missing))
     return 0

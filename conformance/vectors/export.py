@@ -3,8 +3,14 @@
 Each message is really sent by another profile's agent (seeded, so a re-export
 gives the same bytes where the engine draws from the seed), carried through the
 in-memory transport (the Apicrypt relay included), and read by the product's
-own profile agent: the manifest's `expected` is that reading judged exactly as a
-cell of the matrix judges its basic example (`matrix.exchange`), never a table.
+standard reader: the `reference` agent with software keys under osm-2008 (for an
+Apicrypt-model message, the product's profile, the model being its only
+standard). The manifest's `expected` is that reading judged exactly as a cell of
+the matrix judges its basic example (`matrix.exchange`), never a table: what a
+product that follows the standard shows. The product's own profile reads the
+same bytes, with software keys too, for `profile_expected`: what the profile
+predicts, without the limits of the token that stands in for the CPS card in the
+matrix (a tester cannot act on "CKR_ARGUMENTS_BAD").
 
 The negative corpus beside them: every rejection case's basic hostile message,
 addressed to the same professional, with its expected outcome per policy (the
@@ -20,14 +26,23 @@ from pathlib import Path
 
 import jinja2
 
+from conformance import __version__
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
+from conformance.apicrypt.wire import is_apicrypt
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
 from conformance.matrix.cast import Cast
-from conformance.matrix.exchange import HarnessError, Seat, exchange
+from conformance.matrix.exchange import (
+    HarnessError,
+    Observation,
+    Seat,
+    World,
+    exchange,
+    read_delivered,
+)
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile
@@ -52,11 +67,13 @@ from conformance.vectors.manifest import (
     Vector,
     dump,
 )
+from conformance.vectors.negative_record import NEGATIVE_COLUMNS, NEGATIVE_RECORD_FILE
 from conformance.vectors.readable import readable_content
 
 RECORD_FILE = "record.csv"
+# The reader that follows the standard: the expectations of every S/MIME vector.
+STANDARD_READER = "reference"
 RECORD_COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
-NEGATIVE_RECORD_FILE = "negative.csv"
 
 
 def export_vectors(
@@ -84,8 +101,10 @@ def export_vectors(
     export_pki(cast.pki, out, identities)  # Apicrypt-model keys included
 
     receiver = cast.party(vendor_to, vendor)
-    receiver_seat = Seat(
-        receiver, files.role_certificate(receiver.identity_dir, "encrypt"), ProfileAgent(vendor)
+    certificate = files.role_certificate(receiver.identity_dir, "encrypt")
+    receiver_seat = Seat(receiver, certificate, ProfileAgent(software_keys(vendor)))
+    standard_seat = Seat(
+        receiver, certificate, ProfileAgent(software_keys(profiles[STANDARD_READER]))
     )
     manifest = ExportManifest(
         product=product,
@@ -103,7 +122,7 @@ def export_vectors(
                 cast,
                 profiles[sender],
                 vendor,
-                receiver_seat,
+                (standard_seat, receiver_seat),
                 wanted,
                 out,
                 Path(work),
@@ -114,10 +133,17 @@ def export_vectors(
     _export_negatives(cast, receiver_seat, forger, out, manifest)
     dump(manifest, out / MANIFEST_FILE)
     _write_record_template(manifest, out / RECORD_FILE)
-    negative = ["file,refused,notes", *(f"{n.file},," for n in manifest.negatives)]
+    negative = [",".join(NEGATIVE_COLUMNS), *(f"{n.file},," for n in manifest.negatives)]
     (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
-    (out / "README.md").write_text(tester_readme(manifest, cast), encoding="utf-8")
+    readme = tester_readme(manifest, cast, chosen, wanted)
+    (out / "README.md").write_text(readme, encoding="utf-8")
     return manifest
+
+
+def software_keys(profile: Profile) -> Profile:
+    """The profile with its keys in software: its reading without the token's limits."""
+    engine = profile.engine.model_copy(update={"keys": "software"})
+    return profile.model_copy(update={"engine": engine})
 
 
 def _label(seed: int, sender: str, product: str, function: str) -> str:
@@ -128,13 +154,14 @@ def _export_sender(
     cast: Cast,
     profile: Profile,
     vendor: Profile,
-    receiver_seat: Seat,
+    seats: tuple[Seat, Seat],
     wanted: Sequence[Function],
     out: Path,
     work: Path,
     manifest: ExportManifest,
     plaintexts: dict[Function, tuple[str, str]],
 ) -> None:
+    standard_seat, receiver_seat = seats
     both = profile.capabilities().send & vendor.capabilities().receive
     functions = [f for f in wanted if f in both]
     party = cast.party(cast.users(profile.id)[0], profile)
@@ -162,6 +189,7 @@ def _export_sender(
             world = dataclasses.replace(cast.world(), transport=transport)
             try:
                 obs = exchange(scenario, Seat(party, certificate, agent), receiver_seat, world)
+                standard = _standard_reading(scenario, standard_seat, obs, world)
             except HarnessError as exc:
                 manifest.skipped.append(
                     Skipped(sender=profile.id, function=function, reason=f"harness error: {exc}")
@@ -189,9 +217,14 @@ def _export_sender(
                     sender=profile.id,
                     sender_identity=party.identity_dir.name,
                     function=function,
-                    expected="pass" if obs.ok else "fail",
-                    expected_reason=obs.reason,
-                    expected_services=obs.services,
+                    expected="pass" if standard.ok else "fail",
+                    expected_reason=standard.reason,
+                    expected_services=standard.services,
+                    expected_reader=(
+                        vendor.id if standard is obs else f"{STANDARD_READER} (software keys)"
+                    ),
+                    profile_expected="pass" if obs.ok else "fail",
+                    profile_reason=obs.reason,
                     claim=Claim(
                         value=exp.value, claim=exp.claim, source=exp.source, quote=exp.quote
                     )
@@ -205,6 +238,18 @@ def _export_sender(
     finally:
         if shared is not None:
             close_agent(shared)
+
+
+def _standard_reading(
+    scenario: Scenario, standard_seat: Seat, obs: Observation, world: World
+) -> Observation:
+    """The standard reader's judgement of the delivered message (the profile's own for an
+    Apicrypt-model message: the model is the only standard it has)."""
+    assert obs.delivered is not None
+    if is_apicrypt(obs.delivered):
+        return obs
+    fresh = Observation(ok=False, reason=None, entity=obs.entity, delivered=obs.delivered)
+    return read_delivered(scenario, standard_seat, obs.delivered, world, fresh)
 
 
 def _export_negatives(
@@ -277,7 +322,9 @@ def _write_record_template(manifest: ExportManifest, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
+def tester_readme(
+    manifest: ExportManifest, cast: Cast, senders: Sequence[str], functions: Sequence[str]
+) -> str:
     """The README in front of the human tester, filled in for this export."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("conformance.vectors", "templates"),
@@ -298,4 +345,7 @@ def tester_readme(manifest: ExportManifest, cast: Cast) -> str:
         vectors=manifest.vectors,
         skipped=manifest.skipped,
         negatives=manifest.negatives,
+        senders=[s for s in senders if any(v.sender == s for v in manifest.vectors)],
+        functions=[f for f in functions if any(v.function == f for v in manifest.vectors)],
+        suite_version=__version__,
     )

@@ -39,11 +39,21 @@ class Vector(_Model):
     sender_identity: str
     function: str
     expected: Verdict | None = Field(
-        description="verdict if the product follows its profile: its own profile's agent read "
-        "the message and it was judged as in the matrix; null when the harness broke"
+        description="verdict of a reader that follows the standard (expected_reader: the "
+        "reference agent with software keys under osm-2008; the product's profile for an "
+        "Apicrypt-model message), judged as in the matrix; null when the harness broke"
     )
     expected_reason: str | None = None
     expected_services: dict[str, bool] = Field(default_factory=dict)
+    expected_reader: str = Field(
+        default="reference (software keys)", description="who read the message for `expected`"
+    )
+    profile_expected: Verdict | None = Field(
+        default=None,
+        description="what the product's own profile predicts (its agent, software keys: no "
+        "token limits)",
+    )
+    profile_reason: str | None = None
     claim: Claim | None = None
     plaintext: str = Field(description="the MIME entity the sender's user composed")
     readable: str = Field(description="the same content for a human: letter text, file digests")

@@ -23,9 +23,16 @@ import yaml
 from conformance.errors import UserError
 from conformance.functions import REQUIRED_SERVICES
 from conformance.profiles.schema import Profile
-from conformance.results import Cell, Results, Verdict, load_results
+from conformance.results import Cell, Observed, Results, Verdict, load_results
 from conformance.vectors.common import check_function, real_id, shipped_profile, shipped_profiles
 from conformance.vectors.manifest import MANIFEST_FILE, ExportManifest, Vector, load_export_manifest
+from conformance.vectors.negative_record import (
+    NEGATIVE_RECORD_FILE,
+    fold_rejections,
+    negative_cells,
+    policy_of,
+    read_negative_record,
+)
 from conformance.vectors.product_row import fold_cells
 
 COLUMNS = ("file", "opened", "signature", "decrypted", "content_ok", "notes")
@@ -227,8 +234,14 @@ def record_cells(
         ]
         if vector.expected is not None and vector.expected != verdict:
             parts.append(
-                f"the profile {product} predicts {vector.expected}"
+                f"a reader following the standard ({vector.expected_reader}) gets "
+                f"{vector.expected}"
                 + (f" ({vector.expected_reason})" if vector.expected_reason else "")
+            )
+        if vector.profile_expected is not None and vector.profile_expected != verdict:
+            parts.append(
+                f"the profile {product} predicts {vector.profile_expected}"
+                + (f" ({vector.profile_reason})" if vector.profile_reason else "")
             )
         cells.append(
             Cell(
@@ -250,8 +263,12 @@ def import_record(
     record_path: Path,
     product: str,
     vectors_dir: Path | None = None,
+    *,
+    observed: Observed = "by-hand",
+    negative_path: Path | None = None,
 ) -> tuple[Results, list[str]]:
-    """results.json with the record folded in, and the vectors the record leaves out."""
+    """results.json with the record folded in (and the negative record, `negative.csv`
+    beside the record unless named), and the vectors the record leaves out."""
     profiles: dict[str, Profile] = shipped_profiles()
     profile = shipped_profile(product, profiles)
     results = load_results(results_path)
@@ -266,20 +283,30 @@ def import_record(
         )
     records = read_record(record_path)
     cells = record_cells(records, manifest, manifest_path, product)
+    if negative_path is None and (record_path.parent / NEGATIVE_RECORD_FILE).is_file():
+        negative_path = record_path.parent / NEGATIVE_RECORD_FILE
+    negatives = read_negative_record(negative_path) if negative_path is not None else []
     recorded = {r.file for r in records}
     missing = [v.file for v in manifest.vectors if v.file not in recorded]
-    note = "vectors opened by hand in the real product (vectors import)"
+    how = "opened by hand in" if observed == "by-hand" else "opened by a program driving"
+    note = f"vectors {how} the real product (vectors import)"
     settings = {
         "imported": [
             *results.run.settings.get("imported", []),
             {
                 "record": str(record_path),
+                "negative": str(negative_path) if negatives else None,
                 "as": product,
+                "observed": observed,
                 "vectors": str(manifest_path),
                 "cells": len(cells),
+                "rejection_cases": len(negatives),
                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
         ]
     }
-    folded = fold_cells(results, cells, profile, profiles, note, settings)
+    folded = fold_cells(results, cells, profile, profiles, note, settings, observed)
+    if negatives:
+        rejection = negative_cells(negatives, manifest, real_id(product), policy_of(folded))
+        folded.rejections = fold_rejections(folded, rejection, real_id(product))
     return folded, missing

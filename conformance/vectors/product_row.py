@@ -23,16 +23,17 @@ from conformance.matrix.assemble import (
     pairs_of,
     with_expectations,
 )
+from conformance.matrix.sent import sent_contradictions
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims, shipped_claims
 from conformance.profiles.loader import load_sources
 from conformance.profiles.schema import Profile
-from conformance.results import AgentInfo, Cell, Results, RunInfo, Verdict
+from conformance.results import AgentInfo, Cell, Observed, Results, RunInfo, Verdict
 from conformance.vectors.common import real_id
 from conformance.vectors.verify import VerifyReport
 
 
-def product_agent(profile: Profile, note: str) -> AgentInfo:
+def product_agent(profile: Profile, note: str, observed: Observed) -> AgentInfo:
     """The agent entry of the real product (no comparison-table facts: those are the profile's)."""
     return AgentInfo(
         id=real_id(profile.id),
@@ -41,7 +42,8 @@ def product_agent(profile: Profile, note: str) -> AgentInfo:
         kind=profile.identity.kind,
         homologation=profile.homologation.status,
         engine="real-product",
-        observed_by_hand=True,
+        observed_by_hand=observed == "by-hand",
+        observed=[observed],
         sends={"observed": note},
         accepts={"observed": note},
     )
@@ -106,6 +108,11 @@ def verified_cells(report: VerifyReport, evidence: Mapping[int, list[str]]) -> l
                     found.append((reading.verdict, None))
             verdict, reason = aggregate(found)
             first = items[0]
+            sent: dict[str, list[str]] = {}
+            for item in items:
+                for kind, names in item.sent.items():
+                    sent.setdefault(kind, [])
+                    sent[kind] += [n for n in names if n not in sent[kind]]
             cells.append(
                 Cell(
                     sender=sender,
@@ -118,6 +125,8 @@ def verified_cells(report: VerifyReport, evidence: Mapping[int, list[str]]) -> l
                     services_required=list(REQUIRED_SERVICES[function]),
                     evidence=[p for item in items for p in evidence.get(item.index, [])],
                     checks=first.validation.text or None,
+                    sent=sent,
+                    nonconformant=sorted({r for i in items for r in i.validation.error_ids}),
                 )
             )
     return cells
@@ -135,6 +144,7 @@ def verified_results(
 ) -> Results:
     """results.json for the product's verified row, renderable by `osm-conformance report`."""
     cells = verified_cells(report, evidence)
+    sender = real_id(report.product)
     functions: list[str] = [f for f in FUNCTIONS if any(c.function == f for c in cells)]
     finished = time.time()
     run = RunInfo(
@@ -160,9 +170,20 @@ def verified_results(
     claims = claims_with_product(report.product)
     shown = {k: profiles[k] for k in report.receivers}
     results = assemble(run, shown, cells, claims)
-    note = "messages written by hand with the real product, read by `vectors verify`"
-    results.agents.append(product_agent(profiles[report.product], note))
+    # What the product's messages used against what its profile declares.
+    results.contradictions += sent_contradictions(cells, {sender: profiles[report.product]})
+    note = "messages the real product wrote, read by the suite's receivers (`vectors verify`)"
+    results.agents.append(product_agent(profiles[report.product], note, "machine"))
     return results
+
+
+def _observed_also(agent: AgentInfo, observed: Observed) -> AgentInfo:
+    """The real product's entry, now also observed this way."""
+    ways = [*agent.observed, *([] if observed in agent.observed else [observed])]
+    update: dict[str, Any] = {"observed": ways}
+    if observed == "by-hand":
+        update["observed_by_hand"] = True
+    return agent.model_copy(update=update)
 
 
 def fold_cells(
@@ -172,6 +193,7 @@ def fold_cells(
     profiles: Mapping[str, Profile],
     note: str,
     settings: dict[str, Any],
+    observed: Observed = "by-hand",
 ) -> Results:
     """Replace or add cells in a results.json, then recompute pairs and contradictions."""
     keys = {(c.sender, c.receiver, c.function) for c in new_cells}
@@ -183,11 +205,9 @@ def fold_cells(
     agents = list(results.agents)
     real = real_id(product.id)
     if real in known:
-        agents = [
-            a.model_copy(update={"observed_by_hand": True}) if a.id == real else a for a in agents
-        ]
+        agents = [_observed_also(a, observed) if a.id == real else a for a in agents]
     else:
-        agents.append(product_agent(product, note))
+        agents.append(product_agent(product, note, observed))
     sources, _ = load_sources([PROFILES_DIR / "sources.yaml"])
     for agent_id in sorted({c.sender for c in new_cells} | {c.receiver for c in new_cells}):
         if agent_id not in known and agent_id != real and agent_id in profiles:

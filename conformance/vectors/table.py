@@ -51,12 +51,15 @@ def _details(item: Checked) -> list[str]:
     for reading in item.readings:
         if reading.verdict != "pass":
             lines.append(f"  {reading.verdict} {reading.receiver}: {reading.reason}")
+    for difference in item.undeclared:
+        lines.append(f"  not as declared: {difference}")
     if not item.validation.available:
         lines.append(f"  validator: {item.validation.text}")
-    for failed in item.validation.failed[:8]:
-        lines.append(f"  validator ERROR {failed}")
-    if len(item.validation.failed) > 8:
-        lines.append(f"  ... {len(item.validation.failed) - 8} more validator errors")
+    for status, found in (("ERROR", item.validation.failed), ("WARNING", item.validation.warnings)):
+        for line in found[:8]:
+            lines.append(f"  validator {status} {line}")
+        if len(found) > 8:
+            lines.append(f"  ... {len(found) - 8} more validator {status.lower()}s")
     return lines
 
 
@@ -70,4 +73,23 @@ def verify_table(report: VerifyReport) -> str:
     ]
     for item in report.messages:
         lines += _details(item)
+    lines += by_rule(report)
     return "\n".join(lines)
+
+
+def by_rule(report: VerifyReport) -> list[str]:
+    """The validator's errors and warnings over every message, grouped by rule id."""
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for item in report.messages:
+        for status, checks in (
+            ("ERROR", item.validation.failed),
+            ("WARNING", item.validation.warnings),
+        ):
+            for rule in dict.fromkeys(line.split(" ", 1)[0] for line in checks):
+                found[(status, rule)].append(item.entry.file)
+    if not found:
+        return []
+    lines = ["", "validator, by rule id (docs/check-rules.md):"]
+    for (status, rule), files in sorted(found.items()):
+        lines.append(f"  {status:<7} {rule}: {len(files)} message(s): {', '.join(files)}")
+    return lines

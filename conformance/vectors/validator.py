@@ -27,6 +27,8 @@ class Validation:
     available: bool
     counts: dict[str, int] = field(default_factory=dict)  # check status -> how many
     failed: list[str] = field(default_factory=list)  # "id [part]: title (found ...)", ERROR only
+    warnings: list[str] = field(default_factory=list)  # the same for the WARNINGs
+    error_ids: list[str] = field(default_factory=list)  # rule ids of the ERRORs, sorted
     text: str = ""
     data: dict[str, Any] | None = None
 
@@ -72,17 +74,21 @@ def validate(
         return Validation(available=False, text=f"validator could not run: {exc}")
     counts: Counter[str] = Counter()
     failed: list[str] = []
+    warnings: list[str] = []
     for check in report.checks:
         status = str(check.status)
         counts[status] += 1
-        if status == "ERROR":
+        if status in ("ERROR", "WARNING"):
             found = f" (found {check.found})" if check.found else ""
-            failed.append(f"{check.id} [{check.part}]: {check.title}{found}")
+            line = f"{check.id} [{check.part}]: {check.title}{found}"
+            (failed if status == "ERROR" else warnings).append(line)
     data = report.to_json()
     return Validation(
         available=True,
         counts=dict(counts),
         failed=failed,
+        warnings=warnings,
+        error_ids=sorted({line.split(" ", 1)[0] for line in failed}),
         text=text,
         data=data if isinstance(data, dict) else {"report": data},
     )

@@ -7,6 +7,10 @@ to every receiver profile's agent, judged as the matrix judges a cell: no
 error, the function's services held, and, when the manifest gives the
 plaintext, the same content.
 
+What each message really used (digest, signature algorithm and format, content
+cipher, key transport) is compared with what the `--as` profile declares, and
+the validator's errors and warnings are listed by rule id.
+
 Input is checked before anything is read (missing files, unknown function or
 identity, a file that is not mail, a recipient the message is not addressed
 to); a function the message plainly does not do (the manifest says "sign" but
@@ -29,10 +33,12 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.agents.factory import close_agent, make_agent
 from conformance.apicrypt.relay import DeliveryError, transport
 from conformance.apicrypt.wire import RECIPIENTS_HEADER
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import OPERATION, services_held, shortfall
 from conformance.matrix.cast import directories_of
+from conformance.matrix.sent import DECLARED_BY, declared, sent_algorithms
 from conformance.profiles.schema import Profile
 from conformance.results import Verdict
 from conformance.status import ErrorCode
@@ -82,6 +88,10 @@ class Checked:
     plaintext: Path | None = None
     readings: list[Reading] = field(default_factory=list)
     input_error: str | None = None  # the manifest lies about the function: no verdict
+    # What the message really used, read from it (digest, signature, cipher, key transport),
+    # and where that differs from what the --as profile declares.
+    sent: dict[str, list[str]] = field(default_factory=dict)
+    undeclared: list[str] = field(default_factory=list)
 
     @property
     def where(self) -> str:
@@ -155,11 +165,30 @@ def verify_messages(
                         _read(message, item, profiles[receiver], agents[receiver], inputs)
                     )
                 item.input_error = _function_mismatch(item, message)
+                item.sent = sent_algorithms(
+                    message,
+                    identity_dir=item.recipient.identity_dir,
+                    trust=inputs.trust,
+                    crls=inputs.crls,
+                    policy=DEFAULT_POLICY,
+                )
+                item.undeclared = undeclared(item.sent, profiles[product])
         finally:
             for agent in agents.values():
                 if not isinstance(agent, MissingComponent):
                     close_agent(agent)
     return report
+
+
+def undeclared(sent: dict[str, list[str]], profile: Profile) -> list[str]:
+    """Where the message used something else than the profile declares, one line per kind."""
+    says = declared(profile)
+    return [
+        f"{kind}: the message uses {', '.join(names)}; the profile {profile.id} declares "
+        f"{says[kind]} ({DECLARED_BY[kind]})"
+        for kind, names in sent.items()
+        if kind in says and names != [says[kind]]
+    ]
 
 
 def _inputs(identities: Path | None, trust: Sequence[Path], crls: Sequence[Path]) -> _Inputs:

@@ -1,0 +1,152 @@
+"""`vectors import`'s second record: `negative.csv`, what the real product did with the
+hostile messages of the export (`negative/`), into results.json's rejection matrix.
+
+Each line says whether the product refused the message (or showed it without any
+service the case breaks). A case refused, or accepted where the run's policy only
+warns, is `refuses`; otherwise `accepts`: the same outcomes a rejection cell of the
+matrix records, so the real product gets its column in the refusals page and its
+false accepts count like a driven receiver's. A line left blank is not recorded.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.errors import UserError
+from conformance.rejections.model import CLASSES, POLICIES, Policy
+from conformance.rejections.run import case_infos, cell_verdict
+from conformance.results import (
+    RejectionCaseResult,
+    RejectionCell,
+    Rejections,
+    Results,
+    rejection_summaries,
+)
+from conformance.vectors.manifest import ExportManifest
+
+NEGATIVE_RECORD_FILE = "negative.csv"
+NEGATIVE_COLUMNS = ("file", "refused", "notes")
+_YES = {"yes", "y", "oui", "o", "true", "1"}
+_NO = {"no", "n", "non", "false", "0"}
+
+
+@dataclass(frozen=True)
+class NegativeRecord:
+    where: str  # FILE:LINE
+    file: str
+    refused: bool
+    notes: str
+
+
+def read_negative_record(path: Path) -> list[NegativeRecord]:
+    """The recorded lines of negative.csv (blank `refused`: not recorded), checked."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    reader = csv.DictReader(text.splitlines())
+    names = reader.fieldnames or []
+    unknown = [n for n in names if n not in NEGATIVE_COLUMNS]
+    if "file" not in names or "refused" not in names or unknown:
+        raise UserError(
+            f"{path}:1: the first line must name the columns {', '.join(NEGATIVE_COLUMNS)}"
+            + (f" (unknown: {', '.join(map(repr, unknown))})" if unknown else "")
+        )
+    found: list[NegativeRecord] = []
+    for row in reader:
+        where = f"{path}:{reader.line_num}"
+        if None in row:
+            raise UserError(f"{where}: more values than the {len(names)} columns of line 1")
+        file = (row.get("file") or "").strip()
+        refused = (row.get("refused") or "").strip().lower()
+        if not file or file.startswith("#"):
+            continue
+        if not refused:
+            continue  # not recorded (yet)
+        if refused not in _YES | _NO:
+            raise UserError(f"{where}: column 'refused': {refused!r} is not yes/no (oui/non)")
+        notes = (row.get("notes") or "").strip()
+        found.append(NegativeRecord(where, file.removeprefix("./"), refused in _YES, notes))
+    return found
+
+
+def negative_cells(
+    records: list[NegativeRecord], manifest: ExportManifest, receiver: str, policy: Policy
+) -> list[RejectionCell]:
+    """One rejection cell per class the record covers, for the real product."""
+    by_file = {n.file: n for n in manifest.negatives}
+    seen: dict[str, str] = {}
+    by_class: dict[str, list[RejectionCaseResult]] = {}
+    for record in records:
+        negative = by_file.get(record.file)
+        if negative is None:
+            raise UserError(
+                f"{record.where}: unknown negative vector {record.file!r} (not in the manifest)"
+            )
+        if record.file in seen:
+            raise UserError(
+                f"{record.where}: {record.file!r} is already recorded at {seen[record.file]}"
+            )
+        seen[record.file] = record.where
+        expected = negative.expected.get(policy, "refuse")
+        said = f"tester's notes: {record.notes}" if record.notes else ""
+        if record.refused:
+            outcome, reason = "refuses", "refused (recorded by the tester)"
+        elif expected == "warn":
+            outcome, reason = "refuses", f"accepted; tolerated (warn under {policy})"
+        else:
+            outcome, reason = "accepts", f"accepted, where {policy} expects {expected}"
+        by_class.setdefault(negative.cls, []).append(
+            RejectionCaseResult(
+                case=negative.case,
+                producer=negative.producer,
+                outcome=outcome,  # type: ignore[arg-type]
+                expected=expected,
+                variant=negative.variant,
+                reason="; ".join(p for p in (reason, said) if p),
+                examples=1,
+            )
+        )
+    cells = []
+    for cls in CLASSES:
+        cases = by_class.get(cls)
+        if not cases:
+            continue
+        verdict = cell_verdict([c.outcome for c in cases])
+        accepted = next((c for c in cases if c.outcome == "accepts"), None)
+        cells.append(
+            RejectionCell.model_validate(
+                {
+                    "receiver": receiver,
+                    "class": cls,
+                    "verdict": verdict,
+                    "reason": f"{accepted.case} [{accepted.producer}]: {accepted.reason}"
+                    if accepted
+                    else None,
+                    "cases": cases,
+                }
+            )
+        )
+    return cells
+
+
+def fold_rejections(results: Results, cells: list[RejectionCell], receiver: str) -> Rejections:
+    """results.json's rejection matrix with the receiver's cells replaced by `cells` (a new
+    matrix under osm-2008 when the run had none)."""
+    found = results.rejections
+    if found is None:
+        found = Rejections(policy="osm-2008", classes=list(CLASSES), cases=case_infos("osm-2008"))
+    kept = [c for c in found.cells if c.receiver != receiver]
+    order: dict[str, int] = {c: i for i, c in enumerate(CLASSES)}
+    merged = sorted([*kept, *cells], key=lambda c: (c.receiver, order.get(c.cls, len(order))))
+    return found.model_copy(update={"cells": merged, "receivers": rejection_summaries(merged)})
+
+
+def policy_of(results: Results) -> Policy:
+    """The policy the record is judged under: the run's rejection matrix's, else osm-2008."""
+    wanted = results.rejections.policy if results.rejections is not None else "osm-2008"
+    return next((p for p in POLICIES if p == wanted), "osm-2008")
