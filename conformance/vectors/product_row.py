@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance import __version__
-from conformance.core.vocabulary import FUNCTIONS
+from conformance.core.vocabulary import FUNCTIONS, measurement_of
 from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.assemble import (
     agent_info,
@@ -41,6 +41,7 @@ def product_agent(profile: Profile, note: str) -> AgentInfo:
         kind=profile.identity.kind,
         homologation=profile.homologation.status,
         engine="real-product",
+        measurement=measurement_of("real-product", profile.identity.kind, observed_by_hand=True),
         observed_by_hand=True,
         sends={"observed": note},
         accepts={"observed": note},
@@ -178,13 +179,20 @@ def fold_cells(
     kept = [c for c in results.cells if (c.sender, c.receiver, c.function) not in keys]
     claims = claims_with_product(product.id)
     cells = with_expectations([*kept, *new_cells], claims)
-    pairs = pairs_of(cells, claims)
     known = {a.id for a in results.agents}
     agents = list(results.agents)
     real = real_id(product.id)
     if real in known:
         agents = [
-            a.model_copy(update={"observed_by_hand": True}) if a.id == real else a for a in agents
+            a.model_copy(
+                update={
+                    "observed_by_hand": True,
+                    "measurement": measurement_of(a.engine, a.kind, observed_by_hand=True),
+                }
+            )
+            if a.id == real
+            else a
+            for a in agents
         ]
     else:
         agents.append(product_agent(product, note))
@@ -196,6 +204,7 @@ def fold_cells(
     functions = list(results.run.functions)
     used = {c.function for c in cells}
     functions += [f for f in FUNCTIONS if f not in functions and f in used]
+    pairs = pairs_of(cells, claims, functions)
     order = {f: i for i, f in enumerate(functions)}
     cells.sort(key=lambda c: (c.sender, c.receiver, order.get(c.function, len(order))))
     run = results.run.model_copy(

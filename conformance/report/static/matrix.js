@@ -49,8 +49,9 @@
     });
   }
 
-  function agentShown(el, homologation, engines) {
+  function agentShown(el, homologation, engines, realOnly) {
     if (el.getAttribute("data-engine") === "1" && !engines) { return false; }
+    if (realOnly && el.getAttribute("data-real") !== "1") { return false; }
     var homologated = el.getAttribute("data-homologated") === "1";
     if (homologation === "yes" && !homologated) { return false; }
     if (homologation === "no" && homologated) { return false; }
@@ -62,11 +63,12 @@
     hideFilteredFunctions(table);
     var homologation = form.elements.homologation.value;
     var engines = form.elements.engines.checked;
+    var realOnly = form.elements.real ? form.elements.real.checked : false;
     var onlyContradictions = form.elements.contradictions.checked;
     var heads = Array.prototype.slice.call(table.querySelectorAll("thead th.col"));
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var colShown = heads.map(function (th) { return agentShown(th, homologation, engines); });
-    var rowShown = rows.map(function (tr) { return agentShown(tr, homologation, engines); });
+    var colShown = heads.map(function (th) { return agentShown(th, homologation, engines, realOnly); });
+    var rowShown = rows.map(function (tr) { return agentShown(tr, homologation, engines, realOnly); });
     if (onlyContradictions) {
       var colHas = colShown.map(function () { return false; });
       rows.forEach(function (tr, i) {
