@@ -208,7 +208,9 @@ def test_matrix_headers_say_what_ran_and_the_real_only_filter(rendered: Any) -> 
     p, lang, out, problems = rendered
     w = WORDS[lang]
     p.goto((out / "index.html").as_uri())
-    heads = {h.locator(".agent-name").inner_text(): h for h in p.locator("#matrix thead th.col").all()}
+    heads = {
+        h.locator(".agent-name").inner_text(): h for h in p.locator("#matrix thead th.col").all()
+    }
     assert heads["EASYCRYPT.net"].locator(".tag-measure").inner_text().endswith(w["simulated"])
     assert heads["OpenSSL cms"].locator(".tag-measure").inner_text().endswith(w["real-engine"])
     docteur = heads["Docteur Net CPS"].locator(".tag-measure")
@@ -305,7 +307,9 @@ def test_an_expected_failure_is_neutral_and_a_finding_is_not(rendered: Any) -> N
     assert _style(p, sign, "borderLeftColor") == NEUTRAL_BORDER
     what_ran = dialog.locator(".measured-by").inner_text()
     assert {"fr": "modèle", "en": "model"}[lang] in what_ran and w["real-vectors"] in what_ran
-    _shot(p, out / f"dialog-expected-{lang}.png", f"expected failure in the dialog ({lang})", dialog)
+    _shot(
+        p, out / f"dialog-expected-{lang}.png", f"expected failure in the dialog ({lang})", dialog
+    )
     p.keyboard.press("Escape")
 
     unclaimed.click()
