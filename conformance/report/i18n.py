@@ -136,8 +136,6 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the sender's basic message breaks these rules of the validator under the run's "
         "policy (the verdict does not count them)",
     ),
-    "mark.engine": ("moteur réel", "real engine"),
-    "mark.by_hand": ("observé à la main", "observed by hand"),
     "mark.changed": ("changé depuis la référence", "changed since the baseline"),
     "mark.assumed": (
         "fait supposé (absent du document source)",

@@ -81,8 +81,6 @@ KEY_ACCEPTS = (
 MARK_SYMBOLS = {
     "contradiction": "≠",
     "nonconformant": "⚑",
-    "engine": "⚙",
-    "by_hand": "✎",
     "changed": "Δ",
     "assumed": "*",
 }

@@ -13,6 +13,10 @@
     if (!dialog || !body || !source) { return false; }
     var copy = source.cloneNode(true);
     copy.removeAttribute("id");
+    copy.querySelectorAll("[data-facts]").forEach(function (dd) {  // the agents' key facts
+      var facts = document.getElementById(dd.getAttribute("data-facts"));
+      if (facts) { dd.replaceChildren(facts.content.cloneNode(true)); }
+    });
     body.replaceChildren(copy);
     hideFilteredFunctions(copy);
     if (!dialog.open) { dialog.showModal(); }
