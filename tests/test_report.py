@@ -176,7 +176,7 @@ def test_measured_interop_follows_the_homologated_pairs(tmp_path: Path) -> None:
     model = ReportModel(results, Translator("fr"))
     assert model.measured_interop(model.by_id["easycrypt-net"]) == "full"
     assert model.measured_interop(model.by_id["openssl"]) == "partial"  # none with Apicrypt
-    # a product with no homologated peer is not measured
+    # a product with no homologated peer is not assessed
     for agent in results.agents:
         agent.homologation = "none"
     model = ReportModel(results, Translator("fr"))

@@ -272,3 +272,13 @@ def test_a_pair_not_observed_does_not_count_in_a_products_interop(tmp_path: Path
     model = ReportModel(results, Translator("fr"))
     # left: EASYCRYPT.net -> Docteur Net CPS, full (the only other homologated product)
     assert model.measured_interop(model.by_id["easycrypt-net"]) == "full"
+
+
+def test_no_measured_or_simulated_word_without_a_pair_to_judge(tmp_path: Path) -> None:
+    results = sample_results(tmp_path)
+    for agent in results.agents:
+        agent.homologation = "none"  # no homologated peer: the row cannot be judged
+    render_report(results, tmp_path)
+    html = (tmp_path / "comparison.html").read_text("utf-8")
+    row = html[html.index('class="crit-interoperability"') : html.index('class="crit-compliance"')]
+    assert row.count("non évaluée") == 3 and "measure-word" not in row

@@ -111,7 +111,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "interop.full": ("totale", "full"),
     "interop.partial": ("partielle", "partial"),
     "interop.none": ("aucune", "none"),
-    "interop.unknown": ("non mesurée", "not measured"),
+    "interop.unknown": ("non évaluée", "not assessed"),
     "interop_help.full": ("toutes ses fonctions passent", "all its functions pass"),
     "interop_help.partial": ("certaines passent", "some pass"),
     "interop_help.none": ("aucune ne passe", "none passes"),
