@@ -11,15 +11,17 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from conformance.core.vocabulary import REAL_MEASUREMENTS, Measurement, measurement_of
 from conformance.errors import UserError
 
 FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
 
 Verdict = Literal["pass", "partial", "fail", "unsupported", "error"]
 RejectionVerdict = Literal["refuses", "accepts", "not-applicable", "error"]
-Interop = Literal["full", "partial", "none"]
+# not-observed: every cell of the pair is a harness error, nothing was seen.
+Interop = Literal["full", "partial", "none", "not-observed"]
 Observed = Literal["by-hand", "machine"]
 
 
@@ -50,13 +52,32 @@ class Fact(_Model):
     note: str | None = None
 
 
+class Provenance(_Model):
+    """Where a fact of an agent's sends/accepts summary comes from (its profile's citation)."""
+
+    assumed: bool = Field(default=False, description="no source gives it: a plausible choice")
+    source: str | None = Field(default=None, description="citation, e.g. the source slide")
+    reason: str | None = Field(
+        default=None, description="why the assumed value was chosen, or the source's words"
+    )
+
+
 class AgentInfo(_Model):
     id: str
     name: str
     vendor: str | None = None
     kind: str
     homologation: str
-    engine: str = Field(description="builtin, apicrypt-model, openssl, nss, gpgsm, command")
+    engine: str = Field(
+        description="builtin, apicrypt-model, openssl, nss, gpgsm, command, real-product"
+    )
+    measurement: Measurement = Field(
+        description="what its cells measure: simulated (a profile played by the suite's "
+        "engine), model (the Apicrypt model), suite-reference (the suite's own agent), "
+        "real-engine, real-adapter (the real product through its adapter), real-vectors "
+        "(messages of the real product, observed by hand); derived from engine, kind and "
+        "observed_by_hand when absent"
+    )
     reference_engine: bool = False
     observed_by_hand: bool = Field(
         default=False, description="a person operated the product and recorded what it showed"
@@ -70,7 +91,30 @@ class AgentInfo(_Model):
     )
     sends: dict[str, Any] = Field(default_factory=dict, description="what it sends (summary)")
     accepts: dict[str, Any] = Field(default_factory=dict, description="what it accepts (summary)")
+    provenance: dict[str, Provenance] = Field(
+        default_factory=dict,
+        description="where each fact of sends/accepts comes from, keyed by its dotted path "
+        "(sends.signature.digest, accepts.smime.ciphers); a fact without an entry has none",
+    )
     criteria: dict[str, Fact] = Field(default_factory=dict, description="comparison table facts")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _measured(cls, data: Any) -> Any:
+        """Fill `measurement` from what runs the agent (results written before it existed)."""
+        if isinstance(data, dict) and "measurement" not in data:
+            measured = measurement_of(
+                str(data.get("engine", "")),
+                str(data.get("kind", "")),
+                bool(data.get("observed_by_hand", False)),
+            )
+            return {**data, "measurement": measured}
+        return data
+
+    @property
+    def real(self) -> bool:
+        """Real software ran (an engine, an adapter, the product's own messages)."""
+        return self.measurement in REAL_MEASUREMENTS
 
 
 class WaiverNote(_Model):
@@ -125,7 +169,14 @@ class Cell(_Model):
 class Pair(_Model):
     sender: str
     receiver: str
-    interop: Interop
+    interop: Interop = Field(
+        description="over the observed cells only (harness errors left out); full only "
+        "when every function of the pair was observed"
+    )
+    observed: int | None = Field(
+        default=None, description="functions of the pair observed (a verdict, not an error)"
+    )
+    functions: int | None = Field(default=None, description="functions the pair was run for")
     expected: Interop | None = None
     expected_source: str | None = None
     contradiction: bool = False
@@ -267,14 +318,46 @@ def load_results(path: Path) -> Results:
         raise UserError(f"{path}: {loc}: {first['msg']} ({exc.error_count()} error(s))") from exc
 
 
-def interop_of(verdicts: list[str]) -> Interop:
-    """A pair is full when every function it does passes, none when nothing passes."""
-    considered = [v for v in verdicts if v != "unsupported"]
+def interop_of(verdicts: list[str], functions: int | None = None) -> Interop:
+    """The pair's interoperability over what was observed.
+
+    Harness errors are left out: a pair of errors only is not-observed, not none.
+    A pair is full when every function it does passes and every one of its
+    `functions` (default: one per verdict) was observed; partial when something
+    passes; none when nothing does.
+    """
+    observed = [v for v in verdicts if v != "error"]
+    if not observed:
+        return "not-observed"
+    complete = len(observed) >= (len(verdicts) if functions is None else functions)
+    considered = [v for v in observed if v != "unsupported"]
     if considered and all(v == "pass" for v in considered):
-        return "full"
+        return "full" if complete else "partial"
     if any(v in ("pass", "partial") for v in considered):
         return "partial"
     return "none"
+
+
+def interop_contradicts(
+    expected: Interop, verdicts: list[str], functions: int | None = None
+) -> bool:
+    """Does what was observed of a pair contradict the claimed interoperability?
+
+    Only a certain contradiction counts: with functions not observed, a claim of
+    full is contradicted by a failure seen, a claim of none by a pass seen, and a
+    claim of partial by nothing yet (the missing functions could make it true).
+    """
+    found = interop_of(verdicts, functions)
+    if found == "not-observed":
+        return False
+    observed = [v for v in verdicts if v != "error"]
+    if len(observed) >= (len(verdicts) if functions is None else functions):
+        return found != expected
+    if expected == "full":
+        return interop_of(observed) != "full"
+    if expected == "none":
+        return found != "none"
+    return False
 
 
 def rejection_summaries(cells: list[RejectionCell]) -> list[RejectionSummary]:

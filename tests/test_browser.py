@@ -147,3 +147,182 @@ def test_comparison_table_fits_an_a4_landscape_page(browser: Any, tmp_path: Path
     (tmp_path / "comparison.pdf").write_bytes(pdf)
     assert box is not None and box["width"] <= 1062 and box["height"] <= 733, box
     assert b"/MediaBox [0 0 841.9" in pdf  # the page is A4 landscape (842 x 595 pt)
+
+
+# --- what was measured, assumed facts, expected failures (issue 16), in both languages ------
+
+WORDS = {
+    "fr": {
+        "simulated": "simulé",
+        "real-engine": "moteur réel",
+        "real-vectors": "produit réel (à la main)",
+        "real_only": "implémentations réelles seulement",
+        "interop_simulated": "simulée",
+        "interop_measured": "mesurée",
+        "note": "aucune copie des produits de 2008 n'existe",
+        "assumed": "supposé",
+        "expected": "attendu",
+        "sends": "EASYCRYPT.net envoie",
+    },
+    "en": {
+        "simulated": "simulated",
+        "real-engine": "real engine",
+        "real-vectors": "real product (by hand)",
+        "real_only": "real implementations only",
+        "interop_simulated": "simulated",
+        "interop_measured": "measured",
+        "note": "no copy of the 2008 products exists",
+        "assumed": "assumed",
+        "expected": "expected",
+        "sends": "EASYCRYPT.net sends",
+    },
+}
+# the palette of report.css: a predicted failure is drawn as "unsupported" (neutral grey)
+NEUTRAL_BG, FAIL_BG = "rgb(236, 239, 242)", "rgb(248, 212, 195)"
+NEUTRAL_BORDER, FAIL_BORDER = "rgb(154, 163, 173)", "rgb(213, 94, 0)"
+
+
+@pytest.fixture(params=["fr", "en"])
+def rendered(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The sample rendered in one language; a page with the problems it met."""
+    lang: str = request.param
+    render_report(sample_results(tmp_path), tmp_path, lang=lang)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
+    )
+    yield page, lang, tmp_path, problems
+    page.close()
+
+
+def _shot(page: Any, path: Path, what: str, locator: Any = None) -> None:
+    (locator or page).screenshot(path=str(path), **({} if locator else {"full_page": True}))
+    print(f"\n{what}: {path}")
+    assert path.stat().st_size > 5_000
+
+
+def test_matrix_headers_say_what_ran_and_the_real_only_filter(rendered: Any) -> None:
+    p, lang, out, problems = rendered
+    w = WORDS[lang]
+    p.goto((out / "index.html").as_uri())
+    heads = {
+        h.locator(".agent-name").inner_text(): h for h in p.locator("#matrix thead th.col").all()
+    }
+    assert heads["EASYCRYPT.net"].locator(".tag-measure").inner_text().endswith(w["simulated"])
+    assert heads["OpenSSL cms"].locator(".tag-measure").inner_text().endswith(w["real-engine"])
+    docteur = heads["Docteur Net CPS"].locator(".tag-measure")
+    assert docteur.inner_text().endswith(w["real-vectors"])
+    assert docteur.get_attribute("title")  # the explanation on hover
+    _shot(p, out / f"matrix-{lang}.png", f"matrix ({lang})", p.locator(".matrix-wrap"))
+
+    p.get_by_label(w["real_only"]).check()
+    rows = [r.locator("th .agent-name").inner_text() for r in p.locator("#matrix tbody tr").all()]
+    shown = [
+        r.locator("th .agent-name").inner_text()
+        for r in p.locator("#matrix tbody tr").all()
+        if r.is_visible()
+    ]
+    assert len(rows) == 5 and shown == ["Docteur Net CPS", "OpenSSL cms"]
+    cols = [h for h in p.locator("#matrix thead th.col").all() if h.is_visible()]
+    assert [h.locator(".agent-name").inner_text() for h in cols] == shown
+    _shot(p, out / f"matrix-real-{lang}.png", f"real implementations only ({lang})")
+    assert problems == []
+
+
+def test_comparison_says_simulated_or_measured_and_why(rendered: Any) -> None:
+    p, lang, out, problems = rendered
+    w = WORDS[lang]
+    p.goto((out / "comparison.html").as_uri())
+    cells = p.locator("tr.crit-interoperability td").all()
+    words = [c.locator(".measure-word").inner_text() for c in cells]
+    # Apicrypt (the model) and EASYCRYPT.net are profiles; Docteur Net CPS ran (by hand)
+    assert words == [w["interop_simulated"], w["interop_simulated"], w["interop_measured"]]
+    assert w["note"] in p.locator(".simulated-note").inner_text()
+    assumed = p.locator("tr.crit-minimum_configuration td .fact.assumed")
+    assert assumed.count() == 1 and w["assumed"] in assumed.inner_text()
+    assert assumed.get_attribute("title").endswith("plausible for 2008")
+    assert not assumed.locator(".assumed-reason").is_visible()
+    _shot(p, out / f"comparison-{lang}.png", f"comparison ({lang})")
+    p.emulate_media(media="print")
+    assert assumed.locator(".assumed-reason").is_visible()  # paper has no hover
+    assert "plausible for 2008" in assumed.inner_text()
+    assert problems == []
+
+
+def test_product_sheet_marks_assumed_facts(rendered: Any) -> None:
+    p, lang, out, problems = rendered
+    w = WORDS[lang]
+    p.goto((out / "products" / "easycrypt-net.html").as_uri())
+    summary = p.locator("dl.summary").first
+    digest = summary.locator(".fact.assumed", has_text="sha1")
+    assert digest.count() == 1
+    assert w["assumed"] in digest.inner_text()
+    assert "SHA-1 was the digest of 2008" in digest.get_attribute("title")
+    assert p.evaluate("e => getComputedStyle(e).fontStyle", digest.element_handle()) == "italic"
+    sourced = summary.locator(".fact.sourced", has_text="smime")
+    assert sourced.count() == 1 and w["assumed"] not in sourced.inner_text()
+    assert not digest.locator(".assumed-reason").is_visible()
+    _shot(p, out / f"product-{lang}.png", f"product sheet ({lang})")
+    p.emulate_media(media="print")
+    assert digest.locator(".assumed-reason").is_visible()
+    _shot(p, out / f"product-print-{lang}.png", f"product sheet in print ({lang})")
+    assert problems == []
+
+
+def _cell(page: Any, sender: str, receiver: str) -> Any:
+    """The matrix cell of a pair, found by the names in the headers."""
+    names = [h.inner_text() for h in page.locator("#matrix thead th.col .agent-name").all()]
+    row = page.locator("#matrix tbody tr").filter(
+        has=page.locator("th .agent-name", has_text=sender)
+    )
+    return row.locator("td").nth(names.index(receiver)).locator("a.cell")
+
+
+def _style(page: Any, locator: Any, prop: str) -> str:
+    return str(page.evaluate(f"e => getComputedStyle(e).{prop}", locator.element_handle()))
+
+
+def test_an_expected_failure_is_neutral_and_a_finding_is_not(rendered: Any) -> None:
+    p, lang, out, problems = rendered
+    w = WORDS[lang]
+    p.goto((out / "index.html").as_uri())
+    # Apimail -> Docteur Net CPS: "aucune interopérabilité", as the source says
+    predicted = _cell(p, "Apimail (Apicrypt)", "Docteur Net CPS")
+    unclaimed = _cell(p, "Apimail (Apicrypt)", "OpenSSL cms")  # no claim: a plain finding
+    assert w["expected"] in predicted.locator(".cell-head").inner_text()
+    assert w["expected"] not in unclaimed.locator(".cell-head").inner_text()
+    mark = predicted.locator(".mark[data-fn='sign']")
+    assert "expected" in mark.get_attribute("class")
+    assert _style(p, mark, "backgroundColor") == NEUTRAL_BG
+    assert _style(p, unclaimed.locator(".mark[data-fn='sign']"), "backgroundColor") == FAIL_BG
+
+    predicted.click()
+    dialog = p.locator("#detail-dialog")
+    assert dialog.is_visible()
+    sign = dialog.locator(".fn-detail[data-fn='sign']")
+    assert w["expected"] in sign.locator("h4").inner_text()
+    assert _style(p, sign, "borderLeftColor") == NEUTRAL_BORDER
+    what_ran = dialog.locator(".measured-by").inner_text()
+    assert {"fr": "modèle", "en": "model"}[lang] in what_ran and w["real-vectors"] in what_ran
+    _shot(
+        p, out / f"dialog-expected-{lang}.png", f"expected failure in the dialog ({lang})", dialog
+    )
+    p.keyboard.press("Escape")
+
+    unclaimed.click()
+    sign = dialog.locator(".fn-detail[data-fn='sign']")
+    assert w["expected"] not in sign.locator("h4").inner_text()
+    assert _style(p, sign, "borderLeftColor") == FAIL_BORDER
+    p.keyboard.press("Escape")
+
+    # the dialog recalls what the sender sends, assumed values marked
+    _cell(p, "EASYCRYPT.net", "Docteur Net CPS").click()
+    facts = dialog.locator(".measured-by")
+    assert w["sends"] in facts.inner_text()
+    digest = facts.locator(".fact.assumed", has_text="sha1")
+    assert digest.count() == 1 and w["assumed"] in digest.inner_text()
+    _shot(p, out / f"dialog-assumed-{lang}.png", f"assumed facts in the dialog ({lang})", dialog)
+    assert problems == []

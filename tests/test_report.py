@@ -157,10 +157,11 @@ def test_run_info_and_incomplete_run(tmp_path: Path) -> None:
 def test_agents_observed_by_hand_and_engines_are_marked(report: tuple[Results, Path]) -> None:
     _, out = report
     html = (out / "index.html").read_text("utf-8")
-    assert html.count('class="tag tag-hand"') >= 2  # its row and its column
-    assert html.count('class="tag tag-engine"') >= 2
+    assert html.count('class="tag tag-measure m-real-vectors"') >= 2  # its row and its column
+    assert html.count('class="tag tag-measure m-real-engine"') >= 2
+    assert html.count('class="tag tag-measure m-simulated"') >= 4  # EASYCRYPT.net's row, column
     sheet = (out / "products" / "docteur-net-cps.html").read_text("utf-8")
-    assert "observé à la main" in sheet
+    assert "produit réel (à la main)" in sheet
 
 
 def test_measured_interop_follows_the_homologated_pairs(tmp_path: Path) -> None:
@@ -175,7 +176,7 @@ def test_measured_interop_follows_the_homologated_pairs(tmp_path: Path) -> None:
     model = ReportModel(results, Translator("fr"))
     assert model.measured_interop(model.by_id["easycrypt-net"]) == "full"
     assert model.measured_interop(model.by_id["openssl"]) == "partial"  # none with Apicrypt
-    # a product with no homologated peer is not measured
+    # a product with no homologated peer is not assessed
     for agent in results.agents:
         agent.homologation = "none"
     model = ReportModel(results, Translator("fr"))

@@ -21,8 +21,10 @@ from conformance.results import (
     Fact,
     Pair,
     PracticeSoftware,
+    Provenance,
     Results,
     RunInfo,
+    interop_contradicts,
     interop_of,
 )
 
@@ -36,6 +38,9 @@ REQUIRED: dict[str, list[str]] = {
 }
 SLIDE = "ESPS, « Comment choisir ? », juillet 2008 (diapositive 31)"
 HOMOLOGATION = "ESPS, liste des outils homologués OSM, septembre 2008"
+NO_INTEROP = "interoperability-slide: Apicrypt ↔ client de messagerie homologué OSM - Aucune"
+ASSUMED_DIGEST = "SHA-1 was the digest of 2008 S/MIME tools"
+ASSUMED_CIPHER = "3DES was the cipher of 2008 S/MIME tools"
 
 
 def _fact(value: object, source: str | None = SLIDE, assumed: bool = False) -> Fact:
@@ -52,7 +57,7 @@ def agents() -> list[AgentInfo]:
         AgentInfo(
             id="reference",
             name="Référence (moteur intégré)",
-            kind="reference",
+            kind="builtin",
             homologation="not-applicable",
             engine="builtin",
             sends={
@@ -97,6 +102,12 @@ def agents() -> list[AgentInfo]:
             accepts={
                 "content_encryption": ["des-ede3-cbc", "aes-128-cbc"],
                 "apicrypt": "encryption only",
+            },
+            provenance={
+                "sends.format": Provenance(source=SLIDE, reason="S/MIME, X.509"),
+                "sends.signature.digest": Provenance(assumed=True, reason=ASSUMED_DIGEST),
+                "sends.encryption.content": Provenance(assumed=True, reason=ASSUMED_CIPHER),
+                "accepts.content_encryption": Provenance(assumed=True, reason=ASSUMED_CIPHER),
             },
             criteria={
                 "interoperability": _fact("yes"),
@@ -259,14 +270,27 @@ def sample_results(root: Path, complete: bool = True) -> Results:
             cell.expected = "pass"
             cell.expected_source = HOMOLOGATION
             cell.contradiction = cell.verdict != "pass"
+        # Apicrypt <-> an OSM client: "aucune interopérabilité", failures the source predicts
+        pair = {cell.sender, cell.receiver}
+        if pair == {"apimail-apicrypt", "docteur-net-cps"} and cell.function != "hprim-net":
+            cell.expected, cell.expected_source = "fail", NO_INTEROP
     pairs: list[Pair] = []
     for s in ids:
         for r in ids:
             verdicts: list[str] = [c.verdict for c in cells if (c.sender, c.receiver) == (s, r)]
-            pair = Pair(sender=s, receiver=r, interop=interop_of(verdicts))
+            pair = Pair(
+                sender=s,
+                receiver=r,
+                interop=interop_of(verdicts, len(FUNCTIONS)),
+                observed=sum(v != "error" for v in verdicts),
+                functions=len(FUNCTIONS),
+            )
             if {s, r} <= {"easycrypt-net", "docteur-net-cps"}:
                 pair.expected, pair.expected_source = "full", HOMOLOGATION
-                pair.contradiction = pair.interop != "full"
+                pair.contradiction = interop_contradicts("full", verdicts, len(FUNCTIONS))
+            if {s, r} == {"apimail-apicrypt", "docteur-net-cps"}:
+                pair.expected, pair.expected_source = "none", NO_INTEROP
+                pair.contradiction = interop_contradicts("none", verdicts, len(FUNCTIONS))
             pairs.append(pair)
     contradictions = contradictions_of(cells, pairs)  # as a run lists them: pairs, then cells
     if not complete:

@@ -35,6 +35,42 @@ AGENT_KINDS: tuple[AgentKind, ...] = get_args(AgentKind)
 # The real S/MIME tools the suite drives beside the profiles.
 RealTool = Literal["openssl", "nss", "gpgsm"]
 REAL_TOOLS: tuple[RealTool, ...] = get_args(RealTool)
+# What an agent's cells measure, from the least to the most real (results.json
+# `measurement`): a profile played by the suite's engine, the Apicrypt model,
+# the suite's own reference agent, a real S/MIME tool, a vendor's adapter
+# driving the real product, messages of the real product observed by hand.
+Measurement = Literal[
+    "simulated", "model", "suite-reference", "real-engine", "real-adapter", "real-vectors"
+]
+MEASUREMENTS: tuple[Measurement, ...] = get_args(Measurement)
+# The measurements of real software: what "real implementations only" keeps.
+REAL_MEASUREMENTS: frozenset[Measurement] = frozenset(
+    {"real-engine", "real-adapter", "real-vectors"}
+)
+# A product's own interoperability is a measurement only when the product itself ran.
+PRODUCT_MEASUREMENTS: frozenset[Measurement] = frozenset({"real-adapter", "real-vectors"})
+
+
+def measurement_of(engine: str, kind: str, observed_by_hand: bool = False) -> Measurement:
+    """What an agent's cells measure, from what runs it (the one place this is decided).
+
+    `engine` is a profile's `engine.type` (or `real-product` for messages a person made
+    with the real product), `kind` its `identity.kind` (`builtin` is the suite's own
+    reference agent).
+    """
+    if observed_by_hand or engine == "real-product":
+        return "real-vectors"
+    if engine == "command":
+        return "real-adapter"
+    if engine in REAL_TOOLS:
+        return "real-engine"
+    if engine == "apicrypt-model":
+        return "model"
+    if kind == "builtin":
+        return "suite-reference"
+    return "simulated"
+
+
 # The agents that run in a process of their own: they draw their randomness
 # themselves (the seed of a run cannot reproduce their messages), and their
 # cells take several times longer.

@@ -7,10 +7,10 @@ here decides a verdict.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from conformance.core.vocabulary import REAL_TOOLS
+from conformance.core.vocabulary import REAL_TOOLS, measurement_of
 from conformance.matrix.sent import sent_contradictions
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims
@@ -25,8 +25,10 @@ from conformance.results import (
     Fact,
     Pair,
     PracticeSoftware,
+    Provenance,
     Results,
     RunInfo,
+    interop_contradicts,
     interop_of,
 )
 
@@ -48,19 +50,62 @@ def _sources() -> dict[str, Source]:
     return sources
 
 
-def _fact(profile: Profile, name: str, value: Any, sources: Mapping[str, Source]) -> Fact:
-    citation = profile.citation(f"criteria.{name}")
+def _cited(
+    profile: Profile, path: str, sources: Mapping[str, Source]
+) -> tuple[bool, str | None, str | None] | None:
+    """(assumed, source title, reason or the source's words) of a profile fact, or None
+    when no citation covers it."""
+    citation = profile.citation(path)
     if citation is None:
-        return Fact(value=value)
+        return None
     if citation.assumed:
-        return Fact(value=value, assumed=True, note=citation.reason)
+        return True, None, citation.reason
     src = sources.get(citation.source or "") or next(
         (s for s in profile.sources if s.id == citation.source), None
     )
     where = (
         f"{src.title} — {src.location}" if src and src.location else (src.title if src else None)
     )
-    return Fact(value=value, source=where or citation.source, note=citation.quote or citation.note)
+    return False, where or citation.source, citation.quote or citation.note
+
+
+def _fact(profile: Profile, name: str, value: Any, sources: Mapping[str, Source]) -> Fact:
+    cited = _cited(profile, f"criteria.{name}", sources)
+    if cited is None:
+        return Fact(value=value)
+    assumed, source, note = cited
+    return Fact(value=value, source=source, assumed=assumed, note=note)
+
+
+def _leaf_paths(data: Mapping[str, Any], prefix: str) -> list[str]:
+    """The dotted paths of a summary's leaves, as the report flattens it."""
+    paths: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            paths += _leaf_paths(value, f"{prefix}{key}.")
+        else:
+            paths.append(f"{prefix}{key}")
+    return paths
+
+
+def summary_provenance(
+    profile: Profile,
+    send: Mapping[str, Any],
+    receive: Mapping[str, Any],
+    sources: Mapping[str, Source],
+) -> dict[str, Provenance]:
+    """Each fact of the sends/accepts summary with its profile's citation (send.* and
+    receive.* in the profile become sends.* and accepts.* in results.json)."""
+    found: dict[str, Provenance] = {}
+    for summary, section, data in (("sends", "send", send), ("accepts", "receive", receive)):
+        for path in _leaf_paths(data, ""):
+            cited = _cited(profile, f"{section}.{path}", sources)
+            if cited is not None:
+                assumed, source, reason = cited
+                found[f"{summary}.{path}"] = Provenance(
+                    assumed=assumed, source=source, reason=reason
+                )
+    return found
 
 
 def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
@@ -82,9 +127,11 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
         kind=profile.identity.kind,
         homologation=profile.homologation.status,
         engine=profile.engine.type,
+        measurement=measurement_of(profile.engine.type, profile.identity.kind),
         reference_engine=profile.engine.type in REAL_TOOLS,
         sends=send,
         accepts=receive,
+        provenance=summary_provenance(profile, send, receive, sources),
         criteria=criteria,
     )
 
@@ -101,22 +148,31 @@ def with_expectations(cells: Iterable[Cell], claims: Claims) -> list[Cell]:
     return out
 
 
-def pairs_of(cells: Iterable[Cell], claims: Claims) -> list[Pair]:
+def pairs_of(
+    cells: Iterable[Cell], claims: Claims, functions: Sequence[str] | None = None
+) -> list[Pair]:
+    """One pair per sender and receiver, over the observed cells: harness errors are
+    left out, and a function of `functions` (the run's) without a cell counts as not
+    observed (an interrupted run)."""
     verdicts: dict[tuple[str, str], list[str]] = defaultdict(list)
     for cell in cells:
         verdicts[(cell.sender, cell.receiver)].append(cell.verdict)
     pairs = []
     for (sender, receiver), found in sorted(verdicts.items()):
-        if "error" in found:
-            interop = interop_of([v for v in found if v != "error"])
-        else:
-            interop = interop_of(found)
-        pair = Pair(sender=sender, receiver=receiver, interop=interop)
+        total = max(len(found), len(functions or ()))
+        interop = interop_of(found, total)
+        pair = Pair(
+            sender=sender,
+            receiver=receiver,
+            interop=interop,
+            observed=sum(v != "error" for v in found),
+            functions=total,
+        )
         exp = claims.expected_pair(sender, receiver)
         if exp is not None:
             pair.expected = exp.value
             pair.expected_source = f"{exp.source}: {exp.quote}"
-            pair.contradiction = interop != exp.value
+            pair.contradiction = interop_contradicts(exp.value, found, total)
         pairs.append(pair)
     return pairs
 
@@ -176,7 +232,7 @@ def assemble(
     cells = with_expectations(
         sorted(cells, key=lambda c: (c.sender, c.receiver, run.functions.index(c.function))), claims
     )
-    pairs = pairs_of(cells, claims)
+    pairs = pairs_of(cells, claims, run.functions)
     return Results(
         run=run,
         agents=[agent_info(p, sources) for _, p in sorted(profiles.items())],

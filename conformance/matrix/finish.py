@@ -160,7 +160,8 @@ def summary(results: Results) -> str:
         + ", ".join(
             f"{k} {verdicts[k]}" for k in ("pass", "partial", "fail", "unsupported", "error")
         ),
-        "pairs:    " + ", ".join(f"{k} {interop[k]}" for k in ("full", "partial", "none")),
+        "pairs:    "
+        + ", ".join(f"{k} {interop[k]}" for k in ("full", "partial", "none", "not-observed")),
     ]
     nonconformant = [c for c in results.cells if c.nonconformant]
     if nonconformant:
@@ -170,7 +171,7 @@ def summary(results: Results) -> str:
         )
     ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})
     if 1 < len(ids) <= 30:
-        mark = {"full": "●", "partial": "◐", "none": "○"}
+        mark = {"full": "●", "partial": "◐", "none": "○", "not-observed": "?"}
         grid = {(p.sender, p.receiver): mark[p.interop] for p in results.pairs}
         width = max(len(i) for i in ids)
         lines.append("")
@@ -178,7 +179,10 @@ def summary(results: Results) -> str:
         for n, s in enumerate(ids, 1):
             row = " ".join(f"{grid.get((s, r), ' '):>2}" for r in ids)
             lines.append(f"{s:>{width}} {row}   {n:>2}")
-        lines.append("● full  ◐ partial  ○ none   (rows send, columns receive, numbered as rows)")
+        lines.append(
+            "● full  ◐ partial  ○ none  ? not observed   "
+            "(rows send, columns receive, numbered as rows)"
+        )
     if results.contradictions:
         lines.append("")
         lines.append(f"contradictions with the published claims: {len(results.contradictions)}")

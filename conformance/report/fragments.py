@@ -52,7 +52,11 @@ def filters(t: Translator) -> dict[str, Callable[..., Markup]]:
     cached_mark = functools.cache(_mark)  # a title depends on few things: it repeats
 
     def mark(fv: FunctionView) -> Markup:
-        extra = (" contra" if fv.contradiction else "") + (" changed" if fv.change else "")
+        extra = (
+            (" contra" if fv.contradiction else "")
+            + (" changed" if fv.change else "")
+            + (" expected" if fv.expected_outcome else "")
+        )
         return cached_mark(fv.verdict, extra, fv.function, fv.title, fv.symbol)
 
     @functools.cache

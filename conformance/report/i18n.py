@@ -111,7 +111,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "interop.full": ("totale", "full"),
     "interop.partial": ("partielle", "partial"),
     "interop.none": ("aucune", "none"),
-    "interop.unknown": ("non mesurée", "not measured"),
+    "interop.unknown": ("non évaluée", "not assessed"),
     "interop_help.full": ("toutes ses fonctions passent", "all its functions pass"),
     "interop_help.partial": ("certaines passent", "some pass"),
     "interop_help.none": ("aucune ne passe", "none passes"),
@@ -141,8 +141,6 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "{verdict} : {reason} (jusqu'au {expires}, {where})",
         "{verdict}: {reason} (until {expires}, {where})",
     ),
-    "mark.engine": ("moteur réel", "real engine"),
-    "mark.by_hand": ("observé à la main", "observed by hand"),
     "mark.by_machine": ("relevé par programme", "machine-observed"),
     "mark.by_machine_help": (
         "produit réel non piloté par la suite : ses messages lus par la suite (vectors "
@@ -208,11 +206,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     # comparison table
     "cmp.intro": (
         "Le tableau « Comment choisir ? » du document source (étude ESPS, juillet 2008), "
-        "produits en colonnes. La ligne Interopérabilité est mesurée par la matrice ; "
+        "produits en colonnes. La ligne Interopérabilité vient de la matrice : mesurée "
+        "pour un produit réel, simulée pour un produit joué par son profil ; "
         "l'annonce publiée est rappelée quand elle diffère. Survolez un fait pour sa "
         "source ; les notes en bas de page les donnent toutes.",
         'The source document\'s table "Comment choisir ?" (ESPS study, July 2008), '
-        "products as columns. The Interoperability row is measured by the matrix; the "
+        "products as columns. The Interoperability row comes from the matrix: measured "
+        "for a real product, simulated for a product played by its profile; the "
         "published claim is recalled where it differs. Hover over a fact for its source; "
         "the footnotes give them all.",
     ),
@@ -230,10 +230,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "* assumed fact: not in the source document, a plausible value chosen by the profile.",
     ),
     "cmp.interop_rule": (
-        "Interopérabilité mesurée : totale si toutes les paires du produit (dans les deux "
-        "sens) avec les produits homologués OSM sont totales, aucune si aucune ne passe, "
-        "partielle sinon.",
-        "Measured interoperability: full if all the product's pairs (both ways) with the "
+        "Interopérabilité d'après la matrice : totale si toutes les paires du produit "
+        "(dans les deux sens) avec les produits homologués OSM sont totales, aucune si "
+        "aucune ne passe, partielle sinon.",
+        "Interoperability from the matrix: full if all the product's pairs (both ways) with the "
         "OSM homologated products are full, none if none passes, partial otherwise.",
     ),
     "crit.interoperability": ("Interopérabilité", "Interoperability"),
@@ -304,7 +304,99 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "No finding: no failure, no partial result, no contradiction.",
     ),
     "prod.all": ("Tous les produits", "All products"),
-    "prod.measured_interop": ("Interopérabilité mesurée", "Measured interoperability"),
+    "prod.measured_interop": (
+        "Interopérabilité (d'après la matrice)",
+        "Interoperability (from the matrix)",
+    ),
+    # measurement (issue 16): what was measured, assumed facts, expected failures, coverage
+    "measure.simulated": ("simulé", "simulated"),
+    "measure.model": ("modèle", "model"),
+    "measure.suite-reference": ("référence de la suite", "suite reference"),
+    "measure.real-engine": ("moteur réel", "real engine"),
+    "measure.real-adapter": ("produit réel (adaptateur)", "real product (adapter)"),
+    "measure.real-vectors": ("produit réel (à la main)", "real product (by hand)"),
+    "measure_help.simulated": (
+        "profil joué par le moteur de la suite : aucune copie du produit n'a tourné",
+        "a profile played by the suite's engine: no copy of the product ran",
+    ),
+    "measure_help.model": (
+        "modèle d'Apicrypt écrit par le projet, pas le format réel",
+        "the project's model of Apicrypt, not the real format",
+    ),
+    "measure_help.suite-reference": (
+        "agent de référence de la suite (moteur intégré), pas un produit",
+        "the suite's own reference agent (built-in engine), not a product",
+    ),
+    "measure_help.real-engine": (
+        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm)",
+        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm)",
+    ),
+    "measure_help.real-adapter": (
+        "le vrai produit, piloté par son adaptateur",
+        "the real product, driven through its adapter",
+    ),
+    "measure_help.real-vectors": (
+        "messages du vrai produit, écrits ou ouverts à la main",
+        "messages of the real product, written or opened by hand",
+    ),
+    "legend.measurement": ("Ce qui a tourné", "What ran"),
+    "filter.measurement": ("Mesure", "Measurement"),
+    "filter.real": ("implémentations réelles seulement", "real implementations only"),
+    "prod.measurement": ("Ce qui a tourné", "What ran"),
+    "detail.measurement": ("Ce qui a tourné", "What ran"),
+    "detail.sends": ("{name} envoie", "{name} sends"),
+    "detail.accepts": ("{name} accepte", "{name} accepts"),
+    "interop.not-observed": ("non observée", "not observed"),
+    "interop_help.not-observed": (
+        "toutes ses cellules sont des erreurs du banc : rien n'a été observé",
+        "every cell is a harness error: nothing was observed",
+    ),
+    "coverage.functions": (
+        "{observed}/{total} fonctions observées",
+        "{observed}/{total} functions observed",
+    ),
+    "coverage.help": (
+        "les fonctions non observées (erreurs du banc, cellules non exécutées) ne comptent "
+        "pas ; une paire n'est totale que si toutes ses fonctions ont été observées",
+        "functions not observed (harness errors, cells not run) do not count; a pair is "
+        "full only when every one of its functions was observed",
+    ),
+    "expected.word": ("attendu", "expected"),
+    "expected.help": (
+        "échec prévu par le document source : un constat attendu, pas une contradiction",
+        "a failure the source document predicts: an expected finding, not a contradiction",
+    ),
+    "prod.expected": (
+        "Échecs attendus (prévus par le document source)",
+        "Expected failures (predicted by the source document)",
+    ),
+    "cmp.simulated": ("simulée", "simulated"),
+    "cmp.from_matrix": ("d'après la matrice", "from the matrix"),
+    "cmp.measured_help": (
+        "mesurée : le produit lui-même a tourné (adaptateur ou vecteurs)",
+        "measured: the product itself ran (adapter or vectors)",
+    ),
+    "cmp.simulated_help": (
+        "simulée : aucune copie du produit n'a tourné ; son profil joue à sa place",
+        "simulated: no copy of the product ran; its profile plays in its place",
+    ),
+    "cmp.simulated_note": (
+        "Interopérabilité simulée : aucune copie des produits de 2008 n'existe ; leurs "
+        "profils sont construits à partir des annonces du document source et joués par le "
+        "moteur de la suite, si bien que cette ligne dit ce que donnent ces profils, pas ce "
+        "qu'ont fait les produits.",
+        "Simulated interoperability: no copy of the 2008 products exists; their profiles are "
+        "built from the source document's claims and played by the suite's engine, so this "
+        "row says what those profiles give, not what the products did.",
+    ),
+    "assumed.word": ("supposé", "assumed"),
+    "assumed.why": ("supposé : {reason}", "assumed: {reason}"),
+    "assumed.note": (
+        "supposé : aucune source ne donne ce fait ; le profil a choisi une valeur plausible "
+        "(la raison s'affiche au survol et à l'impression).",
+        "assumed: no source gives this fact; the profile chose a plausible value (the "
+        "reason shows on hover and in print).",
+    ),
     # the rejection matrix ("Refus" page, marks in the matrix and on product sheets)
     "title.refusals": ("Refus des messages hostiles", "Refusal of hostile messages"),
     "ref.intro": (

@@ -89,6 +89,7 @@ def render_report(
         "services": SERVICES,
         "symbols": views.VERDICT_SYMBOLS,
         "interop_symbols": views.INTEROP_SYMBOLS,
+        "measure_symbols": views.MEASUREMENT_SYMBOLS,
         "marks": views.MARK_SYMBOLS,
         "evidence": evidence,
         "refusals": refused,

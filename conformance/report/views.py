@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from conformance.core.vocabulary import SERVICES
+from conformance.core.vocabulary import PRODUCT_MEASUREMENTS, SERVICES
 from conformance.report.diff import Change, diff_results
 from conformance.report.i18n import Translator
 from conformance.results import (
@@ -26,6 +26,7 @@ from conformance.results import (
     Fact,
     Pair,
     PracticeSoftware,
+    Provenance,
     Results,
 )
 
@@ -51,12 +52,35 @@ VERDICT_SYMBOLS = {
     "error": "!",
     "missing": "·",
 }
-INTEROP_SYMBOLS = {"full": "●", "partial": "◐", "none": "○", "unknown": "?"}
+INTEROP_SYMBOLS = {"full": "●", "partial": "◐", "none": "○", "not-observed": "◌", "unknown": "?"}
+# What an agent's cells measure (results.json `measurement`): a symbol each, as for verdicts.
+MEASUREMENT_SYMBOLS = {
+    "simulated": "≈",
+    "model": "≈",
+    "suite-reference": "◎",
+    "real-engine": "⚙",
+    "real-adapter": "⇄",
+    "real-vectors": "✎",
+}
+# The facts of a profile the cell dialog recalls: what decides whether a message is read.
+KEY_SENDS = (
+    "sends.format",
+    "sends.signature.format",
+    "sends.signature.digest",
+    "sends.signature.algorithm",
+    "sends.encryption.content",
+    "sends.encryption.key_transport",
+)
+KEY_ACCEPTS = (
+    "accepts.smime.ciphers",
+    "accepts.smime.key_transports",
+    "accepts.smime.digests",
+    "accepts.smime.signature_algorithms",
+    "accepts.smime.formats",
+)
 MARK_SYMBOLS = {
     "contradiction": "≠",
     "nonconformant": "⚑",
-    "engine": "⚙",
-    "by_hand": "✎",
     "by_machine": "⌨",
     "changed": "Δ",
     "assumed": "*",
@@ -163,6 +187,21 @@ class AgentView:
     def engine(self) -> bool:
         return self.info.reference_engine
 
+    @property
+    def measurement(self) -> str:
+        return self.info.measurement
+
+    @property
+    def real(self) -> bool:
+        """Real software ran: what the filter "real implementations only" keeps."""
+        return self.info.real
+
+    @property
+    def product_ran(self) -> bool:
+        """The product itself ran (adapter, its own messages): its interoperability is
+        measured; otherwise it is simulated by its profile."""
+        return self.info.measurement in PRODUCT_MEASUREMENTS
+
 
 @dataclass
 class FunctionView:
@@ -182,6 +221,15 @@ class FunctionView:
     @property
     def contradiction(self) -> bool:
         return bool(self.cell and self.cell.contradiction)
+
+    @property
+    def expected_outcome(self) -> bool:
+        """A failure the source predicts (the verdict is the claimed one): shown neutral."""
+        return bool(
+            self.cell
+            and self.cell.verdict in ("fail", "partial")
+            and self.cell.expected == self.cell.verdict
+        )
 
     @property
     def nonconformant(self) -> list[str]:
@@ -233,6 +281,25 @@ class PairView:
         return any(f.change for f in self.functions)
 
     @property
+    def expected_outcome(self) -> bool:
+        """The pair fails as the source says it does (e.g. Apicrypt and the OSM tools):
+        shown neutral, as expected, unless a function contradicts the claims."""
+        return bool(
+            self.pair
+            and self.pair.interop in ("none", "partial")
+            and self.pair.expected == self.pair.interop
+            and not self.contradiction
+        )
+
+    @property
+    def coverage(self) -> tuple[int, int] | None:
+        """(observed, functions) when some function of the pair was not observed."""
+        pair = self.pair
+        if pair is None or pair.observed is None or pair.functions is None:
+            return None
+        return (pair.observed, pair.functions) if pair.observed < pair.functions else None
+
+    @property
     def nonconformant(self) -> bool:
         return any(f.nonconformant for f in self.functions)
 
@@ -247,9 +314,25 @@ class FactView:
     source: str | None = None
     footnote: int | None = None
     assumed: bool = False
-    claim: FactView | None = None  # the published claim, when it differs from the measure
-    measured: bool = False
-    interop: str | None = None  # the measured interoperability, for its badge
+    claim: FactView | None = None  # the published claim, when it differs from the matrix
+    measured: bool = False  # the interoperability the matrix found
+    interop: str | None = None  # the matrix's interoperability, for its badge
+    simulated: bool = False  # ... between profiles played by the suite, not real products
+    reason: str | None = None  # why an assumed value was chosen
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    """One fact of what an agent sends or accepts, with where it comes from."""
+
+    path: str  # sends.signature.digest
+    label: str
+    text: str
+    provenance: Provenance | None = None
+
+    @property
+    def assumed(self) -> bool:
+        return bool(self.provenance and self.provenance.assumed)
 
 
 @dataclass
@@ -274,20 +357,26 @@ class ComparisonView:
     practice: list[tuple[PracticeSoftware, int | None]]  # with its footnote number
     footnotes: list[tuple[int, str]]
     any_assumed: bool
+    any_simulated: bool = False
 
 
 @dataclass
 class ProductView:
     agent: AgentView
-    sends: list[tuple[str, str]]
-    accepts: list[tuple[str, str]]
+    sends: list[SummaryLine]
+    accepts: list[SummaryLine]
     criteria: list[tuple[str, FactView]]
     footnotes: list[tuple[int, str]]
     row: list[PairView]  # as sender
     column: list[PairView]  # as receiver
-    findings: list[tuple[PairView, FunctionView]]
+    findings: list[tuple[PairView, FunctionView]]  # failures the source does not predict
     contradictions: list[Contradiction]
     measured_interop: str
+    expected: list[tuple[PairView, FunctionView]] = field(default_factory=list)  # predicted
+
+    @property
+    def any_assumed(self) -> bool:
+        return any(line.assumed for line in [*self.sends, *self.accepts])
 
 
 class ReportModel:
@@ -327,6 +416,7 @@ class ReportModel:
         self.grid = [[self.pairs[(s.info.id, r.info.id)] for r in self.columns] for s in self.rows]
         self.details = [pv for row in self.grid for pv in row if pv.has_data]
         self.unknown_agents = sorted((senders | receivers) - set(by_id))
+        self._key_facts: dict[str, tuple[list[SummaryLine], list[SummaryLine]]] = {}
 
     def agent_name(self, agent_id: str) -> str:
         view = self.by_id.get(agent_id)
@@ -338,6 +428,8 @@ class ReportModel:
         t = self.t
         view = FunctionView(function, cell, change)
         parts = [t.label("fn", function) + t("sep") + t(f"verdict.{view.verdict}")]
+        if view.expected_outcome:
+            parts.append(t("expected.word"))
         if view.contradiction:
             parts.append(t("mark.contradiction"))
         if view.nonconformant:
@@ -369,7 +461,7 @@ class ReportModel:
                 continue
             for key in ((agent.info.id, other.info.id), (other.info.id, agent.info.id)):
                 pv = self.pairs[key]
-                if pv.pair is not None:
+                if pv.pair is not None and pv.pair.interop != "not-observed":
                     seen.append(pv.pair.interop)
         if not seen:
             return "unknown"
@@ -387,11 +479,19 @@ class ReportModel:
             source=fact.source,
             footnote=notes.number(fact.source),
             assumed=fact.assumed,
+            reason=fact.note if fact.assumed else None,
         )
 
     def interop_fact(self, agent: AgentView, notes: Footnotes) -> FactView:
+        """The matrix's interoperability of a product: a measurement only when the
+        product itself ran (an adapter, its own messages); simulated otherwise."""
         measured = self.measured_interop(agent)
-        view = FactView(self.t(f"interop.{measured}"), measured=True, interop=measured)
+        view = FactView(
+            self.t(f"interop.{measured}"),
+            measured=True,
+            interop=measured,
+            simulated=not agent.product_ran,
+        )
         claim = agent.info.criteria.get("interoperability")
         if claim is not None and _claimed_interop(claim.value) != measured:
             view.claim = self.fact_view(claim, notes)
@@ -409,7 +509,8 @@ class ReportModel:
             rows.append((criterion, facts))
         practice = [(p, notes.number(p.source)) for p in self.results.practice_software]
         assumed = any(f.assumed or (f.claim and f.claim.assumed) for _, fs in rows for f in fs)
-        return ComparisonView(products, rows, practice, notes.items(), assumed)
+        simulated = any(f.simulated for _, fs in rows for f in fs)
+        return ComparisonView(products, rows, practice, notes.items(), assumed, simulated)
 
     # -- product sheets --------------------------------------------------------
     def product(self, agent: AgentView) -> ProductView:
@@ -429,17 +530,19 @@ class ReportModel:
         column = [
             self.pairs[(s.info.id, aid)] for s in self.rows if self.pairs[(s.info.id, aid)].has_data
         ]
-        findings = [
+        failures = [
             (pv, fv)
             for pv in [*row, *(c for c in column if c.sender is not agent)]
             for fv in pv.functions
             if fv.verdict in ("fail", "partial")
         ]
+        findings = [(pv, fv) for pv, fv in failures if not fv.expected_outcome]
+        expected = [(pv, fv) for pv, fv in failures if fv.expected_outcome]
         contradictions = [c for c in self.results.contradictions if aid in (c.sender, c.receiver)]
         return ProductView(
             agent,
-            self.summary_items(agent.info.sends),
-            self.summary_items(agent.info.accepts),
+            self.summary_lines(agent.info, "sends"),
+            self.summary_lines(agent.info, "accepts"),
             criteria,
             notes.items(),
             row,
@@ -447,7 +550,19 @@ class ReportModel:
             findings,
             contradictions,
             self.measured_interop(agent),
+            expected,
         )
+
+    def key_facts(self, agent: AgentView) -> tuple[list[SummaryLine], list[SummaryLine]]:
+        """What the cell dialog recalls of an agent: the algorithms it sends and accepts."""
+        if agent.info.id not in self._key_facts:
+            sends = {line.path: line for line in self.summary_lines(agent.info, "sends")}
+            accepts = {line.path: line for line in self.summary_lines(agent.info, "accepts")}
+            self._key_facts[agent.info.id] = (
+                [sends[p] for p in KEY_SENDS if p in sends],
+                [accepts[p] for p in KEY_ACCEPTS if p in accepts],
+            )
+        return self._key_facts[agent.info.id]
 
     # -- formatting of free-form values ------------------------------------------
     def fact_text(self, value: Any) -> str:
@@ -461,16 +576,26 @@ class ReportModel:
             return "; ".join(f"{k}: {self.fact_text(v)}" for k, v in value.items())
         return self.t.label("value", value)
 
-    def summary_items(self, data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-        """A profile's sends/accepts summary, flattened to (label, text) lines."""
-        items: list[tuple[str, str]] = []
-        for key, value in data.items():
-            label = f"{prefix}{key}".replace("_", " ")
-            if isinstance(value, dict) and value:
-                items.extend(self.summary_items(value, f"{prefix}{key} › "))
-            else:
-                items.append((label, self.fact_text(value)))
-        return items
+    def summary_lines(self, info: AgentInfo, side: str) -> list[SummaryLine]:
+        """An agent's sends or accepts summary, flattened, each line with its provenance."""
+        lines: list[SummaryLine] = []
+
+        def walk(data: dict[str, Any], path: str, label: str) -> None:
+            for key, value in data.items():
+                if isinstance(value, dict) and value:
+                    walk(value, f"{path}{key}.", f"{label}{key} › ")
+                else:
+                    lines.append(
+                        SummaryLine(
+                            f"{path}{key}",
+                            f"{label}{key}".replace("_", " "),
+                            self.fact_text(value),
+                            info.provenance.get(f"{path}{key}"),
+                        )
+                    )
+
+        walk(info.sends if side == "sends" else info.accepts, f"{side}.", "")
+        return lines
 
 
 def _functions(results: Results) -> list[str]:

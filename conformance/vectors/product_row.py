@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance import __version__
-from conformance.core.vocabulary import FUNCTIONS
+from conformance.core.vocabulary import FUNCTIONS, measurement_of
 from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.assemble import (
     agent_info,
@@ -42,6 +42,7 @@ def product_agent(profile: Profile, note: str, observed: Observed) -> AgentInfo:
         kind=profile.identity.kind,
         homologation=profile.homologation.status,
         engine="real-product",
+        measurement=measurement_of("real-product", profile.identity.kind, observed_by_hand=True),
         observed_by_hand=observed == "by-hand",
         observed=[observed],
         sends={"observed": note},
@@ -180,7 +181,10 @@ def verified_results(
 def _observed_also(agent: AgentInfo, observed: Observed) -> AgentInfo:
     """The real product's entry, now also observed this way."""
     ways = [*agent.observed, *([] if observed in agent.observed else [observed])]
-    update: dict[str, Any] = {"observed": ways}
+    update: dict[str, Any] = {
+        "observed": ways,
+        "measurement": measurement_of(agent.engine, agent.kind, observed_by_hand=True),
+    }
     if observed == "by-hand":
         update["observed_by_hand"] = True
     return agent.model_copy(update=update)
@@ -200,7 +204,6 @@ def fold_cells(
     kept = [c for c in results.cells if (c.sender, c.receiver, c.function) not in keys]
     claims = claims_with_product(product.id)
     cells = with_expectations([*kept, *new_cells], claims)
-    pairs = pairs_of(cells, claims)
     known = {a.id for a in results.agents}
     agents = list(results.agents)
     real = real_id(product.id)
@@ -216,6 +219,7 @@ def fold_cells(
     functions = list(results.run.functions)
     used = {c.function for c in cells}
     functions += [f for f in FUNCTIONS if f not in functions and f in used]
+    pairs = pairs_of(cells, claims, functions)
     order = {f: i for i, f in enumerate(functions)}
     cells.sort(key=lambda c: (c.sender, c.receiver, order.get(c.function, len(order))))
     run = results.run.model_copy(

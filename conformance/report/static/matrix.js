@@ -13,6 +13,10 @@
     if (!dialog || !body || !source) { return false; }
     var copy = source.cloneNode(true);
     copy.removeAttribute("id");
+    copy.querySelectorAll("[data-facts]").forEach(function (dd) {  // the agents' key facts
+      var facts = document.getElementById(dd.getAttribute("data-facts"));
+      if (facts) { dd.replaceChildren(facts.content.cloneNode(true)); }
+    });
     body.replaceChildren(copy);
     hideFilteredFunctions(copy);
     if (!dialog.open) { dialog.showModal(); }
@@ -49,8 +53,9 @@
     });
   }
 
-  function agentShown(el, homologation, engines) {
+  function agentShown(el, homologation, engines, realOnly) {
     if (el.getAttribute("data-engine") === "1" && !engines) { return false; }
+    if (realOnly && el.getAttribute("data-real") !== "1") { return false; }
     var homologated = el.getAttribute("data-homologated") === "1";
     if (homologation === "yes" && !homologated) { return false; }
     if (homologation === "no" && homologated) { return false; }
@@ -62,11 +67,12 @@
     hideFilteredFunctions(table);
     var homologation = form.elements.homologation.value;
     var engines = form.elements.engines.checked;
+    var realOnly = form.elements.real ? form.elements.real.checked : false;
     var onlyContradictions = form.elements.contradictions.checked;
     var heads = Array.prototype.slice.call(table.querySelectorAll("thead th.col"));
     var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var colShown = heads.map(function (th) { return agentShown(th, homologation, engines); });
-    var rowShown = rows.map(function (tr) { return agentShown(tr, homologation, engines); });
+    var colShown = heads.map(function (th) { return agentShown(th, homologation, engines, realOnly); });
+    var rowShown = rows.map(function (tr) { return agentShown(tr, homologation, engines, realOnly); });
     if (onlyContradictions) {
       var colHas = colShown.map(function () { return false; });
       rows.forEach(function (tr, i) {
