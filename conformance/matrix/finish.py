@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
+from conformance.agents.tools import built_harnesses, engine_mode
 from conformance.errors import UserError
 from conformance.matrix.assemble import assemble
 from conformance.matrix.spec import MatrixSpec
@@ -107,6 +108,8 @@ def finish_run(
             "cells_planned": len(spec.cells()),
             "cells_done": len(cells),
             "rejections": rejections is not None,
+            "engine_mode": engine_mode(),
+            "engine_harnesses": built_harnesses(),
         },
     )
     if rejections is not None:
