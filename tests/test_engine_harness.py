@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ import pytest
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
+from conformance.agents.gpgsm import GpgsmAgent
+from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
 from conformance.agents.tool_agent import ToolAgent
 from conformance.agents.tools import ENGINE_MODE_ENV, harness_command
@@ -67,6 +69,16 @@ OPENSSL_OPTIONS = {
     ),
     "rc2-40": SendOptions(encrypt=EncryptOptions(content="rc2-40-cbc")),  # refused by 3.x
 }
+# engine -> (the tool its harness answers for, the agent)
+ENGINES: dict[str, tuple[str, type[ToolAgent]]] = {
+    "openssl": ("openssl", OpenSSLAgent),
+    "gpgsm": ("gpgsm", GpgsmAgent),
+    "nss": ("cmsutil", NssAgent),
+}
+SENDS = [("openssl", v) for v in sorted(OPENSSL_OPTIONS)] + [
+    ("gpgsm", "default"),
+    ("nss", "default"),
+]
 # Per-process parts of a tool's words: OpenSSL's thread id before each error line,
 # the agent's file counter and work directory.
 _NOISE = (
@@ -136,7 +148,11 @@ def compare_evidence(
 
 
 def both_modes(monkeypatch: pytest.MonkeyPatch, action: Callable[[], Any]) -> tuple[Any, Any]:
+    """The action by the command lines, then through the harness. A first, uncompared
+    run brings the agent to the state both then start from (its imports, trust list and
+    CRLs done: later calls skip them)."""
     monkeypatch.setenv(ENGINE_MODE_ENV, "cli")
+    action()
     first = action()
     monkeypatch.setenv(ENGINE_MODE_ENV, "harness")
     return first, action()
@@ -209,40 +225,45 @@ def send_request(function: Function, sender: str = "pro01") -> SendRequest:
     )
 
 
-@pytest.fixture
-def openssl_agent(tmp_path: Path) -> Iterator[OpenSSLAgent]:
-    need_harness("openssl")
-    with OpenSSLAgent(SendOptions(), tmp_path) as agent:
-        yield agent
-
-
-def test_openssl_receives_the_corpus_alike(
-    openssl_agent: OpenSSLAgent,
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_receives_the_corpus_alike(
+    engine: str,
     corpus: list[Seed],
     openssl_made: list[Seed],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    tool, kind = ENGINES[engine]
+    need_harness(tool)
     tally = Tally()
-    for seed in [*corpus, *openssl_made]:
-        compare_reception(seed.name, openssl_agent, seed.message, monkeypatch, tally)
+    with kind(SendOptions(), tmp_path) as agent:
+        for seed in [*corpus, *openssl_made]:
+            compare_reception(seed.name, agent, seed.message, monkeypatch, tally)
     with capsys.disabled():
-        report("openssl receive", tally)
+        report(f"{engine} receive", tally)
     assert tally.harness_calls > 0, "no call went through the harness"
     assert not tally.differences, "\n".join(tally.differences)
 
 
-@pytest.mark.parametrize("variant", sorted(OPENSSL_OPTIONS))
-def test_openssl_sends_alike(
+@pytest.mark.parametrize(("engine", "variant"), SENDS)
+def test_sends_alike(
+    engine: str,
     variant: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    need_harness("openssl")
+    tool, kind = ENGINES[engine]
+    need_harness(tool)
+    options = (
+        OPENSSL_OPTIONS[variant]
+        if engine == "openssl"
+        else SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+    )
     tally = Tally()
     with (
-        OpenSSLAgent(OPENSSL_OPTIONS[variant], tmp_path / "sender") as sender,
+        kind(options, tmp_path / "sender") as sender,
         OpenSSLAgent(SendOptions(), tmp_path / "reader") as reader,
     ):
         for function in FUNCTIONS:
@@ -263,7 +284,7 @@ def test_openssl_sends_alike(
                 monkeypatch.setenv(ENGINE_MODE_ENV, "cli")  # read both the same way
                 _read_alike(what, reader, cli.message, harness.message, tally)
     with capsys.disabled():
-        report(f"openssl send {variant}", tally)
+        report(f"{engine} send {variant}", tally)
     assert tally.harness_calls > 0, "no call went through the harness"
     assert not tally.differences, "\n".join(tally.differences)
 

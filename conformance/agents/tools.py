@@ -22,6 +22,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ def run(
     """
     argv = [str(c) for c in command]
     mode = "cli"
-    harness = harness_command(argv, env) if engine_mode() == "harness" else None
+    harness = harness_command(argv) if engine_mode() == "harness" else None
     if harness is not None:
         result = _through_harness(harness, argv, input, timeout, env, cwd, evidence)
         if result is not None:
@@ -164,18 +165,24 @@ def engine_mode() -> EngineMode:
     raise UserError(f"{ENGINE_MODE_ENV}={value!r}: the engine mode is harness or cli")
 
 
-# tool name -> its harness program under harnesses/ (built by tools/setup.sh).
-_HARNESSES = {"openssl": ("openssl", "osm-openssl-harness")}
+# tool name -> its harness under harnesses/: a program built by tools/setup.sh, or a
+# Python script run by this interpreter (no build).
+_HARNESSES = {
+    "openssl": "openssl/osm-openssl-harness",
+    "gpgsm": "gpgsm/harness.py",
+}
 
 
 @functools.cache
-def _harness_program(tool: str) -> str | None:
-    """The built harness of `tool`, or None (not built: the command line runs)."""
+def _harness_program(tool: str) -> tuple[str, ...] | None:
+    """The command starting `tool`'s harness, or None (not built: the command line runs)."""
     entry = _HARNESSES.get(tool)
     if entry is None:
         return None
-    program = HARNESS_DIR / entry[0] / entry[1]
-    return str(program) if os.access(program, os.X_OK) else None
+    program = HARNESS_DIR / entry
+    if program.suffix == ".py":
+        return (sys.executable, str(program)) if program.is_file() else None
+    return (str(program),) if os.access(program, os.X_OK) else None
 
 
 def built_harnesses() -> list[str]:
@@ -193,17 +200,17 @@ def _system_tool(path: str) -> str | None:
     return name
 
 
-def harness_command(argv: Sequence[str], env: Mapping[str, str] | None = None) -> list[str] | None:
+def harness_command(argv: Sequence[str]) -> list[str] | None:
     """The harness that answers `argv`, or None when the command line must run it.
 
     Only the system's tool has a harness: a profile pointing at another build of
     the tool (`tool:`) is run as a command line, since the harness links the
     system's library."""
-    if not argv or env:
+    if not argv:
         return None
     tool = _system_tool(argv[0])
     program = _harness_program(tool) if tool else None
-    return [program] if program else None
+    return list(program) if program else None
 
 
 def _through_harness(
