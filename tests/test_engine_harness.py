@@ -209,6 +209,14 @@ def openssl_made(tmp_path_factory: pytest.TempPathFactory) -> list[Seed]:
         for seed in made
         if seed.name.endswith("/sign")
     ]
+    # Without certificates, after messages carrying the same signer's: a harness that
+    # kept a certificate from an earlier call would verify what the command line cannot.
+    bare = SendOptions(sign=SignOptions(certificates="none"))
+    with OpenSSLAgent(bare, tmp_path_factory.mktemp("bare")) as agent:
+        for sender in ("pro01", "defect-revoked"):
+            sent = agent.send(send_request("sign", sender))
+            if sent.message is not None:
+                made.append(Seed(f"openssl/{sender}/sign-without-certificates", sent.message))
     return made
 
 

@@ -170,6 +170,7 @@ def engine_mode() -> EngineMode:
 _HARNESSES = {
     "openssl": "openssl/osm-openssl-harness",
     "gpgsm": "gpgsm/harness.py",
+    "cmsutil": "nss/osm-nss-harness",
 }
 
 
@@ -210,7 +211,12 @@ def harness_command(argv: Sequence[str]) -> list[str] | None:
         return None
     tool = _system_tool(argv[0])
     program = _harness_program(tool) if tool else None
-    return list(program) if program else None
+    if program is None:
+        return None
+    if tool == "cmsutil" and "-d" in argv[:-1]:
+        # One harness per NSS database, which it keeps open (its argument).
+        return [*program, argv[argv.index("-d") + 1]]
+    return list(program)
 
 
 def _through_harness(
