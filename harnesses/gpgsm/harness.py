@@ -57,6 +57,14 @@ FAILING_STATUS = {
 }
 
 
+# A gpgsm --server's secure memory (libgcrypt's locked pool) wears out after some dozens
+# of operations ("failed to create cipher context: Cannot allocate memory"), which a
+# one-shot gpgsm never reaches: a server is replaced after this many requests, and a
+# request failing so is run again on a fresh one, as the command line would run it.
+REQUESTS_PER_SERVER = 24
+WORN_OUT = (b"Cannot allocate memory", b"Out of core", b"out of core")
+
+
 class Declined(Exception):
     """An argv this harness does not implement: the command line runs it."""
 
@@ -169,6 +177,7 @@ class Server:
         self.pending = b""
         self.log = bytearray()
         self.status: list[str] = []
+        self.requests = 0
         ok, line = self.response()
         if not ok:
             raise AssuanError(f"gpgsm --server did not greet: {line}")
@@ -244,24 +253,38 @@ class Harness:
         out = subprocess.run([self.gpgsm, "--version"], capture_output=True, check=False)
         return out.stdout.decode("utf-8", "replace").splitlines()[0] if out.stdout else "unknown"
 
-    def server(self, call: Call, stdin: bytes) -> Server:
+    def server(self, call: Call, stdin: bytes, fresh: bool = False) -> Server:
         passphrase = stdin.split(b"\n", 1)[0] + b"\n" if call.passphrase_fd == "0" else None
         key = (call.server, passphrase)
         server = self.servers.get(key)
-        if server is None or server.proc.poll() is not None:
+        if server is not None and (
+            fresh or server.proc.poll() is not None or server.requests >= REQUESTS_PER_SERVER
+        ):
+            server.close()
+            server = None
+        if server is None:
             server = self.servers[key] = Server(self.gpgsm, call.server, passphrase)
+        server.requests += 1
         return server
 
     def run(self, argv: list[str], stdin: bytes) -> tuple[int, bytes, bytes]:
         call = parse(argv)
-        server = self.server(call, stdin)
-        try:
-            return self._run(server, call)
-        except (AssuanError, OSError):
-            # A dead or confused server: the next request starts a fresh one.
-            self.servers = {k: s for k, s in self.servers.items() if s is not server}
-            server.proc.kill()
-            raise
+        for attempt in range(2):
+            server = self.server(call, stdin, fresh=attempt > 0)
+            try:
+                code, out, err = self._run(server, call)
+            except (AssuanError, OSError):
+                # A dead or confused server: the next request starts a fresh one.
+                self.servers = {k: s for k, s in self.servers.items() if s is not server}
+                server.proc.kill()
+                raise
+            if code == 0 or not any(sign in err for sign in WORN_OUT):
+                break
+            sys.stderr.write(
+                f"osm-gpgsm-harness: gpgsm --server worn out after {server.requests} "
+                "requests; the request runs again on a fresh server\n"
+            )
+        return code, out, err
 
     def _run(self, server: Server, call: Call) -> tuple[int, bytes, bytes]:
         server.log.clear()
