@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 
 from conformance.agents import identity_files as files
+from conformance.agents import tools
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
@@ -33,6 +35,7 @@ from conformance.agents.openssl import OpenSSLAgent
 from conformance.agents.tool_agent import ToolAgent
 from conformance.agents.tools import ENGINE_MODE_ENV, harness_command
 from conformance.core.vocabulary import Function, Party
+from conformance.errors import UserError
 from conformance.fuzz.corpus import Seed, load_seeds
 from conformance.paths import PKI_DIR
 from conformance.smime.options import EncryptOptions, SendOptions, SignOptions
@@ -304,3 +307,72 @@ def _read_alike(what: str, reader: ToolAgent, a: bytes, b: bytes, tally: Tally) 
         verdicts.append((_clean(got.status.to_json(), reader.workdir), got.content))
     if verdicts[0] != verdicts[1]:
         tally.differences.append(f"{what}: the two messages read differently: {verdicts}")
+
+
+# -- how tools.run routes a call ---------------------------------------------------------
+
+
+def test_a_call_the_harness_declines_runs_as_a_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_harness("openssl")
+    monkeypatch.setenv(ENGINE_MODE_ENV, "harness")
+    cert = PKI_DIR / "ca" / "root.pem"
+    argv = [shutil.which("openssl") or "openssl", "x509", "-noout", "-subject", "-in", str(cert)]
+    ev = Evidence()
+    declined = tools.run(argv, evidence=ev)
+    assert declined.mode == "cli (harness declined)"
+    assert declined.ok and b"subject=" in declined.stdout
+    assert ev.notes[-1].endswith("[cli (harness declined)]")
+    monkeypatch.setenv(ENGINE_MODE_ENV, "cli")
+    plain = tools.run(argv)
+    assert plain.mode == "cli" and plain.stdout == declined.stdout
+
+
+def test_the_harness_answers_what_the_command_line_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    need_harness("openssl")
+    argv = [shutil.which("openssl") or "openssl", "version"]
+    monkeypatch.setenv(ENGINE_MODE_ENV, "harness")
+    through = tools.run(argv)
+    monkeypatch.setenv(ENGINE_MODE_ENV, "cli")
+    plain = tools.run(argv)
+    assert (through.mode, plain.mode) == ("harness", "cli")
+    assert (through.returncode, through.stdout) == (plain.returncode, plain.stdout)
+
+
+def test_only_the_system_tool_has_a_harness(tmp_path: Path) -> None:
+    need_harness("openssl")
+    system = shutil.which("openssl")
+    assert system is not None
+    assert harness_command([system, "version"]) is not None
+    other = tmp_path / "openssl"  # another build of the tool, as a profile's `tool:`
+    other.symlink_to("/bin/true")
+    assert harness_command([str(other), "version"]) is None
+    assert harness_command([shutil.which("sh") or "/bin/sh", "-c", "true"]) is None
+
+
+def test_an_unknown_engine_mode_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENGINE_MODE_ENV, "fast")
+    with pytest.raises(UserError, match="harness or cli"):
+        tools.engine_mode()
+
+
+def test_a_broken_harness_is_a_hung_tool_not_a_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harness that dies mid-request makes the call raise (the agent's INTERNAL error,
+    an error cell), never an exit code read as the tool's answer."""
+    script = tmp_path / "dies.py"
+    script.write_text(
+        "import sys\n"
+        'print(\'{"protocol": "osm-harness/1", "implementation": "t", "version": "0"}\', '
+        "flush=True)\n"
+        "sys.stdin.readline()\n"
+        "sys.exit(3)\n"
+    )
+    monkeypatch.setenv(ENGINE_MODE_ENV, "harness")
+    monkeypatch.setattr(tools, "harness_command", lambda argv: [sys.executable, str(script)])
+    ev = Evidence()
+    with pytest.raises(tools.HarnessBroke, match="exited"):
+        tools.run(["openssl", "version"], evidence=ev, timeout=10)
+    assert ev.notes and ev.notes[-1].endswith("[harness]")

@@ -229,12 +229,13 @@ def _through_harness(
     evidence: Evidence | None,
 ) -> ToolRun | None:
     """The call answered by the harness, or None when the harness declines it."""
+    start = time.monotonic()
     try:
         reply = harness_for(harness, env=env).call(
             argv[1:], stdin=input, cwd=str(cwd or os.getcwd()), timeout=timeout
         )
     except HarnessError as exc:
-        result = ToolRun(argv, -1, b"", str(exc).encode(), timeout, "harness")
+        result = ToolRun(argv, -1, b"", str(exc).encode(), time.monotonic() - start, "harness")
         if evidence is not None:
             record(evidence, result)
         raise HarnessBroke(f"{shlex.join(argv)}: {exc}") from exc
