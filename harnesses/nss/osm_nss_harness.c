@@ -108,6 +108,7 @@ static int use_db(const char *db, osm_buf *err)
         && same_file(&key, &seen_key))
         return 1;
     if (open_db != NULL) {
+        fprintf(stderr, "osm-nss-harness: %s changed since the last request: reopened\n", db);
         if (NSS_Shutdown() != SECSuccess) {
             osm_buf_printf(err, "osm-harness: NSS could not close %s to reopen it\n", open_db);
             return 0;
