@@ -48,6 +48,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--osm-receiver", action="append", default=[], metavar="ID", help="only this receiver"
     )
     group.addoption(
+        "--osm-agent",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only the cells where this agent sends or receives",
+    )
+    group.addoption(
         "--osm-function",
         action="append",
         default=[],
@@ -89,6 +96,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         profile_paths=tuple(config.getoption("osm_profiles")),
         senders=tuple(config.getoption("osm_sender")),
         receivers=tuple(config.getoption("osm_receiver")),
+        agents=tuple(config.getoption("osm_agent")),
         functions=tuple(config.getoption("osm_function")) or FUNCTIONS,
         examples=config.getoption("osm_examples"),
         seed=config.getoption("osm_seed"),
