@@ -5,6 +5,13 @@ PROFILE ...`: `send` reads a MIME entity on stdin and writes the message;
 `receive` reads a message, writes the content and the status JSON, and says
 what went wrong through its exit code. Each call runs in a temporary
 directory of its own, bounded in time, and what the adapter printed is kept.
+
+An adapter whose `capabilities` lists the protocol "osm-harness/1" is started
+once per worker as `ADAPTER serve` and each verb goes over that protocol
+(conformance/agents/harness.py): the same argv, stdin and cwd, without a
+process start per call. An adapter that does not list it, or whose
+`capabilities` verb fails, is run once per call as before; the evidence
+records the same command line either way.
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
-from conformance.agents.tools import ToolTimeout, run
+from conformance.agents.harness import PROTOCOL, HarnessError, harness_for
+from conformance.agents.tools import ToolRun, ToolTimeout, record, run
 from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
@@ -32,6 +40,7 @@ class CommandAgent:
         *,
         timeout: float = 60.0,
         version: str | None = None,
+        protocols: Sequence[str] | None = None,
     ) -> None:
         if not argv:
             raise ValueError("a command agent needs a command")
@@ -40,18 +49,51 @@ class CommandAgent:
         self._capabilities = capabilities
         self.timeout = timeout
         self._version = version
+        # None: asked of the adapter's `capabilities` on first use
+        self._protocols = None if protocols is None else tuple(protocols)
 
     def capabilities(self) -> Capabilities:
         return self._capabilities
+
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols the adapter's `capabilities` declares (none if it cannot say)."""
+        if self._protocols is None:
+            self._protocols = ()
+            try:
+                result = run([*self.argv, "capabilities"], timeout=self.timeout)
+                data = json.loads(result.stdout) if result.ok else {}
+            except (ToolTimeout, MissingComponent, ValueError):
+                data = {}
+            declared = data.get("protocols") if isinstance(data, dict) else None
+            if isinstance(declared, list):
+                self._protocols = tuple(p for p in declared if isinstance(p, str))
+        return self._protocols
+
+    def _call(self, args: Sequence[str], evidence: Evidence, stdin: bytes, cwd: Path) -> ToolRun:
+        """One verb: over the harness protocol when the adapter speaks it, else one process.
+        Raises ToolTimeout or MissingComponent (one-shot) and HarnessError (harness)."""
+        if PROTOCOL not in self.protocols():
+            return run(
+                [*self.argv, *args], evidence=evidence, input=stdin, timeout=self.timeout, cwd=cwd
+            )
+        try:
+            harness = harness_for([*self.argv, "serve"])
+            reply = harness.call(args, stdin=stdin, cwd=str(cwd), timeout=self.timeout)
+        except HarnessError as exc:
+            evidence.notes.append(f"$ {' '.join([*self.argv, *args])}  -> harness error: {exc}")
+            raise
+        result = ToolRun([*self.argv, *args], reply.exit, reply.stdout, reply.stderr, reply.seconds)
+        record(evidence, result)
+        return result
 
     def version(self) -> str:
         if self._version is None:
             ev = Evidence()
             try:
-                result = run([*self.argv, "version"], evidence=ev, timeout=self.timeout)
+                result = self._call(["version"], ev, b"", Path.cwd())
                 text = result.stdout.decode("utf-8", "replace").strip()
                 self._version = text.splitlines()[0] if result.ok and text else "unknown"
-            except (ToolTimeout, MissingComponent):
+            except (ToolTimeout, MissingComponent, HarnessError):
                 self._version = "unknown"
         return self._version
 
@@ -60,7 +102,6 @@ class CommandAgent:
         with tempfile.TemporaryDirectory(prefix=f"osm-{self.id}-") as tmp:
             work = Path(tmp)
             args = [
-                *self.argv,
                 "send",
                 "--function",
                 request.function,
@@ -81,13 +122,13 @@ class CommandAgent:
             if request.message_id:
                 args += ["--message-id", request.message_id]
             try:
-                result = run(
-                    args, evidence=ev, input=request.content, timeout=self.timeout, cwd=work
-                )
+                result = self._call(args, ev, request.content, work)
             except ToolTimeout as exc:
                 return SendResult(None, ErrorCode.INTERNAL, f"adapter timed out: {exc}", ev)
             except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return SendResult(None, ErrorCode.INTERNAL, f"adapter did not start: {exc}", ev)
+            except HarnessError as exc:
+                return SendResult(None, ErrorCode.INTERNAL, f"adapter harness: {exc}", ev)
         if result.returncode == 0 and result.stdout:
             return SendResult(result.stdout, evidence=ev)
         code = CODE_BY_EXIT.get(result.returncode, ErrorCode.INTERNAL)
@@ -102,7 +143,6 @@ class CommandAgent:
             work = Path(tmp)
             status_path = work / "status.json"
             args = [
-                *self.argv,
                 "receive",
                 "--identity",
                 str(request.recipient.identity_dir),
@@ -114,13 +154,13 @@ class CommandAgent:
             for p in request.crls:
                 args += ["--crl", str(p)]
             try:
-                result = run(
-                    args, evidence=ev, input=request.message, timeout=self.timeout, cwd=work
-                )
+                result = self._call(args, ev, request.message, work)
             except ToolTimeout as exc:
                 return _broken(f"adapter timed out: {exc}", ev)
             except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return _broken(f"adapter did not start: {exc}", ev)
+            except HarnessError as exc:
+                return _broken(f"adapter harness: {exc}", ev)
             try:
                 status = Status.from_json(json.loads(status_path.read_text(encoding="utf-8")))
             except FileNotFoundError:

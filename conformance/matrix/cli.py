@@ -48,6 +48,14 @@ def register(subparsers: Any) -> None:
         help="only this receiver (repeatable)",
     )
     parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only the cells where this agent sends or receives, and its rejection cells "
+        "(repeatable; a vendor's row and column)",
+    )
+    parser.add_argument(
         "--function",
         action="append",
         default=[],
@@ -166,6 +174,7 @@ def _run(args: argparse.Namespace) -> int:
     argv += [f"--osm-profiles={p}" for p in args.profiles]
     argv += [f"--osm-sender={s}" for s in args.sender]
     argv += [f"--osm-receiver={r}" for r in args.receiver]
+    argv += [f"--osm-agent={a}" for a in args.agent]
     argv += [f"--osm-function={f}" for f in args.function]
     if args.jobs > 1:
         # worksteal: an idle worker takes half of another's remaining cells, so both

@@ -103,6 +103,7 @@ def finish_run(
         settings={
             "senders": list(spec.senders),
             "receivers": list(spec.receivers),
+            "agents": list(spec.agents),
             "profiles": list(spec.profile_paths),
             "policy": spec.policy,
             "cells_planned": len(spec.cells()),
