@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from conformance.agents.tools import ENGINE_MODE_ENV, ENGINE_MODES
+from conformance.agents.tools import ENGINE_MODE_ENV, ENGINE_MODES, engine_mode
 from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
@@ -112,10 +112,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--engine-mode",
         choices=ENGINE_MODES,
-        default="harness",
+        default=None,
         help="real engines (openssl, NSS, gpgsm) answered by their long-lived harness where "
-        "one is built (harness, the default), or every call as a plain command line (cli: "
-        "an auditor's replay with the tools themselves)",
+        f"one is built (harness, the default, or ${ENGINE_MODE_ENV}), or every call as a "
+        "plain command line (cli: an auditor's replay with the tools themselves)",
     )
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     parser.add_argument(
@@ -183,7 +183,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.junit_xml:
         # xunit1: the family whose test cases may carry the osm_cell property.
         argv += [f"--junit-xml={args.junit_xml.resolve()}", "-o", "junit_family=xunit1"]
-    os.environ[ENGINE_MODE_ENV] = args.engine_mode  # read by tools.run in every worker
+    # Read by tools.run in every worker; the environment's value when not given.
+    os.environ[ENGINE_MODE_ENV] = args.engine_mode or engine_mode()
     code = pytest.main(argv)
     if not stale.exists():
         raise UserError(f"the run wrote no {RESULTS_FILE} (pytest exit code {int(code)})")
