@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 OUT ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench clean fuzz
+.PHONY: setup run test lint bench bench-matrix clean fuzz
 
 setup:
 	@bash tools/setup.sh
@@ -22,6 +22,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m conformance.bench
+
+# Issue 20's pinned matrix (15 agents, 5 functions, 25 examples, no rejections) and run --agent reference.
+bench-matrix: setup
+	$(BIN)/python -m conformance.matrix.bench --pinned
 
 clean:
 	rm -rf $(VENV) reports/latest .cache

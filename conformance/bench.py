@@ -309,6 +309,18 @@ def _software_keys(pki: TestPKI) -> tuple[PrivateKeyHandle, PrivateKeyHandle]:
     return signer, decryptor
 
 
+def software_exchange_ms(seconds: float, size: int = 10_000) -> float:
+    """Milliseconds per exchange with software keys, as `make bench` reports it (the matrix
+    benchmark's yardstick, measured in its own process)."""
+    pki = load_pki()
+    signer, decryptor = _software_keys(pki)
+    exchange = Exchange(
+        pki, letter(size), signer, decryptor, pki.identities[SENDER], pki.identities[RECEIVER]
+    )
+    timings = measure(exchange, seconds)
+    return timings.per_exchange_ms(timings.build + timings.read)
+
+
 def _softhsm_keys(pki: TestPKI) -> tuple[PrivateKeyHandle, PrivateKeyHandle] | str:
     """The same keys on SoftHSM, or why not (not installed)."""
     from conformance.token import open_key, softhsm

@@ -49,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--osm-receiver", action="append", default=[], metavar="ID", help="only this receiver"
     )
     group.addoption(
+        "--osm-agent",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only the cells where this agent sends or receives",
+    )
+    group.addoption(
         "--osm-function",
         action="append",
         default=[],
@@ -93,6 +100,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         profile_paths=tuple(config.getoption("osm_profiles")),
         senders=tuple(config.getoption("osm_sender")),
         receivers=tuple(config.getoption("osm_receiver")),
+        agents=tuple(config.getoption("osm_agent")),
         functions=tuple(config.getoption("osm_function")) or FUNCTIONS,
         examples=config.getoption("osm_examples"),
         seed=config.getoption("osm_seed"),
@@ -107,14 +115,25 @@ K = TypeVar("K", bound=tuple[str, ...])
 
 
 def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
-    """The cells with the most external-tool sides first (stable otherwise), so that
-    the run does not end on a long cell while the other workers idle."""
+    """The cells with the most external-tool sides first, the interop cells that a side's
+    declared functions make `unsupported` (no exchange at all) last, stable otherwise: the
+    run does not end on a long cell while the other workers idle, and its tail (what
+    pytest-xdist's worksteal hands to an idle worker) is made of the shortest cells."""
 
     def tools(key: K) -> int:
         agents = key[:2] if len(key) == 3 else key[:1]
         return sum(profiles[a].engine.type in PROCESS_AGENTS for a in agents if a in profiles)
 
-    return sorted(keys, key=lambda key: -tools(key))
+    def unsupported(key: K) -> bool:
+        if len(key) != 3 or key[0] not in profiles or key[1] not in profiles:
+            return False
+        sender, receiver, function = key
+        return (
+            function not in profiles[sender].capabilities().send
+            or function not in profiles[receiver].capabilities().receive
+        )
+
+    return sorted(keys, key=lambda key: -tools(key) if not unsupported(key) else 1)
 
 
 def pytest_configure(config: pytest.Config) -> None:

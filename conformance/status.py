@@ -22,7 +22,8 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 # the capabilities. Every change to the contract bumps it and updates the exit-code table.
 # 2: the status JSON gains `coverage` (the MIME parts each service covers) and
 # `contract_version`; capabilities gain `contract_version`.
-CONTRACT_VERSION = 2
+# 3: the harness protocol "osm-harness/1" (`serve`), declared in capabilities' `protocols`.
+CONTRACT_VERSION = 3
 WHOLE_MESSAGE = "message"  # the coverage name of the whole message
 
 

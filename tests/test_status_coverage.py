@@ -104,7 +104,7 @@ def test_a_signed_part_beside_an_unsigned_one_covers_that_part_only(signed_first
     assert status.layers == []  # no S/MIME layer wraps the message
     data = status.to_json()
     assert data["coverage"]["authentication"] == [part]
-    assert data["contract_version"] == CONTRACT_VERSION == 2
+    assert data["contract_version"] == CONTRACT_VERSION == 3
 
 
 def test_a_receiver_requiring_signatures_refuses_a_partial_signature() -> None:
@@ -132,7 +132,7 @@ def test_a_tampered_signed_part_covers_nothing() -> None:
 def test_status_json_round_trip_and_version_1_adapters() -> None:
     status = _read(_partial())
     again = Status.from_json(json.loads(status.dumps()))
-    assert again.coverage == status.coverage and again.contract_version == 2
+    assert again.coverage == status.coverage and again.contract_version == CONTRACT_VERSION
     # Version 1: no coverage, no version; each service held covers the whole message.
     old = Status.from_json({"services": {"integrity": True}, "signed": True})
     assert old.contract_version == 1

@@ -14,6 +14,12 @@ declare -A DEBS=(
   [gpgsm]=/usr/bin/gpgsm
   [openssl]=/usr/bin/openssl
   [chromium]=/usr/bin/chromium
+  # The engine harnesses (harnesses/*): a C compiler, libcrypto's and NSS's headers, cJSON.
+  [gcc]=/usr/bin/gcc
+  [make]=/usr/bin/make
+  [libssl-dev]=/usr/include/openssl/cms.h
+  [libcjson-dev]=/usr/include/cjson/cJSON.h
+  [libnss3-dev]=/usr/include/nss/cms.h
 )
 
 missing=()
@@ -61,3 +67,15 @@ for d in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]: 
     echo "setup: WARNING: no wheelhouse (network?); tests/test_wheel.py will be skipped" >&2
   fi
 fi
+
+# The engine harnesses: long-lived processes answering the real engines' calls
+# (conformance/agents/tools.py); make rebuilds one only when its sources changed.
+# One that cannot be built is reported, and its engine runs as plain command lines.
+for dir in harnesses/*/; do
+  [ -f "$dir/Makefile" ] || continue
+  if ! make -s -C "$dir" >/dev/null 2>harnesses/.build-errors; then
+    echo "setup: WARNING: the harness in $dir did not build (its engine runs as command lines):" >&2
+    cat harnesses/.build-errors >&2
+  fi
+  rm -f harnesses/.build-errors
+done

@@ -8,10 +8,18 @@ directory of its own, bounded in time, and what the adapter printed is kept.
 Whoever needs to see each call as the adapter made it (`adapter check`) passes
 an `on_call` observer: it gets one `AdapterCall` per call, with the contract
 breach found, if any.
+
+An adapter whose `capabilities` lists the protocol "osm-harness/1" is started
+once per worker as `ADAPTER serve` and each verb goes over that protocol
+(conformance/agents/harness.py): the same argv, stdin and cwd, without a
+process start per call. An adapter that does not list it, or whose
+`capabilities` verb fails, is run once per call as before; the evidence
+records the same command line either way.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +30,8 @@ from typing import Literal
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
-from conformance.agents.tools import ToolTimeout, run
+from conformance.agents.harness import PROTOCOL, HarnessError, harness_for
+from conformance.agents.tools import ToolRun, ToolTimeout, record, run
 from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
@@ -54,6 +63,7 @@ class CommandAgent:
         timeout: float = 60.0,
         version: str | None = None,
         on_call: Callable[[AdapterCall], None] | None = None,
+        protocols: Sequence[str] | None = None,
     ) -> None:
         if not argv:
             raise ValueError("a command agent needs a command")
@@ -63,6 +73,8 @@ class CommandAgent:
         self.timeout = timeout
         self._version = version
         self._on_call = on_call
+        # None: asked of the adapter's `capabilities` on first use
+        self._protocols = None if protocols is None else tuple(protocols)
 
     def _record(self, call: AdapterCall) -> None:
         if self._on_call is not None:
@@ -71,14 +83,45 @@ class CommandAgent:
     def capabilities(self) -> Capabilities:
         return self._capabilities
 
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols the adapter's `capabilities` declares (none if it cannot say)."""
+        if self._protocols is None:
+            self._protocols = ()
+            try:
+                result = run([*self.argv, "capabilities"], timeout=self.timeout)
+                data = json.loads(result.stdout) if result.ok else {}
+            except (ToolTimeout, MissingComponent, ValueError):
+                data = {}
+            declared = data.get("protocols") if isinstance(data, dict) else None
+            if isinstance(declared, list):
+                self._protocols = tuple(p for p in declared if isinstance(p, str))
+        return self._protocols
+
+    def _call(self, args: Sequence[str], evidence: Evidence, stdin: bytes, cwd: Path) -> ToolRun:
+        """One verb: over the harness protocol when the adapter speaks it, else one process.
+        Raises ToolTimeout or MissingComponent (one-shot) and HarnessError (harness)."""
+        if PROTOCOL not in self.protocols():
+            return run(
+                [*self.argv, *args], evidence=evidence, input=stdin, timeout=self.timeout, cwd=cwd
+            )
+        try:
+            harness = harness_for([*self.argv, "serve"])
+            reply = harness.call(args, stdin=stdin, cwd=str(cwd), timeout=self.timeout)
+        except HarnessError as exc:
+            evidence.notes.append(f"$ {' '.join([*self.argv, *args])}  -> harness error: {exc}")
+            raise
+        result = ToolRun([*self.argv, *args], reply.exit, reply.stdout, reply.stderr, reply.seconds)
+        record(evidence, result)
+        return result
+
     def version(self) -> str:
         if self._version is None:
             ev = Evidence()
             try:
-                result = run([*self.argv, "version"], evidence=ev, timeout=self.timeout)
+                result = self._call(["version"], ev, b"", Path.cwd())
                 text = result.stdout.decode("utf-8", "replace").strip()
                 self._version = text.splitlines()[0] if result.ok and text else "unknown"
-            except (ToolTimeout, MissingComponent):
+            except (ToolTimeout, MissingComponent, HarnessError):
                 self._version = "unknown"
         return self._version
 
@@ -87,7 +130,6 @@ class CommandAgent:
         with tempfile.TemporaryDirectory(prefix=f"osm-{self.id}-") as tmp:
             work = Path(tmp)
             args = [
-                *self.argv,
                 "send",
                 "--function",
                 request.function,
@@ -109,16 +151,24 @@ class CommandAgent:
                 args += ["--message-id", request.message_id]
             started = time.perf_counter()
             try:
-                result = run(
-                    args, evidence=ev, input=request.content, timeout=self.timeout, cwd=work
-                )
+                result = self._call(args, ev, request.content, work)
             except ToolTimeout as exc:
                 reason = f"adapter timed out: {exc}"
-                self._record(_call("send", request.function, started, None, "timeout", reason))
+                self._record(
+                    _adapter_call("send", request.function, started, None, "timeout", reason)
+                )
                 return SendResult(None, ErrorCode.INTERNAL, reason, ev)
             except MissingComponent as exc:  # `run` reports a command it cannot start so
                 reason = f"adapter did not start: {exc}"
-                self._record(_call("send", request.function, started, None, "start", reason))
+                self._record(
+                    _adapter_call("send", request.function, started, None, "start", reason)
+                )
+                return SendResult(None, ErrorCode.INTERNAL, reason, ev)
+            except HarnessError as exc:
+                reason = f"adapter harness: {exc}"
+                self._record(
+                    _adapter_call("send", request.function, started, None, "start", reason)
+                )
                 return SendResult(None, ErrorCode.INTERNAL, reason, ev)
         code = result.returncode
         breach: Breach | None = None
@@ -127,7 +177,7 @@ class CommandAgent:
             breach, detail = "exit-code", "send exited 0 but printed no message"
         elif code not in (0, *CODE_BY_EXIT):
             breach, detail = "exit-code", f"send exited {code}, not an exit code of the contract"
-        self._record(_call("send", request.function, started, code, breach, detail))
+        self._record(_adapter_call("send", request.function, started, code, breach, detail))
         if code == 0 and result.stdout:
             return SendResult(result.stdout, evidence=ev)
         error = CODE_BY_EXIT.get(code, ErrorCode.INTERNAL)
@@ -142,7 +192,6 @@ class CommandAgent:
             work = Path(tmp)
             status_path = work / "status.json"
             args = [
-                *self.argv,
                 "receive",
                 "--identity",
                 str(request.recipient.identity_dir),
@@ -155,13 +204,13 @@ class CommandAgent:
                 args += ["--crl", str(p)]
             started = time.perf_counter()
             try:
-                result = run(
-                    args, evidence=ev, input=request.message, timeout=self.timeout, cwd=work
-                )
+                result = self._call(args, ev, request.message, work)
             except ToolTimeout as exc:
                 return self._broken(f"adapter timed out: {exc}", ev, started, None, "timeout")
             except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return self._broken(f"adapter did not start: {exc}", ev, started, None, "start")
+            except HarnessError as exc:
+                return self._broken(f"adapter harness: {exc}", ev, started, None, "start")
             code = result.returncode
             try:
                 status = Status.loads(status_path.read_bytes())
@@ -180,7 +229,7 @@ class CommandAgent:
                 f"{expected}{said}"
             )
             return self._broken(reason, ev, started, code, "exit-code")
-        self._record(_call("receive", None, started, code))
+        self._record(_adapter_call("receive", None, started, code))
         content = result.stdout if code == 0 or result.stdout else None
         return Reception(content, status, ev)
 
@@ -193,7 +242,7 @@ class CommandAgent:
         breach: Breach = "status",
     ) -> Reception:
         """The adapter broke the contract: an `internal` status (an error, never a verdict)."""
-        self._record(_call("receive", None, started, returncode, breach, message))
+        self._record(_adapter_call("receive", None, started, returncode, breach, message))
         status = Status()
         status.add_error(ErrorCode.INTERNAL, message)
         return Reception(None, status, ev)
@@ -207,7 +256,7 @@ def _common_directories(request: SendRequest) -> frozenset[str]:
     return frozenset().union(*(p.directories for p in request.recipient_parties))
 
 
-def _call(
+def _adapter_call(
     verb: str,
     function: str | None,
     started: float,

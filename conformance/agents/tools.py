@@ -4,6 +4,15 @@ The real-engine agents (openssl, NSS, gpgsm) run command-line tools. Each run
 goes through `run`, which applies a timeout (a hung tool is a harness error,
 never a verdict), and appends the command line, exit code, duration, stdout
 and stderr to the agent's Evidence so the report shows what the tool said.
+
+In the engine mode "harness" (the default where a harness is built), a call
+whose tool has a long-lived harness (harnesses/*, protocol osm-harness/1) is
+answered by that harness instead of a new process: the same argv, the same
+files, the same exit code and messages, without the start-up. A harness that
+declines an argv (exit 2 and `DECLINED`) leaves the call to the command line,
+and the evidence says which of the two ran it. Mode "cli" (`run --engine-mode
+cli`, or OSM_ENGINE_MODE=cli) runs every call as a plain command line, so an
+auditor can replay any cell with the tools themselves.
 """
 
 from __future__ import annotations
@@ -13,13 +22,16 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from conformance.agents.base import Evidence
-from conformance.errors import MissingComponent
+from conformance.agents.harness import HarnessError, harness_for
+from conformance.errors import MissingComponent, UserError
 
 DEFAULT_TIMEOUT = 60.0
 # Evidence keeps at most this much of each stream per command, so that a
@@ -27,8 +39,21 @@ DEFAULT_TIMEOUT = 60.0
 EVIDENCE_LIMIT = 16 * 1024
 
 
+EngineMode = Literal["harness", "cli"]
+ENGINE_MODES: tuple[EngineMode, ...] = ("harness", "cli")
+ENGINE_MODE_ENV = "OSM_ENGINE_MODE"
+HARNESS_DIR = Path(__file__).resolve().parents[2] / "harnesses"
+# What a harness prints, with exit 2, for an argv it does not implement.
+DECLINED = b"osm-harness: not implemented here: "
+
+
 class ToolTimeout(Exception):
     """The tool did not finish in time; the agent reports an INTERNAL error."""
+
+
+class HarnessBroke(ToolTimeout):
+    """The tool's harness crashed, hung or broke the protocol: handled as a hung tool
+    (INTERNAL, an error cell); the next call starts a fresh harness."""
 
 
 @dataclass
@@ -38,6 +63,9 @@ class ToolRun:
     stdout: bytes
     stderr: bytes
     seconds: float
+    # "cli": a process ran the command line; "harness": the tool's harness ran the same
+    # argv; "cli (harness declined)": the harness does not implement it.
+    mode: str = "cli"
 
     @property
     def ok(self) -> bool:
@@ -69,7 +97,7 @@ def record(evidence: Evidence, run: ToolRun) -> None:
     """Append one run to the evidence: the last command, all streams, one note per run."""
     line = shlex.join(run.command)
     evidence.command = list(run.command)
-    evidence.notes.append(f"$ {line}  -> exit {run.returncode} in {run.seconds:.3f}s")
+    evidence.notes.append(f"$ {line}  -> exit {run.returncode} in {run.seconds:.3f}s [{run.mode}]")
     header = f"# {line}\n".encode()
     if run.stdout:
         evidence.stdout += header + _clip(run.stdout) + b"\n"
@@ -86,8 +114,18 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> ToolRun:
-    """Run `command`; never raises on a non-zero exit, raises ToolTimeout on a hang."""
+    """Run `command`; never raises on a non-zero exit, raises ToolTimeout on a hang.
+
+    In engine mode "harness", a command whose tool has a built harness goes to it.
+    """
     argv = [str(c) for c in command]
+    mode = "cli"
+    harness = harness_command(argv) if engine_mode() == "harness" else None
+    if harness is not None:
+        result = _through_harness(harness, argv, input, timeout, env, cwd, evidence)
+        if result is not None:
+            return result
+        mode = "cli (harness declined)"
     full_env = dict(os.environ)
     full_env["LC_ALL"] = "C"  # error strings in English, which the agents parse
     if env:
@@ -110,7 +148,100 @@ def run(
         raise ToolTimeout(f"{shlex.join(argv)} did not finish within {timeout:.0f}s") from exc
     except OSError as exc:
         raise MissingComponent(f"cannot run {argv[0]}: {exc}") from exc
-    result = ToolRun(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
+    result = ToolRun(
+        argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start, mode
+    )
+    if evidence is not None:
+        record(evidence, result)
+    return result
+
+
+def engine_mode() -> EngineMode:
+    """How real engines run in this process: OSM_ENGINE_MODE, "harness" by default."""
+    value = os.environ.get(ENGINE_MODE_ENV) or "harness"
+    for mode in ENGINE_MODES:
+        if value == mode:
+            return mode
+    raise UserError(f"{ENGINE_MODE_ENV}={value!r}: the engine mode is harness or cli")
+
+
+# tool name -> its harness under harnesses/: a program built by tools/setup.sh, or a
+# Python script run by this interpreter (no build).
+_HARNESSES = {
+    "openssl": "openssl/osm-openssl-harness",
+    "gpgsm": "gpgsm/harness.py",
+    "cmsutil": "nss/osm-nss-harness",
+}
+
+
+@functools.cache
+def _harness_program(tool: str) -> tuple[str, ...] | None:
+    """The command starting `tool`'s harness, or None (not built: the command line runs)."""
+    entry = _HARNESSES.get(tool)
+    if entry is None:
+        return None
+    program = HARNESS_DIR / entry
+    if program.suffix == ".py":
+        return (sys.executable, str(program)) if program.is_file() else None
+    return (str(program),) if os.access(program, os.X_OK) else None
+
+
+def built_harnesses() -> list[str]:
+    """The tools whose harness is built here (run settings: what "harness" mode used)."""
+    return sorted(tool for tool in _HARNESSES if _harness_program(tool) is not None)
+
+
+@functools.cache
+def _system_tool(path: str) -> str | None:
+    """The tool's name when `path` is the system's own (the one its harness mirrors)."""
+    name = Path(path).name
+    found = shutil.which(name)
+    if found is None or os.path.realpath(found) != os.path.realpath(path):
+        return None
+    return name
+
+
+def harness_command(argv: Sequence[str]) -> list[str] | None:
+    """The harness that answers `argv`, or None when the command line must run it.
+
+    Only the system's tool has a harness: a profile pointing at another build of
+    the tool (`tool:`) is run as a command line, since the harness links the
+    system's library."""
+    if not argv:
+        return None
+    tool = _system_tool(argv[0])
+    program = _harness_program(tool) if tool else None
+    if program is None:
+        return None
+    if tool == "cmsutil" and "-d" in argv[:-1]:
+        # One harness per NSS database, which it keeps open (its argument).
+        return [*program, argv[argv.index("-d") + 1]]
+    return list(program)
+
+
+def _through_harness(
+    harness: list[str],
+    argv: list[str],
+    input: bytes,
+    timeout: float,
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+    evidence: Evidence | None,
+) -> ToolRun | None:
+    """The call answered by the harness, or None when the harness declines it."""
+    start = time.monotonic()
+    try:
+        reply = harness_for(harness, env=env).call(
+            argv[1:], stdin=input, cwd=str(cwd or os.getcwd()), timeout=timeout
+        )
+    except HarnessError as exc:
+        result = ToolRun(argv, -1, b"", str(exc).encode(), time.monotonic() - start, "harness")
+        if evidence is not None:
+            record(evidence, result)
+        raise HarnessBroke(f"{shlex.join(argv)}: {exc}") from exc
+    if reply.exit == 2 and reply.stderr.startswith(DECLINED):
+        return None
+    result = ToolRun(argv, reply.exit, reply.stdout, reply.stderr, reply.seconds, "harness")
     if evidence is not None:
         record(evidence, result)
     return result

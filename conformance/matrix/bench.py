@@ -2,6 +2,7 @@
 
     python -m conformance.matrix.bench [--jobs N] [--examples N] [--seed N] [--out DIR] [--profile]
     python -m conformance.matrix.bench --results DIR/results.json   # analyse a finished run
+    python -m conformance.matrix.bench --pinned [--jobs N]           # `make bench-matrix`
 
 It runs `osm-conformance run` on every shipped profile and function, then
 reads results.json: wall time, exchanges per second (basic and generated
@@ -9,6 +10,14 @@ examples; shrinking's exchanges are not counted), the time per pair of
 engines and the slowest cells. With --profile the run uses one worker under
 cProfile and the time is also split by library (cryptography, asn1crypto, the
 harness, the external tools' processes).
+
+--pinned measures a fixed set, so that figures stay comparable while the
+default run grows (issue 20): the PINNED_AGENTS, PINNED_FUNCTIONS and
+PINNED_EXAMPLES below, no rejection matrix. It prints the wall time, the CPU
+time per exchange (this process and all its children: workers and tools),
+the milliseconds per exchange of each kind of cell (built-in, or the real
+engine it involves), their ratio to `make bench`'s exchange (measured here,
+in this process, first) and the wall time of `run --agent reference`.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import argparse
 import cProfile
 import os
 import pstats
+import resource
 import sys
 import tempfile
 import time
@@ -24,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from conformance import bench as engine_bench
 from conformance.cli import main as cli_main
 from conformance.matrix.finish import RESULTS_FILE
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
@@ -47,7 +58,37 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--results", type=Path, metavar="FILE", help="only analyse this results.json of a run"
     )
+    parser.add_argument(
+        "--pinned",
+        action="store_true",
+        help="the pinned set (issue 20's figures): 15 agents, 5 functions, 25 examples, "
+        "no rejections, then `run --agent reference`; ignores the selection options",
+    )
     return parser
+
+
+# The pinned set of issue 20: the agents and functions of the run when it was filed. Do not
+# extend these lists when profiles or functions are added: the figures would stop comparing.
+PINNED_AGENTS = (
+    "apimail-apicrypt",
+    "apimail-smime",
+    "cpsure-mail",
+    "docteur-net-cps",
+    "easycrypt-net",
+    "gpgsm",
+    "messagerie-sante-ft",
+    "mmua",
+    "nss",
+    "openssl",
+    "reference",
+    "security-box-mail",
+    "sermentis-mms",
+    "sign-and-mail",
+    "smm",
+)
+PINNED_FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+PINNED_EXAMPLES = 25
+PINNED_AGENT = "reference"  # the vendor's loop: `run --agent reference`
 
 
 def _library(filename: str, function: str) -> str:
@@ -111,8 +152,94 @@ def report(results: Results, wall: float) -> str:
     return "\n".join(lines)
 
 
+REAL_ENGINES = ("openssl", "nss", "gpgsm", "command")  # kinds that run another program
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its waited-for children (workers, tools, harnesses)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def per_kind(results: Results) -> dict[str, tuple[int, int, float]]:
+    """Kind -> (cells, exchanges, seconds in cells): "builtin" for cells between in-process
+    agents, else each real engine the cell involves (a cell between two counts for both)."""
+    engine = {a.id: a.engine for a in results.agents}
+    totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    for c in results.cells:
+        if not c.examples:  # unsupported: no exchange
+            continue
+        kinds = {engine.get(side, "?") for side in (c.sender, c.receiver)} & set(REAL_ENGINES)
+        for kind in sorted(kinds) or ["builtin"]:
+            totals[kind][0] += 1
+            totals[kind][1] += c.examples
+            totals[kind][2] += c.duration_s
+    return {k: (int(v[0]), int(v[1]), v[2]) for k, v in sorted(totals.items())}
+
+
+def _timed_run(command: list[str]) -> tuple[int, float, float]:
+    """`osm-conformance COMMAND` in this process: exit code, wall and CPU seconds."""
+    cpu, started = _cpu_seconds(), time.perf_counter()
+    code = cli_main(command)
+    return code, time.perf_counter() - started, _cpu_seconds() - cpu
+
+
+def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
+    """The pinned figures of issue 20 (see the module docstring)."""
+    bench_ms = engine_bench.software_exchange_ms(bench_seconds)
+    print(f"make bench's exchange (software keys, in this process): {bench_ms:.2f} ms")
+    selection = ["--no-rejections", "--quiet", "--jobs", str(jobs)]
+    selection += ["--examples", str(PINNED_EXAMPLES), "--seed", str(DEFAULT_SEED)]
+    selection += [a for f in PINNED_FUNCTIONS for a in ("--function", f)]
+    with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
+        matrix = [*selection, "--out", f"{tmp}/matrix"]
+        matrix += [a for x in PINNED_AGENTS for a in ("--sender", x, "--receiver", x)]
+        code, wall, cpu = _timed_run(["run", *matrix])
+        path = Path(tmp) / "matrix" / RESULTS_FILE
+        if not path.exists():
+            print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
+            return code or 1
+        results = load_results(path)
+        one = [*selection, "--out", f"{tmp}/agent", "--agent", PINNED_AGENT]
+        one += [a for x in PINNED_AGENTS for a in ("--sender", x, "--receiver", x)]
+        agent_code, agent_wall, agent_cpu = _timed_run(["run", *one])
+        agent_path = Path(tmp) / "agent" / RESULTS_FILE
+        agent_cells = len(load_results(agent_path).cells) if agent_path.exists() else 0
+    cells = results.cells
+    exchanges = sum(c.examples for c in cells)
+    verdicts: dict[str, int] = defaultdict(int)
+    for c in cells:
+        verdicts[c.verdict] += 1
+    print(
+        f"pinned matrix: {len(PINNED_AGENTS)} agents x {len(PINNED_FUNCTIONS)} functions, "
+        f"{len(cells)} cells, {PINNED_EXAMPLES} examples per cell, {jobs} workers, "
+        f"exit code {code}"
+    )
+    print("  verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
+    print(f"  wall time {wall:.1f} s, {exchanges} exchanges")
+    print(
+        f"  CPU time {cpu:.1f} s ({cpu / max(wall, 1e-9):.0%} of wall), "
+        f"{cpu / max(exchanges, 1) * 1000:.2f} ms per exchange"
+    )
+    print("  time in cells per exchange, by kind (ratio to make bench's exchange):")
+    for kind, (n, ex, seconds) in per_kind(results).items():
+        ms = seconds / max(ex, 1) * 1000
+        print(
+            f"    {kind:>8}: {ms:6.2f} ms  ({ms / bench_ms:4.1f} x)  {n:4d} cells, "
+            f"{ex:6d} exchanges, {seconds:6.1f} s"
+        )
+    print(
+        f"run --agent {PINNED_AGENT}: {agent_cells} cells, wall time {agent_wall:.1f} s, "
+        f"CPU {agent_cpu:.1f} s, exit code {agent_code}"
+    )
+    return code
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.pinned:
+        return pinned(args.jobs)
     if args.results is not None:
         results = load_results(args.results)
         print(report(results, results.run.duration_s or 0.0))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conformance.agents.tools import ENGINE_MODE_ENV, ENGINE_MODES, engine_mode
 from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
@@ -54,6 +55,14 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="ID",
         help="only this receiver (repeatable)",
+    )
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only the cells where this agent sends or receives, and its rejection cells "
+        "(repeatable; a vendor's row and column)",
     )
     parser.add_argument(
         "--function",
@@ -108,6 +117,14 @@ def register(subparsers: Any) -> None:
         help="the policy every profile receiver applies, the validator judges the sent "
         "messages under and the rejection judge applies (what receivers must refuse; default "
         f"{DEFAULT_POLICY}); real engines are measured as they are",
+    )
+    parser.add_argument(
+        "--engine-mode",
+        choices=ENGINE_MODES,
+        default=None,
+        help="real engines (openssl, NSS, gpgsm) answered by their long-lived harness where "
+        f"one is built (harness, the default, or ${ENGINE_MODE_ENV}), or every call as a "
+        "plain command line (cli: an auditor's replay with the tools themselves)",
     )
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     parser.add_argument(
@@ -168,6 +185,7 @@ def _run(args: argparse.Namespace) -> int:
     argv += [f"--osm-profiles={p}" for p in args.profiles]
     argv += [f"--osm-sender={s}" for s in args.sender]
     argv += [f"--osm-receiver={r}" for r in args.receiver]
+    argv += [f"--osm-agent={a}" for a in args.agent]
     argv += [f"--osm-function={f}" for f in args.function]
     if args.waivers is not None:
         argv.append(f"--osm-waivers={args.waivers.resolve()}")
@@ -178,6 +196,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.junit_xml:
         # xunit1: the family whose test cases may carry the osm_cell property.
         argv += [f"--junit-xml={args.junit_xml.resolve()}", "-o", "junit_family=xunit1"]
+    # Read by tools.run in every worker; the environment's value when not given.
+    os.environ[ENGINE_MODE_ENV] = args.engine_mode or engine_mode()
     code = pytest.main(argv)
     if not stale.exists():
         raise UserError(f"the run wrote no {RESULTS_FILE} (pytest exit code {int(code)})")

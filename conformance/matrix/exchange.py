@@ -14,6 +14,10 @@ from pathlib import Path
 from cryptography import x509
 
 from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
+
+# One error for "the harness or an agent broke" (a cell's `error`, never `fail`): the
+# harness client's, so that a harness child's crash raised anywhere below is one too.
+from conformance.agents.harness import HarnessError as HarnessError
 from conformance.apicrypt.relay import DeliveryError
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
@@ -22,10 +26,6 @@ from conformance.functions import services_held, shortfall
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode
-
-
-class HarnessError(Exception):
-    """The harness or an agent broke: the cell's verdict is `error`, never `fail`."""
 
 
 @dataclass(frozen=True)

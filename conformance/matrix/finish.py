@@ -15,6 +15,7 @@ from pathlib import Path
 
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
+from conformance.agents.tools import built_harnesses, engine_mode
 from conformance.errors import UserError
 from conformance.matrix.assemble import assemble, practice_table
 from conformance.matrix.spec import MatrixSpec
@@ -102,11 +103,14 @@ def finish_run(
         settings={
             "senders": list(spec.senders),
             "receivers": list(spec.receivers),
+            "agents": list(spec.agents),
             "profiles": list(spec.profile_paths),
             "policy": spec.policy,
             "cells_planned": len(spec.cells()),
             "cells_done": len(cells),
             "rejections": rejections is not None,
+            "engine_mode": engine_mode(),
+            "engine_harnesses": built_harnesses(),
         },
     )
     if rejections is not None:

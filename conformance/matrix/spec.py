@@ -36,6 +36,8 @@ class MatrixSpec:
     profile_paths: tuple[str, ...] = ()  # empty: the shipped profiles
     senders: tuple[str, ...] = ()  # empty: all
     receivers: tuple[str, ...] = ()
+    # non-empty: only the cells where one of these sends or receives (a vendor's loop)
+    agents: tuple[str, ...] = ()
     functions: tuple[Function, ...] = FUNCTIONS
     examples: int = DEFAULT_EXAMPLES
     seed: int = DEFAULT_SEED
@@ -131,12 +133,21 @@ class MatrixSpec:
             raise UserError("--examples must be at least 1 (the basic example)")
         senders = self._select(self.senders, "sender")
         receivers = self._select(self.receivers, "receiver")
-        return [(s, r, f) for s in senders for r in receivers for f in self.functions]
+        agents = set(self._select(self.agents, "agent"))
+        return [
+            (s, r, f)
+            for s in senders
+            for r in receivers
+            if not self.agents or s in agents or r in agents
+            for f in self.functions
+        ]
 
     def rejection_cells(self) -> list[RejectionKey]:
-        """Every receiver of the run against every rejection class."""
+        """Every receiver of the run (of --agent's, if given) against every rejection class."""
         self.rejection_policy()  # an unknown policy fails before any cell runs
         receivers = self._select(self.receivers, "receiver")
+        if self.agents:
+            receivers = [r for r in receivers if r in self.agents]
         return [(r, c) for r in receivers for c in CLASSES]
 
     def rejection_policy(self) -> Policy:

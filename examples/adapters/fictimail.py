@@ -10,14 +10,23 @@ to your product.
 
     fictimail.py send --function sign-encrypt --from ID_DIR --to CERT < entity > message
     fictimail.py receive --identity ID_DIR --trust CA --status-out s.json < message > content
+    fictimail.py capabilities      # the functions, and the protocol it also speaks
+    fictimail.py serve             # the harness protocol: many verbs, one process
+
+`serve` (contract version 3, docs/agent-cli.md "The harness protocol") runs
+the same `main` for each request with the request's argv, stdin and working
+directory, and sends back what it printed and its exit code: the suite then
+starts one FictiMail per worker instead of one per message.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import email.header
 import email.parser
 import email.utils
+import io
 import json
 import os
 import re
@@ -42,8 +51,9 @@ EXIT = {
     "no-signature": 10,
 }
 PRECEDENCE = list(EXIT)
-FUNCTIONS = ["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"]
-CONTRACT_VERSION = 2  # the version of docs/agent-cli.md this adapter implements
+FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+CONTRACT_VERSION = 3  # the version of docs/agent-cli.md this adapter implements
+PROTOCOL = "osm-harness/1"
 
 
 def openssl(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -282,7 +292,83 @@ def finish(args: argparse.Namespace, status: dict[str, object], content: bytes |
     return EXIT[codes[0]] if codes else 0
 
 
-def main() -> int:
+def capabilities() -> int:
+    caps = {
+        "contract_version": CONTRACT_VERSION,
+        "send": list(FUNCTIONS),
+        "receive": list(FUNCTIONS),
+        "protocols": [PROTOCOL],
+    }
+    print(json.dumps(caps))
+    return 0
+
+
+def serve() -> int:
+    """The harness protocol: a hello line, then one JSON reply line per JSON request line."""
+    channel = sys.stdout.buffer  # the protocol's own; each request gets a stdout of its own
+
+    def reply(message: dict[str, object]) -> None:
+        channel.write(json.dumps(message).encode("utf-8") + b"\n")
+        channel.flush()
+
+    reply({"protocol": PROTOCOL, "implementation": "fictimail", "version": version_text()})
+    for line in sys.stdin.buffer:
+        request = None
+        try:
+            request = json.loads(line)
+            rid = request["id"]
+            argv = [str(a) for a in request["argv"]]
+            data = base64.b64decode(request.get("stdin") or "", validate=True)
+            cwd = request.get("cwd")
+        except (ValueError, KeyError, TypeError) as exc:
+            rid = request.get("id") if isinstance(request, dict) else None
+            text = f"fictimail serve: bad request: {exc}".encode()
+            reply({"id": rid, "exit": 2, "stderr": base64.b64encode(text).decode()})
+            continue
+        code, out, err = answer(argv, data, cwd)
+        reply(
+            {
+                "id": rid,
+                "exit": code,
+                "stdout": base64.b64encode(out).decode(),
+                "stderr": base64.b64encode(err).decode(),
+            }
+        )
+    return 0
+
+
+def answer(argv: list[str], data: bytes, cwd: str | None) -> tuple[int, bytes, bytes]:
+    """Run `main(argv)` as one process would: its own stdin, stdout, stderr and directory.
+    (The openssl calls capture their output, so nothing reaches the protocol's stdout.)"""
+    out, err = io.BytesIO(), io.BytesIO()
+    saved = sys.stdin, sys.stdout, sys.stderr, os.getcwd()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    sys.stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
+    try:
+        if cwd:
+            os.chdir(cwd)
+        code = main(argv) if argv[:1] != ["serve"] else 2
+    except SystemExit as exc:  # argparse's usage errors
+        code = exc.code if isinstance(exc.code, int) else 2
+    except Exception as exc:  # as main does for its verbs: an internal error, not a verdict
+        print(f"fictimail: internal error: {exc}", file=sys.stderr)
+        code = EXIT["internal"]
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout.detach()
+        sys.stderr.detach()
+        sys.stdin, sys.stdout, sys.stderr, directory = saved
+        os.chdir(directory)
+    return code, out.getvalue(), err.getvalue()
+
+
+def version_text() -> str:
+    return "FictiMail 1.0 (example adapter over " + openssl("version").stdout.decode().strip() + ")"
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
     s = verbs.add_parser("send")
@@ -300,21 +386,15 @@ def main() -> int:
     r.add_argument("--status-out")
     verbs.add_parser("version")
     verbs.add_parser("capabilities")
-    args = parser.parse_args()
-    if args.verb == "capabilities":
-        print(
-            json.dumps(
-                {"contract_version": CONTRACT_VERSION, "send": FUNCTIONS, "receive": FUNCTIONS}
-            )
-        )
-        return 0
+    verbs.add_parser("serve")
+    args = parser.parse_args(argv)
     if args.verb == "version":
-        print(
-            "FictiMail 1.0 (example adapter over "
-            + openssl("version").stdout.decode().strip()
-            + ")"
-        )
+        print(version_text())
         return 0
+    if args.verb == "capabilities":
+        return capabilities()
+    if args.verb == "serve":
+        return serve()
     try:
         return send(args) if args.verb == "send" else receive(args)
     except Exception as exc:  # an adapter bug must read as an internal error, not a verdict
