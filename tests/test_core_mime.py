@@ -301,3 +301,56 @@ def test_the_receiver_refuses_what_the_validator_reports(code: str) -> None:
     ]
     (finding,) = run_checks(message).by_id("MIME-004")
     assert (finding.part, finding.found) == ("1", defect.message)
+
+
+# --- the header block's fast path ----------------------------------------------------
+
+_HEADER_LINES = st.lists(
+    st.sampled_from(
+        [
+            b"Content-Type: text/plain\r\n",
+            b"X-A : spaced\r\n",
+            b"X-B: folded\r\n continued\r\n",
+            b" leading blank\r\n",
+            b"\tcontinuation\n",
+            b"no colon here\r\n",
+            b"From nobody\r\n",
+            b"X-C: bare lf\n",
+            b"X-D: cr\r\r\n",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b"body text\r\n",
+            b"X-\xe9: 8bit\r\n",
+        ]
+    ),
+    max_size=8,
+)
+
+
+@given(_HEADER_LINES)
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_the_header_fast_path_agrees_with_the_line_reader(lines: list[bytes]) -> None:
+    raw = b"".join(lines)
+    assert mime._split_header(raw) == mime._split_header_lines(raw)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "text/plain",
+        " Multipart/Signed ; boundary=x",
+        "application/pkcs7-mime;smime-type=enveloped-data",
+        "text",
+        "a/b/c",
+        "",
+        ";",
+        "TEXT/HTML; charset=utf-8",
+    ],
+)
+def test_the_cached_content_type_is_the_email_packages(value: str | None) -> None:
+    message = Message(policy=compat32)
+    if value is not None:
+        message["Content-Type"] = value
+    assert mime._content_type(message) == message.get_content_type()

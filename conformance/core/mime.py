@@ -108,6 +108,10 @@ BrokenHeader = Literal["split", "body"]
 # RFC 5322 2.2: field name = printable US-ASCII except ':'; obsolete syntax allows
 # blanks before the colon.
 _FIELD_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
+# The first empty line (the end of a header block), and a block of only field lines and
+# their continuations, each ended by LF: `_split_header`'s fast path.
+_BLOCK_END = re.compile(rb"\n\r?\n")
+_FIELD_BLOCK = re.compile(rb"(?:[!-9;-~]+[ \t]*:[^\n]*\n(?:[ \t][^\n]*\n)*)+")
 # A field line as the stdlib's feedparser reads it (no blank before the colon).
 _PLAIN_FIELD = re.compile(r"[!-9;-~]+:")
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
@@ -361,7 +365,7 @@ def _read(
     if count_self:
         count.entities += 1
     headers = _parse_headers(header)
-    content_type = headers.get_content_type()
+    content_type = _content_type(headers)
     body = raw[body_offset:]
     facts: _Parts = {}
     structure: list[Defect] = []
@@ -532,7 +536,20 @@ def _delimited(
 
 def _split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
     """(header block, where the body begins, has headers, line of a non-field line that
-    ended the block or None). The block ends at the first empty line."""
+    ended the block or None). The block ends at the first empty line.
+
+    The common case, a block of well-formed fields closed by an empty line, is recognised
+    by two regex scans; anything else is read line by line (same answers: a test compares
+    both).
+    """
+    end = _BLOCK_END.search(raw)
+    if end is not None and _FIELD_BLOCK.fullmatch(raw, 0, end.start() + 1):
+        return raw[: end.start() + 1], end.end(), True, None
+    return _split_header_lines(raw)
+
+
+def _split_header_lines(raw: bytes) -> tuple[bytes, int, bool, int | None]:
+    """`_split_header` line by line: every case, headerless and broken blocks included."""
     pos = 0
     size = len(raw)
     number = 1
@@ -556,6 +573,19 @@ def _split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
         pos = nl + 1
         number += 1
     return raw, size, size > 0, None
+
+
+def _content_type(headers: Message) -> str:
+    """`Message.get_content_type` (text/plain when absent or invalid), cached per value:
+    the same few Content-Type values recur in every message."""
+    value = headers.get("content-type")
+    return "text/plain" if value is None else _type_of(str(value))
+
+
+@functools.lru_cache(maxsize=256)
+def _type_of(value: str) -> str:
+    ctype = value.partition(";")[0].strip().lower()
+    return ctype if ctype.count("/") == 1 else "text/plain"
 
 
 def _parse_headers(header: bytes) -> Message:
@@ -621,10 +651,12 @@ def _param(headers: Message, name: str, header: str) -> str | None:
     return str(collapse_rfc2231_value(value)).strip()  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=256)
 def _simple_params(value: str) -> dict[str, str] | None:
     """The parameters of a plain field value, as `Message.get_param` reads them; None for
     anything else (left to it). Hand-written: `get_param` costs tens of microseconds a
-    lookup, which showed in reading every multipart/signed message."""
+    lookup, which showed in reading every multipart/signed message. Cached per value
+    (the callers only read the dict)."""
     if not _SIMPLE_VALUE.fullmatch(value):
         return None
     found: dict[str, str] = {}
