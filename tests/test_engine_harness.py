@@ -104,6 +104,20 @@ class Tally:
         self.harness_calls = 0
         self.verdicts = 0
         self.differences: list[str] = []
+        self.known: list[str] = []  # the one documented difference (harnesses/gpgsm/README.md)
+
+
+def _error_count_only(a: list[tuple[str, ...]], b: list[tuple[str, ...]]) -> bool:
+    """The CLI's gpgsm exits 2 after a successful decryption when it logged an error on the
+    way (e.g. "failed to find the certificate" for another recipient): its exit code
+    counts logged errors, which a `gpgsm --server` does not report. The status lines,
+    hence the verdict, are the same; the agent notes "exited 2 after DECRYPTION_OKAY"."""
+    if len(a) != len(b):
+        return False
+    return all(
+        x[:2] == y[:2] or (x[0] == y[0] and "--decrypt" in x[0] and (x[1], y[1]) == ("2", "0"))
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def normalise(text: str, workdir: Path) -> str:
@@ -143,6 +157,9 @@ def compare_evidence(
     tally.calls += len(a)
     tally.harness_calls += sum(1 for c in b if c[2] == "harness")
     if [c[:2] for c in a] != [c[:2] for c in b]:
+        if _error_count_only(a, b):
+            tally.known.append(f"{what}: gpgsm's logged-error exit 2 after decryption")
+            return
         tally.differences.append(f"{what}: calls differ:\n  cli:     {a}\n  harness: {b}")
     out = (normalise(cli.stderr.decode(errors="replace"), workdir),)
     hout = (normalise(harness.stderr.decode(errors="replace"), workdir),)
@@ -177,8 +194,8 @@ def compare_reception(
 def report(engine: str, tally: Tally) -> None:
     print(
         f"\n{engine}: harness vs CLI: {tally.calls} calls and {tally.verdicts} verdicts "
-        f"compared, {len(tally.differences)} differences ({tally.harness_calls} calls "
-        "answered by the harness)"
+        f"compared, {len(tally.differences)} differences, {len(tally.known)} known "
+        f"({tally.harness_calls} calls answered by the harness)"
     )
 
 

@@ -385,3 +385,14 @@ def test_library_warnings_are_gathered_not_printed(capsys: pytest.CaptureFixture
     logging.getLogger("pyhanko_certvalidator").warning("outside any validation")
     assert logged == ["Path for CRL issuer X"]
     assert capsys.readouterr().err == ""
+
+
+FOUND = sorted((Path(__file__).parent / "data" / "fuzz").glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", FOUND, ids=[p.stem for p in FOUND])
+def test_found_inputs_get_a_classified_answer(target: Target, path: Path) -> None:
+    """What the long fuzz runs found (tests/data/fuzz/README.md) stays classified."""
+    outcome = target.run(path.read_bytes())
+    failures = {k: v for k, v in outcome.failures.items() if k != "slow"}
+    assert not failures, f"{path.name}: {failures}"

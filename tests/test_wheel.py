@@ -139,13 +139,13 @@ def test_run_pki_export_and_check_work_from_the_wheel(installed: Installed) -> N
     assert (pki / "identities" / "pro01" / "identity.p12").is_file()
 
     (sent,) = (out / "evidence").rglob("basic.sent.eml")
-    good = installed.tool(
-        "check", str(sent), "--trust", str(pki / "ca" / "root.pem"), "--json", ok=False
-    )
+    # By default `check` trusts the installed test PKI, CRLs included (fail-closed).
+    good = installed.tool("check", str(sent), "--json", ok=False)
     assert good.returncode == 0, good.stdout + good.stderr
+    assert json.loads(good.stdout)["trust"]["origin"] != "none", good.stdout
     tampered = installed.cwd / "tampered.eml"
     tampered.write_bytes(_tamper(sent.read_bytes()))
-    bad = installed.tool("check", str(tampered), "--trust", str(pki / "ca" / "root.pem"), ok=False)
+    bad = installed.tool("check", str(tampered), ok=False)
     assert bad.returncode == 1, bad.stdout + bad.stderr
 
     # Caches go to $XDG_CACHE_HOME, never into the installed package.

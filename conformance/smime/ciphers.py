@@ -171,6 +171,10 @@ def _plain_iv(contents: bytes | None) -> bytes | None:
     return contents[start:]
 
 
+# The GCM nonce lengths the cryptography library accepts (bytes).
+GCM_NONCE_BYTES = (8, 128)
+
+
 @dataclass(frozen=True)
 class ContentDecryption:
     """Content decryption with everything but the key read and checked.
@@ -246,8 +250,13 @@ def prepare_decryption(
             raise DecryptionError(
                 f"GCM tag of {0 if tag is None else len(tag)} bytes, parameters say {icv_len}"
             )
-        if not nonce:
-            raise DecryptionError("empty GCM nonce")
+        if not GCM_NONCE_BYTES[0] <= len(nonce) <= GCM_NONCE_BYTES[1]:
+            # RFC 5084 3.2 recommends 12 octets; the library takes 8 to 128 and raises
+            # ValueError outside, which must read as a refused parameter, not a crash.
+            raise DecryptionError(
+                f"GCM nonce of {len(nonce)} bytes (readable: {GCM_NONCE_BYTES[0]} to "
+                f"{GCM_NONCE_BYTES[1]})"
+            )
         return ContentDecryption(cipher, nonce, 0, ciphertext, tag, aad)
     if cipher.startswith("rc2"):
         params = algorithm["parameters"]

@@ -287,7 +287,12 @@ def _issuers(context: Context) -> list[tuple[bytes, bytes, bool]]:
         (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), True)
         for c in context.trust
     ]
-    carried = [(c.subject.dump(), c.dump(), False) for c in context.message_certificates()]
+    carried: list[tuple[bytes, bytes, bool]] = []
+    for c in context.message_certificates():
+        try:
+            carried.append((c.subject.dump(), c.dump(), False))
+        except ValueError:
+            continue  # a name asn1crypto cannot re-encode: no issuer here
     return [*anchors, *carried]
 
 
