@@ -26,6 +26,7 @@ from conformance.results import (
     PracticeSoftware,
     Results,
     RunInfo,
+    SourceRef,
     interop_of,
 )
 
@@ -47,22 +48,31 @@ def _sources() -> dict[str, Source]:
     return sources
 
 
-def _fact(profile: Profile, name: str, value: Any, sources: Mapping[str, Source]) -> Fact:
+def _fact(profile: Profile, name: str, value: Any) -> Fact:
     citation = profile.citation(f"criteria.{name}")
     if citation is None:
         return Fact(value=value)
     if citation.assumed:
         return Fact(value=value, assumed=True, note=citation.reason)
-    src = sources.get(citation.source or "") or next(
-        (s for s in profile.sources if s.id == citation.source), None
-    )
-    where = (
-        f"{src.title} — {src.location}" if src and src.location else (src.title if src else None)
-    )
-    return Fact(value=value, source=where or citation.source, note=citation.quote or citation.note)
+    return Fact(value=value, source=citation.source, note=citation.quote or citation.note)
+
+
+def source_refs(sources: Mapping[str, Source], profiles: Iterable[Profile]) -> dict[str, SourceRef]:
+    """Every source a page may cite, with its title in each language the source gives."""
+    found = dict(sources)
+    for profile in profiles:
+        found.update({s.id: s for s in profile.sources if s.id not in found})
+    refs = {}
+    for sid, src in sorted(found.items()):
+        title = {"en": src.title} | ({"fr": src.title_fr} if src.title_fr else {})
+        refs[sid] = SourceRef(title=title, location=src.location, columns=list(src.columns or []))
+    return refs
 
 
 def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
+    """The agent as results.json lists it; a fact cites its source by id (`sources`, with
+    the profile's own, become Results.sources through source_refs)."""
+    del sources  # the titles live once, in Results.sources
     criteria: dict[str, Fact] = {}
     # A draft (`profiles new`) has no column in the 2008 table: no criteria, so no row in it.
     for key, name in () if profile.draft else CRITERIA.items():
@@ -71,7 +81,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
             continue
         if name == "minimum_configuration":
             value = value.text
-        criteria[key] = _fact(profile, name, value, sources)
+        criteria[key] = _fact(profile, name, value)
     send = profile.send.model_dump(exclude_none=True, mode="json")
     receive = profile.receive.model_dump(exclude_none=True, mode="json")
     return AgentInfo(
@@ -176,4 +186,5 @@ def assemble(
         pairs=pairs,
         contradictions=contradictions_of(cells, pairs) + sent_contradictions(cells, profiles),
         practice_software=practice_table(),
+        sources=source_refs(sources, profiles.values()),
     )

@@ -8,6 +8,7 @@ templates stay plain loops and the logic is tested without parsing HTML.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -25,7 +26,6 @@ from conformance.results import (
     Contradiction,
     Fact,
     Pair,
-    PracticeSoftware,
     Results,
 )
 
@@ -60,6 +60,7 @@ MARK_SYMBOLS = {
     "changed": "Δ",
     "assumed": "*",
 }
+SEVERITIES = ("ERROR", "WARNING", "INFO")  # the validator's, most severe first
 SERVICE_SYMBOLS = {"held": "✓", "lost": "✗", "not_required": "–"}
 HOMOLOGATED = "osm"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
@@ -98,6 +99,8 @@ class EvidenceLinks:
         to_run = os.path.relpath(self._run, os.path.realpath(out)).replace(os.sep, "/")
         self._prefix = "" if to_run == "." else to_run + "/"  # from `out` to the run folder
         self._targets: dict[str, str | None] = {}  # path -> relative to `out`, or dropped
+        self._out = Path(out)
+        self._checks: dict[str, CheckSummary] = {}
         self.warnings: list[str] = []
         for cell in results.cells:
             where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
@@ -140,11 +143,43 @@ class EvidenceLinks:
                 shown.append((path, None))
         return shown
 
+    def checks(self, path: str | None, root: str) -> CheckSummary | None:
+        """The validator's findings on a cell's basic message: `path` is its report (the
+        cell's `checks`), read from the JSON written beside it, under the run folder."""
+        if not path:
+            return None
+        report = self.target(path)
+        data_path = self.target(path.removesuffix(".html") + ".json")
+        if report is None or data_path is None or not (self._out / data_path).is_file():
+            return CheckSummary([], 0, None, unreadable=True)
+        link = root + quote(report)
+        if data_path not in self._checks:
+            self._checks[data_path] = _check_summary(self._out / data_path)
+        found = self._checks[data_path]
+        return CheckSummary(found.findings, found.passed, link, found.unreadable)
+
     def target(self, path: str) -> str | None:
         """The path relative to the report directory, or None when it is not linked."""
         if path not in self._targets:  # each path resolved once, whatever the pages
             self._targets[path] = self._target(path)
         return self._targets[path]
+
+
+def _check_summary(path: Path) -> CheckSummary:
+    """Findings of a validator report (its JSON: `checks`, each with an id and a status),
+    grouped by severity, rule ids in the report's order."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        checks = [(str(c["id"]), str(c["status"])) for c in data["checks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return CheckSummary([], 0, None, unreadable=True)
+    findings = []
+    for severity in SEVERITIES:
+        ids = [rule for rule, status in checks if status == severity]
+        if ids:
+            findings.append((severity, len(ids), list(dict.fromkeys(ids))))
+    passed = sum(1 for _, status in checks if status == "SUCCESS")
+    return CheckSummary(findings, passed, None)
 
 
 @dataclass
@@ -243,12 +278,13 @@ class PairView:
 @dataclass
 class FactView:
     text: str
-    source: str | None = None
+    source: str | None = None  # the cited source's title, in the page's language
     footnote: int | None = None
     assumed: bool = False
     claim: FactView | None = None  # the published claim, when it differs from the measure
     measured: bool = False
     interop: str | None = None  # the measured interoperability, for its badge
+    quoted: bool = False  # the source table's own words (French), not a value we translate
 
 
 @dataclass
@@ -267,10 +303,51 @@ class Footnotes:
 
 
 @dataclass
+class PracticeView:
+    """One editor of the practice software table: the source's answer (a quote in French),
+    the status in the page's language."""
+
+    editor: str
+    statement: str
+    status: str
+    source: str | None
+    footnote: int | None
+
+
+@dataclass
+class SummaryLine:
+    """One field of what a profile sends or accepts: its label, and its values either as
+    words of the page's language or as identifiers (algorithm names, shown in <code>)."""
+
+    label: str
+    words: list[str]
+    codes: list[str]
+
+
+@dataclass
+class Said:
+    """What the receiver said: the status code in the page's language, and its own words
+    (a program's message, quoted verbatim in English)."""
+
+    text: str
+    words: str | None = None
+
+
+@dataclass
+class CheckSummary:
+    """The validator's findings on a cell's basic message, by severity then rule id."""
+
+    findings: list[tuple[str, int, list[str]]]  # severity, count, rule ids
+    passed: int
+    report: str | None  # link to the full report
+    unreadable: bool = False
+
+
+@dataclass
 class ComparisonView:
     products: list[AgentView]
     rows: list[tuple[str, list[FactView]]]  # criterion, one fact per product
-    practice: list[tuple[PracticeSoftware, int | None]]  # with its footnote number
+    practice: list[PracticeView]
     footnotes: list[tuple[int, str]]
     any_assumed: bool
 
@@ -278,8 +355,8 @@ class ComparisonView:
 @dataclass
 class ProductView:
     agent: AgentView
-    sends: list[tuple[str, str]]
-    accepts: list[tuple[str, str]]
+    sends: list[SummaryLine]
+    accepts: list[SummaryLine]
     criteria: list[tuple[str, FactView]]
     footnotes: list[tuple[int, str]]
     row: list[PairView]  # as sender
@@ -383,9 +460,10 @@ class ReportModel:
             return FactView(self.t("cmp.no_fact"))
         return FactView(
             self.fact_text(fact.value),
-            source=fact.source,
+            source=self.source_title(fact.source),
             footnote=notes.number(fact.source),
             assumed=fact.assumed,
+            quoted=_words(fact.value) and not self.t.has(f"value.{fact.value}"),
         )
 
     def interop_fact(self, agent: AgentView, notes: Footnotes) -> FactView:
@@ -396,9 +474,17 @@ class ReportModel:
             view.claim = self.fact_view(claim, notes)
         return view
 
+    def comparison_products(self) -> list[AgentView]:
+        """The products with criteria, in the order of the source table's columns (a source
+        of results.json that lists columns); products it does not list come after."""
+        columns = next((s.columns for s in self.results.sources.values() if s.columns), [])
+        products = [a for a in self.agents if a.info.criteria and not a.engine]
+        order = {agent_id: i for i, agent_id in enumerate(columns)}
+        return sorted(products, key=lambda a: order.get(a.info.id, len(order)))
+
     def comparison(self) -> ComparisonView:
         notes = Footnotes()
-        products = [a for a in self.agents if a.info.criteria and not a.engine]
+        products = self.comparison_products()
         rows: list[tuple[str, list[FactView]]] = []
         for criterion in CRITERIA:
             if criterion == "interoperability":
@@ -406,9 +492,89 @@ class ReportModel:
             else:
                 facts = [self.fact_view(a.info.criteria.get(criterion), notes) for a in products]
             rows.append((criterion, facts))
-        practice = [(p, notes.number(p.source)) for p in self.results.practice_software]
+        practice = [
+            PracticeView(
+                p.editor,
+                _typography(p.statement),
+                self.t.label("pstatus", p.status) if p.status else self.t("detail.none"),
+                self.source_title(p.source),
+                notes.number(p.source),
+            )
+            for p in self.results.practice_software
+        ]
         assumed = any(f.assumed or (f.claim and f.claim.assumed) for _, fs in rows for f in fs)
-        return ComparisonView(products, rows, practice, notes.items(), assumed)
+        return ComparisonView(products, rows, practice, self.notes(notes), assumed)
+
+    # -- sources -----------------------------------------------------------------
+    def source_title(self, source: str | None) -> str | None:
+        """A cited source by its title in the page's language (English when the source
+        gives no title in it); a source unknown to results.json as it is written."""
+        if not source:
+            return None
+        ref = self.results.sources.get(source)
+        if ref is None:
+            return source
+        return ref.title.get(self.t.lang) or ref.title.get("en") or source
+
+    def notes(self, notes: Footnotes) -> list[tuple[int, str]]:
+        return [(n, self.source_title(s) or s) for n, s in notes.items()]
+
+    def source_text(self, text: str | None) -> tuple[str, str | None]:
+        """A claim's or a contradiction's source, `<source id>: <the source's words>` or
+        `profile <id>: <field>`, as (what it is in the page's language, the quote)."""
+        if not text:
+            return self.t("detail.none"), None
+        sid, sep, quote = text.partition(": ")
+        if sep and sid in self.results.sources:
+            return self.source_title(sid) or sid, quote
+        found = _PROFILE_SOURCE.match(text)
+        if found:
+            agent, path = found.groups()
+            field = self.t.label("field", path)
+            return self.t("src.profile", agent=self.agent_name(agent), field=field), None
+        return text, None
+
+    def claim_value(self, value: str) -> tuple[str, str | None]:
+        """A contradiction's expected or observed value: a verdict or an interoperability
+        in words, or `<sent kind> <algorithm>` as (the kind's label, the algorithm)."""
+        for prefix in ("verdict", "interop"):
+            if self.t.has(f"{prefix}.{value}"):
+                return self.t(f"{prefix}.{value}"), None
+        kind, _, names = value.partition(" ")
+        if names and self.t.has(f"sent.{kind}"):
+            return self.t(f"sent.{kind}"), names
+        return value, None
+
+    # -- the cell's dialog -----------------------------------------------------------
+    def said(self, cell: Cell) -> Said | None:
+        """What the receiver answered, in the page's language, with its own words."""
+        if cell.verdict == "pass":
+            return Said(self.t("said.delivered"))
+        reason = cell.reason
+        if not reason:
+            return None
+        if cell.verdict == "unsupported":
+            sender = self.by_id.get(cell.sender)
+            sends = sender.info.sends.get("functions", []) if sender else []
+            if sender is not None and cell.function not in sends:
+                return Said(self.t("said.not_sent", agent=self.agent_name(cell.sender)))
+            return Said(self.t("said.not_received", agent=self.agent_name(cell.receiver)))
+        code, sep, words = reason.partition(": ")
+        if sep and self.t.has(f"errcode.{code}"):
+            return Said(self.t(f"errcode.{code}"), words)
+        if cell.verdict == "error":
+            return Said(self.t("said.harness"), reason)
+        return Said(self.t("detail.none"), reason)
+
+    def sent_format(self, cell: Cell) -> str | None:
+        """The format the sender writes (S/MIME or the Apicrypt model), in words."""
+        sender = self.by_id.get(cell.sender)
+        fmt = sender.info.sends.get("format") if sender else None
+        return self.t.label("value", fmt) if fmt else None
+
+    def sent_lines(self, cell: Cell) -> list[tuple[str, list[str]]]:
+        """What the basic message really used (Cell.sent): (label, algorithm names)."""
+        return [(self.t.label("sent", kind), names) for kind, names in cell.sent.items() if names]
 
     # -- product sheets --------------------------------------------------------
     def product(self, agent: AgentView) -> ProductView:
@@ -437,10 +603,10 @@ class ReportModel:
         contradictions = [c for c in self.results.contradictions if aid in (c.sender, c.receiver)]
         return ProductView(
             agent,
-            self.summary_items(agent.info.sends),
-            self.summary_items(agent.info.accepts),
+            self.summary_items(agent.info.sends, "send"),
+            self.summary_items(agent.info.accepts, "receive"),
             criteria,
-            notes.items(),
+            self.notes(notes),
             row,
             column,
             findings,
@@ -460,16 +626,50 @@ class ReportModel:
             return "; ".join(f"{k}: {self.fact_text(v)}" for k, v in value.items())
         return self.t.label("value", value)
 
-    def summary_items(self, data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-        """A profile's sends/accepts summary, flattened to (label, text) lines."""
-        items: list[tuple[str, str]] = []
+    def summary_items(self, data: dict[str, Any], prefix: str) -> list[SummaryLine]:
+        """A profile's send or receive section (`prefix`), one line per field: its label
+        and its values, words translated, identifiers (algorithm names) as they are."""
+        lines: list[SummaryLine] = []
         for key, value in data.items():
-            label = f"{prefix}{key}".replace("_", " ")
-            if isinstance(value, dict) and value:
-                items.extend(self.summary_items(value, f"{prefix}{key} › "))
-            else:
-                items.append((label, self.fact_text(value)))
-        return items
+            path = f"{prefix}.{key}"
+            if isinstance(value, dict):
+                lines.extend(self.summary_items(value, path))
+                continue
+            line = SummaryLine(self.t.label("field", path), [], [])
+            values = value if isinstance(value, list) else [value]
+            if not values:
+                line.words.append(self.t("value.empty"))
+            for item in values:
+                word = self.value_word(key, item)
+                if word is None:
+                    line.codes.append(str(item))
+                else:
+                    line.words.append(word)
+            lines.append(line)
+        return lines
+
+    def value_word(self, field_name: str, value: Any) -> str | None:
+        """A profile value as a word of the page's language, None for an identifier."""
+        if isinstance(value, bool):
+            return self.t(f"value.{value}")
+        for key in (f"value.{field_name}.{value}", f"value.{value}", f"fn.{value}"):
+            if self.t.has(key):
+                return self.t(key)
+        return None
+
+
+_PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")
+
+
+def _words(value: Any) -> bool:
+    """A text with letters (not "++"): a source's words that a page quotes."""
+    return isinstance(value, str) and any(ch.isalpha() for ch in value)
+
+
+def _typography(text: str) -> str:
+    """The source's words with its stray spaces before a comma or a full stop removed
+    ("Oui , intégrée" reads "Oui, intégrée")."""
+    return re.sub(r"\s+([,.])(?=\s|$)", r"\1", text)
 
 
 def _functions(results: Results) -> list[str]:

@@ -21,6 +21,7 @@ from conformance.matrix.assemble import (
     assemble,
     contradictions_of,
     pairs_of,
+    source_refs,
     with_expectations,
 )
 from conformance.paths import PROFILES_DIR
@@ -211,6 +212,7 @@ def fold_cells(
             "cells": cells,
             "pairs": pairs,
             "contradictions": contradictions_of(cells, pairs),
+            "sources": source_refs(sources, profiles.values()) | results.sources,
         }
     )
 

@@ -1,0 +1,201 @@
+"""One language per page: the report of a real small run, read in French and in English.
+
+The run is real (shipped profiles, software keys, the built-in engine); the pages are
+rendered in both languages and every text a reader sees (text, title and aria-label
+attributes) is checked for what does not belong to the page's language: a raw profile
+field key, an enum or status value left untranslated or in the other language, a source
+id instead of its title, English prose on a French page, a space before a comma or a
+full stop. Technical identifiers (algorithm names, rule ids, file names) are shown in
+<code> and are language-neutral; the receiver's and the source's own words are quoted
+verbatim in an element that carries their `lang`, and are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from conformance.cli import main
+from conformance.paths import PROFILES_DIR
+from conformance.profiles.schema import Receive, Send
+from conformance.report import render_report
+from conformance.report.i18n import CATALOGUE, LANGUAGES
+from conformance.results import Results, load_results
+
+PROFILES = ["smm", "apimail-apicrypt", "sermentis-mms", "reference"]
+SKIPPED = {"style", "script", "code", "pre"}
+VOID = {"meta", "link", "br", "hr", "img", "input", "col", "wbr", "source"}
+# Words of one language that never occur in the other's prose on these pages.
+STOPWORDS = {
+    "fr": {"the", "does", "with", "not", "of", "and", "is", "receiver", "sender"},
+    "en": {"le", "la", "les", "des", "est", "du", "une", "pas", "aucune", "réussi", "échec"},
+}
+# Catalogue prefixes whose entries are values of results.json shown as words.
+VALUE_PREFIXES = (
+    "value.",
+    "kind.",
+    "homol.",
+    "verdict.",
+    "interop.",
+    "fn.",
+    "svc.",
+    "pstatus.",
+    "errcode.",
+    "severity.",
+)
+
+
+class _Texts(HTMLParser):
+    """What a reader sees: (text, where) outside code and outside verbatim quotes."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lang = lang
+        self.stack: list[tuple[str, bool]] = []  # (tag, skipped)
+        self.texts: list[str] = []
+
+    def _skipped(self) -> bool:
+        return any(skipped for _, skipped in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        other_lang = a.get("lang") not in (None, self.lang) and tag != "html"
+        skipped = tag in SKIPPED or other_lang
+        if not self._skipped() and not skipped:
+            for name in ("title", "aria-label"):
+                if a.get(name):
+                    self.texts.append(a[name] or "")
+        if tag not in VOID:
+            self.stack.append((tag, skipped))
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipped() and data.strip():
+            self.texts.append(" ".join(data.split()))
+
+
+def _texts(page: Path, lang: str) -> list[str]:
+    parser = _Texts(lang)
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.texts
+
+
+def _field_keys(model: type[BaseModel], prefix: str = "") -> set[str]:
+    """Every key of a profile's send/receive sections, as a page might show it raw."""
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        keys |= {name, name.replace("_", " "), f"{prefix}{name}"}
+        for arg in [info.annotation, *get_args(info.annotation)]:
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                keys |= _field_keys(arg, f"{prefix}{name}.")
+    return keys
+
+
+def _enum_words(model: type[BaseModel]) -> set[str]:
+    """The Literal values of send/receive that are words (not algorithm identifiers)."""
+    found: set[str] = set()
+
+    def walk(tp: Any) -> None:
+        if typing.get_origin(tp) is typing.Literal:
+            found.update(str(v) for v in get_args(tp))
+        for arg in get_args(tp):
+            walk(arg)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            for info in tp.model_fields.values():
+                walk(info.annotation)
+                for meta in info.metadata:
+                    walk(meta)
+
+    walk(model)
+    return {v for v in found if re.fullmatch(r"[a-z]+(-[a-z]+)*", v) and not v[-1].isdigit()}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Results, Path]:
+    out = tmp_path_factory.mktemp("onelang") / "run"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("OSM_CONFORMANCE_TOKEN", "software")
+    try:
+        argv = ["run", "--quiet", "--jobs", "1", "--examples", "2", "--seed", "16"]
+        argv += ["--no-rejections", "--out", str(out)]
+        for function in ("sign", "encrypt", "hprim-net"):
+            argv += ["--function", function]
+        argv += ["--profiles", *(str(PROFILES_DIR / f"{p}.yaml") for p in PROFILES)]
+        assert main(argv) == 0
+    finally:
+        mp.undo()
+    return load_results(out / "results.json"), out
+
+
+@pytest.fixture(scope="module")
+def rendered(run: tuple[Results, Path]) -> dict[str, Path]:
+    results, out = run
+    pages = {}
+    for lang in LANGUAGES:
+        pages[lang] = out.parent / lang
+        render_report(results, pages[lang], lang=lang, run_dir=out)
+    return pages
+
+
+def _pages(root: Path) -> list[Path]:
+    return sorted(root.glob("*.html")) + sorted((root / "products").glob("*.html"))
+
+
+def _problems(root: Path, lang: str) -> list[str]:
+    other = LANGUAGES[1 - LANGUAGES.index(lang)]
+    mine, theirs = LANGUAGES.index(lang), LANGUAGES.index(other)
+    foreign = {
+        pair[theirs]
+        for key, pair in CATALOGUE.items()
+        if key.startswith(VALUE_PREFIXES) and pair[theirs] != pair[mine]
+    } - {pair[mine] for pair in CATALOGUE.values()}
+    labels = {pair[mine] for pair in CATALOGUE.values()}
+    # A label may be spelled like a key ("signature", "digest"): then it is a translation.
+    keys = (_field_keys(Send, "send.") | _field_keys(Receive, "receive.")) - labels
+    raw = _enum_words(Send) | _enum_words(Receive)
+    practice = yaml.safe_load((PROFILES_DIR / "practice-software.yaml").read_text("utf-8"))
+    raw |= {e["status"] for e in practice["editors"]}
+    raw -= labels
+    sources = yaml.safe_load((PROFILES_DIR / "sources.yaml").read_text("utf-8"))["sources"]
+    source_ids = re.compile(r"\b(" + "|".join(re.escape(s["id"]) for s in sources) + r")\b")
+    field_path = re.compile(r"\b(send|receive|criteria)\.[a-z_]+|\b([a-z_]+) › ")
+    problems = []
+    for page in _pages(root):
+        where = f"{lang}/{page.relative_to(root)}"
+        for text in _texts(page, lang):
+            if text in keys or text.rstrip(" :") in keys:
+                problems.append(f"{where}: raw field key {text!r}")
+            found = field_path.search(text)
+            if found and (found.group(2) is None or found.group(2) in keys):
+                problems.append(f"{where}: raw field path in {text!r}")
+            for part in re.split(r"\s*[,;·]\s*|\s+[→:]\s+", text):
+                if part in foreign:
+                    problems.append(f"{where}: {other} value {part!r} in {text!r}")
+                elif part in raw:
+                    problems.append(f"{where}: raw value {part!r} in {text!r}")
+            if source_ids.search(text):
+                problems.append(f"{where}: source id in {text!r}")
+            words = set(re.findall(r"[a-zàâçéèêëîïôûùüÿœ]+", text.lower()))
+            if words & STOPWORDS[lang]:
+                problems.append(f"{where}: {other} words {words & STOPWORDS[lang]} in {text!r}")
+            if re.search(r"\s[,.](\s|$)", text):
+                problems.append(f"{where}: a space before a comma or full stop in {text!r}")
+    return problems
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_speaks_one_language(rendered: dict[str, Path], lang: str) -> None:
+    problems = _problems(rendered[lang], lang)
+    assert problems == [], f"{len(problems)} problems:\n" + "\n".join(sorted(set(problems)))
