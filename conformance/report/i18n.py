@@ -527,6 +527,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "{agent} does not receive this function",
     ),
     "said.harness": ("le banc de test a échoué", "the harness broke"),
+    "said.other": ("autre motif", "another reason"),
+    "said.delivered_services": (
+        "délivré, services : {services}",
+        "delivered, services: {services}",
+    ),
+    "expect.refuse": ("refuser le message", "refuse the message"),
+    "expect.warn": ("le délivrer avec un avertissement", "deliver it with a warning"),
+    "expect.withhold": ("le délivrer sans {service}", "deliver it without {service}"),
     # what the basic message really used (Cell.sent), read from it
     "sent.signature_format": ("structure", "structure"),
     "sent.digest": ("condensat", "digest"),

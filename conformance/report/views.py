@@ -28,6 +28,7 @@ from conformance.results import (
     Pair,
     Results,
 )
+from conformance.status import ErrorCode
 
 # The comparison table's rows, in the source document's order. These are the
 # keys of AgentInfo.criteria the matrix runner fills from the profiles.
@@ -559,12 +560,31 @@ class ReportModel:
             if sender is not None and cell.function not in sends:
                 return Said(self.t("said.not_sent", agent=self.agent_name(cell.sender)))
             return Said(self.t("said.not_received", agent=self.agent_name(cell.receiver)))
-        code, sep, words = reason.partition(": ")
-        if sep and self.t.has(f"errcode.{code}"):
-            return Said(self.t(f"errcode.{code}"), words)
-        if cell.verdict == "error":
+        said = self.said_text(reason)
+        if cell.verdict == "error" and said.words == reason:
             return Said(self.t("said.harness"), reason)
-        return Said(self.t("detail.none"), reason)
+        return said
+
+    def said_text(self, reason: str) -> Said:
+        """A reason that ends with what a receiver answered (`<status code>: <its words>`
+        or `delivered, services: ...`) in the page's language, its own words quoted; any
+        other reason is quoted as it is (the harness's words, in English)."""
+        found = _STATUS_ANSWER.search(reason)
+        if found:
+            return Said(self.t(f"errcode.{found.group(1)}"), found.group(2))
+        found = _DELIVERED.search(reason)
+        if found:
+            services = [s for s in found.group(1).split(", ") if s and s != "none"]
+            words = ", ".join(self.t.label("svc", s) for s in services) or self.t("value.empty")
+            return Said(self.t("said.delivered_services", services=words))
+        return Said(self.t("said.other"), reason)
+
+    def expectation(self, expected: str) -> str:
+        """A rejection case's expectation (refuse, withhold:<service>, warn) in words."""
+        what, _, service = expected.partition(":")
+        if what == "withhold" and service:
+            return self.t("expect.withhold", service=self.t.label("svc", service))
+        return self.t.label("expect", expected)
 
     def sent_format(self, cell: Cell) -> str | None:
         """The format the sender writes (S/MIME or the Apicrypt model), in words."""
@@ -658,6 +678,10 @@ class ReportModel:
         return None
 
 
+_STATUS_ANSWER = re.compile(
+    r"(?:^|: )(" + "|".join(re.escape(code.value) for code in ErrorCode) + r"): (.*)$", re.S
+)
+_DELIVERED = re.compile(r"(?:^|: )delivered, services: ([a-z_, ]*)$")
 _PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")
 
 
