@@ -48,7 +48,12 @@ class Fact(_Model):
         default=None, description="id of the cited source (its title is in Results.sources)"
     )
     assumed: bool = False
-    note: str | None = None
+    note: str | None = Field(
+        default=None, description="the source's words, or why an assumed value was chosen"
+    )
+    note_fr: str | None = Field(
+        default=None, description="why an assumed value was chosen, in French (reason_fr)"
+    )
 
 
 class SourceRef(_Model):

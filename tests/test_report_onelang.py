@@ -26,8 +26,9 @@ from conformance.cli import main
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.schema import Receive, Send
 from conformance.report import render_report
-from conformance.report.i18n import CATALOGUE, LANGUAGES
-from conformance.results import Results, load_results
+from conformance.report.i18n import CATALOGUE, LANGUAGES, Translator
+from conformance.report.views import Footnotes, ReportModel
+from conformance.results import Fact, Results, load_results
 from conformance.status import ErrorCode
 
 PROFILES = ["smm", "apimail-apicrypt", "sermentis-mms", "reference"]
@@ -265,3 +266,23 @@ def test_the_cell_dialog_summarises_before_the_evidence(
 def _pair(results: Results, lang: str) -> str:
     names = {a.id: a.name for a in results.agents}
     return f"{names['reference']} → {names['smm']}"
+
+
+def test_an_assumed_reason_is_shown_in_the_pages_language_only(
+    run: tuple[Results, Path],
+) -> None:
+    results, _ = run
+    both = Fact(value=True, assumed=True, note="a plausible value", note_fr="valeur plausible")
+    english_only = Fact(value=True, assumed=True, note="a plausible value")
+    for lang, expected, without in (
+        ("fr", "valeur plausible", None),
+        ("en", "a plausible value", "a plausible value"),
+    ):
+        model = ReportModel(results, Translator(lang))
+        assert model.fact_view(both, Footnotes()).reason == expected
+        assert model.fact_view(english_only, Footnotes()).reason == without
+
+
+def test_every_shipped_source_has_a_french_title() -> None:
+    sources = yaml.safe_load((PROFILES_DIR / "sources.yaml").read_text("utf-8"))["sources"]
+    assert [s["id"] for s in sources if not s.get("title_fr")] == []

@@ -53,7 +53,7 @@ def _fact(profile: Profile, name: str, value: Any) -> Fact:
     if citation is None:
         return Fact(value=value)
     if citation.assumed:
-        return Fact(value=value, assumed=True, note=citation.reason)
+        return Fact(value=value, assumed=True, note=citation.reason, note_fr=citation.reason_fr)
     return Fact(value=value, source=citation.source, note=citation.quote or citation.note)
 
 

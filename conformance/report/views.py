@@ -286,6 +286,7 @@ class FactView:
     measured: bool = False
     interop: str | None = None  # the measured interoperability, for its badge
     quoted: bool = False  # the source table's own words (French), not a value we translate
+    reason: str | None = None  # why an assumed value was chosen, in the page's language
 
 
 @dataclass
@@ -465,7 +466,15 @@ class ReportModel:
             footnote=notes.number(fact.source),
             assumed=fact.assumed,
             quoted=_words(fact.value) and not self.t.has(f"value.{fact.value}"),
+            reason=self.assumed_reason(fact),
         )
+
+    def assumed_reason(self, fact: Fact) -> str | None:
+        """Why an assumed value was chosen, in the page's language: a profile gives the
+        French in `reason_fr`; without it a French page shows no reason (never English)."""
+        if not fact.assumed:
+            return None
+        return fact.note_fr if self.t.lang == "fr" else fact.note
 
     def interop_fact(self, agent: AgentView, notes: Footnotes) -> FactView:
         measured = self.measured_interop(agent)
