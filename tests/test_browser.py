@@ -81,7 +81,7 @@ def test_matrix_loads_without_errors_and_screenshot(page: tuple[Any, list[str], 
 
 
 def test_clicking_a_cell_opens_its_detail(page: tuple[Any, list[str], Path]) -> None:
-    p, problems, _ = page
+    p, problems, out = page
     dialog = p.locator("#detail-dialog")
     assert not dialog.is_visible()
     cell = p.locator("tbody tr").nth(3).locator("a.cell").nth(4)  # Docteur Net CPS -> OpenSSL
@@ -91,6 +91,16 @@ def test_clicking_a_cell_opens_its_detail(page: tuple[Any, list[str], Path]) -> 
     assert "compte-rendu-échographie.pdf" in dialog.inner_text()
     link = dialog.locator("a", has_text="counterexample.eml")
     assert link.get_attribute("href").startswith("evidence/")
+    # the summary (sent, the receiver's answer, the validator's findings) above the files
+    fn = dialog.locator("[data-fn=attachments]")
+    validator = fn.locator("dd.validator")
+    assert "2 ERREUR" in validator.inner_text() and "MIME-001" in validator.inner_text()
+    assert "checks.html" not in validator.inner_text()  # findings, not a file path
+    evidence = fn.locator("ul.evidence").first
+    assert validator.bounding_box()["y"] < evidence.bounding_box()["y"]
+    shot = out / "dialog.png"
+    dialog.screenshot(path=str(shot))
+    print(f"\nscreenshot of the dialog: {shot}")
     p.keyboard.press("Escape")
     assert not dialog.is_visible()
     assert problems == []

@@ -558,8 +558,8 @@ class ReportModel:
     # -- the cell's dialog -----------------------------------------------------------
     def said(self, cell: Cell) -> Said | None:
         """What the receiver answered, in the page's language, with its own words."""
-        if cell.verdict == "pass":
-            return Said(self.t("said.delivered"))
+        if cell.verdict in ("pass", "partial"):  # the basic example; a partial's failing
+            return Said(self.t("said.delivered"))  # answer is its counterexample's reason
         reason = cell.reason
         if not reason:
             return None
