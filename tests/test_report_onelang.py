@@ -27,8 +27,8 @@ from conformance.paths import PROFILES_DIR
 from conformance.profiles.schema import Receive, Send
 from conformance.report import render_report
 from conformance.report.i18n import CATALOGUE, LANGUAGES, Translator
-from conformance.report.views import Footnotes, ReportModel
-from conformance.results import Fact, Results, load_results
+from conformance.report.views import EvidenceLinks, Footnotes, ReportModel
+from conformance.results import Fact, Results, RunInfo, load_results
 from conformance.status import ErrorCode
 
 PROFILES = ["smm", "apimail-apicrypt", "sermentis-mms", "reference"]
@@ -286,3 +286,21 @@ def test_an_assumed_reason_is_shown_in_the_pages_language_only(
 def test_every_shipped_source_has_a_french_title() -> None:
     sources = yaml.safe_load((PROFILES_DIR / "sources.yaml").read_text("utf-8"))["sources"]
     assert [s["id"] for s in sources if not s.get("title_fr")] == []
+
+
+def test_a_validator_report_given_as_text_is_summarised(tmp_path: Path) -> None:
+    """Vectors rows keep the validator's text report in `checks`: summarised the same way."""
+    run = RunInfo(seed=1, examples=1, started="2026-01-01", complete=True, suite_version="0")
+    links = EvidenceLinks(Results(run=run, agents=[], cells=[], pairs=[]), tmp_path, tmp_path)
+    text = (
+        "ID         STATUS   PART\n---------  -------  ----\n"
+        "HDR-001    SUCCESS  1        From: a@b.example\n"
+        "MIME-001   ERROR    1        bare LF\nMIME-001   ERROR    1.1      bare LF\n"
+        "CMS-007    WARNING  1.2      sha1\n\npolicy osm-2008: 4 checks\n"
+    )
+    found = links.checks(text, "")
+    assert found is not None and found.report is None and not found.unreadable
+    assert found.findings == [("ERROR", 2, ["MIME-001"]), ("WARNING", 1, ["CMS-007"])]
+    assert found.passed == 1
+    missing = links.checks("evidence/x/basic.checks.html", "")
+    assert missing is not None and missing.unreadable and missing.report is None

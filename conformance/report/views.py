@@ -64,6 +64,8 @@ MARK_SYMBOLS = {
 SEVERITIES = ("ERROR", "WARNING", "INFO")  # the validator's, most severe first
 SERVICE_SYMBOLS = {"held": "✓", "lost": "✗", "not_required": "–"}
 HOMOLOGATED = "osm"
+# A line of the validator's text report: rule id, status (conformance.check.render).
+_CHECK_LINE = re.compile(r"^([A-Z]+-\d+) +(SUCCESS|ERROR|WARNING|INFO)\b", re.M)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -149,9 +151,11 @@ class EvidenceLinks:
         cell's `checks`), read from the JSON written beside it, under the run folder."""
         if not path:
             return None
+        if "\n" in path or not path.endswith(".html"):  # the report itself, as text
+            return _summarise([(m[1], m[2]) for m in _CHECK_LINE.finditer(path)], None)
         report = self.target(path)
         data_path = self.target(path.removesuffix(".html") + ".json")
-        if report is None or data_path is None or not (self._out / data_path).is_file():
+        if report is None or data_path is None or not os.path.isfile(self._out / data_path):
             return CheckSummary([], 0, None, unreadable=True)
         link = root + quote(report)
         if data_path not in self._checks:
@@ -174,13 +178,18 @@ def _check_summary(path: Path) -> CheckSummary:
         checks = [(str(c["id"]), str(c["status"])) for c in data["checks"]]
     except (OSError, ValueError, KeyError, TypeError):
         return CheckSummary([], 0, None, unreadable=True)
+    return _summarise(checks, None)
+
+
+def _summarise(checks: list[tuple[str, str]], link: str | None) -> CheckSummary:
+    """(rule id, status) pairs grouped by severity, rule ids in their order."""
     findings = []
     for severity in SEVERITIES:
         ids = [rule for rule, status in checks if status == severity]
         if ids:
             findings.append((severity, len(ids), list(dict.fromkeys(ids))))
     passed = sum(1 for _, status in checks if status == "SUCCESS")
-    return CheckSummary(findings, passed, None)
+    return CheckSummary(findings, passed, link, unreadable=not checks)
 
 
 @dataclass
