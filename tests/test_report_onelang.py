@@ -304,3 +304,22 @@ def test_a_validator_report_given_as_text_is_summarised(tmp_path: Path) -> None:
     assert found.passed == 1
     missing = links.checks("evidence/x/basic.checks.html", "")
     assert missing is not None and missing.unreadable and missing.report is None
+
+
+def test_claims_and_contradictions_name_their_source_in_words(run: tuple[Results, Path]) -> None:
+    results, _ = run
+    model = ReportModel(results, Translator("fr"))
+    smm = model.agent_name("smm")
+    declared = "profile smm: send.signature.digest (what its message really used)"
+    assert model.source_text(declared) == (f"profil de {smm} : Condensat de la signature", None)
+    assert model.claim_value("digest sha1") == ("condensat", "sha1")
+    assert model.claim_value("pass") == ("réussi", None)
+    title = "Interopérabilité des outils OSM et le cas d'Apicrypt"
+    quote = "Toutes les Messageries OSM sont inter opérables de principe"
+    assert model.source_text(f"interoperability-slide: {quote}") == (title, quote)
+    english = ReportModel(results, Translator("en"))
+    said = english.said_text("refuse under osm-2008: bad-signature: part 2: signer 1: no")
+    assert (said.text, said.words) == ("bad signature", "part 2: signer 1: no")
+    said = model.said_text("tolerated (warn under osm-2008): delivered, services: integrity")
+    assert (said.text, said.words) == ("délivré, services : intégrité", None)
+    assert model.expectation("withhold:non_repudiation") == "le délivrer sans non-répudiation"
