@@ -47,18 +47,40 @@ class Fact(_Model):
     """One fact of the comparison table, with where it comes from."""
 
     value: Any
-    source: str | None = Field(default=None, description="citation, e.g. the source slide")
+    source: str | None = Field(
+        default=None, description="id of the cited source (its title is in Results.sources)"
+    )
     assumed: bool = False
-    note: str | None = None
+    note: str | None = Field(
+        default=None, description="the source's words, or why an assumed value was chosen"
+    )
+    note_fr: str | None = Field(
+        default=None, description="why an assumed value was chosen, in French (reason_fr)"
+    )
+
+
+class SourceRef(_Model):
+    """A cited source as the pages name it: by its title, in the page's language."""
+
+    title: dict[str, str] = Field(description="language (fr, en) -> title")
+    location: str | None = Field(default=None, description="where in the document")
+    columns: list[str] = Field(
+        default_factory=list, description="for a table: the profile ids of its columns, in order"
+    )
 
 
 class Provenance(_Model):
     """Where a fact of an agent's sends/accepts summary comes from (its profile's citation)."""
 
     assumed: bool = Field(default=False, description="no source gives it: a plausible choice")
-    source: str | None = Field(default=None, description="citation, e.g. the source slide")
+    source: str | None = Field(
+        default=None, description="id of the cited source (its title is in Results.sources)"
+    )
     reason: str | None = Field(
         default=None, description="why the assumed value was chosen, or the source's words"
+    )
+    reason_fr: str | None = Field(
+        default=None, description="why the assumed value was chosen, in French (reason_fr)"
     )
 
 
@@ -290,6 +312,9 @@ class Results(_Model):
     contradictions: list[Contradiction] = Field(default_factory=list)
     practice_software: list[PracticeSoftware] = Field(default_factory=list)
     rejections: Rejections | None = Field(default=None, description="absent with --no-rejections")
+    sources: dict[str, SourceRef] = Field(
+        default_factory=dict, description="the sources that facts and claims cite, by id"
+    )
 
     def cell(self, sender: str, receiver: str, function: str) -> Cell | None:
         for c in self.cells:

@@ -81,7 +81,7 @@ def test_matrix_loads_without_errors_and_screenshot(page: tuple[Any, list[str], 
 
 
 def test_clicking_a_cell_opens_its_detail(page: tuple[Any, list[str], Path]) -> None:
-    p, problems, _ = page
+    p, problems, out = page
     dialog = p.locator("#detail-dialog")
     assert not dialog.is_visible()
     cell = p.locator("tbody tr").nth(3).locator("a.cell").nth(4)  # Docteur Net CPS -> OpenSSL
@@ -91,6 +91,16 @@ def test_clicking_a_cell_opens_its_detail(page: tuple[Any, list[str], Path]) -> 
     assert "compte-rendu-échographie.pdf" in dialog.inner_text()
     link = dialog.locator("a", has_text="counterexample.eml")
     assert link.get_attribute("href").startswith("evidence/")
+    # the summary (sent, the receiver's answer, the validator's findings) above the files
+    fn = dialog.locator("[data-fn=attachments]")
+    validator = fn.locator("dd.validator")
+    assert "2 ERREUR" in validator.inner_text() and "MIME-001" in validator.inner_text()
+    assert "checks.html" not in validator.inner_text()  # findings, not a file path
+    evidence = fn.locator("ul.evidence").first
+    assert validator.bounding_box()["y"] < evidence.bounding_box()["y"]
+    shot = out / "dialog.png"
+    dialog.screenshot(path=str(shot))
+    print(f"\nscreenshot of the dialog: {shot}")
     p.keyboard.press("Escape")
     assert not dialog.is_visible()
     assert problems == []
@@ -163,6 +173,8 @@ WORDS = {
         "assumed": "supposé",
         "expected": "attendu",
         "sends": "EASYCRYPT.net envoie",
+        "plausible": "plausible en 2008",
+        "digest_reason": "SHA-1 était le condensat des outils S/MIME de 2008",
     },
     "en": {
         "simulated": "simulated",
@@ -175,6 +187,8 @@ WORDS = {
         "assumed": "assumed",
         "expected": "expected",
         "sends": "EASYCRYPT.net sends",
+        "plausible": "plausible for 2008",
+        "digest_reason": "SHA-1 was the digest of 2008",
     },
 }
 # the palette of report.css: a predicted failure is drawn as "unsupported" (neutral grey)
@@ -243,12 +257,12 @@ def test_comparison_says_simulated_or_measured_and_why(rendered: Any) -> None:
     assert w["note"] in p.locator(".simulated-note").inner_text()
     assumed = p.locator("tr.crit-minimum_configuration td .fact.assumed")
     assert assumed.count() == 1 and w["assumed"] in assumed.inner_text()
-    assert assumed.get_attribute("title").endswith("plausible for 2008")
+    assert assumed.get_attribute("title").endswith(w["plausible"])  # the page's language
     assert not assumed.locator(".assumed-reason").is_visible()
     _shot(p, out / f"comparison-{lang}.png", f"comparison ({lang})")
     p.emulate_media(media="print")
     assert assumed.locator(".assumed-reason").is_visible()  # paper has no hover
-    assert "plausible for 2008" in assumed.inner_text()
+    assert w["plausible"] in assumed.inner_text()
     assert problems == []
 
 
@@ -260,9 +274,9 @@ def test_product_sheet_marks_assumed_facts(rendered: Any) -> None:
     digest = summary.locator(".fact.assumed", has_text="sha1")
     assert digest.count() == 1
     assert w["assumed"] in digest.inner_text()
-    assert "SHA-1 was the digest of 2008" in digest.get_attribute("title")
+    assert w["digest_reason"] in digest.get_attribute("title")
     assert p.evaluate("e => getComputedStyle(e).fontStyle", digest.element_handle()) == "italic"
-    sourced = summary.locator(".fact.sourced", has_text="smime")
+    sourced = summary.locator(".fact.sourced", has_text="S/MIME")
     assert sourced.count() == 1 and w["assumed"] not in sourced.inner_text()
     assert not digest.locator(".assumed-reason").is_visible()
     _shot(p, out / f"product-{lang}.png", f"product sheet ({lang})")

@@ -118,7 +118,14 @@ def test_cell_detail_holds_reason_services_counterexample_and_evidence(
     assert "compte-rendu-échographie.pdf" in detail  # the counterexample
     assert "the receiver re-encoded the file name" in detail
     assert "non-répudiation" in detail and "svc-lost" in detail and "svc-held" in detail
-    assert "OSM-031 warn" in detail  # the validator's checks
+    # the summary (sent, the receiver's answer, the validator's findings) before the evidence
+    summary = detail[detail.index('class="validator"') : detail.index('class="evidence"')]
+    assert "2 ERREUR" in summary and "1 AVERTISSEMENT" in summary, summary
+    assert "<code>MIME-001</code>" in summary and "<code>OSM-031</code>" in summary
+    assert "basic.checks.html" not in "".join(Elements(summary).text)  # findings, not a path
+    assert "rapport complet du validateur" in summary
+    assert detail.index('class="said"') < detail.index('class="evidence"')
+    assert detail.index('class="sent"') < detail.index('class="said"')
     links = Elements(detail).find("a")
     hrefs = [a["href"] for a in links]
     assert "evidence/docteur-net-cps__openssl__attachments-cx/counterexample.eml" in hrefs
@@ -144,7 +151,7 @@ def test_contradictions_are_marked_and_listed(report: tuple[Results, Path]) -> N
 def test_run_info_and_incomplete_run(tmp_path: Path) -> None:
     complete = sample_results(tmp_path / "a")
     index = render_report(complete, tmp_path / "a").read_text("utf-8")
-    assert "20080716" in index and "openssl 3.0.13" in index
+    assert "20080716" in index and "openssl <code>3.0.13" in index
     assert "INCOMPLÈTE" not in index
     partial = sample_results(tmp_path / "b", complete=False)
     index = render_report(partial, tmp_path / "b").read_text("utf-8")
@@ -222,8 +229,8 @@ def test_comparison_table(report: tuple[Results, Path]) -> None:
 def test_product_sheet(report: tuple[Results, Path]) -> None:
     _, out = report
     html = (out / "products" / "docteur-net-cps.html").read_text("utf-8")
-    assert "des-ede3-cbc, rc2-128-cbc" in html  # what it accepts
-    assert "signature › digest" in html  # what it sends, nested
+    assert "<code>des-ede3-cbc</code>, <code>rc2-128-cbc</code>" in html  # what it accepts
+    assert "Condensat de la signature" in html  # what it sends, nested, by its label
     findings = html[html.index('class="findings"') : html.index("Comme expéditeur")]
     assert "receiver does not read S/MIME" in findings  # a fail as sender
     assert "receiver does not accept content encryption aes-256-cbc" in findings  # as receiver

@@ -153,7 +153,7 @@ def test_product_sheet_and_comparison_mark_assumed_values(tmp_path: Path) -> Non
     sheet = (tmp_path / "products" / "easycrypt-net.html").read_text("utf-8")
     assert (
         '<span class="fact assumed" title="assumed: SHA-1 was the digest of 2008 S/MIME tools">'
-        "sha1" in sheet
+        "<code>sha1</code>" in sheet
     )
     assert '<span class="assumed-word">assumed</span>' in sheet
     assert '<span class="assumed-reason"> (SHA-1 was the digest of 2008 S/MIME tools)' in sheet
@@ -163,6 +163,16 @@ def test_product_sheet_and_comparison_mark_assumed_values(tmp_path: Path) -> Non
     assert 'title="assumed: plausible for 2008"' in cmp
     css = (tmp_path / "index.html").read_text("utf-8")
     assert ".assumed-reason { display: inline;" in css[css.index("@media print") :]
+
+
+def test_a_french_page_gives_the_french_reason_only(tmp_path: Path) -> None:
+    """An assumed fact's reason is in the page's language: reason_fr on a French page."""
+    render_report(sample_results(tmp_path), tmp_path, lang="fr")
+    sheet = (tmp_path / "products" / "easycrypt-net.html").read_text("utf-8")
+    assert "SHA-1 était le condensat des outils S/MIME de 2008" in sheet
+    assert "SHA-1 was the digest" not in sheet
+    cmp = (tmp_path / "comparison.html").read_text("utf-8")
+    assert "plausible en 2008" in cmp and "plausible for 2008" not in cmp
 
 
 # --- 3. expected failures -----------------------------------------------------------------

@@ -10,6 +10,7 @@ synthetic run for the speed test.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from conformance.core.vocabulary import SERVICES
@@ -41,6 +42,8 @@ HOMOLOGATION = "ESPS, liste des outils homologués OSM, septembre 2008"
 NO_INTEROP = "interoperability-slide: Apicrypt ↔ client de messagerie homologué OSM - Aucune"
 ASSUMED_DIGEST = "SHA-1 was the digest of 2008 S/MIME tools"
 ASSUMED_CIPHER = "3DES was the cipher of 2008 S/MIME tools"
+ASSUMED_DIGEST_FR = "SHA-1 était le condensat des outils S/MIME de 2008"
+ASSUMED_CIPHER_FR = "3DES était le chiffrement des outils S/MIME de 2008"
 
 
 def _fact(value: object, source: str | None = SLIDE, assumed: bool = False) -> Fact:
@@ -49,6 +52,7 @@ def _fact(value: object, source: str | None = SLIDE, assumed: bool = False) -> F
         source=None if assumed else source,
         assumed=assumed,
         note="plausible for 2008" if assumed else None,
+        note_fr="plausible en 2008" if assumed else None,
     )
 
 
@@ -105,9 +109,15 @@ def agents() -> list[AgentInfo]:
             },
             provenance={
                 "sends.format": Provenance(source=SLIDE, reason="S/MIME, X.509"),
-                "sends.signature.digest": Provenance(assumed=True, reason=ASSUMED_DIGEST),
-                "sends.encryption.content": Provenance(assumed=True, reason=ASSUMED_CIPHER),
-                "accepts.content_encryption": Provenance(assumed=True, reason=ASSUMED_CIPHER),
+                "sends.signature.digest": Provenance(
+                    assumed=True, reason=ASSUMED_DIGEST, reason_fr=ASSUMED_DIGEST_FR
+                ),
+                "sends.encryption.content": Provenance(
+                    assumed=True, reason=ASSUMED_CIPHER, reason_fr=ASSUMED_CIPHER_FR
+                ),
+                "accepts.content_encryption": Provenance(
+                    assumed=True, reason=ASSUMED_CIPHER, reason_fr=ASSUMED_CIPHER_FR
+                ),
             },
             criteria={
                 "interoperability": _fact("yes"),
@@ -199,6 +209,24 @@ def _evidence(root: Path, name: str, files: dict[str, str]) -> list[str]:
     return paths
 
 
+def _checks_report(root: Path, name: str) -> list[str]:
+    """A validator report as the matrix writes it: JSON and HTML beside each other."""
+    checks = [
+        {"id": "OSM-012", "status": "SUCCESS", "title": "micalg matches the digest"},
+        {"id": "OSM-031", "status": "WARNING", "title": "filename parameter encoding"},
+        {"id": "MIME-001", "status": "ERROR", "title": "bare LF"},
+        {"id": "MIME-001", "status": "ERROR", "title": "bare LF"},
+    ]
+    return _evidence(
+        root,
+        name,
+        {
+            "basic.checks.json": json.dumps({"policy": "osm-2008", "checks": checks}),
+            "basic.checks.html": "<!DOCTYPE html><title>checks</title><p>MIME-001 bare LF</p>",
+        },
+    )
+
+
 def _message(subject: str) -> str:
     return (
         f"From: pro01@test.invalid\r\nTo: pro02@test.invalid\r\nSubject: {subject}\r\n"
@@ -256,10 +284,9 @@ def sample_results(root: Path, complete: bool = True) -> Results:
                             },
                         ),
                     )
-                    cell.checks = (
-                        "OSM-012 pass: multipart/signed, micalg=sha-1\n"
-                        "OSM-031 warn: filename parameter not RFC 2231 encoded"
-                    )
+                    report = _checks_report(root, name)
+                    cell.evidence += report
+                    cell.checks = report[-1]
                 cells.append(cell)
     # the published claims: every OSM pair full, Apicrypt <-> EASYCRYPT.net encrypt only
     for cell in cells:

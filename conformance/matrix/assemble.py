@@ -28,6 +28,7 @@ from conformance.results import (
     Provenance,
     Results,
     RunInfo,
+    SourceRef,
     interop_contradicts,
     interop_of,
 )
@@ -50,31 +51,13 @@ def _sources() -> dict[str, Source]:
     return sources
 
 
-def _cited(
-    profile: Profile, path: str, sources: Mapping[str, Source]
-) -> tuple[bool, str | None, str | None] | None:
-    """(assumed, source title, reason or the source's words) of a profile fact, or None
-    when no citation covers it."""
-    citation = profile.citation(path)
+def _fact(profile: Profile, name: str, value: Any) -> Fact:
+    citation = profile.citation(f"criteria.{name}")
     if citation is None:
-        return None
-    if citation.assumed:
-        return True, None, citation.reason
-    src = sources.get(citation.source or "") or next(
-        (s for s in profile.sources if s.id == citation.source), None
-    )
-    where = (
-        f"{src.title} — {src.location}" if src and src.location else (src.title if src else None)
-    )
-    return False, where or citation.source, citation.quote or citation.note
-
-
-def _fact(profile: Profile, name: str, value: Any, sources: Mapping[str, Source]) -> Fact:
-    cited = _cited(profile, f"criteria.{name}", sources)
-    if cited is None:
         return Fact(value=value)
-    assumed, source, note = cited
-    return Fact(value=value, source=source, assumed=assumed, note=note)
+    if citation.assumed:
+        return Fact(value=value, assumed=True, note=citation.reason, note_fr=citation.reason_fr)
+    return Fact(value=value, source=citation.source, note=citation.quote or citation.note)
 
 
 def _leaf_paths(data: Mapping[str, Any], prefix: str) -> list[str]:
@@ -89,26 +72,44 @@ def _leaf_paths(data: Mapping[str, Any], prefix: str) -> list[str]:
 
 
 def summary_provenance(
-    profile: Profile,
-    send: Mapping[str, Any],
-    receive: Mapping[str, Any],
-    sources: Mapping[str, Source],
+    profile: Profile, send: Mapping[str, Any], receive: Mapping[str, Any]
 ) -> dict[str, Provenance]:
     """Each fact of the sends/accepts summary with its profile's citation (send.* and
-    receive.* in the profile become sends.* and accepts.* in results.json)."""
+    receive.* in the profile become sends.* and accepts.* in results.json); a source is
+    cited by id, its titles are in Results.sources."""
     found: dict[str, Provenance] = {}
     for summary, section, data in (("sends", "send", send), ("accepts", "receive", receive)):
         for path in _leaf_paths(data, ""):
-            cited = _cited(profile, f"{section}.{path}", sources)
-            if cited is not None:
-                assumed, source, reason = cited
+            citation = profile.citation(f"{section}.{path}")
+            if citation is None:
+                continue
+            if citation.assumed:
                 found[f"{summary}.{path}"] = Provenance(
-                    assumed=assumed, source=source, reason=reason
+                    assumed=True, reason=citation.reason, reason_fr=citation.reason_fr
+                )
+            else:
+                found[f"{summary}.{path}"] = Provenance(
+                    source=citation.source, reason=citation.quote or citation.note
                 )
     return found
 
 
+def source_refs(sources: Mapping[str, Source], profiles: Iterable[Profile]) -> dict[str, SourceRef]:
+    """Every source a page may cite, with its title in each language the source gives."""
+    found = dict(sources)
+    for profile in profiles:
+        found.update({s.id: s for s in profile.sources if s.id not in found})
+    refs = {}
+    for sid, src in sorted(found.items()):
+        title = {"en": src.title} | ({"fr": src.title_fr} if src.title_fr else {})
+        refs[sid] = SourceRef(title=title, location=src.location, columns=list(src.columns or []))
+    return refs
+
+
 def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
+    """The agent as results.json lists it; a fact cites its source by id (`sources`, with
+    the profile's own, become Results.sources through source_refs)."""
+    del sources  # the titles live once, in Results.sources
     criteria: dict[str, Fact] = {}
     # A draft (`profiles new`) has no column in the 2008 table: no criteria, so no row in it.
     for key, name in () if profile.draft else CRITERIA.items():
@@ -117,7 +118,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
             continue
         if name == "minimum_configuration":
             value = value.text
-        criteria[key] = _fact(profile, name, value, sources)
+        criteria[key] = _fact(profile, name, value)
     send = profile.send.model_dump(exclude_none=True, mode="json")
     receive = profile.receive.model_dump(exclude_none=True, mode="json")
     return AgentInfo(
@@ -131,7 +132,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
         reference_engine=profile.engine.type in REAL_TOOLS,
         sends=send,
         accepts=receive,
-        provenance=summary_provenance(profile, send, receive, sources),
+        provenance=summary_provenance(profile, send, receive),
         criteria=criteria,
     )
 
@@ -240,4 +241,5 @@ def assemble(
         pairs=pairs,
         contradictions=contradictions_of(cells, pairs) + sent_contradictions(cells, profiles),
         practice_software=practice_table(),
+        sources=source_refs(sources, profiles.values()),
     )

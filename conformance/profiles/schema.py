@@ -90,7 +90,10 @@ class Source(Section):
     """A document a fact can cite."""
 
     id: SourceId = Field(description="Short id that citations use.")
-    title: Text = Field(description="What the source is, in a few words.")
+    title: Text = Field(description="What the source is, in a few words (English).")
+    title_fr: Text | None = Field(
+        default=None, description="The title in French, for the French pages of the report."
+    )
     kind: SourceKind = Field(
         description="Source document, vendor statement, engine docs, or a project choice."
     )
@@ -100,6 +103,11 @@ class Source(Section):
     )
     date: DateText | None = Field(
         default=None, description="Date of the facts it states (YYYY, YYYY-MM or YYYY-MM-DD)."
+    )
+    columns: UniqueList[ProfileId] | None = Field(
+        default=None,
+        description="For a table with one column per product: the profile ids of its columns, "
+        "in the document's order (the report lays its table out in this order).",
     )
 
 
@@ -117,6 +125,9 @@ class Citation(Section):
     )
     reason: str | None = Field(
         default=None, description="Why the assumed value was chosen (required when assumed)."
+    )
+    reason_fr: str | None = Field(
+        default=None, description="The reason in French, for the French pages of the report."
     )
     column: ProfileId | None = Field(
         default=None,

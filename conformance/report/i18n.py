@@ -467,6 +467,201 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "rcls.encrypt-malleability": ("malléabilité du chiffrement", "encryption malleability"),
     "rcls.not-for-me": ("pas pour moi", "not for me"),
     "rcls.downgrade": ("dégradation d'algorithme", "algorithm downgrade"),
+    # a product's profile as its sheet shows it: one label per field of send/receive
+    # (keys "field.<section>.<path>") and per enum value that is a word ("value.<v>", or
+    # "value.<field>.<v>" where the same word reads differently); algorithm, encoding and
+    # attribute names are identifiers, shown as they are (in <code>).
+    "field.send.format": ("Format des messages", "Message format"),
+    "field.send.functions": ("Fonctions envoyées", "Functions sent"),
+    "field.send.apicrypt_functions": (
+        "Fonctions envoyées aussi au format Apicrypt",
+        "Functions also sent in the Apicrypt format",
+    ),
+    "field.send.order": (
+        "Ordre de la signature et du chiffrement",
+        "Order of signing and encrypting",
+    ),
+    "field.send.signature.format": ("Structure de la signature", "Signature structure"),
+    "field.send.signature.digest": ("Condensat de la signature", "Signature digest"),
+    "field.send.signature.algorithm": ("Algorithme de signature", "Signature algorithm"),
+    "field.send.signature.certificates": (
+        "Certificats joints à la signature",
+        "Certificates in the signature",
+    ),
+    "field.send.signature.signed_attributes": ("Attributs signés", "Signed attributes"),
+    "field.send.signature.signer_identifier": ("Désignation du signataire", "Signer identifier"),
+    "field.send.encryption.content": ("Chiffrement du contenu", "Content cipher"),
+    "field.send.encryption.key_transport": ("Transport de la clé", "Key transport"),
+    "field.send.encryption.recipient_identifier": (
+        "Désignation des destinataires",
+        "Recipient identifier",
+    ),
+    "field.send.encryption.encrypt_to_self": (
+        "Chiffre aussi pour l'expéditeur",
+        "Also encrypts to the sender",
+    ),
+    "field.send.mime.media_types": ("Types de média S/MIME", "S/MIME media types"),
+    "field.send.mime.cms_transfer_encoding": (
+        "Encodage de transfert des parties CMS",
+        "Transfer encoding of the CMS parts",
+    ),
+    "field.send.mime.content_encoding": ("Encodage des parties texte", "Encoding of text parts"),
+    "field.send.mime.charset": ("Jeu de caractères", "Character set"),
+    "field.send.mime.name_parameters": (
+        "Noms smime.p7m et smime.p7s sur les parties CMS",
+        "Names smime.p7m and smime.p7s on the CMS parts",
+    ),
+    "field.receive.functions": ("Fonctions reçues", "Functions received"),
+    "field.receive.reads_hprim_net": ("Lit HPRIM-Net", "Reads HPRIM-Net"),
+    "field.receive.smime.ciphers": (
+        "S/MIME : chiffrements du contenu acceptés",
+        "S/MIME: content ciphers accepted",
+    ),
+    "field.receive.smime.key_transports": (
+        "S/MIME : transports de clé acceptés",
+        "S/MIME: key transports accepted",
+    ),
+    "field.receive.smime.digests": ("S/MIME : condensats acceptés", "S/MIME: digests accepted"),
+    "field.receive.smime.signature_algorithms": (
+        "S/MIME : algorithmes de signature acceptés",
+        "S/MIME: signature algorithms accepted",
+    ),
+    "field.receive.smime.formats": (
+        "S/MIME : structures de signature lues",
+        "S/MIME: signature structures read",
+    ),
+    "field.receive.smime.media_types": (
+        "S/MIME : types de média lus",
+        "S/MIME: media types read",
+    ),
+    "field.receive.smime.require_signature": (
+        "S/MIME : exige une signature",
+        "S/MIME: requires a signature",
+    ),
+    "field.receive.smime.require_encryption": (
+        "S/MIME : exige le chiffrement",
+        "S/MIME: requires encryption",
+    ),
+    "field.receive.smime.require_chain": (
+        "S/MIME : exige une chaîne jusqu'à l'autorité de santé",
+        "S/MIME: requires a chain to the health authority",
+    ),
+    "field.receive.smime.check_revocation": (
+        "S/MIME : vérifie la révocation (LCR)",
+        "S/MIME: checks revocation (CRLs)",
+    ),
+    "field.receive.smime.check_sender_address": (
+        "S/MIME : vérifie que l'auteur est le signataire",
+        "S/MIME: checks that the author is the signer",
+    ),
+    "field.receive.smime.check_validity": (
+        "S/MIME : vérifie la période de validité du certificat",
+        "S/MIME: checks the certificate's validity period",
+    ),
+    "field.receive.smime.check_key_usage": (
+        "S/MIME : vérifie l'usage de la clé du certificat",
+        "S/MIME: checks the certificate's key usage",
+    ),
+    "field.receive.apicrypt.reads": ("Apicrypt : lecture", "Apicrypt: reading"),
+    "field.receive.apicrypt.holds_key": (
+        "Apicrypt : détient une clé Apicrypt",
+        "Apicrypt: holds an Apicrypt key",
+    ),
+    "field.receive.apicrypt.require_signature": (
+        "Apicrypt : exige la signature Apicrypt",
+        "Apicrypt: requires the Apicrypt signature",
+    ),
+    "value.empty": ("aucune", "none"),
+    "value.smime": ("S/MIME", "S/MIME"),
+    "value.apicrypt": ("Apicrypt (modèle du projet)", "Apicrypt (the project's model)"),
+    "value.sign-then-encrypt": ("signer puis chiffrer", "sign, then encrypt"),
+    "value.encrypt-then-sign": ("chiffrer puis signer", "encrypt, then sign"),
+    "value.triple-wrap": ("signer, chiffrer, signer", "sign, encrypt, sign"),
+    "value.multipart-signed": ("multipart/signed (détachée)", "multipart/signed (detached)"),
+    "value.opaque": ("signed-data opaque", "opaque signed-data"),
+    "value.certificates.none": ("aucun", "none"),
+    "value.signer": ("celui du signataire", "the signer's"),
+    "value.chain": ("la chaîne complète", "the whole chain"),
+    "value.issuer-serial": ("émetteur et numéro de série", "issuer and serial number"),
+    "value.ski": ("identifiant de clé (SKI)", "subject key identifier (SKI)"),
+    "value.modern": ("modernes (application/pkcs7-*)", "modern (application/pkcs7-*)"),
+    "value.legacy": ("anciens (application/x-pkcs7-*)", "legacy (application/x-pkcs7-*)"),
+    "value.keep": ("inchangées", "unchanged"),
+    "value.reads.none": ("aucune", "none"),
+    "value.envelope-only": (
+        "enveloppe seulement (déchiffre, ne vérifie pas la signature Apicrypt)",
+        "envelope only (decrypts, cannot check the Apicrypt signature)",
+    ),
+    "value.reads.full": ("complète", "full"),
+    "kind.client": ("client de messagerie", "mail client"),
+    "kind.webmail": ("messagerie en ligne (webmail)", "webmail"),
+    "kind.relay-client": (
+        "client relais (à côté du client de messagerie)",
+        "relay client (beside the mail client)",
+    ),
+    "kind.reference-engine": ("moteur S/MIME de référence", "reference S/MIME engine"),
+    "kind.builtin": ("agent du projet", "the project's agent"),
+    # the practice software table's status column (profiles/practice-software.yaml)
+    "pstatus.planned": ("prévue", "planned"),
+    "pstatus.developed-homologation-pending": (
+        "développée, homologation en cours",
+        "developed, homologation pending",
+    ),
+    "pstatus.marketed": ("commercialisée", "marketed"),
+    "pstatus.in-development": ("en développement", "in development"),
+    "pstatus.no": ("non", "no"),
+    # what the receiver said: the status codes of the agent contract (conformance/status.py)
+    "errcode.no-signature": ("pas de signature", "no signature"),
+    "errcode.bad-signature": ("signature invalide", "bad signature"),
+    "errcode.untrusted-signer": ("signataire sans chaîne de confiance", "untrusted signer"),
+    "errcode.revoked-signer": ("certificat du signataire révoqué", "revoked signer certificate"),
+    "errcode.signer-mismatch": ("l'auteur n'est pas le signataire", "the author is not the signer"),
+    "errcode.cannot-decrypt": ("ne peut pas déchiffrer", "cannot decrypt"),
+    "errcode.not-encrypted": ("message non chiffré", "message not encrypted"),
+    "errcode.unsupported-algorithm": ("algorithme non accepté", "algorithm not accepted"),
+    "errcode.unsupported-format": ("format non lu", "format not read"),
+    "errcode.unsupported-function": ("fonction non prise en charge", "function not supported"),
+    "errcode.malformed": ("message mal formé", "malformed message"),
+    "errcode.internal": ("erreur interne de l'agent", "the agent's internal error"),
+    "said.words": ("ses mots : {words}", "its words: {words}"),
+    "said.delivered": ("délivré", "delivered"),
+    "said.not_sent": ("{agent} n'envoie pas cette fonction", "{agent} does not send this function"),
+    "said.not_received": (
+        "{agent} ne reçoit pas cette fonction",
+        "{agent} does not receive this function",
+    ),
+    "said.harness": ("le banc de test a échoué", "the harness broke"),
+    "said.other": ("autre motif", "another reason"),
+    "said.delivered_services": (
+        "délivré, services : {services}",
+        "delivered, services: {services}",
+    ),
+    "expect.refuse": ("refuser le message", "refuse the message"),
+    "expect.warn": ("le délivrer avec un avertissement", "deliver it with a warning"),
+    "expect.withhold": ("le délivrer sans {service}", "deliver it without {service}"),
+    # what the basic message really used (Cell.sent), read from it
+    "sent.signature_format": ("structure", "structure"),
+    "sent.digest": ("condensat", "digest"),
+    "sent.signature": ("signature", "signature"),
+    "sent.content_cipher": ("chiffrement", "cipher"),
+    "sent.key_transport": ("transport de clé", "key transport"),
+    "sent.nothing": ("aucun algorithme lu dans le message", "no algorithm read in the message"),
+    # the validator's findings on the basic message
+    "severity.ERROR": ("ERREUR", "ERROR"),
+    "severity.WARNING": ("AVERTISSEMENT", "WARNING"),
+    "severity.INFO": ("INFO", "INFO"),
+    "checks.clean": (
+        "aucune erreur ni aucun avertissement ({count} contrôles réussis)",
+        "no error and no warning ({count} checks passed)",
+    ),
+    "checks.unreadable": ("rapport du validateur illisible", "validator report unreadable"),
+    "checks.full": ("rapport complet du validateur", "the validator's full report"),
+    "detail.sent": ("Envoyé", "Sent"),
+    "detail.said": ("Réponse du destinataire", "What the receiver said"),
+    "detail.validator": ("Validateur", "Validator"),
+    # sources, cited by title in the page's language
+    "src.quote": ("{title} : « {quote} »", "{title}: “{quote}”"),
+    "src.profile": ("profil de {agent} : {field}", "profile of {agent}: {field}"),
 }
 
 

@@ -8,6 +8,7 @@ templates stay plain loops and the logic is tested without parsing HTML.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable
@@ -25,10 +26,10 @@ from conformance.results import (
     Contradiction,
     Fact,
     Pair,
-    PracticeSoftware,
     Provenance,
     Results,
 )
+from conformance.status import ErrorCode
 
 # The comparison table's rows, in the source document's order. These are the
 # keys of AgentInfo.criteria the matrix runner fills from the profiles.
@@ -85,8 +86,11 @@ MARK_SYMBOLS = {
     "changed": "Δ",
     "assumed": "*",
 }
+SEVERITIES = ("ERROR", "WARNING", "INFO")  # the validator's, most severe first
 SERVICE_SYMBOLS = {"held": "✓", "lost": "✗", "not_required": "–"}
 HOMOLOGATED = "osm"
+# A line of the validator's text report: rule id, status (conformance.check.render).
+_CHECK_LINE = re.compile(r"^([A-Z]+-\d+) +(SUCCESS|ERROR|WARNING|INFO)\b", re.M)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -123,6 +127,8 @@ class EvidenceLinks:
         to_run = os.path.relpath(self._run, os.path.realpath(out)).replace(os.sep, "/")
         self._prefix = "" if to_run == "." else to_run + "/"  # from `out` to the run folder
         self._targets: dict[str, str | None] = {}  # path -> relative to `out`, or dropped
+        self._out = Path(out)
+        self._checks: dict[str, CheckSummary] = {}
         self.warnings: list[str] = []
         for cell in results.cells:
             where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
@@ -165,11 +171,50 @@ class EvidenceLinks:
                 shown.append((path, None))
         return shown
 
+    def checks(self, path: str | None, root: str) -> CheckSummary | None:
+        """The validator's findings on a cell's basic message: `path` is its report (the
+        cell's `checks`), read from the JSON written beside it, under the run folder."""
+        if not path:
+            return None
+        if "\n" in path or not path.endswith(".html"):  # the report itself, as text
+            return _summarise([(m[1], m[2]) for m in _CHECK_LINE.finditer(path)], None)
+        report = self.target(path)
+        data_path = self.target(path.removesuffix(".html") + ".json")
+        if report is None or data_path is None or not os.path.isfile(self._out / data_path):
+            return CheckSummary([], 0, None, unreadable=True)
+        link = root + quote(report)
+        if data_path not in self._checks:
+            self._checks[data_path] = _check_summary(self._out / data_path)
+        found = self._checks[data_path]
+        return CheckSummary(found.findings, found.passed, link, found.unreadable)
+
     def target(self, path: str) -> str | None:
         """The path relative to the report directory, or None when it is not linked."""
         if path not in self._targets:  # each path resolved once, whatever the pages
             self._targets[path] = self._target(path)
         return self._targets[path]
+
+
+def _check_summary(path: Path) -> CheckSummary:
+    """Findings of a validator report (its JSON: `checks`, each with an id and a status),
+    grouped by severity, rule ids in the report's order."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        checks = [(str(c["id"]), str(c["status"])) for c in data["checks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return CheckSummary([], 0, None, unreadable=True)
+    return _summarise(checks, None)
+
+
+def _summarise(checks: list[tuple[str, str]], link: str | None) -> CheckSummary:
+    """(rule id, status) pairs grouped by severity, rule ids in their order."""
+    findings = []
+    for severity in SEVERITIES:
+        ids = [rule for rule, status in checks if status == severity]
+        if ids:
+            findings.append((severity, len(ids), list(dict.fromkeys(ids))))
+    passed = sum(1 for _, status in checks if status == "SUCCESS")
+    return CheckSummary(findings, passed, link, unreadable=not checks)
 
 
 @dataclass
@@ -311,28 +356,15 @@ class PairView:
 @dataclass
 class FactView:
     text: str
-    source: str | None = None
+    source: str | None = None  # the cited source's title, in the page's language
     footnote: int | None = None
     assumed: bool = False
     claim: FactView | None = None  # the published claim, when it differs from the matrix
     measured: bool = False  # the interoperability the matrix found
     interop: str | None = None  # the matrix's interoperability, for its badge
     simulated: bool = False  # ... between profiles played by the suite, not real products
-    reason: str | None = None  # why an assumed value was chosen
-
-
-@dataclass(frozen=True)
-class SummaryLine:
-    """One fact of what an agent sends or accepts, with where it comes from."""
-
-    path: str  # sends.signature.digest
-    label: str
-    text: str
-    provenance: Provenance | None = None
-
-    @property
-    def assumed(self) -> bool:
-        return bool(self.provenance and self.provenance.assumed)
+    quoted: bool = False  # the source table's own words (French), not a value we translate
+    reason: str | None = None  # why an assumed value was chosen, in the page's language
 
 
 @dataclass
@@ -351,10 +383,60 @@ class Footnotes:
 
 
 @dataclass
+class PracticeView:
+    """One editor of the practice software table: the source's answer (a quote in French),
+    the status in the page's language."""
+
+    editor: str
+    statement: str
+    status: str
+    source: str | None
+    footnote: int | None
+
+
+@dataclass
+class SummaryLine:
+    """One field of what an agent sends or accepts: its label, its values either as words
+    of the page's language or as identifiers (algorithm names, shown in <code>), and where
+    it comes from (its profile's citation)."""
+
+    path: str  # sends.signature.digest
+    label: str
+    words: list[str]
+    codes: list[str]
+    provenance: Provenance | None = None
+    reason: str | None = None  # why an assumed value was chosen, in the page's language
+    source: str | None = None  # the cited source's title, in the page's language
+
+    @property
+    def assumed(self) -> bool:
+        return bool(self.provenance and self.provenance.assumed)
+
+
+@dataclass
+class Said:
+    """What the receiver said: the status code in the page's language, and its own words
+    (a program's message, quoted verbatim in English)."""
+
+    text: str
+    words: str | None = None
+
+
+@dataclass
+class CheckSummary:
+    """The validator's findings on a cell's basic message, by severity then rule id."""
+
+    findings: list[tuple[str, int, list[str]]]  # severity, count, rule ids
+    passed: int
+    report: str | None  # link to the full report
+    unreadable: bool = False
+
+
+@dataclass
 class ComparisonView:
     products: list[AgentView]
     rows: list[tuple[str, list[FactView]]]  # criterion, one fact per product
-    practice: list[tuple[PracticeSoftware, int | None]]  # with its footnote number
+    practice: list[PracticeView]
     footnotes: list[tuple[int, str]]
     any_assumed: bool
     any_simulated: bool = False
@@ -476,11 +558,21 @@ class ReportModel:
             return FactView(self.t("cmp.no_fact"))
         return FactView(
             self.fact_text(fact.value),
-            source=fact.source,
+            source=self.source_title(fact.source),
             footnote=notes.number(fact.source),
             assumed=fact.assumed,
-            reason=fact.note if fact.assumed else None,
+            quoted=_words(fact.value) and not self.t.has(f"value.{fact.value}"),
+            reason=self.assumed_reason(fact),
         )
+
+    def assumed_reason(self, fact: Fact | Provenance) -> str | None:
+        """Why an assumed value was chosen, in the page's language: a profile gives the
+        French in `reason_fr`; without it a French page shows no reason (never English)."""
+        if not fact.assumed:
+            return None
+        if isinstance(fact, Provenance):
+            return fact.reason_fr if self.t.lang == "fr" else fact.reason
+        return fact.note_fr if self.t.lang == "fr" else fact.note
 
     def interop_fact(self, agent: AgentView, notes: Footnotes) -> FactView:
         """The matrix's interoperability of a product: a measurement only when the
@@ -497,9 +589,17 @@ class ReportModel:
             view.claim = self.fact_view(claim, notes)
         return view
 
+    def comparison_products(self) -> list[AgentView]:
+        """The products with criteria, in the order of the source table's columns (a source
+        of results.json that lists columns); products it does not list come after."""
+        columns = next((s.columns for s in self.results.sources.values() if s.columns), [])
+        products = [a for a in self.agents if a.info.criteria and not a.engine]
+        order = {agent_id: i for i, agent_id in enumerate(columns)}
+        return sorted(products, key=lambda a: order.get(a.info.id, len(order)))
+
     def comparison(self) -> ComparisonView:
         notes = Footnotes()
-        products = [a for a in self.agents if a.info.criteria and not a.engine]
+        products = self.comparison_products()
         rows: list[tuple[str, list[FactView]]] = []
         for criterion in CRITERIA:
             if criterion == "interoperability":
@@ -507,10 +607,109 @@ class ReportModel:
             else:
                 facts = [self.fact_view(a.info.criteria.get(criterion), notes) for a in products]
             rows.append((criterion, facts))
-        practice = [(p, notes.number(p.source)) for p in self.results.practice_software]
+        practice = [
+            PracticeView(
+                p.editor,
+                _typography(p.statement),
+                self.t.label("pstatus", p.status) if p.status else self.t("detail.none"),
+                self.source_title(p.source),
+                notes.number(p.source),
+            )
+            for p in self.results.practice_software
+        ]
         assumed = any(f.assumed or (f.claim and f.claim.assumed) for _, fs in rows for f in fs)
         simulated = any(f.simulated for _, fs in rows for f in fs)
-        return ComparisonView(products, rows, practice, notes.items(), assumed, simulated)
+        return ComparisonView(products, rows, practice, self.notes(notes), assumed, simulated)
+
+    # -- sources -----------------------------------------------------------------
+    def source_title(self, source: str | None) -> str | None:
+        """A cited source by its title in the page's language (English when the source
+        gives no title in it); a source unknown to results.json as it is written."""
+        if not source:
+            return None
+        ref = self.results.sources.get(source)
+        if ref is None:
+            return source
+        return ref.title.get(self.t.lang) or ref.title.get("en") or source
+
+    def notes(self, notes: Footnotes) -> list[tuple[int, str]]:
+        return [(n, self.source_title(s) or s) for n, s in notes.items()]
+
+    def source_text(self, text: str | None) -> tuple[str, str | None]:
+        """A claim's or a contradiction's source, `<source id>: <the source's words>` or
+        `profile <id>: <field>`, as (what it is in the page's language, the quote)."""
+        if not text:
+            return self.t("detail.none"), None
+        sid, sep, quote = text.partition(": ")
+        if sep and sid in self.results.sources:
+            return self.source_title(sid) or sid, quote
+        found = _PROFILE_SOURCE.match(text)
+        if found:
+            agent, path = found.groups()
+            field = self.t.label("field", path)
+            return self.t("src.profile", agent=self.agent_name(agent), field=field), None
+        return text, None
+
+    def claim_value(self, value: str) -> tuple[str, str | None]:
+        """A contradiction's expected or observed value: a verdict or an interoperability
+        in words, or `<sent kind> <algorithm>` as (the kind's label, the algorithm)."""
+        for prefix in ("verdict", "interop"):
+            if self.t.has(f"{prefix}.{value}"):
+                return self.t(f"{prefix}.{value}"), None
+        kind, _, names = value.partition(" ")
+        if names and self.t.has(f"sent.{kind}"):
+            return self.t(f"sent.{kind}"), names
+        return value, None
+
+    # -- the cell's dialog -----------------------------------------------------------
+    def said(self, cell: Cell) -> Said | None:
+        """What the receiver answered, in the page's language, with its own words."""
+        if cell.verdict in ("pass", "partial"):  # the basic example; a partial's failing
+            return Said(self.t("said.delivered"))  # answer is its counterexample's reason
+        reason = cell.reason
+        if not reason:
+            return None
+        if cell.verdict == "unsupported":
+            sender = self.by_id.get(cell.sender)
+            sends = sender.info.sends.get("functions", []) if sender else []
+            if sender is not None and cell.function not in sends:
+                return Said(self.t("said.not_sent", agent=self.agent_name(cell.sender)))
+            return Said(self.t("said.not_received", agent=self.agent_name(cell.receiver)))
+        said = self.said_text(reason)
+        if cell.verdict == "error" and said.words == reason:
+            return Said(self.t("said.harness"), reason)
+        return said
+
+    def said_text(self, reason: str) -> Said:
+        """A reason that ends with what a receiver answered (`<status code>: <its words>`
+        or `delivered, services: ...`) in the page's language, its own words quoted; any
+        other reason is quoted as it is (the harness's words, in English)."""
+        found = _STATUS_ANSWER.search(reason)
+        if found:
+            return Said(self.t(f"errcode.{found.group(1)}"), found.group(2))
+        found = _DELIVERED.search(reason)
+        if found:
+            services = [s for s in found.group(1).split(", ") if s and s != "none"]
+            words = ", ".join(self.t.label("svc", s) for s in services) or self.t("value.empty")
+            return Said(self.t("said.delivered_services", services=words))
+        return Said(self.t("said.other"), reason)
+
+    def expectation(self, expected: str) -> str:
+        """A rejection case's expectation (refuse, withhold:<service>, warn) in words."""
+        what, _, service = expected.partition(":")
+        if what == "withhold" and service:
+            return self.t("expect.withhold", service=self.t.label("svc", service))
+        return self.t.label("expect", expected)
+
+    def sent_format(self, cell: Cell) -> str | None:
+        """The format the sender writes (S/MIME or the Apicrypt model), in words."""
+        sender = self.by_id.get(cell.sender)
+        fmt = sender.info.sends.get("format") if sender else None
+        return self.t.label("value", fmt) if fmt else None
+
+    def sent_lines(self, cell: Cell) -> list[tuple[str, list[str]]]:
+        """What the basic message really used (Cell.sent): (label, algorithm names)."""
+        return [(self.t.label("sent", kind), names) for kind, names in cell.sent.items() if names]
 
     # -- product sheets --------------------------------------------------------
     def product(self, agent: AgentView) -> ProductView:
@@ -544,7 +743,7 @@ class ReportModel:
             self.summary_lines(agent.info, "sends"),
             self.summary_lines(agent.info, "accepts"),
             criteria,
-            notes.items(),
+            self.notes(notes),
             row,
             column,
             findings,
@@ -577,25 +776,67 @@ class ReportModel:
         return self.t.label("value", value)
 
     def summary_lines(self, info: AgentInfo, side: str) -> list[SummaryLine]:
-        """An agent's sends or accepts summary, flattened, each line with its provenance."""
+        """An agent's sends or accepts summary (`side`), one line per field: its label in
+        the page's language, its values (words translated, identifiers such as algorithm
+        names as they are) and where it comes from (assumed, or its source)."""
+        section = "send" if side == "sends" else "receive"  # the profile's field labels
         lines: list[SummaryLine] = []
 
-        def walk(data: dict[str, Any], path: str, label: str) -> None:
+        def walk(data: dict[str, Any], path: str) -> None:
             for key, value in data.items():
                 if isinstance(value, dict) and value:
-                    walk(value, f"{path}{key}.", f"{label}{key} › ")
-                else:
-                    lines.append(
-                        SummaryLine(
-                            f"{path}{key}",
-                            f"{label}{key}".replace("_", " "),
-                            self.fact_text(value),
-                            info.provenance.get(f"{path}{key}"),
-                        )
-                    )
+                    walk(value, f"{path}.{key}")
+                    continue
+                provenance = info.provenance.get(f"{side}{path}.{key}")
+                line = SummaryLine(
+                    f"{side}{path}.{key}",
+                    self.t.label("field", f"{section}{path}.{key}"),
+                    [],
+                    [],
+                    provenance,
+                    self.assumed_reason(provenance) if provenance else None,
+                    self.source_title(provenance.source) if provenance else None,
+                )
+                values = value if isinstance(value, list) else [value] if value != {} else []
+                if not values:
+                    line.words.append(self.t("value.empty"))
+                for item in values:
+                    word = self.value_word(key, item)
+                    if word is None:
+                        line.codes.append(str(item))
+                    else:
+                        line.words.append(word)
+                lines.append(line)
 
-        walk(info.sends if side == "sends" else info.accepts, f"{side}.", "")
+        walk(info.sends if side == "sends" else info.accepts, "")
         return lines
+
+    def value_word(self, field_name: str, value: Any) -> str | None:
+        """A profile value as a word of the page's language, None for an identifier."""
+        if isinstance(value, bool):
+            return self.t(f"value.{value}")
+        for key in (f"value.{field_name}.{value}", f"value.{value}", f"fn.{value}"):
+            if self.t.has(key):
+                return self.t(key)
+        return None
+
+
+_STATUS_ANSWER = re.compile(
+    r"(?:^|: )(" + "|".join(re.escape(code.value) for code in ErrorCode) + r"): (.*)$", re.S
+)
+_DELIVERED = re.compile(r"(?:^|: )delivered, services: ([a-z_, ]*)$")
+_PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")
+
+
+def _words(value: Any) -> bool:
+    """A text with letters (not "++"): a source's words that a page quotes."""
+    return isinstance(value, str) and any(ch.isalpha() for ch in value)
+
+
+def _typography(text: str) -> str:
+    """The source's words with its stray spaces before a comma or a full stop removed
+    ("Oui , intégrée" reads "Oui, intégrée")."""
+    return re.sub(r"\s+([,.])(?=\s|$)", r"\1", text)
 
 
 def _functions(results: Results) -> list[str]:

@@ -21,6 +21,7 @@ from conformance.matrix.assemble import (
     assemble,
     contradictions_of,
     pairs_of,
+    source_refs,
     with_expectations,
 )
 from conformance.matrix.sent import sent_contradictions
@@ -235,6 +236,7 @@ def fold_cells(
             "cells": cells,
             "pairs": pairs,
             "contradictions": contradictions_of(cells, pairs),
+            "sources": source_refs(sources, profiles.values()) | results.sources,
         }
     )
 
