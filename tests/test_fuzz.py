@@ -396,3 +396,17 @@ def test_found_inputs_get_a_classified_answer(target: Target, path: Path) -> Non
     outcome = target.run(path.read_bytes())
     failures = {k: v for k, v in outcome.failures.items() if k != "slow"}
     assert not failures, f"{path.name}: {failures}"
+
+
+def test_a_non_positive_serial_warns_nobody(target: Target) -> None:
+    """The library's deprecation warning would be printed on an agent's stderr."""
+    import warnings
+
+    from conformance.smime import validate
+
+    validate._signed_by.cache_clear()
+    message = Path(__file__).parent / "data" / "fuzz" / "non-positive-serial-warning.eml"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        target.run(message.read_bytes())
+    assert not [w for w in caught if "serial number" in str(w.message)], caught
