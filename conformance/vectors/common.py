@@ -94,3 +94,13 @@ def mime_problem(data: bytes) -> str | None:
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_text(path: Path) -> str:
+    """A tester's file as text (a spreadsheet's UTF-8 BOM dropped), or a UserError."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

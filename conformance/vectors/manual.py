@@ -24,7 +24,13 @@ from conformance.errors import UserError
 from conformance.functions import REQUIRED_SERVICES
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, Observed, Results, Verdict, load_results
-from conformance.vectors.common import check_function, real_id, shipped_profile, shipped_profiles
+from conformance.vectors.common import (
+    check_function,
+    read_text,
+    real_id,
+    shipped_profile,
+    shipped_profiles,
+)
 from conformance.vectors.manifest import MANIFEST_FILE, ExportManifest, Vector, load_export_manifest
 from conformance.vectors.negative_record import (
     NEGATIVE_RECORD_FILE,
@@ -165,12 +171,7 @@ def _yaml_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
 
 def read_record(path: Path) -> list[Recorded]:
     """The tester's record, checked line by line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         rows = _csv_rows(path, text)

@@ -24,6 +24,7 @@ from conformance.results import (
     Results,
     rejection_summaries,
 )
+from conformance.vectors.common import read_text
 from conformance.vectors.manifest import ExportManifest
 
 NEGATIVE_RECORD_FILE = "negative.csv"
@@ -42,12 +43,7 @@ class NegativeRecord:
 
 def read_negative_record(path: Path) -> list[NegativeRecord]:
     """The recorded lines of negative.csv (blank `refused`: not recorded), checked."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_text(path)
     reader = csv.DictReader(text.splitlines())
     names = reader.fieldnames or []
     unknown = [n for n in names if n not in NEGATIVE_COLUMNS]
