@@ -107,6 +107,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         policy=config.getoption("osm_policy"),
         variants=config.getoption("osm_variants"),
         out_dir=Path(out).resolve() if out else None,
+        lang=config.getoption("osm_lang"),
         waivers=Path(waivers).resolve() if (waivers := config.getoption("osm_waivers")) else None,
     )
 

@@ -249,3 +249,16 @@ def test_plugin_in_a_vendors_ci_with_junit(tmp_path: Path) -> None:
     assert {d["verdict"] for d in recorded.values()} == {"pass"}
     results = load_results(tmp_path / "out" / "results.json")
     assert results.run.seed == 5 and results.run.complete and len(results.cells) == 2
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_evidence_validator_pages_follow_run_lang(tmp_path: Path, lang: str) -> None:
+    out = tmp_path / "out"
+    argv = ["run", "--quiet", "--jobs", "1", "--examples", "1", "--no-rejections"]
+    argv += ["--function", "sign", "--sender", "reference", "--receiver", "reference"]
+    argv += ["--lang", lang, "--out", str(out)]
+    assert main(argv) == 0
+    pages = list((out / "evidence").rglob("*.checks.html"))
+    assert pages
+    for page in pages:
+        assert f'<html lang="{lang}">' in page.read_text(encoding="utf-8"), page

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hypothesis import Phase, given
 
-from conformance.core.vocabulary import Function
+from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
 from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
@@ -33,6 +33,7 @@ class CellSettings:
     examples: int = 25  # basic example included
     seed: int = 0
     out_dir: Path | None = None
+    lang: Language = DEFAULT_LANGUAGE  # of the validator's pages in the evidence
     # Shrinking runs many exchanges; past this many, the best counterexample so far is kept.
     shrink_budget: int = 60
 
@@ -58,7 +59,9 @@ def run_cell(
         verdict="error",
         services_required=list(REQUIRED_SERVICES[function]),
     )
-    evidence = EvidenceWriter(settings.out_dir, cell.sender, cell.receiver, function)
+    evidence = EvidenceWriter(
+        settings.out_dir, cell.sender, cell.receiver, function, lang=settings.lang
+    )
     try:
         _judge(cell, sender, receiver, function, world, settings, evidence)
     except HarnessError as exc:

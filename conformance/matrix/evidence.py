@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance.core.vocabulary import DEFAULT_LANGUAGE, Language
 from conformance.matrix.exchange import Observation, Seat, World
 
 if TYPE_CHECKING:
@@ -22,8 +23,17 @@ def _safe(name: str) -> str:
 
 
 class EvidenceWriter:
-    def __init__(self, out_dir: Path | None, sender: str, receiver: str, function: str) -> None:
+    def __init__(
+        self,
+        out_dir: Path | None,
+        sender: str,
+        receiver: str,
+        function: str,
+        *,
+        lang: Language = DEFAULT_LANGUAGE,
+    ) -> None:
         self.out_dir = out_dir
+        self.lang = lang
         self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / _safe(function)
         self.paths: list[str] = []
 
@@ -86,7 +96,7 @@ class EvidenceWriter:
         from conformance.check.render import html_page
 
         self._write(f"{prefix}.checks.json", json.dumps(report.to_json(), indent=2).encode())
-        return self._write(f"{prefix}.checks.html", html_page(report).encode("utf-8"))
+        return self._write(f"{prefix}.checks.html", html_page(report, self.lang).encode("utf-8"))
 
 
 def validate(obs: Observation, sender: Seat, receiver: Seat, world: World) -> CheckReport | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.check.policy import DEFAULT_POLICY
-from conformance.core.vocabulary import FUNCTIONS, Function
+from conformance.core.vocabulary import DEFAULT_LANGUAGE, FUNCTIONS, Function, Language
 from conformance.errors import UserError
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import CLAIMS_FILE, Claims, load_claims, shipped_claims
@@ -44,6 +44,7 @@ class MatrixSpec:
     out_dir: Path | None = None
     policy: str = DEFAULT_POLICY  # applies to profile receivers, the validator and the judge
     variants: int = DEFAULT_VARIANTS
+    lang: Language = DEFAULT_LANGUAGE  # of the report and the validator's evidence pages
     waivers: Path | None = None  # known findings recorded in results.json (waivers.py)
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
     _data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -31,7 +31,12 @@ def test_cell(
         osm_cast.seat(receiver, "receiver"),
         function,
         osm_cast.world(),
-        CellSettings(examples=osm_spec.examples, seed=osm_spec.seed, out_dir=osm_spec.out_dir),
+        CellSettings(
+            examples=osm_spec.examples,
+            seed=osm_spec.seed,
+            out_dir=osm_spec.out_dir,
+            lang=osm_spec.lang,
+        ),
     )
     record_property("osm_cell", cell.model_dump_json())
     expected = osm_spec.claims().expected(sender, receiver, function)
