@@ -68,7 +68,17 @@ __all__ = [
     "signer_view",
 ]
 
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
+# asn1crypto raises these on bad input; AttributeError when a field holds an unexpected type
+# (a REAL where a name attribute value is expected: found by the fuzzer).
+_PARSE_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+    AttributeError,
+)
 
 _MAX_OBJECTS = 1024
 _lock = threading.Lock()
