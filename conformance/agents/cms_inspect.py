@@ -17,7 +17,7 @@ from asn1crypto import algos
 from cryptography import x509
 
 from conformance.core import certificates, oids
-from conformance.core.cms import EnvelopedParts, SignedParts, parse
+from conformance.core.cms import PARSE_ERRORS, EnvelopedParts, SignedParts, parse
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
 from conformance.status import Algorithms, Signer
@@ -28,7 +28,6 @@ _TYPE_NAMES = {
     oids.ENVELOPED_DATA: "enveloped_data",
     oids.AUTH_ENVELOPED_DATA: "authenticated_enveloped_data",
 }
-_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
 
 
 @dataclass
@@ -48,7 +47,7 @@ def _cipher_name(algorithm_der: bytes, oid: str) -> str:
         return alg.content_cipher_from_algorithm(algos.EncryptionAlgorithm.load(algorithm_der))
     except alg.UnsupportedAlgorithm as exc:
         return exc.oid
-    except _ERRORS:
+    except PARSE_ERRORS:
         return oid
 
 
@@ -66,7 +65,7 @@ def _signature_name(algorithm_der: bytes, oid: str) -> str:
         return cms_read.signature_info(algorithm_der).algorithm
     except alg.UnsupportedAlgorithm as exc:
         return exc.oid
-    except _ERRORS:
+    except PARSE_ERRORS:
         return oid
 
 
@@ -77,7 +76,7 @@ def _signer_certificate(parts: SignedParts) -> x509.Certificate | None:
             for signer in parts.signers:
                 if certificates.matches(signer.sid, cert):
                     return certificates.crypto_certificate(der)
-        except _ERRORS:
+        except PARSE_ERRORS:
             continue
     return None
 

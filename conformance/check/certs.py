@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from conformance.core import oids
 from conformance.core.certificates import certificate_emails
+from conformance.core.cms import PARSE_ERRORS
 
 RSA_ENCRYPTION = oids.RSA_ENCRYPTION
 GIP_CPS_RSA_OID = oids.GIP_CPS_RSA
@@ -30,7 +31,7 @@ EMAIL_PROTECTION = oids.EMAIL_PROTECTION
 ANY_EKU = oids.ANY_EXTENDED_KEY_USAGE
 IDNAT = re.compile(r"^\d{12}$")
 TEST_IDNAT_PREFIX = "8997"
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnboundLocalError)
+_PARSE_ERRORS: tuple[type[BaseException], ...] = (*PARSE_ERRORS, UnboundLocalError)
 
 
 class _AlgorithmIdentifier(core.Sequence):  # type: ignore[misc]

@@ -26,6 +26,7 @@ from conformance.check.certs import key_facts
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
 from conformance.core import certificates, oids
 from conformance.core.cms import (
+    PARSE_ERRORS,
     CmsError,
     DataParts,
     EnvelopedParts,
@@ -63,7 +64,6 @@ __all__ = [
 UNSUPPORTED = ErrorCode.UNSUPPORTED_ALGORITHM
 PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
-_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
 
 
 def _short(exc: object) -> str:
@@ -226,7 +226,7 @@ class LayerReader:
                 return
         try:
             certs = [certificates.load_certificate(c) for c in content.certificates]
-        except _ERRORS as exc:
+        except PARSE_ERRORS as exc:
             layer.error = f"SignedData does not parse: {_short(exc)}"
             return
         facts = SignedFacts(
@@ -242,7 +242,7 @@ class LayerReader:
         for index, signer_info in enumerate(content.signers, start=1):
             try:
                 facts.signers.append(self._signer(index, signer_info, facts, pool))
-            except _ERRORS as exc:
+            except PARSE_ERRORS as exc:
                 layer.error = f"signer {index}: SignerInfo does not parse: {_short(exc)}"
 
     def _signer(
@@ -260,7 +260,7 @@ class LayerReader:
             signature_name = sig_info.algorithm
         except alg.UnsupportedAlgorithm as exc:
             signature_name = exc.oid
-        except _ERRORS:
+        except PARSE_ERRORS:
             signature_name = info.signature_oid
         signer = SignerFacts(
             index=index,
@@ -332,14 +332,14 @@ class LayerReader:
             cipher, known = alg.content_cipher_from_algorithm(algorithm), True
         except alg.UnsupportedAlgorithm as exc:
             cipher, known = (exc.oid + (f" ({exc.detail})" if exc.detail else "")), False
-        except _ERRORS as exc:
+        except PARSE_ERRORS as exc:
             cipher, known = f"{content.cipher_oid} (bad parameters: {_short(exc)})", False
         envelope = EnvelopeFacts(content.aead, cipher, known, [])
         layer.envelope = envelope
         for recipient in content.recipients:
             try:
                 envelope.recipients.append(self._recipient(recipient))
-            except _ERRORS as exc:
+            except PARSE_ERRORS as exc:
                 layer.error = f"RecipientInfo does not parse: {_short(exc)}"
         if self.key is None:
             if self.key_error is not None:
@@ -390,7 +390,7 @@ def matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
     (the validator never raises)."""
     try:
         return certificates.matches(sid, cert)
-    except _ERRORS:
+    except PARSE_ERRORS:
         return False
 
 

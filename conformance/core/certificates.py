@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ObjectIdentifier
 
 from conformance.core import oids
-from conformance.core.cms import Identifier
+from conformance.core.cms import PARSE_ERRORS, Identifier
 
 __all__ = [
     "KeyInfo",
@@ -68,17 +68,6 @@ __all__ = [
     "signer_view",
 ]
 
-# asn1crypto raises these on bad input; AttributeError when a field holds an unexpected type
-# (a REAL where a name attribute value is expected: found by the fuzzer).
-_PARSE_ERRORS = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    RecursionError,
-    AttributeError,
-)
 
 _MAX_OBJECTS = 1024
 _lock = threading.Lock()
@@ -164,7 +153,7 @@ def parse_problem(der: bytes) -> str | None:
     try:
         cert = asn1_x509.Certificate.load(der, strict=True)
         _ = (cert.native, cert.subject.human_friendly, cert.issuer.human_friendly)
-    except (*_PARSE_ERRORS, AttributeError) as exc:  # asn1crypto on some damaged extensions
+    except PARSE_ERRORS as exc:  # AttributeError: asn1crypto on some damaged extensions
         if isinstance(exc, AttributeError) and "asn1crypto" not in _origin(exc):
             raise
         text = str(exc).strip()
@@ -250,7 +239,7 @@ def same_name(a: bytes, b: bytes) -> bool:
         return True
     try:
         return bool(asn1_x509.Name.load(a) == asn1_x509.Name.load(b))
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         return False
 
 
@@ -259,7 +248,7 @@ def describe_name(der: bytes) -> str:
     """A Name as people read it (slow in asn1crypto, and the same issuers recur)."""
     try:
         return str(asn1_x509.Name.load(der).human_friendly)
-    except _PARSE_ERRORS:
+    except PARSE_ERRORS:
         return f"an unreadable name ({len(der)} bytes)"
 
 

@@ -563,7 +563,18 @@ def _encrypted_data(data: bytes, element: tuple[int, int, int, int]) -> Encrypte
 
 # --- the asn1crypto reading, converted into the same parts ------------------------------
 
-_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, RecursionError)
+# What asn1crypto (and the decoders) raise on bad input: the one list of the project.
+# AttributeError when a field holds an unexpected type (a REAL where a name attribute
+# value is expected: found by the fuzzer).
+PARSE_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+    AttributeError,
+)
 
 
 class _At:
@@ -584,7 +595,7 @@ def from_asn1crypto(der: bytes) -> ContentInfo:
         return _asn1crypto_parts(der, at)
     except CmsError:
         raise
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         text = str(exc).strip()
         detail = text.splitlines()[0] if text else type(exc).__name__
         raise CmsError(at.where, f"invalid CMS/ASN.1: {detail[:200]}") from exc

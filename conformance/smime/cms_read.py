@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from conformance.core import certificates, oids
 from conformance.core.cms import (
+    PARSE_ERRORS,
     CmsError,
     ContentInfo,
     DigestedParts,
@@ -56,7 +57,7 @@ from conformance.smime.ciphers import (
     prepare_decryption,
 )
 from conformance.smime.options import ReceiveOptions
-from conformance.smime.read_errors import PARSE_ERRORS, Budget, ReadError, asn1_guard, malformed
+from conformance.smime.read_errors import Budget, ReadError, asn1_guard, malformed
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, TokenError, UnsupportedMechanism
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from conformance.core.cms import PARSE_ERRORS
 from conformance.core.mime import Count, MimeLimits
 from conformance.smime.options import Limits
 from conformance.status import ErrorCode
@@ -32,16 +33,8 @@ def malformed(where: str, what: str) -> ReadError:
     return ReadError(ErrorCode.MALFORMED, f"{where}: {what}")
 
 
-# What asn1crypto (and the decoders) raise on bad input. They are classified as
-# MALFORMED only inside `asn1_guard`, around parsing code, never around our logic.
-PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError,
-    TypeError,
-    KeyError,
-    IndexError,
-    OverflowError,
-    RecursionError,
-)
+# PARSE_ERRORS (core.cms) are classified as MALFORMED only inside `asn1_guard`, around
+# parsing code, never around our logic.
 
 
 @contextmanager

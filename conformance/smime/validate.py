@@ -50,8 +50,8 @@ from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
 from conformance.core import certificates, oids
+from conformance.core.cms import PARSE_ERRORS
 from conformance.smime import library_log
-from conformance.smime.read_errors import PARSE_ERRORS
 from conformance.status import ErrorCode
 
 __all__ = [
