@@ -11,7 +11,6 @@ does not send encryption (unsupported), a vendor command that does not exist
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
