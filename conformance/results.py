@@ -283,6 +283,11 @@ class RejectionCaseInfo(_Model):
     title: dict[str, str] = Field(default_factory=dict, description="language -> title")
     explanation: dict[str, str] = Field(default_factory=dict, description="one sentence")
     spec: str = ""
+    spec_fr: str | None = Field(
+        default=None,
+        description="the spec reference with its notes in French (absent from results.json "
+        "written before it)",
+    )
     expected: str = Field(description="the expectation under the run's policy")
 
 

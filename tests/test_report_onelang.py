@@ -379,6 +379,8 @@ def test_rejection_variants_read_in_the_pages_language(
         assert shown and {found for found, _ in shown} == {lang}
         written = {(c.variant_fr if lang == "fr" else c.variant) for c in cases}
         assert {html_unescape(text) for _, text in shown} == written
+        specs = re.findall(r'<cite class="spec" lang="([a-z]+)">', html)
+        assert specs and set(specs) == {lang}, "the case's references in the page's language"
 
 
 def test_an_assumed_reason_is_shown_in_the_pages_language_only(

@@ -363,6 +363,7 @@ def case_infos(
             title={lang: text for lang, text in case.title.items()},
             explanation={lang: text for lang, text in case.explanation.items()},
             spec=case.spec,
+            spec_fr=case.spec_fr,
             expected=case.expectation(policy),
         )
         for case in (cases if cases is not None else load_cases())
