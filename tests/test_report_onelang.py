@@ -438,3 +438,13 @@ def test_claims_and_contradictions_name_their_source_in_words(run: tuple[Results
     said = model.said_text("tolerated (warn under osm-2008): delivered, services: integrity")
     assert (said.text, said.words) == ("délivré, services : intégrité", None)
     assert model.expectation("withhold:non_repudiation") == "le délivrer sans non-répudiation"
+    # The suite's own reasons in words too: a promised service missing, a false accept.
+    said = model.said_text("services not held: integrity, non-repudiation")
+    assert (said.text, said.words) == (
+        "délivré sans ces services promis : intégrité, non-répudiation",
+        None,
+    )
+    said = english.said_text(
+        "false accept (refuse under osm-2008): claimed integrity; delivered, services: integrity"
+    )
+    assert (said.text, said.words) == ("delivered, services: integrity", None)

@@ -225,6 +225,9 @@ class AgentView:
     engine_start: bool = False  # the first real engine, after the products
     name: str = ""  # in the page's language (AgentInfo.name_fr on French pages)
 
+    def __post_init__(self) -> None:
+        self.name = self.name or self.info.name
+
     @property
     def homologated(self) -> bool:
         return self.info.homologation == HOMOLOGATED
