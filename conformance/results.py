@@ -87,6 +87,9 @@ class Provenance(_Model):
 class AgentInfo(_Model):
     id: str
     name: str
+    name_fr: str | None = Field(
+        default=None, description="the name on French pages, where it differs from `name`"
+    )
     vendor: str | None = None
     kind: str
     homologation: str
@@ -152,7 +155,11 @@ class WaiverNote(_Model):
 
 
 class Counterexample(_Model):
-    description: str
+    description: str = Field(description="what the failing example was, in English")
+    description_fr: str | None = Field(
+        default=None,
+        description="the same in French (absent from results.json written before it)",
+    )
     reason: str
     evidence: list[str] = Field(default_factory=list)
 
@@ -230,7 +237,13 @@ class RejectionCaseResult(_Model):
     producer: str = Field(description="who made the valid message the case alters")
     outcome: RejectionVerdict
     expected: str = Field(description="refuse, withhold:<service> or warn, under the run's policy")
-    variant: str = Field(default="", description="what was changed and where (shrunk example)")
+    variant: str = Field(
+        default="", description="what was changed and where (shrunk example), in English"
+    )
+    variant_fr: str | None = Field(
+        default=None,
+        description="the same in French (absent from results.json written before it)",
+    )
     claimed: list[str] = Field(default_factory=list, description="services wrongly claimed")
     reason: str = ""
     evidence: list[str] = Field(default_factory=list, description="paths relative to results.json")
@@ -270,6 +283,11 @@ class RejectionCaseInfo(_Model):
     title: dict[str, str] = Field(default_factory=dict, description="language -> title")
     explanation: dict[str, str] = Field(default_factory=dict, description="one sentence")
     spec: str = ""
+    spec_fr: str | None = Field(
+        default=None,
+        description="the spec reference with its notes in French (absent from results.json "
+        "written before it)",
+    )
     expected: str = Field(description="the expectation under the run's policy")
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from conformance.check.catalogue import GROUPS, all_rules, rule_ids
+from conformance.check.i18n import Words
 from conformance.check.policy import load_policy, parse_policy, policy_names
-from conformance.check.render import catalogue_markdown
+from conformance.check.render import catalogue_markdown, html_page
+from conformance.check.runner import check_saved_file
 from conformance.cli import main
 from conformance.errors import UserError
 from conformance.paths import REPO_DIR
@@ -231,3 +234,42 @@ def test_bad_policy_is_a_clear_error(change: object, message: str) -> None:
     change(data)  # type: ignore[operator]
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_policy(data, "test.yaml", rule_ids())
+
+
+# English words that French details never hold (found and expected, outside quoted values).
+_ENGLISH = re.compile(r"\b(the|of|with|not|no|is|does|valid|at least|one|bits? of)\b")
+# What a detail quotes as written: a header's value, a name, an address, a media type, a
+# parameter, an identifier.
+_QUOTED = re.compile(
+    r"(From|To|Date|Message-ID|MIME-Version): .*|Common Name: .*|\S+@\S+|\S*[/=-]\S*"
+)
+
+
+@pytest.mark.parametrize("sender", ["pro01", "defect-revoked", "defect-sha1", "defect-weak-key"])
+def test_what_a_rule_found_and_expected_is_in_the_chosen_language(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sender: str
+) -> None:
+    """`check --lang fr` gives each rule's details in French (the rule writes both), the
+    English ones unchanged with --lang en; the HTML page likewise, and the JSON stays English."""
+    path = tmp_path / "message.eml"
+    path.write_bytes(_message(sender))
+    report = check_saved_file(path.read_bytes(), trust=PKI.trust_paths(), crls=PKI.crl_paths())
+    words = Words("fr")
+    english = []
+    for check in report.checks:
+        for which in ("found", "expected"):
+            text, lang = words.detail(check, which)
+            assert lang in (None, "fr")
+            if lang == "fr":
+                assert Words("en").detail(check, which) == (getattr(check, which), "en")
+            if _ENGLISH.search(_QUOTED.sub("", text)):
+                english.append((check.id, which, text))
+    assert english == []
+    _, french, _ = _run(capsys, path, "--lang", "fr")
+    _, in_english, _ = _run(capsys, path, "--lang", "en")
+    assert "CRLF seulement" in french and "CRLF only" in in_english
+    assert "CRLF only" not in french
+    html = html_page(report, "fr")
+    assert "CRLF seulement" in html and "CRLF only" not in html
+    data = json.dumps(report.to_json())
+    assert "CRLF only" in data and "seulement" not in data

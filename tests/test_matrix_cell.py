@@ -10,6 +10,7 @@ does not send encryption (unsupported), a vendor command that does not exist
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -197,6 +198,10 @@ def test_partial_keeps_a_shrunk_readable_counterexample(partial: tuple[int, Path
     assert ce is not None
     assert got.reason == ce.reason and "bad-signature" in ce.reason, ce.reason
     assert "trailing whitespace" in ce.description, ce.description
+    # The same facts in French, for the French pages (results.json carries both).
+    assert ce.description_fr is not None, "a counterexample is described in French too"
+    assert "avec des blancs en fin de ligne" in ce.description_fr, ce.description_fr
+    assert re.findall(r"\d+", ce.description_fr) == re.findall(r"\d+", ce.description)
     # Shrunk: a short letter, shown in full (the description quotes letters up to 200 bytes).
     assert "text '" in ce.description, ce.description
     letter = ce.description.split("letter of ", 1)[1].split(" bytes", 1)[0]

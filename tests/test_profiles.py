@@ -110,7 +110,7 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         GOOD.replace("  name: Foo", "  name: Foo\n  nmae: Foo"),
         [
             "foo.yaml:5: identity.nmae: unknown field (did you mean 'name'?); "
-            "known: name, vendor, kind, platforms"
+            "known: name, name_fr, vendor, kind, platforms"
         ],
     ),
     (

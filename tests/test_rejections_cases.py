@@ -12,6 +12,7 @@ themselves when the factory takes the policy.
 from __future__ import annotations
 
 import inspect
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -133,7 +134,11 @@ def test_cases_have_both_languages_and_policies() -> None:
     for case in CASES:
         assert set(case.title) == set(case.explanation) == {"fr", "en"}, case.id
         assert set(case.expected) == set(POLICIES), case.id
-        assert case.spec.strip(), case.id
+        assert case.spec.strip() and case.spec_fr.strip(), case.id
+        # The same references in both: only the notes in parentheses are translated.
+        assert re.findall(r"\d+(?:\.\d+)*", case.spec) == re.findall(
+            r"\d+(?:\.\d+)*", case.spec_fr
+        ), case.id
 
 
 def test_schema_in_docs_is_in_sync() -> None:
@@ -150,6 +155,7 @@ def _case(**changes: object) -> dict[str, object]:
         "title": {"fr": "t", "en": "t"},
         "explanation": {"fr": "e", "en": "e"},
         "spec": "RFC 5652 5.6",
+        "spec_fr": "RFC 5652 5.6",
         "producers": ["reference"],
         "breaks": ["integrity"],
         "expected": {"osm-2008": "refuse", "modern": "refuse"},

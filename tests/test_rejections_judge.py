@@ -20,6 +20,7 @@ def _case(expected: dict[str, str], breaks: list[str]) -> RejectionCase:
                     "title": {"fr": "t", "en": "t"},
                     "explanation": {"fr": "e", "en": "e"},
                     "spec": "RFC 5280 6.3",
+                    "spec_fr": "RFC 5280 6.3",
                     "producers": ["reference"],
                     "breaks": breaks,
                     "expected": expected,

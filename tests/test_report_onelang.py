@@ -7,13 +7,16 @@ field key, an enum or status value left untranslated or in the other language, a
 id instead of its title, English prose on a French page, a space before a comma or a
 full stop. Technical identifiers (algorithm names, rule ids, file names) are shown in
 <code> and are language-neutral; the receiver's and the source's own words are quoted
-verbatim in an element that carries their `lang`, and are skipped.
+verbatim (<q>, <cite>) with their `lang`, and are skipped. What the suite wrote during
+the run (a counterexample's description, a hostile message's variant) is checked like
+the page's own text whatever `lang` it carries: it must be in the page's language.
 """
 
 from __future__ import annotations
 
 import re
 import typing
+from html import unescape as html_unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, get_args
@@ -29,11 +32,14 @@ from conformance.profiles.schema import Receive, Send
 from conformance.report import render_report
 from conformance.report.i18n import CATALOGUE, LANGUAGES, Translator
 from conformance.report.views import EvidenceLinks, Footnotes, ReportModel
-from conformance.results import Fact, Results, RunInfo, load_results
+from conformance.results import Counterexample, Fact, Results, RunInfo, load_results
+from conformance.scenarios.model import Attachment, HprimPayload, Scenario
 from conformance.status import ErrorCode
 
 PROFILES = ["smm", "apimail-apicrypt", "sermentis-mms", "reference"]
 SKIPPED = {"style", "script", "code"}
+# The elements that quote someone else's words: skipped when they carry the other language.
+QUOTES = {"q", "cite"}
 VOID = {"meta", "link", "br", "hr", "img", "input", "col", "wbr", "source"}
 # Words of one language that never occur in the other's prose on these pages.
 STOPWORDS = {
@@ -41,9 +47,12 @@ STOPWORDS = {
     "en": {"le", "la", "les", "est", "du", "une", "pas", "aucune", "réussi", "échec"},
 }
 # What is no prose of either language: an e-mail address, a test professional's name (the
-# PKI's "Pierre-Yves LE GALL" is no French article), a quotation of a source's title or words.
+# PKI's "Pierre-Yves LE GALL" is no French article), a quotation of a source's title or words,
+# a letter's text or subject quoted as written ('...', not an apostrophe inside a word), an
+# identifier of the test PKI or a profile ("defect-not-yet-valid", "sign-encrypt").
 NOT_PROSE = re.compile(
-    r"\S+@\S+|\"[^\"]*\"|«[^»]*»|\b("
+    r"\S+@\S+|\"[^\"]*\"|«[^»]*»|(?<!\w)'(?:[^'\\]|\\.)*'(?!\w)"
+    r"|\b[a-z0-9]+(?:-[a-z0-9]+)+\b|\b("
     + "|".join(re.escape(part) for name in NAMES if isinstance(name, tuple) for part in name)
     + r")\b",
     re.IGNORECASE,
@@ -77,7 +86,7 @@ class _Texts(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        other_lang = a.get("lang") not in (None, self.lang) and tag != "html"
+        other_lang = a.get("lang") not in (None, self.lang) and tag in QUOTES
         skipped = tag in SKIPPED or other_lang
         if not self._skipped() and not skipped:
             for name in ("title", "aria-label"):
@@ -275,8 +284,103 @@ def test_the_cell_dialog_summarises_before_the_evidence(
 
 
 def _pair(results: Results, lang: str) -> str:
-    names = {a.id: a.name for a in results.agents}
+    names = {a.id: (a.name_fr if lang == "fr" and a.name_fr else a.name) for a in results.agents}
     return f"{names['reference']} → {names['smm']}"
+
+
+def test_the_reference_agent_is_named_in_the_pages_language(
+    run: tuple[Results, Path], rendered: dict[str, Path]
+) -> None:
+    results, _ = run
+    reference = next(a for a in results.agents if a.id == "reference")
+    assert reference.name_fr == "Agent de référence (osm-conformance)"
+    for lang, shown, hidden in (
+        ("fr", reference.name_fr, reference.name),
+        ("en", reference.name, reference.name_fr),
+    ):
+        for page in ("index.html", "refusals.html", "products/reference.html"):
+            html = (rendered[lang] / page).read_text("utf-8")
+            assert shown in html and hidden not in html, (lang, page)
+
+
+# A letter with every feature a description names: its French and English must each read
+# as one language (the letter's own words are quoted as written).
+LETTER = (
+    "Cher confrère,\r\nFrom the lab: résultats  \r\n-- \r\n.\r\n"
+    + "x" * 1000
+    + "\r\nligne\nnue\rfin"
+)
+
+
+def _scenario() -> Scenario:
+    return Scenario(
+        function="hprim-net",
+        subject="Résultats d'analyse",
+        body=LETTER,
+        charset="utf-8",
+        transfer_encoding="base64",
+        attachments=(Attachment("compte-rendu-échographie.pdf", "application/pdf", b"%PDF"),),
+        hprim=HprimPayload("medecin", b"****LAB****\r\nRES|x\n"),
+        extra_recipients=1,
+    )
+
+
+def test_a_scenario_is_described_in_both_languages() -> None:
+    described = _scenario().description()
+    assert described.en == _scenario().describe()
+    for lang in LANGUAGES:
+        text = NOT_PROSE.sub(" ", described.get(lang))
+        words = set(re.findall(r"[a-zàâçéèêëîïôûùüÿœ]+", text.lower()))
+        assert not words & STOPWORDS[lang], (lang, words & STOPWORDS[lang], text)
+    # The same facts in both: every number and quoted value of one is in the other.
+    assert re.findall(r"\d+", described.fr) == re.findall(r"\d+", described.en)
+    assert "lettre de " in described.fr and "1 LF isolé(s)" in described.fr
+    assert "objet non ASCII" in described.fr and "pièce jointe" in described.fr
+
+
+def test_a_counterexample_reads_in_the_pages_language(
+    run: tuple[Results, Path], tmp_path: Path
+) -> None:
+    """A partial cell of the real run with a counterexample described by the scenario
+    model: each page shows it in its language (checked like the page's own text), and a
+    results.json written before the French existed still shows the English, marked so."""
+    results, out = run
+    results = results.model_copy(deep=True)
+    cell = results.cell("smm", "sermentis-mms", "sign")
+    assert cell is not None and cell.verdict == "pass"
+    described = _scenario().description()
+    cell.verdict = "partial"
+    cell.counterexample = Counterexample(
+        description=described.en, description_fr=described.fr, reason="bad-signature: no"
+    )
+    for lang in LANGUAGES:
+        render_report(results, tmp_path / lang, lang=lang, run_dir=out)
+        shown = html_unescape((tmp_path / lang / "index.html").read_text("utf-8"))
+        assert f'<pre lang="{lang}">{described.get(lang)}</pre>' in shown
+        sheet = html_unescape((tmp_path / lang / "products/smm.html").read_text("utf-8"))
+        assert f'<pre lang="{lang}">{described.get(lang)}</pre>' in sheet
+        assert _problems(tmp_path / lang, lang) == []
+    cell.counterexample.description_fr = None  # an older results.json
+    render_report(results, tmp_path / "old", lang="fr", run_dir=out)
+    shown = html_unescape((tmp_path / "old" / "index.html").read_text("utf-8"))
+    assert f'<pre lang="en">{described.en}</pre>' in shown
+
+
+def test_rejection_variants_read_in_the_pages_language(
+    run: tuple[Results, Path], rendered: dict[str, Path]
+) -> None:
+    results, _ = run
+    assert results.rejections is not None
+    cases = [c for cell in results.rejections.cells for c in cell.cases if c.variant]
+    assert cases and all(c.variant_fr and c.variant_fr != c.variant for c in cases)
+    for lang in LANGUAGES:
+        html = (rendered[lang] / "refusals.html").read_text("utf-8")
+        shown = re.findall(r'<span class="variant" lang="([a-z]+)">([^<]*)</span>', html)
+        assert shown and {found for found, _ in shown} == {lang}
+        written = {(c.variant_fr if lang == "fr" else c.variant) for c in cases}
+        assert {html_unescape(text) for _, text in shown} == written
+        specs = re.findall(r'<cite class="spec" lang="([a-z]+)">', html)
+        assert specs and set(specs) == {lang}, "the case's references in the page's language"
 
 
 def test_an_assumed_reason_is_shown_in_the_pages_language_only(
@@ -334,3 +438,13 @@ def test_claims_and_contradictions_name_their_source_in_words(run: tuple[Results
     said = model.said_text("tolerated (warn under osm-2008): delivered, services: integrity")
     assert (said.text, said.words) == ("délivré, services : intégrité", None)
     assert model.expectation("withhold:non_repudiation") == "le délivrer sans non-répudiation"
+    # The suite's own reasons in words too: a promised service missing, a false accept.
+    said = model.said_text("services not held: integrity, non-repudiation")
+    assert (said.text, said.words) == (
+        "délivré sans ces services promis : intégrité, non-répudiation",
+        None,
+    )
+    said = english.said_text(
+        "false accept (refuse under osm-2008): claimed integrity; delivered, services: integrity"
+    )
+    assert (said.text, said.words) == ("delivered, services: integrity", None)

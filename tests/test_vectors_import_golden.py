@@ -275,6 +275,7 @@ def test_import_reads_the_negative_record(
     assert len(cases) == 3  # the blank line is not recorded
     first = cases[(accepted["case"], accepted["producer"])]
     assert first.outcome == "accepts" and "signature valide affichée" in first.reason
+    assert first.variant_fr == accepted["variant_fr"] != first.variant  # for French pages
     assert cases[(refused["case"], refused["producer"])].outcome == "refuses"
     tolerated = cases[(warn["case"], warn["producer"])]
     assert tolerated.outcome == "refuses" and "warn under osm-2008" in tolerated.reason

@@ -53,6 +53,7 @@ def test_the_negative_corpus_is_exported_with_its_expectations(tmp_path: Path) -
                 data=None,
             )
             assert again.message == data and again.variant == negative.variant
+            assert again.wording.fr == negative.variant_fr != negative.variant
     raw = (tmp_path / "manifest.json").read_text(encoding="utf-8")
     assert '"class": "altered"' in raw
     record = (tmp_path / "negative.csv").read_text(encoding="utf-8").splitlines()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conformance.check.model import CheckStatus
+from conformance.core.bilingual import Bilingual
 
 if TYPE_CHECKING:
     from conformance.check.context import Context
@@ -44,13 +45,13 @@ class Outcome:
 
     part: str
     passed: bool
-    found: str
-    expected: str
+    found: str | Bilingual  # Bilingual: written in French too (check --lang fr shows it)
+    expected: str | Bilingual
     status: CheckStatus | None = None
     checked: bool = True
 
 
-def not_checked(part: str, found: str, expected: str) -> Outcome:
+def not_checked(part: str, found: str | Bilingual, expected: str | Bilingual) -> Outcome:
     """A rule that could not judge: INFO, and the message's verdict is incomplete."""
     return Outcome(part, False, found, expected, "INFO", checked=False)
 

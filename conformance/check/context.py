@@ -17,6 +17,7 @@ from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
 from conformance.check.policy import Policy
 from conformance.check.tree import Node, parse_message
 from conformance.core import certificates
+from conformance.core.bilingual import Bilingual
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle
 
@@ -136,7 +137,7 @@ class Context:
     crls: list[x509.CertificateRevocationList]
     identity_certificates: list[asn1_x509.Certificate]  # all roles of --identity
     intended: asn1_x509.Certificate | None  # the recipient's encryption certificate
-    intended_source: str  # where `intended` came from, for messages
+    intended_source: Bilingual  # where `intended` came from, for messages
     identity_given: bool
     expected_sender: str | None
     expected_recipient: str | None
@@ -194,7 +195,7 @@ class Context:
 
 def _intended(
     identity_dir: Path | None, expected_recipient: str | None
-) -> tuple[asn1_x509.Certificate | None, str, list[asn1_x509.Certificate]]:
+) -> tuple[asn1_x509.Certificate | None, Bilingual, list[asn1_x509.Certificate]]:
     from conformance.token.files import check_identity_dir, load_certificate
 
     identity_certs: list[asn1_x509.Certificate] = []
@@ -210,7 +211,11 @@ def _intended(
             if role == "encrypt":
                 encrypt = cert
         if encrypt is not None:
-            return encrypt, f"the encryption certificate of {directory.name}", identity_certs
+            source = Bilingual(
+                f"le certificat de chiffrement de {directory.name}",
+                f"the encryption certificate of {directory.name}",
+            )
+            return encrypt, source, identity_certs
     if expected_recipient:
         try:
             from conformance.pki.directory import Directory
@@ -220,8 +225,12 @@ def _intended(
         except (UserError, OSError, ValueError):
             cert = None
         if cert is not None:
-            return to_asn1(cert), f"the test PKI's certificate of {expected_recipient}", []
-    return None, "", identity_certs
+            source = Bilingual(
+                f"le certificat de {expected_recipient} dans la PKI de test",
+                f"the test PKI's certificate of {expected_recipient}",
+            )
+            return to_asn1(cert), source, []
+    return None, Bilingual.same(""), identity_certs
 
 
 def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, str | None]:

@@ -2,17 +2,18 @@
 
 The rules register their titles in English (`catalogue.rule`); their French
 titles are here, keyed by the stable rule id, and a test requires one for every
-rule. The details a rule finds (`found`, `expected`) are technical facts
-(algorithm names, serial numbers, RFC sections) written once, in English: a
-translation of each of some hundred formatted messages would drift from the
-code that builds them, while the title, the status and the verdict carry the
-meaning a tester acts on. The JSON report is not translated (a contract).
+rule. The details a rule finds (`found`, `expected`) are written by the rule
+itself, in both languages side by side (`core.bilingual.Bilingual`) where it
+builds them, so that the French cannot drift from the code; a text a rule
+writes once (an identifier, a header's value, a lower layer's message it
+quotes) is shown as it is. The JSON report is not translated (a contract).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from conformance.check.model import Check
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
 
@@ -186,6 +187,16 @@ class Words:
         """A rule's title in this language (its English title when it has no French one:
         a test requires one for every rule, so this only protects a page from a KeyError)."""
         return TITLES_FR.get(rule_id, english) if self.lang == "fr" else english
+
+    def detail(self, check: Check, which: str) -> tuple[str, Language | None]:
+        """A check's `found` or `expected` (`which`) in this language, and the language it
+        is in: None for a text the rule wrote once (an identifier, a header's value, a
+        lower layer's message), shown as it is."""
+        english: str = getattr(check, which)
+        french: str | None = getattr(check, f"{which}_fr")
+        if french is None:
+            return english, None
+        return (french, "fr") if self.lang == "fr" else (english, "en")
 
     def count(self, n: int, noun: str) -> str:
         """ "1 erreur", "0 erreur", "2 erreurs" (French singular below 2); "1 error", "0 errors"."""

@@ -38,6 +38,10 @@ class Check:
     reference: str
     part: str
     checked: bool = True
+    # `found` and `expected` in French where the rule wrote them so (None: English only);
+    # for the person reading `check --lang fr`, never in the JSON (a contract).
+    found_fr: str | None = None
+    expected_fr: str | None = None
 
     def to_json(self) -> dict[str, str]:
         return {

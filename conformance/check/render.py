@@ -104,14 +104,14 @@ def text_table(report: CheckReport, width: int | None = None, lang: str = DEFAUL
         if check.status in ("ERROR", "WARNING"):
             lines += _wrap(head, title, width, indent)
             for key, value in (
-                ("found", check.found),
-                ("expected", check.expected),
+                ("found", words.detail(check, "found")[0]),
+                ("expected", words.detail(check, "expected")[0]),
                 ("reference", check.reference),
             ):
                 prefix = " " * indent + labels[key].ljust(label_width) + sep
                 lines += _wrap(prefix, value, width, len(prefix))
         else:
-            lines += _wrap(head, f"{title}{sep}{check.found}", width, indent)
+            lines += _wrap(head, f"{title}{sep}{words.detail(check, 'found')[0]}", width, indent)
     counts = ", ".join(f"{n} {words.status(s)}" for s, n in report.counts().items())
     lines += ["", f"{words('checks', n=len(report.checks))}{sep}{counts}", *verdict]
     return "\n".join(line.rstrip() for line in lines) + "\n"
@@ -202,8 +202,9 @@ def catalogue_markdown() -> str:
         "  ERROR. Receivers and the matrix never convert: they judge the bytes received.",
         "- **Exit status:** 0 conformant, 1 non-conformant, 2 usage error, 3 incomplete.",
         "- **Language:** `--lang fr` (default) or `en` translates the verdict, the statuses,",
-        "  the labels and the rule titles; what a rule found and expected is technical",
-        "  detail written in English; the JSON is never translated.",
+        "  the labels, the rule titles and what a rule found and expected (each rule writes",
+        "  both languages; a header's value or a parser's message it quotes is shown as it",
+        "  is); the JSON is never translated.",
         "",
         "## Policies",
         "",

@@ -24,6 +24,7 @@ from conformance.check.endings import line_endings
 from conformance.check.i18n import Words
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
+from conformance.core.bilingual import Bilingual
 from conformance.core.mime import canonicalize
 from conformance.errors import UserError
 
@@ -54,22 +55,33 @@ def _summary(context: Context) -> dict[str, Any]:
     }
 
 
+def _languages(text: str | Bilingual) -> tuple[str, str | None]:
+    """(English, French or None) of what a rule wrote."""
+    if isinstance(text, Bilingual):
+        return text.en, text.fr
+    return text, None
+
+
 def _run_rule(rule: Rule, context: Context) -> list[Check]:
     checks: list[Check] = []
     severity = context.policy.severity(rule.id)
     try:
         for outcome in rule.function(context):
             status = outcome.status or ("SUCCESS" if outcome.passed else severity)
+            found, found_fr = _languages(outcome.found)
+            expected, expected_fr = _languages(outcome.expected)
             checks.append(
                 Check(
                     rule.id,
                     status,
                     rule.title,
-                    outcome.found,
-                    outcome.expected,
+                    found,
+                    expected,
                     rule.reference,
                     outcome.part,
                     outcome.checked,
+                    found_fr,
+                    expected_fr,
                 )
             )
     except Exception as exc:  # a validator bug: shown, never a silent pass
@@ -197,12 +209,20 @@ def check_saved_file(message: bytes, **options: Any) -> CheckReport:
     as_saved = run_checks(message, **options)
     endings = line_endings(message)
     if endings == "mixed":
-        note = (
+        note = Bilingual(
+            " ; le fichier mêle CRLF et LF isolés (ou a un CR isolé), il n'a donc pas de forme "
+            "CRLF unique : jugé tel quel",
             "; the file mixes CRLF and bare LF (or has a bare CR), so it has no single "
-            "CRLF form: judged as it is"
+            "CRLF form: judged as it is",
         )
         as_saved.checks = [
-            replace(c, found=c.found + note) if c.id == "MIME-001" and c.status != "SUCCESS" else c
+            replace(
+                c,
+                found=c.found + note.en,
+                found_fr=None if c.found_fr is None else c.found_fr + note.fr,
+            )
+            if c.id == "MIME-001" and c.status != "SUCCESS"
+            else c
             for c in as_saved.checks
         ]
     if endings != "LF":
@@ -219,6 +239,7 @@ def check_saved_file(message: bytes, **options: Any) -> CheckReport:
             (False, False): "neither",
         }[(saved_ok, bool(crlf_ok))]
     said = Words("en")(f"verifies.{verifies}")
+    said_fr = Words("fr")(f"verifies.{verifies}")
     rule = get_rule("MIME-001")
     assert rule is not None
     warning = Check(
@@ -231,6 +252,10 @@ def check_saved_file(message: bytes, **options: Any) -> CheckReport:
         "CRLF at the end of every line, as the message is sent",
         rule.reference,
         "1",
+        found_fr="les lignes finissent par LF, comme dans un fichier enregistré sous Unix "
+        "(openssl ne garde en CRLF que le contenu signé) : vérifié tel qu'enregistré et sous "
+        f"sa forme CRLF, celle de l'envoi, que montre ce rapport ; {said_fr}",
+        expected_fr="CRLF à la fin de chaque ligne, comme le message est envoyé",
     )
     # The CRLF form's own MIME-001 findings (all SUCCESS) give way to it.
     place = next((i for i, c in enumerate(report.checks) if c.id == rule.id), 0)

@@ -124,6 +124,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
     return AgentInfo(
         id=profile.id,
         name=profile.identity.name,
+        name_fr=profile.identity.name_fr,
         vendor=profile.identity.vendor,
         kind=profile.identity.kind,
         homologation=profile.homologation.status,

@@ -117,13 +117,17 @@ def _judge(
         cell.verdict = "pass"
         return
     scenario, failing = found.counterexample
-    paths = evidence.observation("counterexample", failing, scenario.describe())
+    described = scenario.description()
+    paths = evidence.observation("counterexample", failing, described.en)
     checks = evidence.checks("counterexample", failing, sender, receiver, world)
     if checks is not None:
         paths.append(checks)
     cell.verdict, cell.reason = "partial", failing.reason
     cell.counterexample = Counterexample(
-        description=scenario.describe(), reason=failing.reason or "", evidence=paths
+        description=described.en,
+        description_fr=described.fr,
+        reason=failing.reason or "",
+        evidence=paths,
     )
 
 

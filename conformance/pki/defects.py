@@ -39,6 +39,18 @@ DEFECTS: dict[str, str] = {
     "sha1": "certificates signed with sha1WithRSAEncryption",
     "gip-cps-oid": f"public keys tagged with the GIP-CPS OID {GIP_CPS_RSA_OID}, not rsaEncryption",
 }
+# Each defect in a few French words, for what the reports show (the rejection variants).
+DEFECT_NAMES_FR: dict[str, str] = {
+    "expired": "expiré",
+    "not-yet-valid": "pas encore valide",
+    "revoked": "révoqué",
+    "no-nonrepudiation": "sans non-répudiation",
+    "unknown-root": "racine inconnue",
+    "email-mismatch": "autre adresse de messagerie",
+    "weak-key": "clé RSA de 1024 bits",
+    "sha1": "certificats signés en SHA-1",
+    "gip-cps-oid": "OID de clé GIP-CPS",
+}
 
 Issuer = Literal["intermediate", "unknown"]
 HashName = Literal["sha256", "sha1"]

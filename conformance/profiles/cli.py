@@ -167,7 +167,7 @@ def skeleton(new_id: str, base: Profile) -> str:
         "id": new_id,
         "extends": base.id,
         "draft": True,
-        "identity": {"name": new_id, "vendor": None},
+        "identity": {"name": new_id, "name_fr": None, "vendor": None},
         "homologation": {"status": "none", "date": None, "note": None},
         "criteria": dict.fromkeys(Criteria.model_fields),
         "provenance": provenance,

@@ -150,6 +150,12 @@ class Identity(Section):
     """What the product is."""
 
     name: Text = Field(description="Product name as the source document writes it.")
+    name_fr: Text | None = Field(
+        default=None,
+        description="The name on French pages, where `name` is words rather than a brand "
+        "(the suite's reference agent); deep-merged like every field, so a profile that "
+        "extends one with it and renames itself sets its own (or null).",
+    )
     vendor: str | None = Field(default=None, description="Publisher of the product.")
     kind: Kind = Field(
         description="client (mail client), webmail, relay-client (works beside the user's mail "

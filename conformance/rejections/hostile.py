@@ -49,7 +49,9 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import SendRequest
 from conformance.core import cms as core_cms
 from conformance.core import mime, oids
+from conformance.core.bilingual import Bilingual
 from conformance.core.vocabulary import ContentCipher
+from conformance.pki.defects import DEFECT_NAMES_FR
 from conformance.pki.model import Identity, TestPKI
 from conformance.profiles.loader import load_profile
 from conformance.rejections.model import RejectionCase
@@ -108,10 +110,15 @@ class Hostile:
 
     case_id: str
     producer: str
-    variant: str  # one readable line: what was changed and where
+    wording: Bilingual  # one readable line: what was changed and where, in fr and en
     message: bytes
     sender: str
     recipient: str
+
+    @property
+    def variant(self) -> str:
+        """The variant line in English (evidence files, vectors)."""
+        return self.wording.en
 
 
 @dataclass(frozen=True)
@@ -154,9 +161,10 @@ class _Draw:
         return self.data.draw(st.integers(1, 255), label=label)
 
 
-# A maker gives the variant line and the message, and the identity id of who sent it
-# when another identity than the sender did (a defective signer, a forwarder).
-Made = tuple[str, bytes] | tuple[str, bytes, str]
+# A maker gives the variant line (in French and English) and the message, and the
+# identity id of who sent it when another identity than the sender did (a defective
+# signer, a forwarder).
+Made = tuple[Bilingual, bytes] | tuple[Bilingual, bytes, str]
 Maker = Callable[[_Context], Made]
 
 
@@ -256,19 +264,22 @@ def _signed_message(ctx: _Context) -> bytes:
     return _reference_message(ctx, "sign")
 
 
-def _in_some_format(ctx: _Context) -> tuple[str, bytes]:
+def _in_some_format(ctx: _Context) -> tuple[Bilingual, bytes]:
     """The signed letter as multipart/signed (the basic variant) or, when drawn, as opaque
     signed-data: for the changes made inside the CMS, which both formats carry."""
     form = ctx.draw.choice(("multipart-signed", "opaque"), "format")
     if form == "multipart-signed":
-        return "", _signed_message(ctx)
+        return Bilingual.same(""), _signed_message(ctx)
     if ctx.producer == "openssl":
         options = _openssl_options()
         opaque = replace(options, sign=replace(options.sign, format="opaque"))
-        return "opaque signed-data, ", _openssl_message(ctx, options=opaque)
+        return _OPAQUE, _openssl_message(ctx, options=opaque)
     options = _reference_options()
     opaque = replace(options, sign=replace(options.sign, format="opaque"))
-    return "opaque signed-data, ", _reference_message(ctx, "sign", options=opaque)
+    return _OPAQUE, _reference_message(ctx, "sign", options=opaque)
+
+
+_OPAQUE = Bilingual("signed-data opaque, ", "opaque signed-data, ")
 
 
 # --- MIME and CMS surgery ------------------------------------------------------------
@@ -412,8 +423,12 @@ def _altered_content(ctx: _Context) -> Made:
     i = positions[ctx.draw.index(len(positions), basic, "byte")]
     new = ctx.draw.replacement(body[i], "letter")
     changed = _splice(message, body_start + i, body_start + i + 1, bytes((new,)))
+    change = f"{chr(body[i])!r} -> {chr(new)!r}"
     return (
-        f"signed part, body byte {i}: {chr(body[i])!r} -> {chr(new)!r}",
+        Bilingual(
+            f"partie signée, octet {i} du corps : {change}",
+            f"signed part, body byte {i}: {change}",
+        ),
         changed,
     )
 
@@ -424,13 +439,18 @@ def _altered_content_swapped(ctx: _Context) -> Made:
     start = signed.offset
     other = OTHER_LETTER if b"\r\n" in signed.raw else OTHER_LETTER.replace(b"\r\n", b"\n")
     return (
-        "signed part replaced by another letter, signature kept",
+        Bilingual(
+            "partie signée remplacée par une autre lettre, signature conservée",
+            "signed part replaced by another letter, signature kept",
+        ),
         _splice(message, start, start + len(signed.raw), other),
     )
 
 
 def _flip_in_cms(
-    ctx: _Context, pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]], what: str
+    ctx: _Context,
+    pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]],
+    what: Bilingual,
 ) -> Made:
     """Flip one byte of the CMS inside the field that `pick` returns (start, size, basic)."""
     form, message = _in_some_format(ctx)
@@ -441,7 +461,12 @@ def _flip_in_cms(
     mask = ctx.draw.xor("mask")
     changed = _flip(data, start + offset, mask)
     return (
-        f"{form}{what}, byte {offset} of {size} xor 0x{mask:02x}",
+        form
+        + what
+        + Bilingual(
+            f", octet {offset} sur {size} xor 0x{mask:02x}",
+            f", byte {offset} of {size} xor 0x{mask:02x}",
+        ),
         _with_cms(message, entity, changed),
     )
 
@@ -483,8 +508,14 @@ def _wrong_signer_certificate(ctx: _Context) -> Made:
     if own not in parts.certificates:
         certificates.append(_der_certificate(other))
     changed = _replace_signer(data, _issuer_serial(other), certificates)
+    other_id = _other_id(ctx)
     return (
-        f"{form}signer certificate replaced by {_other_id(ctx)}'s, SignerIdentifier repointed",
+        form
+        + Bilingual(
+            f"certificat du signataire remplacé par celui de {other_id}, "
+            "SignerIdentifier modifié en conséquence",
+            f"signer certificate replaced by {other_id}'s, SignerIdentifier repointed",
+        ),
         _with_cms(message, entity, changed),
     )
 
@@ -497,9 +528,14 @@ def _wrong_signer_identifier(ctx: _Context) -> Made:
     other = ctx.pki.identity(_other_id(ctx)).certificate("sign")
     certificates = [c for c in parts.certificates if c != own] + [_der_certificate(other)]
     changed = _replace_signer(data, _issuer_serial(other), certificates)
+    other_id = _other_id(ctx)
     return (
-        f"{form}SignerIdentifier names {_other_id(ctx)}'s certificate (carried), "
-        "the signer's removed",
+        form
+        + Bilingual(
+            f"SignerIdentifier désigne le certificat de {other_id} (joint), "
+            "celui du signataire retiré",
+            f"SignerIdentifier names {other_id}'s certificate (carried), the signer's removed",
+        ),
         _with_cms(message, entity, changed),
     )
 
@@ -526,7 +562,11 @@ def _defective(defect: str) -> Callable[[_Context], Made]:
             message = _openssl_message(signing)
         else:
             message = _reference_message(signing, "sign", signer=signer)
-        return f"signed by {signer.id} ({defect}), From: its own address", message, signer.id
+        said = Bilingual(
+            f"signé par {signer.id} ({DEFECT_NAMES_FR[defect]}), From: sa propre adresse",
+            f"signed by {signer.id} ({defect}), From: its own address",
+        )
+        return said, message, signer.id
 
     return make
 
@@ -571,7 +611,11 @@ def _not_for_me_other(ctx: _Context) -> Made:
     to = top.header.find(b"\r\nTo: ")
     end = top.header.find(b"\r\n", to + 2)
     changed = _splice(message, to, end, b"\r\nTo: " + ctx.recipient.email.encode())
-    return f"encrypted for {other.id} only, addressed to the receiver", changed
+    said = Bilingual(
+        f"chiffré pour {other.id} seulement, adressé au destinataire",
+        f"encrypted for {other.id} only, addressed to the receiver",
+    )
+    return said, changed
 
 
 def _not_for_me_wrong_key(ctx: _Context) -> Made:
@@ -587,7 +631,11 @@ def _not_for_me_wrong_key(ctx: _Context) -> Made:
     swapped = _rebuild(ktri, {"encrypted_key": theirs.chosen["encrypted_key"].dump()})
     changed = _replace_recipients(data, [swapped])
     return (
-        f"the receiver's RecipientInfo carries the content key encrypted to {other.id}'s key",
+        Bilingual(
+            f"le RecipientInfo du destinataire porte la clé de contenu chiffrée pour la clé "
+            f"de {other.id}",
+            f"the receiver's RecipientInfo carries the content key encrypted to {other.id}'s key",
+        ),
         _with_cms(message, entity, changed),
     )
 
@@ -607,7 +655,10 @@ def _not_for_me_truncated(ctx: _Context) -> Made:
         rebuilt.append(_rebuild(info.chosen, {"encrypted_key": der.octet_string(key[:kept])}))
     changed = _replace_recipients(data, rebuilt)
     return (
-        f"the receiver's encrypted key truncated to {kept} bytes",
+        Bilingual(
+            f"clé chiffrée du destinataire tronquée à {kept} octets",
+            f"the receiver's encrypted key truncated to {kept} bytes",
+        ),
         _with_cms(message, entity, changed),
     )
 
@@ -659,7 +710,10 @@ def _from_mismatch_header(ctx: _Context) -> Made:
     other = ctx.pki.identity(_other_id(ctx))
     message = _signed_message(ctx)
     return (
-        f"signed by {ctx.sender.id}, From: rewritten to {other.id} <{other.email}>",
+        Bilingual(
+            f"signé par {ctx.sender.id}, From: réécrit en {other.id} <{other.email}>",
+            f"signed by {ctx.sender.id}, From: rewritten to {other.id} <{other.email}>",
+        ),
         _set_field(message, "From", _mailbox(other)),
     )
 
@@ -672,8 +726,12 @@ def _from_mismatch_certificate(ctx: _Context) -> Made:
     else:
         message = _reference_message(signing, "sign", signer=signer)
     return (
-        f"signed by {signer.id}, whose certificate carries another address than From: "
-        f"{signer.email}",
+        Bilingual(
+            f"signé par {signer.id}, dont le certificat porte une autre adresse que From: "
+            f"{signer.email}",
+            f"signed by {signer.id}, whose certificate carries another address than From: "
+            f"{signer.email}",
+        ),
         message,
         signer.id,
     )
@@ -699,10 +757,19 @@ def _from_ambiguous(ctx: _Context) -> Made:
     at = next(i for i, f in enumerate(fields) if _field_name(f) == b"from")
     fields = [*fields[:at], *replacement, *fields[at + 1 :]]
     described = {
-        "other-first": f"From: {other.id}'s mailbox then the signer's, no Sender:",
-        "signer-first": f"From: the signer's mailbox then {other.id}'s, no Sender:",
-        "two-fields": f"two From: fields, {other.id}'s first",
-        "no-from": "no From: field",
+        "other-first": Bilingual(
+            f"From: l'adresse de {other.id} puis celle du signataire, sans Sender:",
+            f"From: {other.id}'s mailbox then the signer's, no Sender:",
+        ),
+        "signer-first": Bilingual(
+            f"From: l'adresse du signataire puis celle de {other.id}, sans Sender:",
+            f"From: the signer's mailbox then {other.id}'s, no Sender:",
+        ),
+        "two-fields": Bilingual(
+            f"deux champs From:, celui de {other.id} d'abord",
+            f"two From: fields, {other.id}'s first",
+        ),
+        "no-from": Bilingual("aucun champ From:", "no From: field"),
     }[trick]
     return described, _with_fields(fields, body, eol)
 
@@ -740,9 +807,13 @@ def _partial_mixed(ctx: _Context) -> Made:
     unsigned = _UNSIGNED_TEXT.replace(b"\r\n", eol)
     first = ctx.draw.choice(("unsigned", "signed"), "first")
     parts = [unsigned, signed] if first == "unsigned" else [signed, unsigned]
-    where = "before" if first == "unsigned" else "after"
+    where = Bilingual("avant", "before") if first == "unsigned" else Bilingual("après", "after")
     return (
-        f"multipart/mixed: an unsigned text part {where} the genuine multipart/signed part",
+        Bilingual(
+            f"multipart/mixed : une partie texte non signée {where.fr} la vraie partie "
+            "multipart/signed",
+            f"multipart/mixed: an unsigned text part {where.en} the genuine multipart/signed part",
+        ),
         _with_fields(outer, b"", eol)[: -len(eol)] + _mixed(parts, "hostile-mixed-1", eol),
     )
 
@@ -761,8 +832,12 @@ def _partial_forwarded(ctx: _Context) -> Made:
         b"MIME-Version: 1.0",
     ]
     return (
-        f"forwarded by {forwarder.id} (unsigned) around {ctx.sender.id}'s signed message "
-        "as message/rfc822",
+        Bilingual(
+            f"transféré par {forwarder.id} (sans signature) autour du message signé de "
+            f"{ctx.sender.id}, en message/rfc822",
+            f"forwarded by {forwarder.id} (unsigned) around {ctx.sender.id}'s signed message "
+            "as message/rfc822",
+        ),
         _with_fields(outer, b"", eol)[: -len(eol)]
         + _mixed([note, forwarded], "hostile-forward-1", eol),
         forwarder.id,
@@ -778,7 +853,10 @@ def _stripped(ctx: _Context) -> Made:
     fields, _, eol = _header_and_body(message)
     outer = [f for f in fields if _field_name(f) != b"content-type"]
     return (
-        "multipart/signed replaced by its first part: the same letter, unsigned",
+        Bilingual(
+            "multipart/signed remplacé par sa première partie : la même lettre, sans signature",
+            "multipart/signed replaced by its first part: the same letter, unsigned",
+        ),
         _with_fields(outer, b"", eol)[: -len(eol)] + signed.raw,
     )
 
@@ -840,10 +918,23 @@ def _flip_envelope(
     else:
         offset = ctx.draw.index(size, basic, "offset")
     changed = _flip(data, start + offset, mask)
+    name = _ENVELOPE_TARGETS[target]
     return (
-        f"{target} byte {offset} of {size} xor 0x{mask:02x}",
+        Bilingual(
+            f"{name.fr}, octet {offset} sur {size} xor 0x{mask:02x}",
+            f"{target} byte {offset} of {size} xor 0x{mask:02x}",
+        ),
         _with_cms(message, entity, changed),
     )
+
+
+# What `_flip_envelope` may change, as the variant line names it.
+_ENVELOPE_TARGETS = {
+    "iv": Bilingual("IV", "iv"),
+    "nonce": Bilingual("nonce GCM", "nonce"),
+    "mac": Bilingual("étiquette d'authentification (mac)", "mac"),
+    "ciphertext": Bilingual("texte chiffré", "ciphertext"),
+}
 
 
 def _reaches(offset: int, low: int, high: int) -> bool:
@@ -957,7 +1048,11 @@ def _micalg_lie(digest: str) -> Maker:
         # micalg keeps saying sha-256 (what the producer wrote).
         micalg = top.param("micalg") or ""
         return (
-            f"signed again with {digest.upper()} over the same part, micalg still {micalg!r}",
+            Bilingual(
+                f"signé de nouveau en {digest.upper()} sur la même partie, micalg toujours "
+                f"{micalg!r}",
+                f"signed again with {digest.upper()} over the same part, micalg still {micalg!r}",
+            ),
             message,
         )
 
@@ -967,7 +1062,8 @@ def _micalg_lie(digest: str) -> Maker:
 def _cipher(content: ContentCipher) -> Maker:
     def make(ctx: _Context) -> Made:
         message = _reference_message(ctx, "encrypt", options=_cipher_options(content))
-        return f"content encrypted with {content}", message
+        said = Bilingual(f"contenu chiffré en {content}", f"content encrypted with {content}")
+        return said, message
 
     return make
 
@@ -1004,7 +1100,10 @@ def _single_des(ctx: _Context) -> Made:
         {"recipient_infos": der.set_of(*recipients), "encrypted_content_info": content_info},
     )
     return (
-        "content encrypted with single DES-CBC (1.3.14.3.2.7), 56-bit key",
+        Bilingual(
+            "contenu chiffré en DES-CBC simple (1.3.14.3.2.7), clé de 56 bits",
+            "content encrypted with single DES-CBC (1.3.14.3.2.7), 56-bit key",
+        ),
         _with_cms(message, entity, _content_info(oids.ENVELOPED_DATA, inner_der)),
     )
 
@@ -1018,7 +1117,7 @@ def _cipher_options(content: ContentCipher) -> SendOptions:
 
 
 def _flipper(
-    pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]], what: str
+    pick: Callable[[bytes, core_cms.SignerParts], tuple[int, int, int]], what: Bilingual
 ) -> Maker:
     def make(ctx: _Context) -> Made:
         return _flip_in_cms(ctx, pick, what)
@@ -1028,9 +1127,15 @@ def _flipper(
 
 _MAKERS: dict[str, Maker] = {
     "altered-content": _altered_content,
-    "altered-signed-attribute": _flipper(_pick_signed_attribute, "signed attributes"),
-    "altered-message-digest": _flipper(_pick_message_digest, "message-digest value"),
-    "altered-signature-value": _flipper(_pick_signature, "signature value"),
+    "altered-signed-attribute": _flipper(
+        _pick_signed_attribute, Bilingual("attributs signés", "signed attributes")
+    ),
+    "altered-message-digest": _flipper(
+        _pick_message_digest, Bilingual("valeur de message-digest", "message-digest value")
+    ),
+    "altered-signature-value": _flipper(
+        _pick_signature, Bilingual("valeur de la signature", "signature value")
+    ),
     "altered-content-swapped": _altered_content_swapped,
     "wrong-signer-certificate": _wrong_signer_certificate,
     "wrong-signer-identifier": _wrong_signer_identifier,
@@ -1156,5 +1261,8 @@ def make_control(
     else:
         operation: Operation = "encrypt" if case.function == "encrypt" else "sign-encrypt"
         message = _reference_message(ctx, operation)
-    variant = f"the valid message ({control_key(case, producer)}), unchanged"
+    key = control_key(case, producer)
+    variant = Bilingual(
+        f"le message valide ({key}), inchangé", f"the valid message ({key}), unchanged"
+    )
     return Hostile(case.id, producer, variant, message, sender, recipient)

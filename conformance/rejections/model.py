@@ -86,6 +86,7 @@ class RejectionCase(BaseModel):
         description="One sentence: what was done to the message and why it must be refused."
     )
     spec: Sentence = Field(description="What the expectation relies on: RFC sections, policy.")
+    spec_fr: Sentence = Field(description="The same reference with its notes in French.")
     producers: tuple[Producer, ...] = Field(
         min_length=1, description="Who makes the valid message the hostile one is made from."
     )

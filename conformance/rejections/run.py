@@ -268,7 +268,8 @@ def run_case(
         producer=producer,
         outcome=basic.judgement.outcome,
         expected=expected,
-        variant=basic.hostile.variant if basic.hostile is not None else "",
+        variant=basic.hostile.wording.en if basic.hostile is not None else "",
+        variant_fr=basic.hostile.wording.fr if basic.hostile is not None else None,
         claimed=list(basic.judgement.claimed),
         reason=basic.judgement.reason,
         evidence=evidence.attempt(prefix, basic, expected),
@@ -280,7 +281,8 @@ def run_case(
     result.examples += tried
     if found is not None:
         result.outcome = found.judgement.outcome
-        result.variant = found.hostile.variant if found.hostile is not None else ""
+        result.variant = found.hostile.wording.en if found.hostile is not None else ""
+        result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
         result.reason = found.judgement.reason
         result.seed = seed
@@ -361,6 +363,7 @@ def case_infos(
             title={lang: text for lang, text in case.title.items()},
             explanation={lang: text for lang, text in case.explanation.items()},
             spec=case.spec,
+            spec_fr=case.spec_fr,
             expected=case.expectation(policy),
         )
         for case in (cases if cases is not None else load_cases())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from conformance.core.bilingual import FUNCTION_NAMES
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from conformance.errors import UserError
 
@@ -115,11 +116,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "interop_help.full": ("toutes ses fonctions passent", "all its functions pass"),
     "interop_help.partial": ("certaines passent", "some pass"),
     "interop_help.none": ("aucune ne passe", "none passes"),
-    "fn.sign": ("signature", "sign"),
-    "fn.encrypt": ("chiffrement", "encrypt"),
-    "fn.sign-encrypt": ("signature et chiffrement", "sign and encrypt"),
-    "fn.hprim-net": ("HPRIM-Net", "HPRIM-Net"),
-    "fn.attachments": ("pièces jointes", "attachments"),
+    # the functions: conformance/core/bilingual.py (the scenario descriptions say them too)
+    **{f"fn.{fn}": (name.fr, name.en) for fn, name in FUNCTION_NAMES.items()},
     "svc.authentication": ("authentification", "authentication"),
     "svc.integrity": ("intégrité", "integrity"),
     "svc.non_repudiation": ("non-répudiation", "non-repudiation"),
@@ -632,6 +630,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "said.harness": ("le banc de test a échoué", "the harness broke"),
     "said.other": ("autre motif", "another reason"),
+    "said.not_held": (
+        "délivré sans ces services promis : {services}",
+        "delivered without these promised services: {services}",
+    ),
     "said.delivered_services": (
         "délivré, services : {services}",
         "delivered, services: {services}",

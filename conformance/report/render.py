@@ -71,7 +71,7 @@ def render_report(
     one that leaves the run folder is dropped with a warning on stderr."""
     t = Translator(lang)
     model = views.ReportModel(results, t, baseline)
-    names = {a.info.id: (a.info.name, a.page) for a in model.agents}
+    names = {a.info.id: (a.name, a.page) for a in model.agents}
     refused = refusals.RefusalModel(results.rejections, t, names)
     env = _environment(lang)
     out.mkdir(parents=True, exist_ok=True)

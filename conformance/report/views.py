@@ -223,6 +223,10 @@ class AgentView:
     info: AgentInfo
     page: str  # relative to the report directory
     engine_start: bool = False  # the first real engine, after the products
+    name: str = ""  # in the page's language (AgentInfo.name_fr on French pages)
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.info.name
 
     @property
     def homologated(self) -> bool:
@@ -422,6 +426,16 @@ class Said:
     words: str | None = None
 
 
+@dataclass(frozen=True)
+class Written:
+    """A text the suite wrote during the run (a counterexample, a hostile variant) as a
+    page shows it: in the page's language, or in English with `lang` saying so when
+    results.json has no French (a file written before it carried both)."""
+
+    text: str
+    lang: str
+
+
 @dataclass
 class CheckSummary:
     """The validator's findings on a cell's basic message, by severity then rule id."""
@@ -471,7 +485,7 @@ class ReportModel:
         self.changes: list[Change] = diff_results(baseline, results) if baseline else []
         change_of = {c.key(): c for c in self.changes}
         self.functions = _functions(results)
-        self.agents = _ordered_agents(results.agents)
+        self.agents = _ordered_agents(results.agents, t.lang)
         by_id = {a.info.id: a for a in self.agents}
         self.by_id = by_id
         cells = {(c.sender, c.receiver, c.function): c for c in results.cells}
@@ -502,7 +516,7 @@ class ReportModel:
 
     def agent_name(self, agent_id: str) -> str:
         view = self.by_id.get(agent_id)
-        return view.info.name if view else agent_id
+        return view.name if view else agent_id
 
     def _function_view(
         self, function: str, cell: Cell | None, change: Change | None
@@ -661,6 +675,13 @@ class ReportModel:
             return self.t(f"sent.{kind}"), names
         return value, None
 
+    # -- texts the suite wrote during the run ------------------------------------------
+    def written(self, english: str, french: str | None) -> Written:
+        """`english` or `french`, whichever the page reads, as results.json gives them."""
+        if self.t.lang == "fr" and french:
+            return Written(french, "fr")
+        return Written(english, "en")
+
     # -- the cell's dialog -----------------------------------------------------------
     def said(self, cell: Cell) -> Said | None:
         """What the receiver answered, in the page's language, with its own words."""
@@ -687,6 +708,11 @@ class ReportModel:
         found = _STATUS_ANSWER.search(reason)
         if found:
             return Said(self.t(f"errcode.{found.group(1)}"), found.group(2))
+        found = _NOT_HELD.search(reason)
+        if found:
+            services = [s.replace("-", "_") for s in found.group(1).split(", ") if s]
+            words = ", ".join(self.t.label("svc", s) for s in services)
+            return Said(self.t("said.not_held", services=words))
         found = _DELIVERED.search(reason)
         if found:
             services = [s for s in found.group(1).split(", ") if s and s != "none"]
@@ -824,7 +850,9 @@ class ReportModel:
 _STATUS_ANSWER = re.compile(
     r"(?:^|: )(" + "|".join(re.escape(code.value) for code in ErrorCode) + r"): (.*)$", re.S
 )
-_DELIVERED = re.compile(r"(?:^|: )delivered, services: ([a-z_, ]*)$")
+_DELIVERED = re.compile(r"(?:^|: |; )delivered, services: ([a-z_, ]*)$")
+# What conformance.functions says when a message arrived without a promised service.
+_NOT_HELD = re.compile(r"^services not held: ([a-z_, -]*)$")
 _PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")
 
 
@@ -856,13 +884,21 @@ def _functions(results: Results) -> list[str]:
     )
 
 
-def _ordered_agents(agents: Iterable[AgentInfo]) -> list[AgentView]:
+def _ordered_agents(agents: Iterable[AgentInfo], lang: str) -> list[AgentView]:
     """Products first, in the results' order, then the real engines beside them."""
     infos = list(agents)
     ordered = [a for a in infos if not a.reference_engine] + [
         a for a in infos if a.reference_engine
     ]
-    views = [AgentView(i, a, "products/" + product_filename(a.id)) for i, a in enumerate(ordered)]
+    views = [
+        AgentView(
+            i,
+            a,
+            "products/" + product_filename(a.id),
+            name=(a.name_fr if lang == "fr" and a.name_fr else a.name),
+        )
+        for i, a in enumerate(ordered)
+    ]
     first_engine = next((v for v in views if v.engine), None)
     if first_engine is not None and first_engine is not views[0]:
         first_engine.engine_start = True

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from conformance.core.bilingual import FUNCTION_NAMES, SEMICOLON, Bilingual
 from conformance.core.vocabulary import FUNCTIONS, Function
 
 Charset = Literal["iso-8859-1", "utf-8"]
@@ -141,69 +142,109 @@ class Scenario:
         return self.body.encode(self.charset)
 
     def describe(self) -> str:
-        """A readable account of what is special here, for counterexample evidence."""
-        parts = [f"function {self.function}", f"{self.recipients} recipient(s)"]
+        """A readable account of what is special here, for counterexample evidence (in
+        English; `description` gives it in both languages)."""
+        return self.description().en
+
+    def description(self) -> Bilingual:
+        """What is special here, in French and English (the report shows the page's)."""
+        parts = [
+            Bilingual(f"fonction {FUNCTION_NAMES[self.function].fr}", f"function {self.function}"),
+            Bilingual(f"{self.recipients} destinataire(s)", f"{self.recipients} recipient(s)"),
+        ]
         if not self.subject:
-            parts.append("empty subject")
+            parts.append(Bilingual("objet vide", "empty subject"))
         elif not self.subject.isascii():
-            parts.append(f"non-ASCII subject {self.subject!r} (needs encoded words)")
+            parts.append(
+                Bilingual(
+                    f"objet non ASCII {self.subject!r} (en mots encodés)",
+                    f"non-ASCII subject {self.subject!r} (needs encoded words)",
+                )
+            )
         else:
-            parts.append(f"subject {self.subject!r}")
+            parts.append(Bilingual(f"objet {self.subject!r}", f"subject {self.subject!r}"))
         parts.append(_describe_letter(self))
         for att in self.attachments:
+            non_ascii = not att.filename.isascii()
             parts.append(
-                f"attachment {att.filename!r} ({att.media_type}, {len(att.data)} bytes"
-                + (", non-ASCII name" if not att.filename.isascii() else "")
-                + ")"
+                Bilingual(
+                    f"pièce jointe {att.filename!r} ({att.media_type}, {len(att.data)} octets"
+                    + (", nom non ASCII" if non_ascii else "")
+                    + ")",
+                    f"attachment {att.filename!r} ({att.media_type}, {len(att.data)} bytes"
+                    + (", non-ASCII name" if non_ascii else "")
+                    + ")",
+                )
             )
         if self.hprim is not None:
+            size, endings = len(self.hprim.data), _line_endings(self.hprim.data)
             parts.append(
-                f"HPRIM {self.hprim.variant} file {self.hprim.filename!r} "
-                f"({len(self.hprim.data)} bytes, {_line_ending_names(self.hprim.data)})"
+                Bilingual(
+                    f"fichier HPRIM {self.hprim.variant} {self.hprim.filename!r} "
+                    f"({size} octets, {endings.fr})",
+                    f"HPRIM {self.hprim.variant} file {self.hprim.filename!r} "
+                    f"({size} bytes, {endings.en})",
+                )
             )
-        return "; ".join(parts)
+        return SEMICOLON.join(parts)
 
 
-def _line_ending_names(data: bytes) -> str:
+def _line_endings(data: bytes) -> Bilingual:
     crlf = data.count(b"\r\n")
     cr = data.count(b"\r") - crlf
     lf = data.count(b"\n") - crlf
-    found = [f"{n} {name}" for n, name in ((crlf, "CRLF"), (cr, "CR"), (lf, "LF")) if n]
-    return "line endings " + (", ".join(found) if found else "none")
+    found = ", ".join(f"{n} {name}" for n, name in ((crlf, "CRLF"), (cr, "CR"), (lf, "LF")) if n)
+    if not found:
+        return Bilingual("aucune fin de ligne", "line endings none")
+    return Bilingual(f"fins de ligne {found}", f"line endings {found}")
 
 
-def _describe_letter(s: Scenario) -> str:
+# Lines a transport or a signature treats specially: (French, English, the test).
+_SPECIAL_LINES: tuple[tuple[str, str, Callable[[str], bool]], ...] = (
+    ("avec des blancs en fin de ligne", "trailing whitespace", lambda ln: ln != ln.rstrip(" \t")),
+    ("commençant par « From »", 'starting with "From "', lambda ln: ln.startswith("From ")),
+    ("commençant par « - »", 'starting with "-"', lambda ln: ln.startswith("-")),
+    ("réduite(s) à un point", '"." alone', lambda ln: ln == "."),
+)
+
+
+def _describe_letter(s: Scenario) -> Bilingual:
+    coding = f"{s.charset}, {s.transfer_encoding}"
     if not s.body:
-        return f"empty letter ({s.charset}, {s.transfer_encoding})"
+        return Bilingual(f"lettre vide ({coding})", f"empty letter ({coding})")
     raw = s.body_bytes
     lines = s.body.split("\r\n")
     notes = [
-        f"letter of {len(raw)} bytes, {len(lines)} line(s), {s.charset}, {s.transfer_encoding}"
+        Bilingual(
+            f"lettre de {len(raw)} octets, {len(lines)} ligne(s), {coding}",
+            f"letter of {len(raw)} bytes, {len(lines)} line(s), {coding}",
+        )
     ]
     non_ascii = sorted({c for c in s.body if ord(c) > 127})
     if non_ascii:
-        notes.append("8-bit text " + repr("".join(non_ascii[:12])))
+        shown = repr("".join(non_ascii[:12]))
+        notes.append(Bilingual(f"texte 8 bits {shown}", f"8-bit text {shown}"))
     long_lines, bare_cr, bare_lf = line_problems(raw)
     if long_lines:
         longest = max(len(line) for line in raw.split(b"\r\n"))
-        notes.append(f"{long_lines} line(s) over {MAX_LINE_OCTETS} octets (longest {longest})")
+        notes.append(
+            Bilingual(
+                f"{long_lines} ligne(s) de plus de {MAX_LINE_OCTETS} octets "
+                f"(la plus longue : {longest})",
+                f"{long_lines} line(s) over {MAX_LINE_OCTETS} octets (longest {longest})",
+            )
+        )
     if bare_cr:
-        notes.append(f"{bare_cr} bare CR")
+        notes.append(Bilingual(f"{bare_cr} CR isolé(s)", f"{bare_cr} bare CR"))
     if bare_lf:
-        notes.append(f"{bare_lf} bare LF")
-    special: tuple[tuple[str, Callable[[str], bool]], ...] = (
-        ("trailing whitespace", lambda ln: ln != ln.rstrip(" \t")),
-        ('starting with "From "', lambda ln: ln.startswith("From ")),
-        ('starting with "-"', lambda ln: ln.startswith("-")),
-        ('"." alone', lambda ln: ln == "."),
-    )
-    for label, test in special:
+        notes.append(Bilingual(f"{bare_lf} LF isolé(s)", f"{bare_lf} bare LF"))
+    for french, english, test in _SPECIAL_LINES:
         numbers = [i + 1 for i, ln in enumerate(lines) if test(ln)]
         if numbers:
             shown = ", ".join(map(str, numbers[:5])) + (", ..." if len(numbers) > 5 else "")
-            notes.append(f"line(s) {shown} {label}")
+            notes.append(Bilingual(f"ligne(s) {shown} {french}", f"line(s) {shown} {english}"))
     if not s.body.endswith("\r\n"):
-        notes.append("no final line break")
+        notes.append(Bilingual("pas de saut de ligne final", "no final line break"))
     if len(raw) <= 200:
-        notes.append(f"text {s.body!r}")
-    return "; ".join(notes)
+        notes.append(Bilingual(f"texte {s.body!r}", f"text {s.body!r}"))
+    return SEMICOLON.join(notes)

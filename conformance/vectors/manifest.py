@@ -77,6 +77,11 @@ class NegativeVector(_Model):
     function: str
     producer: str = Field(description="who made the valid message the case alters")
     variant: str = Field(description="what was changed and where")
+    variant_fr: str | None = Field(
+        default=None,
+        description="the same in French, for the French report pages (absent from "
+        "manifests written before it)",
+    )
     expected: dict[str, str] = Field(
         description="per policy: refuse, withhold:<service> or warn (see docs/vectors.md)"
     )

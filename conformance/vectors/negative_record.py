@@ -103,6 +103,7 @@ def negative_cells(
                 outcome=outcome,  # type: ignore[arg-type]
                 expected=expected,
                 variant=negative.variant,
+                variant_fr=negative.variant_fr,
                 reason="; ".join(p for p in (reason, said) if p),
                 examples=1,
             )

@@ -7,12 +7,18 @@ import re
 
 from conformance.check.catalogue import Outcome
 from conformance.check.context import Context
+from conformance.core.bilingual import Bilingual
 
 EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 
 
 def graded(
-    context: Context, kind: str, part: str, name: str, found: str | None = None, known: bool = True
+    context: Context,
+    kind: str,
+    part: str,
+    name: str,
+    found: str | Bilingual | None = None,
+    known: bool = True,
 ) -> Outcome:
     """An algorithm choice judged by the policy's grade of `kind`: SUCCESS passes, a tolerated
     grade (WARNING, INFO) is reported as such, and an unlisted (or unknown, `known` False)

@@ -18,6 +18,7 @@ from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
 from conformance.core.author import author
+from conformance.core.bilingual import Bilingual
 from conformance.core.certificates import load_certificate
 
 _KEY_USAGE_NAMES = {
@@ -39,11 +40,27 @@ class Subject:
     role: str  # "signature" or "encryption"
     certificate: asn1_x509.Certificate
     moment: datetime
-    moment_source: str
+    moment_source: Bilingual  # the signing time, or now
 
     @property
-    def label(self) -> str:
-        return f"{self.role} certificate {certs.subject_text(self.certificate)}"
+    def role_words(self) -> Bilingual:
+        return _ROLES[self.role]
+
+    @property
+    def label(self) -> Bilingual:
+        subject = certs.subject_text(self.certificate)
+        return Bilingual(
+            f"certificat de {self.role_words.fr} {subject}", f"{self.role} certificate {subject}"
+        )
+
+
+_ROLES = {
+    "signature": Bilingual("signature", "signature"),
+    "encryption": Bilingual("chiffrement", "encryption"),
+}
+_SEP = Bilingual(" : ", ": ")
+_SIGNING_TIME = Bilingual("l'heure de signature", "the signing time")
+_NOW = Bilingual("maintenant", "now")
 
 
 def _signature_subjects(context: Context) -> list[Subject]:
@@ -65,7 +82,7 @@ def _find_signature_subjects(context: Context) -> list[Subject]:
                 "signature",
                 cert,
                 moment or context.now,
-                "the signing time" if moment else "now",
+                _SIGNING_TIME if moment else _NOW,
             )
         )
     return found
@@ -75,7 +92,7 @@ def _encryption_subjects(context: Context) -> list[Subject]:
     return context.memo(
         "encryption-subjects",
         lambda: [
-            Subject(r.part, "encryption", r.certificate, context.now, "now")
+            Subject(r.part, "encryption", r.certificate, context.now, _NOW)
             for r in context.recipient_certificates()
         ],
     )
@@ -85,10 +102,11 @@ def _all_subjects(context: Context) -> list[Subject]:
     return [*_signature_subjects(context), *_encryption_subjects(context)]
 
 
-def _usage_text(usage: set[str] | None) -> str:
+def _usage_text(usage: set[str] | None) -> Bilingual:
     if usage is None:
-        return "no key usage extension"
-    return ", ".join(sorted(_KEY_USAGE_NAMES.get(u, u) for u in usage)) or "empty key usage"
+        return Bilingual("pas d'extension keyUsage", "no key usage extension")
+    names = ", ".join(sorted(_KEY_USAGE_NAMES.get(u, u) for u in usage))
+    return Bilingual.same(names) if names else Bilingual("keyUsage vide", "empty key usage")
 
 
 def _clamp(moment: datetime, cert: asn1_x509.Certificate) -> datetime:
@@ -109,9 +127,15 @@ def chain(context: Context) -> Iterator[Outcome]:
     from conformance.smime.validate import validate_signer
 
     for subject in _signature_subjects(context):
-        expected = "a valid path to a trust anchor"
+        expected = Bilingual(
+            "un chemin valide jusqu'à une ancre de confiance", "a valid path to a trust anchor"
+        )
         if not context.trust:
-            yield not_checked(subject.part, "not checked: no trust anchors given", expected)
+            found = Bilingual(
+                "non vérifié : aucune ancre de confiance donnée",
+                "not checked: no trust anchors given",
+            )
+            yield not_checked(subject.part, found, expected)
             continue
         # Validity has its own rule: judge the path at a moment inside the certificate's
         # validity, rounded to the day so that pyhanko's (slow) verdict is cached.
@@ -133,12 +157,13 @@ def chain(context: Context) -> Iterator[Outcome]:
         except Exception as exc:
             # The path validator broke on this certificate (e.g. the GIP-CPS key OID):
             # no verdict either way, said plainly, rather than a wrong ERROR.
-            yield not_checked(
-                subject.part,
-                f"not checked: the path validator failed on {subject.label}: "
-                f"{type(exc).__name__}: {exc}",
-                expected,
+            said = f"{type(exc).__name__}: {exc}"
+            found = Bilingual(
+                f"non vérifié : le validateur de chemin a échoué sur le {subject.label.fr} : "
+                f"{said}",
+                f"not checked: the path validator failed on {subject.label.en}: {said}",
             )
+            yield not_checked(subject.part, found, expected)
             continue
         yield Outcome(subject.part, result.valid, result.message, expected)
 
@@ -154,11 +179,15 @@ def validity(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         start, end = certs.validity(subject.certificate)
         ok = start <= subject.moment <= end
-        found = (
-            f"{subject.role} certificate valid {start:%Y-%m-%d} to {end:%Y-%m-%d}; "
-            f"{subject.moment_source} {subject.moment:%Y-%m-%d %H:%M}"
+        when, at = subject.moment_source, f"{subject.moment:%Y-%m-%d %H:%M}"
+        found = Bilingual(
+            f"certificat de {subject.role_words.fr} valide du {start:%Y-%m-%d} au "
+            f"{end:%Y-%m-%d} ; {when.fr} : {at}",
+            f"{subject.role} certificate valid {start:%Y-%m-%d} to {end:%Y-%m-%d}; {when.en} {at}",
         )
-        yield Outcome(subject.part, ok, found, f"valid at {subject.moment_source}")
+        yield Outcome(
+            subject.part, ok, found, Bilingual(f"valide à {when.fr}", f"valid at {when.en}")
+        )
 
 
 def _revocation(context: Context, subject: Subject) -> Outcome:
@@ -173,7 +202,10 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
     for ca, anchor in _issuing_cas(context, subject.certificate):
         if anchor and not any(a and name == ca.issuer.dump() for name, _, a in known):
             break  # the path ends at this anchor (RFC 5280 6.1.1 (d)): nothing above is asked
-        found = _status(context, subject, ca, f"issuing CA {certs.subject_text(ca)}")
+        name = certs.subject_text(ca)
+        found = _status(
+            context, subject, ca, Bilingual(f"AC émettrice {name}", f"issuing CA {name}")
+        )
         if found.passed or (anchor and found.status == "INFO"):
             continue
         return found
@@ -200,33 +232,41 @@ def _issuing_cas(
         yield cert, found[1]
 
 
-def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, label: str) -> Outcome:
+def _status(
+    context: Context, subject: Subject, cert: asn1_x509.Certificate, label: Bilingual
+) -> Outcome:
     """Whether `cert` is on a current CRL of its issuer at the subject's moment."""
-    expected = "not on the issuer's CRL"
+    expected = Bilingual("absent de la LCR de l'émetteur", "not on the issuer's CRL")
     if not context.crls:
-        return not_checked(subject.part, "not checked: no CRL given", expected)
+        found = Bilingual("non vérifié : aucune LCR donnée", "not checked: no CRL given")
+        return not_checked(subject.part, found, expected)
     # Names compared as DER, the certificate read with asn1crypto: it may hold a key
     # cryptography cannot load (inherited DSA parameters, the GIP-CPS key OID).
     issuer_der = cert.issuer.dump()
     covering = [crl for crl in context.crls if crl.issuer.public_bytes() == issuer_der]
+    issuer = _name(cert.issuer)
     if not covering:
-        found = f"not checked: no CRL of {_name(cert.issuer)}"
+        found = Bilingual(
+            f"non vérifié : aucune LCR de {issuer}", f"not checked: no CRL of {issuer}"
+        )
         return not_checked(subject.part, found, expected)
     # RFC 5280 6.3.3: only a current CRL, whose signature verifies with the issuer's key,
     # says anything of the status (the receiver's path validation asks the same).
     problems = [_unusable(crl, subject) for crl in covering]
     current = [crl for crl, problem in zip(covering, problems, strict=True) if problem is None]
     if not current:
-        found = f"not checked: the CRL of {_name(cert.issuer)} " + "; ".join(
-            p for p in problems if p
-        )
+        why = [p for p in problems if p]
+        found = Bilingual(
+            f"non vérifié : la LCR de {issuer} ", f"not checked: the CRL of {issuer} "
+        ) + Bilingual(" ; ", "; ").join(why)
         return not_checked(subject.part, found, expected)
     known = context.memo("crl-issuers", lambda: _issuers(context))
     issuers = [der for name, der, _ in known if name == issuer_der]
     if not issuers:
-        found = (
-            f"not checked: the certificate of {_name(cert.issuer)} is unknown, "
-            "its CRL cannot be verified"
+        found = Bilingual(
+            f"non vérifié : le certificat de {issuer} est inconnu, sa LCR ne peut pas être "
+            "vérifiée",
+            f"not checked: the certificate of {issuer} is unknown, its CRL cannot be verified",
         )
         return not_checked(subject.part, found, expected)
     serial = int(cert.serial_number)
@@ -235,8 +275,11 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
             return Outcome(
                 subject.part,
                 False,
-                "the CRL's signature does not verify with its issuer's key",
-                "a CRL signed by the issuer",
+                Bilingual(
+                    "la signature de la LCR ne se vérifie pas avec la clé de son émetteur",
+                    "the CRL's signature does not verify with its issuer's key",
+                ),
+                Bilingual("une LCR signée par l'émetteur", "a CRL signed by the issuer"),
             )
         # cryptography's look-up refuses a negative serial (RFC 5280 forbids it, a damaged
         # certificate has one): the entries are then searched one by one.
@@ -248,8 +291,16 @@ def _status(context: Context, subject: Subject, cert: asn1_x509.Certificate, lab
         if revoked is not None:
             when = revoked.revocation_date_utc
             if when <= subject.moment:
-                return Outcome(subject.part, False, f"{label} revoked on {when:%Y-%m-%d}", expected)
-    return Outcome(subject.part, True, f"serial {serial:#x} not on {len(current)} CRL(s)", expected)
+                found = Bilingual(
+                    f"{label.fr} révoqué le {when:%Y-%m-%d}",
+                    f"{label.en} revoked on {when:%Y-%m-%d}",
+                )
+                return Outcome(subject.part, False, found, expected)
+    found = Bilingual(
+        f"numéro de série {serial:#x} absent de {len(current)} LCR",
+        f"serial {serial:#x} not on {len(current)} CRL(s)",
+    )
+    return Outcome(subject.part, True, found, expected)
 
 
 def _name(name: asn1_x509.Name) -> str:
@@ -260,15 +311,20 @@ def _name(name: asn1_x509.Name) -> str:
 _REFUSED_CRL_HASHES = frozenset({"md2", "md5"})
 
 
-def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | None:
+def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> Bilingual | None:
     """Why this CRL cannot tell the status at the subject's moment, or None when it can."""
     next_update = crl.next_update_utc
     if next_update is None:
-        return "has no next update (RFC 5280 5.1.2.5): it is never current"
+        return Bilingual(
+            "n'a pas de prochaine mise à jour (RFC 5280 5.1.2.5) : elle n'est jamais à jour",
+            "has no next update (RFC 5280 5.1.2.5): it is never current",
+        )
     if subject.moment > next_update:
-        return (
-            f"is out of date: next update {next_update:%Y-%m-%d}, "
-            f"before {subject.moment_source} ({subject.moment:%Y-%m-%d})"
+        when, day = subject.moment_source, f"{subject.moment:%Y-%m-%d}"
+        return Bilingual(
+            f"est périmée : prochaine mise à jour le {next_update:%Y-%m-%d}, avant "
+            f"{when.fr} ({day})",
+            f"is out of date: next update {next_update:%Y-%m-%d}, before {when.en} ({day})",
         )
     try:
         algorithm = crl.signature_hash_algorithm
@@ -276,7 +332,10 @@ def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> str | No
         algorithm = None  # judged when its signature is checked
     hash_name = algorithm.name if algorithm is not None else ""
     if hash_name in _REFUSED_CRL_HASHES:
-        return f"is signed with {hash_name}, a refused hash"
+        return Bilingual(
+            f"est signée en {hash_name}, un condensé refusé",
+            f"is signed with {hash_name}, a refused hash",
+        )
     return None
 
 
@@ -354,7 +413,8 @@ def non_repudiation(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         usage = certs.key_usage(subject.certificate)
         ok = usage is not None and "non_repudiation" in usage
-        yield Outcome(subject.part, ok, f"key usage: {_usage_text(usage)}", "nonRepudiation")
+        found = Bilingual("keyUsage : ", "key usage: ") + _usage_text(usage)
+        yield Outcome(subject.part, ok, found, "nonRepudiation")
 
 
 @rule(
@@ -367,7 +427,8 @@ def key_encipherment(context: Context) -> Iterator[Outcome]:
     for subject in _encryption_subjects(context):
         usage = certs.key_usage(subject.certificate)
         ok = usage is None or "key_encipherment" in usage
-        found = f"{certs.subject_text(subject.certificate)}: key usage {_usage_text(usage)}"
+        name = certs.subject_text(subject.certificate)
+        found = Bilingual(f"{name} : keyUsage ", f"{name}: key usage ") + _usage_text(usage)
         yield Outcome(subject.part, ok, found, "keyEncipherment")
 
 
@@ -381,17 +442,16 @@ def email_protection(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         eku = certs.extended_key_usage(subject.certificate)
         if eku is None:
-            yield Outcome(
-                subject.part,
-                True,
-                f"{subject.role}: no extended key usage (any use)",
-                "emailProtection",
+            role = subject.role_words
+            found = Bilingual(
+                f"{role.fr} : pas d'extendedKeyUsage (tout usage)",
+                f"{role.en}: no extended key usage (any use)",
             )
+            yield Outcome(subject.part, True, found, "emailProtection")
             continue
         ok = bool({certs.EMAIL_PROTECTION, certs.ANY_EKU} & eku)
-        yield Outcome(
-            subject.part, ok, f"{subject.role}: {', '.join(sorted(eku))}", "emailProtection"
-        )
+        found = subject.role_words + _SEP + Bilingual.same(", ".join(sorted(eku)))
+        yield Outcome(subject.part, ok, found, "emailProtection")
 
 
 @rule(
@@ -409,11 +469,25 @@ def sender_address(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         addresses = certs.emails(subject.certificate)
         ok = written.address is not None and written.address in addresses
-        shown = ", ".join(sorted(addresses)) or "no address"
-        found = f"{written.describe()}; certificate: {shown}"
+        shown = ", ".join(sorted(addresses))
+        described = written.describe()  # the header's own words, in English (core.author)
+        found = Bilingual(
+            f"{described} ; certificat : {shown or 'aucune adresse'}",
+            f"{described}; certificate: {shown or 'no address'}",
+        )
         if written.address is None:
-            found = f"{written.problem} (the author is ambiguous); {found}"
-        yield Outcome(subject.part, ok, found, "one author, equal to a certificate address")
+            found = (
+                Bilingual(
+                    f"{written.problem} (l'auteur est ambigu) ; ",
+                    f"{written.problem} (the author is ambiguous); ",
+                )
+                + found
+            )
+        wanted = Bilingual(
+            "un seul auteur, égal à une adresse du certificat",
+            "one author, equal to a certificate address",
+        )
+        yield Outcome(subject.part, ok, found, wanted)
 
 
 @rule(
@@ -427,8 +501,13 @@ def national_identifier(context: Context) -> Iterator[Outcome]:
     for subject in _signature_subjects(context):
         values = certs.serial_numbers(subject.certificate)
         ok = len(values) == 1 and bool(certs.IDNAT.match(values[0]))
-        found = f"serialNumber {', '.join(values)}" if values else "no subject serialNumber"
-        yield Outcome(subject.part, ok, found, "one serialNumber of 12 digits")
+        found = (
+            Bilingual.same(f"serialNumber {', '.join(values)}")
+            if values
+            else Bilingual("pas de serialNumber dans le sujet", "no subject serialNumber")
+        )
+        wanted = Bilingual("un serialNumber de 12 chiffres", "one serialNumber of 12 digits")
+        yield Outcome(subject.part, ok, found, wanted)
 
 
 @rule(
@@ -443,8 +522,11 @@ def test_identifier(context: Context) -> Iterator[Outcome]:
         if not values:
             continue
         test = values[0].startswith(certs.TEST_IDNAT_PREFIX)
-        found = f"idNat {values[0]}" + (" (a test identifier)" if test else "")
-        yield Outcome(subject.part, not test, found, "a production identifier")
+        found = Bilingual.same(f"idNat {values[0]}")
+        if test:
+            found += Bilingual(" (un identifiant de test)", " (a test identifier)")
+        wanted = Bilingual("un identifiant de production", "a production identifier")
+        yield Outcome(subject.part, not test, found, wanted)
 
 
 @rule(
@@ -468,8 +550,8 @@ def key_size(context: Context) -> Iterator[Outcome]:
         yield Outcome(
             subject.part,
             bits >= minimum,
-            f"{subject.role}: {name} {bits} bits",
-            f"at least {minimum} bits",
+            subject.role_words + _SEP + Bilingual.same(f"{name} {bits} bits"),
+            Bilingual(f"au moins {minimum} bits", f"at least {minimum} bits"),
         )
 
 
@@ -483,7 +565,10 @@ def key_size(context: Context) -> Iterator[Outcome]:
 def certificate_signature(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         hash_name = certs.signature_hash(subject.certificate)
-        found = f"{subject.role}: signed with {hash_name}"
+        role = subject.role_words
+        found = Bilingual(
+            f"{role.fr} : signé en {hash_name}", f"{role.en}: signed with {hash_name}"
+        )
         yield graded(context, "certificate_signature", subject.part, hash_name, found)
 
 
@@ -499,13 +584,18 @@ def key_algorithm(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         facts = certs.key_facts(subject.certificate)
         if facts.algorithm_oid == certs.RSA_ENCRYPTION and facts.error is None:
-            yield Outcome(subject.part, True, f"{subject.role}: rsaEncryption", expected)
+            found = subject.role_words + _SEP + Bilingual.same("rsaEncryption")
+            yield Outcome(subject.part, True, found, expected)
         elif facts.algorithm_oid == certs.GIP_CPS_RSA_OID:
             yield Outcome(
                 subject.part,
                 False,
-                f"{subject.role}: non-standard GIP-CPS RSA key OID {certs.GIP_CPS_RSA_OID}, "
-                "many tools cannot parse it",
+                Bilingual(
+                    f"{subject.role_words.fr} : OID de clé RSA GIP-CPS non standard "
+                    f"{certs.GIP_CPS_RSA_OID}, que beaucoup d'outils ne savent pas lire",
+                    f"{subject.role}: non-standard GIP-CPS RSA key OID {certs.GIP_CPS_RSA_OID}, "
+                    "many tools cannot parse it",
+                ),
                 expected,
                 "WARNING",
             )
@@ -513,7 +603,10 @@ def key_algorithm(context: Context) -> Iterator[Outcome]:
             yield Outcome(
                 subject.part,
                 False,
-                f"{subject.role}: {facts.algorithm_oid}"
-                + (f" ({facts.error})" if facts.error else ""),
+                subject.role_words
+                + _SEP
+                + Bilingual.same(
+                    f"{facts.algorithm_oid}" + (f" ({facts.error})" if facts.error else "")
+                ),
                 expected,
             )

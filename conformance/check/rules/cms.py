@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
 from conformance.check.rules import graded
+from conformance.core.bilingual import Bilingual
 from conformance.core.cms import layer_name
 from conformance.smime import algorithms as alg
 
@@ -19,13 +20,17 @@ from conformance.smime import algorithms as alg
 )
 def readable(context: Context) -> Iterator[Outcome]:
     for layer in context.layers:
-        expected = "a CMS SignedData" if layer.container is not layer.part else "a CMS ContentInfo"
+        expected = (
+            Bilingual("un SignedData CMS", "a CMS SignedData")
+            if layer.container is not layer.part
+            else Bilingual("un ContentInfo CMS", "a CMS ContentInfo")
+        )
         if layer.error is None:
             yield Outcome(layer.part.path, True, layer.name, expected)
         else:
-            yield Outcome(
-                layer.part.path, False, f"part {layer.part.path}: {layer.error}", expected
-            )
+            path, error = layer.part.path, layer.error
+            found = Bilingual(f"partie {path} : {error}", f"part {path}: {error}")
+            yield Outcome(layer.part.path, False, found, expected)
 
 
 @rule(
@@ -42,13 +47,26 @@ def signer_certificate(context: Context) -> Iterator[Outcome]:
         included = entry.signer.certificate is not None and any(
             c.dump() == entry.signer.certificate.dump() for c in signed.certificates
         )
-        expected = "the signer's certificate in SignedData.certificates"
+        expected = Bilingual(
+            "le certificat du signataire dans SignedData.certificates",
+            "the signer's certificate in SignedData.certificates",
+        )
+        n = len(signed.certificates)
         if included:
-            found = f"{len(signed.certificates)} certificate(s), the signer's included"
+            found = Bilingual(
+                f"{n} certificat(s), dont celui du signataire",
+                f"{n} certificate(s), the signer's included",
+            )
         elif not signed.certificates:
-            found = "no certificates in the SignedData"
+            found = Bilingual(
+                "aucun certificat dans le SignedData", "no certificates in the SignedData"
+            )
         else:
-            found = f"{len(signed.certificates)} certificate(s), none matches {entry.signer.sid}"
+            sid = entry.signer.sid
+            found = Bilingual(
+                f"{n} certificat(s), aucun ne correspond à {sid}",
+                f"{n} certificate(s), none matches {sid}",
+            )
         yield Outcome(entry.part, included, found, expected)
 
 
@@ -62,10 +80,20 @@ def signer_certificate(context: Context) -> Iterator[Outcome]:
 def signed_attributes(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         present = entry.signer.has_signed_attributes
-        found = "signed attributes present" if present else "no signed attributes"
-        yield Outcome(
-            entry.part, present, f"signer {entry.signer.index}: {found}", "signed attributes"
+        index = entry.signer.index
+        found = (
+            Bilingual(
+                f"signataire {index} : attributs signés présents",
+                f"signer {index}: signed attributes present",
+            )
+            if present
+            else Bilingual(
+                f"signataire {index} : aucun attribut signé",
+                f"signer {index}: no signed attributes",
+            )
         )
+        wanted = Bilingual("des attributs signés", "signed attributes")
+        yield Outcome(entry.part, present, found, wanted)
 
 
 @rule(
@@ -79,19 +107,33 @@ def message_digest(context: Context) -> Iterator[Outcome]:
         signer = entry.signer
         if not signer.has_signed_attributes:
             continue
-        expected = "one message-digest equal to the content's digest"
+        expected = Bilingual(
+            "un message-digest égal au condensé du contenu",
+            "one message-digest equal to the content's digest",
+        )
         values = signer.message_digest_attr
         if len(values) != 1:
-            yield Outcome(entry.part, False, f"{len(values)} message-digest value(s)", expected)
+            n = len(values)
+            found = Bilingual(f"{n} valeur(s) de message-digest", f"{n} message-digest value(s)")
+            yield Outcome(entry.part, False, found, expected)
         elif signer.message_digest_ok is None:
-            why = signer.signature_error or "digest not computed"
-            yield Outcome(entry.part, False, f"cannot compare: {why}", expected)
-        elif signer.message_digest_ok:
-            yield Outcome(entry.part, True, f"{signer.digest} digest matches", expected)
-        else:
-            yield Outcome(
-                entry.part, False, "message-digest differs from the content (altered?)", expected
+            why = (
+                Bilingual.same(signer.signature_error)
+                if signer.signature_error
+                else Bilingual("condensé non calculé", "digest not computed")
             )
+            found = Bilingual("comparaison impossible : ", "cannot compare: ") + why
+            yield Outcome(entry.part, False, found, expected)
+        elif signer.message_digest_ok:
+            digest = signer.digest
+            found = Bilingual(f"le condensé {digest} correspond", f"{digest} digest matches")
+            yield Outcome(entry.part, True, found, expected)
+        else:
+            found = Bilingual(
+                "message-digest différent du contenu (altéré ?)",
+                "message-digest differs from the content (altered?)",
+            )
+            yield Outcome(entry.part, False, found, expected)
 
 
 @rule(
@@ -109,7 +151,11 @@ def content_type_attribute(context: Context) -> Iterator[Outcome]:
         wanted = layer_name(signed.econtent_type)
         values = [layer_name(v) for v in signer.content_type_attr]
         ok = values == [wanted]
-        found = f"content-type {', '.join(values) or 'absent'}; eContentType {wanted}"
+        shown = ", ".join(values)
+        found = Bilingual(
+            f"content-type {shown or 'absent'} ; eContentType {wanted}",
+            f"content-type {shown or 'absent'}; eContentType {wanted}",
+        )
         yield Outcome(entry.part, ok, found, f"content-type {wanted}")
 
 
@@ -122,8 +168,13 @@ def content_type_attribute(context: Context) -> Iterator[Outcome]:
 def signing_time(context: Context) -> Iterator[Outcome]:
     for entry in context.signers():
         moment = entry.signer.signing_time
-        found = moment.isoformat() if moment else "no signing-time attribute"
-        yield Outcome(entry.part, moment is not None, found, "a signing-time attribute")
+        found = (
+            Bilingual.same(moment.isoformat())
+            if moment
+            else Bilingual("aucun attribut signing-time", "no signing-time attribute")
+        )
+        wanted = Bilingual("un attribut signing-time", "a signing-time attribute")
+        yield Outcome(entry.part, moment is not None, found, wanted)
 
 
 @rule(
@@ -157,21 +208,22 @@ def signature_allowed(context: Context) -> Iterator[Outcome]:
     "canonical form, bare LF as CRLF: RFC 8551 3.1.1; MIME-001 reports the bare LF).",
 )
 def signature_verifies(context: Context) -> Iterator[Outcome]:
-    expected = "a signature that verifies"
+    expected = Bilingual("une signature qui se vérifie", "a signature that verifies")
     for entry in context.signers():
         signer = entry.signer
+        index, error = signer.index, signer.signature_error
         if signer.signature_ok:
-            yield Outcome(entry.part, True, f"signer {signer.index}: verified", expected)
+            found = Bilingual(f"signataire {index} : vérifiée", f"signer {index}: verified")
+            yield Outcome(entry.part, True, found, expected)
         elif signer.signature_ok is None and signer.certificate is None:
-            yield not_checked(
-                entry.part,
-                f"signer {signer.index}: not verified: {signer.signature_error}",
-                expected,
+            found = Bilingual(
+                f"signataire {index} : non vérifiée : {error}",
+                f"signer {index}: not verified: {error}",
             )
+            yield not_checked(entry.part, found, expected)
         else:
-            yield Outcome(
-                entry.part, False, f"signer {signer.index}: {signer.signature_error}", expected
-            )
+            found = Bilingual(f"signataire {index} : {error}", f"signer {index}: {error}")
+            yield Outcome(entry.part, False, found, expected)
 
 
 @rule(
@@ -187,8 +239,12 @@ def digest_listed(context: Context) -> Iterator[Outcome]:
         assert signed is not None
         listed = [alg.digest_name_from_oid(o) or o for o in signed.digest_algorithms]
         ok = entry.signer.digest in listed
-        found = f"SignerInfo {entry.signer.digest}; digestAlgorithms {', '.join(listed) or 'empty'}"
-        yield Outcome(entry.part, ok, found, f"{entry.signer.digest} listed")
+        digest, shown = entry.signer.digest, ", ".join(listed)
+        found = Bilingual(
+            f"SignerInfo {digest} ; digestAlgorithms {shown or 'vide'}",
+            f"SignerInfo {digest}; digestAlgorithms {shown or 'empty'}",
+        )
+        yield Outcome(entry.part, ok, found, Bilingual(f"{digest} listé", f"{digest} listed"))
 
 
 @rule(
@@ -208,6 +264,5 @@ def has_signer(context: Context) -> Iterator[Outcome]:
         )
         if certs_only:
             continue
-        yield Outcome(
-            layer.part.path, count > 0, f"{count} SignerInfo(s)", "at least one SignerInfo"
-        )
+        wanted = Bilingual("au moins un SignerInfo", "at least one SignerInfo")
+        yield Outcome(layer.part.path, count > 0, f"{count} SignerInfo(s)", wanted)

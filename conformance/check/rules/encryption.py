@@ -9,6 +9,7 @@ from conformance.check.context import Context
 from conformance.check.layers import CmsLayer, matches
 from conformance.check.rules import graded
 from conformance.check.tree import Node
+from conformance.core.bilingual import Bilingual
 
 
 def _envelopes(context: Context) -> list[CmsLayer]:
@@ -42,7 +43,12 @@ def key_transport(context: Context) -> Iterator[Outcome]:
         assert layer.envelope is not None
         for index, recipient in enumerate(layer.envelope.recipients, start=1):
             name = recipient.key_transport or f"{recipient.kind} (not key transport)"
-            found = f"recipient {index}: {name}"
+            shown = (
+                Bilingual.same(name)
+                if recipient.key_transport
+                else Bilingual(f"{recipient.kind} (pas un transport de clé)", name)
+            )
+            found = Bilingual(f"destinataire {index} : ", f"recipient {index}: ") + shown
             yield graded(
                 context, "key_transport", layer.part.path, name, found, known=recipient.known
             )
@@ -59,19 +65,29 @@ def intended_recipient(context: Context) -> Iterator[Outcome]:
     for layer in _envelopes(context):
         assert layer.envelope is not None
         rids = [r.rid for r in layer.envelope.recipients]
-        found = f"{len(rids)} recipient(s): " + "; ".join(rids[:4])
+        listed = "; ".join(rids[:4])
+        found = Bilingual(
+            f"{len(rids)} destinataire(s) : {listed}", f"{len(rids)} recipient(s): {listed}"
+        )
         if context.intended is None:
             yield not_checked(
                 layer.part.path,
-                f"not checked (no identity or expected recipient): {found}",
-                "a RecipientInfo for the recipient",
+                Bilingual(
+                    f"non vérifié (ni identité ni destinataire attendu) : {found.fr}",
+                    f"not checked (no identity or expected recipient): {found.en}",
+                ),
+                Bilingual(
+                    "un RecipientInfo pour le destinataire", "a RecipientInfo for the recipient"
+                ),
             )
             continue
         ok = any(
             r.rid_value is not None and matches(r.rid_value, context.intended)
             for r in layer.envelope.recipients
         )
-        yield Outcome(layer.part.path, ok, found, f"a RecipientInfo for {context.intended_source}")
+        source = context.intended_source
+        wanted = Bilingual(f"un RecipientInfo pour {source.fr}", f"a RecipientInfo for {source.en}")
+        yield Outcome(layer.part.path, ok, found, wanted)
 
 
 @rule(
@@ -83,17 +99,25 @@ def intended_recipient(context: Context) -> Iterator[Outcome]:
 def decrypts(context: Context) -> Iterator[Outcome]:
     for layer in _envelopes(context):
         assert layer.envelope is not None
-        expected = "the content decrypts with the identity's key"
+        expected = Bilingual(
+            "le contenu se déchiffre avec la clé de l'identité",
+            "the content decrypts with the identity's key",
+        )
+        cipher = layer.envelope.cipher
         if layer.envelope.decrypted is None:
-            yield not_checked(layer.part.path, "not checked: no identity given", expected)
+            found = Bilingual(
+                "non vérifié : aucune identité donnée", "not checked: no identity given"
+            )
+            yield not_checked(layer.part.path, found, expected)
         elif layer.envelope.decrypted:
-            note = f"; {layer.envelope.decrypt_note}" if layer.envelope.decrypt_note else ""
-            found = f"decrypted ({layer.envelope.cipher}){note}"
+            found = Bilingual(f"déchiffré ({cipher})", f"decrypted ({cipher})")
+            if layer.envelope.decrypt_note:  # the engine's words
+                found += Bilingual.same(f"; {layer.envelope.decrypt_note}")
             yield Outcome(layer.part.path, True, found, expected)
         else:
-            yield Outcome(
-                layer.part.path, False, f"not decrypted: {layer.envelope.decrypt_error}", expected
-            )
+            error = layer.envelope.decrypt_error
+            found = Bilingual(f"non déchiffré : {error}", f"not decrypted: {error}")
+            yield Outcome(layer.part.path, False, found, expected)
 
 
 def _signed_inside(context: Context, inner: Node) -> bool:
@@ -114,26 +138,32 @@ def _signed_inside(context: Context, inner: Node) -> bool:
     "the encryption covers it, or the cipher is authenticated (AES-GCM, AuthEnvelopedData).",
 )
 def integrity(context: Context) -> Iterator[Outcome]:
-    expected = "AES-GCM, or a signature inside the encryption"
+    expected = Bilingual(
+        "AES-GCM, ou une signature à l'intérieur du chiffrement",
+        "AES-GCM, or a signature inside the encryption",
+    )
     for layer in _envelopes(context):
         envelope = layer.envelope
         assert envelope is not None
+        cipher = envelope.cipher
         if envelope.aead:
-            yield Outcome(
-                layer.part.path, True, f"{envelope.cipher}: authenticated encryption", expected
+            found = Bilingual(
+                f"{cipher} : chiffrement authentifié", f"{cipher}: authenticated encryption"
             )
+            yield Outcome(layer.part.path, True, found, expected)
         elif layer.inner is None:
-            yield not_checked(
-                layer.part.path, f"not checked: {envelope.cipher}, not decrypted", expected
+            found = Bilingual(
+                f"non vérifié : {cipher}, non déchiffré", f"not checked: {cipher}, not decrypted"
             )
+            yield not_checked(layer.part.path, found, expected)
         elif _signed_inside(context, layer.inner):
-            yield Outcome(
-                layer.part.path, True, f"{envelope.cipher} with a signature inside", expected
+            found = Bilingual(
+                f"{cipher} avec une signature à l'intérieur", f"{cipher} with a signature inside"
             )
+            yield Outcome(layer.part.path, True, found, expected)
         else:
-            yield Outcome(
-                layer.part.path,
-                False,
-                f"{envelope.cipher} content with no signature inside the encryption",
-                expected,
+            found = Bilingual(
+                f"contenu {cipher} sans signature à l'intérieur du chiffrement",
+                f"{cipher} content with no signature inside the encryption",
             )
+            yield Outcome(layer.part.path, False, found, expected)

@@ -12,6 +12,7 @@ from email.utils import parsedate_to_datetime
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.core.author import author, mailboxes
+from conformance.core.bilingual import SEMICOLON, Bilingual
 
 _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
@@ -43,16 +44,24 @@ def _clip(text: str, size: int = 80) -> str:
 def from_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "from")
     addresses = _addresses(values)
-    expected = "one From field with a mailbox (several: a Sender field naming one)"
+    expected = Bilingual(
+        "un champ From avec une adresse (plusieurs : un champ Sender en désignant une)",
+        "one From field with a mailbox (several: a Sender field naming one)",
+    )
     written = author(values, _values(context, "sender"))
     if len(values) == 1 and addresses and written.address is not None:
         yield Outcome("1", True, f"From: {_clip(values[0])}", expected)
     elif not values:
-        yield Outcome("1", False, "no From field", expected)
+        yield Outcome("1", False, Bilingual("aucun champ From", "no From field"), expected)
     elif len(values) > 1:
-        yield Outcome("1", False, f"{len(values)} From fields", expected)
+        n = len(values)
+        yield Outcome("1", False, Bilingual(f"{n} champs From", f"{n} From fields"), expected)
     elif not addresses:
-        yield Outcome("1", False, f"From: {_clip(values[0])} holds no address", expected)
+        shown = _clip(values[0])
+        found = Bilingual(
+            f"From: {shown} ne contient aucune adresse", f"From: {shown} holds no address"
+        )
+        yield Outcome("1", False, found, expected)
     else:
         yield Outcome("1", False, f"{written.problem}: {_clip(values[0])}", expected)
 
@@ -66,11 +75,18 @@ def from_present(context: Context) -> Iterator[Outcome]:
 def to_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "to")
     addresses = _addresses(values)
-    expected = "a To field with at least one address"
+    expected = Bilingual(
+        "un champ To avec au moins une adresse", "a To field with at least one address"
+    )
     if addresses:
         yield Outcome("1", True, f"To: {_clip(', '.join(addresses))}", expected)
+    elif not values:
+        yield Outcome("1", False, Bilingual("aucun champ To", "no To field"), expected)
     else:
-        found = "no To field" if not values else f"To: {_clip(values[0])} holds no address"
+        shown = _clip(values[0])
+        found = Bilingual(
+            f"To: {shown} ne contient aucune adresse", f"To: {shown} holds no address"
+        )
         yield Outcome("1", False, found, expected)
 
 
@@ -82,16 +98,22 @@ def to_present(context: Context) -> Iterator[Outcome]:
 )
 def date_present(context: Context) -> Iterator[Outcome]:
     values = _values(context, "date")
-    expected = "one Date field in RFC 5322 date-time syntax"
+    expected = Bilingual(
+        "un champ Date à la syntaxe date-time de la RFC 5322",
+        "one Date field in RFC 5322 date-time syntax",
+    )
     if len(values) != 1:
-        yield Outcome("1", False, f"{len(values)} Date fields", expected)
+        n = len(values)
+        yield Outcome("1", False, Bilingual(f"{n} champ(s) Date", f"{n} Date fields"), expected)
         return
     try:
         moment = parsedate_to_datetime(values[0])
     except (TypeError, ValueError, IndexError):
         moment = None
     if moment is None:
-        yield Outcome("1", False, f"Date: {_clip(values[0])} does not parse", expected)
+        shown = _clip(values[0])
+        found = Bilingual(f"Date: {shown} illisible", f"Date: {shown} does not parse")
+        yield Outcome("1", False, found, expected)
     else:
         yield Outcome("1", True, f"Date: {_clip(values[0])}", expected)
 
@@ -104,9 +126,11 @@ def date_present(context: Context) -> Iterator[Outcome]:
 )
 def message_id(context: Context) -> Iterator[Outcome]:
     values = _values(context, "message-id")
-    expected = "one Message-ID <id-left@id-right>"
+    expected = Bilingual("un Message-ID <id-left@id-right>", "one Message-ID <id-left@id-right>")
     if len(values) != 1:
-        yield Outcome("1", False, f"{len(values)} Message-ID fields", expected)
+        n = len(values)
+        found = Bilingual(f"{n} champ(s) Message-ID", f"{n} Message-ID fields")
+        yield Outcome("1", False, found, expected)
         return
     value = " ".join(values[0].split())
     yield Outcome("1", bool(_MSG_ID.match(value)), f"Message-ID: {_clip(value)}", expected)
@@ -122,7 +146,8 @@ def mime_version(context: Context) -> Iterator[Outcome]:
     values = _values(context, "mime-version")
     expected = "MIME-Version: 1.0"
     if not values:
-        yield Outcome("1", False, "no MIME-Version field", expected)
+        found = Bilingual("aucun champ MIME-Version", "no MIME-Version field")
+        yield Outcome("1", False, found, expected)
         return
     version = re.sub(r"\([^)]*\)", "", values[0]).replace(" ", "").strip()
     yield Outcome(
@@ -137,40 +162,53 @@ def mime_version(context: Context) -> Iterator[Outcome]:
     "Header fields hold US-ASCII only; other characters must be RFC 2047 encoded words.",
 )
 def ascii_headers(context: Context) -> Iterator[Outcome]:
-    expected = "US-ASCII header fields (non-ASCII text as RFC 2047 encoded words)"
+    expected = Bilingual(
+        "des champs d'en-tête US-ASCII (texte non ASCII en mots encodés RFC 2047)",
+        "US-ASCII header fields (non-ASCII text as RFC 2047 encoded words)",
+    )
     for node in context.nodes:
         if not node.header:
             continue
         bad = node.defects("non-ascii-header")
         if not bad:
-            yield Outcome(node.path, True, "ASCII only", expected)
+            yield Outcome(node.path, True, Bilingual("ASCII seulement", "ASCII only"), expected)
             continue
         line_no = bad[0].line - node.entity.line + 1
         line = node.header.split(b"\n")[line_no - 1].decode("utf-8", "replace")
         yield Outcome(node.path, False, f"{bad[0].message}: {_clip(line, 60)}", expected)
 
 
-def _word_problem(word: re.Match[str]) -> str | None:
+def _word_problem(word: re.Match[str]) -> Bilingual | None:
     charset, _, encoding, text = word.groups()
+    shown = _clip(word.group(0), 40)
     if len(word.group(0)) > 75:
-        return f"encoded word longer than 75 characters: {_clip(word.group(0), 40)}"
+        return Bilingual(
+            f"mot encodé de plus de 75 caractères : {shown}",
+            f"encoded word longer than 75 characters: {shown}",
+        )
     try:
         codecs.lookup(charset)
     except LookupError:
-        return f"unknown charset {charset!r} in {_clip(word.group(0), 40)}"
+        return Bilingual(
+            f"jeu de caractères inconnu {charset!r} dans {shown}",
+            f"unknown charset {charset!r} in {shown}",
+        )
     if encoding in "Bb":
         try:
             raw = base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            return f"bad base64 in {_clip(word.group(0), 40)}"
+            return Bilingual(f"base64 invalide dans {shown}", f"bad base64 in {shown}")
     else:
         if not _Q_TEXT.match(text):
-            return f"bad Q encoding in {_clip(word.group(0), 40)}"
+            return Bilingual(f"encodage Q invalide dans {shown}", f"bad Q encoding in {shown}")
         raw = binascii.a2b_qp(text.replace("_", " "), header=True)
     try:
         raw.decode(charset)
     except (UnicodeDecodeError, LookupError):
-        return f"text of {_clip(word.group(0), 40)} is not valid {charset}"
+        return Bilingual(
+            f"le texte de {shown} n'est pas du {charset} valide",
+            f"text of {shown} is not valid {charset}",
+        )
     return None
 
 
@@ -182,27 +220,36 @@ def _word_problem(word: re.Match[str]) -> str | None:
     "and is at most 75 characters.",
 )
 def encoded_words(context: Context) -> Iterator[Outcome]:
-    expected = "well-formed RFC 2047 encoded words"
+    expected = Bilingual(
+        "des mots encodés RFC 2047 bien formés", "well-formed RFC 2047 encoded words"
+    )
     for node in context.nodes:
         if not node.header:
             continue
         text = node.header.decode("ascii", "replace")
         unfolded = re.sub(r"\r?\n[ \t]", " ", text)
-        problems: list[str] = []
+        problems: list[Bilingual] = []
         count = 0
         for start in _WORD_START.finditer(unfolded):
             count += 1
             word = _WORD.match(unfolded, start.start())
             if word is None:
-                problems.append(f"incomplete encoded word {_clip(unfolded[start.start() :], 40)}")
+                shown = _clip(unfolded[start.start() :], 40)
+                problems.append(
+                    Bilingual(f"mot encodé incomplet {shown}", f"incomplete encoded word {shown}")
+                )
                 continue
             problem = _word_problem(word)
             if problem:
                 problems.append(problem)
         if problems:
-            yield Outcome(node.path, False, "; ".join(problems[:3]), expected)
+            yield Outcome(node.path, False, SEMICOLON.join(problems[:3]), expected)
         elif count or node.path == "1":
-            yield Outcome(node.path, True, f"{count} encoded word(s), all well-formed", expected)
+            found = Bilingual(
+                f"{count} mot(s) encodé(s), tous bien formés",
+                f"{count} encoded word(s), all well-formed",
+            )
+            yield Outcome(node.path, True, found, expected)
 
 
 @rule(
@@ -234,4 +281,6 @@ def expected_recipient(context: Context) -> Iterator[Outcome]:
         return
     found = [a.lower() for a in _addresses(_values(context, "to") + _values(context, "cc"))]
     ok = wanted.strip().lower() in found
-    yield Outcome("1", ok, f"To/Cc: {_clip(', '.join(found)) or 'none'}", wanted)
+    shown = _clip(", ".join(found))
+    said = Bilingual(f"To/Cc: {shown or 'aucun'}", f"To/Cc: {shown or 'none'}")
+    yield Outcome("1", ok, said, wanted)

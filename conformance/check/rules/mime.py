@@ -9,6 +9,7 @@ from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
+from conformance.core.bilingual import Bilingual
 
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
 _CONTENT_TYPE = re.compile(rf"^\s*{_TOKEN}/{_TOKEN}\s*(;.*)?$", re.DOTALL)
@@ -24,13 +25,13 @@ _IDENTITY_CTE = ("7bit", "8bit", "binary")
     "signatures over the exact bytes.",
 )
 def crlf(context: Context) -> Iterator[Outcome]:
-    expected = "CRLF at the end of every line"
+    expected = Bilingual("CRLF à la fin de chaque ligne", "CRLF at the end of every line")
     for node in context.nodes:
         found = [d.message for d in node.defects("bare-lf", "bare-cr")]
         if found:
             yield Outcome(node.path, False, ", ".join(found), expected)
         else:
-            yield Outcome(node.path, True, "CRLF only", expected)
+            yield Outcome(node.path, True, Bilingual("CRLF seulement", "CRLF only"), expected)
 
 
 @rule(
@@ -40,28 +41,41 @@ def crlf(context: Context) -> Iterator[Outcome]:
     "No line longer than 998 octets (excluding CRLF); longer lines are broken by relays.",
 )
 def line_length(context: Context) -> Iterator[Outcome]:
-    expected = "lines of at most 998 octets"
+    expected = Bilingual("des lignes d'au plus 998 octets", "lines of at most 998 octets")
     for node in context.nodes:
         found = node.defects("long-line")
         if found:
             yield Outcome(node.path, False, found[0].message, expected)
         else:
             longest, _ = node.entity.longest_line
-            yield Outcome(node.path, True, f"longest line {longest} octets", expected)
+            said = Bilingual(
+                f"ligne la plus longue : {longest} octets", f"longest line {longest} octets"
+            )
+            yield Outcome(node.path, True, said, expected)
 
 
-def _type_problem(node: Node) -> str | None:
+def _type_problem(node: Node) -> Bilingual | None:
     declared = node.declared_type
     if declared is None:
         return None
     if not _CONTENT_TYPE.match(" ".join(declared.split())):
-        return f"Content-Type {declared.strip()[:60]!r} is not type/subtype"
+        shown = repr(declared.strip()[:60])
+        return Bilingual(
+            f"Content-Type {shown} n'est pas de la forme type/sous-type",
+            f"Content-Type {shown} is not type/subtype",
+        )
     if node.is_multipart and not node.param("boundary"):
-        return f"{node.content_type} without its boundary parameter"
+        return Bilingual(
+            f"{node.content_type} sans son paramètre boundary",
+            f"{node.content_type} without its boundary parameter",
+        )
     if node.content_type.startswith("text/") and node.param("charset") is None:
         data = node.decoded()
         if data is not None and EIGHT_BIT.search(data):
-            return f"{node.content_type} with 8-bit text and no charset parameter"
+            return Bilingual(
+                f"{node.content_type} avec du texte 8 bits et sans paramètre charset",
+                f"{node.content_type} with 8-bit text and no charset parameter",
+            )
     return None
 
 
@@ -72,14 +86,16 @@ def _type_problem(node: Node) -> str | None:
     "Content-Type is type/subtype; multipart types carry a boundary; 8-bit text names its charset.",
 )
 def content_type(context: Context) -> Iterator[Outcome]:
-    expected = "type/subtype with its required parameters"
+    expected = Bilingual(
+        "type/sous-type avec ses paramètres requis", "type/subtype with its required parameters"
+    )
     for node in context.nodes:
         problem = _type_problem(node)
         if problem is not None:
             yield Outcome(node.path, False, problem, expected)
         else:
             declared = (
-                "absent (text/plain by default)"
+                Bilingual("absent (text/plain par défaut)", "absent (text/plain by default)")
                 if node.declared_type is None
                 else node.content_type
             )
@@ -93,14 +109,19 @@ def content_type(context: Context) -> Iterator[Outcome]:
     "A multipart has a valid boundary (1 to 70 characters), delimiter lines and a close delimiter.",
 )
 def boundaries(context: Context) -> Iterator[Outcome]:
-    expected = "boundary parameter, delimiter lines and a close delimiter"
+    expected = Bilingual(
+        "un paramètre boundary, des lignes de délimitation et un délimiteur de fin",
+        "boundary parameter, delimiter lines and a close delimiter",
+    )
     for node in context.nodes:
         if not node.is_multipart:
             continue
         if node.structure:
             yield Outcome(node.path, False, "; ".join(node.structure), expected)
         else:
-            yield Outcome(node.path, True, f"{len(node.children)} parts, closed", expected)
+            n = len(node.children)
+            said = Bilingual(f"{n} parties, fermé", f"{n} parts, closed")
+            yield Outcome(node.path, True, said, expected)
 
 
 @rule(
@@ -114,10 +135,15 @@ def transfer_encoding(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         cte = node.transfer_encoding
         if node.is_multipart:
-            expected = "7bit, 8bit or binary for a multipart"
+            expected = Bilingual(
+                "7bit, 8bit ou binary pour un multipart", "7bit, 8bit or binary for a multipart"
+            )
             yield Outcome(node.path, cte in _IDENTITY_CTE, cte, expected)
         else:
-            expected = "7bit, 8bit, binary, quoted-printable or base64"
+            expected = Bilingual(
+                "7bit, 8bit, binary, quoted-printable ou base64",
+                "7bit, 8bit, binary, quoted-printable or base64",
+            )
             yield Outcome(node.path, cte in _KNOWN_CTE, cte, expected)
 
 
@@ -128,7 +154,9 @@ def transfer_encoding(context: Context) -> Iterator[Outcome]:
     "A part declared (or defaulting to) 7bit has no octet over 127, no NUL and no bare CR.",
 )
 def seven_bit(context: Context) -> Iterator[Outcome]:
-    expected = "only 7-bit lines in a 7bit part"
+    expected = Bilingual(
+        "seulement des lignes 7 bits dans une partie 7bit", "only 7-bit lines in a 7bit part"
+    )
     for node in context.nodes:
         if node.is_multipart or node.transfer_encoding != "7bit":
             continue
@@ -136,7 +164,7 @@ def seven_bit(context: Context) -> Iterator[Outcome]:
         if found:
             yield Outcome(node.path, False, found[0].message, expected)
         else:
-            yield Outcome(node.path, True, "7-bit data", expected)
+            yield Outcome(node.path, True, Bilingual("données 7 bits", "7-bit data"), expected)
 
 
 @rule(
@@ -152,10 +180,11 @@ def body_decodes(context: Context) -> Iterator[Outcome]:
         if node.is_multipart or cte not in ("base64", "quoted-printable"):
             continue
         error = node.decode_error()
-        expected = f"valid {cte}"
+        expected = Bilingual(f"du {cte} valide", f"valid {cte}")
         if error is None:
-            yield Outcome(
-                node.path, True, f"{cte}, {len(node.decoded() or b'')} octets decoded", expected
-            )
+            n = len(node.decoded() or b"")
+            said = Bilingual(f"{cte}, {n} octets décodés", f"{cte}, {n} octets decoded")
+            yield Outcome(node.path, True, said, expected)
         else:
-            yield Outcome(node.path, False, f"part {node.path}: {error}", expected)
+            said = Bilingual(f"partie {node.path} : {error}", f"part {node.path}: {error}")
+            yield Outcome(node.path, False, said, expected)

@@ -9,6 +9,7 @@ from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.layers import PKCS7_SIGNATURE, is_cms_part
 from conformance.check.tree import Node
+from conformance.core.bilingual import Bilingual
 from conformance.scenarios import hprim
 
 _HPRIM_NAMES = (".hpr", ".hpm", ".hps", ".hprim")
@@ -49,7 +50,7 @@ def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
     "****LAB**** block) parses: header, result lines, end marks.",
 )
 def hprim_well_formed(context: Context) -> Iterator[Outcome]:
-    expected = "a well-formed HPRIM file"
+    expected = Bilingual("un fichier HPRIM bien formé", "a well-formed HPRIM file")
     for node, data in hprim_parts(context):
         try:
             report = hprim.parse(data)
@@ -59,7 +60,10 @@ def hprim_well_formed(context: Context) -> Iterator[Outcome]:
         except Exception as exc:  # the parser's own limits: still a malformed file
             yield Outcome(node.path, False, f"HPRIM: {exc}", expected)
             continue
-        found = f"HPRIM {report.variant}, {len(report.results)} result(s)"
+        n = len(report.results)
+        found = Bilingual(
+            f"HPRIM {report.variant}, {n} résultat(s)", f"HPRIM {report.variant}, {n} result(s)"
+        )
         yield Outcome(node.path, True, found, expected)
 
 
@@ -75,5 +79,9 @@ def hprim_transport(context: Context) -> Iterator[Outcome]:
         cte = node.transfer_encoding
         bare = _BARE_EOL.search(data)
         ok = cte == "base64" or (bare is None and node.content_type.startswith("text/"))
-        found = f"{node.content_type}, {cte}" + (", bare CR or LF line ends" if bare else "")
-        yield Outcome(node.path, ok, found, "base64, or CRLF text")
+        found = Bilingual.same(f"{node.content_type}, {cte}")
+        if bare:
+            found += Bilingual(", fins de ligne CR ou LF isolées", ", bare CR or LF line ends")
+        yield Outcome(
+            node.path, ok, found, Bilingual("base64, ou texte en CRLF", "base64, or CRLF text")
+        )

@@ -9,6 +9,7 @@ from conformance.check.context import Context
 from conformance.check.layers import PKCS7_SIGNATURE, CmsLayer, is_cms_part
 from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
+from conformance.core.bilingual import SEMICOLON, Bilingual
 
 # RFC 5751 / 8551 3.5.3.2 names, and the RFC 3851 spellings still met in 2008.
 MICALG_RFC5751 = {
@@ -76,13 +77,20 @@ def smime_type(context: Context) -> Iterator[Outcome]:
             actual = layer.name
             if layer.signed is not None and not layer.signed.signers:
                 actual = "certs-only"
-        expected = f"smime-type={actual}" if actual else "an smime-type parameter"
+        expected = (
+            Bilingual.same(f"smime-type={actual}")
+            if actual
+            else Bilingual("un paramètre smime-type", "an smime-type parameter")
+        )
         if declared is None:
-            yield Outcome(part.path, False, "no smime-type parameter", expected)
+            found = Bilingual("aucun paramètre smime-type", "no smime-type parameter")
+            yield Outcome(part.path, False, found, expected)
         elif actual is not None and declared.lower() != actual.lower():
-            yield Outcome(
-                part.path, False, f"smime-type={declared}, but the CMS object is {actual}", expected
+            found = Bilingual(
+                f"smime-type={declared}, mais l'objet CMS est {actual}",
+                f"smime-type={declared}, but the CMS object is {actual}",
             )
+            yield Outcome(part.path, False, found, expected)
         else:
             yield Outcome(part.path, True, f"smime-type={declared}", expected)
 
@@ -109,10 +117,14 @@ def name_parameters(context: Context) -> Iterator[Outcome]:
         name = part.param("name") or part.param("filename", "content-disposition")
         expected = f"name=smime{extension}"
         if name is None:
-            yield Outcome(part.path, False, "no name or filename parameter", expected)
+            found = Bilingual("aucun paramètre name ni filename", "no name or filename parameter")
+            yield Outcome(part.path, False, found, expected)
         else:
             ok = name.lower().endswith(extension)
-            yield Outcome(part.path, ok, f'name="{name}"', f"a name ending in {extension}")
+            wanted = Bilingual(
+                f"un nom se terminant par {extension}", f"a name ending in {extension}"
+            )
+            yield Outcome(part.path, ok, f'name="{name}"', wanted)
 
 
 @rule(
@@ -128,7 +140,8 @@ def protocol(context: Context) -> Iterator[Outcome]:
         signature = node.children[1].content_type if len(node.children) >= 2 else None
         expected = signature if signature in PKCS7_SIGNATURE else "application/pkcs7-signature"
         if value is None:
-            yield Outcome(node.path, False, "no protocol parameter", f'protocol="{expected}"')
+            found = Bilingual("aucun paramètre protocol", "no protocol parameter")
+            yield Outcome(node.path, False, found, f'protocol="{expected}"')
         else:
             ok = value.lower() == expected and value.lower() in PKCS7_SIGNATURE
             yield Outcome(node.path, ok, f'protocol="{value}"', f'protocol="{expected}"')
@@ -143,10 +156,15 @@ def protocol(context: Context) -> Iterator[Outcome]:
 def micalg_present(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         value = node.param("micalg")
-        expected = "a micalg parameter (sha-256, ...)"
-        yield Outcome(
-            node.path, bool(value), f"micalg={value}" if value else "no micalg parameter", expected
+        expected = Bilingual(
+            "un paramètre micalg (sha-256, ...)", "a micalg parameter (sha-256, ...)"
         )
+        found = (
+            Bilingual.same(f"micalg={value}")
+            if value
+            else Bilingual("aucun paramètre micalg", "no micalg parameter")
+        )
+        yield Outcome(node.path, bool(value), found, expected)
 
 
 def _signer_digests(context: Context, node: Node) -> list[str]:
@@ -180,7 +198,11 @@ def micalg_matches(context: Context) -> Iterator[Outcome]:
         tokens = _micalg_tokens(value)
         named = {names.get(t.lower(), f"?{t}") for t in tokens}
         ok = named == set(digests)
-        found = f"micalg={value}; SignerInfo digest {', '.join(digests)}"
+        used = ", ".join(digests)
+        found = Bilingual(
+            f"micalg={value} ; condensé du SignerInfo {used}",
+            f"micalg={value}; SignerInfo digest {used}",
+        )
         yield Outcome(node.path, ok, found, f"micalg={expected_names}")
 
 
@@ -212,11 +234,19 @@ def micalg_names(context: Context) -> Iterator[Outcome]:
         if not value:
             continue
         bad = [t for t in _micalg_tokens(value) if t.lower() not in MICALG_RFC5751]
-        found = f"micalg={value}" + (f" ({', '.join(bad)} not an RFC 5751 name)" if bad else "")
-        yield Outcome(node.path, not bad, found, "sha-1, sha-256, sha-384 or sha-512")
+        found = Bilingual.same(f"micalg={value}")
+        if bad:
+            names = ", ".join(bad)
+            found += Bilingual(
+                f" ({names} : pas un nom de la RFC 5751)", f" ({names} not an RFC 5751 name)"
+            )
+        wanted = Bilingual(
+            "sha-1, sha-256, sha-384 ou sha-512", "sha-1, sha-256, sha-384 or sha-512"
+        )
+        yield Outcome(node.path, not bad, found, wanted)
 
 
-def _eight_bit_leaves(node: Node) -> list[str]:
+def _eight_bit_leaves(node: Node) -> list[Bilingual]:
     """The leaves that are not 7-bit, each saying why: declared 8bit or binary, or holding
     8-bit octets under a 7-bit declaration (then the part is mislabelled, MIME-006)."""
     found = []
@@ -225,9 +255,16 @@ def _eight_bit_leaves(node: Node) -> list[str]:
             continue
         cte = part.transfer_encoding
         if cte in ("8bit", "binary"):
-            found.append(f"part {part.path} declared {cte}")
+            found.append(
+                Bilingual(f"partie {part.path} déclarée {cte}", f"part {part.path} declared {cte}")
+            )
         elif EIGHT_BIT.search(part.body):
-            found.append(f"part {part.path} holds 8-bit octets though declared {cte}")
+            found.append(
+                Bilingual(
+                    f"la partie {part.path} contient des octets 8 bits bien que déclarée {cte}",
+                    f"part {part.path} holds 8-bit octets though declared {cte}",
+                )
+            )
     return found
 
 
@@ -239,12 +276,15 @@ def _eight_bit_leaves(node: Node) -> list[str]:
     "so that no relay re-encodes it, which would break the signature.",
 )
 def signed_seven_bit(context: Context) -> Iterator[Outcome]:
-    expected = "7bit, quoted-printable or base64 parts only"
+    expected = Bilingual(
+        "des parties 7bit, quoted-printable ou base64 seulement",
+        "7bit, quoted-printable or base64 parts only",
+    )
     for node in _signed_multiparts(context):
         if not node.children:
             continue
         bad = _eight_bit_leaves(node.children[0])
-        found = "; ".join(bad) if bad else "7-bit"
+        found = SEMICOLON.join(bad) if bad else Bilingual("7 bits", "7-bit")
         yield Outcome(node.children[0].path, not bad, found, expected)
 
 
@@ -257,13 +297,18 @@ def signed_seven_bit(context: Context) -> Iterator[Outcome]:
 def two_parts(context: Context) -> Iterator[Outcome]:
     for node in _signed_multiparts(context):
         count = len(node.children)
-        expected = "2 parts, the second application/pkcs7-signature"
+        expected = Bilingual(
+            "2 parties, la seconde application/pkcs7-signature",
+            "2 parts, the second application/pkcs7-signature",
+        )
         if count != 2:
-            yield Outcome(node.path, False, f"{count} part(s)", expected)
+            found = Bilingual(f"{count} partie(s)", f"{count} part(s)")
+            yield Outcome(node.path, False, found, expected)
             continue
         second = node.children[1].content_type
         ok = second in PKCS7_SIGNATURE
-        yield Outcome(node.path, ok, f"2 parts, the second {second}", expected)
+        found = Bilingual(f"2 parties, la seconde {second}", f"2 parts, the second {second}")
+        yield Outcome(node.path, ok, found, expected)
 
 
 @rule(
