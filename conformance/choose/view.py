@@ -115,7 +115,7 @@ def ranking_text(ranking: Ranking, t: Translator) -> str:
         for r in c.reasons:
             effect = t.label("effect", r.effect) if r.effect != "neutral" else ""
             head = f"{t(RULE_LABELS[r.rule])}{f' ({effect})' if effect else ''}"
-            lines.append(f"      {head}: {message(r, t)}")
+            lines.append(f"      {head}{t('sep')}{message(r, t)}")
     return "\n".join(lines)
 
 

@@ -717,9 +717,9 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "correspondent who sends it), from {results}.",
     ),
     "choose.revocable": (
-        "« Ne dramatisez pas : ce choix est révocable et l'outil changé ultérieurement. »",
-        '"Don\'t dramatise: this choice can be revoked and the tool changed later." (source, '
-        "in French: « Ne dramatisez pas : ce choix est révocable »)",
+        "« Ne dramatisez pas: ce choix est révocable et l'outil changé ultérieurement. »",
+        "The source: the choice can be revoked and the tool changed later "
+        "(« Ne dramatisez pas: ce choix est révocable »).",
     ),
     "crit.interoperability_short": ("interopérabilité", "interoperability"),
     "crit.multi-site": ("multi-sites", "multi-site"),
