@@ -330,9 +330,11 @@ def _compliance(tool: Profile, rules: Rules, out: list[Reason]) -> float:
     if value is None:
         out.append(Reason("compliance", "unknown", "compliance_unknown", cite=cite))
         return 0.0
-    if value != "yes":
-        note = tool.criteria.compliance_note or ""
-        out.append(Reason("compliance", "warns", f"compliance_{value}", {"note": note}, cite))
+    if value != "yes":  # the source's words for the "but" where the profile cites them
+        said = tool.citation("criteria.compliance_note")
+        words = said.quote if said and said.quote else tool.criteria.compliance_note
+        params: dict[str, str | int] = {"words": words or "?"}
+        out.append(Reason("compliance", "warns", f"compliance_{value}", params, cite))
     return float(COMPLIANCE_SCORE[value])
 
 

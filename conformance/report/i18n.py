@@ -800,10 +800,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "choose.why.general_unknown": ("intégration inconnue", "integration unknown"),
     "choose.why.compliance_unknown": ("conformité inconnue", "compliance unknown"),
     "choose.why.compliance_yes-but": (
-        "conformité « Oui mais » : {note}",
-        'compliance "Oui mais" (yes, but): {note}',
+        "conformité « Oui mais » : « {words} »",
+        'compliance "Oui mais" (yes, but): “{words}”',
     ),
-    "choose.why.compliance_no": ("non conforme : {note}", "not compliant: {note}"),
+    "choose.why.compliance_no": ("non conforme : « {words} »", "not compliant: “{words}”"),
     "choose.why.installation": ("installation {ease}", "installation {ease}"),
     # sources, cited by title in the page's language
     "src.quote": ("{title} : « {quote} »", "{title}: “{quote}”"),
