@@ -372,3 +372,33 @@ def test_the_page_in_both_languages(matrix: Path, tmp_path: Path) -> None:
         html = (out / "choose.html").read_text(encoding="utf-8")
         assert f"<title>{title}" in html and "@page { size: A4" in html
         assert 'class="excluded"' in html and "Support de la plate-forme Macintosh" in html
+
+
+def test_the_page_uses_only_catalogue_keys() -> None:
+    """The page's words come from the report's catalogue, in both languages."""
+    from conformance.report.i18n import CATALOGUE
+
+    template = REPO_DIR / "conformance" / "choose" / "templates" / "choose.html.j2"
+    used = set(re.findall(r"""["']([a-z_]+\.[a-z_.-]+|sep|suite)["']\|tr""", template.read_text()))
+    assert used and used <= set(CATALOGUE), used - set(CATALOGUE)
+    dynamic = {"choose.sites.single", "choose.sites.multi"}
+    dynamic |= {f"effect.{e}" for e in ("excludes", "favours", "warns", "unknown")}
+    assert dynamic <= set(CATALOGUE)
+
+
+def test_every_reason_has_its_words(results: Results) -> None:
+    """Every reason any example practice gets is in the catalogue, and the text output
+    numbers the rules' sources."""
+    from conformance.choose.view import ranking_text
+    from conformance.report.i18n import CATALOGUE, Translator
+
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        ranking = rank(
+            load_practice(path, PROFILES, TABLE), PROFILES, TABLE, results, SOURCES, COLUMNS
+        )
+        for c in ranking.choices:
+            for r in c.reasons:
+                assert f"choose.why.{r.key}" in CATALOGUE, r.key
+        for lang in ("fr", "en"):
+            text = ranking_text(ranking, Translator(lang))
+            assert "\n[1] " in text and "Combien dans votre entourage?" in text

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance.choose.inputs import load_practice
+from conformance import __version__
+from conformance.choose.inputs import Practice, load_practice
 from conformance.choose.page import PAGE, render_page
 from conformance.choose.rank import Ranking, choosable, needed_functions, rank
 from conformance.choose.view import ranking_json, ranking_text
@@ -26,10 +29,10 @@ from conformance.errors import UserError
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.loader import SOURCES_FILE, load_profiles, load_sources
-from conformance.profiles.practice import PracticeSoftware, load_practice_software
+from conformance.profiles.practice import Rules, load_practice_software
 from conformance.profiles.schema import Profile
 from conformance.report.i18n import Translator
-from conformance.results import Results, load_results
+from conformance.results import Results, RunInfo, load_results
 
 SUBMATRIX_DIR = "matrix"
 
@@ -67,12 +70,21 @@ def register(subparsers: Any) -> None:
         help=f"examples per cell of the sub-matrix (default {DEFAULT_EXAMPLES})",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the sub-matrix run")
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="parallel workers of the sub-matrix (default: the number of cores)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     t = Translator(args.lang)
+    if args.examples < 1:
+        raise UserError("--examples must be at least 1 (the basic example)")
     table = load_practice_software()
     if table.rules is None:
         raise UserError("the practice software table has no rules: section (docs/choose.md)")
@@ -81,49 +93,42 @@ def _run(args: argparse.Namespace) -> int:
     sources, _ = load_sources([PROFILES_DIR / SOURCES_FILE])
     columns = next((s.columns for s in sources.values() if s.columns), None) or []
     if args.results is not None:
-        results = load_results(args.results)
-        ranking = rank(practice, profiles, table, results, sources, columns)
-        return _show(ranking, args, t, str(args.results))
-    if args.out is not None:
-        where = (args.out / SUBMATRIX_DIR).resolve()
-        results = _submatrix(practice_tools(practice, profiles), table, practice, where, args)
-        ranking = rank(practice, profiles, table, results, sources, columns)
-        return _show(ranking, args, t, f"{args.out / SUBMATRIX_DIR / 'results.json'}")
-    with tempfile.TemporaryDirectory(prefix="osm-choose-") as tmp:
-        results = _submatrix(practice_tools(practice, profiles), table, practice, Path(tmp), args)
+        results, where = load_results(args.results), str(args.results)
+    elif not practice.correspondents:  # the ranking reads no verdict: nothing to run
+        results, where = _no_verdicts(), t("choose.no_matrix")
+    elif args.out is not None:
+        folder = args.out / SUBMATRIX_DIR
+        results = _submatrix(practice, table.rules, profiles, folder.resolve(), args)
+        where = str(folder / "results.json")
+    else:
+        with tempfile.TemporaryDirectory(prefix="osm-choose-") as tmp:
+            results = _submatrix(practice, table.rules, profiles, Path(tmp), args)
+        where = t("choose.submatrix")
     ranking = rank(practice, profiles, table, results, sources, columns)
-    return _show(ranking, args, t, t("choose.submatrix"))
-
-
-def practice_tools(practice: Any, profiles: dict[str, Profile]) -> tuple[list[str], list[str]]:
-    """The candidates and the correspondents' tools of the sub-matrix."""
-    candidates = [p.id for p in choosable(profiles)]
-    theirs = sorted({c.tool for c in practice.correspondents})
-    return candidates, theirs
+    return _show(ranking, args, t, where)
 
 
 def _submatrix(
-    tools: tuple[list[str], list[str]],
-    table: PracticeSoftware,
-    practice: Any,
+    practice: Practice,
+    rules: Rules,
+    profiles: Mapping[str, Profile],
     out: Path,
     args: argparse.Namespace,
 ) -> Results:
-    """Run the cells the ranking reads through `run` (its progress on stderr, its
-    printed summary kept off stdout, which may be JSON)."""
+    """Run the cells the ranking reads through `run`: every choosable tool with each
+    correspondent's tool, both ways, for the rule's functions (its progress on stderr,
+    its printed summary kept off stdout, which may be JSON)."""
     from conformance.matrix import cli as matrix_cli
 
-    candidates, theirs = tools
-    assert table.rules is not None
-    if not theirs:  # no correspondent: the ranking reads no verdict
-        return _empty_results()
-    argv = ["run", "--no-rejections", "--jobs", "1", "--out", str(out)]
+    theirs = sorted({c.tool for c in practice.correspondents})
+    tools = sorted({*(p.id for p in choosable(profiles)), *theirs})
+    argv = ["run", "--no-rejections", "--jobs", str(args.jobs), "--out", str(out)]
     argv += ["--examples", str(args.examples), "--seed", str(args.seed), "--lang", args.lang]
-    for tool in sorted({*candidates, *theirs}):
+    for tool in tools:
         argv += ["--sender", tool, "--receiver", tool]
-    for tool in theirs:
+    for tool in theirs:  # only the cells where a correspondent's tool sends or receives
         argv += ["--agent", tool]
-    for function in needed_functions(practice, table.rules):
+    for function in needed_functions(practice, rules):
         argv += ["--function", function]
     if args.quiet:
         argv.append("--quiet")
@@ -137,10 +142,9 @@ def _submatrix(
     return load_results(out / "results.json")
 
 
-def _empty_results() -> Results:
-    from conformance.results import RunInfo
-
-    run = RunInfo(seed=0, examples=0, started="", complete=True, suite_version="")
+def _no_verdicts() -> Results:
+    """The results of no run at all (a practice with no correspondent)."""
+    run = RunInfo(seed=0, examples=0, started="", complete=True, suite_version=__version__)
     return Results(run=run, agents=[], cells=[], pairs=[])
 
 

@@ -4,27 +4,24 @@ pages (no external font, script or style) and distinct from the comparison page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from conformance import __version__
 from conformance.choose.rank import Choice, Ranking, Reason
-from conformance.choose.view import RULE_LABELS, citation_text, label, message, order_text
+from conformance.choose.view import (
+    RULE_LABELS,
+    Notes,
+    citation_text,
+    label,
+    message,
+    order_text,
+)
 from conformance.report.i18n import Translator
 
 PAGE = "choose.html"
-
-
-@dataclass
-class Notes:
-    """The rules' citations, numbered in order of first use (one footnote per text)."""
-
-    texts: dict[str, int] = field(default_factory=dict)
-
-    def number(self, text: str | None) -> int | None:
-        return None if text is None else self.texts.setdefault(text, len(self.texts) + 1)
 
 
 @dataclass(frozen=True)

@@ -265,12 +265,26 @@ def _interoperability(exchanges: list[Exchange], rules: Rules, out: list[Reason]
     }
     effect: Effect = "favours" if reached == total else "neutral" if reached else "warns"
     out.append(Reason("interoperability", effect, "interop_share", params, cite))
+    unreached = [_why_not(e) for e in exchanges if not e.works]
+    if unreached:
+        params = {"groups": "; ".join(unreached)}
+        out.append(Reason("interoperability", "neutral", "interop_not_with", params, cite))
     missing = sorted({e.correspondent.tool for e in exchanges if _missing(e)})
     if missing:
         out.append(
             Reason("interoperability", "unknown", "interop_missing", {"tools": ", ".join(missing)})
         )
     return reached / total
+
+
+def _why_not(e: Exchange) -> str:
+    """`tool ×count (→ function verdict)`: the first cell that does not pass, → from the
+    tool to them, ← from them to the tool."""
+    c = e.correspondent
+    cells = [("→", f, v) for f, v in e.to_them.items()]
+    cells += [("←", f, v) for f, v in e.from_them.items()]
+    way, function, verdict = next(cell for cell in cells if cell[2] != "pass")
+    return f"{c.tool} ×{c.count} ({way} {function} {verdict})"
 
 
 def _missing(e: Exchange) -> bool:

@@ -3,6 +3,7 @@ in one language of the report's catalogue."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.choose.rank import Choice, Ranking, Reason
@@ -19,6 +20,16 @@ RULE_LABELS = {
     "platform": "crit.platform",
     "configuration": "crit.configuration",
 }
+
+
+@dataclass
+class Notes:
+    """The rules' citations, numbered in order of first use (one footnote per text)."""
+
+    texts: dict[str, int] = field(default_factory=dict)
+
+    def number(self, text: str | None) -> int | None:
+        return None if text is None else self.texts.setdefault(text, len(self.texts) + 1)
 
 
 def message(reason: Reason, t: Translator) -> str:
@@ -108,14 +119,23 @@ def ranking_json(ranking: Ranking, t: Translator, results: str) -> dict[str, Any
 
 def ranking_text(ranking: Ranking, t: Translator) -> str:
     """The ranking for a terminal: one block per tool, its reasons indented."""
-    lines = [f"{t('title.choose')} — {practice_line(ranking, t)}", order_text(ranking, t), ""]
+    notes = Notes()
+    first = notes.number(citation_text(ranking.rules.order_cite, ranking, t))
+    head_lines = [f"{t('title.choose')} — {practice_line(ranking, t)}"]
+    lines = [*head_lines, f"{order_text(ranking, t)} [{first}]", ""]
     for c in ranking.choices:
         state = f"  [{t('choose.excluded')}]" if c.excluded else ""
         lines.append(f"{c.rank:2}. {c.name} ({c.id}){state} · {label(c, t)}")
         for r in c.reasons:
             effect = t.label("effect", r.effect) if r.effect != "neutral" else ""
             head = f"{t(RULE_LABELS[r.rule])}{f' ({effect})' if effect else ''}"
-            lines.append(f"      {head}{t('sep')}{message(r, t)}")
+            note = notes.number(citation_text(r.cite, ranking, t))
+            mark = f" [{note}]" if note else ""
+            lines.append(f"      {head}{t('sep')}{message(r, t)}{mark}")
+    cost = notes.number(citation_text(ranking.rules.cost.cite, ranking, t))
+    lines += ["", f"{t('choose.cost')} [{cost}] · {t('choose.revocable')}", ""]
+    lines.append(t("choose.sources"))
+    lines += [f"[{n}] {text}" for text, n in notes.texts.items()]
     return "\n".join(lines)
 
 

@@ -692,11 +692,15 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Ranking: not excluded first, then {criteria}, then the comparison table's order.",
     ),
     "choose.assumed": ("supposé : {reason}", "assumed: {reason}"),
-    "choose.cost": ("Le coût", "Cost"),
+    "choose.cost": ("Le coût n'est pas un critère", "Cost is not a criterion"),
     "choose.simulated": ("simulée", "simulated"),
     "choose.submatrix": (
         "la sous-matrice exécutée pour ce cabinet",
         "the sub-matrix run for this practice",
+    ),
+    "choose.no_matrix": (
+        "aucune cellule (pas de correspondant)",
+        "no cell (no correspondent)",
     ),
     "choose.sources": ("Sources des règles", "Sources of the rules"),
     "choose.no_correspondent": (
@@ -766,6 +770,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "choose.why.interop_share": (
         "échange avec {reached} correspondants sur {total} ({percent} %)",
         "exchanges with {reached} of {total} correspondents ({percent}%)",
+    ),
+    "choose.why.interop_not_with": (
+        "pas avec {groups} (→ envoyé par l'outil, ← reçu par lui)",
+        "not with {groups} (→ sent by the tool, ← received by it)",
     ),
     "choose.why.interop_missing": (
         "cellules absentes des résultats pour : {tools}",
