@@ -264,11 +264,12 @@ def _interoperability(exchanges: list[Exchange], rules: Rules, out: list[Reason]
         "percent": round(100 * reached / total),
     }
     effect: Effect = "favours" if reached == total else "neutral" if reached else "warns"
-    out.append(Reason("interoperability", effect, "interop_share", params, cite))
     unreached = [_why_not(e) for e in exchanges if not e.works]
     if unreached:
-        params = {"groups": "; ".join(unreached)}
-        out.append(Reason("interoperability", "neutral", "interop_not_with", params, cite))
+        params["groups"] = "; ".join(unreached)
+        out.append(Reason("interoperability", effect, "interop_share_but", params, cite))
+    else:
+        out.append(Reason("interoperability", effect, "interop_share", params, cite))
     missing = sorted({e.correspondent.tool for e in exchanges if _missing(e)})
     if missing:
         out.append(

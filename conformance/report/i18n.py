@@ -716,9 +716,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "choose.matrix": (
         "Interopérabilité : {functions} dans les deux sens (et hprim-net reçu d'un "
-        "correspondant qui en envoie), d'après {results}.",
+        "correspondant qui en envoie), d'après {results} ; « pas avec X ×n (→ fonction "
+        "verdict) » : la première cellule qui ne passe pas, → envoyée par l'outil, ← reçue.",
         "Interoperability: {functions} both ways (and hprim-net received from a "
-        "correspondent who sends it), from {results}.",
+        'correspondent who sends it), from {results}; "not with X ×n (→ function '
+        'verdict)": the first cell that does not pass, → sent by the tool, ← received.',
     ),
     "choose.revocable": (
         "« Ne dramatisez pas: ce choix est révocable et l'outil changé ultérieurement. »",
@@ -771,9 +773,9 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "échange avec {reached} correspondants sur {total} ({percent} %)",
         "exchanges with {reached} of {total} correspondents ({percent}%)",
     ),
-    "choose.why.interop_not_with": (
-        "pas avec {groups} (→ envoyé par l'outil, ← reçu par lui)",
-        "not with {groups} (→ sent by the tool, ← received by it)",
+    "choose.why.interop_share_but": (
+        "échange avec {reached} correspondants sur {total} ({percent} %), pas avec {groups}",
+        "exchanges with {reached} of {total} correspondents ({percent}%), not with {groups}",
     ),
     "choose.why.interop_missing": (
         "cellules absentes des résultats pour : {tools}",
