@@ -402,3 +402,56 @@ def test_every_reason_has_its_words(results: Results) -> None:
         for lang in ("fr", "en"):
             text = ranking_text(ranking, Translator(lang))
             assert "\n[1] " in text and "Combien dans votre entourage?" in text
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "    kinds: [webmail]\n    cite:\n      source: criteria-slide\n",
+            "    kinds: [webmail]\n    cite:\n      note: from memory\n",
+            r"rules\.multi-site\.cite: cite a source, or set assumed: true with a reason",
+        ),
+        (
+            '      quote: "Un webmail si vous travaillez en multi-sites"\n',
+            "",
+            r"rules\.multi-site\.cite\.quote: a rule quotes the source's words",
+        ),
+        (
+            "    integration:\n      tools: [smm]\n",
+            "    integration:\n      tools: [smm, outlook]\n",
+            r"editors\[1\]\.integration\.tools\[1\]: unknown profile 'outlook'",
+        ),
+        (
+            "  order: [interoperability, multi-site, integration, compliance, installation]\n",
+            "  order: [interoperability, integration, compliance, installation]\n",
+            r"rules: .*order: missing multi-site",
+        ),
+    ],
+)
+def test_a_rule_without_its_words_is_a_lint_problem(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    from conformance.profiles.practice import lint_practice_software
+
+    text = (PROFILES_DIR / "practice-software.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "practice-software.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    (tmp_path / "sources.yaml").write_text(
+        (PROFILES_DIR / "sources.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    problems = [str(p) for p in lint_practice_software(path, set(PROFILES))]
+    assert any(re.search(r"practice-software\.yaml:\d+: " + expected, p) for p in problems), (
+        problems
+    )
+
+
+def test_cells_missing_from_the_results_are_said(results: Results) -> None:
+    """--results from a run without the correspondent's tool: no pass is invented."""
+    kept_cells = [c for c in results.cells if "sign-and-mail" not in (c.sender, c.receiver)]
+    partial = results.model_copy(update={"cells": kept_cells})
+    ranking = ranked(partial, correspondents=[{"tool": "sign-and-mail", "count": 2}])
+    for c in ranking.choices:
+        assert c.reached == 0
+        assert any(r.key == "interop_missing" for r in c.reasons)

@@ -20,7 +20,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance.choose.inputs import Practice, load_practice
-from conformance.choose.page import PAGE, render_page
+from conformance.choose.page import PAGE, SUBMATRIX_DIR, render_page
 from conformance.choose.rank import Ranking, choosable, needed_functions, rank
 from conformance.choose.view import ranking_json, ranking_text
 from conformance.cli_support import print_json
@@ -33,8 +33,6 @@ from conformance.profiles.practice import Rules, load_practice_software
 from conformance.profiles.schema import Profile
 from conformance.report.i18n import Translator
 from conformance.results import Results, RunInfo, load_results
-
-SUBMATRIX_DIR = "matrix"
 
 
 def register(subparsers: Any) -> None:

@@ -22,6 +22,7 @@ from conformance.choose.view import (
 from conformance.report.i18n import Translator
 
 PAGE = "choose.html"
+SUBMATRIX_DIR = "matrix"  # where choose --out keeps the sub-matrix run
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ def _why(reason: Reason, ranking: Ranking, t: Translator, notes: Notes) -> WhyVi
         message(reason, t),
         notes.number(citation_text(reason.cite, ranking, t)),
     )
+
+
+def _matrix_link(out: Path) -> str | None:
+    """The sub-matrix's own report beside the page (choose --out without --results)."""
+    index = out / SUBMATRIX_DIR / "index.html"
+    return f"{SUBMATRIX_DIR}/index.html" if index.is_file() else None
 
 
 def render_page(ranking: Ranking, out: Path, t: Translator, results: str) -> Path:
@@ -82,6 +89,7 @@ def render_page(ranking: Ranking, out: Path, t: Translator, results: str) -> Pat
         notes=[(n, text) for text, n in notes.texts.items()],
         functions=", ".join(ranking.functions),
         results=results,
+        matrix=_matrix_link(out),
     )
     out.mkdir(parents=True, exist_ok=True)
     path = out / PAGE

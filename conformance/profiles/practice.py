@@ -223,6 +223,7 @@ def _load(
             problems.append(place(origins, loc, message, path))
 
     check(("source",), table.source in sources, f"unknown source {table.source!r}")
+    cited: list[tuple[Loc, Citation]] = []
     for i, editor in enumerate(table.editors):
         for j, product in enumerate(editor.products):
             check(("editors", i, "products", j), product in ids, f"unknown profile {product!r}")
@@ -230,15 +231,18 @@ def _load(
             loc_i: Loc = ("editors", i, "integration")
             for j, product in enumerate(editor.integration.tools):
                 check((*loc_i, "tools", j), product in ids, f"unknown profile {product!r}")
-            for where, message in citation_rules(
-                (*loc_i, "cite"), editor.integration.cite, sources
-            ):
-                check(where, False, message)
+            cited.append(((*loc_i, "cite"), editor.integration.cite))
     if table.rules is not None:
         for name, citation in table.rules.cited():
             loc_r: Loc = ("rules", name) if name == "order_cite" else ("rules", name, "cite")
-            for where, message in citation_rules(loc_r, citation, sources):
-                check(where, False, message)
+            cited.append((loc_r, citation))
+    for loc_c, citation in cited:  # a rule of choice quotes the source, or says why assumed
+        for where, message in citation_rules(loc_c, citation, sources):
+            check(where, False, message)
+        if citation.source is not None and not citation.quote:
+            check((*loc_c, "quote"), False, "a rule quotes the source's words (quote:)")
+        if citation.assumed and not citation.reason_fr:
+            check(loc_c, False, "an assumed rule needs its reason in French too (reason_fr:)")
     if table.advice is not None:
         check(("advice", "source"), table.advice.source in sources, "unknown source")
         for i, situation in enumerate(table.advice.situations):

@@ -698,6 +698,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "la sous-matrice exécutée pour ce cabinet",
         "the sub-matrix run for this practice",
     ),
+    "choose.matrix_link": ("Sa matrice, cellule par cellule", "Its matrix, cell by cell"),
     "choose.no_matrix": (
         "aucune cellule (pas de correspondant)",
         "no cell (no correspondent)",
