@@ -95,6 +95,7 @@ class Ranking:
     choices: list[Choice]
     functions: tuple[Function, ...]
     sources: Mapping[str, Source]
+    names: Mapping[str, str]  # profile id -> product name, for the correspondents' tools
 
 
 def choosable(profiles: Mapping[str, Profile]) -> list[Profile]:
@@ -171,7 +172,9 @@ def rank(
         Choice(c.id, c.name, c.kind, i, c.excluded, c.scores, c.reasons, c.exchanges, c.measurement)
         for i, c in enumerate(ranked, start=1)
     ]
-    return Ranking(practice, editor, rules, choices, needed_functions(practice, rules), sources)
+    names = {c.tool: profiles[c.tool].identity.name for c in practice.correspondents}
+    functions = needed_functions(practice, rules)
+    return Ranking(practice, editor, rules, choices, functions, sources, names)
 
 
 # --- exclusions -----------------------------------------------------------------------
