@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from conformance.choose.inputs import json_schema as practice_schema
 from conformance.matrix.waivers import schema as waivers_schema
 from conformance.paths import REPO_DIR
 from conformance.rejections.model import schema as rejection_cases_schema
@@ -37,6 +38,7 @@ def schemas() -> dict[Path, dict[str, Any]]:
         DOCS / "results.schema.json": results,
         DOCS / "rejection-cases.schema.json": rejection_cases_schema(),
         DOCS / "waivers.schema.json": waivers_schema(),
+        DOCS / "practice.schema.json": practice_schema(),
     }
 
 
@@ -48,11 +50,12 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "schemas",
         help="print or write the JSON Schemas of the status JSON, results.json, the "
-        "rejection cases and the waivers file",
+        "rejection cases, the waivers file and choose's practice file",
         description="The JSON Schemas of the agent status JSON, of results.json, of the "
-        "rejection cases and of run's waivers file, generated from the code "
-        "(docs/status.schema.json, docs/results.schema.json, "
-        "docs/rejection-cases.schema.json, docs/waivers.schema.json).",
+        "rejection cases, of run's waivers file and of choose's practice file, generated "
+        "from the code (docs/status.schema.json, docs/results.schema.json, "
+        "docs/rejection-cases.schema.json, docs/waivers.schema.json, "
+        "docs/practice.schema.json).",
     )
     parser.add_argument("--write", action="store_true", help="write them into docs/")
     parser.set_defaults(func=_run)

@@ -6,6 +6,7 @@ the reason, when chromium or the playwright package is missing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -339,4 +340,55 @@ def test_an_expected_failure_is_neutral_and_a_finding_is_not(rendered: Any) -> N
     digest = facts.locator(".fact.assumed", has_text="sha1")
     assert digest.count() == 1 and w["assumed"] in digest.inner_text()
     _shot(p, out / f"dialog-assumed-{lang}.png", f"assumed facts in the dialog ({lang})", dialog)
+    assert problems == []
+
+
+# --- the page « Choisir pour mon cabinet » (osm-conformance choose, issue 23) ---------------
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_choose_page_loads_and_prints_on_one_a4_page(
+    browser: Any, tmp_path: Path, lang: str
+) -> None:
+    """The worked example of docs/choose.md, end to end: its own sub-matrix, the page, the
+    browser, and the print view: one A4 portrait page."""
+    from conformance.cli import main
+    from conformance.paths import REPO_DIR
+
+    practice = REPO_DIR / "examples" / "practice" / "hellodoc.yaml"
+    args = ["choose", str(practice), "--examples", "1", "-q", "--out", str(tmp_path), "--lang"]
+    assert main([*args, lang]) == 0
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
+    )
+    page.on(
+        "request",
+        lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file://") else None,
+    )
+    page.goto((tmp_path / "choose.html").as_uri())
+    title = {"fr": "Choisir pour mon cabinet", "en": "Choosing for my practice"}[lang]
+    assert page.locator("h1").inner_text() == title
+    rows = page.locator("table.ranking tbody tr")
+    assert rows.count() == 11
+    order = [r.get_attribute("data-tool") for r in rows.all()]
+    assert order[:2] == ["apimail-apicrypt", "easycrypt-net"]  # the source's answer for HelloDoc
+    classes = [r.get_attribute("class") for r in rows.all()]
+    assert "excluded" in classes  # S.M.M. needs 512 MB, the workstation has 256
+    assert classes.index("excluded") > classes.index("kept")
+    assert all(c == "excluded" for c in classes[classes.index("excluded") :])
+    smm = page.locator("tr[data-tool=smm]")
+    assert "512" in smm.inner_text() and smm.locator(".effect-excludes").count() >= 1
+    assert page.locator("ol.notes li").count() >= 5
+    _shot(page, tmp_path / f"choose-{lang}.png", f"the page « Choisir pour mon cabinet » ({lang})")
+    page.emulate_media(media="print")
+    _shot(page, tmp_path / f"choose-{lang}-print.png", f"its print view ({lang})")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    page.close()
+    (tmp_path / f"choose-{lang}.pdf").write_bytes(pdf)
+    assert re.search(rb"/MediaBox \[0 0 59[45]\.9\d* 841\.9", pdf)  # A4 portrait
+    assert len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) == 1, "more than one A4 page"
     assert problems == []

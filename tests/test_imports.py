@@ -179,7 +179,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("rejections",),
     ("report",),
     ("matrix",),
-    ("adapters",),
+    ("adapters", "choose"),
     ("vectors",),
     ("fuzz",),
     ("cli", "__main__", "pytest_plugin", "schemas", "bench", "matrix.bench"),

@@ -111,7 +111,7 @@ def _engine_rules(p: Profile) -> list[Problem]:
     return out
 
 
-def _citation_rules(loc: Loc, citation: Citation, sources: Mapping[str, Source]) -> list[Problem]:
+def citation_rules(loc: Loc, citation: Citation, sources: Mapping[str, Source]) -> list[Problem]:
     out: list[Problem] = []
     if citation.assumed:
         if not citation.reason:
@@ -135,7 +135,7 @@ def _provenance_rules(
         if key not in _FIELD_PATHS:
             out.append((loc, f"{key!r} is not a field of a profile"))
             continue
-        out.extend(_citation_rules(loc, citation, sources))
+        out.extend(citation_rules(loc, citation, sources))
         out.extend(_column_rules(p, key, citation))
     for path in stated:
         if not path or path[0] not in _SECTIONS_WITH_FACTS or isinstance(path[-1], int):

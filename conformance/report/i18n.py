@@ -661,6 +661,163 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "detail.sent": ("Envoyé", "Sent"),
     "detail.said": ("Réponse du destinataire", "What the receiver said"),
     "detail.validator": ("Validateur", "Validator"),
+    # the chooser's page, "Choisir pour mon cabinet" (osm-conformance choose, docs/choose.md)
+    "title.choose": ("Choisir pour mon cabinet", "Choosing for my practice"),
+    "choose.intro": (
+        "Les outils classés pour ce cabinet, le meilleur d'abord, d'après les critères du "
+        "document source (« Comment choisir ? », juillet 2008) et l'interopérabilité de la "
+        "matrice avec vos propres correspondants. Chaque outil dit pourquoi.",
+        "The tools ranked for this practice, best first, by the source document's criteria "
+        '("Comment choisir ?", July 2008) and the matrix\'s interoperability with your own '
+        "correspondents. Each tool says why.",
+    ),
+    "choose.practice": ("Le cabinet", "The practice"),
+    "choose.software": ("Logiciel de cabinet", "Practice software"),
+    "choose.software_none": ("aucun", "none"),
+    "choose.platform": ("Poste", "Workstation"),
+    "choose.sites": ("Exercice", "Practice"),
+    "choose.sites.single": ("mono-site", "single site"),
+    "choose.sites.multi": ("multi-sites", "several sites"),
+    "choose.workstation": ("{ram} Mo de RAM, {disk} Mo de disque", "{ram} MB RAM, {disk} MB disk"),
+    "choose.unknown": ("?", "?"),
+    "choose.correspondents": ("Correspondants", "Correspondents"),
+    "choose.correspondent": ("{count} × {tool}", "{count} × {tool}"),
+    "choose.hprim": ("HPRIM-Net", "HPRIM-Net"),
+    "choose.none": ("aucun", "none"),
+    "choose.rank": ("Rang", "Rank"),
+    "choose.tool": ("Outil", "Tool"),
+    "choose.reached": ("Correspondants joints", "Correspondents reached"),
+    "choose.reasons": ("Pourquoi", "Why"),
+    "choose.excluded": ("exclu", "excluded"),
+    "choose.order": (
+        "Classement : non exclu d'abord, puis {criteria}, puis l'ordre du tableau comparatif.",
+        "Ranking: not excluded first, then {criteria}, then the comparison table's order.",
+    ),
+    "choose.assumed": ("supposé : {reason}", "assumed: {reason}"),
+    "choose.cost": ("Le coût n'est pas un critère", "Cost is not a criterion"),
+    "choose.simulated": ("simulée", "simulated"),
+    "choose.submatrix": (
+        "la sous-matrice exécutée pour ce cabinet",
+        "the sub-matrix run for this practice",
+    ),
+    "choose.matrix_link": ("Sa matrice, cellule par cellule", "Its matrix, cell by cell"),
+    "choose.no_matrix": (
+        "aucune cellule (pas de correspondant)",
+        "no cell (no correspondent)",
+    ),
+    "choose.sources": ("Sources des règles", "Sources of the rules"),
+    "choose.no_correspondent": (
+        "Aucun correspondant : donnez-en pour que l'interopérabilité départage les outils.",
+        "No correspondent: give some so that interoperability tells the tools apart.",
+    ),
+    "choose.measured": ("mesurée", "measured"),
+    "choose.measure_note": (
+        "« mesurée » : le produit lui-même a tourné (adaptateur, ses propres messages) ; "
+        "« simulée » : joué par son profil sur le moteur de la suite.",
+        '"measured": the product itself ran (adapter, its own messages); "simulated": '
+        "played by its profile on the suite's engine.",
+    ),
+    "choose.matrix": (
+        "Interopérabilité : {functions} dans les deux sens (et hprim-net reçu d'un "
+        "correspondant qui en envoie), d'après {results} ; « pas avec X ×n (→ fonction "
+        "verdict) » : la première cellule qui ne passe pas, → envoyée par l'outil, ← reçue.",
+        "Interoperability: {functions} both ways (and hprim-net received from a "
+        'correspondent who sends it), from {results}; "not with X ×n (→ function '
+        'verdict)": the first cell that does not pass, → sent by the tool, ← received.',
+    ),
+    "choose.revocable": (
+        "« Ne dramatisez pas: ce choix est révocable et l'outil changé ultérieurement. »",
+        "The source: the choice can be revoked and the tool changed later "
+        "(« Ne dramatisez pas: ce choix est révocable »).",
+    ),
+    "crit.interoperability_short": ("interopérabilité", "interoperability"),
+    "crit.multi-site": ("multi-sites", "multi-site"),
+    "crit.integration": (
+        "intégration au logiciel de cabinet",
+        "integration in the practice software",
+    ),
+    "crit.compliance_short": ("conformité", "compliance"),
+    "crit.installation": ("facilité d'installation", "ease of installation"),
+    "crit.platform": ("plate-forme", "platform"),
+    "crit.configuration": ("configuration du poste", "workstation configuration"),
+    "effect.excludes": ("exclut", "excludes"),
+    "effect.favours": ("favorise", "favours"),
+    "effect.warns": ("attention", "warning"),
+    "effect.unknown": ("inconnu", "unknown"),
+    "choose.why.mac_yes": ("fonctionne sur Macintosh", "runs on the Macintosh"),
+    "choose.why.mac_no": ("ne fonctionne pas sur Macintosh", "does not run on the Macintosh"),
+    "choose.why.web": (
+        "webmail : fonctionne dans le navigateur",
+        "webmail: runs in the browser",
+    ),
+    "choose.why.platform_unknown": (
+        "support de {platform} inconnu (non exclu)",
+        "support of {platform} unknown (not excluded)",
+    ),
+    "choose.why.platform_no": ("ne fonctionne pas sous {platform}", "does not run on {platform}"),
+    "choose.why.config_no_station": (
+        "demande : {text} (poste non renseigné)",
+        "needs: {text} (workstation not given)",
+    ),
+    "choose.why.config_short_ram": (
+        "demande {need} Mo de RAM, le poste en a {have} ({text})",
+        "needs {need} MB of RAM, the workstation has {have} ({text})",
+    ),
+    "choose.why.config_short_disk": (
+        "demande {need} Mo de disque, le poste en a {have} ({text})",
+        "needs {need} MB of disk, the workstation has {have} ({text})",
+    ),
+    "choose.why.config_ok": ("le poste suffit ({text})", "the workstation suffices ({text})"),
+    "choose.why.interop_none_given": (
+        "aucun correspondant donné : ce critère ne départage pas",
+        "no correspondent given: this criterion decides nothing",
+    ),
+    "choose.why.interop_share": (
+        "échange avec {reached} correspondants sur {total} ({percent} %)",
+        "exchanges with {reached} of {total} correspondents ({percent}%)",
+    ),
+    "choose.why.interop_share_but": (
+        "échange avec {reached} correspondants sur {total} ({percent} %), pas avec {groups}",
+        "exchanges with {reached} of {total} correspondents ({percent}%), not with {groups}",
+    ),
+    "choose.why.interop_missing": (
+        "cellules absentes des résultats pour : {tools}",
+        "cells missing from the results for: {tools}",
+    ),
+    "choose.why.multi_site_yes": (
+        "webmail, pour un cabinet multi-sites",
+        "a webmail, for a multi-site practice",
+    ),
+    "choose.why.multi_site_no": (
+        "pas un webmail, pour un cabinet multi-sites",
+        "not a webmail, for a multi-site practice",
+    ),
+    "choose.why.same_for_all": (
+        "avec {software}, même facilité d'import/export quel que soit l'outil",
+        "with {software}, importing and exporting is the same whatever the tool",
+    ),
+    "choose.why.integrated": ("intégré à {software}", "integrated in {software}"),
+    "choose.why.general_integrated": (
+        "intégré aux LGC en général (tableau comparatif)",
+        "integrated in practice software in general (comparison table)",
+    ),
+    "choose.why.general_both": (
+        "relais et intégré aux LGC (tableau comparatif)",
+        "relay and integrated in practice software (comparison table)",
+    ),
+    "choose.why.general_relay": (
+        "relais seulement (tableau comparatif)",
+        "relay only (comparison table)",
+    ),
+    "choose.why.general_none": ("aucune intégration", "no integration"),
+    "choose.why.general_unknown": ("intégration inconnue", "integration unknown"),
+    "choose.why.compliance_unknown": ("conformité inconnue", "compliance unknown"),
+    "choose.why.compliance_yes-but": (
+        "conformité « Oui mais » : « {words} »",
+        'compliance "Oui mais" (yes, but): “{words}”',
+    ),
+    "choose.why.compliance_no": ("non conforme : « {words} »", "not compliant: “{words}”"),
+    "choose.why.installation": ("installation {ease}", "installation {ease}"),
     # sources, cited by title in the page's language
     "src.quote": ("{title} : « {quote} »", "{title}: “{quote}”"),
     "src.profile": ("profil de {agent} : {field}", "profile of {agent}: {field}"),
