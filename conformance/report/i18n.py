@@ -339,6 +339,12 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "messages du vrai produit, écrits ou ouverts à la main",
         "messages of the real product, written or opened by hand",
     ),
+    # engine.mime: suite (the engine does CMS only; the suite writes the MIME around it)
+    "mime.cms_by": ("CMS par {name}", "CMS by {name}"),
+    "mime_help.suite": (
+        "ce moteur ne fait que le CMS : le MIME S/MIME autour est écrit par la suite",
+        "this engine does CMS only: the S/MIME MIME around it is written by the suite",
+    ),
     "legend.measurement": ("Ce qui a tourné", "What ran"),
     "filter.measurement": ("Mesure", "Measurement"),
     "filter.real": ("implémentations réelles seulement", "real implementations only"),
