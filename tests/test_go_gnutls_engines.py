@@ -22,6 +22,7 @@ from cryptography import x509
 from pki_support import export_layout_pki
 from test_report_sample import sample_results
 
+from conformance.agents import harness as harness_client
 from conformance.agents import mime_wrap, tools
 from conformance.agents.base import Agent, ReceiveRequest, SendRequest
 from conformance.agents.factory import make_agent
@@ -280,3 +281,103 @@ def test_go_pkcs7_reading_oaep_is_unsupported_with_its_words(pki: Path, tmp_path
     assert [e.code for e in status.errors] == [ErrorCode.UNSUPPORTED_ALGORITHM]
     reason = status.errors[0].message
     assert "rsa-oaep-sha256" in reason and "crypto/rsa: decryption error" in reason
+
+
+@needs_go
+def test_go_pkcs7_panic_on_two_bytes_is_a_classified_refusal(
+    pki: Path, tmp_path: Path, mode: str
+) -> None:
+    """pkcs7.Parse panics on `30 82` (its BER reader indexes past the end): a Go service
+    would crash; the harness recovers, answers exit 3, and serves the next call."""
+    message = b"From: a@osm.test\r\nMIME-Version: 1.0\r\n" + mime_wrap.wrap_cms(
+        b"\x30\x82", "signed-data"
+    )
+    go = GoPkcs7Agent(workdir=tmp_path)
+    status = go.receive(receive_request(pki, message)).status
+    assert [e.code for e in status.errors] == [ErrorCode.MALFORMED]
+    assert "pkcs7 panicked" in status.errors[0].message
+    assert "index out of range" in status.errors[0].message
+    again = go.receive(receive_request(pki, send(go, pki, "sign"))).status
+    assert not again.errors and again.signature_valid
+
+
+@needs_go
+def test_go_pkcs7_harness_answers_as_its_command_line(pki: Path, tmp_path: Path) -> None:
+    """The same argv through --serve and as a process: same exit code, stdout and stderr."""
+    ident = pki / "identities"
+    content = tmp_path / "content"
+    content.write_bytes(CONTENT)
+    (tmp_path / "tampered").write_bytes(tamper(CONTENT))
+    aes192 = tmp_path / "aes192.der"  # decrypt prints the unknown cipher on stdout
+    if OPENSSL_MISSING is None:
+        subprocess.run(
+            [
+                "openssl",
+                "cms",
+                "-encrypt",
+                "-binary",
+                "-aes-192-cbc",
+                "-outform",
+                "DER",
+                "-in",
+                content,
+                "-out",
+                aes192,
+                ident / "bob" / "encrypt.pem",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    sign = ["--cert", ident / "alice/sign.pem", "--key", ident / "alice/sign.key.pem"]
+    chain = ["--certfile", pki / "ca/intermediate.pem"]
+    calls: list[list[str | Path]] = [
+        ["version"],
+        ["sign", *sign, *chain, "--detached", "--in", content, "--out", "d.p7s"],
+        ["sign", *sign, "--digest", "sha512", "--noattr", "--in", content, "--out", "a.p7m"],
+        ["verify", "--in", "d.p7s", "--content", content, "--CAfile", pki / "ca/root.pem"],
+        ["verify", "--in", "d.p7s", "--content", "tampered", "--noverify"],
+        ["verify", "--in", "a.p7m", "--CAfile", pki / "ca/root.pem"],  # no chain in it
+        ["verify", "--in", "a.p7m", "--noverify", "--out", "a.out"],
+        [
+            "encrypt",
+            "--cipher",
+            "des-ede3-cbc",
+            "--recip",
+            ident / "bob/encrypt.pem",
+            "--in",
+            content,
+            "--out",
+            "e.der",
+        ],
+        [
+            "decrypt",
+            "--cert",
+            ident / "bob/encrypt.pem",
+            "--key",
+            ident / "bob/encrypt.key.pem",
+            "--in",
+            aes192,
+            "--out",
+            "x.out",
+        ],
+        ["sign", "--in", content],
+    ]
+    harness = tools.harness_command([str(PROGRAM)])
+    assert harness is not None
+    served = harness_client.Harness(harness)
+    try:
+        for argv in calls:
+            args = [str(a) for a in argv]
+            if "decrypt" in args and not aes192.exists():
+                continue
+            once = subprocess.run(
+                [str(PROGRAM), *args], capture_output=True, cwd=tmp_path, check=False
+            )
+            reply = served.call(args, cwd=str(tmp_path))
+            assert (reply.exit, reply.stdout, reply.stderr) == (
+                once.returncode,
+                once.stdout,
+                once.stderr,
+            ), args
+    finally:
+        served.close()
