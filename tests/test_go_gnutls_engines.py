@@ -10,6 +10,7 @@ are told apart by both. Each skips with the reason when its part is missing.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from pki_support import export_layout_pki
+from pki_support import NOW, authority, cert_pem, export_layout_pki, key_pem, leaf, name, rsa_key
 from test_report_sample import sample_results
 
 from conformance.agents import harness as harness_client
@@ -381,3 +382,49 @@ def test_go_pkcs7_harness_answers_as_its_command_line(pki: Path, tmp_path: Path)
             ), args
     finally:
         served.close()
+
+
+@needs_gnutls
+@needs_openssl
+def test_gnutls_expired_signer_is_untrusted_not_a_bad_signature(tmp_path: Path) -> None:
+    """certtool refuses an expired anchor too: asking it with the signer as the anchor
+    cannot clear the signature, which stays unknown rather than called bad."""
+    past, long_ago = NOW - dt.timedelta(days=30), NOW - dt.timedelta(days=400)
+    root = authority(name("Expiry Root"), rsa_key(), None, long_ago, NOW + dt.timedelta(days=9))
+    key = rsa_key()
+    cert = leaf(root, name("Old", "old@osm.test"), "old@osm.test", "sign", key, long_ago, past)
+    for file, data in (("root.pem", cert_pem(root.certificate)), ("old.pem", cert_pem(cert))):
+        (tmp_path / file).write_bytes(data)
+    (tmp_path / "old.key").write_bytes(key_pem(key))
+    (tmp_path / "content").write_bytes(CONTENT)
+    subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-sign",
+            "-binary",
+            "-outform",
+            "DER",
+            "-md",
+            "sha256",
+            "-in",
+            "content",
+            "-out",
+            "sig.der",
+            "-signer",
+            "old.pem",
+            "-inkey",
+            "old.key",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    signed = mime_wrap.wrap_detached(CONTENT, (tmp_path / "sig.der").read_bytes(), "sha-256")
+    message = b"From: old@osm.test\r\nMIME-Version: 1.0\r\n" + signed
+    request = ReceiveRequest(
+        message, Party(tmp_path, "bob@osm.test", "bob"), (tmp_path / "root.pem",)
+    )
+    status = GnutlsAgent(workdir=tmp_path / "g").receive(request).status
+    assert [e.code for e in status.errors] == [ErrorCode.UNTRUSTED_SIGNER]
+    assert (status.signature_valid, status.chain_valid) == (None, False)

@@ -10,7 +10,9 @@ starts in a few milliseconds).
 certtool answers a signature that does not verify and a signer that does not
 chain to the anchors with the same words ("Public key signature verification
 has failed"): the agent then asks it again with the signer's own certificate
-as the only anchor (the signature alone), so each failure gets its code.
+as the only anchor (the signature alone), so each failure gets its code; for
+a signer outside its dates (certtool checks an anchor's dates too) the
+signature stays unknown.
 The reception's CRLs are given to it (`--load-crl`), but certtool 3.7.9's
 `--p7-verify` accepts a revoked signer all the same (its `--verify` of the
 same chain refuses it): a finding the rejection matrix shows.
@@ -19,6 +21,7 @@ same chain refuses it): a finding the rejection matrix shows.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -46,7 +49,9 @@ SIGNED_ATTRIBUTES: frozenset[SignedAttribute] = ALWAYS_SIGNED | {"signing-time"}
 _AMBIGUOUS = re.compile(r"public key signature verification has failed", re.I)
 _FAILED = re.compile(r"Signature status:\s*verification failed:\s*(.*)", re.I)
 _MALFORMED = re.compile(r"import error|asn1|der|parsing error|base64", re.I)
-_UNSUPPORTED = re.compile(r"unsupported|unknown|not supported|insufficient security", re.I)
+_UNSUPPORTED = re.compile(
+    r"unsupported|unknown|not supported|insufficient security|unimplemented or disabled", re.I
+)
 
 
 class GnutlsAgent(ToolAgent):
@@ -218,5 +223,10 @@ class GnutlsAgent(ToolAgent):
         )
         if not alone.ok:
             again = f"certtool --p7-verify (signer as anchor): {summary(alone)}"
+            now = datetime.now(UTC)
+            if not signer.not_valid_before_utc <= now <= signer.not_valid_after_utc:
+                # certtool checks an anchor's dates too: the signature alone stays unknown.
+                errors = [(ErrorCode.UNTRUSTED_SIGNER, message)]
+                return StepResult(None, errors, None, False, signer)
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, again)], False, None, signer)
         return StepResult(recovered(), [(ErrorCode.UNTRUSTED_SIGNER, message)], True, False, signer)
