@@ -104,6 +104,11 @@ class AgentInfo(_Model):
         "observed_by_hand when absent"
     )
     reference_engine: bool = False
+    mime: Literal["engine", "suite"] = Field(
+        default="engine",
+        description="who writes the MIME around the CMS: the engine itself, or the suite (the "
+        "engine does CMS only; the report says 'CMS by <engine>'); the profile's engine.mime",
+    )
     observed_by_hand: bool = Field(
         default=False, description="a person operated the product and recorded what it showed"
     )

@@ -2,7 +2,7 @@
 
     python harnesses/bench.py [--exchanges N] [--function F] [--engine E ...]
 
-For each engine (openssl, nss, gpgsm) one agent sends N messages to itself
+For each engine (openssl, nss, gpgsm, go-pkcs7, gnutls) one agent sends N messages to itself
 (pro01 -> pro02 of the test PKI) and reads them, first with every tool call a
 command line (engine mode "cli"), then through the engine's harness. It prints
 per exchange the wall time and the CPU time of this process and all it started
@@ -25,6 +25,8 @@ from pathlib import Path
 from conformance.agents import harness as harness_client
 from conformance.agents import identity_files as files
 from conformance.agents.base import ReceiveRequest, SendRequest
+from conformance.agents.gnutls import GnutlsAgent
+from conformance.agents.go_pkcs7 import GoPkcs7Agent
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
@@ -38,7 +40,11 @@ AGENTS: dict[str, tuple[str, type[ToolAgent]]] = {
     "openssl": ("openssl", OpenSSLAgent),
     "nss": ("cmsutil", NssAgent),
     "gpgsm": ("gpgsm", GpgsmAgent),
+    "go-pkcs7": ("osm-go-pkcs7-harness", GoPkcs7Agent),
+    "gnutls": ("certtool", GnutlsAgent),  # signatures only: --function sign
 }
+# Engines run with their agent's own defaults: what their library can do.
+OWN_DEFAULTS = frozenset({"go-pkcs7", "gnutls"})
 CONTENT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nOBX|1|NM|GLU^Glycemie||5.2|mmol/l\r\n"
 
 
@@ -88,7 +94,11 @@ def exchange(agent: ToolAgent, function: Function) -> int:
 def measure(engine: str, mode: str, exchanges: int, function: Function) -> str:
     os.environ[ENGINE_MODE_ENV] = mode
     kind = AGENTS[engine][1]
-    options = SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+    options = (
+        None
+        if engine in OWN_DEFAULTS
+        else SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+    )
     with tempfile.TemporaryDirectory() as work, kind(options, Path(work)) as agent:
         exchange(agent, function)  # imports, trust, CRLs: not timed
         calls = 0

@@ -31,6 +31,8 @@ ENGINE_TOOLS: dict[str, tuple[str, ...]] = {
     "openssl": ("openssl",),
     "nss": ("cmsutil", "certutil", "pk12util"),
     "gpgsm": ("gpgsm", "gpg-agent", "gpg-connect-agent"),
+    "go-pkcs7": (str(REPO / "harnesses" / "go-pkcs7" / "osm-go-pkcs7-harness"),),
+    "gnutls": ("certtool",),
 }
 REAL_ENGINES = tuple(ENGINE_TOOLS)
 
@@ -39,6 +41,14 @@ REAL_ENGINES = tuple(ENGINE_TOOLS)
 ENGINE_CANNOT_READ: dict[str, frozenset[str]] = {
     "nss": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
     "gpgsm": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
+    # Go's pkcs7 decrypts RSA PKCS#1 v1.5 only and parses no AuthEnvelopedData.
+    "go-pkcs7": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
+}
+# (sender engine, receiver engine) -> why the receiver cannot decrypt what the sender
+# encrypts: Go's pkcs7 writes the encryptedContent in BER constructed form, which gpgsm
+# 2.2.40 (libksba) misreads ("invalid padding"); the same bytes in primitive form decrypt.
+ENGINE_PAIR_CANNOT_DECRYPT: dict[tuple[str, str], str] = {
+    ("go-pkcs7", "gpgsm"): "gpgsm misreads Go pkcs7's constructed encryptedContent",
 }
 MEDIA_TYPES = {"modern": ("application/pkcs7-",), "legacy": ("application/x-pkcs7-",)}
 # docs/design.md: "SoftHSM 2.6.1 decrypts RSA PKCS#1 v1.5 and OAEP with SHA-1 only".
@@ -165,6 +175,9 @@ def _smime(sender: Profile, receiver: Profile, function: Function) -> Implied:
                 "cannot-decrypt",
                 "malformed",
             )
+    pair = ENGINE_PAIR_CANNOT_DECRYPT.get((sender.engine.type, receiver.engine.type))
+    if encrypts and pair is not None:
+        return _fail(pair, "cannot-decrypt")
     on_card = receiver.engine.type == "builtin" and receiver.engine.keys == "card"
     softhsm_cannot = on_card and send.encryption.key_transport in SOFTHSM_CANNOT_DECRYPT
     if encrypts and softhsm_cannot and token_kind() == "softhsm":

@@ -80,7 +80,10 @@ def run(cast: Cast, sender: str, receiver: str, function: Function) -> Observati
 )
 def test_pair_sign_encrypt_as_profiles_imply(cast: Cast, sender: str, receiver: str) -> None:
     want = implied(PROFILES[sender], PROFILES[receiver], "sign-encrypt")
-    assert want is not None, "every shipped agent sends and receives sign-encrypt"
+    if want is None:
+        signs_only = [i for i in (sender, receiver) if PROFILES[i].send.functions == ["sign"]]
+        assert signs_only, "every shipped agent but a signatures-only engine does sign-encrypt"
+        pytest.skip(f"{', '.join(signs_only)} does signatures only")
     started = time.perf_counter()
     obs = run(cast, sender, receiver, "sign-encrypt")
     TIMINGS[(sender, receiver)] = time.perf_counter() - started
@@ -92,10 +95,8 @@ def test_pair_sign_encrypt_as_profiles_imply(cast: Cast, sender: str, receiver: 
 
 def test_the_pairs_cover_every_shipped_agent_and_both_outcomes() -> None:
     # Guards the test above against a profile set where it would prove little.
-    outcomes = {
-        implied(PROFILES[s], PROFILES[r], "sign-encrypt").ok  # type: ignore[union-attr]
-        for s, r in PAIRS
-    }
+    implications = [implied(PROFILES[s], PROFILES[r], "sign-encrypt") for s, r in PAIRS]
+    outcomes = {i.ok for i in implications if i is not None}
     assert outcomes == {True, False}
     assert {s for s, _ in PAIRS} == set(PROFILES) and len(PROFILES) >= 14
 

@@ -20,6 +20,10 @@ declare -A DEBS=(
   [libssl-dev]=/usr/include/openssl/cms.h
   [libcjson-dev]=/usr/include/cjson/cJSON.h
   [libnss3-dev]=/usr/include/nss/cms.h
+  # Go's pkcs7 (harnesses/go-pkcs7, built offline from Debian's Go sources) and GnuTLS certtool.
+  [golang-go]=/usr/bin/go
+  [golang-github-fullsailor-pkcs7-dev]=/usr/share/gocode/src/go.mozilla.org/pkcs7/sign.go
+  [gnutls-bin]=/usr/bin/certtool
 )
 
 missing=()

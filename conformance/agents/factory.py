@@ -82,6 +82,14 @@ def make_agent(
         from conformance.agents.gpgsm import GpgsmAgent
 
         inner = GpgsmAgent(options, sub, timeout=engine.timeout_s)
+    elif engine.type == "go-pkcs7":
+        from conformance.agents.go_pkcs7 import GoPkcs7Agent
+
+        inner = GoPkcs7Agent(options, sub, timeout=engine.timeout_s)
+    elif engine.type == "gnutls":
+        from conformance.agents.gnutls import GnutlsAgent
+
+        inner = GnutlsAgent(options, sub, timeout=engine.timeout_s)
     else:  # pragma: no cover - the schema's enumeration is exhaustive
         raise ValueError(f"unknown engine type {engine.type!r}")
     return _Named(inner, profile.id, caps)

@@ -171,7 +171,12 @@ _HARNESSES = {
     "openssl": "openssl/osm-openssl-harness",
     "gpgsm": "gpgsm/harness.py",
     "cmsutil": "nss/osm-nss-harness",
+    # A library with no command line of its own: its harness program is the command
+    # line (one call per process) and, run with --serve, the harness.
+    "osm-go-pkcs7-harness": "go-pkcs7/osm-go-pkcs7-harness",
 }
+# The harnesses that are their own command line: argv[0] is the program itself.
+_SERVES_ITSELF = frozenset({"osm-go-pkcs7-harness"})
 
 
 @functools.cache
@@ -209,6 +214,10 @@ def harness_command(argv: Sequence[str]) -> list[str] | None:
     system's library."""
     if not argv:
         return None
+    own = _harness_program(Path(argv[0]).name)
+    if Path(argv[0]).name in _SERVES_ITSELF and own is not None:
+        same = os.path.realpath(own[-1]) == os.path.realpath(argv[0])
+        return [*own, "--serve"] if same else None
     tool = _system_tool(argv[0])
     program = _harness_program(tool) if tool else None
     if program is None:

@@ -2,9 +2,10 @@
 
 The golden corpus (what every profile-driven product writes), RFC 4134's
 objects (made by others, wrapped as mail where they are bare CMS), and,
-when the tools are installed, what openssl, NSS cmsutil and gpgsm write for
-pro01 -> pro02 of the test PKI. The real engines draw their own randomness,
-so their messages are made once and kept under `fuzz/seeds/` of the cache.
+when the tools are installed, what openssl, NSS cmsutil, gpgsm, Go's pkcs7
+and GnuTLS certtool write for pro01 -> pro02 of the test PKI. The real
+engines draw their own randomness, so their messages are made once and kept
+under `fuzz/seeds/` of the cache.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import SendRequest
+from conformance.agents.tools import HARNESS_DIR
 from conformance.core.vocabulary import Function, Party
 from conformance.paths import PKI_DIR, RFC4134_DIR, VECTORS_DIR, cache_dir
 
@@ -25,6 +27,9 @@ __all__ = ["Seed", "load_seeds"]
 SENDER, RECIPIENT = "pro01", "pro02"
 ENGINE_TOOLS = {"openssl": ("openssl",), "nss": ("cmsutil", "certutil", "pk12util")}
 ENGINE_TOOLS["gpgsm"] = ("gpgsm", "gpg-agent", "gpg-connect-agent")
+# Go's pkcs7 through its harness program (built by set-up); GnuTLS certtool signs only.
+ENGINE_TOOLS["go-pkcs7"] = (str(HARNESS_DIR / "go-pkcs7" / "osm-go-pkcs7-harness"),)
+ENGINE_TOOLS["gnutls"] = ("certtool",)
 _FUNCTIONS: tuple[Function, ...] = ("sign", "encrypt", "sign-encrypt")
 _CONTENT = (
     b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -73,17 +78,26 @@ def _party(name: str) -> Party:
 
 
 def _engine_messages(engine: str, workdir: Path) -> dict[str, bytes]:
+    from conformance.agents.gnutls import GnutlsAgent
+    from conformance.agents.go_pkcs7 import GoPkcs7Agent
     from conformance.agents.gpgsm import GpgsmAgent
     from conformance.agents.nss import NssAgent
     from conformance.agents.openssl import OpenSSLAgent
+    from conformance.agents.tool_agent import ToolAgent
     from conformance.smime.options import EncryptOptions, SendOptions
 
-    options = SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
-    kinds: dict[str, type[OpenSSLAgent | NssAgent | GpgsmAgent]] = {
+    kinds: dict[str, type[ToolAgent]] = {
         "openssl": OpenSSLAgent,
         "nss": NssAgent,
         "gpgsm": GpgsmAgent,
+        "go-pkcs7": GoPkcs7Agent,
+        "gnutls": GnutlsAgent,
     }
+    # Go's pkcs7 and certtool with their agent's defaults: what their library can do.
+    own_defaults = engine in ("go-pkcs7", "gnutls")
+    options = (
+        None if own_defaults else SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+    )
     agent = kinds[engine](options, workdir)
     sender, recipient = _party(SENDER), _party(RECIPIENT)
     made: dict[str, bytes] = {}

@@ -390,7 +390,7 @@ class Engine(Section):
 
     type: AgentKind = Field(
         description="builtin (profile-driven engine), apicrypt-model, openssl, nss, gpgsm, "
-        "or command "
+        "go-pkcs7, gnutls, or command "
         "(a vendor adapter implementing the agent command line)."
     )
     argv: list[Text] | None = Field(
@@ -401,6 +401,11 @@ class Engine(Section):
     )
     timeout_s: float = Field(
         default=60.0, gt=0, description="Seconds before a run of the tool is abandoned."
+    )
+    mime: Literal["engine", "suite"] = Field(
+        default="engine",
+        description="Who writes the MIME around the CMS: the engine itself, or the suite "
+        "(the engine does CMS only; the report says 'CMS by <engine>')",
     )
     keys: KeyStore = Field(
         default="card",

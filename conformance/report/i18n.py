@@ -326,8 +326,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the suite's own reference agent (built-in engine), not a product",
     ),
     "measure_help.real-engine": (
-        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm)",
-        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm)",
+        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm, Go pkcs7, GnuTLS)",
+        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm, Go pkcs7, GnuTLS)",
     ),
     "measure_help.real-adapter": (
         "le vrai produit, piloté par son adaptateur",
@@ -336,6 +336,12 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "measure_help.real-vectors": (
         "messages du vrai produit, écrits ou ouverts à la main",
         "messages of the real product, written or opened by hand",
+    ),
+    # engine.mime: suite (the engine does CMS only; the suite writes the MIME around it)
+    "mime.cms_by": ("CMS par {name}", "CMS by {name}"),
+    "mime_help.suite": (
+        "ce moteur ne fait que le CMS : le MIME S/MIME autour est écrit par la suite",
+        "this engine does CMS only: the S/MIME MIME around it is written by the suite",
     ),
     "legend.measurement": ("Ce qui a tourné", "What ran"),
     "filter.measurement": ("Mesure", "Measurement"),
