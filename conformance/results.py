@@ -91,7 +91,7 @@ class AgentInfo(_Model):
     kind: str
     homologation: str
     engine: str = Field(
-        description="builtin, apicrypt-model, openssl, nss, gpgsm, command, real-product"
+        description="builtin, apicrypt-model, openssl, nss, gpgsm, pkijs, command, real-product"
     )
     measurement: Measurement = Field(
         description="what its cells measure: simulated (a profile played by the suite's "
@@ -101,6 +101,11 @@ class AgentInfo(_Model):
         "observed_by_hand when absent"
     )
     reference_engine: bool = False
+    mime: Literal["engine", "suite"] = Field(
+        default="engine",
+        description="who writes the MIME around the CMS: the engine itself, or the suite "
+        "(the engine does CMS only; the report says 'CMS by <engine>')",
+    )
     observed_by_hand: bool = Field(
         default=False, description="a person operated the product and recorded what it showed"
     )

@@ -20,6 +20,9 @@ declare -A DEBS=(
   [libssl-dev]=/usr/include/openssl/cms.h
   [libcjson-dev]=/usr/include/cjson/cJSON.h
   [libnss3-dev]=/usr/include/nss/cms.h
+  # The PKI.js harness (harnesses/pkijs): Node, and npm to install PKI.js into the cache.
+  [nodejs]=/usr/bin/node
+  [npm]=/usr/bin/npm
 )
 
 missing=()

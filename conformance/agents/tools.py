@@ -172,6 +172,12 @@ _HARNESSES = {
     "gpgsm": "gpgsm/harness.py",
     "cmsutil": "nss/osm-nss-harness",
 }
+# Engines whose command line is a script of a runtime (`node SCRIPT VERB ...`): the same
+# script run with --serve is the harness; the requests carry the argv the runtime would
+# have received (the script first). runtime -> {harness name: script under harnesses/}.
+_SCRIPT_HARNESSES = {
+    "node": {"pkijs": "pkijs/osm-pkijs.mjs"},
+}
 
 
 @functools.cache
@@ -188,7 +194,23 @@ def _harness_program(tool: str) -> tuple[str, ...] | None:
 
 def built_harnesses() -> list[str]:
     """The tools whose harness is built here (run settings: what "harness" mode used)."""
-    return sorted(tool for tool in _HARNESSES if _harness_program(tool) is not None)
+    built = [tool for tool in _HARNESSES if _harness_program(tool) is not None]
+    for runtime, scripts in _SCRIPT_HARNESSES.items():
+        if shutil.which(runtime) is not None:
+            built += [name for name, script in scripts.items() if (HARNESS_DIR / script).is_file()]
+    return sorted(built)
+
+
+def _script_harness(tool: str | None, argv: Sequence[str]) -> list[str] | None:
+    """`RUNTIME SCRIPT --serve` when argv runs one of the harness scripts of `tool`."""
+    scripts = _SCRIPT_HARNESSES.get(tool or "")
+    if not scripts or len(argv) < 2:
+        return None
+    script = os.path.realpath(argv[1])
+    for entry in scripts.values():
+        if os.path.realpath(HARNESS_DIR / entry) == script:
+            return [argv[0], argv[1], "--serve"]
+    return None
 
 
 @functools.cache
@@ -210,6 +232,9 @@ def harness_command(argv: Sequence[str]) -> list[str] | None:
     if not argv:
         return None
     tool = _system_tool(argv[0])
+    script = _script_harness(tool, argv)
+    if script is not None:
+        return script
     program = _harness_program(tool) if tool else None
     if program is None:
         return None

@@ -130,6 +130,7 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
         engine=profile.engine.type,
         measurement=measurement_of(profile.engine.type, profile.identity.kind),
         reference_engine=profile.engine.type in REAL_TOOLS,
+        mime=profile.engine.mime,
         sends=send,
         accepts=receive,
         provenance=summary_provenance(profile, send, receive),

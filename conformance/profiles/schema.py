@@ -384,7 +384,7 @@ class Engine(Section):
 
     type: AgentKind = Field(
         description="builtin (profile-driven engine), apicrypt-model, openssl, nss, gpgsm, "
-        "or command "
+        "pkijs, or command "
         "(a vendor adapter implementing the agent command line)."
     )
     argv: list[Text] | None = Field(
@@ -401,6 +401,11 @@ class Engine(Section):
         description="Where the built-in engine keeps the user's private keys: card (the CPS "
         "card: a PKCS#11 token, SoftHSM2 standing in) or software (a key store in the "
         "program, as a modern mail client has).",
+    )
+    mime: Literal["engine", "suite"] = Field(
+        default="engine",
+        description="Who writes the MIME around the CMS: the engine itself, or the suite "
+        "(the engine does CMS only; the report says 'CMS by <engine>')",
     )
 
 

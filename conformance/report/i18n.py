@@ -328,8 +328,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the suite's own reference agent (built-in engine), not a product",
     ),
     "measure_help.real-engine": (
-        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm)",
-        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm)",
+        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm, PKI.js)",
+        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm, PKI.js)",
     ),
     "measure_help.real-adapter": (
         "le vrai produit, piloté par son adaptateur",
@@ -338,6 +338,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "measure_help.real-vectors": (
         "messages du vrai produit, écrits ou ouverts à la main",
         "messages of the real product, written or opened by hand",
+    ),
+    "measure.cms_by": ("CMS par {name}", "CMS by {name}"),
+    "measure_help.cms_by": (
+        "{name} ne fait que le CMS : le MIME S/MIME autour est celui de la suite",
+        "{name} does CMS only: the S/MIME MIME around it is the suite's",
     ),
     "legend.measurement": ("Ce qui a tourné", "What ran"),
     "filter.measurement": ("Mesure", "Measurement"),
