@@ -161,6 +161,12 @@ function certificates(lib, files, paths) {
   return out;
 }
 
+function oneCertificate(lib, files, path) {
+  const [cert] = certificates(lib, files, [path]);
+  if (!cert) throw new Failure("input", `${path}: no certificate`);
+  return cert;
+}
+
 function pem(der, label) {
   const b64 = Buffer.from(der).toString("base64").replace(/(.{64})/g, "$1\n");
   return `-----BEGIN ${label}-----\n${b64.replace(/\n$/, "")}\n-----END ${label}-----\n`;
@@ -207,7 +213,7 @@ async function sign(argv, files, io) {
   const { pkijs, asn1js, subtle } = lib;
   const hash = HASHES[o.digest ?? "sha256"];
   if (!hash) throw new Usage(`--digest ${o.digest}: one of ${Object.keys(HASHES).join(", ")}`);
-  const [signer] = certificates(lib, files, [o.cert]);
+  const signer = oneCertificate(lib, files, o.cert);
   const chain = certificates(lib, files, o.certfile ? [o.certfile] : []);
   const algorithm = o.pss
     ? { name: "RSA-PSS", hash: { name: hash } }
@@ -360,7 +366,7 @@ async function decrypt(argv, files, io) {
   } catch (err) {
     throw new Failure("parse", `EnvelopedData: ${err.message}`);
   }
-  const [cert] = certificates(lib, files, [o.cert]);
+  const cert = oneCertificate(lib, files, o.cert);
   const index = enveloped.recipientInfos.findIndex(
     (ri) => ri.variant === 1 && sameRecipient(pkijs, ri.value.rid, cert),
   );
@@ -371,6 +377,7 @@ async function decrypt(argv, files, io) {
     );
   }
   const [der] = pemBlocks(files.read(o.key), "PRIVATE KEY");
+  if (!der) throw new Failure("input", `${o.key}: no PKCS#8 PRIVATE KEY`);
   let plain;
   try {
     plain = await enveloped.decrypt(index, { recipientCertificate: cert, recipientPrivateKey: buf(der) });
@@ -522,7 +529,10 @@ async function call(argv, cwd) {
       io.err.push(`osm-pkijs ${argv[0]}: ${err.message}\n`);
       code = 1;
     } else {
-      io.err.push(`osm-pkijs ${argv[0]}: internal: ${err?.stack ?? err}\n`);
+      // What was thrown and where, on one line: no stack dump in a cell's reason.
+      const where = String(err?.stack ?? "").split("\n").find((l) => l.trim().startsWith("at "));
+      const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      io.err.push(`osm-pkijs ${argv[0]}: internal: ${what}${where ? ` (${where.trim()})` : ""}\n`);
       code = 3;
     }
   }
