@@ -26,9 +26,11 @@ from conformance.agents.harness import Harness
 from conformance.agents.openssl import OpenSSLAgent
 from conformance.agents.pkijs import SCRIPT, PkijsAgent, modules_dir
 from conformance.agents.tools import ENGINE_MODE_ENV, harness_command
+from conformance.cli import main as cli_main
 from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent
 from conformance.paths import VECTORS_DIR
+from conformance.results import load_results
 from conformance.smime.options import EncryptOptions, SendOptions, SignOptions
 from conformance.status import ErrorCode
 
@@ -312,3 +314,20 @@ def test_missing_library_skips_with_the_reason(
     monkeypatch.setenv("OSM_CONFORMANCE_CACHE", str(tmp_path))
     with pytest.raises(MissingComponent, match="make -C harnesses/pkijs"):
         PkijsAgent(workdir=tmp_path / "w")
+
+
+def test_a_run_without_the_library_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PKI.js not fetched (offline set-up): its cells say so, with no traceback."""
+    monkeypatch.setenv("OSM_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "software")
+    out = tmp_path / "run"
+    args = ["run", "--out", str(out), "--sender", "pkijs", "--receiver", "reference"]
+    args += ["--function", "sign", "--examples", "1", "--no-rejections", "-q", "-j", "1"]
+    assert cli_main(args) == 1  # a harness error: nothing was measured
+    results = load_results(out / "results.json")
+    [cell] = results.cells
+    assert cell.verdict == "error" and cell.reason is not None
+    assert cell.reason.startswith("missing component: PKI.js is not installed")
+    assert "make -C harnesses/pkijs" in cell.reason and "Traceback" not in cell.reason
