@@ -94,7 +94,8 @@ class AgentInfo(_Model):
     kind: str
     homologation: str
     engine: str = Field(
-        description="builtin, apicrypt-model, openssl, nss, gpgsm, command, real-product"
+        description="builtin, apicrypt-model, openssl, nss, gpgsm, go-pkcs7, gnutls, pkijs, "
+        "command, real-product"
     )
     measurement: Measurement = Field(
         description="what its cells measure: simulated (a profile played by the suite's "

@@ -2,7 +2,7 @@
 
     python harnesses/bench.py [--exchanges N] [--function F] [--engine E ...]
 
-For each engine (openssl, nss, gpgsm, go-pkcs7, gnutls) one agent sends N messages to itself
+For each engine (openssl, nss, gpgsm, go-pkcs7, gnutls, pkijs) one agent sends N messages to itself
 (pro01 -> pro02 of the test PKI) and reads them, first with every tool call a
 command line (engine mode "cli"), then through the engine's harness. It prints
 per exchange the wall time and the CPU time of this process and all it started
@@ -30,9 +30,10 @@ from conformance.agents.go_pkcs7 import GoPkcs7Agent
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
+from conformance.agents.pkijs import PkijsAgent
 from conformance.agents.tool_agent import ToolAgent
 from conformance.agents.tools import ENGINE_MODE_ENV, built_harnesses
-from conformance.core.vocabulary import FUNCTIONS, Function, Party
+from conformance.core.vocabulary import FUNCTIONS, Function, KeyTransport, Party
 from conformance.paths import PKI_DIR
 from conformance.smime.options import EncryptOptions, SendOptions
 
@@ -42,9 +43,12 @@ AGENTS: dict[str, tuple[str, type[ToolAgent]]] = {
     "gpgsm": ("gpgsm", GpgsmAgent),
     "go-pkcs7": ("osm-go-pkcs7-harness", GoPkcs7Agent),
     "gnutls": ("certtool", GnutlsAgent),  # signatures only: --function sign
+    "pkijs": ("pkijs", PkijsAgent),
 }
 # Engines run with their agent's own defaults: what their library can do.
 OWN_DEFAULTS = frozenset({"go-pkcs7", "gnutls"})
+# WebCrypto has no RSAES-PKCS1-v1_5: PKI.js exchanges with OAEP.
+KEY_TRANSPORTS: dict[str, KeyTransport] = {"pkijs": "rsa-oaep-sha256"}
 CONTENT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nOBX|1|NM|GLU^Glycemie||5.2|mmol/l\r\n"
 
 
@@ -94,10 +98,11 @@ def exchange(agent: ToolAgent, function: Function) -> int:
 def measure(engine: str, mode: str, exchanges: int, function: Function) -> str:
     os.environ[ENGINE_MODE_ENV] = mode
     kind = AGENTS[engine][1]
+    transport = KEY_TRANSPORTS.get(engine, "rsa-pkcs1v15")
     options = (
         None
         if engine in OWN_DEFAULTS
-        else SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+        else SendOptions(encrypt=EncryptOptions(key_transport=transport))
     )
     with tempfile.TemporaryDirectory() as work, kind(options, Path(work)) as agent:
         exchange(agent, function)  # imports, trust, CRLs: not timed

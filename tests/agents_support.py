@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.agents.pkijs import modules_dir
 from conformance.core.vocabulary import Function
 from conformance.functions import OPERATION, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast, directories_of
@@ -33,6 +34,7 @@ ENGINE_TOOLS: dict[str, tuple[str, ...]] = {
     "gpgsm": ("gpgsm", "gpg-agent", "gpg-connect-agent"),
     "go-pkcs7": (str(REPO / "harnesses" / "go-pkcs7" / "osm-go-pkcs7-harness"),),
     "gnutls": ("certtool",),
+    "pkijs": ("node",),
 }
 REAL_ENGINES = tuple(ENGINE_TOOLS)
 
@@ -43,6 +45,8 @@ ENGINE_CANNOT_READ: dict[str, frozenset[str]] = {
     "gpgsm": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
     # Go's pkcs7 decrypts RSA PKCS#1 v1.5 only and parses no AuthEnvelopedData.
     "go-pkcs7": frozenset({"rsa-oaep-sha1", "rsa-oaep-sha256", "aes128-gcm", "aes256-gcm"}),
+    # PKI.js 4.0.0: no AuthEnvelopedData class, and WebCrypto has neither DES nor RC2.
+    "pkijs": frozenset({"aes128-gcm", "aes256-gcm", "des-ede3-cbc", "rc2-40-cbc", "rc2-128-cbc"}),
 }
 # (sender engine, receiver engine) -> why the receiver cannot decrypt what the sender
 # encrypts: Go's pkcs7 writes the encryptedContent in BER constructed form, which gpgsm
@@ -50,13 +54,20 @@ ENGINE_CANNOT_READ: dict[str, frozenset[str]] = {
 ENGINE_PAIR_CANNOT_DECRYPT: dict[tuple[str, str], str] = {
     ("go-pkcs7", "gpgsm"): "gpgsm misreads Go pkcs7's constructed encryptedContent",
 }
+# Key transports a real engine cannot decrypt, apart from the list above since
+# "rsa-pkcs1v15" also names a signature algorithm: WebCrypto has no RSAES-PKCS1-v1_5,
+# so PKI.js reads no classic key transport (profiles/pkijs.yaml).
+ENGINE_CANNOT_UNWRAP: dict[str, frozenset[str]] = {"pkijs": frozenset({"rsa-pkcs1v15"})}
 MEDIA_TYPES = {"modern": ("application/pkcs7-",), "legacy": ("application/x-pkcs7-",)}
 # docs/design.md: "SoftHSM 2.6.1 decrypts RSA PKCS#1 v1.5 and OAEP with SHA-1 only".
 SOFTHSM_CANNOT_DECRYPT = frozenset({"rsa-oaep-sha256"})
 
 
 def missing_tools(engine_type: str) -> list[str]:
-    return [t for t in ENGINE_TOOLS.get(engine_type, ()) if shutil.which(t) is None]
+    missing = [t for t in ENGINE_TOOLS.get(engine_type, ()) if shutil.which(t) is None]
+    if engine_type == "pkijs" and not (modules_dir() / "pkijs" / "package.json").is_file():
+        missing.append("PKI.js (make -C harnesses/pkijs)")
+    return missing
 
 
 def need_tools(*profiles: Profile) -> None:
@@ -178,6 +189,14 @@ def _smime(sender: Profile, receiver: Profile, function: Function) -> Implied:
     pair = ENGINE_PAIR_CANNOT_DECRYPT.get((sender.engine.type, receiver.engine.type))
     if encrypts and pair is not None:
         return _fail(pair, "cannot-decrypt")
+    if encrypts and send.encryption.key_transport in ENGINE_CANNOT_UNWRAP.get(
+        receiver.engine.type, frozenset()
+    ):
+        return _fail(
+            f"{receiver.engine.type} cannot decrypt {send.encryption.key_transport}",
+            "unsupported-algorithm",
+            "cannot-decrypt",
+        )
     on_card = receiver.engine.type == "builtin" and receiver.engine.keys == "card"
     softhsm_cannot = on_card and send.encryption.key_transport in SOFTHSM_CANNOT_DECRYPT
     if encrypts and softhsm_cannot and token_kind() == "softhsm":

@@ -3,7 +3,7 @@
 Every message of the engine corpus (the golden messages, RFC 4134's objects, the
 engine's other options, what openssl, NSS and gpgsm write, and openssl-made
 messages from the defective identities of the test PKI, tampered ones included)
-is received by each real engine twice: once with every call a plain command
+is received by each real engine (PKI.js among them) twice: once with every call a plain command
 line (engine mode "cli"), once through the engine's harness. The two must agree
 on every call (same argv, same exit code, the same messages once the
 per-process parts are removed: OpenSSL's thread id, the instance's file
@@ -32,6 +32,8 @@ from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
+from conformance.agents.pkijs import SCRIPT as PKIJS_SCRIPT
+from conformance.agents.pkijs import PkijsAgent
 from conformance.agents.tool_agent import ToolAgent
 from conformance.agents.tools import ENGINE_MODE_ENV, harness_command
 from conformance.core.vocabulary import Function, Party
@@ -77,11 +79,15 @@ ENGINES: dict[str, tuple[str, type[ToolAgent]]] = {
     "openssl": ("openssl", OpenSSLAgent),
     "gpgsm": ("gpgsm", GpgsmAgent),
     "nss": ("cmsutil", NssAgent),
+    "pkijs": ("node", PkijsAgent),
 }
 SENDS = [("openssl", v) for v in sorted(OPENSSL_OPTIONS)] + [
     ("gpgsm", "default"),
     ("nss", "default"),
+    ("pkijs", "default"),
 ]
+# The arguments after the tool that name a harness script (`node osm-pkijs.mjs ...`).
+SCRIPTS = {"pkijs": [str(PKIJS_SCRIPT)]}
 # Per-process parts of a tool's words: OpenSSL's thread id before each error line,
 # the agent's file counter and work directory.
 _NOISE = (
@@ -199,11 +205,11 @@ def report(engine: str, tally: Tally) -> None:
     )
 
 
-def need_harness(tool: str) -> None:
+def need_harness(tool: str, script: list[str] | None = None) -> None:
     path = shutil.which(tool)
     if path is None:
         pytest.skip(f"{tool} is not installed")
-    if harness_command([path]) is None:
+    if harness_command([path, *(script or [])]) is None:
         pytest.skip(f"the {tool} harness is not built (tools/setup.sh builds it under harnesses/)")
 
 
@@ -263,7 +269,7 @@ def test_receives_the_corpus_alike(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     tool, kind = ENGINES[engine]
-    need_harness(tool)
+    need_harness(tool, SCRIPTS.get(engine))
     tally = Tally()
     with kind(SendOptions(), tmp_path) as agent:
         for seed in [*corpus, *openssl_made]:
@@ -283,11 +289,13 @@ def test_sends_alike(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     tool, kind = ENGINES[engine]
-    need_harness(tool)
+    need_harness(tool, SCRIPTS.get(engine))
+    # WebCrypto has no RSAES-PKCS1-v1_5: PKI.js sends with OAEP.
+    transport = "rsa-oaep-sha256" if engine == "pkijs" else "rsa-pkcs1v15"
     options = (
         OPENSSL_OPTIONS[variant]
         if engine == "openssl"
-        else SendOptions(encrypt=EncryptOptions(key_transport="rsa-pkcs1v15"))
+        else SendOptions(encrypt=EncryptOptions(key_transport=transport))
     )
     tally = Tally()
     with (

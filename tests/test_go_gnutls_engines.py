@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from pki_support import NOW, authority, cert_pem, export_layout_pki, key_pem, leaf, name, rsa_key
-from test_report_sample import sample_results
 
 from conformance.agents import harness as harness_client
 from conformance.agents import mime_wrap, tools
@@ -33,7 +32,6 @@ from conformance.agents.openssl import OpenSSLAgent
 from conformance.core.vocabulary import Function, Party
 from conformance.matrix.assemble import _sources, agent_info
 from conformance.profiles.loader import load_profiles
-from conformance.report import render_report
 from conformance.smime.options import EncryptOptions, SendOptions
 from conformance.status import ErrorCode
 
@@ -257,20 +255,6 @@ def test_factory_makes_the_go_agent(tmp_path: Path) -> None:
         assert agent.version().startswith("go.mozilla.org/pkcs7")
     finally:
         getattr(agent, "close", lambda: None)()
-
-
-def test_report_says_cms_by_the_engine(tmp_path: Path) -> None:
-    results = sample_results(tmp_path)
-    engine = next(a for a in results.agents if a.measurement == "real-engine")
-    plain = render_report(results, tmp_path / "plain", run_dir=tmp_path).read_text("utf-8")
-    assert "tag-cms-by" not in plain
-    engine.mime = "suite"
-    for lang, words in (("fr", f"CMS par {engine.name}"), ("en", f"CMS by {engine.name}")):
-        out = tmp_path / lang
-        index = render_report(results, out, lang=lang, run_dir=tmp_path).read_text("utf-8")
-        assert index.count(words) >= 2  # its row and its column
-        sheets = list((out / "products").glob("*.html"))
-        assert any(words in p.read_text("utf-8") for p in sheets)
 
 
 @needs_go

@@ -30,7 +30,7 @@ PRODUCTS = {
     "cpsure-mail",
     "messagerie-sante-ft",
 }
-ENGINES = {"reference", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls"}
+ENGINES = {"reference", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs"}
 
 
 def test_shipped_profiles_lint_clean() -> None:

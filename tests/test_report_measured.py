@@ -49,6 +49,7 @@ EXAMPLE_ADAPTER = PROFILES_DIR.parent / "examples" / "adapters" / "fictimail.yam
         ("openssl", "reference-engine", False, "real-engine"),
         ("nss", "reference-engine", False, "real-engine"),
         ("gpgsm", "reference-engine", False, "real-engine"),
+        ("pkijs", "reference-engine", False, "real-engine"),
         ("command", "client", False, "real-adapter"),
         ("real-product", "client", True, "real-vectors"),
         ("builtin", "client", True, "real-vectors"),  # observed by hand
@@ -72,9 +73,27 @@ def test_every_shipped_profile_and_the_example_adapter_say_what_they_measure() -
     assert found["easycrypt-net"] == found["docteur-net-cps"] == "simulated"
     assert found["apimail-apicrypt"] == "model"
     assert found["reference"] == "suite-reference"
-    assert found["openssl"] == found["nss"] == found["gpgsm"] == "real-engine"
+    assert found["openssl"] == found["nss"] == found["gpgsm"] == found["pkijs"] == "real-engine"
     assert found["fictimail"] == "real-adapter"
     assert set(found.values()) <= set(MEASUREMENTS)
+
+
+def test_an_engine_doing_cms_only_is_shown_as_cms_by_it(tmp_path: Path) -> None:
+    """engine.mime: suite reaches results.json and every place the measurement is shown."""
+    profiles = load_profiles()
+    infos = {pid: agent_info(p, _sources()) for pid, p in profiles.items()}
+    assert infos["pkijs"].mime == "suite" and infos["openssl"].mime == "engine"
+    results = sample_results(tmp_path)
+    results.agents[0].mime = "suite"  # the reference agent, as if its MIME were the suite's
+    name = results.agents[0].name
+    for lang, words in (("fr", f"CMS par {name}"), ("en", f"CMS by {name}")):
+        render_report(results, tmp_path / lang, lang=lang, run_dir=tmp_path)
+        index = (tmp_path / lang / "index.html").read_text("utf-8")
+        sheet = (tmp_path / lang / "products" / f"{results.agents[0].id}.html").read_text("utf-8")
+        tag = 'class="tag tag-measure tag-cms-by"'
+        assert tag in index and words in index and words in sheet
+        other = (tmp_path / lang / "products" / f"{results.agents[1].id}.html").read_text("utf-8")
+        assert "tag-cms-by" not in other.split("<dl", 1)[1].split("</dl>", 1)[0]
 
 
 def test_a_stored_measurement_is_kept_and_a_wrong_one_refused(tmp_path: Path) -> None:

@@ -24,6 +24,9 @@ declare -A DEBS=(
   [golang-go]=/usr/bin/go
   [golang-github-fullsailor-pkcs7-dev]=/usr/share/gocode/src/go.mozilla.org/pkcs7/sign.go
   [gnutls-bin]=/usr/bin/certtool
+  # The PKI.js harness (harnesses/pkijs): Node, and npm to install PKI.js into the cache.
+  [nodejs]=/usr/bin/node
+  [npm]=/usr/bin/npm
 )
 
 missing=()

@@ -90,6 +90,10 @@ def make_agent(
         from conformance.agents.gnutls import GnutlsAgent
 
         inner = GnutlsAgent(options, sub, timeout=engine.timeout_s)
+    elif engine.type == "pkijs":
+        from conformance.agents.pkijs import PkijsAgent
+
+        inner = PkijsAgent(options, sub, timeout=engine.timeout_s)
     else:  # pragma: no cover - the schema's enumeration is exhaustive
         raise ValueError(f"unknown engine type {engine.type!r}")
     return _Named(inner, profile.id, caps)

@@ -177,6 +177,12 @@ _HARNESSES = {
 }
 # The harnesses that are their own command line: argv[0] is the program itself.
 _SERVES_ITSELF = frozenset({"osm-go-pkcs7-harness"})
+# Engines whose command line is a script of a runtime (`node SCRIPT VERB ...`): the same
+# script run with --serve is the harness; the requests carry the argv the runtime would
+# have received (the script first). runtime -> {harness name: script under harnesses/}.
+_SCRIPT_HARNESSES = {
+    "node": {"pkijs": "pkijs/osm-pkijs.mjs"},
+}
 
 
 @functools.cache
@@ -193,7 +199,23 @@ def _harness_program(tool: str) -> tuple[str, ...] | None:
 
 def built_harnesses() -> list[str]:
     """The tools whose harness is built here (run settings: what "harness" mode used)."""
-    return sorted(tool for tool in _HARNESSES if _harness_program(tool) is not None)
+    built = [tool for tool in _HARNESSES if _harness_program(tool) is not None]
+    for runtime, scripts in _SCRIPT_HARNESSES.items():
+        if shutil.which(runtime) is not None:
+            built += [name for name, script in scripts.items() if (HARNESS_DIR / script).is_file()]
+    return sorted(built)
+
+
+def _script_harness(tool: str | None, argv: Sequence[str]) -> list[str] | None:
+    """`RUNTIME SCRIPT --serve` when argv runs one of the harness scripts of `tool`."""
+    scripts = _SCRIPT_HARNESSES.get(tool or "")
+    if not scripts or len(argv) < 2:
+        return None
+    script = os.path.realpath(argv[1])
+    for entry in scripts.values():
+        if os.path.realpath(HARNESS_DIR / entry) == script:
+            return [argv[0], argv[1], "--serve"]
+    return None
 
 
 @functools.cache
@@ -219,6 +241,9 @@ def harness_command(argv: Sequence[str]) -> list[str] | None:
         same = os.path.realpath(own[-1]) == os.path.realpath(argv[0])
         return [*own, "--serve"] if same else None
     tool = _system_tool(argv[0])
+    script = _script_harness(tool, argv)
+    if script is not None:
+        return script
     program = _harness_program(tool) if tool else None
     if program is None:
         return None

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.errors import MissingComponent
+from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import CellKey, MatrixSpec
@@ -26,9 +28,23 @@ def test_cell(
     record_property: Callable[[str, object], None],
 ) -> None:
     sender, receiver, function = osm_cell
+    try:
+        seats = osm_cast.seat(sender, "sender"), osm_cast.seat(receiver, "receiver")
+    except MissingComponent as exc:
+        # An engine not installed here (a tool, PKI.js not fetched): an error cell whose
+        # reason says what to install, not a traceback.
+        missing = Cell(
+            sender=sender,
+            receiver=receiver,
+            function=function,
+            verdict="error",
+            reason=f"missing component: {exc}",
+            services_required=list(REQUIRED_SERVICES[function]),
+        )
+        record_property("osm_cell", missing.model_dump_json())
+        pytest.fail(f"harness error: {missing.reason}", pytrace=False)
     cell: Cell = run_cell(
-        osm_cast.seat(sender, "sender"),
-        osm_cast.seat(receiver, "receiver"),
+        *seats,
         function,
         osm_cast.world(),
         CellSettings(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.errors import MissingComponent
 from conformance.matrix.cast import Cast
 from conformance.matrix.spec import MatrixSpec, RejectionKey
 from conformance.rejections.run import Receiver, RejectionSettings, run_rejection_cell
@@ -41,8 +42,17 @@ def test_rejection_cell(
         seed=osm_spec.seed,
         out_dir=osm_spec.out_dir,
     )
+    try:
+        seated = receiver_of(osm_cast, receiver)
+    except MissingComponent as exc:
+        # An engine not installed here: an error cell saying what to install.
+        missing = RejectionCell(
+            receiver=receiver, cls=cls, verdict="error", reason=f"missing component: {exc}"
+        )
+        record_property("osm_rejection", missing.model_dump_json())
+        pytest.fail(f"harness error: {missing.reason}", pytrace=False)
     cell: RejectionCell = run_rejection_cell(
-        receiver_of(osm_cast, receiver),
+        seated,
         cls,
         osm_cast.pki,
         settings,
