@@ -91,7 +91,8 @@ class AgentInfo(_Model):
     kind: str
     homologation: str
     engine: str = Field(
-        description="builtin, apicrypt-model, openssl, nss, gpgsm, command, real-product"
+        description="builtin, apicrypt-model, openssl, nss, gpgsm, bouncycastle, command, "
+        "real-product"
     )
     measurement: Measurement = Field(
         description="what its cells measure: simulated (a profile played by the suite's "

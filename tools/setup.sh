@@ -20,6 +20,11 @@ declare -A DEBS=(
   [libssl-dev]=/usr/include/openssl/cms.h
   [libcjson-dev]=/usr/include/cjson/cJSON.h
   [libnss3-dev]=/usr/include/nss/cms.h
+  # The BouncyCastle harness (harnesses/bouncycastle): a JDK, BouncyCastle 1.72, JavaMail.
+  [default-jdk-headless]=/usr/bin/javac
+  [libbcprov-java]=/usr/share/java/bcprov.jar
+  [libbcpkix-java]=/usr/share/java/bcpkix.jar
+  [libbcmail-java]=/usr/share/java/bcmail.jar
 )
 
 missing=()

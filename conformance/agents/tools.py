@@ -171,7 +171,12 @@ _HARNESSES = {
     "openssl": "openssl/osm-openssl-harness",
     "gpgsm": "gpgsm/harness.py",
     "cmsutil": "nss/osm-nss-harness",
+    "osm-bc-harness": "bouncycastle/osm-bc-harness",
 }
+# Harness programs that are their own command line: run with an argv they do one call
+# and exit (mode "cli"), run with `--serve` they are the long-lived harness. A JVM
+# engine has no other command line than the one its harness gives it.
+_SELF_SERVED = frozenset({"osm-bc-harness"})
 
 
 @functools.cache
@@ -201,6 +206,17 @@ def _system_tool(path: str) -> str | None:
     return name
 
 
+def _self_served(path: str) -> list[str] | None:
+    """`path --serve` when `path` is a built harness that is its own command line."""
+    name = Path(path).name
+    if name not in _SELF_SERVED:
+        return None
+    program = _harness_program(name)
+    if program is None or os.path.realpath(program[0]) != os.path.realpath(path):
+        return None
+    return [*program, "--serve"]
+
+
 def harness_command(argv: Sequence[str]) -> list[str] | None:
     """The harness that answers `argv`, or None when the command line must run it.
 
@@ -209,6 +225,9 @@ def harness_command(argv: Sequence[str]) -> list[str] | None:
     system's library."""
     if not argv:
         return None
+    own = _self_served(argv[0])
+    if own is not None:
+        return own
     tool = _system_tool(argv[0])
     program = _harness_program(tool) if tool else None
     if program is None:

@@ -152,7 +152,13 @@ def report(results: Results, wall: float) -> str:
     return "\n".join(lines)
 
 
-REAL_ENGINES = ("openssl", "nss", "gpgsm", "command")  # kinds that run another program
+REAL_ENGINES = (
+    "openssl",
+    "nss",
+    "gpgsm",
+    "bouncycastle",
+    "command",
+)  # kinds that run another program
 
 
 def _cpu_seconds() -> float:

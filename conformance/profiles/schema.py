@@ -384,7 +384,7 @@ class Engine(Section):
 
     type: AgentKind = Field(
         description="builtin (profile-driven engine), apicrypt-model, openssl, nss, gpgsm, "
-        "or command "
+        "bouncycastle, or command "
         "(a vendor adapter implementing the agent command line)."
     )
     argv: list[Text] | None = Field(

@@ -328,8 +328,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the suite's own reference agent (built-in engine), not a product",
     ),
     "measure_help.real-engine": (
-        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm)",
-        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm)",
+        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm, BouncyCastle)",
+        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm, BouncyCastle)",
     ),
     "measure_help.real-adapter": (
         "le vrai produit, piloté par son adaptateur",
