@@ -2,7 +2,7 @@
 
     python harnesses/bench.py [--exchanges N] [--function F] [--engine E ...]
 
-For each engine (openssl, nss, gpgsm) one agent sends N messages to itself
+For each engine (openssl, nss, gpgsm, bouncycastle) one agent sends N messages to itself
 (pro01 -> pro02 of the test PKI) and reads them, first with every tool call a
 command line (engine mode "cli"), then through the engine's harness. It prints
 per exchange the wall time and the CPU time of this process and all it started
@@ -25,6 +25,7 @@ from pathlib import Path
 from conformance.agents import harness as harness_client
 from conformance.agents import identity_files as files
 from conformance.agents.base import ReceiveRequest, SendRequest
+from conformance.agents.bouncycastle import BouncyCastleAgent
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
@@ -38,6 +39,7 @@ AGENTS: dict[str, tuple[str, type[ToolAgent]]] = {
     "openssl": ("openssl", OpenSSLAgent),
     "nss": ("cmsutil", NssAgent),
     "gpgsm": ("gpgsm", GpgsmAgent),
+    "bouncycastle": ("osm-bc-harness", BouncyCastleAgent),
 }
 CONTENT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nOBX|1|NM|GLU^Glycemie||5.2|mmol/l\r\n"
 
