@@ -30,7 +30,7 @@ PRODUCTS = {
     "cpsure-mail",
     "messagerie-sante-ft",
 }
-ENGINES = {"reference", "openssl", "nss", "gpgsm"}
+ENGINES = {"reference", "openssl", "nss", "gpgsm", "bouncycastle"}
 
 
 def test_shipped_profiles_lint_clean() -> None:
