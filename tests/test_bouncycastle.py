@@ -37,14 +37,12 @@ from conformance.profiles import load_profile
 from conformance.smime.options import EncryptOptions, SendOptions, SignOptions
 from conformance.status import ErrorCode
 
-pytestmark = [
-    pytest.mark.engines,
-    pytest.mark.skipif(
-        shutil.which("java") is None or not os.access(PROGRAM, os.X_OK),
-        reason="the BouncyCastle harness is not built: make -C harnesses/bouncycastle "
-        "(default-jdk-headless, libbcprov-java, libbcpkix-java, libbcmail-java)",
-    ),
-]
+pytestmark = pytest.mark.engines
+built = pytest.mark.skipif(
+    shutil.which("java") is None or not os.access(PROGRAM, os.X_OK),
+    reason="the BouncyCastle harness is not built: make -C harnesses/bouncycastle "
+    "(default-jdk-headless, libbcprov-java, libbcpkix-java, libbcmail-java)",
+)
 
 CONTENT = (
     b"Content-Type: text/plain; charset=iso-8859-1\r\n"
@@ -100,6 +98,7 @@ def request(pki: Path, message: bytes) -> ReceiveRequest:
     )
 
 
+@built
 @pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("options", list(OPTIONS), ids=list(OPTIONS))
 @pytest.mark.parametrize("direction", ["bc->bc", "bc->openssl", "openssl->bc"])
@@ -134,6 +133,7 @@ def test_exchange(
         assert status.signer is not None and status.signer.email == "alice@osm.test"
 
 
+@built
 def test_sent_by_bcmail(bc: BouncyCastleAgent, pki: Path) -> None:
     """bcmail writes the S/MIME entity: multipart/signed, one MIME-Version, no Date of its own."""
     message = send(bc, pki, "sign")
@@ -145,6 +145,7 @@ def test_sent_by_bcmail(bc: BouncyCastleAgent, pki: Path) -> None:
     assert b"smime-type=enveloped-data" in enveloped.split(b"\r\n\r\n", 1)[0]
 
 
+@built
 def test_tampered_signature_is_bad(bc: BouncyCastleAgent, pki: Path) -> None:
     message = send(bc, pki, "sign").replace(b"5.2|mmol", b"9.2|mmol", 1)
     status = bc.receive(request(pki, message)).status
@@ -154,6 +155,7 @@ def test_tampered_signature_is_bad(bc: BouncyCastleAgent, pki: Path) -> None:
     assert status.signature_valid is False and not status.services.integrity
 
 
+@built
 def test_unknown_signer_is_untrusted(bc: BouncyCastleAgent, pki: Path) -> None:
     status = bc.receive(request(pki, send(bc, pki, "sign", sender="mallory"))).status
     err = status.primary_error()
@@ -164,6 +166,7 @@ def test_unknown_signer_is_untrusted(bc: BouncyCastleAgent, pki: Path) -> None:
     assert status.signer is not None and status.signer.email == "mallory@osm.test"
 
 
+@built
 def test_malformed_message_is_malformed(bc: BouncyCastleAgent, pki: Path) -> None:
     # Valid base64 that is no CMS: the suite's MIME walk passes it on, BouncyCastle refuses it.
     bad = (
@@ -177,6 +180,7 @@ def test_malformed_message_is_malformed(bc: BouncyCastleAgent, pki: Path) -> Non
     assert err.message.startswith("bouncycastle: ")
 
 
+@built
 def test_not_a_recipient_cannot_decrypt(bc: BouncyCastleAgent, pki: Path) -> None:
     alice = x509.load_pem_x509_certificate((pki / "identities/alice/encrypt.pem").read_bytes())
     with BouncyCastleAgent(SendOptions(encrypt=EncryptOptions(encrypt_to_self=False))) as only:
@@ -187,6 +191,7 @@ def test_not_a_recipient_cannot_decrypt(bc: BouncyCastleAgent, pki: Path) -> Non
     assert "no recipient matches" in err.message
 
 
+@built
 def test_revoked_signer_with_the_crls(bc: BouncyCastleAgent, tmp_path: Path) -> None:
     """BouncyCastle's PKIX builder refuses the signer the intermediate CA's CRL revokes,
     and builds the path for it when given no CRL (so the CRL is what refuses it)."""
@@ -208,6 +213,7 @@ def test_revoked_signer_with_the_crls(bc: BouncyCastleAgent, tmp_path: Path) -> 
     assert without.errors == [], without.errors
 
 
+@built
 def test_cli_mode_gives_the_same_verdicts(
     pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -223,6 +229,7 @@ def test_cli_mode_gives_the_same_verdicts(
         assert err is not None and err.code == ErrorCode.BAD_SIGNATURE
 
 
+@built
 def test_harness_mode_is_the_default(bc: BouncyCastleAgent, pki: Path) -> None:
     assert harness_command([str(PROGRAM), "version"]) == [str(PROGRAM), "--serve"]
     reception = bc.receive(request(pki, send(bc, pki, "sign")))
@@ -230,6 +237,7 @@ def test_harness_mode_is_the_default(bc: BouncyCastleAgent, pki: Path) -> None:
     assert any(str(PROGRAM) in n and " verify " in n for n in reception.evidence.notes)
 
 
+@built
 def test_protocol_answers_a_broken_request() -> None:
     lines = [
         "not json",
@@ -257,6 +265,7 @@ def test_protocol_answers_a_broken_request() -> None:
     assert version["exit"] == 0 and base64.b64decode(version["stdout"]).startswith(b"BouncyCastle")
 
 
+@built
 def test_profile_makes_a_real_engine(tmp_path: Path) -> None:
     agent = make_agent(load_profile("bouncycastle"), workdir=tmp_path)
     try:
@@ -268,6 +277,7 @@ def test_profile_makes_a_real_engine(tmp_path: Path) -> None:
             close()
 
 
+@built
 def test_legacy_media_types_are_refused_with_the_reason(pki: Path, tmp_path: Path) -> None:
     from conformance.smime.options import MimeOptions
 
@@ -276,3 +286,17 @@ def test_legacy_media_types_are_refused_with_the_reason(pki: Path, tmp_path: Pat
         result = agent.send(SendRequest("sign", CONTENT, party(pki, "alice"), (), ("b@x",)))
     assert result.message is None and result.error == ErrorCode.UNSUPPORTED_ALGORITHM
     assert "application/pkcs7-*" in result.reason
+
+
+def test_unbuilt_harness_is_a_missing_component(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the built launcher the agent cannot be made, and says how to build it:
+    the matrix then skips its cells with that reason."""
+    from conformance.agents import bouncycastle
+    from conformance.errors import MissingComponent
+
+    monkeypatch.setattr(bouncycastle, "PROGRAM", tmp_path / "osm-bc-harness")
+    monkeypatch.setattr(bouncycastle, "require", lambda tool, package: tool)
+    with pytest.raises(MissingComponent, match="make -C harnesses/bouncycastle"):
+        make_agent(load_profile("bouncycastle"), workdir=tmp_path)

@@ -4,7 +4,9 @@ Runs when the osm-conformance plugin is asked for a matrix (skipped otherwise):
     pytest --pyargs conformance.matrix.test_matrix --osm-matrix [--osm-...] -n auto
 A cell's test fails when its verdict is `error`, or `fail`/`partial` where the
 published claims do not expect it (an expected finding is an xfail); it is
-skipped when a side does not do the function. `osm-conformance run` wraps this.
+skipped when a side does not do the function, or when an engine is not installed or
+built here (an `unsupported` cell naming what is missing: nothing ran).
+`osm-conformance run` wraps this.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.errors import MissingComponent
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import CellKey, MatrixSpec
@@ -26,9 +29,20 @@ def test_cell(
     record_property: Callable[[str, object], None],
 ) -> None:
     sender, receiver, function = osm_cell
+    try:
+        seats = osm_cast.seat(sender, "sender"), osm_cast.seat(receiver, "receiver")
+    except MissingComponent as exc:
+        missing = Cell(
+            sender=sender,
+            receiver=receiver,
+            function=function,
+            verdict="unsupported",
+            reason=f"not installed here: {exc}",
+        )
+        record_property("osm_cell", missing.model_dump_json())
+        pytest.skip(f"not installed here: {exc}")
     cell: Cell = run_cell(
-        osm_cast.seat(sender, "sender"),
-        osm_cast.seat(receiver, "receiver"),
+        *seats,
         function,
         osm_cast.world(),
         CellSettings(

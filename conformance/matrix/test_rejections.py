@@ -4,7 +4,8 @@ Runs beside the interop matrix when the osm-conformance plugin is asked for a ma
     pytest --pyargs conformance.matrix.test_rejections --osm-matrix [--osm-policy modern]
 A cell's test passes when the receiver refuses every hostile message of its class,
 fails on a false accept (naming the case and the services wrongly claimed) or on
-a harness error, and is skipped when the receiver does not do the class's function.
+a harness error, and is skipped when the receiver does not do the class's function
+or is an engine not installed or built here (not-applicable, naming what is missing).
 `osm-conformance run` includes it unless given --no-rejections.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.errors import MissingComponent
 from conformance.matrix.cast import Cast
 from conformance.matrix.spec import MatrixSpec, RejectionKey
 from conformance.rejections.run import Receiver, RejectionSettings, run_rejection_cell
@@ -41,12 +43,18 @@ def test_rejection_cell(
         seed=osm_spec.seed,
         out_dir=osm_spec.out_dir,
     )
-    cell: RejectionCell = run_rejection_cell(
-        receiver_of(osm_cast, receiver),
-        cls,
-        osm_cast.pki,
-        settings,
-    )
+    try:
+        measured = receiver_of(osm_cast, receiver)
+    except MissingComponent as exc:
+        missing = RejectionCell(
+            receiver=receiver,
+            cls=cls,
+            verdict="not-applicable",
+            reason=f"not installed here: {exc}",
+        )
+        record_property("osm_rejection", missing.model_dump_json())
+        pytest.skip(f"not installed here: {exc}")
+    cell: RejectionCell = run_rejection_cell(measured, cls, osm_cast.pki, settings)
     record_property("osm_rejection", cell.model_dump_json())
     if cell.verdict == "error":
         pytest.fail(f"harness error: {cell.reason}", pytrace=False)
