@@ -181,6 +181,24 @@ def test_malformed_message_is_malformed(bc: BouncyCastleAgent, pki: Path) -> Non
 
 
 @built
+def test_what_bouncycastle_cannot_verify_is_not_a_bad_signature(bc: BouncyCastleAgent) -> None:
+    """RFC 4134 4.6 (a DSA signer whose key inherits its parameters): BouncyCastle throws
+    while verifying; the cell says it could not check it, with its words, not that the
+    signature is bad and not a harness error."""
+    from conformance.fuzz.corpus import rfc4134_seeds
+    from conformance.paths import PKI_DIR
+
+    seed = next(s for s in rfc4134_seeds() if s.name == "rfc4134/4.6")
+    directory = PKI_DIR / "identities" / "pro02"
+    recipient = Party(directory, str(identity_json(directory)["email"]), "pro02")
+    status = bc.receive(ReceiveRequest(seed.message, recipient, (PKI_DIR / "ca/root.pem",))).status
+    err = status.primary_error()
+    assert err is not None and err.code != ErrorCode.INTERNAL, status.errors
+    assert err.code != ErrorCode.BAD_SIGNATURE and status.signature_valid is not False
+    assert err.message.startswith("bouncycastle: osm-bc verify: ")
+
+
+@built
 def test_not_a_recipient_cannot_decrypt(bc: BouncyCastleAgent, pki: Path) -> None:
     alice = x509.load_pem_x509_certificate((pki / "identities/alice/encrypt.pem").read_bytes())
     with BouncyCastleAgent(SendOptions(encrypt=EncryptOptions(encrypt_to_self=False))) as only:

@@ -615,8 +615,10 @@ final class SmimeOps {
                 ok = verifyWithKey(si, cert);
             } catch (CMSSignerDigestMismatchException e) {
                 throw new Failure(EXIT_BAD_SIGNATURE, describe(e));
-            } catch (CMSException | OperatorCreationException | RuntimeException e) {
+            } catch (CMSException | OperatorCreationException e) {
                 throw new Failure(unsupported(e) ? EXIT_UNSUPPORTED : EXIT_BAD_SIGNATURE, describe(e));
+            } catch (RuntimeException e) {
+                throw crashed(e);
             }
             if (!ok) {
                 throw new Failure(EXIT_BAD_SIGNATURE, "signature verification failed for " + cert.getSubjectX500Principal());
@@ -650,9 +652,18 @@ final class SmimeOps {
             return si.verify(new JcaSimpleSignerInfoVerifierBuilder().setProvider(BC).build(cert.getPublicKey()));
         } catch (CMSSignerDigestMismatchException e) {
             throw new Failure(EXIT_BAD_SIGNATURE, describe(e));
-        } catch (CMSException | OperatorCreationException | RuntimeException e) {
+        } catch (CMSException | OperatorCreationException e) {
             throw new Failure(unsupported(e) ? EXIT_UNSUPPORTED : EXIT_BAD_SIGNATURE, describe(e));
+        } catch (RuntimeException e) {
+            throw crashed(e);
         }
+    }
+
+    /** BouncyCastle threw while verifying (e.g. a NullPointerException on a DSA key whose
+     * parameters are inherited from its issuer): it could not check this signature, which
+     * says nothing of the signature itself, so the verdict is that it is not supported. */
+    private static Failure crashed(RuntimeException e) {
+        return new Failure(EXIT_UNSUPPORTED, "BouncyCastle could not verify: " + describe(e));
     }
 
     private static String hex(BigInteger n) {
