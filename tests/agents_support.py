@@ -11,6 +11,7 @@ and known facts"), which their profiles leave open (null accept lists).
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ ENGINE_TOOLS: dict[str, tuple[str, ...]] = {
     "openssl": ("openssl",),
     "nss": ("cmsutil", "certutil", "pk12util"),
     "gpgsm": ("gpgsm", "gpg-agent", "gpg-connect-agent"),
+    "bouncycastle": ("java",),
 }
 REAL_ENGINES = tuple(ENGINE_TOOLS)
 
@@ -46,7 +48,13 @@ SOFTHSM_CANNOT_DECRYPT = frozenset({"rsa-oaep-sha256"})
 
 
 def missing_tools(engine_type: str) -> list[str]:
-    return [t for t in ENGINE_TOOLS.get(engine_type, ()) if shutil.which(t) is None]
+    missing = [t for t in ENGINE_TOOLS.get(engine_type, ()) if shutil.which(t) is None]
+    if engine_type == "bouncycastle":
+        from conformance.agents.bouncycastle import PROGRAM
+
+        if not os.access(PROGRAM, os.X_OK):
+            missing.append(f"{PROGRAM.name} (make -C harnesses/bouncycastle)")
+    return missing
 
 
 def need_tools(*profiles: Profile) -> None:

@@ -15,6 +15,7 @@ from cryptography.x509.oid import NameOID
 from conformance.agents import cms_inspect
 from conformance.agents.tool_agent import pem_certificates
 from conformance.core.certificates import same_name
+from conformance.core.vocabulary import REAL_TOOLS
 from conformance.matrix.spec import MatrixSpec
 from conformance.pytest_plugin import slow_first
 
@@ -42,7 +43,7 @@ def test_cells_with_external_tools_come_first_in_a_stable_order() -> None:
     keys = spec.cells()
     ordered = slow_first(keys, profiles)
     assert sorted(ordered) == sorted(keys)
-    real = {i for i, p in profiles.items() if p.engine.type in ("openssl", "nss", "gpgsm")}
+    real = {i for i, p in profiles.items() if p.engine.type in REAL_TOOLS}
     assert real, "the shipped profiles include the real engines"
     caps = {i: p.capabilities() for i, p in profiles.items()}
 
