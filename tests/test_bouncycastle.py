@@ -133,6 +133,37 @@ def test_exchange(
         assert status.signer is not None and status.signer.email == "alice@osm.test"
 
 
+OTHERS = {
+    "nss": ("cmsutil", "certutil", "pk12util", "crlutil"),
+    "gpgsm": ("gpgsm", "gpg-agent", "gpg-connect-agent"),
+}
+
+
+@built
+@pytest.mark.parametrize("function", FUNCTIONS)
+@pytest.mark.parametrize("other", sorted(OTHERS))
+def test_exchange_with_nss_and_gpgsm(
+    pki: Path, tmp_path: Path, other: str, function: Function
+) -> None:
+    """Both ways with NSS and gpgsm, in PKCS#1 v1.5 and AES-CBC: what those two read."""
+    missing = [t for t in OTHERS[other] if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"{other}: {', '.join(missing)} not installed")
+    from conformance.agents.gpgsm import GpgsmAgent
+    from conformance.agents.nss import NssAgent
+
+    kind = NssAgent if other == "nss" else GpgsmAgent
+    options = OPTIONS["pkcs1-aes256"]
+    with (
+        BouncyCastleAgent(options, tmp_path / "bc") as bc,
+        kind(workdir=tmp_path / other) as peer,
+    ):
+        for sender, receiver in ((bc, peer), (peer, bc)):
+            reception = receiver.receive(request(pki, send(sender, pki, function)))
+            assert reception.status.errors == [], (sender.id, receiver.id, reception.status.errors)
+            assert reception.content == CONTENT, (sender.id, receiver.id)
+
+
 @built
 def test_sent_by_bcmail(bc: BouncyCastleAgent, pki: Path) -> None:
     """bcmail writes the S/MIME entity: multipart/signed, one MIME-Version, no Date of its own."""
