@@ -36,6 +36,7 @@ from pathlib import Path
 
 from conformance import bench as engine_bench
 from conformance.cli import main as cli_main
+from conformance.core.vocabulary import PROCESS_AGENTS
 from conformance.matrix.finish import RESULTS_FILE
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
 from conformance.results import Results, load_results
@@ -152,13 +153,7 @@ def report(results: Results, wall: float) -> str:
     return "\n".join(lines)
 
 
-REAL_ENGINES = (
-    "openssl",
-    "nss",
-    "gpgsm",
-    "bouncycastle",
-    "command",
-)  # kinds that run another program
+REAL_ENGINES = PROCESS_AGENTS  # kinds that run another program
 
 
 def _cpu_seconds() -> float:
