@@ -95,7 +95,7 @@ class AgentInfo(_Model):
     homologation: str
     engine: str = Field(
         description="builtin, apicrypt-model, openssl, nss, gpgsm, go-pkcs7, gnutls, pkijs, "
-        "command, real-product"
+        "bouncycastle, command, real-product"
     )
     measurement: Measurement = Field(
         description="what its cells measure: simulated (a profile played by the suite's "

@@ -2,9 +2,9 @@
 
     python harnesses/bench.py [--exchanges N] [--function F] [--engine E ...]
 
-For each engine (openssl, nss, gpgsm, go-pkcs7, gnutls, pkijs) one agent sends N messages to itself
-(pro01 -> pro02 of the test PKI) and reads them, first with every tool call a
-command line (engine mode "cli"), then through the engine's harness. It prints
+For each engine (openssl, nss, gpgsm, go-pkcs7, gnutls, pkijs, bouncycastle) one agent
+sends N messages to itself (pro01 -> pro02 of the test PKI) and reads them, first with
+every tool call a command line (engine mode "cli"), then through the engine's harness. It prints
 per exchange the wall time and the CPU time of this process and all it started
 (tool processes, harnesses and their gpgsm servers; gpg-agent, a daemon, is in
 neither), and how many tool calls each exchange made. An untimed exchange first
@@ -25,6 +25,7 @@ from pathlib import Path
 from conformance.agents import harness as harness_client
 from conformance.agents import identity_files as files
 from conformance.agents.base import ReceiveRequest, SendRequest
+from conformance.agents.bouncycastle import BouncyCastleAgent
 from conformance.agents.gnutls import GnutlsAgent
 from conformance.agents.go_pkcs7 import GoPkcs7Agent
 from conformance.agents.gpgsm import GpgsmAgent
@@ -44,6 +45,7 @@ AGENTS: dict[str, tuple[str, type[ToolAgent]]] = {
     "go-pkcs7": ("osm-go-pkcs7-harness", GoPkcs7Agent),
     "gnutls": ("certtool", GnutlsAgent),  # signatures only: --function sign
     "pkijs": ("pkijs", PkijsAgent),
+    "bouncycastle": ("osm-bc-harness", BouncyCastleAgent),
 }
 # Engines run with their agent's own defaults: what their library can do.
 OWN_DEFAULTS = frozenset({"go-pkcs7", "gnutls"})

@@ -11,6 +11,7 @@ and known facts"), which their profiles leave open (null accept lists).
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ ENGINE_TOOLS: dict[str, tuple[str, ...]] = {
     "go-pkcs7": (str(REPO / "harnesses" / "go-pkcs7" / "osm-go-pkcs7-harness"),),
     "gnutls": ("certtool",),
     "pkijs": ("node",),
+    "bouncycastle": ("java",),
 }
 REAL_ENGINES = tuple(ENGINE_TOOLS)
 
@@ -67,6 +69,11 @@ def missing_tools(engine_type: str) -> list[str]:
     missing = [t for t in ENGINE_TOOLS.get(engine_type, ()) if shutil.which(t) is None]
     if engine_type == "pkijs" and not (modules_dir() / "pkijs" / "package.json").is_file():
         missing.append("PKI.js (make -C harnesses/pkijs)")
+    if engine_type == "bouncycastle":
+        from conformance.agents.bouncycastle import PROGRAM
+
+        if not os.access(PROGRAM, os.X_OK):
+            missing.append(f"{PROGRAM.name} (make -C harnesses/bouncycastle)")
     return missing
 
 

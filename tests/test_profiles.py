@@ -30,7 +30,7 @@ PRODUCTS = {
     "cpsure-mail",
     "messagerie-sante-ft",
 }
-ENGINES = {"reference", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs"}
+ENGINES = {"reference", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs", "bouncycastle"}
 
 
 def test_shipped_profiles_lint_clean() -> None:

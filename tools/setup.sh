@@ -27,6 +27,11 @@ declare -A DEBS=(
   # The PKI.js harness (harnesses/pkijs): Node, and npm to install PKI.js into the cache.
   [nodejs]=/usr/bin/node
   [npm]=/usr/bin/npm
+  # The BouncyCastle harness (harnesses/bouncycastle): a JDK, BouncyCastle 1.72, JavaMail.
+  [default-jdk-headless]=/usr/bin/javac
+  [libbcprov-java]=/usr/share/java/bcprov.jar
+  [libbcpkix-java]=/usr/share/java/bcpkix.jar
+  [libbcmail-java]=/usr/share/java/bcmail.jar
 )
 
 missing=()

@@ -94,6 +94,10 @@ def make_agent(
         from conformance.agents.pkijs import PkijsAgent
 
         inner = PkijsAgent(options, sub, timeout=engine.timeout_s)
+    elif engine.type == "bouncycastle":
+        from conformance.agents.bouncycastle import BouncyCastleAgent
+
+        inner = BouncyCastleAgent(options, sub, timeout=engine.timeout_s)
     else:  # pragma: no cover - the schema's enumeration is exhaustive
         raise ValueError(f"unknown engine type {engine.type!r}")
     return _Named(inner, profile.id, caps)

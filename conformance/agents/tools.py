@@ -171,18 +171,21 @@ _HARNESSES = {
     "openssl": "openssl/osm-openssl-harness",
     "gpgsm": "gpgsm/harness.py",
     "cmsutil": "nss/osm-nss-harness",
-    # A library with no command line of its own: its harness program is the command
+    # Libraries with no command line of their own: the harness program is the command
     # line (one call per process) and, run with --serve, the harness.
     "osm-go-pkcs7-harness": "go-pkcs7/osm-go-pkcs7-harness",
+    "osm-bc-harness": "bouncycastle/osm-bc-harness",
 }
-# The harnesses that are their own command line: argv[0] is the program itself.
-_SERVES_ITSELF = frozenset({"osm-go-pkcs7-harness"})
 # Engines whose command line is a script of a runtime (`node SCRIPT VERB ...`): the same
 # script run with --serve is the harness; the requests carry the argv the runtime would
 # have received (the script first). runtime -> {harness name: script under harnesses/}.
 _SCRIPT_HARNESSES = {
     "node": {"pkijs": "pkijs/osm-pkijs.mjs"},
 }
+# Harness programs that are their own command line: run with an argv they do one call
+# and exit (mode "cli"), run with `--serve` they are the long-lived harness. A JVM
+# engine (BouncyCastle) or a Go library has no other command line than its harness's.
+_SELF_SERVED = frozenset({"osm-go-pkcs7-harness", "osm-bc-harness"})
 
 
 @functools.cache
@@ -228,6 +231,17 @@ def _system_tool(path: str) -> str | None:
     return name
 
 
+def _self_served(path: str) -> list[str] | None:
+    """`path --serve` when `path` is a built harness that is its own command line."""
+    name = Path(path).name
+    if name not in _SELF_SERVED:
+        return None
+    program = _harness_program(name)
+    if program is None or os.path.realpath(program[0]) != os.path.realpath(path):
+        return None
+    return [*program, "--serve"]
+
+
 def harness_command(argv: Sequence[str]) -> list[str] | None:
     """The harness that answers `argv`, or None when the command line must run it.
 
@@ -236,10 +250,9 @@ def harness_command(argv: Sequence[str]) -> list[str] | None:
     system's library."""
     if not argv:
         return None
-    own = _harness_program(Path(argv[0]).name)
-    if Path(argv[0]).name in _SERVES_ITSELF and own is not None:
-        same = os.path.realpath(own[-1]) == os.path.realpath(argv[0])
-        return [*own, "--serve"] if same else None
+    own = _self_served(argv[0])
+    if own is not None:
+        return own
     tool = _system_tool(argv[0])
     script = _script_harness(tool, argv)
     if script is not None:

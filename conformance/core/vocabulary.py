@@ -31,11 +31,20 @@ SERVICES: tuple[Service, ...] = get_args(Service)
 # What runs an agent: the built-in engine, the Apicrypt model, a real tool, or
 # a vendor's adapter command (a profile's `engine.type`).
 AgentKind = Literal[
-    "builtin", "apicrypt-model", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs", "command"
+    "builtin",
+    "apicrypt-model",
+    "openssl",
+    "nss",
+    "gpgsm",
+    "go-pkcs7",
+    "gnutls",
+    "pkijs",
+    "bouncycastle",
+    "command",
 ]
 AGENT_KINDS: tuple[AgentKind, ...] = get_args(AgentKind)
 # The real S/MIME tools the suite drives beside the profiles.
-RealTool = Literal["openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs"]
+RealTool = Literal["openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs", "bouncycastle"]
 REAL_TOOLS: tuple[RealTool, ...] = get_args(RealTool)
 # What an agent's cells measure, from the least to the most real (results.json
 # `measurement`): a profile played by the suite's engine, the Apicrypt model,

@@ -122,9 +122,10 @@ def register(subparsers: Any) -> None:
         "--engine-mode",
         choices=ENGINE_MODES,
         default=None,
-        help="real engines (openssl, NSS, gpgsm, PKI.js) answered by their long-lived harness "
-        f"where one is built (harness, the default, or ${ENGINE_MODE_ENV}), or every call as a "
-        "plain command line (cli: an auditor's replay with the tools themselves)",
+        help="real engines (openssl, NSS, gpgsm, Go pkcs7, PKI.js, BouncyCastle) answered by "
+        "their long-lived harness where one is built (harness, the default, or "
+        f"${ENGINE_MODE_ENV}), or every call as a plain command line (cli: an auditor's "
+        "replay with the tools themselves)",
     )
     parser.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     parser.add_argument(

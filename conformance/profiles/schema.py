@@ -390,7 +390,7 @@ class Engine(Section):
 
     type: AgentKind = Field(
         description="builtin (profile-driven engine), apicrypt-model, openssl, nss, gpgsm, "
-        "go-pkcs7, gnutls, pkijs, or command "
+        "go-pkcs7, gnutls, pkijs, bouncycastle, or command "
         "(a vendor adapter implementing the agent command line)."
     )
     argv: list[Text] | None = Field(

@@ -326,8 +326,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the suite's own reference agent (built-in engine), not a product",
     ),
     "measure_help.real-engine": (
-        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm, Go pkcs7, GnuTLS, PKI.js)",
-        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm, Go pkcs7, GnuTLS, PKI.js)",
+        "un vrai moteur S/MIME lancé ici (OpenSSL, NSS, gpgsm, Go pkcs7, GnuTLS, PKI.js, "
+        "BouncyCastle)",
+        "a real S/MIME engine run here (OpenSSL, NSS, gpgsm, Go pkcs7, GnuTLS, PKI.js, "
+        "BouncyCastle)",
     ),
     "measure_help.real-adapter": (
         "le vrai produit, piloté par son adaptateur",

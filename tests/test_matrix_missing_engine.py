@@ -1,0 +1,53 @@
+"""An engine not installed or not built here: its cells are skipped with the reason.
+
+The matrix's cell and rejection-cell tests record an `unsupported` cell (or a
+`not-applicable` rejection cell) whose reason names what is missing and how to get
+it, instead of an error cell with a traceback: nothing of the engine ran.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.errors import MissingComponent
+from conformance.matrix.test_matrix import test_cell as matrix_cell
+from conformance.matrix.test_rejections import test_rejection_cell as rejection_cell
+
+REASON = "the engine is not built: run make -C harnesses/x"
+
+
+class _NoEngine:
+    """A cast whose agent cannot be made, as make_agent says for a missing engine."""
+
+    def seat(self, agent_id: str, role: str) -> object:
+        raise MissingComponent(REASON)
+
+
+class _Spec:
+    seed = 1
+    variants = 1
+    out_dir = None
+
+    def rejection_policy(self) -> str:
+        return "osm-2008"
+
+
+def test_interop_cell_of_a_missing_engine_is_skipped_with_the_reason() -> None:
+    recorded: dict[str, object] = {}
+    with pytest.raises(pytest.skip.Exception, match="not installed here"):
+        matrix_cell(("x", "reference", "sign"), _NoEngine(), _Spec(), recorded.__setitem__)  # type: ignore[arg-type]
+    cell = json.loads(str(recorded["osm_cell"]))
+    assert cell["verdict"] == "unsupported"
+    assert cell["reason"] == f"not installed here: {REASON}"
+    assert (cell["sender"], cell["receiver"], cell["function"]) == ("x", "reference", "sign")
+
+
+def test_rejection_cell_of_a_missing_engine_is_not_applicable() -> None:
+    recorded: dict[str, object] = {}
+    with pytest.raises(pytest.skip.Exception, match="not installed here"):
+        rejection_cell(("x", "altered"), _NoEngine(), _Spec(), recorded.__setitem__)  # type: ignore[arg-type]
+    cell = json.loads(str(recorded["osm_rejection"]))
+    assert cell["verdict"] == "not-applicable" and REASON in cell["reason"]
+    assert cell["class"] == "altered"
