@@ -17,9 +17,11 @@ from typing import Any
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
+from conformance.cli_support import byte_size
 from conformance.core.vocabulary import FUNCTIONS, Party
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
+from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
 from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode
 
 DIRECTORIES = ("cps", "apicrypt")
@@ -102,6 +104,14 @@ def register(subparsers: Any) -> None:
         metavar="PKCS11_URI",
         help="decrypt with this token key instead of the directory's",
     )
+    receive.add_argument(
+        "--max-message-bytes",
+        type=byte_size,
+        metavar="SIZE",
+        help="refuse messages over SIZE as too-large (bytes, or 64M, 1G; default "
+        f"{REFERENCE_MAX_BYTES // 1024**3}G; a profile's receive_max_message_bytes quirk "
+        "may lower it). Built-in engine only",
+    )
     receive.set_defaults(func=_receive)
 
     version = verbs.add_parser("version", help="print the agent's version")
@@ -114,9 +124,18 @@ def register(subparsers: Any) -> None:
 
 
 @contextmanager
-def _agent(profile: str) -> Iterator[Agent]:
+def _agent(profile: str, max_message_bytes: int | None = None) -> Iterator[Agent]:
     """The profile's agent for one verb, closed however the verb ends."""
-    agent = make_agent(load_profile(profile))
+    loaded = load_profile(profile)
+    limits = None
+    if max_message_bytes is not None:
+        if loaded.engine.type not in ("builtin", "apicrypt-model"):
+            raise UserError(
+                f"--max-message-bytes: {loaded.id} is not the built-in engine "
+                f"(engine {loaded.engine.type}): its own limits are what is measured"
+            )
+        limits = Limits(max_message_bytes=max_message_bytes, max_cms_bytes=max_message_bytes)
+    agent = make_agent(loaded, limits=limits)
     try:
         yield agent
     finally:
@@ -193,7 +212,7 @@ def _receive(args: argparse.Namespace) -> int:
     for p in [*args.trust, *args.crl]:
         if not Path(p).is_file():
             raise UserError(f"{p}: no such file")
-    with _agent(args.profile) as agent:
+    with _agent(args.profile, args.max_message_bytes) as agent:
         reception = agent.receive(
             ReceiveRequest(
                 message=sys.stdin.buffer.read(),

@@ -26,7 +26,7 @@ from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
-from conformance.smime.read_errors import Budget, ReadError, malformed
+from conformance.smime.read_errors import Budget, ReadError, check_message_size, malformed
 from conformance.smime.validate import ChainResult, validate_signer
 from conformance.status import WHOLE_MESSAGE, ErrorCode, Signer, Status
 from conformance.token.base import PrivateKeyHandle
@@ -94,18 +94,7 @@ class _Reader:
     # --- entry ------------------------------------------------------------------------
 
     def read(self, message: bytes) -> bytes | None:
-        size = len(message)
-        if size > self.limits.max_message_bytes:
-            raise malformed(
-                "message",
-                f"{size} bytes, over the limit of {self.limits.max_message_bytes} "
-                "(max_message_bytes)",
-            )
-        quirk_max = self.options.quirks.max_message_bytes
-        if quirk_max is not None and size > quirk_max:
-            raise malformed(
-                "message", f"{size} bytes: the receiver refuses messages over {quirk_max} bytes"
-            )
+        check_message_size(len(message), self.limits, self.options)
         top = self._read_mime(message, "message", 1)
         if not top.has_headers:
             raise malformed(
