@@ -11,18 +11,21 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent, ReceiveRequest, SendRequest
+from conformance.agents.base import Agent, Evidence, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
+from conformance.agents.profiled import ProfileAgent
 from conformance.cli_support import byte_size
+from conformance.core.spool import Region
 from conformance.core.vocabulary import FUNCTIONS, Party
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
 from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
-from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode
+from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode, Status
 
 DIRECTORIES = ("cps", "apicrypt")
 
@@ -212,24 +215,35 @@ def _receive(args: argparse.Namespace) -> int:
     for p in [*args.trust, *args.crl]:
         if not Path(p).is_file():
             raise UserError(f"{p}: no such file")
+    request = ReceiveRequest(
+        message=b"",
+        recipient=party,
+        trust=tuple(Path(p) for p in args.trust),
+        crls=tuple(Path(p) for p in args.crl),
+    )
     with _agent(args.profile, args.max_message_bytes) as agent:
-        reception = agent.receive(
-            ReceiveRequest(
-                message=sys.stdin.buffer.read(),
-                recipient=party,
-                trust=tuple(Path(p) for p in args.trust),
-                crls=tuple(Path(p) for p in args.crl),
-            )
-        )
-    status = reception.status
+        if isinstance(agent, ProfileAgent):
+            # The built-in engine reads stdin through a spool: a large message (an imaging
+            # report) in bounded memory, and nothing past the size limit.
+            with agent.receive_stream(sys.stdin.buffer, request) as reading:
+                return _received(args, reading.status, Evidence(), reading.content)
+        reception = agent.receive(replace(request, message=sys.stdin.buffer.read()))
+    return _received(args, reception.status, reception.evidence, reception.content)
+
+
+def _received(
+    args: argparse.Namespace, status: Status, evidence: Evidence, content: bytes | Region | None
+) -> int:
     if args.status_out:
         Path(args.status_out).write_text(status.dumps() + "\n", encoding="utf-8")
-    _print_evidence(reception.evidence.stderr)
+    _print_evidence(evidence.stderr)
     for err in status.errors:
         print(f"osm-conformance agent: {err.code.value}: {err.message}", file=sys.stderr)
-    if reception.content is not None:
-        sys.stdout.buffer.write(reception.content)
-        sys.stdout.buffer.flush()
+    if isinstance(content, Region):
+        content.feed(sys.stdout.buffer.write)
+    elif content is not None:
+        sys.stdout.buffer.write(content)
+    sys.stdout.buffer.flush()
     return status.exit_code()
 
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from conformance import __version__
 from conformance.agents import identity_files as files
@@ -22,6 +22,7 @@ from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import DEFAULT_POLICY, Policy, load_policy
+from conformance.core.spool import SpoolTooLarge, spool_stream
 from conformance.core.vocabulary import (
     Capabilities,
     Digest,
@@ -35,7 +36,9 @@ from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
 from conformance.smime.compose import ComposeError, Headers, build_message
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
+from conformance.smime.read_errors import message_limit
 from conformance.smime.receive import read_message
+from conformance.smime.receive_spooled import SpooledReading, read_spooled
 from conformance.status import ErrorCode, Status
 from conformance.token import PrivateKeyHandle, TokenError, UnsupportedMechanism
 from conformance.token.software import SoftwareKey
@@ -277,6 +280,46 @@ class ProfileAgent:
             intermediates=files.intermediates(recipient),
         )
         return Reception(content, status)
+
+    def receive_stream(self, stream: BinaryIO, request: ReceiveRequest) -> SpooledReading:
+        """`receive` of a message read from a stream (its `request.message` unused): spooled
+        up to the receiver's size limit (what is over it is not read: too-large), then read
+        from the spool in bounded memory when it is over `limits.spool_above_bytes`.
+        The caller closes the reading once it has used the content."""
+        smime = self.profile.receive.smime is not None
+        options = self._receive_options if smime else ReceiveOptions()
+        limit, words = message_limit(self.limits, options)
+        try:
+            spool = spool_stream(stream, limit)
+        except SpoolTooLarge as exc:
+            status = Status()
+            status.add_error(ErrorCode.TOO_LARGE, f"message: more than {exc.limit} bytes, {words}")
+            return SpooledReading(None, status, [])
+        whole = spool.whole()
+        head = whole.read(0, 65536)
+        if len(whole) <= self.limits.spool_above_bytes or is_apicrypt(head) or not smime:
+            reception = self.receive(replace(request, message=whole.read()))
+            spool.close()
+            return SpooledReading(reception.content, reception.status, [])
+        try:
+            reading = read_spooled(
+                whole,
+                keys=[self._key(request.recipient, "encrypt")],
+                trust=files.trust_anchors(request.trust),
+                crls=files.crls(request.crls),
+                directory=None,
+                options=self._receive_options,
+                limits=self.limits,
+                validation_time=self.validation_time,
+                intermediates=files.intermediates(request.recipient.identity_dir),
+            )
+        except Exception as exc:  # a bug, or a UserError of the identity files
+            spool.close()
+            status = Status()
+            status.add_error(ErrorCode.INTERNAL, _describe_bug(exc))
+            return SpooledReading(None, status, [])
+        reading.spools.append(spool)
+        return reading
 
 
 def _refused(code: ErrorCode, message: str) -> Reception:

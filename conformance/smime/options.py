@@ -132,3 +132,7 @@ class Limits:
     max_depth: int = 8  # nested S/MIME layers and multiparts together
     max_parts: int = 256
     max_cms_bytes: int = REFERENCE_MAX_BYTES
+    # A message over `spool_above_bytes` is read from a spool in bounded memory
+    # (`smime.receive_spooled`); there, a body over `spool_part_bytes` stays in the spool.
+    spool_above_bytes: int = 32 * 1024 * 1024
+    spool_part_bytes: int = 1024 * 1024
