@@ -83,6 +83,8 @@ class _SpoolReader(_Reader):
     def _read_mime(self, data: bytes | Region, origin: str, depth: int) -> Entity:
         if isinstance(data, bytes):
             return super()._read_mime(data, origin, depth)
+        if data.spool not in self.spools:  # a decryption's spool: this reading's to remove
+            self.spools.append(data.spool)
         if len(data.ranges) > 1:  # BER chunks: made one range for the windowed reading
             joined = self._new_spool(data)
             data.copy_to(joined)
