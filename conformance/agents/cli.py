@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -185,26 +187,35 @@ def _send(args: argparse.Namespace) -> int:
     sender = _party(args.sender, uris)
     recipients = [_recipient(t, directories) for t in args.to]
     parties = tuple(p for _, p in recipients)
+    request = SendRequest(
+        function=args.function,
+        content=b"",
+        sender=sender,
+        recipients=tuple(c for c, _ in recipients),
+        recipient_emails=tuple(p.email for p in parties),
+        recipient_parties=parties,
+        subject=args.subject,
+        date=args.date,
+        message_id=args.message_id,
+    )
     with _agent(args.profile) as agent:
-        result = agent.send(
-            SendRequest(
-                function=args.function,
-                content=sys.stdin.buffer.read(),
-                sender=sender,
-                recipients=tuple(c for c, _ in recipients),
-                recipient_emails=tuple(p.email for p in parties),
-                recipient_parties=parties,
-                subject=args.subject,
-                date=args.date,
-                message_id=args.message_id,
-            )
-        )
+        if isinstance(agent, ProfileAgent):
+            # The built-in engine reads stdin through a spool and writes the message as it
+            # is built: an imaging attachment in bounded memory. Written only when whole.
+            with tempfile.TemporaryFile() as built:
+                result = agent.send_stream(sys.stdin.buffer, request, built)
+                if result.message is not None:
+                    built.seek(0)
+                    shutil.copyfileobj(built, sys.stdout.buffer, 4 * 1024 * 1024)
+        else:
+            result = agent.send(replace(request, content=sys.stdin.buffer.read()))
+            if result.message is not None:
+                sys.stdout.buffer.write(result.message)
     _print_evidence(result.evidence.stderr)
     if result.message is None:
         code = result.error or ErrorCode.INTERNAL
         print(f"osm-conformance agent: {code.value}: {result.reason}", file=sys.stderr)
         return EXIT_CODES[code]
-    sys.stdout.buffer.write(result.message)
     sys.stdout.buffer.flush()
     return 0
 

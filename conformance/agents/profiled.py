@@ -22,7 +22,7 @@ from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import DEFAULT_POLICY, Policy, load_policy
-from conformance.core.spool import SpoolTooLarge, spool_stream
+from conformance.core.spool import Region, SpoolTooLarge, spool_stream
 from conformance.core.vocabulary import (
     Capabilities,
     Digest,
@@ -35,6 +35,7 @@ from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
 from conformance.smime.compose import ComposeError, Headers, build_message
+from conformance.smime.compose_spooled import build_message_spooled
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
 from conformance.smime.read_errors import message_limit
 from conformance.smime.receive import read_message
@@ -134,6 +135,7 @@ class ProfileAgent:
         self.rng = rng
         self.validation_time = validation_time
         self.limits = limits or Limits()
+        self._spooled: Region | None = None  # the content of a `send_stream` under way
         self._software = profile.engine.keys == "software"
 
     def capabilities(self) -> Capabilities:
@@ -176,10 +178,14 @@ class ProfileAgent:
             return SendResult(
                 None, ErrorCode.UNSUPPORTED_FUNCTION, f"{self.id} does not send {request.function}"
             )
+        if self._uses_apicrypt(request):
+            return self._guarded_send(lambda: self._send_apicrypt(request))
+        return self._guarded_send(lambda: self._send_smime(request))
+
+    def _guarded_send(self, send: Callable[[], SendResult]) -> SendResult:
+        """A send whose failures are classified: a refusal, or a bug (INTERNAL)."""
         try:
-            if self._uses_apicrypt(request):
-                return self._send_apicrypt(request)
-            return self._send_smime(request)
+            return send()
         except UnsupportedMechanism as exc:
             return SendResult(None, ErrorCode.UNSUPPORTED_ALGORITHM, f"sender: {exc}")
         except (TokenError, ComposeError, apicrypt.ApicryptSendError) as exc:
@@ -209,7 +215,9 @@ class ProfileAgent:
             message, evidence=Evidence(notes=["Apicrypt model format, via the relay"])
         )
 
-    def _send_smime(self, request: SendRequest) -> SendResult:
+    def _send_smime(self, request: SendRequest, out: BinaryIO | None = None) -> SendResult:
+        """The message built in memory; or, with `out`, the large content of a spooled
+        request (`send_stream`) built in bounded memory and written to `out`."""
         options = self._send_options
         operation = OPERATION[request.function]
         sender_dir = request.sender.identity_dir
@@ -222,18 +230,53 @@ class ProfileAgent:
             date=_date(request.date),
             message_id=request.message_id,
         )
-        message = build_message(
-            request.content,
-            operation,
-            options,
+        parties = (
             signer,
             files.intermediates(sender_dir),
             list(request.recipients),
             headers,
+        )
+        self_certificate = files.role_certificate(sender_dir, "encrypt")
+        if out is not None and self._spooled is not None:
+            build_message_spooled(
+                self._spooled, out, operation, options, *parties, rng=self.rng,
+                self_certificate=self_certificate,
+            )  # fmt: skip
+            return SendResult(b"")
+        message = build_message(
+            request.content,
+            operation,
+            options,
+            *parties,
             rng=self.rng,
-            self_certificate=files.role_certificate(sender_dir, "encrypt"),
+            self_certificate=self_certificate,
         )
         return SendResult(message)
+
+    def send_stream(self, stream: BinaryIO, request: SendRequest, out: BinaryIO) -> SendResult:
+        """`send` of a content read from a stream (its `request.content` unused), the
+        message written to `out` (the result's message is then empty): a content over
+        `limits.spool_above_bytes` is spooled and the message built in bounded memory."""
+        try:
+            spool = spool_stream(stream, self.limits.max_message_bytes)
+        except SpoolTooLarge as exc:
+            return SendResult(None, ErrorCode.TOO_LARGE, f"content over {exc.limit} bytes")
+        with spool:
+            whole = spool.whole()
+            large = len(whole) > self.limits.spool_above_bytes
+            if not large or self._uses_apicrypt(request):
+                result = self.send(replace(request, content=whole.read()))
+                if result.message is not None:
+                    out.write(result.message)
+                    result.message = b""
+                return result
+            if request.function not in self.capabilities().send:
+                return self.send(request)  # the same refusal
+            self._spooled = whole
+            try:
+                return self._guarded_send(lambda: self._send_smime(request, out))
+            finally:
+                self._spooled = None
 
     # --- receive ---
 

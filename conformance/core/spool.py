@@ -26,7 +26,7 @@ __all__ = [
     "spool_stream",
 ]
 
-CHUNK = 4 * 1024 * 1024  # bytes streamed at a time (hashing, decoding, decrypting)
+CHUNK = 1024 * 1024  # bytes streamed at a time (hashing, decoding, decrypting)
 _PAGE = mmap.PAGESIZE
 
 
@@ -150,9 +150,10 @@ class Region:
             pos += n
         return Region(self.spool, found)
 
-    def chunks(self, size: int = CHUNK) -> Iterator[memoryview]:
-        """The bytes in order, `size` at a time, each a view of the map released (and its
-        pages given back) once the consumer asks for the next."""
+    def chunks(self, size: int | None = None) -> Iterator[memoryview]:
+        """The bytes in order, `size` (CHUNK) at a time, each a view of the map released
+        (and its pages given back) once the consumer asks for the next."""
+        size = size or CHUNK
         data = self.spool.map
         for a, n in self.ranges:
             pos, end = a, a + n

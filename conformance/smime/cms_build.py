@@ -168,10 +168,12 @@ def signed_attributes(
     signing_time: datetime,
     capabilities: Sequence[ContentCipher],
     content_type: str = oids.DATA,
+    content_digest: bytes | None = None,
 ) -> bytes | None:
     """DER of the SET OF signed attributes the options ask for, or None when it is empty.
 
     This is what the signature covers (RFC 5652 5.4: the SET OF tag, not [0]).
+    `content_digest`: the content's digest when it was streamed (a large content).
     """
     wanted = options.signed_attributes
     attributes: list[bytes] = []
@@ -180,7 +182,8 @@ def signed_attributes(
     if "signing-time" in wanted:
         attributes.append(_attribute(oids.SIGNING_TIME, _time(signing_time)))
     if "message-digest" in wanted:
-        value = der.octet_string(_hash(content, options.digest))
+        digest = content_digest if content_digest is not None else _hash(content, options.digest)
+        value = der.octet_string(digest)
         attributes.append(_attribute(oids.MESSAGE_DIGEST, value))
     if "smime-capabilities" in wanted:
         caps = smime_capabilities_der(tuple(capabilities))
@@ -206,16 +209,21 @@ def build_signed_data(
     signing_time: datetime,
     capabilities: Sequence[ContentCipher] = (),
     content_type: str = oids.DATA,
+    content_digest: bytes | None = None,
 ) -> bytes:
     """ContentInfo(SignedData) with one signer, as DER.
 
     `content` is signed exactly as given (the caller canonicalises). Without
     signed attributes the signature is over the content itself (RFC 5652 5.4).
+    `content_digest`: the digest of a large content streamed apart (`content` is then
+    empty, spliced in as the eContent by `compose_spooled`; signed attributes needed).
     """
     certificate = signer.certificate
     attrs = signed_attributes(
-        content, options, certificate, signing_time, capabilities, content_type
+        content, options, certificate, signing_time, capabilities, content_type, content_digest
     )
+    if content_digest is not None and attrs is None:
+        raise ValueError("a content signed by its digest needs signed attributes")
     to_sign = content if attrs is None else attrs
     signature = signer.sign(to_sign, options.digest, options.algorithm)
     offset, sid = _identifier(certificate, options.signer_identifier)
