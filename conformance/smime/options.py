@@ -134,5 +134,5 @@ class Limits:
     max_cms_bytes: int = REFERENCE_MAX_BYTES
     # A message over `spool_above_bytes` is read from a spool in bounded memory
     # (`smime.receive_spooled`); there, a body over `spool_part_bytes` stays in the spool.
-    spool_above_bytes: int = 32 * 1024 * 1024
+    spool_above_bytes: int = 4 * 1024 * 1024
     spool_part_bytes: int = 1024 * 1024
