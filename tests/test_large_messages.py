@@ -344,3 +344,27 @@ def test_a_large_message_is_sent_and_read_through_the_command_line_in_bounded_me
     for large, small in ((send_kb, small_send), (receive_kb, small_receive)):
         extra = (large - small) * 1024
         assert extra < size, f"{large} kB for the large message, {small} kB for a small one"
+
+
+@pytest.mark.slow
+def test_the_large_attachment_scenario_runs_one_example_per_cell(tmp_path: Path) -> None:
+    from conformance.cli import main
+
+    out = tmp_path / "run"
+    args = ["run", "--large-attachment", "5M", "--sender", "reference", "--receiver"]
+    args += ["reference", "--function", "attachments", "--out", str(out), "-j", "1", "-q"]
+    assert main(args) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["run"]["settings"]["large_attachment"] == 5 * 1024 * 1024
+    assert results.get("rejections") is None  # the large run is the interop matrix only
+    [cell] = results["cells"]
+    assert (cell["verdict"], cell["examples"]) == ("pass", 1)
+    # Each message kept as its size, SHA-256 and first 64 kB: never whole.
+    summaries = [p for p in cell["evidence"] if p.endswith(".eml.json")]
+    assert {Path(p).name for p in summaries} >= {"large.sent.eml.json", "large.received.eml.json"}
+    for path in summaries:
+        summary = json.loads((out / path).read_text())
+        head = (out / path).with_name(summary["head"]).read_bytes()
+        assert summary["size"] > 5 * 1024 * 1024 and len(head) == summary["head_bytes"] == 65536
+        assert len(summary["sha256"]) == 64
+    assert not [p for p in out.rglob("*.eml") if p.stat().st_size > 65536]

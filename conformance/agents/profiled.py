@@ -6,6 +6,7 @@ through the engine's options; nothing here knows which product it plays.
 
 from __future__ import annotations
 
+import io
 import os
 import traceback
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import DEFAULT_POLICY, Policy, load_policy
-from conformance.core.spool import Region, SpoolTooLarge, spool_stream
+from conformance.core.spool import Region, Spool, SpoolTooLarge, spool_stream
 from conformance.core.vocabulary import (
     Capabilities,
     Digest,
@@ -243,6 +244,17 @@ class ProfileAgent:
                 self_certificate=self_certificate,
             )  # fmt: skip
             return SendResult(b"")
+        if len(request.content) > self.limits.spool_above_bytes:
+            # A large content given in memory (the matrix's large scenario): built around a
+            # spool all the same, the message the only other copy held.
+            built = io.BytesIO()
+            with Spool() as source:
+                source.write(request.content)
+                build_message_spooled(
+                    source.seal().whole(), built, operation, options, *parties, rng=self.rng,
+                    self_certificate=self_certificate,
+                )  # fmt: skip
+            return SendResult(built.getvalue())
         message = build_message(
             request.content,
             operation,
