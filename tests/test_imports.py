@@ -182,7 +182,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("adapters",),
     ("vectors",),
     ("fuzz",),
-    ("cli", "__main__", "pytest_plugin", "schemas", "bench", "matrix.bench"),
+    ("cli", "__main__", "pytest_plugin", "schemas", "bench", "bench_large", "matrix.bench"),
 )
 
 

@@ -31,7 +31,6 @@ from conformance.core.mime import MimeLimits
 from conformance.core.spool import Spool
 from conformance.matrix.cast import exported_pki
 from conformance.pki.model import TestPKI, load_pki
-from conformance.smime import receive
 from conformance.smime.compose import Headers, build_message
 from conformance.smime.compose_spooled import build_message_spooled
 from conformance.smime.options import (
@@ -42,6 +41,7 @@ from conformance.smime.options import (
     SendOptions,
     SignOptions,
 )
+from conformance.smime.receive_spooled import read_message_bounded
 from conformance.status import ErrorCode, Status
 from conformance.token.software import SoftwareKey
 
@@ -116,7 +116,7 @@ class World:
         options: ReceiveOptions = ReceiveOptions(),  # noqa: B008
         key: SoftwareKey | None = None,
     ) -> tuple[bytes | None, Status]:
-        return receive.read_message(
+        return read_message_bounded(
             message,
             keys=[key or self.decryptor],
             trust=[self.pki.root],

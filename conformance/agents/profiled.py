@@ -39,8 +39,7 @@ from conformance.smime.compose import ComposeError, Headers, build_message
 from conformance.smime.compose_spooled import build_message_spooled
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
 from conformance.smime.read_errors import message_limit
-from conformance.smime.receive import read_message
-from conformance.smime.receive_spooled import SpooledReading, read_spooled
+from conformance.smime.receive_spooled import SpooledReading, read_message_bounded, read_spooled
 from conformance.status import ErrorCode, Status
 from conformance.token import PrivateKeyHandle, TokenError, UnsupportedMechanism
 from conformance.token.software import SoftwareKey
@@ -323,7 +322,7 @@ class ProfileAgent:
         if receive.smime is None:
             return _refused(ErrorCode.UNSUPPORTED_FORMAT, f"{self.id} does not read S/MIME")
         recipient = request.recipient.identity_dir
-        content, status = read_message(
+        content, status = read_message_bounded(
             request.message,
             keys=[self._key(request.recipient, "encrypt")],
             trust=files.trust_anchors(request.trust),

@@ -21,7 +21,7 @@ from conformance.core import certificates, mime, oids
 from conformance.core.author import Author, author
 from conformance.core.cms import ContentInfo, DataParts, Parts
 from conformance.core.mime import Defect, DefectCode, Entity
-from conformance.core.spool import Region, Spool
+from conformance.core.spool import Region
 from conformance.core.vocabulary import DIGESTS
 from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
@@ -533,10 +533,6 @@ def read_message(
     part's bytes for multipart/signed, the encapsulated or decrypted bytes
     otherwise. Never raises.
     """
-    if len(message) > limits.spool_above_bytes:
-        return _read_through_spool(
-            message, keys, trust, crls, directory, options, limits, validation_time, intermediates
-        )
     status = Status()
     reader = _Reader(
         keys, trust, crls, directory, options, limits, validation_time, intermediates, status
@@ -544,39 +540,6 @@ def read_message(
     content = run_reader(reader, message)
     assert not isinstance(content, Region)
     return content, status
-
-
-def _read_through_spool(
-    message: bytes,
-    keys: Sequence[PrivateKeyHandle],
-    trust: Sequence[x509.Certificate],
-    crls: Sequence[x509.CertificateRevocationList],
-    directory: CertificateDirectory | None,
-    options: ReceiveOptions,
-    limits: Limits,
-    validation_time: datetime | None,
-    intermediates: Sequence[x509.Certificate],
-) -> tuple[bytes | None, Status]:
-    """A large message given in memory, read in bounded memory beyond it: from a spool."""
-    from conformance.smime.receive_spooled import read_spooled  # it builds on this module
-
-    with Spool() as spool:
-        spool.write(message)
-        with read_spooled(
-            spool.seal().whole(),
-            keys=keys,
-            trust=trust,
-            crls=crls,
-            directory=directory,
-            options=options,
-            limits=limits,
-            validation_time=validation_time,
-            intermediates=intermediates,
-        ) as reading:
-            content = reading.content
-            if isinstance(content, Region):
-                content = content.read()
-            return content, reading.status
 
 
 def run_reader(reader: _Reader, message: bytes | Region) -> bytes | Region | None:

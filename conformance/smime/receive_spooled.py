@@ -33,11 +33,11 @@ from conformance.smime import cms_read
 from conformance.smime.cms_read import CertificateDirectory
 from conformance.smime.options import Limits, ReceiveOptions
 from conformance.smime.read_errors import malformed
-from conformance.smime.receive import _Reader, run_reader
+from conformance.smime.receive import _Reader, read_message, run_reader
 from conformance.status import Status
 from conformance.token.base import PrivateKeyHandle
 
-__all__ = ["SpooledReading", "read_spooled"]
+__all__ = ["SpooledReading", "read_message_bounded", "read_spooled"]
 
 _WHITESPACE = b" \t\r\n"
 
@@ -236,3 +236,41 @@ def read_spooled(
     )
     content = run_reader(reader, message)
     return SpooledReading(content, status, reader.spools)
+
+
+def read_message_bounded(
+    message: bytes,
+    *,
+    keys: Sequence[PrivateKeyHandle],
+    trust: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    directory: CertificateDirectory | None,
+    options: ReceiveOptions,
+    limits: Limits = Limits(),  # noqa: B008 (frozen dataclass)
+    validation_time: datetime | None = None,
+    intermediates: Sequence[x509.Certificate] = (),
+) -> tuple[bytes | None, Status]:
+    """`receive.read_message`, a message over `limits.spool_above_bytes` read from a spool
+    (in bounded memory beyond the message itself): the profile agents' one entry point."""
+    if len(message) <= limits.spool_above_bytes:
+        return read_message(
+            message, keys=keys, trust=trust, crls=crls, directory=directory, options=options,
+            limits=limits, validation_time=validation_time, intermediates=intermediates,
+        )  # fmt: skip
+    with Spool() as spool:
+        spool.write(message)
+        with read_spooled(
+            spool.seal().whole(),
+            keys=keys,
+            trust=trust,
+            crls=crls,
+            directory=directory,
+            options=options,
+            limits=limits,
+            validation_time=validation_time,
+            intermediates=intermediates,
+        ) as reading:
+            content = reading.content
+            if isinstance(content, Region):
+                content = content.read()
+            return content, reading.status
