@@ -38,6 +38,7 @@ __all__ = [
     "DecryptionError",
     "Encrypted",
     "Rng",
+    "block_cipher",
     "decrypt_content",
     "encrypt_content",
     "generate_key",
@@ -89,7 +90,7 @@ def _unpad(data: bytes, size: int) -> bytes:
     return data[:-n]
 
 
-def _block_cipher(cipher: ContentCipher, key: bytes) -> CipherAlgorithm:
+def block_cipher(cipher: ContentCipher, key: bytes) -> CipherAlgorithm:
     if cipher == "des-ede3-cbc":
         return TripleDES(key)
     return AES(key)
@@ -110,7 +111,7 @@ def _cbc(
             run = rc2.cbc_encrypt if encrypt else rc2.cbc_decrypt
             return run(key, bits, iv, data)
     else:
-        algorithm = _block_cipher(cipher, key)
+        algorithm = block_cipher(cipher, key)
     context = Cipher(algorithm, modes.CBC(iv))
     worker = context.encryptor() if encrypt else context.decryptor()
     return worker.update(data) + worker.finalize()
@@ -268,7 +269,7 @@ def _cbc_stream(
         algorithm: CipherAlgorithm = (
             _CryptographyRC2(key)
             if decryption.cipher.startswith("rc2")
-            else _block_cipher(decryption.cipher, key)
+            else block_cipher(decryption.cipher, key)
         )
         worker = Cipher(algorithm, modes.CBC(iv)).decryptor()
     for view in source.chunks():

@@ -49,6 +49,8 @@ __all__ = [
     "build_auth_enveloped_data",
     "build_enveloped_data",
     "build_signed_data",
+    "content_key",
+    "encrypted_content_info",
     "signed_attributes",
     "to_asn1_certificate",
 ]
@@ -337,7 +339,7 @@ def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
     return list(seen.values())
 
 
-def _content_key(
+def content_key(
     recipients: Sequence[x509.Certificate], options: EncryptOptions, rng: Rng
 ) -> tuple[bytes, bytes, bool]:
     """A fresh content-encryption key, its RecipientInfos (one per distinct
@@ -349,7 +351,7 @@ def _content_key(
     return cek, infos, any_ski
 
 
-def _encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
+def encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
     """EncryptedContentInfo, the ciphertext as [0] IMPLICIT OCTET STRING."""
     return der.sequence(_content_type(content_type), bytes(algorithm.dump()), der.tlv(0x80, data))
 
@@ -371,13 +373,13 @@ def build_enveloped_data(
         return build_auth_enveloped_data(
             content, recipients, options, rng, content_type=content_type
         )
-    cek, infos, any_ski = _content_key(recipients, options, rng)
+    cek, infos, any_ski = content_key(recipients, options, rng)
     encrypted = encrypt_content(options.content, cek, content, rng)
     enveloped = der.sequence(
         # RFC 5652 6.1: version 2 when a RecipientInfo has version 2, else 0.
         der.integer(2 if any_ski else 0),
         infos,
-        _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
+        encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
     )
     return _content_info(oids.ENVELOPED_DATA, enveloped)
 
@@ -399,14 +401,14 @@ def build_auth_enveloped_data(
     """
     if not is_aead(options.content):
         raise ValueError(f"{options.content} is not an AEAD cipher for AuthEnvelopedData")
-    cek, infos, _ = _content_key(recipients, options, rng)
+    cek, infos, _ = content_key(recipients, options, rng)
     aad = bytes(auth_attributes.dump()) if auth_attributes is not None else b""
     encrypted = encrypt_content(options.content, cek, content, rng, tag_length=tag_length, aad=aad)
     assert encrypted.tag is not None  # AEAD ciphers always give a tag
     value = der.sequence(
         der.integer(0),
         infos,
-        _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
+        encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
         der.context_implicit(1, aad) if aad else b"",
         der.octet_string(encrypted.tag),
     )

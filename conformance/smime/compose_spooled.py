@@ -38,30 +38,30 @@ from conformance.core.spool import CHUNK, Region, Spool
 from conformance.core.vocabulary import ContentCipher
 from conformance.smime import der
 from conformance.smime.algorithms import block_size, content_cipher_algorithm, is_aead, micalg_name
-from conformance.smime.ciphers import Rng
+from conformance.smime.ciphers import Rng, block_cipher
 from conformance.smime.cms_build import (
     RecipientError,
-    _content_key,
-    _encrypted_content_info,
     build_signed_data,
+    content_key,
+    encrypted_content_info,
 )
 from conformance.smime.compose import (
     ComposeError,
     Operation,
-    _boundary,
     encrypt_entity,
+    new_boundary,
     sign_entity,
 )
 from conformance.smime.mime_build import (
     Headers,
     SmimeType,
-    _quoted_printable,
     base64_body,
     canonicalize,
     cms_entity_header,
     encode_content,
     message_headers,
     multipart_signed_around,
+    quoted_printable,
 )
 from conformance.smime.options import SendOptions
 from conformance.token.base import PrivateKeyHandle
@@ -104,9 +104,7 @@ class _Encryption:
         if is_aead(self.cipher):
             worker = Cipher(AES(self.key), modes.GCM(self.iv)).encryptor()
         else:
-            from conformance.smime.ciphers import _block_cipher  # the one choice of cipher
-
-            worker = Cipher(_block_cipher(self.cipher, self.key), modes.CBC(self.iv)).encryptor()
+            worker = Cipher(block_cipher(self.cipher, self.key), modes.CBC(self.iv)).encryptor()
         for view in self.content.chunks():
             sink(worker.update(view))
         if not is_aead(self.cipher):
@@ -249,17 +247,17 @@ def _is_canonical(content: Region) -> bool:
 
 
 def _quoted_printable_into(body: Region, sink: Sink) -> None:
-    """`mime_build._quoted_printable` of a body, whole lines at a time (it encodes line by
+    """`mime_build.quoted_printable` of a body, whole lines at a time (it encodes line by
     line: the same bytes)."""
     carry = b""
     for view in body.chunks():
         data = carry + bytes(view)
         cut = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
         if cut:
-            sink(_quoted_printable(data[:cut]).removesuffix(b"\r\n") + b"\r\n")
+            sink(quoted_printable(data[:cut]).removesuffix(b"\r\n") + b"\r\n")
         carry = data[cut:]
     if carry:
-        sink(_quoted_printable(carry))
+        sink(quoted_printable(carry))
 
 
 def _encoded(content: Region, options: SendOptions, part_bytes: int) -> Region:
@@ -291,7 +289,7 @@ def _encoded(content: Region, options: SendOptions, part_bytes: int) -> Region:
         for marker, body, encoded in markers:
             forms = [(marker, "keep")]
             if encoded:
-                forms = [(base64_body(marker), "base64"), (_quoted_printable(marker), "qp")]
+                forms = [(base64_body(marker), "base64"), (quoted_printable(marker), "qp")]
             found = [(rest.partition(form), name) for form, name in forms if form in rest]
             if not found:
                 raise ComposeError("a large body was lost while the content was encoded")
@@ -371,9 +369,9 @@ class _Layers:
             content_digest=_digest(content, sign.digest),
         )
         if detached:
-            boundary = _boundary(self.rng, b"")
+            boundary = new_boundary(self.rng, b"")
             while content.find(boundary.encode("ascii")) >= 0:
-                boundary = _boundary(self.rng, b"")
+                boundary = new_boundary(self.rng, b"")
             micalg = micalg_name(sign.digest, sign.micalg_case)
             before, after = multipart_signed_around(built, micalg, boundary, self.options.mime)
             return Rope(before, content, after)
@@ -387,13 +385,13 @@ class _Layers:
         if cipher.startswith("rc2"):  # export-grade RC2, by hand: in memory (a legacy quirk)
             return Rope(encrypt_entity(content.read(), self.options, self.recipients, self.rng))
         try:
-            key, infos, any_ski = _content_key(self.recipients, encrypt, self.rng)
+            key, infos, any_ski = content_key(self.recipients, encrypt, self.rng)
         except RecipientError as exc:
             raise ComposeError(str(exc)) from None
         iv = self.rng(block_size(cipher))
         aead = is_aead(cipher)
         algorithm = content_cipher_algorithm(cipher, iv)
-        info = _encrypted_content_info(oids.DATA, algorithm, b"")
+        info = encrypted_content_info(oids.DATA, algorithm, b"")
         stream = _Encryption(content, cipher, key, iv)
         if aead:
             value = der.sequence(der.integer(0), infos, info, der.octet_string(bytes(16)))

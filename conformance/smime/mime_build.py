@@ -29,9 +29,12 @@ __all__ = [
     "base64_body",
     "canonicalize",
     "cms_entity",
+    "cms_entity_header",
     "encode_content",
     "message_headers",
     "multipart_signed",
+    "multipart_signed_around",
+    "quoted_printable",
     "split_entity",
 ]
 
@@ -201,7 +204,7 @@ def _replace_cte(header_block: bytes, value: str) -> bytes:
     return CRLF.join(kept)
 
 
-def _quoted_printable(body: bytes) -> bytes:
+def quoted_printable(body: bytes) -> bytes:
     """Quoted-printable text, line by line, so line breaks stay (CRLF) line breaks.
 
     With LF-only breaks and no blank before one, `b2a_qp` over the whole body
@@ -226,9 +229,7 @@ def _encode_leaf(entity: bytes, encoding: ContentEncoding) -> bytes:
     if media_type.startswith("message/"):
         return entity  # RFC 2046 5.2.1: message/rfc822 may not be base64/QP encoded
     if media_type.startswith(_TEXT_TYPES) and encoding == "quoted-printable":
-        return (
-            _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + _quoted_printable(body)
-        )
+        return _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + quoted_printable(body)
     return _replace_cte(header_block, "base64") + CRLF + CRLF + base64_body(body)
 
 

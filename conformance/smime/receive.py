@@ -32,7 +32,7 @@ from conformance.smime.validate import ChainResult, validate_signer
 from conformance.status import WHOLE_MESSAGE, ErrorCode, Signer, Status
 from conformance.token.base import PrivateKeyHandle
 
-__all__ = ["read_message"]
+__all__ = ["Reader", "read_message", "run_reader"]
 
 _PKCS7_MIME = {"application/pkcs7-mime": "modern", "application/x-pkcs7-mime": "legacy"}
 _PKCS7_SIGNATURE = {
@@ -72,7 +72,7 @@ class _Signature:
 
 
 @dataclass
-class _Reader:
+class Reader:
     keys: Sequence[PrivateKeyHandle]
     trust: Sequence[x509.Certificate]
     crls: Sequence[x509.CertificateRevocationList]
@@ -534,7 +534,7 @@ def read_message(
     otherwise. Never raises.
     """
     status = Status()
-    reader = _Reader(
+    reader = Reader(
         keys, trust, crls, directory, options, limits, validation_time, intermediates, status
     )
     content = run_reader(reader, message)
@@ -542,7 +542,7 @@ def read_message(
     return content, status
 
 
-def run_reader(reader: _Reader, message: bytes | Region) -> bytes | Region | None:
+def run_reader(reader: Reader, message: bytes | Region) -> bytes | Region | None:
     """Read with `reader` into its status: never raises; a bug is INTERNAL, with no content."""
     status = reader.status
     content: bytes | Region | None = None

@@ -33,7 +33,7 @@ from conformance.smime import cms_read
 from conformance.smime.cms_read import CertificateDirectory
 from conformance.smime.options import Limits, ReceiveOptions
 from conformance.smime.read_errors import malformed
-from conformance.smime.receive import _Reader, read_message, run_reader
+from conformance.smime.receive import Reader, read_message, run_reader
 from conformance.status import Status
 from conformance.token.base import PrivateKeyHandle
 
@@ -69,7 +69,7 @@ class _Streamed:
 
 
 @dataclass
-class _SpoolReader(_Reader):
+class _SpoolReader(Reader):
     spools: list[Spool] = field(default_factory=list)
     skeletons: dict[int, Skeleton] = field(default_factory=dict)
 
