@@ -20,8 +20,11 @@ lint: setup
 	$(BIN)/ruff format --check conformance tests examples conftest.py
 	$(BIN)/mypy
 
+# Small exchanges per second, then a 200 MB attachment through reference and openssl cms
+# (peak memory and throughput, issue 21).
 bench: setup
 	$(BIN)/python -m conformance.bench
+	$(BIN)/python -m conformance.bench_large --size 200000000
 
 # Issue 20's pinned matrix (15 agents, 5 functions, 25 examples, no rejections) and run --agent reference.
 bench-matrix: setup

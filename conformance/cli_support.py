@@ -5,6 +5,7 @@ Kept free of heavy imports: `agent` runs thousands of times per matrix run.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -28,3 +29,18 @@ def print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def byte_size(text: str) -> int:
+    """A size as a user writes it: 1000, 64K, 200M, 1G (binary units); argparse type."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in ("K", "M", "G") else ""
+    number = value[: len(value) - len(unit)]
+    if not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size (a positive number of bytes, or with K, M or G: 200M)"
+        )
+    return int(number) * _SIZE_UNITS[unit]

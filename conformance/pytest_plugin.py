@@ -90,6 +90,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--osm-waivers", metavar="FILE", help="known findings to record as waived (docs/matrix.md)"
     )
+    group.addoption(
+        "--osm-large-attachment",
+        type=int,
+        default=None,
+        help="one example per cell: a letter with an attachment of this many bytes",
+    )
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
 
@@ -109,6 +115,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         out_dir=Path(out).resolve() if out else None,
         lang=config.getoption("osm_lang"),
         waivers=Path(waivers).resolve() if (waivers := config.getoption("osm_waivers")) else None,
+        large_attachment=config.getoption("osm_large_attachment"),
     )
 
 

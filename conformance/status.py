@@ -23,7 +23,9 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 # 2: the status JSON gains `coverage` (the MIME parts each service covers) and
 # `contract_version`; capabilities gain `contract_version`.
 # 3: the harness protocol "osm-harness/1" (`serve`), declared in capabilities' `protocols`.
-CONTRACT_VERSION = 3
+# 4: the error code `too-large` (exit 17): a message over the receiver's size limit is not
+# malformed.
+CONTRACT_VERSION = 4
 WHOLE_MESSAGE = "message"  # the coverage name of the whole message
 
 
@@ -40,7 +42,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_ALGORITHM = "unsupported-algorithm"
     UNSUPPORTED_FORMAT = "unsupported-format"  # not a format it reads (S/MIME vs Apicrypt model)
     UNSUPPORTED_FUNCTION = "unsupported-function"
-    MALFORMED = "malformed"  # not MIME, not CMS, over a limit, inconsistent
+    MALFORMED = "malformed"  # not MIME, not CMS, over a structure limit, inconsistent
+    TOO_LARGE = "too-large"  # well formed or not, over the receiver's size limit: not read
     INTERNAL = "internal"  # the agent itself broke: a harness error, never a verdict
 
 
@@ -56,6 +59,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_FORMAT: 14,
     ErrorCode.UNSUPPORTED_FUNCTION: 15,
     ErrorCode.MALFORMED: 16,
+    ErrorCode.TOO_LARGE: 17,
     ErrorCode.INTERNAL: 70,
 }
 
@@ -64,6 +68,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
 PRECEDENCE: list[ErrorCode] = [
     ErrorCode.INTERNAL,
     ErrorCode.MALFORMED,
+    ErrorCode.TOO_LARGE,
     ErrorCode.UNSUPPORTED_FUNCTION,
     ErrorCode.UNSUPPORTED_FORMAT,
     ErrorCode.CANNOT_DECRYPT,

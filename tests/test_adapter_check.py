@@ -100,7 +100,8 @@ def failed(report: AdapterReport) -> dict[str, str]:
     ("argv", "functions", "version"),
     [
         # Python starts slowly: one function; it speaks the harness protocol (version 3)
-        ((sys.executable, str(PYTHON_EXAMPLE)), {"sign"}, 3),
+        # and knows too-large (version 4)
+        ((sys.executable, str(PYTHON_EXAMPLE)), {"sign"}, 4),
         ((str(SHELL_EXAMPLE),), {"sign", "sign-encrypt"}, 2),
     ],
     ids=["python", "shell"],
@@ -196,7 +197,7 @@ def test_the_command_line_prints_a_line_per_check_and_json(
     out = capsys.readouterr().out.splitlines()
     assert code == 0, out
     assert out[0].startswith("PASS  version")
-    assert out[-1].startswith("adapter conforms to the contract (version 3)")
+    assert out[-1].startswith("adapter conforms to the contract (version 4)")
     code = main(["adapter", "check", "--json", *common, "--", *broken(tmp_path, "status").argv])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["ok"] is False

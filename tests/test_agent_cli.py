@@ -337,6 +337,30 @@ def test_receive_malformed_is_16(pki: Pki, tmp_path: Path, message: bytes) -> No
     assert "malformed" in ran.stderr
 
 
+def test_a_message_over_the_configured_limit_is_too_large_17(pki: Pki, tmp_path: Path) -> None:
+    # A valid message, only larger than the receiver takes: too-large, not malformed.
+    message = pki.send("smm", "sign-encrypt", pki.me)
+    common = ["reference", "receive", "--identity", str(pki.me), *pki.trust]
+    status_file = tmp_path / "s.json"
+    limit = str(len(message) - 1)
+    ran = pki.agent(*common, "--max-message-bytes", limit, "--status-out", str(status_file),
+                    stdin=message)  # fmt: skip
+    status = Status.from_json(json.loads(status_file.read_text()))
+    assert ran.code == EXIT_CODES[ErrorCode.TOO_LARGE] == 17 and ran.stdout == b""
+    assert [e.code for e in status.errors] == [ErrorCode.TOO_LARGE]
+    # stdin is read up to the limit only: what is over it is not read at all
+    assert f"more than {limit} bytes, over the limit of {limit}" in status.errors[0].message
+    assert "too-large" in ran.stderr
+    # The control: at exactly its size the same message is read; a size takes units.
+    assert pki.agent(*common, "--max-message-bytes", str(len(message)), stdin=message).code == 0
+    assert pki.agent(*common, "--max-message-bytes", "1K", stdin=message).code == 17
+    bad = pki.agent(*common, "--max-message-bytes", "lots", stdin=message)
+    assert bad.code == 2 and "'lots' is not a size" in bad.stderr
+    # A real engine is measured with its own limits: the option is refused for it.
+    other = pki.agent("openssl", *common[1:], "--max-message-bytes", "1K", stdin=message)
+    assert other.code != 0 and "not the built-in engine" in other.stderr
+
+
 def test_unsupported_function_is_15(pki: Pki) -> None:
     lacking = [p for p in load_profiles().values() if "hprim-net" not in p.capabilities().send]
     assert lacking, "a shipped profile lacks HPRIM-Net (Apicrypt does not speak it)"

@@ -182,7 +182,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("adapters", "choose"),
     ("vectors",),
     ("fuzz",),
-    ("cli", "__main__", "pytest_plugin", "schemas", "bench", "matrix.bench"),
+    ("cli", "__main__", "pytest_plugin", "schemas", "bench", "bench_large", "matrix.bench"),
 )
 
 

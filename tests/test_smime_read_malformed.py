@@ -159,10 +159,16 @@ def test_ten_thousand_parts(pki: ReadPKI) -> None:
     _malformed(status, "max_parts")
 
 
-def test_message_and_cms_size_limits(pki: ReadPKI) -> None:
+def test_message_and_cms_size_limits_are_too_large_not_malformed(pki: ReadPKI) -> None:
+    # Over a size limit the message is not read at all: too-large, whatever it holds.
     message = wrap_cms(b"\x30\x03\x02\x01\x00" * 100, "signed-data")
-    _malformed(pki.read(message, limits=Limits(max_message_bytes=100))[1], "max_message_bytes")
-    _malformed(pki.read(message, limits=Limits(max_cms_bytes=100))[1], "max_cms_bytes")
+    for limits, name in (
+        (Limits(max_message_bytes=100), "max_message_bytes"),
+        (Limits(max_cms_bytes=100), "max_cms_bytes"),
+    ):
+        status = pki.read(message, limits=limits)[1]
+        assert [e.code for e in status.errors] == [ErrorCode.TOO_LARGE]
+        assert name in status.errors[0].message
 
 
 def test_plain_message_is_read_as_it_is(pki: ReadPKI) -> None:

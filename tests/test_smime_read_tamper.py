@@ -311,8 +311,9 @@ def test_max_message_bytes_quirk(pki: ReadPKI) -> None:
     quirky = ReceiveOptions(quirks=ReceiveQuirks(max_message_bytes=1000))
     content, status = pki.read(message, options=quirky)
     assert content is None
-    assert [e.code for e in status.errors] == [ErrorCode.MALFORMED]
+    assert [e.code for e in status.errors] == [ErrorCode.TOO_LARGE]
     assert "refuses messages over 1000 bytes" in status.errors[0].message
+    assert status.exit_code() == 17
 
 
 def test_validation_time_matters(pki: ReadPKI) -> None:

@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
-from conformance.agents.base import Agent, ReceiveRequest, SendRequest
+from conformance.agents.base import Agent, Evidence, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
+from conformance.agents.profiled import ProfileAgent
+from conformance.cli_support import byte_size
+from conformance.core.spool import Region
 from conformance.core.vocabulary import FUNCTIONS, Party
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
-from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode
+from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
+from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode, Status
 
 DIRECTORIES = ("cps", "apicrypt")
 
@@ -102,6 +109,14 @@ def register(subparsers: Any) -> None:
         metavar="PKCS11_URI",
         help="decrypt with this token key instead of the directory's",
     )
+    receive.add_argument(
+        "--max-message-bytes",
+        type=byte_size,
+        metavar="SIZE",
+        help="refuse messages over SIZE as too-large (bytes, or 64M, 1G; default "
+        f"{REFERENCE_MAX_BYTES // 1024**3}G; a profile's receive_max_message_bytes quirk "
+        "may lower it). Built-in engine only",
+    )
     receive.set_defaults(func=_receive)
 
     version = verbs.add_parser("version", help="print the agent's version")
@@ -114,9 +129,18 @@ def register(subparsers: Any) -> None:
 
 
 @contextmanager
-def _agent(profile: str) -> Iterator[Agent]:
+def _agent(profile: str, max_message_bytes: int | None = None) -> Iterator[Agent]:
     """The profile's agent for one verb, closed however the verb ends."""
-    agent = make_agent(load_profile(profile))
+    loaded = load_profile(profile)
+    limits = None
+    if max_message_bytes is not None:
+        if loaded.engine.type not in ("builtin", "apicrypt-model"):
+            raise UserError(
+                f"--max-message-bytes: {loaded.id} is not the built-in engine "
+                f"(engine {loaded.engine.type}): its own limits are what is measured"
+            )
+        limits = Limits(max_message_bytes=max_message_bytes, max_cms_bytes=max_message_bytes)
+    agent = make_agent(loaded, limits=limits)
     try:
         yield agent
     finally:
@@ -163,26 +187,35 @@ def _send(args: argparse.Namespace) -> int:
     sender = _party(args.sender, uris)
     recipients = [_recipient(t, directories) for t in args.to]
     parties = tuple(p for _, p in recipients)
+    request = SendRequest(
+        function=args.function,
+        content=b"",
+        sender=sender,
+        recipients=tuple(c for c, _ in recipients),
+        recipient_emails=tuple(p.email for p in parties),
+        recipient_parties=parties,
+        subject=args.subject,
+        date=args.date,
+        message_id=args.message_id,
+    )
     with _agent(args.profile) as agent:
-        result = agent.send(
-            SendRequest(
-                function=args.function,
-                content=sys.stdin.buffer.read(),
-                sender=sender,
-                recipients=tuple(c for c, _ in recipients),
-                recipient_emails=tuple(p.email for p in parties),
-                recipient_parties=parties,
-                subject=args.subject,
-                date=args.date,
-                message_id=args.message_id,
-            )
-        )
+        if isinstance(agent, ProfileAgent):
+            # The built-in engine reads stdin through a spool and writes the message as it
+            # is built: an imaging attachment in bounded memory. Written only when whole.
+            with tempfile.TemporaryFile() as built:
+                result = agent.send_stream(sys.stdin.buffer, request, built)
+                if result.message is not None:
+                    built.seek(0)
+                    shutil.copyfileobj(built, sys.stdout.buffer, 4 * 1024 * 1024)
+        else:
+            result = agent.send(replace(request, content=sys.stdin.buffer.read()))
+            if result.message is not None:
+                sys.stdout.buffer.write(result.message)
     _print_evidence(result.evidence.stderr)
     if result.message is None:
         code = result.error or ErrorCode.INTERNAL
         print(f"osm-conformance agent: {code.value}: {result.reason}", file=sys.stderr)
         return EXIT_CODES[code]
-    sys.stdout.buffer.write(result.message)
     sys.stdout.buffer.flush()
     return 0
 
@@ -193,24 +226,35 @@ def _receive(args: argparse.Namespace) -> int:
     for p in [*args.trust, *args.crl]:
         if not Path(p).is_file():
             raise UserError(f"{p}: no such file")
-    with _agent(args.profile) as agent:
-        reception = agent.receive(
-            ReceiveRequest(
-                message=sys.stdin.buffer.read(),
-                recipient=party,
-                trust=tuple(Path(p) for p in args.trust),
-                crls=tuple(Path(p) for p in args.crl),
-            )
-        )
-    status = reception.status
+    request = ReceiveRequest(
+        message=b"",
+        recipient=party,
+        trust=tuple(Path(p) for p in args.trust),
+        crls=tuple(Path(p) for p in args.crl),
+    )
+    with _agent(args.profile, args.max_message_bytes) as agent:
+        if isinstance(agent, ProfileAgent):
+            # The built-in engine reads stdin through a spool: a large message (an imaging
+            # report) in bounded memory, and nothing past the size limit.
+            with agent.receive_stream(sys.stdin.buffer, request) as reading:
+                return _received(args, reading.status, Evidence(), reading.content)
+        reception = agent.receive(replace(request, message=sys.stdin.buffer.read()))
+    return _received(args, reception.status, reception.evidence, reception.content)
+
+
+def _received(
+    args: argparse.Namespace, status: Status, evidence: Evidence, content: bytes | Region | None
+) -> int:
     if args.status_out:
         Path(args.status_out).write_text(status.dumps() + "\n", encoding="utf-8")
-    _print_evidence(reception.evidence.stderr)
+    _print_evidence(evidence.stderr)
     for err in status.errors:
         print(f"osm-conformance agent: {err.code.value}: {err.message}", file=sys.stderr)
-    if reception.content is not None:
-        sys.stdout.buffer.write(reception.content)
-        sys.stdout.buffer.flush()
+    if isinstance(content, Region):
+        content.feed(sys.stdout.buffer.write)
+    elif content is not None:
+        sys.stdout.buffer.write(content)
+    sys.stdout.buffer.flush()
     return status.exit_code()
 
 

@@ -14,6 +14,7 @@ from conformance.agents.profiled import ProfileAgent
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Capabilities
 from conformance.profiles.schema import Profile
+from conformance.smime.options import Limits
 
 
 @dataclass
@@ -49,15 +50,18 @@ def make_agent(
     rng: Callable[[int], bytes] = os.urandom,
     validation_time: datetime | None = None,
     policy: str = DEFAULT_POLICY,
+    limits: Limits | None = None,
 ) -> Agent:
     """The agent a profile describes. Raises MissingComponent when its tool is absent.
 
-    `policy` applies to the profile-driven receivers only: a real engine or an
-    adapter is measured as it is, never given a check of the harness's."""
+    `policy` and `limits` apply to the profile-driven receivers only: a real engine or
+    an adapter is measured as it is, never given a check of the harness's."""
     engine = profile.engine
     caps = profile.capabilities()
     if engine.type in ("builtin", "apicrypt-model"):
-        return ProfileAgent(profile, rng=rng, validation_time=validation_time, policy=policy)
+        return ProfileAgent(
+            profile, rng=rng, validation_time=validation_time, policy=policy, limits=limits
+        )
     if engine.type == "command":
         assert engine.argv is not None  # the schema requires argv for command engines
         # Relative paths in argv are taken from where the user runs the suite, since

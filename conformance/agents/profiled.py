@@ -6,6 +6,7 @@ through the engine's options; nothing here knows which product it plays.
 
 from __future__ import annotations
 
+import io
 import os
 import traceback
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from conformance import __version__
 from conformance.agents import identity_files as files
@@ -22,6 +23,7 @@ from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import DEFAULT_POLICY, Policy, load_policy
+from conformance.core.spool import Region, Spool, SpoolTooLarge, spool_stream
 from conformance.core.vocabulary import (
     Capabilities,
     Digest,
@@ -34,8 +36,10 @@ from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
 from conformance.smime.compose import ComposeError, Headers, build_message
+from conformance.smime.compose_spooled import build_message_spooled
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
-from conformance.smime.receive import read_message
+from conformance.smime.read_errors import message_limit
+from conformance.smime.receive_spooled import SpooledReading, read_message_bounded, read_spooled
 from conformance.status import ErrorCode, Status
 from conformance.token import PrivateKeyHandle, TokenError, UnsupportedMechanism
 from conformance.token.software import SoftwareKey
@@ -131,6 +135,7 @@ class ProfileAgent:
         self.rng = rng
         self.validation_time = validation_time
         self.limits = limits or Limits()
+        self._spooled: Region | None = None  # the content of a `send_stream` under way
         self._software = profile.engine.keys == "software"
 
     def capabilities(self) -> Capabilities:
@@ -173,10 +178,14 @@ class ProfileAgent:
             return SendResult(
                 None, ErrorCode.UNSUPPORTED_FUNCTION, f"{self.id} does not send {request.function}"
             )
+        if self._uses_apicrypt(request):
+            return self._guarded_send(lambda: self._send_apicrypt(request))
+        return self._guarded_send(lambda: self._send_smime(request))
+
+    def _guarded_send(self, send: Callable[[], SendResult]) -> SendResult:
+        """A send whose failures are classified: a refusal, or a bug (INTERNAL)."""
         try:
-            if self._uses_apicrypt(request):
-                return self._send_apicrypt(request)
-            return self._send_smime(request)
+            return send()
         except UnsupportedMechanism as exc:
             return SendResult(None, ErrorCode.UNSUPPORTED_ALGORITHM, f"sender: {exc}")
         except (TokenError, ComposeError, apicrypt.ApicryptSendError) as exc:
@@ -206,7 +215,9 @@ class ProfileAgent:
             message, evidence=Evidence(notes=["Apicrypt model format, via the relay"])
         )
 
-    def _send_smime(self, request: SendRequest) -> SendResult:
+    def _send_smime(self, request: SendRequest, out: BinaryIO | None = None) -> SendResult:
+        """The message built in memory; or, with `out`, the large content of a spooled
+        request (`send_stream`) built in bounded memory and written to `out`."""
         options = self._send_options
         operation = OPERATION[request.function]
         sender_dir = request.sender.identity_dir
@@ -219,18 +230,64 @@ class ProfileAgent:
             date=_date(request.date),
             message_id=request.message_id,
         )
-        message = build_message(
-            request.content,
-            operation,
-            options,
+        parties = (
             signer,
             files.intermediates(sender_dir),
             list(request.recipients),
             headers,
+        )
+        self_certificate = files.role_certificate(sender_dir, "encrypt")
+        if out is not None and self._spooled is not None:
+            build_message_spooled(
+                self._spooled, out, operation, options, *parties, rng=self.rng,
+                self_certificate=self_certificate,
+            )  # fmt: skip
+            return SendResult(b"")
+        if len(request.content) > self.limits.spool_above_bytes:
+            # A large content given in memory (the matrix's large scenario): built around a
+            # spool all the same, the message the only other copy held.
+            built = io.BytesIO()
+            with Spool() as source:
+                source.write(request.content)
+                build_message_spooled(
+                    source.seal().whole(), built, operation, options, *parties, rng=self.rng,
+                    self_certificate=self_certificate,
+                )  # fmt: skip
+            return SendResult(built.getvalue())
+        message = build_message(
+            request.content,
+            operation,
+            options,
+            *parties,
             rng=self.rng,
-            self_certificate=files.role_certificate(sender_dir, "encrypt"),
+            self_certificate=self_certificate,
         )
         return SendResult(message)
+
+    def send_stream(self, stream: BinaryIO, request: SendRequest, out: BinaryIO) -> SendResult:
+        """`send` of a content read from a stream (its `request.content` unused), the
+        message written to `out` (the result's message is then empty): a content over
+        `limits.spool_above_bytes` is spooled and the message built in bounded memory."""
+        try:
+            spool = spool_stream(stream, self.limits.max_message_bytes)
+        except SpoolTooLarge as exc:
+            return SendResult(None, ErrorCode.TOO_LARGE, f"content over {exc.limit} bytes")
+        with spool:
+            whole = spool.whole()
+            large = len(whole) > self.limits.spool_above_bytes
+            if not large or self._uses_apicrypt(request):
+                result = self.send(replace(request, content=whole.read()))
+                if result.message is not None:
+                    out.write(result.message)
+                    result.message = b""
+                return result
+            if request.function not in self.capabilities().send:
+                return self.send(request)  # the same refusal
+            self._spooled = whole
+            try:
+                return self._guarded_send(lambda: self._send_smime(request, out))
+            finally:
+                self._spooled = None
 
     # --- receive ---
 
@@ -265,7 +322,7 @@ class ProfileAgent:
         if receive.smime is None:
             return _refused(ErrorCode.UNSUPPORTED_FORMAT, f"{self.id} does not read S/MIME")
         recipient = request.recipient.identity_dir
-        content, status = read_message(
+        content, status = read_message_bounded(
             request.message,
             keys=[self._key(request.recipient, "encrypt")],
             trust=files.trust_anchors(request.trust),
@@ -277,6 +334,46 @@ class ProfileAgent:
             intermediates=files.intermediates(recipient),
         )
         return Reception(content, status)
+
+    def receive_stream(self, stream: BinaryIO, request: ReceiveRequest) -> SpooledReading:
+        """`receive` of a message read from a stream (its `request.message` unused): spooled
+        up to the receiver's size limit (what is over it is not read: too-large), then read
+        from the spool in bounded memory when it is over `limits.spool_above_bytes`.
+        The caller closes the reading once it has used the content."""
+        smime = self.profile.receive.smime is not None
+        options = self._receive_options if smime else ReceiveOptions()
+        limit, words = message_limit(self.limits, options)
+        try:
+            spool = spool_stream(stream, limit)
+        except SpoolTooLarge as exc:
+            status = Status()
+            status.add_error(ErrorCode.TOO_LARGE, f"message: more than {exc.limit} bytes, {words}")
+            return SpooledReading(None, status, [])
+        whole = spool.whole()
+        head = whole.read(0, 65536)
+        if len(whole) <= self.limits.spool_above_bytes or is_apicrypt(head) or not smime:
+            reception = self.receive(replace(request, message=whole.read()))
+            spool.close()
+            return SpooledReading(reception.content, reception.status, [])
+        try:
+            reading = read_spooled(
+                whole,
+                keys=[self._key(request.recipient, "encrypt")],
+                trust=files.trust_anchors(request.trust),
+                crls=files.crls(request.crls),
+                directory=None,
+                options=self._receive_options,
+                limits=self.limits,
+                validation_time=self.validation_time,
+                intermediates=files.intermediates(request.recipient.identity_dir),
+            )
+        except Exception as exc:  # a bug, or a UserError of the identity files
+            spool.close()
+            status = Status()
+            status.add_error(ErrorCode.INTERNAL, _describe_bug(exc))
+            return SpooledReading(None, status, [])
+        reading.spools.append(spool)
+        return reading
 
 
 def _refused(code: ErrorCode, message: str) -> Reception:

@@ -38,7 +38,10 @@ __all__ = [
     "MimeLimits",
     "addresses",
     "canonicalize",
+    "header_content_type",
+    "header_param",
     "read",
+    "split_header",
     "strip_trailing_whitespace",
     "to_lf",
 ]
@@ -116,7 +119,7 @@ _FIELD_BLOCK = re.compile(rb"(?:[!-9;-~]+[ \t]*:[^\n]*\n(?:[ \t][^\n]*\n)*)+")
 _PLAIN_FIELD = re.compile(r"[!-9;-~]+:")
 _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 _BCHARS = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")
-_QP_BAD_ESCAPE = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*\r?\n|[ \t]*\Z)")
+QP_BAD_ESCAPE = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*\r?\n|[ \t]*\Z)")
 _BASE64_OUTSIDE = re.compile(rb"[^A-Za-z0-9+/=]")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _BARE_CR = re.compile(rb"\r(?!\n)")
@@ -548,6 +551,21 @@ def _split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
     return _split_header_lines(raw)
 
 
+def split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
+    """Where an entity's header block ends, as `read` cuts it (`_split_header`)."""
+    return _split_header(raw)
+
+
+def header_content_type(header: bytes) -> str:
+    """The content type a header block declares, as `Entity.content_type` reads it."""
+    return _content_type(_parse_headers(header))
+
+
+def header_param(header: bytes, name: str) -> str | None:
+    """A Content-Type parameter of a header block, as `Entity.param` reads it."""
+    return _param(_parse_headers(header), name, "content-type")
+
+
 def _split_header_lines(raw: bytes) -> tuple[bytes, int, bool, int | None]:
     """`_split_header` line by line: every case, headerless and broken blocks included."""
     pos = 0
@@ -682,7 +700,7 @@ def _decode(entity: Entity) -> Decoded:
                 message = f"base64 is not valid: {exc}"
         return Decoded(None, Defect("bad-base64", path, entity.body_line, message))
     if cte == "quoted-printable":
-        bad_qp = _QP_BAD_ESCAPE.search(body)
+        bad_qp = QP_BAD_ESCAPE.search(body)
         if bad_qp is not None:
             near = body[bad_qp.start() : bad_qp.start() + 3]
             message = f"quoted-printable is not valid: {near!r} is not an =XX escape"

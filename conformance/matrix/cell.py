@@ -24,6 +24,7 @@ from conformance.matrix.exchange import HarnessError, Observation, Seat, World, 
 from conformance.matrix.sent import sent_algorithms
 from conformance.results import Cell, Counterexample
 from conformance.scenarios import basic_scenario, scenarios
+from conformance.scenarios.large import large_scenario
 from conformance.scenarios.model import Scenario
 from conformance.search import searched
 
@@ -36,6 +37,9 @@ class CellSettings:
     lang: Language = DEFAULT_LANGUAGE  # of the validator's pages in the evidence
     # Shrinking runs many exchanges; past this many, the best counterexample so far is kept.
     shrink_budget: int = 60
+    # `run --large-attachment SIZE`: one example per cell, a letter with an attachment of
+    # SIZE bytes, no search (scenarios.large).
+    large_attachment: int | None = None
 
 
 def cell_seed(run_seed: int, sender: str, receiver: str, function: str) -> int:
@@ -60,7 +64,12 @@ def run_cell(
         services_required=list(REQUIRED_SERVICES[function]),
     )
     evidence = EvidenceWriter(
-        settings.out_dir, cell.sender, cell.receiver, function, lang=settings.lang
+        settings.out_dir,
+        cell.sender,
+        cell.receiver,
+        function,
+        lang=settings.lang,
+        large=settings.large_attachment is not None,
     )
     try:
         _judge(cell, sender, receiver, function, world, settings, evidence)
@@ -91,6 +100,9 @@ def _judge(
         cell.verdict, cell.reason = "unsupported", f"{cell.receiver} does not receive {function}"
         return
 
+    if settings.large_attachment is not None:
+        _judge_large(cell, sender, receiver, function, world, settings.large_attachment, evidence)
+        return
     basic = basic_scenario(function)
     obs = exchange(basic, sender, receiver, world)
     cell.examples = 1
@@ -129,6 +141,28 @@ def _judge(
         reason=failing.reason or "",
         evidence=paths,
     )
+
+
+def _judge_large(
+    cell: Cell,
+    sender: Seat,
+    receiver: Seat,
+    function: Function,
+    world: World,
+    size: int,
+    evidence: EvidenceWriter,
+) -> None:
+    """One exchange of the large scenario: pass, or fail with the side's answer (a product's
+    size limit is a finding). The validator is not run on it (it reads in memory)."""
+    scenario = large_scenario(function, size)
+    obs = exchange(scenario, sender, receiver, world)
+    cell.examples = 1
+    cell.services = obs.services
+    evidence.observation("large", obs, scenario.describe())
+    if obs.ok:
+        cell.verdict = "pass"
+    else:
+        cell.verdict, cell.reason = "fail", obs.reason
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.agents.tools import ENGINE_MODE_ENV, ENGINE_MODES, engine_mode
 from conformance.check.policy import DEFAULT_POLICY, policy_names
+from conformance.cli_support import byte_size
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
@@ -134,6 +135,14 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="also write a JUnit XML file (one test case per cell, rejection cells included)",
     )
+    parser.add_argument(
+        "--large-attachment",
+        type=byte_size,
+        metavar="SIZE",
+        help="the large-attachment scenario (e.g. 200M): one example per cell, a letter with "
+        "an imaging series of SIZE attached, no search, no rejection matrix; the evidence "
+        "keeps each message's size, SHA-256 and first 64 kB (off by default)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_gate_options(parser)
     parser.set_defaults(func=_run)
@@ -156,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
         stale.unlink()
     module = Path(__file__).with_name("test_matrix.py")
     modules = [str(module)]
-    if args.rejections:
+    if args.rejections and args.large_attachment is None:
         modules.append(str(module.with_name("test_rejections.py")))
     argv = [
         *modules,
@@ -183,6 +192,8 @@ def _run(args: argparse.Namespace) -> int:
     ]
     if not args.quiet:
         argv.append("--osm-progress")
+    if args.large_attachment is not None:
+        argv.append(f"--osm-large-attachment={args.large_attachment}")
     argv += [f"--osm-profiles={p}" for p in args.profiles]
     argv += [f"--osm-sender={s}" for s in args.sender]
     argv += [f"--osm-receiver={r}" for r in args.receiver]

@@ -6,6 +6,7 @@ Paths are recorded relative to the run's output directory, so the report
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,9 @@ from conformance.matrix.exchange import Observation, Seat, World
 
 if TYPE_CHECKING:
     from conformance.check.model import CheckReport
+
+
+LARGE_HEAD = 64 * 1024  # of a large message, the bytes kept as evidence
 
 
 def _safe(name: str) -> str:
@@ -31,15 +35,32 @@ class EvidenceWriter:
         function: str,
         *,
         lang: Language = DEFAULT_LANGUAGE,
+        large: bool = False,
     ) -> None:
         self.out_dir = out_dir
         self.lang = lang
+        # Large messages (`run --large-attachment`): each kept as its size, SHA-256 and
+        # first 64 kB, not whole (a run would write gigabytes).
+        self.large = large
         self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / _safe(function)
         self.paths: list[str] = []
 
     def _write(self, name: str, data: bytes) -> str | None:
         if self.out_dir is None:
             return None
+        if self.large and name.endswith(".eml") and len(data) > LARGE_HEAD:
+            summary = {
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "head": f"{name}.head",
+                "head_bytes": LARGE_HEAD,
+            }
+            self._write_file(f"{name}.head", data[:LARGE_HEAD])
+            return self._write_file(f"{name}.json", json.dumps(summary, indent=2).encode())
+        return self._write_file(name, data)
+
+    def _write_file(self, name: str, data: bytes) -> str | None:
+        assert self.out_dir is not None
         path = self.out_dir / self.rel / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)

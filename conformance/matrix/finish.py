@@ -109,6 +109,7 @@ def finish_run(
             "cells_planned": len(spec.cells()),
             "cells_done": len(cells),
             "rejections": rejections is not None,
+            "large_attachment": spec.large_attachment,
             "engine_mode": engine_mode(),
             "engine_harnesses": built_harnesses(),
         },

@@ -46,6 +46,7 @@ class MatrixSpec:
     variants: int = DEFAULT_VARIANTS
     lang: Language = DEFAULT_LANGUAGE  # of the report and the validator's evidence pages
     waivers: Path | None = None  # known findings recorded in results.json (waivers.py)
+    large_attachment: int | None = None  # bytes: the large-attachment scenario instead
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
     _data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

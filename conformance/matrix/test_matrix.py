@@ -54,6 +54,7 @@ def test_cell(
             seed=osm_spec.seed,
             out_dir=osm_spec.out_dir,
             lang=osm_spec.lang,
+            large_attachment=osm_spec.large_attachment,
         ),
     )
     record_property("osm_cell", cell.model_dump_json())

@@ -381,7 +381,10 @@ class Quirks(Section):
         default=False, description="Refuses micalg=SHA-256 when it expects sha-256."
     )
     receive_max_message_bytes: int | None = Field(
-        default=None, gt=0, description="Refuses messages over this size."
+        default=None,
+        gt=0,
+        description="Refuses messages over this size (bytes) as too-large: a product's real "
+        "limit, below the reference's 1 GiB.",
     )
 
 

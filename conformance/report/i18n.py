@@ -628,6 +628,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "errcode.unsupported-format": ("format non lu", "format not read"),
     "errcode.unsupported-function": ("fonction non prise en charge", "function not supported"),
     "errcode.malformed": ("message mal formé", "malformed message"),
+    "errcode.too-large": ("message trop volumineux", "message too large"),
     "errcode.internal": ("erreur interne de l'agent", "the agent's internal error"),
     "said.words": ("ses mots : {words}", "its words: {words}"),
     "said.delivered": ("délivré", "delivered"),

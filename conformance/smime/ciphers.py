@@ -19,6 +19,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
+from conformance.core.spool import Region, Spool
 from conformance.core.vocabulary import ContentCipher
 from conformance.smime import rc2
 from conformance.smime.algorithms import (
@@ -37,6 +38,7 @@ __all__ = [
     "DecryptionError",
     "Encrypted",
     "Rng",
+    "block_cipher",
     "decrypt_content",
     "encrypt_content",
     "generate_key",
@@ -88,7 +90,7 @@ def _unpad(data: bytes, size: int) -> bytes:
     return data[:-n]
 
 
-def _block_cipher(cipher: ContentCipher, key: bytes) -> CipherAlgorithm:
+def block_cipher(cipher: ContentCipher, key: bytes) -> CipherAlgorithm:
     if cipher == "des-ede3-cbc":
         return TripleDES(key)
     return AES(key)
@@ -109,7 +111,7 @@ def _cbc(
             run = rc2.cbc_encrypt if encrypt else rc2.cbc_decrypt
             return run(key, bits, iv, data)
     else:
-        algorithm = _block_cipher(cipher, key)
+        algorithm = block_cipher(cipher, key)
     context = Cipher(algorithm, modes.CBC(iv))
     worker = context.encryptor() if encrypt else context.decryptor()
     return worker.update(data) + worker.finalize()
@@ -188,7 +190,7 @@ class ContentDecryption:
     cipher: ContentCipher
     iv: bytes  # the CBC IV or the GCM nonce
     bits: int  # RC2 effective key bits, 0 for the other ciphers
-    ciphertext: bytes
+    ciphertext: bytes | Region  # a Region: a large content, decrypted by `run_spooled`
     tag: bytes | None = None
     aad: bytes = b""
 
@@ -205,6 +207,7 @@ class ContentDecryption:
 
     def run(self, key: bytes) -> bytes:
         """The plaintext; DecryptionError for a wrong key length, bad padding or tag."""
+        assert isinstance(self.ciphertext, bytes), "a Region is decrypted by run_spooled"
         _check_key(self.cipher, key)
         if is_aead(self.cipher):
             decryptor = Cipher(
@@ -219,10 +222,78 @@ class ContentDecryption:
         plain = _cbc(False, self.cipher, key, self.iv, self.ciphertext, self.bits)
         return _unpad(plain, block_size(self.cipher))
 
+    def run_spooled(self, key: bytes) -> Region:
+        """`run` for a large ciphertext, chunk by chunk into a spool of its own: the
+        plaintext's region, given only once the GCM tag or the CBC padding was checked
+        (the spool is removed on failure: nothing of it is released)."""
+        source = self.ciphertext
+        assert isinstance(source, Region)
+        _check_key(self.cipher, key)
+        out = Spool(os.path.dirname(source.spool.path))
+        try:
+            if is_aead(self.cipher):
+                decryptor = Cipher(
+                    AES(key), modes.GCM(self.iv, self.tag, min_tag_length=12)
+                ).decryptor()
+                if self.aad:
+                    decryptor.authenticate_additional_data(self.aad)
+                source.feed(lambda view: out.write(decryptor.update(view)))
+                try:
+                    out.write(decryptor.finalize())
+                except InvalidTag:
+                    raise DecryptionError("GCM authentication tag does not match") from None
+                return out.seal().whole()
+            size = block_size(self.cipher)
+            last = _cbc_stream(self, key, source, out, size)
+            if not last or len(last) % size:
+                raise DecryptionError("ciphertext is not a whole number of cipher blocks")
+            out.write(_unpad(last, size))
+            return out.seal().whole()
+        except BaseException:
+            out.close()
+            raise
+
+
+def _cbc_stream(
+    decryption: ContentDecryption, key: bytes, source: Region, out: Spool, size: int
+) -> bytes:
+    """CBC decryption of a region into `out`, all but the last block (returned, for the
+    padding to be checked and removed)."""
+    held = b""
+    iv = decryption.iv
+    by_hand = decryption.cipher.startswith("rc2") and not (
+        len(key) == 16 and decryption.bits == 128
+    )
+    worker = None
+    if not by_hand:
+        algorithm: CipherAlgorithm = (
+            _CryptographyRC2(key)
+            if decryption.cipher.startswith("rc2")
+            else block_cipher(decryption.cipher, key)
+        )
+        worker = Cipher(algorithm, modes.CBC(iv)).decryptor()
+    for view in source.chunks():
+        data = held + bytes(view)
+        whole = len(data) - len(data) % size
+        keep = max(whole - size, 0)  # the last whole block (and any part) waits: padding
+        ready, held = data[:keep], data[keep:]
+        if not ready:
+            continue
+        if worker is not None:
+            out.write(worker.update(ready))
+        else:
+            out.write(rc2.cbc_decrypt(key, decryption.bits, iv, ready))
+            iv = ready[-size:]
+    if len(held) % size:
+        return held
+    if worker is not None:
+        return worker.update(held) + worker.finalize()
+    return rc2.cbc_decrypt(key, decryption.bits, iv, held) if held else b""
+
 
 def prepare_decryption(
     algorithm: algos.EncryptionAlgorithm,
-    ciphertext: bytes,
+    ciphertext: bytes | Region,
     tag: bytes | None = None,
     *,
     aad: bytes = b"",

@@ -49,6 +49,8 @@ __all__ = [
     "build_auth_enveloped_data",
     "build_enveloped_data",
     "build_signed_data",
+    "content_key",
+    "encrypted_content_info",
     "signed_attributes",
     "to_asn1_certificate",
 ]
@@ -168,10 +170,12 @@ def signed_attributes(
     signing_time: datetime,
     capabilities: Sequence[ContentCipher],
     content_type: str = oids.DATA,
+    content_digest: bytes | None = None,
 ) -> bytes | None:
     """DER of the SET OF signed attributes the options ask for, or None when it is empty.
 
     This is what the signature covers (RFC 5652 5.4: the SET OF tag, not [0]).
+    `content_digest`: the content's digest when it was streamed (a large content).
     """
     wanted = options.signed_attributes
     attributes: list[bytes] = []
@@ -180,7 +184,8 @@ def signed_attributes(
     if "signing-time" in wanted:
         attributes.append(_attribute(oids.SIGNING_TIME, _time(signing_time)))
     if "message-digest" in wanted:
-        value = der.octet_string(_hash(content, options.digest))
+        digest = content_digest if content_digest is not None else _hash(content, options.digest)
+        value = der.octet_string(digest)
         attributes.append(_attribute(oids.MESSAGE_DIGEST, value))
     if "smime-capabilities" in wanted:
         caps = smime_capabilities_der(tuple(capabilities))
@@ -206,16 +211,21 @@ def build_signed_data(
     signing_time: datetime,
     capabilities: Sequence[ContentCipher] = (),
     content_type: str = oids.DATA,
+    content_digest: bytes | None = None,
 ) -> bytes:
     """ContentInfo(SignedData) with one signer, as DER.
 
     `content` is signed exactly as given (the caller canonicalises). Without
     signed attributes the signature is over the content itself (RFC 5652 5.4).
+    `content_digest`: the digest of a large content streamed apart (`content` is then
+    empty, spliced in as the eContent by `compose_spooled`; signed attributes needed).
     """
     certificate = signer.certificate
     attrs = signed_attributes(
-        content, options, certificate, signing_time, capabilities, content_type
+        content, options, certificate, signing_time, capabilities, content_type, content_digest
     )
+    if content_digest is not None and attrs is None:
+        raise ValueError("a content signed by its digest needs signed attributes")
     to_sign = content if attrs is None else attrs
     signature = signer.sign(to_sign, options.digest, options.algorithm)
     offset, sid = _identifier(certificate, options.signer_identifier)
@@ -329,7 +339,7 @@ def _unique(recipients: Sequence[x509.Certificate]) -> list[x509.Certificate]:
     return list(seen.values())
 
 
-def _content_key(
+def content_key(
     recipients: Sequence[x509.Certificate], options: EncryptOptions, rng: Rng
 ) -> tuple[bytes, bytes, bool]:
     """A fresh content-encryption key, its RecipientInfos (one per distinct
@@ -341,7 +351,7 @@ def _content_key(
     return cek, infos, any_ski
 
 
-def _encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
+def encrypted_content_info(content_type: str, algorithm: core.Asn1Value, data: bytes) -> bytes:
     """EncryptedContentInfo, the ciphertext as [0] IMPLICIT OCTET STRING."""
     return der.sequence(_content_type(content_type), bytes(algorithm.dump()), der.tlv(0x80, data))
 
@@ -363,13 +373,13 @@ def build_enveloped_data(
         return build_auth_enveloped_data(
             content, recipients, options, rng, content_type=content_type
         )
-    cek, infos, any_ski = _content_key(recipients, options, rng)
+    cek, infos, any_ski = content_key(recipients, options, rng)
     encrypted = encrypt_content(options.content, cek, content, rng)
     enveloped = der.sequence(
         # RFC 5652 6.1: version 2 when a RecipientInfo has version 2, else 0.
         der.integer(2 if any_ski else 0),
         infos,
-        _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
+        encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
     )
     return _content_info(oids.ENVELOPED_DATA, enveloped)
 
@@ -391,14 +401,14 @@ def build_auth_enveloped_data(
     """
     if not is_aead(options.content):
         raise ValueError(f"{options.content} is not an AEAD cipher for AuthEnvelopedData")
-    cek, infos, _ = _content_key(recipients, options, rng)
+    cek, infos, _ = content_key(recipients, options, rng)
     aad = bytes(auth_attributes.dump()) if auth_attributes is not None else b""
     encrypted = encrypt_content(options.content, cek, content, rng, tag_length=tag_length, aad=aad)
     assert encrypted.tag is not None  # AEAD ciphers always give a tag
     value = der.sequence(
         der.integer(0),
         infos,
-        _encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
+        encrypted_content_info(content_type, encrypted.algorithm, encrypted.ciphertext),
         der.context_implicit(1, aad) if aad else b"",
         der.octet_string(encrypted.tag),
     )

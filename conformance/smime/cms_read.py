@@ -19,7 +19,7 @@ import functools
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -31,12 +31,14 @@ from cryptography.exceptions import UnsupportedAlgorithm as CryptoUnsupported
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
-from conformance.core import certificates, oids
+from conformance.core import certificates, cms_spool, oids
 from conformance.core.cms import (
     PARSE_ERRORS,
     CmsError,
     ContentInfo,
+    DataParts,
     DigestedParts,
     EncryptedParts,
     EnvelopedParts,
@@ -47,6 +49,7 @@ from conformance.core.cms import (
     layer_name,
     parse,
 )
+from conformance.core.spool import Region
 from conformance.core.vocabulary import Digest, KeyTransport
 from conformance.smime import algorithms as alg
 from conformance.smime import der
@@ -68,11 +71,13 @@ __all__ = [
     "Decrypted",
     "SignedResult",
     "SignerOutcome",
+    "StreamedContent",
     "check_accepted",
     "decrypt_enveloped",
     "der_set",
     "layer_name",
     "read_content_info",
+    "read_content_info_spooled",
     "read_digested_data",
     "read_encrypted_data",
     "read_signed_data",
@@ -142,6 +147,44 @@ def read_content_info(data: bytes, where: str, budget: Budget) -> ContentInfo:
         raise malformed(f"{where}: {exc.where}" if exc.where else where, exc.detail) from exc
 
 
+def read_content_info_spooled(
+    data: Region, where: str, budget: Budget, part_bytes: int
+) -> tuple[ContentInfo, Region | None]:
+    """`read_content_info` of a large CMS object in a spool: its parts read from its
+    skeleton (`core.cms_spool`), and its large string (eContent, encryptedContent), whose
+    part is left empty, as a region."""
+    budget.check_cms_size(len(data), where)
+    try:
+        skeleton, large = cms_spool.skeleton(data, part_bytes)
+        info = parse(skeleton)
+        if large is not None and not _content_left_out(info.content):
+            # What was left out is no content (a detached signature's large string):
+            # such an object holds no content and is read as it is.
+            large = None
+            info = parse(data.read())
+        return info, large
+    except CmsError as exc:
+        raise malformed(f"{where}: {exc.where}" if exc.where else where, exc.detail) from exc
+
+
+def _content_left_out(parts: Parts) -> bool:
+    """Is the content of a skeleton's parts the empty string left for the large one?"""
+    if isinstance(parts, SignedParts | DataParts):
+        return parts.content == b""
+    if isinstance(parts, EnvelopedParts):
+        return parts.ciphertext == b""
+    return False
+
+
+class StreamedContent(Protocol):
+    """Signed content too large to hold: digested as a stream, once per digest."""
+
+    def digest(self, algorithm: hashes.HashAlgorithm) -> bytes: ...
+
+
+Content = bytes | StreamedContent
+
+
 # --- certificates ---------------------------------------------------------------------
 
 
@@ -197,33 +240,45 @@ class SignerOutcome:
 
 @dataclass
 class SignedResult:
-    content: bytes | None  # the encapsulated content, None when detached
+    content: bytes | None  # the encapsulated content, None when detached (empty: spooled)
     content_type: str  # eContentType, dotted
     certificates: list[asn1_x509.Certificate]  # X.509 certificates carried by the message
     signers: list[SignerOutcome]
+    spooled: Region | None = None  # a large eContent, in its spool
 
 
 def read_signed_data(
     signed_data: Parts,
     where: str,
     *,
-    detached: bytes | None,
+    detached: Content | None,
     pool: CertificatePool,
     options: ReceiveOptions,
     found: Algorithms,
+    large: Region | None = None,
+    stream: Callable[[Region], StreamedContent] | None = None,
 ) -> SignedResult:
     """Verify every SignerInfo over the encapsulated or the detached content.
 
     Per-signer failures (bad signature, unknown certificate, refused
     algorithm) are kept in the outcomes; only a structure that does not parse
-    raises.
+    raises. `large`: the eContent left out of a spooled SignedData's parts
+    (`read_content_info_spooled`), digested through `stream`.
     """
     if not isinstance(signed_data, SignedParts):
         raise malformed(where, "content is not a SignedData")
-    embedded = signed_data.content
+    embedded: bytes | Region | None = signed_data.content
+    if large is not None:
+        assert stream is not None and embedded == b""
+        embedded = large
     if detached is not None and embedded is not None:
         raise malformed(where, "detached signature whose SignedData also carries content")
-    content = detached if detached is not None else embedded
+    content: Content | None = detached
+    if isinstance(embedded, Region):
+        assert stream is not None
+        content = stream(embedded)
+    elif embedded is not None:
+        content = embedded
     for index, encoding in enumerate(signed_data.certificates, start=1):
         # Each carried certificate parses in full, or the message is MALFORMED: the
         # chain builder and the status read any of their fields.
@@ -250,13 +305,15 @@ def read_signed_data(
         except ReadError as exc:
             outcome.error = exc
         outcomes.append(outcome)
+    if isinstance(embedded, Region):
+        return SignedResult(b"", signed_data.content_type, pool.message, outcomes, embedded)
     return SignedResult(embedded, signed_data.content_type, pool.message, outcomes)
 
 
 def _verify_signer(
     signer: SignerParts,
     where: str,
-    content: bytes | None,
+    content: Content | None,
     content_type: str,
     pool: CertificatePool,
     options: ReceiveOptions,
@@ -310,11 +367,16 @@ def _verify_signer(
         raise malformed(where, "no content to verify: detached signature without its content")
 
     hash_name = alg.hash_algorithm(digest_name)
+    prehashed: hashes.HashAlgorithm | None = None
     if signer.signed_attrs is not None:
         _check_signed_attributes(signer, where, content, content_type, hash_name)
         signed_bytes = der_set(signer.signed_attrs)
-    else:
+    elif isinstance(content, bytes):
         signed_bytes = content
+    else:  # the signature is over the large content itself: its digest, streamed
+        named = sig_info.digest if sig_info is not None and sig_info.digest else None
+        prehashed = alg.hash_algorithm(named or dsa_digest or digest_name)  # type: ignore[arg-type]
+        signed_bytes = content.digest(prehashed)
 
     public_key = signer_public_key(signer_cert, pool, where)
     try:
@@ -323,7 +385,9 @@ def _verify_signer(
                 raise ReadError(
                     ErrorCode.BAD_SIGNATURE, f"{where}: RSA signature but the key is not RSA"
                 )
-            verify_signature(public_key, sig_info, digest_name, signer.signature, signed_bytes)
+            verify_signature(
+                public_key, sig_info, digest_name, signer.signature, signed_bytes, prehashed
+            )
         else:
             if not isinstance(public_key, dsa.DSAPublicKey):
                 raise ReadError(
@@ -334,7 +398,12 @@ def _verify_signer(
                     ErrorCode.UNSUPPORTED_ALGORITHM,
                     f"engine does not support DSA with {dsa_digest}",
                 )
-            public_key.verify(signer.signature, signed_bytes, alg.hash_algorithm(dsa_digest))  # type: ignore[arg-type]
+            dsa_hash = alg.hash_algorithm(dsa_digest)  # type: ignore[arg-type]
+            public_key.verify(
+                signer.signature,
+                signed_bytes,
+                Prehashed(dsa_hash) if prehashed is not None else dsa_hash,
+            )
     except InvalidSignature:
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
@@ -371,7 +440,7 @@ def _single_value(values: tuple[tuple[_V, ...], ...], label: str, where: str) ->
 def _check_signed_attributes(
     signer: SignerParts,
     where: str,
-    content: bytes,
+    content: Content,
     content_type: str,
     hash_algorithm: hashes.HashAlgorithm,
 ) -> None:
@@ -384,9 +453,13 @@ def _check_signed_attributes(
             f"eContentType {layer_name(content_type)}",
         )
     expected = _single_value(signer.message_digests, "message-digest", where)
-    digest = hashes.Hash(hash_algorithm)
-    digest.update(content)
-    if not hmac.compare_digest(digest.finalize(), expected):
+    if isinstance(content, bytes):
+        digest = hashes.Hash(hash_algorithm)
+        digest.update(content)
+        actual = digest.finalize()
+    else:
+        actual = content.digest(hash_algorithm)
+    if not hmac.compare_digest(actual, expected):
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
             f"{where}: message-digest attribute does not match the content (content altered)",
@@ -399,12 +472,14 @@ def verify_signature(
     digest: Digest,
     signature: bytes,
     data: bytes,
+    prehashed: hashes.HashAlgorithm | None = None,
 ) -> None:
     """Verify an RSA signature (PKCS#1 v1.5 or PSS with its parameters); InvalidSignature.
 
     The hash is the one the signature algorithm names, else the SignerInfo's
     digest (plain rsaEncryption, RFC 3370 3.2); PSS takes its MGF1 hash and
-    salt length from RSASSA-PSS-params (RFC 4056).
+    salt length from RSASSA-PSS-params (RFC 4056). With `prehashed`, `data` is
+    already the digest (of a content streamed from a spool).
     """
     hash_name = info.digest or digest
     hash_algorithm = alg.hash_algorithm(hash_name)
@@ -415,6 +490,9 @@ def verify_signature(
         )
     else:
         pad = padding.PKCS1v15()
+    if prehashed is not None:
+        key.verify(signature, data, pad, Prehashed(prehashed))
+        return
     key.verify(signature, data, pad, hash_algorithm)
 
 
@@ -459,11 +537,12 @@ def signer_public_key(
 
 @dataclass
 class Decrypted:
-    content: bytes
+    content: bytes  # empty when `spooled`
     content_type: str  # dotted
     cipher: str
     key_transport: str
     aead: bool  # the GCM tag was checked
+    spooled: Region | None = None  # a large content, decrypted into a spool
 
 
 def decrypt_enveloped(
@@ -473,8 +552,12 @@ def decrypt_enveloped(
     keys: Sequence[PrivateKeyHandle],
     options: ReceiveOptions,
     found: Algorithms,
+    large: Region | None = None,
 ) -> Decrypted:
-    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content."""
+    """Find our KeyTransRecipientInfo, unwrap the key with the token, decrypt the content.
+
+    `large`: the encryptedContent left out of a spooled envelope's parts
+    (`read_content_info_spooled`), decrypted chunk by chunk into a spool."""
     if not isinstance(envelope, EnvelopedParts):
         raise malformed(where, "content is not an EnvelopedData")
     label = "AuthEnvelopedData" if envelope.aead else "EnvelopedData"
@@ -526,13 +609,17 @@ def decrypt_enveloped(
     _note(found.key_transport, key_transport)
     check_accepted(_CIPHER_LABEL, cipher, options.ciphers)
     check_accepted(_KEY_TRANSPORT_LABEL, key_transport, options.key_transports)
-    if envelope.ciphertext is None:
+    ciphertext: bytes | Region | None = envelope.ciphertext
+    if large is not None:
+        assert ciphertext == b""
+        ciphertext = large
+    if ciphertext is None:
         raise malformed(where, f"{label} without encrypted content (detached content is not read)")
 
     # What can be judged without the private key is judged first, with its own reason.
     try:
         decryption = prepare_decryption(
-            cipher_algorithm, envelope.ciphertext, envelope.mac, aad=aad, cipher=cipher
+            cipher_algorithm, ciphertext, envelope.mac, aad=aad, cipher=cipher
         )
     except alg.UnsupportedAlgorithm as exc:
         raise _unsupported(exc, _CIPHER_LABEL) from None
@@ -551,10 +638,16 @@ def decrypt_enveloped(
     plaintext = _decrypt_after_unwrap(decryption, content_key)
     if plaintext is None:
         raise ReadError(ErrorCode.CANNOT_DECRYPT, f"{where}: {UNDECRYPTABLE}")
+    if isinstance(plaintext, Region):
+        return Decrypted(
+            b"", envelope.content_type, cipher, key_transport, envelope.aead, plaintext
+        )
     return Decrypted(plaintext, envelope.content_type, cipher, key_transport, envelope.aead)
 
 
-def _decrypt_after_unwrap(decryption: ContentDecryption, content_key: bytes | None) -> bytes | None:
+def _decrypt_after_unwrap(
+    decryption: ContentDecryption, content_key: bytes | None
+) -> bytes | Region | None:
     """The plaintext, or None for any failure once the private key was used.
 
     RFC 3218 2.3: a bad PKCS#1 v1.5 padding, a content key of the wrong length
@@ -568,11 +661,19 @@ def _decrypt_after_unwrap(decryption: ContentDecryption, content_key: bytes | No
     if content_key is None or rejected:
         content_key = os.urandom(decryption.key_length)
     try:
-        plaintext = decryption.run(content_key)
+        plaintext: bytes | Region
+        if isinstance(decryption.ciphertext, Region):
+            plaintext = decryption.run_spooled(content_key)
+        else:
+            plaintext = decryption.run(content_key)
     except DecryptionError:
         return None
     # A random key passes CBC padding about once in 256: its plaintext is noise.
-    return None if rejected else plaintext
+    if rejected:
+        if isinstance(plaintext, Region):
+            plaintext.spool.close()
+        return None
+    return plaintext
 
 
 def key_transport_of(algorithm_der: bytes) -> KeyTransport:

@@ -35,7 +35,15 @@ from conformance.smime.mime_build import (
 from conformance.smime.options import SendOptions
 from conformance.token.base import PrivateKeyHandle
 
-__all__ = ["ComposeError", "Headers", "Operation", "build_message", "encrypt_entity", "sign_entity"]
+__all__ = [
+    "ComposeError",
+    "Headers",
+    "Operation",
+    "build_message",
+    "encrypt_entity",
+    "new_boundary",
+    "sign_entity",
+]
 
 Operation = Literal["sign", "encrypt", "sign-encrypt"]
 
@@ -44,7 +52,7 @@ class ComposeError(UserError):
     """The message cannot be built as asked (no signer, no recipient, bad header)."""
 
 
-def _boundary(rng: Rng, avoid: bytes) -> str:
+def new_boundary(rng: Rng, avoid: bytes) -> str:
     while True:
         boundary = "----=_smime_" + rng(12).hex()
         if boundary.encode("ascii") not in avoid:
@@ -75,7 +83,7 @@ def sign_entity(
     if not detached:
         return cms_entity(der, "signed-data", options.mime)
     micalg = micalg_name(sign.digest, sign.micalg_case)
-    return multipart_signed(entity, der, micalg, _boundary(rng, entity), options.mime)
+    return multipart_signed(entity, der, micalg, new_boundary(rng, entity), options.mime)
 
 
 def encrypt_entity(

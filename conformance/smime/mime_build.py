@@ -29,9 +29,12 @@ __all__ = [
     "base64_body",
     "canonicalize",
     "cms_entity",
+    "cms_entity_header",
     "encode_content",
     "message_headers",
     "multipart_signed",
+    "multipart_signed_around",
+    "quoted_printable",
     "split_entity",
 ]
 
@@ -201,7 +204,7 @@ def _replace_cte(header_block: bytes, value: str) -> bytes:
     return CRLF.join(kept)
 
 
-def _quoted_printable(body: bytes) -> bytes:
+def quoted_printable(body: bytes) -> bytes:
     """Quoted-printable text, line by line, so line breaks stay (CRLF) line breaks.
 
     With LF-only breaks and no blank before one, `b2a_qp` over the whole body
@@ -226,9 +229,7 @@ def _encode_leaf(entity: bytes, encoding: ContentEncoding) -> bytes:
     if media_type.startswith("message/"):
         return entity  # RFC 2046 5.2.1: message/rfc822 may not be base64/QP encoded
     if media_type.startswith(_TEXT_TYPES) and encoding == "quoted-printable":
-        return (
-            _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + _quoted_printable(body)
-        )
+        return _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + quoted_printable(body)
     return _replace_cte(header_block, "base64") + CRLF + CRLF + base64_body(body)
 
 
@@ -278,6 +279,11 @@ def _media(kind: Literal["mime", "signature"], options: MimeOptions) -> str:
 
 def cms_entity(der: bytes, smime_type: SmimeType, options: MimeOptions) -> bytes:
     """An application/pkcs7-mime entity carrying `der` in base64."""
+    return cms_entity_header(smime_type, options) + base64_body(der)
+
+
+def cms_entity_header(smime_type: SmimeType, options: MimeOptions) -> bytes:
+    """`cms_entity`'s header block and blank line (a large DER's base64 streams after)."""
     content_type = f"{_media('mime', options)}; smime-type={smime_type}"
     lines = []
     if options.name_parameters:
@@ -285,7 +291,7 @@ def cms_entity(der: bytes, smime_type: SmimeType, options: MimeOptions) -> bytes
         lines.append(b'Content-Disposition: attachment; filename="smime.p7m"')
     lines.insert(0, b"Content-Type: " + content_type.encode("ascii"))
     lines.append(b"Content-Transfer-Encoding: base64")
-    return CRLF.join(lines) + CRLF + CRLF + base64_body(der)
+    return CRLF.join(lines) + CRLF + CRLF
 
 
 def multipart_signed(
@@ -296,9 +302,18 @@ def multipart_signed(
     `signed_part` is inserted exactly as signed; the CRLF before each
     delimiter belongs to the delimiter, not to the part.
     """
-    protocol = _media("signature", options)
     if boundary.encode("ascii") in signed_part:
         raise ValueError("the multipart boundary occurs in the signed content")
+    before, after = multipart_signed_around(signature, micalg, boundary, options)
+    return before + signed_part + after
+
+
+def multipart_signed_around(
+    signature: bytes, micalg: str, boundary: str, options: MimeOptions
+) -> tuple[bytes, bytes]:
+    """What `multipart_signed` writes before and after the signed part (which a large
+    message streams between them)."""
+    protocol = _media("signature", options)
     dash = b"--" + boundary.encode("ascii")
     sig_type = protocol + ('; name="smime.p7s"' if options.name_parameters else "")
     sig_headers = [
@@ -311,17 +326,13 @@ def multipart_signed(
         f'Content-Type: multipart/signed; protocol="{protocol}"; micalg={micalg};\r\n'
         f'\tboundary="{boundary}"\r\n'
     ).encode("ascii")
-    return b"".join(
+    before = b"".join([head, CRLF, b"This is an S/MIME signed message" + CRLF, CRLF, dash + CRLF])
+    after = b"".join(
         [
-            head,
-            CRLF,
-            b"This is an S/MIME signed message" + CRLF,
-            CRLF,
-            dash + CRLF,
-            signed_part,
             CRLF + dash + CRLF,
             CRLF.join(sig_headers) + CRLF + CRLF,
             base64_body(signature),  # ends with CRLF: the delimiter's own CRLF follows
             dash + b"--" + CRLF,
         ]
     )
+    return before, after

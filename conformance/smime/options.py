@@ -116,11 +116,23 @@ class ReceiveOptions:
     quirks: ReceiveQuirks = field(default_factory=ReceiveQuirks)
 
 
+# The reference receiver reads what the standard allows: imaging reports carry attachments
+# of hundreds of megabytes, read in bounded memory (smime.spool), so its limit is 1 GiB.
+REFERENCE_MAX_BYTES = 1024 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep a hostile message from hanging or exhausting the reader."""
+    """Bounds that keep a hostile message from hanging or exhausting the reader.
 
-    max_message_bytes: int = 64 * 1024 * 1024
+    Over a size bound a message is TOO_LARGE (not read, whatever it holds); over a
+    structure bound (depth, parts) it is MALFORMED."""
+
+    max_message_bytes: int = REFERENCE_MAX_BYTES
     max_depth: int = 8  # nested S/MIME layers and multiparts together
     max_parts: int = 256
-    max_cms_bytes: int = 64 * 1024 * 1024
+    max_cms_bytes: int = REFERENCE_MAX_BYTES
+    # A message over `spool_above_bytes` is read from a spool in bounded memory
+    # (`smime.receive_spooled`); there, a body over `spool_part_bytes` stays in the spool.
+    spool_above_bytes: int = 4 * 1024 * 1024
+    spool_part_bytes: int = 1024 * 1024

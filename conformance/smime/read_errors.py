@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from conformance.core.cms import PARSE_ERRORS
 from conformance.core.mime import Count, MimeLimits
-from conformance.smime.options import Limits
+from conformance.smime.options import Limits, ReceiveOptions
 from conformance.status import ErrorCode
 
 
@@ -31,6 +31,11 @@ class ReadError(Exception):
 
 def malformed(where: str, what: str) -> ReadError:
     return ReadError(ErrorCode.MALFORMED, f"{where}: {what}")
+
+
+def too_large(where: str, what: str) -> ReadError:
+    """Over a size limit: its own answer, not MALFORMED (a large message may be valid)."""
+    return ReadError(ErrorCode.TOO_LARGE, f"{where}: {what}")
 
 
 # PARSE_ERRORS (core.cms) are classified as MALFORMED only inside `asn1_guard`, around
@@ -69,8 +74,27 @@ class Budget:
 
     def check_cms_size(self, size: int, where: str) -> None:
         if size > self.limits.max_cms_bytes:
-            raise malformed(
+            raise too_large(
                 where,
                 f"CMS object of {size} bytes over {self.limits.max_cms_bytes} "
                 "(limit max_cms_bytes)",
             )
+
+
+def message_limit(limits: Limits, options: ReceiveOptions) -> tuple[int, str]:
+    """The size over which a message is refused, and the reason's words: the smaller of
+    the reader's limit and the receiver's own (a product's quirk)."""
+    quirk = options.quirks.max_message_bytes
+    if quirk is not None and quirk < limits.max_message_bytes:
+        return quirk, f"the receiver refuses messages over {quirk} bytes"
+    return (
+        limits.max_message_bytes,
+        f"over the limit of {limits.max_message_bytes} (max_message_bytes)",
+    )
+
+
+def check_message_size(size: int, limits: Limits, options: ReceiveOptions) -> None:
+    """TOO_LARGE when the message is over the limit (`message_limit`)."""
+    limit, words = message_limit(limits, options)
+    if size > limit:
+        raise too_large("message", f"{size} bytes, {words}")

@@ -19,19 +19,20 @@ from cryptography import x509
 
 from conformance.core import certificates, mime, oids
 from conformance.core.author import Author, author
-from conformance.core.cms import DataParts, Parts
+from conformance.core.cms import ContentInfo, DataParts, Parts
 from conformance.core.mime import Defect, DefectCode, Entity
+from conformance.core.spool import Region
 from conformance.core.vocabulary import DIGESTS
 from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
-from conformance.smime.read_errors import Budget, ReadError, malformed
+from conformance.smime.read_errors import Budget, ReadError, check_message_size, malformed
 from conformance.smime.validate import ChainResult, validate_signer
 from conformance.status import WHOLE_MESSAGE, ErrorCode, Signer, Status
 from conformance.token.base import PrivateKeyHandle
 
-__all__ = ["read_message"]
+__all__ = ["Reader", "read_message", "run_reader"]
 
 _PKCS7_MIME = {"application/pkcs7-mime": "modern", "application/x-pkcs7-mime": "legacy"}
 _PKCS7_SIGNATURE = {
@@ -71,7 +72,7 @@ class _Signature:
 
 
 @dataclass
-class _Reader:
+class Reader:
     keys: Sequence[PrivateKeyHandle]
     trust: Sequence[x509.Certificate]
     crls: Sequence[x509.CertificateRevocationList]
@@ -93,19 +94,8 @@ class _Reader:
 
     # --- entry ------------------------------------------------------------------------
 
-    def read(self, message: bytes) -> bytes | None:
-        size = len(message)
-        if size > self.limits.max_message_bytes:
-            raise malformed(
-                "message",
-                f"{size} bytes, over the limit of {self.limits.max_message_bytes} "
-                "(max_message_bytes)",
-            )
-        quirk_max = self.options.quirks.max_message_bytes
-        if quirk_max is not None and size > quirk_max:
-            raise malformed(
-                "message", f"{size} bytes: the receiver refuses messages over {quirk_max} bytes"
-            )
+    def read(self, message: bytes | Region) -> bytes | Region | None:
+        check_message_size(len(message), self.limits, self.options)
         top = self._read_mime(message, "message", 1)
         if not top.has_headers:
             raise malformed(
@@ -116,11 +106,12 @@ class _Reader:
         self._take_author(top)
         return self._entity(top, "message", 1)
 
-    def _read_mime(self, data: bytes, origin: str, depth: int) -> Entity:
+    def _read_mime(self, data: bytes | Region, origin: str, depth: int) -> Entity:
         """The MIME tree of a message (counted), or of content found in a CMS layer.
 
         A header block broken by a line that is no field makes the entity a headerless
         body: content that is not a MIME entity is delivered as it is."""
+        assert isinstance(data, bytes), "a Region is read by the spooled reader"
         return mime.read(
             data,
             origin=origin,
@@ -131,7 +122,7 @@ class _Reader:
             broken_header="body",
         )
 
-    def _entity(self, entity: Entity, where: str, depth: int) -> bytes | None:
+    def _entity(self, entity: Entity, where: str, depth: int) -> bytes | Region | None:
         self.budget.check_depth(depth, where)
         ctype = entity.content_type
         if ctype == "multipart/signed":
@@ -139,7 +130,29 @@ class _Reader:
         if ctype in _PKCS7_MIME or self._named_p7m(entity):
             return self._pkcs7_mime(entity, where, depth)
         self._check_structure(entity, where, depth)
+        return self._content(entity)
+
+    # --- where the bytes are (the spooled reader reads them from its spool) -------------
+
+    def _content(self, entity: Entity) -> bytes | Region:
+        """The entity's bytes as delivered."""
         return entity.raw
+
+    def _signed_content(self, entity: Entity) -> cms_read.Content:
+        """What a multipart/signed signature covers: the first part as the receiver
+        canonicalises it (RFC 8551 3.1.1), or as its quirks do."""
+        signed = entity.raw
+        quirks = self.options.quirks
+        if quirks.strip_trailing_whitespace:
+            signed = mime.strip_trailing_whitespace(signed)
+        return mime.to_lf(signed) if quirks.no_canonicalize else mime.canonicalize(signed)
+
+    def _cms(self, entity: Entity, where: str) -> tuple[ContentInfo, Region | None]:
+        """The CMS object a part carries, and its large string left in a spool (None)."""
+        return cms_read.read_content_info(self._decode(entity, where), where, self.budget), None
+
+    def _stream(self, region: Region) -> cms_read.StreamedContent:
+        raise AssertionError(f"{region!r}: a Region is read by the spooled reader")
 
     def _named_p7m(self, entity: Entity) -> bool:
         """application/octet-stream named smime.p7m: what some old clients send."""
@@ -220,7 +233,7 @@ class _Reader:
 
     # --- multipart/signed -------------------------------------------------------------
 
-    def _multipart_signed(self, entity: Entity, where: str, depth: int) -> bytes | None:
+    def _multipart_signed(self, entity: Entity, where: str, depth: int) -> bytes | Region | None:
         check_accepted("signature format", "multipart-signed", self.options.formats)
         self._refuse_defects(entity, where)
         parts = entity.children
@@ -236,13 +249,12 @@ class _Reader:
             )
         self._media_type(signature_part, sig_type)
         self._check_micalg(entity)
-        signed = parts[0].raw
-        quirks = self.options.quirks
-        if quirks.strip_trailing_whitespace:
-            signed = mime.strip_trailing_whitespace(signed)
-        signed = mime.to_lf(signed) if quirks.no_canonicalize else mime.canonicalize(signed)
-        der = self._decode(signature_part, signature_where)
-        content_type, content = cms_read.read_content_info(der, signature_where, self.budget)
+        signed = self._signed_content(parts[0])
+        (content_type, content), large = self._cms(signature_part, signature_where)
+        if large is not None:
+            raise malformed(
+                signature_where, "detached signature whose SignedData also carries content"
+            )
         if content_type != oids.SIGNED_DATA:
             raise malformed(
                 signature_where,
@@ -267,16 +279,16 @@ class _Reader:
 
     # --- application/pkcs7-mime -------------------------------------------------------
 
-    def _pkcs7_mime(self, entity: Entity, where: str, depth: int) -> bytes | None:
+    def _pkcs7_mime(self, entity: Entity, where: str, depth: int) -> bytes | Region | None:
         self._media_type(entity, entity.content_type)
-        der = self._decode(entity, where)
-        content_type, content = cms_read.read_content_info(der, where, self.budget)
+        (content_type, content), large = self._cms(entity, where)
         layer = cms_read.layer_name(content_type)
+        inner: bytes | Region
         if content_type == oids.SIGNED_DATA:
             check_accepted("signature format", "opaque", self.options.formats)
             if self.scope == WHOLE:
                 self.status.layers.append(layer)
-            result = self._signed(content, where, None)
+            result = self._signed(content, where, None, large)
             if result.content is None:
                 if not result.signers and self.scope == WHOLE:
                     self.status.layers[-1] = "certs-only"
@@ -289,7 +301,7 @@ class _Reader:
                     f"{cms_read.layer_name(result.content_type)} is not read "
                     "(S/MIME carries a MIME entity as id-data)",
                 )
-            inner = result.content
+            inner = result.spooled or result.content
         elif content_type in (oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA):
             self.status.layers.append(layer)
             self.status.encrypted = True
@@ -299,12 +311,13 @@ class _Reader:
                 keys=self.keys,
                 options=self.options,
                 found=self.status.algorithms,
+                large=large,
             )
             self.status.decrypted = True
             self.aead_verified = self.aead_verified or decrypted.aead
-            inner = decrypted.content
+            inner = decrypted.spooled or decrypted.content
         elif content_type == oids.DATA and isinstance(content, DataParts):
-            inner = content.content
+            inner = large or content.content
         else:
             raise ReadError(
                 ErrorCode.UNSUPPORTED_FUNCTION,
@@ -332,7 +345,13 @@ class _Reader:
 
     # --- signatures -------------------------------------------------------------------
 
-    def _signed(self, content: Parts, where: str, detached: bytes | None) -> cms_read.SignedResult:
+    def _signed(
+        self,
+        content: Parts,
+        where: str,
+        detached: cms_read.Content | None,
+        large: Region | None = None,
+    ) -> cms_read.SignedResult:
         extra = [certificates.asn1_certificate(c) for c in (*self.trust, *self.intermediates)]
         pool = CertificatePool([], self.directory, extra)
         result = cms_read.read_signed_data(
@@ -342,6 +361,8 @@ class _Reader:
             pool=pool,
             options=self.options,
             found=self.status.algorithms,
+            large=large,
+            stream=self._stream,
         )
         if not result.signers:
             return result
@@ -513,10 +534,18 @@ def read_message(
     otherwise. Never raises.
     """
     status = Status()
-    reader = _Reader(
+    reader = Reader(
         keys, trust, crls, directory, options, limits, validation_time, intermediates, status
     )
-    content: bytes | None = None
+    content = run_reader(reader, message)
+    assert not isinstance(content, Region)
+    return content, status
+
+
+def run_reader(reader: Reader, message: bytes | Region) -> bytes | Region | None:
+    """Read with `reader` into its status: never raises; a bug is INTERNAL, with no content."""
+    status = reader.status
+    content: bytes | Region | None = None
     try:
         content = reader.read(message)
     except ReadError as exc:
@@ -535,4 +564,4 @@ def read_message(
         status.add_error(ErrorCode.INTERNAL, f"{type(exc).__name__} while summing up: {exc}")
     if any(e.code == ErrorCode.INTERNAL for e in status.errors):
         content = None
-    return content, status
+    return content

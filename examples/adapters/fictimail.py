@@ -39,6 +39,7 @@ from pathlib import Path
 EXIT = {
     "internal": 70,
     "malformed": 16,
+    "too-large": 17,
     "unsupported-function": 15,
     "unsupported-format": 14,
     "cannot-decrypt": 13,
@@ -52,7 +53,7 @@ EXIT = {
 }
 PRECEDENCE = list(EXIT)
 FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
-CONTRACT_VERSION = 3  # the version of docs/agent-cli.md this adapter implements
+CONTRACT_VERSION = 4  # the version of docs/agent-cli.md this adapter implements
 PROTOCOL = "osm-harness/1"
 
 

@@ -124,7 +124,7 @@ send() {
 # ---------------------------------------------------------------- receive
 ERRORS=""        # the status's errors, as JSON objects
 FIRST_ERROR=""   # the exit code of the first error in the contract's order
-ORDER="internal malformed unsupported-function unsupported-format cannot-decrypt unsupported-algorithm not-encrypted bad-signature revoked-signer untrusted-signer signer-mismatch no-signature"
+ORDER="internal malformed too-large unsupported-function unsupported-format cannot-decrypt unsupported-algorithm not-encrypted bad-signature revoked-signer untrusted-signer signer-mismatch no-signature"
 
 exit_of() {
     case $1 in
@@ -132,7 +132,8 @@ exit_of() {
     untrusted-signer | revoked-signer | signer-mismatch) echo 12 ;;
     cannot-decrypt | not-encrypted) echo 13 ;;
     unsupported-algorithm | unsupported-format) echo 14 ;;
-    unsupported-function) echo 15 ;; malformed) echo 16 ;; *) echo 70 ;;
+    unsupported-function) echo 15 ;; malformed) echo 16 ;;
+    too-large) echo 17 ;; *) echo 70 ;;
     esac
 }
 

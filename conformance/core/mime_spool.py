@@ -1,0 +1,183 @@
+"""The MIME reader over a spool: a skeleton of the entity, its large bodies left out.
+
+A large entity is cut as `core.mime` cuts it (header block to the first empty
+line, multipart bodies at their delimiter lines, RFC 2046 5.1.1) while it lies
+in a spool; what is copied out is its skeleton: every header block, preamble,
+delimiter line and epilogue, and every body up to `part_bytes`. A larger leaf
+body is left out (elided) and known by where it lies. `mime.read` then reads
+the skeleton like any message, so the tree, the parameters and the structure
+defects are the ones the in-memory reading gives; `Skeleton.original` maps any
+range of the skeleton (an entity's raw bytes, a body) back to the spool, elided
+bodies included, for the caller to stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.core import mime
+from conformance.core.spool import Region
+
+__all__ = ["HEADER_WINDOW", "Skeleton", "SkeletonError", "skeleton"]
+
+HEADER_WINDOW = 256 * 1024  # the longest header block read from a spool
+
+
+class SkeletonError(ValueError):
+    """The entity cannot be cut in bounded memory (a header block without its end)."""
+
+
+@dataclass
+class _Segment:
+    skel_start: int
+    skel_len: int  # 0 for an elided body
+    orig_start: int
+    orig_len: int
+
+
+@dataclass
+class Skeleton:
+    """The skeleton's bytes and where each of its pieces lies in the region."""
+
+    region: Region
+    data: bytes = b""
+    segments: list[_Segment] = field(default_factory=list)
+    elided: int = 0  # bodies left out
+
+    def original(self, start: int, end: int) -> Region:
+        """The region of the skeleton's [start, end): an elided body at `start` or at `end`
+        is inside (an entity's raw bytes end with its body)."""
+        return self.region.sub(self._at_start(start), self._at_end(end))
+
+    def _at_start(self, pos: int) -> int:
+        for seg in self.segments:
+            if seg.skel_len == 0 and seg.skel_start == pos:
+                return seg.orig_start
+            if seg.skel_start <= pos < seg.skel_start + seg.skel_len:
+                return seg.orig_start + pos - seg.skel_start
+        return len(self.region)
+
+    def _at_end(self, pos: int) -> int:
+        for seg in reversed(self.segments):
+            if seg.skel_len == 0 and seg.skel_start == pos:
+                return seg.orig_start + seg.orig_len
+            if seg.skel_start < pos <= seg.skel_start + seg.skel_len:
+                return seg.orig_start + pos - seg.skel_start
+        return 0
+
+
+class _Builder:
+    def __init__(self, region: Region, limits: mime.MimeLimits, part_bytes: int) -> None:
+        self.region = region
+        self.limits = limits
+        self.part_bytes = part_bytes
+        self.pieces: list[bytes] = []
+        self.skel = Skeleton(region)
+        self.size = 0
+        self.entities = 0
+
+    def copy(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        data = self.region.read(start, end)
+        self.skel.segments.append(_Segment(self.size, len(data), start, len(data)))
+        self.pieces.append(data)
+        self.size += len(data)
+
+    def elide(self, start: int, end: int) -> None:
+        self.skel.segments.append(_Segment(self.size, 0, start, end - start))
+        self.skel.elided += 1
+
+    def entity(self, start: int, end: int, depth: int) -> None:
+        """Copy or elide the entity in [start, end) of the region."""
+        self.entities += 1
+        if end - start <= self.part_bytes:
+            self.copy(start, end)
+            return
+        head = self.region.read(start, min(end, start + HEADER_WINDOW))
+        header, body_offset, has_headers, bad_line = mime.split_header(head)
+        if body_offset >= len(head) and end - start > len(head):
+            raise SkeletonError(
+                f"no end of the header block in the first {HEADER_WINDOW} bytes of an entity "
+                f"of {end - start} bytes"
+            )
+        if not has_headers or bad_line is not None:
+            self.elide(start, end)  # all body: content that is not a MIME entity
+            return
+        body_start = start + body_offset
+        boundary = mime.header_param(header, "boundary")
+        content_type = mime.header_content_type(header)
+        too_deep = depth + 1 > self.limits.max_depth
+        if not content_type.startswith("multipart/") or not boundary or too_deep:
+            self.copy(start, body_start)
+            self.elide(body_start, end)
+            return
+        self.copy(start, body_start)
+        delim = b"--" + boundary.encode("utf-8", "surrogateescape")
+        spans, _, last_start, closed, _ = delimited(self.region.sub(body_start, end), delim)
+        if last_start is not None and not closed:
+            spans.append((last_start, end - body_start))
+        pos = body_start
+        for a, b in spans:
+            self.copy(pos, body_start + a)
+            if self.entities > self.limits.max_parts:
+                self.elide(body_start + a, body_start + b)  # past max_parts: not read
+            else:
+                self.entity(body_start + a, body_start + b, depth + 1)
+            pos = body_start + b
+        self.copy(pos, end)
+
+
+def skeleton(region: Region, limits: mime.MimeLimits, part_bytes: int) -> Skeleton:
+    """The skeleton of the entity that `region` holds (`SkeletonError` when a header
+    block does not end within HEADER_WINDOW)."""
+    builder = _Builder(region, limits, part_bytes)
+    builder.entity(0, len(region), 0)
+    builder.skel.data = b"".join(builder.pieces)
+    return builder.skel
+
+
+def delimited(
+    body: Region, delim: bytes
+) -> tuple[list[tuple[int, int]], int, int | None, bool, int]:
+    """`mime._delimited` over a region: the same answers, found window by window."""
+    size = len(body)
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    first = size
+    closed = False
+    close_end = size
+    pos = 0
+    while True:
+        i = body.find(delim, pos)
+        if i < 0:
+            break
+        pos = i + len(delim)
+        if i > 0 and body.read(i - 1, i) != b"\n":
+            continue
+        after = body.read(pos, pos + 2)
+        is_close = after == b"--"
+        j = pos + 2 if is_close else pos
+        tail = body.read(j, j + 1024)
+        k = 0
+        while k < len(tail) and tail[k : k + 1] in (b" ", b"\t"):
+            k += 1
+        j += k
+        if j < size and body.read(j, j + 1) not in (b"\r", b"\n") and not is_close:
+            continue
+        end = i if i == 0 else (i - 2 if body.read(i - 2, i) == b"\r\n" else i - 1)
+        if start is not None:
+            spans.append((start, max(end, start)))
+        else:
+            first = min(first, end)
+        nl = body.find(b"\n", j, j + 64 * 1024)
+        if nl < 0 and j + 64 * 1024 < size:
+            nl = body.find(b"\n", j)
+        line_end = size if nl < 0 else nl + 1
+        if is_close:
+            closed = True
+            close_end = line_end
+            break
+        start = line_end
+        pos = start
+    return spans, first, start, closed, close_end
