@@ -31,6 +31,7 @@ COMMANDS = {
     "vectors": "conformance.vectors.cli",
     "pki": "conformance.pki.cli",
     "token": "conformance.token.cli",
+    "directory": "conformance.directory_cli",
     "schemas": "conformance.schemas",
 }
 COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))

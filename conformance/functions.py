@@ -21,6 +21,7 @@ REQUIRED_SERVICES: dict[Function, tuple[Service, ...]] = {
     "sign-encrypt": SERVICES,
     "hprim-net": SERVICES,  # HPRIM-Net: HPRIM signed with the CPS card and encrypted
     "attachments": SERVICES,
+    "first-contact": SERVICES,  # a letter as sign-encrypt, to a recipient never met
 }
 
 OPERATION: dict[Function, Operation] = {
@@ -29,9 +30,12 @@ OPERATION: dict[Function, Operation] = {
     "sign-encrypt": "sign-encrypt",
     "hprim-net": "sign-encrypt",
     "attachments": "sign-encrypt",
+    "first-contact": "sign-encrypt",
 }
+# The functions whose sender is handed no certificate for the recipient: it must find it.
+FIRST_CONTACT: frozenset[Function] = frozenset({"first-contact"})
 
-__all__ = ["OPERATION", "REQUIRED_SERVICES", "services_held", "shortfall"]
+__all__ = ["FIRST_CONTACT", "OPERATION", "REQUIRED_SERVICES", "services_held", "shortfall"]
 
 
 def services_held(services: Services) -> dict[str, bool]:

@@ -23,7 +23,10 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 # 2: the status JSON gains `coverage` (the MIME parts each service covers) and
 # `contract_version`; capabilities gain `contract_version`.
 # 3: the harness protocol "osm-harness/1" (`serve`), declared in capabilities' `protocols`.
-CONTRACT_VERSION = 3
+# 4: `send --to-address MAIL --directory ldap://HOST:PORT/BASE` (the sender finds the
+# certificate in the CPS directory), the function first-contact, the error code
+# no-recipient-certificate (exit 17).
+CONTRACT_VERSION = 4
 WHOLE_MESSAGE = "message"  # the coverage name of the whole message
 
 
@@ -41,6 +44,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_FORMAT = "unsupported-format"  # not a format it reads (S/MIME vs Apicrypt model)
     UNSUPPORTED_FUNCTION = "unsupported-function"
     MALFORMED = "malformed"  # not MIME, not CMS, over a limit, inconsistent
+    # A sender found no usable certificate for a recipient: none given, or the directory
+    # lookup failed (absent, no encryption certificate, expired, revoked, down, timeout).
+    NO_RECIPIENT_CERTIFICATE = "no-recipient-certificate"
     INTERNAL = "internal"  # the agent itself broke: a harness error, never a verdict
 
 
@@ -56,6 +62,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_FORMAT: 14,
     ErrorCode.UNSUPPORTED_FUNCTION: 15,
     ErrorCode.MALFORMED: 16,
+    ErrorCode.NO_RECIPIENT_CERTIFICATE: 17,
     ErrorCode.INTERNAL: 70,
 }
 
@@ -65,6 +72,7 @@ PRECEDENCE: list[ErrorCode] = [
     ErrorCode.INTERNAL,
     ErrorCode.MALFORMED,
     ErrorCode.UNSUPPORTED_FUNCTION,
+    ErrorCode.NO_RECIPIENT_CERTIFICATE,
     ErrorCode.UNSUPPORTED_FORMAT,
     ErrorCode.CANNOT_DECRYPT,
     ErrorCode.UNSUPPORTED_ALGORITHM,

@@ -15,8 +15,11 @@ from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import TypeVar
 
+from cryptography import x509
+
 from conformance import __version__
 from conformance.agents import identity_files as files
+from conformance.agents import recipients
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
@@ -30,6 +33,7 @@ from conformance.core.vocabulary import (
     Role,
     SignatureAlgorithm,
 )
+from conformance.directory.lookup import Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
@@ -176,7 +180,17 @@ class ProfileAgent:
         try:
             if self._uses_apicrypt(request):
                 return self._send_apicrypt(request)
-            return self._send_smime(request)
+            how = self.profile.send.recipient_certificate
+            refused = recipients.refusal(request, self.id, how)
+            if refused is not None:
+                return refused
+            ev = Evidence()
+            found = recipients.looked_up(request, ev, self.id)
+            if isinstance(found, SendResult):
+                return found
+            sent = self._send_smime(found)
+            sent.evidence.notes[:0] = ev.notes
+            return sent
         except UnsupportedMechanism as exc:
             return SendResult(None, ErrorCode.UNSUPPORTED_ALGORITHM, f"sender: {exc}")
         except (TokenError, ComposeError, apicrypt.ApicryptSendError) as exc:
@@ -264,13 +278,40 @@ class ProfileAgent:
             return Reception(content, status)
         if receive.smime is None:
             return _refused(ErrorCode.UNSUPPORTED_FORMAT, f"{self.id} does not read S/MIME")
+        fetches = set(receive.directory_fetches) if request.directory else set()
+        lookup = Lookup(request.directory) if request.directory and fetches else None
+        try:
+            crls = files.crls(request.crls)
+            if lookup is not None and "crls" in fetches:
+                crls = lookup.all_crls()  # the CA entries' CRLs instead of the files given
+            reception = self._read(request, crls, lookup if "signers" in fetches else None)
+            if lookup is not None:
+                reception.evidence.notes += [f"signer lookup: {f}" for f in lookup.failures]
+            return reception
+        except LookupFailure as exc:
+            # The directory failed the receiver: it checks as it can without (no CRL,
+            # no signer certificate) and says so, never crashes.
+            crls = files.crls(request.crls)
+            reception = self._read(request, crls, None)
+            reception.evidence.notes.append(f"directory lookup failed ({exc.kind}): {exc.reason}")
+            return reception
+        finally:
+            if lookup is not None:
+                lookup.close()
+
+    def _read(
+        self,
+        request: ReceiveRequest,
+        crls: list[x509.CertificateRevocationList],
+        directory: Lookup | None,
+    ) -> Reception:
         recipient = request.recipient.identity_dir
         content, status = read_message(
             request.message,
             keys=[self._key(request.recipient, "encrypt")],
             trust=files.trust_anchors(request.trust),
-            crls=files.crls(request.crls),
-            directory=None,
+            crls=crls,
+            directory=directory,
             options=self._receive_options,
             limits=self.limits,
             validation_time=self.validation_time,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance.functions import FIRST_CONTACT
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import CellKey, MatrixSpec
@@ -30,7 +31,7 @@ def test_cell(
         osm_cast.seat(sender, "sender"),
         osm_cast.seat(receiver, "receiver"),
         function,
-        osm_cast.world(),
+        osm_cast.world(directory=function in FIRST_CONTACT),
         CellSettings(
             examples=osm_spec.examples,
             seed=osm_spec.seed,

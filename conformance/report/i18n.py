@@ -120,6 +120,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "fn.sign-encrypt": ("signature et chiffrement", "sign and encrypt"),
     "fn.hprim-net": ("HPRIM-Net", "HPRIM-Net"),
     "fn.attachments": ("pièces jointes", "attachments"),
+    "fn.first-contact": ("premier contact", "first contact"),
     "svc.authentication": ("authentification", "authentication"),
     "svc.integrity": ("intégrité", "integrity"),
     "svc.non_repudiation": ("non-répudiation", "non-repudiation"),
