@@ -104,7 +104,7 @@ def test_a_signed_part_beside_an_unsigned_one_covers_that_part_only(signed_first
     assert status.layers == []  # no S/MIME layer wraps the message
     data = status.to_json()
     assert data["coverage"]["authentication"] == [part]
-    assert data["contract_version"] == CONTRACT_VERSION == 3
+    assert data["contract_version"] == CONTRACT_VERSION == 4
 
 
 def test_a_receiver_requiring_signatures_refuses_a_partial_signature() -> None:

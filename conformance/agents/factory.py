@@ -13,7 +13,7 @@ from conformance.agents.command import CommandAgent
 from conformance.agents.profiled import ProfileAgent
 from conformance.agents.recipients import refusal
 from conformance.check.policy import DEFAULT_POLICY
-from conformance.core.vocabulary import Capabilities, RecipientCertificate
+from conformance.core.vocabulary import Capabilities, CertificateSource
 from conformance.profiles.schema import Profile
 
 
@@ -24,7 +24,7 @@ class _Named:
     inner: Agent
     id: str
     caps: Capabilities
-    recipient_certificate: RecipientCertificate = "manual"
+    recipient_certificate: CertificateSource = "manual"
 
     def capabilities(self) -> Capabilities:
         return self.caps

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from conformance.agents.base import Evidence, SendRequest, SendResult
-from conformance.core.vocabulary import RecipientCertificate
+from conformance.core.vocabulary import CertificateSource
 from conformance.directory.lookup import NO_CERTIFICATE, Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
@@ -31,7 +31,7 @@ def needs_lookup(request: SendRequest) -> bool:
     return OPERATION[request.function] != "sign" and not request.recipients
 
 
-def refusal(request: SendRequest, agent_id: str, how: RecipientCertificate) -> SendResult | None:
+def refusal(request: SendRequest, agent_id: str, how: CertificateSource) -> SendResult | None:
     """The refusal of a sender that does not look in the directory, when it must; else None."""
     if not needs_lookup(request) or how == "directory":
         return None

@@ -28,8 +28,8 @@ FUNCTIONS: tuple[Function, ...] = get_args(Function)
 # How a sender finds a recipient's encryption certificate (a profile's
 # send.recipient_certificate): in the CPS directory (LDAP), from a signed message
 # received earlier, or imported by hand.
-RecipientCertificate = Literal["directory", "prior-message", "manual"]
-RECIPIENT_CERTIFICATES: tuple[RecipientCertificate, ...] = get_args(RecipientCertificate)
+CertificateSource = Literal["directory", "prior-message", "manual"]
+CERTIFICATE_SOURCES: tuple[CertificateSource, ...] = get_args(CertificateSource)
 # What a receiver may fetch from the directory: CRLs (from the CA's entry) and the
 # certificate of a signer the message does not carry.
 DirectoryFetch = Literal["crls", "signers"]

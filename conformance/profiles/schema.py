@@ -17,13 +17,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from conformance.core.vocabulary import (
     AgentKind,
     Capabilities,
+    CertificateSource,
     CmsTransferEncoding,
     ContentCipher,
     Digest,
     DirectoryFetch,
     Function,
     KeyTransport,
-    RecipientCertificate,
     SignatureAlgorithm,
 )
 from conformance.smime.options import (
@@ -284,7 +284,7 @@ class Send(Section):
         default=None, description="Encryption options (S/MIME only)."
     )
     mime: Mime | None = Field(default=None, description="MIME options (S/MIME only).")
-    recipient_certificate: RecipientCertificate = Field(
+    recipient_certificate: CertificateSource = Field(
         default="manual",
         description="How it finds a recipient's encryption certificate: directory (looks the "
         "address up in the CPS directory over LDAP), prior-message (takes it from a signed "
