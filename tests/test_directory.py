@@ -18,11 +18,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from agents_support import REPO, need_tools
 
-from conformance.agents.base import Evidence, SendRequest
+from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.recipients import looked_up
 from conformance.core.vocabulary import Party
@@ -370,3 +371,60 @@ def test_agent_send_to_address_through_the_directory(pki: TestPKI, served: slapd
     )
     assert missing.returncode == 2
     assert b"--to-address needs --directory" in missing.stderr
+
+
+# --- receivers ----------------------------------------------------------------------------
+
+
+def _without_certificates(profile_id: str) -> Any:
+    """The profile, signing with no certificate in the message (the receiver must find it)."""
+    profile = load_profiles()[profile_id]
+    assert profile.send.signature is not None
+    signature = profile.send.signature.model_copy(update={"certificates": "none"})
+    send = profile.send.model_copy(update={"signature": signature})
+    engine = profile.engine.model_copy(update={"keys": "software"})
+    return profile.model_copy(update={"send": send, "engine": engine})
+
+
+@needs_slapd
+def test_receiver_fetches_an_unknown_signer_and_the_crls_from_the_directory(
+    pki: TestPKI, served: slapd.Endpoint
+) -> None:
+    export = exported_pki(pki)
+    sender, recipient = pki.valid_identities()[0], pki.valid_identities()[1]
+    signer = make_agent(_without_certificates("reference"))
+    reader = make_agent(_without_certificates("reference"))  # directory_fetches: crls, signers
+    try:
+        sent = signer.send(
+            SendRequest(
+                function="sign",
+                content=build_entity(basic_scenario("sign")),
+                sender=Party(export / "identities" / sender.id, sender.email, sender.name),
+                recipients=(),
+                recipient_emails=(recipient.email,),
+            )
+        )
+        assert sent.message is not None, sent.reason
+        me = Party(export / "identities" / recipient.id, recipient.email, recipient.name)
+        ca = export / "ca"
+
+        def read(directory: str | None) -> Any:
+            return reader.receive(
+                ReceiveRequest(
+                    message=sent.message or b"",
+                    recipient=me,
+                    trust=(ca / "root.pem",),
+                    crls=(),  # no CRL file: with the directory, the CA entries' CRLs
+                    directory=directory,
+                )
+            )
+
+        alone = read(None)
+        assert not alone.status.ok  # no certificate for the signer, nowhere to find one
+        found = read(served.url)
+        assert found.status.ok, found.status.errors
+        assert found.status.signature_valid and found.status.chain_valid
+        assert found.status.signer is not None and found.status.signer.email == sender.email
+    finally:
+        close_agent(signer)
+        close_agent(reader)

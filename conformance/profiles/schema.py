@@ -529,8 +529,11 @@ class Profile(Section):
         send = frozenset(self.send.functions) | frozenset(self.send.apicrypt_functions)
         receive = frozenset(self.receive.functions)
         # A first contact is a signed and encrypted letter: whoever sends (reads) one may be
-        # asked to, and whether it finds the certificate is what the cell measures.
-        first: frozenset[Function] = frozenset({"first-contact"})
+        # asked to, and whether it finds the certificate is what the cell measures. A vendor
+        # adapter lists it itself: `send --to-address` is contract 4, which it may not speak.
+        first: frozenset[Function] = (
+            frozenset({"first-contact"}) if self.engine.type != "command" else frozenset()
+        )
         return Capabilities(
             send=send | (first if "sign-encrypt" in send else frozenset()),
             receive=receive | (first if "sign-encrypt" in receive else frozenset()),
