@@ -136,6 +136,7 @@ class ProfileAgent:
         self.validation_time = validation_time
         self.limits = limits or Limits()
         self._software = profile.engine.keys == "software"
+        self._crl_cache: dict[str, list[x509.CertificateRevocationList]] = {}
 
     def capabilities(self) -> Capabilities:
         return self.profile.capabilities()
@@ -283,7 +284,7 @@ class ProfileAgent:
         try:
             crls = files.crls(request.crls)
             if lookup is not None and "crls" in fetches:
-                crls = lookup.all_crls()  # the CA entries' CRLs instead of the files given
+                crls = self._directory_crls(lookup)  # the CA entries' instead of the files
             reception = self._read(request, crls, lookup if "signers" in fetches else None)
             if lookup is not None:
                 reception.evidence.notes += [f"signer lookup: {f}" for f in lookup.failures]
@@ -298,6 +299,18 @@ class ProfileAgent:
         finally:
             if lookup is not None:
                 lookup.close()
+
+    def _directory_crls(self, lookup: Lookup) -> list[x509.CertificateRevocationList]:
+        """The CA entries' CRLs, fetched once per directory and kept while they are current
+        (until their next update), as a mail client keeps the CRLs it fetched."""
+        now = self.validation_time or datetime.now(UTC)
+        kept = self._crl_cache.get(lookup.url)
+        if kept is None or any(
+            c.next_update_utc is not None and c.next_update_utc < now for c in kept
+        ):
+            kept = lookup.all_crls()
+            self._crl_cache[lookup.url] = kept
+        return kept
 
     def _read(
         self,
