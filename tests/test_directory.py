@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -428,3 +429,21 @@ def test_receiver_fetches_an_unknown_signer_and_the_crls_from_the_directory(
     finally:
         close_agent(signer)
         close_agent(reader)
+
+
+@needs_slapd
+def test_directory_serve_on_a_port_in_use_says_so() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "conformance", "directory", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert f"127.0.0.1:{port} is already in use" in done.stderr

@@ -62,6 +62,17 @@ def free_port(host: str = LOOPBACK) -> int:
         return port
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens there (slapd would fail to bind, and a probe
+    would take that listener for slapd)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _config(work: Path, base: str) -> Path:
     lines = [f"include {SCHEMA_DIR / s}.schema" for s in SCHEMAS]
     lines += [
@@ -128,6 +139,8 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
+    if port and port_in_use(host, port):
+        raise RuntimeError(f"{host}:{port} is already in use")
     work = Path(tempfile.mkdtemp(prefix="osm-slapd-"))
     try:
         config = _config(work, tree.base)
