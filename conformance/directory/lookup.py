@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -158,13 +159,16 @@ class Lookup:
     def _search(self, where: str, query: str, attributes: list[str]) -> list[dict[str, Any]]:
         # ldap3 is imported here, at the first question: its import costs a tenth of a
         # second, which a command that never asks the directory need not pay.
-        from ldap3 import Connection, Server
-        from ldap3.core.exceptions import (
-            LDAPException,
-            LDAPResponseTimeoutError,
-            LDAPSocketOpenError,
-            LDAPSocketReceiveError,
-        )
+        with warnings.catch_warnings():
+            # ldap3 2.9 imports names pyasn1 0.6 deprecates (tagMap, typeMap): not ours to fix.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from ldap3 import Connection, Server
+            from ldap3.core.exceptions import (
+                LDAPException,
+                LDAPResponseTimeoutError,
+                LDAPSocketOpenError,
+                LDAPSocketReceiveError,
+            )
 
         what = self.url
         try:
