@@ -32,6 +32,7 @@ COMMANDS = {
     "pki": "conformance.pki.cli",
     "token": "conformance.token.cli",
     "choose": "conformance.choose.cli",
+    "directory": "conformance.directory_cli",
     "schemas": "conformance.schemas",
 }
 COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))

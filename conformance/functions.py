@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Literal
 
-from conformance.core.vocabulary import SERVICES, Function, Service
+from conformance.core.vocabulary import FUNCTIONS, SERVICES, Function, Service
 from conformance.status import Services
 
 Operation = Literal["sign", "encrypt", "sign-encrypt"]
@@ -21,6 +21,7 @@ REQUIRED_SERVICES: dict[Function, tuple[Service, ...]] = {
     "sign-encrypt": SERVICES,
     "hprim-net": SERVICES,  # HPRIM-Net: HPRIM signed with the CPS card and encrypted
     "attachments": SERVICES,
+    "first-contact": SERVICES,  # a letter as sign-encrypt, to a recipient never met
 }
 
 OPERATION: dict[Function, Operation] = {
@@ -29,9 +30,23 @@ OPERATION: dict[Function, Operation] = {
     "sign-encrypt": "sign-encrypt",
     "hprim-net": "sign-encrypt",
     "attachments": "sign-encrypt",
+    "first-contact": "sign-encrypt",
 }
+# The functions whose sender is handed no certificate for the recipient: it must find it.
+FIRST_CONTACT: frozenset[Function] = frozenset({"first-contact"})
+# The functions whose messages differ from one another: a first contact's message is a
+# sign-encrypt one (what differs is how its sender found the certificate), so the
+# vectors of a product the suite cannot drive, and the golden corpus, leave it out.
+MESSAGE_FUNCTIONS: tuple[Function, ...] = tuple(f for f in FUNCTIONS if f not in FIRST_CONTACT)
 
-__all__ = ["OPERATION", "REQUIRED_SERVICES", "services_held", "shortfall"]
+__all__ = [
+    "FIRST_CONTACT",
+    "MESSAGE_FUNCTIONS",
+    "OPERATION",
+    "REQUIRED_SERVICES",
+    "services_held",
+    "shortfall",
+]
 
 
 def services_held(services: Services) -> dict[str, bool]:

@@ -24,7 +24,9 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 # `contract_version`; capabilities gain `contract_version`.
 # 3: the harness protocol "osm-harness/1" (`serve`), declared in capabilities' `protocols`.
 # 4: the error code `too-large` (exit 17): a message over the receiver's size limit is not
-# malformed.
+# malformed; `send --to-address MAIL --directory ldap://HOST:PORT/BASE` (the sender finds
+# the certificate in the CPS directory), the function first-contact, the error code
+# no-recipient-certificate (exit 18).
 CONTRACT_VERSION = 4
 WHOLE_MESSAGE = "message"  # the coverage name of the whole message
 
@@ -44,6 +46,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_FUNCTION = "unsupported-function"
     MALFORMED = "malformed"  # not MIME, not CMS, over a structure limit, inconsistent
     TOO_LARGE = "too-large"  # well formed or not, over the receiver's size limit: not read
+    # A sender found no usable certificate for a recipient: none given, or the directory
+    # lookup failed (absent, no encryption certificate, expired, revoked, down, timeout).
+    NO_RECIPIENT_CERTIFICATE = "no-recipient-certificate"
     INTERNAL = "internal"  # the agent itself broke: a harness error, never a verdict
 
 
@@ -60,6 +65,7 @@ EXIT_CODES: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_FUNCTION: 15,
     ErrorCode.MALFORMED: 16,
     ErrorCode.TOO_LARGE: 17,
+    ErrorCode.NO_RECIPIENT_CERTIFICATE: 18,
     ErrorCode.INTERNAL: 70,
 }
 
@@ -70,6 +76,7 @@ PRECEDENCE: list[ErrorCode] = [
     ErrorCode.MALFORMED,
     ErrorCode.TOO_LARGE,
     ErrorCode.UNSUPPORTED_FUNCTION,
+    ErrorCode.NO_RECIPIENT_CERTIFICATE,
     ErrorCode.UNSUPPORTED_FORMAT,
     ErrorCode.CANNOT_DECRYPT,
     ErrorCode.UNSUPPORTED_ALGORITHM,

@@ -27,7 +27,7 @@ from conformance.adapters.check import (
 from conformance.cli import main
 from conformance.errors import UserError
 from conformance.paths import REPO_DIR
-from conformance.status import Status
+from conformance.status import CONTRACT_VERSION, Status
 
 EXAMPLES = REPO_DIR / "examples" / "adapters"
 PYTHON_EXAMPLE = EXAMPLES / "fictimail.py"
@@ -197,7 +197,7 @@ def test_the_command_line_prints_a_line_per_check_and_json(
     out = capsys.readouterr().out.splitlines()
     assert code == 0, out
     assert out[0].startswith("PASS  version")
-    assert out[-1].startswith("adapter conforms to the contract (version 4)")
+    assert out[-1].startswith(f"adapter conforms to the contract (version {CONTRACT_VERSION})")
     code = main(["adapter", "check", "--json", *common, "--", *broken(tmp_path, "status").argv])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["ok"] is False

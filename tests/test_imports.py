@@ -171,7 +171,7 @@ def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("errors", "paths", "status", "functions", "results", "search", "cli_support"),
-    ("pki", "token"),
+    ("pki", "token", "directory"),
     ("smime",),
     ("scenarios",),
     ("check",),
@@ -182,7 +182,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("adapters", "choose"),
     ("vectors",),
     ("fuzz",),
-    ("cli", "__main__", "pytest_plugin", "schemas", "bench", "bench_large", "matrix.bench"),
+    (
+        "cli",
+        "__main__",
+        "pytest_plugin",
+        "schemas",
+        "bench",
+        "bench_large",
+        "matrix.bench",
+        "directory_cli",
+    ),
 )
 
 

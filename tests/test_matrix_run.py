@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
+from conformance.functions import MESSAGE_FUNCTIONS
 from conformance.paths import PROFILES_DIR, REPO_DIR
 from conformance.results import Results, load_results
 from conformance.schemas import render, schemas
@@ -177,6 +178,8 @@ def test_interrupted_run_writes_what_it_has(tmp_path: Path) -> None:
     # progress line and the signal (with 3 the whole run sometimes beat it).
     argv = [sys.executable, "-m", "conformance", "run", "--jobs", "2", "--examples", "100"]
     argv += ["--sender", "reference", "--receiver", "reference", "--receiver", "docteur-net-cps"]
+    # Ten cells (a progress line per cell): the five functions without first-contact.
+    argv += [a for f in MESSAGE_FUNCTIONS for a in ("--function", f)]
     argv += ["--out", str(out)]
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=tmp_path

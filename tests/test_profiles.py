@@ -128,7 +128,7 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         GOOD + "send:\n  functions:\n    - sign\n    - fax\n",
         [
             "foo.yaml:10: send.functions[1]: 'fax' is not one of 'sign', 'encrypt', "
-            "'sign-encrypt', 'hprim-net', 'attachments'"
+            "'sign-encrypt', 'hprim-net', 'attachments', 'first-contact'"
         ],
     ),
     (
@@ -416,7 +416,7 @@ def test_capabilities() -> None:
     assert "hprim-net" not in p["apimail-apicrypt"].capabilities().send
     assert "hprim-net" not in p["apimail-apicrypt"].capabilities().receive
     assert p["smm"].capabilities().receive == frozenset(
-        {"sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"}
+        {"sign", "encrypt", "sign-encrypt", "hprim-net", "attachments", "first-contact"}
     )
 
 

@@ -119,7 +119,7 @@ def test_bad_claims_are_reported_with_lines(tmp_path: Path) -> None:
     got = [str(p).replace(f"{tmp_path}/", "") for p in lint_claims(path)]
     assert got == [
         "claims.yaml:20: pairs[1].functions.fax: 'fax' is not one of 'sign', 'encrypt', "
-        "'sign-encrypt', 'hprim-net', 'attachments'"
+        "'sign-encrypt', 'hprim-net', 'attachments', 'first-contact'"
     ]
     path.write_text(BAD_CLAIMS.replace(", fax: pass", ""), encoding="utf-8")
     got = sorted(str(p).replace(f"{tmp_path}/", "") for p in lint_claims(path))

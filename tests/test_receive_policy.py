@@ -195,7 +195,8 @@ def test_the_new_checks_need_provenance_like_every_fact(tmp_path: Path, field: s
     section = text[text.index("  receive:\n    source:") : text.index("  engine: {source")]
     cite = "{source: project-choice}"
     smime = [f for f in SmimeReceive.model_fields if f != field]
-    lines = [f"  receive.{f}: {cite}\n" for f in ("functions", "reads_hprim_net", "apicrypt")]
+    receive = ("functions", "reads_hprim_net", "apicrypt", "directory_fetches")
+    lines = [f"  receive.{f}: {cite}\n" for f in receive]
     lines += [f"  receive.smime.{f}: {cite}\n" for f in smime]
     path = tmp_path / "reference.yaml"
     path.write_text(text.replace(section, "".join(lines)), encoding="utf-8")

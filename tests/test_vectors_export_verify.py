@@ -18,8 +18,8 @@ from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
 from conformance.apicrypt.relay import transport
 from conformance.cli import main
-from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
+from conformance.functions import MESSAGE_FUNCTIONS as FUNCTIONS
 from conformance.paths import RFC4134_DIR
 from conformance.results import load_results
 from conformance.scenarios import basic_scenario, build_entity

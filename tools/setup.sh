@@ -14,6 +14,9 @@ declare -A DEBS=(
   [gpgsm]=/usr/bin/gpgsm
   [openssl]=/usr/bin/openssl
   [chromium]=/usr/bin/chromium
+  # The CPS directory (conformance/directory): the suite starts its own slapd on loopback.
+  [slapd]=/usr/sbin/slapd
+  [ldap-utils]=/usr/bin/ldapsearch
   # The engine harnesses (harnesses/*): a C compiler, libcrypto's and NSS's headers, cJSON.
   [gcc]=/usr/bin/gcc
   [make]=/usr/bin/make

@@ -29,6 +29,7 @@ from conformance.agents.factory import make_agent
 from conformance.agents.tools import ToolRun, ToolTimeout, run
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
 from conformance.errors import MissingComponent, UserError
+from conformance.functions import FIRST_CONTACT
 from conformance.matrix.cast import Cast, directories_of
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.exchange import Seat, World
@@ -517,7 +518,13 @@ def check_adapter(
                     continue
                 add(
                     _interop(
-                        f"send {function} -> {reader}", mine_sender, seat, function, world, settings
+                        f"send {function} -> {reader}",
+                        mine_sender,
+                        seat,
+                        function,
+                        # a first contact: the adapter looks up in the suite's own slapd
+                        cast.world(directory=function in FIRST_CONTACT),
+                        settings,
                     )
                 )
         for function in [f for f in FUNCTIONS if f in declared.receive and f in wanted]:
@@ -528,7 +535,7 @@ def check_adapter(
                     seat,
                     mine_receiver,
                     function,
-                    world,
+                    cast.world(directory=function in FIRST_CONTACT),
                     settings,
                 )
             )

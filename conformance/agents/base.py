@@ -28,6 +28,9 @@ class SendRequest:
     subject: str = ""
     date: str | None = None  # RFC 5322 date; None = now
     message_id: str | None = None  # None = generated
+    # The CPS directory, ldap://HOST:PORT/BASE: where a sender handed no certificate for a
+    # recipient (first contact, `recipients` empty) finds it, if its product looks there.
+    directory: str | None = None
 
 
 @dataclass
@@ -54,6 +57,9 @@ class ReceiveRequest:
     recipient: Party
     trust: tuple[Path, ...]  # CA certificates (PEM) to trust
     crls: tuple[Path, ...] = ()
+    # The CPS directory: where a receiver whose profile says so fetches CRLs and the
+    # certificate of a signer the message does not carry.
+    directory: str | None = None
 
 
 @dataclass

@@ -24,6 +24,7 @@ from conformance.agents.profiled import ProfileAgent
 from conformance.cli_support import byte_size
 from conformance.core.spool import Region
 from conformance.core.vocabulary import FUNCTIONS, Party
+from conformance.directory.lookup import Address
 from conformance.errors import UserError
 from conformance.profiles.loader import load_profile
 from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
@@ -64,6 +65,19 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="CERT|IDENTITY_DIR",
         help="a recipient's encryption certificate (PEM/DER) or identity directory; repeatable",
+    )
+    send.add_argument(
+        "--to-address",
+        action="append",
+        default=[],
+        metavar="MAIL",
+        help="a recipient known by address only, whose certificate the sender finds in "
+        "--directory (a first contact); repeatable",
+    )
+    send.add_argument(
+        "--directory",
+        metavar="ldap://HOST:PORT/BASE",
+        help="the CPS directory where --to-address recipients are looked up",
     )
     send.add_argument("--subject", default="")
     send.add_argument("--date", help="RFC 5322 date (default: now)")
@@ -175,8 +189,14 @@ def _recipient(arg: str, directories: frozenset[str]) -> tuple[Any, Party]:
 
 
 def _send(args: argparse.Namespace) -> int:
-    if not args.to and args.function != "sign":
-        raise UserError(f"--to is required for function {args.function}")
+    if not args.to and not args.to_address and args.function != "sign":
+        raise UserError(f"--to or --to-address is required for function {args.function}")
+    if args.to and args.to_address:
+        raise UserError("--to and --to-address: give the certificates, or the addresses to look up")
+    if args.to_address and not args.directory:
+        raise UserError("--to-address needs --directory ldap://HOST:PORT/BASE")
+    if args.directory:
+        Address.parse(args.directory)  # a bad address fails here, before any work
     directories = frozenset(DIRECTORIES[:1])
     if args.recipient_in:
         directories = frozenset(d.strip() for d in args.recipient_in.split(",") if d.strip())
@@ -187,6 +207,8 @@ def _send(args: argparse.Namespace) -> int:
     sender = _party(args.sender, uris)
     recipients = [_recipient(t, directories) for t in args.to]
     parties = tuple(p for _, p in recipients)
+    if args.to_address:
+        parties = tuple(Party(Path.cwd(), m, m, directories) for m in args.to_address)
     request = SendRequest(
         function=args.function,
         content=b"",
@@ -197,6 +219,7 @@ def _send(args: argparse.Namespace) -> int:
         subject=args.subject,
         date=args.date,
         message_id=args.message_id,
+        directory=args.directory,
     )
     with _agent(args.profile) as agent:
         if isinstance(agent, ProfileAgent):

@@ -142,6 +142,11 @@ class CommandAgent:
                 path = work / f"recipient-{i}.pem"
                 path.write_bytes(cert.public_bytes(Encoding.PEM))
                 args += ["--to", str(path)]
+            if not request.recipients and request.directory is not None:
+                # A first contact: the adapter's product finds the certificates itself.
+                for mail in request.recipient_emails:
+                    args += ["--to-address", mail]
+                args += ["--directory", request.directory]
             directories = _common_directories(request)
             if directories:
                 args += ["--recipient-in", ",".join(sorted(directories))]

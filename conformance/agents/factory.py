@@ -11,8 +11,9 @@ from pathlib import Path
 from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.command import CommandAgent
 from conformance.agents.profiled import ProfileAgent
+from conformance.agents.recipients import refusal
 from conformance.check.policy import DEFAULT_POLICY
-from conformance.core.vocabulary import Capabilities
+from conformance.core.vocabulary import Capabilities, CertificateSource
 from conformance.profiles.schema import Profile
 from conformance.smime.options import Limits
 
@@ -24,6 +25,7 @@ class _Named:
     inner: Agent
     id: str
     caps: Capabilities
+    recipient_certificate: CertificateSource = "manual"
 
     def capabilities(self) -> Capabilities:
         return self.caps
@@ -32,7 +34,8 @@ class _Named:
         return self.inner.version()
 
     def send(self, request: SendRequest) -> SendResult:
-        return self.inner.send(request)
+        refused = refusal(request, self.id, self.recipient_certificate)
+        return refused if refused is not None else self.inner.send(request)
 
     def receive(self, request: ReceiveRequest) -> Reception:
         return self.inner.receive(request)
@@ -104,7 +107,7 @@ def make_agent(
         inner = BouncyCastleAgent(options, sub, timeout=engine.timeout_s)
     else:  # pragma: no cover - the schema's enumeration is exhaustive
         raise ValueError(f"unknown engine type {engine.type!r}")
-    return _Named(inner, profile.id, caps)
+    return _Named(inner, profile.id, caps, profile.send.recipient_certificate)
 
 
 def close_agent(agent: Agent) -> None:

@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 import weakref
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from conformance.agents import mime_wrap
-from conformance.agents.base import Evidence, ReceiveRequest
+from conformance.agents.base import Evidence, ReceiveRequest, SendRequest, SendResult
+from conformance.agents.recipients import looked_up, needs_lookup
 from conformance.agents.tool_agent import (
     P12_PASSWORD,
     PartyFiles,
@@ -42,7 +46,9 @@ from conformance.agents.tool_agent import (
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
 from conformance.core.vocabulary import ContentCipher, Party
-from conformance.errors import MissingComponent
+from conformance.directory.lookup import DEFAULT_TIMEOUT_S as LOOKUP_TIMEOUT_S
+from conformance.directory.lookup import NO_CERTIFICATE, Address
+from conformance.errors import MissingComponent, UserError
 from conformance.status import ErrorCode
 
 CIPHERS: dict[ContentCipher, str] = {
@@ -110,6 +116,7 @@ class GpgsmAgent(ToolAgent):
         self._prepared: set[Path] = set()
         self._trusted: frozenset[str] = frozenset()
         self._imported: set[str] = set()
+        self._lookup_homes: dict[str, Path] = {}  # directory URL -> GNUPGHOME that asks it
 
     def version(self) -> str:
         return version_of(self.gpgsm, "--version")
@@ -139,6 +146,76 @@ class GpgsmAgent(ToolAgent):
             timeout=self.timeout,
             env={"GNUPGHOME": str(self.home)},
         )
+
+    # -- a first contact: gpgsm's own lookup through dirmngr's LDAP support ------------
+
+    def _find_recipients(self, request: SendRequest, ev: Evidence) -> SendRequest | SendResult:
+        """gpgsm looks the recipients up itself: `--list-external-keys` asks dirmngr, which
+        asks the directory over LDAP; what it found is exported and imported, as Kleopatra's
+        lookup does. Without dirmngr, the suite's lookup, labelled so."""
+        if not needs_lookup(request) or request.directory is None:
+            return looked_up(request, ev, "the suite's lookup on behalf of gpgsm")
+        if self.dirmngr_client is None:
+            who = "the suite's lookup on behalf of gpgsm (dirmngr is not installed)"
+            return looked_up(request, ev, who)
+        try:
+            home = self._lookup_home(request.directory)
+        except UserError as exc:
+            return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, str(exc), ev)
+        found: list[x509.Certificate] = []
+        for mail in request.recipient_emails:
+            started = time.perf_counter()
+            listed = self._in_home(home, ["--with-colons", "--list-external-keys", mail], ev)
+            records = _external_keys(listed.stdout.decode("utf-8", "replace"))
+            usable = [fpr for caps, fpr in records if "e" in caps]
+            seconds = time.perf_counter() - started
+            if not usable:
+                seen = ", ".join(f"capabilities {caps or '-'}" for caps, _ in records) or "none"
+                last = listed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+                said = f"; {last[0]}" if last and not records else ""
+                reason = (
+                    f"{NO_CERTIFICATE}: gpgsm's own lookup of {mail} in {request.directory} "
+                    f"(dirmngr LDAP) found {len(records)} certificate(s), none for encryption "
+                    f"({seen}){said}"
+                )
+                ev.notes.append(reason)
+                return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, reason, ev)
+            exported = self._in_home(home, ["--with-ephemeral-keys", "--export", usable[0]], ev)
+            try:
+                cert = x509.load_der_x509_certificate(exported.stdout)
+            except ValueError:
+                reason = (
+                    f"{NO_CERTIFICATE}: gpgsm --export of {mail}'s certificate gave no certificate"
+                )
+                return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, reason, ev)
+            found.append(cert)
+            ev.notes.append(
+                f"gpgsm looked {mail} up itself (dirmngr LDAP, {request.directory}): "
+                f"{len(records)} certificate(s), encryption certificate serial "
+                f"{cert.serial_number:x} ({seconds * 1000:.1f} ms)"
+            )
+        return replace(request, recipients=tuple(found))
+
+    def _lookup_home(self, url: str) -> Path:
+        """A GNUPGHOME beside the main one whose dirmngr knows the directory (the main
+        one's stays offline, holding the CRLs it was given)."""
+        if url not in self._lookup_homes:
+            where = Address.parse(url)
+            home = Path(tempfile.mkdtemp(prefix="osm-gl-", dir="/tmp"))
+            home.chmod(0o700)
+            weakref.finalize(self, _stop_home, self.gpgconf, home)
+            (home / "gpgsm.conf").write_text("disable-policy-checks\n")
+            server = f"{where.host}:{where.port}:::{where.base}"
+            timeout = max(1, math.ceil(LOOKUP_TIMEOUT_S))
+            (home / "dirmngr.conf").write_text(
+                f"disable-http\nldapserver {server}\nldaptimeout {timeout}\n"
+            )
+            self._lookup_homes[url] = home
+        return self._lookup_homes[url]
+
+    def _in_home(self, home: Path, args: list[str], ev: Evidence) -> ToolRun:
+        argv: list[str | Path] = [self.gpgsm, "--homedir", home, "--batch", "--no-tty", *args]
+        return run(argv, evidence=ev, timeout=self.timeout, env={"GNUPGHOME": str(home)})
 
     # -- the home -------------------------------------------------------------------
 
@@ -417,6 +494,19 @@ def _crl_der(path: Path) -> bytes | None:
     except ValueError:
         return None
     return data
+
+
+def _external_keys(colons: str) -> list[tuple[str, str]]:
+    """(capabilities, fingerprint) of each certificate a --with-colons listing gives."""
+    found: list[tuple[str, str]] = []
+    caps = ""
+    for line in colons.splitlines():
+        fields = line.split(":")
+        if fields[0] == "crt" and len(fields) > 11:
+            caps = fields[11]
+        elif fields[0] == "fpr" and len(fields) > 9:
+            found.append((caps, fields[9]))
+    return found
 
 
 def _stop_home(gpgconf: str, home: Path) -> None:

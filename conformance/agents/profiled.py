@@ -16,8 +16,11 @@ from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import BinaryIO, TypeVar
 
+from cryptography import x509
+
 from conformance import __version__
 from conformance.agents import identity_files as files
+from conformance.agents import recipients
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.wire import is_apicrypt
@@ -32,6 +35,7 @@ from conformance.core.vocabulary import (
     Role,
     SignatureAlgorithm,
 )
+from conformance.directory.lookup import Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
@@ -137,6 +141,7 @@ class ProfileAgent:
         self.limits = limits or Limits()
         self._spooled: Region | None = None  # the content of a `send_stream` under way
         self._software = profile.engine.keys == "software"
+        self._crl_cache: dict[str, list[x509.CertificateRevocationList]] = {}
 
     def capabilities(self) -> Capabilities:
         return self.profile.capabilities()
@@ -180,7 +185,21 @@ class ProfileAgent:
             )
         if self._uses_apicrypt(request):
             return self._guarded_send(lambda: self._send_apicrypt(request))
-        return self._guarded_send(lambda: self._send_smime(request))
+        return self._guarded_send(lambda: self._send_smime_to(request))
+
+    def _send_smime_to(self, request: SendRequest, out: BinaryIO | None = None) -> SendResult:
+        """`_send_smime` once each recipient's certificate is known: given, or found in
+        the directory (`send.recipient_certificate`), or a classified refusal."""
+        refused = recipients.refusal(request, self.id, self.profile.send.recipient_certificate)
+        if refused is not None:
+            return refused
+        ev = Evidence()
+        found = recipients.looked_up(request, ev, self.id)
+        if isinstance(found, SendResult):
+            return found
+        sent = self._send_smime(found, out)
+        sent.evidence.notes[:0] = ev.notes
+        return sent
 
     def _guarded_send(self, send: Callable[[], SendResult]) -> SendResult:
         """A send whose failures are classified: a refusal, or a bug (INTERNAL)."""
@@ -285,7 +304,7 @@ class ProfileAgent:
                 return self.send(request)  # the same refusal
             self._spooled = whole
             try:
-                return self._guarded_send(lambda: self._send_smime(request, out))
+                return self._guarded_send(lambda: self._send_smime_to(request, out))
             finally:
                 self._spooled = None
 
@@ -321,13 +340,52 @@ class ProfileAgent:
             return Reception(content, status)
         if receive.smime is None:
             return _refused(ErrorCode.UNSUPPORTED_FORMAT, f"{self.id} does not read S/MIME")
+        fetches = set(receive.directory_fetches) if request.directory else set()
+        lookup = Lookup(request.directory) if request.directory and fetches else None
+        try:
+            crls = files.crls(request.crls)
+            if lookup is not None and "crls" in fetches:
+                crls = self._directory_crls(lookup)  # the CA entries' instead of the files
+            reception = self._read(request, crls, lookup if "signers" in fetches else None)
+            if lookup is not None:
+                reception.evidence.notes += [f"signer lookup: {f}" for f in lookup.failures]
+            return reception
+        except LookupFailure as exc:
+            # The directory failed the receiver: it checks as it can without (no CRL,
+            # no signer certificate) and says so, never crashes.
+            crls = files.crls(request.crls)
+            reception = self._read(request, crls, None)
+            reception.evidence.notes.append(f"directory lookup failed ({exc.kind}): {exc.reason}")
+            return reception
+        finally:
+            if lookup is not None:
+                lookup.close()
+
+    def _directory_crls(self, lookup: Lookup) -> list[x509.CertificateRevocationList]:
+        """The CA entries' CRLs, fetched once per directory and kept while they are current
+        (until their next update), as a mail client keeps the CRLs it fetched."""
+        now = self.validation_time or datetime.now(UTC)
+        kept = self._crl_cache.get(lookup.url)
+        if kept is None or any(
+            c.next_update_utc is not None and c.next_update_utc < now for c in kept
+        ):
+            kept = lookup.all_crls()
+            self._crl_cache[lookup.url] = kept
+        return kept
+
+    def _read(
+        self,
+        request: ReceiveRequest,
+        crls: list[x509.CertificateRevocationList],
+        directory: Lookup | None,
+    ) -> Reception:
         recipient = request.recipient.identity_dir
         content, status = read_message_bounded(
             request.message,
             keys=[self._key(request.recipient, "encrypt")],
             trust=files.trust_anchors(request.trust),
-            crls=files.crls(request.crls),
-            directory=None,
+            crls=crls,
+            directory=directory,
             options=self._receive_options,
             limits=self.limits,
             validation_time=self.validation_time,

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
+from conformance.agents.recipients import looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
@@ -265,6 +266,10 @@ class ToolAgent(ABC):
 
     def send(self, request: SendRequest) -> SendResult:
         ev = Evidence()
+        found = self._find_recipients(request, ev)
+        if isinstance(found, SendResult):
+            return found
+        request = found
         try:
             self.prepare(request.sender)
             message = self._compose(request, ev)
@@ -273,6 +278,11 @@ class ToolAgent(ABC):
         except ToolTimeout as exc:
             return SendResult(None, ErrorCode.INTERNAL, str(exc), ev)
         return SendResult(message, evidence=ev)
+
+    def _find_recipients(self, request: SendRequest, ev: Evidence) -> SendRequest | SendResult:
+        """A first contact's certificates: the tool has no directory client, so the suite
+        looks up on its behalf, and the evidence says so (gpgsm overrides this)."""
+        return looked_up(request, ev, f"the suite's lookup on behalf of {self.id} (it has none)")
 
     def _recipients(self, request: SendRequest) -> list[x509.Certificate]:
         recipients = list(request.recipients)

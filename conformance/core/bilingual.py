@@ -58,4 +58,5 @@ FUNCTION_NAMES: dict[Function, Bilingual] = {
     "sign-encrypt": Bilingual("signature et chiffrement", "sign and encrypt"),
     "hprim-net": Bilingual("HPRIM-Net", "HPRIM-Net"),
     "attachments": Bilingual("pièces jointes", "attachments"),
+    "first-contact": Bilingual("premier contact", "first contact"),
 }

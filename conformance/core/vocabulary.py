@@ -21,8 +21,18 @@ Role = Literal["auth", "sign", "encrypt"]
 ROLES: tuple[Role, ...] = get_args(Role)
 
 # What a user does with a product; the matrix has one column per function.
-Function = Literal["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"]
+# first-contact: a signed and encrypted letter to a colleague never met, whose
+# certificate the sender must find itself (in the directory, issue 19).
+Function = Literal["sign", "encrypt", "sign-encrypt", "hprim-net", "attachments", "first-contact"]
 FUNCTIONS: tuple[Function, ...] = get_args(Function)
+# How a sender finds a recipient's encryption certificate (a profile's
+# send.recipient_certificate): in the CPS directory (LDAP), from a signed message
+# received earlier, or imported by hand.
+CertificateSource = Literal["directory", "prior-message", "manual"]
+CERTIFICATE_SOURCES: tuple[CertificateSource, ...] = get_args(CertificateSource)
+# What a receiver may fetch from the directory: CRLs (from the CA's entry) and the
+# certificate of a signer the message does not carry.
+DirectoryFetch = Literal["crls", "signers"]
 
 # The four security services every report speaks of, spelled as in the status JSON.
 Service = Literal["authentication", "integrity", "non_repudiation", "confidentiality"]

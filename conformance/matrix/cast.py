@@ -9,10 +9,11 @@ its own agents, NSS databases, GnuPG homes and token directory).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conformance.agents import identity_files as files
@@ -20,6 +21,8 @@ from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
+from conformance.directory import slapd
+from conformance.directory.tree import build_tree
 from conformance.matrix.exchange import Addressee, Seat, World
 from conformance.paths import cache_dir
 from conformance.pki.export import export_pki
@@ -67,6 +70,8 @@ class Cast:
     _agents: dict[str, Agent] = field(default_factory=dict)
     _export: Path | None = None
     _world: World | None = None
+    _directory: World | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
     def export(self) -> Path:
@@ -101,10 +106,21 @@ class Cast:
         cert = files.role_certificate(party.identity_dir, "encrypt")
         return Seat(party, cert, self.agent(agent_id))
 
-    def world(self) -> World:
+    def world(self, directory: bool = False) -> World:
+        """The shared world; with `directory`, the CPS directory too (this process's own
+        slapd, loaded from the test PKI and started at the first cell that needs it)."""
         if self._world is None:
             self._world = self._make_world()
-        return self._world
+        if not directory:
+            return self._world
+        if self._directory is None:
+            missing = slapd.missing()
+            if missing is not None:
+                self._directory = replace(self._world, directory_missing=missing)
+            else:
+                served = self._stack.enter_context(slapd.serve(build_tree(self.pki)))
+                self._directory = replace(self._world, directory=served.url)
+        return self._directory
 
     def _make_world(self) -> World:
         valid = [i.id for i in self.pki.valid_identities()]
@@ -128,3 +144,4 @@ class Cast:
         for agent in self._agents.values():
             close_agent(agent)
         self._agents.clear()
+        self._stack.close()  # stops the slapd, if one was started

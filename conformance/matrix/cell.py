@@ -18,7 +18,7 @@ from pathlib import Path
 from hypothesis import Phase, given
 
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
-from conformance.functions import REQUIRED_SERVICES
+from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.sent import sent_algorithms
@@ -98,6 +98,11 @@ def _judge(
         return
     if function not in receiver.agent.capabilities().receive:
         cell.verdict, cell.reason = "unsupported", f"{cell.receiver} does not receive {function}"
+        return
+    if function in FIRST_CONTACT and world.directory is None:
+        # Not the products' doing: the suite could not run its directory here.
+        cell.verdict = "unsupported"
+        cell.reason = f"not run: {world.directory_missing or 'no directory'}"
         return
 
     if settings.large_attachment is not None:

@@ -70,7 +70,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         choices=FUNCTIONS,
-        help="only this function (repeatable)",
+        metavar="F",
+        help=f"only this function, one of {', '.join(FUNCTIONS)} (repeatable)",
     )
     parser.add_argument(
         "--examples",

@@ -22,7 +22,7 @@ from conformance.apicrypt.relay import DeliveryError
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
-from conformance.functions import services_held, shortfall
+from conformance.functions import FIRST_CONTACT, services_held, shortfall
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode
@@ -58,6 +58,10 @@ class World:
     # Fixed, for reproducible messages; inside the test certificates' validity (2020-2045).
     date: str = "Tue, 15 Jul 2025 10:00:00 +0200"
     policy: str = DEFAULT_POLICY  # the run's policy: the validator judges the messages under it
+    # The CPS directory (ldap://HOST:PORT/BASE) of a first contact: the sender is handed no
+    # certificate and looks the recipients up there; None where the suite runs no slapd.
+    directory: str | None = None
+    directory_missing: str | None = None  # why there is no directory, when one was asked for
 
 
 @dataclass
@@ -83,16 +87,18 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
         for b in world.bystanders[: scenario.extra_recipients]
     ]
     recipients = (receiver, *extra)
+    first = scenario.function in FIRST_CONTACT  # a colleague never met: no certificate at hand
     request = SendRequest(
         function=scenario.function,
         content=entity,
         sender=sender.party,
-        recipients=tuple(r.encryption_certificate for r in recipients),
+        recipients=() if first else tuple(r.encryption_certificate for r in recipients),
         recipient_emails=tuple(r.party.email for r in recipients),
         recipient_parties=tuple(r.party for r in recipients),
         subject=scenario.subject,
         date=world.date,
         message_id=None,
+        directory=world.directory if first else None,
     )
     sent = sender.agent.send(request)
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
@@ -118,7 +124,11 @@ def read_delivered(
     one message with a second receiver: `vectors export`'s standard reader)."""
     reception = receiver.agent.receive(
         ReceiveRequest(
-            message=delivered, recipient=receiver.party, trust=world.trust, crls=world.crls
+            message=delivered,
+            recipient=receiver.party,
+            trust=world.trust,
+            crls=world.crls,
+            directory=world.directory if scenario.function in FIRST_CONTACT else None,
         )
     )
     obs.reception = reception

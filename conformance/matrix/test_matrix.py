@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance.errors import MissingComponent
-from conformance.functions import REQUIRED_SERVICES
+from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import CellKey, MatrixSpec
@@ -48,7 +48,7 @@ def test_cell(
     cell: Cell = run_cell(
         *seats,
         function,
-        osm_cast.world(),
+        osm_cast.world(directory=function in FIRST_CONTACT),
         CellSettings(
             examples=osm_spec.examples,
             seed=osm_spec.seed,

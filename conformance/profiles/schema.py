@@ -17,9 +17,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from conformance.core.vocabulary import (
     AgentKind,
     Capabilities,
+    CertificateSource,
     CmsTransferEncoding,
     ContentCipher,
     Digest,
+    DirectoryFetch,
     Function,
     KeyTransport,
     SignatureAlgorithm,
@@ -288,6 +290,13 @@ class Send(Section):
         default=None, description="Encryption options (S/MIME only)."
     )
     mime: Mime | None = Field(default=None, description="MIME options (S/MIME only).")
+    recipient_certificate: CertificateSource = Field(
+        default="manual",
+        description="How it finds a recipient's encryption certificate: directory (looks the "
+        "address up in the CPS directory over LDAP), prior-message (takes it from a signed "
+        "message received earlier) or manual (imported by hand). Only a directory user can "
+        "write to a colleague never met (function first-contact).",
+    )
 
 
 # --- receive ----------------------------------------------------------------------------
@@ -354,6 +363,12 @@ class Receive(Section):
         description="S/MIME reading; null when it reads no S/MIME at all."
     )
     apicrypt: ApicryptReceive = Field(description="Apicrypt model reading.")
+    directory_fetches: UniqueList[DirectoryFetch] = Field(
+        default_factory=list,
+        description="What it fetches from the CPS directory when it reads a message: crls "
+        "(each CA's CRL from the CA's entry) and signers (the certificate of a signer the "
+        "message does not carry, by issuer and serial).",
+    )
 
 
 # --- quirks, engine ---------------------------------------------------------------------
@@ -525,9 +540,17 @@ class Profile(Section):
 
     def capabilities(self) -> Capabilities:
         """The functions it declares it sends and receives (in any format)."""
+        send = frozenset(self.send.functions) | frozenset(self.send.apicrypt_functions)
+        receive = frozenset(self.receive.functions)
+        # A first contact is a signed and encrypted letter: whoever sends (reads) one may be
+        # asked to, and whether it finds the certificate is what the cell measures. A vendor
+        # adapter lists it itself: `send --to-address` is contract 4, which it may not speak.
+        first: frozenset[Function] = (
+            frozenset({"first-contact"}) if self.engine.type != "command" else frozenset()
+        )
         return Capabilities(
-            send=frozenset(self.send.functions) | frozenset(self.send.apicrypt_functions),
-            receive=frozenset(self.receive.functions),
+            send=send | (first if "sign-encrypt" in send else frozenset()),
+            receive=receive | (first if "sign-encrypt" in receive else frozenset()),
         )
 
     # --- provenance ---

@@ -568,6 +568,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "S/MIME : vérifie l'usage de la clé du certificat",
         "S/MIME: checks the certificate's key usage",
     ),
+    "field.send.recipient_certificate": (
+        "Trouve le certificat du destinataire",
+        "Finds the recipient's certificate",
+    ),
+    "field.receive.directory_fetches": (
+        "Cherche dans l'annuaire CPS",
+        "Fetches from the CPS directory",
+    ),
     "field.receive.apicrypt.reads": ("Apicrypt : lecture", "Apicrypt: reading"),
     "field.receive.apicrypt.holds_key": (
         "Apicrypt : détient une clé Apicrypt",
@@ -578,6 +586,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Apicrypt: requires the Apicrypt signature",
     ),
     "value.empty": ("aucune", "none"),
+    "value.directory": ("dans l'annuaire CPS (LDAP)", "in the CPS directory (LDAP)"),
+    "value.prior-message": (
+        "dans un message signé reçu auparavant",
+        "in a signed message received earlier",
+    ),
+    "value.manual": ("importé à la main", "imported by hand"),
+    "value.crls": ("les LCR", "the CRLs"),
+    "value.signers": ("les certificats des signataires", "the signers' certificates"),
     "value.smime": ("S/MIME", "S/MIME"),
     "value.apicrypt": ("Apicrypt (modèle du projet)", "Apicrypt (the project's model)"),
     "value.sign-then-encrypt": ("signer puis chiffrer", "sign, then encrypt"),
@@ -629,6 +645,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "errcode.unsupported-function": ("fonction non prise en charge", "function not supported"),
     "errcode.malformed": ("message mal formé", "malformed message"),
     "errcode.too-large": ("message trop volumineux", "message too large"),
+    "errcode.no-recipient-certificate": (
+        "aucun certificat pour le destinataire",
+        "no certificate for the recipient",
+    ),
     "errcode.internal": ("erreur interne de l'agent", "the agent's internal error"),
     "said.words": ("ses mots : {words}", "its words: {words}"),
     "said.delivered": ("délivré", "delivered"),

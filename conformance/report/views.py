@@ -43,7 +43,7 @@ CRITERIA: tuple[str, ...] = (
     "ease_of_use",
     "minimum_configuration",
 )
-KNOWN_FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+KNOWN_FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments", "first-contact")
 # One symbol per verdict, so that no mark relies on colour alone.
 VERDICT_SYMBOLS = {
     "pass": "✓",

@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance import paths
 from conformance.cli_support import print_error
-from conformance.core.vocabulary import FUNCTIONS
+from conformance.functions import MESSAGE_FUNCTIONS
 from conformance.vectors.common import real_id, shipped_profiles
 
 
@@ -49,8 +49,8 @@ def register(subparsers: Any) -> None:
         "--function",
         action="append",
         default=[],
-        choices=FUNCTIONS,
-        help="only this function (repeatable)",
+        choices=MESSAGE_FUNCTIONS,
+        help="only this function (repeatable; first-contact is a sign-encrypt message)",
     )
     export.set_defaults(func=_export)
 

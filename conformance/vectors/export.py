@@ -32,8 +32,9 @@ from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
 from conformance.apicrypt.wire import is_apicrypt
-from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, Function
+from conformance.core.vocabulary import PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
+from conformance.functions import MESSAGE_FUNCTIONS
 from conformance.matrix.cast import Cast
 from conformance.matrix.exchange import (
     HarnessError,
@@ -92,7 +93,7 @@ def export_vectors(
         shipped_profile(sender, profiles)
         if sender == product:
             raise UserError(f"--sender {sender}: the product's own profile is not a sender here")
-    wanted = tuple(functions) if functions else FUNCTIONS
+    wanted = tuple(functions) if functions else MESSAGE_FUNCTIONS
     cast = Cast(profiles)
     vendor_from, vendor_to = cast.users(product)
     identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]

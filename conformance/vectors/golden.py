@@ -29,9 +29,9 @@ from typing import Any
 from conformance.agents import identity_files as files
 from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
-from conformance.core.vocabulary import FUNCTIONS, Function, Party
+from conformance.core.vocabulary import Function, Party
 from conformance.errors import UserError
-from conformance.functions import REQUIRED_SERVICES
+from conformance.functions import MESSAGE_FUNCTIONS, REQUIRED_SERVICES
 from conformance.matrix.cast import directories_of
 from conformance.paths import VECTORS_DIR
 from conformance.profiles.schema import Profile
@@ -166,7 +166,7 @@ def generate_all(profile_ids: list[str] | None = None) -> list[Golden]:
     out = []
     for profile_id in chosen:
         profile = profiles[profile_id]
-        for function in FUNCTIONS:
+        for function in MESSAGE_FUNCTIONS:
             if function in profile.capabilities().send:
                 out.append(generate(profile, function))
     return out

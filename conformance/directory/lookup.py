@@ -1,0 +1,356 @@
+"""Looking certificates and CRLs up in the CPS directory over LDAP (ldap3).
+
+What a sender asks: the certificate to encrypt to for an address. The entry
+publishes the authentication, signature and encryption certificates together;
+the sender keeps those whose key usage allows key encipherment, issued by a CA
+of the directory, inside their validity and not on the CRL that CA's entry
+publishes, and takes the latest. Every way this can go wrong is a
+LookupFailure of one kind, with a reason naming the address and the cause, so
+a sender refuses clearly and never encrypts to the wrong key.
+
+What a receiver asks: a CA's CRL (by the issuer's name) and an unknown signer's
+certificate (by issuer and serial). OpenLDAP 2.5's certificateExactMatch matched
+no `userCertificate;binary` value here (tried: decimal and hex serials, both DN
+spellings), so the signer lookup reads the tree's certificates once and matches
+issuer and serial itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from conformance.directory.tree import CA_UNIT, common_name
+from conformance.directory.tree import escape_filter as escape_filter_chars
+from conformance.errors import UserError
+
+DEFAULT_PORT = 389
+DEFAULT_TIMEOUT_S = 3.0
+USER_CERTIFICATE = "userCertificate;binary"
+CA_CERTIFICATE = "cACertificate;binary"
+CRL = "certificateRevocationList;binary"
+
+FailureKind = Literal[
+    "absent",  # no entry for the address
+    "no-encryption-certificate",  # the entry publishes no key-encipherment certificate
+    "expired",  # every encryption certificate is outside its validity
+    "revoked",  # every valid encryption certificate is on its CA's CRL
+    "untrusted",  # no encryption certificate issued by a CA of the directory
+    "ambiguous",  # several entries for one address
+    "unreachable",  # nothing answers at the address (connection refused, no route)
+    "timeout",  # the directory accepted the connection and did not answer in time
+    "bad-url",  # not an ldap://HOST:PORT/BASE address
+]
+NO_CERTIFICATE = "no certificate for the recipient"
+
+
+class LookupFailure(Exception):
+    """A lookup that found no usable certificate, classified."""
+
+    def __init__(self, kind: FailureKind, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Address:
+    """ldap://HOST[:PORT]/BASE, parsed."""
+
+    host: str
+    port: int
+    base: str
+
+    @classmethod
+    def parse(cls, url: str) -> Address:
+        parts = urlsplit(url)
+        try:
+            port = parts.port or DEFAULT_PORT
+        except ValueError:
+            port = -1
+        base = unquote(parts.path.lstrip("/"))
+        if parts.scheme != "ldap" or not parts.hostname or port < 1 or not base:
+            raise UserError(f"--directory {url!r}: expected ldap://HOST:PORT/BASE (RFC 4516)")
+        return cls(parts.hostname, port, base)
+
+
+@dataclass(frozen=True)
+class Found:
+    """The certificate a lookup chose, with the entry it came from and what it set aside."""
+
+    certificate: x509.Certificate
+    dn: str
+    notes: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def _certificates(values: list[bytes]) -> list[x509.Certificate]:
+    found = []
+    for value in values:
+        try:
+            found.append(x509.load_der_x509_certificate(value))
+        except ValueError:
+            continue  # an unreadable value is no candidate (counted by the caller)
+    return found
+
+
+def _enciphers(cert: x509.Certificate) -> bool:
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return bool(usage.key_encipherment)
+
+
+def _signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> bool:
+    key = ca.public_key()
+    return isinstance(key, rsa.RSAPublicKey) and crl.is_signature_valid(key)
+
+
+def _describe(cert: x509.Certificate) -> str:
+    return f"serial {cert.serial_number:x}, valid {cert.not_valid_before_utc:%Y-%m-%d} to " + (
+        f"{cert.not_valid_after_utc:%Y-%m-%d}"
+    )
+
+
+@dataclass
+class Lookup:
+    """One client of one directory: opened at the first question, closed by `close`."""
+
+    url: str
+    timeout: float = DEFAULT_TIMEOUT_S
+    address: Address = field(init=False)
+    _connection: Any = field(default=None, init=False, repr=False)  # an ldap3 Connection
+    _cas: list[x509.Certificate] | None = field(default=None, init=False, repr=False)
+    _crls: dict[bytes, x509.CertificateRevocationList | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _all: list[x509.Certificate] | None = field(default=None, init=False, repr=False)
+    # What failed while the engine asked (find_certificate answers None then, as it must).
+    failures: list[str] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.address = Address.parse(self.url)
+
+    def __enter__(self) -> Lookup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):  # ldap3's errors, a closed socket
+                self._connection.unbind()
+            self._connection = None
+
+    # --- the wire ---
+
+    def _search(self, where: str, query: str, attributes: list[str]) -> list[dict[str, Any]]:
+        # ldap3 is imported here, at the first question: its import costs a tenth of a
+        # second, which a command that never asks the directory need not pay.
+        with warnings.catch_warnings():
+            # ldap3 2.9 imports names pyasn1 0.6 deprecates (tagMap, typeMap): not ours to fix.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from ldap3 import Connection, Server
+            from ldap3.core.exceptions import (
+                LDAPException,
+                LDAPResponseTimeoutError,
+                LDAPSocketOpenError,
+                LDAPSocketReceiveError,
+            )
+
+        what = self.url
+        try:
+            if self._connection is None:
+                server = Server(self.address.host, self.address.port, connect_timeout=self.timeout)
+                self._connection = Connection(
+                    server,
+                    auto_bind=True,
+                    # ldap3 packs it for SO_RCVTIMEO as a C long: whole seconds only.
+                    receive_timeout=max(1, math.ceil(self.timeout)),
+                    read_only=True,
+                )
+            self._connection.search(where, query, attributes=attributes)
+        except (LDAPResponseTimeoutError, LDAPSocketReceiveError) as exc:
+            self.close()
+            raise LookupFailure(
+                "timeout", f"the directory {what} did not answer within {self.timeout:g} s"
+            ) from exc
+        except LDAPSocketOpenError as exc:
+            self.close()
+            raise LookupFailure("unreachable", f"the directory {what} is unreachable") from exc
+        except LDAPException as exc:
+            self.close()
+            raise LookupFailure(
+                "unreachable", f"the directory {what} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        return [
+            {"dn": e["dn"], **e.get("raw_attributes", {})}
+            for e in self._connection.response or []
+            if e.get("type") == "searchResEntry"
+        ]
+
+    # --- people ---
+
+    def entries(self, attribute: str, value: str) -> list[dict[str, Any]]:
+        query = f"(&(objectClass=inetOrgPerson)({attribute}={escape_filter_chars(value)}))"
+        return self._search(
+            self.address.base, query, ["uid", "cn", "mail", "title", USER_CERTIFICATE]
+        )
+
+    def by_mail(self, mail: str) -> list[dict[str, Any]]:
+        return self.entries("mail", mail.strip())
+
+    def by_idnat(self, idnat: str) -> list[dict[str, Any]]:
+        return self.entries("uid", idnat.strip())
+
+    def encryption_certificate(self, mail: str, at: datetime | None = None) -> Found:
+        """The certificate to encrypt to for `mail`, or LookupFailure saying why there is none."""
+        started = time.perf_counter()
+        at = at or datetime.now(UTC)
+        found = self.by_mail(mail)
+        if not found:
+            raise LookupFailure("absent", f"{NO_CERTIFICATE}: {mail} is not in the directory")
+        if len(found) > 1:
+            dns = ", ".join(e["dn"] for e in found)
+            raise LookupFailure(
+                "ambiguous", f"{NO_CERTIFICATE}: {mail} names {len(found)} entries ({dns})"
+            )
+        entry = found[0]
+        dn = entry["dn"]
+        published = _certificates(list(entry.get(USER_CERTIFICATE, [])))
+        candidates = [c for c in published if _enciphers(c)]
+        if not candidates:
+            kinds = f"{len(published)} certificate(s), none for key encipherment"
+            raise LookupFailure(
+                "no-encryption-certificate",
+                f"{NO_CERTIFICATE}: the directory publishes no encryption certificate for "
+                f"{mail} ({dn}: {kinds})",
+            )
+        notes: list[str] = []
+        issued = [c for c in candidates if self._issuer(c) is not None]
+        if not issued:
+            raise LookupFailure(
+                "untrusted",
+                f"{NO_CERTIFICATE}: the encryption certificate of {mail} is issued by no CA "
+                "of the directory",
+            )
+        current = []
+        for cert in issued:
+            if cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+                current.append(cert)
+            else:
+                notes.append(
+                    f"set aside an encryption certificate outside its validity ({_describe(cert)})"
+                )
+        if not current:
+            raise LookupFailure(
+                "expired",
+                f"{NO_CERTIFICATE}: every encryption certificate of {mail} is outside its "
+                f"validity ({'; '.join(_describe(c) for c in issued)})",
+            )
+        usable = []
+        for cert in current:
+            if self.is_revoked(cert):
+                notes.append(f"set aside a revoked encryption certificate ({_describe(cert)})")
+            else:
+                usable.append(cert)
+        if not usable:
+            raise LookupFailure(
+                "revoked",
+                f"{NO_CERTIFICATE}: the encryption certificate of {mail} is revoked (on the "
+                "CRL its CA publishes in the directory)",
+            )
+        chosen = max(usable, key=lambda c: c.not_valid_before_utc)
+        return Found(chosen, dn, tuple(notes), round(time.perf_counter() - started, 4))
+
+    # --- certificate authorities ---
+
+    def ca_certificates(self) -> list[x509.Certificate]:
+        if self._cas is None:
+            entries = self._search(
+                f"ou={CA_UNIT},{self.address.base}", "(objectClass=pkiCA)", [CA_CERTIFICATE]
+            )
+            self._cas = [c for e in entries for c in _certificates(list(e.get(CA_CERTIFICATE, [])))]
+        return self._cas
+
+    def _issuer(self, cert: x509.Certificate) -> x509.Certificate | None:
+        for ca in self.ca_certificates():
+            if ca.subject == cert.issuer:
+                try:
+                    cert.verify_directly_issued_by(ca)
+                except (ValueError, TypeError, InvalidSignature):
+                    continue
+                return ca
+        return None
+
+    def crl(self, issuer: x509.Name) -> x509.CertificateRevocationList | None:
+        """The CRL of `issuer`, from its CA entry (found by common name), signature checked."""
+        key = issuer.public_bytes()
+        if key not in self._crls:
+            query = f"(&(objectClass=pkiCA)(cn={escape_filter_chars(common_name(issuer))}))"
+            entries = self._search(
+                f"ou={CA_UNIT},{self.address.base}", query, [CA_CERTIFICATE, CRL]
+            )
+            found = None
+            for entry in entries:
+                cas = [
+                    c
+                    for c in _certificates(list(entry.get(CA_CERTIFICATE, [])))
+                    if c.subject == issuer
+                ]
+                for value in entry.get(CRL, []):
+                    try:
+                        crl = x509.load_der_x509_crl(value)
+                    except ValueError:
+                        continue
+                    if crl.issuer == issuer and any(_signed_by(crl, ca) for ca in cas):
+                        found = crl
+            self._crls[key] = found
+        return self._crls[key]
+
+    def all_crls(self) -> list[x509.CertificateRevocationList]:
+        """The CRL of every CA of the directory (what a receiver checks a signer against)."""
+        found = [self.crl(ca.subject) for ca in self.ca_certificates()]
+        return [crl for crl in found if crl is not None]
+
+    def is_revoked(self, cert: x509.Certificate) -> bool:
+        crl = self.crl(cert.issuer)
+        return (
+            crl is not None
+            and crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
+        )
+
+    # --- what a receiver asks (conformance.smime.cms_read.CertificateDirectory) ---
+
+    def find_certificate(self, issuer: x509.Name, serial: int) -> x509.Certificate | None:
+        if self._all is None:
+            try:
+                entries = self._search(
+                    self.address.base, "(objectClass=inetOrgPerson)", [USER_CERTIFICATE]
+                )
+            except LookupFailure as exc:
+                self.failures.append(f"{exc.kind}: {exc.reason}")
+                return None
+            self._all = [
+                c for e in entries for c in _certificates(list(e.get(USER_CERTIFICATE, [])))
+            ]
+        return next(
+            (c for c in self._all if c.issuer == issuer and c.serial_number == serial), None
+        )
+
+    def find_by_ski(self, ski: bytes) -> x509.Certificate | None:
+        """The directory is not searched by key identifier (no attribute holds it)."""
+        del ski
+        return None

@@ -1,0 +1,187 @@
+"""The suite's own OpenLDAP slapd: configured, loaded and started in a temporary directory.
+
+Never the system's slapd (apt may have started one): this one has its own
+slapd.conf, its own mdb database loaded offline with slapadd, listens on a free
+loopback port, runs in the foreground (`-d 0`) as a child of the suite, and is
+stopped when the context ends, however it ends. Also the two broken directories
+the fault cells need: a port where nothing listens (down) and one that accepts a
+connection and never answers (slow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from conformance.directory.tree import Tree
+from conformance.errors import MissingComponent
+
+SLAPD = Path("/usr/sbin/slapd")
+SLAPADD = Path("/usr/sbin/slapadd")
+SCHEMA_DIR = Path("/etc/ldap/schema")
+MODULE_DIR = Path("/usr/lib/ldap")
+SCHEMAS = ("core", "cosine", "inetorgperson")
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT_S = 10.0
+
+
+def missing() -> str | None:
+    """Why the suite cannot run its directory here, or None when it can."""
+    for path in (SLAPD, SLAPADD, *(SCHEMA_DIR / f"{s}.schema" for s in SCHEMAS)):
+        if not path.exists():
+            return f"{path} missing: the directory cells need OpenLDAP (apt-get install slapd)"
+    return None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a directory listens: host, port and the base of its tree."""
+
+    host: str
+    port: int
+    base: str
+
+    @property
+    def url(self) -> str:
+        """ldap://HOST:PORT/BASE (RFC 4516), what `agent send --directory` takes."""
+        return f"ldap://{self.host}:{self.port}/{quote(self.base, safe='=,')}"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens there (slapd would fail to bind, and a probe
+    would take that listener for slapd)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _config(work: Path, base: str) -> Path:
+    lines = [f"include {SCHEMA_DIR / s}.schema" for s in SCHEMAS]
+    lines += [
+        f"pidfile {work / 'slapd.pid'}",
+        f"argsfile {work / 'slapd.args'}",
+        f"modulepath {MODULE_DIR}",
+        "moduleload back_mdb",
+        "database mdb",
+        "maxsize 104857600",
+        f'suffix "{base}"',
+        f'rootdn "cn=admin,{base}"',
+        f"directory {work / 'db'}",
+        "index mail eq",
+        "index uid eq",
+        "index cn eq",
+        "access to * by * read",
+    ]
+    path = work / "slapd.conf"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (work / "db").mkdir()
+    return path
+
+
+def _load(config: Path, tree: Tree, work: Path) -> None:
+    ldif = work / "tree.ldif"
+    ldif.write_text(tree.ldif(), encoding="utf-8")
+    done = subprocess.run(
+        [str(SLAPADD), "-q", "-f", str(config), "-l", str(ldif)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"slapadd failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+
+
+def _ready(process: subprocess.Popen[bytes], host: str, port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"slapd exited ({process.returncode}) on {host}:{port}: "
+                + log.read_text(encoding="utf-8", errors="replace").strip()[-800:]
+            )
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"slapd did not listen on {host}:{port} within {START_TIMEOUT_S:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]:
+    """A slapd serving `tree` on host:port (0: a free port), stopped when the context ends."""
+    reason = missing()
+    if reason is not None:
+        raise MissingComponent(reason)
+    if port and port_in_use(host, port):
+        raise RuntimeError(f"{host}:{port} is already in use")
+    work = Path(tempfile.mkdtemp(prefix="osm-slapd-"))
+    try:
+        config = _config(work, tree.base)
+        _load(config, tree, work)
+        for attempt in range(3):
+            # A free port may be taken between the probe and slapd's bind: try again.
+            chosen = port or free_port(host)
+            log = work / f"slapd-{attempt}.log"
+            with log.open("wb") as out:
+                process = subprocess.Popen(
+                    [str(SLAPD), "-f", str(config), "-h", f"ldap://{host}:{chosen}/", "-d", "0"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
+            try:
+                _ready(process, host, chosen, log)
+            except RuntimeError:
+                _stop(process)
+                if port or attempt == 2:
+                    raise
+                continue
+            try:
+                yield Endpoint(host, chosen, tree.base)
+            finally:
+                _stop(process)
+            return
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def down(base: str, host: str = LOOPBACK) -> Iterator[Endpoint]:
+    """A directory that is down: a loopback port where nothing listens (connection refused)."""
+    yield Endpoint(host, free_port(host), base)
+
+
+@contextlib.contextmanager
+def silent(base: str, host: str = LOOPBACK) -> Iterator[Endpoint]:
+    """A directory too slow to answer: it accepts the connection and never replies."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        sock.listen(64)  # the kernel completes the handshakes; nobody reads or answers
+        yield Endpoint(host, sock.getsockname()[1], base)
