@@ -22,6 +22,7 @@ from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.check.runner import run_checks
 from conformance.core import certificates
 from conformance.fuzz import der_tree, mutate
 from conformance.fuzz.corpus import Seed, golden_seeds, load_seeds, option_seeds
@@ -219,6 +220,35 @@ def test_a_damaged_policy_notice_is_malformed(target: Target) -> None:
     assert _codes(status) == {ErrorCode.MALFORMED}, status.errors
     assert "has no attribute" in status.errors[0].message
     assert not target.run(message).failures
+
+
+def test_a_signer_name_that_cannot_be_compared_is_untrusted(target: Target) -> None:
+    """A character unassigned in Unicode 3.2 (U+023F) in the signer's surname: asn1crypto
+    cannot prepare the name for comparison (RFC 5280 7.1, RFC 4518), and its ValueError
+    came from pyhanko's path iterator, made outside the error handling: `internal` in the
+    receiver, CERT-001 "not checked" in the validator. No path can be built: untrusted."""
+
+    def edit(root: Node) -> None:
+        surname = [v for v in _signer_subject_values(root) if v.value == b"MARTIN"]
+        assert len(surname) == 1, "pro01's signing certificate has the surname MARTIN"
+        surname[0].tag, surname[0].value = b"\x0c", "\u023f".encode()  # a UTF8String
+
+    message = mutate.edit_cms(GOLDEN_SIGN, edit, index=0)
+    _, status = target.receive(message)
+    assert _codes(status) == {ErrorCode.UNTRUSTED_SIGNER}, status.errors
+    assert "cannot validate: X.509 Name objects may not contain unassigned code points" in (
+        status.errors[0].message
+    )
+    assert not target.run(message).failures
+    report = run_checks(
+        message,
+        identity_dir=target.recipient.identity_dir,
+        trust=target.trust_paths,
+        crls=target.crl_paths,
+    )
+    chain = [c for c in report.checks if c.id == "CERT-001"]
+    assert [c.status for c in chain] == ["ERROR"], chain
+    assert "unassigned code points" in chain[0].found
 
 
 @pytest.mark.parametrize("salt", [b"\xff", b"\x00\xff\xff\xff\xff\xff", b"\x7f" + b"\xff" * 7])

@@ -477,8 +477,10 @@ def _validate_path(
         # pyhanko's default tolerance; more for a receiver that does not check validity.
         time_tolerance=job.tolerance + timedelta(seconds=1),
     )
-    paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert), search)
     try:
+        # Inside: pyhanko's path iterator reads the signer's subject in comparable form
+        # as it is made (a name asn1crypto cannot prepare raised ValueError there).
+        paths = _AnchorPaths(context.path_builder.async_build_paths_lazy(cert), search)
         _run(find_valid_path(cert, paths, validation_context=context))
     except PathBoundReached:
         return ChainResult(
@@ -488,8 +490,9 @@ def _validate_path(
         )
     except (ValidationError, PathBuildingError, PathValidationError) as exc:
         return _describe(exc, subject)
-    except (ValueError, TypeError, KeyError) as exc:
-        # A certificate or CRL that pyhanko cannot parse: no trust can come of it.
+    except PARSE_ERRORS as exc:
+        # A certificate or CRL that pyhanko cannot parse (or a name it cannot compare, RFC
+        # 5280 7.1: a character unassigned in Unicode 3.2): no trust can come of it.
         return ChainResult(
             False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
         )
