@@ -1,10 +1,11 @@
 """Where the project keeps its data, in one place so every module agrees.
 
 What a run reads is package data, found through importlib.resources: the shipped
-profiles (`conformance/data/profiles`) and the test PKI (`conformance/data/pki`).
-A wheel carries the files themselves; in a source checkout these two are
-symbolic links to `profiles/` and `vectors/pki/` at the root, where developers
-edit them, so both read the same files by the same path.
+profiles (`conformance/data/profiles`), the test PKI (`conformance/data/pki`) and
+the engine harnesses' sources (`conformance/data/harnesses`). A wheel carries the
+files themselves; in a source checkout these are symbolic links to `profiles/`,
+`vectors/pki/` and `harnesses/` at the root, where developers edit them, so both
+read the same files by the same path.
 
 The rest of `vectors/` (golden corpus, RFC 4134 examples) and `docs/` exist
 only in a checkout: developer tools use them (`source_checkout()` says where).
@@ -30,6 +31,9 @@ def _package_data(name: str) -> Path:
 
 PROFILES_DIR = _package_data("profiles")
 PKI_DIR = _package_data("pki")
+# The engine harnesses' sources (`harnesses/`): an installed suite builds them where they
+# are (`make -C HARNESS_DIR/openssl`, harnesses/README.md), as tools/setup.sh does here.
+HARNESS_DIR = _package_data("harnesses")
 
 # The source checkout (meaningful only there: see source_checkout()).
 PACKAGE_DIR = Path(__file__).resolve().parent

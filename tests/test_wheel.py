@@ -24,7 +24,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 WHEELHOUSE = REPO / ".cache" / "wheelhouse"
 # What the wheel is built from: the package, and the data its symbolic links point to.
-SOURCES = ("pyproject.toml", "README.md", "conformance", "profiles", "vectors/pki")
+SOURCES = ("pyproject.toml", "README.md", "conformance", "profiles", "vectors/pki", "harnesses")
 
 pytestmark = pytest.mark.skipif(
     not any(WHEELHOUSE.glob("*.whl")),
@@ -80,7 +80,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     for name in SOURCES:
         origin, target = REPO / name, source / name
         if origin.is_dir():
-            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "osm-*-harness")
             shutil.copytree(origin, target, symlinks=True, ignore=ignore)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +121,38 @@ def test_the_package_and_its_data_come_from_the_virtual_environment(installed: I
     assert not (package / "data" / "profiles").is_symlink()
     assert (package / "data" / "profiles" / "reference.yaml").is_file()
     assert (package / "data" / "pki" / "pki.json").is_file()
+
+
+def test_the_harness_sources_ship_and_build_where_they_are_installed(
+    installed: Installed,
+) -> None:
+    """An installed suite builds its engine harnesses from the sources the wheel carries
+    (harnesses/README.md): the sources are there, no program built in the checkout is."""
+    where = installed.python("from conformance.paths import HARNESS_DIR; print(HARNESS_DIR)")
+    harnesses = Path(where.strip())
+    assert harnesses.is_relative_to((installed.venv / "lib").resolve())
+    for source in (
+        "openssl/osm_openssl_harness.c",
+        "openssl/Makefile",
+        "common/osm_harness.c",
+        "nss/osm_nss_harness.c",
+        "gpgsm/harness.py",
+        "go-pkcs7/main.go",
+        "pkijs/osm-pkijs.mjs",
+        "pkijs/package-lock.json",
+        "bouncycastle/osm-bc-harness.in",
+        "README.md",
+    ):
+        assert (harnesses / source).is_file(), source
+    assert list((harnesses / "bouncycastle" / "src").rglob("*.java"))
+    assert not (harnesses / "openssl" / "osm-openssl-harness").exists()
+    if shutil.which("cc") is None or not Path("/usr/include/openssl/cms.h").is_file():
+        pytest.skip("no C compiler or libssl-dev here: the build itself is not tried")
+    installed.run("make", "-s", "-C", str(harnesses / "openssl"))
+    built = installed.python(
+        "from conformance.agents.tools import built_harnesses; print(built_harnesses())"
+    )
+    assert "openssl" in built
 
 
 def test_run_pki_export_and_check_work_from_the_wheel(installed: Installed) -> None:

@@ -30,9 +30,10 @@ from conformance.agents.tool_agent import (
     pem,
     summary,
 )
-from conformance.agents.tools import HARNESS_DIR, ToolRun, run, version_of
+from conformance.agents.tools import ToolRun, run, version_of
 from conformance.core.vocabulary import Party
 from conformance.errors import MissingComponent
+from conformance.paths import HARNESS_DIR
 from conformance.smime.options import EncryptOptions, SendOptions, SignedAttribute, SignOptions
 from conformance.status import ErrorCode
 

@@ -28,10 +28,10 @@ from conformance.agents.tool_agent import (
     pem,
     summary,
 )
-from conformance.agents.tools import HARNESS_DIR, ToolRun, require, run, version_of
+from conformance.agents.tools import ToolRun, require, run, version_of
 from conformance.core.vocabulary import KeyTransport, Party
 from conformance.errors import MissingComponent
-from conformance.paths import cache_dir
+from conformance.paths import HARNESS_DIR, cache_dir
 from conformance.smime.options import SendOptions, SignedAttribute
 from conformance.status import ErrorCode
 

@@ -32,6 +32,7 @@ from typing import Literal
 from conformance.agents.base import Evidence
 from conformance.agents.harness import HarnessError, harness_for
 from conformance.errors import MissingComponent, UserError
+from conformance.paths import HARNESS_DIR
 
 DEFAULT_TIMEOUT = 60.0
 # Evidence keeps at most this much of each stream per command, so that a
@@ -42,7 +43,6 @@ EVIDENCE_LIMIT = 16 * 1024
 EngineMode = Literal["harness", "cli"]
 ENGINE_MODES: tuple[EngineMode, ...] = ("harness", "cli")
 ENGINE_MODE_ENV = "OSM_ENGINE_MODE"
-HARNESS_DIR = Path(__file__).resolve().parents[2] / "harnesses"
 # What a harness prints, with exit 2, for an argv it does not implement.
 DECLINED = b"osm-harness: not implemented here: "
 

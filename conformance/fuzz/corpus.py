@@ -18,9 +18,8 @@ from pathlib import Path
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import SendRequest
-from conformance.agents.tools import HARNESS_DIR
 from conformance.core.vocabulary import Function, Party
-from conformance.paths import PKI_DIR, RFC4134_DIR, VECTORS_DIR, cache_dir
+from conformance.paths import HARNESS_DIR, PKI_DIR, RFC4134_DIR, VECTORS_DIR, cache_dir
 
 __all__ = ["Seed", "load_seeds"]
 

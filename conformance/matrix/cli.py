@@ -233,8 +233,8 @@ EPILOG = """CI gates (--fail-on, any of, comma-separated):
                   used another algorithm than its profile declares
   regression      against --baseline OLD.json: an interop cell got worse (pass > partial
                   > fail), or a rejection cell that refused now accepts
-  finding         a fail or partial cell with a real implementation on one side (engine
-                  openssl, nss, gpgsm, command or real-product), or a real receiver
+  finding         a fail or partial cell with a real implementation on one side (a real
+                  engine, a vendor's adapter or a real product), or a real receiver
                   accepting a rejection case
   non-conformant  a real sender's basic message breaks a rule with an ERROR
 A waiver (--waivers FILE, docs/matrix.md) covers the item of the cell, pair or

@@ -12,7 +12,7 @@ here and in docs/matrix.md:
   cell that refused every case and now accepts one;
 - `finding`: a `fail` or `partial` cell where at least one side is a real
   implementation (a real engine, a vendor's adapter, a product observed outside
-  the matrix: `engine` openssl, nss, gpgsm, command or real-product; a
+  the matrix: `engine` one of the real tools, command or real-product; a
   profile-simulated pair is a prediction, which the contradiction gate checks),
   or a real receiver that accepts a rejection case;
 - `non-conformant`: a real sender's basic message that breaks a rule with an
