@@ -17,7 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from conformance.agents import mime_wrap
+from conformance.agents import harness_argv, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
 from conformance.agents.tool_agent import (
     PartyFiles,
@@ -27,7 +27,7 @@ from conformance.agents.tool_agent import (
     pem,
     summary,
 )
-from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.agents.tools import ToolRun, require, version_of
 from conformance.core.vocabulary import Party
 from conformance.errors import MissingComponent
 from conformance.paths import HARNESS_DIR
@@ -69,41 +69,18 @@ class BouncyCastleAgent(ToolAgent):
                 f"`make -C harnesses/bouncycastle` (Debian packages {PACKAGES})"
             )
         self.exe = str(PROGRAM)
-        self._written: dict[tuple[str, bytes], Path] = {}
 
     def _default_options(self) -> SendOptions:
         return SendOptions()
 
-    @property
-    def opts(self) -> SendOptions:
-        assert self.options is not None
-        return self.options
-
     def version(self) -> str:
         return version_of(self.exe, "version")
-
-    def _run(self, args: list[str | Path], ev: Evidence) -> ToolRun:
-        return run([self.exe, *args], evidence=ev, timeout=self.timeout)
-
-    def _file_of(self, data: bytes, name: str) -> Path:
-        """A file holding `data`, written once per content (trust, chain, recipients)."""
-        path = self._written.get((name, data))
-        if path is None or not path.exists():
-            path = self.tmp(name)
-            path.write_bytes(data)
-            if len(self._written) > 64:
-                self._written.clear()
-            self._written[(name, data)] = path
-        return path
 
     # -- send -------------------------------------------------------------------------
 
     def _finish(self, entity: bytes, request: SendRequest, ev: Evidence) -> bytes:
         # bcmail writes MIME-Version and the S/MIME entity; the client adds the rest.
-        headers = self._headers(request).replace(b"MIME-Version: 1.0\r\n", b"")
-        if not entity.startswith(b"MIME-Version"):
-            headers += b"MIME-Version: 1.0\r\n"
-        return headers + entity
+        return mime_wrap.above_tool_entity(self._headers(request), entity)
 
     def _check_options(self) -> None:
         problems = []
@@ -130,10 +107,7 @@ class BouncyCastleAgent(ToolAgent):
         src.write_bytes(content)
         args: list[str | Path] = [
             "sign",
-            "--cert",
-            files.cert("sign"),
-            "--key",
-            files.key("sign"),
+            *harness_argv.identity(sender, "sign"),
             "--digest",
             so.digest,
             "--certs",
@@ -194,23 +168,10 @@ class BouncyCastleAgent(ToolAgent):
     def _decrypt(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
-        files = PartyFiles(request.recipient.identity_dir)
         src, out = self.tmp("in.eml"), self.tmp("decrypted")
         src.write_bytes(entity)
-        result = self._run(
-            [
-                "decrypt",
-                "--cert",
-                files.cert("encrypt"),
-                "--key",
-                files.key("encrypt"),
-                "--in",
-                src,
-                "--out",
-                out,
-            ],
-            ev,
-        )
+        identity = harness_argv.identity(request.recipient, "encrypt")
+        result = self._run(["decrypt", *identity, "--in", src, "--out", out], ev)
         if result.ok:
             return StepResult(out.read_bytes())
         code = _RECEIVE_CODES.get(result.returncode, ErrorCode.INTERNAL)
@@ -219,14 +180,8 @@ class BouncyCastleAgent(ToolAgent):
     def _verify(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
-        src, out, signer = self.tmp("in.eml"), self.tmp("verified"), self.tmp("signer.pem")
-        src.write_bytes(entity)
-        args: list[str | Path] = ["verify", "--in", src, "--out", out, "--signer", signer]
-        for path in request.trust:
-            args += ["--trust", path]
-        for path in request.crls:
-            args += ["--crl", path]
-        result = self._run(args, ev)
+        args, out, signer = harness_argv.verify(self.tmp, entity, "in.eml")
+        result = self._run([*args, *harness_argv.anchors_and_crls(request)], ev)
         code = result.returncode
         if code == 0:
             return StepResult(out.read_bytes(), [], True, True, self._signer(signer, layer))
@@ -239,8 +194,3 @@ class BouncyCastleAgent(ToolAgent):
         if code == NO_SIGNER_CERT:
             return StepResult(None, errors, None, False)
         return StepResult(None, errors)
-
-    def _signer(self, path: Path, layer: mime_wrap.Layer) -> x509.Certificate | None:
-        if path.exists() and path.stat().st_size:
-            return x509.load_pem_x509_certificates(path.read_bytes())[0]
-        return self.signer_from_cms(layer.cms)

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from conformance.agents import mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest
@@ -34,10 +33,14 @@ from conformance.agents.tool_agent import (
     SendFailure,
     StepResult,
     ToolAgent,
+    crl_pems,
     pem,
+    refused,
     summary,
+    trust_pems,
+    unsupported_or,
 )
-from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.agents.tools import require, version_of
 from conformance.core.vocabulary import Capabilities, Party
 from conformance.smime.options import SendOptions, SignedAttribute, SignOptions
 from conformance.status import ErrorCode
@@ -62,35 +65,15 @@ class GnutlsAgent(ToolAgent):
 
     def _setup(self) -> None:
         self.exe = require("certtool", self.package)
-        self._written: dict[tuple[str, bytes], Path] = {}
 
     def _default_options(self) -> SendOptions:
         return SendOptions(sign=SignOptions(signed_attributes=SIGNED_ATTRIBUTES))
-
-    @property
-    def opts(self) -> SendOptions:
-        assert self.options is not None
-        return self.options
 
     def capabilities(self) -> Capabilities:
         return Capabilities(send=frozenset({"sign"}), receive=frozenset({"sign"}))
 
     def version(self) -> str:
         return version_of(self.exe, "--version")
-
-    def _run(self, args: list[str | Path], ev: Evidence) -> ToolRun:
-        return run([self.exe, *args], evidence=ev, timeout=self.timeout)
-
-    def _file_of(self, data: bytes, name: str) -> Path:
-        """A file holding `data`, written once per content (chains, anchors, CRLs)."""
-        path = self._written.get((name, data))
-        if path is None or not path.exists():
-            path = self.tmp(name)
-            path.write_bytes(data)
-            if len(self._written) > 64:
-                self._written.clear()
-            self._written[(name, data)] = path
-        return path
 
     # -- send -------------------------------------------------------------------------
 
@@ -138,12 +121,7 @@ class GnutlsAgent(ToolAgent):
             args.append("--no-p7-include-cert")
         result = self._run(args, ev)
         if not result.ok:
-            code = (
-                ErrorCode.UNSUPPORTED_ALGORITHM
-                if _UNSUPPORTED.search(result.text())
-                else ErrorCode.INTERNAL
-            )
-            raise SendFailure(code, f"certtool --p7-sign failed: {summary(result)}")
+            raise refused(result, "certtool --p7-sign", _UNSUPPORTED)
         return self._wrap_signed(data, out.read_bytes(), detached=detached, digest=so.digest)
 
     def _encrypt(
@@ -159,17 +137,6 @@ class GnutlsAgent(ToolAgent):
         reason = "certtool has no CMS decryption (it reads SignedData only)"
         return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, reason)])
 
-    def _crl_file(self, request: ReceiveRequest) -> Path | None:
-        if not request.crls:
-            return None
-        parts = []
-        for crl_path in request.crls:
-            data = Path(crl_path).read_bytes()
-            if b"BEGIN X509 CRL" not in data:
-                data = x509.load_der_x509_crl(data).public_bytes(serialization.Encoding.PEM)
-            parts.append(data)
-        return self._file_of(b"\n".join(parts), "crls.pem")
-
     def _verify(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
@@ -183,13 +150,10 @@ class GnutlsAgent(ToolAgent):
             base += ["--load-data", content]
         else:
             base += ["--p7-show-data", "--outfile", out]
-        anchors = self._file_of(
-            b"\n".join(Path(p).read_bytes() for p in request.trust), "trust.pem"
-        )
-        crls = self._crl_file(request)
+        anchors = self._file_of(b"\n".join(trust_pems(request)), "trust.pem")
         full = [*base, "--load-ca-certificate", anchors]
-        if crls is not None:
-            full += ["--load-crl", crls]
+        if request.crls:
+            full += ["--load-crl", self._file_of(b"\n".join(crl_pems(request)), "crls.pem")]
         result = self._run(full, ev)
         signer = self.signer_from_cms(layer.cms)
 
@@ -205,15 +169,10 @@ class GnutlsAgent(ToolAgent):
         failed = _FAILED.search(text)
         if failed is None:
             code = ErrorCode.MALFORMED if _MALFORMED.search(text) else ErrorCode.INTERNAL
-            if _UNSUPPORTED.search(text):
-                code = ErrorCode.UNSUPPORTED_ALGORITHM
+            code = unsupported_or(text, _UNSUPPORTED, code)
             return StepResult(None, [(code, message)], None, None, signer)
         if not _AMBIGUOUS.search(failed.group(1)):
-            code = (
-                ErrorCode.UNSUPPORTED_ALGORITHM
-                if _UNSUPPORTED.search(failed.group(1))
-                else ErrorCode.UNTRUSTED_SIGNER
-            )
+            code = unsupported_or(failed.group(1), _UNSUPPORTED, ErrorCode.UNTRUSTED_SIGNER)
             return StepResult(None, [(code, message)], None, None, signer)
         if signer is None:
             return StepResult(None, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, None)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from conformance.agents import cms_inspect, mime_wrap
+from conformance.agents import cms_inspect, harness_argv, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest
 from conformance.agents.tool_agent import (
     PartyFiles,
@@ -28,9 +28,11 @@ from conformance.agents.tool_agent import (
     StepResult,
     ToolAgent,
     pem,
+    refused,
     summary,
+    trust_pems,
 )
-from conformance.agents.tools import ToolRun, run, version_of
+from conformance.agents.tools import version_of
 from conformance.core.vocabulary import Party
 from conformance.errors import MissingComponent
 from conformance.paths import HARNESS_DIR
@@ -77,7 +79,6 @@ class GoPkcs7Agent(ToolAgent):
                 "(needs the Debian packages golang-go and golang-github-fullsailor-pkcs7-dev)"
             )
         self.exe = str(PROGRAM)
-        self._written: dict[tuple[str, bytes], Path] = {}
 
     def _default_options(self) -> SendOptions:
         return SendOptions(
@@ -85,27 +86,8 @@ class GoPkcs7Agent(ToolAgent):
             encrypt=EncryptOptions(content="aes256-cbc", key_transport="rsa-pkcs1v15"),
         )
 
-    @property
-    def opts(self) -> SendOptions:
-        assert self.options is not None
-        return self.options
-
     def version(self) -> str:
         return version_of(self.exe, "version")
-
-    def _run(self, args: list[str | Path], ev: Evidence) -> ToolRun:
-        return run([self.exe, *args], evidence=ev, timeout=self.timeout)
-
-    def _file_of(self, data: bytes, name: str) -> Path:
-        """A file holding `data`, written once per content (trust bundle, chain, recipient)."""
-        path = self._written.get((name, data))
-        if path is None or not path.exists():
-            path = self.tmp(name)
-            path.write_bytes(data)
-            if len(self._written) > 64:
-                self._written.clear()
-            self._written[(name, data)] = path
-        return path
 
     # -- send -------------------------------------------------------------------------
 
@@ -137,14 +119,6 @@ class GoPkcs7Agent(ToolAgent):
         if problems:
             raise SendFailure(ErrorCode.UNSUPPORTED_ALGORITHM, "; ".join(problems))
 
-    def _failed(self, result: ToolRun, what: str) -> SendFailure:
-        code = (
-            ErrorCode.UNSUPPORTED_ALGORITHM
-            if _UNSUPPORTED.search(result.text())
-            else ErrorCode.INTERNAL
-        )
-        return SendFailure(code, f"osm-go-pkcs7-harness {what} failed: {summary(result)}")
-
     @staticmethod
     def _path(cert: x509.Certificate, chain: list[x509.Certificate]) -> list[x509.Certificate]:
         """The signer's issuers, nearest first: AddSignerChain checks that parents[0] signed
@@ -168,10 +142,7 @@ class GoPkcs7Agent(ToolAgent):
         detached = so.format == "multipart-signed"
         args: list[str | Path] = [
             "sign",
-            "--cert",
-            files.cert("sign"),
-            "--key",
-            files.key("sign"),
+            *harness_argv.identity(sender, "sign"),
             "--digest",
             so.digest,
             "--in",
@@ -188,7 +159,7 @@ class GoPkcs7Agent(ToolAgent):
             args.append("--noattr")
         result = self._run(args, ev)
         if not result.ok:
-            raise self._failed(result, "sign")
+            raise refused(result, "osm-go-pkcs7-harness sign", _UNSUPPORTED)
         return self._wrap_signed(data, out.read_bytes(), detached=detached, digest=so.digest)
 
     def _encrypt(
@@ -203,7 +174,7 @@ class GoPkcs7Agent(ToolAgent):
             args += ["--recip", self._file_of(pem(cert), "recipient.pem")]
         result = self._run(args, ev)
         if not result.ok:
-            raise self._failed(result, f"encrypt ({eo.content})")
+            raise refused(result, f"osm-go-pkcs7-harness encrypt ({eo.content})", _UNSUPPORTED)
         return self._wrap_enveloped(out.read_bytes())
 
     # -- receive ----------------------------------------------------------------------
@@ -211,22 +182,9 @@ class GoPkcs7Agent(ToolAgent):
     def _decrypt(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
-        files = PartyFiles(request.recipient.identity_dir)
         src, out = self.cms_files(layer.cms)
-        result = self._run(
-            [
-                "decrypt",
-                "--cert",
-                files.cert("encrypt"),
-                "--key",
-                files.key("encrypt"),
-                "--in",
-                src,
-                "--out",
-                out,
-            ],
-            ev,
-        )
+        identity = harness_argv.identity(request.recipient, "encrypt")
+        result = self._run(["decrypt", *identity, "--in", src, "--out", out], ev)
         if result.ok:
             return StepResult(out.read_bytes())
         text = result.text()
@@ -261,16 +219,12 @@ class GoPkcs7Agent(ToolAgent):
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
         assert layer.cms is not None
-        src, out, signer_file = self.tmp("in.p7s"), self.tmp("verified"), self.tmp("signer.pem")
-        src.write_bytes(layer.cms)
-        base: list[str | Path] = ["verify", "--in", src, "--out", out, "--signer", signer_file]
-        if layer.signed_content is not None:
-            content = self.tmp("content")
-            content.write_bytes(layer.signed_content)
-            base += ["--content", content]
+        base, out, signer_file = harness_argv.verify(
+            self.tmp, layer.cms, "in.p7s", layer.signed_content
+        )
         # No CRLs: crypto/x509 has no revocation check (the profile says check_revocation false).
-        trust = b"\n".join(Path(p).read_bytes() for p in request.trust)
-        result = self._run([*base, "--CAfile", self._file_of(trust, "trust.pem")], ev)
+        trust = self._file_of(b"\n".join(trust_pems(request)), "trust.pem")
+        result = self._run([*base, "--CAfile", trust], ev)
         signer = self._signer(signer_file, layer)
         if result.ok:
             return StepResult(out.read_bytes(), [], True, True, signer)
@@ -302,8 +256,3 @@ class GoPkcs7Agent(ToolAgent):
             )
             return StepResult(None, errors, False, False, signer)
         return StepResult(None, errors, None, False, signer)
-
-    def _signer(self, path: Path, layer: mime_wrap.Layer) -> x509.Certificate | None:
-        if path.exists() and path.stat().st_size:
-            return x509.load_pem_x509_certificates(path.read_bytes())[0]
-        return self.signer_from_cms(layer.cms)

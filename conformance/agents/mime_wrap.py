@@ -125,6 +125,15 @@ def envelope_headers(
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
+def above_tool_entity(headers: bytes, entity: bytes) -> bytes:
+    """The client's `headers` above an entity the tool wrote itself (OpenSSL, bcmail),
+    with one MIME-Version: the tool's when it wrote one, else the client's, last."""
+    headers = headers.replace(b"MIME-Version: 1.0\r\n", b"")
+    if not entity.startswith(b"MIME-Version"):
+        headers += b"MIME-Version: 1.0\r\n"
+    return headers + entity
+
+
 def wrap_cms(cms: bytes, smime_type: str, legacy: bool = False, headers: bytes = b"") -> bytes:
     """application/pkcs7-mime entity carrying `cms` (base64), with optional message headers."""
     media = "application/x-pkcs7-mime" if legacy else "application/pkcs7-mime"

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from conformance.agents import mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest
@@ -21,9 +20,12 @@ from conformance.agents.tool_agent import (
     SendFailure,
     StepResult,
     ToolAgent,
+    crl_pems,
     pem,
+    trust_pems,
+    unsupported_or,
 )
-from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.agents.tools import ToolRun, require, version_of
 from conformance.core.vocabulary import ContentCipher, Party
 from conformance.smime.options import SendOptions
 from conformance.status import ErrorCode
@@ -77,30 +79,18 @@ class OpenSSLAgent(ToolAgent):
 
     def _setup(self) -> None:
         self.exe = require("openssl", self.package)
-        self._written: dict[tuple[str, bytes], Path] = {}
 
     def _default_options(self) -> SendOptions:
         return SendOptions()
 
-    @property
-    def opts(self) -> SendOptions:
-        assert self.options is not None
-        return self.options
-
     def version(self) -> str:
         return version_of(self.exe, "version")
-
-    def _run(self, args: list[str | Path], ev: Evidence, stdin: bytes = b"") -> ToolRun:
-        return run([self.exe, *args], evidence=ev, input=stdin, timeout=self.timeout)
 
     # -- send -------------------------------------------------------------------------
 
     def _finish(self, entity: bytes, request: SendRequest, ev: Evidence) -> bytes:
         # OpenSSL writes MIME-Version and the CMS entity; the client adds the rest.
-        headers = self._headers(request).replace(b"MIME-Version: 1.0\r\n", b"")
-        if not entity.startswith(b"MIME-Version"):
-            headers += b"MIME-Version: 1.0\r\n"
-        return headers + entity
+        return mime_wrap.above_tool_entity(self._headers(request), entity)
 
     def _sign(self, content: bytes, sender: Party, ev: Evidence) -> bytes:
         files = PartyFiles(sender.identity_dir)
@@ -145,11 +135,7 @@ class OpenSSLAgent(ToolAgent):
             args.append("-binary")
         result = self._run(args, ev)
         if not result.ok:
-            code = (
-                ErrorCode.UNSUPPORTED_ALGORITHM
-                if _UNSUPPORTED.search(result.text())
-                else ErrorCode.INTERNAL
-            )
+            code = unsupported_or(result.text(), _UNSUPPORTED, ErrorCode.INTERNAL)
             raise SendFailure(code, f"openssl cms -sign failed: {result.text().strip()[:600]}")
         return out.read_bytes()
 
@@ -191,11 +177,7 @@ class OpenSSLAgent(ToolAgent):
                 ]
         result = self._run(args, ev)
         if not result.ok:
-            code = (
-                ErrorCode.UNSUPPORTED_ALGORITHM
-                if _UNSUPPORTED.search(result.text())
-                else ErrorCode.INTERNAL
-            )
+            code = unsupported_or(result.text(), _UNSUPPORTED, ErrorCode.INTERNAL)
             raise SendFailure(
                 code,
                 f"openssl cms -encrypt ({eo.content}, {eo.key_transport}) failed: "
@@ -235,25 +217,7 @@ class OpenSSLAgent(ToolAgent):
 
     def _trust_bundle(self, request: ReceiveRequest) -> Path:
         """Trust anchors and CRLs in one CAfile: `openssl cms` has no -CRLfile."""
-        parts = [Path(p).read_bytes() for p in request.trust]
-        for crl_path in request.crls:
-            data = Path(crl_path).read_bytes()
-            if b"BEGIN X509 CRL" not in data:
-                data = x509.load_der_x509_crl(data).public_bytes(serialization.Encoding.PEM)
-            parts.append(data)
-        return self._file_of(b"\n".join(parts), "trust.pem")
-
-    def _file_of(self, data: bytes, name: str) -> Path:
-        """A file holding `data`, written once per content: the trust bundle and the
-        chain are the same at nearly every call."""
-        path = self._written.get((name, data))
-        if path is None or not path.exists():
-            path = self.tmp(name)
-            path.write_bytes(data)
-            if len(self._written) > 64:
-                self._written.clear()
-            self._written[(name, data)] = path
-        return path
+        return self._file_of(b"\n".join([*trust_pems(request), *crl_pems(request)]), "trust.pem")
 
     def _verify(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
@@ -294,11 +258,7 @@ class OpenSSLAgent(ToolAgent):
                     None,
                     False,
                 )
-            code = (
-                ErrorCode.UNSUPPORTED_ALGORITHM
-                if _UNSUPPORTED.search(text)
-                else ErrorCode.MALFORMED
-            )
+            code = unsupported_or(text, _UNSUPPORTED, ErrorCode.MALFORMED)
             return StepResult(None, [(code, f"openssl cms -verify: {summary}")])
         # The chain failed: ask OpenSSL about the signature alone (-noverify).
         reason = chain.group(1).strip()
@@ -319,8 +279,3 @@ class OpenSSLAgent(ToolAgent):
             )
             return StepResult(None, errors, False, False, self.signer_from_cms(layer.cms))
         return StepResult(None, errors, None, False, self.signer_from_cms(layer.cms))
-
-    def _signer(self, path: Path, layer: mime_wrap.Layer) -> x509.Certificate | None:
-        if path.exists() and path.stat().st_size:
-            return x509.load_pem_x509_certificates(path.read_bytes())[0]
-        return self.signer_from_cms(layer.cms)

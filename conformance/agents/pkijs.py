@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from conformance.agents import mime_wrap
+from conformance.agents import harness_argv, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest
 from conformance.agents.tool_agent import (
     PartyFiles,
@@ -26,7 +26,9 @@ from conformance.agents.tool_agent import (
     StepResult,
     ToolAgent,
     pem,
+    refused,
     summary,
+    unsupported_or,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
 from conformance.core.vocabulary import KeyTransport, Party
@@ -90,24 +92,11 @@ class PkijsAgent(ToolAgent):
     def _default_options(self) -> SendOptions:
         return SendOptions()
 
-    @property
-    def opts(self) -> SendOptions:
-        assert self.options is not None
-        return self.options
-
     def version(self) -> str:
         return version_of(self.node, str(SCRIPT), "version")
 
-    def _run(self, args: list[str | Path], ev: Evidence) -> ToolRun:
-        return run([self.node, SCRIPT, *args], evidence=ev, timeout=self.timeout)
-
-    def _failed(self, result: ToolRun, what: str) -> SendFailure:
-        code = (
-            ErrorCode.UNSUPPORTED_ALGORITHM
-            if _UNSUPPORTED.search(result.text())
-            else ErrorCode.INTERNAL
-        )
-        return SendFailure(code, f"{what} failed: {summary(result)}")
+    def _run(self, args: list[str | Path], ev: Evidence, stdin: bytes = b"") -> ToolRun:
+        return run([self.node, SCRIPT, *args], evidence=ev, input=stdin, timeout=self.timeout)
 
     # -- send -------------------------------------------------------------------------
 
@@ -121,10 +110,7 @@ class PkijsAgent(ToolAgent):
         attrs = ",".join(a for a in ATTRIBUTE_ORDER if a in so.signed_attributes)
         args: list[str | Path] = [
             "sign",
-            "--cert",
-            files.cert("sign"),
-            "--key",
-            files.key("sign"),
+            *harness_argv.identity(sender, "sign"),
             "--in",
             src,
             "--out",
@@ -148,7 +134,7 @@ class PkijsAgent(ToolAgent):
             args += ["--certfile", chain]
         result = self._run(args, ev)
         if not result.ok:
-            raise self._failed(result, "PKI.js SignedData.sign")
+            raise refused(result, "PKI.js SignedData.sign", _UNSUPPORTED)
         return self._wrap_signed(data, out.read_bytes(), detached=detached, digest=so.digest)
 
     def _encrypt(
@@ -171,9 +157,8 @@ class PkijsAgent(ToolAgent):
             args += ["--recip", path]
         result = self._run(args, ev)
         if not result.ok:
-            raise self._failed(
-                result, f"PKI.js EnvelopedData.encrypt ({eo.content}, {eo.key_transport})"
-            )
+            what = f"PKI.js EnvelopedData.encrypt ({eo.content}, {eo.key_transport})"
+            raise refused(result, what, _UNSUPPORTED)
         return self._wrap_enveloped(out.read_bytes())
 
     # -- receive ----------------------------------------------------------------------
@@ -181,22 +166,9 @@ class PkijsAgent(ToolAgent):
     def _decrypt(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
-        files = PartyFiles(request.recipient.identity_dir)
         src, out = self.cms_files(layer.cms)
-        result = self._run(
-            [
-                "decrypt",
-                "--in",
-                src,
-                "--out",
-                out,
-                "--cert",
-                files.cert("encrypt"),
-                "--key",
-                files.key("encrypt"),
-            ],
-            ev,
-        )
+        identity = harness_argv.identity(request.recipient, "encrypt")
+        result = self._run(["decrypt", "--in", src, "--out", out, *identity], ev)
         if result.ok:
             return StepResult(out.read_bytes())
         message = f"PKI.js: {summary(result)}"
@@ -213,28 +185,16 @@ class PkijsAgent(ToolAgent):
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
     ) -> StepResult:
         assert layer.cms is not None
-        src, out, signer_file = self.tmp("in.p7s"), self.tmp("verified"), self.tmp("signer.pem")
-        src.write_bytes(layer.cms)
-        args: list[str | Path] = ["verify", "--in", src, "--out", out, "--signer", signer_file]
-        if layer.signed_content is not None:
-            content = self.tmp("content")
-            content.write_bytes(layer.signed_content)
-            args += ["--content", content]
-        for path in request.trust:
-            args += ["--trust", path]
-        for path in request.crls:
-            args += ["--crl", path]
-        result = self._run(args, ev)
+        args, out, signer_file = harness_argv.verify(
+            self.tmp, layer.cms, "in.p7s", layer.signed_content
+        )
+        result = self._run([*args, *harness_argv.anchors_and_crls(request)], ev)
         signer = self._signer(signer_file, layer)
         lines = result.stdout.decode("utf-8", "replace").splitlines()
         signatures = [m for m in map(_SIGNATURE.match, lines) if m]
         chain = next((m for m in map(_CHAIN.match, lines) if m), None)
         if not signatures:  # the harness stopped before verifying: PKI.js could not read it
-            code = (
-                ErrorCode.UNSUPPORTED_ALGORITHM
-                if _UNSUPPORTED.search(result.text())
-                else ErrorCode.MALFORMED
-            )
+            code = unsupported_or(result.text(), _UNSUPPORTED, ErrorCode.MALFORMED)
             return StepResult(None, [(code, f"PKI.js: {summary(result)}")], None, None, signer)
         errors: list[tuple[ErrorCode, str]] = []
         signature_valid: bool | None = True
@@ -273,8 +233,3 @@ class PkijsAgent(ToolAgent):
             elif out.exists():
                 recovered = out.read_bytes()
         return StepResult(recovered, errors, signature_valid, chain_valid, signer)
-
-    def _signer(self, path: Path, layer: mime_wrap.Layer) -> x509.Certificate | None:
-        if path.exists() and path.stat().st_size:
-            return x509.load_pem_x509_certificates(path.read_bytes())[0]
-        return self.signer_from_cms(layer.cms)

@@ -1,15 +1,18 @@
-"""What the three real-engine agents share: the layer walk, the status, the files.
+"""What the real-engine agents share: the layer walk, the status, the files.
 
-Each real engine (openssl, NSS, gpgsm) only knows how to sign, encrypt,
-decrypt and verify one layer with its tool. This base class turns those steps
-into the Agent protocol: it composes the layers of a function on send, walks
-the layers of a message on receive (outside in), fills the algorithms from the
-CMS itself, and derives the four services from what the tool said. A hung tool
-or an unexpected crash becomes an INTERNAL error, never a verdict.
+Each real engine (openssl, NSS, gpgsm, BouncyCastle, Go pkcs7, GnuTLS, PKI.js)
+only knows how to sign, encrypt, decrypt and verify one layer with its tool.
+This base class turns those steps into the Agent protocol: it composes the
+layers of a function on send, walks the layers of a message on receive (outside
+in), fills the algorithms from the CMS itself, and derives the four services
+from what the tool said. A hung tool or an unexpected crash becomes an INTERNAL
+error, never a verdict. It also holds what the agents' steps share: the files
+written once per content, the signer a tool wrote, the tool's words classified.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from abc import ABC, abstractmethod
@@ -24,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.recipients import looked_up
-from conformance.agents.tools import ToolRun, ToolTimeout
+from conformance.agents.tools import ToolRun, ToolTimeout, run
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
 from conformance.pki.export import pkcs12_bytes
@@ -124,6 +127,18 @@ def summary(result: ToolRun) -> str:
     return " ".join(result.text().split())[:600]
 
 
+def unsupported_or(text: str, words: re.Pattern[str], otherwise: ErrorCode) -> ErrorCode:
+    """UNSUPPORTED_ALGORITHM when the tool's `words` say it lacks an algorithm, else `otherwise`."""
+    return ErrorCode.UNSUPPORTED_ALGORITHM if words.search(text) else otherwise
+
+
+def refused(result: ToolRun, what: str, unsupported: re.Pattern[str]) -> SendFailure:
+    """A send step the tool refused: UNSUPPORTED_ALGORITHM when its words say so, else
+    INTERNAL, with the command (`what`) and its words in the reason."""
+    code = unsupported_or(result.text(), unsupported, ErrorCode.INTERNAL)
+    return SendFailure(code, f"{what} failed: {summary(result)}")
+
+
 def require_ok(result: ToolRun, what: str) -> None:
     """A send step the tool refused: a SendFailure naming the command and its words."""
     if not result.ok:
@@ -132,6 +147,22 @@ def require_ok(result: ToolRun, what: str) -> None:
 
 def pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def trust_pems(request: ReceiveRequest) -> list[bytes]:
+    """The reception's trust anchor files, as they are (PEM)."""
+    return [Path(p).read_bytes() for p in request.trust]
+
+
+def crl_pems(request: ReceiveRequest) -> list[bytes]:
+    """The reception's CRLs in PEM, a DER one converted: for a tool that reads PEM only."""
+    parts = []
+    for crl_path in request.crls:
+        data = Path(crl_path).read_bytes()
+        if b"BEGIN X509 CRL" not in data:
+            data = x509.load_der_x509_crl(data).public_bytes(serialization.Encoding.PEM)
+        parts.append(data)
+    return parts
 
 
 def sha1_hex(cert: x509.Certificate) -> str:
@@ -152,6 +183,7 @@ class ToolAgent(ABC):
 
     id: str
     package: str
+    exe: str  # the tool `_run` calls, found by `_setup` (NSS and gpgsm call several their way)
 
     def __init__(
         self,
@@ -161,6 +193,7 @@ class ToolAgent(ABC):
         timeout: float = 60.0,
     ) -> None:
         self.setup_evidence = Evidence()
+        self._written: dict[tuple[str, bytes], Path] = {}
         self._setup()
         self.options = options if options is not None else self._default_options()
         self.timeout = timeout
@@ -179,6 +212,16 @@ class ToolAgent(ABC):
     def _default_options(self) -> SendOptions | None:
         """The send options when none are given: None lets the tool use its own defaults."""
         return None
+
+    @property
+    def opts(self) -> SendOptions:
+        """The send options, for an agent whose `_default_options` gives some."""
+        assert self.options is not None
+        return self.options
+
+    def _run(self, args: list[str | Path], ev: Evidence, stdin: bytes = b"") -> ToolRun:
+        """One call of the tool with `args`, bounded in time, its words kept in `ev`."""
+        return run([self.exe, *args], evidence=ev, input=stdin, timeout=self.timeout)
 
     # -- the tool steps ---------------------------------------------------------------
 
@@ -252,6 +295,18 @@ class ToolAgent(ABC):
         src, out = self.tmp("in.p7m"), self.tmp("decrypted")
         src.write_bytes(cms)
         return src, out
+
+    def _file_of(self, data: bytes, name: str) -> Path:
+        """A file holding `data`, written once per content: the trust bundle, the chain
+        and the recipients are the same at nearly every call."""
+        path = self._written.get((name, data))
+        if path is None or not path.exists():
+            path = self.tmp(name)
+            path.write_bytes(data)
+            if len(self._written) > 64:
+                self._written.clear()
+            self._written[(name, data)] = path
+        return path
 
     def close(self) -> None:
         """Remove the instance's temporary directory (databases, homes, files)."""
@@ -373,6 +428,12 @@ class ToolAgent(ABC):
             for value in getattr(facts.algorithms, name):
                 if value not in values:
                     values.append(value)
+
+    def _signer(self, path: Path, layer: mime_wrap.Layer) -> x509.Certificate | None:
+        """The signer's certificate the tool wrote to `path`, else the one the CMS names."""
+        if path.exists() and path.stat().st_size:
+            return x509.load_pem_x509_certificates(path.read_bytes())[0]
+        return self.signer_from_cms(layer.cms)
 
     @staticmethod
     def signer_from_cms(cms: bytes | None) -> x509.Certificate | None:

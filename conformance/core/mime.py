@@ -25,7 +25,7 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import collapse_rfc2231_value, getaddresses
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pybase64
 
@@ -35,9 +35,12 @@ __all__ = [
     "Defect",
     "DefectCode",
     "Entity",
+    "InMemory",
     "MimeLimits",
+    "Searchable",
     "addresses",
     "canonicalize",
+    "delimited",
     "header_content_type",
     "header_param",
     "read",
@@ -445,7 +448,7 @@ def _read_parts(
         return {"notes": notes, "boundary": boundary}
     delim = b"--" + boundary.encode("utf-8", "surrogateescape")
     shown = delim.decode("utf-8", "replace")
-    spans, first, last_start, closed, close_end = _delimited(body, delim)
+    spans, first, last_start, closed, close_end = delimited(InMemory(body), delim)
     if last_start is None:
         notes.append(("no-delimiter", f"no boundary delimiter {shown!r} in the body"))
         return {"notes": notes, "boundary": boundary}
@@ -492,42 +495,82 @@ def _read_parts(
     }
 
 
-def _delimited(
-    body: bytes, delim: bytes
+class Searchable(Protocol):
+    """Bytes searched and read a piece at a time: in memory (`InMemory`), or a spool's
+    Region, which never holds them all."""
+
+    def __len__(self) -> int: ...
+
+    def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int: ...
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes: ...
+
+
+class InMemory:
+    """Bytes in memory as a `Searchable`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
+        return self.data.find(needle, start, end)
+
+    def read(self, start: int = 0, end: int | None = None) -> bytes:
+        return self.data[start:end]
+
+
+_WINDOW = 64 * 1024  # how far a line end is looked for before the rest of the body
+
+
+def delimited(
+    body: Searchable, delim: bytes
 ) -> tuple[list[tuple[int, int]], int, int | None, bool, int]:
     """Where each complete part lies between delimiter lines, on the raw bytes.
 
     Returns the (start, end) of each part closed by a later delimiter, where the first
     delimiter line begins (the preamble's end), where the last part begins (None: no
     delimiter line), whether the close delimiter was found, and where its line ends.
+    The body is read a window at a time (a spooled body is never held whole).
     """
+    size = len(body)
+    find, read = body.find, body.read
     spans: list[tuple[int, int]] = []
     start: int | None = None  # where the current part's bytes begin
-    first = len(body)
+    first = size
     closed = False
-    close_end = len(body)
+    close_end = size
     pos = 0
     while True:
-        i = body.find(delim, pos)
+        i = find(delim, pos)
         if i < 0:
             break
         pos = i + len(delim)
-        if i > 0 and body[i - 1 : i] != b"\n":
+        if i > 0 and read(i - 1, i) != b"\n":
             continue
-        after = body[pos : pos + 2]
-        is_close = after == b"--"
+        is_close = read(pos, pos + 2) == b"--"
         j = pos + 2 if is_close else pos
-        while j < len(body) and body[j : j + 1] in (b" ", b"\t"):
-            j += 1
-        if j < len(body) and body[j : j + 1] not in (b"\r", b"\n") and not is_close:
+        while True:  # the blanks after the delimiter, a window at a time
+            window = read(j, j + 64)
+            blanks = len(window) - len(window.lstrip(b" \t"))
+            j += blanks
+            if blanks < 64:
+                break
+        if j < size and window[blanks : blanks + 1] not in (b"\r", b"\n") and not is_close:
             continue  # "--boundaryX": a longer string, not our delimiter
-        end = i if i == 0 else (i - 2 if body[i - 2 : i] == b"\r\n" else i - 1)
+        end = i if i == 0 else (i - 2 if read(i - 2, i) == b"\r\n" else i - 1)
         if start is not None:
             spans.append((start, max(end, start)))
         else:
             first = min(first, end)
-        nl = body.find(b"\n", j)
-        line_end = len(body) if nl < 0 else nl + 1
+        nl = find(b"\n", j, j + _WINDOW)
+        if nl < 0 and j + _WINDOW < size:
+            nl = find(b"\n", j)
+        line_end = size if nl < 0 else nl + 1
         if is_close:
             closed = True
             close_end = line_end

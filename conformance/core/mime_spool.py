@@ -114,7 +114,7 @@ class _Builder:
             return
         self.copy(start, body_start)
         delim = b"--" + boundary.encode("utf-8", "surrogateescape")
-        spans, _, last_start, closed, _ = delimited(self.region.sub(body_start, end), delim)
+        spans, _, last_start, closed, _ = mime.delimited(self.region.sub(body_start, end), delim)
         if last_start is not None and not closed:
             spans.append((last_start, end - body_start))
         pos = body_start
@@ -135,49 +135,3 @@ def skeleton(region: Region, limits: mime.MimeLimits, part_bytes: int) -> Skelet
     builder.entity(0, len(region), 0)
     builder.skel.data = b"".join(builder.pieces)
     return builder.skel
-
-
-def delimited(
-    body: Region, delim: bytes
-) -> tuple[list[tuple[int, int]], int, int | None, bool, int]:
-    """`mime._delimited` over a region: the same answers, found window by window."""
-    size = len(body)
-    spans: list[tuple[int, int]] = []
-    start: int | None = None
-    first = size
-    closed = False
-    close_end = size
-    pos = 0
-    while True:
-        i = body.find(delim, pos)
-        if i < 0:
-            break
-        pos = i + len(delim)
-        if i > 0 and body.read(i - 1, i) != b"\n":
-            continue
-        after = body.read(pos, pos + 2)
-        is_close = after == b"--"
-        j = pos + 2 if is_close else pos
-        tail = body.read(j, j + 1024)
-        k = 0
-        while k < len(tail) and tail[k : k + 1] in (b" ", b"\t"):
-            k += 1
-        j += k
-        if j < size and body.read(j, j + 1) not in (b"\r", b"\n") and not is_close:
-            continue
-        end = i if i == 0 else (i - 2 if body.read(i - 2, i) == b"\r\n" else i - 1)
-        if start is not None:
-            spans.append((start, max(end, start)))
-        else:
-            first = min(first, end)
-        nl = body.find(b"\n", j, j + 64 * 1024)
-        if nl < 0 and j + 64 * 1024 < size:
-            nl = body.find(b"\n", j)
-        line_end = size if nl < 0 else nl + 1
-        if is_close:
-            closed = True
-            close_end = line_end
-            break
-        start = line_end
-        pos = start
-    return spans, first, start, closed, close_end

@@ -42,6 +42,7 @@ __all__ = [
     "build_message",
     "encrypt_entity",
     "new_boundary",
+    "recipients_and_date",
     "sign_entity",
 ]
 
@@ -98,6 +99,33 @@ def encrypt_entity(
     return cms_entity(der, kind, options.mime)
 
 
+def recipients_and_date(
+    operation: Operation,
+    options: SendOptions,
+    signer: PrivateKeyHandle | None,
+    recipients: Sequence[x509.Certificate],
+    self_certificate: x509.Certificate | None,
+    headers: Headers,
+) -> tuple[list[x509.Certificate], datetime]:
+    """What every build checks first: the operation, its key and recipients (the
+    sender's own certificate added under encrypt_to_self), the message date with its
+    time zone. Returns (all recipients, date); ComposeError names what is missing."""
+    encrypts = operation in ("encrypt", "sign-encrypt")
+    if operation not in ("sign", "encrypt", "sign-encrypt"):
+        raise ComposeError(f"unknown operation {operation!r}: expected sign, encrypt, sign-encrypt")
+    if operation != "encrypt" and signer is None:
+        raise ComposeError(f"operation {operation} needs a signing key")
+    all_recipients = list(recipients)
+    if encrypts and options.encrypt.encrypt_to_self and self_certificate is not None:
+        all_recipients.append(self_certificate)
+    if encrypts and not all_recipients:
+        raise ComposeError(f"operation {operation} needs at least one recipient certificate")
+    date = headers.date or datetime.now(UTC)
+    if date.tzinfo is None:
+        raise ComposeError("the message date must carry a time zone")
+    return all_recipients, date
+
+
 def build_message(
     content: bytes,
     operation: Operation,
@@ -121,20 +149,9 @@ def build_message(
     `capabilities` is the SMIMECapabilities list (default: the encrypt cipher).
     The signing time is `headers.date` (or now).
     """
-    signs = operation in ("sign", "sign-encrypt")
-    encrypts = operation in ("encrypt", "sign-encrypt")
-    if operation not in ("sign", "encrypt", "sign-encrypt"):
-        raise ComposeError(f"unknown operation {operation!r}: expected sign, encrypt, sign-encrypt")
-    if signs and signer is None:
-        raise ComposeError(f"operation {operation} needs a signing key")
-    all_recipients = list(recipients)
-    if encrypts and options.encrypt.encrypt_to_self and self_certificate is not None:
-        all_recipients.append(self_certificate)
-    if encrypts and not all_recipients:
-        raise ComposeError(f"operation {operation} needs at least one recipient certificate")
-    date = headers.date or datetime.now(UTC)
-    if date.tzinfo is None:
-        raise ComposeError("the message date must carry a time zone")
+    all_recipients, date = recipients_and_date(
+        operation, options, signer, recipients, self_certificate, headers
+    )
     signing_time = date.astimezone(UTC)
     caps = tuple(capabilities) if capabilities is not None else (options.encrypt.content,)
 

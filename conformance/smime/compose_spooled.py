@@ -50,6 +50,7 @@ from conformance.smime.compose import (
     Operation,
     encrypt_entity,
     new_boundary,
+    recipients_and_date,
     sign_entity,
 )
 from conformance.smime.mime_build import (
@@ -421,17 +422,9 @@ def build_message_spooled(
     """`compose.build_message` of a large content in a spool, written to `out` in bounded
     memory (its bodies over `part_bytes` never held). Two legacy quirks are built in
     memory all the same: a signature without signed attributes, RC2 encryption."""
-    all_recipients = list(recipients)
-    encrypts = operation in ("encrypt", "sign-encrypt")
-    if encrypts and options.encrypt.encrypt_to_self and self_certificate is not None:
-        all_recipients.append(self_certificate)
-    if encrypts and not all_recipients:
-        raise ComposeError(f"operation {operation} needs at least one recipient certificate")
-    if operation != "encrypt" and signer is None:
-        raise ComposeError(f"operation {operation} needs a signing key")
-    date = headers.date or datetime.now(UTC)
-    if date.tzinfo is None:
-        raise ComposeError("the message date must carry a time zone")
+    all_recipients, date = recipients_and_date(
+        operation, options, signer, recipients, self_certificate, headers
+    )
     spools: list[Spool] = []
     try:
         entity = _encoded(content, options, part_bytes)
