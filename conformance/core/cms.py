@@ -641,13 +641,17 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
 
 
 def _raw_children(contents: bytes) -> list[tuple[int, int, int, bytes, bytes, bytes]]:
-    """asn1crypto's raw parse of each element in `contents` (class, method, tag, ...)."""
+    """asn1crypto's raw parse of each element in `contents` (class, method, tag, ...).
+
+    Through asn1crypto's `_parse`, which reads from a position: its public `peek` and
+    `parse` take a whole byte string, and slicing the rest of `contents` for each
+    element made this quadratic (gpgsm's BER encryptedContent of a 200 MB attachment,
+    thousands of chunks, ran for over ten minutes)."""
     found = []
-    pos = 0
-    while pos < len(contents):
-        size = parser.peek(contents[pos:])
-        found.append(parser.parse(contents[pos : pos + size]))
-        pos += size
+    pos, end = 0, len(contents)
+    while pos < end:
+        info, pos = parser._parse(contents, end, pos)
+        found.append(info)
     return found
 
 
