@@ -485,8 +485,13 @@ def verify_signature(
     hash_algorithm = alg.hash_algorithm(hash_name)
     if info.algorithm == "rsa-pss":
         mgf_hash = alg.hash_algorithm(info.mgf_digest or hash_name)
+        salt_length = info.salt_length or 0
+        if (key.key_size + 6) // 8 < hash_algorithm.digest_size + salt_length + 2:
+            # RFC 8017 9.1.2 step 3: emLen < hLen + sLen + 2 is "inconsistent", a signature
+            # that cannot verify (cryptography raises ValueError before looking at it).
+            raise InvalidSignature
         pad: padding.AsymmetricPadding = padding.PSS(
-            mgf=padding.MGF1(mgf_hash), salt_length=info.salt_length or 0
+            mgf=padding.MGF1(mgf_hash), salt_length=salt_length
         )
     else:
         pad = padding.PKCS1v15()
