@@ -152,7 +152,9 @@ def parse_problem(der: bytes) -> str | None:
     """
     try:
         cert = asn1_x509.Certificate.load(der, strict=True)
-        _ = (cert.native, cert.subject.human_friendly, cert.issuer.human_friendly)
+        # dump(): a BER (indefinite-length) certificate is re-encoded as DER when its
+        # bytes are asked for, and that can fail on a field that parsed.
+        _ = (cert.native, cert.subject.human_friendly, cert.issuer.human_friendly, cert.dump())
     except PARSE_ERRORS as exc:  # AttributeError: asn1crypto on some damaged extensions
         if isinstance(exc, AttributeError) and "asn1crypto" not in _origin(exc):
             raise
