@@ -51,3 +51,15 @@ def test_rejection_cell_of_a_missing_engine_is_not_applicable() -> None:
     cell = json.loads(str(recorded["osm_rejection"]))
     assert cell["verdict"] == "not-applicable" and REASON in cell["reason"]
     assert cell["class"] == "altered"
+
+
+def test_every_real_tool_has_its_agent_class() -> None:
+    """make_agent's table names an agent class for each real tool of the vocabulary."""
+    import importlib
+
+    from conformance.agents.factory import _REAL_ENGINES
+    from conformance.core.vocabulary import REAL_TOOLS
+
+    assert set(_REAL_ENGINES) == set(REAL_TOOLS)
+    for module, name in _REAL_ENGINES.values():
+        assert isinstance(getattr(importlib.import_module(module), name), type)

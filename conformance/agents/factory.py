@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,19 @@ class _Named:
             close()
 
 
+# A real engine's agent class by `engine.type` (module, class): every one is built from
+# the profile's send options, a working directory and the tool's timeout.
+_REAL_ENGINES: dict[str, tuple[str, str]] = {
+    "openssl": ("conformance.agents.openssl", "OpenSSLAgent"),
+    "nss": ("conformance.agents.nss", "NssAgent"),
+    "gpgsm": ("conformance.agents.gpgsm", "GpgsmAgent"),
+    "go-pkcs7": ("conformance.agents.go_pkcs7", "GoPkcs7Agent"),
+    "gnutls": ("conformance.agents.gnutls", "GnutlsAgent"),
+    "pkijs": ("conformance.agents.pkijs", "PkijsAgent"),
+    "bouncycastle": ("conformance.agents.bouncycastle", "BouncyCastleAgent"),
+}
+
+
 def make_agent(
     profile: Profile,
     *,
@@ -76,37 +90,9 @@ def make_agent(
         return CommandAgent(profile.id, argv, caps, timeout=engine.timeout_s)
     sub = workdir / profile.id if workdir is not None else None
     options = profile.send_options()
-    inner: Agent
-    if engine.type == "openssl":
-        from conformance.agents.openssl import OpenSSLAgent
-
-        inner = OpenSSLAgent(options, sub, timeout=engine.timeout_s)
-    elif engine.type == "nss":
-        from conformance.agents.nss import NssAgent
-
-        inner = NssAgent(options, sub, timeout=engine.timeout_s)
-    elif engine.type == "gpgsm":
-        from conformance.agents.gpgsm import GpgsmAgent
-
-        inner = GpgsmAgent(options, sub, timeout=engine.timeout_s)
-    elif engine.type == "go-pkcs7":
-        from conformance.agents.go_pkcs7 import GoPkcs7Agent
-
-        inner = GoPkcs7Agent(options, sub, timeout=engine.timeout_s)
-    elif engine.type == "gnutls":
-        from conformance.agents.gnutls import GnutlsAgent
-
-        inner = GnutlsAgent(options, sub, timeout=engine.timeout_s)
-    elif engine.type == "pkijs":
-        from conformance.agents.pkijs import PkijsAgent
-
-        inner = PkijsAgent(options, sub, timeout=engine.timeout_s)
-    elif engine.type == "bouncycastle":
-        from conformance.agents.bouncycastle import BouncyCastleAgent
-
-        inner = BouncyCastleAgent(options, sub, timeout=engine.timeout_s)
-    else:  # pragma: no cover - the schema's enumeration is exhaustive
-        raise ValueError(f"unknown engine type {engine.type!r}")
+    module, name = _REAL_ENGINES[engine.type]
+    kind = getattr(importlib.import_module(module), name)  # imported only when used
+    inner: Agent = kind(options, sub, timeout=engine.timeout_s)
     return _Named(inner, profile.id, caps, profile.send.recipient_certificate)
 
 
