@@ -35,6 +35,10 @@ declare -A DEBS=(
   [libbcprov-java]=/usr/share/java/bcprov.jar
   [libbcpkix-java]=/usr/share/java/bcpkix.jar
   [libbcmail-java]=/usr/share/java/bcmail.jar
+  # Real mail (conformance/mail): a Postfix hop and Dovecot mailboxes the suite starts itself
+  # on loopback, never the system's (their packages' own services are not used).
+  [postfix]=/usr/sbin/postfix
+  [dovecot-imapd]=/usr/sbin/dovecot
 )
 
 missing=()
@@ -45,6 +49,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # Postfix asks what kind of mail server this is: none (the suite writes its own main.cf).
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
