@@ -1,0 +1,39 @@
+"""Where the last hop of a route delivers, and where the receiving side reads it back.
+
+Two stores: a maildir read as files (always available) and Dovecot, read over IMAP with
+STARTTLS (when installed). The route does not know which one it has.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from conformance.mail.endpoint import Endpoint
+
+Delivery = Literal["maildir", "imap"]
+
+
+class StoreError(Exception):
+    """A message could not be delivered to, or read back from, the store."""
+
+
+class MailStore(Protocol):
+    """One mailbox per test identity (by e-mail address)."""
+
+    @property
+    def delivery(self) -> Delivery:
+        """How the receiving side reads: "imap" (a real IMAP server) or "maildir" (files)."""
+        ...
+
+    @property
+    def smtp(self) -> Endpoint:
+        """The store's own SMTP server, the last hop of every route: it writes each
+        accepted message into the mailbox of each recipient, unchanged."""
+        ...
+
+    def take(self, recipient: str, message_id: str) -> bytes:
+        """The message with this Message-ID from the recipient's mailbox, exactly as the
+        store serves it, then removed from the mailbox (the next exchange of the same
+        message finds its own copy); StoreError if it is not there. A message that arrived
+        without a Message-ID got one from the first hop, as a submission server adds it."""
+        ...
