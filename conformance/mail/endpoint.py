@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A server the suite started on loopback: host and port (SMTP, IMAP or LMTP)."""
+    """A server the suite started on loopback: host, port, and for a server messages are
+    handed to, the protocol it speaks (a hop speaks SMTP; Dovecot takes its deliveries by
+    LMTP, RFC 2033, as it does behind a real MTA)."""
 
     host: str
     port: int
+    protocol: Literal["smtp", "lmtp", "imap"] = "smtp"
 
     def __str__(self) -> str:
         return f"{self.host}:{self.port}"

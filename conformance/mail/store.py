@@ -26,9 +26,10 @@ class MailStore(Protocol):
         ...
 
     @property
-    def smtp(self) -> Endpoint:
-        """The store's own SMTP server, the last hop of every route: it writes each
-        accepted message into the mailbox of each recipient, unchanged."""
+    def inbound(self) -> Endpoint:
+        """Where the last hop of every route hands its messages (SMTP for the maildir
+        store, LMTP for Dovecot): each accepted message goes into the mailbox of each
+        recipient, as the store keeps it."""
         ...
 
     def take(self, recipient: str, message_id: str) -> bytes:
