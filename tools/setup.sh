@@ -39,6 +39,7 @@ declare -A DEBS=(
   # on loopback, never the system's (their packages' own services are not used).
   [postfix]=/usr/sbin/postfix
   [dovecot-imapd]=/usr/sbin/dovecot
+  [dovecot-lmtpd]=/usr/lib/dovecot/lmtp
 )
 
 missing=()
