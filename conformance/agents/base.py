@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from cryptography import x509
 
 from conformance.core.vocabulary import Capabilities, Function, Party
 from conformance.status import ErrorCode, Status
+
+if TYPE_CHECKING:
+    from conformance.smime.receive_spooled import SpooledReading
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,14 @@ class Agent(Protocol):
     def send(self, request: SendRequest) -> SendResult: ...
 
     def receive(self, request: ReceiveRequest) -> Reception: ...
+
+
+@runtime_checkable
+class StreamingAgent(Protocol):
+    """An agent that also sends and reads through streams, in bounded memory whatever the
+    size (the built-in engine: `send_stream` writes the message to `out`, its result's
+    message then empty; the caller closes the reading once it used the content)."""
+
+    def send_stream(self, stream: BinaryIO, request: SendRequest, out: BinaryIO) -> SendResult: ...
+
+    def receive_stream(self, stream: BinaryIO, request: ReceiveRequest) -> SpooledReading: ...

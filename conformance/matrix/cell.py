@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,11 @@ from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
+from conformance.matrix.exchange_large import exchange_large
 from conformance.matrix.sent import sent_algorithms
 from conformance.results import Cell, Counterexample
 from conformance.scenarios import basic_scenario, scenarios
-from conformance.scenarios.large import large_scenario
+from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
 from conformance.search import searched
 
@@ -69,7 +71,6 @@ def run_cell(
         cell.receiver,
         function,
         lang=settings.lang,
-        large=settings.large_attachment is not None,
     )
     try:
         _judge(cell, sender, receiver, function, world, settings, evidence)
@@ -157,13 +158,14 @@ def _judge_large(
     size: int,
     evidence: EvidenceWriter,
 ) -> None:
-    """One exchange of the large scenario: pass, or fail with the side's answer (a product's
-    size limit is a finding). The validator is not run on it (it reads in memory)."""
-    scenario = large_scenario(function, size)
-    obs = exchange(scenario, sender, receiver, world)
+    """One exchange of the large scenario, on files (`exchange_large`): pass, or fail with
+    the side's answer (a product's size limit is a finding). The validator is not run on
+    it (it reads in memory)."""
+    with tempfile.TemporaryDirectory(prefix="osm-large-") as work:
+        obs = exchange_large(function, size, sender, receiver, world, Path(work))
     cell.examples = 1
     cell.services = obs.services
-    evidence.observation("large", obs, scenario.describe())
+    evidence.large_observation("large", obs, large_description(function, size))
     if obs.ok:
         cell.verdict = "pass"
     else:

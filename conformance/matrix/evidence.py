@@ -6,7 +6,6 @@ Paths are recorded relative to the run's output directory, so the report
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -14,12 +13,10 @@ from typing import TYPE_CHECKING
 
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Language
 from conformance.matrix.exchange import Observation, Seat, World
+from conformance.matrix.exchange_large import Kept, LargeObservation
 
 if TYPE_CHECKING:
     from conformance.check.model import CheckReport
-
-
-LARGE_HEAD = 64 * 1024  # of a large message, the bytes kept as evidence
 
 
 def _safe(name: str) -> str:
@@ -35,29 +32,30 @@ class EvidenceWriter:
         function: str,
         *,
         lang: Language = DEFAULT_LANGUAGE,
-        large: bool = False,
     ) -> None:
         self.out_dir = out_dir
         self.lang = lang
-        # Large messages (`run --large-attachment`): each kept as its size, SHA-256 and
-        # first 64 kB, not whole (a run would write gigabytes).
-        self.large = large
         self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / _safe(function)
         self.paths: list[str] = []
 
     def _write(self, name: str, data: bytes) -> str | None:
         if self.out_dir is None:
             return None
-        if self.large and name.endswith(".eml") and len(data) > LARGE_HEAD:
-            summary = {
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "head": f"{name}.head",
-                "head_bytes": LARGE_HEAD,
-            }
-            self._write_file(f"{name}.head", data[:LARGE_HEAD])
-            return self._write_file(f"{name}.json", json.dumps(summary, indent=2).encode())
         return self._write_file(name, data)
+
+    def _kept(self, name: str, kept: Kept) -> None:
+        """A large message (`run --large-attachment`) as its size, SHA-256 and first 64 kB
+        beside them, never whole (a run would write gigabytes)."""
+        if self.out_dir is None:
+            return
+        summary = {
+            "size": kept.size,
+            "sha256": kept.sha256,
+            "head": f"{name}.head",
+            "head_bytes": len(kept.head),
+        }
+        self._write_file(f"{name}.head", kept.head)
+        self._write_file(f"{name}.json", json.dumps(summary, indent=2).encode())
 
     def _write_file(self, name: str, data: bytes) -> str | None:
         assert self.out_dir is not None
@@ -100,6 +98,32 @@ class EvidenceWriter:
                     log.append("--- stdout ---\n" + ev.stdout.decode("utf-8", "replace"))
                 self._write(f"{prefix}.{side}.log", "\n".join(log).encode("utf-8"))
         return self.paths[start:]
+
+    def large_observation(self, prefix: str, obs: LargeObservation, description: str) -> None:
+        """Write what one large exchange produced: each message kept, the status, the
+        tools' output and where the cell held a message whole."""
+        text = f"{description}\n\nreason: {obs.reason}\n" + "".join(
+            f"note: {n}\n" for n in obs.notes
+        )
+        self._write(f"{prefix}.txt", text.encode("utf-8"))
+        for name, kept in (
+            ("content", obs.entity),
+            ("sent", obs.message),
+            ("delivered", obs.delivered),
+            ("received", obs.received),
+        ):
+            if kept is not None:
+                self._kept(f"{prefix}.{name}.eml", kept)
+        if obs.status is not None:
+            status = json.dumps(obs.status.to_json(), indent=2).encode("utf-8")
+            self._write(f"{prefix}.status.json", status)
+        if obs.send is not None:
+            ev = obs.send.evidence
+            if ev.command or ev.stderr or ev.notes:
+                log = [f"$ {' '.join(ev.command)}" if ev.command else "", *ev.notes]
+                if ev.stderr:
+                    log.append("--- stderr ---\n" + ev.stderr.decode("utf-8", "replace"))
+                self._write(f"{prefix}.send.log", "\n".join(log).encode("utf-8"))
 
     def checks(
         self, prefix: str, obs: Observation, sender: Seat, receiver: Seat, world: World

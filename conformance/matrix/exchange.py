@@ -76,8 +76,11 @@ class Observation:
     reception: Reception | None = None
 
 
-def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> Observation:
-    entity = build_entity(scenario)
+def send_request(
+    scenario: Scenario, entity: bytes, sender: Seat, receiver: Seat, world: World
+) -> SendRequest:
+    """What the sender's user asks for: `entity` to the cell's receiver and the scenario's
+    extra recipients (by certificate, or by address in the directory at a first contact)."""
     # Extra recipients are listed where the cell's receiver is, so that a sender's
     # choice of format (S/MIME or Apicrypt) is made for this receiver, not for them.
     extra = [
@@ -88,7 +91,7 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     ]
     recipients = (receiver, *extra)
     first = scenario.function in FIRST_CONTACT  # a colleague never met: no certificate at hand
-    request = SendRequest(
+    return SendRequest(
         function=scenario.function,
         content=entity,
         sender=sender.party,
@@ -100,6 +103,11 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
         message_id=None,
         directory=world.directory if first else None,
     )
+
+
+def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> Observation:
+    entity = build_entity(scenario)
+    request = send_request(scenario, entity, sender, receiver, world)
     sent = sender.agent.send(request)
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
     if sent.message is None:

@@ -37,21 +37,34 @@ QP_LINE = 76  # RFC 2045 s.6.7 rule 5: encoded lines of at most 76 characters
 
 def build_entity(scenario: Scenario) -> bytes:
     """The MIME entity (headers, empty line, body) the user's mail client composes."""
-    letter = _letter_part(scenario)
+    parts = entity_parts(scenario)
+    if len(parts) == 1:
+        return parts[0]
+    head, tail = multipart(parts, hashlib.sha256(b"".join(parts)).hexdigest())
+    return head + tail
+
+
+def entity_parts(scenario: Scenario) -> list[bytes]:
+    """The letter, then each file as a body part: the entity itself when it is the letter
+    alone, else the parts of its multipart/mixed."""
     files: list[tuple[str, str, bytes]] = [
         (a.filename, a.media_type, a.data) for a in scenario.attachments
     ]
     if scenario.hprim is not None:
         files.append((scenario.hprim.filename, HPRIM_MEDIA_TYPE, scenario.hprim.data))
-    if not files:
-        return letter
-    parts = [letter] + [_file_part(name, media_type, data) for name, media_type, data in files]
-    boundary = _boundary(parts)
-    out = [_header("Content-Type", ["multipart/mixed", f'boundary="{boundary}"']), CRLF]
+    return [_letter_part(scenario)] + [file_part(name, kind, data) for name, kind, data in files]
+
+
+def multipart(parts: list[bytes], digest: str) -> tuple[bytes, bytes]:
+    """The multipart/mixed of `parts`, cut where the last part ends: what comes up to
+    there, and the closing delimiter. `digest` (hex) is of all the parts' bytes; it names
+    the boundary. A writer that streams the last part's body passes that part's head
+    alone: the body goes between the two (`scenarios.large`)."""
+    boundary = _boundary(parts, digest).encode()
+    out = [_header("Content-Type", ["multipart/mixed", f'boundary="{boundary.decode()}"']), CRLF]
     for part in parts:
-        out += [b"--", boundary.encode(), CRLF, part, CRLF]
-    out += [b"--", boundary.encode(), b"--", CRLF]
-    return b"".join(out)
+        out += [b"--", boundary, CRLF, part, CRLF]
+    return b"".join(out[:-1]), CRLF + b"--" + boundary + b"--" + CRLF
 
 
 def _letter_part(s: Scenario) -> bytes:
@@ -65,7 +78,7 @@ def _letter_part(s: Scenario) -> bytes:
     )
 
 
-def _file_part(filename: str, media_type: str, data: bytes) -> bytes:
+def file_part(filename: str, media_type: str, data: bytes) -> bytes:
     fallback = quote(ascii_fallback(filename))
     disposition = ["attachment"]
     if not filename.isascii():
@@ -98,8 +111,7 @@ def ascii_fallback(filename: str) -> str:
     return "".join(c if c.isascii() and c.isprintable() else "_" for c in stripped)
 
 
-def _boundary(parts: list[bytes]) -> str:
-    digest = hashlib.sha256(b"".join(parts)).hexdigest()
+def _boundary(parts: list[bytes], digest: str) -> str:
     for n in range(100):
         boundary = f"=_osm_{digest[:24]}_{n}"
         if not any(boundary.encode() in part for part in parts):

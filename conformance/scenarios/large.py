@@ -3,27 +3,133 @@ megabytes (`run --large-attachment SIZE`, issue 21).
 
 One fixed example per cell, never shrunk: what is measured is whether a product sends and
 reads a message of that size at all, and its limit when it does not.
+
+The scenario exists twice, with the same bytes: as a `Scenario` in memory (`large_scenario`,
+for sizes a test holds) and written to a file a chunk at a time (`write_large_entity`, what
+the matrix sends), so that a worker never holds the series.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import BinaryIO
 
 from conformance.core.vocabulary import Function
 from conformance.scenarios.attachments import DICOM_MEDIA_TYPE, dicom_like
+from conformance.scenarios.content import entity_parts, file_part, multipart
 from conformance.scenarios.model import Attachment, Scenario
 from conformance.scenarios.strategies import basic_scenario
+from conformance.smime.b64 import encode_lines
 
-__all__ = ["large_scenario"]
+__all__ = [
+    "LargeEntity",
+    "large_description",
+    "large_scenario",
+    "series_chunks",
+    "write_large_entity",
+]
+
+SERIES_NAME = "série scanner.dcm"
+SUBJECT = "Compte rendu d'imagerie"
+_HEADER_BYTES = 140  # dicom_like's preamble and meta element, counted in the size
+# Random.randbytes drawn in chunks of a multiple of 4 bytes gives the bytes one call
+# would (it fills 32-bit words in order); 57 kB lines up with base64's 76-character lines.
+_CHUNK = 57 * 4 * 1024
+
+
+def _payload_size(size: int) -> int:
+    return max(size - _HEADER_BYTES, 0)
+
+
+def series_chunks(size: int) -> Iterator[bytes]:
+    """The series of `size` bytes, a chunk at a time (the same bytes for a given size:
+    drawn from a generator seeded with it)."""
+    left = _payload_size(size)
+    yield dicom_like()[:-4] + left.to_bytes(4, "little")  # dicom_like's head, for `left`
+    rng = random.Random(size)
+    while left:
+        count = min(left, _CHUNK)
+        yield rng.randbytes(count)
+        left -= count
+
+
+def _scenario(function: Function, series: bytes) -> Scenario:
+    basic = basic_scenario(function)
+    attachment = Attachment(SERIES_NAME, DICOM_MEDIA_TYPE, series)
+    return replace(basic, subject=SUBJECT, attachments=(*basic.attachments, attachment))
 
 
 def large_scenario(function: Function, size: int) -> Scenario:
-    """The function's basic example with one DICOM-like series of `size` bytes attached
-    (the same bytes for a given size: drawn from a generator seeded with it)."""
-    payload = random.Random(size).randbytes(max(size - 140, 0))
-    series = Attachment("série scanner.dcm", DICOM_MEDIA_TYPE, dicom_like(payload))
-    basic = basic_scenario(function)
-    return replace(
-        basic, subject="Compte rendu d'imagerie", attachments=(*basic.attachments, series)
-    )
+    """The function's basic example with the DICOM-like series of `size` bytes attached."""
+    payload = random.Random(size).randbytes(_payload_size(size))
+    return _scenario(function, dicom_like(payload))
+
+
+def large_description(function: Function, size: int) -> str:
+    """`large_scenario(function, size).describe()`, without drawing the series."""
+    empty = f"{DICOM_MEDIA_TYPE}, 0 bytes"
+    return _scenario(function, b"").describe().replace(empty, f"{DICOM_MEDIA_TYPE}, {size} bytes")
+
+
+@dataclass(frozen=True)
+class LargeEntity:
+    """What was written: the entity's size and SHA-256, the series' SHA-256 (what a
+    receiver must give back decoded), and the scenario with an empty series (the rest of
+    the entity, compared as every scenario is)."""
+
+    size: int
+    sha256: str
+    series_sha256: str
+    series_size: int
+    rest: Scenario
+
+
+def _base64_lines(size: int) -> Iterator[bytes]:
+    """The series in base64, 76-character lines joined by CRLF without a final break, as
+    `content.encode_base64` writes an attachment, a chunk of whole lines at a time."""
+    pending = previous = b""
+    for chunk in series_chunks(size):
+        data = pending + chunk
+        cut = len(data) - len(data) % 57  # 57 bytes make one line
+        pending = data[cut:]
+        if cut:
+            if previous:
+                yield previous
+            previous = encode_lines(data[:cut])
+    if pending:
+        if previous:
+            yield previous
+        previous = encode_lines(pending)
+    if previous:
+        yield previous[:-2]  # no break after the last line
+
+
+def write_large_entity(function: Function, size: int, out: BinaryIO) -> LargeEntity:
+    """Write the entity of `large_scenario(function, size)` to `out`, byte for byte, in
+    bounded memory. The series is drawn twice: once for the MIME boundary (a digest of
+    every part, as `build_entity` chooses it), once to write."""
+    rest = _scenario(function, b"")
+    parts = entity_parts(rest)
+    series_head = file_part(SERIES_NAME, DICOM_MEDIA_TYPE, b"")
+    small = parts[:-1]
+    digest = hashlib.sha256(b"".join(small) + series_head)
+    series = hashlib.sha256()
+    series_size = 0
+    for chunk in series_chunks(size):
+        series.update(chunk)
+        series_size += len(chunk)
+    for text in _base64_lines(size):
+        digest.update(text)
+    # The series' base64 holds no "_", so no boundary can appear in it: only the small
+    # parts are searched (multipart's own rule).
+    head, tail = multipart([*small, series_head], digest.hexdigest())
+    whole = hashlib.sha256()
+    written = 0
+    for piece in (head, *_base64_lines(size), tail):
+        out.write(piece)
+        whole.update(piece)
+        written += len(piece)
+    return LargeEntity(written, whole.hexdigest(), series.hexdigest(), series_size, rest)

@@ -1,0 +1,244 @@
+"""The large-attachment exchange (`run --large-attachment`): the entity, the message and the
+content on files, so that a worker holds chunks of an imaging series, never the series.
+
+The built-in engine sends and reads through streams (`StreamingAgent`: the spooled builder
+and reader, issue 21). A real engine's agent takes and gives whole bytes (its harness
+carries a message in one request), so a cell with one on a side holds that message in
+memory once; the evidence says so. The judgement is `exchange.read_delivered`'s, in bounded
+memory: the receiver's error, the services the function needs, then the content: equal to
+what was composed (by SHA-256), or else read as a skeleton (`core.mime_spool`: the series'
+body left out), everything but the series compared with the scenario as every exchange is,
+and the series decoded a chunk at a time and compared by SHA-256.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from conformance.agents.base import ReceiveRequest, SendResult, StreamingAgent
+from conformance.apicrypt.relay import DeliveryError, addressed_to_relay
+from conformance.apicrypt.relay import transport as relay_transport
+from conformance.core import mime
+from conformance.core.mime_spool import SkeletonError, skeleton
+from conformance.core.spool import Region, Spool
+from conformance.functions import FIRST_CONTACT, services_held, shortfall
+from conformance.matrix.exchange import HarnessError, Seat, World, send_request
+from conformance.scenarios import compare
+from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity
+from conformance.status import ErrorCode, Status
+
+__all__ = ["Kept", "LargeObservation", "compare_large", "exchange_large"]
+
+KEPT_HEAD = 64 * 1024  # of a large message, the bytes kept as evidence
+_SKELETON_PART = 64 * 1024  # bodies over this are left out of the skeleton
+_IN_MEMORY = 8 * 1024 * 1024  # a scenario this small is compared whole, as exchange() does
+_WHITESPACE = b" \t\r\n"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A large message as the evidence keeps it: its size, SHA-256 and first 64 kB."""
+
+    size: int
+    sha256: str
+    head: bytes
+
+    @classmethod
+    def of_file(cls, path: Path) -> Kept:
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            head = stream.read(KEPT_HEAD)
+            digest.update(head)
+            size = len(head)
+            while chunk := stream.read(4 * 1024 * 1024):
+                digest.update(chunk)
+                size += len(chunk)
+        return cls(size, digest.hexdigest(), head)
+
+    @classmethod
+    def of_region(cls, region: Region) -> Kept:
+        return cls(len(region), _sha256(region), region.read(0, KEPT_HEAD))
+
+
+@dataclass
+class LargeObservation:
+    ok: bool
+    reason: str | None
+    services: dict[str, bool] = field(default_factory=dict)
+    entity: Kept | None = None
+    message: Kept | None = None
+    delivered: Kept | None = None  # when the transport changed the message
+    received: Kept | None = None
+    send: SendResult | None = None
+    status: Status | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def exchange_large(
+    function: str, size: int, sender: Seat, receiver: Seat, world: World, work: Path
+) -> LargeObservation:
+    """One exchange of the large scenario, its files in `work` (the caller removes it)."""
+    entity_path, message_path = work / "entity.eml", work / "sent.eml"
+    with entity_path.open("wb") as out:
+        entity = write_large_entity(function, size, out)  # type: ignore[arg-type]
+    obs = LargeObservation(ok=False, reason=None, entity=Kept.of_file(entity_path))
+    request = send_request(entity.rest, b"", sender, receiver, world)
+    if isinstance(sender.agent, StreamingAgent):
+        with entity_path.open("rb") as stream, message_path.open("wb") as out:
+            sent = sender.agent.send_stream(stream, request, out)
+    else:
+        obs.notes.append(f"{sender.agent.id} takes the content whole: held in memory once")
+        sent = sender.agent.send(replace(request, content=entity_path.read_bytes()))
+        if sent.message is not None:
+            message_path.write_bytes(sent.message)
+            sent.message = b""  # on the file now
+    obs.send = sent
+    if sent.message is None:
+        if sent.error is ErrorCode.INTERNAL:
+            raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
+        obs.reason = f"sender cannot send: {sent.reason}"
+        return obs
+    obs.message = Kept.of_file(message_path)
+    delivered_path = message_path
+    if world.transport is not relay_transport or addressed_to_relay(obs.message.head):
+        # A transport that rewrites (the Apicrypt relay, a mail route) takes bytes.
+        obs.notes.append("the transport takes the message whole: held in memory once")
+        try:
+            carried = world.transport(message_path.read_bytes(), receiver.party.email)
+        except DeliveryError as exc:
+            obs.reason = f"not delivered: {exc}"
+            return obs
+        delivered_path = work / "delivered.eml"
+        delivered_path.write_bytes(carried)
+        kept = Kept.of_file(delivered_path)
+        obs.delivered = kept if kept.sha256 != obs.message.sha256 else None
+    _read(function, size, entity, receiver, world, delivered_path, obs)
+    return obs
+
+
+def _read(
+    function: str,
+    size: int,
+    entity: LargeEntity,
+    receiver: Seat,
+    world: World,
+    message: Path,
+    obs: LargeObservation,
+) -> None:
+    request = ReceiveRequest(
+        message=b"",
+        recipient=receiver.party,
+        trust=world.trust,
+        crls=world.crls,
+        directory=world.directory if function in FIRST_CONTACT else None,
+    )
+    if isinstance(receiver.agent, StreamingAgent) and request.directory is None:
+        with message.open("rb") as stream, receiver.agent.receive_stream(stream, request) as got:
+            _judge(function, size, entity, receiver, got.status, got.content, obs)
+        return
+    if request.directory is None:
+        obs.notes.append(f"{receiver.agent.id} takes the message whole: held in memory once")
+    else:
+        obs.notes.append("a first contact is read whole (the streamed reader takes no directory)")
+    reception = receiver.agent.receive(replace(request, message=message.read_bytes()))
+    _judge(function, size, entity, receiver, reception.status, reception.content, obs)
+
+
+def _judge(
+    function: str,
+    size: int,
+    entity: LargeEntity,
+    receiver: Seat,
+    status: Status,
+    content: bytes | Region | None,
+    obs: LargeObservation,
+) -> None:
+    obs.status = status
+    obs.services = services_held(status.services)
+    primary = status.primary_error()
+    if primary is not None and primary.code is ErrorCode.INTERNAL:
+        raise HarnessError(f"receiver {receiver.agent.id}: {primary.message}")
+    if primary is not None:
+        obs.reason = f"{primary.code.value}: {primary.message}"
+        return
+    obs.reason = shortfall(function, obs.services, None if content is None else b"")  # type: ignore[arg-type]
+    if obs.reason is not None or content is None:
+        return
+    if isinstance(content, Region):
+        differences = _compare_region(function, size, entity, content, obs)
+    else:
+        with Spool() as spool:
+            spool.write(content)
+            differences = _compare_region(function, size, entity, spool.seal().whole(), obs)
+    if differences:
+        obs.reason = "content differs: " + "; ".join(differences[:3])
+        return
+    obs.ok = True
+
+
+def _compare_region(
+    function: str, size: int, entity: LargeEntity, region: Region, obs: LargeObservation
+) -> list[str]:
+    obs.received = Kept.of_region(region)
+    return compare_large(function, size, entity, region, obs.received.sha256)
+
+
+def compare_large(
+    function: str, size: int, entity: LargeEntity, region: Region, sha256: str | None = None
+) -> list[str]:
+    """Reasons the received entity differs from the large scenario's; [] when intact."""
+    sha256 = sha256 or _sha256(region)
+    if len(region) == entity.size and sha256 == entity.sha256:
+        return []  # the entity as composed, byte for byte
+    if size <= _IN_MEMORY:
+        return compare(large_scenario(function, size), region.read())  # type: ignore[arg-type]
+    try:
+        skel = skeleton(region, mime.MimeLimits(), _SKELETON_PART)
+    except SkeletonError as exc:
+        return [f"received entity: {exc}"]
+    left_out = [s for s in skel.segments if s.skel_len == 0]
+    reasons = compare(entity.rest, skel.data)  # the series' body is empty on both sides
+    if not left_out:
+        return [*reasons, f"the series ({entity.series_size} bytes) was not received whole"]
+    body = max(left_out, key=lambda s: s.orig_len)
+    found = _decoded_digest(region.sub(body.orig_start, body.orig_start + body.orig_len))
+    if isinstance(found, str):
+        return [*reasons, f"the series: {found}"]
+    got_size, got_sha = found
+    if (got_size, got_sha) != (entity.series_size, entity.series_sha256):
+        reasons.append(
+            f"the series: {got_size} bytes (SHA-256 {got_sha[:16]}…), expected "
+            f"{entity.series_size} bytes (SHA-256 {entity.series_sha256[:16]}…)"
+        )
+    return reasons
+
+
+def _sha256(region: Region) -> str:
+    digest = hashlib.sha256()
+    region.feed(digest.update)
+    return digest.hexdigest()
+
+
+def _decoded_digest(body: Region) -> tuple[int, str] | str:
+    """The size and SHA-256 of a base64 body decoded a chunk at a time, or why it is not
+    base64 (binascii's words)."""
+    digest = hashlib.sha256()
+    size = 0
+    pending = b""
+    try:
+        for view in body.chunks():
+            data = pending + bytes(view).translate(None, _WHITESPACE)
+            cut = len(data) - len(data) % 4
+            pending = data[cut:]
+            decoded = base64.b64decode(data[:cut], validate=True)
+            digest.update(decoded)
+            size += len(decoded)
+        if pending:
+            return f"not base64: {len(pending)} characters left over at the end"
+    except binascii.Error as exc:
+        return f"not base64: {exc}"
+    return size, digest.hexdigest()
