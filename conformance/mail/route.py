@@ -200,10 +200,15 @@ class Route:
 
 @contextmanager
 def open_route(
-    via: Sequence[str], store: MailStore, settings: HopSettings | None = None
+    via: Sequence[str],
+    store: MailStore,
+    settings: HopSettings | None = None,
+    *,
+    wait_s: float = DELIVERY_WAIT_S,
 ) -> Iterator[Route]:
     """The route through `via` (hop ids, in order) to `store` (already open), its hops
-    running until the block ends."""
+    running until the block ends; a message accepted but not in the store after `wait_s`
+    seconds is not delivered."""
     via = check_via(via)
     settings = settings or HopSettings()
     plan: list[tuple[str, HopFactory]] = [(SUBMISSION, relay_hop(with_message_id))]
@@ -220,4 +225,4 @@ def open_route(
         for name, factory in reversed(plan):
             next_hop = stack.enter_context(factory(next_hop, settings))
             chain.insert(0, (name, next_hop))
-        yield Route(via, store.delivery, tuple(chain), store, rewrites)
+        yield Route(via, store.delivery, tuple(chain), store, rewrites, wait_s)
