@@ -36,13 +36,18 @@ class EvidenceWriter:
         *,
         lang: Language = DEFAULT_LANGUAGE,
         large: bool = False,
+        route: tuple[str, ...] = (),
     ) -> None:
         self.out_dir = out_dir
         self.lang = lang
         # Large messages (`run --large-attachment`): each kept as its size, SHA-256 and
         # first 64 kB, not whole (a run would write gigabytes).
         self.large = large
-        self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / _safe(function)
+        # A cell through hops keeps its own folder beside the plain route's: FUNCTION@HOP+HOP.
+        leaf = _safe(function)
+        if route:
+            leaf += "@" + "+".join(_safe(h) for h in route)
+        self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / leaf
         self.paths: list[str] = []
 
     def _write(self, name: str, data: bytes) -> str | None:
