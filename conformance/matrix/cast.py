@@ -79,7 +79,7 @@ class Cast:
     transport: str = "memory"
     max_message_bytes: int | None = None
     _store: MailStore | None = None
-    _routes: dict[Route, tuple[Transport, str]] = field(default_factory=dict)
+    _routes: dict[Route, Transport] = field(default_factory=dict)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
@@ -134,14 +134,13 @@ class Cast:
             world = self._directory
         if self.transport != "smtp" or memory:
             return world
-        transport, delivery = self._route(route)
-        return replace(world, transport=transport, delivery=delivery)
+        return replace(world, transport=self._route(route))
 
     def route_missing(self, route: Route) -> str | None:
         """Why a route cannot run here (a hop whose software is missing), else None."""
         return missing_hop(route)
 
-    def _route(self, route: Route) -> tuple[Transport, str]:
+    def _route(self, route: Route) -> Transport:
         """The route's transport: the Apicrypt model relay first for a message addressed to
         it (the relay forwards to each recipient), then real SMTP through the route's hops
         to the store, as a sender's mail leaves through its relay onto the road."""
@@ -154,7 +153,7 @@ class Cast:
             opened = self._stack.enter_context(
                 open_route(route, self._store, HopSettings(self.max_message_bytes))
             )
-            self._routes[route] = (through_relay(opened.transport), opened.delivery)
+            self._routes[route] = through_relay(opened.transport)
         return self._routes[route]
 
     def _mail_dir(self) -> Path:

@@ -63,9 +63,6 @@ class World:
     # certificate and looks the recipients up there; None where the suite runs no slapd.
     directory: str | None = None
     directory_missing: str | None = None  # why there is no directory, when one was asked for
-    # How the receiving side reads what the transport delivered: memory (handed over), or
-    # over SMTP "imap" (Dovecot) or "maildir" (files).
-    delivery: str = "memory"
 
 
 def through_relay(route: Transport) -> Transport:

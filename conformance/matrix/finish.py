@@ -108,7 +108,7 @@ def finish_run(
             "agents": list(spec.agents),
             "profiles": list(spec.profile_paths),
             "policy": spec.policy,
-            "cells_planned": len(spec.cells()),
+            "cells_planned": len(spec.routed_cells()),
             "cells_done": len(cells),
             "rejections": rejections is not None,
             "large_attachment": spec.large_attachment,
