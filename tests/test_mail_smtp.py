@@ -132,3 +132,15 @@ def test_require_starttls() -> None:
         pytest.raises(DeliveryError, match="does not offer STARTTLS"),
     ):
         submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@x.example"])
+
+
+def test_a_callback_bug_is_a_temporary_failure_on_one_line() -> None:
+    def broken(envelope: Envelope) -> None:
+        raise ValueError("bad\r\nstate")
+
+    with (
+        smtp_server(broken) as endpoint,
+        pytest.raises(DeliveryError, match=r"451 4\.3\.0 .*ValueError: bad state") as caught,
+    ):
+        submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@osm-test.example"])
+    assert caught.value.code == 451

@@ -72,6 +72,12 @@ class ServerOptions:
 OnMessage = Callable[[Envelope], None]
 
 
+def _reply_line(code: int, text: str) -> str:
+    """One SMTP reply line: a 4xx or 5xx code, the text on one line."""
+    code = code if 400 <= code <= 599 else 451
+    return f"{code} {' '.join(text.split())}"
+
+
 class _Handler:
     """aiosmtpd's hooks: what EHLO announces, the checks of MAIL and RCPT, DATA."""
 
@@ -145,9 +151,9 @@ class _Handler:
             # The callback may relay to the next hop (blocking smtplib): not on the loop.
             await loop.run_in_executor(None, self.on_message, message)
         except Refused as exc:
-            return f"{exc.code} {exc.text}"
+            return _reply_line(exc.code, exc.text)
         except Exception as exc:  # a callback's bug must still get the client an answer
-            return f"451 4.3.0 local error in processing: {type(exc).__name__}: {exc}"
+            return _reply_line(451, f"4.3.0 local error in processing: {type(exc).__name__}: {exc}")
         return "250 2.0.0 OK: queued"
 
     def authenticate(
