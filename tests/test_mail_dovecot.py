@@ -14,6 +14,7 @@ import email
 import os
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_lmtp_in_imap_out_same_bytes_below_dovecot_headers(store: dovecot.Doveco
     assert added.keys() == ["Return-Path", "Delivered-To", "Received"]
     assert added["Return-Path"] == f"<{ALICE}>"
     assert added["Delivered-To"] == BOB
-    assert "with LMTP" in added["Received"]
+    assert "by dovecot.localhost with LMTP" in " ".join(added["Received"].split())
     assert f"for <{BOB}>" in added["Received"]
 
 
@@ -170,3 +171,19 @@ def test_address_unusable_as_mailbox_is_refused(tls: tuple[Path, Path]) -> None:
 def test_missing_says_why() -> None:
     assert MISSING is None or "Dovecot" in MISSING
     assert os.geteuid() != 0 or dovecot.missing() is None
+
+
+def test_lmtp_offers_starttls_with_the_same_certificate(
+    store: dovecot.DovecotStore, tls: tuple[Path, Path]
+) -> None:
+    with smtplib.LMTP(store.inbound.host, store.inbound.port) as client:
+        client.ehlo()
+        assert client.has_extn("starttls") and client.has_extn("8bitmime")
+        client.starttls(context=ssl.create_default_context(cafile=str(tls[0])))
+        client.ehlo()
+        sent = message("<over-tls@hopital-a.test>", BOB)
+        assert client.sendmail(ALICE, [BOB], sent) == {}
+    served = store.take(BOB, "<over-tls@hopital-a.test>")
+    assert served.endswith(sent)
+    received = " ".join(email.message_from_bytes(served)["Received"].split())
+    assert "with LMTPS" in received and "using TLS" in received

@@ -172,12 +172,18 @@ def test_postfix_keeps_8bit_unchanged_for_a_next_hop_with_8bitmime(
 
 
 @needs_postfix
-def test_postfix_adds_its_received_header(route: tuple[Endpoint, NextHop]) -> None:
+def test_postfix_adds_its_received_header_and_a_missing_message_id_and_date(
+    route: tuple[Endpoint, NextHop],
+) -> None:
     front, hop = route
     relay(front, eight_bit_message("<received@hopital-a.test>"))
-    received = bytes(hop.next().content or b"")
-    first = email.message_from_bytes(received)["Received"]
-    assert "by postfix-hop.localhost (Postfix) with ESMTP" in " ".join(first.split())
+    received = email.message_from_bytes(bytes(hop.next().content or b""))
+    assert "by postfix-hop.localhost (Postfix) with ESMTP" in " ".join(received["Received"].split())
+    assert received.get_all("Message-ID") == ["<received@hopital-a.test>"]
+    relay(front, f"From: {SENDER}\r\nSubject: bare\r\n\r\nno id, no date\r\n".encode())
+    bare = email.message_from_bytes(bytes(hop.next().content or b""))
+    assert bare.keys() == ["Received", "From", "Subject", "Message-Id", "Date"]
+    assert bare["Message-Id"].endswith("@postfix-hop.localhost>")
 
 
 @needs_postfix

@@ -14,8 +14,8 @@ Postfix keeps its defaults where they are the behaviour under test: message_size
 (10240000 bytes: its 552 to a larger message is a gateway finding, so
 HopSettings.max_message_bytes is ignored by this hop), disable_mime_output_conversion = no
 (8-bit text converted to quoted-printable when the next hop does not announce 8BITMIME),
-and the headers it adds (Received:, and Message-ID:/Date: to a message that has none, as
-it does for clients on its own interfaces).
+and the headers it adds (Received: on top; Message-Id: and Date: to a message that has
+none, as it does for clients on its own interfaces).
 """
 
 from __future__ import annotations
