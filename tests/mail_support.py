@@ -1,15 +1,38 @@
-"""Test support for the mail servers: a throwaway TLS server certificate."""
+"""Test support for the mail servers: their TLS server certificate.
+
+The test PKI's `server-localhost` certificate (servers/localhost.pem, with its issuer,
+trusted through the test root) where the PKI has it; otherwise a throwaway self-signed one
+for localhost and 127.0.0.1, trusted as itself.
+"""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from conformance.paths import PKI_DIR
+
+
+class ServerTLS(NamedTuple):
+    cert: Path
+    key: Path
+    trust: Path  # what a client verifies the server certificate against
+
+
+def server_tls(directory: Path) -> ServerTLS:
+    """The PKI's server certificate when it has one, else a self-signed one in `directory`."""
+    cert, key = PKI_DIR / "servers" / "localhost.pem", PKI_DIR / "servers" / "localhost.key.pem"
+    if cert.exists() and key.exists():
+        return ServerTLS(cert, key, PKI_DIR / "ca" / "root.pem")
+    cert, key = self_signed(directory)
+    return ServerTLS(cert, key, cert)
 
 
 def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mail_support import self_signed
+from mail_support import ServerTLS, self_signed, server_tls
 
 from conformance.mail import dovecot
 from conformance.mail.store import MailStore, StoreError
@@ -32,13 +32,13 @@ ALICE, BOB = USERS
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed(tmp_path_factory.mktemp("tls"))
+def tls(tmp_path_factory: pytest.TempPathFactory) -> ServerTLS:
+    return server_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")
-def store(tls: tuple[Path, Path]) -> Iterator[dovecot.DovecotStore]:
-    with dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as running:
+def store(tls: ServerTLS) -> Iterator[dovecot.DovecotStore]:
+    with dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as running:
         yield running
 
 
@@ -125,34 +125,32 @@ def test_unknown_recipient_refused_by_lmtp_and_by_take(store: dovecot.DovecotSto
         store.take("nobody@hopital-a.test", "<x@hopital-a.test>")
 
 
-def test_untrusted_server_certificate_is_a_store_error(
-    tls: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_untrusted_server_certificate_is_a_store_error(tls: ServerTLS, tmp_path: Path) -> None:
     other, _ = self_signed(tmp_path, "other")
-    with dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1], tls_trust=other) as running:
+    with dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=other) as running:
         lmtp(running, [BOB], message("<trust@hopital-a.test>", BOB))
         with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED"):
             running.take(BOB, "<trust@hopital-a.test>")
 
 
-def test_stopped_after_the_context_even_when_the_body_raises(tls: tuple[Path, Path]) -> None:
-    with dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as running:
+def test_stopped_after_the_context_even_when_the_body_raises(tls: ServerTLS) -> None:
+    with dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as running:
         ports = (running.imap.port, running.inbound.port)
         assert all(listening(port) for port in ports)
     assert not any(listening(port) for port in ports)
     with (
         pytest.raises(RuntimeError, match="the body failed"),
-        dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as running,
+        dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as running,
     ):
         ports = (running.imap.port, running.inbound.port)
         raise RuntimeError("the body failed")
     assert not any(listening(port) for port in ports)
 
 
-def test_two_stores_at_once_do_not_collide(tls: tuple[Path, Path]) -> None:
+def test_two_stores_at_once_do_not_collide(tls: ServerTLS) -> None:
     with (
-        dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as one,
-        dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as two,
+        dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as one,
+        dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as two,
     ):
         lmtp(one, [BOB], message("<one@hopital-a.test>", BOB))
         with pytest.raises(StoreError):
@@ -160,10 +158,10 @@ def test_two_stores_at_once_do_not_collide(tls: tuple[Path, Path]) -> None:
         assert one.take(BOB, "<one@hopital-a.test>")
 
 
-def test_address_unusable_as_mailbox_is_refused(tls: tuple[Path, Path]) -> None:
+def test_address_unusable_as_mailbox_is_refused(tls: ServerTLS) -> None:
     with (
         pytest.raises(ValueError, match="not usable as a mailbox name"),
-        dovecot.serve({"a:b@x.test": "p"}, tls_cert=tls[0], tls_key=tls[1]),
+        dovecot.serve({"a:b@x.test": "p"}, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust),
     ):
         pass
 
@@ -174,12 +172,12 @@ def test_missing_says_why() -> None:
 
 
 def test_lmtp_offers_starttls_with_the_same_certificate(
-    store: dovecot.DovecotStore, tls: tuple[Path, Path]
+    store: dovecot.DovecotStore, tls: ServerTLS
 ) -> None:
     with smtplib.LMTP(store.inbound.host, store.inbound.port) as client:
         client.ehlo()
         assert client.has_extn("starttls") and client.has_extn("8bitmime")
-        client.starttls(context=ssl.create_default_context(cafile=str(tls[0])))
+        client.starttls(context=ssl.create_default_context(cafile=str(tls.trust)))
         client.ehlo()
         sent = message("<over-tls@hopital-a.test>", BOB)
         assert client.sendmail(ALICE, [BOB], sent) == {}
@@ -187,3 +185,11 @@ def test_lmtp_offers_starttls_with_the_same_certificate(
     assert served.endswith(sent)
     received = " ".join(email.message_from_bytes(served)["Received"].split())
     assert "with LMTPS" in received and "using TLS" in received
+
+
+def test_a_message_id_that_cannot_be_searched_for_is_a_store_error(
+    store: dovecot.DovecotStore,
+) -> None:
+    for bad in ('<a"b@x.test>', "<a\r\nb@x.test>", ""):
+        with pytest.raises(StoreError, match="cannot be searched for"):
+            store.take(BOB, bad)

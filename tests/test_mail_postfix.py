@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from mail_support import self_signed
+from mail_support import server_tls
 
 from conformance.directory.slapd import free_port
 from conformance.mail import dovecot, postfix
@@ -311,10 +311,10 @@ def test_postfix_hands_to_dovecot_by_lmtp_and_the_recipient_reads_it_over_imap(
     reason = dovecot.missing()
     if reason is not None:
         pytest.skip(reason)
-    cert, key = self_signed(tmp_path)
+    tls = server_tls(tmp_path)
     users = {RECIPIENT: "s3cret", "carol@clinique-b.test": "autre"}
     with (
-        dovecot.serve(users, tls_cert=cert, tls_key=key) as store,
+        dovecot.serve(users, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as store,
         postfix.postfix_hop(store.inbound, HopSettings()) as front,
     ):
         sent = eight_bit_message("<to-dovecot@hopital-a.test>")
