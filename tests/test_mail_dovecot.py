@@ -10,20 +10,16 @@ the server is gone after the context, also when the body raises.
 
 from __future__ import annotations
 
-import datetime
 import email
-import ipaddress
 import os
 import smtplib
 import socket
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from mail_support import ServerTLS, self_signed, server_tls
 
 from conformance.mail import dovecot
 from conformance.mail.store import MailStore, StoreError
@@ -35,47 +31,14 @@ USERS = {"alice@hopital-a.test": "mot de passe: é", "bob@clinique-b.test": "s3c
 ALICE, BOB = USERS
 
 
-def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
-    """A throwaway server certificate for localhost / 127.0.0.1 (stand-in for the PKI's)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{name}-cert.pem", directory / f"{name}-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> ServerTLS:
+    return server_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def store(tls: tuple[Path, Path]) -> Iterator[dovecot.DovecotStore]:
-    with dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as running:
+def store(tls: ServerTLS) -> Iterator[dovecot.DovecotStore]:
+    with dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as running:
         yield running
 
 
@@ -122,7 +85,8 @@ def test_lmtp_in_imap_out_same_bytes_below_dovecot_headers(store: dovecot.Doveco
     assert added.keys() == ["Return-Path", "Delivered-To", "Received"]
     assert added["Return-Path"] == f"<{ALICE}>"
     assert added["Delivered-To"] == BOB
-    assert "with LMTP" in added["Received"]
+    assert "by dovecot.localhost with LMTP" in " ".join(added["Received"].split())
+    assert f"for <{BOB}>" in added["Received"]
 
 
 def test_each_identity_reads_its_own_copy(store: dovecot.DovecotStore) -> None:
@@ -130,7 +94,13 @@ def test_each_identity_reads_its_own_copy(store: dovecot.DovecotStore) -> None:
     only_bob = message("<only-bob@hopital-a.test>", BOB)
     assert lmtp(store, [ALICE, BOB], both) == {}
     assert lmtp(store, [BOB], only_bob) == {}
-    assert store.take(ALICE, "<both@hopital-a.test>").endswith(both)
+    for_alice = store.take(ALICE, "<both@hopital-a.test>")
+    assert for_alice.endswith(both)
+    # One transaction for both: Dovecot adds no Delivered-To:, and its Received: names
+    # no recipient (it does both for a single recipient).
+    added = email.message_from_bytes(for_alice[: -len(both)] + b"\r\n")
+    assert added.keys() == ["Return-Path", "Received"]
+    assert "for <" not in added["Received"]
     with pytest.raises(StoreError, match="no message"):
         store.take(ALICE, "<only-bob@hopital-a.test>")
     assert store.take(BOB, "<only-bob@hopital-a.test>").endswith(only_bob)
@@ -155,34 +125,32 @@ def test_unknown_recipient_refused_by_lmtp_and_by_take(store: dovecot.DovecotSto
         store.take("nobody@hopital-a.test", "<x@hopital-a.test>")
 
 
-def test_untrusted_server_certificate_is_a_store_error(
-    tls: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_untrusted_server_certificate_is_a_store_error(tls: ServerTLS, tmp_path: Path) -> None:
     other, _ = self_signed(tmp_path, "other")
-    with dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1], tls_trust=other) as running:
+    with dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=other) as running:
         lmtp(running, [BOB], message("<trust@hopital-a.test>", BOB))
         with pytest.raises(StoreError, match="CERTIFICATE_VERIFY_FAILED"):
             running.take(BOB, "<trust@hopital-a.test>")
 
 
-def test_stopped_after_the_context_even_when_the_body_raises(tls: tuple[Path, Path]) -> None:
-    with dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as running:
+def test_stopped_after_the_context_even_when_the_body_raises(tls: ServerTLS) -> None:
+    with dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as running:
         ports = (running.imap.port, running.inbound.port)
         assert all(listening(port) for port in ports)
     assert not any(listening(port) for port in ports)
     with (
         pytest.raises(RuntimeError, match="the body failed"),
-        dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as running,
+        dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as running,
     ):
         ports = (running.imap.port, running.inbound.port)
         raise RuntimeError("the body failed")
     assert not any(listening(port) for port in ports)
 
 
-def test_two_stores_at_once_do_not_collide(tls: tuple[Path, Path]) -> None:
+def test_two_stores_at_once_do_not_collide(tls: ServerTLS) -> None:
     with (
-        dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as one,
-        dovecot.serve(USERS, tls_cert=tls[0], tls_key=tls[1]) as two,
+        dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as one,
+        dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as two,
     ):
         lmtp(one, [BOB], message("<one@hopital-a.test>", BOB))
         with pytest.raises(StoreError):
@@ -190,10 +158,10 @@ def test_two_stores_at_once_do_not_collide(tls: tuple[Path, Path]) -> None:
         assert one.take(BOB, "<one@hopital-a.test>")
 
 
-def test_address_unusable_as_mailbox_is_refused(tls: tuple[Path, Path]) -> None:
+def test_address_unusable_as_mailbox_is_refused(tls: ServerTLS) -> None:
     with (
         pytest.raises(ValueError, match="not usable as a mailbox name"),
-        dovecot.serve({"a:b@x.test": "p"}, tls_cert=tls[0], tls_key=tls[1]),
+        dovecot.serve({"a:b@x.test": "p"}, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust),
     ):
         pass
 
@@ -201,3 +169,27 @@ def test_address_unusable_as_mailbox_is_refused(tls: tuple[Path, Path]) -> None:
 def test_missing_says_why() -> None:
     assert MISSING is None or "Dovecot" in MISSING
     assert os.geteuid() != 0 or dovecot.missing() is None
+
+
+def test_lmtp_offers_starttls_with_the_same_certificate(
+    store: dovecot.DovecotStore, tls: ServerTLS
+) -> None:
+    with smtplib.LMTP(store.inbound.host, store.inbound.port) as client:
+        client.ehlo()
+        assert client.has_extn("starttls") and client.has_extn("8bitmime")
+        client.starttls(context=ssl.create_default_context(cafile=str(tls.trust)))
+        client.ehlo()
+        sent = message("<over-tls@hopital-a.test>", BOB)
+        assert client.sendmail(ALICE, [BOB], sent) == {}
+    served = store.take(BOB, "<over-tls@hopital-a.test>")
+    assert served.endswith(sent)
+    received = " ".join(email.message_from_bytes(served)["Received"].split())
+    assert "with LMTPS" in received and "using TLS" in received
+
+
+def test_a_message_id_that_cannot_be_searched_for_is_a_store_error(
+    store: dovecot.DovecotStore,
+) -> None:
+    for bad in ('<a"b@x.test>', "<a\r\nb@x.test>", ""):
+        with pytest.raises(StoreError, match="cannot be searched for"):
+            store.take(BOB, bad)

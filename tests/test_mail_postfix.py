@@ -17,6 +17,7 @@ import queue
 import smtplib
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -25,10 +26,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from mail_support import server_tls
 
 from conformance.directory.slapd import free_port
-from conformance.mail import postfix
+from conformance.mail import dovecot, postfix
 from conformance.mail.endpoint import Endpoint, HopSettings
+from conformance.mail.store import StoreError
 
 MISSING = postfix.missing()
 needs_postfix = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
@@ -169,12 +172,18 @@ def test_postfix_keeps_8bit_unchanged_for_a_next_hop_with_8bitmime(
 
 
 @needs_postfix
-def test_postfix_adds_its_received_header(route: tuple[Endpoint, NextHop]) -> None:
+def test_postfix_adds_its_received_header_and_a_missing_message_id_and_date(
+    route: tuple[Endpoint, NextHop],
+) -> None:
     front, hop = route
     relay(front, eight_bit_message("<received@hopital-a.test>"))
-    received = bytes(hop.next().content or b"")
-    first = email.message_from_bytes(received)["Received"]
-    assert "by postfix-hop.localhost (Postfix) with ESMTP" in " ".join(first.split())
+    received = email.message_from_bytes(bytes(hop.next().content or b""))
+    assert "by postfix-hop.localhost (Postfix) with ESMTP" in " ".join(received["Received"].split())
+    assert received.get_all("Message-ID") == ["<received@hopital-a.test>"]
+    relay(front, f"From: {SENDER}\r\nSubject: bare\r\n\r\nno id, no date\r\n".encode())
+    bare = email.message_from_bytes(bytes(hop.next().content or b""))
+    assert bare.keys() == ["Received", "From", "Subject", "Message-Id", "Date"]
+    assert bare["Message-Id"].endswith("@postfix-hop.localhost>")
 
 
 @needs_postfix
@@ -275,12 +284,12 @@ def test_two_instances_at_once_relay_each_to_its_own_next_hop() -> None:
             controller.stop()
 
 
-def test_a_next_hop_that_is_not_smtp_is_refused() -> None:
+def test_a_next_hop_that_is_not_smtp_or_lmtp_is_refused() -> None:
     if MISSING is not None:
         pytest.skip(MISSING)
     with (
-        pytest.raises(ValueError, match="relays by SMTP"),
-        postfix.postfix_hop(Endpoint("127.0.0.1", 24, "lmtp"), HopSettings()),
+        pytest.raises(ValueError, match="relays by SMTP or LMTP, not to an imap server"),
+        postfix.postfix_hop(Endpoint("127.0.0.1", 143, "imap"), HopSettings()),
     ):
         pass
 
@@ -292,3 +301,39 @@ def test_missing_says_postfix_needs_root(monkeypatch: pytest.MonkeyPatch) -> Non
     assert postfix.missing() == (
         "Postfix refuses to run as a non-root user here: the Postfix hop needs root"
     )
+
+
+@needs_postfix
+def test_postfix_hands_to_dovecot_by_lmtp_and_the_recipient_reads_it_over_imap(
+    tmp_path: Path,
+) -> None:
+    """The usual real set-up: Postfix in front of Dovecot, by LMTP; read back over IMAP."""
+    reason = dovecot.missing()
+    if reason is not None:
+        pytest.skip(reason)
+    tls = server_tls(tmp_path)
+    users = {RECIPIENT: "s3cret", "carol@clinique-b.test": "autre"}
+    with (
+        dovecot.serve(users, tls_cert=tls.cert, tls_key=tls.key, tls_trust=tls.trust) as store,
+        postfix.postfix_hop(store.inbound, HopSettings()) as front,
+    ):
+        sent = eight_bit_message("<to-dovecot@hopital-a.test>")
+        with smtplib.SMTP(front.host, front.port, timeout=30) as client:
+            client.sendmail(SENDER, [RECIPIENT, "carol@clinique-b.test"], sent)
+        deadline = time.monotonic() + ARRIVAL_TIMEOUT_S
+        while True:
+            try:
+                served = store.take(RECIPIENT, "<to-dovecot@hopital-a.test>")
+                break
+            except StoreError:
+                if time.monotonic() > deadline:
+                    raise
+        # Dovecot's LMTP announces 8BITMIME: nothing converted; on top, Dovecot's headers,
+        # then Postfix's Received:, then the message as sent.
+        added = email.message_from_bytes(served)
+        # Two recipients in one LMTP transaction: no Delivered-To: (one copy for both).
+        assert added.keys()[:4] == ["Return-Path", "Received", "Received", "From"]
+        assert "with LMTP" in added.get_all("Received")[0]
+        assert "(Postfix) with ESMTP" in " ".join(added.get_all("Received")[1].split())
+        assert served.endswith(sent.split(b"\r\n", 1)[1])  # below the From: line, byte for byte
+        assert store.take("carol@clinique-b.test", "<to-dovecot@hopital-a.test>")

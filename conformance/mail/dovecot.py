@@ -7,11 +7,19 @@ on free loopback ports, and is stopped when the context ends, however it ends.
 
 The last hop of a route hands its messages to the LMTP listener (RFC 2033, as a real MTA
 hands them to Dovecot); the receiving side reads them back over IMAP after STARTTLS with
-the server certificate verified, logged in as the recipient with its test password. What
-Dovecot adds to a message on the way in (its own defaults, kept because a real mailbox
-server adds them too): a `Return-Path:` header with the envelope sender, a `Delivered-To:`
-header with the recipient, and a `Received:` header of its LMTP server, all three at the
-top; the rest of the message is served byte for byte as it arrived.
+the server certificate verified, logged in as the recipient with its test password.
+
+What Dovecot adds to a message on the way in (its own defaults, kept because a real
+mailbox server adds them too), on top of the message and nothing else: `Return-Path:` with
+the envelope sender; `Delivered-To:` with the recipient, only when the LMTP transaction has
+that single recipient; and `Received: from ... by dovecot.localhost with LMTP id ...
+(envelope-from <sender>)` (`(using TLSv1.3 ...)` and `with LMTPS` when the LMTP client used
+STARTTLS), with `for <recipient>` again only for a single recipient. The
+rest is served byte for byte as it arrived (Dovecot's LMTP announces 8BITMIME: nothing is
+converted).
+
+LMTP answers the end of DATA once per recipient (RFC 2033 4.2): a client that hands one
+message for several recipients must read every answer (smtplib.LMTP reads only the first).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ DOVECOT = Path("/usr/sbin/dovecot")
 LMTP = Path("/usr/lib/dovecot/lmtp")
 IMAP = Path("/usr/lib/dovecot/imap")
 LOOPBACK = "127.0.0.1"
+HOSTNAME = "dovecot.localhost"
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 3.0
 IMAP_TIMEOUT_S = 15.0
@@ -100,6 +109,8 @@ state_dir = {work / "state"}
 log_path = {work / "dovecot.log"}
 info_log_path = {work / "dovecot.log"}
 protocols = imap lmtp
+# The name in its Received: header and IMAP greeting, the same on every machine.
+hostname = {HOSTNAME}
 listen = {LOOPBACK}
 ssl = required
 ssl_cert = <{tls_cert}

@@ -14,8 +14,8 @@ Postfix keeps its defaults where they are the behaviour under test: message_size
 (10240000 bytes: its 552 to a larger message is a gateway finding, so
 HopSettings.max_message_bytes is ignored by this hop), disable_mime_output_conversion = no
 (8-bit text converted to quoted-printable when the next hop does not announce 8BITMIME),
-and the headers it adds (Received:, and Message-ID:/Date: to a message that has none, as
-it does for clients on its own interfaces).
+and the headers it adds (Received: on top; Message-Id: and Date: to a message that has
+none, as it does for clients on its own interfaces).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ flush     unix n - n 1000? 0 flush
 proxymap  unix - - n - - proxymap
 smtp      unix - - n - - smtp
 relay     unix - - n - - smtp
+lmtp      unix - - n - - lmtp
 showq     unix n - n - - showq
 error     unix - - n - - error
 retry     unix - - n - - error
@@ -77,7 +78,7 @@ def missing() -> str | None:
 
 
 def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
-    settings = {
+    settings: dict[str, object] = {
         "compatibility_level": "3.6",
         "queue_directory": work / "queue",
         "data_directory": work / "data",
@@ -95,7 +96,7 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         "local_transport": "error:no local delivery on this hop",
         "alias_maps": "",
         "alias_database": "",
-        "relayhost": f"[{next_hop.host}]:{next_hop.port}",
+        **_next_hop(next_hop),
         "mynetworks": "127.0.0.0/8",
         "smtpd_relay_restrictions": "permit_mynetworks, reject",
         "inet_interfaces": LOOPBACK,
@@ -117,6 +118,21 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         "notify_classes": "",
     }
     return "".join(f"{name} = {value}\n" for name, value in settings.items())
+
+
+def _next_hop(next_hop: Endpoint) -> dict[str, str]:
+    """Where everything goes: the relayhost for an SMTP next hop; for an LMTP server (a
+    Dovecot store), Postfix's own LMTP client, as a real Postfix hands mail to Dovecot."""
+    if next_hop.protocol == "smtp":
+        return {"relayhost": f"[{next_hop.host}]:{next_hop.port}"}
+    if next_hop.protocol == "lmtp":
+        return {
+            "relayhost": "",
+            "default_transport": f"lmtp:inet:[{next_hop.host}]:{next_hop.port}",
+        }
+    raise ValueError(
+        f"the Postfix hop relays by SMTP or LMTP, not to an {next_hop.protocol} server"
+    )
 
 
 def _run(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -188,8 +204,7 @@ def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
-    if next_hop.protocol != "smtp":
-        raise ValueError(f"the Postfix hop relays by SMTP, not to an {next_hop.protocol} server")
+    _next_hop(next_hop)  # a next hop Postfix cannot hand mail to: refused before starting
     work = Path(tempfile.mkdtemp(prefix="osm-postfix-"))
     try:
         # Postfix's daemons run as the postfix user: they must reach the queue below.
