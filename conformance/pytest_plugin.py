@@ -22,6 +22,7 @@ import pytest
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.progress import Progress
+from conformance.matrix.routes import ROUTE_MARK, route_id
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, RejectionCell
@@ -96,12 +97,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="one example per cell: a letter with an attachment of this many bytes",
     )
+    group.addoption(
+        "--osm-transport",
+        default=None,
+        choices=("memory", "smtp"),
+        help="how the interop cells' messages travel: memory (the default; with --osm-via, "
+        "smtp), or real SMTP on loopback",
+    )
+    group.addoption(
+        "--osm-via",
+        action="append",
+        default=[],
+        metavar="HOP[+HOP...]",
+        help="over smtp, a route of hops: a variant of every cell beside the plain route",
+    )
+    group.addoption(
+        "--osm-max-message-bytes",
+        type=int,
+        default=None,
+        help="the SIZE the SMTP hops announce (default: their own)",
+    )
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
     group.addoption("--osm-lang", default="fr", choices=("fr", "en"), help="report language")
 
 
 def spec_from(config: pytest.Config) -> MatrixSpec:
     out = config.getoption("osm_out")
+    via = tuple(tuple(v.split("+")) for v in config.getoption("osm_via"))
     return MatrixSpec(
         profile_paths=tuple(config.getoption("osm_profiles")),
         senders=tuple(config.getoption("osm_sender")),
@@ -116,10 +138,28 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         lang=config.getoption("osm_lang"),
         waivers=Path(waivers).resolve() if (waivers := config.getoption("osm_waivers")) else None,
         large_attachment=config.getoption("osm_large_attachment"),
+        transport=config.getoption("osm_transport") or ("smtp" if via else "memory"),
+        via=via,
+        max_message_bytes=config.getoption("osm_max_message_bytes"),
     )
 
 
-K = TypeVar("K", bound=tuple[str, ...])
+def cell_id(sender: str, receiver: str, function: str, route: tuple[str, ...] = ()) -> str:
+    """A cell's test id (and JUnit name): sender->receiver:function, then @hop+hop off the
+    plain route."""
+    plain = f"{sender}->{receiver}:{function}"
+    return f"{plain}{ROUTE_MARK}{route_id(route)}" if route else plain
+
+
+def parse_cell_id(text: str) -> tuple[str, str, str, tuple[str, ...]]:
+    """cell_id's inverse (a crashed cell is rebuilt from its test id)."""
+    head, _, route = text.partition(ROUTE_MARK)
+    sender, _, rest = head.partition("->")
+    receiver, _, function = rest.rpartition(":")
+    return sender, receiver, function, tuple(route.split("+")) if route else ()
+
+
+K = TypeVar("K", bound=tuple[Any, ...])
 
 
 def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
@@ -129,13 +169,13 @@ def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
     pytest-xdist's worksteal hands to an idle worker) is made of the shortest cells."""
 
     def tools(key: K) -> int:
-        agents = key[:2] if len(key) == 3 else key[:1]
+        agents = key[:2] if len(key) >= 3 else key[:1]  # an interop cell, or a rejection
         return sum(profiles[a].engine.type in PROCESS_AGENTS for a in agents if a in profiles)
 
     def unsupported(key: K) -> bool:
-        if len(key) != 3 or key[0] not in profiles or key[1] not in profiles:
+        if len(key) < 3 or key[0] not in profiles or key[1] not in profiles:
             return False
-        sender, receiver, function = key
+        sender, receiver, function = key[:3]
         return (
             function not in profiles[sender].capabilities().send
             or function not in profiles[receiver].capabilities().receive
@@ -153,6 +193,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
             try:
                 load_waivers(Path(waivers))
+            except UserError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        if config.getoption("osm_via"):  # an unknown hop fails now, before any cell
+            from conformance.errors import UserError
+            from conformance.matrix.routes import hops, parse_via, resolve_transport
+
+            try:
+                routes = parse_via(config.getoption("osm_via"), hops())
+                resolve_transport(config.getoption("osm_transport"), routes)
             except UserError as exc:
                 raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(MatrixPlugin(config), PLUGIN_NAME)
@@ -181,7 +230,13 @@ def osm_cast(pytestconfig: pytest.Config) -> Iterator[Any]:
 
     spec = _matrix(pytestconfig).spec
     with tempfile.TemporaryDirectory(prefix="osm-agents-") as tmp:
-        cast = Cast(spec.profiles(), workdir=Path(tmp), policy=spec.policy)
+        cast = Cast(
+            spec.profiles(),
+            workdir=Path(tmp),
+            policy=spec.policy,
+            transport=spec.transport,
+            max_message_bytes=spec.max_message_bytes,
+        )
         yield cast
         cast.close()
 
@@ -220,8 +275,8 @@ class MatrixPlugin:
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "osm_cell" in metafunc.fixturenames:
-            keys = slow_first(self.spec.cells(), self.spec.profiles())
-            metafunc.parametrize("osm_cell", keys, ids=[f"{s}->{r}:{f}" for s, r, f in keys])
+            keys = slow_first(self.spec.routed_cells(), self.spec.profiles())
+            metafunc.parametrize("osm_cell", keys, ids=[cell_id(*k) for k in keys])
         if "osm_rejection" in metafunc.fixturenames:
             found = slow_first(self.spec.rejection_cells(), self.spec.profiles())
             metafunc.parametrize("osm_rejection", found, ids=[f"{r}:{c}" for r, c in found])
@@ -258,13 +313,15 @@ class MatrixPlugin:
             self.cells[report.nodeid] = cell
         elif report.failed and "[" in report.nodeid:
             # A crashed worker or a broken fixture: the harness broke, the cell is an error.
-            key = report.nodeid.rsplit("[", 1)[1].rstrip("]")
-            sender, _, rest = key.partition("->")
-            receiver, _, function = rest.rpartition(":")
+            sender, receiver, function, route = parse_cell_id(
+                report.nodeid.rsplit("[", 1)[1].rstrip("]")
+            )
             self.cells[report.nodeid] = Cell(
                 sender=sender,
                 receiver=receiver,
                 function=function,
+                transport="smtp" if self.spec.transport == "smtp" else "memory",
+                via=list(route),
                 verdict="error",
                 reason=f"harness error ({report.when}): {str(report.longrepr)[-400:]}",
             )
@@ -272,7 +329,10 @@ class MatrixPlugin:
             return
         if self.config.getoption("osm_progress"):
             cell = self.cells[report.nodeid]
-            self._progress(f"{cell.sender} -> {cell.receiver} {cell.function}: {cell.verdict}")
+            hops = f" via {'+'.join(cell.via)}" if cell.via else ""
+            self._progress(
+                f"{cell.sender} -> {cell.receiver} {cell.function}{hops}: {cell.verdict}"
+            )
 
     def _rejection(self, report: pytest.TestReport, props: dict[str, object]) -> None:
         if "osm_rejection" in props:

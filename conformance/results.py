@@ -8,6 +8,7 @@ message naming the field.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,19 @@ RejectionVerdict = Literal["refuses", "accepts", "not-applicable", "error"]
 # not-observed: every cell of the pair is a harness error, nothing was seen.
 Interop = Literal["full", "partial", "none", "not-observed"]
 Observed = Literal["by-hand", "machine"]
+# How a cell's messages were carried: in memory (the default), or over real SMTP on
+# loopback through the hops of its route (`run --transport smtp --via ...`).
+Transport = Literal["memory", "smtp"]
+# A cell's identity: sender, receiver, function, and its route (transport, hop ids joined
+# by "+", "" for the plain route without a rewriting hop).
+CellKey = tuple[str, str, str, str, str]
+
+
+def route_label(transport: str, via: Sequence[str]) -> str:
+    """A route as a person reads it: memory, smtp, smtp via 8bit-to-qp+footer."""
+    if not via:
+        return transport
+    return f"{transport} via {'+'.join(via)}"
 
 
 class _Model(BaseModel):
@@ -199,6 +213,30 @@ class Cell(_Model):
         default_factory=list, description="the waivers that cover this cell (run --waivers)"
     )
     duration_s: float = 0.0
+    transport: Transport = Field(
+        default="memory",
+        description="how the messages were carried: memory, or smtp (real SMTP on loopback)",
+    )
+    via: list[str] = Field(
+        default_factory=list,
+        description="the route's rewriting hops in order (gateway ids, postfix); empty: the "
+        "plain route, the one every hop is compared with",
+    )
+
+    def key(self) -> CellKey:
+        """The cell's identity: who, which function, and the route its messages took."""
+        return (self.sender, self.receiver, self.function, self.transport, "+".join(self.via))
+
+    @property
+    def route(self) -> str:
+        """The route as a person reads it (memory, smtp, smtp via footer)."""
+        return route_label(self.transport, self.via)
+
+    @property
+    def plain(self) -> bool:
+        """On the plain route (no rewriting hop): the cells the matrix, the pairs and the
+        published claims are about."""
+        return not self.via
 
 
 class Pair(_Model):
@@ -340,11 +378,30 @@ class Results(_Model):
         default_factory=dict, description="the sources that facts and claims cite, by id"
     )
 
-    def cell(self, sender: str, receiver: str, function: str) -> Cell | None:
+    def cell(
+        self,
+        sender: str,
+        receiver: str,
+        function: str,
+        via: Sequence[str] = (),
+        transport: str | None = None,
+    ) -> Cell | None:
+        """The cell on the route `via` (default: the plain route), over `transport` (default:
+        the one the run used; a run has one)."""
         for c in self.cells:
-            if (c.sender, c.receiver, c.function) == (sender, receiver, function):
+            if (c.sender, c.receiver, c.function) == (sender, receiver, function) and (
+                tuple(c.via) == tuple(via) and transport in (None, c.transport)
+            ):
                 return c
         return None
+
+    def plain_cells(self) -> list[Cell]:
+        """The cells of the plain route (all of them on the memory transport)."""
+        return [c for c in self.cells if c.plain]
+
+    def variant_cells(self) -> list[Cell]:
+        """The cells through a rewriting hop (`run --via`)."""
+        return [c for c in self.cells if not c.plain]
 
     def dump(self, path: Path) -> None:
         tmp = path.with_suffix(".json.tmp")

@@ -444,6 +444,7 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     assert [w.waiver.target() for w in loaded] == [
         "openssl -> apimail-apicrypt sign",
         "sermentis-mms -> mmua pair",
+        "openssl -> reference sign via 8bit-to-qp",
         "my-product case from-mismatch-header",
     ]
 

@@ -26,6 +26,7 @@ class _NoEngine:
 
 
 class _Spec:
+    transport = "memory"
     seed = 1
     variants = 1
     out_dir = None
@@ -37,7 +38,7 @@ class _Spec:
 def test_interop_cell_of_a_missing_engine_is_skipped_with_the_reason() -> None:
     recorded: dict[str, object] = {}
     with pytest.raises(pytest.skip.Exception, match="not installed here"):
-        matrix_cell(("x", "reference", "sign"), _NoEngine(), _Spec(), recorded.__setitem__)  # type: ignore[arg-type]
+        matrix_cell(("x", "reference", "sign", ()), _NoEngine(), _Spec(), recorded.__setitem__)  # type: ignore[arg-type]
     cell = json.loads(str(recorded["osm_cell"]))
     assert cell["verdict"] == "unsupported"
     assert cell["reason"] == f"not installed here: {REASON}"

@@ -24,6 +24,7 @@ from conformance.paths import PKI_DIR
 from conformance.pki import Directory, Identity, TestPKI, load_pki
 from conformance.pki.build import build_pki, generate
 from conformance.pki.defects import DEFECTS, GIP_CPS_RSA_OID
+from conformance.pki.model import read_private_key
 from conformance.pki.people import idnat
 from conformance.pki.rsakeys import derive_rsa_key
 
@@ -435,7 +436,25 @@ def test_generation_matches_committed_vectors(tmp_path: Path, pki: TestPKI) -> N
             committed = PKI_DIR / path.relative_to(out)
             assert path.read_bytes() == committed.read_bytes(), path.relative_to(out)
             compared += 1
-    assert compared == 5 + 5 + 4 + 1 + 2 * 8  # ca, ca-unknown, ca-keys, README, identities
+    # ca, ca-unknown, ca-keys, servers, README, identities
+    assert compared == 5 + 5 + 4 + 2 + 1 + 2 * 8
+
+
+def test_server_certificate(pki: TestPKI) -> None:
+    """server-localhost: serverAuth for localhost and 127.0.0.1, issued by the intermediate,
+    presented with it; its key pairs with it (and, being under its own label, changed no
+    other key: test_generation_matches_committed_vectors compares those byte for byte)."""
+    chain = x509.load_pem_x509_certificates(pki.server_certificate_path().read_bytes())
+    server, issuer = chain
+    assert issuer == pki.intermediate and server.issuer == pki.intermediate.subject
+    eku = server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    key = read_private_key(pki.server_key_path())
+    assert key.public_key().public_numbers() == server.public_key().public_numbers()
+    assert key.public_key() != pki.intermediate.public_key()
 
 
 def test_other_seed_other_pki(tmp_path: Path) -> None:
@@ -459,7 +478,7 @@ def test_build_replaces_a_previous_pki(tmp_path: Path) -> None:
     target = tmp_path / "pki"
     first = build_pki(target, seed=3, only=[])
     root = (target / "ca" / "root.pem").read_bytes()
-    assert first.keys == 4 and load_pki(target).identities == {}
+    assert first.keys == 5 and load_pki(target).identities == {}
     build_pki(target, seed=4, only=[])
     assert (target / "ca" / "root.pem").read_bytes() != root
     assert load_pki(target).seed == 4

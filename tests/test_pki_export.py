@@ -57,6 +57,9 @@ def test_layout(exported: Path) -> None:
     for name in ("root.pem", "intermediate.pem", "root.crl.pem", "intermediate.crl.pem"):
         assert (exported / "ca" / name).read_bytes() == (PKI_DIR / "ca" / name).read_bytes()
     assert (exported / "ca-unknown" / "root.pem").is_file()
+    for name in ("localhost.pem", "localhost.key.pem"):
+        served = PKI_DIR / "servers" / name
+        assert (exported / "servers" / name).read_bytes() == served.read_bytes()
     assert sorted(p.name for p in (exported / "identities").iterdir()) == sorted(SUBSET)
     for ident in SUBSET:
         directory = exported / "identities" / ident

@@ -352,6 +352,8 @@ def test_diff_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         "before": "pass",
         "after": None,
         "kind": "other",
+        "transport": "memory",
+        "via": [],
     } in data["changes"]
 
 

@@ -140,10 +140,13 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
 
 
 def with_expectations(cells: Iterable[Cell], claims: Claims) -> list[Cell]:
+    """The cells with what the published claims expect of them: the claims are about the
+    plain route (memory, or SMTP without a rewriting hop), so only those are compared; a
+    cell through a gateway is measured against its plain-route twin (the gateways page)."""
     out = []
     for cell in cells:
         exp = claims.expected(cell.sender, cell.receiver, cell.function)  # type: ignore[arg-type]
-        if exp is not None:
+        if exp is not None and cell.plain:
             cell.expected = exp.value
             cell.expected_source = f"{exp.source}: {exp.quote}"
             cell.contradiction = cell.verdict != "error" and cell.verdict != exp.value
@@ -232,16 +235,24 @@ def assemble(
 ) -> Results:
     """results.json of a run; the sources default to the shipped ones."""
     sources = _sources() if sources is None else sources
+    order = {f: i for i, f in enumerate(run.functions)}
     cells = with_expectations(
-        sorted(cells, key=lambda c: (c.sender, c.receiver, run.functions.index(c.function))), claims
+        sorted(
+            cells,
+            key=lambda c: (c.sender, c.receiver, order.get(c.function, len(order)), c.via),
+        ),
+        claims,
     )
-    pairs = pairs_of(cells, claims, run.functions)
+    # The pairs, and the messages compared with their profile's declarations, are the
+    # plain route's (a gateway's rewrite is not the sender's choice).
+    plain = [c for c in cells if c.plain]
+    pairs = pairs_of(plain, claims, run.functions)
     return Results(
         run=run,
         agents=[agent_info(p, sources) for _, p in sorted(profiles.items())],
         cells=cells,
         pairs=pairs,
-        contradictions=contradictions_of(cells, pairs) + sent_contradictions(cells, profiles),
+        contradictions=contradictions_of(plain, pairs) + sent_contradictions(plain, profiles),
         practice_software=practice_table(),
         sources=source_refs(sources, profiles.values()),
     )

@@ -23,7 +23,10 @@ from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
 from conformance.directory import slapd
 from conformance.directory.tree import build_tree
-from conformance.matrix.exchange import Addressee, Seat, World
+from conformance.mail.store import MailStore
+from conformance.matrix.exchange import Addressee, Seat, Transport, World, through_relay
+from conformance.matrix.mailstores import missing_hop, open_store
+from conformance.matrix.routes import PLAIN, Route
 from conformance.paths import cache_dir
 from conformance.pki.export import export_pki
 from conformance.pki.model import TestPKI, load_pki
@@ -71,6 +74,12 @@ class Cast:
     _export: Path | None = None
     _world: World | None = None
     _directory: World | None = None
+    # `run --transport smtp`: each route (its hops, () the plain one) opened at its first
+    # cell, closed with the cast; one store for the whole run's mail (routes.py).
+    transport: str = "memory"
+    max_message_bytes: int | None = None
+    _store: MailStore | None = None
+    _routes: dict[Route, Transport] = field(default_factory=dict)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
@@ -106,21 +115,52 @@ class Cast:
         cert = files.role_certificate(party.identity_dir, "encrypt")
         return Seat(party, cert, self.agent(agent_id))
 
-    def world(self, directory: bool = False) -> World:
+    def world(self, directory: bool = False, route: Route = PLAIN, memory: bool = False) -> World:
         """The shared world; with `directory`, the CPS directory too (this process's own
-        slapd, loaded from the test PKI and started at the first cell that needs it)."""
+        slapd, loaded from the test PKI and started at the first cell that needs it); over
+        SMTP, carried by `route` (opened at its first cell) unless `memory` (the rejection
+        matrix, which stays on the memory transport)."""
         if self._world is None:
             self._world = self._make_world()
-        if not directory:
-            return self._world
-        if self._directory is None:
-            missing = slapd.missing()
-            if missing is not None:
-                self._directory = replace(self._world, directory_missing=missing)
-            else:
-                served = self._stack.enter_context(slapd.serve(build_tree(self.pki)))
-                self._directory = replace(self._world, directory=served.url)
-        return self._directory
+        world = self._world
+        if directory:
+            if self._directory is None:
+                missing = slapd.missing()
+                if missing is not None:
+                    self._directory = replace(self._world, directory_missing=missing)
+                else:
+                    served = self._stack.enter_context(slapd.serve(build_tree(self.pki)))
+                    self._directory = replace(self._world, directory=served.url)
+            world = self._directory
+        if self.transport != "smtp" or memory:
+            return world
+        return replace(world, transport=self._route(route))
+
+    def route_missing(self, route: Route) -> str | None:
+        """Why a route cannot run here (a hop whose software is missing), else None."""
+        return missing_hop(route)
+
+    def _route(self, route: Route) -> Transport:
+        """The route's transport: the Apicrypt model relay first for a message addressed to
+        it (the relay forwards to each recipient), then real SMTP through the route's hops
+        to the store, as a sender's mail leaves through its relay onto the road."""
+        if route not in self._routes:
+            from conformance.mail.endpoint import HopSettings
+            from conformance.mail.route import open_route
+
+            if self._store is None:
+                self._store = self._stack.enter_context(open_store(self.pki, self._mail_dir()))
+            opened = self._stack.enter_context(
+                open_route(route, self._store, HopSettings(self.max_message_bytes))
+            )
+            self._routes[route] = through_relay(opened.transport)
+        return self._routes[route]
+
+    def _mail_dir(self) -> Path:
+        base = self.workdir if self.workdir is not None else cache_dir()
+        found = base / "mail"
+        found.mkdir(parents=True, exist_ok=True)
+        return found
 
     def _make_world(self) -> World:
         valid = [i.id for i in self.pki.valid_identities()]
@@ -144,4 +184,6 @@ class Cast:
         for agent in self._agents.values():
             close_agent(agent)
         self._agents.clear()
-        self._stack.close()  # stops the slapd, if one was started
+        self._routes.clear()
+        self._store = None
+        self._stack.close()  # stops the slapd, the routes' hops and the store, if started

@@ -42,6 +42,11 @@ class CellSettings:
     # `run --large-attachment SIZE`: one example per cell, a letter with an attachment of
     # SIZE bytes, no search (scenarios.large).
     large_attachment: int | None = None
+    # The route the cell's messages travel (`run --transport smtp --via`): the transport
+    # and its hops, () the plain route. The examples are the same on every route (the
+    # cell's seed does not depend on it), so that a variant compares with the plain one.
+    transport: str = "memory"
+    route: tuple[str, ...] = ()
 
 
 def cell_seed(run_seed: int, sender: str, receiver: str, function: str) -> int:
@@ -64,6 +69,8 @@ def run_cell(
         function=function,
         verdict="error",
         services_required=list(REQUIRED_SERVICES[function]),
+        transport="smtp" if settings.transport == "smtp" else "memory",
+        via=list(settings.route),
     )
     evidence = EvidenceWriter(
         settings.out_dir,
@@ -71,6 +78,7 @@ def run_cell(
         cell.receiver,
         function,
         lang=settings.lang,
+        route=settings.route,
     )
     try:
         _judge(cell, sender, receiver, function, world, settings, evidence)

@@ -17,6 +17,7 @@ from conformance.cli_support import byte_size
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
+from conformance.matrix.routes import TRANSPORTS, hops, parse_via, resolve_transport, route_id
 from conformance.matrix.spec import (
     DEFAULT_EXAMPLES,
     DEFAULT_SEED,
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
         "basic example per cell, then hypothesis looks for a failing one. Then every "
         "receiver gets hostile messages it must refuse (the rejection matrix). Writes "
         "OUT/results.json, the evidence under OUT/evidence/ and the HTML report.",
-        epilog=EPILOG,
+        epilog=_hops_epilog() + EPILOG,
         formatter_class=_KeepTables,
     )
     parser.add_argument(
@@ -144,6 +145,31 @@ def register(subparsers: Any) -> None:
         "an imaging series of SIZE attached, no search, no rejection matrix; the evidence "
         "keeps each message's size, SHA-256 and first 64 kB (off by default)",
     )
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=None,
+        help="how the interop cells' messages travel: memory (default; figures as before) or "
+        "smtp (real SMTP on loopback through the suite's own relays, delivered to Dovecot "
+        "over IMAP when installed, else to a maildir); the rejection matrix always runs on "
+        "the memory transport",
+    )
+    parser.add_argument(
+        "--via",
+        action="append",
+        default=[],
+        metavar="HOP[,HOP...]",
+        help="implies --transport smtp: each HOP is its own variant of every cell, beside the "
+        "plain route (no rewriting hop) it is compared with; HOP+HOP chains hops in one "
+        "variant (repeatable; the hops are listed below)",
+    )
+    parser.add_argument(
+        "--max-message-bytes",
+        type=byte_size,
+        metavar="SIZE",
+        help="the SIZE limit the SMTP hops announce (e.g. 10M; default: their own; Postfix "
+        "keeps its default)",
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_gate_options(parser)
     parser.set_defaults(func=_run)
@@ -159,6 +185,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--examples must be at least 1 (the basic example)")
     if args.variants < 1:
         raise UserError("--variants must be at least 1 (the basic variant)")
+    routes = parse_via(args.via, hops()) if args.via else ()  # before any cell runs
+    transport = resolve_transport(args.transport, routes)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     stale = out / RESULTS_FILE
@@ -195,6 +223,10 @@ def _run(args: argparse.Namespace) -> int:
         argv.append("--osm-progress")
     if args.large_attachment is not None:
         argv.append(f"--osm-large-attachment={args.large_attachment}")
+    argv.append(f"--osm-transport={transport}")
+    argv += [f"--osm-via={route_id(r)}" for r in routes]
+    if args.max_message_bytes is not None:
+        argv.append(f"--osm-max-message-bytes={args.max_message_bytes}")
     argv += [f"--osm-profiles={p}" for p in args.profiles]
     argv += [f"--osm-sender={s}" for s in args.sender]
     argv += [f"--osm-receiver={r}" for r in args.receiver]
@@ -224,6 +256,13 @@ def _run(args: argparse.Namespace) -> int:
     if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
     return gated
+
+
+def _hops_epilog() -> str:
+    """The hops of --via, each with what it stands for (conformance/mail)."""
+    from conformance.matrix.routes import via_help
+
+    return f"hops of --via (over SMTP on loopback):\n{via_help(hops())}\n\n"
 
 
 # --- CI gates: --fail-on, --baseline, --waivers (conformance/matrix/gates.py) ----------------

@@ -32,10 +32,15 @@ class EvidenceWriter:
         function: str,
         *,
         lang: Language = DEFAULT_LANGUAGE,
+        route: tuple[str, ...] = (),
     ) -> None:
         self.out_dir = out_dir
         self.lang = lang
-        self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / _safe(function)
+        # A cell through hops keeps its own folder beside the plain route's: FUNCTION@HOP+HOP.
+        leaf = _safe(function)
+        if route:
+            leaf += "@" + "+".join(_safe(h) for h in route)
+        self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / leaf
         self.paths: list[str] = []
 
     def _write(self, name: str, data: bytes) -> str | None:

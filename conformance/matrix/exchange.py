@@ -18,11 +18,12 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception, SendReques
 # One error for "the harness or an agent broke" (a cell's `error`, never `fail`): the
 # harness client's, so that a harness child's crash raised anywhere below is one too.
 from conformance.agents.harness import HarnessError as HarnessError
-from conformance.apicrypt.relay import DeliveryError
+from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
+from conformance.mail.delivery import DeliveryError
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode
@@ -62,6 +63,19 @@ class World:
     # certificate and looks the recipients up there; None where the suite runs no slapd.
     directory: str | None = None
     directory_missing: str | None = None  # why there is no directory, when one was asked for
+
+
+def through_relay(route: Transport) -> Transport:
+    """A transport over a real route, the Apicrypt model relay in front: a message addressed
+    to the relay is forwarded by it to the recipient first (the relay is the sender side's
+    service: what it sends on travels the road like any mail), then carried by `route`."""
+
+    def carry(message: bytes, recipient: str) -> bytes:
+        if addressed_to_relay(message):
+            message = forward(message, recipient)
+        return route(message, recipient)
+
+    return carry
 
 
 @dataclass

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from conformance.agents.base import ReceiveRequest, SendResult, StreamingAgent
-from conformance.apicrypt.relay import DeliveryError, addressed_to_relay
+from conformance.apicrypt.relay import addressed_to_relay
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.core import mime
 from conformance.core.mime_spool import SkeletonError, skeleton
 from conformance.core.spool import Region, Spool
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
+from conformance.mail.delivery import DeliveryError
 from conformance.matrix.exchange import HarnessError, Seat, World, send_request
 from conformance.scenarios import compare
 from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
@@ -19,6 +20,7 @@ from conformance.agents.tools import built_harnesses, engine_mode
 from conformance.errors import UserError
 from conformance.matrix.assemble import assemble, practice_table
 from conformance.matrix.spec import MatrixSpec
+from conformance.report.gateways import survival_lines
 from conformance.report.render import render_report
 from conformance.results import (
     Cell,
@@ -106,14 +108,19 @@ def finish_run(
             "agents": list(spec.agents),
             "profiles": list(spec.profile_paths),
             "policy": spec.policy,
-            "cells_planned": len(spec.cells()),
+            "cells_planned": len(spec.routed_cells()),
             "cells_done": len(cells),
             "rejections": rejections is not None,
             "large_attachment": spec.large_attachment,
             "engine_mode": engine_mode(),
             "engine_harnesses": built_harnesses(),
+            "transport": spec.transport,
+            "via": [list(r) for r in spec.routes() if r],
+            "max_message_bytes": spec.max_message_bytes,
         },
     )
+    if spec.transport == "smtp":
+        run.settings.update(mail_settings(spec))
     if rejections is not None:
         run.settings["rejection_cells_planned"] = rejections.planned
         run.settings["rejection_cells_done"] = len(rejections.cells)
@@ -136,6 +143,30 @@ def finish_run(
         print(f"report:  {html}", file=sys.stderr)
     print(summary(results))
     return results
+
+
+def mail_settings(spec: MatrixSpec) -> dict[str, Any]:
+    """What a run over SMTP records: how messages were delivered, and each hop of its
+    routes with what it stands for (the report renders from results.json alone)."""
+    from conformance.matrix.routes import delivery, hops
+
+    known = hops()
+    method, text = delivery()
+    used = sorted({h for r in spec.routes() for h in r})
+    return {
+        "delivery": method,
+        "delivery_note": text,
+        "hops": {
+            h: {
+                "stands_for": known[h].stands_for,
+                "stands_for_fr": known[h].stands_for_fr,
+                "simulated": known[h].simulated,
+                "version": known[h].version,
+            }
+            for h in used
+            if h in known
+        },
+    }
 
 
 def _waive(results: Results, path: Path) -> None:
@@ -196,6 +227,8 @@ def summary(results: Results) -> str:
             lines.append(
                 f"  {c.sender} -> {c.receiver} {what}: expected {c.expected}, observed {c.observed}"
             )
+    lines += route_times(results)
+    lines += survival_lines(results)
     if results.rejections is not None:
         lines += rejection_summary(results.rejections)
     errors = [e for e in results.cells if e.verdict == "error"]
@@ -205,6 +238,27 @@ def summary(results: Results) -> str:
         for cell in errors[:10]:
             lines.append(f"  {cell.sender} -> {cell.receiver} {cell.function}: {cell.reason}")
     return "\n".join(lines)
+
+
+def route_times(results: Results) -> list[str]:
+    """Over SMTP: per route, the cells and the mean wall time per exchange (a cell's time
+    over the examples it exchanged; cells that exchanged nothing left out)."""
+    if results.run.settings.get("transport", "memory") == "memory":
+        return []
+    spent: dict[str, list[float]] = {}
+    for cell in results.cells:
+        if cell.examples:
+            found = spent.setdefault(cell.route, [0.0, 0.0, 0.0])
+            found[0] += 1
+            found[1] += cell.duration_s
+            found[2] += cell.examples
+    lines = ["", f"time per exchange ({results.run.settings.get('delivery_note', 'smtp')}):"]
+    for route, (cells, seconds, exchanges) in spent.items():
+        lines.append(
+            f"  {route}: {seconds / exchanges:.3f}s per exchange "
+            f"({int(exchanges)} exchanges in {int(cells)} cells, {seconds:.1f}s)"
+        )
+    return lines
 
 
 def rejection_summary(found: Rejections) -> list[str]:

@@ -18,6 +18,11 @@ here and in docs/matrix.md:
 - `non-conformant`: a real sender's basic message that breaks a rule with an
   ERROR under the run's policy (the cell's `nonconformant` rule ids).
 
+Cells are keyed by their route (Cell.key): a regression or a finding through a gateway
+(`run --via`) is named with its route; contradictions and non-conformant messages are
+about the plain route's cells (the claims are; the sent message is the same on every
+route).
+
 A waiver (waivers.py) covers an item when it names the same cell, pair or
 rejection case and the verdict observed; a contradiction between a profile's
 declaration and the message sent is never waived (the profile is to be fixed).
@@ -31,7 +36,7 @@ from typing import Literal, get_args
 
 from conformance.core.vocabulary import PROCESS_AGENTS
 from conformance.report.diff import diff_results
-from conformance.results import Results, WaiverNote
+from conformance.results import Cell, Results, WaiverNote
 
 Gate = Literal["contradiction", "regression", "finding", "non-conformant"]
 GATES: tuple[Gate, ...] = get_args(Gate)
@@ -57,6 +62,13 @@ class Item:
         if self.waived is not None:
             text += f" (waived, {self.waived.where}: {self.waived.reason})"
         return text
+
+
+def where(cell: Cell) -> str:
+    """A cell as the gates name it: sender -> receiver function, and its route off the
+    plain one."""
+    text = f"{cell.sender} -> {cell.receiver} {cell.function}"
+    return f"{text} ({cell.route})" if cell.via else text
 
 
 def parse_gates(text: str) -> list[Gate]:
@@ -134,10 +146,12 @@ def regressions(results: Results, baseline: Results) -> list[Item]:
     for change in diff_results(baseline, results):
         if change.kind != "regression":
             continue
-        cell = results.cell(change.sender, change.receiver, change.function)
+        cell = results.cell(
+            change.sender, change.receiver, change.function, change.via, change.transport
+        )
         waived = _covering(cell.waived, change.after or "") if cell else None
-        where = f"{change.sender} -> {change.receiver} {change.function}"
-        out.append(Item("regression", where, f"{change.before} -> {change.after}", waived))
+        detail = f"{change.before} -> {change.after}"
+        out.append(Item("regression", change.where(), detail, waived))
     if results.rejections is None or baseline.rejections is None:
         return out
     for rcell in results.rejections.cells:
@@ -161,7 +175,7 @@ def findings(results: Results) -> list[Item]:
     out = [
         Item(
             "finding",
-            f"{cell.sender} -> {cell.receiver} {cell.function}",
+            where(cell),
             f"{cell.verdict}: {cell.reason or ''}".rstrip(": ")[:200],
             _covering(cell.waived, cell.verdict),
         )
@@ -189,11 +203,11 @@ def nonconformant(results: Results) -> list[Item]:
     return [
         Item(
             "non-conformant",
-            f"{cell.sender} -> {cell.receiver} {cell.function}",
+            where(cell),
             "breaks " + ", ".join(cell.nonconformant),
             _covering(cell.waived, "non-conformant"),
         )
-        for cell in results.cells
+        for cell in results.plain_cells()
         if cell.nonconformant and cell.sender in real
     ]
 

@@ -10,6 +10,7 @@ from typing import Any
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, FUNCTIONS, Function, Language
 from conformance.errors import UserError
+from conformance.matrix.routes import PLAIN, Route
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import CLAIMS_FILE, Claims, load_claims, shipped_claims
 from conformance.profiles.loader import (
@@ -28,6 +29,8 @@ DEFAULT_EXAMPLES = 25
 DEFAULT_VARIANTS = 4  # hostile variants per rejection case and producer, the basic one included
 
 CellKey = tuple[str, str, Function]
+# A cell of the run: its key and its route (the hops of its variant, () the plain route).
+RoutedKey = tuple[str, str, Function, Route]
 RejectionKey = tuple[str, RejectionClass]
 
 
@@ -47,6 +50,12 @@ class MatrixSpec:
     lang: Language = DEFAULT_LANGUAGE  # of the report and the validator's evidence pages
     waivers: Path | None = None  # known findings recorded in results.json (waivers.py)
     large_attachment: int | None = None  # bytes: the large-attachment scenario instead
+    # How the interop cells' messages travel: memory, or smtp (real SMTP on loopback, each
+    # route of `via` a variant of every cell beside the plain route). The rejection
+    # matrix always runs on the memory transport.
+    transport: str = "memory"
+    via: tuple[Route, ...] = ()
+    max_message_bytes: int | None = None  # the SIZE the hops announce (None: their own)
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
     _data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -143,6 +152,17 @@ class MatrixSpec:
             if not self.agents or s in agents or r in agents
             for f in self.functions
         ]
+
+    def routes(self) -> tuple[Route, ...]:
+        """The plain route, then each variant of --via (over SMTP only)."""
+        if self.transport != "smtp":
+            return (PLAIN,)
+        return (PLAIN, *(r for r in self.via if r != PLAIN))
+
+    def routed_cells(self) -> list[RoutedKey]:
+        """Every cell on every route (the plain route's first, so that a variant's cell can
+        be read beside it)."""
+        return [(*key, route) for route in self.routes() for key in self.cells()]
 
     def rejection_cells(self) -> list[RejectionKey]:
         """Every receiver of the run (of --agent's, if given) against every rejection class."""

@@ -1,4 +1,5 @@
-"""The matrix as pytest items: one test per cell (sender, receiver, function).
+"""The matrix as pytest items: one test per cell (sender, receiver, function, and over
+SMTP its route: the plain one and each --via variant).
 
 Runs when the osm-conformance plugin is asked for a matrix (skipped otherwise):
     pytest --pyargs conformance.matrix.test_matrix --osm-matrix [--osm-...] -n auto
@@ -12,6 +13,7 @@ built here (an `unsupported` cell naming what is missing: nothing ran).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NoReturn
 
 import pytest
 
@@ -19,42 +21,55 @@ from conformance.errors import MissingComponent
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
-from conformance.matrix.spec import CellKey, MatrixSpec
-from conformance.results import Cell
+from conformance.matrix.spec import MatrixSpec, RoutedKey
+from conformance.results import Cell, Transport
 
 
 def test_cell(
-    osm_cell: CellKey,
+    osm_cell: RoutedKey,
     osm_cast: Cast,
     osm_spec: MatrixSpec,
     record_property: Callable[[str, object], None],
 ) -> None:
-    sender, receiver, function = osm_cell
-    try:
-        seats = osm_cast.seat(sender, "sender"), osm_cast.seat(receiver, "receiver")
-    except MissingComponent as exc:
-        # An engine not installed or not built here: skipped, the cell naming what to
-        # install (nothing of the engine ran: not a verdict on it).
+    sender, receiver, function, route = osm_cell
+    transport: Transport = "smtp" if osm_spec.transport == "smtp" else "memory"
+
+    def not_run(reason: str) -> NoReturn:
+        # Nothing of the product ran: not a verdict on it; the cell names what is missing.
         missing = Cell(
             sender=sender,
             receiver=receiver,
             function=function,
+            transport=transport,
+            via=list(route),
             verdict="unsupported",
-            reason=f"not installed here: {exc}",
+            reason=reason,
             services_required=list(REQUIRED_SERVICES[function]),
         )
         record_property("osm_cell", missing.model_dump_json())
-        pytest.skip(f"not installed here: {exc}")
+        pytest.skip(reason)
+
+    try:
+        seats = osm_cast.seat(sender, "sender"), osm_cast.seat(receiver, "receiver")
+    except MissingComponent as exc:
+        # An engine not installed or not built here: skipped, the cell naming what to
+        # install.
+        not_run(f"not installed here: {exc}")
+    hop_missing = osm_cast.route_missing(route)
+    if hop_missing is not None:  # e.g. the real Postfix, not installed or not root here
+        not_run(f"not run: {hop_missing}")
     cell: Cell = run_cell(
         *seats,
         function,
-        osm_cast.world(directory=function in FIRST_CONTACT),
+        osm_cast.world(directory=function in FIRST_CONTACT, route=route),
         CellSettings(
             examples=osm_spec.examples,
             seed=osm_spec.seed,
             out_dir=osm_spec.out_dir,
             lang=osm_spec.lang,
             large_attachment=osm_spec.large_attachment,
+            transport=transport,
+            route=route,
         ),
     )
     record_property("osm_cell", cell.model_dump_json())

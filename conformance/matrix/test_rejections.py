@@ -25,7 +25,7 @@ from conformance.results import RejectionCell
 def receiver_of(cast: Cast, agent_id: str) -> Receiver:
     """The agent's receiving professional, its sending one as the (forged) writer, the world."""
     seat = cast.seat(agent_id, "receiver")
-    world = cast.world()
+    world = cast.world(memory=True)  # the rejection matrix stays on the memory transport
     sender = cast.seat(agent_id, "sender").party
     return Receiver(seat.agent, seat.party, sender, world.trust, world.crls)
 

@@ -8,6 +8,11 @@ the report, with the waiver beside it; the gates (gates.py) do not count it.
 A waiver past its `expires` date fails the run: a known finding is re-examined,
 not forgotten. The JSON Schema (docs/waivers.schema.json) is generated from
 the models here.
+
+Over SMTP (`run --via`) a cell exists once per route: a cell waiver without `via`
+covers the cell on every route where it has the verdict waived; with `via` (hop ids
+joined by "+", as --via writes them, or `plain` for the route without a rewriting hop)
+only on that route.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ WaivedVerdict = Literal[
     "pass", "partial", "fail", "unsupported", "non-conformant", "full", "none", "accepts"
 ]
 Text = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+Via = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*(\+[a-z0-9][a-z0-9-]*)*$")]
+PLAIN = "plain"  # `via: plain`: the route without a rewriting hop
 _CELL = ("pass", "partial", "fail", "unsupported", "non-conformant")
 _PAIR = ("full", "partial", "none")
 
@@ -51,6 +58,12 @@ class Waiver(BaseModel):
     case: Text | None = Field(
         default=None, description="a rejection case id (conformance/rejections/cases.yaml)"
     )
+    via: Via | None = Field(
+        default=None,
+        description="a cell's route over SMTP: hop ids joined by '+' as `run --via` writes "
+        "them (8bit-to-qp, postfix+footer), or 'plain' (no rewriting hop); omitted: the "
+        "cell on every route",
+    )
     verdict: WaivedVerdict = Field(
         description="a cell: pass, partial, fail, unsupported or non-conformant (its basic "
         "message breaks an ERROR rule); a pair: full, partial or none; a case: accepts"
@@ -60,6 +73,8 @@ class Waiver(BaseModel):
 
     def problem(self) -> str | None:
         """What is inconsistent between the fields (a JSON Schema cannot say it simply)."""
+        if self.via is not None and self.function is None:
+            return "via: a route is a cell's (give sender, receiver and function)"
         if self.case is not None:
             if self.sender is not None or self.function is not None:
                 return "a rejection case waiver names the receiver and the case only"
@@ -79,7 +94,14 @@ class Waiver(BaseModel):
     def target(self) -> str:
         if self.case is not None:
             return f"{self.receiver} case {self.case}"
-        return f"{self.sender} -> {self.receiver} {self.function or 'pair'}"
+        route = f" via {self.via}" if self.via is not None else ""
+        return f"{self.sender} -> {self.receiver} {self.function or 'pair'}{route}"
+
+    def hops(self) -> tuple[str, ...] | None:
+        """The route's hop ids (() for `plain`); None: every route."""
+        if self.via is None:
+            return None
+        return () if self.via == PLAIN else tuple(self.via.split("+"))
 
 
 class WaiversFile(RootModel[list[Waiver]]):
@@ -152,7 +174,14 @@ def load_waivers(path: Path) -> list[Loaded]:
             at = parsed.lines.get((index, "case"), line)
             message = f"waiver {index + 1}: case: unknown rejection case {waiver.case!r}"
             problems.append(Problem(path, at, message))
-        key = (waiver.sender, waiver.receiver, waiver.function, waiver.case, waiver.verdict)
+        key = (
+            waiver.sender,
+            waiver.receiver,
+            waiver.function,
+            waiver.via,
+            waiver.case,
+            waiver.verdict,
+        )
         if key in seen:
             problems.append(Problem(path, line, f"duplicate of the waiver at line {seen[key]}"))
         seen.setdefault(key, line or 0)
@@ -226,29 +255,42 @@ def _apply_one(
         for case in accepted:
             case.waived.append(loaded.note())
         return None
-    target: Cell | Pair | None
-    now: str
-    if w.function is None:
-        target = next(
-            (p for p in results.pairs if (p.sender, p.receiver) == (w.sender, w.receiver)), None
-        )
-        if target is None:
-            return "no such pair in this run"
-        now = target.interop
-    else:
-        assert w.sender is not None
-        target = results.cell(w.sender, w.receiver, w.function)
-        if target is None:
-            return "no such cell in this run"
-        now = target.verdict
-        if w.verdict == "non-conformant":
-            if target.nonconformant:
-                target.waived.append(loaded.note())
-                return None
-            return "its basic message is conformant now: remove the waiver?"
-    if now != w.verdict:
-        return f"it is {now} in this run: remove or update the waiver?"
+    if w.function is not None:
+        return _apply_cell(results, loaded)
+    target: Pair | None = next(
+        (p for p in results.pairs if (p.sender, p.receiver) == (w.sender, w.receiver)), None
+    )
+    if target is None:
+        return "no such pair in this run"
+    if target.interop != w.verdict:
+        return f"it is {target.interop} in this run: remove or update the waiver?"
     target.waived.append(loaded.note())
+    return None
+
+
+def _apply_cell(results: Results, loaded: Loaded) -> str | None:
+    """A cell waiver on each route it names (every route without `via`)."""
+    w = loaded.waiver
+    hops = w.hops()
+    cells: list[Cell] = [
+        c
+        for c in results.cells
+        if (c.sender, c.receiver, c.function) == (w.sender, w.receiver, w.function)
+        and (hops is None or tuple(c.via) == hops)
+    ]
+    if not cells:
+        return "no such cell in this run" + (f" (via {w.via})" if w.via is not None else "")
+    if w.verdict == "non-conformant":
+        matched = [c for c in cells if c.nonconformant]
+        if not matched:
+            return "its basic message is conformant now: remove the waiver?"
+    else:
+        matched = [c for c in cells if c.verdict == w.verdict]
+        if not matched:
+            now = ", ".join(sorted({c.verdict for c in cells}))
+            return f"it is {now} in this run: remove or update the waiver?"
+    for cell in matched:
+        cell.waived.append(loaded.note())
     return None
 
 

@@ -32,6 +32,8 @@ from conformance.pki.defects import (
     CRL_THIS_UPDATE,
     DEFECTS,
     REVOCATION_DATE,
+    VALID_FROM,
+    VALID_UNTIL,
     plan_for,
 )
 from conformance.pki.drbg import derived_serial
@@ -50,6 +52,12 @@ CA_ORG = "TEST Autorité de certification santé (fictive)"
 UNKNOWN_ROOT_CN = "TEST Racine inconnue (TEST ONLY)"
 UNKNOWN_INTERMEDIATE_CN = "TEST AC inconnue (TEST ONLY)"
 UNKNOWN_ORG = "TEST Autorité inconnue (fictive)"
+# The TLS certificate of the suite's own mail servers (STARTTLS on loopback), under its
+# own key label so that adding it changed no other key or certificate.
+SERVER_HOST = "localhost"
+SERVER_ADDRESSES = ("127.0.0.1",)
+SERVER_LABEL = f"server/{SERVER_HOST}"
+SERVERS_DIR = "servers"
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,25 @@ def _write_crls(out: Path, authorities: list[Authority], revoked: list[tuple[int
     (out / "intermediate.crl.pem").write_bytes(inter_crl.public_bytes(enc))
 
 
+def _write_server(seed: int, keys: Keys, issuer: Authority, out: Path) -> None:
+    """servers/localhost.pem (the certificate, then its issuer: the chain a server
+    presents) and servers/localhost.key.pem."""
+    key = keys[SERVER_LABEL]
+    cert = certs.server_certificate(
+        SERVER_HOST,
+        SERVER_ADDRESSES,
+        key.public_key(),
+        issuer.certificate,
+        issuer.key,
+        derived_serial(seed, SERVER_LABEL),
+        VALID_FROM,
+        VALID_UNTIL,
+    )
+    out.mkdir(parents=True)
+    (out / f"{SERVER_HOST}.pem").write_bytes(cert_pem(cert) + cert_pem(issuer.certificate))
+    (out / f"{SERVER_HOST}.key.pem").write_bytes(key_pem(key))
+
+
 def generate(
     out: Path, seed: int = DEFAULT_SEED, only: Collection[str] | None = None
 ) -> BuildReport:
@@ -189,6 +216,7 @@ def generate(
     chosen = [p for p in people if only is None or p.id in only]
 
     wanted = [(f"{prefix}/{ca}", 2048) for prefix in ("ca", "ca-unknown") for ca in CA_LEVELS]
+    wanted.append((SERVER_LABEL, 2048))
     wanted += [
         (f"{p.id}/{role}", plan_for(p.defect, p.email).key_bits) for p in chosen for role in ROLES
     ]
@@ -204,6 +232,8 @@ def generate(
     for prefix, pair in (("", main), ("unknown-", unknown_ca)):
         for label, authority in zip(("root", "intermediate"), pair, strict=True):
             (keys_dir / f"{prefix}{label}.key.pem").write_bytes(key_pem(authority.key))
+
+    _write_server(seed, keys, main[1], out / SERVERS_DIR)
 
     hierarchies = {"intermediate": main, "unknown": unknown_ca}
     for person in chosen:

@@ -9,6 +9,7 @@ RSA PKCS#1 v1.5 signatures involve no randomness.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -209,6 +210,53 @@ def end_entity_certificate(
     )
     for extension in extensions:
         builder = builder.add_extension(extension, critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+SERVER_ORG = "TEST Serveurs de messagerie de la suite (fictifs)"
+
+
+def server_certificate(
+    host: str,
+    addresses: Sequence[str],
+    public_key: rsa.RSAPublicKey,
+    issuer_cert: x509.Certificate,
+    issuer_key: rsa.RSAPrivateKey,
+    serial: int,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.Certificate:
+    """A TLS server certificate (serverAuth; SAN dNSName `host` and iPAddress each of
+    `addresses`): what the suite's own mail servers present on loopback (STARTTLS)."""
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, SERVER_ORG),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "TEST ONLY - osm-conformance"),
+            x509.NameAttribute(NameOID.COMMON_NAME, host),
+        ]
+    )
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=True,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    alt_names: list[x509.GeneralName] = [x509.DNSName(host)]
+    alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
+    builder = (
+        _base(name, issuer_cert.subject, public_key, serial, not_before, not_after)
+        .add_extension(_aki(issuer_cert), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+    )
     return builder.sign(issuer_key, hashes.SHA256())
 
 

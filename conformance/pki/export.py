@@ -55,6 +55,10 @@ encryption certificate, CA chain), and one file per role (auth.p12, sign.p12,
 encrypt.p12) for tools that take one key per file. defect-gip-cps-oid's
 PKCS#12 files hold their key and certificate unpaired (no shared localKeyId),
 because its certificate's key cannot be parsed to match them.
+
+servers/localhost.pem and its key: the TLS certificate of the suite's own mail
+servers (`osm-conformance serve`), issued by ca/intermediate.pem for localhost
+and 127.0.0.1; a mail client trusting ca/root.pem accepts its STARTTLS.
 """
 
 
@@ -145,6 +149,9 @@ def export_pki(pki: TestPKI, out: Path, identity_ids: Sequence[str] | None = Non
     ]
     for sub in ("ca", "ca-unknown"):
         _copy_files(pki.directory / sub, out / sub, ca_files)
+    server_files = (pki.server_certificate_path(), pki.server_key_path())
+    servers = server_files[0].parent
+    _copy_files(servers, out / servers.name, [p.name for p in server_files])
     for identity in chosen:
         target = out / "identities" / identity.id
         names = [IDENTITY_FILE, "chain.pem"]

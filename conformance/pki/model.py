@@ -251,6 +251,13 @@ class TestPKI:
     def intermediates(self) -> list[x509.Certificate]:
         return [self.intermediate]
 
+    def server_certificate_path(self) -> Path:
+        """The suite's mail servers' TLS certificate then its issuer (`server-localhost`)."""
+        return self.directory / "servers" / "localhost.pem"
+
+    def server_key_path(self) -> Path:
+        return self.directory / "servers" / "localhost.key.pem"
+
     def identity(self, identity_id: str) -> Identity:
         try:
             return self.identities[identity_id]

@@ -30,6 +30,11 @@ _LAYOUT = (
     ),
     ("`ca-keys/`", "the CA private keys (to issue extra test certificates)"),
     (
+        "`servers/localhost.pem`, `servers/localhost.key.pem`",
+        "TLS certificate of the suite's own mail servers (serverAuth, DNS:localhost, "
+        "IP:127.0.0.1), then its issuer; and its key",
+    ),
+    (
         "`identities/<id>/`",
         "`auth.pem`, `sign.pem`, `encrypt.pem`, each with its own key `<role>.key.pem` "
         "(PKCS#8, unencrypted), `chain.pem` (issuer then root), `identity.json`",

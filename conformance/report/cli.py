@@ -47,7 +47,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Compare two results.json files cell by cell: regressions (pass -> partial "
             "or fail, partial -> fail), improvements, and other changes (unsupported, "
-            "harness errors, cells only in one run). Always exits 0 when both files load."
+            "harness errors, cells only in one run). A cell is keyed by its route too "
+            "(transport and hops): a cell through a gateway is compared with the same "
+            "cell through that gateway. Always exits 0 when both files load."
         ),
     )
     diff.add_argument("old", type=Path, metavar="OLD.json")
@@ -76,10 +78,7 @@ def _diff(args: argparse.Namespace) -> int:
     for change in changes:
         before = change.before or "(absent)"
         after = change.after or "(absent)"
-        print(
-            f"{change.kind:<12} {change.sender} -> {change.receiver} "
-            f"{change.function}: {before} -> {after}"
-        )
+        print(f"{change.kind:<12} {change.where()}: {before} -> {after}")
     print(
         f"{counts['regression']} regression(s), {counts['improvement']} improvement(s), "
         f"{counts['other']} other change(s)"

@@ -4,14 +4,19 @@ A regression is a cell that got worse on the pass > partial > fail scale; an
 improvement one that got better. Anything else that changed (a cell now
 unsupported, a harness error, a cell only in one run) is listed as `other`:
 it is not a product's doing, yet a reader should see it.
+
+A cell is keyed by its route too (transport and hops, Cell.key): the same sender,
+receiver and function through `footer` is another cell than on the plain route, and a
+run over SMTP is compared cell by cell with a run over SMTP (against a memory run, every
+cell is "only in one run").
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
-from conformance.results import Results
+from conformance.results import CellKey, Results, route_label
 
 ChangeKind = Literal["regression", "improvement", "other"]
 # Only these three verdicts describe the product; the others are not ranked.
@@ -26,12 +31,25 @@ class Change:
     before: str | None  # None: the cell is not in the old run
     after: str | None  # None: the cell is not in the new run
     kind: ChangeKind
+    transport: str = "memory"
+    via: tuple[str, ...] = field(default=())
 
-    def key(self) -> tuple[str, str, str]:
-        return (self.sender, self.receiver, self.function)
+    def key(self) -> CellKey:
+        return (self.sender, self.receiver, self.function, self.transport, "+".join(self.via))
 
-    def as_dict(self) -> dict[str, str | None]:
-        return asdict(self)
+    @property
+    def route(self) -> str:
+        return route_label(self.transport, self.via)
+
+    def where(self) -> str:
+        """sender -> receiver function, and the route when it is not the plain one."""
+        text = f"{self.sender} -> {self.receiver} {self.function}"
+        return f"{text} ({self.route})" if self.via else text
+
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["via"] = list(self.via)
+        return found
 
 
 def classify(before: str | None, after: str | None) -> ChangeKind:
@@ -42,19 +60,25 @@ def classify(before: str | None, after: str | None) -> ChangeKind:
 
 def diff_results(old: Results, new: Results) -> list[Change]:
     """Every changed cell, in the new run's order, then cells that disappeared."""
-    old_cells = {(c.sender, c.receiver, c.function): c.verdict for c in old.cells}
-    new_keys: set[tuple[str, str, str]] = set()
+    old_cells = {c.key(): c.verdict for c in old.cells}
+    new_keys: set[CellKey] = set()
     changes: list[Change] = []
     for cell in new.cells:
-        key = (cell.sender, cell.receiver, cell.function)
+        key = cell.key()
         new_keys.add(key)
         before = old_cells.get(key)
         if before != cell.verdict:
-            changes.append(Change(*key, before, cell.verdict, classify(before, cell.verdict)))
+            changes.append(_change(key, before, cell.verdict, classify(before, cell.verdict)))
     for key, before in old_cells.items():
         if key not in new_keys:
-            changes.append(Change(*key, before, None, "other"))
+            changes.append(_change(key, before, None, "other"))
     return changes
+
+
+def _change(key: CellKey, before: str | None, after: str | None, kind: ChangeKind) -> Change:
+    sender, receiver, function, transport, via = key
+    hops = tuple(via.split("+")) if via else ()
+    return Change(sender, receiver, function, before, after, kind, transport, hops)
 
 
 def summary(changes: list[Change]) -> dict[ChangeKind, int]:

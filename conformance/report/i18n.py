@@ -35,6 +35,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "nav.comparison": ("Comparatif", "Comparison"),
     "nav.products": ("Produits", "Products"),
     "nav.refusals": ("Refus", "Refusals"),
+    "nav.gateways": ("Passerelles", "Gateways"),
     "footer.rendered": (
         "Rendu depuis results.json ({format}) par osm-conformance.",
         "Rendered from results.json ({format}) by osm-conformance.",
@@ -847,6 +848,84 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "choose.why.compliance_no": ("non conforme : « {words} »", "not compliant: “{words}”"),
     "choose.why.installation": ("installation {ease}", "installation {ease}"),
+    # the gateways page (a run over SMTP with --via)
+    "title.gateways": (
+        "Passerelles : les messages survivent-ils à la route ?",
+        "Gateways: do the messages survive the road?",
+    ),
+    "gw.intro": (
+        "Chaque cellule a été rejouée en SMTP réel sur la boucle locale, par la route simple "
+        "(aucun relais qui réécrit) puis à travers chaque passerelle. Un message survit à une "
+        "passerelle quand une cellule réussie par la route simple réussit aussi à travers "
+        "elle : mêmes expéditeur, destinataire, fonction et exemples, seule la passerelle "
+        "change. Par produit expéditeur et fonction, les destinataires comparés sont ceux "
+        "dont la cellule de la route simple est réussie.",
+        "Each cell was run again over real SMTP on loopback, on the plain route (no relay "
+        "that rewrites) and through each gateway. A message survives a gateway when a cell "
+        "that passes on the plain route passes through it too: same sender, receiver, "
+        "function and examples, the gateway the only difference. Per sending product and "
+        "function, the receivers compared are those whose plain-route cell passed.",
+    ),
+    "gw.delivery": ("Remise", "Delivery"),
+    "gw.delivery.imap": (
+        "lue par IMAP sur un vrai serveur Dovecot démarré par la suite",
+        "read over IMAP from a real Dovecot server the suite started",
+    ),
+    "gw.delivery.maildir": (
+        "déposée dans un maildir et lue comme fichiers",
+        "delivered to a maildir and read as files",
+    ),
+    "gw.plain": ("Route simple", "Plain route"),
+    "gw.plain_help": (
+        "SMTP sur la boucle locale sans passerelle : la route à laquelle chaque passerelle est "
+        "comparée (la matrice et les revendications publiées portent sur elle)",
+        "SMTP on loopback without a gateway: the route every gateway is compared with (the "
+        "matrix and the published claims are about it)",
+    ),
+    "gw.hops": ("Passerelles", "Gateways"),
+    "gw.simulated": ("simulation", "simulation"),
+    "gw.simulated_help": (
+        "la suite simule ce comportement d'une vraie passerelle (sa réécriture documentée)",
+        "the suite simulates this behaviour of a real gateway (its documented rewrite)",
+    ),
+    "gw.real": ("logiciel réel (version {version})", "real software (version {version})"),
+    "gw.corner": ("Expéditeur · fonction ↓ · Passerelle →", "Sender · function ↓ · Gateway →"),
+    "gw.broken": (
+        "vers {receiver} : réussie par la route simple, {verdict} à travers la passerelle",
+        "to {receiver}: passes on the plain route, {verdict} through the gateway",
+    ),
+    "gw.no_variants": (
+        "Exécution en SMTP sans passerelle (--via) : rien à comparer.",
+        "Run over SMTP without a gateway (--via): nothing to compare.",
+    ),
+    "gw.none": (
+        "Cette exécution n'a pas utilisé le transport SMTP (run --transport smtp --via ...).",
+        "This run did not use the SMTP transport (run --transport smtp --via ...).",
+    ),
+    "gw_help.survives": (
+        "survit : chaque cellule réussie par la route simple réussit à travers la passerelle",
+        "survives: every cell that passes on the plain route passes through the gateway",
+    ),
+    "gw_help.partly": (
+        "survit en partie : certains destinataires seulement",
+        "partly: for some receivers only",
+    ),
+    "gw_help.breaks": (
+        "ne survit pas : aucune cellule réussie par la route simple ne réussit à travers elle",
+        "breaks: no cell that passes on the plain route passes through it",
+    ),
+    "gw_help.not-compared": (
+        "non comparé : aucune cellule réussie par la route simple",
+        "not compared: no cell passes on the plain route",
+    ),
+    "gw_help.not-run": (
+        "non exécuté : la passerelle n'a pas pu tourner ici (logiciel absent)",
+        "not run: the gateway could not run here (software missing)",
+    ),
+    "gw_help.error": (
+        "erreur du banc de test, jamais la faute d'un produit",
+        "harness error, never a product's fault",
+    ),
     # sources, cited by title in the page's language
     "src.quote": ("{title} : « {quote} »", "{title}: “{quote}”"),
     "src.profile": ("profil de {agent} : {field}", "profile of {agent}: {field}"),

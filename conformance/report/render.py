@@ -2,9 +2,9 @@
 scripts or styles, so that the report opens from disk and can be mailed).
 
 Pages: index.html (the matrix), comparison.html (the source document's table
-"Comment choisir ?"), refusals.html (the rejection matrix), products/<id>.html
-(one sheet per agent). Jinja2 with
-autoescape on: everything that comes from profiles and messages is data.
+"Comment choisir ?"), refusals.html (the rejection matrix), gateways.html (which gateways
+the messages survive, for a run over SMTP only), products/<id>.html (one sheet per agent).
+Jinja2 with autoescape on: everything that comes from profiles and messages is data.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from conformance import __version__
 from conformance.core.vocabulary import SERVICES
-from conformance.report import fragments, refusals, views
+from conformance.report import fragments, gateways, refusals, views
 from conformance.report.diff import summary
 from conformance.report.i18n import Translator
 from conformance.results import Results
@@ -73,6 +73,7 @@ def render_report(
     model = views.ReportModel(results, t, baseline)
     names = {a.info.id: (a.name, a.page) for a in model.agents}
     refused = refusals.RefusalModel(results.rejections, t, names)
+    routed = gateways.GatewayModel(results, t, names)
     env = _environment(lang)
     out.mkdir(parents=True, exist_ok=True)
     evidence = views.EvidenceLinks(results, out if run_dir is None else run_dir, out)
@@ -96,6 +97,9 @@ def render_report(
         "accepting": refused.accepting(),
         "refusal_symbols": refusals.REFUSAL_SYMBOLS,
         "refusal_css": refusals.REFUSAL_CSS,
+        "gateways": routed,
+        "survival_symbols": gateways.SURVIVAL_SYMBOLS,
+        "survival_css": gateways.SURVIVAL_CSS,
     }
     index = out / "index.html"
     _write(
@@ -118,6 +122,11 @@ def render_report(
         out / refusals.PAGE,
         env.get_template("refusals.html.j2").render(common, root="", page="refusals"),
     )
+    page = out / gateways.PAGE
+    if routed.present:  # a run over SMTP only
+        _write(page, env.get_template("gateways.html.j2").render(common, root="", page="gateways"))
+    elif page.exists():  # an earlier run's
+        page.unlink()
     product_template = env.get_template("product.html.j2")
     written = set()
     for agent in model.agents:

@@ -483,12 +483,14 @@ class ReportModel:
         self.t = t
         self.baseline = baseline
         self.changes: list[Change] = diff_results(baseline, results) if baseline else []
-        change_of = {c.key(): c for c in self.changes}
+        # The matrix shows the plain route's cells (all of them on the memory transport);
+        # the cells through a gateway are on the gateways page (gateways.py).
+        change_of = {c.key()[:3]: c for c in self.changes if not c.via}
         self.functions = _functions(results)
         self.agents = _ordered_agents(results.agents, t.lang)
         by_id = {a.info.id: a for a in self.agents}
         self.by_id = by_id
-        cells = {(c.sender, c.receiver, c.function): c for c in results.cells}
+        cells = {(c.sender, c.receiver, c.function): c for c in results.plain_cells()}
         pairs = {(p.sender, p.receiver): p for p in results.pairs}
         senders = {c.sender for c in results.cells} | {p.sender for p in results.pairs}
         receivers = {c.receiver for c in results.cells} | {p.receiver for p in results.pairs}
@@ -540,7 +542,7 @@ class ReportModel:
     # -- numbers for the header ------------------------------------------------
     def verdict_counts(self) -> list[tuple[str, int]]:
         counts: dict[str, int] = {}
-        for cell in self.results.cells:
+        for cell in self.results.plain_cells():
             counts[cell.verdict] = counts.get(cell.verdict, 0) + 1
         return [(v, counts[v]) for v in VERDICT_SYMBOLS if v in counts]
 

@@ -201,8 +201,8 @@ def fold_cells(
     observed: Observed = "by-hand",
 ) -> Results:
     """Replace or add cells in a results.json, then recompute pairs and contradictions."""
-    keys = {(c.sender, c.receiver, c.function) for c in new_cells}
-    kept = [c for c in results.cells if (c.sender, c.receiver, c.function) not in keys]
+    keys = {c.key() for c in new_cells}
+    kept = [c for c in results.cells if c.key() not in keys]
     claims = claims_with_product(product.id)
     cells = with_expectations([*kept, *new_cells], claims)
     known = {a.id for a in results.agents}
