@@ -202,7 +202,8 @@ def test_interrupted_run_writes_what_it_has(tmp_path: Path) -> None:
     assert not results.run.complete
     assert results.run.settings["cells_planned"] == 10
     assert 1 <= done < 10 and len(results.cells) == done
-    assert all(c.verdict in ("pass", "error") for c in results.cells)
+    found = [(c.function, c.receiver, c.verdict, c.reason) for c in results.cells]
+    assert all(c.verdict in ("pass", "error") for c in results.cells), found
     assert (out / "index.html").is_file()
 
 
