@@ -115,6 +115,11 @@ def test_auth_only_after_starttls_and_required_when_configured() -> None:
             endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"],
             user="pro01@osm-test.example", password="test",
         )  # fmt: skip
+        with pytest.raises(DeliveryError, match="AUTH extension not supported"):
+            submit(
+                endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"],
+                starttls=False, user="pro01@osm-test.example", password="test",
+            )  # fmt: skip
     assert [e.user for e in received] == ["pro01@osm-test.example"]
     with server() as (endpoint, _):
         assert "auth" not in ehlo_keywords(endpoint)  # no users: no AUTH at all

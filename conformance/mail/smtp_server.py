@@ -258,6 +258,8 @@ def submit(
             if refused:  # some recipients took it, these did not
                 address, (code, text) = next(iter(refused.items()))
                 raise _refusal(endpoint, code, text.decode("utf-8", "replace") + f" <{address}>")
+    except smtplib.SMTPNotSupportedError as exc:
+        raise DeliveryError(f"{endpoint}: {exc}", code=None, endpoint=endpoint) from None
     except smtplib.SMTPRecipientsRefused as exc:
         address, (code, text) = next(iter(exc.recipients.items()))
         raise _refusal(endpoint, code, text) from None
