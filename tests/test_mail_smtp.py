@@ -149,3 +149,10 @@ def test_a_callback_bug_is_a_temporary_failure_on_one_line() -> None:
     ):
         submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@osm-test.example"])
     assert caught.value.code == 451
+
+
+def test_each_server_has_its_own_port_and_stops() -> None:
+    with server() as (first, _), server() as (second, _):
+        assert first.port != second.port
+    with pytest.raises(OSError):  # stopped: nothing listens there any more
+        smtplib.SMTP(first.host, first.port, "localhost", timeout=5)
