@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import socket
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as ServerEnvelope
 
-from conformance.directory.slapd import free_port
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.tls import client_context, server_context
@@ -173,6 +173,21 @@ class _Handler:
         return AuthResult(success=False, handled=False)
 
 
+class _BoundController(Controller):
+    """aiosmtpd's Controller on a socket bound beforehand (port 0: a free port the system
+    chose), instead of a port number another process could bind first."""
+
+    def __init__(self, handler: _Handler, listener: socket.socket, **kwargs: Any) -> None:
+        host, port = listener.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._listener = listener
+
+    def _create_server(self) -> Coroutine[Any, Any, asyncio.AbstractServer]:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._listener, ssl=self.ssl_context
+        )
+
+
 @contextmanager
 def smtp_server(
     on_message: OnMessage, options: ServerOptions | None = None, host: str = LOOPBACK
@@ -180,21 +195,25 @@ def smtp_server(
     """A running SMTP server on a free port of `host`; stopped when the block ends."""
     options = options or ServerOptions()
     handler = _Handler(on_message, options)
-    controller = Controller(
-        handler,
-        hostname=host,
-        port=free_port(host),
-        server_hostname=options.hostname,
-        ident="osm-conformance ESMTP",
-        data_size_limit=options.size_limit,
-        tls_context=server_context() if options.starttls else None,
-        require_starttls=options.require_starttls,
-        auth_required=bool(options.users),
-        auth_require_tls=True,
-        authenticator=handler.authenticate,
-        timeout=options.timeout_s,
-    )
-    controller.start()
+    listener = socket.create_server((host, 0))  # bound here: no other process can take it
+    try:
+        controller = _BoundController(
+            handler,
+            listener,
+            server_hostname=options.hostname,
+            ident="osm-conformance ESMTP",
+            data_size_limit=options.size_limit,
+            tls_context=server_context() if options.starttls else None,
+            require_starttls=options.require_starttls,
+            auth_required=bool(options.users),
+            auth_require_tls=True,
+            authenticator=handler.authenticate,
+            timeout=options.timeout_s,
+        )
+        controller.start()
+    except BaseException:
+        listener.close()
+        raise
     try:
         yield Endpoint(host, controller.port, "smtp")
     finally:
@@ -258,6 +277,8 @@ def submit(
             if refused:  # some recipients took it, these did not
                 address, (code, text) = next(iter(refused.items()))
                 raise _refusal(endpoint, code, text.decode("utf-8", "replace") + f" <{address}>")
+    except smtplib.SMTPNotSupportedError as exc:
+        raise DeliveryError(f"{endpoint}: {exc}", code=None, endpoint=endpoint) from None
     except smtplib.SMTPRecipientsRefused as exc:
         address, (code, text) = next(iter(exc.recipients.items()))
         raise _refusal(endpoint, code, text) from None
