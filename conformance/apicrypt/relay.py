@@ -25,11 +25,8 @@ from conformance.apicrypt.wire import (
     seal,
     unseal,
 )
+from conformance.mail.delivery import DeliveryError as DeliveryError
 from conformance.pki.apicrypt_keys import issue_key
-
-
-class DeliveryError(Exception):
-    """The transport could not deliver the message (a bounce)."""
 
 
 def addressed_to_relay(message: bytes) -> bool:

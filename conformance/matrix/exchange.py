@@ -18,11 +18,11 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception, SendReques
 # One error for "the harness or an agent broke" (a cell's `error`, never `fail`): the
 # harness client's, so that a harness child's crash raised anywhere below is one too.
 from conformance.agents.harness import HarnessError as HarnessError
-from conformance.apicrypt.relay import DeliveryError
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
+from conformance.mail.delivery import DeliveryError
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode

@@ -1,0 +1,265 @@
+"""The one SMTP server and the one SMTP client of the suite, on loopback.
+
+The server is aiosmtpd's, started on a free port of 127.0.0.1 for the length of a `with`
+block: EHLO with SIZE (RFC 1870) and 8BITMIME (RFC 6152) announced or not as the options
+say, STARTTLS (RFC 3207) with the test PKI's server certificate, AUTH PLAIN/LOGIN (RFC
+4954) after STARTTLS only. Every message accepted is handed to `on_message`; a client
+that drops before the final "." delivers nothing. The client is smtplib's: it negotiates
+what the server announces, as a real MTA does, and turns every refusal into a
+DeliveryError with the code, the text and the server that answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import smtplib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
+from aiosmtpd.smtp import Envelope as ServerEnvelope
+
+from conformance.directory.slapd import free_port
+from conformance.mail.delivery import DeliveryError
+from conformance.mail.endpoint import Endpoint
+from conformance.mail.tls import client_context, server_context
+
+LOOPBACK = "127.0.0.1"
+SUBMIT_TIMEOUT_S = 30.0
+# An address the server takes: local@domain, no space, no angle bracket left over.
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$")
+_EIGHT_BIT = re.compile(rb"[\x80-\xff]")
+
+
+class Refused(Exception):
+    """Raised by an `on_message` callback: answer the client with this SMTP reply."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message as the server accepted it."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes  # exactly as received (CRLF line ends, dot-stuffing removed)
+    body: str | None  # the ESMTP BODY parameter (RFC 6152): "8BITMIME", "7BIT" or None
+    tls: bool  # received after STARTTLS
+    user: str | None  # the AUTH user, if the client authenticated
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """What the server announces and enforces."""
+
+    hostname: str = "localhost"
+    eight_bit_mime: bool = True  # announce 8BITMIME (and take BODY=8BITMIME)
+    size_limit: int | None = None  # announce SIZE and refuse larger messages (552)
+    starttls: bool = True  # offer STARTTLS
+    require_starttls: bool = False  # refuse everything but EHLO/STARTTLS/QUIT before TLS
+    users: Mapping[str, str] | None = field(default=None, hash=False)  # AUTH user -> password
+    timeout_s: float = 60.0  # idle client
+
+
+OnMessage = Callable[[Envelope], None]
+
+
+class _Handler:
+    """aiosmtpd's hooks: what EHLO announces, the checks of MAIL and RCPT, DATA."""
+
+    def __init__(self, on_message: OnMessage, options: ServerOptions) -> None:
+        self.on_message = on_message
+        self.options = options
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: ServerEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        dropped = set()
+        if not self.options.eight_bit_mime:
+            dropped.add("8BITMIME")
+        if not self.options.users:
+            dropped.add("AUTH")
+        return [r for r in responses if r[4:].split(" ")[0] not in dropped]
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: ServerEnvelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if not self.options.eight_bit_mime and "BODY=8BITMIME" in mail_options:
+            # RFC 6152 section 3: BODY=8BITMIME only to a server announcing 8BITMIME;
+            # RFC 5321 section 4.5.3.1.10 names the reply to a parameter not offered.
+            return "555 5.5.4 BODY=8BITMIME: this server does not offer 8BITMIME (RFC 6152)"
+        if address and not _ADDRESS.match(address):
+            return f"553 5.1.7 <{address}>: sender address rejected: not local@domain"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: ServerEnvelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if not _ADDRESS.match(address):
+            return f"553 5.1.3 <{address}>: recipient address rejected: not local@domain"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: ServerEnvelope) -> str:
+        body = next(
+            (o.split("=", 1)[1] for o in envelope.mail_options if o.startswith("BODY=")), None
+        )
+        auth = session.auth_data
+        message = Envelope(
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            content=bytes(envelope.original_content or b""),
+            body=body,
+            tls=session.ssl is not None,
+            user=auth.login.decode("utf-8", "replace") if isinstance(auth, LoginPassword) else None,
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            # The callback may relay to the next hop (blocking smtplib): not on the loop.
+            await loop.run_in_executor(None, self.on_message, message)
+        except Refused as exc:
+            return f"{exc.code} {exc.text}"
+        except Exception as exc:  # a callback's bug must still get the client an answer
+            return f"451 4.3.0 local error in processing: {type(exc).__name__}: {exc}"
+        return "250 2.0.0 OK: queued"
+
+    def authenticate(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: ServerEnvelope,
+        mechanism: str,
+        auth_data: Any,
+    ) -> AuthResult:
+        users = self.options.users or {}
+        if isinstance(auth_data, LoginPassword):
+            login = auth_data.login.decode("utf-8", "replace")
+            password = auth_data.password.decode("utf-8", "replace")
+            if login in users and users[login] == password:
+                return AuthResult(success=True, auth_data=auth_data)
+        return AuthResult(success=False, handled=False)
+
+
+@contextmanager
+def smtp_server(
+    on_message: OnMessage, options: ServerOptions | None = None, host: str = LOOPBACK
+) -> Iterator[Endpoint]:
+    """A running SMTP server on a free port of `host`; stopped when the block ends."""
+    options = options or ServerOptions()
+    handler = _Handler(on_message, options)
+    controller = Controller(
+        handler,
+        hostname=host,
+        port=free_port(host),
+        server_hostname=options.hostname,
+        ident="osm-conformance ESMTP",
+        data_size_limit=options.size_limit,
+        tls_context=server_context() if options.starttls else None,
+        require_starttls=options.require_starttls,
+        auth_required=bool(options.users),
+        auth_require_tls=True,
+        authenticator=handler.authenticate,
+        timeout=options.timeout_s,
+    )
+    controller.start()
+    try:
+        yield Endpoint(host, controller.port, "smtp")
+    finally:
+        controller.stop()
+
+
+def _refusal(endpoint: Endpoint, code: int, text: bytes | str) -> DeliveryError:
+    said = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    said = " ".join(said.split())
+    return DeliveryError(f"{endpoint} answered {code} {said}", code=code, endpoint=endpoint)
+
+
+def canonical_lines(message: bytes) -> bytes:
+    """CRLF line ends, as SMTP carries them (RFC 5321 section 2.3.8); a bare LF would
+    make one long line of the whole message."""
+    return re.sub(rb"\r?\n", b"\r\n", message)
+
+
+def submit(
+    endpoint: Endpoint,
+    message: bytes,
+    mail_from: str,
+    rcpt_tos: Sequence[str],
+    *,
+    starttls: bool = True,
+    user: str | None = None,
+    password: str | None = None,
+    timeout: float = SUBMIT_TIMEOUT_S,
+) -> None:
+    """Hand `message` to the server at `endpoint` (SMTP, or LMTP by its protocol).
+
+    EHLO, STARTTLS (required when `starttls`: verified against the test root), EHLO again,
+    AUTH when `user` is given, then SIZE and BODY=8BITMIME when the server announces them
+    (an 8-bit message to a server without 8BITMIME goes as it is, as many clients do).
+    Every refusal, and a server that cannot be reached, is a DeliveryError.
+    """
+    data = canonical_lines(message)
+    client_class = smtplib.LMTP if endpoint.protocol == "lmtp" else smtplib.SMTP
+    try:
+        client = client_class(endpoint.host, endpoint.port, "localhost", timeout=timeout)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(
+            f"{endpoint}: cannot connect ({exc})", code=None, endpoint=endpoint
+        ) from None
+    try:
+        with client:
+            client.ehlo()
+            if starttls:
+                if not client.has_extn("starttls"):
+                    raise DeliveryError(
+                        f"{endpoint} does not offer STARTTLS", code=None, endpoint=endpoint
+                    )
+                client.starttls(context=client_context())
+                client.ehlo()
+            if user is not None:
+                client.login(user, password or "")
+            options: list[str] = []  # smtplib adds SIZE= itself when the server announces it
+            if _EIGHT_BIT.search(data) and client.has_extn("8bitmime"):
+                options.append("BODY=8BITMIME")
+            refused = client.sendmail(mail_from, list(rcpt_tos), data, mail_options=options)
+            if refused:  # some recipients took it, these did not
+                address, (code, text) = next(iter(refused.items()))
+                raise _refusal(endpoint, code, text.decode("utf-8", "replace") + f" <{address}>")
+    except smtplib.SMTPRecipientsRefused as exc:
+        address, (code, text) = next(iter(exc.recipients.items()))
+        raise _refusal(endpoint, code, text) from None
+    except smtplib.SMTPResponseException as exc:
+        raise _refusal(endpoint, exc.smtp_code, exc.smtp_error) from None
+    except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError, TimeoutError are OSErrors
+        raise DeliveryError(
+            f"{endpoint}: connection failed ({type(exc).__name__}: {exc})",
+            code=None,
+            endpoint=endpoint,
+        ) from None

@@ -1,0 +1,134 @@
+"""The suite's SMTP server and client, with real SMTP on loopback (aiosmtpd and smtplib)."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from conformance.mail.delivery import DeliveryError
+from conformance.mail.endpoint import Endpoint
+from conformance.mail.smtp_server import Envelope, Refused, ServerOptions, smtp_server, submit
+from conformance.mail.tls import client_context
+
+SEVEN_BIT = b"From: a@osm-test.example\r\nTo: b@osm-test.example\r\nSubject: t\r\n\r\nhello\r\n"
+EIGHT_BIT = (
+    b"From: a@osm-test.example\r\nTo: b@osm-test.example\r\nSubject: t\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    + "Compte rendu: hémoglobine élevée\r\n.leading dot\r\n".encode()
+)
+
+
+@contextmanager
+def server(options: ServerOptions | None = None) -> Iterator[tuple[Endpoint, list[Envelope]]]:
+    received: list[Envelope] = []
+    with smtp_server(received.append, options) as endpoint:
+        yield endpoint, received
+
+
+def ehlo_keywords(endpoint: Endpoint, tls: bool = True) -> set[str]:
+    with smtplib.SMTP(endpoint.host, endpoint.port, "localhost", timeout=10) as client:
+        client.ehlo()
+        if tls:
+            client.starttls(context=client_context())
+            client.ehlo()
+        return set(client.esmtp_features)
+
+
+def test_a_message_arrives_byte_for_byte_over_starttls() -> None:
+    with server() as (endpoint, received):
+        assert endpoint.protocol == "smtp" and endpoint.host == "127.0.0.1"
+        submit(endpoint, EIGHT_BIT, "a@osm-test.example", ["b@osm-test.example"])
+        submit(endpoint, SEVEN_BIT.replace(b"\r\n", b"\n"), "a@osm-test.example", ["b@x.example"])
+    first, second = received
+    assert first.content == EIGHT_BIT  # dot-stuffing undone, CRLF kept
+    assert first.body == "8BITMIME" and first.tls and first.user is None
+    assert first.mail_from == "a@osm-test.example"
+    assert first.rcpt_tos == ("b@osm-test.example",)
+    assert second.content == SEVEN_BIT and second.body is None  # LF sent as CRLF
+
+
+def test_without_8bitmime_nothing_announces_or_takes_it() -> None:
+    with server(ServerOptions(eight_bit_mime=False)) as (endpoint, received):
+        assert "8bitmime" not in ehlo_keywords(endpoint)
+        submit(endpoint, EIGHT_BIT, "a@osm-test.example", ["b@osm-test.example"])
+        assert received[0].body is None  # the client did not claim BODY=8BITMIME
+        with smtplib.SMTP(endpoint.host, endpoint.port, "localhost", timeout=10) as client:
+            client.ehlo()
+            code, text = client.mail("a@osm-test.example", ["BODY=8BITMIME"])
+        assert code == 555 and b"8BITMIME" in text
+    with server() as (endpoint, _):
+        assert {"8bitmime", "starttls"} <= ehlo_keywords(endpoint, tls=False)
+
+
+def test_size_is_announced_and_enforced() -> None:
+    limit = 300
+    with server(ServerOptions(size_limit=limit)) as (endpoint, received):
+        with smtplib.SMTP(endpoint.host, endpoint.port, "localhost", timeout=10) as client:
+            client.ehlo()
+            assert client.esmtp_features["size"] == str(limit)
+        big = SEVEN_BIT + b"x" * 400 + b"\r\n"
+        with pytest.raises(DeliveryError) as caught:
+            submit(endpoint, big, "a@osm-test.example", ["b@osm-test.example"])
+        assert caught.value.code == 552 and caught.value.endpoint == endpoint
+        assert "552" in str(caught.value) and str(endpoint) in str(caught.value)
+        # A client that does not declare SIZE is refused at the end of DATA.
+        with smtplib.SMTP(endpoint.host, endpoint.port, "localhost", timeout=10) as client:
+            client.ehlo()
+            assert client.mail("a@osm-test.example")[0] == 250
+            assert client.rcpt("b@osm-test.example")[0] == 250
+            code, _ = client.data(big)
+        assert code == 552
+        submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@osm-test.example"])
+    assert [e.content for e in received] == [SEVEN_BIT]
+
+
+def test_a_refusal_of_the_callback_reaches_the_client() -> None:
+    def refuse(envelope: Envelope) -> None:
+        raise Refused(554, "5.7.1 message rejected by policy")
+
+    with (
+        smtp_server(refuse) as endpoint,
+        pytest.raises(DeliveryError, match=r"554 5\.7\.1 message rejected") as caught,
+    ):
+        submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@osm-test.example"])
+    assert caught.value.code == 554
+
+
+def test_auth_only_after_starttls_and_required_when_configured() -> None:
+    users = {"pro01@osm-test.example": "test"}
+    with server(ServerOptions(users=users)) as (endpoint, received):
+        assert "auth" not in ehlo_keywords(endpoint, tls=False)
+        assert "auth" in ehlo_keywords(endpoint)
+        with pytest.raises(DeliveryError) as caught:
+            submit(endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"])
+        assert caught.value.code == 530
+        with pytest.raises(DeliveryError) as caught:
+            submit(
+                endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"],
+                user="pro01@osm-test.example", password="wrong",
+            )  # fmt: skip
+        assert caught.value.code == 535
+        submit(
+            endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"],
+            user="pro01@osm-test.example", password="test",
+        )  # fmt: skip
+    assert [e.user for e in received] == ["pro01@osm-test.example"]
+    with server() as (endpoint, _):
+        assert "auth" not in ehlo_keywords(endpoint)  # no users: no AUTH at all
+
+
+def test_require_starttls() -> None:
+    with server(ServerOptions(require_starttls=True)) as (endpoint, received):
+        with pytest.raises(DeliveryError) as caught:
+            submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@x.example"], starttls=False)
+        assert caught.value.code == 530
+        submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@x.example"])
+    assert len(received) == 1
+    with (
+        server(ServerOptions(starttls=False)) as (endpoint, _),
+        pytest.raises(DeliveryError, match="does not offer STARTTLS"),
+    ):
+        submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@x.example"])
