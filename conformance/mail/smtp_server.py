@@ -169,15 +169,19 @@ class _Handler:
 
 @contextmanager
 def smtp_server(
-    on_message: OnMessage, options: ServerOptions | None = None, host: str = LOOPBACK
+    on_message: OnMessage,
+    options: ServerOptions | None = None,
+    host: str = LOOPBACK,
+    port: int = 0,
 ) -> Iterator[Endpoint]:
-    """A running SMTP server on a free port of `host`; stopped when the block ends."""
+    """A running SMTP server on `port` of `host` (0: a free port); stopped when the block
+    ends. A port that cannot be bound is an OSError."""
     options = options or ServerOptions()
     handler = _Handler(on_message, options)
     controller = Controller(
         handler,
         hostname=host,
-        port=free_port(host),
+        port=port or free_port(host),
         server_hostname=options.hostname,
         ident="osm-conformance ESMTP",
         data_size_limit=options.size_limit,
