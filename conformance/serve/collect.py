@@ -13,10 +13,20 @@ from pathlib import Path
 
 from conformance.agents.base import Agent
 from conformance.serve.judge import Context, Envelope, Judged, judge_message, verify_entries
-from conformance.serve.summary import write_judged
+from conformance.serve.summary import JUDGED_FILE, write_judged
 from conformance.vectors.manifest import MANIFEST_FILE
 
 RECEIVED_DIR = "received"
+
+
+def _earlier(path: Path) -> list[Judged]:
+    """The judgements of an earlier session in the same folder, kept beside the new ones
+    (its messages stay in received/); none when the file is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return [Judged.from_json(m) for m in data["messages"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 class Collector:
@@ -28,7 +38,7 @@ class Collector:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.context = context
         self.reader = reader
-        self.judged: list[Judged] = []
+        self.judged: list[Judged] = _earlier(out / JUDGED_FILE)
         self.failures: list[str] = []  # a judgement the harness could not make
         self._count = len(list(self.folder.glob("*.eml")))
         self._lock = threading.Lock()

@@ -16,8 +16,9 @@ as the product's own user, and an encrypted one then says so.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from email import policy
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
@@ -92,6 +93,12 @@ class Judged:
         data["shown"] = self.shown
         return data
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Judged:
+        """A judgement written by `to_json` (an earlier session's, kept in judged.json)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
 
 @dataclass(frozen=True)
 class Context:
@@ -102,6 +109,14 @@ class Context:
     crls: tuple[Path, ...]
     product: Profile
     inbox: str  # the product's user, read as when no recipient is a test identity
+
+
+def decoded(value: str) -> str:
+    """A header as a person reads it (RFC 2047 encoded words decoded, if they decode)."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):
+        return value
 
 
 def make_context(manifest: ExportManifest, vectors: Path) -> Context:
@@ -131,7 +146,7 @@ def judge_message(
 ) -> list[Judged]:
     """One judgement per recipient of the envelope that is a test identity (at least one)."""
     head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
-    subject = " ".join(str(head.get("Subject", "")).split())
+    subject = " ".join(decoded(str(head.get("Subject", ""))).split())
     sender = parseaddr(str(head.get("From", "")))[1]
     recipients = [r for r in envelope.rcpt_tos if r.lower() in context.identities]
     if not recipients:  # read as the product's own user, under the address it was sent to
