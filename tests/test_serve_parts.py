@@ -228,3 +228,15 @@ def test_the_web_form_saves_the_record(
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(url + "nothing", timeout=10)
     assert read_record(record.interop_path)[0].notes == "seal shown, green"
+
+
+def test_a_restart_keeps_what_the_tester_recorded(tmp_path: Path) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OSM_CONFORMANCE_TOKEN", "software")
+        _, found = drops.prepare(PRODUCT, tmp_path, ["reference"], functions=["sign"])
+        record = Record(tmp_path, found)
+        record.save(_form(found))
+        saved = record.interop_path.read_bytes(), record.negative_path.read_bytes()
+        again = drops.prepare(PRODUCT, tmp_path, ["reference"], functions=["sign"])[1]
+    assert again == found
+    assert (record.interop_path.read_bytes(), record.negative_path.read_bytes()) == saved

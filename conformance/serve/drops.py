@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from conformance.core.vocabulary import REAL_TOOLS
+from conformance.core.vocabulary import REAL_TOOLS, Function
 from conformance.vectors.common import shipped_profile, shipped_profiles
-from conformance.vectors.export import STANDARD_READER, export_vectors
+from conformance.vectors.export import RECORD_FILE, STANDARD_READER, export_vectors
 from conformance.vectors.manifest import ExportManifest
+from conformance.vectors.negative_record import NEGATIVE_RECORD_FILE
 
 VECTORS_DIR = "vectors"
 DROPPED_FILE = "dropped.csv"
@@ -56,11 +57,25 @@ def default_senders(product: str) -> list[str]:
 
 
 def prepare(
-    product: str, out: Path, senders: Sequence[str] | None = None
+    product: str,
+    out: Path,
+    senders: Sequence[str] | None = None,
+    functions: Sequence[Function] | None = None,
 ) -> tuple[ExportManifest, list[Drop]]:
-    """Export the messages for `product` into OUT/vectors and number them."""
+    """Export the messages for `product` into OUT/vectors and number them (`functions`:
+    only those, every function by default)."""
     chosen = list(senders) if senders else default_senders(product)
-    manifest = export_vectors(product, out / VECTORS_DIR, senders=chosen)
+    folder = out / VECTORS_DIR
+    # The export writes blank records: what the tester recorded in an earlier session in
+    # this folder is put back (the messages are the same bytes, from the same seed).
+    kept = {
+        name: (folder / name).read_bytes()
+        for name in (RECORD_FILE, NEGATIVE_RECORD_FILE)
+        if (folder / name).is_file()
+    }
+    manifest = export_vectors(product, folder, senders=chosen, functions=functions)
+    for name, data in kept.items():
+        (folder / name).write_bytes(data)
     drops: list[Drop] = []
     for n, vector in enumerate(manifest.vectors, 1):
         drops.append(

@@ -10,6 +10,7 @@ stopped when the session ends, whatever ends it.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
@@ -38,6 +39,8 @@ from conformance.vectors.common import shipped_profile, shipped_profiles
 from conformance.vectors.manifest import ExportManifest
 
 MAILDIR_DIR = "maildir"
+DROP_SENDER = "osm-conformance@localhost"
+_PLAIN_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Running:
     imap_missing: str | None  # why there is no IMAP
     web: tuple[str, int]
     collector: Collector
+    undelivered: list[str]  # drops the store refused, with its answer
 
     @property
     def inbox(self) -> Account:
@@ -116,7 +120,7 @@ def serving(settings: Settings, say: Say = lambda _: None) -> Iterator[Running]:
     write_accounts(accounts, out / ACCOUNTS_FILE)
     with ExitStack() as stack:
         store, imap, missing = _store(settings, accounts, stack)
-        drops = _deliver(drops, manifest, vectors, store)
+        drops, undelivered = _deliver(drops, manifest, vectors, store)
         write_dropped(drops, out / DROPPED_FILE)
         reader = make_agent(shipped_profiles()[READER])
         stack.callback(close_agent, reader)
@@ -126,7 +130,9 @@ def serving(settings: Settings, say: Say = lambda _: None) -> Iterator[Running]:
         web = stack.enter_context(
             record_form(Record(out, drops), out, settings.listen, settings.web_port)
         )
-        yield Running(settings, manifest, accounts, drops, smtp, imap, missing, web, collector)
+        yield Running(
+            settings, manifest, accounts, drops, smtp, imap, missing, web, collector, undelivered
+        )
 
 
 def _store(
@@ -157,21 +163,25 @@ def _store(
 
 def _deliver(
     drops: list[Drop], manifest: ExportManifest, vectors: Path, store: MailStore
-) -> list[Drop]:
-    """Each message into the product's inbox through the store's inbound door, tagged."""
-    done = []
+) -> tuple[list[Drop], list[str]]:
+    """Each message into the product's inbox through the store's inbound door, tagged;
+    those the store refused, each with its reason (the others are dropped all the same)."""
+    done: list[Drop] = []
+    refused: list[str] = []
     lmtp = store.inbound.protocol == "lmtp"
     for drop in drops:
         message, subject = tagged((vectors / drop.file).read_bytes(), drop.id)
-        sender = parseaddr(_header(message, "From"))[1] or "osm-conformance@localhost"
+        author = parseaddr(_header(message, "From"))[1]
+        # The envelope sender is the author's address when it is a plain one (a hostile
+        # message may carry anything in From:); it decides nothing the product shows.
+        sender = author if _PLAIN_ADDRESS.fullmatch(author) else DROP_SENDER
         try:
             submit(store.inbound, message, sender, [manifest.recipient_email], starttls=not lmtp)
         except DeliveryError as exc:
-            raise UserError(
-                f"could not drop {drop.id} ({drop.file}) into the inbox: {exc}"
-            ) from None
+            refused.append(f"{drop.id} ({drop.file}): {exc}")
+            continue
         done.append(replace(drop, subject=subject))
-    return done
+    return done, refused
 
 
 def _header(message: bytes, name: str) -> str:
@@ -261,6 +271,7 @@ def describe(running: Running) -> str:
             missed.setdefault((skipped.sender, skipped.reason), []).append(skipped.function)
     for (sender, reason), functions in missed.items():
         lines.append(f"  not dropped: {sender} ({', '.join(functions)}): {reason}")
+    lines += [f"  not dropped (refused by the mailbox): {u}" for u in running.undelivered]
     return "\n".join(lines)
 
 
