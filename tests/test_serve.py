@@ -40,6 +40,8 @@ from conformance.vectors.common import shipped_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGE_WAIT_S = 60.0
+# Any free port: a test never depends on the default ports being free.
+FREE_PORTS = ("--smtp-port", "0", "--imap-port", "0", "--web-port", "0")
 
 
 @pytest.fixture(scope="module")
@@ -260,14 +262,17 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_bad_options_are_refused_by_the_parser(tmp_path: Path) -> None:
+def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
     for args, said in (
         (("--smtp-port", "70000"), "expected 1 to 65535"),
         (("--duration", "-1"), "positive number of seconds"),
         (("--listen", "192.0.2.1"), "not an IPv4 address this machine has"),
+        (("--out", str(tmp_path / "file")), "exists and is not a directory"),
+        (("--out", str(tmp_path / "file" / "below")), "cannot create it"),
     ):
         done = subprocess.run(
-            _cli(*args, "--out", str(tmp_path)),
+            _cli("--out", str(tmp_path), *FREE_PORTS, *args),
             env=_env(),
             capture_output=True,
             text=True,

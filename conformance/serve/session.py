@@ -36,6 +36,7 @@ from conformance.serve.drops import DROPPED_FILE, VECTORS_DIR, Drop, prepare, ta
 from conformance.serve.judge import READER, make_context
 from conformance.serve.record import Record, record_form
 from conformance.vectors.common import shipped_profile, shipped_profiles
+from conformance.vectors.export import software_keys
 from conformance.vectors.manifest import ExportManifest
 
 MAILDIR_DIR = "maildir"
@@ -112,7 +113,10 @@ def serving(settings: Settings, say: Say = lambda _: None) -> Iterator[Running]:
     out = settings.out
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
     say(f"exporting the messages for {settings.profile} into {out / VECTORS_DIR} ...")
     manifest, drops = prepare(settings.profile, out, settings.senders or None)
     vectors = out / VECTORS_DIR
@@ -122,14 +126,20 @@ def serving(settings: Settings, say: Say = lambda _: None) -> Iterator[Running]:
         store, imap, missing = _store(settings, accounts, stack)
         drops, undelivered = _deliver(drops, manifest, vectors, store)
         write_dropped(drops, out / DROPPED_FILE)
-        reader = make_agent(shipped_profiles()[READER])
+        reader = make_agent(software_keys(shipped_profiles()[READER]))
         stack.callback(close_agent, reader)
         collector = Collector(out, make_context(manifest, vectors), reader)
         stack.callback(collector.close)
         smtp = stack.enter_context(_submission(settings, accounts, collector, store))
-        web = stack.enter_context(
-            record_form(Record(out, drops), out, settings.listen, settings.web_port)
-        )
+        try:
+            web = stack.enter_context(
+                record_form(Record(out, drops), out, settings.listen, settings.web_port)
+            )
+        except OSError as exc:
+            raise UserError(
+                f"--web-port {settings.web_port}: cannot listen on {settings.listen}: "
+                f"{exc.strerror or exc}"
+            ) from None
         yield Running(
             settings, manifest, accounts, drops, smtp, imap, missing, web, collector, undelivered
         )
@@ -143,15 +153,20 @@ def _store(
     missing = "--maildir given" if settings.maildir else dovecot.missing()
     if missing is None:
         pki = load_pki()
-        store = stack.enter_context(
-            dovecot.serve(
-                {a.email: a.password for a in accounts},
-                tls_cert=pki.server_certificate_path(),
-                tls_key=pki.server_key_path(),
-                tls_trust=pki.trust_paths()[0],
-                imap_port=settings.imap_port or None,
+        try:
+            store = stack.enter_context(
+                dovecot.serve(
+                    {a.email: a.password for a in accounts},
+                    tls_cert=pki.server_certificate_path(),
+                    tls_key=pki.server_key_path(),
+                    tls_trust=pki.trust_paths()[0],
+                    imap_port=settings.imap_port or None,
+                )
             )
-        )
+        except RuntimeError as exc:  # its log's last lines say why
+            raise UserError(
+                f"IMAP: the suite's Dovecot did not start ({exc}); --maildir serves without it"
+            ) from None
         return store, store.imap, None
     root = settings.out / MAILDIR_DIR
     shutil.rmtree(root, ignore_errors=True)  # the drops of an earlier session: not twice
