@@ -115,6 +115,11 @@ def test_auth_only_after_starttls_and_required_when_configured() -> None:
             endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"],
             user="pro01@osm-test.example", password="test",
         )  # fmt: skip
+        with pytest.raises(DeliveryError, match="AUTH extension not supported"):
+            submit(
+                endpoint, SEVEN_BIT, "pro01@osm-test.example", ["b@osm-test.example"],
+                starttls=False, user="pro01@osm-test.example", password="test",
+            )  # fmt: skip
     assert [e.user for e in received] == ["pro01@osm-test.example"]
     with server() as (endpoint, _):
         assert "auth" not in ehlo_keywords(endpoint)  # no users: no AUTH at all
@@ -132,3 +137,22 @@ def test_require_starttls() -> None:
         pytest.raises(DeliveryError, match="does not offer STARTTLS"),
     ):
         submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@x.example"])
+
+
+def test_a_callback_bug_is_a_temporary_failure_on_one_line() -> None:
+    def broken(envelope: Envelope) -> None:
+        raise ValueError("bad\r\nstate")
+
+    with (
+        smtp_server(broken) as endpoint,
+        pytest.raises(DeliveryError, match=r"451 4\.3\.0 .*ValueError: bad state") as caught,
+    ):
+        submit(endpoint, SEVEN_BIT, "a@osm-test.example", ["b@osm-test.example"])
+    assert caught.value.code == 451
+
+
+def test_each_server_has_its_own_port_and_stops() -> None:
+    with server() as (first, _), server() as (second, _):
+        assert first.port != second.port
+    with pytest.raises(OSError):  # stopped: nothing listens there any more
+        smtplib.SMTP(first.host, first.port, "localhost", timeout=5)

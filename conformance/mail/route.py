@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from email.utils import getaddresses
 from typing import cast
 
+from conformance.core.bilingual import Bilingual
 from conformance.core.mime import read
 from conformance.errors import MissingComponent, UserError
 from conformance.mail.delivery import DeliveryError
@@ -127,6 +128,13 @@ def _hops() -> dict[str, HopFactory]:
 
 
 HOPS: dict[str, HopFactory] = _hops()
+# What the report calls each hop: a gateway's own title, and the real MTA.
+HOP_TITLES: dict[str, Bilingual] = {
+    **{g.id: g.title for g in GATEWAYS.values()},
+    POSTFIX: Bilingual(
+        "Postfix réel, vers un relais sans 8BITMIME", "Real Postfix, to a relay without 8BITMIME"
+    ),
+}
 # After Postfix, a relay without 8BITMIME: so that Postfix's own conversion rewrites.
 _AFTER: dict[str, tuple[str, HopFactory]] = {
     POSTFIX: (SEVEN_BIT_RELAY, relay_hop(eight_bit_mime=False))

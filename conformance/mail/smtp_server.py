@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import socket
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,6 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as ServerEnvelope
 
-from conformance.directory.slapd import free_port
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.tls import client_context, server_context
@@ -70,6 +70,12 @@ class ServerOptions:
 
 
 OnMessage = Callable[[Envelope], None]
+
+
+def _reply_line(code: int, text: str) -> str:
+    """One SMTP reply line: a 4xx or 5xx code, the text on one line."""
+    code = code if 400 <= code <= 599 else 451
+    return f"{code} {' '.join(text.split())}"
 
 
 class _Handler:
@@ -145,9 +151,9 @@ class _Handler:
             # The callback may relay to the next hop (blocking smtplib): not on the loop.
             await loop.run_in_executor(None, self.on_message, message)
         except Refused as exc:
-            return f"{exc.code} {exc.text}"
+            return _reply_line(exc.code, exc.text)
         except Exception as exc:  # a callback's bug must still get the client an answer
-            return f"451 4.3.0 local error in processing: {type(exc).__name__}: {exc}"
+            return _reply_line(451, f"4.3.0 local error in processing: {type(exc).__name__}: {exc}")
         return "250 2.0.0 OK: queued"
 
     def authenticate(
@@ -167,6 +173,21 @@ class _Handler:
         return AuthResult(success=False, handled=False)
 
 
+class _BoundController(Controller):
+    """aiosmtpd's Controller on a socket bound beforehand (port 0: a free port the system
+    chose), instead of a port number another process could bind first."""
+
+    def __init__(self, handler: _Handler, listener: socket.socket, **kwargs: Any) -> None:
+        host, port = listener.getsockname()[:2]
+        super().__init__(handler, hostname=host, port=port, **kwargs)
+        self._listener = listener
+
+    def _create_server(self) -> Coroutine[Any, Any, asyncio.AbstractServer]:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._listener, ssl=self.ssl_context
+        )
+
+
 @contextmanager
 def smtp_server(
     on_message: OnMessage,
@@ -178,21 +199,26 @@ def smtp_server(
     ends. A port that cannot be bound is an OSError."""
     options = options or ServerOptions()
     handler = _Handler(on_message, options)
-    controller = Controller(
-        handler,
-        hostname=host,
-        port=port or free_port(host),
-        server_hostname=options.hostname,
-        ident="osm-conformance ESMTP",
-        data_size_limit=options.size_limit,
-        tls_context=server_context() if options.starttls else None,
-        require_starttls=options.require_starttls,
-        auth_required=bool(options.users),
-        auth_require_tls=True,
-        authenticator=handler.authenticate,
-        timeout=options.timeout_s,
-    )
-    controller.start()
+    # Bound here (port 0: a free one), so no other process can take it; in use: OSError.
+    listener = socket.create_server((host, port))
+    try:
+        controller = _BoundController(
+            handler,
+            listener,
+            server_hostname=options.hostname,
+            ident="osm-conformance ESMTP",
+            data_size_limit=options.size_limit,
+            tls_context=server_context() if options.starttls else None,
+            require_starttls=options.require_starttls,
+            auth_required=bool(options.users),
+            auth_require_tls=True,
+            authenticator=handler.authenticate,
+            timeout=options.timeout_s,
+        )
+        controller.start()
+    except BaseException:
+        listener.close()
+        raise
     try:
         yield Endpoint(host, controller.port, "smtp")
     finally:
@@ -256,6 +282,8 @@ def submit(
             if refused:  # some recipients took it, these did not
                 address, (code, text) = next(iter(refused.items()))
                 raise _refusal(endpoint, code, text.decode("utf-8", "replace") + f" <{address}>")
+    except smtplib.SMTPNotSupportedError as exc:
+        raise DeliveryError(f"{endpoint}: {exc}", code=None, endpoint=endpoint) from None
     except smtplib.SMTPRecipientsRefused as exc:
         address, (code, text) = next(iter(exc.recipients.items()))
         raise _refusal(endpoint, code, text) from None
