@@ -246,10 +246,19 @@ def describe(running: Running) -> str:
     out = s.out
     vectors = out / VECTORS_DIR
     inbox = running.inbox
-    host = "localhost" if s.listen in ("127.0.0.1", "localhost") else s.listen
+    loopback = s.listen in ("127.0.0.1", "localhost")
+    host = "localhost" if loopback or s.listen == "0.0.0.0" else s.listen
     lines = [
         f"osm-conformance serve: the suite as the mail server of a product following "
         f"{running.manifest.product} (TEST KEYS ONLY)",
+    ]
+    if not loopback:
+        lines.append(
+            f"  listening on {s.listen}, not only loopback: the server certificate names "
+            "localhost and 127.0.0.1 only (a client elsewhere must accept it as an "
+            "exception), and IMAP stays on loopback"
+        )
+    lines += [
         f"  SMTP submission  {host}:{running.smtp.port}  STARTTLS, then AUTH PLAIN "
         '("normal password"; refused before STARTTLS)',
     ]
@@ -268,13 +277,14 @@ def describe(running: Running) -> str:
     for a in running.accounts:
         lines.append(f"    {a.email:42} {a.password}  {a.identity} {a.name}: {a.role}")
     identity = vectors / "identities" / inbox.identity
+    web = "127.0.0.1" if running.web[0] == "0.0.0.0" else running.web[0]
     interop = sum(1 for d in running.drops if d.kind == "interop")
     lines += [
         f"  the product's user: {inbox.name} <{inbox.email}>; import "
         f"{identity / 'identity.p12'} and {identity / 'encrypt.p12'} (PKCS#12 password: test)",
         f"  dropped into {inbox.email}: {interop} interop and {len(running.drops) - interop} "
         f"hostile messages, ids in the Subject ({out / DROPPED_FILE})",
-        f"  tester's record: http://{running.web[0]}:{running.web[1]}/  (writes "
+        f"  tester's record: http://{web}:{running.web[1]}/  (writes "
         f"{vectors / 'record.csv'} and negative.csv for `vectors import`)",
         f"  what the product sends: kept in {out / 'received'}/, judged in "
         f"{out / 'judged.json'} and {out / 'summary.html'}",
