@@ -10,6 +10,7 @@ stopped when the session ends, whatever ends it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -240,14 +241,22 @@ def _submission(
         yield endpoint
 
 
+def _address_is(address: str, kind: str) -> bool:
+    """Whether `address` is an IP address of that kind (is_loopback, is_unspecified)."""
+    try:
+        return bool(getattr(ipaddress.ip_address(address), kind))
+    except ValueError:
+        return False
+
+
 def describe(running: Running) -> str:
     """What a client needs, printed at start-up."""
     s = running.settings
     out = s.out
     vectors = out / VECTORS_DIR
     inbox = running.inbox
-    loopback = s.listen in ("127.0.0.1", "localhost")
-    host = "localhost" if loopback or s.listen == "0.0.0.0" else s.listen
+    loopback = s.listen == "localhost" or _address_is(s.listen, "is_loopback")
+    host = "localhost" if loopback or _address_is(s.listen, "is_unspecified") else s.listen
     lines = [
         f"osm-conformance serve: the suite as the mail server of a product following "
         f"{running.manifest.product} (TEST KEYS ONLY)",
@@ -277,7 +286,7 @@ def describe(running: Running) -> str:
     for a in running.accounts:
         lines.append(f"    {a.email:42} {a.password}  {a.identity} {a.name}: {a.role}")
     identity = vectors / "identities" / inbox.identity
-    web = "127.0.0.1" if running.web[0] == "0.0.0.0" else running.web[0]
+    web = "127.0.0.1" if _address_is(running.web[0], "is_unspecified") else running.web[0]
     interop = sum(1 for d in running.drops if d.kind == "interop")
     lines += [
         f"  the product's user: {inbox.name} <{inbox.email}>; import "
