@@ -33,6 +33,7 @@ COMMANDS = {
     "token": "conformance.token.cli",
     "choose": "conformance.choose.cli",
     "directory": "conformance.directory_cli",
+    "serve": "conformance.serve.cli",
     "schemas": "conformance.schemas",
 }
 COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))

@@ -182,6 +182,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("matrix",),
     ("adapters", "choose"),
     ("vectors",),
+    ("serve",),
     ("fuzz",),
     (
         "cli",

@@ -291,11 +291,14 @@ def serve(
     tls_cert: Path,
     tls_key: Path,
     tls_trust: Path | None = None,
+    imap_port: int | None = None,
 ) -> Iterator[DovecotStore]:
     """A Dovecot with a mailbox for each `users` address (value: its password), IMAP with
     STARTTLS (`tls_cert`/`tls_key`) and LMTP on free loopback ports, stopped when the
     context ends. `tls_trust`: what the IMAP reader trusts to verify the server
-    certificate (the test root); None: the certificate itself (a self-signed one)."""
+    certificate (the test root); None: the certificate itself (a self-signed one).
+    `imap_port`: IMAP on this port instead of a free one (`serve`'s fixed port, which a
+    configured mail client keeps)."""
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
@@ -311,8 +314,8 @@ def serve(
         passwd.write_text(_passwd(users, work / "mail"), encoding="utf-8")
         for attempt in range(3):
             # A free port may be taken between the probe and Dovecot's bind: try again.
-            imap_port, lmtp_port = free_port(), free_port()
-            config = _config(work, (imap_port, lmtp_port), (tls_cert, tls_key), owner)
+            ports = (imap_port or free_port(), free_port())
+            config = _config(work, ports, (tls_cert, tls_key), owner)
             with (work / "dovecot.out").open("wb") as out:
                 process = subprocess.Popen(
                     [str(DOVECOT), "-F", "-c", str(config)],
@@ -322,17 +325,17 @@ def serve(
                     start_new_session=True,
                 )
             try:
-                _ready(process, work, (imap_port, lmtp_port))
+                _ready(process, work, ports)
             except RuntimeError:
                 _stop(process)
-                if attempt == 2:
+                if attempt == 2 or imap_port:
                     raise
                 continue
             try:
                 yield DovecotStore(
                     users,
-                    Endpoint(LOOPBACK, imap_port, "imap"),
-                    Endpoint(LOOPBACK, lmtp_port, "lmtp"),
+                    Endpoint(LOOPBACK, ports[0], "imap"),
+                    Endpoint(LOOPBACK, ports[1], "lmtp"),
                     tls_trust or tls_cert,
                 )
             finally:

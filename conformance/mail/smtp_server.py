@@ -190,12 +190,17 @@ class _BoundController(Controller):
 
 @contextmanager
 def smtp_server(
-    on_message: OnMessage, options: ServerOptions | None = None, host: str = LOOPBACK
+    on_message: OnMessage,
+    options: ServerOptions | None = None,
+    host: str = LOOPBACK,
+    port: int = 0,
 ) -> Iterator[Endpoint]:
-    """A running SMTP server on a free port of `host`; stopped when the block ends."""
+    """A running SMTP server on `port` of `host` (0: a free port); stopped when the block
+    ends. A port that cannot be bound is an OSError."""
     options = options or ServerOptions()
     handler = _Handler(on_message, options)
-    listener = socket.create_server((host, 0))  # bound here: no other process can take it
+    # Bound here (port 0: a free one), so no other process can take it; in use: OSError.
+    listener = socket.create_server((host, port))
     try:
         controller = _BoundController(
             handler,
