@@ -6,11 +6,20 @@ STARTTLS (when installed). The route does not know which one it has.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal, Protocol
 
 from conformance.mail.endpoint import Endpoint
 
 Delivery = Literal["maildir", "imap"]
+
+
+def mailbox_password(identity: str) -> str:
+    """The test password of a test identity's mailbox (its PKI id, e.g. pro24): stable
+    across starts (a mail client configured once keeps working), different per identity (a
+    client logged in as one cannot pass for another by mistake). It protects nothing: the
+    keys behind it are public test keys, and the servers listen on loopback."""
+    return "osm-" + hashlib.sha256(f"osm-conformance serve {identity}".encode()).hexdigest()[:10]
 
 
 class StoreError(Exception):

@@ -11,12 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conformance.mail.store import MailStore
+from conformance.mail.store import MailStore, mailbox_password
 from conformance.matrix.routes import Route, missing_postfix
 from conformance.pki.model import TestPKI
-
-# Each test identity's mailbox password: public, as the PKCS#12 files' ("test").
-TEST_PASSWORD = "test"
 
 
 @contextmanager
@@ -31,7 +28,7 @@ def open_store(pki: TestPKI, root: Path) -> Iterator[MailStore]:
         with MaildirStore(root) as store:
             yield store
         return
-    users = {i.email: TEST_PASSWORD for i in pki.identities.values()}
+    users = {i.email: mailbox_password(key) for key, i in pki.identities.items()}
     with dovecot.serve(
         users,
         tls_cert=pki.server_certificate_path(),

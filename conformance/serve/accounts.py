@@ -1,20 +1,17 @@
 """The test accounts of `serve`: one per test identity, user name = its e-mail address.
 
-The passwords are test passwords, derived from the identity id so that they are the same
-at every start (a mail client configured once keeps working) and differ between
-identities (a client logged in as one cannot pass for another by mistake). They protect
-nothing: the keys behind them are public test keys, and the server listens on loopback.
+The passwords are the test identities' mailbox passwords (`mail.store.mailbox_password`).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.agents import identity_files as files
+from conformance.mail.store import mailbox_password
 
 ACCOUNTS_FILE = "accounts.csv"
 ACCOUNT_COLUMNS = ("identity", "name", "email", "password", "role")
@@ -29,11 +26,6 @@ class Account:
     role: str  # who plays it: the product's user, or a correspondent's agent
 
 
-def test_password(identity: str) -> str:
-    """The account's test password: stable across starts, one per identity."""
-    return "osm-" + hashlib.sha256(f"osm-conformance serve {identity}".encode()).hexdigest()[:10]
-
-
 def make_accounts(identities: Path, roles: Iterable[tuple[str, str]]) -> list[Account]:
     """An account per (identity id, role), read from the export's `identities/` folder;
     an identity named twice keeps its first role."""
@@ -43,7 +35,7 @@ def make_accounts(identities: Path, roles: Iterable[tuple[str, str]]) -> list[Ac
             continue
         data = files.identity_json(identities / identity)
         accounts[identity] = Account(
-            identity, str(data["name"]), str(data["email"]), test_password(identity), role
+            identity, str(data["name"]), str(data["email"]), mailbox_password(identity), role
         )
     return list(accounts.values())
 
