@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
@@ -138,11 +137,6 @@ def _serve(args: argparse.Namespace) -> int:
         web_port=args.web_port,
         senders=tuple(args.sender),
         maildir=args.maildir,
-    )
-    # aiosmtpd logs a warning about its own deprecated attribute at every login: not the
-    # tester's concern.
-    logging.getLogger("mail.log").addFilter(
-        lambda record: "login_data is deprecated" not in record.getMessage()
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a kill: stop every server
