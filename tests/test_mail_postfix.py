@@ -43,7 +43,8 @@ ARRIVAL_TIMEOUT_S = 20.0
 
 
 class NextHop:
-    """The hop after Postfix: keeps every message it accepts; announces 8BITMIME or not
+    """The hop after Postfix: keeps every message it accepts (and refuses nobody@...);
+    announces 8BITMIME or not
     (and, without it, not SMTPUTF8 either: RFC 6531 requires 8BITMIME, and Postfix
     takes SMTPUTF8 to imply it)."""
 
@@ -63,6 +64,14 @@ class NextHop:
         if self.eight_bit:
             return responses
         return [line for line in responses if line not in ("250-8BITMIME", "250-SMTPUTF8")]
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.arrived.put(envelope)
@@ -184,6 +193,26 @@ def test_postfix_adds_its_received_header_and_a_missing_message_id_and_date(
     bare = email.message_from_bytes(bytes(hop.next().content or b""))
     assert bare.keys() == ["Received", "From", "Subject", "Message-Id", "Date"]
     assert bare["Message-Id"].endswith("@postfix-hop.localhost>")
+
+
+@needs_postfix
+def test_a_refusal_after_postfix_accepted_comes_back_as_a_bounce_to_the_sender(
+    route: tuple[Endpoint, NextHop],
+) -> None:
+    """Postfix answers 250, then the next hop refuses: the submitter saw success, and the
+    refusal comes back as a delivery status notification (RFC 3464) to the sender."""
+    front, hop = route
+    with smtplib.SMTP(front.host, front.port, timeout=30) as client:
+        assert (
+            client.sendmail(SENDER, ["nobody@clinique-b.test"], b"Subject: lost\r\n\r\nx\r\n") == {}
+        )
+    bounce = hop.next()
+    assert bounce.mail_from == "<>"
+    assert bounce.rcpt_tos == [SENDER]
+    report = email.message_from_bytes(bytes(bounce.content or b""))
+    assert report["Subject"] == "Undelivered Mail Returned to Sender"
+    assert report.get_content_type() == "multipart/report"
+    assert b"550 5.1.1 no such mailbox here" in bytes(bounce.content or b"")
 
 
 @needs_postfix
