@@ -172,6 +172,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("errors", "paths", "status", "functions", "results", "search", "cli_support"),
     ("pki", "token", "directory"),
+    ("mail",),
     ("smime",),
     ("scenarios",),
     ("check",),
