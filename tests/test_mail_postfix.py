@@ -366,3 +366,16 @@ def test_postfix_hands_to_dovecot_by_lmtp_and_the_recipient_reads_it_over_imap(
         assert "(Postfix) with ESMTP" in " ".join(added.get_all("Received")[1].split())
         assert served.endswith(sent.split(b"\r\n", 1)[1])  # below the From: line, byte for byte
         assert store.take("carol@clinique-b.test", "<to-dovecot@hopital-a.test>")
+
+
+def test_missing_says_postfix_is_not_set_up_without_its_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not postfix.POSTFIX.exists() or os.geteuid() != 0:
+        pytest.skip("Postfix is not installed, or we are not root")
+
+    def no_such_user(name: str) -> None:
+        raise KeyError(name)
+
+    monkeypatch.setattr(postfix.pwd, "getpwnam", no_such_user)
+    assert "Postfix is not set up" in (postfix.missing() or "")

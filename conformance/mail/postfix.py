@@ -21,7 +21,9 @@ none, as it does for clients on its own interfaces).
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -74,6 +76,13 @@ def missing() -> str | None:
             return f"{path} missing: the Postfix hop needs Postfix (apt-get install postfix)"
     if os.geteuid() != 0:
         return "Postfix refuses to run as a non-root user here: the Postfix hop needs root"
+    try:
+        pwd.getpwnam("postfix")
+        grp.getgrnam("postdrop")
+    except KeyError:
+        return (
+            "no 'postfix' user or 'postdrop' group: Postfix is not set up (apt-get install postfix)"
+        )
     return None
 
 
@@ -212,7 +221,8 @@ def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]
         (work / "conf").mkdir()
         (work / "queue").mkdir()  # root's; `postfix check` makes its subdirectories
         (work / "data").mkdir()
-        os.chown(work / "data", *_postfix_owner())
+        owner = pwd.getpwnam("postfix")
+        os.chown(work / "data", owner.pw_uid, owner.pw_gid)
         for attempt in range(3):
             # A free port may be taken between the probe and smtpd's bind: try again.
             listen = free_port()
@@ -234,16 +244,6 @@ def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]
             return
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _postfix_owner() -> tuple[int, int]:
-    import pwd
-
-    try:
-        entry = pwd.getpwnam("postfix")
-    except KeyError as exc:
-        raise MissingComponent("no 'postfix' user: Postfix is not set up here") from exc
-    return entry.pw_uid, entry.pw_gid
 
 
 def _is_a_hop_factory() -> HopFactory:
