@@ -16,6 +16,7 @@ import os
 import queue
 import smtplib
 import socket
+import ssl
 import tempfile
 import time
 from collections.abc import Iterator
@@ -379,3 +380,37 @@ def test_missing_says_postfix_is_not_set_up_without_its_user(
 
     monkeypatch.setattr(postfix.pwd, "getpwnam", no_such_user)
     assert "Postfix is not set up" in (postfix.missing() or "")
+
+
+@needs_postfix
+def test_postfix_uses_starttls_when_the_next_hop_offers_it(tmp_path: Path) -> None:
+    """Opportunistic TLS (smtp_tls_security_level = may): a next hop that requires STARTTLS
+    gets the message over TLS."""
+    tls = server_tls(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert, tls.key)
+    over_tls: list[bool] = []
+
+    class Recorded(NextHop):
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            over_tls.append(session.ssl is not None)
+            return await super().handle_DATA(server, session, envelope)
+
+    hop = Recorded(eight_bit=True)
+    controller = Controller(
+        hop,
+        hostname="127.0.0.1",
+        port=free_port(),
+        decode_data=False,
+        tls_context=context,
+        require_starttls=True,
+    )
+    controller.start()
+    try:
+        with postfix.postfix_hop(Endpoint("127.0.0.1", controller.port), HopSettings()) as front:
+            relay(front, eight_bit_message("<over-tls@hopital-a.test>"))
+            arrived = email.message_from_bytes(bytes(hop.next().content or b""))
+    finally:
+        controller.stop()
+    assert arrived["Message-ID"] == "<over-tls@hopital-a.test>"
+    assert over_tls == [True]

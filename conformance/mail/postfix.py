@@ -58,6 +58,7 @@ flush     unix n - n 1000? 0 flush
 proxymap  unix - - n - - proxymap
 smtp      unix - - n - - smtp
 relay     unix - - n - - smtp
+tlsmgr    unix - - n 1000? 1 tlsmgr
 lmtp      unix - - n - - lmtp
 showq     unix n - n - - showq
 error     unix - - n - - error
@@ -113,7 +114,8 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         # No DNS: the relayhost is a literal address.
         "smtp_dns_support_level": "disabled",
         "smtp_host_lookup": "native",
-        "smtp_tls_security_level": "none",
+        # Opportunistic TLS to the next hop (as most relays do), none offered by smtpd.
+        "smtp_tls_security_level": "may",
         "smtpd_tls_security_level": "none",
         # A message goes out as soon as it is queued; a deferred one is retried soon.
         "in_flow_delay": "0s",
