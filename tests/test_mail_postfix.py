@@ -414,3 +414,36 @@ def test_postfix_uses_starttls_when_the_next_hop_offers_it(tmp_path: Path) -> No
         controller.stop()
     assert arrived["Message-ID"] == "<over-tls@hopital-a.test>"
     assert over_tls == [True]
+
+
+@needs_postfix
+def test_postfix_offers_starttls_with_the_server_certificate(tmp_path: Path) -> None:
+    """A relay offers STARTTLS (not required): a client verifying the certificate gets in."""
+    tls = server_tls(tmp_path)
+    hop = NextHop(eight_bit=True)
+    controller = Controller(hop, hostname="127.0.0.1", port=free_port(), decode_data=False)
+    controller.start()
+    try:
+        with postfix.postfix_hop(
+            Endpoint("127.0.0.1", controller.port),
+            HopSettings(),
+            tls=postfix.ServerTLS(tls.cert, tls.key),
+        ) as front:
+            with smtplib.SMTP(front.host, front.port, timeout=30) as client:
+                client.ehlo()
+                assert client.has_extn("starttls")
+                client.starttls(context=ssl.create_default_context(cafile=str(tls.trust)))
+                client.ehlo()
+                client.sendmail(SENDER, [RECIPIENT], eight_bit_message("<tls-in@hopital-a.test>"))
+            arrived = email.message_from_bytes(bytes(hop.next().content or b""))
+    finally:
+        controller.stop()
+    assert "(Postfix) with ESMTPS id" in " ".join(arrived["Received"].split())  # RFC 3848
+
+
+def test_the_pki_server_certificate_is_the_default_when_there() -> None:
+    found = postfix.pki_server_tls()
+    assert found is None or (found.cert.name, found.key.name) == (
+        "localhost.pem",
+        "localhost.key.pem",
+    )

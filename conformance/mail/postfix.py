@@ -31,10 +31,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from conformance.directory.slapd import free_port
 from conformance.errors import MissingComponent
 from conformance.mail.endpoint import Endpoint, HopFactory, HopSettings
+from conformance.paths import PKI_DIR
 
 POSTFIX = Path("/usr/sbin/postfix")
 DAEMON_DIRECTORY = Path("/usr/lib/postfix/sbin")
@@ -43,6 +45,22 @@ COMMAND_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 # Postfix's own default, stated here so that a test can go over it (not set in main.cf).
 DEFAULT_MESSAGE_SIZE_LIMIT = 10240000
+
+
+class ServerTLS(NamedTuple):
+    """A server certificate (PEM: the certificate, then its issuers) and its key."""
+
+    cert: Path
+    key: Path
+
+
+def pki_server_tls() -> ServerTLS | None:
+    """The test PKI's `server-localhost` certificate and key, when the PKI has them."""
+    found = ServerTLS(
+        PKI_DIR / "servers" / "localhost.pem", PKI_DIR / "servers" / "localhost.key.pem"
+    )
+    return found if found.cert.is_file() and found.key.is_file() else None
+
 
 # Only the services a relay needs; none chrooted (the queue is in the suite's temp dir).
 _MASTER_CF = """\
@@ -87,7 +105,7 @@ def missing() -> str | None:
     return None
 
 
-def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
+def _main_cf(work: Path, listen: int, next_hop: Endpoint, tls: ServerTLS | None) -> str:
     settings: dict[str, object] = {
         "compatibility_level": "3.6",
         "queue_directory": work / "queue",
@@ -116,7 +134,7 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         "smtp_host_lookup": "native",
         # Opportunistic TLS to the next hop (as most relays do), none offered by smtpd.
         "smtp_tls_security_level": "may",
-        "smtpd_tls_security_level": "none",
+        **_smtpd_tls(tls),
         # A message goes out as soon as it is queued; a deferred one is retried soon.
         "in_flow_delay": "0s",
         "queue_run_delay": "1s",
@@ -129,6 +147,14 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         "notify_classes": "",
     }
     return "".join(f"{name} = {value}\n" for name, value in settings.items())
+
+
+def _smtpd_tls(tls: ServerTLS | None) -> dict[str, object]:
+    """STARTTLS offered, not required, as a relay between domains does (RFC 3207)."""
+    if tls is None:
+        return {"smtpd_tls_security_level": "none"}
+    # The key first, then the certificate and its issuers (Postfix 3.4 chain files).
+    return {"smtpd_tls_security_level": "may", "smtpd_tls_chain_files": f"{tls.key}, {tls.cert}"}
 
 
 def _next_hop(next_hop: Endpoint) -> dict[str, str]:
@@ -207,11 +233,16 @@ def _start(work: Path) -> None:
 
 
 @contextlib.contextmanager
-def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]:
+def postfix_hop(
+    next_hop: Endpoint, settings: HopSettings, *, tls: ServerTLS | None = None
+) -> Iterator[Endpoint]:
     """A Postfix relaying everything it receives to `next_hop`, listening on a free
     loopback port. `settings.max_message_bytes` is ignored: Postfix keeps its default
-    message_size_limit (10240000), and its 552 above it is what the hop measures."""
+    message_size_limit (10240000), and its 552 above it is what the hop measures.
+    `tls`: the certificate its smtpd offers STARTTLS with (None: the test PKI's
+    server-localhost certificate when the PKI has one, else no STARTTLS)."""
     del settings  # the real MTA's own limits are the point of this hop
+    tls = tls or pki_server_tls()
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
@@ -228,7 +259,7 @@ def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]
         for attempt in range(3):
             # A free port may be taken between the probe and smtpd's bind: try again.
             listen = free_port()
-            (work / "conf" / "main.cf").write_text(_main_cf(work, listen, next_hop))
+            (work / "conf" / "main.cf").write_text(_main_cf(work, listen, next_hop, tls))
             (work / "conf" / "master.cf").write_text(
                 _MASTER_CF.format(listen=f"{LOOPBACK}:{listen}")
             )
