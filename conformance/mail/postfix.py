@@ -5,15 +5,18 @@ imitated.
 
 Never the system's Postfix: this one has its own configuration directory (main.cf and
 master.cf written here; `postfix -c DIR`), queue and data directories in a temporary
-directory, listens on a free loopback port, resolves nothing (no DNS, a literal relayhost),
-delivers nothing locally, and is stopped with `postfix -c DIR stop` when the context ends,
+directory, listens on a free loopback port (STARTTLS offered with the test PKI's server
+certificate; opportunistic STARTTLS to the next hop, as relays between domains do),
+resolves nothing (no DNS, a literal relayhost, or LMTP to a Dovecot store), delivers
+nothing locally, and is stopped with `postfix -c DIR stop` when the context ends,
 however it ends; whatever is left of its process group is then killed. Postfix refuses to
 run as a non-root user here, so the hop needs root.
 
 Postfix keeps its defaults where they are the behaviour under test: message_size_limit
 (10240000 bytes: its 552 to a larger message is a gateway finding, so
 HopSettings.max_message_bytes is ignored by this hop), disable_mime_output_conversion = no
-(8-bit text converted to quoted-printable when the next hop does not announce 8BITMIME),
+(8-bit text converted to quoted-printable when the next hop does not announce 8BITMIME;
+note that Postfix takes SMTPUTF8 to imply 8BITMIME),
 and the headers it adds (Received: on top; Message-Id: and Date: to a message that has
 none, as it does for clients on its own interfaces).
 """
