@@ -193,3 +193,19 @@ def test_a_message_id_that_cannot_be_searched_for_is_a_store_error(
     for bad in ('<a"b@x.test>', "<a\r\nb@x.test>", ""):
         with pytest.raises(StoreError, match="cannot be searched for"):
             store.take(BOB, bad)
+
+
+def test_missing_names_the_user_dovecot_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    if MISSING is not None:
+        pytest.skip(MISSING)
+    real = dovecot.pwd.getpwnam
+
+    def without_dovenull(name: str) -> object:
+        if name == "dovenull":
+            raise KeyError(name)
+        return real(name)
+
+    monkeypatch.setattr(dovecot.pwd, "getpwnam", without_dovenull)
+    assert dovecot.missing() == (
+        "no 'dovenull' user: Dovecot is not set up (apt-get install dovecot-imapd)"
+    )

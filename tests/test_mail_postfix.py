@@ -16,6 +16,7 @@ import os
 import queue
 import smtplib
 import socket
+import ssl
 import tempfile
 import time
 from collections.abc import Iterator
@@ -43,7 +44,8 @@ ARRIVAL_TIMEOUT_S = 20.0
 
 
 class NextHop:
-    """The hop after Postfix: keeps every message it accepts; announces 8BITMIME or not
+    """The hop after Postfix: keeps every message it accepts (and refuses nobody@...);
+    announces 8BITMIME or not
     (and, without it, not SMTPUTF8 either: RFC 6531 requires 8BITMIME, and Postfix
     takes SMTPUTF8 to imply it)."""
 
@@ -63,6 +65,14 @@ class NextHop:
         if self.eight_bit:
             return responses
         return [line for line in responses if line not in ("250-8BITMIME", "250-SMTPUTF8")]
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.arrived.put(envelope)
@@ -184,6 +194,26 @@ def test_postfix_adds_its_received_header_and_a_missing_message_id_and_date(
     bare = email.message_from_bytes(bytes(hop.next().content or b""))
     assert bare.keys() == ["Received", "From", "Subject", "Message-Id", "Date"]
     assert bare["Message-Id"].endswith("@postfix-hop.localhost>")
+
+
+@needs_postfix
+def test_a_refusal_after_postfix_accepted_comes_back_as_a_bounce_to_the_sender(
+    route: tuple[Endpoint, NextHop],
+) -> None:
+    """Postfix answers 250, then the next hop refuses: the submitter saw success, and the
+    refusal comes back as a delivery status notification (RFC 3464) to the sender."""
+    front, hop = route
+    with smtplib.SMTP(front.host, front.port, timeout=30) as client:
+        assert (
+            client.sendmail(SENDER, ["nobody@clinique-b.test"], b"Subject: lost\r\n\r\nx\r\n") == {}
+        )
+    bounce = hop.next()
+    assert bounce.mail_from == "<>"
+    assert bounce.rcpt_tos == [SENDER]
+    report = email.message_from_bytes(bytes(bounce.content or b""))
+    assert report["Subject"] == "Undelivered Mail Returned to Sender"
+    assert report.get_content_type() == "multipart/report"
+    assert b"550 5.1.1 no such mailbox here" in bytes(bounce.content or b"")
 
 
 @needs_postfix
@@ -337,3 +367,83 @@ def test_postfix_hands_to_dovecot_by_lmtp_and_the_recipient_reads_it_over_imap(
         assert "(Postfix) with ESMTP" in " ".join(added.get_all("Received")[1].split())
         assert served.endswith(sent.split(b"\r\n", 1)[1])  # below the From: line, byte for byte
         assert store.take("carol@clinique-b.test", "<to-dovecot@hopital-a.test>")
+
+
+def test_missing_says_postfix_is_not_set_up_without_its_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not postfix.POSTFIX.exists() or os.geteuid() != 0:
+        pytest.skip("Postfix is not installed, or we are not root")
+
+    def no_such_user(name: str) -> None:
+        raise KeyError(name)
+
+    monkeypatch.setattr(postfix.pwd, "getpwnam", no_such_user)
+    assert "Postfix is not set up" in (postfix.missing() or "")
+
+
+@needs_postfix
+def test_postfix_uses_starttls_when_the_next_hop_offers_it(tmp_path: Path) -> None:
+    """Opportunistic TLS (smtp_tls_security_level = may): a next hop that requires STARTTLS
+    gets the message over TLS."""
+    tls = server_tls(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert, tls.key)
+    over_tls: list[bool] = []
+
+    class Recorded(NextHop):
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            over_tls.append(session.ssl is not None)
+            return await super().handle_DATA(server, session, envelope)
+
+    hop = Recorded(eight_bit=True)
+    controller = Controller(
+        hop,
+        hostname="127.0.0.1",
+        port=free_port(),
+        decode_data=False,
+        tls_context=context,
+        require_starttls=True,
+    )
+    controller.start()
+    try:
+        with postfix.postfix_hop(Endpoint("127.0.0.1", controller.port), HopSettings()) as front:
+            relay(front, eight_bit_message("<over-tls@hopital-a.test>"))
+            arrived = email.message_from_bytes(bytes(hop.next().content or b""))
+    finally:
+        controller.stop()
+    assert arrived["Message-ID"] == "<over-tls@hopital-a.test>"
+    assert over_tls == [True]
+
+
+@needs_postfix
+def test_postfix_offers_starttls_with_the_server_certificate(tmp_path: Path) -> None:
+    """A relay offers STARTTLS (not required): a client verifying the certificate gets in."""
+    tls = server_tls(tmp_path)
+    hop = NextHop(eight_bit=True)
+    controller = Controller(hop, hostname="127.0.0.1", port=free_port(), decode_data=False)
+    controller.start()
+    try:
+        with postfix.postfix_hop(
+            Endpoint("127.0.0.1", controller.port),
+            HopSettings(),
+            tls=postfix.ServerTLS(tls.cert, tls.key),
+        ) as front:
+            with smtplib.SMTP(front.host, front.port, timeout=30) as client:
+                client.ehlo()
+                assert client.has_extn("starttls")
+                client.starttls(context=ssl.create_default_context(cafile=str(tls.trust)))
+                client.ehlo()
+                client.sendmail(SENDER, [RECIPIENT], eight_bit_message("<tls-in@hopital-a.test>"))
+            arrived = email.message_from_bytes(bytes(hop.next().content or b""))
+    finally:
+        controller.stop()
+    assert "(Postfix) with ESMTPS id" in " ".join(arrived["Received"].split())  # RFC 3848
+
+
+def test_the_pki_server_certificate_is_the_default_when_there() -> None:
+    found = postfix.pki_server_tls()
+    assert found is None or (found.cert.name, found.key.name) == (
+        "localhost.pem",
+        "localhost.key.pem",
+    )

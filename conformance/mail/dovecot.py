@@ -82,6 +82,15 @@ def missing() -> str | None:
             return f"{path} missing: IMAP delivery needs Dovecot (apt-get install {package})"
     if os.geteuid() != 0:
         return "Dovecot started by the suite needs root here (it switches to its own users)"
+    for user in ("dovecot", "dovenull"):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            return f"no '{user}' user: Dovecot is not set up (apt-get install dovecot-imapd)"
+    try:
+        _mail_owner()
+    except MissingComponent as exc:
+        return str(exc)
     return None
 
 

@@ -5,15 +5,18 @@ imitated.
 
 Never the system's Postfix: this one has its own configuration directory (main.cf and
 master.cf written here; `postfix -c DIR`), queue and data directories in a temporary
-directory, listens on a free loopback port, resolves nothing (no DNS, a literal relayhost),
-delivers nothing locally, and is stopped with `postfix -c DIR stop` when the context ends,
+directory, listens on a free loopback port (STARTTLS offered with the test PKI's server
+certificate; opportunistic STARTTLS to the next hop, as relays between domains do),
+resolves nothing (no DNS, a literal relayhost, or LMTP to a Dovecot store), delivers
+nothing locally, and is stopped with `postfix -c DIR stop` when the context ends,
 however it ends; whatever is left of its process group is then killed. Postfix refuses to
 run as a non-root user here, so the hop needs root.
 
 Postfix keeps its defaults where they are the behaviour under test: message_size_limit
 (10240000 bytes: its 552 to a larger message is a gateway finding, so
 HopSettings.max_message_bytes is ignored by this hop), disable_mime_output_conversion = no
-(8-bit text converted to quoted-printable when the next hop does not announce 8BITMIME),
+(8-bit text converted to quoted-printable when the next hop does not announce 8BITMIME;
+note that Postfix takes SMTPUTF8 to imply 8BITMIME),
 and the headers it adds (Received: on top; Message-Id: and Date: to a message that has
 none, as it does for clients on its own interfaces).
 """
@@ -21,7 +24,9 @@ none, as it does for clients on its own interfaces).
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -29,10 +34,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from conformance.directory.slapd import free_port
 from conformance.errors import MissingComponent
 from conformance.mail.endpoint import Endpoint, HopFactory, HopSettings
+from conformance.paths import PKI_DIR
 
 POSTFIX = Path("/usr/sbin/postfix")
 DAEMON_DIRECTORY = Path("/usr/lib/postfix/sbin")
@@ -41,6 +48,22 @@ COMMAND_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 # Postfix's own default, stated here so that a test can go over it (not set in main.cf).
 DEFAULT_MESSAGE_SIZE_LIMIT = 10240000
+
+
+class ServerTLS(NamedTuple):
+    """A server certificate (PEM: the certificate, then its issuers) and its key."""
+
+    cert: Path
+    key: Path
+
+
+def pki_server_tls() -> ServerTLS | None:
+    """The test PKI's `server-localhost` certificate and key, when the PKI has them."""
+    found = ServerTLS(
+        PKI_DIR / "servers" / "localhost.pem", PKI_DIR / "servers" / "localhost.key.pem"
+    )
+    return found if found.cert.is_file() and found.key.is_file() else None
+
 
 # Only the services a relay needs; none chrooted (the queue is in the suite's temp dir).
 _MASTER_CF = """\
@@ -56,6 +79,7 @@ flush     unix n - n 1000? 0 flush
 proxymap  unix - - n - - proxymap
 smtp      unix - - n - - smtp
 relay     unix - - n - - smtp
+tlsmgr    unix - - n 1000? 1 tlsmgr
 lmtp      unix - - n - - lmtp
 showq     unix n - n - - showq
 error     unix - - n - - error
@@ -74,10 +98,17 @@ def missing() -> str | None:
             return f"{path} missing: the Postfix hop needs Postfix (apt-get install postfix)"
     if os.geteuid() != 0:
         return "Postfix refuses to run as a non-root user here: the Postfix hop needs root"
+    try:
+        pwd.getpwnam("postfix")
+        grp.getgrnam("postdrop")
+    except KeyError:
+        return (
+            "no 'postfix' user or 'postdrop' group: Postfix is not set up (apt-get install postfix)"
+        )
     return None
 
 
-def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
+def _main_cf(work: Path, listen: int, next_hop: Endpoint, tls: ServerTLS | None) -> str:
     settings: dict[str, object] = {
         "compatibility_level": "3.6",
         "queue_directory": work / "queue",
@@ -104,8 +135,9 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         # No DNS: the relayhost is a literal address.
         "smtp_dns_support_level": "disabled",
         "smtp_host_lookup": "native",
-        "smtp_tls_security_level": "none",
-        "smtpd_tls_security_level": "none",
+        # Opportunistic TLS to the next hop (as most relays do), none offered by smtpd.
+        "smtp_tls_security_level": "may",
+        **_smtpd_tls(tls),
         # A message goes out as soon as it is queued; a deferred one is retried soon.
         "in_flow_delay": "0s",
         "queue_run_delay": "1s",
@@ -118,6 +150,14 @@ def _main_cf(work: Path, listen: int, next_hop: Endpoint) -> str:
         "notify_classes": "",
     }
     return "".join(f"{name} = {value}\n" for name, value in settings.items())
+
+
+def _smtpd_tls(tls: ServerTLS | None) -> dict[str, object]:
+    """STARTTLS offered, not required, as a relay between domains does (RFC 3207)."""
+    if tls is None:
+        return {"smtpd_tls_security_level": "none"}
+    # The key first, then the certificate and its issuers (Postfix 3.4 chain files).
+    return {"smtpd_tls_security_level": "may", "smtpd_tls_chain_files": f"{tls.key}, {tls.cert}"}
 
 
 def _next_hop(next_hop: Endpoint) -> dict[str, str]:
@@ -196,11 +236,16 @@ def _start(work: Path) -> None:
 
 
 @contextlib.contextmanager
-def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]:
+def postfix_hop(
+    next_hop: Endpoint, settings: HopSettings, *, tls: ServerTLS | None = None
+) -> Iterator[Endpoint]:
     """A Postfix relaying everything it receives to `next_hop`, listening on a free
     loopback port. `settings.max_message_bytes` is ignored: Postfix keeps its default
-    message_size_limit (10240000), and its 552 above it is what the hop measures."""
+    message_size_limit (10240000), and its 552 above it is what the hop measures.
+    `tls`: the certificate its smtpd offers STARTTLS with (None: the test PKI's
+    server-localhost certificate when the PKI has one, else no STARTTLS)."""
     del settings  # the real MTA's own limits are the point of this hop
+    tls = tls or pki_server_tls()
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
@@ -212,11 +257,12 @@ def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]
         (work / "conf").mkdir()
         (work / "queue").mkdir()  # root's; `postfix check` makes its subdirectories
         (work / "data").mkdir()
-        os.chown(work / "data", *_postfix_owner())
+        owner = pwd.getpwnam("postfix")
+        os.chown(work / "data", owner.pw_uid, owner.pw_gid)
         for attempt in range(3):
             # A free port may be taken between the probe and smtpd's bind: try again.
             listen = free_port()
-            (work / "conf" / "main.cf").write_text(_main_cf(work, listen, next_hop))
+            (work / "conf" / "main.cf").write_text(_main_cf(work, listen, next_hop, tls))
             (work / "conf" / "master.cf").write_text(
                 _MASTER_CF.format(listen=f"{LOOPBACK}:{listen}")
             )
@@ -234,16 +280,6 @@ def postfix_hop(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]
             return
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _postfix_owner() -> tuple[int, int]:
-    import pwd
-
-    try:
-        entry = pwd.getpwnam("postfix")
-    except KeyError as exc:
-        raise MissingComponent("no 'postfix' user: Postfix is not set up here") from exc
-    return entry.pw_uid, entry.pw_gid
 
 
 def _is_a_hop_factory() -> HopFactory:
