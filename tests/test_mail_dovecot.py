@@ -107,6 +107,21 @@ def test_each_identity_reads_its_own_copy(store: dovecot.DovecotStore) -> None:
     assert store.take(BOB, "<both@hopital-a.test>").endswith(both)
 
 
+def test_the_suite_s_client_delivers_to_several_recipients_over_lmtp(
+    store: dovecot.DovecotStore,
+) -> None:
+    """mail.smtp_server.submit, as the last hop of a route uses it: LMTP answers DATA once
+    per recipient, which smtplib cannot read, so it makes one transaction each."""
+    from conformance.mail.smtp_server import submit
+
+    sent = message("<submitted-to-both@hopital-a.test>", f"{ALICE}, {BOB}")
+    submit(store.inbound, sent, ALICE, [ALICE, BOB], starttls=False)
+    submit(store.inbound, message("<after@hopital-a.test>", BOB), ALICE, [BOB], starttls=False)
+    for rcpt in (ALICE, BOB):
+        assert store.take(rcpt, "<submitted-to-both@hopital-a.test>").endswith(sent)
+    assert store.take(BOB, "<after@hopital-a.test>")
+
+
 def test_take_removes_the_message(store: dovecot.DovecotStore) -> None:
     sent = message("<once@hopital-a.test>", BOB)
     lmtp(store, [BOB], sent)

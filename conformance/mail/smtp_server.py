@@ -103,7 +103,10 @@ class _Handler:
         session.host_name = hostname
         dropped = set()
         if not self.options.eight_bit_mime:
-            dropped.add("8BITMIME")
+            # A server without 8BITMIME offers no SMTPUTF8 either: RFC 6531 requires both
+            # together, and Postfix takes SMTPUTF8 for 8BITMIME (it would send BODY=8BITMIME
+            # to a hop that then refuses it, instead of converting).
+            dropped.update(("8BITMIME", "SMTPUTF8"))
         if not self.options.users:
             dropped.add("AUTH")
         return [r for r in responses if r[4:].split(" ")[0] not in dropped]
@@ -261,7 +264,15 @@ def submit(
     AUTH when `user` is given, then SIZE and BODY=8BITMIME when the server announces them
     (an 8-bit message to a server without 8BITMIME goes as it is, as many clients do).
     Every refusal, and a server that cannot be reached, is a DeliveryError.
+    Over LMTP, one transaction per recipient: LMTP answers DATA once per recipient (RFC
+    2033 4.2) and smtplib reads only the first answer, so that the next command would read
+    a stale one.
     """
+    if endpoint.protocol == "lmtp" and len(rcpt_tos) > 1:
+        for rcpt in rcpt_tos:
+            submit(endpoint, message, mail_from, [rcpt], starttls=starttls, user=user,
+                   password=password, timeout=timeout)  # fmt: skip
+        return
     data = canonical_lines(message)
     client_class = smtplib.LMTP if endpoint.protocol == "lmtp" else smtplib.SMTP
     try:
