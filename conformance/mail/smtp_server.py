@@ -101,7 +101,7 @@ class _Handler:
         responses: list[str],
     ) -> list[str]:
         session.host_name = hostname
-        dropped = set()
+        dropped: set[str] = set()
         if not self.options.eight_bit_mime:
             # A server without 8BITMIME offers no SMTPUTF8 either: RFC 6531 requires both
             # together, and Postfix takes SMTPUTF8 for 8BITMIME (it would send BODY=8BITMIME
