@@ -21,12 +21,12 @@ from conformance.agents.harness import HarnessError as HarnessError
 from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
-from conformance.core.vocabulary import Party
+from conformance.core.vocabulary import Function, Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
 from conformance.mail.delivery import DeliveryError
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
-from conformance.status import ErrorCode
+from conformance.status import ErrorCode, Status
 
 
 @dataclass(frozen=True)
@@ -154,15 +154,10 @@ def read_delivered(
         )
     )
     obs.reception = reception
-    status = reception.status
-    obs.services = services_held(status.services)
-    primary = status.primary_error()
-    if primary is not None and primary.code is ErrorCode.INTERNAL:
-        raise HarnessError(f"receiver {receiver.agent.id}: {primary.message}")
-    if primary is not None:
-        obs.reason = f"{primary.code.value}: {primary.message}"
-        return obs
-    obs.reason = shortfall(scenario.function, obs.services, reception.content)
+    recovered = reception.content is not None
+    obs.services, obs.reason = judged_status(
+        scenario.function, reception.status, receiver, recovered
+    )
     if obs.reason is not None or reception.content is None:
         return obs
     differences = compare(scenario, reception.content)
@@ -171,3 +166,18 @@ def read_delivered(
         return obs
     obs.ok = True
     return obs
+
+
+def judged_status(
+    function: Function, status: Status, receiver: Seat, recovered: bool
+) -> tuple[dict[str, bool], str | None]:
+    """The services a reception holds, and why it does not deliver the function (the
+    receiver's error, a service missing, no content recovered) or None; the receiver's
+    `internal` is the harness's error, never a verdict."""
+    services = services_held(status.services)
+    primary = status.primary_error()
+    if primary is not None and primary.code is ErrorCode.INTERNAL:
+        raise HarnessError(f"receiver {receiver.agent.id}: {primary.message}")
+    if primary is not None:
+        return services, f"{primary.code.value}: {primary.message}"
+    return services, shortfall(function, services, b"" if recovered else None)

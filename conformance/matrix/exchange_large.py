@@ -25,9 +25,10 @@ from conformance.apicrypt.relay import transport as relay_transport
 from conformance.core import mime
 from conformance.core.mime_spool import SkeletonError, skeleton
 from conformance.core.spool import Region, Spool
-from conformance.functions import FIRST_CONTACT, services_held, shortfall
+from conformance.core.vocabulary import Function
+from conformance.functions import FIRST_CONTACT
 from conformance.mail.delivery import DeliveryError
-from conformance.matrix.exchange import HarnessError, Seat, World, send_request
+from conformance.matrix.exchange import HarnessError, Seat, World, judged_status, send_request
 from conformance.scenarios import compare
 from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity
 from conformance.status import ErrorCode, Status
@@ -80,12 +81,12 @@ class LargeObservation:
 
 
 def exchange_large(
-    function: str, size: int, sender: Seat, receiver: Seat, world: World, work: Path
+    function: Function, size: int, sender: Seat, receiver: Seat, world: World, work: Path
 ) -> LargeObservation:
     """One exchange of the large scenario, its files in `work` (the caller removes it)."""
     entity_path, message_path = work / "entity.eml", work / "sent.eml"
     with entity_path.open("wb") as out:
-        entity = write_large_entity(function, size, out)  # type: ignore[arg-type]
+        entity = write_large_entity(function, size, out)
     obs = LargeObservation(ok=False, reason=None, entity=Kept.of_file(entity_path))
     request = send_request(entity.rest, b"", sender, receiver, world)
     if isinstance(sender.agent, StreamingAgent):
@@ -122,7 +123,7 @@ def exchange_large(
 
 
 def _read(
-    function: str,
+    function: Function,
     size: int,
     entity: LargeEntity,
     receiver: Seat,
@@ -150,7 +151,7 @@ def _read(
 
 
 def _judge(
-    function: str,
+    function: Function,
     size: int,
     entity: LargeEntity,
     receiver: Seat,
@@ -159,14 +160,8 @@ def _judge(
     obs: LargeObservation,
 ) -> None:
     obs.status = status
-    obs.services = services_held(status.services)
-    primary = status.primary_error()
-    if primary is not None and primary.code is ErrorCode.INTERNAL:
-        raise HarnessError(f"receiver {receiver.agent.id}: {primary.message}")
-    if primary is not None:
-        obs.reason = f"{primary.code.value}: {primary.message}"
-        return
-    obs.reason = shortfall(function, obs.services, None if content is None else b"")  # type: ignore[arg-type]
+    recovered = content is not None
+    obs.services, obs.reason = judged_status(function, status, receiver, recovered)
     if obs.reason is not None or content is None:
         return
     if isinstance(content, Region):
@@ -182,21 +177,21 @@ def _judge(
 
 
 def _compare_region(
-    function: str, size: int, entity: LargeEntity, region: Region, obs: LargeObservation
+    function: Function, size: int, entity: LargeEntity, region: Region, obs: LargeObservation
 ) -> list[str]:
     obs.received = Kept.of_region(region)
     return compare_large(function, size, entity, region, obs.received.sha256)
 
 
 def compare_large(
-    function: str, size: int, entity: LargeEntity, region: Region, sha256: str | None = None
+    function: Function, size: int, entity: LargeEntity, region: Region, sha256: str | None = None
 ) -> list[str]:
     """Reasons the received entity differs from the large scenario's; [] when intact."""
     sha256 = sha256 or _sha256(region)
     if len(region) == entity.size and sha256 == entity.sha256:
         return []  # the entity as composed, byte for byte
     if size <= _IN_MEMORY:
-        return compare(large_scenario(function, size), region.read())  # type: ignore[arg-type]
+        return compare(large_scenario(function, size), region.read())
     try:
         skel = skeleton(region, mime.MimeLimits(), _SKELETON_PART)
     except SkeletonError as exc:
