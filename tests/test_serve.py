@@ -314,22 +314,24 @@ def _dovecots(parent: int) -> set[int]:
     return found
 
 
-def _alive(pids: set[int]) -> set[int]:
-    return {p for p in pids if Path(f"/proc/{p}").exists()}
-
-
-def test_ctrl_c_stops_every_server(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        _cli(
-            *["--smtp-port", "0", "--imap-port", "0", "--web-port", "0", "--sender", "reference"],
-            "--out",
-            str(tmp_path),
-        ),
+def _serving(out: Path, *extra: str) -> subprocess.Popen[str]:
+    """`serve` as a process on free ports, dropping reference's messages into `out`."""
+    argv = _cli("--smtp-port", "0", "--web-port", "0", *extra, "--sender", "reference")
+    return subprocess.Popen(
+        [*argv, "--out", str(out)],
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _alive(pids: set[int]) -> set[int]:
+    return {p for p in pids if Path(f"/proc/{p}").exists()}
+
+
+def test_ctrl_c_stops_every_server(tmp_path: Path) -> None:
+    process = _serving(tmp_path, "--imap-port", "0")
     try:
         _, port = _start_up(process, 180)
         with socket.create_connection(("127.0.0.1", port), timeout=10):
@@ -351,18 +353,7 @@ def test_ctrl_c_stops_every_server(tmp_path: Path) -> None:
 
 
 def test_once_stops_after_the_first_message(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        _cli(
-            *["--smtp-port", "0", "--web-port", "0", "--maildir", "--once"],
-            *["--sender", "reference"],
-            "--out",
-            str(tmp_path),
-        ),
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = _serving(tmp_path, "--maildir", "--once")
     try:
         said, port = _start_up(process, 180)
         rows = list(csv.DictReader((tmp_path / "accounts.csv").open(encoding="utf-8")))
