@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from conformance.apicrypt import RELAY_ADDRESS
 from conformance.apicrypt import client as apicrypt
-from conformance.apicrypt.relay import DeliveryError, addressed_to_relay, forward
+from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.wire import (
     BEGIN,
     END,
@@ -36,6 +36,7 @@ from conformance.apicrypt.wire import (
 )
 from conformance.core.vocabulary import MODEL_LABEL, Function
 from conformance.errors import UserError
+from conformance.mail.delivery import DeliveryError
 from conformance.matrix.cast import Cast, exported_pki
 from conformance.matrix.exchange import Observation, World, exchange
 from conformance.pki.apicrypt_keys import KEY_FILE, issue_key, load_key, write_key

@@ -25,7 +25,7 @@ from conformance.apicrypt.wire import (
     seal,
     unseal,
 )
-from conformance.mail.delivery import DeliveryError as DeliveryError
+from conformance.mail.delivery import DeliveryError
 from conformance.pki.apicrypt_keys import issue_key
 
 

@@ -31,12 +31,13 @@ from pathlib import Path
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.agents.factory import close_agent, make_agent
-from conformance.apicrypt.relay import DeliveryError, transport
+from conformance.apicrypt.relay import transport
 from conformance.apicrypt.wire import RECIPIENTS_HEADER
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import OPERATION, services_held, shortfall
+from conformance.mail.delivery import DeliveryError
 from conformance.matrix.cast import directories_of
 from conformance.matrix.sent import DECLARED_BY, declared, sent_algorithms
 from conformance.profiles.schema import Profile
