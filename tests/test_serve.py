@@ -231,14 +231,13 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "OSM_CONFORMANCE_TOKEN": "software"}
 
 
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`serve` with these arguments, run to its end."""
+    return subprocess.run(_cli(*args), env=_env(), capture_output=True, text=True, timeout=120)
+
+
 def test_an_unknown_profile_is_a_clear_error(tmp_path: Path) -> None:
-    done = subprocess.run(
-        _cli("--profile", "thunderbird", "--out", str(tmp_path / "out")),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _run("--profile", "thunderbird", "--out", str(tmp_path / "out"))
     assert done.returncode == 2
     assert "unknown profile 'thunderbird'; shipped profiles:" in done.stderr
     assert "Traceback" not in done.stderr
@@ -250,13 +249,7 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            _cli("--smtp-port", str(port), "--web-port", "0", "--out", str(tmp_path)),
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = _run("--smtp-port", str(port), "--web-port", "0", "--out", str(tmp_path))
     assert done.returncode == 2
     assert f"--smtp-port {port}: 127.0.0.1:{port} is already in use" in done.stderr
     assert "Traceback" not in done.stderr
@@ -271,13 +264,7 @@ def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
         (("--out", str(tmp_path / "file")), "exists and is not a directory"),
         (("--out", str(tmp_path / "file" / "below")), "cannot create it"),
     ):
-        done = subprocess.run(
-            _cli("--out", str(tmp_path), *FREE_PORTS, *args),
-            env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = _run("--out", str(tmp_path), *FREE_PORTS, *args)
         assert done.returncode == 2, args
         assert said in done.stderr and "Traceback" not in done.stderr
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.errors import UserError
 from conformance.serve import accounts, drops
@@ -113,21 +114,21 @@ def test_the_accounts_are_stable_and_one_per_identity(
 
 
 @pytest.fixture(scope="module")
-def reader() -> Iterator[object]:
+def reader() -> Iterator[Agent]:
     agent = make_agent(shipped_profiles()["reference"])
     yield agent
     close_agent(agent)
 
 
 def test_a_signed_message_and_a_plain_one_are_judged(
-    exported: tuple[Path, ExportManifest, list[drops.Drop]], reader: object
+    exported: tuple[Path, ExportManifest, list[drops.Drop]], reader: Agent
 ) -> None:
     out, manifest, _ = exported
     context = make_context(manifest, out / drops.VECTORS_DIR)
     sign = next(v for v in manifest.vectors if v.function == "sign")
     signed_bytes = (out / drops.VECTORS_DIR / sign.file).read_bytes()
     envelope = Envelope("x@example.org", (manifest.recipient_email,), None, "now")
-    [signed] = judge_message(signed_bytes, envelope, "received/0001.eml", context, reader)  # type: ignore[arg-type]
+    [signed] = judge_message(signed_bytes, envelope, "received/0001.eml", context, reader)
     assert (signed.signed, signed.encrypted, signed.readable) == (True, False, True)
     assert signed.function == "sign" and signed.verdict == "pass"
     assert signed.recipient_identity == manifest.recipient
@@ -138,7 +139,7 @@ def test_a_signed_message_and_a_plain_one_are_judged(
         "MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nBonjour\r\n"
     ).encode()
     envelope = Envelope(manifest.recipient_email, ("someone@example.org",), None, "now")
-    [judged] = judge_message(plain, envelope, "received/0002.eml", context, reader)  # type: ignore[arg-type]
+    [judged] = judge_message(plain, envelope, "received/0002.eml", context, reader)
     assert (judged.signed, judged.encrypted, judged.readable) == (False, False, True)
     assert judged.verdict == "plain" and judged.function is None
     assert judged.recipient == "someone@example.org" and judged.recipient_identity is None
@@ -148,14 +149,14 @@ def test_a_signed_message_and_a_plain_one_are_judged(
 
 
 def test_an_encrypted_message_for_someone_else_says_so(
-    exported: tuple[Path, ExportManifest, list[drops.Drop]], reader: object
+    exported: tuple[Path, ExportManifest, list[drops.Drop]], reader: Agent
 ) -> None:
     out, manifest, _ = exported
     context = make_context(manifest, out / drops.VECTORS_DIR)
     encrypt = next(v for v in manifest.vectors if v.function == "encrypt")
     message = (out / drops.VECTORS_DIR / encrypt.file).read_bytes()
     envelope = Envelope("x@example.org", ("stranger@example.org",), None, "now")
-    [judged] = judge_message(message, envelope, "received/0003.eml", context, reader)  # type: ignore[arg-type]
+    [judged] = judge_message(message, envelope, "received/0003.eml", context, reader)
     assert judged.encrypted
     assert judged.reason is not None and "not a test identity" in judged.reason
 

@@ -8,6 +8,7 @@ import json
 import queue
 import threading
 import traceback
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,17 +62,7 @@ class Collector:
             name = f"{self._count:04d}"
         (self.folder / f"{name}.eml").write_bytes(message)
         (self.folder / f"{name}.envelope.json").write_text(
-            json.dumps(
-                {
-                    "mail_from": envelope.mail_from,
-                    "rcpt_tos": list(envelope.rcpt_tos),
-                    "user": envelope.user,
-                    "received": envelope.received,
-                },
-                indent=2,
-            )
-            + "\n",
-            encoding="utf-8",
+            json.dumps(asdict(envelope), indent=2) + "\n", encoding="utf-8"
         )
         file = f"{RECEIVED_DIR}/{name}.eml"
         self._queue.put((file, message, envelope))

@@ -141,30 +141,40 @@ def function_of(signed: bool, encrypted: bool) -> Function | None:
     return "sign" if signed else None
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """What a judgement says of the message whoever reads it."""
+
+    file: str
+    subject: str
+    sender: str
+    sender_identity: str | None
+
+
 def judge_message(
     message: bytes, envelope: Envelope, file: str, context: Context, reader: Agent
 ) -> list[Judged]:
     """One judgement per recipient of the envelope that is a test identity (at least one)."""
     head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
-    subject = " ".join(decoded(str(head.get("Subject", ""))).split())
     sender = parseaddr(str(head.get("From", "")))[1]
+    origin = context.identities.get(sender.lower())
+    seen = _Seen(
+        file,
+        " ".join(decoded(str(head.get("Subject", ""))).split()),
+        sender,
+        origin.name if origin is not None else None,
+    )
     recipients = [r for r in envelope.rcpt_tos if r.lower() in context.identities]
     if not recipients:  # read as the product's own user, under the address it was sent to
         recipients = list(envelope.rcpt_tos[:1]) or [context.inbox]
-    found = []
-    for recipient in recipients:
-        found.append(_judge_for(message, recipient, envelope, file, context, reader))
-        found[-1].subject, found[-1].sender = subject, sender
-        origin = context.identities.get(sender.lower())
-        found[-1].sender_identity = origin.name if origin is not None else None
-    return found
+    return [_judge_for(message, r, envelope, seen, context, reader) for r in recipients]
 
 
 def _judge_for(
     message: bytes,
     recipient: str,
     envelope: Envelope,
-    file: str,
+    seen: _Seen,
     context: Context,
     reader: Agent,
 ) -> Judged:
@@ -202,12 +212,12 @@ def _judge_for(
         policy=DEFAULT_POLICY,
     )
     return Judged(
-        file=file,
+        file=seen.file,
         recipient=recipient,
         recipient_identity=directory.name if known else None,
-        subject="",
-        sender="",
-        sender_identity=None,
+        subject=seen.subject,
+        sender=seen.sender,
+        sender_identity=seen.sender_identity,
         signed=status.signed,
         encrypted=status.encrypted,
         decrypted=status.decrypted,

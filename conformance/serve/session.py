@@ -32,12 +32,13 @@ from conformance.mail.smtp_server import Envelope, ServerOptions, smtp_server, s
 from conformance.mail.store import MailStore
 from conformance.pki.model import load_pki
 from conformance.serve.accounts import ACCOUNTS_FILE, Account, make_accounts, write_accounts
-from conformance.serve.collect import Collector
+from conformance.serve.collect import RECEIVED_DIR, Collector
 from conformance.serve.drops import DROPPED_FILE, VECTORS_DIR, Drop, prepare, tagged, write_dropped
 from conformance.serve.judge import READER, make_context
 from conformance.serve.record import Record, record_form
+from conformance.serve.summary import JUDGED_FILE, SUMMARY_HTML, SUMMARY_MD
 from conformance.vectors.common import shipped_profile, shipped_profiles
-from conformance.vectors.export import software_keys
+from conformance.vectors.export import RECORD_FILE, software_keys
 from conformance.vectors.manifest import ExportManifest
 
 MAILDIR_DIR = "maildir"
@@ -294,9 +295,9 @@ def describe(running: Running) -> str:
         f"  dropped into {inbox.email}: {interop} interop and {len(running.drops) - interop} "
         f"hostile messages, ids in the Subject ({out / DROPPED_FILE})",
         f"  tester's record: http://{web}:{running.web[1]}/  (writes "
-        f"{vectors / 'record.csv'} and negative.csv for `vectors import`)",
-        f"  what the product sends: kept in {out / 'received'}/, judged in "
-        f"{out / 'judged.json'} and {out / 'summary.html'}",
+        f"{vectors / RECORD_FILE} and negative.csv for `vectors import`)",
+        f"  what the product sends: kept in {out / RECEIVED_DIR}/, judged in "
+        f"{out / JUDGED_FILE} and {out / SUMMARY_HTML}",
         "  Ctrl-C stops every server. Step by step: docs/serve.md",
     ]
     missed: dict[tuple[str, str], list[str]] = {}
@@ -316,9 +317,9 @@ def farewell(running: Running) -> str:
     readable = sum(1 for j in judged if j.readable)
     lines = [
         f"received {running.collector.handled} message(s) from the product; "
-        f"{len(judged)} judgement(s), {readable} readable ({out / 'summary.md'})",
+        f"{len(judged)} judgement(s), {readable} readable ({out / SUMMARY_MD})",
         f"  the product's row against every receiver: osm-conformance vectors verify "
-        f"{out / 'received'} --as {running.manifest.product}",
+        f"{out / RECEIVED_DIR} --as {running.manifest.product}",
         f"  the tester's record into a run's results: see {out / VECTORS_DIR / 'README.md'} "
         "(osm-conformance vectors import)",
     ]
