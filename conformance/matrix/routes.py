@@ -127,13 +127,21 @@ def missing_postfix() -> str | None:
 
 def delivery() -> tuple[str, str]:
     """How a run's messages reach the receiving side (the store each worker opens): "imap"
-    with Dovecot's version, or "maildir" with why there is no Dovecot."""
+    with the server ("Dovecot 2.3.19.1"), or "maildir" with why there is no Dovecot."""
     from conformance.mail import dovecot
 
     missing = dovecot.missing()
     if missing is None:
-        return "imap", f"delivered by IMAP (Dovecot {_version([str(dovecot.DOVECOT)])})"
-    return "maildir", f"delivered to a maildir: {missing}"
+        return "imap", f"Dovecot {_version([str(dovecot.DOVECOT)])}"
+    return "maildir", missing
+
+
+def delivery_note(method: str, detail: str) -> str:
+    """`delivery()` as one English line: delivered by IMAP (Dovecot 2.3.19.1), or
+    delivered to a maildir: REASON."""
+    if method == "imap":
+        return f"delivered by IMAP ({detail})"
+    return f"delivered to a maildir: {detail}"
 
 
 def _version(argv: list[str]) -> str:
