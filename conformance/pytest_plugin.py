@@ -22,7 +22,7 @@ import pytest
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.progress import Progress
-from conformance.matrix.routes import ROUTE_MARK, route_id
+from conformance.matrix.routes import ROUTE_MARK, resolve_transport, route_id
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, RejectionCell
@@ -138,7 +138,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         lang=config.getoption("osm_lang"),
         waivers=Path(waivers).resolve() if (waivers := config.getoption("osm_waivers")) else None,
         large_attachment=config.getoption("osm_large_attachment"),
-        transport=config.getoption("osm_transport") or ("smtp" if via else "memory"),
+        transport=resolve_transport(config.getoption("osm_transport"), via),
         via=via,
         max_message_bytes=config.getoption("osm_max_message_bytes"),
     )
@@ -320,7 +320,7 @@ class MatrixPlugin:
                 sender=sender,
                 receiver=receiver,
                 function=function,
-                transport="smtp" if self.spec.transport == "smtp" else "memory",
+                transport=self.spec.transport,
                 via=list(route),
                 verdict="error",
                 reason=f"harness error ({report.when}): {str(report.longrepr)[-400:]}",

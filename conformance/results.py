@@ -39,6 +39,15 @@ def route_label(transport: str, via: Sequence[str]) -> str:
     return f"{transport} via {'+'.join(via)}"
 
 
+def cell_where(
+    sender: str, receiver: str, function: str, transport: str, via: Sequence[str]
+) -> str:
+    """A cell as the gates and the diff name it: sender -> receiver function, and its
+    route when it is not the plain one."""
+    text = f"{sender} -> {receiver} {function}"
+    return f"{text} ({route_label(transport, via)})" if via else text
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -231,6 +240,10 @@ class Cell(_Model):
     def route(self) -> str:
         """The route as a person reads it (memory, smtp, smtp via footer)."""
         return route_label(self.transport, self.via)
+
+    def where(self) -> str:
+        """The cell as the gates name it (`cell_where`)."""
+        return cell_where(self.sender, self.receiver, self.function, self.transport, self.via)
 
     @property
     def plain(self) -> bool:

@@ -51,7 +51,11 @@ def _results(sign_qp: str = "fail", sign_plain: str = "pass") -> Results:
             started="2026-12-04T00:00:00+00:00",
             complete=True,
             suite_version="test",
-            settings={"transport": "smtp", "delivery_note": "delivered to a maildir: test"},
+            settings={
+                "transport": "smtp",
+                "delivery_detail": "test",
+                "delivery_note": "delivered to a maildir: test",
+            },
         ),
         agents=[
             AgentInfo(id=a, name=a, kind="client", homologation="none", engine=a)

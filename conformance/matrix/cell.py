@@ -24,7 +24,7 @@ from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import exchange_large
 from conformance.matrix.sent import sent_algorithms
-from conformance.results import Cell, Counterexample
+from conformance.results import Cell, Counterexample, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
@@ -45,7 +45,7 @@ class CellSettings:
     # The route the cell's messages travel (`run --transport smtp --via`): the transport
     # and its hops, () the plain route. The examples are the same on every route (the
     # cell's seed does not depend on it), so that a variant compares with the plain one.
-    transport: str = "memory"
+    transport: Transport = "memory"
     route: tuple[str, ...] = ()
 
 
@@ -69,7 +69,7 @@ def run_cell(
         function=function,
         verdict="error",
         services_required=list(REQUIRED_SERVICES[function]),
-        transport="smtp" if settings.transport == "smtp" else "memory",
+        transport=settings.transport,
         via=list(settings.route),
     )
     evidence = EvidenceWriter(

@@ -11,9 +11,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance.agents.base import Evidence
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Language
 from conformance.matrix.exchange import Observation, Seat, World
 from conformance.matrix.exchange_large import Kept, LargeObservation
+from conformance.matrix.routes import ROUTE_MARK, route_id
 
 if TYPE_CHECKING:
     from conformance.check.model import CheckReport
@@ -39,7 +41,7 @@ class EvidenceWriter:
         # A cell through hops keeps its own folder beside the plain route's: FUNCTION@HOP+HOP.
         leaf = _safe(function)
         if route:
-            leaf += "@" + "+".join(_safe(h) for h in route)
+            leaf += ROUTE_MARK + route_id(tuple(_safe(h) for h in route))
         self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / leaf
         self.paths: list[str] = []
 
@@ -94,15 +96,19 @@ class EvidenceWriter:
                 self._write(f"{prefix}.received.eml", obs.reception.content)
             tool_output.append(("receive", obs.reception.evidence))
         for side, ev in tool_output:
-            if ev.command or ev.stdout or ev.stderr or ev.notes:
-                log = [f"$ {' '.join(ev.command)}" if ev.command else ""]
-                log += ev.notes
-                if ev.stderr:
-                    log.append("--- stderr ---\n" + ev.stderr.decode("utf-8", "replace"))
-                if ev.stdout and side == "receive" and len(ev.stdout) < 65536:
-                    log.append("--- stdout ---\n" + ev.stdout.decode("utf-8", "replace"))
-                self._write(f"{prefix}.{side}.log", "\n".join(log).encode("utf-8"))
+            self._tool_log(prefix, side, ev)
         return self.paths[start:]
+
+    def _tool_log(self, prefix: str, side: str, ev: Evidence) -> None:
+        """A side's tool output (its command, notes, stderr; a receiver's short stdout)."""
+        if ev.command or ev.stdout or ev.stderr or ev.notes:
+            log = [f"$ {' '.join(ev.command)}" if ev.command else ""]
+            log += ev.notes
+            if ev.stderr:
+                log.append("--- stderr ---\n" + ev.stderr.decode("utf-8", "replace"))
+            if ev.stdout and side == "receive" and len(ev.stdout) < 65536:
+                log.append("--- stdout ---\n" + ev.stdout.decode("utf-8", "replace"))
+            self._write(f"{prefix}.{side}.log", "\n".join(log).encode("utf-8"))
 
     def large_observation(self, prefix: str, obs: LargeObservation, description: str) -> None:
         """Write what one large exchange produced: each message kept, the status, the
@@ -123,12 +129,7 @@ class EvidenceWriter:
             status = json.dumps(obs.status.to_json(), indent=2).encode("utf-8")
             self._write(f"{prefix}.status.json", status)
         if obs.send is not None:
-            ev = obs.send.evidence
-            if ev.command or ev.stderr or ev.notes:
-                log = [f"$ {' '.join(ev.command)}" if ev.command else "", *ev.notes]
-                if ev.stderr:
-                    log.append("--- stderr ---\n" + ev.stderr.decode("utf-8", "replace"))
-                self._write(f"{prefix}.send.log", "\n".join(log).encode("utf-8"))
+            self._tool_log(prefix, "send", obs.send.evidence)
 
     def checks(
         self, prefix: str, obs: Observation, sender: Seat, receiver: Seat, world: World

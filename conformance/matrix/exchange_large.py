@@ -87,7 +87,9 @@ def exchange_large(
     entity_path, message_path = work / "entity.eml", work / "sent.eml"
     with entity_path.open("wb") as out:
         entity = write_large_entity(function, size, out)
-    obs = LargeObservation(ok=False, reason=None, entity=Kept.of_file(entity_path))
+    with entity_path.open("rb") as stream:  # its size and digest known from the writing
+        kept = Kept(entity.size, entity.sha256, stream.read(KEPT_HEAD))
+    obs = LargeObservation(ok=False, reason=None, entity=kept)
     request = send_request(entity.rest, b"", sender, receiver, world)
     if isinstance(sender.agent, StreamingAgent):
         with entity_path.open("rb") as stream, message_path.open("wb") as out:

@@ -148,14 +148,15 @@ def finish_run(
 def mail_settings(spec: MatrixSpec) -> dict[str, Any]:
     """What a run over SMTP records: how messages were delivered, and each hop of its
     routes with what it stands for (the report renders from results.json alone)."""
-    from conformance.matrix.routes import delivery, hops
+    from conformance.matrix.routes import delivery, delivery_note, hops
 
     known = hops()
-    method, text = delivery()
+    method, detail = delivery()
     used = sorted({h for r in spec.routes() for h in r})
     return {
         "delivery": method,
-        "delivery_note": text,
+        "delivery_detail": detail,  # the server's version, or why there is no Dovecot
+        "delivery_note": delivery_note(method, detail),
         "hops": {
             h: {
                 "stands_for": known[h].stands_for,

@@ -36,7 +36,7 @@ from typing import Literal, get_args
 
 from conformance.core.vocabulary import PROCESS_AGENTS
 from conformance.report.diff import diff_results
-from conformance.results import Cell, Results, WaiverNote
+from conformance.results import Results, WaiverNote
 
 Gate = Literal["contradiction", "regression", "finding", "non-conformant"]
 GATES: tuple[Gate, ...] = get_args(Gate)
@@ -62,13 +62,6 @@ class Item:
         if self.waived is not None:
             text += f" (waived, {self.waived.where}: {self.waived.reason})"
         return text
-
-
-def where(cell: Cell) -> str:
-    """A cell as the gates name it: sender -> receiver function, and its route off the
-    plain one."""
-    text = f"{cell.sender} -> {cell.receiver} {cell.function}"
-    return f"{text} ({cell.route})" if cell.via else text
 
 
 def parse_gates(text: str) -> list[Gate]:
@@ -175,7 +168,7 @@ def findings(results: Results) -> list[Item]:
     out = [
         Item(
             "finding",
-            where(cell),
+            cell.where(),
             f"{cell.verdict}: {cell.reason or ''}".rstrip(": ")[:200],
             _covering(cell.waived, cell.verdict),
         )
@@ -203,7 +196,7 @@ def nonconformant(results: Results) -> list[Item]:
     return [
         Item(
             "non-conformant",
-            where(cell),
+            cell.where(),
             "breaks " + ", ".join(cell.nonconformant),
             _covering(cell.waived, "non-conformant"),
         )

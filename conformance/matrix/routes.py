@@ -13,12 +13,14 @@ import subprocess
 import textwrap
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from typing import get_args
 
 from conformance.errors import UserError
+from conformance.results import Transport
 
 Route = tuple[str, ...]  # hop ids in order; () the plain route
 PLAIN: Route = ()
-TRANSPORTS = ("memory", "smtp")
+TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
 ROUTE_MARK = "@"  # test ids and evidence folders: sign@8bit-to-qp+footer
 
 
@@ -49,15 +51,13 @@ def parse_via(texts: Iterable[str], known: Collection[str]) -> tuple[Route, ...]
     return tuple(routes)
 
 
-def resolve_transport(transport: str | None, via: tuple[Route, ...]) -> str:
+def resolve_transport(transport: str | None, via: tuple[Route, ...]) -> Transport:
     """--via implies smtp; --transport memory with --via is a contradiction."""
     if transport not in (None, *TRANSPORTS):
         raise UserError(f"--transport {transport}: one of {', '.join(TRANSPORTS)}")
     if via and transport == "memory":
         raise UserError("--via needs the smtp transport (hops are SMTP relays); drop --transport")
-    if via:
-        return "smtp"
-    return transport or "memory"
+    return "smtp" if via or transport == "smtp" else "memory"
 
 
 @dataclass(frozen=True)
@@ -127,13 +127,21 @@ def missing_postfix() -> str | None:
 
 def delivery() -> tuple[str, str]:
     """How a run's messages reach the receiving side (the store each worker opens): "imap"
-    with Dovecot's version, or "maildir" with why there is no Dovecot."""
+    with the server ("Dovecot 2.3.19.1"), or "maildir" with why there is no Dovecot."""
     from conformance.mail import dovecot
 
     missing = dovecot.missing()
     if missing is None:
-        return "imap", f"delivered by IMAP (Dovecot {_version([str(dovecot.DOVECOT)])})"
-    return "maildir", f"delivered to a maildir: {missing}"
+        return "imap", f"Dovecot {_version([str(dovecot.DOVECOT)])}"
+    return "maildir", missing
+
+
+def delivery_note(method: str, detail: str) -> str:
+    """`delivery()` as one English line: delivered by IMAP (Dovecot 2.3.19.1), or
+    delivered to a maildir: REASON."""
+    if method == "imap":
+        return f"delivered by IMAP ({detail})"
+    return f"delivered to a maildir: {detail}"
 
 
 def _version(argv: list[str]) -> str:

@@ -23,6 +23,7 @@ from conformance.profiles.loader import (
 from conformance.profiles.practice import PRACTICE_FILE, PracticeSoftware, load_practice_software
 from conformance.profiles.schema import Profile, Source
 from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionClass
+from conformance.results import Transport
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25
@@ -53,7 +54,7 @@ class MatrixSpec:
     # How the interop cells' messages travel: memory, or smtp (real SMTP on loopback, each
     # route of `via` a variant of every cell beside the plain route). The rejection
     # matrix always runs on the memory transport.
-    transport: str = "memory"
+    transport: Transport = "memory"
     via: tuple[Route, ...] = ()
     max_message_bytes: int | None = None  # the SIZE the hops announce (None: their own)
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)

@@ -22,7 +22,7 @@ from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import MatrixSpec, RoutedKey
-from conformance.results import Cell, Transport
+from conformance.results import Cell
 
 
 def test_cell(
@@ -32,7 +32,6 @@ def test_cell(
     record_property: Callable[[str, object], None],
 ) -> None:
     sender, receiver, function, route = osm_cell
-    transport: Transport = "smtp" if osm_spec.transport == "smtp" else "memory"
 
     def not_run(reason: str) -> NoReturn:
         # Nothing of the product ran: not a verdict on it; the cell names what is missing.
@@ -40,7 +39,7 @@ def test_cell(
             sender=sender,
             receiver=receiver,
             function=function,
-            transport=transport,
+            transport=osm_spec.transport,
             via=list(route),
             verdict="unsupported",
             reason=reason,
@@ -68,7 +67,7 @@ def test_cell(
             out_dir=osm_spec.out_dir,
             lang=osm_spec.lang,
             large_attachment=osm_spec.large_attachment,
-            transport=transport,
+            transport=osm_spec.transport,
             route=route,
         ),
     )

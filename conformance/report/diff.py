@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from conformance.results import CellKey, Results, route_label
+from conformance.results import Cell, CellKey, Results, cell_where, route_label
 
 ChangeKind = Literal["regression", "improvement", "other"]
 # Only these three verdicts describe the product; the others are not ranked.
@@ -43,8 +43,7 @@ class Change:
 
     def where(self) -> str:
         """sender -> receiver function, and the route when it is not the plain one."""
-        text = f"{self.sender} -> {self.receiver} {self.function}"
-        return f"{text} ({self.route})" if self.via else text
+        return cell_where(self.sender, self.receiver, self.function, self.transport, self.via)
 
     def as_dict(self) -> dict[str, Any]:
         found = asdict(self)
@@ -60,25 +59,32 @@ def classify(before: str | None, after: str | None) -> ChangeKind:
 
 def diff_results(old: Results, new: Results) -> list[Change]:
     """Every changed cell, in the new run's order, then cells that disappeared."""
-    old_cells = {c.key(): c.verdict for c in old.cells}
+    old_cells = {c.key(): c for c in old.cells}
     new_keys: set[CellKey] = set()
     changes: list[Change] = []
     for cell in new.cells:
-        key = cell.key()
-        new_keys.add(key)
-        before = old_cells.get(key)
+        new_keys.add(cell.key())
+        found = old_cells.get(cell.key())
+        before = found.verdict if found is not None else None
         if before != cell.verdict:
-            changes.append(_change(key, before, cell.verdict, classify(before, cell.verdict)))
-    for key, before in old_cells.items():
+            changes.append(_change(cell, before, cell.verdict, classify(before, cell.verdict)))
+    for key, cell in old_cells.items():
         if key not in new_keys:
-            changes.append(_change(key, before, None, "other"))
+            changes.append(_change(cell, cell.verdict, None, "other"))
     return changes
 
 
-def _change(key: CellKey, before: str | None, after: str | None, kind: ChangeKind) -> Change:
-    sender, receiver, function, transport, via = key
-    hops = tuple(via.split("+")) if via else ()
-    return Change(sender, receiver, function, before, after, kind, transport, hops)
+def _change(cell: Cell, before: str | None, after: str | None, kind: ChangeKind) -> Change:
+    return Change(
+        cell.sender,
+        cell.receiver,
+        cell.function,
+        before,
+        after,
+        kind,
+        cell.transport,
+        tuple(cell.via),
+    )
 
 
 def summary(changes: list[Change]) -> dict[ChangeKind, int]:

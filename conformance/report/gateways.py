@@ -116,17 +116,13 @@ class GatewayModel:
         self.t = t
         settings = results.run.settings
         self.present = settings.get("transport") == "smtp"
-        note = str(settings.get("delivery_note") or "")
         self.delivery_method = str(settings.get("delivery") or "")
-        # The note is the run's English line ("delivered by IMAP (Dovecot 2.3.19.1)", or
-        # "delivered to a maildir: REASON"): the page says the method in its own language,
-        # then what is not language: the server's version, or the system's reason, quoted.
-        self.delivery_version = ""
-        self.delivery = note
-        if self.delivery_method == "imap" and "(" in note:
-            self.delivery_version, self.delivery = note[note.find("(") + 1 : note.rfind(")")], ""
-        elif self.delivery_method == "maildir":
-            self.delivery = note.partition(": ")[2]
+        # The page says the method in its own language, then what is not language: the
+        # server's version ("Dovecot 2.3.19.1"), or the system's reason, quoted.
+        detail = str(settings.get("delivery_detail") or "")
+        imap = self.delivery_method == "imap"
+        self.delivery_version = detail if imap else ""
+        self.delivery = "" if imap else detail
         self.hops = hop_views(settings, t.lang)
         variants = list(dict.fromkeys(tuple(c.via) for c in results.variant_cells()))
         for via in settings.get("via") or []:

@@ -12,8 +12,9 @@ the matrix sends), so that a worker never holds the series.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
@@ -87,11 +88,12 @@ class LargeEntity:
     rest: Scenario
 
 
-def _base64_lines(size: int) -> Iterator[bytes]:
-    """The series in base64, 76-character lines joined by CRLF without a final break, as
-    `content.encode_base64` writes an attachment, a chunk of whole lines at a time."""
+def _base64_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The series' `chunks` in base64, 76-character lines joined by CRLF without a final
+    break, as `content.encode_base64` writes an attachment, a chunk of whole lines at a
+    time."""
     pending = previous = b""
-    for chunk in series_chunks(size):
+    for chunk in chunks:
         data = pending + chunk
         cut = len(data) - len(data) % 57  # 57 bytes make one line
         pending = data[cut:]
@@ -110,7 +112,7 @@ def _base64_lines(size: int) -> Iterator[bytes]:
 def write_large_entity(function: Function, size: int, out: BinaryIO) -> LargeEntity:
     """Write the entity of `large_scenario(function, size)` to `out`, byte for byte, in
     bounded memory. The series is drawn twice: once for the MIME boundary (a digest of
-    every part, as `build_entity` chooses it), once to write."""
+    every part, as `build_entity` chooses it) and the series' own digest, once to write."""
     rest = _scenario(function, b"")
     parts = entity_parts(rest)
     series_head = file_part(SERIES_NAME, DICOM_MEDIA_TYPE, b"")
@@ -118,17 +120,23 @@ def write_large_entity(function: Function, size: int, out: BinaryIO) -> LargeEnt
     digest = hashlib.sha256(b"".join(small) + series_head)
     series = hashlib.sha256()
     series_size = 0
-    for chunk in series_chunks(size):
-        series.update(chunk)
-        series_size += len(chunk)
-    for text in _base64_lines(size):
+
+    def drawn() -> Iterator[bytes]:
+        nonlocal series_size
+        for chunk in series_chunks(size):
+            series.update(chunk)
+            series_size += len(chunk)
+            yield chunk
+
+    for text in _base64_lines(drawn()):
         digest.update(text)
     # The series' base64 holds no "_", so no boundary can appear in it: only the small
     # parts are searched (multipart's own rule).
     head, tail = multipart([*small, series_head], digest.hexdigest())
     whole = hashlib.sha256()
     written = 0
-    for piece in (head, *_base64_lines(size), tail):
+    # chained, not unpacked into a tuple: that would hold the whole series' base64
+    for piece in itertools.chain([head], _base64_lines(series_chunks(size)), [tail]):
         out.write(piece)
         whole.update(piece)
         written += len(piece)
