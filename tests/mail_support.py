@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conformance.paths import PKI_DIR
+from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
 
 
 class ServerTLS(NamedTuple):
@@ -28,7 +29,7 @@ class ServerTLS(NamedTuple):
 
 def server_tls(directory: Path) -> ServerTLS:
     """The PKI's server certificate when it has one, else a self-signed one in `directory`."""
-    cert, key = PKI_DIR / "servers" / "localhost.pem", PKI_DIR / "servers" / "localhost.key.pem"
+    cert, key = PKI_DIR / SERVER_CERT_FILE, PKI_DIR / SERVER_KEY_FILE
     if cert.exists() and key.exists():
         return ServerTLS(cert, key, PKI_DIR / "ca" / "root.pem")
     cert, key = self_signed(directory)
