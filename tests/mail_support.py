@@ -1,4 +1,4 @@
-"""Test support for the mail servers: their TLS server certificate.
+"""Test support for the mail servers: their TLS server certificate, and a port probe.
 
 The test PKI's `server-localhost` certificate (servers/localhost.pem, with its issuer,
 trusted through the test root) where the PKI has it; otherwise a throwaway self-signed one
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,6 +20,15 @@ from cryptography.x509.oid import NameOID
 
 from conformance.paths import PKI_DIR
 from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on that loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class ServerTLS(NamedTuple):
