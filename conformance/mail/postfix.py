@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from conformance.directory.slapd import free_port
 from conformance.errors import MissingComponent
-from conformance.mail.endpoint import Endpoint, HopFactory, HopSettings
+from conformance.mail.endpoint import Endpoint, HopSettings
 from conformance.paths import PKI_DIR
 from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
 
@@ -279,8 +279,3 @@ def postfix_hop(
             return
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _is_a_hop_factory() -> HopFactory:
-    """mypy checks here that postfix_hop has the shape of a hop."""
-    return postfix_hop
