@@ -103,8 +103,7 @@ def _hops() -> dict[str, HopFactory]:
     hops: dict[str, HopFactory] = {}
     for gateway in GATEWAYS.values():
         if gateway.stage == "relay":
-            # 8bit-to-qp stands for the hop before a server without 8BITMIME, and is one.
-            hops[gateway.id] = relay_hop(gateway.rewrite, eight_bit_mime=gateway.id != "8bit-to-qp")
+            hops[gateway.id] = relay_hop(gateway.rewrite, eight_bit_mime=gateway.eight_bit_mime)
         else:  # the store's rewrite is the route's to make, on what the store serves
             hops[gateway.id] = relay_hop()
     hops[POSTFIX] = postfix_hop
