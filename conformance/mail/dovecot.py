@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import imaplib
 import os
 import pwd
@@ -187,7 +188,10 @@ class DovecotStore:
     def inbound(self) -> Endpoint:
         return self._lmtp
 
+    @functools.cached_property
     def _context(self) -> ssl.SSLContext:
+        """Built at the first take (a trust file that cannot be read is that take's
+        StoreError), then shared by every take."""
         context = ssl.create_default_context(cafile=str(self._trust))
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
@@ -203,7 +207,7 @@ class DovecotStore:
         except OSError as exc:
             raise StoreError(f"IMAP {self.imap}: {exc}") from exc
         try:
-            imap.starttls(self._context())
+            imap.starttls(self._context)
             # AUTHENTICATE PLAIN (RFC 4616: UTF-8), since LOGIN only takes ASCII in imaplib.
             secret = f"\0{recipient}\0{password}".encode()
             imap.authenticate("PLAIN", lambda _challenge: secret)
