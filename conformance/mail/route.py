@@ -146,11 +146,14 @@ class Route:
     """An open route: where to submit, the chain a message travels, how it is read."""
 
     via: tuple[str, ...]
-    delivery: Delivery
     chain: tuple[tuple[str, Endpoint], ...]  # (name, endpoint), submission first, store last
     store: MailStore
     store_rewrites: tuple[Rewrite, ...]
     wait_s: float = DELIVERY_WAIT_S
+
+    @property
+    def delivery(self) -> Delivery:
+        return self.store.delivery
 
     @property
     def entry(self) -> Endpoint:
@@ -216,4 +219,4 @@ def open_route(
         for name, factory in reversed(plan):
             next_hop = stack.enter_context(factory(next_hop, settings))
             chain.insert(0, (name, next_hop))
-        yield Route(via, store.delivery, tuple(chain), store, rewrites, wait_s)
+        yield Route(via, tuple(chain), store, rewrites, wait_s)
