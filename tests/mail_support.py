@@ -1,4 +1,4 @@
-"""Test support for the mail servers: their TLS server certificate.
+"""Test support for the mail servers: their TLS server certificate, and a port probe.
 
 The test PKI's `server-localhost` certificate (servers/localhost.pem, with its issuer,
 trusted through the test root) where the PKI has it; otherwise a throwaway self-signed one
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,6 +19,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from conformance.paths import PKI_DIR
+from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on that loopback port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 class ServerTLS(NamedTuple):
@@ -28,7 +39,7 @@ class ServerTLS(NamedTuple):
 
 def server_tls(directory: Path) -> ServerTLS:
     """The PKI's server certificate when it has one, else a self-signed one in `directory`."""
-    cert, key = PKI_DIR / "servers" / "localhost.pem", PKI_DIR / "servers" / "localhost.key.pem"
+    cert, key = PKI_DIR / SERVER_CERT_FILE, PKI_DIR / SERVER_KEY_FILE
     if cert.exists() and key.exists():
         return ServerTLS(cert, key, PKI_DIR / "ca" / "root.pem")
     cert, key = self_signed(directory)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import email
 import os
 import smtplib
-import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mail_support import ServerTLS, self_signed, server_tls
+from mail_support import ServerTLS, listening, self_signed, server_tls
 
 from conformance.mail import dovecot
 from conformance.mail.store import MailStore, StoreError
@@ -59,14 +58,6 @@ def lmtp(store: MailStore, recipients: list[str], data: bytes) -> dict[str, tupl
             code, _text = client.getreply()
             assert code == 250, _text
         return refused
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def test_store_shape(store: dovecot.DovecotStore) -> None:

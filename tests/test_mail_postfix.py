@@ -15,7 +15,6 @@ import email.policy
 import os
 import queue
 import smtplib
-import socket
 import ssl
 import tempfile
 import time
@@ -27,7 +26,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from mail_support import server_tls
+from mail_support import listening, server_tls
 
 from conformance.directory.slapd import free_port
 from conformance.mail import dovecot, postfix
@@ -240,14 +239,6 @@ def test_over_the_default_size_limit_is_refused_with_552(route: tuple[Endpoint, 
     assert code == 552, text
     with pytest.raises(queue.Empty):
         hop.arrived.get(timeout=2)
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def instance_of(front: Endpoint) -> Path:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import imaplib
 import os
 import pwd
@@ -53,9 +54,6 @@ HOSTNAME = "dovecot.localhost"
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 3.0
 IMAP_TIMEOUT_S = 15.0
-# A message handed over by LMTP is in the maildir when the LMTP answer comes; the wait
-# only covers a reader racing a delivery still in flight.
-TAKE_WAIT_S = 1.0
 # Characters a passwd-file user name cannot hold (its field separator, line breaks) and
 # that no test address has.
 _BAD_USER = re.compile(r"[:\s]")
@@ -190,7 +188,10 @@ class DovecotStore:
     def inbound(self) -> Endpoint:
         return self._lmtp
 
+    @functools.cached_property
     def _context(self) -> ssl.SSLContext:
+        """Built at the first take (a trust file that cannot be read is that take's
+        StoreError), then shared by every take."""
         context = ssl.create_default_context(cafile=str(self._trust))
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         return context
@@ -206,17 +207,14 @@ class DovecotStore:
         except OSError as exc:
             raise StoreError(f"IMAP {self.imap}: {exc}") from exc
         try:
-            imap.starttls(self._context())
+            imap.starttls(self._context)
             # AUTHENTICATE PLAIN (RFC 4616: UTF-8), since LOGIN only takes ASCII in imaplib.
             secret = f"\0{recipient}\0{password}".encode()
             imap.authenticate("PLAIN", lambda _challenge: secret)
             imap.select("INBOX")
+            # A message handed over by LMTP is in the mailbox when the LMTP answer comes;
+            # one still in flight behind a queueing hop is the route's to wait for.
             found = _search(imap, message_id)
-            deadline = time.monotonic() + TAKE_WAIT_S
-            while not found and time.monotonic() < deadline:
-                time.sleep(0.05)
-                imap.noop()
-                found = _search(imap, message_id)
             if not found:
                 raise StoreError(f"{recipient}: no message with Message-ID {message_id}")
             body = _fetch(imap, found[0], recipient, message_id)

@@ -62,6 +62,9 @@ class Gateway:
     rewrite: Rewrite
     stage: Stage = "relay"
     idempotent: bool = True  # a second pass changes nothing more
+    # Whether its hop announces 8BITMIME: 8bit-to-qp stands for the hop before a server
+    # without it, and is one.
+    eight_bit_mime: bool = True
 
 
 # --- splicing ---------------------------------------------------------------------------
@@ -378,6 +381,7 @@ GATEWAYS: dict[str, Gateway] = {
             ),
             "RFC 6152 section 3; Postfix 8BITMIME_README / disable_mime_output_conversion",
             eight_bit_to_qp,
+            eight_bit_mime=False,
         ),
         Gateway(
             "footer",

@@ -38,8 +38,9 @@ from typing import NamedTuple
 
 from conformance.directory.slapd import free_port
 from conformance.errors import MissingComponent
-from conformance.mail.endpoint import Endpoint, HopFactory, HopSettings
+from conformance.mail.endpoint import Endpoint, HopSettings
 from conformance.paths import PKI_DIR
+from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
 
 POSTFIX = Path("/usr/sbin/postfix")
 DAEMON_DIRECTORY = Path("/usr/lib/postfix/sbin")
@@ -59,9 +60,7 @@ class ServerTLS(NamedTuple):
 
 def pki_server_tls() -> ServerTLS | None:
     """The test PKI's `server-localhost` certificate and key, when the PKI has them."""
-    found = ServerTLS(
-        PKI_DIR / "servers" / "localhost.pem", PKI_DIR / "servers" / "localhost.key.pem"
-    )
+    found = ServerTLS(PKI_DIR / SERVER_CERT_FILE, PKI_DIR / SERVER_KEY_FILE)
     return found if found.cert.is_file() and found.key.is_file() else None
 
 
@@ -280,8 +279,3 @@ def postfix_hop(
             return
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _is_a_hop_factory() -> HopFactory:
-    """mypy checks here that postfix_hop has the shape of a hop."""
-    return postfix_hop

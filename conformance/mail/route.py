@@ -12,21 +12,20 @@ them stopped when the route closes, however it closes.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import cast
 
 from conformance.core.bilingual import Bilingual
 from conformance.core.mime import read
-from conformance.errors import MissingComponent, UserError
+from conformance.errors import UserError
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint, HopFactory, HopSettings
 from conformance.mail.gateways import GATEWAYS, Rewrite
 from conformance.mail.maildir import message_id_of
+from conformance.mail.postfix import postfix_hop
 from conformance.mail.smtp_server import (
     Envelope,
     Refused,
@@ -100,30 +99,14 @@ def relay_hop(rewrite: Rewrite | None = None, *, eight_bit_mime: bool = True) ->
     return hop
 
 
-@contextmanager
-def _postfix(next_hop: Endpoint, settings: HopSettings) -> Iterator[Endpoint]:
-    """The Postfix hop, from conformance.mail.postfix once it is there and can run here."""
-    try:
-        module = importlib.import_module("conformance.mail.postfix")
-    except ImportError as exc:
-        raise MissingComponent(f"the postfix hop is not available in this build ({exc})") from None
-    missing = cast(Callable[[], "str | None"], module.missing)()
-    if missing is not None:
-        raise MissingComponent(f"the postfix hop cannot run here: {missing}")
-    factory = cast(HopFactory, module.postfix_hop)
-    with factory(next_hop, settings) as endpoint:
-        yield endpoint
-
-
 def _hops() -> dict[str, HopFactory]:
     hops: dict[str, HopFactory] = {}
     for gateway in GATEWAYS.values():
         if gateway.stage == "relay":
-            # 8bit-to-qp stands for the hop before a server without 8BITMIME, and is one.
-            hops[gateway.id] = relay_hop(gateway.rewrite, eight_bit_mime=gateway.id != "8bit-to-qp")
+            hops[gateway.id] = relay_hop(gateway.rewrite, eight_bit_mime=gateway.eight_bit_mime)
         else:  # the store's rewrite is the route's to make, on what the store serves
             hops[gateway.id] = relay_hop()
-    hops[POSTFIX] = _postfix
+    hops[POSTFIX] = postfix_hop
     return hops
 
 
@@ -163,11 +146,14 @@ class Route:
     """An open route: where to submit, the chain a message travels, how it is read."""
 
     via: tuple[str, ...]
-    delivery: Delivery
     chain: tuple[tuple[str, Endpoint], ...]  # (name, endpoint), submission first, store last
     store: MailStore
     store_rewrites: tuple[Rewrite, ...]
     wait_s: float = DELIVERY_WAIT_S
+
+    @property
+    def delivery(self) -> Delivery:
+        return self.store.delivery
 
     @property
     def entry(self) -> Endpoint:
@@ -233,4 +219,4 @@ def open_route(
         for name, factory in reversed(plan):
             next_hop = stack.enter_context(factory(next_hop, settings))
             chain.insert(0, (name, next_hop))
-        yield Route(via, store.delivery, tuple(chain), store, rewrites, wait_s)
+        yield Route(via, tuple(chain), store, rewrites, wait_s)

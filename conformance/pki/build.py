@@ -37,7 +37,7 @@ from conformance.pki.defects import (
     plan_for,
 )
 from conformance.pki.drbg import derived_serial
-from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE
+from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, SERVER_CERT_FILE, SERVER_KEY_FILE
 from conformance.pki.people import Person, roster
 from conformance.pki.readme import pki_readme
 from conformance.pki.rsakeys import derive_rsa_keys
@@ -57,7 +57,6 @@ UNKNOWN_ORG = "TEST Autorité inconnue (fictive)"
 SERVER_HOST = "localhost"
 SERVER_ADDRESSES = ("127.0.0.1",)
 SERVER_LABEL = f"server/{SERVER_HOST}"
-SERVERS_DIR = "servers"
 
 
 @dataclass(frozen=True)
@@ -197,9 +196,9 @@ def _write_server(seed: int, keys: Keys, issuer: Authority, out: Path) -> None:
         VALID_FROM,
         VALID_UNTIL,
     )
-    out.mkdir(parents=True)
-    (out / f"{SERVER_HOST}.pem").write_bytes(cert_pem(cert) + cert_pem(issuer.certificate))
-    (out / f"{SERVER_HOST}.key.pem").write_bytes(key_pem(key))
+    (out / SERVER_CERT_FILE).parent.mkdir(parents=True)
+    (out / SERVER_CERT_FILE).write_bytes(cert_pem(cert) + cert_pem(issuer.certificate))
+    (out / SERVER_KEY_FILE).write_bytes(key_pem(key))
 
 
 def generate(
@@ -233,7 +232,7 @@ def generate(
         for label, authority in zip(("root", "intermediate"), pair, strict=True):
             (keys_dir / f"{prefix}{label}.key.pem").write_bytes(key_pem(authority.key))
 
-    _write_server(seed, keys, main[1], out / SERVERS_DIR)
+    _write_server(seed, keys, main[1], out)
 
     hierarchies = {"intermediate": main, "unknown": unknown_ca}
     for person in chosen:

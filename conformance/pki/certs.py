@@ -228,14 +228,7 @@ def server_certificate(
 ) -> x509.Certificate:
     """A TLS server certificate (serverAuth; SAN dNSName `host` and iPAddress each of
     `addresses`): what the suite's own mail servers present on loopback (STARTTLS)."""
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, SERVER_ORG),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "TEST ONLY - osm-conformance"),
-            x509.NameAttribute(NameOID.COMMON_NAME, host),
-        ]
-    )
+    name = ca_name(host, SERVER_ORG)  # the same TEST ONLY shape as the CAs' names
     usage = x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,

@@ -24,6 +24,9 @@ from conformance.paths import PKI_DIR
 
 IDENTITY_FILE = "identity.json"
 MANIFEST_FILE = "pki.json"
+# The TLS certificate of the suite's own mail servers (then its issuer) and its key.
+SERVER_CERT_FILE = "servers/localhost.pem"
+SERVER_KEY_FILE = "servers/localhost.key.pem"
 
 
 def check_role(role: str) -> Role:
@@ -253,10 +256,10 @@ class TestPKI:
 
     def server_certificate_path(self) -> Path:
         """The suite's mail servers' TLS certificate then its issuer (`server-localhost`)."""
-        return self.directory / "servers" / "localhost.pem"
+        return self.directory / SERVER_CERT_FILE
 
     def server_key_path(self) -> Path:
-        return self.directory / "servers" / "localhost.key.pem"
+        return self.directory / SERVER_KEY_FILE
 
     def identity(self, identity_id: str) -> Identity:
         try:
