@@ -16,7 +16,7 @@ from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import HopSettings
 from conformance.mail.gateways import GATEWAYS
 from conformance.mail.maildir import MaildirStore, message_id_of
-from conformance.mail.route import HOP_TITLES, HOPS, message_id_for, open_route, with_message_id
+from conformance.mail.route import HOP_STANDS_FOR, HOPS, message_id_for, open_route, with_message_id
 from conformance.mail.smtp_server import canonical_lines
 from conformance.paths import PKI_DIR
 
@@ -152,8 +152,8 @@ def test_size_follows_the_settings(store: MaildirStore) -> None:
 
 
 def test_every_hop_has_a_title() -> None:
-    assert set(HOP_TITLES) == set(HOPS)
-    assert all(t.fr and t.en and t.fr != t.en for t in HOP_TITLES.values())
+    assert set(HOP_STANDS_FOR) == set(HOPS)
+    assert all(t.fr and t.en and t.fr != t.en for t in HOP_STANDS_FOR.values())
 
 
 def test_unknown_hop_and_missing_postfix(store: MaildirStore) -> None:

@@ -111,11 +111,15 @@ def _hops() -> dict[str, HopFactory]:
 
 
 HOPS: dict[str, HopFactory] = _hops()
-# What the report calls each hop: a gateway's own title, and the real MTA.
-HOP_TITLES: dict[str, Bilingual] = {
-    **{g.id: g.title for g in GATEWAYS.values()},
+# What each hop stands for, in both languages (the help, results.json and the report say
+# it): a gateway's own line, and the real MTA.
+HOP_STANDS_FOR: dict[str, Bilingual] = {
+    **{g.id: g.stands_for for g in GATEWAYS.values()},
     POSTFIX: Bilingual(
-        "Postfix réel, vers un relais sans 8BITMIME", "Real Postfix, to a relay without 8BITMIME"
+        "le vrai Postfix, démarré par la suite, relayant vers un serveur sans 8BITMIME (sa "
+        "propre conversion MIME)",
+        "the real Postfix MTA, started by the suite, relaying to a next hop without 8BITMIME "
+        "(its own MIME conversion)",
     ),
 }
 # After Postfix, a relay without 8BITMIME: so that Postfix's own conversion rewrites.

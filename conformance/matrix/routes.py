@@ -75,30 +75,12 @@ def hops() -> dict[str, Hop]:
     """Every hop id of conformance.mail.route.HOPS with what it stands for."""
     from conformance.mail import route
 
-    described = _gateway_texts()
     found = {}
-    for hop_id in route.HOPS:
-        if hop_id == "postfix":
-            found[hop_id] = Hop(
-                hop_id,
-                "the real Postfix MTA, started by the suite, relaying to a next hop without "
-                "8BITMIME (its own MIME conversion)",
-                "le vrai Postfix, démarré par la suite, relayant vers un serveur sans "
-                "8BITMIME (sa propre conversion MIME)",
-                simulated=False,
-                version=_postfix_version(),
-            )
-        else:
-            en, fr = described.get(hop_id, (hop_id, hop_id))
-            found[hop_id] = Hop(hop_id, en, fr)
+    for hop_id, text in route.HOP_STANDS_FOR.items():
+        real = hop_id == route.POSTFIX
+        version = _postfix_version() if real else None
+        found[hop_id] = Hop(hop_id, text.en, text.fr, simulated=not real, version=version)
     return found
-
-
-def _gateway_texts() -> Mapping[str, tuple[str, str]]:
-    """gateway id -> (stands for, in English; in French), from the gateways' table."""
-    from conformance.mail import gateways
-
-    return {g.id: (g.stands_for.en, g.stands_for.fr) for g in gateways.GATEWAYS.values()}
 
 
 def _postfix_version() -> str | None:
