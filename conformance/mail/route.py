@@ -78,13 +78,7 @@ def relay_hop(rewrite: Rewrite | None = None, *, eight_bit_mime: bool = True) ->
         def relay(envelope: Envelope) -> None:
             content = rewrite(envelope.content) if rewrite is not None else envelope.content
             try:
-                submit(
-                    next_hop,
-                    content,
-                    envelope.mail_from,
-                    envelope.rcpt_tos,
-                    starttls=next_hop.protocol == "smtp",
-                )
+                submit(next_hop, content, envelope.mail_from, envelope.rcpt_tos)
             except DeliveryError as exc:
                 code = exc.code if exc.code is not None and exc.code >= 400 else 451
                 detail = "4.4.1 next hop unreachable" if exc.code is None else "relay refused"

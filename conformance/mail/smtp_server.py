@@ -269,14 +269,15 @@ def submit(
     mail_from: str,
     rcpt_tos: Sequence[str],
     *,
-    starttls: bool = True,
+    starttls: bool | None = None,
     user: str | None = None,
     password: str | None = None,
     timeout: float = SUBMIT_TIMEOUT_S,
 ) -> None:
     """Hand `message` to the server at `endpoint` (SMTP, or LMTP by its protocol).
 
-    EHLO, STARTTLS (required when `starttls`: verified against the test root), EHLO again,
+    EHLO, STARTTLS (required when `starttls`, by default over SMTP, not over the suite's
+    loopback LMTP: verified against the test root), EHLO again,
     AUTH when `user` is given, then SIZE and BODY=8BITMIME when the server announces them
     (an 8-bit message to a server without 8BITMIME goes as it is, as many clients do).
     Every refusal, and a server that cannot be reached, is a DeliveryError.
@@ -284,6 +285,8 @@ def submit(
     2033 4.2) and smtplib reads only the first answer, so that the next command would read
     a stale one.
     """
+    if starttls is None:
+        starttls = endpoint.protocol == "smtp"
     if endpoint.protocol == "lmtp" and len(rcpt_tos) > 1:
         for rcpt in rcpt_tos:
             submit(endpoint, message, mail_from, [rcpt], starttls=starttls, user=user,

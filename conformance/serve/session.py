@@ -185,7 +185,6 @@ def _deliver(
     those the store refused, each with its reason (the others are dropped all the same)."""
     done: list[Drop] = []
     refused: list[str] = []
-    lmtp = store.inbound.protocol == "lmtp"
     for drop in drops:
         message, subject = tagged((vectors / drop.file).read_bytes(), drop.id)
         author = parseaddr(_header(message, "From"))[1]
@@ -193,7 +192,7 @@ def _deliver(
         # message may carry anything in From:); it decides nothing the product shows.
         sender = author if _PLAIN_ADDRESS.fullmatch(author) else DROP_SENDER
         try:
-            submit(store.inbound, message, sender, [manifest.recipient_email], starttls=not lmtp)
+            submit(store.inbound, message, sender, [manifest.recipient_email])
         except DeliveryError as exc:
             refused.append(f"{drop.id} ({drop.file}): {exc}")
             continue
@@ -213,20 +212,13 @@ def _submission(
     """The submission server: STARTTLS, then AUTH PLAIN with an account's password; each
     message kept and judged, and delivered to the recipients that have a mailbox here."""
     mailboxes = {a.email.lower() for a in accounts}
-    lmtp = store.inbound.protocol == "lmtp"
 
     def on_message(envelope: Envelope) -> None:
         collector.keep(envelope.content, envelope.mail_from, list(envelope.rcpt_tos), envelope.user)
         local = [r for r in envelope.rcpt_tos if r.lower() in mailboxes]
         for recipient in local:  # one at a time: an LMTP answer per recipient
             with suppress(DeliveryError):  # kept and judged all the same
-                submit(
-                    store.inbound,
-                    envelope.content,
-                    envelope.mail_from or "",
-                    [recipient],
-                    starttls=not lmtp,
-                )
+                submit(store.inbound, envelope.content, envelope.mail_from or "", [recipient])
 
     options = ServerOptions(hostname="localhost", users={a.email: a.password for a in accounts})
     with ExitStack() as stack:
