@@ -12,6 +12,7 @@ them stopped when the route closes, however it closes.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -133,10 +134,17 @@ def check_via(via: Sequence[str]) -> tuple[str, ...]:
     return tuple(via)
 
 
-def _envelope_sender(message: bytes) -> str:
+# A plain address (no quoting, no route, a dotted domain): what an envelope can carry as is.
+_PLAIN_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
+
+
+def envelope_sender(message: bytes, default: str = DEFAULT_SENDER) -> str:
+    """The envelope sender of a message: its author when From: names one plain address
+    (a hostile message may carry anything there), else `default`. It decides nothing a
+    receiver shows."""
     header = read(message).headers
     found = [a for _, a in getaddresses([str(v) for v in header.get_all("from", [])]) if a]
-    return found[0] if len(found) == 1 and "@" in found[0] else DEFAULT_SENDER
+    return found[0] if len(found) == 1 and _PLAIN_ADDRESS.fullmatch(found[0]) else default
 
 
 @dataclass(frozen=True)
@@ -166,7 +174,7 @@ class Route:
         sent = canonical_lines(message)
         message_id = message_id_of(sent) or message_id_for(sent)
         try:
-            submit(self.entry, sent, _envelope_sender(sent), [recipient])
+            submit(self.entry, sent, envelope_sender(sent), [recipient])
         except DeliveryError as exc:
             raise DeliveryError(
                 f"{exc} (route {self.describe()})", code=exc.code, endpoint=exc.endpoint

@@ -11,14 +11,10 @@ stopped when the session ends, whatever ends it.
 from __future__ import annotations
 
 import ipaddress
-import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, replace
-from email import policy
-from email.parser import BytesHeaderParser
-from email.utils import parseaddr
 from pathlib import Path
 
 from conformance.agents.factory import close_agent, make_agent
@@ -28,6 +24,7 @@ from conformance.mail import dovecot
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.maildir import MaildirStore
+from conformance.mail.route import envelope_sender
 from conformance.mail.smtp_server import Envelope, ServerOptions, smtp_server, submit
 from conformance.mail.store import MailStore
 from conformance.pki.model import load_pki
@@ -43,7 +40,6 @@ from conformance.vectors.manifest import ExportManifest
 
 MAILDIR_DIR = "maildir"
 DROP_SENDER = "osm-conformance@localhost"
-_PLAIN_ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+")
 
 
 @dataclass(frozen=True)
@@ -187,10 +183,7 @@ def _deliver(
     refused: list[str] = []
     for drop in drops:
         message, subject = tagged((vectors / drop.file).read_bytes(), drop.id)
-        author = parseaddr(_header(message, "From"))[1]
-        # The envelope sender is the author's address when it is a plain one (a hostile
-        # message may carry anything in From:); it decides nothing the product shows.
-        sender = author if _PLAIN_ADDRESS.fullmatch(author) else DROP_SENDER
+        sender = envelope_sender(message, DROP_SENDER)
         try:
             submit(store.inbound, message, sender, [manifest.recipient_email])
         except DeliveryError as exc:
@@ -198,11 +191,6 @@ def _deliver(
             continue
         done.append(replace(drop, subject=subject))
     return done, refused
-
-
-def _header(message: bytes, name: str) -> str:
-    head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
-    return str(head.get(name, ""))
 
 
 @contextmanager
