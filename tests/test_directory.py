@@ -33,6 +33,7 @@ from conformance.directory.faults import FAULTS, fault_directories, fault_tree
 from conformance.directory.lookup import Lookup, LookupFailure
 from conformance.directory.tree import ASSUMED, BASE_DN, build_tree, person_dn
 from conformance.errors import UserError
+from conformance.loopback import free_port
 from conformance.matrix.cast import Cast, exported_pki
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.directory_faults import run_faults
@@ -305,7 +306,7 @@ def test_directory_export_writes_ldif(tmp_path: Path) -> None:
 
 @needs_slapd
 def test_directory_serve_answers_until_interrupted(pki: TestPKI) -> None:
-    port = slapd.free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance", "directory", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,

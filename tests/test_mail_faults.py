@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.directory.slapd import free_port
+from conformance.loopback import free_port
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint, HopSettings
 from conformance.mail.maildir import MaildirStore

@@ -28,7 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from mail_support import listening, server_tls
 
-from conformance.directory.slapd import free_port
+from conformance.loopback import free_port
 from conformance.mail import dovecot, postfix
 from conformance.mail.endpoint import Endpoint, HopSettings
 from conformance.mail.store import StoreError

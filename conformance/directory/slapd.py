@@ -15,22 +15,28 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 from conformance.directory.tree import Tree
 from conformance.errors import MissingComponent
+from conformance.loopback import (
+    LOOPBACK,
+    free_port,
+    port_in_use,
+    stop_child,
+    wait_listening,
+)
 
 SLAPD = Path("/usr/sbin/slapd")
 SLAPADD = Path("/usr/sbin/slapadd")
 SCHEMA_DIR = Path("/etc/ldap/schema")
 MODULE_DIR = Path("/usr/lib/ldap")
 SCHEMAS = ("core", "cosine", "inetorgperson")
-LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
 
 
 def missing() -> str | None:
@@ -53,24 +59,6 @@ class Endpoint:
     def url(self) -> str:
         """ldap://HOST:PORT/BASE (RFC 4516), what `agent send --directory` takes."""
         return f"ldap://{self.host}:{self.port}/{quote(self.base, safe='=,')}"
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something already listens there (slapd would fail to bind, and a probe
-    would take that listener for slapd)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 def _config(work: Path, base: str) -> Path:
@@ -109,28 +97,9 @@ def _load(config: Path, tree: Tree, work: Path) -> None:
         raise RuntimeError(f"slapadd failed: {done.stderr.decode('utf-8', 'replace').strip()}")
 
 
-def _ready(process: subprocess.Popen[bytes], host: str, port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"slapd exited ({process.returncode}) on {host}:{port}: "
-                + log.read_text(encoding="utf-8", errors="replace").strip()[-800:]
-            )
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
-            return
-        time.sleep(0.02)
-    raise RuntimeError(f"slapd did not listen on {host}:{port} within {START_TIMEOUT_S:.0f} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def tail(log: Path) -> Callable[[], str]:
+    """The end of slapd's log, read when asked."""
+    return lambda: log.read_text(encoding="utf-8", errors="replace").strip()[-800:]
 
 
 @contextlib.contextmanager
@@ -157,16 +126,16 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
                     stdin=subprocess.DEVNULL,
                 )
             try:
-                _ready(process, host, chosen, log)
+                wait_listening(process, "slapd", host, [chosen], START_TIMEOUT_S, tail(log))
             except RuntimeError:
-                _stop(process)
+                stop_child(process, STOP_TIMEOUT_S)
                 if port or attempt == 2:
                     raise
                 continue
             try:
                 yield Endpoint(host, chosen, tree.base)
             finally:
-                _stop(process)
+                stop_child(process, STOP_TIMEOUT_S)
             return
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -33,23 +33,20 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from conformance.directory.slapd import free_port
 from conformance.errors import MissingComponent
+from conformance.loopback import LOOPBACK, free_port, stop_child, wait_listening
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.store import Delivery, MailStore, StoreError
 
 DOVECOT = Path("/usr/sbin/dovecot")
 LMTP = Path("/usr/lib/dovecot/lmtp")
 IMAP = Path("/usr/lib/dovecot/imap")
-LOOPBACK = "127.0.0.1"
 HOSTNAME = "dovecot.localhost"
 START_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 3.0
@@ -256,37 +253,10 @@ def _log_tail(work: Path) -> str:
     return text.strip()[-800:]
 
 
-def _ready(process: subprocess.Popen[bytes], work: Path, ports: tuple[int, ...]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    waiting = list(ports)
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"dovecot exited ({process.returncode}): " + _log_tail(work))
-        while waiting:
-            try:
-                with socket.create_connection((LOOPBACK, waiting[0]), timeout=0.2):
-                    waiting.pop(0)
-            except OSError:
-                break
-        if not waiting:
-            return
-        time.sleep(0.05)
-    raise RuntimeError(
-        f"dovecot did not listen on {LOOPBACK}:{ports} within {START_TIMEOUT_S:.0f} s: "
-        + _log_tail(work)
-    )
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """The master stops its children when it gets SIGTERM; whatever is left of the
     process group (a child that did not follow) is killed."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    stop_child(process, STOP_TIMEOUT_S)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 
@@ -332,7 +302,9 @@ def serve(
                     start_new_session=True,
                 )
             try:
-                _ready(process, work, ports)
+                wait_listening(
+                    process, "dovecot", LOOPBACK, ports, START_TIMEOUT_S, lambda: _log_tail(work)
+                )
             except RuntimeError:
                 _stop(process)
                 if attempt == 2 or imap_port:

@@ -36,15 +36,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from conformance.directory.slapd import free_port
 from conformance.errors import MissingComponent
+from conformance.loopback import LOOPBACK, free_port
 from conformance.mail.endpoint import Endpoint, HopSettings
 from conformance.paths import PKI_DIR
 from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
 
 POSTFIX = Path("/usr/sbin/postfix")
 DAEMON_DIRECTORY = Path("/usr/lib/postfix/sbin")
-LOOPBACK = "127.0.0.1"
 COMMAND_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 # Postfix's own default, stated here so that a test can go over it (not set in main.cf).

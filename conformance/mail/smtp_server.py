@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword, Session
 from aiosmtpd.smtp import Envelope as ServerEnvelope
 
+from conformance.loopback import LOOPBACK
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.tls import client_context, server_context
@@ -35,7 +36,6 @@ logging.getLogger("mail.log").addFilter(
     lambda record: "login_data is deprecated" not in record.getMessage()
 )
 
-LOOPBACK = "127.0.0.1"
 SUBMIT_TIMEOUT_S = 30.0
 # An address the server takes: local@domain, no space, no angle bracket left over.
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$|^[^@\s<>]+@localhost$")

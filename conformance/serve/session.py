@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from conformance.agents.factory import close_agent, make_agent
-from conformance.directory.slapd import port_in_use
 from conformance.errors import UserError
+from conformance.loopback import LOOPBACK, port_in_use
 from conformance.mail import dovecot
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
@@ -85,8 +85,8 @@ def _check_ports(settings: Settings) -> None:
     ]
     imap = settings.imap_port
     dovecot_used = not settings.maildir and dovecot.missing() is None
-    if imap and dovecot_used and port_in_use(dovecot.LOOPBACK, imap):
-        taken.append(f"--imap-port {imap}: {dovecot.LOOPBACK}:{imap} is already in use")
+    if imap and dovecot_used and port_in_use(LOOPBACK, imap):
+        taken.append(f"--imap-port {imap}: {LOOPBACK}:{imap} is already in use")
     if taken:
         raise UserError("; ".join(taken) + " (choose another port, or 0 for any free one)")
 

@@ -1,0 +1,73 @@
+"""The servers the suite starts for itself on loopback (slapd, Dovecot, its SMTP hops):
+a free port, whether a port is taken, waiting until a child process listens, stopping it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens there (a server would fail to bind, and a probe
+    would take that listener for the server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes],
+    name: str,
+    host: str,
+    ports: Sequence[int],
+    timeout_s: float,
+    log_tail: Callable[[], str],
+) -> None:
+    """Return once `process` accepts connections on every port; RuntimeError naming the
+    server, with the end of its log, when it exits first or does not listen in time."""
+    deadline = time.monotonic() + timeout_s
+    waiting = list(ports)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited ({process.returncode}): {log_tail()}")
+        while waiting:
+            try:
+                with socket.create_connection((host, waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+            except OSError:
+                break
+        if not waiting:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(
+        f"{name} did not listen on {host}:{', '.join(map(str, ports))} within "
+        f"{timeout_s:.0f} s: {log_tail()}"
+    )
+
+
+def stop_child(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=timeout_s)
