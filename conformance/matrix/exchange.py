@@ -124,10 +124,8 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     request = send_request(scenario, entity, sender, receiver, world)
     sent = sender.agent.send(request)
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
+    obs.reason = send_refusal(sent, sender)
     if sent.message is None:
-        if sent.error is ErrorCode.INTERNAL:
-            raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
-        obs.reason = f"sender cannot send: {sent.reason}"
         return obs
     obs.message = sent.message
     try:
@@ -137,6 +135,16 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
         return obs
     obs.delivered = delivered
     return read_delivered(scenario, receiver, delivered, world, obs)
+
+
+def send_refusal(sent: SendResult, sender: Seat) -> str | None:
+    """Why nothing was sent, as a cell's reason, or None when a message was; the sender's
+    `internal` is the harness's error, never a verdict."""
+    if sent.message is not None:
+        return None
+    if sent.error is ErrorCode.INTERNAL:
+        raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
+    return f"sender cannot send: {sent.reason}"
 
 
 def read_delivered(

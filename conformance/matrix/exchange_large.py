@@ -28,10 +28,10 @@ from conformance.core.spool import Region, Spool
 from conformance.core.vocabulary import Function
 from conformance.functions import FIRST_CONTACT
 from conformance.mail.delivery import DeliveryError
-from conformance.matrix.exchange import HarnessError, Seat, World, judged_status, send_request
+from conformance.matrix.exchange import Seat, World, judged_status, send_refusal, send_request
 from conformance.scenarios import compare
 from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity
-from conformance.status import ErrorCode, Status
+from conformance.status import Status
 
 __all__ = ["Kept", "LargeObservation", "compare_large", "exchange_large"]
 
@@ -101,10 +101,8 @@ def exchange_large(
             message_path.write_bytes(sent.message)
             sent.message = b""  # on the file now
     obs.send = sent
+    obs.reason = send_refusal(sent, sender)
     if sent.message is None:
-        if sent.error is ErrorCode.INTERNAL:
-            raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
-        obs.reason = f"sender cannot send: {sent.reason}"
         return obs
     obs.message = Kept.of_file(message_path)
     delivered_path = message_path
