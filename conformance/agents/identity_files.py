@@ -1,7 +1,8 @@
 """Reading an identity directory (the PKI export layout) and trust files, cached.
 
 Agents are called thousands of times per run with the same few directories:
-certificates and keys are parsed once per process.
+certificates and CRLs are parsed once per version of their file (core.pem_files),
+keys opened once per process.
 """
 
 from __future__ import annotations
@@ -12,52 +13,16 @@ from pathlib import Path
 
 from cryptography import x509
 
+from conformance.core import pem_files
+from conformance.core.pem_files import certificate as certificate
+from conformance.core.pem_files import certificates as certificates
 from conformance.core.vocabulary import Party, Role
 from conformance.errors import UserError
 from conformance.token import PrivateKeyHandle, open_key
 
 
-@lru_cache(maxsize=4096)
-def _pem_certificates(path: Path) -> tuple[x509.Certificate, ...]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError:
-        pass
-    try:
-        return (x509.load_der_x509_certificate(data),)
-    except ValueError:
-        raise UserError(f"{path}: not a PEM or DER certificate") from None
-
-
-def certificates(path: Path) -> tuple[x509.Certificate, ...]:
-    return _pem_certificates(path.resolve())
-
-
-def certificate(path: Path) -> x509.Certificate:
-    return certificates(path)[0]
-
-
-@lru_cache(maxsize=256)
-def _crls(path: Path) -> tuple[x509.CertificateRevocationList, ...]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    blocks = [b for b in data.split(b"-----END X509 CRL-----") if b"-----BEGIN X509 CRL" in b]
-    try:
-        if blocks:
-            return tuple(x509.load_pem_x509_crl(b + b"-----END X509 CRL-----\n") for b in blocks)
-        return (x509.load_der_x509_crl(data),)
-    except ValueError:
-        raise UserError(f"{path}: not a PEM or DER CRL") from None
-
-
 def crls(paths: tuple[Path, ...]) -> list[x509.CertificateRevocationList]:
-    return [crl for p in paths for crl in _crls(p.resolve())]
+    return [crl for p in paths for crl in pem_files.crls(p)]
 
 
 def trust_anchors(paths: tuple[Path, ...]) -> list[x509.Certificate]:
@@ -98,7 +63,13 @@ def intermediates(identity_dir: Path) -> list[x509.Certificate]:
     path = identity_dir / "chain.pem"
     if not path.exists():
         return []
-    return [c for c in certificates(path) if c.issuer != c.subject]
+    return list(_issued(pem_files.version(path)))
+
+
+@lru_cache(maxsize=1024)
+def _issued(at: pem_files.FileVersion) -> tuple[x509.Certificate, ...]:
+    # Once per version of the file: comparing two names costs cryptography a parse of each.
+    return tuple(c for c in certificates(at.path) if c.issuer != c.subject)
 
 
 @lru_cache(maxsize=1024)

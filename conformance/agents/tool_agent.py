@@ -17,7 +17,6 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -28,6 +27,7 @@ from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.recipients import looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout, run
+from conformance.core import pem_files
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
 from conformance.pki.export import pkcs12_bytes
@@ -58,16 +58,9 @@ class StepResult:
     signer: x509.Certificate | None = None
 
 
-@lru_cache(maxsize=512)
-def _pem_certificates(path: Path, stamp: tuple[int, int]) -> tuple[x509.Certificate, ...]:
-    return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
-
-
 def pem_certificates(path: Path) -> list[x509.Certificate]:
-    """The certificates of a PEM file (ValueError if none), parsed once per version of
-    the file: the agents read the same few identity and trust files at every call."""
-    info = Path(path).stat()
-    return list(_pem_certificates(Path(path), (info.st_mtime_ns, info.st_size)))
+    """The certificates of a file, parsed once per version of it (core.pem_files)."""
+    return list(pem_files.certificates(path))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from cryptography import x509
 from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
 from conformance.check.policy import Policy
 from conformance.check.tree import Node, parse_message
-from conformance.core import certificates
+from conformance.core import certificates, pem_files
 from conformance.core.bilingual import Bilingual
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle
@@ -37,41 +37,6 @@ def to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return certificates.asn1_certificate(cert)  # the one cached parse of its DER
 
 
-def read_pem_certificates(path: Path) -> list[x509.Certificate]:
-    return list(_pem_certificates(_stamp(path)))
-
-
-@functools.lru_cache(maxsize=256)
-def _pem_certificates(stamp: tuple[str, int]) -> tuple[x509.Certificate, ...]:
-    path = Path(stamp[0])
-    try:
-        return tuple(x509.load_pem_x509_certificates(path.read_bytes()))
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UserError(f"{path}: not a PEM certificate file ({exc})") from None
-
-
-def read_pem_crl(path: Path) -> x509.CertificateRevocationList:
-    return _crl(_stamp(path))
-
-
-@functools.lru_cache(maxsize=256)
-def _crl(stamp: tuple[str, int]) -> x509.CertificateRevocationList:
-    path = Path(stamp[0])
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return x509.load_pem_x509_crl(data)
-    except ValueError:
-        try:
-            return x509.load_der_x509_crl(data)
-        except ValueError as exc:
-            raise UserError(f"{path}: not a PEM or DER CRL ({exc})") from None
-
-
 def _common_name(name: x509.Name) -> str:
     """A certificate name as a person reads it: its common name, else the whole name."""
     common = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
@@ -88,24 +53,30 @@ class TrustFiles:
 
 @functools.lru_cache(maxsize=64)
 def _trust_files(
-    anchors: tuple[tuple[str, int], ...], crls: tuple[tuple[str, int], ...]
+    anchors: tuple[pem_files.FileVersion, ...], crls: tuple[pem_files.FileVersion, ...]
 ) -> TrustFiles:
     """Named once per version of the files: the matrix checks every message with the same."""
     named_crls = []
-    for stamp in crls:
-        crl = _crl(stamp)
+    for at in crls:
+        crl = pem_files.crl(at.path)
         update = crl.next_update_utc
         named_crls.append(
-            (stamp[0], _common_name(crl.issuer), None if update is None else f"{update:%Y-%m-%d}")
+            (at.path, _common_name(crl.issuer), None if update is None else f"{update:%Y-%m-%d}")
         )
     return TrustFiles(
-        tuple((s[0], _common_name(c.subject)) for s in anchors for c in _pem_certificates(s)),
+        tuple(
+            (at.path, _common_name(c.subject))
+            for at in anchors
+            for c in pem_files.certificates(at.path)
+        ),
         tuple(named_crls),
     )
 
 
 def trust_files(trust: Sequence[Path], crls: Sequence[Path]) -> TrustFiles:
-    return _trust_files(tuple(_stamp(Path(p)) for p in trust), tuple(_stamp(Path(p)) for p in crls))
+    return _trust_files(
+        tuple(pem_files.version(p) for p in trust), tuple(pem_files.version(p) for p in crls)
+    )
 
 
 @dataclass
@@ -293,10 +264,8 @@ def build_context(
     expected_recipient: str | None,
 ) -> Context:
     """Parse and read the message. UserError only for bad trust, CRL or identity files."""
-    anchor_stamps = tuple(_stamp(Path(p)) for p in trust)
-    crl_stamps = tuple(_stamp(Path(p)) for p in crls)
-    trust_certs = [c for s in anchor_stamps for c in _pem_certificates(s)]
-    crl_list = [_crl(s) for s in crl_stamps]
+    trust_certs = [c for p in trust for c in pem_files.certificates(p)]
+    crl_list = [pem_files.crl(p) for p in crls]
     intended, source, identity_certs = _intended(identity_dir, expected_recipient)
     root = parse_message(message)
     context = Context(
@@ -311,7 +280,7 @@ def build_context(
         identity_given=identity_dir is not None,
         expected_sender=expected_sender,
         expected_recipient=expected_recipient,
-        trust_files=_trust_files(anchor_stamps, crl_stamps),
+        trust_files=trust_files(trust, crls),
     )
     key, key_error = _open_key(identity_dir)
     reader = LayerReader(key, key_error, [to_asn1(c) for c in trust_certs])

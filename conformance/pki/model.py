@@ -18,6 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.core import pem_files
 from conformance.core.vocabulary import ROLES, Party, Role
 from conformance.errors import UserError
 from conformance.paths import PKI_DIR
@@ -35,38 +36,19 @@ def check_role(role: str) -> Role:
     return role
 
 
-def _stamp(path: Path) -> tuple[str, int, int]:
-    try:
-        stat = path.stat()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return (str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=4096)
-def _certificates_at(stamp: tuple[str, int, int]) -> tuple[x509.Certificate, ...]:
-    path = Path(stamp[0])
-    data = path.read_bytes()
-    try:
-        certs = tuple(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
-        raise UserError(f"{path}: not a PEM certificate ({exc})") from exc
-    return certs
-
-
 def read_certificates(path: Path) -> tuple[x509.Certificate, ...]:
     """All certificates of a PEM file (cached); UserError naming the file if bad."""
-    return _certificates_at(_stamp(path))
+    return pem_files.certificates(path)
 
 
 def read_certificate(path: Path) -> x509.Certificate:
     """The first certificate of a PEM file."""
-    return read_certificates(path)[0]
+    return pem_files.certificate(path)
 
 
 @lru_cache(maxsize=1024)
-def _key_at(stamp: tuple[str, int, int]) -> rsa.RSAPrivateKey:
-    path = Path(stamp[0])
+def _key_at(at: pem_files.FileVersion) -> rsa.RSAPrivateKey:
+    path = Path(at.path)
     try:
         # The full RSA key check costs ~0.1 s a key; the PKI tests run it on
         # every committed key, so loading skips it.
@@ -81,20 +63,11 @@ def _key_at(stamp: tuple[str, int, int]) -> rsa.RSAPrivateKey:
 
 
 def read_private_key(path: Path) -> rsa.RSAPrivateKey:
-    return _key_at(_stamp(path))
-
-
-@lru_cache(maxsize=64)
-def _crl_at(stamp: tuple[str, int, int]) -> x509.CertificateRevocationList:
-    path = Path(stamp[0])
-    try:
-        return x509.load_pem_x509_crl(path.read_bytes())
-    except ValueError as exc:
-        raise UserError(f"{path}: not a PEM CRL ({exc})") from exc
+    return _key_at(pem_files.version(path))
 
 
 def read_crl(path: Path) -> x509.CertificateRevocationList:
-    return _crl_at(_stamp(path))
+    return pem_files.crl(path)
 
 
 def _load_json(path: Path) -> dict[str, Any]:

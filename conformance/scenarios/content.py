@@ -136,13 +136,13 @@ def encode_base64(data: bytes, *, final_break: bool) -> bytes:
     return CRLF.join(lines) + (CRLF if final_break and lines else b"")
 
 
-_QP_LITERAL = re.compile(rb"[\x21-\x3c\x3e-\x7e\t ]*")
+# The bytes quoted-printable must encode: all but printable ASCII other than "=", tab, space.
+_QP_ENCODED_RUN = re.compile(rb"[^\x21-\x3c\x3e-\x7e\t ]+")
 _QP_CHUNK = QP_LINE - 1  # characters before a soft line break "="
-_QP_ENCODED = [b"=%02X" % b for b in range(256)]
-_QP_TOKEN = [
-    bytes([b]) if (33 <= b <= 126 and b != 61) or b in (9, 32) else _QP_ENCODED[b]
-    for b in range(256)
-]
+
+
+def _qp_run(match: re.Match[bytes]) -> bytes:
+    return b"=" + match[0].hex("=").upper().encode("ascii")
 
 
 def encode_quoted_printable(raw: bytes) -> bytes:
@@ -156,33 +156,27 @@ def encode_quoted_printable(raw: bytes) -> bytes:
     return CRLF.join(_qp_line(line) for line in raw.split(CRLF))
 
 
-def _qp_special(line: bytes, i: int) -> bool:
-    return line[i] == 46 or line.startswith(b"From ", i)
-
-
 def _qp_line(line: bytes) -> bytes:
-    # Fast path, same bytes as the general one: a line of literal characters only
-    # is cut every 75 characters, unless a cut lands on "From " or ".".
-    if _QP_LITERAL.fullmatch(line) and (not line or line[-1] not in (9, 32)):
-        starts = range(0, len(line), _QP_CHUNK)
-        if not any(_qp_special(line, i) for i in starts):
-            return b"=\r\n".join(line[i : i + _QP_CHUNK] for i in starts)
-    tokens = [_QP_TOKEN[b] for b in line]
+    # Written by hand: binascii.b2a_qp and quopri protect "." only alone on a line and
+    # never "From ", and both cut lines without those rules.
+    text = _QP_ENCODED_RUN.sub(_qp_run, line)
     if line and line[-1] in (9, 32):  # a blank ending a line is encoded
-        tokens[-1] = _QP_ENCODED[line[-1]]
+        text = text[:-1] + b"=%02X" % line[-1]
     physical: list[bytes] = []
-    current: list[bytes] = []
-    width = 0
-    for i, token in enumerate(tokens):
-        if width == 0 and _qp_special(line, i):
-            token = _QP_ENCODED[line[i]]
-        if width + len(token) > _QP_CHUNK:  # room for the soft break "="
-            current.append(b"=")
-            physical.append(b"".join(current))
-            current, width = [], 0
-            if _qp_special(line, i):
-                token = _QP_ENCODED[line[i]]
-        current.append(token)
-        width += len(token)
-    physical.append(b"".join(current))
-    return CRLF.join(physical)
+    start = 0
+    while True:
+        # Every "=" in `text` begins an "=XX" token: a literal "=" is itself encoded.
+        if text.startswith(b".", start) or text.startswith(b"From ", start):
+            text = b"%s=%02X%s" % (text[:start], text[start], text[start + 1 :])
+        elif text.startswith(b"From=20", start) and start + 7 == len(text):  # "From " ends it
+            text = b"%s=46%s" % (text[:start], text[start + 1 :])
+        if len(text) - start <= _QP_CHUNK:
+            physical.append(text[start:])
+            return b"=\r\n".join(physical)
+        end = start + _QP_CHUNK
+        if text[end - 1] == 61:  # never cut inside an "=XX" token
+            end -= 1
+        elif text[end - 2] == 61:
+            end -= 2
+        physical.append(text[start:end])
+        start = end
