@@ -309,11 +309,15 @@ def _software_keys(pki: TestPKI) -> tuple[PrivateKeyHandle, PrivateKeyHandle]:
     return signer, decryptor
 
 
-def software_exchange_ms(seconds: float, size: int = 10_000) -> float:
-    """Milliseconds per exchange with software keys, as `make bench` reports it (the matrix
-    benchmark's yardstick, measured in its own process)."""
+def exchange_ms(seconds: float, *, softhsm: bool = False, size: int = 10_000) -> float | None:
+    """Milliseconds per exchange with software keys (or the keys on SoftHSM, None when it
+    is not installed), as `make bench` reports it: the matrix benchmark's yardsticks,
+    measured in its own process."""
     pki = load_pki()
-    signer, decryptor = _software_keys(pki)
+    keys = _softhsm_keys(pki) if softhsm else _software_keys(pki)
+    if isinstance(keys, str):
+        return None
+    signer, decryptor = keys
     exchange = Exchange(
         pki, letter(size), signer, decryptor, pki.identities[SENDER], pki.identities[RECEIVER]
     )

@@ -3,6 +3,7 @@
     python -m conformance.matrix.bench [--jobs N] [--examples N] [--seed N] [--out DIR] [--profile]
     python -m conformance.matrix.bench --results DIR/results.json   # analyse a finished run
     python -m conformance.matrix.bench --pinned [--jobs N]           # `make bench-matrix`
+    python -m conformance.matrix.bench --split [--sender ID ...]      # where a cell's time goes
 
 It runs `osm-conformance run` on every shipped profile and function, then
 reads results.json: wall time, exchanges per second (basic and generated
@@ -18,12 +19,23 @@ time per exchange (this process and all its children: workers and tools),
 the milliseconds per exchange of each kind of cell (built-in, or the real
 engine it involves), their ratio to `make bench`'s exchange (measured here,
 in this process, first) and the wall time of `run --agent reference`.
+
+--split runs one worker in this process and times the stages of every exchange
+with wrappers (no profiler, so the figures are the real ones): the agents' send
+and receive, inside them the token's and the software keys' RSA operations,
+the content cipher and the calls to an engine's harness (the engine's own work
+and the pipe), and around them the scenario's entity, the content comparison
+and the basic example's evidence; what is left of the cells' time is
+hypothesis (generating the examples) and the judgement.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import functools
+import importlib
 import os
 import pstats
 import resource
@@ -31,8 +43,9 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from conformance import bench as engine_bench
 from conformance.cli import main as cli_main
@@ -58,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{side}", action="append", default=[], help="a selection")
     parser.add_argument(
         "--results", type=Path, metavar="FILE", help="only analyse this results.json of a run"
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="one worker in this process; milliseconds per exchange of each stage",
     )
     parser.add_argument(
         "--pinned",
@@ -188,22 +206,25 @@ def _timed_run(command: list[str]) -> tuple[int, float, float]:
 
 def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
     """The pinned figures of issue 20 (see the module docstring)."""
-    bench_ms = engine_bench.software_exchange_ms(bench_seconds)
-    print(f"make bench's exchange (software keys, in this process): {bench_ms:.2f} ms")
-    selection = ["--no-rejections", "--quiet", "--jobs", str(jobs)]
+    software = engine_bench.exchange_ms(bench_seconds) or 1.0  # software keys: always here
+    token = engine_bench.exchange_ms(bench_seconds, softhsm=True)
+    print(f"make bench's exchange (in this process): software keys {software:.2f} ms", end="")
+    print(f", keys on SoftHSM {token:.2f} ms" if token is not None else " (no SoftHSM here)")
+    selection = ["--no-rejections", "--quiet"]
     selection += ["--examples", str(PINNED_EXAMPLES), "--seed", str(DEFAULT_SEED)]
     selection += [a for f in PINNED_FUNCTIONS for a in ("--function", f)]
+    selection += [a for x in PINNED_AGENTS for a in ("--sender", x, "--receiver", x)]
+    totals: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
-        matrix = [*selection, "--out", f"{tmp}/matrix"]
-        matrix += [a for x in PINNED_AGENTS for a in ("--sender", x, "--receiver", x)]
-        code, wall, cpu = _timed_run(["run", *matrix])
-        path = Path(tmp) / "matrix" / RESULTS_FILE
-        if not path.exists():
+        code, wall, cpu = _timed_run(["run", *selection, "--jobs", str(jobs), "--out", tmp + "/m"])
+        if not (Path(tmp) / "m" / RESULTS_FILE).exists():
             print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
             return code or 1
-        results = load_results(path)
-        one = [*selection, "--out", f"{tmp}/agent", "--agent", PINNED_AGENT]
-        one += [a for x in PINNED_AGENTS for a in ("--sender", x, "--receiver", x)]
+        results = load_results(Path(tmp) / "m" / RESULTS_FILE)
+        with _timed_stages(totals):
+            cli_main(["run", *selection, "--jobs", "1", "--out", tmp + "/one"])
+        alone = load_results(Path(tmp) / "one" / RESULTS_FILE)
+        one = [*selection, "--jobs", str(jobs), "--out", tmp + "/agent", "--agent", PINNED_AGENT]
         agent_code, agent_wall, agent_cpu = _timed_run(["run", *one])
         agent_path = Path(tmp) / "agent" / RESULTS_FILE
         agent_cells = len(load_results(agent_path).cells) if agent_path.exists() else 0
@@ -218,18 +239,25 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
         f"exit code {code}"
     )
     print("  verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
+    same = sorted((c.sender, c.receiver, c.function, c.verdict) for c in alone.cells)
+    same_verdicts = same == sorted((c.sender, c.receiver, c.function, c.verdict) for c in cells)
     print(f"  wall time {wall:.1f} s, {exchanges} exchanges")
     print(
         f"  CPU time {cpu:.1f} s ({cpu / max(wall, 1e-9):.0%} of wall), "
         f"{cpu / max(exchanges, 1) * 1000:.2f} ms per exchange"
     )
-    print("  time in cells per exchange, by kind (ratio to make bench's exchange):")
-    for kind, (n, ex, seconds) in per_kind(results).items():
+    print(
+        "  cells' time per exchange by kind, one worker (as make bench runs: no other "
+        "worker competing for the cores; ratio to make bench's exchange, software / SoftHSM):"
+    )
+    for kind, (n, ex, seconds) in per_kind(alone).items():
         ms = seconds / max(ex, 1) * 1000
-        print(
-            f"    {kind:>8}: {ms:6.2f} ms  ({ms / bench_ms:4.1f} x)  {n:4d} cells, "
-            f"{ex:6d} exchanges, {seconds:6.1f} s"
-        )
+        ratios = f"{ms / software:4.1f} x" + (f" / {ms / token:4.1f} x" if token else "")
+        print(f"    {kind:>8}: {ms:6.2f} ms  ({ratios})  {n:4d} cells, {ex:6d} exchanges")
+    print(f"  the one-worker run's verdicts are {'the same' if same_verdicts else 'DIFFERENT'}")
+    print("  where that run's time went:")
+    for line in _stage_lines(totals, alone):
+        print("    " + line)
     print(
         f"run --agent {PINNED_AGENT}: {agent_cells} cells, wall time {agent_wall:.1f} s, "
         f"CPU {agent_cpu:.1f} s, exit code {agent_code}"
@@ -237,10 +265,98 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
     return code
 
 
+# The stages --split times: (label, module, attribute), the attribute looked up where it
+# is called (a class's method, or a function by the name its caller imported). Labels
+# starting with two spaces are parts of the stage above them.
+SPLIT_STAGES = (
+    ("exchange (send, carry, receive, compare)", "conformance.matrix.cell", "exchange"),
+    ("  scenario entity (MIME, QP)", "conformance.matrix.exchange", "build_entity"),
+    ("  sender and receiver agents", "conformance.agents.profiled", "ProfileAgent.send"),
+    ("  sender and receiver agents", "conformance.agents.profiled", "ProfileAgent.receive"),
+    ("  sender and receiver agents", "conformance.agents.tool_agent", "ToolAgent.send"),
+    ("  sender and receiver agents", "conformance.agents.tool_agent", "ToolAgent.receive"),
+    ("    token RSA (SoftHSM, PKCS#11)", "conformance.token.pkcs11", "Pkcs11Key.sign"),
+    ("    token RSA (SoftHSM, PKCS#11)", "conformance.token.pkcs11", "Pkcs11Key.decrypt"),
+    ("    software-key RSA", "conformance.token.software", "SoftwareKey.sign"),
+    ("    software-key RSA", "conformance.token.software", "SoftwareKey.decrypt"),
+    ("    content cipher (CBC)", "conformance.smime.ciphers", "_cbc"),
+    ("    engine harness calls", "conformance.agents.harness", "Harness.call"),
+    ("  content comparison", "conformance.matrix.exchange", "compare"),
+    ("evidence of the basic example", "conformance.matrix.cell", "validate"),
+    ("evidence of the basic example", "conformance.matrix.cell", "sent_algorithms"),
+    ("evidence of the basic example", "conformance.matrix.cell", "EvidenceWriter.report"),
+)
+
+
+@contextlib.contextmanager
+def _timed_stages(totals: dict[str, float]) -> Iterator[None]:
+    """Wrap each stage's callable so that its wall time adds to `totals[label]`."""
+    undo: list[tuple[Any, str, Any]] = []
+
+    def timed(label: str, original: Any) -> Any:
+        @functools.wraps(original)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                totals[label] += time.perf_counter() - started
+
+        return wrapper
+
+    try:
+        for label, module_name, attribute in SPLIT_STAGES:
+            owner: Any = importlib.import_module(module_name)
+            *path, name = attribute.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
+            undo.append((owner, name, original))
+            setattr(owner, name, timed(label, original))
+        yield
+    finally:
+        for owner, name, original in reversed(undo):
+            setattr(owner, name, original)
+
+
+def _stage_lines(totals: dict[str, float], results: Results) -> list[str]:
+    """Milliseconds per exchange of each stage timed in `results`' one-worker run."""
+    exchanges = sum(c.examples for c in results.cells)
+    cells = sum(c.duration_s for c in results.cells)
+    per = 1000 / max(exchanges, 1)
+    lines = [f"{cells * per:8.2f} ms  cells (everything a cell does, per exchange)"]
+    for label in dict.fromkeys(label for label, _m, _a in SPLIT_STAGES):
+        lines.append(f"{totals[label] * per:8.2f} ms  {label}")
+    rest = cells - totals[SPLIT_STAGES[0][0]] - totals["evidence of the basic example"]
+    lines.append(f"{rest * per:8.2f} ms  the rest: hypothesis (generating examples), judgement")
+    return lines
+
+
+def split(args: argparse.Namespace) -> int:
+    """`--split`: one worker in this process, the wall time of each stage per exchange."""
+    totals: dict[str, float] = defaultdict(float)
+    with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
+        command = ["run", "--quiet", "--jobs", "1", "--examples", str(args.examples)]
+        command += ["--seed", str(args.seed), "--out", tmp, "--no-rejections"]
+        for side in ("sender", "receiver", "function"):
+            command += [a for value in getattr(args, side) for a in (f"--{side}", value)]
+        with _timed_stages(totals):
+            code = cli_main(command)
+        if not (Path(tmp) / RESULTS_FILE).exists():
+            print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
+            return code or 1
+        results = load_results(Path(tmp) / RESULTS_FILE)
+    print(f"{len(results.cells)} cells, {sum(c.examples for c in results.cells)} exchanges")
+    print("\n".join(_stage_lines(totals, results)))
+    return code
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.pinned:
         return pinned(args.jobs)
+    if args.split:
+        return split(args)
     if args.results is not None:
         results = load_results(args.results)
         print(report(results, results.run.duration_s or 0.0))
