@@ -276,11 +276,17 @@ class Entity:
     def _line_defects(self) -> list[Defect]:
         found: list[Defect] = []
         segments = self._own_segments()
-        for code, name, pattern in (
-            ("bare-lf", "LF", _BARE_LF),
-            ("bare-cr", "CR", _BARE_CR),
+        raw = self.raw
+        # Counting is a C loop; the patterns' lookarounds try every position. A segment
+        # has a bare LF (CR) only if it has more LFs (CRs) than CRLFs.
+        crlf = [raw.count(b"\r\n", a, b) for a, b in segments]
+        for code, name, pattern, byte in (
+            ("bare-lf", "LF", _BARE_LF, b"\n"),
+            ("bare-cr", "CR", _BARE_CR, b"\r"),
         ):
-            hits = [m.start() for a, b in segments for m in pattern.finditer(self.raw, a, b)]
+            pairs = zip(segments, crlf, strict=True)
+            suspect = [(a, b) for (a, b), n in pairs if raw.count(byte, a, b) > n]
+            hits = [m.start() for a, b in suspect for m in pattern.finditer(raw, a, b)]
             if hits:
                 line = self.line + self.raw.count(b"\n", 0, hits[0])
                 message = f"{len(hits)} bare {name} (first at line {line})"
