@@ -15,6 +15,7 @@ Caches are per user, never inside the package (`cache_dir()`).
 from __future__ import annotations
 
 import os
+import shutil
 from importlib.resources import files
 from pathlib import Path
 
@@ -68,3 +69,28 @@ def cache_dir() -> Path:
         base = root / "osm-conformance"
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+MEMORY_ENV = "OSM_CONFORMANCE_TMPFS"  # "0": keep working files on disk
+_MEMORY_ROOT = Path("/dev/shm")
+_MEMORY_MIN_FREE = 1 << 30  # bytes
+
+
+def memory_dir() -> Path | None:
+    """A directory in memory (tmpfs) for short-lived working files, or None: no /dev/shm,
+    less than 1 GiB free there (a container's default is 64 MiB), or OSM_CONFORMANCE_TMPFS=0.
+
+    The agents write every message they hand to a tool, and the tool its answer, to
+    files: on a disk, creating and closing one costs about 0.3 ms (the file system's
+    journal), on tmpfs 0.02 ms. The SoftHSM token copies live here too.
+    """
+    if os.environ.get(MEMORY_ENV, "1") == "0" or not os.access(_MEMORY_ROOT, os.W_OK):
+        return None
+    try:
+        if shutil.disk_usage(_MEMORY_ROOT).free < _MEMORY_MIN_FREE:
+            return None
+    except OSError:
+        return None
+    directory = _MEMORY_ROOT / f"osm-conformance-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory

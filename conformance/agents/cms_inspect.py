@@ -11,6 +11,7 @@ as its OID). The signer shown in the status follows the receiver's one rule
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from asn1crypto import algos
@@ -81,12 +82,18 @@ def _signer_certificate(parts: SignedParts) -> x509.Certificate | None:
     return None
 
 
+# The parts of the last few structures: an agent asks of the same CMS its algorithms and
+# then its signer (a BER one from NSS takes asn1crypto's slower path). The parts are
+# immutable; the facts built from them are each caller's own.
+_parsed = functools.lru_cache(maxsize=8)(parse)
+
+
 def inspect(data: bytes) -> CmsFacts:
     """Facts about a CMS ContentInfo; raises ValueError when it is not one.
 
     Each call returns its own facts (callers may change them).
     """
-    info = parse(data)
+    info = _parsed(data)
     name = _TYPE_NAMES.get(info.content_type)
     content = info.content
     facts = CmsFacts(name or info.content_type)

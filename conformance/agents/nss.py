@@ -30,6 +30,7 @@ from conformance.agents.tool_agent import (
     pem,
     pem_certificates,
     require_ok,
+    resolved,
     sha1_hex,
     summary,
 )
@@ -161,7 +162,7 @@ class NssAgent(ToolAgent):
 
     def prepare(self, party: Party) -> None:
         """Import the identity's PKCS#12 (and, for a role it lacks, one made from the PEM)."""
-        directory = party.identity_dir.resolve()
+        directory = resolved(party.identity_dir)
         if directory in self._prepared:
             return
         ev = self.setup_evidence
@@ -214,7 +215,7 @@ class NssAgent(ToolAgent):
                 self._add_cert(cert, "C,C,C", ev)
         self._trusted = set(wanted)
         for crl_path in request.crls:
-            path = Path(crl_path).resolve()
+            path = resolved(Path(crl_path))
             if path in self._crls:
                 continue
             data = path.read_bytes()
@@ -250,7 +251,7 @@ class NssAgent(ToolAgent):
     def _sign(self, content: bytes, sender: Party, ev: Evidence) -> bytes:
         self._check_options("sign")
         so = self.options.sign if self.options else None
-        nick = self._sign_nick.get(sender.identity_dir.resolve())
+        nick = self._sign_nick.get(resolved(sender.identity_dir))
         if nick is None:
             raise SendFailure(
                 ErrorCode.INTERNAL, f"no signing key of {sender.identity_dir} in the NSS database"

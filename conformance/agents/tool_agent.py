@@ -12,6 +12,8 @@ written once per content, the signer a tool wrote, the tool's words classified.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 import shutil
 import tempfile
@@ -29,6 +31,7 @@ from conformance.agents.recipients import looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout, run
 from conformance.core import pem_files
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
+from conformance.paths import memory_dir
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
 from conformance.pki.export import pkcs12_bytes
 from conformance.smime.algorithms import micalg_name
@@ -158,8 +161,18 @@ def crl_pems(request: ReceiveRequest) -> list[bytes]:
     return parts
 
 
+@functools.lru_cache(maxsize=4096)
 def sha1_hex(cert: x509.Certificate) -> str:
+    """The SHA-1 fingerprint the tools show (cached: the agents ask it of the same few
+    certificates at every call, and a fingerprint encodes the certificate again)."""
     return cert.fingerprint(hashes.SHA1()).hex().upper()
+
+
+@functools.lru_cache(maxsize=1024)
+def resolved(path: Path) -> Path:
+    """`path.resolve()`, once per path and process: the agents key what they prepared by
+    the identity directories' real paths, at every call."""
+    return path.resolve()
 
 
 def services(status: Status) -> None:
@@ -192,10 +205,13 @@ class ToolAgent(ABC):
         self.timeout = timeout
         self._own_workdir = workdir is None
         self.workdir = (
-            Path(tempfile.mkdtemp(prefix=f"osm-{self.id}-")) if workdir is None else workdir
+            Path(tempfile.mkdtemp(prefix=f"osm-{self.id}-", dir=memory_dir()))
+            if workdir is None
+            else workdir
         )
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._counter = 0
+        self._transient: list[Path] = []  # tmp() files of the current call
         if identity is not None:
             self.prepare(identity)
 
@@ -278,9 +294,22 @@ class ToolAgent(ABC):
         return Capabilities(send=frozenset(FUNCTIONS), receive=frozenset(FUNCTIONS))
 
     def tmp(self, name: str) -> Path:
-        """A fresh file name in this instance's work directory."""
+        """A fresh file name in this instance's work directory, for the current send or
+        receive: the file is removed when that call ends (a run makes thousands, and the
+        work directory may be in memory)."""
+        path = self._fresh(name)
+        self._transient.append(path)
+        return path
+
+    def _fresh(self, name: str) -> Path:
         self._counter += 1
         return self.workdir / f"{self._counter:05d}-{name}"
+
+    def _forget_transient(self) -> None:
+        for path in self._transient:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        self._transient.clear()
 
     def cms_files(self, cms: bytes | None) -> tuple[Path, Path]:
         """(input file holding a layer's CMS, fresh output file) for a decrypt step."""
@@ -294,7 +323,7 @@ class ToolAgent(ABC):
         and the recipients are the same at nearly every call."""
         path = self._written.get((name, data))
         if path is None or not path.exists():
-            path = self.tmp(name)
+            path = self._fresh(name)
             path.write_bytes(data)
             if len(self._written) > 64:
                 self._written.clear()
@@ -325,6 +354,8 @@ class ToolAgent(ABC):
             return SendResult(None, exc.code, exc.reason, ev)
         except ToolTimeout as exc:
             return SendResult(None, ErrorCode.INTERNAL, str(exc), ev)
+        finally:
+            self._forget_transient()
         return SendResult(message, evidence=ev)
 
     def _find_recipients(self, request: SendRequest, ev: Evidence) -> SendRequest | SendResult:
@@ -374,6 +405,8 @@ class ToolAgent(ABC):
             status.add_error(ErrorCode.MALFORMED, str(exc))
         except ToolTimeout as exc:
             status.add_error(ErrorCode.INTERNAL, str(exc))
+        finally:
+            self._forget_transient()
         services(status)
         return Reception(content, status, ev)
 

@@ -61,7 +61,6 @@ USER_PIN = "1234"
 SO_PIN = "12345678"
 UTIL = "softhsm2-util"
 MODULE_ENV = "OSM_CONFORMANCE_SOFTHSM_MODULE"
-TMPFS_ENV = "OSM_CONFORMANCE_SOFTHSM_TMPFS"
 # Bumped when the way a template is filled changes, so old templates are not reused.
 TEMPLATE_FORMAT = "1"
 
@@ -228,9 +227,7 @@ def ensure_template(directories: Sequence[Path], label: str, pin: str, so_pin: s
     root.mkdir(parents=True, exist_ok=True)
     scratch = root / f"building-{os.getpid()}-{template.name}"
     shutil.rmtree(scratch, ignore_errors=True)
-    memory = memory_directory()
-    if memory is not None:
-        memory.mkdir(mode=0o700, exist_ok=True)
+    memory = paths.memory_dir()
     with tempfile.TemporaryDirectory(prefix="build-", dir=memory or root) as build:
         command = [sys.executable, "-m", "conformance.token.softhsm", "build-template"]
         command += ["--label", label, "--pin", pin, "--so-pin", so_pin, build]
@@ -244,15 +241,6 @@ def ensure_template(directories: Sequence[Path], label: str, pin: str, so_pin: s
     except OSError:
         shutil.rmtree(scratch, ignore_errors=True)
     return template
-
-
-def memory_directory() -> Path | None:
-    """A tmpfs directory for scratch token files, or None (no /dev/shm, or
-    OSM_CONFORMANCE_SOFTHSM_TMPFS=0)."""
-    shm = Path("/dev/shm")
-    if os.environ.get(TMPFS_ENV, "1") == "0" or not os.access(shm, os.W_OK):
-        return None
-    return shm / f"osm-conformance-{os.getuid()}"
 
 
 def _remove(directory: Path) -> None:
@@ -276,9 +264,8 @@ def copy_token(template: Path, directory: Path, *, in_memory: bool) -> Path:
     """
     _remove(directory)
     directory.mkdir(parents=True)
-    memory = memory_directory() if in_memory else None
+    memory = paths.memory_dir() if in_memory else None
     if memory is not None:
-        memory.mkdir(mode=0o700, exist_ok=True)
         target = Path(tempfile.mkdtemp(prefix=f"{directory.name}-", dir=memory))
         shutil.rmtree(target)
         shutil.copytree(template / "tokens", target)
@@ -299,7 +286,7 @@ _PROC_NAME = re.compile(r"^proc-[^-]+-(\d+)(?:-[^-]+)?$")
 def _remove_stale(root: Path) -> None:
     """Remove the token directories of processes that are gone (killed, or
     left through os._exit as multiprocessing children do)."""
-    memory = memory_directory()
+    memory = paths.memory_dir()
     entries = list(root.glob("proc-*")) + (list(memory.glob("proc-*")) if memory else [])
     for entry in entries:
         match = _PROC_NAME.match(entry.name)
