@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.core import pem_files
 from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
 
@@ -89,8 +90,28 @@ def load_certificate(directory: Path, role: Role) -> x509.Certificate:
 
 def load_private_key(directory: Path, role: Role, *, validate: bool = True) -> rsa.RSAPrivateKey:
     """The role's RSA key. `validate=False` skips OpenSSL's RSA consistency check
-    (~20-150 ms a key), for keys only handed on to a token."""
+    (~20-150 ms a key), for keys only handed on to a token.
+
+    Loaded once per version of the file and process: a matrix worker asks for the same
+    keys from its agents, its token and its validator, and the check would cost more
+    than all the exchanges of a cell. A checked key also serves an unchecked request."""
     path = key_path(directory, role)
+    if not path.exists():
+        raise UserError(f"{path}: no {role} private key in this identity directory")
+    at = pem_files.version(path)
+    key = _KEYS.get((at, True)) or (None if validate else _KEYS.get((at, False)))
+    if key is None:
+        key = _parse_private_key(path, role, validate)
+        if len(_KEYS) >= 256:
+            _KEYS.clear()
+        _KEYS[(at, validate)] = key
+    return key
+
+
+_KEYS: dict[tuple[pem_files.FileVersion, bool], rsa.RSAPrivateKey] = {}
+
+
+def _parse_private_key(path: Path, role: Role, validate: bool) -> rsa.RSAPrivateKey:
     try:
         key = serialization.load_pem_private_key(
             path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=not validate
