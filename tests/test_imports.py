@@ -170,7 +170,17 @@ def test_the_check_finds_a_cycle(tmp_path: Path) -> None:
 # entry points, in the command-line layer whatever package holds them.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
-    ("errors", "paths", "status", "functions", "results", "search", "cli_support", "loopback"),
+    (
+        "errors",
+        "paths",
+        "pem_files",
+        "status",
+        "functions",
+        "results",
+        "search",
+        "cli_support",
+        "loopback",
+    ),
     ("pki", "token", "directory"),
     ("mail",),
     ("smime",),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from conformance.core import pem_files
+from conformance import pem_files
 from conformance.errors import UserError
 from conformance.pki.model import load_pki
 

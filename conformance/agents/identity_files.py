@@ -1,7 +1,7 @@
 """Reading an identity directory (the PKI export layout) and trust files, cached.
 
 Agents are called thousands of times per run with the same few directories:
-certificates and CRLs are parsed once per version of their file (core.pem_files),
+certificates and CRLs are parsed once per version of their file (pem_files),
 keys opened once per process.
 """
 
@@ -13,11 +13,11 @@ from pathlib import Path
 
 from cryptography import x509
 
-from conformance.core import pem_files
-from conformance.core.pem_files import certificate as certificate
-from conformance.core.pem_files import certificates as certificates
+from conformance import pem_files
 from conformance.core.vocabulary import Party, Role
 from conformance.errors import UserError
+from conformance.pem_files import certificate as certificate
+from conformance.pem_files import certificates as certificates
 from conformance.token import PrivateKeyHandle, open_key
 
 

@@ -25,11 +25,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance import pem_files
 from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.recipients import looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout, run
-from conformance.core import pem_files
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
 from conformance.paths import memory_dir
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
@@ -62,7 +62,7 @@ class StepResult:
 
 
 def pem_certificates(path: Path) -> list[x509.Certificate]:
-    """The certificates of a file, parsed once per version of it (core.pem_files)."""
+    """The certificates of a file, parsed once per version of it (pem_files)."""
     return list(pem_files.certificates(path))
 
 

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
+from conformance import pem_files
 from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
 from conformance.check.policy import Policy
 from conformance.check.tree import Node, parse_message
-from conformance.core import certificates, pem_files
+from conformance.core import certificates
 from conformance.core.bilingual import Bilingual
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conformance.core import pem_files
+from conformance import pem_files
 from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
 
