@@ -3,8 +3,25 @@
  *
  * One process serves many requests (osm-harness/1, ../common/osm_harness.h): no process
  * start-up, configuration load or provider initialisation per call.  Every request starts
- * with an empty error queue; exit codes and stderr lines follow the CLI. */
+ * with an empty error queue; exit codes and stderr lines follow the CLI.
+ *
+ * What is kept between calls, and why it cannot change an answer:
+ * - certificates (-recip, -signer), private keys (-inkey), -certfile chains and the
+ *   certificates and CRLs of -CAfile, parsed, in a cache keyed by the file's exact bytes
+ *   (../common/osm_cache.h): every call still reads each file, so a file rewritten between
+ *   calls (a new trust list, a new CRL) has other bytes and is parsed again, as the CLI
+ *   would parse it.  Objects are handed out up-referenced and are not modified by the
+ *   calls that use them (the X509_STORE of a -verify is built fresh each call from the
+ *   cached certificates and CRLs, in the file's order, with that call's parameters).  Only
+ *   a parse that succeeded and left the error queue as the file loader would leave it is
+ *   cached; a file that cannot be read or parsed goes to the file loader, for the CLI's
+ *   messages;
+ * - ciphers and digests fetched by name (immutable methods of an unchanging library
+ *   context).
+ * Parsing a PEM private key costs more than an RSA signature on OpenSSL 3 (its decoders):
+ * these caches take a call to about the cost of its cryptography (README.md, Speed). */
 #define _GNU_SOURCE
+#include "../common/osm_cache.h"
 #include "../common/osm_harness.h"
 
 #include <openssl/bio.h>
@@ -95,18 +112,127 @@ static BIO *open_out(const char *file, osm_buf *err)
     return bio;
 }
 
-/* PEM first, then DER, as the CLI's loaders accept either. */
+/* What the content-keyed cache (../common/osm_cache.h) holds. */
+enum kind { K_CERT = 1, K_KEY, K_CERTS, K_CAFILE };
+/* The tag of a certificate or key the DER fallback parsed: the PEM attempt before it had
+ * cleared the error queue, which a cache hit repeats. */
+#define PARSED_AS_DER 1
+
+static void free_cert(void *obj)
+{
+    X509_free(obj);
+}
+
+static void free_key(void *obj)
+{
+    EVP_PKEY_free(obj);
+}
+
+static void free_certs(void *obj)
+{
+    sk_X509_pop_free(obj, X509_free);
+}
+
+static void free_infos(void *obj)
+{
+    sk_X509_INFO_pop_free(obj, X509_INFO_free);
+}
+
+/* PEM first, then DER, as the CLI's loaders accept either; *der tells which parsed it. */
+static X509 *parse_cert(BIO *bio, int *der)
+{
+    *der = 0;
+    X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    if (cert == NULL) {
+        ERR_clear_error();
+        (void)BIO_reset(bio);
+        cert = d2i_X509_bio(bio, NULL);
+        *der = 1;
+    }
+    return cert;
+}
+
+static EVP_PKEY *parse_key(BIO *bio, int *der)
+{
+    *der = 0;
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    if (key == NULL) {
+        ERR_clear_error();
+        (void)BIO_reset(bio);
+        key = d2i_PrivateKey_bio(bio, NULL);
+        *der = 1;
+    }
+    return key;
+}
+
+typedef void *(*parser)(BIO *bio, int *der);
+
+/* A certificate or key from the cache by the file's bytes (up-referenced by `up_ref`), or
+ * parsed from those bytes and cached.  Only a parse that leaves the error queue as it
+ * found it (empty) is cached, so a hit leaves the queue as the parse would have.  NULL
+ * when the file cannot be read or parsed: the caller then runs the file loader itself, for
+ * the CLI's own messages. */
+static void *cached_object(const char *file, enum kind kind, parser parse,
+                           int (*up_ref)(void *), osm_cache_free release)
+{
+    size_t len;
+    int tag;
+    unsigned char *bytes = osm_read_whole(file, &len);
+    if (bytes == NULL)
+        return NULL;
+    void *obj = osm_cache_get(kind, bytes, len, &tag);
+    if (obj != NULL) {
+        up_ref(obj);
+        if (tag == PARSED_AS_DER)
+            ERR_clear_error();
+    } else if (ERR_peek_error() == 0) {
+        BIO *mem = BIO_new_mem_buf(bytes, (int)len);
+        int der = 0;
+        obj = mem != NULL ? parse(mem, &der) : NULL;
+        BIO_free(mem);
+        if (obj != NULL && ERR_peek_error() == 0) {
+            osm_cache_put(kind, bytes, len, obj, der ? PARSED_AS_DER : 0, release);
+            up_ref(obj);
+        } else {
+            if (obj != NULL)
+                release(obj);
+            obj = NULL;
+            ERR_clear_error(); /* it was empty: the file loader starts from the same */
+        }
+    }
+    free(bytes);
+    return obj;
+}
+
+static void *parse_cert_any(BIO *bio, int *der)
+{
+    return parse_cert(bio, der);
+}
+
+static void *parse_key_any(BIO *bio, int *der)
+{
+    return parse_key(bio, der);
+}
+
+static int up_cert(void *obj)
+{
+    return X509_up_ref(obj);
+}
+
+static int up_key(void *obj)
+{
+    return EVP_PKEY_up_ref(obj);
+}
+
 static X509 *load_cert(const char *file, const char *desc, osm_buf *err)
 {
-    X509 *cert = NULL;
+    X509 *cert = cached_object(file, K_CERT, parse_cert_any, up_cert, free_cert);
+    if (cert != NULL)
+        return cert;
     BIO *bio = BIO_new_file(file, "rb");
     if (bio != NULL) {
-        cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (cert == NULL) {
-            ERR_clear_error();
-            (void)BIO_reset(bio);
-            cert = d2i_X509_bio(bio, NULL);
-        }
+        int der;
+        cert = parse_cert(bio, &der);
         BIO_free(bio);
     }
     if (cert == NULL) {
@@ -118,15 +244,13 @@ static X509 *load_cert(const char *file, const char *desc, osm_buf *err)
 
 static EVP_PKEY *load_key(const char *file, const char *desc, osm_buf *err)
 {
-    EVP_PKEY *key = NULL;
+    EVP_PKEY *key = cached_object(file, K_KEY, parse_key_any, up_key, free_key);
+    if (key != NULL)
+        return key;
     BIO *bio = BIO_new_file(file, "rb");
     if (bio != NULL) {
-        key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        if (key == NULL) {
-            ERR_clear_error();
-            (void)BIO_reset(bio);
-            key = d2i_PrivateKey_bio(bio, NULL);
-        }
+        int der;
+        key = parse_key(bio, &der);
         BIO_free(bio);
     }
     if (key == NULL) {
@@ -136,24 +260,105 @@ static EVP_PKEY *load_key(const char *file, const char *desc, osm_buf *err)
     return key;
 }
 
-static STACK_OF(X509) *load_certs(const char *file, osm_buf *err)
+/* Every PEM certificate of bio, in order; ends with an empty error queue. */
+static STACK_OF(X509) *parse_certs(BIO *bio)
 {
     STACK_OF(X509) *certs = sk_X509_new_null();
-    BIO *bio = BIO_new_file(file, "rb");
     X509 *cert;
+    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+        sk_X509_push(certs, cert);
+    ERR_clear_error(); /* the end of the file */
+    return certs;
+}
+
+static STACK_OF(X509) *load_certs(const char *file, osm_buf *err)
+{
+    size_t len;
+    int tag;
+    unsigned char *bytes = osm_read_whole(file, &len);
+    if (bytes != NULL) {
+        STACK_OF(X509) *certs = osm_cache_get(K_CERTS, bytes, len, &tag);
+        if (certs == NULL) {
+            BIO *mem = BIO_new_mem_buf(bytes, (int)len);
+            certs = parse_certs(mem);
+            BIO_free(mem);
+            if (sk_X509_num(certs) > 0) {
+                osm_cache_put(K_CERTS, bytes, len, certs, 0, free_certs);
+            } else {
+                sk_X509_free(certs);
+                certs = NULL;
+            }
+        }
+        free(bytes);
+        if (certs != NULL) {
+            ERR_clear_error(); /* as the file loader ends */
+            return X509_chain_up_ref(certs);
+        }
+    }
+    BIO *bio = BIO_new_file(file, "rb");
+    STACK_OF(X509) *certs = NULL;
     if (bio != NULL) {
-        while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-            sk_X509_push(certs, cert);
-        ERR_clear_error(); /* the end of the file */
+        certs = parse_certs(bio);
         BIO_free(bio);
     }
-    if (bio == NULL || sk_X509_num(certs) == 0) {
+    if (certs == NULL || sk_X509_num(certs) == 0) {
         osm_buf_printf(err, "Could not read certificates from %s\n", file);
         print_errors(err);
         sk_X509_pop_free(certs, X509_free);
         return NULL;
     }
     return certs;
+}
+
+/* X509_LOOKUP_load_file_ex(PEM) into `lookup`'s store: its certificates and CRLs, in the
+ * file's order, added to the store as that loader adds them.  The parsed list is cached by
+ * the file's bytes; a file the cache cannot take goes to the loader itself. */
+static int load_cafile(X509_STORE *store, X509_LOOKUP *lookup, const char *file)
+{
+    size_t len;
+    int tag;
+    unsigned char *bytes = osm_read_whole(file, &len);
+    STACK_OF(X509_INFO) *infos = NULL;
+    if (bytes != NULL && (infos = osm_cache_get(K_CAFILE, bytes, len, &tag)) != NULL) {
+        free(bytes);
+        int count = 0;
+        for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+            X509_INFO *info = sk_X509_INFO_value(infos, i);
+            if (info->x509 != NULL) {
+                if (!X509_STORE_add_cert(store, info->x509))
+                    return 0;
+                count++;
+            }
+            if (info->crl != NULL) {
+                if (!X509_STORE_add_crl(store, info->crl))
+                    return 0;
+                count++;
+            }
+        }
+        return count;
+    }
+    int loaded = X509_LOOKUP_load_file_ex(lookup, file, X509_FILETYPE_PEM, NULL, NULL);
+    if (loaded > 0 && bytes != NULL) {
+        /* Parsed again from the bytes read above (not the file, which may have changed
+         * since), as the loader parses; only a list it would load (a certificate or CRL)
+         * is kept.  The error queue is left as the loader left it. */
+        ERR_set_mark();
+        BIO *mem = BIO_new_mem_buf(bytes, (int)len);
+        infos = mem != NULL ? PEM_X509_INFO_read_bio_ex(mem, NULL, NULL, "", NULL, NULL) : NULL;
+        BIO_free(mem);
+        ERR_pop_to_mark();
+        int useful = 0;
+        for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+            X509_INFO *info = sk_X509_INFO_value(infos, i);
+            useful |= info->x509 != NULL || info->crl != NULL;
+        }
+        if (useful)
+            osm_cache_put(K_CAFILE, bytes, len, infos, 0, free_infos);
+        else
+            free_infos(infos);
+    }
+    free(bytes);
+    return loaded;
 }
 
 /* apps' pkey_ctrl_string / cms_set_pkey_param: "name:value" onto the key context. */
@@ -177,15 +382,57 @@ static int set_keyopts(EVP_PKEY_CTX *pctx, const keyopts *k, osm_buf *err)
     return 1;
 }
 
+/* Ciphers and digests found by name, kept for the process: a fetched method is immutable
+ * and the library context (default, configuration loaded once at start) does not change,
+ * so a name finds the same method at every call.  Only names that were found are kept
+ * (a miss leaves the library's errors on the queue, which the caller may print). */
+#define MAX_METHODS 32
+static struct {
+    int digest;
+    char *name;
+    void *method;
+} methods[MAX_METHODS];
+static int nmethods;
+
+static void *known_method(int digest, const char *name)
+{
+    for (int i = 0; i < nmethods; i++)
+        if (methods[i].digest == digest && strcmp(methods[i].name, name) == 0)
+            return methods[i].method;
+    return NULL;
+}
+
+static void keep_method(int digest, const char *name, void *method)
+{
+    if (nmethods == MAX_METHODS)
+        return;
+    char *copy = strdup(name);
+    if (copy == NULL)
+        abort();
+    methods[nmethods].digest = digest;
+    methods[nmethods].name = copy;
+    methods[nmethods].method = method;
+    nmethods++;
+    if (digest)
+        EVP_MD_up_ref(method);
+    else
+        EVP_CIPHER_up_ref(method);
+}
+
 /* apps' opt_cipher_silent: fetched from the default library context, or the legacy table
  * (so -rc2-40 is accepted here and fails later, in CMS_final, as with the CLI). */
 static EVP_CIPHER *find_cipher(const char *name)
 {
-    EVP_CIPHER *c;
+    EVP_CIPHER *c = known_method(0, name);
+    if (c != NULL) {
+        EVP_CIPHER_up_ref(c);
+        return c;
+    }
     ERR_set_mark();
     if ((c = EVP_CIPHER_fetch(NULL, name, NULL)) != NULL
         || (c = (EVP_CIPHER *)EVP_get_cipherbyname(name)) != NULL) {
         ERR_pop_to_mark();
+        keep_method(0, name, c);
         return c;
     }
     ERR_clear_last_mark();
@@ -194,11 +441,16 @@ static EVP_CIPHER *find_cipher(const char *name)
 
 static EVP_MD *find_md(const char *name)
 {
-    EVP_MD *md;
+    EVP_MD *md = known_method(1, name);
+    if (md != NULL) {
+        EVP_MD_up_ref(md);
+        return md;
+    }
     ERR_set_mark();
     if ((md = EVP_MD_fetch(NULL, name, NULL)) != NULL
         || (md = (EVP_MD *)EVP_get_digestbyname(name)) != NULL) {
         ERR_pop_to_mark();
+        keep_method(1, name, md);
         return md;
     }
     ERR_clear_last_mark();
@@ -359,7 +611,7 @@ static X509_STORE *setup_verify(const request *r, osm_buf *err)
         return store;
     if (r->cafile != NULL) {
         X509_LOOKUP *lookup = X509_STORE_add_lookup(store, X509_LOOKUP_file());
-        if (X509_LOOKUP_load_file_ex(lookup, r->cafile, X509_FILETYPE_PEM, NULL, NULL) <= 0) {
+        if (load_cafile(store, lookup, r->cafile) <= 0) {
             osm_buf_printf(err, "Error loading file %s\n", r->cafile);
             print_errors(err);
             X509_STORE_free(store);
