@@ -318,11 +318,15 @@ def exchange_ms(seconds: float, *, softhsm: bool = False, size: int = 10_000) ->
     if isinstance(keys, str):
         return None
     signer, decryptor = keys
-    exchange = Exchange(
-        pki, letter(size), signer, decryptor, pki.identities[SENDER], pki.identities[RECEIVER]
-    )
+    sender, receiver = pki.identities[SENDER], pki.identities[RECEIVER]
+    options = _SOFTHSM_OPTIONS if softhsm else SendOptions()
+    exchange = Exchange(pki, letter(size), signer, decryptor, sender, receiver, options)
     timings = measure(exchange, seconds)
     return timings.per_exchange_ms(timings.build + timings.read)
+
+
+# SoftHSM 2.6 has OAEP with SHA-1 only (CKR_ARGUMENTS_BAD for SHA-256).
+_SOFTHSM_OPTIONS = SendOptions(encrypt=EncryptOptions(key_transport="rsa-oaep-sha1"))
 
 
 def _softhsm_keys(pki: TestPKI) -> tuple[PrivateKeyHandle, PrivateKeyHandle] | str:
@@ -392,9 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(keys, str):
             out(f"SoftHSM: skipped ({keys})")
         else:
-            # SoftHSM 2.6 has OAEP with SHA-1 only (CKR_ARGUMENTS_BAD for SHA-256).
-            options = SendOptions(encrypt=EncryptOptions(key_transport="rsa-oaep-sha1"))
-            hsm = Exchange(pki, content, keys[0], keys[1], sender, receiver, options)
+            hsm = Exchange(pki, content, keys[0], keys[1], sender, receiver, _SOFTHSM_OPTIONS)
             _report("SoftHSM keys (RSA-OAEP SHA-1)", measure(hsm, args.seconds), bound, out)
     return 0
 
