@@ -24,6 +24,7 @@ import tempfile
 import time
 import weakref
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
@@ -485,7 +486,14 @@ class GpgsmAgent(ToolAgent):
 
 
 def _crl_der(path: Path) -> bytes | None:
-    """A CRL file (PEM or DER) as DER, which is what dirmngr loads; None if it is none."""
+    """A CRL file (PEM or DER) as DER, which is what dirmngr loads; None if it is none.
+    Parsed once per version of the file: every reception of a run brings the same CRLs."""
+    info = path.stat()
+    return _crl_der_of(path, (info.st_mtime_ns, info.st_size))
+
+
+@lru_cache(maxsize=256)
+def _crl_der_of(path: Path, stamp: tuple[int, int]) -> bytes | None:
     data = path.read_bytes()
     try:
         if b"-----BEGIN" in data:
