@@ -108,6 +108,7 @@ def _harness_module(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def test_a_verifying_server_lasts(agent: GpgsmAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "_forget_transient", lambda: None)  # the call's files replayed
     notes = exchange(agent)
     line = next(n for n in notes if " --verify " in n and n.endswith("[harness]"))
     argv = shlex.split(line[2:].split("  -> exit ")[0])
