@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench  # harnesses/bench.py: its agents and its exchange
+import bench  # type: ignore[import-not-found,unused-ignore]  # harnesses/bench.py, beside it
 
 from conformance.agents import harness as harness_client
 from conformance.agents.tools import ENGINE_MODE_ENV, built_harnesses
