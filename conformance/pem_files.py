@@ -1,13 +1,14 @@
-"""Certificates and CRLs read from files, parsed once per version of the file.
+"""Certificates, CRLs and private keys read from files, parsed once per version of the file.
 
 Every exchange of a run reads the same few files (an identity's certificates,
 the trust anchors, the CRLs). One `os.stat` says whether a file is still the
 version already parsed (same inode, size and modification time), so a file
 rewritten between two calls is read again and an unchanged one costs a single
 system call: no path resolution, no reading, no parsing. The one reader of
-certificate and CRL files for the agents, the validator and the PKI.
+certificate, CRL and key files for the agents, the token, the validator and the PKI.
 
-A file holds PEM blocks (every one is read) or else one DER object.
+A certificate or CRL file holds PEM blocks (every one is read) or else one DER
+object; a key file one unencrypted PEM RSA key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.errors import UserError
 
@@ -91,3 +94,23 @@ def crls(path: Path | str) -> tuple[x509.CertificateRevocationList, ...]:
 def crl(path: Path | str) -> x509.CertificateRevocationList:
     """The first CRL of the file."""
     return crls(path)[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _private_key(at: FileVersion, validate: bool) -> rsa.RSAPrivateKey:
+    try:
+        key = serialization.load_pem_private_key(
+            _read(at), password=None, unsafe_skip_rsa_key_validation=not validate
+        )
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"{at.path}: not an unencrypted PEM private key ({exc})") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise UserError(f"{at.path}: not an RSA private key")
+    return key
+
+
+def private_key(path: Path | str, *, validate: bool = True) -> rsa.RSAPrivateKey:
+    """The unencrypted PEM RSA key of the file. `validate=False` skips OpenSSL's RSA
+    consistency check (57 ms a key here, more than all the exchanges of a cell), for keys
+    checked elsewhere (the test PKI's, by its tests) or only handed on to a token."""
+    return _private_key(version(path), validate)

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
+from conformance import pem_files
 from conformance.agents import cms_inspect
-from conformance.agents.tool_agent import pem_certificates
 from conformance.core.certificates import same_name
 from conformance.core.vocabulary import REAL_TOOLS
 from conformance.matrix.spec import MatrixSpec
@@ -95,8 +95,8 @@ def test_pem_certificates_follow_the_file(tmp_path: Path) -> None:
     _, two = _self_signed()
     path = tmp_path / "cert.pem"
     path.write_bytes(one.public_bytes(serialization.Encoding.PEM))
-    assert pem_certificates(path) == [one]
+    assert pem_files.certificates(path) == (one,)
     path.write_bytes(
         one.public_bytes(serialization.Encoding.PEM) + two.public_bytes(serialization.Encoding.PEM)
     )
-    assert pem_certificates(path) == [one, two]
+    assert pem_files.certificates(path) == (one, two)

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from conformance import pem_files
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, Evidence, ReceiveRequest, SendRequest
 from conformance.agents.factory import close_agent, make_agent
@@ -181,7 +182,7 @@ def _recipient(arg: str, directories: frozenset[str]) -> tuple[Any, Party]:
     if path.is_dir():
         party = _party(arg, directories=directories)
         return files.role_certificate(party.identity_dir, "encrypt"), party
-    cert = files.certificate(path)
+    cert = pem_files.certificate(path)
     email = files.certificate_email(cert) or ""
     # Known by its certificate alone: the directories it is listed in (--recipient-in)
     # are what a sender needs to choose the format; it has no identity directory here.

@@ -24,12 +24,12 @@ import tempfile
 import time
 import weakref
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from conformance import pem_files
 from conformance.agents import mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest, SendResult
 from conformance.agents.recipients import looked_up, needs_lookup
@@ -40,8 +40,8 @@ from conformance.agents.tool_agent import (
     StepResult,
     ToolAgent,
     pem,
-    pem_certificates,
     require_ok,
+    resolved,
     sha1_hex,
     summary,
 )
@@ -240,7 +240,7 @@ class GpgsmAgent(ToolAgent):
 
     def prepare(self, party: Party) -> None:
         """Import the identity's PKCS#12 (and, for a role it lacks, one made from the PEM)."""
-        directory = party.identity_dir.resolve()
+        directory = resolved(party.identity_dir)
         if directory in self._prepared:
             return
         ev = self.setup_evidence
@@ -286,7 +286,7 @@ class GpgsmAgent(ToolAgent):
         assert self.dirmngr_client is not None
         certs: list[x509.Certificate] = []
         for path in request.trust:
-            certs.extend(pem_certificates(Path(path)))
+            certs.extend(pem_files.certificates(path))
         certs.extend(PartyFiles(request.recipient.identity_dir).ca_certificates())
         env = {"GNUPGHOME": str(self.home)}
         for cert in certs:
@@ -431,7 +431,7 @@ class GpgsmAgent(ToolAgent):
         assert layer.cms is not None
         roots: list[x509.Certificate] = []
         for path in request.trust:
-            roots.extend(pem_certificates(Path(path)))
+            roots.extend(pem_files.certificates(path))
         self._set_trust(roots, ev)
         crl_checks: list[str | Path] = []
         if self.dirmngr_client is None:
@@ -487,21 +487,12 @@ class GpgsmAgent(ToolAgent):
 
 def _crl_der(path: Path) -> bytes | None:
     """A CRL file (PEM or DER) as DER, which is what dirmngr loads; None if it is none.
-    Parsed once per version of the file: every reception of a run brings the same CRLs."""
-    info = path.stat()
-    return _crl_der_of(path, (info.st_mtime_ns, info.st_size))
-
-
-@lru_cache(maxsize=256)
-def _crl_der_of(path: Path, stamp: tuple[int, int]) -> bytes | None:
-    data = path.read_bytes()
+    Parsed once per version of the file (pem_files): every reception brings the same."""
+    pem_files.version(path)  # a file that cannot be read is an error, not "no CRL"
     try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_crl(data).public_bytes(serialization.Encoding.DER)
-        x509.load_der_x509_crl(data)
-    except ValueError:
+        return pem_files.crl(path).public_bytes(serialization.Encoding.DER)
+    except UserError:
         return None
-    return data
 
 
 def _external_keys(colons: str) -> list[tuple[str, str]]:

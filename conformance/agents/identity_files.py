@@ -16,8 +16,6 @@ from cryptography import x509
 from conformance import pem_files
 from conformance.core.vocabulary import Party, Role
 from conformance.errors import UserError
-from conformance.pem_files import certificate as certificate
-from conformance.pem_files import certificates as certificates
 from conformance.token import PrivateKeyHandle, open_key
 
 
@@ -26,7 +24,7 @@ def crls(paths: tuple[Path, ...]) -> list[x509.CertificateRevocationList]:
 
 
 def trust_anchors(paths: tuple[Path, ...]) -> list[x509.Certificate]:
-    return [c for p in paths for c in certificates(p)]
+    return [c for p in paths for c in pem_files.certificates(p)]
 
 
 @lru_cache(maxsize=1024)
@@ -55,7 +53,7 @@ def key(party: Party, role: Role, *, software: bool = False) -> PrivateKeyHandle
 
 
 def role_certificate(identity_dir: Path, role: Role) -> x509.Certificate:
-    return certificate(identity_dir / f"{role}.pem")
+    return pem_files.certificate(identity_dir / f"{role}.pem")
 
 
 def intermediates(identity_dir: Path) -> list[x509.Certificate]:
@@ -69,7 +67,7 @@ def intermediates(identity_dir: Path) -> list[x509.Certificate]:
 @lru_cache(maxsize=1024)
 def _issued(at: pem_files.FileVersion) -> tuple[x509.Certificate, ...]:
     # Once per version of the file: comparing two names costs cryptography a parse of each.
-    return tuple(c for c in certificates(at.path) if c.issuer != c.subject)
+    return tuple(c for c in pem_files.certificates(at.path) if c.issuer != c.subject)
 
 
 @lru_cache(maxsize=1024)

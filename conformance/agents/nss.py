@@ -19,6 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance import pem_files
 from conformance.agents import mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest
 from conformance.agents.tool_agent import (
@@ -28,7 +29,6 @@ from conformance.agents.tool_agent import (
     StepResult,
     ToolAgent,
     pem,
-    pem_certificates,
     require_ok,
     resolved,
     sha1_hex,
@@ -202,7 +202,7 @@ class NssAgent(ToolAgent):
         """Make the db trust exactly the request's anchors and hold its CRLs."""
         wanted: dict[str, x509.Certificate] = {}
         for path in request.trust:
-            for cert in pem_certificates(Path(path)):
+            for cert in pem_files.certificates(path):
                 wanted[sha1_hex(cert)] = cert
         for fp in self._trusted - wanted.keys():
             self._tool(
@@ -218,14 +218,8 @@ class NssAgent(ToolAgent):
             path = resolved(Path(crl_path))
             if path in self._crls:
                 continue
-            data = path.read_bytes()
-            crl = (
-                x509.load_pem_x509_crl(data)
-                if b"BEGIN X509 CRL" in data
-                else x509.load_der_x509_crl(data)
-            )
             der = self.tmp("crl.der")
-            der.write_bytes(crl.public_bytes(serialization.Encoding.DER))
+            der.write_bytes(pem_files.crl(path).public_bytes(serialization.Encoding.DER))
             result = self._tool([self.crlutil, "-I", "-d", self.db, "-t", "1", "-i", der], ev)
             if not result.ok:
                 ev.notes.append(f"crlutil could not import {path}: {summary(result)}")

@@ -61,11 +61,6 @@ class StepResult:
     signer: x509.Certificate | None = None
 
 
-def pem_certificates(path: Path) -> list[x509.Certificate]:
-    """The certificates of a file, parsed once per version of it (pem_files)."""
-    return list(pem_files.certificates(path))
-
-
 @dataclass(frozen=True)
 class PartyFiles:
     """The files of an identity in the PKI export layout."""
@@ -79,7 +74,7 @@ class PartyFiles:
         return self.directory / f"{role}.key.pem"
 
     def certificate(self, role: str) -> x509.Certificate:
-        return pem_certificates(self.cert(role))[0]
+        return pem_files.certificate(self.cert(role))
 
     @property
     def p12(self) -> Path | None:
@@ -93,7 +88,7 @@ class PartyFiles:
         if ca_dir.is_dir():
             for path in sorted(ca_dir.glob("*.pem")):
                 if b"BEGIN CERTIFICATE" in path.read_bytes():
-                    certs.extend(pem_certificates(path))
+                    certs.extend(pem_files.certificates(path))
         return certs
 
     def chain(self) -> list[x509.Certificate]:

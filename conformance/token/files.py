@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance import pem_files
@@ -80,49 +79,19 @@ def key_roles(directory: Path) -> list[Role]:
 
 def load_certificate(directory: Path, role: Role) -> x509.Certificate:
     path = certificate_path(directory, role)
-    try:
-        return x509.load_pem_x509_certificate(path.read_bytes())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no {role} certificate in this identity directory") from None
-    except ValueError as exc:
-        raise UserError(f"{path}: not a PEM certificate: {exc}") from None
+    if not path.exists():
+        raise UserError(f"{path}: no {role} certificate in this identity directory")
+    return pem_files.certificate(path)
 
 
 def load_private_key(directory: Path, role: Role, *, validate: bool = True) -> rsa.RSAPrivateKey:
-    """The role's RSA key. `validate=False` skips OpenSSL's RSA consistency check
-    (~20-150 ms a key), for keys only handed on to a token.
-
-    Loaded once per version of the file and process: a matrix worker asks for the same
-    keys from its agents, its token and its validator, and the check would cost more
-    than all the exchanges of a cell. A checked key also serves an unchecked request."""
+    """The role's RSA key, once per version of its file and process (pem_files): a
+    matrix worker asks for the same keys from its agents, its token and its validator.
+    `validate=False` for keys only handed on to a token."""
     path = key_path(directory, role)
     if not path.exists():
         raise UserError(f"{path}: no {role} private key in this identity directory")
-    at = pem_files.version(path)
-    key = _KEYS.get((at, True)) or (None if validate else _KEYS.get((at, False)))
-    if key is None:
-        key = _parse_private_key(path, role, validate)
-        if len(_KEYS) >= 256:
-            _KEYS.clear()
-        _KEYS[(at, validate)] = key
-    return key
-
-
-_KEYS: dict[tuple[pem_files.FileVersion, bool], rsa.RSAPrivateKey] = {}
-
-
-def _parse_private_key(path: Path, role: Role, validate: bool) -> rsa.RSAPrivateKey:
-    try:
-        key = serialization.load_pem_private_key(
-            path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=not validate
-        )
-    except FileNotFoundError:
-        raise UserError(f"{path}: no {role} private key in this identity directory") from None
-    except (ValueError, TypeError) as exc:
-        raise UserError(f"{path}: not an unencrypted PEM private key: {exc}") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise UserError(f"{path}: not an RSA private key (CPS keys are RSA)")
-    return key
+    return pem_files.private_key(path, validate=validate)
 
 
 def check_identity_dir(directory: Path) -> Path:
