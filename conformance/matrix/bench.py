@@ -197,6 +197,23 @@ def per_kind(results: Results) -> dict[str, tuple[int, int, float]]:
     return {k: (int(v[0]), int(v[1]), v[2]) for k, v in sorted(totals.items())}
 
 
+def _results(out: Path, code: int) -> Results | None:
+    """The results.json a run wrote to `out`, or None (said on stderr) when it wrote none."""
+    if not (out / RESULTS_FILE).exists():
+        print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
+        return None
+    return load_results(out / RESULTS_FILE)
+
+
+def _command(args: argparse.Namespace, jobs: int, out: Path) -> list[str]:
+    """`run` on the selection given (--sender, --receiver, --function) with these settings."""
+    command = ["run", "--quiet", "--jobs", str(jobs), "--examples", str(args.examples)]
+    command += ["--seed", str(args.seed), "--out", str(out)]
+    for side in ("sender", "receiver", "function"):
+        command += [a for value in getattr(args, side) for a in (f"--{side}", value)]
+    return command
+
+
 def _timed_run(command: list[str]) -> tuple[int, float, float]:
     """`osm-conformance COMMAND` in this process: exit code, wall and CPU seconds."""
     cpu, started = _cpu_seconds(), time.perf_counter()
@@ -217,13 +234,12 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
     totals: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
         code, wall, cpu = _timed_run(["run", *selection, "--jobs", str(jobs), "--out", tmp + "/m"])
-        if not (Path(tmp) / "m" / RESULTS_FILE).exists():
-            print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
-            return code or 1
-        results = load_results(Path(tmp) / "m" / RESULTS_FILE)
+        results = _results(Path(tmp) / "m", code)
         with _timed_stages(totals):
-            cli_main(["run", *selection, "--jobs", "1", "--out", tmp + "/one"])
-        alone = load_results(Path(tmp) / "one" / RESULTS_FILE)
+            alone_code = cli_main(["run", *selection, "--jobs", "1", "--out", tmp + "/one"])
+        alone = _results(Path(tmp) / "one", alone_code)
+        if results is None or alone is None:
+            return code or alone_code or 1
         one = [*selection, "--jobs", str(jobs), "--out", tmp + "/agent", "--agent", PINNED_AGENT]
         agent_code, agent_wall, agent_cpu = _timed_run(["run", *one])
         agent_path = Path(tmp) / "agent" / RESULTS_FILE
@@ -325,9 +341,10 @@ def _stage_lines(totals: dict[str, float], results: Results) -> list[str]:
     cells = sum(c.duration_s for c in results.cells)
     per = 1000 / max(exchanges, 1)
     lines = [f"{cells * per:8.2f} ms  cells (everything a cell does, per exchange)"]
-    for label in dict.fromkeys(label for label, _m, _a in SPLIT_STAGES):
-        lines.append(f"{totals[label] * per:8.2f} ms  {label}")
-    rest = cells - totals[SPLIT_STAGES[0][0]] - totals["evidence of the basic example"]
+    labels = list(dict.fromkeys(label for label, _m, _a in SPLIT_STAGES))
+    lines += [f"{totals[label] * per:8.2f} ms  {label}" for label in labels]
+    # What the outermost stages (labels not indented) leave of the cells' time.
+    rest = cells - sum(totals[label] for label in labels if label == label.lstrip())
     lines.append(f"{rest * per:8.2f} ms  the rest: hypothesis (generating examples), judgement")
     return lines
 
@@ -336,16 +353,11 @@ def split(args: argparse.Namespace) -> int:
     """`--split`: one worker in this process, the wall time of each stage per exchange."""
     totals: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
-        command = ["run", "--quiet", "--jobs", "1", "--examples", str(args.examples)]
-        command += ["--seed", str(args.seed), "--out", tmp, "--no-rejections"]
-        for side in ("sender", "receiver", "function"):
-            command += [a for value in getattr(args, side) for a in (f"--{side}", value)]
         with _timed_stages(totals):
-            code = cli_main(command)
-        if not (Path(tmp) / RESULTS_FILE).exists():
-            print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
-            return code or 1
-        results = load_results(Path(tmp) / RESULTS_FILE)
+            code = cli_main([*_command(args, 1, Path(tmp)), "--no-rejections"])
+        results = _results(Path(tmp), code)
+    if results is None:
+        return code or 1
     print(f"{len(results.cells)} cells, {sum(c.examples for c in results.cells)} exchanges")
     print("\n".join(_stage_lines(totals, results)))
     return code
@@ -364,23 +376,19 @@ def run(argv: Sequence[str] | None = None) -> int:
     jobs = 1 if args.profile else args.jobs
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
         out: Path = args.out or Path(tmp)
-        command = ["run", "--quiet", "--jobs", str(jobs), "--examples", str(args.examples)]
-        command += ["--seed", str(args.seed), "--out", str(out)]
-        for side in ("sender", "receiver", "function"):
-            command += [a for value in getattr(args, side) for a in (f"--{side}", value)]
         profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        code = cli_main(command)
+        code = cli_main(_command(args, jobs, out))
         if profiler is not None:
             profiler.disable()
         wall = time.perf_counter() - started
-        if not (out / RESULTS_FILE).exists():
-            print(f"bench: the run wrote no results (exit code {code})", file=sys.stderr)
+        written = _results(out, code)
+        if written is None:
             return code or 1
         print()
-        print(report(load_results(out / RESULTS_FILE), wall))
+        print(report(written, wall))
     if profiler is not None:
         stats = pstats.Stats(profiler)
         total = sum(t for _, t in by_library(stats)) or 1.0
