@@ -138,8 +138,9 @@ static void free_infos(void *obj)
     sk_X509_INFO_pop_free(obj, X509_INFO_free);
 }
 
-/* PEM first, then DER, as the CLI's loaders accept either; *der tells which parsed it. */
-static X509 *parse_cert(BIO *bio, int *der)
+/* PEM first, then DER, as the CLI's loaders accept either; *der tells which parsed it.
+ * The parsers return void * to be the cache's `parser` (an X509 or an EVP_PKEY). */
+static void *parse_cert(BIO *bio, int *der)
 {
     *der = 0;
     X509 *cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
@@ -152,7 +153,7 @@ static X509 *parse_cert(BIO *bio, int *der)
     return cert;
 }
 
-static EVP_PKEY *parse_key(BIO *bio, int *der)
+static void *parse_key(BIO *bio, int *der)
 {
     *der = 0;
     EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
@@ -204,16 +205,6 @@ static void *cached_object(const char *file, enum kind kind, parser parse,
     return obj;
 }
 
-static void *parse_cert_any(BIO *bio, int *der)
-{
-    return parse_cert(bio, der);
-}
-
-static void *parse_key_any(BIO *bio, int *der)
-{
-    return parse_key(bio, der);
-}
-
 static int up_cert(void *obj)
 {
     return X509_up_ref(obj);
@@ -226,7 +217,7 @@ static int up_key(void *obj)
 
 static X509 *load_cert(const char *file, const char *desc, osm_buf *err)
 {
-    X509 *cert = cached_object(file, K_CERT, parse_cert_any, up_cert, free_cert);
+    X509 *cert = cached_object(file, K_CERT, parse_cert, up_cert, free_cert);
     if (cert != NULL)
         return cert;
     BIO *bio = BIO_new_file(file, "rb");
@@ -244,7 +235,7 @@ static X509 *load_cert(const char *file, const char *desc, osm_buf *err)
 
 static EVP_PKEY *load_key(const char *file, const char *desc, osm_buf *err)
 {
-    EVP_PKEY *key = cached_object(file, K_KEY, parse_key_any, up_key, free_key);
+    EVP_PKEY *key = cached_object(file, K_KEY, parse_key, up_key, free_key);
     if (key != NULL)
         return key;
     BIO *bio = BIO_new_file(file, "rb");
