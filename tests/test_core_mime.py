@@ -354,3 +354,24 @@ def test_the_cached_content_type_is_the_email_packages(value: str | None) -> Non
     if value is not None:
         message["Content-Type"] = value
     assert mime._content_type(message) == message.get_content_type()
+
+
+def test_an_entity_read_is_the_one_the_dataclass_builds() -> None:
+    """`_new_entity` sets the fields at once instead of through the frozen `__init__`:
+    every entity of a tree (multipart, leaves, defaults left unset) must be what
+    `Entity(**fields)` gives, with no field missing and none extra."""
+    import dataclasses
+
+    raw = (
+        b"Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\n"
+        b"Content-Type: text/plain\r\n\r\nhello\r\n--b\r\n\r\nno header\r\n--b--\r\npost\r\n"
+    )
+    names = {f.name for f in dataclasses.fields(Entity)}
+    for entity in mime.read(raw).walk():
+        assert set(vars(entity)) == names
+        again = Entity(**{name: getattr(entity, name) for name in names})
+        assert vars(again) == vars(entity)
+    leaf = mime.read(b"Content-Type: text/plain\r\n\r\nx")
+    assert (leaf.boundary, leaf.spans, leaf.children, leaf.closed) == (None, (), (), False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        leaf.body = b"changed"  # type: ignore[misc]

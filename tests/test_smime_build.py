@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import given
+from hypothesis import strategies as st
 from smime_build_support import NOW, BuildPKI, pki, seeded
 
 from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
@@ -31,6 +33,8 @@ from conformance.smime.mime_build import (
     canonicalize,
     encode_content,
     message_headers,
+    quoted_printable,
+    quoted_printable_by_line,
     split_entity,
 )
 from conformance.smime.options import (
@@ -548,3 +552,24 @@ def test_canonicalize_fast_paths_match_the_definition() -> None:
     for _ in range(3000):
         data = bytes(generator.choice(b"a\r\n") for _ in range(generator.randrange(12)))
         assert canonicalize(data) == line_break.sub(b"\r\n", data), data
+
+
+# Text of the letters' kind: lines of accents (8-bit in UTF-8), blanks and tabs, the
+# characters quoted-printable treats apart ("=", ".", "From "), and lines whose blank
+# before the line end falls at the 76th column, where encoding the whole body and a line
+# differ.
+_QP_PIECE = st.sampled_from(["é", "à", " ", "\t", "=", ".", "From ", "a", "µ", "\x7f"])
+_QP_LINE = st.builds(
+    lambda head, n, tail, end: "".join(head) + "x" * n + tail + end,
+    st.lists(_QP_PIECE, max_size=6),
+    st.integers(0, 80),
+    st.sampled_from(["", " ", "\t", "é ", "= ", "  "]),
+    st.sampled_from(["\n", "\n\n", ""]),
+)
+_QP_TEXT = st.lists(_QP_LINE, max_size=8).map(lambda lines: "".join(lines).encode())
+
+
+@given(_QP_TEXT)
+def test_quoted_printable_fast_path_is_the_line_by_line_encoding(body: bytes) -> None:
+    """Whole-body encoding is taken only when it gives the line-by-line bytes."""
+    assert quoted_printable(body) == quoted_printable_by_line(body)

@@ -162,7 +162,7 @@ class Lookup:
         with warnings.catch_warnings():
             # ldap3 2.9 imports names pyasn1 0.6 deprecates (tagMap, typeMap): not ours to fix.
             warnings.simplefilter("ignore", DeprecationWarning)
-            from ldap3 import Connection, Server
+            from ldap3 import NONE, Connection, Server
             from ldap3.core.exceptions import (
                 LDAPException,
                 LDAPResponseTimeoutError,
@@ -173,7 +173,15 @@ class Lookup:
         what = self.url
         try:
             if self._connection is None:
-                server = Server(self.address.host, self.address.port, connect_timeout=self.timeout)
+                # get_info=NONE: the answers are read raw, so the server's schema (which
+                # ldap3 otherwise fetches and parses at every bind, most of a lookup's
+                # time) is never needed.
+                server = Server(
+                    self.address.host,
+                    self.address.port,
+                    connect_timeout=self.timeout,
+                    get_info=NONE,
+                )
                 self._connection = Connection(
                     server,
                     auto_bind=True,

@@ -36,8 +36,8 @@ def _length(n: int) -> bytes:
 
 def tlv(tag: int, *contents: bytes) -> bytes:
     """One element with a single-octet tag (every tag CMS needs is below 31)."""
-    body = b"".join(contents)
-    return bytes((tag,)) + _length(len(body)) + body
+    # One join: the contents (a whole message, at the outer levels) are copied once.
+    return b"".join((bytes((tag,)), _length(sum(map(len, contents))), *contents))
 
 
 def sequence(*parts: bytes) -> bytes:

@@ -213,9 +213,18 @@ def quoted_printable(body: bytes) -> bytes:
     line. A blank before a break is encoded after the column check there, so
     those bodies (and any CR) take the line-by-line path.
     """
-    if b"\r" not in body and b" \n" not in body and b"\t\n" not in body:
-        # No CR in, none out (soft breaks are "=\n" without CRLF in the input).
-        return binascii.b2a_qp(body, quotetabs=False, istext=True).replace(b"\n", CRLF)
+    if b"\r" not in body:
+        lines = body.split(b"\n")
+        # (Looking for b" \n" in the body costs more than this: blanks are frequent in
+        # text, and a two-byte search stops at each.)
+        if not any(line.endswith((b" ", b"\t")) for line in lines[:-1]):
+            # No CR in, none out (soft breaks are "=\n" without CRLF in the input).
+            return binascii.b2a_qp(body, quotetabs=False, istext=True).replace(b"\n", CRLF)
+    return quoted_printable_by_line(body)
+
+
+def quoted_printable_by_line(body: bytes) -> bytes:
+    """`quoted_printable` one line at a time: every body (a test compares the two)."""
     lines = _LINE_BREAK.split(body)
     encoded = [binascii.b2a_qp(line, quotetabs=False, istext=True) for line in lines]
     return canonicalize(CRLF.join(encoded))
