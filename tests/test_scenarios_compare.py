@@ -5,19 +5,36 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare
 from conformance.scenarios import hprim as hp
 from conformance.scenarios.compare import describe_bytes_difference
 from conformance.scenarios.model import HprimPayload
-from conformance.scenarios.strategies import basic_hprim_report
+from conformance.scenarios.strategies import basic_hprim_report, scenarios
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_basic_scenarios_arrive_intact(function: str) -> None:
     scenario = basic_scenario(function)  # type: ignore[arg-type]
     assert compare(scenario, build_entity(scenario)) == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+@given(data=st.data())
+@settings(max_examples=15)
+def test_every_drawn_scenario_is_intact_in_its_own_entity(
+    function: str, data: st.DataObject
+) -> None:
+    """What lets `compare` take an entity received exactly as sent for intact."""
+    scenario = data.draw(scenarios(function))  # type: ignore[arg-type]
+    entity = build_entity(scenario)
+    assert compare(scenario, entity) == []
+    assert compare(scenario, entity, sent=entity) == []
+    other = entity.replace(b"\r\n", b"\n")  # any other bytes are read and compared
+    assert compare(scenario, other, sent=entity) == compare(scenario, other)
 
 
 @pytest.mark.parametrize("function", ["sign", "attachments", "hprim-net"])

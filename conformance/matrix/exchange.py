@@ -168,7 +168,7 @@ def read_delivered(
     )
     if obs.reason is not None or reception.content is None:
         return obs
-    differences = compare(scenario, reception.content)
+    differences = compare(scenario, reception.content, sent=obs.entity)
     if differences:
         obs.reason = "content differs: " + "; ".join(differences[:3])
         return obs
