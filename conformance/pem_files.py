@@ -13,7 +13,9 @@ object; a key file one unencrypted PEM RSA key.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -23,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance.errors import UserError
+from conformance.paths import cache_dir
 
 _CRL_END = b"-----END X509 CRL-----"
 
@@ -96,21 +99,36 @@ def crl(path: Path | str) -> x509.CertificateRevocationList:
     return crls(path)[0]
 
 
+def _checked_record(data: bytes) -> Path:
+    """Where the cache records that a key file's exact bytes passed OpenSSL's RSA check:
+    the check's answer depends on those bytes alone, so every later process (each worker
+    of every run) takes the key without checking it again."""
+    return cache_dir() / "checked-keys" / hashlib.sha256(data).hexdigest()
+
+
 @functools.lru_cache(maxsize=256)
 def _private_key(at: FileVersion, validate: bool) -> rsa.RSAPrivateKey:
+    data = _read(at)
+    record = _checked_record(data) if validate else None
+    check = record is not None and not record.exists()
     try:
         key = serialization.load_pem_private_key(
-            _read(at), password=None, unsafe_skip_rsa_key_validation=not validate
+            data, password=None, unsafe_skip_rsa_key_validation=not check
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"{at.path}: not an unencrypted PEM private key ({exc})") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise UserError(f"{at.path}: not an RSA private key")
+    if check and record is not None:
+        with contextlib.suppress(OSError):  # a read-only cache: checked again next time
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.touch()
     return key
 
 
 def private_key(path: Path | str, *, validate: bool = True) -> rsa.RSAPrivateKey:
-    """The unencrypted PEM RSA key of the file. `validate=False` skips OpenSSL's RSA
-    consistency check (57 ms a key here, more than all the exchanges of a cell), for keys
-    checked elsewhere (the test PKI's, by its tests) or only handed on to a token."""
+    """The unencrypted PEM RSA key of the file, its consistency checked by OpenSSL once
+    per content of the file and user (57 ms a key here, more than all the exchanges of a
+    cell; `_checked_record`). `validate=False` skips the check, for keys checked elsewhere
+    (the test PKI's, by its tests) or only handed on to a token."""
     return _private_key(version(path), validate)

@@ -62,3 +62,50 @@ def test_a_bad_crl_is_named(tmp_path: Path) -> None:
     path.write_bytes(b"not a crl")
     with pytest.raises(UserError, match=r"bad\.crl: not a PEM CRL, nor a DER one"):
         pem_files.crls(path)
+
+
+def test_a_key_is_checked_once_per_content_and_a_bad_one_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenSSL's RSA check runs once per content of a key file (recorded in the cache);
+    a key that fails it is refused on every load, never recorded."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    monkeypatch.setenv("OSM_CONFORMANCE_CACHE", str(tmp_path / "cache"))
+    checks: list[bool] = []
+    load = serialization.load_pem_private_key
+
+    def counted(data: bytes, password: None, *, unsafe_skip_rsa_key_validation: bool) -> object:
+        checks.append(not unsafe_skip_rsa_key_validation)
+        return load(data, password, unsafe_skip_rsa_key_validation=unsafe_skip_rsa_key_validation)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counted)
+    good = load_pki().identity("pro01").directory / "sign.key.pem"
+    copy = tmp_path / "good.key.pem"
+    copy.write_bytes(good.read_bytes())
+    for path in (good, copy, copy):
+        pem_files._private_key.cache_clear()  # as a new process would
+        assert pem_files.private_key(path).key_size == 2048
+    assert checks == [True, False, False]  # the copy has the same bytes: checked once
+
+    numbers = load(copy.read_bytes(), None).private_numbers()  # type: ignore[union-attr]
+    broken = rsa.RSAPrivateNumbers(
+        numbers.p, numbers.q, numbers.d, numbers.dmp1, numbers.dmq1 ^ 2, numbers.iqmp,
+        numbers.public_numbers,
+    ).private_key(unsafe_skip_rsa_key_validation=True)  # fmt: skip
+    bad = tmp_path / "bad.key.pem"
+    bad.write_bytes(
+        broken.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    checks.clear()
+    for _ in range(2):
+        pem_files._private_key.cache_clear()
+        with pytest.raises(UserError, match=r"bad\.key\.pem"):
+            pem_files.private_key(bad)
+    assert checks == [True, True]
+    assert pem_files.private_key(bad, validate=False).key_size == 2048  # handed on as it is
