@@ -19,6 +19,7 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from typing import Literal
 
+from conformance.core import mime
 from conformance.smime import b64
 from conformance.smime.options import Charset, ContentEncoding, MimeOptions
 
@@ -255,27 +256,19 @@ def encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> 
     media_type, boundary, _cte = _content_headers(header_block)
     if not media_type.startswith("multipart/") or boundary is None or depth > 16:
         return _encode_leaf(entity, encoding)
-    delimiter = re.compile(
-        rb"(?:^|\r?\n)--" + re.escape(boundary.encode("latin-1")) + rb"(--)?[ \t]*(\r?\n|\Z)"
-    )
-    out = bytearray(entity[: len(entity) - len(body)])
+    # The parts are where the MIME reader finds them (`core.mime.delimited`, one search
+    # of the bytes per delimiter line): only their bytes are replaced.
+    delim = b"--" + boundary.encode("latin-1")
+    spans, _first, last_start, closed, _end = mime.delimited(mime.InMemory(body), delim)
+    if not closed and last_start is not None:  # no close delimiter: the last part runs on
+        spans.append((last_start, len(body)))
+    out = [entity[: len(entity) - len(body)]]
     pos = 0
-    part_start: int | None = None
-    for match in delimiter.finditer(body):
-        if part_start is None:
-            out += body[pos : match.end()]
-        else:
-            out += encode_content(body[part_start : match.start()], encoding, depth + 1)
-            out += body[match.start() : match.end()]
-        pos = match.end()
-        part_start = None if match.group(1) else match.end()
-        if match.group(1):
-            break
-    if part_start is not None:  # no close delimiter: the last part runs to the end
-        out += encode_content(body[part_start:], encoding, depth + 1)
-    else:
-        out += body[pos:]
-    return bytes(out)
+    for start, end in spans:
+        out += (body[pos:start], encode_content(body[start:end], encoding, depth + 1))
+        pos = end
+    out.append(body[pos:])
+    return b"".join(out)
 
 
 # --- S/MIME entities ------------------------------------------------------------------
