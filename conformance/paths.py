@@ -54,7 +54,8 @@ def source_checkout(needed_for: str) -> Path:
 
 
 def cache_dir() -> Path:
-    """Per-user cache (token directories, NSS databases, fuzz seeds and failures).
+    """Per-user cache (token directories, NSS databases, fuzz seeds and failures, key files
+    already checked).
 
     OSM_CONFORMANCE_CACHE overrides it (tests and workers isolate with it); otherwise
     $XDG_CACHE_HOME/osm-conformance, by default ~/.cache/osm-conformance, in a
