@@ -375,3 +375,21 @@ def test_an_entity_read_is_the_one_the_dataclass_builds() -> None:
     assert (leaf.boundary, leaf.spans, leaf.children, leaf.closed) == (None, (), (), False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         leaf.body = b"changed"  # type: ignore[misc]
+
+
+def test_bare_line_ends_and_canonical_form_match_their_definitions() -> None:
+    """BARE_LF is written to begin with its byte (a fast search): it finds what
+    `(?<!\\r)\\n` finds; `canonicalize` leaves CRLF data as it is and turns every bare LF
+    into CRLF, a lone CR kept."""
+    import random
+    import re
+
+    slow_lf = re.compile(rb"(?<!\r)\n")
+    generator = random.Random(13)
+    for _ in range(3000):
+        data = bytes(generator.choice(b"a\r\n") for _ in range(generator.randrange(14)))
+        assert [m.span() for m in mime.BARE_LF.finditer(data)] == [
+            m.span() for m in slow_lf.finditer(data)
+        ], data
+        expected = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        assert mime.canonicalize(data) == expected, data

@@ -12,22 +12,19 @@ or a bare CR anywhere) has no such single reading: it stays as it is, an error.
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from conformance.check.tree import Node, parse_message
+from conformance.core.mime import BARE_CR, BARE_LF
 
 Endings = Literal["CRLF", "LF", "mixed"]
-
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _own_endings(node: Node) -> tuple[int, int]:
     """(CRLF, bare LF) counts of the entity's own lines: its header, and its body or, for a
     multipart, the preamble, delimiters and epilogue (the parts count for themselves)."""
     own = node.entity.own_bytes()  # header + CRLF + own body: that joining CRLF is not counted
-    return own.count(b"\r\n") - 1, len(_BARE_LF.findall(own))
+    return own.count(b"\r\n") - 1, len(BARE_LF.findall(own))
 
 
 def _signed_contents(node: Node) -> list[Node]:
@@ -42,9 +39,9 @@ def _signed_contents(node: Node) -> list[Node]:
 def line_endings(message: bytes) -> Endings:
     """ "CRLF" when no line ends in a bare LF; "LF" when every line does, but for a signed
     content kept whole in CRLF (as openssl saves it); "mixed" otherwise."""
-    if _BARE_CR.search(message):
+    if BARE_CR.search(message):
         return "mixed"
-    if not _BARE_LF.search(message):
+    if not BARE_LF.search(message):
         return "CRLF"
     root = parse_message(message)
     inside: set[str] = set()

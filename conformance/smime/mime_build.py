@@ -65,9 +65,10 @@ class Headers:
 
 def canonicalize(data: bytes) -> bytes:
     """Every line break (CR, LF or CRLF) as CRLF: the canonical form of RFC 8551 3.1.1."""
-    crlf = data.count(CRLF)
-    if data.count(b"\r") == crlf:  # no lone CR: only LF need a CR (C-speed paths)
-        return data if data.count(b"\n") == crlf else data.replace(CRLF, b"\n").replace(b"\n", CRLF)
+    if mime.BARE_CR.search(data) is None:  # no lone CR: only LF need a CR (C-speed paths)
+        if mime.BARE_LF.search(data) is None:
+            return data
+        return data.replace(CRLF, b"\n").replace(b"\n", CRLF)
     return _LINE_BREAK.sub(CRLF, data)
 
 
