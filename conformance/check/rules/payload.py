@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
@@ -10,10 +9,10 @@ from conformance.check.context import Context
 from conformance.check.layers import PKCS7_SIGNATURE, is_cms_part
 from conformance.check.tree import Node
 from conformance.core.bilingual import Bilingual
+from conformance.core.mime import BARE_CR, BARE_LF
 from conformance.scenarios import hprim
 
 _HPRIM_NAMES = (".hpr", ".hpm", ".hps", ".hprim")
-_BARE_EOL = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
 def _file_name(node: Node) -> str:
@@ -77,7 +76,7 @@ def hprim_well_formed(context: Context) -> Iterator[Outcome]:
 def hprim_transport(context: Context) -> Iterator[Outcome]:
     for node, data in hprim_parts(context):
         cte = node.transfer_encoding
-        bare = _BARE_EOL.search(data)
+        bare = BARE_CR.search(data) or BARE_LF.search(data)
         ok = cte == "base64" or (bare is None and node.content_type.startswith("text/"))
         found = Bilingual.same(f"{node.content_type}, {cte}")
         if bare:
