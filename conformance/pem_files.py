@@ -109,17 +109,19 @@ def _checked_record(data: bytes) -> Path:
 @functools.lru_cache(maxsize=256)
 def _private_key(at: FileVersion, validate: bool) -> rsa.RSAPrivateKey:
     data = _read(at)
+    # The record to write once the check passes; None when no check runs.
     record = _checked_record(data) if validate else None
-    check = record is not None and not record.exists()
+    if record is not None and record.exists():
+        record = None
     try:
         key = serialization.load_pem_private_key(
-            data, password=None, unsafe_skip_rsa_key_validation=not check
+            data, password=None, unsafe_skip_rsa_key_validation=record is None
         )
     except (ValueError, TypeError) as exc:
         raise UserError(f"{at.path}: not an unencrypted PEM private key ({exc})") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise UserError(f"{at.path}: not an RSA private key")
-    if check and record is not None:
+    if record is not None:
         with contextlib.suppress(OSError):  # a read-only cache: checked again next time
             record.parent.mkdir(parents=True, exist_ok=True)
             record.touch()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import re
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance import pem_files
@@ -30,6 +31,7 @@ from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.recipients import looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout, run
+from conformance.core import certificates
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
 from conformance.paths import memory_dir
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
@@ -156,11 +158,10 @@ def crl_pems(request: ReceiveRequest) -> list[bytes]:
     return parts
 
 
-@functools.lru_cache(maxsize=4096)
 def sha1_hex(cert: x509.Certificate) -> str:
-    """The SHA-1 fingerprint the tools show (cached: the agents ask it of the same few
-    certificates at every call, and a fingerprint encodes the certificate again)."""
-    return cert.fingerprint(hashes.SHA1()).hex().upper()
+    """The SHA-1 fingerprint the tools show, of the DER `core.certificates` keeps per
+    certificate object (`cert.fingerprint` encodes the certificate again at each call)."""
+    return hashlib.sha1(certificates.certificate_der(cert)).hexdigest().upper()
 
 
 @functools.lru_cache(maxsize=1024)

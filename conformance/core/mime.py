@@ -280,18 +280,10 @@ class Entity:
         found: list[Defect] = []
         segments = self._own_segments()
         raw = self.raw
-        # Counting is a C loop; the patterns' lookarounds try every position. A segment
-        # has a bare LF (CR) only if it has more LFs (CRs) than CRLFs.
-        crlf = [raw.count(b"\r\n", a, b) for a, b in segments]
-        for code, name, pattern, byte in (
-            ("bare-lf", "LF", BARE_LF, b"\n"),
-            ("bare-cr", "CR", BARE_CR, b"\r"),
-        ):
-            pairs = zip(segments, crlf, strict=True)
-            suspect = [(a, b) for (a, b), n in pairs if raw.count(byte, a, b) > n]
-            hits = [m.start() for a, b in suspect for m in pattern.finditer(raw, a, b)]
+        for code, name, pattern in (("bare-lf", "LF", BARE_LF), ("bare-cr", "CR", BARE_CR)):
+            hits = [m.start() for a, b in segments for m in pattern.finditer(raw, a, b)]
             if hits:
-                line = self.line + self.raw.count(b"\n", 0, hits[0])
+                line = self.line + raw.count(b"\n", 0, hits[0])
                 message = f"{len(hits)} bare {name} (first at line {line})"
                 found.append(Defect(code, self.path, line, message))  # type: ignore[arg-type]
         longest, where = self.longest_line
@@ -490,7 +482,6 @@ def _read_parts(
         notes.append(
             ("unterminated-multipart", f"no close delimiter {shown}-- (truncated multipart)")
         )
-        spans.append((last_start, len(body)))
     children: list[Entity] = []
     for index, (a, b) in enumerate(spans, start=1):
         if count.entities >= limits.max_parts:
@@ -566,9 +557,10 @@ def delimited(
 ) -> tuple[list[tuple[int, int]], int, int | None, bool, int]:
     """Where each complete part lies between delimiter lines, on the raw bytes.
 
-    Returns the (start, end) of each part closed by a later delimiter, where the first
-    delimiter line begins (the preamble's end), where the last part begins (None: no
-    delimiter line), whether the close delimiter was found, and where its line ends.
+    Returns the (start, end) of each part (closed by a later delimiter; without a close
+    delimiter, the last one runs to the end), where the first delimiter line begins (the
+    preamble's end), where the last part begins (None: no delimiter line), whether the
+    close delimiter was found, and where its line ends.
     The body is read a window at a time (a spooled body is never held whole).
     """
     size = len(body)
@@ -611,6 +603,8 @@ def delimited(
             break
         start = line_end
         pos = start
+    if start is not None and not closed:
+        spans.append((start, size))
     return spans, first, start, closed, close_end
 
 

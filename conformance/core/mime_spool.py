@@ -114,9 +114,7 @@ class _Builder:
             return
         self.copy(start, body_start)
         delim = b"--" + boundary.encode("utf-8", "surrogateescape")
-        spans, _, last_start, closed, _ = mime.delimited(self.region.sub(body_start, end), delim)
-        if last_start is not None and not closed:
-            spans.append((last_start, end - body_start))
+        spans = mime.delimited(self.region.sub(body_start, end), delim)[0]
         pos = body_start
         for a, b in spans:
             self.copy(pos, body_start + a)

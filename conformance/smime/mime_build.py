@@ -260,9 +260,7 @@ def encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> 
     # The parts are where the MIME reader finds them (`core.mime.delimited`, one search
     # of the bytes per delimiter line): only their bytes are replaced.
     delim = b"--" + boundary.encode("latin-1")
-    spans, _first, last_start, closed, _end = mime.delimited(mime.InMemory(body), delim)
-    if not closed and last_start is not None:  # no close delimiter: the last part runs on
-        spans.append((last_start, len(body)))
+    spans = mime.delimited(mime.InMemory(body), delim)[0]
     out = [entity[: len(entity) - len(body)]]
     pos = 0
     for start, end in spans:
