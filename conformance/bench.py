@@ -6,7 +6,8 @@ entry points (`build_message`, `read_message`). It costs two RSA private-key
 operations (sign, decrypt), so `openssl speed rsa2048` signs per second
 divided by two is the bound no implementation can pass on this machine; the
 ratio to it says how much the MIME, CMS and validation work adds. Plain
-figures, no verdict: timings depend on the machine and its load.
+figures, no verdict: timings depend on the machine and its load. Two versions
+of the code are compared by `conformance.bench_compare` (alternating runs).
 
     .venv/bin/python -m conformance.bench [--seconds S] [--size BYTES] [--no-softhsm]
 """

@@ -200,6 +200,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "pytest_plugin",
         "schemas",
         "bench",
+        "bench_compare",
         "bench_large",
         "matrix.bench",
         "directory_cli",

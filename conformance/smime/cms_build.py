@@ -133,7 +133,6 @@ def _signing_certificate_v2_of(certificate_der: bytes, digest: Digest) -> bytes:
 
 
 @lru_cache(maxsize=64)
-@lru_cache(maxsize=64)
 def _content_type(value: str) -> bytes:
     """ContentType OID DER; `value` is a dotted OID or an asn1crypto name ("data")."""
     return bytes(cms.ContentType(value).dump())

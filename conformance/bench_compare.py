@@ -1,0 +1,183 @@
+"""`make bench`'s exchange, this checkout against another one, in alternating runs.
+
+    .venv/bin/python -m conformance.bench_compare OTHER_CHECKOUT [--pairs N] [--seconds S]
+
+"Keeps at least today's ratio to the RSA bound" (issue 13) and every before/after
+figure of the engine compare two versions of the code on one machine, whose speed
+drifts by tens of percent within minutes. One run of each says little; so this runs
+the software-key measurement of `conformance.bench` in a fresh process per run, each
+with its checkout's code first on the path, alternating which goes first in each
+pair, and reports the mean of the paired differences with its standard error. The
+same interpreter and libraries run both, so only our code differs.
+
+Each child says which `conformance` it imported; a run that imported the other
+checkout's code (an installed copy first on the path) is an error, not a figure.
+The other checkout must have `conformance.bench` with `Exchange`, `measure`,
+`letter` and `_software_keys` (every version since the benchmark's first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Run in the checkout's directory with `python -c`: its code is first on the path.
+_CHILD = """
+import json, sys
+import conformance
+from conformance import bench
+from conformance.pki.model import load_pki
+seconds, size = float(sys.argv[1]), int(sys.argv[2])
+pki = load_pki()
+signer, decryptor = bench._software_keys(pki)
+exchange = bench.Exchange(
+    pki, bench.letter(size), signer, decryptor,
+    pki.identities[bench.SENDER], pki.identities[bench.RECEIVER],
+)
+timings = bench.measure(exchange, seconds)
+rate = timings.count / (timings.build + timings.read)
+print(json.dumps({"module": conformance.__file__, "rate": rate, "count": timings.count}))
+"""
+
+
+class CompareError(Exception):
+    """A checkout that cannot be measured: the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Checkout:
+    path: Path
+    label: str  # short commit, or why there is none
+
+
+def checkout(path: Path) -> Checkout:
+    """`path` as a checkout of the suite, with its commit."""
+    root = path.resolve()
+    if not (root / "conformance" / "bench.py").is_file():
+        raise CompareError(f"{path}: not a checkout of osm-conformance (no conformance/bench.py)")
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        label = done.stdout.strip() if done.returncode == 0 else "not a git checkout"
+        if done.returncode == 0 and _modified(root):
+            label += " with uncommitted changes"
+    except FileNotFoundError:
+        label = "git not installed"
+    return Checkout(root, label)
+
+
+def _modified(root: Path) -> bool:
+    """Whether tracked files differ from the commit (the figures are not the commit's)."""
+    done = subprocess.run(
+        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return bool(done.stdout.strip())
+
+
+def exchanges_per_second(where: Checkout, seconds: float, size: int) -> float:
+    """One software-key measurement, in a fresh process running `where`'s code."""
+    env = {**os.environ, "PYTHONPATH": str(where.path)}
+    args = [sys.executable, "-c", _CHILD, str(seconds), str(size)]
+    done = subprocess.run(
+        args, cwd=where.path, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CompareError(f"{where.path}: the measurement failed: {tail}")
+    answer = json.loads(lines[-1])
+    module = Path(answer["module"]).resolve()
+    if not module.is_relative_to(where.path):
+        raise CompareError(f"{where.path}: the child imported another copy of the suite ({module})")
+    return float(answer["rate"])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    this_mean: float
+    other_mean: float
+    difference: float  # mean of the paired differences, this minus other
+    standard_error: float  # of that mean; NaN with one pair
+
+    @property
+    def percent(self) -> float:
+        return self.difference / self.other_mean * 100
+
+    @property
+    def error_percent(self) -> float:
+        return self.standard_error / self.other_mean * 100
+
+
+def compare(this: Sequence[float], other: Sequence[float]) -> Comparison:
+    """The paired comparison of two series of rates measured pair by pair."""
+    if len(this) != len(other) or not this:
+        raise ValueError("two series of the same, non-zero length")
+    diffs = [a - b for a, b in zip(this, other, strict=True)]
+    error = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+    return Comparison(
+        statistics.fmean(this), statistics.fmean(other), statistics.fmean(diffs), error
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.bench_compare",
+        description="make bench's software-key exchange: this checkout against another, "
+        "in alternating runs (a fresh process each).",
+    )
+    parser.add_argument("other", type=Path, help="the other checkout (e.g. a git worktree)")
+    parser.add_argument("--pairs", type=int, default=6, help="pairs of runs (default 6)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time per run (default 3)")
+    parser.add_argument("--size", type=int, default=10_000, help="letter size in bytes")
+    args = parser.parse_args(argv)
+    if args.pairs < 1 or args.seconds < 0:
+        parser.error("--pairs must be at least 1 and --seconds not negative")
+    try:
+        this = checkout(Path(__file__).parents[1])
+        other = checkout(args.other)
+        print(f"this checkout:  {this.path} ({this.label})")
+        print(f"other checkout: {other.path} ({other.label})")
+        print(f"software-key exchanges per second, {args.pairs} pairs of {args.seconds:g} s runs:")
+        rates: dict[Path, list[float]] = {this.path: [], other.path: []}
+        for n in range(args.pairs):
+            order = (this, other) if n % 2 == 0 else (other, this)
+            for where in order:
+                rates[where.path].append(exchanges_per_second(where, args.seconds, args.size))
+            first = "this" if order[0] is this else "other"
+            print(
+                f"  pair {n + 1}: this {rates[this.path][-1]:7.1f}, "
+                f"other {rates[other.path][-1]:7.1f}  ({first} first)",
+                flush=True,
+            )
+    except CompareError as exc:
+        print(f"bench_compare: {exc}", file=sys.stderr)
+        return 2
+    result = compare(rates[this.path], rates[other.path])
+    error = "" if math.isnan(result.error_percent) else f" ± {result.error_percent:.1f} %"
+    print(f"mean: this {result.this_mean:.1f}, other {result.other_mean:.1f}")
+    print(
+        f"this - other: {result.difference:+.1f} exchanges/s ({result.percent:+.1f} %{error}, "
+        "standard error of the paired differences)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

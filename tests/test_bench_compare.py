@@ -1,0 +1,106 @@
+"""The A/B benchmark: the paired statistics, the checks on a checkout, one real pair (no
+timing asserted: the figures are whatever this machine gives)."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conformance import bench_compare
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_compare_gives_the_mean_paired_difference_and_its_standard_error() -> None:
+    result = bench_compare.compare([110.0, 104.0, 106.0], [100.0, 100.0, 100.0])
+    assert result.this_mean == pytest.approx(320 / 3)
+    assert result.other_mean == 100.0
+    assert result.difference == pytest.approx(20 / 3)
+    # differences 10, 4, 6: standard deviation sqrt(28/3), over sqrt(3)
+    assert result.standard_error == pytest.approx(math.sqrt(28 / 3) / math.sqrt(3))
+    assert result.percent == pytest.approx(20 / 3)
+    assert math.isnan(bench_compare.compare([1.0], [2.0]).standard_error)
+    with pytest.raises(ValueError):
+        bench_compare.compare([1.0], [])
+
+
+def test_a_directory_that_is_not_a_checkout_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bench_compare.main([str(tmp_path), "--pairs", "1", "--seconds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "not a checkout of osm-conformance" in err
+
+
+def test_a_checkout_whose_benchmark_fails_is_an_error_not_a_figure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "conformance").mkdir()
+    (tmp_path / "conformance" / "__init__.py").write_text("")
+    (tmp_path / "conformance" / "bench.py").write_text("raise RuntimeError('broken bench')\n")
+    assert bench_compare.main([str(tmp_path), "--pairs", "1", "--seconds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "the measurement failed" in err and "broken bench" in err
+
+
+def test_this_checkout_against_itself_runs_both_sides_in_alternation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert bench_compare.main([str(ROOT), "--pairs", "2", "--seconds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "pair 1:" in out and "(this first)" in out
+    assert "pair 2:" in out and "(other first)" in out
+    rates = [float(x) for x in re.findall(r"(?:this|other) +([0-9.]+),?", out.split("\n", 3)[3])]
+    assert len(rates) >= 4 and all(rate > 0 for rate in rates)
+    assert re.search(r"this - other: [+-][0-9.]+ exchanges/s \([+-][0-9.]+ % ± [0-9.]+ %", out)
+
+
+def test_a_child_that_imported_another_copy_of_the_suite_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stand-in checkout whose package says it lives elsewhere, as a copy found
+    # first on the path would: its measurement completes, and is refused.
+    package = tmp_path / "conformance"
+    (package / "pki").mkdir(parents=True)
+    (package / "__init__.py").write_text("__file__ = '/elsewhere/conformance/__init__.py'\n")
+    (package / "pki" / "__init__.py").write_text("")
+    (package / "pki" / "model.py").write_text(
+        "import types\ndef load_pki():\n    return types.SimpleNamespace(identities={None: None})\n"
+    )
+    (package / "bench.py").write_text(
+        "import types\n"
+        "SENDER = RECEIVER = None\n"
+        "def _software_keys(pki): return None, None\n"
+        "def letter(size): return b''\n"
+        "def Exchange(*args): return None\n"
+        "def measure(exchange, seconds):\n"
+        "    return types.SimpleNamespace(count=3, build=0.5, read=0.5)\n"
+    )
+    assert bench_compare.main([str(tmp_path), "--pairs", "1", "--seconds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "imported another copy of the suite (/elsewhere/conformance" in err
+
+
+def test_a_checkout_is_named_by_its_commit_and_says_when_it_was_changed(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    bench = repo / "conformance" / "bench.py"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("# one\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "one"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert bench_compare.checkout(repo).label == head
+    bench.write_text("# two\n")
+    assert bench_compare.checkout(repo).label == f"{head} with uncommitted changes"
+    plain = tmp_path / "plain"
+    (plain / "conformance").mkdir(parents=True)
+    (plain / "conformance" / "bench.py").write_text("")
+    assert bench_compare.checkout(plain).label == "not a git checkout"
