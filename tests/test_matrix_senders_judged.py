@@ -14,15 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from conformance.check import run_checks
+from conformance.check.runner import check_message
+from conformance.core.vocabulary import Function
 from conformance.matrix.assemble import assemble
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
+from conformance.matrix.exchange import exchange
 from conformance.matrix.finish import summary
-from conformance.matrix.sent import declared, sent_contradictions
+from conformance.matrix.sent import algorithms_in, declared, sent_algorithms, sent_contradictions
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims
 from conformance.profiles.loader import load_profiles
 from conformance.results import Cell, RunInfo
+from conformance.scenarios import basic_scenario
 
 ASSUMED = "{assumed: true, reason: a test profile}"
 PROFILES = {
@@ -177,3 +182,22 @@ def test_the_matrix_marks_a_nonconformant_message(tmp_path: Path, lang: str, wor
     index = (out / "index.html").read_text("utf-8")
     assert index.count(flag) >= 2  # the cell and its detail
     assert f"{words} (CMS-007, SMIME-006)" in index
+
+
+@pytest.mark.parametrize("sender", sorted(PROFILES))
+@pytest.mark.parametrize("function", ["sign", "encrypt", "sign-encrypt"])
+def test_the_validators_layers_give_what_reading_the_message_again_gives(
+    cast: Cast, sender: str, function: Function
+) -> None:
+    """The cell takes the sent algorithms from the layers its validator run read, instead
+    of reading the message a second time: both must say the same."""
+    receiver, world = cast.seat("reference", "receiver"), cast.world()
+    obs = exchange(basic_scenario(function), cast.seat(sender, "sender"), receiver, world)
+    assert obs.message is not None and obs.delivered in (None, obs.message)
+    common = {"identity_dir": receiver.party.identity_dir, "trust": world.trust, "crls": world.crls}
+    again = sent_algorithms(obs.message, policy=world.policy, **common)
+    checked = check_message(obs.message, policy=world.policy, **common)
+    assert again and algorithms_in(checked.layers) == again
+    assert (
+        checked.report.to_json() == run_checks(obs.message, policy=world.policy, **common).to_json()
+    )

@@ -1,5 +1,6 @@
-"""Run every rule of the catalogue on one message: `run_checks`; and, for the command
-line only, `check_saved_file` and `default_trust`.
+"""Run every rule of the catalogue on one message: `run_checks` (`check_message` also
+gives the layers it read); and, for the command line only, `check_saved_file` and
+`default_trust`.
 
 The runner never raises on a message: a rule that breaks on some input is
 reported as an ERROR check naming the rule and the exception (a bug of the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from conformance.check.catalogue import Rule, all_rules, get_rule, rule_ids
 from conformance.check.context import Context, TrustFiles, build_context, trust_files
 from conformance.check.endings import line_endings
 from conformance.check.i18n import Words
+from conformance.check.layers import CmsLayer
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
 from conformance.core.bilingual import Bilingual
@@ -147,6 +149,40 @@ def run_checks(
     policy or unreadable trust, CRL or identity files (configuration, not input).
     `trust_origin` says, for the report, where `trust` and `crls` came from.
     """
+    return check_message(
+        message,
+        identity_dir=identity_dir,
+        trust=trust,
+        crls=crls,
+        policy=policy,
+        expected_sender=expected_sender,
+        expected_recipient=expected_recipient,
+        trust_origin=trust_origin,
+    ).report
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A report and the CMS layers the reading layer opened to make it (none when the
+    message could not be parsed): what a caller that also reads the message's algorithms
+    takes instead of reading it again (the matrix's sent algorithms)."""
+
+    report: CheckReport
+    layers: tuple[CmsLayer, ...]
+
+
+def check_message(
+    message: bytes,
+    *,
+    identity_dir: Path | None = None,
+    trust: Sequence[Path] = (),
+    crls: Sequence[Path] = (),
+    policy: str = DEFAULT_POLICY,
+    expected_sender: str | None = None,
+    expected_recipient: str | None = None,
+    trust_origin: TrustOrigin = "given",
+) -> Checked:
+    """`run_checks`, with the layers it read."""
     chosen = load_policy(policy, rule_ids())
     try:
         context = build_context(
@@ -171,7 +207,7 @@ def run_checks(
             "RFC 5322 / RFC 2045",
             "1",
         )
-        return CheckReport(
+        unparsed = CheckReport(
             message={
                 "size": len(message),
                 "headers": dict.fromkeys(("from", "to", "subject", "date", "message_id")),
@@ -182,11 +218,12 @@ def run_checks(
             policy=chosen.id,
             trust=record,
         )
+        return Checked(unparsed, ())
     record = _trust_record(context.trust_files, trust_origin)
     report = CheckReport(message=_summary(context), policy=chosen.id, trust=record)
     for rule in all_rules():
         report.checks.extend(_run_rule(rule, context))
-    return report
+    return Checked(report, tuple(context.layers))
 
 
 _SIGNATURE_RULES = ("CMS-004", "CMS-009")  # the digest matches, the signature verifies

@@ -23,7 +23,7 @@ from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import exchange_large
-from conformance.matrix.sent import sent_algorithms
+from conformance.matrix.sent import algorithms_in, sent_algorithms
 from conformance.results import Cell, Counterexample, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
@@ -122,9 +122,13 @@ def _judge(
     cell.examples = 1
     cell.services = obs.services
     evidence.observation("basic", obs, basic.describe())
-    report = validate(obs, sender, receiver, world)
+    checked = validate(obs, sender, receiver, world)
+    report = checked.report if checked is not None else None
     cell.nonconformant = nonconformant(report)
-    if obs.message is not None:
+    if checked is not None and obs.delivered in (None, obs.message):
+        # The validator read the sent message itself: its layers give the algorithms.
+        cell.sent = algorithms_in(checked.layers)
+    elif obs.message is not None:
         cell.sent = sent_algorithms(
             obs.message,
             identity_dir=receiver.party.identity_dir,

@@ -19,6 +19,7 @@ from conformance.matrix.routes import ROUTE_MARK, route_id
 
 if TYPE_CHECKING:
     from conformance.check.model import CheckReport
+    from conformance.check.runner import Checked
 
 
 def _safe(name: str) -> str:
@@ -137,8 +138,8 @@ class EvidenceWriter:
         """The validator's report on the message as delivered (text and JSON beside it)."""
         if self.out_dir is None:
             return None
-        report = validate(obs, sender, receiver, world)
-        return self.report(prefix, report)
+        checked = validate(obs, sender, receiver, world)
+        return self.report(prefix, checked.report if checked is not None else None)
 
     def report(self, prefix: str, report: CheckReport | None) -> str | None:
         """Write a validator report already made; returns the HTML's path."""
@@ -150,14 +151,15 @@ class EvidenceWriter:
         return self._write(f"{prefix}.checks.html", html_page(report, self.lang).encode("utf-8"))
 
 
-def validate(obs: Observation, sender: Seat, receiver: Seat, world: World) -> CheckReport | None:
-    """The validator's report on the message as delivered, under the run's policy."""
+def validate(obs: Observation, sender: Seat, receiver: Seat, world: World) -> Checked | None:
+    """The validator's report on the message as delivered, under the run's policy, with
+    the layers it read."""
     message = obs.delivered if obs.delivered is not None else obs.message
     if message is None:
         return None
-    from conformance.check import run_checks
+    from conformance.check.runner import check_message
 
-    return run_checks(
+    return check_message(
         message,
         identity_dir=receiver.party.identity_dir,
         trust=world.trust,

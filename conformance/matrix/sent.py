@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, Contradiction
+
+if TYPE_CHECKING:
+    from conformance.check.layers import CmsLayer
 
 # The kinds compared, in the order they are shown, with the profile field that declares each.
 DECLARED_BY: Final = {
@@ -52,13 +55,18 @@ def sent_algorithms(
         )
     except Exception:  # what the message is made of is the validator's to report
         return {}
+    return algorithms_in(context.layers)
+
+
+def algorithms_in(layers: Iterable[CmsLayer]) -> dict[str, list[str]]:
+    """`sent_algorithms` of layers the validator already read (`check_message`)."""
     found: dict[str, list[str]] = {kind: [] for kind in DECLARED_BY}
 
     def add(kind: str, name: str | None) -> None:
         if name and name not in found[kind]:
             found[kind].append(name)
 
-    for layer in context.layers:
+    for layer in layers:
         if layer.signed is not None and layer.signed.signers:
             add("signature_format", "multipart-signed" if layer.signed.detached else "opaque")
             for signer in layer.signed.signers:
