@@ -64,31 +64,22 @@ def checkout(path: Path) -> Checkout:
     if not (root / "conformance" / "bench.py").is_file():
         raise CompareError(f"{path}: not a checkout of osm-conformance (no conformance/bench.py)")
     try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        label = done.stdout.strip() if done.returncode == 0 else "not a git checkout"
-        if done.returncode == 0 and _modified(root):
-            label += " with uncommitted changes"
+        head = _git(root, "rev-parse", "--short", "HEAD")
     except FileNotFoundError:
-        label = "git not installed"
-    return Checkout(root, label)
+        return Checkout(root, "git not installed")
+    if head is None:
+        return Checkout(root, "not a git checkout")
+    # Tracked files that differ from the commit: the figures are not the commit's.
+    changed = _git(root, "status", "--porcelain", "--untracked-files=no")
+    return Checkout(root, head + (" with uncommitted changes" if changed else ""))
 
 
-def _modified(root: Path) -> bool:
-    """Whether tracked files differ from the commit (the figures are not the commit's)."""
+def _git(root: Path, *args: str) -> str | None:
+    """What `git -C root ARGS` prints, stripped; None when it fails."""
     done = subprocess.run(
-        ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+        ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=False
     )
-    return bool(done.stdout.strip())
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def exchanges_per_second(where: Checkout, seconds: float, size: int) -> float:
