@@ -36,8 +36,11 @@ def _length(n: int) -> bytes:
 
 def tlv(tag: int, *contents: bytes) -> bytes:
     """One element with a single-octet tag (every tag CMS needs is below 31)."""
+    size = len(contents[0]) if len(contents) == 1 else sum(map(len, contents))
+    if size < 0x80:  # most elements: tag and length in one object
+        return b"".join((bytes((tag, size)), *contents))
     # One join: the contents (a whole message, at the outer levels) are copied once.
-    return b"".join((bytes((tag,)), _length(sum(map(len, contents))), *contents))
+    return b"".join((bytes((tag,)), _length(size), *contents))
 
 
 def sequence(*parts: bytes) -> bytes:

@@ -43,6 +43,7 @@ CRLF = b"\r\n"
 SmimeType = Literal["signed-data", "enveloped-data", "authEnveloped-data"]
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_BLANK_BEFORE_LF = re.compile(rb"\n(?<=[ \t]\n)")
 _TEXT_TYPES = ("text/",)
 
 
@@ -215,13 +216,11 @@ def quoted_printable(body: bytes) -> bytes:
     line. A blank before a break is encoded after the column check there, so
     those bodies (and any CR) take the line-by-line path.
     """
-    if b"\r" not in body:
-        lines = body.split(b"\n")
-        # (Looking for b" \n" in the body costs more than this: blanks are frequent in
-        # text, and a two-byte search stops at each.)
-        if not any(line.endswith((b" ", b"\t")) for line in lines[:-1]):
-            # No CR in, none out (soft breaks are "=\n" without CRLF in the input).
-            return binascii.b2a_qp(body, quotetabs=False, istext=True).replace(b"\n", CRLF)
+    # (A search for b" \n" would stop at every blank of the text; _BLANK_BEFORE_LF begins
+    # with its LF, so the search jumps from line end to line end.)
+    if b"\r" not in body and _BLANK_BEFORE_LF.search(body) is None:
+        # No CR in, none out (soft breaks are "=\n" without CRLF in the input).
+        return binascii.b2a_qp(body, quotetabs=False, istext=True).replace(b"\n", CRLF)
     return quoted_printable_by_line(body)
 
 
