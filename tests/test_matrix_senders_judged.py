@@ -184,7 +184,7 @@ def test_the_matrix_marks_a_nonconformant_message(tmp_path: Path, lang: str, wor
     assert f"{words} (CMS-007, SMIME-006)" in index
 
 
-@pytest.mark.parametrize("sender", sorted(PROFILES))
+@pytest.mark.parametrize("sender", sorted([*PROFILES, "reference"]))
 @pytest.mark.parametrize("function", ["sign", "encrypt", "sign-encrypt"])
 def test_the_validators_layers_give_what_reading_the_message_again_gives(
     cast: Cast, sender: str, function: Function
