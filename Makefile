@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 OUT ?= reports/latest
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint bench bench-matrix clean fuzz
+.PHONY: setup run test lint bench bench-compare bench-matrix clean fuzz
 
 setup:
 	@bash tools/setup.sh
@@ -25,6 +25,14 @@ lint: setup
 bench: setup
 	$(BIN)/python -m conformance.bench
 	$(BIN)/python -m conformance.bench_large --size 200000000
+
+# make bench's exchange, this checkout against OTHER (another checkout, e.g. a git worktree
+# of an older commit), in alternating runs; COMPARE_ARGS e.g. "--pairs 10".
+OTHER ?=
+COMPARE_ARGS ?=
+bench-compare: setup
+	@test -n "$(OTHER)" || { echo "usage: make bench-compare OTHER=path/to/other/checkout [COMPARE_ARGS='--pairs 10']" >&2; exit 2; }
+	$(BIN)/python -m conformance.bench_compare $(OTHER) $(COMPARE_ARGS)
 
 # Issue 20's pinned matrix (15 agents, 5 functions, 25 examples, no rejections) and run --agent reference.
 bench-matrix: setup

@@ -146,27 +146,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"this checkout:  {this.path} ({this.label})")
         print(f"other checkout: {other.path} ({other.label})")
         print(f"software-key exchanges per second, {args.pairs} pairs of {args.seconds:g} s runs:")
-        rates: dict[Path, list[float]] = {this.path: [], other.path: []}
+        ours: list[float] = []
+        theirs: list[float] = []
         for n in range(args.pairs):
-            order = (this, other) if n % 2 == 0 else (other, this)
-            for where in order:
-                rates[where.path].append(exchanges_per_second(where, args.seconds, args.size))
-            first = "this" if order[0] is this else "other"
+            sides = [(this, ours), (other, theirs)]
+            for where, rates in sides if n % 2 == 0 else reversed(sides):
+                rates.append(exchanges_per_second(where, args.seconds, args.size))
+            first = "this" if n % 2 == 0 else "other"
             print(
-                f"  pair {n + 1}: this {rates[this.path][-1]:7.1f}, "
-                f"other {rates[other.path][-1]:7.1f}  ({first} first)",
+                f"  pair {n + 1}: this {ours[-1]:7.1f}, other {theirs[-1]:7.1f}  ({first} first)",
                 flush=True,
             )
     except CompareError as exc:
         print(f"bench_compare: {exc}", file=sys.stderr)
         return 2
-    result = compare(rates[this.path], rates[other.path])
-    error = "" if math.isnan(result.error_percent) else f" ± {result.error_percent:.1f} %"
-    print(f"mean: this {result.this_mean:.1f}, other {result.other_mean:.1f}")
-    print(
-        f"this - other: {result.difference:+.1f} exchanges/s ({result.percent:+.1f} %{error}, "
-        "standard error of the paired differences)"
+    result = compare(ours, theirs)
+    error = (
+        "; one pair: no error estimate"
+        if math.isnan(result.error_percent)
+        else f" ± {result.error_percent:.1f} %, standard error of the paired differences"
     )
+    print(f"mean: this {result.this_mean:.1f}, other {result.other_mean:.1f}")
+    print(f"this - other: {result.difference:+.1f} exchanges/s ({result.percent:+.1f} %{error})")
     return 0
 
 

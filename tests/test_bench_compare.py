@@ -104,3 +104,9 @@ def test_a_checkout_is_named_by_its_commit_and_says_when_it_was_changed(tmp_path
     (plain / "conformance").mkdir(parents=True)
     (plain / "conformance" / "bench.py").write_text("")
     assert bench_compare.checkout(plain).label == "not a git checkout"
+
+
+def test_one_pair_says_it_has_no_error_estimate(capsys: pytest.CaptureFixture[str]) -> None:
+    assert bench_compare.main([str(ROOT), "--pairs", "1", "--seconds", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "one pair: no error estimate" in out and "standard error" not in out
