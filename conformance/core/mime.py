@@ -20,7 +20,7 @@ import binascii
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -406,16 +406,10 @@ def _read(
     )
 
 
-# What `Entity`'s optional fields default to (`_new_entity` applies them).
+# What `Entity`'s optional fields default to (`_new_entity` applies them; a field with a
+# default factory, `limits`, is always given).
 _ENTITY_DEFAULTS: dict[str, Any] = {
-    "boundary": None,
-    "spans": (),
-    "preamble": b"",
-    "epilogue": b"",
-    "closed": False,
-    "children": (),
-    "structure": (),
-    "header_defects": (),
+    f.name: f.default for f in fields(Entity) if f.default is not MISSING
 }
 
 

@@ -26,9 +26,8 @@ from typing import Any
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, ReceiveRequest
-from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
-from conformance.matrix.sent import sent_algorithms
+from conformance.matrix.sent import algorithms_in
 from conformance.profiles.schema import Profile
 from conformance.vectors.common import shipped_profiles
 from conformance.vectors.manifest import ExportManifest
@@ -204,13 +203,7 @@ def _judge_for(
         expected_sender=senders[0] if senders else None,
         expected_recipient=recipient,
     )
-    sent = sent_algorithms(
-        message,
-        identity_dir=directory,
-        trust=context.trust,
-        crls=context.crls,
-        policy=DEFAULT_POLICY,
-    )
+    sent = algorithms_in(validation.layers)
     return Judged(
         file=seen.file,
         recipient=recipient,

@@ -31,6 +31,9 @@ class Validation:
     error_ids: list[str] = field(default_factory=list)  # rule ids of the ERRORs, sorted
     text: str = ""
     data: dict[str, Any] | None = None
+    # The CMS layers the validator opened (`check_message`): what the message really
+    # used is read from them, not from a second reading.
+    layers: tuple[Any, ...] = ()
 
     def summary(self) -> str:
         if not self.available:
@@ -38,14 +41,14 @@ class Validation:
         return ", ".join(f"{self.counts[s]} {s.lower()}" for s in STATUSES if self.counts.get(s))
 
 
-def _run_checks() -> Any | None:
+def _check_message() -> Any | None:
     try:
-        module = importlib.import_module("conformance.check")
+        module = importlib.import_module("conformance.check.runner")
     except ModuleNotFoundError as exc:
-        if exc.name in ("conformance.check",):
+        if exc.name in ("conformance.check", "conformance.check.runner"):
             return None
         raise
-    return getattr(module, "run_checks", None)
+    return getattr(module, "check_message", None)
 
 
 def validate(
@@ -57,11 +60,11 @@ def validate(
     expected_sender: str | None = None,
     expected_recipient: str | None = None,
 ) -> Validation:
-    run_checks = _run_checks()
-    if run_checks is None:
+    check_message = _check_message()
+    if check_message is None:
         return Validation(available=False, text=UNAVAILABLE)
     try:
-        report = run_checks(
+        checked = check_message(
             message,
             identity_dir=identity_dir,
             trust=trust,
@@ -69,6 +72,7 @@ def validate(
             expected_sender=expected_sender,
             expected_recipient=expected_recipient,
         )
+        report = checked.report
         text = text_table(report)
     except (UserError, ImportError) as exc:  # the validator's own set-up, not this message
         return Validation(available=False, text=f"validator could not run: {exc}")
@@ -91,4 +95,5 @@ def validate(
         error_ids=sorted({line.split(" ", 1)[0] for line in failed}),
         text=text,
         data=data if isinstance(data, dict) else {"report": data},
+        layers=checked.layers,
     )

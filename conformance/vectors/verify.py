@@ -33,13 +33,12 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.agents.factory import close_agent, make_agent
 from conformance.apicrypt.relay import transport
 from conformance.apicrypt.wire import RECIPIENTS_HEADER
-from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import OPERATION, services_held, shortfall
 from conformance.mail.delivery import DeliveryError
 from conformance.matrix.cast import directories_of
-from conformance.matrix.sent import DECLARED_BY, declared, sent_algorithms
+from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared
 from conformance.profiles.schema import Profile
 from conformance.results import Verdict
 from conformance.status import ErrorCode
@@ -166,13 +165,7 @@ def verify_messages(
                         _read(message, item, profiles[receiver], agents[receiver], inputs)
                     )
                 item.input_error = _function_mismatch(item, message)
-                item.sent = sent_algorithms(
-                    message,
-                    identity_dir=item.recipient.identity_dir,
-                    trust=inputs.trust,
-                    crls=inputs.crls,
-                    policy=DEFAULT_POLICY,
-                )
+                item.sent = algorithms_in(item.validation.layers)
                 item.undeclared = undeclared(item.sent, profiles[product])
         finally:
             for agent in agents.values():
