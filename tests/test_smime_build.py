@@ -232,6 +232,31 @@ def test_rsa_key_transport_decrypted_by_cryptography(pki: BuildPKI, transport: s
     assert rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(5)) != wrapped  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("transport", KEY_TRANSPORTS)
+def test_rsa_key_transport_with_system_randomness(pki: BuildPKI, transport: str) -> None:
+    """With os.urandom cryptography pads and encrypts: the private key reads it back
+    under the same padding, two wraps differ, and a key too long for the modulus gets
+    the same error as with a seeded generator."""
+    key = pki.people["bob"].encrypt_key.private_key
+    public = rsa_padding.RecipientKey.of(key.public_key())  # type: ignore[arg-type]
+    cek = bytes(range(32))
+    wrapped = rsa_padding.encrypt_key(public, cek, transport)  # type: ignore[arg-type]
+    if transport == "rsa-pkcs1v15":
+        pad: padding.AsymmetricPadding = padding.PKCS1v15()
+    else:
+        h = hashes.SHA1() if transport == "rsa-oaep-sha1" else hashes.SHA256()
+        pad = padding.OAEP(padding.MGF1(h), h, None)
+    assert key.decrypt(wrapped, pad) == cek
+    assert len(wrapped) == public.size
+    assert rsa_padding.encrypt_key(public, cek, transport) != wrapped  # type: ignore[arg-type]
+    too_long = bytes(public.size)
+    with pytest.raises(ValueError, match="too long") as seeded_error:
+        rsa_padding.encrypt_key(public, too_long, transport, seeded(1))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="too long") as system_error:
+        rsa_padding.encrypt_key(public, too_long, transport)  # type: ignore[arg-type]
+    assert str(system_error.value) == str(seeded_error.value)
+
+
 def test_pkcs1v15_padding_has_no_zero_byte() -> None:
     zeros_then_ones = iter([bytes(300), b"\x01" * 300])
     encoded = rsa_padding.pkcs1v15_encode(b"key", 64, lambda n: next(zeros_then_ones)[:n])
