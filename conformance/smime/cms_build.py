@@ -143,6 +143,11 @@ def _attribute(oid: str, value: bytes) -> bytes:
     return der.sequence(der.oid(oid), der.set_of(value))
 
 
+# The attributes whose value repeats from message to message (content type, capabilities,
+# the signer's ESS certificate hash), written once.
+_repeated_attribute = lru_cache(maxsize=512)(_attribute)
+
+
 def _time(moment: datetime) -> bytes:
     """RFC 5652 11.3: UTCTime for 1950-2049, GeneralizedTime otherwise."""
     if moment.tzinfo is not None and 1950 <= moment.year < 2050:
@@ -179,7 +184,7 @@ def signed_attributes(
     wanted = options.signed_attributes
     attributes: list[bytes] = []
     if "content-type" in wanted:
-        attributes.append(_attribute(oids.CONTENT_TYPE, _content_type(content_type)))
+        attributes.append(_repeated_attribute(oids.CONTENT_TYPE, _content_type(content_type)))
     if "signing-time" in wanted:
         attributes.append(_attribute(oids.SIGNING_TIME, _time(signing_time)))
     if "message-digest" in wanted:
@@ -188,10 +193,10 @@ def signed_attributes(
         attributes.append(_attribute(oids.MESSAGE_DIGEST, value))
     if "smime-capabilities" in wanted:
         caps = smime_capabilities_der(tuple(capabilities))
-        attributes.append(_attribute(oids.SMIME_CAPABILITIES, caps))
+        attributes.append(_repeated_attribute(oids.SMIME_CAPABILITIES, caps))
     if "signing-certificate-v2" in wanted:
         ess = _signing_certificate_v2(certificate, options.digest)
-        attributes.append(_attribute(oids.SIGNING_CERTIFICATE_V2, ess))
+        attributes.append(_repeated_attribute(oids.SIGNING_CERTIFICATE_V2, ess))
     return der.set_of(*attributes) if attributes else None
 
 
