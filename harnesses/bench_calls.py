@@ -34,11 +34,15 @@ OUTPUTS = ("-out", "-o")  # openssl cms and cmsutil
 
 
 def label(argv: list[str]) -> str:
-    """`cms -sign` ... for openssl, `cmsutil -S` ... for NSS (`-D -c`: a detached signature)."""
+    """`cms -sign` ... for openssl, `cmsutil -S` ... for NSS (`-D -c`: a detached signature),
+    `gpgsm --sign` ... for gpgsm."""
     if argv[0] == "cms":
         return " ".join(
             argv[:1] + [a for a in argv if a in ("-sign", "-encrypt", "-decrypt", "-verify")][:1]
         )
+    gpgsm = [a for a in argv if a in ("--sign", "--detach-sign", "--encrypt", "--decrypt")]
+    if gpgsm or "--verify" in argv:
+        return " ".join(["gpgsm", *(gpgsm or ["--verify"])[:1]])
     return " ".join(["cmsutil", argv[0]] + (["-c"] if "-c" in argv else []))
 
 
@@ -57,8 +61,28 @@ def fresh(argv: list[str], k: int) -> list[str]:
     return [f"{a}.{k}" if a in outputs else a for a in argv]
 
 
+def inputs_of(argv: Sequence[str], cwd: str | None) -> dict[Path, bytes]:
+    """The files a call reads, as they are before it runs: the agent removes each call's
+    files when the call ends, so a replay writes them back first."""
+    found: dict[Path, bytes] = {}
+    for arg in argv:
+        path = Path(cwd or ".", arg) if not arg.startswith("-") else None
+        if path is not None and path.is_file():
+            found[path] = path.read_bytes()
+    return found
+
+
+def restore(files: dict[Path, bytes]) -> None:
+    for path, data in files.items():
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
 def measure(engine: str, calls: int) -> None:
-    recorded: list[tuple[harness_client.Harness, list[str], bytes, str | None, int]] = []
+    recorded: list[
+        tuple[harness_client.Harness, list[str], bytes, str | None, int, dict[Path, bytes]]
+    ] = []
     original = harness_client.Harness.call
 
     def spy(
@@ -69,8 +93,9 @@ def measure(engine: str, calls: int) -> None:
         cwd: str | None = None,
         timeout: float = 60.0,
     ) -> harness_client.Reply:
+        files = inputs_of(argv, cwd)
         reply = original(self, argv, stdin=stdin, cwd=cwd, timeout=timeout)
-        recorded.append((self, list(argv), stdin, cwd, reply.exit))
+        recorded.append((self, list(argv), stdin, cwd, reply.exit, files))
         return reply
 
     kind = bench.AGENTS[engine][1]
@@ -82,7 +107,8 @@ def measure(engine: str, calls: int) -> None:
             bench.exchange(agent, "sign-encrypt")
         finally:
             harness_client.Harness.call = original  # type: ignore[method-assign]
-        for harness, argv, stdin, cwd, code in recorded:
+        for harness, argv, stdin, cwd, code, files in recorded:
+            restore(files)
             harness.call(fresh(argv, -1), stdin=stdin, cwd=cwd)  # warm
             assert harness.pid is not None
             times, used = [], cpu_seconds(harness.pid)
