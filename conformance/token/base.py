@@ -65,18 +65,20 @@ class Token(Protocol):
     def key_by_uri(self, uri: str) -> PrivateKeyHandle: ...
 
 
+_HASH_ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
+    "sha1": hashes.SHA1(),
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+}
+
+
 def hash_algorithm(digest: Digest) -> hashes.HashAlgorithm:
-    """The `cryptography` hash object for a digest name."""
-    algorithms: dict[str, hashes.HashAlgorithm] = {
-        "sha1": hashes.SHA1(),
-        "sha256": hashes.SHA256(),
-        "sha384": hashes.SHA384(),
-        "sha512": hashes.SHA512(),
-    }
+    """The `cryptography` hash object for a digest name (stateless: one per name)."""
     try:
-        return algorithms[digest]
+        return _HASH_ALGORITHMS[digest]
     except KeyError:
-        expected = ", ".join(algorithms)
+        expected = ", ".join(_HASH_ALGORITHMS)
         raise TokenError(f"unknown digest {digest!r}; expected one of {expected}") from None
 
 
