@@ -26,7 +26,7 @@ from conformance.smime.cms_build import RecipientError, build_enveloped_data, bu
 from conformance.smime.mime_build import (
     Headers,
     SmimeType,
-    canonicalize,
+    canonical_content,
     cms_entity,
     encode_content,
     message_headers,
@@ -155,9 +155,10 @@ def build_message(
     signing_time = date.astimezone(UTC)
     caps = tuple(capabilities) if capabilities is not None else (options.encrypt.content,)
 
-    entity = encode_content(content, options.mime.content_encoding)
     if options.sign.canonicalize:
-        entity = canonicalize(entity)
+        entity = canonical_content(content, options.mime.content_encoding)
+    else:
+        entity = encode_content(content, options.mime.content_encoding)
 
     def sign(data: bytes) -> bytes:
         assert signer is not None

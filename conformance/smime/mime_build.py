@@ -28,6 +28,7 @@ __all__ = [
     "Headers",
     "SmimeType",
     "base64_body",
+    "canonical_content",
     "canonicalize",
     "cms_entity",
     "cms_entity_header",
@@ -231,16 +232,20 @@ def quoted_printable_by_line(body: bytes) -> bytes:
     return canonicalize(CRLF.join(encoded))
 
 
-def _encode_leaf(entity: bytes, encoding: ContentEncoding) -> bytes:
-    header_block, _sep, body = split_entity(entity)
+def _encode_leaf(
+    entity: bytes, header_block: bytes, body: bytes, encoding: ContentEncoding
+) -> tuple[bytes, bool]:
+    """The leaf re-encoded, and whether that happened (then it is all CRLF: the header
+    lines are joined with CRLF, the encoded body written with CRLF)."""
     media_type, _boundary, cte = _content_headers(header_block)
     if cte in ("base64", "quoted-printable") or body.isascii():
-        return entity
+        return entity, False
     if media_type.startswith("message/"):
-        return entity  # RFC 2046 5.2.1: message/rfc822 may not be base64/QP encoded
+        return entity, False  # RFC 2046 5.2.1: message/rfc822 may not be base64/QP encoded
     if media_type.startswith(_TEXT_TYPES) and encoding == "quoted-printable":
-        return _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + quoted_printable(body)
-    return _replace_cte(header_block, "base64") + CRLF + CRLF + base64_body(body)
+        qp = quoted_printable(body)
+        return _replace_cte(header_block, "quoted-printable") + CRLF + CRLF + qp, True
+    return _replace_cte(header_block, "base64") + CRLF + CRLF + base64_body(body), True
 
 
 def encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> bytes:
@@ -250,12 +255,25 @@ def encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> 
     signature). Multiparts are walked, and only their parts' bytes replaced,
     so that everything else (preamble, delimiters) is kept as written.
     """
+    return _encode(entity, encoding, depth)[0]
+
+
+def canonical_content(entity: bytes, encoding: ContentEncoding) -> bytes:
+    """`canonicalize(encode_content(entity, encoding))`. A single part that the encoding
+    rewrote is all CRLF already, so it is not scanned again (two searches of the whole
+    text, about 1 % of `make bench`'s exchange)."""
+    encoded, canonical = _encode(entity, encoding, 0)
+    return encoded if canonical else canonicalize(encoded)
+
+
+def _encode(entity: bytes, encoding: ContentEncoding, depth: int) -> tuple[bytes, bool]:
+    """`encode_content`, and whether the result is a leaf it rewrote (all CRLF)."""
     if encoding == "keep":
-        return entity
+        return entity, False
     header_block, _sep, body = split_entity(entity)
     media_type, boundary, _cte = _content_headers(header_block)
     if not media_type.startswith("multipart/") or boundary is None or depth > 16:
-        return _encode_leaf(entity, encoding)
+        return _encode_leaf(entity, header_block, body, encoding)
     # The parts are where the MIME reader finds them (`core.mime.delimited`, one search
     # of the bytes per delimiter line): only their bytes are replaced.
     delim = b"--" + boundary.encode("latin-1")
@@ -263,10 +281,10 @@ def encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> 
     out = [entity[: len(entity) - len(body)]]
     pos = 0
     for start, end in spans:
-        out += (body[pos:start], encode_content(body[start:end], encoding, depth + 1))
+        out += (body[pos:start], _encode(body[start:end], encoding, depth + 1)[0])
         pos = end
     out.append(body[pos:])
-    return b"".join(out)
+    return b"".join(out), False
 
 
 # --- S/MIME entities ------------------------------------------------------------------
