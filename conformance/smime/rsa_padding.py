@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gmpy2  # type: ignore[import-not-found,import-untyped,unused-ignore]
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
@@ -135,12 +136,12 @@ def encrypt_key(
     """Encrypt a content-encryption key for a recipient (RSAES-PKCS1-v1_5 or RSAES-OAEP).
 
     With `os.urandom` cryptography does it (see the module's docstring); with any other
-    generator, and for a key too long for the modulus (whose error is worded here), the
-    encoding below draws its randomness from `rng`."""
+    generator, and where cryptography declines (a key too long for the modulus, whose
+    error is worded here), the encoding below draws its randomness from `rng`."""
     recipient = public_key if isinstance(public_key, RecipientKey) else RecipientKey.of(public_key)
     digest = oaep_digest(key_transport)
     if rng is os.urandom:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, UnsupportedAlgorithm):
             return recipient.public_key.encrypt(key, _library_padding(digest))
     k = recipient.size
     encoded = pkcs1v15_encode(key, k, rng) if digest is None else oaep_encode(key, k, digest, rng)
