@@ -60,7 +60,7 @@ def test_the_model_predicts_what_gpgsm_does(tmp_path: Path) -> None:
         assert not _gpgsm_imports(_draw(predicate_ok=False), home)
         assert _gpgsm_imports(_draw(predicate_ok=True), home)
     finally:
-        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
 
 
 def test_exported_files_always_pass_the_check() -> None:

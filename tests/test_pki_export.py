@@ -189,4 +189,4 @@ def test_gpgsm_imports(exported: Path, tmp_path: Path) -> None:
                 fpr = cert.fingerprint(hashes.SHA1()).hex().upper()
                 assert fpr in fingerprints, (ident, role)
     finally:
-        subprocess.run([gpgconf, "--kill", "gpg-agent"], env=env, check=False, timeout=30)
+        subprocess.run([gpgconf, "--kill", "all"], env=env, check=False, timeout=30)

@@ -354,7 +354,7 @@ def gpgsm_home(pki: BuildPKI, tmp_path_factory: pytest.TempPathFactory) -> Itera
         assert b"secret keys imported: 1" in result.stderr, result.stderr.decode()
         yield home
     finally:
-        run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"])
+        run(["gpgconf", "--homedir", str(home), "--kill", "all"])
 
 
 def gpgsm(home: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:

@@ -93,7 +93,7 @@ def gnupg(pki: ReadPKI, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
     (home / "content.txt").write_bytes(CONTENT)
     env["CONTENT"] = str(home / "content.txt")
     yield env
-    subprocess.run(["gpgconf", "--kill", "gpg-agent"], env={**os.environ, **env}, check=False)
+    subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ, **env}, check=False)
 
 
 def _gpgsm(env: dict[str, str], *args: str) -> bytes:
