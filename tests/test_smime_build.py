@@ -217,17 +217,20 @@ def test_gcm_tag_checked_and_short_tags() -> None:
 # --- RSA padding ------------------------------------------------------------------------
 
 
+def _padding_of(transport: str) -> padding.AsymmetricPadding:
+    """cryptography's padding for a key transport, written here from the RFCs' names."""
+    if transport == "rsa-pkcs1v15":
+        return padding.PKCS1v15()
+    h = hashes.SHA1() if transport == "rsa-oaep-sha1" else hashes.SHA256()
+    return padding.OAEP(padding.MGF1(h), h, None)
+
+
 @pytest.mark.parametrize("transport", KEY_TRANSPORTS)
 def test_rsa_key_transport_decrypted_by_cryptography(pki: BuildPKI, transport: str) -> None:
     key = pki.people["bob"].encrypt_key.private_key
     cek = bytes(range(32))
     wrapped = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))  # type: ignore[arg-type]
-    if transport == "rsa-pkcs1v15":
-        pad: padding.AsymmetricPadding = padding.PKCS1v15()
-    else:
-        h = hashes.SHA1() if transport == "rsa-oaep-sha1" else hashes.SHA256()
-        pad = padding.OAEP(padding.MGF1(h), h, None)
-    assert key.decrypt(wrapped, pad) == cek
+    assert key.decrypt(wrapped, _padding_of(transport)) == cek
     again = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))  # type: ignore[arg-type]
     assert again == wrapped  # the padding randomness is the injected one
     assert rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(5)) != wrapped  # type: ignore[arg-type]
@@ -242,12 +245,7 @@ def test_rsa_key_transport_with_system_randomness(pki: BuildPKI, transport: str)
     public = rsa_padding.RecipientKey.of(key.public_key())  # type: ignore[arg-type]
     cek = bytes(range(32))
     wrapped = rsa_padding.encrypt_key(public, cek, transport)  # type: ignore[arg-type]
-    if transport == "rsa-pkcs1v15":
-        pad: padding.AsymmetricPadding = padding.PKCS1v15()
-    else:
-        h = hashes.SHA1() if transport == "rsa-oaep-sha1" else hashes.SHA256()
-        pad = padding.OAEP(padding.MGF1(h), h, None)
-    assert key.decrypt(wrapped, pad) == cek
+    assert key.decrypt(wrapped, _padding_of(transport)) == cek
     assert len(wrapped) == public.size
     assert rsa_padding.encrypt_key(public, cek, transport) != wrapped  # type: ignore[arg-type]
     too_long = bytes(public.size)
