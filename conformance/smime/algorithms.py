@@ -25,6 +25,7 @@ from conformance.core import oids
 from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport, SignatureAlgorithm
 from conformance.smime import der
 from conformance.smime.options import AEAD_CIPHERS, MicalgCase
+from conformance.token.base import HASH_ALGORITHMS
 
 __all__ = [
     "AEAD_CIPHERS",
@@ -145,17 +146,12 @@ def digest_algorithm_der(name: Digest) -> bytes:
 
 
 def hash_algorithm(name: Digest) -> hashes.HashAlgorithm:
-    """The cryptography hash object for a digest name."""
-    match name:
-        case "sha1":
-            return hashes.SHA1()
-        case "sha256":
-            return hashes.SHA256()
-        case "sha384":
-            return hashes.SHA384()
-        case "sha512":
-            return hashes.SHA512()
-    raise UnsupportedAlgorithm("digest", str(name))
+    """The cryptography hash object for a digest name (the token's table; here an
+    unknown name is an unsupported algorithm of the message, not a token error)."""
+    try:
+        return HASH_ALGORITHMS[name]
+    except KeyError:
+        raise UnsupportedAlgorithm("digest", str(name)) from None
 
 
 def micalg_name(digest: Digest, case: MicalgCase = "lower") -> str:

@@ -65,7 +65,8 @@ class Token(Protocol):
     def key_by_uri(self, uri: str) -> PrivateKeyHandle: ...
 
 
-_HASH_ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
+# The one table of digest names to cryptography's (stateless) hash objects.
+HASH_ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
     "sha1": hashes.SHA1(),
     "sha256": hashes.SHA256(),
     "sha384": hashes.SHA384(),
@@ -76,9 +77,9 @@ _HASH_ALGORITHMS: dict[str, hashes.HashAlgorithm] = {
 def hash_algorithm(digest: Digest) -> hashes.HashAlgorithm:
     """The `cryptography` hash object for a digest name (stateless: one per name)."""
     try:
-        return _HASH_ALGORITHMS[digest]
+        return HASH_ALGORITHMS[digest]
     except KeyError:
-        expected = ", ".join(_HASH_ALGORITHMS)
+        expected = ", ".join(HASH_ALGORITHMS)
         raise TokenError(f"unknown digest {digest!r}; expected one of {expected}") from None
 
 
