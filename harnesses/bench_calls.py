@@ -28,6 +28,7 @@ import bench  # type: ignore[import-not-found,unused-ignore]  # harnesses/bench.
 
 from conformance.agents import harness as harness_client
 from conformance.agents.tools import ENGINE_MODE_ENV, built_harnesses
+from conformance.matrix.bench import stat_ticks
 from conformance.smime.options import EncryptOptions, SendOptions
 
 OUTPUTS = ("-out", "-o")  # openssl cms and cmsutil
@@ -40,15 +41,15 @@ def label(argv: list[str]) -> str:
         return " ".join(
             argv[:1] + [a for a in argv if a in ("-sign", "-encrypt", "-decrypt", "-verify")][:1]
         )
-    gpgsm = [a for a in argv if a in ("--sign", "--detach-sign", "--encrypt", "--decrypt")]
-    if gpgsm or "--verify" in argv:
-        return " ".join(["gpgsm", *(gpgsm or ["--verify"])[:1]])
+    commands = ("--sign", "--detach-sign", "--encrypt", "--decrypt", "--verify")
+    gpgsm = [a for a in argv if a in commands]
+    if gpgsm:  # one command per gpgsm call
+        return "gpgsm " + gpgsm[0]
     return " ".join(["cmsutil", argv[0]] + (["-c"] if "-c" in argv else []))
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_ticks(Path(f"/proc/{pid}/stat").read_text())[1] / os.sysconf("SC_CLK_TCK")
 
 
 def fresh(argv: list[str], k: int) -> list[str]:
@@ -64,12 +65,8 @@ def fresh(argv: list[str], k: int) -> list[str]:
 def inputs_of(argv: Sequence[str], cwd: str | None) -> dict[Path, bytes]:
     """The files a call reads, as they are before it runs: the agent removes each call's
     files when the call ends, so a replay writes them back first."""
-    found: dict[Path, bytes] = {}
-    for arg in argv:
-        path = Path(cwd or ".", arg) if not arg.startswith("-") else None
-        if path is not None and path.is_file():
-            found[path] = path.read_bytes()
-    return found
+    paths = (Path(cwd or ".", arg) for arg in argv if not arg.startswith("-"))
+    return {path: path.read_bytes() for path in paths if path.is_file()}
 
 
 def restore(files: dict[Path, bytes]) -> None:

@@ -242,7 +242,7 @@ def test_rsa_key_transport_with_system_randomness(pki: BuildPKI, transport: str)
     under the same padding, two wraps differ, and a key too long for the modulus gets
     the same error as with a seeded generator."""
     key = pki.people["bob"].encrypt_key.private_key
-    public = rsa_padding.RecipientKey.of(key.public_key())  # type: ignore[arg-type]
+    public = rsa_padding.RecipientKey(key.public_key())  # type: ignore[arg-type]
     cek = bytes(range(32))
     wrapped = rsa_padding.encrypt_key(public, cek, transport)  # type: ignore[arg-type]
     assert key.decrypt(wrapped, _padding_of(transport)) == cek

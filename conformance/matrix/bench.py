@@ -223,19 +223,25 @@ def _command(args: argparse.Namespace, jobs: int, out: Path) -> list[str]:
 DAEMONS = frozenset({"gpg-agent", "dirmngr", "keyboxd", "scdaemon"})
 
 
+def stat_ticks(stat: str) -> tuple[str, int]:
+    """(command name, user + system clock ticks) of a /proc/PID/stat line. The name is
+    in parentheses and may hold any character, so the fields are those after the last
+    ')': the state is field 3 of stat(5), utime and stime fields 14 and 15."""
+    head, _, rest = stat.rpartition(")")
+    fields = rest.split()
+    return head.partition("(")[2], int(fields[11]) + int(fields[12])
+
+
 def daemon_ticks(proc: Path = Path("/proc")) -> dict[int, int]:
     """pid -> user + system clock ticks of every running DAEMONS process."""
     found: dict[int, int] = {}
     for entry in proc.glob("[0-9]*/stat"):
         try:
-            text = entry.read_text()
+            name, ticks = stat_ticks(entry.read_text())
         except OSError:  # gone meanwhile
             continue
-        head, _, rest = text.rpartition(")")
-        if head.partition("(")[2] not in DAEMONS:
-            continue
-        fields = rest.split()  # fields[0] is the state, field 3 of stat(5)
-        found[int(entry.parent.name)] = int(fields[11]) + int(fields[12])
+        if name in DAEMONS:
+            found[int(entry.parent.name)] = ticks
     return found
 
 

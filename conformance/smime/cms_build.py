@@ -290,7 +290,7 @@ def _rsa_public_key(certificate: x509.Certificate) -> RecipientKey:
     encoded = _certificate_der(certificate)
     key = _rsa_keys.get(encoded)
     if key is None:
-        key = RecipientKey.of(_read_rsa_public_key(certificate))
+        key = RecipientKey(_read_rsa_public_key(certificate))
         if len(_rsa_keys) >= 512:
             _rsa_keys.clear()
         _rsa_keys[encoded] = key

@@ -237,7 +237,7 @@ def _encode_leaf(
 ) -> tuple[bytes, bool]:
     """The leaf re-encoded, and whether that happened (then it is all CRLF: the header
     lines are joined with CRLF, the encoded body written with CRLF)."""
-    media_type, _boundary, cte = _content_headers(header_block)
+    media_type, _boundary, cte = _content_headers(header_block)  # cached: `_encode` read it
     if cte in ("base64", "quoted-printable") or body.isascii():
         return entity, False
     if media_type.startswith("message/"):

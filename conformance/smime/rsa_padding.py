@@ -100,21 +100,23 @@ def oaep_encode(message: bytes, k: int, hash_name: str, rng: Rng, label: bytes =
 
 @dataclass(frozen=True)
 class RecipientKey:
-    """What key transport needs of a public key, read once (`public_numbers()` builds
-    Python integers from the key on every call)."""
+    """A recipient's public key as key transport uses it. What the hand-written path
+    needs of it is derived on first use and kept (`public_numbers()` builds Python
+    integers from the key on every call); cryptography's path needs only the key."""
 
-    size: int  # k, the modulus length in octets
-    # e and n as gmpy2 integers, converted once: gmpy2 (a dependency) does the
-    # public-key exponentiation about 8x faster than pow().
-    exponent: Any
-    modulus: Any
-    public_key: RSAPublicKey  # cryptography's, for the system's randomness
+    public_key: RSAPublicKey
 
-    @classmethod
-    def of(cls, public_key: RSAPublicKey) -> RecipientKey:
-        numbers = public_key.public_numbers()
-        size = (numbers.n.bit_length() + 7) // 8
-        return cls(size, gmpy2.mpz(numbers.e), gmpy2.mpz(numbers.n), public_key)
+    @property
+    def size(self) -> int:
+        """k, the modulus length in octets."""
+        return (self.public_key.key_size + 7) // 8
+
+    @functools.cached_property
+    def exponent_modulus(self) -> tuple[Any, Any]:
+        """e and n as gmpy2 integers: gmpy2 (a dependency) does the public-key
+        exponentiation about 8x faster than pow()."""
+        numbers = self.public_key.public_numbers()
+        return gmpy2.mpz(numbers.e), gmpy2.mpz(numbers.n)
 
 
 @functools.cache
@@ -138,12 +140,13 @@ def encrypt_key(
     With `os.urandom` cryptography does it (see the module's docstring); with any other
     generator, and where cryptography declines (a key too long for the modulus, whose
     error is worded here), the encoding below draws its randomness from `rng`."""
-    recipient = public_key if isinstance(public_key, RecipientKey) else RecipientKey.of(public_key)
+    recipient = public_key if isinstance(public_key, RecipientKey) else RecipientKey(public_key)
     digest = oaep_digest(key_transport)
     if rng is os.urandom:
         with contextlib.suppress(ValueError, UnsupportedAlgorithm):
             return recipient.public_key.encrypt(key, _library_padding(digest))
     k = recipient.size
     encoded = pkcs1v15_encode(key, k, rng) if digest is None else oaep_encode(key, k, digest, rng)
-    c = int(gmpy2.powmod(int.from_bytes(encoded, "big"), recipient.exponent, recipient.modulus))
+    exponent, modulus = recipient.exponent_modulus
+    c = int(gmpy2.powmod(int.from_bytes(encoded, "big"), exponent, modulus))
     return c.to_bytes(k, "big")
