@@ -28,7 +28,7 @@ import bench  # type: ignore[import-not-found,unused-ignore]  # harnesses/bench.
 
 from conformance.agents import harness as harness_client
 from conformance.agents.tools import ENGINE_MODE_ENV, built_harnesses
-from conformance.matrix.bench import stat_ticks
+from conformance.matrix.bench import proc_stat
 from conformance.smime.options import EncryptOptions, SendOptions
 
 OUTPUTS = ("-out", "-o")  # openssl cms and cmsutil
@@ -49,7 +49,7 @@ def label(argv: list[str]) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    return stat_ticks(Path(f"/proc/{pid}/stat").read_text())[1] / os.sysconf("SC_CLK_TCK")
+    return proc_stat(Path(f"/proc/{pid}/stat").read_text()).ticks / os.sysconf("SC_CLK_TCK")
 
 
 def fresh(argv: list[str], k: int) -> list[str]:

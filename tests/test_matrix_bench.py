@@ -1,11 +1,12 @@
 """The matrix benchmark: the stage split (every stage timed, the wrappers removed
-afterwards) and the GnuPG daemons' CPU read from /proc."""
+afterwards) and the CPU of the engines' processes and the GnuPG daemons, read from /proc."""
 
 from __future__ import annotations
 
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,29 +36,96 @@ def test_split_times_the_stages_and_restores_them(capsys: pytest.CaptureFixture[
     assert ProfileAgent.send is send and cell_module.exchange is exchange
 
 
-def _stat(proc: Path, pid: int, comm: str, utime: int, stime: int) -> None:
-    """A /proc/PID/stat line: utime and stime are fields 14 and 15 of stat(5)."""
+def _stat(
+    proc: Path,
+    pid: int,
+    comm: str,
+    ticks: int,
+    *,
+    ppid: int = 1,
+    reaped: int = 0,
+    argv: bytes = b"",
+) -> None:
+    """A /proc/PID/stat line (stat(5): ppid is field 4, utime and stime fields 14 and 15,
+    cutime and cstime 16 and 17, starttime 22) and its cmdline."""
     (proc / str(pid)).mkdir(exist_ok=True)
-    rest = ["S", "1"] + ["0"] * 9 + [str(utime), str(stime)] + ["0"] * 10
-    (proc / str(pid) / "stat").write_text(f"{pid} ({comm}) {' '.join(rest)}\n")
+    rest = ["S", str(ppid)] + ["0"] * 9 + [str(ticks), "0", str(reaped), "0"] + ["0"] * 4
+    rest += [str(pid * 7)] + ["0"] * 5
+    # Written aside, then renamed: the sampling thread never reads half a line.
+    (proc / "new").write_bytes(argv)
+    (proc / "new").replace(proc / str(pid) / "cmdline")
+    (proc / "new").write_text(f"{pid} ({comm}) {' '.join(rest)}\n")
+    (proc / "new").replace(proc / str(pid) / "stat")
 
 
-def test_daemon_ticks_reads_the_gnupg_daemons_only(tmp_path: Path) -> None:
-    _stat(tmp_path, 10, "gpg-agent", 7, 3)
-    _stat(tmp_path, 11, "dirmngr", 1, 1)
-    _stat(tmp_path, 12, "python (x) y", 50, 50)  # a name with parentheses and blanks
-    _stat(tmp_path, 13, "gpgsm", 9, 9)  # a child of the worker: RUSAGE_CHILDREN has it
-    assert bench.daemon_ticks(tmp_path) == {10: 10, 11: 2}
+def _gone(proc: Path, pid: int) -> None:
+    for name in ("stat", "cmdline"):
+        (proc / str(pid) / name).unlink()
+    (proc / str(pid)).rmdir()
 
 
-def test_daemon_cpu_counts_daemons_started_meanwhile_even_once_gone(tmp_path: Path) -> None:
-    _stat(tmp_path, 10, "gpg-agent", 500, 500)  # already running: not the run's
-    with bench.DaemonCpu(period=0.01, proc=tmp_path) as daemons:
-        _stat(tmp_path, 20, "gpg-agent", 60, 40)
-        deadline = time.monotonic() + 30
-        while 20 not in daemons._last and time.monotonic() < deadline:
-            time.sleep(0.01)
-        (tmp_path / "20" / "stat").unlink()  # stopped: its last reading stays
-        (tmp_path / "20").rmdir()
-    assert daemons.seconds == pytest.approx(100 / os.sysconf("SC_CLK_TCK"))
-    assert daemons.own >= 0
+def test_proc_stat_reads_the_fields_after_the_name(tmp_path: Path) -> None:
+    _stat(tmp_path, 12, "python (x) y", 100, ppid=3, reaped=40)  # parentheses and blanks
+    stat = bench.proc_stat((tmp_path / "12" / "stat").read_text())
+    assert stat == bench.ProcStat("python (x) y", 3, 100, 40, 84)
+
+
+def test_spender_tells_daemons_engines_and_bridges_from_the_suite(tmp_path: Path) -> None:
+    cases = {
+        10: ("gpg-agent", b"gpg-agent\0--daemon\0", ("daemons", "gpgsm")),
+        11: ("gpgsm", b"gpgsm\0--server\0", ("engines", "gpgsm")),
+        12: ("osm-nss-harness", b"/repo/harnesses/nss/osm-nss-harness\0", ("engines", "nss")),
+        13: ("python3", b"python3\0/repo/harnesses/gpgsm/harness.py\0", ("bridges", "gpgsm")),
+        14: ("python", b"python\0-m\0xdist\0", None),  # a worker: the suite's
+        15: ("certutil", b"certutil\0-L\0", ("engines", "nss")),
+        16: (
+            "java",
+            b"java\0-cp\0/r/harnesses/bouncycastle/build/x.jar\0",
+            ("engines", "bouncycastle"),
+        ),
+        17: ("python", b"python\0/r/harnesses/bench.py\0", None),  # not an engine's directory
+    }
+    for pid, (name, argv, _) in cases.items():
+        _stat(tmp_path, pid, name, 1, argv=argv)
+    found = {pid: bench.spender(pid, name, tmp_path) for pid, (name, _, _) in cases.items()}
+    assert found == {pid: who for pid, (_, _, who) in cases.items()}
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_process_cpu_counts_what_started_meanwhile_even_once_gone(tmp_path: Path) -> None:
+    tick = os.sysconf("SC_CLK_TCK")
+    _stat(tmp_path, 10, "gpg-agent", 1000)  # already running: not the run's
+    bridge = b"python3\0/r/harnesses/gpgsm/harness.py\0"
+    with bench.ProcessCpu(period=0.01, proc=tmp_path) as cpu:
+        _stat(tmp_path, 20, "gpg-agent", 100)
+        _stat(tmp_path, 21, "osm-nss-harness", 30, argv=b"/r/harnesses/nss/osm-nss-harness\0")
+        _stat(tmp_path, 22, "python3", 5, argv=bridge)
+        _stat(tmp_path, 23, "gpgsm", 50, ppid=22)
+        _stat(tmp_path, 24, "python", 999, argv=b"python\0-m\0pytest\0")  # the suite's
+        _until(lambda: all((p, p * 7) in cpu._last for p in (20, 21, 22, 23)))
+        # The daemon and the harness stop: their last readings stay. The bridge reaps its
+        # gpgsm (its reaped ticks count it): its own reading is dropped, not counted twice.
+        _stat(tmp_path, 21, "osm-nss-harness", 40, argv=b"/r/harnesses/nss/osm-nss-harness\0")
+        _until(lambda: cpu._last[(21, 147)][1].ticks == 40)
+        _gone(tmp_path, 20)
+        _gone(tmp_path, 21)
+        _gone(tmp_path, 23)
+        _stat(tmp_path, 22, "python3", 6, reaped=55, argv=bridge)
+        _until(lambda: (23, 161) not in cpu._last)
+    assert dict(cpu.seconds) == pytest.approx(
+        {
+            ("daemons", "gpgsm"): 100 / tick,
+            ("engines", "nss"): 40 / tick,
+            ("engines", "gpgsm"): 55 / tick,
+            ("bridges", "gpgsm"): 6 / tick,
+        }
+    )
+    run = bench.TimedRun(0, 1.0, 2.0, cpu.seconds)
+    assert run.of(engine="gpgsm") == pytest.approx((100 + 55 + 6) / tick)
+    assert run.suite == pytest.approx(2.0 - (40 + 55 + 6) / tick)  # the daemons: outside
+    assert cpu.own >= 0

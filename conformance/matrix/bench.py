@@ -17,8 +17,9 @@ default run grows (issue 20): the PINNED_AGENTS, PINNED_FUNCTIONS and
 PINNED_EXAMPLES below, no rejection matrix. It prints the wall time, the CPU
 time per exchange (this process and all its children: workers and tools;
 then with the GnuPG daemons, gpg-agent doing gpgsm's RSA, which leave the
-process tree and are read from /proc while the run lasts), the milliseconds
-per exchange of each kind of cell (built-in, or the real engine it
+process tree and are read from /proc while the run lasts), that CPU split by
+whose processes spent it (the real engines' own, read from /proc, or the
+suite's: ProcessCpu), the milliseconds per exchange of each kind of cell (built-in, or the real engine it
 involves), their ratio to `make bench`'s exchange (measured here, in this
 process, first) and the wall time of `run --agent reference`.
 
@@ -46,13 +47,14 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from conformance import bench as engine_bench
 from conformance.cli import main as cli_main
-from conformance.core.vocabulary import PROCESS_AGENTS
+from conformance.core.vocabulary import PROCESS_AGENTS, REAL_TOOLS, RealTool
 from conformance.matrix.finish import RESULTS_FILE
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
 from conformance.results import Results, load_results
@@ -221,48 +223,108 @@ def _command(args: argparse.Namespace, jobs: int, out: Path) -> list[str]:
 # counts them, yet gpg-agent does gpgsm's RSA (libgcrypt, about 4 ms a private-key
 # operation here).
 DAEMONS = frozenset({"gpg-agent", "dirmngr", "keyboxd", "scdaemon"})
+# The real engines' own programs, and the engine each serves: the tools a call runs
+# (--engine-mode cli, and the `gpgsm --server` processes the gpgsm harness keeps) and
+# the GnuPG daemons. A harness program is known by its directory, harnesses/ENGINE/.
+TOOL_ENGINES: dict[str, RealTool] = {
+    **dict.fromkeys(DAEMONS, "gpgsm"),
+    "gpgsm": "gpgsm",
+    "certutil": "nss",
+    "cmsutil": "nss",
+    "pk12util": "nss",
+    "openssl": "openssl",
+    "certtool": "gnutls",
+}
+# Who spends the CPU ProcessCpu reads: the daemons (outside the run's process tree), the
+# engines (inside it) and the gpgsm harness, a Python bridge to `gpgsm --server` (inside).
+ProcessKind = Literal["daemons", "engines", "bridges"]
+Spender = tuple[ProcessKind, RealTool]
 
 
-def stat_ticks(stat: str) -> tuple[str, int]:
-    """(command name, user + system clock ticks) of a /proc/PID/stat line. The name is
-    in parentheses and may hold any character, so the fields are those after the last
-    ')': the state is field 3 of stat(5), utime and stime fields 14 and 15."""
+class ProcStat(NamedTuple):
+    """What the benchmark reads of /proc/PID/stat (stat(5))."""
+
+    name: str
+    ppid: int
+    ticks: int  # user + system clock ticks of the process
+    reaped: int  # and of its children it waited for
+    start: int  # clock ticks after boot: with the pid, tells a reused pid apart
+
+
+def proc_stat(stat: str) -> ProcStat:
+    """A /proc/PID/stat line. The name is in parentheses and may hold any character, so
+    the fields are counted after the last ')': the state is field 3 of stat(5)."""
     head, _, rest = stat.rpartition(")")
-    fields = rest.split()
-    return head.partition("(")[2], int(fields[11]) + int(fields[12])
+    f = rest.split()
+    return ProcStat(
+        head.partition("(")[2],
+        int(f[1]),
+        int(f[11]) + int(f[12]),
+        int(f[13]) + int(f[14]),
+        int(f[19]),
+    )
 
 
-def daemon_ticks(proc: Path = Path("/proc")) -> dict[int, int]:
-    """pid -> user + system clock ticks of every running DAEMONS process."""
-    found: dict[int, int] = {}
-    for entry in proc.glob("[0-9]*/stat"):
-        try:
-            name, ticks = stat_ticks(entry.read_text())
-        except OSError:  # gone meanwhile
-            continue
-        if name in DAEMONS:
-            found[int(entry.parent.name)] = ticks
-    return found
+def spender(pid: int, name: str, proc: Path = Path("/proc")) -> Spender | None:
+    """Whose CPU a process spends: its kind and engine, or None for the suite's own."""
+    if name in TOOL_ENGINES:
+        return ("daemons" if name in DAEMONS else "engines"), TOOL_ENGINES[name]
+    try:
+        argv = (proc / str(pid) / "cmdline").read_bytes().decode("utf-8", "replace")
+    except OSError:  # gone meanwhile
+        return None
+    for arg in argv.split("\0"):
+        engine = arg.partition("/harnesses/")[2].partition("/")[0]
+        if engine in REAL_TOOLS:
+            return ("bridges" if name.startswith("python") else "engines"), engine
+    return None
 
 
-class DaemonCpu:
-    """CPU seconds of the DAEMONS started while it is entered, read from /proc every
-    `period` seconds; each daemon counts with its last reading (what it spends after that,
-    at most a period of a daemon being stopped, is missed). `own` is the sampling
-    thread's own CPU, which the caller's figure for this process includes."""
+class ProcessCpu:
+    """CPU seconds of the engines' processes started while it is entered, by Spender,
+    read from /proc every `period` seconds.
 
-    def __init__(self, period: float = 0.5, proc: Path = Path("/proc")) -> None:
+    A process that is gone counts with its last reading, unless a bridge was its parent:
+    the bridge waited for it, so its whole CPU is in the bridge's reaped ticks, counted as
+    its engine's. Missed: what a process spends after its last reading, at most a period
+    (the figures are lower bounds). `own` is the sampling thread's CPU, which the
+    caller's figure for this process includes."""
+
+    def __init__(self, period: float = 0.2, proc: Path = Path("/proc")) -> None:
         self.period, self.proc = period, proc
-        self.seconds = self.own = 0.0
-        self._before: set[int] = set()
-        self._last: dict[int, int] = {}
+        self.seconds: dict[Spender, float] = defaultdict(float)
+        self.own = 0.0
+        self._before: set[tuple[int, int]] = set()
+        self._spender: dict[tuple[int, int], Spender | None] = {}
+        self._last: dict[tuple[int, int], tuple[Spender, ProcStat]] = {}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="daemon-cpu", daemon=True)
+        self._thread = threading.Thread(target=self._sample, name="process-cpu", daemon=True)
+
+    def _stats(self) -> dict[tuple[int, int], ProcStat]:
+        found: dict[tuple[int, int], ProcStat] = {}
+        for entry in self.proc.glob("[0-9]*/stat"):
+            try:
+                stat = proc_stat(entry.read_text())
+            except OSError:  # gone meanwhile
+                continue
+            found[(int(entry.parent.name), stat.start)] = stat
+        return found
 
     def _read(self) -> None:
-        for pid, ticks in daemon_ticks(self.proc).items():
-            if pid not in self._before:
-                self._last[pid] = ticks
+        alive: dict[tuple[int, int], tuple[Spender, ProcStat]] = {}
+        for key, stat in self._stats().items():
+            if key in self._before:
+                continue
+            if key not in self._spender:
+                self._spender[key] = spender(key[0], stat.name, self.proc)
+            who = self._spender[key]
+            if who is not None:
+                alive[key] = (who, stat)
+        bridges = {pid for (pid, _), (who, _) in self._last.items() if who[0] == "bridges"}
+        for key, (_who, stat) in list(self._last.items()):
+            if key not in alive and stat.ppid in bridges:
+                del self._last[key]  # reaped by a bridge: in its reaped ticks
+        self._last.update(alive)
 
     def _sample(self) -> None:
         started = time.thread_time()
@@ -271,26 +333,55 @@ class DaemonCpu:
         self._read()
         self.own = time.thread_time() - started
 
-    def __enter__(self) -> DaemonCpu:
-        self._before = set(daemon_ticks(self.proc))
+    def __enter__(self) -> ProcessCpu:
+        self._before = set(self._stats())
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.seconds = sum(self._last.values()) / os.sysconf("SC_CLK_TCK")
+        tick = os.sysconf("SC_CLK_TCK")
+        for (kind, engine), stat in self._last.values():
+            self.seconds[(kind, engine)] += stat.ticks / tick
+            if kind == "bridges":
+                self.seconds[("engines", engine)] += stat.reaped / tick
 
 
-def _timed_run(command: list[str]) -> tuple[int, float, float, float]:
-    """`osm-conformance COMMAND` in this process: exit code, wall seconds, CPU seconds of
-    this process and its children (the sampling thread's own taken off), and CPU seconds
-    of the GnuPG daemons the run started."""
+@dataclass(frozen=True)
+class TimedRun:
+    """A run's exit code, wall seconds and CPU seconds: `cpu` of this process and its
+    children (workers, tools and harnesses; the sampling thread's own taken off), and
+    `spent`, what the engines' processes spent (ProcessCpu): the daemons besides `cpu`,
+    the engines and bridges within it."""
+
+    code: int
+    wall: float
+    cpu: float
+    spent: Mapping[Spender, float]
+
+    def of(self, kind: ProcessKind | None = None, engine: str | None = None) -> float:
+        """The CPU seconds of one kind of process, or one engine's, or both."""
+        return sum(
+            seconds
+            for (k, e), seconds in self.spent.items()
+            if kind in (None, k) and engine in (None, e)
+        )
+
+    @property
+    def suite(self) -> float:
+        """The suite's own CPU: workers and the rest, engines and bridges taken off."""
+        return self.cpu - self.of("engines") - self.of("bridges")
+
+
+def _timed_run(command: list[str]) -> TimedRun:
+    """`osm-conformance COMMAND` in this process, timed (TimedRun)."""
     cpu, started = _cpu_seconds(), time.perf_counter()
-    with DaemonCpu() as daemons:
+    with ProcessCpu() as processes:
         code = cli_main(command)
     wall = time.perf_counter() - started
-    return code, wall, _cpu_seconds() - cpu - daemons.own, daemons.seconds
+    cpu = _cpu_seconds() - cpu - processes.own
+    return TimedRun(code, wall, cpu, dict(processes.seconds))
 
 
 def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
@@ -306,7 +397,8 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
     totals: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
         command = ["run", *selection, "--jobs", str(jobs), "--out", tmp + "/m"]
-        code, wall, cpu, daemons = _timed_run(command)
+        timed = _timed_run(command)
+        code = timed.code
         results = _results(Path(tmp) / "m", code)
         with _timed_stages(totals):
             alone_code = cli_main(["run", *selection, "--jobs", "1", "--out", tmp + "/one"])
@@ -314,7 +406,7 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
         if results is None or alone is None:
             return code or alone_code or 1
         one = [*selection, "--jobs", str(jobs), "--out", tmp + "/agent", "--agent", PINNED_AGENT]
-        agent_code, agent_wall, agent_cpu, agent_daemons = _timed_run(["run", *one])
+        agent = _timed_run(["run", *one])
         agent_path = Path(tmp) / "agent" / RESULTS_FILE
         agent_cells = len(load_results(agent_path).cells) if agent_path.exists() else 0
     cells = results.cells
@@ -330,13 +422,9 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
     print("  verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())))
     same = sorted((c.sender, c.receiver, c.function, c.verdict) for c in alone.cells)
     same_verdicts = same == sorted((c.sender, c.receiver, c.function, c.verdict) for c in cells)
-    print(f"  wall time {wall:.1f} s, {exchanges} exchanges")
-    print(
-        f"  CPU time {cpu:.1f} s ({cpu / max(wall, 1e-9):.0%} of wall), "
-        f"{cpu / max(exchanges, 1) * 1000:.2f} ms per exchange; with the GnuPG daemons "
-        f"({daemons:.1f} s, read from /proc: they leave the process tree) "
-        f"{(cpu + daemons) / max(exchanges, 1) * 1000:.2f} ms"
-    )
+    print(f"  wall time {timed.wall:.1f} s, {exchanges} exchanges")
+    for line in _cpu_lines(timed, results):
+        print("  " + line)
     print(
         "  cells' time per exchange by kind, one worker (as make bench runs: no other "
         "worker competing for the cores; ratio to make bench's exchange, software / SoftHSM):"
@@ -350,11 +438,38 @@ def pinned(jobs: int, bench_seconds: float = 3.0) -> int:
     for line in _stage_lines(totals, alone):
         print("    " + line)
     print(
-        f"run --agent {PINNED_AGENT}: {agent_cells} cells, wall time {agent_wall:.1f} s, "
-        f"CPU {agent_cpu:.1f} s (and {agent_daemons:.1f} s in the GnuPG daemons), "
-        f"exit code {agent_code}"
+        f"run --agent {PINNED_AGENT}: {agent_cells} cells, wall time {agent.wall:.1f} s, "
+        f"CPU {agent.cpu:.1f} s (and {agent.of('daemons'):.1f} s in the GnuPG daemons), "
+        f"exit code {agent.code}"
     )
     return code
+
+
+def _cpu_lines(timed: TimedRun, results: Results) -> list[str]:
+    """The run's CPU, in all and per exchange, then whose processes spent it."""
+    exchanges = sum(c.examples for c in results.cells)
+    per = 1000 / max(exchanges, 1)
+    daemons, bridges = timed.of("daemons"), timed.of("bridges")
+    engines = timed.of("engines") + daemons
+    lines = [
+        f"CPU time {timed.cpu:.1f} s ({timed.cpu / max(timed.wall, 1e-9):.0%} of wall), "
+        f"{timed.cpu * per:.2f} ms per exchange; with the GnuPG daemons ({daemons:.1f} s: "
+        f"they leave the process tree) {(timed.cpu + daemons) * per:.2f} ms",
+        "whose processes spent it (read from /proc: the engines' figures are lower bounds):",
+        f"  {engines * per:6.2f} ms per exchange  the real engines' own processes (harness "
+        f"programs, tools, the GnuPG daemons): {engines:.1f} s",
+        f"  {bridges * per:6.2f} ms per exchange  the gpgsm harness, a Python bridge to "
+        f"`gpgsm --server`: {bridges:.1f} s",
+        f"  {timed.suite * per:6.2f} ms per exchange  the suite (workers: cells, agents, "
+        f"hypothesis, evidence): {timed.suite:.1f} s",
+        "each real engine's own processes, per exchange of its cells (a cell between two "
+        "engines counts for both; bridge excluded):",
+    ]
+    for kind, (_n, ex, _seconds) in per_kind(results).items():
+        if kind in REAL_TOOLS:
+            own = timed.of(engine=kind) - timed.of("bridges", kind)
+            lines.append(f"  {kind:>8}: {own / max(ex, 1) * 1000:6.2f} ms  ({own:.1f} s)")
+    return lines
 
 
 # The stages --split times: (label, module, attribute), the attribute looked up where it
