@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +18,12 @@ import pytest
 from cryptography import x509
 from pki_support import export_layout_pki
 
-from conformance.agents.base import Agent, ReceiveRequest, SendRequest
+from conformance.agents.base import Agent, Evidence, ReceiveRequest, SendRequest
 from conformance.agents.gpgsm import GpgsmAgent
 from conformance.agents.nss import NssAgent
 from conformance.agents.openssl import OpenSSLAgent
-from conformance.agents.tool_agent import ToolAgent
+from conformance.agents.tool_agent import ToolAgent, sha1_hex
+from conformance.agents.tools import ToolRun
 from conformance.core.vocabulary import Function, Party
 from conformance.smime.options import EncryptOptions, SendOptions
 from conformance.status import ErrorCode
@@ -231,3 +233,38 @@ def test_malformed_message_is_malformed(agents: dict[str, ToolAgent], pki: Path)
         status = agent.receive(receive(agent, pki, bad)).status
         err = status.primary_error()
         assert err is not None and err.code == ErrorCode.MALFORMED, (name, status.errors)
+
+
+def test_nss_reads_again_only_the_nicknames_a_change_may_touch(pki: Path, tmp_path: Path) -> None:
+    """Each certificate added makes the NSS agent read the database's nicknames again, to
+    learn under which NSS filed it. Only the new nicknames, and those a certificate of the
+    same subject joined, are read again; what it knows then is what reading all gives."""
+    need("nss")
+    people = ("alice", "bob", "mallory")
+    with NssAgent(workdir=tmp_path) as nss:
+        reads: list[str] = []
+        tool = nss._tool
+
+        def counted(args: list[str | Path], ev: Evidence, must: bool = False) -> ToolRun:
+            if "-L" in args and "-n" in args:
+                reads.append(str(args[args.index("-n") + 1]))
+            return tool(args, ev, must)
+
+        nss._tool = counted  # type: ignore[method-assign]
+        for ident in people:
+            nss.prepare(party(pki, ident))
+        nss._add_cert(cert(pki, "bob", "encrypt"), ",,", nss.setup_evidence)  # known: no read
+        known, signers = dict(nss._known), dict(nss._sign_nick)
+        # Each person's nickname twice (the PKCS#12 with the signing key, then the
+        # encryption certificate of the same subject joining it), each CA's once.
+        assert max(Counter(reads).values()) == 2
+        assert len(reads) == 2 * len(people) + 3
+        users = nss._refresh(nss.setup_evidence)  # every nickname read again
+        assert nss._known == known
+        for ident in people:
+            fingerprints = {sha1_hex(cert(pki, ident, role)) for role in ("sign", "encrypt")}
+            assert fingerprints <= users
+            assert (
+                signers[(pki / "identities" / ident).resolve()]
+                == known[sha1_hex(cert(pki, ident, "sign"))]
+            )

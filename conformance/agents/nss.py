@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from conformance import pem_files
 from conformance.agents import mime_wrap
@@ -69,6 +72,8 @@ class NssAgent(ToolAgent):
         self._db: Path | None = None
         self._prepared: set[Path] = set()
         self._known: dict[str, str] = {}  # SHA-1 of every certificate added -> nickname used
+        # nickname -> (SHA-1, subject) of the certificates filed under it, as last read
+        self._filed: dict[str, list[tuple[str, x509.Name]]] = {}
         self._trusted: set[str] = set()
         self._crls: set[Path] = set()
         self._sign_nick: dict[Path, str] = {}
@@ -122,23 +127,41 @@ class NssAgent(ToolAgent):
             must=True,
         )
         if fp not in self._known:
-            self._refresh(ev)
+            self._refresh(ev, [cert])
 
-    def _refresh(self, ev: Evidence) -> set[str]:
-        """Re-read the db: every certificate's real nickname; returns those with a key."""
+    def _refresh(self, ev: Evidence, added: Sequence[x509.Certificate] | None = None) -> set[str]:
+        """Re-read the db: every certificate's real nickname; returns those with a key.
+
+        `added` are the certificates put in since the last reading: only the nicknames
+        that are new, or that a new certificate of the same subject may have joined (NSS
+        files one subject under one nickname), are read again (one certutil each); the
+        others keep what was read before. When one of `added` is still not found, or with
+        no `added`, every nickname is read."""
         listing = self._tool([self.certutil, "-L", "-d", self.db], ev, must=True)
+        # A certificate already known is the same entry again: it files nothing anew.
+        subjects = {c.subject for c in added or () if sha1_hex(c) not in self._known}
         users: set[str] = set()
+        read: set[str] = set()  # a nickname is listed once per certificate under it
         self._known = {}
         for line in listing.stdout.decode("utf-8", "replace").splitlines()[3:]:
             m = re.match(r"^(.*?)\s+(\S*,\S*,\S*)\s*$", line)
             if not m:
                 continue
             nick = m.group(1).strip()
-            certs = self._tool([self.certutil, "-L", "-d", self.db, "-n", nick, "-a"], ev)
-            for cert in x509.load_pem_x509_certificates(certs.stdout) if certs.ok else []:
-                self._known[sha1_hex(cert)] = nick
+            filed = self._filed.get(nick) if added or nick in read else None
+            if nick not in read and (
+                filed is None or any(subject in subjects for _, subject in filed)
+            ):
+                certs = self._tool([self.certutil, "-L", "-d", self.db, "-n", nick, "-a"], ev)
+                found = x509.load_pem_x509_certificates(certs.stdout) if certs.ok else []
+                filed = self._filed[nick] = [(sha1_hex(c), c.subject) for c in found]
+            read.add(nick)
+            for fp, _subject in filed or ():
+                self._known[fp] = nick
                 if "u" in m.group(2):
-                    users.add(sha1_hex(cert))
+                    users.add(fp)
+        if added and any(sha1_hex(c) not in self._known for c in added):
+            return self._refresh(ev)
         return users
 
     def _key_ids(self, ev: Evidence) -> set[str]:
@@ -173,7 +196,7 @@ class NssAgent(ToolAgent):
                 ev,
                 must=True,
             )
-        users = self._refresh(ev)
+        users = self._refresh(ev, _certificates_in(files.p12) if files.p12 is not None else None)
         for cert in files.ca_certificates():
             # Only new ones: re-adding would reset the trust a reception gave an anchor.
             if sha1_hex(cert) not in self._known:
@@ -191,7 +214,7 @@ class NssAgent(ToolAgent):
                     ev,
                     must=True,
                 )
-                users = self._refresh(ev)
+                users = self._refresh(ev, [files.certificate(role)])
                 keys = self._key_ids(ev)
         sign_fp = sha1_hex(files.certificate("sign"))
         if sign_fp in users:
@@ -383,3 +406,14 @@ class NssAgent(ToolAgent):
         if name == "SEC_ERROR_PKCS7_BAD_SIGNATURE":
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)
+
+
+def _certificates_in(p12: Path) -> list[x509.Certificate] | None:
+    """The certificates a PKCS#12 of the export holds (what pk12util adds), or None when
+    cryptography cannot read it (then the agent reads every nickname again)."""
+    try:
+        bundle = pkcs12.load_pkcs12(p12.read_bytes(), P12_PASSWORD)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    certs = [bundle.cert, *bundle.additional_certs]
+    return [c.certificate for c in certs if c is not None]
