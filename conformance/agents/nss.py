@@ -148,15 +148,14 @@ class NssAgent(ToolAgent):
             if not m:
                 continue
             nick = m.group(1).strip()
-            filed = self._filed.get(nick) if added or nick in read else None
-            if nick not in read and (
-                filed is None or any(subject in subjects for _, subject in filed)
-            ):
-                certs = self._tool([self.certutil, "-L", "-d", self.db, "-n", nick, "-a"], ev)
-                found = x509.load_pem_x509_certificates(certs.stdout) if certs.ok else []
-                filed = self._filed[nick] = [(sha1_hex(c), c.subject) for c in found]
-            read.add(nick)
-            for fp, _subject in filed or ():
+            if nick not in read:
+                read.add(nick)
+                before = self._filed.get(nick) if added else None
+                if before is None or any(subject in subjects for _, subject in before):
+                    certs = self._tool([self.certutil, "-L", "-d", self.db, "-n", nick, "-a"], ev)
+                    found = x509.load_pem_x509_certificates(certs.stdout) if certs.ok else []
+                    self._filed[nick] = [(sha1_hex(c), c.subject) for c in found]
+            for fp, _subject in self._filed[nick]:
                 self._known[fp] = nick
                 if "u" in m.group(2):
                     users.add(fp)

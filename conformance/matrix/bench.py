@@ -19,9 +19,10 @@ time per exchange (this process and all its children: workers and tools;
 then with the GnuPG daemons, gpg-agent doing gpgsm's RSA, which leave the
 process tree and are read from /proc while the run lasts), that CPU split by
 whose processes spent it (the real engines' own, read from /proc, or the
-suite's: ProcessCpu), the milliseconds per exchange of each kind of cell (built-in, or the real engine it
-involves), their ratio to `make bench`'s exchange (measured here, in this
-process, first) and the wall time of `run --agent reference`.
+suite's: ProcessCpu), the milliseconds per exchange of each kind of cell
+(built-in, or the real engine it involves), their ratio to `make bench`'s
+exchange (measured here, in this process, first) and the wall time of
+`run --agent reference`.
 
 --split runs one worker in this process and times the stages of every exchange
 with wrappers (no profiler, so the figures are the real ones): the agents' send
