@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -91,41 +89,45 @@ def test_spender_tells_daemons_engines_and_bridges_from_the_suite(tmp_path: Path
     assert found == {pid: who for pid, (_, _, who) in cases.items()}
 
 
-def _until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
 def test_process_cpu_counts_what_started_meanwhile_even_once_gone(tmp_path: Path) -> None:
     tick = os.sysconf("SC_CLK_TCK")
     _stat(tmp_path, 10, "gpg-agent", 1000)  # already running: not the run's
     bridge = b"python3\0/r/harnesses/gpgsm/harness.py\0"
-    with bench.ProcessCpu(period=0.01, proc=tmp_path) as cpu:
+    harness = b"/r/harnesses/nss/osm-nss-harness\0"
+    # Read by hand (`_read`), not by the thread (its period is an hour; it reads once
+    # more when the block ends): each reading sees exactly the state written before it.
+    with bench.ProcessCpu(period=3600, proc=tmp_path) as cpu:
         _stat(tmp_path, 20, "gpg-agent", 100)
-        _stat(tmp_path, 21, "osm-nss-harness", 30, argv=b"/r/harnesses/nss/osm-nss-harness\0")
+        _stat(tmp_path, 21, "osm-nss-harness", 30, argv=harness)
         _stat(tmp_path, 22, "python3", 5, argv=bridge)
         _stat(tmp_path, 23, "gpgsm", 50, ppid=22)
         _stat(tmp_path, 24, "python", 999, argv=b"python\0-m\0pytest\0")  # the suite's
-        _until(lambda: all((p, p * 7) in cpu._last for p in (20, 21, 22, 23)))
+        cpu._read()
+        _stat(tmp_path, 21, "osm-nss-harness", 40, argv=harness)
+        cpu._read()
         # The daemon and the harness stop: their last readings stay. The bridge reaps its
-        # gpgsm (its reaped ticks count it): its own reading is dropped, not counted twice.
-        _stat(tmp_path, 21, "osm-nss-harness", 40, argv=b"/r/harnesses/nss/osm-nss-harness\0")
-        _until(lambda: cpu._last[(21, 147)][1].ticks == 40)
+        # gpgsm, which spent 5 ticks more after its last reading, and another gpgsm that
+        # lived between two readings (20 ticks): its reaped ticks hold 75, 25 unseen.
         _gone(tmp_path, 20)
         _gone(tmp_path, 21)
         _gone(tmp_path, 23)
-        _stat(tmp_path, 22, "python3", 6, reaped=55, argv=bridge)
-        _until(lambda: (23, 161) not in cpu._last)
+        _stat(tmp_path, 22, "python3", 6, reaped=75, argv=bridge)
+        cpu._read()
+        # At the end the bridge reaps its last gpgsm and exits before the next reading:
+        # that gpgsm counts with its last reading (30), not lost with the bridge.
+        _stat(tmp_path, 25, "gpgsm", 30, ppid=22)
+        cpu._read()
+        _gone(tmp_path, 25)
+        _gone(tmp_path, 22)
     assert dict(cpu.seconds) == pytest.approx(
         {
             ("daemons", "gpgsm"): 100 / tick,
             ("engines", "nss"): 40 / tick,
-            ("engines", "gpgsm"): 55 / tick,
+            ("engines", "gpgsm"): (75 + 30) / tick,
             ("bridges", "gpgsm"): 6 / tick,
         }
     )
     run = bench.TimedRun(0, 1.0, 2.0, cpu.seconds)
-    assert run.of(engine="gpgsm") == pytest.approx((100 + 55 + 6) / tick)
-    assert run.suite == pytest.approx(2.0 - (40 + 55 + 6) / tick)  # the daemons: outside
+    assert run.of(engine="gpgsm") == pytest.approx((100 + 105 + 6) / tick)
+    assert run.suite == pytest.approx(2.0 - (40 + 105 + 6) / tick)  # the daemons: outside
     assert cpu.own >= 0

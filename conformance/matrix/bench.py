@@ -285,11 +285,12 @@ class ProcessCpu:
     """CPU seconds of the engines' processes started while it is entered, by Spender,
     read from /proc every `period` seconds.
 
-    A process that is gone counts with its last reading, unless a bridge was its parent:
-    the bridge waited for it, so its whole CPU is in the bridge's reaped ticks, counted as
-    its engine's. Missed: what a process spends after its last reading, at most a period
-    (the figures are lower bounds). `own` is the sampling thread's CPU, which the
-    caller's figure for this process includes."""
+    A process counts with its last reading, gone or not. A bridge's children (the gpgsm
+    servers, some living less than a period) also count through the bridge: what its
+    reaped ticks hold beyond the last readings of the children seen gone is their CPU
+    that no reading saw. Missed: what any other process spends after its last reading,
+    at most a period (the figures are lower bounds). `own` is the sampling thread's CPU,
+    which the caller's figure for this process includes."""
 
     def __init__(self, period: float = 0.2, proc: Path = Path("/proc")) -> None:
         self.period, self.proc = period, proc
@@ -298,6 +299,10 @@ class ProcessCpu:
         self._before: set[tuple[int, int]] = set()
         self._spender: dict[tuple[int, int], Spender | None] = {}
         self._last: dict[tuple[int, int], tuple[Spender, ProcStat]] = {}
+        self._gone: set[tuple[int, int]] = set()
+        # bridge -> ticks of its children seen gone (reaped), and its reaped ticks beyond
+        self._seen_reaped: dict[tuple[int, int], int] = defaultdict(int)
+        self._unseen: dict[tuple[int, int], int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="process-cpu", daemon=True)
 
@@ -321,11 +326,16 @@ class ProcessCpu:
             who = self._spender[key]
             if who is not None:
                 alive[key] = (who, stat)
-        bridges = {pid for (pid, _), (who, _) in self._last.items() if who[0] == "bridges"}
-        for key, (_who, stat) in list(self._last.items()):
-            if key not in alive and stat.ppid in bridges:
-                del self._last[key]  # reaped by a bridge: in its reaped ticks
+        bridges = {key[0]: key for key, (who, _) in alive.items() if who[0] == "bridges"}
+        for key, (_who, stat) in self._last.items():
+            if key not in alive and key not in self._gone:
+                self._gone.add(key)
+                if stat.ppid in bridges:  # reaped by a bridge: in its reaped ticks now
+                    self._seen_reaped[bridges[stat.ppid]] += stat.ticks
         self._last.update(alive)
+        for key in bridges.values():
+            reaped = alive[key][1].reaped
+            self._unseen[key] = max(0, reaped - self._seen_reaped[key])
 
     def _sample(self) -> None:
         started = time.thread_time()
@@ -343,10 +353,10 @@ class ProcessCpu:
         self._stop.set()
         self._thread.join()
         tick = os.sysconf("SC_CLK_TCK")
-        for (kind, engine), stat in self._last.values():
+        for key, ((kind, engine), stat) in self._last.items():
             self.seconds[(kind, engine)] += stat.ticks / tick
             if kind == "bridges":
-                self.seconds[("engines", engine)] += stat.reaped / tick
+                self.seconds[("engines", engine)] += self._unseen.get(key, 0) / tick
 
 
 @dataclass(frozen=True)
