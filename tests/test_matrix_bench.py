@@ -131,3 +131,12 @@ def test_process_cpu_counts_what_started_meanwhile_even_once_gone(tmp_path: Path
     assert run.of(engine="gpgsm") == pytest.approx((100 + 105 + 6) / tick)
     assert run.suite == pytest.approx(2.0 - (40 + 105 + 6) / tick)  # the daemons: outside
     assert cpu.own >= 0
+
+
+def test_process_cpu_reads_a_name_that_is_not_utf8(tmp_path: Path) -> None:
+    """A process may name itself with any bytes: the reading goes on, never stops."""
+    _stat(tmp_path, 30, "x", 1)
+    line = (tmp_path / "30" / "stat").read_bytes().replace(b"(x)", b"(\xff\xfe)")
+    (tmp_path / "30" / "stat").write_bytes(line)
+    stats = bench.ProcessCpu(proc=tmp_path)._stats()
+    assert [s.ticks for s in stats.values()] == [1]

