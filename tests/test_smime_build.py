@@ -644,9 +644,10 @@ def _regex_encode_content(entity: bytes, encoding: str, depth: int = 0) -> bytes
     from conformance.smime.mime_build import _content_headers, _encode_leaf
 
     header_block, _sep, body = split_entity(entity)
-    media_type, boundary, _cte = _content_headers(header_block)
+    media_type, boundary, cte = _content_headers(header_block)
     if not media_type.startswith("multipart/") or boundary is None or depth > 16:
-        return _encode_leaf(entity, header_block, body, encoding)[0]  # type: ignore[arg-type]
+        leaf = _encode_leaf(entity, header_block, body, media_type, cte, encoding)  # type: ignore[arg-type]
+        return leaf[0]
     delimiter = re.compile(
         rb"(?:^|\r?\n)--" + re.escape(boundary.encode("latin-1")) + rb"(--)?[ \t]*(\r?\n|\Z)"
     )

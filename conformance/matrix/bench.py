@@ -300,9 +300,9 @@ class ProcessCpu:
         self._spender: dict[tuple[int, int], Spender | None] = {}
         self._last: dict[tuple[int, int], tuple[Spender, ProcStat]] = {}
         self._gone: set[tuple[int, int]] = set()
-        # bridge -> ticks of its children seen gone (reaped), and its reaped ticks beyond
+        # bridge -> ticks of its children seen gone (reaped) while it was there: what
+        # its reaped ticks hold beyond them is the CPU no reading saw
         self._seen_reaped: dict[tuple[int, int], int] = defaultdict(int)
-        self._unseen: dict[tuple[int, int], int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="process-cpu", daemon=True)
 
@@ -340,9 +340,6 @@ class ProcessCpu:
                 if stat.ppid in bridges:  # reaped by a bridge: in its reaped ticks now
                     self._seen_reaped[bridges[stat.ppid]] += stat.ticks
         self._last.update(alive)
-        for key in bridges.values():
-            reaped = alive[key][1].reaped
-            self._unseen[key] = max(0, reaped - self._seen_reaped[key])
 
     def _sample(self) -> None:
         started = time.thread_time()
@@ -363,7 +360,8 @@ class ProcessCpu:
         for key, ((kind, engine), stat) in self._last.items():
             self.seconds[(kind, engine)] += stat.ticks / tick
             if kind == "bridges":
-                self.seconds[("engines", engine)] += self._unseen.get(key, 0) / tick
+                unseen = max(0, stat.reaped - self._seen_reaped[key])
+                self.seconds[("engines", engine)] += unseen / tick
 
 
 @dataclass(frozen=True)

@@ -233,11 +233,16 @@ def quoted_printable_by_line(body: bytes) -> bytes:
 
 
 def _encode_leaf(
-    entity: bytes, header_block: bytes, body: bytes, encoding: ContentEncoding
+    entity: bytes,
+    header_block: bytes,
+    body: bytes,
+    media_type: str,
+    cte: str,
+    encoding: ContentEncoding,
 ) -> tuple[bytes, bool]:
-    """The leaf re-encoded, and whether that happened (then it is all CRLF: the header
-    lines are joined with CRLF, the encoded body written with CRLF)."""
-    media_type, _boundary, cte = _content_headers(header_block)  # cached: `_encode` read it
+    """The leaf (split, and its content headers read, by the caller) re-encoded, and
+    whether that happened (then it is all CRLF: the header lines are joined with CRLF,
+    the encoded body written with CRLF)."""
     if cte in ("base64", "quoted-printable") or body.isascii():
         return entity, False
     if media_type.startswith("message/"):
@@ -271,9 +276,9 @@ def _encode(entity: bytes, encoding: ContentEncoding, depth: int) -> tuple[bytes
     if encoding == "keep":
         return entity, False
     header_block, _sep, body = split_entity(entity)
-    media_type, boundary, _cte = _content_headers(header_block)
+    media_type, boundary, cte = _content_headers(header_block)
     if not media_type.startswith("multipart/") or boundary is None or depth > 16:
-        return _encode_leaf(entity, header_block, body, encoding)
+        return _encode_leaf(entity, header_block, body, media_type, cte, encoding)
     # The parts are where the MIME reader finds them (`core.mime.delimited`, one search
     # of the bytes per delimiter line): only their bytes are replaced.
     delim = b"--" + boundary.encode("latin-1")
