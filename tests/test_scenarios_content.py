@@ -8,6 +8,8 @@ from email import policy
 from email.parser import BytesParser
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conformance.scenarios import Scenario, basic_scenario, build_entity
 from conformance.scenarios.compare import part_filename
@@ -90,6 +92,60 @@ def test_quoted_printable_keeps_every_byte() -> None:
     assert lines[3] == b"une=0Dbare=0Aligne=09"
     assert all(len(line) <= 76 for line in lines)
     assert binascii.a2b_qp(encoded) == raw
+
+
+# What quoted-printable treats specially, to be drawn together more often than bytes alone.
+_QP_PIECES = st.sampled_from(
+    [
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b".",
+        b"From ",
+        b"From",
+        b" ",
+        b"\t",
+        b"=",
+        b"a",
+        b"\xe9",
+        b"\0",
+        b"x" * 70,
+    ]
+)
+_QP_LITERAL = frozenset(range(0x21, 0x7F)) - {0x3D} | {0x09, 0x20}
+
+
+@given(st.one_of(st.binary(max_size=300), st.lists(_QP_PIECES, max_size=40).map(b"".join)))
+def test_quoted_printable_encodes_exactly_what_it_must(raw: bytes) -> None:
+    """Decodes to the text; lines of at most 76 characters; and a byte is encoded only
+    when it must be: not printable, "=", a blank ending a line, or a "." or the "F" of
+    "From " starting one."""
+    encoded = encode_quoted_printable(raw)
+    assert binascii.a2b_qp(encoded) == raw
+    physical = encoded.split(b"\r\n")
+    for n, line in enumerate(physical):
+        assert len(line) <= 76
+        soft = line.endswith(b"=")  # a soft line break: the tokens end in hex digits
+        body = line[:-1] if soft else line
+        hard_end = not soft
+        i = 0
+        while i < len(body):
+            if body[i] != 0x3D:
+                assert body[i] in _QP_LITERAL, (n, line)
+                assert not (hard_end and i == len(body) - 1 and body[i] in (9, 32)), line
+                assert not (i == 0 and (body.startswith((b".", b"From ")))), line
+                i += 1
+                continue
+            byte = int(body[i + 1 : i + 3], 16)
+            rest = body[i + 3 :]
+            needed = (
+                byte not in _QP_LITERAL
+                or (byte in (9, 32) and hard_end and not rest)
+                or (i == 0 and byte == 0x2E)
+                or (i == 0 and byte == 0x46 and rest.startswith((b"rom ", b"rom=20")))
+            )
+            assert needed, (n, line, i)
+            i += 3
 
 
 def test_scenario_refuses_impossible_content() -> None:

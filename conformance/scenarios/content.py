@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import unicodedata
 from email.utils import encode_rfc2231, quote
 
@@ -136,13 +135,11 @@ def encode_base64(data: bytes, *, final_break: bool) -> bytes:
     return CRLF.join(lines) + (CRLF if final_break and lines else b"")
 
 
-# The bytes quoted-printable must encode: all but printable ASCII other than "=", tab, space.
-_QP_ENCODED_RUN = re.compile(rb"[^\x21-\x3c\x3e-\x7e\t ]+")
+# The bytes quoted-printable leaves as they are: printable ASCII but "=", and tab, space.
+_QP_LITERAL = bytes(range(0x21, 0x7F)).replace(b"=", b"") + b"\t "
 _QP_CHUNK = QP_LINE - 1  # characters before a soft line break "="
-
-
-def _qp_run(match: re.Match[bytes]) -> bytes:
-    return b"=" + match[0].hex("=").upper().encode("ascii")
+_QP_BLANKS = (b" ", b"\t")
+_QP_PROTECTED = (b".", b"From")  # "From" then " " or "=20"
 
 
 def encode_quoted_printable(raw: bytes) -> bytes:
@@ -153,23 +150,47 @@ def encode_quoted_printable(raw: bytes) -> bytes:
     the start of an encoded line are protected (=46, =2E) as RFC 2049 s.3
     advises, because mailbox and SMTP software alter them.
     """
-    return CRLF.join(_qp_line(line) for line in raw.split(CRLF))
-
-
-def _qp_line(line: bytes) -> bytes:
     # Written by hand: binascii.b2a_qp and quopri protect "." only alone on a line and
-    # never "From ", and both cut lines without those rules.
-    text = _QP_ENCODED_RUN.sub(_qp_run, line)
-    if line and line[-1] in (9, 32):  # a blank ending a line is encoded
-        text = text[:-1] + b"=%02X" % line[-1]
+    # never "From ", and both cut lines without those rules. Each byte value to encode
+    # is replaced across the whole text in one pass ("=" first: the codes hold "="), not
+    # run by run with a callback: a scenario's letter holds thousands of such runs.
+    special = set(raw.translate(None, _QP_LITERAL))
+    text = raw.replace(b"=", b"=3D") if 61 in special else raw
+    for byte in special - {61, 13, 10}:
+        text = text.replace(bytes((byte,)), b"=%02X" % byte)
+    breaks = CRLF
+    if 13 in special or 10 in special:
+        # Line breaks become NUL (encoded, so absent from `text` by now); a CR or LF
+        # left is bare.
+        text = text.replace(CRLF, b"\0").replace(b"\r", b"=0D").replace(b"\n", b"=0A")
+        breaks = b"\0"
+    return CRLF.join(
+        [
+            line
+            if len(line) <= _QP_CHUNK
+            and not line.endswith(_QP_BLANKS)
+            and not line.startswith(_QP_PROTECTED)
+            else _qp_line(line)
+            for line in text.split(breaks)
+        ]
+    )
+
+
+def _qp_line(text: bytes) -> bytes:
+    """An encoded line cut into lines of at most QP_LINE characters (soft line breaks),
+    its ending blank encoded and the start of each protected."""
+    if text.endswith(_QP_BLANKS):
+        text = text[:-1] + b"=%02X" % text[-1]
     physical: list[bytes] = []
     start = 0
     while True:
         # Every "=" in `text` begins an "=XX" token: a literal "=" is itself encoded.
-        if text.startswith(b".", start) or text.startswith(b"From ", start):
+        if text.startswith(_QP_PROTECTED, start) and (
+            text[start] == 46  # "."
+            or text.startswith(b"From ", start)
+            or (text.startswith(b"From=20", start) and start + 7 == len(text))  # at the end
+        ):
             text = b"%s=%02X%s" % (text[:start], text[start], text[start + 1 :])
-        elif text.startswith(b"From=20", start) and start + 7 == len(text):  # "From " ends it
-            text = b"%s=46%s" % (text[:start], text[start + 1 :])
         if len(text) - start <= _QP_CHUNK:
             physical.append(text[start:])
             return b"=\r\n".join(physical)
