@@ -31,7 +31,7 @@ bench: setup
 OTHER ?=
 COMPARE_ARGS ?=
 bench-compare: setup
-	@test -n "$(OTHER)" || { echo "usage: make bench-compare OTHER=path/to/other/checkout [COMPARE_ARGS='--pairs 10']" >&2; exit 2; }
+	@test -n "$(OTHER)" || { echo "usage: make bench-compare OTHER=path/to/other/checkout [COMPARE_ARGS='--pairs 10' or '--matrix']" >&2; exit 2; }
 	$(BIN)/python -m conformance.bench_compare $(OTHER) $(COMPARE_ARGS)
 
 # Issue 20's pinned matrix (15 agents, 5 functions, 25 examples, no rejections) and run --agent reference.

@@ -14,6 +14,15 @@ Each child says which `conformance` it imported; a run that imported the other
 checkout's code (an installed copy first on the path) is an error, not a figure.
 The other checkout must have `conformance.bench` with `Exchange`, `measure`,
 `letter` and `_software_keys` (every version since the benchmark's first).
+
+--matrix compares the whole of a cell instead (scenarios, agents, evidence,
+hypothesis): each run is `osm-conformance run` on one worker, without the
+rejection matrix, on a selection (by default MATRIX_AGENTS as senders and
+receivers and MATRIX_FUNCTIONS, 25 examples), and its figure is the CPU time of
+the run's process tree per exchange (lower is faster). The default selection is
+of built-in agents only: every process they use is the run's own, while gpgsm's
+GnuPG daemons leave the tree and would not be counted. The two checkouts'
+verdicts are compared too: a difference means they did not do the same work.
 """
 
 from __future__ import annotations
@@ -22,9 +31,11 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +111,77 @@ def exchanges_per_second(where: Checkout, seconds: float, size: int) -> float:
     return float(answer["rate"])
 
 
+# --matrix's default selection: built-in agents (no process outside the run's tree) and
+# the functions of issue 20's pinned matrix.
+MATRIX_AGENTS = ("reference", "cpsure-mail", "mmua", "smm")
+MATRIX_FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+
+# `osm-conformance ARGS` in the checkout, after saying which `conformance` it imported.
+_RUN_CHILD = """
+import sys
+import conformance
+print(conformance.__file__, flush=True)
+from conformance.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+Verdicts = tuple[tuple[str, str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class MatrixRun:
+    ms_per_exchange: float  # CPU of the run's process tree
+    verdicts: Verdicts  # (sender, receiver, function, verdict), sorted
+
+
+def matrix_run(where: Checkout, selection: Sequence[str]) -> MatrixRun:
+    """One `osm-conformance run` of `selection` (one worker, no rejections), in a fresh
+    process running `where`'s code, and the CPU time of its process tree per exchange."""
+    env = {**os.environ, "PYTHONPATH": str(where.path)}
+    with tempfile.TemporaryDirectory(prefix="osm-compare-") as out:
+        command = ["run", "--quiet", "--no-rejections", "--jobs", "1", *selection, "--out", out]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(
+            [sys.executable, "-c", _RUN_CHILD, *command],
+            cwd=where.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        results = Path(out) / "results.json"
+        if done.returncode != 0 or not results.is_file():
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise CompareError(
+                f"{where.path}: the run failed (exit code {done.returncode}): {tail}"
+            )
+        cells = json.loads(results.read_text(encoding="utf-8"))["cells"]
+    module = Path(done.stdout.splitlines()[0]).resolve()
+    if not module.is_relative_to(where.path):
+        raise CompareError(f"{where.path}: the child imported another copy of the suite ({module})")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    exchanges = sum(int(c["examples"]) for c in cells)
+    if not exchanges:
+        raise CompareError(f"{where.path}: the run made no exchange (an empty selection?)")
+    verdicts = tuple(
+        sorted((c["sender"], c["receiver"], c["function"], c["verdict"]) for c in cells)
+    )
+    return MatrixRun(cpu / exchanges * 1000, verdicts)
+
+
+def matrix_selection(args: argparse.Namespace) -> list[str]:
+    """The `run` options of --matrix: the selection given, else the default one."""
+    senders = args.sender or ([] if args.receiver else list(MATRIX_AGENTS))
+    receivers = args.receiver or ([] if args.sender else list(MATRIX_AGENTS))
+    selection = ["--examples", str(args.examples), "--seed", str(args.seed)]
+    selection += [a for f in args.function or MATRIX_FUNCTIONS for a in ("--function", f)]
+    selection += [a for x in senders for a in ("--sender", x)]
+    selection += [a for x in receivers for a in ("--receiver", x)]
+    return selection
+
+
 @dataclass(frozen=True)
 class Comparison:
     this_mean: float
@@ -127,34 +209,64 @@ def compare(this: Sequence[float], other: Sequence[float]) -> Comparison:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m conformance.bench_compare",
-        description="make bench's software-key exchange: this checkout against another, "
-        "in alternating runs (a fresh process each).",
+        description="make bench's software-key exchange, or with --matrix a matrix run: this "
+        "checkout against another, in alternating runs (a fresh process each).",
     )
     parser.add_argument("other", type=Path, help="the other checkout (e.g. a git worktree)")
     parser.add_argument("--pairs", type=int, default=6, help="pairs of runs (default 6)")
     parser.add_argument("--seconds", type=float, default=3.0, help="time per run (default 3)")
     parser.add_argument("--size", type=int, default=10_000, help="letter size in bytes")
+    matrix = parser.add_argument_group(
+        "--matrix",
+        "compare `osm-conformance run` (one worker, no rejections): CPU per exchange of the "
+        f"run's processes; by default {', '.join(MATRIX_AGENTS)} sending and receiving",
+    )
+    matrix.add_argument("--matrix", action="store_true", help="compare a matrix run")
+    matrix.add_argument("--examples", type=int, default=25, help="examples per cell (25)")
+    matrix.add_argument("--seed", type=int, default=2008, help="the run's seed (2008)")
+    for side in ("sender", "receiver", "function"):
+        matrix.add_argument(f"--{side}", action="append", default=[], help="a selection")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.seconds < 0:
         parser.error("--pairs must be at least 1 and --seconds not negative")
+    selection = matrix_selection(args)
+    verdicts: dict[str, Verdicts] = {}
+
+    def measure(where: Checkout, side: str) -> float:
+        if not args.matrix:
+            return exchanges_per_second(where, args.seconds, args.size)
+        run = matrix_run(where, selection)
+        verdicts.setdefault(side, run.verdicts)
+        return run.ms_per_exchange
+
     try:
         this = checkout(Path(__file__).parents[1])
         other = checkout(args.other)
         print(f"this checkout:  {this.path} ({this.label})")
         print(f"other checkout: {other.path} ({other.label})")
-        print(f"software-key exchanges per second, {args.pairs} pairs of {args.seconds:g} s runs:")
+        if args.matrix:
+            print(f"CPU ms per exchange of `run {' '.join(selection)}`, {args.pairs} pairs:")
+        else:
+            print(
+                f"software-key exchanges per second, {args.pairs} pairs of {args.seconds:g} s runs:"
+            )
         ours: list[float] = []
         theirs: list[float] = []
         for n in range(args.pairs):
-            sides = [(this, ours), (other, theirs)]
-            for where, rates in sides if n % 2 == 0 else reversed(sides):
-                rates.append(exchanges_per_second(where, args.seconds, args.size))
+            sides = [(this, "this", ours), (other, "other", theirs)]
+            for where, side, figures in sides if n % 2 == 0 else reversed(sides):
+                figures.append(measure(where, side))
             first = "this" if n % 2 == 0 else "other"
             print(
-                f"  pair {n + 1}: this {ours[-1]:7.1f}, other {theirs[-1]:7.1f}  ({first} first)",
+                f"  pair {n + 1}: this {ours[-1]:7.2f}, other {theirs[-1]:7.2f}  ({first} first)",
                 flush=True,
             )
     except CompareError as exc:
@@ -166,8 +278,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if math.isnan(result.error_percent)
         else f" ± {result.error_percent:.1f} %, standard error of the paired differences"
     )
-    print(f"mean: this {result.this_mean:.1f}, other {result.other_mean:.1f}")
-    print(f"this - other: {result.difference:+.1f} exchanges/s ({result.percent:+.1f} %{error})")
+    unit = "ms per exchange (lower is faster)" if args.matrix else "exchanges/s"
+    print(f"mean: this {result.this_mean:.2f}, other {result.other_mean:.2f}")
+    print(f"this - other: {result.difference:+.2f} {unit} ({result.percent:+.1f} %{error})")
+    if args.matrix:
+        differ = set(verdicts["this"]) ^ set(verdicts["other"])
+        cells = len({v[:3] for v in differ})
+        print(
+            "verdicts: the same in both checkouts"
+            if not differ
+            else f"verdicts: {cells} cell(s) differ between the checkouts: not the same work"
+        )
     return 0
 
 

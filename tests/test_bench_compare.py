@@ -110,3 +110,42 @@ def test_one_pair_says_it_has_no_error_estimate(capsys: pytest.CaptureFixture[st
     assert bench_compare.main([str(ROOT), "--pairs", "1", "--seconds", "0"]) == 0
     out = capsys.readouterr().out
     assert "one pair: no error estimate" in out and "standard error" not in out
+
+
+def test_the_matrix_selection_is_the_default_one_unless_one_is_given() -> None:
+    args = bench_compare._parser().parse_args(["x", "--matrix"])
+    default = bench_compare.matrix_selection(args)
+    assert default[:4] == ["--examples", "25", "--seed", "2008"]
+    assert default.count("--function") == len(bench_compare.MATRIX_FUNCTIONS)
+    for agent in bench_compare.MATRIX_AGENTS:
+        assert default.count(agent) == 2  # as sender and as receiver
+    args = bench_compare._parser().parse_args(
+        ["x", "--matrix", "--sender", "smm", "--function", "sign", "--examples", "3"]
+    )
+    # A sender alone: every receiver, as `run --sender` means.
+    assert bench_compare.matrix_selection(args) == [
+        "--examples", "3", "--seed", "2008", "--function", "sign", "--sender", "smm",
+    ]  # fmt: skip
+
+
+def test_a_matrix_pair_runs_the_selection_in_both_and_compares_the_verdicts(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    selection = ["--sender", "reference", "--receiver", "mmua", "--function", "sign"]
+    argv = [str(ROOT), "--matrix", "--pairs", "1", "--examples", "2", *selection]
+    assert bench_compare.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "CPU ms per exchange of `run --examples 2 --seed 2008 --function sign" in out
+    figures = re.search(r"pair 1: this +([0-9.]+), other +([0-9.]+)", out)
+    assert figures is not None and all(float(x) > 0 for x in figures.groups())
+    assert "ms per exchange (lower is faster)" in out
+    assert "verdicts: the same in both checkouts" in out
+
+
+def test_a_matrix_run_that_fails_is_an_error_naming_the_checkout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [str(ROOT), "--matrix", "--pairs", "1", "--sender", "no-such-agent"]
+    assert bench_compare.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{ROOT}: the run failed (exit code 2)" in err and "no-such-agent" in err
