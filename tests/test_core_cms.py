@@ -262,12 +262,50 @@ def test_the_two_readings_agree_on_a_mutated_corpus(data: st.DataObject) -> None
 
 @pytest.mark.parametrize("index", range(6))
 def test_ber_reads_into_the_parts_of_the_der(index: int) -> None:
-    """NSS-style BER goes to asn1crypto and comes out as the same parts as the DER."""
+    """NSS-style BER is read by the walk, and by asn1crypto, into the parts of the DER."""
     original = corpus()[-6 + index]
-    ber = to_ber(original, 7)
-    assert ber != original
-    assert walk(ber) is None
-    assert from_asn1crypto(ber) == walk(original)
+    for chunk, definite in ((7, False), (1, True), (4096, False)):
+        ber = to_ber(original, chunk, definite)
+        assert ber != original
+        assert walk(ber) == walk(original)
+        assert from_asn1crypto(ber) == walk(original)
+
+
+def _first_signed(seeds: list[bytes]) -> bytes:
+    """The first signed data among `seeds` with a certificate."""
+    for data in seeds:
+        read = walk(data)
+        if read is not None and isinstance(read.content, SignedParts) and read.content.certificates:
+            return data
+    raise AssertionError("no signed data with a certificate in the corpus")
+
+
+def _indefinite_certificate(data: bytes) -> bytes:
+    """`data` (DER signed data) with its first certificate of indefinite length: the same
+    size, so no enclosing length changes."""
+    read = walk(data)
+    assert read is not None and isinstance(read.content, SignedParts)
+    certificate = read.content.certificates[0]
+    assert certificate[1] == 0x82  # a four-octet header, as long as "30 80" and "00 00"
+    return data.replace(certificate, b"\x30\x80" + certificate[4:] + b"\x00\x00", 1)
+
+
+@pytest.mark.parametrize("where", ["top", "certificate", "primitive"])
+def test_the_walk_leaves_to_asn1crypto_the_indefinite_lengths_it_does_not_take(
+    where: str,
+) -> None:
+    """An indefinite length the walk does not take goes to asn1crypto: on a part handed
+    on whole (a certificate), on a primitive element, or one never closed."""
+    original = _first_signed(corpus())
+    if where == "top":
+        mutated = to_ber(original, 7)[:-2]  # the outermost end-of-contents missing
+    elif where == "certificate":
+        mutated = _indefinite_certificate(original)
+    else:
+        mutated = b"\x30\x80\x04\x80\x00\x00\x00\x00"  # X.690 8.1.3.2: primitive, definite
+    assert walk(mutated) is None
+    whole = _reading(mutated, parse)
+    assert whole == _reading(mutated, from_asn1crypto)
 
 
 def test_asn1crypto_runs_only_on_what_the_walk_does_not_take(
@@ -290,9 +328,11 @@ def test_asn1crypto_runs_only_on_what_the_walk_does_not_take(
     for data in [*_golden_cms(), *corpus()[-6:]]:
         parse(data)
     assert calls == []
-    for data in corpus()[-6:]:
+    for data in corpus()[-6:]:  # NSS-style BER: the walk's too
         parse(to_ber(data, 5))
-    assert len(calls) == 6
+    assert calls == []
+    _reading(_indefinite_certificate(_first_signed(corpus()[-6:])), parse)
+    assert len(calls) == 1
     # The receiver reads the golden corpus without the fallback, too.
     calls.clear()
     for path in sorted((VECTORS_DIR / "golden").glob("*/*.eml"))[:8]:

@@ -11,14 +11,19 @@ signing-time values), recipient infos, cipher, ciphertext, MAC.
 Two readings, one result. The fast walk is hand-written on purpose:
 asn1crypto's lazy object model costs tens of microseconds per field
 navigated, which made CMS parsing the largest part of reading a message
-after the RSA operations; the walk reads plain definite-length DER tag by
-tag (a few microseconds per element). It is deliberately strict: whatever
-it does not handle (indefinite or non-minimal lengths, high tag numbers,
-unexpected tags, nested constructed strings, extra fields, trailing bytes)
-makes it give up, and asn1crypto reads the object instead, converted into
-the same parts. So the fallback runs only on what the walk does not take
-(the BER that NSS writes, for one), and on every input both take they give
-equal parts (tests/test_core_cms.py checks it over a mutated corpus).
+after the RSA operations; the walk reads the encoding tag by tag (a few
+microseconds per element). It takes DER, and the BER that NSS and gpgsm
+write: indefinite lengths on the constructed elements down the content path
+(ContentInfo, SignedData or EnvelopedData, the encapsulated or encrypted
+content info, the content string in chunks). It is deliberately strict:
+whatever else it does not handle (non-minimal lengths, an indefinite length
+on a primitive element or on a part handed on whole, such as a certificate,
+an algorithm identifier or a name, high tag numbers, unexpected tags, nested
+constructed strings, extra fields, trailing bytes) makes it give up, and
+asn1crypto reads the object instead, converted into the same parts. So the
+fallback runs only on what the walk does not take, and on every input both
+take they give equal parts (tests/test_core_cms.py checks it over a mutated
+corpus, BER re-encodings included).
 
 A constructed, definite-length OCTET STRING as content (data, eContent or
 encryptedContent) is legitimate BER (X.690 8.7.3; RFC 5652 5.2 allows BER)
@@ -199,8 +204,9 @@ def parse(der: bytes) -> ContentInfo:
 def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
     """(tag, element start, content start, content end) of each element in [start, end).
 
-    Tag and length are read inline: this loop reads every element of the walk,
-    and a call per element was a third of its time.
+    An element of indefinite length ends after its end-of-contents octets, which its
+    content end leaves out. Tag and length are read inline: this loop reads every
+    element of the walk, and a call per element was a third of its time.
     """
     found: list[tuple[int, int, int, int]] = []
     append = found.append
@@ -213,10 +219,15 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, in
             raise _Unhandled  # high tag number form
         length = data[pos + 1]
         a = pos + 2
+        if length == 0x80:  # indefinite
+            b = _end_of_contents(data, tag, a, end)
+            append((tag, pos, a, b))
+            pos = b + 2
+            continue
         if length & 0x80:
             count = length & 0x7F
-            if count == 0 or count > 4 or a + count > end or data[a] == 0:
-                raise _Unhandled  # indefinite, huge or non-minimal length
+            if count > 4 or a + count > end or data[a] == 0:
+                raise _Unhandled  # huge or non-minimal length
             length = int.from_bytes(data[a : a + count], "big")
             if length < 0x80:
                 raise _Unhandled
@@ -227,6 +238,41 @@ def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, in
         append((tag, pos, a, b))
         pos = b
     return found
+
+
+def _end_of_contents(data: bytes, tag: int, pos: int, end: int) -> int:
+    """Where the end-of-contents octets close the indefinite-length element of `tag`
+    whose content starts at `pos`: its elements are skipped, nested indefinite ones
+    in turn (X.690 8.1.3.6). Only a constructed element may have an indefinite length."""
+    if not tag & 0x20:
+        raise _Unhandled
+    while pos + 2 <= end:
+        inner, length = data[pos], data[pos + 1]
+        if inner == 0 and length == 0:
+            return pos
+        if inner & 0x1F == 0x1F:
+            raise _Unhandled
+        a = pos + 2
+        if length == 0x80:
+            pos = _end_of_contents(data, inner, a, end) + 2
+            continue
+        if length & 0x80:
+            count = length & 0x7F
+            if count > 4 or a + count > end:
+                raise _Unhandled
+            length = int.from_bytes(data[a : a + count], "big")
+            a += count
+        pos = a + length
+    raise _Unhandled  # no end-of-contents before the enclosing end
+
+
+def _encoding(data: bytes, element: tuple[int, int, int, int]) -> bytes:
+    """An element's whole encoding, for a part handed on as it is (a certificate, an
+    algorithm identifier, a name): of definite length only."""
+    _, start, _, b = element
+    if data[start + 1] == 0x80:
+        raise _Unhandled
+    return data[start:b]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -283,13 +329,13 @@ def _integer(data: bytes, element: tuple[int, int, int, int]) -> int:
 
 def _algorithm(data: bytes, element: tuple[int, int, int, int]) -> tuple[bytes, str]:
     """(AlgorithmIdentifier DER, algorithm OID): SEQUENCE { OID, parameters OPTIONAL }."""
-    tag, start, a, b = element
+    tag, _, a, b = element
     if tag != 0x30:
         raise _Unhandled
     fields = _children(data, a, b)
     if not 1 <= len(fields) <= 2:
         raise _Unhandled
-    return data[start:b], _oid(data, fields[0])
+    return _encoding(data, element), _oid(data, fields[0])
 
 
 def _identifier(data: bytes, element: tuple[int, int, int, int]) -> Identifier:
@@ -301,8 +347,7 @@ def _identifier(data: bytes, element: tuple[int, int, int, int]) -> Identifier:
     fields = _children(data, a, b)
     if len(fields) != 2 or fields[0][0] != 0x30:
         raise _Unhandled
-    name = fields[0]
-    return Identifier(None, data[name[1] : name[3]], _integer(data, fields[1]))
+    return Identifier(None, _encoding(data, fields[0]), _integer(data, fields[1]))
 
 
 def _take(
@@ -416,7 +461,7 @@ def _sequences(data: bytes, element: tuple[int, int, int, int] | None) -> tuple[
     for choice in _children(data, element[2], element[3]):
         if choice[0] != 0x30:
             raise _Unhandled
-        found.append(data[choice[1] : choice[3]])
+        found.append(_encoding(data, choice))
     return tuple(found)
 
 
