@@ -4,7 +4,7 @@ The reader trusts the walk of `core.cms` only where it extracts exactly what
 the asn1crypto reading (`core.cms.from_asn1crypto`) extracts: both readings
 of the same bytes must agree, down to the read results (outcomes, error
 codes and messages), on messages built with random send options, on mutated
-bytes and on the RFC 4134 corpus (whose BER must go to asn1crypto). The
+bytes and on the RFC 4134 corpus (DER and BER, all the walk's). The
 wider differential test over the golden corpus is tests/test_core_cms.py.
 """
 
