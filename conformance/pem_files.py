@@ -77,6 +77,31 @@ def certificate(path: Path | str) -> x509.Certificate:
     return certificates(path)[0]
 
 
+@functools.lru_cache(maxsize=4096)
+def _holds_certificates(at: FileVersion) -> bool:
+    return b"-----BEGIN CERTIFICATE" in _read(at)
+
+
+@functools.lru_cache(maxsize=256)
+def _pem_names(at: FileVersion) -> tuple[str, ...]:
+    return tuple(sorted(name for name in os.listdir(at.path) if name.endswith(".pem")))
+
+
+def directory_certificates(directory: Path | str) -> tuple[x509.Certificate, ...]:
+    """Every certificate of the directory's PEM files (*.pem, in name order; a file of
+    CRLs holds none), none when there is no such directory. Listed again when the
+    directory changes, each file read again when it does: a call that finds all as it
+    was costs a stat per file."""
+    if not os.path.isdir(directory):
+        return ()
+    found: list[x509.Certificate] = []
+    for name in _pem_names(version(directory)):
+        at = version(os.path.join(directory, name))
+        if _holds_certificates(at):
+            found.extend(_certificates(at))
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=256)
 def _crls(at: FileVersion) -> tuple[x509.CertificateRevocationList, ...]:
     data = _read(at)

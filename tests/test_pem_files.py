@@ -41,6 +41,30 @@ def test_pem_bundles_der_and_crls(tmp_path: Path) -> None:
     assert pem_files.crl(two) == pem_files.crl(crl_paths[0])
 
 
+def test_a_directory_gives_the_certificates_of_its_pem_files_as_they_are_now(
+    tmp_path: Path,
+) -> None:
+    pki = load_pki()
+    first, second = pki.identity("pro01"), pki.identity("pro02")
+    ca = tmp_path / "ca"
+    assert pem_files.directory_certificates(ca) == ()  # no directory: none
+    ca.mkdir()
+    (ca / "b.pem").write_bytes(second.certificate_path("sign").read_bytes())
+    (ca / "a.pem").write_bytes(first.certificate_path("sign").read_bytes())
+    (ca / "a.crl.pem").write_bytes(pki.crl_paths()[0].read_bytes())  # CRLs: no certificate
+    (ca / "notes.txt").write_bytes(b"not a PEM file")
+    both = (first.certificate("sign"), second.certificate("sign"))
+    assert pem_files.directory_certificates(ca) == both
+    before = pem_files.version(ca)
+    (ca / "c.pem").write_bytes(first.certificate_path("encrypt").read_bytes())
+    os.utime(ca, ns=(before.mtime_ns + 1_000_000, before.mtime_ns + 1_000_000))
+    assert pem_files.directory_certificates(ca) == (*both, first.certificate("encrypt"))
+    at = pem_files.version(ca / "b.pem")
+    (ca / "b.pem").write_bytes(first.certificate_path("sign").read_bytes())
+    os.utime(ca / "b.pem", ns=(at.mtime_ns + 1_000_000, at.mtime_ns + 1_000_000))
+    assert pem_files.directory_certificates(ca)[1] == first.certificate("sign")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -85,13 +85,7 @@ class PartyFiles:
 
     def ca_certificates(self) -> list[x509.Certificate]:
         """The CA certificates that come with the export (DIR/ca/*.pem beside identities/)."""
-        ca_dir = self.directory.parent.parent / "ca"
-        certs: list[x509.Certificate] = []
-        if ca_dir.is_dir():
-            for path in sorted(ca_dir.glob("*.pem")):
-                if b"BEGIN CERTIFICATE" in path.read_bytes():
-                    certs.extend(pem_files.certificates(path))
-        return certs
+        return list(pem_files.directory_certificates(self.directory.parent.parent / "ca"))
 
     def chain(self) -> list[x509.Certificate]:
         """Intermediates (not self-signed) of the export, each once."""
