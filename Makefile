@@ -34,9 +34,10 @@ bench-compare: setup
 	@test -n "$(OTHER)" || { echo "usage: make bench-compare OTHER=path/to/other/checkout [COMPARE_ARGS='--pairs 10' or '--matrix']" >&2; exit 2; }
 	$(BIN)/python -m conformance.bench_compare $(OTHER) $(COMPARE_ARGS)
 
-# Issue 20's pinned matrix (15 agents, 5 functions, 25 examples, no rejections) and run --agent reference.
+# Issue 20's pinned matrix (15 agents, 5 functions, 25 examples, no rejections) and run --agent reference;
+# REPEAT=N runs the two-worker run N times and splits the median one.
 bench-matrix: setup
-	$(BIN)/python -m conformance.matrix.bench --pinned
+	$(BIN)/python -m conformance.matrix.bench --pinned $(if $(REPEAT),--repeat $(REPEAT))
 
 clean:
 	rm -rf $(VENV) reports/latest .cache

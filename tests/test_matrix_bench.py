@@ -140,3 +140,13 @@ def test_process_cpu_reads_a_name_that_is_not_utf8(tmp_path: Path) -> None:
     (tmp_path / "30" / "stat").write_bytes(line)
     stats = bench.ProcessCpu(proc=tmp_path)._stats()
     assert [s.ticks for s in stats.values()] == [1]
+
+
+@pytest.mark.parametrize("argv", [["--pinned", "--repeat", "0"], ["--repeat", "2"]])
+def test_repeat_goes_with_pinned_and_is_at_least_one(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        bench.run(argv)
+    assert exit_.value.code == 2
+    assert "--repeat goes with --pinned and is at least 1" in capsys.readouterr().err
