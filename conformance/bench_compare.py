@@ -23,6 +23,9 @@ the run's process tree per exchange (lower is faster). The default selection is
 of built-in agents only: every process they use is the run's own, while gpgsm's
 GnuPG daemons leave the tree and would not be counted. The two checkouts'
 verdicts are compared too: a difference means they did not do the same work.
+Two checkouts that ran the real engines differently (a harness built in one
+only) are an error: the figures would compare a process per call with a
+long-lived harness.
 """
 
 from __future__ import annotations
@@ -132,6 +135,7 @@ Verdicts = tuple[tuple[str, str, str, str], ...]
 class MatrixRun:
     ms_per_exchange: float  # CPU of the run's process tree
     verdicts: Verdicts  # (sender, receiver, function, verdict), sorted
+    engines: str  # how the real engines ran: the mode, and the harnesses built
 
 
 def matrix_run(where: Checkout, selection: Sequence[str]) -> MatrixRun:
@@ -157,7 +161,11 @@ def matrix_run(where: Checkout, selection: Sequence[str]) -> MatrixRun:
             raise CompareError(
                 f"{where.path}: the run failed (exit code {done.returncode}): {tail}"
             )
-        cells = json.loads(results.read_text(encoding="utf-8"))["cells"]
+        written = json.loads(results.read_text(encoding="utf-8"))
+    cells = written["cells"]
+    settings = written["run"].get("settings", {})
+    harnesses = ", ".join(settings.get("engine_harnesses") or []) or "none"
+    engines = f"{settings.get('engine_mode', 'unknown')} mode, harnesses built: {harnesses}"
     module = Path(done.stdout.splitlines()[0]).resolve()
     if not module.is_relative_to(where.path):
         raise CompareError(f"{where.path}: the child imported another copy of the suite ({module})")
@@ -168,7 +176,7 @@ def matrix_run(where: Checkout, selection: Sequence[str]) -> MatrixRun:
     verdicts = tuple(
         sorted((c["sender"], c["receiver"], c["function"], c["verdict"]) for c in cells)
     )
-    return MatrixRun(cpu / exchanges * 1000, verdicts)
+    return MatrixRun(cpu / exchanges * 1000, verdicts, engines)
 
 
 def matrix_selection(args: argparse.Namespace) -> list[str]:
@@ -239,12 +247,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--pairs must be at least 1 and --seconds not negative")
     selection = matrix_selection(args)
     verdicts: dict[str, Verdicts] = {}
+    engines: dict[str, str] = {}
 
     def measure(where: Checkout, side: str) -> float:
         if not args.matrix:
             return exchanges_per_second(where, args.seconds, args.size)
         run = matrix_run(where, selection)
         verdicts.setdefault(side, run.verdicts)
+        engines.setdefault(side, run.engines)
+        if len(set(engines.values())) > 1:
+            # A harness not built in one checkout makes its engine run a process per
+            # call there: the figures would compare that, not the code.
+            raise CompareError(
+                "the checkouts ran the real engines differently (build the harnesses of "
+                f"both: make setup): this: {engines['this']}; other: {engines['other']}"
+            )
         return run.ms_per_exchange
 
     try:

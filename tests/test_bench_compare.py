@@ -149,3 +149,21 @@ def test_a_matrix_run_that_fails_is_an_error_naming_the_checkout(
     assert bench_compare.main(argv) == 2
     err = capsys.readouterr().err
     assert f"{ROOT}: the run failed (exit code 2)" in err and "no-such-agent" in err
+
+
+def test_checkouts_whose_engines_ran_differently_are_not_compared(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A checkout without the built NSS harness runs cmsutil as a process per call: its
+    # figure would measure that, not the code.
+    def run(where: bench_compare.Checkout, selection: object) -> bench_compare.MatrixRun:
+        built = "cmsutil, gpgsm" if where.path == ROOT else "gpgsm"
+        return bench_compare.MatrixRun(5.0, (), f"harness mode, harnesses built: {built}")
+
+    other = ROOT / "tests"  # any checkout: `checkout` only looks for conformance/bench.py
+    monkeypatch.setattr(bench_compare, "checkout", lambda path: bench_compare.Checkout(path, "x"))
+    monkeypatch.setattr(bench_compare, "matrix_run", run)
+    assert bench_compare.main([str(other), "--matrix", "--pairs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "the checkouts ran the real engines differently" in err
+    assert "this: harness mode, harnesses built: cmsutil, gpgsm; other: harness mode" in err
