@@ -82,20 +82,18 @@ def _holds_certificates(at: FileVersion) -> bool:
     return b"-----BEGIN CERTIFICATE" in _read(at)
 
 
-@functools.lru_cache(maxsize=256)
-def _pem_names(at: FileVersion) -> tuple[str, ...]:
-    return tuple(sorted(name for name in os.listdir(at.path) if name.endswith(".pem")))
-
-
 def directory_certificates(directory: Path | str) -> tuple[x509.Certificate, ...]:
     """Every certificate of the directory's PEM files (*.pem, in name order; a file of
-    CRLs holds none), none when there is no such directory. Listed again when the
-    directory changes, each file read again when it does: a call that finds all as it
-    was costs a stat per file."""
-    if not os.path.isdir(directory):
+    CRLs holds none), none when there is no such directory. Listed at every call (a
+    directory's modification time may not change between two files added in quick
+    succession), each file read again only when it changes: a call that finds all as
+    it was costs a listing and a stat per file."""
+    try:
+        names = sorted(name for name in os.listdir(directory) if name.endswith(".pem"))
+    except (FileNotFoundError, NotADirectoryError):
         return ()
     found: list[x509.Certificate] = []
-    for name in _pem_names(version(directory)):
+    for name in names:
         at = version(os.path.join(directory, name))
         if _holds_certificates(at):
             found.extend(_certificates(at))
