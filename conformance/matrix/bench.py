@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="with --pinned: the run with --jobs N times, each figure given and the run of "
-        "median wall time split (this machine's speed drifts by about 10 %% between runs)",
+        help="with --pinned: make the run with --jobs workers N times, print each and split "
+        "the one of median wall time (this machine's speed drifts by about 10 %% between runs)",
     )
     return parser
 
