@@ -11,6 +11,8 @@ import hashlib
 import random
 import re
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -20,13 +22,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import Encoding
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from smime_build_support import NOW, BuildPKI, pki, seeded
 
 from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
 from conformance.smime import algorithms as alg
-from conformance.smime import ciphers, rc2, rsa_padding
+from conformance.smime import ciphers, mime_build, rc2, rsa_padding
 from conformance.smime.cms_build import build_enveloped_data, build_signed_data
 from conformance.smime.compose import ComposeError, Headers, build_message
 from conformance.smime.mime_build import (
@@ -705,3 +707,19 @@ def test_parts_are_re_encoded_where_they_were_before(entity: bytes, encoding: st
     regular expression gave, on well-formed delimiter lines (LF or CRLF, blanks after
     them), nested multiparts, a preamble, an epilogue, and a missing close delimiter."""
     assert encode_content(entity, encoding) == _regex_encode_content(entity, encoding)  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9999, 1, 1)),
+    st.integers(-(23 * 60 + 59), 23 * 60 + 59),
+    st.sampled_from([0, 0, 0, 1, 30]),
+)
+def test_the_date_header_is_written_as_the_stdlib_writes_it(
+    moment: datetime, minutes: int, seconds: int
+) -> None:
+    """Whole-minute offsets are written directly; a naive moment or an offset with
+    seconds go to `email.utils.format_datetime`: the same text either way."""
+    aware = moment.replace(tzinfo=timezone(timedelta(minutes=minutes, seconds=seconds)))
+    assert mime_build._date(aware) == format_datetime(aware).encode("ascii")
+    assert mime_build._date(moment) == format_datetime(moment).encode("ascii")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import BinaryIO, TypeVar
 
 from cryptography import x509
@@ -82,6 +82,7 @@ def _message_id(rng: Rng, domain: str) -> str:
     return f"<{rng(12).hex()}@{domain}>"
 
 
+@lru_cache(maxsize=64)  # a run gives every exchange the same date (the matrix's world)
 def _date(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -144,6 +145,11 @@ class ProfileAgent:
         self._crl_cache: dict[str, list[x509.CertificateRevocationList]] = {}
 
     def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    @cached_property
+    def _capabilities(self) -> Capabilities:
+        # Asked at every send; the profile is frozen.
         return self.profile.capabilities()
 
     def version(self) -> str:

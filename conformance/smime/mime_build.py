@@ -141,12 +141,15 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def _date(moment: datetime) -> bytes:
     """RFC 5322 3.3 date-time, as `email.utils.format_datetime` writes it.
 
-    Written directly for UTC, the engine's usual case (the stdlib goes through
-    `timetuple` and `strftime("%z")`, a measurable part of building a message).
+    Written directly for a zone offset of whole minutes (UTC, or the matrix's French
+    "+0100"): the stdlib goes through `timetuple` and `strftime("%z")`, a measurable
+    part of building a message. A naive moment or an offset with seconds go to it.
     """
-    if moment.tzinfo is None or moment.utcoffset():
+    offset = moment.utcoffset()
+    if offset is None or offset.seconds % 60 or offset.microseconds:
         return format_datetime(moment).encode("ascii")
-    return b"%s, %02d %s %04d %02d:%02d:%02d +0000" % (
+    minutes = int(offset.total_seconds()) // 60
+    return b"%s, %02d %s %04d %02d:%02d:%02d %s%02d%02d" % (
         _DAYS[moment.weekday()].encode("ascii"),
         moment.day,
         _MONTHS[moment.month - 1].encode("ascii"),
@@ -154,6 +157,9 @@ def _date(moment: datetime) -> bytes:
         moment.hour,
         moment.minute,
         moment.second,
+        b"-" if minutes < 0 else b"+",
+        abs(minutes) // 60,
+        abs(minutes) % 60,
     )
 
 
