@@ -142,7 +142,7 @@ def _date(moment: datetime) -> bytes:
     """RFC 5322 3.3 date-time, as `email.utils.format_datetime` writes it.
 
     Written directly for a zone offset of whole minutes (UTC, or the matrix's French
-    "+0100"): the stdlib goes through `timetuple` and `strftime("%z")`, a measurable
+    summer "+0200"): the stdlib goes through `timetuple` and `strftime("%z")`, a measurable
     part of building a message. A naive moment or an offset with seconds go to it.
     """
     offset = moment.utcoffset()
