@@ -127,6 +127,14 @@ def test_the_lax_profile_accepts_exactly_what_its_switched_off_checks_guard(cast
             assert outcome == reference[case], case
 
 
+# The content key encrypted to another key, or cut short: OpenSSL's `cms -decrypt` then
+# goes on with a random content key (its countermeasure to Bleichenbacher's attack), and
+# the CBC padding of what that decrypts is valid about once in 256 tries, when it exits 0
+# with garbage (the openssl agent: 5 of 700 wrong-key and 1 of 700 truncated-key
+# receptions). A lax adapter then claims it; either outcome is openssl's.
+OPENSSL_GARBLES_AT_RANDOM = {"not-for-me-wrong-key", "not-for-me-truncated-key"}
+
+
 def test_the_lax_adapter_accepts_every_signed_attack(cast: Cast, tmp_path: Path) -> None:
     """It claims every service of whatever openssl opens: only what openssl itself
     cannot decrypt is refused (not for it; AES-GCM whose tag fails; RC2 and DES, which
@@ -135,10 +143,11 @@ def test_the_lax_adapter_accepts_every_signed_attack(cast: Cast, tmp_path: Path)
     cases = shipped()
     must_refuse = {c for c in cases if cases[c].expectation("osm-2008") != "warn"}
     openssl_refuses = {c for c in cases if cases[c].cls == "not-for-me"} | {"efail-gcm-altered"}
-    legacy = {"downgrade-rc2-40", "downgrade-des"}
-    expected = must_refuse - openssl_refuses - legacy
-    assert {c for c, o in found.items() if o == "accepts"} - legacy == expected
-    assert all(found[c] == "refuses" for c in openssl_refuses)
+    either = {"downgrade-rc2-40", "downgrade-des"} | OPENSSL_GARBLES_AT_RANDOM
+    assert openssl_refuses >= OPENSSL_GARBLES_AT_RANDOM
+    expected = must_refuse - openssl_refuses - either
+    assert {c for c, o in found.items() if o == "accepts"} - either == expected
+    assert all(found[c] == "refuses" for c in openssl_refuses - either)
     # Each false accept keeps its hostile message and what the adapter said.
     messages = list(tmp_path.rglob("*.hostile.eml"))
     assert {p.parent.parent.name for p in messages} == {ADAPTER}
