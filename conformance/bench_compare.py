@@ -18,7 +18,7 @@ The other checkout must have `conformance.bench` with `Exchange`, `measure`,
 --matrix compares the whole of a cell instead (scenarios, agents, evidence,
 hypothesis): each run is `osm-conformance run` on one worker, without the
 rejection matrix, on a selection (by default MATRIX_AGENTS as senders and
-receivers and MATRIX_FUNCTIONS, 25 examples), and its figure is the CPU time of
+receivers and the pinned matrix's functions and examples), and its figure is the CPU time of
 the run's process tree per exchange (lower is faster). The default selection is
 of built-in agents only: every process they use is the run's own, while gpgsm's
 GnuPG daemons leave the tree and would not be counted. The two checkouts'
@@ -42,6 +42,9 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from conformance.matrix.bench import PINNED_EXAMPLES, PINNED_FUNCTIONS
+from conformance.matrix.spec import DEFAULT_SEED
 
 # Run in the checkout's directory with `python -c`: its code is first on the path.
 _CHILD = """
@@ -96,28 +99,43 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def _child(where: Checkout, code: str, args: Sequence[str], timeout: float, what: str) -> str:
+    """What `python -c CODE ARGS` prints, run in a fresh process with `where`'s code first
+    on the path; CompareError naming `what` failed, with its last words, when it fails."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=where.path,
+        env={**os.environ, "PYTHONPATH": str(where.path)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CompareError(f"{where.path}: {what} failed (exit code {done.returncode}): {tail}")
+    return done.stdout
+
+
+def _imported(where: Checkout, module: str) -> None:
+    """CompareError when the child imported `conformance` from elsewhere than `where`."""
+    path = Path(module).resolve()
+    if not path.is_relative_to(where.path):
+        raise CompareError(f"{where.path}: the child imported another copy of the suite ({path})")
+
+
 def exchanges_per_second(where: Checkout, seconds: float, size: int) -> float:
     """One software-key measurement, in a fresh process running `where`'s code."""
-    env = {**os.environ, "PYTHONPATH": str(where.path)}
-    args = [sys.executable, "-c", _CHILD, str(seconds), str(size)]
-    done = subprocess.run(
-        args, cwd=where.path, env=env, capture_output=True, text=True, timeout=600, check=False
+    answer = json.loads(
+        _child(where, _CHILD, [str(seconds), str(size)], 600, "the measurement").splitlines()[-1]
     )
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CompareError(f"{where.path}: the measurement failed: {tail}")
-    answer = json.loads(lines[-1])
-    module = Path(answer["module"]).resolve()
-    if not module.is_relative_to(where.path):
-        raise CompareError(f"{where.path}: the child imported another copy of the suite ({module})")
+    _imported(where, answer["module"])
     return float(answer["rate"])
 
 
-# --matrix's default selection: built-in agents (no process outside the run's tree) and
-# the functions of issue 20's pinned matrix.
+# --matrix's default selection: built-in agents (no process outside the run's tree) on
+# the functions of issue 20's pinned matrix (PINNED_FUNCTIONS).
 MATRIX_AGENTS = ("reference", "cpsure-mail", "mmua", "smm")
-MATRIX_FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
 
 # `osm-conformance ARGS` in the checkout, after saying which `conformance` it imported.
 _RUN_CHILD = """
@@ -141,34 +159,20 @@ class MatrixRun:
 def matrix_run(where: Checkout, selection: Sequence[str]) -> MatrixRun:
     """One `osm-conformance run` of `selection` (one worker, no rejections), in a fresh
     process running `where`'s code, and the CPU time of its process tree per exchange."""
-    env = {**os.environ, "PYTHONPATH": str(where.path)}
     with tempfile.TemporaryDirectory(prefix="osm-compare-") as out:
         command = ["run", "--quiet", "--no-rejections", "--jobs", "1", *selection, "--out", out]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(
-            [sys.executable, "-c", _RUN_CHILD, *command],
-            cwd=where.path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
+        printed = _child(where, _RUN_CHILD, command, 3600, "the run")
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         results = Path(out) / "results.json"
-        if done.returncode != 0 or not results.is_file():
-            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise CompareError(
-                f"{where.path}: the run failed (exit code {done.returncode}): {tail}"
-            )
+        if not results.is_file():
+            raise CompareError(f"{where.path}: the run wrote no results.json")
         written = json.loads(results.read_text(encoding="utf-8"))
+    _imported(where, printed.splitlines()[0])
     cells = written["cells"]
     settings = written["run"].get("settings", {})
     harnesses = ", ".join(settings.get("engine_harnesses") or []) or "none"
     engines = f"{settings.get('engine_mode', 'unknown')} mode, harnesses built: {harnesses}"
-    module = Path(done.stdout.splitlines()[0]).resolve()
-    if not module.is_relative_to(where.path):
-        raise CompareError(f"{where.path}: the child imported another copy of the suite ({module})")
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     exchanges = sum(int(c["examples"]) for c in cells)
     if not exchanges:
@@ -184,7 +188,7 @@ def matrix_selection(args: argparse.Namespace) -> list[str]:
     senders = args.sender or ([] if args.receiver else list(MATRIX_AGENTS))
     receivers = args.receiver or ([] if args.sender else list(MATRIX_AGENTS))
     selection = ["--examples", str(args.examples), "--seed", str(args.seed)]
-    selection += [a for f in args.function or MATRIX_FUNCTIONS for a in ("--function", f)]
+    selection += [a for f in args.function or PINNED_FUNCTIONS for a in ("--function", f)]
     selection += [a for x in senders for a in ("--sender", x)]
     selection += [a for x in receivers for a in ("--receiver", x)]
     return selection
@@ -233,8 +237,15 @@ def _parser() -> argparse.ArgumentParser:
         f"run's processes; by default {', '.join(MATRIX_AGENTS)} sending and receiving",
     )
     matrix.add_argument("--matrix", action="store_true", help="compare a matrix run")
-    matrix.add_argument("--examples", type=int, default=25, help="examples per cell (25)")
-    matrix.add_argument("--seed", type=int, default=2008, help="the run's seed (2008)")
+    matrix.add_argument(
+        "--examples",
+        type=int,
+        default=PINNED_EXAMPLES,
+        help=f"examples per cell ({PINNED_EXAMPLES})",
+    )
+    matrix.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"the run's seed ({DEFAULT_SEED})"
+    )
     for side in ("sender", "receiver", "function"):
         matrix.add_argument(f"--{side}", action="append", default=[], help="a selection")
     return parser

@@ -153,7 +153,7 @@ def by_library(stats: pstats.Stats) -> list[tuple[str, float]]:
 
 def report(results: Results, wall: float) -> str:
     cells = results.cells
-    exchanges = sum(c.examples for c in cells)
+    exchanges = _exchanges(results)
     busy = sum(c.duration_s for c in cells)
     engine = {a.id: a.engine for a in results.agents}
     lines = [
@@ -441,7 +441,7 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
         agent_path = Path(tmp) / "agent" / RESULTS_FILE
         agent_cells = len(load_results(agent_path).cells) if agent_path.exists() else 0
     cells = results.cells
-    exchanges = sum(c.examples for c in cells)
+    exchanges = _exchanges(results)
     verdicts: dict[str, int] = defaultdict(int)
     for c in cells:
         verdicts[c.verdict] += 1
@@ -456,7 +456,7 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     if repeat > 1:
         print(f"  {repeat} runs (wall, CPU per exchange without / with the GnuPG daemons):")
         for n, (run, written) in enumerate(runs, 1):
-            ex = max(sum(c.examples for c in written.cells), 1)
+            ex = max(_exchanges(written), 1)
             median = " (median: split below)" if run is timed else ""
             differ = "" if _verdicts(written) == same else ", verdicts DIFFERENT"
             print(
@@ -486,14 +486,18 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     return code
 
 
+def _exchanges(results: Results) -> int:
+    """The exchanges of a run: each cell's examples (basic and generated)."""
+    return sum(c.examples for c in results.cells)
+
+
 def _verdicts(results: Results) -> list[tuple[str, str, str, str]]:
     return sorted((c.sender, c.receiver, c.function, c.verdict) for c in results.cells)
 
 
 def _cpu_lines(timed: TimedRun, results: Results) -> list[str]:
     """The run's CPU, in all and per exchange, then whose processes spent it."""
-    exchanges = sum(c.examples for c in results.cells)
-    per = 1000 / max(exchanges, 1)
+    per = 1000 / max(_exchanges(results), 1)
     daemons, bridges = timed.of("daemons"), timed.of("bridges")
     engines = timed.of("engines") + daemons
     lines = [
@@ -573,9 +577,8 @@ def _timed_stages(totals: dict[str, float]) -> Iterator[None]:
 
 def _stage_lines(totals: dict[str, float], results: Results) -> list[str]:
     """Milliseconds per exchange of each stage timed in `results`' one-worker run."""
-    exchanges = sum(c.examples for c in results.cells)
     cells = sum(c.duration_s for c in results.cells)
-    per = 1000 / max(exchanges, 1)
+    per = 1000 / max(_exchanges(results), 1)
     lines = [f"{cells * per:8.2f} ms  cells (everything a cell does, per exchange)"]
     labels = list(dict.fromkeys(label for label, _m, _a in SPLIT_STAGES))
     lines += [f"{totals[label] * per:8.2f} ms  {label}" for label in labels]
@@ -594,7 +597,7 @@ def split(args: argparse.Namespace) -> int:
         results = _results(Path(tmp), code)
     if results is None:
         return code or 1
-    print(f"{len(results.cells)} cells, {sum(c.examples for c in results.cells)} exchanges")
+    print(f"{len(results.cells)} cells, {_exchanges(results)} exchanges")
     print("\n".join(_stage_lines(totals, results)))
     return code
 
