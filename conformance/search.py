@@ -3,20 +3,24 @@ rejection matrices share, so that their seeds replay and shrink the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
+from hypothesis.internal.conjecture import providers as _providers
+from hypothesis.internal.constants_ast import Constants
 
-T = TypeVar("T", bound=Callable[..., Any])
 
-
-def searched(test: T, *, examples: int, phases: Sequence[Phase], seed: int) -> T:
+def searched(
+    test: Callable[[], Any], *, examples: int, phases: Sequence[Phase], seed: int
+) -> Callable[[], None]:
     """`test` (a hypothesis `given` test) run quietly under `seed`: no example database
     (a run is replayed by its seed, not by files), no deadline, no health checks (the
-    examples are real exchanges, slow on purpose), one failure reported."""
+    examples are real exchanges, slow on purpose), one failure reported; its draws
+    depend on the seed and the strategies alone (`_source_constants_left_out`)."""
     settings = hypothesis_settings(
         max_examples=examples,
         database=None,
@@ -28,5 +32,45 @@ def searched(test: T, *, examples: int, phases: Sequence[Phase], seed: int) -> T
         print_blob=False,
         verbosity=Verbosity.quiet,
     )
-    result: T = hypothesis_seed(seed)(settings(test))
-    return result
+    configured = hypothesis_seed(seed)(settings(test))
+
+    def run() -> None:
+        with _source_constants_left_out():
+            configured()
+
+    return run
+
+
+# Written by hand because hypothesis has no setting for it: hypothesis (6.1xx) draws, one
+# string, byte string or number in twenty, a constant found in the source of the "local"
+# modules loaded in the process (outside site-packages, test files excepted). Which those
+# are depends on what the worker imported before (a cell's examples would change with the
+# cells run before it in the same worker), on the working directory's conftest.py and on
+# whether the suite is installed editable; and each new module loaded is parsed, and the
+# pool filtered again for every kind of draw. The pool is emptied, for the search only,
+# through the one function hypothesis reads it from, and the permitted constants it
+# derived from the pool (a cache keyed by the draw's constraints only) are forgotten on
+# both sides. Were either gone from a later hypothesis, nothing is patched and
+# tests/test_search.py fails.
+_NO_CONSTANTS = Constants()
+
+
+def _forget_permitted_constants() -> None:
+    cache = getattr(getattr(_providers, "CONSTANTS_CACHE", None), "cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
+@contextlib.contextmanager
+def _source_constants_left_out() -> Iterator[None]:
+    reader = getattr(_providers, "_get_local_constants", None)
+    if reader is None:
+        yield
+        return
+    _providers._get_local_constants = lambda: _NO_CONSTANTS
+    _forget_permitted_constants()
+    try:
+        yield
+    finally:
+        _providers._get_local_constants = reader
+        _forget_permitted_constants()
