@@ -55,7 +55,7 @@ def source_checkout(needed_for: str) -> Path:
 
 def cache_dir() -> Path:
     """Per-user cache (token directories, NSS databases, fuzz seeds and failures, key files
-    already checked).
+    already checked, hypothesis's storage during a run).
 
     OSM_CONFORMANCE_CACHE overrides it (tests and workers isolate with it); otherwise
     $XDG_CACHE_HOME/osm-conformance, by default ~/.cache/osm-conformance, in a

@@ -207,6 +207,21 @@ def test_interrupted_run_writes_what_it_has(tmp_path: Path) -> None:
     assert (out / "index.html").is_file()
 
 
+def test_a_run_leaves_no_hypothesis_directory_where_it_is_started(tmp_path: Path) -> None:
+    """hypothesis's storage (its Unicode table) goes to the user's cache, not the cwd."""
+    started, cache = tmp_path / "here", tmp_path / "cache"
+    started.mkdir()
+    env = {k: v for k, v in ENV.items() if k != "HYPOTHESIS_STORAGE_DIRECTORY"}
+    env["OSM_CONFORMANCE_CACHE"] = str(cache)
+    argv = [sys.executable, "-m", "conformance", "run", "--jobs", "1", "--examples", "5"]
+    argv += ["--sender", "reference", "--receiver", "mmua", "--function", "sign"]
+    argv += ["--no-rejections", "--quiet", "--out", str(tmp_path / "out")]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=started, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert sorted(p.name for p in started.iterdir()) == []
+    assert list((cache / "hypothesis").rglob("charmap.json.gz"))
+
+
 TEST_INERT = """\
 import pytest
 

@@ -23,7 +23,10 @@ from conformance.matrix.spec import (
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
 )
+from conformance.paths import cache_dir
 from conformance.results import Results, load_results
+
+HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 if TYPE_CHECKING:
     from conformance.matrix.gates import Gate
@@ -243,6 +246,10 @@ def _run(args: argparse.Namespace) -> int:
         argv += [f"--junit-xml={args.junit_xml.resolve()}", "-o", "junit_family=xunit1"]
     # Read by tools.run in every worker; the environment's value when not given.
     os.environ[ENGINE_MODE_ENV] = args.engine_mode or engine_mode()
+    # hypothesis keeps its Unicode table (and would keep examples) in .hypothesis/ of the
+    # working directory: in the user's cache instead, computed once per user rather than
+    # left where the run was started (or, there unwritable, computed again by each worker).
+    os.environ.setdefault(HYPOTHESIS_STORAGE_ENV, str(cache_dir() / "hypothesis"))
     code = pytest.main(argv)
     if not stale.exists():
         raise UserError(f"the run wrote no {RESULTS_FILE} (pytest exit code {int(code)})")
