@@ -33,6 +33,10 @@ def searched(
         verbosity=Verbosity.quiet,
     )
     configured = hypothesis_seed(seed)(settings(test))
+    # No database, so no key to name the examples in it by, as `hypothesis.find` does;
+    # hypothesis would otherwise read, tokenise and hash the test's source to make one,
+    # for every cell (each cell's test is a new closure).
+    setattr(configured, _DATABASE_KEY, None)
 
     def run() -> None:
         with _source_constants_left_out():
@@ -40,6 +44,8 @@ def searched(
 
     return run
 
+
+_DATABASE_KEY = "_hypothesis_internal_database_key"
 
 # Written by hand because hypothesis has no setting for it: hypothesis (6.1xx) draws, one
 # string, byte string or number in twenty, a constant found in the source of the "local"

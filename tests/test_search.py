@@ -6,6 +6,7 @@ import importlib
 import sys
 from pathlib import Path
 
+import hypothesis.core
 import pytest
 from hypothesis import Phase, given
 
@@ -55,3 +56,13 @@ def test_a_search_draws_the_same_examples_whatever_modules_are_loaded(
         sys.modules.pop(name, None)
     assert len(before) == 40
     assert after == before
+
+
+def test_a_search_does_not_hash_its_test_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a database there is nothing to name: the source is not read per cell."""
+
+    def hashed(function: object) -> bytes:
+        raise AssertionError(f"the source of {function!r} was hashed")
+
+    monkeypatch.setattr(hypothesis.core, "function_digest", hashed)
+    assert len(_draws("sign")) == 40
