@@ -21,12 +21,11 @@ from __future__ import annotations
 import binascii
 import codecs
 from dataclasses import dataclass
-from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
-from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
 
+from conformance.core.mime import Entity, read
 from conformance.scenarios import hprim
 from conformance.scenarios.content import HPRIM_MEDIA_TYPE
 from conformance.scenarios.model import Scenario
@@ -43,7 +42,7 @@ SECURED_TYPES = (
 class _Part:
     media_type: str
     filename: str | None
-    message: Message
+    entity: Entity
 
 
 @dataclass(frozen=True)
@@ -66,8 +65,8 @@ def compare(scenario: Scenario, received_entity: bytes, sent: bytes | None = Non
         return []
     if not received_entity:
         return ["nothing received: the content is empty"]
-    message = BytesParser(policy=policy.compat32).parsebytes(received_entity)
-    top = message.get_content_type()
+    message = read(received_entity)  # the one MIME reader: it never raises, work is bounded
+    top = message.content_type
     if top in SECURED_TYPES:
         return [f"received entity is still {top}: the receiver did not unwrap it"]
     letter, files = _split(message)
@@ -76,7 +75,7 @@ def compare(scenario: Scenario, received_entity: bytes, sent: bytes | None = Non
     if scenario.hprim is not None:
         h = scenario.hprim
         expected_files.append(_Expected(h.filename, HPRIM_MEDIA_TYPE, h.data, h.variant))
-    if expected_files and not message.is_multipart():
+    if expected_files and not message.is_multipart:
         reasons.append(
             f"received a single {top} entity, expected multipart/mixed "
             f"with {len(expected_files)} file(s)"
@@ -84,7 +83,7 @@ def compare(scenario: Scenario, received_entity: bytes, sent: bytes | None = Non
     if letter is None:
         reasons.append("letter: no text/plain part received")
     else:
-        reasons += _compare_letter(scenario.body, letter.message)
+        reasons += _compare_letter(scenario.body, letter.entity)
     reasons += _compare_files(expected_files, files)
     return reasons
 
@@ -92,15 +91,15 @@ def compare(scenario: Scenario, received_entity: bytes, sent: bytes | None = Non
 # --------------------------------------------------------------------------- structure
 
 
-def _split(message: Message) -> tuple[_Part | None, list[_Part]]:
+def _split(message: Entity) -> tuple[_Part | None, list[_Part]]:
     """The letter (first inline text/plain leaf) and the other leaves (files)."""
     letter: _Part | None = None
     files: list[_Part] = []
     for leaf in message.walk():
-        if leaf.is_multipart():
+        if leaf.is_multipart:
             continue
-        part = _Part(leaf.get_content_type(), part_filename(leaf), leaf)
-        disposition = (leaf.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        part = _Part(leaf.content_type, part_filename(leaf.headers), leaf)
+        disposition = (leaf.headers.get("Content-Disposition") or "").split(";")[0].strip().lower()
         if (
             letter is None
             and part.media_type == "text/plain"
@@ -136,23 +135,11 @@ def part_filename(part: Message) -> str | None:
     return None
 
 
-def _payload_bytes(part: Message) -> bytes:
-    """The part's body exactly as received.
-
-    The parser keeps 8-bit bytes as surrogate escapes in the stored payload, but
-    `get_payload()` re-decodes them with the declared charset (replacing what
-    does not fit), so the stored payload is read directly.
-    """
-    payload = vars(part).get("_payload")
-    if not isinstance(payload, str):  # pragma: no cover - leaves hold text
-        return b""
-    return payload.encode("ascii", "surrogateescape")
-
-
-def _decode_transfer(part: Message) -> bytes:
-    """Undo the Content-Transfer-Encoding; ValueError naming the problem."""
-    raw = _payload_bytes(part)
-    cte = (part.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+def _decode_transfer(part: Entity) -> bytes:
+    """Undo the Content-Transfer-Encoding, leniently (a transfer encoding changed or
+    loosely written is no difference when the content decodes intact: the reader's own
+    decoding records such defects, for the validator); ValueError naming the problem."""
+    raw, cte = part.body, part.transfer_encoding
     if cte in ("7bit", "8bit", "binary"):
         return raw
     if cte == "base64":
@@ -168,12 +155,12 @@ def _decode_transfer(part: Message) -> bytes:
 # --------------------------------------------------------------------------- letter
 
 
-def _compare_letter(expected: str, part: Message) -> list[str]:
+def _compare_letter(expected: str, part: Entity) -> list[str]:
     try:
         raw = _decode_transfer(part)
     except ValueError as exc:
         return [f"letter: {exc}"]
-    charset = part.get_content_charset() or "us-ascii"
+    charset = part.headers.get_content_charset() or "us-ascii"
     try:
         codecs.lookup(charset)
     except LookupError:
@@ -292,7 +279,7 @@ def _compare_file(exp: _Expected, part: _Part) -> list[str]:
     if part.media_type != exp.media_type.lower():
         reasons.append(f"{what}: media type {exp.media_type} became {part.media_type}")
     try:
-        data = _decode_transfer(part.message)
+        data = _decode_transfer(part.entity)
     except ValueError as exc:
         return [*reasons, f"{what}: {exc}"]
     damage = describe_bytes_difference(exp.data, data)
