@@ -10,17 +10,27 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import FlakyFailure
 from hypothesis.internal.conjecture import providers as _providers
 from hypothesis.internal.constants_ast import Constants
+
+# Said of a failure the search found that did not happen again when replayed.
+NOT_REPEATED = "it did not happen again when the same example was replayed"
 
 
 def searched(
     test: Callable[[], Any], *, examples: int, phases: Sequence[Phase], seed: int
-) -> Callable[[], None]:
+) -> Callable[[], bool]:
     """`test` (a hypothesis `given` test) run quietly under `seed`: no example database
     (a run is replayed by its seed, not by files), no deadline, no health checks (the
     examples are real exchanges, slow on purpose), one failure reported; its draws
-    depend on the seed and the strategies alone (`_source_constants_left_out`)."""
+    depend on the seed and the strategies alone (`_source_constants_left_out`).
+
+    Calling it raises the test's failure, as hypothesis does, or returns whether the
+    failure found did not happen again when hypothesis replayed its example (True: the
+    products answered the same input differently, e.g. openssl decrypting with a random
+    key when handed one not for it). Hypothesis calls that flaky (`FlakyFailure`); here
+    the failure observed stands, and the caller says it was not repeated."""
     settings = hypothesis_settings(
         max_examples=examples,
         database=None,
@@ -38,9 +48,13 @@ def searched(
     # for every cell (each cell's test is a new closure).
     setattr(configured, _DATABASE_KEY, None)
 
-    def run() -> None:
+    def run() -> bool:
         with _source_constants_left_out():
-            configured()
+            try:
+                configured()
+            except FlakyFailure:
+                return True
+        return False
 
     return run
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,9 +22,11 @@ from conformance.agents.base import ReceiveRequest, Reception, SendRequest, Send
 from conformance.core.vocabulary import Capabilities, Function
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, cell_seed, run_cell
+from conformance.matrix.exchange import Observation, exchange
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.loader import load_profiles
 from conformance.results import Cell
+from conformance.search import NOT_REPEATED
 
 ASSUMED = "{assumed: true, reason: a test profile}"
 
@@ -262,6 +265,29 @@ def test_an_agent_raising_is_an_error(cast: Cast) -> None:
         got = run_cell(sender, receiver, "sign", cast.world(), CellSettings(examples=2, seed=7))
         assert got.verdict == "error"
         assert got.reason == "harness error: RuntimeError: adapter bug"
+
+
+def test_a_failure_not_repeated_on_replay_is_a_partial_that_says_so(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exchange that fails once and not when hypothesis replays its example (a product
+    answering the same input differently) is a finding, said to be irregular; hypothesis
+    calls it flaky, and before it was a harness error."""
+    calls = 0
+
+    def once(*args: Any, **kwargs: Any) -> Observation:
+        nonlocal calls
+        calls += 1
+        obs = exchange(*args, **kwargs)
+        if calls == 2:  # the first generated example, never again
+            obs.ok, obs.reason = False, "content differs: made to fail once"
+        return obs
+
+    monkeypatch.setattr("conformance.matrix.cell.exchange", once)
+    got = cell(cast, "reference", "reference", "sign", examples=4, seed=7)
+    assert got.verdict == "partial", got.reason
+    assert got.reason == f"content differs: made to fail once ({NOT_REPEATED})"
+    assert got.counterexample is not None and got.counterexample.reason == got.reason
 
 
 def test_same_seed_same_cells(

@@ -14,6 +14,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,7 @@ from conformance.rejections.run import (
     run_rejection_cell,
 )
 from conformance.results import RejectionCaseResult, RejectionCell, load_results
+from conformance.search import NOT_REPEATED
 
 LAX = "lax-profile"
 ADAPTER = "lax-adapter"
@@ -171,6 +173,36 @@ def test_a_false_accept_is_searched_for_shrunk_and_replayed(cast: Cast) -> None:
     assert first.claimed and first.case in adapter.reason
     assert rejection_seed(1, "a", "c", "p") == rejection_seed(1, "a", "c", "p")
     assert rejection_seed(1, "a", "c", "p") != rejection_seed(2, "a", "c", "p")
+
+
+def test_an_acceptance_not_repeated_on_replay_stands_and_says_so(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver that accepts a drawn variant once and refuses it when replayed (openssl
+    decrypting with a random key when the content key is not for it, about 1 time in
+    256) accepts: what it did once is observed; hypothesis calls the search flaky, and
+    before the cell was an error."""
+    from conformance.rejections import run as run_module
+
+    real = run_module.attempt
+    lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
+    calls = 0
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the first drawn variant of the first case, by the lax adapter
+            args = (*args[:2], lax, *args[3:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "attempt", once)
+    settings = RejectionSettings(variants=3, seed=11)
+    got = run_rejection_cell(strict, "wrong-signer", cast.pki, settings)
+    assert got.verdict == "accepts", got.reason
+    first = got.cases[0]
+    assert first.outcome == "accepts" and first.seed is not None
+    assert first.reason is not None and first.reason.endswith(f"({NOT_REPEATED})")
+    assert all(c.outcome == "refuses" for c in got.cases[1:])
 
 
 def test_cell_verdict_order() -> None:

@@ -28,7 +28,7 @@ from conformance.results import Cell, Counterexample, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
-from conformance.search import searched
+from conformance.search import NOT_REPEATED, searched
 
 
 @dataclass(frozen=True)
@@ -152,11 +152,12 @@ def _judge(
     checks = evidence.checks("counterexample", failing, sender, receiver, world)
     if checks is not None:
         paths.append(checks)
-    cell.verdict, cell.reason = "partial", failing.reason
+    reason = failing.reason if found.repeated else f"{failing.reason} ({NOT_REPEATED})"
+    cell.verdict, cell.reason = "partial", reason
     cell.counterexample = Counterexample(
         description=described.en,
         description_fr=described.fr,
-        reason=failing.reason or "",
+        reason=reason or "",
         evidence=paths,
     )
 
@@ -188,6 +189,7 @@ def _judge_large(
 class _Search:
     tried: int = 0
     counterexample: tuple[Scenario, Observation] | None = None
+    repeated: bool = True  # False: the counterexample did not fail again when replayed
 
 
 def _search(
@@ -215,13 +217,15 @@ def _search(
             state.counterexample = (scenario, obs)
             raise _Failed(obs.reason)
 
-    test = given(scenarios(function))(check)
-    test = searched(
-        test,
+    search = searched(
+        given(scenarios(function))(check),
         examples=settings.examples - 1,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         seed=cell_seed(settings.seed, sender.agent.id, receiver.agent.id, function),
     )
     with contextlib.suppress(_Failed):
-        test()
+        state.repeated = not search()
+    if not state.repeated and state.counterexample is None:
+        # What failed was the harness (an exception, not an observation), once.
+        raise HarnessError(f"an exchange broke, then not when replayed ({NOT_REPEATED})")
     return state

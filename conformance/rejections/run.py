@@ -38,7 +38,7 @@ from conformance.rejections.hostile import Hostile, control_key, make_control, m
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
-from conformance.search import searched
+from conformance.search import NOT_REPEATED, searched
 from conformance.status import Status
 
 
@@ -216,8 +216,9 @@ def _search(
     settings: RejectionSettings,
     seed: int,
     control: Status,
-) -> tuple[int, _Attempt | None]:
-    """Drawn variants until one is accepted (or breaks the harness); the shrunk one."""
+) -> tuple[int, _Attempt | None, bool]:
+    """Drawn variants until one is accepted (or breaks the harness); the shrunk one, and
+    whether it was accepted again when replayed."""
     tried = 0
     best: _Attempt | None = None
     failures = 0
@@ -234,13 +235,16 @@ def _search(
             best = found
             raise _Stop(found.judgement.reason)
 
-    test = given(st.data())(check)
-    test = searched(
-        test, examples=settings.variants - 1, phases=[Phase.generate, Phase.shrink], seed=seed
+    search = searched(
+        given(st.data())(check),
+        examples=settings.variants - 1,
+        phases=[Phase.generate, Phase.shrink],
+        seed=seed,
     )
+    repeated = True
     with contextlib.suppress(_Stop):
-        test()
-    return tried, best
+        repeated = not search()
+    return tried, best, repeated
 
 
 def run_case(
@@ -277,14 +281,15 @@ def run_case(
     )
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
-    tried, found = _search(case, producer, receiver, pki, settings, seed, control)
+    tried, found, repeated = _search(case, producer, receiver, pki, settings, seed, control)
     result.examples += tried
     if found is not None:
         result.outcome = found.judgement.outcome
         result.variant = found.hostile.wording.en if found.hostile is not None else ""
         result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
-        result.reason = found.judgement.reason
+        said = found.judgement.reason
+        result.reason = said if repeated else f"{said} ({NOT_REPEATED})"
         result.seed = seed
         result.evidence += evidence.attempt(f"{prefix}.shrunk", found, expected)
     return result
