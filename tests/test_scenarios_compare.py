@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare
 from conformance.scenarios import hprim as hp
-from conformance.scenarios.compare import describe_bytes_difference
+from conformance.scenarios.compare import describe_bytes_difference, entity_differences
 from conformance.scenarios.model import HprimPayload
 from conformance.scenarios.strategies import basic_hprim_report, scenarios
 
@@ -180,3 +180,32 @@ def test_describe_bytes_difference() -> None:
     assert describe_bytes_difference(b"a \r\nb", b"a\r\nb") == (
         "trailing whitespace stripped from lines"
     )
+
+
+@given(data=st.data())
+@settings(max_examples=25)
+def test_an_expected_entity_is_compared_as_its_scenario_is(data: st.DataObject) -> None:
+    """`vectors verify` compares with a plaintext entity, not a scenario: the same
+    reasons as the matrix's comparison with the scenario it was built from."""
+    function = data.draw(st.sampled_from(["sign", "encrypt", "attachments"]))
+    scenario = data.draw(scenarios(function))  # type: ignore[arg-type]
+    other = data.draw(scenarios(function))  # type: ignore[arg-type]
+    expected = build_entity(scenario)
+    received = [
+        expected,
+        expected.replace(b"\r\n", b"\n"),
+        build_entity(other),
+        build_entity(replace(scenario, body=scenario.body + "!")),
+        build_entity(replace(scenario, attachments=scenario.attachments[1:])),
+    ]
+    for got in received:
+        assert entity_differences(expected, got) == compare(scenario, got)
+    assert entity_differences(expected, expected) == []
+
+
+def test_an_expected_entity_that_does_not_decode_is_its_own_fault() -> None:
+    expected = b"Content-Type: text/plain; charset=us-ascii\r\n\r\nd\xe9j\xe0\r\n"
+    assert entity_differences(expected, b"Content-Type: text/plain\r\n\r\nok\r\n") == [
+        "the expected plaintext's letter does not decode: 'ascii' codec can't decode "
+        "byte 0xe9 in position 1: ordinal not in range(128)"
+    ]

@@ -244,7 +244,11 @@ def test_content_that_differs_is_a_fail(tmp_path: Path) -> None:
     report = verify_messages(tmp_path, PRODUCT, receivers=["sermentis-mms"])
     reading = report.messages[0].readings[0]
     assert reading.verdict == "fail"
-    assert reading.reason == "content differs: letter: text differs"
+    # The matrix's own comparison: where the letter differs, not only that it does.
+    assert reading.reason == (
+        "content differs: letter: line 1 differs from column 1: "
+        "expected 'Autre texte', got 'Cher confrère,'"
+    )
 
 
 # --- bad input ------------------------------------------------------------------------

@@ -63,6 +63,42 @@ def compare(scenario: Scenario, received_entity: bytes, sent: bytes | None = Non
     """
     if sent and received_entity == sent:
         return []
+    expected_files = [_Expected(a.filename, a.media_type, a.data) for a in scenario.attachments]
+    if scenario.hprim is not None:
+        h = scenario.hprim
+        expected_files.append(_Expected(h.filename, HPRIM_MEDIA_TYPE, h.data, h.variant))
+    return _differences(scenario.body, expected_files, received_entity)
+
+
+def entity_differences(expected: bytes, received: bytes) -> list[str]:
+    """Reasons `received` does not carry the content of the MIME entity `expected` (the
+    plaintext a vendor gives with a message), by `compare`'s equivalence; [] when it
+    does. The expected letter and files are read from `expected` as a received entity
+    is; a letter that does not decode there is reported as the plaintext's own fault."""
+    if received == expected:
+        return []
+    letter, files = _split(read(expected))
+    text: str | None = None
+    if letter is not None:
+        try:
+            raw = _decode_transfer(letter.entity)
+            text = raw.decode(letter.entity.headers.get_content_charset() or "utf-8")
+        except (ValueError, LookupError) as exc:  # UnicodeDecodeError is a ValueError
+            return [f"the expected plaintext's letter does not decode: {exc}"]
+    wanted: list[_Expected] = []
+    for part in files:
+        try:
+            data = _decode_transfer(part.entity)
+        except ValueError as exc:
+            return [f"the expected plaintext's part {part.entity.path}: {exc}"]
+        wanted.append(_Expected(part.filename or "", part.media_type, data))
+    return _differences(text, wanted, received)
+
+
+def _differences(
+    letter_text: str | None, expected_files: list[_Expected], received_entity: bytes
+) -> list[str]:
+    """The letter (None: none expected) and files compared with what was received."""
     if not received_entity:
         return ["nothing received: the content is empty"]
     message = read(received_entity)  # the one MIME reader: it never raises, work is bounded
@@ -71,19 +107,15 @@ def compare(scenario: Scenario, received_entity: bytes, sent: bytes | None = Non
         return [f"received entity is still {top}: the receiver did not unwrap it"]
     letter, files = _split(message)
     reasons: list[str] = []
-    expected_files = [_Expected(a.filename, a.media_type, a.data) for a in scenario.attachments]
-    if scenario.hprim is not None:
-        h = scenario.hprim
-        expected_files.append(_Expected(h.filename, HPRIM_MEDIA_TYPE, h.data, h.variant))
     if expected_files and not message.is_multipart:
         reasons.append(
             f"received a single {top} entity, expected multipart/mixed "
             f"with {len(expected_files)} file(s)"
         )
-    if letter is None:
+    if letter_text is not None and letter is None:
         reasons.append("letter: no text/plain part received")
-    else:
-        reasons += _compare_letter(scenario.body, letter.entity)
+    elif letter_text is not None and letter is not None:
+        reasons += _compare_letter(letter_text, letter.entity)
     reasons += _compare_files(expected_files, files)
     return reasons
 

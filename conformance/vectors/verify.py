@@ -41,6 +41,7 @@ from conformance.matrix.cast import directories_of
 from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared
 from conformance.profiles.schema import Profile
 from conformance.results import Verdict
+from conformance.scenarios.compare import entity_differences
 from conformance.status import ErrorCode
 from conformance.vectors.common import (
     check_function,
@@ -50,7 +51,6 @@ from conformance.vectors.common import (
     shipped_profiles,
 )
 from conformance.vectors.manifest import MANIFEST_FILE, Message, load_verify_manifest
-from conformance.vectors.readable import content_differences
 from conformance.vectors.validator import Validation, validate
 
 SERVICE_LETTERS = {
@@ -327,7 +327,7 @@ def judge(
     if reading.reason is not None or reception.content is None:
         return reading
     if plaintext is not None:
-        differences = content_differences(plaintext, reception.content)
+        differences = entity_differences(plaintext, reception.content)
         if differences:
             reading.reason = "content differs: " + "; ".join(differences[:3])
             return reading
