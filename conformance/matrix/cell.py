@@ -227,5 +227,5 @@ def _search(
         state.repeated = not search()
     if not state.repeated and state.counterexample is None:
         # What failed was the harness (an exception, not an observation), once.
-        raise HarnessError(f"an exchange broke, then not when replayed ({NOT_REPEATED})")
+        raise HarnessError("an exchange raised an exception once, not when it was replayed")
     return state
