@@ -290,6 +290,25 @@ def test_a_failure_not_repeated_on_replay_is_a_partial_that_says_so(
     assert got.counterexample is not None and got.counterexample.reason == got.reason
 
 
+def test_an_exception_not_raised_again_on_replay_is_an_error(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The harness broke once: no observation to keep, so no verdict on the products."""
+    calls = 0
+
+    def once(*args: Any, **kwargs: Any) -> Observation:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the pipe broke once")
+        return exchange(*args, **kwargs)
+
+    monkeypatch.setattr("conformance.matrix.cell.exchange", once)
+    got = cell(cast, "reference", "reference", "sign", examples=4, seed=7)
+    assert got.verdict == "error"
+    assert got.reason == "an exchange raised an exception once, not when it was replayed"
+
+
 def test_same_seed_same_cells(
     profile_dir: Path, partial: tuple[int, Path, Cell], tmp_path: Path
 ) -> None:
