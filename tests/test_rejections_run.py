@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 
 from conformance.cli import main
@@ -238,6 +239,7 @@ def test_run_includes_the_rejection_matrix_with_its_policy(tmp_path: Path) -> No
     out = _run(tmp_path, "--policy", "modern", "--variants", "1", "--junit-xml", str(junit))
     results = load_results(out / "results.json")
     assert results.run.settings["policy"] == "modern" and results.run.settings["rejections"]
+    assert results.run.settings["hypothesis_version"] == hypothesis.__version__
     found = results.rejections
     assert found is not None and found.policy == "modern"
     assert [c.cls for c in found.cells] == list(CLASSES)

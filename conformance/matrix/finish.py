@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import hypothesis
+
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.tools import built_harnesses, engine_mode
@@ -114,6 +116,8 @@ def finish_run(
             "large_attachment": spec.large_attachment,
             "engine_mode": engine_mode(),
             "engine_harnesses": built_harnesses(),
+            # The seed replays the same examples with the same hypothesis only.
+            "hypothesis_version": hypothesis.__version__,
             "transport": spec.transport,
             "via": [list(r) for r in spec.routes() if r],
             "max_message_bytes": spec.max_message_bytes,
