@@ -12,7 +12,6 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import FlakyFailure
 from hypothesis.internal.conjecture import providers as _providers
-from hypothesis.internal.constants_ast import Constants
 
 # Said of a failure the search found that did not happen again when replayed.
 NOT_REPEATED = "it did not happen again when the same example was replayed"
@@ -72,7 +71,6 @@ _DATABASE_KEY = "_hypothesis_internal_database_key"
 # derived from the pool (a cache keyed by the draw's constraints only) are forgotten on
 # both sides. Were either gone from a later hypothesis, nothing is patched and
 # tests/test_search.py fails.
-_NO_CONSTANTS = Constants()
 
 
 def _forget_permitted_constants() -> None:
@@ -84,10 +82,13 @@ def _forget_permitted_constants() -> None:
 @contextlib.contextmanager
 def _source_constants_left_out() -> Iterator[None]:
     reader = getattr(_providers, "_get_local_constants", None)
-    if reader is None:
+    if reader is None:  # a hypothesis without the pool, or with another mechanism
         yield
         return
-    _providers._get_local_constants = lambda: _NO_CONSTANTS
+    from hypothesis.internal.constants_ast import Constants  # there with the pool
+
+    none = Constants()
+    _providers._get_local_constants = lambda: none
     _forget_permitted_constants()
     try:
         yield
