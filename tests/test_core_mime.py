@@ -393,3 +393,22 @@ def test_bare_line_ends_and_canonical_form_match_their_definitions() -> None:
         ], data
         expected = data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
         assert mime.canonicalize(data) == expected, data
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        SIGNED,
+        b"From: a@b.example\nTo: c@d.example,\n e@f.example\nMessage-ID: <1@x>\n\nbody\n",
+        b"From: a@b.example\r\nnot a field\r\nTo: c@d.example\r\n\r\nbody\r\n",
+        b"From: a@b.example\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n",  # no body at all
+        b"no header here\r\n\r\nbody\r\n",
+    ],
+)
+def test_header_fields_are_the_readers_own(raw: bytes) -> None:
+    """What vectors, serve and the mail store read of a message's fields is what `read`
+    reads: the block cut at the same place, parsed the same way."""
+    assert mime.header_fields(raw).items() == mime.read(raw).headers.items()
+    if mime.read(raw).structure == ():
+        expected = email.parser.BytesHeaderParser(policy=compat32).parsebytes(raw)
+        assert mime.header_fields(raw).items() == expected.items()

@@ -42,6 +42,7 @@ __all__ = [
     "canonicalize",
     "delimited",
     "header_content_type",
+    "header_fields",
     "header_param",
     "read",
     "split_header",
@@ -619,6 +620,12 @@ def _split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
 def split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
     """Where an entity's header block ends, as `read` cuts it (`_split_header`)."""
     return _split_header(raw)
+
+
+def header_fields(raw: bytes) -> Message:
+    """The header fields of a message or entity as `read` cuts and parses its header block:
+    the one reader's From, To, Message-ID... without reading the body (not to be changed)."""
+    return _parse_headers(_split_header(raw)[0])
 
 
 def header_content_type(header: bytes) -> str:

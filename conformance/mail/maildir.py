@@ -10,10 +10,10 @@ from __future__ import annotations
 import mailbox
 import re
 from contextlib import ExitStack
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from types import TracebackType
 
+from conformance.core.mime import header_fields
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.smtp_server import Envelope, Refused, ServerOptions, smtp_server
 from conformance.mail.store import Delivery, StoreError
@@ -34,7 +34,7 @@ def bare_message_id(value: str) -> str:
 
 
 def message_id_of(message: bytes) -> str | None:
-    value = BytesHeaderParser().parsebytes(message).get("Message-ID")
+    value = header_fields(message).get("Message-ID")
     return bare_message_id(str(value)) if value else None
 
 

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from email import policy
 from email.header import decode_header, make_header
-from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, ReceiveRequest
+from conformance.core.mime import header_fields
 from conformance.core.vocabulary import Function, Party
 from conformance.matrix.sent import algorithms_in
 from conformance.profiles.schema import Profile
@@ -154,7 +153,7 @@ def judge_message(
     message: bytes, envelope: Envelope, file: str, context: Context, reader: Agent
 ) -> list[Judged]:
     """One judgement per recipient of the envelope that is a test identity (at least one)."""
-    head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
+    head = header_fields(message)
     sender = parseaddr(str(head.get("From", "")))[1]
     origin = context.identities.get(sender.lower())
     seen = _Seen(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from email import policy
-from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.wire import is_apicrypt
+from conformance.core.mime import header_fields
 from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError
 from conformance.matrix.cast import Cast
@@ -86,7 +85,7 @@ def mime_problem(data: bytes) -> str | None:
     first = head.splitlines()[0] if head else b""
     if b":" not in first or first[:1] in (b" ", b"\t") or b" " in first.split(b":", 1)[0]:
         return f"not a mail message: the first line {first[:60]!r} is not a header"
-    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(data)
+    headers = header_fields(data)
     if headers.get("Content-Type") is None and headers.get("MIME-Version") is None:
         return "not a MIME message: no Content-Type or MIME-Version header"
     return None

@@ -21,14 +21,13 @@ import json
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
+from conformance.core.mime import header_fields
 from conformance.core.vocabulary import Function, Party
 from conformance.errors import UserError
 from conformance.functions import MESSAGE_FUNCTIONS, REQUIRED_SERVICES
@@ -112,7 +111,7 @@ def generate(profile: Profile, function: Function) -> Golden:
         )
     )
     status = reception.status
-    head = BytesHeaderParser(policy=policy.compat32).parsebytes(sent.message)
+    head = header_fields(sent.message)
     smime_type = head.get_param("smime-type")
     services = status.services.as_set()
     differences = compare(scenario, reception.content) if reception.content is not None else None

@@ -23,8 +23,6 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email import policy
-from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.agents.factory import close_agent, make_agent
 from conformance.apicrypt.relay import transport
 from conformance.apicrypt.wire import RECIPIENTS_HEADER
+from conformance.core.mime import header_fields
 from conformance.core.vocabulary import Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import OPERATION, services_held, shortfall
@@ -265,7 +264,7 @@ def _party(root: Path, identity_id: str, where: str, problems: list[str]) -> Par
 
 
 def _addressees(message: bytes) -> set[str]:
-    head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
+    head = header_fields(message)
     fields = [str(v) for name in ("To", "Cc", RECIPIENTS_HEADER) for v in head.get_all(name, [])]
     return {addr.lower() for _, addr in getaddresses(fields) if addr}
 
@@ -339,7 +338,7 @@ def _function_mismatch(item: Checked, message: bytes) -> str | None:
     """Why the message plainly is not what the manifest's function sends (None: it may be)."""
     operation = OPERATION[item.function]
     readings = item.readings
-    head = BytesHeaderParser(policy=policy.compat32).parsebytes(message)
+    head = header_fields(message)
     top = head.get_content_type()
     smime_type = str(head.get_param("smime-type", "") or "").lower()
     encrypted = any(r.encrypted for r in readings) or "enveloped" in smime_type
