@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.matrix.bench import PINNED_EXAMPLES, PINNED_FUNCTIONS
+from conformance.matrix.bench import PINNED_EXAMPLES, PINNED_FUNCTIONS, add_selection, run_options
 from conformance.matrix.spec import DEFAULT_SEED
 
 # Run in the checkout's directory with `python -c`: its code is first on the path.
@@ -188,10 +188,7 @@ def matrix_selection(args: argparse.Namespace) -> list[str]:
     senders = args.sender or ([] if args.receiver else list(MATRIX_AGENTS))
     receivers = args.receiver or ([] if args.sender else list(MATRIX_AGENTS))
     selection = ["--examples", str(args.examples), "--seed", str(args.seed)]
-    selection += [a for f in args.function or PINNED_FUNCTIONS for a in ("--function", f)]
-    selection += [a for x in senders for a in ("--sender", x)]
-    selection += [a for x in receivers for a in ("--receiver", x)]
-    return selection
+    return selection + run_options(senders, receivers, args.function or PINNED_FUNCTIONS)
 
 
 @dataclass(frozen=True)
@@ -246,8 +243,7 @@ def _parser() -> argparse.ArgumentParser:
     matrix.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"the run's seed ({DEFAULT_SEED})"
     )
-    for side in ("sender", "receiver", "function"):
-        matrix.add_argument(f"--{side}", action="append", default=[], help="a selection")
+    add_selection(matrix)
     return parser
 
 

@@ -15,6 +15,7 @@ from hypothesis.internal.conjecture import providers as _providers
 
 # Said of a failure the search found that did not happen again when replayed.
 NOT_REPEATED = "it did not happen again when the same example was replayed"
+_DATABASE_KEY = "_hypothesis_internal_database_key"
 
 
 def searched(
@@ -25,11 +26,12 @@ def searched(
     examples are real exchanges, slow on purpose), one failure reported; its draws
     depend on the seed and the strategies alone (`_source_constants_left_out`).
 
-    Calling it raises the test's failure, as hypothesis does, or returns whether the
-    failure found did not happen again when hypothesis replayed its example (True: the
-    products answered the same input differently, e.g. openssl decrypting with a random
-    key when handed one not for it). Hypothesis calls that flaky (`FlakyFailure`); here
-    the failure observed stands, and the caller says it was not repeated."""
+    Calling it raises the test's failure, as hypothesis does, or returns whether a
+    failure found happened again when hypothesis replayed its example (True as well when
+    none was found). False: the products answered the same input differently, e.g.
+    openssl decrypting with a random key when handed one not for it; hypothesis calls
+    that flaky (`FlakyFailure`), here the failure observed stands and the caller says
+    it was not repeated (NOT_REPEATED)."""
     settings = hypothesis_settings(
         max_examples=examples,
         database=None,
@@ -52,13 +54,11 @@ def searched(
             try:
                 configured()
             except FlakyFailure:
-                return True
-        return False
+                return False
+        return True
 
     return run
 
-
-_DATABASE_KEY = "_hypothesis_internal_database_key"
 
 # Written by hand because hypothesis has no setting for it: hypothesis (6.1xx) draws, one
 # string, byte string or number in twenty, a constant found in the source of the "local"

@@ -61,6 +61,20 @@ from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
 from conformance.results import Results, load_results
 
 
+def add_selection(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--sender, --receiver, --function (repeatable), given on to `run` by `run_options`."""
+    for side in ("sender", "receiver", "function"):
+        parser.add_argument(f"--{side}", action="append", default=[], help="a selection")
+
+
+def run_options(
+    senders: Sequence[str], receivers: Sequence[str], functions: Sequence[str]
+) -> list[str]:
+    """The `run` options selecting these functions, senders and receivers."""
+    chosen = (("function", functions), ("sender", senders), ("receiver", receivers))
+    return [a for side, values in chosen for value in values for a in (f"--{side}", value)]
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m conformance.matrix.bench",
@@ -73,8 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--profile", action="store_true", help="one worker under cProfile; time per library"
     )
-    for side in ("sender", "receiver", "function"):
-        parser.add_argument(f"--{side}", action="append", default=[], help="a selection")
+    add_selection(parser)
     parser.add_argument(
         "--results", type=Path, metavar="FILE", help="only analyse this results.json of a run"
     )
@@ -223,9 +236,7 @@ def _command(args: argparse.Namespace, jobs: int, out: Path) -> list[str]:
     """`run` on the selection given (--sender, --receiver, --function) with these settings."""
     command = ["run", "--quiet", "--jobs", str(jobs), "--examples", str(args.examples)]
     command += ["--seed", str(args.seed), "--out", str(out)]
-    for side in ("sender", "receiver", "function"):
-        command += [a for value in getattr(args, side) for a in (f"--{side}", value)]
-    return command
+    return command + run_options(args.sender, args.receiver, args.function)
 
 
 # gpgsm starts these daemons, and they leave the process tree: RUSAGE_CHILDREN never
@@ -417,8 +428,7 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     print(f", keys on SoftHSM {token:.2f} ms" if token is not None else " (no SoftHSM here)")
     selection = ["--no-rejections", "--quiet"]
     selection += ["--examples", str(PINNED_EXAMPLES), "--seed", str(DEFAULT_SEED)]
-    selection += [a for f in PINNED_FUNCTIONS for a in ("--function", f)]
-    selection += [a for x in PINNED_AGENTS for a in ("--sender", x, "--receiver", x)]
+    selection += run_options(PINNED_AGENTS, PINNED_AGENTS, PINNED_FUNCTIONS)
     totals: dict[str, float] = defaultdict(float)
     runs: list[tuple[TimedRun, Results]] = []
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:

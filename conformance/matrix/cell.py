@@ -224,7 +224,7 @@ def _search(
         seed=cell_seed(settings.seed, sender.agent.id, receiver.agent.id, function),
     )
     with contextlib.suppress(_Failed):
-        state.repeated = not search()
+        state.repeated = search()
     if not state.repeated and state.counterexample is None:
         # What failed was the harness (an exception, not an observation), once.
         raise HarnessError("an exchange raised an exception once, not when it was replayed")

@@ -243,7 +243,7 @@ def _search(
     )
     repeated = True
     with contextlib.suppress(_Stop):
-        repeated = not search()
+        repeated = search()
     return tried, best, repeated
 
 
