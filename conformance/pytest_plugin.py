@@ -75,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--osm-seed",
         type=int,
         default=DEFAULT_SEED,
-        help="seed of the run; the same seed gives the same results",
+        help="seed of the run; the same seed draws the same examples",
     )
     group.addoption(
         "--osm-policy",

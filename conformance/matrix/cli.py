@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
         "--seed",
         type=int,
         default=DEFAULT_SEED,
-        help=f"seed of the run; the same seed gives the same results (default {DEFAULT_SEED})",
+        help=f"seed of the run; the same seed draws the same examples (default {DEFAULT_SEED})",
     )
     parser.add_argument(
         "--no-rejections",
