@@ -16,8 +16,8 @@ test: setup
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check conformance tests examples conftest.py
-	$(BIN)/ruff format --check conformance tests examples conftest.py
+	$(BIN)/ruff check conformance tests examples harnesses conftest.py
+	$(BIN)/ruff format --check conformance tests examples harnesses conftest.py
 	$(BIN)/mypy
 
 # Small exchanges per second, then a 200 MB attachment through reference and openssl cms

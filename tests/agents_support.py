@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +165,7 @@ def _smime(sender: Profile, receiver: Profile, function: Function) -> Implied:
     assert send.signature and send.encryption and send.mime, f"{sender.id}: S/MIME send options"
     operation = OPERATION[function]
     signs, encrypts = operation != "encrypt", operation != "sign"
-    used: list[tuple[str, list[str] | None]] = [(send.mime.media_types, accept.media_types)]
+    used: list[tuple[str, Sequence[str] | None]] = [(send.mime.media_types, accept.media_types)]
     if encrypts:
         used += [
             (send.encryption.content, accept.ciphers),

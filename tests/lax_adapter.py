@@ -48,7 +48,7 @@ def receive(args: argparse.Namespace) -> int:
             errors.append({"code": "malformed", "message": f"lax (openssl): {text}"})
         content = run.stdout
     held = not errors
-    status = {
+    status: dict[str, object] = {
         "decrypted": held and "enveloped-data" in layers,
         "encrypted": "enveloped-data" in layers,
         "signed": "signed-data" in layers,

@@ -25,6 +25,7 @@ from conformance.adapters.check import (
     resolve_target,
 )
 from conformance.cli import main
+from conformance.core.vocabulary import Function
 from conformance.errors import UserError
 from conformance.paths import REPO_DIR
 from conformance.status import CONTRACT_VERSION, Status
@@ -107,7 +108,7 @@ def failed(report: AdapterReport) -> dict[str, str]:
     ids=["python", "shell"],
 )
 def test_the_shipped_examples_pass(
-    argv: tuple[str, ...], functions: set[str], version: int
+    argv: tuple[str, ...], functions: set[Function], version: int
 ) -> None:
     report = check_adapter(Target(argv), replace(QUICK, functions=frozenset(functions)))
     assert report.ok, "\n".join(c.line() for c in report.checks)

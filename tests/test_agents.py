@@ -114,7 +114,7 @@ def test_osm_products_interoperate(cast: Cast) -> None:
     for sender in OSM:
         for receiver in OSM:
             for function in ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"):
-                obs = run(cast, sender, receiver, function)  # type: ignore[arg-type]
+                obs = run(cast, sender, receiver, function)
                 if not obs.ok:
                     failures.append(f"{sender} -> {receiver} {function}: {obs.reason}")
     assert not failures, "\n".join(failures)
@@ -138,6 +138,7 @@ def test_apicrypt_and_smime_products_read_nothing_of_each_other(cast: Cast, osm:
 def test_apicrypt_and_easycrypt_encryption_works_signature_does_not(cast: Cast) -> None:
     """The source: "Apicrypt <-> EASYCRYPT.net: interopérabilité partielle, restreinte
     à la fonction « chiffrement »"."""
+    function: Function
     for apicrypt in APICRYPT:
         for sender, receiver in ((apicrypt, EASYCRYPT), (EASYCRYPT, apicrypt)):
             obs = run(cast, sender, receiver, "encrypt")
@@ -146,7 +147,7 @@ def test_apicrypt_and_easycrypt_encryption_works_signature_does_not(cast: Cast) 
             assert obs.delivered is not None and obs.delivered.startswith(b"Received: by relais")
         # Apicrypt signs; EASYCRYPT.net opens the envelope but cannot check the signature.
         for function in ("sign", "sign-encrypt"):
-            obs = run(cast, apicrypt, EASYCRYPT, function)  # type: ignore[arg-type]
+            obs = run(cast, apicrypt, EASYCRYPT, function)
             assert not obs.ok
             assert obs.reason == "services not held: authentication, integrity, non-repudiation"
             assert obs.services["confidentiality"] and not obs.services["integrity"]
@@ -156,7 +157,7 @@ def test_apicrypt_and_easycrypt_encryption_works_signature_does_not(cast: Cast) 
         # EASYCRYPT.net cannot make an Apicrypt signature: its signed mail is S/MIME,
         # which Apicrypt does not read.
         for function in ("sign", "sign-encrypt"):
-            obs = run(cast, EASYCRYPT, apicrypt, function)  # type: ignore[arg-type]
+            obs = run(cast, EASYCRYPT, apicrypt, function)
             assert not obs.ok and (obs.reason or "").startswith("unsupported-format")
 
 
@@ -250,9 +251,10 @@ def test_each_accept_list_refuses_what_it_leaves_out(
     software_keys: None, tmp_path: Path, accept_list: str, sent: str
 ) -> None:
     sender = PROFILES["reference"]
-    value = sender.send
+    value: object = sender.send
     for name in sent.split("."):
         value = getattr(value, name)
+    assert isinstance(value, str)
     # A 2008 product widened to every key transport reference may send (the 2008 profiles
     # accept PKCS#1 v1.5 only), so that each list is narrowed from "accepts it".
     base = with_changes(

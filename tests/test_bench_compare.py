@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conformance import bench_compare
+from conformance.matrix.bench import PINNED_FUNCTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +117,7 @@ def test_the_matrix_selection_is_the_default_one_unless_one_is_given() -> None:
     args = bench_compare._parser().parse_args(["x", "--matrix"])
     default = bench_compare.matrix_selection(args)
     assert default[:4] == ["--examples", "25", "--seed", "2008"]
-    assert default.count("--function") == len(bench_compare.PINNED_FUNCTIONS)
+    assert default.count("--function") == len(PINNED_FUNCTIONS)
     for agent in bench_compare.MATRIX_AGENTS:
         assert default.count(agent) == 2  # as sender and as receiver
     args = bench_compare._parser().parse_args(

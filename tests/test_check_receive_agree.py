@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,10 +220,10 @@ def _wrapped(name: str) -> bytes:
     ) + base64.encodebytes(rfc4134(name)).replace(b"\n", b"\r\n")
 
 
-RFC4134_MESSAGES = {
-    **{name: lambda name=name: rfc4134(name) for name in ("4.8.eml", "4.9.eml", "5.3.eml")},
+RFC4134_MESSAGES: dict[str, Callable[[], bytes]] = {
+    **{name: functools.partial(rfc4134, name) for name in ("4.8.eml", "4.9.eml", "5.3.eml")},
     **{
-        name: lambda name=name: _wrapped(name)
+        name: functools.partial(_wrapped, name)
         for name in (
             *("3.1.bin", "3.2.bin", "4.1.bin", "4.2.bin", "4.4.bin", "4.5.bin", "4.6.bin"),
             *("4.7.bin", "4.10.bin", "4.11.bin", "5.1.bin", "5.2.bin"),

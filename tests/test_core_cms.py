@@ -17,7 +17,7 @@ import datetime as dt
 import email
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from email import policy
 
 import pytest
@@ -41,6 +41,7 @@ from conformance.core.cms import (
     parse,
     walk,
 )
+from conformance.core.vocabulary import ContentCipher, Role
 from conformance.paths import REPO_DIR, RFC4134_DIR, VECTORS_DIR
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime import cms_build, der
@@ -66,28 +67,28 @@ def _pki() -> TestPKI:
     return load_pki()
 
 
-def _key(identity: str, role: str) -> SoftwareKey:
+def _key(identity: str, role: Role) -> SoftwareKey:
     person = _pki().identities[identity]
-    return SoftwareKey(person.private_key(role), person.certificate(role), f"{identity}-{role}")  # type: ignore[arg-type]
+    return SoftwareKey(person.private_key(role), person.certificate(role), f"{identity}-{role}")
 
 
-def _signed(detached: bool = False, **options: object) -> bytes:
+def _signed(detached: bool = False, options: SignOptions | None = None) -> bytes:
     return cms_build.build_signed_data(
         CONTENT,
         _key("pro01", "sign"),
-        SignOptions(**options),  # type: ignore[arg-type]
+        options if options is not None else SignOptions(),
         detached=detached,
         chain=_pki().intermediates(),
         signing_time=MOMENT,
     )
 
 
-def _enveloped(cipher: str) -> bytes:
+def _enveloped(cipher: ContentCipher) -> bytes:
     certificate = _pki().identities["pro02"].certificate("encrypt")
     return cms_build.build_enveloped_data(
         CONTENT,
         [certificate],
-        EncryptOptions(content=cipher),  # type: ignore[arg-type]
+        EncryptOptions(content=cipher),
     )
 
 
@@ -109,7 +110,7 @@ def corpus() -> tuple[bytes, ...]:
     made = [
         _signed(),
         _signed(detached=True),
-        _signed(algorithm="rsa-pss", signer_identifier="ski"),
+        _signed(options=SignOptions(algorithm="rsa-pss", signer_identifier="ski")),
         _enveloped("aes128-cbc"),
         _enveloped("aes256-gcm"),
         _enveloped("rc2-40-cbc"),
@@ -198,7 +199,8 @@ def to_ber(data: bytes, chunk: int, definite_chunks: bool = False) -> bytes:
 # --- the differential test ------------------------------------------------------------
 
 
-def _mutate(data: bytes, draw: Callable[[st.SearchStrategy[int]], int], kind: str) -> bytes:
+def _mutate(data: bytes, source: st.DataObject, kind: str) -> bytes:
+    draw = source.draw
     position = draw(st.integers(0, len(data) - 1))
     if kind == "flip":
         return (
@@ -247,11 +249,11 @@ def test_the_two_readings_agree_on_a_mutated_corpus(data: st.DataObject) -> None
             break
         if kind == "ber":
             try:
-                mutated = _mutate(mutated, data.draw, kind)
+                mutated = _mutate(mutated, data, kind)
             except (ValueError, IndexError):
                 continue  # no longer DER enough to re-encode
         else:
-            mutated = _mutate(mutated, data.draw, kind)
+            mutated = _mutate(mutated, data, kind)
     fast = walk(mutated)
     slow = _reading(mutated, from_asn1crypto)  # anything but CmsError fails the test
     if fast is not None:
@@ -271,7 +273,7 @@ def test_ber_reads_into_the_parts_of_the_der(index: int) -> None:
         assert from_asn1crypto(ber) == walk(original)
 
 
-def _first_signed(seeds: list[bytes]) -> bytes:
+def _first_signed(seeds: Iterable[bytes]) -> bytes:
     """The first signed data among `seeds` with a certificate."""
     for data in seeds:
         read = walk(data)
@@ -314,9 +316,9 @@ def test_asn1crypto_runs_only_on_what_the_walk_does_not_take(
     calls: list[bytes] = []
     real = core_cms._asn1crypto_parts
 
-    def counting(data: bytes, at: object) -> ContentInfo:
+    def counting(data: bytes, at: core_cms._At) -> ContentInfo:
         calls.append(data)
-        return real(data, at)  # type: ignore[arg-type]
+        return real(data, at)
 
     monkeypatch.setattr(core_cms, "_asn1crypto_parts", counting)
     for data in corpus():
@@ -479,7 +481,7 @@ def test_core_imports_nothing_above_it() -> None:
 # --- the signer shown in a status: one rule -------------------------------------------
 
 
-def _certificate(subject: list[x509.NameAttribute]) -> x509.Certificate:
+def _certificate(subject: list[x509.NameAttribute[str]]) -> x509.Certificate:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name(subject)
     return (

@@ -236,7 +236,13 @@ def _entity(draw: st.DrawFn, depth: int = 0) -> tuple[bytes, list[object]]:
 
 def _shape_of_email(message: Message) -> list[object]:
     if message.is_multipart():
-        return [_shape_of_email(part) for part in message.get_payload()]  # type: ignore[union-attr]
+        parts = message.get_payload()
+        assert isinstance(parts, list)
+        shapes: list[object] = []
+        for part in parts:
+            assert isinstance(part, Message)
+            shapes.append(_shape_of_email(part))
+        return shapes
     payload = message.get_payload()
     assert isinstance(payload, str)
     return [payload]

@@ -29,8 +29,8 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.recipients import looked_up
 from conformance.core.vocabulary import Party
 from conformance.directory import slapd
-from conformance.directory.faults import FAULTS, fault_directories, fault_tree
-from conformance.directory.lookup import Lookup, LookupFailure
+from conformance.directory.faults import FAULTS, Fault, fault_directories, fault_tree
+from conformance.directory.lookup import Found, Lookup, LookupFailure
 from conformance.directory.tree import ASSUMED, BASE_DN, build_tree, person_dn
 from conformance.errors import UserError
 from conformance.loopback import free_port
@@ -146,7 +146,7 @@ def test_a_bad_directory_address_is_a_user_error() -> None:
 @needs_slapd
 def test_every_fault_is_classified(pki: TestPKI) -> None:
     faults = fault_tree(pki)
-    seen = {}
+    seen: dict[Fault, Found | LookupFailure] = {}
     with fault_directories(pki) as (tree, where):
         for fault in FAULTS:
             mail = tree.recipients[fault].email if fault in tree.recipients else "x@example"

@@ -20,7 +20,7 @@ import functools
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from conformance.agents.pkijs import SCRIPT as PKIJS_SCRIPT
 from conformance.agents.pkijs import PkijsAgent
 from conformance.agents.tool_agent import ToolAgent
 from conformance.agents.tools import ENGINE_MODE_ENV, harness_command
-from conformance.core.vocabulary import Function, Party
+from conformance.core.vocabulary import Function, KeyTransport, Party
 from conformance.errors import UserError
 from conformance.fuzz.corpus import Seed, load_seeds
 from conformance.paths import PKI_DIR
@@ -63,7 +63,9 @@ OPENSSL_OPTIONS = {
             algorithm="rsa-pss", format="opaque", signer_identifier="ski", digest="sha512"
         )
     ),
-    "noattr-nocerts": SendOptions(sign=SignOptions(signed_attributes=(), certificates="none")),
+    "noattr-nocerts": SendOptions(
+        sign=SignOptions(signed_attributes=frozenset(), certificates="none")
+    ),
     "oaep256-gcm": SendOptions(
         encrypt=EncryptOptions(key_transport="rsa-oaep-sha256", content="aes256-gcm")
     ),
@@ -113,7 +115,7 @@ class Tally:
         self.known: list[str] = []  # the one documented difference (harnesses/gpgsm/README.md)
 
 
-def _error_count_only(a: list[tuple[str, ...]], b: list[tuple[str, ...]]) -> bool:
+def _error_count_only(a: Sequence[tuple[str, ...]], b: Sequence[tuple[str, ...]]) -> bool:
     """The CLI's gpgsm exits 2 after a successful decryption when it logged an error on the
     way (e.g. "failed to find the certificate" for another recipient): its exit code
     counts logged errors, which a `gpgsm --server` does not report. The status lines,
@@ -291,7 +293,7 @@ def test_sends_alike(
     tool, kind = ENGINES[engine]
     need_harness(tool, SCRIPTS.get(engine))
     # WebCrypto has no RSAES-PKCS1-v1_5: PKI.js sends with OAEP.
-    transport = "rsa-oaep-sha256" if engine == "pkijs" else "rsa-pkcs1v15"
+    transport: KeyTransport = "rsa-oaep-sha256" if engine == "pkijs" else "rsa-pkcs1v15"
     options = (
         OPENSSL_OPTIONS[variant]
         if engine == "openssl"

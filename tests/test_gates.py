@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cli import main
+from conformance.core.vocabulary import Measurement
 from conformance.matrix.gates import GATE_EXIT, evaluate, parse_gates, report
 from conformance.matrix.waivers import (
     WaiverError,
@@ -28,8 +29,10 @@ from conformance.results import (
     RejectionCaseResult,
     RejectionCell,
     Rejections,
+    RejectionVerdict,
     Results,
     RunInfo,
+    Verdict,
     load_results,
 )
 
@@ -37,15 +40,22 @@ LATER = (today() + timedelta(days=30)).isoformat()
 EARLIER = (today() - timedelta(days=1)).isoformat()
 
 
-def _agent(agent_id: str, engine: str) -> AgentInfo:
-    return AgentInfo(id=agent_id, name=agent_id, kind="client", homologation="none", engine=engine)
+def _agent(agent_id: str, engine: str, measurement: Measurement) -> AgentInfo:
+    return AgentInfo(
+        id=agent_id,
+        name=agent_id,
+        kind="client",
+        homologation="none",
+        engine=engine,
+        measurement=measurement,
+    )
 
 
-def crafted(*, accepts: bool = True, sign: str = "fail") -> Results:
+def crafted(*, accepts: bool = True, sign: Verdict = "fail") -> Results:
     """openssl (a real engine) and two simulated profiles: a failing real cell, a failing
     simulated one, a non-conformant real message, contradictions, a false accept."""
     cells = [
-        Cell(sender="openssl", receiver="sim-a", function="sign", verdict=sign, reason="bad"),  # type: ignore[arg-type]
+        Cell(sender="openssl", receiver="sim-a", function="sign", verdict=sign, reason="bad"),
         Cell(
             sender="openssl",
             receiver="sim-a",
@@ -82,7 +92,7 @@ def crafted(*, accepts: bool = True, sign: str = "fail") -> Results:
             observed="digest sha1",
         ),
     ]
-    outcome = "accepts" if accepts else "refuses"
+    outcome: RejectionVerdict = "accepts" if accepts else "refuses"
     rcell = RejectionCell.model_validate(
         {
             "receiver": "openssl",
@@ -129,9 +139,9 @@ def crafted(*, accepts: bool = True, sign: str = "fail") -> Results:
             suite_version="test",
         ),
         agents=[
-            _agent("openssl", "openssl"),
-            _agent("sim-a", "builtin"),
-            _agent("sim-b", "builtin"),
+            _agent("openssl", "openssl", "real-engine"),
+            _agent("sim-a", "builtin", "simulated"),
+            _agent("sim-b", "builtin", "simulated"),
         ],
         cells=cells,
         pairs=pairs,
@@ -459,6 +469,7 @@ def test_a_product_observed_outside_the_matrix_is_real() -> None:
             kind="client",
             homologation="none",
             engine="real-product",
+            measurement="real-vectors",
             observed=["machine"],
         )
     )

@@ -73,7 +73,9 @@ def bob(pki: Path) -> x509.Certificate:
 
 def send(agent: Agent, pki: Path, function: Function, sender: str = "alice") -> bytes:
     result = agent.send(
-        SendRequest(function, CONTENT, party(pki, sender), (bob(pki),), ("bob@osm.test",), "x")
+        SendRequest(
+            function, CONTENT, party(pki, sender), (bob(pki),), ("bob@osm.test",), subject="x"
+        )
     )
     assert result.message is not None, (result.error, result.reason, result.evidence.stderr)
     return result.message
@@ -134,7 +136,9 @@ def test_go_pkcs7_refuses_what_the_package_cannot_do(pki: Path, tmp_path: Path) 
     oaep = SendOptions(encrypt=EncryptOptions(key_transport="rsa-oaep-sha256"))
     go = GoPkcs7Agent(oaep, tmp_path / "a")
     result = go.send(
-        SendRequest("encrypt", CONTENT, party(pki, "alice"), (bob(pki),), ("bob@osm.test",), "x")
+        SendRequest(
+            "encrypt", CONTENT, party(pki, "alice"), (bob(pki),), ("bob@osm.test",), subject="x"
+        )
     )
     assert result.error == ErrorCode.UNSUPPORTED_ALGORITHM and "PKCS#1 v1.5" in str(result.reason)
     assert not result.evidence.notes  # refused before any call
@@ -142,7 +146,9 @@ def test_go_pkcs7_refuses_what_the_package_cannot_do(pki: Path, tmp_path: Path) 
         encrypt=EncryptOptions(content="des-ede3-cbc", key_transport="rsa-pkcs1v15")
     )
     result = GoPkcs7Agent(triple, tmp_path / "b").send(
-        SendRequest("encrypt", CONTENT, party(pki, "alice"), (bob(pki),), ("bob@osm.test",), "x")
+        SendRequest(
+            "encrypt", CONTENT, party(pki, "alice"), (bob(pki),), ("bob@osm.test",), subject="x"
+        )
     )
     assert result.error == ErrorCode.UNSUPPORTED_ALGORITHM
     assert "has no content cipher des-ede3-cbc" in str(result.reason)  # the program's words
@@ -213,7 +219,9 @@ def test_gnutls_signs_and_verifies_with_openssl(pki: Path, tmp_path: Path) -> No
 def test_gnutls_encryption_is_unsupported(pki: Path, tmp_path: Path) -> None:
     gnutls = GnutlsAgent(workdir=tmp_path)
     result = gnutls.send(
-        SendRequest("encrypt", CONTENT, party(pki, "alice"), (bob(pki),), ("bob@osm.test",), "x")
+        SendRequest(
+            "encrypt", CONTENT, party(pki, "alice"), (bob(pki),), ("bob@osm.test",), subject="x"
+        )
     )
     assert result.error == ErrorCode.UNSUPPORTED_ALGORITHM
     if OPENSSL_MISSING is None:
@@ -321,8 +329,13 @@ def test_go_pkcs7_harness_answers_as_its_command_line(pki: Path, tmp_path: Path)
             check=True,
             capture_output=True,
         )
-    sign = ["--cert", ident / "alice/sign.pem", "--key", ident / "alice/sign.key.pem"]
-    chain = ["--certfile", pki / "ca/intermediate.pem"]
+    sign: list[str | Path] = [
+        "--cert",
+        ident / "alice/sign.pem",
+        "--key",
+        ident / "alice/sign.key.pem",
+    ]
+    chain: list[str | Path] = ["--certfile", pki / "ca/intermediate.pem"]
     calls: list[list[str | Path]] = [
         ["version"],
         ["sign", *sign, *chain, "--detached", "--in", content, "--out", "d.p7s"],

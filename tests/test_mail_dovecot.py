@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 import os
+import pwd
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -204,14 +205,14 @@ def test_a_message_id_that_cannot_be_searched_for_is_a_store_error(
 def test_missing_names_the_user_dovecot_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
     if MISSING is not None:
         pytest.skip(MISSING)
-    real = dovecot.pwd.getpwnam
+    real = pwd.getpwnam
 
     def without_dovenull(name: str) -> object:
         if name == "dovenull":
             raise KeyError(name)
         return real(name)
 
-    monkeypatch.setattr(dovecot.pwd, "getpwnam", without_dovenull)
+    monkeypatch.setattr(pwd, "getpwnam", without_dovenull)  # the module dovecot.missing() uses
     assert dovecot.missing() == (
         "no 'dovenull' user: Dovecot is not set up (apt-get install dovecot-imapd)"
     )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
 from conformance.cli import main
+from conformance.core.vocabulary import Function, measurement_of
 from conformance.errors import UserError
 from conformance.matrix.assemble import with_expectations
 from conformance.matrix.evidence import EvidenceWriter
@@ -58,7 +60,14 @@ def _results(sign_qp: str = "fail", sign_plain: str = "pass") -> Results:
             },
         ),
         agents=[
-            AgentInfo(id=a, name=a, kind="client", homologation="none", engine=a)
+            AgentInfo(
+                id=a,
+                name=a,
+                kind="client",
+                homologation="none",
+                engine=a,
+                measurement=measurement_of(a, "client"),
+            )
             for a in ("openssl", "reference")
         ],
         cells=[cell(sign_plain, []), cell(sign_qp, ["8bit-to-qp"])],
@@ -172,13 +181,23 @@ def test_via_parsing() -> None:
         resolve_transport("memory", (("footer",),))
 
 
+class _OneCell(TypedDict):
+    senders: tuple[str, ...]
+    receivers: tuple[str, ...]
+    functions: tuple[Function, ...]
+
+
 def test_each_route_is_a_variant_of_every_cell() -> None:
-    base = {"senders": ("reference",), "receivers": ("reference",), "functions": ("sign",)}
-    assert MatrixSpec(**base).routed_cells() == [("reference", "reference", "sign", ())]  # type: ignore[arg-type]
-    spec = MatrixSpec(**base, transport="smtp", via=(("footer",), ("postfix", "footer")))  # type: ignore[arg-type]
+    base: _OneCell = {
+        "senders": ("reference",),
+        "receivers": ("reference",),
+        "functions": ("sign",),
+    }
+    assert MatrixSpec(**base).routed_cells() == [("reference", "reference", "sign", ())]
+    spec = MatrixSpec(**base, transport="smtp", via=(("footer",), ("postfix", "footer")))
     assert [k[3] for k in spec.routed_cells()] == [(), ("footer",), ("postfix", "footer")]
     # --via without smtp (the plugin resolves it) keeps the memory run's one route.
-    assert MatrixSpec(**base, via=(("footer",),)).routes() == ((),)  # type: ignore[arg-type]
+    assert MatrixSpec(**base, via=(("footer",),)).routes() == ((),)
 
 
 def test_test_ids_and_evidence_folders_carry_the_route(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -77,11 +78,11 @@ def cast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cast]:
     mp.undo()
 
 
-def _cell(cast: Cast, sender: str, function: str = "sign-encrypt") -> Cell:
+def _cell(cast: Cast, sender: str, function: Function = "sign-encrypt") -> Cell:
     return run_cell(
         cast.seat(sender, "sender"),
         cast.seat("reference", "receiver"),
-        function,  # type: ignore[arg-type]
+        function,
         cast.world(),
         CellSettings(examples=1, seed=3),
     )
@@ -184,6 +185,14 @@ def test_the_matrix_marks_a_nonconformant_message(tmp_path: Path, lang: str, wor
     assert f"{words} (CMS-007, SMIME-006)" in index
 
 
+class _Reading(TypedDict):
+    """What the three readings of a sent message share."""
+
+    identity_dir: Path
+    trust: tuple[Path, ...]
+    crls: tuple[Path, ...]
+
+
 @pytest.mark.parametrize("sender", sorted([*PROFILES, "reference"]))
 @pytest.mark.parametrize("function", ["sign", "encrypt", "sign-encrypt"])
 def test_the_validators_layers_give_what_reading_the_message_again_gives(
@@ -194,7 +203,11 @@ def test_the_validators_layers_give_what_reading_the_message_again_gives(
     receiver, world = cast.seat("reference", "receiver"), cast.world()
     obs = exchange(basic_scenario(function), cast.seat(sender, "sender"), receiver, world)
     assert obs.message is not None and obs.delivered in (None, obs.message)
-    common = {"identity_dir": receiver.party.identity_dir, "trust": world.trust, "crls": world.crls}
+    common: _Reading = {
+        "identity_dir": receiver.party.identity_dir,
+        "trust": world.trust,
+        "crls": world.crls,
+    }
     again = sent_algorithms(obs.message, policy=world.policy, **common)
     checked = check_message(obs.message, policy=world.policy, **common)
     assert again and algorithms_in(checked.layers) == again

@@ -37,12 +37,12 @@ def test_memory_dir_is_in_tmpfs_unless_refused(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_memory_dir_needs_room(monkeypatch: pytest.MonkeyPatch) -> None:
-    small = shutil._ntuple_diskusage(64 << 20, 0, 64 << 20)  # type: ignore[attr-defined]
+    small = shutil._ntuple_diskusage(64 << 20, 0, 64 << 20)
 
     def usage(_path: Any) -> Any:
         return small
 
-    monkeypatch.setattr(paths.shutil, "disk_usage", usage)
+    monkeypatch.setattr("conformance.paths.shutil.disk_usage", usage)
     assert paths.memory_dir() is None  # a container's 64 MiB /dev/shm is not enough
 
 

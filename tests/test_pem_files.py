@@ -113,7 +113,9 @@ def test_a_key_is_checked_once_per_content_and_a_bad_one_every_time(
         assert pem_files.private_key(path).key_size == 2048
     assert checks == [True, False, False]  # the copy has the same bytes: checked once
 
-    numbers = load(copy.read_bytes(), None).private_numbers()  # type: ignore[union-attr]
+    key = load(copy.read_bytes(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    numbers = key.private_numbers()
     broken = rsa.RSAPrivateNumbers(
         numbers.p, numbers.q, numbers.d, numbers.dmp1, numbers.dmq1 ^ 2, numbers.iqmp,
         numbers.public_numbers,

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -286,8 +287,10 @@ def test_valid_dates_and_crls(pki: TestPKI) -> None:
     root_crl, inter_crl = pki.crls
     assert root_crl.issuer == pki.root.subject and len(root_crl) == 0
     assert inter_crl.issuer == pki.intermediate.subject
-    assert root_crl.is_signature_valid(pki.root.public_key())  # type: ignore[arg-type]
-    assert inter_crl.is_signature_valid(pki.intermediate.public_key())  # type: ignore[arg-type]
+    root_key, inter_key = pki.root.public_key(), pki.intermediate.public_key()
+    assert isinstance(root_key, rsa.RSAPublicKey) and isinstance(inter_key, rsa.RSAPublicKey)
+    assert root_crl.is_signature_valid(root_key)
+    assert inter_crl.is_signature_valid(inter_key)
     revoked = pki.defective("revoked")
     assert sorted(r.serial_number for r in inter_crl) == sorted(
         revoked.certificate(r).serial_number for r in ROLES
@@ -314,7 +317,8 @@ def test_defects_in_detail(pki: TestPKI) -> None:
     gip = pki.defective("gip-cps-oid")
     for role in ROLES:
         assert gip.certificate(role).public_key_algorithm_oid.dotted_string == GIP_CPS_RSA_OID
-        assert pki.defective("weak-key").certificate(role).public_key().key_size == 1024  # type: ignore[union-attr]
+        weak_key = pki.defective("weak-key").certificate(role).public_key()
+        assert isinstance(weak_key, rsa.RSAPublicKey) and weak_key.key_size == 1024
         assert pki.defective("sha1").certificate(role).signature_algorithm_oid.dotted_string == (
             "1.2.840.113549.1.1.5"
         )
@@ -388,9 +392,11 @@ def test_identity_load_roundtrip(pki: TestPKI, tmp_path: Path) -> None:
         ),
     ],
 )
-def test_identity_load_errors(pki: TestPKI, tmp_path: Path, damage: object, message: str) -> None:
+def test_identity_load_errors(
+    pki: TestPKI, tmp_path: Path, damage: Callable[[Path], object], message: str
+) -> None:
     directory = _copy_identity(pki, tmp_path)
-    damage(directory)  # type: ignore[operator]
+    damage(directory)
     with pytest.raises(UserError, match=message):
         Identity.load(directory)
 
@@ -453,7 +459,9 @@ def test_server_certificate(pki: TestPKI) -> None:
     assert san.get_values_for_type(x509.DNSName) == ["localhost"]
     assert [str(a) for a in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     key = read_private_key(pki.server_key_path())
-    assert key.public_key().public_numbers() == server.public_key().public_numbers()
+    server_key = server.public_key()
+    assert isinstance(server_key, rsa.RSAPublicKey)
+    assert key.public_key().public_numbers() == server_key.public_numbers()
     assert key.public_key() != pki.intermediate.public_key()
 
 

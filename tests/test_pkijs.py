@@ -118,7 +118,7 @@ def _entity(message: bytes) -> bytes:
 def test_exchange(
     pkijs: PkijsAgent, openssl: OpenSSLAgent, direction: str, function: Function
 ) -> None:
-    agents = {"pkijs": pkijs, "openssl": openssl}
+    agents: dict[str, PkijsAgent | OpenSSLAgent] = {"pkijs": pkijs, "openssl": openssl}
     sender, receiver = (agents[name] for name in direction.split("->"))
     message = send(sender, function)
     reception = receiver.receive(request(message))
@@ -276,7 +276,7 @@ def test_harness_and_command_line_agree(
     for mode in ("harness", "cli"):
         monkeypatch.setenv(ENGINE_MODE_ENV, mode)
         with PkijsAgent(workdir=tmp_path / mode) as agent:
-            outcomes = []
+            outcomes: list[tuple[object, ...]] = []
             for message in corpus:
                 reception = agent.receive(request(message))
                 notes = [n for n in reception.evidence.notes if n.startswith("$ ")]

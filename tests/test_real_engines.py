@@ -97,7 +97,7 @@ def send(agent: Agent, pki: Path, function: Function, sender: str = "alice") -> 
             function,
             CONTENT,
             party(pki, sender),
-            (cert(pki, "bob", "encrypt"),),  # type: ignore[arg-type]
+            (cert(pki, "bob", "encrypt"),),
             ("bob@osm.test",),
             subject="Résultats",
         )

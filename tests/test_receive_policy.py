@@ -21,6 +21,7 @@ from conformance.agents.profiled import ProfileAgent, under_policy
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import load_policy
 from conformance.cli import main
+from conformance.core.vocabulary import Role
 from conformance.paths import PROFILES_DIR
 from conformance.pki.model import load_pki, read_certificates, read_crl
 from conformance.profiles.loader import lint, load_profiles
@@ -39,7 +40,7 @@ MOMENT = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 PROFILES = load_profiles()
 
 
-def _sign(identity_id: str, *, role: str = "sign", digest: str = "sha256") -> bytes:
+def _sign(identity_id: str, *, role: Role = "sign", digest: str = "sha256") -> bytes:
     who = PKI.identity(identity_id)
     return openssl(
         "cms",
@@ -48,9 +49,9 @@ def _sign(identity_id: str, *, role: str = "sign", digest: str = "sha256") -> by
         "-md",
         digest,
         "-signer",
-        str(who.certificate_path(role)),  # type: ignore[arg-type]
+        str(who.certificate_path(role)),
         "-inkey",
-        str(who.key_path(role)),  # type: ignore[arg-type]
+        str(who.key_path(role)),
         "-certfile",
         str(who.directory / "chain.pem"),
         "-from",
@@ -145,8 +146,9 @@ def test_check_key_usage_off_accepts_a_signature_by_an_encryption_only_key() -> 
 
 def test_reference_reads_no_rc2_40_and_the_policy_reaches_the_agent() -> None:
     reference = PROFILES["reference"]
-    assert reference.receive_options().ciphers is not None
-    assert "rc2-40-cbc" not in reference.receive_options().ciphers
+    ciphers = reference.receive_options().ciphers
+    assert ciphers is not None
+    assert "rc2-40-cbc" not in ciphers
     modern = ProfileAgent(reference, policy="modern")._receive_options
     assert modern == _reference("modern")
     assert modern.digests is not None and "sha1" not in modern.digests

@@ -259,10 +259,10 @@ def test_run_includes_the_rejection_matrix_with_its_policy(tmp_path: Path) -> No
     assert (out / "refusals.html").is_file()
     # JUnit: one test case per rejection cell, carrying the cell.
     names = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    for testcase in ET.parse(junit).getroot().iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in testcase.iter("property")}
         if "osm_rejection" in props:
-            names[str(case.get("name"))] = RejectionCell.model_validate_json(
+            names[str(testcase.get("name"))] = RejectionCell.model_validate_json(
                 str(props["osm_rejection"])
             )
     assert sorted(names) == sorted(f"test_rejection_cell[reference:{c}]" for c in CLASSES)

@@ -28,6 +28,7 @@ from conformance.results import (
     AgentInfo,
     Cell,
     Results,
+    Verdict,
     interop_contradicts,
     interop_of,
     load_results,
@@ -59,8 +60,15 @@ def test_measurement_follows_what_runs_the_agent(
     engine: str, kind: str, by_hand: bool, expected: str
 ) -> None:
     assert measurement_of(engine, kind, by_hand) == expected
-    info = AgentInfo(
-        id="x", name="X", kind=kind, homologation="none", engine=engine, observed_by_hand=by_hand
+    info = AgentInfo.model_validate(
+        {
+            "id": "x",
+            "name": "X",
+            "kind": kind,
+            "homologation": "none",
+            "engine": engine,
+            "observed_by_hand": by_hand,
+        }
     )
     assert info.measurement == expected  # filled when absent (results.json of older runs)
     assert info.real == (expected in REAL_MEASUREMENTS)
@@ -228,9 +236,9 @@ def test_a_failure_the_source_predicts_is_expected_not_a_finding(tmp_path: Path)
 # --- 8. pair interoperability over what was observed ---------------------------------------
 
 
-def _cells(verdicts: list[str], sender: str = "a", receiver: str = "b") -> list[Cell]:
+def _cells(verdicts: list[Verdict], sender: str = "a", receiver: str = "b") -> list[Cell]:
     return [
-        Cell(sender=sender, receiver=receiver, function=f, verdict=v)  # type: ignore[arg-type]
+        Cell(sender=sender, receiver=receiver, function=f, verdict=v)
         for f, v in zip(FUNCTIONS, verdicts, strict=False)
     ]
 

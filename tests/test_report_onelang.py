@@ -163,7 +163,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Results, Path]:
 @pytest.fixture(scope="module")
 def rendered(run: tuple[Results, Path]) -> dict[str, Path]:
     results, out = run
-    pages = {}
+    pages: dict[str, Path] = {}
     for lang in LANGUAGES:
         pages[lang] = out.parent / lang
         render_report(results, pages[lang], lang=lang, run_dir=out)

@@ -15,6 +15,7 @@ from conformance.results import (
     RejectionCaseResult,
     RejectionCell,
     Rejections,
+    RejectionVerdict,
     Results,
     rejection_summaries,
 )
@@ -47,7 +48,7 @@ def with_rejections(root: Path) -> Results:
     cells = []
     for receiver in ("reference", "openssl", "easycrypt-net"):
         for cls in CLASSES:
-            verdict = "refuses"
+            verdict: RejectionVerdict = "refuses"
             result = RejectionCaseResult(
                 case=f"{cls}-one",
                 producer="reference",

@@ -25,6 +25,7 @@ from conformance.results import (
     Provenance,
     Results,
     RunInfo,
+    Verdict,
     interop_contradicts,
     interop_of,
 )
@@ -64,6 +65,7 @@ def agents() -> list[AgentInfo]:
             kind="builtin",
             homologation="not-applicable",
             engine="builtin",
+            measurement="suite-reference",
             sends={
                 "digest": "sha256",
                 "content_encryption": "aes-256-gcm",
@@ -78,6 +80,7 @@ def agents() -> list[AgentInfo]:
             kind="client",
             homologation="none",
             engine="apicrypt-model",
+            measurement="model",
             sends={"format": "apicrypt (modèle)", "relay": True},
             accepts={"format": ["apicrypt"], "hprim_net": False},
             criteria={
@@ -98,6 +101,7 @@ def agents() -> list[AgentInfo]:
             kind="client",
             homologation="osm",
             engine="builtin",
+            measurement="simulated",
             sends={
                 "format": "smime",
                 "signature": {"digest": "sha1", "structure": "multipart/signed"},
@@ -137,6 +141,7 @@ def agents() -> list[AgentInfo]:
             kind="client",
             homologation="osm",
             engine="builtin",
+            measurement="real-vectors",
             observed_by_hand=True,
             sends={
                 "format": "smime",
@@ -161,13 +166,14 @@ def agents() -> list[AgentInfo]:
             kind="reference-engine",
             homologation="not-applicable",
             engine="openssl",
+            measurement="real-engine",
             reference_engine=True,
             sends={"digest": "sha256", "content_encryption": "aes-256-cbc"},
         ),
     ]
 
 
-def _verdict(sender: str, receiver: str, function: str) -> tuple[str, str | None]:
+def _verdict(sender: str, receiver: str, function: str) -> tuple[Verdict, str | None]:
     """The sample's verdicts, shaped like the source document's findings."""
     api = "apimail-apicrypt"
     if sender == api and receiver == api:
@@ -252,7 +258,7 @@ def sample_results(root: Path, complete: bool = True) -> Results:
                     sender=s,
                     receiver=r,
                     function=f,
-                    verdict=verdict,  # type: ignore[arg-type]
+                    verdict=verdict,
                     examples=25 if verdict in ("pass", "partial") else 1,
                     reason=reason,
                     services=held,
@@ -298,8 +304,8 @@ def sample_results(root: Path, complete: bool = True) -> Results:
             cell.expected_source = HOMOLOGATION
             cell.contradiction = cell.verdict != "pass"
         # Apicrypt <-> an OSM client: "aucune interopérabilité", failures the source predicts
-        pair = {cell.sender, cell.receiver}
-        if pair == {"apimail-apicrypt", "docteur-net-cps"} and cell.function != "hprim-net":
+        ends = {cell.sender, cell.receiver}
+        if ends == {"apimail-apicrypt", "docteur-net-cps"} and cell.function != "hprim-net":
             cell.expected, cell.expected_source = "fail", NO_INTEROP
     pairs: list[Pair] = []
     for s in ids:
@@ -390,7 +396,7 @@ def hostile_results(root: Path) -> Results:
 
 def large_results(n: int = 15) -> Results:
     """n x n agents x 5 functions, verdicts of every kind, for the speed test."""
-    verdicts = ["pass", "pass", "pass", "partial", "fail", "unsupported", "error"]
+    verdicts: list[Verdict] = ["pass", "pass", "pass", "partial", "fail", "unsupported", "error"]
     infos = [
         AgentInfo(
             id=f"p{i:02d}",
@@ -398,6 +404,7 @@ def large_results(n: int = 15) -> Results:
             kind="client",
             homologation="osm" if i % 3 else "none",
             engine="builtin",
+            measurement="simulated",
             reference_engine=i >= n - 3,
             criteria={"compliance": _fact("yes")},
         )
@@ -413,7 +420,7 @@ def large_results(n: int = 15) -> Results:
                         sender=s.id,
                         receiver=r.id,
                         function=f,
-                        verdict=v,  # type: ignore[arg-type]
+                        verdict=v,
                         examples=25,
                         reason=None if v == "pass" else f"reason {i}-{j}-{k}",
                         contradiction=(i + j + k) % 17 == 0,

@@ -8,17 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.core.vocabulary import FUNCTIONS
+from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare
 from conformance.scenarios import hprim as hp
 from conformance.scenarios.compare import describe_bytes_difference, entity_differences
-from conformance.scenarios.model import HprimPayload
+from conformance.scenarios.model import Charset, HprimPayload, TransferEncoding
 from conformance.scenarios.strategies import basic_hprim_report, scenarios
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_basic_scenarios_arrive_intact(function: str) -> None:
-    scenario = basic_scenario(function)  # type: ignore[arg-type]
+def test_basic_scenarios_arrive_intact(function: Function) -> None:
+    scenario = basic_scenario(function)
     assert compare(scenario, build_entity(scenario)) == []
 
 
@@ -26,10 +26,10 @@ def test_basic_scenarios_arrive_intact(function: str) -> None:
 @given(data=st.data())
 @settings(max_examples=15)
 def test_every_drawn_scenario_is_intact_in_its_own_entity(
-    function: str, data: st.DataObject
+    function: Function, data: st.DataObject
 ) -> None:
     """What lets `compare` take an entity received exactly as sent for intact."""
-    scenario = data.draw(scenarios(function))  # type: ignore[arg-type]
+    scenario = data.draw(scenarios(function))
     entity = build_entity(scenario)
     assert compare(scenario, entity) == []
     assert compare(scenario, entity, sent=entity) == []
@@ -38,8 +38,8 @@ def test_every_drawn_scenario_is_intact_in_its_own_entity(
 
 
 @pytest.mark.parametrize("function", ["sign", "attachments", "hprim-net"])
-def test_crlf_to_lf_canonicalisation_is_legitimate(function: str) -> None:
-    scenario = replace(basic_scenario(function), transfer_encoding="8bit")  # type: ignore[arg-type]
+def test_crlf_to_lf_canonicalisation_is_legitimate(function: Function) -> None:
+    scenario = replace(basic_scenario(function), transfer_encoding="8bit")
     entity = build_entity(scenario)
     assert compare(scenario, entity.replace(b"\r\n", b"\n")) == []
 
@@ -68,13 +68,10 @@ def test_renamed_and_missing_attachments() -> None:
     ]
 
 
-def _letter(body: str, **kw: str) -> Scenario:
-    return Scenario(
-        "sign",
-        body=body,
-        charset=kw.get("charset", "iso-8859-1"),  # type: ignore[arg-type]
-        transfer_encoding=kw.get("encoding", "8bit"),
-    )  # type: ignore[arg-type]
+def _letter(
+    body: str, charset: Charset = "iso-8859-1", encoding: TransferEncoding = "8bit"
+) -> Scenario:
+    return Scenario("sign", body=body, charset=charset, transfer_encoding=encoding)
 
 
 def test_lost_trailing_space() -> None:
@@ -187,9 +184,10 @@ def test_describe_bytes_difference() -> None:
 def test_an_expected_entity_is_compared_as_its_scenario_is(data: st.DataObject) -> None:
     """`vectors verify` compares with a plaintext entity, not a scenario: the same
     reasons as the matrix's comparison with the scenario it was built from."""
-    function = data.draw(st.sampled_from(["sign", "encrypt", "attachments"]))
-    scenario = data.draw(scenarios(function))  # type: ignore[arg-type]
-    other = data.draw(scenarios(function))  # type: ignore[arg-type]
+    functions: list[Function] = ["sign", "encrypt", "attachments"]
+    function = data.draw(st.sampled_from(functions))
+    scenario = data.draw(scenarios(function))
+    other = data.draw(scenarios(function))
     expected = build_entity(scenario)
     received = [
         expected,

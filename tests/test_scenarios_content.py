@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from conformance.scenarios import Scenario, basic_scenario, build_entity
 from conformance.scenarios.compare import part_filename
 from conformance.scenarios.content import ascii_fallback, encode_quoted_printable
+from conformance.scenarios.model import TransferEncoding
 
 
 def _lines(entity: bytes) -> list[bytes]:
@@ -45,12 +47,15 @@ def test_basic_attachment_entity_uses_rfc2231() -> None:
     assert b' filename="compte-rendu echographie.pdf"' in lines
     assert entity.endswith(b"--\r\n")
     message = BytesParser(policy=policy.default).parsebytes(entity)
-    parts = list(message.iter_parts())  # type: ignore[attr-defined]
+    parts = list(message.iter_parts())
     assert [p.get_content_type() for p in parts] == ["text/plain", "application/pdf"]
     assert parts[1]["Content-Transfer-Encoding"] == "base64"
     assert parts[1].get_content() == scenario.attachments[0].data
     assert parts[1].get_filename() == "compte-rendu échographie.pdf"
-    legacy = BytesParser(policy=policy.compat32).parsebytes(entity).get_payload()[1]  # type: ignore[index]
+    legacy_parts = BytesParser(policy=policy.compat32).parsebytes(entity).get_payload()
+    assert isinstance(legacy_parts, list)
+    legacy = legacy_parts[1]
+    assert isinstance(legacy, Message)
     assert part_filename(legacy) == "compte-rendu échographie.pdf"
 
 
@@ -59,12 +64,17 @@ def test_basic_hprim_entity_is_octet_stream_base64() -> None:
     assert scenario.hprim is not None
     entity = build_entity(scenario)
     message = BytesParser(policy=policy.compat32).parsebytes(entity)
-    letter, hprim_part = message.get_payload()  # type: ignore[misc]
+    payload = message.get_payload()
+    assert isinstance(payload, list)
+    letter, hprim_part = payload
+    assert isinstance(letter, Message) and isinstance(hprim_part, Message)
     assert letter.get_content_type() == "text/plain"
     assert hprim_part.get_content_type() == "application/octet-stream"
     assert hprim_part["Content-Transfer-Encoding"] == "base64"
     assert part_filename(hprim_part) == "resultats.hpr"
-    assert base64.b64decode(hprim_part.get_payload()) == scenario.hprim.data
+    hprim_text = hprim_part.get_payload()
+    assert isinstance(hprim_text, str)
+    assert base64.b64decode(hprim_text) == scenario.hprim.data
 
 
 def test_entity_is_deterministic() -> None:
@@ -73,9 +83,9 @@ def test_entity_is_deterministic() -> None:
 
 
 @pytest.mark.parametrize("encoding", ["7bit", "8bit", "base64"])
-def test_other_encodings(encoding: str) -> None:
+def test_other_encodings(encoding: TransferEncoding) -> None:
     body = "Bonjour,\r\nÀ bientôt.\r\n" if encoding != "7bit" else "Bonjour,\r\n"
-    scenario = Scenario("sign", body=body, charset="utf-8", transfer_encoding=encoding)  # type: ignore[arg-type]
+    scenario = Scenario("sign", body=body, charset="utf-8", transfer_encoding=encoding)
     head, _, raw = build_entity(scenario).partition(b"\r\n\r\n")
     assert f"Content-Transfer-Encoding: {encoding}".encode() in head
     decoded = base64.b64decode(raw) if encoding == "base64" else raw

@@ -14,6 +14,7 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis.internal.conjecture import providers
+from hypothesis.internal.constants_ast import Constants
 
 from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.scenarios import Scenario, basic_scenario, build_entity, compare, scenarios
@@ -45,7 +46,7 @@ def _generate(function: Function, n: int) -> tuple[Scenario, ...]:
     def collect(scenario: Scenario) -> None:
         found.append(scenario)
 
-    with mock.patch.object(providers, "_get_local_constants", providers.Constants):
+    with mock.patch.object(providers, "_get_local_constants", Constants):
         collect()
     return tuple(found)
 

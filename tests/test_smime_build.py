@@ -12,6 +12,7 @@ import random
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from email.message import Message
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -19,18 +20,25 @@ import pytest
 from asn1crypto import algos, cms
 from cryptography.hazmat.decrepit.ciphers.algorithms import RC2 as CryptographyRC2
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from smime_build_support import NOW, BuildPKI, pki, seeded
 
-from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
+from conformance.core.vocabulary import (
+    CONTENT_CIPHERS,
+    DIGESTS,
+    KEY_TRANSPORTS,
+    ContentCipher,
+    Digest,
+    KeyTransport,
+)
 from conformance.smime import algorithms as alg
 from conformance.smime import ciphers, mime_build, rc2, rsa_padding
 from conformance.smime.cms_build import build_enveloped_data, build_signed_data
-from conformance.smime.compose import ComposeError, Headers, build_message
+from conformance.smime.compose import ComposeError, Headers, Operation, build_message
 from conformance.smime.mime_build import (
     canonical_content,
     canonicalize,
@@ -42,8 +50,12 @@ from conformance.smime.mime_build import (
 )
 from conformance.smime.options import (
     ALL_SIGNED_ATTRIBUTES,
+    Charset,
+    ContentEncoding,
     EncryptOptions,
+    MediaTypes,
     MimeOptions,
+    RecipientIdentifier,
     SendOptions,
     SignOptions,
 )
@@ -77,8 +89,8 @@ def test_micalg_names() -> None:
 
 
 @pytest.mark.parametrize("cipher", CONTENT_CIPHERS)
-def test_content_cipher_round_trip(cipher: str) -> None:
-    value = alg.content_cipher_algorithm(cipher, bytes(alg.block_size(cipher)))  # type: ignore[arg-type]
+def test_content_cipher_round_trip(cipher: ContentCipher) -> None:
+    value = alg.content_cipher_algorithm(cipher, bytes(alg.block_size(cipher)))
     parsed = algos.EncryptionAlgorithm.load(value.dump())
     assert alg.content_cipher_from_algorithm(parsed) == cipher
 
@@ -105,8 +117,8 @@ def test_unknown_cipher_is_named() -> None:
 
 
 @pytest.mark.parametrize("transport", KEY_TRANSPORTS)
-def test_key_transport_round_trip(transport: str) -> None:
-    der = alg.key_transport_algorithm(transport).dump()  # type: ignore[arg-type]
+def test_key_transport_round_trip(transport: KeyTransport) -> None:
+    der = alg.key_transport_algorithm(transport).dump()
     assert alg.key_transport_from_algorithm(cms.KeyEncryptionAlgorithm.load(der)) == transport
 
 
@@ -129,10 +141,10 @@ def test_key_transport_oaep_params() -> None:
 
 
 @pytest.mark.parametrize("digest", DIGESTS)
-def test_pss_parameters(digest: str) -> None:
-    value = alg.signature_algorithm("rsa-pss", digest)  # type: ignore[arg-type]
+def test_pss_parameters(digest: Digest) -> None:
+    value = alg.signature_algorithm("rsa-pss", digest)
     info = alg.signature_from_algorithm(algos.SignedDigestAlgorithm.load(value.dump()))
-    assert info == alg.SignatureInfo("rsa-pss", digest, alg.digest_size(digest), digest)  # type: ignore[arg-type]
+    assert info == alg.SignatureInfo("rsa-pss", digest, alg.digest_size(digest), digest)
 
 
 def test_smime_capabilities_round_trip() -> None:
@@ -178,14 +190,14 @@ def test_rc2_matches_cryptography_at_128_bits() -> None:
 
 @pytest.mark.parametrize("cipher", CONTENT_CIPHERS)
 @pytest.mark.parametrize("size", [0, 1, 15, 16, 17, 1000])
-def test_cipher_round_trip(cipher: str, size: int) -> None:
+def test_cipher_round_trip(cipher: ContentCipher, size: int) -> None:
     rng = seeded(size)
-    key = ciphers.generate_key(cipher, rng)  # type: ignore[arg-type]
-    assert len(key) == ciphers.key_length(cipher)  # type: ignore[arg-type]
+    key = ciphers.generate_key(cipher, rng)
+    assert len(key) == ciphers.key_length(cipher)
     data = rng(size)
-    out = ciphers.encrypt_content(cipher, key, data, rng)  # type: ignore[arg-type]
+    out = ciphers.encrypt_content(cipher, key, data, rng)
     assert out.ciphertext != data or size == 0
-    assert (out.tag is not None) == alg.is_aead(cipher)  # type: ignore[arg-type]
+    assert (out.tag is not None) == alg.is_aead(cipher)
     assert ciphers.decrypt_content(out.algorithm, key, out.ciphertext, out.tag) == data
 
 
@@ -228,33 +240,35 @@ def _padding_of(transport: str) -> padding.AsymmetricPadding:
 
 
 @pytest.mark.parametrize("transport", KEY_TRANSPORTS)
-def test_rsa_key_transport_decrypted_by_cryptography(pki: BuildPKI, transport: str) -> None:
+def test_rsa_key_transport_decrypted_by_cryptography(
+    pki: BuildPKI, transport: KeyTransport
+) -> None:
     key = pki.people["bob"].encrypt_key.private_key
     cek = bytes(range(32))
-    wrapped = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))  # type: ignore[arg-type]
+    wrapped = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))
     assert key.decrypt(wrapped, _padding_of(transport)) == cek
-    again = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))  # type: ignore[arg-type]
+    again = rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(4))
     assert again == wrapped  # the padding randomness is the injected one
-    assert rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(5)) != wrapped  # type: ignore[arg-type]
+    assert rsa_padding.encrypt_key(key.public_key(), cek, transport, seeded(5)) != wrapped
 
 
 @pytest.mark.parametrize("transport", KEY_TRANSPORTS)
-def test_rsa_key_transport_with_system_randomness(pki: BuildPKI, transport: str) -> None:
+def test_rsa_key_transport_with_system_randomness(pki: BuildPKI, transport: KeyTransport) -> None:
     """With os.urandom cryptography pads and encrypts: the private key reads it back
     under the same padding, two wraps differ, and a key too long for the modulus gets
     the same error as with a seeded generator."""
     key = pki.people["bob"].encrypt_key.private_key
-    public = rsa_padding.RecipientKey(key.public_key())  # type: ignore[arg-type]
+    public = rsa_padding.RecipientKey(key.public_key())
     cek = bytes(range(32))
-    wrapped = rsa_padding.encrypt_key(public, cek, transport)  # type: ignore[arg-type]
+    wrapped = rsa_padding.encrypt_key(public, cek, transport)
     assert key.decrypt(wrapped, _padding_of(transport)) == cek
     assert len(wrapped) == public.size
-    assert rsa_padding.encrypt_key(public, cek, transport) != wrapped  # type: ignore[arg-type]
+    assert rsa_padding.encrypt_key(public, cek, transport) != wrapped
     too_long = bytes(public.size)
     with pytest.raises(ValueError, match="too long") as seeded_error:
-        rsa_padding.encrypt_key(public, too_long, transport, seeded(1))  # type: ignore[arg-type]
+        rsa_padding.encrypt_key(public, too_long, transport, seeded(1))
     with pytest.raises(ValueError, match="too long") as system_error:
-        rsa_padding.encrypt_key(public, too_long, transport)  # type: ignore[arg-type]
+        rsa_padding.encrypt_key(public, too_long, transport)
     assert str(system_error.value) == str(seeded_error.value)
 
 
@@ -272,8 +286,8 @@ def _signer_info(der: bytes) -> cms.SignerInfo:
 
 
 @pytest.mark.parametrize("identifier", ["issuer-serial", "ski"])
-def test_signed_data_versions(pki: BuildPKI, identifier: str) -> None:
-    options = SignOptions(signer_identifier=identifier)  # type: ignore[arg-type]
+def test_signed_data_versions(pki: BuildPKI, identifier: RecipientIdentifier) -> None:
+    options = SignOptions(signer_identifier=identifier)
     der = build_signed_data(
         b"hi", pki.people["alice"].sign_key, options, detached=True, signing_time=NOW
     )
@@ -319,12 +333,9 @@ def test_signed_attributes_and_signature(pki: BuildPKI) -> None:
     assert ess["issuer_serial"]["serial_number"].native == alice.sign_key.certificate.serial_number
     # The signature is over the DER SET OF the signed attributes.
     signed_attrs = info["signed_attrs"].untag().dump(force=True)
-    alice.sign_key.certificate.public_key().verify(  # type: ignore[union-attr,call-arg]
-        info["signature"].native,
-        signed_attrs,
-        padding.PKCS1v15(),
-        hashes.SHA384(),  # type: ignore[arg-type]
-    )
+    public_key = alice.sign_key.certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    public_key.verify(info["signature"].native, signed_attrs, padding.PKCS1v15(), hashes.SHA384())
 
 
 def test_no_signed_attributes_signs_the_content(pki: BuildPKI) -> None:
@@ -336,18 +347,17 @@ def test_no_signed_attributes_signs_the_content(pki: BuildPKI) -> None:
     assert info["signed_attrs"].native is None
     assert signed["certificates"].native is None
     pss = padding.PSS(padding.MGF1(hashes.SHA256()), 32)
-    alice.sign_key.certificate.public_key().verify(  # type: ignore[union-attr,call-arg]
-        info["signature"].native,
-        b"content",
-        pss,
-        hashes.SHA256(),  # type: ignore[arg-type]
-    )
+    public_key = alice.sign_key.certificate.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    public_key.verify(info["signature"].native, b"content", pss, hashes.SHA256())
 
 
 @pytest.mark.parametrize("identifier", ["issuer-serial", "ski"])
-def test_enveloped_data_versions_and_recipients(pki: BuildPKI, identifier: str) -> None:
+def test_enveloped_data_versions_and_recipients(
+    pki: BuildPKI, identifier: RecipientIdentifier
+) -> None:
     bob, carol = pki.people["bob"], pki.people["carol"]
-    options = EncryptOptions(content="aes128-cbc", recipient_identifier=identifier)  # type: ignore[arg-type]
+    options = EncryptOptions(content="aes128-cbc", recipient_identifier=identifier)
     certs = [
         bob.encrypt_key.certificate,
         carol.encrypt_key.certificate,
@@ -362,36 +372,46 @@ def test_enveloped_data_versions_and_recipients(pki: BuildPKI, identifier: str) 
 # --- MIME and the whole message ---------------------------------------------------------
 
 
-def _headers(pki: BuildPKI, **changes: object) -> Headers:
-    base = Headers(
+def _headers(
+    pki: BuildPKI,
+    *,
+    from_name: str = "Alice Émile",
+    subject: str = "Résultats de laboratoire",
+) -> Headers:
+    return Headers(
         from_addr=pki.people["alice"].email,
-        from_name="Alice Émile",
+        from_name=from_name,
         to=[pki.people["bob"].email, pki.people["carol"].email],
-        subject="Résultats de laboratoire",
+        subject=subject,
         date=NOW,
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _build(
-    pki: BuildPKI, operation: str, options: SendOptions, seed: int = 1, **kw: object
+    pki: BuildPKI,
+    operation: Operation,
+    options: SendOptions,
+    seed: int = 1,
+    *,
+    content: bytes = LETTER,
+    headers: Headers | None = None,
 ) -> bytes:
     alice, bob = pki.people["alice"], pki.people["bob"]
     return build_message(
-        kw.get("content", LETTER),  # type: ignore[arg-type]
-        operation,  # type: ignore[arg-type]
+        content,
+        operation,
         options,
         alice.sign_key,
         [pki.intermediate],
         [bob.encrypt_key.certificate],
-        kw.get("headers", _headers(pki)),  # type: ignore[arg-type]
+        headers if headers is not None else _headers(pki),
         seeded(seed),
         alice.encrypt_key.certificate,
     )
 
 
 @pytest.mark.parametrize("operation", ["sign", "encrypt", "sign-encrypt"])
-def test_deterministic_with_a_seed(pki: BuildPKI, operation: str) -> None:
+def test_deterministic_with_a_seed(pki: BuildPKI, operation: Operation) -> None:
     first = _build(pki, operation, SendOptions())
     assert _build(pki, operation, SendOptions()) == first
     assert _build(pki, operation, SendOptions(), seed=2) != first
@@ -421,7 +441,7 @@ def test_latin1_header_words(pki: BuildPKI) -> None:
 
 
 @pytest.mark.parametrize("charset", ["iso-8859-1", "utf-8"])
-def test_header_text_outside_the_charset_gets_utf8_words(charset: str) -> None:
+def test_header_text_outside_the_charset_gets_utf8_words(charset: Charset) -> None:
     headers = Headers(
         from_addr="oe@sante.example",
         from_name="Œdipe Lefèvre",
@@ -429,14 +449,14 @@ def test_header_text_outside_the_charset_gets_utf8_words(charset: str) -> None:
         date=NOW,
         message_id="<1@sante.example>",
     )
-    head = message_headers(headers, charset, bytes(16))  # type: ignore[arg-type]
+    head = message_headers(headers, charset, bytes(16))
     assert head.isascii()
     parsed = email.message_from_bytes(head + b"\r\n", policy=email.policy.default)
     assert str(parsed["Subject"]) == "Bilan – Œdème"
     assert parsed["From"].addresses[0].display_name == "Œdipe Lefèvre"
     assert b"Subject: =?utf-8?" in head and b"From: =?utf-8?" in head
     # Text the configured charset can carry keeps that charset.
-    fits = message_headers(replace(headers, subject="Lefèvre"), charset, bytes(16))  # type: ignore[arg-type]
+    fits = message_headers(replace(headers, subject="Lefèvre"), charset, bytes(16))
     assert f"Subject: =?{charset}?".encode() in fits
 
 
@@ -474,7 +494,12 @@ def _signed_part(message: bytes) -> tuple[bytes, bytes]:
     body = message.split(b"\r\n\r\n", 1)[1]
     first = body.index(dash + b"\r\n") + len(dash) + 2
     end = body.index(b"\r\n" + dash, first)
-    signature = parsed.get_payload()[1].get_payload(decode=True)
+    payload = parsed.get_payload()
+    assert isinstance(payload, list)
+    signature_part = payload[1]
+    assert isinstance(signature_part, Message)
+    signature = signature_part.get_payload(decode=True)
+    assert isinstance(signature, bytes)
     return body[first:end], signature
 
 
@@ -508,11 +533,13 @@ def _entities(draw: st.DrawFn) -> bytes:
 
 @given(_entities(), st.sampled_from(["quoted-printable", "base64", "keep"]))
 @example(b"Content-Type: text/plain\n\n\xc3\xa9 \n\r", "quoted-printable")
-def test_canonical_content_is_canonicalized_encoding(entity: bytes, encoding: str) -> None:
+def test_canonical_content_is_canonicalized_encoding(
+    entity: bytes, encoding: ContentEncoding
+) -> None:
     """The send side's shortcut (a rewritten leaf is not scanned for bare CR or LF) gives
     what canonicalising the encoded entity gives."""
-    expected = canonicalize(encode_content(entity, encoding))  # type: ignore[arg-type]
-    assert canonical_content(entity, encoding) == expected  # type: ignore[arg-type]
+    expected = canonicalize(encode_content(entity, encoding))
+    assert canonical_content(entity, encoding) == expected
 
 
 def test_multipart_signed_part_is_what_was_signed(pki: BuildPKI) -> None:
@@ -545,8 +572,8 @@ def test_no_canonicalisation_quirk_signs_lf(pki: BuildPKI) -> None:
     ("encoding", "expected"),
     [("keep", None), ("quoted-printable", b"quoted-printable"), ("base64", b"base64")],
 )
-def test_content_encoding(encoding: str, expected: bytes | None) -> None:
-    out = encode_content(LETTER, encoding)  # type: ignore[arg-type]
+def test_content_encoding(encoding: ContentEncoding, expected: bytes | None) -> None:
+    out = encode_content(LETTER, encoding)
     header, _sep, body = split_entity(out)
     if expected is None:
         assert out == LETTER
@@ -554,6 +581,7 @@ def test_content_encoding(encoding: str, expected: bytes | None) -> None:
     assert header.endswith(b"Content-Transfer-Encoding: " + expected)
     assert body.isascii()
     decoded = email.message_from_bytes(out).get_payload(decode=True)
+    assert isinstance(decoded, bytes)
     assert decoded.replace(b"\r\n", b"\n") == LETTER.split(b"\n\n", 1)[1]
 
 
@@ -568,6 +596,8 @@ def test_content_encoding_walks_multiparts() -> None:
     assert out.isascii()
     assert b"d=E9j=E0" in out and b"ascii\r\n--b1--\r\nepilogue\r\n" in out
     parts = email.message_from_bytes(out).get_payload()
+    assert isinstance(parts, list)
+    assert isinstance(parts[1], Message)
     assert parts[1]["Content-Transfer-Encoding"] == "base64"
     assert parts[1].get_payload(decode=True) == b"\x00\xff\x10"
     assert out.startswith(
@@ -577,11 +607,11 @@ def test_content_encoding_walks_multiparts() -> None:
 
 @pytest.mark.parametrize("media_types", ["modern", "legacy"])
 @pytest.mark.parametrize("cipher", ["aes256-cbc", "aes128-gcm"])
-def test_media_types(pki: BuildPKI, media_types: str, cipher: str) -> None:
+def test_media_types(pki: BuildPKI, media_types: MediaTypes, cipher: ContentCipher) -> None:
     options = SendOptions(
         sign=SignOptions(format="opaque"),
-        encrypt=EncryptOptions(content=cipher),  # type: ignore[arg-type]
-        mime=MimeOptions(media_types=media_types),  # type: ignore[arg-type]
+        encrypt=EncryptOptions(content=cipher),
+        mime=MimeOptions(media_types=media_types),
         order="encrypt-then-sign",
     )
     message = _build(pki, "sign-encrypt", options)
@@ -640,7 +670,7 @@ def test_quoted_printable_fast_path_is_the_line_by_line_encoding(body: bytes) ->
     assert quoted_printable(body) == quoted_printable_by_line(body)
 
 
-def _regex_encode_content(entity: bytes, encoding: str, depth: int = 0) -> bytes:
+def _regex_encode_content(entity: bytes, encoding: ContentEncoding, depth: int = 0) -> bytes:
     """`encode_content` as it was before it took the parts where `core.mime.delimited`
     finds them (a regular expression per boundary): the reference of the test below."""
     from conformance.smime.mime_build import _content_headers, _encode_leaf
@@ -648,7 +678,7 @@ def _regex_encode_content(entity: bytes, encoding: str, depth: int = 0) -> bytes
     header_block, _sep, body = split_entity(entity)
     media_type, boundary, cte = _content_headers(header_block)
     if not media_type.startswith("multipart/") or boundary is None or depth > 16:
-        leaf = _encode_leaf(entity, header_block, body, media_type, cte, encoding)  # type: ignore[arg-type]
+        leaf = _encode_leaf(entity, header_block, body, media_type, cte, encoding)
         return leaf[0]
     delimiter = re.compile(
         rb"(?:^|\r?\n)--" + re.escape(boundary.encode("latin-1")) + rb"(--)?[ \t]*(\r?\n|\Z)"
@@ -702,11 +732,13 @@ def _multipart(draw: st.DrawFn, depth: int = 0) -> bytes:
 
 
 @given(_multipart(), st.sampled_from(["quoted-printable", "base64"]))
-def test_parts_are_re_encoded_where_they_were_before(entity: bytes, encoding: str) -> None:
+def test_parts_are_re_encoded_where_they_were_before(
+    entity: bytes, encoding: ContentEncoding
+) -> None:
     """The parts taken where the MIME reader finds them: the same bytes as the former
     regular expression gave, on well-formed delimiter lines (LF or CRLF, blanks after
     them), nested multiparts, a preamble, an epilogue, and a missing close delimiter."""
-    assert encode_content(entity, encoding) == _regex_encode_content(entity, encoding)  # type: ignore[arg-type]
+    assert encode_content(entity, encoding) == _regex_encode_content(entity, encoding)
 
 
 @settings(max_examples=300, deadline=None)

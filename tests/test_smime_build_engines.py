@@ -12,16 +12,33 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from smime_build_support import NOW, BuildPKI, Person, pki, run, seeded
 
-from conformance.core.vocabulary import CONTENT_CIPHERS, DIGESTS, KEY_TRANSPORTS
+from conformance.core.vocabulary import (
+    CONTENT_CIPHERS,
+    DIGESTS,
+    KEY_TRANSPORTS,
+    ContentCipher,
+    Digest,
+    KeyTransport,
+)
 from conformance.pki.export import P12_PASSWORD, pkcs12_bytes
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import EncryptOptions, MimeOptions, SendOptions, SignOptions
+from conformance.smime.compose import Headers, Operation, build_message
+from conformance.smime.options import (
+    EncryptOptions,
+    MediaTypes,
+    MimeOptions,
+    Order,
+    RecipientIdentifier,
+    SendOptions,
+    SignatureFormat,
+    SignOptions,
+)
 
 __all__ = ["pki"]
 
@@ -42,7 +59,7 @@ def need(tool: str) -> None:
 
 def build(
     pki: BuildPKI,
-    operation: str,
+    operation: Operation,
     options: SendOptions,
     recipients: tuple[str, ...] = ("bob",),
     content: bytes = LETTER,
@@ -57,7 +74,7 @@ def build(
     )
     return build_message(
         content,
-        operation,  # type: ignore[arg-type]
+        operation,
         options,
         alice.sign_key,
         [pki.intermediate],
@@ -83,14 +100,22 @@ class Parts:
 def parts(message: bytes) -> Parts:
     parsed = email.message_from_bytes(message)
     if parsed.get_content_type() != "multipart/signed":
-        return Parts(parsed.get_payload(decode=True), None)
+        der = parsed.get_payload(decode=True)
+        assert isinstance(der, bytes)
+        return Parts(der, None)
     boundary = parsed.get_boundary()
     assert boundary is not None
     dash = b"--" + boundary.encode()
     body = message.split(b"\r\n\r\n", 1)[1]
     start = body.index(dash + b"\r\n") + len(dash) + 2
     end = body.index(b"\r\n" + dash, start)
-    return Parts(parsed.get_payload()[1].get_payload(decode=True), body[start:end])
+    payload = parsed.get_payload()
+    assert isinstance(payload, list)
+    signature = payload[1]
+    assert isinstance(signature, Message)
+    der = signature.get_payload(decode=True)
+    assert isinstance(der, bytes)
+    return Parts(der, body[start:end])
 
 
 # --- OpenSSL ----------------------------------------------------------------------------
@@ -146,9 +171,9 @@ def _sign_id(options: SignOptions) -> str:
 
 @pytest.mark.parametrize("media_types", ["modern", "legacy"])
 @pytest.mark.parametrize("sign", SIGN_VARIANTS, ids=_sign_id)
-def test_openssl_verifies(pki: BuildPKI, sign: SignOptions, media_types: str) -> None:
+def test_openssl_verifies(pki: BuildPKI, sign: SignOptions, media_types: MediaTypes) -> None:
     need("openssl")
-    options = SendOptions(sign=sign, mime=MimeOptions(media_types=media_types))  # type: ignore[arg-type]
+    options = SendOptions(sign=sign, mime=MimeOptions(media_types=media_types))
     message = build(pki, "sign", options)
     # openssl cms -verify does not build chains through -certfile certificates:
     # without the intermediate in the message, it must be among the trusted ones.
@@ -191,14 +216,14 @@ def test_openssl_and_the_no_canonicalisation_quirk(pki: BuildPKI) -> None:
 
 @pytest.mark.parametrize("transport", KEY_TRANSPORTS)
 @pytest.mark.parametrize("cipher", CONTENT_CIPHERS)
-def test_openssl_decrypts(pki: BuildPKI, cipher: str, transport: str) -> None:
+def test_openssl_decrypts(pki: BuildPKI, cipher: ContentCipher, transport: KeyTransport) -> None:
     need("openssl")
-    identifier = "ski" if transport == "rsa-oaep-sha1" else "issuer-serial"
+    identifier: RecipientIdentifier = "ski" if transport == "rsa-oaep-sha1" else "issuer-serial"
     options = SendOptions(
         encrypt=EncryptOptions(
-            content=cipher,  # type: ignore[arg-type]
-            key_transport=transport,  # type: ignore[arg-type]
-            recipient_identifier=identifier,  # type: ignore[arg-type]
+            content=cipher,
+            key_transport=transport,
+            recipient_identifier=identifier,
         )
     )
     message = build(pki, "encrypt", options)
@@ -231,12 +256,14 @@ def test_openssl_several_recipients_and_self(pki: BuildPKI) -> None:
 @pytest.mark.parametrize("fmt", ["multipart-signed", "opaque"])
 @pytest.mark.parametrize("order", ["sign-then-encrypt", "encrypt-then-sign", "triple-wrap"])
 @pytest.mark.parametrize("cipher", ["aes256-cbc", "aes256-gcm"])
-def test_openssl_unwraps_orders(pki: BuildPKI, order: str, fmt: str, cipher: str) -> None:
+def test_openssl_unwraps_orders(
+    pki: BuildPKI, order: Order, fmt: SignatureFormat, cipher: ContentCipher
+) -> None:
     need("openssl")
     options = SendOptions(
-        sign=SignOptions(format=fmt),  # type: ignore[arg-type]
-        encrypt=EncryptOptions(content=cipher),  # type: ignore[arg-type]
-        order=order,  # type: ignore[arg-type]
+        sign=SignOptions(format=fmt),
+        encrypt=EncryptOptions(content=cipher),
+        order=order,
     )
     data = build(pki, "sign-encrypt", options)
     layers = {
@@ -302,8 +329,8 @@ def cmsutil_decode(
 
 @pytest.mark.parametrize("fmt", ["multipart-signed", "opaque"])
 @pytest.mark.parametrize("digest", ["sha1", "sha256", "sha512"])
-def test_nss_verifies(pki: BuildPKI, nss_db: Path, fmt: str, digest: str) -> None:
-    options = SendOptions(sign=SignOptions(format=fmt, digest=digest))  # type: ignore[arg-type]
+def test_nss_verifies(pki: BuildPKI, nss_db: Path, fmt: SignatureFormat, digest: Digest) -> None:
+    options = SendOptions(sign=SignOptions(format=fmt, digest=digest))
     found = parts(build(pki, "sign", options))
     result = cmsutil_decode(nss_db, found.der, found.signed_part)
     assert result.returncode == 0, result.stderr.decode()
@@ -317,11 +344,9 @@ def test_nss_verifies(pki: BuildPKI, nss_db: Path, fmt: str, digest: str) -> Non
 @pytest.mark.parametrize("cipher", CONTENT_CIPHERS)
 @pytest.mark.parametrize("transport", ["rsa-pkcs1v15", "rsa-oaep-sha1"])
 def test_nss_decrypts_without_oaep_or_gcm(
-    pki: BuildPKI, nss_db: Path, cipher: str, transport: str
+    pki: BuildPKI, nss_db: Path, cipher: ContentCipher, transport: KeyTransport
 ) -> None:
-    options = SendOptions(
-        encrypt=EncryptOptions(content=cipher, key_transport=transport)  # type: ignore[arg-type]
-    )
+    options = SendOptions(encrypt=EncryptOptions(content=cipher, key_transport=transport))
     result = cmsutil_decode(nss_db, parts(build(pki, "encrypt", options)).der)
     if transport != "rsa-pkcs1v15":
         assert result.returncode != 0
@@ -363,8 +388,8 @@ def gpgsm(home: Path, *args: str, stdin: bytes = b"") -> subprocess.CompletedPro
 
 
 @pytest.mark.parametrize("fmt", ["multipart-signed", "opaque"])
-def test_gpgsm_verifies(pki: BuildPKI, gpgsm_home: Path, fmt: str) -> None:
-    options = SendOptions(sign=SignOptions(format=fmt))  # type: ignore[arg-type]
+def test_gpgsm_verifies(pki: BuildPKI, gpgsm_home: Path, fmt: SignatureFormat) -> None:
+    options = SendOptions(sign=SignOptions(format=fmt))
     found = parts(build(pki, "sign", options))
     sig = gpgsm_home / "sig.der"
     sig.write_bytes(found.der)
@@ -387,11 +412,9 @@ def test_gpgsm_verifies(pki: BuildPKI, gpgsm_home: Path, fmt: str) -> None:
 )
 @pytest.mark.parametrize("transport", ["rsa-pkcs1v15", "rsa-oaep-sha1"])
 def test_gpgsm_decrypts_without_oaep_gcm_or_rc2(
-    pki: BuildPKI, gpgsm_home: Path, cipher: str, transport: str
+    pki: BuildPKI, gpgsm_home: Path, cipher: ContentCipher, transport: KeyTransport
 ) -> None:
-    options = SendOptions(
-        encrypt=EncryptOptions(content=cipher, key_transport=transport)  # type: ignore[arg-type]
-    )
+    options = SendOptions(encrypt=EncryptOptions(content=cipher, key_transport=transport))
     blob = gpgsm_home / "env.der"
     blob.write_bytes(parts(build(pki, "encrypt", options)).der)
     result = gpgsm(gpgsm_home, "--passphrase-fd", "0", "--decrypt", str(blob), stdin=PASS)

@@ -116,7 +116,8 @@ def test_import_csv(vectors: Path, results: Path, tmp_path: Path) -> None:
     assert encrypt.reason is not None and "content differs" in encrypt.reason
     assert "accents perdus" in encrypt.reason and "predicts pass" in encrypt.reason
     apicrypt = cells[("apimail-apicrypt", "sign")]
-    assert apicrypt.verdict == "fail" and apicrypt.reason.startswith("not opened")
+    assert apicrypt.verdict == "fail"
+    assert apicrypt.reason is not None and apicrypt.reason.startswith("not opened")
     # the claims about docteur-net-cps apply to its real copy
     assert apicrypt.expected == "fail" and not apicrypt.contradiction
     assert encrypt.expected == "pass" and encrypt.contradiction

@@ -58,5 +58,6 @@ def test_the_status_services_are_the_shared_services() -> None:
 def test_agent_kinds() -> None:
     assert set(REAL_TOOLS) < set(AGENT_KINDS)
     assert set(PROCESS_AGENTS) == {*REAL_TOOLS, "command"}
-    assert Engine.model_fields["type"].annotation == AgentKind
+    annotation: object = Engine.model_fields["type"].annotation
+    assert annotation == AgentKind
     assert get_args(AgentKind) == AGENT_KINDS

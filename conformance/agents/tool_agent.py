@@ -21,6 +21,7 @@ import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -325,7 +326,7 @@ class ToolAgent(ABC):
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> ToolAgent:
+    def __enter__(self) -> Self:  # `with NssAgent(...) as nss` is an NssAgent
         return self
 
     def __exit__(self, *exc: object) -> None:

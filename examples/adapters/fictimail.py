@@ -69,7 +69,10 @@ def openssl(*args: str, data: bytes = b"") -> subprocess.CompletedProcess[bytes]
 
 
 def identity(directory: str) -> dict[str, str]:
-    return json.loads((Path(directory) / "identity.json").read_text(encoding="utf-8"))
+    fields: dict[str, str] = json.loads(
+        (Path(directory) / "identity.json").read_text(encoding="utf-8")
+    )
+    return fields
 
 
 def send(args: argparse.Namespace) -> int:
