@@ -4,6 +4,7 @@ afterwards) and the CPU of the engines' processes and the GnuPG daemons, read fr
 from __future__ import annotations
 
 import os
+import py_compile
 import re
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from conformance.matrix import cell as cell_module
 
 
 def test_split_times_the_stages_and_restores_them(capsys: pytest.CaptureFixture[str]) -> None:
-    send, exchange = ProfileAgent.send, cell_module.exchange
+    # the name `exchange` in the cell module (imported there, not re-exported): what bench wraps
+    send, exchange = ProfileAgent.send, vars(cell_module)["exchange"]
     argv = ["--split", "--examples", "3", "--sender", "reference", "--receiver", "reference"]
     code = bench.run([*argv, "--function", "sign"])
     out = capsys.readouterr().out
@@ -31,7 +33,7 @@ def test_split_times_the_stages_and_restores_them(capsys: pytest.CaptureFixture[
         >= figures["exchange (send, carry, receive, compare)"]
     )
     assert figures["engine harness calls"] == 0  # two built-in agents: no engine
-    assert ProfileAgent.send is send and cell_module.exchange is exchange
+    assert ProfileAgent.send is send and vars(cell_module)["exchange"] is exchange
 
 
 def _stat(
@@ -150,3 +152,16 @@ def test_repeat_goes_with_pinned_and_is_at_least_one(
         bench.run(argv)
     assert exit_.value.code == 2
     assert "--repeat goes with --pinned and is at least 1" in capsys.readouterr().err
+
+
+def test_uncompiled_modules_counts_sources_without_current_bytecode(tmp_path: Path) -> None:
+    """What the pinned figures would include: modules each process compiles again."""
+    compiled, bare = tmp_path / "compiled.py", tmp_path / "sub" / "bare.py"
+    bare.parent.mkdir()
+    compiled.write_text("x = 1\n")
+    bare.write_text("y = 2\n")
+    py_compile.compile(str(compiled), doraise=True)  # writes whatever PYTHONDONTWRITEBYTECODE says
+    assert bench.uncompiled_modules(tmp_path) == 1
+    later = compiled.stat().st_mtime + 60
+    os.utime(compiled, (later, later))  # edited since it was compiled
+    assert bench.uncompiled_modules(tmp_path) == 2

@@ -40,6 +40,7 @@ import contextlib
 import cProfile
 import functools
 import importlib
+import importlib.util
 import os
 import pstats
 import resource
@@ -419,9 +420,36 @@ def _timed_run(command: list[str]) -> TimedRun:
     return TimedRun(code, wall, cpu, dict(processes.seconds))
 
 
+_SUITE = Path(__file__).resolve().parent.parent  # the conformance package
+
+
+def uncompiled_modules(package: Path = _SUITE) -> int:
+    """How many of the suite's modules have no bytecode as new as their source. With
+    PYTHONDONTWRITEBYTECODE, every process of a run compiles them again (a second of CPU
+    per process here), which a user's second run does not: the figures would include it."""
+    stale = 0
+    for source in package.rglob("*.py"):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
+            stale += 1
+    return stale
+
+
+def _bytecode_note() -> None:
+    stale = uncompiled_modules() if sys.dont_write_bytecode else 0
+    if stale:
+        print(
+            f"note: PYTHONDONTWRITEBYTECODE is set and {stale} of the suite's modules have no "
+            "current bytecode: each process of the runs compiles those it imports (up to a "
+            "second of CPU each), and the figures include it; run once without it for "
+            "steady-state figures"
+        )
+
+
 def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     """The pinned figures of issue 20 (see the module docstring); the run with `jobs`
     workers `repeat` times, the one of median wall time split."""
+    _bytecode_note()
     software = engine_bench.exchange_ms(bench_seconds) or 1.0  # software keys: always here
     token = engine_bench.exchange_ms(bench_seconds, softhsm=True)
     print(f"make bench's exchange (in this process): software keys {software:.2f} ms", end="")
@@ -625,6 +653,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(report(results, results.run.duration_s or 0.0))
         return 0
     jobs = 1 if args.profile else args.jobs
+    _bytecode_note()
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
         out: Path = args.out or Path(tmp)
         profiler = cProfile.Profile() if args.profile else None
