@@ -206,6 +206,35 @@ def test_an_acceptance_not_repeated_on_replay_stands_and_says_so(
     assert all(c.outcome == "refuses" for c in got.cases[1:])
 
 
+def test_a_basic_acceptance_is_replayed_once_and_says_when_it_did_not_repeat(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The basic variant accepted once, refused when replayed (openssl's random-key
+    decrypt can do that on the basic variant too): accepts, saying it was not repeated;
+    accepted both times: accepts, nothing said."""
+    from conformance.rejections import run as run_module
+
+    real = run_module.attempt
+    lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
+    receivers: list[Any] = []
+
+    def scripted(*args: Any, **kwargs: Any) -> Any:
+        if receivers:
+            args = (*args[:2], receivers.pop(0), *args[3:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "attempt", scripted)
+    settings = RejectionSettings(variants=3, seed=11)
+    receivers[:] = [lax, strict]  # the first case's basic variant, then its replay
+    flaky = run_rejection_cell(strict, "wrong-signer", cast.pki, settings).cases[0]
+    assert flaky.outcome == "accepts" and flaky.examples == 1 and flaky.seed is None
+    assert flaky.reason is not None and flaky.reason.endswith(f"({NOT_REPEATED})")
+    receivers[:] = [lax, lax]
+    steady = run_rejection_cell(strict, "wrong-signer", cast.pki, settings).cases[0]
+    assert steady.outcome == "accepts" and steady.reason is not None
+    assert NOT_REPEATED not in steady.reason
+
+
 def test_cell_verdict_order() -> None:
     assert cell_verdict(["refuses", "accepts", "error"]) == "accepts"
     assert cell_verdict(["refuses", "error"]) == "error"

@@ -6,7 +6,8 @@ that does not read it proves nothing by refusing the hostile ones, and the judge
 calls the case not-applicable), then the deterministic basic variant, then
 hypothesis draws variants (positions, bytes, which certificate) looking for one
 the receiver accepts; the first false accept is shrunk and kept with its seed,
-which replays it. The cell's verdict:
+which replays it. An accepted basic variant is replayed once too: an acceptance
+that does not happen again still stands, its reason saying so. The cell's verdict:
 
 - any case accepted                 -> accepts (naming the case and the services claimed)
 - the harness broke on a case       -> error (never accepts, never refuses)
@@ -279,6 +280,13 @@ def run_case(
         evidence=evidence.attempt(prefix, basic, expected),
         examples=1,
     )
+    if basic.judgement.outcome == "accepts":
+        # Replayed once, as the search replays what it finds: an acceptance that does not
+        # happen again (openssl decrypting with a random key) stands, and says so.
+        again = attempt(case, producer, receiver, pki, settings.policy, control)
+        if again.judgement.outcome == "refuses":
+            result.reason = f"{basic.judgement.reason} ({NOT_REPEATED})"
+        return result
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
     tried, found, repeated = _search(case, producer, receiver, pki, settings, seed, control)
