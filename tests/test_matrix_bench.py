@@ -165,3 +165,11 @@ def test_uncompiled_modules_counts_sources_without_current_bytecode(tmp_path: Pa
     later = compiled.stat().st_mtime + 60
     os.utime(compiled, (later, later))  # edited since it was compiled
     assert bench.uncompiled_modules(tmp_path) == 2
+
+
+def test_drift_line_says_when_the_machine_changed_speed() -> None:
+    steady = bench.drift_line(2.00, 2.10)
+    assert steady.endswith("2.10 ms (+5%)")
+    slower = bench.drift_line(2.12, 3.78)  # two make bench runs an hour apart, session 14
+    assert "(+78%)" in slower and "the machine's speed changed" in slower
+    assert "changed" in bench.drift_line(2.00, 1.70)

@@ -21,8 +21,9 @@ process tree and are read from /proc while the run lasts), that CPU split by
 whose processes spent it (the real engines' own, read from /proc, or the
 suite's: ProcessCpu), the milliseconds per exchange of each kind of cell
 (built-in, or the real engine it involves), their ratio to `make bench`'s
-exchange (measured here, in this process, first) and the wall time of
-`run --agent reference`.
+exchange (measured here, in this process, first), the wall time of
+`run --agent reference`, and `make bench`'s exchange again with how far the
+machine's speed moved meanwhile.
 
 --split runs one worker in this process and times the stages of every exchange
 with wrappers (no profiler, so the figures are the real ones): the agents' send
@@ -446,6 +447,24 @@ def _bytecode_note() -> None:
         )
 
 
+# How much make bench's exchange may move between the start and the end of the pinned
+# runs before the figures are called incomparable with runs made at another time.
+DRIFT_LIMIT = 0.10
+
+
+def drift_line(before: float, after: float) -> str:
+    """make bench's SoftHSM exchange again after the runs: this machine's speed has moved
+    by more than half within an hour, and a run compares only with runs of the same speed."""
+    drift = after / before - 1
+    line = f"make bench's exchange after the runs: keys on SoftHSM {after:.2f} ms ({drift:+.0%})"
+    if abs(drift) > DRIFT_LIMIT:
+        line += (
+            ": the machine's speed changed during the runs; compare these figures only with "
+            "runs made alongside them (make bench-compare OTHER=... COMPARE_ARGS=--matrix)"
+        )
+    return line
+
+
 def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     """The pinned figures of issue 20 (see the module docstring); the run with `jobs`
     workers `repeat` times, the one of median wall time split."""
@@ -521,6 +540,9 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
         f"CPU {agent.cpu:.1f} s (and {agent.of('daemons'):.1f} s in the GnuPG daemons), "
         f"exit code {agent.code}"
     )
+    after = engine_bench.exchange_ms(bench_seconds, softhsm=True) if token is not None else None
+    if token is not None and after is not None:
+        print(drift_line(token, after))
     return code
 
 
