@@ -161,10 +161,12 @@ def test_uncompiled_modules_counts_sources_without_current_bytecode(tmp_path: Pa
     compiled.write_text("x = 1\n")
     bare.write_text("y = 2\n")
     py_compile.compile(str(compiled), doraise=True)  # writes whatever PYTHONDONTWRITEBYTECODE says
-    assert bench.uncompiled_modules(tmp_path) == 1
+    assert bench.uncompiled_modules([compiled, bare]) == 1
     later = compiled.stat().st_mtime + 60
     os.utime(compiled, (later, later))  # edited since it was compiled
-    assert bench.uncompiled_modules(tmp_path) == 2
+    assert bench.uncompiled_modules([compiled, bare]) == 2
+    loaded = bench._loaded_suite_modules()
+    assert Path(bench.__file__) in loaded and Path(pytest.__file__) not in loaded
 
 
 def test_drift_line_says_when_the_machine_changed_speed() -> None:

@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -424,25 +424,31 @@ def _timed_run(command: list[str]) -> TimedRun:
 _SUITE = Path(__file__).resolve().parent.parent  # the conformance package
 
 
-def uncompiled_modules(package: Path = _SUITE) -> int:
-    """How many of the suite's modules have no bytecode as new as their source. With
+def uncompiled_modules(sources: Iterable[Path]) -> int:
+    """How many of these modules have no bytecode as new as their source. With
     PYTHONDONTWRITEBYTECODE, every process of a run compiles them again (a second of CPU
     per process here), which a user's second run does not: the figures would include it."""
     stale = 0
-    for source in package.rglob("*.py"):
+    for source in sources:
         cached = Path(importlib.util.cache_from_source(str(source)))
         if not cached.exists() or cached.stat().st_mtime < source.stat().st_mtime:
             stale += 1
     return stale
 
 
+def _loaded_suite_modules() -> list[Path]:
+    """The suite's modules this process has imported (those a run imports, about)."""
+    files = (getattr(m, "__file__", None) for m in list(sys.modules.values()))
+    return [Path(f) for f in files if f and Path(f).is_relative_to(_SUITE) and f.endswith(".py")]
+
+
 def _bytecode_note() -> None:
-    stale = uncompiled_modules() if sys.dont_write_bytecode else 0
+    stale = uncompiled_modules(_loaded_suite_modules()) if sys.dont_write_bytecode else 0
     if stale:
         print(
-            f"note: PYTHONDONTWRITEBYTECODE is set and {stale} of the suite's modules have no "
-            "current bytecode: each process of the runs compiles those it imports (up to a "
-            "second of CPU each), and the figures include it; run once without it for "
+            f"note: PYTHONDONTWRITEBYTECODE is set and {stale} of the suite's modules a run "
+            "imports have no current bytecode: each process of the runs compiles them (about "
+            "a second of CPU each), and the figures include it; run once without it for "
             "steady-state figures"
         )
 
