@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import py_compile
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,17 @@ def test_drift_line_says_when_the_machine_changed_speed() -> None:
     slower = bench.drift_line(2.32, 3.78)  # two pinned runs one after the other, session 14
     assert "(+63%)" in slower and "the machine's speed changed" in slower
     assert "changed" in bench.drift_line(2.00, 1.70)
+
+
+def test_the_bytecode_note_only_when_python_may_not_write_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bare = tmp_path / "bare.py"
+    bare.write_text("y = 2\n")
+    monkeypatch.setattr(bench, "_loaded_suite_modules", lambda: [bare])
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    bench._bytecode_note()
+    assert "1 of the 1 suite modules these runs imported" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # the runs wrote it
+    bench._bytecode_note()
+    assert capsys.readouterr().out == ""

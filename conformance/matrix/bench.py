@@ -437,19 +437,24 @@ def uncompiled_modules(sources: Iterable[Path]) -> int:
 
 
 def _loaded_suite_modules() -> list[Path]:
-    """The suite's modules this process has imported (those a run imports, about)."""
+    """The suite's modules this process has imported: after a run in this process, those
+    a worker imports, and the main process's."""
     files = (getattr(m, "__file__", None) for m in list(sys.modules.values()))
     return [Path(f) for f in files if f and Path(f).is_relative_to(_SUITE) and f.endswith(".py")]
 
 
 def _bytecode_note() -> None:
-    stale = uncompiled_modules(_loaded_suite_modules()) if sys.dont_write_bytecode else 0
+    """Said after the runs, when this process has imported what they did."""
+    if not sys.dont_write_bytecode:
+        return
+    loaded = _loaded_suite_modules()
+    stale = uncompiled_modules(loaded)
     if stale:
         print(
-            f"note: PYTHONDONTWRITEBYTECODE is set and {stale} of the suite's modules a run "
-            "imports have no current bytecode: each process of the runs compiles them (about "
-            "a second of CPU each), and the figures include it; run once without it for "
-            "steady-state figures"
+            f"note: PYTHONDONTWRITEBYTECODE is set and {stale} of the {len(loaded)} suite "
+            "modules these runs imported have no current bytecode: each process compiled "
+            "them again (about a second of CPU per process), which the figures include and "
+            "a user's second run does not; run once without it for steady-state figures"
         )
 
 
@@ -474,7 +479,6 @@ def drift_line(before: float, after: float) -> str:
 def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     """The pinned figures of issue 20 (see the module docstring); the run with `jobs`
     workers `repeat` times, the one of median wall time split."""
-    _bytecode_note()
     software = engine_bench.exchange_ms(bench_seconds) or 1.0  # software keys: always here
     token = engine_bench.exchange_ms(bench_seconds, softhsm=True)
     print(f"make bench's exchange (in this process): software keys {software:.2f} ms", end="")
@@ -549,6 +553,7 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     after = engine_bench.exchange_ms(bench_seconds, softhsm=True) if token is not None else None
     if token is not None and after is not None:
         print(drift_line(token, after))
+    _bytecode_note()
     return code
 
 
@@ -681,7 +686,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(report(results, results.run.duration_s or 0.0))
         return 0
     jobs = 1 if args.profile else args.jobs
-    _bytecode_note()
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
         out: Path = args.out or Path(tmp)
         profiler = cProfile.Profile() if args.profile else None
@@ -697,6 +701,7 @@ def run(argv: Sequence[str] | None = None) -> int:
             return code or 1
         print()
         print(report(written, wall))
+    _bytecode_note()
     if profiler is not None:
         stats = pstats.Stats(profiler)
         total = sum(t for _, t in by_library(stats)) or 1.0
