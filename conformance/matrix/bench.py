@@ -453,8 +453,9 @@ def _bytecode_note() -> None:
         print(
             f"note: PYTHONDONTWRITEBYTECODE is set and {stale} of the {len(loaded)} suite "
             "modules these runs imported have no current bytecode: each process compiled "
-            "them again (about a second of CPU per process), which the figures include and "
-            "a user's second run does not; run once without it for steady-state figures"
+            "them again (the whole suite: about a second of CPU per process), which the "
+            "figures include and a user's second run does not; run once without it for "
+            "steady-state figures"
         )
 
 
