@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, overload
 
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis import seed as hypothesis_seed
@@ -16,6 +16,16 @@ from hypothesis.internal.conjecture import providers as _providers
 # Said of a failure the search found that did not happen again when replayed.
 NOT_REPEATED = "it did not happen again when the same example was replayed"
 _DATABASE_KEY = "_hypothesis_internal_database_key"
+
+
+@overload
+def as_observed(reason: str, repeated: bool) -> str: ...
+@overload
+def as_observed(reason: str | None, repeated: bool) -> str | None: ...
+def as_observed(reason: str | None, repeated: bool) -> str | None:
+    """A failure's reason as the cell reports it: what was observed stands, and says so
+    when it did not happen again on replay (NOT_REPEATED)."""
+    return reason if repeated else f"{reason} ({NOT_REPEATED})"
 
 
 def searched(

@@ -425,9 +425,7 @@ _SUITE = Path(__file__).resolve().parent.parent  # the conformance package
 
 
 def uncompiled_modules(sources: Iterable[Path]) -> int:
-    """How many of these modules have no bytecode as new as their source. With
-    PYTHONDONTWRITEBYTECODE, every process of a run compiles them again (a second of CPU
-    per process here), which a user's second run does not: the figures would include it."""
+    """How many of these modules have no bytecode as new as their source (_bytecode_note)."""
     stale = 0
     for source in sources:
         cached = Path(importlib.util.cache_from_source(str(source)))
@@ -444,7 +442,9 @@ def _loaded_suite_modules() -> list[Path]:
 
 
 def _bytecode_note() -> None:
-    """Said after the runs, when this process has imported what they did."""
+    """Said after the runs, when this process has imported what they did: with
+    PYTHONDONTWRITEBYTECODE, every process of a run compiles the stale modules again,
+    which a user's second run does not, and the figures include it."""
     if not sys.dont_write_bytecode:
         return
     loaded = _loaded_suite_modules()
@@ -551,9 +551,10 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
         f"CPU {agent.cpu:.1f} s (and {agent.of('daemons'):.1f} s in the GnuPG daemons), "
         f"exit code {agent.code}"
     )
-    after = engine_bench.exchange_ms(bench_seconds, softhsm=True) if token is not None else None
-    if token is not None and after is not None:
-        print(drift_line(token, after))
+    if token is not None:
+        after = engine_bench.exchange_ms(bench_seconds, softhsm=True)
+        if after is not None:
+            print(drift_line(token, after))
     _bytecode_note()
     return code
 

@@ -28,7 +28,7 @@ from conformance.results import Cell, Counterexample, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
-from conformance.search import NOT_REPEATED, searched
+from conformance.search import as_observed, searched
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def _judge(
     checks = evidence.checks("counterexample", failing, sender, receiver, world)
     if checks is not None:
         paths.append(checks)
-    reason = failing.reason if found.repeated else f"{failing.reason} ({NOT_REPEATED})"
+    reason = as_observed(failing.reason, found.repeated)
     cell.verdict, cell.reason = "partial", reason
     cell.counterexample = Counterexample(
         description=described.en,

@@ -39,7 +39,7 @@ from conformance.rejections.hostile import Hostile, control_key, make_control, m
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
-from conformance.search import NOT_REPEATED, searched
+from conformance.search import as_observed, searched
 from conformance.status import Status
 
 
@@ -284,8 +284,7 @@ def run_case(
         # Replayed once, as the search replays what it finds: an acceptance that does not
         # happen again (openssl decrypting with a random key) stands, and says so.
         again = attempt(case, producer, receiver, pki, settings.policy, control)
-        if again.judgement.outcome == "refuses":
-            result.reason = f"{basic.judgement.reason} ({NOT_REPEATED})"
+        result.reason = as_observed(basic.judgement.reason, again.judgement.outcome != "refuses")
         return result
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
@@ -296,8 +295,7 @@ def run_case(
         result.variant = found.hostile.wording.en if found.hostile is not None else ""
         result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
-        said = found.judgement.reason
-        result.reason = said if repeated else f"{said} ({NOT_REPEATED})"
+        result.reason = as_observed(found.judgement.reason, repeated)
         result.seed = seed
         result.evidence += evidence.attempt(f"{prefix}.shrunk", found, expected)
     return result

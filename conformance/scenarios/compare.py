@@ -112,10 +112,11 @@ def _differences(
             f"received a single {top} entity, expected multipart/mixed "
             f"with {len(expected_files)} file(s)"
         )
-    if letter_text is not None and letter is None:
-        reasons.append("letter: no text/plain part received")
-    elif letter_text is not None and letter is not None:
-        reasons += _compare_letter(letter_text, letter.entity)
+    if letter_text is not None:
+        if letter is None:
+            reasons.append("letter: no text/plain part received")
+        else:
+            reasons += _compare_letter(letter_text, letter.entity)
     reasons += _compare_files(expected_files, files)
     return reasons
 
