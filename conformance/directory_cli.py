@@ -94,7 +94,10 @@ def _export(args: argparse.Namespace) -> int:
     tree = _tree(args)
     if args.ldif.parent and not args.ldif.parent.is_dir():
         raise UserError(f"--ldif {args.ldif}: no such directory {args.ldif.parent}")
-    args.ldif.write_text(tree.ldif(), encoding="utf-8")
+    try:
+        args.ldif.write_text(tree.ldif(), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"--ldif {args.ldif}: cannot write ({exc.strerror or exc})") from None
     people = sum(1 for e in tree.entries if e.dn.startswith("uid="))
     print(
         f"wrote {args.ldif}: {len(tree.entries)} entries ({people} professionals), base {tree.base}"
@@ -104,6 +107,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from conformance.directory import slapd
+    from conformance.loopback import port_in_use
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port}: expected 1 to 65535")
@@ -121,7 +125,9 @@ def _serve(args: argparse.Namespace) -> int:
                 flush=True,
             )
             print("Ctrl-C stops it.", flush=True)
-            stop.wait()
+            while not stop.wait(1.0):
+                if not port_in_use(endpoint.host, endpoint.port):  # killed, or crashed
+                    raise RuntimeError(f"slapd stopped: nothing listens at {endpoint.url}")
     except MissingComponent:
         raise
     except RuntimeError as exc:

@@ -95,3 +95,16 @@ def memory_dir() -> Path | None:
     directory = _MEMORY_ROOT / f"osm-conformance-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
     return directory
+
+
+def output_folder(out: Path, option: str = "--out") -> Path:
+    """`out` made a folder to write into, checked before any work: a UserError naming
+    `option` when it is a file or cannot be created (a command must not run for minutes
+    and then lose its results to a traceback)."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{option} {out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{option} {out}: cannot create it ({exc.strerror or exc})") from None
+    return out

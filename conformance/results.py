@@ -7,13 +7,13 @@ message naming the field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from conformance import json_files
 from conformance.core.vocabulary import REAL_MEASUREMENTS, Measurement, measurement_of
 from conformance.errors import UserError
 
@@ -423,12 +423,7 @@ class Results(_Model):
 
 
 def load_results(path: Path) -> Results:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise UserError(f"{path}: no such file") from exc
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from exc
+    data = json_files.load(path)
     try:
         return Results.model_validate(data)
     except ValidationError as exc:

@@ -238,10 +238,22 @@ class Status:
         ("status.services: unexpected key 'non-repudiation' (expected one of ...)"):
         the adapter's author reads it, so it speaks of JSON, not of Python.
         """
+        if isinstance(text, bytes):
+            # UTF-8 only (RFC 8259 8.1): json.loads would also read UTF-16 or UTF-32, and
+            # the schema check would then call the file not JSON at column 1.
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"status: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                ) from None
+        if "\x00" in text:  # never in JSON text; UTF-16 or UTF-32 without a byte order mark
+            at = len(text[: text.index("\x00")].encode("utf-8"))
+            raise ValueError(f"status: not UTF-8 text (a NUL byte at byte {at}: UTF-16 or UTF-32?)")
+        if text.startswith("\ufeff"):
+            raise ValueError("status: starts with a byte order mark (write UTF-8 without one)")
         try:
             raw = json.loads(text)
-        except UnicodeDecodeError:
-            raise ValueError("status: not UTF-8 text") from None
         except json.JSONDecodeError as exc:
             raise ValueError(
                 f"status: not JSON ({exc.msg.lower()}, line {exc.lineno} column {exc.colno})"

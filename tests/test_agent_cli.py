@@ -531,3 +531,49 @@ def test_a_broken_adapter_makes_the_exchange_a_harness_error(cast: Cast, tmp_pat
     with pytest.raises(HarnessError, match="bad status"):
         exchange(basic_scenario("sign"), cast.seat("smm", "sender"), broken, cast.world())
     assert build_entity(basic_scenario("sign"))  # the scenario itself is fine
+
+
+def test_bad_trust_crl_date_and_status_out_are_usage_errors(pki: Pki, tmp_path: Path) -> None:
+    """The caller's mistakes are exit 2 with a message naming the option or file, before any
+    work: not `internal` (the agent broken), not a traceback, not a --date silently replaced."""
+    text = tmp_path / "notes.txt"
+    text.write_text("not a certificate")
+    receive = ["reference", "receive", "--identity", str(pki.me)]
+    runs = {
+        "trust": pki.agent(*receive, "--trust", str(text)),
+        "crl": pki.agent(*receive, *pki.trust[:2], "--crl", str(text)),
+        "status-out": pki.agent(
+            *receive, *pki.trust, "--status-out", str(tmp_path / "no" / "s.json"), stdin=ENTITY
+        ),
+        "date": pki.agent(
+            "reference", "send", "--function", "sign", "--from", str(pki.sender),
+            "--date", "yesterday", stdin=ENTITY,
+        ),
+    }  # fmt: skip
+    for what, ran in runs.items():
+        assert (ran.code, ran.stdout) == (2, b""), (what, ran.stderr)
+        assert "Traceback" not in ran.stderr, what
+    assert f"{text}: not a PEM certificate" in runs["trust"].stderr
+    assert f"{text}: not a PEM CRL" in runs["crl"].stderr
+    assert f"--status-out {tmp_path / 'no' / 's.json'}: No such file" in runs["status-out"].stderr
+    assert "--date 'yesterday': not an RFC 5322 date" in runs["date"].stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--subject", "a\nBcc: x", "contains a line break"),
+        ("--subject", "a\rb", "contains a line break"),
+        ("--message-id", "<a\nb@x>", "contains a line break"),
+        ("--message-id", "<é@x>", "not ASCII"),
+    ],
+)
+def test_a_header_option_the_message_cannot_carry_is_a_usage_error(
+    pki: Pki, option: str, value: str, said: str
+) -> None:
+    """The caller's mistake (exit 2, the option named), not the product declining the
+    function (15, unsupported-function)."""
+    send = ["reference", "send", "--function", "sign", "--from", str(pki.sender)]
+    ran = pki.agent(*send, option, value, stdin=ENTITY)
+    assert (ran.code, ran.stdout) == (2, b""), ran.stderr
+    assert f"{option} {value!r}: {said}" in ran.stderr

@@ -529,3 +529,13 @@ def test_signer_matching_compares_names_not_only_bytes() -> None:
     assert other_spelling != issuer
     assert certificates.matches(core_cms.Identifier(None, other_spelling, 7), asn1)
     assert not certificates.matches(core_cms.Identifier(None, issuer, 8), asn1)
+
+
+def test_octets_after_the_content_info_are_counted_not_refused() -> None:
+    """Readers ignore what follows the ContentInfo, as OpenSSL does; the count is kept
+    for the validator (CMS-001)."""
+    original = _signed()
+    read = parse(original + b"\x00" * 9)
+    assert read.trailing == 9
+    assert read.content == parse(original).content
+    assert parse(original).trailing == 0

@@ -452,3 +452,52 @@ def test_directory_serve_on_a_port_in_use_says_so() -> None:
         )
     assert done.returncode == 2
     assert f"127.0.0.1:{port} is already in use" in done.stderr
+
+
+def test_directory_export_to_an_unwritable_path_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.cli import main
+
+    assert main(["directory", "export", "--ldif", str(tmp_path)]) == 2  # a directory
+    assert f"--ldif {tmp_path}: cannot write (Is a directory)" in capsys.readouterr().err
+
+
+@needs_slapd
+@pytest.mark.parametrize("host", ["192.0.2.1", "::1", "no-such-host.invalid"])
+def test_directory_serve_on_an_address_not_of_this_host_says_so(host: str) -> None:
+    tree = build_tree(load_pki())
+    with (
+        pytest.raises(RuntimeError, match="not an IPv4 address this machine has"),
+        slapd.serve(tree, port=free_port(), host=host),
+    ):
+        pass
+
+
+@needs_slapd
+def test_directory_serve_says_so_when_its_slapd_dies() -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "directory", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        assert process.stdout is not None
+        assert f"ldap://127.0.0.1:{port}/" in process.stdout.readline()
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+        (child,) = (int(c) for c in children.split())
+        os.kill(child, signal.SIGKILL)
+        assert process.wait(timeout=15) == 2
+    finally:
+        if process.poll() is None:  # SIGTERM first: the command then removes its files
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert process.stderr is not None
+    assert f"slapd stopped: nothing listens at ldap://127.0.0.1:{port}/" in process.stderr.read()

@@ -174,6 +174,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "errors",
         "paths",
         "pem_files",
+        "json_files",
         "status",
         "functions",
         "results",

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
-from conformance.mail.smtp_server import Envelope, Refused, ServerOptions, smtp_server, submit
+from conformance.mail.smtp_server import (
+    Envelope,
+    Refused,
+    ServerOptions,
+    log_to,
+    smtp_server,
+    submit,
+)
 from conformance.mail.tls import client_context
 
 SEVEN_BIT = b"From: a@osm-test.example\r\nTo: b@osm-test.example\r\nSubject: t\r\n\r\nhello\r\n"
@@ -156,3 +165,31 @@ def test_each_server_has_its_own_port_and_stops() -> None:
         assert first.port != second.port
     with pytest.raises(OSError):  # stopped: nothing listens there any more
         smtplib.SMTP(first.host, first.port, "localhost", timeout=5)
+
+
+def test_a_non_ascii_address_goes_with_smtputf8_or_is_a_delivery_error() -> None:
+    sender, recipient = "émilie@osm-test.example", "frédéric@osm-test.example"
+    with server() as (endpoint, received):  # announces SMTPUTF8
+        submit(endpoint, SEVEN_BIT, sender, [recipient])
+    assert received[0].mail_from == sender and received[0].rcpt_tos == (recipient,)
+    with (
+        server(ServerOptions(eight_bit_mime=False)) as (endpoint, received),  # no SMTPUTF8
+        pytest.raises(DeliveryError, match="SMTPUTF8") as caught,
+    ):
+        submit(endpoint, SEVEN_BIT, sender, [recipient])
+    assert caught.value.endpoint == endpoint and not received
+
+
+def test_log_to_keeps_what_aiosmtpd_logs_in_the_file_not_on_stderr(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = tmp_path / "smtp.log"
+    with server() as (endpoint, _), log_to(log):
+        client = smtplib.SMTP(endpoint.host, endpoint.port, "localhost", timeout=10)
+        assert client.docmd("FOOBAR")[0] == 500
+        client.quit()
+    text = log.read_text(encoding="utf-8")
+    assert "WARNING ('127.0.0.1', " in text and ") unrecognised: FOOBAR" in text
+    assert not [r for r in caplog.records if r.name == "mail.log"]  # nothing propagated
+    logger = logging.getLogger("mail.log")
+    assert logger.propagate and not logger.handlers  # as before the block

@@ -281,3 +281,25 @@ def test_the_evidence_validator_pages_follow_run_lang(tmp_path: Path, lang: str)
     assert pages
     for page in pages:
         assert f'<html lang="{lang}">' in page.read_text(encoding="utf-8"), page
+
+
+@pytest.mark.parametrize("what", ["out", "junit-folder", "junit-dir"])
+def test_run_refuses_outputs_it_could_not_write_before_any_cell(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], what: str
+) -> None:
+    """A run must not spend minutes and then lose its results to a path it cannot
+    write: `--out` and `--junit-xml` are checked first (usage error, exit 2)."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    out, junit = tmp_path / "out", tmp_path / "junit.xml"
+    expected = {
+        "out": (afile, junit, f"--out {afile}: exists and is not a directory"),
+        "junit-folder": (out, afile / "j.xml", f"--junit-xml's folder {afile}: exists"),
+        "junit-dir": (out, tmp_path, f"--junit-xml {tmp_path}: a directory, not a file"),
+    }
+    out, junit, message = expected[what]
+    argv = ["run", "--agent", "reference", "--function", "sign", "--examples", "1"]
+    argv += ["--no-rejections", "--quiet", "--out", str(out), "--junit-xml", str(junit)]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out" / "evidence").exists()  # no cell ran

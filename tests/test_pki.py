@@ -379,7 +379,7 @@ def test_identity_load_roundtrip(pki: TestPKI, tmp_path: Path) -> None:
         (lambda d: (d / "identity.json").unlink(), r"identity\.json: missing"),
         (
             lambda d: (d / "identity.json").write_text('{\n"id": "pro01",\n'),
-            r"identity\.json:3: invalid JSON",
+            r"identity\.json:3:1: not JSON",
         ),
         (
             lambda d: (d / "identity.json").write_text('{"id": "pro01"}'),

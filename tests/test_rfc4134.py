@@ -107,7 +107,7 @@ def _legacy_chain(
 
 @pytest.mark.parametrize("name", ["3.1.bin", "3.2.bin"])
 def test_data(name: str) -> None:
-    content_type, content = cms_read.read_content_info(_file(name), name, Budget(Limits()))
+    content_type, content, _ = cms_read.read_content_info(_file(name), name, Budget(Limits()))
     assert cms_read.layer_name(content_type) == "data"
     assert isinstance(content, DataParts) and content.content == EX_CONTENT
     got, status = _read(_wrap(_file(name)))
@@ -191,7 +191,7 @@ def test_certs_only_4_11() -> None:
     content, status = _read(_wrap(_file("4.11.bin"), "certs-only"))
     assert content is None and status.errors == [] and status.layers == ["certs-only"]
     assert not status.signed
-    _, signed_data = cms_read.read_content_info(_file("4.11.bin"), "4.11", Budget(Limits()))
+    _, signed_data, _ = cms_read.read_content_info(_file("4.11.bin"), "4.11", Budget(Limits()))
     assert isinstance(signed_data, SignedParts)
     subjects = {load_certificate(c).subject.native["common_name"] for c in signed_data.certificates}
     assert subjects == {"CarlDSS", "AliceDSS"}
@@ -224,14 +224,14 @@ def test_receiver_without_rc2_refuses_5_2() -> None:
 
 
 def test_digested_data_6_0() -> None:
-    _, digested = cms_read.read_content_info(_file("6.0.bin"), "6.0", Budget(Limits()))
+    _, digested, _ = cms_read.read_content_info(_file("6.0.bin"), "6.0", Budget(Limits()))
     assert cms_read.read_digested_data(digested, "6.0") == EX_CONTENT
 
 
 @pytest.mark.parametrize("name", ["7.1.bin", "7.2.bin"])
 def test_encrypted_data(name: str) -> None:
     key = bytes.fromhex("737c791f25ead0e04629254352f7dc6291e5cb26917ada32")  # RFC 4134 section 7.1
-    _, encrypted = cms_read.read_content_info(_file(name), name, Budget(Limits()))
+    _, encrypted, _ = cms_read.read_content_info(_file(name), name, Budget(Limits()))
     assert cms_read.read_encrypted_data(encrypted, name, key) == EX_CONTENT
 
 

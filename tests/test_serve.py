@@ -35,7 +35,14 @@ from conformance.mail.tls import client_context
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.serve.accounts import Account
 from conformance.serve.drops import VECTORS_DIR
-from conformance.serve.session import MAILDIR_DIR, Running, Settings, describe, serving
+from conformance.serve.session import (
+    MAILDIR_DIR,
+    SUBMISSION_SIZE_LIMIT,
+    Running,
+    Settings,
+    describe,
+    serving,
+)
 from conformance.vectors.common import shipped_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +110,7 @@ def test_start_up_says_what_a_client_needs(running: Running) -> None:
     else:
         assert "IMAP: not available" in text
     assert "identity.p12" in text and "password: test" in text
+    assert f"failed TLS handshake): {running.settings.out / 'smtp.log'}" in text
     rows = list(csv.DictReader((running.settings.out / "accounts.csv").open(encoding="utf-8")))
     assert {r["email"] for r in rows} == {a.email for a in running.accounts}
 
@@ -177,6 +185,23 @@ def test_a_wrong_password_is_refused(running: Running) -> None:
         with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
             client.login(running.inbox.email, _correspondent(running).password)
         assert refused.value.smtp_code == 535
+
+
+def test_a_message_over_the_size_limit_is_refused_with_552(running: Running) -> None:
+    with _login(running, running.inbox) as client:
+        assert client.esmtp_features["size"] == str(SUBMISSION_SIZE_LIMIT)
+        code, text = client.mail(running.inbox.email, [f"SIZE={SUBMISSION_SIZE_LIMIT + 1}"])
+    assert code == 552, text
+
+
+def test_a_non_ascii_sender_is_kept_and_answered_250(running: Running) -> None:
+    """Dovecot's LMTP announces no SMTPUTF8: the copy into the mailbox fails, the message
+    is kept and judged all the same, and the client gets no temporary failure to retry."""
+    before = running.collector.handled
+    message = b"Subject: utf8\r\n\r\nBonjour.\r\n"
+    with _login(running, running.inbox) as client:
+        client.sendmail("émilie@osm-test.example", [running.inbox.email], message, ["SMTPUTF8"])
+    assert running.collector.wait(before + 1, JUDGE_WAIT_S), running.collector.failures
 
 
 def test_the_dropped_messages_are_in_the_products_mailbox(running: Running) -> None:
@@ -321,8 +346,8 @@ def test_ctrl_c_stops_every_server(tmp_path: Path) -> None:
     process = _serving(tmp_path, "--imap-port", "0")
     try:
         _, port = _start_up(process, 180)
-        with socket.create_connection(("127.0.0.1", port), timeout=10):
-            pass
+        with smtplib.SMTP("127.0.0.1", port, "localhost", timeout=10) as client:
+            assert client.docmd("FOOBAR")[0] == 500  # aiosmtpd logs it: into OUT/smtp.log
         started = _dovecots(process.pid)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
@@ -332,6 +357,8 @@ def test_ctrl_c_stops_every_server(tmp_path: Path) -> None:
             process.wait()
     assert process.returncode == 0, err
     assert "stopped" in err and "Traceback" not in err
+    assert "FOOBAR" not in err  # the terminal has serve's own lines only
+    assert "unrecognised: FOOBAR" in (tmp_path / "smtp.log").read_text(encoding="utf-8")
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     if dovecot.missing() is None:
@@ -424,3 +451,12 @@ def test_both_measurements_reach_a_results_file(running: Running, tmp_path: Path
     assert [(c.sender, c.function, c.verdict) for c in observed] == [("reference", "sign", "pass")]
     assert results.rejections is not None
     assert any(c.receiver == "nss-real" for c in results.rejections.cells)
+
+
+def test_the_size_limit_is_the_sessions_unless_raised() -> None:
+    from conformance.cli import build_parser
+
+    parser = build_parser("serve")
+    assert parser.parse_args(["serve"]).max_message_bytes == SUBMISSION_SIZE_LIMIT
+    raised = parser.parse_args(["serve", "--max-message-bytes", "300M"])
+    assert raised.max_message_bytes == 300 * 1024**2

@@ -182,7 +182,7 @@ def test_signed_data_fast_and_asn1crypto_agree(
     options: SignOptions, signer: str, detached: bool
 ) -> None:
     der = _signed(options, signer, detached)
-    content_type, parts = _agree(der)
+    content_type, parts, _ = _agree(der)
     assert content_type == "1.2.840.113549.1.7.2"
     assert isinstance(parts, SignedParts)
     assert (parts.content is None) == detached
@@ -203,7 +203,7 @@ def test_enveloped_data_fast_and_asn1crypto_agree(
         )
     else:
         der = cms_build.build_enveloped_data(CONTENT, certificates, options)
-    _, parts = _agree(der)
+    _, parts, _ = _agree(der)
     assert isinstance(parts, EnvelopedParts)
     assert parts.aead == options.content.endswith("gcm")
     assert len(parts.recipients) == len(recipients)
@@ -243,7 +243,7 @@ def test_mutated_cms_reads_the_same_both_ways(kind: str, data: st.DataObject) ->
 
 def test_the_reader_takes_the_fast_path_for_plain_der() -> None:
     der = _signed(SignOptions(), "pro01", False)
-    _, content = cms_read.read_content_info(der, "m", _budget())
+    _, content, _ = cms_read.read_content_info(der, "m", _budget())
     assert isinstance(content, SignedParts)
 
 
@@ -259,7 +259,7 @@ def test_rfc4134_corpus() -> None:
         fast = walk(der)
         assert fast is not None, path.name
         assert fast == _slow(der), path.name
-        _, content = cms_read.read_content_info(der, path.name, _budget())
+        _, content, _ = cms_read.read_content_info(der, path.name, _budget())
         assert content is not None
 
 

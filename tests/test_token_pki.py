@@ -216,6 +216,11 @@ def test_cli_init_and_show(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
     )
     assert opened.stdout.strip() == "pro01-sign", opened.stderr
+    wrong = run_cli("show", "--pin", "0000", cache=tmp_path)
+    assert wrong.returncode == 2, wrong.stderr
+    assert wrong.stderr.endswith("error: token 'OSM-TEST': PIN refused (CKR_PIN_INCORRECT)\n")
+    unknown = run_cli("show", "--label", "CPS-NOPE", cache=tmp_path)
+    assert unknown.returncode == 2 and "no token labelled 'CPS-NOPE'" in unknown.stderr
 
 
 def test_cli_missing_module(capsys: pytest.CaptureFixture[str]) -> None:
@@ -225,3 +230,14 @@ def test_cli_missing_module(capsys: pytest.CaptureFixture[str]) -> None:
     assert "install the Debian package softhsm2" in capsys.readouterr().err
     assert main(["token", "show", "--module", "/nonexistent/cps-vendor.so"]) == 3
     assert "PKCS#11 module /nonexistent/cps-vendor.so does not exist" in capsys.readouterr().err
+
+
+def test_cli_a_module_that_is_not_pkcs11_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from conformance.cli import main
+
+    not_a_module = tmp_path / "vendor.so"
+    not_a_module.write_text("not a shared library\n", encoding="utf-8")
+    assert main(["token", "show", "--module", str(not_a_module)]) == 2
+    assert f"cannot load PKCS#11 module {not_a_module}" in capsys.readouterr().err

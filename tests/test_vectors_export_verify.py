@@ -459,3 +459,19 @@ def test_verify_compares_with_the_declared_profile(
     # as its own profile: nothing to say
     assert main(["vectors", "verify", str(messages), "--as", PRODUCT, "--receiver", "smm"]) == 0
     assert "not as declared" not in capsys.readouterr().out
+
+
+def test_an_export_over_an_earlier_one_holds_only_its_own_messages(tmp_path: Path) -> None:
+    """The folder says what the new manifest says: the earlier export's messages and
+    plaintexts go, the vendor's own files stay."""
+    first = export_vectors(PRODUCT, tmp_path, senders=["reference"], functions=["sign"])
+    mine = tmp_path / "messages" / "notes.txt"
+    mine.write_text("mine")
+    second = export_vectors(PRODUCT, tmp_path, senders=["sermentis-mms"], functions=["encrypt"])
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    old = {v.file for v in first.vectors} | {n.file for n in first.negatives}
+    new = {v.file for v in second.vectors} | {n.file for n in second.negatives}
+    assert new <= written
+    assert not (old - new) & written
+    assert "plaintext/sign.mime" not in written and "plaintext/encrypt.mime" in written
+    assert mine.read_text() == "mine"

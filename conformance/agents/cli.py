@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,26 @@ def _party(
     return Party(path.resolve(), email, str(data.get("name", email)), directories, key_uris)
 
 
+def _check_date(text: str) -> None:
+    """A --date the agent could not put in the message is refused, not replaced by now."""
+    try:
+        parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        raise UserError(
+            f"--date {text!r}: not an RFC 5322 date (e.g. 'Tue, 15 Jul 2025 10:00:00 +0200')"
+        ) from None
+
+
+def _check_header_options(args: argparse.Namespace) -> None:
+    """A header value the message cannot carry is the caller's mistake (a usage error),
+    not the product declining the function."""
+    for option, value in (("--subject", args.subject), ("--message-id", args.message_id)):
+        if value is not None and ("\r" in value or "\n" in value):
+            raise UserError(f"{option} {value!r}: contains a line break (a header is one line)")
+    if args.message_id is not None and not args.message_id.isascii():
+        raise UserError(f"--message-id {args.message_id!r}: not ASCII (RFC 5322 msg-id)")
+
+
 def _recipient(arg: str, directories: frozenset[str]) -> tuple[Any, Party]:
     path = Path(arg)
     if path.is_dir():
@@ -198,6 +219,9 @@ def _send(args: argparse.Namespace) -> int:
         raise UserError("--to-address needs --directory ldap://HOST:PORT/BASE")
     if args.directory:
         Address.parse(args.directory)  # a bad address fails here, before any work
+    if args.date is not None:
+        _check_date(args.date)
+    _check_header_options(args)
     directories = frozenset(DIRECTORIES[:1])
     if args.recipient_in:
         directories = frozenset(d.strip() for d in args.recipient_in.split(",") if d.strip())
@@ -250,6 +274,12 @@ def _receive(args: argparse.Namespace) -> int:
     for p in [*args.trust, *args.crl]:
         if not Path(p).is_file():
             raise UserError(f"{p}: no such file")
+    # A file that is not what it is given as is the caller's mistake (a usage error, exit
+    # 2), said before any work, not the agent breaking (internal) in the middle of it.
+    for p in args.trust:
+        pem_files.certificates(p)
+    for p in args.crl:
+        pem_files.crls(p)
     request = ReceiveRequest(
         message=b"",
         recipient=party,
@@ -270,7 +300,10 @@ def _received(
     args: argparse.Namespace, status: Status, evidence: Evidence, content: bytes | Region | None
 ) -> int:
     if args.status_out:
-        Path(args.status_out).write_text(status.dumps() + "\n", encoding="utf-8")
+        try:
+            Path(args.status_out).write_text(status.dumps() + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--status-out {args.status_out}: {exc.strerror or exc}") from None
     _print_evidence(evidence.stderr)
     for err in status.errors:
         print(f"osm-conformance agent: {err.code.value}: {err.message}", file=sys.stderr)

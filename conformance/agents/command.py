@@ -30,7 +30,7 @@ from typing import Literal
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
-from conformance.agents.harness import PROTOCOL, HarnessError, harness_for
+from conformance.agents.harness import HELLO_TIMEOUT, PROTOCOL, HarnessError, harness_for
 from conformance.agents.tools import ToolRun, ToolTimeout, record, run
 from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
@@ -106,7 +106,9 @@ class CommandAgent:
                 [*self.argv, *args], evidence=evidence, input=stdin, timeout=self.timeout, cwd=cwd
             )
         try:
-            harness = harness_for([*self.argv, "serve"])
+            # A `serve` that never says hello costs at most a call's time, not 30 s.
+            hello = min(HELLO_TIMEOUT, self.timeout)
+            harness = harness_for([*self.argv, "serve"], hello_timeout=hello)
             reply = harness.call(args, stdin=stdin, cwd=str(cwd), timeout=self.timeout)
         except HarnessError as exc:
             evidence.notes.append(f"$ {' '.join([*self.argv, *args])}  -> harness error: {exc}")
@@ -172,9 +174,8 @@ class CommandAgent:
                 return SendResult(None, ErrorCode.INTERNAL, reason, ev)
             except HarnessError as exc:
                 reason = f"adapter harness: {exc}"
-                self._record(
-                    _adapter_call("send", request.function, started, None, "start", reason)
-                )
+                hung = self._harness_breach(started)
+                self._record(_adapter_call("send", request.function, started, None, hung, reason))
                 return SendResult(None, ErrorCode.INTERNAL, reason, ev)
         code = result.returncode
         breach: Breach | None = None
@@ -216,7 +217,8 @@ class CommandAgent:
             except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return self._broken(f"adapter did not start: {exc}", ev, started, None, "start")
             except HarnessError as exc:
-                return self._broken(f"adapter harness: {exc}", ev, started, None, "start")
+                hung = self._harness_breach(started)
+                return self._broken(f"adapter harness: {exc}", ev, started, None, hung)
             code = result.returncode
             try:
                 status = Status.loads(status_path.read_bytes())
@@ -238,6 +240,11 @@ class CommandAgent:
         self._record(_adapter_call("receive", None, started, code))
         content = result.stdout if code == 0 or result.stdout else None
         return Reception(content, status, ev)
+
+    def _harness_breach(self, started: float) -> Breach:
+        """A harness call that used up its time hung (as a one-shot call past its timeout);
+        any other harness failure is a `serve` that did not start or broke the protocol."""
+        return "timeout" if time.perf_counter() - started >= self.timeout else "start"
 
     def _broken(
         self,

@@ -26,6 +26,7 @@ import json
 import os
 import selectors
 import shlex
+import signal
 import subprocess
 import threading
 import time
@@ -64,6 +65,7 @@ class Harness:
         *,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
+        hello_timeout: float = HELLO_TIMEOUT,
     ) -> None:
         if not argv:
             raise ValueError("a harness needs a command")
@@ -71,6 +73,8 @@ class Harness:
         self.name = shlex.join(self.argv)[-160:]  # in error messages
         self.env = dict(env) if env else None
         self.cwd = cwd
+        # A child that does not say hello in this time is killed (and the call fails).
+        self.hello_timeout = hello_timeout
         self.hello = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr = bytearray()
@@ -99,6 +103,7 @@ class Harness:
                 env=full_env,
                 cwd=self.cwd,
                 close_fds=True,
+                process_group=0,  # a failure kills what the child started too (`_kill`)
             )
         except OSError as exc:
             raise HarnessError(f"cannot start harness {self.name}: {exc}") from exc
@@ -106,13 +111,16 @@ class Harness:
         assert self._proc.stdin and self._proc.stdout and self._proc.stderr
         for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             os.set_blocking(stream.fileno(), False)
-        line = self._exchange(b"", time.monotonic() + HELLO_TIMEOUT, "the hello line")
-        hello = _decode(line, "hello line")
-        if hello.get("protocol") != PROTOCOL:
-            self._kill()
-            raise HarnessError(
-                f"harness {self.name} speaks {hello.get('protocol')!r}, not {PROTOCOL!r}"
-            )
+        line = self._exchange(b"", time.monotonic() + self.hello_timeout, "the hello line")
+        try:
+            hello = _decode(line, "hello line")
+            if hello.get("protocol") != PROTOCOL:
+                raise HarnessError(
+                    f"harness {self.name} speaks {hello.get('protocol')!r}, not {PROTOCOL!r}"
+                )
+        except HarnessError:
+            self._kill()  # no child outlives a failed start
+            raise
         self.hello = {str(k): str(v) for k, v in hello.items()}
 
     def _kill(self) -> None:
@@ -120,7 +128,7 @@ class Harness:
         if proc is None:
             return
         if proc.poll() is None:
-            proc.kill()
+            kill_group(proc)
         with contextlib.suppress(subprocess.TimeoutExpired):  # one that ignores SIGKILL
             proc.wait(timeout=5)
         if proc.stderr is not None:  # its last words, e.g. a crash's message
@@ -181,9 +189,8 @@ class Harness:
             start = time.monotonic()
             line = self._exchange(data, start + timeout, f"request {rid} ({_brief(argv)})")
             seconds = time.monotonic() - start
-            reply = _decode(line, f"reply to request {rid}")
             try:
-                return self._reply(reply, rid, seconds)
+                return self._reply(_decode(line, f"reply to request {rid}"), rid, seconds)
             except HarnessError:
                 self._kill()
                 raise
@@ -271,6 +278,14 @@ class Harness:
         return HarnessError(message + (f"; it printed: {tail}" if tail else ""))
 
 
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child started with `process_group=0` and whatever it started (its group);
+    the child itself even if it left the group. The caller reaps it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()
+
+
 def _read(fd: int) -> bytes | None:
     """The next bytes, b"" at EOF (or a broken pipe), None when there is nothing yet."""
     try:
@@ -313,8 +328,14 @@ _pool_pid = os.getpid()
 _pool_lock = threading.Lock()
 
 
-def harness_for(command: Sequence[str], *, env: Mapping[str, str] | None = None) -> Harness:
-    """The running harness for `command` in this process, started on first use.
+def harness_for(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    hello_timeout: float = HELLO_TIMEOUT,
+) -> Harness:
+    """The running harness for `command` in this process, started on first use
+    (`hello_timeout` is the started harness's, whoever asks for it next).
 
     A failed call kills its child and the next call starts a fresh one (in
     `Harness.call`). A forked worker does not share its parent's children: it
@@ -328,7 +349,7 @@ def harness_for(command: Sequence[str], *, env: Mapping[str, str] | None = None)
             _pool_pid = os.getpid()
         harness = _pool.get(key)
         if harness is None:
-            harness = _pool[key] = Harness(command, env=env)
+            harness = _pool[key] = Harness(command, env=env, hello_timeout=hello_timeout)
         return harness
 
 

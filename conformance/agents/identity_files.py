@@ -7,15 +7,13 @@ keys opened once per process.
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography import x509
 
-from conformance import pem_files
+from conformance import json_files, pem_files
 from conformance.core.vocabulary import Party, Role
-from conformance.errors import UserError
 from conformance.token import PrivateKeyHandle, open_key
 
 
@@ -56,32 +54,9 @@ def role_certificate(identity_dir: Path, role: Role) -> x509.Certificate:
     return pem_files.certificate(identity_dir / f"{role}.pem")
 
 
-def intermediates(identity_dir: Path) -> list[x509.Certificate]:
-    """The CA certificates that issued this identity, without the self-signed root."""
-    path = identity_dir / "chain.pem"
-    if not path.exists():
-        return []
-    return list(_issued(pem_files.version(path)))
-
-
-@lru_cache(maxsize=1024)
-def _issued(at: pem_files.FileVersion) -> tuple[x509.Certificate, ...]:
-    # Once per version of the file: comparing two names costs cryptography a parse of each.
-    return tuple(c for c in pem_files.certificates(at.path) if c.issuer != c.subject)
-
-
 @lru_cache(maxsize=1024)
 def identity_json(identity_dir: Path) -> dict[str, object]:
-    path = identity_dir / "identity.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: not JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return data
+    return json_files.load_object(identity_dir / "identity.json")
 
 
 def certificate_email(cert: x509.Certificate) -> str | None:

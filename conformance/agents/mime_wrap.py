@@ -20,6 +20,7 @@ from typing import Literal
 from conformance.core import mime
 from conformance.core.mime import Entity
 from conformance.smime.b64 import encode_lines
+from conformance.smime.mime_build import header_value_ok
 
 LayerKind = Literal[
     "enveloped-data", "authEnveloped-data", "signed-data", "multipart-signed", "plain"
@@ -114,6 +115,12 @@ def envelope_headers(
     message_id: str | None,
 ) -> bytes:
     """The RFC 5322 header lines a mail client writes above the S/MIME entity."""
+    for value, what in (
+        (subject, "Subject"),
+        (date or "", "Date"),
+        (message_id or "", "Message-ID"),
+    ):
+        header_value_ok(value, what)
     lines = [
         f"From: {sender}",
         f"To: {', '.join(recipients)}",

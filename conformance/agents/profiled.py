@@ -46,6 +46,7 @@ from conformance.smime.read_errors import message_limit
 from conformance.smime.receive_spooled import SpooledReading, read_message_bounded, read_spooled
 from conformance.status import ErrorCode, Status
 from conformance.token import PrivateKeyHandle, TokenError, UnsupportedMechanism
+from conformance.token.files import intermediates
 from conformance.token.software import SoftwareKey
 
 Rng = Callable[[int], bytes]
@@ -257,7 +258,7 @@ class ProfileAgent:
         )
         parties = (
             signer,
-            files.intermediates(sender_dir),
+            intermediates(sender_dir),
             list(request.recipients),
             headers,
         )
@@ -395,7 +396,7 @@ class ProfileAgent:
             options=self._receive_options,
             limits=self.limits,
             validation_time=self.validation_time,
-            intermediates=files.intermediates(recipient),
+            intermediates=intermediates(recipient),
         )
         return Reception(content, status)
 
@@ -429,7 +430,7 @@ class ProfileAgent:
                 options=self._receive_options,
                 limits=self.limits,
                 validation_time=self.validation_time,
-                intermediates=files.intermediates(request.recipient.identity_dir),
+                intermediates=intermediates(request.recipient.identity_dir),
             )
         except Exception as exc:  # a bug, or a UserError of the identity files
             spool.close()

@@ -17,6 +17,7 @@ auditor can replay any cell with the tools themselves.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from conformance.agents.base import Evidence
-from conformance.agents.harness import HarnessError, harness_for
+from conformance.agents.harness import HarnessError, harness_for, kill_group
 from conformance.errors import MissingComponent, UserError
 from conformance.paths import HARNESS_DIR
 
@@ -132,28 +133,51 @@ def run(
         full_env.update(env)
     start = time.monotonic()
     try:
-        proc = subprocess.run(
+        # A process group of its own, so that a timeout kills what the tool started too
+        # (a shell's children, an adapter's helpers). Not a session: setsid doubles the
+        # cost of a call, and a matrix makes thousands.
+        proc = subprocess.Popen(
             argv,
-            input=input,
-            capture_output=True,
-            timeout=timeout,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=full_env,
             cwd=cwd,
-            check=False,
+            process_group=0,
         )
+    except OSError as exc:
+        raise MissingComponent(f"cannot run {argv[0]}: {exc}") from exc
+    try:
+        stdout, stderr = proc.communicate(input, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        result = ToolRun(argv, -1, exc.stdout or b"", exc.stderr or b"", time.monotonic() - start)
+        said = _kill_group(proc)
+        result = ToolRun(argv, -1, *said, time.monotonic() - start)
         if evidence is not None:
             record(evidence, result)
         raise ToolTimeout(f"{shlex.join(argv)} did not finish within {timeout:.0f}s") from exc
-    except OSError as exc:
-        raise MissingComponent(f"cannot run {argv[0]}: {exc}") from exc
-    result = ToolRun(
-        argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start, mode
-    )
+    except BaseException:  # e.g. KeyboardInterrupt: no tool outlives its caller
+        _kill_group(proc)
+        raise
+    result = ToolRun(argv, proc.returncode, stdout, stderr, time.monotonic() - start, mode)
     if evidence is not None:
         record(evidence, result)
     return result
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """SIGKILL the tool and what it started, reap it and close its pipes; what it wrote
+    until then (its last words, for the evidence), unless something that left its group
+    still holds the pipes open."""
+    kill_group(proc)
+    said = (b"", b"")
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError, ValueError):
+        said = proc.communicate(timeout=2)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    return said
 
 
 def engine_mode() -> EngineMode:

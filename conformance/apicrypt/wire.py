@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from conformance.core.vocabulary import MODEL_LABEL
 from conformance.pki.apicrypt_keys import ApicryptKey, public_signing_key
 from conformance.smime.b64 import encode_lines
+from conformance.smime.mime_build import header_value_ok
 
 BEGIN = b"-----BEGIN APICRYPT MODEL MESSAGE-----"
 END = b"-----END APICRYPT MODEL MESSAGE-----"
@@ -183,6 +184,8 @@ def mail(
 ) -> bytes:
     from email.header import Header
 
+    for value, what in ((subject, "Subject"), (date, "Date"), (message_id, "Message-ID")):
+        header_value_ok(value, what)
     headers = [
         f"From: {from_addr}",
         f"To: {', '.join(to)}",

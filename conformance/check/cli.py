@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--identity",
         type=Path,
         metavar="DIR",
-        help="the recipient's identity directory (export layout): decrypts and checks inner layers",
+        help="the recipient's identity directory (export layout): decrypts and checks inner "
+        "layers; the CAs of its chain.pem verify their CRLs",
     )
     parser.add_argument(
         "--trust",
@@ -96,7 +97,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--html", type=Path, metavar="OUT", help="also write the report as HTML")
     parser.add_argument(
-        "--catalogue", action="store_true", help="list the rules instead of checking a message"
+        "--catalogue",
+        action="store_true",
+        help="print the rules instead of checking a message (no MESSAGE; redirect to save them)",
     )
     parser.add_argument(
         "--markdown",
@@ -107,8 +110,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _require_file(path: Path, what: str) -> None:
-    if not path.is_file():
+    """A file to read: a regular file, or a stream such as /dev/stdin or `<(...)`."""
+    if path.is_dir():
+        raise UserError(f"{path}: a directory, not a {what} file")
+    if not path.exists():
         raise UserError(f"{path}: no such {what} file")
+
+
+def _require_identity(directory: Path) -> None:
+    """--identity is there to decrypt: without its encryption certificate and key, every
+    encrypted message would get an ENC-004 ERROR for the tester's setup (a usage error)."""
+    from conformance.token.files import load_certificate, load_private_key
+
+    if not directory.is_dir():
+        raise UserError(f"{directory}: no such identity directory")
+    load_certificate(directory, "encrypt")
+    load_private_key(directory, "encrypt")
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -116,19 +133,33 @@ def handle(args: argparse.Namespace) -> int:
     from conformance.check.runner import check_saved_file, default_trust
 
     if args.catalogue:
+        if args.message is not None:
+            # It prints: a file named after it would otherwise be silently left unwritten.
+            flags = "--catalogue --markdown" if args.markdown else "--catalogue"
+            raise UserError(
+                f"check --catalogue prints the rules and takes no MESSAGE file (got "
+                f"{args.message}); to write them to a file: osm-conformance check {flags} "
+                f"> {args.message}"
+            )
+        if args.html is not None:
+            raise UserError(f"--html goes with a MESSAGE, not --catalogue: {args.html} not written")
         sys.stdout.write(catalogue_markdown() if args.markdown else catalogue_text())
         return 0
     if args.markdown:
         raise UserError("--markdown goes with --catalogue")
     if args.message is None:
         raise UserError("check: a MESSAGE file is required (or --catalogue)")
+    for option, value in (("--sender", args.sender), ("--recipient", args.recipient)):
+        if value is not None and not value.strip():
+            # An empty address would silently mean "not given": HDR-008/HDR-009 not run.
+            raise UserError(f"{option}: an empty address (give the address, or omit {option})")
     _require_file(args.message, "message")
     for path in args.trust:
         _require_file(path, "trust anchor")
     for path in args.crl:
         _require_file(path, "CRL")
-    if args.identity is not None and not args.identity.is_dir():
-        raise UserError(f"{args.identity}: no such identity directory")
+    if args.identity is not None:
+        _require_identity(args.identity)
     try:
         message = args.message.read_bytes()
     except OSError as exc:

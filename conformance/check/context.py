@@ -21,6 +21,7 @@ from conformance.core import certificates
 from conformance.core.bilingual import Bilingual
 from conformance.errors import UserError
 from conformance.token.base import PrivateKeyHandle
+from conformance.token.files import intermediates
 
 T = TypeVar("T")
 
@@ -108,6 +109,7 @@ class Context:
     trust: list[x509.Certificate]
     crls: list[x509.CertificateRevocationList]
     identity_certificates: list[asn1_x509.Certificate]  # all roles of --identity
+    identity_chain: list[asn1_x509.Certificate]  # the CAs of --identity's chain.pem
     intended: asn1_x509.Certificate | None  # the recipient's encryption certificate
     intended_source: Bilingual  # where `intended` came from, for messages
     identity_given: bool
@@ -268,6 +270,9 @@ def build_context(
     trust_certs = [c for p in trust for c in pem_files.certificates(p)]
     crl_list = [pem_files.crl(p) for p in crls]
     intended, source, identity_certs = _intended(identity_dir, expected_recipient)
+    # The recipient's own copy of its issuers, as the receiver has (agents.profiled): the CRL
+    # of the CA that issued its certificate is verified with it when the message carries none.
+    chain = [] if identity_dir is None else intermediates(Path(identity_dir))
     root = parse_message(message)
     context = Context(
         message=message,
@@ -276,6 +281,7 @@ def build_context(
         trust=trust_certs,
         crls=crl_list,
         identity_certificates=identity_certs,
+        identity_chain=[to_asn1(c) for c in chain],
         intended=intended,
         intended_source=source,
         identity_given=identity_dir is not None,
@@ -285,6 +291,7 @@ def build_context(
     )
     key, key_error = _open_key(identity_dir)
     reader = LayerReader(key, key_error, [to_asn1(c) for c in trust_certs])
+    reader.parts[0] = len(root.walk())  # one MAX_PARTS for the message and its CMS contents
     if identity_dir is not None:
         reader.fallback = functools.partial(_software_key, Path(identity_dir))
     reader.read(root)

@@ -110,6 +110,7 @@ TITLES_FR: Final[dict[str, str]] = {
     "HDR-007": "Mots encodés bien formés",
     "HDR-008": "From est l'expéditeur attendu",
     "HDR-009": "To contient le destinataire attendu",
+    "HDR-010": "Bloc d'en-tête bien formé",
     "MIME-001": "Fins de ligne CRLF",
     "MIME-002": "Lignes d'au plus 998 caractères",
     "MIME-003": "Content-Type valide avec ses paramètres requis",

@@ -130,6 +130,8 @@ class CmsLayer:
     signed: SignedFacts | None = None
     envelope: EnvelopeFacts | None = None
     inner: Node | None = None
+    trailing: int = 0  # octets after the ContentInfo (core.cms.ContentInfo.trailing)
+    too_deep: bool = False  # a content past the nesting limit, not examined (MIME-004)
 
     @property
     def name(self) -> str:
@@ -184,6 +186,7 @@ class LayerReader:
                 layer.error = f"{exc.where} does not parse: {exc.detail}"
             return layer, None
         layer.content_type = info.content_type
+        layer.trailing = info.trailing
         return layer, info.content
 
     def _detached(self, node: Node) -> None:
@@ -209,7 +212,9 @@ class LayerReader:
             inner = self._envelope(layer, content)
         elif isinstance(content, DataParts):
             inner = content.content
-        if inner is not None and node.depth < MAX_DEPTH:
+        if inner is not None and node.depth >= MAX_DEPTH:
+            layer.too_deep = True
+        elif inner is not None:
             child = parse_node(inner, f"{node.path}.1", layer.name, node.depth + 1, self.parts)
             node.children.append(child)
             layer.inner = child

@@ -27,7 +27,7 @@ from conformance.cli_support import print_json
 from conformance.core.vocabulary import LANGUAGES
 from conformance.errors import UserError
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
-from conformance.paths import PROFILES_DIR
+from conformance.paths import PROFILES_DIR, output_folder
 from conformance.profiles.loader import SOURCES_FILE, load_profiles, load_sources
 from conformance.profiles.practice import Rules, load_practice_software
 from conformance.profiles.schema import Profile
@@ -88,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("the practice software table has no rules: section (docs/choose.md)")
     profiles = load_profiles()
     practice = load_practice(args.practice, profiles, table)
+    if args.out is not None:  # before the sub-matrix runs into it
+        output_folder(args.out)
     sources, _ = load_sources([PROFILES_DIR / SOURCES_FILE])
     columns = next((s.columns for s in sources.values() if s.columns), None) or []
     if args.results is not None:

@@ -42,6 +42,20 @@ class Reason:
     key: str
     params: Mapping[str, str | int] = field(default_factory=dict)
     cite: Citation | None = None
+    # The `groups` of `interop_share_but`, which the view words: a verdict is a word of the
+    # page's language, not results.json's identifier.
+    unreached: tuple[Unreached, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unreached:
+    """The first cell with one group of correspondents that does not pass."""
+
+    tool: str
+    count: int
+    way: str  # → from the tool to them, ← from them to the tool
+    function: str
+    verdict: str  # results.json's, or `missing`
 
 
 @dataclass(frozen=True)
@@ -267,10 +281,9 @@ def _interoperability(exchanges: list[Exchange], rules: Rules, out: list[Reason]
         "percent": round(100 * reached / total),
     }
     effect: Effect = "favours" if reached == total else "neutral" if reached else "warns"
-    unreached = [_why_not(e) for e in exchanges if not e.works]
+    unreached = tuple(_why_not(e) for e in exchanges if not e.works)
     if unreached:
-        params["groups"] = "; ".join(unreached)
-        out.append(Reason("interoperability", effect, "interop_share_but", params, cite))
+        out.append(Reason("interoperability", effect, "interop_share_but", params, cite, unreached))
     else:
         out.append(Reason("interoperability", effect, "interop_share", params, cite))
     missing = sorted({e.correspondent.tool for e in exchanges if _missing(e)})
@@ -281,14 +294,13 @@ def _interoperability(exchanges: list[Exchange], rules: Rules, out: list[Reason]
     return reached / total
 
 
-def _why_not(e: Exchange) -> str:
-    """`tool ×count (→ function verdict)`: the first cell that does not pass, → from the
-    tool to them, ← from them to the tool."""
+def _why_not(e: Exchange) -> Unreached:
+    """The first cell that does not pass, → from the tool to them, ← from them to the tool."""
     c = e.correspondent
     cells = [("→", f, v) for f, v in e.to_them.items()]
     cells += [("←", f, v) for f, v in e.from_them.items()]
     way, function, verdict = next(cell for cell in cells if cell[2] != "pass")
-    return f"{c.tool} ×{c.count} ({way} {function} {verdict})"
+    return Unreached(c.tool, c.count, way, function, verdict)
 
 
 def _missing(e: Exchange) -> bool:

@@ -33,7 +33,13 @@ class Notes:
 
 
 def message(reason: Reason, t: Translator) -> str:
-    return t(f"choose.why.{reason.key}", **reason.params)
+    params = dict(reason.params)
+    if reason.unreached:  # `tool ×count (→ function verdict)`, the verdict in words
+        params["groups"] = "; ".join(
+            f"{u.tool} ×{u.count} ({u.way} {u.function} {t.label('verdict', u.verdict)})"
+            for u in reason.unreached
+        )
+    return t(f"choose.why.{reason.key}", **params)
 
 
 def citation_text(cite: Citation | None, ranking: Ranking, t: Translator) -> str | None:

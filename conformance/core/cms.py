@@ -170,10 +170,14 @@ Parts: TypeAlias = SignedParts | EnvelopedParts | DigestedParts | EncryptedParts
 
 
 class ContentInfo(NamedTuple):
-    """A ContentInfo read: `content` is None for content types not read here."""
+    """A ContentInfo read: `content` is None for content types not read here.
+
+    `trailing`: octets after the ContentInfo. Readers ignore them, as OpenSSL does (its
+    `cms` reads the object and stops); the validator reports them (CMS-001)."""
 
     content_type: str
     content: Parts
+    trailing: int = 0
 
 
 def signing_time(value: bytes) -> datetime | None:
@@ -651,14 +655,17 @@ def _present(value: object) -> bool:
 
 
 def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
-    info = cms.ContentInfo.load(der, strict=False)
+    info = cms.ContentInfo.load(der, strict=False)  # not strict: what follows it is read
+    _, used = parser._parse(der, len(der), 0)
+    trailing = len(der) - used
     content_type = info["content_type"].dotted
     missing = CmsError("", f"ContentInfo of type {layer_name(content_type)} has no content")
     fields = _raw_children(info.contents)
     if len(fields) < 2:
         raise missing
     if content_type == oids.DATA:  # read raw: asn1crypto refuses a constructed definite string
-        return ContentInfo(content_type, DataParts(_raw_octets(fields[1], explicit=True)))
+        data = DataParts(_raw_octets(fields[1], explicit=True))
+        return ContentInfo(content_type, data, trailing)
     content = info["content"]
     if not _present(content):
         raise missing
@@ -682,7 +689,7 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
         parts = EncryptedParts(*_asn1crypto_encrypted_info(content["encrypted_content_info"]))
     else:
         parts = None
-    return ContentInfo(content_type, parts)
+    return ContentInfo(content_type, parts, trailing)
 
 
 def _raw_children(contents: bytes) -> list[tuple[int, int, int, bytes, bytes, bytes]]:

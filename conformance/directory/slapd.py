@@ -108,6 +108,8 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
+    if port_in_use(host, 0):  # not even a free port: not an address of this host
+        raise RuntimeError(f"{host}: not an IPv4 address this machine has")
     if port and port_in_use(host, port):
         raise RuntimeError(f"{host}:{port} is already in use")
     work = Path(tempfile.mkdtemp(prefix="osm-slapd-"))

@@ -20,6 +20,7 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import SendRequest
 from conformance.core.vocabulary import Function, Party
 from conformance.paths import HARNESS_DIR, PKI_DIR, RFC4134_DIR, VECTORS_DIR, cache_dir
+from conformance.token.files import intermediates
 
 __all__ = ["Seed", "load_seeds"]
 
@@ -148,7 +149,7 @@ def option_seeds() -> list[Seed]:
     sender, recipient = _party(SENDER), _party(RECIPIENT)
     signer = files.key(sender, "sign", software=True)
     headers = Headers(from_addr=sender.email, to=[recipient.email], subject="fuzz seed")
-    chain = files.intermediates(sender.identity_dir)
+    chain = intermediates(sender.identity_dir)
     to = [files.role_certificate(recipient.identity_dir, "encrypt")]
     variants: dict[str, tuple[Operation, SendOptions]] = {
         "pss-sign": ("sign", SendOptions(sign=SignOptions(algorithm="rsa-pss"))),

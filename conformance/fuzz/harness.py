@@ -30,6 +30,7 @@ from conformance.profiles.loader import load_profile
 from conformance.smime.options import Limits, ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode, Status
+from conformance.token.files import intermediates
 
 __all__ = ["FAILURE_CLASSES", "Outcome", "Target", "answers_in_order", "status_key"]
 
@@ -78,7 +79,7 @@ class Target:
             options=self.options,
             limits=Limits(),
             validation_time=VALIDATION_TIME,
-            intermediates=files.intermediates(self.recipient.identity_dir),
+            intermediates=intermediates(self.recipient.identity_dir),
         )
 
     def validate(self, message: bytes) -> list[str]:

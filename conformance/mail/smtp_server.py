@@ -19,6 +19,7 @@ import socket
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -32,9 +33,8 @@ from conformance.mail.tls import client_context, server_context
 
 # aiosmtpd 1.4 sets its own deprecated Session.login_data at every AUTH and logs a warning
 # about it on its "mail.log" logger: its internals, not a fact about the client.
-logging.getLogger("mail.log").addFilter(
-    lambda record: "login_data is deprecated" not in record.getMessage()
-)
+_LOG = logging.getLogger("mail.log")
+_LOG.addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
 
 SUBMIT_TIMEOUT_S = 30.0
 # An address the server takes: local@domain, no space, no angle bracket left over.
@@ -251,6 +251,25 @@ def smtp_server(
         controller.stop()
 
 
+@contextmanager
+def log_to(path: Path) -> Iterator[None]:
+    """What the servers log (aiosmtpd's warnings on "mail.log": a client's unknown command,
+    a failed TLS handshake, with the client's address) appended to `path` instead of
+    stderr for the length of the block: a server in front of a tester keeps its
+    terminal to its own lines, and the facts stay in the file."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    propagate = _LOG.propagate
+    _LOG.addHandler(handler)
+    _LOG.propagate = False
+    try:
+        yield
+    finally:
+        _LOG.propagate = propagate
+        _LOG.removeHandler(handler)
+        handler.close()
+
+
 def _refusal(endpoint: Endpoint, code: int, text: bytes | str) -> DeliveryError:
     said = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     said = " ".join(said.split())
@@ -319,6 +338,10 @@ def submit(
             options: list[str] = []  # smtplib adds SIZE= itself when the server announces it
             if _EIGHT_BIT.search(data) and client.has_extn("8bitmime"):
                 options.append("BODY=8BITMIME")
+            if not "".join((mail_from, *rcpt_tos)).isascii():
+                # RFC 6531: a non-ASCII address only with SMTPUTF8, which smtplib refuses
+                # (SMTPNotSupportedError) when the server does not announce it.
+                options.append("SMTPUTF8")
             refused = client.sendmail(mail_from, list(rcpt_tos), data, mail_options=options)
             if refused:  # some recipients took it, these did not
                 address, (code, text) = next(iter(refused.items()))

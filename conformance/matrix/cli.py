@@ -23,7 +23,7 @@ from conformance.matrix.spec import (
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
 )
-from conformance.paths import cache_dir
+from conformance.paths import cache_dir, output_folder
 from conformance.results import Results, load_results
 
 HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
@@ -171,11 +171,21 @@ def register(subparsers: Any) -> None:
         type=byte_size,
         metavar="SIZE",
         help="the SIZE limit the SMTP hops announce (e.g. 10M; default: their own; Postfix "
-        "keeps its default)",
+        "keeps its default); with --transport smtp or --via only",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     _add_gate_options(parser)
     parser.set_defaults(func=_run)
+
+
+def _check_junit_path(path: Path) -> None:
+    """--junit-xml writable before the run: pytest writes it at the very end, and a
+    path it cannot write would then lose the whole run (results.json included)."""
+    output_folder(path.parent, "--junit-xml's folder")
+    if path.is_dir():
+        raise UserError(f"--junit-xml {path}: a directory, not a file")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"--junit-xml {path}: cannot write it (permission denied)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -190,8 +200,11 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("--variants must be at least 1 (the basic variant)")
     routes = parse_via(args.via, hops()) if args.via else ()  # before any cell runs
     transport = resolve_transport(args.transport, routes)
-    out: Path = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    if args.max_message_bytes is not None and transport != "smtp":  # else silently unused
+        raise UserError("--max-message-bytes is what the SMTP hops announce: add --transport smtp")
+    out: Path = output_folder(args.out.resolve())
+    if args.junit_xml:
+        _check_junit_path(args.junit_xml.resolve())
     stale = out / RESULTS_FILE
     if stale.exists():
         stale.unlink()

@@ -3,6 +3,7 @@ and for the rejection matrix the policy and the hostile variants per case."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,10 @@ class MatrixSpec:
     max_message_bytes: int | None = None  # the SIZE the hops announce (None: their own)
     _profiles: dict[str, Profile] = field(default_factory=dict, compare=False, repr=False)
     _data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # `--function sign --function sign` is one column: each of its cells runs once.
+        object.__setattr__(self, "functions", tuple(dict.fromkeys(self.functions)))
 
     def profiles(self) -> dict[str, Profile]:
         """The run's agents: named folders replace the shipped profiles, files join them."""
@@ -188,6 +193,6 @@ class MatrixSpec:
 
 def _existing(paths: list[Path]) -> list[Path]:
     for path in paths:
-        if not path.exists():
+        if not os.path.exists(path):  # os.path: False, not an OSError, for a name too long
             raise UserError(f"{path}: no such profile file or directory")
     return paths

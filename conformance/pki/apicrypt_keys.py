@@ -21,6 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from conformance import json_files
 from conformance.core.vocabulary import MODEL_LABEL
 from conformance.errors import UserError
 
@@ -79,8 +80,8 @@ def load_key(identity_dir: Path) -> ApicryptKey | None:
     path = identity_dir / KEY_FILE
     if not path.is_file():
         return None
+    data = json_files.load_object(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
         return ApicryptKey(
             owner=str(data["owner"]),
             envelope_key=base64.b64decode(data["envelope_key"], validate=True),

@@ -56,7 +56,11 @@ def register(subparsers: Any) -> None:
         description=(
             "Write DIR/ca/ (root, intermediate, CRLs), DIR/ca-unknown/ and "
             "DIR/identities/<id>/ (PEM certificates and keys, identity.json, "
-            "identity.p12 and one PKCS#12 per role, password 'test', legacy PBE)."
+            "identity.p12 and one PKCS#12 per role, password 'test', legacy PBE). "
+            "DIR is new, empty or an earlier export (its pki.json says so): the "
+            "identities that export wrote are removed first, so that DIR holds exactly "
+            "those its new pki.json lists; files the export did not write stay. Any other "
+            "non-empty DIR is refused (exit 2)."
         ),
     )
     export.add_argument("out", type=Path, metavar="DIR", help="target directory")
@@ -81,7 +85,11 @@ def _init(args: argparse.Namespace) -> int:
         raise UserError(f"--seed must be a non-negative integer, not {seed}")
     if args.dir is None:
         paths.source_checkout("pki init without --dir")
-    report = build_pki(args.dir or paths.PKI_DIR, seed)
+    target = args.dir or paths.PKI_DIR
+    try:
+        report = build_pki(target, seed)
+    except OSError as exc:
+        raise UserError(f"--dir {target}: cannot write ({_reason(exc)})") from None
     print(
         f"built test PKI in {report.directory} (seed {report.seed}): "
         f"{len(report.identities)} identities, {report.keys} RSA keys, {report.seconds:.1f} s"
@@ -121,6 +129,15 @@ def _export(args: argparse.Namespace) -> int:
     from conformance.pki.model import load_pki
 
     pki = load_pki(args.dir)
-    ids = export_pki(pki, args.out, args.identity)
+    try:
+        ids = export_pki(pki, args.out, args.identity)
+    except OSError as exc:
+        raise UserError(f"{args.out}: cannot write the export ({_reason(exc)})") from None
     print(f"exported {len(ids)} identities to {args.out} (PKCS#12 password: test)")
     return 0
+
+
+def _reason(exc: OSError) -> str:
+    """The OS's reason and the file it concerns, without a traceback."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"

@@ -10,7 +10,10 @@ keys and certificates, HMAC-SHA1 MAC) that gpgsm and old tools require:
 - auth.p12, sign.p12, encrypt.p12: each role's key, certificate and chain, so
   that a tool that must decrypt imports encrypt.p12.
 
-The exported directory loads again with `load_pki(DIR)`.
+The exported directory loads again with `load_pki(DIR)`. DIR is new, empty or an
+earlier export (its pki.json says so), whose identities are removed first: DIR then
+holds exactly the identities its pki.json lists. Only files an export writes are
+removed; any other folder is refused.
 """
 
 from __future__ import annotations
@@ -30,15 +33,18 @@ from cryptography.hazmat.primitives.serialization import (
     pkcs12,
 )
 
-from conformance.core.vocabulary import Role
+from conformance import json_files
+from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
-from conformance.pki.apicrypt_keys import write_key
+from conformance.pki.apicrypt_keys import KEY_FILE, write_key
 from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, Identity, TestPKI
 from conformance.pki.p12_gpgsm import gpgsm_can_open
 
 P12_PASSWORD = b"test"
 # The classic iteration count of legacy tools; the password is public anyway.
 P12_KDF_ROUNDS = 2048
+# pki.json's "exported_from": how a later export knows the folder is an earlier one.
+EXPORTED_FROM = "osm-conformance pki export"
 
 _EXPORT_README = """\
 # osm-conformance test PKI export: TEST KEYS ONLY
@@ -132,6 +138,48 @@ def _copy_files(source: Path, target: Path, names: Sequence[str]) -> None:
             shutil.copyfile(source / name, target / name)
 
 
+def _identity_files(folder: Path) -> set[str]:
+    """The names of the files an export writes into this identity folder."""
+    names = {IDENTITY_FILE, "chain.pem", "identity.p12", KEY_FILE}
+    names |= {f"{role}{suffix}" for role in ROLES for suffix in (".pem", ".key.pem", ".p12")}
+    try:  # a PKI may name its certificate and key files otherwise (identity.json)
+        identity = Identity.load(folder)
+    except UserError:
+        return names
+    return names | {name for _, name in identity.certificate_files + identity.key_files}
+
+
+def _clear_earlier_export(out: Path) -> None:
+    """Refuse a non-empty `out` that is not an earlier export; in one, remove the
+    identities it lists (the files an export writes, then the folder if left empty).
+
+    Otherwise the identities of an earlier, larger export would stay beside a pki.json
+    that no longer lists them; a file the suite did not write is never removed.
+    """
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    manifest = out / MANIFEST_FILE
+    earlier = json_files.load_object(manifest) if manifest.is_file() else {}
+    if earlier.get("exported_from") != EXPORTED_FROM:
+        raise UserError(
+            f"{out}: not empty and not an earlier export (its {MANIFEST_FILE} would say "
+            "so); export into a new or empty directory"
+        )
+    listed = earlier.get("identities")
+    ids = {i for i in listed if isinstance(i, str)} if isinstance(listed, list) else set()
+    identities = out / "identities"
+    folders = sorted(identities.iterdir()) if identities.is_dir() else []
+    for folder in folders:
+        if folder.name not in ids or folder.is_symlink() or not folder.is_dir():
+            continue
+        for name in _identity_files(folder):
+            path = folder / name
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
 def export_pki(pki: TestPKI, out: Path, identity_ids: Sequence[str] | None = None) -> list[str]:
     """Write the export of `pki` (or of `identity_ids` only) into `out`; returns the ids."""
     if out.exists() and not out.is_dir():
@@ -140,6 +188,19 @@ def export_pki(pki: TestPKI, out: Path, identity_ids: Sequence[str] | None = Non
         raise UserError(f"{out}: is the source PKI itself; export elsewhere")
     ids = list(identity_ids) if identity_ids else sorted(pki.identities)
     chosen = [pki.identity(i) for i in dict.fromkeys(ids)]
+    _clear_earlier_export(out)
+    manifest = {
+        "format": 1,
+        "seed": pki.seed,
+        "exported_from": EXPORTED_FROM,
+        "test_only": True,
+        "identities": [i.id for i in chosen],
+        "pkcs12_password": P12_PASSWORD.decode(),
+    }
+    # Written first: an export cut short is still known as one, and the next export
+    # over it clears it.
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     ca_files = [
         "root.pem",
         "intermediate.pem",
@@ -161,14 +222,5 @@ def export_pki(pki: TestPKI, out: Path, identity_ids: Sequence[str] | None = Non
         _write_p12s(identity, target)
         # The association issues every member an Apicrypt-model key (docs/apicrypt-model.md).
         write_key(target, identity.email)
-    manifest = {
-        "format": 1,
-        "seed": pki.seed,
-        "exported_from": "osm-conformance pki export",
-        "test_only": True,
-        "identities": [i.id for i in chosen],
-        "pkcs12_password": P12_PASSWORD.decode(),
-    }
-    (out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     (out / "README.md").write_text(_EXPORT_README, encoding="utf-8")
     return [i.id for i in chosen]

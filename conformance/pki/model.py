@@ -8,7 +8,6 @@ path and modification time.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +15,7 @@ from typing import Any, ClassVar
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conformance import pem_files
+from conformance import json_files, pem_files
 from conformance.core.vocabulary import ROLES, Party, Role
 from conformance.errors import UserError
 from conformance.paths import PKI_DIR
@@ -57,15 +56,7 @@ def read_crl(path: Path) -> x509.CertificateRevocationList:
 def _load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{path}: missing")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from exc
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 ({exc.reason})") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a JSON object")
-    return data
+    return json_files.load_object(path)
 
 
 def _string(data: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:

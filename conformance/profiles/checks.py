@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from conformance.core.vocabulary import REAL_TOOLS
+from conformance.functions import OPERATION, Operation
 from conformance.profiles.schema import Citation, Profile, Source, field_paths
 
 Loc = tuple[str | int, ...]
@@ -80,6 +81,7 @@ def _receive_rules(p: Profile) -> list[Problem]:
         out.append(
             (("receive", "functions"), "lists functions but it reads neither S/MIME nor Apicrypt")
         )
+    out += _empty_accept_lists(p)
     if receive.apicrypt.reads == "envelope-only" and receive.apicrypt.require_signature:
         out.append(
             (
@@ -87,6 +89,32 @@ def _receive_rules(p: Profile) -> list[Problem]:
                 "an envelope-only reader cannot require the Apicrypt signature it cannot check",
             )
         )
+    return out
+
+
+# The accept lists of receive.smime each operation reads through (conformance/functions.py).
+_SIGNED = ("digests", "signature_algorithms", "formats", "media_types")
+_ENCRYPTED = ("ciphers", "key_transports", "media_types")
+_NEEDED_BY: dict[Operation, frozenset[str]] = {
+    "sign": frozenset(_SIGNED),
+    "encrypt": frozenset(_ENCRYPTED),
+    "sign-encrypt": frozenset(_SIGNED + _ENCRYPTED),
+}
+
+
+def _empty_accept_lists(p: Profile) -> list[Problem]:
+    """An empty accept list refuses every message that needs it: a function listed in
+    receive.functions would then fail every cell, as if the senders were at fault. Null
+    (anything the engine reads) is not empty; an Apicrypt reader may get it that way."""
+    smime = p.receive.smime
+    if smime is None or p.receive.apicrypt.reads != "none":
+        return []
+    out: list[Problem] = []
+    for name in dict.fromkeys(_SIGNED + _ENCRYPTED):
+        needing = [f for f in p.receive.functions if name in _NEEDED_BY[OPERATION[f]]]
+        if getattr(smime, name) == [] and needing:
+            message = f"empty: it reads no message of {', '.join(needing)} (receive.functions)"
+            out.append((("receive", "smime", name), message))
     return out
 
 

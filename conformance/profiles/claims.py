@@ -26,6 +26,7 @@ from conformance.profiles.loader import (
     load_sources,
     place,
     read_document,
+    sources_file,
     validate,
 )
 from conformance.profiles.schema import ComplianceClaim, Section, SourceId, Text
@@ -125,7 +126,7 @@ def _load(path: Path, profile_ids: Collection[str] | None) -> tuple[Claims | Non
         from conformance.profiles.loader import profile_paths
 
         profile_ids = {p.stem for p in profile_paths()}
-    sources, found = load_sources([path.parent / "sources.yaml"])
+    sources, found = load_sources([sources_file(path.parent)])
     problems += found
     builder = _Builder(data, set(profile_ids), set(sources), origins, path)
     claims = builder.build()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,11 +17,15 @@ from conformance.paths import source_checkout
 from conformance.profiles import docgen
 from conformance.profiles.claims import CLAIMS_FILE, lint_claims
 from conformance.profiles.loader import (
+    DATA_FILES,
+    Problem,
     ProfileError,
     display_path,
     lint,
     load_profile,
     load_profiles,
+    load_sources,
+    profile_paths,
 )
 from conformance.profiles.practice import PRACTICE_FILE, lint_practice_software
 from conformance.profiles.schema import ID_PATTERN, Criteria, Profile
@@ -38,7 +43,8 @@ def register(subparsers: Any) -> None:
         "lint",
         help="check profiles; exit 1 on any problem",
         description="Check profiles (default: the shipped ones, with claims.yaml "
-        "and practice-software.yaml). Every problem is printed as FILE:LINE: FIELD: message.",
+        "and practice-software.yaml; a folder named: its profiles and data files, as `run "
+        "--profiles` reads them). Every problem is printed as FILE:LINE: FIELD: message.",
     )
     p.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="profile files or directories"
@@ -86,9 +92,13 @@ def register(subparsers: Any) -> None:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    problems = lint(args.paths or None)
-    if not args.paths:
-        problems += lint_claims() + lint_practice_software()
+    if args.paths:
+        profiles = [p for p in args.paths if p.name not in DATA_FILES]
+        problems = lint(profiles) + _lint_data_files(args.paths)
+    else:
+        problems = lint() + lint_claims() + lint_practice_software()
+    # Once each: a sources.yaml is read for the profiles and for each data file beside.
+    problems = list({str(problem): problem for problem in problems}.values())
     for problem in problems:
         print(problem)
     if problems:
@@ -101,6 +111,26 @@ def _lint(args: argparse.Namespace) -> int:
     )
     print(f"ok: {checked}")
     return 0
+
+
+def _lint_data_files(paths: list[Path]) -> list[Problem]:
+    """The data files a run with these paths reads: those of each folder named (as `run
+    --profiles FOLDER` does) and those named themselves, each linted as what it is."""
+    files = [p for p in paths if p.name in DATA_FILES]
+    for folder in (p for p in paths if os.path.isdir(p)):
+        files += [folder / name for name in sorted(DATA_FILES) if (folder / name).is_file()]
+    # The profile ids they may name: their folders' profiles and the profiles named alone.
+    ids = {p.stem for p in profile_paths(sorted({f.parent for f in files}))}
+    ids |= {p.stem for p in paths if p.name not in DATA_FILES and not os.path.isdir(p)}
+    problems: list[Problem] = []
+    for file in files:
+        if file.name == CLAIMS_FILE.name:
+            problems += lint_claims(file, ids)
+        elif file.name == PRACTICE_FILE.name:
+            problems += lint_practice_software(file, ids)
+        else:
+            problems += load_sources([file])[1]
+    return problems
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -124,14 +154,19 @@ def _new(args: argparse.Namespace) -> int:
     if not re.match(ID_PATTERN, args.id):
         raise UserError(f"{args.id!r} is not a profile id (lower-case letters, digits and '-')")
     base = load_profile(args.base)
+    if base.id == args.id:
+        raise UserError(f"{args.id!r} cannot extend itself: give the new profile its own id")
     target: Path = args.out / f"{args.id}.yaml"
-    if target.exists():
+    if os.path.lexists(target):
         raise UserError(f"{display_path(target)} already exists")
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{args.out}: cannot create ({exc.strerror or exc})") from exc
-    target.write_text(skeleton(args.id, base), encoding="utf-8")
+    try:
+        target.write_text(skeleton(args.id, base), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{display_path(target)}: cannot write ({exc.strerror or exc})") from exc
     problems = lint([target])
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -180,8 +215,9 @@ def skeleton(new_id: str, base: Profile) -> str:
         f"# Profile {new_id}: a draft starting from {base.id} (extends). Identity, homologation\n"
         f"# and criteria are not {base.id}'s; every other value is, marked assumed until you\n"
         f"# cite a source. Check it with `osm-conformance profiles lint PATH-OF-THIS-FILE`;\n"
-        f"# `osm-conformance profiles show {new_id}` prints the result. Remove `draft: true`\n"
-        "# once its facts are sourced: a draft stays out of the 2008 comparison table.\n"
+        "# `osm-conformance profiles show PATH-OF-THIS-FILE` prints the result. Remove\n"
+        "# `draft: true` once its facts are sourced: a draft stays out of the 2008 comparison\n"
+        "# table.\n"
         f"{body}"
         "\n"
         f"# Behaviour inherited from {base.id} (uncomment and edit what differs):\n"

@@ -84,9 +84,14 @@ class Document:
 def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
     """Parse a YAML file whose top level must be a mapping."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(path, None, f"cannot read: {exc}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(path, line, f"not UTF-8: byte 0x{raw[exc.start]:02x}")]
     parsed = yaml_lines.parse(text)
     problems = [Problem(path, p.line, p.message) for p in parsed.problems]
     if parsed.data is None and not problems:
@@ -203,15 +208,36 @@ def _is_container(annotation: Any) -> bool:
 
 
 def profile_paths(paths: Iterable[Path | str] | None = None) -> list[Path]:
-    """The profile files named (directories: their *.yaml, less the data files)."""
-    out: list[Path] = []
+    """The profile files named (directories: their *.yaml, less the data files), each
+    once: a file named twice, or in a folder named too, is not a duplicate of itself."""
+    out: dict[Path, Path] = {}
     for raw in [PROFILES_DIR] if paths is None else paths:
         path = Path(raw)
-        if path.is_dir():
-            out.extend(p for p in sorted(path.glob("*.yaml")) if p.name not in DATA_FILES)
+        if os.path.isdir(path):  # os.path: False, not an OSError, for a name too long
+            found = [p for p in sorted(path.glob("*.yaml")) if p.name not in DATA_FILES]
         else:
-            out.append(path)
-    return out
+            found = [path]
+        for file in found:
+            out.setdefault(file.resolve(), file)
+    return list(out.values())
+
+
+def folder_problems(paths: Iterable[Path]) -> list[Problem]:
+    """A named folder with no profile would be read as nothing at all: said, as is a
+    `*.yml` file in it (profiles are `*.yaml`: it would be left out unread)."""
+    problems: list[Problem] = []
+    for folder in (p for p in paths if os.path.isdir(p)):
+        unread = sorted(folder.glob("*.yml"))
+        problems += [Problem(p, None, "not read: a profile file ends in .yaml") for p in unread]
+        if not profile_paths([folder]):
+            problems.append(Problem(folder, None, "no profile (*.yaml) in this folder"))
+    return problems
+
+
+def sources_file(folder: Path) -> Path:
+    """The sources a data file of `folder` cites: its sources.yaml, else the shipped one."""
+    own = folder / SOURCES_FILE
+    return own if own.is_file() else PROFILES_DIR / SOURCES_FILE
 
 
 def load_sources(paths: Iterable[Path]) -> tuple[dict[str, Source], list[Problem]]:
@@ -383,8 +409,13 @@ def _load(
     unnamed = [p for p in paths if not any(d.path == p for d in named.values())]
     for path in unnamed:  # parse failures are already reported; an id-less document is not
         doc, _ = read_document(path)
-        if doc is not None and doc.id is None:
-            _, found = validate(Profile, doc.data, doc.origins(), path)
+        if doc is not None and doc.id is None:  # its extends applied: no false "missing"
+            resolved, found = _resolve(doc, docs)
+            if resolved is None:  # the extends problem, and what is wrong with the id
+                _, invalid = validate(Profile, doc.data, doc.origins(), path)
+                found += [p for p in invalid if p.message.startswith("id: ")]
+            else:
+                _, found = validate(Profile, resolved.data, resolved.origins, path)
             problems += found
     profiles: dict[str, Profile] = {}
     for doc_id, doc in named.items():
@@ -392,7 +423,7 @@ def _load(
         problems += found
         if profile is not None:
             profiles[doc_id] = profile
-    return profiles, problems
+    return profiles, list(dict.fromkeys(problems))  # a base's, once for all that extend it
 
 
 def _load_one(
@@ -443,6 +474,7 @@ def load_profiles(
     given = None if paths is None else [Path(p) for p in paths]
     files = profile_paths(given)
     profiles, problems = _load(files, with_shipped=given is not None, own_sources=_own(given))
+    problems += folder_problems(given or ())
     if problems:
         raise ProfileError(problems)
     return {k: v for k, v in sorted(profiles.items()) if include_abstract or not v.abstract}
@@ -452,12 +484,13 @@ def lint(paths: Iterable[Path | str] | None = None) -> list[Problem]:
     """Every problem in the named profiles (default: the shipped ones)."""
     given = None if paths is None else [Path(p) for p in paths]
     files = profile_paths(given)
-    return _load(files, with_shipped=given is not None, own_sources=_own(given))[1]
+    problems = _load(files, with_shipped=given is not None, own_sources=_own(given))[1]
+    return problems + folder_problems(given or ())
 
 
 def _own(given: Sequence[Path] | None) -> bool:
     """A named folder has its own sources.yaml (it replaces the shipped one)."""
-    return any(p.is_dir() and (p / SOURCES_FILE).is_file() for p in given or ())
+    return any(os.path.isdir(p) and (p / SOURCES_FILE).is_file() for p in given or ())
 
 
 def run_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -467,7 +500,7 @@ def run_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     table with them); files named alone join the shipped set, a file replacing the
     shipped profile of its id (a vendor's own build of it).
     """
-    folders = [p for p in paths if p.is_dir()]
+    folders = [p for p in paths if os.path.isdir(p)]
     if folders:
         return list(paths), folders
     named = {p.stem for p in paths}
@@ -480,8 +513,10 @@ def load_profile(id_or_path: str | Path) -> Profile:
     text = str(id_or_path)
     if text.endswith((".yaml", ".yml")) or os.sep in text:
         path = Path(text)
-        if not path.exists():
+        if not os.path.exists(path):
             raise UserError(f"{text}: no such profile file")
+        if os.path.isdir(path):  # its profiles are several: which one is not for us to pick
+            raise UserError(f"{text}: a folder; name one profile file of it, or an id")
         profiles = load_profiles([path], include_abstract=True)
         return next(iter(profiles.values()))
     profiles = load_profiles(include_abstract=True)

@@ -29,6 +29,7 @@ from conformance.profiles.loader import (
     place,
     profile_paths,
     read_document,
+    sources_file,
     validate,
 )
 from conformance.profiles.schema import (
@@ -214,7 +215,7 @@ def _load(
     if table is None:
         return None, problems
     ids = set(profile_ids) if profile_ids is not None else {p.stem for p in profile_paths()}
-    sources, found = load_sources([path.parent / "sources.yaml"])
+    sources, found = load_sources([sources_file(path.parent)])
     problems += found
     names = {e.editor for e in table.editors}
 

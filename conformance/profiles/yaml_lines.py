@@ -21,6 +21,18 @@ Path_ = tuple[str | int, ...]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# Aliases make the built data a tree again, so a few lines of `&a [*b, *b, ...]` can
+# stand for billions of values (the "billion laughs"); the largest shipped file builds
+# about 1,200. Past this many, the file is refused, in bounded time.
+MAX_VALUES = 100_000
+
+
+class _Refused(Exception):
+    """A document that cannot be built into plain data: its problem, said once."""
+
+    def __init__(self, problem: YamlProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
 
 
 @dataclass
@@ -54,11 +66,43 @@ def parse(text: str) -> Parsed:
         loader.dispose()
     parsed = Parsed(None, {(): 1})
     if node is not None:
-        parsed.data = _build(node, (), parsed, loader)
+        try:
+            parsed.data = _Builder(parsed, loader).build(node, ())
+        except _Refused as exc:
+            return Parsed(None, problems=[exc.problem])
     return parsed
 
 
-def _build(node: yaml.Node, path: Path_, out: Parsed, loader: yaml.SafeLoader) -> Any:
+class _Builder:
+    """Plain data from the nodes, within MAX_VALUES and refusing an alias to a node
+    that contains it (`&a [*a]`: data without end)."""
+
+    def __init__(self, out: Parsed, loader: yaml.SafeLoader) -> None:
+        self.out = out
+        self.loader = loader
+        self.values = 0
+        self.inside: set[int] = set()  # the collections being built, by id
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.values += 1
+        line = node.start_mark.line + 1
+        if self.values > MAX_VALUES:
+            raise _Refused(
+                YamlProblem(line, f"more than {MAX_VALUES} values once aliases are expanded")
+            )
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return _scalar(node, self.loader)
+        if id(node) in self.inside:
+            raise _Refused(YamlProblem(line, "an alias to a collection that contains it"))
+        self.inside.add(id(node))
+        try:
+            return _collection(node, path, self)
+        finally:
+            self.inside.discard(id(node))
+
+
+def _collection(node: yaml.Node, path: Path_, builder: _Builder) -> Any:
+    out, loader = builder.out, builder.loader
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
@@ -77,15 +121,13 @@ def _build(node: yaml.Node, path: Path_, out: Parsed, loader: yaml.SafeLoader) -
                 continue
             first_line[key] = line
             out.lines[(*path, key)] = line
-            result[key] = _build(value_node, (*path, key), out, loader)
+            result[key] = builder.build(value_node, (*path, key))
         return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            out.lines[(*path, index)] = item.start_mark.line + 1
-            items.append(_build(item, (*path, index), out, loader))
-        return items
-    return _scalar(node, loader)
+    items = []
+    for index, item in enumerate(node.value):
+        out.lines[(*path, index)] = item.start_mark.line + 1
+        items.append(builder.build(item, (*path, index)))
+    return items
 
 
 def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:

@@ -45,7 +45,6 @@ from cryptography.hazmat.primitives.ciphers import modes as sym_modes
 from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import strategies as st
 
-from conformance.agents import identity_files as files
 from conformance.agents.base import SendRequest
 from conformance.core import cms as core_cms
 from conformance.core import mime, oids
@@ -60,6 +59,7 @@ from conformance.smime.compose import Headers, Operation, build_message
 from conformance.smime.mime_build import encode_content
 from conformance.smime.options import ReceiveOptions, SendOptions
 from conformance.status import Algorithms
+from conformance.token.files import intermediates
 from conformance.token.software import SoftwareKey
 
 __all__ = [
@@ -216,7 +216,7 @@ def _reference_message(
         operation,
         options,
         _sign_key(signer) if operation != "encrypt" else None,
-        files.intermediates(signer.directory),
+        intermediates(signer.directory),
         [r.certificate("encrypt") for r in to],
         headers,
         rng=_rng(ctx.label, ctx.producer, signer.id, *(r.id for r in to)),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from conformance.cli_support import print_json
-from conformance.report.diff import diff_results, summary
+from conformance.paths import output_folder
+from conformance.report.diff import diff_results, policy_note, summary
 from conformance.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from conformance.report.render import render_report
 from conformance.results import load_results
@@ -61,7 +63,10 @@ def register(subparsers: Any) -> None:
 def _report(args: argparse.Namespace) -> int:
     results = load_results(args.results)
     baseline = load_results(args.baseline) if args.baseline else None
-    out = args.out if args.out is not None else args.results.parent
+    note = policy_note(baseline, results) if baseline is not None else None
+    if note is not None:
+        print(f"osm-conformance report: warning: {note}", file=sys.stderr)
+    out = output_folder(args.out if args.out is not None else args.results.parent)
     index = render_report(
         results, out, lang=args.lang, baseline=baseline, run_dir=args.results.parent
     )
@@ -70,7 +75,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    changes = diff_results(load_results(args.old), load_results(args.new))
+    old, new = load_results(args.old), load_results(args.new)
+    note = policy_note(old, new)
+    if note is not None:
+        print(f"osm-conformance diff: warning: {note}", file=sys.stderr)
+    changes = diff_results(old, new)
     counts = summary(changes)
     if args.json:
         print_json({"summary": counts, "changes": [c.as_dict() for c in changes]})

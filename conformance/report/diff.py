@@ -87,6 +87,18 @@ def _change(cell: Cell, before: str | None, after: str | None, kind: ChangeKind)
     )
 
 
+def policy_note(old: Results, new: Results) -> str | None:
+    """A warning when the runs judged under different policies (`run --policy`): a stricter
+    policy fails what the other passed, so its "regressions" are not the products'."""
+    before, after = (r.run.settings.get("policy") for r in (old, new))
+    if before == after or before is None or after is None:
+        return None
+    return (
+        f"the runs were judged under different policies ({before} -> {after}): "
+        "a verdict that changed may be the policy's doing, not the product's"
+    )
+
+
 def summary(changes: list[Change]) -> dict[ChangeKind, int]:
     counts: dict[ChangeKind, int] = {"regression": 0, "improvement": 0, "other": 0}
     for change in changes:

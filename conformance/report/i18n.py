@@ -51,6 +51,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "run.suite": ("Version de la suite", "Suite version"),
     "run.engines": ("Moteurs", "Engines"),
     "run.validation_time": ("Date de validation", "Validation time"),
+    "run.policy": ("Politique", "Policy"),
+    "run.policy_help": (
+        "la politique (run --policy) que chaque destinataire simulé applique et sous "
+        "laquelle le validateur juge chaque message : les verdicts en dépendent",
+        "the policy (run --policy) every profile-driven receiver applies and the "
+        "validator judges each message under: the verdicts depend on it",
+    ),
     "run.complete": ("Exécution complète", "Complete run"),
     "run.incomplete": (
         "Exécution INCOMPLÈTE : elle a été interrompue ; les cellules absentes n'ont "

@@ -119,7 +119,9 @@ class EvidenceLinks:
     results.json is data from elsewhere: a path is linked only when it names a file
     under the run folder once `..` and symbolic links are resolved. An absolute path or
     one that escapes the run folder is dropped and reported in `warnings`, naming the
-    cell; a URL (`javascript:`, `https:`) is shown as text, never linked.
+    cell; a URL (`javascript:`, `https:`) is shown as text, never linked, and so is a
+    path under the run folder that names no file (results.json copied without its
+    evidence): a published page holds no dead link, and one warning counts them.
     """
 
     def __init__(self, results: Results, run_dir: Path, out: Path) -> None:
@@ -129,20 +131,32 @@ class EvidenceLinks:
         self._targets: dict[str, str | None] = {}  # path -> relative to `out`, or dropped
         self._out = Path(out)
         self._checks: dict[str, CheckSummary] = {}
+        self._absent: set[str] = set()  # under the run folder, but no such file
         self.warnings: list[str] = []
+        absent: list[str] = []  # "where: path" of each, for the one warning
         for cell in results.cells:
             where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
-            self._judge(where, cell.evidence)
+            self._judge(where, cell.evidence, absent)
             if cell.counterexample is not None:
-                self._judge(f"{where} (counterexample)", cell.counterexample.evidence)
+                self._judge(f"{where} (counterexample)", cell.counterexample.evidence, absent)
         for rejection in results.rejections.cells if results.rejections else []:
             for case in rejection.cases:
                 where = f"rejection cell {rejection.receiver} {rejection.cls} ({case.case})"
-                self._judge(where, case.evidence)
+                self._judge(where, case.evidence, absent)
+        if absent:
+            self.warnings.append(
+                f"{len(absent)} evidence path(s) name no file under the run folder "
+                f"{self._run} (first: {absent[0]}): shown without a link; was the run "
+                "folder copied without its evidence?"
+            )
 
-    def _judge(self, where: str, paths: Iterable[str]) -> None:
+    def _judge(self, where: str, paths: Iterable[str], absent: list[str]) -> None:
         for path in paths:
-            if self.target(path) is None and not _URL_SCHEME.match(path):
+            if self.target(path) is not None or _URL_SCHEME.match(path):
+                continue
+            if path in self._absent:
+                absent.append(f"{where}: {path!r}")
+            else:
                 self.warnings.append(
                     f"{where}: evidence path {path!r} is not under the run folder "
                     f"{self._run}: dropped"
@@ -153,21 +167,25 @@ class EvidenceLinks:
             return None
         inside = self._run.rstrip(os.sep) + os.sep
         where = os.path.normpath(os.path.join(self._run, path.replace("\\", "/")))
-        if os.path.lexists(where):  # links resolved too (a missing file links nowhere)
+        if os.path.lexists(where):  # links resolved too
             where = os.path.realpath(where)
         if not where.startswith(inside):
+            return None
+        if not os.path.isfile(where):
+            self._absent.add(path)
             return None
         return self._prefix + where[len(inside) :].replace(os.sep, "/")
 
     def links(self, paths: Iterable[str], root: str) -> list[tuple[str, str | None]]:
         """(text, link or None) for each path listed on a page `root` below the report
-        directory ("" or "../"): escaping paths are dropped, URLs shown as text."""
+        directory ("" or "../"): escaping paths are dropped, URLs and absent files shown
+        as text."""
         shown: list[tuple[str, str | None]] = []
         for path in paths:
             target = self.target(path)
             if target is not None:
                 shown.append((path, root + quote(target)))
-            elif _URL_SCHEME.match(path):
+            elif _URL_SCHEME.match(path) or path in self._absent:
                 shown.append((path, None))
         return shown
 

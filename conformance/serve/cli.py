@@ -10,10 +10,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.cli_support import byte_size
+
 DEFAULT_PROFILE = "nss"  # Thunderbird's engine: the client docs/serve.md walks through
 DEFAULT_SMTP_PORT = 2525
 DEFAULT_IMAP_PORT = 2143
 DEFAULT_WEB_PORT = 2580
+DEFAULT_MAX_MESSAGE_BYTES = "64M"  # serve.session.SUBMISSION_SIZE_LIMIT, parsed by byte_size
 
 
 def _port(text: str) -> int:
@@ -106,6 +109,15 @@ def register(subparsers: Any) -> None:
         "every shipped real engine but the product's own profile)",
     )
     parser.add_argument(
+        "--max-message-bytes",
+        type=byte_size,
+        default=DEFAULT_MAX_MESSAGE_BYTES,
+        metavar="SIZE",
+        help="the SIZE the submission server announces (RFC 1870); a larger message is "
+        "refused with 552 and kept nowhere (default 64M; e.g. 300M for an imaging series: "
+        "receiving holds about five times the size in memory)",
+    )
+    parser.add_argument(
         "--maildir",
         action="store_true",
         help="mailboxes as maildirs under OUT/maildir/ even when Dovecot is installed",
@@ -137,6 +149,7 @@ def _serve(args: argparse.Namespace) -> int:
         web_port=args.web_port,
         senders=tuple(args.sender),
         maildir=args.maildir,
+        max_message_bytes=args.max_message_bytes,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C or a kill: stop every server

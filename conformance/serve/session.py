@@ -25,8 +25,9 @@ from conformance.mail.delivery import DeliveryError
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.maildir import MaildirStore
 from conformance.mail.route import envelope_sender
-from conformance.mail.smtp_server import Envelope, ServerOptions, smtp_server, submit
+from conformance.mail.smtp_server import Envelope, ServerOptions, log_to, smtp_server, submit
 from conformance.mail.store import MailStore
+from conformance.paths import output_folder
 from conformance.pki.model import load_pki
 from conformance.serve.accounts import ACCOUNTS_FILE, Account, make_accounts, write_accounts
 from conformance.serve.collect import RECEIVED_DIR, Collector
@@ -39,7 +40,13 @@ from conformance.vectors.export import RECORD_FILE, software_keys
 from conformance.vectors.manifest import ExportManifest
 
 MAILDIR_DIR = "maildir"
+SMTP_LOG = "smtp.log"  # what the session's SMTP servers logged, off the tester's terminal
 DROP_SENDER = "osm-conformance@localhost"
+# SIZE announced by the submission server (RFC 1870), 552 above it: without a limit a
+# client could make the session hold any amount of mail data in memory (a message costs
+# about five times its size while it is received). `--max-message-bytes` raises it for an
+# imaging series.
+SUBMISSION_SIZE_LIMIT = 64 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,7 @@ class Settings:
     web_port: int = 0
     senders: tuple[str, ...] = ()
     maildir: bool = False  # maildirs even when Dovecot is installed
+    max_message_bytes: int = SUBMISSION_SIZE_LIMIT
 
 
 @dataclass
@@ -108,19 +116,14 @@ def serving(settings: Settings, say: Say = lambda _: None) -> Iterator[Running]:
     for sender in settings.senders:
         shipped_profile(sender)
     _check_ports(settings)
-    out = settings.out
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot create it ({exc.strerror or exc})") from None
+    out = output_folder(settings.out)
     say(f"exporting the messages for {settings.profile} into {out / VECTORS_DIR} ...")
     manifest, drops = prepare(settings.profile, out, settings.senders or None)
     vectors = out / VECTORS_DIR
     accounts = make_accounts(vectors / "identities", _roles(manifest))
     write_accounts(accounts, out / ACCOUNTS_FILE)
     with ExitStack() as stack:
+        stack.enter_context(log_to(out / SMTP_LOG))
         store, imap, missing = _store(settings, accounts, stack)
         drops, undelivered = _deliver(drops, manifest, vectors, store)
         write_dropped(drops, out / DROPPED_FILE)
@@ -208,7 +211,11 @@ def _submission(
             with suppress(DeliveryError):  # kept and judged all the same
                 submit(store.inbound, envelope.content, envelope.mail_from or "", [recipient])
 
-    options = ServerOptions(hostname="localhost", users={a.email: a.password for a in accounts})
+    options = ServerOptions(
+        hostname="localhost",
+        users={a.email: a.password for a in accounts},
+        size_limit=settings.max_message_bytes,
+    )
     with ExitStack() as stack:
         try:
             endpoint = stack.enter_context(
@@ -278,6 +285,8 @@ def describe(running: Running) -> str:
         f"{vectors / RECORD_FILE} and negative.csv for `vectors import`)",
         f"  what the product sends: kept in {out / RECEIVED_DIR}/, judged in "
         f"{out / JUDGED_FILE} and {out / SUMMARY_HTML}",
+        f"  what the SMTP server logs (a client's unknown command, a failed TLS "
+        f"handshake): {out / SMTP_LOG}",
         "  Ctrl-C stops every server. Step by step: docs/serve.md",
     ]
     missed: dict[tuple[str, str], list[str]] = {}

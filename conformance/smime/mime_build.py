@@ -94,7 +94,9 @@ def split_entity(entity: bytes) -> tuple[bytes, bytes, bytes]:
     return entity[: match.start()], entity[match.start() : match.end()], entity[match.end() :]
 
 
-def _header_value_ok(value: str, what: str) -> str:
+def header_value_ok(value: str, what: str) -> str:
+    """`value` for one header line: a line break would start another field (header
+    injection), so it is refused (ValueError naming `what`) wherever headers are written."""
     if "\r" in value or "\n" in value:
         raise ValueError(f"{what} contains a line break")
     return value
@@ -119,7 +121,7 @@ def _encoded_header(name: str, value: str, charset: Charset) -> bytes:
 
     Cached: the email package's word encoding is slow, and a run repeats subjects.
     """
-    _header_value_ok(value, name)
+    header_value_ok(value, name)
     header = Header(value, _word_charset(value, charset), header_name=name)
     text = header.encode(linesep="\r\n")
     return f"{name}: {text}".encode("ascii") + CRLF
@@ -127,10 +129,10 @@ def _encoded_header(name: str, value: str, charset: Charset) -> bytes:
 
 @lru_cache(maxsize=256)
 def _address(name: str, address: str, charset: Charset) -> str:
-    _header_value_ok(address, "address")
+    header_value_ok(address, "address")
     if not name:
         return address
-    _header_value_ok(name, "name")
+    header_value_ok(name, "name")
     return formataddr((name, address), charset=_word_charset(name, charset))
 
 
@@ -178,7 +180,7 @@ def message_headers(headers: Headers, charset: Charset, rng_token: bytes) -> byt
         to = ", ".join(_address("", a, charset) for a in headers.to)
         out.append(b"To: " + to.encode("ascii") + CRLF)
     out.append(b"Date: " + _date(date) + CRLF)
-    out.append(b"Message-ID: " + _header_value_ok(message_id, "Message-ID").encode("ascii") + CRLF)
+    out.append(b"Message-ID: " + header_value_ok(message_id, "Message-ID").encode("ascii") + CRLF)
     out.append(_encoded_header("Subject", headers.subject, charset))
     out.append(b"MIME-Version: 1.0" + CRLF)
     return b"".join(out)

@@ -250,7 +250,7 @@ class Reader:
         self._media_type(signature_part, sig_type)
         self._check_micalg(entity)
         signed = self._signed_content(parts[0])
-        (content_type, content), large = self._cms(signature_part, signature_where)
+        (content_type, content, _), large = self._cms(signature_part, signature_where)
         if large is not None:
             raise malformed(
                 signature_where, "detached signature whose SignedData also carries content"
@@ -281,7 +281,7 @@ class Reader:
 
     def _pkcs7_mime(self, entity: Entity, where: str, depth: int) -> bytes | Region | None:
         self._media_type(entity, entity.content_type)
-        (content_type, content), large = self._cms(entity, where)
+        (content_type, content, _), large = self._cms(entity, where)
         layer = cms_read.layer_name(content_type)
         inner: bytes | Region
         if content_type == oids.SIGNED_DATA:

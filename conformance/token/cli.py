@@ -9,7 +9,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ def register(subparsers: Any) -> None:
     )
     _common(init, softhsm_only=True)
     init.add_argument("--pki", type=Path, default=None, help="PKI directory (default: vectors/pki)")
-    init.set_defaults(func=_init)
+    init.set_defaults(func=_token_errors(_init))
     show = sub.add_parser(
         "show",
         help="list a token's objects (label, id, class, key type and size, URI)",
@@ -52,7 +54,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     _common(show, softhsm_only=False)
-    show.set_defaults(func=_show)
+    show.set_defaults(func=_token_errors(_show))
 
 
 def _common(parser: argparse.ArgumentParser, *, softhsm_only: bool) -> None:
@@ -72,9 +74,44 @@ def _common(parser: argparse.ArgumentParser, *, softhsm_only: bool) -> None:
     parser.add_argument(
         "--label", default=None, help=f"token label (default {softhsm.TOKEN_LABEL})"
     )
+    lengths = softhsm.PIN_LENGTHS
     parser.add_argument(
-        "--pin", default=None, help=f"user PIN (default: the test PIN {softhsm.USER_PIN})"
+        "--pin",
+        type=_softhsm_pin if softhsm_only else str,
+        default=None,
+        help=(f"user PIN, {lengths[0]} to {lengths[-1]} characters" if softhsm_only else "user PIN")
+        + f" (default: the test PIN {softhsm.USER_PIN})",
     )
+
+
+def _softhsm_pin(text: str) -> str:
+    """A PIN of a length SoftHSM takes, else a usage error naming the rule before SoftHSM
+    answers its own "Could not get user PIN"."""
+    from conformance.token import softhsm
+
+    lengths = softhsm.PIN_LENGTHS
+    size = len(os.fsencode(text))  # what softhsm2-util gets in its argv
+    if size not in lengths:
+        raise argparse.ArgumentTypeError(
+            f"SoftHSM takes a PIN of {lengths[0]} to {lengths[-1]} characters, not {size}"
+        )
+    return text
+
+
+def _token_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A token's refusal (wrong PIN, no such label, a file that is not a PKCS#11 module)
+    is the user's to fix: one clear error line, not a traceback."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        from conformance.token.base import TokenError
+
+        try:
+            return func(args)
+        except TokenError as exc:
+            raise UserError(str(exc)) from None
+
+    return run
 
 
 def _token_dir() -> Path:

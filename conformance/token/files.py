@@ -9,14 +9,13 @@ names ("certificates"/"keys": role -> file name, as conformance.pki writes).
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conformance import pem_files
+from conformance import json_files, pem_files
 from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
 
@@ -39,10 +38,7 @@ def _metadata(directory: Path) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=512)
 def _read_metadata(meta: Path, mtime_ns: int, size: int) -> dict[str, Any]:
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{meta}: not readable JSON: {exc}") from None
+    data = json_files.load(meta)
     return data if isinstance(data, dict) else {}
 
 
@@ -98,3 +94,18 @@ def check_identity_dir(directory: Path) -> Path:
     if not directory.is_dir():
         raise UserError(f"{directory}: not an identity directory (export layout expected)")
     return directory
+
+
+def intermediates(identity_dir: Path) -> list[x509.Certificate]:
+    """The CA certificates that issued this identity (its chain.pem), without the
+    self-signed root: the receiver and the validator complete a chain with them."""
+    path = identity_dir / "chain.pem"
+    if not path.exists():
+        return []
+    return list(_issued(pem_files.version(path)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _issued(at: pem_files.FileVersion) -> tuple[x509.Certificate, ...]:
+    # Once per version of the file: comparing two names costs cryptography a parse of each.
+    return tuple(c for c in pem_files.certificates(at.path) if c.issuer != c.subject)

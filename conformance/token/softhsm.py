@@ -59,6 +59,8 @@ from conformance.token.files import (
 TOKEN_LABEL = "OSM-TEST"
 USER_PIN = "1234"
 SO_PIN = "12345678"
+# The PIN lengths SoftHSM takes (its MIN_PIN_LEN and MAX_PIN_LEN, in bytes).
+PIN_LENGTHS = range(4, 256)
 UTIL = "softhsm2-util"
 MODULE_ENV = "OSM_CONFORMANCE_SOFTHSM_MODULE"
 # Bumped when the way a template is filled changes, so old templates are not reused.

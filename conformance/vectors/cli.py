@@ -10,6 +10,7 @@ from typing import Any
 
 from conformance import paths
 from conformance.cli_support import print_error
+from conformance.errors import UserError
 from conformance.functions import MESSAGE_FUNCTIONS
 from conformance.vectors.common import real_id, shipped_profiles
 
@@ -172,9 +173,13 @@ def register(subparsers: Any) -> None:
 def _export(args: argparse.Namespace) -> int:
     from conformance.vectors.export import export_vectors
 
-    manifest = export_vectors(
-        args.product, args.out, senders=args.sender or None, functions=args.function or None
-    )
+    try:
+        manifest = export_vectors(
+            args.product, args.out, senders=args.sender or None, functions=args.function or None
+        )
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise UserError(f"--out {args.out}: cannot write ({where}{exc.strerror or exc})") from None
     counts: dict[str, int] = {}
     for vector in manifest.vectors:
         key = vector.expected or "no verdict"
@@ -258,6 +263,8 @@ def _golden(args: argparse.Namespace) -> int:
     directory = args.dir or golden.GOLDEN_DIR
     if args.dir is None:
         paths.source_checkout("vectors golden without --dir")
+    elif directory.exists() and not directory.is_dir():
+        raise UserError(f"--dir {directory}: not a directory")
     profiles = args.profile or None
     if args.write:
         written = golden.write(directory, profiles)

@@ -19,6 +19,7 @@ case's data) and what the product's profile agent did with it (the judge).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tempfile
 from collections.abc import Sequence
@@ -67,6 +68,7 @@ from conformance.vectors.manifest import (
     Skipped,
     Vector,
     dump,
+    load_export_manifest,
 )
 from conformance.vectors.negative_record import NEGATIVE_COLUMNS, NEGATIVE_RECORD_FILE
 from conformance.vectors.readable import readable_content
@@ -99,7 +101,8 @@ def export_vectors(
     identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
-    export_pki(cast.pki, out, identities)  # Apicrypt-model keys included
+    export_pki(cast.pki, out, identities)  # Apicrypt-model keys included (and out checked)
+    _forget_earlier_export(out)
 
     receiver = cast.party(vendor_to, vendor)
     certificate = files.role_certificate(receiver.identity_dir, "encrypt")
@@ -139,6 +142,27 @@ def export_vectors(
     readme = tester_readme(manifest, cast, chosen, wanted)
     (out / "README.md").write_text(readme, encoding="utf-8")
     return manifest
+
+
+def _forget_earlier_export(out: Path) -> None:
+    """Remove the messages and plaintexts an earlier export into `out` listed (its
+    manifest.json), so that the folder holds what the new manifest says and nothing more;
+    other files, the vendor's own included, stay. A manifest that does not read is left
+    to be overwritten."""
+    try:
+        earlier = load_export_manifest(out)
+    except UserError:
+        return
+    listed = [v.file for v in earlier.vectors] + [n.file for n in earlier.negatives]
+    listed += [p for v in earlier.vectors for p in (v.plaintext, v.readable)]
+    root = out.resolve()
+    paths = {p for p in ((out / n).resolve() for n in listed) if p.is_relative_to(root)}
+    for path in paths:
+        if path.is_file():
+            path.unlink()
+    for directory in sorted({p.parent for p in paths if p.parent != root}, reverse=True):
+        with contextlib.suppress(OSError):  # only when the removal left it empty
+            directory.rmdir()
 
 
 def software_keys(profile: Profile) -> Profile:

@@ -16,19 +16,20 @@ says `"stable_bytes": false`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from conformance import json_files
 from conformance.agents import identity_files as files
 from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
 from conformance.core.mime import header_fields
-from conformance.core.vocabulary import Function, Party
+from conformance.core.vocabulary import FUNCTIONS, Function, Party
 from conformance.errors import UserError
 from conformance.functions import MESSAGE_FUNCTIONS, REQUIRED_SERVICES
 from conformance.matrix.cast import directories_of
@@ -197,9 +198,9 @@ def check(directory: Path = GOLDEN_DIR, profile_ids: list[str] | None = None) ->
             problems.append(f"{name}: missing from {directory} (run `vectors golden --write`)")
             continue
         try:
-            old = json.loads(js.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            problems.append(f"{js}:{exc.lineno}: not JSON: {exc.msg}")
+            old = json_files.load_object(js)
+        except UserError as exc:  # a difference to list, with the others
+            problems.append(str(exc))
             continue
         if not golden.stable_bytes:  # the digest of unstable bytes is not compared
             old.get("message", {}).pop("sha256", None)
@@ -211,25 +212,44 @@ def check(directory: Path = GOLDEN_DIR, profile_ids: list[str] | None = None) ->
         problems += [f"{name}: {d}" for d in _diff_reading(old, new)]
         if golden.stable_bytes and eml.read_bytes() != golden.message:
             problems.append(f"{name}: message bytes differ from {eml}")
-    if profile_ids is None and directory.is_dir():
-        for path in sorted(directory.rglob("*")):
-            if path.is_file() and path.suffix in (".eml", ".json") and path not in expected_files:
-                problems.append(f"{path}: stale (no profile writes it any more)")
+    if profile_ids is None:
+        problems += [
+            f"{path}: stale (no profile writes it any more)"
+            for path in _stale(directory, expected_files)
+        ]
     return problems
+
+
+def _stale(directory: Path, expected: set[Path]) -> list[Path]:
+    """The corpus files (`<profile>/<function>.eml|.json`) no profile writes any more.
+
+    Only files of that shape: `--dir` may name a directory that holds other things.
+    """
+    if not directory.is_dir():
+        return []
+    return [
+        path
+        for path in sorted(directory.glob("*/*"))
+        if path.is_file()
+        and path.suffix in (".eml", ".json")
+        and path.stem in FUNCTIONS
+        and path not in expected
+    ]
 
 
 def write(directory: Path = GOLDEN_DIR, profile_ids: list[str] | None = None) -> list[Path]:
     """Regenerate the corpus (the named profiles, or all of it, removing stale files)."""
     written: list[Path] = []
     goldens = generate_all(profile_ids)
-    if profile_ids is None and directory.is_dir():
-        for sub in directory.iterdir():
-            if sub.is_dir():
-                shutil.rmtree(sub)
     for golden in goldens:
         base = directory / golden.profile / golden.function
         base.parent.mkdir(parents=True, exist_ok=True)
         base.with_suffix(".eml").write_bytes(golden.message)
         base.with_suffix(".json").write_text(_json(golden.reading), encoding="utf-8")
         written += [base.with_suffix(".eml"), base.with_suffix(".json")]
+    if profile_ids is None:
+        for path in _stale(directory, set(written)):
+            path.unlink()
+            with contextlib.suppress(OSError):  # a profile's directory, now empty
+                path.parent.rmdir()
     return written

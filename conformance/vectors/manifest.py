@@ -6,12 +6,12 @@ message naming the file and the field at fault (documented in docs/vectors.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from conformance import json_files
 from conformance.errors import UserError
 from conformance.results import Verdict
 
@@ -128,21 +128,6 @@ class VerifyManifest(_Model):
     messages: list[Message] = Field(min_length=1)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected {MANIFEST_FILE}") from None
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}:{exc.lineno}:{exc.colno}: not JSON: {exc.msg}") from None
-
-
 def _validate(model: type[M], data: Any, path: Path) -> M:
     try:
         return model.model_validate(data)
@@ -158,14 +143,14 @@ def _validate(model: type[M], data: Any, path: Path) -> M:
 
 def load_export_manifest(directory: Path) -> ExportManifest:
     path = directory / MANIFEST_FILE if directory.is_dir() else directory
-    return _validate(ExportManifest, _read_json(path), path)
+    return _validate(ExportManifest, json_files.load(path), path)
 
 
 def load_verify_manifest(directory: Path) -> VerifyManifest:
     if not directory.is_dir():
         raise UserError(f"{directory}: not a directory (expected the product's messages)")
     path = directory / MANIFEST_FILE
-    return _validate(VerifyManifest, _read_json(path), path)
+    return _validate(VerifyManifest, json_files.load(path), path)
 
 
 def dump(model: BaseModel, path: Path) -> None:

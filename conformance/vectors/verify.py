@@ -11,20 +11,22 @@ What each message really used (digest, signature algorithm and format, content
 cipher, key transport) is compared with what the `--as` profile declares, and
 the validator's errors and warnings are listed by rule id.
 
-Input is checked before anything is read (missing files, unknown function or
-identity, a file that is not mail, a recipient the message is not addressed
-to); a function the message plainly does not do (the manifest says "sign" but
-it is encrypted) is reported as an input error and given no verdict.
+Input is checked before anything is read (missing files, a path outside DIR,
+a message listed twice for the same recipient, unknown function or identity, a
+file that is not mail, a recipient the message is not addressed to); a function
+the message plainly does not do (the manifest says "sign" but it is encrypted)
+is reported as an input error and given no verdict.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import getaddresses
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, ReceiveRequest, Reception
@@ -205,6 +207,7 @@ def _inputs(identities: Path | None, trust: Sequence[Path], crls: Sequence[Path]
 def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> list[Checked]:
     problems: list[str] = []
     checked: list[Checked] = []
+    seen: dict[tuple[str, str], int] = {}
     for index, entry in enumerate(entries):
         where = f"{directory / MANIFEST_FILE}: messages[{index}]"
         before = len(problems)
@@ -214,13 +217,26 @@ def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> l
             problems.append(str(exc))
             function = "sign"
         path = directory / entry.file
-        if not path.is_file():
+        if _outside(entry.file):
+            problems.append(f"{where}.file: {entry.file!r} is not a path inside {directory}")
+        elif not path.is_file():
             problems.append(f"{where}.file: {entry.file!r} does not exist in {directory}")
         else:
             why = mime_problem(path.read_bytes())
             if why is not None:
                 problems.append(f"{path}: {why}")
-        if entry.plaintext is not None and not (directory / entry.plaintext).is_file():
+        key = (os.path.normpath(entry.file), entry.recipient)
+        if key in seen:
+            problems.append(
+                f"{where}: {entry.file!r} to {entry.recipient} is already messages[{seen[key]}] "
+                "(list each message once per recipient)"
+            )
+        seen.setdefault(key, index)
+        if entry.plaintext is not None and _outside(entry.plaintext):
+            problems.append(
+                f"{where}.plaintext: {entry.plaintext!r} is not a path inside {directory}"
+            )
+        elif entry.plaintext is not None and not (directory / entry.plaintext).is_file():
             problems.append(f"{where}.plaintext: {entry.plaintext!r} does not exist in {directory}")
         recipient = _party(inputs.identities, entry.recipient, f"{where}.recipient", problems)
         if entry.sender is not None:
@@ -245,6 +261,13 @@ def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> l
     if problems:
         raise UserError("\n".join(problems))
     return checked
+
+
+def _outside(name: str) -> bool:
+    """A manifest path that is absolute or climbs out of DIR: the messages are DIR's, and
+    their evidence copies (OUT/evidence/<row>/<file>) must stay under OUT."""
+    path = PurePosixPath(os.path.normpath(name))
+    return path.is_absolute() or path.parts[:1] == ("..",)
 
 
 def _party(root: Path, identity_id: str, where: str, problems: list[str]) -> Party | None:

@@ -165,7 +165,14 @@ def chain(context: Context) -> Iterator[Outcome]:
             )
             yield not_checked(subject.part, found, expected)
             continue
-        yield Outcome(subject.part, result.valid, result.message, expected)
+        # The path validator writes English; French readers get their words around it.
+        found = Bilingual(
+            f"{subject.label.fr} : chemin valide jusqu'à une ancre de confiance"
+            if result.valid
+            else f"pas de chemin valide : {result.message}",
+            result.message,
+        )
+        yield Outcome(subject.part, result.valid, found, expected)
 
 
 @rule(
@@ -341,13 +348,14 @@ def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> Bilingua
 
 def _issuers(context: Context) -> list[tuple[bytes, bytes, bool]]:
     """(subject DER, certificate DER, given as an anchor) of what may have signed a CRL or a
-    certificate: the anchors, then the message's certificates."""
+    certificate: the anchors, then the message's certificates and the CAs of --identity's
+    chain.pem (an encrypted-only message carries no certificate)."""
     anchors = [
         (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), True)
         for c in context.trust
     ]
     carried: list[tuple[bytes, bytes, bool]] = []
-    for c in context.message_certificates():
+    for c in [*context.message_certificates(), *context.identity_chain]:
         try:
             carried.append((c.subject.dump(), c.dump(), False))
         except ValueError:
@@ -395,7 +403,8 @@ def _crl_signature_verifies(crl_der: bytes, issuer_der: bytes) -> bool:
     "The certificate is not on the CRL of its issuer among the given CRLs (--crl) "
     "at the signing time; for a signer, neither is any CA above it up to the trust anchor. "
     "Only a CRL current at that time (before its next update) whose signature verifies with "
-    "the issuer's key tells the status; otherwise: not checked.",
+    "the issuer's key (the issuer found among the anchors, the message's certificates and the "
+    "CAs of --identity's chain.pem) tells the status; otherwise: not checked.",
 )
 def revocation(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):

@@ -16,7 +16,8 @@ from conformance.smime import algorithms as alg
     "CMS-001",
     "CMS object readable and of the right type",
     "RFC 5652 3 / RFC 8551 3.5.3",
-    "Each S/MIME part holds a CMS ContentInfo that parses; a signature part holds a SignedData.",
+    "Each S/MIME part holds a CMS ContentInfo that parses, and nothing after it; a signature "
+    "part holds a SignedData.",
 )
 def readable(context: Context) -> Iterator[Outcome]:
     for layer in context.layers:
@@ -25,7 +26,14 @@ def readable(context: Context) -> Iterator[Outcome]:
             if layer.container is not layer.part
             else Bilingual("un ContentInfo CMS", "a CMS ContentInfo")
         )
-        if layer.error is None:
+        if layer.error is None and layer.trailing:
+            n = layer.trailing
+            found = Bilingual(
+                f"{layer.name} suivi de {n} octet(s) hors de l'objet CMS",
+                f"{layer.name} followed by {n} octet(s) outside the CMS object",
+            )
+            yield Outcome(layer.part.path, False, found, expected)
+        elif layer.error is None:
             yield Outcome(layer.part.path, True, layer.name, expected)
         else:
             path, error = layer.part.path, layer.error

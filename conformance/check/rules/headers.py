@@ -11,6 +11,7 @@ from email.utils import parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.tree import Node
 from conformance.core.author import author, mailboxes
 from conformance.core.bilingual import SEMICOLON, Bilingual
 
@@ -32,6 +33,16 @@ def _addresses(values: list[str]) -> list[str]:
 def _clip(text: str, size: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _header_line(node: Node, line: int) -> str:
+    """Line `line` (of the bytes read) of the entity's header block, clipped, its non-ASCII
+    and control octets escaped: a NUL or a stray byte is named, never written to the report."""
+    number = line - node.entity.line + 1
+    lines = node.raw.split(b"\n", number)
+    text = lines[number - 1] if 0 < number <= len(lines) else b""
+    shown = repr(text.rstrip(b"\r"))[2:-1]  # leading blanks kept: a misplaced fold shows
+    return shown if len(shown) <= 60 else shown[:59] + "…"
 
 
 @rule(
@@ -173,9 +184,9 @@ def ascii_headers(context: Context) -> Iterator[Outcome]:
         if not bad:
             yield Outcome(node.path, True, Bilingual("ASCII seulement", "ASCII only"), expected)
             continue
-        line_no = bad[0].line - node.entity.line + 1
-        line = node.header.split(b"\n")[line_no - 1].decode("utf-8", "replace")
-        yield Outcome(node.path, False, f"{bad[0].message}: {_clip(line, 60)}", expected)
+        yield Outcome(
+            node.path, False, f"{bad[0].message}: {_header_line(node, bad[0].line)}", expected
+        )
 
 
 def _word_problem(word: re.Match[str]) -> Bilingual | None:
@@ -284,3 +295,45 @@ def expected_recipient(context: Context) -> Iterator[Outcome]:
     shown = _clip(", ".join(found))
     said = Bilingual(f"To/Cc: {shown or 'aucun'}", f"To/Cc: {shown or 'none'}")
     yield Outcome("1", ok, said, wanted)
+
+
+@rule(
+    "HDR-010",
+    "Header block well-formed",
+    "RFC 5322 2.2 / 3.2.2 / RFC 2046 5.1.1",
+    "Every line of a header block (the message's, or a body part's) is a field, name and colon, "
+    "or the folded continuation of one, up to the empty line: a line that is neither ends the "
+    "header for a lenient reader, which reads the fields after it as the body.",
+)
+def header_block(context: Context) -> Iterator[Outcome]:
+    expected = Bilingual(
+        "des champs nom: valeur (ou leur suite repliée) jusqu'à la ligne vide",
+        "name: value fields (or their folded continuation) up to the empty line",
+    )
+    for node in context.nodes:
+        broken = node.defects("no-header", "header-without-colon")
+        if not broken:
+            if node.header:
+                said = Bilingual("des champs seulement", "fields only")
+                yield Outcome(node.path, True, said, expected)
+            continue
+        defect = broken[0]
+        shown = _header_line(node, defect.line)
+        if not node.raw:
+            found = Bilingual("vide : aucun champ d'en-tête", "empty: no header field")
+        elif defect.code == "no-header":
+            found = Bilingual(
+                f"la première ligne n'est pas un champ d'en-tête ('{shown}') : partie lue sans "
+                "en-tête, en text/plain",
+                f"the first line is not a header field ('{shown}'): the part is read with no "
+                "header, as text/plain",
+            )
+        else:
+            number = defect.line - node.entity.line + 1
+            found = Bilingual(
+                f"la ligne d'en-tête {number} n'est pas un champ ('{shown}') : l'en-tête s'arrête "
+                "là et la suite est lue comme le corps",
+                f"header line {number} is not a field ('{shown}'): the header ends there and "
+                "what follows is read as the body",
+            )
+        yield Outcome(node.path, False, found, expected)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.rules import EIGHT_BIT
-from conformance.check.tree import Node
+from conformance.check.tree import MAX_DEPTH, MAX_PARTS, Node
 from conformance.core.bilingual import Bilingual
 
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
@@ -54,10 +54,27 @@ def line_length(context: Context) -> Iterator[Outcome]:
             yield Outcome(node.path, True, said, expected)
 
 
+def _repeated(node: Node, field: str) -> Bilingual | None:
+    """A MIME field given more than once: readers differ on which one applies (one takes the
+    first, another the last), so the part is not one thing to all of them."""
+    count = len(node.headers.get_all(field, []))
+    if count < 2:
+        return None
+    return Bilingual(
+        f"{count} champs {field} : les lecteurs divergent sur celui qui s'applique "
+        "(ce rapport lit le premier)",
+        f"{count} {field} fields: readers differ on which one applies (this report reads "
+        "the first)",
+    )
+
+
 def _type_problem(node: Node) -> Bilingual | None:
     declared = node.declared_type
     if declared is None:
         return None
+    repeated = _repeated(node, "Content-Type")
+    if repeated is not None:
+        return repeated
     if not _CONTENT_TYPE.match(" ".join(declared.split())):
         shown = repr(declared.strip()[:60])
         return Bilingual(
@@ -83,7 +100,8 @@ def _type_problem(node: Node) -> Bilingual | None:
     "MIME-003",
     "Content-Type valid with its required parameters",
     "RFC 2045 5.1 / RFC 2046",
-    "Content-Type is type/subtype; multipart types carry a boundary; 8-bit text names its charset.",
+    "One Content-Type field, type/subtype; multipart types carry a boundary; 8-bit text names "
+    "its charset.",
 )
 def content_type(context: Context) -> Iterator[Outcome]:
     expected = Bilingual(
@@ -106,13 +124,28 @@ def content_type(context: Context) -> Iterator[Outcome]:
     "MIME-004",
     "Multipart boundaries delimit the parts",
     "RFC 2046 5.1.1",
-    "A multipart has a valid boundary (1 to 70 characters), delimiter lines and a close delimiter.",
+    "A multipart has a valid boundary (1 to 70 characters), delimiter lines and a close "
+    "delimiter. The reader's bounds fail this rule too, and what lies past them is not "
+    f"examined: nesting deeper than {MAX_DEPTH} levels (multiparts and the contents of CMS "
+    f"objects), more than {MAX_PARTS} parts in the whole message (CMS contents included).",
 )
 def boundaries(context: Context) -> Iterator[Outcome]:
     expected = Bilingual(
         "un paramètre boundary, des lignes de délimitation et un délimiteur de fin",
         "boundary parameter, delimiter lines and a close delimiter",
     )
+    for layer in context.layers:
+        if layer.too_deep:
+            found = Bilingual(
+                f"contenu de {layer.name} à plus de {MAX_DEPTH} niveaux d'imbrication : "
+                "non examiné",
+                f"{layer.name} content nested deeper than {MAX_DEPTH} levels: not examined",
+            )
+            limit = Bilingual(
+                f"au plus {MAX_DEPTH} niveaux d'imbrication",
+                f"at most {MAX_DEPTH} levels of nesting",
+            )
+            yield Outcome(layer.part.path, False, found, limit)
     for node in context.nodes:
         if not node.is_multipart:
             continue
@@ -128,12 +161,19 @@ def boundaries(context: Context) -> Iterator[Outcome]:
     "MIME-005",
     "Content-Transfer-Encoding known and allowed",
     "RFC 2045 6.1 / 6.4",
-    "The transfer encoding is 7bit, 8bit, binary, quoted-printable or base64; "
+    "One transfer encoding, 7bit, 8bit, binary, quoted-printable or base64; "
     "multiparts use only 7bit, 8bit or binary.",
 )
 def transfer_encoding(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         cte = node.transfer_encoding
+        repeated = _repeated(node, "Content-Transfer-Encoding")
+        if repeated is not None:
+            once = Bilingual(
+                "un seul champ Content-Transfer-Encoding", "one Content-Transfer-Encoding field"
+            )
+            yield Outcome(node.path, False, repeated, once)
+            continue
         if node.is_multipart:
             expected = Bilingual(
                 "7bit, 8bit ou binary pour un multipart", "7bit, 8bit or binary for a multipart"
