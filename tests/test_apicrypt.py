@@ -9,6 +9,8 @@ Apicrypt client checks, and tampering that never passes.
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import json
 import os
 from collections.abc import Iterator
@@ -75,13 +77,13 @@ def email_of(identity_dir: Path) -> str:
     return str(json.loads((identity_dir / "identity.json").read_text())["email"])
 
 
-def sent(sender: Path, *recipients: Path, sign: bool = True) -> bytes:
+def sent(sender: Path, *recipients: Path, sign: bool = True, subject: str = "Avis") -> bytes:
     return apicrypt.send(
         ENTITY,
         identity_dir=sender,
         from_addr=email_of(sender),
         recipients=[email_of(r) for r in recipients],
-        subject="Avis",
+        subject=subject,
         date=DATE,
         message_id="<1@osm-test.example>",
         sign=sign,
@@ -148,6 +150,23 @@ def test_smime_and_plain_mail_are_not_taken_for_the_model() -> None:
     )
 
 
+def test_a_letter_quoting_the_armour_is_not_the_model(users: tuple[Path, ...]) -> None:
+    """Only the X-Apicrypt-Model field or a body that is the block makes a model mail: a
+    signed S/MIME letter quoting the armour line was refused as the Apicrypt format."""
+    quoted = b"Voici le bloc recu :\r\n" + BEGIN + b"\r\n(illisible)\r\n" + END + b"\r\n"
+    smime = (
+        b'From: a@b\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature";'
+        b' boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n' + quoted + b"--b--\r\n"
+    )
+    assert not is_apicrypt(smime)
+    assert not is_apicrypt(b"From: a@b\r\nContent-Type: text/plain\r\n\r\n" + quoted)
+    a, b, _ = users
+    message = sent(a, b)
+    dropped = message.replace(f"{MODEL_HEADER}: {MODEL_LABEL}\r\n".encode(), b"")
+    assert MODEL_HEADER.encode() not in dropped and is_apicrypt(dropped)
+    assert is_apicrypt(dropped.replace(b"\r\n", b"\n"))
+
+
 def test_armour_round_trip() -> None:
     key = issue_key("a@osm-test.example")
     sealed = seal(key, b"Signature: none\r\nhello", _rng)
@@ -188,6 +207,18 @@ def test_without_the_relay_the_recipient_reads_nothing(users: tuple[Path, ...]) 
     content, status = read(sent(a, b), b)
     assert content is None
     assert [e.code for e in status.errors] == [ErrorCode.CANNOT_DECRYPT]
+
+
+def test_the_relay_forwards_a_folded_subject_unfolded(users: tuple[Path, ...]) -> None:
+    """A long non-ASCII subject is written as folded encoded words; the relay reads it
+    back folded and must write it again as one value (a fold is no header injection)."""
+    a, b, _ = users
+    subject = "Compte rendu d'échographie abdominale — résultats complets " * 3
+    message = sent(a, b, subject=subject)
+    assert b"?=\r\n " in message.split(b"\r\n\r\n", 1)[0], "the subject is folded"
+    delivered = forward(message, email_of(b))
+    head = email.message_from_bytes(delivered, policy=email.policy.default)
+    assert str(head["Subject"]) == subject
 
 
 def test_the_relay_refuses_a_recipient_not_listed(users: tuple[Path, ...]) -> None:
@@ -303,6 +334,33 @@ def test_a_signature_by_another_user_does_not_verify(users: tuple[Path, ...]) ->
     assert blind.services.as_set() == {"confidentiality"}
 
 
+def test_a_signer_other_than_the_author_does_not_authenticate(users: tuple[Path, ...]) -> None:
+    """The Apicrypt signature names its signer: a mail whose From: is someone else (or
+    ambiguous) keeps integrity but is not authenticated, as the S/MIME reader judges it."""
+    a, b, c = users
+    forged = apicrypt.send(
+        ENTITY,
+        identity_dir=c,
+        from_addr=email_of(a),
+        recipients=[email_of(b)],
+        subject="Avis",
+        date=DATE,
+        message_id="<1@osm-test.example>",
+        sign=True,
+    )
+    content, status = read(forward(forged, email_of(b)), b)
+    assert content == ENTITY and status.signature_valid is True
+    assert [e.code for e in status.errors] == [ErrorCode.SIGNER_MISMATCH]
+    assert email_of(c) in status.errors[0].message
+    assert status.services.as_set() == {"integrity", "confidentiality"}
+    genuine = forward(sent(a, b), email_of(b))
+    two = genuine.replace(b"\r\nFrom: ", f"\r\nFrom: {email_of(c)}\r\nFrom: ".encode(), 1)
+    _, ambiguous = read(two, b)
+    assert [e.code for e in ambiguous.errors] == [ErrorCode.SIGNER_MISMATCH]
+    assert "2 From: fields" in ambiguous.errors[0].message
+    assert not ambiguous.services.authentication and ambiguous.services.integrity
+
+
 # --- tampering never passes -----------------------------------------------------------------
 
 
@@ -341,6 +399,23 @@ def test_a_broken_block_is_malformed_an_altered_one_cannot_be_decrypted(
         content, status = read(message.replace(old, new, 1), me)
         assert content is None
         assert [e.code for e in status.errors] == [code], (old, status.errors)
+
+
+@pytest.mark.parametrize("size", [0, 3, 8, 16, 200])
+def test_a_nonce_of_another_length_is_malformed_for_reader_and_relay(
+    delivered: tuple[bytes, Path, bytes], size: int
+) -> None:
+    """AES-GCM raises ValueError on some nonce lengths: a classified answer, never a crash."""
+    original, me, message = delivered
+    nonce = base64.b64encode(bytes(size))
+    mine = b"Nonce: " + base64.b64encode(dearmour(message).nonce)
+    content, status = read(message.replace(mine, b"Nonce: " + nonce, 1), me)
+    assert content is None
+    assert [e.code for e in status.errors] == [ErrorCode.MALFORMED], status.errors
+    assert f"Nonce is {size} bytes" in status.errors[0].message
+    theirs = b"Nonce: " + base64.b64encode(dearmour(original).nonce)
+    with pytest.raises(DeliveryError, match=f"Nonce is {size} bytes"):
+        forward(original.replace(theirs, b"Nonce: " + nonce, 1), email_of(me))
 
 
 @settings(max_examples=120, derandomize=True, deadline=None, database=None)

@@ -17,12 +17,14 @@ from conformance.apicrypt.wire import (
     WireError,
     armour,
     dearmour,
+    headers_of,
     mail,
     make_payload,
     parse_payload,
     seal,
     unseal,
 )
+from conformance.core.author import author
 from conformance.pki.apicrypt_keys import load_key
 from conformance.status import ErrorCode, Status
 
@@ -93,12 +95,32 @@ def read(
         status.signature_valid = valid
         status.chain_valid = valid  # the association's directory vouches for the key
         if valid:
-            status.services.integrity = status.services.authentication = True
-            # An asymmetric signature the sender alone can make; not a CPS signature
-            # (hence "compliant: yes but"), which the compliance criterion records.
-            status.services.non_repudiation = True
+            status.services.integrity = True
+            # The signature authenticates its signer; the author only when the header
+            # names that signer (RFC 8550 3, as the S/MIME reader judges it).
+            if _signer_is_author(message, opened.sender or "", status):
+                status.services.authentication = True
+                # An asymmetric signature the sender alone can make; not a CPS signature
+                # (hence "compliant: yes but"), which the compliance criterion records.
+                status.services.non_repudiation = True
         else:
             status.add_error(ErrorCode.BAD_SIGNATURE, "Apicrypt model signature does not verify")
     if require_signature and not status.signed:
         status.add_error(ErrorCode.NO_SIGNATURE, "Apicrypt message carries no Apicrypt signature")
     return opened.entity, status
+
+
+def _signer_is_author(message: bytes, signer: str, status: Status) -> bool:
+    """Whether the message's one author (From:, or Sender: beside several From:) is the
+    Apicrypt signer; else a signer-mismatch error in `status`."""
+    head = headers_of(message)
+    written = author(head.get_all("From", []), head.get_all("Sender", []))
+    if written.address is not None and written.address == signer.lower():
+        return True
+    why = written.problem or f"{written.describe()} differs from the Apicrypt signer"
+    status.add_error(
+        ErrorCode.SIGNER_MISMATCH,
+        f"Apicrypt model: {why} (signer: {signer}); "
+        "the signature itself verifies (integrity holds)",
+    )
+    return False

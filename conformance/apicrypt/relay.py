@@ -23,6 +23,7 @@ from conformance.apicrypt.wire import (
     is_apicrypt,
     mail,
     seal,
+    unfolded,
     unseal,
 )
 from conformance.mail.delivery import DeliveryError
@@ -52,11 +53,11 @@ def forward(message: bytes, recipient: str, rng: Callable[[int], bytes] = os.ura
     block = armour(seal(issue_key(recipient), payload, rng))
     return f"Received: by {RELAY_ADDRESS} (Apicrypt model relay)\r\n".encode() + mail(
         block,
-        from_addr=head.get("From") or "",
+        from_addr=unfolded(head.get("From")),
         to=[recipient],
-        subject=str(head.get("Subject") or ""),
-        date=head.get("Date") or "",
-        message_id=head.get("Message-ID") or "",
+        subject=unfolded(str(head.get("Subject") or "")),
+        date=unfolded(head.get("Date")),
+        message_id=unfolded(head.get("Message-ID")),
     )
 
 

@@ -39,6 +39,7 @@ MODEL_HEADER = "X-Apicrypt-Model"
 RECIPIENTS_HEADER = "X-Apicrypt-Recipients"
 
 Rng = Callable[[int], bytes]
+NONCE_BYTES = 12  # the AES-GCM nonce of every block (RFC 5116 3.2's recommended length)
 
 
 class WireError(Exception):
@@ -50,10 +51,13 @@ class WireError(Exception):
 
 
 def is_apicrypt(message: bytes) -> bool:
+    """A mail of the model: its X-Apicrypt-Model field or, without it, a body that is the
+    armoured block. A letter that only quotes the armour (an S/MIME one too) is not."""
     head, _, _ = message.partition(b"\r\n\r\n")
     if MODEL_HEADER.lower().encode() in head.lower():
         return True
-    return BEGIN in message[:65536]
+    ends = [at for at in (message.find(b"\r\n\r\n"), message.find(b"\n\n")) if at >= 0]
+    return bool(ends) and message[min(ends) :].lstrip().startswith(BEGIN)
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ def _aad(key_owner: str, nonce: bytes) -> bytes:
 
 
 def seal(key: ApicryptKey, payload: bytes, rng: Rng) -> Sealed:
-    nonce = rng(12)
+    nonce = rng(NONCE_BYTES)
     ct = AESGCM(key.envelope_key).encrypt(nonce, payload, _aad(key.owner, nonce))
     return Sealed(key.owner, nonce, ct)
 
@@ -169,6 +173,9 @@ def dearmour(message: bytes) -> Sealed:
         raise WireError(f"block lacks the {exc.args[0].decode()} field") from None
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise WireError(f"block is not well encoded: {exc}") from None
+    if len(nonce) != NONCE_BYTES:
+        # AES-GCM itself refuses some lengths with a ValueError: malformed, not a crash.
+        raise WireError(f"block Nonce is {len(nonce)} bytes, not {NONCE_BYTES}")
     return Sealed(owner, nonce, ct)
 
 
@@ -186,10 +193,15 @@ def mail(
 
     for value, what in ((subject, "Subject"), (date, "Date"), (message_id, "Message-ID")):
         header_value_ok(value, what)
+    # Encoded words for a non-ASCII subject, folded with CRLF as the rest of the header
+    # (Header's default fold is a bare LF).
+    written_subject = subject
+    if not subject.isascii():
+        written_subject = Header(subject, "utf-8").encode(linesep="\r\n")
     headers = [
         f"From: {from_addr}",
         f"To: {', '.join(to)}",
-        f"Subject: {Header(subject, 'utf-8').encode() if not subject.isascii() else subject}",
+        f"Subject: {written_subject}",
         f"Date: {date}",
         f"Message-ID: {message_id}",
         "MIME-Version: 1.0",
@@ -200,6 +212,12 @@ def mail(
     if recipients_for_relay:
         headers.append(f"{RECIPIENTS_HEADER}: {', '.join(recipients_for_relay)}")
     return ("\r\n".join(headers) + "\r\n\r\n").encode("ascii") + block
+
+
+def unfolded(value: str | None) -> str:
+    """A header field's value as one line (RFC 5322 2.2.3: a line break before a blank is
+    folding): what `mail` takes, which refuses any other line break."""
+    return re.sub(r"\r?\n(?=[ \t])", "", value or "")
 
 
 def headers_of(message: bytes) -> email.message.Message:

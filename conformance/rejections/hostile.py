@@ -174,9 +174,11 @@ Maker = Callable[[_Context], Made]
 @cache
 def _reference_options() -> SendOptions:
     """Reference's send options, with PKCS#1 v1.5 key transport: the one every shipped
-    receiver reads (NSS and gpgsm cannot unwrap OAEP, SoftHSM not OAEP-SHA256) and both
-    policies accept (osm-2008 SUCCESS, modern WARNING). The encryption cases test what a
-    receiver does with a changed envelope, not whether it reads OAEP."""
+    receiver but PKI.js reads (NSS and gpgsm cannot unwrap OAEP, SoftHSM not OAEP-SHA256;
+    WebCrypto has no PKCS#1 v1.5 decryption, so PKI.js's encryption cases are
+    not-applicable) and both policies accept (osm-2008 SUCCESS, modern WARNING). The
+    encryption cases test what a receiver does with a changed envelope, not whether it
+    reads OAEP."""
     options = load_profile("reference").send_options()
     return replace(options, encrypt=replace(options.encrypt, key_transport="rsa-pkcs1v15"))
 
@@ -478,7 +480,7 @@ def _pick_signed_attribute(data: bytes, signer: core_cms.SignerParts) -> tuple[i
     times = [t for values in signer.signing_times for t in values]
     basic = 0
     if times:
-        # The last digit of the minutes of the signing time: still a valid time.
+        # The tens digit of the minutes (tag, length, YYMMDDHH, then it): still a valid time.
         basic = signer.signed_attrs.find(times[0]) + 10
     return start, len(signer.signed_attrs), basic
 

@@ -231,7 +231,11 @@ def _search(
         if best is None:
             tried += 1
         found = attempt(case, producer, receiver, pki, settings.policy, control, data)
-        if found.judgement.outcome in ("accepts", "error"):
+        outcome = found.judgement.outcome
+        # A false accept outranks a broken harness: once one is found, shrinking keeps to
+        # accepted variants (a smaller one the receiver breaks on would turn it into error).
+        keeps = best is None or best.judgement.outcome == "error"
+        if outcome == "accepts" or (outcome == "error" and keeps):
             failures += 1
             best = found
             raise _Stop(found.judgement.reason)
