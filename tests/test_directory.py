@@ -308,16 +308,21 @@ def test_directory_export_writes_ldif(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8").count("\n\ndn") == len(build_tree(load_pki()).entries)
 
 
-@needs_slapd
-def test_directory_serve_answers_until_interrupted(pki: TestPKI) -> None:
-    port = free_port()
-    process = subprocess.Popen(
+def _serve_command(port: int) -> subprocess.Popen[str]:
+    """`directory serve --port PORT` as a user starts it, its output readable."""
+    return subprocess.Popen(
         [sys.executable, "-m", "conformance", "directory", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
     )
+
+
+@needs_slapd
+def test_directory_serve_answers_until_interrupted(pki: TestPKI) -> None:
+    port = free_port()
+    process = _serve_command(port)
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -477,13 +482,7 @@ def test_directory_serve_on_an_address_not_of_this_host_says_so(host: str) -> No
 @needs_slapd
 def test_directory_serve_says_so_when_its_slapd_dies() -> None:
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "conformance", "directory", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
+    process = _serve_command(port)
     try:
         assert process.stdout is not None
         assert f"ldap://127.0.0.1:{port}/" in process.stdout.readline()
