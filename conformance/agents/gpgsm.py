@@ -459,11 +459,16 @@ class GpgsmAgent(ToolAgent):
         if "BADSIG" in kinds:
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
         if "GOODSIG" in kinds or "VALIDSIG" in kinds:
-            if result.ok and ("TRUST_FULLY" in kinds or "TRUST_ULTIMATE" in kinds):
+            # EXPKEYSIG/EXPSIG/REVKEYSIG stand where GOODSIG would: a good signature by a
+            # certificate gpgsm found expired or revoked, even beside TRUST_FULLY and exit 0
+            # (GPGME reports such a signature as not valid).
+            flagged = {"EXPKEYSIG", "EXPSIG", "REVKEYSIG"} & set(kinds)
+            trusted = "TRUST_FULLY" in kinds or "TRUST_ULTIMATE" in kinds
+            if result.ok and trusted and not flagged:
                 return StepResult(recovered, [], True, True, signer)
             code = (
                 ErrorCode.REVOKED_SIGNER
-                if re.search(r"revoked", result.text(), re.I)
+                if "REVKEYSIG" in kinds or re.search(r"revoked", result.text(), re.I)
                 else ErrorCode.UNTRUSTED_SIGNER
             )
             return StepResult(recovered, [(code, message)], True, False, signer)

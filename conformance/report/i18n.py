@@ -676,7 +676,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "delivered, services: {services}",
     ),
     "expect.refuse": ("refuser le message", "refuse the message"),
-    "expect.warn": ("le délivrer avec un avertissement", "deliver it with a warning"),
+    "expect.warn": (
+        "le refuser ou le délivrer (la politique le tolère)",
+        "refuse it or deliver it (the policy tolerates it)",
+    ),
     "expect.withhold": ("le délivrer sans {service}", "deliver it without {service}"),
     # what the basic message really used (Cell.sent), read from it
     "sent.signature_format": ("structure", "structure"),
