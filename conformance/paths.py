@@ -63,13 +63,11 @@ def cache_dir() -> Path:
     """
     env = os.environ.get("OSM_CONFORMANCE_CACHE")
     if env:
-        base = Path(env)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-        base = root / "osm-conformance"
-    base.mkdir(parents=True, exist_ok=True)
-    return base
+        return output_folder(Path(env), "OSM_CONFORMANCE_CACHE")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    root = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    # A CI job's HOME may be read-only: the message says how to put the cache elsewhere.
+    return output_folder(root / "osm-conformance", "the cache (OSM_CONFORMANCE_CACHE moves it)")
 
 
 MEMORY_ENV = "OSM_CONFORMANCE_TMPFS"  # "0": keep working files on disk

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from conformance.check.policy import DEFAULT_POLICY
+from conformance.check.policy import DEFAULT_POLICY, policy_names
+from conformance.cli_support import byte_size
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.progress import Progress
 from conformance.matrix.routes import ROUTE_MARK, resolve_transport, route_id
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
-from conformance.paths import memory_dir
+from conformance.paths import memory_dir, output_folder
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, RejectionCell
 
@@ -80,6 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--osm-policy",
         default=DEFAULT_POLICY,
+        choices=policy_names(),
         help="the policy the profile receivers, the validator and the rejection judge apply "
         "(osm-2008, modern)",
     )
@@ -95,9 +97,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--osm-large-attachment",
-        type=int,
+        type=byte_size,
         default=None,
-        help="one example per cell: a letter with an attachment of this many bytes",
+        metavar="SIZE",
+        help="one example per cell: a letter with an attachment of this size (bytes, or "
+        "with K, M or G: 200M)",
     )
     group.addoption(
         "--osm-transport",
@@ -115,8 +119,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--osm-max-message-bytes",
-        type=int,
+        type=byte_size,
         default=None,
+        metavar="SIZE",
         help="the SIZE the SMTP hops announce (default: their own)",
     )
     group.addoption("--osm-progress", action="store_true", help="a progress line on stderr")
@@ -188,25 +193,34 @@ def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
-        waivers = config.getoption("osm_waivers")
-        if waivers:  # a bad waivers file fails now, not after the matrix
-            from conformance.errors import UserError
-            from conformance.matrix.waivers import load_waivers
+        from conformance.errors import UserError
 
-            try:
-                load_waivers(Path(waivers))
-            except UserError as exc:
-                raise pytest.UsageError(str(exc)) from None
-        if config.getoption("osm_via"):  # an unknown hop fails now, before any cell
-            from conformance.errors import UserError
-            from conformance.matrix.routes import hops, parse_via, resolve_transport
+        try:
+            plugin = _checked_plugin(config)
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(plugin, PLUGIN_NAME)
 
-            try:
-                routes = parse_via(config.getoption("osm_via"), hops())
-                resolve_transport(config.getoption("osm_transport"), routes)
-            except UserError as exc:
-                raise pytest.UsageError(str(exc)) from None
-        config.pluginmanager.register(MatrixPlugin(config), PLUGIN_NAME)
+
+def _checked_plugin(config: pytest.Config) -> MatrixPlugin:
+    """The plugin, once what `run` refuses before any cell is refused here too: a bad
+    option found later is an error in collection and a traceback at the session's end."""
+
+    waivers = config.getoption("osm_waivers")
+    if waivers:  # a bad waivers file fails now, not after the matrix
+        from conformance.matrix.waivers import load_waivers
+
+        load_waivers(Path(waivers))
+    if config.getoption("osm_via"):  # an unknown hop fails now, before any cell
+        from conformance.matrix.routes import hops, parse_via
+
+        routes = parse_via(config.getoption("osm_via"), hops())
+        resolve_transport(config.getoption("osm_transport"), routes)
+    plugin = MatrixPlugin(config)
+    plugin.spec.check("--osm-")
+    if plugin.spec.out_dir is not None:
+        output_folder(plugin.spec.out_dir, "--osm-out")
+    return plugin
 
 
 def _matrix(config: pytest.Config) -> MatrixPlugin:
@@ -263,7 +277,17 @@ def osm_rejection(pytestconfig: pytest.Config) -> Any:
     raise AssertionError("osm_rejection is parametrised by the matrix plugin")
 
 
-REJECTION_TEST = "test_rejection_cell["
+# The matrix's items among a session's (a vendor's own tests may run beside them).
+CELL_TEST = "::test_cell["
+REJECTION_TEST = "::test_rejection_cell["
+# pytest's options that list the tests or fixtures without running any (--collect-only,
+# --fixtures, --fixtures-per-test): no results to write over an earlier run's.
+LISTING_ONLY = ("collectonly", "showfixtures", "show_fixtures_per_test")
+NOT_COLLECTED = (
+    "osm-conformance: --osm-matrix, but no cell of the matrix was collected: name its tests "
+    "(--pyargs conformance.matrix.test_matrix, and conformance.matrix.test_rejections for the "
+    "rejection matrix); no results written"
+)
 
 
 class MatrixPlugin:
@@ -292,9 +316,8 @@ class MatrixPlugin:
     def _count(self, ids: list[str]) -> None:
         # The progress line and cells_planned count the interop cells; the
         # rejection cells are counted apart.
-        rejections = sum(REJECTION_TEST in i for i in ids)
-        self.total = max(self.total, len(ids) - rejections)
-        self.rejection_total = max(self.rejection_total, rejections)
+        self.total = max(self.total, sum(CELL_TEST in i for i in ids))
+        self.rejection_total = max(self.rejection_total, sum(REJECTION_TEST in i for i in ids))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._count([item.nodeid for item in session.items])
@@ -319,7 +342,7 @@ class MatrixPlugin:
         if "osm_cell" in props:
             cell = Cell.model_validate_json(str(props["osm_cell"]))
             self.cells[report.nodeid] = cell
-        elif report.failed and "[" in report.nodeid:
+        elif report.failed and CELL_TEST in report.nodeid:
             # A crashed worker or a broken fixture: the harness broke, the cell is an error.
             sender, receiver, function, route = parse_cell_id(
                 report.nodeid.rsplit("[", 1)[1].rstrip("]")
@@ -369,7 +392,13 @@ class MatrixPlugin:
         self.progress.update(done, total, len(self.rejections), self.rejection_total, last)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker:
+        if self.is_worker or any(self.config.getoption(o) for o in LISTING_ONLY):
+            return  # a worker's cells are gathered here; a listing ran none
+        collected = self.total or self.rejection_total or self.cells or self.rejections
+        if not collected and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            # Without the matrix's modules a vendor's job would pass having tested nothing.
+            print(NOT_COLLECTED, file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
         if self.progress is not None:
             self.progress.close()

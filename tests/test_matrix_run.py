@@ -303,3 +303,13 @@ def test_run_refuses_outputs_it_could_not_write_before_any_cell(
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "evidence").exists()  # no cell ran
+
+
+def test_a_selection_without_a_cell_is_refused_before_pytest_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--sender", "reference", "--receiver", "openssl", "--agent", "nss"]
+    assert main([*argv, "--quiet", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--agent nss: neither a selected sender nor a selected receiver" in err
+    assert "pytest" not in err and "ERROR:" not in err

@@ -312,7 +312,7 @@ def test_missing_library_skips_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OSM_CONFORMANCE_CACHE", str(tmp_path))
-    with pytest.raises(MissingComponent, match="make -C harnesses/pkijs"):
+    with pytest.raises(MissingComponent, match=r"make -C \S*harnesses/pkijs "):
         PkijsAgent(workdir=tmp_path / "w")
 
 
@@ -330,4 +330,4 @@ def test_a_run_without_the_library_says_what_to_install(
     [cell] = results.cells
     assert cell.verdict == "unsupported" and cell.reason is not None
     assert cell.reason.startswith("not installed here: PKI.js is not installed")
-    assert "make -C harnesses/pkijs" in cell.reason and "Traceback" not in cell.reason
+    assert f"make -C {SCRIPT.parent} " in cell.reason and "Traceback" not in cell.reason

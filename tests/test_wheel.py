@@ -206,6 +206,10 @@ def test_commands_that_rewrite_a_checkout_say_they_need_one(installed: Installed
     assert refused.returncode == 2
     assert "pki init without --dir works in a source checkout" in refused.stderr
     assert not list(installed.venv.glob("lib/python*/site-packages/vectors"))
+    refused = installed.tool("schemas", "--write", ok=False)
+    assert refused.returncode == 2
+    assert "schemas --write (it refreshes docs/) works in a source checkout" in refused.stderr
+    assert not list(installed.venv.glob("lib/python*/site-packages/docs"))
 
 
 def test_the_pytest_plugin_runs_a_vendor_test_file(installed: Installed) -> None:

@@ -66,7 +66,7 @@ class BouncyCastleAgent(ToolAgent):
         if not os.access(PROGRAM, os.X_OK):
             raise MissingComponent(
                 f"the BouncyCastle harness is not built ({PROGRAM}): run "
-                f"`make -C harnesses/bouncycastle` (Debian packages {PACKAGES})"
+                f"`make -C {PROGRAM.parent}` (Debian packages {PACKAGES})"
             )
         self.exe = str(PROGRAM)
 

@@ -75,7 +75,7 @@ class GoPkcs7Agent(ToolAgent):
     def _setup(self) -> None:
         if not os.access(PROGRAM, os.X_OK):
             raise MissingComponent(
-                f"the Go pkcs7 harness is not built ({PROGRAM}): run make -C harnesses/go-pkcs7 "
+                f"the Go pkcs7 harness is not built ({PROGRAM}): run make -C {PROGRAM.parent} "
                 "(needs the Debian packages golang-go and golang-github-fullsailor-pkcs7-dev)"
             )
         self.exe = str(PROGRAM)

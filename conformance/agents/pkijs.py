@@ -84,8 +84,8 @@ class PkijsAgent(ToolAgent):
             raise MissingComponent(f"the PKI.js harness {SCRIPT} is missing")
         if not (modules_dir() / "pkijs" / "package.json").is_file():
             raise MissingComponent(
-                f"PKI.js is not installed in {modules_dir()}: run make setup "
-                "(make -C harnesses/pkijs runs npm ci from the committed package-lock.json; "
+                f"PKI.js is not installed in {modules_dir()}: run make -C {SCRIPT.parent} "
+                "(npm ci from the committed package-lock.json; "
                 "it needs the npm registry once)"
             )
 

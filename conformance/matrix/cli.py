@@ -22,6 +22,7 @@ from conformance.matrix.spec import (
     DEFAULT_EXAMPLES,
     DEFAULT_SEED,
     DEFAULT_VARIANTS,
+    MatrixSpec,
 )
 from conformance.paths import cache_dir, output_folder
 from conformance.results import Results, load_results
@@ -194,14 +195,20 @@ def _run(args: argparse.Namespace) -> int:
     gates = _gates_before(args)
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    if args.examples < 1:
-        raise UserError("--examples must be at least 1 (the basic example)")
-    if args.variants < 1:
-        raise UserError("--variants must be at least 1 (the basic variant)")
     routes = parse_via(args.via, hops()) if args.via else ()  # before any cell runs
     transport = resolve_transport(args.transport, routes)
-    if args.max_message_bytes is not None and transport != "smtp":  # else silently unused
-        raise UserError("--max-message-bytes is what the SMTP hops announce: add --transport smtp")
+    MatrixSpec(
+        profile_paths=tuple(args.profiles),
+        senders=tuple(args.sender),
+        receivers=tuple(args.receiver),
+        agents=tuple(args.agent),
+        functions=tuple(args.function) or FUNCTIONS,
+        examples=args.examples,
+        variants=args.variants,
+        transport=transport,
+        via=routes,
+        max_message_bytes=args.max_message_bytes,
+    ).check()  # what the plugin refuses too, said here before pytest starts
     out: Path = output_folder(args.out.resolve())
     if args.junit_xml:
         _check_junit_path(args.junit_xml.resolve())

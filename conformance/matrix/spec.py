@@ -159,6 +159,25 @@ class MatrixSpec:
             for f in self.functions
         ]
 
+    def check(self, option: str = "--") -> None:
+        """What a run refuses before any cell, named with the options of the command that
+        asks: `--` for `run`, `--osm-` for the pytest plugin (a bad option found later is
+        a collection error, or lost results at the session's end)."""
+        if self.examples < 1:
+            raise UserError(f"{option}examples must be at least 1 (the basic example)")
+        if self.variants < 1:
+            raise UserError(f"{option}variants must be at least 1 (the basic variant)")
+        if self.max_message_bytes is not None and self.transport != "smtp":  # else unused
+            raise UserError(
+                f"{option}max-message-bytes is what the SMTP hops announce: add "
+                f"{option}transport smtp"
+            )
+        if not self.routed_cells():  # only agents can empty a selection of known profiles
+            raise UserError(
+                f"{option}agent {', '.join(self.agents)}: neither a selected sender nor a "
+                "selected receiver, so the selection has no cell"
+            )
+
     def routes(self) -> tuple[Route, ...]:
         """The plain route, then each variant of --via (over SMTP only)."""
         if self.transport != "smtp":
