@@ -175,16 +175,21 @@ def test_every_fault_is_classified(pki: TestPKI) -> None:
 
 
 @needs_slapd
-def test_fault_cells_of_a_profile_sender_and_openssl_all_pass() -> None:
+def test_fault_cells_of_a_profile_sender_pass_and_openssl_is_not_credited() -> None:
+    """openssl has no directory client: its cells are the suite's lookup, not measured."""
     need_tools(load_profiles()["openssl"])
     cells = run_faults(("docteur-net-cps", "openssl"))
     assert len(cells) == 2 * len(FAULTS)
-    failed = [(c.sender, c.fault, c.reason) for c in cells if c.verdict != "pass"]
+    profile = [c for c in cells if c.sender == "docteur-net-cps"]
+    failed = [(c.fault, c.reason) for c in profile if c.verdict != "pass"]
     assert not failed
-    renewal = [c for c in cells if c.fault == "expired-beside-renewal"]
+    renewal = [c for c in profile if c.fault == "expired-beside-renewal"]
     assert all("renewal" in c.reason for c in renewal)
-    refused = [c for c in cells if c.fault != "expired-beside-renewal"]
+    refused = [c for c in profile if c.fault != "expired-beside-renewal"]
     assert all(c.reason.startswith("refused: ") for c in refused)
+    tool = [c for c in cells if c.sender == "openssl"]
+    assert all(c.verdict == "not-applicable" for c in tool), tool
+    assert all("the suite's lookup on behalf of openssl" in c.reason for c in tool)
 
 
 @needs_slapd
@@ -194,7 +199,9 @@ def test_gpgsm_looks_up_itself_through_dirmngr() -> None:
     need_tools(load_profiles()["gpgsm"])
     cells = {c.fault: c for c in run_faults(("gpgsm",))}
     assert "dirmngr LDAP" in cells["absent"].reason
-    assert cells["signature-only"].verdict == "pass"
+    # It refuses a correctly served recipient too: its refusals show nothing of the faults.
+    assert cells["signature-only"].verdict == "inconclusive"
+    assert "refuses a correctly served recipient" in cells["revoked"].reason
     assert "gpgsm's own lookup" in cells["expired-beside-renewal"].reason
     assert all(c.verdict != "error" for c in cells.values())
 

@@ -20,6 +20,9 @@ from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.status import ErrorCode
 
+# How the evidence names a lookup the suite made for a tool without a directory client.
+SUITE_LOOKUP = "the suite's lookup on behalf of"
+
 HOW = {
     "prior-message": "from a signed message received earlier",
     "manual": "imported by hand",
@@ -73,3 +76,9 @@ def looked_up(request: SendRequest, ev: Evidence, who: str) -> SendRequest | Sen
     except UserError as exc:  # a malformed directory address
         return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, str(exc), ev)
     return replace(request, recipients=tuple(found))
+
+
+def suite_lookup(ev: Evidence) -> str | None:
+    """The evidence note of a lookup the suite made on a tool's behalf, or None when the
+    product looked up itself: what the suite found is never credited to the tool."""
+    return next((note for note in ev.notes if note.startswith(SUITE_LOOKUP)), None)

@@ -39,7 +39,6 @@ Expected = Literal["refuse", "renewal"]
 EXPECTED: dict[Fault, Expected] = {
     f: ("renewal" if f == "expired-beside-renewal" else "refuse") for f in FAULTS
 }
-SLOW_TIMEOUT_S = 2.0  # the lookup's timeout in the slow case (a sender's own may be longer)
 
 
 @dataclass(frozen=True)

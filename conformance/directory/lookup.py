@@ -2,11 +2,12 @@
 
 What a sender asks: the certificate to encrypt to for an address. The entry
 publishes the authentication, signature and encryption certificates together;
-the sender keeps those whose key usage allows key encipherment, issued by a CA
-of the directory, inside their validity and not on the CRL that CA's entry
-publishes, and takes the latest. Every way this can go wrong is a
-LookupFailure of one kind, with a reason naming the address and the cause, so
-a sender refuses clearly and never encrypts to the wrong key.
+the sender keeps those whose key usage allows key encipherment, naming the
+address (or no address), issued by a CA of the directory, inside their
+validity and not on the CRL that CA's entry publishes, and takes the latest.
+Every way this can go wrong is a LookupFailure of one kind, with a reason
+naming the address and the cause, so a sender refuses clearly and never
+encrypts to the wrong key.
 
 What a receiver asks: a CA's CRL (by the issuer's name) and an unknown signer's
 certificate (by issuer and serial). OpenLDAP 2.5's certificateExactMatch matched
@@ -30,6 +31,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance.core.certificates import asn1_certificate, certificate_emails
 from conformance.directory.tree import CA_UNIT, common_name
 from conformance.directory.tree import escape_filter as escape_filter_chars
 from conformance.errors import UserError
@@ -46,6 +48,7 @@ FailureKind = Literal[
     "expired",  # every encryption certificate is outside its validity
     "revoked",  # every valid encryption certificate is on its CA's CRL
     "untrusted",  # no encryption certificate issued by a CA of the directory
+    "other-address",  # every encryption certificate names other mail addresses only
     "ambiguous",  # several entries for one address
     "unreachable",  # nothing answers at the address (connection refused, no route)
     "timeout",  # the directory accepted the connection and did not answer in time
@@ -94,14 +97,29 @@ class Found:
     seconds: float = 0.0
 
 
+# What cryptography raises for a value that is no readable certificate (DER, names,
+# extensions, validity: it parses them lazily, so each is read once up front).
+_UNREADABLE = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+
+
 def _certificates(values: list[bytes]) -> list[x509.Certificate]:
     found = []
     for value in values:
         try:
-            found.append(x509.load_der_x509_certificate(value))
-        except ValueError:
+            cert = x509.load_der_x509_certificate(value)
+            _ = (cert.issuer, cert.subject, cert.extensions, cert.not_valid_after_utc)
+            _ = cert.not_valid_before_utc
+        except _UNREADABLE:
             continue  # an unreadable value is no candidate (counted by the caller)
+        found.append(cert)
     return found
+
+
+def _names_other_addresses(cert: x509.Certificate, mail: str) -> bool:
+    """The certificate names mail addresses and `mail` is none of them (RFC 8550 3): another
+    person's key. One that names none is taken on the directory's word."""
+    named = certificate_emails(asn1_certificate(cert))
+    return bool(named) and mail.strip().lower() not in named
 
 
 def _enciphers(cert: x509.Certificate) -> bool:
@@ -237,16 +255,34 @@ class Lookup:
             )
         entry = found[0]
         dn = entry["dn"]
-        published = _certificates(list(entry.get(USER_CERTIFICATE, [])))
+        values = list(entry.get(USER_CERTIFICATE, []))
+        published = _certificates(values)
+        notes: list[str] = []
+        unreadable = len(values) - len(published)
+        if unreadable:
+            notes.append(f"set aside {unreadable} value(s) of {USER_CERTIFICATE} not a certificate")
         candidates = [c for c in published if _enciphers(c)]
         if not candidates:
             kinds = f"{len(published)} certificate(s), none for key encipherment"
+            kinds += f", {unreadable} unreadable value(s)" if unreadable else ""
             raise LookupFailure(
                 "no-encryption-certificate",
                 f"{NO_CERTIFICATE}: the directory publishes no encryption certificate for "
                 f"{mail} ({dn}: {kinds})",
             )
-        notes: list[str] = []
+        others = [c for c in candidates if _names_other_addresses(c, mail)]
+        named = sorted({a for c in others for a in certificate_emails(asn1_certificate(c))})
+        notes += [
+            f"set aside an encryption certificate naming other addresses ({_describe(c)})"
+            for c in others
+        ]
+        candidates = [c for c in candidates if c not in others]
+        if not candidates:
+            raise LookupFailure(
+                "other-address",
+                f"{NO_CERTIFICATE}: every encryption certificate {dn} publishes for {mail} "
+                f"names another address ({', '.join(named)})",
+            )
         issued = [c for c in candidates if self._issuer(c) is not None]
         if not issued:
             raise LookupFailure(

@@ -5,7 +5,9 @@ fault's directory (conformance.directory.faults) and is judged on what left the
 sender: for a fault that leaves no usable certificate, a refusal passes and any
 message fails, naming the certificates it was encrypted to; beside a renewal,
 only a message encrypted to the renewal passes. A harness failure is `error`,
-never a verdict.
+never a verdict. A refusal proves nothing from a sender that refuses a correctly
+served recipient too (`inconclusive`), nor the suite's lookup on behalf of a tool
+without a directory client (`not-applicable`): neither is credited as a pass.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from cryptography import x509
 
 from conformance.agents import identity_files as files
 from conformance.agents import mime_wrap
-from conformance.agents.base import SendRequest
+from conformance.agents.base import SendRequest, SendResult
+from conformance.agents.recipients import suite_lookup
 from conformance.core import cms
 from conformance.core.vocabulary import Party
 from conformance.directory.faults import (
@@ -47,7 +50,9 @@ from conformance.status import ErrorCode
 class FaultCell:
     sender: str
     fault: Fault
-    verdict: str  # pass, fail, error, or not-applicable (a sender of the Apicrypt model)
+    # pass, fail, error; inconclusive (a refusal from a sender that refuses a correctly served
+    # recipient too); not-applicable (an Apicrypt model sender, or a tool the suite looks up for)
+    verdict: str
     reason: str
     seconds: float
 
@@ -118,18 +123,10 @@ def judge(
     return "fail", f"sent although {DESCRIPTION[fault]}: encrypted to {to}"
 
 
-def fault_cell(
-    cast: Cast,
-    sender_id: str,
-    fault: Fault,
-    recipient: Identity,
-    endpoint: Endpoint,
-    faults: FaultTree,
-    world: World,
-) -> FaultCell:
-    if cast.profiles[sender_id].send.format != "smime":
-        reason = "sends the Apicrypt model format: its relay holds the keys, no CPS directory"
-        return FaultCell(sender_id, fault, "not-applicable", reason, 0.0)
+def _send(
+    cast: Cast, sender_id: str, recipient: Identity, directory: str, world: World
+) -> SendResult:
+    """The first-contact letter from `sender_id` to `recipient`, found in `directory`."""
     seat = cast.seat(sender_id, "sender")
     scenario = basic_scenario("first-contact")
     party = cast.party(recipient.id, cast.profiles[sender_id])
@@ -142,23 +139,64 @@ def fault_cell(
         recipient_parties=(party,),
         subject=scenario.subject,
         date=world.date,
-        directory=endpoint.url,
+        directory=directory,
     )
+    return seat.agent.send(request)
+
+
+def control_refusal(
+    cast: Cast, sender_id: str, recipient: Identity, endpoint: Endpoint, world: World
+) -> str | None:
+    """Why the sender refuses a recipient the directory serves correctly, or None when it
+    sends: a sender that refuses everyone shows nothing by refusing at a fault."""
+    if cast.profiles[sender_id].send.format != "smime":
+        return None
+    try:
+        sent = _send(cast, sender_id, recipient, endpoint.url, world)
+    except Exception:  # the fault cells report the harness failure themselves
+        return None
+    if sent.message is not None:
+        return None
+    return sent.reason or "refused"
+
+
+def fault_cell(
+    cast: Cast,
+    sender_id: str,
+    fault: Fault,
+    recipient: Identity,
+    endpoint: Endpoint,
+    faults: FaultTree,
+    world: World,
+    control: str | None = None,
+) -> FaultCell:
+    """One cell; `control` is the sender's refusal of a correctly served recipient, if any."""
+    if cast.profiles[sender_id].send.format != "smime":
+        reason = "sends the Apicrypt model format: its relay holds the keys, no CPS directory"
+        return FaultCell(sender_id, fault, "not-applicable", reason, 0.0)
     started = time.perf_counter()
     try:
-        sent = seat.agent.send(request)
+        sent = _send(cast, sender_id, recipient, endpoint.url, world)
     except Exception as exc:  # a harness bug is an error cell, never a verdict
         seconds = round(time.perf_counter() - started, 3)
         return FaultCell(sender_id, fault, "error", f"{type(exc).__name__}: {exc}", seconds)
     seconds = round(time.perf_counter() - started, 3)
+    if sent.message is None and sent.error is ErrorCode.INTERNAL:
+        return FaultCell(sender_id, fault, "error", sent.reason, seconds)
+    suite = suite_lookup(sent.evidence)
+    if suite is not None:  # the tool has no directory client: the suite's doing, not its own
+        return FaultCell(sender_id, fault, "not-applicable", f"not measured: {suite}", seconds)
     if sent.message is None:
-        if sent.error is ErrorCode.INTERNAL:
-            return FaultCell(sender_id, fault, "error", sent.reason, seconds)
         if EXPECTED[fault] == "refuse":
+            if control is not None:
+                reason = f"refused, as it refuses a correctly served recipient ({control})"
+                reason += f": {sent.reason}"
+                return FaultCell(sender_id, fault, "inconclusive", reason, seconds)
             return FaultCell(sender_id, fault, "pass", f"refused: {sent.reason}", seconds)
         reason = f"refused although a valid renewal is published: {sent.reason}"
         return FaultCell(sender_id, fault, "fail", reason, seconds)
-    verdict, reason = judge(fault, sent.message, seat.party, recipient, faults)
+    sender = cast.seat(sender_id, "sender").party
+    verdict, reason = judge(fault, sent.message, sender, recipient, faults)
     return FaultCell(sender_id, fault, verdict, reason, seconds)
 
 
@@ -180,11 +218,19 @@ def run_faults(senders: Sequence[str] = (), profile_paths: Sequence[str] = ()) -
             with fault_directories(pki) as (faults, where):
                 default = pki.valid_identities()[0]
                 for sender_id in chosen:
+                    control = control_refusal(cast, sender_id, default, where["absent"], world)
                     for fault in FAULTS:
                         recipient = faults.recipients.get(fault, default)
                         cells.append(
                             fault_cell(
-                                cast, sender_id, fault, recipient, where[fault], faults, world
+                                cast,
+                                sender_id,
+                                fault,
+                                recipient,
+                                where[fault],
+                                faults,
+                                world,
+                                control,
                             )
                         )
         finally:
@@ -196,8 +242,10 @@ def faults_report(cells: Sequence[FaultCell], as_json: bool = False) -> str:
     if as_json:
         return json.dumps([asdict(c) for c in cells], ensure_ascii=False, indent=2)
     width = max((len(c.sender) for c in cells), default=6)
+    verdicts = max((len(c.verdict) for c in cells), default=5)
     lines = [
-        f"{c.sender:<{width}}  {c.fault:<22}  {c.verdict:<5}  {c.seconds:6.2f}s  {c.reason}"
+        f"{c.sender:<{width}}  {c.fault:<22}  {c.verdict:<{verdicts}}  {c.seconds:6.2f}s  "
+        f"{c.reason}"
         for c in cells
     ]
     passed = sum(c.verdict == "pass" for c in cells)
