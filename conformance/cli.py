@@ -16,6 +16,7 @@ from typing import Any
 from conformance import __version__
 from conformance.cli_support import print_error
 from conformance.errors import UserError
+from conformance.signals import Terminated, unwind_on_sigterm
 
 # Command -> module that registers it, in the order `--help` lists them. A command
 # given on the line imports only its own module: adapters run `agent` thousands of
@@ -72,11 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    unwind_on_sigterm()
     try:
         return func(args)
     except UserError as exc:
         print_error(exc)
         return exc.exit_code
+    except Terminated:
+        print("osm-conformance: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("osm-conformance: interrupted", file=sys.stderr)
         return 130

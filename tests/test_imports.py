@@ -181,6 +181,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "search",
         "cli_support",
         "loopback",
+        "signals",
     ),
     ("pki", "token", "directory"),
     ("mail",),
