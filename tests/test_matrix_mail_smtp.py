@@ -129,14 +129,19 @@ def test_an_unknown_hop_is_refused_before_any_cell(
     assert not (tmp_path / "results.json").exists()
 
 
-def test_a_gateway_refusal_is_a_finding(tmp_path: Path) -> None:
+def test_the_testers_size_limit_is_not_the_products_failure(tmp_path: Path) -> None:
     """The hops' SIZE follows --max-message-bytes: a signed letter over it is refused 552,
-    and the cell fails, naming the refusal (nothing half-delivered counts)."""
-    assert _run(tmp_path, "--via", "footer", "--examples", "1", "--max-message-bytes", "2k") == 0
+    on every route; the limit is the tester's, on the suite's own relays, so the cell is
+    not observed (`unsupported`, the refusal named), not the products' `fail`: no finding
+    for openssl, a real engine (tests/test_audit_mail_route_limit.py: a gateway that grows
+    a message over it is a finding)."""
+    argv = ["--via", "footer", "--examples", "1", "--max-message-bytes", "2k"]
+    assert _run(tmp_path, *argv, "--fail-on", "finding") == 0
     cells = _cells(tmp_path)
     for cell in cells.values():
-        assert cell["verdict"] == "fail"
-        assert cell["reason"].startswith("not delivered:") and "552" in cell["reason"]
+        assert cell["verdict"] == "unsupported"
+        assert cell["reason"].startswith("not observed: the message (") and "552" in cell["reason"]
+        assert "(--max-message-bytes 2048), not a product's" in cell["reason"]
     settings = json.loads((tmp_path / "results.json").read_text("utf-8"))["run"]["settings"]
     assert settings["max_message_bytes"] == 2048
 

@@ -19,3 +19,22 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.code = code
         self.endpoint = endpoint
+
+
+class OverRouteLimit(DeliveryError):
+    """A route's 552 for a message already over the SIZE the tester set on the suite's own
+    relays (`--max-message-bytes`): a limit of the road the tester chose, not a product's,
+    so the matrix does not count it against the products (docs/mail.md, Routes)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        size: int,
+        limit: int,
+        code: int | None = None,
+        endpoint: Endpoint | None = None,
+    ) -> None:
+        super().__init__(message, code=code, endpoint=endpoint)
+        self.size = size
+        self.limit = limit

@@ -22,7 +22,7 @@ from email.utils import getaddresses
 from conformance.core.bilingual import Bilingual
 from conformance.core.mime import read
 from conformance.errors import UserError
-from conformance.mail.delivery import DeliveryError
+from conformance.mail.delivery import DeliveryError, OverRouteLimit
 from conformance.mail.endpoint import Endpoint, HopFactory, HopSettings
 from conformance.mail.gateways import GATEWAYS, Rewrite
 from conformance.mail.maildir import message_id_of
@@ -156,6 +156,7 @@ class Route:
     store: MailStore
     store_rewrites: tuple[Rewrite, ...]
     wait_s: float = DELIVERY_WAIT_S
+    max_message_bytes: int | None = None  # the SIZE its relays announce (HopSettings)
 
     @property
     def delivery(self) -> Delivery:
@@ -170,15 +171,22 @@ class Route:
 
     def transport(self, message: bytes, recipient: str) -> bytes:
         """Submit `message` for `recipient`, wait until the store has it, take it and
-        return it as the store serves it; DeliveryError (naming the chain) otherwise."""
+        return it as the store serves it; DeliveryError (naming the chain) otherwise, an
+        OverRouteLimit when a message over `max_message_bytes` was refused for its size."""
         sent = canonical_lines(message)
         message_id = message_id_of(sent) or message_id_for(sent)
         try:
             submit(self.entry, sent, envelope_sender(sent), [recipient])
         except DeliveryError as exc:
-            raise DeliveryError(
-                f"{exc} (route {self.describe()})", code=exc.code, endpoint=exc.endpoint
-            ) from None
+            said = f"{exc} (route {self.describe()})"
+            limit = self.max_message_bytes
+            if exc.code == 552 and limit is not None and len(sent) > limit:
+                # The submission relay announces the tester's SIZE: over it, nothing else
+                # of the road was tried.
+                raise OverRouteLimit(
+                    said, size=len(sent), limit=limit, code=exc.code, endpoint=exc.endpoint
+                ) from None
+            raise DeliveryError(said, code=exc.code, endpoint=exc.endpoint) from None
         deadline = time.monotonic() + self.wait_s
         pause = 0.01
         while True:
@@ -225,4 +233,4 @@ def open_route(
         for name, factory in reversed(plan):
             next_hop = stack.enter_context(factory(next_hop, settings))
             chain.insert(0, (name, next_hop))
-        yield Route(via, tuple(chain), store, rewrites, wait_s)
+        yield Route(via, tuple(chain), store, rewrites, wait_s, settings.max_message_bytes)

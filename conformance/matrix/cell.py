@@ -4,6 +4,8 @@
 - a generated example fails      -> partial (the shrunk counterexample kept)
 - none fails                     -> pass
 - a side does not do the function -> unsupported
+- the route's own size limit (run --max-message-bytes) refuses the basic example
+                                 -> unsupported (nothing of the products observed)
 - the harness breaks             -> error (never fail)
 """
 
@@ -24,7 +26,7 @@ from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import exchange_large
 from conformance.matrix.sent import algorithms_in, sent_algorithms
-from conformance.results import Cell, Counterexample, Transport
+from conformance.results import Cell, Counterexample, Transport, Verdict
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
@@ -138,13 +140,18 @@ def _judge(
         )
     cell.checks = evidence.report("basic", report)
     if not obs.ok:
-        cell.verdict, cell.reason = "fail", obs.reason
+        cell.verdict, cell.reason = _not_ok(obs.observed), obs.reason
         return
 
     found = _search(sender, receiver, function, world, settings)
     cell.examples = found.tried + 1
     if found.counterexample is None:
         cell.verdict = "pass"
+        if found.not_observed:
+            cell.reason = (
+                f"{found.not_observed} more generated example(s) not counted, "
+                f"{found.not_observed_reason}"
+            )
         return
     scenario, failing = found.counterexample
     described = scenario.description()
@@ -182,7 +189,16 @@ def _judge_large(
     if obs.ok:
         cell.verdict = "pass"
     else:
-        cell.verdict, cell.reason = "fail", obs.reason
+        cell.verdict, cell.reason = _not_ok(obs.observed), obs.reason
+
+
+def _not_ok(observed: bool) -> Verdict:
+    """The verdict of a basic example that did not go through: `fail`, unless the route's
+    own size limit refused it (`exchange.undelivered`): then nothing of the products was
+    observed, and the cell is `unsupported` with that reason, as a cell the suite could
+    not run here: never the products' failure (the pairs and the finding gate leave it
+    out)."""
+    return "fail" if observed else "unsupported"
 
 
 @dataclass
@@ -190,6 +206,8 @@ class _Search:
     tried: int = 0
     counterexample: tuple[Scenario, Observation] | None = None
     repeated: bool = True  # False: the counterexample did not fail again when replayed
+    not_observed: int = 0  # generated examples the route's own size limit refused
+    not_observed_reason: str | None = None  # the first one's
 
 
 def _search(
@@ -209,9 +227,16 @@ def _search(
             if scenario == best[0]:
                 raise _Failed(best[1].reason)
             return
+        obs = exchange(scenario, sender, receiver, world)
+        if not obs.observed:
+            # Over the route's own size limit: not an example of the products, neither
+            # counted nor a failure (the search keeps its number of examples).
+            if best is None:
+                state.not_observed += 1
+                state.not_observed_reason = state.not_observed_reason or obs.reason
+            return
         if best is None:
             state.tried += 1  # shrinking's exchanges are not examples of the cell
-        obs = exchange(scenario, sender, receiver, world)
         if not obs.ok:
             failures += 1
             state.counterexample = (scenario, obs)

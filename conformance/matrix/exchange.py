@@ -23,7 +23,7 @@ from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
-from conformance.mail.delivery import DeliveryError
+from conformance.mail.delivery import DeliveryError, OverRouteLimit
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode, Status
@@ -88,6 +88,9 @@ class Observation:
     delivered: bytes | None = None
     send: SendResult | None = None
     reception: Reception | None = None
+    # False: the route's own size limit (--max-message-bytes) refused the message, so
+    # nothing of the products was observed (`undelivered`).
+    observed: bool = True
 
 
 def send_request(
@@ -131,10 +134,25 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     try:
         delivered = world.transport(sent.message, receiver.party.email)
     except DeliveryError as exc:
-        obs.reason = f"not delivered: {exc}"
+        obs.reason, obs.observed = undelivered(exc)
         return obs
     obs.delivered = delivered
     return read_delivered(scenario, receiver, delivered, world, obs)
+
+
+def undelivered(exc: DeliveryError) -> tuple[str, bool]:
+    """A transport's refusal as a cell's reason, and whether it tells of the products: a
+    refusal on the road is a finding (a gateway's, a product's oversized message), but a
+    message over the SIZE the tester set on the suite's own relays is refused by the
+    route the tester chose, not by either product (docs/matrix.md)."""
+    if isinstance(exc, OverRouteLimit):
+        return (
+            f"not observed: the message ({exc.size} bytes) is over the size limit set on "
+            f"the suite's own relays (--max-message-bytes {exc.limit}), not a product's: "
+            f"{exc}",
+            False,
+        )
+    return f"not delivered: {exc}", True
 
 
 def send_refusal(sent: SendResult, sender: Seat) -> str | None:

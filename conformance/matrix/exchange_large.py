@@ -28,7 +28,14 @@ from conformance.core.spool import Region, Spool
 from conformance.core.vocabulary import Function
 from conformance.functions import FIRST_CONTACT
 from conformance.mail.delivery import DeliveryError
-from conformance.matrix.exchange import Seat, World, judged_status, send_refusal, send_request
+from conformance.matrix.exchange import (
+    Seat,
+    World,
+    judged_status,
+    send_refusal,
+    send_request,
+    undelivered,
+)
 from conformance.scenarios import compare
 from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity
 from conformance.status import Status
@@ -78,6 +85,7 @@ class LargeObservation:
     send: SendResult | None = None
     status: Status | None = None
     notes: list[str] = field(default_factory=list)
+    observed: bool = True  # False: refused by the route's own size limit (`undelivered`)
 
 
 def exchange_large(
@@ -107,12 +115,15 @@ def exchange_large(
     obs.message = Kept.of_file(message_path)
     delivered_path = message_path
     if world.transport is not relay_transport or addressed_to_relay(obs.message.head):
-        # A transport that rewrites (the Apicrypt relay, a mail route) takes bytes.
-        obs.notes.append("the transport takes the message whole: held in memory once")
+        # A transport that rewrites (the Apicrypt relay, a mail route) takes bytes; over
+        # SMTP each hop and the IMAP reader hold their own copy (docs/matrix.md).
+        obs.notes.append(
+            "the transport takes the message whole: held in memory (over SMTP, a copy per hop)"
+        )
         try:
             carried = world.transport(message_path.read_bytes(), receiver.party.email)
         except DeliveryError as exc:
-            obs.reason = f"not delivered: {exc}"
+            obs.reason, obs.observed = undelivered(exc)
             return obs
         delivered_path = work / "delivered.eml"
         delivered_path.write_bytes(carried)
