@@ -198,6 +198,13 @@ class Cell(_Model):
     receiver: str
     function: str
     verdict: Verdict
+    observed: bool = Field(
+        default=True,
+        description="false when nothing of the products could be observed here (an engine "
+        "not installed, a mail hop or the directory missing, a message over the size limit "
+        "the tester set on the suite's relays): the verdict is unsupported, the reason says "
+        "why, and the cell counts in no pair and contradicts no claim",
+    )
     expected: Verdict | None = None
     expected_source: str | None = None
     contradiction: bool = False
@@ -432,15 +439,26 @@ def load_results(path: Path) -> Results:
         raise UserError(f"{path}: {loc}: {first['msg']} ({exc.error_count()} error(s))") from exc
 
 
+# What a pair's verdict list may hold that says nothing of the products: a harness error,
+# a cell the suite could not observe here (`pair_verdict`).
+NOT_SEEN = ("error", "not-observed")
+
+
+def pair_verdict(cell: Cell) -> str:
+    """The cell's verdict as the pair counts it: "not-observed" for a cell not observed."""
+    return cell.verdict if cell.observed else "not-observed"
+
+
 def interop_of(verdicts: list[str], functions: int | None = None) -> Interop:
     """The pair's interoperability over what was observed.
 
-    Harness errors are left out: a pair of errors only is not-observed, not none.
+    Harness errors and cells not observed (`Cell.observed`, given here as the verdict
+    "not-observed") are left out: a pair of those only is not-observed, not none.
     A pair is full when every function it does passes and every one of its
     `functions` (default: one per verdict) was observed; partial when something
     passes; none when nothing does.
     """
-    observed = [v for v in verdicts if v != "error"]
+    observed = [v for v in verdicts if v not in NOT_SEEN]
     if not observed:
         return "not-observed"
     complete = len(observed) >= (len(verdicts) if functions is None else functions)
@@ -464,7 +482,7 @@ def interop_contradicts(
     found = interop_of(verdicts, functions)
     if found == "not-observed":
         return False
-    observed = [v for v in verdicts if v != "error"]
+    observed = [v for v in verdicts if v not in NOT_SEEN]
     if len(observed) >= (len(verdicts) if functions is None else functions):
         return found != expected
     if expected == "full":

@@ -139,11 +139,15 @@ def test_the_testers_size_limit_is_not_the_products_failure(tmp_path: Path) -> N
     assert _run(tmp_path, *argv, "--fail-on", "finding") == 0
     cells = _cells(tmp_path)
     for cell in cells.values():
-        assert cell["verdict"] == "unsupported"
+        assert cell["verdict"] == "unsupported" and cell["observed"] is False
         assert cell["reason"].startswith("not observed: the message (") and "552" in cell["reason"]
         assert "(--max-message-bytes 2048), not a product's" in cell["reason"]
-    settings = json.loads((tmp_path / "results.json").read_text("utf-8"))["run"]["settings"]
-    assert settings["max_message_bytes"] == 2048
+    results = json.loads((tmp_path / "results.json").read_text("utf-8"))
+    assert results["run"]["settings"]["max_message_bytes"] == 2048
+    # Nothing of the products seen: no pair says they do not interoperate.
+    assert {p["interop"] for p in results["pairs"]} == {"not-observed"}
+    page = (tmp_path / "index.html").read_text("utf-8")
+    assert "not observed here" in page or "non observé ici" in page
 
 
 def test_a_postfix_route_that_cannot_run_is_skipped_with_the_reason(

@@ -12,8 +12,11 @@ import json
 import pytest
 
 from conformance.errors import MissingComponent
+from conformance.matrix.assemble import pairs_of
 from conformance.matrix.test_matrix import test_cell as matrix_cell
 from conformance.matrix.test_rejections import test_rejection_cell as rejection_cell
+from conformance.profiles.claims import Claims
+from conformance.results import Cell
 
 REASON = "the engine is not built: run make -C harnesses/x"
 
@@ -40,9 +43,12 @@ def test_interop_cell_of_a_missing_engine_is_skipped_with_the_reason() -> None:
     with pytest.raises(pytest.skip.Exception, match="not installed here"):
         matrix_cell(("x", "reference", "sign", ()), _NoEngine(), _Spec(), recorded.__setitem__)  # type: ignore[arg-type]
     cell = json.loads(str(recorded["osm_cell"]))
-    assert cell["verdict"] == "unsupported"
+    assert cell["verdict"] == "unsupported" and cell["observed"] is False
     assert cell["reason"] == f"not installed here: {REASON}"
     assert (cell["sender"], cell["receiver"], cell["function"]) == ("x", "reference", "sign")
+    # Counted in no pair: the published matrix does not say "none" of an engine not here.
+    pairs = pairs_of([Cell.model_validate(cell)], Claims({}, {}, {}))
+    assert [p.interop for p in pairs] == ["not-observed"]
 
 
 def test_rejection_cell_of_a_missing_engine_is_not_applicable() -> None:

@@ -249,6 +249,8 @@ def test_interop_leaves_harness_errors_out() -> None:
     assert interop_of(["pass", "pass", "error", "pass", "pass"]) == "partial"  # not full
     assert interop_of(["fail", "error", "fail"]) == "none"
     assert interop_of(["pass", "unsupported"]) == "full"
+    assert interop_of(["not-observed"] * 5) == "not-observed"  # e.g. an engine not installed
+    assert interop_of(["pass", "not-observed"]) == "partial"  # not full: one not seen
     assert interop_of(["pass", "pass"], functions=5) == "partial"  # three not run
     # a claim is contradicted only by what was seen
     assert not interop_contradicts("full", ["pass", "error", "pass"])

@@ -257,7 +257,8 @@ def _configuration(
 def _exchange(tool: str, c: Correspondent, rules: Rules, results: Results) -> Exchange:
     def verdict(sender: str, receiver: str, function: Function) -> str:
         cell = results.cell(sender, receiver, function)
-        return "missing" if cell is None else cell.verdict
+        # A cell not observed here (an engine not installed...) is as good as missing.
+        return "missing" if cell is None or not cell.observed else cell.verdict
 
     functions = rules.interoperability.functions
     to_them = {f: verdict(tool, c.tool, f) for f in functions}

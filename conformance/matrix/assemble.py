@@ -19,6 +19,7 @@ from conformance.profiles.practice import PracticeSoftware as PracticeTable
 from conformance.profiles.practice import load_practice_software
 from conformance.profiles.schema import Profile, Source
 from conformance.results import (
+    NOT_SEEN,
     AgentInfo,
     Cell,
     Contradiction,
@@ -31,6 +32,7 @@ from conformance.results import (
     SourceRef,
     interop_contradicts,
     interop_of,
+    pair_verdict,
 )
 
 # results.json criterion key -> profile field (the report's rows, in its order).
@@ -149,7 +151,8 @@ def with_expectations(cells: Iterable[Cell], claims: Claims) -> list[Cell]:
         if exp is not None and cell.plain:
             cell.expected = exp.value
             cell.expected_source = f"{exp.source}: {exp.quote}"
-            cell.contradiction = cell.verdict != "error" and cell.verdict != exp.value
+            seen = cell.verdict != "error" and cell.observed
+            cell.contradiction = seen and cell.verdict != exp.value
         out.append(cell)
     return out
 
@@ -162,7 +165,7 @@ def pairs_of(
     observed (an interrupted run)."""
     verdicts: dict[tuple[str, str], list[str]] = defaultdict(list)
     for cell in cells:
-        verdicts[(cell.sender, cell.receiver)].append(cell.verdict)
+        verdicts[(cell.sender, cell.receiver)].append(pair_verdict(cell))
     pairs = []
     for (sender, receiver), found in sorted(verdicts.items()):
         total = max(len(found), len(functions or ()))
@@ -171,7 +174,7 @@ def pairs_of(
             sender=sender,
             receiver=receiver,
             interop=interop,
-            observed=sum(v != "error" for v in found),
+            observed=sum(v not in NOT_SEEN for v in found),
             functions=total,
         )
         exp = claims.expected_pair(sender, receiver)

@@ -112,7 +112,7 @@ def _judge(
         return
     if function in FIRST_CONTACT and world.directory is None:
         # Not the products' doing: the suite could not run its directory here.
-        cell.verdict = "unsupported"
+        cell.verdict, cell.observed = "unsupported", False
         cell.reason = f"not run: {world.directory_missing or 'no directory'}"
         return
 
@@ -141,6 +141,7 @@ def _judge(
     cell.checks = evidence.report("basic", report)
     if not obs.ok:
         cell.verdict, cell.reason = _not_ok(obs.observed), obs.reason
+        cell.observed = obs.observed
         return
 
     found = _search(sender, receiver, function, world, settings)
@@ -190,14 +191,15 @@ def _judge_large(
         cell.verdict = "pass"
     else:
         cell.verdict, cell.reason = _not_ok(obs.observed), obs.reason
+        cell.observed = obs.observed
 
 
 def _not_ok(observed: bool) -> Verdict:
     """The verdict of a basic example that did not go through: `fail`, unless the route's
     own size limit refused it (`exchange.undelivered`): then nothing of the products was
     observed, and the cell is `unsupported` with that reason, as a cell the suite could
-    not run here: never the products' failure (the pairs and the finding gate leave it
-    out)."""
+    not run here (`Cell.observed` false): never the products' failure (the pairs, the
+    claims and the finding gate leave it out)."""
     return "fail" if observed else "unsupported"
 
 

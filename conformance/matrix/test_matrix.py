@@ -42,6 +42,7 @@ def test_cell(
             transport=osm_spec.transport,
             via=list(route),
             verdict="unsupported",
+            observed=False,
             reason=reason,
             services_required=list(REQUIRED_SERVICES[function]),
         )

@@ -666,6 +666,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "{agent} does not receive this function",
     ),
     "said.harness": ("le banc de test a échoué", "the harness broke"),
+    "said.not_observed": (
+        "non observé ici (rien des produits n'a été mesuré)",
+        "not observed here (nothing of the products was measured)",
+    ),
     "said.other": ("autre motif", "another reason"),
     "said.not_held": (
         "délivré sans ces services promis : {services}",

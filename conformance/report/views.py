@@ -710,6 +710,8 @@ class ReportModel:
         reason = cell.reason
         if not reason:
             return None
+        if not cell.observed:  # the suite could not run it here: its reason, not a product's
+            return Said(self.t("said.not_observed"), reason)
         if cell.verdict == "unsupported":
             sender = self.by_id.get(cell.sender)
             sends = sender.info.sends.get("functions", []) if sender else []
