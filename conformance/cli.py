@@ -16,7 +16,7 @@ from typing import Any
 from conformance import __version__
 from conformance.cli_support import print_error
 from conformance.errors import UserError
-from conformance.signals import Terminated, unwind_on_sigterm
+from conformance.signals import Terminated, sigterm_unwinds
 
 # Command -> module that registers it, in the order `--help` lists them. A command
 # given on the line imports only its own module: adapters run `agent` thousands of
@@ -73,9 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    unwind_on_sigterm()
     try:
-        return func(args)
+        with sigterm_unwinds():
+            return func(args)
     except UserError as exc:
         print_error(exc)
         return exc.exit_code

@@ -61,6 +61,24 @@ def wait_listening(
     )
 
 
+def wait_closed(host: str, ports: Sequence[int], timeout_s: float) -> None:
+    """Return once nothing accepts connections on `ports` (or after `timeout_s`): a
+    killed server's children close their sockets as they exit, not when the signal is
+    sent, and the next server (or a caller's check) may want the port at once."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        open_ports = 0
+        for port in ports:
+            try:
+                with socket.create_connection((host, port), timeout=0.2):
+                    open_ports += 1
+            except OSError:
+                pass
+        if not open_ports:
+            return
+        time.sleep(0.02)
+
+
 def stop_child(process: subprocess.Popen[bytes], timeout_s: float) -> None:
     """SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
     if process.poll() is None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -33,5 +35,20 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def unwind_on_sigterm() -> None:
     """From now on SIGTERM raises Terminated in this process, after passing the signal to
-    its children (main thread only, as Python delivers signals there)."""
-    signal.signal(signal.SIGTERM, _terminate)
+    its children; nothing outside the main thread, where Python delivers signals."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """`unwind_on_sigterm` for the block, the previous handler back after it (a command
+    run in-process, by a test or a vendor's script, leaves the caller's handler as it was)."""
+    previous = signal.getsignal(signal.SIGTERM)
+    unwind_on_sigterm()
+    try:
+        yield
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            # None: a handler not set from Python, which cannot be put back: the default.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

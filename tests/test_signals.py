@@ -69,3 +69,12 @@ def test_a_terminated_command_stops_the_slapd_it_started() -> None:
             if "slapd" in _command(pid):
                 os.kill(pid, signal.SIGKILL)
     assert not Path(config).parent.exists(), "slapd's temporary directory is left"
+
+
+def test_a_command_run_in_process_leaves_the_callers_handler() -> None:
+    from conformance.signals import sigterm_unwinds
+
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_unwinds():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -36,11 +36,11 @@ import signal
 import ssl
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from conformance.errors import MissingComponent
-from conformance.loopback import LOOPBACK, free_port, stop_child, wait_listening
+from conformance.loopback import LOOPBACK, free_port, stop_child, wait_closed, wait_listening
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.store import Delivery, MailStore, StoreError
 
@@ -253,12 +253,14 @@ def _log_tail(work: Path) -> str:
     return text.strip()[-800:]
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], ports: Sequence[int]) -> None:
     """The master stops its children when it gets SIGTERM; whatever is left of the
-    process group (a child that did not follow) is killed."""
+    process group (a child that did not follow) is killed, and its ports are closed on
+    return."""
     stop_child(process, STOP_TIMEOUT_S)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+    wait_closed(LOOPBACK, ports, STOP_TIMEOUT_S)
 
 
 @contextlib.contextmanager
@@ -306,7 +308,7 @@ def serve(
                     process, "dovecot", LOOPBACK, ports, START_TIMEOUT_S, lambda: _log_tail(work)
                 )
             except RuntimeError:
-                _stop(process)
+                _stop(process, ports)
                 if attempt == 2 or imap_port:
                     raise
                 continue
@@ -318,7 +320,7 @@ def serve(
                     tls_trust or tls_cert,
                 )
             finally:
-                _stop(process)
+                _stop(process, ports)
             return
     finally:
         shutil.rmtree(work, ignore_errors=True)
