@@ -17,3 +17,10 @@ class MissingComponent(UserError):
     """A real component (SoftHSM, cmsutil, gpgsm, chromium) is not installed."""
 
     exit_code = 3
+
+
+def os_reason(exc: OSError) -> str:
+    """The OS's reason and the file it concerns ("FILE: reason"), for a UserError about a
+    path that could not be written or read."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"

@@ -191,9 +191,15 @@ def _check_date(text: str) -> None:
 def _check_header_options(args: argparse.Namespace) -> None:
     """A header value the message cannot carry is the caller's mistake (a usage error),
     not the product declining the function."""
+    from conformance.smime.mime_build import header_value_ok
+
     for option, value in (("--subject", args.subject), ("--message-id", args.message_id)):
-        if value is not None and ("\r" in value or "\n" in value):
-            raise UserError(f"{option} {value!r}: contains a line break (a header is one line)")
+        try:
+            header_value_ok(value or "", option)
+        except ValueError:
+            raise UserError(
+                f"{option} {value!r}: contains a line break (a header is one line)"
+            ) from None
     if args.message_id is not None and not args.message_id.isascii():
         raise UserError(f"--message-id {args.message_id!r}: not ASCII (RFC 5322 msg-id)")
 

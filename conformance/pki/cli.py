@@ -8,7 +8,7 @@ from typing import Any
 
 from conformance import paths
 from conformance.cli_support import print_json, print_table
-from conformance.errors import UserError
+from conformance.errors import UserError, os_reason
 
 
 def register(subparsers: Any) -> None:
@@ -89,7 +89,7 @@ def _init(args: argparse.Namespace) -> int:
     try:
         report = build_pki(target, seed)
     except OSError as exc:
-        raise UserError(f"--dir {target}: cannot write ({_reason(exc)})") from None
+        raise UserError(f"--dir {target}: cannot write ({os_reason(exc)})") from None
     print(
         f"built test PKI in {report.directory} (seed {report.seed}): "
         f"{len(report.identities)} identities, {report.keys} RSA keys, {report.seconds:.1f} s"
@@ -132,12 +132,6 @@ def _export(args: argparse.Namespace) -> int:
     try:
         ids = export_pki(pki, args.out, args.identity)
     except OSError as exc:
-        raise UserError(f"{args.out}: cannot write the export ({_reason(exc)})") from None
+        raise UserError(f"{args.out}: cannot write the export ({os_reason(exc)})") from None
     print(f"exported {len(ids)} identities to {args.out} (PKCS#12 password: test)")
     return 0
-
-
-def _reason(exc: OSError) -> str:
-    """The OS's reason and the file it concerns, without a traceback."""
-    where = f"{exc.filename}: " if exc.filename else ""
-    return f"{where}{exc.strerror or exc}"

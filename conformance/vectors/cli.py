@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance import paths
 from conformance.cli_support import print_error
-from conformance.errors import UserError
+from conformance.errors import UserError, os_reason
 from conformance.functions import MESSAGE_FUNCTIONS
 from conformance.vectors.common import real_id, shipped_profiles
 
@@ -178,8 +178,7 @@ def _export(args: argparse.Namespace) -> int:
             args.product, args.out, senders=args.sender or None, functions=args.function or None
         )
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise UserError(f"--out {args.out}: cannot write ({where}{exc.strerror or exc})") from None
+        raise UserError(f"--out {args.out}: cannot write ({os_reason(exc)})") from None
     counts: dict[str, int] = {}
     for vector in manifest.vectors:
         key = vector.expected or "no verdict"
