@@ -15,6 +15,7 @@ Caches are per user, never inside the package (`cache_dir()`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from importlib.resources import files
 from pathlib import Path
@@ -92,7 +93,37 @@ def memory_dir() -> Path | None:
         return None
     directory = _MEMORY_ROOT / f"osm-conformance-{os.getuid()}"
     directory.mkdir(mode=0o700, exist_ok=True)
+    _remove_stale_scratch(directory)
     return directory
+
+
+def scratch_prefix(name: str) -> str:
+    """The prefix of a process's working folder in `memory_dir()` (a tempfile prefix):
+    it carries the process id, so that a later process removes the folders of one that
+    was killed before it could (`_remove_stale_scratch`): tmpfs is memory."""
+    return f"osm-{name}-{os.getpid()}-"
+
+
+# scratch_prefix's folders: osm-<name>-<pid>-<tempfile's 8 characters>.
+_SCRATCH = re.compile(r"^osm-.+-(\d+)-[a-z0-9_]{8}$")
+_SWEPT: set[Path] = set()
+
+
+def _remove_stale_scratch(directory: Path) -> None:
+    """Once per process and folder: remove the working folders of processes that are gone."""
+    if directory in _SWEPT:
+        return
+    _SWEPT.add(directory)
+    for entry in directory.iterdir():
+        found = _SCRATCH.match(entry.name)
+        if found is None:
+            continue
+        try:
+            os.kill(int(found.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            pass
 
 
 def output_folder(out: Path, option: str = "--out") -> Path:

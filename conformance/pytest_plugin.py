@@ -26,7 +26,7 @@ from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.progress import Progress
 from conformance.matrix.routes import ROUTE_MARK, resolve_transport, route_id
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
-from conformance.paths import memory_dir, output_folder
+from conformance.paths import memory_dir, output_folder, scratch_prefix
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, RejectionCell
 
@@ -251,7 +251,7 @@ def osm_cast(pytestconfig: pytest.Config) -> Iterator[Any]:
     # The agents' work files in memory when there is room, except for imaging-size
     # messages, which the real engines take whole.
     memory = memory_dir() if spec.large_attachment is None else None
-    with tempfile.TemporaryDirectory(prefix="osm-agents-", dir=memory) as tmp:
+    with tempfile.TemporaryDirectory(prefix=scratch_prefix("agents"), dir=memory) as tmp:
         cast = Cast(
             spec.profiles(),
             workdir=Path(tmp),

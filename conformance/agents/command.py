@@ -34,7 +34,7 @@ from conformance.agents.harness import HELLO_TIMEOUT, PROTOCOL, HarnessError, ha
 from conformance.agents.tools import ToolRun, ToolTimeout, record, run
 from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
-from conformance.paths import memory_dir
+from conformance.paths import memory_dir, scratch_prefix
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
 
 # What broke the contract in one call: no answer in time, no process, no status file,
@@ -130,7 +130,7 @@ class CommandAgent:
 
     def send(self, request: SendRequest) -> SendResult:
         ev = Evidence()
-        with tempfile.TemporaryDirectory(prefix=f"osm-{self.id}-", dir=memory_dir()) as tmp:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix(self.id), dir=memory_dir()) as tmp:
             work = Path(tmp)
             args = [
                 "send",
@@ -195,7 +195,7 @@ class CommandAgent:
 
     def receive(self, request: ReceiveRequest) -> Reception:
         ev = Evidence()
-        with tempfile.TemporaryDirectory(prefix=f"osm-{self.id}-", dir=memory_dir()) as tmp:
+        with tempfile.TemporaryDirectory(prefix=scratch_prefix(self.id), dir=memory_dir()) as tmp:
             work = Path(tmp)
             status_path = work / "status.json"
             args = [

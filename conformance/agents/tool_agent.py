@@ -34,7 +34,7 @@ from conformance.agents.recipients import looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout, run
 from conformance.core import certificates
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
-from conformance.paths import memory_dir
+from conformance.paths import memory_dir, scratch_prefix
 from conformance.pki.export import P12_PASSWORD as P12_PASSWORD  # the agents import it here
 from conformance.pki.export import pkcs12_bytes
 from conformance.smime.algorithms import micalg_name
@@ -196,7 +196,7 @@ class ToolAgent(ABC):
         self.timeout = timeout
         self._own_workdir = workdir is None
         self.workdir = (
-            Path(tempfile.mkdtemp(prefix=f"osm-{self.id}-", dir=memory_dir()))
+            Path(tempfile.mkdtemp(prefix=scratch_prefix(self.id), dir=memory_dir()))
             if workdir is None
             else workdir
         )
