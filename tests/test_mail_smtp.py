@@ -193,3 +193,13 @@ def test_log_to_keeps_what_aiosmtpd_logs_in_the_file_not_on_stderr(
     assert not [r for r in caplog.records if r.name == "mail.log"]  # nothing propagated
     logger = logging.getLogger("mail.log")
     assert logger.propagate and not logger.handlers  # as before the block
+
+
+def test_canonical_lines_copies_only_what_it_changes() -> None:
+    """A message already in CRLF comes back as it is (an imaging series is not copied
+    twice per hop); bare LFs become CRLF, existing CRLFs stay single."""
+    from conformance.mail.smtp_server import canonical_lines
+
+    canonical = b"Subject: a\r\n\r\nline 1\r\nline 2\r\n"
+    assert canonical_lines(canonical) is canonical
+    assert canonical_lines(b"Subject: a\n\r\nline 1\nline 2\r\n") == canonical
