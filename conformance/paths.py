@@ -14,9 +14,11 @@ Caches are per user, never inside the package (`cache_dir()`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 
@@ -116,14 +118,33 @@ def _remove_stale_scratch(directory: Path) -> None:
     _SWEPT.add(directory)
     for entry in directory.iterdir():
         found = _SCRATCH.match(entry.name)
-        if found is None:
-            continue
-        try:
-            os.kill(int(found.group(1)), 0)
-        except ProcessLookupError:
+        if found is not None and process_gone(int(found.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-        except (PermissionError, OverflowError):
-            pass
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process has this id (a folder named after it is an orphan); one of
+    another user, or a number no process can have, is not taken for gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def remove_listed(files: Iterable[Path]) -> None:
+    """Remove these files (a symbolic link itself, never its target), then each folder
+    of theirs the removal left empty, deepest first: an earlier output replaced by a
+    new one, the user's own files beside it kept."""
+    listed = list(files)
+    for path in listed:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    for folder in sorted({p.parent for p in listed}, key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: something else lives there
+            folder.rmdir()
 
 
 def output_folder(out: Path, option: str = "--out") -> Path:

@@ -193,11 +193,10 @@ def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
 
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
+        from conformance.errors import UserError
         from conformance.signals import unwind_on_sigterm
 
         unwind_on_sigterm()  # a terminated worker stops what its cells started
-        from conformance.errors import UserError
-
         try:
             plugin = _checked_plugin(config)
         except UserError as exc:

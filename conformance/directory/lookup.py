@@ -115,11 +115,12 @@ def _certificates(values: list[bytes]) -> list[x509.Certificate]:
     return found
 
 
-def _names_other_addresses(cert: x509.Certificate, mail: str) -> bool:
-    """The certificate names mail addresses and `mail` is none of them (RFC 8550 3): another
-    person's key. One that names none is taken on the directory's word."""
+def _other_addresses(cert: x509.Certificate, mail: str) -> list[str]:
+    """The addresses the certificate names when `mail` is none of them (RFC 8550 3):
+    another person's key; empty when it names `mail`, or none (taken on the directory's
+    word)."""
     named = certificate_emails(asn1_certificate(cert))
-    return bool(named) and mail.strip().lower() not in named
+    return [] if mail.strip().lower() in named else sorted(named)
 
 
 def _enciphers(cert: x509.Certificate) -> bool:
@@ -270,8 +271,9 @@ class Lookup:
                 f"{NO_CERTIFICATE}: the directory publishes no encryption certificate for "
                 f"{mail} ({dn}: {kinds})",
             )
-        others = [c for c in candidates if _names_other_addresses(c, mail)]
-        named = sorted({a for c in others for a in certificate_emails(asn1_certificate(c))})
+        addresses = {id(c): _other_addresses(c, mail) for c in candidates}
+        others = [c for c in candidates if addresses[id(c)]]
+        named = sorted({a for c in others for a in addresses[id(c)]})
         notes += [
             f"set aside an encryption certificate naming other addresses ({_describe(c)})"
             for c in others

@@ -24,9 +24,9 @@ from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
-from conformance.matrix.exchange_large import exchange_large
+from conformance.matrix.exchange_large import LargeObservation, exchange_large
 from conformance.matrix.sent import algorithms_in, sent_algorithms
-from conformance.results import Cell, Counterexample, Transport, Verdict
+from conformance.results import Cell, Counterexample, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
@@ -140,8 +140,7 @@ def _judge(
         )
     cell.checks = evidence.report("basic", report)
     if not obs.ok:
-        cell.verdict, cell.reason = _not_ok(obs.observed), obs.reason
-        cell.observed = obs.observed
+        _not_through(cell, obs)
         return
 
     found = _search(sender, receiver, function, world, settings)
@@ -190,17 +189,17 @@ def _judge_large(
     if obs.ok:
         cell.verdict = "pass"
     else:
-        cell.verdict, cell.reason = _not_ok(obs.observed), obs.reason
-        cell.observed = obs.observed
+        _not_through(cell, obs)
 
 
-def _not_ok(observed: bool) -> Verdict:
-    """The verdict of a basic example that did not go through: `fail`, unless the route's
-    own size limit refused it (`exchange.undelivered`): then nothing of the products was
-    observed, and the cell is `unsupported` with that reason, as a cell the suite could
-    not run here (`Cell.observed` false): never the products' failure (the pairs, the
-    claims and the finding gate leave it out)."""
-    return "fail" if observed else "unsupported"
+def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:
+    """A basic example that did not go through: `fail`, unless the route's own size limit
+    refused it (`exchange.undelivered`): then nothing of the products was observed, and
+    the cell is `unsupported` with that reason, as a cell the suite could not run here
+    (`Cell.observed` false): never the products' failure (the pairs, the claims and the
+    finding gate leave it out)."""
+    cell.verdict = "fail" if obs.observed else "unsupported"
+    cell.reason, cell.observed = obs.reason, obs.observed
 
 
 @dataclass

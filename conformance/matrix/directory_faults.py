@@ -218,7 +218,10 @@ def run_faults(senders: Sequence[str] = (), profile_paths: Sequence[str] = ()) -
             with fault_directories(pki) as (faults, where):
                 default = pki.valid_identities()[0]
                 for sender_id in chosen:
-                    control = control_refusal(cast, sender_id, default, where["absent"], world)
+                    # The fault tree's slapd (every fault but down and slow) serves
+                    # `default`'s entry as it should: the control recipient.
+                    served = where["absent"]
+                    control = control_refusal(cast, sender_id, default, served, world)
                     for fault in FAULTS:
                         recipient = faults.recipients.get(fault, default)
                         cells.append(

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.serialization import (
 from conformance import json_files
 from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
+from conformance.paths import remove_listed
 from conformance.pki.apicrypt_keys import KEY_FILE, write_key
 from conformance.pki.model import IDENTITY_FILE, MANIFEST_FILE, Identity, TestPKI
 from conformance.pki.p12_gpgsm import gpgsm_can_open
@@ -170,14 +171,8 @@ def _clear_earlier_export(out: Path) -> None:
     identities = out / "identities"
     folders = sorted(identities.iterdir()) if identities.is_dir() else []
     for folder in folders:
-        if folder.name not in ids or folder.is_symlink() or not folder.is_dir():
-            continue
-        for name in _identity_files(folder):
-            path = folder / name
-            if path.is_symlink() or path.is_file():
-                path.unlink()
-        if not any(folder.iterdir()):
-            folder.rmdir()
+        if folder.name in ids and not folder.is_symlink() and folder.is_dir():
+            remove_listed(folder / name for name in _identity_files(folder))
 
 
 def export_pki(pki: TestPKI, out: Path, identity_ids: Sequence[str] | None = None) -> list[str]:

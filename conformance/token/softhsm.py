@@ -292,14 +292,8 @@ def _remove_stale(root: Path) -> None:
     entries = list(root.glob("proc-*")) + (list(memory.glob("proc-*")) if memory else [])
     for entry in entries:
         match = _PROC_NAME.match(entry.name)
-        if match is None:
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
+        if match is not None and paths.process_gone(int(match.group(1))):
             _remove(entry)
-        except PermissionError:
-            pass
 
 
 _PROCESS: dict[str, SoftHsmSetup] = {}

@@ -19,7 +19,6 @@ case's data) and what the product's profile agent did with it (the judge).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import tempfile
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ from conformance.matrix.exchange import (
     exchange,
     read_delivered,
 )
+from conformance.paths import remove_listed
 from conformance.pki.export import export_pki
 from conformance.profiles.claims import shipped_claims
 from conformance.profiles.schema import Profile
@@ -156,13 +156,8 @@ def _forget_earlier_export(out: Path) -> None:
     listed = [v.file for v in earlier.vectors] + [n.file for n in earlier.negatives]
     listed += [p for v in earlier.vectors for p in (v.plaintext, v.readable)]
     root = out.resolve()
-    paths = {p for p in ((out / n).resolve() for n in listed) if p.is_relative_to(root)}
-    for path in paths:
-        if path.is_file():
-            path.unlink()
-    for directory in sorted({p.parent for p in paths if p.parent != root}, reverse=True):
-        with contextlib.suppress(OSError):  # only when the removal left it empty
-            directory.rmdir()
+    # `out` itself is never left empty: export_pki has written pki.json into it already.
+    remove_listed(p for p in ((out / n).resolve() for n in listed) if p.is_relative_to(root))
 
 
 def software_keys(profile: Profile) -> Profile:

@@ -16,7 +16,6 @@ says `"stable_bytes": false`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from conformance.core.vocabulary import FUNCTIONS, Function, Party
 from conformance.errors import UserError
 from conformance.functions import MESSAGE_FUNCTIONS, REQUIRED_SERVICES
 from conformance.matrix.cast import directories_of
-from conformance.paths import VECTORS_DIR
+from conformance.paths import VECTORS_DIR, remove_listed
 from conformance.profiles.schema import Profile
 from conformance.scenarios import basic_scenario, build_entity, compare
 from conformance.vectors.common import seeded_rng, seeded_transport, shipped_cast, shipped_profiles
@@ -248,8 +247,5 @@ def write(directory: Path = GOLDEN_DIR, profile_ids: list[str] | None = None) ->
         base.with_suffix(".json").write_text(_json(golden.reading), encoding="utf-8")
         written += [base.with_suffix(".eml"), base.with_suffix(".json")]
     if profile_ids is None:
-        for path in _stale(directory, set(written)):
-            path.unlink()
-            with contextlib.suppress(OSError):  # a profile's directory, now empty
-                path.parent.rmdir()
+        remove_listed(_stale(directory, set(written)))  # a profile's folder too, left empty
     return written
