@@ -203,3 +203,26 @@ def test_canonical_lines_copies_only_what_it_changes() -> None:
     canonical = b"Subject: a\r\n\r\nline 1\r\nline 2\r\n"
     assert canonical_lines(canonical) is canonical
     assert canonical_lines(b"Subject: a\n\r\nline 1\nline 2\r\n") == canonical
+
+
+def test_data_streams_the_message_dot_stuffed_at_any_chunk_boundary(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DATA is written in slices of the message, a "." added before each line that starts
+    with one: with 4-byte slices, a line start falls at every place in a slice, its line
+    feed ending the slice before or not. The server undoes the stuffing, so what arrives
+    is the message, over SMTP and LMTP's client alike; smtplib's DATA copied it twice."""
+    from conformance.mail import smtp_server as module
+
+    monkeypatch.setattr(module, "_CHUNK", 4)
+    bodies = [
+        b".first line is a dot\r\n..two\r\nx\r\n.\r\n.\r\nend",  # no final CRLF
+        b"Subject: a\r\n\r\n" + b"".join(b"a" * n + b"\r\n." + b"\r\n" for n in range(9)),
+        b"",  # an empty one ends its line, as smtplib does
+    ]
+    with server() as (endpoint, received):
+        for body in bodies:
+            submit(endpoint, body, "a@osm-test.example", ["b@osm-test.example"])
+    for body, envelope in zip(bodies, received, strict=True):
+        assert envelope.content == (body if body.endswith(b"\r\n") else body + b"\r\n")
+    assert issubclass(module._StreamingLMTP, smtplib.LMTP)
