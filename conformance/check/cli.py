@@ -32,7 +32,8 @@ Exit status:
   1  non-conformant: at least one ERROR
   2  usage error (missing file, unknown policy, no test PKI for the default trust)
   3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
-     no --identity for an encrypted message): not shown conformant
+     no --identity for an encrypted message, or for a signed one that carries
+     none of its signer's CAs): not shown conformant
 """
 
 
@@ -53,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         metavar="DIR",
         help="the recipient's identity directory (export layout): decrypts and checks inner "
-        "layers; the CAs of its chain.pem verify their CRLs",
+        "layers; the CAs of its chain.pem, as the receiver uses them, complete the signer's "
+        "path and verify their CRLs",
     )
     parser.add_argument(
         "--trust",

@@ -6,7 +6,11 @@ rule. The details a rule finds (`found`, `expected`) are written by the rule
 itself, in both languages side by side (`core.bilingual.Bilingual`) where it
 builds them, so that the French cannot drift from the code; a text a rule
 writes once (an identifier, a header's value, a lower layer's message it
-quotes) is shown as it is. The JSON report is not translated (a contract).
+quotes) is shown as it is. The core MIME reader words its defects in English
+only (it knows no report): their French is here (`DEFECTS_FR`, `defect_text`;
+`cms_error_text` for the CMS reader), written from each defect's code and values,
+never from its English. The JSON
+report is not translated (a contract).
 """
 
 from __future__ import annotations
@@ -14,10 +18,23 @@ from __future__ import annotations
 from typing import Final
 
 from conformance.check.model import Check
+from conformance.core.bilingual import Bilingual
+from conformance.core.cms import CmsError
+from conformance.core.mime import Defect, DefectCode
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "TITLES_FR", "Language", "Words", "language"]
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "DEFECTS_FR",
+    "LANGUAGES",
+    "TITLES_FR",
+    "Language",
+    "Words",
+    "cms_error_text",
+    "defect_text",
+    "language",
+]
 
 # key -> (French, English)
 TEXT: Final[dict[str, tuple[str, str]]] = {
@@ -160,6 +177,66 @@ TITLES_FR: Final[dict[str, str]] = {
     "PAY-001": "Contenu HPRIM bien formé",
     "PAY-002": "HPRIM transporté octet pour octet",
 }
+
+
+# The core reader's defects (`core.mime.DefectCode`), in French, from their values; a test
+# requires one for every code.
+DEFECTS_FR: Final[dict[DefectCode, str]] = {
+    "no-header": "la première ligne n'est pas un champ d'en-tête",
+    "header-without-colon": (
+        "la ligne d'en-tête {header_line} n'est pas un champ d'en-tête (pas de deux-points)"
+    ),
+    "non-ascii-header": "octet {byte} dans la ligne d'en-tête {header_line}",
+    "missing-boundary": "{content_type} sans paramètre boundary",
+    "bad-boundary": (
+        "la frontière {boundary} n'est pas faite de 1 à 70 caractères de l'ensemble de la RFC 2046"
+    ),
+    "boundary-too-long": "paramètre boundary de plus de {max} caractères",
+    "no-delimiter": "aucune ligne de délimitation {delimiter} dans le corps",
+    "unterminated-multipart": "pas de délimiteur de fin {delimiter}-- (multipart tronqué)",
+    "no-parts": "multipart sans aucune partie",
+    "depth-limit": (
+        "imbrication de plus de {max} niveaux (limite max_depth) : parties non examinées"
+    ),
+    "parts-limit": "plus de {max} parties MIME (limite max_parts) : la suite n'est pas examinée",
+    "bare-lf": "{count} LF isolé(s) (le premier à la ligne {line})",
+    "bare-cr": "{count} CR isolé(s) (le premier à la ligne {line})",
+    "long-line": "la ligne {line} a {octets} octets",
+    "eight-bit-in-7bit": (
+        "{count} octet(s) de 8 bits, le premier {byte} à la ligne {body_line} du corps"
+    ),
+    "nul-in-7bit": "octet NUL dans le corps",
+    "bad-base64": "base64 non valide : l'octet {byte} n'est pas de l'alphabet",
+    "bad-quoted-printable": "quoted-printable non valide : {escape} n'est pas un échappement =XX",
+    "unknown-transfer-encoding": "Content-Transfer-Encoding {encoding} inconnu",
+}
+# A base64 body of alphabet characters only that does not decode (no `byte` value): what the
+# decoder's message says is wrong is always the "=" padding or the length.
+_BASE64_PADDING_FR: Final = "base64 non valide : remplissage « = » ou longueur incorrects"
+
+
+def defect_text(defect: Defect) -> Bilingual:
+    """What the core reader found, in both languages: its own English `message` (what the
+    JSON report shows), and its French written from the defect's code and values."""
+    values = dict(defect.values)
+    french = DEFECTS_FR[defect.code]
+    if defect.code == "bad-base64" and "byte" not in values:
+        french = _BASE64_PADDING_FR
+    return Bilingual(french.format(**values), defect.message)
+
+
+def cms_error_text(error: CmsError) -> Bilingual:
+    """Why the core CMS reader could not read an object, in both languages: its English
+    `detail`, and French from its code; the ASN.1 parser's own words are quoted as they are."""
+    if error.code == "empty":
+        french = "objet CMS vide"
+    elif error.code == "invalid-asn1":
+        french = f"CMS/ASN.1 non valide (l'analyseur ASN.1 dit : « {error.value} »)"
+    elif error.code == "no-content":
+        french = f"ContentInfo de type {error.value} sans contenu"
+    else:
+        french = f"« {error.detail} »"
+    return Bilingual(french, error.detail)
 
 
 def language(value: str) -> Language:

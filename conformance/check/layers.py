@@ -23,8 +23,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
 from conformance.check.certs import key_facts
+from conformance.check.i18n import cms_error_text
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
 from conformance.core import certificates, oids
+from conformance.core.bilingual import Bilingual
 from conformance.core.cms import (
     PARSE_ERRORS,
     CmsError,
@@ -71,6 +73,35 @@ def _short(exc: object) -> str:
     return text[:200]
 
 
+# Why a signature was not verified, or did not verify (CMS-004, CMS-009).
+_NO_CERTIFICATE = Bilingual(
+    "le certificat du signataire n'est pas dans le message",
+    "the signer's certificate is not in the message",
+)
+_DOES_NOT_VERIFY = Bilingual(
+    "la signature ne se vérifie pas avec la clé du signataire",
+    "the signature does not verify with the signer's key",
+)
+
+
+def _cannot_verify(exc: object) -> Bilingual:
+    said = _short(exc)
+    return Bilingual(f"vérification impossible : « {said} »", f"cannot verify: {said}")
+
+
+def _quoted(text: str) -> Bilingual:
+    """A lower layer's English message: as it is in English, in « » in French."""
+    return Bilingual(f"« {text} »", text)
+
+
+def _unparsed(what_fr: str, what_en: str, detail: str) -> Bilingual:
+    """A structure that does not parse, with the parsing library's own words (quoted in
+    French: they are English)."""
+    return Bilingual(
+        f"{what_fr} ne s'analyse pas : « {detail} »", f"{what_en} does not parse: {detail}"
+    )
+
+
 @dataclass
 class SignerFacts:
     index: int
@@ -86,7 +117,7 @@ class SignerFacts:
     signing_time: datetime | None = None
     message_digest_ok: bool | None = None
     signature_ok: bool | None = None
-    signature_error: str | None = None
+    signature_error: Bilingual | None = None
 
 
 @dataclass
@@ -126,7 +157,7 @@ class CmsLayer:
     part: Node  # the part whose body is the CMS object
     container: Node  # the part the layer is about: the multipart/signed, or the pkcs7-mime part
     content_type: str  # dotted, or "" when the CMS does not parse
-    error: str | None = None
+    error: Bilingual | None = None  # why it could not be read (the JSON summary: English)
     signed: SignedFacts | None = None
     envelope: EnvelopeFacts | None = None
     inner: Node | None = None
@@ -173,17 +204,27 @@ class LayerReader:
         self.layers.append(layer)
         der = part.decoded()
         if der is None:
-            layer.error = f"the body does not decode ({part.decode_error()})"
+            why = part.decode_error() or Bilingual.same("?")
+            layer.error = (
+                Bilingual("le corps ne se décode pas (", "the body does not decode (")
+                + why
+                + Bilingual.same(")")
+            )
             return layer, None
         try:
             info = parse(der)
         except CmsError as exc:
-            if exc.where in ("", "ContentInfo"):
-                layer.error = (
-                    exc.detail if not exc.where else f"not a CMS ContentInfo: {exc.detail}"
-                )
+            fault = cms_error_text(exc)
+            if not exc.where:
+                layer.error = fault
+            elif exc.where == "ContentInfo":
+                layer.error = Bilingual("pas un ContentInfo CMS : ", "not a CMS ContentInfo: ")
+                layer.error += fault
             else:
-                layer.error = f"{exc.where} does not parse: {exc.detail}"
+                where = Bilingual(
+                    f"{exc.where} ne s'analyse pas : ", f"{exc.where} does not parse: "
+                )
+                layer.error = where + fault
             return layer, None
         layer.content_type = info.content_type
         layer.trailing = info.trailing
@@ -195,7 +236,10 @@ class LayerReader:
         if layer.error is not None:
             return
         if not isinstance(content, SignedParts):
-            layer.error = f"the signature part holds {layer.name}, not signed-data"
+            layer.error = Bilingual(
+                f"la partie signature contient {layer.name}, pas signed-data",
+                f"the signature part holds {layer.name}, not signed-data",
+            )
             return
         # The signature is over the signed part in canonical form (RFC 8551 3.1.1, RFC 1847
         # 2.1): bare LFs count as CRLF, as the receiver counts them; MIME-001 reports them.
@@ -227,12 +271,14 @@ class LayerReader:
             # makes the SignedData unreadable (every rule would read its fields).
             problem = certificates.parse_problem(der)
             if problem is not None:
-                layer.error = f"certificate {index} does not parse: {problem[:200]}"
+                layer.error = _unparsed(
+                    f"le certificat {index}", f"certificate {index}", problem[:200]
+                )
                 return
         try:
             certs = [certificates.load_certificate(c) for c in content.certificates]
         except PARSE_ERRORS as exc:
-            layer.error = f"SignedData does not parse: {_short(exc)}"
+            layer.error = _unparsed("SignedData", "SignedData", _short(exc))
             return
         facts = SignedFacts(
             detached=detached is not None,
@@ -248,7 +294,9 @@ class LayerReader:
             try:
                 facts.signers.append(self._signer(index, signer_info, facts, pool))
             except PARSE_ERRORS as exc:
-                layer.error = f"signer {index}: SignerInfo does not parse: {_short(exc)}"
+                layer.error = _unparsed(
+                    f"signataire {index} : SignerInfo", f"signer {index}: SignerInfo", _short(exc)
+                )
 
     def _signer(
         self,
@@ -286,10 +334,16 @@ class LayerReader:
             signer.signing_time = signing_time(info.signing_times[0][0])
         content = facts.content
         if content is None:
-            signer.signature_error = "no content to verify (detached signature without content)"
+            signer.signature_error = Bilingual(
+                "aucun contenu à vérifier (signature détachée sans son contenu)",
+                "no content to verify (detached signature without content)",
+            )
             return signer
         if digest is None:
-            signer.signature_error = f"unknown digest algorithm {info.digest_oid}"
+            signer.signature_error = Bilingual(
+                f"algorithme de condensé inconnu {info.digest_oid}",
+                f"unknown digest algorithm {info.digest_oid}",
+            )
             return signer
         if has_attrs and signer.message_digest_attr:
             computed = hashlib.new(digest, content).digest()
@@ -310,21 +364,28 @@ class LayerReader:
     @staticmethod
     def _verify(
         signer: SignerFacts, signature: bytes, data: bytes, digest: Digest
-    ) -> tuple[bool | None, str | None]:
+    ) -> tuple[bool | None, Bilingual | None]:
         if signer.certificate is None:
-            return None, "the signer's certificate is not in the message"
+            return None, _NO_CERTIFICATE
         if signer.signature_info is None:
-            return None, f"unknown signature algorithm {signer.signature}"
+            name = signer.signature
+            return None, Bilingual(
+                f"algorithme de signature inconnu {name}", f"unknown signature algorithm {name}"
+            )
         facts = key_facts(signer.certificate)
         key = facts.public_key
         if not isinstance(key, rsa.RSAPublicKey):
-            return None, facts.error or "the signer's key is not an RSA key"
+            if facts.error:
+                return None, _quoted(facts.error)
+            return None, Bilingual(
+                "la clé du signataire n'est pas une clé RSA", "the signer's key is not an RSA key"
+            )
         try:
             cms_read.verify_signature(key, signer.signature_info, digest, signature, data)
         except InvalidSignature:
-            return False, "the signature does not verify with the signer's key"
+            return False, _DOES_NOT_VERIFY
         except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
-            return None, f"cannot verify: {_short(exc)}"
+            return None, _cannot_verify(exc)
         return True, None
 
     # --- EnvelopedData --------------------------------------------------------------
@@ -345,7 +406,7 @@ class LayerReader:
             try:
                 envelope.recipients.append(self._recipient(recipient))
             except PARSE_ERRORS as exc:
-                layer.error = f"RecipientInfo does not parse: {_short(exc)}"
+                layer.error = _unparsed("RecipientInfo", "RecipientInfo", _short(exc))
         if self.key is None:
             if self.key_error is not None:
                 envelope.decrypted = False
@@ -405,25 +466,28 @@ def _verify_dsa(
     signature: bytes,
     data: bytes,
     digest: str,
-) -> tuple[bool | None, str | None]:
+) -> tuple[bool | None, Bilingual | None]:
     """A DSA signature (RFC 3370 3.1, the RFC 4134 examples), verified as the receiver does:
     with the engine's key reading, which takes DSA parameters inherited from the issuer
     (RFC 3279 2.3.2), so that CMS-009 and the receiver give the same verdict."""
     if signer.certificate is None:
-        return None, "the signer's certificate is not in the message"
+        return None, _NO_CERTIFICATE
     hash_name = cms_read.DSA_SIGNATURES[signer.signature] or digest
     try:
         key = cms_read.signer_public_key(
             signer.certificate, cms_read.CertificatePool(pool), "signer"
         )
     except ReadError as exc:
-        return None, exc.message
+        return None, _quoted(exc.message)
     if not isinstance(key, dsa.DSAPublicKey):
-        return None, "DSA signature but the signer's key is not a DSA key"
+        return None, Bilingual(
+            "signature DSA mais la clé du signataire n'est pas une clé DSA",
+            "DSA signature but the signer's key is not a DSA key",
+        )
     try:
         key.verify(signature, data, alg.hash_algorithm(hash_name))  # type: ignore[arg-type]
     except InvalidSignature:
-        return False, "the signature does not verify with the signer's key"
+        return False, _DOES_NOT_VERIFY
     except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
-        return None, f"cannot verify: {_short(exc)}"
+        return None, _cannot_verify(exc)
     return True, None

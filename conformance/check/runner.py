@@ -50,7 +50,11 @@ def _summary(context: Context) -> dict[str, Any]:
             "message_id": field("message-id"),
         },
         "layers": [
-            {"part": layer.part.path, "type": layer.name, "error": layer.error}
+            {
+                "part": layer.part.path,
+                "type": layer.name,
+                "error": None if layer.error is None else layer.error.en,
+            }
             for layer in context.layers
         ],
         "parts": [node.summary() for node in context.nodes],

@@ -15,7 +15,9 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from typing import Any
 
+from conformance.check.i18n import defect_text
 from conformance.core import mime
+from conformance.core.bilingual import Bilingual
 from conformance.core.mime import Defect, DefectCode, Entity
 
 MAX_DEPTH = 8
@@ -95,17 +97,18 @@ class Node:
         """The body with its transfer encoding undone; None when it does not decode."""
         return self.entity.decoded()
 
-    def decode_error(self) -> str | None:
+    def decode_error(self) -> Bilingual | None:
+        """Why the body does not decode, in both languages; None when it decodes."""
         defect = self.entity.decoding.defect
-        return None if defect is None else defect.message
+        return None if defect is None else defect_text(defect)
 
     def defects(self, *codes: DefectCode) -> list[Defect]:
         return self.entity.defects_of(*codes)
 
     @property
-    def structure(self) -> list[str]:
-        """The multipart's boundary problems, for MIME-004."""
-        return [d.message for d in self.entity.structure]
+    def structure(self) -> list[Bilingual]:
+        """The multipart's boundary problems and the reader's bounds it hit, for MIME-004."""
+        return [defect_text(d) for d in self.entity.structure]
 
     def walk(self) -> list[Node]:
         found = [self]

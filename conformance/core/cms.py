@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import NamedTuple, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias
 
 from asn1crypto import cms, core, parser
 
@@ -47,6 +47,7 @@ from conformance.core import oids
 
 __all__ = [
     "CmsError",
+    "CmsErrorCode",
     "ContentInfo",
     "DataParts",
     "DigestedParts",
@@ -82,12 +83,23 @@ def layer_name(content_type_oid: str) -> str:
     return LAYER_NAMES.get(content_type_oid, content_type_oid)
 
 
-class CmsError(ValueError):
-    """A CMS object that does not parse: `where` names the structure, `detail` the fault."""
+# What is wrong with a CMS object that does not parse, for a caller wording it in another
+# language than `CmsError.detail`'s English ("other": only the detail says).
+CmsErrorCode = Literal["empty", "invalid-asn1", "no-content", "other"]
 
-    def __init__(self, where: str, detail: str) -> None:
+
+class CmsError(ValueError):
+    """A CMS object that does not parse: `where` names the structure, `detail` the fault;
+    `code` the kind of fault and `value` the fact the detail names (the ASN.1 parser's own
+    words for "invalid-asn1", the content type's name for "no-content")."""
+
+    def __init__(
+        self, where: str, detail: str, code: CmsErrorCode = "other", value: str = ""
+    ) -> None:
         self.where = where
         self.detail = detail
+        self.code = code
+        self.value = value
         super().__init__(f"{where}: {detail}" if where else detail)
 
 
@@ -195,7 +207,7 @@ def signing_time(value: bytes) -> datetime | None:
 def parse(der: bytes) -> ContentInfo:
     """Read a ContentInfo: the fast walk, else asn1crypto; raises CmsError."""
     if not der:
-        raise CmsError("", "empty CMS object")
+        raise CmsError("", "empty CMS object", "empty")
     fast = walk(der)
     if fast is not None:
         return fast
@@ -638,7 +650,7 @@ class _At:
 def from_asn1crypto(der: bytes) -> ContentInfo:
     """Read a ContentInfo with asn1crypto (it takes BER) into the parts; raises CmsError."""
     if not der:
-        raise CmsError("", "empty CMS object")
+        raise CmsError("", "empty CMS object", "empty")
     at = _At()
     try:
         return _asn1crypto_parts(der, at)
@@ -647,7 +659,8 @@ def from_asn1crypto(der: bytes) -> ContentInfo:
     except PARSE_ERRORS as exc:
         text = str(exc).strip()
         detail = text.splitlines()[0] if text else type(exc).__name__
-        raise CmsError(at.where, f"invalid CMS/ASN.1: {detail[:200]}") from exc
+        said = detail[:200]
+        raise CmsError(at.where, f"invalid CMS/ASN.1: {said}", "invalid-asn1", said) from exc
 
 
 def _present(value: object) -> bool:
@@ -659,7 +672,8 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
     _, used = parser._parse(der, len(der), 0)
     trailing = len(der) - used
     content_type = info["content_type"].dotted
-    missing = CmsError("", f"ContentInfo of type {layer_name(content_type)} has no content")
+    name = layer_name(content_type)
+    missing = CmsError("", f"ContentInfo of type {name} has no content", "no-content", name)
     fields = _raw_children(info.contents)
     if len(fields) < 2:
         raise missing

@@ -34,6 +34,7 @@ __all__ = [
     "Decoded",
     "Defect",
     "DefectCode",
+    "DefectValue",
     "Entity",
     "InMemory",
     "MimeLimits",
@@ -73,15 +74,22 @@ DefectCode = Literal[
 ]
 
 
+DefectValue = str | int
+
+
 @dataclass(frozen=True)
 class Defect:
     """What is wrong, where: `path` is the entity's MIME path, `line` a line of the bytes
-    given to `read` (1 for the first), `message` the finding in words."""
+    given to `read` (1 for the first), `message` the finding in words (English). `values`:
+    the facts `message` names, by name, so that a caller can word the defect in another
+    language from its `code` (the validator's French report) without reading the English;
+    not compared (the same defect whatever its wording)."""
 
     code: DefectCode
     path: str
     line: int
     message: str
+    values: tuple[tuple[str, DefectValue], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -286,12 +294,14 @@ class Entity:
             if hits:
                 line = self.line + raw.count(b"\n", 0, hits[0])
                 message = f"{len(hits)} bare {name} (first at line {line})"
-                found.append(Defect(code, self.path, line, message))  # type: ignore[arg-type]
+                values = (("count", len(hits)), ("line", line))
+                defect = Defect(code, self.path, line, message, values)  # type: ignore[arg-type]
+                found.append(defect)
         longest, where = self.longest_line
         if longest > self.limits.max_line:
-            found.append(
-                Defect("long-line", self.path, where, f"line {where} has {longest} octets")
-            )
+            message = f"line {where} has {longest} octets"
+            values = (("line", where), ("octets", longest))
+            found.append(Defect("long-line", self.path, where, message, values))
         return found
 
     def _seven_bit_defects(self) -> list[Defect]:
@@ -303,7 +313,9 @@ class Entity:
             in_body = body.count(b"\n", 0, eight.start()) + 1
             count = len(_EIGHT_BIT.findall(body))
             message = f"{count} 8-bit octet(s), first {eight.group()!r} in body line {in_body}"
-            return [Defect("eight-bit-in-7bit", self.path, self.body_line + in_body - 1, message)]
+            values = (("count", count), ("byte", repr(eight.group())), ("body_line", in_body))
+            line = self.body_line + in_body - 1
+            return [Defect("eight-bit-in-7bit", self.path, line, message, values)]
         nul = body.find(b"\x00")
         if nul >= 0:
             line = self.body_line + body.count(b"\n", 0, nul)
@@ -361,7 +373,9 @@ def _read(
     if bad_line is not None:
         line = _line_at(source, offset)
         message = f"header line {bad_line} is not a header field (no colon)"
-        header_defects.append(Defect("header-without-colon", path, line + bad_line - 1, message))
+        at = line + bad_line - 1
+        said = (("header_line", bad_line),)
+        header_defects.append(Defect("header-without-colon", path, at, message, said))
         if broken_header == "body":
             header, body_offset, has_headers = b"", 0, False
     bad = None if header.isascii() and b"\x00" not in header else _NON_ASCII.search(header)
@@ -369,7 +383,9 @@ def _read(
         line = _line_at(source, offset)
         in_header = header.count(b"\n", 0, bad.start()) + 1
         message = f"byte {bad.group()!r} in header line {in_header}"
-        header_defects.append(Defect("non-ascii-header", path, line + in_header - 1, message))
+        values = (("byte", repr(bad.group())), ("header_line", in_header))
+        at = line + in_header - 1
+        header_defects.append(Defect("non-ascii-header", path, at, message, values))
     if count_self:
         count.entities += 1
     headers = _parse_headers(header)
@@ -384,7 +400,9 @@ def _read(
         notes = facts.pop("notes")
         if notes:
             line = _line_at(source, offset)
-            structure = [Defect(code, path, line, message) for code, message in notes]
+            structure = [
+                Defect(code, path, line, message, values) for code, message, values in notes
+            ]
     return _new_entity(
         {
             "raw": raw,
@@ -437,18 +455,20 @@ def _read_parts(
     broken_header: BrokenHeader,
 ) -> _Parts:
     """A multipart's parts cut and read (RFC 2046 5.1.1) within the limits, and what is
-    wrong with its structure ("notes": (code, message) pairs). `place`: the multipart's
-    bytes read, path and depth, where its body begins in the bytes read."""
+    wrong with its structure ("notes": (code, message, values) triples). `place`: the
+    multipart's bytes read, path and depth, where its body begins in the bytes read."""
     source, path, depth, offset = place
-    notes: list[tuple[DefectCode, str]] = []
+    notes: list[tuple[DefectCode, str, tuple[tuple[str, DefectValue], ...]]] = []
     if not boundary:
-        notes.append(("missing-boundary", f"{content_type} without a boundary parameter"))
+        message = f"{content_type} without a boundary parameter"
+        notes.append(("missing-boundary", message, (("content_type", content_type),)))
         return {"notes": notes}
     if not _BCHARS.match(boundary):
         notes.append(
             (
                 "bad-boundary",
                 f"boundary {boundary[:80]!r} is not 1 to 70 characters of the RFC 2046 set",
+                (("boundary", repr(boundary[:80])),),
             )
         )
     if len(boundary) > limits.max_boundary:
@@ -456,6 +476,7 @@ def _read_parts(
             (
                 "boundary-too-long",
                 f"boundary parameter longer than {limits.max_boundary} characters",
+                (("max", limits.max_boundary),),
             )
         )
     if depth + 1 > limits.max_depth:
@@ -464,6 +485,7 @@ def _read_parts(
                 "depth-limit",
                 f"nesting deeper than {limits.max_depth} levels (limit max_depth): "
                 "parts not examined",
+                (("max", limits.max_depth),),
             )
         )
         return {"notes": notes, "boundary": boundary}
@@ -471,12 +493,12 @@ def _read_parts(
     shown = delim.decode("utf-8", "replace")
     spans, first, last_start, closed, close_end = delimited(InMemory(body), delim)
     if last_start is None:
-        notes.append(("no-delimiter", f"no boundary delimiter {shown!r} in the body"))
+        message = f"no boundary delimiter {shown!r} in the body"
+        notes.append(("no-delimiter", message, (("delimiter", repr(shown)),)))
         return {"notes": notes, "boundary": boundary}
     if not closed:
-        notes.append(
-            ("unterminated-multipart", f"no close delimiter {shown}-- (truncated multipart)")
-        )
+        message = f"no close delimiter {shown}-- (truncated multipart)"
+        notes.append(("unterminated-multipart", message, (("delimiter", shown),)))
     children: list[Entity] = []
     for index, (a, b) in enumerate(spans, start=1):
         if count.entities >= limits.max_parts:
@@ -485,6 +507,7 @@ def _read_parts(
                     "parts-limit",
                     f"more than {limits.max_parts} MIME parts (limit max_parts): "
                     "the rest not examined",
+                    (("max", limits.max_parts),),
                 )
             )
             break
@@ -503,7 +526,7 @@ def _read_parts(
             )
         )
     if not spans:
-        notes.append(("no-parts", "multipart with no body part"))
+        notes.append(("no-parts", "multipart with no body part", ()))
     return {
         "notes": notes,
         "boundary": boundary,
@@ -763,26 +786,33 @@ def _decode(entity: Entity) -> Decoded:
             return Decoded(fast, None)
         compact = body.translate(None, b" \t\r\n")
         bad = _BASE64_OUTSIDE.search(compact)
+        values: tuple[tuple[str, DefectValue], ...]
         if bad is not None:
             message = f"base64 is not valid: byte {bad.group()!r} is not in the alphabet"
+            values = (("byte", repr(bad.group())),)
         else:
             try:
                 return Decoded(base64.b64decode(compact, validate=True), None)
             except (binascii.Error, ValueError) as exc:
+                # Every character is of the alphabet: the padding or the length is wrong.
                 message = f"base64 is not valid: {exc}"
-        return Decoded(None, Defect("bad-base64", path, entity.body_line, message))
+                values = (("detail", str(exc)),)
+        return Decoded(None, Defect("bad-base64", path, entity.body_line, message, values))
     if cte == "quoted-printable":
         bad_qp = QP_BAD_ESCAPE.search(body)
         if bad_qp is not None:
             near = body[bad_qp.start() : bad_qp.start() + 3]
             message = f"quoted-printable is not valid: {near!r} is not an =XX escape"
             at = entity.body_line + body.count(b"\n", 0, bad_qp.start())
-            return Decoded(None, Defect("bad-quoted-printable", path, at, message))
+            values = (("escape", repr(near)),)
+            return Decoded(None, Defect("bad-quoted-printable", path, at, message, values))
         return Decoded(binascii.a2b_qp(body), None)
     if cte in ("7bit", "8bit", "binary"):
         return Decoded(body, None)
     message = f"unknown Content-Transfer-Encoding {cte!r}"
-    return Decoded(None, Defect("unknown-transfer-encoding", path, entity.body_line, message))
+    values = (("encoding", repr(cte)),)
+    defect = Defect("unknown-transfer-encoding", path, entity.body_line, message, values)
+    return Decoded(None, defect)
 
 
 def _base64_lines(body: bytes) -> bytes | None:

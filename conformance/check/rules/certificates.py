@@ -119,9 +119,13 @@ def _clamp(moment: datetime, cert: asn1_x509.Certificate) -> datetime:
     "CERT-001",
     "Certificate chains to a trust anchor",
     "RFC 5280 6 / RFC 8550 4.2",
-    "A path from the signer's certificate, through the certificates of the message, to one of the "
+    "A path from the signer's certificate, through the certificates of the message and, with "
+    "--identity, the CAs of its chain.pem (the receiver's own, which it uses too), to one of the "
     "given trust anchors (--trust), with valid signatures (validity, revocation, key size and "
-    "algorithms have rules of their own).",
+    "algorithms have rules of their own). Without --identity, a message that carries none of "
+    "the signer's CAs, its issuer not among the anchors either, is not checked: the receiver "
+    "may hold that CA (a sender SHOULD include its issuers, RFC 8550 2.3; a message may carry "
+    "fewer when receivers have them, RFC 5652 5.1).",
 )
 def chain(context: Context) -> Iterator[Outcome]:
     from conformance.smime.validate import validate_signer
@@ -146,7 +150,8 @@ def chain(context: Context) -> Iterator[Outcome]:
             result = validate_signer(
                 subject.certificate,
                 trust=context.trust,
-                intermediates=context.message_certificates(),
+                # As the receiver: the certificates carried, then the recipient's chain.pem.
+                intermediates=[*context.message_certificates(), *context.identity_chain],
                 crls=(),
                 moment=moment,
                 check_revocation=False,
@@ -162,6 +167,18 @@ def chain(context: Context) -> Iterator[Outcome]:
                 f"non vérifié : le validateur de chemin a échoué sur le {subject.label.fr} : "
                 f"{said}",
                 f"not checked: the path validator failed on {subject.label.en}: {said}",
+            )
+            yield not_checked(subject.part, found, expected)
+            continue
+        missing = None if result.valid else _missing_issuer(context, subject.certificate)
+        if missing is not None and not context.identity_given:
+            found = Bilingual(
+                f"non vérifié : l'émetteur {missing} du {subject.label.fr} n'est ni dans le "
+                "message ni parmi les ancres de confiance ; --identity DIR donne les AC du "
+                "destinataire (son chain.pem), comme le récepteur les a",
+                f"not checked: the issuer {missing} of the {subject.label.en} is neither in "
+                "the message nor among the trust anchors; --identity DIR gives the recipient's "
+                "CAs (its chain.pem), as the receiver has them",
             )
             yield not_checked(subject.part, found, expected)
             continue
@@ -217,6 +234,19 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
             continue
         return found
     return own
+
+
+def _missing_issuer(context: Context, cert: asn1_x509.Certificate) -> str | None:
+    """The signer's issuer, named, when no certificate at hand is it (no anchor, none carried,
+    none in --identity's chain.pem): the message carries none of the signer's CAs, counting
+    on the receiver to hold them. None when one is at hand: the path then stands or falls on
+    what the message carries up to the anchors, for every receiver alike (RFC 8550 2.3: a
+    sender includes the chain up to a CA it believes the recipient trusts)."""
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    wanted = cert.issuer.dump()
+    if wanted == cert.subject.dump() or any(name == wanted for name, _, _ in known):
+        return None
+    return _name(cert.issuer)
 
 
 def _issuing_cas(

@@ -36,8 +36,8 @@ def readable(context: Context) -> Iterator[Outcome]:
         elif layer.error is None:
             yield Outcome(layer.part.path, True, layer.name, expected)
         else:
-            path, error = layer.part.path, layer.error
-            found = Bilingual(f"partie {path} : {error}", f"part {path}: {error}")
+            path = layer.part.path
+            found = Bilingual(f"partie {path} : ", f"part {path}: ") + layer.error
             yield Outcome(layer.part.path, False, found, expected)
 
 
@@ -125,11 +125,7 @@ def message_digest(context: Context) -> Iterator[Outcome]:
             found = Bilingual(f"{n} valeur(s) de message-digest", f"{n} message-digest value(s)")
             yield Outcome(entry.part, False, found, expected)
         elif signer.message_digest_ok is None:
-            why = (
-                Bilingual.same(signer.signature_error)
-                if signer.signature_error
-                else Bilingual("condensé non calculé", "digest not computed")
-            )
+            why = signer.signature_error or Bilingual("condensé non calculé", "digest not computed")
             found = Bilingual("comparaison impossible : ", "cannot compare: ") + why
             yield Outcome(entry.part, False, found, expected)
         elif signer.message_digest_ok:
@@ -219,18 +215,20 @@ def signature_verifies(context: Context) -> Iterator[Outcome]:
     expected = Bilingual("une signature qui se vérifie", "a signature that verifies")
     for entry in context.signers():
         signer = entry.signer
-        index, error = signer.index, signer.signature_error
+        index, error = signer.index, signer.signature_error or Bilingual.same("")
         if signer.signature_ok:
             found = Bilingual(f"signataire {index} : vérifiée", f"signer {index}: verified")
             yield Outcome(entry.part, True, found, expected)
         elif signer.signature_ok is None and signer.certificate is None:
-            found = Bilingual(
-                f"signataire {index} : non vérifiée : {error}",
-                f"signer {index}: not verified: {error}",
+            found = (
+                Bilingual(
+                    f"signataire {index} : non vérifiée : ", f"signer {index}: not verified: "
+                )
+                + error
             )
             yield not_checked(entry.part, found, expected)
         else:
-            found = Bilingual(f"signataire {index} : {error}", f"signer {index}: {error}")
+            found = Bilingual(f"signataire {index} : ", f"signer {index}: ") + error
             yield Outcome(entry.part, False, found, expected)
 
 

@@ -11,6 +11,7 @@ from email.utils import parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.i18n import defect_text
 from conformance.check.tree import Node
 from conformance.core.author import author, mailboxes
 from conformance.core.bilingual import SEMICOLON, Bilingual
@@ -184,9 +185,9 @@ def ascii_headers(context: Context) -> Iterator[Outcome]:
         if not bad:
             yield Outcome(node.path, True, Bilingual("ASCII seulement", "ASCII only"), expected)
             continue
-        yield Outcome(
-            node.path, False, f"{bad[0].message}: {_header_line(node, bad[0].line)}", expected
-        )
+        said, shown = defect_text(bad[0]), _header_line(node, bad[0].line)
+        found = Bilingual(f"{said.fr} : {shown}", f"{said.en}: {shown}")
+        yield Outcome(node.path, False, found, expected)
 
 
 def _word_problem(word: re.Match[str]) -> Bilingual | None:

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
+from conformance.check.i18n import defect_text
 from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import MAX_DEPTH, MAX_PARTS, Node
-from conformance.core.bilingual import Bilingual
+from conformance.core.bilingual import SEMICOLON, Bilingual
 
 _TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
 _CONTENT_TYPE = re.compile(rf"^\s*{_TOKEN}/{_TOKEN}\s*(;.*)?$", re.DOTALL)
@@ -27,9 +28,9 @@ _IDENTITY_CTE = ("7bit", "8bit", "binary")
 def crlf(context: Context) -> Iterator[Outcome]:
     expected = Bilingual("CRLF à la fin de chaque ligne", "CRLF at the end of every line")
     for node in context.nodes:
-        found = [d.message for d in node.defects("bare-lf", "bare-cr")]
+        found = [defect_text(d) for d in node.defects("bare-lf", "bare-cr")]
         if found:
-            yield Outcome(node.path, False, ", ".join(found), expected)
+            yield Outcome(node.path, False, Bilingual.same(", ").join(found), expected)
         else:
             yield Outcome(node.path, True, Bilingual("CRLF seulement", "CRLF only"), expected)
 
@@ -45,7 +46,7 @@ def line_length(context: Context) -> Iterator[Outcome]:
     for node in context.nodes:
         found = node.defects("long-line")
         if found:
-            yield Outcome(node.path, False, found[0].message, expected)
+            yield Outcome(node.path, False, defect_text(found[0]), expected)
         else:
             longest, _ = node.entity.longest_line
             said = Bilingual(
@@ -150,7 +151,7 @@ def boundaries(context: Context) -> Iterator[Outcome]:
         if not node.is_multipart:
             continue
         if node.structure:
-            yield Outcome(node.path, False, "; ".join(node.structure), expected)
+            yield Outcome(node.path, False, SEMICOLON.join(node.structure), expected)
         else:
             n = len(node.children)
             said = Bilingual(f"{n} parties, fermé", f"{n} parts, closed")
@@ -202,7 +203,7 @@ def seven_bit(context: Context) -> Iterator[Outcome]:
             continue
         found = node.defects("eight-bit-in-7bit", "nul-in-7bit")
         if found:
-            yield Outcome(node.path, False, found[0].message, expected)
+            yield Outcome(node.path, False, defect_text(found[0]), expected)
         else:
             yield Outcome(node.path, True, Bilingual("données 7 bits", "7-bit data"), expected)
 
@@ -226,5 +227,5 @@ def body_decodes(context: Context) -> Iterator[Outcome]:
             said = Bilingual(f"{cte}, {n} octets décodés", f"{cte}, {n} octets decoded")
             yield Outcome(node.path, True, said, expected)
         else:
-            said = Bilingual(f"partie {node.path} : {error}", f"part {node.path}: {error}")
+            said = Bilingual(f"partie {node.path} : ", f"part {node.path}: ") + error
             yield Outcome(node.path, False, said, expected)
