@@ -48,8 +48,8 @@ from hypothesis import strategies as st
 from conformance.agents.base import SendRequest
 from conformance.core import cms as core_cms
 from conformance.core import mime, oids
-from conformance.core.bilingual import Bilingual
-from conformance.core.vocabulary import ContentCipher
+from conformance.core.bilingual import SEMICOLON, Bilingual
+from conformance.core.vocabulary import ContentCipher, KeyTransport
 from conformance.pki.defects import DEFECT_NAMES_FR
 from conformance.pki.model import Identity, TestPKI
 from conformance.profiles.loader import load_profile
@@ -58,12 +58,14 @@ from conformance.smime import cms_read, der
 from conformance.smime.compose import Headers, Operation, build_message
 from conformance.smime.mime_build import encode_content
 from conformance.smime.options import ReceiveOptions, SendOptions
+from conformance.smime.rsa_padding import encrypt_key
 from conformance.status import Algorithms
 from conformance.token.files import intermediates
 from conformance.token.software import SoftwareKey
 
 __all__ = [
     "DATE",
+    "KEY_TRANSPORT",
     "LETTER",
     "OTHER_LETTER",
     "Hostile",
@@ -95,6 +97,9 @@ SUBJECT = "Avis cardiologique"
 # Identities used beside the sender and recipient: a third professional, whose
 # certificate and key stand for "someone else".
 OTHER_IDENTITY = "pro03"
+# The envelopes' key transport unless the caller (the runner, by measurement) asks
+# for another: see `_reference_options`.
+KEY_TRANSPORT: KeyTransport = "rsa-pkcs1v15"
 
 
 class HostileError(Exception):
@@ -130,6 +135,7 @@ class _Context:
     recipient: Identity
     draw: _Draw
     label: str  # seeds the reference producer's randomness
+    key_transport: KeyTransport  # of every envelope the reference producer makes
 
 
 class _Draw:
@@ -172,15 +178,17 @@ Maker = Callable[[_Context], Made]
 
 
 @cache
-def _reference_options() -> SendOptions:
-    """Reference's send options, with PKCS#1 v1.5 key transport: the one every shipped
-    receiver but PKI.js reads (NSS and gpgsm cannot unwrap OAEP, SoftHSM not OAEP-SHA256;
-    WebCrypto has no PKCS#1 v1.5 decryption, so PKI.js's encryption cases are
-    not-applicable) and both policies accept (osm-2008 SUCCESS, modern WARNING). The
-    encryption cases test what a receiver does with a changed envelope, not whether it
-    reads OAEP."""
+def _reference_options(key_transport: KeyTransport = KEY_TRANSPORT) -> SendOptions:
+    """Reference's send options with the envelopes' key transport: PKCS#1 v1.5 by
+    default, the one every shipped receiver but PKI.js reads (NSS and gpgsm cannot
+    unwrap OAEP, SoftHSM not OAEP-SHA256) and both policies accept (osm-2008 SUCCESS,
+    modern WARNING). A receiver that does not read that valid message (WebCrypto has no
+    PKCS#1 v1.5 decryption) is given the same messages with RSA-OAEP when it reads that
+    valid message instead: the runner chooses by measurement (run.control_status). The
+    encryption cases test what a receiver does with a changed envelope, not which key
+    transport it reads."""
     options = load_profile("reference").send_options()
-    return replace(options, encrypt=replace(options.encrypt, key_transport="rsa-pkcs1v15"))
+    return replace(options, encrypt=replace(options.encrypt, key_transport=key_transport))
 
 
 def _rng(*labels: str) -> Callable[[int], bytes]:
@@ -202,7 +210,7 @@ def _reference_message(
     signer: Identity | None = None,
 ) -> bytes:
     """A valid message as `reference` sends it (signer: the sender by default)."""
-    options = options or _reference_options()
+    options = options or _reference_options(ctx.key_transport)
     signer = signer or ctx.sender
     to = recipients if recipients is not None else (ctx.recipient,)
     headers = Headers(
@@ -606,7 +614,10 @@ def _no_self(options: SendOptions) -> SendOptions:
 def _not_for_me_other(ctx: _Context) -> Made:
     other = ctx.pki.identity(_other_id(ctx))
     message = _reference_message(
-        ctx, "encrypt", recipients=(other,), options=_no_self(_reference_options())
+        ctx,
+        "encrypt",
+        recipients=(other,),
+        options=_no_self(_reference_options(ctx.key_transport)),
     )
     # The message is addressed to the receiver, but only `other` can open it.
     top = mime.read(message)
@@ -623,7 +634,10 @@ def _not_for_me_other(ctx: _Context) -> Made:
 def _not_for_me_wrong_key(ctx: _Context) -> Made:
     other = ctx.pki.identity(_other_id(ctx))
     message = _reference_message(
-        ctx, "encrypt", recipients=(ctx.recipient, other), options=_no_self(_reference_options())
+        ctx,
+        "encrypt",
+        recipients=(ctx.recipient, other),
+        options=_no_self(_reference_options(ctx.key_transport)),
     )
     entity, data = _cms_of(message)
     infos = list(_enveloped(data)["content"]["recipient_infos"])
@@ -985,7 +999,7 @@ def _efail_signed_inside(ctx: _Context) -> Made:
 
 
 def _gcm_altered(ctx: _Context) -> Made:
-    message = _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
+    message = _reference_message(ctx, "encrypt", options=_cipher_options(ctx, "aes256-gcm"))
     return _flip_envelope(ctx, message, ("ciphertext", "mac", "nonce"))
 
 
@@ -1063,7 +1077,7 @@ def _micalg_lie(digest: str) -> Maker:
 
 def _cipher(content: ContentCipher) -> Maker:
     def make(ctx: _Context) -> Made:
-        message = _reference_message(ctx, "encrypt", options=_cipher_options(content))
+        message = _reference_message(ctx, "encrypt", options=_cipher_options(ctx, content))
         said = Bilingual(f"contenu chiffré en {content}", f"content encrypted with {content}")
         return said, message
 
@@ -1074,11 +1088,12 @@ def _single_des(ctx: _Context) -> Made:
     """Single DES: the engine has no such cipher, so the envelope is re-made by hand from
     reference's (same recipient info layout), with an 8-byte key sent as DES-CBC. DES
     with three equal keys is single DES (the EDE steps cancel)."""
-    message = _reference_message(ctx, "encrypt", options=_no_self(_cipher_options("des-ede3-cbc")))
+    options = _no_self(_cipher_options(ctx, "des-ede3-cbc"))
+    message = _reference_message(ctx, "encrypt", options=options)
     entity, data = _cms_of(message)
     rng = random.Random(ctx.label)
     key, iv = rng.randbytes(8), rng.randbytes(8)
-    inner = mime.canonicalize(encode_content(LETTER, _reference_options().mime.content_encoding))
+    inner = mime.canonicalize(encode_content(LETTER, options.mime.content_encoding))
     padder = sym_padding.PKCS7(64).padder()
     padded = padder.update(inner) + padder.finalize()
     encryptor = Cipher(TripleDES(key * 3), sym_modes.CBC(iv)).encryptor()
@@ -1090,7 +1105,8 @@ def _single_des(ctx: _Context) -> Made:
     recipients = []
     for recipient_info in envelope["recipient_infos"]:
         ktri = recipient_info.chosen
-        encrypted = public.encrypt(key, asym_padding.PKCS1v15())
+        # The key transport of reference's RecipientInfo, which it keeps.
+        encrypted = encrypt_key(public, key, ctx.key_transport)
         recipients.append(_rebuild(ktri, {"encrypted_key": der.octet_string(encrypted)}))
     content_info = der.sequence(
         der.oid(oids.DATA),
@@ -1110,8 +1126,8 @@ def _single_des(ctx: _Context) -> Made:
     )
 
 
-def _cipher_options(content: ContentCipher) -> SendOptions:
-    options = _reference_options()
+def _cipher_options(ctx: _Context, content: ContentCipher) -> SendOptions:
+    options = _reference_options(ctx.key_transport)
     return replace(options, encrypt=replace(options.encrypt, content=content))
 
 
@@ -1182,6 +1198,7 @@ def _context(
     recipient: str,
     data: st.DataObject | None,
     label: str,
+    key_transport: KeyTransport,
 ) -> _Context:
     if producer not in case.producers:
         raise HostileError(f"case {case.id}: producer {producer!r} not among {case.producers}")
@@ -1193,6 +1210,17 @@ def _context(
         recipient=pki.identity(recipient),
         draw=_Draw(data),
         label=label,
+        key_transport=key_transport,
+    )
+
+
+def _transported(case: RejectionCase, key_transport: KeyTransport) -> Bilingual:
+    """What the variant line adds for envelopes whose key transport is not the usual one
+    (nothing for a signed case, which has no envelope)."""
+    if case.function == "sign" or key_transport == KEY_TRANSPORT:
+        return Bilingual.same("")
+    return SEMICOLON + Bilingual(
+        f"transport de clé {key_transport}", f"key transport {key_transport}"
     )
 
 
@@ -1210,24 +1238,28 @@ def make_hostile(
     sender: str,
     recipient: str,
     data: st.DataObject | None = None,
+    key_transport: KeyTransport = KEY_TRANSPORT,
 ) -> Hostile:
     """The hostile message of `case`, from a valid message by `producer`.
 
     `sender` and `recipient` are identity ids of `pki` (valid identities; the
     defective-signer cases sign with the PKI's defective identity instead).
-    Raises HostileError when the producer fails or the case has no maker.
+    `key_transport` is that of the reference producer's envelopes; the variant
+    line names it when it is not the usual one. Raises HostileError when the
+    producer fails or the case has no maker.
     """
     make = _MAKERS.get(case.id)
     if make is None:
         raise HostileError(f"case {case.id}: no hostile message maker")
-    ctx = _context(case, producer, pki, sender, recipient, data, _label(case))
+    ctx = _context(case, producer, pki, sender, recipient, data, _label(case), key_transport)
     made = make(ctx)
     signer = made[2] if len(made) == 3 else ctx.sender.id
-    return Hostile(case.id, producer, made[0], made[1], signer, recipient)
+    wording = made[0] + _transported(case, key_transport)
+    return Hostile(case.id, producer, wording, made[1], signer, recipient)
 
 
 def _control_gcm(ctx: _Context) -> bytes:
-    return _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
+    return _reference_message(ctx, "encrypt", options=_cipher_options(ctx, "aes256-gcm"))
 
 
 # The cases whose valid message is not their function's usual one.
@@ -1236,25 +1268,35 @@ _CONTROLS: dict[str, tuple[str, Callable[[_Context], bytes]]] = {
 }
 
 
-def control_key(case: RejectionCase, producer: str) -> str:
+def control_key(
+    case: RejectionCase, producer: str, key_transport: KeyTransport = KEY_TRANSPORT
+) -> str:
     """What the control of `case` depends on: cases with the same key share it, so a
-    runner may read it once per receiver and key."""
+    runner may read it once per receiver and key. An envelope's key transport is part
+    of it; a signed case has none."""
     special = _CONTROLS.get(case.id)
-    return f"{producer} {case.function}" + (f" {special[0]}" if special else "")
+    key = f"{producer} {case.function}" + (f" {special[0]}" if special else "")
+    return key if case.function == "sign" else f"{key} {key_transport}"
 
 
 def make_control(
-    case: RejectionCase, *, producer: str, pki: TestPKI, sender: str, recipient: str
+    case: RejectionCase,
+    *,
+    producer: str,
+    pki: TestPKI,
+    sender: str,
+    recipient: str,
+    key_transport: KeyTransport = KEY_TRANSPORT,
 ) -> Hostile:
     """The valid message of the case's function by `producer`, from `sender` to
     `recipient`: what the hostile messages are made from, unchanged (for AES-GCM,
-    the valid AES-GCM message).
+    the valid AES-GCM message), its envelope with `key_transport`.
 
     A receiver that does not read it (an error) cannot show that it refuses the
     hostile ones: its refusals prove nothing, and `judge` given its status calls
     the case not-applicable. It depends only on `control_key`.
     """
-    ctx = _context(case, producer, pki, sender, recipient, None, _label(case))
+    ctx = _context(case, producer, pki, sender, recipient, None, _label(case), key_transport)
     special = _CONTROLS.get(case.id)
     if special is not None:
         message = special[1](ctx)
@@ -1263,7 +1305,7 @@ def make_control(
     else:
         operation: Operation = "encrypt" if case.function == "encrypt" else "sign-encrypt"
         message = _reference_message(ctx, operation)
-    key = control_key(case, producer)
+    key = control_key(case, producer, key_transport)
     variant = Bilingual(
         f"le message valide ({key}), inchangé", f"the valid message ({key}), unchanged"
     )

@@ -3,11 +3,14 @@
 A cell sends the receiver hostile messages it must refuse. Per case and producer:
 the valid message they are made from first (read once per control key: a receiver
 that does not read it proves nothing by refusing the hostile ones, and the judge
-calls the case not-applicable), then the deterministic basic variant, then
-hypothesis draws variants (positions, bytes, which certificate) looking for one
-the receiver accepts; the first false accept is shrunk and kept with its seed,
-which replays it. An accepted basic variant is replayed once too: an acceptance
-that does not happen again still stands, its reason saying so. The cell's verdict:
+calls the case not-applicable; an envelope the receiver lacks an algorithm for is
+tried again with RSA-OAEP, and when that one is read the case's hostile envelopes
+use it, the variant line and the reason saying so), then the deterministic basic
+variant, then hypothesis draws variants (positions, bytes, which certificate)
+looking for one the receiver accepts; the first false accept is shrunk and kept
+with its seed, which replays it. An accepted basic variant is replayed once too:
+an acceptance that does not happen again still stands, its reason saying so. The
+cell's verdict:
 
 - any case accepted                 -> accepts (naming the case and the services claimed)
 - the harness broke on a case       -> error (never accepts, never refuses)
@@ -33,14 +36,20 @@ from hypothesis import Phase, given
 from hypothesis import strategies as st
 
 from conformance.agents.base import Agent, ReceiveRequest, Reception
-from conformance.core.vocabulary import Party
+from conformance.core.vocabulary import KeyTransport, Party
 from conformance.pki.model import TestPKI
-from conformance.rejections.hostile import Hostile, control_key, make_control, make_hostile
+from conformance.rejections.hostile import (
+    KEY_TRANSPORT,
+    Hostile,
+    control_key,
+    make_control,
+    make_hostile,
+)
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
 from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
 from conformance.search import as_observed, searched
-from conformance.status import Status
+from conformance.status import ErrorCode, Status
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ class _Evidence:
         path.write_bytes(data)
         paths.append(str(self.rel / name))
 
-    def attempt(self, prefix: str, attempt: _Attempt, expected: str) -> list[str]:
+    def attempt(self, prefix: str, attempt: _Attempt, expected: str, note: str = "") -> list[str]:
         paths: list[str] = []
         if attempt.hostile is not None:
             self.write(f"{prefix}.hostile.eml", attempt.hostile.message, paths)
@@ -118,6 +127,8 @@ class _Evidence:
             f"variant: {variant}\nexpected: {expected}\noutcome: {j.outcome}\n"
             f"claimed: {', '.join(j.claimed) or '-'}\nreason: {j.reason}\n"
         )
+        if note:
+            text += f"control: {note}\n"
         self.write(f"{prefix}.txt", text.encode("utf-8"), paths)
         return paths
 
@@ -144,13 +155,32 @@ def _receive(receiver: Receiver, message: bytes) -> Reception:
 # status), or why it could not be had (the harness broke); per control_key.
 Controls = dict[str, Status | str]
 
+# The key transport an envelope's valid message is tried with again when the receiver
+# lacks an algorithm for the usual one (hostile.KEY_TRANSPORT): RSA-OAEP with SHA-256,
+# which reference sends and WebCrypto decrypts.
+FALLBACK_TRANSPORT: KeyTransport = "rsa-oaep-sha256"
 
-def control_status(
-    case: RejectionCase, producer: str, receiver: Receiver, pki: TestPKI, controls: Controls
+
+@dataclass(frozen=True)
+class Control:
+    """The receiver's answer to a case's valid message (`status`) and the key transport
+    of that message's envelope, which the hostile ones then use. `note` says why when it
+    is not the usual key transport; the case's reason and evidence carry it."""
+
+    status: Status
+    key_transport: KeyTransport = KEY_TRANSPORT
+    note: str = ""
+
+
+def _read_control(
+    case: RejectionCase,
+    producer: str,
+    receiver: Receiver,
+    pki: TestPKI,
+    controls: Controls,
+    key_transport: KeyTransport,
 ) -> Status | str:
-    """The receiver's answer to the case's valid message, read once per control key: a
-    receiver that does not read the valid message proves nothing by refusing the hostile one."""
-    key = control_key(case, producer)
+    key = control_key(case, producer, key_transport)
     if key not in controls:
         try:
             valid = make_control(
@@ -159,11 +189,57 @@ def control_status(
                 pki=pki,
                 sender=identity_id(receiver.sender),
                 recipient=identity_id(receiver.recipient),
+                key_transport=key_transport,
             )
             controls[key] = _receive(receiver, valid.message).status
         except Exception as exc:  # the harness's error, not the receiver's
             controls[key] = f"valid message ({key}): {type(exc).__name__}: {exc}"
     return controls[key]
+
+
+def control_status(
+    case: RejectionCase, producer: str, receiver: Receiver, pki: TestPKI, controls: Controls
+) -> Control | str:
+    """The receiver's answer to the case's valid message, read once per control key: a
+    receiver that does not read the valid message proves nothing by refusing the hostile one.
+
+    An envelope is made with PKCS#1 v1.5 key transport. A receiver that answers that it
+    lacks an algorithm (WebCrypto has no PKCS#1 v1.5 decryption) is given the same valid
+    message with RSA-OAEP: if it reads that one, the key transport was what it lacked,
+    and the case is measured with OAEP envelopes. Chosen by what the receiver answers,
+    not by its name; a receiver that reads v1.5 gets exactly the v1.5 messages."""
+    usual = _read_control(case, producer, receiver, pki, controls, KEY_TRANSPORT)
+    if isinstance(usual, str) or case.function == "sign" or not _lacks_algorithm(usual):
+        return usual if isinstance(usual, str) else Control(usual)
+    other = _read_control(case, producer, receiver, pki, controls, FALLBACK_TRANSPORT)
+    if isinstance(other, str):
+        return other
+    if other.ok:
+        return Control(
+            other,
+            FALLBACK_TRANSPORT,
+            f"envelopes with {FALLBACK_TRANSPORT}: the valid message with {KEY_TRANSPORT} "
+            f"is not read ({_code(usual)}), with {FALLBACK_TRANSPORT} it is",
+        )
+    if ErrorCode.INTERNAL in {e.code for e in other.errors}:  # it broke: an error
+        return Control(other, FALLBACK_TRANSPORT, f"the valid message with {FALLBACK_TRANSPORT}")
+    # Not the key transport (AES-GCM the receiver lacks, say): judged on the usual
+    # message, as a receiver that reads PKCS#1 v1.5 is.
+    return Control(usual)
+
+
+def _code(status: Status) -> str:
+    primary = status.primary_error()
+    return primary.code.value if primary is not None else "no error"
+
+
+def _lacks_algorithm(status: Status) -> bool:
+    primary = status.primary_error()
+    return primary is not None and primary.code == ErrorCode.UNSUPPORTED_ALGORITHM
+
+
+def _noted(reason: str, control: Control) -> str:
+    return f"{reason}; {control.note}" if control.note else reason
 
 
 def attempt(
@@ -174,9 +250,10 @@ def attempt(
     policy: Policy,
     control: Status,
     data: Any = None,
+    key_transport: KeyTransport = KEY_TRANSPORT,
 ) -> _Attempt:
     """Make one hostile message, hand it to the receiver, judge what it said (beside what
-    it said of the valid message, `control`)."""
+    it said of the valid message, `control`, whose envelope had `key_transport`)."""
     try:
         hostile = make_hostile(
             case,
@@ -185,6 +262,7 @@ def attempt(
             sender=identity_id(receiver.sender),
             recipient=identity_id(receiver.recipient),
             data=data,
+            key_transport=key_transport,
         )
     except Exception as exc:
         if _is_hypothesis_control(exc):
@@ -216,7 +294,7 @@ def _search(
     pki: TestPKI,
     settings: RejectionSettings,
     seed: int,
-    control: Status,
+    control: Control,
 ) -> tuple[int, _Attempt | None, bool]:
     """Drawn variants until one is accepted (or breaks the harness); the shrunk one, and
     whether it was accepted again when replayed."""
@@ -230,7 +308,16 @@ def _search(
             raise _Stop  # budget spent: stop shrinking, keep the best so far
         if best is None:
             tried += 1
-        found = attempt(case, producer, receiver, pki, settings.policy, control, data)
+        found = attempt(
+            case,
+            producer,
+            receiver,
+            pki,
+            settings.policy,
+            control.status,
+            data,
+            key_transport=control.key_transport,
+        )
         outcome = found.judgement.outcome
         # A false accept outranks a broken harness: once one is found, shrinking keeps to
         # accepted variants (a smaller one the receiver breaks on would turn it into error).
@@ -271,7 +358,10 @@ def run_case(
             case=case.id, producer=producer, outcome=broke.outcome, expected=expected,
             reason=broke.reason,
         )  # fmt: skip
-    basic = attempt(case, producer, receiver, pki, settings.policy, control)
+    transport = control.key_transport
+    basic = attempt(
+        case, producer, receiver, pki, settings.policy, control.status, key_transport=transport
+    )
     result = RejectionCaseResult(
         case=case.id,
         producer=producer,
@@ -280,15 +370,18 @@ def run_case(
         variant=basic.hostile.wording.en if basic.hostile is not None else "",
         variant_fr=basic.hostile.wording.fr if basic.hostile is not None else None,
         claimed=list(basic.judgement.claimed),
-        reason=basic.judgement.reason,
-        evidence=evidence.attempt(prefix, basic, expected),
+        reason=_noted(basic.judgement.reason, control),
+        evidence=evidence.attempt(prefix, basic, expected, control.note),
         examples=1,
     )
     if basic.judgement.outcome == "accepts":
         # Replayed once, as the search replays what it finds: an acceptance that does not
         # happen again (openssl decrypting with a random key) stands, and says so.
-        again = attempt(case, producer, receiver, pki, settings.policy, control)
-        result.reason = as_observed(basic.judgement.reason, again.judgement.outcome != "refuses")
+        again = attempt(
+            case, producer, receiver, pki, settings.policy, control.status, key_transport=transport
+        )
+        repeated = again.judgement.outcome != "refuses"
+        result.reason = _noted(as_observed(basic.judgement.reason, repeated), control)
         return result
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
@@ -299,9 +392,9 @@ def run_case(
         result.variant = found.hostile.wording.en if found.hostile is not None else ""
         result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
-        result.reason = as_observed(found.judgement.reason, repeated)
+        result.reason = _noted(as_observed(found.judgement.reason, repeated), control)
         result.seed = seed
-        result.evidence += evidence.attempt(f"{prefix}.shrunk", found, expected)
+        result.evidence += evidence.attempt(f"{prefix}.shrunk", found, expected, control.note)
     return result
 
 
