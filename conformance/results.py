@@ -228,6 +228,13 @@ class Cell(_Model):
     waived: list[WaiverNote] = Field(
         default_factory=list, description="the waivers that cover this cell (run --waivers)"
     )
+    suite_lookup: str | None = Field(
+        default=None,
+        description="at a first contact whose sender has no directory client of its own: "
+        "the suite's lookup on its behalf, as the sender's evidence notes it. The recipient's "
+        "certificate came from the suite, not from the tool; the verdict measures the tool's "
+        "encryption and the reading",
+    )
     duration_s: float = 0.0
     transport: Transport = Field(
         default="memory",

@@ -3,10 +3,12 @@
 A product finds them the way its profile says (`send.recipient_certificate`):
 in the CPS directory over LDAP, or not at all here (from a signed message
 received earlier, or imported by hand: there is none of either for a colleague
-never met). The profile agent looks up through LDAP itself; for openssl and NSS,
-which have no directory client, the suite looks up on their behalf and says so
-in the evidence. A failed lookup is the sender's clear refusal, never a message
-encrypted to some other key.
+never met). The profile agent looks up through LDAP itself. One rule for the real
+engines without a directory client (openssl, NSS, BouncyCastle, Go pkcs7, PKI.js,
+whose profiles say `directory` as a project choice; gpgsm without dirmngr): the
+suite looks up on their behalf and says so in the evidence, and the cell says so
+too (`Cell.suite_lookup`). A failed lookup is the sender's clear refusal, never a
+message encrypted to some other key.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hypothesis import Phase, given
 
+from conformance.agents.recipients import suite_lookup
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
@@ -123,6 +124,8 @@ def _judge(
     obs = exchange(basic, sender, receiver, world)
     cell.examples = 1
     cell.services = obs.services
+    # A tool without a directory client is never credited with the suite's lookup for it.
+    cell.suite_lookup = suite_lookup(obs.send.evidence) if obs.send else None
     evidence.observation("basic", obs, basic.describe())
     checked = validate(obs, sender, receiver, world)
     report = checked.report if checked is not None else None
@@ -185,6 +188,7 @@ def _judge_large(
         obs = exchange_large(function, size, sender, receiver, world, Path(work))
     cell.examples = 1
     cell.services = obs.services
+    cell.suite_lookup = suite_lookup(obs.send.evidence) if obs.send else None
     evidence.large_observation("large", obs, large_description(function, size))
     if obs.ok:
         cell.verdict = "pass"

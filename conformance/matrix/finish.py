@@ -210,6 +210,13 @@ def summary(results: Results) -> str:
             f"non-conformant messages: {len(nonconformant)} cells "
             f"(policy {results.run.settings.get('policy', 'osm-2008')}; verdicts unchanged)"
         )
+    looked_up = [c for c in results.cells if c.suite_lookup]
+    if looked_up:
+        tools = ", ".join(sorted({c.sender for c in looked_up}))
+        lines.append(
+            f"suite's lookup: {len(looked_up)} first-contact cells, on behalf of {tools} "
+            "(no directory client; the verdicts measure their encryption and the reading)"
+        )
     ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})
     if 1 < len(ids) <= 30:
         mark = {"full": "●", "partial": "◐", "none": "○", "not-observed": "?"}

@@ -155,6 +155,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "verify), or a record a program wrote (vectors import --observed machine)",
     ),
     "mark.changed": ("changé depuis la référence", "changed since the baseline"),
+    "mark.suite_lookup": (
+        "certificat du destinataire trouvé par la suite, pas par l'émetteur",
+        "recipient's certificate looked up by the suite, not by the sender",
+    ),
     "mark.assumed": (
         "fait supposé (absent du document source)",
         "assumed fact (not in the source document)",
@@ -703,6 +707,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "checks.unreadable": ("rapport du validateur illisible", "validator report unreadable"),
     "checks.full": ("rapport complet du validateur", "the validator's full report"),
     "detail.sent": ("Envoyé", "Sent"),
+    "detail.suite_lookup": ("Certificat du destinataire", "Recipient's certificate"),
+    "detail.suite_lookup_text": (
+        "cherché dans l'annuaire par la suite pour le compte de {sender} (sans client "
+        "d'annuaire ici) : le verdict mesure son chiffrement et la lecture, pas une recherche "
+        "de sa part",
+        "looked up in the directory by the suite on behalf of {sender} (no directory client "
+        "here): the verdict measures its encryption and the reading, not a lookup of its own",
+    ),
     "detail.said": ("Réponse du destinataire", "What the receiver said"),
     "detail.validator": ("Validateur", "Validator"),
     # the chooser's page, "Choisir pour mon cabinet" (osm-conformance choose, docs/choose.md)

@@ -550,6 +550,8 @@ class ReportModel:
             parts.append(t("mark.contradiction"))
         if view.nonconformant:
             parts.append(f"{t('mark.nonconformant')} ({', '.join(view.nonconformant)})")
+        if cell is not None and cell.suite_lookup:
+            parts.append(t("mark.suite_lookup"))
         if change is not None:
             before = t(f"verdict.{change.before or 'missing'}")
             after = t(f"verdict.{change.after or 'missing'}")
