@@ -245,6 +245,19 @@ def test_basic_variant_is_deterministic(pki: TestPKI) -> None:
     assert one.variant == "message-digest value, byte 0 of 32 xor 0x01"
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_every_basic_variant_is_the_same_message_in_every_run(
+    case: RejectionCase, pki: TestPKI
+) -> None:
+    """The evidence of one run can be compared byte for byte with another's: no maker
+    draws from the system's randomness (single DES once encrypted its key so)."""
+    made = [
+        make_hostile(case, producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT)
+        for _ in range(2)
+    ]
+    assert made[0].message == made[1].message
+
+
 # --- hypothesis variants -------------------------------------------------------------
 
 

@@ -1105,8 +1105,10 @@ def _single_des(ctx: _Context) -> Made:
     recipients = []
     for recipient_info in envelope["recipient_infos"]:
         ktri = recipient_info.chosen
-        # The key transport of reference's RecipientInfo, which it keeps.
-        encrypted = encrypt_key(public, key, ctx.key_transport)
+        # The key transport of reference's RecipientInfo, which it keeps; its padding drawn
+        # from the case's label, so that the message is the same in every run.
+        padding_rng = _rng(ctx.label, ctx.producer, "des")
+        encrypted = encrypt_key(public, key, ctx.key_transport, rng=padding_rng)
         recipients.append(_rebuild(ktri, {"encrypted_key": der.octet_string(encrypted)}))
     content_info = der.sequence(
         der.oid(oids.DATA),
