@@ -45,7 +45,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_FORMAT = "unsupported-format"  # not a format it reads (S/MIME vs Apicrypt model)
     UNSUPPORTED_FUNCTION = "unsupported-function"
     MALFORMED = "malformed"  # not MIME, not CMS, over a structure limit, inconsistent
-    TOO_LARGE = "too-large"  # well formed or not, over the receiver's size limit: not read
+    # well formed or not, over the receiver's size limit (bytes, or ASN.1 elements, which grow
+    # with the size): not read
+    TOO_LARGE = "too-large"
     # A sender found no usable certificate for a recipient: none given, or the directory
     # lookup failed (absent, no encryption certificate, expired, revoked, down, timeout).
     NO_RECIPIENT_CERTIFICATE = "no-recipient-certificate"

@@ -72,6 +72,24 @@ def _stage(result: ToolRun) -> str:
     return found.group(1) if found else ""
 
 
+def _unread(result: ToolRun, otherwise: ErrorCode) -> tuple[ErrorCode, str]:
+    """Why PKI.js read nothing of a CMS, and the reason: the harness's own failure (any exit
+    but 1, PKI.js's refusal: 2 a usage error, 3 an exception it did not expect, else node
+    died), over PKI.js's size limits (stage `too large`: asn1js's content-length or
+    element-count limit), an algorithm it lacks, or `otherwise`."""
+    if result.returncode != 1:
+        where = f"{SCRIPT.name} (the suite's harness, not PKI.js) exit {result.returncode}"
+        return ErrorCode.INTERNAL, f"{where}: {summary(result)}"
+    stage = _stage(result)
+    if stage == "too large":
+        code = ErrorCode.TOO_LARGE
+    elif stage == "unsupported":
+        code = ErrorCode.UNSUPPORTED_ALGORITHM
+    else:
+        code = unsupported_or(result.text(), _UNSUPPORTED, otherwise)
+    return code, f"PKI.js: {summary(result)}"
+
+
 class PkijsAgent(ToolAgent):
     """PKI.js through its harness script; options choose its arguments."""
 
@@ -171,15 +189,8 @@ class PkijsAgent(ToolAgent):
         result = self._run(["decrypt", "--in", src, "--out", out, *identity], ev)
         if result.ok:
             return StepResult(out.read_bytes())
-        message = f"PKI.js: {summary(result)}"
-        stage = _stage(result)
-        if stage == "unsupported" or _UNSUPPORTED.search(result.text()):
-            code = ErrorCode.UNSUPPORTED_ALGORITHM
-        elif stage == "parse":
-            code = ErrorCode.MALFORMED
-        else:
-            code = ErrorCode.CANNOT_DECRYPT
-        return StepResult(None, [(code, message)])
+        otherwise = ErrorCode.MALFORMED if _stage(result) == "parse" else ErrorCode.CANNOT_DECRYPT
+        return StepResult(None, [_unread(result, otherwise)])
 
     def _verify(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence
@@ -194,8 +205,7 @@ class PkijsAgent(ToolAgent):
         signatures = [m for m in map(_SIGNATURE.match, lines) if m]
         chain = next((m for m in map(_CHAIN.match, lines) if m), None)
         if not signatures:  # the harness stopped before verifying: PKI.js could not read it
-            code = unsupported_or(result.text(), _UNSUPPORTED, ErrorCode.MALFORMED)
-            return StepResult(None, [(code, f"PKI.js: {summary(result)}")], None, None, signer)
+            return StepResult(None, [_unread(result, ErrorCode.MALFORMED)], None, None, signer)
         errors: list[tuple[ErrorCode, str]] = []
         signature_valid: bool | None = True
         for match in signatures:

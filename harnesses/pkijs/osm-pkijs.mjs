@@ -172,9 +172,37 @@ function pem(der, label) {
   return `-----BEGIN ${label}-----\n${b64.replace(/\n$/, "")}\n-----END ${label}-----\n`;
 }
 
+// asn1js's limits that grow with the message (its defaults, which PKI.js's fromBER keeps):
+// over them PKI.js reads nothing of it, whatever it holds, so the answer is a size limit of
+// PKI.js (stage `too large`), not a malformed message. Its nesting limit stays `parse`.
+const ASN1_SIZE_LIMITS = {
+  "Maximum ASN.1 content length exceeded": (asn1js) =>
+    `an element longer than ${asn1js.DEFAULT_MAX_CONTENT_LENGTH} bytes (asn1js maxContentLength)`,
+  "Maximum ASN.1 node count exceeded": (asn1js) =>
+    `more than ${asn1js.DEFAULT_MAX_NODES} ASN.1 elements (asn1js maxNodes; each piece of ` +
+    "a content written in pieces counts, and what asn1js tries to read inside it)",
+};
+
+// PKI.js's ContentInfo.fromBER is asn1js.fromBER then `new ContentInfo({schema})`; done here
+// in its two steps to keep asn1js's reason, which PKI.js replaces with "Data is not correct
+// for 'ContentInfo'". asn1js copies its input: `der` is given as it is, not copied first.
 function contentInfo(lib, der, where) {
+  const { asn1js, pkijs } = lib;
+  const asn1 = asn1js.fromBER(der);
+  if (asn1.offset === -1) {
+    const reason = asn1.result.error || "not BER";
+    const limit = ASN1_SIZE_LIMITS[reason];
+    if (limit) {
+      throw new Failure(
+        "too large",
+        `${where}: ${der.byteLength} bytes, over what PKI.js ${lib.versions.pkijs} reads: ` +
+          `${limit(asn1js)}: asn1js ${lib.versions.asn1js}: ${reason}`,
+      );
+    }
+    throw new Failure("parse", `${where}: not a CMS ContentInfo PKI.js reads: asn1js: ${reason}`);
+  }
   try {
-    return lib.pkijs.ContentInfo.fromBER(buf(der));
+    return new pkijs.ContentInfo({ schema: asn1.result });
   } catch (err) {
     throw new Failure("parse", `${where}: not a CMS ContentInfo PKI.js reads: ${err.message}`);
   }
