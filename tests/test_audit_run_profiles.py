@@ -136,7 +136,7 @@ def test_an_empty_accept_list_contradicts_the_functions_it_lists(tmp_path: Path)
     path.write_text(
         "id: deaf\nextends: reference\ndraft: true\nreceive:\n  functions: [sign, encrypt]\n"
         "  reads_hprim_net: false\n  smime:\n    digests: []\n    ciphers: []\n"
-        "    formats: null\n",
+        "    formats: null\nprovenance:\n  receive: {assumed: true, reason: a test}\n",
         encoding="utf-8",
     )
     assert [(p.line, p.message) for p in lint([path])] == [

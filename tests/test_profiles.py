@@ -184,13 +184,14 @@ BROKEN: list[tuple[str, str, list[str]]] = [
     ),
     (
         "inconsistent",
-        GOOD + "receive:\n  functions: [sign, hprim-net]\n  reads_hprim_net: false\n",
-        ["foo.yaml:8: receive.functions: lists 'hprim-net' but receive.reads_hprim_net is false"],
+        GOOD + "  receive: {assumed: true, reason: a test}\n"
+        "receive:\n  functions: [sign, hprim-net]\n  reads_hprim_net: false\n",
+        ["foo.yaml:9: receive.functions: lists 'hprim-net' but receive.reads_hprim_net is false"],
     ),
     (
         "command without argv",
-        GOOD + "engine:\n  type: command\n",
-        ["foo.yaml:7: engine.argv: required when engine.type is command"],
+        GOOD + "  engine: {assumed: true, reason: a test}\nengine:\n  type: command\n",
+        ["foo.yaml:8: engine.argv: required when engine.type is command"],
     ),
     (
         "several errors at once",

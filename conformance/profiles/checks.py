@@ -7,7 +7,7 @@ rule can look at several sections and at the shared list of sources.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 from conformance.core.vocabulary import REAL_TOOLS
 from conformance.functions import OPERATION, Operation
@@ -21,14 +21,21 @@ _FIELD_PATHS = frozenset(field_paths())
 
 
 def check_profile(
-    profile: Profile, sources: Mapping[str, Source], stated: Iterable[Loc]
+    profile: Profile,
+    sources: Mapping[str, Source],
+    stated: Mapping[Loc, int],
+    lineage: Sequence[str],
 ) -> list[Problem]:
-    """All rule violations of a resolved profile. `stated`: the paths its YAML sets."""
+    """All rule violations of a resolved profile.
+
+    `stated`: the paths its YAML sets, each with the level of the file that sets it (0:
+    the profile's own, 1: the one it extends, ...); `lineage`: the profile ids by level.
+    """
     return [
         *_send_rules(profile),
         *_receive_rules(profile),
         *_engine_rules(profile),
-        *_provenance_rules(profile, sources, stated),
+        *_provenance_rules(profile, sources, stated, lineage),
     ]
 
 
@@ -155,7 +162,7 @@ def citation_rules(loc: Loc, citation: Citation, sources: Mapping[str, Source]) 
 
 
 def _provenance_rules(
-    p: Profile, sources: Mapping[str, Source], stated: Iterable[Loc]
+    p: Profile, sources: Mapping[str, Source], stated: Mapping[Loc, int], lineage: Sequence[str]
 ) -> list[Problem]:
     out: list[Problem] = []
     for key, citation in p.provenance.items():
@@ -171,9 +178,31 @@ def _provenance_rules(
         dotted = ".".join(str(part) for part in path)
         if dotted not in _FIELD_PATHS or dotted in _FIELD_PATHS_WITH_CHILDREN:
             continue  # a section (its leaves are checked) or a list item
-        if p.citation(dotted) is None:
+        cited = p.citation_key(dotted)
+        if cited is None:
             out.append((path, "no provenance: cite a source or mark it assumed under provenance:"))
+        elif stated.get(("provenance", cited), 0) > stated[path]:
+            out.append((path, _base_citation(p, dotted, cited, stated[path], stated, lineage)))
     return out
+
+
+def _base_citation(
+    p: Profile, dotted: str, key: str, level: int, stated: Mapping[Loc, int], lineage: Sequence[str]
+) -> str:
+    """A value set over a profile it extends is not documented by that profile's citation
+    (it documents the value it set), be it on a section or on a longer path than this file's."""
+    base = lineage[stated[("provenance", key)]]
+    parts = dotted.split(".")
+    shadowed = [
+        k
+        for k in (".".join(parts[:end]) for end in range(len(parts) - 1, 0, -1))
+        if k in p.provenance and stated.get(("provenance", k), 0) <= level
+    ]
+    hint = f" (its own {shadowed[0]!r} is shorter: cite {dotted!r} itself)" if shadowed else ""
+    return (
+        f"no provenance of its own: the citation {key!r} of {base} would apply, which documents "
+        f"the value set there{hint}; cite a source or mark it assumed under provenance:"
+    )
 
 
 def _column_rules(p: Profile, key: str, citation: Citation) -> list[Problem]:

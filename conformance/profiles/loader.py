@@ -281,6 +281,33 @@ class _SourcesFile(BaseModel):
 class _Resolved:
     data: dict[str, Any]
     origins: dict[Loc, Origin]
+    chain: list[Document]  # the profile's own file first, then the one it extends, and so on
+
+    def stated(self) -> dict[Loc, int]:
+        """Each path the YAML sets, with the place in `chain` of the file that sets it."""
+        level = {d.path: index for index, d in enumerate(self.chain)}
+        return {loc: level[path] for loc, (path, _) in self.origins.items() if loc}
+
+    def drop_taken_over(self) -> None:
+        """A base's citation inside a section cited by a more derived file goes when every
+        value it covers was set over it: it documents none of them (a base's citation
+        documents the base's values), the shorter one may (smm's `criteria` over the
+        base's `criteria.interoperability`). Otherwise it stays, and lint asks for a citation."""
+        provenance = self.data.get("provenance")
+        if not isinstance(provenance, dict):
+            return
+        level = self.stated()
+        for key in list(provenance):
+            parts = tuple(key.split("."))
+            cited = level.get(("provenance", key), 0)
+            prefixes = (".".join(parts[:end]) for end in range(1, len(parts)))
+            over = [level[("provenance", k)] for k in prefixes if ("provenance", k) in level]
+            values = [n for loc, n in level.items() if loc[: len(parts)] == parts]
+            if over and values and max(values) < cited and min(over) <= min(values):
+                del provenance[key]
+                self.origins = {
+                    loc: o for loc, o in self.origins.items() if loc[:2] != ("provenance", key)
+                }
 
 
 def _resolve(doc: Document, docs: Mapping[str, Document]) -> tuple[_Resolved | None, list[Problem]]:
@@ -318,7 +345,9 @@ def _resolve(doc: Document, docs: Mapping[str, Document]) -> tuple[_Resolved | N
         )
     origins = {loc: origins[loc] for loc in _all_locs(data) if loc in origins}
     origins[()] = (doc.path, 1)
-    return _Resolved(data, origins), []
+    resolved = _Resolved(data, origins, chain)
+    resolved.drop_taken_over()
+    return resolved, []
 
 
 def _meta(index: int, chain: list[Document]) -> tuple[Loc, ...]:
@@ -454,8 +483,8 @@ def _load_one(
                     doc.path,
                 )
             )
-    stated = [loc for loc in resolved.origins if loc]
-    for loc, message in check_profile(profile, {**sources, **own}, stated):
+    lineage = [d.id or d.path.stem for d in resolved.chain]
+    for loc, message in check_profile(profile, {**sources, **own}, resolved.stated(), lineage):
         problems.append(place(resolved.origins, loc, message, doc.path))
     return (None if problems else profile), problems
 

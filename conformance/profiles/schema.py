@@ -557,11 +557,16 @@ class Profile(Section):
 
     def citation(self, path: str) -> Citation | None:
         """The citation covering a dotted fact path: the longest provenance key that prefixes it."""
+        key = self.citation_key(path)
+        return None if key is None else self.provenance[key]
+
+    def citation_key(self, path: str) -> str | None:
+        """The provenance key covering a dotted fact path (lint asks which file wrote it)."""
         parts = path.split(".")
         for end in range(len(parts), 0, -1):
-            found = self.provenance.get(".".join(parts[:end]))
-            if found is not None:
-                return found
+            key = ".".join(parts[:end])
+            if key in self.provenance:
+                return key
         return None
 
     def facts(self) -> list[tuple[str, Any, Citation | None]]:
