@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -36,6 +37,21 @@ ENGINES = {"reference", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs"
 def test_shipped_profiles_lint_clean() -> None:
     assert [str(p) for p in lint()] == []
     assert main(["profiles", "lint"]) == 0
+
+
+_DOC_EXAMPLE = re.compile(r"```yaml\n(# my-profiles/(\S+\.yaml)\n.*?)```", re.S)
+
+
+def test_the_profile_examples_of_the_docs_lint_clean(tmp_path: Path) -> None:
+    """A profile the documentation shows (a fenced block headed `# my-profiles/NAME.yaml`)
+    loads beside the shipped ones: a reader who copies it gets a working profile."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    found = [m for doc in sorted(docs.glob("*.md")) for m in _DOC_EXAMPLE.finditer(doc.read_text())]
+    assert found, "no profile example in docs/"
+    for match in found:
+        path = tmp_path / match.group(2)
+        path.write_text(match.group(1))
+        assert main(["profiles", "lint", str(path)]) == 0, match.group(1)
 
 
 def test_shipped_profiles_are_the_products_and_engines() -> None:
