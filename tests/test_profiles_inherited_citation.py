@@ -152,3 +152,22 @@ def test_a_variant_of_a_product_recites_what_it_inherits(tmp_path: Path) -> None
     profile = load_profile(variant)
     assert profile.citation("criteria.interoperability").reason == "as easycrypt-net"  # type: ignore[union-attr]
     assert profile.citation("receive.apicrypt.holds_key").reason == "it lost its key"  # type: ignore[union-attr]
+
+
+def test_a_section_set_to_null_is_a_fact_to_cite(tmp_path: Path) -> None:
+    """`receive.smime: null` says the product reads no S/MIME: the base's `receive`
+    citation does not document it; the child's own does."""
+    text = (
+        "receive:\n  functions: []\n  reads_hprim_net: false\n  smime: null\n" + CITED_NAME
+        + "  receive.functions: {assumed: true, reason: t}\n"
+        "  receive.reads_hprim_net: {assumed: true, reason: t}\n"
+    )  # fmt: skip
+    path = _write(tmp_path, "child", text)
+    line = _line(path, "smime: null")
+    assert _lint(path) == [
+        f"child.yaml:{line}: receive.smime: no provenance of its own: the citation 'receive' "
+        "of osm-2008-base would apply, which documents the value set there; cite a source or "
+        "mark it assumed under provenance:"
+    ]
+    path.write_text(path.read_text() + "  receive.smime: {assumed: true, reason: t}\n")
+    assert lint([path]) == []

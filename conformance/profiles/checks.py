@@ -176,14 +176,23 @@ def _provenance_rules(
         if not path or path[0] not in _SECTIONS_WITH_FACTS or isinstance(path[-1], int):
             continue
         dotted = ".".join(str(part) for part in path)
-        if dotted not in _FIELD_PATHS or dotted in _FIELD_PATHS_WITH_CHILDREN:
-            continue  # a section (its leaves are checked) or a list item
+        if dotted not in _FIELD_PATHS:
+            continue  # a list item
+        if dotted in _FIELD_PATHS_WITH_CHILDREN and _value_at(p, path) is not None:
+            continue  # a section: its leaves are checked (a section set to null is a fact)
         cited = p.citation_key(dotted)
         if cited is None:
             out.append((path, "no provenance: cite a source or mark it assumed under provenance:"))
         elif stated.get(("provenance", cited), 0) > stated[path]:
             out.append((path, _base_citation(p, dotted, cited, stated[path], stated, lineage)))
     return out
+
+
+def _value_at(p: Profile, path: Loc) -> object:
+    value: object = p
+    for part in path:
+        value = getattr(value, str(part), None)
+    return value
 
 
 def _base_citation(
