@@ -13,15 +13,15 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import test_pkijs
 from test_pkijs import OAEP, encryption_cert, party, request
 
 from conformance.agents.base import SendRequest
 from conformance.agents.openssl import OpenSSLAgent
-from conformance.agents.pkijs import PkijsAgent, modules_dir
+from conformance.agents.pkijs import PkijsAgent
 from conformance.agents.tools import ENGINE_MODE_ENV, ToolRun
 from conformance.status import ErrorCode
 
@@ -29,20 +29,8 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # asn1js 4's DEFAULT_MAX_CONTENT_LENGTH
 MAX_NODES = 10_000  # asn1js 4's DEFAULT_MAX_NODES
 OIDS = {"enveloped-data": "2a864886f70d010703", "signed-data": "2a864886f70d010702"}
 
-pytestmark = [
-    pytest.mark.engines,
-    pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (nodejs)"),
-    pytest.mark.skipif(
-        not (modules_dir() / "pkijs" / "package.json").is_file(),
-        reason=f"PKI.js is not installed in {modules_dir()} (make -C harnesses/pkijs)",
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def pkijs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PkijsAgent]:
-    with PkijsAgent(workdir=tmp_path_factory.mktemp("pkijs")) as agent:
-        yield agent
+pytestmark = test_pkijs.pytestmark  # node and PKI.js installed
+pkijs = test_pkijs.pkijs  # the agent, one per module
 
 
 def tlv(tag: int, body: bytes) -> bytes:

@@ -10,7 +10,7 @@ the key transport.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,10 +90,14 @@ def reference() -> Iterator[Agent]:
     close_agent(agent)
 
 
-def _control(
-    pki: TestPKI, case: RejectionCase, key_transport: KeyTransport = KEY_TRANSPORT
+def _made(
+    make: Callable[..., Hostile],
+    pki: TestPKI,
+    case: RejectionCase,
+    key_transport: KeyTransport = KEY_TRANSPORT,
 ) -> Hostile:
-    return make_control(
+    """The case's valid message (`make_control`) or hostile one (`make_hostile`)."""
+    return make(
         case,
         producer="reference",
         pki=pki,
@@ -103,17 +107,12 @@ def _control(
     )
 
 
-def _hostile(
-    pki: TestPKI, case: RejectionCase, key_transport: KeyTransport = KEY_TRANSPORT
-) -> Hostile:
-    return make_hostile(
-        case,
-        producer="reference",
-        pki=pki,
-        sender=SENDER,
-        recipient=RECIPIENT,
-        key_transport=key_transport,
-    )
+def _control(pki: TestPKI, case: RejectionCase, kt: KeyTransport = KEY_TRANSPORT) -> Hostile:
+    return _made(make_control, pki, case, kt)
+
+
+def _hostile(pki: TestPKI, case: RejectionCase, kt: KeyTransport = KEY_TRANSPORT) -> Hostile:
+    return _made(make_hostile, pki, case, kt)
 
 
 def _receiver(pki: TestPKI, agent: object) -> Receiver:
