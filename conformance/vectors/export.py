@@ -296,7 +296,15 @@ def _export_negatives(
             control = control_status(case, producer, receiver, cast.pki, controls)
             found = None
             if not isinstance(control, str):
-                found = attempt(case, producer, receiver, cast.pki, "osm-2008", control)
+                found = attempt(
+                    case,
+                    producer,
+                    receiver,
+                    cast.pki,
+                    "osm-2008",
+                    control.status,
+                    key_transport=control.key_transport,
+                )
             if found is None or found.hostile is None:
                 reason = found.judgement.reason if found is not None else str(control)
                 where = f"negative:{case.id}:{producer}"
