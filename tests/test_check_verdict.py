@@ -62,7 +62,16 @@ def _check(
 
 
 def _verdict(out: str) -> str:
-    return out.splitlines()[0]
+    """The verdict line, unwrapped (the report wraps at the terminal's width, its
+    continuation lines indented)."""
+    first, *rest = out.splitlines()
+    more = [
+        line.strip()
+        for line in rest[
+            : next((i for i, x in enumerate(rest) if not x.startswith(" ")), len(rest))
+        ]
+    ]
+    return " ".join([first, *more])
 
 
 @pytest.mark.parametrize(
@@ -180,7 +189,7 @@ def test_without_default_trust_the_verdict_is_incomplete(
     code, out = _check(tmp_path, capsys, message, "--no-default-trust")
     assert code == 3
     assert _verdict(out) == (
-        "Verdict : incomplet (non vérifié : CERT-001, CERT-003 ; 1 avertissement)"
+        "Verdict : incomplet (non vérifié : CERT-001, CERT-003, CERT-013 ; 1 avertissement)"
     )
     assert "Ancres de confiance : aucune" in out
     code, out = _check(tmp_path, capsys, message, "--no-default-trust", "--json")
@@ -190,7 +199,7 @@ def test_without_default_trust_the_verdict_is_incomplete(
         "status": "incomplete",
         "errors": 0,
         "warnings": 1,
-        "not_checked": ["CERT-001", "CERT-003"],
+        "not_checked": ["CERT-001", "CERT-003", "CERT-013"],
     }
     assert data["trust"] == {"origin": "none", "anchors": [], "crls": []}
     assert {c["status"] for c in data["checks"] if c["id"] in ("CERT-001", "CERT-003")} == {"INFO"}

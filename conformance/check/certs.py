@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from conformance.core import oids
+from conformance.core.bilingual import Bilingual
 from conformance.core.certificates import certificate_emails
 from conformance.core.cms import PARSE_ERRORS
 
@@ -53,7 +54,14 @@ class KeyFacts:
     algorithm_oid: str
     rsa_bits: int | None  # None: not an RSA key (or not readable as one)
     public_key: PublicKeyTypes | None
-    error: str | None
+    error: Bilingual | None  # why the key is not usable; the library's own words quoted
+
+
+def _spki_unparsed(exc: BaseException) -> Bilingual:
+    return Bilingual(
+        f"la SubjectPublicKeyInfo ne s'analyse pas : « {exc} »",
+        f"SubjectPublicKeyInfo does not parse: {exc}",
+    )
 
 
 def key_facts(cert: asn1_x509.Certificate) -> KeyFacts:
@@ -61,7 +69,7 @@ def key_facts(cert: asn1_x509.Certificate) -> KeyFacts:
     try:
         der = cert["tbs_certificate"]["subject_public_key_info"].dump()
     except _PARSE_ERRORS as exc:
-        return KeyFacts("?", None, None, f"SubjectPublicKeyInfo does not parse: {exc}")
+        return KeyFacts("?", None, None, _spki_unparsed(exc))
     return _key_facts(der)
 
 
@@ -72,7 +80,7 @@ def _key_facts(der: bytes) -> KeyFacts:
         oid = spki["algorithm"]["algorithm"].dotted
         raw = bytes(spki["public_key"])
     except _PARSE_ERRORS as exc:
-        return KeyFacts("?", None, None, f"SubjectPublicKeyInfo does not parse: {exc}")
+        return KeyFacts("?", None, None, _spki_unparsed(exc))
     if oid in (RSA_ENCRYPTION, GIP_CPS_RSA_OID):
         try:
             numbers = keys.RSAPublicKey.load(raw)
@@ -80,12 +88,20 @@ def _key_facts(der: bytes) -> KeyFacts:
             e = int(numbers["public_exponent"].native)
             key = rsa.RSAPublicNumbers(e, n).public_key()
         except _PARSE_ERRORS as exc:
-            return KeyFacts(oid, None, None, f"RSA public key does not parse: {exc}")
+            error = Bilingual(
+                f"la clé publique RSA ne s'analyse pas : « {exc} »",
+                f"RSA public key does not parse: {exc}",
+            )
+            return KeyFacts(oid, None, None, error)
         return KeyFacts(oid, n.bit_length(), key, None)
     try:
         other = serialization.load_der_public_key(spki.dump())
     except Exception as exc:  # cryptography refuses what it does not know
-        return KeyFacts(oid, None, None, f"public key algorithm {oid} is not readable: {exc}")
+        error = Bilingual(
+            f"l'algorithme de clé publique {oid} n'est pas lisible : « {exc} »",
+            f"public key algorithm {oid} is not readable: {exc}",
+        )
+        return KeyFacts(oid, None, None, error)
     return KeyFacts(oid, None, other, None)
 
 

@@ -207,7 +207,7 @@ def _intended(
     return None, Bilingual.same(""), identity_certs
 
 
-def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, str | None]:
+def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, Bilingual | None]:
     if identity_dir is None:
         return None, None
     from conformance.token import token_kind
@@ -216,14 +216,14 @@ def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, str |
     try:
         kind = token_kind()
     except UserError as exc:
-        return None, str(exc)
+        return None, Bilingual(f"aucun jeton utilisable : « {exc} »", str(exc))
     return _cached_key(_stamp(directory), _stamp(directory / "encrypt.key.pem")[1], kind)
 
 
 @functools.lru_cache(maxsize=64)
 def _cached_key(
     directory: tuple[str, int], key_mtime: int, kind: str
-) -> tuple[PrivateKeyHandle | None, str | None]:
+) -> tuple[PrivateKeyHandle | None, Bilingual | None]:
     """The identity's encryption key, opened once per process (loading validates the RSA key:
     tens of milliseconds, more than all the rules together)."""
     from conformance.token import open_key
@@ -231,7 +231,10 @@ def _cached_key(
     try:
         return open_key(Path(directory[0]), "encrypt"), None
     except Exception as exc:  # token errors, missing key file: the finding is "cannot decrypt"
-        return None, f"cannot open the encryption key of {directory[0]}: {exc}"
+        return None, Bilingual(
+            f"impossible d'ouvrir la clé de chiffrement de {directory[0]} : « {exc} »",
+            f"cannot open the encryption key of {directory[0]}: {exc}",
+        )
 
 
 def _software_key(directory: Path) -> PrivateKeyHandle | None:

@@ -8,14 +8,14 @@ builds them, so that the French cannot drift from the code; a text a rule
 writes once (an identifier, a header's value, a lower layer's message it
 quotes) is shown as it is. The core MIME reader words its defects in English
 only (it knows no report): their French is here (`DEFECTS_FR`, `defect_text`;
-`cms_error_text` for the CMS reader), written from each defect's code and values,
-never from its English. The JSON
-report is not translated (a contract).
+`cms_error_text` for the CMS reader, `chain_text` for the path validator), written from
+each defect's code and values, never from its English; a library's own words (pyhanko's,
+asn1crypto's) are quoted as they are, in « ». The JSON report is not translated (a contract).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from conformance.check.model import Check
 from conformance.core.bilingual import Bilingual
@@ -24,6 +24,9 @@ from conformance.core.mime import Defect, DefectCode
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
 
+if TYPE_CHECKING:  # the path validator imports pyhanko: only its result is read here
+    from conformance.smime.validate import ChainReason, ChainResult
+
 __all__ = [
     "DEFAULT_LANGUAGE",
     "DEFECTS_FR",
@@ -31,6 +34,7 @@ __all__ = [
     "TITLES_FR",
     "Language",
     "Words",
+    "chain_text",
     "cms_error_text",
     "defect_text",
     "language",
@@ -174,6 +178,7 @@ TITLES_FR: Final[dict[str, str]] = {
     "CERT-010": "Taille de clé RSA et DSA permise par la politique",
     "CERT-011": "Algorithme de signature du certificat permis par la politique",
     "CERT-012": "Identifiant d'algorithme de clé publique standard",
+    "CERT-013": "Les AC émettrices du signataire sont dans le message",
     "PAY-001": "Contenu HPRIM bien formé",
     "PAY-002": "HPRIM transporté octet pour octet",
 }
@@ -237,6 +242,40 @@ def cms_error_text(error: CmsError) -> Bilingual:
     else:
         french = f"« {error.detail} »"
     return Bilingual(french, error.detail)
+
+
+# Why the signer's path is not valid (`smime.validate.ChainReason`), in French, from the
+# result's values; {detail} is the path validator's own words, quoted.
+CHAIN_FR: Final[dict[ChainReason, str]] = {
+    "valid": "chaîne valide jusqu'à une ancre de confiance",
+    "no-trust": "aucune ancre de confiance donnée",
+    "revoked": "révoqué : « {detail} »",
+    "expired": "expiré : « {detail} »",
+    "not-yet-valid": "pas encore valide : « {detail} »",
+    "unknown-issuer": (
+        "émetteur inconnu : aucun chemin jusqu'à une ancre de confiance (« {detail} »)"
+    ),
+    "revocation-unknown": "statut de révocation inconnu : « {detail} »",
+    "weak-algorithm": "algorithme faible ou refusé dans la chaîne : « {detail} »",
+    "invalid": "« {detail} »",
+    "bound": "limite de la recherche de chemins atteinte : {tried} chemins essayés",
+    "cannot-validate": "validation impossible : « {detail} »",
+    "weak-key": "clé faible : {algorithm} {bits} bits, la politique en exige {minimum}",
+    "key-usage": (
+        "l'usage de clé ne permet ni digitalSignature ni nonRepudiation (RFC 8550 4.4.2)"
+    ),
+    "extended-key-usage": "l'usage étendu de clé n'a pas emailProtection (RFC 8550 4.4.4)",
+}
+
+
+def chain_text(result: ChainResult) -> Bilingual:
+    """The path validator's verdict on a signer, in both languages: its English `message`,
+    and French from its reason and values (pyhanko's own words quoted)."""
+    values = {"detail": result.detail, **dict(result.values)}
+    french = f"signataire {result.subject} : " + CHAIN_FR[result.reason].format(**values)
+    if result.builder_log:
+        french += f" (constructeur de chemin : « {result.builder_log} »)"
+    return Bilingual(french, result.message)
 
 
 def language(value: str) -> Language:

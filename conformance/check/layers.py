@@ -45,10 +45,11 @@ from conformance.core.mime import canonicalize
 from conformance.core.vocabulary import Digest
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
+from conformance.smime.ciphers import DecryptionError
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.read_errors import ReadError
 from conformance.status import Algorithms, ErrorCode
-from conformance.token.base import PrivateKeyHandle
+from conformance.token.base import PrivateKeyHandle, UnsupportedMechanism
 
 __all__ = [
     "PKCS7_MIME",
@@ -142,12 +143,23 @@ class RecipientFacts:
 @dataclass
 class EnvelopeFacts:
     aead: bool
-    cipher: str  # option name or OID
+    cipher: str  # option name or OID (and what is wrong with it, in English)
     cipher_known: bool
     recipients: list[RecipientFacts]
     decrypted: bool | None = None  # None: no key given
-    decrypt_error: str | None = None
-    decrypt_note: str | None = None  # e.g. the token lacked a mechanism, software key used
+    decrypt_failure: Bilingual | None = None  # why it did not decrypt
+    decrypt_note: Bilingual | None = None  # e.g. the token lacked a mechanism, software key used
+    cipher_problem: Bilingual | None = None  # `cipher` in both languages, when not a name alone
+
+    @property
+    def decrypt_error(self) -> str | None:
+        """Why it did not decrypt, in English: the receiver's words, as the JSON shows them."""
+        return None if self.decrypt_failure is None else self.decrypt_failure.en
+
+    @property
+    def cipher_text(self) -> Bilingual:
+        """The cipher as a person reads it: its name, or its OID and what is wrong with it."""
+        return self.cipher_problem or Bilingual.same(self.cipher)
 
 
 @dataclass
@@ -183,7 +195,7 @@ class LayerReader:
     """Walks the tree, reading every CMS layer; decrypts with `key` when given."""
 
     key: PrivateKeyHandle | None
-    key_error: str | None
+    key_error: Bilingual | None
     extra_certificates: list[asn1_x509.Certificate]
     # The same key in software, for what the token cannot do (SoftHSM 2.6 lacks OAEP-SHA256):
     # a limit of the checker's token is no finding about the message.
@@ -376,7 +388,7 @@ class LayerReader:
         key = facts.public_key
         if not isinstance(key, rsa.RSAPublicKey):
             if facts.error:
-                return None, _quoted(facts.error)
+                return None, facts.error
             return None, Bilingual(
                 "la clé du signataire n'est pas une clé RSA", "the signer's key is not an RSA key"
             )
@@ -393,14 +405,17 @@ class LayerReader:
     def _envelope(self, layer: CmsLayer, content: EnvelopedParts) -> bytes | None:
         cipher: str
         known: bool
+        problem: Bilingual | None = None
         try:
             algorithm = algos.EncryptionAlgorithm.load(content.cipher_algorithm)
             cipher, known = alg.content_cipher_from_algorithm(algorithm), True
         except alg.UnsupportedAlgorithm as exc:
             cipher, known = (exc.oid + (f" ({exc.detail})" if exc.detail else "")), False
         except PARSE_ERRORS as exc:
-            cipher, known = f"{content.cipher_oid} (bad parameters: {_short(exc)})", False
-        envelope = EnvelopeFacts(content.aead, cipher, known, [])
+            oid, said = content.cipher_oid, _short(exc)
+            cipher, known = f"{oid} (bad parameters: {said})", False
+            problem = Bilingual(f"{oid} (paramètres incorrects : « {said} »)", cipher)
+        envelope = EnvelopeFacts(content.aead, cipher, known, [], cipher_problem=problem)
         layer.envelope = envelope
         for recipient in content.recipients:
             try:
@@ -410,24 +425,30 @@ class LayerReader:
         if self.key is None:
             if self.key_error is not None:
                 envelope.decrypted = False
-                envelope.decrypt_error = self.key_error
+                envelope.decrypt_failure = self.key_error
             return None
         try:
             decrypted = self._decrypt(content, layer.part.path, self.key)
         except Exception as exc:  # ReadError, token errors: the reason is the finding
-            first = _short(getattr(exc, "message", exc))
+            first = _not_decrypted(exc, envelope, content, self.key)
             software = self.fallback() if getattr(exc, "code", None) == UNSUPPORTED else None
             if software is None:
                 envelope.decrypted = False
-                envelope.decrypt_error = first
+                envelope.decrypt_failure = first
                 return None
             try:
                 decrypted = self._decrypt(content, layer.part.path, software)
             except Exception as retry:
                 envelope.decrypted = False
-                envelope.decrypt_error = _short(getattr(retry, "message", retry))
+                envelope.decrypt_failure = _not_decrypted(retry, envelope, content, software)
                 return None
-            envelope.decrypt_note = f"the token refused ({first}); decrypted with the software key"
+            envelope.decrypt_note = (
+                Bilingual("le jeton a refusé (", "the token refused (")
+                + first
+                + Bilingual(
+                    ") ; déchiffré avec la clé logicielle", "); decrypted with the software key"
+                )
+            )
         envelope.decrypted = True
         return decrypted.content
 
@@ -491,3 +512,69 @@ def _verify_dsa(
     except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
         return None, _cannot_verify(exc)
     return True, None
+
+
+_KINDS_FR = {
+    "content-cipher": "de chiffrement du contenu",
+    "key-transport": "de transport de clé",
+    "digest": "de condensé",
+    "signature": "de signature",
+}
+_UNDECRYPTABLE_FR = (
+    "le déchiffrement avec la clé de l'identité échoue : la clé de contenu ne se déchiffre "
+    "pas ou le contenu ne se déchiffre pas (bourrage RSA, longueur de clé, bourrage du "
+    "contenu ou étiquette d'authentification : une seule réponse)"
+)
+
+
+def _not_decrypted(
+    exc: BaseException, envelope: EnvelopeFacts, content: EnvelopedParts, key: PrivateKeyHandle
+) -> Bilingual:
+    """Why the envelope did not decrypt with `key`, in both languages: the receiver's English
+    message (what the JSON shows), and French from its code, the exception it came of and the
+    facts of the envelope, never from the English; a library's own words are quoted."""
+    english = _short(getattr(exc, "message", exc))
+    cause = exc.__cause__ or exc.__context__
+    code = exc.code if isinstance(exc, ReadError) else None
+    french: str
+    if isinstance(cause, UnsupportedMechanism):
+        holder = "le jeton" if cause.holder == "token" else cause.holder
+        french = f"{holder} ne prend pas en charge le mécanisme « {cause.mechanism} »"
+        if cause.detail:
+            french += f" (« {cause.detail} »)"
+    elif code == UNSUPPORTED and isinstance(cause, alg.UnsupportedAlgorithm):
+        kind = _KINDS_FR.get(cause.kind, cause.kind)
+        french = f"algorithme {kind} non pris en charge : {cause.oid}"
+        if cause.detail:
+            french += f" (« {cause.detail} »)"
+    elif code == ErrorCode.CANNOT_DECRYPT and not _names_key(envelope, key):
+        n = len(envelope.recipients)  # ENC-003 names them
+        french = (
+            f"pas pour cette identité : aucun des {n} destinataire(s) ne désigne son "
+            "certificat de chiffrement"
+        )
+    elif code == ErrorCode.CANNOT_DECRYPT and isinstance(cause, DecryptionError):
+        french = (
+            f"le contenu chiffré ne convient pas à {envelope.cipher} (sa longueur, son IV ou son "
+            "étiquette d'authentification) : refusé avant tout usage de la clé"
+        )
+    elif code == ErrorCode.CANNOT_DECRYPT:
+        french = _UNDECRYPTABLE_FR
+    elif code == ErrorCode.MALFORMED and envelope.cipher_problem is not None:
+        french = f"chiffrement du contenu : {envelope.cipher_problem.fr}"
+    elif code == ErrorCode.MALFORMED and isinstance(cause, PARSE_ERRORS):
+        french = f"l'enveloppe ne s'analyse pas : « {_short(cause)} »"
+    elif code == ErrorCode.MALFORMED and content.ciphertext is None:
+        french = "enveloppe sans contenu chiffré (un contenu détaché n'est pas lu)"
+    else:  # a token's or a library's own exception: its words
+        french = f"échec du déchiffrement : « {english} »"
+    return Bilingual(french, english)
+
+
+def _names_key(envelope: EnvelopeFacts, key: PrivateKeyHandle) -> bool:
+    """Whether a RecipientInfo names the key's certificate (the receiver's "not for me")."""
+    try:
+        cert = certificates.asn1_certificate(key.certificate)
+    except PARSE_ERRORS:
+        return False
+    return any(r.rid_value is not None and matches(r.rid_value, cert) for r in envelope.recipients)

@@ -93,15 +93,18 @@ def _run_rule(rule: Rule, context: Context) -> list[Check]:
     except Exception as exc:  # a validator bug: shown, never a silent pass
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+        said = f"{type(exc).__name__}: {exc}"  # Python's words, quoted in French
         checks.append(
             Check(
                 rule.id,
                 "ERROR",
                 rule.title,
-                f"the validator failed on this rule: {type(exc).__name__}: {exc} ({where})",
+                f"the validator failed on this rule: {said} ({where})",
                 "the rule runs to completion",
                 rule.reference,
                 "1",
+                found_fr=f"le validateur a échoué sur cette règle : « {said} » ({where})",
+                expected_fr="la règle s'exécute jusqu'au bout",
             )
         )
     return checks
@@ -202,14 +205,17 @@ def check_message(
         raise
     except Exception as exc:  # a validator bug while parsing: one visible ERROR, no traceback
         record = _trust_record(trust_files(trust, crls), trust_origin)
+        said = f"{type(exc).__name__}: {exc}"  # Python's words, quoted in French
         failed = Check(
             "MIME-004",
             "ERROR",
             "the message could not be parsed",
-            f"the validator failed while parsing: {type(exc).__name__}: {exc}",
+            f"the validator failed while parsing: {said}",
             "a message the validator can walk",
             "RFC 5322 / RFC 2045",
             "1",
+            found_fr=f"le validateur a échoué en analysant le message : « {said} »",
+            expected_fr="un message que le validateur sait parcourir",
         )
         unparsed = CheckReport(
             message={

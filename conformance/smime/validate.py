@@ -24,9 +24,9 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Literal, TypeAlias, TypeVar
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
@@ -56,6 +56,7 @@ from conformance.status import ErrorCode
 
 __all__ = [
     "MAX_PATHS",
+    "ChainReason",
     "ChainResult",
     "clear_cache",
     "key_allows_non_repudiation",
@@ -82,17 +83,46 @@ MAX_ISSUERS = 4
 MAX_PATHS = 16
 
 
+# Why a path is valid or not, for a caller wording `ChainResult.message` in another language
+# (the validator's French report): "invalid" is another refusal of pyhanko's, said by `detail`.
+ChainReason = Literal[
+    "valid",
+    "no-trust",
+    "revoked",
+    "expired",
+    "not-yet-valid",
+    "unknown-issuer",
+    "revocation-unknown",
+    "weak-algorithm",
+    "invalid",
+    "bound",
+    "cannot-validate",
+    "weak-key",
+    "key-usage",
+    "extended-key-usage",
+]
+
+
 @dataclass(frozen=True)
 class ChainResult:
     """`code` is None when the chain is valid; otherwise UNTRUSTED_SIGNER or REVOKED_SIGNER.
 
     `paths_tried` counts the candidate paths pyhanko validated (at most MAX_PATHS).
+    `message` says it in English; `reason`, `subject`, `detail` (the path validator's or the
+    parser's own words), `values` (the facts `message` names: a weak key's algorithm, bits
+    and minimum) and `builder_log` (the path builder's own log lines) are the same facts for
+    a caller that words them in another language; not compared.
     """
 
     valid: bool
     code: ErrorCode | None
     message: str
     paths_tried: int = 0
+    reason: ChainReason = field(default="valid", compare=False)
+    subject: str = field(default="", compare=False)
+    detail: str = field(default="", compare=False)
+    values: tuple[tuple[str, str | int], ...] = field(default=(), compare=False)
+    builder_log: str = field(default="", compare=False)
 
 
 class PathBoundReached(Exception):
@@ -136,20 +166,26 @@ def key_allows_non_repudiation(cert: Cert) -> bool:
     return usage is not None and "non_repudiation" in usage.native
 
 
-def _usage_problem(cert: asn1_x509.Certificate) -> str | None:
+def _usage_problem(cert: asn1_x509.Certificate) -> tuple[ChainReason, str] | None:
     usage = cert.key_usage_value
     if usage is not None and not {"digital_signature", "non_repudiation"} & set(usage.native):
-        return "key usage allows neither digitalSignature nor nonRepudiation (RFC 8550 4.4.2)"
+        return (
+            "key-usage",
+            "key usage allows neither digitalSignature nor nonRepudiation (RFC 8550 4.4.2)",
+        )
     eku = cert.extended_key_usage_value
     if eku is not None:
         purposes = {p.dotted for p in eku}
         if not {_EMAIL_PROTECTION, _ANY_EKU} & purposes:
-            return "extended key usage lacks emailProtection (RFC 8550 4.4.4)"
+            return "extended-key-usage", "extended key usage lacks emailProtection (RFC 8550 4.4.4)"
     return None
 
 
-def _weak_key(cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy) -> str | None:
-    """The signer's own key size (pyhanko checks only the keys that sign certificates)."""
+def _weak_key(
+    cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy
+) -> tuple[str, tuple[tuple[str, str | int], ...]] | None:
+    """The signer's own key size (pyhanko checks only the keys that sign certificates): the
+    problem, and its algorithm, bits and the policy's minimum."""
     try:
         algorithm = cert.public_key.algorithm
         bits = cert.public_key.bit_size
@@ -159,7 +195,9 @@ def _weak_key(cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy)
         return None
     minimum = {"rsa": policy.rsa_key_size_threshold, "dsa": policy.dsa_key_size_threshold}
     if algorithm in minimum and bits < minimum[algorithm]:
-        return f"weak key: {algorithm.upper()} {bits} bits, policy requires {minimum[algorithm]}"
+        name, floor = algorithm.upper(), minimum[algorithm]
+        values = (("algorithm", name), ("bits", bits), ("minimum", floor))
+        return f"weak key: {name} {bits} bits, policy requires {floor}", values
     return None
 
 
@@ -238,20 +276,25 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
 def _describe(exc: Exception, subject: str) -> ChainResult:
     text = str(exc).strip() or type(exc).__name__
     if isinstance(exc, RevokedError):
-        return ChainResult(False, ErrorCode.REVOKED_SIGNER, f"signer {subject}: revoked: {text}")
+        message = f"signer {subject}: revoked: {text}"
+        code = ErrorCode.REVOKED_SIGNER
+        return ChainResult(False, code, message, reason="revoked", subject=subject, detail=text)
+    kind: ChainReason
     if isinstance(exc, ExpiredError):
-        reason = f"expired: {text}"
+        kind, reason = "expired", f"expired: {text}"
     elif isinstance(exc, NotYetValidError):
-        reason = f"not yet valid: {text}"
+        kind, reason = "not-yet-valid", f"not yet valid: {text}"
     elif isinstance(exc, PathBuildingError):
-        reason = f"unknown issuer: no path to a trust anchor ({text})"
+        kind, reason = "unknown-issuer", f"unknown issuer: no path to a trust anchor ({text})"
     elif isinstance(exc, InsufficientRevinfoError):
-        reason = f"revocation status unknown: {text}"
+        kind, reason = "revocation-unknown", f"revocation status unknown: {text}"
     elif isinstance(exc, DisallowedAlgorithmError):
-        reason = f"weak or refused algorithm in the chain: {text}"
+        kind, reason = "weak-algorithm", f"weak or refused algorithm in the chain: {text}"
     else:
-        reason = text
-    return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {reason}")
+        kind, reason = "invalid", text
+    message = f"signer {subject}: {reason}"
+    code = ErrorCode.UNTRUSTED_SIGNER
+    return ChainResult(False, code, message, reason=kind, subject=subject, detail=text)
 
 
 def validate_signer(
@@ -284,6 +327,8 @@ def validate_signer(
             False,
             ErrorCode.UNTRUSTED_SIGNER,
             f"signer {_subject(cert)}: no trust anchors given",
+            reason="no-trust",
+            subject=_subject(cert),
         )
     if moment is None:
         moment = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -324,7 +369,9 @@ def validate_signer(
     result = replace(result, paths_tried=search.tried)
     if not result.valid and logged:
         said = "; ".join(dict.fromkeys(logged))
-        result = replace(result, message=f"{result.message} (path builder: {said})")
+        result = replace(
+            result, message=f"{result.message} (path builder: {said})", builder_log=said
+        )
     if result.valid and check_key_usage:
         problem = _usage_problem(cert)
         if problem is not None:
@@ -332,7 +379,8 @@ def validate_signer(
                 result,
                 valid=False,
                 code=ErrorCode.UNTRUSTED_SIGNER,
-                message=f"signer {subject}: {problem}",
+                message=f"signer {subject}: {problem[1]}",
+                reason=problem[0],
             )
     with _lock:
         _cache[key] = result
@@ -487,6 +535,9 @@ def _validate_path(
             False,
             ErrorCode.UNTRUSTED_SIGNER,
             f"signer {subject}: path search bound reached: {search.tried} paths tried",
+            reason="bound",
+            subject=subject,
+            values=(("tried", search.tried),),
         )
     except (ValidationError, PathBuildingError, PathValidationError) as exc:
         return _describe(exc, subject)
@@ -494,12 +545,27 @@ def _validate_path(
         # A certificate or CRL that pyhanko cannot parse (or a name it cannot compare, RFC
         # 5280 7.1: a character unassigned in Unicode 3.2): no trust can come of it.
         return ChainResult(
-            False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: cannot validate: {exc}"
+            False,
+            ErrorCode.UNTRUSTED_SIGNER,
+            f"signer {subject}: cannot validate: {exc}",
+            reason="cannot-validate",
+            subject=subject,
+            detail=str(exc),
         )
-    problem = _weak_key(cert, policy)  # the usage rules: validate_signer, as asked
-    if problem is not None:
-        return ChainResult(False, ErrorCode.UNTRUSTED_SIGNER, f"signer {subject}: {problem}")
-    return ChainResult(True, None, f"signer {subject}: valid chain to a trust anchor")
+    weak = _weak_key(cert, policy)  # the usage rules: validate_signer, as asked
+    if weak is not None:
+        problem, values = weak
+        return ChainResult(
+            False,
+            ErrorCode.UNTRUSTED_SIGNER,
+            f"signer {subject}: {problem}",
+            reason="weak-key",
+            subject=subject,
+            values=values,
+        )
+    return ChainResult(
+        True, None, f"signer {subject}: valid chain to a trust anchor", subject=subject
+    )
 
 
 def clear_cache() -> None:

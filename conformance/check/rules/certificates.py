@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from conformance.check import certs
 from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
+from conformance.check.i18n import chain_text
 from conformance.check.rules import graded
 from conformance.core.author import author
 from conformance.core.bilingual import Bilingual
@@ -165,7 +166,7 @@ def chain(context: Context) -> Iterator[Outcome]:
             said = f"{type(exc).__name__}: {exc}"
             found = Bilingual(
                 f"non vérifié : le validateur de chemin a échoué sur le {subject.label.fr} : "
-                f"{said}",
+                f"« {said} »",
                 f"not checked: the path validator failed on {subject.label.en}: {said}",
             )
             yield not_checked(subject.part, found, expected)
@@ -182,14 +183,115 @@ def chain(context: Context) -> Iterator[Outcome]:
             )
             yield not_checked(subject.part, found, expected)
             continue
-        # The path validator writes English; French readers get their words around it.
-        found = Bilingual(
-            f"{subject.label.fr} : chemin valide jusqu'à une ancre de confiance"
-            if result.valid
-            else f"pas de chemin valide : {result.message}",
-            result.message,
-        )
+        # The path validator writes English; French is worded from its reason and values.
+        if result.valid:
+            found = Bilingual(
+                f"{subject.label.fr} : chemin valide jusqu'à une ancre de confiance",
+                result.message,
+            )
+        else:
+            found = Bilingual("pas de chemin valide : ", "") + chain_text(result)
         yield Outcome(subject.part, result.valid, found, expected)
+
+
+@rule(
+    "CERT-013",
+    "Signer's issuing CAs carried in the message",
+    "RFC 8550 2.3 / RFC 5652 5.1",
+    "The message carries the signer's issuing CA certificates, from its issuer up to one of "
+    "the given trust anchors (--trust; the anchor itself need not be carried), so that a "
+    "receiver that does not already hold them can build the path (a sending agent SHOULD "
+    "include them, RFC 8550 2.3). The signer's own issuer is always asked for; a CA above "
+    "the ones carried only when known to be no root (from --identity's chain.pem): a root "
+    "the receiver trusts need not travel. Whether the receiver holds them is CERT-001's "
+    "question; without trust anchors this rule is not checked.",
+)
+def issuers_carried(context: Context) -> Iterator[Outcome]:
+    """RFC 8550 2.3 (Certificate Sets): "Sending agents SHOULD include any certificates for
+    the user's public key(s) and associated issuer certificates. This increases the
+    likelihood that the intended recipient can establish trust in the originator's public
+    key(s). [...] A sending agent SHOULD include at least one chain of certificates up to,
+    but not including, a certification authority (CA) that it believes that the recipient
+    may trust as authoritative." A SHOULD, not a MUST, and RFC 5652 5.1 lets the set hold
+    "fewer certificates than necessary, if it is expected that recipients have an alternate
+    means of obtaining necessary certificates": a missing issuer is a WARNING (in both
+    policies), the path itself CERT-001's."""
+    expected = Bilingual(
+        "les AC émettrices du signataire, jusqu'à une ancre de confiance, dans le message",
+        "the signer's issuing CAs, up to a trust anchor, in the message",
+    )
+    for subject in _signature_subjects(context):
+        if not context.trust:
+            found = Bilingual(
+                "non vérifié : aucune ancre de confiance donnée",
+                "not checked: no trust anchors given",
+            )
+            yield not_checked(subject.part, found, expected)
+            continue
+        carried, missing, needed = _carried_issuers(context, subject.certificate)
+        if missing is None or not needed:
+            found = Bilingual(
+                f"{carried} AC émettrice(s) dans le message jusqu'à une ancre de confiance",
+                f"{carried} issuing CA(s) in the message up to a trust anchor",
+            )
+            if missing is not None:
+                found = Bilingual(
+                    f"{carried} AC émettrice(s) dans le message ; au-dessus, {missing} n'y est "
+                    "pas : le récepteur doit la détenir (CERT-001)",
+                    f"{carried} issuing CA(s) in the message; above them, {missing} is not: "
+                    "the receiver must hold it (CERT-001)",
+                )
+            yield Outcome(subject.part, True, found, expected)
+            continue
+        below = Bilingual.same("")
+        if carried:
+            below = Bilingual(
+                f" ({carried} AC au-dessous d'elle y sont)", f" ({carried} CA(s) below it are)"
+            )
+        found = (
+            Bilingual(
+                f"l'AC émettrice {missing} du {subject.label.fr} n'est pas dans le message",
+                f"the issuing CA {missing} of the {subject.label.en} is not in the message",
+            )
+            + below
+            + Bilingual(
+                " : un récepteur qui ne la détient pas ne peut pas construire le chemin",
+                ": a receiver that does not hold it cannot build the path",
+            )
+        )
+        yield Outcome(subject.part, False, found, expected)
+
+
+def _carried_issuers(context: Context, cert: asn1_x509.Certificate) -> tuple[int, str | None, bool]:
+    """How many of the certificate's issuing CAs the message carries, going up by name from
+    its issuer until one is a trust anchor (or self-issued); the first issuer neither carried
+    nor an anchor, named (None when the chain up to an anchor is all there); and whether the
+    sender should have carried that one: the signer's own issuer always, a CA above it when
+    it is known to be no root (a CA of --identity's chain.pem issued by another); an unknown
+    CA above the ones carried may be the root the receiver trusts, which no sender need
+    include. Only the message's own certificates count as carried: the question is what the
+    sender included."""
+    anchors = {c.subject.public_bytes() for c in context.trust}
+    below_a_root = {
+        c.subject.dump() for c in context.identity_chain if c.issuer.dump() != c.subject.dump()
+    }
+    carried: list[tuple[bytes, asn1_x509.Certificate]] = []
+    for other in context.message_certificates():
+        try:
+            carried.append((other.subject.dump(), other))
+        except ValueError:
+            continue  # a name asn1crypto cannot re-encode names no issuer
+    seen = {cert.dump()}
+    for count in range(8):  # a path longer than this is no S/MIME chain
+        wanted = cert.issuer.dump()
+        if wanted == cert.subject.dump() or wanted in anchors:
+            return count, None, False
+        issuer = next((c for name, c in carried if name == wanted and c.dump() not in seen), None)
+        if issuer is None:
+            return count, _name(cert.issuer), count == 0 or wanted in below_a_root
+        seen.add(issuer.dump())
+        cert = issuer
+    return 8, None, False
 
 
 @rule(
@@ -639,13 +741,7 @@ def key_algorithm(context: Context) -> Iterator[Outcome]:
                 "WARNING",
             )
         else:
-            yield Outcome(
-                subject.part,
-                False,
-                subject.role_words
-                + _SEP
-                + Bilingual.same(
-                    f"{facts.algorithm_oid}" + (f" ({facts.error})" if facts.error else "")
-                ),
-                expected,
-            )
+            found = subject.role_words + _SEP + Bilingual.same(facts.algorithm_oid)
+            if facts.error:
+                found += Bilingual.same(" (") + facts.error + Bilingual.same(")")
+            yield Outcome(subject.part, False, found, expected)

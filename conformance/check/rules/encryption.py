@@ -9,7 +9,7 @@ from conformance.check.context import Context
 from conformance.check.layers import CmsLayer, matches
 from conformance.check.rules import graded
 from conformance.check.tree import Node
-from conformance.core.bilingual import Bilingual
+from conformance.core.bilingual import SEMICOLON, Bilingual
 
 
 def _envelopes(context: Context) -> list[CmsLayer]:
@@ -27,7 +27,12 @@ def cipher_allowed(context: Context) -> Iterator[Outcome]:
         envelope = layer.envelope
         assert envelope is not None
         yield graded(
-            context, "content_cipher", layer.part.path, envelope.cipher, known=envelope.cipher_known
+            context,
+            "content_cipher",
+            layer.part.path,
+            envelope.cipher,
+            envelope.cipher_text,
+            known=envelope.cipher_known,
         )
 
 
@@ -103,20 +108,20 @@ def decrypts(context: Context) -> Iterator[Outcome]:
             "le contenu se déchiffre avec la clé de l'identité",
             "the content decrypts with the identity's key",
         )
-        cipher = layer.envelope.cipher
+        cipher = layer.envelope.cipher_text
         if layer.envelope.decrypted is None:
             found = Bilingual(
                 "non vérifié : aucune identité donnée", "not checked: no identity given"
             )
             yield not_checked(layer.part.path, found, expected)
         elif layer.envelope.decrypted:
-            found = Bilingual(f"déchiffré ({cipher})", f"decrypted ({cipher})")
-            if layer.envelope.decrypt_note:  # the engine's words
-                found += Bilingual.same(f"; {layer.envelope.decrypt_note}")
+            found = Bilingual(f"déchiffré ({cipher.fr})", f"decrypted ({cipher.en})")
+            if layer.envelope.decrypt_note:
+                found += SEMICOLON + layer.envelope.decrypt_note
             yield Outcome(layer.part.path, True, found, expected)
         else:
-            error = layer.envelope.decrypt_error
-            found = Bilingual(f"non déchiffré : {error}", f"not decrypted: {error}")
+            error = layer.envelope.decrypt_failure or Bilingual.same("?")
+            found = Bilingual("non déchiffré : ", "not decrypted: ") + error
             yield Outcome(layer.part.path, False, found, expected)
 
 
@@ -145,25 +150,23 @@ def integrity(context: Context) -> Iterator[Outcome]:
     for layer in _envelopes(context):
         envelope = layer.envelope
         assert envelope is not None
-        cipher = envelope.cipher
+        fr, en = envelope.cipher_text.fr, envelope.cipher_text.en
         if envelope.aead:
-            found = Bilingual(
-                f"{cipher} : chiffrement authentifié", f"{cipher}: authenticated encryption"
-            )
+            found = Bilingual(f"{fr} : chiffrement authentifié", f"{en}: authenticated encryption")
             yield Outcome(layer.part.path, True, found, expected)
         elif layer.inner is None:
             found = Bilingual(
-                f"non vérifié : {cipher}, non déchiffré", f"not checked: {cipher}, not decrypted"
+                f"non vérifié : {fr}, non déchiffré", f"not checked: {en}, not decrypted"
             )
             yield not_checked(layer.part.path, found, expected)
         elif _signed_inside(context, layer.inner):
             found = Bilingual(
-                f"{cipher} avec une signature à l'intérieur", f"{cipher} with a signature inside"
+                f"{fr} avec une signature à l'intérieur", f"{en} with a signature inside"
             )
             yield Outcome(layer.part.path, True, found, expected)
         else:
             found = Bilingual(
-                f"contenu {cipher} sans signature à l'intérieur du chiffrement",
-                f"{cipher} content with no signature inside the encryption",
+                f"contenu {fr} sans signature à l'intérieur du chiffrement",
+                f"{en} content with no signature inside the encryption",
             )
             yield Outcome(layer.part.path, False, found, expected)

@@ -1,0 +1,250 @@
+"""`check --lang fr` words in French what the decryption, the path validator, the key reader
+and the runner's fallbacks found (ENC-004's note and errors, ENC-001's bad parameters,
+CERT-001's path failures, a key that does not read, a rule or a parse that broke): no
+English sentence of the suite's is left in a French report, a library's own words are
+quoted in « », and the English report and the JSON keep the English."""
+
+from __future__ import annotations
+
+import base64
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+from cryptography import x509
+from test_check_french_defects import _ENGLISH, _QUOTED
+
+from conformance.check import CheckReport, catalogue, run_checks, runner
+from conformance.check import context as check_context
+from conformance.check.catalogue import Outcome, get_rule
+from conformance.check.certs import _key_facts
+from conformance.check.context import Context
+from conformance.check.i18n import CHAIN_FR, chain_text
+from conformance.check.render import text_table
+from conformance.core.vocabulary import Digest, KeyTransport, SignatureAlgorithm
+from conformance.paths import REPO_DIR
+from conformance.pki.model import load_pki
+from conformance.smime.compose import Headers, build_message
+from conformance.smime.options import SendOptions
+from conformance.smime.validate import ChainReason, ChainResult
+from conformance.token.base import TokenError, UnsupportedMechanism
+from conformance.token.files import intermediates
+from conformance.token.software import SoftwareKey
+
+PKI = load_pki()
+TRUST: dict[str, Any] = {"trust": PKI.trust_paths(), "crls": PKI.crl_paths()}
+ENCRYPTED = (REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml").read_bytes()
+PRO01 = PKI.identities["pro01"]
+REFUSAL = "SoftHSM Implementation of PKCS11 2.6 returned CKR_ARGUMENTS_BAD"
+
+
+def _french(report: CheckReport, rule_id: str) -> list[str]:
+    """The rule's French findings, each checked to hold no English outside quotations."""
+    said = [c.found_fr or c.found for c in report.by_id(rule_id)]
+    assert said, report.by_id(rule_id)
+    for text in said:
+        assert not _ENGLISH.search(_QUOTED.sub("", text)), (rule_id, text)
+    return said
+
+
+class _Key:
+    """pro01's encryption key as a token that refuses the mechanism (SoftHSM 2.6 and
+    OAEP-SHA256), or fails as a token does on a bad ciphertext."""
+
+    label = "pro01-encrypt"
+
+    def __init__(self, error: Exception) -> None:
+        self.certificate: x509.Certificate = PRO01.certificate("encrypt")
+        self.error = error
+
+    def sign(self, data: bytes, digest: Digest, algorithm: SignatureAlgorithm) -> bytes:
+        raise self.error
+
+    def decrypt(self, ciphertext: bytes, key_transport: KeyTransport) -> bytes:
+        raise self.error
+
+
+def _software() -> SoftwareKey:
+    return SoftwareKey(PRO01.private_key("encrypt"), PRO01.certificate("encrypt"), "pro01")
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    monkeypatch.setattr(check_context, "_software_key", lambda directory: _software())
+    yield monkeypatch
+
+
+def test_the_token_refusal_note_is_french(token: pytest.MonkeyPatch) -> None:
+    refused = _Key(UnsupportedMechanism("CKM_RSA_PKCS_OAEP with SHA-256", REFUSAL))
+    token.setattr(check_context, "_open_key", lambda directory: (refused, None))
+    report = run_checks(ENCRYPTED, identity_dir=PRO01.directory, **TRUST)
+    (check,) = report.by_id("ENC-004")
+    assert check.status == "SUCCESS"
+    assert "the token refused" in check.found and "decrypted with the software key" in check.found
+    (french,) = _french(report, "ENC-004")
+    assert "le jeton a refusé" in french and "déchiffré avec la clé logicielle" in french
+    assert f"« {REFUSAL} »" in french  # the PKCS#11 library's words, quoted
+    assert "the token refused" not in " ".join(text_table(report, width=200, lang="fr").split())
+
+
+def test_an_undecryptable_envelope_is_french(token: pytest.MonkeyPatch) -> None:
+    failing = _Key(TokenError("CKR_ENCRYPTED_DATA_INVALID"))
+    token.setattr(check_context, "_open_key", lambda directory: (failing, None))
+    report = run_checks(ENCRYPTED, identity_dir=PRO01.directory, **TRUST)
+    (check,) = report.by_id("ENC-004")
+    assert check.status == "ERROR" and "cannot decrypt with my key" in check.found
+    (french,) = _french(report, "ENC-004")
+    assert french.startswith("non déchiffré : le déchiffrement avec la clé de l'identité échoue")
+
+
+def test_an_envelope_for_others_is_french() -> None:
+    report = run_checks(ENCRYPTED, identity_dir=PKI.identities["pro03"].directory, **TRUST)
+    (check,) = report.by_id("ENC-004")
+    assert check.status == "ERROR" and "not for me" in check.found
+    (french,) = _french(report, "ENC-004")
+    assert "pas pour cette identité : aucun des 2 destinataire(s)" in french
+
+
+def test_a_key_that_does_not_open_is_french(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from conformance import token
+
+    def broken(directory: Path, role: str) -> None:
+        raise TokenError("CKR_PIN_INCORRECT")
+
+    monkeypatch.setattr(token, "open_key", broken)
+    identity = shutil.copytree(PRO01.directory, tmp_path / "pro01")  # not in the key cache
+    report = run_checks(ENCRYPTED, identity_dir=identity, **TRUST)
+    (check,) = report.by_id("ENC-004")
+    assert check.status == "ERROR" and "cannot open the encryption key" in check.found
+    (french,) = _french(report, "ENC-004")
+    assert "impossible d'ouvrir la clé de chiffrement" in french
+    assert "« CKR_PIN_INCORRECT »" in french
+
+
+def _bad_cipher_parameters() -> bytes:
+    """The reference envelope, its AES-256-CBC identifier made RC2 with an OCTET STRING for
+    parameters (the same length): RC2-CBCParameter is a SEQUENCE, so it does not parse."""
+    head, _, body = ENCRYPTED.partition(b"\r\n\r\n")
+    der = base64.b64decode(b"".join(body.split()))
+    aes = bytes.fromhex("301d060960864801650304012a0410")  # then the 16-byte IV
+    rc2 = bytes.fromhex("301d06082a864886f70d03020411")  # then 17 bytes
+    at = der.index(aes)
+    iv = der[at + len(aes) : at + len(aes) + 16]
+    der = der[:at] + rc2 + iv + b"\x00" + der[at + len(aes) + 16 :]
+    return head + b"\r\n\r\n" + base64.encodebytes(der).replace(b"\n", b"\r\n")
+
+
+def test_bad_cipher_parameters_are_french() -> None:
+    report = run_checks(_bad_cipher_parameters(), identity_dir=PRO01.directory, **TRUST)
+    (check,) = report.by_id("ENC-001")
+    assert check.status == "ERROR" and "(bad parameters: " in check.found
+    for rule_id in ("ENC-001", "ENC-004", "ENC-005"):
+        for french in _french(report, rule_id):
+            assert "bad parameters" not in french
+    (french,) = _french(report, "ENC-001")
+    assert french.startswith("1.2.840.113549.3.2 (paramètres incorrects : « ")
+    (french,) = _french(report, "ENC-004")
+    assert french.startswith("non déchiffré : chiffrement du contenu : 1.2.840.113549.3.2 (")
+
+
+def _signed(sender: str, carried: list[x509.Certificate]) -> bytes:
+    who, to = PKI.identities[sender], PKI.identities["pro02"]
+    headers = Headers(
+        from_addr=who.email,
+        to=[to.email],
+        subject="Compte rendu",
+        date=datetime(2025, 3, 1, 12, tzinfo=UTC),
+    )
+    signer = SoftwareKey(who.private_key("sign"), who.certificate("sign"), sender)
+    text = b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
+    options = SendOptions()
+    return build_message(
+        text, "sign", options, signer, carried, [], headers, rng=random.Random(1).randbytes
+    )
+
+
+def test_a_path_failure_is_french() -> None:
+    directory = PKI.identities["defect-unknown-root"].directory
+    report = run_checks(_signed("defect-unknown-root", intermediates(directory)), **TRUST)
+    (check,) = report.by_id("CERT-001")
+    assert check.status == "ERROR" and "unknown issuer: no path to a trust anchor" in check.found
+    (french,) = _french(report, "CERT-001")
+    assert "émetteur inconnu : aucun chemin jusqu'à une ancre de confiance (« " in french
+
+
+def test_every_reason_of_the_path_validator_has_its_french() -> None:
+    assert set(CHAIN_FR) == set(get_args(ChainReason))
+    values = (("algorithm", "RSA"), ("bits", 1024), ("minimum", 2048), ("tried", 16))
+    for reason in get_args(ChainReason):
+        result = ChainResult(
+            False, None, "english", reason=reason, subject="CN=x", detail="pyhanko", values=values
+        )
+        said = chain_text(result)
+        assert said.en == "english" and "{" not in said.fr, reason
+        assert not _ENGLISH.search(_QUOTED.sub("", said.fr)), (reason, said.fr)
+
+
+def _spki(algorithm_oid: str, key: bytes) -> bytes:
+    """A SubjectPublicKeyInfo of `algorithm_oid` (no parameters) and BIT STRING `key`."""
+    parts = [int(p) for p in algorithm_oid.split(".")]
+    body = bytes([40 * parts[0] + parts[1]])
+    for part in parts[2:]:
+        encoded = [part & 0x7F]
+        while part > 0x7F:
+            part >>= 7
+            encoded.insert(0, 0x80 | (part & 0x7F))
+        body += bytes(encoded)
+    oid = b"\x06" + bytes([len(body)]) + body
+    algorithm = b"\x30" + bytes([len(oid)]) + oid
+    bits = b"\x03" + bytes([len(key) + 1, 0]) + key
+    inner = algorithm + bits
+    return b"\x30" + bytes([len(inner)]) + inner
+
+
+@pytest.mark.parametrize(
+    ("oid", "english", "french"),
+    [
+        ("1.2.840.113549.1.1.1", "RSA public key does not parse", "la clé publique RSA"),
+        ("1.2.3.4", "public key algorithm 1.2.3.4 is not readable", "n'est pas lisible"),
+    ],
+)
+def test_a_key_that_does_not_read_is_french(oid: str, english: str, french: str) -> None:
+    facts = _key_facts(_spki(oid, b"\x01\x02\x03"))
+    assert facts.error is not None and facts.error.en.startswith(english)
+    assert french in facts.error.fr and "« " in facts.error.fr
+    assert not _ENGLISH.search(_QUOTED.sub("", facts.error.fr)), facts.error.fr
+
+
+def test_the_runners_fallbacks_are_french(monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = get_rule("HDR-001")
+    assert rule is not None
+
+    def broken(context: Context) -> Iterator[Outcome]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(catalogue._RULES, rule.id, replace(rule, function=broken))
+    report = run_checks(_signed("pro01", [PKI.intermediate]), **TRUST)
+    (check,) = report.by_id("HDR-001")
+    assert check.found.startswith("the validator failed on this rule: RuntimeError: boom")
+    (french,) = _french(report, "HDR-001")
+    assert french.startswith("le validateur a échoué sur cette règle : « RuntimeError: boom »")
+    assert check.expected_fr == "la règle s'exécute jusqu'au bout"
+
+    def unparsable(message: bytes, **options: object) -> None:
+        raise ValueError("bad input")
+
+    monkeypatch.setattr(runner, "build_context", unparsable)
+    report = run_checks(b"x", **TRUST)
+    (check,) = report.checks
+    assert check.found == "the validator failed while parsing: ValueError: bad input"
+    (french,) = _french(report, "MIME-004")
+    assert french == "le validateur a échoué en analysant le message : « ValueError: bad input »"
+    in_french = " ".join(text_table(report, width=200, lang="fr").split())
+    assert "the validator failed" not in in_french and "can walk" not in in_french
