@@ -25,7 +25,9 @@ from conformance.check.catalogue import Outcome, get_rule
 from conformance.check.certs import _key_facts
 from conformance.check.context import Context
 from conformance.check.i18n import CHAIN_FR, chain_text
+from conformance.check.layers import SignerFacts, _verify_dsa
 from conformance.check.render import text_table
+from conformance.core.bilingual import Bilingual
 from conformance.core.vocabulary import Digest, KeyTransport, SignatureAlgorithm
 from conformance.paths import REPO_DIR
 from conformance.pki.model import load_pki
@@ -248,3 +250,267 @@ def test_the_runners_fallbacks_are_french(monkeypatch: pytest.MonkeyPatch) -> No
     assert french == "le validateur a échoué en analysant le message : « ValueError: bad input »"
     in_french = " ".join(text_table(report, width=200, lang="fr").split())
     assert "the validator failed" not in in_french and "can walk" not in in_french
+
+
+# --- the unsupported algorithm's detail, the token's refusal, the decryption error, the
+# recipients, the parse failure's title and the signer's unreadable DSA key (the lower layers
+# record codes and values; the check layer words them)
+
+
+def _envelope_der() -> tuple[bytes, bytes]:
+    head, _, body = ENCRYPTED.partition(b"\r\n\r\n")
+    return head, base64.b64decode(b"".join(body.split()))
+
+
+def _enveloped(der: bytes) -> bytes:
+    head, _ = _envelope_der()
+    return head + b"\r\n\r\n" + base64.encodebytes(der).replace(b"\n", b"\r\n")
+
+
+_AES256_CBC = bytes.fromhex("301d060960864801650304012a0410")  # then the 16-byte IV
+_SHA256 = bytes.fromhex("0609608648016503040201")
+
+
+def _cipher_replaced(algorithm: bytes) -> bytes:
+    """The reference envelope, its AES-256-CBC AlgorithmIdentifier (31 bytes) replaced."""
+    _, der = _envelope_der()
+    at = der.index(_AES256_CBC)
+    assert len(algorithm) == 31
+    return _enveloped(der[:at] + algorithm + der[at + 31 :])
+
+
+def _english_free(text: str) -> None:
+    assert not _ENGLISH.search(_QUOTED.sub("", text)), text
+
+
+def test_an_rc2_strength_without_a_name_is_french() -> None:
+    # RC2-CBCParameter { rc2ParameterVersion 120 (64 effective bits), iv (12 bytes) }
+    rc2 = bytes.fromhex("301d06082a864886f70d03023011020178040c") + bytes(12)
+    report = run_checks(_cipher_replaced(rc2), identity_dir=PRO01.directory, **TRUST)
+    (check,) = report.by_id("ENC-001")
+    assert check.status == "ERROR"
+    assert check.found == "1.2.840.113549.3.2 (RC2 with 64 effective bits)"  # the JSON's
+    (french,) = _french(report, "ENC-001")
+    assert french == "1.2.840.113549.3.2 (RC2 à 64 bits effectifs)"
+    (french,) = _french(report, "ENC-004")
+    assert french == (
+        "non déchiffré : algorithme de chiffrement du contenu non pris en charge : "
+        "1.2.840.113549.3.2 (RC2 à 64 bits effectifs)"
+    )
+    for rule_id in ("ENC-001", "ENC-004", "ENC-005"):
+        for text in _french(report, rule_id):
+            assert "effective" not in text and "«" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("replaced", "english", "french"),
+    [
+        (1, "OAEP with sha384", "OAEP avec sha384"),  # the hash and MGF1's: SHA-384
+        (2, "OAEP sha384 with MGF1-sha256", "OAEP sha384 avec MGF1-sha256"),
+    ],
+)
+def test_an_oaep_without_a_name_is_french(replaced: int, english: str, french: str) -> None:
+    _, der = _envelope_der()
+    sha384 = _SHA256[:-1] + b"\x02"
+    if replaced == 1:
+        der = der.replace(_SHA256, sha384)
+    else:  # the first of each recipient's pair: the OAEP hash, not MGF1's
+        mgf1 = bytes.fromhex("0500a11c")  # the hash's NULL parameters, then [1] maskGenAlgorithm
+        der = der.replace(_SHA256 + mgf1, sha384 + mgf1)
+    report = run_checks(_enveloped(der), identity_dir=PRO01.directory, **TRUST)
+    oaep = "1.2.840.113549.1.1.7"
+    checks = report.by_id("ENC-002")
+    assert [c.found for c in checks] == [f"recipient {i}: {oaep} ({english})" for i in (1, 2)], (
+        checks
+    )
+    assert _french(report, "ENC-002") == [f"destinataire {i} : {oaep} ({french})" for i in (1, 2)]
+    (said,) = _french(report, "ENC-004")
+    assert said == (
+        f"non déchiffré : algorithme de transport de clé non pris en charge : {oaep} ({french})"
+    )
+
+
+def test_every_unsupported_detail_has_its_french() -> None:
+    from conformance.check.i18n import UNSUPPORTED_FR, unsupported_text
+    from conformance.smime.algorithms import UnsupportedAlgorithm, UnsupportedCode
+
+    assert set(UNSUPPORTED_FR) == set(get_args(UnsupportedCode))
+    values = (
+        ("mgf", "1.2.3"),
+        ("salt", 2000),
+        ("max", 1024),
+        ("structure", "RSAES-OAEP-params"),
+        ("said", "asn1crypto"),
+        ("bits", 64),
+        ("version", 7),
+        ("digest", "sha384"),
+        ("mgf_digest", "sha1"),
+    )
+    for code in get_args(UnsupportedCode):
+        exc = UnsupportedAlgorithm("key-transport", "1.2.3", "english", code=code, values=values)
+        said = unsupported_text(exc)
+        assert said.en == "english" and "{" not in said.fr, code
+        _english_free(said.fr)
+
+
+def test_every_decryption_error_has_its_french() -> None:
+    from conformance.check.i18n import DECRYPTION_FR, decryption_text
+    from conformance.smime.ciphers import DecryptionCode, DecryptionError
+
+    assert set(DECRYPTION_FR) == set(get_args(DecryptionCode))
+    values = (
+        ("cipher", "aes256-cbc"),
+        ("length", 17),
+        ("expected", 16),
+        ("minimum", 8),
+        ("maximum", 128),
+    )
+    for code in get_args(DecryptionCode):
+        said = decryption_text(DecryptionError("english", code, values))
+        assert said.en == "english" and "{" not in said.fr, code
+        _english_free(said.fr)
+    rc2 = DecryptionError("RC2 key of 0 bytes", "key-length", (("length", 0), ("expected", 0)))
+    assert decryption_text(rc2).fr == "clé RC2 de 0 octets"
+
+
+def test_content_that_cannot_decrypt_says_why_in_french() -> None:
+    # des-ede3-cbc with a 17-byte IV: refused before the key is used (RFC 3218 2.3)
+    des3 = bytes.fromhex("301d06082a864886f70d03070411") + bytes(17)
+    report = run_checks(_cipher_replaced(des3), identity_dir=PRO01.directory, **TRUST)
+    (check,) = report.by_id("ENC-004")
+    assert check.status == "ERROR" and "des-ede3-cbc IV of 17 bytes, expected 8" in check.found
+    (french,) = _french(report, "ENC-004")
+    assert french == (
+        "non déchiffré : le contenu chiffré ne convient pas à des-ede3-cbc : "
+        "IV des-ede3-cbc de 17 octets, 8 attendus ; refusé avant tout usage de la clé"
+    )
+
+
+def test_the_token_refusals_are_french(token: pytest.MonkeyPatch) -> None:
+    from conformance.token.pkcs11 import MechanismRefused
+
+    library = "SoftHSM Implementation of PKCS11 2.6"
+    for refusal, english, said in (
+        (
+            MechanismRefused("CKM_RSA_PKCS_OAEP", "SHA-256", library, "CKR_ARGUMENTS_BAD"),
+            f"CKM_RSA_PKCS_OAEP with SHA-256 ({library} returned CKR_ARGUMENTS_BAD)",
+            f"CKM_RSA_PKCS_OAEP avec SHA-256 (« {library} » répond CKR_ARGUMENTS_BAD)",
+        ),
+        (
+            MechanismRefused("CKM_RSA_PKCS", "", library),
+            f"CKM_RSA_PKCS ({library} does not list it)",
+            f"CKM_RSA_PKCS (« {library} » ne le liste pas)",
+        ),
+    ):
+        # the English, as the matrix and the JSON show it, is the one it always was
+        assert str(refusal) == f"token does not support mechanism {english}"
+        token.setattr(check_context, "_open_key", lambda directory, r=refusal: (_Key(r), None))
+        report = run_checks(ENCRYPTED, identity_dir=PRO01.directory, **TRUST)
+        (check,) = report.by_id("ENC-004")
+        assert check.status == "SUCCESS"
+        assert f"token does not support mechanism {english}); decrypted with" in check.found
+        (french,) = _french(report, "ENC-004")
+        assert f"le jeton ne prend pas en charge le mécanisme {said}" in french
+        stand_in = refusal.held_by("CPS-card stand-in (softhsm)")
+        assert isinstance(stand_in, MechanismRefused) and str(stand_in).startswith(
+            f"CPS-card stand-in (softhsm) does not support mechanism {english}"
+        )
+
+
+def test_the_recipients_are_named_in_french() -> None:
+    report = run_checks(ENCRYPTED, identity_dir=PRO01.directory, **TRUST)
+    (check,) = report.by_id("ENC-003")
+    assert check.found.startswith("2 recipient(s): issuer ") and ", serial 0x" in check.found
+    (french,) = _french(report, "ENC-003")
+    assert french.startswith("2 destinataire(s) : émetteur ")
+    assert ", numéro de série 0x" in french and " ; émetteur " in french
+    assert "issuer" not in french and "serial" not in french
+
+
+def test_an_identifier_is_french() -> None:
+    from conformance.check.i18n import identifier_text
+    from conformance.core.cms import Identifier
+
+    by_key = identifier_text(Identifier(b"\x01\xab", b"", 0))
+    assert by_key.en == "subject key identifier 01ab"
+    assert by_key.fr == "identifiant de clé du sujet 01ab"
+    unreadable = identifier_text(Identifier(None, b"\x30\x03\x02\x01", 16))
+    assert unreadable.en == "issuer an unreadable name (4 bytes), serial 0x10"
+    assert unreadable.fr == "émetteur un nom illisible (4 octets), numéro de série 0x10"
+
+
+def test_the_parse_failure_has_a_title_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unparsable(message: bytes, **options: object) -> None:
+        raise ValueError("bad input")
+
+    monkeypatch.setattr(runner, "build_context", unparsable)
+    report = run_checks(b"x", **TRUST)
+    (check,) = report.checks
+    assert check.title == "the message could not be parsed"  # the JSON's
+    in_french = " ".join(text_table(report, width=200, lang="fr").split())
+    assert "le message n'a pas pu être analysé" in in_french
+    assert get_rule("MIME-004") is not None
+    from conformance.check.i18n import TITLES_FR
+
+    assert TITLES_FR["MIME-004"] not in in_french  # not the boundaries' rule's title
+    assert "the message could not be parsed" in text_table(report, width=200, lang="en")
+
+
+_ALICE_DSA = REPO_DIR / "vectors" / "rfc4134" / "AliceDSSSignByCarlNoInherit.cer"
+
+
+def _dsa_spki(key: bytes, *, parameters: bool) -> bytes:
+    """A DSA SubjectPublicKeyInfo of BIT STRING `key`: with RFC 4134 Alice's parameters,
+    or none (RFC 3279 2.3.2: inherited from the issuer)."""
+    from asn1crypto import x509 as asn1_x509
+
+    if not parameters:
+        return _spki("1.2.840.10040.4.1", key)
+    alice = asn1_x509.Certificate.load(_ALICE_DSA.read_bytes())
+    algorithm = bytes(alice["tbs_certificate"]["subject_public_key_info"]["algorithm"].dump())
+    inner = algorithm + b"\x03" + bytes([len(key) + 1, 0]) + key
+    return b"\x30\x82" + len(inner).to_bytes(2, "big") + inner
+
+
+def _dsa_signer(spki: bytes) -> SignerFacts:
+    """RFC 4134's DSA signer (Alice), her SubjectPublicKeyInfo replaced by `spki`."""
+    from asn1crypto import keys
+    from asn1crypto import x509 as asn1_x509
+
+    cert = asn1_x509.Certificate.load(_ALICE_DSA.read_bytes())
+    tbs = cert["tbs_certificate"].copy()
+    tbs["subject_public_key_info"] = keys.PublicKeyInfo.load(spki)
+    changed = asn1_x509.Certificate(
+        {
+            "tbs_certificate": tbs,
+            "signature_algorithm": cert["signature_algorithm"],
+            "signature_value": cert["signature_value"],
+        }
+    )
+    signer = SignerFacts(1, Bilingual.same("x"), "sha1", True, "1.2.840.10040.4.3", None)
+    signer.certificate = asn1_x509.Certificate.load(changed.dump())
+    return signer
+
+
+@pytest.mark.parametrize(
+    ("spki", "english", "french"),
+    [
+        (  # no DSA parameters, and no issuer in the message to take them of
+            _dsa_spki(b"\x02\x01\x05", parameters=False),
+            "signer: DSA key without parameters and no issuer certificate to inherit them from",
+            "clé DSA sans paramètres et aucun certificat d'émetteur dont les hériter "
+            "(RFC 3279 2.3.2)",
+        ),
+        (  # the parameters kept, the key an OCTET STRING: cryptography refuses it
+            _dsa_spki(b"\x04\x01\x00", parameters=True),
+            "signer: signer public key algorithm 1.2.840.10040.4.1 is not readable: ",
+            "l'algorithme de clé publique 1.2.840.10040.4.1 du signataire n'est pas lisible : « ",
+        ),
+    ],
+)
+def test_an_unreadable_dsa_key_is_french(spki: bytes, english: str, french: str) -> None:
+    ok, why = _verify_dsa(_dsa_signer(spki), [], b"\x30\x00", b"data", "sha1")
+    assert ok is None and why is not None
+    assert why.en.startswith(english)
+    assert why.fr.startswith(french)
+    _english_free(why.fr)

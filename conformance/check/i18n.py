@@ -8,9 +8,13 @@ builds them, so that the French cannot drift from the code; a text a rule
 writes once (an identifier, a header's value, a lower layer's message it
 quotes) is shown as it is. The core MIME reader words its defects in English
 only (it knows no report): their French is here (`DEFECTS_FR`, `defect_text`;
-`cms_error_text` for the CMS reader, `chain_text` for the path validator), written from
-each defect's code and values, never from its English; a library's own words (pyhanko's,
-asn1crypto's) are quoted as they are, in « ». The JSON report is not translated (a contract).
+`cms_error_text` for the CMS reader, `chain_text` for the path validator; `unsupported_text`
+for an algorithm the engine does not implement, `decryption_text` for content that cannot
+decrypt, `refusal_text` for a PKCS#11 module's refusal, `identifier_text` for a signer or
+recipient identifier), written from each defect's code and values, never from its English; a
+library's own words (pyhanko's, asn1crypto's, a PKCS#11 module's) are quoted as they are, in
+« ». A check with a title of its own (the runner's parse failure) carries its French
+(`Check.title_fr`). The JSON report is not translated (a contract).
 """
 
 from __future__ import annotations
@@ -19,13 +23,17 @@ from typing import TYPE_CHECKING, Final
 
 from conformance.check.model import Check
 from conformance.core.bilingual import Bilingual
-from conformance.core.cms import CmsError
+from conformance.core.certificates import describe_identifier, readable_name
+from conformance.core.cms import CmsError, Identifier
 from conformance.core.mime import Defect, DefectCode
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
 
 if TYPE_CHECKING:  # the path validator imports pyhanko: only its result is read here
+    from conformance.smime.algorithms import UnsupportedAlgorithm, UnsupportedCode
+    from conformance.smime.ciphers import DecryptionCode, DecryptionError
     from conformance.smime.validate import ChainReason, ChainResult
+    from conformance.token.base import UnsupportedMechanism
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -36,8 +44,12 @@ __all__ = [
     "Words",
     "chain_text",
     "cms_error_text",
+    "decryption_text",
     "defect_text",
+    "identifier_text",
     "language",
+    "refusal_text",
+    "unsupported_text",
 ]
 
 # key -> (French, English)
@@ -278,6 +290,81 @@ def chain_text(result: ChainResult) -> Bilingual:
     return Bilingual(french, result.message)
 
 
+# What an unsupported algorithm's detail says (`smime.algorithms.UnsupportedCode`), in French
+# from its values; {said} is a parser's own words, quoted.
+UNSUPPORTED_FR: Final[dict[UnsupportedCode, str]] = {
+    "": "",
+    "other": "« {detail} »",
+    "mask-generation": "fonction de génération de masque {mgf} (pas MGF1)",
+    "pss-trailer": "trailerField autre que 1",
+    "pss-salt": "RSASSA-PSS-params incorrects : longueur de sel {salt} hors de 0..{max}",
+    "bad-parameters": "{structure} incorrects : « {said} »",
+    "rc2-no-parameters": "RC2-CBCParameter absent",
+    "rc2-bits": "RC2 à {bits} bits effectifs",
+    "rc2-version": "rc2ParameterVersion {version}",
+    "oaep-mgf1-digest": "OAEP {digest} avec MGF1-{mgf_digest}",
+    "oaep-label": "OAEP avec un label non vide",
+    "oaep-digest": "OAEP avec {digest}",
+    "no-gcm-parameters": "paramètres GCM absents",
+}
+
+
+def unsupported_text(exc: UnsupportedAlgorithm) -> Bilingual:
+    """What is not supported about an algorithm (its `detail`), in both languages."""
+    french = UNSUPPORTED_FR[exc.code].format(detail=exc.detail, **dict(exc.values))
+    return Bilingual(french, exc.detail)
+
+
+# Why content cannot decrypt (`smime.ciphers.DecryptionCode`), in French from its values.
+DECRYPTION_FR: Final[dict[DecryptionCode, str]] = {
+    "not-whole-blocks": "le contenu chiffré n'est pas fait de blocs entiers",
+    "bad-padding": "bourrage incorrect (mauvaise clé ou contenu chiffré altéré)",
+    "key-length": "{cipher} demande une clé de {expected} octets, reçu {length}",
+    "tag-mismatch": "l'étiquette d'authentification GCM ne correspond pas",
+    "tag-length": "étiquette GCM de {length} octets, les paramètres disent {expected}",
+    "nonce-length": "nonce GCM de {length} octets (lisibles : de {minimum} à {maximum})",
+    "iv-length": "IV {cipher} de {length} octets, {expected} attendus",
+}
+
+
+def decryption_text(exc: DecryptionError) -> Bilingual:
+    """Why content cannot decrypt, in both languages (the English: the exception's)."""
+    values = dict(exc.values)
+    if exc.code == "key-length" and values.get("expected") == 0:  # RC2 takes 1 to 128 bytes
+        french = f"clé RC2 de {values['length']} octets"
+    else:
+        french = DECRYPTION_FR[exc.code].format(**values)
+    return Bilingual(french, str(exc))
+
+
+def refusal_text(exc: UnsupportedMechanism) -> Bilingual:
+    """A token's refusal of a mechanism, in both languages: French from the PKCS#11 module's
+    facts (its description and CKR_* name, its own words), quoted as they are otherwise."""
+    from conformance.token.pkcs11 import MechanismRefused  # loaded when it refused
+
+    holder = "le jeton" if exc.holder == "token" else f"« {exc.holder} »"
+    if not isinstance(exc, MechanismRefused):
+        french = f"{holder} ne prend pas en charge le mécanisme « {exc.mechanism} »"
+        return Bilingual(french + (f" (« {exc.detail} »)" if exc.detail else ""), str(exc))
+    mechanism = f"{exc.ckm} avec {exc.digest}" if exc.digest else exc.ckm
+    said = f"répond {exc.ckr}" if exc.ckr else "ne le liste pas"
+    french = f"{holder} ne prend pas en charge le mécanisme {mechanism} (« {exc.library} » {said})"
+    return Bilingual(french, str(exc))
+
+
+def identifier_text(sid: Identifier) -> Bilingual:
+    """A SignerIdentifier or RecipientIdentifier in both languages (the English:
+    `core.certificates.describe_identifier`'s); the issuer's name is shown as it is."""
+    if sid.ski is not None:
+        french = f"identifiant de clé du sujet {sid.ski.hex()}"
+    else:
+        name = readable_name(sid.issuer)
+        if name is None:
+            name = f"un nom illisible ({len(sid.issuer)} octets)"
+        french = f"émetteur {name}, numéro de série {sid.serial:#x}"
+    return Bilingual(french, describe_identifier(sid))
+
+
 def language(value: str) -> Language:
     """`value` as a Language, or a UserError naming the choices."""
     for known in LANGUAGES:
@@ -300,10 +387,13 @@ class Words:
     def status(self, status: str) -> str:
         return self(f"status.{status}")
 
-    def title(self, rule_id: str, english: str) -> str:
-        """A rule's title in this language (its English title when it has no French one:
-        a test requires one for every rule, so this only protects a page from a KeyError)."""
-        return TITLES_FR.get(rule_id, english) if self.lang == "fr" else english
+    def title(self, rule_id: str, english: str, french: str | None = None) -> str:
+        """A check's title in this language: `french` when the check has a title of its own,
+        else its rule's (its English title when it has no French one: a test requires one
+        for every rule, so this only protects a page from a KeyError)."""
+        if self.lang != "fr":
+            return english
+        return french if french is not None else TITLES_FR.get(rule_id, english)
 
     def detail(self, check: Check, which: str) -> tuple[str, Language | None]:
         """A check's `found` or `expected` (`which`) in this language, and the language it

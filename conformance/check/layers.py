@@ -23,7 +23,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
 from conformance.check.certs import key_facts
-from conformance.check.i18n import cms_error_text
+from conformance.check.i18n import (
+    cms_error_text,
+    decryption_text,
+    identifier_text,
+    refusal_text,
+    unsupported_text,
+)
 from conformance.check.tree import MAX_DEPTH, Node, parse_node
 from conformance.core import certificates, oids
 from conformance.core.bilingual import Bilingual
@@ -106,7 +112,7 @@ def _unparsed(what_fr: str, what_en: str, detail: str) -> Bilingual:
 @dataclass
 class SignerFacts:
     index: int
-    sid: str
+    sid: Bilingual
     digest: str  # option name (sha256) or the OID when unknown
     digest_known: bool
     signature: str  # rsa-pkcs1v15, rsa-pss, or the OID
@@ -134,10 +140,18 @@ class SignedFacts:
 @dataclass
 class RecipientFacts:
     kind: str  # ktri, kari, kekri, pwri, ori
-    rid: str
-    key_transport: str | None  # option name, or the OID when unknown
+    rid: Bilingual
+    key_transport: str | None  # option name, or the OID when unknown (and why, in English)
     known: bool
     rid_value: Identifier | None
+    transport_problem: Bilingual | None = None  # `key_transport` in both languages, if not a name
+
+    @property
+    def transport_text(self) -> Bilingual | None:
+        """The key transport as a person reads it: its name, or its OID and why unsupported."""
+        if self.transport_problem is not None or not self.key_transport:
+            return self.transport_problem
+        return Bilingual.same(self.key_transport)
 
 
 @dataclass
@@ -329,7 +343,7 @@ class LayerReader:
             signature_name = info.signature_oid
         signer = SignerFacts(
             index=index,
-            sid=certificates.describe_identifier(info.sid),
+            sid=identifier_text(info.sid),
             digest=digest or info.digest_oid,
             digest_known=digest is not None,
             signature=signature_name,
@@ -411,6 +425,7 @@ class LayerReader:
             cipher, known = alg.content_cipher_from_algorithm(algorithm), True
         except alg.UnsupportedAlgorithm as exc:
             cipher, known = (exc.oid + (f" ({exc.detail})" if exc.detail else "")), False
+            problem = _with_detail(exc)
         except PARSE_ERRORS as exc:
             oid, said = content.cipher_oid, _short(exc)
             cipher, known = f"{oid} (bad parameters: {said})", False
@@ -461,15 +476,26 @@ class LayerReader:
     @staticmethod
     def _recipient(recipient: RecipientParts) -> RecipientFacts:
         if recipient.rid is None:
-            return RecipientFacts(recipient.name, "(not key transport)", None, False, None)
+            rid = Bilingual("(pas un transport de clé)", "(not key transport)")
+            return RecipientFacts(recipient.name, rid, None, False, None)
         transport: str
+        problem: Bilingual | None = None
         try:
             transport, known = cms_read.key_transport_of(recipient.key_algorithm), True
         except alg.UnsupportedAlgorithm as exc:
             transport, known = exc.oid + (f" ({exc.detail})" if exc.detail else ""), False
+            problem = _with_detail(exc)
         return RecipientFacts(
-            "ktri", certificates.describe_identifier(recipient.rid), transport, known, recipient.rid
+            "ktri", identifier_text(recipient.rid), transport, known, recipient.rid, problem
         )
+
+
+def _with_detail(exc: alg.UnsupportedAlgorithm) -> Bilingual | None:
+    """An unsupported algorithm's OID and what is not supported about it, in both languages
+    (None when the OID is all there is to say)."""
+    if not exc.detail:
+        return None
+    return Bilingual.same(f"{exc.oid} (") + unsupported_text(exc) + Bilingual.same(")")
 
 
 def matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
@@ -499,7 +525,7 @@ def _verify_dsa(
             signer.certificate, cms_read.CertificatePool(pool), "signer"
         )
     except ReadError as exc:
-        return None, _quoted(exc.message)
+        return None, _unreadable_key(exc, signer.certificate)
     if not isinstance(key, dsa.DSAPublicKey):
         return None, Bilingual(
             "signature DSA mais la clé du signataire n'est pas une clé DSA",
@@ -512,6 +538,35 @@ def _verify_dsa(
     except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
         return None, _cannot_verify(exc)
     return True, None
+
+
+def _unreadable_key(exc: ReadError, cert: asn1_x509.Certificate) -> Bilingual:
+    """Why the receiver cannot read the signer's key, in both languages: its English message,
+    and French from its code, the exception it came of (a library's words, quoted) and the
+    certificate's key (a DSA key without parameters inherits them, RFC 3279 2.3.2)."""
+    cause = exc.__cause__ or exc.__context__
+    if exc.code == ErrorCode.MALFORMED and cause is not None:
+        french = f"la clé publique du signataire ne s'analyse pas : « {_short(cause)} »"
+    elif cause is not None:
+        french = (
+            f"l'algorithme de clé publique {key_facts(cert).algorithm_oid} du signataire n'est pas "
+            f"lisible : « {_short(cause)} »"
+        )
+    elif _inherits_parameters(cert):
+        french = (
+            "clé DSA sans paramètres et aucun certificat d'émetteur dont les hériter "
+            "(RFC 3279 2.3.2)"
+        )
+    else:
+        return _quoted(exc.message)
+    return Bilingual(french, exc.message)
+
+
+def _inherits_parameters(cert: asn1_x509.Certificate) -> bool:
+    try:
+        return certificates.key_info(certificates.loaded_der(cert)).inherits_parameters
+    except PARSE_ERRORS:
+        return False
 
 
 _KINDS_FR = {
@@ -538,15 +593,12 @@ def _not_decrypted(
     code = exc.code if isinstance(exc, ReadError) else None
     french: str
     if isinstance(cause, UnsupportedMechanism):
-        holder = "le jeton" if cause.holder == "token" else cause.holder
-        french = f"{holder} ne prend pas en charge le mécanisme « {cause.mechanism} »"
-        if cause.detail:
-            french += f" (« {cause.detail} »)"
+        french = refusal_text(cause).fr
     elif code == UNSUPPORTED and isinstance(cause, alg.UnsupportedAlgorithm):
         kind = _KINDS_FR.get(cause.kind, cause.kind)
         french = f"algorithme {kind} non pris en charge : {cause.oid}"
         if cause.detail:
-            french += f" (« {cause.detail} »)"
+            french += f" ({unsupported_text(cause).fr})"
     elif code == ErrorCode.CANNOT_DECRYPT and not _names_key(envelope, key):
         n = len(envelope.recipients)  # ENC-003 names them
         french = (
@@ -555,8 +607,8 @@ def _not_decrypted(
         )
     elif code == ErrorCode.CANNOT_DECRYPT and isinstance(cause, DecryptionError):
         french = (
-            f"le contenu chiffré ne convient pas à {envelope.cipher} (sa longueur, son IV ou son "
-            "étiquette d'authentification) : refusé avant tout usage de la clé"
+            f"le contenu chiffré ne convient pas à {envelope.cipher} : "
+            f"{decryption_text(cause).fr} ; refusé avant tout usage de la clé"
         )
     elif code == ErrorCode.CANNOT_DECRYPT:
         french = _UNDECRYPTABLE_FR

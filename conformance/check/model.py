@@ -42,6 +42,9 @@ class Check:
     # for the person reading `check --lang fr`, never in the JSON (a contract).
     found_fr: str | None = None
     expected_fr: str | None = None
+    # A title of its own (the runner's parse failure), not its rule's: its French (None: the
+    # rule's French title).
+    title_fr: str | None = None
 
     def to_json(self) -> dict[str, str]:
         return {

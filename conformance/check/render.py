@@ -101,7 +101,7 @@ def text_table(report: CheckReport, width: int | None = None, lang: str = DEFAUL
             f"{words.status(check.status):<{status_width}}  {check.id:<9} "
             f"{words('part')} {check.part:<5} "
         )
-        title = words.title(check.id, check.title)
+        title = words.title(check.id, check.title, check.title_fr)
         if check.status in ("ERROR", "WARNING"):
             lines += _wrap(head, title, width, indent)
             for key, value in (
@@ -155,7 +155,7 @@ def _rows(report: CheckReport, words: Words) -> list[_Row]:
                 check.status,
                 check.id,
                 words.status(check.status),
-                words.title(check.id, check.title),
+                words.title(check.id, check.title, check.title_fr),
                 check.part,
                 tuple(details),
                 check.reference,

@@ -216,6 +216,7 @@ def check_message(
             "1",
             found_fr=f"le validateur a échoué en analysant le message : « {said} »",
             expected_fr="un message que le validateur sait parcourir",
+            title_fr="le message n'a pas pu être analysé",
         )
         unparsed = CheckReport(
             message={

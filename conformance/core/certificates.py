@@ -64,6 +64,7 @@ __all__ = [
     "matches",
     "parse_problem",
     "public_key",
+    "readable_name",
     "same_name",
     "signer_view",
 ]
@@ -246,12 +247,19 @@ def same_name(a: bytes, b: bytes) -> bool:
 
 
 @functools.lru_cache(maxsize=512)
-def describe_name(der: bytes) -> str:
-    """A Name as people read it (slow in asn1crypto, and the same issuers recur)."""
+def readable_name(der: bytes) -> str | None:
+    """A Name as people read it, None when it does not parse (slow in asn1crypto, and the
+    same issuers recur)."""
     try:
         return str(asn1_x509.Name.load(der).human_friendly)
     except PARSE_ERRORS:
-        return f"an unreadable name ({len(der)} bytes)"
+        return None
+
+
+def describe_name(der: bytes) -> str:
+    """A Name as people read it, in English when it does not parse."""
+    name = readable_name(der)
+    return f"an unreadable name ({len(der)} bytes)" if name is None else name
 
 
 def describe_identifier(sid: Identifier) -> str:

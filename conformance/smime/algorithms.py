@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import asn1crypto.tsp  # noqa: F401  (registers signing_certificate(_v2) attributes)
 from asn1crypto import algos, cms, core
@@ -32,6 +32,7 @@ __all__ = [
     "GCMParameters",
     "SignatureInfo",
     "UnsupportedAlgorithm",
+    "UnsupportedCode",
     "block_size",
     "capability_identifier",
     "content_cipher_algorithm",
@@ -63,17 +64,47 @@ __all__ = [
 ]
 
 
+# What `UnsupportedAlgorithm.detail` says, for a caller wording it in another language than
+# its English ("" : no detail; "other": only the detail says).
+UnsupportedCode = Literal[
+    "",
+    "other",
+    "mask-generation",  # mgf: the OID of a mask generation function other than MGF1
+    "pss-trailer",
+    "pss-salt",  # salt, max
+    "bad-parameters",  # structure, said: the parameters do not parse (the parser's words)
+    "rc2-no-parameters",
+    "rc2-bits",  # bits: an RC2 strength without an option name
+    "rc2-version",  # version: an rc2ParameterVersion that names no strength
+    "oaep-mgf1-digest",  # digest, mgf_digest: MGF1's hash not OAEP's
+    "oaep-label",
+    "oaep-digest",  # digest
+    "no-gcm-parameters",
+]
+
+
 class UnsupportedAlgorithm(ValueError):
     """An algorithm identifier the engine does not implement (or malformed parameters).
 
     `kind` is one of "digest", "signature", "content-cipher", "key-transport";
-    `oid` is the dotted OID found (or the option name asked for).
+    `oid` is the dotted OID found (or the option name asked for); `code` and `values` say
+    what `detail` says, for a report in another language than its English.
     """
 
-    def __init__(self, kind: str, oid: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        kind: str,
+        oid: str,
+        detail: str = "",
+        *,
+        code: UnsupportedCode | None = None,
+        values: tuple[tuple[str, str | int], ...] = (),
+    ) -> None:
         self.kind = kind
         self.oid = oid
         self.detail = detail
+        self.code: UnsupportedCode = ("other" if detail else "") if code is None else code
+        self.values = values
         message = f"unsupported {kind} algorithm {oid}"
         super().__init__(f"{message}: {detail}" if detail else message)
 
@@ -232,7 +263,10 @@ def _hash_and_mgf1(
     digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
     mgf = params["mask_gen_algorithm"]
     if mgf["algorithm"].dotted != oids.MGF1:
-        raise UnsupportedAlgorithm(kind, oid, f"mask generation {mgf['algorithm'].dotted}")
+        found = mgf["algorithm"].dotted
+        raise UnsupportedAlgorithm(
+            kind, oid, f"mask generation {found}", code="mask-generation", values=(("mgf", found),)
+        )
     return digest, digest_from_oid(mgf["parameters"]["algorithm"].dotted)
 
 
@@ -255,15 +289,36 @@ def signature_from_algorithm(value: algos.SignedDigestAlgorithm) -> SignatureInf
             digest, mgf_digest = _hash_and_mgf1(params, "signature", oid)
             salt = int(params["salt_length"].native)
             if not 0 <= salt <= _MAX_SALT:  # RFC 4055 3.1 says INTEGER; a length is not that
-                raise ValueError(f"salt length {salt} outside 0..{_MAX_SALT}")
+                raise UnsupportedAlgorithm(
+                    "signature",
+                    oid,
+                    f"bad RSASSA-PSS-params: salt length {salt} outside 0..{_MAX_SALT}",
+                    code="pss-salt",
+                    values=(("salt", salt), ("max", _MAX_SALT)),
+                )
             if params["trailer_field"].native not in ("trailer_field_bc", 1):
-                raise UnsupportedAlgorithm("signature", oid, "trailer field other than 1")
+                raise UnsupportedAlgorithm(
+                    "signature", oid, "trailer field other than 1", code="pss-trailer"
+                )
         except UnsupportedAlgorithm:
             raise
         except (ValueError, TypeError, KeyError) as exc:
-            raise UnsupportedAlgorithm("signature", oid, f"bad RSASSA-PSS-params: {exc}") from exc
+            raise _bad_parameters("signature", oid, "RSASSA-PSS-params", exc) from exc
         return SignatureInfo("rsa-pss", digest, salt, mgf_digest)
     raise UnsupportedAlgorithm("signature", oid)
+
+
+def _bad_parameters(
+    kind: str, oid: str, structure: str, exc: BaseException
+) -> UnsupportedAlgorithm:
+    """Parameters that do not parse: the parser's own words, with the structure they are."""
+    return UnsupportedAlgorithm(
+        kind,
+        oid,
+        f"bad {structure}: {exc}",
+        code="bad-parameters",
+        values=(("structure", structure), ("said", str(exc))),
+    )
 
 
 # --- content ciphers ------------------------------------------------------------------
@@ -330,8 +385,17 @@ def rc2_parameter_version(effective_bits: int) -> int:
     try:
         return _RC2_VERSIONS[effective_bits]
     except KeyError:
-        detail = f"RC2 with {effective_bits} effective bits"
-        raise UnsupportedAlgorithm("content-cipher", oids.RC2_CBC, detail) from None
+        raise _rc2_bits_unsupported(oids.RC2_CBC, effective_bits) from None
+
+
+def _rc2_bits_unsupported(oid: str, bits: int) -> UnsupportedAlgorithm:
+    return UnsupportedAlgorithm(
+        "content-cipher",
+        oid,
+        f"RC2 with {bits} effective bits",
+        code="rc2-bits",
+        values=(("bits", bits),),
+    )
 
 
 def rc2_effective_bits(version: int | None) -> int:
@@ -344,7 +408,13 @@ def rc2_effective_bits(version: int | None) -> int:
         return _RC2_BITS_BY_VERSION[version]
     except KeyError:
         detail = f"rc2ParameterVersion {version}"
-        raise UnsupportedAlgorithm("content-cipher", oids.RC2_CBC, detail) from None
+        raise UnsupportedAlgorithm(
+            "content-cipher",
+            oids.RC2_CBC,
+            detail,
+            code="rc2-version",
+            values=(("version", version),),
+        ) from None
 
 
 def content_cipher_algorithm(
@@ -386,15 +456,27 @@ def content_cipher_from_algorithm(value: algos.EncryptionAlgorithm) -> ContentCi
     if oid == oids.RC2_CBC:
         params = value["parameters"]
         if not isinstance(params, algos.Rc2Params):
-            raise UnsupportedAlgorithm("content-cipher", oid, "missing RC2-CBCParameter")
+            raise UnsupportedAlgorithm(
+                "content-cipher", oid, "missing RC2-CBCParameter", code="rc2-no-parameters"
+            )
         try:
             bits = rc2_effective_bits(params["rc2_parameter_version"].native)
+        except UnsupportedAlgorithm as exc:  # its English wrapped, its code kept
+            raise UnsupportedAlgorithm(
+                "content-cipher", oid, str(exc), code=exc.code, values=exc.values
+            ) from exc
         except ValueError as exc:
-            raise UnsupportedAlgorithm("content-cipher", oid, str(exc)) from exc
+            raise UnsupportedAlgorithm(
+                "content-cipher",
+                oid,
+                str(exc),
+                code="bad-parameters",
+                values=(("structure", "RC2-CBCParameter"), ("said", str(exc))),
+            ) from exc
         for name, cipher_bits in _RC2_BITS.items():
             if cipher_bits == bits:
                 return name
-        raise UnsupportedAlgorithm("content-cipher", oid, f"RC2 with {bits} effective bits")
+        raise _rc2_bits_unsupported(oid, bits)
     found = _CIPHER_BY_OID.get(oid)
     if found is None:
         raise UnsupportedAlgorithm("content-cipher", oid)
@@ -498,12 +580,26 @@ def key_transport_from_der(encoded: bytes) -> KeyTransport:
     except UnsupportedAlgorithm:
         raise
     except (ValueError, TypeError, KeyError) as exc:
-        raise UnsupportedAlgorithm("key-transport", oid, f"bad RSAES-OAEP-params: {exc}") from exc
+        raise _bad_parameters("key-transport", oid, "RSAES-OAEP-params", exc) from exc
     if mgf_digest != digest:
-        raise UnsupportedAlgorithm("key-transport", oid, f"OAEP {digest} with MGF1-{mgf_digest}")
+        raise UnsupportedAlgorithm(
+            "key-transport",
+            oid,
+            f"OAEP {digest} with MGF1-{mgf_digest}",
+            code="oaep-mgf1-digest",
+            values=(("digest", digest), ("mgf_digest", mgf_digest)),
+        )
     if label:
-        raise UnsupportedAlgorithm("key-transport", oid, "OAEP with a non-empty label")
+        raise UnsupportedAlgorithm(
+            "key-transport", oid, "OAEP with a non-empty label", code="oaep-label"
+        )
     name = _OAEP_BY_DIGEST.get(digest)
     if name is None:
-        raise UnsupportedAlgorithm("key-transport", oid, f"OAEP with {digest}")
+        raise UnsupportedAlgorithm(
+            "key-transport",
+            oid,
+            f"OAEP with {digest}",
+            code="oaep-digest",
+            values=(("digest", digest),),
+        )
     return name

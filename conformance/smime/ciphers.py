@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from asn1crypto import algos
 from cryptography.exceptions import InvalidTag
@@ -35,6 +36,7 @@ from conformance.smime.algorithms import (
 
 __all__ = [
     "ContentDecryption",
+    "DecryptionCode",
     "DecryptionError",
     "Encrypted",
     "Rng",
@@ -49,8 +51,32 @@ __all__ = [
 Rng = Callable[[int], bytes]
 
 
+# What a `DecryptionError` says, for a caller wording it in another language than its English.
+DecryptionCode = Literal[
+    "not-whole-blocks",
+    "bad-padding",
+    "key-length",  # cipher, length, expected (expected 0: RC2, 1 to 128 bytes)
+    "tag-mismatch",
+    "tag-length",  # length, expected: the GCM tag against the parameters' aes-ICVlen
+    "nonce-length",  # length, minimum, maximum
+    "iv-length",  # cipher, length, expected
+]
+
+
 class DecryptionError(ValueError):
-    """Content decryption failed: wrong key, bad padding, bad GCM tag, truncated data."""
+    """Content decryption failed: wrong key, bad padding, bad GCM tag, truncated data.
+    `code` and `values` say what the English message says."""
+
+    def __init__(
+        self, message: str, code: DecryptionCode, values: tuple[tuple[str, str | int], ...] = ()
+    ) -> None:
+        self.code = code
+        self.values = values
+        super().__init__(message)
+
+
+_NOT_WHOLE_BLOCKS = "ciphertext is not a whole number of cipher blocks"
+_TAG_MISMATCH = "GCM authentication tag does not match"
 
 
 @dataclass(frozen=True)
@@ -83,10 +109,10 @@ def _pad(data: bytes, size: int) -> bytes:
 
 def _unpad(data: bytes, size: int) -> bytes:
     if not data or len(data) % size:
-        raise DecryptionError("ciphertext is not a whole number of cipher blocks")
+        raise DecryptionError(_NOT_WHOLE_BLOCKS, "not-whole-blocks")
     n = data[-1]
     if not 1 <= n <= size or data[-n:] != bytes([n]) * n:
-        raise DecryptionError("bad padding (wrong key or corrupted ciphertext)")
+        raise DecryptionError("bad padding (wrong key or corrupted ciphertext)", "bad-padding")
     return data[:-n]
 
 
@@ -120,9 +146,15 @@ def _cbc(
 def _check_key(cipher: ContentCipher, key: bytes) -> None:
     if cipher.startswith("rc2"):
         if not 1 <= len(key) <= 128:
-            raise DecryptionError(f"RC2 key of {len(key)} bytes")
+            values = (("cipher", cipher), ("length", len(key)), ("expected", 0))
+            raise DecryptionError(f"RC2 key of {len(key)} bytes", "key-length", values)
     elif len(key) != key_length(cipher):
-        raise DecryptionError(f"{cipher} needs a {key_length(cipher)}-byte key, got {len(key)}")
+        expected = key_length(cipher)
+        raise DecryptionError(
+            f"{cipher} needs a {expected}-byte key, got {len(key)}",
+            "key-length",
+            (("cipher", cipher), ("length", len(key)), ("expected", expected)),
+        )
 
 
 def encrypt_content(
@@ -218,7 +250,7 @@ class ContentDecryption:
             try:
                 return decryptor.update(self.ciphertext) + decryptor.finalize()
             except InvalidTag:
-                raise DecryptionError("GCM authentication tag does not match") from None
+                raise DecryptionError(_TAG_MISMATCH, "tag-mismatch") from None
         plain = _cbc(False, self.cipher, key, self.iv, self.ciphertext, self.bits)
         return _unpad(plain, block_size(self.cipher))
 
@@ -241,12 +273,12 @@ class ContentDecryption:
                 try:
                     out.write(decryptor.finalize())
                 except InvalidTag:
-                    raise DecryptionError("GCM authentication tag does not match") from None
+                    raise DecryptionError(_TAG_MISMATCH, "tag-mismatch") from None
                 return out.seal().whole()
             size = block_size(self.cipher)
             last = _cbc_stream(self, key, source, out, size)
             if not last or len(last) % size:
-                raise DecryptionError("ciphertext is not a whole number of cipher blocks")
+                raise DecryptionError(_NOT_WHOLE_BLOCKS, "not-whole-blocks")
             out.write(_unpad(last, size))
             return out.seal().whole()
         except BaseException:
@@ -313,20 +345,28 @@ def prepare_decryption(
         params = algorithm["parameters"]
         if not isinstance(params, GCMParameters):
             raise UnsupportedAlgorithm(
-                "content-cipher", algorithm["algorithm"].dotted, "no GCM params"
+                "content-cipher",
+                algorithm["algorithm"].dotted,
+                "no GCM params",
+                code="no-gcm-parameters",
             )
         nonce = bytes(params["aes_nonce"].native)
         icv_len = int(params["aes_icvlen"].native)
         if tag is None or len(tag) != icv_len or not 12 <= icv_len <= 16:
+            length = 0 if tag is None else len(tag)
             raise DecryptionError(
-                f"GCM tag of {0 if tag is None else len(tag)} bytes, parameters say {icv_len}"
+                f"GCM tag of {length} bytes, parameters say {icv_len}",
+                "tag-length",
+                (("length", length), ("expected", icv_len)),
             )
         if not GCM_NONCE_BYTES[0] <= len(nonce) <= GCM_NONCE_BYTES[1]:
             # RFC 5084 3.2 recommends 12 octets; the library takes 8 to 128 and raises
             # ValueError outside, which must read as a refused parameter, not a crash.
+            low, high = GCM_NONCE_BYTES
             raise DecryptionError(
-                f"GCM nonce of {len(nonce)} bytes (readable: {GCM_NONCE_BYTES[0]} to "
-                f"{GCM_NONCE_BYTES[1]})"
+                f"GCM nonce of {len(nonce)} bytes (readable: {low} to {high})",
+                "nonce-length",
+                (("length", len(nonce)), ("minimum", low), ("maximum", high)),
             )
         return ContentDecryption(cipher, nonce, 0, ciphertext, tag, aad)
     if cipher.startswith("rc2"):
@@ -343,9 +383,13 @@ def prepare_decryption(
         bits = 0
     size = block_size(cipher)
     if len(iv) != size:
-        raise DecryptionError(f"{cipher} IV of {len(iv)} bytes, expected {size}")
+        raise DecryptionError(
+            f"{cipher} IV of {len(iv)} bytes, expected {size}",
+            "iv-length",
+            (("cipher", cipher), ("length", len(iv)), ("expected", size)),
+        )
     if not ciphertext or len(ciphertext) % size:
-        raise DecryptionError("ciphertext is not a whole number of cipher blocks")
+        raise DecryptionError(_NOT_WHOLE_BLOCKS, "not-whole-blocks")
     return ContentDecryption(cipher, iv, bits, ciphertext)
 
 

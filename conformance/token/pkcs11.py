@@ -73,6 +73,27 @@ def mechanism_name(mechanism: Mechanism) -> str:
     return f"CKM_{mechanism.name}"
 
 
+class MechanismRefused(UnsupportedMechanism):
+    """A mechanism the module refuses, with the facts its English message says, for a report
+    in another language: the mechanism's CKM name (`ckm`) and hash (`digest`, "" for none),
+    the module's own description (`library`), and the CKR_* name it returned (`ckr`; "" when
+    C_GetMechanismList does not list the mechanism)."""
+
+    def __init__(
+        self, ckm: str, digest: str, library: str, ckr: str = "", *, holder: str = "token"
+    ) -> None:
+        self.ckm = ckm
+        self.digest = digest
+        self.library = library
+        self.ckr = ckr
+        name = f"{ckm} with {digest}" if digest else ckm
+        detail = f"{library} returned {ckr}" if ckr else f"{library} does not list it"
+        super().__init__(name, detail, holder=holder)
+
+    def held_by(self, holder: str) -> MechanismRefused:
+        return MechanismRefused(self.ckm, self.digest, self.library, self.ckr, holder=holder)
+
+
 def load_library(module: Path | str) -> Any:
     """Load (once per process) a PKCS#11 module; a missing one names its package."""
     path = Path(module)
@@ -133,12 +154,12 @@ class Pkcs11Key:
                 f"{capability} ({attribute} is false)"
             )
 
-    def _call(self, what: str, mechanism: str, fn: Any) -> bytes:
+    def _call(self, what: str, mechanism: str, fn: Any, digest: str = "") -> bytes:
         try:
             return bytes(fn())
         except _REFUSALS as exc:
-            raise UnsupportedMechanism(
-                mechanism, f"{self._token.description} returned {ckr_name(exc)}"
+            raise MechanismRefused(
+                mechanism, digest, self._token.description, ckr_name(exc)
             ) from None
         except ckr.PKCS11Error as exc:
             raise TokenError(f"{self.label}: {what} failed on the token: {ckr_name(exc)}") from None
@@ -171,16 +192,17 @@ class Pkcs11Key:
                 lambda: self._key.decrypt(ciphertext, mechanism=Mechanism.RSA_PKCS),
             )
         hash_mech, mgf = _HASH[digest]
-        name = f"CKM_RSA_PKCS_OAEP with {_DIGEST_TITLE[digest]}"
-        self._token.require(Mechanism.RSA_PKCS_OAEP, name)
+        title = _DIGEST_TITLE[digest]
+        self._token.require(Mechanism.RSA_PKCS_OAEP, "CKM_RSA_PKCS_OAEP", title)
         return self._call(
             "OAEP decryption",
-            name,
+            "CKM_RSA_PKCS_OAEP",
             lambda: self._key.decrypt(
                 ciphertext,
                 mechanism=Mechanism.RSA_PKCS_OAEP,
                 mechanism_param=(hash_mech, mgf, None),
             ),
+            title,
         )
 
 
@@ -237,12 +259,13 @@ class Pkcs11Token:
             )
         return tokens[0]
 
-    def require(self, mechanism: Mechanism, name: str) -> None:
-        """UnsupportedMechanism unless the token lists the mechanism (C_GetMechanismList)."""
+    def require(self, mechanism: Mechanism, name: str, digest: str = "") -> None:
+        """UnsupportedMechanism unless the token lists the mechanism (C_GetMechanismList);
+        `digest` names the hash a mechanism `name` is asked with."""
         if self._mechanisms is None:
             self._mechanisms = set(self._token.slot.get_mechanisms())
         if mechanism not in self._mechanisms:
-            raise UnsupportedMechanism(name, f"{self.description} does not list it")
+            raise MechanismRefused(name, digest, self.description)
 
     def uri_of(self, label: str | None, key_id: bytes | None, *, with_pin: bool = False) -> str:
         return format_uri(

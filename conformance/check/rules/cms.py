@@ -72,8 +72,8 @@ def signer_certificate(context: Context) -> Iterator[Outcome]:
         else:
             sid = entry.signer.sid
             found = Bilingual(
-                f"{n} certificat(s), aucun ne correspond à {sid}",
-                f"{n} certificate(s), none matches {sid}",
+                f"{n} certificat(s), aucun ne correspond à {sid.fr}",
+                f"{n} certificate(s), none matches {sid.en}",
             )
         yield Outcome(entry.part, included, found, expected)
 

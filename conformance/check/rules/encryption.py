@@ -48,10 +48,8 @@ def key_transport(context: Context) -> Iterator[Outcome]:
         assert layer.envelope is not None
         for index, recipient in enumerate(layer.envelope.recipients, start=1):
             name = recipient.key_transport or f"{recipient.kind} (not key transport)"
-            shown = (
-                Bilingual.same(name)
-                if recipient.key_transport
-                else Bilingual(f"{recipient.kind} (pas un transport de clé)", name)
+            shown = recipient.transport_text or Bilingual(
+                f"{recipient.kind} (pas un transport de clé)", name
             )
             found = Bilingual(f"destinataire {index} : ", f"recipient {index}: ") + shown
             yield graded(
@@ -70,9 +68,9 @@ def intended_recipient(context: Context) -> Iterator[Outcome]:
     for layer in _envelopes(context):
         assert layer.envelope is not None
         rids = [r.rid for r in layer.envelope.recipients]
-        listed = "; ".join(rids[:4])
+        listed = SEMICOLON.join(rids[:4])
         found = Bilingual(
-            f"{len(rids)} destinataire(s) : {listed}", f"{len(rids)} recipient(s): {listed}"
+            f"{len(rids)} destinataire(s) : {listed.fr}", f"{len(rids)} recipient(s): {listed.en}"
         )
         if context.intended is None:
             yield not_checked(
