@@ -190,6 +190,24 @@ def test_an_adapter_that_does_not_start_fails_every_verb(tmp_path: Path) -> None
     assert outcome(report, "exchanges")[0] == "skip"
 
 
+def test_a_program_that_cannot_run_is_a_usage_error_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong path is the tester's mistake (exit 2), not checks the adapter fails."""
+    plain = tmp_path / "adapter.sh"
+    plain.write_text("#!/bin/sh\n")
+    cases = {
+        str(tmp_path / "missing"): "no such file",
+        str(tmp_path): "not a file",
+        str(plain): "not executable (chmod +x",
+        "no-such-adapter-on-path": "is not a program on PATH",
+    }
+    for program, said in cases.items():
+        assert main(["adapter", "check", program]) == 2
+        err = capsys.readouterr().err
+        assert program in err and said in err, err
+
+
 def test_the_command_line_prints_a_line_per_check_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

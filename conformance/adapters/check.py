@@ -15,6 +15,8 @@ the check says what the matrix would find, one line per check.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -159,7 +161,7 @@ def resolve_target(words: Sequence[str]) -> Target:
         argv = [
             str(Path(w).resolve()) if "/" in w and not Path(w).is_absolute() else w for w in words
         ]
-        return Target(tuple(argv))
+        return Target(_runnable(tuple(argv), "ADAPTER"))
     profile = load_profile(first)
     if profile.engine.type != "command":
         raise UserError(
@@ -168,7 +170,25 @@ def resolve_target(words: Sequence[str]) -> Target:
         )
     agent = make_agent(profile)
     assert isinstance(agent, CommandAgent)  # the factory's mapping for `command`
-    return Target(tuple(agent.argv), profile, profile.engine.timeout_s)
+    runnable = _runnable(tuple(agent.argv), f"{first}: engine.argv")
+    return Target(runnable, profile, profile.engine.timeout_s)
+
+
+def _runnable(argv: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """`argv`, or a usage error naming its program when it cannot be run at all: a wrong
+    path is the tester's mistake, not checks the adapter fails."""
+    program = argv[0]
+    if "/" not in program:
+        if shutil.which(program) is None:
+            raise UserError(f"{where}: {program!r} is not a program on PATH")
+        return argv
+    path = Path(program)
+    if not path.is_file():
+        missing = "no such file" if not path.exists() else "not a file"
+        raise UserError(f"{where}: {program}: {missing}")
+    if not os.access(path, os.X_OK):
+        raise UserError(f"{where}: {program}: not executable (chmod +x {program})")
+    return argv
 
 
 def _answer(
