@@ -6,11 +6,23 @@ file, line, field or MIME part at fault) without a traceback.
 
 from __future__ import annotations
 
+# The facts an error's message says, by name, for a caller wording it in another language.
+ErrorValues = tuple[tuple[str, str | int], ...]
+
 
 class UserError(Exception):
-    """Bad input or a missing prerequisite; the message says what and where."""
+    """Bad input or a missing prerequisite; the message says what and where. `code` and
+    `values`, when set, say the same for a report in another language (`check --lang fr`
+    words those of `conformance.token.base.TokenErrorCode`)."""
 
     exit_code = 2
+    code: str = ""
+    values: ErrorValues = ()
+
+    def __init__(self, *args: object, code: str = "", values: ErrorValues = ()) -> None:
+        super().__init__(*args)
+        self.code = code
+        self.values = values
 
 
 class MissingComponent(UserError):

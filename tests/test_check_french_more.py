@@ -7,8 +7,12 @@ quoted in « », and the English report and the JSON keep the English."""
 from __future__ import annotations
 
 import base64
+import os
 import random
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -24,17 +28,19 @@ from conformance.check import context as check_context
 from conformance.check.catalogue import Outcome, get_rule
 from conformance.check.certs import _key_facts
 from conformance.check.context import Context
-from conformance.check.i18n import CHAIN_FR, chain_text
+from conformance.check.i18n import CHAIN_FR, TOKEN_FR, chain_text, token_error_text
 from conformance.check.layers import SignerFacts, _verify_dsa
 from conformance.check.render import text_table
 from conformance.core.bilingual import Bilingual
 from conformance.core.vocabulary import Digest, KeyTransport, SignatureAlgorithm
+from conformance.errors import UserError
 from conformance.paths import REPO_DIR
 from conformance.pki.model import load_pki
 from conformance.smime.compose import Headers, build_message
 from conformance.smime.options import SendOptions
 from conformance.smime.validate import ChainReason, ChainResult
-from conformance.token.base import TokenError, UnsupportedMechanism
+from conformance.token import softhsm
+from conformance.token.base import KeyNotFound, TokenError, TokenErrorCode, UnsupportedMechanism
 from conformance.token.files import intermediates
 from conformance.token.software import SoftwareKey
 
@@ -514,3 +520,286 @@ def test_an_unreadable_dsa_key_is_french(spki: bytes, english: str, french: str)
     assert why.en.startswith(english)
     assert why.fr.startswith(french)
     _english_free(why.fr)
+
+
+# --- a key that does not open, the author problems, a SignerInfo that does not parse (the
+# token, `core.author` and the CMS reader record codes, values and places; the check layer
+# words them), and a raw 8-bit From: shown as what its bytes are
+
+# English words the texts of this section would leave in a French report
+_MORE_ENGLISH = re.compile(
+    r"\b(holds|mailbox(es)?|none|field|there|signer|token|refused|expected|installed|"
+    r"missing|cannot|log|private|key|labelled|failed|directory|layout)\b"
+)
+
+
+def _no_english(text: str) -> None:
+    bare = _QUOTED.sub("", text)
+    assert not _ENGLISH.search(bare) and not _MORE_ENGLISH.search(bare), text
+
+
+def _token_error(code: TokenErrorCode) -> TokenError:
+    values: tuple[tuple[str, str | int], ...] = (
+        ("variable", "OSM_CONFORMANCE_TOKEN"),
+        ("value", "bogus"),
+        ("missing", "/usr/lib/softhsm/libsofthsm2.so"),
+        ("package", "softhsm2"),
+        ("directory", "/tmp/x"),
+        ("path", "/tmp/x/encrypt.pem"),
+        ("role", "encrypt"),
+        ("token", "OSM-TEST"),
+        ("ckr", "CKR_PIN_INCORRECT"),
+        ("label", ""),
+        ("module", "/usr/lib/softhsm/libsofthsm2.so"),
+        ("id", "01ab"),
+        ("pin", 0),
+        ("said", "ERROR: the token is full"),
+    )
+    return TokenError("the English of it", code=code, values=values)
+
+
+def test_every_token_error_has_its_french() -> None:
+    assert set(TOKEN_FR) == set(get_args(TokenErrorCode))
+    for code in get_args(TokenErrorCode):
+        said = token_error_text(_token_error(code))
+        assert said.en == "the English of it", code
+        _no_english(said.fr)
+    assert token_error_text(_token_error("other")).fr == "« the English of it »"
+    # an error that records no code of the token's is quoted as it is
+    assert token_error_text(UserError("the user's", code="elsewhere")).fr == "« the user's »"
+    assert token_error_text(RuntimeError("boom")).fr == "« boom »"
+
+
+def _enc004(report: CheckReport) -> tuple[str, str]:
+    (check,) = report.by_id("ENC-004")
+    assert check.status == "ERROR"
+    (french,) = _french(report, "ENC-004")
+    _no_english(french)
+    return check.found, french
+
+
+def test_a_token_setting_that_names_no_token_is_french(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    identity = shutil.copytree(PRO01.directory, tmp_path / "pro01")  # not in the key cache
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "bogus")
+    english, french = _enc004(run_checks(ENCRYPTED, identity_dir=identity, **TRUST))
+    assert (
+        english == "not decrypted: OSM_CONFORMANCE_TOKEN='bogus': expected 'softhsm' or 'software'"
+    )
+    assert french == (
+        "non déchiffré : aucun jeton utilisable : OSM_CONFORMANCE_TOKEN='bogus' ne désigne aucun "
+        "jeton (« softhsm » ou « software »)"
+    )
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "softhsm")
+    monkeypatch.setenv("OSM_CONFORMANCE_SOFTHSM_MODULE", str(tmp_path / "libsofthsm2.so"))
+    english, french = _enc004(run_checks(ENCRYPTED, identity_dir=identity, **TRUST))
+    assert english.startswith("not decrypted: SoftHSM2 is not installed (")
+    assert french.startswith("non déchiffré : aucun jeton utilisable : SoftHSM2 n'est pas installé")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("bogus", "OSM_CONFORMANCE_TOKEN='bogus': expected 'softhsm' or 'software'"),
+        ("softhsm", "SoftHSM2 is not installed ("),  # asked for, and missing: not exit 3
+    ],
+)
+def test_check_refuses_a_token_setting_that_names_no_token(
+    value: str,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conformance.cli import main
+
+    message = str(REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml")
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", value)
+    monkeypatch.setenv("OSM_CONFORMANCE_SOFTHSM_MODULE", str(tmp_path / "libsofthsm2.so"))
+    assert main(["check", message, "--identity", str(PRO01.directory)]) == 2
+    captured = capsys.readouterr()
+    assert not captured.out  # no report: the setting is the user's to fix
+    assert f"error: --identity {PRO01.directory}: no token to open its key: {said}" in captured.err
+    # without --identity no key is opened: the setting does not matter
+    assert main(["check", message, "--lang", "en"]) == 3
+    assert "Verdict: incomplete" in capsys.readouterr().out
+
+
+def test_a_missing_key_file_is_french(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    identity = shutil.copytree(PRO01.directory, tmp_path / "pro01")
+    (identity / "encrypt.key.pem").unlink()
+    monkeypatch.setenv("OSM_CONFORMANCE_TOKEN", "software")
+    english, french = _enc004(run_checks(ENCRYPTED, identity_dir=identity, **TRUST))
+    assert english.endswith(
+        f"{identity}/encrypt.key.pem: no encrypt private key in this identity directory"
+    )
+    assert french.endswith(
+        f"{identity}/encrypt.key.pem : pas de clé privée de chiffrement dans ce répertoire "
+        "d'identité"
+    )
+
+
+needs_softhsm = pytest.mark.skipif(not softhsm.available(), reason="SoftHSM2 not installed")
+
+
+@needs_softhsm
+@pytest.mark.softhsm
+def test_what_softhsm_says_when_a_key_does_not_open_is_french(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from conformance import token
+    from conformance.token import pkcs11 as p11
+
+    setup = softhsm.provision([PRO01.directory])
+    with pytest.raises(KeyNotFound) as no_token:
+        p11.Pkcs11Token(setup.module, "NO-SUCH-TOKEN", setup.pin)
+    with pytest.raises(KeyNotFound) as no_key:
+        setup.token().key_by_id(b"\x01\xab")
+    # a wrong PIN in a child process: a login is per process
+    script = (
+        "from conformance.check.i18n import token_error_text\n"
+        "from conformance.token import open_key, TokenError\n"
+        "try:\n"
+        "    open_key('pkcs11:object=pro01-encrypt?pin-value=0000', 'encrypt')\n"
+        "except TokenError as exc:\n"
+        "    print(exc.code, token_error_text(exc).fr, sep='|')\n"
+    )
+    env = {**os.environ, "SOFTHSM2_CONF": str(setup.conf)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (
+        done.stdout.strip()
+        == "pin-refused|jeton « OSM-TEST » : code PIN refusé (CKR_PIN_INCORRECT)"
+    )
+    for caught, english, french in (
+        (
+            no_token.value,
+            "no token labelled 'NO-SUCH-TOKEN' in PKCS#11 module ",
+            "aucun jeton nommé « NO-SUCH-TOKEN » dans le module PKCS#11 ",
+        ),
+        (
+            no_key.value,
+            "token 'OSM-TEST': no private key with id 01ab",
+            "jeton « OSM-TEST » : aucune clé privée d'identifiant 01ab",
+        ),
+    ):
+        assert str(caught).startswith(english)  # the English it always was
+        monkeypatch.setattr(token, "open_key", lambda directory, role, e=caught: _raise(e))
+        identity = shutil.copytree(PRO01.directory, tmp_path / english[:8].replace(" ", "-"))
+        found, said = _enc004(run_checks(ENCRYPTED, identity_dir=identity, **TRUST))
+        assert found.endswith(f"cannot open the encryption key of {identity}: {caught}")
+        assert said.startswith(
+            f"non déchiffré : impossible d'ouvrir la clé de chiffrement de {identity} : {french}"
+        )
+
+
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
+_SIGNED = _signed("pro01", [PKI.intermediate])
+
+
+def _from(field: bytes, sender: bytes | None = None) -> bytes:
+    """The signed message with its From: field replaced (it is outside the signature), and a
+    Sender: field added."""
+    head, _, body = _SIGNED.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"from:")]
+    if field:
+        lines.insert(0, b"From: " + field)
+    if sender is not None:
+        lines.insert(1, b"Sender: " + sender)
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+_PRO01 = PRO01.email.encode()
+_PRO03 = PKI.identities["pro03"].email.encode()
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "french"),
+    [
+        (_from(b""), "no-from", "aucun champ From"),
+        (_from(_PRO01 + b"\r\nFrom: " + _PRO03), "from-fields", "2 champs From"),
+        (_from(b"(" * 65 + b")" * 65 + _PRO01), "unreadable", "le champ From est illisible"),
+        (
+            _from(_PRO03 + b", " + _PRO01),
+            "no-sender",
+            "From: contient 2 adresses et aucun champ Sender n'en désigne une",
+        ),
+        (
+            _from(_PRO03 + b", " + _PRO01, _PRO01 + b"\r\nSender: " + _PRO03),
+            "sender-fields",
+            "From: contient 2 adresses et il y a 2 champs Sender",
+        ),
+        (
+            _from(_PRO03 + b", " + _PRO01, _PRO01 + b", " + _PRO03),
+            "sender-mailboxes",
+            "From: contient 2 adresses et Sender: 2 adresse(s) au lieu d'une",
+        ),
+    ],
+)
+def test_the_author_problems_are_french(message: bytes, code: str, french: str) -> None:
+    report = run_checks(message, expected_sender=PRO01.email, **TRUST)
+    checks = {rule_id: report.by_id(rule_id) for rule_id in ("HDR-008", "CERT-007")}
+    for rule_id, (check,) in checks.items():
+        assert check.status != "SUCCESS", (rule_id, check.found)
+        (said,) = _french(report, rule_id)
+        _no_english(said)
+        assert french in said, (rule_id, said)
+        assert "From: none" not in said
+    (check,) = checks["HDR-008"]
+    assert code != "no-from" or check.found_fr == "From: aucune (aucun champ From)"
+
+
+def test_hdr001_words_the_author_problem_in_french() -> None:
+    report = run_checks(_from(_PRO03 + b", " + _PRO01), **TRUST)
+    (check,) = report.by_id("HDR-001")
+    shown = f"{PKI.identities['pro03'].email}, {PRO01.email}"
+    assert check.found == f"From: holds 2 mailboxes and there is no Sender: field: {shown}"
+    (french,) = _french(report, "HDR-001")
+    _no_english(french)
+    assert french == (f"From: contient 2 adresses et aucun champ Sender n'en désigne une : {shown}")
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("J\u00e9r\u00f4me".encode(), "From: Jérôme BERNARD"),  # UTF-8: read as such
+        ("J\u00e9r\u00f4me".encode("latin-1"), "From: J\\xe9r\\xf4me BERNARD"),  # not: each byte
+    ],
+)
+def test_a_raw_8bit_from_says_what_its_bytes_are(name: bytes, shown: str) -> None:
+    report = run_checks(_from(name + b" BERNARD <" + _PRO01 + b">"), **TRUST)
+    (check,) = report.by_id("HDR-001")
+    assert check.found == f"{shown} <{PRO01.email}>" and check.found_fr is None
+    assert "\ufffd" not in text_table(report, width=200, lang="fr")
+    assert report.by_id("HDR-006")[0].status == "ERROR"  # the raw bytes still named there
+
+
+def _signer_unparsable() -> bytes:
+    """The signed message, its SignerInfo's sid an [5] (neither of SignerIdentifier's two
+    alternatives): the SignedData reads up to its first signer, which does not parse."""
+    from asn1crypto import cms as asn1_cms
+
+    head, _, rest = _SIGNED.rpartition(b'filename="smime.p7s"\r\n\r\n')
+    encoded, _, tail = rest.partition(b"\r\n--")
+    der = base64.b64decode(b"".join(encoded.split()))
+    info = asn1_cms.ContentInfo.load(der)["content"]["signer_infos"][0].dump()
+    sid = der.index(info) + len(info) - len(asn1_cms.SignerInfo.load(info).contents) + 3
+    assert der[sid] == 0x30  # after version INTEGER 1
+    broken = der[:sid] + b"\xa5" + der[sid + 1 :]
+    encoded = base64.encodebytes(broken).replace(b"\n", b"\r\n")
+    return head + b'filename="smime.p7s"\r\n\r\n' + encoded + b"\r\n--" + tail
+
+
+def test_a_signer_that_does_not_parse_is_named_in_french() -> None:
+    report = run_checks(_signer_unparsable(), **TRUST)
+    (check,) = report.by_id("CMS-001")
+    assert check.status == "ERROR"
+    assert check.found.startswith("part 1.2: signer 1 does not parse: invalid CMS/ASN.1: ")
+    (french,) = _french(report, "CMS-001")
+    _no_english(french)
+    assert french.startswith("partie 1.2 : SignerInfo 1 ne s'analyse pas : CMS/ASN.1 non valide")

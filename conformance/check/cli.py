@@ -30,7 +30,8 @@ matrix judge the bytes as received.)
 Exit status:
   0  conformant: no ERROR (warnings allowed)
   1  non-conformant: at least one ERROR
-  2  usage error (missing file, unknown policy, no test PKI for the default trust)
+  2  usage error (missing file, unknown policy, no test PKI for the default trust,
+     with --identity an OSM_CONFORMANCE_TOKEN naming no token it can use)
   3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
      no --identity for an encrypted message, or for a signed one that carries
      none of its signer's CAs): not shown conformant
@@ -120,14 +121,21 @@ def _require_file(path: Path, what: str) -> None:
 
 
 def _require_identity(directory: Path) -> None:
-    """--identity is there to decrypt: without its encryption certificate and key, every
-    encrypted message would get an ENC-004 ERROR for the tester's setup (a usage error)."""
+    """--identity is there to decrypt: without its encryption certificate and key, or with
+    OSM_CONFORMANCE_TOKEN naming no token it can use (SoftHSM asked for and not installed),
+    every encrypted message would get an ENC-004 ERROR for the tester's setup (a usage error,
+    exit 2 as for any bad setting: check's 3 says "incomplete")."""
+    from conformance.token import token_kind
     from conformance.token.files import load_certificate, load_private_key
 
     if not directory.is_dir():
         raise UserError(f"{directory}: no such identity directory")
     load_certificate(directory, "encrypt")
     load_private_key(directory, "encrypt")
+    try:
+        token_kind()
+    except UserError as exc:
+        raise UserError(f"--identity {directory}: no token to open its key: {exc}") from None
 
 
 def handle(args: argparse.Namespace) -> int:

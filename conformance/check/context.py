@@ -14,6 +14,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
 from conformance import pem_files
+from conformance.check.i18n import token_error_text
 from conformance.check.layers import CmsLayer, LayerReader, SignerFacts, matches
 from conformance.check.policy import Policy
 from conformance.check.tree import Node, parse_message
@@ -215,8 +216,8 @@ def _open_key(identity_dir: Path | None) -> tuple[PrivateKeyHandle | None, Bilin
     directory = Path(identity_dir)
     try:
         kind = token_kind()
-    except UserError as exc:
-        return None, Bilingual(f"aucun jeton utilisable : « {exc} »", str(exc))
+    except UserError as exc:  # `check --identity` refuses it first (exit 2); other callers
+        return None, Bilingual(f"aucun jeton utilisable : {token_error_text(exc).fr}", str(exc))
     return _cached_key(_stamp(directory), _stamp(directory / "encrypt.key.pem")[1], kind)
 
 
@@ -232,7 +233,8 @@ def _cached_key(
         return open_key(Path(directory[0]), "encrypt"), None
     except Exception as exc:  # token errors, missing key file: the finding is "cannot decrypt"
         return None, Bilingual(
-            f"impossible d'ouvrir la clé de chiffrement de {directory[0]} : « {exc} »",
+            f"impossible d'ouvrir la clé de chiffrement de {directory[0]} : "
+            f"{token_error_text(exc).fr}",
             f"cannot open the encryption key of {directory[0]}: {exc}",
         )
 

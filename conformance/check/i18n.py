@@ -11,7 +11,8 @@ only (it knows no report): their French is here (`DEFECTS_FR`, `defect_text`;
 `cms_error_text` for the CMS reader, `chain_text` for the path validator; `unsupported_text`
 for an algorithm the engine does not implement, `decryption_text` for content that cannot
 decrypt, `refusal_text` for a PKCS#11 module's refusal, `identifier_text` for a signer or
-recipient identifier), written from each defect's code and values, never from its English; a
+recipient identifier, `author_text` for a message without one author, `token_error_text` for
+a key that does not open), written from each defect's code and values, never from its English; a
 library's own words (pyhanko's, asn1crypto's, a PKCS#11 module's) are quoted as they are, in
 « ». A check with a title of its own (the runner's parse failure) carries its French
 (`Check.title_fr`). The JSON report is not translated (a contract).
@@ -19,15 +20,17 @@ library's own words (pyhanko's, asn1crypto's, a PKCS#11 module's) are quoted as 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, get_args
 
 from conformance.check.model import Check
+from conformance.core.author import Author, AuthorProblem
 from conformance.core.bilingual import Bilingual
 from conformance.core.certificates import describe_identifier, readable_name
 from conformance.core.cms import CmsError, Identifier
 from conformance.core.mime import Defect, DefectCode
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
+from conformance.token.base import TokenError, TokenErrorCode
 
 if TYPE_CHECKING:  # the path validator imports pyhanko: only its result is read here
     from conformance.smime.algorithms import UnsupportedAlgorithm, UnsupportedCode
@@ -42,6 +45,7 @@ __all__ = [
     "TITLES_FR",
     "Language",
     "Words",
+    "author_text",
     "chain_text",
     "cms_error_text",
     "decryption_text",
@@ -49,6 +53,7 @@ __all__ = [
     "identifier_text",
     "language",
     "refusal_text",
+    "token_error_text",
     "unsupported_text",
 ]
 
@@ -363,6 +368,92 @@ def identifier_text(sid: Identifier) -> Bilingual:
             name = f"un nom illisible ({len(sid.issuer)} octets)"
         french = f"émetteur {name}, numéro de série {sid.serial:#x}"
     return Bilingual(french, describe_identifier(sid))
+
+
+# Why a message has no one author (`core.author.AuthorProblem`), in French from its values.
+AUTHOR_FR: Final[dict[AuthorProblem, str]] = {
+    "": "",
+    "no-from": "aucun champ From",
+    "unreadable": "le champ From est illisible",
+    "from-fields": "{fields} champs From",
+    "no-mailbox": "From: ne contient aucune adresse",
+    "no-sender": "From: contient {mailboxes} adresses et aucun champ Sender n'en désigne une",
+    "sender-fields": "From: contient {mailboxes} adresses et il y a {senders} champs Sender",
+    "sender-mailboxes": (
+        "From: contient {mailboxes} adresses et Sender: {senders} adresse(s) au lieu d'une"
+    ),
+}
+
+
+def author_text(written: Author) -> tuple[Bilingual, Bilingual]:
+    """A message's author in both languages: why there is no one author (`problem`, "" when
+    there is), and its From: mailboxes and Sender: as `Author.describe` shows them."""
+    problem = Bilingual(AUTHOR_FR[written.code].format(**dict(written.values)), written.problem)
+    shown = ", ".join(written.from_addresses)
+    french = f"From: {shown or 'aucune'}"
+    if written.by_sender:
+        french += f" ; Sender: {written.address}"
+    return problem, Bilingual(french, written.describe())
+
+
+# Why a key does not open (`token.base.TokenErrorCode`), in French from its values; the
+# English of an error without a code ("other") is quoted, as is a tool's own words ({said}).
+TOKEN_FR: Final[dict[TokenErrorCode, str]] = {
+    "other": "« {english} »",
+    "token-kind": "{variable}={value!r} ne désigne aucun jeton (« softhsm » ou « software »)",
+    "softhsm-missing": (
+        "SoftHSM2 n'est pas installé ({missing} manque) ; installer le paquet Debian {package} "
+        "(apt-get install {package})"
+    ),
+    "no-identity-dir": "{directory} n'est pas un répertoire d'identité (celui d'un export)",
+    "no-certificate": "{path} : pas de certificat {role} dans ce répertoire d'identité",
+    "no-key-file": "{path} : pas de clé privée {role} dans ce répertoire d'identité",
+    "pin-refused": "jeton « {token} » : code PIN refusé ({ckr})",
+    "login-failed": "jeton « {token} » : connexion impossible ({ckr})",
+    "no-token": "aucun jeton {which} dans le module PKCS#11 {module}",
+    "no-key": "jeton « {token} » : aucune clé privée {wanted}{hint}",
+    "softhsm-init": "« softhsm2-util --init-token » a échoué : « {said} »",
+    "softhsm-template": "la préparation du jeton SoftHSM modèle a échoué : « {said} »",
+}
+_ROLES_FR: Final = {
+    "sign": "de signature",
+    "encrypt": "de chiffrement",
+    "auth": "d'authentification",
+}
+
+
+def _token_code(exc: Exception) -> TokenErrorCode:
+    """The token code an exception records ("other": none, or a UserError's of another kind)."""
+    if isinstance(exc, TokenError):
+        return exc.code
+    if isinstance(exc, UserError):
+        for known in get_args(TokenErrorCode):
+            if exc.code == known:
+                return known  # type: ignore[no-any-return]
+    return "other"
+
+
+def token_error_text(exc: Exception) -> Bilingual:
+    """Why a key does not open, in both languages (the English: the exception's), French
+    from the code and values a token error or a token's UserError records."""
+    code = _token_code(exc)
+    values: dict[str, str | int] = {"english": str(exc)}
+    if isinstance(exc, TokenError | UserError):
+        values.update(exc.values)
+    if code in ("no-certificate", "no-key-file"):
+        values["role"] = _ROLES_FR.get(str(values["role"]), str(values["role"]))
+    elif code == "no-token":
+        values["which"] = f"nommé « {values['label']} »" if values["label"] else "initialisé"
+    elif code == "no-key":
+        asked = [f"de libellé « {values['label']} »"] if values["label"] else []
+        asked += [f"d'identifiant {values['id']}"] if values["id"] else []
+        values["wanted"] = " et ".join(asked)
+        values["hint"] = (
+            ""
+            if values["pin"]
+            else " (sans code PIN : les clés privées se montrent après connexion)"
+        )
+    return Bilingual(TOKEN_FR[code].format(**values), str(exc))
 
 
 def language(value: str) -> Language:

@@ -246,10 +246,9 @@ class LayerReader:
             elif exc.where == "ContentInfo":
                 layer.error = Bilingual("pas un ContentInfo CMS : ", "not a CMS ContentInfo: ")
                 layer.error += fault
-            else:
-                where = Bilingual(
-                    f"{exc.where} ne s'analyse pas : ", f"{exc.where} does not parse: "
-                )
+            else:  # a structure's ASN.1 name, or the SignerInfo's number ("signer 1")
+                place = exc.where if exc.signer is None else f"SignerInfo {exc.signer}"
+                where = Bilingual(f"{place} ne s'analyse pas : ", f"{exc.where} does not parse: ")
                 layer.error = where + fault
             return layer, None
         layer.content_type = info.content_type

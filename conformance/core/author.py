@@ -16,21 +16,38 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from conformance.core.mime import addresses
 
-__all__ = ["Author", "author", "mailboxes"]
+__all__ = ["Author", "AuthorProblem", "author", "mailboxes"]
+
+# Why there is no one author, for a caller wording it in another language than `problem`'s
+# English ("" when there is one); the values each records are named beside it.
+AuthorProblem = Literal[
+    "",
+    "no-from",  # no From: field
+    "unreadable",  # the From: field cannot be read
+    "from-fields",  # fields: the number of From: fields
+    "no-mailbox",  # From: holds no address
+    "no-sender",  # mailboxes: From:'s count, and no Sender: field
+    "sender-fields",  # mailboxes; senders: the number of Sender: fields
+    "sender-mailboxes",  # mailboxes; senders: the number of Sender:'s mailboxes (not 1)
+]
 
 
 @dataclass(frozen=True)
 class Author:
-    """The author's address (lowercased), or None with the reason it is ambiguous."""
+    """The author's address (lowercased), or None with the reason it is ambiguous (`problem`,
+    in English; `code` and `values` say the same for a report in another language)."""
 
     address: str | None
     problem: str  # "" when `address` is set
     from_addresses: tuple[str, ...]  # every From: mailbox, in order, for messages
     by_sender: bool = False  # the address is Sender:'s (From: holds several mailboxes)
     unreadable: bool = False  # From: cannot be read at all: malformed, not just ambiguous
+    code: AuthorProblem = ""
+    values: tuple[tuple[str, int], ...] = ()
 
     def describe(self) -> str:
         """`From: a, b` (and `Sender: b`) as the receiver and the validator show it."""
@@ -62,22 +79,33 @@ def _author(from_values: tuple[str, ...], sender_values: tuple[str, ...]) -> Aut
     found = _mailboxes(from_values)
     shown = found or ()
     if not from_values:
-        return Author(None, "no From: field", shown)
+        return Author(None, "no From: field", shown, code="no-from")
     if found is None:
-        return Author(None, "the From: field cannot be read", shown, unreadable=True)
+        return Author(
+            None, "the From: field cannot be read", shown, unreadable=True, code="unreadable"
+        )
     if len(from_values) > 1:
-        return Author(None, f"{len(from_values)} From: fields", shown)
+        fields = len(from_values)
+        return Author(
+            None, f"{fields} From: fields", shown, code="from-fields", values=(("fields", fields),)
+        )
     if not found:
-        return Author(None, "From: holds no address", shown)
+        return Author(None, "From: holds no address", shown, code="no-mailbox")
     if len(found) == 1:
         return Author(found[0], "", shown)
     several = f"From: holds {len(found)} mailboxes"
+    counted: tuple[tuple[str, int], ...] = (("mailboxes", len(found)),)
     if not sender_values:
-        return Author(None, f"{several} and there is no Sender: field", shown)
+        problem = f"{several} and there is no Sender: field"
+        return Author(None, problem, shown, code="no-sender", values=counted)
     if len(sender_values) > 1:
-        return Author(None, f"{several} and there are {len(sender_values)} Sender: fields", shown)
+        problem = f"{several} and there are {len(sender_values)} Sender: fields"
+        values = (*counted, ("senders", len(sender_values)))
+        return Author(None, problem, shown, code="sender-fields", values=values)
     sender = _mailboxes(sender_values)
     if not sender or len(sender) != 1:
         count = "no" if not sender else str(len(sender))
-        return Author(None, f"{several} and Sender: holds {count} mailbox(es), not one", shown)
+        problem = f"{several} and Sender: holds {count} mailbox(es), not one"
+        values = (*counted, ("senders", len(sender or ())))
+        return Author(None, problem, shown, code="sender-mailboxes", values=values)
     return Author(sender[0], "", shown, by_sender=True)

@@ -91,15 +91,24 @@ CmsErrorCode = Literal["empty", "invalid-asn1", "no-content", "other"]
 class CmsError(ValueError):
     """A CMS object that does not parse: `where` names the structure, `detail` the fault;
     `code` the kind of fault and `value` the fact the detail names (the ASN.1 parser's own
-    words for "invalid-asn1", the content type's name for "no-content")."""
+    words for "invalid-asn1", the content type's name for "no-content"); `signer` the
+    SignerInfo's number (1 for the first) when `where` is one ("signer 1"), for a caller
+    naming it in another language."""
 
     def __init__(
-        self, where: str, detail: str, code: CmsErrorCode = "other", value: str = ""
+        self,
+        where: str,
+        detail: str,
+        code: CmsErrorCode = "other",
+        value: str = "",
+        *,
+        signer: int | None = None,
     ) -> None:
         self.where = where
         self.detail = detail
         self.code = code
         self.value = value
+        self.signer = signer
         super().__init__(f"{where}: {detail}" if where else detail)
 
 
@@ -639,12 +648,14 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class _At:
-    """The structure being read, for the error's `where`."""
+    """The structure being read, for the error's `where` (and `signer`, the SignerInfo's
+    number while one is read)."""
 
-    __slots__ = ("where",)
+    __slots__ = ("signer", "where")
 
     def __init__(self) -> None:
         self.where = "ContentInfo"
+        self.signer: int | None = None
 
 
 def from_asn1crypto(der: bytes) -> ContentInfo:
@@ -660,7 +671,9 @@ def from_asn1crypto(der: bytes) -> ContentInfo:
         text = str(exc).strip()
         detail = text.splitlines()[0] if text else type(exc).__name__
         said = detail[:200]
-        raise CmsError(at.where, f"invalid CMS/ASN.1: {said}", "invalid-asn1", said) from exc
+        raise CmsError(
+            at.where, f"invalid CMS/ASN.1: {said}", "invalid-asn1", said, signer=at.signer
+        ) from exc
 
 
 def _present(value: object) -> bool:
@@ -779,8 +792,9 @@ def _asn1crypto_signed(value: cms.SignedData, at: _At) -> SignedParts:
     )
     signers = []
     for index, info in enumerate(value["signer_infos"], start=1):
-        at.where = f"signer {index}"
+        at.where, at.signer = f"signer {index}", index
         signers.append(_asn1crypto_signer(info))
+    at.signer = None
     return SignedParts(content_type, content, digests, certs, crl_ders, tuple(signers))
 
 

@@ -63,7 +63,11 @@ def token_kind() -> str:
         softhsm.require()
         return "softhsm"
     if wanted:
-        raise UserError(f"{TOKEN_ENV}={wanted!r}: expected 'softhsm' or 'software'")
+        raise UserError(
+            f"{TOKEN_ENV}={wanted!r}: expected 'softhsm' or 'software'",
+            code="token-kind",
+            values=(("variable", TOKEN_ENV), ("value", wanted)),
+        )
     if softhsm.available():
         return "softhsm"
     if not _warned:

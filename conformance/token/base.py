@@ -9,16 +9,43 @@ interoperability findings, not crashes.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from conformance.core.vocabulary import Digest, KeyTransport, Role, SignatureAlgorithm
+from conformance.errors import ErrorValues
+
+# Why a key cannot be opened, for a caller wording it in another language than the error's
+# English ("other": only the English says), with the values each records. The first five
+# are the user's to fix (a `UserError`'s code), the others a `TokenError`'s.
+TokenErrorCode = Literal[
+    "other",
+    "token-kind",  # variable, value: OSM_CONFORMANCE_TOKEN names no kind of token
+    "softhsm-missing",  # missing: the library or command; package: the Debian package
+    "no-identity-dir",  # directory
+    "no-certificate",  # path, role: the identity directory has no certificate of that role
+    "no-key-file",  # path, role: nor private key
+    "pin-refused",  # token: its label; ckr: the module's CKR_* name
+    "login-failed",  # token; ckr
+    "no-token",  # label ("" when any initialised token would do); module
+    "no-key",  # token; label, id (hex): "" when not asked; pin: 0 when none was given
+    "softhsm-init",  # said: softhsm2-util's own words
+    "softhsm-template",  # said: the template builder's own words
+]
 
 
 class TokenError(Exception):
-    """A token operation failed (wrong PIN, missing token, bad ciphertext...)."""
+    """A token operation failed (wrong PIN, missing token, bad ciphertext...); `code` and
+    `values` say what the English message says, for a report in another language."""
+
+    def __init__(
+        self, message: str = "", *, code: TokenErrorCode = "other", values: ErrorValues = ()
+    ) -> None:
+        super().__init__(message)
+        self.code: TokenErrorCode = code
+        self.values = values
 
 
 class UnsupportedMechanism(TokenError):

@@ -76,7 +76,11 @@ def key_roles(directory: Path) -> list[Role]:
 def load_certificate(directory: Path, role: Role) -> x509.Certificate:
     path = certificate_path(directory, role)
     if not path.exists():
-        raise UserError(f"{path}: no {role} certificate in this identity directory")
+        raise UserError(
+            f"{path}: no {role} certificate in this identity directory",
+            code="no-certificate",
+            values=(("path", str(path)), ("role", role)),
+        )
     return pem_files.certificate(path)
 
 
@@ -86,13 +90,21 @@ def load_private_key(directory: Path, role: Role, *, validate: bool = True) -> r
     `validate=False` for keys only handed on to a token."""
     path = key_path(directory, role)
     if not path.exists():
-        raise UserError(f"{path}: no {role} private key in this identity directory")
+        raise UserError(
+            f"{path}: no {role} private key in this identity directory",
+            code="no-key-file",
+            values=(("path", str(path)), ("role", role)),
+        )
     return pem_files.private_key(path, validate=validate)
 
 
 def check_identity_dir(directory: Path) -> Path:
     if not directory.is_dir():
-        raise UserError(f"{directory}: not an identity directory (export layout expected)")
+        raise UserError(
+            f"{directory}: not an identity directory (export layout expected)",
+            code="no-identity-dir",
+            values=(("directory", str(directory)),),
+        )
     return directory
 
 

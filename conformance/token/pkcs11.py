@@ -101,7 +101,9 @@ def load_library(module: Path | str) -> Any:
         if "softhsm" in path.name.lower():
             raise MissingComponent(
                 f"SoftHSM2 is not installed ({path} is missing); "
-                f"install the Debian package {SOFTHSM_PACKAGE} (apt-get install {SOFTHSM_PACKAGE})"
+                f"install the Debian package {SOFTHSM_PACKAGE} (apt-get install {SOFTHSM_PACKAGE})",
+                code="softhsm-missing",
+                values=(("missing", str(path)), ("package", SOFTHSM_PACKAGE)),
             )
         raise MissingComponent(f"PKCS#11 module {path} does not exist")
     try:
@@ -234,9 +236,17 @@ class Pkcs11Token:
             try:
                 session = self._token.open(rw=rw, user_pin=pin)
             except (ckr.PinIncorrect, ckr.PinInvalid, ckr.PinLenRange) as exc:
-                raise TokenError(f"token {self.label!r}: PIN refused ({ckr_name(exc)})") from None
+                raise TokenError(
+                    f"token {self.label!r}: PIN refused ({ckr_name(exc)})",
+                    code="pin-refused",
+                    values=(("token", self.label), ("ckr", ckr_name(exc))),
+                ) from None
             except ckr.PKCS11Error as exc:
-                raise TokenError(f"token {self.label!r}: cannot log in: {ckr_name(exc)}") from None
+                raise TokenError(
+                    f"token {self.label!r}: cannot log in: {ckr_name(exc)}",
+                    code="login-failed",
+                    values=(("token", self.label), ("ckr", ckr_name(exc))),
+                ) from None
             _SESSIONS[key] = session
         self.session: Any = session
 
@@ -250,7 +260,11 @@ class Pkcs11Token:
         ]
         if not tokens:
             named = f"labelled {label!r}" if label is not None else "initialised"
-            raise KeyNotFound(f"no token {named} in PKCS#11 module {self.module}")
+            raise KeyNotFound(
+                f"no token {named} in PKCS#11 module {self.module}",
+                code="no-token",
+                values=(("label", label or ""), ("module", str(self.module))),
+            )
         if len(tokens) > 1:
             labels = ", ".join(repr(t.label) for t in tokens)
             raise UserError(
@@ -317,7 +331,16 @@ class Pkcs11Token:
                 if part
             )
             hint = "" if self.pin is not None else " (no PIN given: private keys show after login)"
-            raise KeyNotFound(f"token {self.label!r}: no private key with {wanted}{hint}")
+            raise KeyNotFound(
+                f"token {self.label!r}: no private key with {wanted}{hint}",
+                code="no-key",
+                values=(
+                    ("token", self.label),
+                    ("label", label or ""),
+                    ("id", "" if key_id is None else key_id.hex()),
+                    ("pin", int(self.pin is not None)),
+                ),
+            )
         key_label = str(key[Attribute.LABEL])
         if certificate is None:
             cert_id = bytes(key[Attribute.ID])

@@ -83,7 +83,9 @@ def require() -> Path:
         missing = str(module) if not module.exists() else UTIL
         raise MissingComponent(
             f"SoftHSM2 is not installed ({missing} is missing); install the Debian "
-            f"package {p11.SOFTHSM_PACKAGE} (apt-get install {p11.SOFTHSM_PACKAGE})"
+            f"package {p11.SOFTHSM_PACKAGE} (apt-get install {p11.SOFTHSM_PACKAGE})",
+            code="softhsm-missing",
+            values=(("missing", missing), ("package", p11.SOFTHSM_PACKAGE)),
         )
     return module
 
@@ -203,7 +205,10 @@ def _init_token(conf: Path, label: str, pin: str, so_pin: str) -> None:
     command += ["--module", str(module_path())]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise TokenError(f"{UTIL} --init-token failed: {done.stderr.strip() or done.stdout}")
+        said = done.stderr.strip() or done.stdout
+        raise TokenError(
+            f"{UTIL} --init-token failed: {said}", code="softhsm-init", values=(("said", said),)
+        )
 
 
 def build_template(
@@ -236,7 +241,12 @@ def ensure_template(directories: Sequence[Path], label: str, pin: str, so_pin: s
         command += [str(d) for d in directories]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:
-            raise TokenError(f"building the SoftHSM template failed: {done.stderr.strip()}")
+            said = done.stderr.strip()
+            raise TokenError(
+                f"building the SoftHSM template failed: {said}",
+                code="softhsm-template",
+                values=(("said", said),),
+            )
         shutil.copytree(Path(build) / "tokens", scratch / "tokens")
     try:
         scratch.rename(template)  # atomic; another process may have won the race

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from conformance.check import certs
 from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
-from conformance.check.i18n import chain_text
+from conformance.check.i18n import author_text, chain_text
 from conformance.check.rules import graded
 from conformance.core.author import author
 from conformance.core.bilingual import Bilingual
@@ -611,16 +611,16 @@ def sender_address(context: Context) -> Iterator[Outcome]:
         addresses = certs.emails(subject.certificate)
         ok = written.address is not None and written.address in addresses
         shown = ", ".join(sorted(addresses))
-        described = written.describe()  # the header's own words, in English (core.author)
+        problem, described = author_text(written)
         found = Bilingual(
-            f"{described} ; certificat : {shown or 'aucune adresse'}",
-            f"{described}; certificate: {shown or 'no address'}",
+            f"{described.fr} ; certificat : {shown or 'aucune adresse'}",
+            f"{described.en}; certificate: {shown or 'no address'}",
         )
         if written.address is None:
             found = (
                 Bilingual(
-                    f"{written.problem} (l'auteur est ambigu) ; ",
-                    f"{written.problem} (the author is ambiguous); ",
+                    f"{problem.fr} (l'auteur est ambigu) ; ",
+                    f"{problem.en} (the author is ambiguous); ",
                 )
                 + found
             )

@@ -11,7 +11,7 @@ from email.utils import parsedate_to_datetime
 
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
-from conformance.check.i18n import defect_text
+from conformance.check.i18n import author_text, defect_text
 from conformance.check.tree import Node
 from conformance.core.author import author, mailboxes
 from conformance.core.bilingual import SEMICOLON, Bilingual
@@ -24,6 +24,17 @@ _Q_TEXT = re.compile(r"^(?:[!-<>@-~]|=[0-9A-Fa-f]{2})*$")  # printable but = and
 
 def _values(context: Context, name: str) -> list[str]:
     return [str(v) for v in context.root.headers.get_all(name, [])]
+
+
+def _shown(context: Context, name: str) -> list[str]:
+    """The values of a field as the report shows them: raw 8-bit octets (HDR-006 names them)
+    decoded as UTF-8, any other as \\xNN, never lost to the U+FFFD that `str` of the parsed
+    field gives them; a value in ASCII is `_values`'s."""
+    return [
+        value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        for field, value in context.root.headers.raw_items()
+        if field.lower() == name
+    ]
 
 
 def _addresses(values: list[str]) -> list[str]:
@@ -61,21 +72,23 @@ def from_present(context: Context) -> Iterator[Outcome]:
         "one From field with a mailbox (several: a Sender field naming one)",
     )
     written = author(values, _values(context, "sender"))
+    shown = _clip(_shown(context, "from")[0]) if values else ""
     if len(values) == 1 and addresses and written.address is not None:
-        yield Outcome("1", True, f"From: {_clip(values[0])}", expected)
+        yield Outcome("1", True, f"From: {shown}", expected)
     elif not values:
         yield Outcome("1", False, Bilingual("aucun champ From", "no From field"), expected)
     elif len(values) > 1:
         n = len(values)
         yield Outcome("1", False, Bilingual(f"{n} champs From", f"{n} From fields"), expected)
     elif not addresses:
-        shown = _clip(values[0])
         found = Bilingual(
             f"From: {shown} ne contient aucune adresse", f"From: {shown} holds no address"
         )
         yield Outcome("1", False, found, expected)
     else:
-        yield Outcome("1", False, f"{written.problem}: {_clip(values[0])}", expected)
+        problem, _ = author_text(written)
+        found = Bilingual(f"{problem.fr} : {shown}", f"{problem.en}: {shown}")
+        yield Outcome("1", False, found, expected)
 
 
 @rule(
@@ -122,12 +135,12 @@ def date_present(context: Context) -> Iterator[Outcome]:
         moment = parsedate_to_datetime(values[0])
     except (TypeError, ValueError, IndexError):
         moment = None
+    shown = _clip(_shown(context, "date")[0])
     if moment is None:
-        shown = _clip(values[0])
         found = Bilingual(f"Date: {shown} illisible", f"Date: {shown} does not parse")
         yield Outcome("1", False, found, expected)
     else:
-        yield Outcome("1", True, f"Date: {_clip(values[0])}", expected)
+        yield Outcome("1", True, f"Date: {shown}", expected)
 
 
 @rule(
@@ -145,7 +158,8 @@ def message_id(context: Context) -> Iterator[Outcome]:
         yield Outcome("1", False, found, expected)
         return
     value = " ".join(values[0].split())
-    yield Outcome("1", bool(_MSG_ID.match(value)), f"Message-ID: {_clip(value)}", expected)
+    shown = _clip(_shown(context, "message-id")[0])
+    yield Outcome("1", bool(_MSG_ID.match(value)), f"Message-ID: {shown}", expected)
 
 
 @rule(
@@ -163,7 +177,10 @@ def mime_version(context: Context) -> Iterator[Outcome]:
         return
     version = re.sub(r"\([^)]*\)", "", values[0]).replace(" ", "").strip()
     yield Outcome(
-        "1", version == "1.0" and len(values) == 1, f"MIME-Version: {_clip(values[0])}", expected
+        "1",
+        version == "1.0" and len(values) == 1,
+        f"MIME-Version: {_clip(_shown(context, 'mime-version')[0])}",
+        expected,
     )
 
 
@@ -277,7 +294,9 @@ def expected_sender(context: Context) -> Iterator[Outcome]:
         return
     written = author(_values(context, "from"), _values(context, "sender"))
     ok = written.address == wanted.strip().lower()
-    found = written.describe() + (f" ({written.problem})" if written.problem else "")
+    problem, found = author_text(written)
+    if written.problem:
+        found += Bilingual(f" ({problem.fr})", f" ({problem.en})")
     yield Outcome("1", ok, found, wanted)
 
 
