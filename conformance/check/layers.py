@@ -160,8 +160,11 @@ class EnvelopeFacts:
     cipher: str  # option name or OID (and what is wrong with it, in English)
     cipher_known: bool
     recipients: list[RecipientFacts]
-    decrypted: bool | None = None  # None: no key given
+    decrypted: bool | None = None  # None: no key given, or it could not be opened
     decrypt_failure: Bilingual | None = None  # why it did not decrypt
+    # why the identity's key could not be opened (the suite's setup, not the message):
+    # the envelope is then not checked
+    key_unusable: Bilingual | None = None
     decrypt_note: Bilingual | None = None  # e.g. the token lacked a mechanism, software key used
     cipher_problem: Bilingual | None = None  # `cipher` in both languages, when not a name alone
 
@@ -437,9 +440,7 @@ class LayerReader:
             except PARSE_ERRORS as exc:
                 layer.error = _unparsed("RecipientInfo", "RecipientInfo", _short(exc))
         if self.key is None:
-            if self.key_error is not None:
-                envelope.decrypted = False
-                envelope.decrypt_failure = self.key_error
+            envelope.key_unusable = self.key_error
             return None
         try:
             decrypted = self._decrypt(content, layer.part.path, self.key)

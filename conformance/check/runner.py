@@ -26,6 +26,7 @@ from conformance.check.i18n import Words
 from conformance.check.layers import CmsLayer
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
+from conformance.check.tree import readable
 from conformance.core.bilingual import Bilingual
 from conformance.core.mime import canonicalize
 from conformance.errors import UserError
@@ -38,7 +39,11 @@ def _summary(context: Context) -> dict[str, Any]:
 
     def field(name: str) -> str | None:
         value = headers.get(name)
-        return None if value is None else " ".join(str(value).split())
+        if value is None:
+            return None
+        raw = next(v for f, v in headers.raw_items() if f.lower() == name)
+        # Raw 8-bit octets are lost to U+FFFD in the parsed value: then the octets as written.
+        return " ".join((str(value) if raw.isascii() else readable(raw)).split())
 
     return {
         "size": len(context.message),

@@ -133,6 +133,20 @@ class Node:
         }
 
 
+def raw_values(headers: Message, name: str) -> list[str]:
+    """The values of a field as written, for a report (`readable`)."""
+    return [
+        readable(value) for field_name, value in headers.raw_items() if field_name.lower() == name
+    ]
+
+
+def readable(raw: str) -> str:
+    """A raw header value as a report shows it: raw 8-bit octets (HDR-006 names them)
+    decoded as UTF-8, any other as \\xNN, never lost to the U+FFFD that `str` of the parsed
+    field gives them."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def parse_node(raw: bytes, path: str, origin: str, depth: int, counter: list[int]) -> Node:
     """Read one entity and its parts (bounded by MAX_DEPTH and MAX_PARTS, `counter` the
     entities read so far in this message)."""

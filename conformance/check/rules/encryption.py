@@ -108,8 +108,11 @@ def decrypts(context: Context) -> Iterator[Outcome]:
         )
         cipher = layer.envelope.cipher_text
         if layer.envelope.decrypted is None:
-            found = Bilingual(
-                "non vérifié : aucune identité donnée", "not checked: no identity given"
+            unusable = layer.envelope.key_unusable
+            found = (
+                Bilingual("non vérifié : aucune identité donnée", "not checked: no identity given")
+                if unusable is None  # else the suite's setup failed, not the message
+                else Bilingual("non vérifié : ", "not checked: ") + unusable
             )
             yield not_checked(layer.part.path, found, expected)
         elif layer.envelope.decrypted:

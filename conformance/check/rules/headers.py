@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.i18n import author_text, defect_text
-from conformance.check.tree import Node
+from conformance.check.tree import Node, raw_values
 from conformance.core.author import author, mailboxes
 from conformance.core.bilingual import SEMICOLON, Bilingual
 
@@ -27,14 +27,8 @@ def _values(context: Context, name: str) -> list[str]:
 
 
 def _shown(context: Context, name: str) -> list[str]:
-    """The values of a field as the report shows them: raw 8-bit octets (HDR-006 names them)
-    decoded as UTF-8, any other as \\xNN, never lost to the U+FFFD that `str` of the parsed
-    field gives them; a value in ASCII is `_values`'s."""
-    return [
-        value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        for field, value in context.root.headers.raw_items()
-        if field.lower() == name
-    ]
+    """The values of a field as the report shows them (`raw_values`)."""
+    return raw_values(context.root.headers, name)
 
 
 def _addresses(values: list[str]) -> list[str]:
