@@ -49,6 +49,8 @@ GUARDED = {
     "defective-expired",
     "defective-not-yet-valid",
     "defective-unknown-root",
+    "defective-unknown-critical-extension",
+    "wrong-signer-issued-by-end-entity",
 }
 GUARDED_CLASSES = {"from-mismatch"}  # check_sender_address: every case of the class
 # (Without nonRepudiation in its key usage a certificate gives no non-repudiation

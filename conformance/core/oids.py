@@ -71,3 +71,6 @@ EMAIL_ADDRESS: Final = "1.2.840.113549.1.9.1"
 # --- the French health PKI (IGC-Sante) ----------------------------------------------------
 GIP_CPS_RSA: Final = "1.2.250.1.71.2.6.1"  # the GIP-CPS "RSA" key OID of the CPS cards
 TEST_POLICY_ARC: Final = "1.2.250.1.71.999"  # the test PKI's certificate policies (not assigned)
+# An extension no one implements, under the test arc: marked critical, a certificate must be
+# refused (RFC 5280 4.2; the rejection case defective-unknown-critical-extension).
+TEST_UNKNOWN_EXTENSION: Final = TEST_POLICY_ARC + ".99.1"

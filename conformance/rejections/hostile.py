@@ -10,8 +10,12 @@ bytes flipped in place where the length stays, DER re-wrapped with
 conformance/smime/der.py where it does not. The core parts carry values, not
 where each field's encoding lies, so a re-wrapped structure takes its other
 fields' encodings from asn1crypto, which dumps an untouched field exactly as
-it was received. `make_control` gives the valid message itself, so that a
-receiver's refusal counts only when it reads the valid one.
+it was received. Two cases sign under a certificate of their own, issued with
+conformance/pki/certs.py (a colleague's end-entity key issuing one in the
+author's name; the author's re-issued with an unknown critical extension), its
+serial and any new key derived from the case as the PKI derives its own.
+`make_control` gives the valid message itself, so that a receiver's refusal
+counts only when it reads the valid one.
 
 With `data` None each case gives its basic variant, the same bytes every time
 for a given PKI (a seeded rng; the OpenSSL producer draws its own randomness).
@@ -22,15 +26,17 @@ failing message shrinks to a small change and the seed replays it.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import random
 import string
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core as asn1_core
@@ -49,9 +55,13 @@ from conformance.agents.base import SendRequest
 from conformance.core import cms as core_cms
 from conformance.core import mime, oids
 from conformance.core.bilingual import SEMICOLON, Bilingual
-from conformance.core.vocabulary import ContentCipher, KeyTransport
+from conformance.core.vocabulary import ContentCipher, KeyTransport, Party, Role
+from conformance.pki.build import DEFAULT_SEED
+from conformance.pki.certs import cert_pem, end_entity_certificate, key_pem
 from conformance.pki.defects import DEFECT_NAMES_FR
-from conformance.pki.model import Identity, TestPKI
+from conformance.pki.drbg import derived_serial
+from conformance.pki.model import Identity, TestPKI, read_private_key
+from conformance.pki.rsakeys import derive_rsa_key
 from conformance.profiles.loader import load_profile
 from conformance.rejections.model import RejectionCase
 from conformance.smime import cms_read, der
@@ -208,8 +218,11 @@ def _reference_message(
     recipients: tuple[Identity, ...] | None = None,
     options: SendOptions | None = None,
     signer: Identity | None = None,
+    key: SoftwareKey | None = None,
+    chain: Sequence[x509.Certificate] | None = None,
 ) -> bytes:
-    """A valid message as `reference` sends it (signer: the sender by default)."""
+    """A valid message as `reference` sends it (signer: the sender by default), or one
+    signed with another `key` (its certificate) carrying `chain` as its intermediates."""
     options = options or _reference_options(ctx.key_transport)
     signer = signer or ctx.sender
     to = recipients if recipients is not None else (ctx.recipient,)
@@ -225,8 +238,8 @@ def _reference_message(
         content,
         operation,
         options,
-        _sign_key(signer) if operation != "encrypt" else None,
-        intermediates(signer.directory),
+        (key or _sign_key(signer)) if operation != "encrypt" else None,
+        intermediates(signer.directory) if chain is None else chain,
         [r.certificate("encrypt") for r in to],
         headers,
         rng=_rng(ctx.label, ctx.producer, signer.id, *(r.id for r in to)),
@@ -240,10 +253,15 @@ def _openssl_options() -> SendOptions:
 
 
 def _openssl_message(
-    ctx: _Context, *, content: bytes = LETTER, options: SendOptions | None = None
+    ctx: _Context,
+    *,
+    content: bytes = LETTER,
+    options: SendOptions | None = None,
+    party: Party | None = None,
 ) -> bytes:
     """A valid signed message as `openssl cms -sign` makes it: the openssl agent, with
-    its profile's options (or `options`), as the matrix drives it."""
+    its profile's options (or `options`), as the matrix drives it; signed with the
+    sender's files, or those of `party` (see `_signing_files`)."""
     from conformance.agents.openssl import OpenSSLAgent
 
     with tempfile.TemporaryDirectory(prefix="osm-hostile-") as tmp:
@@ -253,7 +271,7 @@ def _openssl_message(
                 SendRequest(
                     function="sign",
                     content=content,
-                    sender=ctx.sender.party(),
+                    sender=party or ctx.sender.party(),
                     recipients=(),
                     recipient_emails=(ctx.recipient.email,),
                     subject=SUBJECT,
@@ -561,6 +579,120 @@ def _other_id(ctx: _Context) -> str:
     raise HostileError("the PKI has no third valid identity")
 
 
+def _seed(ctx: _Context) -> int:
+    return ctx.pki.seed if ctx.pki.seed is not None else DEFAULT_SEED
+
+
+@cache
+def _fresh_key(seed: int, label: str) -> rsa.RSAPrivateKey:
+    """A key no identity holds, derived as the PKI derives its own (the same in every run)."""
+    return derive_rsa_key(seed, f"hostile/{label}")
+
+
+def _certified(
+    ctx: _Context,
+    model: x509.Certificate,
+    public_key: rsa.RSAPublicKey,
+    issuer: x509.Certificate,
+    issuer_key: rsa.RSAPrivateKey,
+    label: str,
+    critical: Sequence[x509.ExtensionType] = (),
+) -> x509.Certificate:
+    """A signature certificate with `model`'s subject, address and validity for
+    `public_key`, issued under `issuer`'s name with `issuer_key`, its serial drawn from
+    `label` (never the model's: a receiver's certificate store keys on issuer and serial)."""
+    names = model.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    emails = names.get_values_for_type(x509.RFC822Name)
+    if not emails:
+        raise HostileError(f"{model.subject.rfc4514_string()}: no rfc822Name to copy")
+    return end_entity_certificate(
+        model.subject,
+        "sign",
+        emails[0],
+        public_key,
+        issuer,
+        issuer_key,
+        serial=derived_serial(_seed(ctx), f"hostile/{label}"),
+        not_before=model.not_valid_before_utc,
+        not_after=model.not_valid_after_utc,
+        critical_extensions=critical,
+    )
+
+
+@contextlib.contextmanager
+def _signing_files(
+    ctx: _Context,
+    certificate: x509.Certificate,
+    key: rsa.RSAPrivateKey,
+    carried: Sequence[x509.Certificate],
+) -> Iterator[Party]:
+    """The sender as a throwaway export: `certificate` and `key` as its signature pair, the
+    PKI's CAs and `carried` in the CA directory beside it (what a tool sends as the chain)."""
+    with tempfile.TemporaryDirectory(prefix="osm-hostile-signer-") as tmp:
+        cas = Path(tmp) / "ca"
+        cas.mkdir()
+        for index, ca in enumerate((ctx.pki.root, ctx.pki.intermediate, *carried)):
+            (cas / f"{index}.pem").write_bytes(cert_pem(ca))
+        directory = Path(tmp) / "identities" / ctx.sender.id
+        directory.mkdir(parents=True)
+        (directory / "sign.pem").write_bytes(cert_pem(certificate))
+        (directory / "sign.key.pem").write_bytes(key_pem(key))
+        yield Party(identity_dir=directory, email=ctx.sender.email, name=ctx.sender.name)
+
+
+def _signed_as(
+    ctx: _Context,
+    certificate: x509.Certificate,
+    key: rsa.RSAPrivateKey,
+    carried: Sequence[x509.Certificate] = (),
+) -> bytes:
+    """The letter from the sender's address signed with `key` under `certificate`, with
+    `carried` besides the intermediate CA in the message, by the case's producer."""
+    if ctx.producer == "openssl":
+        with _signing_files(ctx, certificate, key, carried) as party:
+            return _openssl_message(ctx, party=party)
+    signer = SoftwareKey(key, certificate, ctx.sender.id)
+    chain = [*carried, *intermediates(ctx.sender.directory)]
+    return _reference_message(ctx, "sign", key=signer, chain=chain)
+
+
+# The certificates of a colleague that may issue the forged one: both keys are on the card.
+_ISSUING_ROLES: tuple[Role, ...] = ("sign", "auth")
+
+
+def _issued_by_end_entity(ctx: _Context) -> Made:
+    """A colleague's own key (an end entity's: CA:FALSE, no keyCertSign) issues a
+    certificate in the sender's name for a fresh key, which signs the letter; the message
+    carries both certificates, so only the path rules (RFC 5280 6.1.4 (k), (n)) stop it."""
+    basic = _other_id(ctx)
+    taken = {ctx.sender.id, ctx.recipient.id, basic}
+    others = tuple(i.id for i in ctx.pki.valid_identities() if i.id not in taken)
+    colleague = ctx.pki.identity(ctx.draw.choice((basic, *others), "colleague"))
+    role = cast(Role, ctx.draw.choice(_ISSUING_ROLES, "colleague certificate"))
+    issuer = colleague.certificate(role)
+    key = _fresh_key(_seed(ctx), ctx.case.id)
+    forged = _certified(
+        ctx,
+        ctx.sender.certificate("sign"),
+        key.public_key(),
+        issuer,
+        colleague.private_key(role),
+        f"{ctx.case.id}/{colleague.id}/{role}",
+    )
+    return (
+        Bilingual(
+            f"signé avec un certificat au nom de {ctx.sender.id} (sujet et adresse copiés), "
+            f"émis par {colleague.id} avec la clé de son certificat {role} (entité finale : "
+            "CA:FALSE, sans keyCertSign), les deux certificats joints",
+            f"signed under a certificate in {ctx.sender.id}'s name (subject and address "
+            f"copied) issued by {colleague.id} with the key of its {role} certificate (an end "
+            "entity: CA:FALSE, no keyCertSign), both certificates carried",
+        ),
+        _signed_as(ctx, forged, key, carried=(issuer,)),
+        colleague.id,
+    )
+
+
 # --- class 3: defective signers ------------------------------------------------------
 
 
@@ -579,6 +711,43 @@ def _defective(defect: str) -> Callable[[_Context], Made]:
         return said, message, signer.id
 
     return make
+
+
+# An extension no one knows (oids.TEST_UNKNOWN_EXTENSION): its value says what it is to
+# whoever dumps the certificate.
+_UNKNOWN_EXTENSION = x509.UnrecognizedExtension(
+    x509.ObjectIdentifier(oids.TEST_UNKNOWN_EXTENSION),
+    der.tlv(0x0C, b"TEST ONLY: extension critique inconnue (osm-conformance)"),
+)
+
+
+def _unknown_critical_extension(ctx: _Context) -> Made:
+    """The sender's signature certificate re-issued by its own CA with one more extension,
+    critical and unknown (RFC 5280 4.2: it must be rejected), and the letter signed with
+    the sender's real key: only that extension is wrong."""
+    real = ctx.sender.certificate("sign")
+    if real.issuer != ctx.pki.intermediate.subject:
+        raise HostileError(f"{ctx.sender.id}'s certificate is not issued by the intermediate CA")
+    ca_key = read_private_key(ctx.pki.directory / "ca-keys" / "intermediate.key.pem")
+    key = ctx.sender.private_key("sign")
+    reissued = _certified(
+        ctx,
+        real,
+        key.public_key(),
+        ctx.pki.intermediate,
+        ca_key,
+        f"{ctx.case.id}/{ctx.sender.id}",
+        critical=(_UNKNOWN_EXTENSION,),
+    )
+    return (
+        Bilingual(
+            f"signé par {ctx.sender.id} avec sa clé, son certificat réémis par l'AC "
+            f"intermédiaire avec l'extension critique inconnue {oids.TEST_UNKNOWN_EXTENSION}",
+            f"signed by {ctx.sender.id} with its key, its certificate re-issued by the "
+            f"intermediate CA with the unknown critical extension {oids.TEST_UNKNOWN_EXTENSION}",
+        ),
+        _signed_as(ctx, reissued, key),
+    )
 
 
 # --- class 8: not for me -------------------------------------------------------------
@@ -1159,6 +1328,7 @@ _MAKERS: dict[str, Maker] = {
     "altered-content-swapped": _altered_content_swapped,
     "wrong-signer-certificate": _wrong_signer_certificate,
     "wrong-signer-identifier": _wrong_signer_identifier,
+    "wrong-signer-issued-by-end-entity": _issued_by_end_entity,
     "defective-revoked": _defective("revoked"),
     "defective-expired": _defective("expired"),
     "defective-not-yet-valid": _defective("not-yet-valid"),
@@ -1167,6 +1337,7 @@ _MAKERS: dict[str, Maker] = {
     "defective-sha1-certificate": _defective("sha1"),
     "defective-no-nonrepudiation": _defective("no-nonrepudiation"),
     "defective-gip-cps-oid": _defective("gip-cps-oid"),
+    "defective-unknown-critical-extension": _unknown_critical_extension,
     "not-for-me-other-recipient": _not_for_me_other,
     "not-for-me-wrong-key": _not_for_me_wrong_key,
     "not-for-me-truncated-key": _not_for_me_truncated,
