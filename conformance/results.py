@@ -193,6 +193,36 @@ class Counterexample(_Model):
     evidence: list[str] = Field(default_factory=list)
 
 
+class LookupFound(_Model):
+    mail: str = Field(description="the recipient's address")
+    dn: str = Field(description="the directory entry found for it")
+    serial: str = Field(description="the serial number (hex) of the encryption certificate chosen")
+
+
+class SuiteLookup(_Model):
+    """The suite's lookup in the CPS directory on behalf of a tool without a directory
+    client (agents.base.SuiteLookup), as facts: the report words them in each language."""
+
+    tool: str = Field(description="the agent the suite looked up for")
+    why: Literal["no-directory-client", "no-dirmngr"] = Field(
+        description="why the tool did not look up itself: it has no directory client, or "
+        "gpgsm's dirmngr is not installed here"
+    )
+    directory: str = Field(description="the directory, ldap://HOST:PORT/BASE")
+    found: list[LookupFound] = Field(
+        default_factory=list, description="the recipients found (before a failure, if any)"
+    )
+    failure: str | None = Field(
+        default=None,
+        description="the failure's kind (conformance.directory.lookup.FailureKind: absent, "
+        "unreachable, timeout, ...), null when every recipient was found; a failed lookup "
+        "is the suite's, never the tool's: nothing of the tool was observed",
+    )
+    reason: str | None = Field(
+        default=None, description="the failure's reason (English, naming the address)"
+    )
+
+
 class Cell(_Model):
     sender: str
     receiver: str
@@ -228,13 +258,14 @@ class Cell(_Model):
     waived: list[WaiverNote] = Field(
         default_factory=list, description="the waivers that cover this cell (run --waivers)"
     )
-    suite_lookup: str | None = Field(
+    suite_lookup: SuiteLookup | None = Field(
         default=None,
         description="at a first contact whose sender has no directory client of its own: "
-        "the suite's lookup on its behalf, as the sender's evidence notes it. The recipient's "
-        "certificate came from the suite, not from the tool; the verdict measures the tool's "
-        "encryption and the reading",
+        "the suite's lookup on its behalf (the basic example's). The recipient's certificate "
+        "came from the suite, not from the tool: the verdict measures the tool's encryption "
+        "and the reading; when the lookup failed, the cell is unsupported and not observed",
     )
+
     duration_s: float = 0.0
     transport: Transport = Field(
         default="memory",
@@ -301,6 +332,23 @@ class PracticeSoftware(_Model):
     source: str | None = None
 
 
+class KeyTransportChange(_Model):
+    """Why a rejection case's envelopes took another key transport than the usual one
+    (rejections.run.control_status): the receiver answered `usual_status` to the valid
+    message made with `usual`, and was given it again with `used`."""
+
+    used: str = Field(description="the key transport of the case's envelopes (rsa-oaep-sha256)")
+    usual: str = Field(description="the usual one, tried first (rsa-pkcs1v15)")
+    usual_status: str = Field(
+        description="the receiver's status code for the valid message with `usual` "
+        "(unsupported-algorithm)"
+    )
+    read: bool = Field(
+        description="whether the receiver read the valid message with `used` (false: it "
+        "broke on it, the case is an error)"
+    )
+
+
 class RejectionCaseResult(_Model):
     """One case of a rejection cell: the hostile message a receiver got and what it did."""
 
@@ -322,6 +370,12 @@ class RejectionCaseResult(_Model):
     examples: int = 0
     waived: list[WaiverNote] = Field(
         default_factory=list, description="the waivers that cover this case (run --waivers)"
+    )
+    key_transport: KeyTransportChange | None = Field(
+        default=None,
+        description="the key transport the case's envelopes used when not the usual "
+        "PKCS#1 v1.5 (null: the usual one, or no envelope), and why: the suite's choice, "
+        "never part of what the receiver said",
     )
 
 

@@ -17,7 +17,6 @@ import pytest
 from agents_support import need_tools
 from test_report_sample import sample_results
 
-from conformance.agents.recipients import SUITE_LOOKUP
 from conformance.directory import slapd
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
@@ -27,16 +26,18 @@ from conformance.profiles.schema import Profile
 from conformance.report import render_report
 from conformance.report.i18n import Translator
 from conformance.report.views import ReportModel
-from conformance.results import Results, load_results
+from conformance.results import LookupFound, Results, SuiteLookup, load_results
 
 MISSING = slapd.missing()
 needs_slapd = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 # The real engines that find no certificate themselves (gpgsm asks dirmngr).
 WITHOUT_CLIENT = ("openssl", "nss", "bouncycastle", "go-pkcs7", "pkijs")
-NOTE = (
-    f"{SUITE_LOOKUP} bouncycastle (it has none) looked agnes.renaud@osm-test.example up in "
-    "ldap://127.0.0.1:1234/o=TEST%20GIP-CPS,c=FR: uid=x, encryption certificate serial 1f (2.0 ms)"
+NOTE = SuiteLookup(
+    tool="bouncycastle",
+    why="no-directory-client",
+    directory="ldap://127.0.0.1:1234/o=TEST%20GIP-CPS,c=FR",
+    found=[LookupFound(mail="agnes.renaud@osm-test.example", dn="uid=x", serial="1f")],
 )
 
 
@@ -92,9 +93,13 @@ def test_a_tools_first_contact_is_credited_to_the_suite_lookup(
     )
     # Measured: the tool encrypted to what the suite found, the reference read it.
     assert cell.verdict == "pass", cell.reason
-    assert cell.suite_lookup is not None
-    assert cell.suite_lookup.startswith(f"{SUITE_LOOKUP} {sender} (it has none) looked ")
-    assert "encryption certificate serial" in cell.suite_lookup
+    lookup = cell.suite_lookup
+    assert lookup is not None and lookup.failure is None
+    assert (lookup.tool, lookup.why) == (sender, "no-directory-client")
+    (found,) = lookup.found
+    assert found.mail == cast.seat("reference", "receiver").party.email
+    assert found.dn.startswith("uid=") and int(found.serial, 16) > 0
+    assert "ms" not in lookup.model_dump_json()  # results carry no timing
 
 
 @needs_slapd
@@ -151,7 +156,11 @@ def test_the_page_says_the_suite_looked_up(
     detail = html[start : html.index("</section>", start)]
     assert detail.count('class="suite-lookup"') == 1
     assert line in detail.replace("&#39;", "'")
-    assert "(it has none) looked agnes.renaud@osm-test.example up" in detail  # the note, quoted
+    found = {  # what the lookup found, worded from its facts in the page's language
+        "en": "agnes.renaud@osm-test.example found in ldap://127.0.0.1:1234/",
+        "fr": "agnes.renaud@osm-test.example trouvé dans ldap://127.0.0.1:1234/",
+    }
+    assert found[lang] in detail
     sheet = (tmp_path / pv.sender.page).read_text("utf-8")
     assert re.search(f'data-fn="sign-encrypt" title="[^"]*{re.escape(escaped)}', sheet)
     # A pair whose sender looked up itself says nothing of it.
@@ -172,4 +181,4 @@ def test_results_json_keeps_who_looked_up(tmp_path: Path) -> None:
 def test_the_run_summary_counts_the_suite_lookups(tmp_path: Path) -> None:
     assert "suite's lookup" not in summary(sample_results(tmp_path))
     printed = summary(_marked(tmp_path))
-    assert "suite's lookup: 1 first-contact cells, on behalf of docteur-net-cps" in printed
+    assert "suite's lookup: 1 first-contact cells, on behalf of bouncycastle" in printed

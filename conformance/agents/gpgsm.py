@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from conformance import pem_files
 from conformance.agents import mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest, SendResult
-from conformance.agents.recipients import SUITE_LOOKUP, looked_up, needs_lookup
+from conformance.agents.recipients import OnBehalf, looked_up, needs_lookup
 from conformance.agents.tool_agent import (
     P12_PASSWORD,
     PartyFiles,
@@ -155,10 +155,9 @@ class GpgsmAgent(ToolAgent):
         asks the directory over LDAP; what it found is exported and imported, as Kleopatra's
         lookup does. Without dirmngr, the suite's lookup, labelled so."""
         if not needs_lookup(request) or request.directory is None:
-            return looked_up(request, ev, f"{SUITE_LOOKUP} gpgsm")
+            return looked_up(request, ev, self.id)  # nothing to look up, or nowhere to
         if self.dirmngr_client is None:
-            who = f"{SUITE_LOOKUP} gpgsm (dirmngr is not installed)"
-            return looked_up(request, ev, who)
+            return looked_up(request, ev, OnBehalf(self.id, "no-dirmngr"))
         try:
             home = self._lookup_home(request.directory)
         except UserError as exc:

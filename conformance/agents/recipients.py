@@ -6,24 +6,39 @@ received earlier, or imported by hand: there is none of either for a colleague
 never met). The profile agent looks up through LDAP itself. One rule for the real
 engines without a directory client (openssl, NSS, BouncyCastle, Go pkcs7, PKI.js,
 whose profiles say `directory` as a project choice; gpgsm without dirmngr): the
-suite looks up on their behalf and says so in the evidence, and the cell says so
-too (`Cell.suite_lookup`). A failed lookup is the sender's clear refusal, never a
-message encrypted to some other key.
+suite looks up on their behalf and says so in the evidence's notes, and records
+it as facts (`Evidence.suite_lookup`: for whom, why, what it found or why it
+failed) that the cell carries (`Cell.suite_lookup`). A failed lookup is a clear
+refusal, never a message encrypted to some other key: the sender's own when the
+product looked up itself, the suite's (nothing of the tool observed) when the
+suite looked up for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from conformance.agents.base import Evidence, SendRequest, SendResult
+from conformance.agents.base import (
+    Evidence,
+    LookupHit,
+    SendRequest,
+    SendResult,
+    SuiteLookup,
+    SuiteLookupWhy,
+)
 from conformance.core.vocabulary import CertificateSource
-from conformance.directory.lookup import NO_CERTIFICATE, Lookup, LookupFailure
+from conformance.directory.lookup import NO_CERTIFICATE, FailureKind, Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.status import ErrorCode
 
 # How the evidence names a lookup the suite made for a tool without a directory client.
 SUITE_LOOKUP = "the suite's lookup on behalf of"
+# ...and why, in the evidence's English (the report words `SuiteLookup.why` itself).
+WHY: dict[SuiteLookupWhy, str] = {
+    "no-directory-client": "it has none",
+    "no-dirmngr": "dirmngr is not installed",
+}
 
 HOW = {
     "prior-message": "from a signed message received earlier",
@@ -49,10 +64,22 @@ def refusal(request: SendRequest, agent_id: str, how: CertificateSource) -> Send
     )
 
 
-def looked_up(request: SendRequest, ev: Evidence, who: str) -> SendRequest | SendResult:
+@dataclass(frozen=True)
+class OnBehalf:
+    """The suite looking up for a tool that cannot (`why`): its lookup is recorded as facts
+    on the evidence (`Evidence.suite_lookup`), beside the notes."""
+
+    tool: str
+    why: SuiteLookupWhy
+
+    def __str__(self) -> str:
+        return f"{SUITE_LOOKUP} {self.tool} ({WHY[self.why]})"
+
+
+def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRequest | SendResult:
     """`request` with every recipient's encryption certificate found in its directory, or
-    the refusal saying which lookup failed and why. `who` names who looked up (the
-    product itself, or the suite on a tool's behalf), for the evidence."""
+    the refusal saying which lookup failed and why. `who` names who looked up: the product
+    itself (its id), or the suite on a tool's behalf (`OnBehalf`, recorded as facts too)."""
     if not needs_lookup(request):
         return request
     if request.directory is None:
@@ -61,26 +88,52 @@ def looked_up(request: SendRequest, ev: Evidence, who: str) -> SendRequest | Sen
             None, ErrorCode.NO_RECIPIENT_CERTIFICATE, f"{NO_CERTIFICATE}: {to} (no directory given)"
         )
     found = []
+    hits: list[LookupHit] = []
+    behalf = who if isinstance(who, OnBehalf) else None
+
+    def record(failure: FailureKind | None = None, reason: str | None = None) -> None:
+        if behalf is not None:
+            ev.suite_lookup = SuiteLookup(
+                behalf.tool, behalf.why, str(request.directory), tuple(hits), failure, reason
+            )
+
     try:
         with Lookup(request.directory) as lookup:
             for mail in request.recipient_emails:
                 hit = lookup.encryption_certificate(mail)
                 found.append(hit.certificate)
-                serial = f"{hit.certificate.serial_number:x}"
+                hits.append(LookupHit(mail, hit.dn, f"{hit.certificate.serial_number:x}"))
                 ev.notes.append(
-                    f"{who} looked {mail} up in {request.directory}: {hit.dn}, encryption "
-                    f"certificate serial {serial} ({hit.seconds * 1000:.1f} ms)"
+                    f"{who} {_found(hits[-1], request.directory)} ({hit.seconds * 1000:.1f} ms)"
                 )
                 ev.notes.extend(f"{who}: {note}" for note in hit.notes)
     except LookupFailure as exc:
         ev.notes.append(f"{who}: lookup failed ({exc.kind}): {exc.reason}")
+        record(exc.kind, exc.reason)
         return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, exc.reason, ev)
     except UserError as exc:  # a malformed directory address
+        record("bad-url", str(exc))
         return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, str(exc), ev)
+    record()
     return replace(request, recipients=tuple(found))
 
 
-def suite_lookup(ev: Evidence) -> str | None:
-    """The evidence note of a lookup the suite made on a tool's behalf, or None when the
-    product looked up itself: what the suite found is never credited to the tool."""
-    return next((note for note in ev.notes if note.startswith(SUITE_LOOKUP)), None)
+def _found(hit: LookupHit, directory: str) -> str:
+    return (
+        f"looked {hit.mail} up in {directory}: {hit.dn}, encryption certificate serial {hit.serial}"
+    )
+
+
+def suite_lookup(ev: Evidence) -> SuiteLookup | None:
+    """The lookup the suite made on a tool's behalf, or None when the product looked up
+    itself (or nobody did): what the suite found is never credited to the tool."""
+    return ev.suite_lookup
+
+
+def described(lookup: SuiteLookup) -> str:
+    """The suite's lookup in English, as the evidence notes it (without the timing): a
+    reason of the suite's, for a cell or a fault cell."""
+    who = OnBehalf(lookup.tool, lookup.why)
+    if lookup.failure is not None:
+        return f"{who}: lookup failed ({lookup.failure}): {lookup.reason}"
+    return f"{who} " + "; ".join(_found(hit, lookup.directory) for hit in lookup.found)

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from conformance import pem_files
 from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
-from conformance.agents.recipients import SUITE_LOOKUP, looked_up
+from conformance.agents.recipients import OnBehalf, looked_up
 from conformance.agents.tools import ToolRun, ToolTimeout, run
 from conformance.core import certificates
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Digest, Party
@@ -352,7 +352,7 @@ class ToolAgent(ABC):
     def _find_recipients(self, request: SendRequest, ev: Evidence) -> SendRequest | SendResult:
         """A first contact's certificates: the tool has no directory client, so the suite
         looks up on its behalf, and the evidence says so (gpgsm overrides this)."""
-        return looked_up(request, ev, f"{SUITE_LOOKUP} {self.id} (it has none)")
+        return looked_up(request, ev, OnBehalf(self.id, "no-directory-client"))
 
     def _recipients(self, request: SendRequest) -> list[x509.Certificate]:
         recipients = list(request.recipients)

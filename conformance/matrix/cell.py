@@ -4,7 +4,8 @@
 - a generated example fails      -> partial (the shrunk counterexample kept)
 - none fails                     -> pass
 - a side does not do the function -> unsupported
-- the route's own size limit (run --max-message-bytes) refuses the basic example
+- the route's own size limit (run --max-message-bytes) refuses the basic example,
+  or the suite's lookup on a tool's behalf fails for it
                                  -> unsupported (nothing of the products observed)
 - the harness breaks             -> error (never fail)
 """
@@ -27,7 +28,7 @@ from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import LargeObservation, exchange_large
 from conformance.matrix.sent import algorithms_in, sent_algorithms
-from conformance.results import Cell, Counterexample, Transport
+from conformance.results import Cell, Counterexample, SuiteLookup, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
@@ -125,7 +126,7 @@ def _judge(
     cell.examples = 1
     cell.services = obs.services
     # A tool without a directory client is never credited with the suite's lookup for it.
-    cell.suite_lookup = suite_lookup(obs.send.evidence) if obs.send else None
+    cell.suite_lookup = _suite_lookup(obs)
     evidence.observation("basic", obs, basic.describe())
     checked = validate(obs, sender, receiver, world)
     report = checked.report if checked is not None else None
@@ -188,7 +189,7 @@ def _judge_large(
         obs = exchange_large(function, size, sender, receiver, world, Path(work))
     cell.examples = 1
     cell.services = obs.services
-    cell.suite_lookup = suite_lookup(obs.send.evidence) if obs.send else None
+    cell.suite_lookup = _suite_lookup(obs)
     evidence.large_observation("large", obs, large_description(function, size))
     if obs.ok:
         cell.verdict = "pass"
@@ -196,9 +197,16 @@ def _judge_large(
         _not_through(cell, obs)
 
 
+def _suite_lookup(obs: Observation | LargeObservation) -> SuiteLookup | None:
+    """The facts of the suite's lookup on the sender's behalf, if it made one."""
+    found = suite_lookup(obs.send.evidence) if obs.send else None
+    return SuiteLookup.model_validate(found, from_attributes=True) if found else None
+
+
 def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:
     """A basic example that did not go through: `fail`, unless the route's own size limit
-    refused it (`exchange.undelivered`): then nothing of the products was observed, and
+    refused it (`exchange.undelivered`) or the suite's lookup for the sender failed
+    (`exchange.send_refusal`): then nothing of the products was observed, and
     the cell is `unsupported` with that reason, as a cell the suite could not run here
     (`Cell.observed` false): never the products' failure (the pairs, the claims and the
     finding gate leave it out)."""
@@ -211,7 +219,7 @@ class _Search:
     tried: int = 0
     counterexample: tuple[Scenario, Observation] | None = None
     repeated: bool = True  # False: the counterexample did not fail again when replayed
-    not_observed: int = 0  # generated examples the route's own size limit refused
+    not_observed: int = 0  # generated examples not observed (route's size limit, suite's lookup)
     not_observed_reason: str | None = None  # the first one's
 
 
@@ -234,8 +242,9 @@ def _search(
             return
         obs = exchange(scenario, sender, receiver, world)
         if not obs.observed:
-            # Over the route's own size limit: not an example of the products, neither
-            # counted nor a failure (the search keeps its number of examples).
+            # Over the route's own size limit, or the suite's lookup failed: not an example
+            # of the products, neither counted nor a failure (the search keeps its number
+            # of examples).
             if best is None:
                 state.not_observed += 1
                 state.not_observed_reason = state.not_observed_reason or obs.reason

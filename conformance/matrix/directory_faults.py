@@ -24,7 +24,7 @@ from cryptography import x509
 from conformance.agents import identity_files as files
 from conformance.agents import mime_wrap
 from conformance.agents.base import SendRequest, SendResult
-from conformance.agents.recipients import suite_lookup
+from conformance.agents.recipients import described, suite_lookup
 from conformance.core import cms
 from conformance.core.vocabulary import Party
 from conformance.directory.faults import (
@@ -185,7 +185,8 @@ def fault_cell(
         return FaultCell(sender_id, fault, "error", sent.reason, seconds)
     suite = suite_lookup(sent.evidence)
     if suite is not None:  # the tool has no directory client: the suite's doing, not its own
-        return FaultCell(sender_id, fault, "not-applicable", f"not measured: {suite}", seconds)
+        reason = f"not measured: {described(suite)}"
+        return FaultCell(sender_id, fault, "not-applicable", reason, seconds)
     if sent.message is None:
         if EXPECTED[fault] == "refuse":
             if control is not None:

@@ -18,6 +18,7 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception, SendReques
 # One error for "the harness or an agent broke" (a cell's `error`, never `fail`): the
 # harness client's, so that a harness child's crash raised anywhere below is one too.
 from conformance.agents.harness import HarnessError as HarnessError
+from conformance.agents.recipients import described, suite_lookup
 from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
@@ -88,8 +89,9 @@ class Observation:
     delivered: bytes | None = None
     send: SendResult | None = None
     reception: Reception | None = None
-    # False: the route's own size limit (--max-message-bytes) refused the message, so
-    # nothing of the products was observed (`undelivered`).
+    # False: the route's own size limit (--max-message-bytes) refused the message
+    # (`undelivered`), or the suite's own lookup on a tool's behalf failed
+    # (`send_refusal`), so nothing of the products was observed.
     observed: bool = True
 
 
@@ -127,7 +129,7 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     request = send_request(scenario, entity, sender, receiver, world)
     sent = sender.agent.send(request)
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
-    obs.reason = send_refusal(sent, sender)
+    obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
         return obs
     obs.message = sent.message
@@ -155,14 +157,21 @@ def undelivered(exc: DeliveryError) -> tuple[str, bool]:
     return f"not delivered: {exc}", True
 
 
-def send_refusal(sent: SendResult, sender: Seat) -> str | None:
-    """Why nothing was sent, as a cell's reason, or None when a message was; the sender's
-    `internal` is the harness's error, never a verdict."""
+def send_refusal(sent: SendResult, sender: Seat) -> tuple[str | None, bool]:
+    """Why nothing was sent, as a cell's reason (None when a message was), and whether it
+    tells of the products; the sender's `internal` is the harness's error, never a
+    verdict. A lookup the suite made on a tool's behalf that failed (its slapd did not
+    answer, say) is the suite's failure, not the tool's: nothing of either product was
+    observed, as with the route's own size limit (`undelivered`). A product that looked
+    up itself and failed refused: its own finding."""
     if sent.message is not None:
-        return None
+        return None, True
     if sent.error is ErrorCode.INTERNAL:
         raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
-    return f"sender cannot send: {sent.reason}"
+    lookup = suite_lookup(sent.evidence)
+    if lookup is not None and lookup.failure is not None:
+        return f"not observed: {described(lookup)}; the suite's failure, not the sender's", False
+    return f"sender cannot send: {sent.reason}", True
 
 
 def read_delivered(

@@ -85,7 +85,9 @@ class LargeObservation:
     send: SendResult | None = None
     status: Status | None = None
     notes: list[str] = field(default_factory=list)
-    observed: bool = True  # False: refused by the route's own size limit (`undelivered`)
+    # False: refused by the route's own size limit (`undelivered`), or the suite's lookup
+    # on a tool's behalf failed (`send_refusal`)
+    observed: bool = True
 
 
 def exchange_large(
@@ -109,7 +111,7 @@ def exchange_large(
             message_path.write_bytes(sent.message)
             sent.message = b""  # on the file now
     obs.send = sent
-    obs.reason = send_refusal(sent, sender)
+    obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
         return obs
     obs.message = Kept.of_file(message_path)

@@ -210,12 +210,20 @@ def summary(results: Results) -> str:
             f"non-conformant messages: {len(nonconformant)} cells "
             f"(policy {results.run.settings.get('policy', 'osm-2008')}; verdicts unchanged)"
         )
-    looked_up = [c for c in results.cells if c.suite_lookup]
-    if looked_up:
-        tools = ", ".join(sorted({c.sender for c in looked_up}))
+    lookups = [cell.suite_lookup for cell in results.cells if cell.suite_lookup]
+    found = [lookup for lookup in lookups if lookup.failure is None]
+    failed = [lookup for lookup in lookups if lookup.failure is not None]
+    if found:
+        tools = ", ".join(sorted({lookup.tool for lookup in found}))
         lines.append(
-            f"suite's lookup: {len(looked_up)} first-contact cells, on behalf of {tools} "
+            f"suite's lookup: {len(found)} first-contact cells, on behalf of {tools} "
             "(no directory client; the verdicts measure their encryption and the reading)"
+        )
+    if failed:  # the suite's failure, never the tool's: its cells are not observed
+        tools = ", ".join(sorted({lookup.tool for lookup in failed}))
+        lines.append(
+            f"suite's lookup failed: {len(failed)} first-contact cells, on behalf of {tools} "
+            "(unsupported, not observed: nothing of the tool measured there)"
         )
     ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})
     if 1 < len(ids) <= 30:

@@ -5,12 +5,12 @@ the valid message they are made from first (read once per control key: a receive
 that does not read it proves nothing by refusing the hostile ones, and the judge
 calls the case not-applicable; an envelope the receiver lacks an algorithm for is
 tried again with RSA-OAEP, and when that one is read the case's hostile envelopes
-use it, the variant line and the reason saying so), then the deterministic basic
-variant, then hypothesis draws variants (positions, bytes, which certificate)
-looking for one the receiver accepts; the first false accept is shrunk and kept
-with its seed, which replays it. An accepted basic variant is replayed once too:
-an acceptance that does not happen again still stands, its reason saying so. The
-cell's verdict:
+use it, the variant line and the case's `key_transport` saying so), then the
+deterministic basic variant, then hypothesis draws variants (positions, bytes,
+which certificate) looking for one the receiver accepts; the first false accept
+is shrunk and kept with its seed, which replays it. An accepted basic variant is
+replayed once too: an acceptance that does not happen again still stands, its
+reason saying so. The cell's verdict:
 
 - any case accepted                 -> accepts (naming the case and the services claimed)
 - the harness broke on a case       -> error (never accepts, never refuses)
@@ -47,7 +47,12 @@ from conformance.rejections.hostile import (
 )
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
-from conformance.results import RejectionCaseInfo, RejectionCaseResult, RejectionCell
+from conformance.results import (
+    KeyTransportChange,
+    RejectionCaseInfo,
+    RejectionCaseResult,
+    RejectionCell,
+)
 from conformance.search import as_observed, searched
 from conformance.status import ErrorCode, Status
 
@@ -164,12 +169,13 @@ FALLBACK_TRANSPORT: KeyTransport = "rsa-oaep-sha256"
 @dataclass(frozen=True)
 class Control:
     """The receiver's answer to a case's valid message (`status`) and the key transport
-    of that message's envelope, which the hostile ones then use. `note` says why when it
-    is not the usual key transport; the case's reason and evidence carry it."""
+    of that message's envelope, which the hostile ones then use. `change` says why when
+    it is not the usual key transport: the case result carries it as a field, the
+    evidence as its `control:` line (never inside the receiver's answer)."""
 
     status: Status
     key_transport: KeyTransport = KEY_TRANSPORT
-    note: str = ""
+    change: KeyTransportChange | None = None
 
 
 def _read_control(
@@ -214,15 +220,12 @@ def control_status(
     other = _read_control(case, producer, receiver, pki, controls, FALLBACK_TRANSPORT)
     if isinstance(other, str):
         return other
-    if other.ok:
-        return Control(
-            other,
-            FALLBACK_TRANSPORT,
-            f"envelopes with {FALLBACK_TRANSPORT}: the valid message with {KEY_TRANSPORT} "
-            f"is not read ({_code(usual)}), with {FALLBACK_TRANSPORT} it is",
+    broke = ErrorCode.INTERNAL in {e.code for e in other.errors}  # it broke: an error
+    if other.ok or broke:
+        change = KeyTransportChange(
+            used=FALLBACK_TRANSPORT, usual=KEY_TRANSPORT, usual_status=_code(usual), read=other.ok
         )
-    if ErrorCode.INTERNAL in {e.code for e in other.errors}:  # it broke: an error
-        return Control(other, FALLBACK_TRANSPORT, f"the valid message with {FALLBACK_TRANSPORT}")
+        return Control(other, FALLBACK_TRANSPORT, change)
     # Not the key transport (AES-GCM the receiver lacks, say): judged on the usual
     # message, as a receiver that reads PKCS#1 v1.5 is.
     return Control(usual)
@@ -238,8 +241,18 @@ def _lacks_algorithm(status: Status) -> bool:
     return primary is not None and primary.code == ErrorCode.UNSUPPORTED_ALGORITHM
 
 
-def _noted(reason: str, control: Control) -> str:
-    return f"{reason}; {control.note}" if control.note else reason
+def _control_line(change: KeyTransportChange | None) -> str:
+    """The evidence's `control:` line (English): the key transport the envelopes took and
+    why, or "" for the usual one."""
+    if change is None:
+        return ""
+    tried = (
+        f"envelopes with {change.used}: the valid message with {change.usual} is not read "
+        f"({change.usual_status}), "
+    )
+    if not change.read:
+        return f"{tried}and the receiver broke on the one with {change.used}"
+    return f"{tried}with {change.used} it is"
 
 
 def attempt(
@@ -370,9 +383,10 @@ def run_case(
         variant=basic.hostile.wording.en if basic.hostile is not None else "",
         variant_fr=basic.hostile.wording.fr if basic.hostile is not None else None,
         claimed=list(basic.judgement.claimed),
-        reason=_noted(basic.judgement.reason, control),
-        evidence=evidence.attempt(prefix, basic, expected, control.note),
+        reason=basic.judgement.reason,
+        evidence=evidence.attempt(prefix, basic, expected, _control_line(control.change)),
         examples=1,
+        key_transport=control.change,
     )
     if basic.judgement.outcome == "accepts":
         # Replayed once, as the search replays what it finds: an acceptance that does not
@@ -381,7 +395,7 @@ def run_case(
             case, producer, receiver, pki, settings.policy, control.status, key_transport=transport
         )
         repeated = again.judgement.outcome != "refuses"
-        result.reason = _noted(as_observed(basic.judgement.reason, repeated), control)
+        result.reason = as_observed(basic.judgement.reason, repeated)
         return result
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
@@ -392,9 +406,12 @@ def run_case(
         result.variant = found.hostile.wording.en if found.hostile is not None else ""
         result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
-        result.reason = _noted(as_observed(found.judgement.reason, repeated), control)
+        result.reason = as_observed(found.judgement.reason, repeated)
         result.seed = seed
-        result.evidence += evidence.attempt(f"{prefix}.shrunk", found, expected, control.note)
+        shrunk = evidence.attempt(
+            f"{prefix}.shrunk", found, expected, _control_line(control.change)
+        )
+        result.evidence += shrunk
     return result
 
 

@@ -159,6 +159,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "certificat du destinataire trouvé par la suite, pas par l'émetteur",
         "recipient's certificate looked up by the suite, not by the sender",
     ),
+    "mark.suite_lookup_failed": (
+        "la recherche de la suite pour l'émetteur a échoué : rien de l'émetteur n'est mesuré",
+        "the suite's lookup for the sender failed: nothing of the sender is measured",
+    ),
     "mark.assumed": (
         "fait supposé (absent du document source)",
         "assumed fact (not in the source document)",
@@ -444,6 +448,20 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ref.variant": ("Variante", "Variant"),
     "ref.claimed": ("Services prétendus à tort", "Services wrongly claimed"),
     "ref.said": ("Réponse du destinataire", "What the receiver said"),
+    # results.KeyTransportChange: the suite's choice, apart from what the receiver said
+    "ref.key_transport": ("Transport de clé des enveloppes", "The envelopes' key transport"),
+    "ref.key_transport_text": (
+        "{used}, choisi par la suite : le message valide en {usual} n'est pas lu ({code}), "
+        "en {used} il l'est",
+        "{used}, chosen by the suite: the valid message with {usual} is not read ({code}), "
+        "with {used} it is",
+    ),
+    "ref.key_transport_broke": (
+        "{used}, essayé par la suite : le message valide en {usual} n'est pas lu ({code}), "
+        "et le destinataire s'est interrompu sur celui en {used}",
+        "{used}, tried by the suite: the valid message with {usual} is not read ({code}), "
+        "and the receiver broke on the one with {used}",
+    ),
     "ref.seed": ("Graine (rejoue la variante)", "Seed (replays the variant)"),
     "ref.spec": ("Référence", "Reference"),
     "ref.examples": ("Variantes essayées", "Variants tried"),
@@ -709,11 +727,61 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "detail.sent": ("Envoyé", "Sent"),
     "detail.suite_lookup": ("Certificat du destinataire", "Recipient's certificate"),
     "detail.suite_lookup_text": (
-        "cherché dans l'annuaire par la suite pour le compte de {sender} (sans client "
-        "d'annuaire ici) : le verdict mesure son chiffrement et la lecture, pas une recherche "
-        "de sa part",
-        "looked up in the directory by the suite on behalf of {sender} (no directory client "
-        "here): the verdict measures its encryption and the reading, not a lookup of its own",
+        "cherché dans l'annuaire par la suite pour le compte de {sender} ({why}) : le verdict "
+        "mesure son chiffrement et la lecture, pas une recherche de sa part",
+        "looked up in the directory by the suite on behalf of {sender} ({why}): the verdict "
+        "measures its encryption and the reading, not a lookup of its own",
+    ),
+    "detail.suite_lookup_found": (
+        "{mail} trouvé dans {url} : {dn}, certificat de chiffrement de numéro de série {serial}",
+        "{mail} found in {url}: {dn}, encryption certificate serial {serial}",
+    ),
+    "detail.suite_lookup_failed": (
+        "la recherche faite dans l'annuaire par la suite pour le compte de {sender} ({why}) a "
+        "échoué ({kind}) : rien de {sender} n'a été mesuré, ni chiffrement ni lecture",
+        "the suite's lookup in the directory on behalf of {sender} ({why}) failed ({kind}): "
+        "nothing of {sender} was measured, neither encryption nor reading",
+    ),
+    # results.SuiteLookup.why: why the suite looked up for a tool
+    "lookup.why.no-directory-client": ("sans client d'annuaire ici", "no directory client here"),
+    "lookup.why.no-dirmngr": ("dirmngr n'est pas installé ici", "dirmngr is not installed here"),
+    # results.SuiteLookup.failure (conformance.directory.lookup.FailureKind)
+    "lookup_failure.absent": ("aucune entrée pour l'adresse", "no entry for the address"),
+    "lookup_failure.no-encryption-certificate": (
+        "l'entrée ne publie aucun certificat de chiffrement",
+        "the entry publishes no encryption certificate",
+    ),
+    "lookup_failure.expired": (
+        "tout certificat de chiffrement hors de sa période de validité",
+        "every encryption certificate outside its validity",
+    ),
+    "lookup_failure.revoked": (
+        "tout certificat de chiffrement valide révoqué",
+        "every valid encryption certificate revoked",
+    ),
+    "lookup_failure.untrusted": (
+        "aucun certificat de chiffrement émis par une AC de l'annuaire",
+        "no encryption certificate issued by a CA of the directory",
+    ),
+    "lookup_failure.other-address": (
+        "les certificats de chiffrement ne nomment que d'autres adresses",
+        "the encryption certificates name other addresses only",
+    ),
+    "lookup_failure.ambiguous": (
+        "plusieurs entrées pour l'adresse",
+        "several entries for the address",
+    ),
+    "lookup_failure.unreachable": (
+        "rien ne répond à l'adresse de l'annuaire",
+        "nothing answers at the directory's address",
+    ),
+    "lookup_failure.timeout": (
+        "l'annuaire n'a pas répondu à temps",
+        "the directory did not answer in time",
+    ),
+    "lookup_failure.bad-url": (
+        "adresse d'annuaire invalide",
+        "not an ldap://HOST:PORT/BASE address",
     ),
     "detail.said": ("Réponse du destinataire", "What the receiver said"),
     "detail.validator": ("Validateur", "Validator"),

@@ -25,6 +25,7 @@ from conformance.results import (
     Cell,
     Contradiction,
     Fact,
+    KeyTransportChange,
     Pair,
     Provenance,
     Results,
@@ -445,6 +446,17 @@ class Said:
 
 
 @dataclass(frozen=True)
+class LookupView:
+    """The suite's lookup on a sender's behalf at a first contact (Cell.suite_lookup), in
+    the page's language: what it means for the verdict (`text`), what it found (`found`),
+    and a failure's reason (`reason`, the suite's English, quoted)."""
+
+    text: str
+    found: list[str]
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Written:
     """A text the suite wrote during the run (a counterexample, a hostile variant) as a
     page shows it: in the page's language, or in English with `lang` saying so when
@@ -551,7 +563,8 @@ class ReportModel:
         if view.nonconformant:
             parts.append(f"{t('mark.nonconformant')} ({', '.join(view.nonconformant)})")
         if cell is not None and cell.suite_lookup:
-            parts.append(t("mark.suite_lookup"))
+            failed = cell.suite_lookup.failure is not None
+            parts.append(t("mark.suite_lookup_failed" if failed else "mark.suite_lookup"))
         if change is not None:
             before = t(f"verdict.{change.before or 'missing'}")
             after = t(f"verdict.{change.after or 'missing'}")
@@ -724,6 +737,37 @@ class ReportModel:
         if cell.verdict == "error" and said.words == reason:
             return Said(self.t("said.harness"), reason)
         return said
+
+    def suite_lookup(self, cell: Cell, sender: str) -> LookupView | None:
+        """The suite's lookup for `sender` (its display name), worded from its facts in the
+        page's language; a failed one says nothing of the sender was measured."""
+        lookup = cell.suite_lookup
+        if lookup is None:
+            return None
+        t = self.t
+        why = t(f"lookup.why.{lookup.why}")
+        found = [
+            t(
+                "detail.suite_lookup_found",
+                mail=f.mail,
+                url=lookup.directory,
+                dn=f.dn,
+                serial=f.serial,
+            )
+            for f in lookup.found
+        ]
+        if lookup.failure is not None:
+            kind = t.label("lookup_failure", lookup.failure)
+            text = t("detail.suite_lookup_failed", sender=sender, why=why, kind=kind)
+            return LookupView(text, found, lookup.reason)
+        return LookupView(t("detail.suite_lookup_text", sender=sender, why=why), found)
+
+    def key_transport(self, change: KeyTransportChange) -> str:
+        """Why a rejection case's envelopes took another key transport, in the page's
+        language: the suite's choice, shown apart from what the receiver said."""
+        status = self.t.label("errcode", change.usual_status)
+        key = "ref.key_transport_text" if change.read else "ref.key_transport_broke"
+        return self.t(key, used=change.used, usual=change.usual, code=status)
 
     def said_text(self, reason: str) -> Said:
         """A reason that ends with what a receiver answered (`<status code>: <its words>`
