@@ -239,3 +239,8 @@ def test_the_run_summary_counts_a_failed_suite_lookup_apart(
     printed = summary(results)
     assert "suite's lookup: 1 first-contact cells, on behalf of openssl" in printed
     assert "suite's lookup failed: 1 first-contact cells, on behalf of openssl" in printed
+    assert "(no directory client; the verdicts measure" in printed
+    # gpgsm without dirmngr is looked up for too, and the summary says why.
+    other.suite_lookup = found.model_copy(update={"tool": "gpgsm", "why": "no-dirmngr"})
+    printed = summary(results)
+    assert "on behalf of gpgsm (gpgsm without dirmngr; the verdicts measure" in printed

@@ -189,6 +189,10 @@ def _waive(results: Results, path: Path) -> None:
     results.run.settings["waivers"] = str(path)
 
 
+# Why the suite looked up for a tool (results.SuiteLookup.why), as the summary says it.
+_WHY = {"no-directory-client": "no directory client", "no-dirmngr": "gpgsm without dirmngr"}
+
+
 def summary(results: Results) -> str:
     verdicts = Counter(c.verdict for c in results.cells)
     interop = Counter(p.interop for p in results.pairs)
@@ -215,9 +219,11 @@ def summary(results: Results) -> str:
     failed = [lookup for lookup in lookups if lookup.failure is not None]
     if found:
         tools = ", ".join(sorted({lookup.tool for lookup in found}))
+        whys = {lookup.why for lookup in found}
+        why = "; ".join(_WHY[w] for w in sorted(whys))
         lines.append(
             f"suite's lookup: {len(found)} first-contact cells, on behalf of {tools} "
-            "(no directory client; the verdicts measure their encryption and the reading)"
+            f"({why}; the verdicts measure their encryption and the reading)"
         )
     if failed:  # the suite's failure, never the tool's: its cells are not observed
         tools = ", ".join(sorted({lookup.tool for lookup in failed}))
