@@ -407,3 +407,34 @@ def test_forked_child_gets_its_own_token(identities: list[Path], no_token_env: N
     verify(parent_key, b"forked", signature, "sha1", "rsa-pss")
     # the parent's token still works
     verify(parent_key, b"after", parent_key.sign(b"after", "sha1", "rsa-pss"), "sha1", "rsa-pss")
+
+
+@needs_softhsm
+@pytest.mark.softhsm
+def test_a_module_loaded_before_any_token_is_provisioned_is_pointed_at_it(
+    identities: list[Path],
+) -> None:
+    """A Pkcs11Token opened first (the library then initialised on whatever SOFTHSM2_CONF
+    said) does not leave the process blind to the token provisioned after: a fresh
+    process, as the library is initialised once per process."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from conformance.token import pkcs11 as p11, softhsm\n"
+        "from conformance.token.base import KeyNotFound\n"
+        "try:\n"
+        "    p11.Pkcs11Token(softhsm.module_path(), 'NO-SUCH-TOKEN', '0000')\n"
+        "except KeyNotFound:\n"
+        "    pass\n"
+        "setup = softhsm.provision([Path(sys.argv[1])])\n"
+        "print(setup.token().key('alice', 'sign').label)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SOFTHSM2_CONF"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(identities[0])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.stdout.strip() == "alice-sign", done.stderr

@@ -107,9 +107,20 @@ def load_library(module: Path | str) -> Any:
             )
         raise MissingComponent(f"PKCS#11 module {path} does not exist")
     try:
-        return pkcs11.lib(str(path))
+        lib = pkcs11.lib(str(path))
     except (RuntimeError, OSError) as exc:
         raise TokenError(f"cannot load PKCS#11 module {path}: {exc!r}") from None
+    _LOADED.add(str(path))
+    return lib
+
+
+# The modules this process has loaded (and so initialised, on the configuration of then).
+_LOADED: set[str] = set()
+
+
+def loaded(module: Path | str) -> bool:
+    """Whether this process has loaded (and initialised) the module already."""
+    return str(Path(module)) in _LOADED
 
 
 # One logged-in session per (module, token serial) in this process: PKCS#11

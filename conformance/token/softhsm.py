@@ -130,11 +130,13 @@ def activate(setup: SoftHsmSetup) -> None:
     current = _ACTIVE.get(key)
     if current == (os.getpid(), setup.conf):
         return
+    initialised = current is not None or p11.loaded(setup.module)
     os.environ["SOFTHSM2_CONF"] = str(setup.conf)
     lib = p11.load_library(setup.module)
-    if current is not None:
-        # Loaded on another directory (or inherited through fork): C_Finalize then
-        # C_Initialize makes SoftHSM read SOFTHSM2_CONF again.
+    if initialised:
+        # Loaded on another directory (or inherited through fork, or loaded by a direct
+        # Pkcs11Token before any activation): C_Finalize then C_Initialize makes SoftHSM
+        # read SOFTHSM2_CONF again.
         p11.forget_sessions(setup.module)
         lib.reinitialize()
     _ACTIVE[key] = (os.getpid(), setup.conf)
