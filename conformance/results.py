@@ -223,6 +223,11 @@ class SuiteLookup(_Model):
     )
 
 
+# Where a basic example that did not go through stopped: the sender did not send, the
+# route did not deliver, or the receiver did not read it as sent.
+FailedAt = Literal["sender", "route", "receiver"]
+
+
 class Cell(_Model):
     sender: str
     receiver: str
@@ -257,6 +262,12 @@ class Cell(_Model):
     )
     waived: list[WaiverNote] = Field(
         default_factory=list, description="the waivers that cover this cell (run --waivers)"
+    )
+    failed_at: FailedAt | None = Field(
+        default=None,
+        description="where the basic example stopped when it did not go through: the sender "
+        "did not send it, the route did not deliver it, or the receiver did not read it as "
+        "sent (the reason is that side's answer); null when it went through",
     )
     suite_lookup: SuiteLookup | None = Field(
         default=None,

@@ -119,3 +119,31 @@ def test_a_generated_example_whose_suite_lookup_failed_is_not_counted(
     assert cell.reason.startswith("2 more generated example(s) not counted, not observed: ")
     assert "lookup failed (timeout)" in cell.reason
     assert cell.suite_lookup is not None and cell.suite_lookup.failure is None
+
+
+def test_the_page_says_whose_answer_it_shows(cast: Cast, tmp_path: Any) -> None:
+    """A sender's refusal is shown as the sender's answer, not the receiver's; an example
+    that went through names no side."""
+    from test_report_sample import sample_results
+
+    from conformance.report.i18n import Translator
+    from conformance.report.views import ReportModel
+
+    with slapd.down(BASE) as broken:
+        refused = _cell(cast, "reference", replace(cast.world(), directory=broken.url))
+    assert refused.failed_at == "sender"
+    passed = run_cell(
+        cast.seat("openssl", "sender"),
+        cast.seat("reference", "receiver"),
+        "sign",
+        cast.world(),
+        CellSettings(examples=1),
+    )
+    assert (passed.verdict, passed.failed_at) == ("pass", None)
+    for lang, sender_said, receiver_said in (
+        ("fr", "Réponse de l'émetteur", "Réponse du destinataire"),
+        ("en", "What the sender said", "What the receiver said"),
+    ):
+        model = ReportModel(sample_results(tmp_path), Translator(lang))
+        assert model.said_label(refused) == sender_said
+        assert model.said_label(passed) == receiver_said

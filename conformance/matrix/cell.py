@@ -211,7 +211,7 @@ def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:
     (`Cell.observed` false): never the products' failure (the pairs, the claims and the
     finding gate leave it out)."""
     cell.verdict = "fail" if obs.observed else "unsupported"
-    cell.reason, cell.observed = obs.reason, obs.observed
+    cell.reason, cell.observed, cell.failed_at = obs.reason, obs.observed, obs.failed_at
 
 
 @dataclass

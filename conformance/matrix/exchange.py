@@ -25,6 +25,7 @@ from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
 from conformance.mail.delivery import DeliveryError, OverRouteLimit
+from conformance.results import FailedAt
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode, Status
@@ -93,6 +94,7 @@ class Observation:
     # (`undelivered`), or the suite's own lookup on a tool's behalf failed
     # (`send_refusal`), so nothing of the products was observed.
     observed: bool = True
+    failed_at: FailedAt | None = None  # the side it stopped at, when not ok
 
 
 def send_request(
@@ -131,15 +133,19 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
     obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
+        obs.failed_at = "sender"
         return obs
     obs.message = sent.message
     try:
         delivered = world.transport(sent.message, receiver.party.email)
     except DeliveryError as exc:
         obs.reason, obs.observed = undelivered(exc)
+        obs.failed_at = "route"
         return obs
     obs.delivered = delivered
-    return read_delivered(scenario, receiver, delivered, world, obs)
+    read_delivered(scenario, receiver, delivered, world, obs)
+    obs.failed_at = None if obs.ok else "receiver"
+    return obs
 
 
 def undelivered(exc: DeliveryError) -> tuple[str, bool]:

@@ -36,6 +36,7 @@ from conformance.matrix.exchange import (
     send_request,
     undelivered,
 )
+from conformance.results import FailedAt
 from conformance.scenarios import compare
 from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity
 from conformance.status import Status
@@ -88,6 +89,7 @@ class LargeObservation:
     # False: refused by the route's own size limit (`undelivered`), or the suite's lookup
     # on a tool's behalf failed (`send_refusal`)
     observed: bool = True
+    failed_at: FailedAt | None = None  # the side it stopped at, when not ok
 
 
 def exchange_large(
@@ -113,6 +115,7 @@ def exchange_large(
     obs.send = sent
     obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
+        obs.failed_at = "sender"
         return obs
     obs.message = Kept.of_file(message_path)
     delivered_path = message_path
@@ -126,12 +129,14 @@ def exchange_large(
             carried = world.transport(message_path.read_bytes(), receiver.party.email)
         except DeliveryError as exc:
             obs.reason, obs.observed = undelivered(exc)
+            obs.failed_at = "route"
             return obs
         delivered_path = work / "delivered.eml"
         delivered_path.write_bytes(carried)
         kept = Kept.of_file(delivered_path)
         obs.delivered = kept if kept.sha256 != obs.message.sha256 else None
     _read(function, size, entity, receiver, world, delivered_path, obs)
+    obs.failed_at = None if obs.ok else "receiver"
     return obs
 
 

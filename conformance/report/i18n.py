@@ -784,6 +784,9 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "not an ldap://HOST:PORT/BASE address",
     ),
     "detail.said": ("Réponse du destinataire", "What the receiver said"),
+    # Cell.failed_at: the side a basic example stopped at, when not the receiver
+    "detail.said.sender": ("Réponse de l'émetteur", "What the sender said"),
+    "detail.said.route": ("Réponse de la route", "What the route said"),
     "detail.validator": ("Validateur", "Validator"),
     # the chooser's page, "Choisir pour mon cabinet" (osm-conformance choose, docs/choose.md)
     "title.choose": ("Choisir pour mon cabinet", "Choosing for my practice"),

@@ -718,8 +718,15 @@ class ReportModel:
         return Written(english, "en")
 
     # -- the cell's dialog -----------------------------------------------------------
+    def said_label(self, cell: Cell) -> str:
+        """Whose answer `said` gives: the receiver's, or the sender's or the route's when the
+        basic example stopped there (`Cell.failed_at`)."""
+        side = cell.failed_at
+        return self.t("detail.said" if side in (None, "receiver") else f"detail.said.{side}")
+
     def said(self, cell: Cell) -> Said | None:
-        """What the receiver answered, in the page's language, with its own words."""
+        """What the receiver answered (or the side the example stopped at: `said_label`), in
+        the page's language, with its own words."""
         if cell.verdict in ("pass", "partial"):  # the basic example; a partial's failing
             return Said(self.t("said.delivered"))  # answer is its counterexample's reason
         reason = cell.reason
