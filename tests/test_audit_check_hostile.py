@@ -12,22 +12,14 @@ import threading
 from pathlib import Path
 
 import pytest
+from check_support import HEADER, SIGNED, TRUST
 
 from conformance.check import CheckReport, run_checks
 from conformance.check.model import Check
 from conformance.cli import main
-from conformance.paths import PKI_DIR, REPO_DIR
+from conformance.paths import REPO_DIR
 
-SIGNED = (REPO_DIR / "vectors" / "golden" / "reference" / "sign.eml").read_bytes()
 ENCRYPTED = REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml"
-HEADER = (
-    b"From: a@b.example\r\nTo: c@d.example\r\nDate: Tue, 15 Jul 2025 10:00:00 +0200\r\n"
-    b"Message-ID: <x@y.example>\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
-)
-TRUST = {
-    "trust": [PKI_DIR / "ca" / "root.pem"],
-    "crls": [PKI_DIR / "ca" / "root.crl.pem", PKI_DIR / "ca" / "intermediate.crl.pem"],
-}
 
 
 def _check(message: bytes) -> CheckReport:

@@ -6,44 +6,16 @@ path that fails for every receiver (the unknown CA carried, its root no anchor) 
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime
-
+from check_support import signed_letter
 from cryptography import x509
 
 from conformance.check import CheckReport, run_checks
 from conformance.check.model import Check
 from conformance.pki.model import load_pki
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
 from conformance.token.files import intermediates
-from conformance.token.software import SoftwareKey
 
 PKI = load_pki()
-TEXT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
 TRUST = {"trust": PKI.trust_paths(), "crls": PKI.crl_paths()}
-
-
-def _signed(sender: str, carried: list[x509.Certificate]) -> bytes:
-    """A message signed by `sender`, carrying its signature certificate and `carried`."""
-    who, to = PKI.identities[sender], PKI.identities["pro02"]
-    headers = Headers(
-        from_addr=who.email,
-        to=[to.email],
-        subject="Compte rendu",
-        date=datetime(2025, 3, 1, 12, tzinfo=UTC),
-    )
-    signer = SoftwareKey(who.private_key("sign"), who.certificate("sign"), sender)
-    return build_message(
-        TEXT,
-        "sign",
-        SendOptions(),
-        signer,
-        carried,
-        [],
-        headers,
-        rng=random.Random(1).randbytes,
-    )
 
 
 def _chain(report: CheckReport) -> Check:
@@ -52,7 +24,7 @@ def _chain(report: CheckReport) -> Check:
 
 
 def test_the_recipients_chain_completes_a_path_the_message_leaves_short() -> None:
-    alone = _signed("pro01", [])
+    alone = signed_letter("pro01", [])
     recipient = PKI.identities["pro02"].directory
     with_identity = _chain(run_checks(alone, identity_dir=recipient, **TRUST))  # type: ignore[arg-type]
     assert (with_identity.status, with_identity.checked) == ("SUCCESS", True), with_identity
@@ -67,7 +39,7 @@ def test_the_recipients_chain_completes_a_path_the_message_leaves_short() -> Non
 
 
 def test_a_full_chain_needs_no_identity() -> None:
-    carried = _signed("pro01", [PKI.intermediate])
+    carried = signed_letter("pro01", [PKI.intermediate])
     assert _chain(run_checks(carried, **TRUST)).status == "SUCCESS"  # type: ignore[arg-type]
 
 
@@ -79,7 +51,7 @@ def test_a_path_to_an_unknown_root_is_an_error_with_or_without_identity() -> Non
     whole = x509.load_pem_x509_certificates((directory / "chain.pem").read_bytes())
     recipient = PKI.identities["pro02"].directory
     for carried in (whole, intermediates(directory)):
-        message = _signed("defect-unknown-root", carried)
+        message = signed_letter("defect-unknown-root", carried)
         for identity in (None, recipient):
             report = run_checks(message, identity_dir=identity, **TRUST)  # type: ignore[arg-type]
             check = _chain(report)

@@ -4,12 +4,11 @@ the policies, and docs/check-rules.md kept in sync with the code."""
 from __future__ import annotations
 
 import json
-import random
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from check_support import signed_letter
 
 from conformance.check.catalogue import GROUPS, all_rules, rule_ids
 from conformance.check.i18n import Words
@@ -20,40 +19,14 @@ from conformance.cli import main
 from conformance.errors import UserError
 from conformance.paths import REPO_DIR
 from conformance.pki.model import load_pki
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
-from conformance.token.software import SoftwareKey
 
 PKI = load_pki()
-TEXT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
-
-
-def _message(sender: str = "pro01", subject: str = "Compte rendu") -> bytes:
-    who = PKI.identities[sender]
-    to = PKI.identities["pro02"]
-    headers = Headers(
-        from_addr=who.email,
-        to=[to.email],
-        subject=subject,
-        date=datetime(2025, 3, 1, 12, tzinfo=UTC),
-    )
-    signer = SoftwareKey(who.private_key("sign"), who.certificate("sign"), sender)
-    return build_message(
-        TEXT,
-        "sign",
-        SendOptions(),
-        signer,
-        [PKI.intermediate],
-        [],
-        headers,
-        rng=random.Random(1).randbytes,
-    )
 
 
 @pytest.fixture
 def good(tmp_path: Path) -> Path:
     path = tmp_path / "good.eml"
-    path.write_bytes(_message())
+    path.write_bytes(signed_letter())
     return path
 
 
@@ -83,7 +56,7 @@ def test_exit_1_when_an_error_rule_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "revoked.eml"
-    path.write_bytes(_message("defect-revoked"))
+    path.write_bytes(signed_letter("defect-revoked"))
     args: list[str | Path] = [path, "--trust", PKI.trust_paths()[0]]
     for crl in PKI.crl_paths():
         args += ["--crl", crl]
@@ -95,7 +68,7 @@ def test_exit_1_when_an_error_rule_fails(
 
 def test_warnings_only_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "sha1-cert.eml"
-    path.write_bytes(_message("defect-sha1"))
+    path.write_bytes(signed_letter("defect-sha1"))
     code, out, _ = _run(capsys, path)
     assert code == 0 and "AVERTISSEMENT" in out
     assert out.splitlines()[0].startswith("Verdict : conforme (")
@@ -154,7 +127,7 @@ def test_html_is_self_contained_and_escapes_the_subject(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "xss.eml"
-    path.write_bytes(_message(subject="<script>alert(1)</script> & co"))
+    path.write_bytes(signed_letter(subject="<script>alert(1)</script> & co"))
     out_file = tmp_path / "report.html"
     code, _, _ = _run(capsys, path, "--html", out_file)
     html = out_file.read_text(encoding="utf-8")
@@ -252,7 +225,7 @@ def test_what_a_rule_found_and_expected_is_in_the_chosen_language(
     """`check --lang fr` gives each rule's details in French (the rule writes both), the
     English ones unchanged with --lang en; the HTML page likewise, and the JSON stays English."""
     path = tmp_path / "message.eml"
-    path.write_bytes(_message(sender))
+    path.write_bytes(signed_letter(sender))
     report = check_saved_file(path.read_bytes(), trust=PKI.trust_paths(), crls=PKI.crl_paths())
     words = Words("fr")
     english = []

@@ -10,22 +10,13 @@ import re
 from typing import get_args
 
 import pytest
+from check_support import HEADER, SIGNED, TRUST
 
 from conformance.check import CheckReport, run_checks
 from conformance.check.i18n import DEFECTS_FR, Words, defect_text
 from conformance.check.render import html_page, text_table
 from conformance.core.mime import Defect, DefectCode
-from conformance.paths import PKI_DIR, REPO_DIR
 
-SIGNED = (REPO_DIR / "vectors" / "golden" / "reference" / "sign.eml").read_bytes()
-HEADER = (
-    b"From: a@b.example\r\nTo: c@d.example\r\nDate: Tue, 15 Jul 2025 10:00:00 +0200\r\n"
-    b"Message-ID: <x@y.example>\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
-)
-TRUST = {
-    "trust": [PKI_DIR / "ca" / "root.pem"],
-    "crls": [PKI_DIR / "ca" / "root.crl.pem", PKI_DIR / "ca" / "intermediate.crl.pem"],
-}
 TEXT = b"Content-Type: text/plain\r\n\r\nx\r\n"
 
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import base64
 import os
-import random
 import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+from check_support import signed_letter
 from cryptography import x509
 from test_check_french_defects import _ENGLISH, _QUOTED
 
@@ -36,8 +35,6 @@ from conformance.core.vocabulary import Digest, KeyTransport, SignatureAlgorithm
 from conformance.errors import UserError
 from conformance.paths import REPO_DIR
 from conformance.pki.model import load_pki
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
 from conformance.smime.validate import ChainReason, ChainResult
 from conformance.token import softhsm
 from conformance.token.base import KeyNotFound, TokenError, TokenErrorCode, UnsupportedMechanism
@@ -163,25 +160,9 @@ def test_bad_cipher_parameters_are_french() -> None:
     assert french.startswith("non déchiffré : chiffrement du contenu : 1.2.840.113549.3.2 (")
 
 
-def _signed(sender: str, carried: list[x509.Certificate]) -> bytes:
-    who, to = PKI.identities[sender], PKI.identities["pro02"]
-    headers = Headers(
-        from_addr=who.email,
-        to=[to.email],
-        subject="Compte rendu",
-        date=datetime(2025, 3, 1, 12, tzinfo=UTC),
-    )
-    signer = SoftwareKey(who.private_key("sign"), who.certificate("sign"), sender)
-    text = b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
-    options = SendOptions()
-    return build_message(
-        text, "sign", options, signer, carried, [], headers, rng=random.Random(1).randbytes
-    )
-
-
 def test_a_path_failure_is_french() -> None:
     directory = PKI.identities["defect-unknown-root"].directory
-    report = run_checks(_signed("defect-unknown-root", intermediates(directory)), **TRUST)
+    report = run_checks(signed_letter("defect-unknown-root", intermediates(directory)), **TRUST)
     (check,) = report.by_id("CERT-001")
     assert check.status == "ERROR" and "unknown issuer: no path to a trust anchor" in check.found
     (french,) = _french(report, "CERT-001")
@@ -239,7 +220,7 @@ def test_the_runners_fallbacks_are_french(monkeypatch: pytest.MonkeyPatch) -> No
         raise RuntimeError("boom")
 
     monkeypatch.setitem(catalogue._RULES, rule.id, replace(rule, function=broken))
-    report = run_checks(_signed("pro01", [PKI.intermediate]), **TRUST)
+    report = run_checks(signed_letter("pro01", [PKI.intermediate]), **TRUST)
     (check,) = report.by_id("HDR-001")
     assert check.found.startswith("the validator failed on this rule: RuntimeError: boom")
     (french,) = _french(report, "HDR-001")
@@ -699,7 +680,7 @@ def _raise(exc: Exception) -> None:
     raise exc
 
 
-_SIGNED = _signed("pro01", [PKI.intermediate])
+_SIGNED = signed_letter("pro01", [PKI.intermediate])
 
 
 def _from(field: bytes, sender: bytes | None = None) -> bytes:

@@ -7,11 +7,10 @@ anchors the rule is not checked."""
 
 from __future__ import annotations
 
-import random
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from check_support import signed_letter
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -20,30 +19,10 @@ from conformance.check.catalogue import rule_ids
 from conformance.check.model import Check
 from conformance.check.policy import load_policy
 from conformance.pki.model import load_pki
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
-from conformance.token.software import SoftwareKey
 
 PKI = load_pki()
 TRUST: dict[str, Any] = {"trust": PKI.trust_paths(), "crls": PKI.crl_paths()}
 ISSUER = "TEST AC Professionnels de sant"
-
-
-def _signed(carried: list[x509.Certificate]) -> bytes:
-    """A message signed by pro01 for pro02, carrying its signature certificate and `carried`."""
-    who, to = PKI.identities["pro01"], PKI.identities["pro02"]
-    headers = Headers(
-        from_addr=who.email,
-        to=[to.email],
-        subject="Compte rendu",
-        date=datetime(2025, 3, 1, 12, tzinfo=UTC),
-    )
-    signer = SoftwareKey(who.private_key("sign"), who.certificate("sign"), "pro01")
-    text = b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
-    options = SendOptions()
-    return build_message(
-        text, "sign", options, signer, carried, [], headers, rng=random.Random(1).randbytes
-    )
 
 
 def _carried(report: CheckReport) -> Check:
@@ -52,7 +31,7 @@ def _carried(report: CheckReport) -> Check:
 
 
 def test_a_message_carrying_none_of_its_cas_is_warned_naming_the_issuer() -> None:
-    alone = _signed([])
+    alone = signed_letter("pro01", [])
     recipient = PKI.identities["pro02"].directory
     for identity in (None, recipient):
         report = run_checks(alone, identity_dir=identity, **TRUST)
@@ -69,7 +48,7 @@ def test_a_message_carrying_none_of_its_cas_is_warned_naming_the_issuer() -> Non
 
 
 def test_the_whole_chain_carried_passes() -> None:
-    check = _carried(run_checks(_signed([PKI.intermediate]), **TRUST))
+    check = _carried(run_checks(signed_letter("pro01", [PKI.intermediate]), **TRUST))
     assert check.status == "SUCCESS" and check.found.startswith("1 issuing CA(s) in the message")
 
 
@@ -77,7 +56,7 @@ def test_a_signer_issued_by_an_anchor_needs_carry_nothing(tmp_path: Path) -> Non
     """The intermediate given as the trust anchor: the chain up to it is the signer alone."""
     anchor = tmp_path / "intermediate.pem"
     anchor.write_bytes(PKI.intermediate.public_bytes(serialization.Encoding.PEM))
-    check = _carried(run_checks(_signed([]), trust=[anchor]))
+    check = _carried(run_checks(signed_letter("pro01", []), trust=[anchor]))
     assert check.status == "SUCCESS" and check.found.startswith("0 issuing CA(s)")
 
 
@@ -90,14 +69,14 @@ def test_a_root_above_the_cas_carried_is_not_asked_for(tmp_path: Path) -> None:
     ]
     anchor = tmp_path / "other-root.pem"
     anchor.write_bytes(roots[0].public_bytes(serialization.Encoding.PEM))
-    report = run_checks(_signed([PKI.intermediate]), trust=[anchor])
+    report = run_checks(signed_letter("pro01", [PKI.intermediate]), trust=[anchor])
     check = _carried(report)
     assert check.status == "SUCCESS" and "the receiver must hold it" in check.found
     assert report.by_id("CERT-001")[0].status == "ERROR"
 
 
 def test_without_trust_anchors_it_is_not_checked() -> None:
-    check = _carried(run_checks(_signed([])))
+    check = _carried(run_checks(signed_letter("pro01", [])))
     assert (check.status, check.checked) == ("INFO", False)
 
 
