@@ -133,7 +133,7 @@ def test_the_page_words_the_suite_lookup_in_its_language(
         "GIP-CPS,c=FR, encryption certificate serial 1f",
     }
     assert found[lang] in detail
-    why = {"fr": "(sans client d'annuaire ici)", "en": "(no directory client here)"}
+    why = {"fr": "(sans client d'annuaire)", "en": "(no directory client)"}
     assert why[lang] in detail
     # Never the evidence's English note, quoted or read back.
     assert "on behalf of openssl" not in detail and " ms)" not in detail
@@ -154,8 +154,10 @@ def test_a_failed_suite_lookup_is_no_measure_of_the_tool(
     measures = {"fr": "le verdict mesure son chiffrement", "en": "the verdict measures its"}
     assert measures[lang] not in lookup.text
     failed = {
-        "fr": "a échoué (l'annuaire n'a pas répondu à temps) : rien de OpenSSL n'a été mesuré",
-        "en": "failed (the directory did not answer in time): nothing of OpenSSL was measured",
+        "fr": "a échoué (l'annuaire n'a pas répondu à temps) : rien d'aucun des deux produits "
+        "n'a été mesuré",
+        "en": "failed (the directory did not answer in time): nothing of either product was "
+        "measured",
     }
     assert failed[lang] in lookup.text
     assert lookup.found == [] and lookup.reason == failure.reason  # quoted: the suite's words
@@ -222,8 +224,8 @@ def test_a_receiver_that_broke_on_the_oaep_message_is_said_so(tmp_path: Path) ->
     model = ReportModel(sample_results(tmp_path), Translator("fr"))
     assert model.key_transport(change) == (
         "rsa-oaep-sha256, essayé par la suite : le message valide en rsa-pkcs1v15 n'est pas lu "
-        "(algorithme non accepté), et le destinataire s'est interrompu sur celui en "
-        "rsa-oaep-sha256"
+        "(algorithme non accepté), et le harnais du destinataire a échoué sur celui en "
+        "rsa-oaep-sha256 (une erreur interne, pas sa réponse)"
     )
 
 
@@ -237,8 +239,8 @@ def test_the_run_summary_counts_a_failed_suite_lookup_apart(
     assert other is not None
     other.suite_lookup = found
     printed = summary(results)
-    assert "suite's lookup: 1 first-contact cells, on behalf of openssl" in printed
-    assert "suite's lookup failed: 1 first-contact cells, on behalf of openssl" in printed
+    assert "suite's lookup: 1 first-contact cell, on behalf of openssl" in printed
+    assert "suite's lookup failed: 1 first-contact cell, on behalf of openssl" in printed
     assert "(no directory client; the verdicts measure" in printed
     # gpgsm without dirmngr is looked up for too, and the summary says why.
     other.suite_lookup = found.model_copy(update={"tool": "gpgsm", "why": "no-dirmngr"})

@@ -358,7 +358,7 @@ def test_every_decryption_error_has_its_french() -> None:
         assert said.en == "english" and "{" not in said.fr, code
         _english_free(said.fr)
     rc2 = DecryptionError("RC2 key of 0 bytes", "key-length", (("length", 0), ("expected", 0)))
-    assert decryption_text(rc2).fr == "clé RC2 de 0 octets"
+    assert decryption_text(rc2).fr == "clé RC2 de 0 octet"
 
 
 def test_content_that_cannot_decrypt_says_why_in_french() -> None:
@@ -424,7 +424,7 @@ def test_an_identifier_is_french() -> None:
     assert by_key.fr == "identifiant de clé du sujet 01ab"
     unreadable = identifier_text(Identifier(None, b"\x30\x03\x02\x01", 16))
     assert unreadable.en == "issuer an unreadable name (4 bytes), serial 0x10"
-    assert unreadable.fr == "émetteur un nom illisible (4 octets), numéro de série 0x10"
+    assert unreadable.fr == "émetteur illisible (4 octets), numéro de série 0x10"
 
 
 def test_the_parse_failure_has_a_title_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:

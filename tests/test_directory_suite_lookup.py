@@ -181,4 +181,4 @@ def test_results_json_keeps_who_looked_up(tmp_path: Path) -> None:
 def test_the_run_summary_counts_the_suite_lookups(tmp_path: Path) -> None:
     assert "suite's lookup" not in summary(sample_results(tmp_path))
     printed = summary(_marked(tmp_path))
-    assert "suite's lookup: 1 first-contact cells, on behalf of bouncycastle" in printed
+    assert "suite's lookup: 1 first-contact cell, on behalf of bouncycastle" in printed

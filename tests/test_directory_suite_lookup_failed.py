@@ -131,7 +131,11 @@ def test_the_page_says_whose_answer_it_shows(cast: Cast, tmp_path: Any) -> None:
 
     with slapd.down(BASE) as broken:
         refused = _cell(cast, "reference", replace(cast.world(), directory=broken.url))
+        suites = _cell(cast, "openssl", replace(cast.world(), directory=broken.url))
     assert refused.failed_at == "sender"
+    # The suite's own failed lookup: no side answered, and its English is not quoted as
+    # anyone's words (the lookup's line says what failed).
+    assert (suites.observed, suites.failed_at) == (False, None)
     passed = run_cell(
         cast.seat("openssl", "sender"),
         cast.seat("reference", "receiver"),
@@ -147,3 +151,6 @@ def test_the_page_says_whose_answer_it_shows(cast: Cast, tmp_path: Any) -> None:
         model = ReportModel(sample_results(tmp_path), Translator(lang))
         assert model.said_label(refused) == sender_said
         assert model.said_label(passed) == receiver_said
+        assert model.said_label(suites) == receiver_said
+        said = model.said(suites)
+        assert said is not None and said.words is None

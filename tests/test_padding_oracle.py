@@ -183,7 +183,7 @@ def _checked(der: bytes, key: PrivateKeyHandle) -> str | None:
     reader.read(parse_message(entity))
     envelope = reader.layers[0].envelope
     assert envelope is not None and envelope.decrypted is False
-    return envelope.decrypt_error
+    return None if envelope.decrypt_failure is None else envelope.decrypt_failure.en
 
 
 def test_the_untampered_message_decrypts(export: Path) -> None:

@@ -33,9 +33,9 @@ Exit status:
   2  usage error (missing file, unknown policy, no test PKI for the default trust,
      with --identity an OSM_CONFORMANCE_TOKEN naming no token it can use)
   3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
-     no --identity for an encrypted message or a key of it the token cannot
-     open, or no --identity for a signed one that carries none of its signer's
-     CAs): not shown conformant
+     no --identity for an encrypted message, an identity whose key the token
+     cannot open, or no --identity for a signed message that carries none of
+     its signer's CAs): not shown conformant
 """
 
 

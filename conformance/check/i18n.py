@@ -195,7 +195,7 @@ TITLES_FR: Final[dict[str, str]] = {
     "CERT-010": "Taille de clé RSA et DSA permise par la politique",
     "CERT-011": "Algorithme de signature du certificat permis par la politique",
     "CERT-012": "Identifiant d'algorithme de clé publique standard",
-    "CERT-013": "Les AC émettrices du signataire sont dans le message",
+    "CERT-013": "AC émettrices du signataire présentes dans le message",
     "PAY-001": "Contenu HPRIM bien formé",
     "PAY-002": "HPRIM transporté octet pour octet",
 }
@@ -211,7 +211,8 @@ DEFECTS_FR: Final[dict[DefectCode, str]] = {
     "non-ascii-header": "octet {byte} dans la ligne d'en-tête {header_line}",
     "missing-boundary": "{content_type} sans paramètre boundary",
     "bad-boundary": (
-        "la frontière {boundary} n'est pas faite de 1 à 70 caractères de l'ensemble de la RFC 2046"
+        "le paramètre boundary {boundary} n'est pas fait de 1 à 70 caractères de l'ensemble de la "
+        "RFC 2046"
     ),
     "boundary-too-long": "paramètre boundary de plus de {max} caractères",
     "no-delimiter": "aucune ligne de délimitation {delimiter} dans le corps",
@@ -303,7 +304,7 @@ UNSUPPORTED_FR: Final[dict[UnsupportedCode, str]] = {
     "mask-generation": "fonction de génération de masque {mgf} (pas MGF1)",
     "pss-trailer": "trailerField autre que 1",
     "pss-salt": "RSASSA-PSS-params incorrects : longueur de sel {salt} hors de 0..{max}",
-    "bad-parameters": "{structure} incorrects : « {said} »",
+    "bad-parameters": "paramètres {structure} incorrects : « {said} »",
     "rc2-no-parameters": "RC2-CBCParameter absent",
     "rc2-bits": "RC2 à {bits} bits effectifs",
     "rc2-version": "rc2ParameterVersion {version}",
@@ -324,10 +325,10 @@ def unsupported_text(exc: UnsupportedAlgorithm) -> Bilingual:
 DECRYPTION_FR: Final[dict[DecryptionCode, str]] = {
     "not-whole-blocks": "le contenu chiffré n'est pas fait de blocs entiers",
     "bad-padding": "bourrage incorrect (mauvaise clé ou contenu chiffré altéré)",
-    "key-length": "{cipher} demande une clé de {expected} octets, reçu {length}",
+    "key-length": "{cipher} demande une clé de {expected} octets, clé reçue : {length} octets",
     "tag-mismatch": "l'étiquette d'authentification GCM ne correspond pas",
     "tag-length": "étiquette GCM de {length} octets, les paramètres disent {expected}",
-    "nonce-length": "nonce GCM de {length} octets (lisibles : de {minimum} à {maximum})",
+    "nonce-length": "nonce GCM de {length} octets (acceptés : de {minimum} à {maximum} octets)",
     "iv-length": "IV {cipher} de {length} octets, {expected} attendus",
 }
 
@@ -336,7 +337,8 @@ def decryption_text(exc: DecryptionError) -> Bilingual:
     """Why content cannot decrypt, in both languages (the English: the exception's)."""
     values = dict(exc.values)
     if exc.code == "key-length" and values.get("expected") == 0:  # RC2 takes 1 to 128 bytes
-        french = f"clé RC2 de {values['length']} octets"
+        length = values["length"]
+        french = f"clé RC2 de {length} octet{'s' if int(length) > 1 else ''}"
     else:
         french = DECRYPTION_FR[exc.code].format(**values)
     return Bilingual(french, str(exc))
@@ -365,7 +367,7 @@ def identifier_text(sid: Identifier) -> Bilingual:
     else:
         name = readable_name(sid.issuer)
         if name is None:
-            name = f"un nom illisible ({len(sid.issuer)} octets)"
+            name = f"illisible ({len(sid.issuer)} octets)"
         french = f"émetteur {name}, numéro de série {sid.serial:#x}"
     return Bilingual(french, describe_identifier(sid))
 

@@ -169,11 +169,6 @@ class EnvelopeFacts:
     cipher_problem: Bilingual | None = None  # `cipher` in both languages, when not a name alone
 
     @property
-    def decrypt_error(self) -> str | None:
-        """Why it did not decrypt, in English: the receiver's words, as the JSON shows them."""
-        return None if self.decrypt_failure is None else self.decrypt_failure.en
-
-    @property
     def cipher_text(self) -> Bilingual:
         """The cipher as a person reads it: its name, or its OID and what is wrong with it."""
         return self.cipher_problem or Bilingual.same(self.cipher)

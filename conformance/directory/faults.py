@@ -21,7 +21,7 @@ from cryptography import x509
 from conformance.directory import slapd
 from conformance.directory.tree import BASE_DN, Tree, build_tree, der, person_dn
 from conformance.pki.certs import end_entity_certificate
-from conformance.pki.model import Identity, TestPKI, read_private_key
+from conformance.pki.model import Identity, TestPKI
 
 Fault = Literal["absent", "signature-only", "expired-beside-renewal", "revoked", "down", "slow"]
 FAULTS: tuple[Fault, ...] = get_args(Fault)
@@ -62,7 +62,7 @@ def expired_predecessor(pki: TestPKI, identity: Identity) -> x509.Certificate:
         identity.email,
         old_key,  # type: ignore[arg-type]
         pki.intermediate,
-        read_private_key(pki.directory / "ca-keys" / "intermediate.key.pem"),
+        pki.intermediate_key(),
         serial=current.serial_number ^ 0x5A5A5A5A,
         not_before=datetime(2015, 1, 1, tzinfo=UTC),
         not_after=datetime(2019, 12, 31, 23, 59, 59, tzinfo=UTC),

@@ -133,7 +133,8 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
     obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
-        obs.failed_at = "sender"
+        # the sender's answer, unless the suite's own lookup for it failed (not observed)
+        obs.failed_at = "sender" if obs.observed else None
         return obs
     obs.message = sent.message
     try:

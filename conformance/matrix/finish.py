@@ -193,6 +193,10 @@ def _waive(results: Results, path: Path) -> None:
 _WHY = {"no-directory-client": "no directory client", "no-dirmngr": "gpgsm without dirmngr"}
 
 
+def _cells(count: int) -> str:
+    return f"{count} first-contact cell{'s' if count != 1 else ''}"
+
+
 def summary(results: Results) -> str:
     verdicts = Counter(c.verdict for c in results.cells)
     interop = Counter(p.interop for p in results.pairs)
@@ -222,13 +226,13 @@ def summary(results: Results) -> str:
         whys = {lookup.why for lookup in found}
         why = "; ".join(_WHY[w] for w in sorted(whys))
         lines.append(
-            f"suite's lookup: {len(found)} first-contact cells, on behalf of {tools} "
+            f"suite's lookup: {_cells(len(found))}, on behalf of {tools} "
             f"({why}; the verdicts measure their encryption and the reading)"
         )
     if failed:  # the suite's failure, never the tool's: its cells are not observed
         tools = ", ".join(sorted({lookup.tool for lookup in failed}))
         lines.append(
-            f"suite's lookup failed: {len(failed)} first-contact cells, on behalf of {tools} "
+            f"suite's lookup failed: {_cells(len(failed))}, on behalf of {tools} "
             "(unsupported, not observed: nothing of the tool measured there)"
         )
     ids = sorted({p.sender for p in results.pairs} | {p.receiver for p in results.pairs})

@@ -202,6 +202,11 @@ class TestPKI:
     def intermediates(self) -> list[x509.Certificate]:
         return [self.intermediate]
 
+    def intermediate_key(self) -> rsa.RSAPrivateKey:
+        """The intermediate CA's key (test keys, shipped): what the suite signs certificates
+        and CRLs with when it makes one the PKI has not (a directory fault, a hostile case)."""
+        return read_private_key(self.directory / "ca-keys" / "intermediate.key.pem")
+
     def server_certificate_path(self) -> Path:
         """The suite's mail servers' TLS certificate then its issuer (`server-localhost`)."""
         return self.directory / SERVER_CERT_FILE

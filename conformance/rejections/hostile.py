@@ -60,7 +60,7 @@ from conformance.pki.build import DEFAULT_SEED
 from conformance.pki.certs import cert_pem, end_entity_certificate, key_pem
 from conformance.pki.defects import DEFECT_NAMES_FR
 from conformance.pki.drbg import derived_serial
-from conformance.pki.model import Identity, TestPKI, read_private_key
+from conformance.pki.model import Identity, TestPKI
 from conformance.pki.rsakeys import derive_rsa_key
 from conformance.profiles.loader import load_profile
 from conformance.rejections.model import RejectionCase
@@ -728,7 +728,7 @@ def _unknown_critical_extension(ctx: _Context) -> Made:
     real = ctx.sender.certificate("sign")
     if real.issuer != ctx.pki.intermediate.subject:
         raise HostileError(f"{ctx.sender.id}'s certificate is not issued by the intermediate CA")
-    ca_key = read_private_key(ctx.pki.directory / "ca-keys" / "intermediate.key.pem")
+    ca_key = ctx.pki.intermediate_key()
     key = ctx.sender.private_key("sign")
     reissued = _certified(
         ctx,

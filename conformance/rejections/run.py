@@ -251,7 +251,8 @@ def _control_line(change: KeyTransportChange | None) -> str:
         f"({change.usual_status}), "
     )
     if not change.read:
-        return f"{tried}and the receiver broke on the one with {change.used}"
+        broke = "(an internal error, not its answer)"
+        return f"{tried}and the receiver's harness broke on the one with {change.used} {broke}"
     return f"{tried}with {change.used} it is"
 
 

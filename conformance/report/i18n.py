@@ -458,9 +458,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "ref.key_transport_broke": (
         "{used}, essayé par la suite : le message valide en {usual} n'est pas lu ({code}), "
-        "et le destinataire s'est interrompu sur celui en {used}",
+        "et le harnais du destinataire a échoué sur celui en {used} (une erreur interne, pas "
+        "sa réponse)",
         "{used}, tried by the suite: the valid message with {usual} is not read ({code}), "
-        "and the receiver broke on the one with {used}",
+        "and the receiver's harness broke on the one with {used} (an internal error, not its "
+        "answer)",
     ),
     "ref.seed": ("Graine (rejoue la variante)", "Seed (replays the variant)"),
     "ref.spec": ("Référence", "Reference"),
@@ -738,12 +740,13 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "detail.suite_lookup_failed": (
         "la recherche faite dans l'annuaire par la suite pour le compte de {sender} ({why}) a "
-        "échoué ({kind}) : rien de {sender} n'a été mesuré, ni chiffrement ni lecture",
+        "échoué ({kind}) : rien d'aucun des deux produits n'a été mesuré, ni chiffrement ni "
+        "lecture",
         "the suite's lookup in the directory on behalf of {sender} ({why}) failed ({kind}): "
-        "nothing of {sender} was measured, neither encryption nor reading",
+        "nothing of either product was measured, neither encryption nor reading",
     ),
     # results.SuiteLookup.why: why the suite looked up for a tool
-    "lookup.why.no-directory-client": ("sans client d'annuaire ici", "no directory client here"),
+    "lookup.why.no-directory-client": ("sans client d'annuaire", "no directory client"),
     "lookup.why.no-dirmngr": ("dirmngr n'est pas installé ici", "dirmngr is not installed here"),
     # results.SuiteLookup.failure (conformance.directory.lookup.FailureKind)
     "lookup_failure.absent": ("aucune entrée pour l'adresse", "no entry for the address"),
@@ -756,7 +759,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "every encryption certificate outside its validity",
     ),
     "lookup_failure.revoked": (
-        "tout certificat de chiffrement valide révoqué",
+        "tous les certificats de chiffrement valides sont révoqués",
         "every valid encryption certificate revoked",
     ),
     "lookup_failure.untrusted": (

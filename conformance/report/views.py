@@ -721,7 +721,7 @@ class ReportModel:
     def said_label(self, cell: Cell) -> str:
         """Whose answer `said` gives: the receiver's, or the sender's or the route's when the
         basic example stopped there (`Cell.failed_at`)."""
-        side = cell.failed_at
+        side = cell.failed_at if cell.observed else None  # not observed: no side answered
         return self.t("detail.said" if side in (None, "receiver") else f"detail.said.{side}")
 
     def said(self, cell: Cell) -> Said | None:
@@ -733,6 +733,8 @@ class ReportModel:
         if not reason:
             return None
         if not cell.observed:  # the suite could not run it here: its reason, not a product's
+            if cell.suite_lookup is not None and cell.suite_lookup.failure is not None:
+                return Said(self.t("said.not_observed"))  # its line above says what failed
             return Said(self.t("said.not_observed"), reason)
         if cell.verdict == "unsupported":
             sender = self.by_id.get(cell.sender)

@@ -176,7 +176,7 @@ def chain(context: Context) -> Iterator[Outcome]:
             found = Bilingual(
                 f"non vérifié : l'émetteur {missing} du {subject.label.fr} n'est ni dans le "
                 "message ni parmi les ancres de confiance ; --identity DIR donne les AC du "
-                "destinataire (son chain.pem), comme le récepteur les a",
+                "destinataire (son chain.pem), tels que le récepteur les détient",
                 f"not checked: the issuer {missing} of the {subject.label.en} is neither in "
                 "the message nor among the trust anchors; --identity DIR gives the recipient's "
                 "CAs (its chain.pem), as the receiver has them",
