@@ -193,6 +193,15 @@ class Counterexample(_Model):
     evidence: list[str] = Field(default_factory=list)
 
 
+# Why the suite looked a recipient up on a tool's behalf (SuiteLookup.why), and how the
+# evidence and the run's summary say it in English (the pages word it in their language).
+SuiteLookupWhy = Literal["no-directory-client", "no-dirmngr"]
+SUITE_LOOKUP_WHY: dict[str, str] = {
+    "no-directory-client": "no directory client",
+    "no-dirmngr": "dirmngr is not installed",
+}
+
+
 class LookupFound(_Model):
     mail: str = Field(description="the recipient's address")
     dn: str = Field(description="the directory entry found for it")
@@ -204,7 +213,7 @@ class SuiteLookup(_Model):
     client (agents.base.SuiteLookup), as facts: the report words them in each language."""
 
     tool: str = Field(description="the agent the suite looked up for")
-    why: Literal["no-directory-client", "no-dirmngr"] = Field(
+    why: SuiteLookupWhy = Field(
         description="why the tool did not look up itself: it has no directory client, or "
         "gpgsm's dirmngr is not installed here"
     )

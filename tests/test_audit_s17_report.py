@@ -245,4 +245,4 @@ def test_the_run_summary_counts_a_failed_suite_lookup_apart(
     # gpgsm without dirmngr is looked up for too, and the summary says why.
     other.suite_lookup = found.model_copy(update={"tool": "gpgsm", "why": "no-dirmngr"})
     printed = summary(results)
-    assert "on behalf of gpgsm (gpgsm without dirmngr; the verdicts measure" in printed
+    assert "on behalf of gpgsm (dirmngr is not installed; the verdicts measure" in printed

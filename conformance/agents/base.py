@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
 
 from cryptography import x509
 
 from conformance.core.vocabulary import Capabilities, Function, Party
-from conformance.directory.lookup import FailureKind
+from conformance.results import SuiteLookup
 from conformance.status import ErrorCode, Status
 
 if TYPE_CHECKING:
@@ -35,36 +35,6 @@ class SendRequest:
     # The CPS directory, ldap://HOST:PORT/BASE: where a sender handed no certificate for a
     # recipient (first contact, `recipients` empty) finds it, if its product looks there.
     directory: str | None = None
-
-
-# Why the suite looked a recipient up on a tool's behalf: the tool has no directory
-# client, or gpgsm's (dirmngr) is not installed here.
-SuiteLookupWhy = Literal["no-directory-client", "no-dirmngr"]
-
-
-@dataclass(frozen=True)
-class LookupHit:
-    """A recipient the suite found: the address, its directory entry and the serial (hex)
-    of the encryption certificate chosen."""
-
-    mail: str
-    dn: str
-    serial: str
-
-
-@dataclass(frozen=True)
-class SuiteLookup:
-    """A lookup the suite made in the directory on a tool's behalf, as facts (the report
-    words them in each language; the evidence notes say the same in English): never
-    credited to the tool. `failure` (a LookupFailure's kind) and `reason` when it failed,
-    the recipients found before it in `found`."""
-
-    tool: str
-    why: SuiteLookupWhy
-    directory: str
-    found: tuple[LookupHit, ...] = ()
-    failure: FailureKind | None = None
-    reason: str | None = None
 
 
 @dataclass

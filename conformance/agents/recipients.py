@@ -18,27 +18,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from conformance.agents.base import (
-    Evidence,
-    LookupHit,
-    SendRequest,
-    SendResult,
-    SuiteLookup,
-    SuiteLookupWhy,
-)
+from conformance.agents.base import Evidence, SendRequest, SendResult
 from conformance.core.vocabulary import CertificateSource
 from conformance.directory.lookup import NO_CERTIFICATE, FailureKind, Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
+from conformance.results import SUITE_LOOKUP_WHY, LookupFound, SuiteLookup, SuiteLookupWhy
 from conformance.status import ErrorCode
 
 # How the evidence names a lookup the suite made for a tool without a directory client.
 SUITE_LOOKUP = "the suite's lookup on behalf of"
-# ...and why, in the evidence's English (the report words `SuiteLookup.why` itself).
-WHY: dict[SuiteLookupWhy, str] = {
-    "no-directory-client": "it has none",
-    "no-dirmngr": "dirmngr is not installed",
-}
 
 HOW = {
     "prior-message": "from a signed message received earlier",
@@ -73,7 +62,7 @@ class OnBehalf:
     why: SuiteLookupWhy
 
     def __str__(self) -> str:
-        return f"{SUITE_LOOKUP} {self.tool} ({WHY[self.why]})"
+        return f"{SUITE_LOOKUP} {self.tool} ({SUITE_LOOKUP_WHY[self.why]})"
 
 
 def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRequest | SendResult:
@@ -88,13 +77,18 @@ def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRe
             None, ErrorCode.NO_RECIPIENT_CERTIFICATE, f"{NO_CERTIFICATE}: {to} (no directory given)"
         )
     found = []
-    hits: list[LookupHit] = []
+    hits: list[LookupFound] = []
     behalf = who if isinstance(who, OnBehalf) else None
 
     def record(failure: FailureKind | None = None, reason: str | None = None) -> None:
         if behalf is not None:
             ev.suite_lookup = SuiteLookup(
-                behalf.tool, behalf.why, str(request.directory), tuple(hits), failure, reason
+                tool=behalf.tool,
+                why=behalf.why,
+                directory=str(request.directory),
+                found=list(hits),
+                failure=failure,
+                reason=reason,
             )
 
     try:
@@ -102,7 +96,8 @@ def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRe
             for mail in request.recipient_emails:
                 hit = lookup.encryption_certificate(mail)
                 found.append(hit.certificate)
-                hits.append(LookupHit(mail, hit.dn, f"{hit.certificate.serial_number:x}"))
+                serial = f"{hit.certificate.serial_number:x}"
+                hits.append(LookupFound(mail=mail, dn=hit.dn, serial=serial))
                 ev.notes.append(
                     f"{who} {_found(hits[-1], request.directory)} ({hit.seconds * 1000:.1f} ms)"
                 )
@@ -118,16 +113,10 @@ def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRe
     return replace(request, recipients=tuple(found))
 
 
-def _found(hit: LookupHit, directory: str) -> str:
+def _found(hit: LookupFound, directory: str) -> str:
     return (
         f"looked {hit.mail} up in {directory}: {hit.dn}, encryption certificate serial {hit.serial}"
     )
-
-
-def suite_lookup(ev: Evidence) -> SuiteLookup | None:
-    """The lookup the suite made on a tool's behalf, or None when the product looked up
-    itself (or nobody did): what the suite found is never credited to the tool."""
-    return ev.suite_lookup
 
 
 def described(lookup: SuiteLookup) -> str:

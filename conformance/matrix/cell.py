@@ -21,7 +21,6 @@ from pathlib import Path
 
 from hypothesis import Phase, given
 
-from conformance.agents.recipients import suite_lookup
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
@@ -199,8 +198,7 @@ def _judge_large(
 
 def _suite_lookup(obs: Observation | LargeObservation) -> SuiteLookup | None:
     """The facts of the suite's lookup on the sender's behalf, if it made one."""
-    found = suite_lookup(obs.send.evidence) if obs.send else None
-    return SuiteLookup.model_validate(found, from_attributes=True) if found else None
+    return obs.send.evidence.suite_lookup if obs.send else None
 
 
 def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:

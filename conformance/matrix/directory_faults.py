@@ -24,7 +24,7 @@ from cryptography import x509
 from conformance.agents import identity_files as files
 from conformance.agents import mime_wrap
 from conformance.agents.base import SendRequest, SendResult
-from conformance.agents.recipients import described, suite_lookup
+from conformance.agents.recipients import described
 from conformance.core import cms
 from conformance.core.vocabulary import Party
 from conformance.directory.faults import (
@@ -183,7 +183,7 @@ def fault_cell(
     seconds = round(time.perf_counter() - started, 3)
     if sent.message is None and sent.error is ErrorCode.INTERNAL:
         return FaultCell(sender_id, fault, "error", sent.reason, seconds)
-    suite = suite_lookup(sent.evidence)
+    suite = sent.evidence.suite_lookup
     if suite is not None:  # the tool has no directory client: the suite's doing, not its own
         reason = f"not measured: {described(suite)}"
         return FaultCell(sender_id, fault, "not-applicable", reason, seconds)

@@ -18,7 +18,7 @@ from conformance.agents.base import Agent, ReceiveRequest, Reception, SendReques
 # One error for "the harness or an agent broke" (a cell's `error`, never `fail`): the
 # harness client's, so that a harness child's crash raised anywhere below is one too.
 from conformance.agents.harness import HarnessError as HarnessError
-from conformance.agents.recipients import described, suite_lookup
+from conformance.agents.recipients import described
 from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.relay import transport as relay_transport
 from conformance.check.policy import DEFAULT_POLICY
@@ -175,7 +175,7 @@ def send_refusal(sent: SendResult, sender: Seat) -> tuple[str | None, bool]:
         return None, True
     if sent.error is ErrorCode.INTERNAL:
         raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
-    lookup = suite_lookup(sent.evidence)
+    lookup = sent.evidence.suite_lookup
     if lookup is not None and lookup.failure is not None:
         return f"not observed: {described(lookup)}; the suite's failure, not the sender's", False
     return f"sender cannot send: {sent.reason}", True

@@ -25,6 +25,7 @@ from conformance.matrix.spec import MatrixSpec
 from conformance.report.gateways import survival_lines
 from conformance.report.render import render_report
 from conformance.results import (
+    SUITE_LOOKUP_WHY,
     Cell,
     RejectionCell,
     Rejections,
@@ -189,10 +190,6 @@ def _waive(results: Results, path: Path) -> None:
     results.run.settings["waivers"] = str(path)
 
 
-# Why the suite looked up for a tool (results.SuiteLookup.why), as the summary says it.
-_WHY = {"no-directory-client": "no directory client", "no-dirmngr": "gpgsm without dirmngr"}
-
-
 def _cells(count: int) -> str:
     return f"{count} first-contact cell{'s' if count != 1 else ''}"
 
@@ -224,7 +221,7 @@ def summary(results: Results) -> str:
     if found:
         tools = ", ".join(sorted({lookup.tool for lookup in found}))
         whys = {lookup.why for lookup in found}
-        why = "; ".join(_WHY[w] for w in sorted(whys))
+        why = "; ".join(SUITE_LOOKUP_WHY[w] for w in sorted(whys))
         lines.append(
             f"suite's lookup: {_cells(len(found))}, on behalf of {tools} "
             f"({why}; the verdicts measure their encryption and the reading)"
