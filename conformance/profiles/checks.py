@@ -185,6 +185,16 @@ def _provenance_rules(
             out.append((path, "no provenance: cite a source or mark it assumed under provenance:"))
         elif stated.get(("provenance", cited), 0) > stated[path]:
             out.append((path, _base_citation(p, dotted, cited, stated[path], stated, lineage)))
+        elif (copied := p.provenance[cited].copied_from) is not None and stated.get(
+            ("provenance", cited), 0
+        ) == stated[path]:  # set in the file the copy was written to: not the base's value
+            out.append(
+                (
+                    path,
+                    f"no provenance of its own: the citation {cited!r} was copied from {copied} "
+                    f"by `profiles new` and documents {copied}'s values; cite {dotted!r} itself",
+                )
+            )
     return out
 
 

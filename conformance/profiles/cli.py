@@ -197,7 +197,7 @@ def skeleton(new_id: str, base: Profile) -> str:
         reason = f"{copied}; no source yet for this product"
         if citation.assumed and citation.reason:
             reason = f"{copied}, where it is assumed: {citation.reason}"
-        provenance.setdefault(key, {"assumed": True, "reason": reason})
+        provenance.setdefault(key, {"assumed": True, "reason": reason, "copied_from": base.id})
     data: dict[str, object] = {
         "id": new_id,
         "extends": base.id,
@@ -217,9 +217,9 @@ def skeleton(new_id: str, base: Profile) -> str:
         f"# cite a source. Check it with `osm-conformance profiles lint PATH-OF-THIS-FILE`;\n"
         "# `osm-conformance profiles show PATH-OF-THIS-FILE` prints the result. Remove\n"
         "# `draft: true` once its facts are sourced: a draft stays out of the 2008 comparison\n"
-        "# table. A value you change needs a provenance entry of its own (its dotted path, e.g.\n"
-        f"# send.encryption.content): the entries copied below document {base.id}'s values,\n"
-        "# and lint takes them for this file's citations.\n"
+        "# table. A value you set needs a provenance entry of its own (its dotted path, e.g.\n"
+        f"# send.encryption.content): the entries copied below document {base.id}'s values\n"
+        "# (copied_from), and lint says so.\n"
         f"{body}"
         "\n"
         f"# Behaviour inherited from {base.id} (uncomment and edit what differs):\n"

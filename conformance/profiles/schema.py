@@ -136,6 +136,12 @@ class Citation(Section):
         description="For a criteria fact quoted from the comparison table: the id of the "
         "profile whose column it quotes (lint: the profile's own id).",
     )
+    copied_from: ProfileId | None = Field(
+        default=None,
+        description="Set by `profiles new`: the profile whose values this citation documents "
+        "(copied into the draft as an assumption). A value the draft itself sets needs a "
+        "citation of its own (lint).",
+    )
 
     @property
     def label(self) -> str:
