@@ -6,8 +6,9 @@ file, line, field or MIME part at fault) without a traceback.
 
 from __future__ import annotations
 
+from conformance.core.bilingual import Facts
+
 # The facts an error's message says, by name, for a caller wording it in another language.
-ErrorValues = tuple[tuple[str, str | int], ...]
 
 
 class UserError(Exception):
@@ -17,9 +18,9 @@ class UserError(Exception):
 
     exit_code = 2
     code: str = ""
-    values: ErrorValues = ()
+    values: Facts = ()
 
-    def __init__(self, *args: object, code: str = "", values: ErrorValues = ()) -> None:
+    def __init__(self, *args: object, code: str = "", values: Facts = ()) -> None:
         super().__init__(*args)
         self.code = code
         self.values = values

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from conformance.core.bilingual import Facts
 from conformance.core.mime import addresses
 
 __all__ = ["Author", "AuthorProblem", "author", "mailboxes"]
@@ -47,7 +48,7 @@ class Author:
     by_sender: bool = False  # the address is Sender:'s (From: holds several mailboxes)
     unreadable: bool = False  # From: cannot be read at all: malformed, not just ambiguous
     code: AuthorProblem = ""
-    values: tuple[tuple[str, int], ...] = ()
+    values: Facts = ()
 
     def describe(self) -> str:
         """`From: a, b` (and `Sender: b`) as the receiver and the validator show it."""
@@ -94,7 +95,7 @@ def _author(from_values: tuple[str, ...], sender_values: tuple[str, ...]) -> Aut
     if len(found) == 1:
         return Author(found[0], "", shown)
     several = f"From: holds {len(found)} mailboxes"
-    counted: tuple[tuple[str, int], ...] = (("mailboxes", len(found)),)
+    counted: Facts = (("mailboxes", len(found)),)
     if not sender_values:
         problem = f"{several} and there is no Sender: field"
         return Author(None, problem, shown, code="no-sender", values=counted)

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 from conformance.core.vocabulary import Function, Language
 
-__all__ = ["FUNCTION_NAMES", "SEMICOLON", "Bilingual"]
+__all__ = ["FUNCTION_NAMES", "SEMICOLON", "Bilingual", "Facts"]
+
+
+# The facts an English message of the suite names (a count, a line, a name), by name: what a
+# lower layer records beside its message (a reader's defect, an error) so that the check
+# layer words it in French from them, never from the English.
+Facts = tuple[tuple[str, str | int], ...]
 
 
 @dataclass(frozen=True)

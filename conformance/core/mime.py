@@ -29,12 +29,13 @@ from typing import Any, Literal, Protocol
 
 import pybase64
 
+from conformance.core.bilingual import Facts
+
 __all__ = [
     "Count",
     "Decoded",
     "Defect",
     "DefectCode",
-    "DefectValue",
     "Entity",
     "InMemory",
     "MimeLimits",
@@ -74,9 +75,6 @@ DefectCode = Literal[
 ]
 
 
-DefectValue = str | int
-
-
 @dataclass(frozen=True)
 class Defect:
     """What is wrong, where: `path` is the entity's MIME path, `line` a line of the bytes
@@ -89,7 +87,7 @@ class Defect:
     path: str
     line: int
     message: str
-    values: tuple[tuple[str, DefectValue], ...] = field(default=(), compare=False)
+    values: Facts = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -458,7 +456,7 @@ def _read_parts(
     wrong with its structure ("notes": (code, message, values) triples). `place`: the
     multipart's bytes read, path and depth, where its body begins in the bytes read."""
     source, path, depth, offset = place
-    notes: list[tuple[DefectCode, str, tuple[tuple[str, DefectValue], ...]]] = []
+    notes: list[tuple[DefectCode, str, Facts]] = []
     if not boundary:
         message = f"{content_type} without a boundary parameter"
         notes.append(("missing-boundary", message, (("content_type", content_type),)))
@@ -786,7 +784,7 @@ def _decode(entity: Entity) -> Decoded:
             return Decoded(fast, None)
         compact = body.translate(None, b" \t\r\n")
         bad = _BASE64_OUTSIDE.search(compact)
-        values: tuple[tuple[str, DefectValue], ...]
+        values: Facts
         if bad is not None:
             message = f"base64 is not valid: byte {bad.group()!r} is not in the alphabet"
             values = (("byte", repr(bad.group())),)

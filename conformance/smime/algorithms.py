@@ -22,6 +22,7 @@ from asn1crypto import algos, cms, core
 from cryptography.hazmat.primitives import hashes
 
 from conformance.core import oids
+from conformance.core.bilingual import Facts
 from conformance.core.vocabulary import ContentCipher, Digest, KeyTransport, SignatureAlgorithm
 from conformance.smime import der
 from conformance.smime.options import AEAD_CIPHERS, MicalgCase
@@ -98,7 +99,7 @@ class UnsupportedAlgorithm(ValueError):
         detail: str = "",
         *,
         code: UnsupportedCode | None = None,
-        values: tuple[tuple[str, str | int], ...] = (),
+        values: Facts = (),
     ) -> None:
         self.kind = kind
         self.oid = oid

@@ -20,6 +20,7 @@ from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherAlgorithm, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
+from conformance.core.bilingual import Facts
 from conformance.core.spool import Region, Spool
 from conformance.core.vocabulary import ContentCipher
 from conformance.smime import rc2
@@ -67,9 +68,7 @@ class DecryptionError(ValueError):
     """Content decryption failed: wrong key, bad padding, bad GCM tag, truncated data.
     `code` and `values` say what the English message says."""
 
-    def __init__(
-        self, message: str, code: DecryptionCode, values: tuple[tuple[str, str | int], ...] = ()
-    ) -> None:
+    def __init__(self, message: str, code: DecryptionCode, values: Facts = ()) -> None:
         self.code = code
         self.values = values
         super().__init__(message)

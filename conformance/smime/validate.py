@@ -50,6 +50,7 @@ from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
 from pyhanko_certvalidator.util import CancelableAsyncIterator
 
 from conformance.core import certificates, oids
+from conformance.core.bilingual import Facts
 from conformance.core.cms import PARSE_ERRORS
 from conformance.smime import library_log
 from conformance.status import ErrorCode
@@ -121,7 +122,7 @@ class ChainResult:
     reason: ChainReason = field(default="valid", compare=False)
     subject: str = field(default="", compare=False)
     detail: str = field(default="", compare=False)
-    values: tuple[tuple[str, str | int], ...] = field(default=(), compare=False)
+    values: Facts = field(default=(), compare=False)
     builder_log: str = field(default="", compare=False)
 
 
@@ -183,7 +184,7 @@ def _usage_problem(cert: asn1_x509.Certificate) -> tuple[ChainReason, str] | Non
 
 def _weak_key(
     cert: asn1_x509.Certificate, policy: DisallowWeakAlgorithmsPolicy
-) -> tuple[str, tuple[tuple[str, str | int], ...]] | None:
+) -> tuple[str, Facts] | None:
     """The signer's own key size (pyhanko checks only the keys that sign certificates): the
     problem, and its algorithm, bits and the policy's minimum."""
     try:

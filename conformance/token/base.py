@@ -14,8 +14,8 @@ from typing import Literal, Protocol, runtime_checkable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from conformance.core.bilingual import Facts
 from conformance.core.vocabulary import Digest, KeyTransport, Role, SignatureAlgorithm
-from conformance.errors import ErrorValues
 
 # Why a key cannot be opened, for a caller wording it in another language than the error's
 # English ("other": only the English says), with the values each records. The first five
@@ -41,7 +41,7 @@ class TokenError(Exception):
     `values` say what the English message says, for a report in another language."""
 
     def __init__(
-        self, message: str = "", *, code: TokenErrorCode = "other", values: ErrorValues = ()
+        self, message: str = "", *, code: TokenErrorCode = "other", values: Facts = ()
     ) -> None:
         super().__init__(message)
         self.code: TokenErrorCode = code
