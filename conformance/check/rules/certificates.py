@@ -116,6 +116,11 @@ def _clamp(moment: datetime, cert: asn1_x509.Certificate) -> datetime:
     return min(max(moment, start), end)
 
 
+NO_ANCHORS = Bilingual(
+    "non vérifié : aucune ancre de confiance donnée", "not checked: no trust anchors given"
+)
+
+
 @rule(
     "CERT-001",
     "Certificate chains to a trust anchor",
@@ -136,11 +141,7 @@ def chain(context: Context) -> Iterator[Outcome]:
             "un chemin valide jusqu'à une ancre de confiance", "a valid path to a trust anchor"
         )
         if not context.trust:
-            found = Bilingual(
-                "non vérifié : aucune ancre de confiance donnée",
-                "not checked: no trust anchors given",
-            )
-            yield not_checked(subject.part, found, expected)
+            yield not_checked(subject.part, NO_ANCHORS, expected)
             continue
         # Validity has its own rule: judge the path at a moment inside the certificate's
         # validity, rounded to the day so that pyhanko's (slow) verdict is cached.
@@ -222,11 +223,7 @@ def issuers_carried(context: Context) -> Iterator[Outcome]:
     )
     for subject in _signature_subjects(context):
         if not context.trust:
-            found = Bilingual(
-                "non vérifié : aucune ancre de confiance donnée",
-                "not checked: no trust anchors given",
-            )
-            yield not_checked(subject.part, found, expected)
+            yield not_checked(subject.part, NO_ANCHORS, expected)
             continue
         carried, missing, needed = _carried_issuers(context, subject.certificate)
         if missing is None or not needed:
