@@ -6,6 +6,7 @@ import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, NamedTuple
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
@@ -268,26 +269,26 @@ def _carried_issuers(context: Context, cert: asn1_x509.Certificate) -> tuple[int
     CA above the ones carried may be the root the receiver trusts, which no sender need
     include. Only the message's own certificates count as carried: the question is what the
     sender included."""
-    anchors = {c.subject.public_bytes() for c in context.trust}
+    known = context.memo("crl-issuers", lambda: _issuers(context))
+    anchors = {i.name for i in known if i.anchor}
     below_a_root = {
-        c.subject.dump() for c in context.identity_chain if c.issuer.dump() != c.subject.dump()
+        i.name
+        for i in known
+        if i.origin == "identity" and load_certificate(i.der).issuer.dump() != i.name
     }
-    carried: list[tuple[bytes, asn1_x509.Certificate]] = []
-    for other in context.message_certificates():
-        try:
-            carried.append((other.subject.dump(), other))
-        except ValueError:
-            continue  # a name asn1crypto cannot re-encode names no issuer
     seen = {cert.dump()}
     for count in range(8):  # a path longer than this is no S/MIME chain
         wanted = cert.issuer.dump()
         if wanted == cert.subject.dump() or wanted in anchors:
             return count, None, False
-        issuer = next((c for name, c in carried if name == wanted and c.dump() not in seen), None)
+        carried = (
+            i for i in known if i.origin == "message" and i.name == wanted and i.der not in seen
+        )
+        issuer = next(carried, None)
         if issuer is None:
             return count, _name(cert.issuer), count == 0 or wanted in below_a_root
-        seen.add(issuer.dump())
-        cert = issuer
+        seen.add(issuer.der)
+        cert = load_certificate(issuer.der)
     return 8, None, False
 
 
@@ -323,7 +324,7 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
         return own
     known = context.memo("crl-issuers", lambda: _issuers(context))
     for ca, anchor in _issuing_cas(context, subject.certificate):
-        if anchor and not any(a and name == ca.issuer.dump() for name, _, a in known):
+        if anchor and not any(i.anchor and i.name == ca.issuer.dump() for i in known):
             break  # the path ends at this anchor (RFC 5280 6.1.1 (d)): nothing above is asked
         name = certs.subject_text(ca)
         found = _status(
@@ -343,7 +344,7 @@ def _missing_issuer(context: Context, cert: asn1_x509.Certificate) -> str | None
     sender includes the chain up to a CA it believes the recipient trusts)."""
     known = context.memo("crl-issuers", lambda: _issuers(context))
     wanted = cert.issuer.dump()
-    if wanted == cert.subject.dump() or any(name == wanted for name, _, _ in known):
+    if wanted == cert.subject.dump() or any(i.name == wanted for i in known):
         return None
     return _name(cert.issuer)
 
@@ -357,7 +358,7 @@ def _issuing_cas(
     seen = {cert.dump()}
     for _ in range(8):  # a path longer than this is no S/MIME chain
         wanted = cert.issuer.dump()
-        candidates = [(der, a) for name, der, a in known if name == wanted and der not in seen]
+        candidates = [(i.der, i.anchor) for i in known if i.name == wanted and i.der not in seen]
         found = candidates[0] if candidates else None
         if found is None:
             return
@@ -397,7 +398,7 @@ def _status(
         ) + Bilingual(" ; ", "; ").join(why)
         return not_checked(subject.part, found, expected)
     known = context.memo("crl-issuers", lambda: _issuers(context))
-    issuers = [der for name, der, _ in known if name == issuer_der]
+    issuers = [i.der for i in known if i.name == issuer_der]
     if not issuers:
         found = Bilingual(
             f"non vérifié : le certificat de {issuer} est inconnu, sa LCR ne peut pas être "
@@ -475,21 +476,39 @@ def _unusable(crl: x509.CertificateRevocationList, subject: Subject) -> Bilingua
     return None
 
 
-def _issuers(context: Context) -> list[tuple[bytes, bytes, bool]]:
-    """(subject DER, certificate DER, given as an anchor) of what may have signed a CRL or a
-    certificate: the anchors, then the message's certificates and the CAs of --identity's
-    chain.pem (an encrypted-only message carries no certificate)."""
-    anchors = [
-        (c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), True)
+Origin = Literal["anchor", "message", "identity"]
+
+
+class _Issuer(NamedTuple):
+    """What may have signed a CRL or a certificate: its subject's DER, its DER, and where it
+    was found (a trust anchor, the message's certificates, --identity's chain.pem)."""
+
+    name: bytes
+    der: bytes
+    origin: Origin
+
+    @property
+    def anchor(self) -> bool:
+        return self.origin == "anchor"
+
+
+def _issuers(context: Context) -> list[_Issuer]:
+    """The anchors, then the message's certificates and the CAs of --identity's chain.pem
+    (an encrypted-only message carries no certificate): every walk up a path looks here."""
+    found = [
+        _Issuer(c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), "anchor")
         for c in context.trust
     ]
-    carried: list[tuple[bytes, bytes, bool]] = []
-    for c in [*context.message_certificates(), *context.identity_chain]:
+    others: list[tuple[asn1_x509.Certificate, Origin]] = [
+        *((c, "message") for c in context.message_certificates()),
+        *((c, "identity") for c in context.identity_chain),
+    ]
+    for c, origin in others:
         try:
-            carried.append((c.subject.dump(), c.dump(), False))
+            found.append(_Issuer(c.subject.dump(), c.dump(), origin))
         except ValueError:
             continue  # a name asn1crypto cannot re-encode: no issuer here
-    return [*anchors, *carried]
+    return found
 
 
 def _crl_der(crl: x509.CertificateRevocationList) -> bytes:
