@@ -246,3 +246,21 @@ def test_the_run_summary_counts_a_failed_suite_lookup_apart(
     other.suite_lookup = found.model_copy(update={"tool": "gpgsm", "why": "no-dirmngr"})
     printed = summary(results)
     assert "on behalf of gpgsm (dirmngr is not installed; the verdicts measure" in printed
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_a_not_observed_cells_reason_is_the_suites_not_its_words(tmp_path: Path, lang: str) -> None:
+    """Why a cell was not observed (an engine not installed here) is the suite's reason,
+    never shown as a product's own words."""
+    results = sample_results(tmp_path)
+    cell = results.cell("docteur-net-cps", "openssl", "sign")
+    assert cell is not None
+    cell.verdict, cell.observed = "unsupported", False
+    cell.reason = "not installed here: openssl is missing (apt-get install openssl)"
+    render_report(results, tmp_path, lang=lang)
+    pv = ReportModel(results, Translator(lang)).pairs[("docteur-net-cps", "openssl")]
+    detail = _detail((tmp_path / "index.html").read_text("utf-8"), pv.id)
+    suite = {"fr": "(motif de la suite : ", "en": "(the suite's reason: "}
+    words = {"fr": "(ses mots : ", "en": "(its words: "}
+    assert suite[lang] + '<q lang="en">not installed here: openssl' in detail
+    assert words[lang] + '<q lang="en">not installed here' not in detail

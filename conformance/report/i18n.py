@@ -683,6 +683,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "errcode.internal": ("erreur interne de l'agent", "the agent's internal error"),
     "said.words": ("ses mots : {words}", "its words: {words}"),
+    "said.suite_words": ("motif de la suite : {words}", "the suite's reason: {words}"),
     "said.delivered": ("délivré", "delivered"),
     "said.not_sent": ("{agent} n'envoie pas cette fonction", "{agent} does not send this function"),
     "said.not_received": (

@@ -443,6 +443,9 @@ class Said:
 
     text: str
     words: str | None = None
+    # `words` are the suite's own (why a cell was not observed, how the harness broke),
+    # never a product's: shown as the suite's reason, not as "its words"
+    by_suite: bool = False
 
 
 @dataclass(frozen=True)
@@ -735,7 +738,7 @@ class ReportModel:
         if not cell.observed:  # the suite could not run it here: its reason, not a product's
             if cell.suite_lookup is not None and cell.suite_lookup.failure is not None:
                 return Said(self.t("said.not_observed"))  # its line above says what failed
-            return Said(self.t("said.not_observed"), reason)
+            return Said(self.t("said.not_observed"), reason, by_suite=True)
         if cell.verdict == "unsupported":
             sender = self.by_id.get(cell.sender)
             sends = sender.info.sends.get("functions", []) if sender else []
@@ -744,7 +747,7 @@ class ReportModel:
             return Said(self.t("said.not_received", agent=self.agent_name(cell.receiver)))
         said = self.said_text(reason)
         if cell.verdict == "error" and said.words == reason:
-            return Said(self.t("said.harness"), reason)
+            return Said(self.t("said.harness"), reason, by_suite=True)
         return said
 
     def suite_lookup(self, cell: Cell, sender: str) -> LookupView | None:
