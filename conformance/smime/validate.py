@@ -119,7 +119,9 @@ class ChainResult:
     code: ErrorCode | None
     message: str
     paths_tried: int = 0
-    reason: ChainReason = field(default="valid", compare=False)
+    reason: ChainReason = field(
+        kw_only=True, compare=False
+    )  # no default: never "valid" by omission
     subject: str = field(default="", compare=False)
     detail: str = field(default="", compare=False)
     values: Facts = field(default=(), compare=False)
@@ -565,7 +567,11 @@ def _validate_path(
             values=values,
         )
     return ChainResult(
-        True, None, f"signer {subject}: valid chain to a trust anchor", subject=subject
+        True,
+        None,
+        f"signer {subject}: valid chain to a trust anchor",
+        reason="valid",
+        subject=subject,
     )
 
 
