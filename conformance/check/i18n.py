@@ -347,15 +347,17 @@ def decryption_text(exc: DecryptionError) -> Bilingual:
 def refusal_text(exc: UnsupportedMechanism) -> Bilingual:
     """A token's refusal of a mechanism, in both languages: French from the PKCS#11 module's
     facts (its description and CKR_* name, its own words), quoted as they are otherwise."""
-    from conformance.token.pkcs11 import MechanismRefused  # loaded when it refused
-
     holder = "le jeton" if exc.holder == "token" else f"« {exc.holder} »"
-    if not isinstance(exc, MechanismRefused):
+    facts = {name: str(value) for name, value in exc.values}
+    if not facts:  # no module's facts: its words quoted
         french = f"{holder} ne prend pas en charge le mécanisme « {exc.mechanism} »"
         return Bilingual(french + (f" (« {exc.detail} »)" if exc.detail else ""), str(exc))
-    mechanism = f"{exc.ckm} avec {exc.digest}" if exc.digest else exc.ckm
-    said = f"répond {exc.ckr}" if exc.ckr else "ne le liste pas"
-    french = f"{holder} ne prend pas en charge le mécanisme {mechanism} (« {exc.library} » {said})"
+    ckm, digest = facts["ckm"], facts["digest"]
+    mechanism = f"{ckm} avec {digest}" if digest else ckm
+    said = f"répond {facts['ckr']}" if facts["ckr"] else "ne le liste pas"
+    french = (
+        f"{holder} ne prend pas en charge le mécanisme {mechanism} (« {facts['library']} » {said})"
+    )
     return Bilingual(french, str(exc))
 
 

@@ -49,18 +49,31 @@ class TokenError(Exception):
 
 
 class UnsupportedMechanism(TokenError):
-    """The token refuses a mechanism (or its parameters): a finding, not a bug."""
+    """The token refuses a mechanism (or its parameters): a finding, not a bug. `values`
+    holds what a PKCS#11 module said (`refused`), for a report in another language."""
 
-    def __init__(self, mechanism: str, detail: str = "", *, holder: str = "token") -> None:
+    def __init__(
+        self, mechanism: str, detail: str = "", *, holder: str = "token", values: Facts = ()
+    ) -> None:
         self.mechanism = mechanism
         self.detail = detail
         self.holder = holder
         message = f"{holder} does not support mechanism {mechanism}"
-        super().__init__(f"{message} ({detail})" if detail else message)
+        super().__init__(f"{message} ({detail})" if detail else message, values=values)
+
+    @classmethod
+    def refused(cls, ckm: str, digest: str, library: str, ckr: str = "") -> UnsupportedMechanism:
+        """A module's refusal: the mechanism's CKM name and hash ("" for none), the module's
+        own description, and the CKR_* name it returned ("" when C_GetMechanismList does not
+        list the mechanism)."""
+        name = f"{ckm} with {digest}" if digest else ckm
+        detail = f"{library} returned {ckr}" if ckr else f"{library} does not list it"
+        facts = (("ckm", ckm), ("digest", digest), ("library", library), ("ckr", ckr))
+        return cls(name, detail, values=facts)
 
     def held_by(self, holder: str) -> UnsupportedMechanism:
         """The same refusal, naming who holds the key (a stand-in is not the product)."""
-        return UnsupportedMechanism(self.mechanism, self.detail, holder=holder)
+        return UnsupportedMechanism(self.mechanism, self.detail, holder=holder, values=self.values)
 
 
 class KeyNotFound(TokenError):

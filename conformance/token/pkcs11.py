@@ -73,27 +73,6 @@ def mechanism_name(mechanism: Mechanism) -> str:
     return f"CKM_{mechanism.name}"
 
 
-class MechanismRefused(UnsupportedMechanism):
-    """A mechanism the module refuses, with the facts its English message says, for a report
-    in another language: the mechanism's CKM name (`ckm`) and hash (`digest`, "" for none),
-    the module's own description (`library`), and the CKR_* name it returned (`ckr`; "" when
-    C_GetMechanismList does not list the mechanism)."""
-
-    def __init__(
-        self, ckm: str, digest: str, library: str, ckr: str = "", *, holder: str = "token"
-    ) -> None:
-        self.ckm = ckm
-        self.digest = digest
-        self.library = library
-        self.ckr = ckr
-        name = f"{ckm} with {digest}" if digest else ckm
-        detail = f"{library} returned {ckr}" if ckr else f"{library} does not list it"
-        super().__init__(name, detail, holder=holder)
-
-    def held_by(self, holder: str) -> MechanismRefused:
-        return MechanismRefused(self.ckm, self.digest, self.library, self.ckr, holder=holder)
-
-
 def load_library(module: Path | str) -> Any:
     """Load (once per process) a PKCS#11 module; a missing one names its package."""
     path = Path(module)
@@ -171,7 +150,7 @@ class Pkcs11Key:
         try:
             return bytes(fn())
         except _REFUSALS as exc:
-            raise MechanismRefused(
+            raise UnsupportedMechanism.refused(
                 mechanism, digest, self._token.description, ckr_name(exc)
             ) from None
         except ckr.PKCS11Error as exc:
@@ -290,7 +269,7 @@ class Pkcs11Token:
         if self._mechanisms is None:
             self._mechanisms = set(self._token.slot.get_mechanisms())
         if mechanism not in self._mechanisms:
-            raise MechanismRefused(name, digest, self.description)
+            raise UnsupportedMechanism.refused(name, digest, self.description)
 
     def uri_of(self, label: str | None, key_id: bytes | None, *, with_pin: bool = False) -> str:
         return format_uri(
