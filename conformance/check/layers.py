@@ -421,8 +421,8 @@ class LayerReader:
             algorithm = algos.EncryptionAlgorithm.load(content.cipher_algorithm)
             cipher, known = alg.content_cipher_from_algorithm(algorithm), True
         except alg.UnsupportedAlgorithm as exc:
-            cipher, known = (exc.oid + (f" ({exc.detail})" if exc.detail else "")), False
-            problem = _with_detail(exc)
+            problem = _unsupported(exc)
+            cipher, known = problem.en, False
         except PARSE_ERRORS as exc:
             oid, said = content.cipher_oid, _short(exc)
             cipher, known = f"{oid} (bad parameters: {said})", False
@@ -478,18 +478,18 @@ class LayerReader:
         try:
             transport, known = cms_read.key_transport_of(recipient.key_algorithm), True
         except alg.UnsupportedAlgorithm as exc:
-            transport, known = exc.oid + (f" ({exc.detail})" if exc.detail else ""), False
-            problem = _with_detail(exc)
+            problem = _unsupported(exc)
+            transport, known = problem.en, False
         return RecipientFacts(
             "ktri", identifier_text(recipient.rid), transport, known, recipient.rid, problem
         )
 
 
-def _with_detail(exc: alg.UnsupportedAlgorithm) -> Bilingual | None:
+def _unsupported(exc: alg.UnsupportedAlgorithm) -> Bilingual:
     """An unsupported algorithm's OID and what is not supported about it, in both languages
-    (None when the OID is all there is to say)."""
+    (the English is what the JSON shows)."""
     if not exc.detail:
-        return None
+        return Bilingual.same(exc.oid)
     return Bilingual.same(f"{exc.oid} (") + unsupported_text(exc) + Bilingual.same(")")
 
 
