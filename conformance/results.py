@@ -14,7 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from conformance import json_files
-from conformance.core.vocabulary import REAL_MEASUREMENTS, Measurement, measurement_of
+from conformance.core.vocabulary import (
+    REAL_MEASUREMENTS,
+    KeyTransport,
+    Measurement,
+    measurement_of,
+)
 from conformance.errors import UserError
 
 FORMAT: Literal["osm-conformance/results/1"] = "osm-conformance/results/1"
@@ -357,8 +362,10 @@ class KeyTransportChange(_Model):
     (rejections.run.control_status): the receiver answered `usual_status` to the valid
     message made with `usual`, and was given it again with `used`."""
 
-    used: str = Field(description="the key transport of the case's envelopes (rsa-oaep-sha256)")
-    usual: str = Field(description="the usual one, tried first (rsa-pkcs1v15)")
+    used: KeyTransport = Field(
+        description="the key transport of the case's envelopes (rsa-oaep-sha256)"
+    )
+    usual: KeyTransport = Field(description="the usual one, tried first (rsa-pkcs1v15)")
     usual_status: str = Field(
         description="the receiver's status code for the valid message with `usual` "
         "(unsupported-algorithm)"

@@ -197,6 +197,11 @@ class Status:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def broke(self) -> bool:
+        """The receiver's harness failed (an `internal` error): no answer of the product."""
+        return any(e.code == ErrorCode.INTERNAL for e in self.errors)
+
     def primary_error(self) -> StatusError | None:
         for code in PRECEDENCE:
             for err in self.errors:

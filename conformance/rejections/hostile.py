@@ -188,17 +188,9 @@ Maker = Callable[[_Context], Made]
 
 
 @cache
-def _reference_options(key_transport: KeyTransport = KEY_TRANSPORT) -> SendOptions:
-    """Reference's send options with the envelopes' key transport: PKCS#1 v1.5 by
-    default, the one every shipped receiver but PKI.js reads (NSS and gpgsm cannot
-    unwrap OAEP, SoftHSM not OAEP-SHA256) and both policies accept (osm-2008 SUCCESS,
-    modern WARNING). A receiver that does not read that valid message (WebCrypto has no
-    PKCS#1 v1.5 decryption) is given the same messages with RSA-OAEP when it reads that
-    valid message instead: the runner chooses by measurement (run.control_status). The
-    encryption cases test what a receiver does with a changed envelope, not which key
-    transport it reads."""
-    options = load_profile("reference").send_options()
-    return replace(options, encrypt=replace(options.encrypt, key_transport=key_transport))
+def _reference_options() -> SendOptions:
+    """Reference's send options; `_reference_message` sets the envelopes' key transport."""
+    return load_profile("reference").send_options()
 
 
 def _rng(*labels: str) -> Callable[[int], bytes]:
@@ -222,8 +214,18 @@ def _reference_message(
     chain: Sequence[x509.Certificate] | None = None,
 ) -> bytes:
     """A valid message as `reference` sends it (signer: the sender by default), or one
-    signed with another `key` (its certificate) carrying `chain` as its intermediates."""
-    options = options or _reference_options(ctx.key_transport)
+    signed with another `key` (its certificate) carrying `chain` as its intermediates.
+
+    Its envelope's key transport is the case's (`ctx.key_transport`), whatever `options`
+    say: PKCS#1 v1.5 by default, the one every shipped receiver but PKI.js reads (NSS and
+    gpgsm cannot unwrap OAEP, SoftHSM not OAEP-SHA256) and both policies accept (osm-2008
+    SUCCESS, modern WARNING). A receiver that does not read that valid message (WebCrypto
+    has no PKCS#1 v1.5 decryption) is given the same messages with RSA-OAEP when it reads
+    that valid message instead: the runner chooses by measurement (run.control_status).
+    The encryption cases test what a receiver does with a changed envelope, not which key
+    transport it reads."""
+    options = options or _reference_options()
+    options = replace(options, encrypt=replace(options.encrypt, key_transport=ctx.key_transport))
     signer = signer or ctx.sender
     to = recipients if recipients is not None else (ctx.recipient,)
     headers = Headers(
@@ -786,7 +788,7 @@ def _not_for_me_other(ctx: _Context) -> Made:
         ctx,
         "encrypt",
         recipients=(other,),
-        options=_no_self(_reference_options(ctx.key_transport)),
+        options=_no_self(_reference_options()),
     )
     # The message is addressed to the receiver, but only `other` can open it.
     top = mime.read(message)
@@ -806,7 +808,7 @@ def _not_for_me_wrong_key(ctx: _Context) -> Made:
         ctx,
         "encrypt",
         recipients=(ctx.recipient, other),
-        options=_no_self(_reference_options(ctx.key_transport)),
+        options=_no_self(_reference_options()),
     )
     entity, data = _cms_of(message)
     infos = list(_enveloped(data)["content"]["recipient_infos"])
@@ -1168,7 +1170,7 @@ def _efail_signed_inside(ctx: _Context) -> Made:
 
 
 def _gcm_altered(ctx: _Context) -> Made:
-    message = _reference_message(ctx, "encrypt", options=_cipher_options(ctx, "aes256-gcm"))
+    message = _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
     return _flip_envelope(ctx, message, ("ciphertext", "mac", "nonce"))
 
 
@@ -1246,7 +1248,7 @@ def _micalg_lie(digest: str) -> Maker:
 
 def _cipher(content: ContentCipher) -> Maker:
     def make(ctx: _Context) -> Made:
-        message = _reference_message(ctx, "encrypt", options=_cipher_options(ctx, content))
+        message = _reference_message(ctx, "encrypt", options=_cipher_options(content))
         said = Bilingual(f"contenu chiffré en {content}", f"content encrypted with {content}")
         return said, message
 
@@ -1257,7 +1259,7 @@ def _single_des(ctx: _Context) -> Made:
     """Single DES: the engine has no such cipher, so the envelope is re-made by hand from
     reference's (same recipient info layout), with an 8-byte key sent as DES-CBC. DES
     with three equal keys is single DES (the EDE steps cancel)."""
-    options = _no_self(_cipher_options(ctx, "des-ede3-cbc"))
+    options = _no_self(_cipher_options("des-ede3-cbc"))
     message = _reference_message(ctx, "encrypt", options=options)
     entity, data = _cms_of(message)
     rng = random.Random(ctx.label)
@@ -1297,8 +1299,8 @@ def _single_des(ctx: _Context) -> Made:
     )
 
 
-def _cipher_options(ctx: _Context, content: ContentCipher) -> SendOptions:
-    options = _reference_options(ctx.key_transport)
+def _cipher_options(content: ContentCipher) -> SendOptions:
+    options = _reference_options()
     return replace(options, encrypt=replace(options.encrypt, content=content))
 
 
@@ -1432,7 +1434,7 @@ def make_hostile(
 
 
 def _control_gcm(ctx: _Context) -> bytes:
-    return _reference_message(ctx, "encrypt", options=_cipher_options(ctx, "aes256-gcm"))
+    return _reference_message(ctx, "encrypt", options=_cipher_options("aes256-gcm"))
 
 
 # The cases whose valid message is not their function's usual one.

@@ -65,14 +65,13 @@ def judge(
     if status is None:
         return Judgement("error", (), f"harness error: {exception or 'no status'}")
     if control is not None and not control.ok:
-        if ErrorCode.INTERNAL in {e.code for e in control.errors}:
+        if control.broke:
             said = f"the receiver's harness broke on the valid message (internal): {_said(control)}"
             return Judgement("error", (), said)
         return Judgement(
             "not-applicable", (), f"the receiver does not read the valid message: {_said(control)}"
         )
-    codes = {e.code for e in status.errors}
-    if ErrorCode.INTERNAL in codes:
+    if status.broke:
         return Judgement("error", (), f"the receiver's harness broke (internal): {_said(status)}")
     primary = status.primary_error()
     if primary is not None and primary.code in _NOT_APPLICABLE and control is None:

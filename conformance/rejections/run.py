@@ -174,8 +174,11 @@ class Control:
     evidence as its `control:` line (never inside the receiver's answer)."""
 
     status: Status
-    key_transport: KeyTransport = KEY_TRANSPORT
     change: KeyTransportChange | None = None
+
+    @property
+    def key_transport(self) -> KeyTransport:
+        return KEY_TRANSPORT if self.change is None else self.change.used
 
 
 def _read_control(
@@ -220,20 +223,15 @@ def control_status(
     other = _read_control(case, producer, receiver, pki, controls, FALLBACK_TRANSPORT)
     if isinstance(other, str):
         return other
-    broke = ErrorCode.INTERNAL in {e.code for e in other.errors}  # it broke: an error
-    if other.ok or broke:
+    if other.ok or other.broke:  # read, or its harness broke on it (the case is an error)
+        lacked = ErrorCode.UNSUPPORTED_ALGORITHM.value
         change = KeyTransportChange(
-            used=FALLBACK_TRANSPORT, usual=KEY_TRANSPORT, usual_status=_code(usual), read=other.ok
+            used=FALLBACK_TRANSPORT, usual=KEY_TRANSPORT, usual_status=lacked, read=other.ok
         )
-        return Control(other, FALLBACK_TRANSPORT, change)
+        return Control(other, change)
     # Not the key transport (AES-GCM the receiver lacks, say): judged on the usual
     # message, as a receiver that reads PKCS#1 v1.5 is.
     return Control(usual)
-
-
-def _code(status: Status) -> str:
-    primary = status.primary_error()
-    return primary.code.value if primary is not None else "no error"
 
 
 def _lacks_algorithm(status: Status) -> bool:
@@ -262,12 +260,11 @@ def attempt(
     receiver: Receiver,
     pki: TestPKI,
     policy: Policy,
-    control: Status,
+    control: Control,
     data: Any = None,
-    key_transport: KeyTransport = KEY_TRANSPORT,
 ) -> _Attempt:
-    """Make one hostile message, hand it to the receiver, judge what it said (beside what
-    it said of the valid message, `control`, whose envelope had `key_transport`)."""
+    """Make one hostile message, its envelope with `control`'s key transport, hand it to
+    the receiver, judge what it said (beside what it said of the valid message)."""
     try:
         hostile = make_hostile(
             case,
@@ -276,7 +273,7 @@ def attempt(
             sender=identity_id(receiver.sender),
             recipient=identity_id(receiver.recipient),
             data=data,
-            key_transport=key_transport,
+            key_transport=control.key_transport,
         )
     except Exception as exc:
         if _is_hypothesis_control(exc):
@@ -288,7 +285,7 @@ def attempt(
     except Exception as exc:  # the agent broke: the harness's error, not the receiver's
         broke = f"receiver: {type(exc).__name__}: {exc}"
         return _Attempt(hostile, None, judge(case, None, policy, receives=True, exception=broke))
-    judged = judge(case, reception.status, policy, receives=True, control=control)
+    judged = judge(case, reception.status, policy, receives=True, control=control.status)
     return _Attempt(hostile, reception, judged)
 
 
@@ -322,16 +319,7 @@ def _search(
             raise _Stop  # budget spent: stop shrinking, keep the best so far
         if best is None:
             tried += 1
-        found = attempt(
-            case,
-            producer,
-            receiver,
-            pki,
-            settings.policy,
-            control.status,
-            data,
-            key_transport=control.key_transport,
-        )
+        found = attempt(case, producer, receiver, pki, settings.policy, control, data)
         outcome = found.judgement.outcome
         # A false accept outranks a broken harness: once one is found, shrinking keeps to
         # accepted variants (a smaller one the receiver breaks on would turn it into error).
@@ -372,10 +360,7 @@ def run_case(
             case=case.id, producer=producer, outcome=broke.outcome, expected=expected,
             reason=broke.reason,
         )  # fmt: skip
-    transport = control.key_transport
-    basic = attempt(
-        case, producer, receiver, pki, settings.policy, control.status, key_transport=transport
-    )
+    basic = attempt(case, producer, receiver, pki, settings.policy, control)
     result = RejectionCaseResult(
         case=case.id,
         producer=producer,
@@ -392,9 +377,7 @@ def run_case(
     if basic.judgement.outcome == "accepts":
         # Replayed once, as the search replays what it finds: an acceptance that does not
         # happen again (openssl decrypting with a random key) stands, and says so.
-        again = attempt(
-            case, producer, receiver, pki, settings.policy, control.status, key_transport=transport
-        )
+        again = attempt(case, producer, receiver, pki, settings.policy, control)
         repeated = again.judgement.outcome != "refuses"
         result.reason = as_observed(basic.judgement.reason, repeated)
         return result

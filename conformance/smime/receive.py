@@ -562,6 +562,6 @@ def run_reader(reader: Reader, message: bytes | Region) -> bytes | Region | None
         reader.finish()
     except Exception as exc:
         status.add_error(ErrorCode.INTERNAL, f"{type(exc).__name__} while summing up: {exc}")
-    if any(e.code == ErrorCode.INTERNAL for e in status.errors):
+    if status.broke:
         content = None
     return content

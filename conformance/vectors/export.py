@@ -296,15 +296,7 @@ def _export_negatives(
             control = control_status(case, producer, receiver, cast.pki, controls)
             found = None
             if not isinstance(control, str):
-                found = attempt(
-                    case,
-                    producer,
-                    receiver,
-                    cast.pki,
-                    "osm-2008",
-                    control.status,
-                    key_transport=control.key_transport,
-                )
+                found = attempt(case, producer, receiver, cast.pki, "osm-2008", control)
             if found is None or found.hostile is None:
                 reason = found.judgement.reason if found is not None else str(control)
                 where = f"negative:{case.id}:{producer}"
