@@ -24,7 +24,7 @@ from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.cli_support import byte_size
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.progress import Progress
-from conformance.matrix.routes import ROUTE_MARK, resolve_transport, route_id
+from conformance.matrix.routes import ROUTE_MARK, parse_via, resolve_transport, route_id
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.paths import memory_dir, output_folder, scratch_prefix
 from conformance.profiles.schema import Profile
@@ -129,8 +129,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def spec_from(config: pytest.Config) -> MatrixSpec:
+    from conformance.mail.route import HOPS
+
     out = config.getoption("osm_out")
-    via = tuple(tuple(v.split("+")) for v in config.getoption("osm_via"))
+    # As `run` reads --via (commas, spaces, duplicates); an unknown hop is a UserError here.
+    via = parse_via(config.getoption("osm_via"), HOPS)
     return MatrixSpec(
         profile_paths=tuple(config.getoption("osm_profiles")),
         senders=tuple(config.getoption("osm_sender")),
@@ -213,12 +216,7 @@ def _checked_plugin(config: pytest.Config) -> MatrixPlugin:
         from conformance.matrix.waivers import load_waivers
 
         load_waivers(Path(waivers))
-    if config.getoption("osm_via"):  # an unknown hop fails now, before any cell
-        from conformance.matrix.routes import hops, parse_via
-
-        routes = parse_via(config.getoption("osm_via"), hops())
-        resolve_transport(config.getoption("osm_transport"), routes)
-    plugin = MatrixPlugin(config)
+    plugin = MatrixPlugin(config)  # --osm-via and --osm-transport read (spec_from) and checked
     plugin.spec.check("--osm-")
     if plugin.spec.out_dir is not None:
         output_folder(plugin.spec.out_dir, "--osm-out")

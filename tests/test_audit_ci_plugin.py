@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,22 @@ def test_a_vendors_own_tests_beside_the_matrix_are_not_cells(tmp_path: Path) -> 
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [(c["sender"], c["verdict"]) for c in results["cells"]] == [("reference", "pass")]
     assert results["run"]["complete"] is True
+
+
+def test_via_is_read_as_run_reads_it(tmp_path: Path) -> None:
+    """`--osm-via a,b` is two route variants, as `run --via` reads it (the plugin once split
+    only on '+' and collected one cell on the route 'a,b', which then failed); an unknown
+    hop is a usage error."""
+    via = ["--osm-transport", "smtp", "--osm-via", "footer, footer,subject-tag", "--collect-only"]
+    done = _pytest(tmp_path, *MATRIX, *ONE_CELL, *via, "-v")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    ids = re.findall(r"test_cell\[([^\]]*)\]", output)
+    assert sorted(ids) == [  # the plain route, then the two variants, once each
+        "reference->reference:sign",
+        "reference->reference:sign@footer",
+        "reference->reference:sign@subject-tag",
+    ], output[-3000:]
+    bad = _pytest(tmp_path, *MATRIX, *ONE_CELL, "--osm-transport", "smtp", "--osm-via", "nosuch")
+    assert bad.returncode == pytest.ExitCode.USAGE_ERROR, (bad.stdout + bad.stderr)[-3000:]
+    assert "unknown hop 'nosuch'" in bad.stdout + bad.stderr
