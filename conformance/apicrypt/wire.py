@@ -42,6 +42,11 @@ Rng = Callable[[int], bytes]
 NONCE_BYTES = 12  # the AES-GCM nonce of every block (RFC 5116 3.2's recommended length)
 
 
+_MODEL_FIELD = re.compile(re.escape(MODEL_HEADER.encode()), re.IGNORECASE)
+# The body, after its leading white space (what bytes.strip strips), is the armoured block.
+_ARMOURED_BODY = re.compile(rb"[ \t\n\r\x0b\x0c]*" + re.escape(BEGIN))
+
+
 class WireError(Exception):
     """The block is not a well-formed Apicrypt-model block (or not for this key)."""
 
@@ -52,12 +57,18 @@ class WireError(Exception):
 
 def is_apicrypt(message: bytes) -> bool:
     """A mail of the model: its X-Apicrypt-Model field or, without it, a body that is the
-    armoured block. A letter that only quotes the armour (an S/MIME one too) is not."""
-    head, _, _ = message.partition(b"\r\n\r\n")
-    if MODEL_HEADER.lower().encode() in head.lower():
+    armoured block. A letter that only quotes the armour (an S/MIME one too) is not.
+
+    Asked of every message a profile receiver reads: it searches in place, never copying
+    the body (an imaging message is hundreds of megabytes)."""
+    crlf = message.find(b"\r\n\r\n")
+    end = crlf if crlf >= 0 else len(message)
+    if _MODEL_FIELD.search(message, 0, end):
         return True
-    ends = [at for at in (message.find(b"\r\n\r\n"), message.find(b"\n\n")) if at >= 0]
-    return bool(ends) and message[min(ends) :].lstrip().startswith(BEGIN)
+    # The header ends at the first blank line, CRLF or bare LF (one before the CRLF one).
+    lf = message.find(b"\n\n", 0, crlf + 1 if crlf >= 0 else len(message))
+    at = lf if lf >= 0 else crlf
+    return at >= 0 and _ARMOURED_BODY.match(message, at) is not None
 
 
 @dataclass(frozen=True)
