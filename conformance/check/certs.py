@@ -57,10 +57,11 @@ class KeyFacts:
     error: Bilingual | None  # why the key is not usable; the library's own words quoted
 
 
-def _spki_unparsed(exc: BaseException) -> Bilingual:
+def unparsed(what_fr: str, what_en: str, detail: object) -> Bilingual:
+    """A structure that does not parse, with the parsing library's own words (quoted in
+    French: they are English)."""
     return Bilingual(
-        f"la SubjectPublicKeyInfo ne s'analyse pas : « {exc} »",
-        f"SubjectPublicKeyInfo does not parse: {exc}",
+        f"{what_fr} ne s'analyse pas : « {detail} »", f"{what_en} does not parse: {detail}"
     )
 
 
@@ -69,7 +70,9 @@ def key_facts(cert: asn1_x509.Certificate) -> KeyFacts:
     try:
         der = cert["tbs_certificate"]["subject_public_key_info"].dump()
     except _PARSE_ERRORS as exc:
-        return KeyFacts("?", None, None, _spki_unparsed(exc))
+        return KeyFacts(
+            "?", None, None, unparsed("la SubjectPublicKeyInfo", "SubjectPublicKeyInfo", exc)
+        )
     return _key_facts(der)
 
 
@@ -80,7 +83,9 @@ def _key_facts(der: bytes) -> KeyFacts:
         oid = spki["algorithm"]["algorithm"].dotted
         raw = bytes(spki["public_key"])
     except _PARSE_ERRORS as exc:
-        return KeyFacts("?", None, None, _spki_unparsed(exc))
+        return KeyFacts(
+            "?", None, None, unparsed("la SubjectPublicKeyInfo", "SubjectPublicKeyInfo", exc)
+        )
     if oid in (RSA_ENCRYPTION, GIP_CPS_RSA_OID):
         try:
             numbers = keys.RSAPublicKey.load(raw)
@@ -88,10 +93,7 @@ def _key_facts(der: bytes) -> KeyFacts:
             e = int(numbers["public_exponent"].native)
             key = rsa.RSAPublicNumbers(e, n).public_key()
         except _PARSE_ERRORS as exc:
-            error = Bilingual(
-                f"la clé publique RSA ne s'analyse pas : « {exc} »",
-                f"RSA public key does not parse: {exc}",
-            )
+            error = unparsed("la clé publique RSA", "RSA public key", exc)
             return KeyFacts(oid, None, None, error)
         return KeyFacts(oid, n.bit_length(), key, None)
     try:

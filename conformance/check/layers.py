@@ -22,7 +22,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import dsa, rsa
 
-from conformance.check.certs import key_facts
+from conformance.check.certs import key_facts, unparsed
 from conformance.check.i18n import (
     cms_error_text,
     decryption_text,
@@ -99,14 +99,6 @@ def _cannot_verify(exc: object) -> Bilingual:
 def _quoted(text: str) -> Bilingual:
     """A lower layer's English message: as it is in English, in « » in French."""
     return Bilingual(f"« {text} »", text)
-
-
-def _unparsed(what_fr: str, what_en: str, detail: str) -> Bilingual:
-    """A structure that does not parse, with the parsing library's own words (quoted in
-    French: they are English)."""
-    return Bilingual(
-        f"{what_fr} ne s'analyse pas : « {detail} »", f"{what_en} does not parse: {detail}"
-    )
 
 
 @dataclass
@@ -294,14 +286,14 @@ class LayerReader:
             # makes the SignedData unreadable (every rule would read its fields).
             problem = certificates.parse_problem(der)
             if problem is not None:
-                layer.error = _unparsed(
+                layer.error = unparsed(
                     f"le certificat {index}", f"certificate {index}", problem[:200]
                 )
                 return
         try:
             certs = [certificates.load_certificate(c) for c in content.certificates]
         except PARSE_ERRORS as exc:
-            layer.error = _unparsed("SignedData", "SignedData", _short(exc))
+            layer.error = unparsed("SignedData", "SignedData", _short(exc))
             return
         facts = SignedFacts(
             detached=detached is not None,
@@ -317,7 +309,7 @@ class LayerReader:
             try:
                 facts.signers.append(self._signer(index, signer_info, facts, pool))
             except PARSE_ERRORS as exc:
-                layer.error = _unparsed(
+                layer.error = unparsed(
                     f"signataire {index} : SignerInfo", f"signer {index}: SignerInfo", _short(exc)
                 )
 
@@ -433,7 +425,7 @@ class LayerReader:
             try:
                 envelope.recipients.append(self._recipient(recipient))
             except PARSE_ERRORS as exc:
-                layer.error = _unparsed("RecipientInfo", "RecipientInfo", _short(exc))
+                layer.error = unparsed("RecipientInfo", "RecipientInfo", _short(exc))
         if self.key is None:
             envelope.key_unusable = self.key_error
             return None

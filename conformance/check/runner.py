@@ -26,7 +26,7 @@ from conformance.check.i18n import Words
 from conformance.check.layers import CmsLayer
 from conformance.check.model import Check, CheckReport
 from conformance.check.policy import DEFAULT_POLICY, load_policy
-from conformance.check.tree import readable
+from conformance.check.tree import raw_values
 from conformance.core.bilingual import Bilingual
 from conformance.core.mime import canonicalize
 from conformance.errors import UserError
@@ -38,12 +38,10 @@ def _summary(context: Context) -> dict[str, Any]:
     headers = context.root.headers
 
     def field(name: str) -> str | None:
-        value = headers.get(name)
-        if value is None:
-            return None
-        raw = next(v for f, v in headers.raw_items() if f.lower() == name)
-        # Raw 8-bit octets are lost to U+FFFD in the parsed value: then the octets as written.
-        return " ".join((str(value) if raw.isascii() else readable(raw)).split())
+        # As written (compat32: the parsed value of an ASCII field is its raw value), raw
+        # 8-bit octets shown readably rather than lost to U+FFFD.
+        values = raw_values(headers, name)
+        return " ".join(values[0].split()) if values else None
 
     return {
         "size": len(context.message),

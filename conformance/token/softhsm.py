@@ -130,7 +130,7 @@ def activate(setup: SoftHsmSetup) -> None:
     current = _ACTIVE.get(key)
     if current == (os.getpid(), setup.conf):
         return
-    initialised = current is not None or p11.loaded(setup.module)
+    initialised = p11.loaded(setup.module)  # by an activation, a fork, or a direct token
     os.environ["SOFTHSM2_CONF"] = str(setup.conf)
     lib = p11.load_library(setup.module)
     if initialised:

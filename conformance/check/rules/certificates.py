@@ -269,13 +269,9 @@ def _carried_issuers(context: Context, cert: asn1_x509.Certificate) -> tuple[int
     CA above the ones carried may be the root the receiver trusts, which no sender need
     include. Only the message's own certificates count as carried: the question is what the
     sender included."""
-    known = context.memo("crl-issuers", lambda: _issuers(context))
+    known = _issuers(context)
     anchors = {i.name for i in known if i.anchor}
-    below_a_root = {
-        i.name
-        for i in known
-        if i.origin == "identity" and load_certificate(i.der).issuer.dump() != i.name
-    }
+    below_a_root = {i.name for i in known if i.origin == "identity" and i.issuer != i.name}
     seen = {cert.dump()}
     for count in range(8):  # a path longer than this is no S/MIME chain
         wanted = cert.issuer.dump()
@@ -322,7 +318,7 @@ def _revocation(context: Context, subject: Subject) -> Outcome:
     own = _status(context, subject, subject.certificate, subject.label)
     if not own.passed or subject.role != "signature":
         return own
-    known = context.memo("crl-issuers", lambda: _issuers(context))
+    known = _issuers(context)
     for ca, anchor in _issuing_cas(context, subject.certificate):
         if anchor and not any(i.anchor and i.name == ca.issuer.dump() for i in known):
             break  # the path ends at this anchor (RFC 5280 6.1.1 (d)): nothing above is asked
@@ -342,7 +338,7 @@ def _missing_issuer(context: Context, cert: asn1_x509.Certificate) -> str | None
     on the receiver to hold them. None when one is at hand: the path then stands or falls on
     what the message carries up to the anchors, for every receiver alike (RFC 8550 2.3: a
     sender includes the chain up to a CA it believes the recipient trusts)."""
-    known = context.memo("crl-issuers", lambda: _issuers(context))
+    known = _issuers(context)
     wanted = cert.issuer.dump()
     if wanted == cert.subject.dump() or any(i.name == wanted for i in known):
         return None
@@ -353,8 +349,8 @@ def _issuing_cas(
     context: Context, cert: asn1_x509.Certificate
 ) -> Iterator[tuple[asn1_x509.Certificate, bool]]:
     """(CA, given as an anchor) from the certificate's issuer up, the self-issued root left
-    out (nothing above it can revoke it); found by name among the anchors and the message's."""
-    known = context.memo("crl-issuers", lambda: _issuers(context))
+    out (nothing above it can revoke it); found by name among the issuers at hand."""
+    known = _issuers(context)
     seen = {cert.dump()}
     for _ in range(8):  # a path longer than this is no S/MIME chain
         wanted = cert.issuer.dump()
@@ -397,7 +393,7 @@ def _status(
             f"non vérifié : la LCR de {issuer} ", f"not checked: the CRL of {issuer} "
         ) + Bilingual(" ; ", "; ").join(why)
         return not_checked(subject.part, found, expected)
-    known = context.memo("crl-issuers", lambda: _issuers(context))
+    known = _issuers(context)
     issuers = [i.der for i in known if i.name == issuer_der]
     if not issuers:
         found = Bilingual(
@@ -486,6 +482,7 @@ class _Issuer(NamedTuple):
     name: bytes
     der: bytes
     origin: Origin
+    issuer: bytes  # the issuer's name DER: the same as `name` for a self-issued root
 
     @property
     def anchor(self) -> bool:
@@ -494,9 +491,19 @@ class _Issuer(NamedTuple):
 
 def _issuers(context: Context) -> list[_Issuer]:
     """The anchors, then the message's certificates and the CAs of --identity's chain.pem
-    (an encrypted-only message carries no certificate): every walk up a path looks here."""
+    (an encrypted-only message carries no certificate): every walk up a path looks here.
+    Made once per check."""
+    return context.memo("issuers", lambda: _find_issuers(context))
+
+
+def _find_issuers(context: Context) -> list[_Issuer]:
     found = [
-        _Issuer(c.subject.public_bytes(), c.public_bytes(serialization.Encoding.DER), "anchor")
+        _Issuer(
+            c.subject.public_bytes(),
+            c.public_bytes(serialization.Encoding.DER),
+            "anchor",
+            c.issuer.public_bytes(),
+        )
         for c in context.trust
     ]
     others: list[tuple[asn1_x509.Certificate, Origin]] = [
@@ -505,7 +512,7 @@ def _issuers(context: Context) -> list[_Issuer]:
     ]
     for c, origin in others:
         try:
-            found.append(_Issuer(c.subject.dump(), c.dump(), origin))
+            found.append(_Issuer(c.subject.dump(), c.dump(), origin, c.issuer.dump()))
         except ValueError:
             continue  # a name asn1crypto cannot re-encode: no issuer here
     return found
