@@ -52,6 +52,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import strategies as st
 
 from conformance.agents.base import SendRequest
+from conformance.agents.identity_files import certificate_email
 from conformance.core import cms as core_cms
 from conformance.core import mime, oids
 from conformance.core.bilingual import SEMICOLON, Bilingual
@@ -70,7 +71,7 @@ from conformance.smime.mime_build import encode_content
 from conformance.smime.options import ReceiveOptions, SendOptions
 from conformance.smime.rsa_padding import encrypt_key
 from conformance.status import Algorithms
-from conformance.token.files import intermediates
+from conformance.token.files import certificate_path, intermediates, key_path
 from conformance.token.software import SoftwareKey
 
 __all__ = [
@@ -593,24 +594,23 @@ def _fresh_key(seed: int, label: str) -> rsa.RSAPrivateKey:
 
 def _certified(
     ctx: _Context,
-    model: x509.Certificate,
     public_key: rsa.RSAPublicKey,
     issuer: x509.Certificate,
     issuer_key: rsa.RSAPrivateKey,
     label: str,
     critical: Sequence[x509.ExtensionType] = (),
 ) -> x509.Certificate:
-    """A signature certificate with `model`'s subject, address and validity for
+    """A signature certificate with the sender's subject, address and validity for
     `public_key`, issued under `issuer`'s name with `issuer_key`, its serial drawn from
-    `label` (never the model's: a receiver's certificate store keys on issuer and serial)."""
-    names = model.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    emails = names.get_values_for_type(x509.RFC822Name)
-    if not emails:
+    `label` (never the real one's: a receiver's certificate store keys on issuer and serial)."""
+    model = ctx.sender.certificate("sign")
+    email = certificate_email(model)
+    if email is None:
         raise HostileError(f"{model.subject.rfc4514_string()}: no rfc822Name to copy")
     return end_entity_certificate(
         model.subject,
         "sign",
-        emails[0],
+        email,
         public_key,
         issuer,
         issuer_key,
@@ -637,8 +637,8 @@ def _signing_files(
             (cas / f"{index}.pem").write_bytes(cert_pem(ca))
         directory = Path(tmp) / "identities" / ctx.sender.id
         directory.mkdir(parents=True)
-        (directory / "sign.pem").write_bytes(cert_pem(certificate))
-        (directory / "sign.key.pem").write_bytes(key_pem(key))
+        certificate_path(directory, "sign").write_bytes(cert_pem(certificate))
+        key_path(directory, "sign").write_bytes(key_pem(key))
         yield Party(identity_dir=directory, email=ctx.sender.email, name=ctx.sender.name)
 
 
@@ -675,7 +675,6 @@ def _issued_by_end_entity(ctx: _Context) -> Made:
     key = _fresh_key(_seed(ctx), ctx.case.id)
     forged = _certified(
         ctx,
-        ctx.sender.certificate("sign"),
         key.public_key(),
         issuer,
         colleague.private_key(role),
@@ -734,7 +733,6 @@ def _unknown_critical_extension(ctx: _Context) -> Made:
     key = ctx.sender.private_key("sign")
     reissued = _certified(
         ctx,
-        real,
         key.public_key(),
         ctx.pki.intermediate,
         ca_key,
