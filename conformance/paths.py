@@ -130,7 +130,7 @@ def process_gone(pid: int) -> bool:
     except ProcessLookupError:
         return True
     except (PermissionError, OverflowError):
-        return False
+        pass
     return False
 
 

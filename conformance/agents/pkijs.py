@@ -85,8 +85,9 @@ def _unread(result: ToolRun, otherwise: ErrorCode) -> tuple[ErrorCode, str]:
         code = ErrorCode.TOO_LARGE
     elif stage == "unsupported":
         code = ErrorCode.UNSUPPORTED_ALGORITHM
-    else:
-        code = unsupported_or(result.text(), _UNSUPPORTED, otherwise)
+    else:  # a CMS it could not parse is malformed, whatever the step
+        parse = ErrorCode.MALFORMED if stage == "parse" else otherwise
+        code = unsupported_or(result.text(), _UNSUPPORTED, parse)
     return code, f"PKI.js: {summary(result)}"
 
 
@@ -189,8 +190,7 @@ class PkijsAgent(ToolAgent):
         result = self._run(["decrypt", "--in", src, "--out", out, *identity], ev)
         if result.ok:
             return StepResult(out.read_bytes())
-        otherwise = ErrorCode.MALFORMED if _stage(result) == "parse" else ErrorCode.CANNOT_DECRYPT
-        return StepResult(None, [_unread(result, otherwise)])
+        return StepResult(None, [_unread(result, ErrorCode.CANNOT_DECRYPT)])
 
     def _verify(
         self, entity: bytes, layer: mime_wrap.Layer, request: ReceiveRequest, ev: Evidence

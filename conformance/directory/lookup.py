@@ -271,14 +271,14 @@ class Lookup:
                 f"{NO_CERTIFICATE}: the directory publishes no encryption certificate for "
                 f"{mail} ({dn}: {kinds})",
             )
-        addresses = {id(c): _other_addresses(c, mail) for c in candidates}
-        others = [c for c in candidates if addresses[id(c)]]
-        named = sorted({a for c in others for a in addresses[id(c)]})
+        named_by = [(c, _other_addresses(c, mail)) for c in candidates]
+        others = [(c, a) for c, a in named_by if a]
+        named = sorted({a for _, addresses in others for a in addresses})
         notes += [
             f"set aside an encryption certificate naming other addresses ({_describe(c)})"
-            for c in others
+            for c, _ in others
         ]
-        candidates = [c for c in candidates if c not in others]
+        candidates = [c for c, a in named_by if not a]
         if not candidates:
             raise LookupFailure(
                 "other-address",

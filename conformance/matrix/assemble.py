@@ -151,7 +151,7 @@ def with_expectations(cells: Iterable[Cell], claims: Claims) -> list[Cell]:
         if exp is not None and cell.plain:
             cell.expected = exp.value
             cell.expected_source = f"{exp.source}: {exp.quote}"
-            seen = cell.verdict != "error" and cell.observed
+            seen = pair_verdict(cell) not in NOT_SEEN
             cell.contradiction = seen and cell.verdict != exp.value
         out.append(cell)
     return out

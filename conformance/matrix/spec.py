@@ -146,8 +146,6 @@ class MatrixSpec:
         return [k for k in known if k in wanted]
 
     def cells(self) -> list[CellKey]:
-        if self.examples < 1:
-            raise UserError("--examples must be at least 1 (the basic example)")
         senders = self._select(self.senders, "sender")
         receivers = self._select(self.receivers, "receiver")
         agents = set(self._select(self.agents, "agent"))
