@@ -281,7 +281,8 @@ class Cell(_Model):
         default=None,
         description="where the basic example stopped when it did not go through: the sender "
         "did not send it, the route did not deliver it, or the receiver did not read it as "
-        "sent (the reason is that side's answer); null when it went through",
+        "sent (the reason is that side's answer); null when it went through, or when "
+        "nothing of the products was observed",
     )
     suite_lookup: SuiteLookup | None = Field(
         default=None,

@@ -78,19 +78,8 @@ def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRe
         )
     found = []
     hits: list[LookupFound] = []
-    behalf = who if isinstance(who, OnBehalf) else None
-
-    def record(failure: FailureKind | None = None, reason: str | None = None) -> None:
-        if behalf is not None:
-            ev.suite_lookup = SuiteLookup(
-                tool=behalf.tool,
-                why=behalf.why,
-                directory=str(request.directory),
-                found=list(hits),
-                failure=failure,
-                reason=reason,
-            )
-
+    failure: FailureKind | None = None
+    reason = ""
     try:
         with Lookup(request.directory) as lookup:
             for mail in request.recipient_emails:
@@ -103,14 +92,26 @@ def looked_up(request: SendRequest, ev: Evidence, who: str | OnBehalf) -> SendRe
                 )
                 ev.notes.extend(f"{who}: {note}" for note in hit.notes)
     except LookupFailure as exc:
-        ev.notes.append(f"{who}: lookup failed ({exc.kind}): {exc.reason}")
-        record(exc.kind, exc.reason)
-        return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, exc.reason, ev)
+        failure, reason = exc.kind, exc.reason
+        ev.notes.append(_failed(who, failure, reason))
     except UserError as exc:  # a malformed directory address
-        record("bad-url", str(exc))
-        return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, str(exc), ev)
-    record()
+        failure, reason = "bad-url", str(exc)
+    if isinstance(who, OnBehalf):
+        ev.suite_lookup = SuiteLookup(
+            tool=who.tool,
+            why=who.why,
+            directory=str(request.directory),
+            found=hits,
+            failure=failure,
+            reason=reason if failure is not None else None,
+        )
+    if failure is not None:
+        return SendResult(None, ErrorCode.NO_RECIPIENT_CERTIFICATE, reason, ev)
     return replace(request, recipients=tuple(found))
+
+
+def _failed(who: object, kind: str, reason: str | None) -> str:
+    return f"{who}: lookup failed ({kind}): {reason}"
 
 
 def _found(hit: LookupFound, directory: str) -> str:
@@ -124,5 +125,5 @@ def described(lookup: SuiteLookup) -> str:
     reason of the suite's, for a cell or a fault cell."""
     who = OnBehalf(lookup.tool, lookup.why)
     if lookup.failure is not None:
-        return f"{who}: lookup failed ({lookup.failure}): {lookup.reason}"
+        return _failed(who, lookup.failure, lookup.reason)
     return f"{who} " + "; ".join(_found(hit, lookup.directory) for hit in lookup.found)

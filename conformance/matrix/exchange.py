@@ -134,19 +134,26 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
         # the sender's answer, unless the suite's own lookup for it failed (not observed)
-        obs.failed_at = "sender" if obs.observed else None
+        obs.failed_at = stopped_at("sender", obs.ok, obs.observed)
         return obs
     obs.message = sent.message
     try:
         delivered = world.transport(sent.message, receiver.party.email)
     except DeliveryError as exc:
         obs.reason, obs.observed = undelivered(exc)
-        obs.failed_at = "route"
+        obs.failed_at = stopped_at("route", obs.ok, obs.observed)
         return obs
     obs.delivered = delivered
     read_delivered(scenario, receiver, delivered, world, obs)
-    obs.failed_at = None if obs.ok else "receiver"
+    obs.failed_at = stopped_at("receiver", obs.ok, obs.observed)
     return obs
+
+
+def stopped_at(side: FailedAt, ok: bool, observed: bool) -> FailedAt | None:
+    """Whose answer an exchange that did not go through ends on (`Cell.failed_at`): none
+    when it went through, or when nothing of the products was observed (the suite's own
+    lookup failed, the route's own size limit refused it)."""
+    return side if observed and not ok else None
 
 
 def undelivered(exc: DeliveryError) -> tuple[str, bool]:

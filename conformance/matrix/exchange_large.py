@@ -34,6 +34,7 @@ from conformance.matrix.exchange import (
     judged_status,
     send_refusal,
     send_request,
+    stopped_at,
     undelivered,
 )
 from conformance.results import FailedAt
@@ -116,7 +117,7 @@ def exchange_large(
     obs.reason, obs.observed = send_refusal(sent, sender)
     if sent.message is None:
         # the sender's answer, unless the suite's own lookup for it failed (not observed)
-        obs.failed_at = "sender" if obs.observed else None
+        obs.failed_at = stopped_at("sender", obs.ok, obs.observed)
         return obs
     obs.message = Kept.of_file(message_path)
     delivered_path = message_path
@@ -130,14 +131,14 @@ def exchange_large(
             carried = world.transport(message_path.read_bytes(), receiver.party.email)
         except DeliveryError as exc:
             obs.reason, obs.observed = undelivered(exc)
-            obs.failed_at = "route"
+            obs.failed_at = stopped_at("route", obs.ok, obs.observed)
             return obs
         delivered_path = work / "delivered.eml"
         delivered_path.write_bytes(carried)
         kept = Kept.of_file(delivered_path)
         obs.delivered = kept if kept.sha256 != obs.message.sha256 else None
     _read(function, size, entity, receiver, world, delivered_path, obs)
-    obs.failed_at = None if obs.ok else "receiver"
+    obs.failed_at = stopped_at("receiver", obs.ok, obs.observed)
     return obs
 
 
