@@ -30,7 +30,13 @@ from typing import Literal
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
-from conformance.agents.harness import HELLO_TIMEOUT, PROTOCOL, HarnessError, harness_for
+from conformance.agents.harness import (
+    HELLO_TIMEOUT,
+    PROTOCOL,
+    HarnessError,
+    HarnessTimeout,
+    harness_for,
+)
 from conformance.agents.tools import ToolRun, ToolTimeout, record, run
 from conformance.core.vocabulary import Capabilities
 from conformance.errors import MissingComponent
@@ -174,7 +180,7 @@ class CommandAgent:
                 return SendResult(None, ErrorCode.INTERNAL, reason, ev)
             except HarnessError as exc:
                 reason = f"adapter harness: {exc}"
-                hung = self._harness_breach(started)
+                hung = _harness_breach(exc)
                 self._record(_adapter_call("send", request.function, started, None, hung, reason))
                 return SendResult(None, ErrorCode.INTERNAL, reason, ev)
         code = result.returncode
@@ -217,7 +223,7 @@ class CommandAgent:
             except MissingComponent as exc:  # `run` reports a command it cannot start so
                 return self._broken(f"adapter did not start: {exc}", ev, started, None, "start")
             except HarnessError as exc:
-                hung = self._harness_breach(started)
+                hung = _harness_breach(exc)
                 return self._broken(f"adapter harness: {exc}", ev, started, None, hung)
             code = result.returncode
             try:
@@ -240,11 +246,6 @@ class CommandAgent:
         self._record(_adapter_call("receive", None, started, code))
         content = result.stdout if code == 0 or result.stdout else None
         return Reception(content, status, ev)
-
-    def _harness_breach(self, started: float) -> Breach:
-        """A harness call that used up its time hung (as a one-shot call past its timeout);
-        any other harness failure is a `serve` that did not start or broke the protocol."""
-        return "timeout" if time.perf_counter() - started >= self.timeout else "start"
 
     def _broken(
         self,
@@ -279,3 +280,10 @@ def _adapter_call(
 ) -> AdapterCall:
     seconds = time.perf_counter() - started
     return AdapterCall(verb, function, seconds, returncode, breach, detail)
+
+
+def _harness_breach(exc: HarnessError) -> Breach:
+    """A harness call that did not answer in time hung (as a one-shot call past its
+    timeout); any other harness failure is a `serve` that did not start or broke the
+    protocol."""
+    return "timeout" if isinstance(exc, HarnessTimeout) else "start"

@@ -44,6 +44,10 @@ class HarnessError(Exception):
     """The harness crashed, hung or broke the protocol: a harness error, not a verdict."""
 
 
+class HarnessTimeout(HarnessError):
+    """The harness did not answer in time (it was killed): it hung."""
+
+
 @dataclass(frozen=True)
 class Reply:
     """What one call returned, as a one-shot run of the same argv would have."""
@@ -237,7 +241,8 @@ class Harness:
                     raise self._failure(f"harness {self.name} exited during {what}")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise self._failure(f"harness {self.name} did not answer {what} in time")
+                    message = f"harness {self.name} did not answer {what} in time"
+                    raise self._failure(message, HarnessTimeout)
                 for key, _ in sel.select(left):
                     fd = key.fd
                     if fd == out_fd:
@@ -269,13 +274,13 @@ class Harness:
         finally:
             sel.close()
 
-    def _failure(self, message: str) -> HarnessError:
+    def _failure(self, message: str, kind: type[HarnessError] = HarnessError) -> HarnessError:
         proc = self._proc
         self._kill()
         if proc is not None and proc.returncode is not None:
             message += f" (exit {proc.returncode})"
         tail = bytes(self._stderr[-2000:]).decode("utf-8", "replace").strip()
-        return HarnessError(message + (f"; it printed: {tail}" if tail else ""))
+        return kind(message + (f"; it printed: {tail}" if tail else ""))
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
