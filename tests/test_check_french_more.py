@@ -357,8 +357,8 @@ def test_every_decryption_error_has_its_french() -> None:
         said = decryption_text(DecryptionError("english", code, values))
         assert said.en == "english" and "{" not in said.fr, code
         _english_free(said.fr)
-    rc2 = DecryptionError("RC2 key of 0 bytes", "key-length", (("length", 0), ("expected", 0)))
-    assert decryption_text(rc2).fr == "clé RC2 de 0 octet"
+    rc2 = DecryptionError("RC2 key of 0 bytes", "rc2-key-length", (("length", 0),))
+    assert decryption_text(rc2).fr == "clé RC2 de 0 octet(s) (RC2 en prend de 1 à 128)"
 
 
 def test_content_that_cannot_decrypt_says_why_in_french() -> None:

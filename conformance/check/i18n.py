@@ -20,7 +20,7 @@ library's own words (pyhanko's, asn1crypto's, a PKCS#11 module's) are quoted as 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final, get_args
+from typing import TYPE_CHECKING, Final, cast, get_args
 
 from conformance.check.model import Check
 from conformance.core.author import Author, AuthorProblem
@@ -30,13 +30,12 @@ from conformance.core.cms import CmsError, Identifier
 from conformance.core.mime import Defect, DefectCode
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
-from conformance.token.base import TokenError, TokenErrorCode
+from conformance.token.base import TokenError, TokenErrorCode, UnsupportedMechanism
 
 if TYPE_CHECKING:  # the path validator imports pyhanko: only its result is read here
     from conformance.smime.algorithms import UnsupportedAlgorithm, UnsupportedCode
     from conformance.smime.ciphers import DecryptionCode, DecryptionError
     from conformance.smime.validate import ChainReason, ChainResult
-    from conformance.token.base import UnsupportedMechanism
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -265,6 +264,7 @@ def cms_error_text(error: CmsError) -> Bilingual:
 # Why the signer's path is not valid (`smime.validate.ChainReason`), in French, from the
 # result's values; {detail} is the path validator's own words, quoted.
 CHAIN_FR: Final[dict[ChainReason, str]] = {
+    # CERT-001 words these two itself (a valid path, no anchors); kept for every reason
     "valid": "chaîne valide jusqu'à une ancre de confiance",
     "no-trust": "aucune ancre de confiance donnée",
     "revoked": "révoqué : « {detail} »",
@@ -326,6 +326,7 @@ DECRYPTION_FR: Final[dict[DecryptionCode, str]] = {
     "not-whole-blocks": "le contenu chiffré n'est pas fait de blocs entiers",
     "bad-padding": "bourrage incorrect (mauvaise clé ou contenu chiffré altéré)",
     "key-length": "{cipher} demande une clé de {expected} octets, clé reçue : {length} octets",
+    "rc2-key-length": "clé RC2 de {length} octet(s) (RC2 en prend de 1 à 128)",
     "tag-mismatch": "l'étiquette d'authentification GCM ne correspond pas",
     "tag-length": "étiquette GCM de {length} octets, les paramètres disent {expected}",
     "nonce-length": "nonce GCM de {length} octets (acceptés : de {minimum} à {maximum} octets)",
@@ -335,13 +336,7 @@ DECRYPTION_FR: Final[dict[DecryptionCode, str]] = {
 
 def decryption_text(exc: DecryptionError) -> Bilingual:
     """Why content cannot decrypt, in both languages (the English: the exception's)."""
-    values = dict(exc.values)
-    if exc.code == "key-length" and values.get("expected") == 0:  # RC2 takes 1 to 128 bytes
-        length = values["length"]
-        french = f"clé RC2 de {length} octet{'s' if int(length) > 1 else ''}"
-    else:
-        french = DECRYPTION_FR[exc.code].format(**values)
-    return Bilingual(french, str(exc))
+    return Bilingual(DECRYPTION_FR[exc.code].format(**dict(exc.values)), str(exc))
 
 
 def refusal_text(exc: UnsupportedMechanism) -> Bilingual:
@@ -430,10 +425,8 @@ def _token_code(exc: Exception) -> TokenErrorCode:
     """The token code an exception records ("other": none, or a UserError's of another kind)."""
     if isinstance(exc, TokenError):
         return exc.code
-    if isinstance(exc, UserError):
-        for known in get_args(TokenErrorCode):
-            if exc.code == known:
-                return known  # type: ignore[no-any-return]
+    if isinstance(exc, UserError) and exc.code in get_args(TokenErrorCode):
+        return cast(TokenErrorCode, exc.code)
     return "other"
 
 

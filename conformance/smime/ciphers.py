@@ -56,7 +56,8 @@ Rng = Callable[[int], bytes]
 DecryptionCode = Literal[
     "not-whole-blocks",
     "bad-padding",
-    "key-length",  # cipher, length, expected (expected 0: RC2, 1 to 128 bytes)
+    "key-length",  # cipher, length, expected
+    "rc2-key-length",  # length: RC2 takes 1 to 128 bytes
     "tag-mismatch",
     "tag-length",  # length, expected: the GCM tag against the parameters' aes-ICVlen
     "nonce-length",  # length, minimum, maximum
@@ -145,8 +146,8 @@ def _cbc(
 def _check_key(cipher: ContentCipher, key: bytes) -> None:
     if cipher.startswith("rc2"):
         if not 1 <= len(key) <= 128:
-            values = (("cipher", cipher), ("length", len(key)), ("expected", 0))
-            raise DecryptionError(f"RC2 key of {len(key)} bytes", "key-length", values)
+            values = (("length", len(key)),)
+            raise DecryptionError(f"RC2 key of {len(key)} bytes", "rc2-key-length", values)
     elif len(key) != key_length(cipher):
         expected = key_length(cipher)
         raise DecryptionError(
