@@ -157,7 +157,8 @@ def _forget_earlier_export(out: Path) -> None:
     listed += [p for v in earlier.vectors for p in (v.plaintext, v.readable)]
     root = out.resolve()
     # `out` itself is never left empty: export_pki has written pki.json into it already.
-    remove_listed(p for p in ((out / n).resolve() for n in listed) if p.is_relative_to(root))
+    # Contained once resolved, removed as named: a listed symlink goes, never its target.
+    remove_listed(out / n for n in listed if (out / n).resolve().is_relative_to(root))
 
 
 def software_keys(profile: Profile) -> Profile:
