@@ -5,6 +5,8 @@ a free port, whether a port is taken, waiting until a child process listens, sto
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -89,3 +91,11 @@ def stop_child(process: subprocess.Popen[bytes], timeout_s: float) -> None:
             process.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=timeout_s)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a child started with `process_group=0` and whatever it started (its group);
+    the child itself even if it left the group. The caller reaps it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.kill()

@@ -26,13 +26,14 @@ import json
 import os
 import selectors
 import shlex
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from conformance.loopback import kill_group
 
 PROTOCOL = "osm-harness/1"
 HELLO_TIMEOUT = 30.0
@@ -281,14 +282,6 @@ class Harness:
             message += f" (exit {proc.returncode})"
         tail = bytes(self._stderr[-2000:]).decode("utf-8", "replace").strip()
         return kind(message + (f"; it printed: {tail}" if tail else ""))
-
-
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL a child started with `process_group=0` and whatever it started (its group);
-    the child itself even if it left the group. The caller reaps it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.kill()
 
 
 def _read(fd: int) -> bytes | None:

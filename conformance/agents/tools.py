@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Literal
 
 from conformance.agents.base import Evidence
-from conformance.agents.harness import HarnessError, harness_for, kill_group
+from conformance.agents.harness import HarnessError, harness_for
 from conformance.errors import MissingComponent, UserError
+from conformance.loopback import kill_group
 from conformance.paths import HARNESS_DIR
 
 DEFAULT_TIMEOUT = 60.0

@@ -32,7 +32,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import ssl
 import subprocess
 import tempfile
@@ -40,7 +39,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from conformance.errors import MissingComponent
-from conformance.loopback import LOOPBACK, free_port, stop_child, wait_closed, wait_listening
+from conformance.loopback import (
+    LOOPBACK,
+    free_port,
+    kill_group,
+    stop_child,
+    wait_closed,
+    wait_listening,
+)
 from conformance.mail.endpoint import Endpoint
 from conformance.mail.store import Delivery, MailStore, StoreError
 
@@ -258,8 +264,7 @@ def _stop(process: subprocess.Popen[bytes], ports: Sequence[int]) -> None:
     process group (a child that did not follow) is killed, and its ports are closed on
     return."""
     stop_child(process, STOP_TIMEOUT_S)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    kill_group(process)
     wait_closed(LOOPBACK, ports, STOP_TIMEOUT_S)
 
 
