@@ -50,6 +50,8 @@ GUARDED = {
     "defective-not-yet-valid",
     "defective-unknown-root",
     "defective-unknown-critical-extension",
+    "defective-wrong-extended-key-usage",  # check_key_usage
+    "defective-no-signature-key-usage",  # check_key_usage
     "wrong-signer-issued-by-end-entity",
 }
 GUARDED_CLASSES = {"from-mismatch"}  # check_sender_address: every case of the class

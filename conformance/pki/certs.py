@@ -195,11 +195,9 @@ def end_entity_certificate(
     not_after: datetime,
     nonrepudiation: bool = True,
     extensions: Sequence[x509.ExtensionType] = (),
-    critical_extensions: Sequence[x509.ExtensionType] = (),
 ) -> x509.Certificate:
     """`subject` is a professional (the test PKI) or a ready name (tests' throwaway PKIs);
-    `extensions` are added, non-critical, after the profile's own, then
-    `critical_extensions`, critical (a hostile certificate's unknown extension)."""
+    `extensions` are added, non-critical, after the profile's own."""
     name = subject.name() if isinstance(subject, Subject) else subject
     builder = (
         _base(name, issuer_cert.subject, public_key, serial, not_before, not_after)
@@ -212,8 +210,6 @@ def end_entity_certificate(
     )
     for extension in extensions:
         builder = builder.add_extension(extension, critical=False)
-    for extension in critical_extensions:
-        builder = builder.add_extension(extension, critical=True)
     return builder.sign(issuer_key, hashes.SHA256())
 
 

@@ -10,10 +10,12 @@ bytes flipped in place where the length stays, DER re-wrapped with
 conformance/smime/der.py where it does not. The core parts carry values, not
 where each field's encoding lies, so a re-wrapped structure takes its other
 fields' encodings from asn1crypto, which dumps an untouched field exactly as
-it was received. Two cases sign under a certificate of their own, issued with
-conformance/pki/certs.py (a colleague's end-entity key issuing one in the
-author's name; the author's re-issued with an unknown critical extension), its
-serial and any new key derived from the case as the PKI derives its own.
+it was received. Four cases sign under a certificate of their own: a
+colleague's end-entity key issuing one in the author's name (with
+conformance/pki/certs.py), or the author's re-issued by its CA with one
+extension changed (an unknown critical one, an extended key usage without
+emailProtection, a key usage without signature), its serial and any new key
+derived from the case as the PKI derives its own.
 `make_control` gives the valid message itself, so that a receiver's refusal
 counts only when it reads the valid one.
 
@@ -49,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import modes as sym_modes
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from hypothesis import strategies as st
 
 from conformance.agents.base import SendRequest
@@ -598,7 +601,6 @@ def _certified(
     issuer: x509.Certificate,
     issuer_key: rsa.RSAPrivateKey,
     label: str,
-    critical: Sequence[x509.ExtensionType] = (),
 ) -> x509.Certificate:
     """A signature certificate with the sender's subject, address and validity for
     `public_key`, issued under `issuer`'s name with `issuer_key`, its serial drawn from
@@ -617,7 +619,6 @@ def _certified(
         serial=derived_serial(_seed(ctx), f"hostile/{label}"),
         not_before=model.not_valid_before_utc,
         not_after=model.not_valid_after_utc,
-        critical_extensions=critical,
     )
 
 
@@ -722,31 +723,100 @@ _UNKNOWN_EXTENSION = x509.UnrecognizedExtension(
 )
 
 
-def _unknown_critical_extension(ctx: _Context) -> Made:
-    """The sender's signature certificate re-issued by its own CA with one more extension,
-    critical and unknown (RFC 5280 4.2: it must be rejected), and the letter signed with
-    the sender's real key: only that extension is wrong."""
+def _reissued_signer(
+    ctx: _Context, extension: x509.ExtensionType, critical: bool, what: Bilingual
+) -> Made:
+    """The sender's signature certificate re-issued by its own CA (the intermediate) with
+    `extension` in place of the real one of its type (added last if it has none), and the
+    letter signed with the sender's real key: only that extension is wrong. Everything
+    else is copied from the real certificate but the serial, drawn from the case."""
     real = ctx.sender.certificate("sign")
     if real.issuer != ctx.pki.intermediate.subject:
         raise HostileError(f"{ctx.sender.id}'s certificate is not issued by the intermediate CA")
-    ca_key = ctx.pki.intermediate_key()
     key = ctx.sender.private_key("sign")
-    reissued = _certified(
-        ctx,
-        key.public_key(),
-        ctx.pki.intermediate,
-        ca_key,
-        f"{ctx.case.id}/{ctx.sender.id}",
-        critical=(_UNKNOWN_EXTENSION,),
+    wanted = x509.Extension(extension.oid, critical, extension)
+    extensions = [wanted if e.oid == extension.oid else e for e in real.extensions]
+    if wanted not in extensions:
+        extensions.append(wanted)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(real.subject)
+        .issuer_name(real.issuer)
+        .public_key(key.public_key())
+        .serial_number(derived_serial(_seed(ctx), f"hostile/{ctx.case.id}/{ctx.sender.id}"))
+        .not_valid_before(real.not_valid_before_utc)
+        .not_valid_after(real.not_valid_after_utc)
     )
+    for each in extensions:
+        builder = builder.add_extension(each.value, each.critical)
+    reissued = builder.sign(ctx.pki.intermediate_key(), hashes.SHA256())
     return (
         Bilingual(
             f"signé par {ctx.sender.id} avec sa clé, son certificat réémis par l'AC "
-            f"intermédiaire avec l'extension critique inconnue {oids.TEST_UNKNOWN_EXTENSION}",
+            f"intermédiaire avec {what.fr}",
             f"signed by {ctx.sender.id} with its key, its certificate re-issued by the "
-            f"intermediate CA with the unknown critical extension {oids.TEST_UNKNOWN_EXTENSION}",
+            f"intermediate CA with {what.en}",
         ),
         _signed_as(ctx, reissued, key),
+    )
+
+
+def _unknown_critical_extension(ctx: _Context) -> Made:
+    """One more extension, critical and unknown (RFC 5280 4.2: it must be rejected)."""
+    return _reissued_signer(
+        ctx,
+        _UNKNOWN_EXTENSION,
+        True,
+        Bilingual(
+            f"l'extension critique inconnue {oids.TEST_UNKNOWN_EXTENSION}",
+            f"the unknown critical extension {oids.TEST_UNKNOWN_EXTENSION}",
+        ),
+    )
+
+
+# A TLS certificate's purposes: no emailProtection, no anyExtendedKeyUsage.
+_TLS_PURPOSES = x509.ExtendedKeyUsage(
+    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+)
+# An encryption key's usage: neither digitalSignature nor nonRepudiation.
+_KEY_ENCIPHERMENT_ONLY = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=True,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=False,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _wrong_extended_key_usage(ctx: _Context) -> Made:
+    """extendedKeyUsage serverAuth and clientAuth only, non-critical as the real one (RFC
+    8550 4.4.4: a receiver MUST check it holds emailProtection or anyExtendedKeyUsage)."""
+    return _reissued_signer(
+        ctx,
+        _TLS_PURPOSES,
+        False,
+        Bilingual(
+            "l'usage étendu de clé serverAuth et clientAuth seulement (sans emailProtection)",
+            "the extended key usage serverAuth and clientAuth only (no emailProtection)",
+        ),
+    )
+
+
+def _no_signature_key_usage(ctx: _Context) -> Made:
+    """keyUsage keyEncipherment only, critical as the real one (RFC 8550 4.4.2: a signature
+    verified with it MUST NOT be accepted)."""
+    return _reissued_signer(
+        ctx,
+        _KEY_ENCIPHERMENT_ONLY,
+        True,
+        Bilingual(
+            "l'usage de clé keyEncipherment seulement (ni digitalSignature ni nonRepudiation)",
+            "the key usage keyEncipherment only (neither digitalSignature nor nonRepudiation)",
+        ),
     )
 
 
@@ -1338,6 +1408,8 @@ _MAKERS: dict[str, Maker] = {
     "defective-no-nonrepudiation": _defective("no-nonrepudiation"),
     "defective-gip-cps-oid": _defective("gip-cps-oid"),
     "defective-unknown-critical-extension": _unknown_critical_extension,
+    "defective-wrong-extended-key-usage": _wrong_extended_key_usage,
+    "defective-no-signature-key-usage": _no_signature_key_usage,
     "not-for-me-other-recipient": _not_for_me_other,
     "not-for-me-wrong-key": _not_for_me_wrong_key,
     "not-for-me-truncated-key": _not_for_me_truncated,
