@@ -241,6 +241,36 @@ class SuiteLookup(_Model):
 # route did not deliver, or the receiver did not read it as sent.
 FailedAt = Literal["sender", "route", "receiver"]
 
+# Why nothing of the products was observed in a cell (NotObserved.kind): an engine not
+# installed or built here, a hop of the route that cannot run here, the suite's directory
+# (slapd) missing, the message over the size the tester set on the suite's relays, the
+# suite's own lookup on a tool's behalf failed.
+NotObservedKind = Literal[
+    "engine-missing", "hop-missing", "directory-missing", "route-size-limit", "suite-lookup-failed"
+]
+
+
+class NotObserved(_Model):
+    """Why a cell was not observed, as facts (the reason says it in English): the report
+    words them in each language."""
+
+    kind: NotObservedKind
+    agent: str | None = Field(
+        default=None,
+        description="engine-missing: the agent whose engine is not here; suite-lookup-failed: "
+        "the tool the suite looked up for (the lookup's facts are Cell.suite_lookup)",
+    )
+    hop: str | None = Field(default=None, description="hop-missing: the hop that cannot run")
+    size: int | None = Field(default=None, description="route-size-limit: the message's bytes")
+    limit: int | None = Field(
+        default=None, description="route-size-limit: the limit set (--max-message-bytes)"
+    )
+    detail: str | None = Field(
+        default=None,
+        description="the English words of what is missing or refused (a path and the package "
+        "to install, the relay's answer), quoted as they are",
+    )
+
 
 class Cell(_Model):
     sender: str
@@ -253,6 +283,11 @@ class Cell(_Model):
         "not installed, a mail hop or the directory missing, a message over the size limit "
         "the tester set on the suite's relays): the verdict is unsupported, the reason says "
         "why, and the cell counts in no pair and contradicts no claim",
+    )
+    not_observed: NotObserved | None = Field(
+        default=None,
+        description="when observed is false: why, as facts the report words in its language; "
+        "null on observed cells and in results.json written before it (the reason only)",
     )
     expected: Verdict | None = None
     expected_source: str | None = None
@@ -405,6 +440,13 @@ class RejectionCaseResult(_Model):
         "PKCS#1 v1.5 (null: the usual one, or no envelope), and why: the suite's choice, "
         "never part of what the receiver said",
     )
+    repeated: bool | None = Field(
+        default=None,
+        description="for an accepted case, whether the receiver accepted the same hostile "
+        "message again when it was replayed (false: an intermittent acceptance, e.g. openssl "
+        "decrypting with a random key whose padding happened to be valid; it still stands); "
+        "null when the case was not accepted, or in results.json written before it",
+    )
 
 
 class RejectionCell(_Model):
@@ -422,6 +464,18 @@ class RejectionCell(_Model):
         description="when every accepted case is waived, their waivers (run --waivers)",
     )
     duration_s: float = 0.0
+
+    @property
+    def intermittent(self) -> bool:
+        """Accepts, but no accepted case was accepted again when replayed: the acceptance is
+        real yet another run may refuse (diff and the regression gate do not call such a
+        change the product's). `repeated` null (results.json written before it) is not."""
+        accepted = [c for c in self.cases if c.outcome == "accepts"]
+        return (
+            self.verdict == "accepts"
+            and bool(accepted)
+            and all(c.repeated is False for c in accepted)
+        )
 
 
 class RejectionCaseInfo(_Model):

@@ -122,11 +122,15 @@ def test_a_basic_example_over_the_routes_limit_is_not_the_products_failure(cast:
     assert got.verdict == "unsupported", got.reason
     assert got.reason is not None and got.reason.startswith("not observed: the message (")
     assert "(--max-message-bytes 1024), not a product's" in got.reason
+    assert got.not_observed is not None and got.not_observed.kind == "route-size-limit"
+    assert got.not_observed.limit == 1024 and got.not_observed.detail == "answered 552"
+    assert got.not_observed.size is not None and f"({got.not_observed.size} bytes)" in got.reason
     # Any other refusal on the road stays the cell's failure.
     other = _cell(cast, _refusing(1, DeliveryError))
     assert other.verdict == "fail" and other.reason == (
         "not delivered: 127.0.0.1:1 answered 552 relay refused"
     )
+    assert other.not_observed is None
 
 
 def test_a_large_message_over_the_routes_limit_is_not_the_products_failure(
@@ -135,6 +139,7 @@ def test_a_large_message_over_the_routes_limit_is_not_the_products_failure(
     got = _cell(cast, _refusing(1), large=2000, out_dir=tmp_path)
     assert got.verdict == "unsupported", got.reason
     assert got.reason is not None and got.reason.startswith("not observed:")
+    assert got.not_observed is not None and got.not_observed.kind == "route-size-limit"
     # The evidence does not claim one copy: over SMTP each hop holds its own (2 GB for a
     # 143 MB message, docs/matrix.md).
     kept = (tmp_path / "evidence/reference/reference/sign/large.txt").read_text("utf-8")

@@ -296,6 +296,8 @@ def test_first_contact_cell_without_slapd_is_skipped_with_the_reason(tmp_path: P
         cast.close()
     assert cell.verdict == "unsupported"
     assert cell.reason == "not run: slapd missing here"
+    assert cell.not_observed is not None and cell.not_observed.kind == "directory-missing"
+    assert cell.not_observed.detail == "slapd missing here"
 
 
 # --- the command line -------------------------------------------------------------------

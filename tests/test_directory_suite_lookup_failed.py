@@ -68,6 +68,8 @@ def test_a_failed_suite_lookup_observes_nothing(cast: Cast, endpoint: Any, kind:
     )
     assert "the suite's failure, not the sender's" in cell.reason
     assert cell.suite_lookup is not None and cell.suite_lookup.failure == kind
+    assert cell.not_observed is not None
+    assert (cell.not_observed.kind, cell.not_observed.agent) == ("suite-lookup-failed", "openssl")
     (pair,) = pairs_of([cell], Claims({}, {}, {}), ["first-contact"])
     assert (pair.interop, pair.observed) == ("not-observed", 0)
 
@@ -77,7 +79,7 @@ def test_a_product_that_looks_up_itself_fails_its_own_lookup(cast: Cast) -> None
         cell = _cell(cast, "reference", replace(cast.world(), directory=broken.url))
     assert (cell.verdict, cell.observed) == ("fail", True), cell.reason
     assert cell.reason is not None and cell.reason.startswith("sender cannot send: ")
-    assert cell.suite_lookup is None
+    assert cell.suite_lookup is None and cell.not_observed is None
 
 
 @dataclass

@@ -205,6 +205,24 @@ def test_regression_needs_and_uses_the_baseline() -> None:
         evaluate(crafted(), ["regression"])
 
 
+def test_an_intermittent_acceptance_is_no_regression_yet_a_finding() -> None:
+    """openssl accepted the altered message once and refused it when it was replayed (as
+    its random-key decrypt does): not the product's regression, still a real acceptance."""
+    old = crafted(sign="pass", accepts=False)
+    new = crafted(sign="pass")
+    assert new.rejections is not None
+    new.rejections.cells[0].cases[0].repeated = False
+    assert open_items(new, "regression", old) == []
+    assert open_items(new, "finding") == [
+        "openssl case altered-content (reference): accepts: delivered"
+    ]
+    # accepted again on replay: the regression it was
+    new.rejections.cells[0].cases[0].repeated = True
+    assert open_items(new, "regression", old) == [
+        "openssl rejection altered: refuses -> accepts (altered-content)"
+    ]
+
+
 def test_waivers_cover_their_items_and_are_recorded(tmp_path: Path) -> None:
     path = waivers_file(
         tmp_path,

@@ -142,6 +142,8 @@ def test_the_testers_size_limit_is_not_the_products_failure(tmp_path: Path) -> N
         assert cell["verdict"] == "unsupported" and cell["observed"] is False
         assert cell["reason"].startswith("not observed: the message (") and "552" in cell["reason"]
         assert "(--max-message-bytes 2048), not a product's" in cell["reason"]
+        assert cell["not_observed"]["kind"] == "route-size-limit"
+        assert cell["not_observed"]["limit"] == 2048
     results = json.loads((tmp_path / "results.json").read_text("utf-8"))
     assert results["run"]["settings"]["max_message_bytes"] == 2048
     # Nothing of the products seen: no pair says they do not interoperate.
@@ -164,6 +166,8 @@ def test_a_postfix_route_that_cannot_run_is_skipped_with_the_reason(
     for sender in ("openssl", "reference"):
         assert cells[(sender, "postfix")]["verdict"] == "unsupported"
         assert cells[(sender, "postfix")]["reason"] == f"not run: {reason}"
+        assert cells[(sender, "postfix")]["not_observed"]["kind"] == "hop-missing"
+        assert cells[(sender, "postfix")]["not_observed"]["hop"] == "postfix"
         assert cells[(sender, "")]["verdict"] == "pass"
 
 

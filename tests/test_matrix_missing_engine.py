@@ -45,6 +45,8 @@ def test_interop_cell_of_a_missing_engine_is_skipped_with_the_reason() -> None:
     cell = json.loads(str(recorded["osm_cell"]))
     assert cell["verdict"] == "unsupported" and cell["observed"] is False
     assert cell["reason"] == f"not installed here: {REASON}"
+    assert cell["not_observed"]["kind"] == "engine-missing"
+    assert (cell["not_observed"]["agent"], cell["not_observed"]["detail"]) == ("x", REASON)
     assert (cell["sender"], cell["receiver"], cell["function"]) == ("x", "reference", "sign")
     # Counted in no pair: the published matrix does not say "none" of an engine not here.
     pairs = pairs_of([Cell.model_validate(cell)], Claims({}, {}, {}))

@@ -176,6 +176,9 @@ def test_a_false_accept_is_searched_for_shrunk_and_replayed(cast: Cast) -> None:
     first = adapter.cases[0]
     assert first.outcome == "accepts" and first.examples == 1  # the basic variant sufficed
     assert first.claimed and first.case in adapter.reason
+    # accepted again when replayed: recorded as repeated, the cell not intermittent
+    assert first.repeated is True and not adapter.intermittent
+    assert all(c.repeated is None for c in cell.cases)  # nothing accepted, nothing replayed
     assert rejection_seed(1, "a", "c", "p") == rejection_seed(1, "a", "c", "p")
     assert rejection_seed(1, "a", "c", "p") != rejection_seed(2, "a", "c", "p")
 
@@ -208,6 +211,9 @@ def test_an_acceptance_not_repeated_on_replay_stands_and_says_so(
     assert first.outcome == "accepts" and first.seed is not None
     assert first.reason is not None and first.reason.endswith(f"({NOT_REPEATED})")
     assert all(c.outcome == "refuses" for c in got.cases[1:])
+    # the search's replay recorded as data, and the cell intermittent (diff, gates)
+    assert first.repeated is False and got.intermittent
+    assert all(c.repeated is None for c in got.cases[1:])
 
 
 def test_a_basic_acceptance_is_replayed_once_and_says_when_it_did_not_repeat(
@@ -230,13 +236,17 @@ def test_a_basic_acceptance_is_replayed_once_and_says_when_it_did_not_repeat(
     monkeypatch.setattr(run_module, "attempt", scripted)
     settings = RejectionSettings(variants=3, seed=11)
     receivers[:] = [lax, strict]  # the first case's basic variant, then its replay
-    flaky = run_rejection_cell(strict, "wrong-signer", cast.pki, settings).cases[0]
+    flaky_cell = run_rejection_cell(strict, "wrong-signer", cast.pki, settings)
+    flaky = flaky_cell.cases[0]
     assert flaky.outcome == "accepts" and flaky.examples == 1 and flaky.seed is None
     assert flaky.reason is not None and flaky.reason.endswith(f"({NOT_REPEATED})")
+    assert flaky.repeated is False and flaky_cell.intermittent
     receivers[:] = [lax, lax]
-    steady = run_rejection_cell(strict, "wrong-signer", cast.pki, settings).cases[0]
+    steady_cell = run_rejection_cell(strict, "wrong-signer", cast.pki, settings)
+    steady = steady_cell.cases[0]
     assert steady.outcome == "accepts" and steady.reason is not None
     assert NOT_REPEATED not in steady.reason
+    assert steady.repeated is True and not steady_cell.intermittent
 
 
 def test_cell_verdict_order() -> None:

@@ -344,8 +344,9 @@ def test_diff_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "1 regression(s), 0 improvement(s), 5 other change(s)" in text
     assert main(["diff", "--json", str(tmp_path / "old.json"), str(tmp_path / "new.json")]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["summary"] == {"regression": 1, "improvement": 0, "other": 5}
+    assert data["summary"] == {"regression": 1, "improvement": 0, "intermittent": 0, "other": 5}
     assert {
+        "matrix": "interop",
         "sender": "openssl",
         "receiver": "reference",
         "function": "attachments",

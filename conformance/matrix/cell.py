@@ -27,7 +27,7 @@ from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import LargeObservation, exchange_large
 from conformance.matrix.sent import algorithms_in, sent_algorithms
-from conformance.results import Cell, Counterexample, SuiteLookup, Transport
+from conformance.results import Cell, Counterexample, NotObserved, SuiteLookup, Transport
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
@@ -115,6 +115,7 @@ def _judge(
         # Not the products' doing: the suite could not run its directory here.
         cell.verdict, cell.observed = "unsupported", False
         cell.reason = f"not run: {world.directory_missing or 'no directory'}"
+        cell.not_observed = NotObserved(kind="directory-missing", detail=world.directory_missing)
         return
 
     if settings.large_attachment is not None:
@@ -210,6 +211,7 @@ def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:
     finding gate leave it out)."""
     cell.verdict = "fail" if obs.observed else "unsupported"
     cell.reason, cell.observed, cell.failed_at = obs.reason, obs.observed, obs.failed_at
+    cell.not_observed = obs.not_observed
 
 
 @dataclass

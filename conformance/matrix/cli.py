@@ -298,10 +298,11 @@ EPILOG = """CI gates (--fail-on, any of, comma-separated):
   contradiction   a cell or pair contradicts a published claim, or a sender's message
                   used another algorithm than its profile declares
   regression      against --baseline OLD.json: an interop cell got worse (pass > partial
-                  > fail), or a rejection cell that refused now accepts
+                  > fail), or a rejection cell that refused now accepts (not when
+                  the acceptance did not happen again on replay: intermittent)
   finding         a fail or partial cell with a real implementation on one side (a real
                   engine, a vendor's adapter or a real product), or a real receiver
-                  accepting a rejection case
+                  accepting a rejection case (an intermittent acceptance too)
   non-conformant  a real sender's basic message breaks a rule with an ERROR
 A waiver (--waivers FILE, docs/matrix.md) covers the item of the cell, pair or
 rejection case it names with the verdict observed; an unused waiver is a warning.

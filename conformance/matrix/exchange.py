@@ -25,7 +25,7 @@ from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
 from conformance.mail.delivery import DeliveryError, OverRouteLimit
-from conformance.results import FailedAt
+from conformance.results import FailedAt, NotObserved
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode, Status
@@ -90,11 +90,15 @@ class Observation:
     delivered: bytes | None = None
     send: SendResult | None = None
     reception: Reception | None = None
-    # False: the route's own size limit (--max-message-bytes) refused the message
+    # Set when the route's own size limit (--max-message-bytes) refused the message
     # (`undelivered`), or the suite's own lookup on a tool's behalf failed
     # (`send_refusal`), so nothing of the products was observed.
-    observed: bool = True
+    not_observed: NotObserved | None = None
     failed_at: FailedAt | None = None  # the side it stopped at, when not ok
+
+    @property
+    def observed(self) -> bool:
+        return self.not_observed is None
 
 
 def send_request(
@@ -131,7 +135,7 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     request = send_request(scenario, entity, sender, receiver, world)
     sent = sender.agent.send(request)
     obs = Observation(ok=False, reason=None, entity=entity, send=sent)
-    obs.reason, obs.observed = send_refusal(sent, sender)
+    obs.reason, obs.not_observed = send_refusal(sent, sender)
     if sent.message is None:
         # the sender's answer, unless the suite's own lookup for it failed (not observed)
         obs.failed_at = stopped_at("sender", obs.ok, obs.observed)
@@ -140,7 +144,7 @@ def exchange(scenario: Scenario, sender: Seat, receiver: Seat, world: World) -> 
     try:
         delivered = world.transport(sent.message, receiver.party.email)
     except DeliveryError as exc:
-        obs.reason, obs.observed = undelivered(exc)
+        obs.reason, obs.not_observed = undelivered(exc)
         obs.failed_at = stopped_at("route", obs.ok, obs.observed)
         return obs
     obs.delivered = delivered
@@ -156,36 +160,39 @@ def stopped_at(side: FailedAt, ok: bool, observed: bool) -> FailedAt | None:
     return side if observed and not ok else None
 
 
-def undelivered(exc: DeliveryError) -> tuple[str, bool]:
-    """A transport's refusal as a cell's reason, and whether it tells of the products: a
-    refusal on the road is a finding (a gateway's, a product's oversized message), but a
-    message over the SIZE the tester set on the suite's own relays is refused by the
-    route the tester chose, not by either product (docs/matrix.md)."""
+def undelivered(exc: DeliveryError) -> tuple[str, NotObserved | None]:
+    """A transport's refusal as a cell's reason, and why it tells nothing of the products
+    (None when it does): a refusal on the road is a finding (a gateway's, a product's
+    oversized message), but a message over the SIZE the tester set on the suite's own
+    relays is refused by the route the tester chose, not by either product (docs/matrix.md)."""
     if isinstance(exc, OverRouteLimit):
         return (
             f"not observed: the message ({exc.size} bytes) is over the size limit set on "
             f"the suite's own relays (--max-message-bytes {exc.limit}), not a product's: "
             f"{exc}",
-            False,
+            NotObserved(kind="route-size-limit", size=exc.size, limit=exc.limit, detail=str(exc)),
         )
-    return f"not delivered: {exc}", True
+    return f"not delivered: {exc}", None
 
 
-def send_refusal(sent: SendResult, sender: Seat) -> tuple[str | None, bool]:
-    """Why nothing was sent, as a cell's reason (None when a message was), and whether it
-    tells of the products; the sender's `internal` is the harness's error, never a
-    verdict. A lookup the suite made on a tool's behalf that failed (its slapd did not
-    answer, say) is the suite's failure, not the tool's: nothing of either product was
-    observed, as with the route's own size limit (`undelivered`). A product that looked
-    up itself and failed refused: its own finding."""
+def send_refusal(sent: SendResult, sender: Seat) -> tuple[str | None, NotObserved | None]:
+    """Why nothing was sent, as a cell's reason (None when a message was), and why it tells
+    nothing of the products (None when it does); the sender's `internal` is the harness's
+    error, never a verdict. A lookup the suite made on a tool's behalf that failed (its
+    slapd did not answer, say) is the suite's failure, not the tool's: nothing of either
+    product was observed, as with the route's own size limit (`undelivered`). A product
+    that looked up itself and failed refused: its own finding."""
     if sent.message is not None:
-        return None, True
+        return None, None
     if sent.error is ErrorCode.INTERNAL:
         raise HarnessError(f"sender {sender.agent.id}: {sent.reason}")
     lookup = sent.evidence.suite_lookup
     if lookup is not None and lookup.failure is not None:
-        return f"not observed: {described(lookup)}; the suite's failure, not the sender's", False
-    return f"sender cannot send: {sent.reason}", True
+        return (
+            f"not observed: {described(lookup)}; the suite's failure, not the sender's",
+            NotObserved(kind="suite-lookup-failed", agent=lookup.tool),
+        )
+    return f"sender cannot send: {sent.reason}", None
 
 
 def read_delivered(

@@ -37,7 +37,7 @@ from conformance.matrix.exchange import (
     stopped_at,
     undelivered,
 )
-from conformance.results import FailedAt
+from conformance.results import FailedAt, NotObserved
 from conformance.scenarios import compare
 from conformance.scenarios.large import LargeEntity, large_scenario, write_large_entity
 from conformance.status import Status
@@ -87,10 +87,14 @@ class LargeObservation:
     send: SendResult | None = None
     status: Status | None = None
     notes: list[str] = field(default_factory=list)
-    # False: refused by the route's own size limit (`undelivered`), or the suite's lookup
-    # on a tool's behalf failed (`send_refusal`)
-    observed: bool = True
+    # Set when refused by the route's own size limit (`undelivered`), or the suite's
+    # lookup on a tool's behalf failed (`send_refusal`)
+    not_observed: NotObserved | None = None
     failed_at: FailedAt | None = None  # the side it stopped at, when not ok
+
+    @property
+    def observed(self) -> bool:
+        return self.not_observed is None
 
 
 def exchange_large(
@@ -114,7 +118,7 @@ def exchange_large(
             message_path.write_bytes(sent.message)
             sent.message = b""  # on the file now
     obs.send = sent
-    obs.reason, obs.observed = send_refusal(sent, sender)
+    obs.reason, obs.not_observed = send_refusal(sent, sender)
     if sent.message is None:
         # the sender's answer, unless the suite's own lookup for it failed (not observed)
         obs.failed_at = stopped_at("sender", obs.ok, obs.observed)
@@ -130,7 +134,7 @@ def exchange_large(
         try:
             carried = world.transport(message_path.read_bytes(), receiver.party.email)
         except DeliveryError as exc:
-            obs.reason, obs.observed = undelivered(exc)
+            obs.reason, obs.not_observed = undelivered(exc)
             obs.failed_at = stopped_at("route", obs.ok, obs.observed)
             return obs
         delivered_path = work / "delivered.eml"

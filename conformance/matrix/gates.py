@@ -8,8 +8,10 @@ here and in docs/matrix.md:
   (profiles/claims.yaml), or a sender's message used another algorithm than its
   profile declares: every entry of results.json's `contradictions`;
 - `regression`: against `--baseline OLD.json`, an interop cell that got worse on
-  the pass > partial > fail scale (as `osm-conformance diff` says), or a rejection
-  cell that refused every case and now accepts one;
+  the pass > partial > fail scale, or a rejection cell that refused every case and
+  now accepts one (as `osm-conformance diff` says); an intermittent acceptance (no
+  accepted case accepted again when replayed, RejectionCell.intermittent) is not a
+  regression of the product, though the `finding` gate counts it as any acceptance;
 - `finding`: a `fail` or `partial` cell where at least one side is a real
   implementation (a real engine, a vendor's adapter, a product observed outside
   the matrix: `engine` one of the real tools, command or real-product; a
@@ -135,31 +137,25 @@ def contradictions(results: Results) -> list[Item]:
 
 
 def regressions(results: Results, baseline: Results) -> list[Item]:
+    """The regressions `osm-conformance diff` lists, interop and rejection cells; an
+    intermittent acceptance (diff's kind `intermittent`) is not one."""
     out = []
     for change in diff_results(baseline, results):
         if change.kind != "regression":
             continue
-        cell = results.cell(
-            change.sender, change.receiver, change.function, change.via, change.transport
-        )
-        waived = _covering(cell.waived, change.after or "") if cell else None
         detail = f"{change.before} -> {change.after}"
-        out.append(Item("regression", change.where(), detail, waived))
-    if results.rejections is None or baseline.rejections is None:
-        return out
-    for rcell in results.rejections.cells:
-        before = baseline.rejections.cell(rcell.receiver, rcell.cls)
-        if rcell.verdict != "accepts" or before is None or before.verdict != "refuses":
-            continue
-        accepted = sorted({c.case for c in rcell.cases if c.outcome == "accepts"})
-        out.append(
-            Item(
-                "regression",
-                f"{rcell.receiver} rejection {rcell.cls}",
-                f"refuses -> accepts ({', '.join(accepted)})",
-                rcell.waived[0] if rcell.waived else None,
+        waived = None
+        if change.matrix == "rejections":
+            rejections = results.rejections
+            rcell = rejections.cell(change.receiver, change.function) if rejections else None
+            waived = rcell.waived[0] if rcell is not None and rcell.waived else None
+            detail += f" ({', '.join(sorted(change.cases))})"
+        else:
+            cell = results.cell(
+                change.sender, change.receiver, change.function, change.via, change.transport
             )
-        )
+            waived = _covering(cell.waived, change.after or "") if cell else None
+        out.append(Item("regression", change.where(), detail, waived))
     return out
 
 

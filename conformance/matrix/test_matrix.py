@@ -22,7 +22,7 @@ from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.spec import MatrixSpec, RoutedKey
-from conformance.results import Cell
+from conformance.results import Cell, NotObserved
 
 
 def test_cell(
@@ -33,7 +33,7 @@ def test_cell(
 ) -> None:
     sender, receiver, function, route = osm_cell
 
-    def not_run(reason: str) -> NoReturn:
+    def not_run(reason: str, why: NotObserved) -> NoReturn:
         # Nothing of the product ran: not a verdict on it; the cell names what is missing.
         missing = Cell(
             sender=sender,
@@ -43,23 +43,31 @@ def test_cell(
             via=list(route),
             verdict="unsupported",
             observed=False,
+            not_observed=why,
             reason=reason,
             services_required=list(REQUIRED_SERVICES[function]),
         )
         record_property("osm_cell", missing.model_dump_json())
         pytest.skip(reason)
 
-    try:
-        seats = osm_cast.seat(sender, "sender"), osm_cast.seat(receiver, "receiver")
-    except MissingComponent as exc:
-        # An engine not installed or not built here: skipped, the cell naming what to
-        # install.
-        not_run(f"not installed here: {exc}")
+    seats = []
+    for agent_id, role in ((sender, "sender"), (receiver, "receiver")):
+        try:
+            seats.append(osm_cast.seat(agent_id, role))
+        except MissingComponent as exc:
+            # An engine not installed or not built here: skipped, the cell naming what to
+            # install.
+            why = NotObserved(kind="engine-missing", agent=agent_id, detail=str(exc))
+            not_run(f"not installed here: {exc}", why)
     hop_missing = osm_cast.route_missing(route)
     if hop_missing is not None:  # e.g. the real Postfix, not installed or not root here
-        not_run(f"not run: {hop_missing}")
+        hop = next((h for h in route if osm_cast.route_missing((h,)) is not None), None)
+        not_run(
+            f"not run: {hop_missing}", NotObserved(kind="hop-missing", hop=hop, detail=hop_missing)
+        )
     cell: Cell = run_cell(
-        *seats,
+        seats[0],
+        seats[1],
         function,
         osm_cast.world(directory=function in FIRST_CONTACT, route=route),
         CellSettings(

@@ -10,7 +10,9 @@ deterministic basic variant, then hypothesis draws variants (positions, bytes,
 which certificate) looking for one the receiver accepts; the first false accept
 is shrunk and kept with its seed, which replays it. An accepted basic variant is
 replayed once too: an acceptance that does not happen again still stands, its
-reason saying so. The cell's verdict:
+reason saying so and the case's `repeated` false (the cell is then `intermittent`,
+which diff and the regression gate do not count as the product's change). The
+cell's verdict:
 
 - any case accepted                 -> accepts (naming the case and the services claimed)
 - the harness broke on a case       -> error (never accepts, never refuses)
@@ -378,8 +380,8 @@ def run_case(
         # Replayed once, as the search replays what it finds: an acceptance that does not
         # happen again (openssl decrypting with a random key) stands, and says so.
         again = attempt(case, producer, receiver, pki, settings.policy, control)
-        repeated = again.judgement.outcome != "refuses"
-        result.reason = as_observed(basic.judgement.reason, repeated)
+        result.repeated = again.judgement.outcome != "refuses"
+        result.reason = as_observed(basic.judgement.reason, result.repeated)
         return result
     if basic.judgement.outcome != "refuses" or settings.variants <= 1:
         return result
@@ -391,6 +393,7 @@ def run_case(
         result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
         result.reason = as_observed(found.judgement.reason, repeated)
+        result.repeated = repeated if found.judgement.outcome == "accepts" else None
         result.seed = seed
         shrunk = evidence.attempt(
             f"{prefix}.shrunk", found, expected, _control_line(control.change)

@@ -9,7 +9,7 @@ from typing import Any
 
 from conformance.cli_support import print_json
 from conformance.paths import output_folder
-from conformance.report.diff import diff_results, policy_note, summary
+from conformance.report.diff import INTERMITTENT_NOTE, diff_results, policy_note, summary
 from conformance.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from conformance.report.render import render_report
 from conformance.results import load_results
@@ -51,7 +51,10 @@ def register(subparsers: Any) -> None:
             "or fail, partial -> fail), improvements, and other changes (unsupported, "
             "harness errors, cells only in one run). A cell is keyed by its route too "
             "(transport and hops): a cell through a gateway is compared with the same "
-            "cell through that gateway. Always exits 0 when both files load."
+            "cell through that gateway. The rejection matrix's cells follow, by receiver "
+            "and class: refuses -> accepts is a regression, accepts -> refuses an "
+            "improvement, and `intermittent` when the acceptance did not happen again on "
+            "replay (not the product's change). Always exits 0 when both files load."
         ),
     )
     diff.add_argument("old", type=Path, metavar="OLD.json")
@@ -87,9 +90,13 @@ def _diff(args: argparse.Namespace) -> int:
     for change in changes:
         before = change.before or "(absent)"
         after = change.after or "(absent)"
-        print(f"{change.kind:<12} {change.where()}: {before} -> {after}")
+        accepted = f" ({', '.join(change.cases)})" if change.cases else ""
+        print(f"{change.kind:<12} {change.where()}: {before} -> {after}{accepted}")
+    intermittent = f", {counts['intermittent']} intermittent" if counts["intermittent"] else ""
     print(
-        f"{counts['regression']} regression(s), {counts['improvement']} improvement(s), "
-        f"{counts['other']} other change(s)"
+        f"{counts['regression']} regression(s), {counts['improvement']} improvement(s)"
+        f"{intermittent}, {counts['other']} other change(s)"
     )
+    if counts["intermittent"]:
+        print(INTERMITTENT_NOTE)
     return 0

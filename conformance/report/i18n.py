@@ -212,6 +212,19 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "base.regression": ("régression", "regression"),
     "base.improvement": ("amélioration", "improvement"),
     "base.other": ("changement", "change"),
+    "base.intermittent": ("intermittent", "intermittent"),
+    "base.rejection": ("{receiver}, messages hostiles", "{receiver}, hostile messages"),
+    "base.intermittent_note": (
+        "{n} changement(s) intermittent(s) : un récepteur a accepté un message hostile, "
+        "mais pas une seconde fois quand le même message lui a été rejoué (openssl qui "
+        "déchiffre avec une clé aléatoire, par exemple). L'acceptation est réelle, mais "
+        "une autre exécution du même produit peut refuser : ce n'est ni une régression "
+        "ni une amélioration du produit.",
+        "{n} intermittent change(s): a receiver accepted a hostile message, but not a "
+        "second time when the same message was replayed to it (openssl decrypting with a "
+        "random key, for instance). The acceptance is real, but another run of the same "
+        "product may refuse: it is neither a regression nor an improvement of the product.",
+    ),
     "base.summary": (
         "{regressions} régression(s), {improvements} amélioration(s), "
         "{other} autre(s) changement(s)",
@@ -694,6 +707,31 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "said.not_observed": (
         "non observé ici (rien des produits n'a été mesuré)",
         "not observed here (nothing of the products was measured)",
+    ),
+    # why a cell was not observed (Cell.not_observed.kind), the suite's reason
+    "not_observed.engine-missing": (
+        "{agent} : moteur non installé ou non construit ici",
+        "{agent}: engine not installed or not built here",
+    ),
+    "not_observed.hop-missing": (
+        "l'étape {hop} de la route ne peut pas tourner ici",
+        "the route's hop {hop} cannot run here",
+    ),
+    "not_observed.directory-missing": (
+        "l'annuaire CPS de la suite (slapd) ne peut pas tourner ici",
+        "the suite's CPS directory (slapd) cannot run here",
+    ),
+    "not_observed.route-size-limit": (
+        "le message ({size} octets) dépasse la taille maximale fixée sur les relais de la "
+        "suite (--max-message-bytes {limit}) : une limite du testeur, pas d'un produit",
+        "the message ({size} bytes) is over the size limit set on the suite's own relays "
+        "(--max-message-bytes {limit}): the tester's limit, not a product's",
+    ),
+    "not_observed.suite-lookup-failed": (
+        "la recherche faite par la suite dans l'annuaire pour {agent} a échoué : "
+        "l'échec de la suite, pas de l'expéditeur",
+        "the suite's directory lookup on behalf of {agent} failed: the suite's failure, "
+        "not the sender's",
     ),
     "said.other": ("autre motif", "another reason"),
     "said.not_held": (

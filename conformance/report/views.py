@@ -26,6 +26,7 @@ from conformance.results import (
     Contradiction,
     Fact,
     KeyTransportChange,
+    NotObserved,
     Pair,
     Provenance,
     Results,
@@ -446,6 +447,9 @@ class Said:
     # `words` are the suite's own (why a cell was not observed, how the harness broke),
     # never a product's: shown as the suite's reason, not as "its words"
     by_suite: bool = False
+    # the suite's reason worded in the page's language (why a cell was not observed, from
+    # Cell.not_observed); `words` then quotes the English detail, if any
+    worded: str | None = None
 
 
 @dataclass(frozen=True)
@@ -518,7 +522,8 @@ class ReportModel:
         self.changes: list[Change] = diff_results(baseline, results) if baseline else []
         # The matrix shows the plain route's cells (all of them on the memory transport);
         # the cells through a gateway are on the gateways page (gateways.py).
-        change_of = {c.key()[:3]: c for c in self.changes if not c.via}
+        # (the rejection cells' changes are listed in the baseline section only)
+        change_of = {c.key()[:3]: c for c in self.changes if not c.via and c.matrix == "interop"}
         self.functions = _functions(results)
         self.agents = _ordered_agents(results.agents, t.lang)
         by_id = {a.info.id: a for a in self.agents}
@@ -738,7 +743,11 @@ class ReportModel:
         if not cell.observed:  # the suite could not run it here: its reason, not a product's
             if cell.suite_lookup is not None and cell.suite_lookup.failure is not None:
                 return Said(self.t("said.not_observed"))  # its line above says what failed
-            return Said(self.t("said.not_observed"), reason, by_suite=True)
+            why = cell.not_observed
+            if why is not None:
+                worded = self.not_observed(why, cell)
+                return Said(self.t("said.not_observed"), why.detail, by_suite=True, worded=worded)
+            return Said(self.t("said.not_observed"), reason, by_suite=True)  # an older file
         if cell.verdict == "unsupported":
             sender = self.by_id.get(cell.sender)
             sends = sender.info.sends.get("functions", []) if sender else []
@@ -749,6 +758,16 @@ class ReportModel:
         if cell.verdict == "error" and said.words == reason:
             return Said(self.t("said.harness"), reason, by_suite=True)
         return said
+
+    def not_observed(self, why: NotObserved, cell: Cell) -> str:
+        """Why a cell was not observed, worded from its facts in the page's language."""
+        return self.t(
+            f"not_observed.{why.kind}",
+            agent=self.agent_name(why.agent or ""),
+            hop=why.hop or cell.route,
+            size=why.size,
+            limit=why.limit,
+        )
 
     def suite_lookup(self, cell: Cell, sender: str) -> LookupView | None:
         """The suite's lookup for `sender` (its display name), worded from its facts in the
