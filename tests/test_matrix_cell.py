@@ -290,6 +290,60 @@ def test_a_failure_not_repeated_on_replay_is_a_partial_that_says_so(
     assert got.counterexample is not None and got.counterexample.reason == got.reason
 
 
+def test_the_replay_is_exchanged_for_real_once_the_shrink_budget_is_spent(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the shrinking budget spent at the first failure, hypothesis's replay of the
+    counterexample kept is still a real exchange: a failure that does not happen again is
+    said so, never assumed repeated."""
+    calls = 0
+
+    def once(*args: Any, **kwargs: Any) -> Observation:
+        nonlocal calls
+        calls += 1
+        obs = exchange(*args, **kwargs)
+        if calls == 2:  # the first generated example, never again
+            obs.ok, obs.reason = False, "content differs: made to fail once"
+        return obs
+
+    monkeypatch.setattr("conformance.matrix.cell.exchange", once)
+    got = run_cell(
+        cast.seat("reference", "sender"),
+        cast.seat("reference", "receiver"),
+        "sign",
+        cast.world(),
+        CellSettings(examples=4, seed=7, shrink_budget=1),
+    )
+    assert got.verdict == "partial", got.reason
+    assert got.reason == f"content differs: made to fail once ({NOT_REPEATED})"
+
+
+def test_a_failure_repeated_after_the_shrink_budget_is_said_repeated(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the budget's replay: a failure that happens again stays a plain
+    failure, not one said not to repeat."""
+    calls = 0
+
+    def always(*args: Any, **kwargs: Any) -> Observation:
+        nonlocal calls
+        calls += 1
+        obs = exchange(*args, **kwargs)
+        if calls >= 2:  # every generated example
+            obs.ok, obs.reason = False, "content differs: made to fail"
+        return obs
+
+    monkeypatch.setattr("conformance.matrix.cell.exchange", always)
+    got = run_cell(
+        cast.seat("reference", "sender"),
+        cast.seat("reference", "receiver"),
+        "sign",
+        cast.world(),
+        CellSettings(examples=4, seed=7, shrink_budget=1),
+    )
+    assert got.reason == "content differs: made to fail", got.reason
+
+
 def test_an_exception_not_raised_again_on_replay_is_an_error(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:

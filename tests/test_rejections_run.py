@@ -216,6 +216,57 @@ def test_an_acceptance_not_repeated_on_replay_stands_and_says_so(
     assert all(c.repeated is None for c in got.cases[1:])
 
 
+def test_the_replay_is_received_for_real_once_the_shrink_budget_is_spent(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the shrinking budget spent at the first acceptance, hypothesis's replay of the
+    variant kept is still handed to the receiver: an acceptance it does not repeat is
+    recorded as not repeated, never assumed repeated."""
+    from conformance.rejections import run as run_module
+
+    real = run_module.attempt
+    lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
+    calls = 0
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the first drawn variant of the first case, by the lax adapter
+            args = (*args[:2], lax, *args[3:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "attempt", once)
+    settings = RejectionSettings(variants=3, seed=11, shrink_budget=1)
+    first = run_rejection_cell(strict, "wrong-signer", cast.pki, settings).cases[0]
+    assert first.outcome == "accepts" and first.repeated is False, first.reason
+    assert first.reason is not None and first.reason.endswith(f"({NOT_REPEATED})")
+
+
+def test_an_acceptance_repeated_after_the_shrink_budget_is_said_repeated(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the budget's replay: a variant accepted again stays a plain
+    acceptance, not one said not to repeat."""
+    from conformance.rejections import run as run_module
+
+    real = run_module.attempt
+    lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
+    calls = 0
+
+    def basic_refused(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the first case's basic variant, by reference: the search runs
+            args = (*args[:2], strict, *args[3:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "attempt", basic_refused)
+    settings = RejectionSettings(variants=3, seed=11, shrink_budget=1)
+    first = run_rejection_cell(lax, "wrong-signer", cast.pki, settings).cases[0]
+    assert first.outcome == "accepts" and first.seed is not None
+    assert first.repeated is True, first.reason
+
+
 def test_a_basic_acceptance_is_replayed_once_and_says_when_it_did_not_repeat(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -234,12 +234,14 @@ def _search(
     def check(scenario: Scenario) -> None:
         nonlocal failures
         best = state.counterexample
-        if best is not None and failures >= settings.shrink_budget:
-            # Budget spent: only the best counterexample so far still fails, so the
-            # shrinker stops and hypothesis replays that one.
-            if scenario == best[0]:
-                raise _Failed(best[1].reason)
+        spent = best is not None and failures >= settings.shrink_budget
+        if spent and best is not None and scenario != best[0]:
+            # Budget spent: no other example is exchanged, so the shrinker stops at the
+            # best counterexample so far.
             return
+        # (With the budget spent, this is hypothesis's replay of the best: exchanged for
+        # real, so that whether it failed again is measured, and failing from the same
+        # line as the first time, as hypothesis compares where a failure comes from.)
         obs = exchange(scenario, sender, receiver, world)
         if not obs.observed:
             # Over the route's own size limit, or the suite's lookup failed: not an example
@@ -252,8 +254,9 @@ def _search(
         if best is None:
             state.tried += 1  # shrinking's exchanges are not examples of the cell
         if not obs.ok:
-            failures += 1
-            state.counterexample = (scenario, obs)
+            if not spent:
+                failures += 1
+                state.counterexample = (scenario, obs)
             raise _Failed(obs.reason)
 
     search = searched(

@@ -267,8 +267,23 @@ def attempt(
 ) -> _Attempt:
     """Make one hostile message, its envelope with `control`'s key transport, hand it to
     the receiver, judge what it said (beside what it said of the valid message)."""
+    made = _made(case, producer, receiver, pki, control, data)
+    if isinstance(made, str):
+        return _Attempt(None, None, judge(case, None, policy, receives=True, exception=made))
+    return _received(case, receiver, policy, control, made)
+
+
+def _made(
+    case: RejectionCase,
+    producer: str,
+    receiver: Receiver,
+    pki: TestPKI,
+    control: Control,
+    data: Any,
+) -> Hostile | str:
+    """The hostile message `data` draws, or why making it broke (the harness's error)."""
     try:
-        hostile = make_hostile(
+        return make_hostile(
             case,
             producer=producer,
             pki=pki,
@@ -280,8 +295,12 @@ def attempt(
     except Exception as exc:
         if _is_hypothesis_control(exc):
             raise
-        broke = f"hostile message: {type(exc).__name__}: {exc}"
-        return _Attempt(None, None, judge(case, None, policy, receives=True, exception=broke))
+        return f"hostile message: {type(exc).__name__}: {exc}"
+
+
+def _received(
+    case: RejectionCase, receiver: Receiver, policy: Policy, control: Control, hostile: Hostile
+) -> _Attempt:
     try:
         reception = _receive(receiver, hostile.message)
     except Exception as exc:  # the agent broke: the harness's error, not the receiver's
@@ -318,17 +337,28 @@ def _search(
     def check(data: st.DataObject) -> None:
         nonlocal tried, best, failures
         if best is not None and failures >= settings.shrink_budget:
-            raise _Stop  # budget spent: stop shrinking, keep the best so far
-        if best is None:
-            tried += 1
-        found = attempt(case, producer, receiver, pki, settings.policy, control, data)
-        outcome = found.judgement.outcome
-        # A false accept outranks a broken harness: once one is found, shrinking keeps to
-        # accepted variants (a smaller one the receiver breaks on would turn it into error).
-        keeps = best is None or best.judgement.outcome == "error"
-        if outcome == "accepts" or (outcome == "error" and keeps):
-            failures += 1
-            best = found
+            # Budget spent: no other variant is received, so shrinking stops at the best
+            # so far; hypothesis's replay of that one is received for real, so that
+            # whether it happened again is measured, not assumed.
+            made = _made(case, producer, receiver, pki, control, data)
+            if best.hostile is None or isinstance(made, str) or made != best.hostile:
+                return
+            found = _received(case, receiver, settings.policy, control, made)
+            fails = found.judgement.outcome == best.judgement.outcome
+        else:
+            if best is None:
+                tried += 1
+            found = attempt(case, producer, receiver, pki, settings.policy, control, data)
+            outcome = found.judgement.outcome
+            # A false accept outranks a broken harness: once one is found, shrinking keeps
+            # to accepted variants (a smaller one the receiver breaks on would turn it into
+            # error).
+            keeps = best is None or best.judgement.outcome == "error"
+            fails = outcome == "accepts" or (outcome == "error" and keeps)
+            if fails:
+                failures += 1
+                best = found
+        if fails:  # one line: hypothesis compares where a failure and its replay come from
             raise _Stop(found.judgement.reason)
 
     search = searched(
