@@ -272,6 +272,29 @@ class NotObserved(_Model):
     )
 
 
+# What a verdict rests on that its cell did not measure (RestsOn.kind): a fact of an
+# agent's profile, or the layout of the suite's CPS directory (directory.tree.ASSUMED).
+RestsOnKind = Literal["profile", "directory-layout"]
+
+
+class RestsOn(_Model):
+    """A fact a cell's verdict rests on, set where the exchange is judged, so that a verdict
+    resting on an assumed fact says so: a profile fact is assumed when its agent's
+    AgentInfo.provenance says so; the directory's layout is assumed (no source gives it)."""
+
+    kind: RestsOnKind
+    agent: str | None = Field(default=None, description="profile: whose profile")
+    fact: str | None = Field(
+        default=None,
+        description="profile: the fact's dotted path, as AgentInfo.provenance keys it "
+        "(accepts.smime.key_transports, sends.encryption.key_transport); directory-layout: "
+        "the assumed part of the tree",
+    )
+    reason: str | None = Field(
+        default=None, description="directory-layout: why that part is assumed (English)"
+    )
+
+
 class Cell(_Model):
     sender: str
     receiver: str
@@ -318,6 +341,14 @@ class Cell(_Model):
         "did not send it, the route did not deliver it, or the receiver did not read it as "
         "sent (the reason is that side's answer); null when it went through, or when "
         "nothing of the products was observed",
+    )
+    rests_on: list[RestsOn] = Field(
+        default_factory=list,
+        description="the facts the verdict of a basic example that did not go through rests "
+        "on, beside what was measured: the profile facts that refused an algorithm the "
+        "message used (the receiver's accepts.smime list, the sender's choice of it), or the "
+        "suite directory's assumed layout when a sender's own lookup found no certificate; "
+        "empty when none is known",
     )
     suite_lookup: SuiteLookup | None = Field(
         default=None,

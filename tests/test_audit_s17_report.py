@@ -201,7 +201,8 @@ def test_the_refusals_page_shows_the_key_transport_apart(
     case.reason, case.key_transport = "cannot-decrypt: OperationError", change
     render_report(results, tmp_path, lang=lang)
     html = (tmp_path / "refusals.html").read_text("utf-8").replace("&#39;", "'")
-    words = {"fr": "(ses mots : ", "en": "(its words: "}
+    # the receiver is the suite's reference agent: its answer is the suite's engine's words
+    words = {"fr": "(motif de la suite : ", "en": "(the suite's reason: "}
     assert f'{words[lang]}<q lang="en">OperationError</q>)</span></dd>' in html
     wording = {
         "fr": "rsa-oaep-sha256, choisi par la suite : le message valide en rsa-pkcs1v15 n'est "

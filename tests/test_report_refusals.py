@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import unescape as html_unescape
 from pathlib import Path
 
 from test_report import Elements
@@ -143,7 +144,8 @@ def test_index_links_the_page_and_marks_the_accepting_receiver(tmp_path: Path) -
     assert MARK in sheet and 'href="../refusals.html#' in sheet
     clean = (tmp_path / "products" / "reference.html").read_text(encoding="utf-8")
     assert MARK not in clean
-    assert "Ce produit refuse tous les messages hostiles essayés." in clean
+    # the reference agent is the suite's own, not a product (test_report_refusals_labels)
+    assert "L'agent de référence de la suite (pas un produit) refuse" in html_unescape(clean)
 
 
 def test_english_and_a_run_without_rejections(tmp_path: Path) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 import os
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property, lru_cache
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, Final, TypeVar
 
 from cryptography import x509
 
@@ -51,6 +51,15 @@ from conformance.token.software import SoftwareKey
 
 Rng = Callable[[int], bytes]
 T = TypeVar("T", bound=str)
+# Per kind of algorithm a message uses (Cell.sent's kinds), the receive.smime field that
+# lists what a profile reads; the policy grades the same kinds, formats excepted.
+READ_FIELDS: Final = {
+    "signature_format": "formats",
+    "digest": "digests",
+    "signature": "signature_algorithms",
+    "content_cipher": "ciphers",
+    "key_transport": "key_transports",
+}
 
 
 def _allowed(declared: frozenset[T] | None, policy: Policy, kind: str) -> frozenset[T]:
@@ -155,6 +164,30 @@ class ProfileAgent:
 
     def version(self) -> str:
         return f"osm-conformance {__version__} engine, profile {self.profile.id}"
+
+    @property
+    def recipient_certificate(self) -> str:
+        """How it finds a recipient's certificate (send.recipient_certificate): `directory`
+        when it looks the recipient up itself."""
+        return self.profile.send.recipient_certificate
+
+    def refusing_facts(self, used: Mapping[str, Sequence[str]]) -> list[str]:
+        """The facts of its profile (accepts.smime.<field>, as results.json keys them) that
+        refuse an algorithm a message used (`used`: Cell.sent), one the run's policy allows:
+        a refusal of that message rests on them, not on the policy."""
+        smime = self.profile.receive.smime
+        if smime is None:
+            return []
+        found = []
+        for kind, names in used.items():
+            field = READ_FIELDS.get(kind)
+            declared = getattr(smime, field) if field else None
+            if declared is None:
+                continue
+            graded = self.policy.grades.get(kind) if kind != "signature_format" else None
+            if any(n not in declared and (graded is None or n in graded) for n in names):
+                found.append(f"accepts.smime.{field}")
+        return found
 
     def _key(self, party: Party, role: Role) -> PrivateKeyHandle:
         """The party's key; on this process's token it stands in for the product's CPS card."""

@@ -21,17 +21,27 @@ from pathlib import Path
 
 from hypothesis import Phase, given
 
+from conformance.agents.profiled import READ_FIELDS, ProfileAgent
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
+from conformance.directory.tree import ASSUMED
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import LargeObservation, exchange_large
-from conformance.matrix.sent import algorithms_in, sent_algorithms
-from conformance.results import Cell, Counterexample, NotObserved, SuiteLookup, Transport
+from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared, sent_algorithms
+from conformance.results import (
+    Cell,
+    Counterexample,
+    NotObserved,
+    RestsOn,
+    SuiteLookup,
+    Transport,
+)
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
 from conformance.search import as_observed, searched
+from conformance.status import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,7 @@ def _judge(
     cell.checks = evidence.report("basic", report)
     if not obs.ok:
         _not_through(cell, obs)
+        cell.rests_on = rests_on(cell, obs, sender, receiver)
         return
 
     found = _search(sender, receiver, function, world, settings)
@@ -195,6 +206,7 @@ def _judge_large(
         cell.verdict = "pass"
     else:
         _not_through(cell, obs)
+        cell.rests_on = rests_on(cell, obs, sender, receiver)
 
 
 def _suite_lookup(obs: Observation | LargeObservation) -> SuiteLookup | None:
@@ -212,6 +224,56 @@ def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:
     cell.verdict = "fail" if obs.observed else "unsupported"
     cell.reason, cell.observed, cell.failed_at = obs.reason, obs.observed, obs.failed_at
     cell.not_observed = obs.not_observed
+
+
+def rests_on(
+    cell: Cell, obs: Observation | LargeObservation, sender: Seat, receiver: Seat
+) -> list[RestsOn]:
+    """What a failed basic example's verdict rests on beside what was measured (Cell.rests_on):
+    the profile facts that refused an algorithm the message used (the receiver's list of what
+    it reads, and the sender's choice of that algorithm), or, for a sender whose own lookup
+    found no certificate, the suite directory's layout, partly assumed (tree.ASSUMED)."""
+    if not cell.observed or cell.verdict != "fail":
+        return []
+    if cell.failed_at == "sender":
+        sent = obs.send
+        own = getattr(sender.agent, "recipient_certificate", "directory") == "directory"
+        if (
+            own
+            and cell.function in FIRST_CONTACT
+            and sent is not None
+            and sent.error is ErrorCode.NO_RECIPIENT_CERTIFICATE
+            and sent.evidence.suite_lookup is None
+        ):
+            return [RestsOn(kind="directory-layout", fact=w, reason=y) for w, y in ASSUMED]
+        return []
+    if isinstance(obs, Observation):
+        status = obs.reception.status if obs.reception is not None else None
+    else:
+        status = obs.status
+    error = status.primary_error() if status is not None else None
+    if error is None or error.code is not ErrorCode.UNSUPPORTED_ALGORITHM:
+        return []
+    found: list[RestsOn] = []
+    chose = declared(sender.agent.profile) if isinstance(sender.agent, ProfileAgent) else {}
+    if isinstance(receiver.agent, ProfileAgent):
+        refused = receiver.agent.refusing_facts(cell.sent)
+        kinds = [k for k in cell.sent if f"accepts.smime.{READ_FIELDS[k]}" in refused]
+        found += [RestsOn(kind="profile", agent=cell.receiver, fact=f) for f in refused]
+    elif isinstance(sender.agent, ProfileAgent) and all(
+        (c := sender.agent.profile.citation(DECLARED_BY[k])) is not None and c.assumed
+        for k in cell.sent
+    ):
+        # The receiver does not say which algorithm it refused: every one the message used is
+        # the sender's assumed choice, so whichever it was, the verdict rests on one.
+        kinds = list(cell.sent)
+    else:
+        kinds = []
+    for kind in kinds:
+        if chose.get(kind) in cell.sent[kind]:
+            fact = "sends." + DECLARED_BY[kind].removeprefix("send.")
+            found.append(RestsOn(kind="profile", agent=cell.sender, fact=fact))
+    return found
 
 
 @dataclass

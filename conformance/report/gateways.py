@@ -181,10 +181,12 @@ class GatewayModel:
 
 
 def _place(crossing: Crossing, before: Cell | None, cell: Cell) -> None:
-    """One receiver's cell through the hop, judged against its plain-route twin."""
+    """One receiver's cell through the hop, judged against its plain-route twin. A cell not
+    observed (a hop or an engine not installed here, the route's own size limit: its
+    `observed`, whatever its reason says) is listed as not run, never compared."""
     if cell.verdict == "error":
         crossing.errors.append(cell)
-    elif cell.verdict == "unsupported" and (cell.reason or "").startswith("not run"):
+    elif not cell.observed:
         crossing.not_run.append(cell)
     elif before is None or before.verdict != "pass":
         return  # nothing passes on the plain route: nothing to survive

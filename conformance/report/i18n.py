@@ -335,6 +335,25 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Interopérabilité (d'après la matrice)",
         "Interoperability (from the matrix)",
     ),
+    # what that interoperability measured (ReportModel.interop_measure)
+    "prod.interop_reference": ("référence de la suite", "suite reference"),
+    "prod.interop_reference_help": (
+        "l'agent de référence de la suite, pas un produit : cette interopérabilité est celle "
+        "de la suite elle-même",
+        "the suite's reference agent, not a product: this interoperability is the suite's own",
+    ),
+    "prod.interop_engine_help": (
+        "mesurée : ce vrai moteur a tourné ici, à chaque échange",
+        "measured: this real engine ran here, in every exchange",
+    ),
+    "prod.interop_against_simulated": (
+        "face aux profils simulés de {simulated} produit(s) : aucune copie n'en a tourné",
+        "against the simulated profiles of {simulated} product(s): no copy of them ran",
+    ),
+    "prod.interop_against_mixed": (
+        "face aux profils simulés de {simulated} produit(s) et à {real} produit(s) réel(s)",
+        "against the simulated profiles of {simulated} product(s) and {real} real one(s)",
+    ),
     # measurement (issue 16): what was measured, assumed facts, expected failures, coverage
     "measure.simulated": ("simulé", "simulated"),
     "measure.model": ("modèle", "model"),
@@ -432,6 +451,20 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "assumed: no source gives this fact; the profile chose a plausible value (the "
         "reason shows on hover and in print).",
     ),
+    # a verdict resting on an assumed fact (results.Cell.rests_on)
+    "mark.rests_assumed": ("repose sur une supposition", "rests on an assumption"),
+    "detail.rests_assumed": ("Repose sur une supposition", "Rests on an assumption"),
+    "rests.profile": ("{agent} · {field} : {value}", "{agent} · {field}: {value}"),
+    "rests.directory": (
+        "la disposition de l'annuaire de la suite, supposée (aucune source ne la donne ; "
+        "à vérifier sur celle de l'annuaire réel)",
+        "the layout of the suite's directory, assumed (no source gives it; to check against "
+        "the real directory's)",
+    ),
+    "prod.suite_looks_up": (
+        "la suite y cherche pour lui ({why}) et lui donne le certificat",
+        "the suite looks there on its behalf ({why}) and hands it the certificate",
+    ),
     # the rejection matrix ("Refus" page, marks in the matrix and on product sheets)
     "title.refusals": ("Refus des messages hostiles", "Refusal of hostile messages"),
     "ref.intro": (
@@ -482,10 +515,74 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ref.examples": ("Variantes essayées", "Variants tried"),
     "ref.accepts_mark": ("accepte des messages hostiles", "accepts hostile messages"),
     "ref.product": ("Refus des messages hostiles", "Refusal of hostile messages"),
-    "ref.product_none": (
+    # a receiver without a false accept, by what its verdicts measure (refusals.measure_group)
+    "ref.product_none.real": (
         "Ce produit refuse tous les messages hostiles essayés.",
         "This product refuses every hostile message tried.",
     ),
+    "ref.product_none.simulated": (
+        "Son profil prédit le refus de tous les messages hostiles essayés (simulé : aucune "
+        "copie du produit n'a tourné ; ce sont les vérifications que son profil lui prête, "
+        "certaines supposées).",
+        "Its profile predicts that every hostile message tried is refused (simulated: no "
+        "copy of the product ran; these are the checks its profile gives it, some assumed).",
+    ),
+    "ref.product_none.reference": (
+        "L'agent de référence de la suite (pas un produit) refuse tous les messages hostiles "
+        "essayés.",
+        "The suite's reference agent (not a product) refuses every hostile message tried.",
+    ),
+    "ref.product_none.unknown": (
+        "Ce destinataire n'a accepté aucun des messages hostiles essayés.",
+        "This receiver accepted none of the hostile messages tried.",
+    ),
+    "ref.product_none_untried": (
+        "Aucun message hostile n'a pu lui être essayé (sans objet ou erreur du banc) : rien "
+        "de ses refus n'est mesuré.",
+        "No hostile message could be tried on it (not applicable, or harness errors): nothing "
+        "of its refusals is measured.",
+    ),
+    # the page's headline, one line per measurement of the receivers, real ones first
+    "ref.counts.real": ("mesuré ; {n} destinataire(s)", "measured; {n} receiver(s)"),
+    "ref.counts.reference": (
+        "la suite elle-même, pas un produit ; {n} destinataire(s)",
+        "the suite itself, not a product; {n} receiver(s)",
+    ),
+    "ref.counts.simulated": (
+        "prédiction de leurs profils, aucune copie des produits n'a tourné ; {n} destinataire(s)",
+        "their profiles' prediction, no copy of the products ran; {n} receiver(s)",
+    ),
+    "ref.counts.unknown": (
+        "inconnus des agents de l'exécution ; {n} destinataire(s)",
+        "unknown to the run's agents; {n} receiver(s)",
+    ),
+    # a case passed by delivering the message (refusals.CaseView.passed_as)
+    "ref.case_tolerated": ("toléré (politique)", "tolerated (policy)"),
+    "ref.case_withheld": ("délivré sans le service cassé", "delivered without the broken service"),
+    "ref.case_withheld_service": ("délivré sans {service}", "delivered without {service}"),
+    "ref.legend_cases": ("Un cas réussi sans refus", "A case passed without a refusal"),
+    "ref.case_withheld_help": (
+        "le destinataire a délivré le message sans prétendre au service que l'attaque casse, "
+        "ce qu'il doit faire",
+        "the receiver delivered the message without claiming the service the attack breaks, "
+        "as it must",
+    ),
+    "ref.case_tolerated_help": (
+        "le destinataire a délivré le message avec ses services ; la politique {policy} ne "
+        "fait qu'avertir de ce défaut, si bien que le cas réussit sans refus",
+        "the receiver delivered the message with its services; the {policy} policy only "
+        "warns of this defect, so the case passes without a refusal",
+    ),
+    "ref.evidence_basic": ("Preuves de la variante de base", "Evidence of the basic variant"),
+    "ref.evidence_kept": (
+        "Preuves de la variante retenue par la recherche",
+        "Evidence of the variant the search kept",
+    ),
+    # a false accept on the product sheet
+    "ref.sheet_claimed": ("prétend à tort", "wrongly claims"),
+    "ref.sheet_said": ("réponse", "answer"),
+    "ref.sheet_producer": ("message valide de {name}", "valid message by {name}"),
+    "ref.sheet_sep": (" ; ", "; "),
     "ref.to_page": ("Voir la page des refus", "See the refusals page"),
     "refusal.refuses": ("refuse", "refuses"),
     "refusal.accepts": ("accepte", "accepts"),
@@ -493,8 +590,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "refusal.error": ("erreur du banc", "harness error"),
     "refusal.missing": ("non exécuté", "not run"),
     "refusal_help.refuses": (
-        "tous les cas sont refusés (ou délivrés sans le service cassé)",
-        "every case is refused (or delivered without the broken service)",
+        "tous les cas sont refusés, délivrés sans le service cassé, ou tolérés par la politique",
+        "every case is refused, delivered without the broken service, or tolerated by the policy",
     ),
     "refusal_help.accepts": (
         "au moins un message hostile accepté avec un service qu'il n'a pas",
@@ -704,6 +801,14 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "{agent} does not receive this function",
     ),
     "said.harness": ("le banc de test a échoué", "the harness broke"),
+    "said.sender_refused": (
+        "{agent} n'a pas envoyé le message",
+        "{agent} did not send the message",
+    ),
+    "said.not_repeated": (
+        "ne s'est pas reproduit quand le même exemple a été rejoué",
+        "it did not happen again when the same example was replayed",
+    ),
     "said.not_observed": (
         "non observé ici (rien des produits n'a été mesuré)",
         "not observed here (nothing of the products was measured)",
@@ -755,6 +860,7 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "sent.content_cipher": ("chiffrement", "cipher"),
     "sent.key_transport": ("transport de clé", "key transport"),
     "sent.nothing": ("aucun algorithme lu dans le message", "no algorithm read in the message"),
+    "sent.no_message": ("aucun message", "no message"),
     # the validator's findings on the basic message
     "severity.ERROR": ("ERREUR", "ERROR"),
     "severity.WARNING": ("AVERTISSEMENT", "WARNING"),
@@ -1058,8 +1164,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "not compared: no cell passes on the plain route",
     ),
     "gw_help.not-run": (
-        "non exécuté : la passerelle n'a pas pu tourner ici (logiciel absent)",
-        "not run: the gateway could not run here (software missing)",
+        "non exécuté : la passerelle n'a pas pu tourner ici (logiciel absent), ou rien des "
+        "produits n'a été observé",
+        "not run: the gateway could not run here (software missing), or nothing of the "
+        "products was observed",
     ),
     "gw_help.error": (
         "erreur du banc de test, jamais la faute d'un produit",

@@ -6,9 +6,13 @@ Kept apart from views.py (the interop matrix) and computed from results.json's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
+from conformance.core.vocabulary import Measurement
 from conformance.report.i18n import Translator
+from conformance.report.views import _DELIVERED, AgentView
 from conformance.results import (
     RejectionCaseInfo,
     RejectionCaseResult,
@@ -34,6 +38,30 @@ REFUSAL_CSS = {
     "error": "v-error",
     "missing": "v-missing",
 }
+# The headline's groups, real receivers first: what a receiver's verdicts measure.
+MEASURE_ORDER: tuple[Measurement, ...] = (
+    "real-vectors",
+    "real-adapter",
+    "real-engine",
+    "suite-reference",
+    "simulated",
+    "model",
+)
+# What the judge says of a warn case the receiver delivered with the services the attack
+# breaks (rejections.judge): passed only because the policy tolerates it.
+_TOLERATED = re.compile(r"^tolerated \(warn under ")
+# The file names of the evidence of the variant the search kept (rejections.run).
+_KEPT = ".shrunk."
+
+
+def measure_group(measurement: str | None) -> str:
+    """What a receiver's refusals are: a real one's (measured), the suite's reference
+    agent's (not a product), or a profile's prediction (simulated, model)."""
+    if measurement in ("simulated", "model"):
+        return "simulated"
+    if measurement == "suite-reference":
+        return "reference"
+    return "real" if measurement else "unknown"
 
 
 @dataclass
@@ -42,6 +70,30 @@ class CaseView:
     info: RejectionCaseInfo | None
     title: str
     explanation: str
+    # the badge's word when the case passed by delivering (tolerated by the policy, or
+    # without the broken service): "refuses" would say the receiver refused; None otherwise
+    passed_as: str | None = None
+
+    @property
+    def evidence_sets(self) -> list[tuple[str | None, list[str]]]:
+        """The evidence split into the basic variant's files and those of the variant the
+        search kept (`.shrunk.`), each labelled; one unlabelled set when nothing was kept."""
+        paths = self.result.evidence
+        kept = [p for p in paths if _KEPT in p.rsplit("/", 1)[-1]]
+        if not kept:
+            return [(None, list(paths))]
+        basic = [p for p in paths if p not in kept]
+        return [(k, v) for k, v in (("basic", basic), ("kept", kept)) if v]
+
+
+@dataclass
+class MeasureCounts:
+    """The headline's verdicts of the receivers of one measurement (real engine, simulated...)."""
+
+    measurement: str  # "" for a receiver unknown to the run's agents
+    group: str  # measure_group
+    receivers: int
+    counts: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -118,7 +170,19 @@ class RefusalModel:
             if info
             else ""
         )
-        return CaseView(result, info, title or result.case, explanation)
+        return CaseView(result, info, title or result.case, explanation, self._passed_as(result))
+
+    def _passed_as(self, result: RejectionCaseResult) -> str | None:
+        """The badge's word for a case passed by delivering the message (its answer in the
+        reason is `delivered, services: ...`), from what results.json holds."""
+        if result.outcome != "refuses" or not _DELIVERED.search(result.reason):
+            return None
+        what, _, service = result.expected.partition(":")
+        if what == "warn" and _TOLERATED.match(result.reason):
+            return self.t("ref.case_tolerated")
+        if what == "withhold" and service:
+            return self.t("ref.case_withheld_service", service=self.t.label("svc", service))
+        return self.t("ref.case_withheld")
 
     @property
     def present(self) -> bool:
@@ -141,3 +205,32 @@ class RefusalModel:
                 if c.cell is not None:
                     found[c.verdict] = found.get(c.verdict, 0) + 1
         return [(v, found[v]) for v in REFUSAL_SYMBOLS if v in found]
+
+    def counts_by_measurement(self, agents: Mapping[str, AgentView]) -> list[MeasureCounts]:
+        """`counts` per measurement of the receivers (`agents`: the report's, by id), real
+        receivers first: a simulated receiver's refusals are its profile's prediction and
+        are never added to a real one's."""
+        groups: dict[str, MeasureCounts] = {}
+        for row in self.rows:
+            agent = agents.get(row.receiver)
+            measurement = agent.measurement if agent is not None else ""
+            if measurement not in groups:
+                groups[measurement] = MeasureCounts(measurement, measure_group(measurement), 0)
+            group = groups[measurement]
+            group.receivers += 1
+            found = dict(group.counts)
+            for c in row.cells:
+                if c.cell is not None:
+                    found[c.verdict] = found.get(c.verdict, 0) + 1
+            group.counts = [(v, found[v]) for v in REFUSAL_SYMBOLS if v in found]
+        order = [*MEASURE_ORDER, ""]
+        return sorted(groups.values(), key=lambda g: order.index(g.measurement))
+
+    def product_none(self, row: RefusalRow, measurement: str | None) -> str:
+        """The sheet's line for a receiver with no false accept, by what it measures: a real
+        one refuses, a simulated one's profile predicts it, the reference is the suite's; a
+        receiver that refused nothing (every class not applicable, or harness errors) was
+        not tried."""
+        if not any(c.verdict == "refuses" for c in row.cells):
+            return self.t("ref.product_none_untried")
+        return self.t(f"ref.product_none.{measure_group(measurement)}")

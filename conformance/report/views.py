@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from conformance.core.vocabulary import PRODUCT_MEASUREMENTS, SERVICES
+from conformance.directory.lookup import NO_CERTIFICATE
 from conformance.report.diff import Change, diff_results
 from conformance.report.i18n import Translator
 from conformance.results import (
@@ -25,6 +26,7 @@ from conformance.results import (
     Cell,
     Contradiction,
     Fact,
+    FailedAt,
     KeyTransportChange,
     NotObserved,
     Pair,
@@ -278,6 +280,8 @@ class FunctionView:
     cell: Cell | None
     change: Change | None = None
     title: str = ""  # the mark's tooltip, in the page's language
+    # the assumed facts the verdict rests on (Cell.rests_on), in the page's language
+    assumed: list[AssumedView] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:
@@ -285,7 +289,8 @@ class FunctionView:
 
     @property
     def symbol(self) -> str:
-        return VERDICT_SYMBOLS[self.verdict]
+        """The verdict's symbol, marked assumed (*) when the verdict rests on an assumption."""
+        return VERDICT_SYMBOLS[self.verdict] + (MARK_SYMBOLS["assumed"] if self.assumed else "")
 
     @property
     def contradiction(self) -> bool:
@@ -431,6 +436,8 @@ class SummaryLine:
     provenance: Provenance | None = None
     reason: str | None = None  # why an assumed value was chosen, in the page's language
     source: str | None = None  # the cited source's title, in the page's language
+    # recipient_certificate of a tool the suite looked up for (Cell.suite_lookup), in words
+    by_suite: str | None = None
 
     @property
     def assumed(self) -> bool:
@@ -450,6 +457,24 @@ class Said:
     # the suite's reason worded in the page's language (why a cell was not observed, from
     # Cell.not_observed); `words` then quotes the English detail, if any
     worded: str | None = None
+    # the answer did not come again when the same example was replayed (search.NOT_REPEATED)
+    not_repeated: bool = False
+
+
+@dataclass(frozen=True)
+class AssumedView:
+    """An assumed fact a verdict rests on (Cell.rests_on), in the page's language: whose fact
+    and its value (`text`), why it was chosen (`reason`, none on a French page without
+    French), or the assumed parts of the suite directory's tree (`parts`, English)."""
+
+    text: str
+    reason: str | None = None
+    parts: tuple[str, ...] = ()
+
+    def line(self, t: Translator) -> str:
+        """The whole of it on one line (a tooltip)."""
+        text = self.text + (f" ({t('assumed.why', reason=self.reason)})" if self.reason else "")
+        return text + (f"{t('sep')}{'; '.join(self.parts)}" if self.parts else "")
 
 
 @dataclass(frozen=True)
@@ -461,6 +486,18 @@ class LookupView:
     text: str
     found: list[str]
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InteropMeasure:
+    """What a sheet's interoperability "from the matrix" measured (ReportModel.interop_measure):
+    the word beside it, its help, and which peers it was measured against when they are not
+    all real (`against`, in the page's language)."""
+
+    css: str  # real, reference or simulated
+    word: str
+    help: str
+    against: str | None = None
 
 
 @dataclass(frozen=True)
@@ -528,6 +565,10 @@ class ReportModel:
         self.agents = _ordered_agents(results.agents, t.lang)
         by_id = {a.info.id: a for a in self.agents}
         self.by_id = by_id
+        # The tools the suite looked a recipient up for in this run, and why (SuiteLookup).
+        self.looked_up_for = {
+            c.suite_lookup.tool: c.suite_lookup.why for c in results.cells if c.suite_lookup
+        }
         cells = {(c.sender, c.receiver, c.function): c for c in results.plain_cells()}
         pairs = {(p.sender, p.receiver): p for p in results.pairs}
         senders = {c.sender for c in results.cells} | {p.sender for p in results.pairs}
@@ -573,6 +614,10 @@ class ReportModel:
         if cell is not None and cell.suite_lookup:
             failed = cell.suite_lookup.failure is not None
             parts.append(t("mark.suite_lookup_failed" if failed else "mark.suite_lookup"))
+        view.assumed = self.assumptions(cell) if cell is not None else []
+        if view.assumed:
+            facts = "; ".join(a.line(t) for a in view.assumed)
+            parts.append(f"{t('mark.rests_assumed')}{t('sep')}{facts}")
         if change is not None:
             before = t(f"verdict.{change.before or 'missing'}")
             after = t(f"verdict.{change.after or 'missing'}")
@@ -591,17 +636,23 @@ class ReportModel:
         return len(self.rows) * len(self.columns) * len(self.functions)
 
     # -- the comparison table --------------------------------------------------
-    def measured_interop(self, agent: AgentView) -> str:
-        """full if every pair (both ways) with a homologated OSM product is full,
-        none if every one is none, partial otherwise; unknown without such pairs."""
-        seen: list[str] = []
+    def _interop_pairs(self, agent: AgentView) -> list[tuple[AgentView, str]]:
+        """(peer, interoperability) of each observed pair, both ways, of `agent` with a
+        homologated OSM product: what `measured_interop` sums up."""
+        seen: list[tuple[AgentView, str]] = []
         for other in self.agents:
             if other is agent or not other.homologated or other.engine:
                 continue
             for key in ((agent.info.id, other.info.id), (other.info.id, agent.info.id)):
                 pv = self.pairs[key]
                 if pv.pair is not None and pv.pair.interop != "not-observed":
-                    seen.append(pv.pair.interop)
+                    seen.append((other, pv.pair.interop))
+        return seen
+
+    def measured_interop(self, agent: AgentView) -> str:
+        """full if every pair (both ways) with a homologated OSM product is full,
+        none if every one is none, partial otherwise; unknown without such pairs."""
+        seen = [interop for _, interop in self._interop_pairs(agent)]
         if not seen:
             return "unknown"
         if all(v == "full" for v in seen):
@@ -609,6 +660,27 @@ class ReportModel:
         if all(v == "none" for v in seen):
             return "none"
         return "partial"
+
+    def interop_measure(self, agent: AgentView) -> InteropMeasure:
+        """What an agent's interoperability on its sheet measured, by its measurement: a
+        simulated profile's is simulated, the reference agent's is the suite's own, a real
+        engine's or product's is measured, against peers that are mostly simulated
+        profiles (said when any is)."""
+        t = self.t
+        if agent.measurement in ("simulated", "model"):
+            return InteropMeasure("simulated", t("cmp.simulated"), t("cmp.simulated_help"))
+        peers = {other.info.id: other for other, _ in self._interop_pairs(agent)}.values()
+        simulated = sum(1 for p in peers if not p.real)
+        real = len(peers) - simulated
+        against = None
+        if simulated:
+            key = "prod.interop_against_mixed" if real else "prod.interop_against_simulated"
+            against = t(key, simulated=simulated, real=real)
+        if agent.measurement == "suite-reference":
+            word, help_ = t("prod.interop_reference"), t("prod.interop_reference_help")
+            return InteropMeasure("reference", word, help_, against)
+        help_key = "cmp.measured_help" if agent.product_ran else "prod.interop_engine_help"
+        return InteropMeasure("real", t("cmp.measured"), t(help_key), against)
 
     def fact_view(self, fact: Fact | None, notes: Footnotes) -> FactView:
         if fact is None:
@@ -632,14 +704,15 @@ class ReportModel:
         return fact.note_fr if self.t.lang == "fr" else fact.note
 
     def interop_fact(self, agent: AgentView, notes: Footnotes) -> FactView:
-        """The matrix's interoperability of a product: a measurement only when the
-        product itself ran (an adapter, its own messages); simulated otherwise."""
+        """The matrix's interoperability of a product: a measurement only when real
+        software ran (the product's adapter or its own messages, a real engine); simulated
+        otherwise."""
         measured = self.measured_interop(agent)
         view = FactView(
             self.t(f"interop.{measured}"),
             measured=True,
             interop=measured,
-            simulated=not agent.product_ran,
+            simulated=not agent.real,  # a real engine's runs are measured too
         )
         claim = agent.info.criteria.get("interoperability")
         if claim is not None and _claimed_interop(claim.value) != measured:
@@ -754,10 +827,42 @@ class ReportModel:
             if sender is not None and cell.function not in sends:
                 return Said(self.t("said.not_sent", agent=self.agent_name(cell.sender)))
             return Said(self.t("said.not_received", agent=self.agent_name(cell.receiver)))
-        said = self.said_text(reason)
+        said = self.answer(reason, cell, cell.failed_at)
         if cell.verdict == "error" and said.words == reason:
             return Said(self.t("said.harness"), reason, by_suite=True)
         return said
+
+    def answer(self, reason: str, cell: Cell, side: FailedAt | None) -> Said:
+        """`reason` as the answer of `side` of `cell` (None: the receiver's): the sender's
+        refusal to send, the route's refusal (the transport's words, the suite's), or what
+        the receiver said (`said_text`)."""
+        if side == "sender":
+            rest = reason.removeprefix(_SENDER_REFUSED)
+            if rest.startswith(f"{NO_CERTIFICATE}: "):  # the suite's summary of a lookup
+                words = rest.removeprefix(f"{NO_CERTIFICATE}: ")
+                return Said(self.t("errcode.no-recipient-certificate"), words, by_suite=True)
+            text = self.t("said.sender_refused", agent=self.agent_name(cell.sender))
+            return Said(text, rest, by_suite=not self.said_by_real(cell.sender))
+        return self.said_text(reason, cell.receiver if side in (None, "receiver") else None)
+
+    def counterexample_said(self, reason: str, cell: Cell | None) -> Said:
+        """A failing example's reason (Counterexample.reason): whose answer it is is not
+        recorded for it, so the side is read from what `exchange` writes before it."""
+        if cell is None:
+            return self.said_text(reason)
+        side: FailedAt = "receiver"
+        if reason.startswith(_SENDER_REFUSED):
+            side = "sender"
+        elif reason.startswith(_UNDELIVERED):
+            side = "route"
+        return self.answer(reason, cell, side)
+
+    def said_by_real(self, agent_id: str | None) -> bool:
+        """Whether `agent_id`'s answers are real software's words (an engine's, an
+        adapter's, the product's): a simulated, model or reference agent's are the
+        suite's engine's."""
+        view = self.by_id.get(agent_id) if agent_id else None
+        return view is not None and view.real
 
     def not_observed(self, why: NotObserved, cell: Cell) -> str:
         """Why a cell was not observed, worded from its facts in the page's language."""
@@ -768,6 +873,33 @@ class ReportModel:
             size=why.size,
             limit=why.limit,
         )
+
+    def assumptions(self, cell: Cell) -> list[AssumedView]:
+        """The assumed facts `cell`'s verdict rests on (Cell.rests_on), in the page's language:
+        a profile fact its agent's provenance marks assumed, with its value and reason; the
+        suite directory's layout, with its assumed parts. A sourced fact is not listed."""
+        found: list[AssumedView] = []
+        parts = tuple(r.fact or "" for r in cell.rests_on if r.kind == "directory-layout")
+        if parts:
+            found.append(AssumedView(self.t("rests.directory"), parts=parts))
+        for r in cell.rests_on:
+            agent = self.by_id.get(r.agent or "")
+            provenance = agent.info.provenance.get(r.fact or "") if agent else None
+            if agent is None or provenance is None or not provenance.assumed or not r.fact:
+                continue
+            side, _, path = r.fact.partition(".")
+            value: Any = agent.info.sends if side == "sends" else agent.info.accepts
+            for key in path.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            section = "send" if side == "sends" else "receive"
+            text = self.t(
+                "rests.profile",
+                agent=agent.name,
+                field=self.t.label("field", f"{section}.{path}"),
+                value=self.fact_text(value),
+            )
+            found.append(AssumedView(text, self.assumed_reason(provenance)))
+        return found
 
     def suite_lookup(self, cell: Cell, sender: str) -> LookupView | None:
         """The suite's lookup for `sender` (its display name), worded from its facts in the
@@ -800,13 +932,26 @@ class ReportModel:
         key = "ref.key_transport_text" if change.read else "ref.key_transport_broke"
         return self.t(key, used=change.used, usual=change.usual, code=status)
 
-    def said_text(self, reason: str) -> Said:
+    def said_text(self, reason: str, speaker: str | None = None) -> Said:
         """A reason that ends with what a receiver answered (`<status code>: <its words>`
-        or `delivered, services: ...`) in the page's language, its own words quoted; any
-        other reason is quoted as it is (the harness's words, in English)."""
+        or `delivered, services: ...`) in the page's language, its words quoted: as
+        `speaker`'s own only when real software said them (`said_by_real`), otherwise as
+        the suite's (`by_suite`: a profile's engine, the judge, the harness, no speaker
+        known). A replay note (search.NOT_REPEATED) is taken off first, said apart."""
+        reason, not_repeated = _replay_note(reason)
+        said = self._said_text(reason, speaker)
+        said.not_repeated = not_repeated
+        return said
+
+    def _said_text(self, reason: str, speaker: str | None) -> Said:
         found = _STATUS_ANSWER.search(reason)
         if found:
-            return Said(self.t(f"errcode.{found.group(1)}"), found.group(2))
+            text = self.t(f"errcode.{found.group(1)}")
+            return Said(text, found.group(2), by_suite=not self.said_by_real(speaker))
+        found = _NOT_RECEIVED.search(reason)
+        if found and (speaker or found.group(1)):
+            agent = self.agent_name(speaker or found.group(1))
+            return Said(self.t("said.not_received", agent=agent))
         found = _NOT_HELD.search(reason)
         if found:
             services = [s.replace("-", "_") for s in found.group(1).split(", ") if s]
@@ -817,7 +962,8 @@ class ReportModel:
             services = [s for s in found.group(1).split(", ") if s and s != "none"]
             words = ", ".join(self.t.label("svc", s) for s in services) or self.t("value.empty")
             return Said(self.t("said.delivered_services", services=words))
-        return Said(self.t("said.other"), reason)
+        # a product's words come only in its status answer: any other text is the suite's
+        return Said(self.t("said.other"), reason, by_suite=True)
 
     def expectation(self, expected: str) -> str:
         """A rejection case's expectation (refuse, withhold:<service>, warn) in words."""
@@ -831,6 +977,18 @@ class ReportModel:
         sender = self.by_id.get(cell.sender)
         fmt = sender.info.sends.get("format") if sender else None
         return self.t.label("value", fmt) if fmt else None
+
+    def message_sent(self, cell: Cell) -> bool | None:
+        """Whether the basic example's message was made, from the cell's facts: not when
+        no example ran (a function not sent or not received, a cell not run here), the
+        sender refused, or the suite's lookup for it failed; None (not known) when the
+        harness broke before an example was counted."""
+        lookup = cell.suite_lookup
+        if cell.failed_at == "sender" or (lookup is not None and lookup.failure is not None):
+            return False
+        if cell.examples == 0:
+            return None if cell.verdict == "error" else False
+        return True
 
     def sent_lines(self, cell: Cell) -> list[tuple[str, list[str]]]:
         """What the basic message really used (Cell.sent): (label, algorithm names)."""
@@ -863,9 +1021,14 @@ class ReportModel:
         findings = [(pv, fv) for pv, fv in failures if not fv.expected_outcome]
         expected = [(pv, fv) for pv, fv in failures if fv.expected_outcome]
         contradictions = [c for c in self.results.contradictions if aid in (c.sender, c.receiver)]
+        sends = self.summary_lines(agent.info, "sends")
+        why = self.looked_up_for.get(aid)
+        for line in sends:
+            if line.path == "sends.recipient_certificate" and why is not None:
+                line.by_suite = self.t("prod.suite_looks_up", why=self.t(f"lookup.why.{why}"))
         return ProductView(
             agent,
-            self.summary_lines(agent.info, "sends"),
+            sends,
             self.summary_lines(agent.info, "accepts"),
             criteria,
             self.notes(notes),
@@ -950,9 +1113,25 @@ _STATUS_ANSWER = re.compile(
     r"(?:^|: )(" + "|".join(re.escape(code.value) for code in ErrorCode) + r"): (.*)$", re.S
 )
 _DELIVERED = re.compile(r"(?:^|: |; )delivered, services: ([a-z_, ]*)$")
+# What the judge says of a receiver without the case's function (rejections.judge), after
+# its id (rejections.run), or the matrix of a cell (matrix.cell).
+_NOT_RECEIVED = re.compile(r"^(?:([\w.-]+): )?(?:the receiver|[\w.-]+) does not receive [\w-]+$")
+# What matrix.exchange writes before the sender's refusal, and before the route's.
+_SENDER_REFUSED = "sender cannot send: "
+_UNDELIVERED = "not delivered: "
+# conformance.search.NOT_REPEATED, which search.as_observed adds in brackets (not imported:
+# the search module loads hypothesis; tests/test_report_words.py keeps the two the same).
+_NOT_REPEATED = " (it did not happen again when the same example was replayed)"
 # What conformance.functions says when a message arrived without a promised service.
 _NOT_HELD = re.compile(r"^services not held: ([a-z_, -]*)$")
 _PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")
+
+
+def _replay_note(reason: str) -> tuple[str, bool]:
+    """`reason` without the replay note search.as_observed adds, and whether it had one."""
+    if reason.endswith(_NOT_REPEATED):
+        return reason.removesuffix(_NOT_REPEATED), True
+    return reason, False
 
 
 def _words(value: Any) -> bool:
