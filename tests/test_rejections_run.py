@@ -52,6 +52,8 @@ GUARDED = {
     "defective-unknown-critical-extension",
     "defective-wrong-extended-key-usage",  # check_key_usage
     "defective-no-signature-key-usage",  # check_key_usage
+    "defective-path-length-exceeded",  # require_chain
+    "defective-ca-without-key-cert-sign",  # require_chain
     "wrong-signer-issued-by-end-entity",
 }
 GUARDED_CLASSES = {"from-mismatch"}  # check_sender_address: every case of the class

@@ -207,6 +207,11 @@ class TestPKI:
         and CRLs with when it makes one the PKI has not (a directory fault, a hostile case)."""
         return read_private_key(self.directory / "ca-keys" / "intermediate.key.pem")
 
+    def root_key(self) -> rsa.RSAPrivateKey:
+        """The root CA's key (test keys, shipped): what a hostile case signs a CA the root
+        never issued with."""
+        return read_private_key(self.directory / "ca-keys" / "root.key.pem")
+
     def server_certificate_path(self) -> Path:
         """The suite's mail servers' TLS certificate then its issuer (`server-localhost`)."""
         return self.directory / SERVER_CERT_FILE

@@ -10,12 +10,14 @@ bytes flipped in place where the length stays, DER re-wrapped with
 conformance/smime/der.py where it does not. The core parts carry values, not
 where each field's encoding lies, so a re-wrapped structure takes its other
 fields' encodings from asn1crypto, which dumps an untouched field exactly as
-it was received. Four cases sign under a certificate of their own: a
+it was received. Six cases sign under a certificate of their own: a
 colleague's end-entity key issuing one in the author's name (with
-conformance/pki/certs.py), or the author's re-issued by its CA with one
+conformance/pki/certs.py), the author's re-issued by its CA with one
 extension changed (an unknown critical one, an extended key usage without
-emailProtection, a key usage without signature), its serial and any new key
-derived from the case as the PKI derives its own.
+emailProtection, a key usage without signature), or one for the author's key
+issued by a CA of the case's own (issued by the intermediate despite its
+pathLenConstraint 0, or by the root without keyCertSign), its serial and any
+new key derived from the case as the PKI derives its own.
 `make_control` gives the valid message itself, so that a receiver's refusal
 counts only when it reads the valid one.
 
@@ -51,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers import modes as sym_modes
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import strategies as st
 
 from conformance.agents.base import SendRequest
@@ -61,7 +63,13 @@ from conformance.core import mime, oids
 from conformance.core.bilingual import SEMICOLON, Bilingual
 from conformance.core.vocabulary import ContentCipher, KeyTransport, Party, Role
 from conformance.pki.build import DEFAULT_SEED
-from conformance.pki.certs import cert_pem, end_entity_certificate, key_pem
+from conformance.pki.certs import (
+    ca_name,
+    cert_pem,
+    end_entity_certificate,
+    intermediate_certificate,
+    key_pem,
+)
 from conformance.pki.defects import DEFECT_NAMES_FR
 from conformance.pki.drbg import derived_serial
 from conformance.pki.model import Identity, TestPKI
@@ -723,6 +731,36 @@ _UNKNOWN_EXTENSION = x509.UnrecognizedExtension(
 )
 
 
+def _reissue(
+    model: x509.Certificate,
+    changes: Sequence[tuple[x509.ExtensionType, bool]],
+    serial: int,
+    issuer_key: rsa.RSAPrivateKey,
+) -> x509.Certificate:
+    """`model` signed again by `issuer_key` under a new `serial`, each extension of
+    `changes` (with its criticality) in place of the one of its type (added last if it
+    has none): subject, issuer, key, validity and the other extensions, in order and
+    criticality, are copied, so only what changed is wrong."""
+    extensions = list(model.extensions)
+    for extension, critical in changes:
+        wanted = x509.Extension(extension.oid, critical, extension)
+        extensions = [wanted if e.oid == extension.oid else e for e in extensions]
+        if wanted not in extensions:
+            extensions.append(wanted)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(model.subject)
+        .issuer_name(model.issuer)
+        .public_key(model.public_key())
+        .serial_number(serial)
+        .not_valid_before(model.not_valid_before_utc)
+        .not_valid_after(model.not_valid_after_utc)
+    )
+    for each in extensions:
+        builder = builder.add_extension(each.value, each.critical)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
 def _reissued_signer(
     ctx: _Context, extension: x509.ExtensionType, critical: bool, what: Bilingual
 ) -> Made:
@@ -734,22 +772,12 @@ def _reissued_signer(
     if real.issuer != ctx.pki.intermediate.subject:
         raise HostileError(f"{ctx.sender.id}'s certificate is not issued by the intermediate CA")
     key = ctx.sender.private_key("sign")
-    wanted = x509.Extension(extension.oid, critical, extension)
-    extensions = [wanted if e.oid == extension.oid else e for e in real.extensions]
-    if wanted not in extensions:
-        extensions.append(wanted)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(real.subject)
-        .issuer_name(real.issuer)
-        .public_key(key.public_key())
-        .serial_number(derived_serial(_seed(ctx), f"hostile/{ctx.case.id}/{ctx.sender.id}"))
-        .not_valid_before(real.not_valid_before_utc)
-        .not_valid_after(real.not_valid_after_utc)
+    reissued = _reissue(
+        real,
+        [(extension, critical)],
+        derived_serial(_seed(ctx), f"hostile/{ctx.case.id}/{ctx.sender.id}"),
+        ctx.pki.intermediate_key(),
     )
-    for each in extensions:
-        builder = builder.add_extension(each.value, each.critical)
-    reissued = builder.sign(ctx.pki.intermediate_key(), hashes.SHA256())
     return (
         Bilingual(
             f"signé par {ctx.sender.id} avec sa clé, son certificat réémis par l'AC "
@@ -816,6 +844,117 @@ def _no_signature_key_usage(ctx: _Context) -> Made:
         Bilingual(
             "l'usage de clé keyEncipherment seulement (ni digitalSignature ni nonRepudiation)",
             "the key usage keyEncipherment only (neither digitalSignature nor nonRepudiation)",
+        ),
+    )
+
+
+def _case_ca(
+    ctx: _Context,
+    common_name: str,
+    issuer: x509.Certificate,
+    issuer_key: rsa.RSAPrivateKey,
+    changes: Sequence[tuple[x509.ExtensionType, bool]] = (),
+) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+    """A CA of the case's own, named `common_name` (never a real CA's name, so a receiver
+    cannot build another path through it) and issued by `issuer`: the intermediate's
+    profile (certs.intermediate_certificate: cA true, pathLenConstraint 0, keyCertSign and
+    cRLSign, the test policies, its validity), with `changes` made by `_reissue`. Its key
+    and serial are derived from the case, as the PKI derives its own."""
+    key = _fresh_key(_seed(ctx), f"{ctx.case.id}/ca")
+    serial = derived_serial(_seed(ctx), f"hostile/{ctx.case.id}/ca")
+    names = ctx.pki.intermediate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    organization = names[0].value
+    ca = intermediate_certificate(
+        ca_name(common_name, str(organization)),
+        key.public_key(),
+        issuer,
+        issuer_key,
+        serial,
+        ctx.pki.intermediate.not_valid_before_utc,
+        ctx.pki.intermediate.not_valid_after_utc,
+    )
+    return (_reissue(ca, changes, serial, issuer_key) if changes else ca), key
+
+
+def _signed_under_ca(
+    ctx: _Context, ca: x509.Certificate, ca_key: rsa.RSAPrivateKey, what: Bilingual
+) -> Made:
+    """A certificate in the sender's name for the sender's real key (`_certified`: its
+    subject, address and validity), issued by `ca`, and the letter signed with that key,
+    `ca` carried in the message: the signature and every certificate are sound, only the
+    path is not."""
+    key = ctx.sender.private_key("sign")
+    public = key.public_key()
+    certificate = _certified(ctx, public, ca, ca_key, f"{ctx.case.id}/{ctx.sender.id}")
+    return (
+        Bilingual(
+            f"signé par {ctx.sender.id} avec sa clé, sous un certificat à son nom émis par "
+            f"{what.fr}, cette AC jointe",
+            f"signed by {ctx.sender.id} with its key, under a certificate in its name issued "
+            f"by {what.en}, that CA carried",
+        ),
+        _signed_as(ctx, certificate, key, carried=(ca,)),
+    )
+
+
+_SUB_CA_NAME = "TEST AC subordonnée hors contrainte (TEST ONLY)"
+
+
+def _path_length_exceeded(ctx: _Context) -> Made:
+    """The intermediate CA, whose pathLenConstraint is 0, issues a CA (cA true,
+    keyCertSign), which issues the author's certificate: no non-self-issued CA may follow
+    the intermediate, so no valid path exists (RFC 5280 6.1.4 (l) and (m), 4.2.1.9)."""
+    ca, key = _case_ca(ctx, _SUB_CA_NAME, ctx.pki.intermediate, ctx.pki.intermediate_key())
+    return _signed_under_ca(
+        ctx,
+        ca,
+        key,
+        Bilingual(
+            f"« {_SUB_CA_NAME} » (CA:TRUE, keyCertSign), une AC émise par l'AC intermédiaire "
+            "malgré sa contrainte pathLenConstraint 0",
+            f"'{_SUB_CA_NAME}' (CA:TRUE, keyCertSign), a CA the intermediate CA issued despite "
+            "its pathLenConstraint 0",
+        ),
+    )
+
+
+_NO_CERT_SIGN_CA_NAME = "TEST AC sans keyCertSign (TEST ONLY)"
+# A CA key meant for CRLs only: the intermediate's usage without keyCertSign.
+_CRL_SIGN_ONLY = x509.KeyUsage(
+    digital_signature=False,
+    content_commitment=False,
+    key_encipherment=False,
+    data_encipherment=False,
+    key_agreement=False,
+    key_cert_sign=False,
+    crl_sign=True,
+    encipher_only=False,
+    decipher_only=False,
+)
+
+
+def _ca_without_key_cert_sign(ctx: _Context) -> Made:
+    """The root issues a CA (cA true, no pathLenConstraint: RFC 5280 4.2.1.9 forbids one
+    without keyCertSign) whose key usage is cRLSign alone, and that CA issues the
+    author's certificate (RFC 5280 6.1.4 (n), 4.2.1.3). The root issues it, not the
+    intermediate, whose pathLenConstraint 0 the path would break as well."""
+    root_key = ctx.pki.root_key()
+    ca, key = _case_ca(
+        ctx,
+        _NO_CERT_SIGN_CA_NAME,
+        ctx.pki.root,
+        root_key,
+        changes=[(x509.BasicConstraints(ca=True, path_length=None), True), (_CRL_SIGN_ONLY, True)],
+    )
+    return _signed_under_ca(
+        ctx,
+        ca,
+        key,
+        Bilingual(
+            f"« {_NO_CERT_SIGN_CA_NAME} » (CA:TRUE, usage de clé cRLSign seul, sans "
+            "keyCertSign), une AC émise par la racine",
+            f"'{_NO_CERT_SIGN_CA_NAME}' (CA:TRUE, key usage cRLSign only, no keyCertSign), "
+            "a CA the root issued",
         ),
     )
 
@@ -1410,6 +1549,8 @@ _MAKERS: dict[str, Maker] = {
     "defective-unknown-critical-extension": _unknown_critical_extension,
     "defective-wrong-extended-key-usage": _wrong_extended_key_usage,
     "defective-no-signature-key-usage": _no_signature_key_usage,
+    "defective-path-length-exceeded": _path_length_exceeded,
+    "defective-ca-without-key-cert-sign": _ca_without_key_cert_sign,
     "not-for-me-other-recipient": _not_for_me_other,
     "not-for-me-wrong-key": _not_for_me_wrong_key,
     "not-for-me-truncated-key": _not_for_me_truncated,
