@@ -8,6 +8,7 @@ so, where it once took the copy for the draft's own and showed the base's reason
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def test_a_value_set_under_a_copied_citation_needs_its_own(
     with pytest.raises(ProfileError):
         load_profile(str(path))
     own = "  send.encryption.content: {assumed: true, reason: the vendor's cipher}\n"
+    # the copied entry of that very fact, if the base cites it on its own, gives way
+    changed = re.sub(r"(?m)^  send\.encryption\.content:\n(?:    .*\n)+", "", changed)
     body, _, rest = changed.partition("provenance:\n")
     path.write_text(body + "provenance:\n" + own + rest, encoding="utf-8")
     assert lint([path]) == []

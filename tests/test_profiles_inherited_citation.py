@@ -36,19 +36,20 @@ def _lint(path: Path) -> list[str]:
 def test_a_value_under_a_base_section_citation_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The base's `send` assumption says 3DES; the child's AES-256 is not what it documents."""
-    path = _write(tmp_path, "child", "send:\n  encryption:\n    content: aes256-cbc\n" + CITED_NAME)
-    line = _line(path, "content: aes256-cbc")
+    """The base's `receive` assumption documents its wide accept lists; the child's AES-256
+    alone is not what it documents."""
+    path = _write(tmp_path, "child", "receive:\n  smime:\n    ciphers: [aes256-cbc]\n" + CITED_NAME)
+    line = _line(path, "ciphers: [aes256-cbc]")
     assert _lint(path) == [
-        f"child.yaml:{line}: send.encryption.content: no provenance of its own: the citation "
-        "'send' of osm-2008-base would apply, which documents the value set there; cite a "
+        f"child.yaml:{line}: receive.smime.ciphers: no provenance of its own: the citation "
+        "'receive' of osm-2008-base would apply, which documents the value set there; cite a "
         "source or mark it assumed under provenance:"
     ]
     with pytest.raises(ProfileError):  # no report or claim can show the base's citation
         load_profiles([path])
     capsys.readouterr()
     assert main(["profiles", "lint", str(path)]) == 1
-    assert "send.encryption.content: no provenance of its own" in capsys.readouterr().out
+    assert "receive.smime.ciphers: no provenance of its own" in capsys.readouterr().out
     assert main(["profiles", "show", str(path)]) != 0
     assert "Traceback" not in capsys.readouterr().err
 
@@ -117,22 +118,22 @@ def test_a_longer_base_citation_stays_over_what_the_child_leaves(tmp_path: Path)
 
 
 def test_a_value_is_checked_in_the_file_that_sets_it(tmp_path: Path) -> None:
-    """A middle profile's digest under the grandbase's `send`: reported in the middle file;
+    """A middle profile's digest under the grandbase's `receive`: reported in the middle file;
     a profile extending it may re-cite that inherited value (it is more derived)."""
-    middle = _write(tmp_path, "middle", "send:\n  signature:\n    digest: sha256\n" + CITED_NAME)
-    line = _line(middle, "digest: sha256")
+    middle = _write(tmp_path, "middle", "receive:\n  smime:\n    digests: [sha256]\n" + CITED_NAME)
+    line = _line(middle, "digests: [sha256]")
     expected = (
-        f"middle.yaml:{line}: send.signature.digest: no provenance of its own: the citation "
-        "'send' of osm-2008-base would apply"
+        f"middle.yaml:{line}: receive.smime.digests: no provenance of its own: the citation "
+        "'receive' of osm-2008-base would apply"
     )
     child = _write(tmp_path, "child", CITED_NAME, base="middle")
     for path in (middle, child):
         got = _lint(path)
         assert len(got) == 1 and got[0].startswith(expected), got
-    recite = "  send.signature.digest: {assumed: true, reason: the middle's SHA-256}\n"
+    recite = "  receive.smime.digests: {assumed: true, reason: the middle's SHA-256}\n"
     child.write_text(child.read_text(encoding="utf-8") + recite, encoding="utf-8")
     assert lint([child]) == []
-    assert load_profile(child).citation("send.signature.digest").reason == "the middle's SHA-256"  # type: ignore[union-attr]
+    assert load_profile(child).citation("receive.smime.digests").reason == "the middle's SHA-256"  # type: ignore[union-attr]
 
 
 def test_a_variant_of_a_product_recites_what_it_inherits(tmp_path: Path) -> None:

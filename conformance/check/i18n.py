@@ -15,7 +15,9 @@ recipient identifier, `author_text` for a message without one author, `token_err
 a key that does not open), written from each defect's code and values, never from its English; a
 library's own words (pyhanko's, asn1crypto's, a PKCS#11 module's) are quoted as they are, in
 « ». A check with a title of its own (the runner's parse failure) carries its French
-(`Check.title_fr`). The JSON report is not translated (a contract).
+(`Check.title_fr`). A reference in words ("OSM: the sender's address") has its French in
+`REFERENCES_FR`, a policy's title in its `title_fr`. The JSON report is not translated (a
+contract).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "DEFECTS_FR",
     "LANGUAGES",
+    "REFERENCES_FR",
     "TITLES_FR",
     "Language",
     "Words",
@@ -197,6 +200,23 @@ TITLES_FR: Final[dict[str, str]] = {
     "CERT-013": "AC émettrices du signataire présentes dans le message",
     "PAY-001": "Contenu HPRIM bien formé",
     "PAY-002": "HPRIM transporté octet pour octet",
+}
+
+# The references that are words rather than a document's identifier (an RFC and its section),
+# keyed by rule id: the rule's English reference beside its French, so that a reference
+# changed in the rule without its French here is shown in English (and a test fails).
+REFERENCES_FR: Final[dict[str, Bilingual]] = {
+    "HDR-008": Bilingual("OSM : l'adresse de l'expéditeur", "OSM: the sender's address"),
+    "HDR-009": Bilingual("OSM : l'adresse du destinataire", "OSM: the recipient's address"),
+    "CERT-004": Bilingual(
+        "OSM/CPS : clé de signature / RFC 5280 4.2.1.3", "OSM/CPS: signature key / RFC 5280 4.2.1.3"
+    ),
+    "CERT-008": Bilingual(
+        "CPS : idNat dans le serialNumber du sujet", "CPS: idNat in the subject serialNumber"
+    ),
+    "CERT-009": Bilingual(
+        "CPS : les cartes de test portent un idNat 8997...", "CPS: test cards use idNat 8997..."
+    ),
 }
 
 
@@ -482,6 +502,14 @@ class Words:
         if self.lang != "fr":
             return english
         return french if french is not None else TITLES_FR.get(rule_id, english)
+
+    def reference(self, rule_id: str, english: str) -> str:
+        """A check's reference in this language: its rule's French reference when the check
+        cites its rule's (a check citing a reference of its own keeps it)."""
+        french = REFERENCES_FR.get(rule_id)
+        if self.lang != "fr" or french is None or french.en != english:
+            return english
+        return french.fr
 
     def detail(self, check: Check, which: str) -> tuple[str, Language | None]:
         """A check's `found` or `expected` (`which`) in this language, and the language it

@@ -64,6 +64,11 @@ class Policy:
     grades: dict[str, dict[str, CheckStatus]]
     min_rsa_bits: int
     provenance: dict[str, Citation]
+    title_fr: str | None = None  # the title on a French report (`check --lang fr`)
+
+    def title_in(self, lang: str) -> str:
+        """The title in `lang`: the French one on a French report when the policy gives it."""
+        return self.title_fr if lang == "fr" and self.title_fr else self.title
 
     def severity(self, rule_id: str) -> Severity:
         return self.severities.get(rule_id, "ERROR")
@@ -95,6 +100,9 @@ def parse_policy(data: Any, where: str, rule_ids: Collection[str]) -> Policy:
     for key in ("id", "title", "description"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise _fail(where, f"field {key!r} must be a non-empty string")
+    title_fr = data.get("title_fr")
+    if title_fr is not None and (not isinstance(title_fr, str) or not title_fr.strip()):
+        raise _fail(where, "field 'title_fr' must be a non-empty string")
     severities = data.get("severity")
     if not isinstance(severities, dict):
         raise _fail(where, "field 'severity' must map rule ids to ERROR, WARNING or INFO")
@@ -139,6 +147,7 @@ def parse_policy(data: Any, where: str, rule_ids: Collection[str]) -> Policy:
         grades=grades,
         min_rsa_bits=bits,
         provenance=_parse_provenance(data.get("provenance"), where),
+        title_fr=title_fr.strip() if title_fr else None,
     )
 
 

@@ -107,7 +107,7 @@ def text_table(report: CheckReport, width: int | None = None, lang: str = DEFAUL
             for key, value in (
                 ("found", words.detail(check, "found")[0]),
                 ("expected", words.detail(check, "expected")[0]),
-                ("reference", check.reference),
+                ("reference", words.reference(check.id, check.reference)),
             ):
                 prefix = " " * indent + labels[key].ljust(label_width) + sep
                 lines += _wrap(prefix, value, width, len(prefix))
@@ -158,7 +158,7 @@ def _rows(report: CheckReport, words: Words) -> list[_Row]:
                 words.title(check.id, check.title, check.title_fr),
                 check.part,
                 tuple(details),
-                check.reference,
+                words.reference(check.id, check.reference),
             )
         )
     return rows
@@ -239,7 +239,8 @@ def catalogue_markdown() -> str:
         "  ERROR. Receivers and the matrix never convert: they judge the bytes received.",
         "- **Exit status:** 0 conformant, 1 non-conformant, 2 usage error, 3 incomplete.",
         "- **Language:** `--lang fr` (default) or `en` translates the verdict, the statuses,",
-        "  the labels, the rule titles and what a rule found and expected (each rule writes",
+        "  the labels, the rule titles, the policy's title, the references that are words",
+        '  ("OSM: the sender\'s address") and what a rule found and expected (each rule writes',
         "  both languages; a header's value is shown as it is, and a library's own words, a",
         "  parser's, the path validator's or a PKCS#11 module's, are quoted, in « » in",
         "  French); the JSON is never translated.",
