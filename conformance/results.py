@@ -295,6 +295,11 @@ class RestsOn(_Model):
     )
 
 
+# Cell.sent's entry for the format the basic message was in (smime, apicrypt, plain),
+# beside the kinds of algorithm it used (matrix.sent.DECLARED_BY).
+SENT_FORMAT = "format"
+
+
 class Cell(_Model):
     sender: str
     receiver: str
@@ -324,8 +329,10 @@ class Cell(_Model):
     checks: str | None = Field(default=None, description="validator report of the basic message")
     sent: dict[str, list[str]] = Field(
         default_factory=dict,
-        description="what the basic message really used, read from it: signature_format, "
-        "digest, signature, content_cipher, key_transport (engine option names or OIDs)",
+        description="what the basic message really used, read from it: format (smime, "
+        "apicrypt, or plain: no S/MIME layer; absent when it could not be read, and in "
+        "results.json written before it), then signature_format, digest, signature, "
+        "content_cipher, key_transport (engine option names or OIDs)",
     )
     nonconformant: list[str] = Field(
         default_factory=list,
@@ -489,6 +496,12 @@ class RejectionCell(_Model):
     cls: str = Field(validation_alias="class", serialization_alias="class")
     verdict: RejectionVerdict
     reason: str | None = None
+    not_observed: NotObserved | None = Field(
+        default=None,
+        description="when nothing of the receiver ran here (its engine not installed or not "
+        "built: not-applicable): why, as facts the report words in its language, as "
+        "Cell.not_observed; null otherwise and in results.json written before it",
+    )
     cases: list[RejectionCaseResult] = Field(default_factory=list)
     waived: list[WaiverNote] = Field(
         default_factory=list,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis import seed as hypothesis_seed
@@ -13,19 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import FlakyFailure
 from hypothesis.internal.conjecture import providers as _providers
 
-# Said of a failure the search found that did not happen again when replayed.
-NOT_REPEATED = "it did not happen again when the same example was replayed"
 _DATABASE_KEY = "_hypothesis_internal_database_key"
-
-
-@overload
-def as_observed(reason: str, repeated: bool) -> str: ...
-@overload
-def as_observed(reason: str | None, repeated: bool) -> str | None: ...
-def as_observed(reason: str | None, repeated: bool) -> str | None:
-    """A failure's reason as the cell reports it: what was observed stands, and says so
-    when it did not happen again on replay (NOT_REPEATED)."""
-    return reason if repeated else f"{reason} ({NOT_REPEATED})"
 
 
 def searched(
@@ -41,7 +29,7 @@ def searched(
     none was found). False: the products answered the same input differently, e.g.
     openssl decrypting with a random key when handed one not for it; hypothesis calls
     that flaky (`FlakyFailure`), here the failure observed stands and the caller says
-    it was not repeated (NOT_REPEATED)."""
+    it was not repeated (replay_note.NOT_REPEATED)."""
     settings = hypothesis_settings(
         max_examples=examples,
         database=None,

@@ -178,6 +178,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "status",
         "functions",
         "results",
+        "replay_note",
         "search",
         "cli_support",
         "loopback",

@@ -25,8 +25,8 @@ from conformance.matrix.cell import CellSettings, cell_seed, run_cell
 from conformance.matrix.exchange import Observation, exchange
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.loader import load_profiles
+from conformance.replay_note import NOT_REPEATED
 from conformance.results import Cell
-from conformance.search import NOT_REPEATED
 
 ASSUMED = "{assumed: true, reason: a test profile}"
 

@@ -93,6 +93,7 @@ def test_a_conformant_sender_sends_what_it_declares(cast: Cast) -> None:
     assert got.verdict == "pass", got.reason
     assert got.nonconformant == []
     assert got.sent == {
+        "format": ["smime"],
         "signature_format": ["multipart-signed"],
         "digest": ["sha256"],
         "signature": ["rsa-pkcs1v15"],

@@ -7,6 +7,7 @@ suite's validator must refuse it for that defect, not for another."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -166,6 +167,11 @@ def test_drawn_issuers_are_other_colleagues_end_entity_keys(
     assert issuer in (colleague.certificate("sign"), colleague.certificate("auth"))
     forged.verify_directly_issued_by(issuer)
     assert "not a CA" in _validate(pki, forged, others)
+    # The receiver is given a CRL in the drawn issuer's name, signed with the drawn key.
+    (crl,) = [x509.load_pem_x509_crl(pem) for pem in hostile.crls]
+    public = issuer.public_key()
+    assert isinstance(public, rsa.RSAPublicKey)
+    assert crl.issuer == issuer.subject and crl.is_signature_valid(public)
 
 
 # --- the path above the author's certificate: a CA where none may be ----------------------
@@ -283,10 +289,17 @@ def test_the_letter_under_a_broken_path_is_signed_with_the_author_s_real_key(
     )
 
 
-@pytest.mark.parametrize("case_id", sorted(BROKEN_PATHS))
-def test_reference_refuses_a_broken_path_for_its_path(case_id: str, pki: TestPKI) -> None:
+# ... and of the path a colleague's end-entity certificate heads.
+REFUSED_PATHS = {**BROKEN_PATHS, ISSUED: "is not a CA"}
+
+
+@pytest.mark.parametrize("case_id", sorted(REFUSED_PATHS))
+def test_reference_refuses_a_broken_path_for_its_path(
+    case_id: str, pki: TestPKI, tmp_path: Path
+) -> None:
     """reference reads the valid message and refuses the hostile one as an untrusted
-    signer, naming the path rule it breaks (not a revocation or usage defect)."""
+    signer, naming the path rule it breaks (not a revocation or usage defect), given the
+    CRL of the case's issuer beside the PKI's as the rejection runner gives it."""
     agent = make_agent(load_profile("reference"))
     try:
         case = BY_ID[case_id]
@@ -298,10 +311,13 @@ def test_reference_refuses_a_broken_path_for_its_path(case_id: str, pki: TestPKI
         hostile = make_hostile(
             case, producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT
         )
+        (given,) = hostile.crls
+        (tmp_path / "case.crl.pem").write_bytes(given)
+        crls = (*crls, tmp_path / "case.crl.pem")
         status = agent.receive(ReceiveRequest(hostile.message, party, trust, crls)).status
     finally:
         close_agent(agent)
     assert not status.ok
     assert [e.code for e in status.errors] == [ErrorCode.UNTRUSTED_SIGNER]
-    assert BROKEN_PATHS[case_id] in status.errors[0].message, status.errors
+    assert REFUSED_PATHS[case_id] in status.errors[0].message, status.errors
     assert judge(case, status, "osm-2008", receives=True).outcome == "refuses"

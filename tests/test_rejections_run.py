@@ -31,8 +31,8 @@ from conformance.rejections.run import (
     rejection_seed,
     run_rejection_cell,
 )
+from conformance.replay_note import NOT_REPEATED
 from conformance.results import RejectionCaseResult, RejectionCell, load_results
-from conformance.search import NOT_REPEATED
 
 LAX = "lax-profile"
 ADAPTER = "lax-adapter"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.core.vocabulary import Measurement
+from conformance.replay_note import as_observed
 from conformance.report.gateways import GatewayModel
 from conformance.report.i18n import Translator
 from conformance.report.render import render_report
@@ -28,7 +29,6 @@ from conformance.results import (
     Results,
     RunInfo,
 )
-from conformance.search import as_observed
 
 MEASURED: dict[str, Measurement] = {
     "openssl": "real-engine",
@@ -150,7 +150,7 @@ def test_a_senders_refusal_is_the_senders_and_a_lookup_summary_the_suites(
 
 
 def test_the_replay_note_is_taken_off_and_said_apart(fr: ReportModel) -> None:
-    reason = as_observed(FALSE_ACCEPT, False)  # the note conformance.search adds
+    reason = as_observed(FALSE_ACCEPT, False)  # the note the search adds
     said = fr.said_text(reason, "openssl")
     assert (said.text, said.words, said.not_repeated) == (
         "délivré, services : confidentialité",

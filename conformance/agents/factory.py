@@ -27,6 +27,9 @@ class _Named:
     id: str
     caps: Capabilities
     recipient_certificate: CertificateSource = "manual"
+    # Its profile, whose facts a verdict may rest on (matrix.cell.rests_on): the choices the
+    # harness makes for the engine (an algorithm it sends) are assumed where it says so.
+    profile: Profile | None = None
 
     def capabilities(self) -> Capabilities:
         return self.caps
@@ -93,7 +96,7 @@ def make_agent(
     module, name = _REAL_ENGINES[engine.type]
     kind = getattr(importlib.import_module(module), name)  # imported only when used
     inner: Agent = kind(options, sub, timeout=engine.timeout_s)
-    return _Named(inner, profile.id, caps, profile.send.recipient_certificate)
+    return _Named(inner, profile.id, caps, profile.send.recipient_certificate, profile)
 
 
 def close_agent(agent: Agent) -> None:

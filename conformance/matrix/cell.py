@@ -28,7 +28,16 @@ from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
 from conformance.matrix.evidence import EvidenceWriter, nonconformant, validate
 from conformance.matrix.exchange import HarnessError, Observation, Seat, World, exchange
 from conformance.matrix.exchange_large import LargeObservation, exchange_large
-from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared, sent_algorithms
+from conformance.matrix.sent import (
+    DECLARED_BY,
+    algorithms,
+    algorithms_in,
+    declared,
+    sent_algorithms,
+    with_format,
+)
+from conformance.profiles.schema import Profile
+from conformance.replay_note import as_observed
 from conformance.results import (
     Cell,
     Counterexample,
@@ -40,7 +49,7 @@ from conformance.results import (
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
 from conformance.scenarios.model import Scenario
-from conformance.search import as_observed, searched
+from conformance.search import searched
 from conformance.status import ErrorCode
 
 
@@ -141,17 +150,18 @@ def _judge(
     checked = validate(obs, sender, receiver, world)
     report = checked.report if checked is not None else None
     cell.nonconformant = nonconformant(report)
-    if checked is not None and obs.delivered in (None, obs.message):
+    if checked is not None and obs.message is not None and obs.delivered in (None, obs.message):
         # The validator read the sent message itself: its layers give the algorithms.
-        cell.sent = algorithms_in(checked.layers)
+        cell.sent = with_format(obs.message, algorithms_in(checked.layers), checked.layers)
     elif obs.message is not None:
-        cell.sent = sent_algorithms(
+        used = sent_algorithms(
             obs.message,
             identity_dir=receiver.party.identity_dir,
             trust=world.trust,
             crls=world.crls,
             policy=world.policy,
         )
+        cell.sent = with_format(obs.message, used)
     cell.checks = evidence.report("basic", report)
     if not obs.ok:
         _not_through(cell, obs)
@@ -226,6 +236,10 @@ def _not_through(cell: Cell, obs: Observation | LargeObservation) -> None:
     cell.not_observed = obs.not_observed
 
 
+# The profile fields of the envelope's algorithms (DECLARED_BY's content_cipher, key_transport).
+_ENVELOPE = "send.encryption."
+
+
 def rests_on(
     cell: Cell, obs: Observation | LargeObservation, sender: Seat, receiver: Seat
 ) -> list[RestsOn]:
@@ -255,22 +269,29 @@ def rests_on(
     if error is None or error.code is not ErrorCode.UNSUPPORTED_ALGORITHM:
         return []
     found: list[RestsOn] = []
-    chose = declared(sender.agent.profile) if isinstance(sender.agent, ProfileAgent) else {}
+    used = algorithms(cell.sent)
+    # A real engine's agent carries its profile too (factory._Named): its choices are facts
+    # of that profile, assumed where its provenance says so.
+    profile: Profile | None = getattr(sender.agent, "profile", None)
+    chose = declared(profile) if profile is not None else {}
     if isinstance(receiver.agent, ProfileAgent):
-        refused = receiver.agent.refusing_facts(cell.sent)
-        kinds = [k for k in cell.sent if f"accepts.smime.{READ_FIELDS[k]}" in refused]
+        refused = receiver.agent.refusing_facts(used)
+        kinds = [k for k in used if f"accepts.smime.{READ_FIELDS[k]}" in refused]
         found += [RestsOn(kind="profile", agent=cell.receiver, fact=f) for f in refused]
-    elif isinstance(sender.agent, ProfileAgent) and all(
-        (c := sender.agent.profile.citation(DECLARED_BY[k])) is not None and c.assumed
-        for k in cell.sent
-    ):
-        # The receiver does not say which algorithm it refused: every one the message used is
-        # the sender's assumed choice, so whichever it was, the verdict rests on one.
-        kinds = list(cell.sent)
     else:
-        kinds = []
+        # The receiver does not say which algorithm it refused; one that did not open the
+        # envelope refused one of the envelope's, never one of a signature inside it.
+        could = used
+        if status is not None and status.encrypted and not status.decrypted:
+            could = {k: v for k, v in used.items() if DECLARED_BY[k].startswith(_ENVELOPE)}
+        assumed = profile is not None and all(
+            (c := profile.citation(DECLARED_BY[k])) is not None and c.assumed for k in could
+        )
+        # Every one it could have refused is the sender's assumed choice: whichever it was,
+        # the verdict rests on one.
+        kinds = list(could) if assumed else []
     for kind in kinds:
-        if chose.get(kind) in cell.sent[kind]:
+        if chose.get(kind) in used[kind]:
             fact = "sends." + DECLARED_BY[kind].removeprefix("send.")
             found.append(RestsOn(kind="profile", agent=cell.sender, fact=fact))
     return found

@@ -289,16 +289,20 @@ def route_times(results: Results) -> list[str]:
 
 
 def rejection_summary(found: Rejections) -> list[str]:
-    """The rejection matrix in the terminal: counts, then each false accept."""
+    """The rejection matrix in the terminal: counts (the intermittent acceptances among the
+    accepts: RejectionCell.intermittent), then each false accept."""
     verdicts = Counter(c.verdict for c in found.cells)
+    counts = {k: f"{k} {verdicts[k]}" for k in ("refuses", "accepts", "not-applicable", "error")}
+    intermittent = sum(1 for c in found.cells if c.intermittent)
+    if intermittent:
+        counts["accepts"] += f" ({intermittent} intermittent)"
     lines = [
         "",
         f"rejections ({found.policy}): {len(found.cells)} cells, {found.duration_s}s: "
-        + ", ".join(
-            f"{k} {verdicts[k]}" for k in ("refuses", "accepts", "not-applicable", "error")
-        ),
+        + ", ".join(counts.values()),
     ]
     for cell in found.cells:
         if cell.verdict in ("accepts", "error"):
-            lines.append(f"  {cell.receiver} {cell.cls}: {cell.verdict}: {cell.reason}"[:200])
+            verdict = f"{cell.verdict} (intermittent)" if cell.intermittent else cell.verdict
+            lines.append(f"  {cell.receiver} {cell.cls}: {verdict}: {cell.reason}"[:200])
     return lines

@@ -1,4 +1,5 @@
-"""What a sender really sent, read from its message, beside what its profile declares.
+"""What a sender really sent (its format and algorithms), read from its message, beside
+what its profile declares.
 
 The message is read by the validator's reading layer (check.context, over
 core.cms and core.mime), with the receiver's key so that a signature inside
@@ -8,12 +9,13 @@ with SHA-1 is a contradiction of the profile, listed with the claims' ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from conformance.apicrypt.wire import is_apicrypt
 from conformance.profiles.schema import Profile
-from conformance.results import Cell, Contradiction
+from conformance.results import SENT_FORMAT, Cell, Contradiction
 
 if TYPE_CHECKING:
     from conformance.check.layers import CmsLayer
@@ -79,6 +81,30 @@ def algorithms_in(layers: Iterable[CmsLayer]) -> dict[str, list[str]]:
     return {kind: names for kind, names in found.items() if names}
 
 
+def with_format(
+    message: bytes, used: dict[str, list[str]], layers: Sequence[CmsLayer] | None = None
+) -> dict[str, list[str]]:
+    """Cell.sent: the format the message was in (SENT_FORMAT), read from it, then the algorithms
+    it used (`used`). Read, not declared: a product that also speaks Apicrypt sends that to
+    an Apicrypt recipient. apicrypt: the model's format (wire.is_apicrypt); smime: an S/MIME
+    layer was read; plain: the validator read the message (`layers`) and found no S/MIME
+    layer. Without the validator's layers, a message of which nothing was read has none."""
+    if is_apicrypt(message):
+        found = "apicrypt"
+    elif used or layers:
+        found = "smime"
+    elif layers is not None:
+        found = "plain"
+    else:
+        return used
+    return {SENT_FORMAT: [found], **used}
+
+
+def algorithms(sent: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Cell.sent without its format: the kinds of algorithm only (DECLARED_BY's)."""
+    return {kind: names for kind, names in sent.items() if kind in DECLARED_BY}
+
+
 def declared(profile: Profile) -> dict[str, str]:
     """What an S/MIME sender's profile says it sends, per kind (empty for other senders)."""
     send = profile.send
@@ -104,7 +130,7 @@ def sent_contradictions(
         if profile is None or not cell.sent:
             continue
         says = declared(profile)
-        for kind, names in cell.sent.items():
+        for kind, names in algorithms(cell.sent).items():
             expected = says.get(kind)
             if expected is None or names == [expected]:
                 continue

@@ -19,7 +19,7 @@ from conformance.errors import MissingComponent
 from conformance.matrix.cast import Cast
 from conformance.matrix.spec import MatrixSpec, RejectionKey
 from conformance.rejections.run import Receiver, RejectionSettings, run_rejection_cell
-from conformance.results import RejectionCell
+from conformance.results import NotObserved, RejectionCell
 
 
 def receiver_of(cast: Cast, agent_id: str) -> Receiver:
@@ -52,6 +52,7 @@ def test_rejection_cell(
             cls=cls,
             verdict="not-applicable",
             reason=f"not installed here: {exc}",
+            not_observed=NotObserved(kind="engine-missing", agent=receiver, detail=str(exc)),
         )
         record_property("osm_rejection", missing.model_dump_json())
         pytest.skip(f"not installed here: {exc}")

@@ -17,7 +17,12 @@ extension changed (an unknown critical one, an extended key usage without
 emailProtection, a key usage without signature), or one for the author's key
 issued by a CA of the case's own (issued by the intermediate despite its
 pathLenConstraint 0, or by the root without keyCertSign), its serial and any
-new key derived from the case as the PKI derives its own.
+new key derived from the case as the PKI derives its own. The three whose
+signer's issuer is a certificate of the case (the colleague's, the case's CA)
+also make that issuer's CRL, empty, dated as the PKI's and signed with its key
+(`Hostile.crls`): a receiver that checks revocation then finds one for every
+issuer of the path, so that its refusal measures the path rule the case
+breaks, not the missing CRL.
 `make_control` gives the valid message itself, so that a receiver's refusal
 counts only when it reads the valid one.
 
@@ -36,7 +41,7 @@ import random
 import string
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -66,11 +71,12 @@ from conformance.pki.build import DEFAULT_SEED
 from conformance.pki.certs import (
     ca_name,
     cert_pem,
+    crl,
     end_entity_certificate,
     intermediate_certificate,
     key_pem,
 )
-from conformance.pki.defects import DEFECT_NAMES_FR
+from conformance.pki.defects import CRL_NEXT_UPDATE, CRL_THIS_UPDATE, DEFECT_NAMES_FR
 from conformance.pki.drbg import derived_serial
 from conformance.pki.model import Identity, TestPKI
 from conformance.pki.rsakeys import derive_rsa_key
@@ -133,7 +139,8 @@ class Hostile:
     """One hostile message. `sender` and `recipient` are identity ids of the test PKI:
     the receiver reads the message as `recipient`; `sender` made it (the signer, a
     defective identity for the defective-signer cases, the forwarder for a forwarded
-    message), whatever its From: says."""
+    message), whatever its From: says. `crls` are the PEM CRLs of the issuers the case
+    made, which the receiver is given beside the PKI's (none for most cases)."""
 
     case_id: str
     producer: str
@@ -141,6 +148,7 @@ class Hostile:
     message: bytes
     sender: str
     recipient: str
+    crls: tuple[bytes, ...] = ()
 
     @property
     def variant(self) -> str:
@@ -158,6 +166,7 @@ class _Context:
     draw: _Draw
     label: str  # seeds the reference producer's randomness
     key_transport: KeyTransport  # of every envelope the reference producer makes
+    crls: list[bytes] = field(default_factory=list)  # PEM, of the issuers the case made
 
 
 class _Draw:
@@ -630,6 +639,15 @@ def _certified(
     )
 
 
+def _issuer_crl(ctx: _Context, issuer: x509.Certificate, key: rsa.RSAPrivateKey) -> None:
+    """Adds the empty CRL of `issuer`, a certificate the case made issue, signed with `key`
+    whatever that certificate allows (an attacker signs one with any key it holds) and
+    dated as the PKI's own: given the PKI's CRLs alone, a receiver that checks revocation
+    would refuse for want of that issuer's CRL, not for the path rule the case breaks."""
+    made = crl(issuer, key, 1, CRL_THIS_UPDATE, CRL_NEXT_UPDATE)
+    ctx.crls.append(made.public_bytes(Encoding.PEM))
+
+
 @contextlib.contextmanager
 def _signing_files(
     ctx: _Context,
@@ -674,7 +692,8 @@ _ISSUING_ROLES: tuple[Role, ...] = ("sign", "auth")
 def _issued_by_end_entity(ctx: _Context) -> Made:
     """A colleague's own key (an end entity's: CA:FALSE, no keyCertSign) issues a
     certificate in the sender's name for a fresh key, which signs the letter; the message
-    carries both certificates, so only the path rules (RFC 5280 6.1.4 (k), (n)) stop it."""
+    carries both certificates and the receiver gets a CRL in the colleague's name signed
+    with that key (`_issuer_crl`), so only the path rules (RFC 5280 6.1.4 (k), (n)) stop it."""
     basic = _other_id(ctx)
     taken = {ctx.sender.id, ctx.recipient.id, basic}
     others = tuple(i.id for i in ctx.pki.valid_identities() if i.id not in taken)
@@ -689,14 +708,17 @@ def _issued_by_end_entity(ctx: _Context) -> Made:
         colleague.private_key(role),
         f"{ctx.case.id}/{colleague.id}/{role}",
     )
+    _issuer_crl(ctx, issuer, colleague.private_key(role))
     return (
         Bilingual(
             f"signé avec un certificat au nom de {ctx.sender.id} (sujet et adresse copiés), "
             f"émis par {colleague.id} avec la clé de son certificat {role} (entité finale : "
-            "CA:FALSE, sans keyCertSign), les deux certificats joints",
+            "CA:FALSE, sans keyCertSign), les deux certificats joints, une LCR à son nom, "
+            "signée de cette clé, donnée au destinataire",
             f"signed under a certificate in {ctx.sender.id}'s name (subject and address "
             f"copied) issued by {colleague.id} with the key of its {role} certificate (an end "
-            "entity: CA:FALSE, no keyCertSign), both certificates carried",
+            "entity: CA:FALSE, no keyCertSign), both certificates carried, a CRL in its name, "
+            "signed with that key, given to the receiver",
         ),
         _signed_as(ctx, forged, key, carried=(issuer,)),
         colleague.id,
@@ -881,17 +903,18 @@ def _signed_under_ca(
 ) -> Made:
     """A certificate in the sender's name for the sender's real key (`_certified`: its
     subject, address and validity), issued by `ca`, and the letter signed with that key,
-    `ca` carried in the message: the signature and every certificate are sound, only the
-    path is not."""
+    `ca` carried in the message and its CRL given (`_issuer_crl`): the signature, every
+    certificate and their revocation status are sound, only the path is not."""
     key = ctx.sender.private_key("sign")
     public = key.public_key()
     certificate = _certified(ctx, public, ca, ca_key, f"{ctx.case.id}/{ctx.sender.id}")
+    _issuer_crl(ctx, ca, ca_key)
     return (
         Bilingual(
             f"signé par {ctx.sender.id} avec sa clé, sous un certificat à son nom émis par "
-            f"{what.fr}, cette AC jointe",
+            f"{what.fr}, cette AC jointe, sa LCR donnée au destinataire",
             f"signed by {ctx.sender.id} with its key, under a certificate in its name issued "
-            f"by {what.en}, that CA carried",
+            f"by {what.en}, that CA carried, its CRL given to the receiver",
         ),
         _signed_as(ctx, certificate, key, carried=(ca,)),
     )
@@ -1641,7 +1664,7 @@ def make_hostile(
     made = make(ctx)
     signer = made[2] if len(made) == 3 else ctx.sender.id
     wording = made[0] + _transported(case, key_transport)
-    return Hostile(case.id, producer, wording, made[1], signer, recipient)
+    return Hostile(case.id, producer, wording, made[1], signer, recipient, tuple(ctx.crls))
 
 
 def _control_gcm(ctx: _Context) -> bytes:

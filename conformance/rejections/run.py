@@ -11,8 +11,11 @@ which certificate) looking for one the receiver accepts; the first false accept
 is shrunk and kept with its seed, which replays it. An accepted basic variant is
 replayed once too: an acceptance that does not happen again still stands, its
 reason saying so and the case's `repeated` false (the cell is then `intermittent`,
-which diff and the regression gate do not count as the product's change). The
-cell's verdict:
+which diff and the regression gate do not count as the product's change). A
+hostile message signed under an issuer its case made comes with that issuer's CRL
+(`Hostile.crls`), given beside the receiver's own and kept in the evidence, so that
+a receiver that checks revocation refuses it for its path, not for a missing CRL;
+the valid message gets the receiver's alone. The cell's verdict:
 
 - any case accepted                 -> accepts (naming the case and the services claimed)
 - the harness broke on a case       -> error (never accepts, never refuses)
@@ -29,11 +32,14 @@ import contextlib
 import hashlib
 import json
 import re
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from hypothesis import Phase, given
 from hypothesis import strategies as st
 
@@ -49,13 +55,14 @@ from conformance.rejections.hostile import (
 )
 from conformance.rejections.judge import Judgement, Outcome, judge
 from conformance.rejections.model import Policy, RejectionCase, RejectionClass, load_cases
+from conformance.replay_note import as_observed
 from conformance.results import (
     KeyTransportChange,
     RejectionCaseInfo,
     RejectionCaseResult,
     RejectionCell,
 )
-from conformance.search import as_observed, searched
+from conformance.search import searched
 from conformance.status import ErrorCode, Status
 
 
@@ -97,8 +104,9 @@ def identity_id(party: Party) -> str:
 
 
 class _Evidence:
-    """The hostile message, what the receiver said, and the judgement, under
-    evidence/rejections/<receiver>/<class>/ (paths relative to the run's directory)."""
+    """The hostile message (and the CRLs given with it), what the receiver said, and the
+    judgement, under evidence/rejections/<receiver>/<class>/ (paths relative to the run's
+    directory)."""
 
     def __init__(self, out_dir: Path | None, receiver: str, cls: str) -> None:
         self.out_dir = out_dir
@@ -114,8 +122,13 @@ class _Evidence:
 
     def attempt(self, prefix: str, attempt: _Attempt, expected: str, note: str = "") -> list[str]:
         paths: list[str] = []
+        crls: list[str] = []
         if attempt.hostile is not None:
             self.write(f"{prefix}.hostile.eml", attempt.hostile.message, paths)
+            for index, crl in enumerate(attempt.hostile.crls, 1):
+                self.write(f"{prefix}.crl{index}.pem", crl, paths)
+                issuer = x509.load_pem_x509_crl(crl).issuer.rfc4514_string()
+                crls.append(f"{prefix}.crl{index}.pem (issuer {issuer}; as {_crl_name(crl)})")
         reception = attempt.reception
         if reception is not None:
             status = json.dumps(reception.status.to_json(), indent=2).encode("utf-8")
@@ -136,6 +149,8 @@ class _Evidence:
         )
         if note:
             text += f"control: {note}\n"
+        if crls:
+            text += f"crls given: the receiver's own and {', '.join(crls)}\n"
         self.write(f"{prefix}.txt", text.encode("utf-8"), paths)
         return paths
 
@@ -147,15 +162,37 @@ class _Attempt:
     judgement: Judgement
 
 
-def _receive(receiver: Receiver, message: bytes) -> Reception:
-    return receiver.agent.receive(
-        ReceiveRequest(
-            message=message,
-            recipient=receiver.recipient,
-            trust=receiver.trust,
-            crls=receiver.crls,
+def _receive(receiver: Receiver, message: bytes, crls: tuple[bytes, ...] = ()) -> Reception:
+    """The receiver's answer to `message`, given its CRLs and `crls` (PEM: those of the
+    issuers a hostile message's case made, `Hostile.crls`)."""
+    with _crl_files(crls) as given:
+        return receiver.agent.receive(
+            ReceiveRequest(
+                message=message,
+                recipient=receiver.recipient,
+                trust=receiver.trust,
+                crls=(*receiver.crls, *given),
+            )
         )
-    )
+
+
+@contextlib.contextmanager
+def _crl_files(crls: tuple[bytes, ...]) -> Iterator[tuple[Path, ...]]:
+    """`crls` as files of a temporary directory, removed once the receiver has answered;
+    each named by its digest, as an agent may remember a CRL by its path (NSS)."""
+    if not crls:
+        yield ()
+        return
+    with tempfile.TemporaryDirectory(prefix="osm-case-crls-") as tmp:
+        paths = tuple(Path(tmp) / _crl_name(crl) for crl in crls)
+        for path, crl in zip(paths, crls, strict=True):
+            path.write_bytes(crl)
+        yield paths
+
+
+def _crl_name(crl: bytes) -> str:
+    """The file name a case's CRL is given under (a receive log names it)."""
+    return f"{hashlib.sha256(crl).hexdigest()[:16]}.crl.pem"
 
 
 # What a receiver said of the valid message the hostile ones are made from (its
@@ -302,7 +339,7 @@ def _received(
     case: RejectionCase, receiver: Receiver, policy: Policy, control: Control, hostile: Hostile
 ) -> _Attempt:
     try:
-        reception = _receive(receiver, hostile.message)
+        reception = _receive(receiver, hostile.message, hostile.crls)
     except Exception as exc:  # the agent broke: the harness's error, not the receiver's
         broke = f"receiver: {type(exc).__name__}: {exc}"
         return _Attempt(hostile, None, judge(case, None, policy, receives=True, exception=broke))

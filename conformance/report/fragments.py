@@ -56,6 +56,7 @@ def filters(t: Translator) -> dict[str, Callable[..., Markup]]:
             (" contra" if fv.contradiction else "")
             + (" changed" if fv.change else "")
             + (" expected" if fv.expected_outcome else "")
+            + (" assumed" if fv.assumed else "")
         )
         return cached_mark(fv.verdict, extra, fv.function, fv.title, fv.symbol)
 

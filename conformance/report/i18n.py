@@ -50,6 +50,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "run.examples": ("Exemples par cellule", "Examples per cell"),
     "run.suite": ("Version de la suite", "Suite version"),
     "run.engines": ("Moteurs", "Engines"),
+    "run.engine_suite": (
+        "moteur d'osm-conformance {version}, profil {profile}",
+        "osm-conformance {version} engine, profile {profile}",
+    ),
     "run.validation_time": ("Date de validation", "Validation time"),
     "run.policy": ("Politique", "Policy"),
     "run.policy_help": (
@@ -573,6 +577,22 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "the receiver delivered the message with its services; the {policy} policy only "
         "warns of this defect, so the case passes without a refusal",
     ),
+    # an acceptance not repeated on replay (RejectionCaseResult.repeated false)
+    "ref.intermittent": ("accepte (intermittent)", "accepts (intermittent)"),
+    "ref.intermittent_help": (
+        "accepté une fois, pas à nouveau quand le même message hostile a été rejoué : "
+        "l'acceptation compte, mais une autre exécution peut refuser",
+        "accepted once, not again when the same hostile message was replayed: the "
+        "acceptance counts, yet another run may refuse",
+    ),
+    "ref.replayed": ("Rejoué", "Replayed"),
+    "ref.not_repeated": (
+        "non accepté à nouveau quand le même message hostile a été rejoué : acceptation "
+        "intermittente, qui compte",
+        "not accepted again when the same hostile message was replayed: an intermittent "
+        "acceptance, which counts",
+    ),
+    "ref.sheet_intermittent": ("intermittent", "intermittent"),
     "ref.evidence_basic": ("Preuves de la variante de base", "Evidence of the basic variant"),
     "ref.evidence_kept": (
         "Preuves de la variante retenue par la recherche",
@@ -738,6 +758,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "value.signers": ("les certificats des signataires", "the signers' certificates"),
     "value.smime": ("S/MIME", "S/MIME"),
     "value.apicrypt": ("Apicrypt (modèle du projet)", "Apicrypt (the project's model)"),
+    # a sent message with no S/MIME layer, not in the Apicrypt model either (Cell.sent)
+    "value.plain": ("ni S/MIME ni Apicrypt", "neither S/MIME nor Apicrypt"),
     "value.sign-then-encrypt": ("signer puis chiffrer", "sign, then encrypt"),
     "value.encrypt-then-sign": ("chiffrer puis signer", "encrypt, then sign"),
     "value.triple-wrap": ("signer, chiffrer, signer", "sign, encrypt, sign"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from conformance.core.vocabulary import Measurement
 from conformance.report.i18n import Translator
-from conformance.report.views import _DELIVERED, AgentView
+from conformance.report.views import AgentView, delivered_services
 from conformance.results import (
     RejectionCaseInfo,
     RejectionCaseResult,
@@ -73,6 +73,14 @@ class CaseView:
     # the badge's word when the case passed by delivering (tolerated by the policy, or
     # without the broken service): "refuses" would say the receiver refused; None otherwise
     passed_as: str | None = None
+    # the badge's word for an acceptance that did not happen again on replay
+    # (RejectionCaseResult.repeated false): it stands, but is intermittent; None otherwise
+    intermittent_as: str | None = None
+
+    @property
+    def word(self) -> str | None:
+        """The badge's own word, None for the verdict's usual one."""
+        return self.passed_as or self.intermittent_as
 
     @property
     def evidence_sets(self) -> list[tuple[str | None, list[str]]]:
@@ -104,10 +112,19 @@ class RefusalCellView:
     cls: str
     cell: RejectionCell | None
     cases: list[CaseView]
+    # refuses, yet no case was refused: how every passing case passed (CaseView.passed_as)
+    passed_as: str | None = None
+    # accepts, but no accepted case was accepted again on replay (RejectionCell.intermittent)
+    intermittent_as: str | None = None
 
     @property
     def verdict(self) -> str:
         return self.cell.verdict if self.cell else "missing"
+
+    @property
+    def word(self) -> str | None:
+        """The mark's own word, None for the verdict's usual one."""
+        return self.passed_as or self.intermittent_as
 
     @property
     def symbol(self) -> str:
@@ -158,7 +175,11 @@ class RefusalModel:
             for j, cls in enumerate(self.classes):
                 cell = cells.get((receiver, cls))
                 cases = [self._case(r, infos.get(r.case)) for r in (cell.cases if cell else [])]
-                views.append(RefusalCellView(f"r-{i}-{j}", receiver, name, cls, cell, cases))
+                view = RefusalCellView(f"r-{i}-{j}", receiver, name, cls, cell, cases)
+                view.passed_as = self._cell_passed_as(view)
+                if cell is not None and cell.intermittent:
+                    view.intermittent_as = t("ref.intermittent")
+                views.append(view)
             self.rows.append(RefusalRow(receiver, name, page, views, summaries.get(receiver)))
         self.by_receiver = {row.receiver: row for row in self.rows}
 
@@ -170,12 +191,20 @@ class RefusalModel:
             if info
             else ""
         )
-        return CaseView(result, info, title or result.case, explanation, self._passed_as(result))
+        intermittent = result.outcome == "accepts" and result.repeated is False
+        return CaseView(
+            result,
+            info,
+            title or result.case,
+            explanation,
+            self._passed_as(result),
+            self.t("ref.intermittent") if intermittent else None,
+        )
 
     def _passed_as(self, result: RejectionCaseResult) -> str | None:
         """The badge's word for a case passed by delivering the message (its answer in the
         reason is `delivered, services: ...`), from what results.json holds."""
-        if result.outcome != "refuses" or not _DELIVERED.search(result.reason):
+        if result.outcome != "refuses" or delivered_services(result.reason) is None:
             return None
         what, _, service = result.expected.partition(":")
         if what == "warn" and _TOLERATED.match(result.reason):
@@ -183,6 +212,20 @@ class RefusalModel:
         if what == "withhold" and service:
             return self.t("ref.case_withheld_service", service=self.t.label("svc", service))
         return self.t("ref.case_withheld")
+
+    def _cell_passed_as(self, view: RefusalCellView) -> str | None:
+        """The mark's word for a refusing cell none of whose cases was refused: every passing
+        case delivered the message (`_passed_as`), so "refuses" would say what did not
+        happen. Their one word, else the weakest: tolerated by the policy if any was."""
+        if view.verdict != "refuses":
+            return None
+        words = {k.passed_as for k in view.cases if k.result.outcome == "refuses"}
+        if not words or None in words:
+            return None
+        if len(words) == 1:
+            return words.pop()
+        tolerated = self.t("ref.case_tolerated")
+        return tolerated if tolerated in words else self.t("ref.case_withheld")
 
     @property
     def present(self) -> bool:

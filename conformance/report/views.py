@@ -19,9 +19,11 @@ from urllib.parse import quote
 
 from conformance.core.vocabulary import PRODUCT_MEASUREMENTS, SERVICES
 from conformance.directory.lookup import NO_CERTIFICATE
+from conformance.replay_note import without_note
 from conformance.report.diff import Change, diff_results
 from conformance.report.i18n import Translator
 from conformance.results import (
+    SENT_FORMAT,
     AgentInfo,
     Cell,
     Contradiction,
@@ -31,6 +33,7 @@ from conformance.results import (
     NotObserved,
     Pair,
     Provenance,
+    RejectionCell,
     Results,
 )
 from conformance.status import ErrorCode
@@ -392,6 +395,8 @@ class FactView:
     measured: bool = False  # the interoperability the matrix found
     interop: str | None = None  # the matrix's interoperability, for its badge
     simulated: bool = False  # ... between profiles played by the suite, not real products
+    # what that interoperability measured, its word and help (ReportModel.interop_measure)
+    measure: InteropMeasure | None = None
     quoted: bool = False  # the source table's own words (French), not a value we translate
     reason: str | None = None  # why an assumed value was chosen, in the page's language
 
@@ -457,7 +462,7 @@ class Said:
     # the suite's reason worded in the page's language (why a cell was not observed, from
     # Cell.not_observed); `words` then quotes the English detail, if any
     worded: str | None = None
-    # the answer did not come again when the same example was replayed (search.NOT_REPEATED)
+    # the answer did not come again when the same example was replayed (replay_note)
     not_repeated: bool = False
 
 
@@ -682,6 +687,18 @@ class ReportModel:
         help_key = "cmp.measured_help" if agent.product_ran else "prod.interop_engine_help"
         return InteropMeasure("real", t("cmp.measured"), t(help_key), against)
 
+    def engine_versions(self) -> list[tuple[str, str]]:
+        """(agent id, version) of the run's engines, by id: a profile played by the suite's
+        engine in the page's language (results.json records the English the agent wrote,
+        `ProfiledAgent.version`), any other version as its tool printed it."""
+        run = self.results.run
+        out = []
+        for agent_id, version in sorted(run.engines.items()):
+            if version == f"osm-conformance {run.suite_version} engine, profile {agent_id}":
+                version = self.t("run.engine_suite", version=run.suite_version, profile=agent_id)
+            out.append((agent_id, version))
+        return out
+
     def fact_view(self, fact: Fact | None, notes: Footnotes) -> FactView:
         if fact is None:
             return FactView(self.t("cmp.no_fact"))
@@ -706,13 +723,15 @@ class ReportModel:
     def interop_fact(self, agent: AgentView, notes: Footnotes) -> FactView:
         """The matrix's interoperability of a product: a measurement only when real
         software ran (the product's adapter or its own messages, a real engine); simulated
-        otherwise."""
+        otherwise; the suite's own for its reference agent. Worded as the sheet's line
+        (`interop_measure`)."""
         measured = self.measured_interop(agent)
         view = FactView(
             self.t(f"interop.{measured}"),
             measured=True,
             interop=measured,
             simulated=not agent.real,  # a real engine's runs are measured too
+            measure=self.interop_measure(agent),
         )
         claim = agent.info.criteria.get("interoperability")
         if claim is not None and _claimed_interop(claim.value) != measured:
@@ -801,9 +820,20 @@ class ReportModel:
     # -- the cell's dialog -----------------------------------------------------------
     def said_label(self, cell: Cell) -> str:
         """Whose answer `said` gives: the receiver's, or the sender's or the route's when the
-        basic example stopped there (`Cell.failed_at`)."""
+        basic example stopped there (`Cell.failed_at`), or the sender's when it does not send
+        the function (what `said` then gives)."""
         side = cell.failed_at if cell.observed else None  # not observed: no side answered
+        if cell.observed and self.not_sent(cell):
+            side = "sender"
         return self.t("detail.said" if side in (None, "receiver") else f"detail.said.{side}")
+
+    def not_sent(self, cell: Cell) -> bool:
+        """An unsupported cell whose sender does not send the function (its profile's list):
+        the sender's answer, not the receiver's."""
+        if cell.verdict != "unsupported":
+            return False
+        sender = self.by_id.get(cell.sender)
+        return sender is not None and cell.function not in sender.info.sends.get("functions", [])
 
     def said(self, cell: Cell) -> Said | None:
         """What the receiver answered (or the side the example stopped at: `said_label`), in
@@ -816,15 +846,11 @@ class ReportModel:
         if not cell.observed:  # the suite could not run it here: its reason, not a product's
             if cell.suite_lookup is not None and cell.suite_lookup.failure is not None:
                 return Said(self.t("said.not_observed"))  # its line above says what failed
-            why = cell.not_observed
-            if why is not None:
-                worded = self.not_observed(why, cell)
-                return Said(self.t("said.not_observed"), why.detail, by_suite=True, worded=worded)
+            if cell.not_observed is not None:
+                return self.not_observed_said(cell.not_observed, cell)
             return Said(self.t("said.not_observed"), reason, by_suite=True)  # an older file
         if cell.verdict == "unsupported":
-            sender = self.by_id.get(cell.sender)
-            sends = sender.info.sends.get("functions", []) if sender else []
-            if sender is not None and cell.function not in sends:
+            if self.not_sent(cell):
                 return Said(self.t("said.not_sent", agent=self.agent_name(cell.sender)))
             return Said(self.t("said.not_received", agent=self.agent_name(cell.receiver)))
         said = self.answer(reason, cell, cell.failed_at)
@@ -864,15 +890,29 @@ class ReportModel:
         view = self.by_id.get(agent_id) if agent_id else None
         return view is not None and view.real
 
-    def not_observed(self, why: NotObserved, cell: Cell) -> str:
-        """Why a cell was not observed, worded from its facts in the page's language."""
+    def not_observed(self, why: NotObserved, cell: Cell | None = None) -> str:
+        """Why a cell was not observed, worded from its facts in the page's language (`cell`:
+        an interop cell's route names a hop; a rejection cell has none)."""
         return self.t(
             f"not_observed.{why.kind}",
             agent=self.agent_name(why.agent or ""),
-            hop=why.hop or cell.route,
+            hop=why.hop or (cell.route if cell is not None else ""),
             size=why.size,
             limit=why.limit,
         )
+
+    def not_observed_said(self, why: NotObserved, cell: Cell | None = None) -> Said:
+        """A cell not observed, as its answer: the suite's reason worded from its facts
+        (`not_observed`), the English detail quoted; interop and rejection cells alike."""
+        worded = self.not_observed(why, cell)
+        return Said(self.t("said.not_observed"), why.detail, by_suite=True, worded=worded)
+
+    def rejection_said(self, cell: RejectionCell) -> Said | None:
+        """A rejection cell's reason: why its receiver did not run here, worded as an interop
+        cell's (RejectionCell.not_observed), else what the receiver said (`said_text`)."""
+        if cell.not_observed is not None:
+            return self.not_observed_said(cell.not_observed)
+        return self.said_text(cell.reason, cell.receiver) if cell.reason else None
 
     def assumptions(self, cell: Cell) -> list[AssumedView]:
         """The assumed facts `cell`'s verdict rests on (Cell.rests_on), in the page's language:
@@ -937,8 +977,8 @@ class ReportModel:
         or `delivered, services: ...`) in the page's language, its words quoted: as
         `speaker`'s own only when real software said them (`said_by_real`), otherwise as
         the suite's (`by_suite`: a profile's engine, the judge, the harness, no speaker
-        known). A replay note (search.NOT_REPEATED) is taken off first, said apart."""
-        reason, not_repeated = _replay_note(reason)
+        known). A replay note (replay_note.NOT_REPEATED) is taken off first, said apart."""
+        reason, not_repeated = without_note(reason)
         said = self._said_text(reason, speaker)
         said.not_repeated = not_repeated
         return said
@@ -957,10 +997,9 @@ class ReportModel:
             services = [s.replace("-", "_") for s in found.group(1).split(", ") if s]
             words = ", ".join(self.t.label("svc", s) for s in services)
             return Said(self.t("said.not_held", services=words))
-        found = _DELIVERED.search(reason)
-        if found:
-            services = [s for s in found.group(1).split(", ") if s and s != "none"]
-            words = ", ".join(self.t.label("svc", s) for s in services) or self.t("value.empty")
+        delivered = delivered_services(reason)
+        if delivered is not None:
+            words = ", ".join(self.t.label("svc", s) for s in delivered) or self.t("value.empty")
             return Said(self.t("said.delivered_services", services=words))
         # a product's words come only in its status answer: any other text is the suite's
         return Said(self.t("said.other"), reason, by_suite=True)
@@ -973,9 +1012,12 @@ class ReportModel:
         return self.t.label("expect", expected)
 
     def sent_format(self, cell: Cell) -> str | None:
-        """The format the sender writes (S/MIME or the Apicrypt model), in words."""
+        """The format the basic message was in (S/MIME, the Apicrypt model), in words: as
+        read from it (Cell.sent's SENT_FORMAT); in a results.json written before that was
+        recorded, or for a message of which nothing was read, the one its profile declares."""
+        read = cell.sent.get(SENT_FORMAT)
         sender = self.by_id.get(cell.sender)
-        fmt = sender.info.sends.get("format") if sender else None
+        fmt = read[0] if read else sender.info.sends.get("format") if sender else None
         return self.t.label("value", fmt) if fmt else None
 
     def message_sent(self, cell: Cell) -> bool | None:
@@ -991,8 +1033,13 @@ class ReportModel:
         return True
 
     def sent_lines(self, cell: Cell) -> list[tuple[str, list[str]]]:
-        """What the basic message really used (Cell.sent): (label, algorithm names)."""
-        return [(self.t.label("sent", kind), names) for kind, names in cell.sent.items() if names]
+        """What the basic message really used (Cell.sent, its format apart): (label,
+        algorithm names)."""
+        return [
+            (self.t.label("sent", kind), names)
+            for kind, names in cell.sent.items()
+            if names and kind != SENT_FORMAT
+        ]
 
     # -- product sheets --------------------------------------------------------
     def product(self, agent: AgentView) -> ProductView:
@@ -1112,6 +1159,7 @@ class ReportModel:
 _STATUS_ANSWER = re.compile(
     r"(?:^|: )(" + "|".join(re.escape(code.value) for code in ErrorCode) + r"): (.*)$", re.S
 )
+# A receiver's answer that it delivered the message (judge, functions): the services held.
 _DELIVERED = re.compile(r"(?:^|: |; )delivered, services: ([a-z_, ]*)$")
 # What the judge says of a receiver without the case's function (rejections.judge), after
 # its id (rejections.run), or the matrix of a cell (matrix.cell).
@@ -1119,19 +1167,19 @@ _NOT_RECEIVED = re.compile(r"^(?:([\w.-]+): )?(?:the receiver|[\w.-]+) does not 
 # What matrix.exchange writes before the sender's refusal, and before the route's.
 _SENDER_REFUSED = "sender cannot send: "
 _UNDELIVERED = "not delivered: "
-# conformance.search.NOT_REPEATED, which search.as_observed adds in brackets (not imported:
-# the search module loads hypothesis; tests/test_report_words.py keeps the two the same).
-_NOT_REPEATED = " (it did not happen again when the same example was replayed)"
 # What conformance.functions says when a message arrived without a promised service.
 _NOT_HELD = re.compile(r"^services not held: ([a-z_, -]*)$")
 _PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")
 
 
-def _replay_note(reason: str) -> tuple[str, bool]:
-    """`reason` without the replay note search.as_observed adds, and whether it had one."""
-    if reason.endswith(_NOT_REPEATED):
-        return reason.removesuffix(_NOT_REPEATED), True
-    return reason, False
+def delivered_services(reason: str) -> list[str] | None:
+    """The services a receiver delivered the message with, when `reason` ends with that
+    answer (`delivered, services: a, b`; `none`: an empty list); None for any other answer.
+    The one reading of it, for the cell dialogs and the refusals page."""
+    found = _DELIVERED.search(reason)
+    if found is None:
+        return None
+    return [s for s in found.group(1).split(", ") if s and s != "none"]
 
 
 def _words(value: Any) -> bool:
