@@ -20,6 +20,7 @@ from conformance.agents.base import Agent, ReceiveRequest
 from conformance.agents.factory import close_agent, make_agent
 from conformance.core import oids
 from conformance.pki import TestPKI, load_pki
+from conformance.pki.certs import usage
 from conformance.profiles.loader import load_profile
 from conformance.rejections.hostile import Hostile, make_hostile
 from conformance.rejections.judge import judge
@@ -31,17 +32,7 @@ SENDER, RECIPIENT = "pro01", "pro02"
 PRODUCED = ("reference", "openssl")
 PRODUCERS = ["reference"] + (["openssl"] if shutil.which("openssl") else [])
 TLS_ONLY = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
-ENCIPHERMENT_ONLY = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=True,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
+ENCIPHERMENT_ONLY = usage("key_encipherment")
 # case id -> the extension it changes, and the validator's reason and words for it.
 CASES: dict[str, tuple[x509.ExtensionType, str, str]] = {
     "defective-wrong-extended-key-usage": (

@@ -118,17 +118,30 @@ def _aki(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 
-_CA_USAGE = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=True,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
+# The nine bits of x509.KeyUsage, all named at every construction.
+_USAGE_BITS = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
 )
+
+
+def usage(*bits: str) -> x509.KeyUsage:
+    """A key usage with `bits` set (cryptography's names: content_commitment is
+    nonRepudiation) and every other bit clear."""
+    unknown = set(bits) - set(_USAGE_BITS)
+    if unknown:
+        raise ValueError(f"unknown key usage bit(s): {', '.join(sorted(unknown))}")
+    return x509.KeyUsage(**{bit: bit in bits for bit in _USAGE_BITS})
+
+
+_CA_USAGE = usage("key_cert_sign", "crl_sign")
 
 
 def root_certificate(
@@ -163,17 +176,13 @@ def intermediate_certificate(
 
 def key_usage(role: Role, nonrepudiation: bool = True) -> x509.KeyUsage:
     """auth: digitalSignature; sign: nonRepudiation + digitalSignature; encrypt: keyEncipherment."""
-    return x509.KeyUsage(
-        digital_signature=role in ("auth", "sign"),
-        content_commitment=role == "sign" and nonrepudiation,
-        key_encipherment=role == "encrypt",
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    sign = ("digital_signature", "content_commitment")
+    bits = {
+        "auth": ("digital_signature",),
+        "sign": sign if nonrepudiation else sign[:1],
+        "encrypt": ("key_encipherment",),
+    }
+    return usage(*bits[role])
 
 
 EXTENDED_KEY_USAGE: dict[Role, x509.ObjectIdentifier] = {
@@ -229,24 +238,14 @@ def server_certificate(
     """A TLS server certificate (serverAuth; SAN dNSName `host` and iPAddress each of
     `addresses`): what the suite's own mail servers present on loopback (STARTTLS)."""
     name = ca_name(host, SERVER_ORG)  # the same TEST ONLY shape as the CAs' names
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=True,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    server_usage = usage("digital_signature", "key_encipherment")
     alt_names: list[x509.GeneralName] = [x509.DNSName(host)]
     alt_names += [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
     builder = (
         _base(name, issuer_cert.subject, public_key, serial, not_before, not_after)
         .add_extension(_aki(issuer_cert), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
+        .add_extension(server_usage, critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
     )

@@ -75,6 +75,7 @@ from conformance.pki.certs import (
     end_entity_certificate,
     intermediate_certificate,
     key_pem,
+    usage,
 )
 from conformance.pki.defects import CRL_NEXT_UPDATE, CRL_THIS_UPDATE, DEFECT_NAMES_FR
 from conformance.pki.drbg import derived_serial
@@ -829,17 +830,7 @@ _TLS_PURPOSES = x509.ExtendedKeyUsage(
     [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
 )
 # An encryption key's usage: neither digitalSignature nor nonRepudiation.
-_KEY_ENCIPHERMENT_ONLY = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=True,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=False,
-    encipher_only=False,
-    decipher_only=False,
-)
+_KEY_ENCIPHERMENT_ONLY = usage("key_encipherment")
 
 
 def _wrong_extended_key_usage(ctx: _Context) -> Made:
@@ -943,17 +934,7 @@ def _path_length_exceeded(ctx: _Context) -> Made:
 
 _NO_CERT_SIGN_CA_NAME = "TEST AC sans keyCertSign (TEST ONLY)"
 # A CA key meant for CRLs only: the intermediate's usage without keyCertSign.
-_CRL_SIGN_ONLY = x509.KeyUsage(
-    digital_signature=False,
-    content_commitment=False,
-    key_encipherment=False,
-    data_encipherment=False,
-    key_agreement=False,
-    key_cert_sign=False,
-    crl_sign=True,
-    encipher_only=False,
-    decipher_only=False,
-)
+_CRL_SIGN_ONLY = usage("crl_sign")
 
 
 def _ca_without_key_cert_sign(ctx: _Context) -> Made:
