@@ -11,7 +11,7 @@ does not send encryption (unsupported), a vendor command that does not exist
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -267,23 +267,41 @@ def test_an_agent_raising_is_an_error(cast: Cast) -> None:
         assert got.reason == "harness error: RuntimeError: adapter bug"
 
 
+def _made_to_fail(monkeypatch: pytest.MonkeyPatch, when: Callable[[int], bool], why: str) -> None:
+    """The cell's exchanges fail with reason `why` at the calls `when` says (1: the basic
+    example, 2: the first generated one), really exchanged all the same."""
+    calls = 0
+
+    def failing(*args: Any, **kwargs: Any) -> Observation:
+        nonlocal calls
+        calls += 1
+        obs = exchange(*args, **kwargs)
+        if when(calls):
+            obs.ok, obs.reason = False, why
+        return obs
+
+    monkeypatch.setattr("conformance.matrix.cell.exchange", failing)
+
+
+def _budget_spent_at_once(cast: Cast) -> Cell:
+    """A cell whose shrinking budget is spent by its first failure."""
+    return run_cell(
+        cast.seat("reference", "sender"),
+        cast.seat("reference", "receiver"),
+        "sign",
+        cast.world(),
+        CellSettings(examples=4, seed=7, shrink_budget=1),
+    )
+
+
 def test_a_failure_not_repeated_on_replay_is_a_partial_that_says_so(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An exchange that fails once and not when hypothesis replays its example (a product
     answering the same input differently) is a finding, said to be irregular; hypothesis
     calls it flaky, and before it was a harness error."""
-    calls = 0
-
-    def once(*args: Any, **kwargs: Any) -> Observation:
-        nonlocal calls
-        calls += 1
-        obs = exchange(*args, **kwargs)
-        if calls == 2:  # the first generated example, never again
-            obs.ok, obs.reason = False, "content differs: made to fail once"
-        return obs
-
-    monkeypatch.setattr("conformance.matrix.cell.exchange", once)
+    # the first generated example, never again
+    _made_to_fail(monkeypatch, lambda call: call == 2, "content differs: made to fail once")
     got = cell(cast, "reference", "reference", "sign", examples=4, seed=7)
     assert got.verdict == "partial", got.reason
     assert got.reason == f"content differs: made to fail once ({NOT_REPEATED})"
@@ -296,24 +314,9 @@ def test_the_replay_is_exchanged_for_real_once_the_shrink_budget_is_spent(
     """With the shrinking budget spent at the first failure, hypothesis's replay of the
     counterexample kept is still a real exchange: a failure that does not happen again is
     said so, never assumed repeated."""
-    calls = 0
-
-    def once(*args: Any, **kwargs: Any) -> Observation:
-        nonlocal calls
-        calls += 1
-        obs = exchange(*args, **kwargs)
-        if calls == 2:  # the first generated example, never again
-            obs.ok, obs.reason = False, "content differs: made to fail once"
-        return obs
-
-    monkeypatch.setattr("conformance.matrix.cell.exchange", once)
-    got = run_cell(
-        cast.seat("reference", "sender"),
-        cast.seat("reference", "receiver"),
-        "sign",
-        cast.world(),
-        CellSettings(examples=4, seed=7, shrink_budget=1),
-    )
+    # the first generated example, never again
+    _made_to_fail(monkeypatch, lambda call: call == 2, "content differs: made to fail once")
+    got = _budget_spent_at_once(cast)
     assert got.verdict == "partial", got.reason
     assert got.reason == f"content differs: made to fail once ({NOT_REPEATED})"
 
@@ -323,24 +326,9 @@ def test_a_failure_repeated_after_the_shrink_budget_is_said_repeated(
 ) -> None:
     """The other side of the budget's replay: a failure that happens again stays a plain
     failure, not one said not to repeat."""
-    calls = 0
-
-    def always(*args: Any, **kwargs: Any) -> Observation:
-        nonlocal calls
-        calls += 1
-        obs = exchange(*args, **kwargs)
-        if calls >= 2:  # every generated example
-            obs.ok, obs.reason = False, "content differs: made to fail"
-        return obs
-
-    monkeypatch.setattr("conformance.matrix.cell.exchange", always)
-    got = run_cell(
-        cast.seat("reference", "sender"),
-        cast.seat("reference", "receiver"),
-        "sign",
-        cast.world(),
-        CellSettings(examples=4, seed=7, shrink_budget=1),
-    )
+    # every generated example
+    _made_to_fail(monkeypatch, lambda call: call >= 2, "content differs: made to fail")
+    got = _budget_spent_at_once(cast)
     assert got.reason == "content differs: made to fail", got.reason
 
 

@@ -185,6 +185,24 @@ def test_a_false_accept_is_searched_for_shrunk_and_replayed(cast: Cast) -> None:
     assert rejection_seed(1, "a", "c", "p") != rejection_seed(2, "a", "c", "p")
 
 
+def _answered_once_by(monkeypatch: pytest.MonkeyPatch, call: int, by: Any) -> None:
+    """The `call`-th attempt of the run (1: the first case's basic variant, 2: its first
+    drawn variant) is received by `by` instead of the cell's receiver."""
+    from conformance.rejections import run as run_module
+
+    real = run_module.attempt
+    calls = 0
+
+    def swapped(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            args = (*args[:2], by, *args[3:])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "attempt", swapped)
+
+
 def test_an_acceptance_not_repeated_on_replay_stands_and_says_so(
     cast: Cast, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -192,20 +210,8 @@ def test_an_acceptance_not_repeated_on_replay_stands_and_says_so(
     decrypting with a random key when the content key is not for it, about 1 time in
     256) accepts: what it did once is observed; hypothesis calls the search flaky, and
     before the cell was an error."""
-    from conformance.rejections import run as run_module
-
-    real = run_module.attempt
     lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
-    calls = 0
-
-    def once(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:  # the first drawn variant of the first case, by the lax adapter
-            args = (*args[:2], lax, *args[3:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(run_module, "attempt", once)
+    _answered_once_by(monkeypatch, 2, lax)  # the first drawn variant, by the lax adapter
     settings = RejectionSettings(variants=3, seed=11)
     got = run_rejection_cell(strict, "wrong-signer", cast.pki, settings)
     assert got.verdict == "accepts", got.reason
@@ -224,20 +230,8 @@ def test_the_replay_is_received_for_real_once_the_shrink_budget_is_spent(
     """With the shrinking budget spent at the first acceptance, hypothesis's replay of the
     variant kept is still handed to the receiver: an acceptance it does not repeat is
     recorded as not repeated, never assumed repeated."""
-    from conformance.rejections import run as run_module
-
-    real = run_module.attempt
     lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
-    calls = 0
-
-    def once(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:  # the first drawn variant of the first case, by the lax adapter
-            args = (*args[:2], lax, *args[3:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(run_module, "attempt", once)
+    _answered_once_by(monkeypatch, 2, lax)  # the first drawn variant, by the lax adapter
     settings = RejectionSettings(variants=3, seed=11, shrink_budget=1)
     first = run_rejection_cell(strict, "wrong-signer", cast.pki, settings).cases[0]
     assert first.outcome == "accepts" and first.repeated is False, first.reason
@@ -249,20 +243,8 @@ def test_an_acceptance_repeated_after_the_shrink_budget_is_said_repeated(
 ) -> None:
     """The other side of the budget's replay: a variant accepted again stays a plain
     acceptance, not one said not to repeat."""
-    from conformance.rejections import run as run_module
-
-    real = run_module.attempt
     lax, strict = receiver_of(cast, ADAPTER), receiver_of(cast, "reference")
-    calls = 0
-
-    def basic_refused(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:  # the first case's basic variant, by reference: the search runs
-            args = (*args[:2], strict, *args[3:])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(run_module, "attempt", basic_refused)
+    _answered_once_by(monkeypatch, 1, strict)  # the basic variant refused: the search runs
     settings = RejectionSettings(variants=3, seed=11, shrink_budget=1)
     first = run_rejection_cell(lax, "wrong-signer", cast.pki, settings).cases[0]
     assert first.outcome == "accepts" and first.seed is not None
