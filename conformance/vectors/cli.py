@@ -60,7 +60,8 @@ def register(subparsers: Any) -> None:
         help="read the messages a real product wrote with the validator and every receiver",
         description="DIR holds .eml files the product wrote and DIR/manifest.json: "
         '{"messages": [{"file", "recipient" (identity id), "function", "plaintext" '
-        '(optional), "sender" (optional identity id)}]}. Each message is checked by the '
+        '(optional), "sender" (optional identity id), "crls" (optional CRL files the message '
+        "needs beside the identities')}]}. Each message is checked by the "
         "validator and read by every receiver profile, through the transport: the product's "
         "row of the matrix without an adapter. Exit 2 when the manifest is wrong.",
     )

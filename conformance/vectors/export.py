@@ -154,6 +154,7 @@ def _forget_earlier_export(out: Path) -> None:
     except UserError:
         return
     listed = [v.file for v in earlier.vectors] + [n.file for n in earlier.negatives]
+    listed += [crl for n in earlier.negatives for crl in n.crls]
     listed += [p for v in earlier.vectors for p in (v.plaintext, v.readable)]
     root = out.resolve()
     # `out` itself is never left empty: export_pki has written pki.json into it already.
@@ -278,7 +279,10 @@ def _export_negatives(
 ) -> None:
     """The hostile messages of every case the product's function list covers, as
     `negative/<class>/<case>.<producer>.eml`, each read by the product's profile agent
-    as a rejection cell reads it; one that could not be made is listed in `skipped`."""
+    as a rejection cell reads it; one that could not be made is listed in `skipped`.
+    The CRLs of the issuers a case made (`Hostile.crls`) go beside its message as
+    `<case>.<producer>.crlN.pem`, the run's evidence naming: without them a product that
+    checks revocation refuses for a missing CRL, not for what the case breaks."""
     vendor = shipped_profiles()[manifest.product]
     world = cast.world()
     receiver = Receiver(
@@ -305,9 +309,13 @@ def _export_negatives(
                     Skipped(sender=where, function=case.function, reason=reason)
                 )
                 continue
-            rel = f"negative/{case.cls}/{case.id}.{producer}.eml"
+            stem = f"negative/{case.cls}/{case.id}.{producer}"
+            rel = f"{stem}.eml"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             (out / rel).write_bytes(found.hostile.message)
+            crls = [f"{stem}.crl{i}.pem" for i, _ in enumerate(found.hostile.crls, 1)]
+            for name, crl in zip(crls, found.hostile.crls, strict=True):
+                (out / name).write_bytes(crl)
             manifest.negatives.append(
                 NegativeVector(
                     file=rel,
@@ -324,6 +332,7 @@ def _export_negatives(
                     explanation=case.explanation["en"],
                     spec=case.spec,
                     sha256=sha256_file(out / rel),
+                    crls=crls,
                 )
             )
 

@@ -95,6 +95,12 @@ class NegativeVector(_Model):
     explanation: str
     spec: str
     sha256: str
+    crls: list[str] = Field(
+        default_factory=list,
+        description="PEM CRLs of the issuers the case made, relative to the export directory: "
+        "the product is given them with the message, as it would fetch an issuer's CRL "
+        "(absent from manifests written before them)",
+    )
 
 
 class ExportManifest(_Model):
@@ -122,6 +128,11 @@ class Message(_Model):
         default=None, description="file with what the product's user composed (MIME or text)"
     )
     sender: str | None = Field(default=None, description="identity id the product signed as")
+    crls: list[str] = Field(
+        default_factory=list,
+        description="CRL files, relative to the manifest, the message needs beside the "
+        "identities' (an issuer's CRL a product would fetch: a negative vector's `crls`)",
+    )
 
 
 class VerifyManifest(_Model):

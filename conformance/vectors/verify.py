@@ -1,9 +1,10 @@
 """`vectors verify DIR --as PROFILE`: the product's row of the matrix, without an adapter.
 
 DIR holds messages the real product wrote and a manifest naming, for each,
-its recipient (an identity id) and function. Each message goes to the
-validator and, through the in-memory transport (so the Apicrypt relay works),
-to every receiver profile's agent, judged as the matrix judges a cell: no
+its recipient (an identity id) and function, and any CRLs it needs beside the
+identities' (an issuer's CRL a product would fetch: a negative vector's). Each
+message goes to the validator and, through the in-memory transport (so the
+Apicrypt relay works), to every receiver profile's agent, judged as the matrix judges a cell: no
 error, the function's services held, and, when the manifest gives the
 plaintext, the same content.
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from email.utils import getaddresses
 from pathlib import Path, PurePosixPath
 
+from conformance import pem_files
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, ReceiveRequest, Reception
 from conformance.agents.factory import close_agent, make_agent
@@ -87,6 +89,7 @@ class Checked:
     recipient: Party
     validation: Validation
     plaintext: Path | None = None
+    crls: tuple[Path, ...] = ()  # the manifest's, given beside the identities' CRLs
     readings: list[Reading] = field(default_factory=list)
     input_error: str | None = None  # the manifest lies about the function: no verdict
     # What the message really used, read from it (digest, signature, cipher, key transport),
@@ -157,7 +160,7 @@ def verify_messages(
                     message,
                     identity_dir=item.recipient.identity_dir,
                     trust=inputs.trust,
-                    crls=inputs.crls,
+                    crls=(*inputs.crls, *item.crls),
                     expected_sender=_sender_email(item, inputs),
                     expected_recipient=item.recipient.email,
                 )
@@ -238,6 +241,7 @@ def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> l
             )
         elif entry.plaintext is not None and not (directory / entry.plaintext).is_file():
             problems.append(f"{where}.plaintext: {entry.plaintext!r} does not exist in {directory}")
+        crls = _crls(directory, entry.crls, f"{where}.crls", problems)
         recipient = _party(inputs.identities, entry.recipient, f"{where}.recipient", problems)
         if entry.sender is not None:
             _party(inputs.identities, entry.sender, f"{where}.sender", problems)
@@ -255,12 +259,40 @@ def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> l
             plaintext = directory / entry.plaintext if entry.plaintext is not None else None
             checked.append(
                 Checked(
-                    index, entry, function, path, recipient, Validation(available=False), plaintext
+                    index,
+                    entry,
+                    function,
+                    path,
+                    recipient,
+                    Validation(available=False),
+                    plaintext=plaintext,
+                    crls=crls,
                 )
             )
     if problems:
         raise UserError("\n".join(problems))
     return checked
+
+
+def _crls(
+    directory: Path, names: Sequence[str], where: str, problems: list[str]
+) -> tuple[Path, ...]:
+    """The manifest's CRL files of one message, each inside DIR and a CRL (PEM or DER);
+    absolute, as an agent's tool may run in another directory."""
+    paths = []
+    for index, name in enumerate(names):
+        path = (directory / name).absolute()
+        if _outside(name):
+            problems.append(f"{where}[{index}]: {name!r} is not a path inside {directory}")
+        elif not path.is_file():
+            problems.append(f"{where}[{index}]: {name!r} does not exist in {directory}")
+        else:
+            try:
+                pem_files.crls(path)
+            except UserError as exc:
+                problems.append(f"{where}[{index}]: {exc}")
+            paths.append(path)
+    return tuple(paths)
 
 
 def _outside(name: str) -> bool:
@@ -320,7 +352,8 @@ def _read(
         delivered = transport(message, party.email)
     except DeliveryError as exc:
         return Reading(profile.id, "fail", f"not delivered: {exc}")
-    reception = agent.receive(ReceiveRequest(delivered, party, inputs.trust, inputs.crls))
+    crls = (*inputs.crls, *item.crls)
+    reception = agent.receive(ReceiveRequest(delivered, party, inputs.trust, crls))
     expected = item.plaintext.read_bytes() if item.plaintext is not None else None
     return judge(profile.id, item.function, reception, expected)
 
@@ -391,5 +424,10 @@ def copy_evidence(report: VerifyReport, out: Path, subdir: str) -> dict[int, lis
         checks = target.with_name(target.name + ".checks.txt")
         checks.write_text(item.validation.text + "\n", encoding="utf-8")
         found.append(str(checks.relative_to(out)))
+        for name, crl in zip(item.entry.crls, item.crls, strict=True):  # given with it
+            kept = base / name
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(crl, kept)
+            found.append(str(kept.relative_to(out)))
         paths[item.index] = found
     return paths
