@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -55,6 +55,16 @@ def cell_where(
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# The version a profile-driven agent gives (RunInfo.engines): the suite's engine playing a
+# profile. Here, below both, so that the report words it in French without loading the agents.
+SUITE_ENGINE_VERSION: Final = "osm-conformance {version} engine, profile {profile}"
+
+
+def suite_engine_version(version: str, profile: str) -> str:
+    """What a profile-driven agent's `version` says for `profile` with the suite at `version`."""
+    return SUITE_ENGINE_VERSION.format(version=version, profile=profile)
 
 
 class RunInfo(_Model):

@@ -39,6 +39,7 @@ from conformance.directory.lookup import Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
+from conformance.results import suite_engine_version
 from conformance.smime.compose import ComposeError, Headers, build_message
 from conformance.smime.compose_spooled import build_message_spooled
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
@@ -163,7 +164,7 @@ class ProfileAgent:
         return self.profile.capabilities()
 
     def version(self) -> str:
-        return f"osm-conformance {__version__} engine, profile {self.profile.id}"
+        return suite_engine_version(__version__, self.profile.id)
 
     @property
     def recipient_certificate(self) -> str:

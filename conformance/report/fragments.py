@@ -10,6 +10,7 @@ each fragment is cached per value, since marks, badges and service lists repeat.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 
 from markupsafe import Markup, escape
@@ -45,9 +46,27 @@ def _service(state: str, symbol: str, name: str, state_word: str) -> Markup:
     )
 
 
+# The source's French words an English reason quotes: the profiles' convention is straight
+# double quotes (`reason` of receive.smime.key_transports in profiles/osm-2008-base.yaml).
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+def reason_html(text: str, lang: str) -> Markup:
+    """An assumed fact's reason in a page's body: on an English page, each quoted span is
+    the source's French, marked `<q lang="fr">` (the quotes are the element's). A French
+    reason (reason_fr) quotes French: left as written, and so is a title attribute."""
+    if lang != "en":
+        return escape(text)
+    parts = _QUOTED.split(text)  # plain, quoted, plain, ...
+    return Markup("").join(
+        Markup('<q lang="fr">{}</q>').format(part) if i % 2 else escape(part)
+        for i, part in enumerate(parts)
+    )
+
+
 def filters(t: Translator) -> dict[str, Callable[..., Markup]]:
     """The Jinja filters for one language: `fv|mark`, `v|verdict_badge`,
-    `v|interop_badge`, `fv|services_list`."""
+    `v|interop_badge`, `fv|services_list`, `text|reason` (reason_html)."""
 
     cached_mark = functools.cache(_mark)  # a title depends on few things: it repeats
 
@@ -78,7 +97,11 @@ def filters(t: Translator) -> dict[str, Callable[..., Markup]]:
     def services_list(fv: FunctionView) -> Markup:
         return _services(tuple((name, state) for name, state, _ in fv.services))
 
+    def reason(text: str) -> Markup:
+        return reason_html(text, t.lang)
+
     return {
+        "reason": reason,
         "mark": mark,
         "verdict_badge": verdict_badge,
         "interop_badge": interop_badge,

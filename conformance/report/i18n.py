@@ -14,6 +14,7 @@ from typing import Final
 from conformance.core.bilingual import FUNCTION_NAMES
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from conformance.errors import UserError
+from conformance.results import SUITE_ENGINE_VERSION
 
 __all__ = ["CATALOGUE", "DEFAULT_LANGUAGE", "LANGUAGES", "Translator"]
 
@@ -50,9 +51,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "run.examples": ("Exemples par cellule", "Examples per cell"),
     "run.suite": ("Version de la suite", "Suite version"),
     "run.engines": ("Moteurs", "Engines"),
+    # the English is what the agent wrote in results.json (ProfileAgent.version), as is
     "run.engine_suite": (
         "moteur d'osm-conformance {version}, profil {profile}",
-        "osm-conformance {version} engine, profile {profile}",
+        SUITE_ENGINE_VERSION,
     ),
     "run.validation_time": ("Date de validation", "Validation time"),
     "run.policy": ("Politique", "Policy"),
@@ -540,6 +542,29 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "Ce destinataire n'a accepté aucun des messages hostiles essayés.",
         "This receiver accepted none of the hostile messages tried.",
     ),
+    # ... when some of its classes were passed by delivering (refusals.RefusalCellView.passed_as):
+    # it accepted nothing, but did not refuse everything (the sheet's counts say how)
+    "ref.product_none_passed.real": (
+        "Ce produit n'accepte aucun des messages hostiles essayés.",
+        "This product accepts none of the hostile messages tried.",
+    ),
+    "ref.product_none_passed.simulated": (
+        "Son profil prédit qu'il n'accepte aucun des messages hostiles essayés (simulé : "
+        "aucune copie du produit n'a tourné ; ce sont les vérifications que son profil lui "
+        "prête, certaines supposées).",
+        "Its profile predicts that none of the hostile messages tried is accepted "
+        "(simulated: no copy of the product ran; these are the checks its profile gives it, "
+        "some assumed).",
+    ),
+    "ref.product_none_passed.reference": (
+        "L'agent de référence de la suite (pas un produit) n'accepte aucun des messages "
+        "hostiles essayés.",
+        "The suite's reference agent (not a product) accepts none of the hostile messages tried.",
+    ),
+    "ref.product_none_passed.unknown": (
+        "Ce destinataire n'a accepté aucun des messages hostiles essayés.",
+        "This receiver accepted none of the hostile messages tried.",
+    ),
     "ref.product_none_untried": (
         "Aucun message hostile n'a pu lui être essayé (sans objet ou erreur du banc) : rien "
         "de ses refus n'est mesuré.",
@@ -560,6 +585,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "inconnus des agents de l'exécution ; {n} destinataire(s)",
         "unknown to the run's agents; {n} receiver(s)",
     ),
+    # the intermittent acceptances among a headline's accepting cells (refusals.HeadCount)
+    "ref.counts_intermittent": ("(dont {n} intermittente(s))", "({n} intermittent)"),
     # a case passed by delivering the message (refusals.CaseView.passed_as)
     "ref.case_tolerated": ("toléré (politique)", "tolerated (policy)"),
     "ref.case_withheld": ("délivré sans le service cassé", "delivered without the broken service"),
@@ -1213,6 +1240,12 @@ class Translator:
     def __call__(self, key: str, **params: object) -> str:
         text = CATALOGUE[key][self._index]  # a missing key is a bug: let it raise
         return text.format(**params) if params else text
+
+    def number(self, value: float, digits: int = 0) -> str:
+        """`value` with `digits` decimals as the page's language writes it: « 177,3 » in
+        French, "177.3" in English (the pages' one number format: the `number` filter)."""
+        text = f"{value:.{digits}f}"
+        return text.replace(".", ",") if self.lang == "fr" else text
 
     def has(self, key: str) -> bool:
         return key in CATALOGUE

@@ -7,7 +7,7 @@ Kept apart from views.py (the interop matrix) and computed from results.json's
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from conformance.core.vocabulary import Measurement
@@ -95,13 +95,25 @@ class CaseView:
 
 
 @dataclass
+class HeadCount:
+    """One count of a headline: cells of one verdict, with the word of those that refused
+    nothing (how they passed: RefusalCellView.passed_as, none for a real refusal), and
+    among the accepts those that were intermittent (RejectionCell.intermittent)."""
+
+    verdict: str
+    n: int
+    word: str | None = None
+    intermittent: int = 0
+
+
+@dataclass
 class MeasureCounts:
     """The headline's verdicts of the receivers of one measurement (real engine, simulated...)."""
 
     measurement: str  # "" for a receiver unknown to the run's agents
     group: str  # measure_group
     receivers: int
-    counts: list[tuple[str, int]] = field(default_factory=list)
+    counts: list[HeadCount] = field(default_factory=list)
 
 
 @dataclass
@@ -249,23 +261,41 @@ class RefusalModel:
                     found[c.verdict] = found.get(c.verdict, 0) + 1
         return [(v, found[v]) for v in REFUSAL_SYMBOLS if v in found]
 
+    def head_counts(self, cells: Iterable[RefusalCellView]) -> list[HeadCount]:
+        """The cells' verdicts counted as their marks read: a cell that refused nothing (every
+        case delivered) apart from the refusals, by how it passed (without the broken
+        service, or tolerated by the policy), and the intermittent acceptances among the
+        accepts. The refusals page's headline and a product sheet count alike."""
+        tolerated, withheld = self.t("ref.case_tolerated"), self.t("ref.case_withheld")
+        found: dict[tuple[str, str | None], HeadCount] = {}
+        for c in cells:
+            if c.cell is None:
+                continue
+            word = None
+            if c.passed_as is not None:
+                word = tolerated if c.passed_as == tolerated else withheld
+            count = found.setdefault((c.verdict, word), HeadCount(c.verdict, 0, word))
+            count.n += 1
+            count.intermittent += c.cell.intermittent
+        order: list[tuple[str, str | None]] = [(v, None) for v in REFUSAL_SYMBOLS]
+        order[1:1] = [("refuses", withheld), ("refuses", tolerated)]
+        return [found[key] for key in order if key in found]
+
     def counts_by_measurement(self, agents: Mapping[str, AgentView]) -> list[MeasureCounts]:
-        """`counts` per measurement of the receivers (`agents`: the report's, by id), real
-        receivers first: a simulated receiver's refusals are its profile's prediction and
-        are never added to a real one's."""
+        """`head_counts` per measurement of the receivers (`agents`: the report's, by id),
+        real receivers first: a simulated receiver's refusals are its profile's prediction
+        and are never added to a real one's."""
         groups: dict[str, MeasureCounts] = {}
+        cells: dict[str, list[RefusalCellView]] = {}
         for row in self.rows:
             agent = agents.get(row.receiver)
             measurement = agent.measurement if agent is not None else ""
             if measurement not in groups:
                 groups[measurement] = MeasureCounts(measurement, measure_group(measurement), 0)
-            group = groups[measurement]
-            group.receivers += 1
-            found = dict(group.counts)
-            for c in row.cells:
-                if c.cell is not None:
-                    found[c.verdict] = found.get(c.verdict, 0) + 1
-            group.counts = [(v, found[v]) for v in REFUSAL_SYMBOLS if v in found]
+            groups[measurement].receivers += 1
+            cells.setdefault(measurement, []).extend(row.cells)
+        for measurement, group in groups.items():
+            group.counts = self.head_counts(cells[measurement])
         order = [*MEASURE_ORDER, ""]
         return sorted(groups.values(), key=lambda g: order.index(g.measurement))
 
@@ -274,6 +304,10 @@ class RefusalModel:
         one refuses, a simulated one's profile predicts it, the reference is the suite's; a
         receiver that refused nothing (every class not applicable, or harness errors) was
         not tried."""
-        if not any(c.verdict == "refuses" for c in row.cells):
+        refusing = [c for c in row.cells if c.verdict == "refuses"]
+        if not refusing:
             return self.t("ref.product_none_untried")
-        return self.t(f"ref.product_none.{measure_group(measurement)}")
+        # some classes were passed by delivering (RefusalCellView.passed_as): "refuses every
+        # hostile message" would say what did not happen; the sheet's counts say how
+        some = "" if all(c.passed_as is None for c in refusing) else "_passed"
+        return self.t(f"ref.product_none{some}.{measure_group(measurement)}")

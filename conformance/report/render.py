@@ -40,6 +40,7 @@ def _environment(lang: str) -> jinja2.Environment:
     )
     env.filters["tr"] = t
     env.filters["label"] = lambda value, prefix: t.label(prefix, value)
+    env.filters["number"] = t.number  # `value|number(1)`: « 177,3 » on a French page
     env.filters.update(fragments.filters(t))
     return env
 

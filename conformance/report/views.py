@@ -35,6 +35,7 @@ from conformance.results import (
     Provenance,
     RejectionCell,
     Results,
+    suite_engine_version,
 )
 from conformance.status import ErrorCode
 
@@ -690,11 +691,12 @@ class ReportModel:
     def engine_versions(self) -> list[tuple[str, str]]:
         """(agent id, version) of the run's engines, by id: a profile played by the suite's
         engine in the page's language (results.json records the English the agent wrote,
-        `ProfiledAgent.version`), any other version as its tool printed it."""
+        `ProfileAgent.version`: `suite_engine_version`), any other version as its tool
+        printed it."""
         run = self.results.run
         out = []
         for agent_id, version in sorted(run.engines.items()):
-            if version == f"osm-conformance {run.suite_version} engine, profile {agent_id}":
+            if version == suite_engine_version(run.suite_version, agent_id):
                 version = self.t("run.engine_suite", version=run.suite_version, profile=agent_id)
             out.append((agent_id, version))
         return out
