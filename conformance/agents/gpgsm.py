@@ -6,10 +6,12 @@ legacy-PBE PKCS#12 and the CA certificates. Trust is gpg-agent's
 trustlist.txt: the sender's roots while sending (gpgsm signs and encrypts only
 along a trusted chain), exactly the request's anchors while receiving. The
 CRLs a reception is given are loaded into that dirmngr (`gpgsm --call-dirmngr
-loadcrl`), so gpgsm's own revocation check is what the matrix measures; the
-harness adds no check of its own. gpgsm reads and writes raw CMS; mime_wrap
-adds the S/MIME MIME. gpgsm 2.2.40 has no OAEP and no AES-GCM: options asking
-for them make the send fail.
+loadcrl`, the certificates the message carries handed to dirmngr first), so
+gpgsm's own revocation check is what the matrix measures; the harness adds no
+check of its own. gpgsm reads and writes raw CMS; mime_wrap adds the S/MIME
+MIME. gpgsm 2.2.40 has no OAEP and no AES-GCM: options asking for them make the
+send fail, and an envelope whose recipient info for the reader uses OAEP, which
+gpgsm answers as a missing secret key, reads unsupported-algorithm.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import subprocess
 import tempfile
 import time
 import weakref
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,10 +49,14 @@ from conformance.agents.tool_agent import (
     summary,
 )
 from conformance.agents.tools import ToolRun, require, run, version_of
+from conformance.core import certificates, oids
+from conformance.core import cms as core_cms
 from conformance.core.vocabulary import ContentCipher, Party
 from conformance.directory.lookup import DEFAULT_TIMEOUT_S as LOOKUP_TIMEOUT_S
 from conformance.directory.lookup import NO_CERTIFICATE, Address
 from conformance.errors import MissingComponent, UserError
+from conformance.smime import algorithms as alg
+from conformance.smime import cms_read
 from conformance.status import ErrorCode
 
 CIPHERS: dict[ContentCipher, str] = {
@@ -71,6 +78,8 @@ CRL_NOTE = (
 )
 NO_CRL_NOTE = "gpgsm: no CRL given: its CRL checks are off for this reception"
 _TRUST_BAD = ("TRUST_UNDEFINED", "TRUST_NEVER")
+# What gpgsm says when it could not decrypt the content-encryption key for any recipient.
+_NO_SESSION_KEY = re.compile(r"error getting encrypted session key")
 
 
 def _status(result: ToolRun) -> list[list[str]]:
@@ -277,16 +286,22 @@ class GpgsmAgent(ToolAgent):
         )
         self._trusted = wanted
 
-    def _load_crls(self, request: ReceiveRequest, ev: Evidence) -> None:
-        """Hand dirmngr the CA certificates, then load each given CRL with
-        `gpgsm --call-dirmngr loadcrl`. A CRL is taken only once its issuer's own
-        revocation is known (the root's CRL before the intermediate's), so the files
+    def _load_crls(
+        self, request: ReceiveRequest, ev: Evidence, carried: Sequence[x509.Certificate] = ()
+    ) -> None:
+        """Hand dirmngr the CA certificates and those the message carries, then load each
+        given CRL with `gpgsm --call-dirmngr loadcrl`. dirmngr asks for a CRL's issuer
+        (SENDCERT_SKI), which `--call-dirmngr` cannot answer, whereas a verifying gpgsm
+        answers it from the certificates the message brought: cached first, the CRL of an
+        issuer only the message carries loads too. A CRL is taken only once its issuer's
+        own revocation is known (the root's CRL before the intermediate's), so the files
         are tried again while one more loads."""
         assert self.dirmngr_client is not None
         certs: list[x509.Certificate] = []
         for path in request.trust:
             certs.extend(pem_files.certificates(path))
         certs.extend(PartyFiles(request.recipient.identity_dir).ca_certificates())
+        certs.extend(carried)
         env = {"GNUPGHOME": str(self.home)}
         for cert in certs:
             if sha1_hex(cert) in self._cached:
@@ -420,6 +435,15 @@ class GpgsmAgent(ToolAgent):
             re.I,
         ):
             return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)])
+        if _NO_SESSION_KEY.search(text):
+            # gpgsm answers an RSAES-OAEP key transport as a key it has no secret for.
+            oaep = _oaep_for_reader(layer.cms, request.recipient)
+            if oaep:
+                reason = (
+                    f"gpgsm --decrypt: the reader's recipient info uses {oaep}, gpgsm got "
+                    f"no session key: {summary(result)}"
+                )
+                return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, reason)])
         if re.search(r"invalid object|ber error|der error|malformed|invalid CMS", text, re.I):
             return StepResult(None, [(ErrorCode.MALFORMED, message)])
         return StepResult(None, [(ErrorCode.CANNOT_DECRYPT, message)])
@@ -437,7 +461,7 @@ class GpgsmAgent(ToolAgent):
             if request.crls:
                 ev.notes.append(CRL_NOTE)
         elif request.crls:
-            self._load_crls(request, ev)
+            self._load_crls(request, ev, _carried(layer.cms))
         else:
             ev.notes.append(NO_CRL_NOTE)
             crl_checks = ["--disable-crl-checks"]
@@ -487,6 +511,55 @@ class GpgsmAgent(ToolAgent):
                 recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer
             )
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)
+
+
+def _carried(cms: bytes) -> list[x509.Certificate]:
+    """The certificates a signed message carries (the one CMS reader); none for what it
+    cannot read, which the verification itself then reports."""
+    try:
+        content = core_cms.parse(cms).content
+    except core_cms.CmsError:
+        return []
+    if not isinstance(content, core_cms.SignedParts):
+        return []
+    found: list[x509.Certificate] = []
+    for der in content.certificates:
+        with contextlib.suppress(ValueError):
+            found.append(certificates.crypto_certificate(der))
+    return found
+
+
+def _oaep_for_reader(cms: bytes | None, reader: Party) -> str:
+    """The RSAES-OAEP key transport of the envelope's recipient infos for `reader` (its
+    option name, e.g. rsa-oaep-sha256, else "RSAES-OAEP"), or "" when one of them uses
+    another or none is the reader's."""
+    if cms is None:
+        return ""
+    try:
+        content = core_cms.parse(cms).content
+    except core_cms.CmsError:
+        return ""
+    if not isinstance(content, core_cms.EnvelopedParts):
+        return ""
+    files = PartyFiles(reader.identity_dir)
+    mine = [
+        certificates.asn1_certificate(files.certificate(role))
+        for role in ("encrypt", "sign", "auth")
+        if files.cert(role).exists()
+    ]
+    names: list[str] = []
+    for info in content.recipients:
+        if info.rid is None or not any(certificates.matches(info.rid, c) for c in mine):
+            continue
+        try:
+            names.append(cms_read.key_transport_of(info.key_algorithm))
+        except alg.UnsupportedAlgorithm as exc:
+            names.append("RSAES-OAEP" if exc.oid == oids.RSAES_OAEP else exc.oid)
+        except core_cms.PARSE_ERRORS:
+            return ""
+    if not names or not all(n == "RSAES-OAEP" or n.startswith("rsa-oaep") for n in names):
+        return ""
+    return ", ".join(dict.fromkeys(names))
 
 
 def _crl_der(path: Path) -> bytes | None:

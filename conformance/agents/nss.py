@@ -242,7 +242,20 @@ class NssAgent(ToolAgent):
                 continue
             der = self.tmp("crl.der")
             der.write_bytes(pem_files.crl(path).public_bytes(serialization.Encoding.DER))
-            result = self._tool([self.crlutil, "-I", "-d", self.db, "-t", "1", "-i", der], ev)
+            importing: list[str | Path] = [self.crlutil, "-I", "-d", self.db, "-t", "1", "-i", der]
+            result = self._tool(importing, ev)
+            if not result.ok and "SEC_ERROR_UNKNOWN_ISSUER" in result.text():
+                # The issuer only the message carries (a rejection case's CA): stored
+                # without it (-B), not added to the database, where it would help verify
+                # the next message; NSS checks the CRL's signature when it uses it,
+                # against the issuer it then has (measured: a CRL signed by another key
+                # is ignored, the issuer's own refuses the certificate it revokes).
+                result = self._tool([*importing, "-B"], ev)
+                if result.ok:
+                    ev.notes.append(
+                        f"crlutil imported {path} without its issuer (-B: not in the "
+                        "database); NSS checks its signature when it uses it"
+                    )
             if not result.ok:
                 ev.notes.append(f"crlutil could not import {path}: {summary(result)}")
             self._crls.add(path)
