@@ -156,10 +156,10 @@ def test_nss_uses_the_crl_of_an_issuer_only_the_message_carries(
     message, ca, ca_key = _carried_ca(pki, tmp_path)
     reception = _receive(nss, pki, message, [_revoking(ca, ca_key)], tmp_path)
     status = reception.status
-    # NSS's words: the agent names it untrusted-signer (cmsutil's signer status
-    # SigningCertNotTrusted comes first), as it does for the PKI's revoked signer.
+    # cmsutil's signer status reads SigningCertNotTrusted, its error names the revocation
     assert len(status.errors) == 1 and not status.services.authentication, status.errors
     assert "SEC_ERROR_REVOKED_CERTIFICATE" in status.errors[0].message
+    assert status.errors[0].code == ErrorCode.REVOKED_SIGNER
     assert CA_NAME not in _in_database(nss)
 
 
@@ -174,3 +174,18 @@ def test_nss_ignores_such_a_crl_signed_by_another_key(
     assert status.errors == [], status.errors
     assert status.services.authentication
     assert CA_NAME not in _in_database(nss)
+
+
+def test_the_pki_s_revoked_signer_is_revoked_not_untrusted(
+    nss: NssAgent, pki: TestPKI, tmp_path: Path
+) -> None:
+    """The rejection case defective-revoked: NSS refuses it as revoked, as it says."""
+    hostile = make_hostile(
+        BY_ID["defective-revoked"],
+        producer="reference",
+        pki=pki,
+        sender=SENDER,
+        recipient=RECIPIENT,
+    )
+    status = _receive(nss, pki, hostile.message, [], tmp_path).status
+    assert [e.code for e in status.errors] == [ErrorCode.REVOKED_SIGNER], status.errors

@@ -383,10 +383,13 @@ class NssAgent(ToolAgent):
             return StepResult(recovered, [], True, True, signer)
         message = f"cmsutil -D: {summary(result)}"
         worst = next((s for _, s in statuses if s != "GoodSignature"), "")
+        m = _NSS_ERROR.search(result.text())
+        name = m.group(1) if m else ""
         if worst in ("BadSignature", "DigestMismatch"):
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
-        if worst == "SigningCertRevoked":
-            # cmsutil checks the certificate before the signature: the latter is unknown.
+        if worst == "SigningCertRevoked" or name == "SEC_ERROR_REVOKED_CERTIFICATE":
+            # cmsutil checks the certificate before the signature: the latter is unknown. A
+            # revoked signer reads "SigningCertNotTrusted" beside the error that names it.
             return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False, signer)
         if worst in _CERT_STATUSES:
             return StepResult(
@@ -400,8 +403,6 @@ class NssAgent(ToolAgent):
             return StepResult(
                 None, [(ErrorCode.UNSUPPORTED_ALGORITHM, message)], None, None, signer
             )
-        m = _NSS_ERROR.search(result.text())
-        name = m.group(1) if m else ""
         if name in (
             "SEC_ERROR_UNTRUSTED_ISSUER",
             "SEC_ERROR_UNKNOWN_ISSUER",
@@ -413,8 +414,6 @@ class NssAgent(ToolAgent):
             return StepResult(
                 recovered, [(ErrorCode.UNTRUSTED_SIGNER, message)], None, False, signer
             )
-        if name == "SEC_ERROR_REVOKED_CERTIFICATE":
-            return StepResult(recovered, [(ErrorCode.REVOKED_SIGNER, message)], None, False, signer)
         if name == "SEC_ERROR_PKCS7_BAD_SIGNATURE":
             return StepResult(None, [(ErrorCode.BAD_SIGNATURE, message)], False, None, signer)
         return StepResult(None, [(ErrorCode.MALFORMED, message)], None, None, signer)
