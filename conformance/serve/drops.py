@@ -11,6 +11,11 @@ Each dropped message gets a short id (I01... for the interop messages, R01... fo
 hostile ones) at the front of its Subject, so the tester can tell them apart in a list,
 and in an `X-OSM-Conformance-Drop` header. Only the outer header changes: the signed or
 encrypted content, and every header a signature could cover, are the export's bytes.
+
+A hostile message whose case made its signer's issuer comes with that issuer's CRL (the
+export's `crls`, kept in OUT/vectors/ beside the message): the drop names them, so the
+tester loads them into the product before reading it; without them a product that
+checks revocation refuses for a missing CRL, not for what the case breaks.
 """
 
 from __future__ import annotations
@@ -30,7 +35,19 @@ from conformance.vectors.negative_record import NEGATIVE_RECORD_FILE
 
 VECTORS_DIR = "vectors"
 DROPPED_FILE = "dropped.csv"
-DROPPED_COLUMNS = ("id", "kind", "file", "sender", "function", "case", "expected", "subject")
+# `crls` last: a reader of the earlier columns, by name or by position, reads them unchanged.
+DROPPED_COLUMNS = (
+    "id",
+    "kind",
+    "file",
+    "sender",
+    "function",
+    "case",
+    "expected",
+    "subject",
+    "crls",
+)
+CRL_SEPARATOR = " "  # between the paths of one drop's CRLs in dropped.csv (none has a space)
 DROP_HEADER = b"X-OSM-Conformance-Drop"
 Kind = Literal["interop", "rejection"]
 
@@ -45,6 +62,9 @@ class Drop:
     case: str  # the rejection case id ("" for an interop message)
     expected: str  # what a product that follows the standard does
     subject: str  # the Subject as dropped
+    # CRLs to load into the product before it reads the message, relative to OUT/vectors
+    # like `file` (the export's negative `crls`; empty for every other message)
+    crls: tuple[str, ...] = ()
 
 
 def default_senders(product: str) -> list[str]:
@@ -101,6 +121,7 @@ def prepare(
                 negative.case,
                 negative.expected.get("osm-2008", ""),
                 "",
+                tuple(negative.crls),
             )
         )
     return manifest, drops
@@ -125,11 +146,22 @@ def tagged(message: bytes, drop_id: str) -> tuple[bytes, str]:
 
 
 def write_dropped(drops: Sequence[Drop], path: Path) -> None:
-    """OUT/dropped.csv: one line per message dropped, the tester's list."""
+    """OUT/dropped.csv: one line per message dropped, the tester's list; `crls` the CRL
+    files to load before reading it, relative to OUT/vectors, space-separated."""
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(DROPPED_COLUMNS)
         for d in drops:
             writer.writerow(
-                (d.id, d.kind, d.file, d.sender, d.function, d.case, d.expected, d.subject)
+                (
+                    d.id,
+                    d.kind,
+                    d.file,
+                    d.sender,
+                    d.function,
+                    d.case,
+                    d.expected,
+                    d.subject,
+                    CRL_SEPARATOR.join(d.crls),
+                )
             )

@@ -7,7 +7,9 @@ interop messages and negative.csv (file, refused, notes) for the hostile ones. T
 tester may as well fill those CSV files by hand: the form is a convenience, not a second
 format. After each save the records are read back by the import's own readers, so a
 line the import would refuse is named on the page at once, and each recorded line shows
-the verdict the import will give it ("observed by the tester").
+the verdict the import will give it ("observed by the tester"). A hostile message that
+comes with CRLs says, on its line, to load them into the product before reading it, with
+their paths: without them a product that checks revocation refuses for a missing CRL.
 """
 
 from __future__ import annotations
@@ -136,6 +138,17 @@ def _select(name: str, column: str, current: str) -> str:
     return f'<select name="{name}" aria-label="{column}">{options}</select>'
 
 
+def _message_cell(drop: Drop, folder: Path) -> str:
+    """The drop's file and, when it comes with CRLs, what to do with them and where they
+    are (absolute paths: the tester loads them into the product from there)."""
+    e = html.escape
+    cell = e(drop.file)
+    if drop.crls:
+        paths = ", ".join(f"<code>{e(str(folder.absolute() / crl))}</code>" for crl in drop.crls)
+        cell += f"<br><strong>load these CRLs into the product before reading it:</strong> {paths}"
+    return cell
+
+
 def form_page(record: Record, message: str = "") -> str:
     rows = record.rows()
     problems, verdicts = record.check()
@@ -150,6 +163,14 @@ def form_page(record: Record, message: str = "") -> str:
         "<code>vectors import</code> reads. The product's own messages, read by the suite: "
         f'<a href="/summary">{SUMMARY_HTML}</a>.</p>',
     ]
+    if any(drop.crls for drop in record.drops):
+        parts.append(
+            "<p>Some hostile messages come with the CRLs of a certificate authority their "
+            "case made up (named on their line): load them into the product, where it keeps "
+            "CRLs, before reading the message, as it would fetch that issuer's CRL. Without "
+            "them a product that checks revocation refuses for a missing CRL, which does not "
+            "test what the case breaks.</p>"
+        )
     if message:
         parts.append(f"<p><strong>{e(message)}</strong></p>")
     for problem in problems:
@@ -162,7 +183,7 @@ def form_page(record: Record, message: str = "") -> str:
     )
     for drop in record.drops:
         row = rows.get(drop.file, {})
-        cells = [e(drop.id), e(drop.file), e(drop.expected)]
+        cells = [e(drop.id), _message_cell(drop, record.folder), e(drop.expected)]
         for column in ("opened", "signature", "decrypted", "content_ok", "refused"):
             own = column != "refused" if drop.kind == "interop" else column == "refused"
             current = row.get(column) or ""

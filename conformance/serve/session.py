@@ -281,6 +281,14 @@ def describe(running: Running) -> str:
         f"{identity / 'identity.p12'} and {identity / 'encrypt.p12'} (PKCS#12 password: test)",
         f"  dropped into {inbox.email}: {interop} interop and {len(running.drops) - interop} "
         f"hostile messages, ids in the Subject ({out / DROPPED_FILE})",
+    ]
+    with_crls = [d.id for d in running.drops if d.crls]
+    if with_crls:
+        lines.append(
+            f"  {', '.join(with_crls)} come with CRLs: load them into the product before "
+            "reading those messages (the record page and dropped.csv name the files)"
+        )
+    lines += [
         f"  tester's record: http://{web}:{running.web[1]}/  (writes "
         f"{vectors / RECORD_FILE} and negative.csv for `vectors import`)",
         f"  what the product sends: kept in {out / RECEIVED_DIR}/, judged in "
