@@ -62,6 +62,7 @@ def _receive(
     nss: NssAgent, pki: TestPKI, message: bytes, crls: list[bytes], tmp_path: Path
 ) -> Reception:
     paths = []
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for index, pem in enumerate(crls):
         path = tmp_path / f"given{index}.crl.pem"
         path.write_bytes(pem)
@@ -189,3 +190,18 @@ def test_the_pki_s_revoked_signer_is_revoked_not_untrusted(
     )
     status = _receive(nss, pki, hostile.message, [], tmp_path).status
     assert [e.code for e in status.errors] == [ErrorCode.REVOKED_SIGNER], status.errors
+
+
+def test_a_crl_given_again_in_another_file_is_not_imported_again(
+    nss: NssAgent, pki: TestPKI, tmp_path: Path
+) -> None:
+    """A rejection case gives its CRL in a new file at each reception: NSS knows it by its
+    content, so the second reception imports nothing."""
+    message, ca, ca_key = _carried_ca(pki, tmp_path)
+    crl_pem = _revoking(ca, ca_key)
+    first = _receive(nss, pki, message, [crl_pem], tmp_path / "one")
+    second = _receive(nss, pki, message, [crl_pem], tmp_path / "two")
+    imported = "without its issuer"
+    assert any(imported in n for n in first.evidence.notes), first.evidence.notes
+    assert not any(imported in n for n in second.evidence.notes), second.evidence.notes
+    assert second.status.errors[0].code == ErrorCode.REVOKED_SIGNER  # still used

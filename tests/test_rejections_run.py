@@ -369,3 +369,26 @@ def test_case_results_round_trip() -> None:
     cell = RejectionCell(receiver="r", cls="altered", verdict="accepts", cases=[result])
     assert RejectionCell.model_validate_json(cell.model_dump_json()) == cell
     assert json.loads(cell.model_dump_json())["class"] == "altered"
+
+
+def test_a_variant_that_breaks_again_after_the_shrink_budget_is_said_repeated(
+    cast: Cast, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harness error in making a drawn variant, made again on hypothesis's replay once the
+    budget is spent: it happened again, and the case does not say otherwise."""
+    from conformance.rejections import hostile
+    from conformance.rejections import run as run_module
+
+    real = hostile.make_hostile
+
+    def breaks_when_drawn(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("data") is not None:
+            raise RuntimeError("cannot make this draw")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "make_hostile", breaks_when_drawn)
+    settings = RejectionSettings(variants=3, seed=11, shrink_budget=1)
+    first = run_rejection_cell(receiver_of(cast, "reference"), "wrong-signer", cast.pki, settings)
+    case = first.cases[0]
+    assert case.outcome == "error" and case.reason is not None, case
+    assert "cannot make this draw" in case.reason and NOT_REPEATED not in case.reason

@@ -18,7 +18,7 @@ from conformance.matrix.exchange import Observation, Seat
 from conformance.profiles.loader import load_profile
 from conformance.report import render_report
 from conformance.report.i18n import Translator
-from conformance.report.views import VERDICT_SYMBOLS, ReportModel
+from conformance.report.views import VERDICT_SYMBOLS, AssumedView, ReportModel
 from conformance.results import (
     Cell,
     LookupFound,
@@ -210,3 +210,13 @@ def test_the_sheet_says_the_suite_looks_the_recipient_up_for_a_tool(tmp_path: Pa
     assert "la suite y cherche pour lui (sans client d&#39;annuaire)" in pkijs
     mmua = (tmp_path / "products" / "mmua.html").read_text("utf-8")
     assert "la suite y cherche pour lui" not in mmua  # it looks up itself
+
+
+def test_a_tooltip_leaves_the_directory_layouts_english_parts_to_the_detail() -> None:
+    """The layout's parts are the suite's English (directory.tree.ASSUMED): a French mark's
+    title says what it rests on in French, the cell's detail lists the parts."""
+    parts = tuple(what for what, _ in ASSUMED)
+    view = AssumedView(text="la disposition de l'annuaire de la suite", parts=parts)
+    line = view.line(Translator("fr"))
+    assert line == "la disposition de l'annuaire de la suite"
+    assert not any(part in line for part in parts)

@@ -176,11 +176,13 @@ def test_the_sheets_none_line_says_what_was_measured(root: Path) -> None:
         sheet = _page(root, f"products/{agent}.html")
         return _text(_between(sheet, 'class="muted refusal-none"', "</p>"))
 
+    # it delivered some cases (tolerated, or without the broken service) in every class:
+    # it accepts none, but does not refuse them all
     assert none_line("docteur-net-cps").endswith(
-        "Ce produit refuse tous les messages hostiles essayés."
+        "Ce produit n'accepte aucun des messages hostiles essayés."
     )
     simulated = none_line("easycrypt-net")
-    assert "Son profil prédit le refus" in simulated and "simulé" in simulated
+    assert "Son profil prédit qu'il n'accepte aucun" in simulated and "simulé" in simulated
     assert "référence de la suite (pas un produit)" in none_line("reference")
     assert "Aucun message hostile n'a pu lui être essayé" in none_line("apimail-apicrypt")
 

@@ -75,7 +75,7 @@ class NssAgent(ToolAgent):
         # nickname -> (SHA-1, subject) of the certificates filed under it, as last read
         self._filed: dict[str, list[tuple[str, x509.Name]]] = {}
         self._trusted: set[str] = set()
-        self._crls: set[Path] = set()
+        self._crls: set[bytes] = set()  # the DER digests of the CRLs imported
         self._sign_nick: dict[Path, str] = {}
 
     def version(self) -> str:
@@ -238,10 +238,14 @@ class NssAgent(ToolAgent):
         self._trusted = set(wanted)
         for crl_path in request.crls:
             path = resolved(Path(crl_path))
-            if path in self._crls:
+            encoded = pem_files.crl(path).public_bytes(serialization.Encoding.DER)
+            # Known by its content, not its path: a rejection case's CRL comes in a new
+            # file at each reception, a CRL rewritten in place is a new one.
+            digest = hashlib.sha256(encoded).digest()
+            if digest in self._crls:
                 continue
             der = self.tmp("crl.der")
-            der.write_bytes(pem_files.crl(path).public_bytes(serialization.Encoding.DER))
+            der.write_bytes(encoded)
             importing: list[str | Path] = [self.crlutil, "-I", "-d", self.db, "-t", "1", "-i", der]
             result = self._tool(importing, ev)
             if not result.ok and "SEC_ERROR_UNKNOWN_ISSUER" in result.text():
@@ -258,7 +262,7 @@ class NssAgent(ToolAgent):
                     )
             if not result.ok:
                 ev.notes.append(f"crlutil could not import {path}: {summary(result)}")
-            self._crls.add(path)
+            self._crls.add(digest)
 
     # -- send -------------------------------------------------------------------------
 

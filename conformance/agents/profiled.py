@@ -54,7 +54,7 @@ Rng = Callable[[int], bytes]
 T = TypeVar("T", bound=str)
 # Per kind of algorithm a message uses (Cell.sent's kinds), the receive.smime field that
 # lists what a profile reads; the policy grades the same kinds, formats excepted.
-READ_FIELDS: Final = {
+_READ_FIELDS: Final = {
     "signature_format": "formats",
     "digest": "digests",
     "signature": "signature_algorithms",
@@ -172,22 +172,23 @@ class ProfileAgent:
         when it looks the recipient up itself."""
         return self.profile.send.recipient_certificate
 
-    def refusing_facts(self, used: Mapping[str, Sequence[str]]) -> list[str]:
-        """The facts of its profile (accepts.smime.<field>, as results.json keys them) that
-        refuse an algorithm a message used (`used`: Cell.sent), one the run's policy allows:
-        a refusal of that message rests on them, not on the policy."""
+    def refusing_facts(self, used: Mapping[str, Sequence[str]]) -> dict[str, str]:
+        """Per kind of algorithm a message used (`used`: Cell.sent) that its profile
+        refuses, one the run's policy allows, the fact that refuses it (accepts.smime.<field>,
+        as results.json keys it): a refusal of that message rests on them, not on the
+        policy."""
         smime = self.profile.receive.smime
         if smime is None:
-            return []
-        found = []
+            return {}
+        found = {}
         for kind, names in used.items():
-            field = READ_FIELDS.get(kind)
+            field = _READ_FIELDS.get(kind)
             declared = getattr(smime, field) if field else None
             if declared is None:
                 continue
             graded = self.policy.grades.get(kind) if kind != "signature_format" else None
             if any(n not in declared and (graded is None or n in graded) for n in names):
-                found.append(f"accepts.smime.{field}")
+                found[kind] = f"accepts.smime.{field}"
         return found
 
     def _key(self, party: Party, role: Role) -> PrivateKeyHandle:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from hypothesis import Phase, given
 
-from conformance.agents.profiled import READ_FIELDS, ProfileAgent
+from conformance.agents.profiled import ProfileAgent
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Function, Language
 from conformance.directory.tree import ASSUMED
 from conformance.functions import FIRST_CONTACT, REQUIRED_SERVICES
@@ -276,8 +276,8 @@ def rests_on(
     chose = declared(profile) if profile is not None else {}
     if isinstance(receiver.agent, ProfileAgent):
         refused = receiver.agent.refusing_facts(used)
-        kinds = [k for k in used if f"accepts.smime.{READ_FIELDS[k]}" in refused]
-        found += [RestsOn(kind="profile", agent=cell.receiver, fact=f) for f in refused]
+        kinds = list(refused)
+        found += [RestsOn(kind="profile", agent=cell.receiver, fact=f) for f in refused.values()]
     else:
         # The receiver does not say which algorithm it refused; one that did not open the
         # envelope refused one of the envelope's, never one of a signature inside it.
@@ -318,7 +318,7 @@ def _search(
         nonlocal failures
         best = state.counterexample
         spent = best is not None and failures >= settings.shrink_budget
-        if spent and best is not None and scenario != best[0]:
+        if best is not None and spent and scenario != best[0]:
             # Budget spent: no other example is exchanged, so the shrinker stops at the
             # best counterexample so far.
             return

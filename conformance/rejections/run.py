@@ -179,7 +179,7 @@ def _receive(receiver: Receiver, message: bytes, crls: tuple[bytes, ...] = ()) -
 @contextlib.contextmanager
 def _crl_files(crls: tuple[bytes, ...]) -> Iterator[tuple[Path, ...]]:
     """`crls` as files of a temporary directory, removed once the receiver has answered;
-    each named by its digest, as an agent may remember a CRL by its path (NSS)."""
+    each named by its digest, the name its receive log and the case's evidence cite."""
     if not crls:
         yield ()
         return
@@ -378,9 +378,13 @@ def _search(
             # so far; hypothesis's replay of that one is received for real, so that
             # whether it happened again is measured, not assumed.
             made = _made(case, producer, receiver, pki, control, data)
-            if best.hostile is None or isinstance(made, str) or made != best.hostile:
+            if isinstance(made, str) and best.hostile is None:  # making it broke again
+                broke = judge(case, None, settings.policy, receives=True, exception=made)
+                found = _Attempt(None, None, broke)
+            elif isinstance(made, str) or made != best.hostile:
                 return
-            found = _received(case, receiver, settings.policy, control, made)
+            else:
+                found = _received(case, receiver, settings.policy, control, made)
             fails = found.judgement.outcome == best.judgement.outcome
         else:
             if best is None:

@@ -612,13 +612,6 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "accepted once, not again when the same hostile message was replayed: the "
         "acceptance counts, yet another run may refuse",
     ),
-    "ref.replayed": ("Rejoué", "Replayed"),
-    "ref.not_repeated": (
-        "non accepté à nouveau quand le même message hostile a été rejoué : acceptation "
-        "intermittente, qui compte",
-        "not accepted again when the same hostile message was replayed: an intermittent "
-        "acceptance, which counts",
-    ),
     "ref.sheet_intermittent": ("intermittent", "intermittent"),
     "ref.evidence_basic": ("Preuves de la variante de base", "Evidence of the basic variant"),
     "ref.evidence_kept": (

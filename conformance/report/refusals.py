@@ -253,14 +253,6 @@ class RefusalModel:
     def details(self) -> list[RefusalCellView]:
         return [c for row in self.rows for c in row.cells if c.cell is not None]
 
-    def counts(self) -> list[tuple[str, int]]:
-        found: dict[str, int] = {}
-        for row in self.rows:
-            for c in row.cells:
-                if c.cell is not None:
-                    found[c.verdict] = found.get(c.verdict, 0) + 1
-        return [(v, found[v]) for v in REFUSAL_SYMBOLS if v in found]
-
     def head_counts(self, cells: Iterable[RefusalCellView]) -> list[HeadCount]:
         """The cells' verdicts counted as their marks read: a cell that refused nothing (every
         case delivered) apart from the refusals, by how it passed (without the broken
@@ -307,7 +299,8 @@ class RefusalModel:
         refusing = [c for c in row.cells if c.verdict == "refuses"]
         if not refusing:
             return self.t("ref.product_none_untried")
-        # some classes were passed by delivering (RefusalCellView.passed_as): "refuses every
-        # hostile message" would say what did not happen; the sheet's counts say how
-        some = "" if all(c.passed_as is None for c in refusing) else "_passed"
+        # some cases were passed by delivering (CaseView.passed_as): "refuses every hostile
+        # message" would say what did not happen; the sheet's counts say how
+        delivered = any(k.passed_as for c in refusing for k in c.cases)
+        some = "_passed" if delivered else ""
         return self.t(f"ref.product_none{some}.{measure_group(measurement)}")

@@ -478,9 +478,9 @@ class AssumedView:
     parts: tuple[str, ...] = ()
 
     def line(self, t: Translator) -> str:
-        """The whole of it on one line (a tooltip)."""
-        text = self.text + (f" ({t('assumed.why', reason=self.reason)})" if self.reason else "")
-        return text + (f"{t('sep')}{'; '.join(self.parts)}" if self.parts else "")
+        """It on one line (a tooltip), without its parts: they are the suite's English,
+        listed in the cell's detail."""
+        return self.text + (f" ({t('assumed.why', reason=self.reason)})" if self.reason else "")
 
 
 @dataclass(frozen=True)
@@ -1014,13 +1014,12 @@ class ReportModel:
         return self.t.label("expect", expected)
 
     def sent_format(self, cell: Cell) -> str | None:
-        """The format the basic message was in (S/MIME, the Apicrypt model), in words: as
-        read from it (Cell.sent's SENT_FORMAT); in a results.json written before that was
-        recorded, or for a message of which nothing was read, the one its profile declares."""
+        """The format the basic message was in (S/MIME, the Apicrypt model), in words, as
+        read from it (Cell.sent's SENT_FORMAT); none when it was not read (nothing could be,
+        or a results.json written before it was recorded): the format the sender's profile
+        declares is not what the message used."""
         read = cell.sent.get(SENT_FORMAT)
-        sender = self.by_id.get(cell.sender)
-        fmt = read[0] if read else sender.info.sends.get("format") if sender else None
-        return self.t.label("value", fmt) if fmt else None
+        return self.t.label("value", read[0]) if read else None
 
     def message_sent(self, cell: Cell) -> bool | None:
         """Whether the basic example's message was made, from the cell's facts: not when

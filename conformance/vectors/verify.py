@@ -41,7 +41,7 @@ from conformance.errors import MissingComponent, UserError
 from conformance.functions import OPERATION, services_held, shortfall
 from conformance.mail.delivery import DeliveryError
 from conformance.matrix.cast import directories_of
-from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared
+from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared, with_format
 from conformance.profiles.schema import Profile
 from conformance.results import Verdict
 from conformance.scenarios.compare import entity_differences
@@ -169,7 +169,8 @@ def verify_messages(
                         _read(message, item, profiles[receiver], agents[receiver], inputs)
                     )
                 item.input_error = _function_mismatch(item, message)
-                item.sent = algorithms_in(item.validation.layers)
+                layers = item.validation.layers
+                item.sent = with_format(message, algorithms_in(layers), layers)
                 item.undeclared = undeclared(item.sent, profiles[product])
         finally:
             for agent in agents.values():
