@@ -111,13 +111,17 @@ def _no_certificate(lookup: SuiteLookup | None = None) -> Observation:
 
 def test_a_senders_own_failed_lookup_rests_on_the_directorys_assumed_layout() -> None:
     cell = _failed("tool", "openssl", {}, function="first-contact", failed_at="sender")
-    looks_up = SimpleNamespace(recipient_certificate="directory")
+    looks_up = SimpleNamespace(profile=load_profile("mmua"))  # looks up itself
     found = rests_on(cell, _no_certificate(), _seat(looks_up), _seat(object()))
     assert [(r.kind, r.fact, r.reason) for r in found] == [
         ("directory-layout", what, why) for what, why in ASSUMED
     ]
     # a sender that never looks up fails with any directory: its verdict rests on none
-    manual = SimpleNamespace(recipient_certificate="manual")
+    mmua = load_profile("mmua")
+    never = mmua.model_copy(
+        update={"send": mmua.send.model_copy(update={"recipient_certificate": "manual"})}
+    )
+    manual = SimpleNamespace(profile=never)
     assert rests_on(cell, _no_certificate(), _seat(manual), _seat(object())) == []
 
 

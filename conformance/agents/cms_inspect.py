@@ -82,10 +82,10 @@ def _signer_certificate(parts: SignedParts) -> x509.Certificate | None:
     return None
 
 
-# The parts of the last few structures: an agent asks of the same CMS its algorithms and
-# then its signer (a BER one from NSS takes asn1crypto's slower path). The parts are
-# immutable; the facts built from them are each caller's own.
-_parsed = functools.lru_cache(maxsize=8)(parse)
+# The parts of the last few structures: an agent asks of the same CMS its algorithms, its
+# signer, the certificates it carries (a BER one from NSS takes asn1crypto's slower path).
+# The parts are immutable; the facts built from them are each caller's own.
+parsed = functools.lru_cache(maxsize=8)(parse)
 
 
 def inspect(data: bytes) -> CmsFacts:
@@ -93,7 +93,7 @@ def inspect(data: bytes) -> CmsFacts:
 
     Each call returns its own facts (callers may change them).
     """
-    info = _parsed(data)
+    info = parsed(data)
     name = _TYPE_NAMES.get(info.content_type)
     content = info.content
     facts = CmsFacts(name or info.content_type)

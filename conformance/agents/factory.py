@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -14,22 +14,24 @@ from conformance.agents.command import CommandAgent
 from conformance.agents.profiled import ProfileAgent
 from conformance.agents.recipients import refusal
 from conformance.check.policy import DEFAULT_POLICY
-from conformance.core.vocabulary import Capabilities, CertificateSource
+from conformance.core.vocabulary import Capabilities
 from conformance.profiles.schema import Profile
 from conformance.smime.options import Limits
 
 
 @dataclass
 class _Named:
-    """A real engine under its profile's id, doing the functions its profile declares."""
+    """A real engine under its profile's id, doing the functions its profile declares. The
+    profile is also what a verdict may rest on (matrix.cell.rests_on): the choices the
+    harness makes for the engine (an algorithm it sends) are assumed where it says so."""
 
     inner: Agent
-    id: str
-    caps: Capabilities
-    recipient_certificate: CertificateSource = "manual"
-    # Its profile, whose facts a verdict may rest on (matrix.cell.rests_on): the choices the
-    # harness makes for the engine (an algorithm it sends) are assumed where it says so.
-    profile: Profile | None = None
+    profile: Profile
+    id: str = field(init=False)
+    caps: Capabilities = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id, self.caps = self.profile.id, self.profile.capabilities()
 
     def capabilities(self) -> Capabilities:
         return self.caps
@@ -38,7 +40,7 @@ class _Named:
         return self.inner.version()
 
     def send(self, request: SendRequest) -> SendResult:
-        refused = refusal(request, self.id, self.recipient_certificate)
+        refused = refusal(request, self.id, self.profile.send.recipient_certificate)
         return refused if refused is not None else self.inner.send(request)
 
     def receive(self, request: ReceiveRequest) -> Reception:
@@ -96,7 +98,7 @@ def make_agent(
     module, name = _REAL_ENGINES[engine.type]
     kind = getattr(importlib.import_module(module), name)  # imported only when used
     inner: Agent = kind(options, sub, timeout=engine.timeout_s)
-    return _Named(inner, profile.id, caps, profile.send.recipient_certificate, profile)
+    return _Named(inner, profile)
 
 
 def close_agent(agent: Agent) -> None:

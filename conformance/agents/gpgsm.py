@@ -33,7 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from conformance import pem_files
-from conformance.agents import mime_wrap
+from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest, SendResult
 from conformance.agents.recipients import OnBehalf, looked_up, needs_lookup
 from conformance.agents.tool_agent import (
@@ -517,7 +517,7 @@ def _carried(cms: bytes) -> list[x509.Certificate]:
     """The certificates a signed message carries (the one CMS reader); none for what it
     cannot read, which the verification itself then reports."""
     try:
-        content = core_cms.parse(cms).content
+        content = cms_inspect.parsed(cms).content
     except core_cms.CmsError:
         return []
     if not isinstance(content, core_cms.SignedParts):
@@ -536,7 +536,7 @@ def _oaep_for_reader(cms: bytes | None, reader: Party) -> str:
     if cms is None:
         return ""
     try:
-        content = core_cms.parse(cms).content
+        content = cms_inspect.parsed(cms).content
     except core_cms.CmsError:
         return ""
     if not isinstance(content, core_cms.EnvelopedParts):

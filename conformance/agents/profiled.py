@@ -166,12 +166,6 @@ class ProfileAgent:
     def version(self) -> str:
         return suite_engine_version(__version__, self.profile.id)
 
-    @property
-    def recipient_certificate(self) -> str:
-        """How it finds a recipient's certificate (send.recipient_certificate): `directory`
-        when it looks the recipient up itself."""
-        return self.profile.send.recipient_certificate
-
     def refusing_facts(self, used: Mapping[str, Sequence[str]]) -> dict[str, str]:
         """Per kind of algorithm a message used (`used`: Cell.sent) that its profile
         refuses, one the run's policy allows, the fact that refuses it (accepts.smime.<field>,

@@ -249,9 +249,12 @@ def rests_on(
     found no certificate, the suite directory's layout, partly assumed (tree.ASSUMED)."""
     if not cell.observed or cell.verdict != "fail":
         return []
+    # A real engine's agent carries its profile too (factory._Named): its choices are facts
+    # of that profile, assumed where its provenance says so.
+    profile: Profile | None = getattr(sender.agent, "profile", None)
     if cell.failed_at == "sender":
         sent = obs.send
-        own = getattr(sender.agent, "recipient_certificate", "directory") == "directory"
+        own = profile is None or profile.send.recipient_certificate == "directory"
         if (
             own
             and cell.function in FIRST_CONTACT
@@ -270,9 +273,6 @@ def rests_on(
         return []
     found: list[RestsOn] = []
     used = algorithms(cell.sent)
-    # A real engine's agent carries its profile too (factory._Named): its choices are facts
-    # of that profile, assumed where its provenance says so.
-    profile: Profile | None = getattr(sender.agent, "profile", None)
     chose = declared(profile) if profile is not None else {}
     if isinstance(receiver.agent, ProfileAgent):
         refused = receiver.agent.refusing_facts(used)
