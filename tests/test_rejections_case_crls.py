@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from test_rejections_path_cases import _carried
+from rejections_support import RecordingAgent, carried
 
-from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.agents.factory import close_agent, make_agent
-from conformance.core.vocabulary import Capabilities
 from conformance.pki import TestPKI, load_pki
 from conformance.pki.defects import CRL_NEXT_UPDATE, CRL_THIS_UPDATE
 from conformance.profiles.loader import load_profile
@@ -56,7 +54,7 @@ def _made(case_id: str, producer: str, pki: TestPKI) -> Hostile:
 
 def _issuer(hostile: Hostile) -> x509.Certificate:
     """The certificate that issued the signer's, carried in the message."""
-    signer, others = _carried(hostile)
+    signer, others = carried(hostile.message)
     (issuer,) = [c for c in others if c.subject == signer.issuer]
     return issuer
 
@@ -103,39 +101,16 @@ def test_no_other_case_gives_a_crl(pki: TestPKI) -> None:
         assert _made(case.id, case.producers[0], pki).crls == (), case.id
 
 
-class _Recording:
-    """The reference agent, recording each request with the bytes of every CRL file it
-    named at the time (the runner removes the case's files once the receiver answered)."""
-
-    def __init__(self, inner: Agent) -> None:
-        self.inner = inner
-        self.id = inner.id
-        self.seen: list[tuple[ReceiveRequest, list[bytes]]] = []
-
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities()
-
-    def version(self) -> str:
-        return self.inner.version()
-
-    def send(self, request: SendRequest) -> SendResult:
-        return self.inner.send(request)
-
-    def receive(self, request: ReceiveRequest) -> Reception:
-        self.seen.append((request, [p.read_bytes() for p in request.crls]))
-        return self.inner.receive(request)
-
-
 @pytest.fixture(scope="module")
-def recording() -> Iterator[_Recording]:
+def recording() -> Iterator[RecordingAgent]:
     agent = make_agent(load_profile("reference"))
-    yield _Recording(agent)
+    yield RecordingAgent(agent)
     close_agent(agent)
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
 def test_the_receiver_gets_the_case_s_crl_with_the_hostile_message_only(
-    case_id: str, pki: TestPKI, recording: _Recording, tmp_path: Path
+    case_id: str, pki: TestPKI, recording: RecordingAgent, tmp_path: Path
 ) -> None:
     """The valid message is read with the PKI's CRLs alone; the hostile one with the PKI's
     and the case's issuer's, whose file is gone once the receiver answered; the evidence

@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from test_rejections_path_cases import _carried, _signed
+from rejections_support import carried, signed_parts
 
 from conformance.agents.base import Agent, ReceiveRequest
 from conformance.agents.factory import close_agent, make_agent
@@ -80,7 +80,7 @@ def test_the_reissued_certificate_differs_only_by_its_usage(
     hostile = _hostile(case_id, producer, pki)
     assert hostile.sender == SENDER
     real = pki.identity(SENDER).certificate("sign")
-    reissued, others = _carried(hostile)
+    reissued, others = carried(hostile.message)
     assert reissued.public_key() == real.public_key()
     assert (reissued.subject, reissued.issuer) == (real.subject, real.issuer)
     assert reissued.serial_number != real.serial_number  # a store keys on issuer and serial
@@ -116,7 +116,7 @@ def test_the_letter_is_signed_with_the_author_s_real_key(
     """The signature itself is the author's, whoever produced the message: only the
     certificate's purpose is wrong."""
     hostile = _hostile(case_id, producer, pki)
-    (signer,) = _signed(hostile).signers
+    (signer,) = signed_parts(hostile.message).signers
     assert signer.signed_attrs is not None
     public = pki.identity(SENDER).certificate("sign").public_key()
     assert isinstance(public, rsa.RSAPublicKey)

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rejections_support import carried, signed_parts
 
 from conformance.agents.base import ReceiveRequest
 from conformance.agents.factory import close_agent, make_agent
-from conformance.core import cms as core_cms
 from conformance.core import mime, oids
 from conformance.pki import TestPKI, load_pki
 from conformance.profiles.loader import load_profile
@@ -39,29 +39,6 @@ CRITICAL = "defective-unknown-critical-extension"
 @pytest.fixture(scope="module")
 def pki() -> TestPKI:
     return load_pki()
-
-
-def _signed(hostile: Hostile) -> core_cms.SignedParts:
-    top = mime.read(hostile.message)
-    entity = top.children[1] if top.content_type == "multipart/signed" else top
-    data = entity.decoded()
-    assert data is not None
-    signed = core_cms.parse(data).content
-    assert isinstance(signed, core_cms.SignedParts)
-    return signed
-
-
-def _carried(hostile: Hostile) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    """The signer's certificate (the one its SignerIdentifier names) and the others carried."""
-    signed = _signed(hostile)
-    certificates = [x509.load_der_x509_certificate(c) for c in signed.certificates]
-    sid = signed.signers[0].sid
-    (signer,) = [
-        c
-        for c in certificates
-        if (c.serial_number, c.issuer.public_bytes()) == (sid.serial, sid.issuer)
-    ]
-    return signer, [c for c in certificates if c is not signer]
 
 
 def _validate(pki: TestPKI, signer: x509.Certificate, others: list[x509.Certificate]) -> str:
@@ -88,7 +65,7 @@ def test_the_forged_certificate_is_issued_by_a_colleague_s_end_entity_key(
     )
     author, colleague = pki.identity(SENDER), pki.identity(COLLEAGUE)
     real, issuer = author.certificate("sign"), colleague.certificate("sign")
-    forged, others = _carried(hostile)
+    forged, others = carried(hostile.message)
     assert hostile.sender == COLLEAGUE
     assert forged.subject == real.subject and _email(forged) == _email(real) == [author.email]
     assert forged.issuer == issuer.subject and forged.serial_number != real.serial_number
@@ -114,7 +91,7 @@ def test_the_reissued_certificate_differs_only_by_an_unknown_critical_extension(
         BY_ID[CRITICAL], producer=producer, pki=pki, sender=SENDER, recipient=RECIPIENT
     )
     real = pki.identity(SENDER).certificate("sign")
-    reissued, others = _carried(hostile)
+    reissued, others = carried(hostile.message)
     assert reissued.public_key() == real.public_key()
     assert (reissued.subject, reissued.issuer) == (real.subject, real.issuer)
     assert reissued.serial_number != real.serial_number  # a store keys on issuer and serial
@@ -138,7 +115,7 @@ def test_the_reissued_certificate_signs_with_the_author_s_real_key(pki: TestPKI)
     hostile = make_hostile(
         BY_ID[CRITICAL], producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT
     )
-    signer = _signed(hostile).signers[0]
+    signer = signed_parts(hostile.message).signers[0]
     assert signer.signed_attrs is not None
     public = pki.identity(SENDER).certificate("sign").public_key()
     assert isinstance(public, rsa.RSAPublicKey)
@@ -160,7 +137,7 @@ def test_drawn_issuers_are_other_colleagues_end_entity_keys(
     hostile = make_hostile(
         BY_ID[ISSUED], producer="reference", pki=pki, sender=SENDER, recipient=RECIPIENT, data=data
     )
-    forged, others = _carried(hostile)
+    forged, others = carried(hostile.message)
     colleague = pki.identity(hostile.sender)
     assert hostile.sender not in (SENDER, RECIPIENT) and colleague.is_valid
     issuer = next(c for c in others if c.subject == forged.issuer)
@@ -202,7 +179,7 @@ def _under_own_ca(
     assert hostile.sender == SENDER
     author = pki.identity(SENDER)
     real = author.certificate("sign")
-    signer, others = _carried(hostile)
+    signer, others = carried(hostile.message)
     (ca,) = [c for c in others if c.subject == signer.issuer]
     # The author's own key, name and address; a serial of its own; issued by a CA with a
     # name no real CA has, so that no other path exists.
@@ -280,7 +257,7 @@ def test_the_letter_under_a_broken_path_is_signed_with_the_author_s_real_key(
 ) -> None:
     """Only the path is wrong: the signature is the author's, over the attributes' SET OF."""
     hostile, _, _, _ = _under_own_ca(case_id, producer, pki)
-    signer = _signed(hostile).signers[0]
+    signer = signed_parts(hostile.message).signers[0]
     assert signer.signed_attrs is not None and signer.digest_oid == oids.SHA256
     public = pki.identity(SENDER).certificate("sign").public_key()
     assert isinstance(public, rsa.RSAPublicKey)

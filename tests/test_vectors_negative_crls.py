@@ -15,12 +15,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
+from rejections_support import RecordingAgent, carried
 
-from conformance.agents.base import Agent, ReceiveRequest, Reception, SendRequest, SendResult
-from conformance.agents.factory import close_agent, make_agent
-from conformance.core import cms as core_cms
-from conformance.core import mime
-from conformance.core.vocabulary import Capabilities
+from conformance.agents.factory import make_agent
 from conformance.errors import UserError
 from conformance.profiles.schema import Profile
 from conformance.vectors import export as export_module
@@ -62,22 +59,6 @@ def _with_crls(manifest: ExportManifest) -> list[NegativeVector]:
     return [n for n in manifest.negatives if n.crls]
 
 
-def _signer_and_others(message: bytes) -> tuple[x509.Certificate, list[x509.Certificate]]:
-    """The signer's certificate (the one its SignerIdentifier names) and the others carried."""
-    top = mime.read(message)
-    entity = top.children[1] if top.content_type == "multipart/signed" else top
-    data = entity.decoded()
-    assert data is not None
-    signed = core_cms.parse(data).content
-    assert isinstance(signed, core_cms.SignedParts)
-    carried = [x509.load_der_x509_certificate(c) for c in signed.certificates]
-    sid = signed.signers[0].sid
-    (signer,) = [
-        c for c in carried if (c.serial_number, c.issuer.public_bytes()) == (sid.serial, sid.issuer)
-    ]
-    return signer, [c for c in carried if c is not signer]
-
-
 def test_the_three_cases_export_their_issuer_s_crl(exported: Path) -> None:
     """Each of the three cases, per producer, has one CRL file beside its message, named as
     the run's evidence names it, listed by the manifest, in the name of the certificate
@@ -92,7 +73,7 @@ def test_the_three_cases_export_their_issuer_s_crl(exported: Path) -> None:
         stem = negative.file.removesuffix(".eml")
         assert negative.crls == [f"{stem}.crl1.pem"]
         crl = x509.load_pem_x509_crl((exported / negative.crls[0]).read_bytes())
-        signer, others = _signer_and_others((exported / negative.file).read_bytes())
+        signer, others = carried((exported / negative.file).read_bytes())
         (issuer,) = [c for c in others if c.subject == signer.issuer]
         public = issuer.public_key()
         assert isinstance(public, rsa.RSAPublicKey)
@@ -117,39 +98,14 @@ def test_an_earlier_export_s_crls_are_removed_first(exported: Path, tmp_path: Pa
     assert mine.exists()
 
 
-class _Recording:
-    """An agent that records each request with the bytes of every CRL file it names."""
-
-    def __init__(self, inner: Agent) -> None:
-        self.inner = inner
-        self.id = inner.id
-        self.seen: list[tuple[ReceiveRequest, list[bytes]]] = []
-
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities()
-
-    def version(self) -> str:
-        return self.inner.version()
-
-    def send(self, request: SendRequest) -> SendResult:
-        return self.inner.send(request)
-
-    def receive(self, request: ReceiveRequest) -> Reception:
-        self.seen.append((request, [Path(p).read_bytes() for p in request.crls]))
-        return self.inner.receive(request)
-
-    def close(self) -> None:
-        close_agent(self.inner)
-
-
 @pytest.fixture
-def recording(monkeypatch: pytest.MonkeyPatch) -> list[_Recording]:
+def recording(monkeypatch: pytest.MonkeyPatch) -> list[RecordingAgent]:
     """verify's receivers, each wrapped in a recording agent."""
-    made: list[_Recording] = []
+    made: list[RecordingAgent] = []
     real = make_agent
 
-    def make(profile: Profile, *, workdir: Path | None = None) -> _Recording:
-        agent = _Recording(real(profile, workdir=workdir))
+    def make(profile: Profile, *, workdir: Path | None = None) -> RecordingAgent:
+        agent = RecordingAgent(real(profile, workdir=workdir))
         made.append(agent)
         return agent
 
@@ -178,7 +134,7 @@ def _negative_manifest(exported: Path, work: Path, *, crls: bool) -> Path:
 
 
 def test_verify_gives_a_message_s_crls_beside_the_identities(
-    exported: Path, recording: list[_Recording], tmp_path: Path
+    exported: Path, recording: list[RecordingAgent], tmp_path: Path
 ) -> None:
     """The receiver is given the identities' CRLs and the message's own; reference refuses
     each for its path rule; the evidence keeps the CRLs given."""
@@ -206,7 +162,7 @@ def test_verify_gives_a_message_s_crls_beside_the_identities(
 
 
 def test_a_manifest_without_crls_still_loads_and_verifies(
-    exported: Path, recording: list[_Recording], tmp_path: Path
+    exported: Path, recording: list[RecordingAgent], tmp_path: Path
 ) -> None:
     """An export manifest written before `crls` loads (none listed); a verify manifest
     without them gives the receivers the identities' CRLs alone."""

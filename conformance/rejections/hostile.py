@@ -151,6 +151,11 @@ class Hostile:
     recipient: str
     crls: tuple[bytes, ...] = ()
 
+    def crl_files(self, stem: str) -> list[tuple[str, bytes]]:
+        """Its CRLs as the files beside `stem` (its message's name without .eml) that the
+        rejection evidence and the vendor kit's negative vectors write: STEM.crlN.pem."""
+        return [(f"{stem}.crl{i}.pem", crl) for i, crl in enumerate(self.crls, 1)]
+
     @property
     def variant(self) -> str:
         """The variant line in English (evidence files, vectors)."""

@@ -125,10 +125,10 @@ class _Evidence:
         crls: list[str] = []
         if attempt.hostile is not None:
             self.write(f"{prefix}.hostile.eml", attempt.hostile.message, paths)
-            for index, crl in enumerate(attempt.hostile.crls, 1):
-                self.write(f"{prefix}.crl{index}.pem", crl, paths)
+            for name, crl in attempt.hostile.crl_files(prefix):
+                self.write(name, crl, paths)
                 issuer = x509.load_pem_x509_crl(crl).issuer.rfc4514_string()
-                crls.append(f"{prefix}.crl{index}.pem (issuer {issuer}; as {_crl_name(crl)})")
+                crls.append(f"{name} (issuer {issuer}; as {_crl_name(crl)})")
         reception = attempt.reception
         if reception is not None:
             status = json.dumps(reception.status.to_json(), indent=2).encode("utf-8")

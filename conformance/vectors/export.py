@@ -313,9 +313,10 @@ def _export_negatives(
             rel = f"{stem}.eml"
             (out / rel).parent.mkdir(parents=True, exist_ok=True)
             (out / rel).write_bytes(found.hostile.message)
-            crls = [f"{stem}.crl{i}.pem" for i, _ in enumerate(found.hostile.crls, 1)]
-            for name, crl in zip(crls, found.hostile.crls, strict=True):
+            crls = []
+            for name, crl in found.hostile.crl_files(stem):
                 (out / name).write_bytes(crl)
+                crls.append(name)
             manifest.negatives.append(
                 NegativeVector(
                     file=rel,
