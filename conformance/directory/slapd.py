@@ -113,6 +113,7 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
     if port and port_in_use(host, port):
         raise RuntimeError(f"{host}:{port} is already in use")
     work = Path(tempfile.mkdtemp(prefix="osm-slapd-"))
+    process: subprocess.Popen[bytes] | None = None
     try:
         config = _config(work, tree.base)
         _load(config, tree, work)
@@ -134,12 +135,13 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
                 if port or attempt == 2:
                     raise
                 continue
-            try:
-                yield Endpoint(host, chosen, tree.base)
-            finally:
-                stop_child(process, STOP_TIMEOUT_S)
+            yield Endpoint(host, chosen, tree.base)
             return
     finally:
+        # Stopped (and waited for) before its folder goes, whatever ended the block: a
+        # SIGTERM while it was starting included, or slapd would still write in it.
+        if process is not None:
+            stop_child(process, STOP_TIMEOUT_S)
         shutil.rmtree(work, ignore_errors=True)
 
 
