@@ -15,8 +15,10 @@ import os
 import pwd
 import smtplib
 import ssl
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mail_support import ServerTLS, listening, self_signed, server_tls
@@ -216,3 +218,23 @@ def test_missing_names_the_user_dovecot_lacks(monkeypatch: pytest.MonkeyPatch) -
     assert dovecot.missing() == (
         "no 'dovenull' user: Dovecot is not set up (apt-get install dovecot-imapd)"
     )
+
+
+def test_an_interrupted_start_stops_dovecot_before_its_folder_goes(
+    tls: ServerTLS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SIGTERM (unwound as Ctrl-C) while Dovecot starts: Dovecot runs in a session of its
+    own, which gets no signal of ours, so serve stops it, and removes its folder."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def interrupted(process: subprocess.Popen[bytes], *args: Any, **kwargs: Any) -> None:
+        started.append(process)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dovecot, "wait_listening", interrupted)
+    with pytest.raises(KeyboardInterrupt), dovecot.serve(USERS, tls_cert=tls.cert, tls_key=tls.key):
+        pass
+    (process,) = started
+    assert process.poll() is not None, "Dovecot outlived the interrupted start"
+    argv = [str(a) for a in process.args]  # type: ignore[union-attr]
+    assert not Path(argv[argv.index("-c") + 1]).parent.exists(), "Dovecot's folder is left"

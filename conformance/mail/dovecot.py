@@ -317,6 +317,9 @@ def serve(
                 if attempt == 2 or imap_port:
                     raise
                 continue
+            except BaseException:  # a SIGTERM or Ctrl-C while it starts: its own session
+                _stop(process, ports)  # gets no signal of ours, so it is stopped here
+                raise
             try:
                 yield DovecotStore(
                     users,
