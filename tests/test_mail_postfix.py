@@ -447,3 +447,28 @@ def test_the_pki_server_certificate_is_the_default_when_there() -> None:
         "localhost.pem",
         "localhost.key.pem",
     )
+
+
+@needs_postfix
+def test_an_interrupted_start_stops_postfix_before_its_folder_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SIGTERM (unwound as Ctrl-C) as Postfix has just started: its master leads a
+    session of its own, which gets no signal of ours, so the hop stops it."""
+    real = postfix._start
+    seen: list[tuple[Path, int | None]] = []
+
+    def interrupted(work: Path) -> None:
+        real(work)
+        seen.append((work, postfix._master_pid(work)))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(postfix, "_start", interrupted)
+    with (
+        pytest.raises(KeyboardInterrupt),
+        postfix.postfix_hop(Endpoint("127.0.0.1", free_port()), HopSettings()),
+    ):
+        pass
+    ((work, pid),) = seen
+    assert pid is not None and not postfix._alive(pid), "Postfix outlived the interrupted start"
+    assert not work.exists(), "Postfix's folder is left"

@@ -271,6 +271,9 @@ def postfix_hop(
                 if attempt == 2:
                     raise
                 continue
+            except BaseException:  # a SIGTERM or Ctrl-C while it starts: its master leads
+                _stop(work)  # a session of its own, which gets no signal of ours
+                raise
             try:
                 yield Endpoint(LOOPBACK, listen, "smtp")
             finally:
