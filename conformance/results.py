@@ -198,6 +198,11 @@ class WaiverNote(_Model):
     where: str = Field(description="the waiver in its file, FILE:LINE")
 
 
+# Where an example that did not go through (the basic one, a counterexample) stopped: the
+# sender did not send, the route did not deliver, or the receiver did not read it as sent.
+FailedAt = Literal["sender", "route", "receiver"]
+
+
 class Counterexample(_Model):
     description: str = Field(description="what the failing example was, in English")
     description_fr: str | None = Field(
@@ -206,6 +211,18 @@ class Counterexample(_Model):
     )
     reason: str
     evidence: list[str] = Field(default_factory=list)
+    failed_at: FailedAt | None = Field(
+        default=None,
+        description="the side the failing example stopped at, as Cell.failed_at: the sender "
+        "did not send it, the route did not deliver it, or the receiver did not read it as "
+        "sent (the reason is that side's answer); null in results.json written before it",
+    )
+    repeated: bool | None = Field(
+        default=None,
+        description="whether the example failed again when the search replayed it (false: "
+        "what was observed stands, but did not happen again; the reason then says so); null "
+        "in results.json written before it",
+    )
 
 
 # Why the suite looked a recipient up on a tool's behalf (SuiteLookup.why), and how the
@@ -246,10 +263,6 @@ class SuiteLookup(_Model):
         default=None, description="the failure's reason (English, naming the address)"
     )
 
-
-# Where a basic example that did not go through stopped: the sender did not send, the
-# route did not deliver, or the receiver did not read it as sent.
-FailedAt = Literal["sender", "route", "receiver"]
 
 # Why nothing of the products was observed in a cell (NotObserved.kind): an engine not
 # installed or built here, a hop of the route that cannot run here, the suite's directory
@@ -460,6 +473,12 @@ class KeyTransportChange(_Model):
     )
 
 
+# How a case the receiver passed (outcome refuses) passed, as the judge decided it
+# (rejections.judge): it refused the message, or delivered it and the policy only warns
+# while it claimed a service the attack breaks, or delivered it without those services.
+Passed = Literal["refused", "tolerated", "withheld"]
+
+
 class RejectionCaseResult(_Model):
     """One case of a rejection cell: the hostile message a receiver got and what it did."""
 
@@ -494,6 +513,14 @@ class RejectionCaseResult(_Model):
         "message again when it was replayed (false: an intermittent acceptance, e.g. openssl "
         "decrypting with a random key whose padding happened to be valid; it still stands); "
         "null when the case was not accepted, or in results.json written before it",
+    )
+    passed: Passed | None = Field(
+        default=None,
+        description="how a case the receiver passed (outcome refuses) passed: refused (it "
+        "answered with an error), tolerated (it delivered the message claiming a service the "
+        "attack breaks, and the policy only warns), withheld (it delivered the message "
+        "without the services the attack breaks, or without the one `expected` withholds); "
+        "null for the other outcomes, and in results.json written before it",
     )
 
 

@@ -191,6 +191,8 @@ def _judge(
         description_fr=described.fr,
         reason=reason or "",
         evidence=paths,
+        failed_at=failing.failed_at,
+        repeated=found.repeated,
     )
 
 

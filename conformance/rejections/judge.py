@@ -6,7 +6,8 @@ receiver shows, so a status that claims authentication for a forged message
 is a false accept whatever else it says. The outcome is pass-oriented:
 `refuses` is "no false accept" (it is also given, with the reason saying so,
 when the case's policy only warns and the receiver accepted); `accepts` names
-the services wrongly claimed.
+the services wrongly claimed. How a `refuses` passed (refused, tolerated,
+withheld) is recorded beside the reason, for the pages to word it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from conformance.rejections.model import Policy, RejectionCase, withheld_service
+from conformance.results import Passed
 from conformance.status import ErrorCode, Status
 
 __all__ = ["OUTCOMES", "Judgement", "Outcome", "judge"]
@@ -32,6 +34,8 @@ class Judgement:
     outcome: Outcome
     claimed: tuple[str, ...]  # the services wrongly claimed (accepts only)
     reason: str
+    # how a refuses passed (RejectionCaseResult.passed): the reason says it in English
+    passed: Passed | None = None
 
 
 def _said(status: Status) -> str:
@@ -83,7 +87,8 @@ def judge(
     claimed = tuple(s for s in forbidden if s in held)
     if expectation == "warn":
         tolerated = "tolerated" if claimed else "refused"
-        return Judgement("refuses", (), f"{tolerated} (warn under {policy}): {_said(status)}")
+        said = f"{tolerated} (warn under {policy}): {_said(status)}"
+        return Judgement("refuses", (), said, _passed(status, tolerated=bool(claimed)))
     if claimed:
         return Judgement(
             "accepts",
@@ -91,4 +96,14 @@ def judge(
             f"false accept ({expectation} under {policy}): claimed {', '.join(claimed)}; "
             + _said(status),
         )
-    return Judgement("refuses", (), f"{expectation} under {policy}: {_said(status)}")
+    said = f"{expectation} under {policy}: {_said(status)}"
+    return Judgement("refuses", (), said, _passed(status, tolerated=False))
+
+
+def _passed(status: Status, *, tolerated: bool) -> Passed:
+    """How a receiver whose answer was `status` passed: refused when it answered an error;
+    else it delivered the message, with a service the attack breaks that the policy
+    `tolerated` (warn), or without the services the case forbids."""
+    if status.primary_error() is not None:
+        return "refused"
+    return "tolerated" if tolerated else "withheld"

@@ -443,6 +443,7 @@ def run_case(
         variant_fr=basic.hostile.wording.fr if basic.hostile is not None else None,
         claimed=list(basic.judgement.claimed),
         reason=basic.judgement.reason,
+        passed=basic.judgement.passed,
         evidence=evidence.attempt(prefix, basic, expected, _control_line(control.change)),
         examples=1,
         key_transport=control.change,
@@ -464,6 +465,7 @@ def run_case(
         result.variant_fr = found.hostile.wording.fr if found.hostile is not None else None
         result.claimed = list(found.judgement.claimed)
         result.reason = as_observed(found.judgement.reason, repeated)
+        result.passed = found.judgement.passed
         result.repeated = repeated if found.judgement.outcome == "accepts" else None
         result.seed = seed
         shrunk = evidence.attempt(

@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from conformance.core.vocabulary import Measurement
 from conformance.report.i18n import Translator
 from conformance.report.views import AgentView, delivered_services
 from conformance.results import (
+    Passed,
     RejectionCaseInfo,
     RejectionCaseResult,
     RejectionCell,
@@ -48,10 +50,14 @@ MEASURE_ORDER: tuple[Measurement, ...] = (
     "model",
 )
 # What the judge says of a warn case the receiver delivered with the services the attack
-# breaks (rejections.judge): passed only because the policy tolerates it.
+# breaks (rejections.judge): passed only because the policy tolerates it. Read only from a
+# results.json written before RejectionCaseResult.passed.
 _TOLERATED = re.compile(r"^tolerated \(warn under ")
 # The file names of the evidence of the variant the search kept (rejections.run).
 _KEPT = ".shrunk."
+# How a cell passed none of whose cases was refused: every passing case delivered the
+# message, one at least tolerated by the policy, or all without the broken services.
+Delivered = Literal["tolerated", "withheld"]
 
 
 def measure_group(measurement: str | None) -> str:
@@ -76,6 +82,8 @@ class CaseView:
     # the badge's word for an acceptance that did not happen again on replay
     # (RejectionCaseResult.repeated false): it stands, but is intermittent; None otherwise
     intermittent_as: str | None = None
+    # how the case passed (`passed`): what passed_as words; None when it did not pass
+    passed: Passed | None = None
 
     @property
     def word(self) -> str | None:
@@ -124,8 +132,10 @@ class RefusalCellView:
     cls: str
     cell: RejectionCell | None
     cases: list[CaseView]
-    # refuses, yet no case was refused: how every passing case passed (CaseView.passed_as)
+    # refuses, yet no case was refused: how every passing case passed (CaseView.passed_as),
+    # in a word and as the kind the headline counts
     passed_as: str | None = None
+    passed: Delivered | None = None
     # accepts, but no accepted case was accepted again on replay (RejectionCell.intermittent)
     intermittent_as: str | None = None
 
@@ -188,7 +198,7 @@ class RefusalModel:
                 cell = cells.get((receiver, cls))
                 cases = [self._case(r, infos.get(r.case)) for r in (cell.cases if cell else [])]
                 view = RefusalCellView(f"r-{i}-{j}", receiver, name, cls, cell, cases)
-                view.passed_as = self._cell_passed_as(view)
+                view.passed, view.passed_as = self._cell_passed(view)
                 if cell is not None and cell.intermittent:
                     view.intermittent_as = t("ref.intermittent")
                 views.append(view)
@@ -204,40 +214,47 @@ class RefusalModel:
             else ""
         )
         intermittent = result.outcome == "accepts" and result.repeated is False
+        passed = passed_by(result)
         return CaseView(
             result,
             info,
             title or result.case,
             explanation,
-            self._passed_as(result),
+            self._passed_as(result, passed),
             self.t("ref.intermittent") if intermittent else None,
+            passed,
         )
 
-    def _passed_as(self, result: RejectionCaseResult) -> str | None:
-        """The badge's word for a case passed by delivering the message (its answer in the
-        reason is `delivered, services: ...`), from what results.json holds."""
-        if result.outcome != "refuses" or delivered_services(result.reason) is None:
+    def _passed_as(self, result: RejectionCaseResult, passed: Passed | None) -> str | None:
+        """The badge's word for a case passed by delivering the message (`passed_by`):
+        tolerated by the policy, or without the service it withholds (`expected`), or
+        without the broken services; None for a refusal."""
+        if passed == "tolerated":
+            return self.t("ref.case_tolerated")
+        if passed != "withheld":
             return None
         what, _, service = result.expected.partition(":")
-        if what == "warn" and _TOLERATED.match(result.reason):
-            return self.t("ref.case_tolerated")
         if what == "withhold" and service:
             return self.t("ref.case_withheld_service", service=self.t.label("svc", service))
         return self.t("ref.case_withheld")
 
-    def _cell_passed_as(self, view: RefusalCellView) -> str | None:
-        """The mark's word for a refusing cell none of whose cases was refused: every passing
-        case delivered the message (`_passed_as`), so "refuses" would say what did not
-        happen. Their one word, else the weakest: tolerated by the policy if any was."""
+    def _cell_passed(self, view: RefusalCellView) -> tuple[Delivered | None, str | None]:
+        """How a refusing cell none of whose cases was refused passed, and the mark's word:
+        every passing case delivered the message (CaseView.passed), so "refuses" would say
+        what did not happen. Tolerated by the policy if any case was (the weakest), else
+        without the broken services; the word is their one word, else the kind's."""
         if view.verdict != "refuses":
-            return None
-        words = {k.passed_as for k in view.cases if k.result.outcome == "refuses"}
-        if not words or None in words:
-            return None
+            return None, None
+        passing = [k for k in view.cases if k.result.outcome == "refuses"]
+        if not passing or any(k.passed not in ("tolerated", "withheld") for k in passing):
+            return None, None
+        passed: Delivered = (
+            "tolerated" if any(k.passed == "tolerated" for k in passing) else "withheld"
+        )
+        words = {k.passed_as for k in passing}
         if len(words) == 1:
-            return words.pop()
-        tolerated = self.t("ref.case_tolerated")
-        return tolerated if tolerated in words else self.t("ref.case_withheld")
+            return passed, words.pop()
+        return passed, self.t(f"ref.case_{passed}")
 
     @property
     def present(self) -> bool:
@@ -258,19 +275,16 @@ class RefusalModel:
         case delivered) apart from the refusals, by how it passed (without the broken
         service, or tolerated by the policy), and the intermittent acceptances among the
         accepts. The refusals page's headline and a product sheet count alike."""
-        tolerated, withheld = self.t("ref.case_tolerated"), self.t("ref.case_withheld")
-        found: dict[tuple[str, str | None], HeadCount] = {}
+        found: dict[tuple[str, Delivered | None], HeadCount] = {}
         for c in cells:
             if c.cell is None:
                 continue
-            word = None
-            if c.passed_as is not None:
-                word = tolerated if c.passed_as == tolerated else withheld
-            count = found.setdefault((c.verdict, word), HeadCount(c.verdict, 0, word))
+            word = self.t(f"ref.case_{c.passed}") if c.passed is not None else None
+            count = found.setdefault((c.verdict, c.passed), HeadCount(c.verdict, 0, word))
             count.n += 1
             count.intermittent += c.cell.intermittent
-        order: list[tuple[str, str | None]] = [(v, None) for v in REFUSAL_SYMBOLS]
-        order[1:1] = [("refuses", withheld), ("refuses", tolerated)]
+        order: list[tuple[str, Delivered | None]] = [(v, None) for v in REFUSAL_SYMBOLS]
+        order[1:1] = [("refuses", "withheld"), ("refuses", "tolerated")]
         return [found[key] for key in order if key in found]
 
     def counts_by_measurement(self, agents: Mapping[str, AgentView]) -> list[MeasureCounts]:
@@ -304,3 +318,18 @@ class RefusalModel:
         delivered = any(k.passed_as for c in refusing for k in c.cases)
         some = "_passed" if delivered else ""
         return self.t(f"ref.product_none{some}.{measure_group(measurement)}")
+
+
+def passed_by(result: RejectionCaseResult) -> Passed | None:
+    """How a case passed (outcome refuses), as the judge recorded it (RejectionCaseResult.passed);
+    in a results.json written before it, as its reason says: a delivered answer (`delivered,
+    services: ...`) that the judge said tolerated under a warn policy, or without the broken
+    services; any other answer a refusal. None for a case that did not pass."""
+    if result.outcome != "refuses":
+        return None
+    if result.passed is not None:
+        return result.passed
+    if delivered_services(result.reason) is None:
+        return "refused"
+    warn = result.expected.partition(":")[0] == "warn"
+    return "tolerated" if warn and _TOLERATED.match(result.reason) else "withheld"

@@ -874,16 +874,28 @@ class ReportModel:
         return self.said_text(reason, cell.receiver if side in (None, "receiver") else None)
 
     def counterexample_said(self, reason: str, cell: Cell | None) -> Said:
-        """A failing example's reason (Counterexample.reason): whose answer it is is not
-        recorded for it, so the side is read from what `exchange` writes before it."""
+        """A failing example's reason (Counterexample.reason) as the answer of the side it
+        stopped at (Counterexample.failed_at), saying apart when it did not happen again on
+        replay (Counterexample.repeated; the reason's English note then left out). In a
+        results.json written before those were recorded, the side is read from what
+        `exchange` writes before the reason, and the replay from the note (`said_text`)."""
         if cell is None:
             return self.said_text(reason)
-        side: FailedAt = "receiver"
-        if reason.startswith(_SENDER_REFUSED):
-            side = "sender"
-        elif reason.startswith(_UNDELIVERED):
-            side = "route"
-        return self.answer(reason, cell, side)
+        ce = cell.counterexample
+        side = ce.failed_at if ce is not None else None
+        if side is None:
+            side = "receiver"
+            if reason.startswith(_SENDER_REFUSED):
+                side = "sender"
+            elif reason.startswith(_UNDELIVERED):
+                side = "route"
+        if ce is None or ce.repeated is None:
+            return self.answer(reason, cell, side)
+        if not ce.repeated:
+            reason = without_note(reason)[0]
+        said = self.answer(reason, cell, side)
+        said.not_repeated = not ce.repeated
+        return said
 
     def said_by_real(self, agent_id: str | None) -> bool:
         """Whether `agent_id`'s answers are real software's words (an engine's, an
