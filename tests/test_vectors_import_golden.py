@@ -278,8 +278,11 @@ def test_import_reads_the_negative_record(
     assert first.outcome == "accepts" and "signature valide affichée" in first.reason
     assert first.variant_fr == accepted["variant_fr"] != first.variant  # for French pages
     assert cases[(refused["case"], refused["producer"])].outcome == "refuses"
+    assert cases[(refused["case"], refused["producer"])].passed == "refused"
     tolerated = cases[(warn["case"], warn["producer"])]
     assert tolerated.outcome == "refuses" and "warn under osm-2008" in tolerated.reason
+    assert tolerated.passed == "tolerated"  # the page says tolerated, not refused
+    assert first.passed is None
     verdicts = {c.cls: c.verdict for c in data.rejections.cells if c.receiver == REAL}
     assert verdicts[accepted["class"]] == "accepts"
     summary = next(s for s in data.rejections.receivers if s.receiver == REAL)

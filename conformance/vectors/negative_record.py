@@ -18,6 +18,7 @@ from conformance.errors import UserError
 from conformance.rejections.model import CLASSES, POLICIES, Policy
 from conformance.rejections.run import case_infos, cell_verdict
 from conformance.results import (
+    Passed,
     RejectionCaseResult,
     RejectionCell,
     Rejections,
@@ -90,12 +91,15 @@ def negative_cells(
         seen[record.file] = record.where
         expected = negative.expected.get(policy, "refuse")
         said = f"tester's notes: {record.notes}" if record.notes else ""
+        passed: Passed | None
         if record.refused:
-            outcome, reason = "refuses", "refused (recorded by the tester)"
+            outcome, reason, passed = "refuses", "refused (recorded by the tester)", "refused"
         elif expected == "warn":
-            outcome, reason = "refuses", f"accepted; tolerated (warn under {policy})"
+            outcome, passed = "refuses", "tolerated"
+            reason = f"accepted; tolerated (warn under {policy})"
         else:
             outcome, reason = "accepts", f"accepted, where {policy} expects {expected}"
+            passed = None
         by_class.setdefault(negative.cls, []).append(
             RejectionCaseResult(
                 case=negative.case,
@@ -106,6 +110,7 @@ def negative_cells(
                 variant_fr=negative.variant_fr,
                 reason="; ".join(p for p in (reason, said) if p),
                 examples=1,
+                passed=passed,
             )
         )
     cells = []
