@@ -51,8 +51,10 @@ ENGINE_CANNOT_READ: dict[str, frozenset[str]] = {
     "pkijs": frozenset({"aes128-gcm", "aes256-gcm", "des-ede3-cbc", "rc2-40-cbc", "rc2-128-cbc"}),
 }
 # (sender engine, receiver engine) -> why the receiver cannot decrypt what the sender
-# encrypts: Go's pkcs7 writes the encryptedContent in BER constructed form, which gpgsm
-# 2.2.40 (libksba) misreads ("invalid padding"); the same bytes in primitive form decrypt.
+# encrypts: Go's pkcs7 writes the encryptedContent as a constructed [0] inside a
+# definite-length EncryptedContentInfo, which gpgsm 2.2.40 (libksba) reads only when that
+# length is indefinite ("invalid padding"); the same bytes with an indefinite
+# EncryptedContentInfo, or a primitive [0], decrypt.
 ENGINE_PAIR_CANNOT_DECRYPT: dict[tuple[str, str], str] = {
     ("go-pkcs7", "gpgsm"): "gpgsm misreads Go pkcs7's constructed encryptedContent",
 }

@@ -11,7 +11,10 @@ gpgsm's own revocation check is what the matrix measures; the harness adds no
 check of its own. gpgsm reads and writes raw CMS; mime_wrap adds the S/MIME
 MIME. gpgsm 2.2.40 has no OAEP and no AES-GCM: options asking for them make the
 send fail, and an envelope whose recipient info for the reader uses OAEP, which
-gpgsm answers as a missing secret key, reads unsupported-algorithm.
+gpgsm answers as a missing secret key, reads unsupported-algorithm. A padding
+error names the encoding libksba misreads when the envelope has it (a constructed
+encryptedContent in a definite-length EncryptedContentInfo, Go's pkcs7's), and
+never the padding value gpgsm prints, which changes at every run.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from asn1crypto import parser
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -80,6 +84,16 @@ NO_CRL_NOTE = "gpgsm: no CRL given: its CRL checks are off for this reception"
 _TRUST_BAD = ("TRUST_UNDEFINED", "TRUST_NEVER")
 # What gpgsm says when it could not decrypt the content-encryption key for any recipient.
 _NO_SESSION_KEY = re.compile(r"error getting encrypted session key")
+# What gpgsm says when the decrypted content does not end in CBC padding: "invalid padding
+# with value N" or "inconsistent padding", as the last byte of a garbled block falls, so
+# different from run to run; reasons say BAD_PADDING instead (the log keeps its words).
+_BAD_PADDING = re.compile(r"invalid padding with value \d+|inconsistent padding")
+BAD_PADDING = "[invalid or inconsistent padding]"
+SEGMENTED_CONTENT = (
+    "the envelope's encryptedContent is a constructed [0] (BER OCTET STRING segments) in an "
+    "EncryptedContentInfo of definite length: gpgsm (libksba) reads segments only in one of "
+    "indefinite length, so it took the segment headers for ciphertext"
+)
 
 
 def _status(result: ToolRun) -> list[list[str]]:
@@ -428,7 +442,8 @@ class GpgsmAgent(ToolAgent):
                 ev.notes.append(f"gpgsm --decrypt exited {result.returncode} after DECRYPTION_OKAY")
             return StepResult(out.read_bytes())
         text = result.text()
-        message = f"gpgsm --decrypt: {summary(result)}"
+        said = _BAD_PADDING.sub(BAD_PADDING, summary(result))
+        message = f"gpgsm --decrypt: {said}"
         if layer.kind == "authEnveloped-data" or re.search(
             r"unsupported|not supported|unknown (cipher|algorithm)|invalid cipher algorithm",
             text,
@@ -444,6 +459,9 @@ class GpgsmAgent(ToolAgent):
                     f"no session key: {summary(result)}"
                 )
                 return StepResult(None, [(ErrorCode.UNSUPPORTED_ALGORITHM, reason)])
+        if _BAD_PADDING.search(text) and _segmented_in_definite(layer.cms):
+            reason = f"gpgsm --decrypt: {SEGMENTED_CONTENT}: {said}"
+            return StepResult(None, [(ErrorCode.CANNOT_DECRYPT, reason)])
         if re.search(r"invalid object|ber error|der error|malformed|invalid CMS", text, re.I):
             return StepResult(None, [(ErrorCode.MALFORMED, message)])
         return StepResult(None, [(ErrorCode.CANNOT_DECRYPT, message)])
@@ -560,6 +578,37 @@ def _oaep_for_reader(cms: bytes | None, reader: Party) -> str:
     if not names or not all(n == "RSAES-OAEP" or n.startswith("rsa-oaep") for n in names):
         return ""
     return ", ".join(dict.fromkeys(names))
+
+
+def _elements(data: bytes) -> list[bytes]:
+    """The encodings of the elements one after another in `data` (asn1crypto's BER parser)."""
+    found = []
+    while data:
+        _, _, _, header, contents, trailer = parser.parse(data)
+        size = len(header) + len(contents) + len(trailer)
+        found.append(data[:size])
+        data = data[size:]
+    return found
+
+
+def _segmented_in_definite(cms: bytes | None) -> bool:
+    """Whether an EnvelopedData's encryptedContent is a constructed [0] (legitimate BER,
+    as Go's pkcs7 writes it) inside an EncryptedContentInfo of definite length. libksba 1.6
+    picks how to read the encryptedContent by the EncryptedContentInfo's length form, not by
+    the [0]'s (cms-parser.c parse_encrypted_content_info, cms.c read_encrypted_cont): it
+    reads segments only when that length is indefinite, else the [0]'s contents whole."""
+    if cms is None:
+        return False
+    try:
+        if not isinstance(cms_inspect.parsed(cms).content, core_cms.EnvelopedParts):
+            return False
+        explicit = _elements(parser.parse(cms)[4])[1]  # ContentInfo's content [0]
+        fields = _elements(parser.parse(parser.parse(explicit)[4])[4])  # EnvelopedData's
+        content_info = next(f for f in fields if f[0] == 0x30)  # after version, SET
+        content = _elements(parser.parse(content_info)[4])
+    except (ValueError, StopIteration, core_cms.CmsError):
+        return False
+    return content_info[1] != 0x80 and len(content) == 3 and content[2][0] == 0xA0
 
 
 def _crl_der(path: Path) -> bytes | None:
