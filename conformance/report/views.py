@@ -33,6 +33,7 @@ from conformance.results import (
     NotObserved,
     Pair,
     Provenance,
+    RejectionCaseResult,
     RejectionCell,
     Results,
     suite_engine_version,
@@ -895,6 +896,18 @@ class ReportModel:
             reason = without_note(reason)[0]
         said = self.answer(reason, cell, side)
         said.not_repeated = not ce.repeated
+        return said
+
+    def case_said(self, result: RejectionCaseResult, receiver: str) -> Said:
+        """What the receiver said of a rejection case's message, saying apart when an
+        acceptance did not happen again on replay (RejectionCaseResult.repeated; the
+        reason's English note then left out); from the note in a results.json written
+        before `repeated` was recorded (`said_text`)."""
+        if result.repeated is None:
+            return self.said_text(result.reason, receiver)
+        reason = result.reason if result.repeated else without_note(result.reason)[0]
+        said = self.said_text(reason, receiver)
+        said.not_repeated = not result.repeated
         return said
 
     def said_by_real(self, agent_id: str | None) -> bool:
