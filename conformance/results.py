@@ -122,6 +122,17 @@ class Provenance(_Model):
     )
 
 
+# How a profile's facts are keyed in results.json's agent summaries (AgentInfo.sends,
+# .accepts and .provenance, RestsOn.fact): send.* as sends.*, receive.* as accepts.*.
+_SUMMARY_SECTIONS: Final = {"send": "sends", "receive": "accepts"}
+
+
+def summary_key(profile_path: str) -> str:
+    """A profile fact's path (`send.encryption.content`) as results.json keys it."""
+    section, _, rest = profile_path.partition(".")
+    return f"{_SUMMARY_SECTIONS[section]}.{rest}"
+
+
 class AgentInfo(_Model):
     id: str
     name: str

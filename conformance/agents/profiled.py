@@ -39,7 +39,7 @@ from conformance.directory.lookup import Lookup, LookupFailure
 from conformance.errors import UserError
 from conformance.functions import OPERATION
 from conformance.profiles.schema import Profile
-from conformance.results import suite_engine_version
+from conformance.results import suite_engine_version, summary_key
 from conformance.smime.compose import ComposeError, Headers, build_message
 from conformance.smime.compose_spooled import build_message_spooled
 from conformance.smime.options import Limits, ReceiveOptions, SendOptions
@@ -182,7 +182,7 @@ class ProfileAgent:
                 continue
             graded = self.policy.grades.get(kind) if kind != "signature_format" else None
             if any(n not in declared and (graded is None or n in graded) for n in names):
-                found[kind] = f"accepts.smime.{field}"
+                found[kind] = summary_key(f"receive.smime.{field}")
         return found
 
     def _key(self, party: Party, role: Role) -> PrivateKeyHandle:

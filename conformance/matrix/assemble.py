@@ -33,6 +33,7 @@ from conformance.results import (
     interop_contradicts,
     interop_of,
     pair_verdict,
+    summary_key,
 )
 
 # results.json criterion key -> profile field (the report's rows, in its order).
@@ -80,17 +81,17 @@ def summary_provenance(
     receive.* in the profile become sends.* and accepts.* in results.json); a source is
     cited by id, its titles are in Results.sources."""
     found: dict[str, Provenance] = {}
-    for summary, section, data in (("sends", "send", send), ("accepts", "receive", receive)):
+    for section, data in (("send", send), ("receive", receive)):
         for path in _leaf_paths(data, ""):
             citation = profile.citation(f"{section}.{path}")
             if citation is None:
                 continue
             if citation.assumed:
-                found[f"{summary}.{path}"] = Provenance(
+                found[summary_key(f"{section}.{path}")] = Provenance(
                     assumed=True, reason=citation.reason, reason_fr=citation.reason_fr
                 )
             else:
-                found[f"{summary}.{path}"] = Provenance(
+                found[summary_key(f"{section}.{path}")] = Provenance(
                     source=citation.source, reason=citation.quote or citation.note
                 )
     return found

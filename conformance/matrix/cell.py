@@ -45,6 +45,7 @@ from conformance.results import (
     RestsOn,
     SuiteLookup,
     Transport,
+    summary_key,
 )
 from conformance.scenarios import basic_scenario, scenarios
 from conformance.scenarios.large import large_description
@@ -294,7 +295,7 @@ def rests_on(
         kinds = list(could) if assumed else []
     for kind in kinds:
         if chose.get(kind) in used[kind]:
-            fact = "sends." + DECLARED_BY[kind].removeprefix("send.")
+            fact = summary_key(DECLARED_BY[kind])
             found.append(RestsOn(kind="profile", agent=cell.sender, fact=fact))
     return found
 

@@ -163,12 +163,17 @@ def intermediate_certificate(
     serial: int,
     not_before: datetime,
     not_after: datetime,
+    *,
+    path_length: int | None = 0,
+    ca_usage: x509.KeyUsage | None = None,
 ) -> x509.Certificate:
+    """A CA under the root: pathLenConstraint 0 and keyCertSign with cRLSign, unless a
+    hostile case asks for another `path_length` or `ca_usage`."""
     builder = (
         _base(name, issuer_cert.subject, public_key, serial, not_before, not_after)
         .add_extension(_aki(issuer_cert), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_CA_USAGE, critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(ca_usage or _CA_USAGE, critical=True)
         .add_extension(_policies(POLICY_OIDS.values()), critical=False)
     )
     return builder.sign(issuer_key, hashes.SHA256())

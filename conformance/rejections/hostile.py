@@ -761,20 +761,19 @@ _UNKNOWN_EXTENSION = x509.UnrecognizedExtension(
 
 def _reissue(
     model: x509.Certificate,
-    changes: Sequence[tuple[x509.ExtensionType, bool]],
+    change: tuple[x509.ExtensionType, bool],
     serial: int,
     issuer_key: rsa.RSAPrivateKey,
 ) -> x509.Certificate:
-    """`model` signed again by `issuer_key` under a new `serial`, each extension of
-    `changes` (with its criticality) in place of the one of its type (added last if it
-    has none): subject, issuer, key, validity and the other extensions, in order and
-    criticality, are copied, so only what changed is wrong."""
-    extensions = list(model.extensions)
-    for extension, critical in changes:
-        wanted = x509.Extension(extension.oid, critical, extension)
-        extensions = [wanted if e.oid == extension.oid else e for e in extensions]
-        if wanted not in extensions:
-            extensions.append(wanted)
+    """`model` signed again by `issuer_key` under a new `serial`, the extension of `change`
+    (with its criticality) in place of the one of its type (added last if it has none):
+    subject, issuer, key, validity and the other extensions, in order and criticality, are
+    copied, so only what changed is wrong."""
+    extension, critical = change
+    wanted = x509.Extension(extension.oid, critical, extension)
+    extensions = [wanted if e.oid == extension.oid else e for e in model.extensions]
+    if wanted not in extensions:
+        extensions.append(wanted)
     builder = (
         x509.CertificateBuilder()
         .subject_name(model.subject)
@@ -802,7 +801,7 @@ def _reissued_signer(
     key = ctx.sender.private_key("sign")
     reissued = _reissue(
         real,
-        [(extension, critical)],
+        (extension, critical),
         derived_serial(_seed(ctx), f"hostile/{ctx.case.id}/{ctx.sender.id}"),
         ctx.pki.intermediate_key(),
     )
@@ -871,13 +870,15 @@ def _case_ca(
     common_name: str,
     issuer: x509.Certificate,
     issuer_key: rsa.RSAPrivateKey,
-    changes: Sequence[tuple[x509.ExtensionType, bool]] = (),
+    *,
+    path_length: int | None = 0,
+    ca_usage: x509.KeyUsage | None = None,
 ) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     """A CA of the case's own, named `common_name` (never a real CA's name, so a receiver
     cannot build another path through it) and issued by `issuer`: the intermediate's
     profile (certs.intermediate_certificate: cA true, pathLenConstraint 0, keyCertSign and
-    cRLSign, the test policies, its validity), with `changes` made by `_reissue`. Its key
-    and serial are derived from the case, as the PKI derives its own."""
+    cRLSign, the test policies, its validity), or the `path_length` and `ca_usage` the case
+    asks for. Its key and serial are derived from the case, as the PKI derives its own."""
     key = _fresh_key(_seed(ctx), f"{ctx.case.id}/ca")
     serial = derived_serial(_seed(ctx), f"hostile/{ctx.case.id}/ca")
     names = ctx.pki.intermediate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
@@ -890,8 +891,10 @@ def _case_ca(
         serial,
         ctx.pki.intermediate.not_valid_before_utc,
         ctx.pki.intermediate.not_valid_after_utc,
+        path_length=path_length,
+        ca_usage=ca_usage,
     )
-    return (_reissue(ca, changes, serial, issuer_key) if changes else ca), key
+    return ca, key
 
 
 def _signed_under_ca(
@@ -953,7 +956,8 @@ def _ca_without_key_cert_sign(ctx: _Context) -> Made:
         _NO_CERT_SIGN_CA_NAME,
         ctx.pki.root,
         root_key,
-        changes=[(x509.BasicConstraints(ca=True, path_length=None), True), (_CRL_SIGN_ONLY, True)],
+        path_length=None,
+        ca_usage=_CRL_SIGN_ONLY,
     )
     return _signed_under_ca(
         ctx,

@@ -140,8 +140,9 @@ def _rejection_change(before: RejectionCell | None, after: RejectionCell | None)
         kind = "regression" if new == "accepts" else "improvement"
         if accepting is not None and accepting.intermittent:
             kind = "intermittent"
-    cell = after if after is not None else before
-    receiver, cls = (cell.receiver, cell.cls) if cell is not None else ("", "")
+    cell = after or before
+    assert cell is not None  # a change has a side in one run at least
+    receiver, cls = cell.receiver, cell.cls
     cases = [c.case for c in accepting.cases if c.outcome == "accepts"] if accepting else []
     return Change(
         "",

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from conformance.core.vocabulary import Measurement
+from conformance.core.vocabulary import REAL_MEASUREMENTS, Measurement
 from conformance.report.i18n import Translator
 from conformance.report.views import AgentView, delivered_services
 from conformance.results import (
@@ -67,7 +67,7 @@ def measure_group(measurement: str | None) -> str:
         return "simulated"
     if measurement == "suite-reference":
         return "reference"
-    return "real" if measurement else "unknown"
+    return "real" if measurement in REAL_MEASUREMENTS else "unknown"
 
 
 @dataclass

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -396,11 +396,15 @@ class FactView:
     claim: FactView | None = None  # the published claim, when it differs from the matrix
     measured: bool = False  # the interoperability the matrix found
     interop: str | None = None  # the matrix's interoperability, for its badge
-    simulated: bool = False  # ... between profiles played by the suite, not real products
     # what that interoperability measured, its word and help (ReportModel.interop_measure)
     measure: InteropMeasure | None = None
     quoted: bool = False  # the source table's own words (French), not a value we translate
     reason: str | None = None  # why an assumed value was chosen, in the page's language
+
+    @property
+    def simulated(self) -> bool:
+        """The interoperability is between profiles played by the suite, not real products."""
+        return self.measure is not None and self.measure.css == "simulated"
 
 
 @dataclass
@@ -733,7 +737,6 @@ class ReportModel:
             self.t(f"interop.{measured}"),
             measured=True,
             interop=measured,
-            simulated=not agent.real,  # a real engine's runs are measured too
             measure=self.interop_measure(agent),
         )
         claim = agent.info.criteria.get("interoperability")
@@ -874,14 +877,11 @@ class ReportModel:
             return Said(text, rest, by_suite=not self.said_by_real(cell.sender))
         return self.said_text(reason, cell.receiver if side in (None, "receiver") else None)
 
-    def counterexample_said(self, reason: str, cell: Cell | None) -> Said:
+    def counterexample_said(self, reason: str, cell: Cell) -> Said:
         """A failing example's reason (Counterexample.reason) as the answer of the side it
-        stopped at (Counterexample.failed_at), saying apart when it did not happen again on
-        replay (Counterexample.repeated; the reason's English note then left out). In a
-        results.json written before those were recorded, the side is read from what
-        `exchange` writes before the reason, and the replay from the note (`said_text`)."""
-        if cell is None:
-            return self.said_text(reason)
+        stopped at (Counterexample.failed_at), its replay said apart (`_replayed`). In a
+        results.json written before the side was recorded, it is read from what `exchange`
+        writes before the reason."""
         ce = cell.counterexample
         side = ce.failed_at if ce is not None else None
         if side is None:
@@ -890,24 +890,23 @@ class ReportModel:
                 side = "sender"
             elif reason.startswith(_UNDELIVERED):
                 side = "route"
-        if ce is None or ce.repeated is None:
-            return self.answer(reason, cell, side)
-        if not ce.repeated:
-            reason = without_note(reason)[0]
-        said = self.answer(reason, cell, side)
-        said.not_repeated = not ce.repeated
-        return said
+        repeated = ce.repeated if ce is not None else None
+        return self._replayed(reason, repeated, lambda r: self.answer(r, cell, side))
 
     def case_said(self, result: RejectionCaseResult, receiver: str) -> Said:
-        """What the receiver said of a rejection case's message, saying apart when an
-        acceptance did not happen again on replay (RejectionCaseResult.repeated; the
-        reason's English note then left out); from the note in a results.json written
-        before `repeated` was recorded (`said_text`)."""
-        if result.repeated is None:
-            return self.said_text(result.reason, receiver)
-        reason = result.reason if result.repeated else without_note(result.reason)[0]
-        said = self.said_text(reason, receiver)
-        said.not_repeated = not result.repeated
+        """What the receiver said of a rejection case's message, its replay said apart
+        (RejectionCaseResult.repeated, `_replayed`)."""
+        return self._replayed(result.reason, result.repeated, lambda r: self.said_text(r, receiver))
+
+    @staticmethod
+    def _replayed(reason: str, repeated: bool | None, say: Callable[[str], Said]) -> Said:
+        """`say(reason)`, saying apart when what it tells did not happen again on replay
+        (`repeated` false; the reason's English note then left out). With `repeated` None (a
+        results.json written before it was recorded) `say` reads the note (`said_text`)."""
+        if repeated is None:
+            return say(reason)
+        said = say(reason if repeated else without_note(reason)[0])
+        said.not_repeated = not repeated
         return said
 
     def said_by_real(self, agent_id: str | None) -> bool:
