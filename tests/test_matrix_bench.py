@@ -190,3 +190,56 @@ def test_the_bytecode_note_only_when_python_may_not_write_it(
     monkeypatch.setattr(sys, "dont_write_bytecode", False)  # the runs wrote it
     bench._bytecode_note()
     assert capsys.readouterr().out == ""
+
+
+def test_per_kind_counts_a_cell_of_two_engines_for_both_and_alone_for_neither() -> None:
+    from conformance.core.vocabulary import Measurement
+    from conformance.results import AgentInfo, Cell, Results, RunInfo
+
+    def agent(agent_id: str, engine: str) -> AgentInfo:
+        measurement: Measurement = "simulated" if engine == "builtin" else "real-engine"
+        return AgentInfo(
+            id=agent_id,
+            name=agent_id,
+            kind="client",
+            homologation="none",
+            engine=engine,
+            measurement=measurement,
+        )
+
+    def cell(sender: str, receiver: str, examples: int, seconds: float) -> Cell:
+        return Cell(
+            sender=sender,
+            receiver=receiver,
+            function="sign",
+            verdict="pass",
+            examples=examples,
+            duration_s=seconds,
+        )
+
+    results = Results(
+        run=RunInfo(
+            seed=1,
+            examples=1,
+            started="2026-12-05T00:00:00+00:00",
+            complete=True,
+            suite_version="test",
+        ),
+        agents=[agent("nss", "nss"), agent("gpgsm", "gpgsm"), agent("sim", "builtin")],
+        cells=[
+            cell("nss", "sim", 10, 0.05),
+            cell("nss", "gpgsm", 10, 0.15),
+            cell("sim", "sim", 10, 0.03),
+            cell("sim", "nss", 0, 0.0),  # unsupported: no exchange, counted nowhere
+        ],
+        pairs=[],
+    )
+    assert bench.per_kind(results) == {
+        "builtin": (1, 10, 0.03),
+        "gpgsm": (1, 10, 0.15),
+        "nss": (2, 20, pytest.approx(0.20)),
+    }
+    assert bench.per_kind(results, alone=True) == {
+        "builtin": (1, 10, 0.03),
+        "nss": (1, 10, 0.05),
+    }

@@ -20,10 +20,11 @@ then with the GnuPG daemons, gpg-agent doing gpgsm's RSA, which leave the
 process tree and are read from /proc while the run lasts), that CPU split by
 whose processes spent it (the real engines' own, read from /proc, or the
 suite's: ProcessCpu), the milliseconds per exchange of each kind of cell
-(built-in, or the real engine it involves), their ratio to `make bench`'s
-exchange (measured here, in this process, first), the wall time of
-`run --agent reference`, and `make bench`'s exchange again with how far the
-machine's speed moved meanwhile.
+(built-in, or the real engine it involves; for an engine, also its cells without
+another real engine) in a one-worker run, their ratio to `make bench`'s exchange
+(measured here, in this process, just before and after that run: their mean), the
+wall time of `run --agent reference`, and `make bench`'s exchange again with how far
+the machine's speed moved since the start.
 
 --split runs one worker in this process and times the stages of every exchange
 with wrappers (no profiler, so the figures are the real ones): the agents' send
@@ -210,15 +211,20 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def per_kind(results: Results) -> dict[str, tuple[int, int, float]]:
+def per_kind(results: Results, alone: bool = False) -> dict[str, tuple[int, int, float]]:
     """Kind -> (cells, exchanges, seconds in cells): "builtin" for cells between in-process
-    agents, else each real engine the cell involves (a cell between two counts for both)."""
+    agents, else each real engine the cell involves (a cell between two counts for both).
+    With `alone`, a real engine's cells with no other real engine in them (the other side
+    built in, or the engine itself): its figure without, say, gpgsm's RSA in libgcrypt
+    (about ten times OpenSSL's) in the cells it shares with gpgsm."""
     engine = {a.id: a.engine for a in results.agents}
     totals: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for c in results.cells:
         if not c.examples:  # unsupported: no exchange
             continue
         kinds = {engine.get(side, "?") for side in (c.sender, c.receiver)} & set(REAL_ENGINES)
+        if alone and len(kinds) > 1:
+            continue
         for kind in sorted(kinds) or ["builtin"]:
             totals[kind][0] += 1
             totals[kind][1] += c.examples
@@ -480,8 +486,7 @@ def drift_line(before: float, after: float) -> str:
 def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     """The pinned figures of issue 20 (see the module docstring); the run with `jobs`
     workers `repeat` times, the one of median wall time split."""
-    software = engine_bench.exchange_ms(bench_seconds) or 1.0  # software keys: always here
-    token = engine_bench.exchange_ms(bench_seconds, softhsm=True)
+    software, token = _exchange_ms(bench_seconds)
     print(f"make bench's exchange (in this process): software keys {software:.2f} ms", end="")
     print(f", keys on SoftHSM {token:.2f} ms" if token is not None else " (no SoftHSM here)")
     selection = ["--no-rejections", "--quiet"]
@@ -499,8 +504,13 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
             runs.append((timed, written))
         timed, results = sorted(runs, key=lambda run: run[0].wall)[(repeat - 1) // 2]
         code = max(run[0].code for run in runs)
+        # make bench's exchange again just before and after the one-worker run, the ratio's
+        # base: this machine's speed drifts by a quarter within minutes (a fixed base
+        # measured before the runs above moved the ratios as much)
+        around = [_exchange_ms(bench_seconds)]
         with _timed_stages(totals):
             alone_code = cli_main(["run", *selection, "--jobs", "1", "--out", tmp + "/one"])
+        around.append(_exchange_ms(bench_seconds))
         alone = _results(Path(tmp) / "one", alone_code)
         if alone is None:
             return code or alone_code or 1
@@ -534,14 +544,26 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     print(f"  wall time {timed.wall:.1f} s, {exchanges} exchanges")
     for line in _cpu_lines(timed, results):
         print("  " + line)
+    base_software = sum(a[0] for a in around) / len(around)
+    tokens = [a[1] for a in around if a[1] is not None]
+    base_token = sum(tokens) / len(tokens) if len(tokens) == len(around) else None
+    print(
+        "  make bench's exchange just before / after the one-worker run: software keys "
+        + " / ".join(f"{a[0]:.2f}" for a in around)
+        + " ms"
+        + (", keys on SoftHSM " + " / ".join(f"{t:.2f}" for t in tokens) + " ms" if tokens else "")
+    )
     print(
         "  cells' time per exchange by kind, one worker (as make bench runs: no other "
-        "worker competing for the cores; ratio to make bench's exchange, software / SoftHSM):"
+        "worker competing for the cores; ratio to the mean of those two make bench's "
+        "exchanges, software / SoftHSM):"
     )
+    by_itself = per_kind(alone, alone=True)
     for kind, (n, ex, seconds) in per_kind(alone).items():
-        ms = seconds / max(ex, 1) * 1000
-        ratios = f"{ms / software:4.1f} x" + (f" / {ms / token:4.1f} x" if token else "")
-        print(f"    {kind:>8}: {ms:6.2f} ms  ({ratios})  {n:4d} cells, {ex:6d} exchanges")
+        print(f"    {kind:>8}: " + _kind_line(n, ex, seconds, base_software, base_token))
+        if kind in REAL_TOOLS and by_itself.get(kind, (0, 0, 0.0))[0] < n:
+            figures = _kind_line(*by_itself[kind], base_software, base_token)
+            print(f"    {'':>8}  {figures}  (no other real engine in the cell)")
     print(f"  the one-worker run's verdicts are {'the same' if same_verdicts else 'DIFFERENT'}")
     print("  where that run's time went:")
     for line in _stage_lines(totals, alone):
@@ -557,6 +579,17 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
             print(drift_line(token, after))
     _bytecode_note()
     return code
+
+
+def _exchange_ms(seconds: float) -> tuple[float, float | None]:
+    """make bench's exchange now: software keys, keys on SoftHSM (None without SoftHSM)."""
+    return engine_bench.exchange_ms(seconds) or 1.0, engine_bench.exchange_ms(seconds, softhsm=True)
+
+
+def _kind_line(n: int, ex: int, seconds: float, software: float, token: float | None) -> str:
+    ms = seconds / max(ex, 1) * 1000
+    ratios = f"{ms / software:4.1f} x" + (f" / {ms / token:4.1f} x" if token else "")
+    return f"{ms:6.2f} ms  ({ratios})  {n:4d} cells, {ex:6d} exchanges"
 
 
 def _exchanges(results: Results) -> int:
