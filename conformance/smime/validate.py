@@ -21,7 +21,6 @@ import concurrent.futures
 import contextvars
 import functools
 import threading
-import warnings
 from collections import OrderedDict
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +31,6 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.utils import CryptographyDeprecationWarning
 from pyhanko_certvalidator import ValidationContext, find_valid_path
 from pyhanko_certvalidator.authority import AuthorityWithCert
 from pyhanko_certvalidator.errors import (
@@ -412,12 +410,10 @@ def _signed_by(child_der: bytes, issuer_der: bytes) -> bool | None:
     """Whether the issuer's key verifies the child's signature; None when it cannot tell
     (a key or algorithm cryptography does not take: pyhanko then judges)."""
     try:
-        with warnings.catch_warnings():
-            # A non-positive serial number draws a deprecation warning printed on stderr,
-            # among an agent's status lines; the path validation judges that certificate.
-            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-            child = x509.load_der_x509_certificate(child_der)
-            issuer = x509.load_der_x509_certificate(issuer_der)
+        # (cryptography's warning about a non-positive serial number is silenced for the
+        # whole package, conformance/__init__.py: the path validation judges it)
+        child = x509.load_der_x509_certificate(child_der)
+        issuer = x509.load_der_x509_certificate(issuer_der)
         child.verify_directly_issued_by(issuer)
     except InvalidSignature:
         return False
