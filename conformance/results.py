@@ -7,6 +7,7 @@ message naming the field.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -665,13 +666,28 @@ class Results(_Model):
 
 
 def load_results(path: Path) -> Results:
+    """A run's results.json; UserError naming the file and what is wrong (not an object,
+    no `format` or another one: not this suite's results, said before any field is)."""
     data = json_files.load(path)
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: not a results.json (a JSON {_json_kind(data)}, not an object)")
+    if "format" not in data:
+        raise UserError(f'{path}: not a results.json (no "format")')
+    if data["format"] != FORMAT:
+        found = json.dumps(data["format"], ensure_ascii=False)
+        found = found if len(found) <= 60 else f"{found[:60]}..."
+        raise UserError(f'{path}: format {found}, this suite reads "{FORMAT}"')
     try:
         return Results.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise UserError(f"{path}: {loc}: {first['msg']} ({exc.error_count()} error(s))") from exc
+
+
+def _json_kind(value: Any) -> str:
+    kinds = ((list, "list"), (str, "string"), (bool, "boolean"), ((int, float), "number"))
+    return next((word for kind, word in kinds if isinstance(value, kind)), "null")
 
 
 # What a pair's verdict list may hold that says nothing of the products: a harness error,

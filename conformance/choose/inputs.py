@@ -8,6 +8,7 @@ file is a list of problems, each naming its file, line and field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from conformance.profiles.loader import (
+    Document,
     Problem,
     ProfileError,
     place,
@@ -22,7 +24,7 @@ from conformance.profiles.loader import (
     validate,
 )
 from conformance.profiles.practice import PracticeSoftware
-from conformance.profiles.schema import ProfileId, Section, Text
+from conformance.profiles.schema import ID_PATTERN, ProfileId, Section, Text
 
 # The profiles' platform values a workstation can be (a webmail's `web` is not one).
 PracticePlatform = Literal["windows", "macos", "linux"]
@@ -77,27 +79,29 @@ def _read(
     doc, problems = read_document(path)
     if doc is None:
         return None, problems
-    origins = doc.origins()
-    practice, problems = validate(Practice, doc.data, origins, path)
-    if practice is None:
-        return None, problems
-    known = sorted(tools)
-    for i, correspondent in enumerate(practice.correspondents):
-        if correspondent.tool not in tools:
-            problems.append(
-                place(
-                    origins,
-                    ("correspondents", i, "tool"),
-                    f"unknown tool {correspondent.tool!r} (known: {', '.join(known)})",
-                    path,
-                )
-            )
-    name = practice.practice_software
-    if name is not None and table.editor_named(name) is None:
+    practice, problems = validate(Practice, doc.data, doc.origins(), path)
+    # Checked on the file's values, not the validated practice: said beside the schema's.
+    problems += _unknown(doc, tools, table)
+    return practice, sorted(problems, key=lambda p: p.line or 0)
+
+
+def _unknown(doc: Document, tools: Collection[str], table: PracticeSoftware) -> list[Problem]:
+    """The tools and the practice software the file names that are not known (a value of
+    the wrong type or form is the schema's to say)."""
+    origins, problems = doc.origins(), []
+    known = ", ".join(sorted(tools))
+    correspondents = doc.data.get("correspondents")
+    for i, item in enumerate(correspondents if isinstance(correspondents, list) else []):
+        tool = item.get("tool") if isinstance(item, dict) else None
+        if isinstance(tool, str) and re.fullmatch(ID_PATTERN, tool) and tool not in tools:
+            message = f"unknown tool {tool!r} (known: {known})"
+            problems.append(place(origins, ("correspondents", i, "tool"), message, doc.path))
+    name = doc.data.get("practice_software")
+    if isinstance(name, str) and name and table.editor_named(name) is None:
         names = ", ".join(table.known_names())
         message = f"{name!r} is not in the practice software table (known: {names})"
-        problems.append(place(origins, ("practice_software",), message, path))
-    return practice, problems
+        problems.append(place(origins, ("practice_software",), message, doc.path))
+    return problems
 
 
 def json_schema() -> dict[str, Any]:

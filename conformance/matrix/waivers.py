@@ -26,8 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from conformance.core.vocabulary import Function
 from conformance.errors import UserError
-from conformance.profiles import yaml_lines
-from conformance.profiles.loader import Problem, display_path, validate
+from conformance.profiles.loader import Problem, display_path, read_yaml, validate
 from conformance.rejections.model import load_cases
 from conformance.results import Cell, Pair, RejectionCell, Results, WaiverNote
 
@@ -144,18 +143,13 @@ class WaiverError(UserError):
 
 def load_waivers(path: Path) -> list[Loaded]:
     """Every waiver of the file, validated; every problem named FILE:LINE at once."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WaiverError([Problem(path, None, f"cannot read: {exc}")]) from exc
-    parsed = yaml_lines.parse(text)
-    problems = [Problem(path, p.line, p.message) for p in parsed.problems]
-    if not problems and parsed.data is None:
-        parsed.data = []  # an empty file waives nothing
-    if not problems and not isinstance(parsed.data, list):
-        problems.append(Problem(path, 1, "expected a list of waivers at the top level"))
-    if problems:
+    parsed, problems = read_yaml(path)
+    if parsed is None:
         raise WaiverError(problems)
+    if parsed.data is None:
+        parsed.data = []  # an empty file waives nothing
+    if not isinstance(parsed.data, list):
+        raise WaiverError([Problem(path, 1, "expected a list of waivers at the top level")])
     known_cases = {c.id for c in load_cases()}
     seen: dict[tuple[Any, ...], int] = {}
     loaded: list[Loaded] = []

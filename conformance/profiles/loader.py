@@ -24,6 +24,7 @@ from conformance.paths import PROFILES_DIR
 from conformance.profiles import yaml_lines
 from conformance.profiles.checks import check_profile
 from conformance.profiles.schema import ID_PATTERN, Profile, Source, section_model
+from conformance.profiles.yaml_lines import format_loc
 
 Loc = tuple[str | int, ...]
 Origin = tuple[Path, int]
@@ -81,10 +82,16 @@ class Document:
         return {loc: (self.path, line) for loc, line in self.lines.items()}
 
 
-def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
-    """Parse a YAML file whose top level must be a mapping."""
+def read_yaml(path: Path) -> tuple[yaml_lines.Parsed | None, list[Problem]]:
+    """Read and parse a YAML file the suite is given (profiles, their data files, a
+    practice, waivers): what cannot be read, is not UTF-8 or is not plain YAML is a list of
+    problems, each naming the file (and the line)."""
     try:
         raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, [Problem(path, None, "no such file")]
+    except IsADirectoryError:
+        return None, [Problem(path, None, "a directory, not a YAML file")]
     except OSError as exc:
         return None, [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
     try:
@@ -94,12 +101,18 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
         return None, [Problem(path, line, f"not UTF-8: byte 0x{raw[exc.start]:02x}")]
     parsed = yaml_lines.parse(text)
     problems = [Problem(path, p.line, p.message) for p in parsed.problems]
-    if parsed.data is None and not problems:
-        problems.append(Problem(path, 1, "empty file: expected a mapping"))
-    elif parsed.data is not None and not isinstance(parsed.data, dict):
-        problems.append(Problem(path, 1, "expected a mapping at the top level"))
-    if problems:
+    return (None, problems) if problems else (parsed, [])
+
+
+def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
+    """Parse a YAML file whose top level must be a mapping."""
+    parsed, problems = read_yaml(path)
+    if parsed is None:
         return None, problems
+    if parsed.data is None:
+        return None, [Problem(path, 1, "empty file: expected a mapping")]
+    if not isinstance(parsed.data, dict):
+        return None, [Problem(path, 1, "expected a mapping at the top level")]
     return Document(path, parsed.data, parsed.lines), []
 
 
@@ -123,18 +136,6 @@ def place(origins: Mapping[Loc, Origin], loc: Loc, message: str, fallback: Path)
         if found is not None:
             return Problem(found[0], found[1], f"{format_loc(loc)}: {message}" if loc else message)
     return Problem(fallback, None, f"{format_loc(loc)}: {message}" if loc else message)
-
-
-def format_loc(loc: Loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif "." in part:
-            out += f'["{part}"]'
-        else:
-            out += f".{part}" if out else part
-    return out
 
 
 _TYPE_WORDS = {
@@ -310,7 +311,45 @@ class _Resolved:
                 }
 
 
-def _resolve(doc: Document, docs: Mapping[str, Document]) -> tuple[_Resolved | None, list[Problem]]:
+class _Bases:
+    """The profiles an `extends` may name: those being loaded, else the file `ID.yaml` in
+    one of `folders` (the named files' own, then the shipped profiles). A file not named is
+    read only when a profile extends it: a broken neighbour troubles only what needs it."""
+
+    def __init__(
+        self, named: Mapping[str, Document], folders: Sequence[Path], given: Iterable[Path]
+    ) -> None:
+        self.named = named
+        self.folders = folders
+        self.given = {p.resolve() for p in given}  # named: read (and reported) already
+        self.read: dict[Path, tuple[Document | None, list[Problem]]] = {}
+
+    def find(self, target: str) -> tuple[Document | None, list[Problem]]:
+        """The base of that id; or None with the problems of its file, or none at all."""
+        if target in self.named:
+            return self.named[target], []
+        if not _valid_id(target) or f"{target}.yaml" in DATA_FILES:
+            return None, []
+        for folder in self.folders:
+            path = folder / f"{target}.yaml"
+            if path.resolve() in self.given or not path.is_file():
+                continue
+            if path not in self.read:
+                self.read[path] = read_document(path)
+            doc, problems = self.read[path]
+            if doc is None:
+                return None, problems
+            if doc.id == target:
+                return doc, []
+        return None, []
+
+    def ids(self) -> list[str]:
+        """The ids it might have meant, for a suggestion (file names: no file is read)."""
+        files = profile_paths([f for f in self.folders if f.is_dir()])
+        return sorted({*self.named, *(p.stem for p in files)})
+
+
+def _resolve(doc: Document, bases: _Bases) -> tuple[_Resolved | None, list[Problem]]:
     """Merge the `extends` chain of a document (deep merge, the child wins)."""
     chain = [doc]
     while True:
@@ -327,9 +366,11 @@ def _resolve(doc: Document, docs: Mapping[str, Document]) -> tuple[_Resolved | N
             cycle = " -> ".join([*(d.id or "?" for d in chain), target])
             first_line = doc.lines.get(("extends",))
             return None, [Problem(doc.path, first_line, f"extends: cycle {cycle}")]
-        base = docs.get(target)
+        base, unreadable = bases.find(target)
+        if unreadable:  # the base's own problems, at its lines
+            return None, unreadable
         if base is None:
-            hint = difflib.get_close_matches(target, list(docs), n=1)
+            hint = difflib.get_close_matches(target, bases.ids(), n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             return None, [
                 Problem(current.path, line, f"extends: unknown profile {target!r}{suggestion}")
@@ -419,36 +460,28 @@ def _load(
     (a profiles folder with its own sources.yaml was named: it replaces the shipped one).
     """
     named, problems = _read_all(paths)
-    docs = dict(named)
-    bases: dict[str, Document] = {}
     source_files = {(p.parent / SOURCES_FILE).resolve() for p in paths}
     if not own_sources:
         source_files.add((PROFILES_DIR / SOURCES_FILE).resolve())
-    if with_shipped:
-        # Bases a named profile may extend: its neighbours, then the shipped profiles.
-        # They are only read here; they are linted when named themselves.
-        given = {q.resolve() for q in paths}
-        neighbours = profile_paths(sorted({p.parent for p in paths}))
-        for group in (profile_paths(), neighbours):
-            found_docs, _ = _read_all([p for p in group if p.resolve() not in given])
-            bases.update(found_docs)
-        docs = {**bases, **named}
+    # Bases a named profile may extend beyond the named: its neighbours, then the shipped
+    # profiles. They are only read here, when extended; they are linted when named.
+    folders = [*sorted({p.parent for p in paths}), PROFILES_DIR] if with_shipped else []
+    bases = _Bases(named, folders, paths)
     sources, found = load_sources(sorted(p for p in source_files if p.exists()))
     problems += found
     unnamed = [p for p in paths if not any(d.path == p for d in named.values())]
     for path in unnamed:  # parse failures are already reported; an id-less document is not
         doc, _ = read_document(path)
         if doc is not None and doc.id is None:  # its extends applied: no false "missing"
-            resolved, found = _resolve(doc, docs)
-            if resolved is None:  # the extends problem, and what is wrong with the id
-                _, invalid = validate(Profile, doc.data, doc.origins(), path)
-                found += [p for p in invalid if p.message.startswith("id: ")]
+            resolved, found = _resolve(doc, bases)
+            if resolved is None:
+                found += _unresolved_problems(doc)
             else:
                 _, found = validate(Profile, resolved.data, resolved.origins, path)
             problems += found
     profiles: dict[str, Profile] = {}
     for doc_id, doc in named.items():
-        profile, found = _load_one(doc, docs, sources)
+        profile, found = _load_one(doc, bases, sources)
         problems += found
         if profile is not None:
             profiles[doc_id] = profile
@@ -456,11 +489,9 @@ def _load(
 
 
 def _load_one(
-    doc: Document, docs: Mapping[str, Document], sources: Mapping[str, Source]
+    doc: Document, bases: _Bases, sources: Mapping[str, Source]
 ) -> tuple[Profile | None, list[Problem]]:
-    resolved, problems = _resolve(doc, docs)
-    if resolved is None:
-        return None, problems
+    resolved, problems = _resolve(doc, bases)
     if doc.id != doc.path.stem and _valid_id(doc.id):
         problems.append(
             Problem(
@@ -469,6 +500,8 @@ def _load_one(
                 f"id: {doc.id!r} does not match the file name {doc.path.name!r}",
             )
         )
+    if resolved is None:
+        return None, problems + _unresolved_problems(doc)
     profile, found = validate(Profile, resolved.data, resolved.origins, doc.path)
     if profile is None:
         return None, problems + found
@@ -487,6 +520,21 @@ def _load_one(
     for loc, message in check_profile(profile, {**sources, **own}, resolved.stated(), lineage):
         problems.append(place(resolved.origins, loc, message, doc.path))
     return (None if problems else profile), problems
+
+
+def _unresolved_problems(doc: Document) -> list[Problem]:
+    """What the file's own values break when its `extends` cannot be resolved (said
+    already): all but a field missing, which the base might have given."""
+    try:
+        Profile.model_validate(doc.data)
+        return []
+    except ValidationError as exc:
+        described = zip(exc.errors(), describe_errors(Profile, exc), strict=True)
+        return [
+            place(doc.origins(), loc, message, doc.path)
+            for error, (loc, message) in described
+            if loc[:1] != ("extends",) and (error["type"] != "missing" or loc == ("id",))
+        ]
 
 
 def _valid_id(value: str | None) -> bool:
