@@ -8,6 +8,7 @@ message naming the field.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -683,6 +684,15 @@ def load_results(path: Path) -> Results:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise UserError(f"{path}: {loc}: {first['msg']} ({exc.error_count()} error(s))") from exc
+
+
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def relative_evidence(path: str) -> bool:
+    """Whether an evidence path is a plain relative one, relative to the run folder (an
+    absolute path or a URL never becomes a link, nor follows the results elsewhere)."""
+    return bool(path) and not path.startswith(("/", "\\")) and not URL_SCHEME.match(path)
 
 
 def _json_kind(value: Any) -> str:

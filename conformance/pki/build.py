@@ -21,8 +21,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from conformance import json_files
 from conformance.core.vocabulary import ROLES
 from conformance.errors import UserError
+from conformance.paths import remove_listed
 from conformance.pki import certs
 from conformance.pki.certs import cert_pem, key_pem
 from conformance.pki.defects import (
@@ -45,6 +47,8 @@ from conformance.pki.rsakeys import derive_rsa_keys
 CA_LEVELS = ("root", "intermediate")
 DEFAULT_SEED = 2008  # the year of the ESPS study the project follows
 FORMAT_VERSION = 1
+# pki.json's "generator": how a later `pki init` knows the folder is an earlier build.
+GENERATOR = "osm-conformance pki init"
 
 ROOT_CN = "TEST Autorité racine Santé (TEST ONLY)"
 INTERMEDIATE_CN = "TEST AC Professionnels de santé (TEST ONLY)"
@@ -130,7 +134,7 @@ def _build_identity(
     root, issuer = hierarchies[plan.issuer]
     subject = certs.Subject(person.given_name, person.surname, person.profession, person.idnat)
     out.mkdir(parents=True)
-    for role in ROLES:
+    for role in ROLES:  # the files of _identity_file_names()
         key = keys[f"{person.id}/{role}"]
         cert = certs.end_entity_certificate(
             subject,
@@ -243,7 +247,7 @@ def generate(
         {
             "format": FORMAT_VERSION,
             "seed": seed,
-            "generator": "osm-conformance pki init",
+            "generator": GENERATOR,
             "test_only": True,
             "policy_arc": certs.TEST_POLICY_ARC,
             "identities": [p.id for p in chosen],
@@ -256,31 +260,91 @@ def generate(
     )
 
 
-def build_pki(
-    directory: Path, seed: int = DEFAULT_SEED, only: Collection[str] | None = None
-) -> BuildReport:
-    """(Re)build the PKI in `directory`, replacing it only once the new one is complete.
+def _identity_file_names() -> list[str]:
+    """The files `_build_identity` writes into an identity's folder."""
+    return [
+        *(f"{role}{suffix}" for role in ROLES for suffix in (".pem", ".key.pem")),
+        "chain.pem",
+        IDENTITY_FILE,
+    ]
 
-    Refuses to replace a non-empty directory that is not a test PKI (no pki.json).
+
+def _earlier_build(directory: Path) -> list[str] | None:
+    """The identities an earlier `pki init` built in `directory` (None: it is new or empty).
+
+    Anything else is refused: a folder of the user's, or another command's output whose
+    pki.json only looks alike (a `pki export`, a `vectors export` and the tester's record).
     """
-    directory = directory.resolve()
-    if directory.exists() and (
-        not directory.is_dir()
-        or (any(directory.iterdir()) and not (directory / MANIFEST_FILE).is_file())
-    ):
+    if not directory.exists():
+        return None
+    if not directory.is_dir():
+        raise UserError(f"{directory}: exists and is not a directory; not replacing it")
+    if not any(directory.iterdir()):
+        return None
+    manifest = directory / MANIFEST_FILE
+    if not manifest.is_file():
         raise UserError(
             f"{directory}: exists and is not a test PKI (no {MANIFEST_FILE}); not replacing it"
         )
+    earlier = json_files.load_object(manifest)
+    if earlier.get("generator") != GENERATOR:
+        made_by = earlier.get("exported_from")
+        said = (
+            f"is from {made_by}" if isinstance(made_by, str) else f"has no generator {GENERATOR!r}"
+        )
+        raise UserError(
+            f"{directory}: not a test PKI built by pki init (its {MANIFEST_FILE} {said}); "
+            "not replacing it"
+        )
+    listed = earlier.get("identities")
+    # Folder names only: a pki.json edited to list "../x" must not reach outside.
+    names = listed if isinstance(listed, list) else []
+    return [i for i in names if isinstance(i, str) and i and Path(i).name == i and i != ".."]
+
+
+def _replace_build(staging: Path, directory: Path, earlier: list[str]) -> None:
+    """Move the new build's files from `staging` over the earlier build's in `directory`,
+    then remove the earlier build's files the new one did not write (identities it no
+    longer lists). Files of the user's (notes, PKCS#12 files, a product's databases) stay:
+    only a file an earlier `pki init` wrote is replaced or removed."""
+    new = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
+    # pki.json last: a move cut short leaves the earlier one, and the next init redoes it.
+    new.sort(key=lambda rel: rel == Path(MANIFEST_FILE))
+    for rel in new:
+        (directory / rel).parent.mkdir(parents=True, exist_ok=True)
+        (staging / rel).replace(directory / rel)
+    written = {rel for rel in new if rel.parts[0] != "identities"}
+    written |= {
+        Path("identities", identity, name)
+        for identity in earlier
+        for name in _identity_file_names()
+    }
+    root = directory.resolve()
+    # Contained once resolved: an identity folder that is a symbolic link is left alone.
+    stale = [
+        directory / rel
+        for rel in sorted(written - set(new))
+        if (directory / rel).resolve().is_relative_to(root)
+    ]
+    remove_listed(stale)
+
+
+def build_pki(
+    directory: Path, seed: int = DEFAULT_SEED, only: Collection[str] | None = None
+) -> BuildReport:
+    """(Re)build the PKI in `directory`, replacing an earlier build only once the new one
+    is complete.
+
+    Refuses a non-empty directory that `pki init` did not build (its pki.json says so).
+    """
+    directory = directory.resolve()
+    earlier = _earlier_build(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".pki-build-", dir=directory.parent))
     try:
         report = generate(staging, seed, only)
         if directory.exists():
-            old = directory.with_name(f".{directory.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            directory.rename(old)
-            staging.rename(directory)
-            shutil.rmtree(old)
+            _replace_build(staging, directory, earlier or [])
         else:
             staging.rename(directory)
     finally:

@@ -27,7 +27,10 @@ def register(subparsers: Any) -> None:
         help="(re)build the PKI deterministically from a seed",
         description=(
             "Build the whole PKI from a seed (same seed, same bytes) into a directory, "
-            "replacing a previous PKI there once the new one is complete."
+            "replacing the files an earlier pki init wrote there once the new PKI is "
+            "complete; files of your own stay. Any other non-empty directory (one whose "
+            "pki.json was not written by pki init: a pki export, a vectors export) is "
+            "refused (exit 2)."
         ),
     )
     init.add_argument("--seed", type=int, default=None, help="seed (default: 2008)")

@@ -24,6 +24,7 @@ from conformance.report.diff import Change, diff_results
 from conformance.report.i18n import Translator
 from conformance.results import (
     SENT_FORMAT,
+    URL_SCHEME,
     AgentInfo,
     Cell,
     Contradiction,
@@ -36,6 +37,7 @@ from conformance.results import (
     RejectionCaseResult,
     RejectionCell,
     Results,
+    relative_evidence,
     suite_engine_version,
 )
 from conformance.status import ErrorCode
@@ -101,7 +103,6 @@ HOMOLOGATED = "osm"
 # A line of the validator's text report: rule id, status (conformance.check.render).
 _CHECK_LINE = re.compile(r"^([A-Z]+-\d+) +(SUCCESS|ERROR|WARNING|INFO)\b", re.M)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")
-_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def product_filename(agent_id: str) -> str:
@@ -116,7 +117,7 @@ def product_filename(agent_id: str) -> str:
 def evidence_href(path: str, root: str) -> str | None:
     """A relative link to an evidence file, or None when the path is not a plain
     relative path (an absolute path or a URL must not become a live link)."""
-    if not path or path.startswith(("/", "\\")) or _URL_SCHEME.match(path):
+    if not relative_evidence(path):
         return None
     return root + quote(path.replace("\\", "/"))
 
@@ -161,7 +162,7 @@ class EvidenceLinks:
 
     def _judge(self, where: str, paths: Iterable[str], absent: list[str]) -> None:
         for path in paths:
-            if self.target(path) is not None or _URL_SCHEME.match(path):
+            if self.target(path) is not None or URL_SCHEME.match(path):
                 continue
             if path in self._absent:
                 absent.append(f"{where}: {path!r}")
@@ -194,7 +195,7 @@ class EvidenceLinks:
             target = self.target(path)
             if target is not None:
                 shown.append((path, root + quote(target)))
-            elif _URL_SCHEME.match(path) or path in self._absent:
+            elif URL_SCHEME.match(path) or path in self._absent:
                 shown.append((path, None))
         return shown
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -12,6 +13,8 @@ from conformance import paths
 from conformance.cli_support import print_error
 from conformance.errors import UserError, os_reason
 from conformance.functions import MESSAGE_FUNCTIONS
+from conformance.paths import output_folder
+from conformance.results import Results
 from conformance.vectors.common import real_id, shipped_profiles
 
 
@@ -32,8 +35,11 @@ def register(subparsers: Any) -> None:
         description="Write DIR/identities and DIR/ca (the PKI export layout, PKCS#12 password "
         "'test'), DIR/messages/<sender>/<function>.eml (one message per other profile and "
         "function both declare, addressed to PROFILE's receiving professional), "
-        "DIR/plaintext/, DIR/manifest.json (with the verdict expected if the product follows "
-        "its profile), DIR/record.csv (to fill in) and DIR/README.md for the tester.",
+        "DIR/plaintext/, DIR/manifest.json (per message: `expected`, what a reader following the "
+        "standard shows, and `profile_expected`, what PROFILE's profile predicts), "
+        "DIR/record.csv and DIR/negative.csv (to fill in) and DIR/README.md for the tester. "
+        "DIR is new, empty or an earlier export; a record.csv or negative.csv there that "
+        "holds answers is refused (exit 2): import it or move it away first.",
     )
     export.add_argument(
         "--for", dest="product", required=True, metavar="PROFILE", help="the product's profile id"
@@ -146,7 +152,9 @@ def register(subparsers: Any) -> None:
         "--out",
         type=Path,
         metavar="NEW_RESULTS.json",
-        help="write here (default: update RESULTS.json in place)",
+        help="write here (default: update RESULTS.json in place); in another folder, the "
+        "evidence paths are made relative to it, which must then be RESULTS.json's folder "
+        "or one above it",
     )
     imp.set_defaults(func=_import)
 
@@ -167,7 +175,13 @@ def register(subparsers: Any) -> None:
         metavar="ID",
         help="only this profile (repeatable)",
     )
-    golden.add_argument("--dir", type=Path, default=None, help="corpus directory")
+    golden.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="corpus directory (default, in a source checkout only: vectors/golden); "
+        "--check needs it to exist, --write creates it",
+    )
     golden.set_defaults(func=_golden)
 
 
@@ -200,6 +214,8 @@ def _verify(args: argparse.Namespace) -> int:
     from conformance.vectors.table import verify_table
     from conformance.vectors.verify import copy_evidence, verify_messages
 
+    if args.out is not None:
+        _check_output_folder(args.out, "--out")
     started = time.time()
     report = verify_messages(
         args.directory,
@@ -211,11 +227,11 @@ def _verify(args: argparse.Namespace) -> int:
     )
     print(verify_table(report))
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
+        output_folder(args.out)
         evidence = copy_evidence(report, args.out, real_id(args.product))
         results = verified_results(report, shipped_profiles(), evidence, started)
         path = args.out / "results.json"
-        results.dump(path)
+        _write_results(results, path)
         print(f"\nresults: {path}  (render: osm-conformance report {path})")
     for error in report.input_errors:
         print_error(error)
@@ -223,8 +239,10 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from conformance.vectors.manual import import_record
+    from conformance.vectors.manual import import_record, move_evidence
 
+    if args.out is not None:
+        _check_output_file(args.out, "--out")
     results, missing = import_record(
         args.results,
         args.record,
@@ -234,7 +252,10 @@ def _import(args: argparse.Namespace) -> int:
         negative_path=args.negative,
     )
     target = args.out if args.out is not None else args.results
-    results.dump(target)
+    if args.out is not None:
+        move_evidence(results, args.results, args.out)
+        output_folder(args.out.parent, "--out's folder")
+    _write_results(results, target)
     real = real_id(args.product)
     mine = [c for c in results.cells if c.receiver == real]
     counts: dict[str, int] = {}
@@ -265,6 +286,10 @@ def _golden(args: argparse.Namespace) -> int:
         paths.source_checkout("vectors golden without --dir")
     elif directory.exists() and not directory.is_dir():
         raise UserError(f"--dir {directory}: not a directory")
+    elif args.write:
+        output_folder(directory, "--dir")  # made (or found unwritable) before the work
+    elif not directory.exists():
+        raise UserError(f"--dir {directory}: no such directory")
     profiles = args.profile or None
     if args.write:
         written = golden.write(directory, profiles)
@@ -274,11 +299,40 @@ def _golden(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
+        where = f" --dir {directory}" if args.dir is not None else ""
         print(
             f"{len(problems)} difference(s): if the change is intended, run "
-            "`osm-conformance vectors golden --write` and review the diff",
+            f"`osm-conformance vectors golden --write{where}` and review the diff",
             file=sys.stderr,
         )
         return 1
     print(f"golden corpus in sync ({directory})")
     return 0
+
+
+def _check_output_folder(folder: Path, option: str) -> None:
+    """`folder` usable for the output, checked before the work (which would otherwise end
+    in a traceback and lose its results) without making it: bad input leaves nothing
+    behind. It is made when the results are written (`output_folder`)."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder}: exists and is not a directory")
+    nearest = next(p for p in (folder, *folder.parents) if p.exists())
+    if not nearest.is_dir():
+        raise UserError(f"{option} {folder}: cannot create it ({nearest}: not a directory)")
+    if not os.access(nearest, os.W_OK):
+        raise UserError(f"{option} {folder}: cannot create it ({nearest}: permission denied)")
+
+
+def _check_output_file(path: Path, option: str) -> None:
+    """A results file writable before the work: Results.dump writes PATH.json.tmp beside
+    it, then renames it over PATH."""
+    _check_output_folder(path.parent, f"{option}'s folder")
+    if path.is_dir():
+        raise UserError(f"{option} {path}: a directory, not a file")
+
+
+def _write_results(results: Results, path: Path) -> None:
+    try:
+        results.dump(path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the results ({os_reason(exc)})") from None

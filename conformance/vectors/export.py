@@ -19,6 +19,7 @@ case's data) and what the product's profile agent did with it (the judge).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import tempfile
 from collections.abc import Sequence
@@ -101,6 +102,7 @@ def export_vectors(
     identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
+    _refuse_answered_records(out)
     export_pki(cast.pki, out, identities)  # Apicrypt-model keys included (and out checked)
     _forget_earlier_export(out)
 
@@ -142,6 +144,36 @@ def export_vectors(
     readme = tester_readme(manifest, cast, chosen, wanted)
     (out / "README.md").write_text(readme, encoding="utf-8")
     return manifest
+
+
+def _refuse_answered_records(out: Path) -> None:
+    """Refuse to export over a tester's record that holds answers: the export would put an
+    empty template in its place and replace the messages the answers are about (a real
+    engine's are drawn anew, other bytes). An untouched template is rewritten."""
+    for name in (RECORD_FILE, NEGATIVE_RECORD_FILE):
+        line = _answered_line(out / name)
+        if line is not None:
+            raise UserError(
+                f"{out / name}:{line}: holds the tester's answers, which a new export would "
+                "replace with an empty template; import it (vectors import) or move it away "
+                "first"
+            )
+
+
+def _answered_line(path: Path) -> int | None:
+    """The first line of a record with a value beside its `file` (None: no such file, or a
+    template as written). Bytes that are not UTF-8 (a spreadsheet's Latin-1) count as
+    answers, as does a file the CSV reader gives up on."""
+    if not path.is_file():
+        return None
+    reader = csv.reader(path.read_bytes().decode("utf-8", "replace").splitlines())
+    try:
+        for row in reader:
+            if reader.line_num > 1 and any(cell.strip() for cell in row[1:]):
+                return reader.line_num
+    except csv.Error:
+        return reader.line_num
+    return None
 
 
 def _forget_earlier_export(out: Path) -> None:

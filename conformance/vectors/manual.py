@@ -12,18 +12,25 @@ vector) is an error naming the file and line, never a guess.
 from __future__ import annotations
 
 import csv
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from conformance.errors import UserError
 from conformance.functions import REQUIRED_SERVICES
+from conformance.profiles import yaml_lines
 from conformance.profiles.schema import Profile
-from conformance.results import Cell, Observed, Results, Verdict, load_results
+from conformance.results import (
+    Cell,
+    Observed,
+    Results,
+    Verdict,
+    load_results,
+    relative_evidence,
+)
 from conformance.vectors.common import (
     check_function,
     read_text,
@@ -149,20 +156,21 @@ def _csv_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def _yaml_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise UserError(f"{path}{line}: not YAML: {getattr(exc, 'problem', exc)}") from None
+    # The suite's YAML reader: lines kept, plain data only (a tag, `!!int x`, is a problem
+    # naming its line), bounded however many aliases the file holds.
+    parsed = yaml_lines.parse(text)
+    if parsed.problems:
+        problem = parsed.problems[0]
+        line = f":{problem.line}" if problem.line is not None else ""
+        raise UserError(f"{path}{line}: not YAML: {problem.message}")
+    data = parsed.data
     if data is None:
         return []
-    if not isinstance(data, list) or not isinstance(node, yaml.SequenceNode):
+    if not isinstance(data, list):
         raise UserError(f"{path}:1: expected a list of records (- file: ...)")
     rows: list[tuple[str, Mapping[str, Any]]] = []
-    for item, item_node in zip(data, node.value, strict=True):
-        where = f"{path}:{item_node.start_mark.line + 1}"
+    for index, item in enumerate(data):
+        where = f"{path}:{parsed.lines[(index,)]}"
         if not isinstance(item, dict):
             raise UserError(f"{where}: expected a mapping with keys {', '.join(COLUMNS)}")
         rows.append((where, item))
@@ -311,3 +319,32 @@ def import_record(
         rejection = negative_cells(negatives, manifest, real_id(product), policy_of(folded))
         folded.rejections = fold_rejections(folded, rejection, real_id(product))
     return folded, missing
+
+
+def move_evidence(results: Results, results_path: Path, new_path: Path) -> None:
+    """Make the evidence paths of `results` (relative to the folder of `results_path`, the
+    run folder) relative to the folder of `new_path`, where `vectors import --out` writes.
+
+    A report links only files under its results.json's folder: with evidence to link, the
+    new folder must be the run folder or one above it; any other is refused.
+    """
+    run_dir = os.path.realpath(results_path.parent)
+    prefix = os.path.relpath(run_dir, os.path.realpath(new_path.parent))
+    if prefix == ".":
+        return
+    lists = [cell.evidence for cell in results.cells]
+    lists += [c.counterexample.evidence for c in results.cells if c.counterexample is not None]
+    rejections = results.rejections.cells if results.rejections is not None else []
+    lists += [case.evidence for cell in rejections for case in cell.cases]
+    count = sum(1 for paths in lists for path in paths if relative_evidence(path))
+    if not count:
+        return
+    if prefix == os.pardir or prefix.startswith(os.pardir + os.sep):
+        raise UserError(
+            f"--out {new_path}: the {count} evidence path(s) of {results_path} are relative to "
+            f"{run_dir}, and a report links only files under its results.json's folder: "
+            f"write it in {run_dir} or a folder above it"
+        )
+    base = prefix.replace(os.sep, "/") + "/"
+    for paths in lists:
+        paths[:] = [base + p if relative_evidence(p) else p for p in paths]
