@@ -216,7 +216,10 @@ def test_the_command_line_prints_a_line_per_check_and_json(
     out = capsys.readouterr().out.splitlines()
     assert code == 0, out
     assert out[0].startswith("PASS  version")
-    assert out[-1].startswith(f"adapter conforms to the contract (version {CONTRACT_VERSION})")
+    assert out[-1].startswith("adapter conforms to the contract: ")
+    assert out[-1].endswith(
+        f"(checked against contract version {CONTRACT_VERSION}; the adapter states version 2)"
+    )
     code = main(["adapter", "check", "--json", *common, "--", *broken(tmp_path, "status").argv])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["ok"] is False

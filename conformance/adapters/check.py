@@ -56,6 +56,7 @@ ADAPTER_ID = "adapter"
 # The counterparts: the suite's own reader and writer, and the openssl command line.
 READERS = ("reference", "openssl")
 USAGE_EXIT = 2  # argparse's, and the contract's, exit code for a usage error
+DEFAULT_TIMEOUT = 60.0  # seconds per call when neither the caller nor a profile says
 CONTRACT = "docs/agent-cli.md"
 
 
@@ -78,7 +79,7 @@ class CheckSettings:
     examples: int = 3  # per function and counterpart, the basic example included
     variants: int = 1  # per rejection case and producer, the basic variant included
     seed: int = 0
-    timeout: float = 60.0
+    timeout: float | None = None  # None: the profile's engine.timeout_s, else DEFAULT_TIMEOUT
     functions: frozenset[Function] | None = None  # None: every declared function
     cases: frozenset[str] | None = None  # rejection case ids; None: every case
     policy: Policy = "osm-2008"
@@ -108,12 +109,19 @@ class AdapterReport:
         return all(c.outcome != "fail" for c in self.checks)
 
     def summary(self) -> str:
+        """The verdict and the counts; the contract version is the suite's (what the checks
+        apply), kept apart from the one the adapter states, which may be older."""
         count = {o: sum(c.outcome == o for c in self.checks) for o in ("pass", "fail", "skip")}
         verdict = "adapter conforms to the contract" if self.ok else "adapter does NOT conform"
+        states = (
+            f"the adapter states version {self.contract_version}"
+            if self.contract_version is not None
+            else "the adapter stated no version"
+        )
         return (
-            f"{verdict} (version {CONTRACT_VERSION}): {count['pass']} passed, "
-            f"{count['fail']} failed, {count['skip']} skipped, {len(self.calls)} calls "
-            f"in {self.seconds:.1f}s"
+            f"{verdict}: {count['pass']} passed, {count['fail']} failed, {count['skip']} "
+            f"skipped, {len(self.calls)} calls in {self.seconds:.1f}s (checked against "
+            f"contract version {CONTRACT_VERSION}; {states})"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -199,7 +207,7 @@ def _answer(
     try:
         result = run([*argv, *verb], evidence=Evidence(), timeout=timeout)
     except ToolTimeout:
-        return f"no answer within {timeout:.0f}s", time.perf_counter() - started
+        return f"no answer within {timeout:g}s", time.perf_counter() - started
     except MissingComponent as exc:
         return f"does not start: {exc}", time.perf_counter() - started
     return result, result.seconds
@@ -309,9 +317,18 @@ def check_capabilities(
     return Check(name, "pass", detail, seconds), caps
 
 
-def check_usage(argv: Sequence[str], timeout: float) -> Check:
-    """An option or a verb the adapter does not know is a usage error: exit 2."""
+def check_usage(argv: Sequence[str], timeout: float, answered: bool) -> Check:
+    """An option or a verb the adapter does not know is a usage error: exit 2. Not judged
+    when the adapter answered neither `version` nor `capabilities`: an interpreter that
+    cannot open its script, or a shell that cannot find a command, exits 2 too."""
     name = "usage errors"
+    if not answered:
+        return Check(
+            name,
+            "skip",
+            "not run: the adapter answered neither `version` nor `capabilities`, so an exit "
+            f"{USAGE_EXIT} could be its interpreter's, not its own (fix those first)",
+        )
     tries = (
         ["send", "--osm-no-such-option"],
         ["receive", "--osm-no-such-option"],
@@ -506,17 +523,20 @@ def check_adapter(
             raise UserError(f"--case: unknown rejection case {', '.join(unknown)}")
     started = time.perf_counter()
     report = AdapterReport(target.argv)
-    timeout = target.timeout or settings.timeout
+    timeout = settings.timeout or target.timeout or DEFAULT_TIMEOUT
 
     def add(check: Check) -> None:
         report.checks.append(check)
         if progress is not None:
             progress(check)
 
-    add(check_version(target.argv, timeout, report))
+    version_check = check_version(target.argv, timeout, report)
+    add(version_check)
     caps_check, declared = check_capabilities(target, timeout, report)
     add(caps_check)
-    add(check_usage(target.argv, timeout))
+    # capabilities answered in JSON even when they differ from the profile's
+    answered = version_check.outcome == "pass" or report.contract_version is not None
+    add(check_usage(target.argv, timeout, answered))
     if declared is None:
         add(
             Check("exchanges", "skip", "not run: the capabilities are needed to know the functions")

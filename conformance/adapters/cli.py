@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from conformance.cli_support import print_json
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
+from conformance.paths import output_folder
 from conformance.rejections.model import POLICIES
 
 EXAMPLES = 3
@@ -82,8 +84,7 @@ def register(subparsers: Any) -> None:
     check.add_argument(
         "--timeout",
         type=float,
-        default=60.0,
-        help="seconds per call (default 60, or the profile's engine.timeout_s)",
+        help="seconds per call (default: the profile's engine.timeout_s, else 60)",
     )
     check.add_argument(
         "--out", type=Path, metavar="DIR", help="keep the evidence (messages, statuses, logs) here"
@@ -99,9 +100,12 @@ def _check(args: argparse.Namespace) -> int:
         raise UserError("--examples: at least 1 (the basic example)")
     if args.variants < 1:
         raise UserError("--variants: at least 1 (the basic variant)")
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UserError(f"--timeout {args.timeout}: expected a positive number of seconds")
     cases: frozenset[str] | None = frozenset(args.cases) if args.cases else None
     if args.no_rejections:
         cases = frozenset()
+    target = resolve_target(args.adapter)
     settings = CheckSettings(
         examples=args.examples,
         variants=args.variants,
@@ -110,9 +114,10 @@ def _check(args: argparse.Namespace) -> int:
         functions=frozenset(args.functions) if args.functions else None,
         cases=cases,
         policy=args.policy,
-        out_dir=args.out.resolve() if args.out else None,
+        # Checked (and made) before any call: a file there is the tester's mistake, not
+        # the adapter breaking in every exchange.
+        out_dir=output_folder(args.out.resolve()) if args.out else None,
     )
-    target = resolve_target(args.adapter)
 
     def show(check: Any) -> None:
         print(check.line(), flush=True)

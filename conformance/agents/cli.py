@@ -25,14 +25,19 @@ from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
 from conformance.cli_support import byte_size
 from conformance.core.spool import Region
-from conformance.core.vocabulary import FUNCTIONS, Party
+from conformance.core.vocabulary import FUNCTIONS, Party, Role
 from conformance.directory.lookup import Address
-from conformance.errors import UserError
+from conformance.errors import MissingComponent, UserError
 from conformance.profiles.loader import load_profile
 from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
 from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode, Status
+from conformance.token import TokenError
+from conformance.token.files import load_certificate, load_private_key
+from conformance.token.uri import parse_uri
 
 DIRECTORIES = ("cps", "apicrypt")
+# The options that put a role's key on a token, instead of the identity directory's file.
+KEY_OPTIONS: dict[str, str] = {"sign": "--sign-key", "encrypt": "--decrypt-key"}
 
 
 def register(subparsers: Any) -> None:
@@ -40,7 +45,7 @@ def register(subparsers: Any) -> None:
         "agent",
         help="run one agent: send or receive a message (the adapter contract)",
         description="Run one agent through the stateless agent command line "
-        "(docs/agent-cli.md). Exit codes: 0 done; "
+        "(docs/agent-cli.md). Exit codes: 0 done; 2 usage error (nothing done); "
         + ", ".join(f"{v} {k.value}" for k, v in sorted(EXIT_CODES.items(), key=lambda i: i[1]))
         + ".",
     )
@@ -145,9 +150,18 @@ def register(subparsers: Any) -> None:
 
 
 @contextmanager
-def _agent(profile: str, max_message_bytes: int | None = None) -> Iterator[Agent]:
-    """The profile's agent for one verb, closed however the verb ends."""
+def _agent(
+    profile: str, max_message_bytes: int | None = None, party: Party | None = None
+) -> Iterator[Agent]:
+    """The profile's agent for one verb, closed however the verb ends. A key on a token
+    (`party`'s key URIs) is for the built-in engine only: the others read the files."""
     loaded = load_profile(profile)
+    for role, _ in party.key_uris if party is not None else ():
+        if loaded.engine.type not in ("builtin", "apicrypt-model"):
+            raise UserError(
+                f"{KEY_OPTIONS[role]}: {loaded.id} is not the built-in engine "
+                f"(engine {loaded.engine.type}): it takes its keys from the identity directory"
+            )
     limits = None
     if max_message_bytes is not None:
         if loaded.engine.type not in ("builtin", "apicrypt-model"):
@@ -174,8 +188,39 @@ def _party(
     data = files.identity_json(path.resolve())
     email = data.get("email")
     if not isinstance(email, str):
-        raise UserError(f"{path / 'identity.json'}: field 'email' missing")
+        said = "missing" if email is None else "not a string"
+        raise UserError(f"{path / 'identity.json'}: field 'email': {said}")
     return Party(path.resolve(), email, str(data.get("name", email)), directories, key_uris)
+
+
+def _key_uri(role: Role, uri: str | None) -> tuple[tuple[str, str], ...]:
+    """--sign-key or --decrypt-key as a party's key URIs, refused before any work when it
+    is no PKCS#11 URI (the token layer would take it for an identity directory)."""
+    if uri is None:
+        return ()
+    try:
+        parse_uri(uri)
+    except UserError as exc:
+        raise UserError(f"{KEY_OPTIONS[role]}: {exc}") from None
+    return ((role, uri),)
+
+
+def _check_key(party: Party, role: Role) -> None:
+    """The key the verb will use, opened before any work: a token key that cannot be found
+    or opened, or a key file that is missing or unreadable, is the caller's mistake (exit 2,
+    as `check --identity` says of it), not the product declining the function (15) or
+    breaking (70). The token's key stays open for the agent (identity_files' cache)."""
+    if party.key_uri(role) is None:
+        load_certificate(party.identity_dir, role)
+        load_private_key(party.identity_dir, role)
+        return
+    option = KEY_OPTIONS[role]
+    try:
+        files.key(party, role)
+    except MissingComponent as exc:
+        raise MissingComponent(f"{option}: {exc}") from None
+    except (TokenError, UserError) as exc:
+        raise UserError(f"{option}: {exc}") from None
 
 
 def _check_date(text: str) -> None:
@@ -234,8 +279,7 @@ def _send(args: argparse.Namespace) -> int:
         unknown = directories - set(DIRECTORIES)
         if unknown:
             raise UserError(f"--recipient-in: unknown directory {', '.join(sorted(unknown))}")
-    uris = (("sign", args.sign_key),) if args.sign_key else ()
-    sender = _party(args.sender, uris)
+    sender = _party(args.sender, _key_uri("sign", args.sign_key))
     recipients = [_recipient(t, directories) for t in args.to]
     parties = tuple(p for _, p in recipients)
     if args.to_address:
@@ -252,7 +296,9 @@ def _send(args: argparse.Namespace) -> int:
         message_id=args.message_id,
         directory=args.directory,
     )
-    with _agent(args.profile) as agent:
+    with _agent(args.profile, party=sender) as agent:
+        if args.function != "encrypt":
+            _check_key(sender, "sign")
         if isinstance(agent, ProfileAgent):
             # The built-in engine reads stdin through a spool and writes the message as it
             # is built: an imaging attachment in bounded memory. Written only when whole.
@@ -275,8 +321,7 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _receive(args: argparse.Namespace) -> int:
-    uris = (("encrypt", args.decrypt_key),) if args.decrypt_key else ()
-    party = _party(args.identity, uris)
+    party = _party(args.identity, _key_uri("encrypt", args.decrypt_key))
     for p in [*args.trust, *args.crl]:
         if not Path(p).is_file():
             raise UserError(f"{p}: no such file")
@@ -292,7 +337,8 @@ def _receive(args: argparse.Namespace) -> int:
         trust=tuple(Path(p) for p in args.trust),
         crls=tuple(Path(p) for p in args.crl),
     )
-    with _agent(args.profile, args.max_message_bytes) as agent:
+    with _agent(args.profile, args.max_message_bytes, party) as agent:
+        _check_key(party, "encrypt")  # to decrypt, and the built-in engine opens it first
         if isinstance(agent, ProfileAgent):
             # The built-in engine reads stdin through a spool: a large message (an imaging
             # report) in bounded memory, and nothing past the size limit.

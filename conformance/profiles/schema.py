@@ -418,7 +418,11 @@ class Engine(Section):
         "(a vendor adapter implementing the agent command line)."
     )
     argv: list[Text] | None = Field(
-        default=None, min_length=1, description="Command and arguments (type command only)."
+        default=None,
+        min_length=1,
+        description="Command and arguments (type command only); a word with a `/` that is "
+        "not absolute is a path taken from the directory the suite is run in, not the "
+        "profile's.",
     )
     executable: str | None = Field(
         default=None, description="Tool to run instead of the one on PATH (openssl, nss, gpgsm)."
