@@ -42,8 +42,26 @@ COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 Handler = Callable[[argparse.Namespace], int]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose every sub-command rejects an unknown option itself.
+
+    argparse parses a sub-command with `parse_known_args` and hands what it did not
+    know back to the top-level parser, whose error then shows the top-level usage
+    (`osm-conformance [-h] [--version] COMMAND ...`) instead of the sub-command's. The
+    sub-parsers are of this class too: `add_subparsers` makes them of its parser's type.
+    """
+
+    def parse_known_args(  # type: ignore[override]  # typeshed overloads it
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:  # exits 2 with this parser's own usage line
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="osm-conformance",
         description=(
             "Interoperability and conformance test suite for French secure health "

@@ -35,7 +35,13 @@ def register(subparsers: Any) -> None:
         help="write the directory tree as LDIF",
         description="Write the tree as LDIF (RFC 2849), the assumed parts listed at its head.",
     )
-    export.add_argument("--ldif", type=Path, required=True, metavar="FILE", help="output file")
+    export.add_argument(
+        "--ldif",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="output file; - writes the LDIF to standard output (the summary to stderr)",
+    )
     _common(export)
     export.set_defaults(func=_export)
 
@@ -65,7 +71,14 @@ def register(subparsers: Any) -> None:
         ),
     )
     faults.add_argument("--sender", action="append", default=[], help="profile id; repeatable")
-    faults.add_argument("--profiles", action="append", default=[], metavar="PATH")
+    faults.add_argument(
+        "--profiles",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a profile file or folder (repeatable; default: the shipped profiles): a file "
+        "joins them, a folder replaces them, as in run",
+    )
     faults.add_argument("--json", action="store_true", help="print JSON")
     faults.set_defaults(func=_faults)
 
@@ -91,16 +104,22 @@ def _tree(args: argparse.Namespace) -> Any:
 
 
 def _export(args: argparse.Namespace) -> int:
-    tree = _tree(args)
-    if args.ldif.parent and not args.ldif.parent.is_dir():
+    to_stdout = str(args.ldif) == "-"
+    if not to_stdout and not args.ldif.parent.is_dir():
         raise UserError(f"--ldif {args.ldif}: no such directory {args.ldif.parent}")
-    try:
-        args.ldif.write_text(tree.ldif(), encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"--ldif {args.ldif}: cannot write ({exc.strerror or exc})") from None
+    tree = _tree(args)
+    if to_stdout:
+        sys.stdout.write(tree.ldif())
+    else:
+        try:
+            args.ldif.write_text(tree.ldif(), encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"--ldif {args.ldif}: cannot write ({exc.strerror or exc})") from None
     people = sum(1 for e in tree.entries if e.dn.startswith("uid="))
+    where = "the LDIF to standard output" if to_stdout else args.ldif
     print(
-        f"wrote {args.ldif}: {len(tree.entries)} entries ({people} professionals), base {tree.base}"
+        f"wrote {where}: {len(tree.entries)} entries ({people} professionals), base {tree.base}",
+        file=sys.stderr if to_stdout else sys.stdout,
     )
     return 0
 

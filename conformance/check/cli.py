@@ -146,11 +146,11 @@ def handle(args: argparse.Namespace) -> int:
     if args.catalogue:
         if args.message is not None:
             # It prints: a file named after it would otherwise be silently left unwritten.
+            # The hint names no file: the one given may be a message the user keeps.
             flags = "--catalogue --markdown" if args.markdown else "--catalogue"
             raise UserError(
-                f"check --catalogue prints the rules and takes no MESSAGE file (got "
-                f"{args.message}); to write them to a file: osm-conformance check {flags} "
-                f"> {args.message}"
+                f"check --catalogue takes no MESSAGE ({args.message} given): it prints the "
+                f"rules on stdout (to save them: osm-conformance check {flags} > FILE)"
             )
         if args.html is not None:
             raise UserError(f"--html goes with a MESSAGE, not --catalogue: {args.html} not written")

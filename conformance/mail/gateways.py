@@ -425,9 +425,11 @@ GATEWAYS: dict[str, Gateway] = {
             ),
             Bilingual(
                 "Un relais qui ré-écrit le message (conversion interne et retour) replie les "
-                "champs d'en-tête à sa largeur et réduit les blancs, parties MIME comprises.",
+                f"champs d'en-tête à {REFOLD_WIDTH} colonnes et réduit les blancs, parties MIME "
+                "comprises.",
                 "A relay that rewrites the message (internal format and back) re-folds the "
-                "header fields at its own width and collapses whitespace, MIME parts included.",
+                f"header fields at {REFOLD_WIDTH} columns and collapses whitespace, MIME parts "
+                "included.",
             ),
             "RFC 5322 section 2.2.3 (folding); RFC 8551 section 3.1.1 (a signature covers "
             "the signed part's header fields exactly)",
@@ -440,10 +442,10 @@ GATEWAYS: dict[str, Gateway] = {
                 "Relay re-encoding base64 at another line length",
             ),
             Bilingual(
-                "Un relais qui décode et ré-encode les corps base64 coupe les lignes à sa "
-                "longueur (64, 72 ou 76 caractères).",
-                "A relay that decodes and re-encodes base64 bodies breaks the lines at its "
-                "own length (64, 72 or 76 characters).",
+                "Un relais qui décode et ré-encode les corps base64 coupe les lignes à "
+                f"{BASE64_WIDTH} caractères (les relais réels : 64, 72 ou 76).",
+                "A relay that decodes and re-encodes base64 bodies breaks the lines at "
+                f"{BASE64_WIDTH} characters (real relays: 64, 72 or 76).",
             ),
             "RFC 2045 section 6.8 (at most 76 characters a line)",
             rewrap_base64,

@@ -310,7 +310,8 @@ rejection case it names with the verdict observed; an unused waiver is a warning
 exit codes:
   0    the run completed, no harness error, no gate failed
   1    a harness error (a cell, interop or rejection, is `error`)
-  2    usage error (bad option, profile file, waivers file or baseline)
+  2    usage error (bad option, profile file, waivers file or baseline, --baseline
+       without --fail-on regression)
   3    a required component is missing
   4    a --fail-on gate holds an item no waiver covers, or a waiver has expired
   130  interrupted (results.json is written, marked incomplete)
@@ -343,7 +344,7 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
         "--baseline",
         type=Path,
         metavar="OLD.json",
-        help="an earlier results.json, for the regression gate",
+        help="an earlier results.json, for the regression gate (only with --fail-on regression)",
     )
     parser.add_argument(
         "--waivers",
@@ -378,6 +379,12 @@ def _gates_before(args: argparse.Namespace) -> _Gates:
 
     if "regression" in args.fail_on and args.baseline is None:
         raise UserError("--fail-on regression needs --baseline OLD.json (the run to compare with)")
+    if args.baseline is not None and "regression" not in args.fail_on:
+        # The gate is its only use in `run`: loaded and ignored, it would look compared.
+        raise UserError(
+            f"--baseline {args.baseline}: used only by --fail-on regression (add it; to see "
+            "the changes: osm-conformance report RESULTS.json --baseline OLD.json)"
+        )
     baseline = load_results(args.baseline) if args.baseline is not None else None
     waivers = load_waivers(args.waivers) if args.waivers is not None else []
     stale = expired(waivers, today())

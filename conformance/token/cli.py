@@ -62,7 +62,8 @@ def _common(parser: argparse.ArgumentParser, *, softhsm_only: bool) -> None:
 
     parser.add_argument(
         "--module",
-        type=Path,
+        # show's missing module is a missing component (exit 3, as the library loader says).
+        type=_module_file if softhsm_only else Path,
         default=None,
         help=(
             "SoftHSM2 library to use"
@@ -72,7 +73,10 @@ def _common(parser: argparse.ArgumentParser, *, softhsm_only: bool) -> None:
         + f" (default path {softhsm.module_path()})",
     )
     parser.add_argument(
-        "--label", default=None, help=f"token label (default {softhsm.TOKEN_LABEL})"
+        "--label",
+        type=_label,
+        default=None,
+        help=f"token label, 1 to {softhsm.LABEL_MAX} characters (default {softhsm.TOKEN_LABEL})",
     )
     lengths = softhsm.PIN_LENGTHS
     parser.add_argument(
@@ -82,6 +86,28 @@ def _common(parser: argparse.ArgumentParser, *, softhsm_only: bool) -> None:
         help=(f"user PIN, {lengths[0]} to {lengths[-1]} characters" if softhsm_only else "user PIN")
         + f" (default: the test PIN {softhsm.USER_PIN})",
     )
+
+
+def _module_file(text: str) -> Path:
+    """A PKCS#11 module that exists, else a usage error before anything is loaded (SoftHSM
+    would otherwise be reported "not installed" when only the path is wrong)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such PKCS#11 module")
+    return path
+
+
+def _label(text: str) -> str:
+    """A token label PKCS#11 can hold (CK_TOKEN_INFO's 32 bytes): an empty one would
+    quietly mean the default."""
+    from conformance.token import softhsm
+
+    size = len(text.encode("utf-8"))
+    if not text.strip() or size > softhsm.LABEL_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a token label has 1 to {softhsm.LABEL_MAX} characters"
+        )
+    return text
 
 
 def _softhsm_pin(text: str) -> str:

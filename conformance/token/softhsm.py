@@ -57,6 +57,7 @@ from conformance.token.files import (
 )
 
 TOKEN_LABEL = "OSM-TEST"
+LABEL_MAX = 32  # bytes: PKCS#11's CK_TOKEN_INFO.label
 USER_PIN = "1234"
 SO_PIN = "12345678"
 # The PIN lengths SoftHSM takes (its MIN_PIN_LEN and MAX_PIN_LEN, in bytes).
