@@ -505,3 +505,23 @@ def test_evidence_paths_that_leave_the_run_folder_are_dropped_with_a_warning(
         resolve_link(index, link) == (run / cell.evidence[0]).resolve()
         for link in local_links(index)
     )
+
+
+def test_an_apicrypt_senders_directory_is_its_networks(tmp_path: Path) -> None:
+    """An Apicrypt sender finds its recipients in the Apicrypt directory (profile note,
+    source: "utilisation des annuaires (Gip-cps, apicrypt)"), not the CPS one."""
+    results = sample_results(tmp_path)
+    for lang, apicrypt_word, cps_word in (
+        ("fr", "dans l'annuaire Apicrypt", "dans l'annuaire CPS (LDAP)"),
+        ("en", "in the Apicrypt directory", "in the CPS directory (LDAP)"),
+    ):
+        model = ReportModel(results, Translator(lang))
+        for agent_id, sent, word in (
+            ("apimail-apicrypt", "apicrypt", apicrypt_word),
+            ("easycrypt-net", "smime", cps_word),
+        ):
+            info = model.by_id[agent_id].info
+            info.sends.update(format=sent, recipient_certificate="directory")
+            lines = model.summary_lines(info, "sends")
+            (line,) = [x for x in lines if x.path == "sends.recipient_certificate"]
+            assert line.words == [word], (agent_id, lang)

@@ -769,6 +769,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     ),
     "value.empty": ("aucune", "none"),
     "value.directory": ("dans l'annuaire CPS (LDAP)", "in the CPS directory (LDAP)"),
+    # an Apicrypt sender looks its recipients up in its network's own directory
+    "value.apicrypt.recipient_certificate.directory": (
+        "dans l'annuaire Apicrypt",
+        "in the Apicrypt directory",
+    ),
     "value.prior-message": (
         "dans un message signé reçu auparavant",
         "in a signed message received earlier",

@@ -1141,6 +1141,9 @@ class ReportModel:
         the page's language, its values (words translated, identifiers such as algorithm
         names as they are) and where it comes from (assumed, or its source)."""
         section = "send" if side == "sends" else "receive"  # the profile's field labels
+        data = info.sends if side == "sends" else info.accepts
+        # a sender's format words some values its own way (an Apicrypt sender's directory)
+        message_format = data.get("format") if side == "sends" else None
         lines: list[SummaryLine] = []
 
         def walk(data: dict[str, Any], path: str) -> None:
@@ -1162,21 +1165,24 @@ class ReportModel:
                 if not values:
                     line.words.append(self.t("value.empty"))
                 for item in values:
-                    word = self.value_word(key, item)
+                    word = self.value_word(key, item, message_format)
                     if word is None:
                         line.codes.append(str(item))
                     else:
                         line.words.append(word)
                 lines.append(line)
 
-        walk(info.sends if side == "sends" else info.accepts, "")
+        walk(data, "")
         return lines
 
-    def value_word(self, field_name: str, value: Any) -> str | None:
+    def value_word(
+        self, field_name: str, value: Any, message_format: str | None = None
+    ) -> str | None:
         """A profile value as a word of the page's language, None for an identifier."""
         if isinstance(value, bool):
             return self.t(f"value.{value}")
-        for key in (f"value.{field_name}.{value}", f"value.{value}", f"fn.{value}"):
+        own = (f"value.{message_format}.{field_name}.{value}",) if message_format else ()
+        for key in (*own, f"value.{field_name}.{value}", f"value.{value}", f"fn.{value}"):
             if self.t.has(key):
                 return self.t(key)
         return None
