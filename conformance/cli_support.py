@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -44,3 +45,15 @@ def byte_size(text: str) -> int:
             f"{text!r} is not a size (a positive number of bytes, or with K, M or G: 200M)"
         )
     return int(number) * _SIZE_UNITS[unit]
+
+
+def seconds(text: str) -> float:
+    """A duration as a user writes it: 0.5, 30 (positive and finite: nan or inf would
+    never time out); argparse type."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{value}: expected a positive number of seconds")
+    return value

@@ -161,3 +161,29 @@ def output_folder(out: Path, option: str = "--out") -> Path:
     if not os.access(out, os.W_OK | os.X_OK):  # read-only: its mode, or its file system
         raise UserError(f"{option} {out}: cannot write into it (permission denied)")
     return out
+
+
+def check_output_folder(folder: Path, option: str = "--out") -> None:
+    """`folder` usable for an output, checked before the work (which would otherwise end in
+    a traceback and lose its results) without making it: bad input leaves nothing behind.
+    It is made when the results are written (`output_folder`)."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{option} {folder}: exists and is not a directory")
+    nearest = next(p for p in (folder, *folder.parents) if p.exists())
+    if not nearest.is_dir():
+        raise UserError(f"{option} {folder}: cannot create it ({nearest}: not a directory)")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        if nearest == folder:
+            raise UserError(f"{option} {folder}: cannot write into it (permission denied)")
+        raise UserError(f"{option} {folder}: cannot create it ({nearest}: permission denied)")
+
+
+def check_output_file(path: Path, option: str = "--out") -> None:
+    """An output file writable before the work, without making it or its folder: a folder
+    there, a folder that cannot be made or written into, or a file this user cannot
+    overwrite is a UserError naming `option`."""
+    check_output_folder(path.parent, f"{option}'s folder")
+    if path.is_dir():
+        raise UserError(f"{option} {path}: a directory, not a file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"{option} {path}: cannot write it (permission denied)")

@@ -7,6 +7,7 @@ message naming the field.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -662,8 +663,13 @@ class Results(_Model):
 
     def dump(self, path: Path) -> None:
         tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(path)  # atomic: an interrupted write never leaves half a file
+        try:
+            tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+            tmp.replace(path)  # atomic: an interrupted write never leaves half a file
+        except OSError:  # a full disk, PATH a folder: no stray X.json.tmp left beside it
+            with contextlib.suppress(OSError):  # the first error is the one to tell
+                tmp.unlink(missing_ok=True)
+            raise
 
 
 def load_results(path: Path) -> Results:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.cli_support import print_json
+from conformance.cli_support import print_json, seconds
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.paths import output_folder
@@ -83,7 +82,8 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
+        metavar="SECONDS",
         help="seconds per call (default: the profile's engine.timeout_s, else 60)",
     )
     check.add_argument(
@@ -100,8 +100,6 @@ def _check(args: argparse.Namespace) -> int:
         raise UserError("--examples: at least 1 (the basic example)")
     if args.variants < 1:
         raise UserError("--variants: at least 1 (the basic variant)")
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
-        raise UserError(f"--timeout {args.timeout}: expected a positive number of seconds")
     cases: frozenset[str] | None = frozenset(args.cases) if args.cases else None
     if args.no_rejections:
         cases = frozenset()

@@ -48,6 +48,9 @@ def register(subparsers: Any) -> None:
         "(docs/agent-cli.md). Exit codes: 0 done; 2 usage error (nothing done); "
         + ", ".join(f"{v} {k.value}" for k, v in sorted(EXIT_CODES.items(), key=lambda i: i[1]))
         + ".",
+        # `agent receive --help` takes `receive` for the PROFILE and prints this help
+        epilog="A verb's options: osm-conformance agent PROFILE VERB --help "
+        "(e.g. agent reference receive --help).",
     )
     parser.add_argument("profile", metavar="PROFILE", help="profile id or YAML file")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import io
+import stat
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
-from conformance.cli_support import print_json
+from conformance.cli_support import byte_size, print_json
 from conformance.errors import UserError
+from conformance.smime.options import REFERENCE_MAX_BYTES
 
 _DESCRIPTION = """\
 Check one message (RFC 5322 bytes) against the catalogue of conformance rules:
@@ -27,11 +31,16 @@ is sent in and the one reported, with a MIME-001 WARNING saying which form's
 signature verified; mixed line endings stay an ERROR. (Receivers and the
 matrix judge the bytes as received.)
 
+MESSAGE is a file, or - to read the message on stdin. A message over
+--max-message-bytes (default 1G, the reference receiver's limit) is not checked:
+a file is refused from its size, unread; stdin or a pipe is read up to the limit.
+
 Exit status:
   0  conformant: no ERROR (warnings allowed)
   1  non-conformant: at least one ERROR
-  2  usage error (missing file, unknown policy, no test PKI for the default trust,
-     with --identity an OSM_CONFORMANCE_TOKEN naming no token it can use)
+  2  usage error (missing file, MESSAGE a device or over --max-message-bytes,
+     unknown policy, no test PKI for the default trust, with --identity an
+     OSM_CONFORMANCE_TOKEN naming no token it can use)
   3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
      no --identity for an encrypted message, an identity whose key the token
      cannot open, or no --identity for a signed message that carries none of
@@ -50,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("message", nargs="?", type=Path, help="the message file (.eml)")
+    parser.add_argument(  # a string: Path("./-") would be "-", a file so named unreachable
+        "message", nargs="?", help="the message file (.eml), or - to read it on stdin"
+    )
     parser.add_argument(
         "--identity",
         type=Path,
@@ -90,6 +101,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--sender", metavar="ADDRESS", help="the expected sender address")
     parser.add_argument("--recipient", metavar="ADDRESS", help="the expected recipient address")
     parser.add_argument(
+        "--max-message-bytes",
+        type=byte_size,
+        default=REFERENCE_MAX_BYTES,
+        metavar="SIZE",
+        help="check no message over SIZE (bytes, or 64M, 1G; default "
+        f"{REFERENCE_MAX_BYTES // 1024**3}G, the reference receiver's limit): exit 2",
+    )
+    parser.add_argument(
         "--lang",
         choices=LANGUAGES,
         default=DEFAULT_LANGUAGE,
@@ -119,6 +138,79 @@ def _require_file(path: Path, what: str) -> None:
         raise UserError(f"{path}: a directory, not a {what} file")
     if not path.exists():
         raise UserError(f"{path}: no such {what} file")
+
+
+_STDIN = "-"
+_CHUNK = 1 << 20
+
+
+def _require_message(message: str, limit: int) -> None:
+    """MESSAGE is `-`, a regular file of at most `limit` bytes (refused from its size,
+    unread), or a pipe (`<(...)`, /dev/stdin on a pipe), read up to the limit: never a
+    device such as /dev/zero, which would be read without end."""
+    if message == _STDIN:
+        return
+    path = Path(message)
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such message file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(found.st_mode):
+        raise UserError(f"{path}: a directory, not a message file")
+    if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode)):
+        raise UserError(
+            f"{path}: {_file_kind(found.st_mode)}, not a message file (a file, or - to read stdin)"
+        )
+    if stat.S_ISREG(found.st_mode) and found.st_size > limit:
+        raise UserError(f"{path}: {found.st_size} bytes, {_over(limit, 'not read')}")
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _over(limit: int, read: str) -> str:
+    return (
+        f"over --max-message-bytes ({limit} bytes): not checked, {read} "
+        "(a larger --max-message-bytes checks it)"
+    )
+
+
+def _read_message(message: str, limit: int) -> bytes:
+    """The message's bytes, never more than `limit` read (a file may have grown since
+    `_require_message`; a pipe has no size to refuse it from)."""
+    name = "stdin" if message == _STDIN else message
+    try:
+        if message == _STDIN:
+            read = _read_bounded(sys.stdin.buffer, limit)
+        else:
+            with Path(message).open("rb") as stream:
+                read = _read_bounded(stream, limit)
+    except OSError as exc:
+        raise UserError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    if read is None:
+        raise UserError(f"{name}: {_over(limit, 'read no further')}")
+    return read
+
+
+def _read_bounded(stream: BinaryIO, limit: int) -> bytes | None:
+    """The stream's bytes, or None as soon as they pass `limit` (the rest not read).
+    BytesIO hands its buffer over without a copy: the message is held once."""
+    held = io.BytesIO()
+    while held.tell() <= limit:
+        chunk = stream.read(min(_CHUNK, limit + 1 - held.tell()))
+        if not chunk:
+            return held.getvalue()
+        held.write(chunk)
+    return None
 
 
 def _require_identity(directory: Path) -> None:
@@ -164,17 +256,14 @@ def handle(args: argparse.Namespace) -> int:
         if value is not None and not value.strip():
             # An empty address would silently mean "not given": HDR-008/HDR-009 not run.
             raise UserError(f"{option}: an empty address (give the address, or omit {option})")
-    _require_file(args.message, "message")
+    _require_message(args.message, args.max_message_bytes)
     for path in args.trust:
         _require_file(path, "trust anchor")
     for path in args.crl:
         _require_file(path, "CRL")
     if args.identity is not None:
         _require_identity(args.identity)
-    try:
-        message = args.message.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{args.message}: cannot read: {exc.strerror or exc}") from None
+    message = _read_message(args.message, args.max_message_bytes)
     trust, crls, origin = list(args.trust), list(args.crl), "given"
     if not trust and not crls and not args.no_default_trust:
         default_anchors, default_crls = default_trust()

@@ -24,7 +24,7 @@ from conformance.matrix.spec import (
     DEFAULT_VARIANTS,
     MatrixSpec,
 )
-from conformance.paths import cache_dir, output_folder
+from conformance.paths import cache_dir, check_output_file, output_folder
 from conformance.results import Results, load_results
 
 HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
@@ -179,16 +179,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=_run)
 
 
-def _check_junit_path(path: Path) -> None:
-    """--junit-xml writable before the run: pytest writes it at the very end, and a
-    path it cannot write would then lose the whole run (results.json included)."""
-    output_folder(path.parent, "--junit-xml's folder")
-    if path.is_dir():
-        raise UserError(f"--junit-xml {path}: a directory, not a file")
-    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UserError(f"--junit-xml {path}: cannot write it (permission denied)")
-
-
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -209,9 +199,11 @@ def _run(args: argparse.Namespace) -> int:
         via=routes,
         max_message_bytes=args.max_message_bytes,
     ).check()  # what the plugin refuses too, said here before pytest starts
-    out: Path = output_folder(args.out.resolve())
     if args.junit_xml:
-        _check_junit_path(args.junit_xml.resolve())
+        # pytest writes it at the very end (making its folder): a path it cannot write
+        # would then lose the whole run, results.json included.
+        check_output_file(args.junit_xml.resolve(), "--junit-xml")
+    out: Path = output_folder(args.out.resolve())
     stale = out / RESULTS_FILE
     if stale.exists():
         stale.unlink()

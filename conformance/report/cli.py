@@ -69,12 +69,19 @@ def _report(args: argparse.Namespace) -> int:
     note = policy_note(baseline, results) if baseline is not None else None
     if note is not None:
         print(f"osm-conformance report: warning: {note}", file=sys.stderr)
-    out = output_folder(args.out if args.out is not None else args.results.parent)
+    out = _out_folder(args)
     index = render_report(
         results, out, lang=args.lang, baseline=baseline, run_dir=args.results.parent
     )
     print(index)
     return 0
+
+
+def _out_folder(args: argparse.Namespace) -> Path:
+    """--out, or by default the results folder, named as such: the user gave no --out."""
+    if args.out is not None:
+        return output_folder(args.out)
+    return output_folder(args.results.parent, "the results folder (report's default --out)")
 
 
 def _diff(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.cli_support import byte_size
+from conformance.cli_support import byte_size, seconds
 
 DEFAULT_PROFILE = "nss"  # Thunderbird's engine: the client docs/serve.md walks through
 DEFAULT_SMTP_PORT = 2525
@@ -26,16 +26,6 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= value < 65536:
         raise argparse.ArgumentTypeError(f"{value}: expected 1 to 65535 (0: any free port)")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value}: expected a positive number of seconds")
     return value
 
 
@@ -125,7 +115,7 @@ def register(subparsers: Any) -> None:
     stop = parser.add_mutually_exclusive_group()
     stop.add_argument(
         "--duration",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="stop after this long (default: run until Ctrl-C)",
     )

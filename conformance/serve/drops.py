@@ -29,9 +29,8 @@ from typing import Literal
 
 from conformance.core.vocabulary import REAL_TOOLS, Function
 from conformance.vectors.common import shipped_profile, shipped_profiles
-from conformance.vectors.export import RECORD_FILE, STANDARD_READER, export_vectors
+from conformance.vectors.export import STANDARD_READER, export_vectors
 from conformance.vectors.manifest import ExportManifest
-from conformance.vectors.negative_record import NEGATIVE_RECORD_FILE
 
 VECTORS_DIR = "vectors"
 DROPPED_FILE = "dropped.csv"
@@ -86,16 +85,11 @@ def prepare(
     only those, every function by default)."""
     chosen = list(senders) if senders else default_senders(product)
     folder = out / VECTORS_DIR
-    # The export writes blank records: what the tester recorded in an earlier session in
-    # this folder is put back (the messages are the same bytes, from the same seed).
-    kept = {
-        name: (folder / name).read_bytes()
-        for name in (RECORD_FILE, NEGATIVE_RECORD_FILE)
-        if (folder / name).is_file()
-    }
-    manifest = export_vectors(product, folder, senders=chosen, functions=functions)
-    for name, data in kept.items():
-        (folder / name).write_bytes(data)
+    # What the tester recorded in an earlier session in this folder is kept (the messages
+    # are made again from the same seed).
+    manifest = export_vectors(
+        product, folder, senders=chosen, functions=functions, keep_records=True
+    )
     drops: list[Drop] = []
     for n, vector in enumerate(manifest.vectors, 1):
         drops.append(

@@ -42,7 +42,13 @@ def register(subparsers: Any) -> None:
         ),
     )
     _common(init, softhsm_only=True)
-    init.add_argument("--pki", type=Path, default=None, help="PKI directory (default: vectors/pki)")
+    init.add_argument(
+        "--pki",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the PKI whose identities to import (default: the shipped test PKI)",
+    )
     init.set_defaults(func=_token_errors(_init))
     show = sub.add_parser(
         "show",

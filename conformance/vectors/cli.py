@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from conformance import paths
 from conformance.cli_support import print_error
 from conformance.errors import UserError, os_reason
 from conformance.functions import MESSAGE_FUNCTIONS
-from conformance.paths import output_folder
+from conformance.paths import check_output_file, check_output_folder, output_folder
 from conformance.results import Results
 from conformance.vectors.common import real_id, shipped_profiles
 
@@ -215,7 +214,7 @@ def _verify(args: argparse.Namespace) -> int:
     from conformance.vectors.verify import copy_evidence, verify_messages
 
     if args.out is not None:
-        _check_output_folder(args.out, "--out")
+        check_output_folder(args.out)
     started = time.time()
     report = verify_messages(
         args.directory,
@@ -242,7 +241,7 @@ def _import(args: argparse.Namespace) -> int:
     from conformance.vectors.manual import import_record, move_evidence
 
     if args.out is not None:
-        _check_output_file(args.out, "--out")
+        check_output_file(args.out)
     results, missing = import_record(
         args.results,
         args.record,
@@ -299,36 +298,14 @@ def _golden(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        where = f" --dir {directory}" if args.dir is not None else ""
         print(
             f"{len(problems)} difference(s): if the change is intended, run "
-            f"`osm-conformance vectors golden --write{where}` and review the diff",
+            f"`{golden.write_command(directory)}` and review the diff",
             file=sys.stderr,
         )
         return 1
     print(f"golden corpus in sync ({directory})")
     return 0
-
-
-def _check_output_folder(folder: Path, option: str) -> None:
-    """`folder` usable for the output, checked before the work (which would otherwise end
-    in a traceback and lose its results) without making it: bad input leaves nothing
-    behind. It is made when the results are written (`output_folder`)."""
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"{option} {folder}: exists and is not a directory")
-    nearest = next(p for p in (folder, *folder.parents) if p.exists())
-    if not nearest.is_dir():
-        raise UserError(f"{option} {folder}: cannot create it ({nearest}: not a directory)")
-    if not os.access(nearest, os.W_OK):
-        raise UserError(f"{option} {folder}: cannot create it ({nearest}: permission denied)")
-
-
-def _check_output_file(path: Path, option: str) -> None:
-    """A results file writable before the work: Results.dump writes PATH.json.tmp beside
-    it, then renames it over PATH."""
-    _check_output_folder(path.parent, f"{option}'s folder")
-    if path.is_dir():
-        raise UserError(f"{option} {path}: a directory, not a file")
 
 
 def _write_results(results: Results, path: Path) -> None:

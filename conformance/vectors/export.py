@@ -87,8 +87,13 @@ def export_vectors(
     senders: Sequence[str] | None = None,
     functions: Sequence[Function] | None = None,
     seed: int = VECTORS_SEED,
+    keep_records: bool = False,
 ) -> ExportManifest:
-    """Write the identities, vectors, manifest, README and record template into `out`."""
+    """Write the identities, vectors, manifest, README and record template into `out`.
+
+    A record in `out` that holds the tester's answers is refused (UserError), or with
+    `keep_records` kept as it is (`serve`: a new session in the same folder carries on
+    with the same messages, made from the same seed)."""
     profiles = shipped_profiles()
     vendor = shipped_profile(product, profiles)
     chosen = list(dict.fromkeys(senders)) if senders else [p for p in profiles if p != product]
@@ -102,7 +107,13 @@ def export_vectors(
     identities = [vendor_from, vendor_to, *(cast.users(s)[0] for s in chosen)]
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: exists and is not a directory")
-    _refuse_answered_records(out)
+    answered = _answered_records(out)
+    if answered and not keep_records:
+        path, line = answered[0]
+        raise UserError(
+            f"{path}:{line}: holds the tester's answers, which a new export would replace "
+            "with an empty template; import it (vectors import) or move it away first"
+        )
     export_pki(cast.pki, out, identities)  # Apicrypt-model keys included (and out checked)
     _forget_earlier_export(out)
 
@@ -138,26 +149,26 @@ def export_vectors(
     forger = identities[2] if len(identities) > 2 else vendor_from
     _export_negatives(cast, receiver_seat, forger, out, manifest)
     dump(manifest, out / MANIFEST_FILE)
-    _write_record_template(manifest, out / RECORD_FILE)
-    negative = [",".join(NEGATIVE_COLUMNS), *(f"{n.file},," for n in manifest.negatives)]
-    (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
+    kept = {path.name for path, _ in answered}
+    if RECORD_FILE not in kept:
+        _write_record_template(manifest, out / RECORD_FILE)
+    if NEGATIVE_RECORD_FILE not in kept:
+        negative = [",".join(NEGATIVE_COLUMNS), *(f"{n.file},," for n in manifest.negatives)]
+        (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
     readme = tester_readme(manifest, cast, chosen, wanted)
     (out / "README.md").write_text(readme, encoding="utf-8")
     return manifest
 
 
-def _refuse_answered_records(out: Path) -> None:
-    """Refuse to export over a tester's record that holds answers: the export would put an
-    empty template in its place and replace the messages the answers are about (a real
-    engine's are drawn anew, other bytes). An untouched template is rewritten."""
-    for name in (RECORD_FILE, NEGATIVE_RECORD_FILE):
-        line = _answered_line(out / name)
-        if line is not None:
-            raise UserError(
-                f"{out / name}:{line}: holds the tester's answers, which a new export would "
-                "replace with an empty template; import it (vectors import) or move it away "
-                "first"
-            )
+def _answered_records(out: Path) -> list[tuple[Path, int]]:
+    """The records in `out` that hold the tester's answers, with the first such line: a new
+    export would put an empty template in their place, and replace the messages the
+    answers are about (a real engine's are drawn anew, other bytes). An untouched
+    template is rewritten."""
+    found = [
+        (out / name, _answered_line(out / name)) for name in (RECORD_FILE, NEGATIVE_RECORD_FILE)
+    ]
+    return [(path, line) for path, line in found if line is not None]
 
 
 def _answered_line(path: Path) -> int | None:

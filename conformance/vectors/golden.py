@@ -184,6 +184,12 @@ def _diff_reading(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
 
 
+def write_command(directory: Path) -> str:
+    """The command that rewrites this corpus: `--dir` named unless it is the checkout's."""
+    where = "" if directory == GOLDEN_DIR else f" --dir {directory}"
+    return f"osm-conformance vectors golden --write{where}"
+
+
 def check(directory: Path = GOLDEN_DIR, profile_ids: list[str] | None = None) -> list[str]:
     """Differences between the committed corpus and what the engine writes now ([]: in sync)."""
     problems: list[str] = []
@@ -194,7 +200,7 @@ def check(directory: Path = GOLDEN_DIR, profile_ids: list[str] | None = None) ->
         expected_files |= {eml, js}
         name = f"{golden.profile}/{golden.function}"
         if not eml.is_file() or not js.is_file():
-            problems.append(f"{name}: missing from {directory} (run `vectors golden --write`)")
+            problems.append(f"{name}: missing from {directory} (run `{write_command(directory)}`)")
             continue
         try:
             old = json_files.load_object(js)
