@@ -44,7 +44,8 @@ Exit status:
   3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
      no --identity for an encrypted message, an identity whose key the token
      cannot open, or no --identity for a signed message that carries none of
-     its signer's CAs): not shown conformant
+     its signer's CAs), or the validator itself failed on a rule or on the
+     message (the suite's bug, named in that rule's line): not shown conformant
 """
 
 

@@ -28,7 +28,7 @@ from conformance.check.model import Check
 from conformance.core.author import Author, AuthorProblem
 from conformance.core.bilingual import Bilingual
 from conformance.core.certificates import describe_identifier, readable_name
-from conformance.core.cms import CmsError, Identifier
+from conformance.core.cms import ARC_BITS, CmsError, Identifier
 from conformance.core.mime import Defect, DefectCode
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from conformance.errors import UserError
@@ -169,6 +169,7 @@ TITLES_FR: Final[dict[str, str]] = {
     "SMIME-009": "Contenu signé en 7 bits",
     "SMIME-010": "multipart/signed a un contenu et une signature",
     "SMIME-011": "Parties CMS encodées en base64",
+    "SMIME-012": "Message signé ou chiffré",
     "CMS-001": "Objet CMS lisible et du bon type",
     "CMS-002": "Certificat du signataire inclus",
     "CMS-003": "Attributs signés présents",
@@ -198,6 +199,7 @@ TITLES_FR: Final[dict[str, str]] = {
     "CERT-011": "Algorithme de signature du certificat permis par la politique",
     "CERT-012": "Identifiant d'algorithme de clé publique standard",
     "CERT-013": "AC émettrices du signataire présentes dans le message",
+    "CERT-014": "Numéro de série du certificat positif, d'au plus 20 octets",
     "PAY-001": "Contenu HPRIM bien formé",
     "PAY-002": "HPRIM transporté octet pour octet",
 }
@@ -228,6 +230,9 @@ DEFECTS_FR: Final[dict[DefectCode, str]] = {
         "la ligne d'en-tête {header_line} n'est pas un champ d'en-tête (pas de deux-points)"
     ),
     "non-ascii-header": "octet {byte} dans la ligne d'en-tête {header_line}",
+    "header-limit": (
+        "bloc d'en-tête non terminé dans ses {max} premiers octets (limite max_header_bytes)"
+    ),
     "missing-boundary": "{content_type} sans paramètre boundary",
     "bad-boundary": (
         "le paramètre boundary {boundary} n'est pas fait de 1 à 70 caractères de l'ensemble de la "
@@ -276,6 +281,11 @@ def cms_error_text(error: CmsError) -> Bilingual:
         french = f"CMS/ASN.1 non valide (l'analyseur ASN.1 dit : « {error.value} »)"
     elif error.code == "no-content":
         french = f"ContentInfo de type {error.value} sans contenu"
+    elif error.code == "large-arc":
+        french = (
+            f"l'OBJECT IDENTIFIER {error.value} a un arc de plus de {ARC_BITS} bits : "
+            "il ne nomme aucun algorithme ni type"
+        )
     else:
         french = f"« {error.detail} »"
     return Bilingual(french, error.detail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import shutil
 import textwrap
 from typing import NamedTuple
@@ -67,11 +68,22 @@ def line_endings_text(report: CheckReport, words: Words) -> str:
     return words("line_endings.text", verified=verified)
 
 
+# What a terminal would obey rather than show: the C0 controls (the line breaks `_wrap`
+# makes aside), DEL and the C1 controls. A message's words reach the report (a From: with
+# ESC [2J clears the screen and writes a false verdict): shown as \xNN.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _wrap(prefix: str, text: str, width: int, indent: int) -> list[str]:
-    """`prefix` then `text` (its whitespace collapsed) wrapped to `width`, continuation lines
-    indented; never cut: a word longer than the line (a path, an OID) overflows instead."""
+    """`prefix` then `text` (its whitespace collapsed, its control characters shown as
+    \\xNN) wrapped to `width`, continuation lines indented; never cut: a word longer than
+    the line (a path, an OID) overflows instead."""
     return textwrap.wrap(
-        " ".join(text.split()),
+        _visible(" ".join(text.split())),
         width=max(width, len(prefix) + 20, indent + 20),
         initial_indent=prefix,
         subsequent_indent=" " * indent,
@@ -237,7 +249,9 @@ def catalogue_markdown() -> str:
         "  and reports one MIME-001 WARNING saying which form's signature verified. Mixed",
         "  endings (CRLF and bare LF in one header block or body, or a bare CR) stay an",
         "  ERROR. Receivers and the matrix never convert: they judge the bytes received.",
-        "- **Exit status:** 0 conformant, 1 non-conformant, 2 usage error, 3 incomplete.",
+        "- **Exit status:** 0 conformant, 1 non-conformant, 2 usage error, 3 incomplete (a",
+        "  rule could not judge, or the validator itself failed on a rule: the suite's bug,",
+        "  named in that rule's line, never counted against the message).",
         "- **Language:** `--lang fr` (default) or `en` translates the verdict, the statuses,",
         "  the labels, the rule titles, the policy's title, the references that are words",
         '  ("OSM: the sender\'s address") and what a rule found and expected (each rule writes',

@@ -3,8 +3,12 @@ gives the layers it read); and, for the command line only, `check_saved_file` an
 `default_trust`.
 
 The runner never raises on a message: a rule that breaks on some input is
-reported as an ERROR check naming the rule and the exception (a bug of the
-validator, made visible rather than hidden), and the other rules still run.
+reported as a check naming the rule and the exception (a bug of the validator,
+made visible rather than hidden), and the other rules still run. Such a check,
+or the one of a message the validator failed to parse, is the suite's failure,
+never a finding about the message: INFO and not checked, so the verdict is
+"incomplete" (exit 3), neither conformant nor non-conformant, and no ERROR
+lands in a product's `nonconformant` rule ids (matrix, vectors verify).
 `run_checks` judges the bytes it is given, as a receiver and the matrix do;
 `check_saved_file` is what `check FILE` adds for a file saved with LF line
 endings (check/endings.py): its CRLF form is checked too, and a WARNING says
@@ -93,19 +97,20 @@ def _run_rule(rule: Rule, context: Context) -> list[Check]:
                     expected_fr,
                 )
             )
-    except Exception as exc:  # a validator bug: shown, never a silent pass
+    except Exception as exc:  # a validator bug: shown, never a silent pass nor a finding
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
         said = f"{type(exc).__name__}: {exc}"  # Python's words, quoted in French
         checks.append(
             Check(
                 rule.id,
-                "ERROR",
+                "INFO",
                 rule.title,
                 f"the validator failed on this rule: {said} ({where})",
                 "the rule runs to completion",
                 rule.reference,
                 "1",
+                checked=False,
                 found_fr=f"le validateur a échoué sur cette règle : « {said} » ({where})",
                 expected_fr="la règle s'exécute jusqu'au bout",
             )
@@ -206,17 +211,18 @@ def check_message(
         )
     except UserError:
         raise
-    except Exception as exc:  # a validator bug while parsing: one visible ERROR, no traceback
+    except Exception as exc:  # a validator bug while parsing: one visible check, no traceback
         record = _trust_record(trust_files(trust, crls), trust_origin)
         said = f"{type(exc).__name__}: {exc}"  # Python's words, quoted in French
         failed = Check(
             "MIME-004",
-            "ERROR",
+            "INFO",
             "the message could not be parsed",
             f"the validator failed while parsing: {said}",
             "a message the validator can walk",
             "RFC 5322 / RFC 2045",
             "1",
+            checked=False,
             found_fr=f"le validateur a échoué en analysant le message : « {said} »",
             expected_fr="un message que le validateur sait parcourir",
             title_fr="le message n'a pas pu être analysé",

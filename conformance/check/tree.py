@@ -12,17 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email.message import Message
-from email.utils import collapse_rfc2231_value
 from typing import Any
 
 from conformance.check.i18n import defect_text
 from conformance.core import mime
 from conformance.core.bilingual import Bilingual
-from conformance.core.mime import Defect, DefectCode, Entity
+from conformance.core.mime import Defect, DefectCode, Entity, Parameters
+from conformance.smime.options import Limits
+from conformance.smime.read_errors import mime_limits
 
-MAX_DEPTH = 8
-MAX_PARTS = 256
-LIMITS = mime.MimeLimits(max_depth=MAX_DEPTH, max_parts=MAX_PARTS)
+# The receiver's bounds (one limit, one name: max_depth, max_parts), so that the validator
+# and the receiver stop at the same part.
+LIMITS = mime_limits(Limits())
+MAX_DEPTH = LIMITS.max_depth
+MAX_PARTS = LIMITS.max_parts
 
 
 @dataclass
@@ -82,6 +85,9 @@ class Node:
     def param(self, name: str, header: str = "content-type") -> str | None:
         return self.entity.param(name, header)
 
+    def parameters(self, header: str = "content-type") -> Parameters:
+        return mime.parameters(self.entity.headers, header)
+
     @property
     def transfer_encoding(self) -> str:
         return self.entity.transfer_encoding
@@ -117,12 +123,9 @@ class Node:
         return found
 
     def summary(self) -> dict[str, Any]:
-        params: dict[str, str] = {}
-        try:
-            for key, value in (self.headers.get_params() or [])[1:]:
-                params[str(key).lower()] = str(collapse_rfc2231_value(value))  # type: ignore[arg-type]
-        except (ValueError, TypeError, LookupError):
-            params = {}
+        """The part for the JSON report; its Content-Type parameters as the reader reads
+        them (the first of a name given twice, none that cannot be decoded)."""
+        params = {k: v for k, v in self.parameters().values.items() if v is not None}
         return {
             "path": self.path,
             "content_type": self.content_type,

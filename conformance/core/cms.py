@@ -32,7 +32,8 @@ chunks, the fallback any nesting (asn1crypto cannot build such a string
 itself, so the fallback joins the chunks from asn1crypto's raw parser).
 
 What does not parse raises `CmsError` (where + detail), the one error of
-this module; the smime layer maps it to a MALFORMED status.
+this module; the smime layer maps it to a MALFORMED status. So does, in both
+readings, an OID the parts hold with an arc over 128 bits (`oid_arc_problem`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from asn1crypto import cms, core, parser
 from conformance.core import oids
 
 __all__ = [
+    "ARC_BITS",
+    "SMIME_CONTENT_TYPES",
     "CmsError",
     "CmsErrorCode",
     "ContentInfo",
@@ -58,9 +61,12 @@ __all__ = [
     "RecipientParts",
     "SignedParts",
     "SignerParts",
+    "TimeProblem",
     "layer_name",
+    "oid_arc_problem",
     "parse",
     "signing_time",
+    "time_problem",
     "walk",
 ]
 
@@ -79,19 +85,27 @@ LAYER_NAMES: dict[str, str] = {
 }
 
 
+# The CMS content types an S/MIME part carries: the smime-type values of RFC 8551 3.2.2
+# (certs-only is a SignedData), compressed-data of RFC 3274 among them.
+SMIME_CONTENT_TYPES = frozenset(
+    {oids.SIGNED_DATA, oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA, oids.COMPRESSED_DATA}
+)
+
+
 def layer_name(content_type_oid: str) -> str:
     return LAYER_NAMES.get(content_type_oid, content_type_oid)
 
 
 # What is wrong with a CMS object that does not parse, for a caller wording it in another
 # language than `CmsError.detail`'s English ("other": only the detail says).
-CmsErrorCode = Literal["empty", "invalid-asn1", "no-content", "other"]
+CmsErrorCode = Literal["empty", "invalid-asn1", "no-content", "large-arc", "other"]
 
 
 class CmsError(ValueError):
     """A CMS object that does not parse: `where` names the structure, `detail` the fault;
     `code` the kind of fault and `value` the fact the detail names (the ASN.1 parser's own
-    words for "invalid-asn1", the content type's name for "no-content"); `signer` the
+    words for "invalid-asn1", the content type's name for "no-content", the shortened OID
+    for "large-arc", `oid_arc_problem`); `signer` the
     SignerInfo's number (1 for the first) when `where` is one ("signer 1"), for a caller
     naming it in another language."""
 
@@ -136,7 +150,8 @@ class SignerParts(NamedTuple):
     signature: bytes
     signed_attrs: bytes | None  # contents of the [0] IMPLICIT SET, None when absent
     # Per attribute occurrence, its values: content-type (dotted), message-digest
-    # (bytes), signing-time (the Time's DER, read with `signing_time`).
+    # (bytes), signing-time (the Time's DER, read with `signing_time`; `time_problem` says
+    # why one is no date).
     content_types: tuple[tuple[str, ...], ...]
     message_digests: tuple[tuple[bytes, ...], ...]
     signing_times: tuple[tuple[bytes, ...], ...]
@@ -203,11 +218,52 @@ class ContentInfo(NamedTuple):
 
 def signing_time(value: bytes) -> datetime | None:
     """A signing-time value (UTCTime or GeneralizedTime DER), None when it does not read."""
-    try:
-        moment = cms.Time.load(value).native
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
-        return None
+    moment = _read_time(value)
     return moment if isinstance(moment, datetime) else None
+
+
+class TimeProblem(NamedTuple):
+    """Why a Time value is no date: `written`, the value as written ('UTCTime
+    "251399999999Z"', control octets escaped); `fault`, "empty", "year-0" (which asn1crypto
+    reads, as its own extended_datetime) or "invalid", and then `said`, asn1crypto's words."""
+
+    written: str
+    fault: Literal["empty", "year-0", "invalid"]
+    said: str = ""
+
+
+def time_problem(value: bytes) -> TimeProblem | None:
+    """Why a signing-time value (a Time's DER) is no date; None when it is one."""
+    moment = _read_time(value)
+    return None if isinstance(moment, datetime) else moment
+
+
+def _read_time(value: bytes) -> datetime | TimeProblem:
+    """A Time's DER as a date, or why it is none."""
+    text = b""
+    try:
+        time = cms.Time.load(value)
+        text = time.chosen.contents or b""
+        if not text:
+            return TimeProblem(_written(value, text), "empty")
+        moment = time.native
+    except PARSE_ERRORS as exc:
+        said = str(exc).strip()  # it may quote the value: control octets escaped
+        said = _escaped(said.splitlines()[0][:200] if said else type(exc).__name__)
+        return TimeProblem(_written(value, text), "invalid", said)
+    if isinstance(moment, datetime):
+        return moment
+    return TimeProblem(_written(value, text), "year-0")
+
+
+def _written(value: bytes, text: bytes) -> str:
+    kind = {0x17: "UTCTime", 0x18: "GeneralizedTime"}.get(value[0] if value else -1, "Time")
+    more = "..." if len(text) > 40 else ""
+    return f'{kind} "{_escaped(text[:40].decode("latin-1"))}{more}"'
+
+
+def _escaped(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")
 
 
 # --- the entry point --------------------------------------------------------------------
@@ -300,10 +356,57 @@ def _encoding(data: bytes, element: tuple[int, int, int, int]) -> bytes:
     return data[start:b]
 
 
+# An OID arc is an integer of any size in DER, but none that names an algorithm, an
+# attribute or a content type is over 128 bits (the UUID arcs under 2.25, X.667, are the
+# largest in use). A larger one makes the object malformed, and is never written out:
+# Python refuses to write an integer of over 4300 digits (a ValueError, which escaped as
+# `internal`), and asn1crypto reads a long arc in quadratic time (2 s for 100 kB).
+ARC_BITS = 128
+_ARC_OCTETS = -(-(ARC_BITS + 1) // 7)  # the fewest septets an arc over ARC_BITS bits takes
+
+
+def oid_arc_problem(contents: bytes) -> str | None:
+    """An OBJECT IDENTIFIER's contents, shortened, when one of its arcs is over `ARC_BITS`
+    bits: the arcs before it and the length ("1.2.[...] (2102 octets)"); None when none is.
+    Reads no further than that arc's first `ARC_BITS` + 1 bits."""
+    if len(contents) < _ARC_OCTETS:
+        return None
+    arcs: list[int] = []
+    value = 0
+    for byte in contents:
+        value = (value << 7) | (byte & 0x7F)
+        if value >> (ARC_BITS + 1):  # past any arc, the first one's 40 or 80 added
+            break
+        if byte & 0x80:
+            continue
+        if not arcs:  # the first sub-identifier holds two arcs (X.690 8.19.4)
+            first = min(value // 40, 2)
+            arcs.append(first)
+            value -= 40 * first
+        if value >> ARC_BITS:
+            break
+        arcs.append(value)
+        value = 0
+    else:
+        return None
+    return ".".join([*map(str, arcs), "[...]"]) + f" ({len(contents)} octets)"
+
+
+def _large_arc(where: str, shown: str, signer: int | None = None) -> CmsError:
+    return CmsError(
+        where,
+        f"OBJECT IDENTIFIER {shown} has an arc over {ARC_BITS} bits: it names no algorithm or type",
+        "large-arc",
+        shown,
+        signer=signer,
+    )
+
+
 @functools.lru_cache(maxsize=1024)
 def _dotted(encoded: bytes) -> str:
-    """An OBJECT IDENTIFIER's contents as dotted text; minimal encoding only."""
-    if not encoded or encoded[-1] & 0x80:
+    """An OBJECT IDENTIFIER's contents as dotted text; minimal encoding only. An arc over
+    `ARC_BITS` bits is left to the asn1crypto reading, which names where it is."""
+    if not encoded or encoded[-1] & 0x80 or oid_arc_problem(encoded) is not None:
         raise _Unhandled
     arcs: list[int] = []
     value = 0
@@ -647,6 +750,37 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class _LargeArc(Exception):
+    """An OID of the asn1crypto reading with an arc over `ARC_BITS` bits (`oid_arc_problem`
+    says it shortened): a CmsError once `from_asn1crypto` adds where it is."""
+
+    def __init__(self, shown: str) -> None:
+        super().__init__(shown)
+        self.shown = shown
+
+
+def _check_arcs(contents: bytes) -> None:
+    shown = oid_arc_problem(contents)
+    if shown is not None:
+        raise _LargeArc(shown)
+
+
+def _oid_text(value: core.ObjectIdentifier) -> str:
+    """An OID read by asn1crypto, as dotted text: its arcs bounded before it writes them."""
+    _check_arcs(value.contents or b"")
+    return str(value.dotted)
+
+
+def _leading_oid(value: core.Sequence, name: str) -> str:
+    """The OID of `value`'s first field `name` (a content type, an algorithm, an attribute
+    type), as dotted text. Bounded as read raw: asn1crypto writes it out, to choose the type
+    of the field it governs, as soon as any field of `value` is read."""
+    fields = _raw_children(value.contents or b"")
+    if fields and fields[0][:3] == (0, 0, 6):  # universal, primitive, OBJECT IDENTIFIER
+        _check_arcs(fields[0][4])
+    return str(value[name].dotted)
+
+
 class _At:
     """The structure being read, for the error's `where` (and `signer`, the SignerInfo's
     number while one is read)."""
@@ -667,6 +801,8 @@ def from_asn1crypto(der: bytes) -> ContentInfo:
         return _asn1crypto_parts(der, at)
     except CmsError:
         raise
+    except _LargeArc as exc:
+        raise _large_arc(at.where, exc.shown, at.signer) from None
     except PARSE_ERRORS as exc:
         text = str(exc).strip()
         detail = text.splitlines()[0] if text else type(exc).__name__
@@ -684,7 +820,7 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
     info = cms.ContentInfo.load(der, strict=False)  # not strict: what follows it is read
     _, used = parser._parse(der, len(der), 0)
     trailing = len(der) - used
-    content_type = info["content_type"].dotted
+    content_type = _leading_oid(info, "content_type")
     name = layer_name(content_type)
     missing = CmsError("", f"ContentInfo of type {name} has no content", "no-content", name)
     fields = _raw_children(info.contents)
@@ -707,7 +843,7 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
     elif content_type == oids.DIGESTED_DATA:
         at.where = "DigestedData"
         parts = DigestedParts(
-            content["digest_algorithm"]["algorithm"].dotted,
+            _leading_oid(content["digest_algorithm"], "algorithm"),
             *_asn1crypto_encapsulated(content["encap_content_info"]),
             bytes(content["digest"].native),
         )
@@ -759,7 +895,7 @@ def _raw_octets(
 
 
 def _asn1crypto_encapsulated(encap: cms.EncapsulatedContentInfo) -> tuple[str, bytes | None]:
-    content_type = encap["content_type"].dotted
+    content_type = _leading_oid(encap, "content_type")
     fields = _raw_children(encap.contents)
     if len(fields) < 2:
         return content_type, None
@@ -777,7 +913,7 @@ def _asn1crypto_signed(value: cms.SignedData, at: _At) -> SignedParts:
     if not isinstance(value, cms.SignedData):
         raise ValueError("content is not a SignedData")
     content_type, content = _asn1crypto_encapsulated(value["encap_content_info"])
-    digests = tuple(d["algorithm"].dotted for d in value["digest_algorithms"])
+    digests = tuple(_leading_oid(d, "algorithm") for d in value["digest_algorithms"])
     at.where = "SignedData: certificates"
     certificates = value["certificates"]
     certs = tuple(
@@ -804,9 +940,9 @@ def _asn1crypto_signer(info: cms.SignerInfo) -> SignerParts:
     digests: list[tuple[bytes, ...]] = []
     times: list[tuple[bytes, ...]] = []
     for attr in attrs if _present(attrs) else []:
-        kind = attr["type"].dotted
+        kind = _leading_oid(attr, "type")
         if kind == oids.CONTENT_TYPE:
-            types.append(tuple(v.dotted for v in attr["values"]))
+            types.append(tuple(_oid_text(v) for v in attr["values"]))
         elif kind == oids.MESSAGE_DIGEST:
             digests.append(tuple(bytes(v.native) for v in attr["values"]))
         elif kind == oids.SIGNING_TIME:
@@ -814,9 +950,9 @@ def _asn1crypto_signer(info: cms.SignerInfo) -> SignerParts:
     algorithm = info["signature_algorithm"]
     return SignerParts(
         _asn1crypto_identifier(info["sid"]),
-        info["digest_algorithm"]["algorithm"].dotted,
+        _leading_oid(info["digest_algorithm"], "algorithm"),
         bytes(algorithm.dump()),
-        algorithm["algorithm"].dotted,
+        _leading_oid(algorithm, "algorithm"),
         bytes(info["signature"].native),
         bytes(attrs.contents) if _present(attrs) else None,
         tuple(types),
@@ -832,9 +968,9 @@ def _asn1crypto_encrypted_info(
     fields = _raw_children(info.contents)
     ciphertext = _raw_octets(fields[2], explicit=False, implicit=True) if len(fields) > 2 else None
     return (
-        info["content_type"].dotted,
+        _leading_oid(info, "content_type"),
         bytes(algorithm.dump()),
-        algorithm["algorithm"].dotted,
+        _leading_oid(algorithm, "algorithm"),
         ciphertext,
     )
 

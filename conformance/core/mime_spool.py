@@ -8,7 +8,10 @@ body is left out (elided) and known by where it lies. `mime.read` then reads
 the skeleton like any message, so the tree, the parameters and the structure
 defects are the ones the in-memory reading gives; `Skeleton.original` maps any
 range of the skeleton (an entity's raw bytes, a body) back to the spool, elided
-bodies included, for the caller to stream.
+bodies included, for the caller to stream. The bounds are the reader's
+(`MimeLimits`): a header block is read up to `max_header_bytes` (past it, the
+skeleton keeps one byte more, for `mime.read` to record the same header-limit
+defect as on the whole bytes), and a multipart's parts up to `max_parts`.
 """
 
 from __future__ import annotations
@@ -18,13 +21,7 @@ from dataclasses import dataclass, field
 from conformance.core import mime
 from conformance.core.spool import Region
 
-__all__ = ["HEADER_WINDOW", "Skeleton", "SkeletonError", "skeleton"]
-
-HEADER_WINDOW = 256 * 1024  # the longest header block read from a spool
-
-
-class SkeletonError(ValueError):
-    """The entity cannot be cut in bounded memory (a header block without its end)."""
+__all__ = ["Skeleton", "skeleton"]
 
 
 @dataclass
@@ -94,13 +91,14 @@ class _Builder:
         if end - start <= self.part_bytes:
             self.copy(start, end)
             return
-        head = self.region.read(start, min(end, start + HEADER_WINDOW))
+        most = self.limits.max_header_bytes
+        head = self.region.read(start, min(end, start + most))
+        if end - start > most and not mime.header_ends_within(head):
+            self.copy(start, start + most + 1)  # one byte more: `mime.read` records it
+            if end > start + most + 1:
+                self.elide(start + most + 1, end)
+            return
         header, body_offset, has_headers, bad_line = mime.split_header(head)
-        if body_offset >= len(head) and end - start > len(head):
-            raise SkeletonError(
-                f"no end of the header block in the first {HEADER_WINDOW} bytes of an entity "
-                f"of {end - start} bytes"
-            )
         if not has_headers or bad_line is not None:
             self.elide(start, end)  # all body: content that is not a MIME entity
             return
@@ -114,21 +112,25 @@ class _Builder:
             return
         self.copy(start, body_start)
         delim = b"--" + boundary.encode("utf-8", "surrogateescape")
-        spans = mime.delimited(self.region.sub(body_start, end), delim)[0]
+        found = mime.delimited(self.region.sub(body_start, end), delim, self.limits.max_parts)
         pos = body_start
-        for a, b in spans:
+        for a, b in found.spans:
             self.copy(pos, body_start + a)
             if self.entities > self.limits.max_parts:
                 self.elide(body_start + a, body_start + b)  # past max_parts: not read
             else:
                 self.entity(body_start + a, body_start + b, depth + 1)
             pos = body_start + b
-        self.copy(pos, end)
+        if found.complete:
+            self.copy(pos, end)
+        else:  # the delimiter line where the reading stopped; the rest not read
+            self.copy(pos, body_start + found.close_end)
+            if body_start + found.close_end < end:
+                self.elide(body_start + found.close_end, end)
 
 
 def skeleton(region: Region, limits: mime.MimeLimits, part_bytes: int) -> Skeleton:
-    """The skeleton of the entity that `region` holds (`SkeletonError` when a header
-    block does not end within HEADER_WINDOW)."""
+    """The skeleton of the entity that `region` holds."""
     builder = _Builder(region, limits, part_bytes)
     builder.entity(0, len(region), 0)
     builder.skel.data = b"".join(builder.pieces)

@@ -4,7 +4,9 @@ Every reader module raises `ReadError` with a status code and a message that
 names the MIME part (or CMS field) at fault; `receive.read_message` turns it
 into a Status error. `Budget` carries the Limits through the recursion so a
 hostile message (deep nesting, thousands of parts) stops early; the MIME
-reader counts the entities of every layer in its `count`.
+reader counts the entities of every layer in its `count`. The validator
+(`check.tree`) reads with the same bounds (`mime_limits`): both judge a message
+alike.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from conformance.core.cms import PARSE_ERRORS
-from conformance.core.mime import Count, MimeLimits
+from conformance.core.mime import Count, Entity, MimeLimits
 from conformance.smime.options import Limits, ReceiveOptions
 from conformance.status import ErrorCode
 
@@ -36,6 +38,35 @@ def malformed(where: str, what: str) -> ReadError:
 def too_large(where: str, what: str) -> ReadError:
     """Over a size limit: its own answer, not MALFORMED (a large message may be valid)."""
     return ReadError(ErrorCode.TOO_LARGE, f"{where}: {what}")
+
+
+def child_where(parent: str, index: int) -> str:
+    """Part names in the IMAP style: part 1, part 1.2; inside decoded content, a suffix."""
+    if parent == "message":
+        return f"part {index}"
+    if parent.startswith("part ") and " " not in parent[5:]:
+        return f"{parent}.{index}"
+    return f"{parent}, part {index}"
+
+
+def refuse_header_limit(entity: Entity, where: str) -> None:
+    """TOO_LARGE for the first header block (in reading order) over the MIME reader's
+    bound (`MimeLimits.max_header_bytes`), naming its part: a size limit, not a
+    malformation. Both readers find it at the same part: a spooled skeleton keeps enough
+    of such an entity for the defect (`core.mime_spool`). `where` names `entity`."""
+    for part in entity.walk():
+        defect = next((d for d in part.header_defects if d.code == "header-limit"), None)
+        if defect is None:
+            continue
+        at = where
+        for index in part.path.split(".")[entity.path.count(".") + 1 :]:
+            at = child_where(at, int(index))
+        raise too_large(at, defect.message)
+
+
+def mime_limits(limits: Limits) -> MimeLimits:
+    """The Limits as the MIME reader takes them (the receiver's and the validator's)."""
+    return MimeLimits(max_depth=limits.max_depth, max_parts=limits.max_parts)
 
 
 # PARSE_ERRORS (core.cms) are classified as MALFORMED only inside `asn1_guard`, around
@@ -64,7 +95,7 @@ class Budget:
     @functools.cached_property
     def mime_limits(self) -> MimeLimits:
         """The Limits as the MIME reader takes them."""
-        return MimeLimits(max_depth=self.limits.max_depth, max_parts=self.limits.max_parts)
+        return mime_limits(self.limits)
 
     def check_depth(self, depth: int, where: str) -> None:
         if depth > self.limits.max_depth:

@@ -27,7 +27,14 @@ from conformance.smime import cms_read
 from conformance.smime.algorithms import micalg_name
 from conformance.smime.cms_read import CertificateDirectory, CertificatePool, check_accepted
 from conformance.smime.options import Limits, MediaTypes, ReceiveOptions
-from conformance.smime.read_errors import Budget, ReadError, check_message_size, malformed
+from conformance.smime.read_errors import (
+    Budget,
+    ReadError,
+    check_message_size,
+    child_where,
+    malformed,
+    refuse_header_limit,
+)
 from conformance.smime.validate import ChainResult, validate_signer
 from conformance.status import WHOLE_MESSAGE, ErrorCode, Signer, Status
 from conformance.token.base import PrivateKeyHandle
@@ -50,15 +57,6 @@ _REFUSED: tuple[DefectCode, ...] = (
     "unterminated-multipart",
     "depth-limit",
 )
-
-
-def child_where(parent: str, index: int) -> str:
-    """Part names in the IMAP style: part 1, part 1.2; inside decoded content, a suffix."""
-    if parent == "message":
-        return f"part {index}"
-    if parent.startswith("part ") and " " not in parent[5:]:
-        return f"{parent}.{index}"
-    return f"{parent}, part {index}"
 
 
 @dataclass
@@ -96,7 +94,8 @@ class Reader:
 
     def read(self, message: bytes | Region) -> bytes | Region | None:
         check_message_size(len(message), self.limits, self.options)
-        top = self._read_mime(message, "message", 1)
+        top = self._read_mime(message, "message", 0)
+        refuse_header_limit(top, "message")
         if not top.has_headers:
             raise malformed(
                 "message", "not an RFC 5322/MIME entity: the first line is not a header field"
@@ -104,7 +103,7 @@ class Reader:
         if not top.header:
             raise malformed("message", "not an RFC 5322 message: no header fields")
         self._take_author(top)
-        return self._entity(top, "message", 1)
+        return self._entity(top, "message", 0)
 
     def _read_mime(self, data: bytes | Region, origin: str, depth: int) -> Entity:
         """The MIME tree of a message (counted), or of content found in a CMS layer.
@@ -262,7 +261,13 @@ class Reader:
             )
         if self.scope == WHOLE:
             self.status.layers.append("signed-data")
-        self._signed(content, signature_where, signed)
+        if not self._signed(content, signature_where, signed).signers:
+            # A SignedData without SignerInfo signs nothing (a certs-only object): the
+            # multipart/signed is inconsistent whatever the receiver requires (no-signature
+            # is for a message that does not claim one), as is one stripped of its signers.
+            raise malformed(
+                signature_where, "the signature part's SignedData has no SignerInfo: no signature"
+            )
         return self._entity(parts[0], child_where(where, 1), depth + 1)
 
     def _check_micalg(self, entity: Entity) -> None:
@@ -324,8 +329,10 @@ class Reader:
                 f"{where}: CMS content type {layer} is not read",
             )
         found = self._read_mime(inner, layer, depth + 1)
+        content_where = f"{where} ({layer} content)"
+        refuse_header_limit(found, content_where)
         self._take_author(found)
-        return self._entity(found, f"{where} ({layer} content)", depth + 1)
+        return self._entity(found, content_where, depth + 1)
 
     def _take_author(self, entity: Entity) -> None:
         """The author from the message's header, or else from the first header block found

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from conformance.core import mime
 from conformance.core.cms import ContentInfo
 from conformance.core.mime import Entity
-from conformance.core.mime_spool import Skeleton, SkeletonError, skeleton
+from conformance.core.mime_spool import Skeleton, skeleton
 from conformance.core.spool import Region, Spool
 from conformance.smime import cms_read
 from conformance.smime.cms_read import CertificateDirectory
@@ -89,10 +89,7 @@ class _SpoolReader(Reader):
             joined = self._new_spool(data)
             data.copy_to(joined)
             data = joined.seal().whole()
-        try:
-            skel = skeleton(data, self.budget.mime_limits, self.limits.spool_part_bytes)
-        except SkeletonError as exc:
-            raise malformed(origin, str(exc)) from None
+        skel = skeleton(data, self.budget.mime_limits, self.limits.spool_part_bytes)
         entity = super()._read_mime(skel.data, origin, depth)
         self.skeletons[id(entity.source)] = skel
         return entity

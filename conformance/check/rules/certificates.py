@@ -10,6 +10,7 @@ from typing import Literal, NamedTuple
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
+from asn1crypto.util import extended_datetime
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -298,16 +299,66 @@ def _carried_issuers(context: Context, cert: asn1_x509.Certificate) -> tuple[int
 def validity(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         start, end = certs.validity(subject.certificate)
-        ok = start <= subject.moment <= end
         when, at = subject.moment_source, f"{subject.moment:%Y-%m-%d %H:%M}"
+        expected = Bilingual(f"valide à {when.fr}", f"valid at {when.en}")
+        year_zero = _year_zero(subject.role_words, start, end)
+        if year_zero is not None:
+            yield Outcome(subject.part, False, year_zero, expected)
+            continue
+        ok = start <= subject.moment <= end
         found = Bilingual(
             f"certificat de {subject.role_words.fr} valide du {start:%Y-%m-%d} au "
             f"{end:%Y-%m-%d} ; {when.fr} : {at}",
             f"{subject.role} certificate valid {start:%Y-%m-%d} to {end:%Y-%m-%d}; {when.en} {at}",
         )
-        yield Outcome(
-            subject.part, ok, found, Bilingual(f"valide à {when.fr}", f"valid at {when.en}")
+        yield Outcome(subject.part, ok, found, expected)
+
+
+def _year_zero(role: Bilingual, start: object, end: object) -> Bilingual | None:
+    """What is wrong with a validity bound in year 0 (GeneralizedTime 0000...), which
+    asn1crypto reads as its `extended_datetime`, not a datetime (whose years run from 1):
+    no date, so the period cannot be judged. None when neither bound is."""
+    for name, bound in (("notBefore", start), ("notAfter", end)):
+        if isinstance(bound, extended_datetime):
+            shown = bound.isoformat()
+            return Bilingual(
+                f"certificat de {role.fr} : {name} {shown} : l'année 0 n'est pas une date valide",
+                f"{role.en} certificate: {name} {shown}: year 0 is not a valid date",
+            )
+    return None
+
+
+# RFC 5280 4.1.2.2: "The serial number MUST be a positive integer assigned by the CA to each
+# certificate. [...] Conforming CAs MUST NOT use serialNumber values longer than 20 octets."
+_SERIAL_OCTETS = 20
+
+
+@rule(
+    "CERT-014",
+    "Certificate serial number positive, at most 20 octets",
+    "RFC 5280 4.1.2.2",
+    "The serialNumber of the signature and encryption certificates is a positive integer of "
+    "at most 20 octets, as a CA must assign it: a negative or zero serial, or a longer one, "
+    "comes from a non-conforming CA (a receiver may refuse it, or mistake one certificate for "
+    "another).",
+)
+def serial_number(context: Context) -> Iterator[Outcome]:
+    expected = Bilingual(
+        f"un entier positif d'au plus {_SERIAL_OCTETS} octets",
+        f"a positive integer of at most {_SERIAL_OCTETS} octets",
+    )
+    for subject in _all_subjects(context):
+        field = subject.certificate["tbs_certificate"]["serial_number"]
+        octets = len(field.contents or b"")
+        serial = int(field.native)
+        # A serial longer than allowed is not written out: it may be any length.
+        shown = f"{serial:#x}" if octets <= _SERIAL_OCTETS else "…"
+        role = subject.role_words
+        found = Bilingual(
+            f"certificat de {role.fr} : numéro de série {shown} ({octets} octet(s))",
+            f"{role.en} certificate: serial number {shown} ({octets} octet(s))",
         )
+        yield Outcome(subject.part, serial > 0 and octets <= _SERIAL_OCTETS, found, expected)
 
 
 def _revocation(context: Context, subject: Subject) -> Outcome:

@@ -5,28 +5,50 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, not_checked, rule
-from conformance.check.context import Context
+from conformance.check.context import Context, SignerEntry
 from conformance.check.rules import graded
 from conformance.core.bilingual import Bilingual
-from conformance.core.cms import layer_name
+from conformance.core.cms import (
+    SMIME_CONTENT_TYPES,
+    CmsError,
+    SignedParts,
+    SignerParts,
+    layer_name,
+    parse,
+    time_problem,
+)
 from conformance.smime import algorithms as alg
+
+_SMIME_TYPES = ", ".join(sorted(layer_name(t) for t in SMIME_CONTENT_TYPES))
 
 
 @rule(
     "CMS-001",
     "CMS object readable and of the right type",
     "RFC 5652 3 / RFC 8551 3.5.3",
-    "Each S/MIME part holds a CMS ContentInfo that parses, and nothing after it; a signature "
-    "part holds a SignedData.",
+    "Each S/MIME part holds a CMS ContentInfo that parses, and nothing after it, of a type "
+    "S/MIME carries (signed-data, enveloped-data, authEnveloped-data, compressed-data: not "
+    "data, digested-data, encrypted-data or an unknown type); a signature part holds a "
+    "SignedData.",
 )
 def readable(context: Context) -> Iterator[Outcome]:
     for layer in context.layers:
         expected = (
             Bilingual("un SignedData CMS", "a CMS SignedData")
             if layer.container is not layer.part
-            else Bilingual("un ContentInfo CMS", "a CMS ContentInfo")
+            else Bilingual(
+                f"un ContentInfo CMS d'un type S/MIME ({_SMIME_TYPES})",
+                f"a CMS ContentInfo of an S/MIME type ({_SMIME_TYPES})",
+            )
         )
-        if layer.error is None and layer.trailing:
+        if layer.error is None and layer.content_type not in SMIME_CONTENT_TYPES:
+            name = layer.name
+            found = Bilingual(
+                f"{name} : pas un type CMS que S/MIME transporte",
+                f"{name}: not a CMS type S/MIME carries",
+            )
+            yield Outcome(layer.part.path, False, found, expected)
+        elif layer.error is None and layer.trailing:
             n = layer.trailing
             found = Bilingual(
                 f"{layer.name} suivi de {n} octet(s) hors de l'objet CMS",
@@ -167,18 +189,65 @@ def content_type_attribute(context: Context) -> Iterator[Outcome]:
     "CMS-006",
     "signing-time present",
     "RFC 8551 2.5.1 / RFC 5652 11.3",
-    "The signing-time attribute dates the signature; certificates are judged at that time.",
+    "The signing-time attribute dates the signature; certificates are judged at that time. "
+    "One present but unreadable (a month 13, an empty value, year 0) is an ERROR whatever "
+    "the policy: a malformed attribute, which the rules then read as absent (judging the "
+    "certificates now).",
 )
 def signing_time(context: Context) -> Iterator[Outcome]:
+    wanted = Bilingual("un attribut signing-time", "a signing-time attribute")
     for entry in context.signers():
         moment = entry.signer.signing_time
-        found = (
-            Bilingual.same(moment.isoformat())
-            if moment
-            else Bilingual("aucun attribut signing-time", "no signing-time attribute")
+        if moment is not None:
+            yield Outcome(entry.part, True, moment.isoformat(), wanted)
+            continue
+        problem = _unreadable_signing_time(context, entry)
+        if problem is None:
+            found = Bilingual("aucun attribut signing-time", "no signing-time attribute")
+            yield Outcome(entry.part, False, found, wanted)
+        else:
+            yield Outcome(entry.part, False, problem, wanted, "ERROR")
+
+
+def _unreadable_signing_time(context: Context, entry: SignerEntry) -> Bilingual | None:
+    """Why the signer's signing-time attribute, present, gives no date; None when it has
+    none. The first one, as the layer reads it (`check.layers`, which keeps the date alone)."""
+    signers = context.memo(f"signer-parts:{entry.part}", lambda: _signer_parts(entry))
+    index = entry.signer.index
+    occurrences = signers[index - 1].signing_times if index <= len(signers) else ()
+    if not occurrences:
+        return None
+    if not occurrences[0]:
+        return Bilingual(
+            "attribut signing-time sans valeur", "a signing-time attribute without a value"
         )
-        wanted = Bilingual("un attribut signing-time", "a signing-time attribute")
-        yield Outcome(entry.part, moment is not None, found, wanted)
+    problem = time_problem(occurrences[0][0])
+    if problem is None:  # not met: the layer would have read its date
+        return None
+    reason = _TIME_FAULTS.get(problem.fault) or Bilingual(f"« {problem.said} »", problem.said)
+    return (
+        Bilingual("signing-time présent mais illisible : ", "signing-time present but unreadable: ")
+        + Bilingual.same(f"{problem.written} (")
+        + reason
+        + Bilingual.same(")")
+    )
+
+
+_TIME_FAULTS = {
+    "empty": Bilingual("valeur vide", "empty value"),
+    "year-0": Bilingual("année 0", "year 0"),
+}
+
+
+def _signer_parts(entry: SignerEntry) -> tuple[SignerParts, ...]:
+    """The SignerInfos of the entry's CMS object, read again: the layer keeps a signer's
+    signing-time as its date alone (None when absent or unreadable)."""
+    der = entry.layer.part.decoded()
+    try:
+        content = parse(der).content if der else None
+    except CmsError:
+        return ()
+    return content.signers if isinstance(content, SignedParts) else ()
 
 
 @rule(

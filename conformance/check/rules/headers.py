@@ -12,10 +12,11 @@ from email.utils import parsedate_to_datetime
 from conformance.check.catalogue import Outcome, rule
 from conformance.check.context import Context
 from conformance.check.i18n import author_text, defect_text
-from conformance.check.tree import Node, raw_values
+from conformance.check.tree import LIMITS, Node, raw_values
 from conformance.core.author import author, mailboxes
 from conformance.core.bilingual import SEMICOLON, Bilingual
 
+MAX_HEADER_BYTES = LIMITS.max_header_bytes
 _MSG_ID = re.compile(r"^<[^<>@\s]+@[^<>@\s]+>$")
 _WORD_START = re.compile(r"=\?[^?\s]*\?[^?\s]*\?")
 _WORD = re.compile(r"=\?([^?\s*]+)(\*[A-Za-z0-9-]+)?\?([BbQq])\?([^?\s]*)\?=")
@@ -181,20 +182,23 @@ def mime_version(context: Context) -> Iterator[Outcome]:
 @rule(
     "HDR-006",
     "Header fields are ASCII",
-    "RFC 5322 2.2 / RFC 2047",
-    "Header fields hold US-ASCII only; other characters must be RFC 2047 encoded words.",
+    "RFC 5322 2.2 / 3.2.3 / RFC 2047",
+    "Header fields hold printable US-ASCII only, blanks included: no NUL, no other control "
+    "character than HTAB (an ESC would drive the terminal that shows the field), no DEL; "
+    "other characters must be RFC 2047 encoded words.",
 )
 def ascii_headers(context: Context) -> Iterator[Outcome]:
     expected = Bilingual(
-        "des champs d'en-tête US-ASCII (texte non ASCII en mots encodés RFC 2047)",
-        "US-ASCII header fields (non-ASCII text as RFC 2047 encoded words)",
+        "des champs d'en-tête en US-ASCII imprimable (texte non ASCII en mots encodés RFC 2047)",
+        "printable US-ASCII header fields (non-ASCII text as RFC 2047 encoded words)",
     )
     for node in context.nodes:
         if not node.header:
             continue
         bad = node.defects("non-ascii-header")
         if not bad:
-            yield Outcome(node.path, True, Bilingual("ASCII seulement", "ASCII only"), expected)
+            said = Bilingual("ASCII imprimable seulement", "printable ASCII only")
+            yield Outcome(node.path, True, said, expected)
             continue
         said, shown = defect_text(bad[0]), _header_line(node, bad[0].line)
         found = Bilingual(f"{said.fr} : {shown}", f"{said.en}: {shown}")
@@ -317,7 +321,9 @@ def expected_recipient(context: Context) -> Iterator[Outcome]:
     "RFC 5322 2.2 / 3.2.2 / RFC 2046 5.1.1",
     "Every line of a header block (the message's, or a body part's) is a field, name and colon, "
     "or the folded continuation of one, up to the empty line: a line that is neither ends the "
-    "header for a lenient reader, which reads the fields after it as the body.",
+    "header for a lenient reader, which reads the fields after it as the body. The block ends "
+    f"within its entity's first {MAX_HEADER_BYTES} bytes: the reference receiver refuses a "
+    "longer one as too large, whatever the message's size.",
 )
 def header_block(context: Context) -> Iterator[Outcome]:
     expected = Bilingual(
@@ -325,6 +331,14 @@ def header_block(context: Context) -> Iterator[Outcome]:
         "name: value fields (or their folded continuation) up to the empty line",
     )
     for node in context.nodes:
+        too_long = node.defects("header-limit")
+        if too_long:
+            limit = Bilingual(
+                f"un bloc d'en-tête terminé dans les {MAX_HEADER_BYTES} premiers octets",
+                f"a header block ended within the first {MAX_HEADER_BYTES} bytes",
+            )
+            yield Outcome(node.path, False, defect_text(too_long[0]), limit)
+            continue
         broken = node.defects("no-header", "header-without-colon")
         if not broken:
             if node.header:

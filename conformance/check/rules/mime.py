@@ -69,11 +69,28 @@ def _repeated(node: Node, field: str) -> Bilingual | None:
     )
 
 
+def _repeated_parameter(node: Node) -> Bilingual | None:
+    """A parameter given twice in Content-Type or Content-Disposition (RFC 6838 4.3 calls it
+    an error): readers differ on which value applies (`boundary`: where the parts lie)."""
+    for field in ("Content-Type", "Content-Disposition"):
+        repeated = node.parameters(field).repeated
+        if repeated:
+            name = repeated[0][:60]
+            return Bilingual(
+                f"paramètre {name!r} donné plusieurs fois dans {field} : les lecteurs divergent "
+                "sur la valeur qui s'applique (ce rapport lit la première)",
+                f"parameter {name!r} given more than once in {field}: readers differ on which "
+                "value applies (this report reads the first)",
+            )
+    return None
+
+
 def _type_problem(node: Node) -> Bilingual | None:
     declared = node.declared_type
+    repeated = _repeated_parameter(node)
     if declared is None:
-        return None
-    repeated = _repeated(node, "Content-Type")
+        return repeated  # a Content-Disposition's parameters
+    repeated = _repeated(node, "Content-Type") or repeated
     if repeated is not None:
         return repeated
     if not _CONTENT_TYPE.match(" ".join(declared.split())):
@@ -100,9 +117,9 @@ def _type_problem(node: Node) -> Bilingual | None:
 @rule(
     "MIME-003",
     "Content-Type valid with its required parameters",
-    "RFC 2045 5.1 / RFC 2046",
+    "RFC 2045 5.1 / RFC 2046 / RFC 6838 4.3",
     "One Content-Type field, type/subtype; multipart types carry a boundary; 8-bit text names "
-    "its charset.",
+    "its charset; no parameter of Content-Type or Content-Disposition given twice.",
 )
 def content_type(context: Context) -> Iterator[Outcome]:
     expected = Bilingual(

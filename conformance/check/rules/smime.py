@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conformance.check.catalogue import Outcome, rule
+from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
 from conformance.check.layers import PKCS7_SIGNATURE, CmsLayer, is_cms_part
 from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
+from conformance.core import oids
 from conformance.core.bilingual import SEMICOLON, Bilingual
+from conformance.core.cms import SMIME_CONTENT_TYPES, layer_name
 
 # RFC 5751 / 8551 3.5.3.2 names, and the RFC 3851 spellings still met in 2008.
 MICALG_RFC5751 = {
@@ -64,7 +66,8 @@ def media_types(context: Context) -> Iterator[Outcome]:
     "smime-type present and right",
     "RFC 8551 3.2.2",
     "An application/pkcs7-mime part names what its CMS object is: signed-data, "
-    "enveloped-data, authEnveloped-data or certs-only, matching the object.",
+    "enveloped-data, authEnveloped-data or certs-only, matching the object (an object of "
+    "no S/MIME type is CMS-001's).",
 )
 def smime_type(context: Context) -> Iterator[Outcome]:
     for part in _cms_parts(context):
@@ -72,6 +75,8 @@ def smime_type(context: Context) -> Iterator[Outcome]:
             continue
         declared = part.param("smime-type")
         layer = _layer_of(context, part)
+        if layer is not None and layer.content_type not in ("", *SMIME_CONTENT_TYPES):
+            continue  # no smime-type names such an object: CMS-001 reports it
         actual = None
         if layer is not None and layer.content_type:
             actual = layer.name
@@ -321,3 +326,53 @@ def cms_base64(context: Context) -> Iterator[Outcome]:
     for part in _cms_parts(context):
         cte = part.transfer_encoding
         yield Outcome(part.path, cte == "base64", f"Content-Transfer-Encoding: {cte}", "base64")
+
+
+# The CMS types that protect what they carry: signed (a SignedData without signers too, which
+# CMS-011 reports) or encrypted.
+_PROTECTING = (oids.SIGNED_DATA, oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA)
+
+
+@rule(
+    "SMIME-012",
+    "Message signed or encrypted",
+    "RFC 8551 3.3 / 3.4 / 3.5 / 3.7",
+    "The message has an S/MIME layer: a multipart/signed, or an application/pkcs7-mime part "
+    "holding a SignedData, an EnvelopedData or an AuthEnvelopedData. A message with none, or "
+    "whose CMS objects are of another type (a bare id-data), is not an S/MIME secure message "
+    "(an Apicrypt message, protected in its own format, neither). A compressed-data object, "
+    "which is not opened, leaves it not checked.",
+)
+def protected(context: Context) -> Iterator[Outcome]:
+    layers = context.layers
+    expected = Bilingual(
+        "une couche S/MIME : signé, chiffré ou les deux",
+        "an S/MIME layer: signed, encrypted or both",
+    )
+    protecting = [layer for layer in layers if layer.content_type in _PROTECTING]
+    if protecting:
+        shown = Bilingual(
+            ", ".join(f"{layer.name} (partie {layer.part.path})" for layer in protecting),
+            ", ".join(f"{layer.name} (part {layer.part.path})" for layer in protecting),
+        )
+        yield Outcome("1", True, shown, expected)
+    elif any(not layer.content_type for layer in layers):
+        return  # an unreadable CMS object: CMS-001 reports it, nothing to say of its kind
+    elif any(layer.content_type == oids.COMPRESSED_DATA for layer in layers):
+        found = Bilingual(
+            "non vérifié : le contenu de compressed-data n'est pas ouvert",
+            "not checked: the content of compressed-data is not opened",
+        )
+        yield not_checked("1", found, expected)
+    else:
+        found = Bilingual(
+            "aucune couche S/MIME : ni signé ni chiffré en S/MIME",
+            "no S/MIME layer: neither signed nor encrypted with S/MIME",
+        )
+        if layers:
+            names = ", ".join(sorted({layer_name(layer.content_type) for layer in layers}))
+            found += Bilingual(
+                f" (objet(s) CMS de type {names} seulement)",
+                f" (CMS object(s) of type {names} only)",
+            )
+        yield Outcome("1", False, found, expected)
