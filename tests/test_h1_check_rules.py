@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 from asn1crypto import cms
+from check_support import HEADER, PKI, TRUST, signed_letter
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -19,7 +20,6 @@ from conformance.fuzz.der_tree import Node, encode
 from conformance.fuzz.der_tree import parse as parse_tree
 from conformance.fuzz.mutate import carried_certificates, edit_cms
 from conformance.paths import REPO_DIR
-from tests.check_support import HEADER, PKI, TRUST, signed_letter
 
 ENCRYPTED = (REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml").read_bytes()
 TEXT = b"Content-Type: text/plain\r\n\r\nhello\r\n"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+from check_support import PKI, TRUST
 
 from conformance.check import CheckReport, run_checks
 from conformance.core.cms import ARC_BITS, CmsError, from_asn1crypto, oid_arc_problem, parse
@@ -22,7 +23,6 @@ from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode, Status
 from conformance.token.software import SoftwareKey
-from tests.check_support import PKI, TRUST
 
 GOLDEN = REPO_DIR / "vectors" / "golden" / "reference"
 SIGNED = (GOLDEN / "sign.eml").read_bytes()

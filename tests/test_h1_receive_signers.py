@@ -7,6 +7,7 @@ required."""
 from __future__ import annotations
 
 import pytest
+from check_support import PKI, TRUST, signed_letter
 
 from conformance.check import run_checks
 from conformance.fuzz.der_tree import Node
@@ -14,7 +15,6 @@ from conformance.fuzz.mutate import edit_cms
 from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode
-from tests.check_support import PKI, TRUST, signed_letter
 
 
 def _without_signers(root: Node) -> None:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from check_support import TRUST, signed_letter
 
 from conformance.check import catalogue, runner
 from conformance.check.catalogue import Outcome, get_rule
@@ -19,7 +20,6 @@ from conformance.check.model import CheckReport
 from conformance.cli import main
 from conformance.matrix.evidence import nonconformant
 from conformance.vectors.validator import validate
-from tests.check_support import TRUST, signed_letter
 
 
 def _broken(context: Context) -> Iterator[Outcome]:
