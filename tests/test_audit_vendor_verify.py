@@ -85,3 +85,30 @@ def test_export_where_nothing_can_be_written_is_a_usage_error(
     argv = ["vectors", "export", "--for", "docteur-net-cps", "--out", str(out)]
     assert main([*argv, "--sender", "reference", "--function", "sign"]) == 2
     assert f"--out {out}: cannot write" in capsys.readouterr().err
+
+
+def test_a_link_out_of_dir_a_device_or_a_folder_is_refused_unread(tmp_path: Path) -> None:
+    """A manifest's file that is a symbolic link leaving DIR, a link to /dev/zero, a FIFO or
+    a folder: refused naming what it is (it was read, its first line quoted, or said not
+    to exist)."""
+    product = tmp_path / "product"
+    product.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the report\n")
+    (product / "away.eml").symlink_to(secret)
+    (product / "zero.eml").symlink_to("/dev/zero")
+    os.mkfifo(product / "fifo.eml")
+    (product / "folder.eml").mkdir()
+    _message(product / "sign.eml")
+    (product / "inside.eml").symlink_to(product / "sign.eml")  # inside DIR: followed
+    names = ["away.eml", "zero.eml", "fifo.eml", "folder.eml", "inside.eml"]
+    _manifest(product, [{"file": n, "recipient": RECIPIENT, "function": "sign"} for n in names])
+    with pytest.raises(UserError) as caught:
+        verify_messages(product, PRODUCT, receivers=["reference"])
+    text = str(caught.value)
+    assert f"messages[0].file: 'away.eml' is a link to {secret}, outside {product}" in text
+    assert "messages[1].file: 'zero.eml' is a link to /dev/zero, outside" in text
+    assert "messages[2].file: 'fifo.eml' is a device, a FIFO or the like" in text
+    assert "messages[3].file: 'folder.eml' is a directory, not a regular file" in text
+    assert "messages[4]" not in text
+    assert "not for the report" not in text

@@ -221,10 +221,9 @@ def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> l
             problems.append(str(exc))
             function = "sign"
         path = directory / entry.file
-        if _outside(entry.file):
-            problems.append(f"{where}.file: {entry.file!r} is not a path inside {directory}")
-        elif not path.is_file():
-            problems.append(f"{where}.file: {entry.file!r} does not exist in {directory}")
+        wrong = _not_a_file_inside(directory, entry.file)
+        if wrong is not None:
+            problems.append(f"{where}.file: {wrong}")
         else:
             why = mime_problem(path.read_bytes())
             if why is not None:
@@ -236,12 +235,9 @@ def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> l
                 "(list each message once per recipient)"
             )
         seen.setdefault(key, index)
-        if entry.plaintext is not None and _outside(entry.plaintext):
-            problems.append(
-                f"{where}.plaintext: {entry.plaintext!r} is not a path inside {directory}"
-            )
-        elif entry.plaintext is not None and not (directory / entry.plaintext).is_file():
-            problems.append(f"{where}.plaintext: {entry.plaintext!r} does not exist in {directory}")
+        wrong = None if entry.plaintext is None else _not_a_file_inside(directory, entry.plaintext)
+        if wrong is not None:
+            problems.append(f"{where}.plaintext: {wrong}")
         crls = _crls(directory, entry.crls, f"{where}.crls", problems)
         recipient = _party(inputs.identities, entry.recipient, f"{where}.recipient", problems)
         if entry.sender is not None:
@@ -283,10 +279,9 @@ def _crls(
     paths = []
     for index, name in enumerate(names):
         path = (directory / name).absolute()
-        if _outside(name):
-            problems.append(f"{where}[{index}]: {name!r} is not a path inside {directory}")
-        elif not path.is_file():
-            problems.append(f"{where}[{index}]: {name!r} does not exist in {directory}")
+        wrong = _not_a_file_inside(directory, name)
+        if wrong is not None:
+            problems.append(f"{where}[{index}]: {wrong}")
         else:
             try:
                 pem_files.crls(path)
@@ -294,6 +289,23 @@ def _crls(
                 problems.append(f"{where}[{index}]: {exc}")
             paths.append(path)
     return tuple(paths)
+
+
+def _not_a_file_inside(directory: Path, name: str) -> str | None:
+    """What is wrong with a manifest's path (None: a regular file inside DIR). A symbolic
+    link is followed only inside DIR: the suite reads, quotes and copies these files, and a
+    link to /dev/zero, a FIFO or a file elsewhere must not be read."""
+    if _outside(name):
+        return f"{name!r} is not a path inside {directory}"
+    path = directory / name
+    if not path.exists():
+        return f"{name!r} does not exist in {directory}"
+    if not path.resolve().is_relative_to(directory.resolve()):
+        return f"{name!r} is a link to {path.resolve()}, outside {directory}"
+    if not path.is_file():
+        kind = "a directory" if path.is_dir() else "a device, a FIFO or the like"
+        return f"{name!r} is {kind}, not a regular file"
+    return None
 
 
 def _outside(name: str) -> bool:
