@@ -39,6 +39,17 @@ def test_a_character_device_is_a_usage_error_named_before_any_read() -> None:
     )
 
 
+@pytest.mark.parametrize("option, what", [("--trust", "trust anchor"), ("--crl", "CRL")])
+def test_a_device_as_trust_anchor_or_crl_is_a_usage_error(option: str, what: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "check", str(GOLDEN_SIGNED), option, "/dev/zero"],
+        capture_output=True, text=True, timeout=120, check=False,
+        preexec_fn=_under_one_gigabyte,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"/dev/zero: a character device, not a {what} file" in done.stderr
+
+
 def test_a_file_over_the_limit_is_refused_from_its_size_unread(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

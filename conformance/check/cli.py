@@ -134,11 +134,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _require_file(path: Path, what: str) -> None:
-    """A file to read: a regular file, or a stream such as /dev/stdin or `<(...)`."""
+    """A file to read: a regular file, or a stream such as /dev/stdin or `<(...)`; never a
+    device such as /dev/zero, which would be read without end."""
     if path.is_dir():
         raise UserError(f"{path}: a directory, not a {what} file")
     if not path.exists():
         raise UserError(f"{path}: no such {what} file")
+    mode = path.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise UserError(f"{path}: {_file_kind(mode)}, not a {what} file")
 
 
 _STDIN = "-"
