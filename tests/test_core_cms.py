@@ -37,6 +37,7 @@ from conformance.core.cms import (
     DataParts,
     EnvelopedParts,
     SignedParts,
+    element_end,
     from_asn1crypto,
     parse,
     walk,
@@ -259,7 +260,13 @@ def test_the_two_readings_agree_on_a_mutated_corpus(data: st.DataObject) -> None
     if fast is not None:
         assert slow == fast, "the asn1crypto reading differs from the fast walk"
     whole = _reading(mutated, parse)
-    assert whole == (fast if fast is not None else slow)
+    expected = fast if fast is not None else slow
+    if not (isinstance(expected, tuple) and expected[0] == "rejected"):
+        try:
+            element_end(mutated, 0, len(mutated))
+        except CmsError as exc:  # damage inside a part neither reading opens (a name)
+            expected = ("rejected", exc.where, exc.detail)
+    assert whole == expected
 
 
 @pytest.mark.parametrize("index", range(6))

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ObjectIdentifier
 
 from conformance.core import oids
-from conformance.core.cms import PARSE_ERRORS, Identifier
+from conformance.core.cms import PARSE_ERRORS, Identifier, encoded_oid_problem, large_arc_text
 
 __all__ = [
     "KeyInfo",
@@ -62,6 +62,7 @@ __all__ = [
     "load_certificate",
     "loaded_der",
     "matches",
+    "name_problem",
     "parse_problem",
     "public_key",
     "readable_name",
@@ -151,8 +152,15 @@ def parse_problem(der: bytes) -> str | None:
     here on an object of its own, and the answer, cached on the bytes, is the
     same for every message that carries them.
     """
+    shown = encoded_oid_problem(der)
+    if shown is not None:  # before asn1crypto, which would write it out (quadratic time)
+        return large_arc_text(shown)
     try:
         cert = asn1_x509.Certificate.load(der, strict=True)
+        for field in ("issuer", "subject"):
+            size = len(cert["tbs_certificate"][field].dump())
+            if size > NAME_OCTETS:  # compared later, in the chain: bounded as `same_name`
+                return f"{field} {_large_name(size)}"
         # dump(): a BER (indefinite-length) certificate is re-encoded as DER when its
         # bytes are asked for, and that can fail on a field that parsed.
         _ = (cert.native, cert.subject.human_friendly, cert.issuer.human_friendly, cert.dump())
@@ -236,10 +244,34 @@ def matches(sid: Identifier, cert: asn1_x509.Certificate) -> bool:
     return issuer_der == sid.issuer or same_name(issuer_der, sid.issuer)
 
 
+# The largest Name read. RFC 5280 Appendix A bounds each attribute of a certificate's name
+# at 2 to 255 characters (ub-name's 32768, for the X.520 name attributes, is never met in a
+# certificate): one with every attribute at its bound is under 2 KiB. A larger one is
+# malformed for any PKI, and comparing it costs RFC 4518 string preparation, ~4 us a
+# character in asn1crypto (a 1 MB value took 4 s a comparison): 16 KiB costs 65 ms.
+NAME_OCTETS = 16 * 1024
+
+
+def _large_name(size: int) -> str:
+    return f"Name of {size} octets: over {NAME_OCTETS}, larger than any directory name"
+
+
+def name_problem(der: bytes) -> str | None:
+    """Why a Name's DER is not read (over `NAME_OCTETS`, an OID arc over 128 bits); None
+    when it may be: asked before asn1crypto reads it."""
+    if len(der) > NAME_OCTETS:
+        return _large_name(len(der))
+    shown = encoded_oid_problem(der)
+    return None if shown is None else large_arc_text(shown)
+
+
 def same_name(a: bytes, b: bytes) -> bool:
-    """Two Names' DER equal under RFC 5280 7.1 (asn1crypto's comparison); False if unreadable."""
+    """Two Names' DER equal under RFC 5280 7.1 (asn1crypto's comparison); False if
+    unreadable or not read (`name_problem`)."""
     if a == b:
         return True
+    if name_problem(a) is not None or name_problem(b) is not None:
+        return False
     try:
         return bool(asn1_x509.Name.load(a) == asn1_x509.Name.load(b))
     except PARSE_ERRORS:
@@ -248,8 +280,10 @@ def same_name(a: bytes, b: bytes) -> bool:
 
 @functools.lru_cache(maxsize=512)
 def readable_name(der: bytes) -> str | None:
-    """A Name as people read it, None when it does not parse (slow in asn1crypto, and the
-    same issuers recur)."""
+    """A Name as people read it, None when it does not parse or is not read
+    (`name_problem`) (slow in asn1crypto, and the same issuers recur)."""
+    if name_problem(der) is not None:
+        return None
     try:
         return str(asn1_x509.Name.load(der).human_friendly)
     except PARSE_ERRORS:

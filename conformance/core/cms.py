@@ -33,12 +33,19 @@ itself, so the fallback joins the chunks from asn1crypto's raw parser).
 
 What does not parse raises `CmsError` (where + detail), the one error of
 this module; the smime layer maps it to a MALFORMED status. So does, in both
-readings, an OID the parts hold with an arc over 128 bits (`oid_arc_problem`).
+readings, an OID the parts hold with an arc over 128 bits (`oid_arc_problem`),
+and, once a reading succeeds, an element anywhere in the object that does not
+read (`element_end`: one running past its container, inside a name or a
+certificate that both readings hand on whole): the reader over a spool
+(`core.cms_spool`) reads every element through the same function, so the two
+refuse the same objects. Octets after the ContentInfo are counted
+(`ContentInfo.trailing`), not read, by both.
 """
 
 from __future__ import annotations
 
 import functools
+import mmap
 from datetime import datetime
 from typing import Literal, NamedTuple, TypeAlias
 
@@ -48,6 +55,7 @@ from conformance.core import oids
 
 __all__ = [
     "ARC_BITS",
+    "MAX_DEPTH",
     "SMIME_CONTENT_TYPES",
     "CmsError",
     "CmsErrorCode",
@@ -62,6 +70,11 @@ __all__ = [
     "SignedParts",
     "SignerParts",
     "TimeProblem",
+    "element_end",
+    "element_header",
+    "encoded_oid_problem",
+    "invalid_encoding",
+    "large_arc_text",
     "layer_name",
     "oid_arc_problem",
     "parse",
@@ -270,13 +283,86 @@ def _escaped(text: str) -> str:
 
 
 def parse(der: bytes) -> ContentInfo:
-    """Read a ContentInfo: the fast walk, else asn1crypto; raises CmsError."""
+    """Read a ContentInfo: the fast walk, else asn1crypto, then its structure in full
+    (`element_end`: neither reading opens what it hands on whole); raises CmsError."""
     if not der:
         raise CmsError("", "empty CMS object", "empty")
-    fast = walk(der)
-    if fast is not None:
-        return fast
-    return from_asn1crypto(der)
+    info = walk(der) or from_asn1crypto(der)
+    element_end(der, 0, len(der))
+    return info
+
+
+# --- the structure: every element complete ---------------------------------------------
+
+# The deepest nesting read: a signed message's deepest element (an extension's inside a
+# carried certificate) is about 12 levels down.
+MAX_DEPTH = 32
+
+
+# An encoding in memory, or a spool's map.
+Encoding: TypeAlias = bytes | mmap.mmap
+
+
+def invalid_encoding(what: str) -> CmsError:
+    """An encoding whose structure does not read (`element_end`), in the words of
+    asn1crypto's refusals."""
+    return CmsError("", f"invalid CMS/ASN.1: {what}", "invalid-asn1", what)
+
+
+def element_header(
+    data: Encoding, pos: int, end: int, base: int = 0
+) -> tuple[int, int, int | None]:
+    """(tag, where the contents begin, their length or None when indefinite) of the
+    element at `pos`, which must end by `end`; CmsError naming its byte (counted from
+    `base`) when the header does not read. High tag numbers (none in CMS or X.509) and
+    lengths over 8 octets are refused."""
+    if pos + 2 > end:
+        raise invalid_encoding(f"truncated element at byte {pos - base}")
+    tag = data[pos]
+    if tag & 0x1F == 0x1F:
+        raise invalid_encoding(f"high tag number at byte {pos - base} (not CMS)")
+    first = data[pos + 1]
+    a = pos + 2
+    if first == 0x80:
+        if not tag & 0x20:
+            raise invalid_encoding(f"indefinite length of a primitive at byte {pos - base}")
+        return tag, a, None
+    if first & 0x80:
+        count = first & 0x7F
+        if count > 8 or a + count > end:
+            raise invalid_encoding(f"bad length at byte {pos - base}")
+        length = int.from_bytes(data[a : a + count], "big")
+        a += count
+    else:
+        length = first
+    if a + length > end:
+        raise invalid_encoding(f"element at byte {pos - base} runs past its container")
+    return tag, a, length
+
+
+def element_end(data: Encoding, pos: int, end: int, depth: int = 0, base: int = 0) -> int:
+    """Where the element at `pos` ends (after its end-of-contents octets when of
+    indefinite length), every element inside it read: the contents of a constructed
+    encoding are complete encodings (X.690 8.1.1, 8.1.3.6), so one that runs past its
+    container makes the object malformed, wherever it lies (asn1crypto parses lazily and
+    never reads a name handed on whole). Both readers, in memory and from a spool
+    (`core.cms_spool`), read every element through this. CmsError naming the byte."""
+    if depth > MAX_DEPTH:
+        raise invalid_encoding(f"nesting deeper than {MAX_DEPTH} levels")
+    tag, a, length = element_header(data, pos, end, base)
+    if not tag & 0x20:
+        assert length is not None  # element_header refuses an indefinite primitive
+        return a + length
+    stop = end if length is None else a + length
+    while True:
+        if length is None:
+            if a + 2 > end:
+                raise invalid_encoding("indefinite length without its end-of-contents")
+            if data[a] == 0 and data[a + 1] == 0:
+                return a + 2
+        elif a >= stop:
+            return stop
+        a = element_end(data, a, stop, depth + 1, base)
 
 
 # --- TLV reading ----------------------------------------------------------------------
@@ -392,14 +478,42 @@ def oid_arc_problem(contents: bytes) -> str | None:
     return ".".join([*map(str, arcs), "[...]"]) + f" ({len(contents)} octets)"
 
 
-def _large_arc(where: str, shown: str, signer: int | None = None) -> CmsError:
-    return CmsError(
-        where,
-        f"OBJECT IDENTIFIER {shown} has an arc over {ARC_BITS} bits: it names no algorithm or type",
-        "large-arc",
-        shown,
-        signer=signer,
+def large_arc_text(shown: str) -> str:
+    """What is wrong with an OID `oid_arc_problem` shortened to `shown`, in one line."""
+    return (
+        f"OBJECT IDENTIFIER {shown} has an arc over {ARC_BITS} bits: it names no algorithm or type"
     )
+
+
+def encoded_oid_problem(der: bytes) -> str | None:
+    """`oid_arc_problem` of an OBJECT IDENTIFIER in an encoding (a certificate, a name)
+    with an arc over `ARC_BITS` bits, None when none has one: asked before asn1crypto
+    reads the encoding, which writes every OID out as it goes. Constructed elements are
+    opened, and so are the OCTET and BIT STRINGs whose contents are encodings (an X.509
+    extension's value, which asn1crypto reads too); what does not parse is left to the
+    reader, which says why."""
+    pending = [(der, 0)]
+    while pending:
+        encoding, depth = pending.pop()
+        try:
+            elements = _raw_children(encoding)
+        except PARSE_ERRORS:
+            continue
+        for kind, constructed, tag, _, contents, _ in elements:
+            if constructed:
+                if depth < MAX_DEPTH:
+                    pending.append((contents, depth + 1))
+            elif kind == 0 and tag == 6:  # universal OBJECT IDENTIFIER
+                shown = oid_arc_problem(contents)
+                if shown is not None:
+                    return shown
+            elif kind == 0 and tag in (3, 4) and len(contents) > 1 and depth < MAX_DEPTH:
+                pending.append((contents[1:] if tag == 3 else contents, depth + 1))
+    return None
+
+
+def _large_arc(where: str, shown: str, signer: int | None = None) -> CmsError:
+    return CmsError(where, large_arc_text(shown), "large-arc", shown, signer=signer)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -5,19 +5,27 @@ asn1crypto takes no memoryview: a CMS object of hundreds of megabytes is not
 given to it. Its skeleton is: the same structure, with every element up to
 `part_bytes` copied as it is, and the largest OCTET STRING over it (eContent or
 encryptedContent, primitive or in BER chunks) replaced by an empty one; the
-lengths around it are written again (definite). `parse` reads the skeleton into
-the usual parts, whose content is then empty, and the large string is given
-aside as a `Region` of the spool: where its bytes (chunks joined) lie.
+lengths around it are written again (definite), and every other element is
+copied as it is (its elements read by `core.cms.element_end`, as in memory).
+`parse` reads the skeleton into the usual parts, whose content is then empty,
+and the large string is given aside as a `Region` of the spool: where its
+bytes (chunks joined) lie.
 """
 
 from __future__ import annotations
 
-from conformance.core.cms import CmsError
+from typing import NamedTuple
+
+from conformance.core.cms import (
+    MAX_DEPTH,
+    CmsError,
+    element_end,
+    element_header,
+    invalid_encoding,
+)
 from conformance.core.spool import Region
 
-__all__ = ["skeleton"]
-
-_MAX_DEPTH = 32
+__all__ = ["Skeleton", "skeleton"]
 
 
 def _length(n: int) -> bytes:
@@ -47,48 +55,30 @@ class _Walk:
 
     def header(self, pos: int, end: int) -> tuple[int, int, int | None]:
         """(tag, where the contents begin, their length or None when indefinite)."""
-        if pos + 2 > end:
-            raise CmsError("", f"truncated element at byte {pos - self.base}")
-        tag = self.data[pos]
-        if tag & 0x1F == 0x1F:
-            raise CmsError("", f"high tag number at byte {pos - self.base} (not CMS)")
-        first = self.data[pos + 1]
-        a = pos + 2
-        if first == 0x80:
-            if not tag & 0x20:
-                raise CmsError("", f"indefinite length of a primitive at byte {pos - self.base}")
-            return tag, a, None
-        if first & 0x80:
-            count = first & 0x7F
-            if count > 8 or a + count > end:
-                raise CmsError("", f"bad length at byte {pos - self.base}")
-            length = int.from_bytes(self.data[a : a + count], "big")
-            a += count
-        else:
-            length = first
-        if a + length > end:
-            raise CmsError("", f"element at byte {pos - self.base} runs past its container")
-        return tag, a, length
+        return element_header(self.data, pos, end, self.base)
 
     def element(self, pos: int, end: int, depth: int) -> tuple[bytes, int]:
         """(the element's skeleton, where the next element begins)."""
-        if depth > _MAX_DEPTH:
-            raise CmsError("", f"nesting deeper than {_MAX_DEPTH} levels")
+        if depth > MAX_DEPTH:
+            raise invalid_encoding(f"nesting deeper than {MAX_DEPTH} levels")
         tag, a, length = self.header(pos, end)
         if length is not None and a + length - pos <= self.part_bytes:
+            # Copied as it is, its elements read as the in-memory reader reads them.
+            element_end(self.data, pos, end, depth, self.base)
             return bytes(self.data[pos : a + length]), a + length
         if not tag & 0x20:
             assert length is not None
             if tag in (0x04, 0x80) and self.leave_out(pos, [(a, length)]):
                 return bytes((tag, 0)), a + length
             return bytes(self.data[pos : a + length]), a + length
+        left_out = len(self.strings)
         children: list[tuple[int, int, int | None]] = []
         pos_child = a
         stop = end if length is None else a + length
         while True:
             if length is None:
                 if pos_child + 2 > end:
-                    raise CmsError("", "indefinite length without its end-of-contents")
+                    raise invalid_encoding("indefinite length without its end-of-contents")
                 if self.data[pos_child] == 0 and self.data[pos_child + 1] == 0:
                     next_pos = pos_child + 2
                     break
@@ -112,24 +102,35 @@ class _Walk:
             if self.leave_out(pos, ranges):
                 return bytes((tag,)) + b"\x02\x04\x00", next_pos
         parts = [self.element(child_pos, stop, depth + 1)[0] for child_pos, _, _ in children]
+        if len(self.strings) == left_out:
+            # Nothing left out inside: copied as it is, so that its BER (an indefinite
+            # length, which asn1crypto takes on a string where it refuses a constructed
+            # definite one) reads as it does in memory.
+            return bytes(self.data[pos:next_pos]), next_pos
         body = b"".join(parts)
         return bytes((tag,)) + _length(len(body)) + body, next_pos
 
 
-def skeleton(region: Region, part_bytes: int) -> tuple[bytes, Region | None]:
-    """(the ContentInfo's skeleton DER, the large string left out or None); CmsError
-    when the structure does not read, or holds more than one large string."""
+class Skeleton(NamedTuple):
+    der: bytes  # the ContentInfo's skeleton
+    large: Region | None  # the large string left out
+    trailing: int  # octets after the ContentInfo (`core.cms.ContentInfo.trailing`)
+
+
+def skeleton(region: Region, part_bytes: int) -> Skeleton:
+    """The ContentInfo's skeleton; CmsError when the structure does not read, or holds
+    more than one large string. Octets after the ContentInfo are counted, not read, as
+    the in-memory reader does (`core.cms.ContentInfo`)."""
     if not len(region):
-        raise CmsError("", "empty CMS object")
+        raise CmsError("", "empty CMS object", "empty")
     walk = _Walk(region, part_bytes)
     der, next_pos = walk.element(walk.base, walk.end, 0)
-    if next_pos != walk.end:
-        raise CmsError("", f"{walk.end - next_pos} bytes after the ContentInfo")
+    trailing = walk.end - next_pos
     if not walk.strings:
-        return der, None
+        return Skeleton(der, None, trailing)
     if len(walk.strings) > 1:  # the content is the largest; the others are copied
         largest = max(walk.strings, key=lambda s: sum(n for _, n in s[1]))
         walk = _Walk(region, part_bytes)
         walk.only = largest[0]
         der, _ = walk.element(walk.base, walk.end, 0)
-    return der, Region(region.spool, walk.strings[0][1])
+    return Skeleton(der, Region(region.spool, walk.strings[0][1]), trailing)

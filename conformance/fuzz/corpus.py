@@ -11,9 +11,11 @@ under `fuzz/seeds/` of the cache.
 from __future__ import annotations
 
 import base64
+import random
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance.agents import identity_files as files
@@ -22,7 +24,7 @@ from conformance.core.vocabulary import Function, Party
 from conformance.paths import HARNESS_DIR, PKI_DIR, RFC4134_DIR, VECTORS_DIR, cache_dir
 from conformance.token.files import intermediates
 
-__all__ = ["Seed", "load_seeds"]
+__all__ = ["Seed", "large_seeds", "load_seeds"]
 
 SENDER, RECIPIENT = "pro01", "pro02"
 ENGINE_TOOLS = {"openssl": ("openssl",), "nss": ("cmsutil", "certutil", "pk12util")}
@@ -171,6 +173,47 @@ def option_seeds() -> list[Seed]:
         Seed(f"engine/{name}", build_message(_CONTENT, op, options, signer, chain, to, headers))
         for name, (op, options) in variants.items()
     ]
+
+
+# The attachment of the large seed: its sign-encrypt message (base64 twice) is then over
+# `Limits().spool_above_bytes`, 4 MiB, the size from which a receiver reads from a spool.
+LARGE_ATTACHMENT_BYTES = 2_400_000
+
+
+def large_seeds() -> list[Seed]:
+    """A letter with a binary attachment, signed and encrypted, over the receiver's spool
+    threshold: its mutations are read from a spool, as the agents read a large message
+    (the CMS objects too, their large contents left in the spool). Its randomness is
+    seeded: the same bytes every time."""
+    from conformance.smime.compose import Headers, build_message
+    from conformance.smime.options import SendOptions
+
+    sender, recipient = _party(SENDER), _party(RECIPIENT)
+    mark = b"osm-fuzz-large"
+    attachment = base64.encodebytes(random.Random(0).randbytes(LARGE_ATTACHMENT_BYTES))
+    content = (
+        b'Content-Type: multipart/mixed; boundary="' + mark + b'"\r\n\r\n--' + mark + b"\r\n"
+        + _CONTENT + b"--" + mark + b"\r\nContent-Type: application/dicom\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + attachment.replace(b"\n", b"\r\n") + b"--" + mark + b"--\r\n"
+    )  # fmt: skip
+    message = build_message(
+        content,
+        "sign-encrypt",
+        SendOptions(),
+        files.key(sender, "sign", software=True),
+        intermediates(sender.identity_dir),
+        [files.role_certificate(recipient.identity_dir, "encrypt")],
+        Headers(
+            from_addr=sender.email,
+            to=[recipient.email],
+            subject="fuzz seed",
+            date=datetime(2025, 7, 15, 10, 0, tzinfo=UTC),
+            message_id="<large@osm-test.example>",
+        ),
+        rng=random.Random(1).randbytes,
+    )
+    return [Seed("engine/large-sign-encrypt", message)]
 
 
 def load_seeds(*, engines: bool = True) -> list[Seed]:

@@ -8,6 +8,16 @@ swap elements, change a tag or a length, re-encode in BER), reached through
 the message's base64 PKCS#7 parts and spliced back; MIME mutations change
 header fields (From: tricks included), boundaries, transfer encodings,
 nesting and line ends. A few raw byte mutations keep the rest honest.
+
+Size-multiplying mutations make what a small edit cannot: an OID arc of
+thousands of bytes, an element repeated thousands of times, a Content-Type
+with 100,000 parameters, a header block of 300 KB, megabytes of lines that
+look like a boundary. Each MIME one adds bytes to a size drawn from `SIZES`,
+never past `MAX_BYTES` in all (a few MB: a run's inputs stay fast to make and
+to read when the reader is right; the largest cross the receiver's spool
+threshold, `Limits.spool_above_bytes`, so the spooled reader reads them); a
+DER one adds at most 1 MiB to an object.
+`mutate` applies them after the others, which read the message's MIME.
 """
 
 from __future__ import annotations
@@ -22,7 +32,10 @@ from conformance.fuzz.der_tree import Node, encode, parse, walk
 
 __all__ = [
     "DER_MUTATORS",
+    "MAX_BYTES",
     "MIME_MUTATORS",
+    "SIZES",
+    "SIZE_MUTATORS",
     "carried_certificates",
     "edit_cms",
     "from_tricks",
@@ -38,6 +51,12 @@ Mutator = Callable[[random.Random, bytes], bytes]
 
 _PKCS7 = re.compile(rb"pkcs7-(mime|signature)|smime\.p7[msc]", re.IGNORECASE)
 _INTERESTING = (0, 1, 0x7F, 0x80, 0xFF, 0x100, 0xFFFF, 0x7FFFFFFF)
+# The sizes a size-multiplying mutation grows a message to, and the most it may reach: the
+# largest over the receiver's spool threshold (4 MiB).
+SIZES = (2_000, 64 * 1024, 300 * 1024, 1024 * 1024, 4_500_000)
+MAX_BYTES = 5 * 1024 * 1024
+_OID = 0x06
+_UNASSIGNED_ARC = bytes.fromhex("2b06010401868d1f")  # 1.3.6.1.4.1.99999: no one's
 
 
 # --- DER ------------------------------------------------------------------------------
@@ -163,6 +182,45 @@ def der_ber(rng: random.Random, root: Node) -> None:
         node.indefinite = rng.random() < 0.5
 
 
+def _grown_to(rng: random.Random, now: int) -> int:
+    """How many bytes a size-multiplying mutation adds to a message of `now` bytes."""
+    return max(0, min(rng.choice(SIZES), MAX_BYTES - now))
+
+
+def der_oid(rng: random.Random, root: Node) -> None:
+    """An OBJECT IDENTIFIER changed: an arc of thousands of bytes, an unknown OID, or
+    another OID of the same object (a content type where an algorithm belongs)."""
+    oids = [n for n, _ in walk(root) if n.tag[0] == _OID and n.children is None]
+    if not oids:
+        return
+    node = rng.choice(oids)
+    choice = rng.randrange(3)
+    if choice == 0:
+        size = rng.choice(SIZES[:3])
+        spot = rng.randrange(1, len(node.value) + 1) if node.value else 0
+        node.value = node.value[:spot] + b"\xff" * size + b"\x01" + node.value[spot:]
+    elif choice == 1:
+        node.value = _UNASSIGNED_ARC + bytes([rng.randrange(128)])
+    else:
+        node.value = rng.choice(oids).value
+
+
+def der_grow(rng: random.Random, root: Node) -> None:
+    """An element multiplied: a primitive value repeated to kilobytes or megabytes, or an
+    element written hundreds of thousands of times (signers, certificates, attributes)."""
+    node, parent = _pick(rng, root, with_parent=True)
+    target = rng.choice(SIZES[:4])
+    if rng.random() < 0.5 and parent is not None and parent.children is not None:
+        one = encode(node)
+        copy = parse(one)
+        if copy is not None:
+            at = parent.children.index(node)
+            parent.children[at:at] = [copy] * max(1, target // len(one))
+            return
+    if node.children is None and node.value:
+        node.value = node.value * max(2, target // len(node.value))
+
+
 DER_MUTATORS: tuple[DerMutator, ...] = (
     der_flip,
     der_flip,
@@ -175,6 +233,8 @@ DER_MUTATORS: tuple[DerMutator, ...] = (
     der_length,
     der_ber,
     der_ber,
+    der_oid,
+    der_grow,
 )
 
 
@@ -278,13 +338,14 @@ def _fields(lines: list[bytes]) -> list[int]:
 
 
 def header_field(rng: random.Random, message: bytes) -> bytes:
-    """A top-level header field deleted, duplicated, folded, emptied or given 8-bit bytes."""
+    """A top-level header field deleted, duplicated, folded, emptied, given 8-bit bytes or
+    control characters (terminal escape sequences)."""
     lines, sep, body = _split(message)
     starts = _fields(lines)
     if not starts:
         return message
     i = rng.choice(starts)
-    choice = rng.randrange(5)
+    choice = rng.randrange(6)
     if choice == 0:
         del lines[i]
     elif choice == 1:
@@ -294,8 +355,10 @@ def header_field(rng: random.Random, message: bytes) -> bytes:
         lines[i] = name + b":\r\n " + value.strip() if b"\r" in sep else name + b":\n " + value
     elif choice == 3:
         lines[i] = lines[i].partition(b":")[0] + b":"
-    else:
+    elif choice == 4:
         lines[i] = lines[i] + b" \xff\xfe\xc3("
+    else:  # terminal escape sequences and other controls, as a log or a terminal shows them
+        lines[i] = lines[i] + rng.choice((b" \x1b[2J\x1b[31m", b" \x1b]0;x\x07", b"\x00\x08\x7f"))
     return _join(lines, sep, body)
 
 
@@ -392,7 +455,7 @@ def nesting(rng: random.Random, message: bytes) -> bytes:
     lines, _, body = _split(message)
     kept = [line for line in lines if not line.lower().startswith((b"content-", b"mime-"))]
     inner = b"\r\n".join(line for line in lines if line not in kept) + b"\r\n\r\n" + body
-    levels = rng.choice((1, 1, 2, 30, 120))
+    levels = rng.choice((1, 1, 2, 3, 5, 6, 7, 8, 9, 30, 120))  # 5 to 9: around max_depth 8
     for level in range(levels):
         if rng.random() < 0.5:
             mark = b"nest%d" % level
@@ -422,6 +485,82 @@ def line_ends(rng: random.Random, message: bytes) -> bytes:
     return message.replace(b"\r\n", b"\r", rng.randrange(1, 50))
 
 
+# --- size-multiplying MIME mutations --------------------------------------------------
+
+_FIELD_END = re.compile(rb"\r?\n(?![ \t])")
+
+
+def _repeat(unit: bytes, size: int) -> bytes:
+    """`unit` written as many times as fit in `size` bytes (once at least)."""
+    return unit * max(1, size // len(unit))
+
+
+def header_params(rng: random.Random, message: bytes) -> bytes:
+    """A Content-Type or Content-Disposition given a parameter again with another value
+    (two boundaries, two protocols), or thousands of parameters, on one line or folded."""
+    fields = list(re.finditer(rb"(?im)^content-(?:type|disposition):", message))
+    if not fields:
+        return message
+    start = rng.choice(fields).start()
+    end_found = _FIELD_END.search(message, start)
+    end = end_found.start() if end_found else len(message)
+    value = message[start:end]
+    if rng.random() < 0.3:
+        names: list[bytes] = re.findall(rb";\s*([\w-]+)=", value) or [b"charset"]
+        added = b"; " + rng.choice(names) + b'="x' + bytes([0x61 + rng.randrange(26)]) + b'"'
+    else:
+        sep = rng.choice((b"; ", b";\r\n "))
+        size = _grown_to(rng, len(message))
+        if rng.random() < 0.5:
+            added = _repeat(sep + b"p=v", size)
+        else:  # every name different: nothing to collapse (names up to p9999999)
+            added = b"".join(sep + b"p%d=v" % i for i in range(max(1, size // (len(sep) + 10))))
+    return message[:end] + added + message[end:]
+
+
+def header_flood(rng: random.Random, message: bytes) -> bytes:
+    """A header block grown to hundreds of kilobytes or megabytes: thousands of fields, one
+    field folded over thousands of lines, or one line that never ends."""
+    lines, sep, body = _split(message)
+    size = _grown_to(rng, len(message))
+    choice = rng.randrange(3)
+    if choice == 0:
+        added = [b"X-Fuzz: " + b"a" * 60] * max(1, size // 70)
+    elif choice == 1:
+        added = [b"X-Fuzz: a"] + [b" folded"] * max(1, size // 9)
+    else:
+        added = [b"X-Fuzz: " + b"a" * size]
+    at = rng.randrange(len(lines) + 1)
+    return _join(lines[:at] + added + lines[at:], sep, body)
+
+
+def body_lines(rng: random.Random, message: bytes) -> bytes:
+    """Megabytes of lines in a body: lines that look like a delimiter and are not one
+    (`--b` of boundary `b` followed by more, or its first half), the body's own lines
+    repeated, or one line that never ends."""
+    size = _grown_to(rng, len(message))
+    found = _boundaries(message)
+    choice = rng.randrange(4)
+    if found and choice < 2:
+        name = rng.choice(found)
+        looks = (
+            b"--" + name + rng.choice((b"X", b"-", b" x", b"--x"))
+            if choice == 0
+            else (b"--" + name[: max(1, len(name) // 2)])
+        )
+        at = [m.end() for m in re.finditer(re.escape(b"--" + name) + rb"\r?\n", message)]
+        spot = rng.choice(at) if at else len(message)
+        return message[:spot] + _repeat(looks + b"\r\n", size) + message[spot:]
+    head, sep, body = message.partition(b"\r\n\r\n")
+    if not sep:
+        return message + _repeat(b"\r\n", size)
+    if choice == 3:
+        return head + sep + body[:-2] + b"A" * size + body[-2:]
+    lines = body.split(b"\r\n")
+    one = rng.choice([line for line in lines if line] or [b"A"])
+    return head + sep + body + _repeat(one + b"\r\n", size)
+
+
 def byte_flip(rng: random.Random, data: bytes) -> bytes:
     """Raw bytes changed anywhere: one flipped, one inserted, a run deleted, the end cut."""
     if not data:
@@ -437,6 +576,7 @@ def byte_flip(rng: random.Random, data: bytes) -> bytes:
     return data[:spot]
 
 
+SIZE_MUTATORS: tuple[Mutator, ...] = (header_params, header_flood, body_lines)
 MIME_MUTATORS: tuple[Mutator, ...] = (
     header_field,
     from_field,
@@ -445,16 +585,17 @@ MIME_MUTATORS: tuple[Mutator, ...] = (
     nesting,
     line_ends,
     byte_flip,
+    *SIZE_MUTATORS,
 )
 # CMS mutations weigh as much as all the MIME ones together: that is where the depth is.
 _ALL: tuple[Mutator, ...] = (*MIME_MUTATORS, *([cms_element] * len(MIME_MUTATORS)))
 
 
 def mutate(rng: random.Random, message: bytes) -> tuple[bytes, list[str]]:
-    """One to three mutations of a message, and their names."""
-    names: list[str] = []
-    for _ in range(rng.choice((1, 1, 1, 2, 3))):
-        mutator = rng.choice(_ALL)
+    """One to three mutations of a message, and their names (in the order done: the size
+    multiplying ones last, so that no other mutation reads a multiplied message's MIME)."""
+    chosen = [rng.choice(_ALL) for _ in range(rng.choice((1, 1, 1, 2, 3)))]
+    chosen.sort(key=lambda m: m in SIZE_MUTATORS)
+    for mutator in chosen:
         message = mutator(rng, message)
-        names.append(mutator.__name__)
-    return message, names
+    return message, [m.__name__ for m in chosen]

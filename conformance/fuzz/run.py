@@ -1,6 +1,7 @@
 """A fuzzing run: mutate seeds for a budget, judge each input, count, save the failures.
 
-`fuzz(budget)` draws a seed and one to three mutations per input from one
+`fuzz(budget)` draws a seed (the corpus and one message over the receiver's
+spool threshold) and one to three mutations per input from one
 `random.Random(seed)`, so a run is replayable; every failing input is saved
 under `fuzz/failures/` of the cache (paths.cache_dir()) with a note holding the command that replays
 it. The summary gives inputs per second, the count per answer and per
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.fuzz.corpus import Seed, load_seeds
+from conformance.fuzz.corpus import Seed, large_seeds, load_seeds
 from conformance.fuzz.harness import FAILURE_CLASSES, Outcome, Target
 from conformance.fuzz.mutate import mutate
 from conformance.paths import cache_dir
@@ -95,7 +96,7 @@ def fuzz(
 ) -> Summary:
     """Run until the budget (seconds or inputs) is spent; `progress` is told every minute."""
     target = target or Target(check=budget.check)
-    seeds = load_seeds(engines=budget.engines)
+    seeds = [*load_seeds(engines=budget.engines), *large_seeds()]
     rng = random.Random(budget.seed)
     summary = Summary()
     target.run(seeds[0].message)  # warm-up: keys, profiles and imports loaded, not timed

@@ -155,8 +155,8 @@ def read_content_info_spooled(
     part is left empty, as a region."""
     budget.check_cms_size(len(data), where)
     try:
-        skeleton, large = cms_spool.skeleton(data, part_bytes)
-        info = parse(skeleton)
+        skeleton, large, trailing = cms_spool.skeleton(data, part_bytes)
+        info = parse(skeleton)._replace(trailing=trailing)
         if large is not None and not _content_left_out(info.content):
             # What was left out is no content (a detached signature's large string):
             # such an object holds no content and is read as it is.
