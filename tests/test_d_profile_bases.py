@@ -81,3 +81,12 @@ def test_an_id_less_profile_of_an_unknown_base_says_both(tmp_path: Path) -> None
     assert messages[0] == "extends: unknown profile 'nosuch'"
     assert "id: missing required field" in messages
     assert any(m.startswith("identity.kind: 'robot' is not one of") for m in messages)
+
+
+def test_a_named_base_that_does_not_read_is_not_suggested_as_itself(tmp_path: Path) -> None:
+    base, child = tmp_path / "b.yaml", tmp_path / "p1.yaml"
+    base.write_text("id: b\nname: [unclosed\n", encoding="utf-8")
+    child.write_text("extends: b\nid: p1\n", encoding="utf-8")
+    messages = [p.message for p in lint([child, base])]
+    assert "extends: unknown profile 'b'" in messages  # not "(did you mean 'b'?)"
+    assert any(m.startswith("YAML syntax error") for m in messages)

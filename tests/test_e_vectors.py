@@ -172,6 +172,19 @@ def test_reexport_rewrites_an_untouched_template_and_refuses_negative_answers(
         _export(tmp_path)
 
 
+def test_reexport_refuses_a_record_a_spreadsheet_saved_with_semicolons(tmp_path: Path) -> None:
+    """A French spreadsheet writes `;`: read as CSV, each row is one cell, which looked like
+    an untouched template, and the answers were overwritten."""
+    _export(tmp_path)
+    lines = (tmp_path / "record.csv").read_text(encoding="utf-8").splitlines()
+    file = lines[1].split(",")[0]
+    answered = "file;opened;signature;decrypted;content_ok;notes\n" + f"{file};oui;valide;;oui;ok\n"
+    (tmp_path / "record.csv").write_text(answered, encoding="utf-8")
+    with pytest.raises(UserError, match=r"record.csv:1: holds the tester's answers"):
+        _export(tmp_path)
+    assert (tmp_path / "record.csv").read_text(encoding="utf-8") == answered
+
+
 # --- vectors golden --dir ------------------------------------------------------------------
 
 

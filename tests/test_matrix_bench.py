@@ -243,3 +243,12 @@ def test_per_kind_counts_a_cell_of_two_engines_for_both_and_alone_for_neither() 
         "builtin": (1, 10, 0.03),
         "nss": (1, 10, 0.05),
     }
+    lines = bench.kind_lines(results, software=1.0, token=2.0)
+    assert lines == [
+        " builtin:   3.00 ms  ( 3.0 x /  1.5 x)     1 cells,     10 exchanges",
+        "   gpgsm:  15.00 ms  (15.0 x /  7.5 x)     1 cells,     10 exchanges",
+        "          (every cell of it has another real engine)",
+        "     nss:  10.00 ms  (10.0 x /  5.0 x)     2 cells,     20 exchanges",
+        "            5.00 ms  ( 5.0 x /  2.5 x)     1 cells,     10 exchanges  "
+        "(no other real engine in the cell)",
+    ]

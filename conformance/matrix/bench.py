@@ -558,12 +558,8 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
         "worker competing for the cores; ratio to the mean of those two make bench's "
         "exchanges, software / SoftHSM):"
     )
-    by_itself = per_kind(alone, alone=True)
-    for kind, (n, ex, seconds) in per_kind(alone).items():
-        print(f"    {kind:>8}: " + _kind_line(n, ex, seconds, base_software, base_token))
-        if kind in REAL_TOOLS and by_itself.get(kind, (0, 0, 0.0))[0] < n:
-            figures = _kind_line(*by_itself[kind], base_software, base_token)
-            print(f"    {'':>8}  {figures}  (no other real engine in the cell)")
+    for line in kind_lines(alone, base_software, base_token):
+        print("    " + line)
     print(f"  the one-worker run's verdicts are {'the same' if same_verdicts else 'DIFFERENT'}")
     print("  where that run's time went:")
     for line in _stage_lines(totals, alone):
@@ -584,6 +580,22 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
 def _exchange_ms(seconds: float) -> tuple[float, float | None]:
     """make bench's exchange now: software keys, keys on SoftHSM (None without SoftHSM)."""
     return engine_bench.exchange_ms(seconds) or 1.0, engine_bench.exchange_ms(seconds, softhsm=True)
+
+
+def kind_lines(results: Results, software: float, token: float | None) -> list[str]:
+    """Each kind's milliseconds per exchange and ratios to make bench's exchange; under a real
+    engine, its cells without another real engine when some have one."""
+    by_itself = per_kind(results, alone=True)
+    lines = []
+    for kind, (n, ex, seconds) in per_kind(results).items():
+        lines.append(f"{kind:>8}: " + _kind_line(n, ex, seconds, software, token))
+        alone = by_itself.get(kind)
+        if kind in REAL_TOOLS and alone is None:
+            lines.append(f"{'':>8}  (every cell of it has another real engine)")
+        elif kind in REAL_TOOLS and alone is not None and alone[0] < n:
+            figures = _kind_line(*alone, software, token)
+            lines.append(f"{'':>8}  {figures}  (no other real engine in the cell)")
+    return lines
 
 
 def _kind_line(n: int, ex: int, seconds: float, software: float, token: float | None) -> str:

@@ -150,7 +150,7 @@ def _judge(
     evidence.observation("basic", obs, basic.describe())
     checked = validate(obs, sender, receiver, world)
     report = checked.report if checked is not None else None
-    cell.nonconformant = nonconformant(report)
+    cell.nonconformant = nonconformant(report, obs.delivered or obs.message)
     if checked is not None and obs.message is not None and obs.delivered in (None, obs.message):
         # The validator read the sent message itself: its layers give the algorithms.
         cell.sent = with_format(obs.message, algorithms_in(checked.layers), checked.layers)

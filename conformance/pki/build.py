@@ -304,9 +304,10 @@ def _earlier_build(directory: Path) -> list[str] | None:
 
 def _replace_build(staging: Path, directory: Path, earlier: list[str]) -> None:
     """Move the new build's files from `staging` over the earlier build's in `directory`,
-    then remove the earlier build's files the new one did not write (identities it no
-    longer lists). Files of the user's (notes, PKCS#12 files, a product's databases) stay:
-    only a file an earlier `pki init` wrote is replaced or removed."""
+    then remove the files of the identities the earlier build listed and the new one does
+    not (their folders stay, with any file of the user's). Files of the user's (notes,
+    PKCS#12 files, a product's databases) stay: only a file an earlier `pki init` wrote is
+    replaced or removed; a `ca/` file only the earlier build wrote is left."""
     new = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
     # pki.json last: a move cut short leaves the earlier one, and the next init redoes it.
     new.sort(key=lambda rel: rel == Path(MANIFEST_FILE))

@@ -370,7 +370,8 @@ def _resolve(doc: Document, bases: _Bases) -> tuple[_Resolved | None, list[Probl
         if unreadable:  # the base's own problems, at its lines
             return None, unreadable
         if base is None:
-            hint = difflib.get_close_matches(target, bases.ids(), n=1)
+            others = [i for i in bases.ids() if i != target]  # its own file did not read
+            hint = difflib.get_close_matches(target, others, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             return None, [
                 Problem(current.path, line, f"extends: unknown profile {target!r}{suggestion}")

@@ -129,7 +129,9 @@ class Limits:
     structure bound (depth, parts) it is MALFORMED."""
 
     max_message_bytes: int = REFERENCE_MAX_BYTES
-    max_depth: int = 8  # nested S/MIME layers and multiparts together
+    # nested S/MIME layers and multiparts together below the message itself (depth 0): 8
+    # levels are read, a 9th is malformed, for the receiver and the validator alike
+    max_depth: int = 8
     max_parts: int = 256
     max_cms_bytes: int = REFERENCE_MAX_BYTES
     # A message over `spool_above_bytes` is read from a spool in bounded memory

@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         "standard shows, and `profile_expected`, what PROFILE's profile predicts), "
         "DIR/record.csv and DIR/negative.csv (to fill in) and DIR/README.md for the tester. "
         "DIR is new, empty or an earlier export; a record.csv or negative.csv there that "
-        "holds answers is refused (exit 2): import it or move it away first.",
+        "holds answers is refused (exit 2): move it away first (after importing it).",
     )
     export.add_argument(
         "--for", dest="product", required=True, metavar="PROFILE", help="the product's profile id"

@@ -19,7 +19,6 @@ case's data) and what the product's profile agent did with it (the judge).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import tempfile
 from collections.abc import Sequence
@@ -112,7 +111,8 @@ def export_vectors(
         path, line = answered[0]
         raise UserError(
             f"{path}:{line}: holds the tester's answers, which a new export would replace "
-            "with an empty template; import it (vectors import) or move it away first"
+            "with an empty template; move it away first (import it before, if not done: "
+            "vectors import)"
         )
     export_pki(cast.pki, out, identities)  # Apicrypt-model keys included (and out checked)
     _forget_earlier_export(out)
@@ -165,25 +165,28 @@ def _answered_records(out: Path) -> list[tuple[Path, int]]:
     export would put an empty template in their place, and replace the messages the
     answers are about (a real engine's are drawn anew, other bytes). An untouched
     template is rewritten."""
-    found = [
-        (out / name, _answered_line(out / name)) for name in (RECORD_FILE, NEGATIVE_RECORD_FILE)
-    ]
+    records = ((RECORD_FILE, RECORD_COLUMNS), (NEGATIVE_RECORD_FILE, NEGATIVE_COLUMNS))
+    found = [(out / name, _answered_line(out / name, columns)) for name, columns in records]
     return [(path, line) for path, line in found if line is not None]
 
 
-def _answered_line(path: Path) -> int | None:
-    """The first line of a record with a value beside its `file` (None: no such file, or a
-    template as written). Bytes that are not UTF-8 (a spreadsheet's Latin-1) count as
-    answers, as does a file the CSV reader gives up on."""
+def _answered_line(path: Path, columns: Sequence[str]) -> int | None:
+    """The first line of a record that is not as the export wrote it (None: no such file, or
+    a template as written: its header, then each line a file name and empty columns).
+    Anything else counts as the tester's: answers, a spreadsheet's `;` separators or its
+    Latin-1, a line added."""
     if not path.is_file():
         return None
-    reader = csv.reader(path.read_bytes().decode("utf-8", "replace").splitlines())
+    empty = "," * (len(columns) - 1)
     try:
-        for row in reader:
-            if reader.line_num > 1 and any(cell.strip() for cell in row[1:]):
-                return reader.line_num
-    except csv.Error:
-        return reader.line_num
+        lines = path.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return 1
+    for number, line in enumerate(lines, 1):
+        if number == 1 and line != ",".join(columns):
+            return 1
+        if number > 1 and line and (not line.endswith(empty) or "," in line[: -len(empty)]):
+            return number
     return None
 
 
