@@ -114,6 +114,9 @@ class SignerFacts:
     content_type_attr: list[str] = field(default_factory=list)  # dotted values
     message_digest_attr: list[bytes] = field(default_factory=list)
     signing_time: datetime | None = None
+    # each signing-time attribute's values as written (DER Times): CMS-006 says why one
+    # gives no date
+    signing_times: tuple[tuple[bytes, ...], ...] = ()
     message_digest_ok: bool | None = None
     signature_ok: bool | None = None
     signature_error: Bilingual | None = None
@@ -345,6 +348,7 @@ class LayerReader:
             signer.content_type_attr.extend(values)
         for digests in info.message_digests:
             signer.message_digest_attr.extend(digests)
+        signer.signing_times = info.signing_times
         if info.signing_times and info.signing_times[0]:
             signer.signing_time = signing_time(info.signing_times[0][0])
         content = facts.content

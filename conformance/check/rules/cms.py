@@ -10,11 +10,7 @@ from conformance.check.rules import graded
 from conformance.core.bilingual import Bilingual
 from conformance.core.cms import (
     SMIME_CONTENT_TYPES,
-    CmsError,
-    SignedParts,
-    SignerParts,
     layer_name,
-    parse,
     time_problem,
 )
 from conformance.smime import algorithms as alg
@@ -201,7 +197,7 @@ def signing_time(context: Context) -> Iterator[Outcome]:
         if moment is not None:
             yield Outcome(entry.part, True, moment.isoformat(), wanted)
             continue
-        problem = _unreadable_signing_time(context, entry)
+        problem = _unreadable_signing_time(entry)
         if problem is None:
             found = Bilingual("aucun attribut signing-time", "no signing-time attribute")
             yield Outcome(entry.part, False, found, wanted)
@@ -209,12 +205,10 @@ def signing_time(context: Context) -> Iterator[Outcome]:
             yield Outcome(entry.part, False, problem, wanted, "ERROR")
 
 
-def _unreadable_signing_time(context: Context, entry: SignerEntry) -> Bilingual | None:
+def _unreadable_signing_time(entry: SignerEntry) -> Bilingual | None:
     """Why the signer's signing-time attribute, present, gives no date; None when it has
-    none. The first one, as the layer reads it (`check.layers`, which keeps the date alone)."""
-    signers = context.memo(f"signer-parts:{entry.part}", lambda: _signer_parts(entry))
-    index = entry.signer.index
-    occurrences = signers[index - 1].signing_times if index <= len(signers) else ()
+    none. The first one, as the layer reads it (`check.layers`)."""
+    occurrences = entry.signer.signing_times
     if not occurrences:
         return None
     if not occurrences[0]:
@@ -237,17 +231,6 @@ _TIME_FAULTS = {
     "empty": Bilingual("valeur vide", "empty value"),
     "year-0": Bilingual("année 0", "year 0"),
 }
-
-
-def _signer_parts(entry: SignerEntry) -> tuple[SignerParts, ...]:
-    """The SignerInfos of the entry's CMS object, read again: the layer keeps a signer's
-    signing-time as its date alone (None when absent or unreadable)."""
-    der = entry.layer.part.decoded()
-    try:
-        content = parse(der).content if der else None
-    except CmsError:
-        return ()
-    return content.signers if isinstance(content, SignedParts) else ()
 
 
 @rule(
