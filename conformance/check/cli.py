@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import stat
 import sys
 from pathlib import Path
@@ -133,16 +134,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=handle)
 
 
-def _require_file(path: Path, what: str) -> None:
+def _require_file(path: Path, what: str, hint: str = "") -> os.stat_result:
     """A file to read: a regular file, or a stream such as /dev/stdin or `<(...)`; never a
-    device such as /dev/zero, which would be read without end."""
-    if path.is_dir():
+    device such as /dev/zero, which would be read without end. Its stat, for its size."""
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such {what} file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(found.st_mode):
         raise UserError(f"{path}: a directory, not a {what} file")
-    if not path.exists():
-        raise UserError(f"{path}: no such {what} file")
-    mode = path.stat().st_mode
-    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-        raise UserError(f"{path}: {_file_kind(mode)}, not a {what} file")
+    if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode)):
+        raise UserError(f"{path}: {_file_kind(found.st_mode)}, not a {what} file{hint}")
+    return found
 
 
 _STDIN = "-"
@@ -156,18 +161,7 @@ def _require_message(message: str, limit: int) -> None:
     if message == _STDIN:
         return
     path = Path(message)
-    try:
-        found = path.stat()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such message file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(found.st_mode):
-        raise UserError(f"{path}: a directory, not a message file")
-    if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode)):
-        raise UserError(
-            f"{path}: {_file_kind(found.st_mode)}, not a message file (a file, or - to read stdin)"
-        )
+    found = _require_file(path, "message", " (a file, or - to read stdin)")
     if stat.S_ISREG(found.st_mode) and found.st_size > limit:
         raise UserError(f"{path}: {found.st_size} bytes, {_over(limit, 'not read')}")
 

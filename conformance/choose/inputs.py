@@ -8,7 +8,6 @@ file is a list of problems, each naming its file, line and field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
@@ -21,10 +20,11 @@ from conformance.profiles.loader import (
     ProfileError,
     place,
     read_document,
+    valid_id,
     validate,
 )
 from conformance.profiles.practice import PracticeSoftware
-from conformance.profiles.schema import ID_PATTERN, ProfileId, Section, Text
+from conformance.profiles.schema import ProfileId, Section, Text
 
 # The profiles' platform values a workstation can be (a webmail's `web` is not one).
 PracticePlatform = Literal["windows", "macos", "linux"]
@@ -93,7 +93,7 @@ def _unknown(doc: Document, tools: Collection[str], table: PracticeSoftware) -> 
     correspondents = doc.data.get("correspondents")
     for i, item in enumerate(correspondents if isinstance(correspondents, list) else []):
         tool = item.get("tool") if isinstance(item, dict) else None
-        if isinstance(tool, str) and re.fullmatch(ID_PATTERN, tool) and tool not in tools:
+        if isinstance(tool, str) and valid_id(tool) and tool not in tools:
             message = f"unknown tool {tool!r} (known: {known})"
             problems.append(place(origins, ("correspondents", i, "tool"), message, doc.path))
     name = doc.data.get("practice_software")

@@ -256,6 +256,7 @@ def _large_name(size: int) -> str:
     return f"Name of {size} octets: over {NAME_OCTETS}, larger than any directory name"
 
 
+@functools.lru_cache(maxsize=512)
 def name_problem(der: bytes) -> str | None:
     """Why a Name's DER is not read (over `NAME_OCTETS`, an OID arc over 128 bits); None
     when it may be: asked before asn1crypto reads it."""

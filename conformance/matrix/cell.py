@@ -39,6 +39,7 @@ from conformance.matrix.sent import (
 from conformance.profiles.schema import Profile
 from conformance.replay_note import as_observed
 from conformance.results import (
+    SENT_FORMAT,
     Cell,
     Counterexample,
     NotObserved,
@@ -150,7 +151,6 @@ def _judge(
     evidence.observation("basic", obs, basic.describe())
     checked = validate(obs, sender, receiver, world)
     report = checked.report if checked is not None else None
-    cell.nonconformant = nonconformant(report, obs.delivered or obs.message)
     if checked is not None and obs.message is not None and obs.delivered in (None, obs.message):
         # The validator read the sent message itself: its layers give the algorithms.
         cell.sent = with_format(obs.message, algorithms_in(checked.layers), checked.layers)
@@ -163,6 +163,8 @@ def _judge(
             policy=world.policy,
         )
         cell.sent = with_format(obs.message, used)
+    apicrypt = cell.sent.get(SENT_FORMAT) == ["apicrypt"]  # read from the message
+    cell.nonconformant = nonconformant(report, apicrypt)
     cell.checks = evidence.report("basic", report)
     if not obs.ok:
         _not_through(cell, obs)

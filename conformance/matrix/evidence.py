@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance.agents.base import Evidence
-from conformance.apicrypt.wire import is_apicrypt
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Language
 from conformance.matrix.exchange import Observation, Seat, World
 from conformance.matrix.exchange_large import Kept, LargeObservation
@@ -177,11 +176,10 @@ def validate(obs: Observation, sender: Seat, receiver: Seat, world: World) -> Ch
 _SMIME_LAYER_RULE = "SMIME-012"
 
 
-def nonconformant(report: CheckReport | None, message: bytes | None = None) -> list[str]:
+def nonconformant(report: CheckReport | None, apicrypt: bool = False) -> list[str]:
     """The rule ids the message breaks with an ERROR under the policy, each once, in order
     (an Apicrypt-model message's lack of an S/MIME layer aside)."""
     if report is None:
         return []
-    apicrypt = message is not None and is_apicrypt(message)
     found = (c.id for c in report.errors if not (apicrypt and c.id == _SMIME_LAYER_RULE))
     return list(dict.fromkeys(found))

@@ -328,7 +328,7 @@ class _Bases:
         """The base of that id; or None with the problems of its file, or none at all."""
         if target in self.named:
             return self.named[target], []
-        if not _valid_id(target) or f"{target}.yaml" in DATA_FILES:
+        if not valid_id(target) or f"{target}.yaml" in DATA_FILES:
             return None, []
         for folder in self.folders:
             path = folder / f"{target}.yaml"
@@ -493,7 +493,7 @@ def _load_one(
     doc: Document, bases: _Bases, sources: Mapping[str, Source]
 ) -> tuple[Profile | None, list[Problem]]:
     resolved, problems = _resolve(doc, bases)
-    if doc.id != doc.path.stem and _valid_id(doc.id):
+    if doc.id != doc.path.stem and valid_id(doc.id):
         problems.append(
             Problem(
                 doc.path,
@@ -531,14 +531,15 @@ def _unresolved_problems(doc: Document) -> list[Problem]:
         return []
     except ValidationError as exc:
         described = zip(exc.errors(), describe_errors(Profile, exc), strict=True)
+        origins = doc.origins()
         return [
-            place(doc.origins(), loc, message, doc.path)
+            place(origins, loc, message, doc.path)
             for error, (loc, message) in described
             if loc[:1] != ("extends",) and (error["type"] != "missing" or loc == ("id",))
         ]
 
 
-def _valid_id(value: str | None) -> bool:
+def valid_id(value: str | None) -> bool:
     return value is not None and re.match(ID_PATTERN, value) is not None
 
 

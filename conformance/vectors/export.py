@@ -153,7 +153,10 @@ def export_vectors(
     if RECORD_FILE not in kept:
         _write_record_template(manifest, out / RECORD_FILE)
     if NEGATIVE_RECORD_FILE not in kept:
-        negative = [",".join(NEGATIVE_COLUMNS), *(f"{n.file},," for n in manifest.negatives)]
+        negative = [
+            ",".join(NEGATIVE_COLUMNS),
+            *(_blank(n.file, NEGATIVE_COLUMNS) for n in manifest.negatives),
+        ]
         (out / NEGATIVE_RECORD_FILE).write_text("\n".join(negative) + "\n", encoding="utf-8")
     readme = tester_readme(manifest, cast, chosen, wanted)
     (out / "README.md").write_text(readme, encoding="utf-8")
@@ -170,6 +173,11 @@ def _answered_records(out: Path) -> list[tuple[Path, int]]:
     return [(path, line) for path, line in found if line is not None]
 
 
+def _blank(file: str, columns: Sequence[str]) -> str:
+    """A record's line as the export writes it: the file, its other columns empty."""
+    return file + "," * (len(columns) - 1)
+
+
 def _answered_line(path: Path, columns: Sequence[str]) -> int | None:
     """The first line of a record that is not as the export wrote it (None: no such file, or
     a template as written: its header, then each line a file name and empty columns).
@@ -177,7 +185,7 @@ def _answered_line(path: Path, columns: Sequence[str]) -> int | None:
     Latin-1, a line added."""
     if not path.is_file():
         return None
-    empty = "," * (len(columns) - 1)
+    empty = _blank("", columns)
     try:
         lines = path.read_bytes().decode("utf-8").splitlines()
     except UnicodeDecodeError:
@@ -396,7 +404,7 @@ def _write_plaintext(scenario: Scenario, out: Path) -> tuple[str, str]:
 
 def _write_record_template(manifest: ExportManifest, path: Path) -> None:
     lines = [",".join(RECORD_COLUMNS)]
-    lines += [f"{v.file},,,,," for v in manifest.vectors]
+    lines += [_blank(v.file, RECORD_COLUMNS) for v in manifest.vectors]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -330,7 +330,7 @@ def cms_base64(context: Context) -> Iterator[Outcome]:
 
 # The CMS types that protect what they carry: signed (a SignedData without signers too, which
 # CMS-011 reports) or encrypted.
-_PROTECTING = (oids.SIGNED_DATA, oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA)
+_PROTECTING = SMIME_CONTENT_TYPES - {oids.COMPRESSED_DATA}  # compressed-data protects nothing
 
 
 @rule(
