@@ -335,6 +335,10 @@ class RestsOn(_Model):
 # Cell.sent's entry for the format the basic message was in (smime, apicrypt, plain),
 # beside the kinds of algorithm it used (matrix.sent.DECLARED_BY).
 SENT_FORMAT = "format"
+# How a cell's reason begins when nothing reached the receiver: the sender refused, or the
+# route lost the message (matrix.exchange writes them, the report words them)
+SENDER_REFUSED: Final = "sender cannot send: "
+UNDELIVERED: Final = "not delivered: "
 
 
 class Cell(_Model):

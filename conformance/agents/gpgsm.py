@@ -580,17 +580,6 @@ def _oaep_for_reader(cms: bytes | None, reader: Party) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
-def _elements(data: bytes) -> list[bytes]:
-    """The encodings of the elements one after another in `data` (asn1crypto's BER parser)."""
-    found = []
-    while data:
-        _, _, _, header, contents, trailer = parser.parse(data)
-        size = len(header) + len(contents) + len(trailer)
-        found.append(data[:size])
-        data = data[size:]
-    return found
-
-
 def _segmented_in_definite(cms: bytes | None) -> bool:
     """Whether an EnvelopedData's encryptedContent is a constructed [0] (legitimate BER,
     as Go's pkcs7 writes it) inside an EncryptedContentInfo of definite length. libksba 1.6
@@ -602,10 +591,11 @@ def _segmented_in_definite(cms: bytes | None) -> bool:
     try:
         if not isinstance(cms_inspect.parsed(cms).content, core_cms.EnvelopedParts):
             return False
-        explicit = _elements(parser.parse(cms)[4])[1]  # ContentInfo's content [0]
-        fields = _elements(parser.parse(parser.parse(explicit)[4])[4])  # EnvelopedData's
+        elements = core_cms.element_encodings
+        explicit = elements(parser.parse(cms)[4])[1]  # ContentInfo's content [0]
+        fields = elements(parser.parse(parser.parse(explicit)[4])[4])  # EnvelopedData's
         content_info = next(f for f in fields if f[0] == 0x30)  # after version, SET
-        content = _elements(parser.parse(content_info)[4])
+        content = elements(parser.parse(content_info)[4])
     except (ValueError, StopIteration, core_cms.CmsError):
         return False
     return content_info[1] != 0x80 and len(content) == 3 and content[2][0] == 0xA0

@@ -11,6 +11,7 @@ the tool cannot do make the send fail with UNSUPPORTED_ALGORITHM.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -238,10 +239,9 @@ class NssAgent(ToolAgent):
         self._trusted = set(wanted)
         for crl_path in request.crls:
             path = resolved(Path(crl_path))
-            encoded = pem_files.crl(path).public_bytes(serialization.Encoding.DER)
             # Known by its content, not its path: a rejection case's CRL comes in a new
             # file at each reception, a CRL rewritten in place is a new one.
-            digest = hashlib.sha256(encoded).digest()
+            encoded, digest = _crl_digest(pem_files.version(path))
             if digest in self._crls:
                 continue
             der = self.tmp("crl.der")
@@ -432,3 +432,11 @@ def _certificates_in(p12: Path) -> list[x509.Certificate] | None:
         return None
     certs = [bundle.cert, *bundle.additional_certs]
     return [c.certificate for c in certs if c is not None]
+
+
+@functools.lru_cache(maxsize=256)
+def _crl_digest(at: pem_files.FileVersion) -> tuple[bytes, bytes]:
+    """A CRL file's DER and its SHA-256, once per version of the file (every reception
+    names the run's CRLs again)."""
+    encoded = pem_files.crl(at.path).public_bytes(serialization.Encoding.DER)
+    return encoded, hashlib.sha256(encoded).digest()

@@ -70,6 +70,7 @@ __all__ = [
     "SignedParts",
     "SignerParts",
     "TimeProblem",
+    "element_encodings",
     "element_end",
     "element_header",
     "encoded_oid_problem",
@@ -967,6 +968,12 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
     else:
         parts = None
     return ContentInfo(content_type, parts, trailing)
+
+
+def element_encodings(contents: bytes) -> list[bytes]:
+    """The encodings (header, contents, end-of-contents) of the elements one after another
+    in `contents`, as `_raw_children` reads them."""
+    return [header + inner + trailer for *_, header, inner, trailer in _raw_children(contents)]
 
 
 def _raw_children(contents: bytes) -> list[tuple[int, int, int, bytes, bytes, bytes]]:

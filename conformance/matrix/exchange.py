@@ -25,7 +25,7 @@ from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Function, Party
 from conformance.functions import FIRST_CONTACT, services_held, shortfall
 from conformance.mail.delivery import DeliveryError, OverRouteLimit
-from conformance.results import FailedAt, NotObserved
+from conformance.results import SENDER_REFUSED, UNDELIVERED, FailedAt, NotObserved
 from conformance.scenarios import build_entity, compare
 from conformance.scenarios.model import Scenario
 from conformance.status import ErrorCode, Status
@@ -172,7 +172,7 @@ def undelivered(exc: DeliveryError) -> tuple[str, NotObserved | None]:
             f"{exc}",
             NotObserved(kind="route-size-limit", size=exc.size, limit=exc.limit, detail=str(exc)),
         )
-    return f"not delivered: {exc}", None
+    return f"{UNDELIVERED}{exc}", None
 
 
 def send_refusal(sent: SendResult, sender: Seat) -> tuple[str | None, NotObserved | None]:
@@ -192,7 +192,7 @@ def send_refusal(sent: SendResult, sender: Seat) -> tuple[str | None, NotObserve
             f"not observed: {described(lookup)}; the suite's failure, not the sender's",
             NotObserved(kind="suite-lookup-failed", agent=lookup.tool),
         )
-    return f"sender cannot send: {sent.reason}", None
+    return f"{SENDER_REFUSED}{sent.reason}", None
 
 
 def read_delivered(

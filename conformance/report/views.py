@@ -23,7 +23,9 @@ from conformance.replay_note import without_note
 from conformance.report.diff import Change, diff_results
 from conformance.report.i18n import Translator
 from conformance.results import (
+    SENDER_REFUSED,
     SENT_FORMAT,
+    UNDELIVERED,
     URL_SCHEME,
     AgentInfo,
     Cell,
@@ -870,7 +872,7 @@ class ReportModel:
         refusal to send, the route's refusal (the transport's words, the suite's), or what
         the receiver said (`said_text`)."""
         if side == "sender":
-            rest = reason.removeprefix(_SENDER_REFUSED)
+            rest = reason.removeprefix(SENDER_REFUSED)
             if rest.startswith(f"{NO_CERTIFICATE}: "):  # the suite's summary of a lookup
                 words = rest.removeprefix(f"{NO_CERTIFICATE}: ")
                 return Said(self.t("errcode.no-recipient-certificate"), words, by_suite=True)
@@ -887,9 +889,9 @@ class ReportModel:
         side = ce.failed_at if ce is not None else None
         if side is None:
             side = "receiver"
-            if reason.startswith(_SENDER_REFUSED):
+            if reason.startswith(SENDER_REFUSED):
                 side = "sender"
-            elif reason.startswith(_UNDELIVERED):
+            elif reason.startswith(UNDELIVERED):
                 side = "route"
         repeated = ce.repeated if ce is not None else None
         return self._replayed(reason, repeated, lambda r: self.answer(r, cell, side))
@@ -1196,9 +1198,6 @@ _DELIVERED = re.compile(r"(?:^|: |; )delivered, services: ([a-z_, ]*)$")
 # What the judge says of a receiver without the case's function (rejections.judge), after
 # its id (rejections.run), or the matrix of a cell (matrix.cell).
 _NOT_RECEIVED = re.compile(r"^(?:([\w.-]+): )?(?:the receiver|[\w.-]+) does not receive [\w-]+$")
-# What matrix.exchange writes before the sender's refusal, and before the route's.
-_SENDER_REFUSED = "sender cannot send: "
-_UNDELIVERED = "not delivered: "
 # What conformance.functions says when a message arrived without a promised service.
 _NOT_HELD = re.compile(r"^services not held: ([a-z_, -]*)$")
 _PROFILE_SOURCE = re.compile(r"^profile (\S+): ([a-z_.]+)")

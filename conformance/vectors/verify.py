@@ -43,7 +43,7 @@ from conformance.mail.delivery import DeliveryError
 from conformance.matrix.cast import directories_of
 from conformance.matrix.sent import DECLARED_BY, algorithms_in, declared, with_format
 from conformance.profiles.schema import Profile
-from conformance.results import Verdict
+from conformance.results import UNDELIVERED, Verdict
 from conformance.scenarios.compare import entity_differences
 from conformance.status import ErrorCode
 from conformance.vectors.common import (
@@ -364,7 +364,7 @@ def _read(
     try:
         delivered = transport(message, party.email)
     except DeliveryError as exc:
-        return Reading(profile.id, "fail", f"not delivered: {exc}")
+        return Reading(profile.id, "fail", f"{UNDELIVERED}{exc}")
     crls = (*inputs.crls, *item.crls)
     reception = agent.receive(ReceiveRequest(delivered, party, inputs.trust, crls))
     expected = item.plaintext.read_bytes() if item.plaintext is not None else None
