@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -664,6 +664,20 @@ class Results(_Model):
     def variant_cells(self) -> list[Cell]:
         """The cells through a rewriting hop (`run --via`)."""
         return [c for c in self.cells if not c.plain]
+
+    def evidence_lists(self) -> Iterator[tuple[str, list[str]]]:
+        """Every list of evidence paths in the run (cells, their counterexamples, the
+        rejection cases'), each with where it is, in words: changed in place by a caller
+        that moves the run (`vectors import --out`)."""
+        for cell in self.cells:
+            where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
+            yield where, cell.evidence
+            if cell.counterexample is not None:
+                yield f"{where} (counterexample)", cell.counterexample.evidence
+        for rejection in self.rejections.cells if self.rejections else []:
+            for case in rejection.cases:
+                where = f"rejection cell {rejection.receiver} {rejection.cls} ({case.case})"
+                yield where, case.evidence
 
     def dump(self, path: Path) -> None:
         tmp = path.with_suffix(".json.tmp")

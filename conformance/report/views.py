@@ -146,15 +146,8 @@ class EvidenceLinks:
         self._absent: set[str] = set()  # under the run folder, but no such file
         self.warnings: list[str] = []
         absent: list[str] = []  # "where: path" of each, for the one warning
-        for cell in results.cells:
-            where = f"cell {cell.sender} -> {cell.receiver} {cell.function}"
-            self._judge(where, cell.evidence, absent)
-            if cell.counterexample is not None:
-                self._judge(f"{where} (counterexample)", cell.counterexample.evidence, absent)
-        for rejection in results.rejections.cells if results.rejections else []:
-            for case in rejection.cases:
-                where = f"rejection cell {rejection.receiver} {rejection.cls} ({case.case})"
-                self._judge(where, case.evidence, absent)
+        for where, paths in results.evidence_lists():
+            self._judge(where, paths, absent)
         if absent:
             self.warnings.append(
                 f"{len(absent)} evidence path(s) name no file under the run folder "

@@ -332,10 +332,7 @@ def move_evidence(results: Results, results_path: Path, new_path: Path) -> None:
     prefix = os.path.relpath(run_dir, os.path.realpath(new_path.parent))
     if prefix == ".":
         return
-    lists = [cell.evidence for cell in results.cells]
-    lists += [c.counterexample.evidence for c in results.cells if c.counterexample is not None]
-    rejections = results.rejections.cells if results.rejections is not None else []
-    lists += [case.evidence for cell in rejections for case in cell.cases]
+    lists = [paths for _, paths in results.evidence_lists()]
     count = sum(1 for paths in lists for path in paths if relative_evidence(path))
     if not count:
         return
