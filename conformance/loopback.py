@@ -24,8 +24,10 @@ def free_port(host: str = LOOPBACK) -> int:
 
 def port_in_use(host: str, port: int) -> bool:
     """Whether something already listens there (a server would fail to bind, and a probe
-    would take that listener for the server)."""
+    would take that listener for the server). Bound as the servers bind (SO_REUSEADDR):
+    the connections a stopped server left in TIME_WAIT do not keep another from its port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

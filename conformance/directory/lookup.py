@@ -14,12 +14,21 @@ certificate (by issuer and serial). OpenLDAP 2.5's certificateExactMatch matched
 no `userCertificate;binary` value here (tried: decimal and hex serials, both DN
 spellings), so the signer lookup reads the tree's certificates once and matches
 issuer and serial itself.
+
+A connection is kept open between lookups (per process, one per server and
+timeout), with what a product keeps between messages too: the directory's CA
+certificates and each CA's CRL, until the CRL's nextUpdate and for at most
+KEPT_S. A recipient's entry is searched at every lookup. A connection whose
+server has gone (a slapd stopped, another on its port) is found closed before it
+is used, or fails its first search, and is replaced, its keepings with it.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import math
+import select
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -136,24 +145,84 @@ def _signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> boo
     return isinstance(key, rsa.RSAPublicKey) and crl.is_signature_valid(key)
 
 
+def _past_next_update(crl: x509.CertificateRevocationList) -> bool:
+    """A CRL kept past its nextUpdate is fetched again (a CRL without one: kept for KEPT_S)."""
+    after = crl.next_update_utc
+    return after is not None and datetime.now(UTC) > after
+
+
 def _describe(cert: x509.Certificate) -> str:
     return f"serial {cert.serial_number:x}, valid {cert.not_valid_before_utc:%Y-%m-%d} to " + (
         f"{cert.not_valid_after_utc:%Y-%m-%d}"
     )
 
 
+# How long a connection's CA certificates and CRLs are kept (a CRL no longer than its
+# nextUpdate): a directory's content may change under a long-lived process.
+KEPT_S = 60.0
+
+
+@dataclass
+class _Session:
+    """An open connection to one directory, and what was read through it that a product
+    keeps between messages."""
+
+    connection: Any  # an ldap3 Connection, bound
+    opened: float = field(default_factory=time.monotonic)
+    cas: list[x509.Certificate] | None = None
+    crls: dict[bytes, x509.CertificateRevocationList | None] = field(default_factory=dict)
+
+    def kept(self) -> bool:
+        return time.monotonic() - self.opened < KEPT_S
+
+    def closed_by_server(self) -> bool:
+        """The server closed its end (readable with nothing asked: the EOF or a reset)."""
+        sock = getattr(self.connection, "socket", None)
+        if sock is None:
+            return True
+        try:
+            return bool(select.select([sock], [], [], 0)[0])
+        except (OSError, ValueError):  # closed here already
+            return True
+
+    def unbind(self) -> None:
+        with contextlib.suppress(Exception):  # ldap3's errors, a closed socket
+            self.connection.unbind()
+
+
+# The sessions not in use, by (host, port, timeout): taken by the next Lookup there.
+_IDLE: dict[tuple[str, int, float], _Session] = {}
+
+
+def close_idle() -> None:
+    """Close the idle sessions (at exit: each server sees an unbind, not a dropped
+    connection)."""
+    while _IDLE:
+        _IDLE.popitem()[1].unbind()
+
+
+atexit.register(close_idle)
+
+
+def _take(key: tuple[str, int, float]) -> _Session | None:
+    """An idle session there, still open and within KEPT_S, else None."""
+    session = _IDLE.pop(key, None)
+    if session is not None and (not session.kept() or session.closed_by_server()):
+        session.unbind()
+        return None
+    return session
+
+
 @dataclass
 class Lookup:
-    """One client of one directory: opened at the first question, closed by `close`."""
+    """One client of one directory: connected at the first question (through a session
+    kept from an earlier Lookup when there is one), given back by `close`."""
 
     url: str
     timeout: float = DEFAULT_TIMEOUT_S
     address: Address = field(init=False)
-    _connection: Any = field(default=None, init=False, repr=False)  # an ldap3 Connection
-    _cas: list[x509.Certificate] | None = field(default=None, init=False, repr=False)
-    _crls: dict[bytes, x509.CertificateRevocationList | None] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _session: _Session | None = field(default=None, init=False, repr=False)
+    _reused: bool = field(default=False, init=False, repr=False)  # not yet searched here
     _all: list[x509.Certificate] | None = field(default=None, init=False, repr=False)
     # What failed while the engine asked (find_certificate answers None then, as it must).
     failures: list[str] = field(default_factory=list, init=False)
@@ -167,15 +236,59 @@ class Lookup:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def _key(self) -> tuple[str, int, float]:
+        return (self.address.host, self.address.port, self.timeout)
+
+    @property
+    def _connection(self) -> Any:
+        """The ldap3 Connection in use, None before the first question."""
+        return None if self._session is None else self._session.connection
+
+    def _resume(self) -> None:
+        """Take the idle session there, if this lookup has none yet."""
+        if self._session is None:
+            self._session = _take(self._key)
+            self._reused = self._session is not None
+
+    def _kept(self) -> _Session:
+        """The session whose keepings (CAs, CRLs) this lookup reads; before the first
+        search, when none was idle, an empty one (the search opens the connection, what
+        it found is kept on that)."""
+        self._resume()
+        return self._session if self._session is not None else _Session(None)
+
     def close(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):  # ldap3's errors, a closed socket
-                self._connection.unbind()
-            self._connection = None
+        """Give the connection back for the next Lookup there (one idle per server)."""
+        if self._session is not None:
+            earlier = _IDLE.pop(self._key, None)
+            if earlier is not None:
+                earlier.unbind()
+            _IDLE[self._key] = self._session
+            self._session = None
+
+    def _drop(self) -> None:
+        """Close a connection that failed: never given back."""
+        if self._session is not None:
+            self._session.unbind()
+            self._session = None
 
     # --- the wire ---
 
     def _search(self, where: str, query: str, attributes: list[str]) -> list[dict[str, Any]]:
+        """The entries found, read raw; LookupFailure when the directory fails. A session
+        kept from an earlier Lookup that fails its first search here is replaced and the
+        search made again once (the server went: another may answer there now)."""
+        self._resume()
+        reused, self._reused = self._reused, False
+        try:
+            return self._ask(where, query, attributes)
+        except LookupFailure:
+            if not reused:
+                raise
+            return self._ask(where, query, attributes)  # on a new connection: _ask dropped it
+
+    def _ask(self, where: str, query: str, attributes: list[str]) -> list[dict[str, Any]]:
         # ldap3 is imported here, at the first question: its import costs a tenth of a
         # second, which a command that never asks the directory need not pay.
         with warnings.catch_warnings():
@@ -191,7 +304,7 @@ class Lookup:
 
         what = self.url
         try:
-            if self._connection is None:
+            if self._session is None:
                 # get_info=NONE: the answers are read raw, so the server's schema (which
                 # ldap3 otherwise fetches and parses at every bind, most of a lookup's
                 # time) is never needed.
@@ -201,30 +314,31 @@ class Lookup:
                     connect_timeout=self.timeout,
                     get_info=NONE,
                 )
-                self._connection = Connection(
+                connection = Connection(
                     server,
                     auto_bind=True,
                     # ldap3 packs it for SO_RCVTIMEO as a C long: whole seconds only.
                     receive_timeout=max(1, math.ceil(self.timeout)),
                     read_only=True,
                 )
-            self._connection.search(where, query, attributes=attributes)
+                self._session = _Session(connection)
+            self._session.connection.search(where, query, attributes=attributes)
         except (LDAPResponseTimeoutError, LDAPSocketReceiveError) as exc:
-            self.close()
+            self._drop()
             raise LookupFailure(
                 "timeout", f"the directory {what} did not answer within {self.timeout:g} s"
             ) from exc
         except LDAPSocketOpenError as exc:
-            self.close()
+            self._drop()
             raise LookupFailure("unreachable", f"the directory {what} is unreachable") from exc
         except LDAPException as exc:
-            self.close()
+            self._drop()
             raise LookupFailure(
                 "unreachable", f"the directory {what} failed: {type(exc).__name__}: {exc}"
             ) from exc
         return [
             {"dn": e["dn"], **e.get("raw_attributes", {})}
-            for e in self._connection.response or []
+            for e in self._session.connection.response or []
             if e.get("type") == "searchResEntry"
         ]
 
@@ -324,12 +438,15 @@ class Lookup:
     # --- certificate authorities ---
 
     def ca_certificates(self) -> list[x509.Certificate]:
-        if self._cas is None:
+        session = self._kept()
+        if session.cas is None:
             entries = self._search(
                 f"ou={CA_UNIT},{self.address.base}", "(objectClass=pkiCA)", [CA_CERTIFICATE]
             )
-            self._cas = [c for e in entries for c in _certificates(list(e.get(CA_CERTIFICATE, [])))]
-        return self._cas
+            cas = [c for e in entries for c in _certificates(list(e.get(CA_CERTIFICATE, [])))]
+            self._kept().cas = cas  # the session the search ended on (replaced if it failed)
+            return cas
+        return session.cas
 
     def _issuer(self, cert: x509.Certificate) -> x509.Certificate | None:
         for ca in self.ca_certificates():
@@ -344,7 +461,9 @@ class Lookup:
     def crl(self, issuer: x509.Name) -> x509.CertificateRevocationList | None:
         """The CRL of `issuer`, from its CA entry (found by common name), signature checked."""
         key = issuer.public_bytes()
-        if key not in self._crls:
+        kept = self._kept().crls
+        crl = kept.get(key)
+        if key not in kept or (crl is not None and _past_next_update(crl)):
             query = f"(&(objectClass=pkiCA)(cn={escape_filter_chars(common_name(issuer))}))"
             entries = self._search(
                 f"ou={CA_UNIT},{self.address.base}", query, [CA_CERTIFICATE, CRL]
@@ -358,13 +477,14 @@ class Lookup:
                 ]
                 for value in entry.get(CRL, []):
                     try:
-                        crl = x509.load_der_x509_crl(value)
+                        candidate = x509.load_der_x509_crl(value)
                     except ValueError:
                         continue
-                    if crl.issuer == issuer and any(_signed_by(crl, ca) for ca in cas):
-                        found = crl
-            self._crls[key] = found
-        return self._crls[key]
+                    if candidate.issuer == issuer and any(_signed_by(candidate, ca) for ca in cas):
+                        found = candidate
+            self._kept().crls[key] = found
+            return found
+        return crl
 
     def all_crls(self) -> list[x509.CertificateRevocationList]:
         """The CRL of every CA of the directory (what a receiver checks a signer against)."""

@@ -655,6 +655,7 @@ SPLIT_STAGES = (
     ("    software-key RSA", "conformance.token.software", "SoftwareKey.decrypt"),
     ("    content cipher (CBC)", "conformance.smime.ciphers", "_cbc"),
     ("    engine harness calls", "conformance.agents.harness", "Harness.call"),
+    ("    LDAP searches (ldap3, slapd)", "conformance.directory.lookup", "Lookup._search"),
     ("  content comparison", "conformance.matrix.exchange", "compare"),
     ("evidence of the basic example", "conformance.matrix.cell", "validate"),
     ("evidence of the basic example", "conformance.matrix.cell", "sent_algorithms"),
