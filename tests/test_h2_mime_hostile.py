@@ -11,6 +11,7 @@ import base64
 import email.message
 import re
 from collections.abc import Iterator
+from unittest import mock
 
 import pytest
 from asn1crypto import cms
@@ -165,11 +166,31 @@ _PIECES = [b"--b", b"--b--", b"\r\n", b"\n", b"\r", b" ", b"\t", b"x", b"-", b"-
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(_PIECES), max_size=24), st.sampled_from([1, 2, 3, 7, 64]))
-def test_the_windowed_search_cuts_as_the_reference(pieces: list[bytes], step: int) -> None:
+@given(
+    st.lists(st.sampled_from(_PIECES), max_size=24),
+    st.sampled_from([1, 2, 3, 7, 64]),
+    st.sampled_from([0, 1, 3, mime._STEPS]),
+)
+def test_the_windowed_search_cuts_as_the_reference(
+    pieces: list[bytes], step: int, steps: int
+) -> None:
+    """Whether the look-alike lines are stepped over one by one or by the delimiter's own
+    regex (past `_STEPS` of them), the parts are cut as the reference cuts them."""
     body = b"".join(pieces)
-    assert tuple(mime.delimited(_Chunked(body, step), b"--b"))[:5] == _reference(body, b"--b")
-    assert tuple(mime.delimited(mime.InMemory(body), b"--b"))[:5] == _reference(body, b"--b")
+    with mock.patch.object(mime, "_STEPS", steps):
+        assert tuple(mime.delimited(_Chunked(body, step), b"--b"))[:5] == _reference(body, b"--b")
+        assert tuple(mime.delimited(mime.InMemory(body), b"--b"))[:5] == _reference(body, b"--b")
+
+
+def test_a_message_compiles_no_regex_for_its_boundary() -> None:
+    """A body without look-alike lines is cut by `bytes.find` and one fixed regex: compiling
+    a regex per boundary (every message has its own) cost about 0.1 ms a multipart."""
+    body = b"--b1\r\nContent-Type: text/plain\r\n\r\nx\r\n--b1\r\n\r\ny\r\n--b1--\r\n"
+    mime._delimiter_pattern.cache_clear()
+    assert mime.delimited(mime.InMemory(body), b"--b1").closed
+    assert mime._delimiter_pattern.cache_info().currsize == 0
+    mime.delimited(mime.InMemory(_look_alikes(mime._STEPS + 1)), b"--b")
+    assert mime._delimiter_pattern.cache_info().currsize == 1  # the look-alikes: compiled
 
 
 def test_the_parts_past_the_limit_are_not_searched() -> None:

@@ -36,10 +36,13 @@ this module; the smime layer maps it to a MALFORMED status. So does, in both
 readings, an OID the parts hold with an arc over 128 bits (`oid_arc_problem`),
 and, once a reading succeeds, an element anywhere in the object that does not
 read (`element_end`: one running past its container, inside a name or a
-certificate that both readings hand on whole): the reader over a spool
-(`core.cms_spool`) reads every element through the same function, so the two
-refuse the same objects. Octets after the ContentInfo are counted
-(`ContentInfo.trailing`), not read, by both.
+certificate that both readings hand on whole) or an OID anywhere with such an
+arc (in an algorithm's parameters, which the judges read with asn1crypto; in a
+signed attribute; in a carried certificate), named by the structure holding it
+(`_structure_at`): the reader over a spool (`core.cms_spool`) reads every
+element through the same function, and its skeleton through `parse`, so the
+two refuse the same objects in the same words. Octets after the ContentInfo are
+counted (`ContentInfo.trailing`), not read, by both.
 """
 
 from __future__ import annotations
@@ -107,7 +110,8 @@ SMIME_CONTENT_TYPES = frozenset(
 
 
 def layer_name(content_type_oid: str) -> str:
-    return LAYER_NAMES.get(content_type_oid, content_type_oid)
+    """A content type as a person reads it: its S/MIME name, else its OID (`oids.shown`)."""
+    return LAYER_NAMES.get(content_type_oid) or oids.shown(content_type_oid)
 
 
 # What is wrong with a CMS object that does not parse, for a caller wording it in another
@@ -285,11 +289,18 @@ def _escaped(text: str) -> str:
 
 def parse(der: bytes) -> ContentInfo:
     """Read a ContentInfo: the fast walk, else asn1crypto, then its structure in full
-    (`element_end`: neither reading opens what it hands on whole); raises CmsError."""
+    (`element_end`, every OBJECT IDENTIFIER bounded: neither reading opens what it hands
+    on whole, such as an algorithm's parameters, which the judges then read with
+    asn1crypto); raises CmsError."""
     if not der:
         raise CmsError("", "empty CMS object", "empty")
     info = walk(der) or from_asn1crypto(der)
-    element_end(der, 0, len(der))
+    try:
+        element_end(der, 0, len(der), bound_oids=True)
+    except _LargeArc as exc:
+        assert exc.at is not None
+        where, signer = _structure_at(der, exc.at)
+        raise _large_arc(where, exc.shown, signer) from None
     return info
 
 
@@ -341,29 +352,156 @@ def element_header(
     return tag, a, length
 
 
-def element_end(data: Encoding, pos: int, end: int, depth: int = 0, base: int = 0) -> int:
+def element_end(
+    data: Encoding,
+    pos: int,
+    end: int,
+    depth: int = 0,
+    base: int = 0,
+    *,
+    bound_oids: bool = False,
+) -> int:
     """Where the element at `pos` ends (after its end-of-contents octets when of
     indefinite length), every element inside it read: the contents of a constructed
     encoding are complete encodings (X.690 8.1.1, 8.1.3.6), so one that runs past its
     container makes the object malformed, wherever it lies (asn1crypto parses lazily and
     never reads a name handed on whole). Both readers, in memory and from a spool
-    (`core.cms_spool`), read every element through this. CmsError naming the byte."""
-    if depth > MAX_DEPTH:
-        raise invalid_encoding(f"nesting deeper than {MAX_DEPTH} levels")
-    tag, a, length = element_header(data, pos, end, base)
-    if not tag & 0x20:
-        assert length is not None  # element_header refuses an indefinite primitive
-        return a + length
-    stop = end if length is None else a + length
+    (`core.cms_spool`), read every element through this. CmsError naming the byte.
+
+    With `bound_oids`, an OBJECT IDENTIFIER with an arc over `ARC_BITS` bits raises
+    `_LargeArc` at its position, for `parse` to name the structure holding it (by
+    structure, not by byte: the spooled reader's skeleton has other offsets)."""
+    # Depth first without recursion: the stack holds, for each constructed element open,
+    # where its contents stop, whether of indefinite length, and its encoding when it is
+    # to be remembered (`_READ`); a call per element was most of the reading's time
+    # (every CMS object received or checked is read so).
+    opened: list[tuple[int, bool, bytes | None]] = []
+    a, limit = pos, end
     while True:
-        if length is None:
-            if a + 2 > end:
-                raise invalid_encoding("indefinite length without its end-of-contents")
-            if data[a] == 0 and data[a + 1] == 0:
-                return a + 2
-        elif a >= stop:
-            return stop
-        a = element_end(data, a, stop, depth + 1, base)
+        level = depth + len(opened)
+        if level > MAX_DEPTH:
+            raise invalid_encoding(f"nesting deeper than {MAX_DEPTH} levels")
+        at = a
+        tag = data[a] if a < limit else 0x1F  # (a truncated element: element_header says)
+        first = data[a + 1] if a + 1 < limit else 0x80
+        length: int | None
+        # The short form and two length octets, most elements, read here; anything else,
+        # and whatever does not fit, by element_header (which says why).
+        if tag & 0x1F != 0x1F and first < 0x80 and a + 2 + first <= limit:
+            a, length = a + 2, first
+        elif (
+            tag & 0x1F != 0x1F
+            and first == 0x82
+            and a + 4 <= limit
+            and a + 4 + ((data[a + 2] << 8) | data[a + 3]) <= limit
+        ):
+            a, length = a + 4, (data[a + 2] << 8) | data[a + 3]
+        else:
+            tag, a, length = element_header(data, at, limit, base)
+        if tag & 0x20:
+            if length is None:
+                opened.append((limit, True, None))
+            else:
+                encoding = None
+                if level <= _READ_LEVEL and _READ_MIN <= a + length - at <= _READ_MAX:
+                    encoding = bytes(data[at : a + length])
+                if encoding is not None and _READ.get((encoding, bound_oids), -1) >= level:
+                    a += length  # read whole before, at this level or deeper: not again
+                else:
+                    limit = a + length
+                    opened.append((limit, False, encoding))
+        else:
+            assert length is not None  # element_header refuses an indefinite primitive
+            if bound_oids and tag == 0x06 and length >= _ARC_OCTETS:
+                shown = oid_arc_problem(bytes(data[a : a + length]))
+                if shown is not None:
+                    raise _LargeArc(shown, at)
+            a += length
+        while opened:  # close the elements whose contents are all read
+            stop, indefinite, encoding = opened[-1]
+            if indefinite:
+                if a + 2 > stop:
+                    raise invalid_encoding("indefinite length without its end-of-contents")
+                if data[a] != 0 or data[a + 1] != 0:
+                    break
+                a += 2
+            elif a < stop:
+                break
+            opened.pop()
+            if encoding is not None:
+                _remember((encoding, bound_oids), depth + len(opened))
+        if not opened:
+            return a
+        limit = opened[-1][0]
+
+
+# Constructed encodings read whole before, with the deepest level each was read at (it
+# reads at any level up to that one): a sender's certificates come in every message, and
+# were most of the elements read. Between these sizes (a certificate, a name, a key; not
+# a message's content), down to a SignedData's certificates (level 4: ContentInfo,
+# [0], SignedData, certificates, Certificate), so that no byte is copied more than five
+# times whatever the nesting; at most _READ_KEPT of them (then forgotten all at once).
+_READ: dict[tuple[bytes, bool], int] = {}
+_READ_MIN, _READ_MAX, _READ_LEVEL, _READ_KEPT = 128, 16384, 4, 512
+
+
+def _remember(key: tuple[bytes, bool], level: int) -> None:
+    if len(_READ) >= _READ_KEPT:
+        _READ.clear()
+    _READ[key] = max(level, _READ.get(key, -1))
+
+
+# The structure of each content type read, as the readings name where they fail.
+_STRUCTURES = {
+    oids.SIGNED_DATA: "SignedData",
+    oids.ENVELOPED_DATA: "EnvelopedData",
+    oids.AUTH_ENVELOPED_DATA: "AuthEnvelopedData",
+    oids.DIGESTED_DATA: "DigestedData",
+    oids.ENCRYPTED_DATA: "EncryptedData",
+}
+
+
+def _elements_in(der: bytes, pos: int) -> list[tuple[int, int, int]]:
+    """(tag, start, end) of each element inside the constructed element at `pos`, whose
+    structure `element_end` has read."""
+    _, a, length = element_header(der, pos, len(der))
+    stop = len(der) if length is None else a + length
+    found = []
+    while a < stop and (length is not None or der[a : a + 2] != b"\0\0"):
+        b = element_end(der, a, stop)
+        found.append((der[a], a, b))
+        a = b
+    return found
+
+
+def _structure_at(der: bytes, pos: int) -> tuple[str, int | None]:
+    """The structure of a ContentInfo holding the element at byte `pos`, named as the
+    asn1crypto reading names where it fails ("SignedData", "signer 2", "recipientInfos";
+    a carried certificate or CRL by its number), and the SignerInfo's number in one. By
+    structure only, so that a skeleton (`core.cms_spool`) names it as the whole does."""
+    info = _elements_in(der, 0)
+    if len(info) < 2 or pos < info[1][1]:
+        return "ContentInfo", None
+    _, a, length = element_header(der, info[0][1], info[0][2])
+    try:
+        name = _STRUCTURES.get(_dotted(der[a : a + (length or 0)]))
+    except _Unhandled:
+        name = None
+    inner = _elements_in(der, info[1][1])
+    if name is None or not inner:
+        return "ContentInfo", None
+    fields = _elements_in(der, inner[0][1])
+    index, tag, start = next(
+        ((i, t, s) for i, (t, s, e) in enumerate(fields) if s <= pos < e), (0, 0, 0)
+    )
+    # certificates [0], crls [1], and signerInfos: the SET after digestAlgorithms
+    if name == "SignedData" and (tag in (0xA0, 0xA1) or (tag == 0x31 and index > 1)):
+        number = next(n for n, (_, _, e) in enumerate(_elements_in(der, start), 1) if pos < e)
+        kind = {0xA0: "certificate", 0xA1: "CRL"}.get(tag)
+        return (f"SignedData: {kind} {number}", None) if kind else (f"signer {number}", number)
+    if name in ("EnvelopedData", "AuthEnvelopedData") and tag == 0x31:
+        return "recipientInfos", None
+    return name, None
 
 
 # --- TLV reading ----------------------------------------------------------------------
@@ -866,12 +1004,14 @@ PARSE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 class _LargeArc(Exception):
-    """An OID of the asn1crypto reading with an arc over `ARC_BITS` bits (`oid_arc_problem`
-    says it shortened): a CmsError once `from_asn1crypto` adds where it is."""
+    """An OID with an arc over `ARC_BITS` bits (`oid_arc_problem` says it shortened), met by
+    the asn1crypto reading or at byte `at` by `element_end`: a CmsError once `parse` or
+    `from_asn1crypto` adds where it is."""
 
-    def __init__(self, shown: str) -> None:
+    def __init__(self, shown: str, at: int | None = None) -> None:
         super().__init__(shown)
         self.shown = shown
+        self.at = at
 
 
 def _check_arcs(contents: bytes) -> None:
@@ -947,23 +1087,20 @@ def _asn1crypto_parts(der: bytes, at: _At) -> ContentInfo:
     content = info["content"]
     if not _present(content):
         raise missing
+    at.where = _STRUCTURES.get(content_type, at.where)
     parts: Parts
     if content_type == oids.SIGNED_DATA:
-        at.where = "SignedData"
         parts = _asn1crypto_signed(content, at)
     elif content_type in (oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA):
         aead = content_type == oids.AUTH_ENVELOPED_DATA
-        at.where = "AuthEnvelopedData" if aead else "EnvelopedData"
         parts = _asn1crypto_enveloped(content, aead, at)
     elif content_type == oids.DIGESTED_DATA:
-        at.where = "DigestedData"
         parts = DigestedParts(
             _leading_oid(content["digest_algorithm"], "algorithm"),
             *_asn1crypto_encapsulated(content["encap_content_info"]),
             bytes(content["digest"].native),
         )
     elif content_type == oids.ENCRYPTED_DATA:
-        at.where = "EncryptedData"
         parts = EncryptedParts(*_asn1crypto_encrypted_info(content["encrypted_content_info"]))
     else:
         parts = None

@@ -159,6 +159,10 @@ _FIELD_START = re.compile(rb"[!-9;-~]+[ \t]*")
 
 # An RFC 2231 parameter name: `name*` (charset'language'value) or a section `name*N[*]`.
 _RFC2231_NAME = re.compile(r"\w+\*(?:[0-9]+\*?)?", re.ASCII)
+# The parameters given in both forms on purpose: a file name, plain for the readers that
+# know no RFC 2231 and in RFC 2231 form for the others (RFC 6266 4.3; MUAs do the same with
+# Content-Type's `name`). Any other name given in both forms is repeated (`_parameters`).
+_TWO_FORMS = frozenset({"filename", "name"})
 
 
 @dataclass(frozen=True)
@@ -617,20 +621,53 @@ class Delimiters(NamedTuple):
 _SCAN = 1024 * 1024  # the bytes of a spooled body searched at a time
 
 
-@functools.lru_cache(maxsize=64)
-def _delimiter_search(delim: bytes) -> Callable[[bytes, int], re.Match[bytes] | None]:
-    """The search for the next delimiter line, from the LF that ends the line before (RFC
-    2046 5.1.1): the delimiter, then "--" (group 1: the close delimiter) or blanks and the
-    line end; group 2: the blanks ran to the end of the bytes searched (`_delimiter_at`
-    decides there). `bytes.find` jumps to the first candidate (a part's body is passed over
-    at its speed, the regex's is a third of it), the regex passes over the lines that only
-    begin with the delimiter."""
-    needle = b"\n" + delim
-    pattern = re.compile(re.escape(needle) + rb"(?:(--)|[ \t]*(?:[\r\n]|(\Z)))")
+# What may follow the delimiter on a delimiter line (RFC 2046 5.1.1): "--" (group 1: the
+# close delimiter), or blanks and the line end; group 2: the blanks ran to the end of the
+# bytes searched (`_delimiter_at` decides there).
+_AFTER_DELIMITER = rb"(?:(--)|[ \t]*(?:[\r\n]|(\Z)))"
+_AFTER_DELIMITER_RE = re.compile(_AFTER_DELIMITER)
+# The lines that only begin with the delimiter ("--boundaryX") a search steps over one by
+# one before it compiles the delimiter's own regex, which passes over the rest in C. A
+# message has none of them: compiling a regex per boundary (each message has its own)
+# cost more than reading the message's parts.
+_STEPS = 16
 
-    def search(data: bytes, start: int) -> re.Match[bytes] | None:
+
+class _Delimiter(NamedTuple):
+    """A delimiter line `_delimiter_search` found."""
+
+    start: int  # where the LF before the delimiter lies in the bytes searched
+    close: bool  # followed by "--": the close delimiter
+    open_end: bool  # blanks up to the end of the bytes searched: undecided
+
+
+@functools.lru_cache(maxsize=64)
+def _delimiter_pattern(needle: bytes) -> re.Pattern[bytes]:
+    return re.compile(re.escape(needle) + _AFTER_DELIMITER)
+
+
+def _delimiter_search(delim: bytes) -> Callable[[bytes, int], _Delimiter | None]:
+    """The search for the next delimiter line, from the LF that ends the line before.
+    `bytes.find` jumps to the first candidate (a part's body is passed over at its speed,
+    a regex's is a third of it); past `_STEPS` candidates that are no delimiter line, the
+    delimiter's own regex passes over such lines in C (a body of a million of them stays
+    linear and fast)."""
+    needle = b"\n" + delim
+    steps = 0
+
+    def search(data: bytes, start: int) -> _Delimiter | None:
+        nonlocal steps
         at = data.find(needle, start)
-        return None if at < 0 else pattern.search(data, at)
+        while at >= 0 and steps <= _STEPS:
+            after = _AFTER_DELIMITER_RE.match(data, at + len(needle))
+            if after is not None:
+                return _Delimiter(at, after.group(1) is not None, after.group(2) is not None)
+            steps += 1
+            at = data.find(needle, at + 1)
+        found = None if at < 0 else _delimiter_pattern(needle).search(data, at)
+        if found is None:
+            return None
+        return _Delimiter(found.start(), found.group(1) is not None, found.group(2) is not None)
 
     return search
 
@@ -723,15 +760,13 @@ def delimited(body: Searchable, delim: bytes, max_parts: int | None = None) -> D
         ends = offset >= size  # the data reach the body's end
         match = search(data, max(pos - 1 - base, 0))
         while match is not None:
-            i = base + match.start() + 1
-            if match.group(2) is not None and not ends:
-                decided = _delimiter_at(body, i, delim)  # blanks up to the chunk's end
-            else:
-                decided = match.group(1) is not None
+            i = base + match.start + 1
+            # Blanks up to the chunk's end: the line is read on past it.
+            decided = _delimiter_at(body, i, delim) if match.open_end and not ends else match.close
             if decided is None:
                 pos = i + 1
             else:
-                nl = data.find(b"\n", match.start() + 1 + len(delim))
+                nl = data.find(b"\n", match.start + 1 + len(delim))
                 if nl < 0 and not ends:
                     far = body.find(b"\n", base + len(data))
                     line_end = size if far < 0 else far + 1
@@ -900,11 +935,16 @@ def _parameters(value: str) -> Parameters:
     quoting: a quoted string loses its quotes once (`email.utils.unquote` also strips
     <...>, and `get_param` unquotes twice). In linear time: `email.message._parseparam`
     slices and recounts the rest of the value at each ";", quadratic in the number of
-    parameters (a 2 MB field took 40 s). Cached per value (the same few values recur)."""
+    parameters (a 2 MB field took 40 s). Cached per value (the same few values recur).
+
+    A name given both plain and in an RFC 2231 form (`name*`, `name*0`, `name*0*`) is
+    repeated: readers differ on which applies (the email package reads the plain value, as
+    this does; others the RFC 2231 one), but for the file names of `_TWO_FORMS`."""
     values: dict[str, str | None] = {}
     seen: set[str] = set()
     repeated: list[str] = []
     extended: list[tuple[str, str]] = []
+    forms: dict[str, int] = {}  # per name, the forms given: 1 plain, 2 RFC 2231, 3 both
     for item in _split_parameters(value)[1:]:
         name, equals, text = item.partition("=")
         name, text = name.strip().lower(), text.strip()
@@ -915,8 +955,16 @@ def _parameters(value: str) -> Parameters:
         seen.add(name)
         if _RFC2231_NAME.fullmatch(name):
             extended.append((name, text))
+            base = name.partition("*")[0]
+            forms[base] = forms.get(base, 0) | 2
         else:
             values.setdefault(name, _unquoted(text))
+            forms[name] = forms.get(name, 0) | 1
+    repeated += [
+        name
+        for name, given in forms.items()
+        if given == 3 and name not in _TWO_FORMS and name not in repeated
+    ]
     for name, joined in _rfc2231_values(extended):
         values.setdefault(name, joined)
     return Parameters(values, tuple(repeated))

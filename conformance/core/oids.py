@@ -4,11 +4,13 @@ Every module names an OID through this table (as pyca/cryptography does with
 its `oid` module), so that a content type or an algorithm has one spelling
 everywhere and a grep finds all its uses. Values are dotted strings, the form
 asn1crypto's `.dotted` and the fast CMS walk produce. Only what the code uses
-is here; the sources are the RFCs named beside each group.
+is here; the sources are the RFCs named beside each group. An OID read from a
+message is shown to a person through `shown`.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # --- CMS content types (RFC 5652 section 4-8, RFC 5083, RFC 3274) ----------------------
@@ -74,3 +76,23 @@ TEST_POLICY_ARC: Final = "1.2.250.1.71.999"  # the test PKI's certificate polici
 # An extension no one implements, under the test arc: marked critical, a certificate must be
 # refused (RFC 5280 4.2; the rejection case defective-unknown-critical-extension).
 TEST_UNKNOWN_EXTENSION: Final = TEST_POLICY_ARC + ".99.1"
+
+
+# --- showing an OID read from a message ---------------------------------------------------
+
+# The longest OID shown whole: 2.25.<a 128-bit UUID> (X.667), the longest in use, has 44
+# characters.
+SHOWN_CHARACTERS: Final = 64
+_DOTTED = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+
+
+def shown(oid: str) -> str:
+    """An OID as a message or a report shows it: whole up to `SHOWN_CHARACTERS`, else its
+    first arcs and its size ("1.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.[...] (100001 arcs, 200001
+    characters)"), elided as `core.cms.oid_arc_problem` shows an OID it refuses. An OID of
+    100,000 small arcs is one of an arc's size: it made lines of 200 kB. What is no dotted
+    OID (an algorithm's name given in its place) is returned as it is."""
+    if len(oid) <= SHOWN_CHARACTERS or not _DOTTED.fullmatch(oid):
+        return oid
+    head = oid[: oid.rfind(".", 0, SHOWN_CHARACTERS // 2) + 1]
+    return f"{head}[...] ({oid.count('.') + 1} arcs, {len(oid)} characters)"

@@ -102,7 +102,7 @@ class UnsupportedAlgorithm(ValueError):
         values: Facts = (),
     ) -> None:
         self.kind = kind
-        self.oid = oid
+        self.oid = oids.shown(oid)  # only ever shown or recorded: short, whatever was read
         self.detail = detail
         self.code: UnsupportedCode = ("other" if detail else "") if code is None else code
         self.values = values
@@ -264,7 +264,7 @@ def _hash_and_mgf1(
     digest = digest_from_oid(params["hash_algorithm"]["algorithm"].dotted)
     mgf = params["mask_gen_algorithm"]
     if mgf["algorithm"].dotted != oids.MGF1:
-        found = mgf["algorithm"].dotted
+        found = oids.shown(mgf["algorithm"].dotted)
         raise UnsupportedAlgorithm(
             kind, oid, f"mask generation {found}", code="mask-generation", values=(("mgf", found),)
         )

@@ -125,7 +125,8 @@ def _note(values: list[str], name: str) -> None:
 def _unsupported(exc: alg.UnsupportedAlgorithm, label: str) -> ReadError:
     detail = f" ({exc.detail})" if exc.detail else ""
     return ReadError(
-        ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support {label} {exc.oid}{detail}"
+        ErrorCode.UNSUPPORTED_ALGORITHM,
+        f"engine does not support {label} {oids.shown(exc.oid)}{detail}",
     )
 
 
@@ -330,7 +331,7 @@ def _verify_signer(
 
     # Algorithms first, so that the status names them even when refused.
     digest_name = alg.digest_name_from_oid(signer.digest_oid)
-    outcome.digest = digest_name or signer.digest_oid
+    outcome.digest = digest_name or oids.shown(signer.digest_oid)
     _note(found.digest, outcome.digest)
     dsa_digest: str | None = None
     sig_info: alg.SignatureInfo | None = None
@@ -342,8 +343,8 @@ def _verify_signer(
             sig_info = signature_info(signer.signature_algorithm)
             outcome.signature = sig_info.algorithm
         except alg.UnsupportedAlgorithm as exc:
-            outcome.signature = exc.oid
-            _note(found.signature, exc.oid)
+            outcome.signature = oids.shown(exc.oid)
+            _note(found.signature, outcome.signature)
             raise _unsupported(exc, _SIGNATURE_LABEL) from None
         except PARSE_ERRORS as exc:
             raise malformed(where, f"signature algorithm does not parse: {exc}") from exc
@@ -351,7 +352,7 @@ def _verify_signer(
     if digest_name is None:
         raise ReadError(
             ErrorCode.UNSUPPORTED_ALGORITHM,
-            f"engine does not support {_DIGEST_LABEL} {signer.digest_oid}",
+            f"engine does not support {_DIGEST_LABEL} {outcome.digest}",
         )
     check_accepted(_DIGEST_LABEL, digest_name, options.digests)
     check_accepted(_SIGNATURE_LABEL, outcome.signature, options.signature_algorithms)
@@ -533,7 +534,7 @@ def signer_public_key(
     except (ValueError, CryptoUnsupported) as exc:
         raise ReadError(
             ErrorCode.UNSUPPORTED_ALGORITHM,
-            f"{where}: signer public key algorithm {info.oid} is not readable: {exc}",
+            f"{where}: signer public key algorithm {oids.shown(info.oid)} is not readable: {exc}",
         ) from None
 
 
@@ -574,11 +575,12 @@ def decrypt_enveloped(
     try:
         cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
     except alg.UnsupportedAlgorithm as exc:
-        _note(found.content_encryption, exc.oid)
+        _note(found.content_encryption, oids.shown(exc.oid))
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except PARSE_ERRORS as exc:
         raise malformed(
-            where, f"bad content encryption parameters for {envelope.cipher_oid}: {exc}"
+            where,
+            f"bad content encryption parameters for {oids.shown(envelope.cipher_oid)}: {exc}",
         ) from exc
     _note(found.content_encryption, cipher)
 
@@ -607,7 +609,7 @@ def decrypt_enveloped(
     try:
         key_transport = key_transport_of(key_algorithm)
     except alg.UnsupportedAlgorithm as exc:
-        _note(found.key_transport, exc.oid)
+        _note(found.key_transport, oids.shown(exc.oid))
         raise _unsupported(exc, _KEY_TRANSPORT_LABEL) from None
     except PARSE_ERRORS as exc:
         raise malformed(where, f"key transport algorithm does not parse: {exc}") from exc
@@ -698,7 +700,8 @@ def read_digested_data(content: Parts, where: str) -> bytes:
     name = alg.digest_name_from_oid(content.digest_oid)
     if name is None:
         raise ReadError(
-            ErrorCode.UNSUPPORTED_ALGORITHM, f"engine does not support digest {content.digest_oid}"
+            ErrorCode.UNSUPPORTED_ALGORITHM,
+            f"engine does not support digest {oids.shown(content.digest_oid)}",
         )
     if not hmac.compare_digest(hashlib.new(name, content.content).digest(), content.digest):
         raise ReadError(ErrorCode.BAD_SIGNATURE, f"{where}: digest does not match the content")

@@ -7,6 +7,7 @@ import re
 
 from conformance.check.catalogue import Outcome
 from conformance.check.context import Context
+from conformance.core import oids
 from conformance.core.bilingual import Bilingual
 
 EIGHT_BIT = re.compile(rb"[\x80-\xff]")
@@ -22,12 +23,13 @@ def graded(
 ) -> Outcome:
     """An algorithm choice judged by the policy's grade of `kind`: SUCCESS passes, a tolerated
     grade (WARNING, INFO) is reported as such, and an unlisted (or unknown, `known` False)
-    algorithm fails with the rule's severity. `found` defaults to the algorithm's name."""
+    algorithm fails with the rule's severity. `found` defaults to the algorithm's name (its
+    OID when it has none, `oids.shown`)."""
     grade = context.policy.grade(kind, name) if known else None
     return Outcome(
         part,
         grade == "SUCCESS",
-        name if found is None else found,
+        oids.shown(name) if found is None else found,
         ", ".join(context.policy.accepted(kind)),
         None if grade in (None, "SUCCESS") else grade,
     )

@@ -20,6 +20,7 @@ from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context
 from conformance.check.i18n import author_text, chain_text
 from conformance.check.rules import graded
+from conformance.core import oids
 from conformance.core.author import author
 from conformance.core.bilingual import Bilingual
 from conformance.core.certificates import load_certificate
@@ -665,7 +666,7 @@ def email_protection(context: Context) -> Iterator[Outcome]:
             yield Outcome(subject.part, True, found, "emailProtection")
             continue
         ok = bool({certs.EMAIL_PROTECTION, certs.ANY_EKU} & eku)
-        found = subject.role_words + _SEP + Bilingual.same(", ".join(sorted(eku)))
+        found = subject.role_words + _SEP + Bilingual.same(", ".join(sorted(map(oids.shown, eku))))
         yield Outcome(subject.part, ok, found, "emailProtection")
 
 
@@ -780,10 +781,8 @@ def key_size(context: Context) -> Iterator[Outcome]:
 def certificate_signature(context: Context) -> Iterator[Outcome]:
     for subject in _all_subjects(context):
         hash_name = certs.signature_hash(subject.certificate)
-        role = subject.role_words
-        found = Bilingual(
-            f"{role.fr} : signé en {hash_name}", f"{role.en}: signed with {hash_name}"
-        )
+        role, named = subject.role_words, oids.shown(hash_name)
+        found = Bilingual(f"{role.fr} : signé en {named}", f"{role.en}: signed with {named}")
         yield graded(context, "certificate_signature", subject.part, hash_name, found)
 
 
@@ -815,7 +814,7 @@ def key_algorithm(context: Context) -> Iterator[Outcome]:
                 "WARNING",
             )
         else:
-            found = subject.role_words + _SEP + Bilingual.same(facts.algorithm_oid)
+            found = subject.role_words + _SEP + Bilingual.same(oids.shown(facts.algorithm_oid))
             if facts.error:
                 found += Bilingual.same(" (") + facts.error + Bilingual.same(")")
             yield Outcome(subject.part, False, found, expected)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from conformance.check.catalogue import Outcome, not_checked, rule
 from conformance.check.context import Context, SignerEntry
 from conformance.check.rules import graded
+from conformance.core import oids
 from conformance.core.bilingual import Bilingual
 from conformance.core.cms import (
     SMIME_CONTENT_TYPES,
@@ -171,9 +172,8 @@ def content_type_attribute(context: Context) -> Iterator[Outcome]:
         if not signer.has_signed_attributes or signed is None:
             continue
         wanted = layer_name(signed.econtent_type)
-        values = [layer_name(v) for v in signer.content_type_attr]
-        ok = values == [wanted]
-        shown = ", ".join(values)
+        ok = signer.content_type_attr == [signed.econtent_type]  # names shown may be elided
+        shown = ", ".join(layer_name(v) for v in signer.content_type_attr)
         found = Bilingual(
             f"content-type {shown or 'absent'} ; eContentType {wanted}",
             f"content-type {shown or 'absent'}; eContentType {wanted}",
@@ -297,7 +297,7 @@ def digest_listed(context: Context) -> Iterator[Outcome]:
         assert signed is not None
         listed = [alg.digest_name_from_oid(o) or o for o in signed.digest_algorithms]
         ok = entry.signer.digest in listed
-        digest, shown = entry.signer.digest, ", ".join(listed)
+        digest, shown = oids.shown(entry.signer.digest), ", ".join(map(oids.shown, listed))
         found = Bilingual(
             f"SignerInfo {digest} ; digestAlgorithms {shown or 'vide'}",
             f"SignerInfo {digest}; digestAlgorithms {shown or 'empty'}",

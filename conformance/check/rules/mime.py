@@ -71,16 +71,21 @@ def _repeated(node: Node, field: str) -> Bilingual | None:
 
 def _repeated_parameter(node: Node) -> Bilingual | None:
     """A parameter given twice in Content-Type or Content-Disposition (RFC 6838 4.3 calls it
-    an error): readers differ on which value applies (`boundary`: where the parts lie)."""
+    an error), or both plain and in an RFC 2231 form (`core.mime.parameters`): readers differ
+    on which value applies (`boundary`: where the parts lie). The value this report and the
+    receiver read is named: of two forms, the plain one, wherever it stands."""
     for field in ("Content-Type", "Content-Disposition"):
-        repeated = node.parameters(field).repeated
-        if repeated:
-            name = repeated[0][:60]
+        parameters = node.parameters(field)
+        if parameters.repeated:
+            name = parameters.repeated[0]
+            read = parameters.values.get(name.partition("*")[0])
+            read_en = "none" if read is None else repr(read[:60])
+            read_fr = "aucune" if read is None else f"« {read[:60]} »"
             return Bilingual(
-                f"paramètre {name!r} donné plusieurs fois dans {field} : les lecteurs divergent "
-                "sur la valeur qui s'applique (ce rapport lit la première)",
-                f"parameter {name!r} given more than once in {field}: readers differ on which "
-                "value applies (this report reads the first)",
+                f"paramètre {name[:60]!r} donné plusieurs fois dans {field} : les lecteurs "
+                f"divergent sur la valeur qui s'applique (ce rapport lit {read_fr})",
+                f"parameter {name[:60]!r} given more than once in {field}: readers differ on "
+                f"which value applies (this report reads {read_en})",
             )
     return None
 
