@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,7 @@ from conformance.core.bilingual import Bilingual
 from conformance.core.cms import (
     PARSE_ERRORS,
     CmsError,
+    ContentInfo,
     DataParts,
     EnvelopedParts,
     Identifier,
@@ -47,13 +49,13 @@ from conformance.core.cms import (
     parse,
     signing_time,
 )
-from conformance.core.mime import canonicalize
+from conformance.core.spool import Region, Spool
 from conformance.core.vocabulary import Digest
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
 from conformance.smime.ciphers import DecryptionError
-from conformance.smime.options import ReceiveOptions
-from conformance.smime.read_errors import ReadError
+from conformance.smime.options import Limits, ReceiveOptions
+from conformance.smime.read_errors import Budget, ReadError
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, UnsupportedMechanism
 
@@ -73,6 +75,13 @@ __all__ = [
 UNSUPPORTED = ErrorCode.UNSUPPORTED_ALGORITHM
 PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
+
+
+# A CMS object over the receiver's `spool_above_bytes` that is an EnvelopedData is read as the
+# receiver reads a large message (smime.receive_spooled): its parts from its skeleton, its
+# encryptedContent left in a spool and decrypted chunk by chunk into another, so that
+# neither the ciphertext nor the plaintext is copied whole once more (an imaging report).
+_LIMITS = Limits()
 
 
 def _short(exc: object) -> str:
@@ -126,7 +135,7 @@ class SignerFacts:
 class SignedFacts:
     detached: bool
     econtent_type: str
-    content: bytes | None  # what was signed, as received
+    content: bytes | memoryview | None  # what was signed, as received (read in place)
     certificates: list[asn1_x509.Certificate]
     digest_algorithms: list[str]
     signers: list[SignerFacts]
@@ -218,7 +227,11 @@ class LayerReader:
         for child in list(node.children):
             self.read(child)
 
-    def _load(self, part: Node, container: Node) -> tuple[CmsLayer, Parts]:
+    def _load(
+        self, part: Node, container: Node, spooled: bool = False
+    ) -> tuple[CmsLayer, Parts, Region | None]:
+        """The layer of the CMS object `part` carries, and its parts; with `spooled`, a large
+        EnvelopedData's encryptedContent left in a spool (`_parse`), the caller's to close."""
         layer = CmsLayer(part, container, "")
         self.layers.append(layer)
         der = part.decoded()
@@ -229,9 +242,9 @@ class LayerReader:
                 + why
                 + Bilingual.same(")")
             )
-            return layer, None
+            return layer, None, None
         try:
-            info = parse(der)
+            info, large = _parse(der, spooled)
         except CmsError as exc:
             fault = cms_error_text(exc)
             if not exc.where:
@@ -243,14 +256,14 @@ class LayerReader:
                 place = exc.where if exc.signer is None else f"SignerInfo {exc.signer}"
                 where = Bilingual(f"{place} ne s'analyse pas : ", f"{exc.where} does not parse: ")
                 layer.error = where + fault
-            return layer, None
+            return layer, None, None
         layer.content_type = info.content_type
         layer.trailing = info.trailing
-        return layer, info.content
+        return layer, info.content, large
 
     def _detached(self, node: Node) -> None:
         signature = node.children[1]
-        layer, content = self._load(signature, node)
+        layer, content, _ = self._load(signature, node)
         if layer.error is not None:
             return
         if not isinstance(content, SignedParts):
@@ -261,17 +274,21 @@ class LayerReader:
             return
         # The signature is over the signed part in canonical form (RFC 8551 3.1.1, RFC 1847
         # 2.1): bare LFs count as CRLF, as the receiver counts them; MIME-001 reports them.
-        self._signed(layer, content, canonicalize(node.children[0].raw))
+        self._signed(layer, content, node.children[0].canonical())
 
     def _opaque(self, node: Node) -> None:
-        layer, content = self._load(node, node)
+        layer, content, large = self._load(node, node, spooled=True)
         inner: bytes | None = None
         if isinstance(content, SignedParts):
             self._signed(layer, content, None)
             if layer.signed is not None and layer.signed.econtent_type == oids.DATA:
-                inner = layer.signed.content
+                inner = content.content  # the encapsulated content, as `layer.signed` holds it
         elif isinstance(content, EnvelopedParts):
-            inner = self._envelope(layer, content)
+            try:
+                inner = self._envelope(layer, content, large)
+            finally:
+                if large is not None:
+                    large.spool.close()
         elif isinstance(content, DataParts):
             inner = content.content
         if inner is not None and node.depth >= MAX_DEPTH:
@@ -283,7 +300,9 @@ class LayerReader:
 
     # --- SignedData -----------------------------------------------------------------
 
-    def _signed(self, layer: CmsLayer, content: SignedParts, detached: bytes | None) -> None:
+    def _signed(
+        self, layer: CmsLayer, content: SignedParts, detached: bytes | memoryview | None
+    ) -> None:
         for index, der in enumerate(content.certificates, start=1):
             # As the receiver: a carried certificate that does not parse in full
             # makes the SignedData unreadable (every rule would read its fields).
@@ -360,8 +379,8 @@ class LayerReader:
             return signer
         if digest is None:
             signer.signature_error = Bilingual(
-                f"algorithme de condensé inconnu {info.digest_oid}",
-                f"unknown digest algorithm {info.digest_oid}",
+                f"algorithme de condensé inconnu {oids.shown(info.digest_oid)}",
+                f"unknown digest algorithm {oids.shown(info.digest_oid)}",
             )
             return signer
         if has_attrs and signer.message_digest_attr:
@@ -369,7 +388,9 @@ class LayerReader:
             signer.message_digest_ok = any(
                 hmac.compare_digest(computed, v) for v in signer.message_digest_attr
             )
-        signed_bytes = cms_read.der_set(info.signed_attrs or b"") if has_attrs else content
+        # Without signed attributes the signature is over the content itself (copied here
+        # when it was read in place: such signers are rare and their contents small).
+        signed_bytes = cms_read.der_set(info.signed_attrs or b"") if has_attrs else bytes(content)
         if signer.signature in cms_read.DSA_SIGNATURES:
             signer.signature_ok, signer.signature_error = _verify_dsa(
                 signer, pool, info.signature, signed_bytes, digest
@@ -387,7 +408,7 @@ class LayerReader:
         if signer.certificate is None:
             return None, _NO_CERTIFICATE
         if signer.signature_info is None:
-            name = signer.signature
+            name = oids.shown(signer.signature)
             return None, Bilingual(
                 f"algorithme de signature inconnu {name}", f"unknown signature algorithm {name}"
             )
@@ -409,7 +430,9 @@ class LayerReader:
 
     # --- EnvelopedData --------------------------------------------------------------
 
-    def _envelope(self, layer: CmsLayer, content: EnvelopedParts) -> bytes | None:
+    def _envelope(
+        self, layer: CmsLayer, content: EnvelopedParts, large: Region | None
+    ) -> bytes | None:
         cipher: str
         known: bool
         problem: Bilingual | None = None
@@ -420,7 +443,7 @@ class LayerReader:
             problem = _unsupported(exc)
             cipher, known = problem.en, False
         except PARSE_ERRORS as exc:
-            oid, said = content.cipher_oid, _short(exc)
+            oid, said = oids.shown(content.cipher_oid), _short(exc)
             cipher, known = f"{oid} (bad parameters: {said})", False
             problem = Bilingual(f"{oid} (paramètres incorrects : « {said} »)", cipher)
         envelope = EnvelopeFacts(content.aead, cipher, known, [], cipher_problem=problem)
@@ -434,7 +457,7 @@ class LayerReader:
             envelope.key_unusable = self.key_error
             return None
         try:
-            decrypted = self._decrypt(content, layer.part.path, self.key)
+            decrypted = self._decrypt(layer, content, large, self.key)
         except Exception as exc:  # ReadError, token errors: the reason is the finding
             first = _not_decrypted(exc, envelope, content, self.key)
             software = self.fallback() if getattr(exc, "code", None) == UNSUPPORTED else None
@@ -443,7 +466,7 @@ class LayerReader:
                 envelope.decrypt_failure = first
                 return None
             try:
-                decrypted = self._decrypt(content, layer.part.path, software)
+                decrypted = self._decrypt(layer, content, large, software)
             except Exception as retry:
                 envelope.decrypted = False
                 envelope.decrypt_failure = _not_decrypted(retry, envelope, content, software)
@@ -456,13 +479,22 @@ class LayerReader:
                 )
             )
         envelope.decrypted = True
-        return decrypted.content
+        return decrypted
 
     @staticmethod
-    def _decrypt(content: EnvelopedParts, where: str, key: PrivateKeyHandle) -> cms_read.Decrypted:
-        return cms_read.decrypt_enveloped(
-            content, where, keys=[key], options=ReceiveOptions(), found=Algorithms()
-        )
+    def _decrypt(
+        layer: CmsLayer, content: Parts, large: Region | None, key: PrivateKeyHandle
+    ) -> bytes:
+        """The plaintext, or the receiver's exception saying why there is none."""
+        where = layer.part.path
+        if large is not None:
+            try:
+                return _held(_decrypted(content, where, key, large))
+            except ReadError:
+                raise
+            except Exception:  # not about the message (a spool not written): read in memory
+                content = parse(layer.part.decoded() or b"").content
+        return _decrypted(content, where, key, None).content
 
     @staticmethod
     def _recipient(recipient: RecipientParts) -> RecipientFacts:
@@ -479,6 +511,49 @@ class LayerReader:
         return RecipientFacts(
             "ktri", identifier_text(recipient.rid), transport, known, recipient.rid, problem
         )
+
+
+def _parse(der: bytes, spooled: bool) -> tuple[ContentInfo, Region | None]:
+    """`core.cms.parse`; with `spooled`, a large EnvelopedData read as the receiver reads one
+    (`cms_read.read_content_info_spooled`: the same parts, but its encryptedContent, left in
+    a spool). What that reading does not take is read in memory, which words any fault."""
+    if not spooled or len(der) <= _LIMITS.spool_above_bytes:
+        return parse(der), None
+    spool = Spool()
+    try:
+        spool.write(der)
+        where, budget, part_bytes = "", Budget(_LIMITS), _LIMITS.spool_part_bytes
+        info, large = cms_read.read_content_info_spooled(
+            spool.seal().whole(), where, budget, part_bytes
+        )
+        if large is not None and isinstance(info.content, EnvelopedParts):
+            return info, large
+    except Exception:  # whatever it does not take is read in memory below, in its words
+        pass
+    spool.close()
+    return parse(der), None
+
+
+def _decrypted(
+    content: Parts, where: str, key: PrivateKeyHandle, large: Region | None
+) -> cms_read.Decrypted:
+    return cms_read.decrypt_enveloped(
+        content, where, keys=[key], options=ReceiveOptions(), found=Algorithms(), large=large
+    )
+
+
+def _held(decrypted: cms_read.Decrypted) -> bytes:
+    """The plaintext; a spooled one read a chunk at a time (each chunk's pages given back),
+    so that it is held once, then its spool removed."""
+    region = decrypted.spooled
+    if region is None:
+        return decrypted.content
+    try:
+        held = io.BytesIO()
+        region.feed(held.write)
+        return held.getvalue()
+    finally:
+        region.spool.close()
 
 
 def _unsupported(exc: alg.UnsupportedAlgorithm) -> Bilingual:
@@ -540,7 +615,8 @@ def _unreadable_key(exc: ReadError, cert: asn1_x509.Certificate) -> Bilingual:
         french = f"la clé publique du signataire ne s'analyse pas : « {_short(cause)} »"
     elif cause is not None:
         french = (
-            f"l'algorithme de clé publique {key_facts(cert).algorithm_oid} du signataire n'est pas "
+            f"l'algorithme de clé publique {oids.shown(key_facts(cert).algorithm_oid)} du "
+            "signataire n'est pas "
             f"lisible : « {_short(cause)} »"
         )
     elif _inherits_parameters(cert):

@@ -10,6 +10,7 @@ from the top entity "1": its parts "1.1", "1.2", ...
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from conformance.check.i18n import defect_text
 from conformance.core import mime
 from conformance.core.bilingual import Bilingual
-from conformance.core.mime import Defect, DefectCode, Entity, Parameters
+from conformance.core.mime import BARE_LF, Defect, DefectCode, Entity, Parameters, canonicalize
 from conformance.smime.options import Limits
 from conformance.smime.read_errors import mime_limits
 
@@ -46,17 +47,52 @@ class Node:
     def path(self) -> str:
         return self.entity.path
 
+    # The entity's bytes are read where they lie, in the bytes the reader was given
+    # (`source`): never through a copy of a large body (`Entity.raw`, `Entity.body`), so
+    # that a message is held once however deep its attachment lies.
+
     @property
-    def raw(self) -> bytes:
-        return self.entity.raw
+    def size(self) -> int:
+        return self.entity.size
+
+    def _span(self, body: bool = False) -> tuple[bytes, int, int]:
+        """(the bytes read, where the entity or its body begins in them, where it ends)."""
+        entity = self.entity
+        start = entity.offset + (entity.body_offset if body else 0)
+        return entity.source, start, entity.offset + self.size
+
+    def view(self) -> memoryview:
+        """The entity's bytes, not copied."""
+        source, start, end = self._span()
+        return memoryview(source)[start:end]
+
+    def canonical(self) -> bytes | memoryview:
+        """The entity's bytes with every bare LF as CRLF (RFC 8551 3.1.1), not copied when
+        they already are."""
+        view = self.view()
+        return view if BARE_LF.search(view) is None else canonicalize(bytes(view))
+
+    def search_body(self, pattern: re.Pattern[bytes]) -> re.Match[bytes] | None:
+        """The first match of `pattern` (no look-around) in the transfer-encoded body."""
+        return pattern.search(*self._span(body=True))
+
+    def raw_line(self, number: int) -> bytes:
+        """Line `number` (1 for the first) of the entity's bytes, without its LF; empty past
+        the last line."""
+        if number < 1:
+            return b""
+        source, pos, end = self._span()
+        for _ in range(number - 1):
+            found = source.find(b"\n", pos, end)
+            if found < 0:
+                return b""
+            pos = found + 1
+        found = source.find(b"\n", pos, end)
+        return source[pos : end if found < 0 else found]
 
     @property
     def header(self) -> bytes:
         return self.entity.header
-
-    @property
-    def body(self) -> bytes:
-        return self.entity.body
 
     @property
     def headers(self) -> Message:
@@ -131,7 +167,7 @@ class Node:
             "content_type": self.content_type,
             "params": params,
             "transfer_encoding": self.transfer_encoding,
-            "size": len(self.raw),
+            "size": self.size,
             "origin": self.origin,
         }
 

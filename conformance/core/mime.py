@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
@@ -180,14 +181,15 @@ class Parameters:
 class Entity:
     """One MIME entity over its exact bytes, with its parts when it is a multipart.
 
-    `offset` (and `line`) place `raw` in the bytes given to `read`; `body_offset` places
-    the body in `raw`. A multipart's `spans` are where its parts lie in its body;
-    what lies outside them (preamble, delimiter lines, epilogue) is its own.
+    `offset` and `size` (and `line`) place `raw` in the bytes given to `read`, `source`;
+    `body_offset` places the body in `raw`. The entities of a tree share `source`: `raw`
+    and `body` are copied out of it only when asked for, and the entity's own scans
+    (defects, decoding) read `source` in place, so a tree holds its message once. A
+    multipart's `spans` are where its parts lie in its body; what lies outside them
+    (preamble, delimiter lines, epilogue) is its own.
     """
 
-    raw: bytes
     header: bytes  # the header block, without the empty line that ends it
-    body: bytes  # still transfer-encoded
     headers: Message  # the parsed header fields (not to be changed)
     path: str  # MIME path: "1", "1.2", ...
     origin: str  # "message", "mime" (a multipart's part), or what carried the bytes
@@ -196,6 +198,7 @@ class Entity:
     content_type: str  # lowercase type/subtype; text/plain when absent or invalid (RFC 2045 5.2)
     source: bytes = field(repr=False)  # the bytes given to `read` (shared, not copied)
     offset: int
+    size: int  # len(raw)
     body_offset: int
     boundary: str | None = None
     spans: tuple[tuple[int, int], ...] = ()
@@ -230,6 +233,26 @@ class Entity:
     # --- body -----------------------------------------------------------------------
 
     @functools.cached_property
+    def raw(self) -> bytes:
+        """The entity's bytes (the top entity's are `source` itself, not a copy)."""
+        return self.source[self.offset : self.end]
+
+    @functools.cached_property
+    def body(self) -> bytes:
+        """The body, still transfer-encoded."""
+        return self.source[self.body_start : self.end]
+
+    @property
+    def end(self) -> int:
+        """Where the entity ends in `source`."""
+        return self.offset + self.size
+
+    @property
+    def body_start(self) -> int:
+        """Where the body begins in `source`."""
+        return self.offset + self.body_offset
+
+    @functools.cached_property
     def line(self) -> int:
         """The line (of the bytes read) where the entity begins; counted on demand."""
         return _line_at(self.source, self.offset)
@@ -237,21 +260,21 @@ class Entity:
     @property
     def body_line(self) -> int:
         """The line (of the bytes read) where the body begins."""
-        return self.line + self.raw.count(b"\n", 0, self.body_offset)
+        return self.line + self.source.count(b"\n", self.offset, self.body_start)
 
     @property
     def gaps(self) -> bytes:
         """A multipart's body without its parts: preamble, delimiter lines, epilogue."""
         if not self.is_multipart:
             return b""
-        if not self.children:
-            return self.body
-        return b"".join(self.body[a:b] for a, b in self._gap_spans())
+        base = self.body_start
+        return b"".join(self.source[base + a : base + b] for a, b in self._gap_spans())
 
     def own_bytes(self) -> bytes:
         """The bytes this entity answers for: its header and, unless it is a multipart,
         its body (a multipart's parts answer for theirs)."""
-        return self.header + b"\r\n" + (self.gaps if self.is_multipart else self.body)
+        own = self.gaps if self.is_multipart else self.source[self.body_start : self.end]
+        return self.header + b"\r\n" + own
 
     @functools.cached_property
     def decoding(self) -> Decoded:
@@ -287,13 +310,15 @@ class Entity:
     def longest_line(self) -> tuple[int, int]:
         """(octets, line) of the longest line of the own bytes, line ends excluded."""
         longest, where = 0, self.line
+        source, base = self.source, self.offset
         for start, end in self._own_segments():
-            number = self.line + self.raw.count(b"\n", 0, start)
-            for text in self.raw[start:end].split(b"\n"):
-                size = len(text.removesuffix(b"\r"))
-                if size > longest:
-                    longest, where = size, number
-                number += 1
+            number = self.line + source.count(b"\n", base, base + start)
+            for piece in _line_pieces(source, base + start, base + end):
+                for text in piece.split(b"\n"):
+                    size = len(text.removesuffix(b"\r"))
+                    if size > longest:
+                        longest, where = size, number
+                    number += 1
         return longest, where
 
     def _gap_spans(self) -> list[tuple[int, int]]:
@@ -302,24 +327,28 @@ class Entity:
         for a, b in self.spans[: len(self.children)]:
             gaps.append((previous, a))
             previous = b
-        gaps.append((previous, len(self.body)))
+        gaps.append((previous, self.size - self.body_offset))
         return gaps
 
     def _own_segments(self) -> list[tuple[int, int]]:
         """Where the own bytes lie in `raw`."""
         if not self.is_multipart or not self.children:
-            return [(0, len(self.raw))]
+            return [(0, self.size)]
         base = self.body_offset
         return [(0, base)] + [(base + a, base + b) for a, b in self._gap_spans() if b > a]
 
     def _line_defects(self) -> list[Defect]:
         found: list[Defect] = []
         segments = self._own_segments()
-        raw = self.raw
+        source, base = self.source, self.offset
         for code, name, pattern in (("bare-lf", "LF", BARE_LF), ("bare-cr", "CR", BARE_CR)):
-            hits = [m.start() for a, b in segments for m in pattern.finditer(raw, a, b)]
+            # A part begins after a LF (a delimiter line's), never after a CR: the look
+            # behind BARE_LF sees in `source` what it would see at the start of `raw`.
+            hits = [
+                m.start() for a, b in segments for m in pattern.finditer(source, base + a, base + b)
+            ]
             if hits:
-                line = self.line + raw.count(b"\n", 0, hits[0])
+                line = self.line + source.count(b"\n", base, hits[0])
                 message = f"{len(hits)} bare {name} (first at line {line})"
                 values = (("count", len(hits)), ("line", line))
                 defect = Defect(code, self.path, line, message, values)  # type: ignore[arg-type]
@@ -334,20 +363,32 @@ class Entity:
     def _seven_bit_defects(self) -> list[Defect]:
         if self.transfer_encoding != "7bit":
             return []
-        body = self.body
-        eight = _EIGHT_BIT.search(body)
+        source, start, end = self.source, self.body_start, self.end
+        eight = _EIGHT_BIT.search(source, start, end)
         if eight is not None:
-            in_body = body.count(b"\n", 0, eight.start()) + 1
-            count = len(_EIGHT_BIT.findall(body))
+            in_body = source.count(b"\n", start, eight.start()) + 1
+            count = len(_EIGHT_BIT.findall(source, start, end))
             message = f"{count} 8-bit octet(s), first {eight.group()!r} in body line {in_body}"
             values = (("count", count), ("byte", repr(eight.group())), ("body_line", in_body))
             line = self.body_line + in_body - 1
             return [Defect("eight-bit-in-7bit", self.path, line, message, values)]
-        nul = body.find(b"\x00")
+        nul = source.find(b"\x00", start, end)
         if nul >= 0:
-            line = self.body_line + body.count(b"\n", 0, nul)
+            line = self.body_line + source.count(b"\n", start, nul)
             return [Defect("nul-in-7bit", self.path, line, "NUL octet in the body")]
         return []
+
+
+def _line_pieces(data: bytes, start: int, end: int) -> Iterator[bytes]:
+    """data[start:end] in pieces of whole lines of about _SCAN bytes, each without the LF
+    that ends it: split at LF, the pieces give the lines of the whole, never all at once."""
+    while end - start > _SCAN:
+        cut = data.find(b"\n", start + _SCAN, end)
+        if cut < 0:
+            break
+        yield data[start:cut]
+        start = cut + 1
+    yield data[start:end]
 
 
 def read(
@@ -371,7 +412,7 @@ def read(
     inside a CMS object, which a receiver counts with its layers).
     """
     tally = count if count is not None else Count()
-    return _read(raw, raw, path, origin, depth, limits, tally, count_self, broken_header, 0)
+    return _read(raw, 0, len(raw), path, origin, depth, limits, tally, count_self, broken_header)
 
 
 def _line_at(source: bytes, offset: int) -> int:
@@ -379,8 +420,9 @@ def _line_at(source: bytes, offset: int) -> int:
 
 
 def _read(
-    raw: bytes,
     source: bytes,
+    offset: int,
+    end: int,
     path: str,
     origin: str,
     depth: int,
@@ -388,9 +430,9 @@ def _read(
     count: Count,
     count_self: bool,
     broken_header: BrokenHeader,
-    offset: int,
 ) -> Entity:
-    header, body_offset, has_headers, bad_line = _split_header(raw)
+    """The entity in source[offset:end], read in place (nothing of its body is copied)."""
+    header, body_offset, has_headers, bad_line = _split_header(source, offset, end)
     header_defects: list[Defect] = []
     if not has_headers:
         line = _line_at(source, offset)
@@ -405,8 +447,8 @@ def _read(
         header_defects.append(Defect("header-without-colon", path, at, message, said))
         if broken_header == "body":
             header, body_offset, has_headers = b"", 0, False
-    if len(raw) > limits.max_header_bytes and not header_ends_within(
-        raw[: limits.max_header_bytes]
+    if end - offset > limits.max_header_bytes and not header_ends_within(
+        source[offset : offset + limits.max_header_bytes]
     ):
         most = limits.max_header_bytes
         message = f"header block not ended within its first {most} bytes (limit max_header_bytes)"
@@ -424,13 +466,12 @@ def _read(
         count.entities += 1
     headers = _parse_headers(header)
     content_type = _content_type(headers)
-    body = raw[body_offset:]
     facts: _Parts = {}
     structure: list[Defect] = []
     if content_type.startswith("multipart/"):
         boundary = _param(headers, "boundary", "content-type")
-        place = (source, path, depth, offset + body_offset)
-        facts = _read_parts(body, boundary, content_type, place, limits, count, broken_header)
+        place = (source, path, depth, offset + body_offset, end)
+        facts = _read_parts(boundary, content_type, place, limits, count, broken_header)
         notes = facts.pop("notes")
         if notes:
             line = _line_at(source, offset)
@@ -439,9 +480,7 @@ def _read(
             ]
     return _new_entity(
         {
-            "raw": raw,
             "header": header,
-            "body": body,
             "headers": headers,
             "path": path,
             "origin": origin,
@@ -450,6 +489,7 @@ def _read(
             "content_type": content_type,
             "source": source,
             "offset": offset,
+            "size": end - offset,
             "body_offset": body_offset,
             "header_defects": tuple(header_defects),
             "limits": limits,
@@ -480,18 +520,17 @@ _Parts = dict[str, Any]
 
 
 def _read_parts(
-    body: bytes,
     boundary: str | None,
     content_type: str,
-    place: tuple[bytes, str, int, int],
+    place: tuple[bytes, str, int, int, int],
     limits: MimeLimits,
     count: Count,
     broken_header: BrokenHeader,
 ) -> _Parts:
     """A multipart's parts cut and read (RFC 2046 5.1.1) within the limits, and what is
     wrong with its structure ("notes": (code, message, values) triples). `place`: the
-    multipart's bytes read, path and depth, where its body begins in the bytes read."""
-    source, path, depth, offset = place
+    multipart's bytes read, path and depth, where its body begins and ends in them."""
+    source, path, depth, offset, end = place
     notes: list[tuple[DefectCode, str, Facts]] = []
     if not boundary:
         message = f"{content_type} without a boundary parameter"
@@ -525,7 +564,7 @@ def _read_parts(
         return {"notes": notes, "boundary": boundary}
     delim = b"--" + boundary.encode("utf-8", "surrogateescape")
     shown = delim.decode("utf-8", "replace")
-    found = delimited(InMemory(body), delim, limits.max_parts)
+    found = delimited(InMemory(source, offset, end), delim, limits.max_parts)
     spans = found.spans
     if found.last_start is None:
         message = f"no boundary delimiter {shown!r} in the body"
@@ -548,8 +587,9 @@ def _read_parts(
             break
         children.append(
             _read(
-                body[a:b],
                 source,
+                offset + a,
+                offset + b,
                 f"{path}.{index}",
                 "mime",
                 depth + 1,
@@ -557,7 +597,6 @@ def _read_parts(
                 count,
                 True,
                 broken_header,
-                offset + a,
             )
         )
     if not spans:
@@ -566,8 +605,8 @@ def _read_parts(
         "notes": notes,
         "boundary": boundary,
         "spans": tuple(spans),
-        "preamble": body[: found.first],
-        "epilogue": body[found.close_end :] if found.closed else b"",
+        "preamble": source[offset : offset + found.first],
+        "epilogue": source[offset + found.close_end : end] if found.closed else b"",
         "closed": found.closed,
         "children": tuple(children),
     }
@@ -587,24 +626,37 @@ class Searchable(Protocol):
 
 
 class InMemory:
-    """Bytes in memory as a `Searchable`: one chunk, the bytes themselves."""
+    """Bytes in memory, or data[start:end] of them, as a `Searchable`: the bytes themselves
+    in one chunk, or a slice of them read in place, `size` at a time."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "end", "start")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, start: int = 0, end: int | None = None) -> None:
         self.data = data
+        self.start = start
+        self.end = len(data) if end is None else end
 
     def __len__(self) -> int:
-        return len(self.data)
+        return self.end - self.start
+
+    def _bound(self, end: int | None) -> int:
+        return self.end if end is None else self.start + min(max(end, 0), len(self))
 
     def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
-        return self.data.find(needle, start, end)
+        found = self.data.find(needle, self.start + start, self._bound(end))
+        return found if found < 0 else found - self.start
 
     def read(self, start: int = 0, end: int | None = None) -> bytes:
-        return self.data[start:end]
+        return self.data[self.start + start : self._bound(end)]
 
-    def chunks(self, size: int | None = None) -> Iterator[bytes]:
-        yield self.data
+    def chunks(self, size: int | None = None) -> Iterator[bytes | memoryview]:
+        if self.start == 0 and self.end == len(self.data):
+            yield self.data
+            return
+        step = size or max(len(self), 1)
+        with memoryview(self.data) as view:
+            for at in range(self.start, self.end, step):
+                yield view[at : min(at + step, self.end)]
 
 
 class Delimiters(NamedTuple):
@@ -780,7 +832,9 @@ def delimited(body: Searchable, delim: bytes, max_parts: int | None = None) -> D
     return cutting.found()
 
 
-def _split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
+def _split_header(
+    raw: bytes, start: int = 0, stop: int | None = None
+) -> tuple[bytes, int, bool, int | None]:
     """(header block, where the body begins, has headers, line of a non-field line that
     ended the block or None). The block ends at the first empty line.
 
@@ -788,10 +842,11 @@ def _split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
     by two regex scans; anything else is read line by line (same answers: a test compares
     both).
     """
-    end = _BLOCK_END.search(raw)
-    if end is not None and _FIELD_BLOCK.fullmatch(raw, 0, end.start() + 1):
-        return raw[: end.start() + 1], end.end(), True, None
-    return _split_header_lines(raw)
+    stop = len(raw) if stop is None else stop
+    end = _BLOCK_END.search(raw, start, stop)
+    if end is not None and _FIELD_BLOCK.fullmatch(raw, start, end.start() + 1):
+        return raw[start : end.start() + 1], end.end() - start, True, None
+    return _split_header_lines(raw, start, stop)
 
 
 def split_header(raw: bytes) -> tuple[bytes, int, bool, int | None]:
@@ -828,31 +883,33 @@ def header_param(header: bytes, name: str) -> str | None:
     return _param(_parse_headers(header), name, "content-type")
 
 
-def _split_header_lines(raw: bytes) -> tuple[bytes, int, bool, int | None]:
+def _split_header_lines(
+    raw: bytes, start: int = 0, size: int | None = None
+) -> tuple[bytes, int, bool, int | None]:
     """`_split_header` line by line: every case, headerless and broken blocks included."""
-    pos = 0
-    size = len(raw)
+    size = len(raw) if size is None else size
+    pos = start
     number = 1
     while pos < size:
-        nl = raw.find(b"\n", pos)
+        nl = raw.find(b"\n", pos, size)
         end = size if nl < 0 else nl
         text = raw[pos:end]
         if text.endswith(b"\r"):
             text = text[:-1]
         if not text:
-            return raw[:pos], size if nl < 0 else nl + 1, True, None
+            return raw[start:pos], (size if nl < 0 else nl + 1) - start, True, None
         if text[:1] in (b" ", b"\t"):
-            if pos == 0:
+            if pos == start:
                 return b"", 0, False, None
         elif not _FIELD_LINE.match(text):
-            if pos == 0:
+            if pos == start:
                 return b"", 0, False, None
-            return raw[:pos], pos, True, number
+            return raw[start:pos], pos - start, True, number
         if nl < 0:
             break
         pos = nl + 1
         number += 1
-    return raw, size, size > 0, None
+    return raw[start:size], size - start, size > start, None
 
 
 def _content_type(headers: Message) -> str:
@@ -1026,12 +1083,13 @@ def _rfc2231_values(extended: list[tuple[str, str]]) -> list[tuple[str, str | No
 
 
 def _decode(entity: Entity) -> Decoded:
-    body, cte, path = entity.body, entity.transfer_encoding, entity.path
+    cte, path = entity.transfer_encoding, entity.path
+    source, start, end = entity.source, entity.body_start, entity.end
     if cte == "base64":
-        fast = _base64_lines(body)
+        fast = _base64_lines(source, start, end)
         if fast is not None:
             return Decoded(fast, None)
-        compact = body.translate(None, b" \t\r\n")
+        compact = source[start:end].translate(None, b" \t\r\n")
         bad = _BASE64_OUTSIDE.search(compact)
         values: Facts
         if bad is not None:
@@ -1046,38 +1104,53 @@ def _decode(entity: Entity) -> Decoded:
                 values = (("detail", str(exc)),)
         return Decoded(None, Defect("bad-base64", path, entity.body_line, message, values))
     if cte == "quoted-printable":
-        bad_qp = QP_BAD_ESCAPE.search(body)
+        bad_qp = QP_BAD_ESCAPE.search(source, start, end)
         if bad_qp is not None:
-            near = body[bad_qp.start() : bad_qp.start() + 3]
+            near = source[bad_qp.start() : min(bad_qp.start() + 3, end)]
             message = f"quoted-printable is not valid: {near!r} is not an =XX escape"
-            at = entity.body_line + body.count(b"\n", 0, bad_qp.start())
+            at = entity.body_line + source.count(b"\n", start, bad_qp.start())
             values = (("escape", repr(near)),)
             return Decoded(None, Defect("bad-quoted-printable", path, at, message, values))
-        return Decoded(binascii.a2b_qp(body), None)
+        with memoryview(source) as view:
+            return Decoded(binascii.a2b_qp(view[start:end]), None)
     if cte in ("7bit", "8bit", "binary"):
-        return Decoded(body, None)
+        return Decoded(entity.body, None)
     message = f"unknown Content-Transfer-Encoding {cte!r}"
     values = (("encoding", repr(cte)),)
     defect = Defect("unknown-transfer-encoding", path, entity.body_line, message, values)
     return Decoded(None, defect)
 
 
-def _base64_lines(body: bytes) -> bytes | None:
-    """The decoded body when it is base64 characters in lines ended by CR and LF, its only
-    '=' the final padding; None for anything else (the checked path judges it). The fast
-    path of the engine: pybase64 decodes with SIMD, and on these bodies gives what the
-    checked `base64.b64decode(..., validate=True)` gives."""
-    compact = body.translate(None, b"\r\n")
-    size = len(compact)
+def _base64_lines(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
+    """The decoded data[start:end] when it is base64 characters in lines ended by CR and
+    LF, its only '=' the final padding; None for anything else (the checked path judges
+    it). The fast path of the engine: pybase64 decodes with SIMD, and on these bodies gives
+    what the checked `base64.b64decode(..., validate=True)` gives. Decoded _SCAN bytes at a
+    time (cut at a multiple of 4 characters), so that no copy of the whole body is made."""
+    end = len(data) if end is None else end
+    out = io.BytesIO()
+    size = 0  # base64 characters so far
+    pad = -1  # where the first '=' is among them
+    rest = last = b""
+    for at in range(start, end, _SCAN):
+        compact = rest + data[at : min(at + _SCAN, end)].translate(None, b"\r\n")
+        if not compact:
+            continue
+        if pad < 0 and b"=" in compact:
+            pad = size - len(rest) + compact.find(b"=")
+        size += len(compact) - len(rest)
+        last = compact[-1:]
+        whole = len(compact) - len(compact) % 4
+        rest = compact[whole:]
+        try:
+            out.write(pybase64.b64decode(compact[:whole], validate=True))
+        except (binascii.Error, ValueError):
+            return None
     if size % 4:
         return None
-    pad = compact.find(b"=")
-    if pad != -1 and (pad < size - 2 or compact[size - 1] != 0x3D):
+    if pad != -1 and (pad < size - 2 or last != b"="):
         return None  # '=' only as the last one or two characters
-    try:
-        return pybase64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    return out.getvalue()
 
 
 # --- canonical forms (RFC 8551 3.1.1), what signers and verifiers hash -----------------

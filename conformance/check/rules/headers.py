@@ -45,9 +45,7 @@ def _clip(text: str, size: int = 80) -> str:
 def _header_line(node: Node, line: int) -> str:
     """Line `line` (of the bytes read) of the entity's header block, clipped, its non-ASCII
     and control octets escaped: a NUL or a stray byte is named, never written to the report."""
-    number = line - node.entity.line + 1
-    lines = node.raw.split(b"\n", number)
-    text = lines[number - 1] if 0 < number <= len(lines) else b""
+    text = node.raw_line(line - node.entity.line + 1)
     shown = repr(text.rstrip(b"\r"))[2:-1]  # leading blanks kept: a misplaced fold shows
     return shown if len(shown) <= 60 else shown[:59] + "…"
 
@@ -347,7 +345,7 @@ def header_block(context: Context) -> Iterator[Outcome]:
             continue
         defect = broken[0]
         shown = _header_line(node, defect.line)
-        if not node.raw:
+        if not node.size:
             found = Bilingual("vide : aucun champ d'en-tête", "empty: no header field")
         elif defect.code == "no-header":
             found = Bilingual(

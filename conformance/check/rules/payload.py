@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from conformance.check.catalogue import Outcome, rule
@@ -13,6 +14,7 @@ from conformance.core.mime import BARE_CR, BARE_LF
 from conformance.scenarios import hprim
 
 _HPRIM_NAMES = (".hpr", ".hpm", ".hps", ".hprim")
+_NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # a byte that bytes.lstrip() keeps
 
 
 def _file_name(node: Node) -> str:
@@ -34,8 +36,11 @@ def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
         if data is None:
             continue
         named = _file_name(node).endswith(_HPRIM_NAMES)
-        head = data.lstrip()[:4096]
-        looks = head.startswith(b"H|") or b"****LAB****" in data[:65536]
+        # Where data.lstrip() would begin, found without copying the data (an imaging
+        # attachment is hundreds of megabytes).
+        first = _NOT_BLANK.search(data)
+        starts = first is not None and data.startswith(b"H|", first.start())
+        looks = starts or b"****LAB****" in data[:65536]
         if named or looks:
             found.append((node, data))
     return found

@@ -263,7 +263,7 @@ def _eight_bit_leaves(node: Node) -> list[Bilingual]:
             found.append(
                 Bilingual(f"partie {part.path} déclarée {cte}", f"part {part.path} declared {cte}")
             )
-        elif EIGHT_BIT.search(part.body):
+        elif part.search_body(EIGHT_BIT):
             found.append(
                 Bilingual(
                     f"la partie {part.path} contient des octets 8 bits bien que déclarée {cte}",
