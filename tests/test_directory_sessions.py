@@ -115,3 +115,35 @@ def test_a_connection_kept_past_its_time_is_not_reused(
         with Lookup(served.url) as lookup:
             lookup.encryption_certificate(one.email)
             assert lookup._connection is not connection
+
+
+def test_a_dead_connection_taken_for_live_is_replaced_at_its_first_search(
+    pki: TestPKI, searches: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server restarted on its port between two lookups, and the check before taking
+    the connection missed it: its first search fails and is made again on a new one."""
+    one = pki.valid_identities()[1]
+    port = free_port()
+    with slapd.serve(build_tree(pki), port=port) as first, Lookup(first.url) as lookup:
+        lookup.encryption_certificate(one.email)
+    monkeypatch.setattr(lookup_module._Session, "closed_by_server", lambda self: False)
+    asked = len(searches)
+    with slapd.serve(build_tree(pki), port=port) as second, Lookup(second.url) as lookup:
+        found = lookup.encryption_certificate(one.email)
+    assert found.certificate == one.certificate("encrypt")
+    by_mail = f"(&(objectClass=inetOrgPerson)(mail={one.email}))"
+    assert searches[asked : asked + 2] == [by_mail, by_mail]  # failed, then made again
+
+
+def test_each_base_of_a_server_has_its_own_connection(pki: TestPKI, searches: list[str]) -> None:
+    """A server may hold several directories: one's CAs and CRLs never answer for another."""
+    one = pki.valid_identities()[1]
+    with slapd.serve(build_tree(pki)) as served:
+        with Lookup(served.url) as lookup:
+            lookup.encryption_certificate(one.email)
+        other = served.url.rsplit("/", 1)[0] + "/o=Another"
+        with Lookup(other) as lookup, pytest.raises(LookupFailure):
+            lookup.encryption_certificate(one.email)  # nothing under that base
+        kept = {key[2]: session.connection for key, session in lookup_module._IDLE.items()}
+    assert set(kept) == {served.base, "o=Another"}
+    assert kept[served.base] is not kept["o=Another"]

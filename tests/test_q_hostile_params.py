@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 import pytest
 from check_support import PKI, SIGNED, TEXT, TRUST
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.check import CheckReport, run_checks
 from conformance.core import mime, oids
@@ -379,3 +380,16 @@ def test_check_reports_a_boundary_in_two_forms_naming_the_value_read(form: bytes
     # The receiver reads the same boundary: its answer is the message's without the form.
     assert _errors(_receive(hostile, spooled=False)) == _errors(_receive(SIGNED, False))
     assert _errors(_receive(hostile, spooled=True)) == _errors(_receive(SIGNED, True))
+
+
+def test_a_fault_after_the_large_arc_leaves_its_answer() -> None:
+    """The OID in certificate 1, then certificate 2 running past its container: the walk
+    met the OID first, and naming where it lies reads nothing past it."""
+    edit = _parameters(_RSA, 0)
+    der = bytearray(_der(edit_cms(SIGNED_PSS, edit(HUGE))))
+    second = bytes(der).find(PKI.intermediate.public_bytes(Encoding.DER))
+    assert second > 0 and der[second + 4 : second + 6] == b"\x30\x82"
+    der[second + 6] += 1  # its tbsCertificate 256 bytes longer than the certificate
+    with pytest.raises(CmsError) as caught:
+        parse(bytes(der))
+    assert (caught.value.code, caught.value.where) == ("large-arc", "SignedData: certificate 1")

@@ -31,7 +31,7 @@ from conformance.check.i18n import (
     refusal_text,
     unsupported_text,
 )
-from conformance.check.tree import MAX_DEPTH, Node, parse_node
+from conformance.check.tree import MAX_DEPTH, RECEIVER_LIMITS, Node, parse_node
 from conformance.core import certificates, oids
 from conformance.core.bilingual import Bilingual
 from conformance.core.cms import (
@@ -54,7 +54,7 @@ from conformance.core.vocabulary import Digest
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
 from conformance.smime.ciphers import DecryptionError
-from conformance.smime.options import Limits, ReceiveOptions
+from conformance.smime.options import ReceiveOptions
 from conformance.smime.read_errors import Budget, ReadError
 from conformance.status import Algorithms, ErrorCode
 from conformance.token.base import PrivateKeyHandle, UnsupportedMechanism
@@ -81,7 +81,7 @@ PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature
 # receiver reads a large message (smime.receive_spooled): its parts from its skeleton, its
 # encryptedContent left in a spool and decrypted chunk by chunk into another, so that
 # neither the ciphertext nor the plaintext is copied whole once more (an imaging report).
-_LIMITS = Limits()
+_LIMITS = RECEIVER_LIMITS
 
 
 def _short(exc: object) -> str:
@@ -490,9 +490,7 @@ class LayerReader:
         if large is not None:
             try:
                 return _held(_decrypted(content, where, key, large))
-            except ReadError:
-                raise
-            except Exception:  # not about the message (a spool not written): read in memory
+            except OSError:  # not about the message (a spool not written): read in memory
                 content = parse(layer.part.decoded() or b"").content
         return _decrypted(content, where, key, None).content
 

@@ -22,9 +22,10 @@ from conformance.core.mime import BARE_LF, Defect, DefectCode, Entity, Parameter
 from conformance.smime.options import Limits
 from conformance.smime.read_errors import mime_limits
 
-# The receiver's bounds (one limit, one name: max_depth, max_parts), so that the validator
-# and the receiver stop at the same part.
-LIMITS = mime_limits(Limits())
+# The receiver's bounds (one limit, one name: max_depth, max_parts, spool_above_bytes), so
+# that the validator and the receiver stop at the same part and spool the same objects.
+RECEIVER_LIMITS = Limits()
+LIMITS = mime_limits(RECEIVER_LIMITS)
 MAX_DEPTH = LIMITS.max_depth
 MAX_PARTS = LIMITS.max_parts
 

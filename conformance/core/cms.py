@@ -38,7 +38,9 @@ and, once a reading succeeds, an element anywhere in the object that does not
 read (`element_end`: one running past its container, inside a name or a
 certificate that both readings hand on whole) or an OID anywhere with such an
 arc (in an algorithm's parameters, which the judges read with asn1crypto; in a
-signed attribute; in a carried certificate), named by the structure holding it
+signed attribute; in a carried certificate's structure: not inside an OCTET or BIT
+STRING, such as an extension's value, which `element_end` does not open and
+`certificates.parse_problem` reads), named by the structure holding it
 (`_structure_at`): the reader over a spool (`core.cms_spool`) reads every
 element through the same function, and its skeleton through `parse`, so the
 two refuse the same objects in the same words. Octets after the ContentInfo are
@@ -461,15 +463,21 @@ _STRUCTURES = {
 }
 
 
-def _elements_in(der: bytes, pos: int) -> list[tuple[int, int, int]]:
-    """(tag, start, end) of each element inside the constructed element at `pos`, whose
-    structure `element_end` has read."""
+def _elements_in(der: bytes, pos: int, upto: int) -> list[tuple[int, int, int]]:
+    """(tag, start, end) of each element inside the constructed element at `pos`, up to the
+    one holding byte `upto`: `element_end` read those before it whole, and that one up to
+    `upto` only (what follows may not read: its end is then taken as the container's)."""
     _, a, length = element_header(der, pos, len(der))
     stop = len(der) if length is None else a + length
     found = []
     while a < stop and (length is not None or der[a : a + 2] != b"\0\0"):
-        b = element_end(der, a, stop)
+        try:
+            b = element_end(der, a, stop)
+        except CmsError:
+            b = stop  # the element holding `upto`: the others before it read
         found.append((der[a], a, b))
+        if b > upto:
+            break
         a = b
     return found
 
@@ -479,7 +487,7 @@ def _structure_at(der: bytes, pos: int) -> tuple[str, int | None]:
     asn1crypto reading names where it fails ("SignedData", "signer 2", "recipientInfos";
     a carried certificate or CRL by its number), and the SignerInfo's number in one. By
     structure only, so that a skeleton (`core.cms_spool`) names it as the whole does."""
-    info = _elements_in(der, 0)
+    info = _elements_in(der, 0, pos)
     if len(info) < 2 or pos < info[1][1]:
         return "ContentInfo", None
     _, a, length = element_header(der, info[0][1], info[0][2])
@@ -487,16 +495,17 @@ def _structure_at(der: bytes, pos: int) -> tuple[str, int | None]:
         name = _STRUCTURES.get(_dotted(der[a : a + (length or 0)]))
     except _Unhandled:
         name = None
-    inner = _elements_in(der, info[1][1])
+    inner = _elements_in(der, info[1][1], pos)
     if name is None or not inner:
         return "ContentInfo", None
-    fields = _elements_in(der, inner[0][1])
+    fields = _elements_in(der, inner[0][1], pos)
     index, tag, start = next(
         ((i, t, s) for i, (t, s, e) in enumerate(fields) if s <= pos < e), (0, 0, 0)
     )
     # certificates [0], crls [1], and signerInfos: the SET after digestAlgorithms
     if name == "SignedData" and (tag in (0xA0, 0xA1) or (tag == 0x31 and index > 1)):
-        number = next(n for n, (_, _, e) in enumerate(_elements_in(der, start), 1) if pos < e)
+        held = _elements_in(der, start, pos)
+        number = next((n for n, (_, _, e) in enumerate(held, 1) if pos < e), len(held))
         kind = {0xA0: "certificate", 0xA1: "CRL"}.get(tag)
         return (f"SignedData: {kind} {number}", None) if kind else (f"signer {number}", number)
     if name in ("EnvelopedData", "AuthEnvelopedData") and tag == 0x31:

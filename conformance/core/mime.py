@@ -508,7 +508,7 @@ _ENTITY_DEFAULTS: dict[str, Any] = {
 
 def _new_entity(values: dict[str, Any]) -> Entity:
     """`Entity(**values)`, its fields set at once. The frozen dataclass's `__init__` sets
-    its 21 fields one `object.__setattr__` call at a time, which was a twentieth of reading
+    its fields one `object.__setattr__` call at a time, which was a twentieth of reading
     a signed and encrypted letter; the instance is the same (a test compares them)."""
     entity = object.__new__(Entity)
     entity.__dict__.update(_ENTITY_DEFAULTS)

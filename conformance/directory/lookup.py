@@ -15,12 +15,15 @@ no `userCertificate;binary` value here (tried: decimal and hex serials, both DN
 spellings), so the signer lookup reads the tree's certificates once and matches
 issuer and serial itself.
 
-A connection is kept open between lookups (per process, one per server and
-timeout), with what a product keeps between messages too: the directory's CA
-certificates and each CA's CRL, until the CRL's nextUpdate and for at most
+A connection is kept open between lookups (per process, one per server, base
+and timeout), with what a product keeps between messages too: the directory's
+CA certificates and each CA's CRL, until the CRL's nextUpdate and for at most
 KEPT_S. A recipient's entry is searched at every lookup. A connection whose
 server has gone (a slapd stopped, another on its port) is found closed before it
-is used, or fails its first search, and is replaced, its keepings with it.
+is taken (the server's end closed: what guards the keepings of a lookup that
+makes no search, a receiver's CRLs), or fails its first search, which is made
+again once on a new connection (not after a timeout); a connection a search was
+interrupted on is closed, never kept.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from cryptography import x509
@@ -181,7 +184,9 @@ class _Session:
         if sock is None:
             return True
         try:
-            return bool(select.select([sock], [], [], 0)[0])
+            poller = select.poll()  # (select.select refuses descriptors over 1023)
+            poller.register(sock, select.POLLIN)
+            return bool(poller.poll(0))
         except (OSError, ValueError):  # closed here already
             return True
 
@@ -190,8 +195,10 @@ class _Session:
             self.connection.unbind()
 
 
-# The sessions not in use, by (host, port, timeout): taken by the next Lookup there.
-_IDLE: dict[tuple[str, int, float], _Session] = {}
+# The sessions not in use, by (host, port, base, timeout): taken by the next Lookup there
+# (by base too: a server may hold several directories, each with its CAs and CRLs).
+_Key: TypeAlias = tuple[str, int, str, float]
+_IDLE: dict[_Key, _Session] = {}
 
 
 def close_idle() -> None:
@@ -204,7 +211,7 @@ def close_idle() -> None:
 atexit.register(close_idle)
 
 
-def _take(key: tuple[str, int, float]) -> _Session | None:
+def _take(key: _Key) -> _Session | None:
     """An idle session there, still open and within KEPT_S, else None."""
     session = _IDLE.pop(key, None)
     if session is not None and (not session.kept() or session.closed_by_server()):
@@ -237,8 +244,8 @@ class Lookup:
         self.close()
 
     @property
-    def _key(self) -> tuple[str, int, float]:
-        return (self.address.host, self.address.port, self.timeout)
+    def _key(self) -> _Key:
+        return (self.address.host, self.address.port, self.address.base, self.timeout)
 
     @property
     def _connection(self) -> Any:
@@ -277,14 +284,16 @@ class Lookup:
 
     def _search(self, where: str, query: str, attributes: list[str]) -> list[dict[str, Any]]:
         """The entries found, read raw; LookupFailure when the directory fails. A session
-        kept from an earlier Lookup that fails its first search here is replaced and the
-        search made again once (the server went: another may answer there now)."""
+        kept from an earlier Lookup whose connection fails its first search here (the
+        server went: another may answer there now) is replaced and the search made again
+        once; not one that timed out (a server that stopped answering: the timeout is the
+        bound)."""
         self._resume()
         reused, self._reused = self._reused, False
         try:
             return self._ask(where, query, attributes)
-        except LookupFailure:
-            if not reused:
+        except LookupFailure as exc:
+            if not reused or exc.kind == "timeout":
                 raise
             return self._ask(where, query, attributes)  # on a new connection: _ask dropped it
 
@@ -336,6 +345,9 @@ class Lookup:
             raise LookupFailure(
                 "unreachable", f"the directory {what} failed: {type(exc).__name__}: {exc}"
             ) from exc
+        except BaseException:  # an interrupted search: its reply may still come, never reuse
+            self._drop()
+            raise
         return [
             {"dn": e["dn"], **e.get("raw_attributes", {})}
             for e in self._session.connection.response or []

@@ -264,7 +264,7 @@ def pkcs7_bodies(message: bytes) -> list[tuple[int, int, str]]:
         if entity.is_multipart or not _PKCS7.search(entity.header):
             continue
         start = entity.offset + entity.body_offset
-        found.append((start, entity.offset + len(entity.raw), entity.transfer_encoding))
+        found.append((start, entity.end, entity.transfer_encoding))
     return found
 
 

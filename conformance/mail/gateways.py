@@ -162,7 +162,7 @@ def eight_bit_to_qp(message: bytes) -> bytes:
         elif entity.content_type.startswith("text/"):
             new = _set_field(block, "Content-Transfer-Encoding", "quoted-printable")
             body = _quoted_printable(entity.body)
-            edits.append((entity.offset, entity.offset + len(entity.raw), new + body))
+            edits.append((entity.offset, entity.end, new + body))
     return _apply(message, edits)
 
 
@@ -203,7 +203,7 @@ def footer(message: bytes) -> bytes:
         if body is None:
             continue
         start = entity.offset + entity.body_offset
-        return _apply(message, [(start, entity.offset + len(entity.raw), body)])
+        return _apply(message, [(start, entity.end, body)])
     return message
 
 
@@ -296,7 +296,7 @@ def rewrap_base64(message: bytes) -> bytes:
         lines = [encoded[i : i + BASE64_WIDTH] for i in range(0, len(encoded), BASE64_WIDTH)]
         ending = eol if entity.body.endswith(b"\n") else b""
         start = entity.offset + entity.body_offset
-        edits.append((start, entity.offset + len(entity.raw), eol.join(lines) + ending))
+        edits.append((start, entity.end, eol.join(lines) + ending))
     return _apply(message, edits)
 
 

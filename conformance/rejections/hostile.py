@@ -500,7 +500,7 @@ def _altered_content_swapped(ctx: _Context) -> Made:
             "partie signée remplacée par une autre lettre, signature conservée",
             "signed part replaced by another letter, signature kept",
         ),
-        _splice(message, start, start + len(signed.raw), other),
+        _splice(message, start, start + signed.size, other),
     )
 
 
@@ -1373,7 +1373,7 @@ def _signed_span(ctx: _Context, message: bytes) -> tuple[int, int]:
     if inner.content_type != "multipart/signed" or len(inner.children) != 2:
         raise HostileError("the encrypted content is not a multipart/signed entity")
     signed = inner.children[0]
-    return signed.offset, signed.offset + len(signed.raw)
+    return signed.offset, signed.end
 
 
 def _efail_encrypt_only(ctx: _Context) -> Made:

@@ -100,10 +100,9 @@ class _SpoolReader(Reader):
         skel = self.skeletons.get(id(entity.source))
         if skel is None:
             return None
-        start = entity.offset + (entity.body_offset if body else 0)
-        region = skel.original(start, entity.offset + len(entity.raw))
-        held = len(entity.body) if body else len(entity.raw)
-        return region if len(region) != held else None
+        start = entity.body_start if body else entity.offset
+        region = skel.original(start, entity.end)
+        return region if len(region) != entity.end - start else None
 
     def _content(self, entity: Entity) -> bytes | Region:
         return self._original(entity) or entity.raw
