@@ -11,7 +11,7 @@ from cryptography import x509
 from conformance.paths import PKI_DIR, REPO_DIR
 from conformance.pki.model import load_pki
 from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
+from conformance.smime.options import ReceiveOptions, SendOptions
 from conformance.token.software import SoftwareKey
 
 PKI = load_pki()
@@ -48,3 +48,19 @@ def signed_letter(
     return build_message(
         TEXT, "sign", SendOptions(), signer, chain, [], headers, rng=random.Random(1).randbytes
     )
+
+
+def pro02_key() -> SoftwareKey:
+    """pro02's encryption key, in software: the recipient of the messages built here."""
+    pro02 = PKI.identities["pro02"]
+    return SoftwareKey(pro02.private_key("encrypt"), pro02.certificate("encrypt"), "pro02")
+
+
+# What the reference receiver is given besides the message and pro02's key: the test PKI.
+AS_PRO02 = {
+    "trust": [PKI.root],
+    "crls": list(PKI.crls),
+    "directory": None,
+    "options": ReceiveOptions(),
+    "intermediates": [PKI.intermediate],
+}

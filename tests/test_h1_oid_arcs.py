@@ -12,17 +12,15 @@ import time
 from collections.abc import Callable
 
 import pytest
-from check_support import PKI, TRUST
+from check_support import AS_PRO02, TRUST, pro02_key
 
 from conformance.check import CheckReport, run_checks
 from conformance.core.cms import ARC_BITS, CmsError, from_asn1crypto, oid_arc_problem, parse
 from conformance.fuzz.der_tree import Node
 from conformance.fuzz.mutate import edit_cms, pkcs7_bodies
 from conformance.paths import PKI_DIR, REPO_DIR
-from conformance.smime.options import ReceiveOptions
 from conformance.smime.receive import read_message
 from conformance.status import ErrorCode, Status
-from conformance.token.software import SoftwareKey
 
 GOLDEN = REPO_DIR / "vectors" / "golden" / "reference"
 SIGNED = (GOLDEN / "sign.eml").read_bytes()
@@ -97,17 +95,7 @@ def test_the_reader_refuses_the_oid_and_names_it(
 
 
 def _receive(message: bytes) -> Status:
-    pro02 = PKI.identities["pro02"]
-    key = SoftwareKey(pro02.private_key("encrypt"), pro02.certificate("encrypt"), "pro02")
-    _, status = read_message(
-        message,
-        keys=[key],
-        trust=[PKI.root],
-        crls=list(PKI.crls),
-        directory=None,
-        options=ReceiveOptions(),
-        intermediates=[PKI.intermediate],
-    )
+    _, status = read_message(message, keys=[pro02_key()], **AS_PRO02)  # type: ignore[arg-type]
     return status
 
 

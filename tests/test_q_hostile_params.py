@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from check_support import PKI, SIGNED, TEXT, TRUST
+from check_support import AS_PRO02, PKI, SIGNED, TEXT, TRUST, pro02_key
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.check import CheckReport, run_checks
@@ -36,7 +36,6 @@ from conformance.smime.compose import Headers, Operation, build_message
 from conformance.smime.options import (
     EncryptOptions,
     Limits,
-    ReceiveOptions,
     SendOptions,
     SignOptions,
 )
@@ -159,20 +158,9 @@ IN_MEMORY = Limits(spool_above_bytes=1 << 30)
 def _receive(message: bytes, spooled: bool, limits: Limits | None = None) -> Status:
     """The reference receiver's status as pro02, the message read from a spool or in memory
     (`limits` given: as they say)."""
-    pro02 = PKI.identities["pro02"]
-    key = SoftwareKey(pro02.private_key("encrypt"), pro02.certificate("encrypt"), "pro02")
     if limits is None:
         limits = SPOOLED if spooled else IN_MEMORY
-    return read_message_bounded(
-        message,
-        keys=[key],
-        trust=[PKI.root],
-        crls=list(PKI.crls),
-        directory=None,
-        options=ReceiveOptions(),
-        limits=limits,
-        intermediates=[PKI.intermediate],
-    )[1]
+    return read_message_bounded(message, keys=[pro02_key()], limits=limits, **AS_PRO02)[1]  # type: ignore[arg-type]
 
 
 def _errors(status: Status) -> list[tuple[ErrorCode, str]]:
