@@ -277,7 +277,8 @@ class LayerReader:
         self._signed(layer, content, node.children[0].canonical())
 
     def _opaque(self, node: Node) -> None:
-        layer, content, large = self._load(node, node, spooled=True)
+        # Spooled only for a key to decrypt with: without one, nothing is read past the parts.
+        layer, content, large = self._load(node, node, spooled=self.key is not None)
         inner: bytes | None = None
         if isinstance(content, SignedParts):
             self._signed(layer, content, None)

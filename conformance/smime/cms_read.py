@@ -126,7 +126,7 @@ def _unsupported(exc: alg.UnsupportedAlgorithm, label: str) -> ReadError:
     detail = f" ({exc.detail})" if exc.detail else ""
     return ReadError(
         ErrorCode.UNSUPPORTED_ALGORITHM,
-        f"engine does not support {label} {oids.shown(exc.oid)}{detail}",
+        f"engine does not support {label} {exc.oid}{detail}",
     )
 
 
@@ -343,7 +343,7 @@ def _verify_signer(
             sig_info = signature_info(signer.signature_algorithm)
             outcome.signature = sig_info.algorithm
         except alg.UnsupportedAlgorithm as exc:
-            outcome.signature = oids.shown(exc.oid)
+            outcome.signature = exc.oid
             _note(found.signature, outcome.signature)
             raise _unsupported(exc, _SIGNATURE_LABEL) from None
         except PARSE_ERRORS as exc:
@@ -575,7 +575,7 @@ def decrypt_enveloped(
     try:
         cipher = alg.content_cipher_from_algorithm(cipher_algorithm)
     except alg.UnsupportedAlgorithm as exc:
-        _note(found.content_encryption, oids.shown(exc.oid))
+        _note(found.content_encryption, exc.oid)
         raise _unsupported(exc, _CIPHER_LABEL) from None
     except PARSE_ERRORS as exc:
         raise malformed(
@@ -609,7 +609,7 @@ def decrypt_enveloped(
     try:
         key_transport = key_transport_of(key_algorithm)
     except alg.UnsupportedAlgorithm as exc:
-        _note(found.key_transport, oids.shown(exc.oid))
+        _note(found.key_transport, exc.oid)
         raise _unsupported(exc, _KEY_TRANSPORT_LABEL) from None
     except PARSE_ERRORS as exc:
         raise malformed(where, f"key transport algorithm does not parse: {exc}") from exc
