@@ -153,7 +153,6 @@ class ProfileAgent:
         self.limits = limits or Limits()
         self._spooled: Region | None = None  # the content of a `send_stream` under way
         self._software = profile.engine.keys == "software"
-        self._crl_cache: dict[str, list[x509.CertificateRevocationList]] = {}
 
     def capabilities(self) -> Capabilities:
         return self._capabilities
@@ -398,16 +397,10 @@ class ProfileAgent:
                 lookup.close()
 
     def _directory_crls(self, lookup: Lookup) -> list[x509.CertificateRevocationList]:
-        """The CA entries' CRLs, fetched once per directory and kept while they are current
-        (until their next update), as a mail client keeps the CRLs it fetched."""
-        now = self.validation_time or datetime.now(UTC)
-        kept = self._crl_cache.get(lookup.url)
-        if kept is None or any(
-            c.next_update_utc is not None and c.next_update_utc < now for c in kept
-        ):
-            kept = lookup.all_crls()
-            self._crl_cache[lookup.url] = kept
-        return kept
+        """The CA entries' CRLs: the lookup keeps them between messages while they are
+        current, as a mail client keeps the CRLs it fetched (`directory.lookup`: by
+        connection, so that another server on the same address is asked again)."""
+        return lookup.all_crls()
 
     def _read(
         self,
