@@ -152,14 +152,11 @@ def output_folder(out: Path, option: str = "--out") -> Path:
     `option` when it is a file, cannot be created, or exists but this user cannot create
     files in it (a command must not run for minutes and then lose its results to a
     traceback)."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{option} {out}: exists and is not a directory")
+    check_output_folder(out, option)
     try:
         out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    except OSError as exc:  # made impossible since the check (a race), or a full disk
         raise UserError(f"{option} {out}: cannot create it ({exc.strerror or exc})") from None
-    if not os.access(out, os.W_OK | os.X_OK):  # read-only: its mode, or its file system
-        raise UserError(f"{option} {out}: cannot write into it (permission denied)")
     return out
 
 

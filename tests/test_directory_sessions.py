@@ -61,7 +61,7 @@ def test_a_second_lookup_asks_for_the_entry_only(pki: TestPKI, searches: list[st
             found = second.encryption_certificate(two.email)
             assert second._connection is connection  # the same connection, not a new bind
     assert found.certificate == two.certificate("encrypt")
-    assert [q for q in searches[asked:]] == [f"(&(objectClass=inetOrgPerson)(mail={two.email}))"]
+    assert searches[asked:] == [f"(&(objectClass=inetOrgPerson)(mail={two.email}))"]
 
 
 def test_a_server_replaced_on_its_port_is_asked_again(pki: TestPKI, searches: list[str]) -> None:

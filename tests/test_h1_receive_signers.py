@@ -7,7 +7,7 @@ required."""
 from __future__ import annotations
 
 import pytest
-from check_support import PKI, TRUST, signed_letter
+from check_support import AS_PRO02, TRUST, signed_letter
 
 from conformance.check import run_checks
 from conformance.fuzz.der_tree import Node
@@ -26,15 +26,8 @@ def _without_signers(root: Node) -> None:
 @pytest.mark.parametrize("require_signature", [False, True])
 def test_a_multipart_signed_without_signer_is_malformed(require_signature: bool) -> None:
     message = edit_cms(signed_letter(), _without_signers)
-    content, status = read_message(
-        message,
-        keys=[],
-        trust=[PKI.root],
-        crls=list(PKI.crls),
-        directory=None,
-        options=ReceiveOptions(require_signature=require_signature),
-        intermediates=[PKI.intermediate],
-    )
+    options = ReceiveOptions(require_signature=require_signature)
+    content, status = read_message(message, keys=[], **{**AS_PRO02, "options": options})  # type: ignore[arg-type]
     assert content is None
     first = status.errors[0]  # what the exit code says (a required signature's no-signature after)
     assert (first.code, first.message) == (
@@ -47,13 +40,5 @@ def test_a_multipart_signed_without_signer_is_malformed(require_signature: bool)
 
 
 def test_the_same_message_with_its_signer_is_read() -> None:
-    content, status = read_message(
-        signed_letter(),
-        keys=[],
-        trust=[PKI.root],
-        crls=list(PKI.crls),
-        directory=None,
-        options=ReceiveOptions(),
-        intermediates=[PKI.intermediate],
-    )
+    content, status = read_message(signed_letter(), keys=[], **AS_PRO02)  # type: ignore[arg-type]
     assert status.errors == [] and status.signature_valid is True and content is not None

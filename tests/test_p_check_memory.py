@@ -154,7 +154,7 @@ def test_a_large_envelope_is_decrypted_through_a_spool_with_the_same_findings(
     spooled = checked()
     assert given and all(isinstance(r, Region) for r in given)
     assert spooled.verdict().status == "conformant"
-    monkeypatch.setattr(layers, "_LIMITS", Limits(spool_above_bytes=1 << 40))  # as before
+    monkeypatch.setattr(layers, "RECEIVER_LIMITS", Limits(spool_above_bytes=1 << 40))  # as before
     given.clear()
     in_memory_peak = _peak(lambda: _context(message, identity=True))
     in_memory = checked()
@@ -189,7 +189,7 @@ def test_a_large_envelope_is_judged_in_the_same_words_spooled_or_not(
     message = _with_der(_sent("sign-encrypt", _letter(attachment)), change)
     identity = PKI.identities["pro02"].directory
     spooled = check_message(message, identity_dir=identity, **TRUST).report  # type: ignore[arg-type]
-    monkeypatch.setattr(layers, "_LIMITS", Limits(spool_above_bytes=1 << 40))
+    monkeypatch.setattr(layers, "RECEIVER_LIMITS", Limits(spool_above_bytes=1 << 40))
     in_memory = check_message(message, identity_dir=identity, **TRUST).report  # type: ignore[arg-type]
     assert spooled.verdict().status == "non-conformant"
     assert (spooled.to_json(), spooled.checks) == (in_memory.to_json(), in_memory.checks)

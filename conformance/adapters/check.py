@@ -28,7 +28,12 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import Evidence
 from conformance.agents.command import AdapterCall, CommandAgent
 from conformance.agents.factory import make_agent
-from conformance.agents.tools import ToolRun, ToolTimeout, run
+from conformance.agents.tools import (
+    DEFAULT_TIMEOUT,  # seconds per call, when neither the caller nor a profile says
+    ToolRun,
+    ToolTimeout,
+    run,
+)
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import FIRST_CONTACT
@@ -56,7 +61,6 @@ ADAPTER_ID = "adapter"
 # The counterparts: the suite's own reader and writer, and the openssl command line.
 READERS = ("reference", "openssl")
 USAGE_EXIT = 2  # argparse's, and the contract's, exit code for a usage error
-DEFAULT_TIMEOUT = 60.0  # seconds per call when neither the caller nor a profile says
 CONTRACT = "docs/agent-cli.md"
 
 

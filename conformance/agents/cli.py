@@ -29,6 +29,7 @@ from conformance.core.vocabulary import FUNCTIONS, Party, Role
 from conformance.directory.lookup import Address
 from conformance.errors import MissingComponent, UserError
 from conformance.profiles.loader import load_profile
+from conformance.profiles.schema import PROFILE_DRIVEN_ENGINES
 from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
 from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode, Status
 from conformance.token import TokenError
@@ -159,15 +160,16 @@ def _agent(
     """The profile's agent for one verb, closed however the verb ends. A key on a token
     (`party`'s key URIs) is for the built-in engine only: the others read the files."""
     loaded = load_profile(profile)
+    built_in = loaded.engine.type in PROFILE_DRIVEN_ENGINES
     for role, _ in party.key_uris if party is not None else ():
-        if loaded.engine.type not in ("builtin", "apicrypt-model"):
+        if not built_in:
             raise UserError(
                 f"{KEY_OPTIONS[role]}: {loaded.id} is not the built-in engine "
                 f"(engine {loaded.engine.type}): it takes its keys from the identity directory"
             )
     limits = None
     if max_message_bytes is not None:
-        if loaded.engine.type not in ("builtin", "apicrypt-model"):
+        if not built_in:
             raise UserError(
                 f"--max-message-bytes: {loaded.id} is not the built-in engine "
                 f"(engine {loaded.engine.type}): its own limits are what is measured"

@@ -15,7 +15,7 @@ from conformance.agents.profiled import ProfileAgent
 from conformance.agents.recipients import refusal
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Capabilities
-from conformance.profiles.schema import Profile
+from conformance.profiles.schema import PROFILE_DRIVEN_ENGINES, Profile
 from conformance.smime.options import Limits
 
 
@@ -80,7 +80,7 @@ def make_agent(
     an adapter is measured as it is, never given a check of the harness's."""
     engine = profile.engine
     caps = profile.capabilities()
-    if engine.type in ("builtin", "apicrypt-model"):
+    if engine.type in PROFILE_DRIVEN_ENGINES:
         return ProfileAgent(
             profile, rng=rng, validation_time=validation_time, policy=policy, limits=limits
         )

@@ -380,7 +380,9 @@ class ProfileAgent:
         try:
             crls = files.crls(request.crls)
             if lookup is not None and "crls" in fetches:
-                crls = self._directory_crls(lookup)  # the CA entries' instead of the files
+                # The CA entries' instead of the files: the lookup keeps them between
+                # messages while current, as a mail client keeps the CRLs it fetched.
+                crls = lookup.all_crls()
             reception = self._read(request, crls, lookup if "signers" in fetches else None)
             if lookup is not None:
                 reception.evidence.notes += [f"signer lookup: {f}" for f in lookup.failures]
@@ -395,12 +397,6 @@ class ProfileAgent:
         finally:
             if lookup is not None:
                 lookup.close()
-
-    def _directory_crls(self, lookup: Lookup) -> list[x509.CertificateRevocationList]:
-        """The CA entries' CRLs: the lookup keeps them between messages while they are
-        current, as a mail client keeps the CRLs it fetched (`directory.lookup`: by
-        connection, so that another server on the same address is asked again)."""
-        return lookup.all_crls()
 
     def _read(
         self,

@@ -45,6 +45,7 @@ from conformance.core.cms import (
     RecipientParts,
     SignedParts,
     SignerParts,
+    content_type,
     layer_name,
     parse,
     signing_time,
@@ -75,13 +76,6 @@ __all__ = [
 UNSUPPORTED = ErrorCode.UNSUPPORTED_ALGORITHM
 PKCS7_MIME = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 PKCS7_SIGNATURE = ("application/pkcs7-signature", "application/x-pkcs7-signature")
-
-
-# A CMS object over the receiver's `spool_above_bytes` that is an EnvelopedData is read as the
-# receiver reads a large message (smime.receive_spooled): its parts from its skeleton, its
-# encryptedContent left in a spool and decrypted chunk by chunk into another, so that
-# neither the ciphertext nor the plaintext is copied whole once more (an imaging report).
-_LIMITS = RECEIVER_LIMITS
 
 
 def _short(exc: object) -> str:
@@ -513,15 +507,24 @@ class LayerReader:
 
 
 def _parse(der: bytes, spooled: bool) -> tuple[ContentInfo, Region | None]:
-    """`core.cms.parse`; with `spooled`, a large EnvelopedData read as the receiver reads one
-    (`cms_read.read_content_info_spooled`: the same parts, but its encryptedContent, left in
-    a spool). What that reading does not take is read in memory, which words any fault."""
-    if not spooled or len(der) <= _LIMITS.spool_above_bytes:
+    """`core.cms.parse`; with `spooled`, an EnvelopedData over the receiver's
+    `spool_above_bytes` read as the receiver reads a large message (smime.receive_spooled,
+    `cms_read.read_content_info_spooled`: the same parts, but its encryptedContent left in a
+    spool, then decrypted chunk by chunk into another), so that neither the ciphertext nor
+    the plaintext is copied whole once more (an imaging report). What that reading does not
+    take is read in memory, which words any fault; another content type is read in memory
+    from the start."""
+    limits = RECEIVER_LIMITS
+    if (
+        not spooled
+        or len(der) <= limits.spool_above_bytes
+        or content_type(der) not in (oids.ENVELOPED_DATA, oids.AUTH_ENVELOPED_DATA)
+    ):
         return parse(der), None
     spool = Spool()
     try:
         spool.write(der)
-        where, budget, part_bytes = "", Budget(_LIMITS), _LIMITS.spool_part_bytes
+        where, budget, part_bytes = "", Budget(limits), limits.spool_part_bytes
         info, large = cms_read.read_content_info_spooled(
             spool.seal().whole(), where, budget, part_bytes
         )

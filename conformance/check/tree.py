@@ -59,8 +59,7 @@ class Node:
     def _span(self, body: bool = False) -> tuple[bytes, int, int]:
         """(the bytes read, where the entity or its body begins in them, where it ends)."""
         entity = self.entity
-        start = entity.offset + (entity.body_offset if body else 0)
-        return entity.source, start, entity.offset + self.size
+        return entity.source, entity.body_start if body else entity.offset, entity.end
 
     def view(self) -> memoryview:
         """The entity's bytes, not copied."""

@@ -289,6 +289,17 @@ def _escaped(text: str) -> str:
 # --- the entry point --------------------------------------------------------------------
 
 
+def content_type(der: bytes) -> str | None:
+    """The content type a ContentInfo declares, read from its first field alone (nothing
+    after it read); None when that does not read."""
+    try:
+        _, a, _ = element_header(der, 0, len(der))
+        tag, b, length = element_header(der, a, len(der))
+        return _dotted(der[b : b + length]) if tag == 0x06 and length is not None else None
+    except (CmsError, _Unhandled):
+        return None
+
+
 def parse(der: bytes) -> ContentInfo:
     """Read a ContentInfo: the fast walk, else asn1crypto, then its structure in full
     (`element_end`, every OBJECT IDENTIFIER bounded: neither reading opens what it hands

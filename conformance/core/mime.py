@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
@@ -1128,7 +1127,7 @@ def _base64_lines(data: bytes, start: int = 0, end: int | None = None) -> bytes 
     what the checked `base64.b64decode(..., validate=True)` gives. Decoded _SCAN bytes at a
     time (cut at a multiple of 4 characters), so that no copy of the whole body is made."""
     end = len(data) if end is None else end
-    out = io.BytesIO()
+    pieces: list[bytes] = []  # joined at the end (one piece, the usual body: not copied)
     size = 0  # base64 characters so far
     pad = -1  # where the first '=' is among them
     rest = last = b""
@@ -1143,14 +1142,14 @@ def _base64_lines(data: bytes, start: int = 0, end: int | None = None) -> bytes 
         whole = len(compact) - len(compact) % 4
         rest = compact[whole:]
         try:
-            out.write(pybase64.b64decode(compact[:whole], validate=True))
+            pieces.append(pybase64.b64decode(compact[:whole], validate=True))
         except (binascii.Error, ValueError):
             return None
     if size % 4:
         return None
     if pad != -1 and (pad < size - 2 or last != b"="):
         return None  # '=' only as the last one or two characters
-    return out.getvalue()
+    return b"".join(pieces)
 
 
 # --- canonical forms (RFC 8551 3.1.1), what signers and verifiers hash -----------------

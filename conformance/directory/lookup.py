@@ -175,7 +175,7 @@ class _Session:
     cas: list[x509.Certificate] | None = None
     crls: dict[bytes, x509.CertificateRevocationList | None] = field(default_factory=dict)
 
-    def kept(self) -> bool:
+    def recent(self) -> bool:
         return time.monotonic() - self.opened < KEPT_S
 
     def closed_by_server(self) -> bool:
@@ -214,7 +214,7 @@ atexit.register(close_idle)
 def _take(key: _Key) -> _Session | None:
     """An idle session there, still open and within KEPT_S, else None."""
     session = _IDLE.pop(key, None)
-    if session is not None and (not session.kept() or session.closed_by_server()):
+    if session is not None and (not session.recent() or session.closed_by_server()):
         session.unbind()
         return None
     return session
@@ -258,7 +258,7 @@ class Lookup:
             self._session = _take(self._key)
             self._reused = self._session is not None
 
-    def _kept(self) -> _Session:
+    def _keepings(self) -> _Session:
         """The session whose keepings (CAs, CRLs) this lookup reads; before the first
         search, when none was idle, an empty one (the search opens the connection, what
         it found is kept on that)."""
@@ -450,13 +450,13 @@ class Lookup:
     # --- certificate authorities ---
 
     def ca_certificates(self) -> list[x509.Certificate]:
-        session = self._kept()
+        session = self._keepings()
         if session.cas is None:
             entries = self._search(
                 f"ou={CA_UNIT},{self.address.base}", "(objectClass=pkiCA)", [CA_CERTIFICATE]
             )
             cas = [c for e in entries for c in _certificates(list(e.get(CA_CERTIFICATE, [])))]
-            self._kept().cas = cas  # the session the search ended on (replaced if it failed)
+            self._keepings().cas = cas  # the session the search ended on (replaced if it failed)
             return cas
         return session.cas
 
@@ -473,9 +473,9 @@ class Lookup:
     def crl(self, issuer: x509.Name) -> x509.CertificateRevocationList | None:
         """The CRL of `issuer`, from its CA entry (found by common name), signature checked."""
         key = issuer.public_bytes()
-        kept = self._kept().crls
-        crl = kept.get(key)
-        if key not in kept or (crl is not None and _past_next_update(crl)):
+        crls = self._keepings().crls
+        crl = crls.get(key)
+        if key not in crls or (crl is not None and _past_next_update(crl)):
             query = f"(&(objectClass=pkiCA)(cn={escape_filter_chars(common_name(issuer))}))"
             entries = self._search(
                 f"ou={CA_UNIT},{self.address.base}", query, [CA_CERTIFICATE, CRL]
@@ -494,7 +494,7 @@ class Lookup:
                         continue
                     if candidate.issuer == issuer and any(_signed_by(candidate, ca) for ca in cas):
                         found = candidate
-            self._kept().crls[key] = found
+            self._keepings().crls[key] = found
             return found
         return crl
 

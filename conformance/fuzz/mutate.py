@@ -263,7 +263,7 @@ def pkcs7_bodies(message: bytes) -> list[tuple[int, int, str]]:
         stack.extend(entity.children)
         if entity.is_multipart or not _PKCS7.search(entity.header):
             continue
-        start = entity.offset + entity.body_offset
+        start = entity.body_start
         found.append((start, entity.end, entity.transfer_encoding))
     return found
 

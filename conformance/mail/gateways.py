@@ -86,7 +86,7 @@ def _eol(data: bytes) -> bytes:
 
 def _header_block(entity: Entity) -> bytes:
     """The entity's header fields and the empty line after them, as sent."""
-    return entity.raw[: entity.body_offset]
+    return entity.source[entity.offset : entity.body_start]
 
 
 def _fields(block: bytes) -> tuple[list[bytes], bytes]:
@@ -202,7 +202,7 @@ def footer(message: bytes) -> bytes:
         body = _with_footer(entity)
         if body is None:
             continue
-        start = entity.offset + entity.body_offset
+        start = entity.body_start
         return _apply(message, [(start, entity.end, body)])
     return message
 
@@ -295,7 +295,7 @@ def rewrap_base64(message: bytes) -> bytes:
         encoded = base64.b64encode(data)
         lines = [encoded[i : i + BASE64_WIDTH] for i in range(0, len(encoded), BASE64_WIDTH)]
         ending = eol if entity.body.endswith(b"\n") else b""
-        start = entity.offset + entity.body_offset
+        start = entity.body_start
         edits.append((start, entity.end, eol.join(lines) + ending))
     return _apply(message, edits)
 
@@ -337,7 +337,7 @@ def _stripped(entity: Entity) -> bytes:
     if not kept:
         kept = list(range(len(children)))  # a filter never leaves a multipart empty
     body = entity.body
-    out = [entity.raw[: entity.body_offset], body[: spans[0][0]]]
+    out = [_header_block(entity), body[: spans[0][0]]]
     for position, index in enumerate(kept):
         if position:
             out.append(body[spans[index - 1][1] : spans[index][0]])  # its delimiter line

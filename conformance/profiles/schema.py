@@ -409,6 +409,11 @@ class Quirks(Section):
     )
 
 
+# The engines the suite plays from the profile itself (the others are real tools or a
+# vendor's adapter, measured as they are).
+PROFILE_DRIVEN_ENGINES = ("builtin", "apicrypt-model")
+
+
 class Engine(Section):
     """How the agent is realised."""
 

@@ -344,7 +344,7 @@ _OPAQUE = Bilingual("signed-data opaque, ", "opaque signed-data, ")
 
 def _start(entity: mime.Entity) -> int:
     """Where an entity's body starts in the bytes read."""
-    return entity.offset + entity.body_offset
+    return entity.body_start
 
 
 def _splice(message: bytes, start: int, end: int, new: bytes) -> bytes:
@@ -493,14 +493,13 @@ def _altered_content(ctx: _Context) -> Made:
 def _altered_content_swapped(ctx: _Context) -> Made:
     message = _signed_message(ctx)
     _, signed, _ = _multipart_signed(message)
-    start = signed.offset
     other = OTHER_LETTER if b"\r\n" in signed.raw else OTHER_LETTER.replace(b"\r\n", b"\n")
     return (
         Bilingual(
             "partie signée remplacée par une autre lettre, signature conservée",
             "signed part replaced by another letter, signature kept",
         ),
-        _splice(message, start, start + signed.size, other),
+        _splice(message, signed.offset, signed.end, other),
     )
 
 

@@ -33,7 +33,7 @@ from conformance.errors import UserError
 from conformance.functions import MESSAGE_FUNCTIONS, REQUIRED_SERVICES
 from conformance.matrix.cast import directories_of
 from conformance.paths import VECTORS_DIR, remove_listed
-from conformance.profiles.schema import Profile
+from conformance.profiles.schema import PROFILE_DRIVEN_ENGINES, Profile
 from conformance.scenarios import basic_scenario, build_entity, compare
 from conformance.vectors.common import seeded_rng, seeded_transport, shipped_cast, shipped_profiles
 
@@ -43,7 +43,6 @@ SENDER, RECIPIENT = "pro01", "pro02"
 DATE = "Tue, 15 Jul 2025 10:00:00 +0200"
 # Certificates and CRLs are judged at the message's date, so that the reading never ages.
 VALIDATION_TIME = datetime(2025, 7, 15, 8, 0, tzinfo=UTC)
-GOLDEN_ENGINES = ("builtin", "apicrypt-model")
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ class Golden:
 
 
 def golden_profiles() -> dict[str, Profile]:
-    return {k: p for k, p in shipped_profiles().items() if p.engine.type in GOLDEN_ENGINES}
+    return {k: p for k, p in shipped_profiles().items() if p.engine.type in PROFILE_DRIVEN_ENGINES}
 
 
 def _party(directory: Path, profile: Profile) -> Party:

@@ -11,7 +11,7 @@ from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
 from conformance.core import oids
 from conformance.core.bilingual import SEMICOLON, Bilingual
-from conformance.core.cms import SMIME_CONTENT_TYPES, layer_name
+from conformance.core.cms import SMIME_CONTENT_TYPES
 
 # RFC 5751 / 8551 3.5.3.2 names, and the RFC 3851 spellings still met in 2008.
 MICALG_RFC5751 = {
@@ -370,7 +370,7 @@ def protected(context: Context) -> Iterator[Outcome]:
             "no S/MIME layer: neither signed nor encrypted with S/MIME",
         )
         if layers:
-            names = ", ".join(sorted({layer_name(layer.content_type) for layer in layers}))
+            names = ", ".join(sorted({layer.name for layer in layers}))
             found += Bilingual(
                 f" (objet(s) CMS de type {names} seulement)",
                 f" (CMS object(s) of type {names} only)",
