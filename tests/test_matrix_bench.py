@@ -252,3 +252,9 @@ def test_per_kind_counts_a_cell_of_two_engines_for_both_and_alone_for_neither() 
         "            5.00 ms  ( 5.0 x /  2.5 x)     1 cells,     10 exchanges  "
         "(no other real engine in the cell)",
     ]
+
+
+def test_run_line_gives_each_run_with_the_speed_of_the_machine_then() -> None:
+    run = bench.TimedRun(code=0, wall=61.25, cpu=100.0, spent={("daemons", "gpgsm"): 10.0})
+    line = bench.run_line(2, run, 20_000, 2.134)
+    assert line == "run 2:  61.2 s, 5.00 / 5.50 ms, make bench 2.13 ms"

@@ -470,6 +470,16 @@ def _bytecode_note() -> None:
 DRIFT_LIMIT = 0.10
 
 
+def run_line(n: int, run: TimedRun, exchanges: int, speed_ms: float) -> str:
+    """One of the repeated runs: wall, CPU per exchange without and with the GnuPG daemons,
+    and the machine's speed then (make bench's exchange just before it)."""
+    per = 1000 / max(exchanges, 1)
+    return (
+        f"run {n}: {run.wall:5.1f} s, {run.cpu * per:.2f} / "
+        f"{(run.cpu + run.of('daemons')) * per:.2f} ms, make bench {speed_ms:.2f} ms"
+    )
+
+
 def drift_line(before: float, after: float) -> str:
     """make bench's SoftHSM exchange again after the runs: this machine's speed has moved
     by more than half within an hour, and a run compares only with runs of the same speed."""
@@ -495,7 +505,13 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     totals: dict[str, float] = defaultdict(float)
     runs: list[tuple[TimedRun, Results]] = []
     with tempfile.TemporaryDirectory(prefix="osm-bench-") as tmp:
+        # make bench's exchange just before each run (the first: the one above): the runs
+        # compare with one another only at the same speed of the machine
+        speeds = [token if token is not None else software]
         for n in range(repeat):
+            if n:
+                again = _exchange_ms(bench_seconds)
+                speeds.append(again[1] if again[1] is not None else again[0])
             out = Path(tmp) / f"m{n}"
             timed = _timed_run(["run", *selection, "--jobs", str(jobs), "--out", str(out)])
             written = _results(out, timed.code)
@@ -532,15 +548,15 @@ def pinned(jobs: int, bench_seconds: float = 3.0, repeat: int = 1) -> int:
     same = _verdicts(alone)
     same_verdicts = same == _verdicts(results)
     if repeat > 1:
-        print(f"  {repeat} runs (wall, CPU per exchange without / with the GnuPG daemons):")
-        for n, (run, written) in enumerate(runs, 1):
-            ex = max(_exchanges(written), 1)
-            median = " (median: split below)" if run is timed else ""
+        keys = "SoftHSM" if token is not None else "software"
+        print(
+            f"  {repeat} runs (wall, CPU per exchange without / with the GnuPG daemons; make "
+            f"bench's exchange just before, keys on {keys}):"
+        )
+        for n, ((run, written), speed) in enumerate(zip(runs, speeds, strict=True), 1):
             differ = "" if _verdicts(written) == same else ", verdicts DIFFERENT"
-            print(
-                f"    run {n}: {run.wall:5.1f} s, {run.cpu / ex * 1000:.2f} / "
-                f"{(run.cpu + run.of('daemons')) / ex * 1000:.2f} ms{differ}{median}"
-            )
+            median = " (median: split below)" if run is timed else ""
+            print("    " + run_line(n, run, _exchanges(written), speed) + differ + median)
     print(f"  wall time {timed.wall:.1f} s, {exchanges} exchanges")
     for line in _cpu_lines(timed, results):
         print("  " + line)
