@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
@@ -117,14 +117,22 @@ def read_document(path: Path) -> tuple[Document | None, list[Problem]]:
 
 
 def validate(
-    model: type[M], data: Any, origins: Mapping[Loc, Origin], fallback: Path
+    model: type[M],
+    data: Any,
+    origins: Mapping[Loc, Origin],
+    fallback: Path,
+    keep: Callable[[ErrorDetails, Loc], bool] | None = None,
 ) -> tuple[M | None, list[Problem]]:
-    """Validate data against a model; each error is placed at its file and line."""
+    """Validate data against a model; each error is placed at its file and line (only
+    those `keep` keeps, given pydantic's error and its place)."""
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
+        described = zip(exc.errors(), describe_errors(model, exc), strict=True)
         problems = [
-            place(origins, loc, message, fallback) for loc, message in describe_errors(model, exc)
+            place(origins, loc, message, fallback)
+            for error, (loc, message) in described
+            if keep is None or keep(error, loc)
         ]
         return None, problems
 
@@ -526,17 +534,11 @@ def _load_one(
 def _unresolved_problems(doc: Document) -> list[Problem]:
     """What the file's own values break when its `extends` cannot be resolved (said
     already): all but a field missing, which the base might have given."""
-    try:
-        Profile.model_validate(doc.data)
-        return []
-    except ValidationError as exc:
-        described = zip(exc.errors(), describe_errors(Profile, exc), strict=True)
-        origins = doc.origins()
-        return [
-            place(origins, loc, message, doc.path)
-            for error, (loc, message) in described
-            if loc[:1] != ("extends",) and (error["type"] != "missing" or loc == ("id",))
-        ]
+
+    def own(error: ErrorDetails, loc: Loc) -> bool:
+        return loc[:1] != ("extends",) and (error["type"] != "missing" or loc == ("id",))
+
+    return validate(Profile, doc.data, doc.origins(), doc.path, keep=own)[1]
 
 
 def valid_id(value: str | None) -> bool:
