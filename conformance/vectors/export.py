@@ -182,7 +182,7 @@ def _answered_line(path: Path, columns: Sequence[str]) -> int | None:
     """The first line of a record that is not as the export wrote it (None: no such file, or
     a template as written: its header, then each line a file name and empty columns).
     Anything else counts as the tester's: answers, a spreadsheet's `;` separators or its
-    Latin-1, a line added."""
+    Latin-1, another header (a line added in the template's shape holds no answer)."""
     if not path.is_file():
         return None
     empty = _blank("", columns)
