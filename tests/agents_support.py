@@ -11,8 +11,10 @@ and known facts"), which their profiles leave open (null accept lists).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from conformance.agents.pkijs import modules_dir
+from conformance.cli import main
 from conformance.core.vocabulary import Function
 from conformance.functions import OPERATION, REQUIRED_SERVICES
 from conformance.matrix.cast import Cast, directories_of
@@ -223,6 +226,32 @@ def software_keys() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OSM_CONFORMANCE_TOKEN", "software")
         yield
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What an `agent` command run in process gave: exit code, standard output and error."""
+
+    code: int
+    stdout: bytes
+    stderr: str
+
+
+def run_agent(*args: str, stdin: bytes = b"") -> Ran:
+    """`osm-conformance agent ARGS` in this process, `stdin` its input (faster than a
+    subprocess); argparse's usage errors and --help give their exit code, not SystemExit."""
+    out, err = io.BytesIO(), io.StringIO()
+    stdout = io.TextIOWrapper(out)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        patch.setattr(sys, "stdout", stdout)
+        patch.setattr(sys, "stderr", err)
+        try:
+            code = main(["agent", *args])
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        stdout.flush()
+    return Ran(code, out.getvalue(), err.getvalue())
 
 
 def make_cast(profiles: dict[str, Profile], workdir: Path) -> Cast:

@@ -1,17 +1,24 @@
-"""Test support for the validator: a letter signed by an identity of the test PKI."""
+"""Test support for the validator: a letter signed by an identity of the test PKI, and the
+helpers the tests of hostile messages share (check, edit, read the CMS object)."""
 
 from __future__ import annotations
 
+import base64
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from asn1crypto import cms
 from cryptography import x509
 
+from conformance.check import CheckReport, run_checks
+from conformance.check.model import Check
+from conformance.fuzz.mutate import pkcs7_bodies
 from conformance.paths import PKI_DIR, REPO_DIR
 from conformance.pki.model import load_pki
 from conformance.smime.compose import Headers, build_message
 from conformance.smime.options import ReceiveOptions, SendOptions
+from conformance.status import ErrorCode, Status
 from conformance.token.software import SoftwareKey
 
 PKI = load_pki()
@@ -27,6 +34,9 @@ TRUST = {
     "trust": [PKI_DIR / "ca" / "root.pem"],
     "crls": [PKI_DIR / "ca" / "root.crl.pem", PKI_DIR / "ca" / "intermediate.crl.pem"],
 }
+# An OID whose third arc is 14,707 bits long, past what the reader reads, and how it is named.
+HUGE = b"\x2a" + b"\xff" * 2100 + b"\x7f"  # 1.2.<an arc of 14 707 bits>
+SHOWN = f"1.2.[...] ({len(HUGE)} octets)"
 
 
 def signed_letter(
@@ -64,3 +74,42 @@ AS_PRO02 = {
     "options": ReceiveOptions(),
     "intermediates": [PKI.intermediate],
 }
+
+
+def checked(message: bytes, identity: str | None = None) -> CheckReport:
+    """`check`'s report on `message` with `TRUST`, as `identity` of the test PKI (its keys
+    open an encrypted message) when one is named."""
+    identity_dir = None if identity is None else PKI_DIR / "identities" / identity
+    return run_checks(message, identity_dir=identity_dir, trust=TRUST["trust"], crls=TRUST["crls"])
+
+
+def failures(report: CheckReport, rule_id: str) -> list[Check]:
+    """The checks of `rule_id` that did not succeed."""
+    return [c for c in report.by_id(rule_id) if c.status != "SUCCESS"]
+
+
+def errors_of(status: Status) -> list[tuple[ErrorCode, str]]:
+    """A receiver's errors as (code, message) pairs, to compare whole."""
+    return [(e.code, e.message) for e in status.errors]
+
+
+def edit_signed(old: bytes, new: bytes) -> bytes:
+    """`SIGNED` with the first `old` replaced by `new` (which must be there)."""
+    assert old in SIGNED
+    return SIGNED.replace(old, new, 1)
+
+
+def cms_der(message: bytes) -> bytes:
+    """The DER of the message's (first) PKCS#7 part."""
+    start, end, _ = pkcs7_bodies(message)[0]
+    return base64.b64decode(b"".join(message[start:end].split()))
+
+
+def data_part(content: bytes) -> bytes:
+    """An application/pkcs7-mime part holding a CMS Data object: no key needed to read it."""
+    der = cms.ContentInfo({"content_type": "data", "content": content}).dump()
+    return (
+        b"Content-Type: application/pkcs7-mime; smime-type=data; name=smime.p7m\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(der).replace(b"\n", b"\r\n")
+    )

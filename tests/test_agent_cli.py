@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import io
 import json
 import os
 import shutil
@@ -19,16 +18,14 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from agents_support import REPO, make_cast, software_keys
+from agents_support import REPO, Ran, make_cast, run_agent, software_keys
 
 from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.command import CommandAgent
 from conformance.agents.factory import make_agent
-from conformance.cli import main
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
 from conformance.matrix.cast import Cast, exported_pki
 from conformance.matrix.exchange import HarnessError, Observation, Seat, exchange
@@ -163,17 +160,10 @@ def cli(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     )
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: bytes
-    stderr: str
-
-
 class Pki:
-    """Three users of the exported PKI and the agent command line, run in process."""
+    """Three users of the exported PKI, and the agent command line run in process for them."""
 
-    def __init__(self, export: Path, patch: pytest.MonkeyPatch) -> None:
+    def __init__(self, export: Path) -> None:
         ids = [i.id for i in load_pki().valid_identities()]
         self.sender, self.me, self.other = (export / "identities" / i for i in ids[:3])
         ca = export / "ca"
@@ -185,24 +175,9 @@ class Pki:
             "--crl",
             str(ca / "intermediate.crl.pem"),
         ]
-        self.patch = patch
-
-    def agent(self, *args: str, stdin: bytes = b"") -> Ran:
-        out, err = io.BytesIO(), io.StringIO()
-        stdout = io.TextIOWrapper(out)
-        with self.patch.context() as patch:
-            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-            patch.setattr(sys, "stdout", stdout)
-            patch.setattr(sys, "stderr", err)
-            try:
-                code = main(["agent", *args])
-            except SystemExit as exc:  # argparse's usage errors
-                code = int(exc.code or 0)
-            stdout.flush()
-        return Ran(code, out.getvalue(), err.getvalue())
 
     def send(self, profile: str, function: str, to: Path) -> bytes:
-        ran = self.agent(
+        ran = run_agent(
             profile,
             "send",
             "--function",
@@ -219,7 +194,7 @@ class Pki:
         return ran.stdout
 
     def receive(self, profile: str, message: bytes, me: Path, status: Path) -> tuple[Ran, Status]:
-        ran = self.agent(
+        ran = run_agent(
             profile,
             "receive",
             "--identity",
@@ -235,8 +210,8 @@ class Pki:
 
 
 @pytest.fixture
-def pki(export: Path, software_keys: None, monkeypatch: pytest.MonkeyPatch) -> Pki:
-    return Pki(export, monkeypatch)
+def pki(export: Path, software_keys: None) -> Pki:
+    return Pki(export)
 
 
 def test_the_installed_command_sends_and_receives(pki: Pki, tmp_path: Path) -> None:
@@ -343,7 +318,7 @@ def test_a_message_over_the_configured_limit_is_too_large_17(pki: Pki, tmp_path:
     common = ["reference", "receive", "--identity", str(pki.me), *pki.trust]
     status_file = tmp_path / "s.json"
     limit = str(len(message) - 1)
-    ran = pki.agent(*common, "--max-message-bytes", limit, "--status-out", str(status_file),
+    ran = run_agent(*common, "--max-message-bytes", limit, "--status-out", str(status_file),
                     stdin=message)  # fmt: skip
     status = Status.from_json(json.loads(status_file.read_text()))
     assert ran.code == EXIT_CODES[ErrorCode.TOO_LARGE] == 17 and ran.stdout == b""
@@ -352,19 +327,19 @@ def test_a_message_over_the_configured_limit_is_too_large_17(pki: Pki, tmp_path:
     assert f"more than {limit} bytes, over the limit of {limit}" in status.errors[0].message
     assert "too-large" in ran.stderr
     # The control: at exactly its size the same message is read; a size takes units.
-    assert pki.agent(*common, "--max-message-bytes", str(len(message)), stdin=message).code == 0
-    assert pki.agent(*common, "--max-message-bytes", "1K", stdin=message).code == 17
-    bad = pki.agent(*common, "--max-message-bytes", "lots", stdin=message)
+    assert run_agent(*common, "--max-message-bytes", str(len(message)), stdin=message).code == 0
+    assert run_agent(*common, "--max-message-bytes", "1K", stdin=message).code == 17
+    bad = run_agent(*common, "--max-message-bytes", "lots", stdin=message)
     assert bad.code == 2 and "'lots' is not a size" in bad.stderr
     # A real engine is measured with its own limits: the option is refused for it.
-    other = pki.agent("openssl", *common[1:], "--max-message-bytes", "1K", stdin=message)
+    other = run_agent("openssl", *common[1:], "--max-message-bytes", "1K", stdin=message)
     assert other.code != 0 and "not the built-in engine" in other.stderr
 
 
 def test_unsupported_function_is_15(pki: Pki) -> None:
     lacking = [p for p in load_profiles().values() if "hprim-net" not in p.capabilities().send]
     assert lacking, "a shipped profile lacks HPRIM-Net (Apicrypt does not speak it)"
-    ran = pki.agent(
+    ran = run_agent(
         lacking[0].id,
         "send",
         "--function",
@@ -382,14 +357,14 @@ def test_unsupported_function_is_15(pki: Pki) -> None:
 def test_missing_files_are_2_with_a_clear_message(pki: Pki, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "root.pem"
     runs = {
-        "trust file": pki.agent(
+        "trust file": run_agent(
             "smm", "receive", "--identity", str(pki.me), "--trust", str(missing)
         ),
-        "identity": pki.agent(
+        "identity": run_agent(
             "smm", "receive", "--identity", str(tmp_path / "nobody"), "--trust", str(missing)
         ),
-        "no --identity": pki.agent("smm", "receive"),
-        "no --from": pki.agent("smm", "send", "--function", "sign"),
+        "no --identity": run_agent("smm", "receive"),
+        "no --from": run_agent("smm", "send", "--function", "sign"),
     }
     for what, ran in runs.items():
         assert ran.code == 2, (what, ran.stderr)
@@ -540,12 +515,12 @@ def test_bad_trust_crl_date_and_status_out_are_usage_errors(pki: Pki, tmp_path: 
     text.write_text("not a certificate")
     receive = ["reference", "receive", "--identity", str(pki.me)]
     runs = {
-        "trust": pki.agent(*receive, "--trust", str(text)),
-        "crl": pki.agent(*receive, *pki.trust[:2], "--crl", str(text)),
-        "status-out": pki.agent(
+        "trust": run_agent(*receive, "--trust", str(text)),
+        "crl": run_agent(*receive, *pki.trust[:2], "--crl", str(text)),
+        "status-out": run_agent(
             *receive, *pki.trust, "--status-out", str(tmp_path / "no" / "s.json"), stdin=ENTITY
         ),
-        "date": pki.agent(
+        "date": run_agent(
             "reference", "send", "--function", "sign", "--from", str(pki.sender),
             "--date", "yesterday", stdin=ENTITY,
         ),
@@ -574,6 +549,6 @@ def test_a_header_option_the_message_cannot_carry_is_a_usage_error(
     """The caller's mistake (exit 2, the option named), not the product declining the
     function (15, unsupported-function)."""
     send = ["reference", "send", "--function", "sign", "--from", str(pki.sender)]
-    ran = pki.agent(*send, option, value, stdin=ENTITY)
+    ran = run_agent(*send, option, value, stdin=ENTITY)
     assert (ran.code, ran.stdout) == (2, b""), ran.stderr
     assert f"{option} {value!r}: {said}" in ran.stderr

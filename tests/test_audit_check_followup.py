@@ -3,15 +3,14 @@ recipient's identity, the reader's bounds, and usage errors for arguments it can
 
 from __future__ import annotations
 
-import base64
 import random
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from asn1crypto import cms
+from check_support import HEADER, checked, data_part
 
-from conformance.check import CheckReport, run_checks
+from conformance.check import CheckReport
 from conformance.check.render import catalogue_markdown
 from conformance.check.tree import MAX_DEPTH, MAX_PARTS
 from conformance.cli import main
@@ -22,14 +21,6 @@ from conformance.smime.options import SendOptions
 
 ENCRYPTED = REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml"
 IDENTITIES = PKI_DIR / "identities"
-TRUST = {
-    "trust": [PKI_DIR / "ca" / "root.pem"],
-    "crls": [PKI_DIR / "ca" / "root.crl.pem", PKI_DIR / "ca" / "intermediate.crl.pem"],
-}
-HEADER = (
-    b"From: a@b.example\r\nTo: c@d.example\r\nDate: Tue, 15 Jul 2025 10:00:00 +0200\r\n"
-    b"Message-ID: <x@y.example>\r\nSubject: t\r\nMIME-Version: 1.0\r\n"
-)
 TEXT = b"Content-Type: text/plain\r\n\r\np\r\n"
 
 
@@ -76,7 +67,7 @@ def test_a_revoked_recipient_certificate_is_an_error_not_unchecked() -> None:
         headers,
         rng=random.Random(1).randbytes,
     )
-    report = run_checks(message, identity_dir=IDENTITIES / "defect-revoked", **TRUST)  # type: ignore[arg-type]
+    report = checked(message, "defect-revoked")
     (check,) = report.by_id("CERT-003")
     assert check.status == "ERROR"
     assert "revoked on" in check.found
@@ -91,16 +82,6 @@ def test_the_reader_bounds_are_in_the_rule_reference() -> None:
     (line,) = [x for x in doc.splitlines() if x.startswith("| MIME-004 |")]
     assert f"deeper than {MAX_DEPTH} levels" in line
     assert f"more than {MAX_PARTS} parts" in line
-
-
-def _data_part(content: bytes) -> bytes:
-    """An application/pkcs7-mime part holding a CMS Data object: no key needed to read it."""
-    der = cms.ContentInfo({"content_type": "data", "content": content}).dump()
-    return (
-        b"Content-Type: application/pkcs7-mime; smime-type=data; name=smime.p7m\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n"
-        + base64.encodebytes(der).replace(b"\n", b"\r\n")
-    )
 
 
 def _multipart(parts: list[bytes], boundary: bytes) -> bytes:
@@ -119,10 +100,10 @@ def _multipart(parts: list[bytes], boundary: bytes) -> bytes:
 def test_a_cms_content_past_the_nesting_limit_is_not_conformant() -> None:
     """Before: the content of a CMS object at the deepest level was silently skipped and the
     message called conformant."""
-    entity = _data_part(TEXT)
+    entity = data_part(TEXT)
     for level in range(MAX_DEPTH):
         entity = _multipart([entity], f"b{level}".encode())
-    report = run_checks(HEADER + entity, **TRUST)  # type: ignore[arg-type]
+    report = checked(HEADER + entity)
     deepest = ".".join(["1"] * (MAX_DEPTH + 1))
     assert (deepest, "ERROR") in _statuses(report, "MIME-004")
     assert report.verdict().exit_code == 1
@@ -132,8 +113,8 @@ def test_the_part_limit_counts_the_contents_of_cms_objects() -> None:
     """Before: the message and its CMS contents each had MAX_PARTS parts of their own."""
     half = MAX_PARTS * 3 // 4
     inner = _multipart([TEXT] * half, b"I")
-    message = HEADER + _multipart([TEXT] * half + [_data_part(inner)], b"B")
-    report = run_checks(message, **TRUST)  # type: ignore[arg-type]
+    message = HEADER + _multipart([TEXT] * half + [data_part(inner)], b"B")
+    report = checked(message)
     assert (f"1.{half + 1}.1", "ERROR") in _statuses(report, "MIME-004")
     assert report.verdict().exit_code == 1
 

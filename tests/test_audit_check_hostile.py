@@ -12,27 +12,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from check_support import HEADER, SIGNED, TRUST
+from check_support import HEADER, SIGNED, checked, cms_der, edit_signed, failures
 
-from conformance.check import CheckReport, run_checks
-from conformance.check.model import Check
 from conformance.cli import main
 from conformance.paths import REPO_DIR
 
 ENCRYPTED = REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml"
-
-
-def _check(message: bytes) -> CheckReport:
-    return run_checks(message, **TRUST)  # type: ignore[arg-type]
-
-
-def _failed(report: CheckReport, rule_id: str) -> list[Check]:
-    return [c for c in report.by_id(rule_id) if c.status != "SUCCESS"]
-
-
-def _edit(old: bytes, new: bytes) -> bytes:
-    assert old in SIGNED
-    return SIGNED.replace(old, new, 1)
 
 
 def _signature(der: bytes) -> bytes:
@@ -42,14 +27,8 @@ def _signature(der: bytes) -> bytes:
     return SIGNED[:start] + base64.encodebytes(der).replace(b"\n", b"\r\n") + SIGNED[end:]
 
 
-def _signature_der() -> bytes:
-    start = SIGNED.index(b"MIIOFQ")
-    end = SIGNED.index(b"------=_smime", start)
-    return base64.b64decode(b"".join(SIGNED[start:end].split()))
-
-
 def test_the_reference_message_is_conformant() -> None:
-    report = _check(SIGNED)
+    report = checked(SIGNED)
     assert report.errors == []
     assert [c.status for c in report.by_id("HDR-010")] == ["SUCCESS"] * 3
 
@@ -60,8 +39,8 @@ def test_the_reference_message_is_conformant() -> None:
 def test_a_header_line_without_colon_is_an_error_named_with_its_line() -> None:
     """The Subject line lost its colon: the header ends there for the reader, so the
     multipart/signed is never seen; the report names the line, not only the fields lost."""
-    report = _check(_edit(b"Subject: Compte", b"Subject Compte"))
-    [broken] = _failed(report, "HDR-010")
+    report = checked(edit_signed(b"Subject: Compte", b"Subject Compte"))
+    [broken] = failures(report, "HDR-010")
     assert (broken.status, broken.part) == ("ERROR", "1")
     assert "header line 5 is not a field ('Subject Compte rendu de consultation')" in broken.found
     assert broken.found_fr is not None and "ligne d'en-tête 5" in broken.found_fr
@@ -69,9 +48,9 @@ def test_a_header_line_without_colon_is_an_error_named_with_its_line() -> None:
 
 def test_fields_cut_off_by_a_broken_line_are_not_conformant() -> None:
     message = HEADER + b"not a header line\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
-    report = _check(message)
+    report = checked(message)
     assert report.verdict().status == "non-conformant"
-    assert [c.part for c in _failed(report, "HDR-010")] == ["1"]
+    assert [c.part for c in failures(report, "HDR-010")] == ["1"]
 
 
 def test_body_parts_whose_first_line_is_no_field_are_named() -> None:
@@ -80,15 +59,15 @@ def test_body_parts_whose_first_line_is_no_field_are_named() -> None:
         b"--B\r\nhello, no header here\r\n"
         b"--B\r\nContent-Type: text/plain\r\nnot a field\r\n\r\nx\r\n--B--\r\n"
     )
-    found = {c.part: c.found for c in _failed(_check(message), "HDR-010")}
+    found = {c.part: c.found for c in failures(checked(message), "HDR-010")}
     assert set(found) == {"1.1", "1.2"}
     assert found["1.1"].startswith("the first line is not a header field ('hello, no header")
     assert found["1.2"].startswith("header line 2 is not a field ('not a field')")
 
 
 def test_control_octets_of_a_header_line_are_escaped_not_echoed() -> None:
-    report = _check(_edit(b"Subject: Compte", b"Subject: Com\x00pte\xe9"))
-    [bad] = _failed(report, "HDR-006")
+    report = checked(edit_signed(b"Subject: Compte", b"Subject: Com\x00pte\xe9"))
+    [bad] = failures(report, "HDR-006")
     assert "\x00" not in bad.found
     assert "Com\\x00pte\\xe9" in bad.found
 
@@ -99,10 +78,10 @@ def test_control_octets_of_a_header_line_are_escaped_not_echoed() -> None:
 def test_a_second_content_type_is_an_error() -> None:
     """Readers differ on which Content-Type applies: here text/plain for the validator,
     multipart/signed for a reader taking the last one. Not conformant, whichever is right."""
-    report = _check(
-        _edit(b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n")
+    report = checked(
+        edit_signed(b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n")
     )
-    [twice] = _failed(report, "MIME-003")
+    [twice] = failures(report, "MIME-003")
     assert (twice.status, twice.part) == ("ERROR", "1")
     assert twice.found.startswith("2 Content-Type fields")
 
@@ -112,7 +91,7 @@ def test_a_second_transfer_encoding_is_an_error() -> None:
         b"Content-Type: text/plain\r\nContent-Transfer-Encoding: 7bit\r\n"
         b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8=\r\n"
     )
-    [twice] = _failed(_check(message), "MIME-005")
+    [twice] = failures(checked(message), "MIME-005")
     assert (twice.status, twice.part) == ("ERROR", "1")
     assert twice.found.startswith("2 Content-Transfer-Encoding fields")
 
@@ -121,18 +100,18 @@ def test_a_second_transfer_encoding_is_an_error() -> None:
 
 
 def test_octets_after_the_cms_object_are_an_error() -> None:
-    report = _check(_signature(_signature_der() + b"\x00\x00garbage"))
-    [trailing] = _failed(report, "CMS-001")
+    report = checked(_signature(cms_der(SIGNED) + b"\x00\x00garbage"))
+    [trailing] = failures(report, "CMS-001")
     assert (trailing.status, trailing.part) == ("ERROR", "1.2")
     assert trailing.found == "signed-data followed by 9 octet(s) outside the CMS object"
     assert [c.status for c in report.by_id("CMS-009")] == ["SUCCESS"]  # still read in full
 
 
 def test_an_indefinite_length_cms_object_has_nothing_after_it() -> None:
-    der = _signature_der()
+    der = cms_der(SIGNED)
     assert der[:2] == b"\x30\x82"
     ber = b"\x30\x80" + der[4:] + b"\x00\x00"  # BER, as NSS and gpgsm write it
-    assert _failed(_check(_signature(ber)), "CMS-001") == []
+    assert failures(checked(_signature(ber)), "CMS-001") == []
 
 
 # --- the command line: what is the tester's setup is a usage error --------------------
@@ -184,7 +163,7 @@ def test_a_message_given_as_a_stream_is_read(
 def test_the_chain_finding_is_written_in_french_too() -> None:
     """docs/check-rules.md: --lang fr translates what a rule found; CERT-001 gave the path
     validator's English sentence only."""
-    [chain] = _check(SIGNED).by_id("CERT-001")
+    [chain] = checked(SIGNED).by_id("CERT-001")
     assert chain.status == "SUCCESS"
     assert chain.found_fr is not None
     assert chain.found_fr.endswith("chemin valide jusqu'à une ancre de confiance")

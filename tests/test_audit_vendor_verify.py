@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from agents_support import software_keys
 
 from conformance.agents import identity_files as files
 from conformance.cli import main
@@ -20,7 +21,9 @@ from conformance.errors import UserError
 from conformance.vectors.common import shipped_cast
 from conformance.vectors.verify import verify_messages
 
-os.environ.setdefault("OSM_CONFORMANCE_TOKEN", "software")
+# Keys in software for this module's tests and fixtures only.
+pytestmark = pytest.mark.usefixtures("software_keys")
+__all__ = ["software_keys"]
 
 PRODUCT = "docteur-net-cps"
 RECIPIENT = "pro10"

@@ -6,12 +6,12 @@ its tag cannot be, and the help and docs saying what the code does."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from agents_support import software_keys
 
 from conformance.cli import main
 from conformance.core.vocabulary import FUNCTIONS
@@ -21,7 +21,9 @@ from conformance.results import load_results
 from conformance.vectors.export import export_vectors
 from conformance.vectors.manual import import_record
 
-os.environ.setdefault("OSM_CONFORMANCE_TOKEN", "software")
+# Keys in software for this module's tests and fixtures only (its exports and verifications).
+pytestmark = pytest.mark.usefixtures("software_keys")
+__all__ = ["software_keys"]
 
 PRODUCT = "smm"
 SIGN = "messages/reference/sign.eml"

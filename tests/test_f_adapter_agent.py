@@ -10,16 +10,16 @@ decrypting alike. The example profile declares what the example adapters send.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from agents_support import run_agent
 
 from conformance.adapters.check import AdapterReport, CheckSettings, Target, check_adapter
 from conformance.cli import main
@@ -157,28 +157,6 @@ def test_the_example_profile_declares_what_its_adapters_send(
 # --- agent -------------------------------------------------------------------------------
 
 
-@dataclass
-class Ran:
-    code: int
-    stdout: bytes
-    stderr: str
-
-
-def agent(patch: pytest.MonkeyPatch, *args: str, stdin: bytes = ENTITY) -> Ran:
-    out, err = io.BytesIO(), io.StringIO()
-    stdout = io.TextIOWrapper(out)
-    with patch.context() as p:
-        p.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-        p.setattr(sys, "stdout", stdout)
-        p.setattr(sys, "stderr", err)
-        try:
-            code = main(["agent", *args])
-        except SystemExit as exc:  # argparse's usage errors, --help
-            code = int(exc.code or 0)
-        stdout.flush()
-    return Ran(code, out.getvalue(), err.getvalue())
-
-
 def _send(export: Path, *more: str) -> list[str]:
     sender = export / "identities" / "pro01"
     return ["reference", "send", "--function", "sign", "--from", str(sender), *more]
@@ -189,31 +167,27 @@ def _receive(export: Path, identity: Path | None = None) -> list[str]:
     return ["reference", "receive", "--identity", str(me), "--trust", str(export / "ca/root.pem")]
 
 
-def test_agent_help_lists_the_usage_error_exit_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    ran = agent(monkeypatch, "--help")
+def test_agent_help_lists_the_usage_error_exit_code() -> None:
+    ran = run_agent("--help", stdin=ENTITY)
     text = ran.stdout.decode()
     assert ran.code == 0 and "0 done; 2 usage error (nothing done); 10 no-signature" in text
 
 
 @pytest.mark.parametrize("option", ["--sign-key", "--decrypt-key"])
-def test_a_key_that_is_no_pkcs11_uri_is_a_usage_error(
-    export: Path, monkeypatch: pytest.MonkeyPatch, option: str
-) -> None:
+def test_a_key_that_is_no_pkcs11_uri_is_a_usage_error(export: Path, option: str) -> None:
     """Not `internal: /cwd/notauri: not an identity directory` (exit 70)."""
     verb = _send(export) if option == "--sign-key" else _receive(export)
-    ran = agent(monkeypatch, *verb, option, "notauri")
+    ran = run_agent(*verb, option, "notauri", stdin=ENTITY)
     assert (ran.code, ran.stdout) == (2, b""), ran.stderr
     assert f"{option}: 'notauri' is not a PKCS#11 URI" in ran.stderr
     assert "identity directory" not in ran.stderr
 
 
 @pytest.mark.parametrize("option", ["--sign-key", "--decrypt-key"])
-def test_a_token_key_for_another_engine_is_a_usage_error(
-    export: Path, monkeypatch: pytest.MonkeyPatch, option: str
-) -> None:
+def test_a_token_key_for_another_engine_is_a_usage_error(export: Path, option: str) -> None:
     """openssl reads the identity directory's key: a token key it would silently ignore."""
     verb = _send(export) if option == "--sign-key" else _receive(export)
-    ran = agent(monkeypatch, "openssl", *verb[1:], option, NO_TOKEN)
+    ran = run_agent("openssl", *verb[1:], option, NO_TOKEN, stdin=ENTITY)
     assert (ran.code, ran.stdout) == (2, b""), ran.stderr
     assert f"{option}: openssl is not the built-in engine" in ran.stderr
 
@@ -221,7 +195,7 @@ def test_a_token_key_for_another_engine_is_a_usage_error(
 @pytest.mark.softhsm
 @pytest.mark.parametrize("option", ["--sign-key", "--decrypt-key"])
 def test_a_token_key_that_cannot_be_found_is_a_usage_error_for_both_roles(
-    export: Path, monkeypatch: pytest.MonkeyPatch, option: str
+    export: Path, option: str
 ) -> None:
     """Was 15 (unsupported-function) for --sign-key and 70 (internal) for --decrypt-key."""
     from conformance.token import softhsm
@@ -229,7 +203,7 @@ def test_a_token_key_that_cannot_be_found_is_a_usage_error_for_both_roles(
     if not softhsm.available():
         pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
     verb = _send(export) if option == "--sign-key" else _receive(export)
-    ran = agent(monkeypatch, *verb, option, NO_TOKEN)
+    ran = run_agent(*verb, option, NO_TOKEN, stdin=ENTITY)
     assert (ran.code, ran.stdout) == (2, b""), ran.stderr
     assert f"{option}: no token labelled 'NOPE'" in ran.stderr
 
@@ -275,7 +249,7 @@ def test_a_token_key_that_opens_signs_and_decrypts(export: Path) -> None:
 
 @pytest.mark.parametrize(("role", "verb"), [("sign", "send"), ("encrypt", "receive")])
 def test_an_unreadable_key_file_is_a_usage_error(
-    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, role: str, verb: str
+    export: Path, tmp_path: Path, role: str, verb: str
 ) -> None:
     """As `check --identity` says of the same folder; was `internal` (70)."""
     broken = tmp_path / "broken"
@@ -285,21 +259,19 @@ def test_an_unreadable_key_file_is_a_usage_error(
         args = ["reference", "send", "--function", "sign", "--from", str(broken)]
     else:
         args = _receive(export, identity=broken)
-    ran = agent(monkeypatch, *args)
+    ran = run_agent(*args, stdin=ENTITY)
     assert (ran.code, ran.stdout) == (2, b""), ran.stderr
     assert f"{broken / f'{role}.key.pem'}: not an unencrypted PEM private key" in ran.stderr
     (broken / f"{role}.key.pem").unlink()
-    ran = agent(monkeypatch, *args)
+    ran = run_agent(*args, stdin=ENTITY)
     assert ran.code == 2 and f"no {role} private key in this identity directory" in ran.stderr
 
 
-def test_an_email_that_is_not_a_string_is_named_so(
-    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_email_that_is_not_a_string_is_named_so(export: Path, tmp_path: Path) -> None:
     broken = tmp_path / "broken"
     shutil.copytree(export / "identities" / "pro01", broken)
     data = json.loads((broken / "identity.json").read_text(encoding="utf-8"))
     (broken / "identity.json").write_text(json.dumps({**data, "email": 5}), encoding="utf-8")
-    ran = agent(monkeypatch, "reference", "send", "--function", "sign", "--from", str(broken))
+    ran = run_agent("reference", "send", "--function", "sign", "--from", str(broken), stdin=ENTITY)
     assert ran.code == 2
     assert f"{broken / 'identity.json'}: field 'email': not a string" in ran.stderr

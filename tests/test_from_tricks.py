@@ -10,16 +10,14 @@ rewritten as an attacker would (the "Johnny, you are fired" forgeries).
 
 from __future__ import annotations
 
-import io
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from agents_support import run_agent
 
 from conformance.check import run_checks
-from conformance.cli import main
 from conformance.core.author import author
 from conformance.matrix.cast import exported_pki
 from conformance.pki.model import load_pki
@@ -163,32 +161,23 @@ def export() -> Path:
     return exported_pki(PKI)
 
 
-def agent_receive(
-    export: Path, message: bytes, status_out: Path, patch: pytest.MonkeyPatch
-) -> tuple[int, Status, str]:
+def agent_receive(export: Path, message: bytes, status_out: Path) -> tuple[int, Status, str]:
     ca = export / "ca"
-    args = ["agent", "reference", "receive", "--identity", str(export / "identities" / "pro02")]
+    args = ["reference", "receive", "--identity", str(export / "identities" / "pro02")]
     args += ["--trust", str(ca / "root.pem")]
     args += ["--crl", str(ca / "root.crl.pem"), "--crl", str(ca / "intermediate.crl.pem")]
     args += ["--status-out", str(status_out)]
-    out, err = io.BytesIO(), io.StringIO()
-    with patch.context() as p:
-        p.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(message)))
-        p.setattr(sys, "stdout", io.TextIOWrapper(out))
-        p.setattr(sys, "stderr", err)
-        code = main(args)
-    return code, Status.from_json(json.loads(status_out.read_text())), err.getvalue()
+    ran = run_agent(*args, stdin=message)
+    return ran.code, Status.from_json(json.loads(status_out.read_text())), ran.stderr
 
 
 @pytest.mark.parametrize(
     ("case", "expected"),
     [*((c, 12) for c in sorted(TRICKS)), *((c, 0) for c in sorted(ACCEPTED))],
 )
-def test_agent_receive_exit_code(
-    export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, expected: int
-) -> None:
+def test_agent_receive_exit_code(export: Path, tmp_path: Path, case: str, expected: int) -> None:
     message = {**TRICKS, **ACCEPTED}[case]
-    code, status, stderr = agent_receive(export, message, tmp_path / "s.json", monkeypatch)
+    code, status, stderr = agent_receive(export, message, tmp_path / "s.json")
     assert code == expected == status.exit_code(), stderr
     assert status.services.authentication is (expected == 0)
     assert status.services.non_repudiation is (expected == 0)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 import pytest
 from asn1crypto import cms
-from check_support import HEADER, PKI, TRUST, signed_letter
+from check_support import HEADER, PKI, checked, signed_letter
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from conformance.check import Check, CheckReport, run_checks
+from conformance.check import Check, CheckReport
 from conformance.fuzz.der_tree import Node, encode
 from conformance.fuzz.der_tree import parse as parse_tree
 from conformance.fuzz.mutate import carried_certificates, edit_cms
@@ -23,10 +23,6 @@ from conformance.paths import REPO_DIR
 
 ENCRYPTED = (REPO_DIR / "vectors" / "golden" / "reference" / "encrypt.eml").read_bytes()
 TEXT = b"Content-Type: text/plain\r\n\r\nhello\r\n"
-
-
-def _check(message: bytes) -> CheckReport:
-    return run_checks(message, **TRUST)  # type: ignore[arg-type]
 
 
 def _only(report: CheckReport, rule_id: str) -> Check:
@@ -53,7 +49,7 @@ UNKNOWN_TYPE = bytes.fromhex("300c06032a0304a005040378787 8".replace(" ", ""))  
 def test_a_cms_object_of_an_unknown_type_is_an_error_not_a_suggestion() -> None:
     """Before: CMS-001 SUCCESS "readable and of the right type: 1.2.3.4", and an SMIME-002
     warning suggesting smime-type=1.2.3.4; the verdict conformant."""
-    report = _check(HEADER + _pkcs7_part(UNKNOWN_TYPE))
+    report = checked(HEADER + _pkcs7_part(UNKNOWN_TYPE))
     _unbroken(report)
     check = _only(report, "CMS-001")
     assert (check.status, check.part) == ("ERROR", "1")
@@ -97,15 +93,15 @@ _OTHER_TYPES = {
 
 @pytest.mark.parametrize("name", sorted(_OTHER_TYPES))
 def test_the_cms_types_s_mime_does_not_carry_are_errors(name: str) -> None:
-    report = _check(HEADER + _pkcs7_part(_OTHER_TYPES[name].dump(), name))
+    report = checked(HEADER + _pkcs7_part(_OTHER_TYPES[name].dump(), name))
     check = _only(report, "CMS-001")
     assert (check.status, check.found) == ("ERROR", f"{name}: not a CMS type S/MIME carries")
 
 
 def test_the_s_mime_types_pass_cms_001() -> None:
-    report = _check(ENCRYPTED)
+    report = checked(ENCRYPTED)
     assert [c.status for c in report.by_id("CMS-001")] == ["SUCCESS"]
-    assert [c.status for c in _check(signed_letter()).by_id("CMS-001")] == ["SUCCESS"]
+    assert [c.status for c in checked(signed_letter()).by_id("CMS-001")] == ["SUCCESS"]
 
 
 # --- item 3: no S/MIME layer -----------------------------------------------------------
@@ -113,7 +109,7 @@ def test_the_s_mime_types_pass_cms_001() -> None:
 
 def test_a_message_without_protection_is_not_conformant() -> None:
     """Before: "Verdict: conformant", exit 0, for a plain text/plain message."""
-    report = _check(HEADER + TEXT)
+    report = checked(HEADER + TEXT)
     _unbroken(report)
     check = _only(report, "SMIME-012")
     assert (check.status, check.part) == ("ERROR", "1")
@@ -126,7 +122,7 @@ def test_a_bare_id_data_object_is_no_protection() -> None:
     """Before: an smime-type=enveloped-data part holding an id-data ContentInfo wrapping a
     MIME entity was conformant with one warning."""
     der = cms.ContentInfo({"content_type": "data", "content": TEXT}).dump()
-    report = _check(HEADER + _pkcs7_part(der))
+    report = checked(HEADER + _pkcs7_part(der))
     check = _only(report, "SMIME-012")
     assert check.status == "ERROR"
     assert check.found.endswith("(CMS object(s) of type data only)")
@@ -142,7 +138,7 @@ def test_a_bare_id_data_object_is_no_protection() -> None:
     ids=["signed", "encrypted"],
 )
 def test_signed_or_encrypted_messages_pass_smime_012(message: bytes, found: str) -> None:
-    check = _only(_check(message), "SMIME-012")
+    check = _only(checked(message), "SMIME-012")
     assert (check.status, check.found) == ("SUCCESS", found)
 
 
@@ -199,7 +195,7 @@ def test_a_validity_bound_in_year_0_is_a_malformed_date_not_a_validator_failure(
     """Before: `ERROR CERT-002 the validator failed on this rule: TypeError: unsupported
     format string passed to extended_datetime.__format__ (certificates.py:304)`."""
     year0 = Node(b"\x18", b"00000101000000Z")
-    report = _check(_carrying(_reissued(_validity(field, year0))))
+    report = checked(_carrying(_reissued(_validity(field, year0))))
     _unbroken(report)
     check = _only(report, "CERT-002")
     assert (check.status, check.part) == ("ERROR", "1.2")
@@ -224,7 +220,7 @@ def test_a_serial_number_rfc_5280_forbids_is_an_error(serial: bytes, shown: str)
     def edit(fields: list[Node]) -> None:
         fields[1].value = serial
 
-    report = _check(_carrying(_reissued(edit), serial))
+    report = checked(_carrying(_reissued(edit), serial))
     _unbroken(report)
     assert [c.status for c in report.by_id("CMS-009")] == ["SUCCESS"]  # the same signature
     check = _only(report, "CERT-014")
@@ -238,10 +234,10 @@ def test_a_positive_serial_of_20_octets_passes() -> None:
     def edit(fields: list[Node]) -> None:
         fields[1].value = serial
 
-    check = _only(_check(_carrying(_reissued(edit), serial)), "CERT-014")
+    check = _only(checked(_carrying(_reissued(edit), serial)), "CERT-014")
     assert check.status == "SUCCESS"
     assert check.found.endswith("(20 octet(s))")
-    assert _only(_check(signed_letter()), "CERT-014").status == "SUCCESS"
+    assert _only(checked(signed_letter()), "CERT-014").status == "SUCCESS"
 
 
 # --- item 5: a signing-time present but no date ------------------------------------------
@@ -286,7 +282,7 @@ def test_an_unreadable_signing_time_is_an_error_not_a_missing_one(
     value: Node, said: str, said_fr: str | None
 ) -> None:
     """Before: `WARNING CMS-006 no signing-time attribute`, the verdict conformant."""
-    report = _check(_with_signing_time(value))
+    report = checked(_with_signing_time(value))
     _unbroken(report)
     assert [c.status for c in report.by_id("CMS-009")] == ["SUCCESS"]
     check = _only(report, "CMS-006")
@@ -298,10 +294,10 @@ def test_an_unreadable_signing_time_is_an_error_not_a_missing_one(
 
 
 def test_a_readable_signing_time_passes() -> None:
-    check = _only(_check(_with_signing_time(Node(b"\x17", b"250301120000Z"))), "CMS-006")
+    check = _only(checked(_with_signing_time(Node(b"\x17", b"250301120000Z"))), "CMS-006")
     assert (check.status, check.found) == ("SUCCESS", "2025-03-01T12:00:00+00:00")
 
 
 def test_a_signing_time_attribute_without_a_value_is_an_error() -> None:
-    check = _only(_check(_with_signing_time(None)), "CMS-006")
+    check = _only(checked(_with_signing_time(None)), "CMS-006")
     assert (check.status, check.found) == ("ERROR", "a signing-time attribute without a value")

@@ -29,6 +29,7 @@ from agents_support import REPO
 from conformance.core import mime_spool, spool
 from conformance.core.mime import MimeLimits
 from conformance.core.spool import Spool
+from conformance.fuzz.harness import SPOOL_ALL
 from conformance.matrix.cast import exported_pki
 from conformance.pki.model import TestPKI, load_pki
 from conformance.smime.compose import Headers, build_message
@@ -45,7 +46,6 @@ from conformance.smime.receive_spooled import read_message_bounded
 from conformance.status import ErrorCode, Status
 from conformance.token.software import SoftwareKey
 
-SPOOL_ALL = Limits(spool_above_bytes=0, spool_part_bytes=64)
 BOUNDARY = b"----=_osm_large"
 
 

@@ -10,12 +10,11 @@
 2. An OID of 100,000 small arcs is shown by its first arcs and its size: before, lines of
    200 kB in the receiver's message and the check's rules.
 3. `boundary="a"; boundary*="b"` is a repeated parameter (MIME-003), as `boundary` twice:
-   before, conformant.
+   before, conformant. A file name in two forms (`name*`, `filename*`) is not.
 """
 
 from __future__ import annotations
 
-import base64
 import random
 import re
 import time
@@ -23,15 +22,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from check_support import AS_PRO02, PKI, SIGNED, TEXT, TRUST, pro02_key
+from check_support import (
+    AS_PRO02,
+    HUGE,
+    PKI,
+    SHOWN,
+    SIGNED,
+    TEXT,
+    checked,
+    cms_der,
+    edit_signed,
+    errors_of,
+    failures,
+    pro02_key,
+)
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from conformance.check import CheckReport, run_checks
 from conformance.core import mime, oids
 from conformance.core.cms import CmsError, layer_name, parse
 from conformance.fuzz.der_tree import Node, walk
-from conformance.fuzz.mutate import edit_cms, pkcs7_bodies
-from conformance.paths import PKI_DIR
+from conformance.fuzz.harness import SPOOL_ALL
+from conformance.fuzz.mutate import edit_cms
 from conformance.smime.compose import Headers, Operation, build_message
 from conformance.smime.options import (
     EncryptOptions,
@@ -43,11 +54,10 @@ from conformance.smime.receive_spooled import read_message_bounded
 from conformance.status import ErrorCode, Status
 from conformance.token.software import SoftwareKey
 
-HUGE = b"\x2a" + b"\xff" * 2100 + b"\x7f"  # 1.2.<an arc of 14 707 bits>
-SHOWN = f"1.2.[...] ({len(HUGE)} octets)"
 MANY = b"\x2a" + b"\x01" * 100_000  # 1.2 and 100,000 arcs of 1
 MANY_SHOWN = "1.2.1.1.1.1.1.1.1.1.1.1.1.1.1.1.[...] (100002 arcs, 200003 characters)"
 _SHA256 = "608648016503040201"
+_DATA = "2a864886f70d010701"
 _MGF1 = "2a864886f70d010108"
 _AES256_CBC = "60864801650304012a"
 _RSA = "2a864886f70d010101"
@@ -145,13 +155,6 @@ CASES: list[tuple[str, bytes, Edit, str, str]] = [
 IDS = [case[0] for case in CASES]
 
 
-def _der(message: bytes) -> bytes:
-    """The DER of the message's (first) PKCS#7 part."""
-    start, end, _ = pkcs7_bodies(message)[0]
-    return base64.b64decode(b"".join(message[start:end].split()))
-
-
-SPOOLED = Limits(spool_above_bytes=0, spool_part_bytes=64)  # elements over 64 bytes left there
 IN_MEMORY = Limits(spool_above_bytes=1 << 30)
 
 
@@ -159,16 +162,8 @@ def _receive(message: bytes, spooled: bool, limits: Limits | None = None) -> Sta
     """The reference receiver's status as pro02, the message read from a spool or in memory
     (`limits` given: as they say)."""
     if limits is None:
-        limits = SPOOLED if spooled else IN_MEMORY
+        limits = SPOOL_ALL if spooled else IN_MEMORY
     return read_message_bounded(message, keys=[pro02_key()], limits=limits, **AS_PRO02)[1]  # type: ignore[arg-type]
-
-
-def _errors(status: Status) -> list[tuple[ErrorCode, str]]:
-    return [(e.code, e.message) for e in status.errors]
-
-
-def _check(message: bytes) -> CheckReport:
-    return run_checks(message, identity_dir=PKI_DIR / "identities" / "pro02", **TRUST)  # type: ignore[arg-type]
 
 
 # --- 1. an arc over 128 bits in any OID of the object -------------------------------------
@@ -179,7 +174,7 @@ def test_the_reader_refuses_the_oid_by_the_structure_holding_it(
     what: str, message: bytes, edit: Edit, where: str, part: str
 ) -> None:
     with pytest.raises(CmsError) as caught:
-        parse(_der(edit_cms(message, edit(HUGE))))
+        parse(cms_der(edit_cms(message, edit(HUGE))))
     assert (caught.value.code, caught.value.value, caught.value.where) == (
         "large-arc",
         SHOWN,
@@ -193,8 +188,8 @@ def test_the_receiver_says_malformed_alike_in_memory_and_spooled(
     what: str, message: bytes, edit: Edit, where: str, part: str
 ) -> None:
     hostile = edit_cms(message, edit(HUGE))
-    in_memory = _errors(_receive(hostile, spooled=False))
-    assert in_memory == _errors(_receive(hostile, spooled=True))
+    in_memory = errors_of(_receive(hostile, spooled=False))
+    assert in_memory == errors_of(_receive(hostile, spooled=True))
     [(code, said)] = in_memory
     assert code == ErrorCode.MALFORMED
     assert said.endswith(
@@ -207,7 +202,7 @@ def test_the_receiver_says_malformed_alike_in_memory_and_spooled(
 def test_check_reports_cms_001_naming_the_oid(
     what: str, message: bytes, edit: Edit, where: str, part: str
 ) -> None:
-    report = _check(edit_cms(message, edit(HUGE)))
+    report = checked(edit_cms(message, edit(HUGE)), "pro02")
     assert not [c for c in report.checks if "validator failed" in c.found]
     (failed,) = [c for c in report.by_id("CMS-001") if c.status == "ERROR"]
     assert failed.part == part
@@ -224,9 +219,9 @@ def test_an_oid_after_a_large_content_is_named_alike_from_the_spool() -> None:
     content = TEXT + b"Bonjour tout le monde.\r\n" * 220_000
     large = edit_cms(_message("sign", PSS, content), _oid(_SHA256, 2)(HUGE))
     assert len(large) > Limits().spool_above_bytes
-    in_memory = _errors(_receive(large, spooled=False))
+    in_memory = errors_of(_receive(large, spooled=False))
     assert (
-        _errors(_receive(large, spooled=True, limits=Limits()))
+        errors_of(_receive(large, spooled=True, limits=Limits()))
         == in_memory
         == [
             (
@@ -250,9 +245,9 @@ def test_an_oid_in_ber_is_named_through_the_indefinite_lengths() -> None:
             node.indefinite = True
 
     hostile = edit_cms(SIGNED_PSS, edit)
-    assert b"\x30\x80" in _der(hostile)
-    in_memory = _errors(_receive(hostile, spooled=False))
-    assert in_memory == _errors(_receive(hostile, spooled=True))
+    assert b"\x30\x80" in cms_der(hostile)
+    in_memory = errors_of(_receive(hostile, spooled=False))
+    assert in_memory == errors_of(_receive(hostile, spooled=True))
     assert in_memory == [
         (
             ErrorCode.MALFORMED,
@@ -262,8 +257,15 @@ def test_an_oid_in_ber_is_named_through_the_indefinite_lengths() -> None:
     ]
 
 
-def test_an_arc_of_a_megabyte_in_parameters_is_refused_in_bounded_time() -> None:
-    der = _der(edit_cms(SIGNED_PSS, _oid(_SHA256, 2)(b"\x2a" + b"\xff" * 1_000_000 + b"\x7f")))
+@pytest.mark.parametrize(
+    ("message", "edit"),
+    [(SIGNED, _oid(_DATA, 0)), (SIGNED_PSS, _oid(_SHA256, 2))],
+    ids=["eContentType", "PSS hash"],
+)
+def test_an_arc_of_a_megabyte_is_refused_in_bounded_time(message: bytes, edit: Edit) -> None:
+    """asn1crypto reads an arc in quadratic time (2 s for 100 kB): never asked to, where the
+    fast walk reads an OID (eContentType) or an algorithm's parameters (the PSS hash)."""
+    der = cms_der(edit_cms(message, edit(b"\x2a" + b"\xff" * 1_000_000 + b"\x7f")))
     start = time.perf_counter()
     with pytest.raises(CmsError, match=r"1\.2\.\[\.\.\.\] \(1000002 octets\)"):
         parse(der)
@@ -298,8 +300,8 @@ def test_the_receiver_names_a_long_oid_short(
     start = time.perf_counter()
     in_memory, spooled = _receive(hostile, spooled=False), _receive(hostile, spooled=True)
     assert time.perf_counter() - start < 2.0
-    assert _errors(in_memory) == _errors(spooled)
-    [(code, message_said)] = _errors(in_memory)
+    assert errors_of(in_memory) == errors_of(spooled)
+    [(code, message_said)] = errors_of(in_memory)
     assert code == ErrorCode.UNSUPPORTED_ALGORITHM
     assert message_said == f"engine does not support {said} {MANY_SHOWN}"  # was 200 kB
     assert MANY_SHOWN in [*in_memory.algorithms.signature, *in_memory.algorithms.key_transport]
@@ -314,14 +316,12 @@ def test_check_shows_long_oids_short_and_compares_them_whole() -> None:
     their last arc, shown alike: CMS-005 still tells them apart."""
 
     def edit(root: Node) -> None:
-        content_types = [
-            n for n, _ in walk(root) if n.tag == b"\x06" and n.value.hex() == "2a864886f70d010701"
-        ]
+        content_types = [n for n, _ in walk(root) if n.tag == b"\x06" and n.value.hex() == _DATA]
         content_types[0].value = _many_arcs(1)  # eContentType
         content_types[1].value = _many_arcs(2)  # the content-type attribute's value
         _oid(_SHA256, 2)(MANY)(root)  # and the PSS hash
 
-    report = _check(edit_cms(SIGNED_PSS, edit))
+    report = checked(edit_cms(SIGNED_PSS, edit), "pro02")
     [differs] = report.by_id("CMS-005")
     assert differs.status == "ERROR"
     assert differs.found == f"content-type {MANY_SHOWN}; eContentType {MANY_SHOWN}"
@@ -346,35 +346,59 @@ def test_a_parameter_plain_and_in_rfc_2231_form_is_repeated(value: str) -> None:
     assert mime.parameters(part.headers) == mime.Parameters({"boundary": "a"}, ("boundary",))
 
 
-def test_a_file_name_in_two_forms_is_not_repeated() -> None:
-    """RFC 6266 4.3: a plain file name for the readers that know no RFC 2231."""
-    part = mime.read(
-        b"Content-Type: application/pdf; name=\"r.pdf\"; name*=utf-8''r%C3%A9.pdf\r\n\r\nx"
-    )
-    assert mime.parameters(part.headers).repeated == ()
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        (
+            b"Content-Type: application/pdf; name=\"r.pdf\"; name*=utf-8''r%C3%A9.pdf",
+            "content-type",
+        ),
+        (
+            b"Content-Disposition: attachment; filename=\"r.pdf\"; filename*=utf-8''r%C3%A9.pdf",
+            "content-disposition",
+        ),
+    ],
+    ids=["name", "filename"],
+)
+def test_a_file_name_in_two_forms_is_not_repeated(header: bytes, field: str) -> None:
+    """RFC 6266 4.3: a plain file name for the readers that know no RFC 2231; `filename`
+    beside its `filename*` is common practice, not a repetition."""
+    part = mime.read(header + b"\r\n\r\nx")
+    assert mime.parameters(part.headers, field).repeated == ()
 
 
-@pytest.mark.parametrize("form", [b'boundary*="other"', b"boundary*0*=us-ascii''other"])
-def test_check_reports_a_boundary_in_two_forms_naming_the_value_read(form: bytes) -> None:
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (b'boundary*="other"; ', b""),
+        (b"boundary*0*=us-ascii''other; ", b""),
+        (b"", b'; boundary="other"'),
+    ],
+    ids=["and boundary*", "and boundary*0*", "twice"],
+)
+def test_check_reports_a_boundary_given_twice_naming_the_value_read(
+    before: bytes, after: bytes
+) -> None:
+    """Before: conformant, the first boundary read."""
     boundary = re.search(rb'boundary="([^"]+)"', SIGNED)
     assert boundary is not None
-    hostile = SIGNED.replace(boundary.group(0), form + b"; " + boundary.group(0), 1)
-    [twice] = [c for c in _check(hostile).by_id("MIME-003") if c.status != "SUCCESS"]
+    hostile = edit_signed(boundary.group(0), before + boundary.group(0) + after)
+    [twice] = failures(checked(hostile, "pro02"), "MIME-003")
     assert (twice.status, twice.part) == ("ERROR", "1")
     assert twice.found == (
         "parameter 'boundary' given more than once in Content-Type: readers differ on which "
         f"value applies (this report reads {boundary.group(1).decode()!r})"
     )
-    # The receiver reads the same boundary: its answer is the message's without the form.
-    assert _errors(_receive(hostile, spooled=False)) == _errors(_receive(SIGNED, False))
-    assert _errors(_receive(hostile, spooled=True)) == _errors(_receive(SIGNED, True))
+    # The receiver reads the same boundary: its answer is the message's without the other.
+    assert errors_of(_receive(hostile, spooled=False)) == errors_of(_receive(SIGNED, False))
+    assert errors_of(_receive(hostile, spooled=True)) == errors_of(_receive(SIGNED, True))
 
 
 def test_a_fault_after_the_large_arc_leaves_its_answer() -> None:
     """The OID in certificate 1, then certificate 2 running past its container: the walk
     met the OID first, and naming where it lies reads nothing past it."""
     edit = _parameters(_RSA, 0)
-    der = bytearray(_der(edit_cms(SIGNED_PSS, edit(HUGE))))
+    der = bytearray(cms_der(edit_cms(SIGNED_PSS, edit(HUGE))))
     second = bytes(der).find(PKI.intermediate.public_bytes(Encoding.DER))
     assert second > 0 and der[second + 4 : second + 6] == b"\x30\x82"
     der[second + 6] += 1  # its tbsCertificate 256 bytes longer than the certificate

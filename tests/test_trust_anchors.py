@@ -16,19 +16,17 @@ root's CRL is still asked about the intermediate when it is given (`_validate`).
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from agents_support import run_agent
 from cryptography.hazmat.primitives import serialization
 from smime_read_support import openssl_signed_by
 
 from conformance.check.model import CheckReport
 from conformance.check.runner import run_checks
-from conformance.cli import main
 from conformance.pki import certs
 from conformance.pki.model import (
     TestPKI,
@@ -178,18 +176,14 @@ def _agent_receive(
     monkeypatch: pytest.MonkeyPatch, message: bytes, trust: tuple[Path, ...], status: Path
 ) -> tuple[int, Status]:
     """`osm-conformance agent reference receive`, in process, as the issue reported it."""
-    args = ["agent", "reference", "receive", "--identity", str(PKI.identity("pro02").directory)]
+    args = ["reference", "receive", "--identity", str(PKI.identity("pro02").directory)]
     for path in trust:
         args += ["--trust", str(path)]
     for path in BOTH_CRLS:
         args += ["--crl", str(path)]
-    out = io.TextIOWrapper(io.BytesIO())
     with monkeypatch.context() as patch:
         patch.setenv("OSM_CONFORMANCE_TOKEN", "software")
-        patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(message)))
-        patch.setattr(sys, "stdout", out)
-        patch.setattr(sys, "stderr", io.StringIO())
-        code = main([*args, "--status-out", str(status)])
+        code = run_agent(*args, "--status-out", str(status), stdin=message).code
     return code, Status.from_json(json.loads(status.read_text()))
 
 

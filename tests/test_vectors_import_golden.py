@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from agents_support import software_keys
 
 from conformance.cli import main
 from conformance.errors import UserError
@@ -16,7 +16,9 @@ from conformance.vectors import golden
 from conformance.vectors.export import export_vectors
 from conformance.vectors.manual import import_record
 
-os.environ.setdefault("OSM_CONFORMANCE_TOKEN", "software")
+# Keys in software for this module's tests and fixtures only.
+pytestmark = pytest.mark.usefixtures("software_keys")
+__all__ = ["software_keys"]
 
 PRODUCT = "docteur-net-cps"
 REAL = f"{PRODUCT}-real"
