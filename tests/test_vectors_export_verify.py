@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from agents_support import software_keys
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -18,17 +18,20 @@ from conformance.agents.base import ReceiveRequest, SendRequest
 from conformance.agents.profiled import ProfileAgent
 from conformance.apicrypt.relay import transport
 from conformance.cli import main
-from conformance.errors import UserError
+from conformance.errors import MissingComponent, UserError
 from conformance.functions import MESSAGE_FUNCTIONS as FUNCTIONS
 from conformance.paths import RFC4134_DIR
 from conformance.results import load_results
 from conformance.scenarios import basic_scenario, build_entity
 from conformance.vectors.common import seeded_rng, shipped_cast
-from conformance.vectors.export import export_vectors, software_keys
+from conformance.vectors.export import export_vectors
+from conformance.vectors.export import software_keys as keys_in_software
 from conformance.vectors.manifest import load_export_manifest
 from conformance.vectors.verify import judge, verify_messages
 
-os.environ.setdefault("OSM_CONFORMANCE_TOKEN", "software")
+# Keys in software for this module's tests and fixtures only.
+pytestmark = pytest.mark.usefixtures("software_keys")
+__all__ = ["software_keys"]
 
 PRODUCT = "docteur-net-cps"
 SENDERS = ["sermentis-mms", "apimail-apicrypt"]
@@ -101,8 +104,8 @@ def test_expected_is_a_standard_readers_reading(exported: Path) -> None:
     vendor = cast.profiles[PRODUCT]
     party = cast.party(manifest.recipient, vendor)
     world = cast.world()
-    standard = ProfileAgent(software_keys(cast.profiles["reference"]))
-    own = ProfileAgent(software_keys(vendor))
+    standard = ProfileAgent(keys_in_software(cast.profiles["reference"]))
+    own = ProfileAgent(keys_in_software(vendor))
     for vector in manifest.vectors:
         message = (exported / vector.file).read_bytes()
         plaintext = (exported / vector.plaintext).read_bytes()
@@ -475,3 +478,33 @@ def test_an_export_over_an_earlier_one_holds_only_its_own_messages(tmp_path: Pat
     assert not (old - new) & written
     assert "plaintext/sign.mime" not in written and "plaintext/encrypt.mime" in written
     assert mine.read_text() == "mine"
+
+
+def test_a_receiver_that_breaks_is_a_harness_error_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reading the suite failed to make (`internal`) is said and exits 1, as `run` does;
+    before, the table showed `!` and the command exited 0."""
+    import conformance.vectors.verify as verify
+    from conformance.agents.base import Reception
+    from conformance.status import ErrorCode, Status
+
+    messages = tmp_path / "product"
+    messages.mkdir()
+    _product_messages(messages, ("sign",))
+    broken = Status()
+    broken.add_error(ErrorCode.INTERNAL, "the engine hung")
+    monkeypatch.setattr(
+        ProfileAgent, "receive", lambda self, request: Reception(status=broken, content=None)
+    )
+    assert _verify_cli(messages, tmp_path / "out", "smm") == 1
+    err = capsys.readouterr().err
+    assert "harness error: " in err and "smm: internal: the engine hung" in err
+    # a receiver not installed here is skipped with its reason, not a harness error
+
+    def missing(profile: object, workdir: Path) -> None:
+        raise MissingComponent("openssl is not installed")
+
+    monkeypatch.setattr(verify, "make_agent", missing)
+    assert _verify_cli(messages, tmp_path / "out2", "smm") == 0
+    assert "smm: receiver unavailable: openssl is not installed" in capsys.readouterr().out

@@ -68,7 +68,9 @@ def register(subparsers: Any) -> None:
         '(optional), "sender" (optional identity id), "crls" (optional CRL files the message '
         "needs beside the identities')}]}. Each message is checked by the "
         "validator and read by every receiver profile, through the transport: the product's "
-        "row of the matrix without an adapter. Exit 2 when the manifest is wrong.",
+        "row of the matrix without an adapter. Exit 0 when every message was read, 1 when a "
+        "receiver broke on one (a harness error, `!` in the table: not a verdict on the "
+        "product), 2 when the manifest is wrong.",
     )
     verify.add_argument("directory", type=Path, metavar="DIR")
     verify.add_argument(
@@ -234,7 +236,11 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"\nresults: {path}  (render: osm-conformance report {path})")
     for error in report.input_errors:
         print_error(error)
-    return 2 if report.input_errors else 0
+    if report.input_errors:
+        return 2
+    for error in report.harness_errors:
+        print_error(f"harness error: {error}")
+    return 1 if report.harness_errors else 0
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -76,6 +76,7 @@ class Reading:
     encrypted: bool = False
     decrypted: bool = False
     content: bool = False  # recovered some content
+    unavailable: bool = False  # the receiver's engine is not installed here: skipped, said why
 
 
 @dataclass
@@ -114,6 +115,17 @@ class VerifyReport:
     @property
     def input_errors(self) -> list[str]:
         return [f"{m.where}: {m.input_error}" for m in self.messages if m.input_error]
+
+    @property
+    def harness_errors(self) -> list[str]:
+        """The readings the suite failed to make (a receiver broke: `internal`), as `run`
+        counts its `error` cells; a receiver not installed here is skipped, not one."""
+        return [
+            f"{m.where}: {r.receiver}: {r.reason}"
+            for m in self.messages
+            for r in m.readings
+            if r.verdict == "error" and not r.unavailable
+        ]
 
 
 @dataclass
@@ -352,7 +364,7 @@ def _read(
     inputs: _Inputs,
 ) -> Reading:
     if isinstance(agent, MissingComponent):
-        return Reading(profile.id, "error", f"receiver unavailable: {agent}")
+        return Reading(profile.id, "error", f"receiver unavailable: {agent}", unavailable=True)
     if item.function not in agent.capabilities().receive:
         return Reading(profile.id, "unsupported", f"{profile.id} does not receive {item.function}")
     party = Party(
