@@ -174,6 +174,19 @@ def test_reexport_rewrites_an_untouched_template_and_refuses_negative_answers(
         _export(tmp_path)
 
 
+def test_reexport_takes_a_line_added_in_the_template_shape_as_no_answer(tmp_path: Path) -> None:
+    """A file name and empty columns hold nothing of the tester's: rewritten, as the docs
+    say; the same line with an answer is refused."""
+    _export(tmp_path)
+    template = (tmp_path / "record.csv").read_text(encoding="utf-8")
+    (tmp_path / "record.csv").write_text(template + "extra.eml,,,,,\n", encoding="utf-8")
+    _export(tmp_path)
+    assert (tmp_path / "record.csv").read_text(encoding="utf-8") == template
+    (tmp_path / "record.csv").write_text(template + "extra.eml,oui,,,,\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"record.csv:\d+: holds the tester's answers"):
+        _export(tmp_path)
+
+
 def test_reexport_refuses_a_record_a_spreadsheet_saved_with_semicolons(tmp_path: Path) -> None:
     """A French spreadsheet writes `;`: read as CSV, each row is one cell, which looked like
     an untouched template, and the answers were overwritten."""
