@@ -262,13 +262,14 @@ def handle(args: argparse.Namespace) -> int:
         _require_file(path, "CRL")
     if args.identity is not None:
         _require_identity(args.identity)
-    message = _read_message(args.message, args.max_message_bytes)
     trust, crls, origin = list(args.trust), list(args.crl), "given"
     if not trust and not crls and not args.no_default_trust:
         default_anchors, default_crls = default_trust()
         trust, crls, origin = list(default_anchors), list(default_crls), "test-pki"
     report = check_saved_file(
-        message,
+        # Held by the check alone, which lets a file saved with LF go once its CRLF form is
+        # made: not held twice.
+        _read_message(args.message, args.max_message_bytes),
         identity_dir=args.identity,
         trust=trust,
         crls=crls,

@@ -11,8 +11,9 @@ never a finding about the message: INFO and not checked, so the verdict is
 lands in a product's `nonconformant` rule ids (matrix, vectors verify).
 `run_checks` judges the bytes it is given, as a receiver and the matrix do;
 `check_saved_file` is what `check FILE` adds for a file saved with LF line
-endings (check/endings.py): its CRLF form is checked too, and a WARNING says
-which form verified.
+endings (check/endings.py): its CRLF form is checked (the saved form apart only
+when its signatures could verify otherwise), and a WARNING says which form
+verified.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Literal
 
 from conformance.check.catalogue import Rule, all_rules, get_rule, rule_ids
 from conformance.check.context import Context, TrustFiles, build_context, trust_files
-from conformance.check.endings import line_endings
+from conformance.check.endings import saved_form
 from conformance.check.i18n import Words
 from conformance.check.layers import CmsLayer
 from conformance.check.model import Check, CheckReport
@@ -255,37 +256,50 @@ def _verifies(report: CheckReport) -> bool | None:
     return all(c.status == "SUCCESS" for c in checks) if checks else None
 
 
+def _mixed(report: CheckReport) -> CheckReport:
+    """The report of a file with mixed line endings, its MIME-001 findings saying why it is
+    judged as it is."""
+    note = Bilingual(
+        " ; le fichier mêle CRLF et LF isolés (ou a un CR isolé), il n'a donc pas de forme "
+        "CRLF unique : jugé tel quel",
+        "; the file mixes CRLF and bare LF (or has a bare CR), so it has no single "
+        "CRLF form: judged as it is",
+    )
+    report.checks = [
+        replace(
+            c,
+            found=c.found + note.en,
+            found_fr=None if c.found_fr is None else c.found_fr + note.fr,
+        )
+        if c.id == "MIME-001" and c.status != "SUCCESS"
+        else c
+        for c in report.checks
+    ]
+    return report
+
+
 def check_saved_file(message: bytes, **options: Any) -> CheckReport:
     """`run_checks` on a message file, and, when every line of the file ends in LF (as saved
-    on Unix, check/endings.py), on its CRLF form too. The report is then that of the CRLF
+    on Unix, check/endings.py), on its CRLF form instead. The report is then that of the CRLF
     form, the form the message is sent in (a signature that verifies only over the LF bytes
     fails there: fail-closed), and its bare-LF findings give way to one MIME-001 WARNING
-    saying which form's signature verified. Mixed endings are judged as they are, with a
-    note saying why. Receivers and the matrix never convert: only this command-line entry
-    does."""
-    as_saved = run_checks(message, **options)
-    endings = line_endings(message)
-    if endings == "mixed":
-        note = Bilingual(
-            " ; le fichier mêle CRLF et LF isolés (ou a un CR isolé), il n'a donc pas de forme "
-            "CRLF unique : jugé tel quel",
-            "; the file mixes CRLF and bare LF (or has a bare CR), so it has no single "
-            "CRLF form: judged as it is",
-        )
-        as_saved.checks = [
-            replace(
-                c,
-                found=c.found + note.en,
-                found_fr=None if c.found_fr is None else c.found_fr + note.fr,
-            )
-            if c.id == "MIME-001" and c.status != "SUCCESS"
-            else c
-            for c in as_saved.checks
-        ]
-    if endings != "LF":
-        return as_saved
-    report = run_checks(canonicalize(message), **options)
-    saved_ok, crlf_ok = _verifies(as_saved), _verifies(report)
+    saying which form's signature verified. The saved form is checked too only when its CMS
+    objects are other bytes than in the CRLF form (`SavedForm.alike`): else its signatures
+    verify, or not, as the CRLF form's. Mixed endings are judged as they are, with a note
+    saying why. Receivers and the matrix never convert: only this command-line entry does.
+
+    The file is read once and not held beside its CRLF form: `message` is let go once that
+    form is made (freed when the caller keeps no reference to it, as `check` keeps none)."""
+    form = saved_form(message)
+    if form.endings != "LF":
+        report = run_checks(message, **options)
+        return report if form.endings == "CRLF" else _mixed(report)
+    as_saved = None if form.alike else run_checks(message, **options)
+    crlf = canonicalize(message)
+    del message  # the CRLF form is checked: the file's bytes need not be held beside it
+    report = run_checks(crlf, **options)
+    crlf_ok = _verifies(report)
+    saved_ok = crlf_ok if as_saved is None else _verifies(as_saved)
     if saved_ok is None:
         verifies = "no-signature"
     else:

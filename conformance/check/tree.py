@@ -11,6 +11,7 @@ from the top entity "1": its parts "1.1", "1.2", ...
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -136,12 +137,23 @@ class Node:
         return self.entity.own_bytes()
 
     def decoded(self) -> bytes | None:
-        """The body with its transfer encoding undone; None when it does not decode."""
+        """The body with its transfer encoding undone; None when it does not decode. A large
+        body is decoded anew on each call (`Entity.decoding`): a rule that scans it reads
+        `decoded_chunks`, one that counts it `decoded_size`."""
         return self.entity.decoded()
+
+    def decoded_chunks(self, size: int | None = None) -> Iterator[bytes]:
+        """The decoded body a piece at a time (`Entity.decoded_chunks`)."""
+        return self.entity.decoded_chunks(size)
+
+    @property
+    def decoded_size(self) -> int | None:
+        """The octets of the decoded body; None when it does not decode."""
+        return self.entity.decoded_size
 
     def decode_error(self) -> Bilingual | None:
         """Why the body does not decode, in both languages; None when it decodes."""
-        defect = self.entity.decoding.defect
+        defect = self.entity.decode_defect
         return None if defect is None else defect_text(defect)
 
     def defects(self, *codes: DefectCode) -> list[Defect]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field, fields
@@ -127,6 +128,25 @@ class Decoded:
     defect: Defect | None
 
 
+class _DecodedFacts(NamedTuple):
+    """What an entity keeps of its decoding when it does not keep the decoded body."""
+
+    size: int | None  # the octets decoded; None: the body does not decode
+    defect: Defect | None
+    streams: bool  # `_pieces` decodes it (else only `_decode_checked` does)
+
+    @classmethod
+    def of(cls, decoding: Decoded, streams: bool) -> _DecodedFacts:
+        data = decoding.data
+        return cls(None if data is None else len(data), decoding.defect, streams)
+
+
+# A body over this many octets is not kept decoded by its entity (an imaging attachment of
+# hundreds of megabytes): it is decoded again when asked for whole, and read a piece at a
+# time for its size, its defect and the scans of the validator's rules.
+_KEEP = 1024 * 1024
+
+
 BrokenHeader = Literal["split", "body"]
 
 # RFC 5322 2.2: field name = printable US-ASCII except ':'; obsolete syntax allows
@@ -183,9 +203,10 @@ class Entity:
     `offset` and `size` (and `line`) place `raw` in the bytes given to `read`, `source`;
     `body_offset` places the body in `raw`. The entities of a tree share `source`: `raw`
     and `body` are copied out of it only when asked for, and the entity's own scans
-    (defects, decoding) read `source` in place, so a tree holds its message once. A
-    multipart's `spans` are where its parts lie in its body; what lies outside them
-    (preamble, delimiter lines, epilogue) is its own.
+    (defects, decoding) read `source` in place, a large body's decoding not kept
+    (`decoding`), so a tree holds its message once. A multipart's `spans` are where its
+    parts lie in its body; what lies outside them (preamble, delimiter lines, epilogue) is
+    its own.
     """
 
     header: bytes  # the header block, without the empty line that ends it
@@ -275,13 +296,70 @@ class Entity:
         own = self.gaps if self.is_multipart else self.source[self.body_start : self.end]
         return self.header + b"\r\n" + own
 
-    @functools.cached_property
+    @property
     def decoding(self) -> Decoded:
-        """The body with its Content-Transfer-Encoding undone (RFC 2045 6), on demand."""
-        return _decode(self)
+        """The body with its Content-Transfer-Encoding undone (RFC 2045 6), on demand. Kept
+        when the body is at most _KEEP octets; a larger one (an imaging attachment) is decoded
+        anew on each call, so that no entity holds it beside the message: `decoded_size`,
+        `decode_defect` and `decoded_chunks` answer without holding it."""
+        kept: Decoded | None = self.__dict__.get("_kept")
+        return kept if kept is not None else self._decode()
 
     def decoded(self) -> bytes | None:
         return self.decoding.data
+
+    @property
+    def decode_defect(self) -> Defect | None:
+        """Why the body does not decode (None: it decodes), a large body read a piece at a
+        time."""
+        return self._facts.defect
+
+    @property
+    def decoded_size(self) -> int | None:
+        """The octets of the decoded body (None: it does not decode), a large body read a
+        piece at a time."""
+        return self._facts.size
+
+    def decoded_chunks(self, size: int | None = None) -> Iterator[bytes]:
+        """The decoded body a piece at a time, each of about `size` octets of the body (_SCAN
+        by default; none when it does not decode): what a scan of a large attachment reads
+        instead of `decoded()`, which holds it whole. A small body comes in one piece, the
+        one kept, and so does a large one only the checked decoding takes."""
+        if self._small or not self._facts.streams:
+            data = self.decoded()
+            if data is not None:
+                yield data
+            return
+        yield from _pieces(self, size or _SCAN)
+
+    @property
+    def _small(self) -> bool:
+        """Whether the body is small enough for its decoding to be kept."""
+        return self.end - self.body_start <= _KEEP
+
+    def _decode(self) -> Decoded:
+        """`decoding` made: kept when small, its facts recorded (once)."""
+        try:
+            decoding, streams = Decoded(_joined(_pieces(self, _SCAN)), None), True
+        except _Irregular:
+            decoding, streams = _decode_checked(self), False
+        if self._small:
+            self.__dict__["_kept"] = decoding
+        self.__dict__.setdefault("_decoded", _DecodedFacts.of(decoding, streams))
+        return decoding
+
+    @property
+    def _facts(self) -> _DecodedFacts:
+        """Size and defect of the decoding, found once: by `_decode`, or, for a large body not
+        decoded whole, read a piece at a time."""
+        found: _DecodedFacts | None = self.__dict__.get("_decoded")
+        if found is None:
+            if self._small:
+                self._decode()
+            else:
+                self.__dict__["_decoded"] = _read_facts(self)
+            found = self.__dict__["_decoded"]
+        return found
 
     def walk(self) -> Iterator[Entity]:
         yield self
@@ -297,8 +375,8 @@ class Entity:
         found = [*self.structure, *self.header_defects, *self._line_defects()]
         if not self.is_multipart:
             found.extend(self._seven_bit_defects())
-            if self.decoding.defect is not None:
-                found.append(self.decoding.defect)
+            if self.decode_defect is not None:
+                found.append(self.decode_defect)
         return tuple(found)
 
     def defects_of(self, *codes: DefectCode) -> list[Defect]:
@@ -431,7 +509,8 @@ def _read(
     broken_header: BrokenHeader,
 ) -> Entity:
     """The entity in source[offset:end], read in place (nothing of its body is copied)."""
-    header, body_offset, has_headers, bad_line = _split_header(source, offset, end)
+    split = _split_header(source, offset, end)
+    header, body_offset, has_headers, bad_line = split
     header_defects: list[Defect] = []
     if not has_headers:
         line = _line_at(source, offset)
@@ -446,10 +525,8 @@ def _read(
         header_defects.append(Defect("header-without-colon", path, at, message, said))
         if broken_header == "body":
             header, body_offset, has_headers = b"", 0, False
-    if end - offset > limits.max_header_bytes and not header_ends_within(
-        source[offset : offset + limits.max_header_bytes]
-    ):
-        most = limits.max_header_bytes
+    most = limits.max_header_bytes
+    if end - offset > most and not _ends_within(split, source, offset, most):
         message = f"header block not ended within its first {most} bytes (limit max_header_bytes)"
         line = _line_at(source, offset)
         header_defects.append(Defect("header-limit", path, line, message, (("max", most),)))
@@ -858,12 +935,27 @@ def header_ends_within(head: bytes) -> bool:
     within them, as `read` cuts it: the line that ends it (the empty line, or the first line
     that is no field) known from `head` alone. A line cut by the end of `head` is known only
     when no field can begin it (a field name may run past `head`, an empty line's LF too).
-    Both readers judge `MimeLimits.max_header_bytes` with it, on the same bytes."""
-    header, body_offset, has_headers, bad_line = _split_header(head)
-    if has_headers and bad_line is None:  # ended by an empty line, its LF in `head`?
-        return body_offset > len(header) and head[body_offset - 1 : body_offset] == b"\n"
-    last = head[body_offset:]  # the line that is no field (or no header at all)
-    return b"\n" in last or _FIELD_START.fullmatch(last) is None
+    Both readers judge `MimeLimits.max_header_bytes` with it, on the same bytes (`read` from
+    the split it made of the whole entity: `_ends_within`)."""
+    return _ends_within(_split_header(head), head, 0, len(head))
+
+
+def _ends_within(
+    split: tuple[bytes, int, bool, int | None], data: bytes, start: int, most: int
+) -> bool:
+    """`header_ends_within(data[start : start + most])` from `split`, the `_split_header` of
+    data[start:] (what `read` has) or of those bytes alone: the same answer, since both find
+    the same line ending the block when it lies whole within them, and a line cut by their
+    end is judged from its bytes there."""
+    header, body_offset, has_headers, bad_line = split
+    if has_headers and bad_line is None:  # ended by an empty line, its LF within them?
+        return len(header) < body_offset <= most and data[start + body_offset - 1] == 0x0A
+    if body_offset >= most:
+        return False  # the line that is no field begins past them: they are all fields
+    last = data[start + body_offset : start + most]  # that line (or no header at all)
+    # A CR alone there may begin an empty line (its LF past them): those bytes alone read
+    # it so, an empty line not known to end within them.
+    return b"\n" in last or (last != b"\r" and _FIELD_START.fullmatch(last) is None)
 
 
 def header_fields(raw: bytes) -> Message:
@@ -1081,13 +1173,71 @@ def _rfc2231_values(extended: list[tuple[str, str]]) -> list[tuple[str, str | No
     return found
 
 
-def _decode(entity: Entity) -> Decoded:
+class _Irregular(Exception):
+    """A body `_pieces` does not decode a piece at a time: `_decode_checked` reads it."""
+
+
+def _pieces(entity: Entity, size: int) -> Iterator[bytes]:
+    """The body decoded a piece at a time, each of about `size` octets of the body. Raises
+    _Irregular (maybe after some pieces) for what it leaves to `_decode_checked`: base64 off
+    the plain layout, quoted-printable with a bad escape, an unknown encoding."""
+    cte, source = entity.transfer_encoding, entity.source
+    start, end = entity.body_start, entity.end
+    if cte == "base64":
+        yield from _base64_pieces(source, start, end, size)
+    elif cte == "quoted-printable":
+        if QP_BAD_ESCAPE.search(source, start, end) is not None:
+            raise _Irregular
+        with memoryview(source) as view:  # whole lines: no escape nor soft break cut
+            for a, b in _whole_lines(source, start, end, size):
+                yield binascii.a2b_qp(view[a:b])
+    elif cte in ("7bit", "8bit", "binary"):
+        for at in range(start, end, size):
+            yield source[at : min(at + size, end)]
+    else:
+        raise _Irregular
+
+
+def _whole_lines(data: bytes, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
+    """data[start:end] cut after a LF every `size` bytes or so: where each piece of whole
+    lines lies (the last may end without a LF)."""
+    while start < end:
+        cut = data.find(b"\n", start + size, end) if end - start > size else -1
+        stop = end if cut < 0 else cut + 1
+        yield start, stop
+        start = stop
+
+
+def _joined(pieces: Iterator[bytes]) -> bytes:
+    """The pieces as one bytes: the only one itself (a small body is not copied), else each
+    written in turn to a buffer that hands its bytes over, so that a large body is held once
+    (a list of its pieces and then their join held it twice)."""
+    first = next(pieces, b"")
+    second = next(pieces, None)
+    if second is None:
+        return first
+    held = io.BytesIO()
+    held.write(first)
+    held.write(second)
+    for piece in pieces:
+        held.write(piece)
+    return held.getvalue()
+
+
+def _read_facts(entity: Entity) -> _DecodedFacts:
+    """The facts of a decoding not held: its pieces counted, or the checked decoding's."""
+    try:
+        return _DecodedFacts(sum(len(piece) for piece in _pieces(entity, _SCAN)), None, True)
+    except _Irregular:
+        return _DecodedFacts.of(_decode_checked(entity), False)
+
+
+def _decode_checked(entity: Entity) -> Decoded:
+    """The body decoded whole by the checked path, or the defect that stops it, in words:
+    base64 by `base64.b64decode(..., validate=True)`, blanks and line ends ignored."""
     cte, path = entity.transfer_encoding, entity.path
     source, start, end = entity.source, entity.body_start, entity.end
     if cte == "base64":
-        fast = _base64_lines(source, start, end)
-        if fast is not None:
-            return Decoded(fast, None)
         compact = source[start:end].translate(None, b" \t\r\n")
         bad = _BASE64_OUTSIDE.search(compact)
         values: Facts
@@ -1113,52 +1263,67 @@ def _decode(entity: Entity) -> Decoded:
         with memoryview(source) as view:
             return Decoded(binascii.a2b_qp(view[start:end]), None)
     if cte in ("7bit", "8bit", "binary"):
-        return Decoded(entity.body, None)
+        return Decoded(source[start:end], None)
     message = f"unknown Content-Transfer-Encoding {cte!r}"
     values = (("encoding", repr(cte)),)
     defect = Defect("unknown-transfer-encoding", path, entity.body_line, message, values)
     return Decoded(None, defect)
 
 
-def _base64_lines(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
-    """The decoded data[start:end] when it is base64 characters in lines ended by CR and
-    LF, its only '=' the final padding; None for anything else (the checked path judges
-    it). The fast path of the engine: pybase64 decodes with SIMD, and on these bodies gives
-    what the checked `base64.b64decode(..., validate=True)` gives. Decoded _SCAN bytes at a
-    time (cut at a multiple of 4 characters), so that no copy of the whole body is made."""
-    end = len(data) if end is None else end
-    pieces: list[bytes] = []  # joined at the end (one piece, the usual body: not copied)
-    size = 0  # base64 characters so far
+def _base64_pieces(data: bytes, start: int, end: int, size: int) -> Iterator[bytes]:
+    """data[start:end] decoded about `size` octets at a time (cut at a multiple of 4
+    characters) when it is base64 characters in lines ended by CR and LF, its only '=' the
+    final padding; _Irregular for anything else (the checked path judges it). The fast path
+    of the engine: pybase64 decodes with SIMD, and on these bodies gives what the checked
+    `base64.b64decode(..., validate=True)` gives."""
+    count = 0  # base64 characters so far
     pad = -1  # where the first '=' is among them
     rest = last = b""
-    for at in range(start, end, _SCAN):
-        compact = rest + data[at : min(at + _SCAN, end)].translate(None, b"\r\n")
+    for at in range(start, end, size):
+        compact = rest + data[at : min(at + size, end)].translate(None, b"\r\n")
         if not compact:
             continue
         if pad < 0 and b"=" in compact:
-            pad = size - len(rest) + compact.find(b"=")
-        size += len(compact) - len(rest)
+            pad = count - len(rest) + compact.find(b"=")
+        count += len(compact) - len(rest)
         last = compact[-1:]
         whole = len(compact) - len(compact) % 4
         rest = compact[whole:]
         try:
-            pieces.append(pybase64.b64decode(compact[:whole], validate=True))
+            with memoryview(compact) as view:  # not a copy of the chunk
+                piece = pybase64.b64decode(view[:whole], validate=True)
         except (binascii.Error, ValueError):
-            return None
-    if size % 4:
+            raise _Irregular from None
+        if piece:
+            yield piece
+    if count % 4 or (pad != -1 and (pad < count - 2 or last != b"=")):
+        raise _Irregular  # '=' only as the last one or two characters
+
+
+def _base64_lines(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
+    """`_base64_pieces` joined: the decoded data[start:end], or None for a body it leaves to
+    the checked path."""
+    try:
+        return _joined(_base64_pieces(data, start, len(data) if end is None else end, _SCAN))
+    except _Irregular:
         return None
-    if pad != -1 and (pad < size - 2 or last != b"="):
-        return None  # '=' only as the last one or two characters
-    return b"".join(pieces)
 
 
 # --- canonical forms (RFC 8551 3.1.1), what signers and verifiers hash -----------------
 
 
 def canonicalize(data: bytes) -> bytes:
-    """Line endings to CRLF: every bare LF becomes CRLF."""
+    """Line endings to CRLF: every bare LF becomes CRLF. Large data is converted _SCAN bytes
+    of whole lines at a time (a CRLF is never cut), so that it is not copied twice more (each
+    `replace` copies all it is given)."""
     if BARE_LF.search(data) is None:
         return data  # already canonical: spare two copies
+    if len(data) <= _SCAN:
+        return _to_crlf(data)
+    return _joined(_to_crlf(data[a:b]) for a, b in _whole_lines(data, 0, len(data), _SCAN))
+
+
+def _to_crlf(data: bytes) -> bytes:
     return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 

@@ -109,13 +109,15 @@ def _type_problem(node: Node) -> Bilingual | None:
             f"{node.content_type} sans son paramètre boundary",
             f"{node.content_type} without its boundary parameter",
         )
-    if node.content_type.startswith("text/") and node.param("charset") is None:
-        data = node.decoded()
-        if data is not None and EIGHT_BIT.search(data):
-            return Bilingual(
-                f"{node.content_type} avec du texte 8 bits et sans paramètre charset",
-                f"{node.content_type} with 8-bit text and no charset parameter",
-            )
+    if (
+        node.content_type.startswith("text/")
+        and node.param("charset") is None
+        and any(EIGHT_BIT.search(piece) for piece in node.decoded_chunks())
+    ):
+        return Bilingual(
+            f"{node.content_type} avec du texte 8 bits et sans paramètre charset",
+            f"{node.content_type} with 8-bit text and no charset parameter",
+        )
     return None
 
 
@@ -124,7 +126,9 @@ def _type_problem(node: Node) -> Bilingual | None:
     "Content-Type valid with its required parameters",
     "RFC 2045 5.1 / RFC 2046 / RFC 6838 4.3",
     "One Content-Type field, type/subtype; multipart types carry a boundary; 8-bit text names "
-    "its charset; no parameter of Content-Type or Content-Disposition given twice.",
+    "its charset; no parameter of Content-Type or Content-Disposition given twice, nor both "
+    "plain and in RFC 2231 form (boundary and boundary*: readers differ on which applies), a "
+    "file name aside (name, filename: given in both forms for the readers without RFC 2231).",
 )
 def content_type(context: Context) -> Iterator[Outcome]:
     expected = Bilingual(
@@ -245,7 +249,7 @@ def body_decodes(context: Context) -> Iterator[Outcome]:
         error = node.decode_error()
         expected = Bilingual(f"du {cte} valide", f"valid {cte}")
         if error is None:
-            n = len(node.decoded() or b"")
+            n = node.decoded_size or 0
             said = Bilingual(f"{cte}, {n} octets décodés", f"{cte}, {n} octets decoded")
             yield Outcome(node.path, True, said, expected)
         else:

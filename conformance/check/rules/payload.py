@@ -15,6 +15,7 @@ from conformance.scenarios import hprim
 
 _HPRIM_NAMES = (".hpr", ".hpm", ".hps", ".hprim")
 _NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")  # a byte that bytes.lstrip() keeps
+_SNIFF = 65536  # the octets a ****LAB**** block is looked for in
 
 
 def _file_name(node: Node) -> str:
@@ -32,18 +33,33 @@ def hprim_parts(context: Context) -> list[tuple[Node, bytes]]:
             or node.content_type in PKCS7_SIGNATURE
         ):
             continue
-        data = node.decoded()
-        if data is None:
-            continue
-        named = _file_name(node).endswith(_HPRIM_NAMES)
-        # Where data.lstrip() would begin, found without copying the data (an imaging
-        # attachment is hundreds of megabytes).
-        first = _NOT_BLANK.search(data)
-        starts = first is not None and data.startswith(b"H|", first.start())
-        looks = starts or b"****LAB****" in data[:65536]
-        if named or looks:
-            found.append((node, data))
+        if node.decoded_size is None:
+            continue  # the body does not decode
+        if _file_name(node).endswith(_HPRIM_NAMES) or _looks_hprim(node):
+            data = node.decoded()  # whole: the HPRIM rules parse it
+            if data is not None:
+                found.append((node, data))
     return found
+
+
+def _looks_hprim(node: Node) -> bool:
+    """Whether the decoded body starts with an H| record (blanks before it skipped, as
+    `bytes.lstrip` skips them) or holds a ****LAB**** block in its first _SNIFF octets: read
+    a piece at a time, so that an imaging attachment (hundreds of megabytes) is neither
+    decoded whole nor copied for it."""
+    head = b""  # the first _SNIFF octets
+    start = b""  # the first two octets after the blanks
+    for piece in node.decoded_chunks(_SNIFF):
+        if len(head) < _SNIFF:
+            head += piece[: _SNIFF - len(head)]
+        at = 0
+        if not start:
+            first = _NOT_BLANK.search(piece)
+            at = len(piece) if first is None else first.start()
+        start += piece[at : at + 2 - len(start)]
+        if len(head) >= _SNIFF and len(start) >= 2:
+            break
+    return start == b"H|" or b"****LAB****" in head
 
 
 @rule(
