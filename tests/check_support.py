@@ -113,3 +113,39 @@ def data_part(content: bytes) -> bytes:
         b"Content-Transfer-Encoding: base64\r\n\r\n"
         + base64.encodebytes(der).replace(b"\n", b"\r\n")
     )
+
+
+def base64_crlf(data: bytes) -> bytes:
+    """`data` in base64 lines ended by CRLF, as a MIME body."""
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+def imaging_letter(
+    data: bytes, part_header: bytes = b"Content-Type: application/dicom\r\n"
+) -> bytes:
+    """A letter with one attachment, `data` in base64 under `part_header`, a MIME entity."""
+    return (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCompte rendu.\r\n"
+        b"--b\r\n" + part_header + b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64_crlf(data) + b"--b--\r\n"
+    )  # fmt: skip
+
+
+def sent_by_pro01(
+    operation: str, content: bytes, message_id: str = "<large@osm-test.example>"
+) -> bytes:
+    """`content` sent by pro01 to pro02 (software keys, a fixed date and randomness)."""
+    sender, receiver = PKI.identities["pro01"], PKI.identities["pro02"]
+    signer = SoftwareKey(sender.private_key("sign"), sender.certificate("sign"), "pro01")
+    headers = Headers(
+        from_addr=sender.email,
+        to=[receiver.email],
+        subject="Imagerie",
+        date=datetime(2026, 12, 4, tzinfo=UTC),
+        message_id=message_id,
+    )
+    return build_message(
+        content, operation, SendOptions(), signer, PKI.intermediates(),  # type: ignore[arg-type]
+        [receiver.certificate("encrypt")], headers, rng=random.Random(1).randbytes,
+    )  # fmt: skip

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from check_support import HEADER, PKI, TRUST
+from check_support import HEADER, PKI, TRUST, base64_crlf, imaging_letter, sent_by_pro01
 
 from conformance.check import context as check_context
 from conformance.check import layers
@@ -25,43 +25,11 @@ from conformance.check.rules.payload import hprim_parts
 from conformance.check.runner import check_message
 from conformance.core.spool import Region
 from conformance.smime import cms_read
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import Limits, SendOptions
-from conformance.token.software import SoftwareKey
+from conformance.smime.options import Limits
 
 MB = 1024 * 1024
 ATTACHMENT = 6 * MB  # decoded: the DER of its sign-encrypt message is over 4 MiB (spooled)
 NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
-
-
-def _base64(data: bytes) -> bytes:
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
-
-
-def _letter(data: bytes, part_header: bytes = b"Content-Type: application/dicom\r\n") -> bytes:
-    """A letter with one attachment, `data` in base64 under `part_header`, a MIME entity."""
-    return (
-        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCompte rendu.\r\n"
-        b"--b\r\n" + part_header + b"Content-Transfer-Encoding: base64\r\n\r\n"
-        + _base64(data) + b"--b--\r\n"
-    )  # fmt: skip
-
-
-def _sent(operation: str, content: bytes) -> bytes:
-    sender, receiver = PKI.identities["pro01"], PKI.identities["pro02"]
-    signer = SoftwareKey(sender.private_key("sign"), sender.certificate("sign"), "pro01")
-    headers = Headers(
-        from_addr=sender.email,
-        to=[receiver.email],
-        subject="Imagerie",
-        date=datetime(2026, 12, 4, tzinfo=UTC),
-        message_id="<large@osm-test.example>",
-    )
-    return build_message(
-        content, operation, SendOptions(), signer, PKI.intermediates(),  # type: ignore[arg-type]
-        [receiver.certificate("encrypt")], headers, rng=random.Random(1).randbytes,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +60,7 @@ def _peak(work: Callable[[], object]) -> int:
 
 
 def test_the_signed_content_is_hashed_where_it_lies(attachment: bytes) -> None:
-    message = _sent("sign", _letter(attachment))
+    message = sent_by_pro01("sign", imaging_letter(attachment))
     context = _context(message)
     (layer,) = context.layers
     assert layer.signed is not None and layer.signed.signers[0].signature_ok
@@ -101,19 +69,19 @@ def test_the_signed_content_is_hashed_where_it_lies(attachment: bytes) -> None:
 
 
 def test_hprim_sniffing_copies_no_attachment(attachment: bytes) -> None:
-    context = _context(HEADER + _letter(b" \r\n" + attachment))  # bytes.lstrip() would strip
+    context = _context(HEADER + imaging_letter(b" \r\n" + attachment))  # bytes.lstrip() would strip
     for node in context.nodes:
         node.defects()  # what the rules before it read (the decoding's size and defect)
     found: list[Any] = []
     assert _peak(lambda: found.extend(hprim_parts(context))) < MB
     assert found == []
-    hprim = _letter(b" \r\n\tH|^~\\&|\r\n", b"Content-Type: text/plain\r\n")
+    hprim = imaging_letter(b" \r\n\tH|^~\\&|\r\n", b"Content-Type: text/plain\r\n")
     assert [n.path for n, _ in hprim_parts(_context(HEADER + hprim))] == ["1.2"]
 
 
 def test_a_bad_header_line_is_shown_without_copying_the_body(attachment: bytes) -> None:
     part_header = b"Content-Type: application/dicom\r\nX-Note: \x1b[31m\r\n"
-    context = _context(HEADER + _letter(attachment, part_header))
+    context = _context(HEADER + imaging_letter(attachment, part_header))
     for node in context.nodes:
         node.defects()  # what the reader computes once, for every rule
     outcomes: list[Any] = []
@@ -137,7 +105,7 @@ def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_large_envelope_is_decrypted_through_a_spool_with_the_same_findings(
     attachment: bytes, monkeypatch: pytest.MonkeyPatch, fixed_now: None
 ) -> None:
-    message = _sent("sign-encrypt", _letter(attachment))
+    message = sent_by_pro01("sign-encrypt", imaging_letter(attachment))
     given: list[Region | None] = []
     decrypt = cms_read.decrypt_enveloped
 
@@ -168,7 +136,7 @@ def test_a_large_envelope_is_decrypted_through_a_spool_with_the_same_findings(
 def _with_der(message: bytes, change: Callable[[bytes], bytes]) -> bytes:
     """The pkcs7-mime message with its DER changed (its header block kept)."""
     head, _, body = message.partition(b"\r\n\r\n")
-    return head + b"\r\n\r\n" + _base64(change(base64.b64decode(body)))
+    return head + b"\r\n\r\n" + base64_crlf(change(base64.b64decode(body)))
 
 
 @pytest.mark.parametrize(
@@ -186,7 +154,7 @@ def test_a_large_envelope_is_judged_in_the_same_words_spooled_or_not(
     fixed_now: None,
     change: Callable[[bytes], bytes],
 ) -> None:
-    message = _with_der(_sent("sign-encrypt", _letter(attachment)), change)
+    message = _with_der(sent_by_pro01("sign-encrypt", imaging_letter(attachment)), change)
     identity = PKI.identities["pro02"].directory
     spooled = check_message(message, identity_dir=identity, **TRUST).report  # type: ignore[arg-type]
     monkeypatch.setattr(layers, "RECEIVER_LIMITS", Limits(spool_above_bytes=1 << 40))
@@ -198,7 +166,7 @@ def test_a_large_envelope_is_judged_in_the_same_words_spooled_or_not(
 def test_checking_a_large_signed_message_holds_little_beside_it(attachment: bytes) -> None:
     """The attachment is never held decoded: the rules read its size, its defects and its
     first octets a piece at a time (it was held decoded, and twice while it was joined)."""
-    message = _sent("sign", _letter(attachment))
+    message = sent_by_pro01("sign", imaging_letter(attachment))
     assert _peak(lambda: check_message(message, **TRUST)) < ATTACHMENT  # type: ignore[arg-type]
 
 
@@ -209,7 +177,7 @@ def test_checking_a_large_sign_encrypt_message_holds_its_plaintext_once(
     0.73 times the message) and a few chunks: neither the outer DER (written to the spool,
     then let go) nor the decoded attachment is kept for the rules, which read their sizes and
     defects (all three were held, 2.5 times the message)."""
-    message = _sent("sign-encrypt", _letter(attachment))
+    message = sent_by_pro01("sign-encrypt", imaging_letter(attachment))
     identity = PKI.identities["pro02"].directory
     reports: list[CheckReport] = []
 

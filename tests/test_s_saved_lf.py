@@ -4,54 +4,24 @@ other bytes than in the CRLF form (a signature part in binary), the report the s
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import random
 import tracemalloc
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from check_support import PKI, TRUST
+from check_support import PKI, TRUST, imaging_letter, sent_by_pro01
 
 from conformance.check import runner
 from conformance.check.endings import SavedForm, saved_form
 from conformance.cli import main
 from conformance.core import mime
-from conformance.smime.compose import Headers, build_message
-from conformance.smime.options import SendOptions
-from conformance.token.software import SoftwareKey
 
 MB = 1024 * 1024
-
-
-def _sent(operation: str, content: bytes) -> bytes:
-    sender, receiver = PKI.identities["pro01"], PKI.identities["pro02"]
-    signer = SoftwareKey(sender.private_key("sign"), sender.certificate("sign"), "pro01")
-    headers = Headers(
-        from_addr=sender.email,
-        to=[receiver.email],
-        subject="Imagerie",
-        date=datetime(2026, 12, 4, tzinfo=UTC),
-        message_id="<lf@osm-test.example>",
-    )
-    return build_message(
-        content, operation, SendOptions(), signer, PKI.intermediates(),  # type: ignore[arg-type]
-        [receiver.certificate("encrypt")], headers, rng=random.Random(1).randbytes,
-    )  # fmt: skip
-
-
-def _letter(attachment: bytes) -> bytes:
-    encoded = base64.encodebytes(attachment).replace(b"\n", b"\r\n")
-    return (
-        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
-        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCompte rendu.\r\n"
-        b"--b\r\nContent-Type: application/dicom\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + encoded + b"--b--\r\n"
-    )  # fmt: skip
+LF_ID = "<lf@osm-test.example>"
 
 
 def _openssl_saved(message: bytes) -> bytes:
@@ -68,7 +38,9 @@ def test_a_large_file_saved_with_lf_is_checked_once_and_held_once(
     """Its CMS objects are base64, the same bytes in both forms: one check, of the CRLF form,
     with the file's bytes let go (it was checked twice, the file held beside its CRLF form,
     and copied twice more to make it)."""
-    message = _sent("sign", _letter(random.Random(2).randbytes(6 * MB))).replace(b"\r\n", b"\n")
+    message = sent_by_pro01(
+        "sign", imaging_letter(random.Random(2).randbytes(6 * MB)), LF_ID
+    ).replace(b"\r\n", b"\n")
     path = tmp_path / "saved.eml"
     path.write_bytes(message)
     assert main(["check", str(path), "--json"]) == 0  # every module the check loads, loaded
@@ -99,7 +71,7 @@ def test_a_large_file_saved_with_lf_is_checked_once_and_held_once(
 def test_one_check_reports_what_checking_both_forms_reported(
     monkeypatch: pytest.MonkeyPatch, operation: str, saved: str
 ) -> None:
-    message = _sent(operation, _letter(b"\x00DICM" * 100))
+    message = sent_by_pro01(operation, imaging_letter(b"\x00DICM" * 100), LF_ID)
     if saved == "openssl" and operation == "sign":
         message = _openssl_saved(message)
     else:
@@ -129,7 +101,7 @@ def test_a_signature_part_whose_der_holds_line_breaks_is_checked_in_both_forms()
     """A quoted-printable DER whose LF octets are line breaks: the CRLF form decodes them as
     CRLF, another DER. Its signature verifies only as saved, found by checking the saved
     form apart."""
-    message = _sent("sign", b"Content-Type: text/plain\r\n\r\nCompte rendu.\r\n")
+    message = sent_by_pro01("sign", b"Content-Type: text/plain\r\n\r\nCompte rendu.\r\n", LF_ID)
     signature = mime.read(message).children[1]
     der = signature.decoded()
     assert der is not None and b"\n" in der
