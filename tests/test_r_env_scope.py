@@ -13,23 +13,29 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 WRITES = {"setdefault", "update", "pop", "popitem", "clear", "__setitem__", "__delitem__"}
+# os.putenv/unsetenv, and a MonkeyPatch made at import (`MonkeyPatch().setenv`: never undone).
+CALLS = {"putenv", "unsetenv", "setenv", "delenv"}
 
 
 def _is_environ(node: ast.expr) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "environ"
+    """`os.environ`, or `environ` imported from os."""
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
 
 
 def _changes_environment(node: ast.AST) -> bool:
-    """os.environ written by a method or `[...] =` / `del`, or os.putenv/unsetenv called."""
+    """os.environ written by a method, `[...] =`, `del` or `|=`, or os.putenv/unsetenv (or a
+    MonkeyPatch's setenv/delenv) called."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         method = node.func.attr
-        return method in ("putenv", "unsetenv") or (
-            _is_environ(node.func.value) and method in WRITES
-        )
+        return method in CALLS or (_is_environ(node.func.value) and method in WRITES)
     targets: list[ast.expr] = []
     if isinstance(node, ast.Assign | ast.Delete):
         targets = node.targets
     elif isinstance(node, ast.AugAssign):
+        if _is_environ(node.target):
+            return True  # os.environ |= {...}
         targets = [node.target]
     return any(isinstance(t, ast.Subscript) and _is_environ(t.value) for t in targets)
 
@@ -62,6 +68,10 @@ def test_the_scan_finds_a_change_at_import_and_not_in_a_function() -> None:
         'os.environ.setdefault("OSM_CONFORMANCE_TOKEN", "software")\n'
         'KIND = os.environ.get("OSM_CONFORMANCE_TOKEN")\n'
         'if True:\n    os.environ["A"] = "b"\n'
-        "def fixture(monkeypatch):\n    os.environ.pop('A')\n"
+        "def fixture(monkeypatch):\n    os.environ.pop('A')\n    monkeypatch.setenv('A', 'b')\n"
+        'os.environ |= {"A": "b"}\n'
+        "from os import environ\n"
+        'environ["A"] = "b"\n'
+        'pytest.MonkeyPatch().setenv("A", "b")\n'
     )
-    assert _import_time_changes(module) == [2, 5]
+    assert _import_time_changes(module) == [2, 5, 9, 11, 12]

@@ -506,5 +506,10 @@ def test_a_receiver_that_breaks_is_a_harness_error_exit_1(
         raise MissingComponent("openssl is not installed")
 
     monkeypatch.setattr(verify, "make_agent", missing)
-    assert _verify_cli(messages, tmp_path / "out2", "smm") == 0
+    assert _verify_cli(messages, tmp_path / "out2") == 0
     assert "smm: receiver unavailable: openssl is not installed" in capsys.readouterr().out
+    # ... unless asked for by name: a required component missing, as for `run`
+    assert _verify_cli(messages, tmp_path / "out3", "smm") == 3
+    assert "error: --receiver smm: receiver unavailable: openssl is not installed" in (
+        capsys.readouterr().err
+    )

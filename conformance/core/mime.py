@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import io
 import re
@@ -338,11 +339,17 @@ class Entity:
         return self.end - self.body_start <= _KEEP
 
     def _decode(self) -> Decoded:
-        """`decoding` made: kept when small, its facts recorded (once)."""
-        try:
-            decoding, streams = Decoded(_joined(_pieces(self, _SCAN)), None), True
-        except _Irregular:
-            decoding, streams = _decode_checked(self), False
+        """`decoding` made: kept when small, its facts recorded (once). A body the pieces
+        gave up on once goes to the checked decoding at once; and only once the failed
+        attempt is gone (inside the `except`, its traceback kept the part decoded so far)."""
+        found: _DecodedFacts | None = self.__dict__.get("_decoded")
+        decoding: Decoded | None = None
+        if found is None or found.streams:
+            with contextlib.suppress(_Irregular):
+                decoding = Decoded(_joined(_pieces(self, _SCAN)), None)
+        streams = decoding is not None
+        if decoding is None:
+            decoding = _decode_checked(self)
         if self._small:
             self.__dict__["_kept"] = decoding
         self.__dict__.setdefault("_decoded", _DecodedFacts.of(decoding, streams))
@@ -936,7 +943,7 @@ def header_ends_within(head: bytes) -> bool:
     that is no field) known from `head` alone. A line cut by the end of `head` is known only
     when no field can begin it (a field name may run past `head`, an empty line's LF too).
     Both readers judge `MimeLimits.max_header_bytes` with it, on the same bytes (`read` from
-    the split it made of the whole entity: `_ends_within`)."""
+    the split it made of the whole entity: `_ends_within`). No bytes end no header block."""
     return _ends_within(_split_header(head), head, 0, len(head))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from conformance import paths
 from conformance.cli_support import print_error
-from conformance.errors import UserError, os_reason
+from conformance.errors import MissingComponent, UserError, os_reason
 from conformance.functions import MESSAGE_FUNCTIONS
 from conformance.paths import check_output_file, check_output_folder, output_folder
 from conformance.results import Results
@@ -70,7 +70,9 @@ def register(subparsers: Any) -> None:
         "validator and read by every receiver profile, through the transport: the product's "
         "row of the matrix without an adapter. Exit 0 when every message was read, 1 when a "
         "receiver broke on one (a harness error, `!` in the table: not a verdict on the "
-        "product), 2 when the manifest is wrong.",
+        "product), 2 when the manifest is wrong, 3 when a receiver named with --receiver is "
+        "not installed here (among every receiver, one not installed is skipped: `!`, with "
+        "its reason).",
     )
     verify.add_argument("directory", type=Path, metavar="DIR")
     verify.add_argument(
@@ -236,10 +238,17 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"\nresults: {path}  (render: osm-conformance report {path})")
     for error in report.input_errors:
         print_error(error)
-    if report.input_errors:
-        return 2
     for error in report.harness_errors:
         print_error(f"harness error: {error}")
+    if report.input_errors:
+        return 2
+    # A receiver asked for by name and not installed here: a required component missing,
+    # as for `run` (exit 3); among every receiver (the default), skipped with its reason.
+    missing = {r: why for r, why in report.unavailable.items() if r in args.receiver}
+    for receiver, why in missing.items():
+        print_error(f"--receiver {receiver}: {why}")
+    if missing:
+        return MissingComponent.exit_code
     return 1 if report.harness_errors else 0
 
 

@@ -31,7 +31,10 @@ def _grid(report: VerifyReport) -> list[str]:
         )
     legend = "  ".join(f"{n} {r}" for n, r in enumerate(report.receivers, 1))
     lines.append("receivers: " + legend)
-    lines.append("✓ pass  ✗ fail  – unsupported  ! harness error  ? not judged (manifest wrong)")
+    lines.append(
+        "✓ pass  ✗ fail  – unsupported  ! harness error or receiver not installed here  "
+        "? not judged (manifest wrong)"
+    )
     return lines
 
 

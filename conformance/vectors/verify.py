@@ -127,6 +127,13 @@ class VerifyReport:
             if r.verdict == "error" and not r.unavailable
         ]
 
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """The receivers whose engine is not installed here, with why."""
+        return {
+            r.receiver: r.reason or "" for m in self.messages for r in m.readings if r.unavailable
+        }
+
 
 @dataclass
 class _Inputs:
