@@ -943,7 +943,8 @@ def header_ends_within(head: bytes) -> bool:
     that is no field) known from `head` alone. A line cut by the end of `head` is known only
     when no field can begin it (a field name may run past `head`, an empty line's LF too).
     Both readers judge `MimeLimits.max_header_bytes` with it, on the same bytes (`read` from
-    the split it made of the whole entity: `_ends_within`). No bytes end no header block."""
+    the split it made of the whole entity: `_ends_within`). False for empty bytes: no block
+    ends in them."""
     return _ends_within(_split_header(head), head, 0, len(head))
 
 
