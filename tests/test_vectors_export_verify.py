@@ -508,6 +508,13 @@ def test_a_receiver_that_breaks_is_a_harness_error_exit_1(
     monkeypatch.setattr(verify, "make_agent", missing)
     assert _verify_cli(messages, tmp_path / "out2") == 0
     assert "smm: receiver unavailable: openssl is not installed" in capsys.readouterr().out
+    # ... its cells not observed, as `run` makes them: no verdict on the receiver
+    skipped = load_results(tmp_path / "out2" / "results.json").cell(
+        f"{PRODUCT}-real", "smm", "sign"
+    )
+    assert skipped is not None and skipped.verdict == "unsupported" and not skipped.observed
+    assert skipped.not_observed is not None and skipped.not_observed.kind == "engine-missing"
+    assert skipped.not_observed.detail == "openssl is not installed"
     # ... unless asked for by name: a required component missing, as for `run`
     assert _verify_cli(messages, tmp_path / "out3", "smm") == 3
     assert "error: --receiver smm: receiver unavailable: openssl is not installed" in (

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conformance import __version__
-from conformance.core.vocabulary import FUNCTIONS, measurement_of
+from conformance.core.vocabulary import FUNCTIONS, Function, measurement_of
 from conformance.functions import REQUIRED_SERVICES
 from conformance.matrix.assemble import (
     agent_info,
@@ -29,9 +29,17 @@ from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import Claims, shipped_claims
 from conformance.profiles.loader import load_sources
 from conformance.profiles.schema import Profile
-from conformance.results import AgentInfo, Cell, Observed, Results, RunInfo, Verdict
+from conformance.results import (
+    AgentInfo,
+    Cell,
+    NotObserved,
+    Observed,
+    Results,
+    RunInfo,
+    Verdict,
+)
 from conformance.vectors.common import real_id
-from conformance.vectors.verify import VerifyReport
+from conformance.vectors.verify import UNAVAILABLE, Checked, VerifyReport
 
 
 def product_agent(profile: Profile, note: str, observed: Observed) -> AgentInfo:
@@ -99,6 +107,10 @@ def verified_cells(report: VerifyReport, evidence: Mapping[int, list[str]]) -> l
         if not items:
             continue
         for column, receiver in enumerate(report.receivers):
+            missing = _not_installed(items, column)
+            if missing is not None:
+                cells.append(_not_observed(sender, receiver, function, missing))
+                continue
             found: list[tuple[Verdict, str | None]] = []
             for item in items:
                 reading = item.readings[column]
@@ -132,6 +144,30 @@ def verified_cells(report: VerifyReport, evidence: Mapping[int, list[str]]) -> l
                 )
             )
     return cells
+
+
+def _not_installed(items: Sequence[Checked], column: int) -> str | None:
+    """What is missing when the column's receiver is not installed here (its engine), else
+    None: the receiver read none of the messages."""
+    readings = [item.readings[column] for item in items]
+    if not readings or not all(r.unavailable for r in readings):
+        return None
+    return (readings[0].reason or "").removeprefix(UNAVAILABLE)
+
+
+def _not_observed(sender: str, receiver: str, function: Function, missing: str) -> Cell:
+    """The cell of a receiver whose engine is not installed here: nothing of it was observed,
+    no verdict on it (as `run` makes such a cell)."""
+    return Cell(
+        sender=sender,
+        receiver=receiver,
+        function=function,
+        verdict="unsupported",
+        observed=False,
+        not_observed=NotObserved(kind="engine-missing", agent=receiver, detail=missing),
+        reason=f"not installed here: {missing}",
+        services_required=list(REQUIRED_SERVICES[function]),
+    )
 
 
 def _iso(ts: float) -> str:

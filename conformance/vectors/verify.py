@@ -64,6 +64,10 @@ SERVICE_LETTERS = {
 }
 
 
+# The reason of a reading whose receiver's engine is not installed here, before what is missing.
+UNAVAILABLE = "receiver unavailable: "
+
+
 @dataclass
 class Reading:
     """One receiver's reading of one message, judged."""
@@ -371,7 +375,7 @@ def _read(
     inputs: _Inputs,
 ) -> Reading:
     if isinstance(agent, MissingComponent):
-        return Reading(profile.id, "error", f"receiver unavailable: {agent}", unavailable=True)
+        return Reading(profile.id, "error", f"{UNAVAILABLE}{agent}", unavailable=True)
     if item.function not in agent.capabilities().receive:
         return Reading(profile.id, "unsupported", f"{profile.id} does not receive {item.function}")
     party = Party(
