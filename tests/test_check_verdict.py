@@ -14,7 +14,7 @@ import pytest
 from cryptography.x509.oid import NameOID
 from smime_read_support import openssl, openssl_signed_by
 
-from conformance.check.endings import line_endings
+from conformance.check.endings import saved_form
 from conformance.check.render import text_table
 from conformance.check.runner import check_saved_file, default_trust
 from conformance.cli import main
@@ -212,7 +212,7 @@ def test_a_file_saved_with_lf_is_checked_in_its_crlf_form() -> None:
     anchors, crls = default_trust()
     options = {"trust": anchors, "crls": crls, "trust_origin": "test-pki"}
     saved = saved_by_openssl(PKI.identity("pro01"))
-    assert line_endings(saved) == "LF"
+    assert saved_form(saved).endings == "LF"
     report = check_saved_file(saved, **options)
     assert report.line_endings == {"saved": "LF", "checked": "CRLF", "verifies": "both"}
     (warning,) = report.by_id("MIME-001")
@@ -222,7 +222,7 @@ def test_a_file_saved_with_lf_is_checked_in_its_crlf_form() -> None:
     # Wholly in LF (dos2unix): the validator hashes the signed part in canonical form
     # (RFC 8551 3.1.1), so it still verifies in both forms.
     all_lf = canonicalize(saved).replace(b"\r\n", b"\n")
-    assert line_endings(all_lf) == "LF"
+    assert saved_form(all_lf).endings == "LF"
     report = check_saved_file(all_lf, **options)
     assert report.line_endings is not None and report.line_endings["verifies"] == "both"
     assert report.verdict().status == "conformant"
@@ -237,13 +237,13 @@ def test_a_file_saved_with_lf_is_checked_in_its_crlf_form() -> None:
     assert "no signature to verify" in report.by_id("MIME-001")[0].found
 
     crlf = canonicalize(saved)
-    assert line_endings(crlf) == "CRLF"
+    assert saved_form(crlf).endings == "CRLF"
     report = check_saved_file(crlf, **options)
     assert report.line_endings is None and report.verdict().status == "conformant"
     assert {c.status for c in report.by_id("MIME-001")} == {"SUCCESS"}
 
     mixed = crlf.replace(b"\r\nSubject:", b"\nSubject:", 1)
-    assert line_endings(mixed) == "mixed"
+    assert saved_form(mixed).endings == "mixed"
     report = check_saved_file(mixed, **options)
     assert report.line_endings is None
     errors = [c for c in report.errors if c.id == "MIME-001"]
@@ -251,7 +251,7 @@ def test_a_file_saved_with_lf_is_checked_in_its_crlf_form() -> None:
     assert report.verdict().status == "non-conformant"
 
     crlfeol = openssl_signed_by(PKI.identity("pro01"), RECIPIENT, CONTENT)
-    assert line_endings(crlfeol) == "mixed"
+    assert saved_form(crlfeol).endings == "mixed"
     assert [c.part for c in check_saved_file(crlfeol, **options).errors if c.id == "MIME-001"]
 
 
@@ -260,7 +260,7 @@ def test_a_signature_over_lf_content_verifies_in_neither_form() -> None:
     verifier hashes (RFC 8551 3.1.1): an ERROR, and the warning says neither form verified."""
     anchors, crls = default_trust()
     saved = saved_by_openssl(PKI.identity("pro01"), "-binary")
-    assert line_endings(saved) == "LF"
+    assert saved_form(saved).endings == "LF"
     report = check_saved_file(saved, trust=anchors, crls=crls)
     assert report.line_endings is not None and report.line_endings["verifies"] == "neither"
     assert "CMS-004" in {c.id for c in report.errors}

@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.core import mime
-from conformance.core.mime import _base64_lines
 from conformance.smime import b64
 
 
@@ -34,6 +33,15 @@ def _decode(entity: mime.Entity) -> bytes:
         raise ValueError(decoding.defect.message)
     assert decoding.data is not None
     return decoding.data
+
+
+def _fast_path(body: bytes) -> bytes | None:
+    """What the reader's one-pass base64 decoding gives, or None where it leaves the body to
+    the checked decoding."""
+    try:
+        return b"".join(mime._base64_pieces(body, 0, len(body), mime._SCAN))
+    except mime._Irregular:
+        return None
 
 
 def test_crlf_before_delimiter_belongs_to_it() -> None:
@@ -129,7 +137,7 @@ def test_base64_fast_path_agrees_with_checked_decoding(
         expected: bytes | None = base64.b64decode(body.translate(None, b" \t\r\n"), validate=True)
     except ValueError:
         expected = None
-    fast = _base64_lines(body)
+    fast = _fast_path(body)
     if fast is not None:
         assert fast == expected
     entity = _entity(b"Content-Transfer-Encoding: base64\r\n\r\n" + body)

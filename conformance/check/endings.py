@@ -114,8 +114,3 @@ def saved_form(message: bytes) -> SavedForm:
         if part.path not in inside and _own_endings(part)[0]:
             return SavedForm("mixed")
     return SavedForm("LF", _cms_alike(root))
-
-
-def line_endings(message: bytes) -> Endings:
-    """How the message's lines end (`saved_form`)."""
-    return saved_form(message).endings

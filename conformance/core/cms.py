@@ -501,11 +501,7 @@ def _structure_at(der: bytes, pos: int) -> tuple[str, int | None]:
     info = _elements_in(der, 0, pos)
     if len(info) < 2 or pos < info[1][1]:
         return "ContentInfo", None
-    _, a, length = element_header(der, info[0][1], info[0][2])
-    try:
-        name = _STRUCTURES.get(_dotted(der[a : a + (length or 0)]))
-    except _Unhandled:
-        name = None
+    name = _STRUCTURES.get(content_type(der) or "")
     inner = _elements_in(der, info[1][1], pos)
     if name is None or not inner:
         return "ContentInfo", None

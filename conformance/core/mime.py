@@ -1308,15 +1308,6 @@ def _base64_pieces(data: bytes, start: int, end: int, size: int) -> Iterator[byt
         raise _Irregular  # '=' only as the last one or two characters
 
 
-def _base64_lines(data: bytes, start: int = 0, end: int | None = None) -> bytes | None:
-    """`_base64_pieces` joined: the decoded data[start:end], or None for a body it leaves to
-    the checked path."""
-    try:
-        return _joined(_base64_pieces(data, start, len(data) if end is None else end, _SCAN))
-    except _Irregular:
-        return None
-
-
 # --- canonical forms (RFC 8551 3.1.1), what signers and verifiers hash -----------------
 
 

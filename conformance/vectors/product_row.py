@@ -39,7 +39,7 @@ from conformance.results import (
     Verdict,
 )
 from conformance.vectors.common import real_id
-from conformance.vectors.verify import UNAVAILABLE, Checked, VerifyReport
+from conformance.vectors.verify import VerifyReport
 
 
 def product_agent(profile: Profile, note: str, observed: Observed) -> AgentInfo:
@@ -107,7 +107,8 @@ def verified_cells(report: VerifyReport, evidence: Mapping[int, list[str]]) -> l
         if not items:
             continue
         for column, receiver in enumerate(report.receivers):
-            missing = _not_installed(items, column)
+            # The receiver's engine is made once: missing for one message, for all of them.
+            missing = items[0].readings[column].missing
             if missing is not None:
                 cells.append(_not_observed(sender, receiver, function, missing))
                 continue
@@ -144,15 +145,6 @@ def verified_cells(report: VerifyReport, evidence: Mapping[int, list[str]]) -> l
                 )
             )
     return cells
-
-
-def _not_installed(items: Sequence[Checked], column: int) -> str | None:
-    """What is missing when the column's receiver is not installed here (its engine), else
-    None: the receiver read none of the messages."""
-    readings = [item.readings[column] for item in items]
-    if not readings or not all(r.unavailable for r in readings):
-        return None
-    return (readings[0].reason or "").removeprefix(UNAVAILABLE)
 
 
 def _not_observed(sender: str, receiver: str, function: Function, missing: str) -> Cell:

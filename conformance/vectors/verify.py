@@ -64,10 +64,6 @@ SERVICE_LETTERS = {
 }
 
 
-# The reason of a reading whose receiver's engine is not installed here, before what is missing.
-UNAVAILABLE = "receiver unavailable: "
-
-
 @dataclass
 class Reading:
     """One receiver's reading of one message, judged."""
@@ -80,7 +76,7 @@ class Reading:
     encrypted: bool = False
     decrypted: bool = False
     content: bool = False  # recovered some content
-    unavailable: bool = False  # the receiver's engine is not installed here: skipped, said why
+    missing: str | None = None  # the receiver's engine not installed here: what is missing
 
 
 @dataclass
@@ -128,15 +124,14 @@ class VerifyReport:
             f"{m.where}: {r.receiver}: {r.reason}"
             for m in self.messages
             for r in m.readings
-            if r.verdict == "error" and not r.unavailable
+            if r.verdict == "error" and r.missing is None
         ]
 
     @property
     def unavailable(self) -> dict[str, str]:
         """The receivers whose engine is not installed here, with why."""
-        return {
-            r.receiver: r.reason or "" for m in self.messages for r in m.readings if r.unavailable
-        }
+        readings = (r for m in self.messages for r in m.readings)
+        return {r.receiver: r.reason or "" for r in readings if r.missing is not None}
 
 
 @dataclass
@@ -375,7 +370,7 @@ def _read(
     inputs: _Inputs,
 ) -> Reading:
     if isinstance(agent, MissingComponent):
-        return Reading(profile.id, "error", f"{UNAVAILABLE}{agent}", unavailable=True)
+        return Reading(profile.id, "error", f"receiver unavailable: {agent}", missing=str(agent))
     if item.function not in agent.capabilities().receive:
         return Reading(profile.id, "unsupported", f"{profile.id} does not receive {item.function}")
     party = Party(
