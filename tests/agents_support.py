@@ -83,11 +83,17 @@ def missing_tools(engine_type: str) -> list[str]:
 
 
 def need_tools(*profiles: Profile) -> None:
-    """Skip (with the reason shown) when a real engine of these profiles is not installed."""
+    """Skip (with the reason shown) when a real engine of these profiles is not installed,
+    or holds its keys on the card (gpgsm-cps) where the token is off or its daemon missing."""
     for profile in profiles:
         missing = missing_tools(profile.engine.type)
+        card = profile.engine.type == "gpgsm" and profile.engine.keys == "card"
+        if card and shutil.which("gnupg-pkcs11-scd") is None:
+            missing.append("gnupg-pkcs11-scd")
         if missing:
             pytest.skip(f"{profile.id}: {', '.join(missing)} not installed")
+        if card and token_kind() == "software":
+            pytest.skip(f"{profile.id}: its keys are on the card, and the token is off here")
 
 
 def is_real_engine(profile: Profile) -> bool:

@@ -31,7 +31,17 @@ PRODUCTS = {
     "cpsure-mail",
     "messagerie-sante-ft",
 }
-ENGINES = {"reference", "openssl", "nss", "gpgsm", "go-pkcs7", "gnutls", "pkijs", "bouncycastle"}
+ENGINES = {
+    "reference",
+    "openssl",
+    "nss",
+    "gpgsm",
+    "gpgsm-cps",
+    "go-pkcs7",
+    "gnutls",
+    "pkijs",
+    "bouncycastle",
+}
 
 
 def test_shipped_profiles_lint_clean() -> None:

@@ -12,6 +12,8 @@ declare -A DEBS=(
   [softhsm2]=/usr/lib/softhsm/libsofthsm2.so
   [libnss3-tools]=/usr/bin/cmsutil
   [gpgsm]=/usr/bin/gpgsm
+  # gpgsm with its keys on the CPS card (profile gpgsm-cps): gpg-agent's PKCS#11 card daemon.
+  [gnupg-pkcs11-scd]=/usr/bin/gnupg-pkcs11-scd
   [openssl]=/usr/bin/openssl
   [chromium]=/usr/bin/chromium
   # The CPS directory (conformance/directory): the suite starts its own slapd on loopback.

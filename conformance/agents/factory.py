@@ -15,7 +15,7 @@ from conformance.agents.profiled import ProfileAgent
 from conformance.agents.recipients import refusal
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Capabilities
-from conformance.profiles.schema import PROFILE_DRIVEN_ENGINES, Profile
+from conformance.profiles.schema import KEY_STORE_ENGINES, PROFILE_DRIVEN_ENGINES, Profile
 from conformance.smime.options import Limits
 
 
@@ -97,7 +97,9 @@ def make_agent(
     options = profile.send_options()
     module, name = _REAL_ENGINES[engine.type]
     kind = getattr(importlib.import_module(module), name)  # imported only when used
-    inner: Agent = kind(options, sub, timeout=engine.timeout_s)
+    # Where the keys are, for the real engines that can hold them either way (gpgsm).
+    keys = {"keys": engine.keys} if engine.type in KEY_STORE_ENGINES else {}
+    inner: Agent = kind(options, sub, timeout=engine.timeout_s, **keys)
     return _Named(inner, profile)
 
 

@@ -2,7 +2,11 @@
 
 Each instance has its own GNUPGHOME (loopback pinentry, policy checks off)
 with its own offline dirmngr, into which it imports the identities'
-legacy-PBE PKCS#12 and the CA certificates. Trust is gpg-agent's
+legacy-PBE PKCS#12 and the CA certificates; or, with `keys="card"` (a profile's
+`engine.keys: card`), whose gpg-agent reaches the private keys on the CPS card
+through gnupg-pkcs11-scd, as gpgsm does with a card's PKCS#11 module: the
+identities' token (SoftHSM2 standing in for the card, a copy of its own) and
+`gpgsm --learn-card`, the PIN given where the passphrase was. Trust is gpg-agent's
 trustlist.txt: the sender's roots while sending (gpgsm signs and encrypts only
 along a trusted chain), exactly the request's anchors while receiving. The
 CRLs a reception is given are loaded into that dirmngr (`gpgsm --call-dirmngr
@@ -39,6 +43,7 @@ from cryptography.hazmat.primitives import serialization
 from conformance import pem_files
 from conformance.agents import cms_inspect, mime_wrap
 from conformance.agents.base import Evidence, ReceiveRequest, SendRequest, SendResult
+from conformance.agents.harness import close_all as close_harnesses
 from conformance.agents.recipients import OnBehalf, looked_up, needs_lookup
 from conformance.agents.tool_agent import (
     P12_PASSWORD,
@@ -59,9 +64,14 @@ from conformance.core.vocabulary import ContentCipher, Party
 from conformance.directory.lookup import DEFAULT_TIMEOUT_S as LOOKUP_TIMEOUT_S
 from conformance.directory.lookup import NO_CERTIFICATE, Address
 from conformance.errors import MissingComponent, UserError
+from conformance.profiles.schema import KeyStore
 from conformance.smime import algorithms as alg
 from conformance.smime import cms_read
+from conformance.smime.options import SendOptions
 from conformance.status import ErrorCode
+from conformance.token import TOKEN_ENV, softhsm, token_kind
+from conformance.token.files import key_roles
+from conformance.token.softhsm import USER_PIN
 
 CIPHERS: dict[ContentCipher, str] = {
     "des-ede3-cbc": "3DES",
@@ -111,6 +121,17 @@ class GpgsmAgent(ToolAgent):
     id = "gpgsm"
     package = "gpgsm"
 
+    def __init__(
+        self,
+        options: SendOptions | None = None,
+        workdir: Path | None = None,
+        identity: Party | None = None,
+        timeout: float = 60.0,
+        keys: KeyStore = "software",
+    ) -> None:
+        self.keys = keys
+        super().__init__(options, workdir, identity, timeout)
+
     def _setup(self) -> None:
         self.gpgsm = require("gpgsm", self.package)
         self.connect = require("gpg-connect-agent", "gnupg-utils")
@@ -123,7 +144,12 @@ class GpgsmAgent(ToolAgent):
         self._finalizer = weakref.finalize(self, _stop_home, self.gpgconf, self.home)
         # The lowest S2K count: keys are re-protected with it on import, so unlocking
         # one for each signature costs milliseconds instead of a calibrated ~0.5 s.
-        (self.home / "gpg-agent.conf").write_text("allow-loopback-pinentry\ns2k-count 65536\n")
+        agent_conf = "allow-loopback-pinentry\ns2k-count 65536\n"
+        self.env = {"GNUPGHOME": str(self.home)}
+        self._card: Path | None = None  # the cards' tokens: their directory
+        if self.keys == "card":
+            agent_conf += f"scdaemon-program {self._card_setup()}\n"
+        (self.home / "gpg-agent.conf").write_text(agent_conf)
         # The CRLs need dirmngr, and dirmngr-client to hand it the CA certificates first
         # (`gpgsm --call-dirmngr` cannot answer the SENDCERT_SKI dirmngr asks when it
         # checks a CRL's issuer).
@@ -141,6 +167,28 @@ class GpgsmAgent(ToolAgent):
         self._trusted: frozenset[str] = frozenset()
         self._imported: set[str] = set()
         self._lookup_homes: dict[str, Path] = {}  # directory URL -> GNUPGHOME that asks it
+
+    def _card_setup(self) -> str:
+        """gnupg-pkcs11-scd told where the card's module is; the token's own SoftHSM2
+        configuration in the home (SOFTHSM2_CONF, read by the daemon gpg-agent starts).
+        Returns the daemon's path."""
+        daemon = require("gnupg-pkcs11-scd", "gnupg-pkcs11-scd")
+        module = softhsm.require()
+        if token_kind() == "software":
+            raise MissingComponent(
+                f"gpgsm with keys on the card needs the SoftHSM2 token, turned off here "
+                f"({TOKEN_ENV}=software)"
+            )
+        (self.home / "gnupg-pkcs11-scd.conf").write_text(
+            f"providers card\nprovider-card-library {module}\n"
+        )
+        self._card = self.home / "card"
+        self.env["SOFTHSM2_CONF"] = str(softhsm.write_conf(self._card))
+        self.setup_evidence.notes.append(
+            f"gpgsm: private keys on the CPS card (SoftHSM2 standing in), reached by gpg-agent "
+            f"through {version_of(daemon, '--version')}"
+        )
+        return daemon
 
     def version(self) -> str:
         return version_of(self.gpgsm, "--version")
@@ -162,14 +210,10 @@ class GpgsmAgent(ToolAgent):
         stdin = b""
         if passphrase:
             argv += ["--pinentry-mode", "loopback", "--passphrase-fd", "0"]
-            stdin = P12_PASSWORD + b"\n"
-        return run(
-            [*argv, *args],
-            evidence=ev,
-            input=stdin,
-            timeout=self.timeout,
-            env={"GNUPGHOME": str(self.home)},
-        )
+            # A key on the card is unlocked with the card's PIN; a PKCS#12 file with its own.
+            card = self.keys == "card" and "--import" not in args
+            stdin = (USER_PIN.encode() if card else P12_PASSWORD) + b"\n"
+        return run([*argv, *args], evidence=ev, input=stdin, timeout=self.timeout, env=self.env)
 
     # -- a first contact: gpgsm's own lookup through dirmngr's LDAP support ------------
 
@@ -267,6 +311,11 @@ class GpgsmAgent(ToolAgent):
             return
         ev = self.setup_evidence
         files = PartyFiles(directory)
+        if self.keys == "card":
+            self._import_certs(files.ca_certificates(), ev)  # before the card's own
+            self._put_on_card(directory, files, ev)
+            self._prepared.add(directory)
+            return
         if files.p12 is not None:
             result = self._gpgsm(["--import", files.p12], ev, passphrase=True)
             if not result.ok:
@@ -285,6 +334,37 @@ class GpgsmAgent(ToolAgent):
                     )
         self._prepared.add(directory)
 
+    def _put_on_card(self, directory: Path, files: PartyFiles, ev: Evidence) -> None:
+        """The identity's own card (a copy of its token) beside those the home holds, then
+        `gpgsm --learn-card`, which imports the cards' certificates and points gpg-agent at
+        their keys. gnupg-pkcs11-scd reads the tokens once, when it starts: for a second
+        card gpg-agent (which starts it again) is stopped, and so are the harness's
+        servers, connected to the old gpg-agent."""
+        assert self._card is not None
+        template = softhsm.ensure_template(
+            [directory], softhsm.TOKEN_LABEL, softhsm.USER_PIN, softhsm.SO_PIN
+        )
+        if not self._prepared:
+            softhsm.copy_token(template, self._card, in_memory=True)
+        else:
+            close_harnesses(self.env)
+            kill: list[str | Path] = [self.gpgconf, "--homedir", self.home, "--kill", "gpg-agent"]
+            run(kill, evidence=ev, timeout=self.timeout, env=self.env)
+            tokens = (self._card / "tokens").resolve()
+            for token in (template / "tokens").iterdir():
+                shutil.copytree(token, tokens / token.name)
+        learnt = self._gpgsm(["--learn-card"], ev)
+        # gpgsm stops at the first certificate of a card it cannot take and exits 2; the
+        # identity's own keys are what this card is for.
+        have = self._secret_fingerprints(ev)
+        lacking = [r for r in key_roles(directory) if sha1_hex(files.certificate(r)) not in have]
+        if lacking:
+            raise SendFailure(
+                ErrorCode.INTERNAL,
+                f"gpgsm --learn-card did not find the {', '.join(lacking)} key(s) of "
+                f"{directory.name} on its card: {summary(learnt)}",
+            )
+
     def _set_trust(self, certs: list[x509.Certificate], ev: Evidence) -> None:
         """trustlist.txt lists exactly these roots (flag S: trusted for S/MIME)."""
         self._import_certs(certs, ev)
@@ -296,7 +376,7 @@ class GpgsmAgent(ToolAgent):
             [self.connect, "--homedir", self.home, "reloadagent", "/bye"],
             evidence=ev,
             timeout=self.timeout,
-            env={"GNUPGHOME": str(self.home)},
+            env=self.env,
         )
         self._trusted = wanted
 
@@ -316,7 +396,7 @@ class GpgsmAgent(ToolAgent):
             certs.extend(pem_files.certificates(path))
         certs.extend(PartyFiles(request.recipient.identity_dir).ca_certificates())
         certs.extend(carried)
-        env = {"GNUPGHOME": str(self.home)}
+        env = self.env
         for cert in certs:
             if sha1_hex(cert) in self._cached:
                 continue
@@ -627,9 +707,11 @@ def _external_keys(colons: str) -> list[tuple[str, str]]:
 def _stop_home(gpgconf: str, home: Path) -> None:
     with contextlib.suppress(Exception):
         subprocess.run(
-            [gpgconf, "--homedir", str(home), "--kill", "all"],  # gpg-agent and dirmngr
+            # gpg-agent (and the card daemon it started) and dirmngr
+            [gpgconf, "--homedir", str(home), "--kill", "all"],
             capture_output=True,
             timeout=15,
             check=False,
         )
+    softhsm.remove_copy(home / "card")  # the token's files, in tmpfs, first
     shutil.rmtree(home, ignore_errors=True)

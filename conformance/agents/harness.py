@@ -351,14 +351,17 @@ def harness_for(
         return harness
 
 
-def close_all() -> None:
-    """Close every harness this process started (at exit; a forked child closes none)."""
+def close_all(env: Mapping[str, str] | None = None) -> None:
+    """Close every harness this process started (at exit; a forked child closes none), or,
+    given `env`, those started with exactly that environment (a tool's home whose daemons
+    were restarted: its harness's servers hold connections to the old ones)."""
     with _pool_lock:
         if _pool_pid != os.getpid():
             _pool.clear()
             return
-        harnesses = list(_pool.values())
-        _pool.clear()
+        wanted = tuple(sorted(env.items())) if env is not None else None
+        keys = [key for key in _pool if wanted is None or key[1] == wanted]
+        harnesses = [_pool.pop(key) for key in keys]
     for harness in harnesses:
         harness.close()
 

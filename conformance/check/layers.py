@@ -94,6 +94,24 @@ _DOES_NOT_VERIFY = Bilingual(
 )
 
 
+def _does_not_verify(key: object, signature: bytes) -> Bilingual:
+    """CMS-009's words for a signature that does not verify, its length named when that is
+    already why (cms_read.wrong_length)."""
+    wrong = cms_read.wrong_length(key, signature)
+    if wrong is None:
+        return _DOES_NOT_VERIFY
+    n, size = wrong.octets, wrong.modulus_octets
+    zero_fr, zero_en = (
+        (" dont un zéro en tête", " with a leading zero octet") if wrong.leading_zero else ("", "")
+    )
+    return _DOES_NOT_VERIFY + Bilingual(
+        f" : la signature fait {n} octets{zero_fr}, et non les {size} du module de la clé "
+        "(RFC 8017 8.2.2, étape 1)",
+        f": the signature value is {n} octets{zero_en}, not the {size} of the key's modulus "
+        "(RFC 8017 8.2.2 step 1)",
+    )
+
+
 def _cannot_verify(exc: object) -> Bilingual:
     said = _short(exc)
     return Bilingual(f"vérification impossible : « {said} »", f"cannot verify: {said}")
@@ -418,7 +436,7 @@ class LayerReader:
         try:
             cms_read.verify_signature(key, signer.signature_info, digest, signature, data)
         except InvalidSignature:
-            return False, _DOES_NOT_VERIFY
+            return False, _does_not_verify(key, signature)
         except (alg.UnsupportedAlgorithm, ValueError, TypeError) as exc:
             return None, _cannot_verify(exc)
         return True, None

@@ -412,6 +412,10 @@ class Quirks(Section):
 # The engines the suite plays from the profile itself (the others are real tools or a
 # vendor's adapter, measured as they are).
 PROFILE_DRIVEN_ENGINES = ("builtin", "apicrypt-model")
+# The engines that put their private keys where `engine.keys` says: the suite's own, and
+# gpgsm (gpg-agent's own store, or the card through gnupg-pkcs11-scd). The other real
+# tools keep them in their own store.
+KEY_STORE_ENGINES = (*PROFILE_DRIVEN_ENGINES, "gpgsm")
 
 
 class Engine(Section):
@@ -442,9 +446,12 @@ class Engine(Section):
     )
     keys: KeyStore = Field(
         default="card",
-        description="Where the built-in engine keeps the user's private keys: card (the CPS "
-        "card: a PKCS#11 token, SoftHSM2 standing in) or software (a key store in the "
-        "program, as a modern mail client has).",
+        description="Where the engine keeps the user's private keys: card (the CPS card: a "
+        "PKCS#11 token, SoftHSM2 standing in) or software (a key store in the program, as a "
+        "modern mail client has). Honoured by builtin and gpgsm (card: gpg-agent reaches "
+        "the card through gnupg-pkcs11-scd; software: gpg-agent's own store); the other "
+        "engines keep their keys in their own store whatever it says (an adapter's profile "
+        "inherits it from the profile it extends).",
     )
 
 

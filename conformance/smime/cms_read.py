@@ -409,10 +409,43 @@ def _verify_signer(
         raise ReadError(
             ErrorCode.BAD_SIGNATURE,
             f"{where}: the signature does not verify with the key of "
-            f"{signer_cert.subject.human_friendly}",
+            f"{signer_cert.subject.human_friendly}{_length_said(public_key, signer.signature)}",
         ) from None
     except CryptoUnsupported as exc:
         raise ReadError(ErrorCode.UNSUPPORTED_ALGORITHM, f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class WrongLength:
+    """An RSA signature value that is not as long as the key's modulus, which RFC 8017
+    8.2.2 step 1 refuses before any arithmetic. A writer that takes the value for a signed
+    integer makes it one octet longer, a leading zero, about one time in two."""
+
+    octets: int
+    modulus_octets: int
+    leading_zero: bool  # one octet more, and that octet zero
+
+
+def wrong_length(public_key: object, signature: bytes) -> WrongLength | None:
+    """The signature's length, when it is not the RSA modulus's (None: it is, or not RSA)."""
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        return None
+    size = (public_key.key_size + 7) // 8
+    if len(signature) == size:
+        return None
+    zero = len(signature) == size + 1 and signature[0] == 0
+    return WrongLength(len(signature), size, zero)
+
+
+def _length_said(public_key: object, signature: bytes) -> str:
+    wrong = wrong_length(public_key, signature)
+    if wrong is None:
+        return ""
+    zero = " with a leading zero octet" if wrong.leading_zero else ""
+    return (
+        f": the signature value is {wrong.octets} octets{zero}, not the "
+        f"{wrong.modulus_octets} of the key's modulus (RFC 8017 8.2.2 step 1)"
+    )
 
 
 def signature_info(algorithm_der: bytes) -> alg.SignatureInfo:

@@ -258,7 +258,7 @@ def ensure_template(directories: Sequence[Path], label: str, pin: str, so_pin: s
     return template
 
 
-def _remove(directory: Path) -> None:
+def remove_copy(directory: Path) -> None:
     """Remove a token directory and, when `tokens` is a link into tmpfs, its target."""
     tokens = directory / "tokens"
     if tokens.is_symlink():
@@ -268,7 +268,7 @@ def _remove(directory: Path) -> None:
 
 def _remove_if_owner(directory: Path, owner: int) -> None:
     if os.getpid() == owner:
-        _remove(directory)
+        remove_copy(directory)
 
 
 def copy_token(template: Path, directory: Path, *, in_memory: bool) -> Path:
@@ -277,7 +277,7 @@ def copy_token(template: Path, directory: Path, *, in_memory: bool) -> Path:
     With `in_memory`, `directory/tokens` is a link into tmpfs: copying ~250
     object files to a busy disk takes ~1.5 s, to tmpfs a few milliseconds.
     """
-    _remove(directory)
+    remove_copy(directory)
     directory.mkdir(parents=True)
     memory = paths.memory_dir() if in_memory else None
     if memory is not None:
@@ -306,7 +306,7 @@ def _remove_stale(root: Path) -> None:
     for entry in entries:
         match = _PROC_NAME.match(entry.name)
         if match is not None and paths.process_gone(int(match.group(1))):
-            _remove(entry)
+            remove_copy(entry)
 
 
 _PROCESS: dict[str, SoftHsmSetup] = {}
