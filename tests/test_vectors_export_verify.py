@@ -330,7 +330,7 @@ def test_bad_manifest_json_and_unknown_profile(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"manifest.json:2:\d+: not JSON"):
         verify_messages(tmp_path, PRODUCT, receivers=["sermentis-mms"])
     (tmp_path / "manifest.json").write_text('{"messages": [{"file": "a.eml"}]}')
-    with pytest.raises(UserError, match=r"messages.0.recipient: Field required"):
+    with pytest.raises(UserError, match=r"messages\[0\]\.recipient: missing required field"):
         verify_messages(tmp_path, PRODUCT, receivers=["sermentis-mms"])
     with pytest.raises(UserError, match="unknown profile 'no-such-product'"):
         verify_messages(tmp_path, "no-such-product")

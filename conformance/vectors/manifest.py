@@ -6,13 +6,18 @@ message naming the file and the field at fault (documented in docs/vectors.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from conformance import json_files
+from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
+from conformance.profiles.loader import Loc, describe_errors
+from conformance.profiles.schema import section_model
+from conformance.profiles.yaml_lines import format_loc
 from conformance.results import Verdict
 
 MANIFEST_FILE = "manifest.json"
@@ -122,8 +127,8 @@ class Message(_Model):
     """One message the product wrote (verify's input)."""
 
     file: str = Field(description="the .eml file, relative to the manifest")
-    recipient: str = Field(description="identity id the product addressed it to")
-    function: str
+    recipient: str = Field(description="the identity id the product addressed it to")
+    function: str = Field(description="one of " + ", ".join(FUNCTIONS))
     plaintext: str | None = Field(
         default=None, description="file with what the product's user composed (MIME or text)"
     )
@@ -139,29 +144,81 @@ class VerifyManifest(_Model):
     messages: list[Message] = Field(min_length=1)
 
 
+@dataclass
+class VerifyEntries:
+    """verify's manifest as far as its shape goes: each entry, or what is wrong with its
+    shape (then checked no further), and what is wrong with the manifest's own keys."""
+
+    messages: list[Message | list[str]]
+    problems: list[str]
+
+
+def _shape_problems(
+    model: type[BaseModel], exc: ValidationError, path: Path, at: Loc = ()
+) -> list[tuple[Loc, str]]:
+    """Every error of `exc` (`model` validated at `at` in the file), one line each, placed as
+    verify's other checks place theirs (`manifest.json: messages[2].file: ...`) in the words
+    `profiles lint` uses, with what a missing field holds."""
+    lines = []
+    for (loc, message), error in zip(describe_errors(model, exc), exc.errors(), strict=True):
+        if error["type"] == "missing":
+            wanted = _description(model, loc)
+            message += f"; expected {wanted}" if wanted else ""
+        elif error["type"] == "too_short":
+            message = f"empty; expected at least {(error.get('ctx') or {}).get('min_length')} entry"
+        place = format_loc((*at, *loc)) or "(top level)"
+        lines.append(((*at, *loc), f"{path}: {place}: {message}"))
+    return lines
+
+
+def _description(model: type[BaseModel], loc: Loc) -> str | None:
+    """The description of the field at `loc` (list indexes skipped), if it has one."""
+    current: type[BaseModel] | None = model
+    found = None
+    for part in (p for p in loc if isinstance(p, str)):
+        if current is None or part not in current.model_fields:
+            return None
+        found = current.model_fields[part]
+        current = section_model(found.annotation)
+    return found.description if found is not None else None
+
+
 def _validate(model: type[M], data: Any, path: Path) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:5]:
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            problems.append(f"{path}: {loc}: {err['msg']}")
-        more = exc.error_count() - len(problems)
-        tail = f"\n... and {more} more" if more > 0 else ""
-        raise UserError("\n".join(problems) + tail) from None
+        raise UserError("\n".join(line for _, line in _shape_problems(model, exc, path))) from None
 
 
 def load_export_manifest(directory: Path) -> ExportManifest:
     path = directory / MANIFEST_FILE if directory.is_dir() else directory
-    return _validate(ExportManifest, json_files.load(path), path)
+    return _validate(ExportManifest, json_files.load_object(path), path)
 
 
-def load_verify_manifest(directory: Path) -> VerifyManifest:
+def load_verify_manifest(directory: Path) -> VerifyEntries:
+    """Every entry of DIR/manifest.json: an entry of the wrong shape (a field missing or of
+    the wrong type) is listed with its problems, so that verify lists them with the other
+    entries' in one pass; a manifest with no list of messages at all is refused here."""
     if not directory.is_dir():
         raise UserError(f"{directory}: not a directory (expected the product's messages)")
     path = directory / MANIFEST_FILE
-    return _validate(VerifyManifest, json_files.load(path), path)
+    data = json_files.load_object(path)
+    try:
+        return VerifyEntries(list(VerifyManifest.model_validate(data).messages), [])
+    except ValidationError as exc:
+        problems = _shape_problems(VerifyManifest, exc, path)
+    raw = data.get("messages")
+    if not isinstance(raw, list) or not raw:
+        raise UserError("\n".join(line for _, line in problems))
+    entries: list[Message | list[str]] = []
+    for index, item in enumerate(raw):
+        try:
+            entries.append(Message.model_validate(item))
+        except ValidationError as exc:
+            found = _shape_problems(Message, exc, path, ("messages", index))
+            entries.append([line for _, line in found])
+    own = [line for loc, line in problems if not (loc[:1] == ("messages",) and len(loc) > 1)]
+    return VerifyEntries(entries, own)
 
 
 def dump(model: BaseModel, path: Path) -> None:

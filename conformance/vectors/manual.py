@@ -41,10 +41,11 @@ from conformance.vectors.common import (
 from conformance.vectors.manifest import MANIFEST_FILE, ExportManifest, Vector, load_export_manifest
 from conformance.vectors.negative_record import (
     NEGATIVE_RECORD_FILE,
+    NegativeRecord,
     fold_rejections,
     negative_cells,
+    negative_lines,
     policy_of,
-    read_negative_record,
 )
 from conformance.vectors.product_row import fold_cells
 
@@ -86,99 +87,127 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _yes_no(value: Any, column: str, where: str, required: bool) -> bool | None:
+def _yes_no(
+    value: Any, column: str, where: str, required: bool, problems: list[str]
+) -> bool | None:
+    """The yes/no of a column (None: empty); what is wrong with it goes to `problems`."""
     text = _text(value).lower()
     if not text:
         if required:
-            raise UserError(f"{where}: column {column!r} is empty (expected yes or no)")
+            problems.append(f"{where}: column {column!r} is empty (expected yes or no)")
         return None
     if text in _YES:
         return True
     if text in _NO:
         return False
-    raise UserError(f"{where}: column {column!r}: {_text(value)!r} is not yes/no (oui/non)")
+    problems.append(f"{where}: column {column!r}: {_text(value)!r} is not yes/no (oui/non)")
+    return None
 
 
-def _signature(value: Any, where: str, required: bool) -> SignatureShown | None:
+def _signature(
+    value: Any, where: str, required: bool, problems: list[str]
+) -> SignatureShown | None:
     text = _text(value).lower()
     if not text:
         if required:
-            raise UserError(
+            problems.append(
                 f"{where}: column 'signature' is empty (expected valid, invalid or absent)"
             )
         return None
     if text not in _SIGNATURE:
-        raise UserError(
+        problems.append(
             f"{where}: column 'signature': {_text(value)!r} is not valid, invalid "
             "or absent (valide, invalide, absente)"
         )
+        return None
     return _SIGNATURE[text]
 
 
-def _line(row: Mapping[str, Any], where: str) -> Recorded | None:
-    unknown = sorted(k for k in row if k not in COLUMNS and k is not None)
-    if unknown:
-        raise UserError(
-            f"{where}: unknown column(s) {', '.join(map(repr, unknown))}; "
-            f"expected {', '.join(COLUMNS)}"
-        )
-    file = _text(row.get("file"))
-    if not file or file.startswith("#"):
-        if any(_text(row.get(c)) for c in COLUMNS[1:]) and not file.startswith("#"):
-            raise UserError(f"{where}: column 'file' is empty")
-        return None
-    opened = _yes_no(row.get("opened"), "opened", where, required=True)
-    assert opened is not None
-    return Recorded(
-        where=where,
-        file=file.removeprefix("./"),
-        opened=opened,
-        signature=_signature(row.get("signature"), where, required=opened),
-        decrypted=_yes_no(row.get("decrypted"), "decrypted", where, required=opened),
-        content_ok=_yes_no(row.get("content_ok"), "content_ok", where, required=opened),
-        notes=_text(row.get("notes")),
+def _unknown_columns(names: list[Any], where: str) -> str:
+    return (
+        f"{where}: unknown column(s) {', '.join(map(repr, names))}; expected {', '.join(COLUMNS)}"
     )
 
 
-def _csv_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
+def _line(row: Mapping[str, Any], where: str, problems: list[str]) -> Recorded | None:
+    """One line of the record (None: a blank or comment line, or a bad one, whose every
+    problem goes to `problems`)."""
+    before = len(problems)
+    unknown = sorted((k for k in row if k not in COLUMNS), key=str)  # YAML: any key
+    if unknown:
+        problems.append(_unknown_columns(unknown, where))
+    file = _text(row.get("file"))
+    if not file or file.startswith("#"):
+        if any(_text(row.get(c)) for c in COLUMNS[1:]) and not file.startswith("#"):
+            problems.append(f"{where}: column 'file' is empty")
+        return None
+    opened = _yes_no(row.get("opened"), "opened", where, True, problems)
+    required = opened is True  # a bad `opened`: the other columns checked as far as they go
+    recorded = Recorded(
+        where=where,
+        file=file.removeprefix("./"),
+        opened=bool(opened),
+        signature=_signature(row.get("signature"), where, required, problems),
+        decrypted=_yes_no(row.get("decrypted"), "decrypted", where, required, problems),
+        content_ok=_yes_no(row.get("content_ok"), "content_ok", where, required, problems),
+        notes=_text(row.get("notes")),
+    )
+    return recorded if len(problems) == before else None
+
+
+# A record's lines: where each is, and its mapping or what is wrong with its shape.
+_Rows = list[tuple[str, Mapping[str, Any] | str]]
+
+
+def _csv_rows(path: Path, text: str) -> _Rows:
     reader = csv.DictReader(text.splitlines())
     if reader.fieldnames is None or "file" not in reader.fieldnames:
         raise UserError(f"{path}:1: the first line must name the columns ({', '.join(COLUMNS)})")
-    rows: list[tuple[str, Mapping[str, Any]]] = []
+    unknown = sorted(k for k in reader.fieldnames if k not in COLUMNS)
+    rows: _Rows = []
     for row in reader:
+        where = f"{path}:{reader.line_num}"
+        if unknown and not rows:  # the first line's, said once, where its values begin
+            rows.append((where, _unknown_columns(unknown, where)))
         if None in row:  # more cells than columns
             count = len(reader.fieldnames)
-            raise UserError(
-                f"{path}:{reader.line_num}: more values than the {count} columns of the first line"
-            )
-        rows.append((f"{path}:{reader.line_num}", row))
+            rows.append((where, f"{where}: more values than the {count} columns of the first line"))
+            continue
+        rows.append((where, {k: v for k, v in row.items() if k in COLUMNS}))
     return rows
 
 
-def _yaml_rows(path: Path, text: str) -> list[tuple[str, Mapping[str, Any]]]:
+def _yaml_rows(path: Path, text: str) -> _Rows:
     # The suite's YAML reader: lines kept, plain data only (a tag, `!!int x`, is a problem
     # naming its line), bounded however many aliases the file holds.
     parsed = yaml_lines.parse(text)
     if parsed.problems:
-        problem = parsed.problems[0]
-        line = f":{problem.line}" if problem.line is not None else ""
-        raise UserError(f"{path}{line}: not YAML: {problem.message}")
+        raise UserError(
+            "\n".join(
+                f"{path}{'' if p.line is None else f':{p.line}'}: not YAML: {p.message}"
+                for p in parsed.problems
+            )
+        )
     data = parsed.data
     if data is None:
         return []
     if not isinstance(data, list):
         raise UserError(f"{path}:1: expected a list of records (- file: ...)")
-    rows: list[tuple[str, Mapping[str, Any]]] = []
+    rows: _Rows = []
     for index, item in enumerate(data):
         where = f"{path}:{parsed.lines[(index,)]}"
         if not isinstance(item, dict):
-            raise UserError(f"{where}: expected a mapping with keys {', '.join(COLUMNS)}")
+            item = f"{where}: expected a mapping with keys {', '.join(COLUMNS)}"
         rows.append((where, item))
     return rows
 
 
-def read_record(path: Path) -> list[Recorded]:
-    """The tester's record, checked line by line."""
+def _record_lines(
+    path: Path, problems: list[str], manifest: tuple[Path, Mapping[str, Vector]] | None = None
+) -> list[Recorded]:
+    """The record's good lines; every bad line's problems go to `problems`, in line order,
+    and with the manifest (its path, its vectors by file), a file it does not list or
+    recorded twice too."""
     text = read_text(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -187,9 +216,36 @@ def read_record(path: Path) -> list[Recorded]:
         rows = _yaml_rows(path, text)
     else:
         raise UserError(f"{path}: expected a .csv, .yaml or .yml record")
-    found = [r for where, row in rows if (r := _line(row, where)) is not None]
-    if not found:
+    found: list[Recorded] = []
+    seen: dict[str, str] = {}
+    for where, row in rows:
+        if isinstance(row, str):
+            problems.append(row)
+            continue
+        before = len(problems)
+        file = _text(row.get("file")).removeprefix("./")
+        if manifest is not None and file and not file.startswith("#"):
+            if file not in manifest[1]:
+                problems.append(
+                    f"{where}: unknown vector file {file!r} (not listed in {manifest[0]})"
+                )
+            elif file in seen:
+                problems.append(f"{where}: {file!r} is already recorded at {seen[file]}")
+            seen.setdefault(file, where)
+        line = _line(row, where, problems)
+        if line is not None and len(problems) == before:
+            found.append(line)
+    if not found and not problems:
         raise UserError(f"{path}: records no vector")
+    return found
+
+
+def read_record(path: Path) -> list[Recorded]:
+    """The tester's record, checked line by line: every bad line is listed."""
+    problems: list[str] = []
+    found = _record_lines(path, problems)
+    if problems:
+        raise UserError("\n".join(problems))
     return found
 
 
@@ -220,23 +276,12 @@ def judge_record(record: Recorded, vector: Vector) -> tuple[Verdict, str | None,
 
 
 def record_cells(
-    records: list[Recorded], manifest: ExportManifest, manifest_path: Path, product: str
+    records: list[Recorded], vectors: Mapping[str, Vector], product: str
 ) -> list[Cell]:
-    by_file = {v.file: v for v in manifest.vectors}
-    seen: dict[str, str] = {}
+    """A cell per line of the record (checked: each names a vector of the manifest once)."""
     cells = []
     for record in records:
-        vector = by_file.get(record.file)
-        if vector is None:
-            raise UserError(
-                f"{record.where}: unknown vector file {record.file!r} "
-                f"(not listed in {manifest_path})"
-            )
-        if record.file in seen:
-            raise UserError(
-                f"{record.where}: {record.file!r} is already recorded at {seen[record.file]}"
-            )
-        seen[record.file] = record.where
+        vector = vectors[record.file]
         verdict, reason, services = judge_record(record, vector)
         parts = [
             p for p in (reason, f"tester's notes: {record.notes}" if record.notes else None) if p
@@ -290,11 +335,11 @@ def import_record(
         raise UserError(
             f"{manifest_path}: the vectors were exported for {manifest.product!r}, not {product!r}"
         )
-    records = read_record(record_path)
-    cells = record_cells(records, manifest, manifest_path, product)
     if negative_path is None and (record_path.parent / NEGATIVE_RECORD_FILE).is_file():
         negative_path = record_path.parent / NEGATIVE_RECORD_FILE
-    negatives = read_negative_record(negative_path) if negative_path is not None else []
+    records, negatives = _records(record_path, negative_path, manifest, manifest_path)
+    vectors = {v.file: v for v in manifest.vectors}
+    cells = record_cells(records, vectors, product)
     recorded = {r.file for r in records}
     missing = [v.file for v in manifest.vectors if v.file not in recorded]
     how = "opened by hand in" if observed == "by-hand" else "opened by a program driving"
@@ -319,6 +364,32 @@ def import_record(
         rejection = negative_cells(negatives, manifest, real_id(product), policy_of(folded))
         folded.rejections = fold_rejections(folded, rejection, real_id(product))
     return folded, missing
+
+
+def _records(
+    record_path: Path,
+    negative_path: Path | None,
+    manifest: ExportManifest,
+    manifest_path: Path,
+) -> tuple[list[Recorded], list[NegativeRecord]]:
+    """Both records' lines, checked against the manifest: every problem of both is listed
+    at once (a UserError), as `vectors verify` lists its manifest's."""
+    problems: list[str] = []
+    records: list[Recorded] = []
+    negatives: list[NegativeRecord] = []
+    try:
+        vectors = {v.file: v for v in manifest.vectors}
+        records = _record_lines(record_path, problems, (manifest_path, vectors))
+    except UserError as exc:
+        problems.append(str(exc))
+    if negative_path is not None:
+        try:
+            negatives = negative_lines(negative_path, problems, manifest.negatives)
+        except UserError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise UserError("\n".join(problems))
+    return records, negatives
 
 
 def move_evidence(results: Results, results_path: Path, new_path: Path) -> None:

@@ -11,6 +11,7 @@ false accepts count like a driven receiver's. A line left blank is not recorded.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from conformance.results import (
     rejection_summaries,
 )
 from conformance.vectors.common import read_text
-from conformance.vectors.manifest import ExportManifest
+from conformance.vectors.manifest import ExportManifest, NegativeVector
 
 NEGATIVE_RECORD_FILE = "negative.csv"
 NEGATIVE_COLUMNS = ("file", "refused", "notes")
@@ -43,7 +44,21 @@ class NegativeRecord:
 
 
 def read_negative_record(path: Path) -> list[NegativeRecord]:
-    """The recorded lines of negative.csv (blank `refused`: not recorded), checked."""
+    """The recorded lines of negative.csv (blank `refused`: not recorded), checked: every
+    bad line is listed."""
+    problems: list[str] = []
+    found = negative_lines(path, problems)
+    if problems:
+        raise UserError("\n".join(problems))
+    return found
+
+
+def negative_lines(
+    path: Path, problems: list[str], negatives: Sequence[NegativeVector] | None = None
+) -> list[NegativeRecord]:
+    """The good recorded lines; every bad line's problems go to `problems` in line order,
+    and with the manifest's `negatives`, a file it does not list or recorded twice too.
+    A first line that does not name the columns is a UserError: nothing can be read."""
     text = read_text(path)
     reader = csv.DictReader(text.splitlines())
     names = reader.fieldnames or []
@@ -53,21 +68,29 @@ def read_negative_record(path: Path) -> list[NegativeRecord]:
             f"{path}:1: the first line must name the columns {', '.join(NEGATIVE_COLUMNS)}"
             + (f" (unknown: {', '.join(map(repr, unknown))})" if unknown else "")
         )
+    listed = None if negatives is None else {n.file for n in negatives}
+    seen: dict[str, str] = {}
     found: list[NegativeRecord] = []
     for row in reader:
         where = f"{path}:{reader.line_num}"
         if None in row:
-            raise UserError(f"{where}: more values than the {len(names)} columns of line 1")
-        file = (row.get("file") or "").strip()
-        refused = (row.get("refused") or "").strip().lower()
-        if not file or file.startswith("#"):
+            problems.append(f"{where}: more values than the {len(names)} columns of line 1")
             continue
-        if not refused:
-            continue  # not recorded (yet)
+        file = (row.get("file") or "").strip().removeprefix("./")
+        refused = (row.get("refused") or "").strip().lower()
+        if not file or file.startswith("#") or not refused:
+            continue  # a comment, or not recorded (yet)
+        before = len(problems)
+        if listed is not None and file not in listed:
+            problems.append(f"{where}: unknown negative vector {file!r} (not in the manifest)")
+        elif file in seen:
+            problems.append(f"{where}: {file!r} is already recorded at {seen[file]}")
+        seen.setdefault(file, where)
         if refused not in _YES | _NO:
-            raise UserError(f"{where}: column 'refused': {refused!r} is not yes/no (oui/non)")
-        notes = (row.get("notes") or "").strip()
-        found.append(NegativeRecord(where, file.removeprefix("./"), refused in _YES, notes))
+            problems.append(f"{where}: column 'refused': {refused!r} is not yes/no (oui/non)")
+        if len(problems) == before:
+            notes = (row.get("notes") or "").strip()
+            found.append(NegativeRecord(where, file, refused in _YES, notes))
     return found
 
 
@@ -76,19 +99,9 @@ def negative_cells(
 ) -> list[RejectionCell]:
     """One rejection cell per class the record covers, for the real product."""
     by_file = {n.file: n for n in manifest.negatives}
-    seen: dict[str, str] = {}
     by_class: dict[str, list[RejectionCaseResult]] = {}
-    for record in records:
-        negative = by_file.get(record.file)
-        if negative is None:
-            raise UserError(
-                f"{record.where}: unknown negative vector {record.file!r} (not in the manifest)"
-            )
-        if record.file in seen:
-            raise UserError(
-                f"{record.where}: {record.file!r} is already recorded at {seen[record.file]}"
-            )
-        seen[record.file] = record.where
+    for record in records:  # checked by negative_lines: each a negative of the manifest, once
+        negative = by_file[record.file]
         expected = negative.expected.get(policy, "refuse")
         said = f"tester's notes: {record.notes}" if record.notes else ""
         passed: Passed | None

@@ -53,7 +53,12 @@ from conformance.vectors.common import (
     shipped_profile,
     shipped_profiles,
 )
-from conformance.vectors.manifest import MANIFEST_FILE, Message, load_verify_manifest
+from conformance.vectors.manifest import (
+    MANIFEST_FILE,
+    Message,
+    VerifyEntries,
+    load_verify_manifest,
+)
 from conformance.vectors.validator import Validation, validate
 
 SERVICE_LETTERS = {
@@ -162,7 +167,7 @@ def verify_messages(
         shipped_profile(receiver, profiles)
     inputs = _inputs(identities, trust, crls)
     manifest = load_verify_manifest(directory)
-    checked = _precheck(directory, manifest.messages, inputs)
+    checked = _precheck(directory, manifest, inputs)
     report = VerifyReport(product, directory, chosen, checked, inputs.trust, inputs.crls)
     with tempfile.TemporaryDirectory(prefix="osm-verify-") as work:
         agents: dict[str, Agent | MissingComponent] = {}
@@ -226,11 +231,16 @@ def _inputs(identities: Path | None, trust: Sequence[Path], crls: Sequence[Path]
     return _Inputs(identities, tuple(trust), tuple(crls))
 
 
-def _precheck(directory: Path, entries: Sequence[Message], inputs: _Inputs) -> list[Checked]:
-    problems: list[str] = []
+def _precheck(directory: Path, manifest: VerifyEntries, inputs: _Inputs) -> list[Checked]:
+    """Every problem of the manifest at once, entry by entry (an entry of the wrong shape:
+    its shape's); the entries to read when there is none."""
+    problems: list[str] = list(manifest.problems)
     checked: list[Checked] = []
     seen: dict[tuple[str, str], int] = {}
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(manifest.messages):
+        if isinstance(entry, list):
+            problems += entry
+            continue
         where = f"{directory / MANIFEST_FILE}: messages[{index}]"
         before = len(problems)
         try:
