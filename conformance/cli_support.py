@@ -8,9 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import stat
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from conformance.errors import UserError
 
 PROG = "osm-conformance"
 
@@ -57,3 +62,38 @@ def seconds(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"{value}: expected a positive number of seconds")
     return value
+
+
+def file_kind(mode: int) -> str:
+    """What a path is, from its `st_mode`, for a message saying it is not what was asked
+    ("X: a directory, not a CRL file"; "X: is a file, not an identity directory")."""
+    kinds = (
+        (stat.S_ISREG, "a file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISFIFO, "a pipe"),
+    )
+    return next((said for test, said in kinds if test(mode)), "not a regular file")
+
+
+def require_file(
+    path: Path, what: str = "", hint: str = "", *, streams: bool = True
+) -> os.stat_result:
+    """A file to read, given to an option: a regular file, or (`streams`, for a file read
+    once) a stream such as /dev/stdin or `<(...)`; never a device such as /dev/zero, which
+    would be read without end. A path that is missing and one that is something else are
+    told apart. Its stat, for its size."""
+    noun = f"{what} file" if what else "file"
+    try:
+        found = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise UserError(f"{path}: no such {noun}") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(found.st_mode):
+        raise UserError(f"{path}: a directory, not a {noun}")
+    if not (stat.S_ISREG(found.st_mode) or (streams and stat.S_ISFIFO(found.st_mode))):
+        raise UserError(f"{path}: {file_kind(found.st_mode)}, not a {noun}{hint}")
+    return found

@@ -103,7 +103,7 @@ def failed(report: AdapterReport) -> dict[str, str]:
         # Python starts slowly: one function; it speaks the harness protocol (version 3)
         # and knows too-large (version 4)
         ((sys.executable, str(PYTHON_EXAMPLE)), {"sign"}, 4),
-        ((str(SHELL_EXAMPLE),), {"sign", "sign-encrypt"}, 2),
+        ((str(SHELL_EXAMPLE),), {"sign", "sign-encrypt"}, 4),
     ],
     ids=["python", "shell"],
 )
@@ -130,7 +130,7 @@ def test_the_shipped_examples_pass(
     assert report.contract_version == version and report.version and "FictiMail" in report.version
     assert outcome(report, "rejections altered") == ("pass", "2 refused")  # two producers
     assert all(c.seconds > 0 for c in report.calls)
-    assert {c.verb for c in report.calls} == {"send", "receive"}
+    assert {c.verb for c in report.exchanges} == {"send", "receive"}
 
 
 def test_the_profile_names_the_adapter_and_its_capabilities_are_compared() -> None:
@@ -198,7 +198,7 @@ def test_a_program_that_cannot_run_is_a_usage_error_naming_it(
     plain.write_text("#!/bin/sh\n")
     cases = {
         str(tmp_path / "missing"): "no such file",
-        str(tmp_path): "not a file",
+        str(tmp_path): "a directory, not a program",
         str(plain): "not executable (chmod +x",
         "no-such-adapter-on-path": "is not a program on PATH",
     }
@@ -218,7 +218,8 @@ def test_the_command_line_prints_a_line_per_check_and_json(
     assert out[0].startswith("PASS  version")
     assert out[-1].startswith("adapter conforms to the contract: ")
     assert out[-1].endswith(
-        f"(checked against contract version {CONTRACT_VERSION}; the adapter states version 2)"
+        f"(checked against contract version {CONTRACT_VERSION}; "
+        f"the adapter states version {CONTRACT_VERSION})"
     )
     code = main(["adapter", "check", "--json", *common, "--", *broken(tmp_path, "status").argv])
     data = json.loads(capsys.readouterr().out)

@@ -5,9 +5,10 @@ driven through its own command line only, with the suite's real counterparts:
 the verbs `version` and `capabilities` answered, each declared send function
 read by the `reference` agent and by the openssl CLI, each declared receive
 function fed `reference`'s messages, the rejection corpus (the hostile messages
-its declared receive functions cover), the usage exit code, and, over every
-call made, the status JSON valid against its schema and the exit codes
-consistent with it, with the time each call took. The exchanges, their judge
+its declared receive functions cover, narrowed as `--function` is), the usage
+exit code, and, over every send and receive, the status JSON valid against its
+schema and the exit codes consistent with it; every call made is counted, with
+the time it took. The exchanges, their judge
 and the rejection cells are the matrix's own (`run_cell`, `run_rejection_cell`):
 the check says what the matrix would find, one line per check.
 """
@@ -36,7 +37,7 @@ from conformance.agents.tools import (
 )
 from conformance.core.vocabulary import FUNCTIONS, Capabilities, Function, Party
 from conformance.errors import MissingComponent, UserError
-from conformance.functions import FIRST_CONTACT
+from conformance.functions import FIRST_CONTACT, OPERATION
 from conformance.matrix.cast import Cast, directories_of
 from conformance.matrix.cell import CellSettings, run_cell
 from conformance.matrix.exchange import Seat, World
@@ -106,11 +107,17 @@ class AdapterReport:
     calls: list[AdapterCall] = field(default_factory=list)
     version: str | None = None
     contract_version: int | None = None
+    protocols: tuple[str, ...] = ()  # what `capabilities` lists (the harness protocol)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return all(c.outcome != "fail" for c in self.checks)
+
+    @property
+    def exchanges(self) -> list[AdapterCall]:
+        """The calls of `send` and `receive` proper (`calls` has every verb the check ran)."""
+        return [c for c in self.calls if c.verb in ("send", "receive")]
 
     def summary(self) -> str:
         """The verdict and the counts; the contract version is the suite's (what the checks
@@ -190,11 +197,21 @@ def _runnable(argv: tuple[str, ...], where: str) -> tuple[str, ...]:
     """`argv`, or a usage error naming its program when it cannot be run at all: a wrong
     path is the tester's mistake, not checks the adapter fails."""
     program = argv[0]
-    if "/" not in program:
-        if shutil.which(program) is None:
-            raise UserError(f"{where}: {program!r} is not a program on PATH")
-        return argv
     path = Path(program)
+    bare = "/" not in program  # looked up on PATH only, as the shell does
+    if bare and shutil.which(program) is not None:
+        return argv
+    if path.is_dir():
+        raise UserError(f"{where}: {program}: a directory, not a program")
+    if bare and not path.exists():
+        raise UserError(f"{where}: {program!r} is not a program on PATH")
+    if bare:  # what is here by that name is named, so that the fix (./NAME) is plain
+        here = (
+            f"did you mean ./{program}?"
+            if os.access(path, os.X_OK)
+            else f"./{program} is here but not executable (chmod +x {program})"
+        )
+        raise UserError(f"{where}: {program}: not on PATH; {here}")
     if not path.is_file():
         missing = "no such file" if not path.exists() else "not a file"
         raise UserError(f"{where}: {program}: {missing}")
@@ -204,16 +221,25 @@ def _runnable(argv: tuple[str, ...], where: str) -> tuple[str, ...]:
 
 
 def _answer(
-    argv: Sequence[str], verb: Sequence[str], timeout: float
+    argv: Sequence[str], verb: Sequence[str], timeout: float, report: AdapterReport
 ) -> tuple[ToolRun | str, float]:
-    """Run one verb outside the matrix (version, capabilities, a usage error)."""
+    """Run one verb outside the matrix (version, capabilities, a usage error), counted
+    among the report's calls like the exchanges' (the CommandAgent reports those)."""
     started = time.perf_counter()
+    said = " ".join(verb)
     try:
         result = run([*argv, *verb], evidence=Evidence(), timeout=timeout)
     except ToolTimeout:
-        return f"no answer within {timeout:g}s", time.perf_counter() - started
+        problem = f"no answer within {timeout:g}s"
+        took = time.perf_counter() - started
+        report.calls.append(AdapterCall(said, None, took, None, "timeout", f"{said}: {problem}"))
+        return problem, took
     except MissingComponent as exc:
-        return f"does not start: {exc}", time.perf_counter() - started
+        problem = f"does not start: {exc}"
+        took = time.perf_counter() - started
+        report.calls.append(AdapterCall(said, None, took, None, "start", problem))
+        return problem, took
+    report.calls.append(AdapterCall(said, None, result.seconds, result.returncode))
     return result, result.seconds
 
 
@@ -223,7 +249,7 @@ def _stderr_tail(result: ToolRun) -> str:
 
 
 def check_version(argv: Sequence[str], timeout: float, report: AdapterReport) -> Check:
-    result, seconds = _answer(argv, ["version"], timeout)
+    result, seconds = _answer(argv, ["version"], timeout, report)
     name = "version"
     fix = "answer `version` with one line naming the product and its version, exit 0"
     if isinstance(result, str):
@@ -235,7 +261,10 @@ def check_version(argv: Sequence[str], timeout: float, report: AdapterReport) ->
         )
     if not text:
         return Check(name, "fail", f"printed nothing: {fix}", seconds)
-    report.version = text.splitlines()[0]
+    lines = text.splitlines()
+    report.version = lines[0]
+    if len(lines) > 1:  # the matrix records the first line only: the rest would be lost
+        return Check(name, "fail", f"printed {len(lines)} lines: {fix}", seconds)
     return Check(name, "pass", report.version, seconds)
 
 
@@ -276,7 +305,7 @@ def check_capabilities(
         {"contract_version": CONTRACT_VERSION, "send": ["sign"], "receive": ["sign"]}
     )
     fix = f"print e.g. {example} and exit 0"
-    result, seconds = _answer(target.argv, ["capabilities"], timeout)
+    result, seconds = _answer(target.argv, ["capabilities"], timeout, report)
     if isinstance(result, str):
         return Check(name, "fail", f"{result}: {fix}", seconds), None
     if result.returncode != 0:
@@ -293,6 +322,9 @@ def check_capabilities(
     if problem is not None or caps is None:
         return Check(name, "fail", f"capabilities.{problem}: {fix}", seconds), None
     report.contract_version = int(data["contract_version"])
+    listed = data.get("protocols")
+    if isinstance(listed, list):  # read as the CommandAgent reads it, without asking again
+        report.protocols = tuple(p for p in listed if isinstance(p, str))
     if target.profile is not None:
         declared = target.profile.capabilities()
         for key in ("send", "receive"):
@@ -321,7 +353,9 @@ def check_capabilities(
     return Check(name, "pass", detail, seconds), caps
 
 
-def check_usage(argv: Sequence[str], timeout: float, answered: bool) -> Check:
+def check_usage(
+    argv: Sequence[str], timeout: float, answered: bool, report: AdapterReport
+) -> Check:
     """An option or a verb the adapter does not know is a usage error: exit 2. Not judged
     when the adapter answered neither `version` nor `capabilities`: an interpreter that
     cannot open its script, or a shell that cannot find a command, exits 2 too."""
@@ -340,7 +374,7 @@ def check_usage(argv: Sequence[str], timeout: float, answered: bool) -> Check:
     )
     total = 0.0
     for words in tries:
-        result, seconds = _answer(argv, words, timeout)
+        result, seconds = _answer(argv, words, timeout, report)
         total += seconds
         got = result if isinstance(result, str) else f"exit {result.returncode}"
         if isinstance(result, str) or result.returncode != USAGE_EXIT:
@@ -416,7 +450,11 @@ def _interop(
 def _rejections(
     receiver: Receiver, cast: Cast, declared: Capabilities, settings: CheckSettings
 ) -> list[Check]:
-    cases = [c for c in load_cases() if settings.cases is None or c.id in settings.cases]
+    cases = [
+        c
+        for c in load_cases()
+        if (settings.cases is None or c.id in settings.cases) and _follows(c, settings.functions)
+    ]
     found = []
     rejection = RejectionSettings(
         policy=settings.policy,
@@ -436,6 +474,13 @@ def _rejections(
         cell = run_rejection_cell(receiver, cls, cast.pki, rejection, cases=mine)
         found.append(_rejection_check(name, cell, {c.id: c for c in mine}))
     return found
+
+
+def _follows(case: RejectionCase, functions: frozenset[Function] | None) -> bool:
+    """Whether a rejection case belongs to the functions checked: a receiver is not told
+    the function, so a case counts for every function whose messages are protected as its
+    own (an hprim-net message is signed and encrypted, as a sign-encrypt one)."""
+    return functions is None or OPERATION[case.function] in {OPERATION[f] for f in functions}
 
 
 def _rejection_check(name: str, cell: RejectionCell, cases: dict[str, RejectionCase]) -> Check:
@@ -466,9 +511,10 @@ def _rejection_check(name: str, cell: RejectionCell, cases: dict[str, RejectionC
 
 
 def _breaches(report: AdapterReport) -> list[Check]:
-    """Over every call the check made: the status JSON and the exit codes."""
+    """Over every send and receive the check made: the status JSON and the exit codes."""
+    exchanges = report.exchanges
     # The statuses actually read: a receive that hung, did not start or wrote none has none.
-    read = [c for c in report.calls if c.verb == "receive" and c.breach in (None, "exit-code")]
+    read = [c for c in exchanges if c.verb == "receive" and c.breach in (None, "exit-code")]
     checks = []
     for breach, name, fix in (
         (
@@ -482,8 +528,8 @@ def _breaches(report: AdapterReport) -> list[Check]:
             f"exit with the code of the first error of the status (the order of {CONTRACT})",
         ),
     ):
-        calls = [c for c in report.calls if c.breach in breach]
-        if not report.calls:
+        calls = [c for c in exchanges if c.breach in breach]
+        if not exchanges:
             checks.append(Check(name, "skip", "no send or receive was made"))
         elif name == "status JSON" and not calls and not read:
             checks.append(Check(name, "skip", "no status to check: no receive call ended normally"))
@@ -493,19 +539,19 @@ def _breaches(report: AdapterReport) -> list[Check]:
                 Check(
                     name,
                     "fail",
-                    f"{len(calls)} of {len(report.calls)} calls: {first.detail}; {fix}",
+                    f"{len(calls)} of {len(exchanges)} calls: {first.detail}; {fix}",
                 )
             )
         else:
             scope = f"{len(read)} statuses valid" if name == "status JSON" else "consistent"
-            checks.append(Check(name, "pass", f"{scope} over {len(report.calls)} calls"))
+            checks.append(Check(name, "pass", f"{scope} over {len(exchanges)} calls"))
     return checks
 
 
 def _timing(report: AdapterReport) -> Check:
     parts = []
     for verb in ("send", "receive"):
-        took = [c.seconds for c in report.calls if c.verb == verb]
+        took = [c.seconds for c in report.exchanges if c.verb == verb]
         if took:
             median = statistics.median(took)
             parts.append(f"{verb} {len(took)} calls, median {median:.3f}s, max {max(took):.3f}s")
@@ -525,6 +571,14 @@ def check_adapter(
         unknown = sorted(settings.cases - {c.id for c in load_cases()})
         if unknown:
             raise UserError(f"--case: unknown rejection case {', '.join(unknown)}")
+        cases = [c for c in load_cases() if c.id in settings.cases]
+        outside = [c for c in cases if not _follows(c, settings.functions)]
+        if outside:
+            functions = ", ".join(sorted(settings.functions or ()))
+            raise UserError(
+                f"--case {outside[0].id}: a case of function {outside[0].function}, which "
+                f"--function {functions} leaves out"
+            )
     started = time.perf_counter()
     report = AdapterReport(target.argv)
     timeout = settings.timeout or target.timeout or DEFAULT_TIMEOUT
@@ -534,13 +588,12 @@ def check_adapter(
         if progress is not None:
             progress(check)
 
-    version_check = check_version(target.argv, timeout, report)
-    add(version_check)
+    add(check_version(target.argv, timeout, report))
     caps_check, declared = check_capabilities(target, timeout, report)
     add(caps_check)
-    # capabilities answered in JSON even when they differ from the profile's
-    answered = version_check.outcome == "pass" or report.contract_version is not None
-    add(check_usage(target.argv, timeout, answered))
+    # a version line, even several; capabilities in JSON, even differing from the profile's
+    answered = report.version is not None or report.contract_version is not None
+    add(check_usage(target.argv, timeout, answered, report))
     if declared is None:
         add(
             Check("exchanges", "skip", "not run: the capabilities are needed to know the functions")
@@ -552,7 +605,12 @@ def check_adapter(
     cast = Cast({r: profiles[r] for r in READERS}, policy=settings.policy)
     try:
         agent = CommandAgent(
-            ADAPTER_ID, target.argv, declared, timeout=timeout, on_call=report.calls.append
+            ADAPTER_ID,
+            target.argv,
+            declared,
+            timeout=timeout,
+            on_call=report.calls.append,
+            protocols=report.protocols,
         )
         world = cast.world()
         mine_sender, mine_receiver = _adapter_seats(cast, agent, target.profile)

@@ -50,15 +50,17 @@ def register(subparsers: Any) -> None:
         action="append",
         choices=FUNCTIONS,
         dest="functions",
-        help="check only this function (repeatable; default: every declared one)",
+        help="check only this function (repeatable; default: every declared one); the "
+        "rejection cases follow it: those whose messages are signed, encrypted or both as "
+        "its are",
     )
     check.add_argument(
         "--case",
         action="append",
         dest="cases",
         metavar="CASE_ID",
-        help="run only this rejection case (repeatable; default: every case, "
-        "docs/rejection-cases.md)",
+        help="run only this rejection case, one --function keeps (repeatable; default: "
+        "every case, docs/rejection-cases.md)",
     )
     check.add_argument("--no-rejections", action="store_true", help="skip the rejection corpus")
     check.add_argument(

@@ -7,6 +7,7 @@ the built-in agents, so that the contract is tested by use.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import shutil
 import sys
@@ -16,14 +17,16 @@ from contextlib import contextmanager
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from conformance import pem_files
 from conformance.agents import identity_files as files
 from conformance.agents.base import Agent, Evidence, ReceiveRequest, SendRequest
+from conformance.agents.command import CommandAgent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
-from conformance.cli_support import byte_size
+from conformance.cli_support import byte_size, require_file
+from conformance.core import mime
 from conformance.core.spool import Region
 from conformance.core.vocabulary import FUNCTIONS, Party, Role
 from conformance.directory.lookup import Address
@@ -33,7 +36,7 @@ from conformance.profiles.schema import PROFILE_DRIVEN_ENGINES
 from conformance.smime.options import REFERENCE_MAX_BYTES, Limits
 from conformance.status import CONTRACT_VERSION, EXIT_CODES, ErrorCode, Status
 from conformance.token import TokenError
-from conformance.token.files import load_certificate, load_private_key
+from conformance.token.files import check_identity_dir, load_certificate, load_private_key
 from conformance.token.uri import parse_uri
 
 DIRECTORIES = ("cps", "apicrypt")
@@ -187,9 +190,7 @@ def _party(
     key_uris: tuple[tuple[str, str], ...] = (),
     directories: frozenset[str] = frozenset({"cps"}),
 ) -> Party:
-    path = Path(directory)
-    if not path.is_dir():
-        raise UserError(f"{directory}: not an identity directory")
+    path = check_identity_dir(Path(directory))
     data = files.identity_json(path.resolve())
     email = data.get("email")
     if not isinstance(email, str):
@@ -304,16 +305,20 @@ def _send(args: argparse.Namespace) -> int:
     with _agent(args.profile, party=sender) as agent:
         if args.function != "encrypt":
             _check_key(sender, "sign")
+        # An adapter judges its own input; the suite's own senders take a MIME entity only.
+        stdin = sys.stdin.buffer if isinstance(agent, CommandAgent) else _entity_stdin()
+        if stdin is None:
+            return EXIT_CODES[ErrorCode.MALFORMED]
         if isinstance(agent, ProfileAgent):
             # The built-in engine reads stdin through a spool and writes the message as it
             # is built: an imaging attachment in bounded memory. Written only when whole.
             with tempfile.TemporaryFile() as built:
-                result = agent.send_stream(sys.stdin.buffer, request, built)
+                result = agent.send_stream(stdin, request, built)
                 if result.message is not None:
                     built.seek(0)
                     shutil.copyfileobj(built, sys.stdout.buffer, 4 * 1024 * 1024)
         else:
-            result = agent.send(replace(request, content=sys.stdin.buffer.read()))
+            result = agent.send(replace(request, content=stdin.read()))
             if result.message is not None:
                 sys.stdout.buffer.write(result.message)
     _print_evidence(result.evidence.stderr)
@@ -325,11 +330,64 @@ def _send(args: argparse.Namespace) -> int:
     return 0
 
 
+def _entity_stdin() -> BinaryIO | None:
+    """stdin, its header block read first and judged: None, the reason said as a send's
+    error is (`malformed`, exit 16), when it is no MIME entity."""
+    head = sys.stdin.buffer.read(mime.MimeLimits().max_header_bytes + 1)
+    wrong = _not_an_entity(head)
+    if wrong is not None:
+        print(f"osm-conformance agent: {ErrorCode.MALFORMED.value}: {wrong}", file=sys.stderr)
+        return None
+    return io.BufferedReader(_Replayed(head, sys.stdin.buffer))
+
+
+# What `send` takes on stdin (docs/agent-cli.md), said when stdin is something else.
+_ENTITY = "expected a MIME entity: headers, empty line, body"
+
+
+def _not_an_entity(head: bytes) -> str | None:
+    """Why the content on stdin, of which `head` is the first bytes (past the header block's
+    bound when it is that long), is not the MIME entity `send` takes, or None. A sender
+    would otherwise secure any bytes as a headerless body: a message the validator refuses,
+    the send having said it was done. The defects are the one MIME reader's, found in the
+    header block alone."""
+    if not head:
+        return f"stdin is empty ({_ENTITY})"
+    defects = mime.read(head).header_defects
+    if defects:
+        return f"stdin, line {defects[0].line}: {defects[0].message} ({_ENTITY})"
+    header, body_offset, _, _ = mime.split_header(head)
+    if body_offset == len(header):  # the fields ran to the end: no empty line closes them
+        return f"stdin: no empty line ends the header block ({_ENTITY})"
+    return None
+
+
+class _Replayed(io.RawIOBase):
+    """A stream that gives `first` (bytes already read from `rest`), then the rest of it."""
+
+    def __init__(self, first: bytes, rest: BinaryIO) -> None:
+        super().__init__()
+        self._first = memoryview(first)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._first:
+            size = min(len(buffer), len(self._first))
+            buffer[:size] = self._first[:size]
+            self._first = self._first[size:]
+            return size
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _receive(args: argparse.Namespace) -> int:
     party = _party(args.identity, _key_uri("encrypt", args.decrypt_key))
     for p in [*args.trust, *args.crl]:
-        if not Path(p).is_file():
-            raise UserError(f"{p}: no such file")
+        require_file(Path(p), streams=False)  # read here, then again by the agent
     # A file that is not what it is given as is the caller's mistake (a usage error, exit
     # 2), said before any work, not the agent breaking (internal) in the middle of it.
     for p in args.trust:

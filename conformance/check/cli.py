@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from conformance.cli_support import byte_size, print_json
+from conformance.cli_support import byte_size, print_json, require_file
 from conformance.errors import UserError
 from conformance.smime.options import REFERENCE_MAX_BYTES
 
@@ -40,7 +39,8 @@ Exit status:
   0  conformant: no ERROR (warnings allowed)
   1  non-conformant: at least one ERROR
   2  usage error (missing file, MESSAGE a device or over --max-message-bytes,
-     unknown policy, no test PKI for the default trust, with --identity an
+     unknown policy, no test PKI for the default trust, a --sender or
+     --recipient that is not one address, with --identity an
      OSM_CONFORMANCE_TOKEN naming no token it can use)
   3  incomplete: no ERROR, but a rule could not judge (no trust anchor, no CRL,
      no --identity for an encrypted message, an identity whose key the token
@@ -100,8 +100,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         choices=policy_names(),
         help=f"the policy giving each rule's severity (default {DEFAULT_POLICY})",
     )
-    parser.add_argument("--sender", metavar="ADDRESS", help="the expected sender address")
-    parser.add_argument("--recipient", metavar="ADDRESS", help="the expected recipient address")
+    parser.add_argument(
+        "--sender", metavar="ADDRESS", help="the expected sender address (local-part@domain)"
+    )
+    parser.add_argument(
+        "--recipient",
+        metavar="ADDRESS",
+        help="the expected recipient address (local-part@domain)",
+    )
     parser.add_argument(
         "--max-message-bytes",
         type=byte_size,
@@ -134,22 +140,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=handle)
 
 
-def _require_file(path: Path, what: str, hint: str = "") -> os.stat_result:
-    """A file to read: a regular file, or a stream such as /dev/stdin or `<(...)`; never a
-    device such as /dev/zero, which would be read without end. Its stat, for its size."""
-    try:
-        found = path.stat()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such {what} file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(found.st_mode):
-        raise UserError(f"{path}: a directory, not a {what} file")
-    if not (stat.S_ISREG(found.st_mode) or stat.S_ISFIFO(found.st_mode)):
-        raise UserError(f"{path}: {_file_kind(found.st_mode)}, not a {what} file{hint}")
-    return found
-
-
 _STDIN = "-"
 _CHUNK = 1 << 20
 
@@ -161,19 +151,9 @@ def _require_message(message: str, limit: int) -> None:
     if message == _STDIN:
         return
     path = Path(message)
-    found = _require_file(path, "message", " (a file, or - to read stdin)")
+    found = require_file(path, "message", " (a file, or - to read stdin)")
     if stat.S_ISREG(found.st_mode) and found.st_size > limit:
         raise UserError(f"{path}: {found.st_size} bytes, {_over(limit, 'not read')}")
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISCHR(mode):
-        return "a character device"
-    if stat.S_ISBLK(mode):
-        return "a block device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def _over(limit: int, read: str) -> str:
@@ -218,16 +198,35 @@ def _require_identity(directory: Path) -> None:
     every encrypted message would get an ENC-004 ERROR for the tester's setup (a usage error,
     exit 2 as for any bad setting: check's 3 says "incomplete")."""
     from conformance.token import token_kind
-    from conformance.token.files import load_certificate, load_private_key
+    from conformance.token.files import check_identity_dir, load_certificate, load_private_key
 
-    if not directory.is_dir():
-        raise UserError(f"{directory}: no such identity directory")
+    check_identity_dir(directory)
     load_certificate(directory, "encrypt")
     load_private_key(directory, "encrypt")
     try:
         token_kind()
     except UserError as exc:
         raise UserError(f"--identity {directory}: no token to open its key: {exc}") from None
+
+
+def _require_address(option: str, value: str) -> None:
+    """An expected address is one addr-spec (local@domain), as the rules compare it with the
+    message's: anything else would be an ERROR of HDR-008 or HDR-009 for the tester's typo,
+    and an empty one would silently mean "not given" (the rule not run)."""
+    from conformance.core.mime import addresses
+
+    if not value.strip():
+        raise UserError(f"{option}: an empty address (give the address, or omit {option})")
+    try:
+        found = addresses([value])
+    except ValueError:  # comments nested past the reader's bound
+        found = []
+    local, _, domain = found[0].rpartition("@") if len(found) == 1 else ("", "", "")
+    if found != [value.strip()] or not local or not domain:
+        raise UserError(
+            f"{option} {value!r}: not one mail address (expected local-part@domain, "
+            "e.g. camille.martin@osm-test.example, without a display name)"
+        )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -252,14 +251,13 @@ def handle(args: argparse.Namespace) -> int:
     if args.message is None:
         raise UserError("check: a MESSAGE file is required (or --catalogue)")
     for option, value in (("--sender", args.sender), ("--recipient", args.recipient)):
-        if value is not None and not value.strip():
-            # An empty address would silently mean "not given": HDR-008/HDR-009 not run.
-            raise UserError(f"{option}: an empty address (give the address, or omit {option})")
+        if value is not None:
+            _require_address(option, value)
     _require_message(args.message, args.max_message_bytes)
     for path in args.trust:
-        _require_file(path, "trust anchor")
+        require_file(path, "trust anchor")
     for path in args.crl:
-        _require_file(path, "CRL")
+        require_file(path, "CRL")
     if args.identity is not None:
         _require_identity(args.identity)
     trust, crls, origin = list(args.trust), list(args.crl), "given"

@@ -40,6 +40,9 @@ class Collector:
         self.context = context
         self.reader = reader
         self.judged: list[Judged] = _earlier(out / JUDGED_FILE)
+        # Written from the start, so that the files the start-up banner and the farewell
+        # name exist, saying so, even when the product sends nothing.
+        write_judged(self.judged, context.product.id, out)
         self.failures: list[str] = []  # a judgement the harness could not make
         self._count = len(list(self.folder.glob("*.eml")))
         self._lock = threading.Lock()

@@ -119,14 +119,13 @@ class Record:
                 if vector is not None:
                     verdict, reason, _ = judge_record(recorded, vector)
                     verdicts[recorded.file] = verdict + (f" ({reason})" if reason else "")
-        except UserError as exc:
-            if "records no vector" not in str(exc):
-                problems.append(str(exc))
+        except UserError as exc:  # every bad line, one per line of the message
+            problems += [p for p in str(exc).splitlines() if "records no vector" not in p]
         try:
             for line in read_negative_record(self.negative_path):
                 verdicts[line.file] = "refused" if line.refused else "accepted"
         except UserError as exc:
-            problems.append(str(exc))
+            problems += str(exc).splitlines()
         return problems, verdicts
 
 

@@ -315,10 +315,15 @@ def farewell(running: Running) -> str:
     lines = [
         f"received {running.collector.handled} message(s) from the product; "
         f"{len(judged)} judgement(s), {readable} readable ({out / SUMMARY_MD})",
-        f"  the product's row against every receiver: osm-conformance vectors verify "
-        f"{out / RECEIVED_DIR} --as {running.manifest.product}",
-        f"  the tester's record into a run's results: see {out / VECTORS_DIR / 'README.md'} "
-        "(osm-conformance vectors import)",
     ]
+    if judged:  # received/ then holds their manifest (none before a first message)
+        lines.append(
+            f"  the product's row against every receiver: osm-conformance vectors verify "
+            f"{out / RECEIVED_DIR} --as {running.manifest.product}"
+        )
+    lines.append(
+        f"  the tester's record into a run's results: see {out / VECTORS_DIR / 'README.md'} "
+        "(osm-conformance vectors import)"
+    )
     lines += [f"  {f.splitlines()[0]}" for f in running.collector.failures]
     return "\n".join(lines)

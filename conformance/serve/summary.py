@@ -1,6 +1,7 @@
-"""OUT/judged.json and its small summaries (summary.md, summary.html), rewritten after
-every message judged, each labelled with what it is: the product's messages read by the
-suite (measured), not what the product showed (that is the tester's record)."""
+"""OUT/judged.json and its small summaries (summary.md, summary.html), written when the
+session starts (none judged yet: they say so) and rewritten after every message judged,
+each labelled with what it is: the product's messages read by the suite (measured), not
+what the product showed (that is the tester's record)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def write_judged(judged: Sequence[Judged], product: str, out: Path) -> None:
     (out / SUMMARY_HTML).write_text(page(judged, product), encoding="utf-8")
 
 
+def _count(judged: Sequence[Judged]) -> str:
+    """How many were judged; when none, that none has arrived yet (the files exist from the
+    start, rewritten after each message the product sends)."""
+    if judged:
+        return f"{len(judged)} message(s) judged."
+    return (
+        "No message judged: the product has sent none yet "
+        "(this summary is rewritten after each one it sends)."
+    )
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -52,11 +64,11 @@ def markdown(judged: Sequence[Judged], product: str) -> str:
         "",
         f"*{MEASUREMENT}* — read by `{READER}` (software keys, osm-2008) and the validator.",
         "",
-        f"{len(judged)} message(s) judged.",
-        "",
-        "| " + " | ".join(_COLUMNS) + " |",
-        "| " + " | ".join("---" for _ in _COLUMNS) + " |",
+        _count(judged),
     ]
+    if judged:
+        lines += ["", "| " + " | ".join(_COLUMNS) + " |"]
+        lines += ["| " + " | ".join("---" for _ in _COLUMNS) + " |"]
     lines += ["| " + " | ".join(_cell(c) for c in _row(j)) + " |" for j in judged]
     for j in judged:
         if j.undeclared:
@@ -76,6 +88,7 @@ def page(judged: Sequence[Judged], product: str) -> str:
         f"<title>{title}</title><h1>{title}</h1>"
         f"<p><em>{html.escape(MEASUREMENT)}</em> — read by <code>{READER}</code> "
         "(software keys, osm-2008) and the validator.</p>"
-        f"<p>{len(judged)} message(s) judged.</p>"
-        f'<table border="1" cellpadding="4"><tr>{head}</tr>{rows}</table></html>\n'
+        f"<p>{html.escape(_count(judged))}</p>"
+        + (f'<table border="1" cellpadding="4"><tr>{head}</tr>{rows}</table>' if judged else "")
+        + "</html>\n"
     )

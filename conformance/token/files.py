@@ -9,6 +9,7 @@ names ("certificates"/"keys": role -> file name, as conformance.pki writes).
 from __future__ import annotations
 
 import functools
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from conformance import json_files, pem_files
+from conformance.cli_support import file_kind
 from conformance.core.vocabulary import ROLES, Role
 from conformance.errors import UserError
 
@@ -99,13 +101,23 @@ def load_private_key(directory: Path, role: Role, *, validate: bool = True) -> r
 
 
 def check_identity_dir(directory: Path) -> Path:
-    if not directory.is_dir():
-        raise UserError(
-            f"{directory}: not an identity directory (export layout expected)",
-            code="no-identity-dir",
-            values=(("directory", str(directory)),),
-        )
-    return directory
+    """The directory, else a UserError that says whether the path is missing or is there
+    but is something else (a file given for its directory is a slip, not a typo)."""
+    try:
+        mode = directory.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        said = "not an identity directory (no such directory)"
+    except OSError as exc:
+        said = f"not an identity directory (cannot read it: {exc.strerror or exc})"
+    else:
+        if stat.S_ISDIR(mode):
+            return directory
+        said = f"is {file_kind(mode)}, not an identity directory"
+    raise UserError(
+        f"{directory}: {said}",
+        code="no-identity-dir",
+        values=(("directory", str(directory)),),
+    )
 
 
 def intermediates(identity_dir: Path) -> list[x509.Certificate]:

@@ -9,6 +9,7 @@ the exit codes. Use it as a template: replace the `openssl` calls by calls
 to your product.
 
     fictimail.py send --function sign-encrypt --from ID_DIR --to CERT < entity > message
+    fictimail.py send ... --to-address MAIL --directory ldap://HOST:PORT/BASE  # exits 18
     fictimail.py receive --identity ID_DIR --trust CA --status-out s.json < message > content
     fictimail.py capabilities      # the functions, and the protocol it also speaks
     fictimail.py serve             # the harness protocol: many verbs, one process
@@ -16,7 +17,13 @@ to your product.
 `serve` (contract version 3, docs/agent-cli.md "The harness protocol") runs
 the same `main` for each request with the request's argv, stdin and working
 directory, and sends back what it printed and its exit code: the suite then
-starts one FictiMail per worker instead of one per message.
+starts one FictiMail per worker instead of one per message. Version 4 added
+the error code `too-large` (FictiMail has no size limit, so it never gives it)
+and a first contact, a recipient known by address only, looked up in the CPS
+directory: FictiMail does no lookup, so a send to `--to-address` exits 18
+(no-recipient-certificate), as the contract asks of a product without one, and
+the function `first-contact` exits 15 (unsupported-function): `capabilities`
+does not list it.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ EXIT = {
     "malformed": 16,
     "too-large": 17,
     "unsupported-function": 15,
+    "no-recipient-certificate": 18,
     "unsupported-format": 14,
     "cannot-decrypt": 13,
     "unsupported-algorithm": 14,
@@ -53,6 +61,8 @@ EXIT = {
 }
 PRECEDENCE = list(EXIT)
 FUNCTIONS = ("sign", "encrypt", "sign-encrypt", "hprim-net", "attachments")
+# The contract's functions FictiMail does not do: known (not a usage error), refused.
+NOT_DONE = ("first-contact",)
 CONTRACT_VERSION = 4  # the version of docs/agent-cli.md this adapter implements
 PROTOCOL = "osm-harness/1"
 
@@ -76,6 +86,13 @@ def identity(directory: str) -> dict[str, str]:
 
 
 def send(args: argparse.Namespace) -> int:
+    if args.function in NOT_DONE:
+        print(f"fictimail: FictiMail does not do {args.function}", file=sys.stderr)
+        return EXIT["unsupported-function"]
+    if args.to_address:  # a first contact: the product would look the address up
+        where = f"{args.to_address[0]} up in {args.directory}"
+        print(f"fictimail: FictiMail does not look {where}", file=sys.stderr)
+        return EXIT["no-recipient-certificate"]
     me = Path(args.sender)
     entity = sys.stdin.buffer.read()
     signs = args.function != "encrypt"
@@ -376,9 +393,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     verbs = parser.add_subparsers(dest="verb", required=True)
     s = verbs.add_parser("send")
-    s.add_argument("--function", required=True, choices=FUNCTIONS)
+    s.add_argument("--function", required=True, choices=FUNCTIONS + NOT_DONE)
     s.add_argument("--from", dest="sender", required=True)
-    s.add_argument("--to", action="append", default=[])
+    recipients = s.add_mutually_exclusive_group()
+    recipients.add_argument("--to", action="append", default=[])
+    recipients.add_argument("--to-address", action="append", default=[])
+    s.add_argument("--directory")
     s.add_argument("--subject", default="")
     s.add_argument("--date")
     s.add_argument("--message-id")
@@ -392,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     verbs.add_parser("capabilities")
     verbs.add_parser("serve")
     args = parser.parse_args(argv)
+    if args.verb == "send" and args.to_address and not args.directory:
+        s.error("--to-address needs --directory ldap://HOST:PORT/BASE")
     if args.verb == "version":
         print(version_text())
         return 0

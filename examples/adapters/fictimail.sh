@@ -3,27 +3,42 @@
 #
 # The same product as fictimail.py, written with nothing but bash, coreutils and the
 # openssl tool, for a vendor whose glue is shell: it implements the agent command
-# line of osm-conformance (docs/agent-cli.md), contract version 2. It builds the
+# line of osm-conformance (docs/agent-cli.md), contract version 4. It builds the
 # S/MIME structure itself (multipart/signed, application/pkcs7-mime) around what
 # `openssl cms -binary -outform DER` computes, so every line ends in CRLF. Replace
 # the openssl calls by calls to your product.
 #
+# What versions 3 and 4 added, and how this adapter answers them: the harness
+# protocol (`serve`, version 3) is optional and left out, so the suite runs it once
+# per call; FictiMail has no size limit, so it never refuses a message as
+# `too-large` (exit 17); and it does not look certificates up in a directory, so a
+# send to `--to-address MAIL --directory URL` exits 18 (no-recipient-certificate)
+# and the function `first-contact` exits 15 (unsupported-function), which is why
+# `capabilities` does not list it.
+#
 #   fictimail.sh version
 #   fictimail.sh capabilities
 #   fictimail.sh send --function sign-encrypt --from ID_DIR --to CERT < entity > message
+#   fictimail.sh send --function sign-encrypt --from ID_DIR --to-address MAIL \
+#       --directory ldap://HOST:PORT/BASE     # exits 18: FictiMail does not use one
 #   fictimail.sh receive --identity ID_DIR --trust CA [--crl CRL] --status-out s.json \
 #       < message > content
 #
 # Check it with: osm-conformance adapter check examples/adapters/fictimail.sh
 set -u
 export LC_ALL=C
-CONTRACT_VERSION=2
+CONTRACT_VERSION=4
 FUNCTIONS='"sign", "encrypt", "sign-encrypt", "hprim-net", "attachments"'
 PROG=${0##*/}
 
 usage() { # a usage error: exit 2, as the contract says
     echo "$PROG: usage error: $*" >&2
     exit 2
+}
+
+refuse() { # CODE MESSAGE: a send that cannot be done, nothing on stdout
+    echo "$PROG: $1: $2" >&2
+    exit "$(exit_of "$1")"
 }
 
 TMP=$(mktemp -d) || exit 70
@@ -53,12 +68,14 @@ subject_header() { # RFC 2047 encoded words of at most 11 characters when not AS
 }
 
 send() {
-    local function="" from="" subject="" date="" msgid="" to=()
+    local function="" from="" subject="" date="" msgid="" directory="" to=() addresses=()
     while [ $# -gt 0 ]; do
         case $1 in
         --function) function=${2-}; shift 2 || usage "--function needs a value" ;;
         --from) from=${2-}; shift 2 || usage "--from needs a value" ;;
         --to) to+=("${2-}"); shift 2 || usage "--to needs a value" ;;
+        --to-address) addresses+=("${2-}"); shift 2 || usage "--to-address needs a value" ;;
+        --directory) directory=${2-}; shift 2 || usage "--directory needs a value" ;;
         --subject) subject=${2-}; shift 2 || usage "--subject needs a value" ;;
         --date) date=${2-}; shift 2 || usage "--date needs a value" ;;
         --message-id) msgid=${2-}; shift 2 || usage "--message-id needs a value" ;;
@@ -67,10 +84,18 @@ send() {
         esac
     done
     case $function in
-    sign | encrypt | sign-encrypt | hprim-net | attachments) ;;
-    *) usage "send: --function sign|encrypt|sign-encrypt|hprim-net|attachments" ;;
+    sign | encrypt | sign-encrypt | hprim-net | attachments | first-contact) ;;
+    *) usage "send: --function sign|encrypt|sign-encrypt|hprim-net|attachments|first-contact" ;;
     esac
     [ -n "$from" ] || usage "send: --from is required"
+    [ ${#to[@]} -eq 0 ] || [ ${#addresses[@]} -eq 0 ] ||
+        usage "send: --to and --to-address: give the certificates, or the addresses to look up"
+    [ ${#addresses[@]} -eq 0 ] || [ -n "$directory" ] ||
+        usage "send: --to-address needs --directory ldap://HOST:PORT/BASE"
+    [ "$function" != first-contact ] ||
+        refuse unsupported-function "FictiMail does not do first-contact (no directory lookup)"
+    [ ${#addresses[@]} -eq 0 ] ||
+        refuse no-recipient-certificate "FictiMail does not look ${addresses[0]} up in $directory"
     cat >"$TMP/entity"
     if [ "$function" != encrypt ]; then # multipart/signed (RFC 8551 3.5.3)
         openssl cms -sign -binary -outform DER -md sha256 -signer "$from/sign.pem" \
@@ -124,7 +149,7 @@ send() {
 # ---------------------------------------------------------------- receive
 ERRORS=""        # the status's errors, as JSON objects
 FIRST_ERROR=""   # the exit code of the first error in the contract's order
-ORDER="internal malformed too-large unsupported-function unsupported-format cannot-decrypt unsupported-algorithm not-encrypted bad-signature revoked-signer untrusted-signer signer-mismatch no-signature"
+ORDER="internal malformed too-large unsupported-function no-recipient-certificate unsupported-format cannot-decrypt unsupported-algorithm not-encrypted bad-signature revoked-signer untrusted-signer signer-mismatch no-signature"
 
 exit_of() {
     case $1 in
@@ -133,7 +158,7 @@ exit_of() {
     cannot-decrypt | not-encrypted) echo 13 ;;
     unsupported-algorithm | unsupported-format) echo 14 ;;
     unsupported-function) echo 15 ;; malformed) echo 16 ;;
-    too-large) echo 17 ;; *) echo 70 ;;
+    too-large) echo 17 ;; no-recipient-certificate) echo 18 ;; *) echo 70 ;;
     esac
 }
 
