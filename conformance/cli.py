@@ -85,13 +85,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
-    parser = build_parser(first if args_list and args_list[0] == first else None)
-    args = parser.parse_args(args_list)
-    func: Handler | None = getattr(args, "func", None)
-    if func is None:
-        parser.print_help()
-        return 2
     try:
+        # Inside: a Ctrl-C while the command's modules import is an interrupt, not a traceback.
+        parser = build_parser(first if args_list and args_list[0] == first else None)
+        args = parser.parse_args(args_list)
+        func: Handler | None = getattr(args, "func", None)
+        if func is None:
+            parser.print_help()
+            return 2
         with sigterm_unwinds():
             return func(args)
     except UserError as exc:

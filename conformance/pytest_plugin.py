@@ -11,10 +11,11 @@ results.json (and the report) even when the run is interrupted, marked incomplet
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +30,7 @@ from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARI
 from conformance.paths import memory_dir, output_folder, scratch_prefix
 from conformance.profiles.schema import Profile
 from conformance.results import Cell, RejectionCell
+from conformance.signals import RunSignals, children, mute, pass_on, write
 
 if TYPE_CHECKING:
     from conformance.matrix.finish import RejectionRun
@@ -197,14 +199,17 @@ def slow_first(keys: list[K], profiles: Mapping[str, Profile]) -> list[K]:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("osm_matrix"):
         from conformance.errors import UserError
-        from conformance.signals import unwind_on_sigterm
 
-        unwind_on_sigterm()  # a terminated worker stops what its cells started
         try:
             plugin = _checked_plugin(config)
         except UserError as exc:
             raise pytest.UsageError(str(exc)) from None
+        # From here a signal stops the run (a terminated worker stops what its cells
+        # started) and no second one loses what it gathered.
+        plugin.signals.install()
         config.pluginmanager.register(plugin, PLUGIN_NAME)
+        if plugin.is_worker:
+            config.pluginmanager.register(_StoppedWorker(plugin), f"{PLUGIN_NAME}-worker")
 
 
 def _checked_plugin(config: pytest.Config) -> MatrixPlugin:
@@ -279,6 +284,7 @@ def osm_rejection(pytestconfig: pytest.Config) -> Any:
 
 # The matrix's items among a session's (a vendor's own tests may run beside them).
 CELL_TEST = "::test_cell["
+CELL_PROPERTIES = ("osm_cell", "osm_rejection")  # a cell's result, which its test records
 REJECTION_TEST = "::test_rejection_cell["
 # pytest's options that list the tests or fixtures without running any (--collect-only,
 # --fixtures, --fixtures-per-test): no results to write over an earlier run's.
@@ -288,6 +294,24 @@ NOT_COLLECTED = (
     "(--pyargs conformance.matrix.test_matrix, and conformance.matrix.test_rejections for the "
     "rejection matrix); no results written"
 )
+
+
+class _StoppedWorker:
+    """A pytest-xdist worker a signal stopped ends as a session told to stop (as by -x),
+    not as a keyboard interrupt: xdist takes that for a crash and starts a worker in its
+    place, which a second Ctrl-C could kill while it starts (xdist's INTERNALERROR); the
+    cell it was running is not done, and reported as nothing."""
+
+    def __init__(self, plugin: MatrixPlugin) -> None:
+        self.plugin = plugin
+
+    def pytest_sessionfinish(self) -> None:
+        # Between xdist's wrapper, which filled workeroutput, and its sending it.
+        output: dict[str, Any] = getattr(self.plugin.config, "workeroutput", {})
+        signum = self.plugin.signals.first
+        if signum is not None and output.get("exitstatus") == pytest.ExitCode.INTERRUPTED:
+            output["exitstatus"] = int(pytest.ExitCode.OK)
+            output["shouldstop"] = f"interrupted ({signal.Signals(signum).name})"
 
 
 class MatrixPlugin:
@@ -302,6 +326,14 @@ class MatrixPlugin:
         self.started = time.time()
         self.total = 0
         self.progress: Progress | None = None  # made at the first cell (--osm-progress)
+        self.show_progress = bool(config.getoption("osm_progress"))
+        self.signals = RunSignals(soft=self._stop_workers)
+        self.session: pytest.Session | None = None
+        self.looping = False  # in the run's loop (the cells run, or the workers run them)
+        self.stopped = False  # told to stop by its output closed (`_stop`)
+        self.ready: set[Any] = set()  # the pytest-xdist workers whose session runs
+        self.finished = False  # results written, or their failure said
+        self.unwritten: str | None = None  # why results.json could not be written
 
     # --- collection (every process) ---
 
@@ -336,6 +368,8 @@ class MatrixPlugin:
         props = dict(report.user_properties)
         if report.nodeid in self.cells or report.nodeid in self.rejections:
             return
+        if report.failed and not any(p in props for p in CELL_PROPERTIES) and self.stopping():
+            return  # a cell its worker was running when the run stopped: not done, not broken
         if REJECTION_TEST in report.nodeid:
             self._rejection(report, props)
             return
@@ -358,7 +392,7 @@ class MatrixPlugin:
             )
         else:
             return
-        if self.config.getoption("osm_progress"):
+        if self.show_progress:
             cell = self.cells[report.nodeid]
             hops = f" via {'+'.join(cell.via)}" if cell.via else ""
             self._progress(
@@ -381,7 +415,7 @@ class MatrixPlugin:
             start = min(start, self.rejection_span[0])
             stop = max(stop, self.rejection_span[1])
         self.rejection_span = (start, stop)
-        if self.config.getoption("osm_progress"):
+        if self.show_progress:
             self._progress(f"{cell.receiver} refusals {cell.cls}: {cell.verdict}")
 
     def _progress(self, last: str) -> None:
@@ -389,32 +423,144 @@ class MatrixPlugin:
             self.progress = Progress(sys.stderr, started=self.started)
         done = len(self.cells)
         total = max(self.total, done)
-        self.progress.update(done, total, len(self.rejections), self.rejection_total, last)
+        try:
+            self.progress.update(done, total, len(self.rejections), self.rejection_total, last)
+        except BrokenPipeError:  # `2>&1 | head` exited: the run ends as on Ctrl-C
+            mute(sys.stderr)
+            self.show_progress = False
+            self._stop("its output was closed")
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.is_worker or any(self.config.getoption(o) for o in LISTING_ONLY):
-            return  # a worker's cells are gathered here; a listing ran none
+    # --- stopping: a signal, or a closed output (the controlling process) ---
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        self.looping = True
+        try:
+            return (yield)
+        finally:
+            self.looping = False
+
+    def stopping(self) -> bool:
+        """Whether the run was told to stop (a signal, its output closed)."""
+        return self.signals.first is not None or self.stopped
+
+    def _stop(self, reason: str) -> None:
+        """The run stops: its workers are stopped as by a Ctrl-C, or without workers the
+        session stops after the cell running now."""
+        self.stopped = True
+        if not self._stop_workers(signal.SIGINT) and self.session is not None:
+            self.session.shouldstop = reason
+
+    def _stop_workers(self, signum: int) -> bool:
+        """Under pytest-xdist, while the workers run the cells: the loop told to stop, and
+        the workers' reports gathered until each has ended its session (its servers
+        stopped), instead of the workers torn down at once in the middle of that (results
+        lost, pytest's warnings on stderr). False elsewhere: the signal is raised here.
+
+        SIGINT is passed on when every child is a worker whose session runs (it stops on
+        it, cleanly): one still starting would die with a traceback, and xdist with it;
+        it gets xdist's shutdown instead, as do the others (a terminal's Ctrl-C has
+        reached them all already). SIGTERM is passed on always: a CI runner's kill
+        follows, and what the workers started must be stopped before it."""
+        dsession = self.config.pluginmanager.get_plugin("dsession")
+        if self.is_worker or not self.looping or dsession is None:
+            return False
+        if not getattr(dsession, "shouldstop", True):  # the loop ends once all have stopped
+            dsession.shouldstop = f"interrupted ({signal.Signals(signum).name})"
+        if signum == signal.SIGTERM or (self.ready and len(children()) == len(self.ready)):
+            pass_on(signum)
+        return True
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodeready(self, node: Any) -> None:
+        self.ready.add(node)  # its session runs: it has our signal handlers
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any) -> None:
+        self.ready.discard(node)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.signals.finishing()
+
+    # --- the end: results.json (the controlling process) ---
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(
+        self, session: pytest.Session, exitstatus: int
+    ) -> Generator[None, object, object]:
+        """First of all, the results (before the workers are torn down, before the cells'
+        servers are stopped: neither can then lose them); then pytest's own end, which an
+        error here must not skip (it stops the servers the cells started)."""
+        self.signals.finishing()
+        failed: Exception | None = None
+        if not self.is_worker:
+            interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+            try:
+                if not self._nothing_collected(session, exitstatus):
+                    self._finish(interrupted)
+            except Exception as exc:  # a bug: raised once pytest's end has run
+                failed = exc
+        result = yield
+        if failed is not None:
+            raise failed
+        return result
+
+    def pytest_unconfigure(self) -> None:
+        """The results of a session interrupted before it could end (while it started):
+        written here, incomplete. The handlers are the caller's again; a worker keeps
+        ours to its end, so that no signal interrupts its exit."""
+        self.signals.finishing()
+        if self.is_worker:
+            return
+        try:
+            self._finish(interrupted=True)  # nothing when the session's end wrote them
+        finally:
+            self.signals.restore()
+
+    def _nothing_collected(self, session: pytest.Session, exitstatus: int) -> bool:
         collected = self.total or self.rejection_total or self.cells or self.rejections
         if not collected and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             # Without the matrix's modules a vendor's job would pass having tested nothing.
-            print(NOT_COLLECTED, file=sys.stderr)
+            write(NOT_COLLECTED, sys.stderr)
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-            return
-        if self.progress is not None:
-            self.progress.close()
+            self.finished = True
+            return True
+        return False
+
+    def _finish(self, interrupted: bool) -> None:
+        """results.json and the report, once; a file that cannot be written is said in
+        one line (`unwritten`), not raised through pytest's end."""
+        from conformance.errors import UserError, os_reason
         from conformance.matrix.finish import finish_run
 
-        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop
-        finish_run(
-            self.spec,
-            list(self.cells.values()),
-            started=self.started,
-            complete=not interrupted
-            and len(self.cells) >= self.total
-            and len(self.rejections) >= self.rejection_total,
-            lang=self.config.getoption("osm_lang"),
-            rejections=self._rejection_section(),
-        )
+        if self.finished or any(self.config.getoption(o) for o in LISTING_ONLY):
+            return  # a listing ran no cell
+        self.finished = True
+        if self.progress is not None:
+            try:
+                self.progress.close()
+            except BrokenPipeError:
+                mute(sys.stderr)
+        try:
+            finish_run(
+                self.spec,
+                list(self.cells.values()),
+                started=self.started,
+                complete=not interrupted
+                and len(self.cells) >= self.total
+                and len(self.rejections) >= self.rejection_total,
+                lang=self.config.getoption("osm_lang"),
+                rejections=self._rejection_section(),
+            )
+        except BrokenPipeError:  # a warning of the report's on a closed stderr: written
+            mute(sys.stderr)
+        except (OSError, UserError) as exc:  # a full disk, the folder gone meanwhile
+            reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            self.unwritten = f"results.json not written: {reason}"
+            write(f"osm-conformance: error: {self.unwritten}", sys.stderr)
 
     def _rejection_section(self) -> RejectionRun | None:
         """The rejection cells gathered, or None when the run had none (--no-rejections)."""

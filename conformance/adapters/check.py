@@ -16,8 +16,6 @@ the check says what the matrix would find, one line per check.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +25,7 @@ from typing import Any, Literal
 
 from conformance.agents import identity_files as files
 from conformance.agents.base import Evidence
-from conformance.agents.command import AdapterCall, CommandAgent
+from conformance.agents.command import AdapterCall, CommandAgent, runnable
 from conformance.agents.factory import make_agent
 from conformance.agents.tools import (
     DEFAULT_TIMEOUT,  # seconds per call, when neither the caller nor a profile says
@@ -180,7 +178,7 @@ def resolve_target(words: Sequence[str]) -> Target:
         argv = [
             str(Path(w).resolve()) if "/" in w and not Path(w).is_absolute() else w for w in words
         ]
-        return Target(_runnable(tuple(argv), "ADAPTER"))
+        return Target(runnable(tuple(argv), "ADAPTER"))
     profile = load_profile(first)
     if profile.engine.type != "command":
         raise UserError(
@@ -189,35 +187,9 @@ def resolve_target(words: Sequence[str]) -> Target:
         )
     agent = make_agent(profile)
     assert isinstance(agent, CommandAgent)  # the factory's mapping for `command`
-    runnable = _runnable(tuple(agent.argv), f"{first}: engine.argv")
-    return Target(runnable, profile, profile.engine.timeout_s)
-
-
-def _runnable(argv: tuple[str, ...], where: str) -> tuple[str, ...]:
-    """`argv`, or a usage error naming its program when it cannot be run at all: a wrong
-    path is the tester's mistake, not checks the adapter fails."""
-    program = argv[0]
-    path = Path(program)
-    bare = "/" not in program  # looked up on PATH only, as the shell does
-    if bare and shutil.which(program) is not None:
-        return argv
-    if path.is_dir():
-        raise UserError(f"{where}: {program}: a directory, not a program")
-    if bare and not path.exists():
-        raise UserError(f"{where}: {program!r} is not a program on PATH")
-    if bare:  # what is here by that name is named, so that the fix (./NAME) is plain
-        here = (
-            f"did you mean ./{program}?"
-            if os.access(path, os.X_OK)
-            else f"./{program} is here but not executable (chmod +x {program})"
-        )
-        raise UserError(f"{where}: {program}: not on PATH; {here}")
-    if not path.is_file():
-        missing = "no such file" if not path.exists() else "not a file"
-        raise UserError(f"{where}: {program}: {missing}")
-    if not os.access(path, os.X_OK):
-        raise UserError(f"{where}: {program}: not executable (chmod +x {program})")
-    return argv
+    return Target(
+        runnable(tuple(agent.argv), f"{first}: engine.argv"), profile, profile.engine.timeout_s
+    )
 
 
 def _answer(

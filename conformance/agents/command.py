@@ -20,6 +20,8 @@ records the same command line either way.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -39,7 +41,7 @@ from conformance.agents.harness import (
 )
 from conformance.agents.tools import ToolRun, ToolTimeout, record, run
 from conformance.core.vocabulary import Capabilities
-from conformance.errors import MissingComponent
+from conformance.errors import MissingComponent, UserError
 from conformance.paths import memory_dir, scratch_prefix
 from conformance.status import CODE_BY_EXIT, ErrorCode, Status
 
@@ -287,3 +289,31 @@ def _harness_breach(exc: HarnessError) -> Breach:
     timeout); any other harness failure is a `serve` that did not start or broke the
     protocol."""
     return "timeout" if isinstance(exc, HarnessTimeout) else "start"
+
+
+def runnable(argv: tuple[str, ...], where: str) -> tuple[str, ...]:
+    """`argv`, or a usage error naming its program when it cannot be run at all: a wrong
+    path is the tester's mistake, not checks the adapter fails (`run` and `adapter check`
+    both ask here)."""
+    program = argv[0]
+    path = Path(program)
+    bare = "/" not in program  # looked up on PATH only, as the shell does
+    if bare and shutil.which(program) is not None:
+        return argv
+    if path.is_dir():
+        raise UserError(f"{where}: {program}: a directory, not a program")
+    if bare and not path.exists():
+        raise UserError(f"{where}: {program!r} is not a program on PATH")
+    if bare:  # what is here by that name is named, so that the fix (./NAME) is plain
+        here = (
+            f"did you mean ./{program}?"
+            if os.access(path, os.X_OK)
+            else f"./{program} is here but not executable (chmod +x {program})"
+        )
+        raise UserError(f"{where}: {program}: not on PATH; {here}")
+    if not path.is_file():
+        missing = "no such file" if not path.exists() else "not a file"
+        raise UserError(f"{where}: {program}: {missing}")
+    if not os.access(path, os.X_OK):
+        raise UserError(f"{where}: {program}: not executable (chmod +x {program})")
+    return argv

@@ -10,6 +10,7 @@ connection and never answers (slow).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import socket
@@ -114,6 +115,17 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
         raise RuntimeError(f"{host}:{port} is already in use")
     work = Path(tempfile.mkdtemp(prefix="osm-slapd-"))
     process: subprocess.Popen[bytes] | None = None
+
+    def stop() -> None:
+        # Stopped (and waited for) before its folder goes, whatever ended the block: a
+        # SIGTERM while it was starting included, or slapd would still write in it.
+        if process is not None:
+            stop_child(process, STOP_TIMEOUT_S)
+        shutil.rmtree(work, ignore_errors=True)
+
+    # And at the interpreter's exit if the block is never closed: a teardown skipped by
+    # an error before it (the matrix's session fixture, whose cast is never collected).
+    atexit.register(stop)
     try:
         config = _config(work, tree.base)
         _load(config, tree, work)
@@ -138,11 +150,8 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
             yield Endpoint(host, chosen, tree.base)
             return
     finally:
-        # Stopped (and waited for) before its folder goes, whatever ended the block: a
-        # SIGTERM while it was starting included, or slapd would still write in it.
-        if process is not None:
-            stop_child(process, STOP_TIMEOUT_S)
-        shutil.rmtree(work, ignore_errors=True)
+        atexit.unregister(stop)
+        stop()
 
 
 @contextlib.contextmanager

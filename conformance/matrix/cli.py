@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.agents.tools import ENGINE_MODE_ENV, ENGINE_MODES, engine_mode
 from conformance.check.policy import DEFAULT_POLICY, policy_names
-from conformance.cli_support import byte_size
+from conformance.cli_support import PROG, byte_size
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
 from conformance.matrix.finish import RESULTS_FILE
@@ -26,10 +26,13 @@ from conformance.matrix.spec import (
 )
 from conformance.paths import cache_dir, check_output_file, output_folder
 from conformance.results import Results, load_results
+from conformance.signals import GRACE_S, PIPE_EXIT, output_closed, write
 
 HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 if TYPE_CHECKING:
+    import pytest
+
     from conformance.matrix.gates import Gate
     from conformance.matrix.waivers import Loaded
 
@@ -262,11 +265,17 @@ def _run(args: argparse.Namespace) -> int:
     # working directory: in the user's cache instead, computed once per user rather than
     # left where the run was started (or, there unwritable, computed again by each worker).
     os.environ.setdefault(HYPOTHESIS_STORAGE_ENV, str(cache_dir() / "hypothesis"))
-    code = pytest.main(argv)
+    session = _Session()
+    try:
+        code: int = pytest.main(argv, plugins=[session])
+    except KeyboardInterrupt:  # before the plugin could take it: pytest was starting
+        code = pytest.ExitCode.INTERRUPTED
     if not stale.exists():
-        raise UserError(f"the run wrote no {RESULTS_FILE} (pytest exit code {int(code)})")
+        return _unwritten(session, code)
     results = json.loads(stale.read_text(encoding="utf-8"))
     gated = _gates_after(gates, stale)
+    if output_closed():  # `| head` exited: the run stopped (or its summary was cut)
+        return PIPE_EXIT
     if not results["run"]["complete"]:
         return 130
     if any(c["verdict"] == "error" for c in results["cells"]):
@@ -275,6 +284,33 @@ def _run(args: argparse.Namespace) -> int:
     if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
     return gated
+
+
+class _Session:
+    """Given to pytest.main: whether the matrix plugin (conformance.pytest_plugin, by its
+    name as the options above name it) said why it wrote no results.json."""
+
+    said = False
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        plugin = config.pluginmanager.get_plugin("osm-matrix")
+        self.said = getattr(plugin, "unwritten", None) is not None
+
+
+def _unwritten(session: _Session, code: int) -> int:
+    """The exit code of a run that wrote no results.json, and why in one line unless the
+    plugin said it: interrupted while pytest was starting, before the plugin was."""
+    import pytest
+
+    interrupted = code == pytest.ExitCode.INTERRUPTED
+    if not session.said:
+        why = (
+            "interrupted before the run started" if interrupted else f"pytest exit code {int(code)}"
+        )
+        write(f"{PROG}: error: no {RESULTS_FILE} written ({why})", sys.stderr)
+    if output_closed():
+        return PIPE_EXIT
+    return 130 if interrupted else 2
 
 
 def _hops_epilog() -> str:
@@ -286,7 +322,7 @@ def _hops_epilog() -> str:
 
 # --- CI gates: --fail-on, --baseline, --waivers (conformance/matrix/gates.py) ----------------
 
-EPILOG = """CI gates (--fail-on, any of, comma-separated):
+EPILOG = f"""CI gates (--fail-on, any of, comma-separated):
   contradiction   a cell or pair contradicts a published claim, or a sender's message
                   used another algorithm than its profile declares
   regression      against --baseline OLD.json: an interop cell got worse (pass > partial
@@ -303,10 +339,16 @@ exit codes:
   0    the run completed, no harness error, no gate failed
   1    a harness error (a cell, interop or rejection, is `error`)
   2    usage error (bad option, profile file, waivers file or baseline, --baseline
-       without --fail-on regression)
+       without --fail-on regression, a selected adapter whose engine.argv cannot
+       start: its program, or an interpreter's script, not found), before any cell
   3    a required component is missing
   4    a --fail-on gate holds an item no waiver covers, or a waiver has expired
-  130  interrupted (results.json is written, marked incomplete)
+  130  interrupted by Ctrl-C (SIGINT) or SIGTERM (results.json is written, marked
+       incomplete; more signals while it is written are ignored, and for
+       {GRACE_S:.0f} s after the first while the cells running stop)
+  {PIPE_EXIT}  its output (stdout or stderr) was closed, e.g. `| head` exited: the run
+       stopped as on Ctrl-C (results.json is written, marked incomplete if cells
+       were left)
 """
 
 
@@ -396,9 +438,9 @@ def _gates_after(gates: _Gates, path: Path) -> int:
 
     results = load_results(path)
     for unused in apply_waivers(results, gates.waivers):
-        print(f"warning: {unused}", file=sys.stderr)
+        write(f"warning: {unused}", sys.stderr)
     if not gates.fail_on:
         return 0
     text, failed = report(evaluate(results, gates.fail_on, gates.baseline), gates.fail_on)
-    print(text)
+    write(text, sys.stdout)
     return GATE_EXIT if failed else 0

@@ -33,6 +33,7 @@ from conformance.results import (
     RunInfo,
     rejection_summaries,
 )
+from conformance.signals import write
 
 RESULTS_FILE = "results.json"
 
@@ -144,9 +145,11 @@ def finish_run(
         path = spec.out_dir / RESULTS_FILE
         results.dump(path)
         html = render_report(results, spec.out_dir, lang=lang)
-        print(f"results: {path}", file=sys.stderr)
-        print(f"report:  {html}", file=sys.stderr)
-    print(summary(results))
+        write(f"results: {path}", sys.stderr)
+        write(f"report:  {html}", sys.stderr)
+    # A reader gone (`| head`) mutes its stream: the files are written, the servers still
+    # to stop are stopped (an error here skipped that and left slapd running).
+    write(summary(results), sys.stdout)
     return results
 
 
@@ -184,7 +187,7 @@ def _waive(results: Results, path: Path) -> None:
     try:
         loaded = load_waivers(path)
     except UserError as exc:  # checked before the run; changed since: the results still count
-        print(f"osm-conformance: waivers not applied: {exc}", file=sys.stderr)
+        write(f"osm-conformance: waivers not applied: {exc}", sys.stderr)
         return
     apply_waivers(results, [w for w in loaded if w.waiver.expires >= on])
     results.run.settings["waivers"] = str(path)

@@ -4,10 +4,12 @@ and for the rejection matrix the policy and the hostile variants per case."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.agents.command import runnable
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, FUNCTIONS, Function, Language
 from conformance.errors import UserError
@@ -175,6 +177,14 @@ class MatrixSpec:
                 f"{option}agent {', '.join(self.agents)}: neither a selected sender nor a "
                 "selected receiver, so the selection has no cell"
             )
+        for agent_id in self.agent_ids():
+            if self.profiles()[agent_id].engine.type == "command":
+                check_startable(self.profiles()[agent_id], self.profile_file(agent_id))
+
+    def profile_file(self, agent_id: str) -> Path:
+        """The file a profile of the run was read from (a profile's id is its file's name)."""
+        given = run_paths([Path(p) for p in self.profile_paths])[0] if self.profile_paths else None
+        return next(p for p in profile_paths(given) if p.stem == agent_id)
 
     def routes(self) -> tuple[Route, ...]:
         """The plain route, then each variant of --via (over SMTP only)."""
@@ -206,6 +216,59 @@ class MatrixSpec:
     def agent_ids(self) -> list[str]:
         keys = self.cells()
         return sorted({k[0] for k in keys} | {k[1] for k in keys})
+
+
+# Programs that run their first argument that is not an option as a script.
+INTERPRETERS = re.compile(
+    r"(python|pypy|node|nodejs|deno|bun|bash|sh|dash|zsh|ksh|perl|ruby|php|lua|Rscript)"
+    r"[0-9.]*"
+)
+# Their options whose next word is code or a module (`python3 -m pkg`): no script.
+NO_SCRIPT = frozenset({"-c", "-m", "-e", "-E", "-p", "--eval", "--print"})
+
+
+def check_startable(profile: Profile, file: Path) -> None:
+    """A vendor adapter (engine `command`) whose program cannot start: a usage error naming
+    the profile file, engine.argv and the path as resolved, before any cell (else each of
+    its cells is a harness error, found after the whole run). What would start is let
+    through: a program on PATH, a path that exists from the directory the suite runs in."""
+    from conformance.agents.command import CommandAgent
+    from conformance.agents.factory import make_agent
+
+    written = profile.engine.argv
+    if profile.engine.type != "command" or not written:
+        return
+    agent = make_agent(profile)  # the argv each call runs: relative paths resolved
+    assert isinstance(agent, CommandAgent)  # the factory's mapping for `command`
+    where = f"{file}: engine.argv"
+    runnable(tuple(agent.argv), where)  # the program: on PATH, or an executable file
+    found = _script(agent.argv)
+    if found is None:
+        return
+    index, interpreter = found
+    if "/" in written[index] and not Path(agent.argv[index]).exists():  # a path, as resolved
+        raise UserError(
+            f"{where}: {written[index]}: no such file ({agent.argv[index]}, the script "
+            f"{interpreter} runs: a relative path is taken from the directory the suite "
+            "runs in)"
+        )
+
+
+def _script(argv: list[str]) -> tuple[int, str] | None:
+    """Where in `argv` the script is that an interpreter runs, and the interpreter
+    (`python3 -u adapter.py`, `/usr/bin/env node adapter.js`); None when `argv[0]` is no
+    interpreter or is given its code inline (`-c`, `-m`, `-e`)."""
+    words = [w for w in argv if not w.startswith("-") and "=" not in w]
+    program = words[1] if Path(argv[0]).name == "env" and len(words) > 1 else argv[0]
+    name = Path(program).name
+    if not INTERPRETERS.fullmatch(name):
+        return None
+    for index in range(argv.index(program) + 1, len(argv)):
+        if argv[index] in NO_SCRIPT:
+            return None
+        if not argv[index].startswith("-"):
+            return index, name
+    return None
 
 
 def _existing(paths: list[Path]) -> list[Path]:
