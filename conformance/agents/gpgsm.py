@@ -351,8 +351,8 @@ class GpgsmAgent(ToolAgent):
             kill: list[str | Path] = [self.gpgconf, "--homedir", self.home, "--kill", "gpg-agent"]
             run(kill, evidence=ev, timeout=self.timeout, env=self.env)
             tokens = (self._card / "tokens").resolve()
-            for token in (template / "tokens").iterdir():
-                shutil.copytree(token, tokens / token.name)
+            for token in (template / "tokens").iterdir():  # the same card: the same files
+                shutil.copytree(token, tokens / token.name, dirs_exist_ok=True)
         learnt = self._gpgsm(["--learn-card"], ev)
         # gpgsm stops at the first certificate of a card it cannot take and exits 2; the
         # identity's own keys are what this card is for.
