@@ -12,32 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+from process_support import command_line, descendants
 
 from conformance.directory import slapd
 
 pytestmark = pytest.mark.skipif(
     not Path(slapd.SLAPD).exists(), reason=f"{slapd.SLAPD} missing (apt-get install slapd)"
 )
-
-
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def test_a_terminated_command_stops_the_slapd_it_started() -> None:
@@ -52,21 +33,21 @@ def test_a_terminated_command_stops_the_slapd_it_started() -> None:
         deadline = time.monotonic() + 30
         while not started and time.monotonic() < deadline:
             time.sleep(0.1)
-            started = [p for p in _descendants(process.pid) if "slapd" in _command(p)]
+            started = [p for p in descendants(process.pid) if "slapd" in command_line(p)]
         assert started, "directory faults started no slapd"
-        config = _command(started[0]).split(" -f ")[1].split()[0]  # its temporary slapd.conf
+        config = command_line(started[0]).split(" -f ")[1].split()[0]  # its temporary slapd.conf
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 143
         assert process.stderr is not None
         assert "terminated" in process.stderr.read().decode()
         time.sleep(0.2)
-        assert [p for p in started if "slapd" in _command(p)] == [], "slapd outlived it"
+        assert [p for p in started if "slapd" in command_line(p)] == [], "slapd outlived it"
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
         for pid in started:  # nothing left behind, even when the test fails
-            if "slapd" in _command(pid):
+            if "slapd" in command_line(pid):
                 os.kill(pid, signal.SIGKILL)
     assert not Path(config).parent.exists(), "slapd's temporary directory is left"
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from process_support import command_line, descendants
 
 from conformance.directory import slapd
 from conformance.results import load_results
@@ -33,31 +34,11 @@ FIRST_CONTACTS = ["--receiver", "reference", "--function", "first-contact", "--e
 FIRST_CONTACTS += ["--jobs", "1"]
 
 
-def _descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
 def _running(config: str) -> list[int]:
     """The processes (anyone's children by now) whose command line names `config`."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and config in _command(int(entry.name)):
+        if entry.name.isdigit() and config in command_line(int(entry.name)):
             found.append(int(entry.name))
     return found
 
@@ -70,8 +51,8 @@ class Run:
         self.configs: set[str] = set()
 
     def watch(self) -> None:
-        for pid in _descendants(self.proc.pid):
-            words = _command(pid).split()
+        for pid in descendants(self.proc.pid):
+            words = command_line(pid).split()
             if words and words[0].endswith("slapd") and "-f" in words:
                 self.configs.add(words[words.index("-f") + 1])  # its own slapd.conf
 
