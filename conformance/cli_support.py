@@ -97,3 +97,24 @@ def require_file(
     if not (stat.S_ISREG(found.st_mode) or (streams and stat.S_ISFIFO(found.st_mode))):
         raise UserError(f"{path}: {file_kind(found.st_mode)}, not a {noun}{hint}")
     return found
+
+
+def require_address(option: str, value: str) -> None:
+    """An address given on the command line is one addr-spec (local@domain): anything else
+    is the user's typo, said as such, not a verdict against a message (check's HDR-008 and
+    HDR-009) or a recipient not found (agent send --to-address); an empty one would
+    silently mean "not given"."""
+    from conformance.core.mime import addresses  # the MIME reader only when asked
+
+    if not value.strip():
+        raise UserError(f"{option}: an empty address (give the address, or omit {option})")
+    try:
+        found = addresses([value])
+    except ValueError:  # comments nested past the reader's bound
+        found = []
+    local, _, domain = found[0].rpartition("@") if len(found) == 1 else ("", "", "")
+    if found != [value.strip()] or not local or not domain:
+        raise UserError(
+            f"{option} {value!r}: not one mail address (expected local-part@domain, "
+            "e.g. camille.martin@osm-test.example, without a display name)"
+        )

@@ -96,3 +96,16 @@ def test_an_adapter_gets_its_stdin_untouched(
     yaml.write_text(profile.replace(argv, f"argv: [{sys.executable}, {script}]"), "utf-8")
     code, stdout, stderr = _send(str(yaml), users, b"Bonjour\r\n")
     assert (code, stdout) == (0, b"Bonjour\r\n"), stderr
+
+
+@pytest.mark.parametrize("value", ["helene.lefevre", "Hélène <h@osm-test.example>", "a@b@c"])
+def test_a_to_address_that_is_not_one_address_is_a_usage_error(
+    value: str, users: tuple[Path, Path]
+) -> None:
+    """A typo in --to-address is the caller's (exit 2), not a recipient the directory lacks
+    (exit 18, no-recipient-certificate, which it was)."""
+    sender, _ = users
+    argv = ["send", "--function", "encrypt", "--from", str(sender), "--to-address", value]
+    ran = run_agent("reference", *argv, "--directory", "ldap://127.0.0.1:1/o=x", stdin=ENTITY)
+    assert ran.code == 2, ran.stderr
+    assert f"--to-address {value!r}: not one mail address" in ran.stderr

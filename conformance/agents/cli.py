@@ -25,7 +25,7 @@ from conformance.agents.base import Agent, Evidence, ReceiveRequest, SendRequest
 from conformance.agents.command import CommandAgent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
-from conformance.cli_support import byte_size, require_file
+from conformance.cli_support import byte_size, require_address, require_file
 from conformance.core import mime
 from conformance.core.spool import Region
 from conformance.core.vocabulary import FUNCTIONS, Party, Role
@@ -274,6 +274,8 @@ def _send(args: argparse.Namespace) -> int:
         raise UserError("--to and --to-address: give the certificates, or the addresses to look up")
     if args.to_address and not args.directory:
         raise UserError("--to-address needs --directory ldap://HOST:PORT/BASE")
+    for mail in args.to_address or ():
+        require_address("--to-address", mail)
     if args.directory:
         Address.parse(args.directory)  # a bad address fails here, before any work
     if args.date is not None:

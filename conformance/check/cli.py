@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from conformance.cli_support import byte_size, print_json, require_file
+from conformance.cli_support import byte_size, print_json, require_address, require_file
 from conformance.errors import UserError
 from conformance.smime.options import REFERENCE_MAX_BYTES
 
@@ -209,26 +209,6 @@ def _require_identity(directory: Path) -> None:
         raise UserError(f"--identity {directory}: no token to open its key: {exc}") from None
 
 
-def _require_address(option: str, value: str) -> None:
-    """An expected address is one addr-spec (local@domain), as the rules compare it with the
-    message's: anything else would be an ERROR of HDR-008 or HDR-009 for the tester's typo,
-    and an empty one would silently mean "not given" (the rule not run)."""
-    from conformance.core.mime import addresses
-
-    if not value.strip():
-        raise UserError(f"{option}: an empty address (give the address, or omit {option})")
-    try:
-        found = addresses([value])
-    except ValueError:  # comments nested past the reader's bound
-        found = []
-    local, _, domain = found[0].rpartition("@") if len(found) == 1 else ("", "", "")
-    if found != [value.strip()] or not local or not domain:
-        raise UserError(
-            f"{option} {value!r}: not one mail address (expected local-part@domain, "
-            "e.g. camille.martin@osm-test.example, without a display name)"
-        )
-
-
 def handle(args: argparse.Namespace) -> int:
     from conformance.check.render import catalogue_markdown, catalogue_text, html_page, text_table
     from conformance.check.runner import check_saved_file, default_trust
@@ -252,7 +232,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError("check: a MESSAGE file is required (or --catalogue)")
     for option, value in (("--sender", args.sender), ("--recipient", args.recipient)):
         if value is not None:
-            _require_address(option, value)
+            require_address(option, value)
     _require_message(args.message, args.max_message_bytes)
     for path in args.trust:
         require_file(path, "trust anchor")
