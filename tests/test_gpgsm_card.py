@@ -132,10 +132,11 @@ def test_closing_stops_the_daemons_and_removes_the_card(tmp_path: Path, pki: Tes
     agent = GpgsmAgent(workdir=tmp_path, keys="card")
     agent.prepare(pki.identity("pro01").party())
     home = str(agent.home)
-    tokens = (agent.home / "card" / "tokens").resolve()
+    (tokens,) = [t.resolve() for t in agent.home.glob("proc-gpgsm-*/tokens")]
     assert _processes_of(home), "no gpg-agent or card daemon ran"
     agent.close()
     assert _processes_of(home) == []
+    assert tokens.name.startswith("proc-gpgsm-")  # so the next process removes it if killed
     assert not tokens.exists() and not Path(home).exists()
 
 

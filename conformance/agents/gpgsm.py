@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -182,7 +183,9 @@ class GpgsmAgent(ToolAgent):
         (self.home / "gnupg-pkcs11-scd.conf").write_text(
             f"providers card\nprovider-card-library {module}\n"
         )
-        self._card = self.home / "card"
+        # Named as the token copies of a process are (softhsm.process_directory): the
+        # files of a process killed before its finalizer ran are removed by the next one.
+        self._card = self.home / f"proc-gpgsm-{os.getpid()}"
         self.env["SOFTHSM2_CONF"] = str(softhsm.write_conf(self._card))
         self.setup_evidence.notes.append(
             f"gpgsm: private keys on the CPS card (SoftHSM2 standing in), reached by gpg-agent "
@@ -713,5 +716,6 @@ def _stop_home(gpgconf: str, home: Path) -> None:
             timeout=15,
             check=False,
         )
-    softhsm.remove_copy(home / "card")  # the token's files, in tmpfs, first
+    for card in home.glob("proc-gpgsm-*"):
+        softhsm.remove_copy(card)  # the token's files, in tmpfs, first
     shutil.rmtree(home, ignore_errors=True)
