@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.agents.command import runnable
+from conformance.agents.command import CommandAgent, runnable
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, FUNCTIONS, Function, Language
 from conformance.errors import UserError
@@ -232,8 +232,7 @@ def check_startable(profile: Profile, file: Path) -> None:
     the profile file, engine.argv and the path as resolved, before any cell (else each of
     its cells is a harness error, found after the whole run). What would start is let
     through: a program on PATH, a path that exists from the directory the suite runs in."""
-    from conformance.agents.command import CommandAgent
-    from conformance.agents.factory import make_agent
+    from conformance.agents.factory import make_agent  # every engine's module: when needed
 
     written = profile.engine.argv
     if profile.engine.type != "command" or not written:
