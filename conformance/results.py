@@ -157,6 +157,12 @@ class AgentInfo(_Model):
         "observed_by_hand when absent"
     )
     reference_engine: bool = False
+    keys: Literal["card", "software"] | None = Field(
+        default=None,
+        description="where its private keys were in this run: card (the CPS card, SoftHSM2 "
+        "standing in), software (in the program, or the files it reads); null where the "
+        "suite does not know (an adapter's product, the Apicrypt model, messages observed)",
+    )
     mime: Literal["engine", "suite"] = Field(
         default="engine",
         description="who writes the MIME around the CMS: the engine itself, or the suite (the "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from conformance.core.vocabulary import REAL_TOOLS, measurement_of
 from conformance.matrix.sent import sent_contradictions
@@ -17,7 +17,7 @@ from conformance.profiles.claims import Claims
 from conformance.profiles.loader import load_sources
 from conformance.profiles.practice import PracticeSoftware as PracticeTable
 from conformance.profiles.practice import load_practice_software
-from conformance.profiles.schema import Profile, Source
+from conformance.profiles.schema import KEY_STORE_ENGINES, Profile, Source
 from conformance.results import (
     NOT_SEEN,
     AgentInfo,
@@ -35,6 +35,7 @@ from conformance.results import (
     pair_verdict,
     summary_key,
 )
+from conformance.token import token_kind
 
 # results.json criterion key -> profile field (the report's rows, in its order).
 CRITERIA = {
@@ -134,12 +135,27 @@ def agent_info(profile: Profile, sources: Mapping[str, Source]) -> AgentInfo:
         engine=profile.engine.type,
         measurement=measurement_of(profile.engine.type, profile.identity.kind),
         reference_engine=profile.engine.type in REAL_TOOLS,
+        keys=keys_of(profile),
         mime=profile.engine.mime,
         sends=send,
         accepts=receive,
         provenance=summary_provenance(profile, send, receive),
         criteria=criteria,
     )
+
+
+def keys_of(profile: Profile) -> Literal["card", "software"] | None:
+    """Where the agent's private keys are in this run: what `engine.keys` says for the
+    engines that honour it (the built-in one keeps the card's keys in software when this run
+    does, OSM_CONFORMANCE_TOKEN=software; gpgsm on the card does not run then); software for
+    the other real tools, which read key files or their own store; None for what the suite
+    does not drive (an adapter) and the Apicrypt model, whose keys are no CPS card's."""
+    engine = profile.engine
+    if engine.type == "builtin" and engine.keys == "card" and token_kind() == "software":
+        return "software"
+    if engine.type in KEY_STORE_ENGINES and engine.type != "apicrypt-model":
+        return engine.keys
+    return "software" if engine.type in REAL_TOOLS else None
 
 
 def with_expectations(cells: Iterable[Cell], claims: Claims) -> list[Cell]:

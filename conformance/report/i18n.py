@@ -318,6 +318,15 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "prod.kind": ("Type", "Kind"),
     "prod.homologation": ("Homologation", "Homologation"),
     "prod.engine": ("Moteur", "Engine"),
+    "prod.keys": ("Clés privées", "Private keys"),
+    "prod.keys.card": (
+        "sur la carte CPS (SoftHSM2 en tient lieu ici)",
+        "on the CPS card (SoftHSM2 standing in here)",
+    ),
+    "prod.keys.software": (
+        "dans le logiciel (ses fichiers ou son magasin de clés)",
+        "in software (its files or its own key store)",
+    ),
     "prod.sends": ("Ce qu'il envoie", "What it sends"),
     "prod.accepts": ("Ce qu'il accepte", "What it accepts"),
     "prod.nothing": ("rien de déclaré", "nothing declared"),
