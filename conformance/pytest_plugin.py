@@ -558,8 +558,11 @@ class MatrixPlugin:
         except BrokenPipeError:  # a warning of the report's on a closed stderr: written
             mute(sys.stderr)
         except (OSError, UserError) as exc:  # a full disk, the folder gone meanwhile
-            reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
-            self.unwritten = f"results.json not written: {reason}"
+            self.unwritten = (  # a UserError names what was not written (the report)
+                str(exc)
+                if isinstance(exc, UserError)
+                else f"results.json not written: {os_reason(exc)}"
+            )
             write(f"osm-conformance: error: {self.unwritten}", sys.stderr)
 
     def _rejection_section(self) -> RejectionRun | None:

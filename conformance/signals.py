@@ -159,5 +159,12 @@ def mute(stream: TextIO) -> None:
 
 
 def output_closed() -> bool:
-    """Whether stdout or stderr lost its reader in this process (`mute`)."""
+    """Whether stdout or stderr lost its reader since `forget_closed_output` (`mute`)."""
     return _closed_output
+
+
+def forget_closed_output() -> None:
+    """A new run starts: an earlier one's closed output (a command run in-process, as the
+    tests run them) is not this one's."""
+    global _closed_output
+    _closed_output = False

@@ -241,3 +241,19 @@ def test_a_restart_keeps_what_the_tester_recorded(tmp_path: Path) -> None:
         again = drops.prepare(PRODUCT, tmp_path, ["reference"], functions=["sign"])[1]
     assert again == found
     assert (record.interop_path.read_bytes(), record.negative_path.read_bytes()) == saved
+
+
+def test_a_bad_negative_line_keeps_the_good_ones_verdicts(
+    exported: tuple[Path, ExportManifest, list[drops.Drop]],
+) -> None:
+    """One line recorded twice is named, and the good line's verdict still shows (the page
+    lost them all when any line was bad)."""
+    out, _, found = exported
+    record = Record(out, found)
+    record.save(_form(found))
+    first, *_ = record.negative_path.read_text(encoding="utf-8").splitlines()[1:]
+    with record.negative_path.open("a", encoding="utf-8") as f:
+        f.write(first + "\n")  # the same file recorded twice
+    problems, verdicts = record.check()
+    assert len(problems) == 1 and "is already recorded at" in problems[0], problems
+    assert verdicts[first.split(",")[0]] == "accepted"

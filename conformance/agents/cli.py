@@ -358,10 +358,7 @@ def _not_an_entity(head: bytes) -> str | None:
     defects = mime.read(head).header_defects
     if defects:
         return f"stdin, line {defects[0].line}: {defects[0].message} ({_ENTITY})"
-    header, body_offset, _, _ = mime.split_header(head)
-    if body_offset == len(header):  # the fields ran to the end: no empty line closes them
-        return f"stdin: no empty line ends the header block ({_ENTITY})"
-    return None
+    return None  # header fields alone, no empty line after them, are an entity too (RFC 5322)
 
 
 class _Replayed(io.RawIOBase):

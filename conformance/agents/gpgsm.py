@@ -347,15 +347,15 @@ class GpgsmAgent(ToolAgent):
         template = softhsm.ensure_template(
             [directory], softhsm.TOKEN_LABEL, softhsm.USER_PIN, softhsm.SO_PIN
         )
-        if not self._prepared:
+        tokens = self._card / "tokens"
+        if not tokens.is_dir() or not any(tokens.iterdir()):  # no card yet: no daemon read one
             softhsm.copy_token(template, self._card, in_memory=True)
         else:
             close_harnesses(self.env)
             kill: list[str | Path] = [self.gpgconf, "--homedir", self.home, "--kill", "gpg-agent"]
             run(kill, evidence=ev, timeout=self.timeout, env=self.env)
-            tokens = (self._card / "tokens").resolve()
             for token in (template / "tokens").iterdir():  # the same card: the same files
-                shutil.copytree(token, tokens / token.name, dirs_exist_ok=True)
+                shutil.copytree(token, tokens.resolve() / token.name, dirs_exist_ok=True)
         learnt = self._gpgsm(["--learn-card"], ev)
         # gpgsm stops at the first certificate of a card it cannot take and exits 2; the
         # identity's own keys are what this card is for.

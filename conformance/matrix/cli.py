@@ -26,7 +26,7 @@ from conformance.matrix.spec import (
 )
 from conformance.paths import cache_dir, check_output_file, output_folder
 from conformance.results import Results, load_results
-from conformance.signals import GRACE_S, PIPE_EXIT, output_closed, write
+from conformance.signals import GRACE_S, PIPE_EXIT, forget_closed_output, output_closed, write
 
 HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
@@ -266,6 +266,7 @@ def _run(args: argparse.Namespace) -> int:
     # left where the run was started (or, there unwritable, computed again by each worker).
     os.environ.setdefault(HYPOTHESIS_STORAGE_ENV, str(cache_dir() / "hypothesis"))
     session = _Session()
+    forget_closed_output()
     try:
         code: int = pytest.main(argv, plugins=[session])
     except KeyboardInterrupt:  # before the plugin could take it: pytest was starting
@@ -276,6 +277,8 @@ def _run(args: argparse.Namespace) -> int:
     gated = _gates_after(gates, stale)
     if output_closed():  # `| head` exited: the run stopped (or its summary was cut)
         return PIPE_EXIT
+    if session.said:  # results.json written, its report not: said in one line
+        return 2
     if not results["run"]["complete"]:
         return 130
     if any(c["verdict"] == "error" for c in results["cells"]):
@@ -340,12 +343,14 @@ exit codes:
   1    a harness error (a cell, interop or rejection, is `error`)
   2    usage error (bad option, profile file, waivers file or baseline, --baseline
        without --fail-on regression, a selected adapter whose engine.argv cannot
-       start: its program, or an interpreter's script, not found), before any cell
+       start: its program, or an interpreter's script, not found), before any cell;
+       or results.json written but its report not (the reason on stderr)
   3    a required component is missing
   4    a --fail-on gate holds an item no waiver covers, or a waiver has expired
   130  interrupted by Ctrl-C (SIGINT) or SIGTERM (results.json is written, marked
        incomplete; more signals while it is written are ignored, and for
-       {GRACE_S:.0f} s after the first while the cells running stop)
+       {GRACE_S:.0f} s after the first while the cells running stop); 143 for a
+       SIGTERM before the cells start or after they ended
   {PIPE_EXIT}  its output (stdout or stderr) was closed, e.g. `| head` exited: the run
        stopped as on Ctrl-C (results.json is written, marked incomplete if cells
        were left)

@@ -19,7 +19,7 @@ import hypothesis
 from conformance import __version__
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.tools import built_harnesses, engine_mode
-from conformance.errors import UserError
+from conformance.errors import UserError, os_reason
 from conformance.matrix.assemble import assemble, practice_table
 from conformance.matrix.spec import MatrixSpec
 from conformance.report.gateways import survival_lines
@@ -144,7 +144,10 @@ def finish_run(
         spec.out_dir.mkdir(parents=True, exist_ok=True)
         path = spec.out_dir / RESULTS_FILE
         results.dump(path)
-        html = render_report(results, spec.out_dir, lang=lang)
+        try:
+            html = render_report(results, spec.out_dir, lang=lang)
+        except OSError as exc:  # results.json is there: say which of the two is not
+            raise UserError(f"report not written: {os_reason(exc)} ({path} is)") from exc
         write(f"results: {path}", sys.stderr)
         write(f"report:  {html}", sys.stderr)
     # A reader gone (`| head`) mutes its stream: the files are written, the servers still

@@ -24,6 +24,7 @@ from conformance.report import fragments, gateways, refusals, views
 from conformance.report.diff import summary
 from conformance.report.i18n import Translator
 from conformance.results import Results
+from conformance.signals import write
 
 
 @functools.cache
@@ -78,8 +79,8 @@ def render_report(
     env = _environment(lang)
     out.mkdir(parents=True, exist_ok=True)
     evidence = views.EvidenceLinks(results, out if run_dir is None else run_dir, out)
-    for warning in evidence.warnings:
-        print(f"osm-conformance report: warning: {warning}", file=sys.stderr)
+    for warning in evidence.warnings:  # a closed stderr drops them, never the report
+        write(f"osm-conformance report: warning: {warning}", sys.stderr)
     common: dict[str, Any] = {
         "t": t,
         "m": model,

@@ -32,7 +32,7 @@ from conformance.vectors.manual import judge_record, read_record
 from conformance.vectors.negative_record import (
     NEGATIVE_COLUMNS,
     NEGATIVE_RECORD_FILE,
-    read_negative_record,
+    negative_lines,
 )
 
 MEASUREMENT = "observed by the tester"
@@ -121,10 +121,10 @@ class Record:
                     verdicts[recorded.file] = verdict + (f" ({reason})" if reason else "")
         except UserError as exc:  # every bad line, one per line of the message
             problems += [p for p in str(exc).splitlines() if "records no vector" not in p]
-        try:
-            for line in read_negative_record(self.negative_path):
+        try:  # the good lines kept, every bad one (and any the manifest lacks) listed
+            for line in negative_lines(self.negative_path, problems, manifest.negatives):
                 verdicts[line.file] = "refused" if line.refused else "accepted"
-        except UserError as exc:
+        except UserError as exc:  # the columns line: nothing can be read
             problems += str(exc).splitlines()
         return problems, verdicts
 
