@@ -26,16 +26,13 @@ from conformance.apicrypt import RELAY_ADDRESS
 from conformance.apicrypt import client as apicrypt
 from conformance.apicrypt.relay import addressed_to_relay, forward
 from conformance.apicrypt.wire import (
-    BEGIN,
-    END,
-    MODEL_HEADER,
     RECIPIENTS_HEADER,
     armour,
     dearmour,
-    is_apicrypt,
     mail,
     seal,
 )
+from conformance.core.apicrypt_mark import BEGIN, END, MODEL_HEADER, is_apicrypt
 from conformance.core.vocabulary import MODEL_LABEL, Function
 from conformance.errors import UserError
 from conformance.mail.delivery import DeliveryError

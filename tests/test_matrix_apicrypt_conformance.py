@@ -14,6 +14,12 @@ def test_an_apicrypt_message_is_not_counted_for_lacking_smime() -> None:
     message = (GOLDEN / "apimail-apicrypt" / "encrypt.eml").read_bytes()
     report = check_message(message).report
     assert "SMIME-012" in [c.id for c in report.errors]  # the validator says it
+    (said,) = [c for c in report.errors if c.id == "SMIME-012"]
+    assert said.found.endswith(
+        "a message of the suite's Apicrypt model (docs/apicrypt-model.md),"
+        " protected in its own format, through its relay"
+    )
+    assert said.found_fr is not None and "modèle d'Apicrypt" in said.found_fr
     assert "SMIME-012" not in nonconformant(report, apicrypt=True)  # the matrix does not count it
 
 
@@ -25,3 +31,4 @@ def test_a_plain_message_is_counted_for_lacking_smime() -> None:
     )
     report = check_message(message).report
     assert "SMIME-012" in nonconformant(report, apicrypt=False)
+    assert "Apicrypt" not in next(c.found for c in report.errors if c.id == "SMIME-012")

@@ -20,7 +20,7 @@ from test_report_refusals import with_rejections
 from test_report_sample import sample_results
 
 from conformance.agents.factory import close_agent, make_agent
-from conformance.apicrypt.wire import BEGIN, END, MODEL_HEADER
+from conformance.core.apicrypt_mark import BEGIN, END, MODEL_HEADER
 from conformance.core.vocabulary import Function
 from conformance.errors import MissingComponent
 from conformance.matrix.cast import Cast

@@ -23,9 +23,9 @@ from conformance.agents import identity_files as files
 from conformance.agents import recipients
 from conformance.agents.base import Evidence, ReceiveRequest, Reception, SendRequest, SendResult
 from conformance.apicrypt import client as apicrypt
-from conformance.apicrypt.wire import is_apicrypt
 from conformance.check.catalogue import rule_ids
 from conformance.check.policy import DEFAULT_POLICY, Policy, load_policy
+from conformance.core.apicrypt_mark import is_apicrypt
 from conformance.core.spool import Region, Spool, SpoolTooLarge, spool_stream
 from conformance.core.vocabulary import (
     Capabilities,

@@ -20,12 +20,12 @@ from conformance.apicrypt.wire import (
     armour,
     dearmour,
     headers_of,
-    is_apicrypt,
     mail,
     seal,
     unfolded,
     unseal,
 )
+from conformance.core.apicrypt_mark import is_apicrypt
 from conformance.mail.delivery import DeliveryError
 from conformance.pki.apicrypt_keys import issue_key
 

@@ -28,23 +28,16 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from conformance.core.apicrypt_mark import BEGIN, END, MODEL_HEADER
 from conformance.core.vocabulary import MODEL_LABEL
 from conformance.pki.apicrypt_keys import ApicryptKey, public_signing_key
 from conformance.smime.b64 import encode_lines
 from conformance.smime.mime_build import header_value_ok
 
-BEGIN = b"-----BEGIN APICRYPT MODEL MESSAGE-----"
-END = b"-----END APICRYPT MODEL MESSAGE-----"
-MODEL_HEADER = "X-Apicrypt-Model"
 RECIPIENTS_HEADER = "X-Apicrypt-Recipients"
 
 Rng = Callable[[int], bytes]
 NONCE_BYTES = 12  # the AES-GCM nonce of every block (RFC 5116 3.2's recommended length)
-
-
-_MODEL_FIELD = re.compile(re.escape(MODEL_HEADER.encode()), re.IGNORECASE)
-# The body, after its leading white space (what bytes.strip strips), is the armoured block.
-_ARMOURED_BODY = re.compile(rb"[ \t\n\r\x0b\x0c]*" + re.escape(BEGIN))
 
 
 class WireError(Exception):
@@ -53,22 +46,6 @@ class WireError(Exception):
     def __init__(self, message: str, *, undecryptable: bool = False) -> None:
         super().__init__(message)
         self.undecryptable = undecryptable  # well formed, but not for this key / altered
-
-
-def is_apicrypt(message: bytes) -> bool:
-    """A mail of the model: its X-Apicrypt-Model field or, without it, a body that is the
-    armoured block. A letter that only quotes the armour (an S/MIME one too) is not.
-
-    Asked of every message a profile receiver reads: it searches in place, never copying
-    the body (an imaging message is hundreds of megabytes)."""
-    crlf = message.find(b"\r\n\r\n")
-    end = crlf if crlf >= 0 else len(message)
-    if _MODEL_FIELD.search(message, 0, end):
-        return True
-    # The header ends at the first blank line, CRLF or bare LF (one before the CRLF one).
-    lf = message.find(b"\n\n", 0, crlf + 1 if crlf >= 0 else len(message))
-    at = lf if lf >= 0 else crlf
-    return at >= 0 and _ARMOURED_BODY.match(message, at) is not None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from conformance.apicrypt.wire import is_apicrypt
+from conformance.core.apicrypt_mark import is_apicrypt
 from conformance.profiles.schema import Profile
 from conformance.results import SENT_FORMAT, Cell, Contradiction
 
@@ -86,7 +86,7 @@ def with_format(
 ) -> dict[str, list[str]]:
     """Cell.sent: the format the message was in (SENT_FORMAT), read from it, then the algorithms
     it used (`used`). Read, not declared: a product that also speaks Apicrypt sends that to
-    an Apicrypt recipient. apicrypt: the model's format (wire.is_apicrypt); smime: an S/MIME
+    an Apicrypt recipient. apicrypt: the model's format (is_apicrypt); smime: an S/MIME
     layer was read; plain: the validator read the message (`layers`) and found no S/MIME
     layer. Without the validator's layers, a message of which nothing was read has none."""
     if is_apicrypt(message):

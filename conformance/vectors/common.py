@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conformance.apicrypt.relay import addressed_to_relay, forward
-from conformance.apicrypt.wire import is_apicrypt
+from conformance.core.apicrypt_mark import is_apicrypt
 from conformance.core.mime import header_fields
 from conformance.core.vocabulary import FUNCTIONS, Function
 from conformance.errors import UserError

@@ -31,7 +31,7 @@ from conformance.agents import identity_files as files
 from conformance.agents.base import Agent
 from conformance.agents.factory import close_agent, make_agent
 from conformance.agents.profiled import ProfileAgent
-from conformance.apicrypt.wire import is_apicrypt
+from conformance.core.apicrypt_mark import is_apicrypt
 from conformance.core.vocabulary import PROCESS_AGENTS, Function
 from conformance.errors import MissingComponent, UserError
 from conformance.functions import MESSAGE_FUNCTIONS

@@ -10,6 +10,7 @@ from conformance.check.layers import PKCS7_SIGNATURE, CmsLayer, is_cms_part
 from conformance.check.rules import EIGHT_BIT
 from conformance.check.tree import Node
 from conformance.core import oids
+from conformance.core.apicrypt_mark import is_apicrypt
 from conformance.core.bilingual import SEMICOLON, Bilingual
 from conformance.core.cms import SMIME_CONTENT_TYPES
 
@@ -374,5 +375,12 @@ def protected(context: Context) -> Iterator[Outcome]:
             found += Bilingual(
                 f" (objet(s) CMS de type {names} seulement)",
                 f" (CMS object(s) of type {names} only)",
+            )
+        elif is_apicrypt(context.message):  # named, so that a reader knows what it is
+            found += Bilingual(
+                " : un message du modèle d'Apicrypt de la suite (docs/apicrypt-model.md), "
+                "protégé dans son propre format, par son relais",
+                ": a message of the suite's Apicrypt model (docs/apicrypt-model.md), "
+                "protected in its own format, through its relay",
             )
         yield Outcome("1", False, found, expected)
