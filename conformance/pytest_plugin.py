@@ -555,7 +555,7 @@ class MatrixPlugin:
                 lang=self.config.getoption("osm_lang"),
                 rejections=self._rejection_section(),
             )
-        except BrokenPipeError:  # a warning of the report's on a closed stderr: written
+        except BrokenPipeError:  # a print not through `write`, on a closed stderr: written
             mute(sys.stderr)
         except (OSError, UserError) as exc:  # a full disk, the folder gone meanwhile
             self.unwritten = (  # a UserError names what was not written (the report)

@@ -53,25 +53,28 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
-def unwind_on_sigterm() -> None:
-    """From now on SIGTERM raises Terminated in this process, after passing the signal to
-    its children; nothing outside the main thread, where Python delivers signals."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+def _put_back(
+    signum: int, previous: Callable[[int, FrameType | None], object] | int | None
+) -> None:
+    """A handler as it was (a command run in-process, by a test or a vendor's script,
+    leaves the caller's). None: a handler not set from Python, which cannot be put back:
+    the default."""
+    signal.signal(signum, signal.SIG_DFL if previous is None else previous)
 
 
 @contextlib.contextmanager
 def sigterm_unwinds() -> Iterator[None]:
-    """`unwind_on_sigterm` for the block, the previous handler back after it (a command
-    run in-process, by a test or a vendor's script, leaves the caller's handler as it was)."""
-    previous = signal.getsignal(signal.SIGTERM)
-    unwind_on_sigterm()
+    """For the block, SIGTERM raises Terminated in this process after passing the signal to
+    its children (nothing outside the main thread, where Python delivers signals); the
+    previous handler back after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
     finally:
-        if threading.current_thread() is threading.main_thread():
-            # None: a handler not set from Python, which cannot be put back: the default.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        _put_back(signal.SIGTERM, previous)
 
 
 class RunSignals:
@@ -112,8 +115,7 @@ class RunSignals:
         """The handlers as they were before `install` (a run in-process, by a test or a
         vendor's script, leaves the caller's)."""
         for signum, previous in self._previous.items():
-            # None: a handler not set from Python, which cannot be put back: the default.
-            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
+            _put_back(signum, previous)
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
@@ -125,8 +127,7 @@ class RunSignals:
             if self._soft is not None and self._soft(signum):
                 return
         if signum == signal.SIGTERM:
-            pass_on(signal.SIGTERM)
-            raise Terminated
+            _terminate(signum, frame)
         raise KeyboardInterrupt
 
 
