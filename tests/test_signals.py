@@ -55,7 +55,13 @@ def test_a_terminated_command_stops_the_slapd_it_started() -> None:
 def test_a_command_run_in_process_leaves_the_callers_handler() -> None:
     from conformance.signals import sigterm_unwinds
 
-    before = signal.getsignal(signal.SIGTERM)
-    with sigterm_unwinds():
-        assert signal.getsignal(signal.SIGTERM) is not before
-    assert signal.getsignal(signal.SIGTERM) is before
+    def callers(signum: int, frame: object) -> None:
+        """The caller's own (the test session's is already sigterm_unwinds's: conftest.py)."""
+
+    before = signal.signal(signal.SIGTERM, callers)
+    try:
+        with sigterm_unwinds():
+            assert signal.getsignal(signal.SIGTERM) is not callers
+        assert signal.getsignal(signal.SIGTERM) is callers
+    finally:
+        signal.signal(signal.SIGTERM, before)
