@@ -60,6 +60,7 @@ def test_verify_lists_shape_errors_with_every_other_problem(
         "encrypt, sign-encrypt, hprim-net, attachments, first-contact",
         f"{where}messages[3].colour: unknown field; known: file, recipient, function, "
         "plaintext, sender, crls",
+        f"{where}messages[3].file: 'absent.eml' does not exist in {tmp_path}",
     ]
     assert "Field required" not in err and "messages.0" not in err
 

@@ -145,11 +145,21 @@ class VerifyManifest(_Model):
 
 
 @dataclass
-class VerifyEntries:
-    """verify's manifest as far as its shape goes: each entry, or what is wrong with its
-    shape (then checked no further), and what is wrong with the manifest's own keys."""
+class Entry:
+    """One entry of verify's manifest as far as its shape goes: its message (None when a
+    field is missing or of the wrong type: then checked no further) and its shape's
+    problems (an unknown key leaves the other fields readable, so they are checked too)."""
 
-    messages: list[Message | list[str]]
+    message: Message | None
+    problems: list[str]
+
+
+@dataclass
+class VerifyEntries:
+    """verify's manifest as far as its shape goes: each entry, and what is wrong with the
+    manifest's own keys."""
+
+    messages: list[Entry]
     problems: list[str]
 
 
@@ -196,29 +206,38 @@ def load_export_manifest(directory: Path) -> ExportManifest:
 
 
 def load_verify_manifest(directory: Path) -> VerifyEntries:
-    """Every entry of DIR/manifest.json: an entry of the wrong shape (a field missing or of
-    the wrong type) is listed with its problems, so that verify lists them with the other
-    entries' in one pass; a manifest with no list of messages at all is refused here."""
+    """Every entry of DIR/manifest.json with its shape's problems, so that verify lists them
+    with the other checks' in one pass; a manifest with no list of messages at all is
+    refused here."""
     if not directory.is_dir():
         raise UserError(f"{directory}: not a directory (expected the product's messages)")
     path = directory / MANIFEST_FILE
     data = json_files.load_object(path)
     try:
-        return VerifyEntries(list(VerifyManifest.model_validate(data).messages), [])
+        messages = VerifyManifest.model_validate(data).messages
+        return VerifyEntries([Entry(m, []) for m in messages], [])
     except ValidationError as exc:
         problems = _shape_problems(VerifyManifest, exc, path)
     raw = data.get("messages")
     if not isinstance(raw, list) or not raw:
         raise UserError("\n".join(line for _, line in problems))
-    entries: list[Message | list[str]] = []
-    for index, item in enumerate(raw):
-        try:
-            entries.append(Message.model_validate(item))
-        except ValidationError as exc:
-            found = _shape_problems(Message, exc, path, ("messages", index))
-            entries.append([line for _, line in found])
+    entries = [_entry(item, path, index) for index, item in enumerate(raw)]
     own = [line for loc, line in problems if not (loc[:1] == ("messages",) and len(loc) > 1)]
     return VerifyEntries(entries, own)
+
+
+def _entry(item: Any, path: Path, index: int) -> Entry:
+    """One entry of verify's manifest: with only unknown keys wrong, its message without them
+    (their lines kept), so that its other fields are checked in the same pass."""
+    try:
+        return Entry(Message.model_validate(item), [])
+    except ValidationError as exc:
+        errors = exc.errors()
+        lines = [line for _, line in _shape_problems(Message, exc, path, ("messages", index))]
+    if not all(error["type"] == "extra_forbidden" for error in errors):
+        return Entry(None, lines)
+    known = {key: value for key, value in item.items() if key in Message.model_fields}
+    return Entry(Message.model_validate(known), lines)
 
 
 def dump(model: BaseModel, path: Path) -> None:

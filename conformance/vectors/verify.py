@@ -232,17 +232,18 @@ def _inputs(identities: Path | None, trust: Sequence[Path], crls: Sequence[Path]
 
 
 def _precheck(directory: Path, manifest: VerifyEntries, inputs: _Inputs) -> list[Checked]:
-    """Every problem of the manifest at once, entry by entry (an entry of the wrong shape:
-    its shape's); the entries to read when there is none."""
+    """Every problem of the manifest at once, entry by entry (an entry with a field missing
+    or of the wrong type: its shape's only); the entries to read when there is none."""
     problems: list[str] = list(manifest.problems)
     checked: list[Checked] = []
     seen: dict[tuple[str, str], int] = {}
-    for index, entry in enumerate(manifest.messages):
-        if isinstance(entry, list):
-            problems += entry
+    for index, shaped in enumerate(manifest.messages):
+        problems += shaped.problems
+        entry = shaped.message
+        if entry is None:
             continue
         where = f"{directory / MANIFEST_FILE}: messages[{index}]"
-        before = len(problems)
+        before = len(problems)  # after an unknown key's line: the message is still read
         try:
             function = check_function(entry.function, f"{where}.function")
         except UserError as exc:
