@@ -257,3 +257,22 @@ def test_a_bad_negative_line_keeps_the_good_ones_verdicts(
     problems, verdicts = record.check()
     assert len(problems) == 1 and "is already recorded at" in problems[0], problems
     assert verdicts[first.split(",")[0]] == "accepted"
+
+
+def test_an_unknown_negative_column_is_named_and_the_lines_kept(
+    exported: tuple[Path, ExportManifest, list[drops.Drop]],
+) -> None:
+    """A column the negative record lacks is named once, as vectors import names it, and
+    the recorded lines keep their verdicts (the page lost them all at the columns line)."""
+    out, _, found = exported
+    record = Record(out, found)
+    record.save(_form(found))
+    header, *lines = record.negative_path.read_text(encoding="utf-8").splitlines()
+    record.negative_path.write_text(
+        "\n".join([header + ",extra", *(line + ",x" for line in lines)]) + "\n", encoding="utf-8"
+    )
+    problems, verdicts = record.check()
+    assert problems == [
+        f"{record.negative_path}:2: unknown column(s) 'extra'; expected file, refused, notes"
+    ]
+    assert verdicts[lines[0].split(",")[0]] == "accepted"

@@ -42,10 +42,12 @@ from conformance.vectors.manifest import MANIFEST_FILE, ExportManifest, Vector, 
 from conformance.vectors.negative_record import (
     NEGATIVE_RECORD_FILE,
     NegativeRecord,
+    check_once,
     fold_rejections,
     negative_cells,
     negative_lines,
     policy_of,
+    unknown_columns,
 )
 from conformance.vectors.product_row import fold_cells
 
@@ -123,19 +125,13 @@ def _signature(
     return _SIGNATURE[text]
 
 
-def _unknown_columns(names: list[Any], where: str) -> str:
-    return (
-        f"{where}: unknown column(s) {', '.join(map(repr, names))}; expected {', '.join(COLUMNS)}"
-    )
-
-
 def _line(row: Mapping[str, Any], where: str, problems: list[str]) -> Recorded | None:
     """One line of the record (None: a blank or comment line, or a bad one, whose every
     problem goes to `problems`)."""
     before = len(problems)
     unknown = sorted((k for k in row if k not in COLUMNS), key=str)  # YAML: any key
     if unknown:
-        problems.append(_unknown_columns(unknown, where))
+        problems.append(unknown_columns(unknown, where, COLUMNS))
     file = _text(row.get("file"))
     if not file or file.startswith("#"):
         if any(_text(row.get(c)) for c in COLUMNS[1:]) and not file.startswith("#"):
@@ -168,7 +164,7 @@ def _csv_rows(path: Path, text: str) -> _Rows:
     for row in reader:
         where = f"{path}:{reader.line_num}"
         if unknown and not rows:  # the first line's, said once, where its values begin
-            rows.append((where, _unknown_columns(unknown, where)))
+            rows.append((where, unknown_columns(unknown, where, COLUMNS)))
         if None in row:  # more cells than columns
             count = len(reader.fieldnames)
             rows.append((where, f"{where}: more values than the {count} columns of the first line"))
@@ -225,13 +221,8 @@ def _record_lines(
         before = len(problems)
         file = _text(row.get("file")).removeprefix("./")
         if manifest is not None and file and not file.startswith("#"):
-            if file not in manifest[1]:
-                problems.append(
-                    f"{where}: unknown vector file {file!r} (not listed in {manifest[0]})"
-                )
-            elif file in seen:
-                problems.append(f"{where}: {file!r} is already recorded at {seen[file]}")
-            seen.setdefault(file, where)
+            missing = f"unknown vector file {file!r} (not listed in {manifest[0]})"
+            check_once(file, where, manifest[1], missing, seen, problems)
         line = _line(row, where, problems)
         if line is not None and len(problems) == before:
             found.append(line)

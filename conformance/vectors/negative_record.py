@@ -11,7 +11,7 @@ false accepts count like a driven receiver's. A line left blank is not recorded.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +57,14 @@ def negative_lines(
     path: Path, problems: list[str], negatives: Sequence[NegativeVector] | None = None
 ) -> list[NegativeRecord]:
     """The good recorded lines; every bad line's problems go to `problems` in line order,
-    and with the manifest's `negatives`, a file it does not list or recorded twice too.
-    A first line that does not name the columns is a UserError: nothing can be read."""
+    a file recorded twice too and, with the manifest's `negatives`, one it does not list.
+    Unknown columns are listed once, as the record's, and their values ignored; a first
+    line without `file` and `refused` is a UserError: nothing can be read."""
     text = read_text(path)
     reader = csv.DictReader(text.splitlines())
     names = reader.fieldnames or []
-    unknown = [n for n in names if n not in NEGATIVE_COLUMNS]
-    if "file" not in names or "refused" not in names or unknown:
+    unknown = sorted(n for n in names if n not in NEGATIVE_COLUMNS)
+    if "file" not in names or "refused" not in names:
         raise UserError(
             f"{path}:1: the first line must name the columns {', '.join(NEGATIVE_COLUMNS)}"
             + (f" (unknown: {', '.join(map(repr, unknown))})" if unknown else "")
@@ -73,6 +74,9 @@ def negative_lines(
     found: list[NegativeRecord] = []
     for row in reader:
         where = f"{path}:{reader.line_num}"
+        if unknown:  # said once, where the values begin, as the record's
+            problems.append(unknown_columns(unknown, where, NEGATIVE_COLUMNS))
+            unknown = []
         if None in row:
             problems.append(f"{where}: more values than the {len(names)} columns of line 1")
             continue
@@ -81,17 +85,39 @@ def negative_lines(
         if not file or file.startswith("#") or not refused:
             continue  # a comment, or not recorded (yet)
         before = len(problems)
-        if listed is not None and file not in listed:
-            problems.append(f"{where}: unknown negative vector {file!r} (not in the manifest)")
-        elif file in seen:
-            problems.append(f"{where}: {file!r} is already recorded at {seen[file]}")
-        seen.setdefault(file, where)
+        missing = f"unknown negative vector {file!r} (not in the manifest)"
+        check_once(file, where, listed, missing, seen, problems)
         if refused not in _YES | _NO:
             problems.append(f"{where}: column 'refused': {refused!r} is not yes/no (oui/non)")
         if len(problems) == before:
             notes = (row.get("notes") or "").strip()
             found.append(NegativeRecord(where, file, refused in _YES, notes))
     return found
+
+
+def unknown_columns(names: Sequence[object], where: str, columns: Sequence[str]) -> str:
+    """The problem of columns a record does not have (both records say it so)."""
+    return (
+        f"{where}: unknown column(s) {', '.join(map(repr, names))}; expected {', '.join(columns)}"
+    )
+
+
+def check_once(
+    file: str,
+    where: str,
+    listed: Container[str] | None,
+    missing: str,
+    seen: dict[str, str],
+    problems: list[str],
+) -> None:
+    """A recorded `file` is one the manifest `listed` (when given; else `missing`, the
+    words for it, goes to `problems`) and is recorded once: `seen` keeps where it first
+    was, named by a second line."""
+    if listed is not None and file not in listed:
+        problems.append(f"{where}: {missing}")
+    elif file in seen:
+        problems.append(f"{where}: {file!r} is already recorded at {seen[file]}")
+    seen.setdefault(file, where)
 
 
 def negative_cells(
