@@ -276,3 +276,23 @@ def test_an_unknown_negative_column_is_named_and_the_lines_kept(
         f"{record.negative_path}:2: unknown column(s) 'extra'; expected file, refused, notes"
     ]
     assert verdicts[lines[0].split(",")[0]] == "accepted"
+
+
+def test_the_interop_record_is_checked_against_the_export_and_keeps_its_good_lines(
+    exported: tuple[Path, ExportManifest, list[drops.Drop]],
+) -> None:
+    """The page says what `vectors import` would: a line recorded twice and a file the
+    export lacks are named (the page read the record without the manifest and named
+    neither), and the good line's verdict still shows beside them."""
+    out, _, found = exported
+    record = Record(out, found)
+    record.save(_form(found))
+    _, first, *_ = record.interop_path.read_text(encoding="utf-8").splitlines()
+    stray = "messages/nobody/sign.eml" + first[first.index(",") :]
+    with record.interop_path.open("a", encoding="utf-8") as f:
+        f.write(f"{first}\n{stray}\n")
+    problems, verdicts = record.check()
+    assert len(problems) == 2, problems
+    assert "is already recorded at" in problems[0]
+    assert "unknown vector file 'messages/nobody/sign.eml'" in problems[1]
+    assert verdicts["messages/reference/sign.eml"] == "pass"

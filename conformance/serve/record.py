@@ -27,8 +27,8 @@ from conformance.errors import UserError
 from conformance.serve.drops import VECTORS_DIR, Drop
 from conformance.serve.summary import SUMMARY_HTML
 from conformance.vectors.export import RECORD_COLUMNS, RECORD_FILE
-from conformance.vectors.manifest import load_export_manifest
-from conformance.vectors.manual import judge_record, read_record
+from conformance.vectors.manifest import MANIFEST_FILE, load_export_manifest
+from conformance.vectors.manual import judge_record, record_lines
 from conformance.vectors.negative_record import (
     NEGATIVE_COLUMNS,
     NEGATIVE_RECORD_FILE,
@@ -113,13 +113,12 @@ class Record:
             not any(v for k, v in row.items() if k != "file")
             for row in _read_rows(self.interop_path).values()
         )
-        try:
-            for recorded in [] if blank else read_record(self.interop_path):
-                vector = vectors.get(recorded.file)
-                if vector is not None:
-                    verdict, reason, _ = judge_record(recorded, vector)
-                    verdicts[recorded.file] = verdict + (f" ({reason})" if reason else "")
-        except UserError as exc:  # every bad line, one per line of the message
+        listed = (self.folder / MANIFEST_FILE, vectors)
+        try:  # the good lines kept, every bad one (and any the manifest lacks) listed
+            for recorded in [] if blank else record_lines(self.interop_path, problems, listed):
+                verdict, reason, _ = judge_record(recorded, vectors[recorded.file])
+                verdicts[recorded.file] = verdict + (f" ({reason})" if reason else "")
+        except UserError as exc:  # nothing recorded yet: not a problem on this page
             problems += [p for p in str(exc).splitlines() if "records no vector" not in p]
         try:  # the good lines kept, every bad one (and any the manifest lacks) listed
             for line in negative_lines(self.negative_path, problems, manifest.negatives):

@@ -198,7 +198,7 @@ def _yaml_rows(path: Path, text: str) -> _Rows:
     return rows
 
 
-def _record_lines(
+def record_lines(
     path: Path, problems: list[str], manifest: tuple[Path, Mapping[str, Vector]] | None = None
 ) -> list[Recorded]:
     """The record's good lines; every bad line's problems go to `problems`, in line order,
@@ -234,7 +234,7 @@ def _record_lines(
 def read_record(path: Path) -> list[Recorded]:
     """The tester's record, checked line by line: every bad line is listed."""
     problems: list[str] = []
-    found = _record_lines(path, problems)
+    found = record_lines(path, problems)
     if problems:
         raise UserError("\n".join(problems))
     return found
@@ -370,7 +370,7 @@ def _records(
     negatives: list[NegativeRecord] = []
     try:
         vectors = {v.file: v for v in manifest.vectors}
-        records = _record_lines(record_path, problems, (manifest_path, vectors))
+        records = record_lines(record_path, problems, (manifest_path, vectors))
     except UserError as exc:
         problems.append(str(exc))
     if negative_path is not None:
