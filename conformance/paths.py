@@ -78,6 +78,18 @@ _MEMORY_ROOT = Path("/dev/shm")
 _MEMORY_MIN_FREE = 1 << 30  # bytes
 
 
+HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def hypothesis_in_cache() -> None:
+    """hypothesis keeps its Unicode table (and would keep examples) in .hypothesis/ of the
+    working directory: in the user's cache instead, computed once per user rather than
+    left where a command was started (or, there unwritable, computed again by each
+    worker, which inherits the environment). Before hypothesis first reads it; a value
+    the user set is kept. For every command that runs cells (`run`, `adapter check`)."""
+    os.environ.setdefault(HYPOTHESIS_STORAGE_ENV, str(cache_dir() / "hypothesis"))
+
+
 def memory_dir() -> Path | None:
     """A directory in memory (tmpfs) for short-lived working files, or None: no /dev/shm,
     less than 1 GiB free there (a container's default is 64 MiB), or OSM_CONFORMANCE_TMPFS=0.

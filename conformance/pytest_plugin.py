@@ -286,6 +286,8 @@ def osm_rejection(pytestconfig: pytest.Config) -> Any:
 CELL_TEST = "::test_cell["
 CELL_PROPERTIES = ("osm_cell", "osm_rejection")  # a cell's result, which its test records
 REJECTION_TEST = "::test_rejection_cell["
+# A pytest-xdist worker's output: it collected the rejection matrix's test.
+REJECTION_MATRIX = "osm_rejection_matrix"
 # pytest's options that list the tests or fixtures without running any (--collect-only,
 # --fixtures, --fixtures-per-test): no results to write over an earlier run's.
 LISTING_ONLY = ("collectonly", "showfixtures", "show_fixtures_per_test")
@@ -322,6 +324,8 @@ class MatrixPlugin:
         self.cells: dict[str, Cell] = {}
         self.rejections: dict[str, RejectionCell] = {}
         self.rejection_total = 0
+        self.rejection_matrix = False  # its test collected (_rejection_matrix_collected)
+        self.no_cells: set[str] = set()  # the matrix's tests given no cell (_parametrize)
         self.rejection_span: tuple[float, float] | None = None  # first start, last stop
         self.started = time.time()
         self.total = 0
@@ -340,10 +344,39 @@ class MatrixPlugin:
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "osm_cell" in metafunc.fixturenames:
             keys = slow_first(self.spec.routed_cells(), self.spec.profiles())
-            metafunc.parametrize("osm_cell", keys, ids=[cell_id(*k) for k in keys])
+            self._parametrize(metafunc, "osm_cell", keys, [cell_id(*k) for k in keys])
         if "osm_rejection" in metafunc.fixturenames:
+            self._rejection_matrix_collected()
             found = slow_first(self.spec.rejection_cells(), self.spec.profiles())
-            metafunc.parametrize("osm_rejection", found, ids=[f"{r}:{c}" for r, c in found])
+            self._parametrize(metafunc, "osm_rejection", found, [f"{r}:{c}" for r, c in found])
+
+    def _parametrize(
+        self, metafunc: pytest.Metafunc, name: str, keys: list[Any], ids: list[str]
+    ) -> None:
+        """One item per cell. No cell selected (`--agent X --receiver Y` leaves X no
+        rejection cell): no item, where pytest's empty parameter set would make one
+        skipped item, counted as a cell planned that never comes (an incomplete run)."""
+        if keys:
+            metafunc.parametrize(name, keys, ids=ids)
+        else:
+            self.no_cells.add(metafunc.definition.nodeid)  # deselected once collected
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        unselected = [item for item in items if item.nodeid in self.no_cells]
+        if unselected:
+            items[:] = [item for item in items if item.nodeid not in self.no_cells]
+            config.hook.pytest_deselected(items=unselected)
+
+    def _rejection_matrix_collected(self) -> None:
+        """The rejection matrix is in the session, even with no cell: its section is
+        written (no cell planned), not taken for --no-rejections. A pytest-xdist worker
+        tells the controlling process, which collects nothing (pytest_testnodedown)."""
+        self.rejection_matrix = True
+        output: dict[str, Any] | None = getattr(self.config, "workeroutput", None)
+        if output is not None:
+            output[REJECTION_MATRIX] = True
 
     def _count(self, ids: list[str]) -> None:
         # The progress line and cells_planned count the interop cells; the
@@ -481,6 +514,8 @@ class MatrixPlugin:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any) -> None:
         self.ready.discard(node)
+        if getattr(node, "workeroutput", {}).get(REJECTION_MATRIX):
+            self.rejection_matrix = True
 
     def pytest_keyboard_interrupt(self) -> None:
         self.signals.finishing()
@@ -566,10 +601,11 @@ class MatrixPlugin:
             write(f"osm-conformance: error: {self.unwritten}", sys.stderr)
 
     def _rejection_section(self) -> RejectionRun | None:
-        """The rejection cells gathered, or None when the run had none (--no-rejections)."""
+        """The rejection cells gathered, or None when the session had not the rejection
+        matrix (--no-rejections)."""
         from conformance.matrix.finish import RejectionRun
 
-        if not self.rejection_total and not self.rejections:
+        if not (self.rejection_matrix or self.rejection_total or self.rejections):
             return None
         span = self.rejection_span
         wall = round(span[1] - span[0], 2) if span is not None else 0.0

@@ -10,7 +10,7 @@ from typing import Any
 from conformance.cli_support import print_json, seconds
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.errors import UserError
-from conformance.paths import output_folder
+from conformance.paths import hypothesis_in_cache, output_folder
 from conformance.rejections.model import POLICIES
 
 EXAMPLES = 3
@@ -122,6 +122,7 @@ def _check(args: argparse.Namespace) -> int:
     def show(check: Any) -> None:
         print(check.line(), flush=True)
 
+    hypothesis_in_cache()  # the cells draw their examples with hypothesis, as in `run`
     report = check_adapter(target, settings, None if args.json else show)
     if args.json:
         print_json(report.to_json())

@@ -58,7 +58,7 @@ from typing import Any, Literal, NamedTuple
 
 from conformance import bench as engine_bench
 from conformance.cli import main as cli_main
-from conformance.core.vocabulary import PROCESS_AGENTS, REAL_TOOLS, RealTool
+from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, REAL_TOOLS, RealTool
 from conformance.matrix.finish import RESULTS_FILE
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
 from conformance.results import Results, load_results
@@ -167,13 +167,34 @@ def by_library(stats: pstats.Stats) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
+def selection(results: Results) -> list[str]:
+    """The `run` options that selected the run's cells, read from its settings: none for
+    the default matrix (every shipped profile and function)."""
+    settings = results.run.settings
+    functions = results.run.functions
+    options = run_options(
+        settings.get("senders", []),
+        settings.get("receivers", []),
+        functions if set(functions) != set(FUNCTIONS) else (),
+    )
+    options += [a for agent in settings.get("agents", []) for a in ("--agent", agent)]
+    profiles = settings.get("profiles", [])
+    return options + (["--profiles", *profiles] if profiles else [])
+
+
+def title(results: Results) -> str:
+    """What the analysed run covered: the default matrix, or its selection."""
+    chosen = selection(results)
+    return f"selection {' '.join(chosen)}" if chosen else "default matrix"
+
+
 def report(results: Results, wall: float) -> str:
     cells = results.cells
     exchanges = _exchanges(results)
     busy = sum(c.duration_s for c in cells)
     engine = {a.id: a.engine for a in results.agents}
     lines = [
-        f"default matrix: {len(results.agents)} agents, {len(cells)} cells, "
+        f"{title(results)}: {len(results.agents)} agents, {len(cells)} cells, "
         f"{results.run.examples} examples per cell, seed {results.run.seed}",
         f"wall time {wall:.1f} s (run.duration_s {results.run.duration_s}), "
         f"{exchanges} exchanges, {exchanges / max(wall, 1e-9):.0f} exchanges/s",

@@ -4,9 +4,11 @@ pytest-xdist for --jobs)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,11 +26,9 @@ from conformance.matrix.spec import (
     DEFAULT_VARIANTS,
     MatrixSpec,
 )
-from conformance.paths import cache_dir, check_output_file, output_folder
+from conformance.paths import check_output_file, hypothesis_in_cache, output_folder
 from conformance.results import Results, load_results
 from conformance.signals import GRACE_S, PIPE_EXIT, forget_closed_output, output_closed, write
-
-HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 if TYPE_CHECKING:
     import pytest
@@ -223,6 +223,7 @@ def _run(args: argparse.Namespace) -> int:
         f"--osm-policy={args.policy}",
         f"--osm-out={out}",
         f"--osm-lang={args.lang}",
+        *_SESSION_PLUGINS,
         "-p",
         "no:terminal",
         "-p",
@@ -255,20 +256,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.jobs > 1:
         # worksteal: an idle worker takes half of another's remaining cells, so both
         # stay busy to the end (cells last from milliseconds to seconds).
-        argv += ["-n", str(args.jobs), "--dist", "worksteal"]
+        argv += ["-p", "xdist.plugin", "-n", str(args.jobs), "--dist", "worksteal"]
     if args.junit_xml:
         # xunit1: the family whose test cases may carry the osm_cell property.
         argv += [f"--junit-xml={args.junit_xml.resolve()}", "-o", "junit_family=xunit1"]
     # Read by tools.run in every worker; the environment's value when not given.
     os.environ[ENGINE_MODE_ENV] = args.engine_mode or engine_mode()
-    # hypothesis keeps its Unicode table (and would keep examples) in .hypothesis/ of the
-    # working directory: in the user's cache instead, computed once per user rather than
-    # left where the run was started (or, there unwritable, computed again by each worker).
-    os.environ.setdefault(HYPOTHESIS_STORAGE_ENV, str(cache_dir() / "hypothesis"))
+    hypothesis_in_cache()  # for the workers too, which inherit the environment
     session = _Session()
     forget_closed_output()
     try:
-        code: int = pytest.main(argv, plugins=[session])
+        with _session_environment():
+            code: int = pytest.main(argv, plugins=[session])
     except KeyboardInterrupt:  # before the plugin could take it: pytest was starting
         code = pytest.ExitCode.INTERRUPTED
     if not stale.exists():
@@ -287,6 +286,42 @@ def _run(args: argparse.Namespace) -> int:
     if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
     return gated
+
+
+# The session's plugins, named: pytest's autoload of every installed plugin is off in it
+# (_SESSION_ENV), and pytest-xdist is added for --jobs. hypothesis's pytest plugin is not
+# needed: the cells run hypothesis themselves (conformance/search.py).
+_SESSION_PLUGINS = ("-p", "conformance.pytest_plugin")
+# The session's environment: a vendor's may have any pytest plugin installed, which pytest
+# would load (pytest-benchmark: warnings on stderr, a .benchmarks/ folder where the run is
+# started), or name its own plugins and options for its tests (PYTEST_PLUGINS,
+# PYTEST_ADDOPTS): none of them is the suite's. The variable, not pytest's
+# --disable-plugin-autoload, which pytest 8.0 to 8.3 lack.
+_SESSION_ENV: dict[str, str | None] = {
+    "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+    "PYTEST_PLUGINS": None,
+    "PYTEST_ADDOPTS": None,
+}
+
+
+@contextlib.contextmanager
+def _session_environment() -> Iterator[None]:
+    """_SESSION_ENV while the session runs, its pytest-xdist workers (started inside it)
+    included; the caller's environment afterwards (`run` is also called in-process)."""
+    saved = {name: os.environ.get(name) for name in _SESSION_ENV}
+    _set_environment(_SESSION_ENV)
+    try:
+        yield
+    finally:
+        _set_environment(saved)
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 class _Session:
