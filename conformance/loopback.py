@@ -1,18 +1,89 @@
 """The servers the suite starts for itself on loopback (slapd, Dovecot, its SMTP hops):
-a free port, whether a port is taken, waiting until a child process listens, stopping it.
+a free port, whether a port is taken, starting a child and waiting until it listens,
+stopping it; and why a server of the machine did not start, in one line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from typing import IO
+
+from conformance.errors import MissingComponent
 
 LOOPBACK = "127.0.0.1"
+PROBE_TIMEOUT_S = 10.0
+_SAID_LINES = 2  # what a server said last, kept in its one-line reason
+_SAID_CHARS = 300
+
+
+class ServerNotStarted(MissingComponent, RuntimeError):
+    """A server of the machine (slapd, Dovecot, Postfix) is there but did not start: a
+    component missing in effect, as if not installed (nothing of a product was tried),
+    not a bug of the suite. One line: the server, what went wrong (the command's exit
+    status or errno, or the port it never opened), the last of what it said. A
+    RuntimeError too, as a server's failure to start always was here."""
+
+    def __init__(self, server: str, what: str, said: str = "") -> None:
+        self.server = server
+        super().__init__(f"{server} did not start: {what}" + (f": {said}" if said else ""))
+
+
+def last_said(text: str) -> str:
+    """The last lines a server wrote (its stderr, its log), on one line; "" if none."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    said = " | ".join(lines[-_SAID_LINES:])
+    return said if len(said) <= _SAID_CHARS else "..." + said[-_SAID_CHARS:]
+
+
+def exit_status(code: int) -> str:
+    """A child's return code in words: its exit status, or the signal that killed it."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def _cannot_execute(exc: OSError) -> str:
+    """What the OS said when it would not run a program: EACCES, ENOEXEC, ENOENT..."""
+    code = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+    return f"cannot execute {exc.filename}: {exc.strerror} ({code})"
+
+
+def not_executable(server: str, exc: OSError) -> ServerNotStarted:
+    """A server whose program the OS would not run."""
+    return ServerNotStarted(server, _cannot_execute(exc))
+
+
+def cannot_run(program: str | os.PathLike[str], *args: str) -> str | None:
+    """Why a server's program does not run here, asked to print its version (`args`), or
+    None when it does: a program that cannot even say its version cannot serve (an
+    unusable file in its place, a broken install). Seconds at most, nothing started."""
+    argv = [os.fspath(program), *args]
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=PROBE_TIMEOUT_S,
+            check=False,
+        )
+    except OSError as exc:
+        return _cannot_execute(exc)
+    except subprocess.TimeoutExpired:
+        return f"`{' '.join(argv)}` did not return within {PROBE_TIMEOUT_S:.0f} s"
+    if done.returncode == 0:
+        return None
+    said = last_said(done.stderr + done.stdout)
+    return f"`{' '.join(argv)}` {exit_status(done.returncode)}" + (f": {said}" if said else "")
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -35,6 +106,23 @@ def port_in_use(host: str, port: int) -> bool:
     return False
 
 
+def start(
+    server: str, argv: Sequence[str], out: IO[bytes], *, new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """`argv` started in the foreground, its stdout and stderr to `out` (its log),
+    nothing on its stdin; ServerNotStarted when its program cannot be executed."""
+    try:
+        return subprocess.Popen(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=new_session,
+        )
+    except OSError as exc:
+        raise not_executable(server, exc) from None
+
+
 def wait_listening(
     process: subprocess.Popen[bytes],
     name: str,
@@ -43,13 +131,15 @@ def wait_listening(
     timeout_s: float,
     log_tail: Callable[[], str],
 ) -> None:
-    """Return once `process` accepts connections on every port; RuntimeError naming the
-    server, with the end of its log, when it exits first or does not listen in time."""
+    """Return once `process` accepts connections on every port; ServerNotStarted naming
+    the server, with the last lines of its log, when it exits first or does not listen
+    in time."""
     deadline = time.monotonic() + timeout_s
     waiting = list(ports)
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited ({process.returncode}): {log_tail()}")
+            said = last_said(log_tail()) or "it said nothing"
+            raise ServerNotStarted(name, exit_status(process.returncode), said)
         while waiting:
             try:
                 with socket.create_connection((host, waiting[0]), timeout=0.2):
@@ -59,9 +149,10 @@ def wait_listening(
         if not waiting:
             return
         time.sleep(0.02)
-    raise RuntimeError(
-        f"{name} did not listen on {host}:{', '.join(map(str, ports))} within "
-        f"{timeout_s:.0f} s: {log_tail()}"
+    raise ServerNotStarted(
+        name,
+        f"nothing listened on {host}:{', '.join(map(str, waiting))} within {timeout_s:.0f} s",
+        last_said(log_tail()) or "it said nothing",
     )
 
 

@@ -212,6 +212,16 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(_StoppedWorker(plugin), f"{PLUGIN_NAME}-worker")
 
 
+def _workers(config: pytest.Config) -> int:
+    """The cells run at a time: pytest-xdist's workers (-n, a number once xdist has read
+    `auto`), else one."""
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput.get("workercount", 1))
+    count = config.getoption("numprocesses", default=None)
+    return count if isinstance(count, int) and count > 0 else 1
+
+
 def _checked_plugin(config: pytest.Config) -> MatrixPlugin:
     """The plugin, once what `run` refuses before any cell is refused here too: a bad
     option found later is an error in collection and a traceback at the session's end."""
@@ -222,7 +232,7 @@ def _checked_plugin(config: pytest.Config) -> MatrixPlugin:
 
         load_waivers(Path(waivers))
     plugin = MatrixPlugin(config)  # --osm-via and --osm-transport read (spec_from) and checked
-    plugin.spec.check("--osm-")
+    plugin.spec.check("--osm-", workers=_workers(config))
     if plugin.spec.out_dir is not None:
         output_folder(plugin.spec.out_dir, "--osm-out")
     return plugin

@@ -141,7 +141,7 @@ def test_a_large_message_over_the_routes_limit_is_not_the_products_failure(
     assert got.reason is not None and got.reason.startswith("not observed:")
     assert got.not_observed is not None and got.not_observed.kind == "route-size-limit"
     # The evidence does not claim one copy: over SMTP each hop holds its own (2 GB for a
-    # 143 MB message, docs/matrix.md).
+    # 196 MB message, docs/matrix.md).
     kept = (tmp_path / "evidence/reference/reference/sign/large.txt").read_text("utf-8")
     assert "held in memory (over SMTP, a copy per hop)" in kept and "once" not in kept
 

@@ -11,8 +11,10 @@ answered by that harness instead of a new process: the same argv, the same
 files, the same exit code and messages, without the start-up. A harness that
 declines an argv (exit 2 and `DECLINED`) leaves the call to the command line,
 and the evidence says which of the two ran it. Mode "cli" (`run --engine-mode
-cli`, or OSM_ENGINE_MODE=cli) runs every call as a plain command line, so an
-auditor can replay any cell with the tools themselves.
+cli`, or OSM_ENGINE_MODE=cli) runs every call as a plain command line, logged
+so that an auditor can replay it with the tools themselves once its input files
+(removed after the call) are rebuilt from the cell's evidence (docs/matrix.md,
+`--engine-mode`).
 """
 
 from __future__ import annotations

@@ -25,8 +25,14 @@ from conformance.directory.tree import Tree
 from conformance.errors import MissingComponent
 from conformance.loopback import (
     LOOPBACK,
+    ServerNotStarted,
+    cannot_run,
+    exit_status,
     free_port,
+    last_said,
+    not_executable,
     port_in_use,
+    start,
     stop_child,
     wait_listening,
 )
@@ -37,6 +43,7 @@ SCHEMA_DIR = Path("/etc/ldap/schema")
 MODULE_DIR = Path("/usr/lib/ldap")
 SCHEMAS = ("core", "cosine", "inetorgperson")
 START_TIMEOUT_S = 10.0
+LOAD_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 5.0
 
 
@@ -45,6 +52,9 @@ def missing() -> str | None:
     for path in (SLAPD, SLAPADD, *(SCHEMA_DIR / f"{s}.schema" for s in SCHEMAS)):
         if not path.exists():
             return f"{path} missing: the directory cells need OpenLDAP (apt-get install slapd)"
+    broken = cannot_run(SLAPD, "-VV")
+    if broken is not None:
+        return f"the directory cells need an OpenLDAP slapd that runs: {broken}"
     return None
 
 
@@ -88,14 +98,26 @@ def _config(work: Path, base: str) -> Path:
 def _load(config: Path, tree: Tree, work: Path) -> None:
     ldif = work / "tree.ldif"
     ldif.write_text(tree.ldif(), encoding="utf-8")
-    done = subprocess.run(
-        [str(SLAPADD), "-q", "-f", str(config), "-l", str(ldif)],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [str(SLAPADD), "-q", "-f", str(config), "-l", str(ldif)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=LOAD_TIMEOUT_S,
+            check=False,
+        )
+    except OSError as exc:
+        raise not_executable("slapd", exc) from None
+    except subprocess.TimeoutExpired:
+        raise ServerNotStarted(
+            "slapd", f"slapadd did not load the tree within {LOAD_TIMEOUT_S:.0f} s"
+        ) from None
     if done.returncode != 0:
-        raise RuntimeError(f"slapadd failed: {done.stderr.decode('utf-8', 'replace').strip()}")
+        said = last_said(done.stderr + done.stdout) or "it said nothing"
+        raise ServerNotStarted(
+            "slapd", f"slapadd (loading the tree) {exit_status(done.returncode)}", said
+        )
 
 
 def tail(log: Path) -> Callable[[], str]:
@@ -105,7 +127,9 @@ def tail(log: Path) -> Callable[[], str]:
 
 @contextlib.contextmanager
 def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]:
-    """A slapd serving `tree` on host:port (0: a free port), stopped when the context ends."""
+    """A slapd serving `tree` on host:port (0: a free port), stopped when the context ends.
+    MissingComponent when it cannot run here (`missing()`), ServerNotStarted (one) when it
+    is there but does not start; RuntimeError for an address or port it cannot have."""
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
@@ -134,15 +158,11 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
             chosen = port or free_port(host)
             log = work / f"slapd-{attempt}.log"
             with log.open("wb") as out:
-                process = subprocess.Popen(
-                    [str(SLAPD), "-f", str(config), "-h", f"ldap://{host}:{chosen}/", "-d", "0"],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
+                argv = [str(SLAPD), "-f", str(config), "-h", f"ldap://{host}:{chosen}/", "-d", "0"]
+                process = start("slapd", argv, out)
             try:
                 wait_listening(process, "slapd", host, [chosen], START_TIMEOUT_S, tail(log))
-            except RuntimeError:
+            except ServerNotStarted:
                 stop_child(process, STOP_TIMEOUT_S)
                 if port or attempt == 2:
                     raise

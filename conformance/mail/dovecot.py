@@ -41,8 +41,11 @@ from pathlib import Path
 from conformance.errors import MissingComponent
 from conformance.loopback import (
     LOOPBACK,
+    ServerNotStarted,
+    cannot_run,
     free_port,
     kill_group,
+    start,
     stop_child,
     wait_closed,
     wait_listening,
@@ -92,6 +95,9 @@ def missing() -> str | None:
         _mail_owner()
     except MissingComponent as exc:
         return str(exc)
+    broken = cannot_run(DOVECOT, "--version")
+    if broken is not None:
+        return f"IMAP delivery needs a Dovecot that runs: {broken}"
     return None
 
 
@@ -282,7 +288,8 @@ def serve(
     context ends. `tls_trust`: what the IMAP reader trusts to verify the server
     certificate (the test root); None: the certificate itself (a self-signed one).
     `imap_port`: IMAP on this port instead of a free one (`serve`'s fixed port, which a
-    configured mail client keeps)."""
+    configured mail client keeps). MissingComponent when it cannot run here (`missing()`),
+    ServerNotStarted (one) when it is there but does not start."""
     reason = missing()
     if reason is not None:
         raise MissingComponent(reason)
@@ -301,18 +308,13 @@ def serve(
             ports = (imap_port or free_port(), free_port())
             config = _config(work, ports, (tls_cert, tls_key), owner)
             with (work / "dovecot.out").open("wb") as out:
-                process = subprocess.Popen(
-                    [str(DOVECOT), "-F", "-c", str(config)],
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+                argv = [str(DOVECOT), "-F", "-c", str(config)]
+                process = start("dovecot", argv, out, new_session=True)
             try:
                 wait_listening(
                     process, "dovecot", LOOPBACK, ports, START_TIMEOUT_S, lambda: _log_tail(work)
                 )
-            except RuntimeError:
+            except ServerNotStarted:
                 _stop(process, ports)
                 if attempt == 2 or imap_port:
                     raise

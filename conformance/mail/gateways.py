@@ -18,7 +18,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -502,3 +502,15 @@ GATEWAYS: dict[str, Gateway] = {
         ),
     )
 }
+
+
+def misplaced_hop(via: Sequence[str]) -> str | None:
+    """The first hop of `via` (hop ids in order) whose place cannot be what happens: a
+    store-stage gateway before another hop (the store is the end of every route, and
+    `open_route` applies its rewrite there whatever its place in `via`); None when the
+    order is one a message can travel."""
+    for hop in via[:-1]:
+        gateway = GATEWAYS.get(hop)
+        if gateway is not None and gateway.stage == "store":
+            return hop
+    return None

@@ -37,7 +37,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from conformance.errors import MissingComponent
-from conformance.loopback import LOOPBACK, free_port
+from conformance.loopback import (
+    LOOPBACK,
+    ServerNotStarted,
+    exit_status,
+    free_port,
+    last_said,
+    not_executable,
+)
 from conformance.mail.endpoint import Endpoint, HopSettings
 from conformance.paths import PKI_DIR
 from conformance.pki.model import SERVER_CERT_FILE, SERVER_KEY_FILE
@@ -189,6 +196,13 @@ def _log_tail(work: Path) -> str:
     return ""
 
 
+def _said(work: Path, done: subprocess.CompletedProcess[str] | None = None) -> str:
+    """The last of what Postfix said at its start: `postfix start`'s own output, else the
+    log its daemons wrote."""
+    output = (done.stderr + done.stdout) if done is not None else ""
+    return last_said(output) or last_said(_log_tail(work)) or "it said nothing"
+
+
 def _master_pid(work: Path) -> int | None:
     with contextlib.suppress(OSError, ValueError):
         return int((work / "queue" / "pid" / "master.pid").read_text().strip())
@@ -222,15 +236,18 @@ def _stop(work: Path) -> None:
 
 def _start(work: Path) -> None:
     """`postfix start` runs `postfix check` first (it makes the queue's subdirectories and
-    refuses a broken set-up), then waits until the master is ready (`master -w`)."""
-    done = _run(work, "start")
+    refuses a broken set-up), then waits until the master is ready (`master -w`).
+    ServerNotStarted (one line) when it cannot be executed, fails or does not return."""
+    try:
+        done = _run(work, "start")
+    except OSError as exc:
+        raise not_executable("postfix", exc) from None
+    except subprocess.TimeoutExpired:
+        what = f"`postfix start` did not return within {COMMAND_TIMEOUT_S:.0f} s"
+        raise ServerNotStarted("postfix", what, _said(work)) from None
     if done.returncode != 0:
-        raise RuntimeError(
-            f"postfix start failed ({done.returncode}): "
-            + (done.stderr + done.stdout).strip()[-800:]
-            + "\n"
-            + _log_tail(work)
-        )
+        what = f"`postfix start` {exit_status(done.returncode)}"
+        raise ServerNotStarted("postfix", what, _said(work, done))
 
 
 @contextlib.contextmanager
@@ -241,7 +258,9 @@ def postfix_hop(
     loopback port. `settings.max_message_bytes` is ignored: Postfix keeps its default
     message_size_limit (10240000), and its 552 above it is what the hop measures.
     `tls`: the certificate its smtpd offers STARTTLS with (None: the test PKI's
-    server-localhost certificate when the PKI has one, else no STARTTLS)."""
+    server-localhost certificate when the PKI has one, else no STARTTLS).
+    MissingComponent when it cannot run here (`missing()`), ServerNotStarted (one) when
+    it is there but does not start."""
     del settings  # the real MTA's own limits are the point of this hop
     tls = tls or pki_server_tls()
     reason = missing()
@@ -266,7 +285,7 @@ def postfix_hop(
             )
             try:
                 _start(work)
-            except (RuntimeError, subprocess.TimeoutExpired):
+            except ServerNotStarted:
                 _stop(work)
                 if attempt == 2:
                     raise

@@ -110,11 +110,12 @@ HOPS: dict[str, HopFactory] = _hops()
 # it): a gateway's own line, and the real MTA.
 HOP_STANDS_FOR: dict[str, Bilingual] = {
     **{g.id: g.stands_for for g in GATEWAYS.values()},
+    # What the hop is, not that it ran: where it cannot run, its cells say why.
     POSTFIX: Bilingual(
-        "le vrai Postfix, démarré par la suite, relayant vers un serveur sans 8BITMIME (sa "
-        "propre conversion MIME)",
-        "the real Postfix MTA, started by the suite, relaying to a next hop without 8BITMIME "
-        "(its own MIME conversion)",
+        "le vrai Postfix (une instance propre à la suite), relayant vers un serveur sans "
+        "8BITMIME (sa propre conversion MIME)",
+        "the real Postfix MTA (an instance of the suite's own), relaying to a next hop "
+        "without 8BITMIME (its own MIME conversion)",
     ),
 }
 # After Postfix, a relay without 8BITMIME: so that Postfix's own conversion rewrites.
@@ -216,7 +217,9 @@ def open_route(
 ) -> Iterator[Route]:
     """The route through `via` (hop ids, in order) to `store` (already open), its hops
     running until the block ends; a message accepted but not in the store after `wait_s`
-    seconds is not delivered."""
+    seconds is not delivered. A real server among the hops that cannot run here is a
+    MissingComponent, one that is there but does not start a ServerNotStarted (one too),
+    the hops already started stopped again."""
     via = check_via(via)
     settings = settings or HopSettings()
     plan: list[tuple[str, HopFactory]] = [(SUBMISSION, relay_hop(with_message_id))]

@@ -23,6 +23,7 @@ from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import Party
 from conformance.directory import slapd
 from conformance.directory.tree import build_tree
+from conformance.loopback import ServerNotStarted
 from conformance.mail.store import MailStore
 from conformance.matrix.exchange import Addressee, Seat, Transport, World, through_relay
 from conformance.matrix.mailstores import missing_hop, open_store
@@ -80,6 +81,9 @@ class Cast:
     max_message_bytes: int | None = None
     _store: MailStore | None = None
     _routes: dict[Route, Transport] = field(default_factory=dict)
+    # A server of a route (a hop, the store) there but not started: said again to every
+    # later cell of that route, not started again for each.
+    _not_started: dict[Route, ServerNotStarted] = field(default_factory=dict)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
@@ -125,16 +129,24 @@ class Cast:
         world = self._world
         if directory:
             if self._directory is None:
-                missing = slapd.missing()
-                if missing is not None:
-                    self._directory = replace(self._world, directory_missing=missing)
-                else:
-                    served = self._stack.enter_context(slapd.serve(build_tree(self.pki)))
-                    self._directory = replace(self._world, directory=served.url)
+                self._directory = self._with_directory(self._world)
             world = self._directory
         if self.transport != "smtp" or memory:
             return world
         return replace(world, transport=self._route(route))
+
+    def _with_directory(self, world: World) -> World:
+        """`world` with this process's slapd, or with why there is none: not installed, or
+        there but not started (its one-line reason), the same for the cells."""
+        missing = slapd.missing()
+        if missing is None:
+            try:
+                served = self._stack.enter_context(slapd.serve(build_tree(self.pki)))
+            except ServerNotStarted as exc:
+                missing = str(exc)
+            else:
+                return replace(world, directory=served.url)
+        return replace(world, directory_missing=missing)
 
     def route_missing(self, route: Route) -> str | None:
         """Why a route cannot run here (a hop whose software is missing), else None."""
@@ -143,16 +155,23 @@ class Cast:
     def _route(self, route: Route) -> Transport:
         """The route's transport: the Apicrypt model relay first for a message addressed to
         it (the relay forwards to each recipient), then real SMTP through the route's hops
-        to the store, as a sender's mail leaves through its relay onto the road."""
+        to the store, as a sender's mail leaves through its relay onto the road.
+        ServerNotStarted when a server of the route is there but did not start."""
+        if route in self._not_started:
+            raise self._not_started[route]
         if route not in self._routes:
             from conformance.mail.endpoint import HopSettings
             from conformance.mail.route import open_route
 
-            if self._store is None:
-                self._store = self._stack.enter_context(open_store(self.pki, self._mail_dir()))
-            opened = self._stack.enter_context(
-                open_route(route, self._store, HopSettings(self.max_message_bytes))
-            )
+            try:
+                if self._store is None:
+                    self._store = self._stack.enter_context(open_store(self.pki, self._mail_dir()))
+                opened = self._stack.enter_context(
+                    open_route(route, self._store, HopSettings(self.max_message_bytes))
+                )
+            except ServerNotStarted as exc:
+                self._not_started[route] = exc
+                raise
             self._routes[route] = through_relay(opened.transport)
         return self._routes[route]
 

@@ -84,8 +84,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--examples",
         type=int,
-        default=DEFAULT_EXAMPLES,
-        help=f"examples per cell, the basic one included (default {DEFAULT_EXAMPLES})",
+        default=None,  # DEFAULT_EXAMPLES; None tells it was not given (--large-attachment)
+        help=f"examples per cell, the basic one included (default {DEFAULT_EXAMPLES}; "
+        "--large-attachment runs one)",
     )
     parser.add_argument(
         "--seed",
@@ -188,6 +189,7 @@ def _run(args: argparse.Namespace) -> int:
     gates = _gates_before(args)
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
+    examples = _examples(args)
     routes = parse_via(args.via, hops()) if args.via else ()  # before any cell runs
     transport = resolve_transport(args.transport, routes)
     MatrixSpec(
@@ -196,12 +198,13 @@ def _run(args: argparse.Namespace) -> int:
         receivers=tuple(args.receiver),
         agents=tuple(args.agent),
         functions=tuple(args.function) or FUNCTIONS,
-        examples=args.examples,
+        examples=examples,
         variants=args.variants,
+        large_attachment=args.large_attachment,
         transport=transport,
         via=routes,
         max_message_bytes=args.max_message_bytes,
-    ).check()  # what the plugin refuses too, said here before pytest starts
+    ).check(workers=args.jobs)  # what the plugin refuses too, said here before pytest starts
     if args.junit_xml:
         # pytest writes it at the very end (making its folder): a path it cannot write
         # would then lose the whole run, results.json included.
@@ -218,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
         *modules,
         "--osm-matrix",
         f"--osm-variants={args.variants}",
-        f"--osm-examples={args.examples}",
+        f"--osm-examples={examples}",
         f"--osm-seed={args.seed}",
         f"--osm-policy={args.policy}",
         f"--osm-out={out}",
@@ -286,6 +289,19 @@ def _run(args: argparse.Namespace) -> int:
     if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
     return gated
+
+
+def _examples(args: argparse.Namespace) -> int:
+    """The examples per cell: one with --large-attachment, where more given is refused (it
+    would be ignored, and recorded as run)."""
+    if args.large_attachment is None:
+        return DEFAULT_EXAMPLES if args.examples is None else int(args.examples)
+    if args.examples is not None and args.examples != 1:
+        raise UserError(
+            f"--examples {args.examples}: --large-attachment runs one example per cell "
+            "(leave --examples out)"
+        )
+    return 1
 
 
 # The session's plugins, named: pytest's autoload of every installed plugin is off in it
@@ -378,7 +394,10 @@ exit codes:
   1    a harness error (a cell, interop or rejection, is `error`)
   2    usage error (bad option, profile file, waivers file or baseline, --baseline
        without --fail-on regression, a selected adapter whose engine.argv cannot
-       start: its program, or an interpreter's script, not found), before any cell;
+       start: its program, or an interpreter's script, not found; a --via chain
+       out of order or too long; a --large-attachment the built-in sender or the
+       temporary folder cannot hold, or with --examples or --fail-on non-conformant),
+       before any cell;
        or results.json written but its report not (the reason on stderr)
   3    a required component is missing
   4    a --fail-on gate holds an item no waiver covers, or a waiver has expired
@@ -448,7 +467,7 @@ class _Gates:
 def _gates_before(args: argparse.Namespace) -> _Gates:
     """Everything the gates need, checked before the run: a bad or expired waivers file, a
     missing baseline fail in a second, not after the matrix."""
-    from conformance.matrix.gates import GATES
+    from conformance.matrix.gates import GATES, LARGE_ATTACHMENT_BLIND
     from conformance.matrix.waivers import expired, expired_message, load_waivers, today
 
     if "regression" in args.fail_on and args.baseline is None:
@@ -458,6 +477,13 @@ def _gates_before(args: argparse.Namespace) -> _Gates:
         raise UserError(
             f"--baseline {args.baseline}: used only by --fail-on regression (add it; to see "
             "the changes: osm-conformance report RESULTS.json --baseline OLD.json)"
+        )
+    blind = [g for g in args.fail_on if g in LARGE_ATTACHMENT_BLIND]
+    if blind and args.large_attachment is not None:
+        # Reported ok with nothing counted, it would pass a CI that judged nothing.
+        raise UserError(
+            f"--fail-on {blind[0]}: cannot be evaluated with --large-attachment, which "
+            f"{LARGE_ATTACHMENT_BLIND[blind[0]]} (leave the gate out)"
         )
     baseline = load_results(args.baseline) if args.baseline is not None else None
     waivers = load_waivers(args.waivers) if args.waivers is not None else []
@@ -473,7 +499,7 @@ class _ExpiredWaivers(UserError):
 
 def _gates_after(gates: _Gates, path: Path) -> int:
     """The unused waivers (warnings) and the gates' verdict: 4 when one fails, else 0."""
-    from conformance.matrix.gates import GATE_EXIT, evaluate, report
+    from conformance.matrix.gates import GATE_EXIT, evaluate, partly, report
     from conformance.matrix.waivers import apply_waivers
 
     results = load_results(path)
@@ -481,6 +507,7 @@ def _gates_after(gates: _Gates, path: Path) -> int:
         write(f"warning: {unused}", sys.stderr)
     if not gates.fail_on:
         return 0
-    text, failed = report(evaluate(results, gates.fail_on, gates.baseline), gates.fail_on)
+    items = evaluate(results, gates.fail_on, gates.baseline)
+    text, failed = report(items, gates.fail_on, partly(results, gates.baseline))
     write(text, sys.stdout)
     return GATE_EXIT if failed else 0

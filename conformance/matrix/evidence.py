@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance.agents.base import Evidence
+from conformance.apicrypt import RELAY_ADDRESS
+from conformance.apicrypt.relay import addressed_to_relay
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, Language
 from conformance.matrix.exchange import Observation, Seat, World
 from conformance.matrix.exchange_large import Kept, LargeObservation
-from conformance.matrix.routes import ROUTE_MARK, route_id
+from conformance.matrix.routes import evidence_folder
 
 if TYPE_CHECKING:
     from conformance.check.model import CheckReport
@@ -40,9 +42,7 @@ class EvidenceWriter:
         self.out_dir = out_dir
         self.lang = lang
         # A cell through hops keeps its own folder beside the plain route's: FUNCTION@HOP+HOP.
-        leaf = _safe(function)
-        if route:
-            leaf += ROUTE_MARK + route_id(tuple(_safe(h) for h in route))
+        leaf = evidence_folder(_safe(function), tuple(_safe(h) for h in route))
         self.rel = Path("evidence") / _safe(sender) / _safe(receiver) / leaf
         self.paths: list[str] = []
 
@@ -135,7 +135,8 @@ class EvidenceWriter:
     def checks(
         self, prefix: str, obs: Observation, sender: Seat, receiver: Seat, world: World
     ) -> str | None:
-        """The validator's report on the message as delivered (text and JSON beside it)."""
+        """The validator's report on the message the sender sent (`validate`), its HTML
+        and JSON beside it."""
         if self.out_dir is None:
             return None
         checked = validate(obs, sender, receiver, world)
@@ -152,20 +153,25 @@ class EvidenceWriter:
 
 
 def validate(obs: Observation, sender: Seat, receiver: Seat, world: World) -> Checked | None:
-    """The validator's report on the message as delivered, under the run's policy, with
-    the layers it read."""
-    message = obs.delivered if obs.delivered is not None else obs.message
+    """The validator's report on the message the sender sent, before any hop of the route,
+    under the run's policy, with the layers it read: what it breaks is the sender's fault
+    (the cell's `nonconformant`), never a gateway's rewrite of it; what a gateway did is the
+    cell's verdict, its delivered message kept beside (`observation`)."""
+    message = obs.message
     if message is None:
         return None
     from conformance.check.runner import check_message
 
+    # An Apicrypt-model sender mails its relay, which forwards to the recipient (the model):
+    # the relay is whom its message is addressed to.
+    recipient = RELAY_ADDRESS if addressed_to_relay(message) else receiver.party.email
     return check_message(
         message,
         identity_dir=receiver.party.identity_dir,
         trust=world.trust,
         crls=world.crls,
         expected_sender=sender.party.email,
-        expected_recipient=receiver.party.email,
+        expected_recipient=recipient,
         policy=world.policy,
     )
 

@@ -3,12 +3,14 @@ content on files, so that a worker holds chunks of an imaging series, never the 
 
 The built-in engine sends and reads through streams (`StreamingAgent`: the spooled builder
 and reader, issue 21). A real engine's agent takes and gives whole bytes (its harness
-carries a message in one request), so a cell with one on a side holds that message in
-memory once; the evidence says so. The judgement is `exchange.read_delivered`'s, in bounded
-memory: the receiver's error, the services the function needs, then the content: equal to
-what was composed (by SHA-256), or else read as a skeleton (`core.mime_spool`: the series'
-body left out), everything but the series compared with the scenario as every exchange is,
-and the series decoded a chunk at a time and compared by SHA-256.
+carries a message in one request, in base64 inside JSON), so a cell with one on a side
+holds that message in memory several times over, beside the engine's own copies: 9 to 21
+times the attachment at the peak (docs/matrix.md); the evidence says so. The judgement is
+`exchange.read_delivered`'s, in bounded memory: the receiver's error, the services the
+function needs, then the content: equal to what was composed (by SHA-256), or else read as
+a skeleton (`core.mime_spool`: the series' body left out), everything but the series
+compared with the scenario as every exchange is, and the series decoded a chunk at a time
+and compared by SHA-256.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ KEPT_HEAD = 64 * 1024  # of a large message, the bytes kept as evidence
 _SKELETON_PART = 64 * 1024  # bodies over this are left out of the skeleton
 _IN_MEMORY = 8 * 1024 * 1024  # a scenario this small is compared whole, as exchange() does
 _WHITESPACE = b" \t\r\n"
+# What the evidence says of a side that takes the whole bytes (a real engine's agent).
+_WHOLE = (
+    "held in memory several times over (the bytes, the request to the engine and its "
+    "answer, the engine's own copies; docs/matrix.md gives the peaks measured)"
+)
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ def exchange_large(
         with entity_path.open("rb") as stream, message_path.open("wb") as out:
             sent = sender.agent.send_stream(stream, request, out)
     else:
-        obs.notes.append(f"{sender.agent.id} takes the content whole: held in memory once")
+        obs.notes.append(f"{sender.agent.id} takes the content whole: {_WHOLE}")
         sent = sender.agent.send(replace(request, content=entity_path.read_bytes()))
         if sent.message is not None:
             message_path.write_bytes(sent.message)
@@ -129,7 +136,9 @@ def exchange_large(
         # A transport that rewrites (the Apicrypt relay, a mail route) takes bytes; over
         # SMTP each hop and the IMAP reader hold their own copy (docs/matrix.md).
         obs.notes.append(
-            "the transport takes the message whole: held in memory (over SMTP, a copy per hop)"
+            "the transport takes the message whole: held in memory (over SMTP, a copy per "
+            "hop), and a rewriting hop's working copies besides (docs/matrix.md gives the "
+            "peaks measured)"
         )
         try:
             carried = world.transport(message_path.read_bytes(), receiver.party.email)
@@ -167,7 +176,7 @@ def _read(
             _judge(function, size, entity, receiver, got.status, got.content, obs)
         return
     if request.directory is None:
-        obs.notes.append(f"{receiver.agent.id} takes the message whole: held in memory once")
+        obs.notes.append(f"{receiver.agent.id} takes the message whole: {_WHOLE}")
     else:
         obs.notes.append("a first contact is read whole (the streamed reader takes no directory)")
     reception = receiver.agent.receive(replace(request, message=message.read_bytes()))

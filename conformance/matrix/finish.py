@@ -215,7 +215,9 @@ def summary(results: Results) -> str:
         "pairs:    "
         + ", ".join(f"{k} {interop[k]}" for k in ("full", "partial", "none", "not-observed")),
     ]
-    nonconformant = [c for c in results.cells if c.nonconformant]
+    # Each sender's message once: its plain-route cells (a cell through a gateway judges the
+    # same message again), as the non-conformant gate counts them.
+    nonconformant = [c for c in results.plain_cells() if c.nonconformant]
     if nonconformant:
         lines.append(
             f"non-conformant messages: {len(nonconformant)} cells "

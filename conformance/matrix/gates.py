@@ -25,6 +25,11 @@ Cells are keyed by their route (Cell.key): a regression or a finding through a g
 about the plain route's cells (the claims are; the sent message is the same on every
 route).
 
+A gate is answered only where the run produced what it asks about: `run` refuses before
+the run a gate that a run of the large-attachment scenario cannot evaluate
+(LARGE_ATTACHMENT_BLIND: no validator runs), and a gate a run without a rejection matrix
+answers on the interop cells only says so on its line (`partly`).
+
 A waiver (waivers.py) covers an item when it names the same cell, pair or
 rejection case and the verdict observed; a contradiction between a profile's
 declaration and the message sent is never waived (the profile is to be fixed).
@@ -32,7 +37,7 @@ declaration and the message sent is never waived (the profile is to be fixed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -48,6 +53,11 @@ GATES: tuple[Gate, ...] = get_args(Gate)
 GATE_EXIT = 4
 # The engine of a real product's entry in results.json (vectors verify and import).
 REAL_PRODUCT = "real-product"
+# The gates a run of the large-attachment scenario (`run --large-attachment`) cannot
+# evaluate, and what it does not do that they need.
+LARGE_ATTACHMENT_BLIND: dict[Gate, str] = {
+    "non-conformant": "runs no validator (it reads messages in memory): no sent message is judged",
+}
 
 
 @dataclass(frozen=True)
@@ -201,8 +211,23 @@ def nonconformant(results: Results) -> list[Item]:
     ]
 
 
-def report(items: Sequence[Item], gates: Sequence[Gate]) -> tuple[str, bool]:
-    """The gates' lines for the terminal, and whether one failed (an item not waived)."""
+def partly(results: Results, baseline: Results | None = None) -> dict[Gate, str]:
+    """The gates answered on part of what they cover in this run, and what they left out:
+    without a rejection matrix (`--no-rejections`, `--large-attachment`; for a regression,
+    in either run), `finding` and `regression` see the interop cells only."""
+    notes: dict[Gate, str] = {}
+    if results.rejections is None:
+        notes["finding"] = "interop cells only: this run has no rejection matrix"
+    if results.rejections is None or (baseline is not None and baseline.rejections is None):
+        notes["regression"] = "interop cells only: a run compared has no rejection matrix"
+    return notes
+
+
+def report(
+    items: Sequence[Item], gates: Sequence[Gate], notes: Mapping[Gate, str] | None = None
+) -> tuple[str, bool]:
+    """The gates' lines for the terminal, and whether one failed (an item not waived);
+    `notes`: what a gate left out (`partly`), said on its line."""
     lines = ["", "gates (--fail-on " + ",".join(gates) + "):"]
     failed = False
     for gate in gates:
@@ -210,7 +235,10 @@ def report(items: Sequence[Item], gates: Sequence[Gate]) -> tuple[str, bool]:
         open_ = [i for i in mine if i.waived is None]
         failed = failed or bool(open_)
         state = "FAIL" if open_ else "ok"
-        lines.append(f"  {gate}: {state}: {len(open_)} item(s), {len(mine) - len(open_)} waived")
+        note = f" ({notes[gate]})" if notes and gate in notes else ""
+        lines.append(
+            f"  {gate}: {state}: {len(open_)} item(s), {len(mine) - len(open_)} waived{note}"
+        )
         lines += [f"    {i}" for i in open_[:20]]
         if len(open_) > 20:
             lines.append(f"    ... and {len(open_) - 20} more (results.json has them all)")

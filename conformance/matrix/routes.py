@@ -16,17 +16,25 @@ from dataclasses import dataclass
 from typing import get_args
 
 from conformance.errors import UserError
+from conformance.mail.gateways import misplaced_hop
 from conformance.results import Transport
 
 Route = tuple[str, ...]  # hop ids in order; () the plain route
 PLAIN: Route = ()
 TRANSPORTS: tuple[Transport, ...] = get_args(Transport)
 ROUTE_MARK = "@"  # test ids and evidence folders: sign@8bit-to-qp+footer
+NAME_MAX = 255  # bytes in one file name (Linux's NAME_MAX: ext4, xfs, btrfs, tmpfs)
 
 
 def route_id(route: Route) -> str:
     """The route as --via writes one variant: hop ids joined by "+" ("" for the plain one)."""
     return "+".join(route)
+
+
+def evidence_folder(function: str, route: Route) -> str:
+    """The name of a cell's evidence folder under SENDER/RECEIVER/: FUNCTION, then
+    @HOP+HOP off the plain route (one name: NAME_MAX bounds it)."""
+    return f"{function}{ROUTE_MARK}{route_id(route)}" if route else function
 
 
 def parse_via(texts: Iterable[str], known: Collection[str]) -> tuple[Route, ...]:
@@ -46,9 +54,22 @@ def parse_via(texts: Iterable[str], known: Collection[str]) -> tuple[Route, ...]
                     f"--via {variant}: unknown hop {', '.join(repr(u) for u in unknown)} "
                     f"(known: {', '.join(sorted(known))})"
                 )
+            _check_order(variant, route)
             if route not in routes:
                 routes.append(route)
     return tuple(routes)
+
+
+def _check_order(variant: str, route: Route) -> None:
+    """A chain whose order cannot be what happens (a store's rewrite before a relay) is a
+    UserError with the order that can, rather than a run that silently reorders it."""
+    hop = misplaced_hop(route)
+    if hop is not None:
+        fixed = route_id((*(h for h in route if h != hop), hop))
+        raise UserError(
+            f"--via {variant}: {hop} stands for the mailbox, which rewrites what it serves "
+            f"at the end of every route, after every relay: put it last ({fixed})"
+        )
 
 
 def resolve_transport(transport: str | None, via: tuple[Route, ...]) -> Transport:

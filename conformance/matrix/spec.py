@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from conformance.agents.command import CommandAgent, runnable
 from conformance.check.policy import DEFAULT_POLICY
 from conformance.core.vocabulary import DEFAULT_LANGUAGE, FUNCTIONS, Function, Language
 from conformance.errors import UserError
-from conformance.matrix.routes import PLAIN, Route
+from conformance.matrix.routes import NAME_MAX, PLAIN, Route, evidence_folder, route_id
 from conformance.paths import PROFILES_DIR
 from conformance.profiles.claims import CLAIMS_FILE, Claims, load_claims, shipped_claims
 from conformance.profiles.loader import (
@@ -27,6 +30,7 @@ from conformance.profiles.practice import PRACTICE_FILE, PracticeSoftware, load_
 from conformance.profiles.schema import Profile, Source
 from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionClass
 from conformance.results import Transport
+from conformance.smime.options import REFERENCE_MAX_BYTES
 
 DEFAULT_SEED = 2008
 DEFAULT_EXAMPLES = 25
@@ -36,6 +40,13 @@ CellKey = tuple[str, str, Function]
 # A cell of the run: its key and its route (the hops of its variant, () the plain route).
 RoutedKey = tuple[str, str, Function, Route]
 RejectionKey = tuple[str, RejectionClass]
+
+# What one large-attachment cell writes to the temporary folder at its peak, per byte of the
+# attachment: the entity and the message on files (1.4 and 1.9 times the attachment for
+# sign-encrypt), the built-in engine's spools, a real engine's working files, a route's
+# delivered copy. Measured with 20M and 40M (du of TMPDIR): 7.9 times (reference to itself),
+# 8.8 (openssl to itself), 9.2 (reference over SMTP), 11.1 (openssl through rewrap-base64).
+LARGE_DISK_FACTOR = 12
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,8 @@ class MatrixSpec:
     def __post_init__(self) -> None:
         # `--function sign --function sign` is one column: each of its cells runs once.
         object.__setattr__(self, "functions", tuple(dict.fromkeys(self.functions)))
+        if self.large_attachment is not None:  # one example per cell: run.examples says so
+            object.__setattr__(self, "examples", 1)
 
     def profiles(self) -> dict[str, Profile]:
         """The run's agents: named folders replace the shipped profiles, files join them."""
@@ -159,10 +172,15 @@ class MatrixSpec:
             for f in self.functions
         ]
 
-    def check(self, option: str = "--") -> None:
+    def check(self, option: str = "--", workers: int = 1) -> None:
         """What a run refuses before any cell, named with the options of the command that
         asks: `--` for `run`, `--osm-` for the pytest plugin (a bad option found later is
-        a collection error, or lost results at the session's end)."""
+        a collection error, or lost results at the session's end). `workers`: the cells
+        run at a time (a large attachment's files are on disk in each)."""
+        if self.large_attachment is not None:
+            check_large_attachment(
+                self.large_attachment, self.functions, f"{option}large-attachment"
+            )
         if self.examples < 1:
             raise UserError(f"{option}examples must be at least 1 (the basic example)")
         if self.variants < 1:
@@ -172,6 +190,8 @@ class MatrixSpec:
                 f"{option}max-message-bytes is what the SMTP hops announce: add "
                 f"{option}transport smtp"
             )
+        for route in self.routes():
+            self._check_chain(route, option)
         if not self.routed_cells():  # only agents can empty a selection of known profiles
             raise UserError(
                 f"{option}agent {', '.join(self.agents)}: neither a selected sender nor a "
@@ -180,6 +200,28 @@ class MatrixSpec:
         for agent_id in self.agent_ids():
             if self.profiles()[agent_id].engine.type == "command":
                 check_startable(self.profiles()[agent_id], self.profile_file(agent_id))
+        if self.large_attachment is not None:
+            at_once = min(workers, len(self.routed_cells()))
+            check_temporary_room(
+                LARGE_DISK_FACTOR * self.large_attachment * at_once,
+                f"{option}large-attachment {self.large_attachment}: {at_once} cell(s) at a time "
+                f"write up to {LARGE_DISK_FACTOR} times the attachment each (the entity, the "
+                "message, the engines' copies)",
+            )
+
+    def _check_chain(self, route: Route, option: str) -> None:
+        """A chain of --via too long for its cells' evidence folder (FUNCTION@HOP+HOP, one
+        file name) is refused before any cell, not found when the first cell writes it."""
+        for function in self.functions:
+            size = len(evidence_folder(function, route).encode())
+            if size > NAME_MAX:
+                chain = route_id(route)
+                shown = chain if len(chain) <= 60 else f"{chain[:60]}... ({len(route)} hops)"
+                raise UserError(
+                    f"{option}via {shown}: the evidence folder of its {function} cells "
+                    f"({function}@HOP+HOP) would be a name of {size} bytes, over the "
+                    f"{NAME_MAX} a file name may have: chain fewer hops"
+                )
 
     def profile_file(self, agent_id: str) -> Path:
         """The file a profile of the run was read from (a profile's id is its file's name)."""
@@ -216,6 +258,33 @@ class MatrixSpec:
     def agent_ids(self) -> list[str]:
         keys = self.cells()
         return sorted({k[0] for k in keys} | {k[1] for k in keys})
+
+
+def check_large_attachment(size: int, functions: Iterable[Function], named: str) -> None:
+    """A usage error for an attachment the built-in sender cannot send (the run would write
+    its entity, then fail every cell), `named` as the user gave it (`--large-attachment`)."""
+    from conformance.scenarios.large import largest_attachment  # hypothesis: when asked
+
+    largest = largest_attachment(functions)
+    if size > largest:
+        raise UserError(
+            f"{named} {size}: over {largest} bytes ({largest // 1024**2}M), the largest "
+            f"attachment the built-in sender takes (the letter with the series in base64 is "
+            f"a content of at most {REFERENCE_MAX_BYTES} bytes, 1G)"
+        )
+
+
+def check_temporary_room(need: int, what: str) -> None:
+    """A usage error when the temporary folder (tempfile's: TMPDIR) has less than `need`
+    bytes free, `what` saying who writes them: found before the work, not when the disk is
+    full."""
+    folder = tempfile.gettempdir()
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise UserError(
+            f"{what}: {need / 1e9:.1f} GB, and the temporary folder {folder} has "
+            f"{free / 1e9:.1f} GB free (TMPDIR names another; or a smaller size)"
+        )
 
 
 # Programs that run their first argument that is not an option as a script.

@@ -10,13 +10,15 @@ are those whose plain-route cell passed. Computed from results.json alone, like 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from conformance.report.i18n import Translator
 from conformance.results import Cell, Results
 
 PAGE = "gateways.html"
+# The store's name in a cell's NotObserved.hop when the suite's Dovecot did not start.
+DOVECOT = "dovecot"
 Survival = Literal["survives", "breaks", "partly", "not-compared", "not-run", "error"]
 SURVIVAL_SYMBOLS: dict[Survival, str] = {
     "survives": "✓",
@@ -42,6 +44,7 @@ class HopView:
     stands_for: str
     simulated: bool
     version: str | None
+    not_run: str | None = None  # why it ran in no cell here (the suite's English words)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,25 @@ class GatewayRow:
     crossings: list[Crossing]
 
 
+def hops_not_run(results: Results) -> dict[str, str]:
+    """Why each server of the routes (a hop; the store, DOVECOT) that ran in none of the
+    cells did not: not installed, or there but did not start, the detail its not-run cells
+    quote. A server that carried any cell observed over SMTP is left out: the page never
+    describes as started a server that was not."""
+    ran = {
+        hop
+        for cell in results.cells
+        if cell.observed and cell.transport == "smtp"
+        for hop in (*cell.via, DOVECOT)
+    }
+    found: dict[str, str] = {}
+    for cell in results.cells:
+        why = cell.not_observed
+        if why is not None and why.kind == "hop-missing" and why.hop and why.hop not in ran:
+            found.setdefault(why.hop, why.detail or "")
+    return found
+
+
 def hop_views(settings: Mapping[str, Any], lang: str) -> dict[str, HopView]:
     """The hops results.json describes (run.settings.hops), in the page's language."""
     found = {}
@@ -121,9 +143,15 @@ class GatewayModel:
         # server's version ("Dovecot 2.3.19.1"), or the system's reason, quoted.
         detail = str(settings.get("delivery_detail") or "")
         imap = self.delivery_method == "imap"
-        self.delivery_version = detail if imap else ""
+        not_run = hops_not_run(results)
+        # Dovecot there but not started: the page says why, not that it read the mail.
+        self.delivery_not_run = not_run.get(DOVECOT) if imap else None
+        self.delivery_version = detail if imap and self.delivery_not_run is None else ""
         self.delivery = "" if imap else detail
-        self.hops = hop_views(settings, t.lang)
+        self.hops = {
+            hop_id: replace(view, not_run=not_run.get(hop_id))
+            for hop_id, view in hop_views(settings, t.lang).items()
+        }
         variants = list(dict.fromkeys(tuple(c.via) for c in results.variant_cells()))
         for via in settings.get("via") or []:
             if tuple(via) not in variants:

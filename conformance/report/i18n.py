@@ -497,8 +497,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ref.policy": ("Politique", "Policy"),
     "ref.wall": ("Durée des refus", "Refusal run time"),
     "ref.none": (
-        "Cette exécution n'a pas lancé la matrice des refus (--no-rejections).",
-        "This run did not run the rejection matrix (--no-rejections).",
+        "Cette exécution n'a pas lancé la matrice des refus ({option}).",
+        "This run did not run the rejection matrix ({option}).",
     ),
     "ref.corner": ("Destinataire ↓ · Classe →", "Receiver ↓ · Class →"),
     "ref.open": ("Détail de {receiver} · {cls}", "Detail of {receiver} · {cls}"),
@@ -579,6 +579,45 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "de ses refus n'est mesuré.",
         "No hostile message could be tried on it (not applicable, or harness errors): nothing "
         "of its refusals is measured.",
+    ),
+    # a receiver tried on no hostile message in this run (refusals.Untried): marked in the
+    # matrix's column header and on its sheet, listed on the refusals page
+    "ref.untried_mark": ("refus non essayés", "refusals not tried"),
+    "ref.untried_line": (
+        "Refus non essayés dans cette exécution : {why}.",
+        "Refusals not tried in this run: {why}.",
+    ),
+    "ref.untried_help": (
+        "cette exécution n'a essayé aucun message hostile sur ce destinataire : ses ✓ ne "
+        "disent pas qu'il refuse (la raison au survol et sur la page des refus)",
+        "this run tried no hostile message on this receiver: its ✓ do not say that it "
+        "refuses (the reason on hover and on the refusals page)",
+    ),
+    "ref.untried_title": ("Destinataires non essayés", "Receivers not tried"),
+    "ref.untried.no-rejections": (
+        "la matrice des refus n'a pas tourné (--no-rejections)",
+        "the rejection matrix did not run (--no-rejections)",
+    ),
+    "ref.untried.large-attachment": (
+        "la matrice des refus ne tourne pas avec --large-attachment",
+        "the rejection matrix does not run with --large-attachment",
+    ),
+    "ref.untried.selection": (
+        "hors de la sélection (--agent {agents} : seuls les agents nommés reçoivent les "
+        "messages hostiles)",
+        "outside the selection (--agent {agents}: only the agents named are sent hostile messages)",
+    ),
+    "ref.untried.interrupted": (
+        "l'exécution a été interrompue avant ses cellules de refus",
+        "the run was interrupted before its rejection cells",
+    ),
+    "ref.untried.absent": (
+        "absent de la matrice des refus de cette exécution",
+        "not in this run's rejection matrix",
+    ),
+    "ref.untried.nothing": (
+        "aucun message hostile n'a pu lui être essayé (sans objet ou erreur du banc)",
+        "no hostile message could be tried on it (not applicable, or harness errors)",
     ),
     # the page's headline, one line per measurement of the receivers, real ones first
     "ref.counts.real": ("mesuré ; {n} destinataire(s)", "measured; {n} receiver(s)"),
@@ -1220,10 +1259,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "not compared: no cell passes on the plain route",
     ),
     "gw_help.not-run": (
-        "non exécuté : la passerelle n'a pas pu tourner ici (logiciel absent), ou rien des "
-        "produits n'a été observé",
-        "not run: the gateway could not run here (software missing), or nothing of the "
-        "products was observed",
+        "non exécuté : la passerelle n'a pas pu tourner ici (logiciel absent, ou qui n'a pas "
+        "démarré), ou rien des produits n'a été observé",
+        "not run: the gateway could not run here (software missing, or it did not start), or "
+        "nothing of the products was observed",
     ),
     "gw_help.error": (
         "erreur du banc de test, jamais la faute d'un produit",

@@ -21,6 +21,7 @@ from conformance.results import (
     RejectionCell,
     Rejections,
     RejectionSummary,
+    RunInfo,
 )
 
 PAGE = "refusals.html"
@@ -58,6 +59,15 @@ _KEPT = ".shrunk."
 # How a cell passed none of whose cases was refused: every passing case delivered the
 # message, one at least tolerated by the policy, or all without the broken services.
 Delivered = Literal["tolerated", "withheld"]
+# Why a receiver of the run's interop cells was tried on no hostile message, so that its ✓
+# do not read as refusals (RefusalModel.untried): the run skipped the rejection matrix
+# (--no-rejections, or --large-attachment, which runs without it), --agent left it out, the
+# run stopped before its cells, or each of its cells was not applicable or broke.
+Untried = Literal[
+    "no-rejections", "large-attachment", "selection", "interrupted", "absent", "nothing"
+]
+# The anchor of the refusals page's list of the receivers not tried.
+UNTRIED_ANCHOR = "untried"
 
 
 def measure_group(measurement: str | None) -> str:
@@ -174,15 +184,30 @@ class RefusalModel:
     """The rejection section laid out for the page, the matrix's marks and the sheets."""
 
     def __init__(
-        self, rejections: Rejections | None, t: Translator, names: dict[str, tuple[str, str]]
+        self,
+        rejections: Rejections | None,
+        t: Translator,
+        names: dict[str, tuple[str, str]],
+        *,
+        run: RunInfo | None = None,
+        receivers: Iterable[str] = (),
     ) -> None:
-        """`names`: agent id -> (display name, product page)."""
+        """`names`: agent id -> (display name, product page); `run` and `receivers` (those
+        of the interop cells): to say which receivers were not tried, and why (`untried`)."""
         self.rejections = rejections
         self.t = t
+        self.names = names
         self.rows: list[RefusalRow] = []
         self.classes: list[str] = []
-        if rejections is None:
-            return
+        self.by_receiver: dict[str, RefusalRow] = {}
+        self.settings = run.settings if run is not None else {}
+        if rejections is not None:
+            self._lay_out(rejections)
+        self.untried = self._untried(run, receivers)
+
+    def _lay_out(self, rejections: Rejections) -> None:
+        """The rows: one per receiver, the report's agents first, each with every class."""
+        t, names = self.t, self.names
         self.classes = list(rejections.classes) or list(
             dict.fromkeys(c.cls for c in rejections.cells)
         )
@@ -264,8 +289,67 @@ class RefusalModel:
         """The receivers with any false accept (marked in the matrix and on their sheet)."""
         return {row.receiver for row in self.rows if row.accepts}
 
+    def _untried(self, run: RunInfo | None, receivers: Iterable[str]) -> dict[str, Untried]:
+        """The receivers tried on no hostile message, and why: those of the interop cells
+        without a row (the whole matrix skipped, or --agent, an interrupted run), and the
+        rows none of whose cells refused or accepted (every class not applicable, or harness
+        errors). In the report's order of agents."""
+        found: dict[str, Untried] = {}
+        for receiver in receivers:
+            if receiver not in self.by_receiver:
+                found[receiver] = self._not_sent(receiver, run)
+        for row in self.rows:
+            if not any(c.verdict in ("refuses", "accepts") for c in row.cells):
+                found[row.receiver] = "nothing"
+        order = [*self.names, *sorted(set(found) - set(self.names))]
+        return {r: found[r] for r in order if r in found}
+
+    def _not_sent(self, receiver: str, run: RunInfo | None) -> Untried:
+        """Why a receiver of the interop cells has no rejection cell, from results.json
+        alone: no `rejections` section (`large_attachment` in the settings, or not), the
+        settings' `agents` (--agent), `run.complete`."""
+        if self.rejections is None:
+            return self._skipped
+        if self.selected and receiver not in self.selected:
+            return "selection"
+        return "interrupted" if run is not None and not run.complete else "absent"
+
+    @property
+    def selected(self) -> list[str]:
+        """The run's --agent values (settings `agents`), the only rejection receivers."""
+        agents = self.settings.get("agents")
+        return [str(a) for a in agents] if isinstance(agents, list) else []
+
+    @property
+    def _skipped(self) -> Untried:
+        """Why the run has no rejection matrix: --large-attachment runs without it."""
+        large = self.settings.get("large_attachment") is not None
+        return "large-attachment" if large else "no-rejections"
+
+    @property
+    def skipped_option(self) -> str:
+        """The option that left the whole rejection matrix out of the run."""
+        return f"--{self._skipped}"
+
+    def untried_why(self, receiver: str) -> str | None:
+        """Why the receiver was tried on no hostile message, in the page's language; None
+        when it was (or it received nothing in this run)."""
+        why = self.untried.get(receiver)
+        if why is None:
+            return None
+        return self.t(f"ref.untried.{why}", agents=", ".join(self.selected))
+
+    def untried_groups(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """The receivers not tried, grouped by why (the refusals page's list): each reason
+        in words, with the (name, product page) of its receivers."""
+        groups: dict[str, list[tuple[str, str | None]]] = {}
+        for receiver in self.untried:
+            name, page = self.names.get(receiver, (receiver, None))  # type: ignore[arg-type]
+            groups.setdefault(self.untried_why(receiver) or "", []).append((name, page))
+        return list(groups.items())
+
     def row(self, receiver: str) -> RefusalRow | None:
-        return self.by_receiver.get(receiver) if self.rows else None
+        return self.by_receiver.get(receiver)
 
     def details(self) -> list[RefusalCellView]:
         return [c for row in self.rows for c in row.cells if c.cell is not None]

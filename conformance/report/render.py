@@ -74,7 +74,9 @@ def render_report(
     t = Translator(lang)
     model = views.ReportModel(results, t, baseline)
     names = {a.info.id: (a.name, a.page) for a in model.agents}
-    refused = refusals.RefusalModel(results.rejections, t, names)
+    refused = refusals.RefusalModel(
+        results.rejections, t, names, run=results.run, receivers=model.receivers
+    )
     routed = gateways.GatewayModel(results, t, names)
     env = _environment(lang)
     out.mkdir(parents=True, exist_ok=True)
@@ -99,6 +101,7 @@ def render_report(
         "accepting": refused.accepting(),
         "refusal_symbols": refusals.REFUSAL_SYMBOLS,
         "refusal_css": refusals.REFUSAL_CSS,
+        "untried_anchor": refusals.UNTRIED_ANCHOR,
         "gateways": routed,
         "survival_symbols": gateways.SURVIVAL_SYMBOLS,
         "survival_css": gateways.SURVIVAL_CSS,

@@ -98,6 +98,7 @@ MARK_SYMBOLS = {
     "by_machine": "⌨",
     "changed": "Δ",
     "assumed": "*",
+    "untried": "◌",  # a receiver tried on no hostile message (refusals.Untried)
 }
 SEVERITIES = ("ERROR", "WARNING", "INFO")  # the validator's, most severe first
 SERVICE_SYMBOLS = {"held": "✓", "lost": "✗", "not_required": "–"}
@@ -580,6 +581,7 @@ class ReportModel:
         pairs = {(p.sender, p.receiver): p for p in results.pairs}
         senders = {c.sender for c in results.cells} | {p.sender for p in results.pairs}
         receivers = {c.receiver for c in results.cells} | {p.receiver for p in results.pairs}
+        self.receivers = receivers  # those with a receiving verdict (refusals.untried)
         everyone = not results.cells and not results.pairs
         # An interrupted run shows every agent, so that what was not run is visible.
         self.rows = [

@@ -11,8 +11,11 @@ the matrix sends), so that a worker never holds the series.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import itertools
+import math
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -24,6 +27,7 @@ from conformance.scenarios.content import entity_parts, file_part, multipart
 from conformance.scenarios.model import Attachment, Scenario
 from conformance.scenarios.strategies import basic_scenario
 from conformance.smime.b64 import encode_lines
+from conformance.smime.options import REFERENCE_MAX_BYTES
 
 __all__ = [
     "LargeEntity",
@@ -35,7 +39,7 @@ __all__ = [
 
 SERIES_NAME = "série scanner.dcm"
 SUBJECT = "Compte rendu d'imagerie"
-_HEADER_BYTES = 140  # dicom_like's preamble and meta element, counted in the size
+_HEADER_BYTES = len(dicom_like())  # its preamble, DICM and meta element, counted in the size
 # Random.randbytes drawn in chunks of a multiple of 4 bytes gives the bytes one call
 # would (it fills 32-bit words in order); 57 kB lines up with base64's 76-character lines.
 _CHUNK = 57 * 4 * 1024
@@ -141,3 +145,42 @@ def write_large_entity(function: Function, size: int, out: BinaryIO) -> LargeEnt
         whole.update(piece)
         written += len(piece)
     return LargeEntity(written, whole.hexdigest(), series.hexdigest(), series_size, rest)
+
+
+def base64_size(size: int) -> int:
+    """The bytes of `size` bytes in base64, lines of 76 characters joined by CRLF without a
+    final break (as the scenarios write an attachment)."""
+    chars = 4 * math.ceil(size / 3)
+    return chars + 2 * max(math.ceil(chars / 76) - 1, 0)
+
+
+_PROBE_SIZE = 1000  # over dicom_like's head: the series' bytes grow with the size from here
+
+
+@functools.cache
+def _entity_shape(function: Function) -> tuple[int, int]:
+    """The large entity's bytes beside the series' base64, and the series' bytes beside the
+    size asked (dicom_like's head), read from a small entity written."""
+    probe = write_large_entity(function, _PROBE_SIZE, io.BytesIO())
+    return probe.size - base64_size(probe.series_size), probe.series_size - _PROBE_SIZE
+
+
+def large_entity_size(function: Function, size: int) -> int:
+    """The size of the large scenario's entity (`write_large_entity`) for an attachment of
+    `size` bytes (over _PROBE_SIZE), without writing it."""
+    rest, head = _entity_shape(function)
+    return rest + base64_size(size + head)
+
+
+def largest_attachment(functions: Iterable[Function]) -> int:
+    """The largest attachment whose entity, for each of `functions`, the built-in sender
+    takes: it spools a content of at most REFERENCE_MAX_BYTES (else `content over N bytes`)."""
+    low, high = _PROBE_SIZE, REFERENCE_MAX_BYTES
+    functions = tuple(functions)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if max(large_entity_size(f, middle) for f in functions) <= REFERENCE_MAX_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -164,10 +164,8 @@ def _store(
                     imap_port=settings.imap_port or None,
                 )
             )
-        except RuntimeError as exc:  # its log's last lines say why
-            raise UserError(
-                f"IMAP: the suite's Dovecot did not start ({exc}); --maildir serves without it"
-            ) from None
+        except RuntimeError as exc:  # ServerNotStarted: one line, its last words (a port taken)
+            raise UserError(f"IMAP: the suite's {exc}; --maildir serves without it") from None
         return store, store.imap, None
     root = settings.out / MAILDIR_DIR
     shutil.rmtree(root, ignore_errors=True)  # the drops of an earlier session: not twice
