@@ -105,7 +105,10 @@ def test_large_attachment_is_named_not_no_rejections(tmp_path: Path) -> None:
     results.run.settings.update(large_attachment=200_000_000, rejections=False)
     pages = _render(results, tmp_path / "en", "en")
     assert "--no-rejections" not in pages["refusals"] + pages["index"]
-    assert "This run did not run the rejection matrix (--large-attachment)." in pages["refusals"]
+    assert (
+        "These results have no rejection matrix: the rejection matrix does not run with "
+        "--large-attachment." in pages["refusals"]
+    )
     assert "does not run with --large-attachment" in _headers(pages["index"])["openssl"]
 
 
@@ -141,3 +144,17 @@ def test_an_interrupted_run_says_so(tmp_path: Path) -> None:
     assert model.untried_why("apimail-apicrypt") == (
         "the run was interrupted before its rejection cells"
     )
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_results_not_made_by_run_name_no_option(tmp_path: Path, lang: str) -> None:
+    """vectors verify's results have no rejection matrix and no `rejections` setting: the
+    pages say they are not a run's, never that --no-rejections was given."""
+    results = sample_results(tmp_path)
+    results.run.settings.pop("rejections", None)
+    results.run.settings["mode"] = "vectors verify"
+    pages = _render(results, tmp_path / lang, lang)
+    assert "--no-rejections" not in pages["refusals"] + pages["index"]
+    said = "ne viennent pas d'un run" if lang == "fr" else "are not a run's"
+    assert said in unescape(pages["refusals"]) and "vectors verify" in pages["refusals"]
+    assert all(said in unescape(h) for h in _headers(pages["index"]).values())

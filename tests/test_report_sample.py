@@ -339,6 +339,7 @@ def sample_results(root: Path, complete: bool = True) -> Results:
             suite_version="0.1.0",
             engines={"openssl": "3.0.13", "nss": "3.87", "gpgsm": "2.2.40"},
             functions=FUNCTIONS,
+            settings={"rejections": False},  # a run with --no-rejections, as finish writes it
         ),
         agents=infos,
         cells=cells,

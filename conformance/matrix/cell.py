@@ -33,7 +33,6 @@ from conformance.matrix.sent import (
     algorithms,
     algorithms_in,
     declared,
-    sent_algorithms,
     with_format,
 )
 from conformance.profiles.schema import Profile
@@ -151,18 +150,9 @@ def _judge(
     evidence.observation("basic", obs, basic.describe())
     checked = validate(obs, sender, receiver, world)
     report = checked.report if checked is not None else None
-    if checked is not None and obs.message is not None and obs.delivered in (None, obs.message):
-        # The validator read the sent message itself: its layers give the algorithms.
+    if checked is not None and obs.message is not None:
+        # The validator read the sent message (`validate`): its layers give the algorithms.
         cell.sent = with_format(obs.message, algorithms_in(checked.layers), checked.layers)
-    elif obs.message is not None:
-        used = sent_algorithms(
-            obs.message,
-            identity_dir=receiver.party.identity_dir,
-            trust=world.trust,
-            crls=world.crls,
-            policy=world.policy,
-        )
-        cell.sent = with_format(obs.message, used)
     apicrypt = cell.sent.get(SENT_FORMAT) == ["apicrypt"]  # read from the message
     cell.nonconformant = nonconformant(report, apicrypt)
     cell.checks = evidence.report("basic", report)

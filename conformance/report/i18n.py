@@ -497,8 +497,8 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ref.policy": ("Politique", "Policy"),
     "ref.wall": ("Durée des refus", "Refusal run time"),
     "ref.none": (
-        "Cette exécution n'a pas lancé la matrice des refus ({option}).",
-        "This run did not run the rejection matrix ({option}).",
+        "Ces résultats n'ont pas de matrice des refus : {why}.",
+        "These results have no rejection matrix: {why}.",
     ),
     "ref.corner": ("Destinataire ↓ · Classe →", "Receiver ↓ · Class →"),
     "ref.open": ("Détail de {receiver} · {cls}", "Detail of {receiver} · {cls}"),
@@ -601,6 +601,10 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
     "ref.untried.large-attachment": (
         "la matrice des refus ne tourne pas avec --large-attachment",
         "the rejection matrix does not run with --large-attachment",
+    ),
+    "ref.untried.not-a-run": (
+        "ces résultats ne viennent pas d'un run ({mode} : aucun message hostile n'est envoyé)",
+        "these results are not a run's ({mode}: no hostile message is sent)",
     ),
     "ref.untried.selection": (
         "hors de la sélection (--agent {agents} : seuls les agents nommés reçoivent les "

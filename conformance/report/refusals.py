@@ -64,7 +64,13 @@ Delivered = Literal["tolerated", "withheld"]
 # (--no-rejections, or --large-attachment, which runs without it), --agent left it out, the
 # run stopped before its cells, or each of its cells was not applicable or broke.
 Untried = Literal[
-    "no-rejections", "large-attachment", "selection", "interrupted", "absent", "nothing"
+    "no-rejections",
+    "large-attachment",
+    "not-a-run",
+    "selection",
+    "interrupted",
+    "absent",
+    "nothing",
 ]
 # The anchor of the refusals page's list of the receivers not tried.
 UNTRIED_ANCHOR = "untried"
@@ -322,22 +328,31 @@ class RefusalModel:
 
     @property
     def _skipped(self) -> Untried:
-        """Why the run has no rejection matrix: --large-attachment runs without it."""
-        large = self.settings.get("large_attachment") is not None
-        return "large-attachment" if large else "no-rejections"
+        """Why the results have no rejection matrix: --large-attachment runs without it,
+        --no-rejections (settings `rejections` false) skips it; results not made by `run`
+        (`vectors verify`'s, settings `mode`) never had one."""
+        if self.settings.get("large_attachment") is not None:
+            return "large-attachment"
+        return "no-rejections" if self.settings.get("rejections") is False else "not-a-run"
 
     @property
-    def skipped_option(self) -> str:
-        """The option that left the whole rejection matrix out of the run."""
-        return f"--{self._skipped}"
+    def skipped_why(self) -> str:
+        """Why the whole rejection matrix is missing, in the page's language."""
+        return self._why(self._skipped)
+
+    def _why(self, why: Untried) -> str:
+        mode = self.settings.get("mode")
+        return self.t(
+            f"ref.untried.{why}",
+            agents=", ".join(self.selected),
+            mode=mode if isinstance(mode, str) else "?",
+        )
 
     def untried_why(self, receiver: str) -> str | None:
         """Why the receiver was tried on no hostile message, in the page's language; None
         when it was (or it received nothing in this run)."""
         why = self.untried.get(receiver)
-        if why is None:
-            return None
-        return self.t(f"ref.untried.{why}", agents=", ".join(self.selected))
+        return None if why is None else self._why(why)
 
     def untried_groups(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
         """The receivers not tried, grouped by why (the refusals page's list): each reason
