@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_support import alive
 
 from conformance.agents import harness as harness_module
 from conformance.agents.base import Evidence
@@ -21,19 +22,10 @@ from conformance.agents.tools import ToolTimeout, run
 from conformance.core.vocabulary import Capabilities
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie or a vanished process is not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _gone(pid: int, within: float = 3.0) -> bool:
     """Whether `pid` ends within a few seconds (an orphan is reaped by init, not at once)."""
     deadline = time.monotonic() + within
-    while _alive(pid):
+    while alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, 9)  # leave nothing behind, even when the test fails
             return False

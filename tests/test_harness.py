@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from process_support import alive
 
 from conformance.agents import harness as harness_module
 from conformance.agents.harness import Harness, HarnessError, harness_for
@@ -132,7 +133,7 @@ def test_hang_is_killed_and_restarted(harness: Harness) -> None:
     with pytest.raises(HarnessError, match=r"did not answer .* in time"):
         harness.call(["hang"], timeout=0.5)
     assert time.monotonic() - start < 10
-    assert not _alive(first)  # killed, not left behind
+    assert not alive(first)  # killed, not left behind
     assert harness.call(["echo"], stdin=b"again").stdout == b"again"
 
 
@@ -186,7 +187,7 @@ def test_close_ends_the_child(command: list[str]) -> None:
     h = Harness(command)
     pid = int(h.call(["pid"]).stdout)
     h.close()
-    assert not _alive(pid)
+    assert not alive(pid)
     assert h.call(["echo"], stdin=b"reopened").stdout == b"reopened"  # a call restarts it
     h.close()
 
@@ -223,16 +224,3 @@ def test_forked_child_starts_its_own(command: list[str]) -> None:
     assert forked_pid != parent_pid
     assert int(parent.call(["pid"]).stdout) == parent_pid  # the parent's is untouched
     harness_module.close_all()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie still answers kill 0: read its state
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"

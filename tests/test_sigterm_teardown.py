@@ -11,17 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from process_support import alive
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = "tests/sigterm_probe.py"  # a file pytest collects only when named
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.mark.parametrize(
@@ -52,12 +45,12 @@ def test_sigterm_tears_the_fixtures_down(tmp_path: Path, workers: list[str]) -> 
         else:
             session.send_signal(signal.SIGTERM)
         output = session.communicate(timeout=60)[0].decode()
-        left = _alive(child)
+        left = alive(child)
     finally:
         if session.poll() is None:
             os.killpg(session.pid, signal.SIGKILL)
             session.wait()
-        if child_file.exists() and _alive(int(child_file.read_text())):  # not torn down
+        if child_file.exists() and alive(int(child_file.read_text())):  # not torn down
             os.kill(int(child_file.read_text()), signal.SIGKILL)
     assert not left, output
     assert (tmp_path / "torn-down").read_text() == str(child), output
