@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import paths
-from conformance.errors import MissingComponent, UserError
+from conformance.errors import UserError
 
 
 def register(subparsers: Any) -> None:
@@ -126,7 +126,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from conformance.directory import slapd
-    from conformance.loopback import port_in_use
+    from conformance.loopback import ServerNotStarted, port_in_use
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port}: expected 1 to 65535")
@@ -147,8 +147,12 @@ def _serve(args: argparse.Namespace) -> int:
             while not stop.wait(1.0):
                 if not port_in_use(endpoint.host, endpoint.port):  # killed, or crashed
                     raise RuntimeError(f"slapd stopped: nothing listens at {endpoint.url}")
-    except MissingComponent:
-        raise
+    except ServerNotStarted as exc:
+        if port_in_use(args.host, args.port):  # taken after the check, before slapd's bind
+            raise UserError(
+                f"directory serve: {args.host}:{args.port} is already in use ({exc})"
+            ) from None
+        raise  # a slapd that cannot run here: missing (exit 3)
     except RuntimeError as exc:
         raise UserError(f"directory serve: {exc}") from None
     print("stopped", file=sys.stderr)

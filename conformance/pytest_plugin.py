@@ -71,8 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--osm-examples",
         type=int,
-        default=DEFAULT_EXAMPLES,
-        help="examples per cell, the basic one included",
+        default=None,  # not given: MatrixSpec.examples (one with --osm-large-attachment)
+        help=f"examples per cell, the basic one included (default {DEFAULT_EXAMPLES}; "
+        "--osm-large-attachment runs one)",
     )
     group.addoption(
         "--osm-seed",
@@ -142,7 +143,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
         receivers=tuple(config.getoption("osm_receiver")),
         agents=tuple(config.getoption("osm_agent")),
         functions=tuple(config.getoption("osm_function")) or FUNCTIONS,
-        examples=config.getoption("osm_examples"),
+        examples_given=config.getoption("osm_examples"),
         seed=config.getoption("osm_seed"),
         policy=config.getoption("osm_policy"),
         variants=config.getoption("osm_variants"),

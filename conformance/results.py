@@ -285,11 +285,17 @@ class SuiteLookup(_Model):
 
 
 # Why nothing of the products was observed in a cell (NotObserved.kind): an engine not
-# installed or built here, a hop of the route that cannot run here, the suite's directory
-# (slapd) missing, the message over the size the tester set on the suite's relays, the
-# suite's own lookup on a tool's behalf failed.
+# installed or built here, a hop of the route that cannot run here, the suite's mailbox at
+# the end of every route (its Dovecot, there but not started), the suite's directory (slapd)
+# missing, the message over the size the tester set on the suite's relays, the suite's own
+# lookup on a tool's behalf failed.
 NotObservedKind = Literal[
-    "engine-missing", "hop-missing", "directory-missing", "route-size-limit", "suite-lookup-failed"
+    "engine-missing",
+    "hop-missing",
+    "store-missing",
+    "directory-missing",
+    "route-size-limit",
+    "suite-lookup-failed",
 ]
 
 

@@ -93,7 +93,7 @@ def test_a_dovecot_that_does_not_start_makes_the_smtp_cells_not_run(
     finally:
         cast.close()
     assert cell["reason"] == f"not run: dovecot did not start: exited with status 1: {SAID}"
-    assert cell["not_observed"]["hop"] == "dovecot"
+    assert cell["not_observed"]["kind"] == "store-missing"
 
 
 @pytest.mark.skipif(slapd.missing() is not None, reason=slapd.missing() or "")

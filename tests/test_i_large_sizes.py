@@ -23,7 +23,7 @@ from conformance import bench_large
 from conformance.cli import main
 from conformance.core.vocabulary import FUNCTIONS
 from conformance.matrix.gates import partly, report
-from conformance.matrix.spec import LARGE_DISK_FACTOR, MatrixSpec
+from conformance.matrix.spec import DEFAULT_EXAMPLES, LARGE_DISK_FACTOR, MatrixSpec
 from conformance.paths import REPO_DIR
 from conformance.results import Results, RunInfo
 from conformance.scenarios.large import large_entity_size, largest_attachment, write_large_entity
@@ -36,6 +36,17 @@ SELECTION = ["--sender", "reference", "--receiver", "reference", "--function", "
 def _free(monkeypatch: pytest.MonkeyPatch, free: int) -> None:
     """The temporary folder's free space as `free` bytes, in this process."""
     monkeypatch.setattr(shutil, "disk_usage", lambda path: _Usage(free * 2, free, free))
+
+
+@pytest.fixture
+def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run`'s session (pytest.main, as conformance.matrix.cli calls it) raises: a refusal
+    that stopped firing fails the test, instead of starting a run of imaging size."""
+
+    def started(argv: list[str], plugins: list[object]) -> int:
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(pytest, "main", started)
 
 
 def _one_error_line(err: str) -> str:
@@ -59,19 +70,23 @@ def test_the_largest_attachment_is_the_built_in_senders_content_limit() -> None:
 
 
 @pytest.mark.parametrize("size", ["99999999999999999999999", "1G", "just over"])
+@pytest.mark.usefixtures("no_run")
 def test_run_refuses_a_size_over_what_the_sender_takes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str
 ) -> None:
-    if size == "just over":  # computed, never a fixed figure: a stale one runs for real
-        size = str(largest_attachment(["sign-encrypt"]) + 1)
+    largest = largest_attachment(["sign-encrypt"])  # computed: a stale figure runs for real
+    if size == "just over":
+        size = str(largest + 1)
     out = tmp_path / "out"
     assert main(["run", "--large-attachment", size, *SELECTION, "--out", str(out)]) == 2
     line = _one_error_line(capsys.readouterr().err)
-    assert "the largest attachment the built-in sender takes" in line
-    assert "(748M)" in line and f"{REFERENCE_MAX_BYTES} bytes" in line
+    assert "the largest attachment the built-in sender takes (sending for reference; " in line
+    assert f"over {largest} bytes ({largest // 1024**2}M)" in line
+    assert f"{REFERENCE_MAX_BYTES} bytes" in line
     assert not out.exists()  # refused before any cell
 
 
+@pytest.mark.usefixtures("no_run")
 def test_run_refuses_a_size_the_temporary_folder_cannot_hold(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,6 +111,7 @@ def test_run_refuses_a_size_the_temporary_folder_cannot_hold(
     spec.check(workers=2)
 
 
+@pytest.mark.usefixtures("no_run")
 def test_examples_with_a_large_attachment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,11 +122,14 @@ def test_examples_with_a_large_attachment(
     assert line.endswith("--examples 5: --large-attachment runs one example per cell "
                          "(leave --examples out)")  # fmt: skip
     assert not out.exists()
-    # What the plugin is given is recorded as run: one example.
-    assert MatrixSpec(examples=5, large_attachment=1 << 20).examples == 1
-    assert MatrixSpec(examples=5).examples == 5
+    # Not given: one example with a large attachment (run.examples records it), else 25.
+    assert MatrixSpec(large_attachment=1 << 20).examples == 1
+    assert MatrixSpec(examples_given=1, large_attachment=1 << 20).examples == 1
+    assert MatrixSpec().examples == DEFAULT_EXAMPLES
+    assert MatrixSpec(examples_given=5).examples == 5
 
 
+@pytest.mark.usefixtures("no_run")
 def test_the_non_conformant_gate_is_refused_with_a_large_attachment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -138,6 +138,7 @@ def test_every_kind_is_worded_in_both_languages(tmp_path: Path) -> None:
         "engine-missing": NotObserved(kind="engine-missing", agent="openssl"),
         "hop-missing": NotObserved(kind="hop-missing", hop="postfix"),
         "directory-missing": NotObserved(kind="directory-missing"),
+        "store-missing": NotObserved(kind="store-missing", detail="dovecot did not start"),
         "route-size-limit": SIZE,
         "suite-lookup-failed": NotObserved(kind="suite-lookup-failed", agent="openssl"),
     }

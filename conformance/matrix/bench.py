@@ -57,10 +57,12 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from conformance import bench as engine_bench
+from conformance.check.policy import DEFAULT_POLICY
 from conformance.cli import main as cli_main
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS, REAL_TOOLS, RealTool
 from conformance.matrix.finish import RESULTS_FILE
-from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED
+from conformance.matrix.routes import route_id
+from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS
 from conformance.results import Results, load_results
 
 
@@ -167,9 +169,10 @@ def by_library(stats: pstats.Stats) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
-def selection(results: Results) -> list[str]:
-    """The `run` options that selected the run's cells, read from its settings: none for
-    the default matrix (every shipped profile and function)."""
+def options_of_run(results: Results) -> list[str]:
+    """The `run` options the run was made with, read from its settings: its selection, then
+    how its messages travelled and what it ran; none for the default matrix (every shipped
+    profile and function, the memory transport, the rejection matrix with its defaults)."""
     settings = results.run.settings
     functions = results.run.functions
     options = run_options(
@@ -179,13 +182,34 @@ def selection(results: Results) -> list[str]:
     )
     options += [a for agent in settings.get("agents", []) for a in ("--agent", agent)]
     profiles = settings.get("profiles", [])
-    return options + (["--profiles", *profiles] if profiles else [])
+    options += ["--profiles", *profiles] if profiles else []
+    return options + _run_settings(settings)
+
+
+def _run_settings(settings: Mapping[str, Any]) -> list[str]:
+    """The options of `run` beside the selection that made this run differ from the default
+    one (results.json's run.settings; one absent, as in an older run, is not guessed)."""
+    via = [a for hops in settings.get("via") or [] for a in ("--via", route_id(tuple(hops)))]
+    options = via or (["--transport", "smtp"] if settings.get("transport") == "smtp" else [])
+    if settings.get("max_message_bytes") is not None:
+        options += ["--max-message-bytes", str(settings["max_message_bytes"])]
+    large = settings.get("large_attachment")
+    if large is not None:  # no rejection matrix: said by this option
+        options += ["--large-attachment", str(large)]
+    elif settings.get("rejections") is False:
+        options.append("--no-rejections")
+    if settings.get("policy", DEFAULT_POLICY) != DEFAULT_POLICY:
+        options += ["--policy", str(settings["policy"])]
+    if settings.get("rejection_variants", DEFAULT_VARIANTS) != DEFAULT_VARIANTS:
+        options += ["--variants", str(settings["rejection_variants"])]
+    return options
 
 
 def title(results: Results) -> str:
-    """What the analysed run covered: the default matrix, or its selection."""
-    chosen = selection(results)
-    return f"selection {' '.join(chosen)}" if chosen else "default matrix"
+    """What the analysed run covered: the default matrix, or the `run` options it was made
+    with."""
+    chosen = options_of_run(results)
+    return f"run {' '.join(chosen)}" if chosen else "default matrix"
 
 
 def report(results: Results, wall: float) -> str:
@@ -695,7 +719,8 @@ SPLIT_STAGES = (
     ("    LDAP searches (ldap3, slapd)", "conformance.directory.lookup", "Lookup._search"),
     ("  content comparison", "conformance.matrix.exchange", "compare"),
     ("evidence of the basic example", "conformance.matrix.cell", "validate"),
-    ("evidence of the basic example", "conformance.matrix.cell", "sent_algorithms"),
+    ("evidence of the basic example", "conformance.matrix.cell", "algorithms_in"),
+    ("evidence of the basic example", "conformance.matrix.cell", "with_format"),
     ("evidence of the basic example", "conformance.matrix.cell", "EvidenceWriter.report"),
 )
 

@@ -81,9 +81,11 @@ class Cast:
     max_message_bytes: int | None = None
     _store: MailStore | None = None
     _routes: dict[Route, Transport] = field(default_factory=dict)
-    # A server of a route (a hop, the store) there but not started: said again to every
-    # later cell of that route, not started again for each.
-    _not_started: dict[Route, ServerNotStarted] = field(default_factory=dict)
+    # A server there but not started (the store, every route's end; a hop, by its id): said
+    # again to every later cell that needs it, never started again in this worker. The
+    # store's is public: a cell tells by it the mailbox's failure from a hop's.
+    store_not_started: ServerNotStarted | None = field(default=None, init=False)
+    _hops_not_started: dict[str, ServerNotStarted] = field(default_factory=dict)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     @property
@@ -156,24 +158,40 @@ class Cast:
         """The route's transport: the Apicrypt model relay first for a message addressed to
         it (the relay forwards to each recipient), then real SMTP through the route's hops
         to the store, as a sender's mail leaves through its relay onto the road.
-        ServerNotStarted when a server of the route is there but did not start."""
-        if route in self._not_started:
-            raise self._not_started[route]
+        ServerNotStarted when a server of the route is there but did not start (now, or
+        at an earlier cell: each server is tried once)."""
         if route not in self._routes:
             from conformance.mail.endpoint import HopSettings
             from conformance.mail.route import open_route
 
+            store = self._open_store()
+            failed = next(
+                (self._hops_not_started[h] for h in route if h in self._hops_not_started), None
+            )
+            if failed is not None:
+                raise failed.with_traceback(None)
             try:
-                if self._store is None:
-                    self._store = self._stack.enter_context(open_store(self.pki, self._mail_dir()))
                 opened = self._stack.enter_context(
-                    open_route(route, self._store, HopSettings(self.max_message_bytes))
+                    open_route(route, store, HopSettings(self.max_message_bytes))
                 )
-            except ServerNotStarted as exc:
-                self._not_started[route] = exc
+            except ServerNotStarted as exc:  # a real server among the hops (postfix: its id)
+                self._hops_not_started[exc.server] = exc
                 raise
             self._routes[route] = through_relay(opened.transport)
         return self._routes[route]
+
+    def _open_store(self) -> MailStore:
+        """The worker's store, opened at the first cell over SMTP; the same
+        ServerNotStarted for every later cell when it did not start (not tried again)."""
+        if self.store_not_started is not None:
+            raise self.store_not_started.with_traceback(None)
+        if self._store is None:
+            try:
+                self._store = self._stack.enter_context(open_store(self.pki, self._mail_dir()))
+            except ServerNotStarted as exc:
+                self.store_not_started = exc
+                raise
+        return self._store
 
     def _mail_dir(self) -> Path:
         base = self.workdir if self.workdir is not None else cache_dir()

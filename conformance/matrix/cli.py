@@ -84,7 +84,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--examples",
         type=int,
-        default=None,  # DEFAULT_EXAMPLES; None tells it was not given (--large-attachment)
+        default=None,  # not given: MatrixSpec.examples (one with --large-attachment)
         help=f"examples per cell, the basic one included (default {DEFAULT_EXAMPLES}; "
         "--large-attachment runs one)",
     )
@@ -189,7 +189,6 @@ def _run(args: argparse.Namespace) -> int:
     gates = _gates_before(args)
     if args.jobs < 1:
         raise UserError("--jobs must be at least 1")
-    examples = _examples(args)
     routes = parse_via(args.via, hops()) if args.via else ()  # before any cell runs
     transport = resolve_transport(args.transport, routes)
     MatrixSpec(
@@ -198,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
         receivers=tuple(args.receiver),
         agents=tuple(args.agent),
         functions=tuple(args.function) or FUNCTIONS,
-        examples=examples,
+        examples_given=args.examples,
         variants=args.variants,
         large_attachment=args.large_attachment,
         transport=transport,
@@ -221,7 +220,6 @@ def _run(args: argparse.Namespace) -> int:
         *modules,
         "--osm-matrix",
         f"--osm-variants={args.variants}",
-        f"--osm-examples={examples}",
         f"--osm-seed={args.seed}",
         f"--osm-policy={args.policy}",
         f"--osm-out={out}",
@@ -243,6 +241,8 @@ def _run(args: argparse.Namespace) -> int:
     ]
     if not args.quiet:
         argv.append("--osm-progress")
+    if args.examples is not None:  # else the plugin's default, as the spec checked
+        argv.append(f"--osm-examples={args.examples}")
     if args.large_attachment is not None:
         argv.append(f"--osm-large-attachment={args.large_attachment}")
     argv.append(f"--osm-transport={transport}")
@@ -289,19 +289,6 @@ def _run(args: argparse.Namespace) -> int:
     if any(c["verdict"] == "error" for c in rejections["cells"]):
         return 1
     return gated
-
-
-def _examples(args: argparse.Namespace) -> int:
-    """The examples per cell: one with --large-attachment, where more given is refused (it
-    would be ignored, and recorded as run)."""
-    if args.large_attachment is None:
-        return DEFAULT_EXAMPLES if args.examples is None else int(args.examples)
-    if args.examples is not None and args.examples != 1:
-        raise UserError(
-            f"--examples {args.examples}: --large-attachment runs one example per cell "
-            "(leave --examples out)"
-        )
-    return 1
 
 
 # The session's plugins, named: pytest's autoload of every installed plugin is off in it
@@ -395,8 +382,9 @@ exit codes:
   2    usage error (bad option, profile file, waivers file or baseline, --baseline
        without --fail-on regression, a selected adapter whose engine.argv cannot
        start: its program, or an interpreter's script, not found; a --via chain
-       out of order or too long; a --large-attachment the built-in sender or the
-       temporary folder cannot hold, or with --examples or --fail-on non-conformant),
+       out of order or too long; a --large-attachment a selected built-in sender or
+       the temporary folder cannot hold, or with --examples other than 1 or
+       --fail-on non-conformant),
        before any cell;
        or results.json written but its report not (the reason on stderr)
   3    a required component is missing

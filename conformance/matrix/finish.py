@@ -22,7 +22,7 @@ from conformance.agents.tools import built_harnesses, engine_mode
 from conformance.errors import UserError, os_reason
 from conformance.matrix.assemble import assemble, practice_table
 from conformance.matrix.spec import MatrixSpec
-from conformance.report.gateways import survival_lines
+from conformance.report.gateways import STORE, hops_not_run, survival_lines
 from conformance.report.render import render_report
 from conformance.results import (
     SUITE_LOOKUP_WHY,
@@ -126,7 +126,7 @@ def finish_run(
         },
     )
     if spec.transport == "smtp":
-        run.settings.update(mail_settings(spec))
+        run.settings.update(mail_settings(spec, cells))
     if rejections is not None:
         run.settings["rejection_cells_planned"] = rejections.planned
         run.settings["rejection_cells_done"] = len(rejections.cells)
@@ -156,17 +156,20 @@ def finish_run(
     return results
 
 
-def mail_settings(spec: MatrixSpec) -> dict[str, Any]:
-    """What a run over SMTP records: how messages were delivered, and each hop of its
-    routes with what it stands for (the report renders from results.json alone)."""
+def mail_settings(spec: MatrixSpec, cells: list[Cell]) -> dict[str, Any]:
+    """What a run over SMTP records: how messages were delivered (what happened: a store
+    that did not start in any worker delivered nothing, whatever is installed), and each
+    hop of its routes with what it stands for (the report renders from results.json
+    alone)."""
     from conformance.matrix.routes import delivery, delivery_note, hops
 
     known = hops()
-    method, detail = delivery()
+    method, detail = delivery(hops_not_run(cells).get(STORE))
     used = sorted({h for r in spec.routes() for h in r})
     return {
         "delivery": method,
-        "delivery_detail": detail,  # the server's version, or why there is no Dovecot
+        # The server's version, or why there is no Dovecot, or why it did not start.
+        "delivery_detail": detail,
         "delivery_note": delivery_note(method, detail),
         "hops": {
             h: {

@@ -27,8 +27,9 @@ route).
 
 A gate is answered only where the run produced what it asks about: `run` refuses before
 the run a gate that a run of the large-attachment scenario cannot evaluate
-(LARGE_ATTACHMENT_BLIND: no validator runs), and a gate a run without a rejection matrix
-answers on the interop cells only says so on its line (`partly`).
+(LARGE_ATTACHMENT_BLIND: no validator runs), and a gate answered in part says so on its
+line (`partly`): on the interop cells only, without a rejection matrix; on the claims only,
+with a large attachment (no sent message is read).
 
 A waiver (waivers.py) covers an item when it names the same cell, pair or
 rejection case and the verdict observed; a contradiction between a profile's
@@ -214,8 +215,12 @@ def nonconformant(results: Results) -> list[Item]:
 def partly(results: Results, baseline: Results | None = None) -> dict[Gate, str]:
     """The gates answered on part of what they cover in this run, and what they left out:
     without a rejection matrix (`--no-rejections`, `--large-attachment`; for a regression,
-    in either run), `finding` and `regression` see the interop cells only."""
+    in either run), `finding` and `regression` see the interop cells only; with a large
+    attachment no sent message is read (`Cell.sent`), so `contradiction` sees the claims
+    only, not a message's algorithms against its profile."""
     notes: dict[Gate, str] = {}
+    if results.run.settings.get("large_attachment") is not None:
+        notes["contradiction"] = "claims only: no sent message is read"
     if results.rejections is None:
         notes["finding"] = "interop cells only: this run has no rejection matrix"
     if results.rejections is None or (baseline is not None and baseline.rejections is None):

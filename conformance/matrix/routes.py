@@ -128,11 +128,15 @@ def missing_postfix() -> str | None:
     return postfix.missing()
 
 
-def delivery() -> tuple[str, str]:
-    """How a run's messages reach the receiving side (the store each worker opens): "imap"
-    with the server ("Dovecot 2.3.19.1"), or "maildir" with why there is no Dovecot."""
+def delivery(not_started: str | None = None) -> tuple[str, str]:
+    """How a run's messages reached the receiving side (the store each worker opens):
+    "imap" with the server ("Dovecot 2.3.19.1"), "maildir" with why there is no Dovecot,
+    or "none" with `not_started`, why the store did not start in any worker (the cells'
+    fact: report.gateways.hops_not_run)."""
     from conformance.mail import dovecot
 
+    if not_started is not None:
+        return "none", not_started
     missing = dovecot.missing()
     if missing is None:
         return "imap", f"Dovecot {_version([str(dovecot.DOVECOT)])}"
@@ -140,10 +144,12 @@ def delivery() -> tuple[str, str]:
 
 
 def delivery_note(method: str, detail: str) -> str:
-    """`delivery()` as one English line: delivered by IMAP (Dovecot 2.3.19.1), or
-    delivered to a maildir: REASON."""
+    """`delivery()` as one English line: delivered by IMAP (Dovecot 2.3.19.1), delivered
+    to a maildir: REASON, or nothing delivered: WHY THE STORE DID NOT START."""
     if method == "imap":
         return f"delivered by IMAP ({detail})"
+    if method == "none":
+        return f"nothing delivered: {detail}"
     return f"delivered to a maildir: {detail}"
 
 

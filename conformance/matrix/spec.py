@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from conformance.profiles.loader import (
     run_paths,
 )
 from conformance.profiles.practice import PRACTICE_FILE, PracticeSoftware, load_practice_software
-from conformance.profiles.schema import Profile, Source
+from conformance.profiles.schema import PROFILE_DRIVEN_ENGINES, Profile, Source
 from conformance.rejections.model import CLASSES, POLICIES, Policy, RejectionClass
 from conformance.results import Transport
 from conformance.smime.options import REFERENCE_MAX_BYTES
@@ -57,7 +57,8 @@ class MatrixSpec:
     # non-empty: only the cells where one of these sends or receives (a vendor's loop)
     agents: tuple[str, ...] = ()
     functions: tuple[Function, ...] = FUNCTIONS
-    examples: int = DEFAULT_EXAMPLES
+    # --examples as given (None: not given); what runs is `examples`, checked by `check`
+    examples_given: int | None = None
     seed: int = DEFAULT_SEED
     out_dir: Path | None = None
     policy: str = DEFAULT_POLICY  # applies to profile receivers, the validator and the judge
@@ -77,8 +78,14 @@ class MatrixSpec:
     def __post_init__(self) -> None:
         # `--function sign --function sign` is one column: each of its cells runs once.
         object.__setattr__(self, "functions", tuple(dict.fromkeys(self.functions)))
-        if self.large_attachment is not None:  # one example per cell: run.examples says so
-            object.__setattr__(self, "examples", 1)
+
+    @property
+    def examples(self) -> int:
+        """The examples per cell (run.examples): as given, else DEFAULT_EXAMPLES, or the one
+        example of the large-attachment scenario (where `check` refuses another number)."""
+        if self.examples_given is not None:
+            return self.examples_given
+        return DEFAULT_EXAMPLES if self.large_attachment is None else 1
 
     def profiles(self) -> dict[str, Profile]:
         """The run's agents: named folders replace the shipped profiles, files join them."""
@@ -178,9 +185,7 @@ class MatrixSpec:
         a collection error, or lost results at the session's end). `workers`: the cells
         run at a time (a large attachment's files are on disk in each)."""
         if self.large_attachment is not None:
-            check_large_attachment(
-                self.large_attachment, self.functions, f"{option}large-attachment"
-            )
+            self._check_large_attachment(self.large_attachment, option)
         if self.examples < 1:
             raise UserError(f"{option}examples must be at least 1 (the basic example)")
         if self.variants < 1:
@@ -208,6 +213,30 @@ class MatrixSpec:
                 f"write up to {LARGE_DISK_FACTOR} times the attachment each (the entity, the "
                 "message, the engines' copies)",
             )
+
+    def _check_large_attachment(self, size: int, option: str) -> None:
+        """What the large-attachment scenario of `size` cannot run: another number of
+        examples than its one (asked, not run), and a size the built-in engine cannot send
+        when it sends for a selected sender (a real engine or an adapter takes the content
+        whole: no limit of the suite's; a built-in receiver's own is measured, too-large)."""
+        named = f"{option}large-attachment"
+        if self.examples_given not in (None, 1):
+            raise UserError(
+                f"{option}examples {self.examples_given}: {named} runs one example per cell "
+                f"(leave {option}examples out)"
+            )
+        profiles = self.profiles()
+        streamed = [
+            (sender, function)
+            for sender, receiver, function in self.cells()
+            if profiles[sender].engine.type in PROFILE_DRIVEN_ENGINES
+            and function in profiles[sender].capabilities().send
+            and function in profiles[receiver].capabilities().receive
+        ]
+        if streamed:
+            senders = tuple(dict.fromkeys(s for s, _ in streamed))
+            functions = tuple(dict.fromkeys(f for _, f in streamed))
+            check_large_attachment(size, functions, named, senders)
 
     def _check_chain(self, route: Route, option: str) -> None:
         """A chain of --via too long for its cells' evidence folder (FUNCTION@HOP+HOP, one
@@ -260,17 +289,22 @@ class MatrixSpec:
         return sorted({k[0] for k in keys} | {k[1] for k in keys})
 
 
-def check_large_attachment(size: int, functions: Iterable[Function], named: str) -> None:
+def check_large_attachment(
+    size: int, functions: Iterable[Function], named: str, senders: Sequence[str] = ()
+) -> None:
     """A usage error for an attachment the built-in sender cannot send (the run would write
-    its entity, then fail every cell), `named` as the user gave it (`--large-attachment`)."""
+    its entity, then fail every cell), `named` as the user gave it (`--large-attachment`),
+    `senders` the profiles it sends for (none named: the suite's reference)."""
     from conformance.scenarios.large import largest_attachment  # hypothesis: when asked
 
     largest = largest_attachment(functions)
     if size > largest:
+        shown = ", ".join(senders[:3]) + (f" and {len(senders) - 3} more" if senders[3:] else "")
+        through = f"sending for {shown}; " if shown else ""
         raise UserError(
             f"{named} {size}: over {largest} bytes ({largest // 1024**2}M), the largest "
-            f"attachment the built-in sender takes (the letter with the series in base64 is "
-            f"a content of at most {REFERENCE_MAX_BYTES} bytes, 1G)"
+            f"attachment the built-in sender takes ({through}the letter with the series in "
+            f"base64 is a content of at most {REFERENCE_MAX_BYTES} bytes, 1G)"
         )
 
 

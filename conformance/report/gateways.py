@@ -9,16 +9,18 @@ are those whose plain-route cell passed. Computed from results.json alone, like 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from conformance.report.i18n import Translator
-from conformance.results import Cell, Results
+from conformance.results import Cell, NotObserved, Results
 
 PAGE = "gateways.html"
-# The store's name in a cell's NotObserved.hop when the suite's Dovecot did not start.
-DOVECOT = "dovecot"
+# The store's key in hops_not_run: the suite's Dovecot, there but not started (a cell's
+# NotObserved kind store-missing). No hop has this id (a results.json of the version
+# before the kind, which said hop-missing with hop "dovecot", reads the same).
+STORE = "dovecot"
 Survival = Literal["survives", "breaks", "partly", "not-compared", "not-run", "error"]
 SURVIVAL_SYMBOLS: dict[Survival, str] = {
     "survives": "✓",
@@ -97,23 +99,33 @@ class GatewayRow:
     crossings: list[Crossing]
 
 
-def hops_not_run(results: Results) -> dict[str, str]:
-    """Why each server of the routes (a hop; the store, DOVECOT) that ran in none of the
-    cells did not: not installed, or there but did not start, the detail its not-run cells
-    quote. A server that carried any cell observed over SMTP is left out: the page never
-    describes as started a server that was not."""
+def hops_not_run(cells: Iterable[Cell]) -> dict[str, str]:
+    """Why each server of the routes that ran in none of `cells` did not: a hop (by its id)
+    not installed or not started, the store (STORE) not started; the detail its not-run
+    cells quote. A server that carried any cell observed over SMTP is left out: neither
+    the page nor the run's delivery fields (finish.mail_settings) describe as started a
+    server that was not, nor as not started one that served cells (another worker's)."""
+    cells = list(cells)
     ran = {
         hop
-        for cell in results.cells
+        for cell in cells
         if cell.observed and cell.transport == "smtp"
-        for hop in (*cell.via, DOVECOT)
+        for hop in (*cell.via, STORE)
     }
     found: dict[str, str] = {}
-    for cell in results.cells:
+    for cell in cells:
         why = cell.not_observed
-        if why is not None and why.kind == "hop-missing" and why.hop and why.hop not in ran:
-            found.setdefault(why.hop, why.detail or "")
+        server = _server(why)
+        if why is not None and server and server not in ran:
+            found.setdefault(server, why.detail or "")
     return found
+
+
+def _server(why: NotObserved | None) -> str | None:
+    """The server of the routes a cell was not run for: its hop, or the store."""
+    if why is not None and why.kind == "store-missing":
+        return STORE
+    return why.hop if why is not None and why.kind == "hop-missing" else None
 
 
 def hop_views(settings: Mapping[str, Any], lang: str) -> dict[str, HopView]:
@@ -142,12 +154,13 @@ class GatewayModel:
         # The page says the method in its own language, then what is not language: the
         # server's version ("Dovecot 2.3.19.1"), or the system's reason, quoted.
         detail = str(settings.get("delivery_detail") or "")
-        imap = self.delivery_method == "imap"
-        not_run = hops_not_run(results)
-        # Dovecot there but not started: the page says why, not that it read the mail.
-        self.delivery_not_run = not_run.get(DOVECOT) if imap else None
-        self.delivery_version = detail if imap and self.delivery_not_run is None else ""
-        self.delivery = "" if imap else detail
+        not_run = hops_not_run(results.cells)
+        # Dovecot there but not started in any worker (delivery "none"): the page says why,
+        # from the cells, as the run's delivery fields do; never that it read the mail.
+        self.delivery_not_run = not_run.get(STORE)
+        imap = self.delivery_method == "imap" and self.delivery_not_run is None
+        self.delivery_version = detail if imap else ""
+        self.delivery = detail if self.delivery_method == "maildir" else ""
         self.hops = {
             hop_id: replace(view, not_run=not_run.get(hop_id))
             for hop_id, view in hop_views(settings, t.lang).items()

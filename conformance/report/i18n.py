@@ -921,6 +921,11 @@ CATALOGUE: Final[dict[str, tuple[str, str]]] = {
         "l'étape {hop} de la route ne peut pas tourner ici",
         "the route's hop {hop} cannot run here",
     ),
+    "not_observed.store-missing": (
+        "la boîte aux lettres de la suite (Dovecot), au bout de chaque route, ne peut pas "
+        "tourner ici",
+        "the suite's mailbox (Dovecot), at the end of every route, cannot run here",
+    ),
     "not_observed.directory-missing": (
         "l'annuaire CPS de la suite (slapd) ne peut pas tourner ici",
         "the suite's CPS directory (slapd) cannot run here",
