@@ -25,7 +25,12 @@ from conformance.check.policy import DEFAULT_POLICY, policy_names
 from conformance.cli_support import byte_size
 from conformance.core.vocabulary import FUNCTIONS, PROCESS_AGENTS
 from conformance.matrix.progress import Progress
-from conformance.matrix.routes import ROUTE_MARK, parse_via, resolve_transport, route_id
+from conformance.matrix.routes import (
+    ROUTE_MARK,
+    evidence_folder,
+    parse_via,
+    resolve_transport,
+)
 from conformance.matrix.spec import DEFAULT_EXAMPLES, DEFAULT_SEED, DEFAULT_VARIANTS, MatrixSpec
 from conformance.paths import memory_dir, output_folder, scratch_prefix
 from conformance.profiles.schema import Profile
@@ -160,8 +165,7 @@ def spec_from(config: pytest.Config) -> MatrixSpec:
 def cell_id(sender: str, receiver: str, function: str, route: tuple[str, ...] = ()) -> str:
     """A cell's test id (and JUnit name): sender->receiver:function, then @hop+hop off the
     plain route."""
-    plain = f"{sender}->{receiver}:{function}"
-    return f"{plain}{ROUTE_MARK}{route_id(route)}" if route else plain
+    return f"{sender}->{receiver}:{evidence_folder(function, route)}"
 
 
 def parse_cell_id(text: str) -> tuple[str, str, str, tuple[str, ...]]:

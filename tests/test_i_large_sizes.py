@@ -17,7 +17,7 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
-from process_support import descendants
+from process_support import alive, descendants
 
 from conformance import bench_large
 from conformance.cli import main
@@ -240,15 +240,7 @@ def test_sigterm_stops_the_bench_and_removes_its_folder(tmp_path: Path) -> None:
     assert err.strip().splitlines()[-1] == "bench_large: terminated"
     assert not list(tmp_path.glob("osm-bench-large-*"))
     time.sleep(0.2)  # the orphaned tool reaped
-    assert not [p for p in below if _alive(p)]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    assert not [p for p in below if alive(p)]
 
 
 class _Config:

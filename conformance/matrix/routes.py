@@ -32,8 +32,9 @@ def route_id(route: Route) -> str:
 
 
 def evidence_folder(function: str, route: Route) -> str:
-    """The name of a cell's evidence folder under SENDER/RECEIVER/: FUNCTION, then
-    @HOP+HOP off the plain route (one name: NAME_MAX bounds it)."""
+    """A routed function's one name: FUNCTION, then @HOP+HOP off the plain route; a cell's
+    evidence folder under SENDER/RECEIVER/ (NAME_MAX bounds it) and the end of its test
+    id."""
     return f"{function}{ROUTE_MARK}{route_id(route)}" if route else function
 
 
