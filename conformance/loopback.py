@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import os
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from typing import IO
+from typing import IO, Any
+
+import psutil
 
 from conformance.errors import MissingComponent
 
@@ -131,29 +134,87 @@ def wait_listening(
     timeout_s: float,
     log_tail: Callable[[], str],
 ) -> None:
-    """Return once `process` accepts connections on every port; ServerNotStarted naming
-    the server, with the last lines of its log, when it exits first or does not listen
-    in time."""
+    """Return once `process` (or a process it started) listens on every port;
+    ServerNotStarted naming the server, with the last lines of its log, when it exits
+    first or does not listen in time. Its own listening socket, not a connection that
+    succeeds: another program on a port chosen for it would answer in its place while it
+    fails to bind. Where that cannot be told, a connection that succeeds."""
     deadline = time.monotonic() + timeout_s
     waiting = list(ports)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             said = last_said(log_tail()) or "it said nothing"
             raise ServerNotStarted(name, exit_status(process.returncode), said)
-        while waiting:
-            try:
-                with socket.create_connection((host, waiting[0]), timeout=0.2):
-                    waiting.pop(0)
-            except OSError:
-                break
+        waiting = [port for port in waiting if not _listens(process.pid, host, port)]
         if not waiting:
             return
         time.sleep(0.02)
+    said = last_said(log_tail()) or "it said nothing"
+    for port in waiting:
+        by = _holder(host, port)
+        if by is not None:
+            raise ServerNotStarted(name, f"{host}:{port} is held by {by}, not {name}", said)
     raise ServerNotStarted(
         name,
         f"nothing listened on {host}:{', '.join(map(str, waiting))} within {timeout_s:.0f} s",
-        last_said(log_tail()) or "it said nothing",
+        said,
     )
+
+
+def _listens(pid: int, host: str, port: int) -> bool:
+    """Whether `pid` or a process below it listens on host:port (psutil reads the sockets
+    each holds: /proc on Linux); a connection that succeeds where it cannot tell (`host`
+    not an address, the process table unreadable)."""
+    target = _ip(host)
+    if target is not None:
+        with contextlib.suppress(psutil.Error):
+            server = psutil.Process(pid)
+            # The server's own socket first (slapd, Dovecot's master hold theirs): its
+            # children are looked for only when it has none there.
+            for process in (server, *server.children(recursive=True)):
+                if any(_on(c, target, port) for c in process.net_connections(kind="tcp")):
+                    return True
+            return False
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    with contextlib.suppress(ValueError):
+        return ipaddress.ip_address(host)
+    return None
+
+
+def _on(connection: Any, target: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> bool:
+    """Whether `connection` (psutil's) listens where a connection to target:port arrives:
+    on that address, on 0.0.0.0 or :: (every address), or on its IPv4-mapped IPv6 form."""
+    if connection.status != psutil.CONN_LISTEN or connection.laddr.port != port:
+        return False
+    listening = ipaddress.ip_address(connection.laddr.ip)
+    if listening == target:
+        return True
+    if listening.is_unspecified:
+        return listening.version == target.version or listening.version == 6
+    return isinstance(listening, ipaddress.IPv6Address) and listening.ipv4_mapped == target
+
+
+def _holder(host: str, port: int) -> str | None:
+    """Who else listens on host:port: "another process (pid N)", or without its pid where
+    it is not ours to see; None when nobody does (or the table cannot be read)."""
+    target = _ip(host)
+    if target is None:
+        return None
+    try:
+        found = [c for c in psutil.net_connections(kind="tcp") if _on(c, target, port)]
+    except psutil.Error:
+        return None
+    if not found:
+        return None
+    pid = next((c.pid for c in found if c.pid is not None), None)
+    return f"another process (pid {pid})" if pid is not None else "another process"
 
 
 def wait_closed(host: str, ports: Sequence[int], timeout_s: float) -> None:
