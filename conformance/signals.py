@@ -15,9 +15,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import FrameType
 from typing import TextIO
+
+import psutil
 
 # A later signal this soon after the first is taken note of only: a second Ctrl-C, or the
 # terminal's SIGINT reaching a worker beside the one its controller passed on, while the
@@ -32,12 +33,10 @@ class Terminated(KeyboardInterrupt):
 
 
 def children() -> list[int]:
-    """This process's children (Linux /proc), so that a termination reaches its workers."""
-    found: list[int] = []
-    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
-        with contextlib.suppress(OSError, ValueError):
-            found += [int(pid) for pid in (task / "children").read_text().split()]
-    return found
+    """This process's children, so that a termination reaches its workers."""
+    with contextlib.suppress(psutil.Error):
+        return [child.pid for child in psutil.Process().children()]
+    return []
 
 
 def pass_on(signum: int) -> None:

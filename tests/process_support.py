@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psutil
+
 
 def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (children, their children, ...), as /proc lists them now."""
-    found, todo = [], [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
+    """Every process below `pid` (children, their children, ...), as they are now."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:  # gone
+        return []
 
 
 def command_line(pid: int) -> str:
