@@ -8,11 +8,11 @@ The failing servers are stand-in programs the modules are pointed at, in this pr
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+from server_support import stand_in, starts
 
 from conformance.core.vocabulary import Function
 from conformance.directory import slapd
@@ -28,23 +28,6 @@ class _Spec:
     transport = "smtp"
     seed = 1
     out_dir = None
-
-
-def _failing(tmp_path: Path, name: str, version_flag: str) -> Path:
-    """Says its version, then fails at once when started; counts its starts."""
-    path = tmp_path / name
-    path.write_text(
-        f'#!/bin/sh\n[ "$1" = "{version_flag}" ] && {{ echo 1.0; exit 0; }}\n'
-        f'echo x >> "{tmp_path / "starts"}"\necho "{SAID}" >&2\nexit 1\n',
-        encoding="utf-8",
-    )
-    path.chmod(stat.S_IRWXU)
-    return path
-
-
-def _starts(tmp_path: Path) -> int:
-    counted = tmp_path / "starts"
-    return len(counted.read_text().split()) if counted.exists() else 0
 
 
 def _cell(cast: Cast, function: Function, route: tuple[str, ...]) -> dict[str, Any]:
@@ -65,11 +48,11 @@ def _cast(tmp_path: Path) -> Cast:
 def test_a_postfix_that_does_not_start_makes_its_cells_not_run_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postfix, "POSTFIX", _failing(tmp_path, "postfix", "--version"))
+    monkeypatch.setattr(postfix, "POSTFIX", stand_in(tmp_path, "postfix", SAID))
     cast = _cast(tmp_path)
     try:
         first = _cell(cast, "sign", ("postfix",))
-        started = _starts(tmp_path)
+        started = starts(tmp_path)
         again = _cell(cast, "encrypt", ("postfix",))
     finally:
         cast.close()
@@ -79,14 +62,14 @@ def test_a_postfix_that_does_not_start_makes_its_cells_not_run_once(
         assert cell["reason"] == f"not run: {why}"
         assert cell["not_observed"]["kind"] == "hop-missing"
         assert (cell["not_observed"]["hop"], cell["not_observed"]["detail"]) == ("postfix", why)
-    assert started and _starts(tmp_path) == started  # not started again for the second cell
+    assert started and starts(tmp_path) == started  # not started again for the second cell
 
 
 @pytest.mark.skipif(dovecot.missing() is not None, reason=dovecot.missing() or "")
 def test_a_dovecot_that_does_not_start_makes_the_smtp_cells_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dovecot, "DOVECOT", _failing(tmp_path, "dovecot", "--version"))
+    monkeypatch.setattr(dovecot, "DOVECOT", stand_in(tmp_path, "dovecot", SAID))
     cast = _cast(tmp_path)
     try:
         cell = _cell(cast, "sign", ())
@@ -100,13 +83,13 @@ def test_a_dovecot_that_does_not_start_makes_the_smtp_cells_not_run(
 def test_a_slapd_that_does_not_start_leaves_the_first_contact_cells_without_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(slapd, "SLAPD", _failing(tmp_path, "slapd", "-VV"))
+    monkeypatch.setattr(slapd, "SLAPD", stand_in(tmp_path, "slapd", SAID, version_flag="-VV"))
     cast = Cast({"reference": load_profiles()["reference"]}, workdir=tmp_path)
     try:
         world = cast.world(directory=True)
-        started = _starts(tmp_path)
+        started = starts(tmp_path)
         assert cast.world(directory=True) is world  # not started again
     finally:
         cast.close()
-    assert world.directory is None and started == _starts(tmp_path)
+    assert world.directory is None and started == starts(tmp_path)
     assert world.directory_missing == f"slapd did not start: exited with status 1: {SAID}"

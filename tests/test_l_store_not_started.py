@@ -10,11 +10,11 @@ each route. The failing servers are stand-in programs the modules are pointed at
 from __future__ import annotations
 
 import json
-import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+from server_support import stand_in, starts
 from test_report_sample import sample_results
 
 from conformance.core.vocabulary import Function
@@ -49,23 +49,6 @@ class _Spec:
         return self._routes
 
 
-def _stand_in(tmp_path: Path, name: str, version: str, status: int) -> Path:
-    """Answers `--version`, then exits `status` at once when started; counts its starts."""
-    path = tmp_path / name
-    path.write_text(
-        f'#!/bin/sh\n[ "$1" = "--version" ] && {{ echo "{version}"; exit 0; }}\n'
-        f'echo x >> "{tmp_path / "starts"}"\necho "{SAID}" >&2\nexit {status}\n',
-        encoding="utf-8",
-    )
-    path.chmod(stat.S_IRWXU)
-    return path
-
-
-def _starts(tmp_path: Path) -> int:
-    counted = tmp_path / "starts"
-    return len(counted.read_text().split()) if counted.exists() else 0
-
-
 def _cell(cast: Cast, function: Function, route: tuple[str, ...]) -> dict[str, Any]:
     recorded: dict[str, object] = {}
     spec: Any = _Spec([])
@@ -81,7 +64,8 @@ def _cast(tmp_path: Path) -> Cast:
 
 
 def _dovecot_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dovecot, "DOVECOT", _stand_in(tmp_path, "dovecot", "2.3.99 (x)", 89))
+    failing = stand_in(tmp_path, "dovecot", SAID, version="2.3.99 (x)", status=89)
+    monkeypatch.setattr(dovecot, "DOVECOT", failing)
 
 
 # --- tried once per worker --------------------------------------------------------------
@@ -98,7 +82,7 @@ def test_a_store_that_does_not_start_is_tried_once_for_every_route(
         cells = [_cell(cast, f, r) for r in routes for f in ("sign", "encrypt")]
     finally:
         cast.close()
-    assert _starts(tmp_path) == 3  # one open of the store (its 3 attempts), not one per route
+    assert starts(tmp_path) == 3  # one open of the store (its 3 attempts), not one per route
     for cell in cells:
         assert (cell["verdict"], cell["observed"]) == ("unsupported", False)
         assert cell["reason"] == f"not run: {WHY}"
@@ -116,15 +100,15 @@ def test_a_store_that_does_not_start_is_tried_once_for_every_route(
 def test_a_hop_that_does_not_start_is_tried_once_for_every_route_through_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postfix, "POSTFIX", _stand_in(tmp_path, "postfix", "1.0", 1))
+    monkeypatch.setattr(postfix, "POSTFIX", stand_in(tmp_path, "postfix", SAID))
     cast = _cast(tmp_path)
     try:
         first = _cell(cast, "sign", ("postfix",))
-        started = _starts(tmp_path)
+        started = starts(tmp_path)
         later = [_cell(cast, "sign", r) for r in (("postfix", "footer"), ("refold", "postfix"))]
     finally:
         cast.close()
-    assert started and _starts(tmp_path) == started  # not started again for another route
+    assert started and starts(tmp_path) == started  # not started again for another route
     for cell in (first, *later):
         assert cell["not_observed"]["kind"] == "hop-missing"
         assert cell["not_observed"]["hop"] == "postfix"
