@@ -164,17 +164,14 @@ def wait_listening(
 def _listens(pid: int, host: str, port: int) -> bool:
     """Whether `pid` or a process below it listens on host:port (psutil reads the sockets
     each holds: /proc on Linux); a connection that succeeds where it cannot tell (`host`
-    not an address, the process table unreadable)."""
-    target = _ip(host)
-    if target is not None:
+    resolves to no address, the process table unreadable)."""
+    targets = _addresses(host)
+    if targets:
         with contextlib.suppress(psutil.Error):
             server = psutil.Process(pid)
-            # The server's own socket first (slapd, Dovecot's master hold theirs): its
-            # children are looked for only when it has none there.
-            for process in (server, *server.children(recursive=True)):
-                if any(_on(c, target, port) for c in process.net_connections(kind="tcp")):
-                    return True
-            return False
+            if _holds(server, targets, port):  # slapd, Dovecot's master hold theirs
+                return True
+            return any(_holds(child, targets, port) for child in server.children(recursive=True))
     try:
         with socket.create_connection((host, port), timeout=0.2):
             return True
@@ -182,18 +179,36 @@ def _listens(pid: int, host: str, port: int) -> bool:
         return False
 
 
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _addresses(host: str) -> list[_Address]:
+    """The addresses a connection to `host` may go to: itself when it is one, else what
+    it resolves to (`localhost`: 127.0.0.1 and ::1); none when it resolves to nothing."""
     with contextlib.suppress(ValueError):
-        return ipaddress.ip_address(host)
-    return None
+        return [ipaddress.ip_address(host)]
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return []
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0])) for info in found))
 
 
-def _on(connection: Any, target: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> bool:
-    """Whether `connection` (psutil's) listens where a connection to target:port arrives:
-    on that address, on 0.0.0.0 or :: (every address), or on its IPv4-mapped IPv6 form."""
+def _holds(process: psutil.Process, targets: list[_Address], port: int) -> bool:
+    return any(_on(c, targets, port) for c in process.net_connections(kind="tcp"))
+
+
+def _on(connection: Any, targets: list[_Address], port: int) -> bool:
+    """Whether `connection` (psutil's) listens where a connection to one of `targets` on
+    `port` arrives: on that address, on 0.0.0.0 or :: (every address), or on its
+    IPv4-mapped IPv6 form."""
     if connection.status != psutil.CONN_LISTEN or connection.laddr.port != port:
         return False
     listening = ipaddress.ip_address(connection.laddr.ip)
+    return any(_takes(listening, target) for target in targets)
+
+
+def _takes(listening: _Address, target: _Address) -> bool:
     if listening == target:
         return True
     if listening.is_unspecified:
@@ -204,11 +219,11 @@ def _on(connection: Any, target: ipaddress.IPv4Address | ipaddress.IPv6Address, 
 def _holder(host: str, port: int) -> str | None:
     """Who else listens on host:port: "another process (pid N)", or without its pid where
     it is not ours to see; None when nobody does (or the table cannot be read)."""
-    target = _ip(host)
-    if target is None:
+    targets = _addresses(host)
+    if not targets:
         return None
     try:
-        found = [c for c in psutil.net_connections(kind="tcp") if _on(c, target, port)]
+        found = [c for c in psutil.net_connections(kind="tcp") if _on(c, targets, port)]
     except psutil.Error:
         return None
     if not found:

@@ -1,9 +1,7 @@
-"""Test support: the processes a test's subprocess started, read from /proc (what a run
+"""Test support: the processes a test's subprocess started, read with psutil (what a run
 left running after it stopped is what those tests look for)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import psutil
 
@@ -19,15 +17,14 @@ def descendants(pid: int) -> list[int]:
 def command_line(pid: int) -> str:
     """The process's command line, words joined by blanks ("" when it is gone)."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:
         return ""
 
 
 def alive(pid: int) -> bool:
     """Running: a zombie, or a process gone, is not."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"

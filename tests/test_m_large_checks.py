@@ -148,6 +148,7 @@ def test_the_apicrypt_model_sends_through_the_built_in_engine() -> None:
         spec.check()
 
 
+@pytest.mark.usefixtures("no_run")  # its own disk_usage, patched after, is what counts
 def test_a_size_no_agent_limits_is_still_bounded_by_the_temporary_folder(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

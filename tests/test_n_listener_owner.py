@@ -83,6 +83,15 @@ def test_a_port_another_process_listens_on_is_not_the_servers(
     )
 
 
+def test_a_host_name_is_resolved_not_taken_on_trust(
+    held: int, sleeper: subprocess.Popen[bytes]
+) -> None:
+    """`--host localhost`: the addresses it resolves to are looked up among the sockets,
+    as a literal address is (a connection that succeeded passed it before)."""
+    with pytest.raises(ServerNotStarted, match=r"is held by another process \(pid \d+\)"):
+        wait_listening(sleeper, "sleeper", "localhost", [held], 1.0, lambda: "")
+
+
 def test_a_socket_of_a_process_the_server_started_is_its(tmp_path: Path) -> None:
     port = free_port()
     listen = (
