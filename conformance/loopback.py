@@ -232,22 +232,43 @@ def _holder(host: str, port: int) -> str | None:
     return f"another process (pid {pid})" if pid is not None else "another process"
 
 
-def wait_closed(host: str, ports: Sequence[int], timeout_s: float) -> None:
-    """Return once nothing accepts connections on `ports` (or after `timeout_s`): a
+def wait_closed(
+    host: str, ports: Sequence[int], timeout_s: float, group: int | None = None
+) -> None:
+    """Return once the server no longer listens on `ports` (or after `timeout_s`): a
     killed server's children close their sockets as they exit, not when the signal is
-    sent, and the next server (or a caller's check) may want the port at once."""
+    sent, and the next server (or a caller's check) may want the port at once. With
+    `group`, the server's process group, only its own listeners count: another program's
+    on the port (the one that made its start fail) is not waited for."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        open_ports = 0
-        for port in ports:
-            try:
-                with socket.create_connection((host, port), timeout=0.2):
-                    open_ports += 1
-            except OSError:
-                pass
-        if not open_ports:
+        if not any(_still_listens(host, port, group) for port in ports):
             return
         time.sleep(0.02)
+
+
+def _still_listens(host: str, port: int, group: int | None) -> bool:
+    """Whether a process of `group` listens on host:port (any connection that succeeds
+    when the group is not known or the sockets cannot be read)."""
+    targets = _addresses(host)
+    if group is not None and targets:
+        with contextlib.suppress(psutil.Error):
+            listening = psutil.net_connections(kind="tcp")
+            return any(_in_group(c.pid, group) for c in listening if _on(c, targets, port))
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _in_group(pid: int | None, group: int) -> bool:
+    if pid is None:  # not ours to see: not the server's, which the suite started
+        return False
+    try:
+        return os.getpgid(pid) == group
+    except OSError:  # gone meanwhile
+        return False
 
 
 def stop_child(process: subprocess.Popen[bytes], timeout_s: float) -> None:

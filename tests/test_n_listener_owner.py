@@ -9,11 +9,14 @@ whole wait is named as such.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -137,6 +140,7 @@ def test_slapd_on_a_port_another_program_listens_on_did_not_start(
 
 _SERVE_ON_A_TAKEN_PORT = """
 import sys
+import time
 from conformance.cli import main
 from conformance.directory import slapd
 slapd.port_in_use = lambda *_: False  # the port taken after the command's check
@@ -186,3 +190,29 @@ def test_serve_with_an_imap_port_another_program_listens_on_is_a_usage_error(
     account = Account("pro1", "Alice", "alice@hopital-a.test", "secret", "the product's user")
     with ExitStack() as stack, pytest.raises(UserError, match=r"^IMAP: the suite's dovecot did"):
         session._store(settings, [account], stack)
+
+
+def test_another_programs_listener_is_not_waited_for_when_the_server_stops() -> None:
+    """Stopping a server waits for its own listeners to close, not for another program's
+    on the same port (a Dovecot whose start failed because the port was taken waited out
+    its whole stop timeout, the other program answering every connection)."""
+    from conformance.loopback import wait_closed
+
+    with _listener() as sock:
+        answering = threading.Thread(target=_answer, args=(sock,), daemon=True)
+        answering.start()
+        server = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        try:
+            began = time.monotonic()
+            wait_closed(LOOPBACK, [sock.getsockname()[1]], 30.0, group=server.pid)
+            assert time.monotonic() - began < 10.0, "waited for a listener not the server's"
+        finally:
+            server.kill()
+            server.wait()
+
+
+def _answer(sock: socket.socket) -> None:
+    """Accept and close every connection until the socket is closed."""
+    with contextlib.suppress(OSError):
+        while True:
+            sock.accept()[0].close()

@@ -271,7 +271,7 @@ def _stop(process: subprocess.Popen[bytes], ports: Sequence[int]) -> None:
     return."""
     stop_child(process, STOP_TIMEOUT_S)
     kill_group(process)
-    wait_closed(LOOPBACK, ports, STOP_TIMEOUT_S)
+    wait_closed(LOOPBACK, ports, STOP_TIMEOUT_S, group=process.pid)
 
 
 @contextlib.contextmanager
