@@ -126,7 +126,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from conformance.directory import slapd
-    from conformance.loopback import ServerNotStarted, port_in_use
+    from conformance.loopback import ServerNotStarted, port_in_use, running
 
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port}: expected 1 to 65535")
@@ -145,8 +145,9 @@ def _serve(args: argparse.Namespace) -> int:
             )
             print("Ctrl-C stops it.", flush=True)
             while not stop.wait(1.0):
-                if not port_in_use(endpoint.host, endpoint.port):  # killed, or crashed
-                    raise RuntimeError(f"slapd stopped: nothing listens at {endpoint.url}")
+                # Its process, not the port: another program could listen there after it.
+                if endpoint.pid is not None and not running(endpoint.pid):  # killed, crashed
+                    raise RuntimeError(f"slapd stopped: it no longer serves {endpoint.url}")
     except ServerNotStarted as exc:
         if port_in_use(args.host, args.port):  # taken after the check, before slapd's bind
             raise UserError(

@@ -232,6 +232,14 @@ def _holder(host: str, port: int) -> str | None:
     return f"another process (pid {pid})" if pid is not None else "another process"
 
 
+def running(pid: int) -> bool:
+    """Whether the process runs (a zombie, or a process gone, does not)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def wait_closed(
     host: str, ports: Sequence[int], timeout_s: float, group: int | None = None
 ) -> None:

@@ -489,15 +489,29 @@ def test_directory_serve_on_an_address_not_of_this_host_says_so(host: str) -> No
 
 
 @needs_slapd
-def test_directory_serve_says_so_when_its_slapd_dies() -> None:
+@pytest.mark.parametrize("taken", [False, True], ids=["port left free", "port taken after"])
+def test_directory_serve_says_so_when_its_slapd_dies(taken: bool) -> None:
+    """Its slapd killed, the command stops (exit 2), also when another program listens on
+    the port at once (watching the port, it went on serving with that program answering)."""
     port = free_port()
     process = _serve_command(port)
+    other = socket.socket()
     try:
         assert process.stdout is not None
         assert f"ldap://127.0.0.1:{port}/" in process.stdout.readline()
         children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
         (child,) = (int(c) for c in children.split())
         os.kill(child, signal.SIGKILL)
+        if taken:
+            deadline = time.monotonic() + 10
+            while True:  # as soon as slapd's socket is gone
+                try:
+                    other.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "slapd's port never came free"
+                    time.sleep(0.01)
+            other.listen(8)
         assert process.wait(timeout=15) == 2
     finally:
         if process.poll() is None:  # SIGTERM first: the command then removes its files
@@ -507,5 +521,6 @@ def test_directory_serve_says_so_when_its_slapd_dies() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        other.close()
     assert process.stderr is not None
-    assert f"slapd stopped: nothing listens at ldap://127.0.0.1:{port}/" in process.stderr.read()
+    assert f"slapd stopped: it no longer serves ldap://127.0.0.1:{port}/" in process.stderr.read()

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -65,6 +65,9 @@ class Endpoint:
     host: str
     port: int
     base: str
+    # The suite's slapd serving it, when it is one (not `down` or `silent`): whether the
+    # directory still runs is its process's, not whatever listens on the port.
+    pid: int | None = field(default=None, compare=False)
 
     @property
     def url(self) -> str:
@@ -167,7 +170,7 @@ def serve(tree: Tree, port: int = 0, host: str = LOOPBACK) -> Iterator[Endpoint]
                 if port or attempt == 2:
                     raise
                 continue
-            yield Endpoint(host, chosen, tree.base)
+            yield Endpoint(host, chosen, tree.base, process.pid)
             return
     finally:
         atexit.unregister(stop)
