@@ -69,24 +69,37 @@ def cannot_run(program: str | os.PathLike[str], *args: str) -> str | None:
     """Why a server's program does not run here, asked to print its version (`args`), or
     None when it does: a program that cannot even say its version cannot serve (an
     unusable file in its place, a broken install). Seconds at most, nothing started."""
-    argv = [os.fspath(program), *args]
+    failed = run_failed([os.fspath(program), *args], PROBE_TIMEOUT_S)
+    if failed is None:
+        return None
+    what, said = failed
+    return what + (f": {said}" if said else "")  # nothing said: the status alone
+
+
+def run_failed(
+    argv: Sequence[str], timeout_s: float, named: str | None = None
+) -> tuple[str, str | None] | None:
+    """Run a server's tool to its end: None when it succeeded, else what went wrong in one
+    line (it could not be executed, did not return in time, or its exit status; the
+    command `named` so, by default its command line) and the last of what it said when
+    it exited (None when it never came to an end)."""
+    named = named or f"`{' '.join(argv)}`"
     try:
         done = subprocess.run(
-            argv,
+            list(argv),
             capture_output=True,
             text=True,
             errors="replace",
-            timeout=PROBE_TIMEOUT_S,
+            timeout=timeout_s,
             check=False,
         )
     except OSError as exc:
-        return _cannot_execute(exc)
+        return _cannot_execute(exc), None
     except subprocess.TimeoutExpired:
-        return f"`{' '.join(argv)}` did not return within {PROBE_TIMEOUT_S:.0f} s"
+        return f"{named} did not return within {timeout_s:.0f} s", None
     if done.returncode == 0:
         return None
-    said = last_said(done.stderr + done.stdout)
-    return f"`{' '.join(argv)}` {exit_status(done.returncode)}" + (f": {said}" if said else "")
+    return f"{named} {exit_status(done.returncode)}", last_said(done.stderr + done.stdout)
 
 
 def free_port(host: str = LOOPBACK) -> int:

@@ -7,41 +7,17 @@ The failing servers are stand-in programs the modules are pointed at, in this pr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from server_support import stand_in, starts
+from server_support import not_run_cell, smtp_cast, stand_in, starts
 
-from conformance.core.vocabulary import Function
 from conformance.directory import slapd
 from conformance.mail import dovecot, postfix
 from conformance.matrix.cast import Cast
-from conformance.matrix.test_matrix import test_cell as matrix_cell
 from conformance.profiles import load_profiles
 
 SAID = "fatal: bad configuration at line 3"
-
-
-class _Spec:
-    transport = "smtp"
-    seed = 1
-    out_dir = None
-
-
-def _cell(cast: Cast, function: Function, route: tuple[str, ...]) -> dict[str, Any]:
-    recorded: dict[str, object] = {}
-    spec: Any = _Spec()  # what the cell reads of a MatrixSpec before it is skipped
-    with pytest.raises(pytest.skip.Exception):
-        matrix_cell(("reference", "reference", function, route), cast, spec, recorded.__setitem__)
-    cell = json.loads(str(recorded["osm_cell"]))
-    assert isinstance(cell, dict)
-    return cell
-
-
-def _cast(tmp_path: Path) -> Cast:
-    return Cast({"reference": load_profiles()["reference"]}, workdir=tmp_path, transport="smtp")
 
 
 @pytest.mark.skipif(postfix.missing() is not None, reason=postfix.missing() or "")
@@ -49,11 +25,11 @@ def test_a_postfix_that_does_not_start_makes_its_cells_not_run_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(postfix, "POSTFIX", stand_in(tmp_path, "postfix", SAID))
-    cast = _cast(tmp_path)
+    cast = smtp_cast(tmp_path)
     try:
-        first = _cell(cast, "sign", ("postfix",))
+        first = not_run_cell(cast, "sign", ("postfix",))
         started = starts(tmp_path)
-        again = _cell(cast, "encrypt", ("postfix",))
+        again = not_run_cell(cast, "encrypt", ("postfix",))
     finally:
         cast.close()
     why = f"postfix did not start: `postfix start` exited with status 1: {SAID}"
@@ -70,9 +46,9 @@ def test_a_dovecot_that_does_not_start_makes_the_smtp_cells_not_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dovecot, "DOVECOT", stand_in(tmp_path, "dovecot", SAID))
-    cast = _cast(tmp_path)
+    cast = smtp_cast(tmp_path)
     try:
-        cell = _cell(cast, "sign", ())
+        cell = not_run_cell(cast, "sign", ())
     finally:
         cast.close()
     assert cell["reason"] == f"not run: dovecot did not start: exited with status 1: {SAID}"

@@ -9,20 +9,14 @@ each route. The failing servers are stand-in programs the modules are pointed at
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from server_support import stand_in, starts
+from server_support import SmtpSpec, not_run_cell, smtp_cast, stand_in, starts
 from test_report_sample import sample_results
 
-from conformance.core.vocabulary import Function
 from conformance.mail import dovecot, postfix
-from conformance.matrix.cast import Cast
 from conformance.matrix.finish import mail_settings, summary
-from conformance.matrix.test_matrix import test_cell as matrix_cell
-from conformance.profiles import load_profiles
 from conformance.report import render_report
 from conformance.report.gateways import STORE, hops_not_run
 from conformance.report.i18n import Translator
@@ -33,34 +27,6 @@ SAID = "Fatal: Invalid configuration in dovecot.conf line 7"
 WHY = f"dovecot did not start: exited with status 89: {SAID}"
 needs_dovecot = pytest.mark.skipif(dovecot.missing() is not None, reason=dovecot.missing() or "")
 needs_postfix = pytest.mark.skipif(postfix.missing() is not None, reason=postfix.missing() or "")
-
-
-class _Spec:
-    """What a cell and mail_settings read of a MatrixSpec."""
-
-    transport = "smtp"
-    seed = 1
-    out_dir = None
-
-    def __init__(self, routes: list[tuple[str, ...]]) -> None:
-        self._routes = routes
-
-    def routes(self) -> list[tuple[str, ...]]:
-        return self._routes
-
-
-def _cell(cast: Cast, function: Function, route: tuple[str, ...]) -> dict[str, Any]:
-    recorded: dict[str, object] = {}
-    spec: Any = _Spec([])
-    with pytest.raises(pytest.skip.Exception):
-        matrix_cell(("reference", "reference", function, route), cast, spec, recorded.__setitem__)
-    cell = json.loads(str(recorded["osm_cell"]))
-    assert isinstance(cell, dict)
-    return cell
-
-
-def _cast(tmp_path: Path) -> Cast:
-    return Cast({"reference": load_profiles()["reference"]}, workdir=tmp_path, transport="smtp")
 
 
 def _dovecot_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,10 +42,10 @@ def test_a_store_that_does_not_start_is_tried_once_for_every_route(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _dovecot_fails(tmp_path, monkeypatch)
-    cast = _cast(tmp_path)
+    cast = smtp_cast(tmp_path)
     routes = [(), ("footer",), ("subject-tag",), ("refold",)]
     try:
-        cells = [_cell(cast, f, r) for r in routes for f in ("sign", "encrypt")]
+        cells = [not_run_cell(cast, f, r) for r in routes for f in ("sign", "encrypt")]
     finally:
         cast.close()
     assert starts(tmp_path) == 3  # one open of the store (its 3 attempts), not one per route
@@ -101,11 +67,12 @@ def test_a_hop_that_does_not_start_is_tried_once_for_every_route_through_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(postfix, "POSTFIX", stand_in(tmp_path, "postfix", SAID))
-    cast = _cast(tmp_path)
+    cast = smtp_cast(tmp_path)
     try:
-        first = _cell(cast, "sign", ("postfix",))
+        first = not_run_cell(cast, "sign", ("postfix",))
         started = starts(tmp_path)
-        later = [_cell(cast, "sign", r) for r in (("postfix", "footer"), ("refold", "postfix"))]
+        routes = (("postfix", "footer"), ("refold", "postfix"))
+        later = [not_run_cell(cast, "sign", r) for r in routes]
     finally:
         cast.close()
     assert started and starts(tmp_path) == started  # not started again for another route
@@ -132,7 +99,7 @@ def _run_without_store(tmp_path: Path, cells: list[Cell]) -> Results:
     assert plain is not None
     results.cells.remove(plain)
     results.cells += [_not_run(plain, []), _not_run(plain, ["footer"])]
-    settings = mail_settings(_Spec([(), ("footer",)]), [*results.cells, *cells])  # type: ignore[arg-type]
+    settings = mail_settings(SmtpSpec([(), ("footer",)]), [*results.cells, *cells])  # type: ignore[arg-type]
     results.run.settings.update(transport="smtp", via=[["footer"]], **settings)
     return results
 
@@ -142,9 +109,9 @@ def test_the_delivery_fields_say_a_dovecot_that_did_not_start_delivered_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _dovecot_fails(tmp_path, monkeypatch)  # installed, answers its version: then fails
-    cast = _cast(tmp_path)
+    cast = smtp_cast(tmp_path)
     try:
-        cell = Cell.model_validate(_cell(cast, "sign", ()))
+        cell = Cell.model_validate(not_run_cell(cast, "sign", ()))
     finally:
         cast.close()
     results = _run_without_store(tmp_path / "run", [cell])

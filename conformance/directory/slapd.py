@@ -27,11 +27,9 @@ from conformance.loopback import (
     LOOPBACK,
     ServerNotStarted,
     cannot_run,
-    exit_status,
     free_port,
-    last_said,
-    not_executable,
     port_in_use,
+    run_failed,
     start,
     stop_child,
     wait_listening,
@@ -101,26 +99,12 @@ def _config(work: Path, base: str) -> Path:
 def _load(config: Path, tree: Tree, work: Path) -> None:
     ldif = work / "tree.ldif"
     ldif.write_text(tree.ldif(), encoding="utf-8")
-    try:
-        done = subprocess.run(
-            [str(SLAPADD), "-q", "-f", str(config), "-l", str(ldif)],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=LOAD_TIMEOUT_S,
-            check=False,
-        )
-    except OSError as exc:
-        raise not_executable("slapd", exc) from None
-    except subprocess.TimeoutExpired:
-        raise ServerNotStarted(
-            "slapd", f"slapadd did not load the tree within {LOAD_TIMEOUT_S:.0f} s"
-        ) from None
-    if done.returncode != 0:
-        said = last_said(done.stderr + done.stdout) or "it said nothing"
-        raise ServerNotStarted(
-            "slapd", f"slapadd (loading the tree) {exit_status(done.returncode)}", said
-        )
+    argv = [str(SLAPADD), "-q", "-f", str(config), "-l", str(ldif)]
+    failed = run_failed(argv, LOAD_TIMEOUT_S, "slapadd (loading the tree)")
+    if failed is not None:
+        what, said = failed
+        exited = said is not None  # what it said then, or that it said nothing
+        raise ServerNotStarted("slapd", what, (said or "it said nothing") if exited else "")
 
 
 def tail(log: Path) -> Callable[[], str]:
